@@ -1,0 +1,88 @@
+# klantstem — build, demo and test.
+#   make demo   install deps if missing, build, create demo.db, serve on :8080
+#   make test   install deps if missing, build with ASan+UBSan, run every test
+CC      ?= gcc
+PKGS    := libmicrohttpd jansson sqlite3 libsodium
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
+           -Wstrict-prototypes -Wformat=2
+CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+INC     := -Isrc
+SRC     := $(sort $(wildcard src/*/*.c))
+LIB_SRC := $(filter-out src/cli/main.c,$(SRC))
+
+# Release build (make demo, bench) and sanitizer build (make test) live in
+# separate folders so switching between them never mixes objects.
+REL_DIR := build/release
+SAN_DIR := build/asan
+REL_CFLAGS := -O2 -g $(WARN) $(CSTD) $(INC)
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all $(WARN) $(CSTD) $(INC)
+
+DEPS_STAMP := build/.deps-ok
+PORT ?= 8080
+
+.PHONY: all demo test unit api clean deps bench
+
+all: $(REL_DIR)/klantstem
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps
+	@sh scripts/install-deps
+	@mkdir -p build && touch $@
+
+# pkg-config runs only after deps are installed, hence the recursive expansion.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+$(REL_DIR)/%.o: src/%.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+$(SAN_DIR)/%.o: src/%.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# The schema travels inside the binary: migrations are embedded as C strings.
+MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
+GEN_C := build/gen/migrations.c
+$(GEN_C): $(MIGRATIONS) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql $@ $(MIGRATIONS)
+$(REL_DIR)/gen/migrations.o: $(GEN_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+$(SAN_DIR)/gen/migrations.o: $(GEN_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+REL_OBJ := $(patsubst src/%.c,$(REL_DIR)/%.o,$(SRC)) $(REL_DIR)/gen/migrations.o
+SAN_OBJ := $(patsubst src/%.c,$(SAN_DIR)/%.o,$(SRC)) $(SAN_DIR)/gen/migrations.o
+SAN_LIB_OBJ := $(patsubst src/%.c,$(SAN_DIR)/%.o,$(LIB_SRC)) $(SAN_DIR)/gen/migrations.o
+
+$(REL_DIR)/klantstem: $(REL_OBJ)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+$(SAN_DIR)/klantstem: $(SAN_OBJ)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests: tests/unit/test_<module>.c, each its own cmocka binary linked
+# against every library object.
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(SAN_DIR)/tests/%,$(UNIT_SRC))
+$(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(PKG_LIBS) -lcmocka
+
+demo: $(REL_DIR)/klantstem
+	@test -f demo.db || $(REL_DIR)/klantstem demo --db demo.db
+	$(REL_DIR)/klantstem serve --db demo.db --listen 127.0.0.1:$(PORT)
+
+test: $(SAN_DIR)/klantstem $(UNIT_BIN)
+	@KS_BIN=$(SAN_DIR)/klantstem KS_UNIT_BINS="$(UNIT_BIN)" sh tests/run
+
+bench: $(REL_DIR)/klantstem
+	@sh scripts/install-deps --bench
+	@sh bench/ingest
+
+clean:
+	rm -rf build
+
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

@@ -1,0 +1,41 @@
+/* api.h — the JSON API v1 and the public survey page: where a request
+ * enters the product. Handlers parse and validate input, call the store,
+ * and shape the reply; they never touch SQL. See docs/API.md.
+ */
+#ifndef KS_API_H
+#define KS_API_H
+
+#include <stdint.h>
+
+#include "core/clock.h"
+#include "http/http.h"
+#include "store/store.h"
+
+/* The application context handed to every handler (req->app). Borrowed
+ * pointers; the caller of http_start owns them. */
+typedef struct api_app {
+	ks_store *store;
+	const ks_clock *clock;
+	int64_t min_n;           /* minimum responses before a score is shown */
+	int64_t min_n_employee;  /* the same for one employee's scores */
+} api_app;
+
+extern const http_route api_routes[];
+extern const size_t api_n_routes;
+
+/* ---- helpers shared by the handler files (api_util.c) ---- */
+
+/* Parse the request body as a JSON object. KS_ERR_BADJSON when it is not. */
+ks_err api_body_object(http_req *req, json_t **out, ks_error *e);
+/* Path parameter i as a positive id; KS_ERR_NOTFOUND otherwise. */
+ks_err api_param_id(http_req *req, size_t i, int64_t *id, ks_error *e);
+/* Optional query argument as a positive id (0 when absent); 422 naming it otherwise. */
+ks_err api_query_id(http_req *req, const char *name, int64_t *id, ks_error *e);
+/* Optional JSON member as a positive id (0 when absent or null). */
+ks_err api_json_id(const json_t *obj, const char *name, int64_t *id, ks_error *e);
+/* FNV-1a 64 of n bytes, folded to 63 bits (it is stored in a signed column). */
+uint64_t api_hash(const char *p, size_t n);
+/* Keyset pagination from ?limit= and ?cursor=. */
+ks_err api_page(http_req *req, store_list_query *q, ks_error *e);
+
+#endif

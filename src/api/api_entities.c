@@ -1,0 +1,144 @@
+/* api_entities.c — create / read / list / update of the administrative
+ * resources described by model_entities (teams, employees, customers,
+ * journeys, touchpoints, surveys). One generic handler set, driven by the
+ * descriptors: adding a resource is adding a descriptor and a route row.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+
+/* The entity is named by the path: /api/v1/<name>[/<id>]. */
+static const model_entity *api_entity_of(http_req *req)
+{
+	char name[64];
+	const char *p = req->path + strlen("/api/v1/");
+	size_t n = strcspn(p, "/");
+	if (n >= sizeof name)
+		return NULL;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return model_entity_find(name);
+}
+
+static ks_err api_entity_validated(http_req *req, const model_entity *ent, bool create,
+				   json_t **out, ks_error *e)
+{
+	json_t *obj = NULL;
+	ks_err err = api_body_object(req, &obj, e);
+	if (!err)
+		err = model_validate(ent, obj, create, e);
+	if (!err && create && ent->check)
+		err = ent->check(ent, obj, NULL, e);
+	if (err) {
+		json_decref(obj);
+		return err;
+	}
+	*out = obj;
+	return KS_OK;
+}
+
+ks_err api_entity_create(http_req *req, ks_error *e);
+ks_err api_entity_create(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	const model_entity *ent = api_entity_of(req);
+	if (ent == NULL)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
+	json_t *obj = NULL, *row = NULL;
+	ks_err err = api_entity_validated(req, ent, true, &obj, e);
+	if (!err)
+		err = store_entity_create(app->store, ent, obj, &row, e);
+	json_decref(obj);
+	if (err)
+		return err;
+	snprintf(req->location, sizeof req->location, "/api/v1/%s/%lld", ent->name,
+		 (long long)json_integer_value(json_object_get(row, "id")));
+	http_reply_json(req, 201, row);
+	return KS_OK;
+}
+
+ks_err api_entity_get(http_req *req, ks_error *e);
+ks_err api_entity_get(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	const model_entity *ent = api_entity_of(req);
+	int64_t id;
+	if (ent == NULL)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
+	ks_err err = api_param_id(req, 0, &id, e);
+	json_t *row = NULL;
+	if (!err)
+		err = store_entity_get(app->store, ent, id, &row, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, row);
+	return KS_OK;
+}
+
+/* Only one filter per list call, on a field marked filterable. */
+static ks_err api_list_filter(http_req *req, const model_entity *ent, store_list_query *q,
+			      ks_error *e)
+{
+	for (size_t i = 0; i < ent->n_fields; i++) {
+		const model_field *f = &ent->fields[i];
+		const char *v = http_query(req, f->name);
+		if (v == NULL)
+			continue;
+		if (!f->filterable)
+			return ks_fail(e, KS_ERR_INVALID, f->name, "cannot filter %s on %s", ent->name,
+				       f->name);
+		if (q->filter_field)
+			return ks_fail(e, KS_ERR_INVALID, f->name, "only one filter at a time");
+		if (f->type == MODEL_F_REF || f->type == MODEL_F_INT) {
+			int64_t id;
+			ks_err err = api_query_id(req, f->name, &id, e);
+			if (err)
+				return err;
+		}
+		q->filter_field = f->name;
+		q->filter_value = v;
+	}
+	return KS_OK;
+}
+
+ks_err api_entity_list(http_req *req, ks_error *e);
+ks_err api_entity_list(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	const model_entity *ent = api_entity_of(req);
+	if (ent == NULL)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
+	store_list_query q;
+	json_t *out = NULL;
+	ks_err err = api_page(req, &q, e);
+	if (!err)
+		err = api_list_filter(req, ent, &q, e);
+	if (!err)
+		err = store_entity_list(app->store, ent, &q, &out, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+ks_err api_entity_update(http_req *req, ks_error *e);
+ks_err api_entity_update(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	const model_entity *ent = api_entity_of(req);
+	int64_t id;
+	if (ent == NULL)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
+	ks_err err = api_param_id(req, 0, &id, e);
+	json_t *patch = NULL, *row = NULL;
+	if (!err)
+		err = api_entity_validated(req, ent, false, &patch, e);
+	if (!err)
+		err = store_entity_update(app->store, ent, id, patch, &row, e);
+	json_decref(patch);
+	if (err)
+		return err;
+	http_reply_json(req, 200, row);
+	return KS_OK;
+}

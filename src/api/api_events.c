@@ -1,0 +1,380 @@
+/* api_events.c — contact events and responses.
+ *
+ * POST /api/v1/responses is the hot path: the handler validates, checks
+ * references on a read connection, then suspends the HTTP request and
+ * queues the response for the store's group-commit writer. The reply is
+ * sent only after the batch holding it is committed and fsync'd.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+/* ---- small JSON readers --------------------------------------------------- */
+
+static ks_err api_text(const json_t *obj, const char *name, char *out, size_t cap, ks_error *e)
+{
+	const json_t *v = json_object_get(obj, name);
+	out[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return KS_OK;
+	if (!json_is_string(v))
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a string", name);
+	if (json_string_length(v) >= cap)
+		return ks_fail(e, KS_ERR_RANGE, name, "%s is longer than %zu bytes", name, cap - 1);
+	snprintf(out, cap, "%s", json_string_value(v));
+	return KS_OK;
+}
+
+static ks_err api_time(const json_t *obj, const char *name, int64_t *out, ks_error *e)
+{
+	const json_t *v = json_object_get(obj, name);
+	*out = 0;
+	if (v == NULL || json_is_null(v))
+		return KS_OK;
+	if (!json_is_string(v) || clock_parse_iso(json_string_value(v), out) != KS_OK)
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be an ISO 8601 date or time", name);
+	return KS_OK;
+}
+
+static ks_err api_only_keys(const json_t *obj, const char *const *allowed, const char *prefix,
+			    ks_error *e)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			ok = ok || strcmp(allowed[i], key) == 0;
+		if (!ok) {
+			char field[64];
+			snprintf(field, sizeof field, "%s%s", prefix, key);
+			return ks_fail(e, KS_ERR_INVALID, field, "unknown field %s", field);
+		}
+	}
+	return KS_OK;
+}
+
+static ks_err api_channel(const json_t *obj, char *out, size_t cap, bool required, ks_error *e)
+{
+	ks_err err = api_text(obj, "channel", out, cap, e);
+	if (err)
+		return err;
+	if (out[0] == '\0')
+		return required ? ks_fail(e, KS_ERR_INVALID, "channel", "channel is required") : KS_OK;
+	if (!model_channel_valid(out))
+		return ks_fail(e, KS_ERR_INVALID, "channel",
+			       "channel must be one of phone, email, chat, shop, web, field");
+	return KS_OK;
+}
+
+/* ---- contacts ------------------------------------------------------------------ */
+
+static const char *const api_contact_keys[] = {"customer_id", "touchpoint_id", "channel",
+						"employee_id", "team_id", "reason",
+						"occurred_at", NULL};
+
+static ks_err api_contact_parse(const json_t *o, model_contact *c, ks_error *e)
+{
+	memset(c, 0, sizeof *c);
+	ks_err err = api_only_keys(o, api_contact_keys, "", e);
+	if (!err)
+		err = api_json_id(o, "customer_id", &c->customer_id, e);
+	if (!err && c->customer_id == 0)
+		err = ks_fail(e, KS_ERR_INVALID, "customer_id", "customer_id is required");
+	if (!err)
+		err = api_json_id(o, "touchpoint_id", &c->touchpoint_id, e);
+	if (!err && c->touchpoint_id == 0)
+		err = ks_fail(e, KS_ERR_INVALID, "touchpoint_id", "touchpoint_id is required");
+	if (!err)
+		err = api_channel(o, c->channel, sizeof c->channel, true, e);
+	if (!err)
+		err = api_json_id(o, "employee_id", &c->employee_id, e);
+	if (!err)
+		err = api_json_id(o, "team_id", &c->team_id, e);
+	if (!err)
+		err = api_text(o, "reason", c->reason, sizeof c->reason, e);
+	if (!err)
+		err = api_time(o, "occurred_at", &c->occurred_at, e);
+	return err;
+}
+
+ks_err api_contact_create(http_req *req, ks_error *e);
+ks_err api_contact_create(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	json_t *o = NULL;
+	model_contact c;
+	ks_err err = api_body_object(req, &o, e);
+	if (!err)
+		err = api_contact_parse(o, &c, e);
+	json_decref(o);
+	if (!err)
+		err = store_contact_create(app->store, &c, e);
+	if (err)
+		return err;
+	snprintf(req->location, sizeof req->location, "/api/v1/contacts/%lld", (long long)c.id);
+	http_reply_json(req, 201, store_contact_json(&c));
+	return KS_OK;
+}
+
+ks_err api_contact_get(http_req *req, ks_error *e);
+ks_err api_contact_get(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t id;
+	model_contact c;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = store_contact_get(app->store, id, &c, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, store_contact_json(&c));
+	return KS_OK;
+}
+
+/* ---- responses -------------------------------------------------------------------- */
+
+static const char *const api_response_keys[] = {
+	"client_key", "contact_id", "touchpoint_id", "employee_id", "team_id", "customer_id",
+	"channel", "language", "received_at", "source", "answers", NULL};
+static const char *const api_answer_keys[] = {"nps", "grade", "ces", "drivers", "open", NULL};
+
+static ks_err api_score(const json_t *answers, const char *name, int lo, int hi, int *out,
+			ks_error *e)
+{
+	const json_t *v = json_object_get(answers, name);
+	char field[48];
+	snprintf(field, sizeof field, "answers.%s", name);
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return KS_OK;
+	if (!json_is_integer(v))
+		return ks_fail(e, KS_ERR_INVALID, field, "%s must be an integer", field);
+	json_int_t x = json_integer_value(v);
+	if (x < lo || x > hi)
+		return ks_fail(e, KS_ERR_RANGE, field, "%s must be %d..%d", field, lo, hi);
+	*out = (int)x;
+	return KS_OK;
+}
+
+static ks_err api_drivers(const json_t *answers, model_response *r, ks_error *e)
+{
+	const json_t *d = json_object_get(answers, "drivers");
+	if (d == NULL || json_is_null(d))
+		return KS_OK;
+	if (!json_is_object(d))
+		return ks_fail(e, KS_ERR_INVALID, "answers.drivers",
+			       "answers.drivers must be an object of aspect: score");
+	const char *aspect;
+	json_t *v;
+	json_object_foreach((json_t *)d, aspect, v) {
+		char field[96];
+		snprintf(field, sizeof field, "answers.drivers.%.60s", aspect);
+		if (r->n_drivers == MODEL_MAX_DRIVERS)
+			return ks_fail(e, KS_ERR_RANGE, "answers.drivers", "at most %d driver ratings",
+				       MODEL_MAX_DRIVERS);
+		if (aspect[0] == '\0' || strlen(aspect) >= sizeof r->drivers[0].aspect)
+			return ks_fail(e, KS_ERR_INVALID, field, "driver aspect must be 1..63 bytes");
+		if (!json_is_integer(v))
+			return ks_fail(e, KS_ERR_INVALID, field, "%s must be an integer", field);
+		if (json_integer_value(v) < 1 || json_integer_value(v) > 10)
+			return ks_fail(e, KS_ERR_RANGE, field, "%s must be 1..10", field);
+		model_driver_score *ds = &r->drivers[r->n_drivers++];
+		snprintf(ds->aspect, sizeof ds->aspect, "%s", aspect);
+		ds->score = (int)json_integer_value(v);
+	}
+	return KS_OK;
+}
+
+static ks_err api_answers(const json_t *o, model_response *r, ks_error *e)
+{
+	const json_t *a = json_object_get(o, "answers");
+	if (a == NULL)
+		return ks_fail(e, KS_ERR_INVALID, "answers", "answers is required");
+	if (!json_is_object(a))
+		return ks_fail(e, KS_ERR_INVALID, "answers", "answers must be an object");
+	ks_err err = api_only_keys(a, api_answer_keys, "answers.", e);
+	if (!err)
+		err = api_score(a, "nps", 0, 10, &r->nps, e);
+	if (!err)
+		err = api_score(a, "grade", 1, 10, &r->grade, e);
+	if (!err)
+		err = api_score(a, "ces", 1, 7, &r->ces, e);
+	if (!err)
+		err = api_drivers(a, r, e);
+	if (err)
+		return err;
+	const json_t *open = json_object_get(a, "open");
+	if (open && !json_is_null(open)) {
+		if (!json_is_string(open))
+			return ks_fail(e, KS_ERR_INVALID, "answers.open", "answers.open must be a string");
+		if (json_string_length(open) > MODEL_OPEN_MAX)
+			return ks_fail(e, KS_ERR_RANGE, "answers.open", "answers.open is longer than %d bytes",
+				       MODEL_OPEN_MAX);
+		if (json_string_length(open) > 0)
+			r->open_text = json_string_value(open); /* borrowed from o */
+	}
+	if (r->nps < 0 && r->grade < 0 && r->ces < 0 && r->n_drivers == 0 && r->open_text == NULL)
+		return ks_fail(e, KS_ERR_INVALID, "answers", "at least one answer is required");
+	return KS_OK;
+}
+
+/* A retry with the same client_key must carry the same content: hash the
+ * canonical (sorted, compact) body. */
+static uint64_t api_body_hash(const json_t *o)
+{
+	char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	uint64_t h = api_hash(txt, txt ? strlen(txt) : 0);
+	free(txt);
+	return h;
+}
+
+static ks_err api_response_parse(http_req *req, const json_t *o, model_response *r, ks_error *e)
+{
+	model_response_init(r);
+	ks_err err = api_only_keys(o, api_response_keys, "", e);
+	if (!err)
+		err = api_text(o, "client_key", r->client_key, sizeof r->client_key, e);
+	const char *hdr = http_header(req, "Idempotency-Key");
+	if (!err && hdr && r->client_key[0] == '\0') {
+		if (strlen(hdr) > MODEL_KEY_MAX)
+			return ks_fail(e, KS_ERR_RANGE, "client_key", "Idempotency-Key is too long");
+		snprintf(r->client_key, sizeof r->client_key, "%s", hdr);
+	}
+	const char *ids[] = {"contact_id", "touchpoint_id", "employee_id", "team_id", "customer_id"};
+	int64_t *dst[] = {&r->contact_id, &r->touchpoint_id, &r->employee_id, &r->team_id,
+			  &r->customer_id};
+	for (size_t i = 0; !err && i < 5; i++)
+		err = api_json_id(o, ids[i], dst[i], e);
+	if (!err)
+		err = api_channel(o, r->channel, sizeof r->channel, false, e);
+	char lang[16];
+	if (!err)
+		err = api_text(o, "language", lang, sizeof lang, e);
+	if (!err && lang[0] && !model_language_valid(lang))
+		err = ks_fail(e, KS_ERR_INVALID, "language", "language must be nl or en");
+	if (!err && lang[0])
+		memcpy(r->language, lang, sizeof r->language); /* "nl" or "en" and its NUL */
+	if (!err)
+		err = api_time(o, "received_at", &r->received_at, e);
+	if (!err)
+		err = api_text(o, "source", r->source, sizeof r->source, e);
+	if (!err && r->source[0] == '\0')
+		snprintf(r->source, sizeof r->source, "api");
+	if (!err)
+		err = api_answers(o, r, e);
+	if (!err)
+		r->body_hash = api_body_hash(o);
+	return err;
+}
+
+/* State of a response request between suspension and completion. */
+typedef struct api_pending {
+	http_req *req;
+	ks_err rc;
+	bool created;
+	model_response r;
+	char open_text[MODEL_OPEN_MAX + 1];
+	ks_error e;
+} api_pending;
+
+/* Writer thread: record the outcome, wake the request. Nothing slow here:
+ * the writer serves everyone. */
+static void api_response_done(void *arg, ks_err rc, bool created, const model_response *r,
+			      const ks_error *e)
+{
+	api_pending *p = arg;
+	p->rc = rc;
+	p->created = created;
+	p->r.id = r->id;
+	if (e)
+		p->e = *e;
+	http_resume(p->req);
+}
+
+/* Server thread, after resumption: shape the reply. */
+static ks_err api_response_finish(http_req *req, ks_error *e)
+{
+	api_pending *p = req->pending;
+	req->pending = NULL;
+	ks_err rc = p->rc;
+	if (rc) {
+		*e = p->e;
+		free(p);
+		return rc;
+	}
+	snprintf(req->location, sizeof req->location, "/api/v1/responses/%lld", (long long)p->r.id);
+	http_reply_json(req, p->created ? 201 : 200, store_response_json(&p->r));
+	free(p);
+	return KS_OK;
+}
+
+ks_err api_response_create(http_req *req, ks_error *e);
+ks_err api_response_create(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	json_t *o = NULL;
+	api_pending *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = api_body_object(req, &o, e);
+	if (!err)
+		err = api_response_parse(req, o, &p->r, e);
+	if (!err && p->r.open_text) {
+		/* Keep our own copy: the JSON document goes away now. */
+		snprintf(p->open_text, sizeof p->open_text, "%s", p->r.open_text);
+		p->r.open_text = p->open_text;
+	}
+	json_decref(o);
+	if (!err)
+		err = store_response_prepare(app->store, &p->r, e);
+	if (err) {
+		free(p);
+		return err;
+	}
+	p->req = req;
+	req->pending = p;
+	req->on_resume = api_response_finish;
+	/* Suspend before queueing, so the writer can never resume a request
+	 * that is not yet suspended. */
+	http_suspend(req);
+	err = store_response_submit_async(app->store, &p->r, api_response_done, p);
+	if (err) {
+		p->rc = err;
+		ks_fail(&p->e, err, NULL, "the server is shutting down");
+		http_resume(req);
+	}
+	return KS_OK;
+}
+
+ks_err api_response_get(http_req *req, ks_error *e);
+ks_err api_response_get(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t id;
+	json_t *out = NULL;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = store_response_get(app->store, id, &out, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+ks_err api_response_list(http_req *req, ks_error *e);
+ks_err api_response_list(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	store_list_query q;
+	json_t *out = NULL;
+	ks_err err = api_page(req, &q, e);
+	if (!err)
+		err = store_response_list(app->store, &q, &out, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}

@@ -1,0 +1,96 @@
+/* api_util.c — input helpers shared by the API handlers. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+ks_err api_body_object(http_req *req, json_t **out, ks_error *e)
+{
+	if (req->body.len == 0)
+		return ks_fail(e, KS_ERR_BADJSON, NULL, "a JSON object body is required");
+	json_error_t je;
+	json_t *v = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &je);
+	if (v == NULL)
+		return ks_fail(e, KS_ERR_BADJSON, NULL, "malformed JSON at line %d column %d: %s",
+			       je.line, je.column, je.text);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return ks_fail(e, KS_ERR_BADJSON, NULL, "the body must be a JSON object");
+	}
+	*out = v;
+	return KS_OK;
+}
+
+static bool api_parse_id(const char *s, int64_t *id)
+{
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+		return false;
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end != '\0' || v <= 0)
+		return false;
+	*id = v;
+	return true;
+}
+
+ks_err api_param_id(http_req *req, size_t i, int64_t *id, ks_error *e)
+{
+	if (i >= req->n_params || !api_parse_id(req->params[i], id))
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
+	return KS_OK;
+}
+
+ks_err api_query_id(http_req *req, const char *name, int64_t *id, ks_error *e)
+{
+	const char *v = http_query(req, name);
+	*id = 0;
+	if (v == NULL)
+		return KS_OK;
+	if (!api_parse_id(v, id))
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a positive integer id", name);
+	return KS_OK;
+}
+
+ks_err api_json_id(const json_t *obj, const char *name, int64_t *id, ks_error *e)
+{
+	const json_t *v = json_object_get(obj, name);
+	*id = 0;
+	if (v == NULL || json_is_null(v))
+		return KS_OK;
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a positive integer id", name);
+	*id = json_integer_value(v);
+	return KS_OK;
+}
+
+ks_err api_page(http_req *req, store_list_query *q, ks_error *e)
+{
+	memset(q, 0, sizeof *q);
+	q->limit = 50;
+	const char *lim = http_query(req, "limit");
+	if (lim) {
+		char *end = NULL;
+		long v = strtol(lim, &end, 10);
+		if (*lim == '\0' || *end != '\0' || v < 1 || v > 500)
+			return ks_fail(e, KS_ERR_RANGE, "limit", "limit must be 1..500");
+		q->limit = (int)v;
+	}
+	if (http_query(req, "cursor"))
+		return api_query_id(req, "cursor", &q->after_id, e);
+	return KS_OK;
+}
+
+uint64_t api_hash(const char *p, size_t n)
+{
+	/* FNV-1a, 64-bit (Fowler, Noll, Vo; offset basis and prime from
+	 * http://www.isthe.com/chongo/tech/comp/fnv/). Not cryptographic: it
+	 * only tells a retry from a different body under the same key. */
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h & 0x7fffffffffffffffULL;
+}

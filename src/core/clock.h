@@ -1,0 +1,30 @@
+/* clock.h — time, injectable for tests.
+ *
+ * All "now" readings in klantstem go through a ks_clock so that tests can
+ * control time (a fixed or stepped value) instead of sleeping. A clock with
+ * fixed == 0 reads the system's real time.
+ */
+#ifndef KS_CLOCK_H
+#define KS_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct ks_clock {
+	int64_t fixed;  /* unix seconds; 0 = use the real clock */
+} ks_clock;
+
+/* Unix seconds, UTC. c may be NULL (real clock). */
+int64_t clock_now(const ks_clock *c);
+/* Monotonic milliseconds, for durations only. */
+int64_t clock_mono_ms(void);
+
+/* Format unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into out (>= 21 bytes). */
+void clock_format_iso(int64_t t, char *out, size_t n);
+/* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" or with a "+HH:MM"/"-HH:MM"
+ * offset into unix seconds. Returns KS_ERR_INVALID on anything else. */
+ks_err clock_parse_iso(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,109 @@
+/* http.h — the HTTP layer: a libmicrohttpd server (epoll, thread pool),
+ * a route table, and the one place where a ks_err becomes a status.
+ *
+ * Life of a request: server.c collects the body (bounded, 413 past the
+ * limit, chunked or not), router.c finds the handler for method + path, the
+ * handler fills the reply (http_reply_*) or returns a ks_err that
+ * http_status_for() maps to a status and a JSON error body. A handler that
+ * waits for the database writer calls http_suspend(); the completion side
+ * then fills the reply and calls http_resume() from any thread.
+ */
+#ifndef KS_HTTP_H
+#define KS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_BODY_MAX (1024 * 1024)
+
+typedef struct http_req http_req;
+typedef ks_err (*http_handler)(http_req *req, ks_error *e);
+
+/* One row of a route table. Patterns are "/"-separated segments; "{name}"
+ * captures one segment into req->params (in order). */
+typedef struct http_route {
+	const char *method;
+	const char *pattern;
+	http_handler handler;
+} http_route;
+
+struct http_req {
+	/* request (read-only for handlers) */
+	const char *method;
+	const char *path;
+	const char *params[HTTP_MAX_PARAMS];
+	size_t n_params;
+	ks_buf body;
+	void *app;               /* the application context given to http_start */
+	void *conn;              /* struct MHD_Connection * */
+	/* reply (filled by handlers through http_reply_*) */
+	int status;
+	char *reply;             /* owned; freed by the server */
+	size_t reply_len;
+	const char *content_type;
+	char allow[64];          /* Allow header for 405 */
+	char location[128];      /* Location header for 201 */
+	/* completion of a suspended request: called on a server thread after
+	 * http_resume(), like a handler; pending is the handler's own state. */
+	ks_err (*on_resume)(http_req *req, ks_error *e);
+	void *pending;
+	/* bookkeeping */
+	bool too_big;
+	bool suspended;
+	bool replied;
+	int64_t started_ms;
+	char param_buf[512];
+};
+
+typedef struct http_config {
+	const char *listen;      /* "ADDR:PORT"; port 0 picks a free one */
+	unsigned threads;        /* 0 = number of cores */
+	unsigned timeout_s;      /* idle connection timeout; 0 = 30 */
+	bool access_log;         /* a line per request on stderr */
+	const http_route *routes;
+	size_t n_routes;
+	void *app;
+} http_config;
+
+typedef struct http_server http_server;
+
+/* Start listening. *out owned by the caller; stop with http_stop(). The
+ * bound port is available through http_port(). */
+ks_err http_start(const http_config *cfg, http_server **out, ks_error *e);
+unsigned http_port(const http_server *srv);
+/* Stop accepting, wait (up to grace_ms) for in-flight requests, close. */
+void http_stop(http_server *srv, int grace_ms);
+
+/* Parse "ADDR:PORT" (IPv4) into its parts. */
+ks_err http_parse_listen(const char *s, char *addr, size_t n, unsigned *port, ks_error *e);
+
+/* Map an error to its HTTP status: the one place where that happens. */
+int http_status_for(ks_err code);
+
+/* Replies. Each takes ownership of what it is given. */
+void http_reply_json(http_req *req, int status, json_t *body);
+void http_reply_error(http_req *req, const ks_error *e);
+void http_reply_buf(http_req *req, int status, const char *content_type, ks_buf *b);
+
+/* Query-string argument or header value; NULL when absent. */
+const char *http_query(http_req *req, const char *name);
+const char *http_header(http_req *req, const char *name);
+
+/* Park the request until http_resume(); the handler returns KS_OK after
+ * calling http_suspend. http_resume may be called from any thread, once. */
+void http_suspend(http_req *req);
+void http_resume(http_req *req);
+
+/* Route matching (router.c). Returns the handler, or NULL with *err set to
+ * KS_ERR_NOTFOUND or KS_ERR_METHOD (and req->allow filled). Captured
+ * segments are stored in req->params. */
+http_handler http_route_find(const http_route *routes, size_t n, http_req *req, ks_err *err);
+
+#endif

@@ -1,0 +1,323 @@
+/* server.c — libmicrohttpd glue: request bodies, limits, suspension,
+ * replies, access log, graceful stop.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers, once per body chunk, and once more with no data. We
+ * answer on that last call: queueing on the very first call makes
+ * libmicrohttpd 0.9.75 close keep-alive connections (see
+ * ../shared/STACK.md), and only then is the whole body known.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+
+#include "core/clock.h"
+#include "http/http.h"
+
+struct http_server {
+	struct MHD_Daemon *d;
+	http_config cfg;
+	unsigned port;
+	atomic_int in_flight;
+};
+
+int http_status_for(ks_err code)
+{
+	switch (code) {
+	case KS_OK: return 200;
+	case KS_ERR_BADJSON: return 400;
+	case KS_ERR_NOTFOUND: return 404;
+	case KS_ERR_METHOD: return 405;
+	case KS_ERR_CONFLICT: return 409;
+	case KS_ERR_GONE: return 410;
+	case KS_ERR_TOOBIG: return 413;
+	case KS_ERR_INVALID:
+	case KS_ERR_RANGE:
+	case KS_ERR_REF: return 422;
+	case KS_ERR_USAGE: return 400;
+	case KS_ERR_UNAVAILABLE: return 503;
+	case KS_ERR_NOMEM:
+	case KS_ERR_DB:
+	case KS_ERR_IO:
+	case KS_ERR_INTERNAL: return 500;
+	}
+	return 500;
+}
+
+/* ---- replies ---------------------------------------------------------------- */
+
+static void http_set_reply(http_req *req, int status, const char *ctype, char *body, size_t len)
+{
+	free(req->reply);
+	req->status = status;
+	req->content_type = ctype;
+	req->reply = body;
+	req->reply_len = len;
+	req->replied = true;
+}
+
+void http_reply_json(http_req *req, int status, json_t *body)
+{
+	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (txt == NULL) {
+		http_set_reply(req, 500, "application/json", strdup("{\"error\":{\"code\":\"internal\"}}"), 29);
+		return;
+	}
+	http_set_reply(req, status, "application/json", txt, strlen(txt));
+}
+
+void http_reply_error(http_req *req, const ks_error *e)
+{
+	json_t *err = json_pack("{s:s, s:s, s:o}", "code", ks_strerror(e->code), "message",
+				e->message[0] ? e->message : ks_strerror(e->code), "field",
+				e->field[0] ? json_string(e->field) : json_null());
+	http_reply_json(req, http_status_for(e->code), json_pack("{s:o}", "error", err));
+}
+
+void http_reply_buf(http_req *req, int status, const char *content_type, ks_buf *b)
+{
+	size_t len = 0;
+	char *data = buf_steal(b, &len);
+	http_set_reply(req, status, content_type, data ? data : strdup(""), len);
+}
+
+const char *http_query(http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+void http_suspend(http_req *req)
+{
+	req->suspended = true;
+	MHD_suspend_connection(req->conn);
+}
+
+void http_resume(http_req *req)
+{
+	MHD_resume_connection(req->conn);
+}
+
+/* ---- the request cycle ---------------------------------------------------------- */
+
+static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(req->reply_len, req->reply,
+								 MHD_RESPMEM_MUST_FREE);
+	req->reply = NULL; /* now libmicrohttpd's */
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", req->content_type);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (req->allow[0] && req->status == 405)
+		MHD_add_response_header(r, "Allow", req->allow);
+	if (req->location[0])
+		MHD_add_response_header(r, "Location", req->location);
+	if (req->too_big)
+		MHD_add_response_header(r, "Connection", "close");
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void http_fail(http_req *req, ks_err code, const char *msg)
+{
+	ks_error e;
+	ks_fail(&e, code, NULL, "%s", msg);
+	http_reply_error(req, &e);
+}
+
+/* Run a handler and turn its error, if any, into the reply. */
+static void http_finish(http_req *req, http_handler h)
+{
+	ks_error e;
+	ks_error_clear(&e);
+	ks_err rc = h ? h(req, &e) : KS_ERR_INTERNAL;
+	if (rc) {
+		if (e.code == KS_OK)
+			ks_fail(&e, rc, NULL, "%s", ks_strerror(rc));
+		e.code = rc;
+		http_reply_error(req, &e);
+	} else if (!req->replied && !req->suspended) {
+		http_fail(req, KS_ERR_INTERNAL, "handler gave no reply");
+	}
+}
+
+static void http_dispatch(http_server *srv, http_req *req)
+{
+	if (req->too_big) {
+		http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
+		return;
+	}
+	ks_err rc;
+	http_handler h = http_route_find(srv->cfg.routes, srv->cfg.n_routes, req, &rc);
+	if (h == NULL) {
+		http_fail(req, rc, rc == KS_ERR_METHOD ? "method not allowed here" : "no such resource");
+		return;
+	}
+	http_finish(req, h);
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version, const char *upload_data,
+				   size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	http_server *srv = cls;
+	http_req *req = *con_cls;
+	if (req == NULL) {
+		req = calloc(1, sizeof *req);
+		if (req == NULL)
+			return MHD_NO;
+		req->method = method;
+		req->path = url;
+		req->conn = conn;
+		req->app = srv->cfg.app;
+		req->started_ms = clock_mono_ms();
+		buf_init(&req->body, HTTP_BODY_MAX);
+		atomic_fetch_add(&srv->in_flight, 1);
+		*con_cls = req;
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
+			/* Refuse before reading a byte of an announced oversize body. */
+			req->too_big = true;
+			http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
+			return http_send(conn, req);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!req->too_big && buf_append(&req->body, upload_data, *upload_data_size) != KS_OK) {
+			/* A chunked body grew past the limit: answer now and close. */
+			req->too_big = true;
+			buf_free(&req->body);
+			*upload_data_size = 0;
+			http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
+			return http_send(conn, req);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->too_big)
+		return MHD_YES; /* the 413 is already queued */
+	if (req->suspended) {
+		/* Resumed: finish on this server thread. */
+		req->suspended = false;
+		http_finish(req, req->on_resume);
+		return http_send(conn, req);
+	}
+	http_dispatch(srv, req);
+	if (req->suspended)
+		return MHD_YES;
+	return http_send(conn, req);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			   enum MHD_RequestTerminationCode toe)
+{
+	(void)conn;
+	http_server *srv = cls;
+	http_req *req = *con_cls;
+	if (req == NULL)
+		return;
+	if (srv->cfg.access_log) {
+		char line[600];
+		int n = snprintf(line, sizeof line, "access %s %s %d %zu %lldms%s\n", req->method,
+				 req->path, req->status, req->reply_len,
+				 (long long)(clock_mono_ms() - req->started_ms),
+				 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+		if (n > 0)
+			fputs(line, stderr);
+	}
+	free(req->reply);
+	buf_free(&req->body);
+	free(req);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* ---- start / stop ------------------------------------------------------------------ */
+
+ks_err http_parse_listen(const char *s, char *addr, size_t n, unsigned *port, ks_error *e)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	if (colon == NULL || colon == s || (size_t)(colon - s) >= n)
+		return ks_fail(e, KS_ERR_USAGE, "listen", "--listen wants ADDR:PORT, e.g. 127.0.0.1:8080");
+	memcpy(addr, s, (size_t)(colon - s));
+	addr[colon - s] = '\0';
+	char *end = NULL;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end != '\0' || p > 65535)
+		return ks_fail(e, KS_ERR_USAGE, "listen", "bad port in --listen %s", s);
+	struct in_addr tmp;
+	if (inet_pton(AF_INET, addr, &tmp) != 1)
+		return ks_fail(e, KS_ERR_USAGE, "listen", "bad IPv4 address in --listen %s", s);
+	*port = (unsigned)p;
+	return KS_OK;
+}
+
+ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
+{
+	char addr[64];
+	unsigned port;
+	ks_err err = http_parse_listen(cfg->listen, addr, sizeof addr, &port, e);
+	if (err)
+		return err;
+	http_server *srv = calloc(1, sizeof *srv);
+	if (srv == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	srv->cfg = *cfg;
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 2);
+	srv->d = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+		NULL, http_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+		cfg->timeout_s ? cfg->timeout_s : 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
+		srv, MHD_OPTION_END);
+	if (srv->d == NULL) {
+		free(srv);
+		return ks_fail(e, KS_ERR_IO, "listen", "cannot listen on %s (in use?)", cfg->listen);
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : port;
+	*out = srv;
+	return KS_OK;
+}
+
+unsigned http_port(const http_server *srv)
+{
+	return srv->port;
+}
+
+void http_stop(http_server *srv, int grace_ms)
+{
+	if (srv == NULL)
+		return;
+	/* Stop accepting; let requests in progress finish. */
+	MHD_quiesce_daemon(srv->d);
+	int64_t deadline = clock_mono_ms() + grace_ms;
+	while (atomic_load(&srv->in_flight) > 0 && clock_mono_ms() < deadline)
+		usleep(10000);
+	MHD_stop_daemon(srv->d);
+	free(srv);
+}

@@ -1,0 +1,66 @@
+/* metrics.h — the numbers of klantstem: NPS with its interval, grade, CES.
+ *
+ * Pure computation over counts; no I/O. The store (or the analytics index)
+ * produces metrics_counts for a slice of responses; metrics_compute turns
+ * them into the figures the API shows. Formulas and their sources are
+ * written beside the code in metrics.c.
+ */
+#ifndef KS_METRICS_H
+#define KS_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Sufficient statistics of a slice of responses. */
+typedef struct metrics_counts {
+	int64_t n;            /* responses in the slice */
+	int64_t nps_n;        /* responses with an NPS answer */
+	int64_t promoters;    /* 9..10 */
+	int64_t passives;     /* 7..8 */
+	int64_t detractors;   /* 0..6 */
+	int64_t grade_n;
+	int64_t grade_sum;
+	int64_t grade_sumsq;
+	int64_t grade_7plus;
+	int64_t grade_9plus;
+	int64_t ces_n;
+	int64_t ces_sum;
+	int64_t ces_5plus;    /* 5..7 */
+} metrics_counts;
+
+/* Add one response's answers (-1 = not answered). */
+void metrics_counts_add(metrics_counts *c, int nps, int grade, int ces);
+
+typedef struct metrics_summary {
+	bool has_nps;              /* nps_n > 0 */
+	double promoter_share;     /* 0..1 of nps_n */
+	double passive_share;
+	double detractor_share;
+	double nps;                /* -100..100 */
+	double nps_low, nps_high;  /* adjusted-Wald 95% interval, clipped to [-100,100] */
+	double nps_margin;         /* half-width in points, before clipping */
+	bool has_grade;
+	double grade_mean;
+	double grade_low, grade_high;  /* t-free normal 95% interval of the mean; equal to mean when n < 2 */
+	double grade_7plus_share;
+	double grade_9plus_share;
+	bool has_ces;
+	double ces_mean;
+	double ces_5plus_share;
+} metrics_summary;
+
+void metrics_compute(const metrics_counts *c, metrics_summary *out);
+
+/* The adjusted-Wald NPS interval on its own (see metrics.c for the source).
+ * Returns the variance of the NPS as a proportion difference (not points). */
+double metrics_nps_adjusted_wald(int64_t promoters, int64_t detractors, int64_t n,
+				 double *nps_adj, double *margin_points);
+
+/* JSON for the API: n, shares, nps {value, low, high, margin}, grade {...},
+ * ces {...}. When c->n < min_n only n and "insufficient": true are given,
+ * with no score (minimum-n rule). Caller owns the result. */
+json_t *metrics_json(const metrics_counts *c, int64_t min_n);
+
+#endif

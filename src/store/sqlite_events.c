@@ -1,0 +1,854 @@
+/* sqlite_events.c — contact events, responses and metrics on SQLite.
+ *
+ * Responses are written by one writer thread with group commit: request
+ * threads queue prepared responses; the writer takes everything queued (up
+ * to batch_max), writes it in one transaction (a savepoint per response so
+ * one bad row cannot sink its neighbours), commits — one fsync for the whole
+ * batch with synchronous=FULL — and only then reports each outcome. A 2xx is
+ * therefore never sent for a response that is not on disk.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONTACT_DEFAULT_TTL (14 * 86400)
+
+/* ---- contacts -------------------------------------------------------------- */
+
+static void sq_contact_row(sqlite3_stmt *st, model_contact *c)
+{
+	memset(c, 0, sizeof *c);
+	c->id = sqlite3_column_int64(st, 0);
+	c->customer_id = sqlite3_column_int64(st, 1);
+	c->employee_id = sqlite3_column_int64(st, 2);
+	c->team_id = sqlite3_column_int64(st, 3);
+	c->touchpoint_id = sqlite3_column_int64(st, 4);
+	snprintf(c->channel, sizeof c->channel, "%s", (const char *)sqlite3_column_text(st, 5));
+	snprintf(c->reason, sizeof c->reason, "%s", (const char *)sqlite3_column_text(st, 6));
+	c->occurred_at = sqlite3_column_int64(st, 7);
+	snprintf(c->token, sizeof c->token, "%s", (const char *)sqlite3_column_text(st, 8));
+	c->expires_at = sqlite3_column_int64(st, 9);
+}
+
+static ks_err sq_contact_load(sq_conn *c, sq_id id, int64_t key, const char *token,
+			      model_contact *out, ks_error *e)
+{
+	sqlite3_stmt *st = sq_stmt(c, id, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	if (token)
+		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, key);
+	int rc = sqlite3_step(st);
+	ks_err err = KS_OK;
+	if (rc == SQLITE_ROW)
+		sq_contact_row(st, out);
+	else if (rc == SQLITE_DONE)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "contact not found");
+	else
+		err = sq_fail(c, rc, e);
+	sqlite3_reset(st);
+	return err;
+}
+
+/* Single-value lookup helper: runs statement id with one integer key and
+ * copies column 0 as text (when txt) or integer (when num). */
+static ks_err sq_lookup(sq_conn *c, sq_id id, int64_t key, char *txt, size_t n, int64_t *num,
+			bool *found, ks_error *e)
+{
+	sqlite3_stmt *st = sq_stmt(c, id, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	sqlite3_bind_int64(st, 1, key);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found && txt)
+		snprintf(txt, n, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+	if (*found && num)
+		*num = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(c, rc, e);
+	return KS_OK;
+}
+
+static ks_err sq_require(sq_conn *c, sq_id id, int64_t key, const char *field, ks_error *e)
+{
+	bool found = false;
+	ks_err err = sq_lookup(c, id, key, NULL, 0, NULL, &found, e);
+	if (err)
+		return err;
+	if (!found)
+		return ks_fail(e, KS_ERR_REF, field, "%s %lld does not exist", field, (long long)key);
+	return KS_OK;
+}
+
+/* Resolve and check the references of a contact; fills team_id from the
+ * employee when not given. */
+static ks_err sq_contact_refs(sq_conn *c, model_contact *ct, ks_error *e)
+{
+	ks_err err = sq_require(c, SQ_EXISTS_CUSTOMER, ct->customer_id, "customer_id", e);
+	if (!err)
+		err = sq_require(c, SQ_EXISTS_TOUCHPOINT, ct->touchpoint_id, "touchpoint_id", e);
+	if (err)
+		return err;
+	bool found = false;
+	if (ct->employee_id) {
+		int64_t team = 0;
+		err = sq_lookup(c, SQ_EMPLOYEE_TEAM, ct->employee_id, NULL, 0, &team, &found, e);
+		if (err)
+			return err;
+		if (!found)
+			return ks_fail(e, KS_ERR_REF, "employee_id", "employee_id %lld does not exist",
+				       (long long)ct->employee_id);
+		if (ct->team_id == 0)
+			ct->team_id = team;
+	}
+	if (ct->team_id) {
+		char kind[32];
+		err = sq_lookup(c, SQ_TEAM_KIND, ct->team_id, kind, sizeof kind, NULL, &found, e);
+		if (err)
+			return err;
+		if (!found)
+			return ks_fail(e, KS_ERR_REF, "team_id", "team_id %lld does not exist",
+				       (long long)ct->team_id);
+	}
+	return KS_OK;
+}
+
+static ks_err sq_contact_insert(ks_store *s, sq_conn *c, model_contact *ct, ks_error *e)
+{
+	if (ct->occurred_at == 0)
+		ct->occurred_at = clock_now(s->clock);
+	if (ct->expires_at == 0)
+		ct->expires_at = ct->occurred_at + CONTACT_DEFAULT_TTL;
+	sq_token(ct->token);
+	sqlite3_stmt *st = sq_stmt(c, SQ_CONTACT_INSERT, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	sqlite3_bind_int64(st, 1, ct->customer_id);
+	sq_bind_id(st, 2, ct->employee_id);
+	sq_bind_id(st, 3, ct->team_id);
+	sqlite3_bind_int64(st, 4, ct->touchpoint_id);
+	sqlite3_bind_text(st, 5, ct->channel, -1, SQLITE_STATIC);
+	if (ct->reason[0])
+		sqlite3_bind_text(st, 6, ct->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, ct->occurred_at);
+	sqlite3_bind_text(st, 8, ct->token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, ct->expires_at);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, e);
+	ct->id = sqlite3_last_insert_rowid(c->db);
+	return KS_OK;
+}
+
+ks_err store_contact_create(ks_store *s, model_contact *ct, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_contact_refs(c, ct, e);
+	if (!err)
+		err = sq_contact_insert(s, c, ct, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_contact_get(ks_store *s, int64_t id, model_contact *out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_contact_load(c, SQ_CONTACT_GET, id, NULL, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+static json_t *sq_id_json(int64_t id)
+{
+	return id ? json_integer(id) : json_null();
+}
+
+json_t *store_contact_json(const model_contact *c)
+{
+	char occ[32], exp[32], url[64];
+	clock_format_iso(c->occurred_at, occ, sizeof occ);
+	clock_format_iso(c->expires_at, exp, sizeof exp);
+	snprintf(url, sizeof url, "/s/%s", c->token);
+	return json_pack("{s:I, s:I, s:o, s:o, s:I, s:s, s:o, s:s, s:s, s:s, s:s}",
+			 "id", (json_int_t)c->id, "customer_id", (json_int_t)c->customer_id,
+			 "employee_id", sq_id_json(c->employee_id), "team_id", sq_id_json(c->team_id),
+			 "touchpoint_id", (json_int_t)c->touchpoint_id, "channel", c->channel,
+			 "reason", c->reason[0] ? json_string(c->reason) : json_null(),
+			 "occurred_at", occ, "token", c->token, "survey_url", url, "expires_at", exp);
+}
+
+/* ---- survey links ----------------------------------------------------------- */
+
+static ks_err sq_link_details(sq_conn *c, store_link *l, int64_t customer_id, int64_t employee_id,
+			      ks_error *e)
+{
+	bool found = false;
+	snprintf(l->language, sizeof l->language, "nl");
+	ks_err err = KS_OK;
+	if (customer_id)
+		err = sq_lookup(c, SQ_CUSTOMER_LANG, customer_id, l->language, sizeof l->language, NULL,
+				&found, e);
+	if (!err && employee_id)
+		err = sq_lookup(c, SQ_EMPLOYEE_NAME, employee_id, l->employee_first_name,
+				sizeof l->employee_first_name, NULL, &found, e);
+	if (err)
+		return err;
+	sqlite3_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_SURVEY, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	sqlite3_bind_int64(st, 1, l->touchpoint_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(l->touchpoint_name, sizeof l->touchpoint_name, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		l->survey_id = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return KS_OK;
+}
+
+ks_err store_link_resolve(ks_store *s, const char *token, store_link *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	if (token == NULL || strlen(token) != MODEL_TOKEN_LEN)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown survey link");
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_contact_load(c, SQ_CONTACT_BY_TOKEN, 0, token, &out->contact, NULL);
+	if (err == KS_OK) {
+		out->is_contact = true;
+		out->touchpoint_id = out->contact.touchpoint_id;
+		err = sq_link_details(c, out, out->contact.customer_id, out->contact.employee_id, e);
+		char key[MODEL_KEY_MAX + 1];
+		if (!err)
+			err = sq_lookup(c, SQ_CONTACT_ANSWER, out->contact.id, key, sizeof key, NULL,
+					&out->answered, e);
+		if (!err && clock_now(s->clock) >= out->contact.expires_at)
+			err = ks_fail(e, KS_ERR_GONE, NULL, "this survey link has expired");
+		sq_release(s, c);
+		return err;
+	}
+	if (err != KS_ERR_NOTFOUND) {
+		sq_release(s, c);
+		return ks_fail(e, err, NULL, "cannot resolve the survey link");
+	}
+	sqlite3_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_BY_TOKEN, e);
+	err = st ? KS_OK : KS_ERR_DB;
+	if (st) {
+		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			out->touchpoint_id = sqlite3_column_int64(st, 0);
+		else
+			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown survey link")
+						: sq_fail(c, rc, e);
+		sqlite3_reset(st);
+	}
+	if (!err)
+		err = sq_link_details(c, out, 0, 0, e);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- responses: preparation (request thread) ---------------------------------- */
+
+static ks_err sq_response_from_contact(sq_conn *c, model_response *r, ks_error *e)
+{
+	model_contact ct;
+	ks_err err = sq_contact_load(c, SQ_CONTACT_GET, r->contact_id, NULL, &ct, NULL);
+	if (err == KS_ERR_NOTFOUND)
+		return ks_fail(e, KS_ERR_REF, "contact_id", "contact_id %lld does not exist",
+			       (long long)r->contact_id);
+	if (err)
+		return ks_fail(e, err, NULL, "cannot read the contact");
+	/* The contact is the truth about who served the customer where. */
+	r->customer_id = ct.customer_id;
+	r->employee_id = ct.employee_id;
+	r->team_id = ct.team_id;
+	r->touchpoint_id = ct.touchpoint_id;
+	snprintf(r->channel, sizeof r->channel, "%s", ct.channel);
+	char key[MODEL_KEY_MAX + 1] = "";
+	bool answered = false;
+	err = sq_lookup(c, SQ_CONTACT_ANSWER, ct.id, key, sizeof key, NULL, &answered, e);
+	if (err)
+		return err;
+	if (answered && (r->client_key[0] == '\0' || strcmp(key, r->client_key) != 0))
+		return ks_fail(e, KS_ERR_CONFLICT, "contact_id", "this contact has already been answered");
+	return KS_OK;
+}
+
+static ks_err sq_response_refs(sq_conn *c, model_response *r, ks_error *e)
+{
+	ks_err err = KS_OK;
+	bool found = false;
+	if (r->customer_id)
+		err = sq_require(c, SQ_EXISTS_CUSTOMER, r->customer_id, "customer_id", e);
+	if (!err && r->touchpoint_id)
+		err = sq_require(c, SQ_EXISTS_TOUCHPOINT, r->touchpoint_id, "touchpoint_id", e);
+	if (!err && r->employee_id) {
+		int64_t team = 0;
+		err = sq_lookup(c, SQ_EMPLOYEE_TEAM, r->employee_id, NULL, 0, &team, &found, e);
+		if (!err && !found)
+			err = ks_fail(e, KS_ERR_REF, "employee_id", "employee_id %lld does not exist",
+				      (long long)r->employee_id);
+		if (!err && r->team_id == 0)
+			r->team_id = team;
+	}
+	if (!err && r->team_id) {
+		char kind[32];
+		err = sq_lookup(c, SQ_TEAM_KIND, r->team_id, kind, sizeof kind, NULL, &found, e);
+		if (!err && !found)
+			err = ks_fail(e, KS_ERR_REF, "team_id", "team_id %lld does not exist",
+				      (long long)r->team_id);
+	}
+	return err;
+}
+
+ks_err store_response_prepare(ks_store *s, model_response *r, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = KS_OK;
+	if (r->contact_id)
+		err = sq_response_from_contact(c, r, e);
+	if (!err)
+		err = sq_response_refs(c, r, e);
+	if (!err && r->touchpoint_id && r->survey_id == 0) {
+		sqlite3_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_SURVEY, e);
+		if (st == NULL) {
+			err = KS_ERR_DB;
+		} else {
+			sqlite3_bind_int64(st, 1, r->touchpoint_id);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				r->survey_id = sqlite3_column_int64(st, 1);
+			sqlite3_reset(st);
+		}
+	}
+	if (!err && r->language[0] == '\0' && r->customer_id) {
+		bool found = false;
+		err = sq_lookup(c, SQ_CUSTOMER_LANG, r->customer_id, r->language, sizeof r->language,
+				NULL, &found, e);
+	}
+	if (!err && r->language[0] == '\0')
+		snprintf(r->language, sizeof r->language, "nl");
+	if (!err && r->received_at == 0)
+		r->received_at = clock_now(s->clock);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- responses: the writer ------------------------------------------------------ */
+
+static ks_err sq_response_insert(sq_conn *c, model_response *r, bool *created, ks_error *e)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQ_RESPONSE_INSERT, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	if (r->client_key[0])
+		sqlite3_bind_text(st, 1, r->client_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->body_hash);
+	sq_bind_id(st, 3, r->contact_id);
+	sq_bind_id(st, 4, r->customer_id);
+	sq_bind_id(st, 5, r->employee_id);
+	sq_bind_id(st, 6, r->team_id);
+	sq_bind_id(st, 7, r->touchpoint_id);
+	sq_bind_id(st, 8, r->survey_id);
+	if (r->channel[0])
+		sqlite3_bind_text(st, 9, r->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, r->language[0] ? r->language : "nl", -1, SQLITE_STATIC);
+	if (r->nps >= 0)
+		sqlite3_bind_int(st, 11, r->nps);
+	if (r->grade >= 0)
+		sqlite3_bind_int(st, 12, r->grade);
+	if (r->ces >= 0)
+		sqlite3_bind_int(st, 13, r->ces);
+	if (r->open_text)
+		sqlite3_bind_text(st, 14, r->open_text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 15, r->received_at);
+	sqlite3_bind_text(st, 16, r->source[0] ? r->source : "api", -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, e);
+	*created = sqlite3_changes(c->db) == 1;
+	if (*created) {
+		r->id = sqlite3_last_insert_rowid(c->db);
+		return KS_OK;
+	}
+	/* ON CONFLICT DO NOTHING fired: a retry of a known key, a reused key,
+	 * or a second answer to the same contact. */
+	if (r->client_key[0]) {
+		st = sq_stmt(c, SQ_RESPONSE_BY_KEY, e);
+		if (st == NULL)
+			return KS_ERR_DB;
+		sqlite3_bind_text(st, 1, r->client_key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		uint64_t hash = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
+		sqlite3_reset(st);
+		if (id && hash == r->body_hash) {
+			r->id = id;
+			return KS_OK;
+		}
+		if (id)
+			return ks_fail(e, KS_ERR_CONFLICT, "client_key",
+				       "client_key was already used for a different response");
+	}
+	return ks_fail(e, KS_ERR_CONFLICT, "contact_id", "this contact has already been answered");
+}
+
+static ks_err sq_response_drivers(sq_conn *c, const model_response *r, ks_error *e)
+{
+	for (int i = 0; i < r->n_drivers; i++) {
+		sqlite3_stmt *st = sq_stmt(c, SQ_RESPONSE_DRIVER, e);
+		if (st == NULL)
+			return KS_ERR_DB;
+		sqlite3_bind_int64(st, 1, r->id);
+		sqlite3_bind_text(st, 2, r->drivers[i].aspect, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, r->drivers[i].score);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return sq_fail(c, rc, e);
+	}
+	return KS_OK;
+}
+
+/* Write one response inside the open transaction; a savepoint confines a
+ * failure to this response. */
+static ks_err sq_write_one(sq_conn *c, model_response *r, bool *created, ks_error *e)
+{
+	ks_err err = sq_exec(c, "SAVEPOINT r", e);
+	if (err)
+		return err;
+	err = sq_response_insert(c, r, created, e);
+	if (!err && *created)
+		err = sq_response_drivers(c, r, e);
+	if (err) {
+		sqlite3_exec(c->db, "ROLLBACK TO r; RELEASE r", NULL, NULL, NULL);
+		return err;
+	}
+	return sq_exec(c, "RELEASE r", e);
+}
+
+typedef struct wq_result {
+	ks_err rc;
+	bool created;
+	ks_error e;
+} wq_result;
+
+static void sq_write_batch(ks_store *s, wq_item *batch, int n)
+{
+	wq_result *res = calloc((size_t)n, sizeof *res);
+	ks_error e;
+	ks_error_clear(&e);
+	ks_err txerr = res ? sq_exec(s->wconn, "BEGIN IMMEDIATE", &e) : KS_ERR_NOMEM;
+	int i = 0;
+	for (wq_item *it = batch; !txerr && it; it = it->next, i++)
+		res[i].rc = sq_write_one(s->wconn, &it->r, &res[i].created, &res[i].e);
+	if (!txerr)
+		txerr = sq_exec(s->wconn, "COMMIT", &e);
+	if (txerr)
+		sqlite3_exec(s->wconn->db, "ROLLBACK", NULL, NULL, NULL);
+	i = 0;
+	for (wq_item *it = batch, *next; it; it = next, i++) {
+		next = it->next;
+		if (txerr)
+			it->cb(it->arg, txerr, false, &it->r, &e);
+		else
+			it->cb(it->arg, res[i].rc, res[i].created, &it->r, &res[i].e);
+		free(it->open_text);
+		free(it);
+	}
+	free(res);
+	pthread_mutex_lock(&s->wq_mu);
+	s->n_batches++;
+	s->n_rows += (uint64_t)n;
+	pthread_mutex_unlock(&s->wq_mu);
+}
+
+static void *sq_writer_main(void *arg)
+{
+	ks_store *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->wq_mu);
+		while (s->wq_head == NULL && !s->closing)
+			pthread_cond_wait(&s->wq_cv, &s->wq_mu);
+		if (s->wq_head == NULL && s->closing) {
+			pthread_mutex_unlock(&s->wq_mu);
+			return NULL;
+		}
+		/* Take up to batch_max items off the queue. */
+		wq_item *batch = s->wq_head, *last = batch;
+		int n = 1;
+		while (last->next && n < s->batch_max) {
+			last = last->next;
+			n++;
+		}
+		s->wq_head = last->next;
+		if (s->wq_head == NULL)
+			s->wq_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->wq_mu);
+		sq_write_batch(s, batch, n);
+	}
+}
+
+ks_err sq_writer_start(ks_store *s, ks_error *e)
+{
+	if (pthread_create(&s->writer, NULL, sq_writer_main, s) != 0)
+		return ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the writer thread");
+	s->writer_started = true;
+	return KS_OK;
+}
+
+void sq_writer_stop(ks_store *s)
+{
+	if (!s->writer_started)
+		return;
+	pthread_mutex_lock(&s->wq_mu);
+	s->closing = true;
+	pthread_cond_signal(&s->wq_cv);
+	pthread_mutex_unlock(&s->wq_mu);
+	pthread_join(s->writer, NULL); /* drains the queue first */
+	s->writer_started = false;
+}
+
+ks_err store_response_submit_async(ks_store *s, const model_response *r, store_response_cb cb,
+				   void *arg)
+{
+	wq_item *it = calloc(1, sizeof *it);
+	if (it == NULL)
+		return KS_ERR_NOMEM;
+	it->r = *r;
+	if (r->open_text) {
+		it->open_text = strdup(r->open_text);
+		if (it->open_text == NULL) {
+			free(it);
+			return KS_ERR_NOMEM;
+		}
+	}
+	it->r.open_text = it->open_text;
+	it->cb = cb;
+	it->arg = arg;
+	pthread_mutex_lock(&s->wq_mu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->wq_mu);
+		free(it->open_text);
+		free(it);
+		return KS_ERR_UNAVAILABLE;
+	}
+	if (s->wq_tail)
+		s->wq_tail->next = it;
+	else
+		s->wq_head = it;
+	s->wq_tail = it;
+	pthread_cond_signal(&s->wq_cv);
+	pthread_mutex_unlock(&s->wq_mu);
+	return KS_OK;
+}
+
+/* The synchronous submit waits on its own little rendezvous. */
+typedef struct sq_waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	ks_err rc;
+	bool created;
+	int64_t id;
+	ks_error e;
+} sq_waiter;
+
+static void sq_waiter_cb(void *arg, ks_err rc, bool created, const model_response *r,
+			 const ks_error *e)
+{
+	sq_waiter *w = arg;
+	pthread_mutex_lock(&w->mu);
+	w->rc = rc;
+	w->created = created;
+	w->id = r->id;
+	if (e)
+		w->e = *e;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+ks_err store_response_submit(ks_store *s, model_response *r, bool *created, ks_error *e)
+{
+	ks_err err = store_response_prepare(s, r, e);
+	if (err)
+		return err;
+	sq_waiter w = {.done = false};
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	err = store_response_submit_async(s, r, sq_waiter_cb, &w);
+	if (!err) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		err = w.rc;
+		if (err && e)
+			*e = w.e;
+		r->id = w.id;
+		*created = w.created;
+	} else {
+		ks_fail(e, err, NULL, "the store is closing");
+	}
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	return err;
+}
+
+/* ---- responses: reading ----------------------------------------------------- */
+
+static json_t *sq_opt_id(int64_t id)
+{
+	return id > 0 ? json_integer(id) : json_null();
+}
+
+static json_t *sq_opt_score(int v)
+{
+	return v >= 0 ? json_integer(v) : json_null();
+}
+
+json_t *store_response_json(const model_response *r)
+{
+	char iso[32];
+	clock_format_iso(r->received_at, iso, sizeof iso);
+	json_t *drivers = json_object();
+	for (int i = 0; i < r->n_drivers; i++)
+		json_object_set_new(drivers, r->drivers[i].aspect, json_integer(r->drivers[i].score));
+	json_t *answers = json_pack("{s:o, s:o, s:o, s:o, s:o}", "nps", sq_opt_score(r->nps), "grade",
+				    sq_opt_score(r->grade), "ces", sq_opt_score(r->ces), "drivers",
+				    drivers, "open",
+				    r->open_text ? json_string(r->open_text) : json_null());
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:s}",
+			 "id", (json_int_t)r->id, "client_key",
+			 r->client_key[0] ? json_string(r->client_key) : json_null(), "contact_id",
+			 sq_opt_id(r->contact_id), "customer_id", sq_opt_id(r->customer_id),
+			 "employee_id", sq_opt_id(r->employee_id), "team_id", sq_opt_id(r->team_id),
+			 "touchpoint_id", sq_opt_id(r->touchpoint_id), "survey_id",
+			 sq_opt_id(r->survey_id), "channel",
+			 r->channel[0] ? json_string(r->channel) : json_null(), "language", r->language,
+			 "answers", answers, "received_at", iso, "source", r->source);
+}
+
+static int sq_col_int(sqlite3_stmt *st, int col, int none)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? none : sqlite3_column_int(st, col);
+}
+
+static void sq_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+/* Current row of a SQ_RESPONSE_GET-shaped statement as API JSON. */
+static json_t *sq_response_row(sq_conn *c, sqlite3_stmt *st)
+{
+	model_response r;
+	model_response_init(&r);
+	r.id = sqlite3_column_int64(st, 0);
+	sq_col_text(st, 1, r.client_key, sizeof r.client_key);
+	r.contact_id = sqlite3_column_int64(st, 2);
+	r.customer_id = sqlite3_column_int64(st, 3);
+	r.employee_id = sqlite3_column_int64(st, 4);
+	r.team_id = sqlite3_column_int64(st, 5);
+	r.touchpoint_id = sqlite3_column_int64(st, 6);
+	r.survey_id = sqlite3_column_int64(st, 7);
+	sq_col_text(st, 8, r.channel, sizeof r.channel);
+	sq_col_text(st, 9, r.language, sizeof r.language);
+	r.nps = sq_col_int(st, 10, -1);
+	r.grade = sq_col_int(st, 11, -1);
+	r.ces = sq_col_int(st, 12, -1);
+	r.open_text = (const char *)sqlite3_column_text(st, 13);
+	r.received_at = sqlite3_column_int64(st, 14);
+	sq_col_text(st, 15, r.source, sizeof r.source);
+	sqlite3_stmt *ds = sq_stmt(c, SQ_RESPONSE_DRIVERS, NULL);
+	if (ds) {
+		sqlite3_bind_int64(ds, 1, r.id);
+		while (sqlite3_step(ds) == SQLITE_ROW && r.n_drivers < MODEL_MAX_DRIVERS) {
+			model_driver_score *d = &r.drivers[r.n_drivers++];
+			sq_col_text(ds, 0, d->aspect, sizeof d->aspect);
+			d->score = sqlite3_column_int(ds, 1);
+		}
+		sqlite3_reset(ds);
+	}
+	return store_response_json(&r);
+}
+
+ks_err store_response_get(ks_store *s, int64_t id, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = sq_stmt(c, SQ_RESPONSE_GET, e);
+	ks_err err = st ? KS_OK : KS_ERR_DB;
+	if (st) {
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*out = sq_response_row(c, st);
+		else if (rc == SQLITE_DONE)
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "response %lld not found", (long long)id);
+		else
+			err = sq_fail(c, rc, e);
+		sqlite3_reset(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_response_list(ks_store *s, const store_list_query *q, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db,
+				    "SELECT id, client_key, contact_id, customer_id, employee_id, team_id,"
+				    " touchpoint_id, survey_id, channel, language, nps, grade, ces, open_text,"
+				    " received_at, source FROM responses WHERE id > ?1 ORDER BY id LIMIT ?2",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ks_err err = sq_fail(c, rc, e);
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, q->after_id);
+	sqlite3_bind_int(st, 2, q->limit + 1);
+	json_t *items = json_array();
+	int64_t last = 0;
+	bool more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((int)json_array_size(items) == q->limit) {
+			more = true;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		json_array_append_new(items, sq_response_row(c, st));
+	}
+	ks_err err = rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		json_decref(items);
+		return err;
+	}
+	*out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			 more ? json_integer(last) : json_null());
+	return KS_OK;
+}
+
+/* ---- metrics ------------------------------------------------------------------------ */
+
+ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f, metrics_counts *out,
+			    ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = sq_stmt(c, SQ_METRICS, e);
+	if (st == NULL) {
+		sq_release(s, c);
+		return KS_ERR_DB;
+	}
+	sq_bind_id(st, 1, f->team_id);
+	sq_bind_id(st, 2, f->employee_id);
+	sq_bind_id(st, 3, f->touchpoint_id);
+	sq_bind_id(st, 4, f->journey_id);
+	if (f->channel[0])
+		sqlite3_bind_text(st, 5, f->channel, -1, SQLITE_STATIC);
+	if (f->from)
+		sqlite3_bind_int64(st, 6, f->from);
+	if (f->to)
+		sqlite3_bind_int64(st, 7, f->to);
+	int rc = sqlite3_step(st);
+	ks_err err = KS_OK;
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		int64_t *dst[] = {&out->n, &out->nps_n, &out->promoters, &out->passives,
+				  &out->detractors, &out->grade_n, &out->grade_sum, &out->grade_sumsq,
+				  &out->grade_7plus, &out->grade_9plus, &out->ces_n, &out->ces_sum,
+				  &out->ces_5plus};
+		for (int i = 0; i < 13; i++)
+			*dst[i] = sqlite3_column_int64(st, i);
+	} else {
+		err = sq_fail(c, rc, e);
+	}
+	sqlite3_reset(st);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- bulk loading ----------------------------------------------------------------------- */
+
+struct store_bulk {
+	ks_store *s;
+	sq_conn *c;
+};
+
+ks_err store_bulk_begin(ks_store *s, store_bulk **out, ks_error *e)
+{
+	store_bulk *b = calloc(1, sizeof *b);
+	if (b == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	b->s = s;
+	b->c = sq_acquire(s);
+	ks_err err = sq_exec(b->c, "BEGIN IMMEDIATE", e);
+	if (err) {
+		sq_release(s, b->c);
+		free(b);
+		return err;
+	}
+	*out = b;
+	return KS_OK;
+}
+
+ks_err store_bulk_entity(store_bulk *b, const model_entity *ent, const json_t *obj, int64_t *id,
+			 ks_error *e)
+{
+	ks_err err = model_validate(ent, obj, true, e);
+	if (!err && ent->check)
+		err = ent->check(ent, (json_t *)obj, NULL, e);
+	if (err)
+		return err;
+	return sq_entity_insert(b->s, b->c, ent, obj, id, e);
+}
+
+ks_err store_bulk_contact(store_bulk *b, model_contact *c, ks_error *e)
+{
+	return sq_contact_insert(b->s, b->c, c, e);
+}
+
+ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e)
+{
+	bool created = false;
+	ks_err err = sq_response_insert(b->c, r, &created, e);
+	if (!err && !created)
+		return ks_fail(e, KS_ERR_CONFLICT, "client_key", "duplicate response in bulk load");
+	if (!err)
+		err = sq_response_drivers(b->c, r, e);
+	return err;
+}
+
+ks_err store_bulk_commit(store_bulk *b, ks_error *e)
+{
+	ks_err err = sq_exec(b->c, "COMMIT", e);
+	sq_release(b->s, b->c); /* rolls back if the commit failed */
+	free(b);
+	return err;
+}
+
+void store_bulk_rollback(store_bulk *b)
+{
+	if (b == NULL)
+		return;
+	sq_release(b->s, b->c);
+	free(b);
+}

@@ -1,0 +1,96 @@
+/* sqlite_int.h — internals shared by the SQLite backend's files
+ * (sqlite_store.c: connections, migrations, generic entities;
+ *  sqlite_events.c: contacts, responses with group commit, metrics, bulk).
+ * Nothing outside src/store/ includes this header.
+ */
+#ifndef KS_SQLITE_INT_H
+#define KS_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Statements prepared once per connection and kept (SQLITE_PREPARE_PERSISTENT). */
+typedef enum {
+	SQ_CONTACT_GET,
+	SQ_CONTACT_BY_TOKEN,
+	SQ_CONTACT_INSERT,
+	SQ_CONTACT_ANSWER,
+	SQ_TOUCHPOINT_BY_TOKEN,
+	SQ_TOUCHPOINT_SURVEY,
+	SQ_CUSTOMER_LANG,
+	SQ_EMPLOYEE_TEAM,
+	SQ_EMPLOYEE_NAME,
+	SQ_EXISTS_CUSTOMER,
+	SQ_EXISTS_TOUCHPOINT,
+	SQ_TEAM_KIND,
+	SQ_SURVEY_GET,
+	SQ_RESPONSE_INSERT,
+	SQ_RESPONSE_BY_KEY,
+	SQ_RESPONSE_DRIVER,
+	SQ_RESPONSE_GET,
+	SQ_RESPONSE_DRIVERS,
+	SQ_METRICS,
+	SQ__COUNT
+} sq_id;
+
+typedef struct sq_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQ__COUNT];
+	struct sq_conn *next_free;
+} sq_conn;
+
+typedef struct wq_item {
+	model_response r;
+	char *open_text;          /* owned copy; r.open_text points here */
+	store_response_cb cb;
+	void *arg;
+	struct wq_item *next;
+} wq_item;
+
+struct ks_store {
+	char *path;
+	const ks_clock *clock;
+	int version;
+
+	pthread_mutex_t pool_mu;
+	pthread_cond_t pool_cv;
+	sq_conn *free_conns;
+	sq_conn **all_conns;
+	int n_conns;
+
+	/* the group-commit writer */
+	sq_conn *wconn;
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t wq_mu;
+	pthread_cond_t wq_cv;
+	wq_item *wq_head, *wq_tail;
+	bool closing;
+	int batch_max;
+	uint64_t n_batches, n_rows;
+};
+
+/* Map a SQLite result to a ks_err, filling e with the database's message.
+ * UNIQUE violations become KS_ERR_CONFLICT naming the column. */
+ks_err sq_fail(sq_conn *c, int rc, ks_error *e);
+sq_conn *sq_acquire(ks_store *s);
+void sq_release(ks_store *s, sq_conn *c);
+/* The cached statement id, reset and with bindings cleared. NULL on error (e filled). */
+sqlite3_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e);
+ks_err sq_exec(sq_conn *c, const char *sql, ks_error *e);
+/* Bind an id where 0 means NULL. */
+void sq_bind_id(sqlite3_stmt *st, int i, int64_t id);
+/* Row exists in table (a static name) with this id? */
+ks_err sq_row_exists(sq_conn *c, const char *table, int64_t id, bool *found, ks_error *e);
+/* A fresh url-safe random token of MODEL_TOKEN_LEN chars. */
+void sq_token(char out[MODEL_TOKEN_LEN + 1]);
+/* Insert ent's row from obj on connection c (inside the caller's transaction). */
+ks_err sq_entity_insert(ks_store *s, sq_conn *c, const model_entity *ent, const json_t *obj,
+			int64_t *id, ks_error *e);
+
+ks_err sq_writer_start(ks_store *s, ks_error *e);
+void sq_writer_stop(ks_store *s);
+
+#endif

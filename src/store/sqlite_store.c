@@ -1,0 +1,797 @@
+/* sqlite_store.c — the SQLite backend: opening, the connection pool,
+ * migrations, statement cache and the generic entity operations.
+ *
+ * Concurrency model: request threads take a connection from a small pool
+ * (WAL lets readers run beside the one writer); responses go through the
+ * single writer thread in sqlite_events.c. Administrative writes (entities,
+ * contacts) run as BEGIN IMMEDIATE transactions on a pool connection; the
+ * busy timeout serialises them against the writer.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/buf.h"
+
+extern const char *const store_migrations[];
+extern const int store_n_migrations;
+
+#define SQ_BUSY_TIMEOUT_MS 10000
+
+static const char *const sq_sql[SQ__COUNT] = {
+	[SQ_CONTACT_GET] =
+		"SELECT id, customer_id, coalesce(employee_id,0), coalesce(team_id,0), touchpoint_id,"
+		" channel, coalesce(reason,''), occurred_at, token, expires_at FROM contacts WHERE id=?1",
+	[SQ_CONTACT_BY_TOKEN] =
+		"SELECT id, customer_id, coalesce(employee_id,0), coalesce(team_id,0), touchpoint_id,"
+		" channel, coalesce(reason,''), occurred_at, token, expires_at FROM contacts WHERE token=?1",
+	[SQ_CONTACT_INSERT] =
+		"INSERT INTO contacts(customer_id, employee_id, team_id, touchpoint_id, channel, reason,"
+		" occurred_at, token, expires_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	[SQ_CONTACT_ANSWER] = "SELECT coalesce(client_key,'') FROM responses WHERE contact_id=?1",
+	[SQ_TOUCHPOINT_BY_TOKEN] =
+		"SELECT id, name, coalesce(survey_id,0) FROM touchpoints WHERE open_token=?1",
+	[SQ_TOUCHPOINT_SURVEY] = "SELECT name, coalesce(survey_id,0) FROM touchpoints WHERE id=?1",
+	[SQ_CUSTOMER_LANG] = "SELECT language FROM customers WHERE id=?1",
+	[SQ_EMPLOYEE_TEAM] = "SELECT team_id FROM employees WHERE id=?1",
+	[SQ_EMPLOYEE_NAME] = "SELECT first_name FROM employees WHERE id=?1",
+	[SQ_EXISTS_CUSTOMER] = "SELECT 1 FROM customers WHERE id=?1",
+	[SQ_EXISTS_TOUCHPOINT] = "SELECT 1 FROM touchpoints WHERE id=?1",
+	[SQ_TEAM_KIND] = "SELECT kind FROM org_units WHERE id=?1",
+	[SQ_SURVEY_GET] = "SELECT id, name, questions FROM surveys WHERE id=?1",
+	[SQ_RESPONSE_INSERT] =
+		"INSERT INTO responses(client_key, body_hash, contact_id, customer_id, employee_id,"
+		" team_id, touchpoint_id, survey_id, channel, language, nps, grade, ces, open_text,"
+		" received_at, source) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+		" ON CONFLICT DO NOTHING",
+	[SQ_RESPONSE_BY_KEY] = "SELECT id, body_hash FROM responses WHERE client_key=?1",
+	[SQ_RESPONSE_DRIVER] =
+		"INSERT INTO response_drivers(response_id, aspect, score) VALUES(?1,?2,?3)",
+	[SQ_RESPONSE_GET] =
+		"SELECT id, client_key, contact_id, customer_id, employee_id, team_id, touchpoint_id,"
+		" survey_id, channel, language, nps, grade, ces, open_text, received_at, source"
+		" FROM responses WHERE id=?1",
+	[SQ_RESPONSE_DRIVERS] =
+		"SELECT aspect, score FROM response_drivers WHERE response_id=?1 ORDER BY aspect",
+	/* One pass over the responses in the slice. ?1 team (with its whole
+	 * subtree, by a recursive walk of org_units), ?2 employee, ?3 touchpoint,
+	 * ?4 journey, ?5 channel, ?6 from (inclusive), ?7 to (exclusive). */
+	[SQ_METRICS] =
+		"WITH RECURSIVE sub(id) AS (SELECT ?1 WHERE ?1 IS NOT NULL"
+		"  UNION ALL SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
+		" SELECT count(*), count(nps), total(nps >= 9), total(nps BETWEEN 7 AND 8), total(nps <= 6),"
+		"  count(grade), total(grade), total(grade*grade), total(grade >= 7), total(grade >= 9),"
+		"  count(ces), total(ces), total(ces >= 5)"
+		" FROM responses r"
+		" WHERE (?1 IS NULL OR r.team_id IN (SELECT id FROM sub))"
+		"  AND (?2 IS NULL OR r.employee_id = ?2)"
+		"  AND (?3 IS NULL OR r.touchpoint_id = ?3)"
+		"  AND (?4 IS NULL OR r.touchpoint_id IN (SELECT id FROM touchpoints WHERE journey_id = ?4))"
+		"  AND (?5 IS NULL OR r.channel = ?5)"
+		"  AND (?6 IS NULL OR r.received_at >= ?6)"
+		"  AND (?7 IS NULL OR r.received_at < ?7)",
+};
+
+/* ---- errors, statements, connections -------------------------------- */
+
+static const char *sq_unique_column(const char *msg)
+{
+	/* "UNIQUE constraint failed: customers.external_id" -> "external_id" */
+	const char *p = strstr(msg, "constraint failed: ");
+	if (p == NULL)
+		return NULL;
+	const char *dot = strchr(p, '.');
+	return dot ? dot + 1 : NULL;
+}
+
+ks_err sq_fail(sq_conn *c, int rc, ks_error *e)
+{
+	const char *msg = c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+	int ext = c ? sqlite3_extended_errcode(c->db) : rc;
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		char field[64];
+		const char *col = sq_unique_column(msg);
+		snprintf(field, sizeof field, "%s", col ? col : "");
+		char *comma = strchr(field, ',');
+		if (comma)
+			*comma = '\0';
+		return ks_fail(e, KS_ERR_CONFLICT, field[0] ? field : NULL,
+			       "%s is already taken", field[0] ? field : "a unique value");
+	}
+	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return ks_fail(e, KS_ERR_REF, NULL, "a referenced row does not exist");
+	if ((ext & 0xff) == SQLITE_CONSTRAINT)
+		return ks_fail(e, KS_ERR_INVALID, NULL, "constraint failed: %s", msg);
+	return ks_fail(e, KS_ERR_DB, NULL, "database error: %s", msg);
+}
+
+sqlite3_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e)
+{
+	sqlite3_stmt *st = c->stmt[id];
+	if (st == NULL) {
+		int rc = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+		if (rc != SQLITE_OK) {
+			sq_fail(c, rc, e);
+			return NULL;
+		}
+		c->stmt[id] = st;
+		return st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+ks_err sq_exec(sq_conn *c, const char *sql, ks_error *e)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
+}
+
+void sq_bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+	if (id > 0)
+		sqlite3_bind_int64(st, i, id);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void sq_token(char out[MODEL_TOKEN_LEN + 1])
+{
+	unsigned char raw[MODEL_TOKEN_LEN * 3 / 4];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(out, MODEL_TOKEN_LEN + 1, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static ks_err sq_conn_open(const char *path, sq_conn **out, ks_error *e)
+{
+	sq_conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		ks_fail(e, KS_ERR_IO, NULL, "cannot open database %s: %s", path,
+			c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		sqlite3_close(c->db);
+		free(c);
+		return KS_ERR_IO;
+	}
+	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+	/* WAL: readers never block the writer. synchronous=FULL: the WAL is
+	 * fsync'd at every commit, so a committed row survives power loss, not
+	 * only a crash of the process. */
+	ks_err err = sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				" PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", e);
+	if (err) {
+		sqlite3_close(c->db);
+		free(c);
+		return err;
+	}
+	*out = c;
+	return KS_OK;
+}
+
+static void sq_conn_close(sq_conn *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < SQ__COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+sq_conn *sq_acquire(ks_store *s)
+{
+	pthread_mutex_lock(&s->pool_mu);
+	while (s->free_conns == NULL)
+		pthread_cond_wait(&s->pool_cv, &s->pool_mu);
+	sq_conn *c = s->free_conns;
+	s->free_conns = c->next_free;
+	pthread_mutex_unlock(&s->pool_mu);
+	return c;
+}
+
+void sq_release(ks_store *s, sq_conn *c)
+{
+	/* A transaction left open by an error path must not leak into the
+	 * next user of the connection. */
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&s->pool_mu);
+	c->next_free = s->free_conns;
+	s->free_conns = c;
+	pthread_cond_signal(&s->pool_cv);
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+ks_err sq_row_exists(sq_conn *c, const char *table, int64_t id, bool *found, ks_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?1", table);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, e);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(c, rc, e);
+	return KS_OK;
+}
+
+/* ---- migrations ---------------------------------------------------------- */
+
+static ks_err sq_migrate(ks_store *s, sq_conn *c, ks_error *e)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, e);
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (version > store_n_migrations)
+		return ks_fail(e, KS_ERR_DB, NULL,
+			       "database schema version %d is newer than this klantstem (%d)",
+			       version, store_n_migrations);
+	for (int v = version; v < store_n_migrations; v++) {
+		/* Each migration and its version bump commit together or not at all. */
+		ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+		if (err)
+			return err;
+		err = sq_exec(c, store_migrations[v], e);
+		if (!err) {
+			char bump[64];
+			snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
+			err = sq_exec(c, bump, e);
+		}
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err) {
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			return err;
+		}
+	}
+	s->version = store_n_migrations;
+	return KS_OK;
+}
+
+/* ---- open / close ---------------------------------------------------------- */
+
+ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks_error *e)
+{
+	if (sodium_init() < 0)
+		return ks_fail(e, KS_ERR_INTERNAL, NULL, "libsodium failed to initialise");
+	ks_store *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	s->path = strdup(path);
+	s->clock = opt ? opt->clock : NULL;
+	s->batch_max = opt && opt->batch_max > 0 ? opt->batch_max : 4096;
+	int pool = opt && opt->pool_size > 0 ? opt->pool_size : 4;
+	pthread_mutex_init(&s->pool_mu, NULL);
+	pthread_cond_init(&s->pool_cv, NULL);
+	pthread_mutex_init(&s->wq_mu, NULL);
+	pthread_cond_init(&s->wq_cv, NULL);
+	s->all_conns = calloc((size_t)pool, sizeof *s->all_conns);
+	if (s->path == NULL || s->all_conns == NULL) {
+		store_close(s);
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	ks_err err = sq_conn_open(path, &s->wconn, e);
+	if (!err)
+		err = sq_migrate(s, s->wconn, e);
+	for (int i = 0; !err && i < pool; i++) {
+		err = sq_conn_open(path, &s->all_conns[i], e);
+		if (!err) {
+			s->all_conns[i]->next_free = s->free_conns;
+			s->free_conns = s->all_conns[i];
+			s->n_conns++;
+		}
+	}
+	if (!err)
+		err = sq_writer_start(s, e);
+	if (err) {
+		store_close(s);
+		return err;
+	}
+	*out = s;
+	return KS_OK;
+}
+
+void store_close(ks_store *s)
+{
+	if (s == NULL)
+		return;
+	sq_writer_stop(s);
+	for (int i = 0; i < s->n_conns; i++)
+		sq_conn_close(s->all_conns[i]);
+	if (s->wconn) {
+		/* Fold the WAL back into the main file so the database is one
+		 * self-contained file after a clean shutdown. */
+		sqlite3_exec(s->wconn->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		sq_conn_close(s->wconn);
+	}
+	free(s->all_conns);
+	pthread_mutex_destroy(&s->pool_mu);
+	pthread_cond_destroy(&s->pool_cv);
+	pthread_mutex_destroy(&s->wq_mu);
+	pthread_cond_destroy(&s->wq_cv);
+	free(s->path);
+	free(s);
+}
+
+int store_schema_version(ks_store *s)
+{
+	return s->version;
+}
+
+void store_stats(ks_store *s, uint64_t *batches, uint64_t *rows)
+{
+	pthread_mutex_lock(&s->wq_mu);
+	*batches = s->n_batches;
+	*rows = s->n_rows;
+	pthread_mutex_unlock(&s->wq_mu);
+}
+
+/* ---- generic entities ---------------------------------------------------- */
+
+/* Columns a table gets from the server rather than from the request. */
+static bool sq_has_open_token(const model_entity *ent)
+{
+	return strcmp(ent->table, "touchpoints") == 0;
+}
+
+static ks_err sq_bind_json(sqlite3_stmt *st, int i, const model_field *f, const json_t *v)
+{
+	if (v == NULL || json_is_null(v))
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? KS_OK : KS_ERR_DB;
+	int rc;
+	switch (f->type) {
+	case MODEL_F_BOOL:
+		rc = sqlite3_bind_int(st, i, json_is_true(v));
+		break;
+	case MODEL_F_INT:
+	case MODEL_F_REF:
+		rc = sqlite3_bind_int64(st, i, json_integer_value(v));
+		break;
+	case MODEL_F_JSON: {
+		char *txt = json_dumps(v, JSON_COMPACT);
+		if (txt == NULL)
+			return KS_ERR_NOMEM;
+		rc = sqlite3_bind_text(st, i, txt, -1, free);
+		break;
+	}
+	default:
+		rc = sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_TRANSIENT);
+		break;
+	}
+	return rc == SQLITE_OK ? KS_OK : KS_ERR_DB;
+}
+
+/* Check every reference field present in obj. Runs inside the caller's
+ * transaction, so the referenced rows cannot vanish before the insert. */
+static ks_err sq_check_refs(sq_conn *c, const model_entity *ent, const json_t *obj, ks_error *e)
+{
+	for (size_t i = 0; i < ent->n_fields; i++) {
+		const model_field *f = &ent->fields[i];
+		const json_t *v = json_object_get(obj, f->name);
+		if (f->type != MODEL_F_REF || v == NULL || json_is_null(v))
+			continue;
+		bool found = false;
+		ks_err err = sq_row_exists(c, f->ref_table, json_integer_value(v), &found, e);
+		if (err)
+			return err;
+		if (!found)
+			return ks_fail(e, KS_ERR_REF, f->name, "%s %lld does not exist", f->name,
+				       (long long)json_integer_value(v));
+	}
+	return KS_OK;
+}
+
+static ks_err sq_unit_kind(sq_conn *c, int64_t id, char *kind, size_t n, ks_error *e)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQ_TEAM_KIND, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(kind, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return KS_OK;
+	if (rc == SQLITE_DONE)
+		return KS_ERR_NOTFOUND;
+	return sq_fail(c, rc, e);
+}
+
+/* The organisation tree has three fixed levels: organisation (no parent),
+ * department (under an organisation), team (under a department). Employees
+ * belong to a team. Keeping the levels fixed keeps roll-ups unambiguous and
+ * makes cycles impossible. */
+static ks_err sq_check_tree(sq_conn *c, const model_entity *ent, const json_t *state,
+			    int64_t self_id, ks_error *e)
+{
+	char kind[32];
+	ks_err err;
+	if (strcmp(ent->table, "employees") == 0) {
+		const json_t *t = json_object_get(state, "team_id");
+		if (!json_is_integer(t))
+			return KS_OK;
+		err = sq_unit_kind(c, json_integer_value(t), kind, sizeof kind, e);
+		if (err == KS_ERR_NOTFOUND)
+			return ks_fail(e, KS_ERR_REF, "team_id", "team_id does not exist");
+		if (err)
+			return err;
+		if (strcmp(kind, "team") != 0)
+			return ks_fail(e, KS_ERR_INVALID, "team_id",
+				       "team_id must be an org unit of kind team, not %s", kind);
+		return KS_OK;
+	}
+	if (strcmp(ent->table, "org_units") != 0)
+		return KS_OK;
+	const char *my = json_string_value(json_object_get(state, "kind"));
+	const json_t *p = json_object_get(state, "parent_id");
+	bool has_parent = json_is_integer(p);
+	if (my == NULL)
+		return KS_OK;
+	if (strcmp(my, "organisation") == 0) {
+		if (has_parent)
+			return ks_fail(e, KS_ERR_INVALID, "parent_id", "an organisation has no parent");
+	} else {
+		const char *want = strcmp(my, "department") == 0 ? "organisation" : "department";
+		if (!has_parent)
+			return ks_fail(e, KS_ERR_INVALID, "parent_id", "a %s needs a parent (%s)", my, want);
+		if (json_integer_value(p) == self_id)
+			return ks_fail(e, KS_ERR_INVALID, "parent_id", "a unit cannot be its own parent");
+		err = sq_unit_kind(c, json_integer_value(p), kind, sizeof kind, e);
+		if (err == KS_ERR_NOTFOUND)
+			return ks_fail(e, KS_ERR_REF, "parent_id", "parent_id %lld does not exist",
+				       (long long)json_integer_value(p));
+		if (err)
+			return err;
+		if (strcmp(kind, want) != 0)
+			return ks_fail(e, KS_ERR_INVALID, "parent_id",
+				       "the parent of a %s must be a %s, not a %s", my, want, kind);
+	}
+	return KS_OK;
+}
+
+ks_err sq_entity_insert(ks_store *s, sq_conn *c, const model_entity *ent, const json_t *obj,
+			int64_t *id, ks_error *e)
+{
+	ks_buf cols, vals;
+	buf_init(&cols, 4096);
+	buf_init(&vals, 4096);
+	int n = 0;
+	ks_err err = KS_OK;
+	for (size_t i = 0; i < ent->n_fields && !err; i++) {
+		if (json_object_get(obj, ent->fields[i].name) == NULL)
+			continue;
+		n++;
+		err = buf_printf(&cols, "%s, ", ent->fields[i].name);
+		if (!err)
+			err = buf_printf(&vals, "?%d, ", n);
+	}
+	if (!err)
+		err = buf_printf(&cols, "created_at%s", sq_has_open_token(ent) ? ", open_token" : "");
+	if (!err)
+		err = buf_printf(&vals, "?%d%s", n + 1, sq_has_open_token(ent) ? ", ?" : "");
+	ks_buf sql;
+	buf_init(&sql, 16384);
+	if (!err)
+		err = buf_printf(&sql, "INSERT INTO %s (%s) VALUES (%s)", ent->table, cols.data, vals.data);
+	buf_free(&cols);
+	buf_free(&vals);
+	if (err) {
+		buf_free(&sql);
+		return ks_fail(e, err, NULL, "cannot build statement");
+	}
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL);
+	buf_free(&sql);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, e);
+	int k = 0;
+	for (size_t i = 0; i < ent->n_fields && !err; i++) {
+		const json_t *v = json_object_get(obj, ent->fields[i].name);
+		if (v != NULL)
+			err = sq_bind_json(st, ++k, &ent->fields[i], v);
+	}
+	sqlite3_bind_int64(st, k + 1, clock_now(s->clock));
+	if (sq_has_open_token(ent)) {
+		char tok[MODEL_TOKEN_LEN + 1];
+		sq_token(tok);
+		sqlite3_bind_text(st, k + 2, tok, -1, SQLITE_TRANSIENT);
+	}
+	if (err) {
+		sqlite3_finalize(st);
+		return ks_fail(e, err, NULL, "cannot bind values");
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, e);
+	*id = sqlite3_last_insert_rowid(c->db);
+	return KS_OK;
+}
+
+static json_t *sq_column_json(sqlite3_stmt *st, int col, const model_field *f)
+{
+	int t = sqlite3_column_type(st, col);
+	if (t == SQLITE_NULL)
+		return json_null();
+	if (f && f->type == MODEL_F_BOOL)
+		return json_boolean(sqlite3_column_int(st, col));
+	if (f && f->type == MODEL_F_JSON) {
+		json_t *v = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+		return v ? v : json_null();
+	}
+	if (t == SQLITE_INTEGER)
+		return json_integer(sqlite3_column_int64(st, col));
+	if (t == SQLITE_FLOAT)
+		return json_real(sqlite3_column_double(st, col));
+	return json_string((const char *)sqlite3_column_text(st, col));
+}
+
+/* Turn the current row of "SELECT * FROM table" into API JSON. */
+static json_t *sq_row_json(sqlite3_stmt *st, const model_entity *ent)
+{
+	json_t *o = json_object();
+	int ncol = sqlite3_column_count(st);
+	for (int i = 0; i < ncol; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		if (strcmp(name, "created_at") == 0) {
+			char iso[32];
+			clock_format_iso(sqlite3_column_int64(st, i), iso, sizeof iso);
+			json_object_set_new(o, name, json_string(iso));
+			continue;
+		}
+		json_object_set_new(o, name, sq_column_json(st, i, model_field_find(ent, name)));
+		if (strcmp(name, "open_token") == 0) {
+			char url[64];
+			snprintf(url, sizeof url, "/s/%s", (const char *)sqlite3_column_text(st, i));
+			json_object_set_new(o, "survey_url", json_string(url));
+		}
+	}
+	return o;
+}
+
+static ks_err sq_entity_get_on(sq_conn *c, const model_entity *ent, int64_t id, json_t **out,
+			       ks_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id=?1", ent->table);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, e);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	ks_err err = KS_OK;
+	if (rc == SQLITE_ROW)
+		*out = sq_row_json(st, ent);
+	else if (rc == SQLITE_DONE)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "%s %lld not found", ent->singular, (long long)id);
+	else
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+ks_err store_entity_get(ks_store *s, const model_entity *ent, int64_t id, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_entity_get_on(c, ent, id, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_entity_create(ks_store *s, const model_entity *ent, const json_t *obj, json_t **out,
+			   ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	int64_t id = 0;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_check_refs(c, ent, obj, e);
+	if (!err)
+		err = sq_check_tree(c, ent, obj, 0, e);
+	if (!err)
+		err = sq_entity_insert(s, c, ent, obj, &id, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (!err)
+		err = sq_entity_get_on(c, ent, id, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_entity_list(ks_store *s, const model_entity *ent, const store_list_query *q,
+			 json_t **out, ks_error *e)
+{
+	const model_field *ff = q->filter_field ? model_field_find(ent, q->filter_field) : NULL;
+	if (q->filter_field && (ff == NULL || !ff->filterable))
+		return ks_fail(e, KS_ERR_INVALID, q->filter_field, "cannot filter on %s", q->filter_field);
+	char sql[256];
+	/* Fetch one row more than asked to know whether a next page exists. */
+	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id > ?1%s%s%s ORDER BY id LIMIT ?2",
+		 ent->table, ff ? " AND " : "", ff ? ff->name : "", ff ? " = ?3" : "");
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ks_err err = sq_fail(c, rc, e);
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, q->after_id);
+	sqlite3_bind_int(st, 2, q->limit + 1);
+	if (ff) {
+		if (ff->type == MODEL_F_BOOL || ff->type == MODEL_F_INT || ff->type == MODEL_F_REF)
+			sqlite3_bind_int64(st, 3, strtoll(q->filter_value, NULL, 10));
+		else
+			sqlite3_bind_text(st, 3, q->filter_value, -1, SQLITE_TRANSIENT);
+	}
+	json_t *items = json_array();
+	int64_t last = 0;
+	bool more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((int)json_array_size(items) == q->limit) {
+			more = true;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		json_array_append_new(items, sq_row_json(st, ent));
+	}
+	ks_err err = KS_OK;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		json_decref(items);
+		return err;
+	}
+	*out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			 more ? json_integer(last) : json_null());
+	return KS_OK;
+}
+
+/* Refuse a kind change for a unit that has sub-units or employees: the
+ * fixed levels of the tree would break. */
+static ks_err sq_check_kind_change(sq_conn *c, const json_t *old, const json_t *patch, int64_t id,
+				   ks_error *e)
+{
+	const char *nk = json_string_value(json_object_get(patch, "kind"));
+	const char *ok = json_string_value(json_object_get(old, "kind"));
+	if (nk == NULL || ok == NULL || strcmp(nk, ok) == 0)
+		return KS_OK;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db,
+				    "SELECT (SELECT count(*) FROM org_units WHERE parent_id=?1)"
+				    " + (SELECT count(*) FROM employees WHERE team_id=?1)",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, e);
+	sqlite3_bind_int64(st, 1, id);
+	int64_t members = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (members > 0)
+		return ks_fail(e, KS_ERR_CONFLICT, "kind",
+			       "kind cannot change while the unit has sub-units or employees");
+	return KS_OK;
+}
+
+static ks_err sq_entity_update_on(ks_store *s, sq_conn *c, const model_entity *ent, int64_t id,
+				  const json_t *patch, ks_error *e)
+{
+	(void)s;
+	json_t *old = NULL;
+	ks_err err = sq_entity_get_on(c, ent, id, &old, e);
+	if (err)
+		return err;
+	json_t *state = json_deep_copy(old);
+	json_object_update(state, (json_t *)patch);
+	err = sq_check_refs(c, ent, patch, e);
+	if (!err)
+		err = sq_check_tree(c, ent, state, id, e);
+	if (!err && strcmp(ent->table, "org_units") == 0)
+		err = sq_check_kind_change(c, old, patch, id, e);
+	if (!err && ent->check)
+		err = ent->check(ent, state, old, e);
+	json_decref(state);
+	json_decref(old);
+	if (err)
+		return err;
+	ks_buf sql;
+	buf_init(&sql, 16384);
+	err = buf_printf(&sql, "UPDATE %s SET ", ent->table);
+	int n = 0;
+	for (size_t i = 0; i < ent->n_fields && !err; i++) {
+		if (json_object_get(patch, ent->fields[i].name) == NULL)
+			continue;
+		err = buf_printf(&sql, "%s%s = ?%d", n ? ", " : "", ent->fields[i].name, n + 1);
+		n++;
+	}
+	if (n == 0) {
+		buf_free(&sql);
+		return KS_OK; /* nothing to change */
+	}
+	if (!err)
+		err = buf_printf(&sql, " WHERE id = ?%d", n + 1);
+	if (err) {
+		buf_free(&sql);
+		return ks_fail(e, err, NULL, "cannot build statement");
+	}
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL);
+	buf_free(&sql);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, e);
+	int k = 0;
+	for (size_t i = 0; i < ent->n_fields && !err; i++) {
+		const json_t *v = json_object_get(patch, ent->fields[i].name);
+		if (v != NULL)
+			err = sq_bind_json(st, ++k, &ent->fields[i], v);
+	}
+	sqlite3_bind_int64(st, k + 1, id);
+	rc = err ? SQLITE_ERROR : sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (err)
+		return ks_fail(e, err, NULL, "cannot bind values");
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+ks_err store_entity_update(ks_store *s, const model_entity *ent, int64_t id, const json_t *patch,
+			   json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_entity_update_on(s, c, ent, id, patch, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (!err)
+		err = sq_entity_get_on(c, ent, id, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- surveys ------------------------------------------------------------------ */
+
+ks_err store_survey_get(ks_store *s, int64_t id, model_survey *out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = sq_stmt(c, SQ_SURVEY_GET, e);
+	ks_err err = st ? KS_OK : KS_ERR_DB;
+	if (st) {
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			memset(out, 0, sizeof *out);
+			out->id = sqlite3_column_int64(st, 0);
+			snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
+			json_t *q = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+			err = q ? model_survey_questions_parse(q, out, e)
+				: ks_fail(e, KS_ERR_DB, NULL, "survey %lld has unreadable questions", (long long)id);
+			json_decref(q);
+		} else if (rc == SQLITE_DONE) {
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "survey %lld not found", (long long)id);
+		} else {
+			err = sq_fail(c, rc, e);
+		}
+		sqlite3_reset(st);
+	}
+	sq_release(s, c);
+	return err;
+}

@@ -1,0 +1,173 @@
+/* store.h — the storage interface of klantstem.
+ *
+ * Callers (API, survey page, demo, CLI) see only this header. The SQLite
+ * backend lives in store_sqlite.c; a PostgreSQL backend can be added as
+ * store_pg.c behind the same functions without touching callers.
+ *
+ * Contracts shared by every function:
+ *  - All SQL is prepared with bound parameters; SQL text comes from static
+ *    strings or from the static entity descriptors in model.h, never from
+ *    input.
+ *  - Every multi-row write is one transaction: on any error nothing is
+ *    written.
+ *  - A ks_error *e may be NULL; when not, it is filled on failure.
+ *  - json_t results are new references owned by the caller (json_decref).
+ *  - Functions are safe to call from many threads at once: the store keeps
+ *    a pool of connections.
+ *
+ * Durability: responses are written by one writer thread in batched
+ * transactions (group commit) with synchronous=FULL, so an acknowledged
+ * response is on disk (fsync'd) before store_response_submit reports it.
+ */
+#ifndef KS_STORE_H
+#define KS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "metrics/metrics.h"
+#include "model/model.h"
+
+typedef struct ks_store ks_store;
+
+typedef struct store_options {
+	int pool_size;          /* read/write connections for request threads; 0 = 4 */
+	int batch_max;          /* max responses per group commit; 0 = 4096 */
+	const ks_clock *clock;  /* NULL = real time; borrowed, must outlive the store */
+} store_options;
+
+/* Open (creating if needed) the database at path and apply pending
+ * migrations. *out is owned by the caller: release with store_close(). */
+ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks_error *e);
+/* Flush pending writes, checkpoint the WAL and close. NULL is a no-op. */
+void store_close(ks_store *s);
+/* Schema version after migrations. */
+int store_schema_version(ks_store *s);
+/* Group-commit figures since open: transactions and response rows written. */
+void store_stats(ks_store *s, uint64_t *batches, uint64_t *rows);
+
+/* ---- generic entities (teams, employees, customers, journeys, ...) ----- */
+
+/* Insert obj (already checked with model_validate) and return the stored row
+ * as JSON in *out. References are checked: KS_ERR_REF names the field;
+ * unique violations give KS_ERR_CONFLICT naming the field. */
+ks_err store_entity_create(ks_store *s, const model_entity *ent, const json_t *obj,
+			   json_t **out, ks_error *e);
+/* The row with this id, or KS_ERR_NOTFOUND. */
+ks_err store_entity_get(ks_store *s, const model_entity *ent, int64_t id,
+			json_t **out, ks_error *e);
+
+typedef struct store_list_query {
+	int64_t after_id;        /* keyset cursor: rows with id > after_id */
+	int limit;               /* 1..500 */
+	const char *filter_field; /* a model_field with filterable set, or NULL */
+	const char *filter_value;
+} store_list_query;
+
+/* {"items":[...], "next_cursor": id or null} ordered by id. */
+ks_err store_entity_list(ks_store *s, const model_entity *ent, const store_list_query *q,
+			 json_t **out, ks_error *e);
+/* Apply the fields present in patch (already validated) to row id. */
+ks_err store_entity_update(ks_store *s, const model_entity *ent, int64_t id,
+			   const json_t *patch, json_t **out, ks_error *e);
+
+/* ---- surveys (parsed) and the public survey page ------------------------ */
+
+ks_err store_survey_get(ks_store *s, int64_t id, model_survey *out, ks_error *e);
+
+/* What a survey link token resolves to. */
+typedef struct store_link {
+	bool is_contact;           /* invitation token of a contact event */
+	model_contact contact;     /* when is_contact */
+	int64_t touchpoint_id;
+	char touchpoint_name[128];
+	int64_t survey_id;         /* 0 = the touchpoint has no survey */
+	char language[3];          /* customer's language, else "nl" */
+	char employee_first_name[64];
+	bool answered;             /* a response exists for this contact */
+} store_link;
+
+/* Resolve a token (a contact's invitation token or a touchpoint's open-link
+ * token). KS_ERR_NOTFOUND when unknown; KS_ERR_GONE when expired (out is
+ * still filled). */
+ks_err store_link_resolve(ks_store *s, const char *token, store_link *out, ks_error *e);
+
+/* ---- contact events ------------------------------------------------------ */
+
+/* Insert a contact event. Checks references (customer_id, employee_id,
+ * team_id, touchpoint_id); fills team_id from the employee when 0, a fresh
+ * token, and expires_at (occurred_at + 14 days when 0). c is updated with
+ * id, token, team_id and expires_at. */
+ks_err store_contact_create(ks_store *s, model_contact *c, ks_error *e);
+ks_err store_contact_get(ks_store *s, int64_t id, model_contact *out, ks_error *e);
+json_t *store_contact_json(const model_contact *c);
+
+/* ---- responses ----------------------------------------------------------- */
+
+/* Completion callback of an asynchronous submit. Called once, on the writer
+ * thread, after the batch holding the response committed (or failed).
+ * created is false when the client_key existed already (r->id is then the
+ * existing row's id). e is valid only during the call. */
+typedef void (*store_response_cb)(void *arg, ks_err rc, bool created,
+				  const model_response *r, const ks_error *e);
+
+/* Fill the tied fields of r from its contact (when contact_id is set) and
+ * check every reference, so that a bad request fails before it is queued.
+ * Errors: KS_ERR_REF naming the field; KS_ERR_CONFLICT when the contact
+ * already has a response (and r->client_key differs from its key). */
+ks_err store_response_prepare(ks_store *s, model_response *r, ks_error *e);
+
+/* Queue a prepared response for the writer. r is copied (open_text too);
+ * the caller may free it at once. cb(arg, ...) reports the outcome.
+ * Returns KS_ERR_UNAVAILABLE when the store is closing. */
+ks_err store_response_submit_async(ks_store *s, const model_response *r,
+				   store_response_cb cb, void *arg);
+
+/* Synchronous form of the above: prepare, submit and wait for the commit.
+ * On success r->id is set and *created tells whether it is new. */
+ks_err store_response_submit(ks_store *s, model_response *r, bool *created, ks_error *e);
+
+/* A response as API JSON (the one place that shape is defined). */
+json_t *store_response_json(const model_response *r);
+/* The stored response as API JSON, or KS_ERR_NOTFOUND. */
+ks_err store_response_get(ks_store *s, int64_t id, json_t **out, ks_error *e);
+ks_err store_response_list(ks_store *s, const store_list_query *q, json_t **out, ks_error *e);
+
+/* ---- metrics --------------------------------------------------------------- */
+
+/* Filter for metric queries; 0 / empty / -1 means "any". team_id includes
+ * every org unit below it. period is [from, to) in unix seconds. */
+typedef struct store_metrics_filter {
+	int64_t from, to;       /* 0 = unbounded */
+	int64_t team_id;
+	int64_t employee_id;
+	int64_t touchpoint_id;
+	int64_t journey_id;
+	char channel[16];
+} store_metrics_filter;
+
+ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f,
+			    metrics_counts *out, ks_error *e);
+
+/* ---- bulk loading (demo data, imports) ------------------------------------ */
+
+/* A bulk session is one transaction on a dedicated connection; nothing is
+ * visible until store_bulk_commit. store_bulk_rollback (or any failed
+ * commit) leaves the database as before. The session is freed by both. */
+typedef struct store_bulk store_bulk;
+ks_err store_bulk_begin(ks_store *s, store_bulk **out, ks_error *e);
+/* Inserts inside the bulk transaction. References are enforced by the
+ * database's foreign keys only (the error then names no field): bulk callers
+ * generate consistent data. obj is validated as in store_entity_create. */
+ks_err store_bulk_entity(store_bulk *b, const model_entity *ent, const json_t *obj,
+			 int64_t *id, ks_error *e);
+ks_err store_bulk_contact(store_bulk *b, model_contact *c, ks_error *e);
+ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e);
+ks_err store_bulk_commit(store_bulk *b, ks_error *e);
+void store_bulk_rollback(store_bulk *b);
+
+#endif

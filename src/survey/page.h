@@ -1,0 +1,111 @@
+/* page.h — the public survey page: render it, and parse what it posts.
+ *
+ * Owner: src/survey/page.c. Pure functions: no I/O, no database, no clock.
+ * The HTTP layer (GET/POST /s/{token}, docs/API.md "Public survey page")
+ * resolves the token, picks the language and calls these.
+ *
+ * Rendering: every page is a complete HTML5 document with its CSS inline
+ * (the server does not serve static files), readable on a phone and usable
+ * without JavaScript. All dynamic text is HTML-escaped. On any error the
+ * buffer holds a partial page that the caller must discard.
+ *
+ * Languages: lang "en" (or "en-…") gives English; anything else, NULL
+ * included, gives Dutch.
+ *
+ * Form field names: nps, grade, ces, open, and d_<i> for the driver at
+ * question index i (the index, not the aspect, so names are always safe),
+ * plus the hidden nonce k.
+ */
+#ifndef KS_SURVEY_PAGE_H
+#define KS_SURVEY_PAGE_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "model/model.h"
+
+#define SURVEY_NONCE_MAX 64  /* characters of the hidden field k */
+
+/* What is wrong with one question's answer. */
+typedef enum {
+	SURVEY_FE_NONE = 0,
+	SURVEY_FE_REQUIRED,     /* a required question was not answered */
+	SURVEY_FE_NOT_INTEGER,  /* a score that is not a whole number */
+	SURVEY_FE_RANGE,        /* a score outside model_qtype_range() */
+	SURVEY_FE_TOO_LONG      /* open answer over MODEL_OPEN_MAX bytes */
+} survey_field_error;
+
+/* What is wrong with the form as a whole. */
+typedef enum {
+	SURVEY_GE_NONE = 0,
+	SURVEY_GE_EMPTY,     /* not a single question answered */
+	SURVEY_GE_ENCODING,  /* bad %-escape, invalid UTF-8 or NUL in the body */
+	SURVEY_GE_FORM       /* bad nonce or a field sent twice: not our form */
+} survey_general_error;
+
+/* Errors of one submitted form, as codes rather than text so the page shows
+ * them in its own language. Also carries back what the customer entered, so
+ * the form shown again keeps it (a lost open answer is a lost customer).
+ * Plain data owned by the caller; survey_form_parse() fills it. */
+typedef struct survey_form_errors {
+	int count;                                  /* questions with an error */
+	survey_general_error general;
+	survey_field_error q[MODEL_MAX_QUESTIONS];  /* by question index */
+	int value[MODEL_MAX_QUESTIONS];             /* valid scores entered, else -1 */
+	char open[MODEL_OPEN_MAX + 1];              /* open answer entered (cut to fit) */
+} survey_form_errors;
+
+/* The one-message pages. */
+typedef enum {
+	SURVEY_MSG_THANKS,
+	SURVEY_MSG_ALREADY_ANSWERED,
+	SURVEY_MSG_NOT_FOUND,
+	SURVEY_MSG_EXPIRED
+} survey_message;
+
+/* No errors, no values (all -1), no open text. */
+void survey_form_errors_init(survey_form_errors *errs);
+
+/* Append the survey form for s to out. token is the link token (the form
+ * posts to /s/{token}); nonce goes into the hidden field k. touchpoint_name
+ * and employee_first_name personalise the greeting; NULL or "" leaves them
+ * out. prefill_nps 0..10 checks that NPS radio (-1: none). errs may be NULL;
+ * when given, its messages are shown at the top (role="alert") and beside
+ * each question, and its values are checked again (they win over
+ * prefill_nps). Nothing is taken over; all pointers are borrowed.
+ * Errors: KS_ERR_TOOBIG when out's cap is reached, KS_ERR_NOMEM,
+ * KS_ERR_INTERNAL for a survey with a bad question count. */
+ks_err survey_page_form(ks_buf *out, const model_survey *s, const char *lang,
+			const char *token, const char *nonce,
+			const char *touchpoint_name, const char *employee_first_name,
+			int prefill_nps, const survey_form_errors *errs);
+
+/* Append a short page for kind (thank you, already answered, not found,
+ * expired) to out. Errors as for survey_page_form(). */
+ks_err survey_page_message(ks_buf *out, const char *lang, survey_message kind);
+
+/* Parse an application/x-www-form-urlencoded body (len bytes, need not be
+ * NUL-terminated) posted by the form of s.
+ *
+ * On success sets, for each answered question, r->nps, r->grade, r->ces or
+ * appends to r->drivers (aspect copied from the question, in question
+ * order); other fields of r are left alone, so the caller initialises r
+ * (model_response_init) and sets r->open_text from *open_text_out.
+ * *open_text_out becomes a malloc'd, trimmed copy of the open answer (CRLF
+ * turned into LF) that the caller frees, or NULL when it is empty.
+ *
+ * nonce_out (nonce_cap bytes, may be NULL) receives the value of k, or ""
+ * when absent; k must be at most SURVEY_NONCE_MAX of [A-Za-z0-9_-]. It is
+ * filled whenever k is valid, even when the form has other errors, so the
+ * page shown again can keep it.
+ *
+ * Unknown fields are ignored. Every error is collected in errs (may be NULL)
+ * and the result is KS_ERR_RANGE when all errors are out-of-range scores or
+ * a too long answer, else KS_ERR_INVALID; on error r is not touched and
+ * *open_text_out is NULL. KS_ERR_NOMEM when memory runs out. */
+ks_err survey_form_parse(const char *body, size_t len, const model_survey *s,
+			 model_response *r, char **open_text_out,
+			 char *nonce_out, size_t nonce_cap, survey_form_errors *errs);
+
+#endif

@@ -71,8 +71,10 @@ $(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(PKG_LIBS) -lcmocka
 
+# The demo database is built under a temporary name and renamed when
+# complete, so an interrupted run never leaves a half-filled demo.db behind.
 demo: $(REL_DIR)/klantstem
-	@test -f demo.db || $(REL_DIR)/klantstem demo --db demo.db
+	@test -f demo.db || { rm -f demo.db.tmp && $(REL_DIR)/klantstem demo --db demo.db.tmp && mv demo.db.tmp demo.db; }
 	$(REL_DIR)/klantstem serve --db demo.db --listen 127.0.0.1:$(PORT)
 
 test: $(SAN_DIR)/klantstem $(UNIT_BIN)

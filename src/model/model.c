@@ -314,20 +314,22 @@ static const json_t *model_current(const json_t *obj, const json_t *existing, co
 	return v;
 }
 
-/* Columns declared NOT NULL with a DEFAULT in 001_core.sql: "null" in a
- * body means "back to the default", so the store never binds NULL there. */
-static ks_err model_default(json_t *obj, const char *name, json_t *def)
+/* Columns declared NOT NULL with a DEFAULT in 001_core.sql: on create a
+ * missing value takes the default, and an explicit null means "back to the
+ * default" on create and update alike, so the store never binds NULL there.
+ * On update a missing key is left alone: the stored value stands. Takes
+ * ownership of def. */
+static ks_err model_default(json_t *obj, const json_t *existing, const char *name, json_t *def)
 {
 	if (def == NULL)
 		return KS_ERR_NOMEM;
 	json_t *v = json_object_get(obj, name);
-	if (v && !json_is_null(v)) {
+	bool keep = v ? !json_is_null(v) : existing != NULL;
+	if (keep) {
 		json_decref(def);
 		return KS_OK;
 	}
-	if (json_object_set_new(obj, name, def) != 0)
-		return KS_ERR_NOMEM;
-	return KS_OK;
+	return json_object_set_new(obj, name, def) == 0 ? KS_OK : KS_ERR_NOMEM;
 }
 
 /* The org tree is organisation -> department -> team (docs/API.md): an
@@ -354,8 +356,7 @@ static ks_err model_check_employee(const model_entity *ent, json_t *obj, const j
 				   ks_error *e)
 {
 	(void)ent;
-	(void)existing;
-	if (model_default(obj, "active", json_true()))
+	if (model_default(obj, existing, "active", json_true()))
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	return KS_OK;
 }
@@ -364,8 +365,7 @@ static ks_err model_check_customer(const model_entity *ent, json_t *obj, const j
 				   ks_error *e)
 {
 	(void)ent;
-	(void)existing;
-	if (model_default(obj, "language", json_string("nl")))
+	if (model_default(obj, existing, "language", json_string("nl")))
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	return KS_OK;
 }
@@ -374,9 +374,8 @@ static ks_err model_check_touchpoint(const model_entity *ent, json_t *obj, const
 				     ks_error *e)
 {
 	(void)ent;
-	(void)existing;
-	if (model_default(obj, "position", json_integer(0)) ||
-	    model_default(obj, "moment_of_truth", json_false()))
+	if (model_default(obj, existing, "position", json_integer(0)) ||
+	    model_default(obj, existing, "moment_of_truth", json_false()))
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	return KS_OK;
 }

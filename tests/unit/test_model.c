@@ -421,6 +421,18 @@ static void test_check_defaults(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "position")), 7);
 	assert_true(json_is_false(json_object_get(o, "moment_of_truth")));
 	json_decref(o);
+
+	/* update: a missing key keeps the stored value, null resets it */
+	o = js("{\"name\":\"Renamed\",\"language\":null}");
+	assert_int_equal(run_check("customers", o, "{\"external_id\":\"C\",\"language\":\"en\"}", &e),
+			 KS_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "language")), "nl");
+	json_decref(o);
+	o = js("{\"name\":\"Renamed\"}");
+	assert_int_equal(run_check("customers", o, "{\"external_id\":\"C\",\"language\":\"en\"}", &e),
+			 KS_OK);
+	assert_null(json_object_get(o, "language"));
+	json_decref(o);
 }
 
 static void test_check_surveys(void **state)

@@ -56,6 +56,7 @@ struct http_req {
 	void *pending;
 	/* bookkeeping */
 	bool too_big;
+	bool queued;             /* a reply was queued before the body ended */
 	bool suspended;
 	bool replied;
 	int64_t started_ms;

@@ -65,7 +65,7 @@ static void http_set_reply(http_req *req, int status, const char *ctype, char *b
 
 void http_reply_json(http_req *req, int status, json_t *body)
 {
-	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *txt = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	json_decref(body);
 	if (txt == NULL) {
 		http_set_reply(req, 500, "application/json", strdup("{\"error\":{\"code\":\"internal\"}}"), 29);
@@ -193,25 +193,25 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 			/* Refuse before reading a byte of an announced oversize body. */
 			req->too_big = true;
+			req->queued = true;
 			http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
 			return http_send(conn, req);
 		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		/* Past the limit the rest of a chunked body is read and dropped;
+		 * the 413 goes out on the final call. (Queueing it mid-upload makes
+		 * libmicrohttpd 0.9.75 drop the connection without an answer.) */
 		if (!req->too_big && buf_append(&req->body, upload_data, *upload_data_size) != KS_OK) {
-			/* A chunked body grew past the limit: answer now and close. */
 			req->too_big = true;
 			buf_free(&req->body);
-			*upload_data_size = 0;
-			http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
-			return http_send(conn, req);
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (req->too_big)
-		return MHD_YES; /* the 413 is already queued */
+	if (req->queued)
+		return MHD_YES; /* the early 413 is already on its way */
 	if (req->suspended) {
 		/* Resumed: finish on this server thread. */
 		req->suspended = false;

@@ -314,17 +314,17 @@ static const json_t *model_current(const json_t *obj, const json_t *existing, co
 	return v;
 }
 
-/* Columns declared NOT NULL with a DEFAULT in 001_core.sql: on create a
- * missing value takes the default, and an explicit null means "back to the
- * default" on create and update alike, so the store never binds NULL there.
- * On update a missing key is left alone: the stored value stands. Takes
- * ownership of def. */
+/* Columns declared NOT NULL with a DEFAULT in 001_core.sql (see
+ * model_not_null): a create that leaves one out gets the default here, so
+ * the row returned and the row stored agree whatever SQL the store builds.
+ * On update (existing != NULL) the stored value stands. Takes ownership of
+ * def. */
 static ks_err model_default(json_t *obj, const json_t *existing, const char *name, json_t *def)
 {
 	if (def == NULL)
 		return KS_ERR_NOMEM;
 	json_t *v = json_object_get(obj, name);
-	bool keep = v ? !json_is_null(v) : existing != NULL;
+	bool keep = existing != NULL || (v != NULL && !json_is_null(v));
 	if (keep) {
 		json_decref(def);
 		return KS_OK;
@@ -380,16 +380,19 @@ static ks_err model_check_touchpoint(const model_entity *ent, json_t *obj, const
 	return KS_OK;
 }
 
-/* questions arrive as an array from a body, or as the stored JSON text
- * when a PATCH leaves them alone; either way obj ends up with the
- * canonical array (defaults filled in, keys in one order). */
+/* questions arrive as an array from a body, or, when a PATCH leaves them
+ * alone, from the stored row (where the store may hand over the JSON text);
+ * either way obj ends up with the canonical array (defaults filled in, keys
+ * in one order). A body must send an array. */
 static ks_err model_check_survey(const model_entity *ent, json_t *obj, const json_t *existing,
 				 ks_error *e)
 {
 	(void)ent;
-	json_t *q = (json_t *)model_current(obj, existing, "questions");
+	json_t *q = json_object_get(obj, "questions");
 	json_t *loaded = NULL;
-	if (json_is_string(q)) {
+	if (q == NULL && existing)
+		q = json_object_get(existing, "questions");
+	if (q != json_object_get(obj, "questions") && json_is_string(q)) {
 		loaded = json_loads(json_string_value(q), 0, NULL);
 		if (loaded == NULL)
 			return ks_fail(e, KS_ERR_INVALID, "questions", "questions are not valid JSON");
@@ -582,10 +585,30 @@ static ks_err model_validate_enum(const model_field *f, const json_t *v, ks_erro
 	return ks_fail(e, KS_ERR_INVALID, f->name, "%s must be one of %s", f->name, allowed);
 }
 
-static ks_err model_validate_value(const model_field *f, const json_t *v, ks_error *e)
+/* Optional columns that are NOT NULL with a DEFAULT in 001_core.sql: they
+ * may be left out on create (the check hooks fill in the default) but never
+ * set to null, which the database would refuse. */
+static bool model_not_null(const model_entity *ent, const model_field *f)
+{
+	static const struct { const char *entity, *field; } cols[] = {
+		{"employees", "active"},
+		{"customers", "language"},
+		{"touchpoints", "position"},
+		{"touchpoints", "moment_of_truth"},
+	};
+	if (f->required)
+		return true;
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+		if (strcmp(cols[i].entity, ent->name) == 0 && strcmp(cols[i].field, f->name) == 0)
+			return true;
+	return false;
+}
+
+static ks_err model_validate_value(const model_entity *ent, const model_field *f,
+				   const json_t *v, ks_error *e)
 {
 	if (json_is_null(v)) {
-		if (f->required)
+		if (model_not_null(ent, f))
 			return ks_fail(e, KS_ERR_INVALID, f->name, "%s must not be null", f->name);
 		return KS_OK; /* null clears an optional field */
 	}
@@ -627,7 +650,7 @@ ks_err model_validate(const model_entity *ent, const json_t *obj, bool for_creat
 		if (f == NULL)
 			return ks_fail(e, KS_ERR_INVALID, key, "unknown field \"%s\" for a %s", key,
 				       ent->singular);
-		ks_err rc = model_validate_value(f, v, e);
+		ks_err rc = model_validate_value(ent, f, v, e);
 		if (rc)
 			return rc;
 	}

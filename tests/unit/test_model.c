@@ -353,6 +353,13 @@ static void test_validate_nulls_and_required(void **state)
 	/* a required text must say something */
 	invalid("journeys", "{\"name\":\"\"}", true, KS_ERR_INVALID, "name");
 	valid("customers", "{\"external_id\":\"C\",\"city\":\"\"}", true);
+	/* optional, but NOT NULL with a default in SQL: leave out, never null */
+	invalid("employees", "{\"active\":null}", false, KS_ERR_INVALID, "active");
+	invalid("customers", "{\"language\":null}", false, KS_ERR_INVALID, "language");
+	invalid("touchpoints", "{\"position\":null}", false, KS_ERR_INVALID, "position");
+	invalid("touchpoints", "{\"moment_of_truth\":null}", true, KS_ERR_INVALID,
+		"moment_of_truth");
+	valid("touchpoints", "{\"journey_id\":1,\"name\":\"T\"}", true);
 }
 
 /* ---- entity check hooks ---------------------------------------------------- */
@@ -422,12 +429,7 @@ static void test_check_defaults(void **state)
 	assert_true(json_is_false(json_object_get(o, "moment_of_truth")));
 	json_decref(o);
 
-	/* update: a missing key keeps the stored value, null resets it */
-	o = js("{\"name\":\"Renamed\",\"language\":null}");
-	assert_int_equal(run_check("customers", o, "{\"external_id\":\"C\",\"language\":\"en\"}", &e),
-			 KS_OK);
-	assert_string_equal(json_string_value(json_object_get(o, "language")), "nl");
-	json_decref(o);
+	/* update: the stored value stands */
 	o = js("{\"name\":\"Renamed\"}");
 	assert_int_equal(run_check("customers", o, "{\"external_id\":\"C\",\"language\":\"en\"}", &e),
 			 KS_OK);
@@ -467,7 +469,15 @@ static void test_check_surveys(void **state)
 	assert_string_equal(e.field, "questions");
 	json_decref(o);
 
-	o = js("{\"name\":\"S\",\"questions\":\"not json\"}");
+	/* a body sends an array, never the text form */
+	o = js("{\"name\":\"S\",\"questions\":\"[]\"}");
+	assert_int_equal(run_check("surveys", o, NULL, &e), KS_ERR_INVALID);
+	assert_string_equal(e.field, "questions");
+	json_decref(o);
+
+	o = js("{\"name\":\"S\"}");
+	assert_int_equal(run_check("surveys", o, "{\"questions\":\"not json\"}", &e),
+			 KS_ERR_INVALID);
 	assert_int_equal(run_check("surveys", o, NULL, &e), KS_ERR_INVALID);
 	assert_string_equal(e.field, "questions");
 	json_decref(o);

@@ -1,0 +1,1258 @@
+/* demo.c — the demo data generator (see demo.h).
+ *
+ * How the scores are made. Every contact gets a latent satisfaction z in
+ * "standard units": a systematic shift m (team, employee, touchpoint, time,
+ * customer) plus the contact's own luck, which is split into three driver
+ * components (speed, friendliness, expertise) and a rest. NPS is z cut at
+ * fixed thresholds (an ordered-probit model), so a team with a higher m
+ * really has more promoters; grade, CES and the driver ratings are noisy
+ * linear readings of the same parts, so they correlate with NPS the way
+ * real answers do, and a key-driver analysis finds speed weighing most.
+ * Open answers pick their theme from the weakest (or strongest) driver part
+ * and from the touchpoint's topic, so text themes agree with the scores.
+ *
+ * Determinism: one xoshiro256** generator per phase, seeded with splitmix64
+ * from opt->seed, so a change in one phase does not reshuffle the others.
+ * No rand(), no wall-clock time in the data: the window ends at opt->now.
+ */
+#include "demo/demo.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+
+#define DEMO_DAY 86400
+#define DEMO_WINDOW_DAYS 730      /* 24 months of contacts */
+#define DEMO_CUSTOMER_YEARS 15    /* customer_since spread */
+#define DEMO_NEW_CUSTOMER_DAYS 120
+#define DEMO_N_DEPTS 3
+#define DEMO_N_TEAMS 8
+#define DEMO_N_EMPLOYEES 60
+#define DEMO_N_JOURNEYS 3
+#define DEMO_TP_PER_JOURNEY 4
+#define DEMO_N_TOUCHPOINTS (DEMO_N_JOURNEYS * DEMO_TP_PER_JOURNEY)
+#define DEMO_N_SURVEYS 3
+#define DEMO_N_CHANNELS 6
+#define DEMO_N_COMPS 3
+
+/* ---- PRNG: xoshiro256** (Blackman & Vigna 2018), seeded by splitmix64 ---- */
+
+typedef struct demo_rng {
+	uint64_t s[4];
+} demo_rng;
+
+static uint64_t demo_splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+/* Each phase has its own stream: seed and phase number mixed by splitmix64
+ * (the seeding its authors recommend; it never yields the all-zero state). */
+static void demo_rng_seed(demo_rng *r, uint64_t seed, uint64_t phase)
+{
+	uint64_t x = seed ^ (phase * 0xd1342543de82ef95u);
+	for (int i = 0; i < 4; i++)
+		r->s[i] = demo_splitmix64(&x);
+}
+
+static uint64_t demo_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t demo_rng_next(demo_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = demo_rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = demo_rotl(s[3], 45);
+	return result;
+}
+
+/* Uniform in [0, 1): the top 53 bits, exactly representable in a double. */
+static double demo_unit(demo_rng *r)
+{
+	return (double)(demo_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform integer in [0, n); n > 0 and small, so scaling a 53-bit uniform
+ * is exact enough (bias < n / 2^53). */
+static int demo_below(demo_rng *r, int n)
+{
+	return (int)(demo_unit(r) * n);
+}
+
+static bool demo_chance(demo_rng *r, double p)
+{
+	return demo_unit(r) < p;
+}
+
+/* Standard normal by Box-Muller (one of the pair; simplicity over speed). */
+static double demo_normal(demo_rng *r)
+{
+	double u = 1.0 - demo_unit(r);  /* (0, 1]: log stays finite */
+	double v = demo_unit(r);
+	return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}
+
+/* Index drawn with probability proportional to w[i]. */
+static int demo_weighted(demo_rng *r, const double *w, int n)
+{
+	double total = 0;
+	for (int i = 0; i < n; i++)
+		total += w[i];
+	double x = demo_unit(r) * total;
+	for (int i = 0; i < n; i++) {
+		if (x < w[i])
+			return i;
+		x -= w[i];
+	}
+	return n - 1;
+}
+
+/* Length of a NULL-terminated string list. */
+static int demo_count(const char *const *list)
+{
+	int n = 0;
+	while (list[n] != NULL)
+		n++;
+	return n;
+}
+
+static const char *demo_pick(demo_rng *r, const char *const *list)
+{
+	int n = demo_count(list);
+	return n ? list[demo_below(r, n)] : NULL;
+}
+
+static int demo_clamp_round(double x, int lo, int hi)
+{
+	int v = (int)floor(x + 0.5);
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---- static world: names, places, organisation ---------------------------- */
+
+static const char *const demo_first_nl[] = {
+	"Sanne", "Daan", "Emma", "Lucas", "Julia", "Sem", "Lotte", "Milan", "Anouk", "Thijs",
+	"Fleur", "Bram", "Lisa", "Jesse", "Eva", "Ruben", "Sophie", "Niels", "Iris", "Jeroen",
+	"Marloes", "Bas", "Femke", "Joost", "Linda", "Mark", "Esther", "Wouter", "Inge", "Pieter",
+	"Annemiek", "Koen", "Marieke", "Sander", "Noor", "Tim", "Yara", "Stijn", "Kim", "Gijs",
+	"Laura", "Rik", "Hanneke", "Martijn", "Ilse", "Dennis", "Mohamed", "Fatima", "Emre",
+	"Yasmina", "Ayoub", "Samira", "Kevin", "Demi", "Henk", "Ria", "Gerrit", "Truus", "Willem",
+	"Marjolein", "Jan", "Els", "Kees", "Anja", "Floor", "Mees", "Tess", "Luuk", "Nina", "Hugo",
+	NULL};
+
+static const char *const demo_last_nl[] = {
+	"de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen", "Visser",
+	"Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks",
+	"van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Smits", "de Graaf",
+	"van der Meer", "van der Linden", "Kok", "Jacobs", "de Haan", "Vermeulen",
+	"van den Heuvel", "van der Veen", "van den Broek", "de Bruijn", "van der Heijden",
+	"Schouten", "van Beek", "Willems", "van Vliet", "van de Ven", "Hoekstra", "Maas",
+	"Verhoeven", "Koster", "van Dam", "van der Wal", "Prins", "Blom", "Huisman", "Peeters",
+	"de Lange", "Kuipers", "van Wijk", "Yilmaz", "El Amrani", "Bouzid", "Kaya", "Postma",
+	"Kramer", "Veenstra", "Wijnands", "Timmermans", "Gerritsen", "Bosman", NULL};
+
+static const char *const demo_first_en[] = {
+	"James", "Emily", "Oliver", "Sophie", "Daniel", "Hannah", "Michael", "Olivia", "Ryan",
+	"Priya", "Arjun", "Anna", "Tom", "Kate", "Laura", "Marco", "Giulia", "Piotr", "Katarzyna",
+	"Chen", NULL};
+
+static const char *const demo_last_en[] = {
+	"Smith", "Johnson", "Brown", "Taylor", "Wilson", "Walker", "Evans", "Kowalski", "Nowak",
+	"Rossi", "Garcia", "Muller", "Schmidt", "Patel", "Sharma", "O'Brien", "Murphy", "Novak",
+	"Silva", "Anderson", NULL};
+
+typedef struct demo_city {
+	const char *name;
+	double weight;  /* roughly the population share */
+	bool randstad;  /* field service by Monteurs Randstad, else Noord-Oost */
+	bool north;     /* phone calls routed to Telefonie Noord, else Zuid */
+} demo_city;
+
+static const demo_city demo_cities[] = {
+	{"Amsterdam", 12, true, true},    {"Rotterdam", 10, true, false},
+	{"Den Haag", 8, true, false},     {"Utrecht", 7, true, true},
+	{"Eindhoven", 4.5, false, false}, {"Groningen", 4, false, true},
+	{"Tilburg", 3.5, false, false},   {"Almere", 3.5, true, true},
+	{"Breda", 3, false, false},       {"Nijmegen", 3, false, false},
+	{"Apeldoorn", 2.5, false, true},  {"Haarlem", 2.5, true, true},
+	{"Arnhem", 2.5, false, false},    {"Enschede", 2.5, false, true},
+	{"Amersfoort", 2.5, true, true},  {"Zaanstad", 2, true, true},
+	{"'s-Hertogenbosch", 2, false, false}, {"Zwolle", 2, false, true},
+	{"Leiden", 2, true, false},       {"Maastricht", 2, false, false},
+	{"Dordrecht", 2, true, false},    {"Zoetermeer", 2, true, false},
+	{"Delft", 1.5, true, false},      {"Alkmaar", 1.5, false, true},
+	{"Leeuwarden", 1.5, false, true}, {"Deventer", 1.5, false, true},
+	{"Venlo", 1, false, false},       {"Hilversum", 1, true, true},
+};
+#define DEMO_N_CITIES ((int)(sizeof demo_cities / sizeof demo_cities[0]))
+
+typedef struct demo_segment {
+	const char *name;
+	double share;
+	double effect;  /* z shift: premium customers get (and feel) more care */
+} demo_segment;
+
+static const demo_segment demo_segments[] = {
+	{"particulier", 0.80, 0.0},
+	{"zakelijk", 0.12, -0.15},
+	{"premium", 0.08, 0.25},
+};
+#define DEMO_N_SEGMENTS 3
+
+/* Business customers are named after a (fictional) firm. */
+typedef struct demo_firm {
+	const char *pre, *post;
+} demo_firm;
+
+static const demo_firm demo_firms[] = {
+	{"Bakkerij ", ""}, {"Kapsalon ", ""}, {"", " Installatietechniek B.V."},
+	{"", " Bouw"}, {"", " Transport"}, {"Autobedrijf ", ""}, {"", " Advies"},
+	{"Schildersbedrijf ", ""}, {"", " & Zonen"}, {"Tandartspraktijk ", ""},
+};
+#define DEMO_N_FIRMS ((int)(sizeof demo_firms / sizeof demo_firms[0]))
+
+static const char *const demo_departments[DEMO_N_DEPTS] = {
+	"Klantenservice", "Buitendienst", "Verkoop & Retentie"};
+
+enum { T_TEL_N, T_TEL_Z, T_DIGI, T_KLACHT, T_MON_R, T_MON_NO, T_WINKEL, T_ONLINE };
+
+typedef struct demo_team {
+	const char *name;
+	int dept;
+	int n_employees;
+	double effect;  /* z shift at the start of the window */
+	double trend;   /* z change over the 24 months (linear) */
+} demo_team;
+
+/* Clear differences on purpose: Monteurs Noord-Oost and the shops lead,
+ * complaints handling trails (it sees the hardest cases), and Telefonie
+ * Zuid starts worst and improves steadily (a coaching success story). */
+static const demo_team demo_teams[DEMO_N_TEAMS] = {
+	[T_TEL_N] = {"Team Telefonie Noord", 0, 10, 0.10, 0.0},
+	[T_TEL_Z] = {"Team Telefonie Zuid", 0, 10, -0.50, 0.85},
+	[T_DIGI] = {"Team Chat & E-mail", 0, 8, 0.05, 0.0},
+	[T_KLACHT] = {"Team Klachten & Nazorg", 0, 5, -0.25, 0.0},
+	[T_MON_R] = {"Monteurs Randstad", 1, 9, 0.15, 0.0},
+	[T_MON_NO] = {"Monteurs Noord-Oost", 1, 7, 0.45, 0.0},
+	[T_WINKEL] = {"Team Winkels", 2, 6, 0.35, 0.0},
+	[T_ONLINE] = {"Team Online Verkoop & Behoud", 2, 5, -0.05, 0.0},
+};
+
+/* ---- journeys, touchpoints, channels -------------------------------------- */
+
+enum { CH_PHONE, CH_EMAIL, CH_CHAT, CH_SHOP, CH_WEB, CH_FIELD };
+static const char *const demo_channels[DEMO_N_CHANNELS] = {
+	"phone", "email", "chat", "shop", "web", "field"};
+/* Share of contacts that answer the survey, by channel: a visit at home or
+ * in a shop is remembered better than an e-mail. */
+static const double demo_response_rate[DEMO_N_CHANNELS] = {0.62, 0.52, 0.60, 0.66, 0.56, 0.68};
+
+typedef struct demo_journey {
+	const char *name;
+	const char *description;
+	double share;  /* of all contacts */
+} demo_journey;
+
+static const demo_journey demo_journeys[DEMO_N_JOURNEYS] = {
+	{"Verhuizen", "Van verhuisbericht tot eindafrekening op het oude adres.", 0.30},
+	{"Storing melden", "Van storingsmelding tot herstel en nazorg.", 0.42},
+	{"Nieuw abonnement", "Van eerste advies tot de eerste factuur.", 0.28},
+};
+
+enum { TOPIC_GENERAL, TOPIC_MOVE, TOPIC_OUTAGE, TOPIC_FIELD, TOPIC_BILLING, TOPIC_SALES, TOPIC_N };
+enum { SV_STANDARD, SV_SHORT, SV_FIELD };
+
+typedef struct demo_touchpoint {
+	const char *name;
+	bool mot;          /* moment of truth */
+	int survey;
+	int topic;
+	bool sales;        /* handled by the sales teams */
+	bool complaint;    /* handled by Klachten & Nazorg */
+	double share;      /* of its journey's contacts */
+	double effect;     /* z shift */
+	double spread;     /* scale of the contact's luck; > 1 for volatile moments */
+	double ces;        /* effort shift: negative = harder for the customer */
+	double dip;        /* depth of the mid-window dip (0 = none) */
+	double channel[DEMO_N_CHANNELS];
+	const char *reasons[5];
+} demo_touchpoint;
+
+/* Four per journey, in position order. "Eerste factuur" is a moment of truth
+ * with a wide spread (a correct first bill is taken for granted, a wrong one
+ * is a disaster) and it dips mid-window (a billing-system migration). */
+static const demo_touchpoint demo_tps[DEMO_N_TOUCHPOINTS] = {
+	{"Verhuizing doorgeven", false, SV_STANDARD, TOPIC_MOVE, false, false, 0.40, 0.10, 1.0, 0.0, 0,
+	 {0.45, 0.05, 0.15, 0, 0.35, 0},
+	 {"verhuizing doorgeven", "verhuisdatum wijzigen", "contract meenemen naar nieuw adres", NULL}},
+	{"Meterstanden doorgeven", false, SV_SHORT, TOPIC_MOVE, false, false, 0.25, 0.20, 1.0, 0.2, 0,
+	 {0.15, 0.25, 0, 0, 0.60, 0},
+	 {"meterstanden doorgeven", "meterstand corrigeren", NULL}},
+	{"Aansluiting op nieuw adres", true, SV_FIELD, TOPIC_FIELD, false, false, 0.20, -0.10, 1.15, -0.2, 0,
+	 {0.30, 0, 0, 0, 0, 0.70},
+	 {"aansluiting nieuw adres", "meter plaatsen", "geen stroom na verhuizing", NULL}},
+	{"Eindafrekening oud adres", false, SV_STANDARD, TOPIC_BILLING, false, false, 0.15, -0.20, 1.0, -0.4, 0,
+	 {0.40, 0.50, 0.10, 0, 0, 0},
+	 {"eindafrekening", "vraag over terugbetaling", "bezwaar eindafrekening", NULL}},
+
+	{"Storing melden", false, SV_STANDARD, TOPIC_OUTAGE, false, false, 0.40, -0.40, 1.0, -0.3, 0,
+	 {0.60, 0, 0.25, 0, 0.15, 0},
+	 {"geen internet", "stroomstoring", "storing in de wijk", "tv-signaal valt weg", NULL}},
+	{"Monteur aan huis", true, SV_FIELD, TOPIC_FIELD, false, false, 0.25, -0.30, 1.2, -0.2, 0,
+	 {0, 0, 0, 0, 0, 1},
+	 {"monteursbezoek", "modem vervangen", "meterkast controleren", NULL}},
+	{"Storing opgelost", false, SV_SHORT, TOPIC_OUTAGE, false, false, 0.20, 0.15, 1.0, 0.0, 0,
+	 {0.70, 0.30, 0, 0, 0, 0},
+	 {"terugkoppeling storing", "controle na herstel", NULL}},
+	{"Klacht afhandelen", true, SV_STANDARD, TOPIC_GENERAL, false, true, 0.15, -0.50, 1.1, -0.5, 0,
+	 {0.60, 0.40, 0, 0, 0, 0},
+	 {"klacht over storing", "verzoek schadevergoeding", "klacht over monteur", NULL}},
+
+	{"Advies en offerte", false, SV_STANDARD, TOPIC_SALES, true, false, 0.30, 0.35, 1.0, 0.2, 0,
+	 {0.30, 0, 0.10, 0.40, 0.20, 0},
+	 {"advies abonnement", "offerte aanvragen", "pakketten vergelijken", NULL}},
+	{"Contract afsluiten", false, SV_SHORT, TOPIC_SALES, true, false, 0.30, 0.25, 1.0, 0.3, 0,
+	 {0.15, 0, 0, 0.35, 0.50, 0},
+	 {"nieuw contract", "overstap van andere aanbieder", "contract verlengen", NULL}},
+	{"Installatie en activatie", false, SV_FIELD, TOPIC_FIELD, false, false, 0.20, 0.0, 1.05, 0.0, 0,
+	 {0.20, 0, 0, 0, 0, 0.80},
+	 {"installatie", "activatie aansluiting", NULL}},
+	{"Eerste factuur", true, SV_STANDARD, TOPIC_BILLING, false, false, 0.20, -0.10, 1.5, -0.3, -0.9,
+	 {0.40, 0.50, 0.10, 0, 0, 0},
+	 {"vraag over eerste factuur", "factuur hoger dan verwacht", "dubbele afschrijving", NULL}},
+};
+
+/* The dip: a smooth bump over this part of the window (months ~11-17). */
+#define DEMO_DIP_FROM 0.45
+#define DEMO_DIP_TO 0.72
+
+/* ---- surveys ------------------------------------------------------------------ */
+
+enum { COMP_SPEED, COMP_FRIENDLY, COMP_EXPERT };
+
+typedef struct demo_aspect {
+	const char *aspect;
+	const char *nl, *en;
+	int comp;  /* which latent component the rating reads */
+} demo_aspect;
+
+typedef struct demo_survey {
+	const char *name;
+	bool grade, ces, open;
+	int n_aspects;
+	demo_aspect aspects[3];
+} demo_survey;
+
+static const demo_survey demo_surveys[DEMO_N_SURVEYS] = {
+	[SV_STANDARD] = {"Standaard contactmeting", true, true, true, 3, {
+		{"snelheid", "Hoe beoordeelt u de snelheid waarmee u geholpen bent?",
+		 "How do you rate the speed with which you were helped?", COMP_SPEED},
+		{"vriendelijkheid", "Hoe beoordeelt u de vriendelijkheid van de medewerker?",
+		 "How do you rate the friendliness of our employee?", COMP_FRIENDLY},
+		{"deskundigheid", "Hoe beoordeelt u de deskundigheid van de medewerker?",
+		 "How do you rate the expertise of our employee?", COMP_EXPERT}}},
+	[SV_SHORT] = {.name = "Korte meting", .open = true},
+	[SV_FIELD] = {"Monteursbezoek", true, false, true, 3, {
+		{"punctualiteit", "Kwam de monteur op de afgesproken tijd?",
+		 "Did the engineer arrive at the agreed time?", COMP_SPEED},
+		{"deskundigheid", "Hoe beoordeelt u de deskundigheid van de monteur?",
+		 "How do you rate the engineer's expertise?", COMP_EXPERT},
+		{"vriendelijkheid", "Hoe beoordeelt u de vriendelijkheid van de monteur?",
+		 "How do you rate the engineer's friendliness?", COMP_FRIENDLY}}},
+};
+
+/* Ordered-probit cut points: NPS = number of points below z. For z ~ N(0,1)
+ * they give the answer shares 0..10 = 2.5, 1.5, 2, 3, 3.5, 5.5, 7, 13, 19,
+ * 19, 24 % (left-skewed, as real NPS answers are): 25% detractors, 43%
+ * promoters, NPS +18. Computed with python3 statistics.NormalDist.inv_cdf. */
+static const double demo_nps_cut[10] = {
+	-1.960, -1.751, -1.555, -1.341, -1.150, -0.915, -0.674, -0.305, 0.176, 0.706};
+
+/* ---- open answers --------------------------------------------------------------- */
+
+enum { CLS_DETRACTOR, CLS_PASSIVE, CLS_PROMOTER, CLS_N };
+enum { LANG_NL, LANG_EN, LANG_N };
+
+/* Share of responses with an open answer: unhappy customers write most. */
+static const double demo_open_rate[CLS_N] = {0.55, 0.28, 0.40};
+
+static const char *const demo_open_opener[LANG_N][CLS_N][8] = {
+	[LANG_NL] = {
+		{"Slechte ervaring.", "Erg teleurgesteld.", "Dit is al de derde keer dat ik contact opneem.",
+		 "Niet goed geholpen.", "Hier ben ik echt niet blij mee.", NULL},
+		{"Prima, maar het kan beter.", "Redelijk geholpen.", "Op zich in orde.",
+		 "Niets bijzonders.", "Het was oké.", NULL},
+		{"Top service!", "Heel tevreden.", "Prima geregeld, dank jullie wel.", "Super geholpen!",
+		 "Echt een aanrader.", "Helemaal goed.", NULL}},
+	[LANG_EN] = {
+		{"Bad experience.", "Very disappointed.", "This is the third time I have had to contact you.",
+		 "Not helped at all.", "Really unhappy with this.", NULL},
+		{"Fine, but it could be better.", "Reasonably helped.", "OK overall.",
+		 "Nothing special.", "It was alright.", NULL},
+		{"Great service!", "Very satisfied.", "Sorted out quickly, thank you.", "Excellent help!",
+		 "Highly recommended.", "All good.", NULL}},
+};
+
+static const char *const demo_open_aspect[LANG_N][CLS_N][DEMO_N_COMPS][4] = {
+	[LANG_NL] = {
+		{{"Veel te lange wachttijd.", "Ik zou teruggebeld worden, maar niemand heeft gebeld.", NULL},
+		 {"De medewerker was onvriendelijk en luisterde niet.", "Ik voelde me niet serieus genomen.", NULL},
+		 {"Ik kreeg steeds een ander antwoord.", "Niemand kon mijn vraag beantwoorden.", NULL}},
+		{{"Het duurde wel even voordat ik iemand sprak.", "De afhandeling duurde langer dan nodig.", NULL},
+		 {"Correct, maar een beetje kortaf.", NULL},
+		 {"Ik moest mijn verhaal twee keer vertellen.", "Niet alles kon meteen beantwoord worden.", NULL}},
+		{{"Binnen een paar minuten geholpen.", "Snel en zonder gedoe opgelost.", NULL},
+		 {"Vriendelijk en geduldig te woord gestaan.", "Heel prettig contact.", NULL},
+		 {"Wist precies waar het over ging.", "Duidelijke uitleg, ik weet nu waar ik aan toe ben.", NULL}}},
+	[LANG_EN] = {
+		{{"Far too long a waiting time.", "I was promised a call back, but nobody called.", NULL},
+		 {"The employee was rude and did not listen.", "I did not feel taken seriously.", NULL},
+		 {"I kept getting a different answer.", "Nobody could answer my question.", NULL}},
+		{{"It took a while before I could speak to someone.", "Handling took longer than needed.", NULL},
+		 {"Correct, but a bit curt.", NULL},
+		 {"I had to explain my story twice.", "Not everything could be answered right away.", NULL}},
+		{{"Helped within a few minutes.", "Solved quickly and without fuss.", NULL},
+		 {"Friendly and patient.", "Very pleasant contact.", NULL},
+		 {"Knew exactly what it was about.", "Clear explanation, now I know where I stand.", NULL}}},
+};
+
+static const char *const demo_open_topic[LANG_N][CLS_N][TOPIC_N][3] = {
+	[LANG_NL] = {
+		{[TOPIC_MOVE] = {"Op mijn nieuwe adres was ik dagenlang niet aangesloten.", NULL},
+		 [TOPIC_OUTAGE] = {"De storing duurde dagen en niemand kon zeggen wanneer het opgelost zou zijn.", NULL},
+		 [TOPIC_FIELD] = {"De monteur kwam niet op de afgesproken tijd.",
+				  "Ik heb een hele dag vrij genomen en er kwam niemand.", NULL},
+		 [TOPIC_BILLING] = {"De factuur klopt niet.", "Er is te veel afgeschreven en ik krijg het niet terug.", NULL},
+		 [TOPIC_SALES] = {"Ik kreeg een ander abonnement dan was afgesproken.", NULL}},
+		{[TOPIC_MOVE] = {"De informatie over verhuizen op de website kon duidelijker.", NULL},
+		 [TOPIC_OUTAGE] = {"Ik had graag eerder een update over de storing gehad.", NULL},
+		 [TOPIC_FIELD] = {"Het tijdvak voor de monteur was erg ruim.", NULL},
+		 [TOPIC_BILLING] = {"De factuur is lastig te lezen.", NULL},
+		 [TOPIC_SALES] = {"De keuze uit abonnementen is onoverzichtelijk.", NULL}},
+		{[TOPIC_MOVE] = {"De verhuizing was in één keer geregeld.", NULL},
+		 [TOPIC_OUTAGE] = {"De storing was sneller verholpen dan verwacht.", NULL},
+		 [TOPIC_FIELD] = {"De monteur was precies op tijd en liet alles netjes achter.", NULL},
+		 [TOPIC_BILLING] = {"De factuur was helder en klopte.", NULL},
+		 [TOPIC_SALES] = {"Goed advies gekregen over het abonnement dat bij me past.", NULL}}},
+	[LANG_EN] = {
+		{[TOPIC_MOVE] = {"I had no connection at my new address for days.", NULL},
+		 [TOPIC_OUTAGE] = {"The outage lasted days and nobody could tell me when it would be fixed.", NULL},
+		 [TOPIC_FIELD] = {"The engineer did not come at the agreed time.",
+				  "I took a whole day off and nobody showed up.", NULL},
+		 [TOPIC_BILLING] = {"The invoice is wrong.", "Too much was debited and I cannot get it back.", NULL},
+		 [TOPIC_SALES] = {"I got a different subscription than we agreed.", NULL}},
+		{[TOPIC_MOVE] = {"The information about moving on the website could be clearer.", NULL},
+		 [TOPIC_OUTAGE] = {"I would have liked an update on the outage sooner.", NULL},
+		 [TOPIC_FIELD] = {"The time slot for the engineer was very wide.", NULL},
+		 [TOPIC_BILLING] = {"The invoice is hard to read.", NULL},
+		 [TOPIC_SALES] = {"The choice of subscriptions is confusing.", NULL}},
+		{[TOPIC_MOVE] = {"The move was arranged in one go.", NULL},
+		 [TOPIC_OUTAGE] = {"The outage was fixed faster than expected.", NULL},
+		 [TOPIC_FIELD] = {"The engineer was right on time and left everything tidy.", NULL},
+		 [TOPIC_BILLING] = {"The invoice was clear and correct.", NULL},
+		 [TOPIC_SALES] = {"Good advice on the subscription that suits me.", NULL}}},
+};
+
+static const char *const demo_open_closer[LANG_N][CLS_N][6] = {
+	[LANG_NL] = {
+		{"Ik wil opzeggen.", "Ik overweeg over te stappen.", "Graag een reactie.",
+		 "Bel me alstublieft terug.", NULL},
+		{"Verder prima.", "Volgende keer graag wat sneller.", NULL},
+		{"Zo hoort het!", "Ga zo door.", "Bedankt!", NULL}},
+	[LANG_EN] = {
+		{"I want to cancel.", "I am thinking of switching.", "Please respond.",
+		 "Please call me back.", NULL},
+		{"Otherwise fine.", "Next time a bit faster, please.", NULL},
+		{"That's how it should be!", "Keep it up.", "Thanks!", NULL}},
+};
+
+/* Compliments that name the employee: text before and after the name (no
+ * printf with a table format, so -Wformat-nonliteral stays on). */
+typedef struct demo_named {
+	const char *pre, *post;
+} demo_named;
+
+static const demo_named demo_open_named[LANG_N][4] = {
+	[LANG_NL] = {{"", " was erg vriendelijk en dacht goed met me mee."},
+		     {"", " heeft alles in één keer voor me geregeld."},
+		     {"Complimenten voor ", "!"},
+		     {"Dank aan ", " voor de snelle en duidelijke hulp."}},
+	[LANG_EN] = {{"", " was very friendly and really thought along with me."},
+		     {"", " sorted everything out in one go."},
+		     {"Compliments to ", "!"},
+		     {"Thanks to ", " for the quick and clear help."}},
+};
+
+/* ---- generation state ------------------------------------------------------------ */
+
+typedef struct demo_customer {
+	int64_t id;
+	int64_t since;       /* unix seconds, midnight UTC */
+	float disposition;   /* personal z shift: some people are harder to please */
+	unsigned char lang, segment, city;
+} demo_customer;
+
+typedef struct demo_employee {
+	int64_t id;
+	int team;
+	const char *first_name;
+	double effect;  /* small personal z shift */
+	double load;    /* relative share of the team's contacts */
+} demo_employee;
+
+typedef struct demo_ctx {
+	store_bulk *b;
+	ks_error *e;
+	uint64_t seed;
+	int64_t now, start;  /* the contact window [start, now) */
+	int n_customers, n_contacts;
+	demo_stats st;
+
+	int64_t dept_id[DEMO_N_DEPTS];
+	int64_t team_id[DEMO_N_TEAMS];
+	int team_first[DEMO_N_TEAMS];  /* index of the team's first employee */
+	demo_employee emp[DEMO_N_EMPLOYEES];
+	int64_t survey_id[DEMO_N_SURVEYS];
+	int64_t tp_id[DEMO_N_TOUCHPOINTS];
+	demo_customer *cust;  /* sorted by since (and so by id) */
+	double city_w[DEMO_N_CITIES];
+	double segment_w[DEMO_N_SEGMENTS];
+
+	char open_buf[MODEL_OPEN_MAX];
+} demo_ctx;
+
+/* The latent parts of one contact's experience (see the file comment). */
+typedef struct demo_latent {
+	double m;
+	double comp[DEMO_N_COMPS];
+	double z;
+} demo_latent;
+
+static const model_entity *demo_entity(const char *name, ks_error *e)
+{
+	const model_entity *ent = model_entity_find(name);
+	if (ent == NULL)
+		ks_fail(e, KS_ERR_INTERNAL, NULL, "demo: no entity %s in the model", name);
+	return ent;
+}
+
+/* Insert obj (consumed: the reference is released) and return its id. */
+static ks_err demo_insert(demo_ctx *x, const char *entity, json_t *obj, int64_t *id)
+{
+	if (obj == NULL)
+		return ks_fail(x->e, KS_ERR_NOMEM, NULL, "demo: out of memory");
+	const model_entity *ent = demo_entity(entity, x->e);
+	ks_err err = ent ? store_bulk_entity(x->b, ent, obj, id, x->e) : KS_ERR_INTERNAL;
+	json_decref(obj);
+	return err;
+}
+
+/* Lower-case ASCII letters and digits of s appended to out: an e-mail
+ * local part or domain label from a name ("van den Berg" -> "vandenberg"). */
+static void demo_slug(char *out, size_t n, const char *s)
+{
+	size_t len = strlen(out);
+	for (; *s && len + 1 < n; s++) {
+		char c = *s;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			out[len++] = c;
+	}
+	out[len] = '\0';
+}
+
+/* "YYYY-MM-DD"; out holds at least 32 bytes (room for any int year, which
+ * keeps -Wformat-truncation quiet). */
+static void demo_date(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	snprintf(out, 32, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* ---- organisation -------------------------------------------------------------------- */
+
+static ks_err demo_org(demo_ctx *x)
+{
+	int64_t org;
+	ks_err err = demo_insert(x, "teams", json_pack("{s:s, s:s}", "name", "Klantstem Demo BV",
+							"kind", "organisation"), &org);
+	for (int d = 0; d < DEMO_N_DEPTS && !err; d++)
+		err = demo_insert(x, "teams", json_pack("{s:s, s:s, s:I}", "name", demo_departments[d],
+							"kind", "department", "parent_id", (json_int_t)org),
+				  &x->dept_id[d]);
+	for (int t = 0; t < DEMO_N_TEAMS && !err; t++)
+		err = demo_insert(x, "teams", json_pack("{s:s, s:s, s:I}", "name", demo_teams[t].name,
+							"kind", "team", "parent_id",
+							(json_int_t)x->dept_id[demo_teams[t].dept]),
+				  &x->team_id[t]);
+	if (!err)
+		x->st.org_units = 1 + DEMO_N_DEPTS + DEMO_N_TEAMS;
+	return err;
+}
+
+/* Fisher-Yates: a permutation of 0..n-1, so employee names never repeat. */
+static void demo_shuffle(demo_rng *r, int *a, int n)
+{
+	for (int i = 0; i < n; i++)
+		a[i] = i;
+	for (int i = n - 1; i > 0; i--) {
+		int j = demo_below(r, i + 1);
+		int t = a[i];
+		a[i] = a[j];
+		a[j] = t;
+	}
+}
+
+/* A few stars and a few who need coaching, most close to their team. */
+static double demo_employee_effect(demo_rng *r)
+{
+	double u = demo_unit(r);
+	double base = 0.12 * demo_normal(r);
+	return u < 0.10 ? base + 0.35 : u < 0.18 ? base - 0.30 : base;
+}
+
+static ks_err demo_employee_one(demo_ctx *x, demo_rng *r, int i, const char *first, const char *last)
+{
+	demo_employee *em = &x->emp[i];
+	char ext[16], email[128] = "";
+	snprintf(ext, sizeof ext, "E%04d", i + 1);
+	demo_slug(email, sizeof email, first);
+	strcat(email, ".");
+	demo_slug(email, sizeof email - 32, last);
+	strcat(email, "@klantstemdemo.example");
+	em->first_name = first;
+	em->effect = demo_employee_effect(r);
+	em->load = 0.6 + 0.8 * demo_unit(r);
+	return demo_insert(x, "employees",
+			   json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "team_id",
+				     (json_int_t)x->team_id[em->team], "first_name", first,
+				     "last_name", last, "email", email, "external_id", ext, "active", 1),
+			   &em->id);
+}
+
+static ks_err demo_employees(demo_ctx *x)
+{
+	demo_rng r;
+	demo_rng_seed(&r, x->seed, 1);
+	int pf_nl[80], pl_nl[80], pf_en[24], pl_en[24];
+	demo_shuffle(&r, pf_nl, demo_count(demo_first_nl));
+	demo_shuffle(&r, pl_nl, demo_count(demo_last_nl));
+	demo_shuffle(&r, pf_en, demo_count(demo_first_en));
+	demo_shuffle(&r, pl_en, demo_count(demo_last_en));
+	int i = 0, n_nl = 0, n_en = 0;
+	ks_err err = KS_OK;
+	for (int t = 0; t < DEMO_N_TEAMS && !err; t++) {
+		x->team_first[t] = i;
+		for (int k = 0; k < demo_teams[t].n_employees && !err; k++, i++) {
+			x->emp[i].team = t;
+			/* about one in eight colleagues is an expat */
+			if (i % 8 == 5) {
+				err = demo_employee_one(x, &r, i, demo_first_en[pf_en[n_en]],
+							demo_last_en[pl_en[n_en]]);
+				n_en++;
+			} else {
+				err = demo_employee_one(x, &r, i, demo_first_nl[pf_nl[n_nl]],
+							demo_last_nl[pl_nl[n_nl]]);
+				n_nl++;
+			}
+		}
+	}
+	if (!err)
+		x->st.employees = i;
+	return err;
+}
+
+/* ---- surveys and journeys ------------------------------------------------------------ */
+
+static json_t *demo_question(const char *type, const char *nl, const char *en, bool required)
+{
+	return json_pack("{s:s, s:{s:s, s:s}, s:b}", "type", type, "text", "nl", nl, "en", en,
+			 "required", required);
+}
+
+static json_t *demo_survey_questions(const demo_survey *sv)
+{
+	json_t *q = json_array();
+	if (q == NULL)
+		return NULL;
+	json_array_append_new(q, demo_question("nps",
+		"Hoe waarschijnlijk is het dat u ons aanbeveelt bij familie, vrienden of collega's?",
+		"How likely are you to recommend us to family, friends or colleagues?", true));
+	if (sv->grade)
+		json_array_append_new(q, demo_question("grade",
+			"Welk rapportcijfer (1-10) geeft u voor dit contact?",
+			"What grade (1-10) would you give this contact?", false));
+	if (sv->ces)
+		json_array_append_new(q, demo_question("ces",
+			"We hebben het u makkelijk gemaakt om uw vraag afgehandeld te krijgen.",
+			"We made it easy for you to get your question handled.", false));
+	for (int i = 0; i < sv->n_aspects; i++) {
+		json_t *d = demo_question("driver", sv->aspects[i].nl, sv->aspects[i].en, false);
+		if (d)
+			json_object_set_new(d, "aspect", json_string(sv->aspects[i].aspect));
+		json_array_append_new(q, d);
+	}
+	if (sv->open)
+		json_array_append_new(q, demo_question("open",
+			"Wat ging er goed, of wat kunnen we beter doen?",
+			"What went well, or what could we do better?", false));
+	return q;
+}
+
+static ks_err demo_surveys_create(demo_ctx *x)
+{
+	ks_err err = KS_OK;
+	for (int i = 0; i < DEMO_N_SURVEYS && !err; i++) {
+		json_t *q = demo_survey_questions(&demo_surveys[i]);
+		json_t *obj = q ? json_pack("{s:s, s:o}", "name", demo_surveys[i].name, "questions", q) : NULL;
+		err = demo_insert(x, "surveys", obj, &x->survey_id[i]);
+	}
+	if (!err)
+		x->st.surveys = DEMO_N_SURVEYS;
+	return err;
+}
+
+static ks_err demo_journeys_create(demo_ctx *x)
+{
+	ks_err err = KS_OK;
+	for (int j = 0; j < DEMO_N_JOURNEYS && !err; j++) {
+		int64_t jid;
+		err = demo_insert(x, "journeys", json_pack("{s:s, s:s}", "name", demo_journeys[j].name,
+							   "description", demo_journeys[j].description),
+				  &jid);
+		for (int p = 0; p < DEMO_TP_PER_JOURNEY && !err; p++) {
+			int t = j * DEMO_TP_PER_JOURNEY + p;
+			const demo_touchpoint *tp = &demo_tps[t];
+			err = demo_insert(x, "touchpoints",
+					  json_pack("{s:I, s:s, s:i, s:b, s:I}", "journey_id", (json_int_t)jid,
+						    "name", tp->name, "position", p + 1, "moment_of_truth", tp->mot,
+						    "survey_id", (json_int_t)x->survey_id[tp->survey]),
+					  &x->tp_id[t]);
+		}
+	}
+	if (!err) {
+		x->st.journeys = DEMO_N_JOURNEYS;
+		x->st.touchpoints = DEMO_N_TOUCHPOINTS;
+	}
+	return err;
+}
+
+/* ---- customers --------------------------------------------------------------------------- */
+
+static int demo_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* customer_since over 15 years, skewed to recent years (a growing company),
+ * sorted so customer numbers rise with the date. The first customer dates
+ * from the very start, so every contact finds someone who was already a
+ * customer. */
+static void demo_since_dates(demo_ctx *x, demo_rng *r, int64_t *since)
+{
+	const double span = DEMO_CUSTOMER_YEARS * 365.25;
+	for (int i = 0; i < x->n_customers; i++) {
+		int64_t days = (int64_t)(span * pow(demo_unit(r), 1.35));
+		since[i] = (x->now / DEMO_DAY - days) * DEMO_DAY;
+	}
+	qsort(since, (size_t)x->n_customers, sizeof *since, demo_cmp_i64);
+	since[0] = (x->now / DEMO_DAY - (int64_t)span) * DEMO_DAY;
+}
+
+static void demo_customer_name(demo_rng *r, const demo_customer *c, char *name, size_t n, char *email,
+			       size_t en)
+{
+	bool english = c->lang == LANG_EN;
+	const char *first = demo_pick(r, english ? demo_first_en : demo_first_nl);
+	const char *last = demo_pick(r, english ? demo_last_en : demo_last_nl);
+	email[0] = '\0';
+	if (strcmp(demo_segments[c->segment].name, "zakelijk") == 0) {
+		const demo_firm *f = &demo_firms[demo_below(r, DEMO_N_FIRMS)];
+		snprintf(name, n, "%s%s%s", f->pre, last, f->post);
+		/* Dutch capitalises a leading "de"/"van" when it starts the name */
+		if (name[0] >= 'a' && name[0] <= 'z')
+			name[0] = (char)(name[0] - 'a' + 'A');
+		snprintf(email, en, "info@");
+		demo_slug(email, en - 16, name);
+		strcat(email, ".example");
+		return;
+	}
+	snprintf(name, n, "%s %s", first, last);
+	demo_slug(email, en - 60, first);
+	strcat(email, ".");
+	demo_slug(email, en - 40, last);
+	static const char *const domains[] = {"@example.com", "@example.net", "@example.org"};
+	if (demo_chance(r, 0.4)) {
+		char num[16];
+		snprintf(num, sizeof num, "%d", 1 + demo_below(r, 99));
+		strcat(email, num);
+	}
+	strcat(email, domains[demo_below(r, 3)]);
+}
+
+/* Fill the reused JSON object o with customer i (rows differ only in values,
+ * so one object serves all 20 000 inserts). */
+static void demo_customer_fill(demo_ctx *x, demo_rng *r, int i, json_t *o)
+{
+	demo_customer *c = &x->cust[i];
+	c->lang = demo_chance(r, 0.15) ? LANG_EN : LANG_NL;
+	c->segment = (unsigned char)demo_weighted(r, x->segment_w, DEMO_N_SEGMENTS);
+	c->city = (unsigned char)demo_weighted(r, x->city_w, DEMO_N_CITIES);
+	c->disposition = (float)(0.3 * demo_normal(r));
+	char ext[16], name[160], email[200], since[32];
+	snprintf(ext, sizeof ext, "C%06d", i + 1);
+	demo_customer_name(r, c, name, sizeof name, email, sizeof email);
+	demo_date(c->since, since);
+	int birth = demo_clamp_round(1973 + 14 * demo_normal(r), 1940, 2005);
+	json_object_set_new(o, "external_id", json_string(ext));
+	json_object_set_new(o, "name", json_string(name));
+	if (demo_chance(r, 0.92))
+		json_object_set_new(o, "email", json_string(email));
+	else
+		json_object_del(o, "email");
+	json_object_set_new(o, "language", json_string(c->lang == LANG_EN ? "en" : "nl"));
+	json_object_set_new(o, "customer_since", json_string(since));
+	json_object_set_new(o, "city", json_string(demo_cities[c->city].name));
+	json_object_set_new(o, "birth_year", json_integer(birth));
+	json_object_set_new(o, "segment", json_string(demo_segments[c->segment].name));
+}
+
+static ks_err demo_customers(demo_ctx *x)
+{
+	demo_rng r;
+	demo_rng_seed(&r, x->seed, 2);
+	for (int i = 0; i < DEMO_N_CITIES; i++)
+		x->city_w[i] = demo_cities[i].weight;
+	for (int i = 0; i < DEMO_N_SEGMENTS; i++)
+		x->segment_w[i] = demo_segments[i].share;
+	int64_t *since = malloc((size_t)x->n_customers * sizeof *since);
+	json_t *o = json_object();
+	const model_entity *ent = demo_entity("customers", x->e);
+	ks_err err = KS_OK;
+	if (since == NULL || o == NULL)
+		err = ks_fail(x->e, KS_ERR_NOMEM, NULL, "demo: out of memory");
+	else if (ent == NULL)
+		err = KS_ERR_INTERNAL;
+	if (!err)
+		demo_since_dates(x, &r, since);
+	for (int i = 0; i < x->n_customers && !err; i++) {
+		x->cust[i].since = since[i];
+		demo_customer_fill(x, &r, i, o);
+		err = store_bulk_entity(x->b, ent, o, &x->cust[i].id, x->e);
+	}
+	json_decref(o);
+	free(since);
+	if (!err)
+		x->st.customers = x->n_customers;
+	return err;
+}
+
+/* ---- contacts and responses --------------------------------------------------------------- */
+
+/* Number of customers who were customers at time t (cust is sorted). */
+static int demo_customers_until(const demo_ctx *x, int64_t t)
+{
+	int lo = 0, hi = x->n_customers;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (x->cust[mid].since <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* New subscriptions mostly come from new customers; the rest are existing
+ * customers changing their contract. */
+static int demo_pick_customer(const demo_ctx *x, demo_rng *r, int journey, int64_t t)
+{
+	int hi = demo_customers_until(x, t);
+	if (hi < 1)
+		hi = 1;
+	if (journey == 2 && demo_chance(r, 0.6)) {
+		int lo = demo_customers_until(x, t - DEMO_NEW_CUSTOMER_DAYS * DEMO_DAY);
+		if (lo < hi)
+			return lo + demo_below(r, hi - lo);
+	}
+	return demo_below(r, hi);
+}
+
+static int demo_pick_employee(const demo_ctx *x, demo_rng *r, int team)
+{
+	double w[DEMO_N_EMPLOYEES];
+	int first = x->team_first[team], n = demo_teams[team].n_employees;
+	for (int i = 0; i < n; i++)
+		w[i] = x->emp[first + i].load;
+	return first + demo_weighted(r, w, n);
+}
+
+/* Which team serves this contact, and whether an employee does (web
+ * self-service has none). Returns the team; *emp is -1 for none. */
+static int demo_route(const demo_ctx *x, demo_rng *r, const demo_touchpoint *tp, int channel,
+		      const demo_customer *c, int *emp)
+{
+	const demo_city *city = &demo_cities[c->city];
+	int team;
+	bool staffed = true;
+	if (channel == CH_FIELD)
+		team = city->randstad ? T_MON_R : T_MON_NO;
+	else if (tp->complaint)
+		team = T_KLACHT;
+	else if (channel == CH_SHOP)
+		team = T_WINKEL;
+	else if (tp->sales) {
+		team = T_ONLINE;
+		staffed = channel != CH_WEB || demo_chance(r, 0.5);
+	} else if (channel == CH_PHONE)
+		team = city->north ? T_TEL_N : T_TEL_Z;
+	else {
+		team = T_DIGI;
+		staffed = channel != CH_WEB;
+	}
+	*emp = staffed ? demo_pick_employee(x, r, team) : -1;
+	return team;
+}
+
+/* A smooth bump, 0 outside [from, to] and 1 in the middle. */
+static double demo_bump(double frac)
+{
+	if (frac <= DEMO_DIP_FROM || frac >= DEMO_DIP_TO)
+		return 0;
+	return sin(M_PI * (frac - DEMO_DIP_FROM) / (DEMO_DIP_TO - DEMO_DIP_FROM));
+}
+
+static void demo_latent_draw(demo_rng *r, const demo_touchpoint *tp, int team, const demo_employee *em,
+			     const demo_customer *c, double frac, demo_latent *l)
+{
+	const demo_team *tm = &demo_teams[team];
+	l->m = tm->effect + tm->trend * frac + tp->effect + tp->dip * demo_bump(frac) +
+	       demo_segments[c->segment].effect + c->disposition + (em ? em->effect : 0);
+	for (int k = 0; k < DEMO_N_COMPS; k++)
+		l->comp[k] = tp->spread * demo_normal(r);
+	/* weights 0.5/0.3/0.4 plus a rest: speed matters most, then expertise */
+	l->z = l->m + 0.5 * l->comp[COMP_SPEED] + 0.3 * l->comp[COMP_FRIENDLY] +
+	       0.4 * l->comp[COMP_EXPERT] + 0.62 * tp->spread * demo_normal(r);
+}
+
+static int demo_nps_from(double z)
+{
+	int n = 0;
+	while (n < 10 && z > demo_nps_cut[n])
+		n++;
+	return n;
+}
+
+static int demo_class(int nps)
+{
+	return nps >= 9 ? CLS_PROMOTER : nps >= 7 ? CLS_PASSIVE : CLS_DETRACTOR;
+}
+
+/* Append s to buf (with a separating space), if it fits. */
+static void demo_cat(char *buf, size_t n, size_t *len, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return;
+	size_t need = strlen(s) + (*len ? 1 : 0);
+	if (*len + need + 1 > n)
+		return;
+	if (*len)
+		buf[(*len)++] = ' ';
+	memcpy(buf + *len, s, strlen(s) + 1);
+	*len += strlen(s);
+}
+
+static int demo_extreme_comp(const demo_latent *l, bool highest)
+{
+	int best = 0;
+	for (int k = 1; k < DEMO_N_COMPS; k++)
+		if (highest ? l->comp[k] > l->comp[best] : l->comp[k] < l->comp[best])
+			best = k;
+	return best;
+}
+
+/* Compose an open answer from fragments that fit the score class, the
+ * touchpoint's topic and the weakest (or, for promoters, strongest) part of
+ * the experience. Only promoters name the employee: feedback is for
+ * coaching, complaints go to the team ("geen afrekensysteem"). */
+static void demo_open_text(demo_rng *r, char *buf, size_t n, int lang, int cls, int topic,
+			   const demo_latent *l, const char *first_name)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	if (demo_chance(r, 0.7))
+		demo_cat(buf, n, &len, demo_pick(r, demo_open_opener[lang][cls]));
+	bool said = false;
+	if (cls == CLS_PROMOTER && first_name && demo_chance(r, 0.35)) {
+		const demo_named *nm = &demo_open_named[lang][demo_below(r, 4)];
+		char tmp[256];
+		snprintf(tmp, sizeof tmp, "%s%s%s", nm->pre, first_name, nm->post);
+		demo_cat(buf, n, &len, tmp);
+		said = true;
+	}
+	const char *const *tl = demo_open_topic[lang][cls][topic];
+	if (tl[0] && demo_chance(r, 0.5)) {
+		demo_cat(buf, n, &len, demo_pick(r, tl));
+		said = true;
+	}
+	if (!said || demo_chance(r, 0.3)) {
+		int k = demo_extreme_comp(l, cls == CLS_PROMOTER);
+		demo_cat(buf, n, &len, demo_pick(r, demo_open_aspect[lang][cls][k]));
+	}
+	if (demo_chance(r, 0.45))
+		demo_cat(buf, n, &len, demo_pick(r, demo_open_closer[lang][cls]));
+}
+
+/* The answers of a response, read from the latent experience. */
+static void demo_answers(demo_ctx *x, demo_rng *r, const demo_touchpoint *tp, const demo_latent *l,
+			 int lang, const char *first_name, model_response *res)
+{
+	const demo_survey *sv = &demo_surveys[tp->survey];
+	res->nps = demo_nps_from(l->z);
+	if (sv->grade)
+		res->grade = demo_clamp_round(7.35 + 1.0 * l->z + 0.6 * demo_normal(r), 1, 10);
+	if (sv->ces)
+		res->ces = demo_clamp_round(5.2 + tp->ces + 0.5 * l->z + 0.5 * l->comp[COMP_SPEED] +
+					    0.6 * demo_normal(r), 1, 7);
+	res->n_drivers = sv->n_aspects;
+	for (int i = 0; i < sv->n_aspects; i++) {
+		const demo_aspect *a = &sv->aspects[i];
+		snprintf(res->drivers[i].aspect, sizeof res->drivers[i].aspect, "%s", a->aspect);
+		res->drivers[i].score = demo_clamp_round(7.4 + 0.8 * l->m + 1.1 * l->comp[a->comp] +
+							 0.5 * demo_normal(r), 1, 10);
+	}
+	int cls = demo_class(res->nps);
+	res->open_text = NULL;
+	if (sv->open && demo_chance(r, demo_open_rate[cls])) {
+		demo_open_text(r, x->open_buf, sizeof x->open_buf, lang, cls, tp->topic, l, first_name);
+		if (x->open_buf[0])
+			res->open_text = x->open_buf;
+	}
+}
+
+/* Answer delay: most within hours, a tail up to two days. */
+static int64_t demo_answer_delay(demo_rng *r)
+{
+	double h = -10.0 * log(1.0 - demo_unit(r));
+	if (h > 46)
+		h = 46;
+	return 7200 + (int64_t)(h * 3600);
+}
+
+static ks_err demo_respond(demo_ctx *x, demo_rng *r, const model_contact *c, int tp_index, const demo_latent *l,
+			   const demo_customer *cu, const demo_employee *em, int channel)
+{
+	const demo_touchpoint *tp = &demo_tps[tp_index];
+	/* the silent mass: unhappy customers answer a little less often */
+	double p = demo_response_rate[channel] * (l->z < -0.9 ? 0.8 : 1.0);
+	if (!demo_chance(r, p))
+		return KS_OK;
+	int64_t at = c->occurred_at + demo_answer_delay(r);
+	if (at >= x->now)
+		return KS_OK;  /* not answered yet when the window ends */
+	model_response res;
+	model_response_init(&res);
+	snprintf(res.client_key, sizeof res.client_key, "demo-%lld", (long long)c->id);
+	res.contact_id = c->id;
+	res.customer_id = c->customer_id;
+	res.employee_id = c->employee_id;
+	res.team_id = c->team_id;
+	res.touchpoint_id = c->touchpoint_id;
+	res.survey_id = x->survey_id[tp->survey];
+	snprintf(res.channel, sizeof res.channel, "%s", c->channel);
+	snprintf(res.language, sizeof res.language, "%s", cu->lang == LANG_EN ? "en" : "nl");
+	snprintf(res.source, sizeof res.source, "demo");
+	res.received_at = at;
+	demo_answers(x, r, tp, l, cu->lang, em ? em->first_name : NULL, &res);
+	ks_err err = store_bulk_response(x->b, &res, x->e);
+	if (!err)
+		x->st.responses++;
+	return err;
+}
+
+static int demo_pick_touchpoint(demo_rng *r, int journey)
+{
+	double w[DEMO_TP_PER_JOURNEY];
+	for (int p = 0; p < DEMO_TP_PER_JOURNEY; p++)
+		w[p] = demo_tps[journey * DEMO_TP_PER_JOURNEY + p].share;
+	return journey * DEMO_TP_PER_JOURNEY + demo_weighted(r, w, DEMO_TP_PER_JOURNEY);
+}
+
+static ks_err demo_one_contact(demo_ctx *x, demo_rng *r, int64_t t)
+{
+	double jw[DEMO_N_JOURNEYS];
+	for (int j = 0; j < DEMO_N_JOURNEYS; j++)
+		jw[j] = demo_journeys[j].share;
+	int journey = demo_weighted(r, jw, DEMO_N_JOURNEYS);
+	int ti = demo_pick_touchpoint(r, journey);
+	const demo_touchpoint *tp = &demo_tps[ti];
+	const demo_customer *cu = &x->cust[demo_pick_customer(x, r, journey, t)];
+	int channel = demo_weighted(r, tp->channel, DEMO_N_CHANNELS);
+	int ei;
+	int team = demo_route(x, r, tp, channel, cu, &ei);
+	const demo_employee *em = ei >= 0 ? &x->emp[ei] : NULL;
+
+	model_contact c;
+	memset(&c, 0, sizeof c);
+	c.customer_id = cu->id;
+	c.employee_id = em ? em->id : 0;
+	c.team_id = x->team_id[team];
+	c.touchpoint_id = x->tp_id[ti];
+	snprintf(c.channel, sizeof c.channel, "%s", demo_channels[channel]);
+	snprintf(c.reason, sizeof c.reason, "%s", demo_pick(r, tp->reasons));
+	c.occurred_at = t;
+	ks_err err = store_bulk_contact(x->b, &c, x->e);
+	if (err)
+		return err;
+	x->st.contacts++;
+
+	demo_latent l;
+	double frac = (double)(t - x->start) / (double)(x->now - x->start);
+	demo_latent_draw(r, tp, team, em, cu, frac, &l);
+	return demo_respond(x, r, &c, ti, &l, cu, em, channel);
+}
+
+/* Relative contact volume of a day: busy Mondays, quiet weekends, and
+ * slow growth over the window. */
+static double demo_day_weight(int64_t day_start, double frac)
+{
+	static const double dow[7] = {0.15, 1.15, 1.0, 1.0, 1.0, 0.95, 0.45}; /* Sun..Sat */
+	int d = (int)(((day_start / DEMO_DAY) + 4) % 7);  /* 1970-01-01 was a Thursday */
+	return dow[d] * (0.9 + 0.2 * frac);
+}
+
+/* k contact times within one day, in order, mostly in office hours (UTC). */
+static void demo_day_times(demo_rng *r, int64_t day_start, int64_t *t, int k)
+{
+	for (int i = 0; i < k; i++) {
+		double h = demo_chance(r, 0.7) ? 7 + 9 * demo_unit(r) : 16 + 4 * demo_unit(r);
+		t[i] = day_start + (int64_t)(h * 3600);
+	}
+	qsort(t, (size_t)k, sizeof *t, demo_cmp_i64);
+}
+
+static ks_err demo_contacts(demo_ctx *x)
+{
+	demo_rng r;
+	demo_rng_seed(&r, x->seed, 3);
+	double cum[DEMO_WINDOW_DAYS + 1];
+	int64_t day0 = x->start;
+	cum[0] = 0;
+	for (int d = 0; d < DEMO_WINDOW_DAYS; d++)
+		cum[d + 1] = cum[d] + demo_day_weight(day0 + (int64_t)d * DEMO_DAY,
+						      (double)d / DEMO_WINDOW_DAYS);
+	/* counts by cumulative rounding, so they add up to exactly n_contacts */
+	int64_t *times = NULL;
+	int cap = 0;
+	ks_err err = KS_OK;
+	for (int d = 0; d < DEMO_WINDOW_DAYS && !err; d++) {
+		int from = (int)floor(cum[d] / cum[DEMO_WINDOW_DAYS] * x->n_contacts);
+		int to = d + 1 == DEMO_WINDOW_DAYS ? x->n_contacts
+			 : (int)floor(cum[d + 1] / cum[DEMO_WINDOW_DAYS] * x->n_contacts);
+		int k = to - from;
+		if (k > cap) {
+			int64_t *nt = realloc(times, (size_t)k * sizeof *nt);
+			if (nt == NULL) {
+				err = ks_fail(x->e, KS_ERR_NOMEM, NULL, "demo: out of memory");
+				break;
+			}
+			times = nt;
+			cap = k;
+		}
+		int64_t day_start = day0 + (int64_t)d * DEMO_DAY;
+		demo_day_times(&r, day_start, times, k);
+		for (int i = 0; i < k && !err; i++)
+			err = demo_one_contact(x, &r, times[i]);
+	}
+	free(times);
+	return err;
+}
+
+/* ---- entry point ------------------------------------------------------------------------------ */
+
+static int demo_scaled(int full, int percent)
+{
+	long long n = (long long)full * percent / 100;
+	return n < 1 ? 1 : (int)n;
+}
+
+static ks_err demo_setup(demo_ctx *x, const demo_options *opt, ks_error *e)
+{
+	demo_options o = opt ? *opt : (demo_options){0};
+	if (o.scale_percent == 0)
+		o.scale_percent = 100;
+	if (o.scale_percent < 1 || o.scale_percent > DEMO_MAX_SCALE)
+		return ks_fail(e, KS_ERR_RANGE, "scale_percent", "scale_percent must be 1..%d",
+			       DEMO_MAX_SCALE);
+	/* the customer base reaches 15 years back: keep that after 1970 */
+	if (o.now != 0 && (o.now < 946684800 || o.now > 4102444800))
+		return ks_fail(e, KS_ERR_RANGE, "now", "now must be between 2000 and 2100");
+	x->e = e;
+	x->seed = o.seed ? o.seed : DEMO_DEFAULT_SEED;
+	/* whole days, so the day grid of the window is stable */
+	x->now = (o.now ? o.now : DEMO_DEFAULT_NOW) / DEMO_DAY * DEMO_DAY;
+	x->start = x->now - (int64_t)DEMO_WINDOW_DAYS * DEMO_DAY;
+	x->n_customers = demo_scaled(DEMO_FULL_CUSTOMERS, o.scale_percent);
+	x->n_contacts = demo_scaled(DEMO_FULL_CONTACTS, o.scale_percent);
+	x->cust = calloc((size_t)x->n_customers, sizeof *x->cust);
+	if (x->cust == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "demo: out of memory");
+	return KS_OK;
+}
+
+ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_error *e)
+{
+	int64_t t0 = clock_mono_ms();
+	if (out)
+		memset(out, 0, sizeof *out);
+	demo_ctx *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "demo: out of memory");
+	ks_err err = demo_setup(x, opt, e);
+	if (!err)
+		err = store_bulk_begin(s, &x->b, e);
+	if (!err) {
+		err = demo_org(x);
+		if (!err)
+			err = demo_employees(x);
+		if (!err)
+			err = demo_surveys_create(x);
+		if (!err)
+			err = demo_journeys_create(x);
+		if (!err)
+			err = demo_customers(x);
+		if (!err)
+			err = demo_contacts(x);
+		if (err)
+			store_bulk_rollback(x->b);
+		else
+			err = store_bulk_commit(x->b, e);
+	}
+	if (!err && out) {
+		*out = x->st;
+		out->elapsed_ms = clock_mono_ms() - t0;
+	}
+	free(x->cust);
+	free(x);
+	return err;
+}

@@ -2,7 +2,7 @@
 #   make demo   install deps if missing, build, create demo.db, serve on :8080
 #   make test   install deps if missing, build with ASan+UBSan, run every test
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson sqlite3 libsodium
+PKGS    := libmicrohttpd jansson sqlite3 libsodium libcurl libqrencode
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
            -Wstrict-prototypes -Wformat=2
 CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""Durability across a crash: responses posted from several threads, the
+server SIGKILLed mid-stream, restarted on the same database. Every
+acknowledged (2xx) response must be there exactly once; retrying the
+unacknowledged ones must store each exactly once (idempotency by client_key
+across the crash)."""
+
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+THREADS = 4
+RUN_SECONDS = 1.5
+
+
+def body_for(f, key, i):
+    return {"client_key": key, "touchpoint_id": f["tp1"]["id"], "employee_id": f["emp1"]["id"],
+            "customer_id": f["cust_nl"]["id"], "channel": "web",
+            "answers": {"nps": i % 11, "grade": 1 + i % 10, "open": "crash test %s" % key}}
+
+
+def main(t, srv):
+    f = ks.base_fixture(srv)
+    tag = ks.uniq("crash")
+    acked = {}        # key -> response id
+    attempted = {}    # key -> body
+    bad_status = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    port = srv.port
+
+    def worker(w):
+        i = 0
+        while not stop.is_set():
+            key = "%s-w%d-%d" % (tag, w, i)
+            body = body_for(f, key, i)
+            with lock:
+                attempted[key] = body
+            try:
+                st, _, r = ks.http_request(port, "POST", "/api/v1/responses", body, timeout=5)
+            except Exception:
+                if stop.is_set():
+                    return
+                time.sleep(0.01)
+                i += 1
+                continue
+            with lock:
+                if st in (200, 201) and isinstance(r, dict):
+                    acked[key] = r.get("id")
+                elif st != 503:
+                    bad_status.append((key, st, r))
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(THREADS)]
+    for th in threads:
+        th.start()
+    time.sleep(RUN_SECONDS)
+    srv.kill()
+    stop.set()
+    for th in threads:
+        th.join(timeout=10)
+    t.check(not any(th.is_alive() for th in threads), "crash: client threads finished after the kill", "")
+    t.check(not bad_status, "crash: every answered request before the kill was 2xx (or 503)",
+            "\n".join("%s -> %s %s" % (k, s, ks.short(r, 200)) for k, s, r in bad_status[:10]))
+    t.check(len(acked) >= 20, "crash: at least 20 responses acknowledged before the kill (got %d)" % len(acked),
+            "attempted %d" % len(attempted))
+    srv.check_sanitizer()
+
+    try:
+        srv.start()
+        t.check(True, "crash: server restarts on the same database")
+    except ks.FixtureError as ex:
+        t.check(False, "crash: server restarts on the same database", str(ex))
+        return
+
+    rows = srv.sql("SELECT client_key, id, nps FROM responses WHERE client_key LIKE ?", (tag + "-%",))
+    by_key = {}
+    for k, rid, nps in rows:
+        by_key.setdefault(k, []).append((rid, nps))
+    missing = [k for k in acked if k not in by_key]
+    t.check(not missing, "crash: every acknowledged response is in the database (%d)" % len(acked),
+            "missing %d: %s" % (len(missing), missing[:10]))
+    dups = [k for k, v in by_key.items() if len(v) > 1]
+    t.check(not dups, "crash: no client_key stored twice", "dups: %s" % dups[:10])
+    wrong_id = [k for k, rid in acked.items() if k in by_key and by_key[k][0][0] != rid]
+    t.check(not wrong_id, "crash: acknowledged ids match the stored rows", "keys: %s" % wrong_id[:10])
+    stray = [k for k in by_key if k not in attempted]
+    t.check(not stray, "crash: no row with a key that was never sent", "stray: %s" % stray[:10])
+    wrong_nps = [k for k, v in by_key.items()
+                 if k in attempted and v[0][1] != attempted[k]["answers"]["nps"]]
+    t.check(not wrong_nps, "crash: stored scores match what was sent", "keys: %s" % wrong_nps[:10])
+
+    # the API agrees with the file
+    api = [r for r in srv.list_all("responses") if (r.get("client_key") or "").startswith(tag + "-")]
+    t.eq(len(api), len(by_key), "crash: the API lists as many of these responses as the file holds")
+
+    # retry everything that was not acknowledged, then a few that were
+    unacked = [k for k in attempted if k not in acked]
+    statuses = {}
+    for k in unacked:
+        st, _, r = srv.post("/api/v1/responses", attempted[k])
+        statuses[k] = (st, r)
+    bad = {k: v for k, v in statuses.items()
+           if not (v[0] == 201 and k not in by_key) and not (v[0] == 200 and k in by_key)}
+    t.check(not bad, "crash: retrying the %d unacknowledged -> 200 if stored before the kill, else 201"
+            % len(unacked), "\n".join("%s in-db=%s -> %s %s" % (k, k in by_key, v[0], ks.short(v[1], 200))
+                                      for k, v in list(bad.items())[:10]))
+    again = list(acked)[:20]
+    bad2 = []
+    for k in again:
+        st, _, r = srv.post("/api/v1/responses", attempted[k])
+        if st != 200 or not isinstance(r, dict) or r.get("id") != acked[k]:
+            bad2.append((k, st, r))
+    t.check(not bad2, "crash: retrying acknowledged ones -> 200 with the same id",
+            "\n".join("%s -> %s %s" % (k, s, ks.short(r, 200)) for k, s, r in bad2[:10]))
+
+    rows = srv.sql("SELECT client_key, count(*) FROM responses WHERE client_key LIKE ? GROUP BY client_key",
+                   (tag + "-%",))
+    counts = dict(rows)
+    t.check(set(counts) == set(attempted) and all(v == 1 for v in counts.values()),
+            "crash: after the retries every attempted key is stored exactly once (%d)" % len(attempted),
+            "stored %d keys, attempted %d, dup %s" % (len(counts), len(attempted),
+                                                    [k for k, v in counts.items() if v != 1][:10]))
+    t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "crash: integrity_check ok after restart")
+    st, _, m = srv.get("/api/v1/metrics?touchpoint_id=%d" % f["tp1"]["id"])
+    t.check(st == 200 and isinstance(m, dict) and m.get("n") == len(attempted),
+            "crash: metrics count every stored response once", ks.got(st, m))
+
+
+if __name__ == "__main__":
+    ks.run(main)

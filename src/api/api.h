@@ -9,13 +9,17 @@
 
 #include "core/clock.h"
 #include "http/http.h"
+#include "invite/scheduler.h"
 #include "store/store.h"
 
 /* The application context handed to every handler (req->app). Borrowed
  * pointers; the caller of http_start owns them. */
 typedef struct api_app {
 	ks_store *store;
-	const ks_clock *clock;
+	ks_clock *clock;         /* movable only in test mode */
+	invite_scheduler *scheduler;
+	const char *base_url;    /* public root for survey links and QR codes */
+	bool test_mode;          /* enables /api/v1/admin/clock and /scheduler/run */
 	int64_t min_n;           /* minimum responses before a score is shown */
 	int64_t min_n_employee;  /* the same for one employee's scores */
 } api_app;

@@ -110,12 +110,21 @@ ks_err api_contact_create(http_req *req, ks_error *e)
 	if (!err)
 		err = api_contact_parse(o, &c, e);
 	json_decref(o);
+	store_invite_result inv;
 	if (!err)
-		err = store_contact_create(app->store, &c, e);
+		err = store_contact_create(app->store, &c, &inv, e);
 	if (err)
 		return err;
 	snprintf(req->location, sizeof req->location, "/api/v1/contacts/%lld", (long long)c.id);
-	http_reply_json(req, 201, store_contact_json(&c));
+	json_t *out = store_contact_json(&c);
+	char send_at[32] = "";
+	if (inv.send_at)
+		clock_format_iso(inv.send_at, send_at, sizeof send_at);
+	json_object_set_new(out, "invitation",
+			    json_pack("{s:I, s:s, s:o}", "id", (json_int_t)inv.invitation_id, "decision",
+				      invite_reason_name(inv.reason), "send_at",
+				      inv.send_at ? json_string(send_at) : json_null()));
+	http_reply_json(req, 201, out);
 	return KS_OK;
 }
 

@@ -106,6 +106,10 @@ ks_err api_survey_get(http_req *req, ks_error *e)
 	const char *q = http_query(req, "nps");
 	if (q && q[0] >= '0' && q[0] <= '9' && (q[1] == '\0' || (q[0] == '1' && q[1] == '0' && q[2] == '\0')))
 		prefill = atoi(q);
+	/* The funnel: opened, and started when a score was clicked in the mail. */
+	api_app *app = req->app;
+	if (l.is_contact)
+		store_invite_opened(app->store, l.contact.id, prefill >= 0, clock_now(app->clock), NULL);
 	char nonce[MODEL_TOKEN_LEN + 1];
 	api_nonce(nonce);
 	err = api_page_form(req, 200, &l, s, nonce, prefill, NULL);
@@ -141,6 +145,8 @@ static ks_err api_survey_store(http_req *req, api_post *p, ks_error *e)
 	api_app *app = req->app;
 	const char *lang = api_page_lang(req, &p->l);
 	char *open = NULL;
+	if (p->l.is_contact)
+		store_invite_opened(app->store, p->l.contact.id, true, clock_now(app->clock), NULL);
 	ks_err err = survey_form_parse(req->body.data ? req->body.data : "", req->body.len, &p->s,
 				       &p->r, &open, p->nonce, sizeof p->nonce, &p->errs);
 	if (err) {

@@ -14,6 +14,19 @@ ks_err api_response_get(http_req *req, ks_error *e);
 ks_err api_response_list(http_req *req, ks_error *e);
 ks_err api_metrics(http_req *req, ks_error *e);
 ks_err api_survey_get(http_req *req, ks_error *e);
+ks_err api_rule_get(http_req *req, ks_error *e);
+ks_err api_rule_put(http_req *req, ks_error *e);
+ks_err api_rule_list(http_req *req, ks_error *e);
+ks_err api_invitation_list(http_req *req, ks_error *e);
+ks_err api_optout_customer(http_req *req, ks_error *e);
+ks_err api_optout_list(http_req *req, ks_error *e);
+ks_err api_funnel(http_req *req, ks_error *e);
+ks_err api_representativeness(http_req *req, ks_error *e);
+ks_err api_touchpoint_qr(http_req *req, ks_error *e);
+ks_err api_unsubscribe_get(http_req *req, ks_error *e);
+ks_err api_unsubscribe_post(http_req *req, ks_error *e);
+ks_err api_admin_clock(http_req *req, ks_error *e);
+ks_err api_admin_scheduler_run(http_req *req, ks_error *e);
 ks_err api_survey_post(http_req *req, ks_error *e);
 
 static ks_err api_healthz(http_req *req, ks_error *e)
@@ -48,6 +61,19 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/metrics", api_metrics},
 	{"GET", "/s/{token}", api_survey_get},
 	{"POST", "/s/{token}", api_survey_post},
+	{"GET", "/api/v1/rules", api_rule_list},
+	{"GET", "/api/v1/touchpoints/{id}/rule", api_rule_get},
+	{"PUT", "/api/v1/touchpoints/{id}/rule", api_rule_put},
+	{"GET", "/api/v1/touchpoints/{id}/qr.svg", api_touchpoint_qr},
+	{"GET", "/api/v1/invitations", api_invitation_list},
+	{"POST", "/api/v1/customers/{id}/opt-out", api_optout_customer},
+	{"GET", "/api/v1/opt-outs", api_optout_list},
+	{"GET", "/api/v1/funnel", api_funnel},
+	{"GET", "/api/v1/funnel/representativeness", api_representativeness},
+	{"GET", "/u/{token}", api_unsubscribe_get},
+	{"POST", "/u/{token}", api_unsubscribe_post},
+	{"POST", "/api/v1/admin/clock", api_admin_clock},
+	{"POST", "/api/v1/admin/scheduler/run", api_admin_scheduler_run},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -14,6 +14,8 @@
 #include "api/api.h"
 #include "demo/demo.h"
 #include "http/http.h"
+#include "invite/scheduler.h"
+#include "mail/mail.h"
 #include "store/store.h"
 
 #define KS_VERSION "0.1.0"
@@ -26,6 +28,16 @@ typedef struct cli_opts {
 	bool quiet;
 	int scale;
 	bool help;
+	/* the feedback loop (serve) */
+	const char *base_url;
+	const char *smtp_url;
+	const char *smtp_user;
+	bool smtp_tls;
+	const char *mail_from;
+	const char *org_name;
+	const char *webhook_url;
+	const char *test_clock;
+	const char *sample_seed;
 } cli_opts;
 
 static const char *const cli_usage_main =
@@ -43,11 +55,24 @@ static const char *const cli_usage_main =
 static const char *cli_usage_for(const char *cmd)
 {
 	if (strcmp(cmd, "serve") == 0)
-		return "usage: klantstem serve --db FILE [--listen ADDR:PORT] [--threads N] [--quiet]\n"
-		       "  Serve the JSON API (/api/v1), the survey pages (/s/TOKEN) and /healthz.\n"
-		       "  --listen   IPv4 address and port, default 127.0.0.1:8080 (port 0 = any free)\n"
-		       "  --threads  HTTP worker threads, default the number of cores\n"
-		       "  --quiet    no access log on stderr\n"
+		return "usage: klantstem serve --db FILE [--listen ADDR:PORT] [options]\n"
+		       "  Serve the JSON API (/api/v1), the survey pages (/s/TOKEN) and /healthz,\n"
+		       "  and send due survey invitations.\n"
+		       "  --listen ADDR:PORT   IPv4 address and port, default 127.0.0.1:8080 (port 0 = any free)\n"
+		       "  --threads N          HTTP worker threads, default the number of cores\n"
+		       "  --quiet              no access log on stderr\n"
+		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT\n"
+		       "  --smtp URL           smtp://host:port or smtps://host:port; without it no mail is sent\n"
+		       "  --smtp-user USER     SMTP login; the password comes from $KLANTSTEM_SMTP_PASSWORD\n"
+		       "  --smtp-tls           require STARTTLS\n"
+		       "  --mail-from ADDR     sender, default \"Klantstem <noreply@localhost>\"\n"
+		       "  --org-name NAME      organisation name in the mails\n"
+		       "  --webhook-url URL    POST signed invitation.created events there; the secret\n"
+		       "                       comes from $KLANTSTEM_WEBHOOK_SECRET\n"
+		       "  --sample-seed N      fixed seed for invitation sampling (tests)\n"
+		       "  --test-clock TIME    test mode: the clock stands at TIME and moves only by\n"
+		       "                       POST /api/v1/admin/clock; the scheduler runs only on\n"
+		       "                       POST /api/v1/admin/scheduler/run\n"
 		       "  SIGTERM or SIGINT stop it gracefully.\n";
 	if (strcmp(cmd, "demo") == 0)
 		return "usage: klantstem demo --db FILE [--scale PERCENT]\n"
@@ -85,6 +110,22 @@ static bool cli_parse_uint(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
+/* The serve options that take a value. */
+static bool cli_serve_option(cli_opts *o, const char *a, const char *v)
+{
+	const char *names[] = {"--base-url", "--smtp", "--smtp-user", "--mail-from", "--org-name",
+			       "--webhook-url", "--test-clock", "--sample-seed"};
+	const char **dst[] = {&o->base_url, &o->smtp_url, &o->smtp_user, &o->mail_from, &o->org_name,
+			      &o->webhook_url, &o->test_clock, &o->sample_seed};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(a, names[i]) == 0) {
+			*dst[i] = v;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Parse the options after the command name. Returns 0 or an exit code. */
 static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 {
@@ -109,6 +150,10 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			i++;
 		} else if (strcmp(a, "--quiet") == 0 && strcmp(cmd, "serve") == 0) {
 			o->quiet = true;
+		} else if (strcmp(a, "--smtp-tls") == 0 && strcmp(cmd, "serve") == 0) {
+			o->smtp_tls = true;
+		} else if (strcmp(cmd, "serve") == 0 && next && cli_serve_option(o, a, next)) {
+			i++;
 		} else if (strcmp(a, "--scale") == 0 && strcmp(cmd, "demo") == 0) {
 			if (!cli_parse_uint(next, 1, DEMO_MAX_SCALE, &v))
 				return cli_usage_error(cmd, "--scale wants a percentage 1..1000, got '%s'",
@@ -167,6 +212,70 @@ static int cli_demo(const cli_opts *o)
 	return 0;
 }
 
+static int cli_copy(char *dst, size_t n, const char *v, const char *what)
+{
+	if (v == NULL)
+		return 0;
+	if (strlen(v) >= n) {
+		fprintf(stderr, "klantstem: %s is too long (at most %zu bytes)\n", what, n - 1);
+		return EXIT_USAGE;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* The feedback loop's settings from the options and the environment
+ * (secrets never go on the command line, where ps would show them). */
+static int cli_invite_config(const cli_opts *o, const char *addr, unsigned port, ks_clock *clock,
+			     invite_config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->base_url, sizeof c->base_url, "http://%s:%u", addr, port);
+	snprintf(c->org_name, sizeof c->org_name, "Klantstem");
+	snprintf(c->mail.from, sizeof c->mail.from, "Klantstem <noreply@localhost>");
+	c->mail.timeout_s = 30;
+	c->mail.require_tls = o->smtp_tls;
+	c->mail_enabled = o->smtp_url != NULL;
+	const char *pass = getenv("KLANTSTEM_SMTP_PASSWORD");
+	const char *secret = getenv("KLANTSTEM_WEBHOOK_SECRET");
+	int rc = cli_copy(c->base_url, sizeof c->base_url, o->base_url, "--base-url");
+	if (!rc)
+		rc = cli_copy(c->mail.url, sizeof c->mail.url, o->smtp_url, "--smtp");
+	if (!rc)
+		rc = cli_copy(c->mail.user, sizeof c->mail.user, o->smtp_user, "--smtp-user");
+	if (!rc)
+		rc = cli_copy(c->mail.pass, sizeof c->mail.pass, pass, "KLANTSTEM_SMTP_PASSWORD");
+	if (!rc)
+		rc = cli_copy(c->mail.from, sizeof c->mail.from, o->mail_from, "--mail-from");
+	if (!rc)
+		rc = cli_copy(c->org_name, sizeof c->org_name, o->org_name, "--org-name");
+	if (!rc)
+		rc = cli_copy(c->webhook_url, sizeof c->webhook_url, o->webhook_url, "--webhook-url");
+	if (!rc)
+		rc = cli_copy(c->webhook_secret, sizeof c->webhook_secret, secret, "KLANTSTEM_WEBHOOK_SECRET");
+	if (rc)
+		return rc;
+	size_t bl = strlen(c->base_url);
+	if (bl && c->base_url[bl - 1] == '/')
+		c->base_url[bl - 1] = '\0';
+	if (o->smtp_url && strncmp(o->smtp_url, "smtp://", 7) != 0 && strncmp(o->smtp_url, "smtps://", 8) != 0)
+		return cli_usage_error("serve", "--smtp wants smtp://host:port or smtps://host:port, got '%s'",
+				       o->smtp_url);
+	if (o->webhook_url && c->webhook_secret[0] == '\0')
+		return cli_usage_error("serve", "%s", "--webhook-url needs $KLANTSTEM_WEBHOOK_SECRET");
+	long v;
+	if (o->sample_seed && !cli_parse_uint(o->sample_seed, 0, 2147483647, &v))
+		return cli_usage_error("serve", "--sample-seed wants a number, got '%s'", o->sample_seed);
+	if (o->test_clock) {
+		int64_t t = 0;
+		if (clock_parse_iso(o->test_clock, &t) != KS_OK)
+			return cli_usage_error("serve", "--test-clock wants an ISO 8601 time, got '%s'",
+					       o->test_clock);
+		clock->fixed = t;
+	}
+	return 0;
+}
+
 static int cli_serve(const cli_opts *o)
 {
 	char addr[64];
@@ -183,17 +292,37 @@ static int cli_serve(const cli_opts *o)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	ks_clock clock = {0};
+	invite_config icfg;
+	int rc = cli_invite_config(o, addr, port, &clock, &icfg);
+	if (rc)
+		return rc;
+	store_options sopt = {.clock = &clock};
 	ks_store *s = NULL;
-	if (store_open(o->db, NULL, &s, &e))
+	if (store_open(o->db, &sopt, &s, &e))
 		return cli_fail(&e);
-	api_app app = {.store = s, .clock = NULL, .min_n = 5, .min_n_employee = 10};
+	if (o->sample_seed)
+		store_set_sample_seed(s, strtoull(o->sample_seed, NULL, 10));
+	store_set_webhooks(s, icfg.webhook_url[0] != '\0');
+	invite_scheduler *sched = NULL;
+	if (invite_scheduler_start(s, &icfg, &clock, o->test_clock == NULL, &sched, &e)) {
+		store_close(s);
+		return cli_fail(&e);
+	}
+	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
+		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10};
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
 			   .routes = api_routes, .n_routes = api_n_routes, .app = &app};
 	http_server *srv = NULL;
 	if (http_start(&cfg, &srv, &e)) {
+		invite_scheduler_stop(sched);
 		store_close(s);
 		return cli_fail(&e);
 	}
+	fprintf(stderr, "klantstem: mail %s%s; webhooks %s%s\n",
+		icfg.mail_enabled ? "via " : "off (no --smtp: invitations wait)",
+		icfg.mail_enabled ? icfg.mail.url : "", icfg.webhook_url[0] ? "to " : "off",
+		icfg.webhook_url);
 	fprintf(stderr, "klantstem %s listening on http://%s:%u (database %s)\n", KS_VERSION, addr,
 		http_port(srv), o->db);
 	fprintf(stderr, "  health:  http://%s:%u/healthz\n  api:     http://%s:%u/api/v1/metrics\n",
@@ -202,6 +331,7 @@ static int cli_serve(const cli_opts *o)
 	sigwait(&stop, &sig);
 	fprintf(stderr, "klantstem: %s received, finishing requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	http_stop(srv, 10000);
+	invite_scheduler_stop(sched);
 	uint64_t batches, rows;
 	store_stats(s, &batches, &rows);
 	store_close(s);
@@ -210,7 +340,21 @@ static int cli_serve(const cli_opts *o)
 	return 0;
 }
 
+static int cli_run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	/* libcurl (SMTP, webhooks) wants its global set-up before any thread. */
+	if (mail_global_init() != KS_OK) {
+		fprintf(stderr, "klantstem: cannot initialise libcurl\n");
+		return 1;
+	}
+	int rc = cli_run(argc, argv);
+	mail_global_cleanup();
+	return rc;
+}
+
+static int cli_run(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage_error(NULL, "%s", "a command is required");

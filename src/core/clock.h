@@ -13,7 +13,8 @@
 #include "core/error.h"
 
 typedef struct ks_clock {
-	int64_t fixed;  /* unix seconds; 0 = use the real clock */
+	_Atomic int64_t fixed;  /* unix seconds; 0 = use the real clock. Atomic:
+	                         * a test may move it while threads read it. */
 } ks_clock;
 
 /* Unix seconds, UTC. c may be NULL (real clock). */

@@ -147,14 +147,17 @@ static ks_err sq_contact_insert(ks_store *s, sq_conn *c, model_contact *ct, ks_e
 	return KS_OK;
 }
 
-ks_err store_contact_create(ks_store *s, model_contact *ct, ks_error *e)
+ks_err store_contact_create(ks_store *s, model_contact *ct, store_invite_result *inv, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
+	store_invite_result local;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_contact_refs(c, ct, e);
 	if (!err)
 		err = sq_contact_insert(s, c, ct, e);
+	if (!err)
+		err = sq_invite_decide(s, c, ct, inv ? inv : &local, e);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	sq_release(s, c);
@@ -432,6 +435,8 @@ static ks_err sq_write_one(sq_conn *c, model_response *r, bool *created, ks_erro
 	err = sq_response_insert(c, r, created, e);
 	if (!err && *created)
 		err = sq_response_drivers(c, r, e);
+	if (!err && *created && r->contact_id)
+		err = sq_invite_completed(c, r->contact_id, r->received_at, e);
 	if (err) {
 		sqlite3_exec(c->db, "ROLLBACK TO r; RELEASE r", NULL, NULL, NULL);
 		return err;
@@ -788,10 +793,6 @@ ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f, metrics_
 
 /* ---- bulk loading ----------------------------------------------------------------------- */
 
-struct store_bulk {
-	ks_store *s;
-	sq_conn *c;
-};
 
 ks_err store_bulk_begin(ks_store *s, store_bulk **out, ks_error *e)
 {
@@ -800,7 +801,9 @@ ks_err store_bulk_begin(ks_store *s, store_bulk **out, ks_error *e)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	b->s = s;
 	b->c = sq_acquire(s);
-	ks_err err = sq_exec(b->c, "BEGIN IMMEDIATE", e);
+	/* A bulk load touches far more pages than the default 2 MB cache holds;
+	 * 256 MB keeps it in memory until the commit (reset on release). */
+	ks_err err = sq_exec(b->c, "PRAGMA cache_size=-262144; BEGIN IMMEDIATE", e);
 	if (err) {
 		sq_release(s, b->c);
 		free(b);
@@ -839,7 +842,9 @@ ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e)
 
 ks_err store_bulk_commit(store_bulk *b, ks_error *e)
 {
+	sqlite3_finalize(b->inv_stmt);
 	ks_err err = sq_exec(b->c, "COMMIT", e);
+	sqlite3_exec(b->c->db, "PRAGMA cache_size=-2000", NULL, NULL, NULL);
 	sq_release(b->s, b->c); /* rolls back if the commit failed */
 	free(b);
 	return err;
@@ -849,6 +854,8 @@ void store_bulk_rollback(store_bulk *b)
 {
 	if (b == NULL)
 		return;
+	sqlite3_finalize(b->inv_stmt);
+	sqlite3_exec(b->c->db, "PRAGMA cache_size=-2000", NULL, NULL, NULL);
 	sq_release(b->s, b->c);
 	free(b);
 }

@@ -70,6 +70,15 @@ struct ks_store {
 	bool closing;
 	int batch_max;
 	uint64_t n_batches, n_rows;
+
+	uint64_t sample_seed;    /* invitation sampling (store_set_sample_seed) */
+	bool webhooks;           /* queue webhook events (store_set_webhooks) */
+};
+
+struct store_bulk {
+	ks_store *s;
+	sq_conn *c;
+	sqlite3_stmt *inv_stmt;  /* cached by store_bulk_invitation_add */
 };
 
 /* Map a SQLite result to a ks_err, filling e with the database's message.
@@ -89,6 +98,13 @@ void sq_token(char out[MODEL_TOKEN_LEN + 1]);
 /* Insert ent's row from obj on connection c (inside the caller's transaction). */
 ks_err sq_entity_insert(ks_store *s, sq_conn *c, const model_entity *ent, const json_t *obj,
 			int64_t *id, ks_error *e);
+
+/* Decide and record the invitation of a just-inserted contact, inside the
+ * caller's transaction (sqlite_invite.c). */
+ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_invite_result *out,
+			ks_error *e);
+/* Mark the invitation of a contact completed (inside the writer's transaction). */
+ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error *e);
 
 ks_err sq_writer_start(ks_store *s, ks_error *e);
 void sq_writer_stop(ks_store *s);

@@ -276,6 +276,7 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 	s->path = strdup(path);
 	s->clock = opt ? opt->clock : NULL;
 	s->batch_max = opt && opt->batch_max > 0 ? opt->batch_max : 4096;
+	randombytes_buf(&s->sample_seed, sizeof s->sample_seed);
 	int pool = opt && opt->pool_size > 0 ? opt->pool_size : 4;
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
@@ -327,6 +328,16 @@ void store_close(ks_store *s)
 	pthread_cond_destroy(&s->wq_cv);
 	free(s->path);
 	free(s);
+}
+
+void store_set_webhooks(ks_store *s, bool enabled)
+{
+	s->webhooks = enabled;
+}
+
+void store_set_sample_seed(ks_store *s, uint64_t seed)
+{
+	s->sample_seed = seed;
 }
 
 int store_schema_version(ks_store *s)

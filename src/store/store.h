@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "metrics/metrics.h"
+#include "invite/rules.h"
 #include "model/model.h"
 
 typedef struct ks_store ks_store;
@@ -98,11 +99,22 @@ ks_err store_link_resolve(ks_store *s, const char *token, store_link *out, ks_er
 
 /* ---- contact events ------------------------------------------------------ */
 
-/* Insert a contact event. Checks references (customer_id, employee_id,
- * team_id, touchpoint_id); fills team_id from the employee when 0, a fresh
- * token, and expires_at (occurred_at + 14 days when 0). c is updated with
- * id, token, team_id and expires_at. */
-ks_err store_contact_create(ks_store *s, model_contact *c, ks_error *e);
+/* What happened to a contact's invitation. */
+typedef struct store_invite_result {
+	invite_reason reason;    /* INVITE_CREATE when an invitation is scheduled */
+	int64_t invitation_id;
+	int64_t send_at;         /* when scheduled */
+} store_invite_result;
+
+/* Insert a contact event and, in the same transaction, decide its survey
+ * invitation (invite_decide over the touchpoint's rule and the customer's
+ * facts: opt-out, e-mail, open case, last invitation) and record it, with
+ * an invitation.created webhook in the outbox when one is scheduled.
+ * Checks references (customer_id, employee_id, team_id, touchpoint_id);
+ * fills team_id from the employee when 0, a fresh token, and expires_at
+ * (occurred_at + 14 days when 0). c is updated with id, token, team_id and
+ * expires_at; inv (may be NULL) with the decision. */
+ks_err store_contact_create(ks_store *s, model_contact *c, store_invite_result *inv, ks_error *e);
 ks_err store_contact_get(ks_store *s, int64_t id, model_contact *out, ks_error *e);
 json_t *store_contact_json(const model_contact *c);
 
@@ -153,6 +165,90 @@ typedef struct store_metrics_filter {
 ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f,
 			    metrics_counts *out, ks_error *e);
 
+/* ---- survey rules, invitations, opt-outs, funnel (sqlite_invite.c) ----- */
+
+/* The rule of a touchpoint; *found false (and out = defaults) when none. */
+ks_err store_rule_get(ks_store *s, int64_t touchpoint_id, invite_rule *out, bool *found, ks_error *e);
+/* Create or replace the rule of rule->touchpoint_id (validated by the caller). */
+ks_err store_rule_put(ks_store *s, const invite_rule *rule, ks_error *e);
+json_t *store_rule_json(const invite_rule *r);
+ks_err store_rule_list(ks_store *s, json_t **out, ks_error *e);
+
+/* Queue webhook events in the outbox (off by default: nobody to deliver to). */
+void store_set_webhooks(ks_store *s, bool enabled);
+/* Seed for the sampling decision (fixed in tests; random per database otherwise). */
+void store_set_sample_seed(ks_store *s, uint64_t seed);
+
+/* A send the scheduler must do: an invitation or its reminder. Strings are
+ * copies owned by the job. */
+typedef struct store_invite_job {
+	int64_t invitation_id;
+	bool reminder;
+	int attempts;            /* including this one */
+	char email[256];
+	char customer_name[128];
+	char language[3];
+	char employee_first_name[64];
+	char touchpoint_name[128];
+	char token[MODEL_TOKEN_LEN + 1];
+	char unsubscribe_token[MODEL_TOKEN_LEN + 1];
+	char message_id[128];
+	int64_t survey_id;
+} store_invite_job;
+
+/* After a crash, sends that were claimed but never recorded ("sending") go
+ * back to "scheduled", to be sent again with the same Message-ID. Returns
+ * the number of rows reset in *n. */
+ks_err store_invite_recover(ks_store *s, int *n, ks_error *e);
+/* Claim up to max due sends (initial and reminders) at time now: each is
+ * marked "sending" in one transaction before any mail leaves. Reminders of
+ * answered, expired or opted-out invitations are marked skipped instead. */
+ks_err store_invite_claim(ks_store *s, int64_t now, store_invite_job *jobs, int max, int *n,
+			  ks_error *e);
+typedef enum { STORE_SEND_OK, STORE_SEND_RETRY, STORE_SEND_GIVE_UP } store_send_outcome;
+/* Record the outcome of a claimed send. RETRY schedules the next attempt
+ * with exponential backoff (after 8 attempts it gives up). */
+ks_err store_invite_record(ks_store *s, const store_invite_job *job, store_send_outcome outcome,
+			   const char *detail, int64_t now, ks_error *e);
+
+/* Funnel events from the survey page; unknown tokens are ignored. */
+ks_err store_invite_opened(ks_store *s, int64_t contact_id, bool started, int64_t now, ks_error *e);
+/* Opt out for good by the unsubscribe token (KS_ERR_NOTFOUND when unknown)
+ * or by customer id. Pending invitations and reminders are cancelled. */
+ks_err store_optout_token(ks_store *s, const char *token, int64_t now, ks_error *e);
+ks_err store_optout_customer(ks_store *s, int64_t customer_id, int64_t now, ks_error *e);
+ks_err store_optout_list(ks_store *s, const store_list_query *q, json_t **out, ks_error *e);
+
+typedef struct store_invite_filter {
+	const char *status;      /* NULL = any */
+	const char *decision;
+	int64_t touchpoint_id;
+	int64_t customer_id;
+} store_invite_filter;
+ks_err store_invitation_list(ks_store *s, const store_invite_filter *f, const store_list_query *q,
+			     json_t **out, ks_error *e);
+
+/* Response funnel grouped by one of "touchpoint", "team", "channel",
+ * "month", or NULL for one total row; period on the contact time. */
+ks_err store_funnel(ks_store *s, const char *group_by, int64_t from, int64_t to, json_t **out,
+		    ks_error *e);
+/* Respondents against everyone invited, by "age_band", "customer_since_band",
+ * "channel", "language" or "segment". */
+ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from, int64_t to,
+				 int64_t now, json_t **out, ks_error *e);
+
+/* Webhook outbox: claim up to max due events, then record each outcome. */
+typedef struct store_webhook_job {
+	int64_t id;
+	int attempts;
+	char event[64];
+	char *payload;           /* owned: free() */
+} store_webhook_job;
+ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, int max, int *n,
+			   ks_error *e);
+ks_err store_webhook_record(ks_store *s, const store_webhook_job *job, bool ok, int http_status,
+			    int64_t now, ks_error *e);
+
 /* ---- bulk loading (demo data, imports) ------------------------------------ */
 
 /* A bulk session is one transaction on a dedicated connection; nothing is
@@ -166,6 +262,14 @@ ks_err store_bulk_begin(ks_store *s, store_bulk **out, ks_error *e);
 ks_err store_bulk_entity(store_bulk *b, const model_entity *ent, const json_t *obj,
 			 int64_t *id, ks_error *e);
 ks_err store_bulk_contact(store_bulk *b, model_contact *c, ks_error *e);
+/* A historical invitation for a bulk contact (demo data). sent_at 0 = not
+ * sent (skipped with reason); the funnel times may be 0. */
+typedef struct store_bulk_invitation {
+	const model_contact *contact;
+	invite_reason reason;
+	int64_t sent_at, opened_at, started_at, completed_at;
+} store_bulk_invitation;
+ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv, ks_error *e);
 ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e);
 ks_err store_bulk_commit(store_bulk *b, ks_error *e);
 void store_bulk_rollback(store_bulk *b);

@@ -12,6 +12,7 @@ import tempfile
 import shutil
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 
@@ -118,8 +119,7 @@ def run_all(t, d):
         return
 
     rc, out, err = cli(t, ["version"], "version")
-    t.check(rc == 0 and any(ch.isdigit() for ch in out) and "klantstem" in (out + err).lower() or
-            (rc == 0 and any(ch.isdigit() for ch in out)),
+    t.check(rc == 0 and any(ch.isdigit() for ch in out),
             "version: exit 0 and prints a version on stdout", out_detail(rc, out, err))
 
     rc, out, err = cli(t, ["--help"], "--help")
@@ -260,21 +260,16 @@ def run_all(t, d):
                 "serve: WAL checkpointed on graceful shutdown (no leftover -wal data)",
                 "size %s" % (os.path.getsize(wal) if os.path.exists(wal) else None))
 
-    # SIGINT behaves like SIGTERM
+    # restart on the existing file: the data is still there
     sv = Serve(sdb, d)
-    if sv.ready() is not None:
-        sv.p.send_signal(signal.SIGINT)
-        try:
-            rc = sv.p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            sv.p.kill()
-            rc = None
-        t.eq(rc, 0, "serve: SIGINT -> exit 0")
-    else:
-        t.check(False, "serve: restarts on the existing database", ks.short(sv.text()))
-        sv.term()
-    san(t, sv.text()[1], "serve (SIGINT)")
-
+    ok = sv.ready() is not None
+    t.check(ok, "serve: restarts on the existing database", ks.short(sv.text()))
+    if ok:
+        st, _, body = ks.http_request(sv.port, "GET", "/api/v1/responses")
+        keys = [i.get("client_key") for i in body.get("items", [])] if isinstance(body, dict) else None
+        t.eq(keys, ["cli-1"], "serve: after a restart the API lists the earlier response")
+    t.eq(sv.term(), 0, "serve: second SIGTERM -> exit 0")
+    san(t, sv.text()[1], "serve (restart)")
 
 if __name__ == "__main__":
     ks.run(main, start_server=False)

@@ -6,10 +6,13 @@ unacknowledged ones must store each exactly once (idempotency by client_key
 across the crash)."""
 
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 
@@ -23,9 +26,9 @@ def body_for(f, key, i):
             "answers": {"nps": i % 11, "grade": 1 + i % 10, "open": "crash test %s" % key}}
 
 
-def main(t, srv):
-    f = ks.base_fixture(srv)
-    tag = ks.uniq("crash")
+def load(srv, f, tag, seconds, stop_fn):
+    """Post responses from THREADS threads for `seconds`, then call stop_fn()
+    (kill or SIGTERM). Returns (acked, attempted, bad_status, threads_alive)."""
     acked = {}        # key -> response id
     attempted = {}    # key -> body
     bad_status = []
@@ -58,12 +61,19 @@ def main(t, srv):
     threads = [threading.Thread(target=worker, args=(w,)) for w in range(THREADS)]
     for th in threads:
         th.start()
-    time.sleep(RUN_SECONDS)
-    srv.kill()
+    time.sleep(seconds)
+    stop_fn()
     stop.set()
     for th in threads:
         th.join(timeout=10)
-    t.check(not any(th.is_alive() for th in threads), "crash: client threads finished after the kill", "")
+    return acked, attempted, bad_status, any(th.is_alive() for th in threads)
+
+
+def main(t, srv):
+    f = ks.base_fixture(srv)
+    tag = ks.uniq("crash")
+    acked, attempted, bad_status, alive = load(srv, f, tag, RUN_SECONDS, srv.kill)
+    t.check(not alive, "crash: client threads finished after the kill", "")
     t.check(not bad_status, "crash: every answered request before the kill was 2xx (or 503)",
             "\n".join("%s -> %s %s" % (k, s, ks.short(r, 200)) for k, s, r in bad_status[:10]))
     t.check(len(acked) >= 20, "crash: at least 20 responses acknowledged before the kill (got %d)" % len(acked),
@@ -129,6 +139,36 @@ def main(t, srv):
     st, _, m = srv.get("/api/v1/metrics?touchpoint_id=%d" % f["tp1"]["id"])
     t.check(st == 200 and isinstance(m, dict) and m.get("n") == len(attempted),
             "crash: metrics count every stored response once", ks.got(st, m))
+
+    # graceful: SIGTERM under load; exit 0, every acknowledged response kept
+    tag2 = ks.uniq("term")
+    rc = []
+
+    def term():
+        p = srv.proc
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc.append(p.wait(timeout=20))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            rc.append("timeout")
+        srv.proc = None
+
+    acked2, attempted2, bad2, alive = load(srv, f, tag2, 1.0, term)
+    t.check(rc == [0], "sigterm under load: server exits 0",
+            "exit status %s\nstderr tail:\n%s" % (rc, "\n".join(
+                l for l in srv.stderr().splitlines() if not l.startswith("access "))[-4000:]))
+    srv.check_sanitizer()
+    t.check(not bad2, "sigterm under load: every answered request was 2xx or 503",
+            "\n".join("%s -> %s %s" % (k, s_, ks.short(r, 200)) for k, s_, r in bad2[:10]))
+    stored = dict(srv.sql("SELECT client_key, count(*) FROM responses WHERE client_key LIKE ? GROUP BY client_key",
+                          (tag2 + "-%",)))
+    missing = [k for k in acked2 if stored.get(k) != 1]
+    t.check(acked2 and not missing,
+            "sigterm under load: all %d acknowledged responses are in the file once" % len(acked2),
+            "missing: %s" % missing[:10])
+    t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "sigterm under load: integrity_check ok")
 
 
 if __name__ == "__main__":

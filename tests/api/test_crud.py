@@ -7,6 +7,7 @@ must be unchanged ("Nothing is written when an error is returned")."""
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 
@@ -189,6 +190,17 @@ def test_employees(t, srv, tree):
     st, _, body = srv.get("/api/v1/employees?team_id=%d" % team["id"])
     ids = sorted(i.get("id") for i in body.get("items", [])) if isinstance(body, dict) else None
     t.eq(ids, sorted([emp["id"], emp2["id"]]), "employees: list ?team_id= gives the team's two employees")
+    st, _, p1 = srv.get("/api/v1/employees?team_id=%d&limit=1" % team["id"])
+    st2, _, p2 = srv.get("/api/v1/employees?team_id=%d&limit=1&cursor=%s"
+                         % (team["id"], p1.get("next_cursor") if isinstance(p1, dict) else ""))
+    t.check(st == 200 and st2 == 200 and [i["id"] for i in p1.get("items", [])] == [emp["id"]]
+            and p1.get("next_cursor") == emp["id"]
+            and [i["id"] for i in p2.get("items", [])] == [emp2["id"]] and p2.get("next_cursor") is None,
+            "employees: filter + limit=1 + cursor pages through the team, next_cursor null at the end",
+            "page1 %s\npage2 %s" % (ks.short(p1), ks.short(p2)))
+    st, _, p = srv.get("/api/v1/employees?team_id=%d&limit=2" % team["id"])
+    t.check(st == 200 and len(p.get("items", [])) == 2 and p.get("next_cursor") is None,
+            "employees: a full last page (2 of 2, limit=2) has next_cursor null", ks.got(st, p))
 
     r = srv.patch("/api/v1/employees/%d" % emp["id"], {"active": False, "email": None})
     check_row(t, r, 200, {"active": False, "email": None, "first_name": "Sanne",
@@ -500,6 +512,100 @@ def test_routes(t, srv, tree):
     t.check(r2[0] == 200, "405: the team is still there after DELETE", ks.got(r2[0], r2[2]))
 
 
+def test_edges(t, srv, tree):
+    """Edge inputs: unicode round-trip, NUL, deep nesting, odd ids, cursors,
+    read-only fields, keep-alive reuse after errors."""
+    tag = ks.uniq("edge")
+    name = "IJsselmonde \u00e9\u00eb\u00ef \u2014 \U0001F44D " + tag
+    r = srv.post("/api/v1/journeys", {"name": name})
+    t.check(r[0] == 201 and r[2].get("name") == name, "edges: non-ASCII text round-trips (201)",
+            ks.got(r[0], r[2]))
+    if r[0] == 201:
+        g = srv.get("/api/v1/journeys/%d" % r[2]["id"])
+        t.eq(g[2].get("name") if isinstance(g[2], dict) else None, name, "edges: non-ASCII text reads back the same")
+    before = srv.count("journeys")
+    r = srv.post("/api/v1/journeys", b'{"name": "a\\u0000b"}')
+    t.check(r[0] in (400, 422) and isinstance(r[2], dict) and "error" in r[2],
+            "edges: a string with \\u0000 -> 400 or 422 error", ks.got(r[0], r[2]))
+    deep = b"[" * 200000 + b"]" * 200000
+    r = srv.post("/api/v1/journeys", deep)
+    t.error(r, 400, "malformed_json", None, "edges: 200000-deep nested arrays -> 400 (no crash)")
+    deep_obj = b'{"name": "x", "description": ' + b'{"a":' * 50000 + b"1" + b"}" * 50000 + b"}"
+    r = srv.post("/api/v1/journeys", deep_obj)
+    t.check(r[0] in (400, 422), "edges: 50000-deep nested object in a field -> 400/422 (no crash)",
+            ks.got(r[0], r[2]))
+    t.eq(srv.count("journeys"), before, "edges: nothing written by the odd bodies")
+
+    org = tree["org"]
+    for pid, what in ((0, "0"), (-1, "-1"), (2 ** 63 - 1, "2^63-1")):
+        r = srv.post("/api/v1/teams", {"name": "T", "kind": "team", "parent_id": pid})
+        t.check(r[0] == 422 and isinstance(r[2], dict) and (r[2].get("error") or {}).get("field") == "parent_id",
+                "edges: parent_id %s -> 422 naming parent_id" % what, ks.got(r[0], r[2]))
+    r = srv.post("/api/v1/teams", b'{"name": "T", "kind": "team", "parent_id": 99999999999999999999999}')
+    t.check(r[0] in (400, 422), "edges: parent_id beyond 64 bits -> 400/422", ks.got(r[0], r[2]))
+    r = srv.post("/api/v1/teams", {"name": "T", "kind": "team", "parent_id": 1.0})
+    t.error(r, 422, "invalid", "parent_id", "edges: parent_id 1.0 (a real) -> 422 invalid")
+    for path in ("/api/v1/teams/99999999999999999999999", "/api/v1/teams/-1", "/api/v1/teams/abc",
+                 "/api/v1/teams/1abc", "/api/v1/teams/0"):
+        st, _, body = srv.get(path)
+        t.check(st == 404, "edges: GET %s -> 404" % path, ks.got(st, body))
+    r = srv.post("/api/v1/teams", {"name": "T", "kind": "organisation", "id": 5})
+    t.error(r, 422, "invalid", "id", "edges: id in a create body -> 422 naming id")
+    r = srv.patch("/api/v1/teams/%d" % org["id"], {"created_at": "2020-01-01T00:00:00Z"})
+    t.error(r, 422, "invalid", "created_at", "edges: PATCH created_at -> 422 naming created_at")
+    r = srv.patch("/api/v1/teams/%d" % org["id"], {})
+    t.check(r[0] == 200 and r[2] == srv.get("/api/v1/teams/%d" % org["id"])[2],
+            "edges: PATCH with {} -> 200, row unchanged", ks.got(r[0], r[2]))
+    r = srv.get("/api/v1/journeys?cursor=abc")
+    t.error(r, 422, None, "cursor", "edges: cursor=abc -> 422 naming cursor")
+    st, _, body = srv.get("/api/v1/journeys?cursor=999999999")
+    t.check(st == 200 and body.get("items") == [] and body.get("next_cursor") is None,
+            "edges: a cursor past the end -> empty page, next_cursor null", ks.got(st, body))
+    r = srv.get("/api/v1/teams?kind=galaxy")
+    t.check(r[0] == 422 or (r[0] == 200 and r[2].get("items") == []),
+            "edges: list ?kind=galaxy -> 422 or an empty list", ks.got(r[0], r[2]))
+
+    # query-string decoding in filters
+    ext = "A+B &C=%/" + tag
+    c = srv.create("customers", {"external_id": ext})
+    import urllib.parse as _up
+    st, _, body = srv.get("/api/v1/customers?external_id=" + _up.quote(ext, safe=""))
+    ids = [i.get("id") for i in body.get("items", [])] if isinstance(body, dict) else None
+    t.eq(ids, [c["id"]], "edges: a filter value with + & = %% / (percent-encoded) finds the row")
+
+    # a very long URL is refused or answered, not fatal
+    try:
+        st, _, body = srv.get("/api/v1/teams?kind=" + "a" * 200000)
+        t.check(st < 500 or st == 503, "edges: a 200 KB URL gets a 4xx (not 5xx)", ks.got(st, body))
+    except OSError as ex:
+        t.check(True, "edges: a 200 KB URL: connection closed (%s)" % type(ex).__name__)
+    st, _, body = srv.get("/healthz")
+    t.check(st == 200, "edges: server healthy after the long URL", ks.got(st, body))
+
+    # keep-alive: several requests, errors among them, on one connection
+    import http.client
+    import json as _json
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    seq = []
+    try:
+        for method, path, body in (("GET", "/healthz", None),
+                                   ("POST", "/api/v1/journeys", b'{"name": '),
+                                   ("GET", "/api/v1/nope", None),
+                                   ("POST", "/api/v1/journeys", _json.dumps({"name": "ka " + tag}).encode()),
+                                   ("DELETE", "/api/v1/journeys", None),
+                                   ("GET", "/api/v1/journeys?limit=1", None)):
+            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            seq.append(resp.status)
+    except (OSError, http.client.HTTPException) as ex:
+        seq.append(repr(ex))
+    finally:
+        conn.close()
+    t.eq(seq, [200, 400, 404, 201, 405, 200],
+         "edges: six requests on one keep-alive connection (errors among them) all answered")
+
+
 def big_body(size, name):
     head = b'{"name": "%s"' % name.encode()
     return head + b" " * (size - len(head) - 1) + b"}"
@@ -581,6 +687,7 @@ def main(t, srv):
     test_touchpoints(t, srv, journey, survey)
     test_malformed(t, srv)
     test_routes(t, srv, tree)
+    test_edges(t, srv, tree)
     test_too_large(t, srv)
 
 

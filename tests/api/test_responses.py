@@ -8,6 +8,7 @@ import os
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 
@@ -208,6 +209,9 @@ def test_responses(t, srv, f, contact):
         ({"answers": None}, "invalid", None, "answers null"),
         ({"answers": "negen"}, "invalid", "answers", "answers as a string"),
         ({"answers": {"nps": 8, "stars": 5}}, "invalid", "answers.stars", "unknown answer stars"),
+        ({"answers": {"drivers": [7]}}, "invalid", "answers.drivers", "drivers as an array"),
+        ({"answers": {"drivers": {"snelheid": "7"}}}, "invalid", "answers.drivers*", "a driver score \"7\""),
+        ({"answers": {"open": 5}}, "invalid", "answers.open", "open answer 5 (number)"),
         ({"language": "fr"}, "invalid", "language", "language \"fr\""),
         ({"contact_id": 999999}, "unknown_reference", "contact_id", "contact_id 999999"),
         ({"contact_id": "abc"}, "invalid", "contact_id", "contact_id \"abc\""),
@@ -238,6 +242,10 @@ def test_responses(t, srv, f, contact):
         t.eq(resp_count(srv), before, "responses: bad %s stored nothing" % field)
     t.error(srv.post("/api/v1/responses", b'{"answers": {"nps": 9}'), 400, "malformed_json", None,
             "responses: truncated JSON -> 400")
+    st, _, oo = srv.post("/api/v1/responses", {"touchpoint_id": f["tp1"]["id"], "answers": {"open": "Alleen tekst"}})
+    t.check(st == 201 and (oo.get("answers") or {}).get("open") == "Alleen tekst"
+            and (oo.get("answers") or {}).get("nps") is None,
+            "responses: an open answer alone is an answer -> 201", ks.got(st, oo))
     # the contact is still answerable after all those failures
     st, _, ok3 = srv.post("/api/v1/responses", ok_body)
     t.check(st == 201, "responses: the contact can still be answered after the failed attempts",
@@ -436,6 +444,144 @@ def test_metrics(t, srv, f):
     return {"ta": ta, "tb": tb, "a_rows": a_rows, "b_rows": b_rows, "tag": tag}
 
 
+def test_response_edges(t, srv, f):
+    import json as _json
+    import threading
+    # the same body re-serialised (other key order, other whitespace) is the same body
+    c = new_contact(srv, f)
+    key = ks.uniq("ro")
+    b1 = '{"client_key": "%s", "contact_id": %d, "answers": {"nps": 8, "grade": 7}}' % (key, c["id"])
+    b2 = '{ "answers" : { "grade" : 7 , "nps" : 8 } ,\n "contact_id" : %d , "client_key" : "%s" }' % (c["id"], key)
+    st1, _, r1 = srv.post("/api/v1/responses", b1.encode())
+    st2, _, r2 = srv.post("/api/v1/responses", b2.encode())
+    t.check(st1 == 201 and st2 == 200 and isinstance(r2, dict) and r2.get("id") == r1.get("id"),
+            "idempotency: the same body with other key order and whitespace -> 200, same id",
+            "first %s\nretry %s" % (ks.got(st1, r1), ks.got(st2, r2)))
+
+    # many identical requests at once: one row, every answer names it
+    c2 = new_contact(srv, f)
+    key2 = ks.uniq("conc")
+    body = {"client_key": key2, "contact_id": c2["id"], "answers": {"nps": 10}}
+    out = []
+    barrier = threading.Barrier(8)
+
+    def go():
+        barrier.wait()
+        try:
+            st, _, r = srv.post("/api/v1/responses", body)
+            out.append((st, r.get("id") if isinstance(r, dict) else r))
+        except OSError as ex:
+            out.append((repr(ex), None))
+
+    th = [threading.Thread(target=go) for _ in range(8)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    sts = sorted(o[0] for o in out if isinstance(o[0], int))
+    ids = {o[1] for o in out}
+    t.check(len(sts) == 8 and sts.count(201) == 1 and sts.count(200) == 7 and len(ids) == 1,
+            "idempotency: 8 simultaneous identical POSTs -> one 201, seven 200, one id", "got %s" % out)
+    t.eq(srv.sql("SELECT count(*) FROM responses WHERE client_key = ?", (key2,))[0][0], 1,
+         "idempotency: the simultaneous POSTs stored one row")
+
+    # two different keys racing for one contact: one wins, the other 409
+    c3 = new_contact(srv, f)
+    out = []
+    barrier = threading.Barrier(6)
+
+    def race(i):
+        barrier.wait()
+        try:
+            st, _, r = srv.post("/api/v1/responses", {"client_key": "%s-race-%d" % (key2, i),
+                                                      "contact_id": c3["id"], "answers": {"nps": i}})
+            out.append(st)
+        except OSError as ex:
+            out.append(repr(ex))
+
+    th = [threading.Thread(target=race, args=(i,)) for i in range(6)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    t.check(sorted(out) == [201, 409, 409, 409, 409, 409],
+            "contacts: 6 different keys racing for one contact -> one 201, five 409", "got %s" % out)
+    t.eq(srv.sql("SELECT count(*) FROM responses WHERE contact_id = ?", (c3["id"],))[0][0], 1,
+         "contacts: the race stored one response for the contact")
+
+    # a contact's ties cannot be overridden by the body
+    c4 = new_contact(srv, f)
+    st, _, r = srv.post("/api/v1/responses", {"contact_id": c4["id"], "employee_id": f["emp2"]["id"],
+                                              "channel": "chat", "answers": {"nps": 9}})
+    t.check(st == 422 or (st == 201 and r.get("employee_id") == f["emp1"]["id"] and r.get("channel") == "phone"),
+            "responses: contact_id with a different employee/channel -> 422, or the contact's values win",
+            ks.got(st, r))
+
+    # times: offsets, impossible dates
+    st, _, r = srv.post("/api/v1/responses", {"touchpoint_id": f["tp1"]["id"], "answers": {"nps": 7},
+                                              "received_at": "2026-11-01T11:00:00+01:00"})
+    t.check(st == 201 and r.get("received_at") == "2026-11-01T10:00:00Z",
+            "responses: received_at with +01:00 is stored as UTC", ks.got(st, r))
+    for bad in ("2026-02-30", "2026-13-01T00:00:00Z", "2026-11-01T25:00:00Z", "2026-11-01T10:00:00+25:00"):
+        before = resp_count(srv)
+        t.error(srv.post("/api/v1/responses", {"touchpoint_id": f["tp1"]["id"], "answers": {"nps": 7},
+                                               "received_at": bad}),
+                422, None, "received_at", "responses: received_at %s -> 422 naming received_at" % bad)
+        t.eq(resp_count(srv), before, "responses: received_at %s stored nothing" % bad)
+    st, _, c = srv.post("/api/v1/contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                             "channel": "phone", "occurred_at": "2026-02-29"})
+    t.error((st, None, c), 422, None, "occurred_at", "contacts: occurred_at 2026-02-29 (not a leap year) -> 422")
+
+    # a long open answer is stored whole or refused, never cut
+    long_text = ("Lang verhaal. " * 400)[:5000]
+    st, _, r = srv.post("/api/v1/responses", {"touchpoint_id": f["tp1"]["id"],
+                                              "answers": {"nps": 7, "open": long_text}})
+    t.check((st == 201 and (r.get("answers") or {}).get("open") == long_text) or st == 422,
+            "responses: a 5000-byte open answer -> 201 stored whole, or 422 (never truncated)",
+            ks.got(st, r))
+
+    # routes that exist with other methods
+    rid = r.get("id") if isinstance(r, dict) and r.get("id") else 1
+    for method, path, want in (("PATCH", "/api/v1/responses/%d" % rid, {"GET"}),
+                               ("DELETE", "/api/v1/responses/%d" % rid, {"GET"}),
+                               ("DELETE", "/api/v1/contacts/%d" % c4["id"], {"GET"}),
+                               ("PUT", "/api/v1/responses", {"GET", "POST"}),
+                               ("POST", "/api/v1/metrics", {"GET"})):
+        st, hd, body = srv.request(method, path, {"x": 1} if method != "DELETE" else None)
+        allow = {m.strip().upper() for m in (hd.get("Allow") or "").split(",") if m.strip()}
+        t.check(st == 405 and want <= allow and method not in allow,
+                "405: %s %s -> 405 with Allow %s" % (method, path, ",".join(sorted(want))),
+                "Allow %r\n%s" % (hd.get("Allow"), ks.got(st, body)))
+    t.error(srv.get("/api/v1/responses?limit=0"), 422, None, "limit", "responses: list limit=0 -> 422 limit")
+    t.error(srv.get("/api/v1/responses?limit=501"), 422, None, "limit", "responses: list limit=501 -> 422 limit")
+
+
+def test_metrics_extremes(t, srv, f):
+    """All promoters / all detractors: NPS +-100 and the interval clipped."""
+    tag = ks.uniq("x")
+    dept = srv.create("teams", {"name": "Extreme " + tag, "kind": "department", "parent_id": f["org"]["id"]})
+    for label, scores in (("promoters", [10, 10, 9, 9, 10]), ("detractors", [0, 1, 2, 3, 6])):
+        team = srv.create("teams", {"name": label + tag, "kind": "team", "parent_id": dept["id"]})
+        for i, sc in enumerate(scores):
+            srv.create("responses", {"client_key": "%s-%s-%d" % (tag, label, i), "team_id": team["id"],
+                                     "touchpoint_id": f["tp1"]["id"], "answers": {"nps": sc}})
+        st, _, m = metrics(srv, "team_id=%d" % team["id"])
+        P = sum(1 for x in scores if x >= 9)
+        D = sum(1 for x in scores if x <= 6)
+        low, high, margin = wald(P, D, len(scores))
+        nps = (m.get("nps") or {}) if isinstance(m, dict) else {}
+        want_v = 100.0 if label == "promoters" else -100.0
+        t.near(nps.get("value"), want_v, 0.05, "metrics all %s: value %.0f" % (label, want_v))
+        t.near(nps.get("low"), low, 0.1, "metrics all %s: low %.1f" % (label, low))
+        t.near(nps.get("high"), high, 0.1, "metrics all %s: high %.1f" % (label, high))
+        t.check(isinstance(nps.get("low"), (int, float)) and isinstance(nps.get("high"), (int, float))
+                and -100 <= nps["low"] <= nps["high"] <= 100,
+                "metrics all %s: interval within [-100, 100]" % label, ks.short(nps))
+        t.near(nps.get("margin"), margin, 0.1, "metrics all %s: margin %.1f (before clipping)" % (label, margin))
+        t.check(m.get("grade") is None and m.get("ces") is None if isinstance(m, dict) else False,
+                "metrics all %s: no grade/ces answers -> no grade/ces scores" % label, ks.short(m))
+
+
 # ---------------------------------------------------------------------------
 # database
 
@@ -470,6 +616,8 @@ def main(t, srv):
     contact = test_contacts(t, srv, f)
     rs = test_responses(t, srv, f, contact)
     ms = test_metrics(t, srv, f)
+    test_response_edges(t, srv, f)
+    test_metrics_extremes(t, srv, f)
     test_db(t, srv, f, rs, ms)
     # after a clean stop, the file alone holds the same
     n_api = srv.count("responses")

@@ -10,6 +10,7 @@ import threading
 import time
 from html.parser import HTMLParser
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 
@@ -246,6 +247,20 @@ def test_not_found_and_expired(t, srv, f):
     t.check(st == 200, "page: a 13-day-old contact's link still opens (200)", ks.got(st, body[:400]))
 
 
+def test_no_survey(t, srv, f):
+    """A touchpoint without a survey: its links answer, never a 5xx."""
+    tp = srv.create("touchpoints", {"journey_id": f["journey"]["id"], "name": "Zonder vragenlijst"})
+    st, hd, body = srv.get("/s/" + tp["open_token"])
+    t.check(st < 500 and is_html(hd), "page: open link of a touchpoint without survey -> an HTML page, not 5xx",
+            ks.got(st, body[:400]))
+    c = srv.create("contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": tp["id"], "channel": "shop"})
+    st, hd, body = srv.get("/s/" + c["token"])
+    t.check(st < 500 and is_html(hd), "page: contact link for a touchpoint without survey -> HTML, not 5xx",
+            ks.got(st, body[:400]))
+    st, hd, body = srv.form("/s/" + c["token"], {"nps": "9"})
+    t.check(st < 500, "page: POST for a touchpoint without survey -> not 5xx", ks.got(st, body[:400]))
+
+
 def test_injection(t, srv, f):
     evil = "<script>alert(1)</script>"
     tag = ks.uniq("x")
@@ -309,14 +324,79 @@ def test_open_link(t, srv, f):
     t.eq(open_count(), n0 + 2, "open link: two respondents, two responses")
 
 
+def test_cross_paths(t, srv, f):
+    """A contact answered through the API cannot be answered on the page, and
+    the other way round; text in any script survives the form."""
+    c = contact(srv, f)
+    st, _, r = srv.post("/api/v1/responses", {"contact_id": c["id"], "answers": {"nps": 5}})
+    t.check(st == 201, "cross: contact answered via the API (201)", ks.got(st, r))
+    path = "/s/" + c["token"]
+    _, _, _, p = page_of(srv, path)
+    st, hd, body = srv.form(path, {"k": p.nonce() or "", "nps": "9"})
+    t.check(st == 409 and is_html(hd), "cross: then the page POST -> 409 already answered", ks.got(st, body[:600]))
+    t.eq(count_for_contact(srv, c["id"]), 1, "cross: still one response for the contact")
+
+    c2 = contact(srv, f, cust="cust_en")
+    path = "/s/" + c2["token"]
+    _, _, _, p = page_of(srv, path)
+    text = "\u00c7a va \u2014 dank je wel \U0001F44D\r\ntweede regel"
+    st, hd, body = srv.form(path, {"k": p.nonce() or "", "nps": "9", "open": text})
+    t.check(st == 201 and "thank" in body.lower(), "cross: POST with non-ASCII open text -> 201 English thank-you",
+            ks.got(st, body[:600]))
+    rows = srv.sql("SELECT open_text, language FROM responses WHERE contact_id = ?", (c2["id"],))
+    t.eq([r[0] for r in rows], [text.replace("\r\n", "\n")],
+         "cross: the open text is stored exactly (CRLF as LF)")
+    t.eq([r[1] for r in rows], ["en"], "cross: the response's language is the page's (en)")
+    st, _, r = srv.post("/api/v1/responses", {"contact_id": c2["id"], "answers": {"nps": 1}})
+    t.error((st, _, r), 409, "conflict", None, "cross: then an API response to that contact -> 409")
+
+    # bad encodings and oversize posts
+    c3 = contact(srv, f)
+    path = "/s/" + c3["token"]
+    _, _, _, p = page_of(srv, path)
+    k = p.nonce() or ""
+    for raw, what in (("nps=9&open=%ZZ", "a bad %-escape"), ("nps=9&open=%FF%FE", "invalid UTF-8"),
+                      ("nps=9&open=a%00b", "a NUL byte")):
+        st, hd, body = srv.form(path, "k=%s&%s" % (k, raw))
+        rows = srv.sql("SELECT id FROM responses WHERE contact_id = ?", (c3["id"],))
+        ok = st == 422 and not rows
+        if st == 201 and rows:
+            g = srv.get("/api/v1/responses/%d" % rows[0][0])
+            ok = g[0] == 200 and isinstance(g[2], dict)
+        t.check(ok, "page: POST with %s -> 422 and nothing stored (or stored cleanly)" % what,
+                ks.got(st, body[:600]))
+        if rows:
+            break
+    long_text = ("Lang verhaal. " * 400)[:5000]
+    c4 = contact(srv, f)
+    path = "/s/" + c4["token"]
+    _, _, _, p = page_of(srv, path)
+    st, hd, body = srv.form(path, {"k": p.nonce() or "", "nps": "6", "open": long_text})
+    rows = srv.sql("SELECT open_text FROM responses WHERE contact_id = ?", (c4["id"],))
+    t.check((st == 422 and not rows) or (st == 201 and rows == [(long_text,)]),
+            "page: a 5000-byte open answer -> 422 (nothing stored) or 201 stored whole, never cut",
+            "%s rows=%s" % (ks.got(st, body[:300]), [len(r[0]) for r in rows]))
+    big = "k=%s&nps=9&open=%s" % (p.nonce() or "", "x" * (1024 * 1024 + 10))
+    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: %d\r\nConnection: close\r\n\r\n" % (path, len(big))).encode()
+    try:
+        st, hd, body = ks.raw_exchange(srv.port, head, [big.encode()])
+        t.check(st == 413, "page: a form body over 1 MiB -> 413", ks.got(st, str(body)[:300]))
+    except OSError as ex:
+        t.check(False, "page: a form body over 1 MiB -> 413", "no response: %r" % ex)
+    t.eq(count_for_contact(srv, c4["id"]), 1 if rows else 0, "page: nothing stored by the oversize form")
+
+
 def main(t, srv):
     f = ks.base_fixture(srv)
     test_form(t, srv, f)
     test_invalid(t, srv, f)
     test_race(t, srv, f)
     test_not_found_and_expired(t, srv, f)
+    test_no_survey(t, srv, f)
     test_injection(t, srv, f)
     test_open_link(t, srv, f)
+    test_cross_paths(t, srv, f)
 
 
 if __name__ == "__main__":

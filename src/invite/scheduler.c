@@ -1,0 +1,236 @@
+/* scheduler.c — see scheduler.h. */
+#include "invite/scheduler.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "invite/message.h"
+#include "invite/webhook.h"
+
+#define SCHED_BATCH 32
+#define SCHED_MAX_PER_PASS 5000
+
+struct invite_scheduler {
+	ks_store *store;
+	invite_config cfg;
+	const ks_clock *clock;
+	pthread_mutex_t pass_mu;   /* one pass at a time */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stopping;
+	bool background;
+	pthread_t thread;
+	int recovered;
+};
+
+/* The survey's NPS question in the customer's language, for the one-click
+ * scale in the mail. */
+static void sched_nps_question(invite_scheduler *sc, const store_invite_job *j, char *out, size_t n)
+{
+	out[0] = '\0';
+	model_survey *s = malloc(sizeof *s);
+	if (s == NULL || j->survey_id == 0 || store_survey_get(sc->store, j->survey_id, s, NULL) != KS_OK) {
+		free(s);
+		return;
+	}
+	for (int i = 0; i < s->n_questions; i++)
+		if (s->q[i].type == MODEL_Q_NPS)
+			snprintf(out, n, "%s", strcmp(j->language, "en") == 0 ? s->q[i].text_en : s->q[i].text_nl);
+	free(s);
+}
+
+static ks_err sched_compose(invite_scheduler *sc, const store_invite_job *j, int64_t now, ks_buf *msg,
+			    ks_error *e)
+{
+	char question[320];
+	sched_nps_question(sc, j, question, sizeof question);
+	invite_message_input in = {
+		.lang = j->language, .base_url = sc->cfg.base_url, .token = j->token,
+		.unsubscribe_token = j->unsubscribe_token,
+		.customer_name = j->customer_name[0] ? j->customer_name : NULL,
+		.employee_first_name = j->employee_first_name[0] ? j->employee_first_name : NULL,
+		.touchpoint_name = j->touchpoint_name, .nps_question = question[0] ? question : NULL,
+		.org_name = sc->cfg.org_name, .reminder = j->reminder};
+	ks_buf subject, text, html;
+	buf_init(&subject, 1024);
+	buf_init(&text, 64 * 1024);
+	buf_init(&html, 256 * 1024);
+	char survey_url[512], unsub_url[512];
+	invite_message_urls(sc->cfg.base_url, j->token, j->unsubscribe_token, survey_url,
+			    sizeof survey_url, unsub_url, sizeof unsub_url);
+	ks_err err = invite_message_build(&in, &subject, &text, &html);
+	if (!err) {
+		mail_message m = {.to = j->email, .subject = subject.data, .text = text.data,
+				  .html = html.data, .message_id = j->message_id,
+				  .list_unsubscribe_url = unsub_url};
+		err = mail_message_check(&sc->cfg.mail, &m, e);
+		if (!err)
+			err = mail_compose(&sc->cfg.mail, &m, now, msg);
+	} else {
+		ks_fail(e, err, NULL, "cannot build the invitation text");
+	}
+	buf_free(&subject);
+	buf_free(&text);
+	buf_free(&html);
+	return err;
+}
+
+/* Send one claimed job and record what happened. A message we cannot even
+ * compose (a malformed address, say) is a permanent failure of that
+ * invitation, not of the pass. */
+static ks_err sched_send(invite_scheduler *sc, const store_invite_job *j, int64_t now,
+			 invite_pass_stats *st, ks_error *e)
+{
+	ks_buf msg;
+	buf_init(&msg, 1024 * 1024);
+	ks_error ce;
+	ks_error_clear(&ce);
+	mail_outcome outcome = MAIL_PERMFAIL;
+	char detail[256] = "";
+	if (sched_compose(sc, j, now, &msg, &ce) == KS_OK)
+		mail_send(&sc->cfg.mail, j->email, &msg, &outcome, detail, sizeof detail);
+	else
+		snprintf(detail, sizeof detail, "cannot compose: %.200s", ce.message);
+	buf_free(&msg);
+	store_send_outcome so = outcome == MAIL_SENT ? STORE_SEND_OK
+			      : outcome == MAIL_TEMPFAIL ? STORE_SEND_RETRY : STORE_SEND_GIVE_UP;
+	if (outcome == MAIL_SENT)
+		(*(j->reminder ? &st->reminders : &st->sent))++;
+	else if (outcome == MAIL_TEMPFAIL)
+		st->retried++;
+	else
+		st->failed++;
+	return store_invite_record(sc->store, j, so, detail, now, e);
+}
+
+static ks_err sched_mail_pass(invite_scheduler *sc, int64_t now, invite_pass_stats *st, ks_error *e)
+{
+	store_invite_job *jobs = calloc(SCHED_BATCH, sizeof *jobs);
+	if (jobs == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = KS_OK;
+	for (int done = 0; !err && done < SCHED_MAX_PER_PASS;) {
+		int n = 0;
+		err = store_invite_claim(sc->store, now, jobs, SCHED_BATCH, &n, e);
+		if (err || n == 0)
+			break;
+		for (int i = 0; !err && i < n; i++)
+			err = sched_send(sc, &jobs[i], now, st, e);
+		done += n;
+	}
+	free(jobs);
+	return err;
+}
+
+static ks_err sched_webhook_pass(invite_scheduler *sc, int64_t now, invite_pass_stats *st, ks_error *e)
+{
+	store_webhook_job jobs[SCHED_BATCH];
+	int n = 0;
+	ks_err err = store_webhook_claim(sc->store, now, jobs, SCHED_BATCH, &n, e);
+	for (int i = 0; i < n; i++) {
+		int status = 0;
+		char detail[256];
+		ks_err rc = webhook_post(sc->cfg.webhook_url, sc->cfg.webhook_secret, jobs[i].event,
+					 jobs[i].payload, now, 10, &status, detail, sizeof detail);
+		(*(rc == KS_OK ? &st->webhooks_sent : &st->webhooks_failed))++;
+		if (!err)
+			err = store_webhook_record(sc->store, &jobs[i], rc == KS_OK, status, now, e);
+		free(jobs[i].payload);
+	}
+	return err;
+}
+
+ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_error *e)
+{
+	pthread_mutex_lock(&sc->pass_mu);
+	int64_t now = clock_now(sc->clock);
+	st->recovered += sc->recovered;
+	sc->recovered = 0;
+	ks_err err = KS_OK;
+	if (sc->cfg.mail_enabled)
+		err = sched_mail_pass(sc, now, st, e);
+	if (!err && sc->cfg.webhook_url[0])
+		err = sched_webhook_pass(sc, now, st, e);
+	pthread_mutex_unlock(&sc->pass_mu);
+	return err;
+}
+
+static void *sched_main(void *arg)
+{
+	invite_scheduler *sc = arg;
+	pthread_mutex_lock(&sc->mu);
+	while (!sc->stopping) {
+		pthread_mutex_unlock(&sc->mu);
+		invite_pass_stats st = {0};
+		ks_error e;
+		ks_error_clear(&e);
+		if (invite_scheduler_run(sc, &st, &e) != KS_OK)
+			fprintf(stderr, "klantstem: scheduler: %s\n", e.message);
+		if (st.sent || st.reminders || st.retried || st.failed)
+			fprintf(stderr, "klantstem: scheduler: %d sent, %d reminders, %d to retry, %d failed\n",
+				st.sent, st.reminders, st.retried, st.failed);
+		pthread_mutex_lock(&sc->mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		if (!sc->stopping)
+			pthread_cond_timedwait(&sc->cv, &sc->mu, &until);
+	}
+	pthread_mutex_unlock(&sc->mu);
+	return NULL;
+}
+
+ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const ks_clock *clock,
+			      bool background, invite_scheduler **out, ks_error *e)
+{
+	invite_scheduler *sc = calloc(1, sizeof *sc);
+	if (sc == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	sc->store = store;
+	sc->cfg = *cfg;
+	sc->clock = clock;
+	pthread_mutex_init(&sc->pass_mu, NULL);
+	pthread_mutex_init(&sc->mu, NULL);
+	pthread_cond_init(&sc->cv, NULL);
+	ks_err err = store_invite_recover(store, &sc->recovered, e);
+	if (!err && background) {
+		if (pthread_create(&sc->thread, NULL, sched_main, sc) != 0)
+			err = ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the scheduler thread");
+		else
+			sc->background = true;
+	}
+	if (err) {
+		invite_scheduler_stop(sc);
+		return err;
+	}
+	*out = sc;
+	return KS_OK;
+}
+
+void invite_scheduler_stop(invite_scheduler *sc)
+{
+	if (sc == NULL)
+		return;
+	if (sc->background) {
+		pthread_mutex_lock(&sc->mu);
+		sc->stopping = true;
+		pthread_cond_signal(&sc->cv);
+		pthread_mutex_unlock(&sc->mu);
+		pthread_join(sc->thread, NULL);
+	}
+	pthread_mutex_destroy(&sc->pass_mu);
+	pthread_mutex_destroy(&sc->mu);
+	pthread_cond_destroy(&sc->cv);
+	free(sc);
+}
+
+json_t *invite_pass_stats_json(const invite_pass_stats *st)
+{
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "recovered", st->recovered, "sent",
+			 st->sent, "reminders", st->reminders, "retried", st->retried, "failed",
+			 st->failed, "webhooks_sent", st->webhooks_sent, "webhooks_failed",
+			 st->webhooks_failed);
+}

@@ -1,0 +1,49 @@
+/* scheduler.h — sends due survey invitations, reminders and webhooks.
+ *
+ * The schedule lives in the database (store_invite_claim and friends), so
+ * the scheduler itself holds no state worth losing: after a restart it
+ * recovers claimed-but-unrecorded sends and goes on. One pass runs at a
+ * time (a mutex), whether started by the background thread or by a test.
+ */
+#ifndef KS_SCHEDULER_H
+#define KS_SCHEDULER_H
+
+#include <stdbool.h>
+
+#include "core/clock.h"
+#include "mail/mail.h"
+#include "store/store.h"
+
+typedef struct invite_config {
+	bool mail_enabled;        /* false: invitations wait, nothing is sent */
+	mail_config mail;
+	char base_url[256];       /* public root of the survey links, no trailing '/' */
+	char org_name[128];
+	char webhook_url[512];    /* "" = no webhooks */
+	char webhook_secret[128];
+} invite_config;
+
+typedef struct invite_pass_stats {
+	int recovered;       /* claimed sends found unrecorded at start-up */
+	int sent;            /* invitations delivered to the SMTP server */
+	int reminders;       /* reminders delivered */
+	int retried;         /* temporary failures, to be tried again */
+	int failed;          /* permanent failures, or out of attempts */
+	int webhooks_sent;
+	int webhooks_failed; /* attempts that failed (retried later) */
+} invite_pass_stats;
+
+typedef struct invite_scheduler invite_scheduler;
+
+/* Create the scheduler; with background set, a thread runs a pass every
+ * second on clock's time. cfg is copied; store and clock are borrowed and
+ * must outlive the scheduler. Runs the crash recovery once. */
+ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const ks_clock *clock,
+			      bool background, invite_scheduler **out, ks_error *e);
+/* Run one pass now (all due work, in batches), adding to *stats. */
+ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *stats, ks_error *e);
+/* Stop the thread (finishing the pass in progress) and free. NULL is a no-op. */
+void invite_scheduler_stop(invite_scheduler *sc);
+json_t *invite_pass_stats_json(const invite_pass_stats *st);
+
+#endif

@@ -1,0 +1,971 @@
+/* sqlite_invite.c — survey rules, invitations, opt-outs, the response
+ * funnel and the webhook outbox on SQLite.
+ *
+ * Exactly-once delivery, as far as SMTP allows: a send is first *claimed*
+ * (status "sending", committed) and only then handed to SMTP; the outcome is
+ * recorded in a second transaction. A crash between the two leaves the row in
+ * "sending"; at the next start store_invite_recover() puts it back to
+ * "scheduled" and it is sent again with the same Message-ID, so the only
+ * possible duplicate is a mail the SMTP server accepted in the instant before
+ * the crash, and it carries the Message-ID of the first copy (receivers and
+ * our tests can fold it). A claimed row is never picked up twice while the
+ * server runs, so concurrent passes cannot double-send.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INVITE_MAX_ATTEMPTS 8
+
+static ks_err sq_prep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
+{
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
+}
+
+/* Step a write statement to completion and finalize it. */
+static ks_err sq_done(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+{
+	int rc = sqlite3_step(st);
+	ks_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static void sq_text_copy(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+/* ---- rules ------------------------------------------------------------------ */
+
+static const char *const sq_rule_cols =
+	"touchpoint_id, survey_id, enabled, delay_minutes, quiet_start_hour, quiet_end_hour,"
+	" sample_pct, fatigue_days, exclude_open_case, expiry_days, reminder_days";
+
+static void sq_rule_row(sqlite3_stmt *st, invite_rule *r)
+{
+	r->touchpoint_id = sqlite3_column_int64(st, 0);
+	r->survey_id = sqlite3_column_int64(st, 1);
+	r->enabled = sqlite3_column_int(st, 2) != 0;
+	r->delay_minutes = sqlite3_column_int(st, 3);
+	r->quiet_start_hour = sqlite3_column_int(st, 4);
+	r->quiet_end_hour = sqlite3_column_int(st, 5);
+	r->sample_pct = sqlite3_column_int(st, 6);
+	r->fatigue_days = sqlite3_column_int(st, 7);
+	r->exclude_open_case = sqlite3_column_int(st, 8) != 0;
+	r->expiry_days = sqlite3_column_int(st, 9);
+	r->reminder_days = sqlite3_column_int(st, 10);
+}
+
+static ks_err sq_rule_get_on(sq_conn *c, int64_t touchpoint_id, invite_rule *out, bool *found,
+			     ks_error *e)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT %s FROM survey_rules WHERE touchpoint_id=?1", sq_rule_cols);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, touchpoint_id);
+	invite_rule_defaults(out);
+	out->touchpoint_id = touchpoint_id;
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		sq_rule_row(st, out);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+ks_err store_rule_get(ks_store *s, int64_t touchpoint_id, invite_rule *out, bool *found, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_rule_get_on(c, touchpoint_id, out, found, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_rule_put(ks_store *s, const invite_rule *r, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	char sql[768];
+	snprintf(sql, sizeof sql,
+		 "INSERT OR REPLACE INTO survey_rules(%s, updated_at)"
+		 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", sq_rule_cols);
+	sqlite3_stmt *st;
+	bool found = false;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_row_exists(c, "touchpoints", r->touchpoint_id, &found, e);
+	if (!err && !found)
+		err = ks_fail(e, KS_ERR_NOTFOUND, "touchpoint_id", "touchpoint %lld not found",
+			      (long long)r->touchpoint_id);
+	if (!err && r->survey_id) {
+		err = sq_row_exists(c, "surveys", r->survey_id, &found, e);
+		if (!err && !found)
+			err = ks_fail(e, KS_ERR_REF, "survey_id", "survey_id %lld does not exist",
+				      (long long)r->survey_id);
+	}
+	if (!err)
+		err = sq_prep(c, sql, &st, e);
+	if (!err) {
+		const int64_t v[] = {r->touchpoint_id, r->survey_id, r->enabled, r->delay_minutes,
+				     r->quiet_start_hour, r->quiet_end_hour, r->sample_pct,
+				     r->fatigue_days, r->exclude_open_case, r->expiry_days,
+				     r->reminder_days, clock_now(s->clock)};
+		for (int i = 0; i < 12; i++)
+			sqlite3_bind_int64(st, i + 1, v[i]);
+		if (r->survey_id == 0)
+			sqlite3_bind_null(st, 2);
+		err = sq_done(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+json_t *store_rule_json(const invite_rule *r)
+{
+	return json_pack("{s:I, s:o, s:b, s:i, s:i, s:i, s:i, s:i, s:b, s:i, s:i}", "touchpoint_id",
+			 (json_int_t)r->touchpoint_id, "survey_id",
+			 r->survey_id ? json_integer(r->survey_id) : json_null(), "enabled", r->enabled,
+			 "delay_minutes", r->delay_minutes, "quiet_start_hour", r->quiet_start_hour,
+			 "quiet_end_hour", r->quiet_end_hour, "sample_pct", r->sample_pct,
+			 "fatigue_days", r->fatigue_days, "exclude_open_case", r->exclude_open_case,
+			 "expiry_days", r->expiry_days, "reminder_days", r->reminder_days);
+}
+
+ks_err store_rule_list(ks_store *s, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT %s FROM survey_rules ORDER BY touchpoint_id", sq_rule_cols);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, sql, &st, e);
+	if (!err) {
+		json_t *items = json_array();
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			invite_rule r;
+			sq_rule_row(st, &r);
+			json_array_append_new(items, store_rule_json(&r));
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			json_decref(items);
+			err = sq_fail(c, rc, e);
+		} else {
+			*out = json_pack("{s:o}", "items", items);
+		}
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- the decision at contact time ------------------------------------------- */
+
+static ks_err sq_invite_facts(sq_conn *c, const model_contact *ct, const invite_rule *rule,
+			      invite_facts *f, char *email, size_t email_n, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "SELECT opted_out_at IS NOT NULL, coalesce(email,''),"
+			     " EXISTS(SELECT 1 FROM cases WHERE customer_id=?1 AND status IN ('new','contacted')),"
+			     " (SELECT max(send_at) FROM invitations WHERE customer_id=?1 AND decision='created'"
+			     "   AND send_at <= ?2 + ?3)"
+			     " FROM customers WHERE id=?1",
+			     &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, ct->customer_id);
+	sqlite3_bind_int64(st, 2, ct->occurred_at);
+	/* An invitation already planned a little after this contact counts too. */
+	sqlite3_bind_int64(st, 3, (int64_t)(rule ? rule->delay_minutes : 0) * 60 + 86400);
+	memset(f, 0, sizeof *f);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		f->opted_out = sqlite3_column_int(st, 0) != 0;
+		sq_text_copy(st, 1, email, email_n);
+		f->has_email = email[0] != '\0';
+		f->has_open_case = sqlite3_column_int(st, 2) != 0;
+		f->last_invited_at = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return KS_OK;
+}
+
+ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_invite_result *out,
+			ks_error *e)
+{
+	invite_rule rule;
+	bool has_rule = false;
+	char email[256] = "";
+	invite_facts f;
+	memset(out, 0, sizeof *out);
+	ks_err err = sq_rule_get_on(c, ct->touchpoint_id, &rule, &has_rule, e);
+	if (!err)
+		err = sq_invite_facts(c, ct, has_rule ? &rule : NULL, &f, email, sizeof email, e);
+	if (err)
+		return err;
+	f.contact_id = ct->id;
+	f.sample_seed = s->sample_seed;
+	out->reason = invite_decide(has_rule ? &rule : NULL, &f, ct->occurred_at);
+	bool create = out->reason == INVITE_CREATE;
+	out->send_at = create ? invite_send_at(&rule, ct->occurred_at) : 0;
+	char unsub[MODEL_TOKEN_LEN + 1] = "", msgid[128] = "";
+	if (create) {
+		sq_token(unsub);
+		snprintf(msgid, sizeof msgid, "inv-%lld-%s@klantstem", (long long)ct->id, unsub);
+	}
+	sqlite3_stmt *st;
+	err = sq_prep(c,
+		      "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, employee_id,"
+		      " channel, decision, status, email, send_at, next_attempt_at, message_id,"
+		      " reminder_status, unsubscribe_token, created_at)"
+		      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11,?12,?13,?14)",
+		      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, ct->id);
+	sqlite3_bind_int64(st, 2, ct->customer_id);
+	sqlite3_bind_int64(st, 3, ct->touchpoint_id);
+	sq_bind_id(st, 4, ct->team_id);
+	sq_bind_id(st, 5, ct->employee_id);
+	sqlite3_bind_text(st, 6, ct->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, invite_reason_name(out->reason), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, create ? "scheduled" : "skipped", -1, SQLITE_STATIC);
+	if (create) {
+		sqlite3_bind_text(st, 9, email, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, out->send_at);
+		sqlite3_bind_text(st, 11, msgid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, unsub, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 12, create && rule.reminder_days > 0 ? "scheduled" : "none", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, clock_now(s->clock));
+	err = sq_done(c, st, e);
+	if (err)
+		return err;
+	out->invitation_id = sqlite3_last_insert_rowid(c->db);
+	if (!create)
+		return KS_OK;
+	/* invitation.created for SMS or app providers: queued in the same
+	 * transaction, delivered by the scheduler. */
+	char send_iso[32];
+	clock_format_iso(out->send_at, send_iso, sizeof send_iso);
+	if (!s->webhooks)
+		return KS_OK;
+	char path[64];
+	snprintf(path, sizeof path, "/s/%s", ct->token);
+	json_t *payload = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "event",
+				    "invitation.created", "invitation_id", (json_int_t)out->invitation_id,
+				    "contact_id", (json_int_t)ct->id, "customer_id",
+				    (json_int_t)ct->customer_id, "touchpoint_id",
+				    (json_int_t)ct->touchpoint_id, "token", ct->token, "survey_path",
+				    path, "send_at", send_iso);
+	char *txt = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(payload);
+	if (txt == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	err = sq_prep(c,
+		      "INSERT INTO webhook_outbox(event, payload, next_attempt_at, created_at)"
+		      " VALUES('invitation.created', ?1, ?2, ?2)",
+		      &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, txt, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, clock_now(s->clock));
+		err = sq_done(c, st, e);
+	}
+	free(txt);
+	return err;
+}
+
+ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "UPDATE invitations SET completed_at = ?2,"
+			     " started_at = coalesce(started_at, ?2), opened_at = coalesce(opened_at, ?2),"
+			     " reminder_status = CASE WHEN reminder_status = 'scheduled' THEN 'skipped'"
+			     "   ELSE reminder_status END"
+			     " WHERE contact_id = ?1 AND completed_at IS NULL",
+			     &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_int64(st, 2, at);
+	return sq_done(c, st, e);
+}
+
+/* ---- the scheduler's side ---------------------------------------------------- */
+
+ks_err store_invite_recover(ks_store *s, int *n, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c,
+			     "BEGIN IMMEDIATE;"
+			     " UPDATE invitations SET status='scheduled' WHERE status='sending';"
+			     " UPDATE invitations SET reminder_status='scheduled' WHERE reminder_status='sending';",
+			     e);
+	*n = err ? 0 : sqlite3_total_changes(c->db);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+static const char *const sq_job_select =
+	"SELECT i.id, i.attempts, i.reminder_attempts, coalesce(i.email,''), coalesce(cu.name,''),"
+	" cu.language, coalesce(em.first_name,''), tp.name, co.token, coalesce(i.unsubscribe_token,''),"
+	" coalesce(i.message_id,''), coalesce(r.survey_id, tp.survey_id, 0)"
+	" FROM invitations i JOIN contacts co ON co.id = i.contact_id"
+	" JOIN customers cu ON cu.id = i.customer_id JOIN touchpoints tp ON tp.id = i.touchpoint_id"
+	" LEFT JOIN employees em ON em.id = i.employee_id"
+	" LEFT JOIN survey_rules r ON r.touchpoint_id = i.touchpoint_id";
+
+static void sq_job_row(sqlite3_stmt *st, bool reminder, store_invite_job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->invitation_id = sqlite3_column_int64(st, 0);
+	j->reminder = reminder;
+	j->attempts = sqlite3_column_int(st, reminder ? 2 : 1) + 1;
+	sq_text_copy(st, 3, j->email, sizeof j->email);
+	sq_text_copy(st, 4, j->customer_name, sizeof j->customer_name);
+	sq_text_copy(st, 5, j->language, sizeof j->language);
+	sq_text_copy(st, 6, j->employee_first_name, sizeof j->employee_first_name);
+	sq_text_copy(st, 7, j->touchpoint_name, sizeof j->touchpoint_name);
+	sq_text_copy(st, 8, j->token, sizeof j->token);
+	sq_text_copy(st, 9, j->unsubscribe_token, sizeof j->unsubscribe_token);
+	sq_text_copy(st, 10, j->message_id, sizeof j->message_id);
+	if (reminder) {
+		/* A reminder is its own message, related to the first. */
+		size_t len = strlen(j->message_id);
+		if (len > 0 && len + 3 < sizeof j->message_id) {
+			memmove(j->message_id + 2, j->message_id, len + 1);
+			memcpy(j->message_id, "r-", 2);
+		}
+	}
+	j->survey_id = sqlite3_column_int64(st, 11);
+}
+
+/* Skip reminders that no longer make sense: answered, expired, opted out. */
+static ks_err sq_skip_stale_reminders(sq_conn *c, int64_t now, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "UPDATE invitations SET reminder_status='skipped'"
+			     " WHERE reminder_status='scheduled' AND reminder_at <= ?1 AND (completed_at IS NOT NULL"
+			     "  OR status <> 'sent' OR expires_at <= ?1"
+			     "  OR customer_id IN (SELECT id FROM customers WHERE opted_out_at IS NOT NULL))",
+			     &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, now);
+	return sq_done(c, st, e);
+}
+
+static ks_err sq_claim_kind(sq_conn *c, int64_t now, bool reminder, store_invite_job *jobs, int max,
+			    int *n, ks_error *e)
+{
+	char sql[2048];
+	snprintf(sql, sizeof sql, "%s WHERE %s ORDER BY %s LIMIT ?2", sq_job_select,
+		 reminder ? "i.reminder_status='scheduled' AND i.reminder_at <= ?1"
+			  : "i.status='scheduled' AND i.next_attempt_at <= ?1",
+		 reminder ? "i.reminder_at" : "i.next_attempt_at");
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, max - *n);
+	int rc;
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		sq_job_row(st, reminder, &jobs[(*n)++]);
+	sqlite3_finalize(st);
+	return KS_OK;
+}
+
+static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     j->reminder ? "UPDATE invitations SET reminder_status='sending',"
+					   " reminder_attempts=reminder_attempts+1 WHERE id=?1"
+					 : "UPDATE invitations SET status='sending', attempts=attempts+1 WHERE id=?1",
+			     &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, j->invitation_id);
+	return sq_done(c, st, e);
+}
+
+ks_err store_invite_claim(ks_store *s, int64_t now, store_invite_job *jobs, int max, int *n,
+			  ks_error *e)
+{
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_skip_stale_reminders(c, now, e);
+	if (!err)
+		err = sq_claim_kind(c, now, false, jobs, max, n, e);
+	if (!err)
+		err = sq_claim_kind(c, now, true, jobs, max, n, e);
+	for (int i = 0; !err && i < *n; i++)
+		err = sq_mark_sending(c, &jobs[i], e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e); /* the claim is durable before any mail leaves */
+	if (err)
+		*n = 0;
+	sq_release(s, c);
+	return err;
+}
+
+/* Backoff after a temporary failure: 1, 2, 4, ... minutes, capped at 4 hours. */
+static int64_t sq_backoff(int attempts)
+{
+	int64_t m = 1;
+	for (int i = 1; i < attempts && m < 240; i++)
+		m *= 2;
+	return (m > 240 ? 240 : m) * 60;
+}
+
+ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_outcome outcome,
+			   const char *detail, int64_t now, ks_error *e)
+{
+	if (outcome == STORE_SEND_RETRY && j->attempts >= INVITE_MAX_ATTEMPTS)
+		outcome = STORE_SEND_GIVE_UP;
+	sq_conn *c = sq_acquire(s);
+	invite_rule rule;
+	bool found = false;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err && outcome == STORE_SEND_OK && !j->reminder) {
+		sqlite3_stmt *tp;
+		err = sq_prep(c, "SELECT touchpoint_id FROM invitations WHERE id=?1", &tp, e);
+		int64_t tpid = 0;
+		if (!err) {
+			sqlite3_bind_int64(tp, 1, j->invitation_id);
+			if (sqlite3_step(tp) == SQLITE_ROW)
+				tpid = sqlite3_column_int64(tp, 0);
+			sqlite3_finalize(tp);
+			err = sq_rule_get_on(c, tpid, &rule, &found, e);
+		}
+		if (!err)
+			err = sq_prep(c,
+				      "UPDATE invitations SET status='sent', sent_at=?2, expires_at=?3,"
+				      " reminder_at=CASE WHEN reminder_status='scheduled' THEN ?4 END,"
+				      " reminder_status=CASE WHEN ?4 > 0 THEN reminder_status ELSE 'none' END,"
+				      " last_error=NULL WHERE id=?1;",
+				      &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, j->invitation_id);
+			sqlite3_bind_int64(st, 2, now);
+			sqlite3_bind_int64(st, 3, invite_expires_at(&rule, now));
+			sqlite3_bind_int64(st, 4, invite_reminder_at(&rule, now));
+			err = sq_done(c, st, e);
+		}
+		/* The survey link lives as long as the invitation. */
+		if (!err)
+			err = sq_prep(c,
+				      "UPDATE contacts SET expires_at=(SELECT expires_at FROM invitations WHERE id=?1)"
+				      " WHERE id=(SELECT contact_id FROM invitations WHERE id=?1)",
+				      &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, j->invitation_id);
+			err = sq_done(c, st, e);
+		}
+	} else if (!err) {
+		const char *sql;
+		if (j->reminder)
+			sql = outcome == STORE_SEND_OK ? "UPDATE invitations SET reminder_status='sent', reminder_sent_at=?2 WHERE id=?1"
+			      : outcome == STORE_SEND_RETRY ? "UPDATE invitations SET reminder_status='scheduled', reminder_at=?2+?3, last_error=?4 WHERE id=?1"
+							    : "UPDATE invitations SET reminder_status='failed', last_error=?4 WHERE id=?1";
+		else
+			sql = outcome == STORE_SEND_RETRY ? "UPDATE invitations SET status='scheduled', next_attempt_at=?2+?3, last_error=?4 WHERE id=?1"
+							  : "UPDATE invitations SET status='failed', last_error=?4 WHERE id=?1";
+		err = sq_prep(c, sql, &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, j->invitation_id);
+			if (sqlite3_bind_parameter_count(st) >= 2)
+				sqlite3_bind_int64(st, 2, now);
+			if (sqlite3_bind_parameter_count(st) >= 3)
+				sqlite3_bind_int64(st, 3, sq_backoff(j->attempts));
+			if (sqlite3_bind_parameter_count(st) >= 4)
+				sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
+			err = sq_done(c, st, e);
+		}
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- funnel events and opt-out ------------------------------------------------- */
+
+ks_err store_invite_opened(ks_store *s, int64_t contact_id, bool started, int64_t now, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "UPDATE invitations SET opened_at=coalesce(opened_at, ?2),"
+			     " started_at=CASE WHEN ?3 THEN coalesce(started_at, ?2) ELSE started_at END"
+			     " WHERE contact_id=?1",
+			     &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, contact_id);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, started);
+		err = sq_done(c, st, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+static ks_err sq_optout_on(sq_conn *c, int64_t customer_id, int64_t now, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, "UPDATE customers SET opted_out_at=coalesce(opted_out_at, ?2) WHERE id=?1",
+			     &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, customer_id);
+	sqlite3_bind_int64(st, 2, now);
+	err = sq_done(c, st, e);
+	if (err)
+		return err;
+	if (sqlite3_changes(c->db) == 0)
+		return ks_fail(e, KS_ERR_NOTFOUND, "customer_id", "customer %lld not found",
+			       (long long)customer_id);
+	/* Nothing more goes out to this customer. */
+	err = sq_prep(c,
+		      "UPDATE invitations SET"
+		      " status=CASE WHEN status='scheduled' THEN 'skipped' ELSE status END,"
+		      " decision=CASE WHEN status='scheduled' THEN 'opted_out' ELSE decision END,"
+		      " reminder_status=CASE WHEN reminder_status='scheduled' THEN 'skipped' ELSE reminder_status END"
+		      " WHERE customer_id=?1",
+		      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, customer_id);
+	return sq_done(c, st, e);
+}
+
+static ks_err sq_optout(ks_store *s, int64_t customer_id, const char *token, int64_t now, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err && token) {
+		sqlite3_stmt *st;
+		err = sq_prep(c, "SELECT customer_id FROM invitations WHERE unsubscribe_token=?1", &st, e);
+		if (!err) {
+			sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+			customer_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+			sqlite3_finalize(st);
+			if (customer_id == 0)
+				err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown unsubscribe link");
+		}
+	}
+	if (!err)
+		err = sq_optout_on(c, customer_id, now, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_optout_token(ks_store *s, const char *token, int64_t now, ks_error *e)
+{
+	if (token == NULL || strlen(token) != MODEL_TOKEN_LEN)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown unsubscribe link");
+	return sq_optout(s, 0, token, now, e);
+}
+
+ks_err store_optout_customer(ks_store *s, int64_t customer_id, int64_t now, ks_error *e)
+{
+	return sq_optout(s, customer_id, NULL, now, e);
+}
+
+/* A keyset page of any "SELECT id, ... WHERE id > ?1 ... LIMIT ?2" whose
+ * rows are turned into JSON by row_fn. */
+typedef json_t *(*sq_row_fn)(sqlite3_stmt *st);
+
+static ks_err sq_page(sq_conn *c, sqlite3_stmt *st, const store_list_query *q, sq_row_fn row_fn,
+		      json_t **out, ks_error *e)
+{
+	json_t *items = json_array();
+	int64_t last = 0;
+	bool more = false;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((int)json_array_size(items) == q->limit) {
+			more = true;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		json_array_append_new(items, row_fn(st));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		json_decref(items);
+		return sq_fail(c, rc, e);
+	}
+	*out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			 more ? json_integer(last) : json_null());
+	return KS_OK;
+}
+
+static json_t *sq_time_json(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	char iso[32];
+	clock_format_iso(sqlite3_column_int64(st, col), iso, sizeof iso);
+	return json_string(iso);
+}
+
+static json_t *sq_optout_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:o}", "customer_id", (json_int_t)sqlite3_column_int64(st, 0),
+			 "external_id", (const char *)sqlite3_column_text(st, 1), "opted_out_at",
+			 sq_time_json(st, 2));
+}
+
+ks_err store_optout_list(ks_store *s, const store_list_query *q, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "SELECT id, external_id, opted_out_at FROM customers"
+			     " WHERE id > ?1 AND opted_out_at IS NOT NULL ORDER BY id LIMIT ?2",
+			     &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, q->after_id);
+		sqlite3_bind_int(st, 2, q->limit + 1);
+		err = sq_page(c, st, q, sq_optout_row, out, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+static json_t *sq_invitation_row(sqlite3_stmt *st)
+{
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:i}", "id",
+			      (json_int_t)sqlite3_column_int64(st, 0), "contact_id",
+			      (json_int_t)sqlite3_column_int64(st, 1), "customer_id",
+			      (json_int_t)sqlite3_column_int64(st, 2), "touchpoint_id",
+			      (json_int_t)sqlite3_column_int64(st, 3), "channel",
+			      (const char *)sqlite3_column_text(st, 4), "decision",
+			      (const char *)sqlite3_column_text(st, 5), "status",
+			      (const char *)sqlite3_column_text(st, 6), "attempts", sqlite3_column_int(st, 7));
+	const char *times[] = {"send_at", "sent_at", "expires_at", "reminder_at", "opened_at",
+			       "started_at", "completed_at"};
+	for (int i = 0; i < 7; i++)
+		json_object_set_new(o, times[i], sq_time_json(st, 8 + i));
+	json_object_set_new(o, "reminder_status", json_string((const char *)sqlite3_column_text(st, 15)));
+	const unsigned char *le = sqlite3_column_text(st, 16);
+	json_object_set_new(o, "last_error", le ? json_string((const char *)le) : json_null());
+	return o;
+}
+
+ks_err store_invitation_list(ks_store *s, const store_invite_filter *f, const store_list_query *q,
+			     json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "SELECT id, contact_id, customer_id, touchpoint_id, channel, decision, status,"
+			     " attempts, send_at, sent_at, expires_at, reminder_at, opened_at, started_at,"
+			     " completed_at, reminder_status, last_error FROM invitations"
+			     " WHERE id > ?1 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR decision = ?4)"
+			     " AND (?5 IS NULL OR touchpoint_id = ?5) AND (?6 IS NULL OR customer_id = ?6)"
+			     " ORDER BY id LIMIT ?2",
+			     &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, q->after_id);
+		sqlite3_bind_int(st, 2, q->limit + 1);
+		if (f->status)
+			sqlite3_bind_text(st, 3, f->status, -1, SQLITE_STATIC);
+		if (f->decision)
+			sqlite3_bind_text(st, 4, f->decision, -1, SQLITE_STATIC);
+		sq_bind_id(st, 5, f->touchpoint_id);
+		sq_bind_id(st, 6, f->customer_id);
+		err = sq_page(c, st, q, sq_invitation_row, out, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- the funnel ------------------------------------------------------------------- */
+
+/* Group expressions are chosen from this fixed list, never taken from input. */
+static const char *sq_funnel_group(const char *g)
+{
+	if (g == NULL)
+		return "'all'";
+	if (strcmp(g, "touchpoint") == 0)
+		return "i.touchpoint_id";
+	if (strcmp(g, "team") == 0)
+		return "i.team_id";
+	if (strcmp(g, "channel") == 0)
+		return "i.channel";
+	if (strcmp(g, "month") == 0)
+		return "strftime('%Y-%m', co.occurred_at, 'unixepoch')";
+	return NULL;
+}
+
+static json_t *sq_rate(int64_t num, int64_t den)
+{
+	return den > 0 ? json_real((double)num / (double)den) : json_null();
+}
+
+ks_err store_funnel(ks_store *s, const char *group_by, int64_t from, int64_t to, json_t **out,
+		    ks_error *e)
+{
+	const char *g = sq_funnel_group(group_by);
+	if (g == NULL)
+		return ks_fail(e, KS_ERR_INVALID, "group_by",
+			       "group_by must be touchpoint, team, channel or month");
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 "SELECT %s AS k, count(*), total(i.decision='created'), total(i.sent_at IS NOT NULL),"
+		 " total(i.opened_at IS NOT NULL), total(i.started_at IS NOT NULL),"
+		 " total(i.completed_at IS NOT NULL), total(i.status='failed')"
+		 " FROM invitations i JOIN contacts co ON co.id = i.contact_id"
+		 " WHERE (?1 IS NULL OR co.occurred_at >= ?1) AND (?2 IS NULL OR co.occurred_at < ?2)"
+		 " GROUP BY k ORDER BY k",
+		 g);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, sql, &st, e);
+	if (!err) {
+		if (from)
+			sqlite3_bind_int64(st, 1, from);
+		if (to)
+			sqlite3_bind_int64(st, 2, to);
+		json_t *rows = json_array();
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t v[7];
+			for (int i = 0; i < 7; i++)
+				v[i] = sqlite3_column_int64(st, i + 1);
+			json_t *key = sqlite3_column_type(st, 0) == SQLITE_INTEGER
+					      ? json_integer(sqlite3_column_int64(st, 0))
+				      : sqlite3_column_type(st, 0) == SQLITE_NULL
+					      ? json_null()
+					      : json_string((const char *)sqlite3_column_text(st, 0));
+			json_array_append_new(
+				rows, json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+						"key", key, "contacts", (json_int_t)v[0], "invited",
+						(json_int_t)v[1], "not_invited", (json_int_t)(v[0] - v[1]),
+						"delivered", (json_int_t)v[2], "opened", (json_int_t)v[3],
+						"started", (json_int_t)v[4], "completed", (json_int_t)v[5],
+						"failed", (json_int_t)v[6], "response_rate", sq_rate(v[5], v[1]),
+						"open_rate", sq_rate(v[3], v[2]), "completion_rate",
+						sq_rate(v[5], v[3])));
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			json_decref(rows);
+			err = sq_fail(c, rc, e);
+		} else {
+			*out = json_pack("{s:s?, s:o}", "group_by", group_by, "rows", rows);
+		}
+	}
+	sq_release(s, c);
+	return err;
+}
+
+static const char *sq_segment_expr(const char *d)
+{
+	if (strcmp(d, "language") == 0)
+		return "cu.language";
+	if (strcmp(d, "segment") == 0)
+		return "coalesce(cu.segment, 'unknown')";
+	if (strcmp(d, "channel") == 0)
+		return "i.channel";
+	/* Age bands of ten years from 18; ?3 is the current year. */
+	if (strcmp(d, "age_band") == 0)
+		return "CASE WHEN cu.birth_year IS NULL THEN 'unknown'"
+		       " WHEN ?3 - cu.birth_year < 25 THEN '18-24' WHEN ?3 - cu.birth_year < 35 THEN '25-34'"
+		       " WHEN ?3 - cu.birth_year < 45 THEN '35-44' WHEN ?3 - cu.birth_year < 55 THEN '45-54'"
+		       " WHEN ?3 - cu.birth_year < 65 THEN '55-64' ELSE '65+' END";
+	if (strcmp(d, "customer_since_band") == 0)
+		return "CASE WHEN cu.customer_since IS NULL THEN 'unknown'"
+		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 1 THEN '<1y'"
+		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 3 THEN '1-2y'"
+		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 6 THEN '3-5y'"
+		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 11 THEN '6-10y'"
+		       " ELSE '>10y' END";
+	return NULL;
+}
+
+/* Representativeness: each segment's share of respondents against its
+ * share of the invited. index = respondent share / invited share; a
+ * segment is flagged under-represented when index < 0.8 and it holds at
+ * least 20 invited customers (the "silent mass" the seeds warn about). */
+ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from, int64_t to,
+				int64_t now, json_t **out, ks_error *e)
+{
+	const char *x = dimension ? sq_segment_expr(dimension) : NULL;
+	if (x == NULL)
+		return ks_fail(e, KS_ERR_INVALID, "dimension",
+			       "dimension must be age_band, customer_since_band, channel, language or segment");
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+		 "SELECT %s AS k, count(*), total(i.completed_at IS NOT NULL)"
+		 " FROM invitations i JOIN contacts co ON co.id = i.contact_id"
+		 " JOIN customers cu ON cu.id = i.customer_id"
+		 " WHERE i.decision='created' AND (?1 IS NULL OR co.occurred_at >= ?1)"
+		 " AND (?2 IS NULL OR co.occurred_at < ?2) AND ?3 IS NOT NULL GROUP BY k ORDER BY k",
+		 x);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, sql, &st, e);
+	if (err) {
+		sq_release(s, c);
+		return err;
+	}
+	if (from)
+		sqlite3_bind_int64(st, 1, from);
+	if (to)
+		sqlite3_bind_int64(st, 2, to);
+	char year[8];
+	clock_format_iso(now, year, sizeof year); /* "YYYY" of now */
+	sqlite3_bind_int(st, 3, atoi(year));
+	int64_t inv_total = 0, resp_total = 0;
+	json_t *rows = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t inv = sqlite3_column_int64(st, 1), resp = sqlite3_column_int64(st, 2);
+		inv_total += inv;
+		resp_total += resp;
+		json_array_append_new(rows, json_pack("{s:s, s:I, s:I}", "segment",
+						      (const char *)sqlite3_column_text(st, 0), "invited",
+						      (json_int_t)inv, "respondents", (json_int_t)resp));
+	}
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (rc != SQLITE_DONE) {
+		json_decref(rows);
+		return ks_fail(e, KS_ERR_DB, NULL, "cannot compute representativeness");
+	}
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		int64_t inv = json_integer_value(json_object_get(row, "invited"));
+		int64_t resp = json_integer_value(json_object_get(row, "respondents"));
+		double is = inv_total ? (double)inv / (double)inv_total : 0;
+		double rs = resp_total ? (double)resp / (double)resp_total : 0;
+		double index = is > 0 ? rs / is : 0;
+		json_object_set_new(row, "invited_share", json_real(is));
+		json_object_set_new(row, "respondent_share", json_real(rs));
+		json_object_set_new(row, "response_rate", sq_rate(resp, inv));
+		json_object_set_new(row, "index", resp_total ? json_real(index) : json_null());
+		json_object_set_new(row, "under_represented",
+				    json_boolean(resp_total > 0 && inv >= 20 && index < 0.8));
+	}
+	*out = json_pack("{s:s, s:I, s:I, s:o}", "dimension", dimension, "invited", (json_int_t)inv_total,
+			 "respondents", (json_int_t)resp_total, "rows", rows);
+	return KS_OK;
+}
+
+/* ---- webhook outbox ------------------------------------------------------------- */
+
+ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, int max, int *n,
+			   ks_error *e)
+{
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "SELECT id, attempts, event, payload FROM webhook_outbox"
+			     " WHERE status='pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+			     &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, max);
+		while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+			store_webhook_job *j = &jobs[*n];
+			j->id = sqlite3_column_int64(st, 0);
+			j->attempts = sqlite3_column_int(st, 1) + 1;
+			sq_text_copy(st, 2, j->event, sizeof j->event);
+			j->payload = strdup((const char *)sqlite3_column_text(st, 3));
+			if (j->payload == NULL)
+				break;
+			(*n)++;
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_webhook_record(ks_store *s, const store_webhook_job *j, bool ok, int http_status,
+			    int64_t now, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	const char *sql = ok ? "UPDATE webhook_outbox SET status='sent', attempts=?2, last_status=?3 WHERE id=?1"
+		: j->attempts >= INVITE_MAX_ATTEMPTS
+			? "UPDATE webhook_outbox SET status='failed', attempts=?2, last_status=?3 WHERE id=?1"
+			: "UPDATE webhook_outbox SET attempts=?2, last_status=?3, next_attempt_at=?4 WHERE id=?1";
+	ks_err err = sq_prep(c, sql, &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, j->id);
+		sqlite3_bind_int(st, 2, j->attempts);
+		sqlite3_bind_int(st, 3, http_status);
+		if (sqlite3_bind_parameter_count(st) >= 4)
+			sqlite3_bind_int64(st, 4, now + sq_backoff(j->attempts));
+		err = sq_done(c, st, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- bulk: historical invitations (demo data) ----------------------------- */
+
+ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv, ks_error *e)
+{
+	const model_contact *ct = inv->contact;
+	bool created = inv->reason == INVITE_CREATE;
+	sqlite3_stmt *st = b->inv_stmt;
+	if (st == NULL) {
+		ks_err err = sq_prep(b->c,
+				     "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id,"
+				     " employee_id, channel, decision, status, send_at, attempts, sent_at,"
+				     " expires_at, opened_at, started_at, completed_at, reminder_status, created_at)"
+				     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,'none',?16)",
+				     &b->inv_stmt, e);
+		if (err)
+			return err;
+		st = b->inv_stmt;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_int64(st, 1, ct->id);
+	sqlite3_bind_int64(st, 2, ct->customer_id);
+	sqlite3_bind_int64(st, 3, ct->touchpoint_id);
+	sq_bind_id(st, 4, ct->team_id);
+	sq_bind_id(st, 5, ct->employee_id);
+	sqlite3_bind_text(st, 6, ct->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, invite_reason_name(inv->reason), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, !created ? "skipped" : inv->sent_at ? "sent" : "failed", -1, SQLITE_STATIC);
+	if (created) {
+		sqlite3_bind_int64(st, 9, inv->sent_at ? inv->sent_at : ct->occurred_at);
+		sqlite3_bind_int(st, 10, 1);
+	}
+	sq_bind_id(st, 11, inv->sent_at);
+	sq_bind_id(st, 12, inv->sent_at ? inv->sent_at + 14 * 86400 : 0);
+	sq_bind_id(st, 13, inv->opened_at);
+	sq_bind_id(st, 14, inv->started_at);
+	sq_bind_id(st, 15, inv->completed_at);
+	sqlite3_bind_int64(st, 16, ct->occurred_at);
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(b->c, rc, e);
+}

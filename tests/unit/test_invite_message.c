@@ -1,0 +1,347 @@
+/* test_invite_message.c — invitation and reminder texts (src/invite/message.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "invite/message.h"
+
+#define BASE "http://127.0.0.1:8080"
+#define TOK "tok_ABC-123"
+#define UTOK "uns_XYZ-789"
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+typedef struct built {
+	ks_buf subject, text, html;
+	ks_err rc;
+} built;
+
+static invite_message_input input_nl(void)
+{
+	invite_message_input in = {
+		.lang = "nl",
+		.base_url = BASE,
+		.token = TOK,
+		.unsubscribe_token = UTOK,
+		.customer_name = "Jan",
+		.employee_first_name = "Anna",
+		.touchpoint_name = "Verhuizing doorgeven",
+		.nps_question = NULL,
+		.org_name = "Gemeente Voorbeeld",
+		.reminder = false,
+	};
+	return in;
+}
+
+static invite_message_input input_en(void)
+{
+	invite_message_input in = input_nl();
+	in.lang = "en";
+	in.touchpoint_name = "Moving house";
+	return in;
+}
+
+static built build(const invite_message_input *in)
+{
+	built b;
+	buf_init(&b.subject, 4096);
+	buf_init(&b.text, 1 << 16);
+	buf_init(&b.html, 1 << 16);
+	b.rc = invite_message_build(in, &b.subject, &b.text, &b.html);
+	return b;
+}
+
+static void built_free(built *b)
+{
+	buf_free(&b->subject);
+	buf_free(&b->text);
+	buf_free(&b->html);
+}
+
+static const char *str(const ks_buf *b)
+{
+	return b->len ? b->data : "";
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Each of the 11 score links appears exactly `per_part` times (the "?nps=1"
+ * needle also matches "?nps=10", hence the closing quote or line end). */
+static void assert_score_links(const char *s, bool html)
+{
+	char needle[128];
+	for (int n = 0; n <= 10; n++) {
+		snprintf(needle, sizeof needle, BASE "/s/" TOK "?nps=%d%s", n, html ? "\"" : "\n");
+		assert_int_equal(count_of(s, needle), 1);
+	}
+	assert_int_equal(count_of(s, "?nps="), 11);
+	assert_int_equal(count_of(s, "?nps=11"), 0);
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_nl_subject_and_text(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject), "Hoe was je contact met Anna over Verhuizing doorgeven?");
+	const char *t = str(&b.text);
+	assert_non_null(strstr(t, "Hallo Jan,\n"));
+	assert_non_null(strstr(t, "contact met Anna van Gemeente Voorbeeld over Verhuizing doorgeven."));
+	assert_non_null(strstr(t, "Hoe waarschijnlijk is het dat je Gemeente Voorbeeld aanbeveelt"));
+	assert_non_null(strstr(t, "0 (zeer onwaarschijnlijk) tot 10 (zeer waarschijnlijk)"));
+	assert_non_null(strstr(t, "Of open de vragenlijst: " BASE "/s/" TOK "\n"));
+	assert_non_null(strstr(t, "minuutje"));
+	assert_non_null(strstr(t, "Geen uitnodigingen meer ontvangen? Afmelden: " BASE "/u/" UTOK "\n"));
+	assert_score_links(t, false);
+	assert_null(strchr(t, '<'));  /* no HTML in the text part */
+	assert_null(strstr(t, "Herinnering"));
+	built_free(&b);
+}
+
+static void test_nl_html(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	const char *h = str(&b.html);
+	assert_non_null(strstr(h, "<html lang=\"nl\">"));
+	assert_score_links(h, true);
+	for (int n = 0; n <= 10; n++) {  /* visible labels "0".."10" */
+		char label[32];
+		snprintf(label, sizeof label, ">%d</a>", n);
+		assert_int_equal(count_of(h, label), 1);
+	}
+	assert_non_null(strstr(h, "aria-label=\"0 van 10, Zeer onwaarschijnlijk\""));
+	assert_non_null(strstr(h, "aria-label=\"10 van 10, Zeer waarschijnlijk\""));
+	assert_non_null(strstr(h, ">Zeer onwaarschijnlijk</td>"));
+	assert_non_null(strstr(h, ">Zeer waarschijnlijk</td>"));
+	assert_non_null(strstr(h, "Geen uitnodigingen meer ontvangen? <a href=\"" BASE "/u/" UTOK "\""));
+	/* inline styles only, nothing fetched from elsewhere */
+	assert_null(strstr(h, "<style"));
+	assert_null(strstr(h, "<img"));
+	assert_null(strstr(h, "<script"));
+	assert_null(strstr(h, "<link"));
+	assert_null(strstr(h, "src="));
+	built_free(&b);
+}
+
+static void test_en(void **state)
+{
+	(void)state;
+	invite_message_input in = input_en();
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject), "How was your contact with Anna about Moving house?");
+	const char *t = str(&b.text);
+	assert_non_null(strstr(t, "Hello Jan,\n"));
+	assert_non_null(strstr(t, "in touch with Anna from Gemeente Voorbeeld about Moving house."));
+	assert_non_null(strstr(t, "recommend Gemeente Voorbeeld to a friend or colleague?"));
+	assert_non_null(strstr(t, "It only takes a minute."));
+	assert_non_null(strstr(t, "Don't want these invitations? Unsubscribe: " BASE "/u/" UTOK "\n"));
+	assert_score_links(t, false);
+	const char *h = str(&b.html);
+	assert_non_null(strstr(h, "<html lang=\"en\">"));
+	assert_non_null(strstr(h, ">Not at all likely</td>"));
+	assert_non_null(strstr(h, ">Extremely likely</td>"));
+	assert_non_null(strstr(h, "Don&#39;t want these invitations?"));
+	assert_score_links(h, true);
+	built_free(&b);
+}
+
+static void test_reminder(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.reminder = true;
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject),
+			    "Herinnering: Hoe was je contact met Anna over Verhuizing doorgeven?");
+	assert_non_null(strstr(str(&b.text), "vorige e-mail"));
+	assert_non_null(strstr(str(&b.html), "<title>Herinnering: "));
+	built_free(&b);
+
+	in = input_en();
+	in.reminder = true;
+	b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject), "Reminder: How was your contact with Anna about Moving house?");
+	built_free(&b);
+}
+
+static void test_escaping(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.customer_name = "<b>Jan</b>";
+	in.employee_first_name = "Anna & \"Co\"";
+	in.nps_question = "Zou je <ons> aanraden?";
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	const char *h = str(&b.html);
+	assert_null(strstr(h, "<b>"));
+	assert_non_null(strstr(h, "Hallo &lt;b&gt;Jan&lt;/b&gt;,"));
+	assert_non_null(strstr(h, "Anna &amp; &quot;Co&quot;"));
+	assert_non_null(strstr(h, "Zou je &lt;ons&gt; aanraden?"));
+	/* the text part carries the name as it is: it is not HTML */
+	assert_non_null(strstr(str(&b.text), "Hallo <b>Jan</b>,\n"));
+	assert_non_null(strstr(str(&b.text), "Zou je <ons> aanraden?\n"));
+	built_free(&b);
+}
+
+static void test_control_characters_become_spaces(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.employee_first_name = "Anna\r\nBcc: x@example.org";
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_null(strpbrk(str(&b.subject), "\r\n"));
+	assert_non_null(strstr(str(&b.subject), "met Anna  Bcc: x@example.org over"));
+	built_free(&b);
+}
+
+static void test_unknown_people(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.customer_name = NULL;
+	in.employee_first_name = "";
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject),
+			    "Hoe was je contact met Gemeente Voorbeeld over Verhuizing doorgeven?");
+	assert_non_null(strstr(str(&b.text), "Hallo,\n"));
+	assert_non_null(strstr(str(&b.text), "contact met Gemeente Voorbeeld over Verhuizing"));
+	assert_null(strstr(str(&b.text), " van Gemeente"));
+	built_free(&b);
+
+	in = input_en();
+	in.touchpoint_name = NULL;
+	in.customer_name = "";
+	b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject), "How was your contact with Anna?");
+	assert_non_null(strstr(str(&b.text), "Hello,\n"));
+	built_free(&b);
+}
+
+static void test_survey_question_used(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.nps_question = "Hoe waarschijnlijk is het dat je de gemeente aanbeveelt?";
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_non_null(strstr(str(&b.text), "\nHoe waarschijnlijk is het dat je de gemeente aanbeveelt?\n"));
+	assert_null(strstr(str(&b.text), "vrienden, familie"));
+	built_free(&b);
+}
+
+static void test_trailing_slash_and_urls(void **state)
+{
+	(void)state;
+	char s[256], u[256];
+	invite_message_urls(BASE "/", TOK, UTOK, s, sizeof s, u, sizeof u);
+	assert_string_equal(s, BASE "/s/" TOK);
+	assert_string_equal(u, BASE "/u/" UTOK);
+	invite_message_urls("https://ks.example.org", TOK, UTOK, s, sizeof s, NULL, 0);
+	assert_string_equal(s, "https://ks.example.org/s/" TOK);
+	char small[8];
+	invite_message_urls(BASE, TOK, UTOK, small, sizeof small, NULL, 0);
+	assert_string_equal(small, "http://");  /* truncated, terminated */
+
+	invite_message_input in = input_nl();
+	in.base_url = BASE "//";
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_score_links(str(&b.text), false);
+	built_free(&b);
+}
+
+static void test_invalid_input(void **state)
+{
+	(void)state;
+	const char *bad_base[] = { "ftp://x", "http://", "https://", "http://a b", "http://x\"y",
+				   "javascript:alert(1)", NULL };
+	for (int i = 0; bad_base[i]; i++) {
+		invite_message_input in = input_nl();
+		in.base_url = bad_base[i];
+		built b = build(&in);
+		assert_int_equal(b.rc, KS_ERR_INVALID);
+		built_free(&b);
+	}
+	const char *bad_token[] = { "", "a/b", "a?b", "a\"b", "ab\n", NULL };
+	for (int i = 0; bad_token[i]; i++) {
+		invite_message_input in = input_nl();
+		in.token = bad_token[i];
+		built b = build(&in);
+		assert_int_equal(b.rc, KS_ERR_INVALID);
+		built_free(&b);
+		in = input_nl();
+		in.unsubscribe_token = bad_token[i];
+		b = build(&in);
+		assert_int_equal(b.rc, KS_ERR_INVALID);
+		built_free(&b);
+	}
+	invite_message_input in = input_nl();
+	in.lang = "de";
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_ERR_INVALID);
+	built_free(&b);
+	in = input_nl();
+	in.org_name = NULL;
+	b = build(&in);
+	assert_int_equal(b.rc, KS_ERR_INVALID);
+	built_free(&b);
+	assert_int_equal(invite_message_build(NULL, &b.subject, &b.text, &b.html), KS_ERR_INVALID);
+}
+
+static void test_buffer_cap(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	ks_buf s, t, h;
+	buf_init(&s, 4096);
+	buf_init(&t, 4096);
+	buf_init(&h, 64);  /* far too small for the HTML part */
+	assert_int_equal(invite_message_build(&in, &s, &t, &h), KS_ERR_TOOBIG);
+	buf_free(&s);
+	buf_free(&t);
+	buf_free(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nl_subject_and_text),
+		cmocka_unit_test(test_nl_html),
+		cmocka_unit_test(test_en),
+		cmocka_unit_test(test_reminder),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_control_characters_become_spaces),
+		cmocka_unit_test(test_unknown_people),
+		cmocka_unit_test(test_survey_question_used),
+		cmocka_unit_test(test_trailing_slash_and_urls),
+		cmocka_unit_test(test_invalid_input),
+		cmocka_unit_test(test_buffer_cap),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

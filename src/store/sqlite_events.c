@@ -425,11 +425,21 @@ static ks_err sq_response_drivers(sq_conn *c, const model_response *r, ks_error 
 	return KS_OK;
 }
 
+static ks_err sq_step_once(sq_conn *c, sq_id id, ks_error *e)
+{
+	sqlite3_stmt *st = sq_stmt(c, id, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
 /* Write one response inside the open transaction; a savepoint confines a
  * failure to this response. */
 static ks_err sq_write_one(sq_conn *c, model_response *r, bool *created, ks_error *e)
 {
-	ks_err err = sq_exec(c, "SAVEPOINT r", e);
+	ks_err err = sq_step_once(c, SQ_SAVEPOINT, e);
 	if (err)
 		return err;
 	err = sq_response_insert(c, r, created, e);
@@ -438,10 +448,11 @@ static ks_err sq_write_one(sq_conn *c, model_response *r, bool *created, ks_erro
 	if (!err && *created && r->contact_id)
 		err = sq_invite_completed(c, r->contact_id, r->received_at, e);
 	if (err) {
-		sqlite3_exec(c->db, "ROLLBACK TO r; RELEASE r", NULL, NULL, NULL);
+		sq_step_once(c, SQ_ROLLBACK_TO, NULL);
+		sq_step_once(c, SQ_RELEASE, NULL);
 		return err;
 	}
-	return sq_exec(c, "RELEASE r", e);
+	return sq_step_once(c, SQ_RELEASE, e);
 }
 
 typedef struct wq_result {

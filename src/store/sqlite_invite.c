@@ -286,19 +286,14 @@ ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_
 
 ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error *e)
 {
-	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
-			     "UPDATE invitations SET completed_at = ?2,"
-			     " started_at = coalesce(started_at, ?2), opened_at = coalesce(opened_at, ?2),"
-			     " reminder_status = CASE WHEN reminder_status = 'scheduled' THEN 'skipped'"
-			     "   ELSE reminder_status END"
-			     " WHERE contact_id = ?1 AND completed_at IS NULL",
-			     &st, e);
-	if (err)
-		return err;
+	sqlite3_stmt *st = sq_stmt(c, SQ_INVITE_COMPLETED, e);
+	if (st == NULL)
+		return KS_ERR_DB;
 	sqlite3_bind_int64(st, 1, contact_id);
 	sqlite3_bind_int64(st, 2, at);
-	return sq_done(c, st, e);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 /* ---- the scheduler's side ---------------------------------------------------- */

@@ -74,6 +74,17 @@ static const char *const sq_sql[SQ__COUNT] = {
 		"  AND (?5 IS NULL OR r.channel = ?5)"
 		"  AND (?6 IS NULL OR r.received_at >= ?6)"
 		"  AND (?7 IS NULL OR r.received_at < ?7)",
+	/* Per-response savepoints in the writer's batches, prepared once. */
+	[SQ_SAVEPOINT] = "SAVEPOINT r",
+	[SQ_RELEASE] = "RELEASE r",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO r",
+	/* The funnel's last step, written with the response itself. */
+	[SQ_INVITE_COMPLETED] =
+		"UPDATE invitations SET completed_at = ?2,"
+		" started_at = coalesce(started_at, ?2), opened_at = coalesce(opened_at, ?2),"
+		" reminder_status = CASE WHEN reminder_status = 'scheduled' THEN 'skipped'"
+		"   ELSE reminder_status END"
+		" WHERE contact_id = ?1 AND completed_at IS NULL",
 };
 
 /* ---- errors, statements, connections -------------------------------- */

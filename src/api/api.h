@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/clock.h"
+#include "analytics/analytics.h"
 #include "http/http.h"
 #include "invite/scheduler.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@ typedef struct api_app {
 	ks_store *store;
 	ks_clock *clock;         /* movable only in test mode */
 	invite_scheduler *scheduler;
+	an_index *index;         /* every metric is read from here */
 	const char *base_url;    /* public root for survey links and QR codes */
 	bool test_mode;          /* enables /api/v1/admin/clock and /scheduler/run */
 	int64_t min_n;           /* minimum responses before a score is shown */

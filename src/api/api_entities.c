@@ -38,6 +38,22 @@ static ks_err api_entity_validated(http_req *req, const model_entity *ent, bool 
 	return KS_OK;
 }
 
+/* The analytics index keeps names, the org tree and customer attributes:
+ * tell it when they change. Failure to refresh is logged, not fatal: the
+ * row is stored, only a label may be stale until the next refresh. */
+static void api_entity_changed(api_app *app, const model_entity *ent, const json_t *row)
+{
+	ks_error e;
+	ks_error_clear(&e);
+	ks_err err = KS_OK;
+	if (strcmp(ent->name, "customers") == 0)
+		err = an_index_refresh_customer(app->index, json_integer_value(json_object_get(row, "id")), &e);
+	else if (strcmp(ent->name, "surveys") != 0)
+		err = an_index_refresh_dims(app->index, &e);
+	if (err)
+		fprintf(stderr, "klantstem: analytics index refresh failed: %s\n", e.message);
+}
+
 ks_err api_entity_create(http_req *req, ks_error *e);
 ks_err api_entity_create(http_req *req, ks_error *e)
 {
@@ -52,6 +68,7 @@ ks_err api_entity_create(http_req *req, ks_error *e)
 	json_decref(obj);
 	if (err)
 		return err;
+	api_entity_changed(app, ent, row);
 	snprintf(req->location, sizeof req->location, "/api/v1/%s/%lld", ent->name,
 		 (long long)json_integer_value(json_object_get(row, "id")));
 	http_reply_json(req, 201, row);
@@ -139,6 +156,7 @@ ks_err api_entity_update(http_req *req, ks_error *e)
 	json_decref(patch);
 	if (err)
 		return err;
+	api_entity_changed(app, ent, row);
 	http_reply_json(req, 200, row);
 	return KS_OK;
 }

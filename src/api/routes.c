@@ -13,6 +13,8 @@ ks_err api_response_create(http_req *req, ks_error *e);
 ks_err api_response_get(http_req *req, ks_error *e);
 ks_err api_response_list(http_req *req, ks_error *e);
 ks_err api_metrics(http_req *req, ks_error *e);
+ks_err api_metrics_trend(http_req *req, ks_error *e);
+ks_err api_metrics_compare(http_req *req, ks_error *e);
 ks_err api_survey_get(http_req *req, ks_error *e);
 ks_err api_rule_get(http_req *req, ks_error *e);
 ks_err api_rule_put(http_req *req, ks_error *e);
@@ -59,6 +61,8 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/responses", api_response_list},
 	{"GET", "/api/v1/responses/{id}", api_response_get},
 	{"GET", "/api/v1/metrics", api_metrics},
+	{"GET", "/api/v1/metrics/trend", api_metrics_trend},
+	{"GET", "/api/v1/metrics/compare", api_metrics_compare},
 	{"GET", "/s/{token}", api_survey_get},
 	{"POST", "/s/{token}", api_survey_post},
 	{"GET", "/api/v1/rules", api_rule_list},

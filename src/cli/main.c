@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/analytics.h"
 #include "api/api.h"
 #include "demo/demo.h"
 #include "http/http.h"
@@ -304,12 +305,23 @@ static int cli_serve(const cli_opts *o)
 	if (o->sample_seed)
 		store_set_sample_seed(s, strtoull(o->sample_seed, NULL, 10));
 	store_set_webhooks(s, icfg.webhook_url[0] != '\0');
-	invite_scheduler *sched = NULL;
-	if (invite_scheduler_start(s, &icfg, &clock, o->test_clock == NULL, &sched, &e)) {
+	an_index *ix = NULL;
+	if (an_index_build(s, &ix, &e)) {
 		store_close(s);
 		return cli_fail(&e);
 	}
+	an_index_info info;
+	an_index_get_info(ix, &info);
+	fprintf(stderr, "klantstem: analytics index: %zu responses, %zu bytes each, built in %lld ms\n",
+		info.rows, info.bytes_per_row, (long long)info.build_ms);
+	invite_scheduler *sched = NULL;
+	if (invite_scheduler_start(s, &icfg, &clock, o->test_clock == NULL, &sched, &e)) {
+		store_close(s);
+		an_index_free(ix);
+		return cli_fail(&e);
+	}
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
+		       .index = ix,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10};
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
 			   .routes = api_routes, .n_routes = api_n_routes, .app = &app};
@@ -317,6 +329,7 @@ static int cli_serve(const cli_opts *o)
 	if (http_start(&cfg, &srv, &e)) {
 		invite_scheduler_stop(sched);
 		store_close(s);
+		an_index_free(ix);
 		return cli_fail(&e);
 	}
 	fprintf(stderr, "klantstem: mail %s%s; webhooks %s%s\n",
@@ -335,6 +348,7 @@ static int cli_serve(const cli_opts *o)
 	uint64_t batches, rows;
 	store_stats(s, &batches, &rows);
 	store_close(s);
+	an_index_free(ix); /* after the store: its writer feeds the index until it stops */
 	fprintf(stderr, "klantstem: group commit: %llu batches, %llu rows; stopped cleanly\n",
 		(unsigned long long)batches, (unsigned long long)rows);
 	return 0;

@@ -29,7 +29,7 @@ void clock_format_iso(int64_t t, char *out, size_t n)
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t clock_days_from_civil(int64_t y, int m, int d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -37,6 +37,22 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + doe - 719468;
+}
+
+/* Inverse of days_from_civil (same source: civil_from_days). */
+void clock_civil(int64_t z, int *year, int *month, int *day)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*year = (int)(yoe + era * 400 + (m <= 2));
+	*month = m;
+	*day = d;
 }
 
 static int days_in_month(int y, int m)
@@ -81,6 +97,6 @@ ks_err clock_parse_iso(const char *s, int64_t *out)
 	}
 	if (*p != '\0')
 		return KS_ERR_INVALID;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+	*out = clock_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
 	return KS_OK;
 }

@@ -24,6 +24,11 @@ int64_t clock_mono_ms(void);
 
 /* Format unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into out (>= 21 bytes). */
 void clock_format_iso(int64_t t, char *out, size_t n);
+/* Days since 1970-01-01 of a civil date. */
+int64_t clock_days_from_civil(int64_t y, int m, int d);
+/* Civil date (proleptic Gregorian) of a day number (days since 1970-01-01). */
+void clock_civil(int64_t days, int *year, int *month, int *day);
+
 /* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" or with a "+HH:MM"/"-HH:MM"
  * offset into unix seconds. Returns KS_ERR_INVALID on anything else. */
 ks_err clock_parse_iso(const char *s, int64_t *out);

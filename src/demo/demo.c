@@ -11,6 +11,16 @@
  * Open answers pick their theme from the weakest (or strongest) driver part
  * and from the touchpoint's topic, so text themes agree with the scores.
  *
+ * How the invitations are made. The decision comes first, exactly as the
+ * server takes it: invite_decide() over the touchpoint's demo rule (the one
+ * put after the commit) and the customer's facts (e-mail address, the
+ * latest invitation), with the demo seed as the sampling seed. Contacts are
+ * generated in time order, so "the latest invitation" is known without a
+ * query. Only an invitation that was sent can be answered; whether and when
+ * the customer opens, starts and completes the survey is drawn next, with
+ * response rates that fall for young and business customers (the "silent
+ * mass" the representativeness view must reveal).
+ *
  * Determinism: one xoshiro256** generator per phase, seeded with splitmix64
  * from opt->seed, so a change in one phase does not reshuffle the others.
  * No rand(), no wall-clock time in the data: the window ends at opt->now.
@@ -205,13 +215,15 @@ static const demo_city demo_cities[] = {
 typedef struct demo_segment {
 	const char *name;
 	double share;
-	double effect;  /* z shift: premium customers get (and feel) more care */
+	double effect;    /* z shift: premium customers get (and feel) more care */
+	double response;  /* response-rate factor: a survey sent to a firm's
+	                   * info@ address finds nobody who feels addressed */
 } demo_segment;
 
 static const demo_segment demo_segments[] = {
-	{"particulier", 0.80, 0.0},
-	{"zakelijk", 0.12, -0.15},
-	{"premium", 0.08, 0.25},
+	{"particulier", 0.80, 0.0, 1.0},
+	{"zakelijk", 0.12, -0.15, 0.55},
+	{"premium", 0.08, 0.25, 1.1},
 };
 #define DEMO_N_SEGMENTS 3
 
@@ -259,8 +271,9 @@ static const demo_team demo_teams[DEMO_N_TEAMS] = {
 enum { CH_PHONE, CH_EMAIL, CH_CHAT, CH_SHOP, CH_WEB, CH_FIELD };
 static const char *const demo_channels[DEMO_N_CHANNELS] = {
 	"phone", "email", "chat", "shop", "web", "field"};
-/* Share of contacts that answer the survey, by channel: a visit at home or
- * in a shop is remembered better than an e-mail. */
+/* Share of invited customers that answer the survey, by channel, before
+ * the segment and age factors: a visit at home or in a shop is remembered
+ * better than an e-mail. */
 static const double demo_response_rate[DEMO_N_CHANNELS] = {0.64, 0.53, 0.62, 0.68, 0.57, 0.70};
 
 typedef struct demo_journey {
@@ -504,7 +517,10 @@ static const demo_named demo_open_named[LANG_N][4] = {
 typedef struct demo_customer {
 	int64_t id;
 	int64_t since;       /* unix seconds, midnight UTC */
+	int64_t last_send;   /* send_at of the latest invitation stored; 0 = never */
 	float disposition;   /* personal z shift: some people are harder to please */
+	short birth_year;
+	bool has_email;
 	unsigned char lang, segment, city;
 } demo_customer;
 
@@ -533,6 +549,9 @@ typedef struct demo_ctx {
 	demo_customer *cust;  /* sorted by since (and so by id) */
 	double city_w[DEMO_N_CITIES];
 	double segment_w[DEMO_N_SEGMENTS];
+	invite_rule rule[DEMO_N_TOUCHPOINTS];  /* the survey rule of each touchpoint */
+	int now_year;        /* calendar year of now: customers' ages */
+	demo_rng inv_rng;    /* who opens and answers, and when: its own stream */
 
 	char open_buf[MODEL_OPEN_MAX];
 } demo_ctx;
@@ -824,9 +843,11 @@ static void demo_customer_fill(demo_ctx *x, demo_rng *r, int i, json_t *o)
 	demo_customer_name(r, c, name, sizeof name, email, sizeof email);
 	demo_date(c->since, since);
 	int birth = demo_clamp_round(1973 + 14 * demo_normal(r), 1940, 2005);
+	c->birth_year = (short)birth;
+	c->has_email = demo_chance(r, 0.92);
 	json_object_set_new(o, "external_id", json_string(ext));
 	json_object_set_new(o, "name", json_string(name));
-	if (demo_chance(r, 0.92))
+	if (c->has_email)
 		json_object_set_new(o, "email", json_string(email));
 	else
 		json_object_del(o, "email");
@@ -1050,26 +1071,11 @@ static void demo_answers(demo_ctx *x, demo_rng *r, const demo_touchpoint *tp, co
 	}
 }
 
-/* Answer delay: most within hours, a tail up to two days. */
-static int64_t demo_answer_delay(demo_rng *r)
-{
-	double h = -10.0 * log(1.0 - demo_unit(r));
-	if (h > 46)
-		h = 46;
-	return 7200 + (int64_t)(h * 3600);
-}
-
-static ks_err demo_respond(demo_ctx *x, demo_rng *r, const model_contact *c, int tp_index, const demo_latent *l,
-			   const demo_customer *cu, const demo_employee *em, int channel)
+static ks_err demo_response(demo_ctx *x, demo_rng *r, const model_contact *c, int tp_index,
+			    const demo_latent *l, const demo_customer *cu, const demo_employee *em,
+			    int64_t received_at)
 {
 	const demo_touchpoint *tp = &demo_tps[tp_index];
-	/* the silent mass: unhappy customers answer a little less often */
-	double p = demo_response_rate[channel] * (l->z < -0.9 ? 0.8 : 1.0);
-	if (!demo_chance(r, p))
-		return KS_OK;
-	int64_t at = c->occurred_at + demo_answer_delay(r);
-	if (at >= x->now)
-		return KS_OK;  /* not answered yet when the window ends */
 	model_response res;
 	model_response_init(&res);
 	/* no client_key: a unique index entry per row costs ~10% of the run,
@@ -1083,11 +1089,175 @@ static ks_err demo_respond(demo_ctx *x, demo_rng *r, const model_contact *c, int
 	snprintf(res.channel, sizeof res.channel, "%s", c->channel);
 	snprintf(res.language, sizeof res.language, "%s", cu->lang == LANG_EN ? "en" : "nl");
 	snprintf(res.source, sizeof res.source, "demo");
-	res.received_at = at;
+	res.received_at = received_at;
 	demo_answers(x, r, tp, l, cu->lang, em ? em->first_name : NULL, &res);
 	ks_err err = store_bulk_response(x->b, &res, x->e);
 	if (!err)
 		x->st.responses++;
+	return err;
+}
+
+/* ---- invitations ------------------------------------------------------------------ */
+
+/* Share of sent invitations refused for good by the receiving mail server
+ * (a mistyped or abandoned address): they stay "failed". */
+#define DEMO_BOUNCE_RATE 0.01
+
+/* Relative contact volume of touchpoint t: its journey's share times its
+ * share within the journey. */
+static double demo_tp_volume(int t)
+{
+	return demo_journeys[t / DEMO_TP_PER_JOURNEY].share * demo_tps[t].share;
+}
+
+/* The survey rule of every touchpoint: the product defaults (delay 120
+ * minutes, quiet 21-8, fatigue 30 days, expiry 14, reminder 3), except that
+ * the two busiest touchpoints sample half their contacts, as a real
+ * installation would to keep the quieter touchpoints from being crowded out
+ * by fatigue. The expiry must stay 14: store_bulk_invitation_add writes
+ * expires_at as sent_at + 14 days. */
+static void demo_rules_init(demo_ctx *x)
+{
+	int first = 0, second = -1;
+	for (int t = 1; t < DEMO_N_TOUCHPOINTS; t++) {
+		if (demo_tp_volume(t) > demo_tp_volume(first)) {
+			second = first;
+			first = t;
+		} else if (second < 0 || demo_tp_volume(t) > demo_tp_volume(second)) {
+			second = t;
+		}
+	}
+	for (int t = 0; t < DEMO_N_TOUCHPOINTS; t++) {
+		invite_rule *r = &x->rule[t];
+		invite_rule_defaults(r);
+		r->touchpoint_id = x->tp_id[t];
+		r->sample_pct = t == first || t == second ? 50 : 100;
+	}
+}
+
+/* Rules are configuration, not history, and store_rule_put has no bulk
+ * form: they are put after the commit, so the server applies to new
+ * contacts exactly the rules the history was made with. */
+static ks_err demo_rules_put(demo_ctx *x, ks_store *s)
+{
+	ks_err err = KS_OK;
+	for (int t = 0; t < DEMO_N_TOUCHPOINTS && !err; t++) {
+		err = store_rule_put(s, &x->rule[t], x->e);
+		if (!err)
+			x->st.rules++;
+	}
+	return err;
+}
+
+/* The server's decision for this contact: the same invite_decide() over
+ * the same facts sqlite_invite.c reads from the database. Contacts come in
+ * time order, so the customer's latest invitation is simply remembered. */
+static invite_reason demo_decide(const demo_ctx *x, int ti, const demo_customer *cu,
+				 const model_contact *c)
+{
+	invite_facts f = {.has_email = cu->has_email, .last_invited_at = cu->last_send,
+			  .contact_id = c->id, .sample_seed = x->seed};
+	return invite_decide(&x->rule[ti], &f, c->occurred_at);
+}
+
+/* Response-rate factor by age: the young answer least. */
+static double demo_age_factor(int age)
+{
+	return age < 25 ? 0.5 : age < 35 ? 0.7 : age < 55 ? 1.0 : 1.1;
+}
+
+/* Chance that an invited customer completes the survey. */
+static double demo_answer_chance(const demo_ctx *x, const demo_customer *cu, int channel,
+				 const demo_latent *l)
+{
+	/* the silent mass: young and business customers answer less, and
+	 * unhappy customers a little less often */
+	return demo_response_rate[channel] * demo_segments[cu->segment].response *
+	       demo_age_factor(x->now_year - cu->birth_year) * (l->z < -0.9 ? 0.8 : 1.0);
+}
+
+/* Seconds from sending to opening the mail: most within an hour or two,
+ * some later that day or the next, and the rest after the reminder. */
+static int64_t demo_open_delay(demo_rng *r, const invite_rule *rule, int64_t sent)
+{
+	double u = demo_unit(r);
+	double tail = -log(1.0 - demo_unit(r));  /* Exp(1) */
+	if (u < 0.55)
+		return 60 + (int64_t)(5400 * tail);
+	if (u < 0.85 || rule->reminder_days == 0)
+		return 3600 + (int64_t)(43200 * tail);
+	return invite_reminder_at(rule, sent) - sent + 60 + (int64_t)(14400 * tail);
+}
+
+/* Open, start and completion times of a sent invitation; each stays 0 when
+ * it did not happen before now or before the link expired (the contact's
+ * expires_at, which the survey page checks). Every draw is made whatever
+ * the outcome, so one invitation's fate does not shift the next one's. */
+static void demo_funnel(demo_ctx *x, const invite_rule *rule, const model_contact *c, bool answers,
+			store_bulk_invitation *inv)
+{
+	demo_rng *r = &x->inv_rng;
+	/* a third of those who do not answer still look at the survey, and
+	 * some of those click a score and leave it there */
+	bool opens = answers || demo_chance(r, 0.30);
+	bool starts = answers || demo_chance(r, 0.35);
+	int64_t open = inv->sent_at + demo_open_delay(r, rule, inv->sent_at);
+	int64_t start = open + 5 + demo_below(r, 60);
+	int64_t done = start + 30 + demo_below(r, 300);
+	int64_t end = x->now < c->expires_at ? x->now : c->expires_at;
+	if (!opens || open >= end)
+		return;
+	inv->opened_at = open;
+	if (!starts || start >= end)
+		return;
+	inv->started_at = start;
+	if (answers && done < end)
+		inv->completed_at = done;
+}
+
+/* A created invitation: sent at the rule's time unless it bounced or is
+ * not due yet at now; then its funnel. */
+static void demo_deliver(demo_ctx *x, const invite_rule *rule, const model_contact *c, double p_answer,
+			 store_bulk_invitation *inv)
+{
+	int64_t send_at = invite_send_at(rule, c->occurred_at);
+	/* both drawn for every invitation, so the stream does not depend on now */
+	bool bounced = demo_chance(&x->inv_rng, DEMO_BOUNCE_RATE);
+	bool answers = demo_chance(&x->inv_rng, p_answer);
+	x->st.invited++;
+	if (send_at >= x->now) {
+		/* store_bulk_invitation_add cannot record "scheduled": without a
+		 * sent_at the row is written as failed (see the report) */
+		x->st.pending++;
+	} else if (bounced) {
+		x->st.bounced++;
+	} else {
+		inv->sent_at = send_at;
+		x->st.sent++;
+		demo_funnel(x, rule, c, answers, inv);
+	}
+}
+
+/* Decide the contact's invitation, play out its funnel, and store it with,
+ * when the survey was completed, the response (received at completion). */
+static ks_err demo_invite(demo_ctx *x, demo_rng *r, const model_contact *c, int ti, const demo_latent *l,
+			  demo_customer *cu, const demo_employee *em, int channel)
+{
+	store_bulk_invitation inv = {.contact = c, .reason = demo_decide(x, ti, cu, c)};
+	if (inv.reason == INVITE_CREATE) {
+		demo_deliver(x, &x->rule[ti], c, demo_answer_chance(x, cu, channel, l), &inv);
+		/* what the server will read back as this customer's latest
+		 * invitation: the stored send_at, which is the contact time
+		 * when nothing was sent */
+		cu->last_send = inv.sent_at ? inv.sent_at : c->occurred_at;
+	} else {
+		x->st.skipped[inv.reason]++;
+	}
+	x->st.opened += inv.opened_at != 0;
+	x->st.started += inv.started_at != 0;
+	ks_err err = store_bulk_invitation_add(x->b, &inv, x->e);
+	if (!err && inv.completed_at)
+		err = demo_response(x, r, c, ti, l, cu, em, inv.completed_at);
 	return err;
 }
 
@@ -1107,7 +1277,7 @@ static ks_err demo_one_contact(demo_ctx *x, demo_rng *r, int64_t t)
 	int journey = demo_weighted(r, jw, DEMO_N_JOURNEYS);
 	int ti = demo_pick_touchpoint(r, journey);
 	const demo_touchpoint *tp = &demo_tps[ti];
-	const demo_customer *cu = &x->cust[demo_pick_customer(x, r, journey, t)];
+	demo_customer *cu = &x->cust[demo_pick_customer(x, r, journey, t)];
 	int channel = demo_weighted(r, tp->channel, DEMO_N_CHANNELS);
 	int ei;
 	int team = demo_route(x, r, tp, channel, cu, &ei);
@@ -1130,7 +1300,7 @@ static ks_err demo_one_contact(demo_ctx *x, demo_rng *r, int64_t t)
 	demo_latent l;
 	double frac = (double)(t - x->start) / (double)(x->now - x->start);
 	demo_latent_draw(r, tp, team, em, cu, frac, &l);
-	return demo_respond(x, r, &c, ti, &l, cu, em, channel);
+	return demo_invite(x, r, &c, ti, &l, cu, em, channel);
 }
 
 /* Relative contact volume of a day: busy Mondays, quiet weekends, and
@@ -1156,6 +1326,7 @@ static ks_err demo_contacts(demo_ctx *x)
 {
 	demo_rng r;
 	demo_rng_seed(&r, x->seed, 3);
+	demo_rng_seed(&x->inv_rng, x->seed, 4);
 	double cum[DEMO_WINDOW_DAYS + 1];
 	int64_t day0 = x->start;
 	cum[0] = 0;
@@ -1213,6 +1384,9 @@ static ks_err demo_setup(demo_ctx *x, const demo_options *opt, ks_error *e)
 	/* whole days, so the day grid of the window is stable */
 	x->now = (o.now ? o.now : DEMO_DEFAULT_NOW) / DEMO_DAY * DEMO_DAY;
 	x->start = x->now - (int64_t)DEMO_WINDOW_DAYS * DEMO_DAY;
+	char iso[32];
+	demo_date(x->now, iso);
+	x->now_year = atoi(iso);  /* "YYYY-..." */
 	x->n_customers = demo_scaled(DEMO_FULL_CUSTOMERS, o.scale_percent);
 	x->n_contacts = demo_scaled(DEMO_FULL_CONTACTS, o.scale_percent);
 	x->cust = calloc((size_t)x->n_customers, sizeof *x->cust);
@@ -1241,6 +1415,8 @@ ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_e
 		if (!err)
 			err = demo_journeys_create(x);
 		if (!err)
+			demo_rules_init(x);
+		if (!err)
 			err = demo_customers(x);
 		if (!err)
 			err = demo_contacts(x);
@@ -1248,6 +1424,8 @@ ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_e
 			store_bulk_rollback(x->b);
 		else
 			err = store_bulk_commit(x->b, e);
+		if (!err)
+			err = demo_rules_put(x, s);
 	}
 	if (!err && out) {
 		*out = x->st;

@@ -9,10 +9,20 @@
  * answers that fit the scores), so dashboards and analyses have something
  * to find.
  *
+ * The feedback loop has a history too: every contact carries the decision
+ * on its survey invitation (created, or skipped for no e-mail, fatigue or
+ * sampling) under a survey rule per touchpoint, and the invited customers
+ * open, start and complete the survey at rates that differ by segment and
+ * age, so the funnel and the representativeness view show a "silent mass".
+ * A response exists only for a contact whose invitation was created and
+ * sent, and it is received after sending.
+ *
  * Deterministic: the same seed, now and scale give the same rows (ids,
- * scores, texts), except the values the store makes itself (created_at,
- * survey link tokens). Everything is written in one bulk transaction, so a
- * failure leaves the store as it was.
+ * scores, texts, decisions, funnel times), except the values the store
+ * makes itself (created_at, updated_at, survey link tokens). The data are
+ * written in one bulk transaction, so a failure there leaves the store as
+ * it was; the survey rules (configuration, no bulk API) are put after the
+ * commit, one transaction each.
  */
 #ifndef KS_DEMO_H
 #define KS_DEMO_H
@@ -20,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "invite/rules.h"
 #include "store/store.h"
 
 #define DEMO_DEFAULT_SEED 20261125u
@@ -30,9 +41,12 @@
  * size at every scale (12 org units, 60 employees, 3 journeys, 12
  * touchpoints, 3 surveys); customers and contacts scale:
  *   n = full * scale_percent / 100, at least 1.
- * Responses are about 60% of contacts (a random, seeded outcome). */
+ * Every contact has an invitation row; about 60% are invited (decision
+ * "created") and about 60% of those answer (random, seeded outcomes). */
 #define DEMO_FULL_CUSTOMERS 20000
 #define DEMO_FULL_CONTACTS 183000
+/* Size of demo_stats.skipped: every invite_reason (rules.h keeps them stable). */
+#define DEMO_N_REASONS (INVITE_SAMPLED_OUT + 1)
 
 typedef struct demo_options {
 	uint64_t seed;      /* 0 = DEMO_DEFAULT_SEED */
@@ -49,14 +63,25 @@ typedef struct demo_stats {
 	int surveys;
 	int contacts;
 	int responses;
+	/* invitations: one per contact */
+	int invited;        /* decision "created" */
+	int sent;           /* delivered: created and sent before now */
+	int bounced;        /* created, permanently refused by the mail server */
+	int pending;        /* created, due after now: not sent yet */
+	int opened;         /* survey page viewed before now */
+	int started;        /* a score clicked or the form posted */
+	int skipped[DEMO_N_REASONS];  /* by invite_reason; [INVITE_CREATE] is 0 */
+	int rules;          /* survey rules put (one per touchpoint) */
 	int64_t elapsed_ms; /* wall time of the whole generation */
 } demo_stats;
 
-/* Generate the demo data into s in one bulk transaction. opt may be NULL
- * (all defaults). On success fills *out (may be NULL). On failure nothing
- * is written, *out is zeroed and e says why: KS_ERR_RANGE for bad options
- * (field names the option), KS_ERR_CONFLICT when the store already holds
- * demo rows (unique external ids), KS_ERR_DB / KS_ERR_NOMEM otherwise. */
+/* Generate the demo data into s in one bulk transaction, then put one
+ * survey rule per touchpoint. opt may be NULL (all defaults). On success
+ * fills *out (may be NULL). On failure *out is zeroed and e says why:
+ * KS_ERR_RANGE for bad options (field names the option), KS_ERR_CONFLICT
+ * when the store already holds demo rows (unique external ids), KS_ERR_DB /
+ * KS_ERR_NOMEM otherwise. A failure in the bulk part writes nothing; one
+ * while putting the rules leaves the data and the rules put so far. */
 ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_error *e);
 
 #endif

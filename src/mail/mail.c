@@ -615,6 +615,8 @@ ks_err mail_send(const mail_config *cfg, const char *to_addr, const ks_buf *mess
 {
 	char name[256], from_addr[MAIL_ADDR_MAX + 1];
 	set_detail(detail, detail_n, "%s", "");
+	if (out != NULL)
+		*out = MAIL_TEMPFAIL;  /* what an error return leaves: retry, never drop */
 	if (cfg == NULL || message == NULL || message->len == 0 || out == NULL)
 		return KS_ERR_INVALID;
 	if (!url_scheme_ok(cfg->url)) {

@@ -110,7 +110,9 @@ const char *mail_outcome_name(mail_outcome o);
  * detail (may be NULL) receives a one-line human description, never the
  * password. Returns KS_OK whenever *out says what happened; otherwise
  * KS_ERR_INVALID for a NULL argument or an unusable cfg (url not smtp:// or
- * smtps://, no address in from), KS_ERR_NOMEM, KS_ERR_INTERNAL. */
+ * smtps://, no address in from), KS_ERR_NOMEM, KS_ERR_INTERNAL; then *out
+ * (if not NULL) is MAIL_TEMPFAIL, so a caller that only reads *out retries
+ * rather than drops the message while the configuration gets fixed. */
 ks_err mail_send(const mail_config *cfg, const char *to_addr, const ks_buf *message,
 		 mail_outcome *out, char *detail, size_t detail_n);
 

@@ -249,3 +249,83 @@ json_t *metrics_json(const metrics_counts *c, int64_t min_n)
 			 "grade", metrics_grade_json(c, &s),
 			 "ces", metrics_ces_json(c, &s));
 }
+
+/* ---- change between two groups or periods -------------------------------- */
+
+/* Two-sided p-value of a standard normal z: P(|Z| >= |z|) = erfc(|z|/sqrt 2). */
+static double metrics_p_two_sided(double z)
+{
+	return erfc(fabs(z) / sqrt(2.0));
+}
+
+static void metrics_verdict_of(metrics_change *out, bool enough)
+{
+	if (!enough) {
+		out->verdict = METRICS_INSUFFICIENT;
+		return;
+	}
+	out->verdict = fabs(out->z) >= METRICS_Z95 ? METRICS_REAL_CHANGE : METRICS_WITHIN_NOISE;
+}
+
+/* Difference of two independent NPS values (shared/DOMAIN.md; Rocks 2016,
+ * "Interval Estimation for the Net Promoter Score", The American
+ * Statistician 70(4); MeasuringU, "How to compare two Net Promoter
+ * Scores"): each side's adjusted-Wald variance var = (p + d - (p - d)^2)/n'
+ * (as a proportion difference), the variance of the difference is the sum,
+ *   z = (NPS'_b - NPS'_a) / sqrt(var_a + var_b)      (both in proportions),
+ * and the change is called real when |z| >= 1.96 (5% two-sided). */
+void metrics_compare_nps(const metrics_counts *a, const metrics_counts *b, int64_t min_n,
+			 metrics_change *out)
+{
+	memset(out, 0, sizeof *out);
+	out->has = a->nps_n > 0 && b->nps_n > 0;
+	if (!out->has)
+		return;
+	double adj_a, adj_b;
+	double va = metrics_nps_adjusted_wald(a->promoters, a->detractors, a->nps_n, &adj_a, NULL);
+	double vb = metrics_nps_adjusted_wald(b->promoters, b->detractors, b->nps_n, &adj_b, NULL);
+	double nps_a = ((double)a->promoters - (double)a->detractors) / (double)a->nps_n * 100.0;
+	double nps_b = ((double)b->promoters - (double)b->detractors) / (double)b->nps_n * 100.0;
+	out->diff = nps_b - nps_a;
+	out->diff_adj = adj_b - adj_a;
+	out->se = sqrt(va + vb) * 100.0;
+	out->z = out->se > 0 ? out->diff_adj / out->se : 0.0;
+	out->p = metrics_p_two_sided(out->z);
+	metrics_verdict_of(out, a->nps_n >= min_n && b->nps_n >= min_n);
+}
+
+void metrics_compare_grade(const metrics_counts *a, const metrics_counts *b, int64_t min_n,
+			   metrics_change *out)
+{
+	memset(out, 0, sizeof *out);
+	out->has = a->grade_n > 1 && b->grade_n > 1;
+	if (!out->has)
+		return;
+	double ma = (double)a->grade_sum / (double)a->grade_n;
+	double mb = (double)b->grade_sum / (double)b->grade_n;
+	double va = metrics_sample_var(a->grade_n, a->grade_sum, a->grade_sumsq) / (double)a->grade_n;
+	double vb = metrics_sample_var(b->grade_n, b->grade_sum, b->grade_sumsq) / (double)b->grade_n;
+	out->diff = out->diff_adj = mb - ma;
+	out->se = sqrt(va + vb);
+	out->z = out->se > 0 ? out->diff / out->se : 0.0;
+	out->p = metrics_p_two_sided(out->z);
+	metrics_verdict_of(out, a->grade_n >= min_n && b->grade_n >= min_n);
+}
+
+const char *metrics_verdict_name(metrics_verdict v)
+{
+	switch (v) {
+	case METRICS_WITHIN_NOISE: return "within_noise";
+	case METRICS_REAL_CHANGE: return "real_change";
+	default: return "insufficient_data";
+	}
+}
+
+json_t *metrics_change_json(const metrics_change *c)
+{
+	if (!c->has)
+		return json_pack("{s:s}", "verdict", metrics_verdict_name(METRICS_INSUFFICIENT));
+	return json_pack("{s:f, s:f, s:f, s:f, s:s}", "diff", metrics_round(c->diff, 2), "se",
+			 metrics_round(c->se, 3), "z", metrics_round(c->z, 3), "p", metrics_round(c->p, 4),
+			 "verdict", metrics_verdict_name(c->verdict));
+}

@@ -58,6 +58,36 @@ void metrics_compute(const metrics_counts *c, metrics_summary *out);
 double metrics_nps_adjusted_wald(int64_t promoters, int64_t detractors, int64_t n,
 				 double *nps_adj, double *margin_points);
 
+/* ---- change between two groups or periods ------------------------------ */
+
+typedef enum {
+	METRICS_INSUFFICIENT = 0,  /* a side is below the minimum n: no verdict */
+	METRICS_WITHIN_NOISE,      /* |z| < 1.96: not distinguishable from chance */
+	METRICS_REAL_CHANGE        /* |z| >= 1.96: significant at the 5% level */
+} metrics_verdict;
+
+typedef struct metrics_change {
+	bool has;             /* both sides have answers */
+	double diff;          /* b - a, plain estimates (NPS points or grade) */
+	double diff_adj;      /* b - a of the adjusted-Wald estimates (NPS only) */
+	double se;            /* standard error of the difference (same unit) */
+	double z;
+	double p;             /* two-sided p-value under the normal approximation */
+	metrics_verdict verdict;
+} metrics_change;
+
+/* NPS change from a to b: z = (NPS'b - NPS'a) / sqrt(var_a + var_b) with the
+ * adjusted-Wald estimates and variances (see metrics.c). min_n applies to
+ * each side's nps_n. */
+void metrics_compare_nps(const metrics_counts *a, const metrics_counts *b, int64_t min_n,
+			 metrics_change *out);
+/* Grade mean change from a to b, Welch's two-sample z:
+ * z = (mean_b - mean_a) / sqrt(s_a^2/n_a + s_b^2/n_b). */
+void metrics_compare_grade(const metrics_counts *a, const metrics_counts *b, int64_t min_n,
+			   metrics_change *out);
+const char *metrics_verdict_name(metrics_verdict v);
+json_t *metrics_change_json(const metrics_change *c);
+
 /* JSON for the API: n, shares, nps {value, low, high, margin}, grade {...},
  * ces {...}. When c->n < min_n only n and "insufficient": true are given,
  * with no score (minimum-n rule). Caller owns the result. */

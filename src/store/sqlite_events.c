@@ -461,6 +461,21 @@ typedef struct wq_result {
 	ks_error e;
 } wq_result;
 
+/* Tell the commit hook about the rows this batch created. */
+static void sq_notify_commit(ks_store *s, wq_item *batch, const wq_result *res, int n)
+{
+	const model_response **rows = calloc((size_t)n, sizeof *rows);
+	if (rows == NULL)
+		return;
+	int k = 0, i = 0;
+	for (wq_item *it = batch; it; it = it->next, i++)
+		if (res[i].rc == KS_OK && res[i].created)
+			rows[k++] = &it->r;
+	if (k)
+		s->commit_hook(s->commit_arg, rows, k);
+	free(rows);
+}
+
 static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 {
 	wq_result *res = calloc((size_t)n, sizeof *res);
@@ -474,6 +489,8 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 		txerr = sq_exec(s->wconn, "COMMIT", &e);
 	if (txerr)
 		sqlite3_exec(s->wconn->db, "ROLLBACK", NULL, NULL, NULL);
+	else if (s->commit_hook)
+		sq_notify_commit(s, batch, res, n);
 	i = 0;
 	for (wq_item *it = batch, *next; it; it = next, i++) {
 		next = it->next;

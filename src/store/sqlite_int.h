@@ -77,6 +77,8 @@ struct ks_store {
 
 	uint64_t sample_seed;    /* invitation sampling (store_set_sample_seed) */
 	bool webhooks;           /* queue webhook events (store_set_webhooks) */
+	store_commit_fn commit_hook;
+	void *commit_arg;
 };
 
 struct store_bulk {

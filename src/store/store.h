@@ -249,6 +249,48 @@ ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, in
 ks_err store_webhook_record(ks_store *s, const store_webhook_job *job, bool ok, int http_status,
 			    int64_t now, ks_error *e);
 
+/* ---- bulk reads for the analytics index (sqlite_scan.c) ------------------ */
+
+/* Every response with id > after_id, in id order, to fn (open_text is NULL;
+ * drivers are not filled). Stops early when fn returns false. */
+typedef bool (*store_response_fn)(void *arg, const model_response *r);
+ks_err store_scan_responses(ks_store *s, int64_t after_id, store_response_fn fn, void *arg,
+			    ks_error *e);
+
+/* Customer attributes used as analysis dimensions. */
+typedef struct store_customer_attrs {
+	int64_t id;
+	char language[3];
+	char segment[48];
+	char city[64];
+	int birth_year;      /* 0 = unknown */
+	int since_year;      /* year of customer_since; 0 = unknown */
+} store_customer_attrs;
+typedef void (*store_customer_fn)(void *arg, const store_customer_attrs *c);
+/* All customers (only_id == 0) or one. */
+ks_err store_scan_customers(ks_store *s, int64_t only_id, store_customer_fn fn, void *arg,
+			    ks_error *e);
+
+/* Names and parents of the small dimension tables. */
+typedef enum { STORE_NAMES_UNITS, STORE_NAMES_EMPLOYEES, STORE_NAMES_TOUCHPOINTS,
+	       STORE_NAMES_JOURNEYS } store_names_kind;
+typedef struct store_named {
+	int64_t id;
+	int64_t parent_id;   /* unit: parent unit; employee: team; touchpoint: journey */
+	char kind[16];       /* units: organisation, department, team */
+	char name[160];
+} store_named;
+typedef void (*store_named_fn)(void *arg, const store_named *row);
+ks_err store_scan_names(ks_store *s, store_names_kind kind, store_named_fn fn, void *arg,
+			ks_error *e);
+
+/* Called on the writer thread after each committed batch with the newly
+ * created responses (not idempotent repeats), before any submitter hears
+ * of the outcome: whoever keeps a derived copy (the analytics index) sees
+ * every acknowledged response. The rows are valid during the call only. */
+typedef void (*store_commit_fn)(void *arg, const model_response *const *rows, int n);
+void store_set_commit_hook(ks_store *s, store_commit_fn fn, void *arg);
+
 /* ---- bulk loading (demo data, imports) ------------------------------------ */
 
 /* A bulk session is one transaction on a dedicated connection; nothing is

@@ -279,10 +279,14 @@ class Server:
     """The server on a temporary database. start() / stop() / kill() may be
     called several times; the database stays until cleanup()."""
 
-    def __init__(self, t, db=None):
+    def __init__(self, t, db=None, args=(), env=None):
+        """args: extra `serve` options (e.g. ["--test-clock", "2026-01-12T10:00:00Z"]);
+        env: extra environment variables for the server."""
         self.t = t
         self.dir = tempfile.mkdtemp(prefix="ks-api-")
         self.db = db or os.path.join(self.dir, "ks.db")
+        self.args = list(args)
+        self.env = dict(env or {})
         self.proc = None
         self.port = None
         self.runs = 0
@@ -299,9 +303,12 @@ class Server:
             self.err_path = os.path.join(self.dir, "stderr.%d" % self.runs)
             self.out_path = os.path.join(self.dir, "stdout.%d" % self.runs)
             with open(self.err_path, "wb") as ef, open(self.out_path, "wb") as of:
+                env = sanitizer_env()
+                env.update(self.env)
                 self.proc = subprocess.Popen(
-                    [binary(), "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port],
-                    stdout=of, stderr=ef, stdin=subprocess.DEVNULL, env=sanitizer_env())
+                    [binary(), "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port]
+                    + self.args,
+                    stdout=of, stderr=ef, stdin=subprocess.DEVNULL, env=env)
             deadline = time.time() + READY_TIMEOUT
             while time.time() < deadline:
                 if self.proc.poll() is not None:

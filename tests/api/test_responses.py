@@ -532,6 +532,23 @@ def test_response_edges(t, srv, f):
                                              "channel": "phone", "occurred_at": "2026-02-29"})
     t.error((st, None, c), 422, None, "occurred_at", "contacts: occurred_at 2026-02-29 (not a leap year) -> 422")
 
+    # an explicit time is kept or refused, never silently replaced; output stays ISO 8601
+    st, _, r = srv.post("/api/v1/responses", {"touchpoint_id": f["tp1"]["id"], "answers": {"nps": 7},
+                                              "received_at": "1970-01-01T00:00:00Z"})
+    t.check(st == 422 or (st == 201 and r.get("received_at") == "1970-01-01T00:00:00Z"),
+            "responses: received_at 1970-01-01T00:00:00Z -> kept as given, or 422 (not replaced by now)",
+            ks.got(st, r))
+    st, _, c = srv.post("/api/v1/contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                             "channel": "phone", "occurred_at": "1970-01-01T00:00:00Z"})
+    t.check(st == 422 or (st == 201 and c.get("occurred_at") == "1970-01-01T00:00:00Z"),
+            "contacts: occurred_at 1970-01-01T00:00:00Z -> kept as given, or 422 (not replaced by now)",
+            ks.got(st, c))
+    st, _, c = srv.post("/api/v1/contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                             "channel": "phone", "occurred_at": "9999-12-31T23:59:59Z"})
+    t.check(st == 422 or (st == 201 and ks.iso_ok(c.get("occurred_at")) and ks.iso_ok(c.get("expires_at"))),
+            "contacts: occurred_at 9999-12-31T23:59:59Z -> 422, or ISO 8601 occurred_at/expires_at",
+            ks.got(st, c))
+
     # a long open answer is stored whole or refused, never cut
     long_text = ("Lang verhaal. " * 400)[:5000]
     st, _, r = srv.post("/api/v1/responses", {"touchpoint_id": f["tp1"]["id"],

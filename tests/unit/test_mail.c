@@ -960,8 +960,10 @@ static void test_send_argument_errors(void **state)
 	assert_int_equal(out, MAIL_PERMFAIL);
 	/* configuration and programming errors */
 	snprintf(c.url, sizeof c.url, "http://127.0.0.1:1");
+	out = MAIL_PERMFAIL;
 	assert_int_equal(mail_send(&c, "a@b.nl", &b, &out, detail, sizeof detail), KS_ERR_INVALID);
 	assert_non_null(strstr(detail, "smtp://"));
+	assert_int_equal(out, MAIL_TEMPFAIL);
 	c = test_config();
 	snprintf(c.from, sizeof c.from, "Klantstem");
 	assert_int_equal(mail_send(&c, "a@b.nl", &b, &out, detail, sizeof detail), KS_ERR_INVALID);

@@ -1,0 +1,112 @@
+/* analytics.h — the in-memory, columnar index of responses and the
+ * breakdowns computed over it.
+ *
+ * Every screen reads its numbers from here. The database stays the source
+ * of truth: the index is built from it at start-up (store_scan_*) and kept
+ * current by the store's commit hook, so a response is in the index before
+ * its submitter hears "201".
+ *
+ * Layout (16 bytes a response, column by column):
+ *   t        u32  received_at, unix seconds
+ *   team     u16  dense code of the leaf org unit (0 = none)
+ *   employee u16  dense code (0 = none)
+ *   tp       u16  dense code of the touchpoint (0 = none)
+ *   customer u32  dense code (0 = none)
+ *   answers  u16  nps (4 bits, 15 = none) | grade (4 bits, 0 = none)
+ *                 | ces (3 bits, 0 = none) | channel (3 bits) | nl/en (1 bit)
+ * Codes are assigned on first sight; dimension tables (names, tree, customer
+ * attributes) map them back. A breakdown is one pass over these arrays,
+ * split over two threads when the slice is large.
+ *
+ * Thread safety: queries take a read lock, appends and dimension refreshes
+ * a write lock; all functions may be called from any thread.
+ */
+#ifndef KS_ANALYTICS_H
+#define KS_ANALYTICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+
+typedef struct an_index an_index;
+
+/* Build the index from the store and register it as the store's commit
+ * hook. *out is owned by the caller: an_index_free it after store_close
+ * (the store's writer calls the hook until it stops). */
+ks_err an_index_build(ks_store *s, an_index **out, ks_error *e);
+void an_index_free(an_index *ix);
+
+/* Reload the small dimension tables (org tree, employees, touchpoints,
+ * journeys): call after any of them is created or changed. */
+ks_err an_index_refresh_dims(an_index *ix, ks_error *e);
+/* Reload one customer's attributes (after a create or update). */
+ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e);
+
+typedef struct an_index_info {
+	size_t rows;
+	size_t bytes_per_row;   /* of the response columns */
+	size_t bytes_total;     /* columns + dimension tables */
+	int64_t build_ms;
+} an_index_info;
+void an_index_get_info(an_index *ix, an_index_info *out);
+
+/* ---- breakdowns ---------------------------------------------------------- */
+
+typedef enum {
+	AN_DIM_NONE = 0,
+	AN_DIM_TEAM, AN_DIM_DEPARTMENT, AN_DIM_ORGANISATION,
+	AN_DIM_EMPLOYEE, AN_DIM_TOUCHPOINT, AN_DIM_JOURNEY, AN_DIM_CHANNEL, AN_DIM_LANGUAGE,
+	AN_DIM_SEGMENT, AN_DIM_AGE_BAND, AN_DIM_SINCE_BAND, AN_DIM_CITY,
+	AN_DIM_DAY, AN_DIM_WEEK, AN_DIM_MONTH, AN_DIM_QUARTER, AN_DIM_YEAR,
+	AN_DIM__COUNT
+} an_dim;
+
+/* "team", "month", ... ; AN_DIM_NONE for an unknown name. */
+an_dim an_dim_from_name(const char *name);
+const char *an_dim_name(an_dim d);
+bool an_dim_is_time(an_dim d);
+
+/* A slice. 0 / "" means "any". team_id may be any org unit: it includes
+ * everything below it. [from, to) in unix seconds. */
+typedef struct an_filter {
+	int64_t from, to;
+	int64_t team_id;
+	int64_t employee_id;
+	int64_t touchpoint_id;
+	int64_t journey_id;
+	char channel[16];
+	char language[3];
+	char segment[48];
+	char age_band[8];
+	char since_band[8];
+	char city[64];
+} an_filter;
+
+typedef struct an_group {
+	int64_t id[2];          /* entity id for entity dimensions, else 0 */
+	char key[2][96];        /* label: a name, "2026-03", "2026-W09", "25-34" ... */
+	char sort[2][32];       /* chronological / code order key */
+	metrics_counts c;
+} an_group;
+
+typedef struct an_result {
+	an_dim dims[2];
+	int n_dims;
+	size_t n_groups;        /* groups with at least one response */
+	an_group *groups;       /* owned; ordered by dims' natural order */
+	metrics_counts total;
+} an_result;
+
+/* Count the slice, grouped by up to two dimensions. out is owned by the
+ * caller: an_result_free. Unknown filter values (a team that does not
+ * exist, a city nobody lives in) give an empty result, not an error. */
+ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims, an_result *out,
+		ks_error *e);
+void an_result_free(an_result *r);
+
+#endif

@@ -1,0 +1,445 @@
+/* index.c — building and maintaining the columnar response index. */
+#include "analytics/index_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+
+/* ---- id -> code maps ------------------------------------------------------ */
+
+static uint64_t an_hash(int64_t id)
+{
+	uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ULL; /* Fibonacci hashing (Knuth) */
+	return x ^ (x >> 29);
+}
+
+uint32_t an_codes_get(const an_codes *m, int64_t id)
+{
+	if (id <= 0 || m->slots == 0)
+		return 0;
+	size_t mask = m->slots - 1;
+	for (size_t i = an_hash(id) & mask;; i = (i + 1) & mask) {
+		if (m->keys[i] == id)
+			return m->vals[i];
+		if (m->keys[i] == 0)
+			return 0;
+	}
+}
+
+static bool an_codes_grow(an_codes *m)
+{
+	size_t slots = m->slots ? m->slots * 2 : 1024;
+	int64_t *keys = calloc(slots, sizeof *keys);
+	uint32_t *vals = calloc(slots, sizeof *vals);
+	if (keys == NULL || vals == NULL) {
+		free(keys);
+		free(vals);
+		return false;
+	}
+	for (size_t i = 0; i < m->slots; i++) {
+		if (m->keys[i] == 0)
+			continue;
+		size_t j = an_hash(m->keys[i]) & (slots - 1);
+		while (keys[j])
+			j = (j + 1) & (slots - 1);
+		keys[j] = m->keys[i];
+		vals[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = keys;
+	m->vals = vals;
+	m->slots = slots;
+	return true;
+}
+
+/* The code of id, assigned on first sight. 0 for id <= 0 or when max
+ * codes are in use (the caller reports that). */
+static uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max)
+{
+	if (id <= 0)
+		return 0;
+	uint32_t c = an_codes_get(m, id);
+	if (c)
+		return c;
+	if (m->n >= max)
+		return 0;
+	if ((m->n + 1) * 2 > m->slots && !an_codes_grow(m))
+		return 0;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		int64_t *ids = realloc(m->ids, cap * sizeof *ids);
+		if (ids == NULL)
+			return 0;
+		m->ids = ids;
+		m->cap = cap;
+	}
+	if (m->n == 0)
+		m->ids[m->n++] = 0; /* code 0 is "none" */
+	c = (uint32_t)m->n;
+	m->ids[m->n++] = id;
+	size_t mask = m->slots - 1;
+	size_t i = an_hash(id) & mask;
+	while (m->keys[i])
+		i = (i + 1) & mask;
+	m->keys[i] = id;
+	m->vals[i] = c;
+	return c;
+}
+
+static void an_codes_free(an_codes *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->ids);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- string dictionaries ----------------------------------------------------- */
+
+static uint16_t an_dict_put(an_dict *d, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (size_t i = 1; i < d->n; i++) /* few distinct values: segments, cities */
+		if (strcmp(d->names[i], s) == 0)
+			return (uint16_t)i;
+	if (d->n >= 65535)
+		return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		char **names = realloc(d->names, cap * sizeof *names);
+		if (names == NULL)
+			return 0;
+		d->names = names;
+		d->cap = cap;
+	}
+	if (d->n == 0)
+		d->names[d->n++] = strdup("");
+	char *copy = strdup(s);
+	if (copy == NULL)
+		return 0;
+	d->names[d->n] = copy;
+	return (uint16_t)d->n++;
+}
+
+static void an_dict_free(an_dict *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	memset(d, 0, sizeof *d);
+}
+
+/* ---- answers word --------------------------------------------------------------- */
+
+const char *an_channel_name(unsigned code)
+{
+	return code >= 1 && code <= 6 ? model_channels[code - 1] : "";
+}
+
+static unsigned an_channel_code(const char *ch)
+{
+	for (unsigned i = 0; i < 6 && model_channels[i]; i++)
+		if (strcmp(model_channels[i], ch) == 0)
+			return i + 1;
+	return 0;
+}
+
+static uint16_t an_answers(const model_response *r)
+{
+	unsigned nps = r->nps >= 0 && r->nps <= 10 ? (unsigned)r->nps : AN_NPS_NONE;
+	unsigned grade = r->grade >= 1 && r->grade <= 10 ? (unsigned)r->grade : 0;
+	unsigned ces = r->ces >= 1 && r->ces <= 7 ? (unsigned)r->ces : 0;
+	unsigned en = strcmp(r->language, "en") == 0;
+	return AN_ANS(nps, grade, ces, an_channel_code(r->channel), en);
+}
+
+/* ---- appending rows ----------------------------------------------------------------- */
+
+static bool an_reserve(an_index *ix, size_t need)
+{
+	if (need <= ix->cap)
+		return true;
+	size_t cap = ix->cap ? ix->cap : 1 << 16;
+	while (cap < need)
+		cap *= 2;
+	void *p[6] = {realloc(ix->t, cap * 4), NULL, NULL, NULL, NULL, NULL};
+	if (p[0] == NULL)
+		return false;
+	ix->t = p[0];
+	if ((p[1] = realloc(ix->team, cap * 2)) == NULL)
+		return false;
+	ix->team = p[1];
+	if ((p[2] = realloc(ix->emp, cap * 2)) == NULL)
+		return false;
+	ix->emp = p[2];
+	if ((p[3] = realloc(ix->tp, cap * 2)) == NULL)
+		return false;
+	ix->tp = p[3];
+	if ((p[4] = realloc(ix->cust, cap * 4)) == NULL)
+		return false;
+	ix->cust = p[4];
+	if ((p[5] = realloc(ix->ans, cap * 2)) == NULL)
+		return false;
+	ix->ans = p[5];
+	ix->cap = cap;
+	return true;
+}
+
+/* Append one response (write lock held by the caller). */
+static bool an_append_locked(an_index *ix, const model_response *r)
+{
+	if (!an_reserve(ix, ix->n + 1))
+		return false;
+	size_t i = ix->n;
+	uint32_t t = r->received_at > 0 && r->received_at < UINT32_MAX ? (uint32_t)r->received_at : 0;
+	ix->t[i] = t;
+	ix->team[i] = (uint16_t)an_codes_put(&ix->units, r->team_id, 65535);
+	ix->emp[i] = (uint16_t)an_codes_put(&ix->emps, r->employee_id, 65535);
+	ix->tp[i] = (uint16_t)an_codes_put(&ix->tps, r->touchpoint_id, 65535);
+	ix->cust[i] = an_codes_put(&ix->custs, r->customer_id, UINT32_MAX - 1);
+	ix->ans[i] = an_answers(r);
+	if (ix->n == 0 || t < ix->min_t)
+		ix->min_t = t;
+	if (t > ix->max_t)
+		ix->max_t = t;
+	if (r->id > ix->last_id)
+		ix->last_id = r->id;
+	ix->n++;
+	return true;
+}
+
+static bool an_build_row(void *arg, const model_response *r)
+{
+	return an_append_locked(arg, r);
+}
+
+/* ---- dimension tables ------------------------------------------------------------------ */
+
+static bool an_info_reserve(an_named **info, size_t *n, size_t need)
+{
+	if (need <= *n)
+		return true;
+	an_named *p = realloc(*info, need * sizeof *p);
+	if (p == NULL)
+		return false;
+	memset(p + *n, 0, (need - *n) * sizeof *p);
+	*info = p;
+	*n = need;
+	return true;
+}
+
+typedef struct an_names_ctx {
+	an_index *ix;
+	store_names_kind kind;
+	bool oom;
+} an_names_ctx;
+
+static void an_names_row(void *arg, const store_named *row)
+{
+	an_names_ctx *c = arg;
+	an_index *ix = c->ix;
+	an_codes *codes;
+	an_named **info;
+	size_t *n;
+	an_codes *parents = NULL;
+	switch (c->kind) {
+	case STORE_NAMES_UNITS: codes = &ix->units; info = &ix->unit_info; n = &ix->unit_info_n; parents = &ix->units; break;
+	case STORE_NAMES_EMPLOYEES: codes = &ix->emps; info = &ix->emp_info; n = &ix->emp_info_n; parents = &ix->units; break;
+	case STORE_NAMES_TOUCHPOINTS: codes = &ix->tps; info = &ix->tp_info; n = &ix->tp_info_n; parents = &ix->journeys; break;
+	default: codes = &ix->journeys; info = &ix->journey_info; n = &ix->journey_info_n; break;
+	}
+	uint32_t code = an_codes_put(codes, row->id, 65535);
+	uint32_t parent = parents ? an_codes_put(parents, row->parent_id, 65535) : 0;
+	if (code == 0 || !an_info_reserve(info, n, codes->n + 1)) {
+		c->oom = true;
+		return;
+	}
+	an_named *x = &(*info)[code];
+	snprintf(x->name, sizeof x->name, "%s", row->name);
+	x->parent = parent;
+	x->kind = row->kind[0];
+	x->known = true;
+}
+
+static ks_err an_load_names(an_index *ix, ks_error *e)
+{
+	/* Journeys first so touchpoints find their parents' codes. */
+	store_names_kind order[] = {STORE_NAMES_UNITS, STORE_NAMES_JOURNEYS, STORE_NAMES_TOUCHPOINTS,
+				    STORE_NAMES_EMPLOYEES};
+	for (size_t i = 0; i < 4; i++) {
+		an_names_ctx c = {.ix = ix, .kind = order[i]};
+		ks_err err = store_scan_names(ix->store, order[i], an_names_row, &c, e);
+		if (err)
+			return err;
+		if (c.oom)
+			return ks_fail(e, KS_ERR_NOMEM, NULL, "analytics index: out of memory or codes");
+	}
+	/* Units referenced only by parents need info slots too. */
+	if (!an_info_reserve(&ix->unit_info, &ix->unit_info_n, ix->units.n + 1) ||
+	    !an_info_reserve(&ix->emp_info, &ix->emp_info_n, ix->emps.n + 1) ||
+	    !an_info_reserve(&ix->tp_info, &ix->tp_info_n, ix->tps.n + 1) ||
+	    !an_info_reserve(&ix->journey_info, &ix->journey_info_n, ix->journeys.n + 1))
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "analytics index: out of memory");
+	return KS_OK;
+}
+
+typedef struct an_cust_ctx {
+	an_index *ix;
+	bool oom;
+} an_cust_ctx;
+
+static void an_customer_row(void *arg, const store_customer_attrs *a)
+{
+	an_cust_ctx *c = arg;
+	an_index *ix = c->ix;
+	uint32_t code = an_codes_put(&ix->custs, a->id, UINT32_MAX - 1);
+	if (code == 0) {
+		c->oom = true;
+		return;
+	}
+	if (code >= ix->cust_info_n) {
+		size_t n = ix->cust_info_n ? ix->cust_info_n : 1024;
+		while (n <= code)
+			n *= 2;
+		an_customer *p = realloc(ix->cust_info, n * sizeof *p);
+		if (p == NULL) {
+			c->oom = true;
+			return;
+		}
+		memset(p + ix->cust_info_n, 0, (n - ix->cust_info_n) * sizeof *p);
+		ix->cust_info = p;
+		ix->cust_info_n = n;
+	}
+	an_customer *x = &ix->cust_info[code];
+	x->segment = an_dict_put(&ix->segments, a->segment);
+	x->city = an_dict_put(&ix->cities, a->city);
+	x->birth_year = a->birth_year > 0 && a->birth_year < 65535 ? (uint16_t)a->birth_year : 0;
+	x->since_year = a->since_year > 0 && a->since_year < 65535 ? (uint16_t)a->since_year : 0;
+}
+
+static ks_err an_load_customers(an_index *ix, int64_t only_id, ks_error *e)
+{
+	an_cust_ctx c = {.ix = ix};
+	ks_err err = store_scan_customers(ix->store, only_id, an_customer_row, &c, e);
+	if (!err && c.oom)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "analytics index: out of memory");
+	return err;
+}
+
+ks_err an_index_refresh_dims(an_index *ix, ks_error *e)
+{
+	pthread_rwlock_wrlock(&ix->lock);
+	ks_err err = an_load_names(ix, e);
+	pthread_rwlock_unlock(&ix->lock);
+	return err;
+}
+
+ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e)
+{
+	pthread_rwlock_wrlock(&ix->lock);
+	ks_err err = an_load_customers(ix, customer_id, e);
+	pthread_rwlock_unlock(&ix->lock);
+	return err;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+/* The store's commit hook: new rows enter the index before their
+ * submitters are answered. Customers never seen before get their
+ * attributes loaded (one primary-key read each). */
+static void an_on_commit(void *arg, const model_response *const *rows, int n)
+{
+	an_index *ix = arg;
+	int64_t unknown[64];
+	int n_unknown = 0;
+	pthread_rwlock_wrlock(&ix->lock);
+	for (int i = 0; i < n; i++) {
+		if (rows[i]->customer_id > 0 && an_codes_get(&ix->custs, rows[i]->customer_id) == 0 &&
+		    n_unknown < 64)
+			unknown[n_unknown++] = rows[i]->customer_id;
+		an_append_locked(ix, rows[i]);
+	}
+	for (int i = 0; i < n_unknown; i++)
+		an_load_customers(ix, unknown[i], NULL);
+	pthread_rwlock_unlock(&ix->lock);
+}
+
+ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
+{
+	int64_t t0 = clock_mono_ms();
+	an_index *ix = calloc(1, sizeof *ix);
+	if (ix == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ix->store = s;
+	/* Prefer the writer: a steady stream of dashboard queries must not
+	 * hold new responses out of the index. */
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&ix->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_rwlock_wrlock(&ix->lock);
+	ks_err err = an_load_names(ix, e);
+	if (!err)
+		err = an_load_customers(ix, 0, e);
+	if (!err)
+		err = store_scan_responses(s, 0, an_build_row, ix, e);
+	/* Rows may name units, employees or touchpoints that were added since
+	 * the names were read; load again so every code has its name. */
+	if (!err)
+		err = an_load_names(ix, e);
+	pthread_rwlock_unlock(&ix->lock);
+	if (err) {
+		an_index_free(ix);
+		return err;
+	}
+	ix->build_ms = clock_mono_ms() - t0;
+	store_set_commit_hook(s, an_on_commit, ix);
+	*out = ix;
+	return KS_OK;
+}
+
+void an_index_free(an_index *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->t);
+	free(ix->team);
+	free(ix->emp);
+	free(ix->tp);
+	free(ix->cust);
+	free(ix->ans);
+	an_codes_free(&ix->units);
+	an_codes_free(&ix->emps);
+	an_codes_free(&ix->tps);
+	an_codes_free(&ix->journeys);
+	an_codes_free(&ix->custs);
+	free(ix->unit_info);
+	free(ix->emp_info);
+	free(ix->tp_info);
+	free(ix->journey_info);
+	free(ix->cust_info);
+	an_dict_free(&ix->segments);
+	an_dict_free(&ix->cities);
+	pthread_rwlock_destroy(&ix->lock);
+	free(ix);
+}
+
+void an_index_get_info(an_index *ix, an_index_info *out)
+{
+	pthread_rwlock_rdlock(&ix->lock);
+	out->rows = ix->n;
+	out->bytes_per_row = 4 + 2 + 2 + 2 + 4 + 2;
+	size_t dims = (ix->unit_info_n + ix->emp_info_n + ix->tp_info_n + ix->journey_info_n) *
+			      sizeof(an_named) +
+		      ix->cust_info_n * sizeof(an_customer) +
+		      (ix->units.slots + ix->emps.slots + ix->tps.slots + ix->journeys.slots +
+		       ix->custs.slots) * 12;
+	out->bytes_total = ix->cap * out->bytes_per_row + dims;
+	out->build_ms = ix->build_ms;
+	pthread_rwlock_unlock(&ix->lock);
+}

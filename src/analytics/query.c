@@ -1,0 +1,614 @@
+/* query.c — breakdowns over the columnar index.
+ *
+ * One pass: rows are taken in chunks; for each chunk the group key of every
+ * row is computed column-wise (dimension by dimension, so each loop is a
+ * simple array transform), filters become a mask the same way, and the
+ * answers word of each kept row is counted into three small histograms of
+ * its group (NPS 0..10/none, grade 1..10/none, CES 1..7/none). All metrics
+ * derive from those histograms afterwards, so the inner loop does three
+ * increments a row. Large slices are split over two threads, each with its
+ * own histograms, merged at the end.
+ */
+#include "analytics/index_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+
+#define AN_CHUNK 2048
+#define AN_PARALLEL_MIN 200000   /* rows: below this a second thread costs more than it saves */
+#define AN_MAX_GROUPS (4u << 20) /* bounds histogram memory (x 40 x 4 bytes a thread) */
+#define AN_HIST 40               /* 16 NPS + 16 grade + 8 CES bins */
+
+static const char *const an_dim_names[AN_DIM__COUNT] = {
+	[AN_DIM_NONE] = "", [AN_DIM_TEAM] = "team", [AN_DIM_DEPARTMENT] = "department",
+	[AN_DIM_ORGANISATION] = "organisation", [AN_DIM_EMPLOYEE] = "employee",
+	[AN_DIM_TOUCHPOINT] = "touchpoint", [AN_DIM_JOURNEY] = "journey", [AN_DIM_CHANNEL] = "channel",
+	[AN_DIM_LANGUAGE] = "language", [AN_DIM_SEGMENT] = "segment", [AN_DIM_AGE_BAND] = "age_band",
+	[AN_DIM_SINCE_BAND] = "customer_since_band", [AN_DIM_CITY] = "city", [AN_DIM_DAY] = "day",
+	[AN_DIM_WEEK] = "week", [AN_DIM_MONTH] = "month", [AN_DIM_QUARTER] = "quarter",
+	[AN_DIM_YEAR] = "year",
+};
+
+an_dim an_dim_from_name(const char *name)
+{
+	for (int d = 1; name && d < AN_DIM__COUNT; d++)
+		if (strcmp(an_dim_names[d], name) == 0)
+			return (an_dim)d;
+	return AN_DIM_NONE;
+}
+
+const char *an_dim_name(an_dim d)
+{
+	return d > 0 && d < AN_DIM__COUNT ? an_dim_names[d] : "";
+}
+
+bool an_dim_is_time(an_dim d)
+{
+	return d >= AN_DIM_DAY && d <= AN_DIM_YEAR;
+}
+
+/* Bands, shared with the representativeness view's labels. Age is taken in
+ * the year of the response. */
+static const char *const an_age_labels[] = {"unknown", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"};
+static const char *const an_since_labels[] = {"unknown", "<1y", "1-2y", "3-5y", "6-10y", ">10y"};
+
+static unsigned an_age_band(int age)
+{
+	if (age < 0 || age > 130)
+		return 0;
+	return age < 25 ? 1 : age < 35 ? 2 : age < 45 ? 3 : age < 55 ? 4 : age < 65 ? 5 : 6;
+}
+
+static unsigned an_since_band(int years)
+{
+	if (years < 0 || years > 200)
+		return 0;
+	return years < 1 ? 1 : years < 3 ? 2 : years < 6 ? 3 : years < 11 ? 4 : 5;
+}
+
+/* ---- the per-query plan ------------------------------------------------------ */
+
+/* Day-based lookups for the days the slice can touch. */
+typedef struct an_days {
+	int64_t day0;          /* first day covered */
+	size_t n;              /* days covered */
+	uint32_t *code[AN_DIM__COUNT]; /* time dim -> code per day (1-based) */
+	uint16_t *year;        /* civil year per day */
+	char (*label[AN_DIM__COUNT])[32];  /* code -> label, for time dims */
+	size_t n_codes[AN_DIM__COUNT];
+} an_days;
+
+typedef struct an_plan {
+	const an_index *ix;
+	an_dim dims[2];
+	int n_dims;
+	uint32_t n_codes[2];
+	uint32_t n_groups;
+	/* filters as allowed-code tables over a dimension */
+	int n_filters;
+	an_dim fdim[12];
+	uint8_t *allowed[12];
+	uint32_t fn[12];
+	uint32_t from, to;     /* period, seconds, to exclusive; 0 = open */
+	uint16_t *dept_of, *org_of;  /* unit code -> ancestor code */
+	uint16_t *journey_of;        /* touchpoint code -> journey code */
+	an_days days;
+} an_plan;
+
+static uint32_t an_dim_codes(const an_plan *p, an_dim d)
+{
+	const an_index *ix = p->ix;
+	switch (d) {
+	case AN_DIM_TEAM:
+	case AN_DIM_DEPARTMENT:
+	case AN_DIM_ORGANISATION: return (uint32_t)ix->units.n + 1;
+	case AN_DIM_EMPLOYEE: return (uint32_t)ix->emps.n + 1;
+	case AN_DIM_TOUCHPOINT: return (uint32_t)ix->tps.n + 1;
+	case AN_DIM_JOURNEY: return (uint32_t)ix->journeys.n + 1;
+	case AN_DIM_CHANNEL: return 7;
+	case AN_DIM_LANGUAGE: return 2;
+	case AN_DIM_SEGMENT: return (uint32_t)ix->segments.n + 1;
+	case AN_DIM_CITY: return (uint32_t)ix->cities.n + 1;
+	case AN_DIM_AGE_BAND: return 7;
+	case AN_DIM_SINCE_BAND: return 6;
+	default: return an_dim_is_time(d) ? (uint32_t)p->days.n_codes[d] + 1 : 1;
+	}
+}
+
+/* Ancestor of the given kind ('d' or 'o') for every unit code; a unit of
+ * that kind maps to itself. */
+static uint16_t *an_ancestors(const an_index *ix, char kind)
+{
+	size_t n = ix->units.n + 1;
+	uint16_t *out = calloc(n, sizeof *out);
+	if (out == NULL)
+		return NULL;
+	for (size_t c = 1; c < ix->units.n; c++) {
+		uint32_t u = (uint32_t)c;
+		for (int depth = 0; u && depth < 8; depth++) {
+			if (u < ix->unit_info_n && ix->unit_info[u].kind == kind) {
+				out[c] = (uint16_t)u;
+				break;
+			}
+			u = u < ix->unit_info_n ? ix->unit_info[u].parent : 0;
+		}
+	}
+	return out;
+}
+
+static void an_days_free(an_days *d)
+{
+	for (int i = 0; i < AN_DIM__COUNT; i++) {
+		free(d->code[i]);
+		free(d->label[i]);
+	}
+	free(d->year);
+}
+
+/* Codes and labels of each time dimension over [day0, day0 + n). */
+static bool an_days_build(an_days *d, int64_t day0, int64_t day1)
+{
+	memset(d, 0, sizeof *d);
+	d->day0 = day0;
+	d->n = (size_t)(day1 - day0 + 1);
+	d->year = calloc(d->n, sizeof *d->year);
+	if (d->year == NULL)
+		return false;
+	for (int dim = AN_DIM_DAY; dim <= AN_DIM_YEAR; dim++) {
+		d->code[dim] = calloc(d->n, sizeof *d->code[dim]);
+		d->label[dim] = calloc(d->n + 1, sizeof *d->label[dim]);
+		if (d->code[dim] == NULL || d->label[dim] == NULL)
+			return false;
+	}
+	char prev[AN_DIM__COUNT][32];
+	memset(prev, 0, sizeof prev);
+	for (size_t i = 0; i < d->n; i++) {
+		int64_t day = day0 + (int64_t)i;
+		int y, m, dd;
+		clock_civil(day, &y, &m, &dd);
+		d->year[i] = (uint16_t)y;
+		/* ISO 8601 week: the week with the year's first Thursday is week 1;
+		 * the ISO year is the year of the week's Thursday. */
+		int64_t wd = ((day % 7) + 7 + 3) % 7;  /* Monday = 0; 1970-01-01 was a Thursday */
+		int64_t thursday = day - wd + 3;
+		int ty, tm, td;
+		clock_civil(thursday, &ty, &tm, &td);
+		int week = (int)((thursday - clock_days_from_civil(ty, 1, 1)) / 7) + 1;
+		char lab[AN_DIM__COUNT][32];
+		snprintf(lab[AN_DIM_DAY], 32, "%04d-%02d-%02d", y, m, dd);
+		snprintf(lab[AN_DIM_WEEK], 32, "%04d-W%02d", ty, week);
+		snprintf(lab[AN_DIM_MONTH], 32, "%04d-%02d", y, m);
+		snprintf(lab[AN_DIM_QUARTER], 32, "%04d-Q%d", y, (m - 1) / 3 + 1);
+		snprintf(lab[AN_DIM_YEAR], 32, "%04d", y);
+		for (int dim = AN_DIM_DAY; dim <= AN_DIM_YEAR; dim++) {
+			if (strcmp(prev[dim], lab[dim]) != 0) {
+				d->n_codes[dim]++;
+				memcpy(d->label[dim][d->n_codes[dim]], lab[dim], 32);
+				memcpy(prev[dim], lab[dim], 32);
+			}
+			d->code[dim][i] = (uint32_t)d->n_codes[dim];
+		}
+	}
+	return true;
+}
+
+/* ---- keys of a chunk of rows ----------------------------------------------------- */
+
+static void an_keys(const an_plan *p, an_dim d, size_t start, size_t n, uint32_t *k)
+{
+	const an_index *ix = p->ix;
+	const uint16_t *team = ix->team + start, *emp = ix->emp + start, *tp = ix->tp + start;
+	const uint16_t *ans = ix->ans + start;
+	const uint32_t *cust = ix->cust + start, *t = ix->t + start;
+	size_t i;
+	switch (d) {
+	case AN_DIM_TEAM: for (i = 0; i < n; i++) k[i] = team[i]; break;
+	case AN_DIM_DEPARTMENT: for (i = 0; i < n; i++) k[i] = p->dept_of[team[i]]; break;
+	case AN_DIM_ORGANISATION: for (i = 0; i < n; i++) k[i] = p->org_of[team[i]]; break;
+	case AN_DIM_EMPLOYEE: for (i = 0; i < n; i++) k[i] = emp[i]; break;
+	case AN_DIM_TOUCHPOINT: for (i = 0; i < n; i++) k[i] = tp[i]; break;
+	case AN_DIM_JOURNEY: for (i = 0; i < n; i++) k[i] = p->journey_of[tp[i]]; break;
+	case AN_DIM_CHANNEL: for (i = 0; i < n; i++) k[i] = (ans[i] >> 11) & 7u; break;
+	case AN_DIM_LANGUAGE: for (i = 0; i < n; i++) k[i] = (ans[i] >> 14) & 1u; break;
+	case AN_DIM_SEGMENT:
+		for (i = 0; i < n; i++)
+			k[i] = cust[i] < ix->cust_info_n ? ix->cust_info[cust[i]].segment : 0;
+		break;
+	case AN_DIM_CITY:
+		for (i = 0; i < n; i++)
+			k[i] = cust[i] < ix->cust_info_n ? ix->cust_info[cust[i]].city : 0;
+		break;
+	case AN_DIM_AGE_BAND:
+	case AN_DIM_SINCE_BAND:
+		for (i = 0; i < n; i++) {
+			const an_customer *c = cust[i] && cust[i] < ix->cust_info_n ? &ix->cust_info[cust[i]] : NULL;
+			int y = p->days.year[t[i] / 86400 - p->days.day0];
+			int base = c == NULL ? 0 : d == AN_DIM_AGE_BAND ? c->birth_year : c->since_year;
+			k[i] = base == 0 ? 0 : d == AN_DIM_AGE_BAND ? an_age_band(y - base) : an_since_band(y - base);
+		}
+		break;
+	default: {
+		const uint32_t *tab = p->days.code[d];
+		int64_t day0 = p->days.day0;
+		for (i = 0; i < n; i++)
+			k[i] = tab[t[i] / 86400 - day0];
+		break;
+	}
+	}
+}
+
+/* ---- the pass ------------------------------------------------------------------- */
+
+typedef struct an_work {
+	const an_plan *p;
+	size_t lo, hi;
+	uint32_t *hist;        /* n_groups x AN_HIST */
+} an_work;
+
+static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *hist)
+{
+	uint32_t key[AN_CHUNK], k2[AN_CHUNK], fk[AN_CHUNK];
+	uint8_t keep[AN_CHUNK];
+	const an_index *ix = p->ix;
+	memset(keep, 1, n);
+	if (p->from || p->to) {
+		const uint32_t *t = ix->t + start;
+		uint32_t to = p->to ? p->to : UINT32_MAX;
+		for (size_t i = 0; i < n; i++)
+			keep[i] = t[i] >= p->from && t[i] < to;
+	}
+	for (int f = 0; f < p->n_filters; f++) {
+		an_keys(p, p->fdim[f], start, n, fk);
+		const uint8_t *ok = p->allowed[f];
+		for (size_t i = 0; i < n; i++)
+			keep[i] &= ok[fk[i]];
+	}
+	if (p->n_dims == 0) {
+		memset(key, 0, n * sizeof key[0]);
+	} else {
+		an_keys(p, p->dims[0], start, n, key);
+		if (p->n_dims == 2) {
+			an_keys(p, p->dims[1], start, n, k2);
+			for (size_t i = 0; i < n; i++)
+				key[i] = key[i] * p->n_codes[1] + k2[i];
+		}
+	}
+	const uint16_t *ans = ix->ans + start;
+	for (size_t i = 0; i < n; i++) {
+		if (!keep[i])
+			continue;
+		uint32_t *h = hist + (size_t)key[i] * AN_HIST;
+		uint16_t a = ans[i];
+		h[a & 15u]++;
+		h[16 + ((a >> 4) & 15u)]++;
+		h[32 + ((a >> 8) & 7u)]++;
+	}
+}
+
+static void *an_work_run(void *arg)
+{
+	an_work *w = arg;
+	for (size_t s = w->lo; s < w->hi; s += AN_CHUNK) {
+		size_t n = w->hi - s < AN_CHUNK ? w->hi - s : AN_CHUNK;
+		an_count_chunk(w->p, s, n, w->hist);
+	}
+	return NULL;
+}
+
+/* Histograms -> sufficient statistics. */
+static void an_hist_counts(const uint32_t *h, metrics_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	for (int v = 0; v < 16; v++)
+		c->n += h[v];
+	for (int v = 0; v <= 10; v++) {
+		c->nps_n += h[v];
+		c->promoters += v >= 9 ? h[v] : 0;
+		c->passives += v == 7 || v == 8 ? h[v] : 0;
+		c->detractors += v <= 6 ? h[v] : 0;
+	}
+	for (int v = 1; v <= 10; v++) {
+		int64_t k = h[16 + v];
+		c->grade_n += k;
+		c->grade_sum += k * v;
+		c->grade_sumsq += k * v * v;
+		c->grade_7plus += v >= 7 ? k : 0;
+		c->grade_9plus += v >= 9 ? k : 0;
+	}
+	for (int v = 1; v <= 7; v++) {
+		int64_t k = h[32 + v];
+		c->ces_n += k;
+		c->ces_sum += k * v;
+		c->ces_5plus += v >= 5 ? k : 0;
+	}
+}
+
+static void an_counts_add(metrics_counts *a, const metrics_counts *b)
+{
+	int64_t *x = &a->n;
+	const int64_t *y = &b->n;
+	for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++)
+		x[i] += y[i];
+}
+
+/* ---- filters ------------------------------------------------------------------- */
+
+static uint8_t *an_add_filter(an_plan *p, an_dim d)
+{
+	uint32_t n = an_dim_codes(p, d);
+	uint8_t *ok = calloc(n, 1);
+	if (ok == NULL || p->n_filters == 12) {
+		free(ok);
+		return NULL;
+	}
+	p->fdim[p->n_filters] = d;
+	p->fn[p->n_filters] = n;
+	p->allowed[p->n_filters++] = ok;
+	return ok;
+}
+
+/* A unit filter keeps the unit and everything below it. */
+static bool an_filter_units(an_plan *p, int64_t unit_id)
+{
+	const an_index *ix = p->ix;
+	uint8_t *ok = an_add_filter(p, AN_DIM_TEAM);
+	if (ok == NULL)
+		return false;
+	uint32_t target = an_codes_get(&ix->units, unit_id);
+	for (uint32_t c = 1; target && c < ix->units.n; c++) {
+		uint32_t u = c;
+		for (int depth = 0; u && depth < 8; depth++) {
+			if (u == target) {
+				ok[c] = 1;
+				break;
+			}
+			u = u < ix->unit_info_n ? ix->unit_info[u].parent : 0;
+		}
+	}
+	return true;
+}
+
+static bool an_filter_one(an_plan *p, an_dim d, uint32_t code)
+{
+	uint8_t *ok = an_add_filter(p, d);
+	if (ok == NULL)
+		return false;
+	if (code && code < an_dim_codes(p, d))
+		ok[code] = 1;
+	return true;
+}
+
+static uint32_t an_label_code(const char *const *labels, size_t n, const char *v)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(labels[i], v) == 0)
+			return (uint32_t)i;
+	return 0;
+}
+
+static uint32_t an_dict_code(const an_dict *d, const char *v)
+{
+	for (size_t i = 1; i < d->n; i++)
+		if (strcmp(d->names[i], v) == 0)
+			return (uint32_t)i;
+	return 0;
+}
+
+static bool an_plan_filters(an_plan *p, const an_filter *f)
+{
+	const an_index *ix = p->ix;
+	bool ok = true;
+	if (f->team_id)
+		ok = ok && an_filter_units(p, f->team_id);
+	if (f->employee_id)
+		ok = ok && an_filter_one(p, AN_DIM_EMPLOYEE, an_codes_get(&ix->emps, f->employee_id));
+	if (f->touchpoint_id)
+		ok = ok && an_filter_one(p, AN_DIM_TOUCHPOINT, an_codes_get(&ix->tps, f->touchpoint_id));
+	if (f->journey_id)
+		ok = ok && an_filter_one(p, AN_DIM_JOURNEY, an_codes_get(&ix->journeys, f->journey_id));
+	if (f->channel[0]) {
+		uint32_t c = 0;
+		for (unsigned i = 1; i <= 6; i++)
+			if (strcmp(an_channel_name(i), f->channel) == 0)
+				c = i;
+		ok = ok && an_filter_one(p, AN_DIM_CHANNEL, c);
+	}
+	if (f->language[0]) {
+		/* language code 0 = nl, 1 = en: filter with an explicit table */
+		uint8_t *t = an_add_filter(p, AN_DIM_LANGUAGE);
+		ok = ok && t;
+		if (t)
+			t[strcmp(f->language, "en") == 0] = 1;
+	}
+	if (f->segment[0])
+		ok = ok && an_filter_one(p, AN_DIM_SEGMENT, an_dict_code(&ix->segments, f->segment));
+	if (f->city[0])
+		ok = ok && an_filter_one(p, AN_DIM_CITY, an_dict_code(&ix->cities, f->city));
+	if (f->age_band[0])
+		ok = ok && an_filter_one(p, AN_DIM_AGE_BAND, an_label_code(an_age_labels, 7, f->age_band));
+	if (f->since_band[0])
+		ok = ok && an_filter_one(p, AN_DIM_SINCE_BAND, an_label_code(an_since_labels, 6, f->since_band));
+	return ok;
+}
+
+/* ---- labels ---------------------------------------------------------------------- */
+
+static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, char *key, size_t kn,
+		     char *sort, size_t sn)
+{
+	const an_index *ix = p->ix;
+	const an_named *info = NULL;
+	const an_codes *codes = NULL;
+	*id = 0;
+	snprintf(sort, sn, "%010u", code);
+	switch (d) {
+	case AN_DIM_TEAM:
+	case AN_DIM_DEPARTMENT:
+	case AN_DIM_ORGANISATION: info = ix->unit_info; codes = &ix->units; break;
+	case AN_DIM_EMPLOYEE: info = ix->emp_info; codes = &ix->emps; break;
+	case AN_DIM_TOUCHPOINT: info = ix->tp_info; codes = &ix->tps; break;
+	case AN_DIM_JOURNEY: info = ix->journey_info; codes = &ix->journeys; break;
+	case AN_DIM_CHANNEL: snprintf(key, kn, "%s", code ? an_channel_name(code) : "unknown"); return;
+	case AN_DIM_LANGUAGE: snprintf(key, kn, "%s", code ? "en" : "nl"); return;
+	case AN_DIM_SEGMENT: snprintf(key, kn, "%s", code ? ix->segments.names[code] : "unknown"); break;
+	case AN_DIM_CITY: snprintf(key, kn, "%s", code ? ix->cities.names[code] : "unknown"); break;
+	case AN_DIM_AGE_BAND: snprintf(key, kn, "%s", an_age_labels[code]); return;
+	case AN_DIM_SINCE_BAND: snprintf(key, kn, "%s", an_since_labels[code]); return;
+	default: snprintf(key, kn, "%s", p->days.label[d][code]); return;
+	}
+	if (codes) {
+		*id = code < codes->n ? codes->ids[code] : 0;
+		snprintf(key, kn, "%.95s", code == 0 ? "(none)" : info[code].known ? info[code].name : "(unknown)");
+	}
+	/* Named things sort by name (none last). */
+	snprintf(sort, sn, "%s%.30s", code == 0 ? "~" : "", key);
+}
+
+static int an_group_cmp(const void *a, const void *b)
+{
+	const an_group *x = a, *y = b;
+	int c = strcmp(x->sort[0], y->sort[0]);
+	return c ? c : strcmp(x->sort[1], y->sort[1]);
+}
+
+/* ---- the query -------------------------------------------------------------------- */
+
+static void an_plan_free(an_plan *p)
+{
+	for (int i = 0; i < p->n_filters; i++)
+		free(p->allowed[i]);
+	free(p->dept_of);
+	free(p->org_of);
+	free(p->journey_of);
+	an_days_free(&p->days);
+}
+
+static ks_err an_plan_make(const an_index *ix, const an_filter *f, const an_dim *dims, int n_dims,
+			   an_plan *p, ks_error *e)
+{
+	memset(p, 0, sizeof *p);
+	p->ix = ix;
+	p->n_dims = n_dims;
+	int64_t from = f->from > 0 ? f->from : 0, to = f->to > 0 ? f->to : 0;
+	if (from > UINT32_MAX || to > UINT32_MAX)
+		return ks_fail(e, KS_ERR_RANGE, from > UINT32_MAX ? "from" : "to", "period out of range");
+	p->from = (uint32_t)from;
+	p->to = (uint32_t)to;
+	int64_t day0 = ix->n ? ix->min_t / 86400 : 0, day1 = ix->n ? ix->max_t / 86400 : 0;
+	if (!an_days_build(&p->days, day0, day1))
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	p->dept_of = an_ancestors(ix, 'd');
+	p->org_of = an_ancestors(ix, 'o');
+	p->journey_of = calloc(ix->tps.n + 1, sizeof *p->journey_of);
+	if (p->dept_of == NULL || p->org_of == NULL || p->journey_of == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t c = 1; c < ix->tps.n && c < ix->tp_info_n; c++)
+		p->journey_of[c] = (uint16_t)ix->tp_info[c].parent;
+	uint64_t groups = 1;
+	for (int i = 0; i < n_dims; i++) {
+		p->dims[i] = dims[i];
+		p->n_codes[i] = an_dim_codes(p, dims[i]);
+		groups *= p->n_codes[i];
+	}
+	if (groups > AN_MAX_GROUPS)
+		return ks_fail(e, KS_ERR_RANGE, "group_by", "too many groups (%llu); narrow the breakdown",
+			       (unsigned long long)groups);
+	p->n_groups = (uint32_t)groups;
+	if (!an_plan_filters(p, f))
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	return KS_OK;
+}
+
+static ks_err an_collect(const an_plan *p, const uint32_t *hist, an_result *out, ks_error *e)
+{
+	/* Count groups with any row: every row lands in exactly one NPS bin. */
+	size_t used = 0;
+	for (uint32_t g = 0; g < p->n_groups; g++) {
+		const uint32_t *h = hist + (size_t)g * AN_HIST;
+		uint64_t n = 0;
+		for (int v = 0; v < 16; v++)
+			n += h[v];
+		used += n > 0;
+	}
+	out->groups = calloc(used ? used : 1, sizeof *out->groups);
+	if (out->groups == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	size_t k = 0;
+	for (uint32_t g = 0; g < p->n_groups; g++) {
+		metrics_counts c;
+		an_hist_counts(hist + (size_t)g * AN_HIST, &c);
+		if (c.n == 0)
+			continue;
+		an_counts_add(&out->total, &c);
+		if (p->n_dims == 0)
+			continue;
+		an_group *grp = &out->groups[k++];
+		grp->c = c;
+		uint32_t codes[2] = {p->n_dims == 2 ? g / p->n_codes[1] : g,
+				     p->n_dims == 2 ? g % p->n_codes[1] : 0};
+		for (int i = 0; i < p->n_dims; i++)
+			an_label(p, p->dims[i], codes[i], &grp->id[i], grp->key[i], sizeof grp->key[i],
+				 grp->sort[i], sizeof grp->sort[i]);
+	}
+	out->n_groups = k;
+	qsort(out->groups, k, sizeof *out->groups, an_group_cmp);
+	return KS_OK;
+}
+
+ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims, an_result *out,
+		ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	if (n_dims < 0 || n_dims > 2)
+		return ks_fail(e, KS_ERR_INVALID, "group_by", "at most two dimensions");
+	for (int i = 0; i < n_dims; i++)
+		if (dims[i] <= AN_DIM_NONE || dims[i] >= AN_DIM__COUNT)
+			return ks_fail(e, KS_ERR_INVALID, "group_by", "unknown dimension");
+	out->n_dims = n_dims;
+	for (int i = 0; i < n_dims; i++)
+		out->dims[i] = dims[i];
+	pthread_rwlock_rdlock(&ix->lock);
+	an_plan p;
+	ks_err err = an_plan_make(ix, f, dims, n_dims, &p, e);
+	size_t rows = ix->n;
+	int nthreads = rows >= AN_PARALLEL_MIN ? 2 : 1;
+	uint32_t *hist[2] = {NULL, NULL};
+	for (int i = 0; !err && i < nthreads; i++) {
+		hist[i] = calloc((size_t)p.n_groups * AN_HIST, sizeof *hist[i]);
+		if (hist[i] == NULL)
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	if (!err) {
+		an_work w[2] = {{&p, 0, rows / nthreads, hist[0]}, {&p, rows / nthreads, rows, hist[1]}};
+		if (nthreads == 1)
+			w[0].hi = rows;
+		pthread_t th;
+		bool spawned = nthreads == 2 && pthread_create(&th, NULL, an_work_run, &w[1]) == 0;
+		an_work_run(&w[0]);
+		if (spawned)
+			pthread_join(th, NULL);
+		else if (nthreads == 2)
+			an_work_run(&w[1]);
+		if (nthreads == 2)
+			for (size_t i = 0; i < (size_t)p.n_groups * AN_HIST; i++)
+				hist[0][i] += hist[1][i];
+		err = an_collect(&p, hist[0], out, e);
+	}
+	free(hist[0]);
+	free(hist[1]);
+	an_plan_free(&p);
+	pthread_rwlock_unlock(&ix->lock);
+	if (err)
+		an_result_free(out);
+	return err;
+}
+
+void an_result_free(an_result *r)
+{
+	free(r->groups);
+	r->groups = NULL;
+	r->n_groups = 0;
+}

@@ -1,0 +1,132 @@
+/* sqlite_scan.c — bulk reads that feed the in-memory analytics index. */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void store_set_commit_hook(ks_store *s, store_commit_fn fn, void *arg)
+{
+	s->commit_hook = fn;
+	s->commit_arg = arg;
+}
+
+static void sq_copy(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+static int sq_score(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int(st, col);
+}
+
+ks_err store_scan_responses(ks_store *s, int64_t after_id, store_response_fn fn, void *arg,
+			    ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db,
+				    "SELECT id, coalesce(customer_id,0), coalesce(employee_id,0),"
+				    " coalesce(team_id,0), coalesce(touchpoint_id,0), coalesce(channel,''),"
+				    " language, nps, grade, ces, received_at, coalesce(contact_id,0)"
+				    " FROM responses WHERE id > ?1 ORDER BY id",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ks_err err = sq_fail(c, rc, e);
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, after_id);
+	model_response r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		model_response_init(&r);
+		r.id = sqlite3_column_int64(st, 0);
+		r.customer_id = sqlite3_column_int64(st, 1);
+		r.employee_id = sqlite3_column_int64(st, 2);
+		r.team_id = sqlite3_column_int64(st, 3);
+		r.touchpoint_id = sqlite3_column_int64(st, 4);
+		sq_copy(st, 5, r.channel, sizeof r.channel);
+		sq_copy(st, 6, r.language, sizeof r.language);
+		r.nps = sq_score(st, 7);
+		r.grade = sq_score(st, 8);
+		r.ces = sq_score(st, 9);
+		r.received_at = sqlite3_column_int64(st, 10);
+		r.contact_id = sqlite3_column_int64(st, 11);
+		if (!fn(arg, &r)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_scan_customers(ks_store *s, int64_t only_id, store_customer_fn fn, void *arg, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db,
+				    "SELECT id, language, coalesce(segment,''), coalesce(city,''),"
+				    " coalesce(birth_year,0), coalesce(CAST(substr(customer_since,1,4) AS INTEGER),0)"
+				    " FROM customers WHERE ?1 = 0 OR id = ?1 ORDER BY id",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ks_err err = sq_fail(c, rc, e);
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, only_id);
+	store_customer_attrs a;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof a);
+		a.id = sqlite3_column_int64(st, 0);
+		sq_copy(st, 1, a.language, sizeof a.language);
+		sq_copy(st, 2, a.segment, sizeof a.segment);
+		sq_copy(st, 3, a.city, sizeof a.city);
+		a.birth_year = sqlite3_column_int(st, 4);
+		a.since_year = sqlite3_column_int(st, 5);
+		fn(arg, &a);
+	}
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_scan_names(ks_store *s, store_names_kind kind, store_named_fn fn, void *arg, ks_error *e)
+{
+	static const char *const sql[] = {
+		[STORE_NAMES_UNITS] = "SELECT id, coalesce(parent_id,0), kind, name FROM org_units ORDER BY id",
+		[STORE_NAMES_EMPLOYEES] =
+			"SELECT id, team_id, 'employee', first_name || ' ' || last_name FROM employees ORDER BY id",
+		[STORE_NAMES_TOUCHPOINTS] =
+			"SELECT id, journey_id, CASE WHEN moment_of_truth THEN 'mot' ELSE '' END, name"
+			" FROM touchpoints ORDER BY id",
+		[STORE_NAMES_JOURNEYS] = "SELECT id, 0, '', name FROM journeys ORDER BY id",
+	};
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, sql[kind], -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ks_err err = sq_fail(c, rc, e);
+		sq_release(s, c);
+		return err;
+	}
+	store_named row;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof row);
+		row.id = sqlite3_column_int64(st, 0);
+		row.parent_id = sqlite3_column_int64(st, 1);
+		sq_copy(st, 2, row.kind, sizeof row.kind);
+		sq_copy(st, 3, row.name, sizeof row.name);
+		fn(arg, &row);
+	}
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	return err;
+}

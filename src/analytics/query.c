@@ -464,7 +464,12 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 		snprintf(key, kn, "%.95s", code == 0 ? "(none)" : info[code].known ? info[code].name : "(unknown)");
 	}
 	/* Named things sort by name (none last). */
-	snprintf(sort, sn, "%s%.30s", code == 0 ? "~" : "", key);
+	if (sn < 2)
+		return;
+	sort[0] = code == 0 ? '~' : ' ';
+	size_t len = strlen(key) < sn - 2 ? strlen(key) : sn - 2;
+	memmove(sort + 1, key, len);
+	sort[len + 1] = '\0';
 }
 
 static int an_group_cmp(const void *a, const void *b)

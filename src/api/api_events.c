@@ -27,6 +27,11 @@ static ks_err api_text(const json_t *obj, const char *name, char *out, size_t ca
 	return KS_OK;
 }
 
+/* Event times must lie in 2000..2099: 0 means "now" internally, and the
+ * analytics index keeps times as unsigned 32-bit seconds. */
+#define API_TIME_MIN 946684800LL   /* 2000-01-01T00:00:00Z */
+#define API_TIME_MAX 4102444800LL  /* 2100-01-01T00:00:00Z */
+
 static ks_err api_time(const json_t *obj, const char *name, int64_t *out, ks_error *e)
 {
 	const json_t *v = json_object_get(obj, name);
@@ -35,6 +40,8 @@ static ks_err api_time(const json_t *obj, const char *name, int64_t *out, ks_err
 		return KS_OK;
 	if (!json_is_string(v) || clock_parse_iso(json_string_value(v), out) != KS_OK)
 		return ks_fail(e, KS_ERR_INVALID, name, "%s must be an ISO 8601 date or time", name);
+	if (*out < API_TIME_MIN || *out >= API_TIME_MAX)
+		return ks_fail(e, KS_ERR_RANGE, name, "%s must lie between 2000 and 2099", name);
 	return KS_OK;
 }
 

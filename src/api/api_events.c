@@ -292,9 +292,15 @@ typedef struct api_pending {
 	ks_err rc;
 	bool created;
 	model_response r;
-	char open_text[MODEL_OPEN_MAX + 1];
+	char *open_text;         /* owned copy, or NULL */
 	ks_error e;
 } api_pending;
+
+static void api_pending_free(api_pending *p)
+{
+	free(p->open_text);
+	free(p);
+}
 
 /* Writer thread: record the outcome, wake the request. Nothing slow here:
  * the writer serves everyone. */
@@ -318,12 +324,12 @@ static ks_err api_response_finish(http_req *req, ks_error *e)
 	ks_err rc = p->rc;
 	if (rc) {
 		*e = p->e;
-		free(p);
+		api_pending_free(p);
 		return rc;
 	}
 	snprintf(req->location, sizeof req->location, "/api/v1/responses/%lld", (long long)p->r.id);
 	http_reply_json(req, p->created ? 201 : 200, store_response_json(&p->r));
-	free(p);
+	api_pending_free(p);
 	return KS_OK;
 }
 
@@ -332,24 +338,30 @@ ks_err api_response_create(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
 	json_t *o = NULL;
-	api_pending *p = calloc(1, sizeof *p);
+	api_pending *p = malloc(sizeof *p);
 	if (p == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	p->open_text = NULL;
 	ks_err err = api_body_object(req, &o, e);
 	if (!err)
 		err = api_response_parse(req, o, &p->r, e);
 	if (!err && p->r.open_text) {
 		/* Keep our own copy: the JSON document goes away now. */
-		snprintf(p->open_text, sizeof p->open_text, "%s", p->r.open_text);
+		p->open_text = strdup(p->r.open_text);
+		if (p->open_text == NULL)
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 		p->r.open_text = p->open_text;
 	}
 	json_decref(o);
 	if (!err)
 		err = store_response_prepare(app->store, &p->r, e);
 	if (err) {
-		free(p);
+		api_pending_free(p);
 		return err;
 	}
+	p->rc = KS_OK;
+	p->created = false;
+	ks_error_clear(&p->e);
 	p->req = req;
 	req->pending = p;
 	req->on_resume = api_response_finish;

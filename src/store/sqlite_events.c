@@ -535,6 +535,72 @@ static void *sq_writer_main(void *arg)
 	}
 }
 
+/* ---- the checkpointer ------------------------------------------------------------ */
+
+#define SQ_CKPT_PAGES 1000  /* SQLite's own default auto-checkpoint threshold */
+
+/* WAL hook on the writer's connection: instead of checkpointing inline (which
+ * would hold up every response in the next batch), wake the checkpointer. */
+static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	ks_store *s = arg;
+	if (pages < SQ_CKPT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&s->ck_mu);
+	s->ckpt_due = true;
+	pthread_cond_signal(&s->ck_cv);
+	pthread_mutex_unlock(&s->ck_mu);
+	return SQLITE_OK;
+}
+
+static void *sq_checkpointer_main(void *arg)
+{
+	ks_store *s = arg;
+	pthread_mutex_lock(&s->ck_mu);
+	for (;;) {
+		while (!s->ckpt_due && !s->ckpt_stop)
+			pthread_cond_wait(&s->ck_cv, &s->ck_mu);
+		if (s->ckpt_stop)
+			break;
+		s->ckpt_due = false;
+		pthread_mutex_unlock(&s->ck_mu);
+		/* PASSIVE: never blocks readers or the writer; whatever is still
+		 * in use is left for the next round. */
+		sqlite3_wal_checkpoint_v2(s->ckconn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&s->ck_mu);
+	}
+	pthread_mutex_unlock(&s->ck_mu);
+	return NULL;
+}
+
+ks_err sq_checkpointer_start(ks_store *s, ks_error *e)
+{
+	pthread_mutex_init(&s->ck_mu, NULL);
+	pthread_cond_init(&s->ck_cv, NULL);
+	if (pthread_create(&s->ckpt, NULL, sq_checkpointer_main, s) != 0)
+		return ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the checkpointer thread");
+	s->ckpt_started = true;
+	sqlite3_wal_hook(s->wconn->db, sq_wal_hook, s);
+	return KS_OK;
+}
+
+void sq_checkpointer_stop(ks_store *s)
+{
+	if (!s->ckpt_started)
+		return;
+	pthread_mutex_lock(&s->ck_mu);
+	s->ckpt_stop = true;
+	pthread_cond_signal(&s->ck_cv);
+	pthread_mutex_unlock(&s->ck_mu);
+	pthread_join(s->ckpt, NULL);
+	sqlite3_wal_hook(s->wconn->db, NULL, NULL);
+	pthread_mutex_destroy(&s->ck_mu);
+	pthread_cond_destroy(&s->ck_cv);
+	s->ckpt_started = false;
+}
+
 ks_err sq_writer_start(ks_store *s, ks_error *e)
 {
 	if (pthread_create(&s->writer, NULL, sq_writer_main, s) != 0)

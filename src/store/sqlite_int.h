@@ -79,6 +79,16 @@ struct ks_store {
 	bool webhooks;           /* queue webhook events (store_set_webhooks) */
 	store_commit_fn commit_hook;
 	void *commit_arg;
+
+	/* The checkpointer: folds the WAL back into the database on its own
+	 * connection and thread, so the writer never does checkpoint I/O. */
+	sq_conn *ckconn;
+	pthread_t ckpt;
+	bool ckpt_started;
+	bool ckpt_due;
+	bool ckpt_stop;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;
 };
 
 struct store_bulk {
@@ -114,5 +124,7 @@ ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error 
 
 ks_err sq_writer_start(ks_store *s, ks_error *e);
 void sq_writer_stop(ks_store *s);
+ks_err sq_checkpointer_start(ks_store *s, ks_error *e);
+void sq_checkpointer_stop(ks_store *s);
 
 #endif

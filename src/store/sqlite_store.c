@@ -310,6 +310,10 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		}
 	}
 	if (!err)
+		err = sq_conn_open(path, &s->ckconn, e);
+	if (!err)
+		err = sq_checkpointer_start(s, e);
+	if (!err)
 		err = sq_writer_start(s, e);
 	if (err) {
 		store_close(s);
@@ -324,6 +328,8 @@ void store_close(ks_store *s)
 	if (s == NULL)
 		return;
 	sq_writer_stop(s);
+	sq_checkpointer_stop(s);
+	sq_conn_close(s->ckconn);
 	for (int i = 0; i < s->n_conns; i++)
 		sq_conn_close(s->all_conns[i]);
 	if (s->wconn) {

@@ -57,6 +57,7 @@ struct http_req {
 	/* bookkeeping */
 	bool too_big;
 	bool queued;             /* a reply was queued before the body ended */
+	bool close_conn;         /* send "Connection: close" with the reply */
 	bool suspended;
 	bool replied;
 	int64_t started_ms;

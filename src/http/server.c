@@ -26,6 +26,7 @@ struct http_server {
 	http_config cfg;
 	unsigned port;
 	atomic_int in_flight;
+	atomic_bool stopping;   /* new requests get 503 while in-flight ones finish */
 };
 
 int http_status_for(ks_err code)
@@ -125,7 +126,7 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 		MHD_add_response_header(r, "Allow", req->allow);
 	if (req->location[0])
 		MHD_add_response_header(r, "Location", req->location);
-	if (req->too_big)
+	if (req->close_conn)
 		MHD_add_response_header(r, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, r);
 	MHD_destroy_response(r);
@@ -158,6 +159,7 @@ static void http_finish(http_req *req, http_handler h)
 static void http_dispatch(http_server *srv, http_req *req)
 {
 	if (req->too_big) {
+		req->close_conn = true;
 		http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
 		return;
 	}
@@ -189,10 +191,17 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		buf_init(&req->body, HTTP_BODY_MAX);
 		atomic_fetch_add(&srv->in_flight, 1);
 		*con_cls = req;
+		if (atomic_load(&srv->stopping)) {
+			req->close_conn = true;
+			req->queued = true;
+			http_fail(req, KS_ERR_UNAVAILABLE, "the server is shutting down");
+			return http_send(conn, req);
+		}
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 			/* Refuse before reading a byte of an announced oversize body. */
 			req->too_big = true;
+			req->close_conn = true;
 			req->queued = true;
 			http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
 			return http_send(conn, req);
@@ -313,8 +322,11 @@ void http_stop(http_server *srv, int grace_ms)
 {
 	if (srv == NULL)
 		return;
-	/* Stop accepting; let requests in progress finish. */
-	MHD_quiesce_daemon(srv->d);
+	/* Let requests in progress finish; new ones are refused with 503.
+	 * (MHD_quiesce_daemon would stop the accepting, but with an epoll
+	 * thread pool it can race the workers and abort libmicrohttpd 0.9.75:
+	 * "Failed to remove listen FD from epoll set".) */
+	atomic_store(&srv->stopping, true);
 	int64_t deadline = clock_mono_ms() + grace_ms;
 	while (atomic_load(&srv->in_flight) > 0 && clock_mono_ms() < deadline)
 		usleep(10000);

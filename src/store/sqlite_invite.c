@@ -951,10 +951,9 @@ ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv
 	sqlite3_bind_text(st, 6, ct->channel, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, invite_reason_name(inv->reason), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, !created ? "skipped" : inv->sent_at ? "sent" : "failed", -1, SQLITE_STATIC);
-	if (created) {
+	if (created)
 		sqlite3_bind_int64(st, 9, inv->sent_at ? inv->sent_at : ct->occurred_at);
-		sqlite3_bind_int(st, 10, 1);
-	}
+	sqlite3_bind_int(st, 10, created ? 1 : 0);
 	sq_bind_id(st, 11, inv->sent_at);
 	sq_bind_id(st, 12, inv->sent_at ? inv->sent_at + 14 * 86400 : 0);
 	sq_bind_id(st, 13, inv->opened_at);

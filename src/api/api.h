@@ -41,6 +41,10 @@ ks_err api_query_id(http_req *req, const char *name, int64_t *id, ks_error *e);
 ks_err api_json_id(const json_t *obj, const char *name, int64_t *id, ks_error *e);
 /* FNV-1a 64 of n bytes, folded to 63 bits (it is stored in a signed column). */
 uint64_t api_hash(const char *p, size_t n);
+/* Refuse query parameters that allowed(key, arg) rejects: 422 naming the
+ * first unknown one, so a typo never silently widens a result. */
+typedef bool (*api_param_ok)(const char *key, void *arg);
+ks_err api_query_only(http_req *req, api_param_ok allowed, void *arg, ks_error *e);
 /* Keyset pagination from ?limit= and ?cursor=. */
 ks_err api_page(http_req *req, store_list_query *q, ks_error *e);
 

@@ -93,6 +93,13 @@ ks_err api_entity_get(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
+static bool api_list_param(const char *key, void *arg)
+{
+	const model_entity *ent = arg;
+	return strcmp(key, "limit") == 0 || strcmp(key, "cursor") == 0 ||
+	       model_field_find(ent, key) != NULL;
+}
+
 /* Only one filter per list call, on a field marked filterable. */
 static ks_err api_list_filter(http_req *req, const model_entity *ent, store_list_query *q,
 			      ks_error *e)
@@ -128,7 +135,9 @@ ks_err api_entity_list(http_req *req, ks_error *e)
 		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
 	store_list_query q;
 	json_t *out = NULL;
-	ks_err err = api_page(req, &q, e);
+	ks_err err = api_query_only(req, api_list_param, (void *)ent, e);
+	if (!err)
+		err = api_page(req, &q, e);
 	if (!err)
 		err = api_list_filter(req, ent, &q, e);
 	if (!err)

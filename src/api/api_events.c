@@ -229,8 +229,10 @@ static ks_err api_answers(const json_t *o, model_response *r, ks_error *e)
 		if (json_string_length(open) > MODEL_OPEN_MAX)
 			return ks_fail(e, KS_ERR_RANGE, "answers.open", "answers.open is longer than %d bytes",
 				       MODEL_OPEN_MAX);
-		if (json_string_length(open) > 0)
-			r->open_text = json_string_value(open); /* borrowed from o */
+		/* Only blanks is no answer at all. */
+		const char *txt = json_string_value(open);
+		if (txt[strspn(txt, " \t\r\n")] != '\0')
+			r->open_text = txt; /* borrowed from o */
 	}
 	if (r->nps < 0 && r->grade < 0 && r->ces < 0 && r->n_drivers == 0 && r->open_text == NULL)
 		return ks_fail(e, KS_ERR_INVALID, "answers", "at least one answer is required");
@@ -254,6 +256,9 @@ static ks_err api_response_parse(http_req *req, const json_t *o, model_response 
 	if (!err)
 		err = api_text(o, "client_key", r->client_key, sizeof r->client_key, e);
 	const char *hdr = http_header(req, "Idempotency-Key");
+	if (!err && hdr && r->client_key[0] && strcmp(hdr, r->client_key) != 0)
+		return ks_fail(e, KS_ERR_INVALID, "client_key",
+			       "client_key and the Idempotency-Key header differ");
 	if (!err && hdr && r->client_key[0] == '\0') {
 		if (strlen(hdr) > MODEL_KEY_MAX)
 			return ks_fail(e, KS_ERR_RANGE, "client_key", "Idempotency-Key is too long");
@@ -279,6 +284,8 @@ static ks_err api_response_parse(http_req *req, const json_t *o, model_response 
 		err = api_text(o, "source", r->source, sizeof r->source, e);
 	if (!err && r->source[0] == '\0')
 		snprintf(r->source, sizeof r->source, "api");
+	if (!err && strspn(r->source, "abcdefghijklmnopqrstuvwxyz_") != strlen(r->source))
+		err = ks_fail(e, KS_ERR_INVALID, "source", "source must be lower-case letters and _");
 	if (!err)
 		err = api_answers(o, r, e);
 	if (!err)

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
 #include "analytics/analytics.h"
 #include "api/api.h"
 
@@ -22,12 +20,6 @@ static const char *const api_filter_params[] = {
 	"from", "to", "period", "team_id", "employee_id", "touchpoint_id", "journey_id", "channel",
 	"language", "segment", "age_band", "customer_since_band", "city", NULL};
 
-typedef struct api_unknown {
-	const char *const *extra;  /* endpoint-specific parameters */
-	const char *prefix;        /* "a." / "b." for compare, else NULL */
-	char name[64];
-} api_unknown;
-
 static bool api_known(const char *key, const char *const *list)
 {
 	for (size_t i = 0; list && list[i]; i++)
@@ -36,29 +28,25 @@ static bool api_known(const char *key, const char *const *list)
 	return false;
 }
 
-static enum MHD_Result api_find_unknown(void *cls, enum MHD_ValueKind kind, const char *key,
-					const char *value)
+typedef struct api_params {
+	const char *const *extra;  /* endpoint-specific parameters */
+	bool prefixed;             /* compare: "a." / "b." forms allowed */
+} api_params;
+
+static bool api_metric_param(const char *key, void *arg)
 {
-	(void)kind;
-	(void)value;
-	api_unknown *u = cls;
+	const api_params *ps = arg;
 	const char *k = key;
-	if (u->prefix && (strncmp(k, "a.", 2) == 0 || strncmp(k, "b.", 2) == 0))
+	if (ps->prefixed && (strncmp(k, "a.", 2) == 0 || strncmp(k, "b.", 2) == 0))
 		k += 2;
-	if (api_known(k, api_filter_params) || api_known(key, u->extra))
-		return MHD_YES;
-	snprintf(u->name, sizeof u->name, "%s", key);
-	return MHD_NO;
+	return api_known(k, api_filter_params) || api_known(key, ps->extra);
 }
 
 /* A typo in a parameter must not silently widen the slice. */
 static ks_err api_check_params(http_req *req, const char *const *extra, bool prefixed, ks_error *e)
 {
-	api_unknown u = {.extra = extra, .prefix = prefixed ? "" : NULL, .name = ""};
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, api_find_unknown, &u);
-	if (u.name[0])
-		return ks_fail(e, KS_ERR_INVALID, u.name, "unknown parameter %s", u.name);
-	return KS_OK;
+	api_params ps = {.extra = extra, .prefixed = prefixed};
+	return api_query_only(req, api_metric_param, &ps, e);
 }
 
 /* Query argument pfx+name (pfx "" or "a." / "b."), falling back to the

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <microhttpd.h>
+
 #include "api/api.h"
 
 ks_err api_body_object(http_req *req, json_t **out, ks_error *e)
@@ -93,4 +95,31 @@ uint64_t api_hash(const char *p, size_t n)
 		h *= 1099511628211ULL;
 	}
 	return h & 0x7fffffffffffffffULL;
+}
+
+typedef struct api_param_scan {
+	api_param_ok allowed;
+	void *arg;
+	char bad[64];
+} api_param_scan;
+
+static enum MHD_Result api_param_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	(void)kind;
+	(void)value;
+	api_param_scan *ps = cls;
+	if (ps->allowed(key, ps->arg))
+		return MHD_YES;
+	snprintf(ps->bad, sizeof ps->bad, "%s", key);
+	return MHD_NO;
+}
+
+ks_err api_query_only(http_req *req, api_param_ok allowed, void *arg, ks_error *e)
+{
+	api_param_scan ps = {.allowed = allowed, .arg = arg, .bad = ""};
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, api_param_visit, &ps);
+	if (ps.bad[0])
+		return ks_fail(e, KS_ERR_INVALID, ps.bad, "unknown parameter %s", ps.bad);
+	return KS_OK;
 }

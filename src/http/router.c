@@ -44,7 +44,8 @@ http_handler http_route_find(const http_route *routes, size_t n, http_req *req, 
 	for (size_t i = 0; i < n; i++) {
 		if (!route_match(routes[i].pattern, req->path, req))
 			continue;
-		if (strcmp(routes[i].method, req->method) == 0) {
+		bool head_as_get = strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0;
+		if (strcmp(routes[i].method, req->method) == 0 || head_as_get) {
 			*err = KS_OK;
 			return routes[i].handler;
 		}

@@ -90,7 +90,7 @@ typedef struct an_filter {
 typedef struct an_group {
 	int64_t id[2];          /* entity id for entity dimensions, else 0 */
 	char key[2][96];        /* label: a name, "2026-03", "2026-W09", "25-34" ... */
-	char sort[2][32];       /* chronological / code order key */
+	char sort[2][100];      /* chronological / name order key */
 	metrics_counts c;
 } an_group;
 

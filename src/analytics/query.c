@@ -52,7 +52,7 @@ bool an_dim_is_time(an_dim d)
 
 /* Bands, shared with the representativeness view's labels. Age is taken in
  * the year of the response. */
-static const char *const an_age_labels[] = {"unknown", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"};
+static const char *const an_age_labels[] = {"unknown", "<25", "25-34", "35-44", "45-54", "55-64", "65+"};
 static const char *const an_since_labels[] = {"unknown", "<1y", "1-2y", "3-5y", "6-10y", ">10y"};
 
 static unsigned an_age_band(int age)
@@ -371,30 +371,42 @@ static bool an_filter_units(an_plan *p, int64_t unit_id)
 	return true;
 }
 
-static bool an_filter_one(an_plan *p, an_dim d, uint32_t code)
+/* Keep rows whose code in dimension d is code; code < 0 keeps nothing (a
+ * value nobody has). Code 0 is the dimension's "unknown". */
+static bool an_filter_one(an_plan *p, an_dim d, int64_t code)
 {
 	uint8_t *ok = an_add_filter(p, d);
 	if (ok == NULL)
 		return false;
-	if (code && code < an_dim_codes(p, d))
+	if (code >= 0 && code < an_dim_codes(p, d))
 		ok[code] = 1;
 	return true;
 }
 
-static uint32_t an_label_code(const char *const *labels, size_t n, const char *v)
+/* An entity id's code, or -1 when the index has never seen it. */
+static int64_t an_entity_code(const an_codes *m, int64_t id)
 {
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(labels[i], v) == 0)
-			return (uint32_t)i;
-	return 0;
+	uint32_t c = an_codes_get(m, id);
+	return c ? (int64_t)c : -1;
 }
 
-static uint32_t an_dict_code(const an_dict *d, const char *v)
+static int64_t an_label_code(const char *const *labels, size_t n, const char *v)
 {
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(labels[i], v) == 0)
+			return (int64_t)i;
+	return -1;
+}
+
+/* Segment or city code; "unknown" is code 0 (no value recorded). */
+static int64_t an_dict_code(const an_dict *d, const char *v)
+{
+	if (strcmp(v, "unknown") == 0)
+		return 0;
 	for (size_t i = 1; i < d->n; i++)
 		if (strcmp(d->names[i], v) == 0)
-			return (uint32_t)i;
-	return 0;
+			return (int64_t)i;
+	return -1;
 }
 
 static bool an_plan_filters(an_plan *p, const an_filter *f)
@@ -404,13 +416,13 @@ static bool an_plan_filters(an_plan *p, const an_filter *f)
 	if (f->team_id)
 		ok = ok && an_filter_units(p, f->team_id);
 	if (f->employee_id)
-		ok = ok && an_filter_one(p, AN_DIM_EMPLOYEE, an_codes_get(&ix->emps, f->employee_id));
+		ok = ok && an_filter_one(p, AN_DIM_EMPLOYEE, an_entity_code(&ix->emps, f->employee_id));
 	if (f->touchpoint_id)
-		ok = ok && an_filter_one(p, AN_DIM_TOUCHPOINT, an_codes_get(&ix->tps, f->touchpoint_id));
+		ok = ok && an_filter_one(p, AN_DIM_TOUCHPOINT, an_entity_code(&ix->tps, f->touchpoint_id));
 	if (f->journey_id)
-		ok = ok && an_filter_one(p, AN_DIM_JOURNEY, an_codes_get(&ix->journeys, f->journey_id));
+		ok = ok && an_filter_one(p, AN_DIM_JOURNEY, an_entity_code(&ix->journeys, f->journey_id));
 	if (f->channel[0]) {
-		uint32_t c = 0;
+		int64_t c = -1;
 		for (unsigned i = 1; i <= 6; i++)
 			if (strcmp(an_channel_name(i), f->channel) == 0)
 				c = i;
@@ -441,16 +453,17 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 {
 	const an_index *ix = p->ix;
 	const an_named *info = NULL;
+	size_t info_n = 0;
 	const an_codes *codes = NULL;
 	*id = 0;
 	snprintf(sort, sn, "%010u", code);
 	switch (d) {
 	case AN_DIM_TEAM:
 	case AN_DIM_DEPARTMENT:
-	case AN_DIM_ORGANISATION: info = ix->unit_info; codes = &ix->units; break;
-	case AN_DIM_EMPLOYEE: info = ix->emp_info; codes = &ix->emps; break;
-	case AN_DIM_TOUCHPOINT: info = ix->tp_info; codes = &ix->tps; break;
-	case AN_DIM_JOURNEY: info = ix->journey_info; codes = &ix->journeys; break;
+	case AN_DIM_ORGANISATION: info = ix->unit_info; info_n = ix->unit_info_n; codes = &ix->units; break;
+	case AN_DIM_EMPLOYEE: info = ix->emp_info; info_n = ix->emp_info_n; codes = &ix->emps; break;
+	case AN_DIM_TOUCHPOINT: info = ix->tp_info; info_n = ix->tp_info_n; codes = &ix->tps; break;
+	case AN_DIM_JOURNEY: info = ix->journey_info; info_n = ix->journey_info_n; codes = &ix->journeys; break;
 	case AN_DIM_CHANNEL: snprintf(key, kn, "%s", code ? an_channel_name(code) : "unknown"); return;
 	case AN_DIM_LANGUAGE: snprintf(key, kn, "%s", code ? "en" : "nl"); return;
 	case AN_DIM_SEGMENT: snprintf(key, kn, "%s", code ? ix->segments.names[code] : "unknown"); break;
@@ -461,7 +474,10 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 	}
 	if (codes) {
 		*id = code < codes->n ? codes->ids[code] : 0;
-		snprintf(key, kn, "%.95s", code == 0 ? "(none)" : info[code].known ? info[code].name : "(unknown)");
+		/* A row can name an entity created after the last dimension
+		 * refresh: it is labelled, never read out of bounds. */
+		bool known = code < info_n && info[code].known;
+		snprintf(key, kn, "%.95s", code == 0 ? "(none)" : known ? info[code].name : "(unknown)");
 	}
 	/* Named things sort by name (none last). */
 	if (sn < 2)

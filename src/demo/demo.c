@@ -19,7 +19,9 @@
  * query. Only an invitation that was sent can be answered; whether and when
  * the customer opens, starts and completes the survey is drawn next, with
  * response rates that fall for young and business customers (the "silent
- * mass" the representativeness view must reveal).
+ * mass" the representativeness view must reveal). There are no opt-outs:
+ * the bulk interface cannot set customers.opted_out_at, and an "opted_out"
+ * decision for a customer who never opted out would be a lie.
  *
  * Determinism: one xoshiro256** generator per phase, seeded with splitmix64
  * from opt->seed, so a change in one phase does not reshuffle the others.
@@ -1199,8 +1201,8 @@ static void demo_funnel(demo_ctx *x, const invite_rule *rule, const model_contac
 	demo_rng *r = &x->inv_rng;
 	/* a third of those who do not answer still look at the survey, and
 	 * some of those click a score and leave it there */
-	bool opens = answers || demo_chance(r, 0.30);
-	bool starts = answers || demo_chance(r, 0.35);
+	bool looks = demo_chance(r, 0.30), clicks = demo_chance(r, 0.35);
+	bool opens = answers || looks, starts = answers || clicks;
 	int64_t open = inv->sent_at + demo_open_delay(r, rule, inv->sent_at);
 	int64_t start = open + 5 + demo_below(r, 60);
 	int64_t done = start + 30 + demo_below(r, 300);
@@ -1226,8 +1228,9 @@ static void demo_deliver(demo_ctx *x, const invite_rule *rule, const model_conta
 	bool answers = demo_chance(&x->inv_rng, p_answer);
 	x->st.invited++;
 	if (send_at >= x->now) {
-		/* store_bulk_invitation_add cannot record "scheduled": without a
-		 * sent_at the row is written as failed (see the report) */
+		/* due after the window: store_bulk_invitation_add has no way to
+		 * record "scheduled" (it takes no send_at), so the row is stored
+		 * with status "failed"; only the last evening's contacts */
 		x->st.pending++;
 	} else if (bounced) {
 		x->st.bounced++;

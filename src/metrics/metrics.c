@@ -187,7 +187,7 @@ void metrics_compute(const metrics_counts *c, metrics_summary *out)
 /* Round half away from zero to `decimals` places; never yields -0. */
 static double metrics_round(double x, int decimals)
 {
-	double f = decimals == 1 ? 10.0 : 100.0;
+	double f = pow(10.0, decimals);
 	double r = round(x * f) / f;
 	return r == 0.0 ? 0.0 : r;
 }
@@ -307,7 +307,11 @@ void metrics_compare_grade(const metrics_counts *a, const metrics_counts *b, int
 	double vb = metrics_sample_var(b->grade_n, b->grade_sum, b->grade_sumsq) / (double)b->grade_n;
 	out->diff = out->diff_adj = mb - ma;
 	out->se = sqrt(va + vb);
-	out->z = out->se > 0 ? out->diff / out->se : 0.0;
+	/* No spread on either side: any difference at all is certain, none is none. */
+	if (out->se > 0)
+		out->z = out->diff / out->se;
+	else
+		out->z = out->diff == 0.0 ? 0.0 : copysign(HUGE_VAL, out->diff);
 	out->p = metrics_p_two_sided(out->z);
 	metrics_verdict_of(out, a->grade_n >= min_n && b->grade_n >= min_n);
 }
@@ -325,7 +329,8 @@ json_t *metrics_change_json(const metrics_change *c)
 {
 	if (!c->has)
 		return json_pack("{s:s}", "verdict", metrics_verdict_name(METRICS_INSUFFICIENT));
-	return json_pack("{s:f, s:f, s:f, s:f, s:s}", "diff", metrics_round(c->diff, 2), "se",
-			 metrics_round(c->se, 3), "z", metrics_round(c->z, 3), "p", metrics_round(c->p, 4),
-			 "verdict", metrics_verdict_name(c->verdict));
+	return json_pack("{s:f, s:f, s:o, s:f, s:s}", "diff", metrics_round(c->diff, 2), "se",
+			 metrics_round(c->se, 3), "z",
+			 isfinite(c->z) ? json_real(metrics_round(c->z, 3)) : json_null(), "p",
+			 metrics_round(c->p, 4), "verdict", metrics_verdict_name(c->verdict));
 }

@@ -787,7 +787,7 @@ static const char *sq_segment_expr(const char *d)
 	/* Age bands of ten years from 18; ?3 is the current year. */
 	if (strcmp(d, "age_band") == 0)
 		return "CASE WHEN cu.birth_year IS NULL THEN 'unknown'"
-		       " WHEN ?3 - cu.birth_year < 25 THEN '18-24' WHEN ?3 - cu.birth_year < 35 THEN '25-34'"
+		       " WHEN ?3 - cu.birth_year < 25 THEN '<25' WHEN ?3 - cu.birth_year < 35 THEN '25-34'"
 		       " WHEN ?3 - cu.birth_year < 45 THEN '35-44' WHEN ?3 - cu.birth_year < 55 THEN '45-54'"
 		       " WHEN ?3 - cu.birth_year < 65 THEN '55-64' ELSE '65+' END";
 	if (strcmp(d, "customer_since_band") == 0)

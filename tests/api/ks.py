@@ -64,6 +64,19 @@ def sanitizer_report(text):
     return text[start:]
 
 
+def spawn(args, **kw):
+    """subprocess.Popen, retried for a few seconds while the binary is being
+    relinked (ETXTBSY, EACCES, ENOENT during a concurrent `make`)."""
+    deadline = time.time() + 10.0
+    while True:
+        try:
+            return subprocess.Popen(args, **kw)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
@@ -305,7 +318,7 @@ class Server:
             with open(self.err_path, "wb") as ef, open(self.out_path, "wb") as of:
                 env = sanitizer_env()
                 env.update(self.env)
-                self.proc = subprocess.Popen(
+                self.proc = spawn(
                     [binary(), "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port]
                     + self.args,
                     stdout=of, stderr=ef, stdin=subprocess.DEVNULL, env=env)
@@ -553,10 +566,14 @@ def run(main, start_server=True):
 def run_cli(args, timeout=30.0, env=None):
     """Run the binary with args; returns (rc, stdout, stderr); rc None on timeout."""
     try:
-        p = subprocess.run([binary()] + list(args), capture_output=True, timeout=timeout,
-                           env=env or sanitizer_env(), stdin=subprocess.DEVNULL)
-        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired as ex:
-        out = (ex.stdout or b"").decode("utf-8", "replace")
-        err = (ex.stderr or b"").decode("utf-8", "replace")
-        return None, out, err
+        p = spawn([binary()] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                  env=env or sanitizer_env(), stdin=subprocess.DEVNULL)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            return None, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    except OSError as ex:
+        return None, "", "cannot run %s: %s" % (binary(), ex)

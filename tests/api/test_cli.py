@@ -72,7 +72,7 @@ class Serve:
         self.err = os.path.join(d, "serve.err.%d" % self.port)
         self.out = os.path.join(d, "serve.out.%d" % self.port)
         with open(self.err, "wb") as e, open(self.out, "wb") as o:
-            self.p = subprocess.Popen([ks.binary(), "serve", "--db", db, "--listen",
+            self.p = ks.spawn([ks.binary(), "serve", "--db", db, "--listen",
                                        "127.0.0.1:%d" % self.port], stdout=o, stderr=e,
                                       stdin=subprocess.DEVNULL, env=ks.sanitizer_env())
 

@@ -12,9 +12,11 @@ representativeness, rule validation and the test-mode admin endpoints.
 Every scenario runs on a fresh server (--test-clock, --smtp to the sink,
 --sample-seed) so that one failure cannot spill into the next."""
 
+import concurrent.futures
 import contextlib
 import hashlib
 import hmac
+import http.client
 import http.server
 import json
 import math
@@ -22,6 +24,7 @@ import os
 import re
 import sys
 import threading
+import time
 import traceback
 import urllib.parse
 from html.parser import HTMLParser
@@ -81,12 +84,14 @@ def server(t, sink=None, clock=START, seed=SEED, base_url=None, extra=(), env=No
 def scenario(t, name, fn, *args):
     """Run one scenario; a setup failure or an exception is one "not ok"
     and the next scenario still runs."""
+    started = time.time()
     try:
         fn(t, *args)
     except ks.FixtureError as ex:
         t.check(False, "%s: setup step failed" % name, str(ex))
     except Exception:
         t.check(False, "%s: raised an exception" % name, traceback.format_exc())
+    print("# %s: %.1f s" % (name, time.time() - started), flush=True)
 
 
 def must(resp, status, what):
@@ -245,7 +250,6 @@ def nps_links(mail, part):
 
 def wait_mails(sink, addr, n, timeout=5.0):
     """Mails to addr, once at least n are there (or the timeout passed)."""
-    import time
     deadline = time.time() + timeout
     while True:
         ms = sink.mails(to=addr)
@@ -262,15 +266,12 @@ def survey_path_of(mail):
 
 def answer_via_page(t, srv, path, score, name):
     """GET path (a /s/TOKEN?nps=N link), POST the form with the hidden k; returns the POST status."""
-    st, hd, body = srv.get(path)
-    p = Page(body)
-    k = p.nonce()
+    st, _, body = srv.get(path)
+    k = Page(body).nonce()
     if st != 200 or not k:
         t.check(False, "%s: the survey page answers 200 with a hidden k" % name, ks.got(st, body))
         return st
-    bare = urllib.parse.urlsplit(path).path
-    st2, _, body2 = srv.form(bare, {"nps": str(score), "k": k})
-    return st2
+    return srv.form(urllib.parse.urlsplit(path).path, {"nps": str(score), "k": k})[0]
 
 
 # ---------------------------------------------------------------------------
@@ -500,21 +501,40 @@ N_SAMPLE = 400
 
 
 def sampling_run(t, sink):
+    """A fresh server, a touchpoint with sample_pct 30, N_SAMPLE customers
+    (created concurrently, then taken in id order) and one contact each,
+    created one after the other. Returns [(customer id, decision)]."""
     with server(t, sink) as srv:
         f = mini_fixture(srv, 1, "smp")
         tp = f["tps"][0]
         put_rule(srv, tp["id"], {"sample_pct": 30, "delay_minutes": 0})
+
+        def mk(i):
+            return srv.create("customers", {"external_id": "S-%04d" % i, "email": "s%04d@example.org" % i})
+
+        with concurrent.futures.ThreadPoolExecutor(6) as ex:
+            custs = sorted(ex.map(mk, range(N_SAMPLE)), key=lambda c: c["id"])
         out = []
-        for i in range(N_SAMPLE):
-            cu = srv.create("customers", {"external_id": "S-%04d" % i, "email": "s%04d@example.org" % i,
-                                          "language": "nl" if i % 2 else "en"})
-            out.append((cu["id"], decision(new_contact(srv, cu, tp, channel="web"))))
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=15)  # one keep-alive connection
+        try:
+            for cu in custs:
+                b = {"customer_id": cu["id"], "touchpoint_id": tp["id"], "channel": "web"}
+                conn.request("POST", "/api/v1/contacts", json.dumps(b), {"Content-Type": "application/json"})
+                r = conn.getresponse()
+                data = ks.decode_body(r.headers, r.read())
+                if r.status != 201:
+                    raise ks.FixtureError("POST /api/v1/contacts %s -> %s" % (b, ks.got(r.status, data)))
+                out.append((cu["id"], decision(data)))
+        finally:
+            conn.close()
         return out
 
 
 def test_sampling(t, sink):
     name = "sampling"
-    a = sampling_run(t, sink)
+    # two fresh servers with the same seed, side by side
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        a, b = [fu.result() for fu in [ex.submit(sampling_run, t, sink) for _ in range(2)]]
     decs = [d for _, d in a]
     t.check(set(decs) <= {"created", "sampled_out"}, "%s: every decision is created or sampled_out" % name,
             "decisions: %s" % sorted(set(map(str, decs))))
@@ -522,7 +542,6 @@ def test_sampling(t, sink):
     sd = math.sqrt(0.3 * 0.7 / N_SAMPLE)
     t.check(abs(share - 0.3) <= 3 * sd, "%s: share created %.3f within 3 sd (%.3f) of 0.30" % (name, share, 3 * sd),
             "created %d of %d" % (decs.count("created"), len(decs)))
-    b = sampling_run(t, sink)
     t.check(a == b, "%s: a second fresh server with the same --sample-seed decides identically" % name,
             "first differences: %s" % [(i, x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y][:10])
 
@@ -560,7 +579,6 @@ def test_quiet(t, sink):
         t.check(decision(c2) == "created"
                 and (c2.get("invitation") or {}).get("send_at") == "2026-07-14T06:00:00Z",
                 "%s: 20:30 Amsterdam in summer (18:30Z) + 120 min -> 08:00 CEST (06:00Z)" % name, ks.short(c2))
-        # not quiet: 10:00Z in winter + 120 min
         set_clock(srv, "2026-07-14T05:59:00Z")
         stats_eq(t, run_sched(srv), {}, "%s: summer: nothing at 05:59Z" % name)
         set_clock(srv, "2026-07-14T06:00:00Z")

@@ -628,6 +628,33 @@ def test_db(t, srv, f, rs, ms):
     t.eq(rec[0][0] if rec else None, 1744243200, "db: received_at 2025-04-10T00:00:00Z stored as unix seconds")
 
 
+def sql_counts(srv, team_id=None):
+    """n, nps_n, promoters, detractors straight from the file; team_id rolls up."""
+    if team_id is None:
+        where, args = "", ()
+    else:
+        where = (" WHERE team_id IN (WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
+                 " SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub)")
+        args = (team_id,)
+    return tuple(srv.sql("SELECT count(*), count(nps), coalesce(sum(nps >= 9), 0), coalesce(sum(nps <= 6), 0)"
+                         " FROM responses" + where, args)[0])
+
+
+def test_consistency(t, srv, f, ms, label):
+    """Metrics agree with the rows in the file, overall and per unit."""
+    units = [("all", None), ("org", f["org"]["id"]), ("fixture team", f["team"]["id"]),
+             ("team A", ms["ta"]["id"]), ("team B", ms["tb"]["id"])]
+    for name, uid in units:
+        n, nps_n, P, D = sql_counts(srv, uid)
+        st, _, m = metrics(srv, "" if uid is None else "team_id=%d" % uid)
+        ok = st == 200 and isinstance(m, dict) and m.get("n") == n
+        if ok and not m.get("insufficient") and nps_n:
+            nps = m.get("nps") or {}
+            ok = nps.get("n") == nps_n and abs(nps.get("value", 1e9) - (P - D) * 100.0 / nps_n) <= 0.05
+        t.check(ok, "%s: metrics for %s agree with the file (n=%d, nps n=%d P=%d D=%d)"
+                % (label, name, n, nps_n, P, D), ks.got(st, m))
+
+
 def main(t, srv):
     f = ks.base_fixture(srv)
     contact = test_contacts(t, srv, f)
@@ -636,6 +663,10 @@ def main(t, srv):
     test_response_edges(t, srv, f)
     test_metrics_extremes(t, srv, f)
     test_db(t, srv, f, rs, ms)
+    test_consistency(t, srv, f, ms, "consistency")
+    srv.stop()
+    srv.start()
+    test_consistency(t, srv, f, ms, "consistency after restart")
     # after a clean stop, the file alone holds the same
     n_api = srv.count("responses")
     srv.stop()

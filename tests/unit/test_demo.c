@@ -3,7 +3,8 @@
  * Each test generates into its own temporary SQLite file (under /tmp, named
  * by pid and a counter, removed afterwards with its -wal/-shm files) and
  * reads the rows back with sqlite3 directly, so the checks do not depend on
- * the store's read functions.
+ * the store's read functions (the invitation checks restate the funnel and
+ * representativeness definitions of docs/API.md in SQL for the same reason).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "demo/demo.h"
+#include "invite/rules.h"
 #include "store/store.h"
 
 #define SCALE 2
@@ -71,6 +73,19 @@ static double db_value(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/* The first column of the first row of sql as text, copied to out. */
+static void db_text(sqlite3 *db, const char *sql, char *out, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	const char *v = (const char *)sqlite3_column_text(st, 0);
+	assert_non_null(v);
+	assert_true(strlen(v) < n);
+	snprintf(out, n, "%s", v);
+	sqlite3_finalize(st);
+}
+
 static long long db_count(sqlite3 *db, const char *table)
 {
 	char sql[128];
@@ -100,6 +115,21 @@ static void first_scores(sqlite3 *db, char *out, size_t n)
 	assert_int_equal(rows, 100);
 }
 
+/* Every invitation's decision and funnel times, folded into one line: equal
+ * lines mean equal invitation histories (ids are compared implicitly by the
+ * weights). */
+static void invitation_digest(sqlite3 *db, char *out, size_t n)
+{
+	db_text(db,
+		"SELECT count(*) || '|' || group_concat(substr(decision, 1, 2), '') || '|' ||"
+		" total(id * coalesce(sent_at, 0) % 1000003) || '|' ||"
+		" total(id * coalesce(opened_at, 0) % 1000003) || '|' ||"
+		" total(id * coalesce(started_at, 0) % 1000003) || '|' ||"
+		" total(id * coalesce(completed_at, 0) % 1000003)"
+		" FROM (SELECT * FROM invitations ORDER BY id)",
+		out, n);
+}
+
 /* ---- tests ------------------------------------------------------------------ */
 
 static void test_counts_at_small_scale(void **state)
@@ -120,10 +150,23 @@ static void test_counts_at_small_scale(void **state)
 	assert_int_equal(st.surveys, 3);
 	assert_int_equal(st.customers, WANT_CUSTOMERS);
 	assert_int_equal(st.contacts, WANT_CONTACTS);
-	/* about 60% answer; allow a wide band around it */
-	assert_true(st.responses > WANT_CONTACTS / 2);
-	assert_true(st.responses < WANT_CONTACTS * 7 / 10);
+	/* about 55% are invited and about 60% of those answer: allow a wide
+	 * band around 33% of the contacts */
+	assert_true(st.responses > WANT_CONTACTS / 5);
+	assert_true(st.responses < WANT_CONTACTS * 45 / 100);
 	assert_true(st.elapsed_ms >= 0);
+	/* every contact has a decision: created or skipped for a reason */
+	int skipped = 0;
+	for (int i = 0; i < DEMO_N_REASONS; i++)
+		skipped += st.skipped[i];
+	assert_int_equal(st.skipped[INVITE_CREATE], 0);
+	assert_int_equal(st.invited + skipped, st.contacts);
+	assert_int_equal(st.sent + st.bounced + st.pending, st.invited);
+	assert_true(st.skipped[INVITE_NO_EMAIL] > 0);
+	assert_true(st.skipped[INVITE_FATIGUE] > 0);
+	assert_true(st.skipped[INVITE_SAMPLED_OUT] > 0);
+	assert_true(st.invited > st.responses);  /* invited but silent customers */
+	assert_int_equal(st.rules, 12);
 
 	/* the stats tell the truth about the database */
 	sqlite3 *db = db_open(path);
@@ -135,6 +178,22 @@ static void test_counts_at_small_scale(void **state)
 	assert_int_equal(db_count(db, "surveys"), st.surveys);
 	assert_int_equal(db_count(db, "contacts"), st.contacts);
 	assert_int_equal(db_count(db, "responses"), st.responses);
+	assert_int_equal(db_count(db, "invitations"), st.contacts);
+	assert_int_equal(db_count(db, "survey_rules"), st.rules);
+	assert_int_equal(db_value(db, "SELECT count(*) FROM invitations WHERE decision = 'created'"),
+			 st.invited);
+	assert_int_equal(db_value(db, "SELECT count(*) FROM invitations WHERE sent_at IS NOT NULL"),
+			 st.sent);
+	assert_int_equal(db_value(db, "SELECT count(*) FROM invitations WHERE opened_at IS NOT NULL"),
+			 st.opened);
+	assert_int_equal(db_value(db, "SELECT count(*) FROM invitations WHERE started_at IS NOT NULL"),
+			 st.started);
+	assert_int_equal(db_value(db, "SELECT count(*) FROM invitations WHERE decision = 'fatigue'"),
+			 st.skipped[INVITE_FATIGUE]);
+	assert_int_equal(db_value(db, "SELECT count(*) FROM invitations WHERE decision = 'no_email'"),
+			 st.skipped[INVITE_NO_EMAIL]);
+	assert_int_equal(db_value(db, "SELECT count(*) FROM invitations WHERE decision = 'sampled_out'"),
+			 st.skipped[INVITE_SAMPLED_OUT]);
 	sqlite3_close(db);
 	db_remove(path);
 }
@@ -157,7 +216,7 @@ static void test_plausible_data(void **state)
 		"WHERE r.customer_id = c.customer_id AND r.touchpoint_id = c.touchpoint_id "
 		"AND r.channel = c.channel AND r.team_id IS c.team_id "
 		"AND r.employee_id IS c.employee_id "
-		"AND r.received_at > c.occurred_at AND r.received_at <= c.occurred_at + 2*86400"),
+		"AND r.received_at > c.occurred_at AND r.received_at < c.expires_at"),
 		st.responses);
 	/* default now: 2026-11-01T00:00:00Z; window of 730 days before it */
 	assert_true(db_value(db, "SELECT max(received_at) FROM responses") < 1793491200.0);
@@ -201,13 +260,25 @@ static void test_same_seed_same_data(void **state)
 	sqlite3_close(db);
 	assert_string_equal(s1, s2);
 
+	/* the invitation history too */
+	static char d1[16 * 1024], d2[16 * 1024];
+	db = db_open(p1);
+	invitation_digest(db, d1, sizeof d1);
+	sqlite3_close(db);
+	db = db_open(p2);
+	invitation_digest(db, d2, sizeof d2);
+	sqlite3_close(db);
+	assert_string_equal(d1, d2);
+
 	/* and another seed gives other answers */
 	opt.seed = 43;
 	assert_int_equal(generate(p2, &opt, &b, &e), KS_OK);
 	db = db_open(p2);
 	first_scores(db, s2, sizeof s2);
+	invitation_digest(db, d2, sizeof d2);
 	sqlite3_close(db);
 	assert_string_not_equal(s1, s2);
+	assert_string_not_equal(d1, d2);
 	db_remove(p1);
 	db_remove(p2);
 }
@@ -230,6 +301,151 @@ static void test_teams_differ(void **state)
 				 "WHERE team_id IS NOT NULL GROUP BY team_id)");
 	assert_int_equal(db_value(db, "SELECT count(DISTINCT team_id) FROM responses"), 8);
 	assert_true(hi - lo > 0.5);
+	sqlite3_close(db);
+	db_remove(path);
+}
+
+/* The feedback loop's history holds together: a response only for a sent,
+ * "created" invitation, received at its completion; funnel times in order;
+ * the decisions agree with the facts they were taken on. */
+static void test_invitations_consistent(void **state)
+{
+	(void)state;
+	char path[128];
+	db_path(path, sizeof path);
+	demo_options opt = {.scale_percent = SCALE};
+	demo_stats st;
+	ks_error e;
+	assert_int_equal(generate(path, &opt, &st, &e), KS_OK);
+	sqlite3 *db = db_open(path);
+
+	/* every response's contact has a created, sent invitation, completed
+	 * exactly when the response was received */
+	assert_int_equal(db_value(db,
+		"SELECT count(*) FROM responses r JOIN invitations i ON i.contact_id = r.contact_id"
+		" WHERE i.decision = 'created' AND i.status = 'sent' AND i.sent_at <= r.received_at"
+		" AND i.completed_at = r.received_at"), st.responses);
+	/* and nothing is completed without a response */
+	assert_int_equal(db_value(db,
+		"SELECT count(*) FROM invitations i WHERE completed_at IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.contact_id = i.contact_id)"), 0);
+	/* funnel times in order, each only after the previous step */
+	assert_int_equal(db_value(db,
+		"SELECT count(*) FROM invitations WHERE"
+		" (opened_at IS NOT NULL AND (sent_at IS NULL OR opened_at < sent_at))"
+		" OR (started_at IS NOT NULL AND (opened_at IS NULL OR started_at < opened_at))"
+		" OR (completed_at IS NOT NULL AND (started_at IS NULL OR completed_at < started_at))"
+		" OR (sent_at IS NOT NULL AND (decision <> 'created' OR sent_at < created_at))"),
+		0);
+	/* invited-but-silent customers exist, and some opened or started only */
+	assert_true(db_value(db, "SELECT count(*) FROM invitations WHERE sent_at IS NOT NULL"
+				 " AND completed_at IS NULL") > 0);
+	assert_true(db_value(db, "SELECT count(*) FROM invitations WHERE started_at IS NOT NULL"
+				 " AND completed_at IS NULL") > 0);
+	/* decisions match the customer's facts and the touchpoint's rule */
+	assert_int_equal(db_value(db,
+		"SELECT count(*) FROM invitations i JOIN customers c ON c.id = i.customer_id"
+		" WHERE (i.decision = 'no_email') = (c.email IS NOT NULL)"), 0);
+	assert_int_equal(db_value(db,
+		"SELECT count(*) FROM invitations i JOIN survey_rules r USING (touchpoint_id)"
+		" WHERE i.decision = 'sampled_out' AND r.sample_pct = 100"), 0);
+	/* fatigue: blocked only when the customer had an invitation sent (or
+	 * planned) less than 30 days before; created ones have none */
+	assert_int_equal(db_value(db,
+		"SELECT count(*) FROM invitations i JOIN contacts c ON c.id = i.contact_id"
+		" WHERE (i.decision = 'fatigue') <> EXISTS (SELECT 1 FROM invitations p"
+		"  WHERE p.customer_id = i.customer_id AND p.decision = 'created' AND p.id < i.id"
+		"  AND c.occurred_at - p.send_at < 30 * 86400)"
+		" AND i.decision IN ('fatigue', 'created')"), 0);
+	/* the two half-sampled touchpoints are the two busiest */
+	assert_int_equal(db_value(db,
+		"SELECT count(*) FROM survey_rules WHERE sample_pct = 50 AND touchpoint_id IN"
+		" (SELECT touchpoint_id FROM contacts GROUP BY touchpoint_id ORDER BY count(*) DESC"
+		"  LIMIT 2)"), 2);
+	sqlite3_close(db);
+	db_remove(path);
+}
+
+/* No mail leaves in the quiet hours 21:00-08:00 Amsterdam time, and the
+ * first mail goes at least the rule's delay (120 minutes) after the contact. */
+static void test_sent_outside_quiet_hours(void **state)
+{
+	(void)state;
+	char path[128];
+	db_path(path, sizeof path);
+	demo_options opt = {.scale_percent = SCALE};
+	demo_stats st;
+	ks_error e;
+	assert_int_equal(generate(path, &opt, &st, &e), KS_OK);
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT i.sent_at, c.occurred_at FROM invitations i JOIN contacts c ON c.id = i.contact_id"
+		" WHERE i.sent_at IS NOT NULL", -1, &q, NULL), SQLITE_OK);
+	int n = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		int64_t sent = sqlite3_column_int64(q, 0), at = sqlite3_column_int64(q, 1);
+		int64_t local = sent + invite_amsterdam_offset(sent);
+		int hour = (int)((local % 86400) / 3600);
+		assert_true(hour >= 8 && hour < 21);
+		assert_true(sent >= at + 120 * 60);
+		n++;
+	}
+	sqlite3_finalize(q);
+	assert_int_equal(n, st.sent);
+	sqlite3_close(db);
+	db_remove(path);
+}
+
+/* The funnel narrows at every step, overall and per touchpoint, and at
+ * least one segment is under-represented among the respondents (index =
+ * respondent share / invited share < 0.8 with at least 20 invited), as the
+ * representativeness view defines it. */
+static void test_funnel_and_silent_mass(void **state)
+{
+	(void)state;
+	char path[128];
+	db_path(path, sizeof path);
+	demo_options opt = {.scale_percent = SCALE};
+	demo_stats st;
+	ks_error e;
+	assert_int_equal(generate(path, &opt, &st, &e), KS_OK);
+	sqlite3 *db = db_open(path);
+
+	static const char *const funnel =
+		"SELECT count(*) FROM (SELECT total(decision = 'created') AS inv,"
+		" total(sent_at IS NOT NULL) AS del, total(opened_at IS NOT NULL) AS op,"
+		" total(started_at IS NOT NULL) AS sta, total(completed_at IS NOT NULL) AS com"
+		" FROM invitations GROUP BY %s)"
+		" WHERE NOT (inv >= del AND del >= op AND op >= sta AND sta >= com AND com > 0)";
+	char sql[512];
+	snprintf(sql, sizeof sql, funnel, "'all'");
+	assert_int_equal(db_value(db, sql), 0);
+	snprintf(sql, sizeof sql, funnel, "touchpoint_id");
+	assert_int_equal(db_value(db, sql), 0);
+	/* and not trivially: every step loses someone overall */
+	assert_true(db_value(db, "SELECT count(*) FROM invitations WHERE decision = 'created'") >
+		    db_value(db, "SELECT count(*) FROM invitations WHERE sent_at IS NOT NULL"));
+	assert_true(db_value(db, "SELECT count(*) FROM invitations WHERE sent_at IS NOT NULL") >
+		    db_value(db, "SELECT count(*) FROM invitations WHERE opened_at IS NOT NULL"));
+	assert_true(db_value(db, "SELECT count(*) FROM invitations WHERE opened_at IS NOT NULL") >
+		    db_value(db, "SELECT count(*) FROM invitations WHERE completed_at IS NOT NULL"));
+
+	/* index per segment, among the invited ("created") */
+	static const char *const index_sql =
+		"WITH g AS (SELECT %s AS k, count(*) AS inv, total(i.completed_at IS NOT NULL) AS resp"
+		"  FROM invitations i JOIN customers cu ON cu.id = i.customer_id"
+		"  WHERE i.decision = 'created' GROUP BY k),"
+		" t AS (SELECT total(inv) AS inv, total(resp) AS resp FROM g)"
+		" SELECT count(*) FROM g, t WHERE g.inv >= 20 AND (g.resp / t.resp) / (g.inv / t.inv) < 0.8";
+	snprintf(sql, sizeof sql, index_sql, "cu.segment");
+	assert_true(db_value(db, sql) >= 1);
+	/* the business customers in particular */
+	snprintf(sql, sizeof sql, index_sql, "cu.segment = 'zakelijk'");
+	assert_int_equal(db_value(db, sql), 1);
+	/* and the young: under 35 in the default now's year, 2026 */
+	snprintf(sql, sizeof sql, index_sql, "2026 - cu.birth_year < 35");
+	assert_int_equal(db_value(db, sql), 1);
 	sqlite3_close(db);
 	db_remove(path);
 }
@@ -257,6 +473,7 @@ static void test_failure_rolls_back(void **state)
 	assert_int_equal(db_count(db, "org_units"), 12);
 	assert_int_equal(db_count(db, "employees"), 60);
 	assert_int_equal(db_count(db, "customers"), 200);
+	assert_int_equal(db_count(db, "invitations"), 1830);
 	sqlite3_close(db);
 	db_remove(path);
 }
@@ -291,6 +508,9 @@ int main(void)
 		cmocka_unit_test(test_plausible_data),
 		cmocka_unit_test(test_same_seed_same_data),
 		cmocka_unit_test(test_teams_differ),
+		cmocka_unit_test(test_invitations_consistent),
+		cmocka_unit_test(test_sent_outside_quiet_hours),
+		cmocka_unit_test(test_funnel_and_silent_mass),
 		cmocka_unit_test(test_failure_rolls_back),
 		cmocka_unit_test(test_bad_options),
 	};

@@ -396,9 +396,11 @@ static void test_grade_too_few(void **state)
 }
 
 /* Zero spread on both sides (a: 5 x 7, b: 5 x 8): s^2 = 0, se = 0, the
- * difference is 1. The z-statistic is undefined; the code must not divide
- * by zero (no inf/NaN). (Which verdict such a case deserves is a policy
- * question, reported separately; only the arithmetic is pinned here.) */
+ * difference is 1. With no spread at all every observation says the same,
+ * so the difference is certain: z = +inf, p = 0, a real change, and the
+ * JSON gives z as null (JSON has no infinity). Equal constant sides
+ * (5 x 7 against 5 x 7) are no change: z = 0, within noise. No NaN either
+ * way. */
 static void test_grade_zero_spread(void **state)
 {
 	(void)state;
@@ -410,7 +412,20 @@ static void test_grade_zero_spread(void **state)
 	assert_true(ch.has);
 	assert_near(ch.diff, 1.0);
 	assert_near(ch.se, 0.0);
-	assert_true(isfinite(ch.z) && isfinite(ch.p));
+	assert_true(isinf(ch.z) && ch.z > 0);
+	assert_near(ch.p, 0.0);
+	assert_int_equal(ch.verdict, METRICS_REAL_CHANGE);
+	json_t *j = metrics_change_json(&ch);
+	assert_true(json_is_null(json_object_get(j, "z")));
+	assert_string_equal(json_string_value(json_object_get(j, "verdict")), "real_change");
+	json_decref(j);
+
+	metrics_counts c = {0};
+	add_grades(&c, 5, 7);
+	metrics_compare_grade(&a, &c, 5, &ch);
+	assert_near(ch.z, 0.0);
+	assert_false(isnan(ch.p));
+	assert_int_equal(ch.verdict, METRICS_WITHIN_NOISE);
 }
 
 /* ---- JSON ----------------------------------------------------------------------- */

@@ -107,31 +107,81 @@ static ks_err api_contact_parse(const json_t *o, model_contact *c, ks_error *e)
 	return err;
 }
 
+/* A contact request between suspension and completion (see responses below
+ * for the pattern: the writer commits, then the request resumes). */
+typedef struct api_contact_pending {
+	http_req *req;
+	ks_err rc;
+	model_contact c;
+	store_invite_result inv;
+	ks_error e;
+} api_contact_pending;
+
+static void api_contact_done(void *arg, ks_err rc, const model_contact *c,
+			     const store_invite_result *inv, const ks_error *e)
+{
+	api_contact_pending *p = arg;
+	p->rc = rc;
+	p->c = *c;
+	p->inv = *inv;
+	if (e)
+		p->e = *e;
+	http_resume(p->req);
+}
+
+static ks_err api_contact_finish(http_req *req, ks_error *e)
+{
+	api_contact_pending *p = req->pending;
+	req->pending = NULL;
+	if (p->rc) {
+		ks_err rc = p->rc;
+		*e = p->e;
+		free(p);
+		return rc;
+	}
+	snprintf(req->location, sizeof req->location, "/api/v1/contacts/%lld", (long long)p->c.id);
+	json_t *out = store_contact_json(&p->c);
+	char send_at[32] = "";
+	if (p->inv.send_at)
+		clock_format_iso(p->inv.send_at, send_at, sizeof send_at);
+	json_object_set_new(out, "invitation",
+			    json_pack("{s:I, s:s, s:o}", "id", (json_int_t)p->inv.invitation_id,
+				      "decision", invite_reason_name(p->inv.reason), "send_at",
+				      p->inv.send_at ? json_string(send_at) : json_null()));
+	free(p);
+	http_reply_json(req, 201, out);
+	return KS_OK;
+}
+
+/* POST /api/v1/contacts goes through the group-commit writer like a
+ * response: the contact, its invitation decision and its webhook are one
+ * transaction, shared with whatever else the writer batches. */
 ks_err api_contact_create(http_req *req, ks_error *e);
 ks_err api_contact_create(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
 	json_t *o = NULL;
-	model_contact c;
+	api_contact_pending *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	ks_err err = api_body_object(req, &o, e);
 	if (!err)
-		err = api_contact_parse(o, &c, e);
+		err = api_contact_parse(o, &p->c, e);
 	json_decref(o);
-	store_invite_result inv;
-	if (!err)
-		err = store_contact_create(app->store, &c, &inv, e);
-	if (err)
+	if (err) {
+		free(p);
 		return err;
-	snprintf(req->location, sizeof req->location, "/api/v1/contacts/%lld", (long long)c.id);
-	json_t *out = store_contact_json(&c);
-	char send_at[32] = "";
-	if (inv.send_at)
-		clock_format_iso(inv.send_at, send_at, sizeof send_at);
-	json_object_set_new(out, "invitation",
-			    json_pack("{s:I, s:s, s:o}", "id", (json_int_t)inv.invitation_id, "decision",
-				      invite_reason_name(inv.reason), "send_at",
-				      inv.send_at ? json_string(send_at) : json_null()));
-	http_reply_json(req, 201, out);
+	}
+	p->req = req;
+	req->pending = p;
+	req->on_resume = api_contact_finish;
+	http_suspend(req);
+	err = store_contact_submit_async(app->store, &p->c, api_contact_done, p);
+	if (err) {
+		p->rc = err;
+		ks_fail(&p->e, err, NULL, "the server is shutting down");
+		http_resume(req);
+	}
 	return KS_OK;
 }
 

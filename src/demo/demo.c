@@ -1104,6 +1104,8 @@ static ks_err demo_response(demo_ctx *x, demo_rng *r, const model_contact *c, in
 /* Share of sent invitations refused for good by the receiving mail server
  * (a mistyped or abandoned address): they stay "failed". */
 #define DEMO_BOUNCE_RATE 0.01
+#define DEMO_FATIGUE_DAYS 14
+#define DEMO_BUSIEST_SAMPLE_PCT 50
 
 /* Relative contact volume of touchpoint t: its journey's share times its
  * share within the journey. */
@@ -1120,20 +1122,16 @@ static double demo_tp_volume(int t)
  * expires_at as sent_at + 14 days. */
 static void demo_rules_init(demo_ctx *x)
 {
-	int first = 0, second = -1;
-	for (int t = 1; t < DEMO_N_TOUCHPOINTS; t++) {
-		if (demo_tp_volume(t) > demo_tp_volume(first)) {
-			second = first;
-			first = t;
-		} else if (second < 0 || demo_tp_volume(t) > demo_tp_volume(second)) {
-			second = t;
-		}
-	}
+	int busiest = 0;
+	for (int t = 1; t < DEMO_N_TOUCHPOINTS; t++)
+		if (demo_tp_volume(t) > demo_tp_volume(busiest))
+			busiest = t;
 	for (int t = 0; t < DEMO_N_TOUCHPOINTS; t++) {
 		invite_rule *r = &x->rule[t];
 		invite_rule_defaults(r);
 		r->touchpoint_id = x->tp_id[t];
-		r->sample_pct = t == first || t == second ? 50 : 100;
+		r->fatigue_days = DEMO_FATIGUE_DAYS;
+		r->sample_pct = t == busiest ? DEMO_BUSIEST_SAMPLE_PCT : 100;
 	}
 }
 

@@ -44,7 +44,7 @@
  * Every contact has an invitation row; about 60% are invited (decision
  * "created") and about 60% of those answer (random, seeded outcomes). */
 #define DEMO_FULL_CUSTOMERS 20000
-#define DEMO_FULL_CONTACTS 183000
+#define DEMO_FULL_CONTACTS 250000
 /* Size of demo_stats.skipped: every invite_reason (rules.h keeps them stable). */
 #define DEMO_N_REASONS (INVITE_SAMPLED_OUT + 1)
 

@@ -147,20 +147,15 @@ static ks_err sq_contact_insert(ks_store *s, sq_conn *c, model_contact *ct, ks_e
 	return KS_OK;
 }
 
-ks_err store_contact_create(ks_store *s, model_contact *ct, store_invite_result *inv, ks_error *e)
+/* The contact's part of a writer batch (inside its savepoint). */
+static ks_err sq_contact_write(ks_store *s, sq_conn *c, model_contact *ct, store_invite_result *inv,
+			       ks_error *e)
 {
-	sq_conn *c = sq_acquire(s);
-	store_invite_result local;
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err)
-		err = sq_contact_refs(c, ct, e);
+	ks_err err = sq_contact_refs(c, ct, e);
 	if (!err)
 		err = sq_contact_insert(s, c, ct, e);
 	if (!err)
-		err = sq_invite_decide(s, c, ct, inv ? inv : &local, e);
-	if (!err)
-		err = sq_exec(c, "COMMIT", e);
-	sq_release(s, c);
+		err = sq_invite_decide(s, c, ct, inv, e);
 	return err;
 }
 
@@ -435,18 +430,24 @@ static ks_err sq_step_once(sq_conn *c, sq_id id, ks_error *e)
 	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
-/* Write one response inside the open transaction; a savepoint confines a
- * failure to this response. */
-static ks_err sq_write_one(sq_conn *c, model_response *r, bool *created, ks_error *e)
+/* Write one queued item inside the open transaction; a savepoint confines
+ * a failure to this item. */
+static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, ks_error *e)
 {
 	ks_err err = sq_step_once(c, SQ_SAVEPOINT, e);
 	if (err)
 		return err;
-	err = sq_response_insert(c, r, created, e);
-	if (!err && *created)
-		err = sq_response_drivers(c, r, e);
-	if (!err && *created && r->contact_id)
-		err = sq_invite_completed(c, r->contact_id, r->received_at, e);
+	model_response *r = &it->r;
+	if (it->kind == WQ_CONTACT) {
+		err = sq_contact_write(s, c, &it->c, &it->inv, e);
+		*created = err == KS_OK;
+	} else {
+		err = sq_response_insert(c, r, created, e);
+		if (!err && *created)
+			err = sq_response_drivers(c, r, e);
+		if (!err && *created && r->contact_id)
+			err = sq_invite_completed(c, r->contact_id, r->received_at, e);
+	}
 	if (err) {
 		sq_step_once(c, SQ_ROLLBACK_TO, NULL);
 		sq_step_once(c, SQ_RELEASE, NULL);
@@ -469,7 +470,7 @@ static void sq_notify_commit(ks_store *s, wq_item *batch, const wq_result *res, 
 		return;
 	int k = 0, i = 0;
 	for (wq_item *it = batch; it; it = it->next, i++)
-		if (res[i].rc == KS_OK && res[i].created)
+		if (it->kind == WQ_RESPONSE && res[i].rc == KS_OK && res[i].created)
 			rows[k++] = &it->r;
 	if (k)
 		s->commit_hook(s->commit_arg, rows, k);
@@ -484,7 +485,7 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 	ks_err txerr = res ? sq_exec(s->wconn, "BEGIN IMMEDIATE", &e) : KS_ERR_NOMEM;
 	int i = 0;
 	for (wq_item *it = batch; !txerr && it; it = it->next, i++)
-		res[i].rc = sq_write_one(s->wconn, &it->r, &res[i].created, &res[i].e);
+		res[i].rc = sq_write_one(s, s->wconn, it, &res[i].created, &res[i].e);
 	if (!txerr)
 		txerr = sq_exec(s->wconn, "COMMIT", &e);
 	if (txerr)
@@ -494,10 +495,12 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 	i = 0;
 	for (wq_item *it = batch, *next; it; it = next, i++) {
 		next = it->next;
-		if (txerr)
-			it->cb(it->arg, txerr, false, &it->r, &e);
+		ks_err rc = txerr ? txerr : res[i].rc;
+		const ks_error *ie = txerr ? &e : &res[i].e;
+		if (it->kind == WQ_CONTACT)
+			it->ccb(it->arg, rc, &it->c, &it->inv, ie);
 		else
-			it->cb(it->arg, res[i].rc, res[i].created, &it->r, &res[i].e);
+			it->cb(it->arg, rc, !txerr && res[i].created, &it->r, ie);
 		free(it->open_text);
 		free(it);
 	}
@@ -621,23 +624,9 @@ void sq_writer_stop(ks_store *s)
 	s->writer_started = false;
 }
 
-ks_err store_response_submit_async(ks_store *s, const model_response *r, store_response_cb cb,
-				   void *arg)
+/* Hand an item to the writer; frees it when the store is closing. */
+static ks_err sq_enqueue(ks_store *s, wq_item *it)
 {
-	wq_item *it = calloc(1, sizeof *it);
-	if (it == NULL)
-		return KS_ERR_NOMEM;
-	it->r = *r;
-	if (r->open_text) {
-		it->open_text = strdup(r->open_text);
-		if (it->open_text == NULL) {
-			free(it);
-			return KS_ERR_NOMEM;
-		}
-	}
-	it->r.open_text = it->open_text;
-	it->cb = cb;
-	it->arg = arg;
 	pthread_mutex_lock(&s->wq_mu);
 	if (s->closing) {
 		pthread_mutex_unlock(&s->wq_mu);
@@ -655,7 +644,40 @@ ks_err store_response_submit_async(ks_store *s, const model_response *r, store_r
 	return KS_OK;
 }
 
-/* The synchronous submit waits on its own little rendezvous. */
+ks_err store_response_submit_async(ks_store *s, const model_response *r, store_response_cb cb,
+				   void *arg)
+{
+	wq_item *it = calloc(1, sizeof *it);
+	if (it == NULL)
+		return KS_ERR_NOMEM;
+	it->kind = WQ_RESPONSE;
+	it->r = *r;
+	if (r->open_text) {
+		it->open_text = strdup(r->open_text);
+		if (it->open_text == NULL) {
+			free(it);
+			return KS_ERR_NOMEM;
+		}
+	}
+	it->r.open_text = it->open_text;
+	it->cb = cb;
+	it->arg = arg;
+	return sq_enqueue(s, it);
+}
+
+ks_err store_contact_submit_async(ks_store *s, const model_contact *c, store_contact_cb cb, void *arg)
+{
+	wq_item *it = calloc(1, sizeof *it);
+	if (it == NULL)
+		return KS_ERR_NOMEM;
+	it->kind = WQ_CONTACT;
+	it->c = *c;
+	it->ccb = cb;
+	it->arg = arg;
+	return sq_enqueue(s, it);
+}
+
+/* The synchronous forms wait on their own little rendezvous. */
 typedef struct sq_waiter {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -663,17 +685,33 @@ typedef struct sq_waiter {
 	ks_err rc;
 	bool created;
 	int64_t id;
+	model_contact c;
+	store_invite_result inv;
 	ks_error e;
 } sq_waiter;
 
-static void sq_waiter_cb(void *arg, ks_err rc, bool created, const model_response *r,
-			 const ks_error *e)
+static void sq_waiter_init(sq_waiter *w)
 {
-	sq_waiter *w = arg;
+	memset(w, 0, sizeof *w);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+}
+
+/* Wait for the writer, then release the rendezvous. */
+static void sq_waiter_wait(sq_waiter *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+}
+
+static void sq_waiter_signal(sq_waiter *w, ks_err rc, const ks_error *e)
+{
 	pthread_mutex_lock(&w->mu);
 	w->rc = rc;
-	w->created = created;
-	w->id = r->id;
 	if (e)
 		w->e = *e;
 	w->done = true;
@@ -681,31 +719,65 @@ static void sq_waiter_cb(void *arg, ks_err rc, bool created, const model_respons
 	pthread_mutex_unlock(&w->mu);
 }
 
+static void sq_waiter_cb(void *arg, ks_err rc, bool created, const model_response *r,
+			 const ks_error *e)
+{
+	sq_waiter *w = arg;
+	w->created = created;
+	w->id = r->id;
+	sq_waiter_signal(w, rc, e);
+}
+
+static void sq_waiter_contact_cb(void *arg, ks_err rc, const model_contact *c,
+				 const store_invite_result *inv, const ks_error *e)
+{
+	sq_waiter *w = arg;
+	w->c = *c;
+	w->inv = *inv;
+	sq_waiter_signal(w, rc, e);
+}
+
 ks_err store_response_submit(ks_store *s, model_response *r, bool *created, ks_error *e)
 {
 	ks_err err = store_response_prepare(s, r, e);
 	if (err)
 		return err;
-	sq_waiter w = {.done = false};
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
+	sq_waiter w;
+	sq_waiter_init(&w);
 	err = store_response_submit_async(s, r, sq_waiter_cb, &w);
-	if (!err) {
-		pthread_mutex_lock(&w.mu);
-		while (!w.done)
-			pthread_cond_wait(&w.cv, &w.mu);
-		pthread_mutex_unlock(&w.mu);
-		err = w.rc;
-		if (err && e)
-			*e = w.e;
-		r->id = w.id;
-		*created = w.created;
-	} else {
-		ks_fail(e, err, NULL, "the store is closing");
+	if (err) {
+		sq_waiter_signal(&w, err, NULL);
+		sq_waiter_wait(&w);
+		return ks_fail(e, err, NULL, "the store is closing");
 	}
-	pthread_mutex_destroy(&w.mu);
-	pthread_cond_destroy(&w.cv);
-	return err;
+	sq_waiter_wait(&w);
+	if (w.rc && e)
+		*e = w.e;
+	r->id = w.id;
+	*created = w.created;
+	return w.rc;
+}
+
+ks_err store_contact_create(ks_store *s, model_contact *ct, store_invite_result *inv, ks_error *e)
+{
+	sq_waiter w;
+	sq_waiter_init(&w);
+	ks_err err = store_contact_submit_async(s, ct, sq_waiter_contact_cb, &w);
+	if (err) {
+		sq_waiter_signal(&w, err, NULL);
+		sq_waiter_wait(&w);
+		return ks_fail(e, err, NULL, "the store is closing");
+	}
+	sq_waiter_wait(&w);
+	if (w.rc) {
+		if (e)
+			*e = w.e;
+		return w.rc;
+	}
+	*ct = w.c;
+	if (inv)
+		*inv = w.inv;
+	return KS_OK;
 }
 
 /* ---- responses: reading ----------------------------------------------------- */

@@ -45,10 +45,18 @@ typedef struct sq_conn {
 	struct sq_conn *next_free;
 } sq_conn;
 
+/* A write for the group-commit writer: a response, or a contact event with
+ * its invitation decision. */
+typedef enum { WQ_RESPONSE, WQ_CONTACT } wq_kind;
+
 typedef struct wq_item {
+	wq_kind kind;
 	model_response r;
 	char *open_text;          /* owned copy; r.open_text points here */
 	store_response_cb cb;
+	model_contact c;
+	store_invite_result inv;
+	store_contact_cb ccb;
 	void *arg;
 	struct wq_item *next;
 } wq_item;

@@ -115,6 +115,16 @@ typedef struct store_invite_result {
  * (occurred_at + 14 days when 0). c is updated with id, token, team_id and
  * expires_at; inv (may be NULL) with the decision. */
 ks_err store_contact_create(ks_store *s, model_contact *c, store_invite_result *inv, ks_error *e);
+
+/* The same, through the group-commit writer without waiting: many contact
+ * events share one transaction and one fsync. c is copied; cb(arg, ...)
+ * runs once on the writer thread after the commit with the stored contact
+ * (id, token, team_id, expires_at filled) and its invitation decision; e is
+ * valid during the call only. KS_ERR_UNAVAILABLE when the store is closing. */
+typedef void (*store_contact_cb)(void *arg, ks_err rc, const model_contact *c,
+				 const store_invite_result *inv, const ks_error *e);
+ks_err store_contact_submit_async(ks_store *s, const model_contact *c, store_contact_cb cb,
+				  void *arg);
 ks_err store_contact_get(ks_store *s, int64_t id, model_contact *out, ks_error *e);
 json_t *store_contact_json(const model_contact *c);
 

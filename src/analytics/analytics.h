@@ -47,6 +47,11 @@ ks_err an_index_refresh_dims(an_index *ix, ks_error *e);
 /* Reload one customer's attributes (after a create or update). */
 ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e);
 
+/* Is unit (an org unit id) ancestor itself or below it? */
+bool an_unit_within(an_index *ix, int64_t unit, int64_t ancestor);
+/* The team (org unit id) of an employee, 0 when unknown. */
+int64_t an_employee_team(an_index *ix, int64_t employee_id);
+
 typedef struct an_index_info {
 	size_t rows;
 	size_t bytes_per_row;   /* of the response columns */

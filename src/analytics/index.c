@@ -443,3 +443,27 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 	out->build_ms = ix->build_ms;
 	pthread_rwlock_unlock(&ix->lock);
 }
+
+bool an_unit_within(an_index *ix, int64_t unit, int64_t ancestor)
+{
+	pthread_rwlock_rdlock(&ix->lock);
+	uint32_t target = an_codes_get(&ix->units, ancestor);
+	uint32_t u = an_codes_get(&ix->units, unit);
+	bool found = false;
+	for (int depth = 0; u && target && depth < 8 && !found; depth++) {
+		found = u == target;
+		u = u < ix->unit_info_n ? ix->unit_info[u].parent : 0;
+	}
+	pthread_rwlock_unlock(&ix->lock);
+	return found;
+}
+
+int64_t an_employee_team(an_index *ix, int64_t employee_id)
+{
+	pthread_rwlock_rdlock(&ix->lock);
+	uint32_t c = an_codes_get(&ix->emps, employee_id);
+	uint32_t team = c && c < ix->emp_info_n ? ix->emp_info[c].parent : 0;
+	int64_t id = team && team < ix->units.n ? ix->units.ids[team] : 0;
+	pthread_rwlock_unlock(&ix->lock);
+	return id;
+}

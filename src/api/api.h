@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "analytics/analytics.h"
+#include "auth/auth.h"
 #include "http/http.h"
 #include "invite/scheduler.h"
 #include "store/store.h"
@@ -20,6 +21,8 @@ typedef struct api_app {
 	ks_clock *clock;         /* movable only in test mode */
 	invite_scheduler *scheduler;
 	an_index *index;         /* every metric is read from here */
+	auth_ctx *auth;
+	bool secure_cookies;     /* behind TLS: mark the session cookie Secure */
 	const char *base_url;    /* public root for survey links and QR codes */
 	bool test_mode;          /* enables /api/v1/admin/clock and /scheduler/run */
 	int64_t min_n;           /* minimum responses before a score is shown */
@@ -28,6 +31,28 @@ typedef struct api_app {
 
 extern const http_route api_routes[];
 extern const size_t api_n_routes;
+
+/* ---- access (api_auth.c) ---- */
+
+/* Route access masks: which roles may call a route at all. Scope (which
+ * teams' numbers) is checked again inside the handlers. */
+#define API_PUBLIC 0u
+#define API_ROLE(r) (1u << (r))
+#define API_ADMIN API_ROLE(AUTH_ROLE_ADMIN)
+#define API_GLOBAL (API_ROLE(AUTH_ROLE_DIRECTOR) | API_ADMIN)
+#define API_LEADS (API_ROLE(AUTH_ROLE_TEAM_LEAD) | API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL)
+#define API_ANY (API_ROLE(AUTH_ROLE_EMPLOYEE) | API_LEADS)
+
+/* The http_config authorize callback: session cookie or bearer token, role
+ * check, CSRF check for cookie-authenticated writes. */
+ks_err api_authorize(http_req *req, unsigned access, ks_error *e);
+
+/* Narrow a metrics filter to what req->who may see: directors and admins
+ * see everything; managers and team leads their own unit and below;
+ * employees their own team's aggregates and their own scores. *team_id and
+ * *employee_id are read and may be set. by_employee: the request groups by
+ * employee. KS_ERR_FORBIDDEN when the request asks for more. */
+ks_err api_scope(http_req *req, int64_t *team_id, int64_t *employee_id, bool by_employee, ks_error *e);
 
 /* ---- helpers shared by the handler files (api_util.c) ---- */
 

@@ -122,7 +122,9 @@ static ks_err api_time_arg(http_req *req, const char *pfx, const char *name, int
 	return KS_OK;
 }
 
-static ks_err api_filter(http_req *req, const char *pfx, an_filter *f, ks_error *e)
+/* The filter of the request (pfx "" or "a." / "b."), narrowed to what the
+ * caller may see (api_scope). by_employee: the request groups by employee. */
+static ks_err api_filter(http_req *req, const char *pfx, bool by_employee, an_filter *f, ks_error *e)
 {
 	api_app *app = req->app;
 	memset(f, 0, sizeof *f);
@@ -159,6 +161,8 @@ static ks_err api_filter(http_req *req, const char *pfx, an_filter *f, ks_error 
 		err = api_arg_text(req, pfx, "customer_since_band", f->since_band, sizeof f->since_band, e);
 	if (!err)
 		err = api_arg_text(req, pfx, "city", f->city, sizeof f->city, e);
+	if (!err)
+		err = api_scope(req, &f->team_id, &f->employee_id, by_employee, e);
 	return err;
 }
 
@@ -397,9 +401,11 @@ ks_err api_metrics(http_req *req, ks_error *e)
 	api_sort sort;
 	ks_err err = api_check_params(req, extra, false, e);
 	if (!err)
-		err = api_filter(req, "", &f, e);
-	if (!err)
 		err = api_group_by(req, dims, &n_dims, e);
+	bool by_employee = (n_dims > 0 && dims[0] == AN_DIM_EMPLOYEE) ||
+			   (n_dims > 1 && dims[1] == AN_DIM_EMPLOYEE);
+	if (!err)
+		err = api_filter(req, "", by_employee, &f, e);
 	if (!err)
 		err = api_format_arg(req, e);
 	if (!err)
@@ -450,7 +456,7 @@ ks_err api_metrics_trend(http_req *req, ks_error *e)
 	if (!err && !an_dim_is_time(d))
 		err = ks_fail(e, KS_ERR_INVALID, "interval", "interval must be day, week, month, quarter or year");
 	if (!err)
-		err = api_filter(req, "", &f, e);
+		err = api_filter(req, "", false, &f, e);
 	if (!err)
 		err = api_format_arg(req, e);
 	an_result r;
@@ -496,9 +502,9 @@ ks_err api_metrics_compare(http_req *req, ks_error *e)
 	an_filter fa, fb;
 	ks_err err = api_check_params(req, extra, true, e);
 	if (!err)
-		err = api_filter(req, "a.", &fa, e);
+		err = api_filter(req, "a.", false, &fa, e);
 	if (!err)
-		err = api_filter(req, "b.", &fb, e);
+		err = api_filter(req, "b.", false, &fb, e);
 	if (!err && memcmp(&fa, &fb, sizeof fa) == 0)
 		err = ks_fail(e, KS_ERR_INVALID, "b.from",
 			      "the two sides are the same slice: give a.* and b.* parameters that differ");

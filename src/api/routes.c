@@ -29,6 +29,13 @@ ks_err api_unsubscribe_get(http_req *req, ks_error *e);
 ks_err api_unsubscribe_post(http_req *req, ks_error *e);
 ks_err api_admin_clock(http_req *req, ks_error *e);
 ks_err api_admin_scheduler_run(http_req *req, ks_error *e);
+ks_err api_login(http_req *req, ks_error *e);
+ks_err api_logout(http_req *req, ks_error *e);
+ks_err api_me(http_req *req, ks_error *e);
+ks_err api_password(http_req *req, ks_error *e);
+ks_err api_token_create(http_req *req, ks_error *e);
+ks_err api_user_create(http_req *req, ks_error *e);
+ks_err api_user_list(http_req *req, ks_error *e);
 ks_err api_survey_post(http_req *req, ks_error *e);
 
 static ks_err api_healthz(http_req *req, ks_error *e)
@@ -40,44 +47,56 @@ static ks_err api_healthz(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
-#define API_ENTITY_ROUTES(res)                                  \
-	{"GET", "/api/v1/" res, api_entity_list},               \
-	{"POST", "/api/v1/" res, api_entity_create},            \
-	{"GET", "/api/v1/" res "/{id}", api_entity_get},        \
-	{"PATCH", "/api/v1/" res "/{id}", api_entity_update},   \
-	{"PUT", "/api/v1/" res "/{id}", api_entity_update}
+/* Every route with who may call it (see api.h). Scope within a role is
+ * checked again in the handlers (api_scope). */
+#define API_ENTITY_ROUTES(res, read, write)                            \
+	{"GET", "/api/v1/" res, api_entity_list, read},                 \
+	{"POST", "/api/v1/" res, api_entity_create, write},             \
+	{"GET", "/api/v1/" res "/{id}", api_entity_get, read},          \
+	{"PATCH", "/api/v1/" res "/{id}", api_entity_update, write},    \
+	{"PUT", "/api/v1/" res "/{id}", api_entity_update, write}
 
 const http_route api_routes[] = {
-	{"GET", "/healthz", api_healthz},
-	API_ENTITY_ROUTES("teams"),
-	API_ENTITY_ROUTES("employees"),
-	API_ENTITY_ROUTES("customers"),
-	API_ENTITY_ROUTES("journeys"),
-	API_ENTITY_ROUTES("touchpoints"),
-	API_ENTITY_ROUTES("surveys"),
-	{"POST", "/api/v1/contacts", api_contact_create},
-	{"GET", "/api/v1/contacts/{id}", api_contact_get},
-	{"POST", "/api/v1/responses", api_response_create},
-	{"GET", "/api/v1/responses", api_response_list},
-	{"GET", "/api/v1/responses/{id}", api_response_get},
-	{"GET", "/api/v1/metrics", api_metrics},
-	{"GET", "/api/v1/metrics/trend", api_metrics_trend},
-	{"GET", "/api/v1/metrics/compare", api_metrics_compare},
-	{"GET", "/s/{token}", api_survey_get},
-	{"POST", "/s/{token}", api_survey_post},
-	{"GET", "/api/v1/rules", api_rule_list},
-	{"GET", "/api/v1/touchpoints/{id}/rule", api_rule_get},
-	{"PUT", "/api/v1/touchpoints/{id}/rule", api_rule_put},
-	{"GET", "/api/v1/touchpoints/{id}/qr.svg", api_touchpoint_qr},
-	{"GET", "/api/v1/invitations", api_invitation_list},
-	{"POST", "/api/v1/customers/{id}/opt-out", api_optout_customer},
-	{"GET", "/api/v1/opt-outs", api_optout_list},
-	{"GET", "/api/v1/funnel", api_funnel},
-	{"GET", "/api/v1/funnel/representativeness", api_representativeness},
-	{"GET", "/u/{token}", api_unsubscribe_get},
-	{"POST", "/u/{token}", api_unsubscribe_post},
-	{"POST", "/api/v1/admin/clock", api_admin_clock},
-	{"POST", "/api/v1/admin/scheduler/run", api_admin_scheduler_run},
+	{"GET", "/healthz", api_healthz, API_PUBLIC},
+	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC},
+	{"POST", "/api/v1/auth/logout", api_logout, API_ANY},
+	{"GET", "/api/v1/auth/me", api_me, API_ANY},
+	{"POST", "/api/v1/auth/password", api_password, API_ANY},
+	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY},
+	{"GET", "/api/v1/users", api_user_list, API_ADMIN},
+	{"POST", "/api/v1/users", api_user_create, API_ADMIN},
+	/* names of teams, people, journeys and touchpoints label every dashboard */
+	API_ENTITY_ROUTES("teams", API_ANY, API_ADMIN),
+	API_ENTITY_ROUTES("employees", API_ANY, API_ADMIN),
+	API_ENTITY_ROUTES("journeys", API_ANY, API_ADMIN),
+	API_ENTITY_ROUTES("touchpoints", API_ANY, API_ADMIN),
+	API_ENTITY_ROUTES("surveys", API_ANY, API_ADMIN),
+	/* customers are personal data: only those who need them */
+	API_ENTITY_ROUTES("customers", API_GLOBAL, API_ADMIN),
+	/* machine intake (API tokens of admin accounts) */
+	{"POST", "/api/v1/contacts", api_contact_create, API_ADMIN},
+	{"GET", "/api/v1/contacts/{id}", api_contact_get, API_GLOBAL},
+	{"POST", "/api/v1/responses", api_response_create, API_ADMIN},
+	{"GET", "/api/v1/responses", api_response_list, API_GLOBAL},
+	{"GET", "/api/v1/responses/{id}", api_response_get, API_GLOBAL},
+	{"GET", "/api/v1/metrics", api_metrics, API_ANY},
+	{"GET", "/api/v1/metrics/trend", api_metrics_trend, API_ANY},
+	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
+	{"GET", "/s/{token}", api_survey_get, API_PUBLIC},
+	{"POST", "/s/{token}", api_survey_post, API_PUBLIC},
+	{"GET", "/api/v1/rules", api_rule_list, API_LEADS},
+	{"GET", "/api/v1/touchpoints/{id}/rule", api_rule_get, API_LEADS},
+	{"PUT", "/api/v1/touchpoints/{id}/rule", api_rule_put, API_ADMIN},
+	{"GET", "/api/v1/touchpoints/{id}/qr.svg", api_touchpoint_qr, API_LEADS},
+	{"GET", "/api/v1/invitations", api_invitation_list, API_GLOBAL},
+	{"POST", "/api/v1/customers/{id}/opt-out", api_optout_customer, API_ADMIN},
+	{"GET", "/api/v1/opt-outs", api_optout_list, API_GLOBAL},
+	{"GET", "/api/v1/funnel", api_funnel, API_GLOBAL},
+	{"GET", "/api/v1/funnel/representativeness", api_representativeness, API_GLOBAL},
+	{"GET", "/u/{token}", api_unsubscribe_get, API_PUBLIC},
+	{"POST", "/u/{token}", api_unsubscribe_post, API_PUBLIC},
+	{"POST", "/api/v1/admin/clock", api_admin_clock, API_ADMIN},
+	{"POST", "/api/v1/admin/scheduler/run", api_admin_scheduler_run, API_ADMIN},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

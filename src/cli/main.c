@@ -13,6 +13,7 @@
 
 #include "analytics/analytics.h"
 #include "api/api.h"
+#include "auth/auth.h"
 #include "demo/demo.h"
 #include "http/http.h"
 #include "invite/scheduler.h"
@@ -39,6 +40,15 @@ typedef struct cli_opts {
 	const char *webhook_url;
 	const char *test_clock;
 	const char *sample_seed;
+	bool secure_cookies;
+	/* user add */
+	const char *email;
+	const char *name;
+	const char *role;
+	const char *employee_id;
+	const char *unit_id;
+	const char *language;
+	const char *token_name;
 } cli_opts;
 
 static const char *const cli_usage_main =
@@ -49,6 +59,9 @@ static const char *const cli_usage_main =
 	"           run the HTTP server (default 127.0.0.1:8080)\n"
 	"  demo     --db FILE [--scale PERCENT]   fill a new database with demo data\n"
 	"  migrate  --db FILE                     create or upgrade the schema\n"
+	"  user add --db FILE --email E --name N --role R [--employee-id N] [--unit-id N]\n"
+	"           [--language nl|en] [--token NAME]   create an account (password on stdin\n"
+	"           or in $KLANTSTEM_PASSWORD)\n"
 	"  version                                print the version\n"
 	"\n"
 	"Run 'klantstem <command> --help' for one command.\n";
@@ -85,6 +98,14 @@ static const char *cli_usage_for(const char *cmd)
 		       "  Create FILE if needed and apply pending schema migrations.\n";
 	if (strcmp(cmd, "version") == 0)
 		return "usage: klantstem version\n";
+	if (strcmp(cmd, "user") == 0)
+		return "usage: klantstem user add --db FILE --email E --name N --role R\n"
+		       "         [--employee-id N] [--unit-id N] [--language nl|en] [--token NAME]\n"
+		       "  Create an account. Roles: employee (needs --employee-id), team_lead and\n"
+		       "  manager (need --unit-id: the team / department), director, admin.\n"
+		       "  The password (10+ characters) is read from $KLANTSTEM_PASSWORD or the\n"
+		       "  first line of standard input. --token also creates an API token for\n"
+		       "  machine clients and prints it (it is shown only once).\n";
 	return NULL;
 }
 
@@ -127,6 +148,21 @@ static bool cli_serve_option(cli_opts *o, const char *a, const char *v)
 	return false;
 }
 
+static bool cli_user_option(cli_opts *o, const char *a, const char *v)
+{
+	const char *names[] = {"--email", "--name", "--role", "--employee-id", "--unit-id", "--language",
+			       "--token"};
+	const char **dst[] = {&o->email, &o->name, &o->role, &o->employee_id, &o->unit_id, &o->language,
+			      &o->token_name};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(a, names[i]) == 0) {
+			*dst[i] = v;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Parse the options after the command name. Returns 0 or an exit code. */
 static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 {
@@ -153,6 +189,10 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			o->quiet = true;
 		} else if (strcmp(a, "--smtp-tls") == 0 && strcmp(cmd, "serve") == 0) {
 			o->smtp_tls = true;
+		} else if (strcmp(a, "--secure-cookies") == 0 && strcmp(cmd, "serve") == 0) {
+			o->secure_cookies = true;
+		} else if (strcmp(cmd, "user") == 0 && next && cli_user_option(o, a, next)) {
+			i++;
 		} else if (strcmp(cmd, "serve") == 0 && next && cli_serve_option(o, a, next)) {
 			i++;
 		} else if (strcmp(a, "--scale") == 0 && strcmp(cmd, "demo") == 0) {
@@ -179,6 +219,83 @@ static int cli_fail(const ks_error *e)
 	return e->code == KS_ERR_USAGE ? EXIT_USAGE : 1;
 }
 
+/* Create an account through the same checks as POST /api/v1/users. */
+ks_err api_user_from_json(const json_t *o, store_user *u, const char **password, ks_error *e);
+
+static int cli_read_password(char *buf, size_t n)
+{
+	const char *env = getenv("KLANTSTEM_PASSWORD");
+	if (env) {
+		snprintf(buf, n, "%s", env);
+		return 0;
+	}
+	if (fgets(buf, (int)n, stdin) == NULL)
+		return -1;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+static ks_err cli_create_user(ks_store *s, auth_ctx *auth, json_t *spec, const char *token_name,
+			      store_user *u, char *token, ks_error *e)
+{
+	const char *password = NULL;
+	char hash[AUTH_PW_STR];
+	ks_err err = api_user_from_json(spec, u, &password, e);
+	if (!err)
+		err = auth_password_hash(auth, password, hash, e);
+	if (!err)
+		err = store_user_create(s, u, hash, e);
+	if (!err && token_name) {
+		char th[AUTH_HASH_HEX + 1];
+		auth_token_new(token);
+		auth_token_hash(token, th);
+		err = store_token_create(s, th, u->id, token_name, e);
+	}
+	return err;
+}
+
+static int cli_user(const cli_opts *o, const char *sub)
+{
+	if (sub == NULL || strcmp(sub, "add") != 0)
+		return cli_usage_error("user", "%s", "the only user command is 'add'");
+	if (o->email == NULL || o->name == NULL || o->role == NULL)
+		return cli_usage_error("user", "%s", "user add needs --email, --name and --role");
+	char password[1100];
+	if (cli_read_password(password, sizeof password) != 0)
+		return cli_usage_error("user", "%s", "no password on standard input or in $KLANTSTEM_PASSWORD");
+	json_t *spec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "email", o->email, "name", o->name, "role",
+				 o->role, "password", password, "language", o->language ? o->language : "nl");
+	long v;
+	if (o->employee_id && cli_parse_uint(o->employee_id, 1, 2147483647, &v))
+		json_object_set_new(spec, "employee_id", json_integer(v));
+	else if (o->employee_id)
+		return json_decref(spec), cli_usage_error("user", "bad --employee-id '%s'", o->employee_id);
+	if (o->unit_id && cli_parse_uint(o->unit_id, 1, 2147483647, &v))
+		json_object_set_new(spec, "unit_id", json_integer(v));
+	else if (o->unit_id)
+		return json_decref(spec), cli_usage_error("user", "bad --unit-id '%s'", o->unit_id);
+	ks_store *s = NULL;
+	auth_ctx *auth = NULL;
+	ks_error e;
+	ks_error_clear(&e);
+	store_user u;
+	char token[AUTH_TOKEN_LEN + 1] = "";
+	ks_err err = auth_ctx_new(&auth);
+	if (!err)
+		err = store_open(o->db, NULL, &s, &e);
+	if (!err)
+		err = cli_create_user(s, auth, spec, o->token_name, &u, token, &e);
+	json_decref(spec);
+	store_close(s);
+	auth_ctx_free(auth);
+	if (err)
+		return cli_fail(&e);
+	printf("user %lld: %s (%s)\n", (long long)u.id, u.email, u.role);
+	if (token[0])
+		printf("token: %s\n", token);
+	return 0;
+}
+
 static int cli_migrate(const cli_opts *o)
 {
 	ks_store *s = NULL;
@@ -189,6 +306,72 @@ static int cli_migrate(const cli_opts *o)
 	printf("%s: schema version %d\n", o->db, store_schema_version(s));
 	store_close(s);
 	return 0;
+}
+
+/* The first org unit of a kind, for the demo's team lead and manager. */
+static int64_t cli_first_unit(ks_store *s, const char *kind)
+{
+	store_list_query q = {.limit = 1, .filter_field = "kind", .filter_value = kind};
+	json_t *out = NULL;
+	if (store_entity_list(s, model_entity_find("teams"), &q, &out, NULL) != KS_OK)
+		return 0;
+	int64_t id = json_integer_value(json_object_get(json_array_get(json_object_get(out, "items"), 0), "id"));
+	json_decref(out);
+	return id;
+}
+
+#define CLI_DEMO_PASSWORD "klantstem-demo"
+
+/* One login per role, printed for whoever runs `make demo`. */
+static ks_err cli_demo_users(ks_store *s, ks_error *e)
+{
+	auth_ctx *auth = NULL;
+	if (auth_ctx_new(&auth))
+		return ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot initialise libsodium");
+	int64_t dept = cli_first_unit(s, "department"), team = 0;
+	/* a team of that department, and an employee of that team */
+	store_list_query q = {.limit = 1, .filter_field = "parent_id"};
+	char dept_s[32];
+	snprintf(dept_s, sizeof dept_s, "%lld", (long long)dept);
+	q.filter_value = dept_s;
+	json_t *out = NULL;
+	if (store_entity_list(s, model_entity_find("teams"), &q, &out, NULL) == KS_OK) {
+		team = json_integer_value(json_object_get(json_array_get(json_object_get(out, "items"), 0), "id"));
+		json_decref(out);
+	}
+	char team_s[32];
+	snprintf(team_s, sizeof team_s, "%lld", (long long)team);
+	store_list_query qe = {.limit = 1, .filter_field = "team_id", .filter_value = team_s};
+	int64_t emp = 0;
+	if (store_entity_list(s, model_entity_find("employees"), &qe, &out, NULL) == KS_OK) {
+		emp = json_integer_value(json_object_get(json_array_get(json_object_get(out, "items"), 0), "id"));
+		json_decref(out);
+	}
+	struct { const char *email, *name, *role; int64_t emp, unit; } who[] = {
+		{"admin@demo.klantstem", "Demo Admin", "admin", 0, 0},
+		{"directeur@demo.klantstem", "Demo Directeur", "director", 0, 0},
+		{"manager@demo.klantstem", "Demo Manager", "manager", 0, dept},
+		{"teamleider@demo.klantstem", "Demo Teamleider", "team_lead", 0, team},
+		{"medewerker@demo.klantstem", "Demo Medewerker", "employee", emp, 0},
+	};
+	ks_err err = KS_OK;
+	printf("demo logins (password %s):\n", CLI_DEMO_PASSWORD);
+	for (size_t i = 0; !err && i < sizeof who / sizeof who[0]; i++) {
+		json_t *spec = json_pack("{s:s, s:s, s:s, s:s}", "email", who[i].email, "name", who[i].name,
+					 "role", who[i].role, "password", CLI_DEMO_PASSWORD);
+		if (who[i].emp)
+			json_object_set_new(spec, "employee_id", json_integer(who[i].emp));
+		if (who[i].unit)
+			json_object_set_new(spec, "unit_id", json_integer(who[i].unit));
+		store_user u;
+		char token[AUTH_TOKEN_LEN + 1];
+		err = cli_create_user(s, auth, spec, NULL, &u, token, e);
+		json_decref(spec);
+		if (!err)
+			printf("  %-10s %s\n", who[i].role, who[i].email);
+	}
+	auth_ctx_free(auth);
+	return err;
 }
 
 static int cli_demo(const cli_opts *o)
@@ -203,6 +386,8 @@ static int cli_demo(const cli_opts *o)
 			    .scale_percent = o->scale};
 	demo_stats st;
 	ks_err err = demo_generate(s, &opt, &st, &e);
+	if (!err)
+		err = cli_demo_users(s, &e);
 	store_close(s);
 	if (err)
 		return cli_fail(&e);
@@ -320,16 +505,26 @@ static int cli_serve(const cli_opts *o)
 		an_index_free(ix);
 		return cli_fail(&e);
 	}
+	auth_ctx *auth = NULL;
+	if (auth_ctx_new(&auth)) {
+		invite_scheduler_stop(sched);
+		store_close(s);
+		an_index_free(ix);
+		fprintf(stderr, "klantstem: cannot initialise libsodium\n");
+		return 1;
+	}
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
-		       .index = ix,
+		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10};
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
-			   .routes = api_routes, .n_routes = api_n_routes, .app = &app};
+			   .routes = api_routes, .n_routes = api_n_routes, .app = &app,
+			   .authorize = api_authorize};
 	http_server *srv = NULL;
 	if (http_start(&cfg, &srv, &e)) {
 		invite_scheduler_stop(sched);
 		store_close(s);
 		an_index_free(ix);
+		auth_ctx_free(auth);
 		return cli_fail(&e);
 	}
 	fprintf(stderr, "klantstem: mail %s%s; webhooks %s%s\n",
@@ -349,6 +544,7 @@ static int cli_serve(const cli_opts *o)
 	store_stats(s, &batches, &rows);
 	store_close(s);
 	an_index_free(ix); /* after the store: its writer feeds the index until it stops */
+	auth_ctx_free(auth);
 	fprintf(stderr, "klantstem: group commit: %llu batches, %llu rows; stopped cleanly\n",
 		(unsigned long long)batches, (unsigned long long)rows);
 	return 0;
@@ -381,8 +577,15 @@ static int cli_run(int argc, char **argv)
 		cmd = "version";
 	if (cli_usage_for(cmd) == NULL)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd);
+	/* "user add ...": the sub-command comes before the options */
+	const char *sub = NULL;
+	int skip = 2;
+	if (strcmp(cmd, "user") == 0 && argc > 2 && argv[2][0] != '-') {
+		sub = argv[2];
+		skip = 3;
+	}
 	cli_opts o;
-	int rc = cli_parse(cmd, argc - 2, argv + 2, &o);
+	int rc = cli_parse(cmd, argc - skip, argv + skip, &o);
 	if (rc)
 		return rc;
 	if (o.help) {
@@ -395,6 +598,8 @@ static int cli_run(int argc, char **argv)
 	}
 	if (strcmp(cmd, "migrate") == 0)
 		return cli_migrate(&o);
+	if (strcmp(cmd, "user") == 0)
+		return cli_user(&o, sub);
 	if (strcmp(cmd, "demo") == 0)
 		return cli_demo(&o);
 	return cli_serve(&o);

@@ -24,6 +24,9 @@ const char *ks_strerror(ks_err code)
 	case KS_ERR_USAGE: return "usage";
 	case KS_ERR_UNAVAILABLE: return "unavailable";
 	case KS_ERR_INTERNAL: return "internal";
+	case KS_ERR_UNAUTHENTICATED: return "unauthenticated";
+	case KS_ERR_FORBIDDEN: return "forbidden";
+	case KS_ERR_TOO_MANY: return "too_many_requests";
 	}
 	return "unknown";
 }

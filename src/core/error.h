@@ -25,7 +25,10 @@ typedef enum {
 	KS_ERR_IO,          /* a file or socket failed */
 	KS_ERR_USAGE,       /* bad command-line arguments */
 	KS_ERR_UNAVAILABLE, /* shutting down or overloaded */
-	KS_ERR_INTERNAL     /* a bug: should not happen */
+	KS_ERR_INTERNAL,    /* a bug: should not happen */
+	KS_ERR_UNAUTHENTICATED, /* no valid session or token */
+	KS_ERR_FORBIDDEN,   /* the role or scope does not allow it (also: CSRF) */
+	KS_ERR_TOO_MANY     /* rate-limited */
 } ks_err;
 
 typedef struct ks_error {

@@ -41,10 +41,23 @@
  * size at every scale (12 org units, 60 employees, 3 journeys, 12
  * touchpoints, 3 surveys); customers and contacts scale:
  *   n = full * scale_percent / 100, at least 1.
- * Every contact has an invitation row; about 60% are invited (decision
- * "created") and about 60% of those answer (random, seeded outcomes). */
+ * Every contact has an invitation row; about 65% are invited (decision
+ * "created"; the others have no e-mail address (8% of the customers), had
+ * an invitation less than DEMO_FATIGUE_DAYS before (fatigue) or fall
+ * outside the busiest touchpoint's sample) and about 70% of those answer
+ * (random, seeded outcomes): responses ~ 0.46 * contacts, some 111 000 at
+ * scale 100. DEMO_MIN_FULL_RESPONSES is the promise behind it: at scale 100
+ * the demo holds at least that many responses (tests/unit/test_demo.c
+ * checks it through the response/contact ratio at a small scale, which
+ * hardly depends on the scale: customers and contacts scale together). */
 #define DEMO_FULL_CUSTOMERS 20000
-#define DEMO_FULL_CONTACTS 250000
+#define DEMO_FULL_CONTACTS 240000
+#define DEMO_MIN_FULL_RESPONSES 100000
+/* The survey rules the demo puts (demo.c, demo_rules_init, says why): the
+ * product defaults, but fatigue 14 days and every eligible contact invited
+ * except at the busiest touchpoint, which samples this percentage. */
+#define DEMO_FATIGUE_DAYS 14
+#define DEMO_BUSIEST_SAMPLE_PCT 75
 /* Size of demo_stats.skipped: every invite_reason (rules.h keeps them stable). */
 #define DEMO_N_REASONS (INVITE_SAMPLED_OUT + 1)
 

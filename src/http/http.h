@@ -27,12 +27,29 @@ typedef struct http_req http_req;
 typedef ks_err (*http_handler)(http_req *req, ks_error *e);
 
 /* One row of a route table. Patterns are "/"-separated segments; "{name}"
- * captures one segment into req->params (in order). */
+ * captures one segment into req->params (in order). access is handed to
+ * the configured authorize callback before the handler runs (0 = public). */
 typedef struct http_route {
 	const char *method;
 	const char *pattern;
 	http_handler handler;
+	unsigned access;
 } http_route;
+
+/* Who made the request, as established by the authorize callback. */
+typedef struct http_principal {
+	bool authenticated;
+	bool via_token;          /* Authorization: Bearer (no CSRF needed) */
+	int64_t user_id;
+	int role;                /* auth_role */
+	int64_t employee_id;
+	int64_t unit_id;
+	char csrf[48];
+	char session_hash[72];   /* to end the session at logout */
+	char name[128];
+	char email[256];
+	char language[3];
+} http_principal;
 
 struct http_req {
 	/* request (read-only for handlers) */
@@ -50,6 +67,8 @@ struct http_req {
 	const char *content_type;
 	char allow[64];          /* Allow header for 405 */
 	char location[128];      /* Location header for 201 */
+	char set_cookie[256];    /* Set-Cookie header, when not empty */
+	http_principal who;
 	/* completion of a suspended request: called on a server thread after
 	 * http_resume(), like a handler; pending is the handler's own state. */
 	ks_err (*on_resume)(http_req *req, ks_error *e);
@@ -72,6 +91,10 @@ typedef struct http_config {
 	const http_route *routes;
 	size_t n_routes;
 	void *app;
+	/* Called for every matched route before its handler; fills req->who
+	 * and returns KS_ERR_UNAUTHENTICATED / KS_ERR_FORBIDDEN to refuse.
+	 * NULL = no access control. */
+	ks_err (*authorize)(http_req *req, unsigned access, ks_error *e);
 } http_config;
 
 typedef struct http_server http_server;
@@ -97,15 +120,18 @@ void http_reply_buf(http_req *req, int status, const char *content_type, ks_buf 
 /* Query-string argument or header value; NULL when absent. */
 const char *http_query(http_req *req, const char *name);
 const char *http_header(http_req *req, const char *name);
+const char *http_cookie(http_req *req, const char *name);
+/* The client's IPv4 address as text ("" when unknown). */
+void http_client_addr(http_req *req, char *out, size_t n);
 
 /* Park the request until http_resume(); the handler returns KS_OK after
  * calling http_suspend. http_resume may be called from any thread, once. */
 void http_suspend(http_req *req);
 void http_resume(http_req *req);
 
-/* Route matching (router.c). Returns the handler, or NULL with *err set to
+/* Route matching (router.c). Returns the route, or NULL with *err set to
  * KS_ERR_NOTFOUND or KS_ERR_METHOD (and req->allow filled). Captured
  * segments are stored in req->params. */
-http_handler http_route_find(const http_route *routes, size_t n, http_req *req, ks_err *err);
+const http_route *http_route_find(const http_route *routes, size_t n, http_req *req, ks_err *err);
 
 #endif

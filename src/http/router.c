@@ -37,7 +37,7 @@ static bool route_match(const char *pattern, const char *path, http_req *req)
 	return *p == '\0' && *u == '\0';
 }
 
-http_handler http_route_find(const http_route *routes, size_t n, http_req *req, ks_err *err)
+const http_route *http_route_find(const http_route *routes, size_t n, http_req *req, ks_err *err)
 {
 	bool path_known = false;
 	req->allow[0] = '\0';
@@ -47,7 +47,7 @@ http_handler http_route_find(const http_route *routes, size_t n, http_req *req, 
 		bool head_as_get = strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0;
 		if (strcmp(routes[i].method, req->method) == 0 || head_as_get) {
 			*err = KS_OK;
-			return routes[i].handler;
+			return &routes[i];
 		}
 		path_known = true;
 		size_t len = strlen(req->allow);

@@ -48,6 +48,9 @@ int http_status_for(ks_err code)
 	case KS_ERR_DB:
 	case KS_ERR_IO:
 	case KS_ERR_INTERNAL: return 500;
+	case KS_ERR_UNAUTHENTICATED: return 401;
+	case KS_ERR_FORBIDDEN: return 403;
+	case KS_ERR_TOO_MANY: return 429;
 	}
 	return 500;
 }
@@ -100,6 +103,22 @@ const char *http_header(http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_cookie(http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+void http_client_addr(http_req *req, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)n);
+}
+
 void http_suspend(http_req *req)
 {
 	req->suspended = true;
@@ -126,6 +145,10 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 		MHD_add_response_header(r, "Allow", req->allow);
 	if (req->location[0])
 		MHD_add_response_header(r, "Location", req->location);
+	if (req->set_cookie[0])
+		MHD_add_response_header(r, "Set-Cookie", req->set_cookie);
+	if (req->status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"klantstem\"");
 	if (req->close_conn)
 		MHD_add_response_header(r, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, r);
@@ -164,12 +187,23 @@ static void http_dispatch(http_server *srv, http_req *req)
 		return;
 	}
 	ks_err rc;
-	http_handler h = http_route_find(srv->cfg.routes, srv->cfg.n_routes, req, &rc);
-	if (h == NULL) {
+	const http_route *route = http_route_find(srv->cfg.routes, srv->cfg.n_routes, req, &rc);
+	if (route == NULL) {
 		http_fail(req, rc, rc == KS_ERR_METHOD ? "method not allowed here" : "no such resource");
 		return;
 	}
-	http_finish(req, h);
+	/* Who is asking, and may they: before any handler runs. */
+	if (srv->cfg.authorize) {
+		ks_error e;
+		ks_error_clear(&e);
+		rc = srv->cfg.authorize(req, route->access, &e);
+		if (rc) {
+			e.code = rc;
+			http_reply_error(req, &e);
+			return;
+		}
+	}
+	http_finish(req, route->handler);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,

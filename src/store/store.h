@@ -259,6 +259,45 @@ ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, in
 ks_err store_webhook_record(ks_store *s, const store_webhook_job *job, bool ok, int http_status,
 			    int64_t now, ks_error *e);
 
+/* ---- accounts, sessions, API tokens (sqlite_auth.c) ----------------------- */
+
+typedef struct store_user {
+	int64_t id;
+	char email[256];
+	char name[128];
+	char role[16];           /* employee, team_lead, manager, director, admin */
+	int64_t employee_id;     /* 0 = none */
+	int64_t unit_id;         /* 0 = none */
+	char language[3];
+	bool disabled;
+} store_user;
+
+/* Create a user with an argon2id hash. KS_ERR_CONFLICT (field email) when
+ * taken; KS_ERR_REF when employee_id / unit_id do not exist. */
+ks_err store_user_create(ks_store *s, store_user *u, const char *password_hash, ks_error *e);
+/* The user with this e-mail (any case) and its password hash (hash may be
+ * NULL). KS_ERR_NOTFOUND when none. */
+ks_err store_user_by_email(ks_store *s, const char *email, store_user *out, char *hash,
+			   size_t hash_n, ks_error *e);
+ks_err store_user_get(ks_store *s, int64_t id, store_user *out, char *hash, size_t hash_n,
+		      ks_error *e);
+ks_err store_user_list(ks_store *s, json_t **out, ks_error *e);
+json_t *store_user_json(const store_user *u);
+/* New password; every session of the user ends (a stolen one included). */
+ks_err store_user_set_password(ks_store *s, int64_t id, const char *password_hash, ks_error *e);
+
+/* Sessions and tokens are addressed by the hash of the token. */
+ks_err store_session_create(ks_store *s, const char *token_hash, int64_t user_id, const char *csrf,
+			    int64_t expires_at, ks_error *e);
+/* The live session's user and CSRF token; KS_ERR_NOTFOUND when unknown or
+ * expired (at now) or the user is disabled. */
+ks_err store_session_get(ks_store *s, const char *token_hash, int64_t now, store_user *u,
+			 char *csrf, size_t csrf_n, ks_error *e);
+ks_err store_session_delete(ks_store *s, const char *token_hash, ks_error *e);
+ks_err store_token_create(ks_store *s, const char *token_hash, int64_t user_id, const char *name,
+			  ks_error *e);
+ks_err store_token_get(ks_store *s, const char *token_hash, store_user *u, ks_error *e);
+
 /* ---- bulk reads for the analytics index (sqlite_scan.c) ------------------ */
 
 /* Every response with id > after_id, in id order, to fn (open_text is NULL;

@@ -196,7 +196,33 @@ class Tap:
 # HTTP
 
 
-def http_request(port, method, path, body=None, headers=None, timeout=15.0):
+# Bearer tokens of the test admin, by server port: every API request a test
+# makes is authenticated as that admin unless it passes its own
+# Authorization header (or auth=False). Tests of access control pass
+# their own credentials.
+TOKENS = {}
+ADMIN_PASSWORD = "test-admin-password"
+
+
+def admin_token(db):
+    """Create (once per database) the test admin account with an API token
+    via `klantstem user add`, and return the token."""
+    env = sanitizer_env()
+    env["KLANTSTEM_PASSWORD"] = ADMIN_PASSWORD
+    rc, out, err = run_cli(["user", "add", "--db", db, "--email", "admin-%s@test.local" % uniq("a"),
+                            "--name", "Test Admin", "--role", "admin", "--token", "tests"],
+                           env=env)
+    for line in out.splitlines():
+        if line.startswith("token: "):
+            return line[len("token: "):].strip()
+    raise FixtureError("cannot create the test admin (rc %s): %s %s" % (rc, out, err))
+
+
+def register_token(port, token):
+    TOKENS[port] = token
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=15.0, auth=True):
     """One request on a fresh connection.
     body: dict/list -> JSON; str/bytes -> sent as is; None -> no body.
     Returns (status, headers, data): data is parsed JSON when the response
@@ -212,6 +238,8 @@ def http_request(port, method, path, body=None, headers=None, timeout=15.0):
     elif isinstance(body, bytes):
         data = body
         hdrs["Content-Type"] = "application/json"
+    if auth and port in TOKENS and not any(k.lower() == "authorization" for k in (headers or {})):
+        hdrs["Authorization"] = "Bearer " + TOKENS[port]
     if headers:
         hdrs.update(headers)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -239,6 +267,9 @@ def raw_exchange(port, head, body_chunks=(), timeout=15.0):
     """Send raw bytes (head, then each chunk), tolerate the server closing
     early, then read one response. Returns (status, headers-dict, body-text)
     or raises if no response arrived at all."""
+    if port in TOKENS and b"\r\nauthorization:" not in head.lower():
+        first, rest = head.split(b"\r\n", 1)
+        head = first + b"\r\nAuthorization: Bearer " + TOKENS[port].encode() + b"\r\n" + rest
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         try:
@@ -305,14 +336,18 @@ class Server:
         self.runs = 0
         self.err_path = None
         self.out_path = None
+        self.token = None
 
     # -- lifecycle --
     def start(self):
         """Start and wait for /healthz. Raises FixtureError on failure."""
         last = ""
+        if self.token is None:
+            self.token = admin_token(self.db)
         for attempt in range(3):
             self.runs += 1
             self.port = free_port()
+            register_token(self.port, self.token)
             self.err_path = os.path.join(self.dir, "stderr.%d" % self.runs)
             self.out_path = os.path.join(self.dir, "stdout.%d" % self.runs)
             with open(self.err_path, "wb") as ef, open(self.out_path, "wb") as of:
@@ -399,8 +434,8 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- requests --
-    def request(self, method, path, body=None, headers=None, timeout=15.0):
-        return http_request(self.port, method, path, body, headers, timeout)
+    def request(self, method, path, body=None, headers=None, timeout=15.0, auth=True):
+        return http_request(self.port, method, path, body, headers, timeout, auth)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

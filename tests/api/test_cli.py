@@ -69,6 +69,7 @@ class Serve:
 
     def __init__(self, db, d):
         self.port = ks.free_port()
+        ks.register_token(self.port, ks.admin_token(db))
         self.err = os.path.join(d, "serve.err.%d" % self.port)
         self.out = os.path.join(d, "serve.out.%d" % self.port)
         with open(self.err, "wb") as e, open(self.out, "wb") as o:

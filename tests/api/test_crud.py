@@ -594,7 +594,9 @@ def test_edges(t, srv, tree):
                                    ("POST", "/api/v1/journeys", _json.dumps({"name": "ka " + tag}).encode()),
                                    ("DELETE", "/api/v1/journeys", None),
                                    ("GET", "/api/v1/journeys?limit=1", None)):
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            conn.request(method, path, body=body,
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": "Bearer " + ks.TOKENS[srv.port]})
             resp = conn.getresponse()
             resp.read()
             seq.append(resp.status)

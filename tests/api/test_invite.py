@@ -519,7 +519,9 @@ def sampling_run(t, sink):
         try:
             for cu in custs:
                 b = {"customer_id": cu["id"], "touchpoint_id": tp["id"], "channel": "web"}
-                conn.request("POST", "/api/v1/contacts", json.dumps(b), {"Content-Type": "application/json"})
+                conn.request("POST", "/api/v1/contacts", json.dumps(b),
+                             {"Content-Type": "application/json",
+                              "Authorization": "Bearer " + ks.TOKENS[srv.port]})
                 r = conn.getresponse()
                 data = ks.decode_body(r.headers, r.read())
                 if r.status != 201:

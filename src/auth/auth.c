@@ -1,0 +1,239 @@
+/* auth.c — see auth.h. */
+#include "auth/auth.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define AUTH_WINDOW (15 * 60)
+#define AUTH_MAX_FAIL_EMAIL 5
+#define AUTH_MAX_FAIL_ADDR 20
+#define AUTH_SLOTS 1024
+
+typedef struct auth_slot {
+	uint64_t key;       /* hash of "e:" email or "a:" address; 0 = free */
+	int64_t since;      /* start of the current window */
+	int fails;
+} auth_slot;
+
+struct auth_ctx {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int hashing;        /* argon2id runs in progress */
+	char dummy[AUTH_PW_STR];  /* a real hash of nothing, for unknown users */
+	auth_slot slots[AUTH_SLOTS];
+};
+
+static const char *const auth_roles[] = {"", "employee", "team_lead", "manager", "director", "admin"};
+
+const char *auth_role_name(auth_role r)
+{
+	return r > AUTH_ROLE_NONE && r <= AUTH_ROLE_ADMIN ? auth_roles[r] : "";
+}
+
+auth_role auth_role_from_name(const char *s)
+{
+	for (int r = AUTH_ROLE_EMPLOYEE; s && r <= AUTH_ROLE_ADMIN; r++)
+		if (strcmp(auth_roles[r], s) == 0)
+			return (auth_role)r;
+	return AUTH_ROLE_NONE;
+}
+
+ks_err auth_ctx_new(auth_ctx **out)
+{
+	if (sodium_init() < 0)
+		return KS_ERR_INTERNAL;
+	auth_ctx *a = calloc(1, sizeof *a);
+	if (a == NULL)
+		return KS_ERR_NOMEM;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	*out = a;
+	return KS_OK;
+}
+
+void auth_ctx_free(auth_ctx *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a);
+}
+
+/* ---- passwords -------------------------------------------------------------- */
+
+ks_err auth_password_check(const char *password, const char *field, ks_error *e)
+{
+	size_t n = password ? strlen(password) : 0;
+	if (n < 10)
+		return ks_fail(e, KS_ERR_INVALID, field, "a password needs at least 10 characters");
+	if (n > 1024)
+		return ks_fail(e, KS_ERR_RANGE, field, "a password may have at most 1024 bytes");
+	return KS_OK;
+}
+
+/* Each argon2id computation takes 64 MiB: a gate keeps a burst of logins
+ * from exhausting memory. */
+static void auth_gate_enter(auth_ctx *a)
+{
+	pthread_mutex_lock(&a->mu);
+	while (a->hashing >= AUTH_MAX_HASHING)
+		pthread_cond_wait(&a->cv, &a->mu);
+	a->hashing++;
+	pthread_mutex_unlock(&a->mu);
+}
+
+static void auth_gate_leave(auth_ctx *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->hashing--;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+ks_err auth_password_hash(auth_ctx *a, const char *password, char out[AUTH_PW_STR], ks_error *e)
+{
+	ks_err err = auth_password_check(password, "password", e);
+	if (err)
+		return err;
+	auth_gate_enter(a);
+	int rc = crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				   crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	auth_gate_leave(a);
+	return rc == 0 ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "cannot hash the password");
+}
+
+/* A login for an unknown address verifies against a real hash too, so the
+ * answer takes as long as for a known one: timing must not reveal which
+ * addresses have accounts. */
+static const char *auth_dummy(auth_ctx *a)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->dummy[0] == '\0') {
+		char pw[AUTH_TOKEN_LEN + 1];
+		auth_token_new(pw);
+		if (crypto_pwhash_str(a->dummy, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+			a->dummy[0] = '\0'; /* out of memory: the next call tries again */
+	}
+	pthread_mutex_unlock(&a->mu);
+	return a->dummy;
+}
+
+bool auth_password_verify(auth_ctx *a, const char *hash, const char *password)
+{
+	if (password == NULL || strlen(password) > 1024)
+		return false;
+	if (hash == NULL) {
+		auth_gate_enter(a);
+		bool same = crypto_pwhash_str_verify(auth_dummy(a), password, strlen(password)) == 0;
+		auth_gate_leave(a);
+		(void)same; /* a random password: never the same, and never a login */
+		return false;
+	}
+	auth_gate_enter(a);
+	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	auth_gate_leave(a);
+	return ok;
+}
+
+/* ---- tokens --------------------------------------------------------------------- */
+
+void auth_token_new(char out[AUTH_TOKEN_LEN + 1])
+{
+	unsigned char raw[32];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(out, AUTH_TOKEN_LEN + 1, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void auth_token_hash(const char *token, char out[AUTH_HASH_HEX + 1])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
+	sodium_bin2hex(out, AUTH_HASH_HEX + 1, h, sizeof h);
+}
+
+/* ---- throttling ------------------------------------------------------------------ */
+
+static uint64_t auth_key(char kind, const char *s)
+{
+	/* FNV-1a 64 of kind + lower-cased s (e-mail addresses compare without case). */
+	uint64_t h = 1469598103934665603ULL;
+	h = (h ^ (unsigned char)kind) * 1099511628211ULL;
+	for (const char *p = s ? s : ""; *p; p++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* The slot of key (a small open-addressed table; when full, the oldest
+ * window is reused — an attacker can at worst make us forget old counts). */
+static bool auth_slot_free(const auth_slot *s, int64_t now)
+{
+	return s->key == 0 || now - s->since >= AUTH_WINDOW;
+}
+
+static auth_slot *auth_slot_of(auth_ctx *a, uint64_t key, int64_t now)
+{
+	auth_slot *pick = NULL;
+	for (size_t i = 0, j = key % AUTH_SLOTS; i < 16; i++, j = (j + 1) % AUTH_SLOTS) {
+		auth_slot *s = &a->slots[j];
+		if (s->key == key)
+			return s;
+		if (pick != NULL && auth_slot_free(pick, now))
+			continue; /* already have a free slot */
+		if (pick == NULL || auth_slot_free(s, now) || s->since < pick->since)
+			pick = s;
+	}
+	pick->key = key;
+	pick->since = now;
+	pick->fails = 0;
+	return pick;
+}
+
+static int auth_fails(auth_ctx *a, uint64_t key, int64_t now)
+{
+	auth_slot *s = auth_slot_of(a, key, now);
+	if (now - s->since >= AUTH_WINDOW) {
+		s->since = now;
+		s->fails = 0;
+	}
+	return s->fails;
+}
+
+ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now, ks_error *e)
+{
+	pthread_mutex_lock(&a->mu);
+	bool blocked = auth_fails(a, auth_key('e', email), now) >= AUTH_MAX_FAIL_EMAIL ||
+		       auth_fails(a, auth_key('a', addr), now) >= AUTH_MAX_FAIL_ADDR;
+	pthread_mutex_unlock(&a->mu);
+	if (blocked)
+		return ks_fail(e, KS_ERR_UNAVAILABLE, NULL,
+			       "too many failed logins; try again in 15 minutes");
+	return KS_OK;
+}
+
+void auth_throttle_fail(auth_ctx *a, const char *email, const char *addr, int64_t now)
+{
+	pthread_mutex_lock(&a->mu);
+	auth_fails(a, auth_key('e', email), now);
+	auth_slot_of(a, auth_key('e', email), now)->fails++;
+	auth_fails(a, auth_key('a', addr), now);
+	auth_slot_of(a, auth_key('a', addr), now)->fails++;
+	pthread_mutex_unlock(&a->mu);
+}
+
+void auth_throttle_ok(auth_ctx *a, const char *email)
+{
+	pthread_mutex_lock(&a->mu);
+	uint64_t key = auth_key('e', email);
+	for (size_t i = 0, j = key % AUTH_SLOTS; i < 16; i++, j = (j + 1) % AUTH_SLOTS)
+		if (a->slots[j].key == key)
+			a->slots[j].fails = 0;
+	pthread_mutex_unlock(&a->mu);
+}

@@ -17,7 +17,11 @@ static uint64_t an_hash(int64_t id)
 
 uint32_t an_codes_get(const an_codes *m, int64_t id)
 {
-	if (id <= 0 || m->slots == 0)
+	if (id <= 0)
+		return 0;
+	if (id < AN_DIRECT_MAX)
+		return (size_t)id < m->dir_n ? m->dir[id] : 0;
+	if (m->slots == 0)
 		return 0;
 	size_t mask = m->slots - 1;
 	for (size_t i = an_hash(id) & mask;; i = (i + 1) & mask) {
@@ -66,7 +70,7 @@ static uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max)
 		return c;
 	if (m->n >= max)
 		return 0;
-	if ((m->n + 1) * 2 > m->slots && !an_codes_grow(m))
+	if (id >= AN_DIRECT_MAX && (m->n + 1) * 2 > m->slots && !an_codes_grow(m))
 		return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 256;
@@ -79,6 +83,22 @@ static uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max)
 	if (m->n == 0)
 		m->ids[m->n++] = 0; /* code 0 is "none" */
 	c = (uint32_t)m->n;
+	if (id < AN_DIRECT_MAX) {
+		if ((size_t)id >= m->dir_n) {
+			size_t n = m->dir_n ? m->dir_n : 1024;
+			while (n <= (size_t)id)
+				n *= 2;
+			uint32_t *dir = realloc(m->dir, n * sizeof *dir);
+			if (dir == NULL)
+				return 0;
+			memset(dir + m->dir_n, 0, (n - m->dir_n) * sizeof *dir);
+			m->dir = dir;
+			m->dir_n = n;
+		}
+		m->ids[m->n++] = id;
+		m->dir[id] = c;
+		return c;
+	}
 	m->ids[m->n++] = id;
 	size_t mask = m->slots - 1;
 	size_t i = an_hash(id) & mask;
@@ -91,6 +111,7 @@ static uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max)
 
 static void an_codes_free(an_codes *m)
 {
+	free(m->dir);
 	free(m->keys);
 	free(m->vals);
 	free(m->ids);
@@ -438,7 +459,9 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 			      sizeof(an_named) +
 		      ix->cust_info_n * sizeof(an_customer) +
 		      (ix->units.slots + ix->emps.slots + ix->tps.slots + ix->journeys.slots +
-		       ix->custs.slots) * 12;
+		       ix->custs.slots) * 12 +
+		      (ix->units.dir_n + ix->emps.dir_n + ix->tps.dir_n + ix->journeys.dir_n +
+		       ix->custs.dir_n) * 4;
 	out->bytes_total = ix->cap * out->bytes_per_row + dims;
 	out->build_ms = ix->build_ms;
 	pthread_rwlock_unlock(&ix->lock);

@@ -7,9 +7,14 @@
 
 #include "analytics/analytics.h"
 
-/* id (int64) -> dense code (uint32), open addressing. Code 0 = none. */
+/* id (int64) -> dense code (uint32): a direct table for small ids, open
+ * addressing for the rest. Code 0 = none. */
+#define AN_DIRECT_MAX (1u << 24)
 typedef struct an_codes {
-	int64_t *keys;       /* slot -> id (0 = empty) */
+	uint32_t *dir;       /* id -> code for ids below AN_DIRECT_MAX: rowids are
+	                      * small and dense, and this is the start-up hot path */
+	size_t dir_n;
+	int64_t *keys;       /* slot -> id (0 = empty), for larger ids */
 	uint32_t *vals;      /* slot -> code */
 	size_t slots;
 	int64_t *ids;        /* code -> id; ids[0] = 0 */

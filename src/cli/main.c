@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analytics/analytics.h"
 #include "api/api.h"
@@ -41,6 +42,7 @@ typedef struct cli_opts {
 	const char *test_clock;
 	const char *sample_seed;
 	bool secure_cookies;
+	const char *web_root;   /* the UI's files; default "web" */
 	/* user add */
 	const char *email;
 	const char *name;
@@ -75,6 +77,8 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --listen ADDR:PORT   IPv4 address and port, default 127.0.0.1:8080 (port 0 = any free)\n"
 		       "  --threads N          HTTP worker threads, default the number of cores\n"
 		       "  --quiet              no access log on stderr\n"
+		       "  --web-root DIR       folder of the web UI, served at / (default ./web; when\n"
+		       "                       it does not exist the UI is off and only the API runs)\n"
 		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT\n"
 		       "  --smtp URL           smtp://host:port or smtps://host:port; without it no mail is sent\n"
 		       "  --smtp-user USER     SMTP login; the password comes from $KLANTSTEM_SMTP_PASSWORD\n"
@@ -136,9 +140,9 @@ static bool cli_parse_uint(const char *s, long lo, long hi, long *out)
 static bool cli_serve_option(cli_opts *o, const char *a, const char *v)
 {
 	const char *names[] = {"--base-url", "--smtp", "--smtp-user", "--mail-from", "--org-name",
-			       "--webhook-url", "--test-clock", "--sample-seed"};
+			       "--webhook-url", "--test-clock", "--sample-seed", "--web-root"};
 	const char **dst[] = {&o->base_url, &o->smtp_url, &o->smtp_user, &o->mail_from, &o->org_name,
-			      &o->webhook_url, &o->test_clock, &o->sample_seed};
+			      &o->webhook_url, &o->test_clock, &o->sample_seed, &o->web_root};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(a, names[i]) == 0) {
 			*dst[i] = v;
@@ -168,6 +172,7 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->listen = "127.0.0.1:8080";
+	o->web_root = "web";
 	o->scale = 100;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -516,9 +521,15 @@ static int cli_serve(const cli_opts *o)
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
 		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10};
+	/* The web UI is optional: without its folder the API still runs. */
+	struct stat wst;
+	bool web = o->web_root[0] && stat(o->web_root, &wst) == 0 && S_ISDIR(wst.st_mode);
+	if (!web)
+		fprintf(stderr, "klantstem: web root '%s' is not a folder: web UI off (API only)\n",
+			o->web_root);
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
 			   .routes = api_routes, .n_routes = api_n_routes, .app = &app,
-			   .authorize = api_authorize};
+			   .authorize = api_authorize, .web_root = web ? o->web_root : NULL};
 	http_server *srv = NULL;
 	if (http_start(&cfg, &srv, &e)) {
 		invite_scheduler_stop(sched);
@@ -535,6 +546,9 @@ static int cli_serve(const cli_opts *o)
 		http_port(srv), o->db);
 	fprintf(stderr, "  health:  http://%s:%u/healthz\n  api:     http://%s:%u/api/v1/metrics\n",
 		addr, http_port(srv), addr, http_port(srv));
+	if (web)
+		fprintf(stderr, "  web UI:  http://%s:%u/ (files from %s)\n", addr, http_port(srv),
+			o->web_root);
 	int sig = 0;
 	sigwait(&stop, &sig);
 	fprintf(stderr, "klantstem: %s received, finishing requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

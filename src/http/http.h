@@ -69,6 +69,12 @@ struct http_req {
 	char location[128];      /* Location header for 201 */
 	char set_cookie[256];    /* Set-Cookie header, when not empty */
 	http_principal who;
+	/* extra reply headers of static files (static.c); NULL/"" = none */
+	const char *cache_control;
+	const char *content_encoding;
+	const char *csp;         /* set on HTML: also X-Frame-Options, Referrer-Policy */
+	bool vary_encoding;      /* Vary: Accept-Encoding */
+	char etag[64];
 	/* completion of a suspended request: called on a server thread after
 	 * http_resume(), like a handler; pending is the handler's own state. */
 	ks_err (*on_resume)(http_req *req, ks_error *e);
@@ -95,6 +101,9 @@ typedef struct http_config {
 	 * and returns KS_ERR_UNAUTHENTICATED / KS_ERR_FORBIDDEN to refuse.
 	 * NULL = no access control. */
 	ks_err (*authorize)(http_req *req, unsigned access, ks_error *e);
+	/* Folder of the web UI: a GET or HEAD that no route matches is served
+	 * from it (static.c). NULL = no static files. */
+	const char *web_root;
 } http_config;
 
 typedef struct http_server http_server;
@@ -133,5 +142,31 @@ void http_resume(http_req *req);
  * KS_ERR_NOTFOUND or KS_ERR_METHOD (and req->allow filled). Captured
  * segments are stored in req->params. */
 const http_route *http_route_find(const http_route *routes, size_t n, http_req *req, ks_err *err);
+
+/* ---- static files (static.c) ----
+ * The web UI's files under one root folder: GET/HEAD only, for paths no
+ * route matches, never under /api, /s, /u or /healthz. See static.c for
+ * the rules on which paths may leave the folder. */
+#define HTTP_STATIC_MAX (8 * 1024 * 1024)
+
+typedef struct http_static http_static;
+
+/* Resolve root (realpath); KS_ERR_NOTFOUND when it is not a folder. */
+ks_err http_static_open(const char *root, http_static **out, ks_error *e);
+void http_static_free(http_static *s);
+const char *http_static_root(const http_static *s);
+/* The URL path is acceptable at all: "/"-rooted, no "..", "//", "\\",
+ * control bytes, hidden or node_modules segments. */
+bool http_static_path_ok(const char *path);
+/* /api, /s, /u, /healthz and below: never static. */
+bool http_static_reserved(const char *path);
+/* Content-Type by extension; NULL when that kind of file is not served. */
+const char *http_static_type(const char *path);
+/* The real file behind a URL path ("/" is /index.html), checked to be a
+ * regular file under the root; KS_ERR_NOTFOUND otherwise. */
+ks_err http_static_resolve(const http_static *s, const char *path, char *out, size_t n);
+/* Fill req's reply with the file (200, or 304 on a matching If-None-Match);
+ * /app/... without an extension falls back to /index.html (deep links). */
+ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e);
 
 #endif

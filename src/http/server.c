@@ -27,6 +27,7 @@ struct http_server {
 	unsigned port;
 	atomic_int in_flight;
 	atomic_bool stopping;   /* new requests get 503 while in-flight ones finish */
+	http_static *web;       /* the UI's files, or NULL */
 };
 
 int http_status_for(ks_err code)
@@ -151,6 +152,19 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"klantstem\"");
 	if (req->close_conn)
 		MHD_add_response_header(r, "Connection", "close");
+	if (req->cache_control)
+		MHD_add_response_header(r, "Cache-Control", req->cache_control);
+	if (req->etag[0])
+		MHD_add_response_header(r, "ETag", req->etag);
+	if (req->content_encoding)
+		MHD_add_response_header(r, "Content-Encoding", req->content_encoding);
+	if (req->vary_encoding)
+		MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	if (req->csp) {
+		MHD_add_response_header(r, "Content-Security-Policy", req->csp);
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+		MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	}
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -188,6 +202,16 @@ static void http_dispatch(http_server *srv, http_req *req)
 	}
 	ks_err rc;
 	const http_route *route = http_route_find(srv->cfg.routes, srv->cfg.n_routes, req, &rc);
+	if (route == NULL && rc == KS_ERR_NOTFOUND && srv->web &&
+	    (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
+	    !http_static_reserved(req->path)) {
+		/* Not an API route: perhaps a file of the web UI. */
+		ks_error e;
+		ks_error_clear(&e);
+		if (http_static_serve(srv->web, req, &e) != KS_OK)
+			http_reply_error(req, &e);
+		return;
+	}
 	if (route == NULL) {
 		http_fail(req, rc, rc == KS_ERR_METHOD ? "method not allowed here" : "no such resource");
 		return;
@@ -323,6 +347,13 @@ ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 	if (srv == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	srv->cfg = *cfg;
+	if (cfg->web_root) {
+		err = http_static_open(cfg->web_root, &srv->web, e);
+		if (err) {
+			free(srv);
+			return err;
+		}
+	}
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
@@ -338,6 +369,7 @@ ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
 		srv, MHD_OPTION_END);
 	if (srv->d == NULL) {
+		http_static_free(srv->web);
 		free(srv);
 		return ks_fail(e, KS_ERR_IO, "listen", "cannot listen on %s (in use?)", cfg->listen);
 	}
@@ -365,5 +397,6 @@ void http_stop(http_server *srv, int grace_ms)
 	while (atomic_load(&srv->in_flight) > 0 && clock_mono_ms() < deadline)
 		usleep(10000);
 	MHD_stop_daemon(srv->d);
+	http_static_free(srv->web);
 	free(srv);
 }

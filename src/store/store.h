@@ -365,4 +365,76 @@ ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e);
 ks_err store_bulk_commit(store_bulk *b, ks_error *e);
 void store_bulk_rollback(store_bulk *b);
 
+/* ==== dashboards: verbatims, walls, team goals, team settings ==============
+ * (sqlite_dashboard.c; issue 5) */
+
+/* Score band of an NPS answer: promoter 9-10, passive 7-8, detractor 0-6. */
+typedef enum { STORE_BAND_ANY = 0, STORE_BAND_PROMOTER, STORE_BAND_PASSIVE,
+	       STORE_BAND_DETRACTOR } store_band;
+
+/* Open answers ("verbatims"), newest first. Every filter is optional
+ * (0 / "" / NULL = any); the caller has already narrowed it to the
+ * requester's scope. */
+typedef struct store_verbatim_query {
+	const char *q;           /* words to find (full text, all of them; a word
+				  * ending in * is a prefix); plain user text,
+				  * never query syntax. NULL / blank = none */
+	store_band band;
+	int64_t team_id;         /* an org unit: it and everything below it */
+	int64_t employee_id;
+	int64_t touchpoint_id;
+	char language[3];        /* "nl" / "en" / "" */
+	int64_t from, to;        /* [from, to) on received_at; 0 = unbounded */
+	int64_t before_id;       /* keyset cursor: only ids below it; 0 = newest */
+	int limit;               /* 1..500 */
+} store_verbatim_query;
+
+/* {"items":[{"response_id","text","nps","grade","band","language",
+ * "received_at","touchpoint":{"id","name"}|null,"team":{"id","name"}|null,
+ * "employee":{"id","name"}|null}], "next_cursor": id|null}, ordered by id
+ * descending. KS_ERR_INVALID (field "q") when q holds no word at all. */
+ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t **out, ks_error *e);
+
+/* A team's Wall of Fame (fame: NPS 9-10) or Wall of Shame (NPS 0-6):
+ * the latest open answers of the unit and everything below it, newest
+ * first, at most limit (1..50). *out is the items array. */
+ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int limit, json_t **out, ks_error *e);
+
+/* A target for a unit, a period ("2026", "2026-Q1", "2026-03") and a
+ * metric ("nps" or "grade"); validated by the caller. */
+typedef struct store_goal {
+	int64_t team_id;
+	char period[8];
+	char metric[8];
+	double target;
+	int64_t set_by;          /* user id; 0 = none */
+	int64_t updated_at;
+} store_goal;
+
+/* Create or replace a goal; updated_at is set (g is updated).
+ * KS_ERR_NOTFOUND (field team_id) when the unit does not exist. */
+ks_err store_goal_put(ks_store *s, store_goal *g, ks_error *e);
+/* KS_ERR_NOTFOUND when there is no such goal. */
+ks_err store_goal_get(ks_store *s, int64_t team_id, const char *period, const char *metric,
+		      store_goal *out, ks_error *e);
+/* The unit's goals ordered by period and metric: *out is malloc'd (free()
+ * it; NULL when *n is 0). */
+ks_err store_goal_list(ks_store *s, int64_t team_id, store_goal **out, size_t *n, ks_error *e);
+
+/* What a team agreed to share. Without a stored row the defaults apply
+ * (nothing shared; updated_at 0). */
+typedef struct store_team_settings {
+	int64_t team_id;
+	bool share_colleague_scores;
+	int64_t updated_at;
+} store_team_settings;
+
+/* KS_ERR_NOTFOUND when the unit does not exist. */
+ks_err store_team_settings_get(ks_store *s, int64_t team_id, store_team_settings *out, ks_error *e);
+/* Create or replace; updated_at is set. KS_ERR_NOTFOUND when the unit does
+ * not exist, KS_ERR_INVALID (field team_id) when it is not a team. */
+ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e);
+
+/* ==== end of dashboards ===================================================== */
+
 #endif

@@ -494,6 +494,36 @@ static ks_err sq_check_tree(sq_conn *c, const model_entity *ent, const json_t *s
 	return KS_OK;
 }
 
+/* Prepare the statement built in sql (freed here; build_err is how building
+ * it went) and bind, in field order, each field of ent present in obj as
+ * ?1..?k. On success *out must be finalized by the caller. */
+static ks_err sq_prepare_fields(sq_conn *c, ks_buf *sql, ks_err build_err, const model_entity *ent,
+				const json_t *obj, sqlite3_stmt **out, int *k, ks_error *e)
+{
+	if (build_err) {
+		buf_free(sql);
+		return ks_fail(e, build_err, NULL, "cannot build statement");
+	}
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(c->db, sql->data, -1, &st, NULL);
+	buf_free(sql);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, e);
+	ks_err err = KS_OK;
+	*k = 0;
+	for (size_t i = 0; i < ent->n_fields && !err; i++) {
+		const json_t *v = json_object_get(obj, ent->fields[i].name);
+		if (v != NULL)
+			err = sq_bind_json(st, ++*k, &ent->fields[i], v);
+	}
+	if (err) {
+		sqlite3_finalize(st);
+		return ks_fail(e, err, NULL, "cannot bind values");
+	}
+	*out = st;
+	return KS_OK;
+}
+
 ks_err sq_entity_insert(ks_store *s, sq_conn *c, const model_entity *ent, const json_t *obj,
 			int64_t *id, ks_error *e)
 {
@@ -520,32 +550,18 @@ ks_err sq_entity_insert(ks_store *s, sq_conn *c, const model_entity *ent, const 
 		err = buf_printf(&sql, "INSERT INTO %s (%s) VALUES (%s)", ent->table, cols.data, vals.data);
 	buf_free(&cols);
 	buf_free(&vals);
-	if (err) {
-		buf_free(&sql);
-		return ks_fail(e, err, NULL, "cannot build statement");
-	}
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL);
-	buf_free(&sql);
-	if (rc != SQLITE_OK)
-		return sq_fail(c, rc, e);
 	int k = 0;
-	for (size_t i = 0; i < ent->n_fields && !err; i++) {
-		const json_t *v = json_object_get(obj, ent->fields[i].name);
-		if (v != NULL)
-			err = sq_bind_json(st, ++k, &ent->fields[i], v);
-	}
+	err = sq_prepare_fields(c, &sql, err, ent, obj, &st, &k, e);
+	if (err)
+		return err;
 	sqlite3_bind_int64(st, k + 1, clock_now(s->clock));
 	if (sq_has_open_token(ent)) {
 		char tok[MODEL_TOKEN_LEN + 1];
 		sq_token(tok);
 		sqlite3_bind_text(st, k + 2, tok, -1, SQLITE_TRANSIENT);
 	}
-	if (err) {
-		sqlite3_finalize(st);
-		return ks_fail(e, err, NULL, "cannot bind values");
-	}
-	rc = sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(c, rc, e);
@@ -757,26 +773,14 @@ static ks_err sq_entity_update_on(ks_store *s, sq_conn *c, const model_entity *e
 	}
 	if (!err)
 		err = buf_printf(&sql, " WHERE id = ?%d", n + 1);
-	if (err) {
-		buf_free(&sql);
-		return ks_fail(e, err, NULL, "cannot build statement");
-	}
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL);
-	buf_free(&sql);
-	if (rc != SQLITE_OK)
-		return sq_fail(c, rc, e);
 	int k = 0;
-	for (size_t i = 0; i < ent->n_fields && !err; i++) {
-		const json_t *v = json_object_get(patch, ent->fields[i].name);
-		if (v != NULL)
-			err = sq_bind_json(st, ++k, &ent->fields[i], v);
-	}
-	sqlite3_bind_int64(st, k + 1, id);
-	rc = err ? SQLITE_ERROR : sqlite3_step(st);
-	sqlite3_finalize(st);
+	err = sq_prepare_fields(c, &sql, err, ent, patch, &st, &k, e);
 	if (err)
-		return ks_fail(e, err, NULL, "cannot bind values");
+		return err;
+	sqlite3_bind_int64(st, k + 1, id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 

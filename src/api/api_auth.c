@@ -3,7 +3,9 @@
  * users).
  *
  * Coaching, not judging: by default an employee sees the own scores and the
- * own team's aggregates, never a colleague's individual score; team leads
+ * own team's aggregates, never a colleague's individual score (unless the
+ * team agreed to share them: team setting share_colleague_scores, and then
+ * only within the team); team leads
  * and managers see their unit and everything below it; directors and
  * admins see all.
  */
@@ -93,10 +95,19 @@ ks_err api_scope(http_req *req, int64_t *team_id, int64_t *employee_id, bool by_
 	int64_t home = w->unit_id;
 	if (w->role == AUTH_ROLE_EMPLOYEE) {
 		home = an_employee_team(app->index, w->employee_id);
-		if (*employee_id && *employee_id != w->employee_id)
+		/* A colleague's scores only when the team agreed to share them
+		 * (team setting share_colleague_scores, off by default), and
+		 * then only a colleague in the same team. */
+		bool colleague = *employee_id && *employee_id != w->employee_id;
+		bool shared = false;
+		store_team_settings ts;
+		if ((colleague || by_employee) && home &&
+		    store_team_settings_get(app->store, home, &ts, NULL) == KS_OK)
+			shared = ts.share_colleague_scores;
+		if (colleague && !(shared && an_employee_team(app->index, *employee_id) == home))
 			return ks_fail(e, KS_ERR_FORBIDDEN, "employee_id",
 				       "you see your own scores and your team's, not a colleague's");
-		if (by_employee)
+		if (by_employee && !shared)
 			return ks_fail(e, KS_ERR_FORBIDDEN, "group_by",
 				       "scores per colleague are not shown to employees");
 	}
@@ -169,8 +180,8 @@ ks_err api_login(http_req *req, ks_error *e)
 		err = api_json_text(o, "email", &email, e);
 	if (!err)
 		err = api_json_text(o, "password", &password, e);
-	if (!err && auth_throttle_check(app->auth, email, addr, now, e) != KS_OK)
-		err = ks_fail(e, KS_ERR_TOO_MANY, NULL, "too many failed logins; try again in 15 minutes");
+	if (!err)
+		err = auth_throttle_check(app->auth, email, addr, now, e);
 	store_user u;
 	char hash[AUTH_PW_STR] = "";
 	bool ok = false;
@@ -270,12 +281,11 @@ ks_err api_token_create(http_req *req, ks_error *e)
 	auth_token_hash(token, hash);
 	if (!err)
 		err = store_token_create(app->store, hash, req->who.user_id, name, e);
+	/* Shown once: only its hash is kept. (name lives in o: reply first.) */
+	if (!err)
+		http_reply_json(req, 201, json_pack("{s:s, s:s}", "name", name, "token", token));
 	json_decref(o);
-	if (err)
-		return err;
-	/* Shown once: only its hash is kept. */
-	http_reply_json(req, 201, json_pack("{s:s, s:s}", "name", name, "token", token));
-	return KS_OK;
+	return err;
 }
 
 /* ---- users (admin) ------------------------------------------------------------------- */

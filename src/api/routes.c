@@ -37,6 +37,13 @@ ks_err api_token_create(http_req *req, ks_error *e);
 ks_err api_user_create(http_req *req, ks_error *e);
 ks_err api_user_list(http_req *req, ks_error *e);
 ks_err api_survey_post(http_req *req, ks_error *e);
+ks_err api_verbatims(http_req *req, ks_error *e);
+ks_err api_team_wall(http_req *req, ks_error *e);
+ks_err api_team_goals(http_req *req, ks_error *e);
+ks_err api_team_goal_put(http_req *req, ks_error *e);
+ks_err api_team_settings_get(http_req *req, ks_error *e);
+ks_err api_team_settings_put(http_req *req, ks_error *e);
+ks_err api_me_dashboard(http_req *req, ks_error *e);
 
 static ks_err api_healthz(http_req *req, ks_error *e)
 {
@@ -97,6 +104,16 @@ const http_route api_routes[] = {
 	{"POST", "/u/{token}", api_unsubscribe_post, API_PUBLIC},
 	{"POST", "/api/v1/admin/clock", api_admin_clock, API_ADMIN},
 	{"POST", "/api/v1/admin/scheduler/run", api_admin_scheduler_run, API_ADMIN},
+	/* dashboards (api_dashboard.c): every role reads, scope inside; goals
+	 * are set by leads and up, team settings by the team's own lead */
+	{"GET", "/api/v1/me/dashboard", api_me_dashboard, API_ANY},
+	{"GET", "/api/v1/verbatims", api_verbatims, API_ANY},
+	{"GET", "/api/v1/teams/{id}/wall", api_team_wall, API_ANY},
+	{"GET", "/api/v1/teams/{id}/goals", api_team_goals, API_ANY},
+	{"PUT", "/api/v1/teams/{id}/goals", api_team_goal_put, API_LEADS},
+	{"GET", "/api/v1/teams/{id}/settings", api_team_settings_get, API_ANY},
+	{"PUT", "/api/v1/teams/{id}/settings", api_team_settings_put,
+	 API_ROLE(AUTH_ROLE_TEAM_LEAD) | API_GLOBAL},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

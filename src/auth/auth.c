@@ -13,6 +13,7 @@
 #define AUTH_MAX_FAIL_EMAIL 5
 #define AUTH_MAX_FAIL_ADDR 20
 #define AUTH_SLOTS 1024
+#define AUTH_PROBES 16
 
 typedef struct auth_slot {
 	uint64_t key;       /* hash of "e:" email or "a:" address; 0 = free */
@@ -25,7 +26,8 @@ struct auth_ctx {
 	pthread_cond_t cv;
 	int hashing;        /* argon2id runs in progress */
 	char dummy[AUTH_PW_STR];  /* a real hash of nothing, for unknown users */
-	auth_slot slots[AUTH_SLOTS];
+	auth_slot emails[AUTH_SLOTS];  /* failures by e-mail address */
+	auth_slot addrs[AUTH_SLOTS];   /* failures by client address */
 };
 
 static const char *const auth_roles[] = {"", "employee", "team_lead", "manager", "director", "admin"};
@@ -171,60 +173,64 @@ static uint64_t auth_key(char kind, const char *s)
 	return h ? h : 1;
 }
 
-/* The slot of key (a small open-addressed table; when full, the oldest
- * window is reused — an attacker can at worst make us forget old counts). */
 static bool auth_slot_free(const auth_slot *s, int64_t now)
 {
 	return s->key == 0 || now - s->since >= AUTH_WINDOW;
 }
 
-static auth_slot *auth_slot_of(auth_ctx *a, uint64_t key, int64_t now)
+/* The live slot of key in table t, or NULL. Looking never creates: a
+ * flood of fresh e-mail addresses must not push out the counts that block
+ * an attacker. */
+static auth_slot *auth_slot_find(auth_slot *t, uint64_t key, int64_t now)
+{
+	for (size_t i = 0, j = key % AUTH_SLOTS; i < AUTH_PROBES; i++, j = (j + 1) % AUTH_SLOTS)
+		if (t[j].key == key)
+			return auth_slot_free(&t[j], now) ? NULL : &t[j];
+	return NULL;
+}
+
+/* Count one failure for key. A new key takes a free or expired slot, else
+ * the one with the fewest failures: blocking counts are the last to go. */
+static void auth_slot_fail(auth_slot *t, uint64_t key, int64_t now)
 {
 	auth_slot *pick = NULL;
-	for (size_t i = 0, j = key % AUTH_SLOTS; i < 16; i++, j = (j + 1) % AUTH_SLOTS) {
-		auth_slot *s = &a->slots[j];
-		if (s->key == key)
-			return s;
+	for (size_t i = 0, j = key % AUTH_SLOTS; i < AUTH_PROBES; i++, j = (j + 1) % AUTH_SLOTS) {
+		auth_slot *s = &t[j];
+		if (s->key == key) {
+			if (auth_slot_free(s, now)) {
+				s->since = now;
+				s->fails = 0;
+			}
+			s->fails++;
+			return;
+		}
 		if (pick != NULL && auth_slot_free(pick, now))
-			continue; /* already have a free slot */
-		if (pick == NULL || auth_slot_free(s, now) || s->since < pick->since)
+			continue;
+		if (pick == NULL || auth_slot_free(s, now) || s->fails < pick->fails)
 			pick = s;
 	}
 	pick->key = key;
 	pick->since = now;
-	pick->fails = 0;
-	return pick;
-}
-
-static int auth_fails(auth_ctx *a, uint64_t key, int64_t now)
-{
-	auth_slot *s = auth_slot_of(a, key, now);
-	if (now - s->since >= AUTH_WINDOW) {
-		s->since = now;
-		s->fails = 0;
-	}
-	return s->fails;
+	pick->fails = 1;
 }
 
 ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now, ks_error *e)
 {
 	pthread_mutex_lock(&a->mu);
-	bool blocked = auth_fails(a, auth_key('e', email), now) >= AUTH_MAX_FAIL_EMAIL ||
-		       auth_fails(a, auth_key('a', addr), now) >= AUTH_MAX_FAIL_ADDR;
+	auth_slot *se = auth_slot_find(a->emails, auth_key('e', email), now);
+	auth_slot *sa = auth_slot_find(a->addrs, auth_key('a', addr), now);
+	bool blocked = (se && se->fails >= AUTH_MAX_FAIL_EMAIL) || (sa && sa->fails >= AUTH_MAX_FAIL_ADDR);
 	pthread_mutex_unlock(&a->mu);
 	if (blocked)
-		return ks_fail(e, KS_ERR_UNAVAILABLE, NULL,
-			       "too many failed logins; try again in 15 minutes");
+		return ks_fail(e, KS_ERR_TOO_MANY, NULL, "too many failed logins; try again in 15 minutes");
 	return KS_OK;
 }
 
 void auth_throttle_fail(auth_ctx *a, const char *email, const char *addr, int64_t now)
 {
 	pthread_mutex_lock(&a->mu);
-	auth_fails(a, auth_key('e', email), now);
-	auth_slot_of(a, auth_key('e', email), now)->fails++;
-	auth_fails(a, auth_key('a', addr), now);
-	auth_slot_of(a, auth_key('a', addr), now)->fails++;
+	auth_slot_fail(a->emails, auth_key('e', email), now);
+	auth_slot_fail(a->addrs, auth_key('a', addr), now);
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -232,8 +238,8 @@ void auth_throttle_ok(auth_ctx *a, const char *email)
 {
 	pthread_mutex_lock(&a->mu);
 	uint64_t key = auth_key('e', email);
-	for (size_t i = 0, j = key % AUTH_SLOTS; i < 16; i++, j = (j + 1) % AUTH_SLOTS)
-		if (a->slots[j].key == key)
-			a->slots[j].fails = 0;
+	for (size_t i = 0, j = key % AUTH_SLOTS; i < AUTH_PROBES; i++, j = (j + 1) % AUTH_SLOTS)
+		if (a->emails[j].key == key)
+			a->emails[j].fails = 0;
 	pthread_mutex_unlock(&a->mu);
 }

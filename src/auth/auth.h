@@ -52,7 +52,7 @@ void auth_token_new(char out[AUTH_TOKEN_LEN + 1]);
 void auth_token_hash(const char *token, char out[AUTH_HASH_HEX + 1]);
 
 /* Login throttling: at most 5 failures per e-mail and 20 per client address
- * in 15 minutes; then KS_ERR_UNAVAILABLE until the window has passed.
+ * in 15 minutes; then KS_ERR_TOO_MANY until the window has passed.
  * auth_throttle_check before verifying, auth_throttle_fail after a failure,
  * auth_throttle_ok after a success (clears the e-mail's count). */
 ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now, ks_error *e);

@@ -136,9 +136,17 @@ ks_err store_user_create(ks_store *s, store_user *u, const char *password_hash, 
 			      "INSERT INTO users(email, name, role, employee_id, unit_id, language,"
 			      " password_hash, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
 			      8, txt, num, e);
-	if (err == KS_ERR_REF)
-		return ks_fail(e, KS_ERR_REF, u->employee_id ? "employee_id" : "unit_id",
-			       "employee_id or unit_id does not exist");
+	if (err == KS_ERR_REF) {
+		/* The foreign key does not say which: look. */
+		bool emp_ok = true;
+		if (u->employee_id) {
+			sq_conn *c = sq_acquire(s);
+			sq_row_exists(c, "employees", u->employee_id, &emp_ok, NULL);
+			sq_release(s, c);
+		}
+		return emp_ok ? ks_fail(e, KS_ERR_REF, "unit_id", "unit_id does not exist")
+			      : ks_fail(e, KS_ERR_REF, "employee_id", "employee_id does not exist");
+	}
 	if (err)
 		return err;
 	store_user tmp;

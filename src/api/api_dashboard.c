@@ -1,0 +1,685 @@
+/* api_dashboard.c — the dashboards: the verbatim explorer, the Walls of
+ * Fame and Shame, team goals with their progress, team settings, and the
+ * personal dashboard (GET /api/v1/me/dashboard). See docs/API.md,
+ * "Dashboards".
+ *
+ * Coaching, not judging (shared/DOMAIN.md). The scope rules, in one place:
+ *  - Directors and admins see every unit.
+ *  - Managers and team leads see their own unit and everything below it
+ *    (walls, goals, settings, verbatims) and may set goals there.
+ *  - Employees see their own team's walls, goals and settings, and in the
+ *    verbatim explorer only the open answers about themselves. On their
+ *    team's Wall of Shame a colleague's name is left out (the team learns
+ *    from the slip, not who slipped); their own name stays.
+ *  - Colleagues' individual scores reach an employee only when the team
+ *    agreed to share them (team setting share_colleague_scores, off by
+ *    default), and then only within the team (api_scope).
+ *  - Only the team lead of the team itself, a director or an admin
+ *    changes what the team shares.
+ * Numbers come from the analytics index (an_query) and follow the
+ * minimum-n rule of /metrics: 5 for a group, 10 for one person.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics/analytics.h"
+#include "api/api.h"
+
+#define API_WALL_DEFAULT 20
+#define API_WALL_MAX 50
+#define API_ME_VERBATIMS 10
+#define API_ME_MONTHS 12
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static bool api_in_list(const char *key, void *arg)
+{
+	const char *const *list = arg;
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], key) == 0)
+			return true;
+	return false;
+}
+
+static ks_err api_only_params(http_req *req, const char *const *list, ks_error *e)
+{
+	return api_query_only(req, api_in_list, (void *)list, e);
+}
+
+/* Refuse body members that are not in list: a typo must not pass silently. */
+static ks_err api_only_fields(const json_t *o, const char *const *list, ks_error *e)
+{
+	const char *key;
+	const json_t *v;
+	json_object_foreach((json_t *)o, key, v) {
+		(void)v;
+		if (!api_in_list(key, (void *)list))
+			return ks_fail(e, KS_ERR_INVALID, key, "unknown field %s", key);
+	}
+	return KS_OK;
+}
+
+static json_t *api_iso_or_null(int64_t t)
+{
+	if (t == 0)
+		return json_null();
+	char buf[32];
+	clock_format_iso(t, buf, sizeof buf);
+	return json_string(buf);
+}
+
+/* The unit {id, name}; KS_ERR_NOTFOUND when it does not exist. */
+static ks_err api_unit_ref(api_app *app, int64_t id, json_t **out, ks_error *e)
+{
+	json_t *row = NULL;
+	ks_err err = store_entity_get(app->store, model_entity_find("teams"), id, &row, e);
+	if (err)
+		return err;
+	*out = json_pack("{s:I, s:O}", "id", (json_int_t)id, "name", json_object_get(row, "name"));
+	json_decref(row);
+	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+}
+
+/* ---- scope ---------------------------------------------------------------------- */
+
+/* May the requester read a unit's walls, goals and settings? Directors and
+ * admins: any unit; managers and team leads: their unit and below;
+ * employees: their own team (api_scope's rules for a team filter). */
+static ks_err api_unit_readable(http_req *req, int64_t unit, ks_error *e)
+{
+	int64_t team = unit, employee = 0;
+	return api_scope(req, &team, &employee, false, e);
+}
+
+/* May the requester set a unit's goals? The team lead of that unit, a
+ * manager above it, a director or an admin (the route lets only those
+ * roles in; api_scope keeps leads and managers to their subtree). */
+static ks_err api_goal_writable(http_req *req, int64_t unit, ks_error *e)
+{
+	if (req->who.authenticated && req->who.role == AUTH_ROLE_EMPLOYEE)
+		return ks_fail(e, KS_ERR_FORBIDDEN, NULL, "team goals are set by the team lead");
+	return api_unit_readable(req, unit, e);
+}
+
+/* May the requester change what a team shares? Only the team lead of that
+ * very team, a director or an admin: a manager above it does not decide
+ * for the team. */
+static ks_err api_settings_writable(http_req *req, int64_t team, ks_error *e)
+{
+	const http_principal *w = &req->who;
+	if (!w->authenticated || w->role >= AUTH_ROLE_DIRECTOR)
+		return KS_OK;
+	if (w->role == AUTH_ROLE_TEAM_LEAD && w->unit_id == team)
+		return KS_OK;
+	return ks_fail(e, KS_ERR_FORBIDDEN, NULL, "only the team's own team lead changes what the team shares");
+}
+
+/* ---- periods ------------------------------------------------------------------------ */
+
+static bool api_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* A goal period: "YYYY", "YYYY-Qn" or "YYYY-MM" (2000..2099, like event
+ * times), as [from, to) in unix seconds. */
+static bool api_goal_period(const char *v, int64_t *from, int64_t *to)
+{
+	size_t n = strlen(v);
+	if (n < 4 || !api_digits(v, 4))
+		return false;
+	int y = atoi(v);
+	if (y < 2000 || y > 2099)
+		return false;
+	int m0 = 1, months = 12;
+	if (n == 4) {
+		/* the whole year */
+	} else if (n == 7 && v[4] == '-' && v[5] == 'Q' && v[6] >= '1' && v[6] <= '4') {
+		m0 = (v[6] - '1') * 3 + 1;
+		months = 3;
+	} else if (n == 7 && v[4] == '-' && api_digits(v + 5, 2)) {
+		m0 = (v[5] - '0') * 10 + (v[6] - '0');
+		months = 1;
+		if (m0 < 1 || m0 > 12)
+			return false;
+	} else {
+		return false;
+	}
+	int m1 = m0 + months;
+	*from = clock_days_from_civil(y, m0, 1) * 86400;
+	*to = (m1 > 12 ? clock_days_from_civil(y + 1, m1 - 12, 1) : clock_days_from_civil(y, m1, 1)) * 86400;
+	return true;
+}
+
+/* ---- GET /api/v1/verbatims ------------------------------------------------------------ */
+
+static ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e)
+{
+	const char *v = http_query(req, name);
+	*out = 0;
+	if (v && clock_parse_iso(v, out) != KS_OK)
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a date (YYYY-MM-DD) or ISO time", name);
+	return KS_OK;
+}
+
+static ks_err api_band_param(http_req *req, store_band *band, ks_error *e)
+{
+	const char *v = http_query(req, "band");
+	*band = STORE_BAND_ANY;
+	if (v == NULL)
+		return KS_OK;
+	if (strcmp(v, "promoter") == 0)
+		*band = STORE_BAND_PROMOTER;
+	else if (strcmp(v, "passive") == 0)
+		*band = STORE_BAND_PASSIVE;
+	else if (strcmp(v, "detractor") == 0)
+		*band = STORE_BAND_DETRACTOR;
+	else
+		return ks_fail(e, KS_ERR_INVALID, "band", "band must be promoter, passive or detractor");
+	return KS_OK;
+}
+
+/* Scope of the verbatim explorer: an employee reads only the answers
+ * about themselves (whatever the team shares: a colleague's verbatims are
+ * never shown); everyone else within api_scope (leads and managers their
+ * subtree, by default all of it). */
+static ks_err api_verbatim_scope(http_req *req, int64_t *team_id, int64_t *employee_id, ks_error *e)
+{
+	const http_principal *w = &req->who;
+	if (w->authenticated && w->role == AUTH_ROLE_EMPLOYEE) {
+		if (*employee_id && *employee_id != w->employee_id)
+			return ks_fail(e, KS_ERR_FORBIDDEN, "employee_id",
+				       "you see the open answers about yourself, not a colleague's");
+		*employee_id = w->employee_id;
+	}
+	return api_scope(req, team_id, employee_id, false, e);
+}
+
+ks_err api_verbatims(http_req *req, ks_error *e);
+ks_err api_verbatims(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {"q", "band", "team_id", "employee_id", "touchpoint_id",
+					     "language", "from", "to", "limit", "cursor", NULL};
+	api_app *app = req->app;
+	store_verbatim_query q;
+	store_list_query page;
+	memset(&q, 0, sizeof q);
+	ks_err err = api_only_params(req, params, e);
+	if (!err)
+		err = api_query_id(req, "team_id", &q.team_id, e);
+	if (!err)
+		err = api_query_id(req, "employee_id", &q.employee_id, e);
+	if (!err)
+		err = api_query_id(req, "touchpoint_id", &q.touchpoint_id, e);
+	if (!err)
+		err = api_band_param(req, &q.band, e);
+	const char *lang = http_query(req, "language");
+	if (!err && lang && !model_language_valid(lang))
+		err = ks_fail(e, KS_ERR_INVALID, "language", "language must be nl or en");
+	if (!err && lang)
+		snprintf(q.language, sizeof q.language, "%s", lang);
+	if (!err)
+		err = api_time_param(req, "from", &q.from, e);
+	if (!err)
+		err = api_time_param(req, "to", &q.to, e);
+	if (!err && q.from && q.to && q.to <= q.from)
+		err = ks_fail(e, KS_ERR_RANGE, "to", "to must be after from");
+	if (!err)
+		err = api_page(req, &page, e);
+	if (!err)
+		err = api_verbatim_scope(req, &q.team_id, &q.employee_id, e);
+	json_t *out = NULL;
+	if (!err) {
+		q.q = http_query(req, "q");
+		q.before_id = page.after_id; /* newest first: the cursor is an upper bound */
+		q.limit = page.limit;
+		err = store_verbatim_search(app->store, &q, &out, e);
+	}
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- GET /api/v1/teams/{id}/wall ---------------------------------------------------------- */
+
+/* On the Wall of Shame an employee sees their own name, not a colleague's. */
+static void api_wall_hide_names(http_req *req, json_t *items)
+{
+	const http_principal *w = &req->who;
+	if (!w->authenticated || w->role != AUTH_ROLE_EMPLOYEE)
+		return;
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		json_t *emp = json_object_get(it, "employee");
+		if (json_is_object(emp) && json_integer_value(json_object_get(emp, "id")) != w->employee_id)
+			json_object_set_new(it, "employee", json_null());
+	}
+}
+
+ks_err api_team_wall(http_req *req, ks_error *e);
+ks_err api_team_wall(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {"kind", "limit", NULL};
+	api_app *app = req->app;
+	int64_t unit = 0;
+	int limit = API_WALL_DEFAULT;
+	ks_err err = api_param_id(req, 0, &unit, e);
+	if (!err)
+		err = api_only_params(req, params, e);
+	const char *kind = http_query(req, "kind");
+	if (!err && (kind == NULL || (strcmp(kind, "fame") != 0 && strcmp(kind, "shame") != 0)))
+		err = ks_fail(e, KS_ERR_INVALID, "kind", "kind must be fame or shame");
+	const char *lim = http_query(req, "limit");
+	if (!err && lim) {
+		char *end = NULL;
+		long v = strtol(lim, &end, 10);
+		if (*lim == '\0' || *end != '\0' || v < 1 || v > API_WALL_MAX)
+			err = ks_fail(e, KS_ERR_RANGE, "limit", "limit must be 1..%d", API_WALL_MAX);
+		else
+			limit = (int)v;
+	}
+	if (!err)
+		err = api_unit_readable(req, unit, e);
+	json_t *team = NULL, *items = NULL;
+	if (!err)
+		err = api_unit_ref(app, unit, &team, e);
+	bool fame = !err && strcmp(kind, "fame") == 0;
+	if (!err)
+		err = store_wall(app->store, unit, fame, limit, &items, e);
+	if (err) {
+		json_decref(team);
+		return err;
+	}
+	if (!fame)
+		api_wall_hide_names(req, items);
+	http_reply_json(req, 200, json_pack("{s:s, s:o, s:o}", "kind", kind, "team", team, "items", items));
+	return KS_OK;
+}
+
+/* ---- goals --------------------------------------------------------------------------------- */
+
+/* A goal with its progress: the team's actual figure for the period from
+ * the analytics index, under the minimum n of a group. value is the same
+ * number /metrics shows (nps.value or grade.mean of metrics_json). */
+static ks_err api_goal_json(api_app *app, const store_goal *g, json_t **out, ks_error *e)
+{
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	f.team_id = g->team_id;
+	if (!api_goal_period(g->period, &f.from, &f.to))
+		return ks_fail(e, KS_ERR_INTERNAL, "period", "stored goal period %s is malformed", g->period);
+	an_result r;
+	ks_err err = an_query(app->index, &f, NULL, 0, &r, e);
+	if (err)
+		return err;
+	json_t *m = metrics_json(&r.total, app->min_n);
+	bool nps = strcmp(g->metric, "nps") == 0;
+	json_t *block = json_object_get(m, nps ? "nps" : "grade");
+	json_t *val = json_object_get(block, nps ? "value" : "mean");
+	double value = json_number_value(val);
+	const char *progress = val == NULL ? "insufficient" : value >= g->target ? "reached" : "not_reached";
+	json_t *actual = json_pack("{s:I, s:I, s:O}", "n", (json_int_t)r.total.n, "min_n",
+				   (json_int_t)app->min_n, "value", val ? val : json_null());
+	json_decref(m);
+	an_result_free(&r);
+	*out = json_pack("{s:I, s:s, s:s, s:f, s:o, s:s, s:o, s:o}", "team_id", (json_int_t)g->team_id,
+			 "period", g->period, "metric", g->metric, "target", g->target, "actual", actual,
+			 "progress", progress, "set_by", g->set_by ? json_integer(g->set_by) : json_null(),
+			 "updated_at", api_iso_or_null(g->updated_at));
+	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+}
+
+ks_err api_team_goals(http_req *req, ks_error *e);
+ks_err api_team_goals(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {NULL};
+	api_app *app = req->app;
+	int64_t unit = 0;
+	ks_err err = api_param_id(req, 0, &unit, e);
+	if (!err)
+		err = api_only_params(req, params, e);
+	if (!err)
+		err = api_unit_readable(req, unit, e);
+	json_t *team = NULL;
+	if (!err)
+		err = api_unit_ref(app, unit, &team, e);
+	store_goal *goals = NULL;
+	size_t n = 0;
+	if (!err)
+		err = store_goal_list(app->store, unit, &goals, &n, e);
+	json_t *items = json_array();
+	for (size_t i = 0; !err && i < n; i++) {
+		json_t *g = NULL;
+		err = api_goal_json(app, &goals[i], &g, e);
+		if (!err)
+			json_array_append_new(items, g);
+	}
+	free(goals);
+	if (err) {
+		json_decref(team);
+		json_decref(items);
+		return err;
+	}
+	http_reply_json(req, 200, json_pack("{s:o, s:o}", "team", team, "items", items));
+	return KS_OK;
+}
+
+static ks_err api_goal_from_json(const json_t *o, store_goal *g, ks_error *e)
+{
+	static const char *const fields[] = {"period", "metric", "target", NULL};
+	ks_err err = api_only_fields(o, fields, e);
+	if (err)
+		return err;
+	const json_t *p = json_object_get(o, "period"), *m = json_object_get(o, "metric"),
+		     *t = json_object_get(o, "target");
+	int64_t from, to;
+	if (!json_is_string(p) || !api_goal_period(json_string_value(p), &from, &to))
+		return ks_fail(e, KS_ERR_INVALID, "period", "period must be YYYY, YYYY-Qn or YYYY-MM (2000..2099)");
+	if (!json_is_string(m) || (strcmp(json_string_value(m), "nps") != 0 &&
+				   strcmp(json_string_value(m), "grade") != 0))
+		return ks_fail(e, KS_ERR_INVALID, "metric", "metric must be nps or grade");
+	if (!json_is_number(t))
+		return ks_fail(e, KS_ERR_INVALID, "target", "target must be a number");
+	bool nps = strcmp(json_string_value(m), "nps") == 0;
+	double v = json_number_value(t);
+	if (nps ? !(v >= -100.0 && v <= 100.0) : !(v >= 1.0 && v <= 10.0))
+		return ks_fail(e, KS_ERR_RANGE, "target", "target must be %s", nps ? "-100..100 for nps" : "1..10 for grade");
+	snprintf(g->period, sizeof g->period, "%s", json_string_value(p));
+	snprintf(g->metric, sizeof g->metric, "%s", json_string_value(m));
+	g->target = v;
+	return KS_OK;
+}
+
+ks_err api_team_goal_put(http_req *req, ks_error *e);
+ks_err api_team_goal_put(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	store_goal g;
+	memset(&g, 0, sizeof g);
+	json_t *o = NULL;
+	ks_err err = api_param_id(req, 0, &g.team_id, e);
+	if (!err)
+		err = api_goal_writable(req, g.team_id, e);
+	if (!err)
+		err = api_body_object(req, &o, e);
+	if (!err)
+		err = api_goal_from_json(o, &g, e);
+	json_decref(o);
+	g.set_by = req->who.user_id;
+	if (!err)
+		err = store_goal_put(app->store, &g, e);
+	if (err == KS_ERR_NOTFOUND && e)
+		e->field[0] = '\0'; /* the unit of the path: a plain 404 */
+	json_t *out = NULL;
+	if (!err)
+		err = api_goal_json(app, &g, &out, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- team settings ---------------------------------------------------------------------------- */
+
+static json_t *api_settings_json(const store_team_settings *t)
+{
+	return json_pack("{s:I, s:b, s:o}", "team_id", (json_int_t)t->team_id, "share_colleague_scores",
+			 t->share_colleague_scores, "updated_at", api_iso_or_null(t->updated_at));
+}
+
+ks_err api_team_settings_get(http_req *req, ks_error *e);
+ks_err api_team_settings_get(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {NULL};
+	api_app *app = req->app;
+	int64_t unit = 0;
+	store_team_settings t;
+	ks_err err = api_param_id(req, 0, &unit, e);
+	if (!err)
+		err = api_only_params(req, params, e);
+	if (!err)
+		err = api_unit_readable(req, unit, e);
+	if (!err)
+		err = store_team_settings_get(app->store, unit, &t, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, api_settings_json(&t));
+	return KS_OK;
+}
+
+ks_err api_team_settings_put(http_req *req, ks_error *e);
+ks_err api_team_settings_put(http_req *req, ks_error *e)
+{
+	static const char *const fields[] = {"share_colleague_scores", NULL};
+	api_app *app = req->app;
+	store_team_settings t;
+	memset(&t, 0, sizeof t);
+	json_t *o = NULL;
+	ks_err err = api_param_id(req, 0, &t.team_id, e);
+	if (!err)
+		err = api_settings_writable(req, t.team_id, e);
+	if (!err)
+		err = api_body_object(req, &o, e);
+	if (!err)
+		err = api_only_fields(o, fields, e);
+	const json_t *share = o ? json_object_get(o, "share_colleague_scores") : NULL;
+	if (!err && !json_is_boolean(share))
+		err = ks_fail(e, KS_ERR_INVALID, "share_colleague_scores", "share_colleague_scores must be true or false");
+	if (!err)
+		t.share_colleague_scores = json_is_true(share);
+	json_decref(o);
+	if (!err)
+		err = store_team_settings_put(app->store, &t, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, api_settings_json(&t));
+	return KS_OK;
+}
+
+/* ---- GET /api/v1/me/dashboard ------------------------------------------------------------------ */
+
+/* Metrics of one slice: metrics_json under min_n. */
+static ks_err api_slice(api_app *app, const an_filter *f, int64_t min_n, json_t **out, ks_error *e)
+{
+	an_result r;
+	ks_err err = an_query(app->index, f, NULL, 0, &r, e);
+	if (err)
+		return err;
+	*out = metrics_json(&r.total, min_n);
+	an_result_free(&r);
+	return KS_OK;
+}
+
+/* Monthly points of a slice, like /metrics/trend without the change tests. */
+static ks_err api_slice_trend(api_app *app, const an_filter *f, int64_t min_n, json_t **out, ks_error *e)
+{
+	an_dim d = AN_DIM_MONTH;
+	an_result r;
+	ks_err err = an_query(app->index, f, &d, 1, &r, e);
+	if (err)
+		return err;
+	json_t *points = json_array();
+	for (size_t g = 0; g < r.n_groups; g++) {
+		json_t *pt = metrics_json(&r.groups[g].c, min_n);
+		json_object_set_new(pt, "period", json_string(r.groups[g].key[0]));
+		json_array_append_new(points, pt);
+	}
+	an_result_free(&r);
+	*out = points;
+	return KS_OK;
+}
+
+/* Per-employee metrics of a team (names in alphabetical order: no ranking). */
+static ks_err api_colleagues(api_app *app, const an_filter *f, json_t **out, ks_error *e)
+{
+	an_dim d = AN_DIM_EMPLOYEE;
+	an_result r;
+	ks_err err = an_query(app->index, f, &d, 1, &r, e);
+	if (err)
+		return err;
+	json_t *rows = json_array();
+	for (size_t g = 0; g < r.n_groups; g++) {
+		if (r.groups[g].id[0] == 0)
+			continue; /* answers tied to no one */
+		json_t *row = metrics_json(&r.groups[g].c, app->min_n_employee);
+		json_object_set_new(row, "employee", json_pack("{s:I, s:s}", "id", (json_int_t)r.groups[g].id[0],
+								"name", r.groups[g].key[0]));
+		json_array_append_new(rows, row);
+	}
+	an_result_free(&r);
+	*out = rows;
+	return KS_OK;
+}
+
+/* The user's team: an employee's own team; for other roles their unit,
+ * else the team of their employee record; 0 when none. */
+static int64_t api_home_unit(http_req *req)
+{
+	api_app *app = req->app;
+	const http_principal *w = &req->who;
+	int64_t emp_team = w->employee_id ? an_employee_team(app->index, w->employee_id) : 0;
+	if (w->role == AUTH_ROLE_EMPLOYEE)
+		return emp_team;
+	return w->unit_id ? w->unit_id : emp_team;
+}
+
+/* The last API_ME_MONTHS calendar months, the current one included. */
+static void api_me_window(int64_t now, int64_t *from, int64_t *to)
+{
+	int y, m, d;
+	clock_civil(now / 86400, &y, &m, &d);
+	int m0 = m - (API_ME_MONTHS - 1), y0 = y;
+	while (m0 < 1) {
+		m0 += 12;
+		y0--;
+	}
+	*from = clock_days_from_civil(y0, m0, 1) * 86400;
+	*to = (m == 12 ? clock_days_from_civil(y + 1, 1, 1) : clock_days_from_civil(y, m + 1, 1)) * 86400;
+}
+
+static ks_err api_my_verbatims(api_app *app, int64_t employee_id, store_band band, json_t **out,
+			       ks_error *e)
+{
+	if (employee_id == 0) {
+		*out = json_array();
+		return KS_OK;
+	}
+	store_verbatim_query q;
+	memset(&q, 0, sizeof q);
+	q.employee_id = employee_id;
+	q.band = band;
+	q.limit = API_ME_VERBATIMS;
+	json_t *res = NULL;
+	ks_err err = store_verbatim_search(app->store, &q, &res, e);
+	if (err)
+		return err;
+	*out = json_incref(json_object_get(res, "items"));
+	json_decref(res);
+	return KS_OK;
+}
+
+/* "me" and "me_trend": one person's scores, under the minimum n for a
+ * person; null without an employee record. */
+static ks_err api_me_part(http_req *req, const an_filter *window, json_t *out, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t employee_id = req->who.employee_id;
+	json_t *me = NULL, *trend = NULL;
+	ks_err err = KS_OK;
+	if (employee_id) {
+		an_filter f = *window;
+		f.employee_id = employee_id;
+		err = api_slice(app, &f, app->min_n_employee, &me, e);
+		if (!err)
+			err = api_slice_trend(app, &f, app->min_n_employee, &trend, e);
+	}
+	json_object_set_new(out, "me", me ? me : json_null());
+	json_object_set_new(out, "me_trend", trend ? trend : json_null());
+	return err;
+}
+
+/* "team", "team_trend", "colleagues_shared", "colleagues": the user's
+ * team under the group minimum n; colleagues' scores only as the team
+ * agreed, and only where api_scope lets this user group by employee. */
+static ks_err api_team_part(http_req *req, const an_filter *window, json_t *out, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t home = api_home_unit(req);
+	json_t *team = NULL, *trend = NULL, *colleagues = NULL;
+	bool shared = false;
+	ks_err err = KS_OK;
+	if (home) {
+		an_filter f = *window;
+		f.team_id = home;
+		json_t *ref = NULL;
+		store_team_settings ts;
+		err = api_unit_ref(app, home, &ref, e);
+		if (!err)
+			err = api_slice(app, &f, app->min_n, &team, e);
+		if (!err) {
+			json_object_set(team, "id", json_object_get(ref, "id"));
+			json_object_set(team, "name", json_object_get(ref, "name"));
+		}
+		json_decref(ref);
+		if (!err)
+			err = api_slice_trend(app, &f, app->min_n, &trend, e);
+		if (!err)
+			err = store_team_settings_get(app->store, home, &ts, e);
+		int64_t scope_team = home, scope_emp = 0;
+		shared = !err && ts.share_colleague_scores &&
+			 api_scope(req, &scope_team, &scope_emp, true, NULL) == KS_OK;
+		if (shared)
+			err = api_colleagues(app, &f, &colleagues, e);
+	}
+	json_object_set_new(out, "team", team ? team : json_null());
+	json_object_set_new(out, "team_trend", trend ? trend : json_null());
+	json_object_set_new(out, "colleagues_shared", json_boolean(shared && colleagues));
+	json_object_set_new(out, "colleagues", colleagues ? colleagues : json_null());
+	return err;
+}
+
+ks_err api_me_dashboard(http_req *req, ks_error *e);
+ks_err api_me_dashboard(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {NULL};
+	api_app *app = req->app;
+	const http_principal *w = &req->who;
+	ks_err err = api_only_params(req, params, e);
+	if (err)
+		return err;
+	an_filter window;
+	memset(&window, 0, sizeof window);
+	api_me_window(clock_now(app->clock), &window.from, &window.to);
+	json_t *out = json_object();
+	json_object_set_new(out, "user", json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:s}", "id",
+						  (json_int_t)w->user_id, "email", w->email, "name", w->name,
+						  "role", auth_role_name(w->role), "employee_id",
+						  w->employee_id ? json_integer(w->employee_id) : json_null(),
+						  "unit_id", w->unit_id ? json_integer(w->unit_id) : json_null(),
+						  "language", w->language));
+	json_object_set_new(out, "window", json_pack("{s:o, s:o}", "from", api_iso_or_null(window.from),
+						    "to", api_iso_or_null(window.to)));
+	err = api_me_part(req, &window, out, e);
+	if (!err)
+		err = api_team_part(req, &window, out, e);
+	/* my latest open answers, and the compliments among them */
+	json_t *mine = NULL, *compliments = NULL;
+	if (!err)
+		err = api_my_verbatims(app, w->employee_id, STORE_BAND_ANY, &mine, e);
+	if (!err)
+		err = api_my_verbatims(app, w->employee_id, STORE_BAND_PROMOTER, &compliments, e);
+	json_object_set_new(out, "verbatims", mine ? mine : json_array());
+	json_object_set_new(out, "compliments", compliments ? compliments : json_array());
+	if (err) {
+		json_decref(out);
+		return err;
+	}
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}

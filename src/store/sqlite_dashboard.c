@@ -1,0 +1,458 @@
+/* sqlite_dashboard.c — what the dashboards read and keep on SQLite: the
+ * verbatim explorer (open answers with filters and FTS5 full-text search),
+ * the Walls of Fame and Shame, team goals and team settings.
+ *
+ * Scope is not decided here: the API narrows every query to what the
+ * requester may see before it arrives (src/api/api_dashboard.c).
+ *
+ * Full-text search: the user's words are never handed to FTS5 as query
+ * syntax. Each word becomes a quoted string token ("geholpen", with any "
+ * doubled) and the tokens are ANDed; a word ending in * becomes a quoted
+ * prefix ("gehol" *). Words without a letter or digit are dropped, so
+ * stray punctuation neither errors nor silently matches nothing.
+ */
+#include "store/sqlite_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQ_FTS_MAX_WORDS 16
+#define SQ_FTS_MAX_TEXT 200
+
+static ks_err sq_dprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
+{
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
+}
+
+/* Step a write statement to completion and finalize it. */
+static ks_err sq_dstep(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+{
+	int rc = sqlite3_step(st);
+	ks_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* ---- the FTS5 query from user text -------------------------------------------- */
+
+/* Does the word hold something the unicode61 tokenizer keeps (an ASCII
+ * letter or digit, or any non-ASCII character)? */
+static bool sq_fts_wordy(const char *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)w[i];
+		if (ch >= 0x80 || isalnum(ch))
+			return true;
+	}
+	return false;
+}
+
+/* Turn text into `"w1" AND "w2" *` in out (size n). *words is the number
+ * of words kept. */
+static ks_err sq_fts_query(const char *text, char *out, size_t n, int *words, ks_error *e)
+{
+	size_t len = 0;
+	*words = 0;
+	out[0] = '\0';
+	if (strlen(text) > SQ_FTS_MAX_TEXT)
+		return ks_fail(e, KS_ERR_RANGE, "q", "q must be at most %d bytes", SQ_FTS_MAX_TEXT);
+	const char *p = text;
+	while (*p) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		const char *w = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		size_t wn = (size_t)(p - w);
+		bool prefix = false;
+		while (wn > 0 && w[wn - 1] == '*') {
+			prefix = true;
+			wn--;
+		}
+		if (wn == 0 || !sq_fts_wordy(w, wn))
+			continue;
+		if (*words == SQ_FTS_MAX_WORDS)
+			return ks_fail(e, KS_ERR_RANGE, "q", "q may hold at most %d words", SQ_FTS_MAX_WORDS);
+		/* worst case: " AND " + quotes + every byte doubled + " *" */
+		if (len + 5 + 2 + 2 * wn + 2 + 1 > n)
+			return ks_fail(e, KS_ERR_RANGE, "q", "q is too long");
+		if (*words > 0) {
+			memcpy(out + len, " AND ", 5);
+			len += 5;
+		}
+		out[len++] = '"';
+		for (size_t i = 0; i < wn; i++) {
+			if (w[i] == '"')
+				out[len++] = '"';
+			out[len++] = w[i];
+		}
+		out[len++] = '"';
+		if (prefix) {
+			memcpy(out + len, " *", 2);
+			len += 2;
+		}
+		out[len] = '\0';
+		(*words)++;
+	}
+	return KS_OK;
+}
+
+/* ---- verbatims ---------------------------------------------------------------- */
+
+/* ?1 FTS5 query, ?2 unit (with its subtree, by a recursive walk of
+ * org_units), ?3 employee, ?4 touchpoint, ?5 language, ?6 from (inclusive),
+ * ?7 to (exclusive), ?8..?9 NPS range (?8 < 0: any), ?10 cursor (ids
+ * below it), ?11 limit. 0 / '' = any. */
+#define SQ_VERBATIM_SELECT                                                                        \
+	"WITH RECURSIVE sub(id) AS (SELECT ?2 WHERE ?2 <> 0"                                      \
+	"  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"                  \
+	" SELECT r.id, r.open_text, r.nps, r.grade, r.language, r.received_at,"                   \
+	"  coalesce(r.touchpoint_id, 0), coalesce(tp.name, ''), coalesce(r.team_id, 0),"          \
+	"  coalesce(ou.name, ''), coalesce(r.employee_id, 0),"                                    \
+	"  coalesce(em.first_name || ' ' || em.last_name, '')"                                    \
+	" FROM responses r"                                                                       \
+	" LEFT JOIN touchpoints tp ON tp.id = r.touchpoint_id"                                    \
+	" LEFT JOIN org_units ou ON ou.id = r.team_id"                                            \
+	" LEFT JOIN employees em ON em.id = r.employee_id"                                        \
+	" WHERE r.open_text IS NOT NULL AND r.open_text <> ''"                                    \
+	" AND (?2 = 0 OR r.team_id IN sub) AND (?3 = 0 OR r.employee_id = ?3)"                    \
+	" AND (?4 = 0 OR r.touchpoint_id = ?4) AND (?5 = '' OR r.language = ?5)"                  \
+	" AND (?6 = 0 OR r.received_at >= ?6) AND (?7 = 0 OR r.received_at < ?7)"                 \
+	" AND (?8 < 0 OR r.nps BETWEEN ?8 AND ?9) AND (?10 = 0 OR r.id < ?10)"
+
+static const char *const sq_verbatim_sql =
+	SQ_VERBATIM_SELECT " ORDER BY r.id DESC LIMIT ?11";
+static const char *const sq_verbatim_fts_sql =
+	SQ_VERBATIM_SELECT
+	" AND r.id IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?1)"
+	" ORDER BY r.id DESC LIMIT ?11";
+
+static const char *sq_band_name(int nps)
+{
+	return nps >= 9 ? "promoter" : nps >= 7 ? "passive" : "detractor";
+}
+
+static json_t *sq_ref_json(int64_t id, const unsigned char *name)
+{
+	if (id == 0)
+		return json_null();
+	return json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", name ? (const char *)name : "");
+}
+
+static json_t *sq_verbatim_row(sqlite3_stmt *st)
+{
+	char when[32];
+	clock_format_iso(sqlite3_column_int64(st, 5), when, sizeof when);
+	bool has_nps = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	bool has_grade = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	int nps = sqlite3_column_int(st, 2);
+	const unsigned char *text = sqlite3_column_text(st, 1);
+	const unsigned char *lang = sqlite3_column_text(st, 4);
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}",
+			 "response_id", (json_int_t)sqlite3_column_int64(st, 0),
+			 "text", text ? (const char *)text : "",
+			 "nps", has_nps ? json_integer(nps) : json_null(),
+			 "grade", has_grade ? json_integer(sqlite3_column_int(st, 3)) : json_null(),
+			 "band", has_nps ? json_string(sq_band_name(nps)) : json_null(),
+			 "language", lang ? (const char *)lang : "",
+			 "received_at", when,
+			 "touchpoint", sq_ref_json(sqlite3_column_int64(st, 6), sqlite3_column_text(st, 7)),
+			 "team", sq_ref_json(sqlite3_column_int64(st, 8), sqlite3_column_text(st, 9)),
+			 "employee", sq_ref_json(sqlite3_column_int64(st, 10), sqlite3_column_text(st, 11)));
+}
+
+static void sq_band_range(store_band b, int *lo, int *hi)
+{
+	switch (b) {
+	case STORE_BAND_PROMOTER: *lo = 9; *hi = 10; break;
+	case STORE_BAND_PASSIVE: *lo = 7; *hi = 8; break;
+	case STORE_BAND_DETRACTOR: *lo = 0; *hi = 6; break;
+	default: *lo = -1; *hi = -1; break;
+	}
+}
+
+/* Run the query; *items gets up to q->limit rows, *more tells whether
+ * another row follows. */
+static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, json_t **items, bool *more,
+			      ks_error *e)
+{
+	char fts[SQ_FTS_MAX_TEXT * 2 + SQ_FTS_MAX_WORDS * 10 + 16];
+	int words = 0;
+	bool search = false; /* q holds more than white space */
+	for (const char *p = q->q ? q->q : ""; *p && !search; p++)
+		search = !isspace((unsigned char)*p);
+	if (search) {
+		ks_err err = sq_fts_query(q->q, fts, sizeof fts, &words, e);
+		if (err)
+			return err;
+		if (words == 0)
+			return ks_fail(e, KS_ERR_INVALID, "q", "q must contain a word to search for");
+	}
+	int limit = q->limit < 1 ? 1 : q->limit > 500 ? 500 : q->limit;
+	int lo, hi;
+	sq_band_range(q->band, &lo, &hi);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c, search ? sq_verbatim_fts_sql : sq_verbatim_sql, &st, e);
+	if (err) {
+		sq_release(s, c);
+		return err;
+	}
+	if (search)
+		sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, q->team_id);
+	sqlite3_bind_int64(st, 3, q->employee_id);
+	sqlite3_bind_int64(st, 4, q->touchpoint_id);
+	sqlite3_bind_text(st, 5, q->language, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, q->from);
+	sqlite3_bind_int64(st, 7, q->to);
+	sqlite3_bind_int(st, 8, lo);
+	sqlite3_bind_int(st, 9, hi);
+	sqlite3_bind_int64(st, 10, q->before_id);
+	sqlite3_bind_int(st, 11, limit + 1);
+	json_t *arr = json_array();
+	int rc, n = 0;
+	*more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			*more = true;
+			continue;
+		}
+		json_t *row = sq_verbatim_row(st);
+		if (row == NULL || json_array_append_new(arr, row) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		json_decref(arr);
+		return err;
+	}
+	*items = arr;
+	return KS_OK;
+}
+
+ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t **out, ks_error *e)
+{
+	json_t *items = NULL;
+	bool more = false;
+	ks_err err = sq_verbatim_run(s, q, &items, &more, e);
+	if (err)
+		return err;
+	size_t n = json_array_size(items);
+	json_t *next = json_null();
+	if (more && n > 0)
+		next = json_copy(json_object_get(json_array_get(items, n - 1), "response_id"));
+	*out = json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
+	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+}
+
+ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int limit, json_t **out, ks_error *e)
+{
+	store_verbatim_query q;
+	memset(&q, 0, sizeof q);
+	q.team_id = team_id;
+	q.band = fame ? STORE_BAND_PROMOTER : STORE_BAND_DETRACTOR;
+	q.limit = limit < 1 ? 1 : limit > 50 ? 50 : limit;
+	bool more = false;
+	return sq_verbatim_run(s, &q, out, &more, e);
+}
+
+/* ---- goals --------------------------------------------------------------------- */
+
+static void sq_goal_row(sqlite3_stmt *st, store_goal *g)
+{
+	memset(g, 0, sizeof *g);
+	g->team_id = sqlite3_column_int64(st, 0);
+	const unsigned char *p = sqlite3_column_text(st, 1), *m = sqlite3_column_text(st, 2);
+	snprintf(g->period, sizeof g->period, "%s", p ? (const char *)p : "");
+	snprintf(g->metric, sizeof g->metric, "%s", m ? (const char *)m : "");
+	g->target = sqlite3_column_double(st, 3);
+	g->set_by = sqlite3_column_int64(st, 4);
+	g->updated_at = sqlite3_column_int64(st, 5);
+}
+
+#define SQ_GOAL_COLS "team_id, period, metric, target, coalesce(set_by, 0), updated_at"
+
+ks_err store_goal_put(ks_store *s, store_goal *g, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	bool found = false;
+	sqlite3_stmt *st;
+	g->updated_at = clock_now(s->clock);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_row_exists(c, "org_units", g->team_id, &found, e);
+	if (!err && !found)
+		err = ks_fail(e, KS_ERR_NOTFOUND, "team_id", "unit %lld not found", (long long)g->team_id);
+	if (!err)
+		err = sq_dprep(c,
+			       "INSERT INTO team_goals(team_id, period, metric, target, set_by, updated_at)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+			       " ON CONFLICT(team_id, period, metric) DO UPDATE SET target = excluded.target,"
+			       " set_by = excluded.set_by, updated_at = excluded.updated_at",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, g->team_id);
+		sqlite3_bind_text(st, 2, g->period, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, g->metric, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 4, g->target);
+		sq_bind_id(st, 5, g->set_by);
+		sqlite3_bind_int64(st, 6, g->updated_at);
+		err = sq_dstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c); /* rolls back an open transaction */
+	return err;
+}
+
+ks_err store_goal_get(ks_store *s, int64_t team_id, const char *period, const char *metric,
+		      store_goal *out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals"
+				 " WHERE team_id = ?1 AND period = ?2 AND metric = ?3", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, team_id);
+		sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			sq_goal_row(st, out);
+		else if (rc == SQLITE_DONE)
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such goal");
+		else
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_goal_list(ks_store *s, int64_t team_id, store_goal **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals WHERE team_id = ?1"
+				 " ORDER BY period, metric", &st, e);
+	if (err) {
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, team_id);
+	store_goal *v = NULL;
+	size_t cap = 0, len = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			store_goal *nv = realloc(v, ncap * sizeof *nv);
+			if (nv == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		sq_goal_row(st, &v[len++]);
+	}
+	if (rc != SQLITE_DONE)
+		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = len;
+	return KS_OK;
+}
+
+/* ---- team settings ----------------------------------------------------------------- */
+
+/* The kind of a unit ("" when it does not exist). */
+static ks_err sq_unit_kind(sq_conn *c, int64_t id, char *kind, size_t n, ks_error *e)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQ_TEAM_KIND, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	const unsigned char *k = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+	snprintf(kind, n, "%s", k ? (const char *)k : "");
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+ks_err store_team_settings_get(ks_store *s, int64_t team_id, store_team_settings *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	out->team_id = team_id;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c,
+			      "SELECT (SELECT count(*) FROM org_units WHERE id = ?1),"
+			      " (SELECT share_colleague_scores FROM team_settings WHERE team_id = ?1),"
+			      " (SELECT updated_at FROM team_settings WHERE team_id = ?1)",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, team_id);
+		int rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			err = sq_fail(c, rc, e);
+		} else if (sqlite3_column_int(st, 0) == 0) {
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unit %lld not found", (long long)team_id);
+		} else {
+			out->share_colleague_scores = sqlite3_column_int(st, 1) != 0;
+			out->updated_at = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	char kind[16];
+	sqlite3_stmt *st;
+	t->updated_at = clock_now(s->clock);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_unit_kind(c, t->team_id, kind, sizeof kind, e);
+	if (!err && kind[0] == '\0')
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unit %lld not found", (long long)t->team_id);
+	if (!err && strcmp(kind, "team") != 0)
+		err = ks_fail(e, KS_ERR_INVALID, "team_id", "settings belong to a team, not to a %s", kind);
+	if (!err)
+		err = sq_dprep(c,
+			       "INSERT INTO team_settings(team_id, share_colleague_scores, updated_at)"
+			       " VALUES(?1, ?2, ?3) ON CONFLICT(team_id) DO UPDATE SET"
+			       " share_colleague_scores = excluded.share_colleague_scores,"
+			       " updated_at = excluded.updated_at",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, t->team_id);
+		sqlite3_bind_int(st, 2, t->share_colleague_scores ? 1 : 0);
+		sqlite3_bind_int64(st, 3, t->updated_at);
+		err = sq_dstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c); /* rolls back an open transaction */
+	return err;
+}

@@ -1,0 +1,630 @@
+#!/usr/bin/python3
+"""The dashboards (docs/API.md, "Dashboards"): the verbatim explorer with
+FTS5 search and filters, the Walls of Fame and Shame, team goals with
+progress, team settings (colleagues' scores shared only as the team agreed)
+and the personal dashboard, each as an admin and as the other roles, with
+their scope refusals.
+
+`klantstem demo --db F --scale 3` fills the database first; every expected
+answer is computed here by brute force from the SQLite file (LIKE / Python
+tokenising for the full-text search, recursive walks for unit subtrees) or
+from GET /api/v1/metrics for the numbers."""
+
+import os
+import re
+import sys
+import unicodedata
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+PASSWORD = "dashboard-test-pw"
+ITEM_KEYS = {"response_id", "text", "nps", "grade", "band", "language", "received_at", "touchpoint",
+             "team", "employee"}
+
+
+# ---------------------------------------------------------------------------
+# sessions of other roles
+
+
+class Session:
+    """A logged-in user: sends the session cookie (never the admin token)
+    and the CSRF token on writes."""
+
+    def __init__(self, srv, email):
+        self.srv = srv
+        self.email = email
+        st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
+        cookie = None
+        for sc in (hd.get_all("Set-Cookie") or []) if hd is not None else []:
+            m = re.match(r"ks_session=([^;]+)", sc)
+            if m:
+                cookie = m.group(1)
+        if st != 200 or not cookie or not isinstance(body, dict):
+            raise ks.FixtureError("login %s -> %s %s" % (email, st, ks.short(body)))
+        self.cookie = cookie
+        self.csrf = body.get("csrf_token")
+        self.user = body.get("user")
+
+    def get(self, path):
+        return self.srv.request("GET", path, headers={"Cookie": "ks_session=" + self.cookie}, auth=False)
+
+    def put(self, path, body, csrf=True):
+        h = {"Cookie": "ks_session=" + self.cookie}
+        if csrf:
+            h["X-CSRF-Token"] = self.csrf
+        return self.srv.request("PUT", path, body, headers=h, auth=False)
+
+
+def make_user(srv, role, name, employee_id=None, unit_id=None):
+    email = "%s@dash.test" % ks.uniq(role)
+    body = {"email": email, "name": name, "role": role, "password": PASSWORD}
+    if employee_id:
+        body["employee_id"] = employee_id
+    if unit_id:
+        body["unit_id"] = unit_id
+    st, _, u = srv.post("/api/v1/users", body)
+    if st != 201:
+        raise ks.FixtureError("POST /api/v1/users %s -> %s %s" % (ks.short(body), st, ks.short(u)))
+    return Session(srv, email)
+
+
+# ---------------------------------------------------------------------------
+# brute force over the database file
+
+
+class Db:
+    def __init__(self, srv):
+        self.srv = srv
+        self.units = {i: (p, k, n) for i, p, k, n in srv.sql("SELECT id, parent_id, kind, name FROM org_units")}
+        self.emp_team = dict(srv.sql("SELECT id, team_id FROM employees"))
+
+    def rows(self):
+        """Every response with an open answer: dicts, newest (highest id) first."""
+        out = []
+        for (rid, text, nps, grade, lang, t, tp, team, emp) in self.srv.sql(
+                "SELECT id, open_text, nps, grade, language, received_at, touchpoint_id, team_id, employee_id"
+                " FROM responses WHERE open_text IS NOT NULL AND open_text <> '' ORDER BY id DESC"):
+            out.append({"id": rid, "text": text, "nps": nps, "grade": grade, "language": lang, "t": t,
+                        "tp": tp, "team": team, "emp": emp})
+        return out
+
+    def subtree(self, unit):
+        s = {unit}
+        grew = True
+        while grew:
+            grew = False
+            for i, (p, _, _) in self.units.items():
+                if p in s and i not in s:
+                    s.add(i)
+                    grew = True
+        return s
+
+    def like_ids(self, word):
+        return {r[0] for r in self.srv.sql("SELECT id FROM responses WHERE open_text LIKE ?", ("%" + word + "%",))}
+
+
+def fold(s):
+    """Lower case without diacritics: what unicode61 remove_diacritics 2 does."""
+    d = unicodedata.normalize("NFD", s.lower())
+    return "".join(ch for ch in d if unicodedata.category(ch) != "Mn")
+
+
+def tokens(s):
+    return set(re.findall(r"\w+", fold(s)))
+
+
+def band_of(nps):
+    if nps is None:
+        return None
+    return "promoter" if nps >= 9 else "passive" if nps >= 7 else "detractor"
+
+
+def fetch_all(get, path, limit=100):
+    """Follow next_cursor; returns (items, problems)."""
+    items, cursor, problems = [], None, []
+    for _ in range(500):
+        sep = "&" if "?" in path else "?"
+        p = path + sep + "limit=%d" % limit + ("&cursor=%d" % cursor if cursor else "")
+        st, _, body = get(p)
+        if st != 200 or not isinstance(body, dict):
+            problems.append("GET %s -> %s %s" % (p, st, ks.short(body)))
+            return items, problems
+        items += body.get("items", [])
+        cursor = body.get("next_cursor")
+        if cursor is None:
+            return items, problems
+    problems.append("pagination does not end")
+    return items, problems
+
+
+def ids_of(items):
+    return [it.get("response_id") for it in items]
+
+
+# ---------------------------------------------------------------------------
+# verbatim explorer
+
+
+def test_search(t, srv, db):
+    rows = db.rows()
+    # FTS finds exactly what a brute-force LIKE finds (the demo texts have
+    # no word containing "geholpen" other than itself).
+    want = sorted(db.like_ids("geholpen"), reverse=True)
+    items, probs = fetch_all(srv.get, "/api/v1/verbatims?q=geholpen", 50)
+    t.check(not probs and len(want) > 20, "search: q=geholpen pages through (%d LIKE matches)" % len(want),
+            "; ".join(probs))
+    t.eq(ids_of(items), want, "search: q=geholpen = brute-force LIKE '%geholpen%', newest first")
+    t.check(all(set(it) == ITEM_KEYS for it in items), "search: every item has the documented keys",
+            ks.short(items[:2]))
+    by_id = {r["id"]: r for r in rows}
+    bad = [it for it in items if it["text"] != by_id[it["response_id"]]["text"]
+           or it["nps"] != by_id[it["response_id"]]["nps"] or it["band"] != band_of(it["nps"])
+           or not ks.iso_ok(it["received_at"]) or ks.parse_iso(it["received_at"]) != by_id[it["response_id"]]["t"]]
+    t.check(not bad, "search: text, nps, band and received_at match the database", ks.short(bad[:3]))
+    # case and accents fold: "GEHOLPEN" == "geholpen"; "een keer" finds "één keer"
+    st, _, upper = srv.get("/api/v1/verbatims?q=GEHOLPEN&limit=500")
+    t.eq(ids_of(upper.get("items", [])) if st == 200 else st, want, "search: case-insensitive (q=GEHOLPEN)")
+    want_een = sorted((r["id"] for r in rows if {"een", "keer"} <= tokens(r["text"])), reverse=True)
+    items, probs = fetch_all(srv.get, "/api/v1/verbatims?q=" + urllib.parse.quote("een keer"), 200)
+    has_accent = any("één" in r["text"] for r in rows if r["id"] in set(want_een))
+    t.check(not probs and has_accent and ids_of(items) == want_een,
+            "search: two words are ANDed and diacritics fold (een finds één), %d rows" % len(want_een),
+            "problems %s; expected %s; got %s" % (probs, ks.short(want_een), ks.short(ids_of(items))))
+    # a prefix
+    want_pre = sorted((r["id"] for r in rows if any(w.startswith("monteur") for w in tokens(r["text"]))),
+                      reverse=True)
+    items, probs = fetch_all(srv.get, "/api/v1/verbatims?q=monteur*", 200)
+    t.check(not probs and want_pre and ids_of(items) == want_pre,
+            "search: monteur* is a prefix search (%d rows)" % len(want_pre),
+            "expected %s; got %s" % (ks.short(want_pre), ks.short(ids_of(items))))
+    # FTS syntax in the input is only text: no error, no widening
+    for q in ('" OR 1=1 --', "geholpen OR NOT x", "NEAR(geholpen niet)", "open_text:geholpen", "^geholpen",
+              "geholpen)", 'a"b'):
+        st, _, body = srv.get("/api/v1/verbatims?limit=500&q=" + urllib.parse.quote(q))
+        words = [w.rstrip("*") for w in q.split()]
+        toks = [tokens(w) for w in words if tokens(w)]
+        # each word is a phrase of its tokens; approximate with "all tokens present"
+        want_q = sorted((r["id"] for r in rows if all(tk <= tokens(r["text"]) for tk in toks)), reverse=True)
+        got_q = ids_of(body.get("items", [])) if st == 200 and isinstance(body, dict) else None
+        t.check(st == 200 and got_q is not None and set(got_q) <= set(want_q) and len(got_q) <= len(want_q),
+                "search: q=%r is taken as plain words (200, no widening)" % q, ks.got(st, body))
+    t.error(srv.get("/api/v1/verbatims?q=" + urllib.parse.quote("* !!")), 422, "invalid", "q",
+            "search: q without any word -> 422 q")
+    t.error(srv.get("/api/v1/verbatims?q=" + "x" * 201), 422, "out_of_range", "q", "search: q over 200 bytes -> 422")
+
+
+def test_filters(t, srv, db, team, dept):
+    rows = db.rows()
+    sub = db.subtree(dept)
+    for band, lo, hi in (("promoter", 9, 10), ("passive", 7, 8), ("detractor", 0, 6)):
+        want = [r["id"] for r in rows if r["team"] in sub and r["nps"] is not None and lo <= r["nps"] <= hi]
+        items, probs = fetch_all(srv.get, "/api/v1/verbatims?band=%s&team_id=%d" % (band, dept), 100)
+        t.check(not probs and want and ids_of(items) == want,
+                "filters: band=%s&team_id=<department> = brute force over the subtree (%d rows)" % (band, len(want)),
+                "problems %s; expected %s; got %s" % (probs, ks.short(want), ks.short(ids_of(items))))
+        t.check(all(it["band"] == band for it in items), "filters: every item of band=%s has that band" % band)
+    # team subtree without band, paged in small pages
+    want = [r["id"] for r in rows if r["team"] in sub]
+    items, probs = fetch_all(srv.get, "/api/v1/verbatims?team_id=%d" % dept, 37)
+    t.check(not probs and ids_of(items) == want and len(set(ids_of(items))) == len(want),
+            "filters: team_id=<department> in pages of 37 = the subtree, no duplicates (%d rows)" % len(want),
+            "problems %s; got %d of %d" % (probs, len(items), len(want)))
+    t.check(all(it["team"] and it["team"]["id"] in sub for it in items), "filters: every item's team is in the subtree")
+    # the other filters together
+    tp = next(r["tp"] for r in rows if r["team"] == team and r["tp"])
+    t0, t1 = min(r["t"] for r in rows), max(r["t"] for r in rows)
+    mid = t0 + (t1 - t0) // 2
+    frm, to = ks.iso(mid), ks.iso(t1 + 1)
+    for lang in ("nl", "en"):
+        want = [r["id"] for r in rows if r["tp"] == tp and r["language"] == lang and mid <= r["t"] < t1 + 1]
+        st, _, body = srv.get("/api/v1/verbatims?touchpoint_id=%d&language=%s&from=%s&to=%s&limit=500"
+                              % (tp, lang, frm, to))
+        t.eq(ids_of(body.get("items", [])) if st == 200 else (st, body), want,
+             "filters: touchpoint_id, language=%s, from, to together (%d rows)" % (lang, len(want)))
+    emp = next(r["emp"] for r in rows if r["team"] == team and r["emp"])
+    want = [r["id"] for r in rows if r["emp"] == emp]
+    st, _, body = srv.get("/api/v1/verbatims?employee_id=%d&limit=500" % emp)
+    t.eq(ids_of(body.get("items", [])) if st == 200 else (st, body), want, "filters: employee_id")
+    # errors
+    t.error(srv.get("/api/v1/verbatims?colour=red"), 422, "invalid", "colour", "filters: unknown parameter -> 422 naming it")
+    t.error(srv.get("/api/v1/verbatims?band=happy"), 422, "invalid", "band", "filters: bad band -> 422")
+    t.error(srv.get("/api/v1/verbatims?language=de"), 422, "invalid", "language", "filters: bad language -> 422")
+    t.error(srv.get("/api/v1/verbatims?from=yesterday"), 422, "invalid", "from", "filters: bad from -> 422")
+    t.error(srv.get("/api/v1/verbatims?team_id=x"), 422, "invalid", "team_id", "filters: bad team_id -> 422")
+    t.error(srv.get("/api/v1/verbatims?limit=0"), 422, "out_of_range", "limit", "filters: limit=0 -> 422")
+    t.error(srv.get("/api/v1/verbatims?from=2026-02-01&to=2026-01-01"), 422, "out_of_range", "to",
+            "filters: to before from -> 422")
+
+
+def test_verbatim_scope(t, srv, db, s, team, team2, dept):
+    rows = db.rows()
+    e1 = s["emp1"].user["employee_id"]
+    e2 = s["emp2"].user["employee_id"]
+    mine = [r["id"] for r in rows if r["emp"] == e1]
+    items, probs = fetch_all(s["emp1"].get, "/api/v1/verbatims", 100)
+    t.check(not probs and ids_of(items) == mine and mine,
+            "scope: an employee's verbatims are exactly the answers about them (%d)" % len(mine),
+            "problems %s; expected %s; got %s" % (probs, ks.short(mine), ks.short(ids_of(items))))
+    t.error(s["emp1"].get("/api/v1/verbatims?employee_id=%d" % e2), 403, "forbidden", "employee_id",
+            "scope: an employee asking a colleague's verbatims -> 403")
+    t.error(s["emp1"].get("/api/v1/verbatims?team_id=%d" % team2), 403, "forbidden", "team_id",
+            "scope: an employee asking another team's verbatims -> 403")
+    st, _, body = s["emp1"].get("/api/v1/verbatims?team_id=%d&q=geholpen&limit=500" % team)
+    want = [r["id"] for r in rows if r["emp"] == e1 and "geholpen" in tokens(r["text"])]
+    t.eq(ids_of(body.get("items", [])) if st == 200 else (st, body), want,
+         "scope: an employee's search with their team filter stays on their own answers")
+    # team leads: their unit; managers: their subtree
+    sub_t = db.subtree(team)
+    items, probs = fetch_all(s["lead1"].get, "/api/v1/verbatims", 200)
+    want = [r["id"] for r in rows if r["team"] in sub_t]
+    t.check(not probs and ids_of(items) == want, "scope: a team lead sees their team's verbatims by default",
+            "problems %s; got %d, expected %d" % (probs, len(items), len(want)))
+    t.error(s["lead2"].get("/api/v1/verbatims?team_id=%d" % team), 403, "forbidden", "team_id",
+            "scope: a team lead asking another team's verbatims -> 403")
+    t.error(s["lead2"].get("/api/v1/verbatims?employee_id=%d" % e1), 403, "forbidden", "employee_id",
+            "scope: a team lead asking another team's employee -> 403")
+    st, _, body = s["manager"].get("/api/v1/verbatims?team_id=%d&limit=50" % team)
+    t.check(st == 200 and all(it["team"]["id"] in sub_t for it in body.get("items", [])),
+            "scope: a manager reads a team below them", ks.got(st, body))
+    sub_d = db.subtree(dept)
+    st, _, body = s["manager"].get("/api/v1/verbatims?limit=500")
+    t.check(st == 200 and body["items"] and all(it["team"]["id"] in sub_d for it in body["items"]),
+            "scope: a manager's default is their department", ks.got(st, body))
+    t.error(s["manager"].get("/api/v1/verbatims?team_id=%d" % team2), 403, "forbidden", "team_id",
+            "scope: a manager asking a team outside their department -> 403")
+    st, _, body = s["director"].get("/api/v1/verbatims?team_id=%d&limit=5" % team2)
+    t.status((st, None, body), 200, "scope: a director reads any team")
+
+
+# ---------------------------------------------------------------------------
+# walls
+
+
+def test_walls(t, srv, db, s, team, team2):
+    rows = db.rows()
+    sub = db.subtree(team)
+    for kind, ok in (("fame", lambda n: n is not None and n >= 9), ("shame", lambda n: n is not None and n <= 6)):
+        want = [r["id"] for r in rows if r["team"] in sub and ok(r["nps"])]
+        st, _, body = srv.get("/api/v1/teams/%d/wall?kind=%s" % (team, kind))
+        t.check(st == 200 and body.get("kind") == kind and body.get("team", {}).get("id") == team
+                and ids_of(body.get("items", [])) == want[:20],
+                "walls: %s wall = the 20 latest %s open answers of the team" % (kind, "promoter" if kind == "fame" else "detractor"),
+                "expected %s\n%s" % (want[:20], ks.got(st, body)))
+        st, _, body = srv.get("/api/v1/teams/%d/wall?kind=%s&limit=50" % (team, kind))
+        t.eq(ids_of(body.get("items", [])) if st == 200 else (st, body), want[:50], "walls: %s limit=50" % kind)
+        t.check(all(set(it) == ITEM_KEYS for it in body.get("items", [])), "walls: items have the verbatim shape")
+    t.error(srv.get("/api/v1/teams/%d/wall?kind=fame&limit=51" % team), 422, "out_of_range", "limit",
+            "walls: limit 51 -> 422")
+    t.error(srv.get("/api/v1/teams/%d/wall" % team), 422, "invalid", "kind", "walls: kind missing -> 422")
+    t.error(srv.get("/api/v1/teams/%d/wall?kind=hall" % team), 422, "invalid", "kind", "walls: bad kind -> 422")
+    t.error(srv.get("/api/v1/teams/%d/wall?kind=fame&x=1" % team), 422, "invalid", "x", "walls: unknown parameter -> 422")
+    t.error(srv.get("/api/v1/teams/999999/wall?kind=fame"), 404, "not_found", None, "walls: unknown team -> 404")
+    # an employee sees their own team's walls, not another team's
+    e1 = s["emp1"].user["employee_id"]
+    st, _, fame = s["emp1"].get("/api/v1/teams/%d/wall?kind=fame&limit=50" % team)
+    want = [r["id"] for r in rows if r["team"] in sub and r["nps"] is not None and r["nps"] >= 9][:50]
+    t.check(st == 200 and ids_of(fame.get("items", [])) == want, "walls: an employee sees their team's Wall of Fame",
+            ks.got(st, fame))
+    t.check(st == 200 and any(it["employee"] and it["employee"]["id"] != e1 for it in fame["items"]),
+            "walls: compliments on the Wall of Fame keep the colleague's name", ks.got(st, fame))
+    st, _, shame = s["emp1"].get("/api/v1/teams/%d/wall?kind=shame&limit=50" % team)
+    t.check(st == 200 and len(shame.get("items", [])) > 0 and all(
+        it["employee"] is None or it["employee"]["id"] == e1 for it in shame["items"]),
+        "walls: on the Wall of Shame an employee sees no colleague's name (a learning wall)", ks.got(st, shame))
+    t.error(s["emp1"].get("/api/v1/teams/%d/wall?kind=fame" % team2), 403, "forbidden", None,
+            "walls: an employee asking another team's wall -> 403")
+    t.error(s["lead2"].get("/api/v1/teams/%d/wall?kind=shame" % team), 403, "forbidden", None,
+            "walls: a team lead asking another team's wall -> 403")
+    st, _, body = s["lead1"].get("/api/v1/teams/%d/wall?kind=shame" % team)
+    t.check(st == 200 and any(it["employee"] for it in body.get("items", [])),
+            "walls: the team lead sees names on the Wall of Shame", ks.got(st, body))
+    st, _, body = s["manager"].get("/api/v1/teams/%d/wall?kind=fame" % team)
+    t.status((st, None, body), 200, "walls: a manager reads a team below them")
+
+
+# ---------------------------------------------------------------------------
+# goals
+
+
+def metric_value(srv, team, period, metric):
+    st, _, m = srv.get("/api/v1/metrics?team_id=%d&period=%s" % (team, period))
+    if st != 200:
+        raise ks.FixtureError("metrics -> %s %s" % (st, m))
+    block = m.get(metric) if not m.get("insufficient") else None
+    return m["n"], (block or {}).get("value" if metric == "nps" else "mean")
+
+
+def test_goals(t, srv, db, s, team, team2, period):
+    path = "/api/v1/teams/%d/goals" % team
+    st, _, g = s["lead1"].put(path, {"period": period, "metric": "nps", "target": 20})
+    n, nps = metric_value(srv, team, period, "nps")
+    ok = st == 200 and isinstance(g, dict)
+    t.check(ok and g.get("period") == period and g.get("metric") == "nps" and g.get("target") == 20,
+            "goals: the team lead sets an NPS goal for %s -> 200 with the goal" % period, ks.got(st, g))
+    t.check(ok and g.get("actual", {}).get("value") == nps and g["actual"].get("n") == n and nps is not None,
+            "goals: actual = the NPS GET /metrics shows for the team and period (%s, n %s)" % (nps, n),
+            ks.got(st, g))
+    t.eq(g.get("progress") if ok else None, "reached" if nps >= 20 else "not_reached", "goals: progress follows actual vs target")
+    st, _, g = s["lead1"].put(path, {"period": period, "metric": "nps", "target": 100})
+    t.eq(g.get("progress") if st == 200 else (st, g), "not_reached" if nps < 100 else "reached",
+         "goals: PUT again replaces the target (100 -> not_reached)")
+    n, grade = metric_value(srv, team, period, "grade")
+    st, _, g = s["manager"].put(path, {"period": period, "metric": "grade", "target": 7.5})
+    t.check(st == 200 and g.get("actual", {}).get("value") == grade and g.get("target") == 7.5,
+            "goals: a manager above the team sets a grade goal; actual = GET /metrics grade mean (%s)" % grade,
+            ks.got(st, g))
+    st, _, g = s["lead1"].put(path, {"period": "2099-01", "metric": "nps", "target": 0})
+    t.check(st == 200 and g.get("progress") == "insufficient" and g.get("actual", {}).get("value") is None
+            and g["actual"].get("n") == 0,
+            "goals: a period without enough responses -> progress insufficient, value null", ks.got(st, g))
+    st, _, lst = s["emp1"].get(path)
+    items = lst.get("items", []) if st == 200 else []
+    t.check(st == 200 and [(i["period"], i["metric"]) for i in items]
+            == sorted([(period, "nps"), (period, "grade"), ("2099-01", "nps")]),
+            "goals: an employee of the team reads the team's goals (ordered by period, metric)", ks.got(st, lst))
+    t.check(all(set(i) >= {"period", "metric", "target", "actual", "progress"} for i in items),
+            "goals: items carry period, metric, target, actual, progress")
+    # scope and roles
+    t.error(s["lead1"].put("/api/v1/teams/%d/goals" % team2, {"period": period, "metric": "nps", "target": 10}),
+            403, "forbidden", None, "goals: a team lead PUT for another team -> 403")
+    t.error(s["emp1"].put(path, {"period": period, "metric": "nps", "target": 10}), 403, "forbidden", None,
+            "goals: an employee PUT -> 403")
+    t.error(s["emp1"].get("/api/v1/teams/%d/goals" % team2), 403, "forbidden", None,
+            "goals: an employee reading another team's goals -> 403")
+    t.error(s["lead1"].put(path, {"period": period, "metric": "nps", "target": 10}, csrf=False), 403, "forbidden",
+            None, "goals: a cookie PUT without X-CSRF-Token -> 403")
+    st, _, g = s["director"].put("/api/v1/teams/%d/goals" % team2, {"period": "2026", "metric": "nps", "target": 35})
+    t.status((st, None, g), 200, "goals: a director sets any team's goal")
+    # validation
+    for body, field, code, what in (
+            ({"period": "2026-13", "metric": "nps", "target": 1}, "period", "invalid", "month 13"),
+            ({"period": "26", "metric": "nps", "target": 1}, "period", "invalid", "short year"),
+            ({"period": "2026-Q5", "metric": "nps", "target": 1}, "period", "invalid", "Q5"),
+            ({"period": "last_30d", "metric": "nps", "target": 1}, "period", "invalid", "last_30d"),
+            ({"metric": "nps", "target": 1}, "period", "invalid", "period missing"),
+            ({"period": "2026", "metric": "ces", "target": 1}, "metric", "invalid", "metric ces"),
+            ({"period": "2026", "metric": "nps", "target": 101}, "target", "out_of_range", "nps target 101"),
+            ({"period": "2026", "metric": "nps", "target": -100.5}, "target", "out_of_range", "nps target -100.5"),
+            ({"period": "2026", "metric": "grade", "target": 0.5}, "target", "out_of_range", "grade target 0.5"),
+            ({"period": "2026", "metric": "grade", "target": "8"}, "target", "invalid", "target a string"),
+            ({"period": "2026", "metric": "nps", "target": 1, "owner": "x"}, "owner", "invalid", "unknown field")):
+        t.error(srv.request("PUT", path, body), 422, code, field, "goals: %s -> 422 %s" % (what, field))
+    t.error(srv.request("PUT", "/api/v1/teams/999999/goals", {"period": "2026", "metric": "nps", "target": 1}),
+            404, "not_found", None, "goals: unknown team -> 404")
+    st, _, lst = srv.get(path)
+    t.eq(len(lst.get("items", [])) if st == 200 else st, 3, "goals: failed PUTs wrote nothing")
+
+
+# ---------------------------------------------------------------------------
+# settings and colleagues' scores
+
+
+def test_settings_and_colleagues(t, srv, db, s, team, team2):
+    e1 = s["emp1"].user["employee_id"]
+    e2 = s["emp2"].user["employee_id"]
+    other = next(e for e, tm in db.emp_team.items() if tm == team2)
+    path = "/api/v1/teams/%d/settings" % team
+    st, _, body = s["emp1"].get(path)
+    t.check(st == 200 and body.get("share_colleague_scores") is False and body.get("team_id") == team,
+            "settings: default is not to share colleagues' scores (an employee reads it)", ks.got(st, body))
+    st, _, dash = s["emp1"].get("/api/v1/me/dashboard")
+    t.check(st == 200 and dash.get("colleagues") is None and dash.get("colleagues_shared") is False,
+            "colleagues: null and colleagues_shared false by default", ks.got(st, dash))
+    t.error(s["emp1"].get("/api/v1/metrics?group_by=employee"), 403, "forbidden", "group_by",
+            "colleagues: an employee grouping by employee -> 403 by default")
+    t.error(s["emp1"].get("/api/v1/metrics?employee_id=%d" % e2), 403, "forbidden", "employee_id",
+            "colleagues: an employee asking a colleague's scores -> 403 by default")
+    # who may change it
+    t.error(s["emp1"].put(path, {"share_colleague_scores": True}), 403, "forbidden", None,
+            "settings: an employee PUT -> 403")
+    t.error(s["manager"].put(path, {"share_colleague_scores": True}), 403, "forbidden", None,
+            "settings: a manager above the team PUT -> 403 (the team decides)")
+    t.error(s["lead2"].put(path, {"share_colleague_scores": True}), 403, "forbidden", None,
+            "settings: another team's lead PUT -> 403")
+    t.error(s["emp1"].get("/api/v1/teams/%d/settings" % team2), 403, "forbidden", None,
+            "settings: an employee reading another team's settings -> 403")
+    t.error(s["lead1"].put(path, {"share_colleague_scores": "yes"}), 422, "invalid", "share_colleague_scores",
+            "settings: non-boolean -> 422")
+    t.error(s["lead1"].put(path, {"share": True}), 422, "invalid", "share", "settings: unknown field -> 422")
+    dept = db.units[team][0]
+    t.error(srv.request("PUT", "/api/v1/teams/%d/settings" % dept, {"share_colleague_scores": True}), 422,
+            "invalid", "team_id", "settings: a department has no team settings -> 422")
+    st, _, body = s["emp1"].get(path)
+    t.check(st == 200 and body.get("share_colleague_scores") is False, "settings: refused PUTs changed nothing",
+            ks.got(st, body))
+    # the team lead turns sharing on
+    st, _, body = s["lead1"].put(path, {"share_colleague_scores": True})
+    t.check(st == 200 and body.get("share_colleague_scores") is True and ks.iso_ok(body.get("updated_at")),
+            "settings: the team lead turns sharing on -> 200", ks.got(st, body))
+    st, _, dash = s["emp1"].get("/api/v1/me/dashboard")
+    col = dash.get("colleagues") if st == 200 else None
+    team_emps = {e for e, tm in db.emp_team.items() if tm == team}
+    t.check(st == 200 and dash.get("colleagues_shared") is True and isinstance(col, list) and len(col) >= 2
+            and {c["employee"]["id"] for c in col} <= team_emps and e2 in {c["employee"]["id"] for c in col},
+            "colleagues: present after the team lead turns sharing on, only the team's employees", ks.got(st, dash))
+    if isinstance(col, list):
+        w = dash["window"]
+        bad = []
+        for c in col:
+            st2, _, m = srv.get("/api/v1/metrics?employee_id=%d&from=%s&to=%s" % (c["employee"]["id"], w["from"], w["to"]))
+            if st2 != 200 or m.get("n") != c.get("n") or c.get("min_n") != 10 or \
+                    (c["n"] < 10) != bool(c.get("insufficient")) or \
+                    (not c.get("insufficient") and c["nps"]["value"] != (m.get("nps") or {}).get("value")):
+                bad.append((c, m))
+        t.check(not bad, "colleagues: each equals GET /metrics?employee_id= for the window, min n 10", ks.short(bad[:2]))
+        names = [c["employee"]["name"] for c in col]
+        t.eq(names, sorted(names), "colleagues: listed by name, not ranked by score")
+    st, _, m = s["emp1"].get("/api/v1/metrics?group_by=employee")
+    t.check(st == 200 and m.get("rows") and all(r["employee"]["id"] in team_emps | {None} for r in m["rows"]),
+            "colleagues: with sharing on, an employee may group /metrics by employee within the team", ks.got(st, m))
+    st, _, m = s["emp1"].get("/api/v1/metrics?employee_id=%d" % e2)
+    t.status((st, None, m), 200, "colleagues: ... and read a colleague's scores")
+    t.error(s["emp1"].get("/api/v1/metrics?employee_id=%d" % other), 403, "forbidden", "employee_id",
+            "colleagues: never an employee of another team")
+    t.error(s["emp1"].get("/api/v1/metrics?group_by=employee&team_id=%d" % team2), 403, "forbidden", "team_id",
+            "colleagues: never grouped outside the team")
+    t.error(s["emp1"].get("/api/v1/verbatims?employee_id=%d" % e2), 403, "forbidden", "employee_id",
+            "colleagues: a colleague's verbatims stay private even with sharing on")
+    st, _, dash2 = s["emp2"].get("/api/v1/me/dashboard")
+    t.check(st == 200 and dash2.get("colleagues_shared") is True, "colleagues: the colleague sees them too", ks.got(st, dash2))
+    # and off again
+    st, _, body = s["lead1"].put(path, {"share_colleague_scores": False})
+    st2, _, dash = s["emp1"].get("/api/v1/me/dashboard")
+    t.check(st == 200 and st2 == 200 and dash.get("colleagues") is None and dash.get("colleagues_shared") is False,
+            "colleagues: null again when the team lead turns sharing off", ks.got(st2, dash))
+    t.error(s["emp1"].get("/api/v1/metrics?group_by=employee"), 403, "forbidden", "group_by",
+            "colleagues: grouping by employee refused again")
+    st, _, body = s["director"].put(path, {"share_colleague_scores": False})
+    t.status((st, None, body), 200, "settings: a director may change it")
+
+
+# ---------------------------------------------------------------------------
+# the personal dashboard
+
+
+def test_me(t, srv, db, s, team):
+    rows = db.rows()
+    e1 = s["emp1"].user["employee_id"]
+    st, _, d = s["emp1"].get("/api/v1/me/dashboard")
+    if not t.check(st == 200 and isinstance(d, dict), "me: GET /me/dashboard as an employee -> 200", ks.got(st, d)):
+        return
+    t.check(d.get("user", {}).get("employee_id") == e1 and d["user"].get("role") == "employee",
+            "me: user is the logged-in employee", ks.short(d.get("user")))
+    w = d.get("window", {})
+    st, _, m = srv.get("/api/v1/metrics?employee_id=%d&from=%s&to=%s" % (e1, w.get("from"), w.get("to")))
+    me = d.get("me") or {}
+    t.check(st == 200 and me.get("n") == m.get("n") and me.get("min_n") == 10
+            and me.get("nps") == m.get("nps") and me.get("grade") == m.get("grade"),
+            "me: my metrics = GET /metrics?employee_id= over the window (min n 10)",
+            "dashboard %s\nmetrics %s" % (ks.short(me), ks.short(m)))
+    st, _, tm = srv.get("/api/v1/metrics?team_id=%d&from=%s&to=%s" % (team, w.get("from"), w.get("to")))
+    te = d.get("team") or {}
+    t.check(st == 200 and te.get("id") == team and te.get("n") == tm.get("n") and te.get("min_n") == 5
+            and te.get("nps") == tm.get("nps"),
+            "me: team = GET /metrics?team_id= of my team over the window (min n 5)",
+            "dashboard %s\nmetrics %s" % (ks.short(te), ks.short(tm)))
+    st, _, tr = srv.get("/api/v1/metrics/trend?employee_id=%d&from=%s&to=%s" % (e1, w.get("from"), w.get("to")))
+    mt = d.get("me_trend") or []
+    t.check(st == 200 and [p["period"] for p in mt] == [p["period"] for p in tr["points"]]
+            and [p["n"] for p in mt] == [p["n"] for p in tr["points"]] and len(mt) <= 12
+            and all(p.get("insufficient") == (p["n"] < 10) for p in mt),
+            "me: me_trend = the monthly trend of the last 12 months, min n 10 per point", ks.short(mt))
+    tt = d.get("team_trend") or []
+    t.check(1 <= len(tt) <= 12 and all(isinstance(p.get("period"), str) for p in tt),
+            "me: team_trend has monthly points", ks.short(tt))
+    want = [r["id"] for r in rows if r["emp"] == e1][:10]
+    t.eq(ids_of(d.get("verbatims", [])), want, "me: verbatims = my latest 10 open answers")
+    want = [r["id"] for r in rows if r["emp"] == e1 and r["nps"] is not None and r["nps"] >= 9][:10]
+    t.check(want and ids_of(d.get("compliments", [])) == want, "me: compliments = my latest promoter comments",
+            "expected %s, got %s" % (want, ids_of(d.get("compliments", []))))
+    st, _, d = srv.get("/api/v1/me/dashboard")
+    t.check(st == 200 and d.get("me") is None and d.get("me_trend") is None and d.get("verbatims") == []
+            and d.get("team") is None and d.get("colleagues") is None,
+            "me: an admin without employee or unit gets nulls, not an error", ks.got(st, d))
+    st, _, d = s["lead1"].get("/api/v1/me/dashboard")
+    t.check(st == 200 and d.get("me") is None and (d.get("team") or {}).get("id") == team,
+            "me: a team lead's dashboard shows their team", ks.got(st, d))
+    t.error(s["emp1"].get("/api/v1/me/dashboard?period=2026"), 422, "invalid", "period",
+            "me: unknown parameter -> 422")
+    st, _, body = srv.request("GET", "/api/v1/me/dashboard", auth=False)
+    t.status((st, None, body), 401, "me: without a login -> 401")
+
+
+# ---------------------------------------------------------------------------
+# a hostile open answer, through the live write path
+
+
+def test_xss_and_live(t, srv, db, team):
+    emp = next(e for e, tm in db.emp_team.items() if tm == team)
+    tp = srv.sql("SELECT id FROM touchpoints ORDER BY id LIMIT 1")[0][0]
+    cust = srv.sql("SELECT id FROM customers ORDER BY id LIMIT 1")[0][0]
+    text = "<script>alert(1)</script> \"quoted\" & <b>zeldzaamwoord</b>"
+    body = {"client_key": ks.uniq("xss"), "team_id": team, "employee_id": emp, "touchpoint_id": tp,
+            "customer_id": cust, "channel": "web", "answers": {"nps": 1, "open": text}}
+    st, _, r = srv.post("/api/v1/responses", body)
+    if not t.check(st == 201, "xss: POST a response with a <script> open answer -> 201", ks.got(st, r)):
+        return
+    st, hd, res = srv.get("/api/v1/verbatims?q=zeldzaamwoord")
+    items = res.get("items", []) if st == 200 else []
+    t.check(len(items) == 1 and items[0]["response_id"] == r["id"] and items[0]["text"] == text,
+            "xss: FTS finds the new answer at once (trigger on the write path); text comes back verbatim",
+            ks.got(st, res))
+    t.check("application/json" in (hd.get("Content-Type") or ""), "xss: served as application/json, not HTML",
+            hd.get("Content-Type"))
+    st, _, res = srv.get("/api/v1/verbatims?q=" + urllib.parse.quote("<script>"))
+    t.check(st == 200 and r["id"] in ids_of(res.get("items", [])),
+            "xss: searching for '<script>' is a plain word search", ks.got(st, res))
+    st, _, wall = srv.get("/api/v1/teams/%d/wall?kind=shame&limit=1" % team)
+    t.check(st == 200 and ids_of(wall.get("items", [])) == [r["id"]] and wall["items"][0]["text"] == text,
+            "xss: the newest detractor comment heads the Wall of Shame, text unchanged", ks.got(st, wall))
+    n_db = srv.sql("SELECT count(*) FROM responses_fts WHERE responses_fts MATCH 'zeldzaamwoord'")[0][0]
+    t.eq(n_db, 1, "xss: the FTS index in the file holds it")
+
+
+def main(t):
+    srv = ks.Server(t)
+    try:
+        rc, out, err = ks.run_cli(["demo", "--db", srv.db, "--scale", "3"], timeout=300)
+        if not t.check(rc == 0 and ks.sanitizer_report(err) is None, "demo --scale 3 fills the database",
+                       "exit %s\n%s\n%s" % (rc, out[-2000:], err[-4000:])):
+            return
+        try:
+            hz = srv.start()
+            t.check(True, "server starts on the demo database")
+        except ks.FixtureError as ex:
+            t.check(False, "server starts on the demo database", str(ex))
+            return
+        t.check(isinstance(hz, dict) and hz.get("schema_version", 0) >= 5, "schema version includes migration 005",
+                ks.short(hz))
+        fts = srv.sql("SELECT count(*) FROM responses_fts WHERE responses_fts MATCH 'geholpen'")[0][0]
+        t.check(fts > 0 and fts == len(Db(srv).like_ids("geholpen")),
+                "migration 005: the FTS index covers the demo answers (%d match geholpen)" % fts)
+        db = Db(srv)
+        rows = db.rows()
+        # the team with the most open answers, in a department with another team
+        count = {}
+        for r in rows:
+            count[r["team"]] = count.get(r["team"], 0) + 1
+        teams = [u for u, (p, k, _) in db.units.items() if k == "team"]
+        team = max((u for u in teams if sum(1 for v in teams if db.units[v][0] == db.units[u][0]) > 1),
+                   key=lambda u: count.get(u, 0))
+        dept = db.units[team][0]
+        team2 = max((u for u in teams if db.units[u][0] != dept), key=lambda u: count.get(u, 0))
+        per_emp = {}
+        for r in rows:
+            if r["team"] == team and r["emp"] and db.emp_team.get(r["emp"]) == team:
+                per_emp[r["emp"]] = per_emp.get(r["emp"], 0) + 1
+        e1, e2 = sorted(per_emp, key=lambda e: -per_emp[e])[:2]
+        s = {
+            "emp1": make_user(srv, "employee", "Medewerker Een", employee_id=e1),
+            "emp2": make_user(srv, "employee", "Medewerker Twee", employee_id=e2),
+            "lead1": make_user(srv, "team_lead", "Teamleider Een", unit_id=team),
+            "lead2": make_user(srv, "team_lead", "Teamleider Twee", unit_id=team2),
+            "manager": make_user(srv, "manager", "Manager", unit_id=dept),
+            "director": make_user(srv, "director", "Directeur"),
+        }
+        # the quarter with the most responses of the team, for goals
+        qs = srv.sql("SELECT strftime('%Y', received_at, 'unixepoch') || '-Q' ||"
+                     " ((CAST(strftime('%m', received_at, 'unixepoch') AS INTEGER) + 2) / 3), count(*)"
+                     " FROM responses WHERE team_id = ? GROUP BY 1 ORDER BY 2 DESC LIMIT 1", (team,))
+        period = qs[0][0]
+        test_search(t, srv, db)
+        test_filters(t, srv, db, team, dept)
+        test_verbatim_scope(t, srv, db, s, team, team2, dept)
+        test_walls(t, srv, db, s, team, team2)
+        test_goals(t, srv, db, s, team, team2, period)
+        test_settings_and_colleagues(t, srv, db, s, team, team2)
+        test_me(t, srv, db, s, team)
+        test_xss_and_live(t, srv, db, team)
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    ks.run(main, start_server=False)

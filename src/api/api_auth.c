@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 
@@ -38,7 +39,7 @@ static void api_identify(http_req *req)
 	store_user u;
 	char hash[AUTH_HASH_HEX + 1];
 	const char *authz = http_header(req, "Authorization");
-	if (authz && strncmp(authz, "Bearer ", 7) == 0) {
+	if (authz && strncasecmp(authz, "Bearer ", 7) == 0) { /* the scheme is case-insensitive (RFC 7235) */
 		auth_token_hash(authz + 7, hash);
 		if (store_token_get(app->store, hash, &u, NULL) == KS_OK) {
 			api_who_from_user(req, &u);

@@ -1120,16 +1120,16 @@ static double demo_tp_volume(int t)
  *
  * Fatigue 14 days instead of 30: at most one survey per customer per two
  * weeks is still a common, realistic setting for transactional (per-
- * contact) surveys, where a 30-day window is the cautious default; with 30
+ * contact) surveys, where a 30-day window is the cautious default. With 30
  * days our 20 000 customers, who have a contact every two months on
  * average and several in a row while moving or starting a subscription,
- * would leave the demo with far fewer than the 100 000 responses it
- * promises (DEMO_MIN_FULL_RESPONSES).
+ * would give the demo some 90 000 responses instead of ~111 000: fewer than
+ * the 100 000 it promises (DEMO_MIN_FULL_RESPONSES).
  *
  * Sampling: every eligible contact is invited, except at the busiest
- * touchpoint (Storing melden), which samples DEMO_BUSIEST_SAMPLE_PCT percent,
- * as a real installation would to keep its quieter touchpoints from being
- * crowded out by fatigue.
+ * touchpoint (Storing melden), which samples DEMO_BUSIEST_SAMPLE_PCT percent
+ * (demo.h), as a real installation would to keep its quieter touchpoints
+ * from being crowded out by fatigue.
  *
  * The expiry must stay 14: store_bulk_invitation_add writes expires_at as
  * sent_at + 14 days. */

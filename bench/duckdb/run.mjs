@@ -42,7 +42,7 @@ const tables = {
 export const QUERY = `
 SELECT team_id, strftime(m, '%Y-%m') AS month, n, p, d FROM (
   SELECT team_id, date_trunc('month', make_timestamp(received_at * 1000000)) AS m,
-         count(*) AS n, count(*) FILTER (WHERE nps >= 9) AS p, count(*) FILTER (WHERE nps <= 6) AS d
+         count(*) AS n, sum((nps >= 9)::INTEGER) AS p, sum((nps <= 6)::INTEGER) AS d
   FROM responses GROUP BY team_id, m) s`;
 
 const sq = (s) => "'" + s.replaceAll("'", "''") + "'";

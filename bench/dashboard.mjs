@@ -1,0 +1,136 @@
+// bench/dashboard.mjs — how fast the dashboards appear: time to first
+// complete render of the team dashboard (as the demo team lead) and of the
+// management view (as the demo director) in headless Chromium, and the
+// API calls behind them. Run through bench/dashboard (see there).
+//
+// A render is complete when the router has marked the page ready (every
+// API call answered, every section in the DOM) and the trend chart has
+// drawn its SVG; the time is performance.now() at that moment, i.e. from
+// the start of the navigation. Run 1 starts with an empty browser cache
+// ("cold"); runs 2..N+1 reuse it ("warm"; files revalidate by ETag, ECharts
+// is cached an hour). The API calls are the ones the page itself made,
+// replayed from Node with the same session cookie, one at a time.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  REPO, USERS, PASSWORD, binary, tmpDir, makeDemo, startServer, launchBrowser, loginUi, waitPage,
+} from '../tests/browser/lib.mjs';
+
+const RUNS = Number(process.env.RUNS || 5);
+const SCALE = Number(process.env.SCALE || 100);
+const KEEP = process.env.KEEP === '1';
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function pad(s, n, right = false) {
+  s = String(s);
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+// One timed load of url in a fresh tab; resolves to {ms, api: [paths]}.
+async function timedLoad(context, url, name) {
+  const page = await context.newPage();
+  const api = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/')) api.push(r.method() + ' ' + u.pathname + u.search);
+  });
+  await page.goto(url);
+  await waitPage(page, name);
+  await page.waitForFunction(() => {
+    const c = document.querySelector('.chart');
+    return !c || c.querySelector('svg') !== null;
+  });
+  const ms = await page.evaluate(() => performance.now());
+  await page.close();
+  return { ms, api };
+}
+
+async function loginCookie(base, email) {
+  const r = await fetch(base + '/api/v1/auth/login', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  if (!r.ok) throw new Error('login ' + email + ': ' + r.status);
+  return r.headers.get('set-cookie').split(';')[0];
+}
+
+async function timeCall(base, cookie, call) {
+  const [method, url] = call.split(' ');
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < RUNS + 1; i++) {
+    const t0 = performance.now();
+    const r = await fetch(base + url, { method, headers: { Cookie: cookie, Accept: 'application/json' } });
+    const body = await r.arrayBuffer();
+    const dt = performance.now() - t0;
+    if (!r.ok) throw new Error(call + ' -> ' + r.status);
+    bytes = body.byteLength;
+    if (i > 0) times.push(dt); // the first call warms the connection
+  }
+  return { ms: median(times), bytes };
+}
+
+async function main() {
+  const bin = binary('build/release/klantstem');
+  const dir = tmpDir('ks-bench-dash-');
+  const t0 = Date.now();
+  const db = makeDemo(bin, dir, SCALE);
+  const demoS = (Date.now() - t0) / 1000;
+  const srv = await startServer(bin, db, { env: { ASAN_OPTIONS: '' } });
+  const info = await (await fetch(srv.base + '/healthz')).json();
+  const browser = await launchBrowser();
+  const pages = [
+    { label: 'team dashboard', who: 'team_lead', hash: '#/team', name: 'team' },
+    { label: 'management view', who: 'director', hash: '#/org', name: 'org' },
+  ];
+  const rows = [];
+  try {
+    for (const p of pages) {
+      // log in once per role in a tab of its own; the timed tabs share the cookie
+      await browser.context.clearCookies();
+      const login = await browser.context.newPage();
+      await loginUi(login, srv.base, USERS[p.who]);
+      await login.close();
+      const runs = [];
+      for (let i = 0; i < RUNS + 1; i++) runs.push(await timedLoad(browser.context, srv.base + '/' + p.hash, p.name));
+      const cookie = await loginCookie(srv.base, USERS[p.who]);
+      const calls = [];
+      for (const c of [...new Set(runs[0].api)]) calls.push({ call: c, ...(await timeCall(srv.base, cookie, c)) });
+      rows.push({ ...p, cold: runs[0].ms, warm: median(runs.slice(1).map((r) => r.ms)), calls });
+    }
+  } finally {
+    await browser.close();
+    await srv.stop();
+    if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const responses = (() => {
+    const m = /analytics index: (\d+) responses/.exec(srv.stderr());
+    return m ? Number(m[1]) : null;
+  })();
+  console.log('klantstem dashboards: time to first complete render in headless Chromium ' + '(' + path.relative(REPO, bin) + ')');
+  console.log('demo --scale ' + SCALE + ': ' + (responses ?? '?') + ' responses, schema ' + info.schema_version
+    + ' (made in ' + demoS.toFixed(1) + ' s); ' + RUNS + ' warm runs per page\n');
+  console.log(pad('page', 30) + pad('cold ms', 10, true) + pad('warm median ms', 17, true) + pad('API calls', 11, true));
+  for (const r of rows) {
+    console.log(pad(r.label + ' (' + r.who + ')', 30) + pad(r.cold.toFixed(0), 10, true) + pad(r.warm.toFixed(0), 17, true)
+      + pad(r.calls.length, 11, true));
+  }
+  for (const r of rows) {
+    console.log('\nAPI calls behind the ' + r.label + ' (median of ' + RUNS + ', one at a time):');
+    console.log(pad('call', 72) + pad('ms', 8, true) + pad('bytes', 10, true));
+    for (const c of r.calls) console.log(pad(c.call, 72) + pad(c.ms.toFixed(2), 8, true) + pad(c.bytes, 10, true));
+    const sum = r.calls.reduce((a, c) => a + c.ms, 0);
+    console.log(pad('sum (the page makes them in parallel)', 72) + pad(sum.toFixed(2), 8, true));
+  }
+}
+
+main().catch((err) => {
+  console.error('bench/dashboard: ' + (err && err.stack ? err.stack : err));
+  process.exit(1);
+});

@@ -89,6 +89,7 @@ async function main() {
     { label: 'management view', who: 'director', hash: '#/org', name: 'org' },
   ];
   const rows = [];
+  let serverLog = '';
   try {
     for (const p of pages) {
       // log in once per role in a tab of its own; the timed tabs share the cookie
@@ -106,11 +107,12 @@ async function main() {
   } finally {
     await browser.close();
     await srv.stop();
+    serverLog = srv.stderr();
     if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
   }
 
   const responses = (() => {
-    const m = /analytics index: (\d+) responses/.exec(srv.stderr());
+    const m = /analytics index: (\d+) responses/.exec(serverLog);
     return m ? Number(m[1]) : null;
   })();
   console.log('klantstem dashboards: time to first complete render in headless Chromium ' + '(' + path.relative(REPO, bin) + ')');

@@ -21,6 +21,7 @@
 #define AN_PARALLEL_MIN 200000   /* rows: below this a second thread costs more than it saves */
 #define AN_MAX_GROUPS (4u << 20) /* bounds histogram memory (x 40 x 4 bytes a thread) */
 #define AN_HIST 40               /* 16 NPS + 16 grade + 8 CES bins */
+#define AN_HIST_NPS 16           /* NPS bins only (an_filter.nps_only) */
 
 static const char *const an_dim_names[AN_DIM__COUNT] = {
 	[AN_DIM_NONE] = "", [AN_DIM_TEAM] = "team", [AN_DIM_DEPARTMENT] = "department",
@@ -93,6 +94,7 @@ typedef struct an_plan {
 	uint8_t *allowed[12];
 	uint32_t fn[12];
 	uint32_t from, to;     /* period, seconds, to exclusive; 0 = open */
+	uint32_t stride;       /* histogram counters a group: AN_HIST or AN_HIST_NPS */
 	uint16_t *dept_of, *org_of;  /* unit code -> ancestor code */
 	uint16_t *journey_of;        /* touchpoint code -> journey code */
 	an_days days;
@@ -277,6 +279,12 @@ static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *h
 		}
 	}
 	const uint16_t *ans = ix->ans + start;
+	if (p->stride == AN_HIST_NPS) {
+		for (size_t i = 0; i < n; i++)
+			if (keep[i])
+				hist[(size_t)key[i] * AN_HIST_NPS + (ans[i] & 15u)]++;
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!keep[i])
 			continue;
@@ -298,8 +306,9 @@ static void *an_work_run(void *arg)
 	return NULL;
 }
 
-/* Histograms -> sufficient statistics. */
-static void an_hist_counts(const uint32_t *h, metrics_counts *c)
+/* Histograms -> sufficient statistics (grade and CES only with the full
+ * stride). */
+static void an_hist_counts(const uint32_t *h, uint32_t stride, metrics_counts *c)
 {
 	memset(c, 0, sizeof *c);
 	for (int v = 0; v < 16; v++)
@@ -310,6 +319,8 @@ static void an_hist_counts(const uint32_t *h, metrics_counts *c)
 		c->passives += v == 7 || v == 8 ? h[v] : 0;
 		c->detractors += v <= 6 ? h[v] : 0;
 	}
+	if (stride == AN_HIST_NPS)
+		return;
 	for (int v = 1; v <= 10; v++) {
 		int64_t k = h[16 + v];
 		c->grade_n += k;
@@ -518,6 +529,7 @@ static ks_err an_plan_make(const an_index *ix, const an_filter *f, const an_dim 
 		return ks_fail(e, KS_ERR_RANGE, from > UINT32_MAX ? "from" : "to", "period out of range");
 	p->from = (uint32_t)from;
 	p->to = (uint32_t)to;
+	p->stride = f->nps_only ? AN_HIST_NPS : AN_HIST;
 	int64_t day0 = ix->n ? ix->min_t / 86400 : 0, day1 = ix->n ? ix->max_t / 86400 : 0;
 	if (!an_days_build(&p->days, day0, day1))
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
@@ -548,7 +560,7 @@ static ks_err an_collect(const an_plan *p, const uint32_t *hist, an_result *out,
 	/* Count groups with any row: every row lands in exactly one NPS bin. */
 	size_t used = 0;
 	for (uint32_t g = 0; g < p->n_groups; g++) {
-		const uint32_t *h = hist + (size_t)g * AN_HIST;
+		const uint32_t *h = hist + (size_t)g * p->stride;
 		uint64_t n = 0;
 		for (int v = 0; v < 16; v++)
 			n += h[v];
@@ -560,7 +572,7 @@ static ks_err an_collect(const an_plan *p, const uint32_t *hist, an_result *out,
 	size_t k = 0;
 	for (uint32_t g = 0; g < p->n_groups; g++) {
 		metrics_counts c;
-		an_hist_counts(hist + (size_t)g * AN_HIST, &c);
+		an_hist_counts(hist + (size_t)g * p->stride, p->stride, &c);
 		if (c.n == 0)
 			continue;
 		an_counts_add(&out->total, &c);
@@ -598,7 +610,7 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 	int nthreads = rows >= AN_PARALLEL_MIN ? 2 : 1;
 	uint32_t *hist[2] = {NULL, NULL};
 	for (int i = 0; !err && i < nthreads; i++) {
-		hist[i] = calloc((size_t)p.n_groups * AN_HIST, sizeof *hist[i]);
+		hist[i] = calloc((size_t)p.n_groups * p.stride, sizeof *hist[i]);
 		if (hist[i] == NULL)
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -614,7 +626,7 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 		else if (nthreads == 2)
 			an_work_run(&w[1]);
 		if (nthreads == 2)
-			for (size_t i = 0; i < (size_t)p.n_groups * AN_HIST; i++)
+			for (size_t i = 0; i < (size_t)p.n_groups * p.stride; i++)
 				hist[0][i] += hist[1][i];
 		err = an_collect(&p, hist[0], out, e);
 	}

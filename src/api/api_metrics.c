@@ -291,15 +291,6 @@ static ks_err api_reply_csv(http_req *req, const an_result *r, int64_t min_n)
 	return KS_OK;
 }
 
-static json_t *api_key_json(const an_group *g, int i, an_dim d)
-{
-	if (g->id[i] || d == AN_DIM_TEAM || d == AN_DIM_DEPARTMENT || d == AN_DIM_ORGANISATION ||
-	    d == AN_DIM_EMPLOYEE || d == AN_DIM_TOUCHPOINT || d == AN_DIM_JOURNEY)
-		return json_pack("{s:o, s:s}", "id", g->id[i] ? json_integer(g->id[i]) : json_null(),
-				 "name", g->key[i]);
-	return json_string(g->key[i]);
-}
-
 /* sort=key (default) | n | nps | grade | ces, "-" for descending. */
 typedef struct api_sort {
 	const char *by;
@@ -361,6 +352,75 @@ static void api_sort_groups(an_result *r, const api_sort *s, int64_t min_n)
 	}
 }
 
+/* One group's key as JSON text: {"id":..,"name":..} for entities (id null
+ * for "none"), a plain string for values such as "2026-03" or "phone". */
+static ks_err api_key_text(ks_buf *b, const an_group *g, int i, an_dim d)
+{
+	bool entity = d == AN_DIM_TEAM || d == AN_DIM_DEPARTMENT || d == AN_DIM_ORGANISATION ||
+		      d == AN_DIM_EMPLOYEE || d == AN_DIM_TOUCHPOINT || d == AN_DIM_JOURNEY;
+	if (!entity)
+		return buf_json_str(b, g->key[i]);
+	ks_err err = g->id[i] ? buf_printf(b, "{\"id\":%lld,\"name\":", (long long)g->id[i])
+			      : buf_puts(b, "{\"id\":null,\"name\":");
+	if (!err)
+		err = buf_json_str(b, g->key[i]);
+	return err ? err : buf_puts(b, "}");
+}
+
+/* The reply of a breakdown: top (total, filter, group_by) from jansson, and
+ * the rows written as text. A breakdown can have thousands of rows; a
+ * jansson tree for them costs several times the query itself. */
+static ks_err api_reply_rows(http_req *req, json_t *top, const an_result *r, int64_t min_n)
+{
+	char *head = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	if (head == NULL)
+		return KS_ERR_NOMEM;
+	ks_buf b;
+	buf_init(&b, 256u << 20);
+	size_t hl = strlen(head);
+	ks_err err = buf_append(&b, head, hl - 1); /* without the closing brace */
+	free(head);
+	if (!err)
+		err = buf_puts(&b, ",\"rows\":[");
+	for (size_t g = 0; !err && g < r->n_groups; g++) {
+		err = buf_puts(&b, g ? ",{" : "{");
+		if (!err)
+			err = metrics_json_members(&b, &r->groups[g].c, min_n);
+		for (int i = 0; !err && i < r->n_dims; i++) {
+			err = buf_puts(&b, ",");
+			if (!err)
+				err = buf_json_str(&b, an_dim_name(r->dims[i]));
+			if (!err)
+				err = buf_puts(&b, ":");
+			if (!err)
+				err = api_key_text(&b, &r->groups[g], i, r->dims[i]);
+		}
+		if (!err)
+			err = buf_puts(&b, "}");
+	}
+	if (!err)
+		err = buf_puts(&b, "]}");
+	if (err) {
+		buf_free(&b);
+		return err;
+	}
+	http_reply_buf(req, 200, "application/json", &b);
+	return KS_OK;
+}
+
+/* measures=nps counts NPS only (faster on large breakdowns; grade and CES
+ * are then null); the default is all. */
+static ks_err api_measures(http_req *req, an_filter *f, ks_error *e)
+{
+	const char *v = http_query(req, "measures");
+	if (v == NULL || strcmp(v, "all") == 0)
+		return KS_OK;
+	if (strcmp(v, "nps") != 0)
+		return ks_fail(e, KS_ERR_INVALID, "measures", "measures must be all or nps");
+	f->nps_only = true;
+	return KS_OK;
+}
+
 /* ---- GET /api/v1/metrics --------------------------------------------------------------- */
 
 static ks_err api_group_by(http_req *req, an_dim *dims, int *n, ks_error *e)
@@ -393,7 +453,7 @@ static ks_err api_group_by(http_req *req, an_dim *dims, int *n, ks_error *e)
 ks_err api_metrics(http_req *req, ks_error *e);
 ks_err api_metrics(http_req *req, ks_error *e)
 {
-	static const char *const extra[] = {"group_by", "format", "sort", NULL};
+	static const char *const extra[] = {"group_by", "format", "sort", "measures", NULL};
 	api_app *app = req->app;
 	an_filter f;
 	an_dim dims[2];
@@ -406,6 +466,8 @@ ks_err api_metrics(http_req *req, ks_error *e)
 			   (n_dims > 1 && dims[1] == AN_DIM_EMPLOYEE);
 	if (!err)
 		err = api_filter(req, "", by_employee, &f, e);
+	if (!err)
+		err = api_measures(req, &f, e);
 	if (!err)
 		err = api_format_arg(req, e);
 	if (!err)
@@ -424,22 +486,19 @@ ks_err api_metrics(http_req *req, ks_error *e)
 	}
 	json_t *out = metrics_json(&r.total, min_n);
 	json_object_set_new(out, "filter", api_filter_json(&f));
-	if (n_dims > 0) {
-		json_t *gb = json_array(), *rows = json_array();
-		for (int i = 0; i < n_dims; i++)
-			json_array_append_new(gb, json_string(an_dim_name(dims[i])));
-		for (size_t g = 0; g < r.n_groups; g++) {
-			json_t *row = metrics_json(&r.groups[g].c, min_n);
-			for (int i = 0; i < n_dims; i++)
-				json_object_set_new(row, an_dim_name(dims[i]), api_key_json(&r.groups[g], i, dims[i]));
-			json_array_append_new(rows, row);
-		}
-		json_object_set_new(out, "group_by", gb);
-		json_object_set_new(out, "rows", rows);
+	if (n_dims == 0) {
+		an_result_free(&r);
+		http_reply_json(req, 200, out);
+		return KS_OK;
 	}
+	json_t *gb = json_array();
+	for (int i = 0; i < n_dims; i++)
+		json_array_append_new(gb, json_string(an_dim_name(dims[i])));
+	json_object_set_new(out, "group_by", gb);
+	err = api_reply_rows(req, out, &r, min_n);
+	json_decref(out);
 	an_result_free(&r);
-	http_reply_json(req, 200, out);
-	return KS_OK;
+	return err;
 }
 
 /* ---- GET /api/v1/metrics/trend ------------------------------------------------------------ */

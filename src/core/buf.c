@@ -111,3 +111,28 @@ void buf_free(ks_buf *b)
 	free(b->data);
 	buf_init(b, b->max);
 }
+
+ks_err buf_json_str(ks_buf *b, const char *s)
+{
+	ks_err err = buf_puts(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; !err && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			err = buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			err = buf_printf(b, "\\u%04x", *p);
+		else
+			err = buf_append(b, p, 1);
+	}
+	return err ? err : buf_puts(b, "\"");
+}
+
+ks_err buf_json_real(ks_buf *b, double x)
+{
+	char num[40];
+	int n = snprintf(num, sizeof num, "%.10g", x);
+	if (n < 0 || (size_t)n >= sizeof num)
+		return KS_ERR_INTERNAL;
+	if (strpbrk(num, ".eEin") == NULL) /* "30" -> "30.0"; inf/nan never reach here */
+		return buf_printf(b, "%s.0", num);
+	return buf_puts(b, num);
+}

@@ -25,6 +25,12 @@ ks_err buf_puts(ks_buf *b, const char *s);
 ks_err buf_printf(ks_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with HTML special characters (& < > " ') escaped. NULL appends nothing. */
 ks_err buf_html(ks_buf *b, const char *s);
+/* Append s as a JSON string literal (quotes and escapes; RFC 8259 §7). */
+ks_err buf_json_str(ks_buf *b, const char *s);
+/* Append a JSON number the way jansson's JSON_REAL_PRECISION(10) prints it
+ * ("%.10g", with ".0" added when it would read as an integer), so text
+ * written here and text from json_dumps agree. */
+ks_err buf_json_real(ks_buf *b, double x);
 /* Hand the memory to the caller (who frees it with free()); b becomes empty. */
 char *buf_steal(ks_buf *b, size_t *len);
 void buf_reset(ks_buf *b);

@@ -192,62 +192,97 @@ static double metrics_round(double x, int decimals)
 	return r == 0.0 ? 0.0 : r;
 }
 
-static json_t *metrics_nps_json(const metrics_counts *c, const metrics_summary *s)
+/* "name":value pairs, in the order the API documents. */
+static ks_err metrics_member_int(ks_buf *b, const char *name, int64_t v, bool comma)
+{
+	return buf_printf(b, "%s\"%s\":%lld", comma ? "," : "", name, (long long)v);
+}
+
+static ks_err metrics_member_real(ks_buf *b, const char *name, double v)
+{
+	ks_err err = buf_printf(b, ",\"%s\":", name);
+	return err ? err : buf_json_real(b, v);
+}
+
+static ks_err metrics_nps_members(ks_buf *b, const metrics_counts *c, const metrics_summary *s)
 {
 	if (!s->has_nps)
-		return json_null();
-	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
-			 "n", (json_int_t)c->nps_n,
-			 "promoters", s->promoter_share,
-			 "passives", s->passive_share,
-			 "detractors", s->detractor_share,
-			 "value", metrics_round(s->nps, 1),
-			 "low", metrics_round(s->nps_low, 1),
-			 "high", metrics_round(s->nps_high, 1),
-			 "margin", metrics_round(s->nps_margin, 1));
+		return buf_puts(b, ",\"nps\":null");
+	ks_err err = buf_puts(b, ",\"nps\":{");
+	if (!err)
+		err = metrics_member_int(b, "n", c->nps_n, false);
+	const char *names[] = {"promoters", "passives", "detractors", "value", "low", "high", "margin"};
+	double vals[] = {s->promoter_share, s->passive_share, s->detractor_share,
+			 metrics_round(s->nps, 1), metrics_round(s->nps_low, 1),
+			 metrics_round(s->nps_high, 1), metrics_round(s->nps_margin, 1)};
+	for (size_t i = 0; !err && i < 7; i++)
+		err = metrics_member_real(b, names[i], vals[i]);
+	return err ? err : buf_puts(b, "}");
 }
 
-static json_t *metrics_grade_json(const metrics_counts *c, const metrics_summary *s)
+static ks_err metrics_grade_members(ks_buf *b, const metrics_counts *c, const metrics_summary *s)
 {
 	if (!s->has_grade)
-		return json_null();
-	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}",
-			 "n", (json_int_t)c->grade_n,
-			 "mean", metrics_round(s->grade_mean, 2),
-			 "low", metrics_round(s->grade_low, 2),
-			 "high", metrics_round(s->grade_high, 2),
-			 "share_7plus", s->grade_7plus_share,
-			 "share_9plus", s->grade_9plus_share);
+		return buf_puts(b, ",\"grade\":null");
+	ks_err err = buf_puts(b, ",\"grade\":{");
+	if (!err)
+		err = metrics_member_int(b, "n", c->grade_n, false);
+	const char *names[] = {"mean", "low", "high", "share_7plus", "share_9plus"};
+	double vals[] = {metrics_round(s->grade_mean, 2), metrics_round(s->grade_low, 2),
+			 metrics_round(s->grade_high, 2), s->grade_7plus_share, s->grade_9plus_share};
+	for (size_t i = 0; !err && i < 5; i++)
+		err = metrics_member_real(b, names[i], vals[i]);
+	return err ? err : buf_puts(b, "}");
 }
 
-static json_t *metrics_ces_json(const metrics_counts *c, const metrics_summary *s)
+static ks_err metrics_ces_members(ks_buf *b, const metrics_counts *c, const metrics_summary *s)
 {
 	if (!s->has_ces)
-		return json_null();
-	return json_pack("{s:I, s:f, s:f}",
-			 "n", (json_int_t)c->ces_n,
-			 "mean", metrics_round(s->ces_mean, 2),
-			 "share_5plus", s->ces_5plus_share);
+		return buf_puts(b, ",\"ces\":null");
+	ks_err err = buf_puts(b, ",\"ces\":{");
+	if (!err)
+		err = metrics_member_int(b, "n", c->ces_n, false);
+	if (!err)
+		err = metrics_member_real(b, "mean", metrics_round(s->ces_mean, 2));
+	if (!err)
+		err = metrics_member_real(b, "share_5plus", s->ces_5plus_share);
+	return err ? err : buf_puts(b, "}");
 }
 
 /* Minimum-n rule (shared/DOMAIN.md): below the threshold no score leaves
  * the process at all, not even a share, so a small group cannot be read
  * off the API. */
-json_t *metrics_json(const metrics_counts *c, int64_t min_n)
+ks_err metrics_json_members(ks_buf *b, const metrics_counts *c, int64_t min_n)
 {
+	ks_err err = metrics_member_int(b, "n", c->n, false);
+	if (!err)
+		err = metrics_member_int(b, "min_n", min_n, true);
+	if (err)
+		return err;
 	if (c->n < min_n)
-		return json_pack("{s:I, s:I, s:b}", "n", (json_int_t)c->n,
-				 "min_n", (json_int_t)min_n, "insufficient", 1);
+		return buf_puts(b, ",\"insufficient\":true");
 	metrics_summary s;
 	metrics_compute(c, &s);
-	/* "o" steals each block; json_pack frees them all if it fails. */
-	return json_pack("{s:I, s:I, s:b, s:o, s:o, s:o}",
-			 "n", (json_int_t)c->n,
-			 "min_n", (json_int_t)min_n,
-			 "insufficient", 0,
-			 "nps", metrics_nps_json(c, &s),
-			 "grade", metrics_grade_json(c, &s),
-			 "ces", metrics_ces_json(c, &s));
+	err = buf_puts(b, ",\"insufficient\":false");
+	if (!err)
+		err = metrics_nps_members(b, c, &s);
+	if (!err)
+		err = metrics_grade_members(b, c, &s);
+	if (!err)
+		err = metrics_ces_members(b, c, &s);
+	return err;
+}
+
+json_t *metrics_json(const metrics_counts *c, int64_t min_n)
+{
+	ks_buf b;
+	buf_init(&b, 4096);
+	json_t *out = NULL;
+	if (buf_puts(&b, "{") == KS_OK && metrics_json_members(&b, c, min_n) == KS_OK &&
+	    buf_puts(&b, "}") == KS_OK)
+		out = json_loadb(b.data, b.len, 0, NULL);
+	buf_free(&b);
+	return out;
 }
 
 /* ---- change between two groups or periods -------------------------------- */

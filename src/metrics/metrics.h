@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
+
 /* Sufficient statistics of a slice of responses. */
 typedef struct metrics_counts {
 	int64_t n;            /* responses in the slice */
@@ -92,5 +94,11 @@ json_t *metrics_change_json(const metrics_change *c);
  * ces {...}. When c->n < min_n only n and "insufficient": true are given,
  * with no score (minimum-n rule). Caller owns the result. */
 json_t *metrics_json(const metrics_counts *c, int64_t min_n);
+
+/* The same members as metrics_json, as JSON text without the braces
+ * ("\"n\":12,\"min_n\":5,..."), for writers of large replies: a breakdown
+ * of thousands of groups is written as text instead of a jansson tree.
+ * metrics_json is built from this text, so the two never differ. */
+ks_err metrics_json_members(ks_buf *b, const metrics_counts *c, int64_t min_n);
 
 #endif

@@ -687,6 +687,22 @@ def test_unknown_band_filter(t, srv, ref):
         check_metrics(t, srv, ref, {k: "unknown"}, (), "filter %s=unknown" % k)
 
 
+def test_measures(t, srv):
+    """measures=nps: the same NPS per group as the full count, grade and CES
+    null; anything else than all/nps is a 422 naming measures."""
+    st, _, full = srv.get("/api/v1/metrics?group_by=team,quarter")
+    st2, _, nps = srv.get("/api/v1/metrics?group_by=team,quarter&measures=nps")
+    if not t.check(st == 200 and st2 == 200, "measures=nps: both answer 200", ks.got(st2, nps)):
+        return
+    t.eq(len(nps["rows"]), len(full["rows"]), "measures=nps: as many groups as the full count")
+    same = all(a.get("nps") == b.get("nps") and a["n"] == b["n"] for a, b in zip(full["rows"], nps["rows"]))
+    t.check(same, "measures=nps: every group's n and nps block equal the full count's")
+    t.check(all(r.get("grade") is None and r.get("ces") is None for r in nps["rows"] if not r["insufficient"]),
+            "measures=nps: grade and ces are null")
+    t.error(srv.get("/api/v1/metrics?measures=grade"), 422, "invalid", "measures",
+            "measures=grade -> 422 naming measures")
+
+
 def main(t):
     srv = ks.Server(t)
     try:
@@ -710,6 +726,7 @@ def main(t):
         test_compare(t, srv, ref, months)
         test_errors(t, srv)
         test_live_append(t, srv, ref)
+        test_measures(t, srv)
     finally:
         try:
             srv.stop()

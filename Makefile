@@ -1,6 +1,10 @@
 # klantstem — build, demo and test.
 #   make demo   install deps if missing, build, create demo.db, serve on :8080
 #   make test   install deps if missing, build with ASan+UBSan, run every test
+#               (unit, API and browser tests)
+#   make web    the web UI's npm package (npm ci) and its copy under web/vendor
+#   make browser-test   only the browser tests (tests/browser/run.mjs)
+#   make bench-dashboard   time to first render of the dashboards (bench/dashboard)
 CC      ?= gcc
 PKGS    := libmicrohttpd jansson sqlite3 libsodium libcurl libqrencode
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
@@ -21,7 +25,7 @@ SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 DEPS_STAMP := build/.deps-ok
 PORT ?= 8080
 
-.PHONY: all demo test unit api clean deps bench
+.PHONY: all demo test unit api clean deps bench web browser-deps browser-test bench-dashboard
 
 all: $(REL_DIR)/klantstem
 
@@ -29,6 +33,38 @@ deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps
 	@sh scripts/install-deps
 	@mkdir -p build && touch $@
+
+# Chromium for the browser tests: only `make test` and the dashboard bench
+# need it.
+BROWSER_DEPS_STAMP := build/.browser-deps-ok
+$(BROWSER_DEPS_STAMP): scripts/install-deps
+	@sh scripts/install-deps --browser
+	@mkdir -p build && touch $@
+
+# ---- npm packages, from the committed lockfiles -----------------------------
+# `npm ci` runs again whenever a lockfile is newer than the stamp it leaves
+# in node_modules. ECharts is copied (with a gzip twin the server sends to
+# clients that take it) to web/vendor/, from where the UI imports it.
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+WEB_STAMP := web/node_modules/.ks-npm-ci
+BROWSER_STAMP := tests/browser/node_modules/.ks-npm-ci
+WEB_VENDOR := web/vendor/echarts.esm.min.js
+
+$(WEB_STAMP): web/package-lock.json web/package.json $(DEPS_STAMP)
+	cd web && $(NPM_CI)
+	@touch $@
+$(BROWSER_STAMP): tests/browser/package-lock.json tests/browser/package.json $(DEPS_STAMP)
+	cd tests/browser && $(NPM_CI)
+	@touch $@
+$(WEB_VENDOR): $(WEB_STAMP)
+	@mkdir -p web/vendor
+	cp web/node_modules/echarts/dist/echarts.esm.min.js $@.tmp
+	gzip -9 -n -c $@.tmp >$@.gz.tmp
+	cp web/node_modules/echarts/LICENSE web/vendor/echarts.LICENSE.txt
+	mv $@.gz.tmp $@.gz && mv $@.tmp $@
+
+web: $(WEB_VENDOR)
+browser-deps: $(BROWSER_DEPS_STAMP) $(BROWSER_STAMP)
 
 # pkg-config runs only after deps are installed, hence the recursive expansion.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -73,12 +109,18 @@ $(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
 
 # The demo database is built under a temporary name and renamed when
 # complete, so an interrupted run never leaves a half-filled demo.db behind.
-demo: $(REL_DIR)/klantstem
+demo: $(REL_DIR)/klantstem $(WEB_VENDOR)
 	@test -f demo.db || { rm -f demo.db.tmp && $(REL_DIR)/klantstem demo --db demo.db.tmp && mv demo.db.tmp demo.db; }
 	$(REL_DIR)/klantstem serve --db demo.db --listen 127.0.0.1:$(PORT)
 
-test: $(SAN_DIR)/klantstem $(UNIT_BIN)
+test: $(SAN_DIR)/klantstem $(UNIT_BIN) $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem KS_UNIT_BINS="$(UNIT_BIN)" sh tests/run
+
+browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/run.mjs
+
+bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
+	@sh bench/dashboard
 
 bench: $(REL_DIR)/klantstem
 	@sh scripts/install-deps --bench

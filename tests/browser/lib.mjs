@@ -1,0 +1,175 @@
+// lib.mjs — shared by the browser tests (run.mjs) and bench/dashboard:
+// start the real klantstem server on a demo database, launch Debian's
+// Chromium through playwright-core (never a downloaded browser), log in.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PASSWORD = 'klantstem-demo';
+export const USERS = {
+  admin: 'admin@demo.klantstem',
+  director: 'directeur@demo.klantstem',
+  manager: 'manager@demo.klantstem',
+  team_lead: 'teamleider@demo.klantstem',
+  employee: 'medewerker@demo.klantstem',
+};
+
+export const CHROMIUM = process.env.KS_CHROMIUM || '/usr/bin/chromium';
+// The launch flags of the machine notes: no background connections (the
+// network is closed), no GPU, no sandbox (we run as root).
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-default-apps', '--disable-extensions', '--mute-audio', '--disable-dev-shm-usage',
+];
+
+export function binary(defaultPath = 'build/asan/klantstem') {
+  const b = process.env.KS_BIN || defaultPath;
+  return path.isAbsolute(b) ? b : path.join(REPO, b);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tmpDir(prefix) {
+  return fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), prefix));
+}
+
+// A demo database (`klantstem demo --db F --scale N`) in dir.
+export function makeDemo(bin, dir, scale = 3) {
+  const db = path.join(dir, 'demo.db');
+  const r = spawnSync(bin, ['demo', '--db', db, '--scale', String(scale)], {
+    encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=0' },
+  });
+  if (r.status !== 0) throw new Error('klantstem demo failed: ' + r.stderr + r.stdout);
+  return db;
+}
+
+// Start `klantstem serve` on a free port; resolves when /healthz answers.
+export async function startServer(bin, db, { webRoot = path.join(REPO, 'web'), env = {} } = {}) {
+  const port = await freePort();
+  const errFile = path.join(path.dirname(db), 'server.stderr');
+  const err = fs.openSync(errFile, 'w');
+  const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:' + port, '--web-root', webRoot, '--quiet'], {
+    stdio: ['ignore', 'ignore', err],
+    env: {
+      ...process.env,
+      ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:abort_on_error=0',
+      UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || 'print_stacktrace=1:halt_on_error=1',
+      ...env,
+    },
+  });
+  fs.closeSync(err);
+  const base = 'http://127.0.0.1:' + port;
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error('server exited: ' + fs.readFileSync(errFile, 'utf8'));
+    try {
+      const r = await fetch(base + '/healthz');
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error('server did not answer /healthz: ' + fs.readFileSync(errFile, 'utf8'));
+    }
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return {
+    base,
+    port,
+    proc,
+    errFile,
+    stderr: () => fs.readFileSync(errFile, 'utf8'),
+    // SIGTERM and wait: resolves to {code, signal}.
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve({ code: proc.exitCode, signal: proc.signalCode });
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20000);
+      proc.once('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal }); });
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+// Chromium with a fresh, empty profile of its own.
+export async function launchBrowser() {
+  const profile = tmpDir('ks-chromium-');
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    locale: 'nl-NL',
+    timezoneId: 'Europe/Amsterdam',
+  });
+  return {
+    context: ctx,
+    profile,
+    close: async () => {
+      await ctx.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// A new browser context (own cookies and storage) on the same Chromium.
+// persistent contexts cannot make more, so a second browser is launched
+// lazily for isolation when wanted; usually one context per role in turn,
+// with cookies and storage cleared between them, is enough.
+export async function resetContext(context) {
+  await context.clearCookies();
+  for (const p of context.pages()) {
+    try { await p.evaluate(() => { localStorage.clear(); sessionStorage.clear(); }); } catch { /* about:blank */ }
+  }
+}
+
+// Log in through the page's own form; resolves when the landing page is ready.
+export async function loginUi(page, base, email, password = PASSWORD) {
+  await page.goto(base + '/#/login');
+  await page.waitForSelector('main[data-page="login"][data-ready="true"]');
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+  await Promise.all([
+    page.waitForFunction(() => document.querySelector('main')?.dataset.page !== 'login'
+      && document.querySelector('main')?.dataset.ready === 'true'),
+    page.click('form.login-form button[type="submit"]'),
+  ]);
+}
+
+// Wait until the router has rendered the page name completely.
+export async function waitPage(page, name) {
+  await page.waitForFunction((n) => {
+    const m = document.querySelector('main');
+    return m && m.dataset.page === n && m.dataset.ready === 'true';
+  }, name);
+}
+
+// The API from inside the page: same cookie, same origin; CSRF header when
+// given. Returns {status, body}.
+export async function apiInPage(page, method, pathAndQuery, { body, csrf } = {}) {
+  return page.evaluate(async ({ method, url, body, csrf }) => {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+    const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    const text = await r.text();
+    let parsed = text;
+    try { parsed = JSON.parse(text); } catch { /* CSV or HTML */ }
+    return { status: r.status, body: parsed };
+  }, { method, url: '/api/v1' + pathAndQuery, body, csrf });
+}

@@ -1,0 +1,233 @@
+// app.js — start-up, the hash router, the navigation by role, language
+// switch and logout. Pages live in ./pages/; each exports
+// render(main, ctx) and builds its DOM with dom.js (no HTML strings).
+//
+// Routes: #/login  #/me  #/team[/ID]  #/org  #/verbatims  #/response/ID
+// The server enforces every permission; the role here only decides which
+// navigation items show and where one lands after logging in.
+
+import { api, setCsrf } from './api.js';
+import { h, clear, announce } from './dom.js';
+import { t, lang, setLang, initialLang, hasStoredLang } from './i18n.js';
+import { disposeCharts } from './charts.js';
+import * as loginPage from './pages/login.js';
+import * as mePage from './pages/me.js';
+import * as teamPage from './pages/team.js';
+import * as orgPage from './pages/org.js';
+import * as verbatimsPage from './pages/verbatims.js';
+import * as responsePage from './pages/response.js';
+
+const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
+const ROUTES = {
+  login: { page: loginPage, public: true },
+  me: { page: mePage, roles: ALL, nav: 'nav.me' },
+  team: { page: teamPage, roles: ALL, nav: 'nav.team' },
+  org: { page: orgPage, roles: ['manager', 'director', 'admin'], nav: 'nav.org' },
+  verbatims: { page: verbatimsPage, roles: ALL, nav: 'nav.verbatims' },
+  response: { page: responsePage, roles: ALL },
+};
+
+const state = {
+  user: null,        // from /auth/me or the login answer
+  renderId: 0,
+  afterLogin: null,  // the route asked for before logging in
+  booted: false,
+};
+
+// Navigation items of a role, in order.
+function navFor(user) {
+  if (!user) return [];
+  const items = [];
+  const r = user.role;
+  const global = r === 'manager' || r === 'director' || r === 'admin';
+  if (global) items.push('org');
+  if (user.employee_id || r === 'employee') items.push('me');
+  items.push('team', 'verbatims');
+  return items;
+}
+
+function homeRoute(user) {
+  if (!user) return 'login';
+  if (user.role === 'employee') return 'me';
+  if (user.role === 'team_lead') return 'team';
+  return 'org';
+}
+
+export function parseHash(hash) {
+  const raw = (hash || '').replace(/^#\/?/, '');
+  const [path, q] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return { name: parts[0] || '', args: parts.slice(1), query: new URLSearchParams(q || '') };
+}
+
+export function navigate(hash, { replace = false } = {}) {
+  if (replace) {
+    history.replaceState(null, '', hash);
+    route();
+  } else if (location.hash === hash) {
+    route();
+  } else {
+    location.hash = hash;
+  }
+}
+
+// Change the query of the current route without a new history entry.
+function setQuery(params) {
+  const cur = parseHash(location.hash);
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
+  const path = '#/' + [cur.name, ...cur.args].map(encodeURIComponent).join('/');
+  const s = q.toString();
+  history.replaceState(null, '', path + (s ? '?' + s : ''));
+}
+
+// ---- the page chrome -------------------------------------------------------------
+
+function renderChrome(current) {
+  document.getElementById('skip-link').textContent = t('skip');
+  document.getElementById('footer-text').textContent = t('footer');
+  document.getElementById('lang-group').setAttribute('aria-label', t('lang.label'));
+  for (const b of document.querySelectorAll('.lang-btn')) {
+    b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
+    b.setAttribute('title', t('lang.' + b.dataset.lang));
+  }
+  const nav = document.getElementById('mainnav');
+  const list = clear(document.getElementById('nav-list'));
+  nav.setAttribute('aria-label', t('nav.label'));
+  const items = navFor(state.user);
+  nav.hidden = items.length === 0;
+  for (const name of items) {
+    const a = h('a', { href: '#/' + name, dataset: { nav: name } }, t(ROUTES[name].nav));
+    if (name === current) a.setAttribute('aria-current', 'page');
+    list.append(h('li', null, a));
+  }
+  const who = document.getElementById('who');
+  const logout = document.getElementById('logout');
+  if (state.user) {
+    who.hidden = false;
+    who.textContent = t('who', { name: state.user.name, role: t('role.' + state.user.role) });
+    logout.hidden = false;
+    logout.textContent = t('logout');
+  } else {
+    who.hidden = true;
+    who.textContent = '';
+    logout.hidden = true;
+  }
+}
+
+// ---- routing ------------------------------------------------------------------------
+
+async function route() {
+  const { name, args, query } = parseHash(location.hash);
+  const id = ++state.renderId;
+  if (!state.user && name !== 'login') {
+    state.afterLogin = location.hash && name ? location.hash : null;
+    navigate('#/login', { replace: true });
+    return;
+  }
+  const r = ROUTES[name];
+  if (!r || (r.roles && !r.roles.includes(state.user?.role))) {
+    navigate('#/' + homeRoute(state.user), { replace: true });
+    return;
+  }
+  if (name === 'login' && state.user) {
+    navigate('#/' + homeRoute(state.user), { replace: true });
+    return;
+  }
+  disposeCharts();
+  renderChrome(name);
+  const main = document.getElementById('main');
+  clear(main);
+  main.setAttribute('aria-busy', 'true');
+  main.dataset.page = name;
+  delete main.dataset.ready;
+  const ctx = {
+    user: state.user,
+    args,
+    query,
+    alive: () => id === state.renderId,
+    navigate,
+    setQuery,
+    onLogin: (user, csrf) => loggedIn(user, csrf),
+  };
+  try {
+    await r.page.render(main, ctx);
+  } catch (err) {
+    if (id === state.renderId) {
+      main.append(h('p', { class: 'notice notice-error', role: 'alert' }, t('error.load', { msg: err.message || String(err) })));
+    }
+  }
+  if (id !== state.renderId) return;
+  main.setAttribute('aria-busy', 'false');
+  main.dataset.ready = 'true';
+  performance.mark('ks-ready:' + name);
+  const h1 = main.querySelector('h1');
+  if (h1) {
+    document.title = h1.textContent + ' · ' + t('app.name');
+    if (state.booted && name !== 'login') {
+      h1.setAttribute('tabindex', '-1');
+      h1.focus({ preventScroll: false });
+    }
+  }
+  state.booted = true;
+}
+
+function loggedIn(user, csrf) {
+  state.user = user;
+  setCsrf(csrf);
+  if (!hasStoredLang() && user.language) setLang(user.language, false);
+  const next = state.afterLogin;
+  state.afterLogin = null;
+  navigate(next && !next.startsWith('#/login') ? next : '#/' + homeRoute(user), { replace: true });
+}
+
+async function logout() {
+  try {
+    await api('/auth/logout', { method: 'POST' });
+  } catch { /* the session may already be gone: log out locally all the same */ }
+  state.user = null;
+  setCsrf(null);
+  sessionStorage.clear();
+  navigate('#/login?bye=1', { replace: true });
+  announce(t('logged.out'));
+}
+
+// ---- start ------------------------------------------------------------------------------
+
+async function boot() {
+  setLang(initialLang(null), false);
+  document.getElementById('skip-link').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    const main = document.getElementById('main');
+    const target = main.querySelector('h1') || main;
+    target.setAttribute('tabindex', '-1');
+    target.focus();
+  });
+  for (const b of document.querySelectorAll('.lang-btn')) {
+    b.addEventListener('click', () => {
+      setLang(b.dataset.lang, true);
+      announce(t('lang.' + b.dataset.lang));
+      route();
+    });
+  }
+  document.getElementById('logout').addEventListener('click', logout);
+  window.addEventListener('hashchange', route);
+  window.addEventListener('ks:unauthenticated', () => {
+    if (!state.user) return;
+    state.user = null;
+    setCsrf(null);
+    navigate('#/login', { replace: true });
+  });
+  try {
+    const me = await api('/auth/me');
+    state.user = me.user;
+    setCsrf(me.csrf_token);
+    setLang(initialLang(me.user.language), false);
+  } catch {
+    state.user = null;
+  }
+  document.getElementById('boot-loading')?.remove();
+  route();
+}
+
+boot();

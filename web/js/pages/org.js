@@ -1,0 +1,263 @@
+// pages/org.js — the management and director view: the organisation's
+// scores and honest trend (a marker only where the change is real), the
+// overview per department and team, journeys × touchpoints as a heat map
+// with the moments of truth marked, the breakdown explorer (any one or two
+// dimensions, minimum-n masking shown, CSV export) and the response funnel.
+// A manager sees their own department: the server narrows every call.
+
+import { api, csvUrl } from '../api.js';
+import { h, field, select } from '../dom.js';
+import { t, lang } from '../i18n.js';
+import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId } from '../format.js';
+import { trendChart, barChart } from '../charts.js';
+import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField } from '../widgets.js';
+
+export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
+  'age_band', 'customer_since_band', 'city', 'week', 'month', 'quarter', 'year'];
+const FUNNEL_STEPS = ['contacts', 'invited', 'delivered', 'opened', 'started', 'completed'];
+
+function settled(p) {
+  return p.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
+}
+
+export async function render(main, ctx) {
+  const user = ctx.user;
+  const global = user.role === 'director' || user.role === 'admin';
+  const period = ctx.query.get('period') || '';
+  const dimA = DIMS.includes(ctx.query.get('a')) ? ctx.query.get('a') : 'team';
+  const dimB = DIMS.includes(ctx.query.get('b')) && ctx.query.get('b') !== dimA ? ctx.query.get('b') : '';
+  const metric = ['nps', 'grade', 'ces'].includes(ctx.query.get('m')) ? ctx.query.get('m') : 'nps';
+  main.append(h('h1', null, t('org.title')));
+  const reload = (over) => {
+    const q = { period, a: dimA, b: dimB, m: metric, ...over };
+    const s = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v) s.set(k, v);
+    ctx.navigate('#/org' + (s.toString() ? '?' + s : ''));
+  };
+  main.append(h('div', { class: 'page-head' }, h('div', { class: 'controls' },
+    periodField(period, (ev) => reload({ period: ev.target.value })))));
+
+  const pq = { period };
+  const explorerQuery = { ...pq, group_by: dimB ? dimA + ',' + dimB : dimA };
+  const [total, trend, depts, teams, heat, tps, explorer] = await Promise.all([
+    settled(api('/metrics', { query: pq })),
+    settled(api('/metrics/trend', { query: {} })),
+    global ? settled(api('/metrics', { query: { ...pq, group_by: 'department' } })) : Promise.resolve(null),
+    settled(api('/metrics', { query: { ...pq, group_by: 'team' } })),
+    settled(api('/metrics', { query: { ...pq, group_by: 'journey,touchpoint' } })),
+    settled(api('/touchpoints', { query: { limit: 500 } })),
+    settled(api('/metrics', { query: explorerQuery })),
+  ]);
+  if (!ctx.alive()) return;
+
+  main.append(h('div', { id: 'org-kpis' }, total.ok ? kpiRow(total.value) : errorNotice(total.error)));
+
+  if (trend.ok) {
+    main.append(h('div', { id: 'org-trend' }, chartPanel(t('org.trend'),
+      (el) => trendChart(el, [{ name: t('nps'), points: trend.value.points }], { markChanges: true }),
+      trendTable(trend.value.points), { note: t('org.trend.note') })));
+  } else {
+    main.append(errorNotice(trend.error));
+  }
+
+  const overview = [];
+  if (depts) {
+    overview.push(h('div', { id: 'org-departments' }, panel(t('org.departments'), null,
+      depts.ok ? groupTable(depts.value.rows || [], 'department') : errorNotice(depts.error))));
+  }
+  overview.push(h('div', { id: 'org-teams' }, panel(t('org.overview'), null,
+    teams.ok ? groupTable(teams.value.rows || [], 'team') : errorNotice(teams.error))));
+  main.append(h('div', { class: overview.length > 1 ? 'grid grid-2' : 'grid' }, overview));
+
+  main.append(h('div', { id: 'org-heat' }, panel(t('org.heat'), null,
+    h('p', { class: 'hint' }, t('org.heat.note')),
+    heat.ok && tps.ok ? heatTable(heat.value, tps.value.items) : errorNotice(heat.ok ? tps.error : heat.error))));
+
+  main.append(h('div', { id: 'org-explorer' }, explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload })));
+
+  // The funnel is counted in SQL over every invitation (over a second on
+  // the full demo, on a server thread): it is asked for only after the
+  // rest, so the numbers above never wait behind it, and fills its panel
+  // when it arrives.
+  if (global) {
+    const funnelP = Promise.all([
+      settled(api('/funnel', { query: {} })),
+      settled(api('/funnel', { query: { group_by: 'touchpoint' } })),
+    ]);
+    const slot = h('div', { id: 'org-funnel', 'aria-busy': 'true' },
+      panel(t('org.funnel'), null, h('p', { class: 'loading' }, t('loading'))));
+    main.append(slot);
+    funnelP.then(([funnel, funnelTp]) => {
+      if (!ctx.alive()) return;
+      slot.replaceChildren(funnelPanel(funnel, funnelTp, tps));
+      slot.setAttribute('aria-busy', 'false');
+      slot.dataset.ready = 'true';
+    });
+  }
+}
+
+// ---- heat map ---------------------------------------------------------------------
+
+export function heatClass(v) {
+  if (v === null || v === undefined) return 'heat-none';
+  if (v < -20) return 'heat-0';
+  if (v < 0) return 'heat-1';
+  if (v < 10) return 'heat-2';
+  if (v < 20) return 'heat-3';
+  if (v < 35) return 'heat-4';
+  if (v < 50) return 'heat-5';
+  return 'heat-6';
+}
+
+function heatTable(res, touchpoints) {
+  const l = lang();
+  const byTp = new Map((res.rows || []).map((r) => [String(r.touchpoint?.id), r]));
+  const journeys = new Map();
+  for (const tp of touchpoints) {
+    if (!journeys.has(tp.journey_id)) journeys.set(tp.journey_id, []);
+    journeys.get(tp.journey_id).push(tp);
+  }
+  const names = new Map((res.rows || []).map((r) => [r.journey?.id, r.journey?.name]));
+  let steps = 0;
+  for (const list of journeys.values()) {
+    list.sort((a, b) => (a.position ?? 0) - (b.position ?? 0) || a.id - b.id);
+    steps = Math.max(steps, list.length);
+  }
+  const head = h('tr', null, h('th', { scope: 'col' }, t('org.heat.journey')),
+    Array.from({ length: steps }, (_, i) => h('th', { scope: 'col' }, t('org.heat.step', { n: i + 1 }))));
+  const body = [...journeys.entries()].map(([jid, list]) => h('tr', { dataset: { journey: jid } },
+    h('th', { scope: 'row' }, names.get(jid) || '#' + jid),
+    Array.from({ length: steps }, (_, i) => {
+      const tp = list[i];
+      if (!tp) return h('td', null, '');
+      const r = byTp.get(String(tp.id));
+      const v = r && !r.insufficient && r.nps ? r.nps.value : null;
+      const mot = Boolean(tp.moment_of_truth);
+      const td = h('td', { class: 'cell ' + heatClass(v) + (mot ? ' mot' : ''), dataset: { touchpoint: tp.id, mot: mot ? 'true' : 'false', value: v ?? '' } },
+        h('span', { class: 'cell-name' }, (mot ? '\u2605 ' : '') + tp.name),
+        h('span', { class: 'cell-value' }, v === null ? (r ? t('insufficient') : '–') : fmtNps(v)),
+        r ? h('span', { class: 'cell-n' }, t('n.of', { n: fmtInt(r.n, l) })) : null);
+      if (mot) td.setAttribute('title', 'Moment of truth');
+      return td;
+    })));
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: 'heat' }, h('thead', null, head), h('tbody', null, body)),
+    h('div', { class: 'legend', 'aria-hidden': 'true' },
+      ['< \u221220', '\u221220…0', '0…10', '10…20', '20…35', '35…50', '\u2265 50'].map((lbl, i) => h('span', { class: 'heat-' + i }, lbl))));
+}
+
+// ---- explorer --------------------------------------------------------------------------
+
+function cellValue(row, metric) {
+  if (row.insufficient || !row[metric]) return null;
+  return metric === 'nps' ? row.nps.value : row[metric].mean;
+}
+
+function fmtMetric(metric, v) {
+  return metric === 'nps' ? fmtNps(v) : fmtMean(v, lang());
+}
+
+function explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload }) {
+  const dimOpts = DIMS.map((d) => ({ value: d, label: t('dim.' + d) }));
+  const a = select(dimOpts, dimA, { name: 'a', id: 'explorer-a' });
+  const b = select([{ value: '', label: t('org.explorer.none') }, ...dimOpts], dimB, { name: 'b', id: 'explorer-b' });
+  const m = select([{ value: 'nps', label: t('nps') }, { value: 'grade', label: t('grade') }, { value: 'ces', label: t('ces') }], metric, { name: 'm', id: 'explorer-m' });
+  const form = h('form', { class: 'explorer-form' },
+    h('div', { class: 'form-row' },
+      field(t('org.explorer.a'), a), field(t('org.explorer.b'), b), field(t('org.explorer.metric'), m),
+      h('div', { class: 'field' }, h('button', { type: 'submit', class: 'btn' }, t('org.explorer.apply')))));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    reload({ a: a.value, b: b.value === a.value ? '' : b.value, m: m.value });
+  });
+  const csv = h('a', { class: 'btn btn-secondary', id: 'explorer-csv', href: csvUrl('/metrics', explorerQuery),
+    download: 'klantstem-' + explorerQuery.group_by.replace(',', '-') + '.csv' }, t('org.explorer.csv'));
+  const box = panel(t('org.explorer'), null, form);
+  if (!explorer.ok) {
+    box.append(errorNotice(explorer.error));
+    return box;
+  }
+  const res = explorer.value;
+  box.append(h('p', { class: 'hint' }, t('org.explorer.masked', { min: res.min_n })));
+  box.append(dimB ? pivotTable(res, dimA, dimB, metric) : oneDimTable(res, dimA, metric));
+  box.append(h('div', { class: 'form-actions' }, csv));
+  return box;
+}
+
+function oneDimTable(res, dim, metric) {
+  if (metric === 'nps') return groupTable(res.rows || [], dim);
+  const l = lang();
+  return h('div', { class: 'table-wrap' }, h('table', { dataset: { dim } },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('dim.' + dim)), h('th', { scope: 'col', class: 'num' }, t('col.n')),
+      h('th', { scope: 'col', class: 'num' }, t(metric)))),
+    h('tbody', null, (res.rows || []).map((r) => {
+      const v = cellValue(r, metric);
+      return h('tr', { dataset: { key: keyId(r[dim]), insufficient: r.insufficient ? 'true' : 'false' } },
+        h('th', { scope: 'row' }, keyLabel(r[dim])), h('td', { class: 'num' }, fmtInt(r.n, l)),
+        r.insufficient ? h('td', { class: 'num masked', dataset: { col: metric } }, t('insufficient'))
+          : h('td', { class: 'num', dataset: { col: metric, value: v ?? '' } }, v === null ? '–' : fmtMetric(metric, v)));
+    }))));
+}
+
+function pivotTable(res, dimA, dimB, metric) {
+  const l = lang();
+  const rowKeys = [], colKeys = [];
+  const rowLabel = new Map(), colLabel = new Map(), cells = new Map();
+  for (const r of res.rows || []) {
+    const ra = keyId(r[dimA]), cb = keyId(r[dimB]);
+    if (!rowLabel.has(ra)) { rowKeys.push(ra); rowLabel.set(ra, keyLabel(r[dimA])); }
+    if (!colLabel.has(cb)) { colKeys.push(cb); colLabel.set(cb, keyLabel(r[dimB])); }
+    cells.set(ra + '\u0000' + cb, r);
+  }
+  if (/^(day|week|month|quarter|year)$/.test(dimB)) colKeys.sort();
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'pivot', dataset: { dimA, dimB } },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('dim.' + dimA) + ' \\ ' + t('dim.' + dimB)),
+      colKeys.map((c) => h('th', { scope: 'col', class: 'num', dataset: { key: c } }, colLabel.get(c))))),
+    h('tbody', null, rowKeys.map((rk) => h('tr', { dataset: { key: rk } },
+      h('th', { scope: 'row' }, rowLabel.get(rk)),
+      colKeys.map((ck) => {
+        const r = cells.get(rk + '\u0000' + ck);
+        if (!r) return h('td', { class: 'num' }, '');
+        const v = cellValue(r, metric);
+        if (r.insufficient) {
+          return h('td', { class: 'num masked', title: t('insufficient.long', { n: r.n, min: r.min_n }), dataset: { key: ck, insufficient: 'true', n: r.n } },
+            h('span', { 'aria-hidden': 'true' }, '\u00b7'), h('span', { class: 'visually-hidden' }, t('insufficient')));
+        }
+        return h('td', { class: 'num', title: t('n.of', { n: fmtInt(r.n, l) }), dataset: { key: ck, value: v ?? '', n: r.n } },
+          v === null ? '–' : fmtMetric(metric, v));
+      }))))));
+}
+
+// ---- funnel -----------------------------------------------------------------------------
+
+function funnelPanel(funnel, funnelTp, tps) {
+  const l = lang();
+  if (!funnel.ok) return panel(t('org.funnel'), null, errorNotice(funnel.error));
+  const all = funnel.value.rows?.[0];
+  if (!all) return panel(t('org.funnel'), null, h('p', { class: 'empty' }, '–'));
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'funnel-table' },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, ''), h('th', { scope: 'col', class: 'num' }, '#'),
+      h('th', { scope: 'col', class: 'num' }, '%'))),
+    h('tbody', null, FUNNEL_STEPS.map((s) => h('tr', { dataset: { step: s } },
+      h('th', { scope: 'row' }, t('funnel.' + s)),
+      h('td', { class: 'num', dataset: { value: all[s] } }, fmtInt(all[s], l)),
+      h('td', { class: 'num' }, all.contacts ? fmtPct(all[s] / all.contacts, l) : '–'))))));
+  const box = chartPanel(t('org.funnel'),
+    (el) => barChart(el, FUNNEL_STEPS.map((s) => ({ label: t('funnel.' + s), value: all[s] })), { format: (v) => fmtInt(v, l) }),
+    table, { small: true });
+  box.insertBefore(h('p', { id: 'funnel-rate', dataset: { value: all.response_rate } },
+    t('org.funnel.rate', { p: fmtPct(all.response_rate, l) })), box.children[1]);
+  if (funnelTp && funnelTp.ok && tps.ok) {
+    const names = new Map(tps.value.items.map((x) => [x.id, x.name]));
+    box.append(h('div', { class: 'table-wrap' }, h('table', { class: 'funnel-touchpoints' },
+      h('caption', null, t('col.touchpoint')),
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('col.touchpoint')),
+        h('th', { scope: 'col', class: 'num' }, t('funnel.invited')), h('th', { scope: 'col', class: 'num' }, t('funnel.completed')),
+        h('th', { scope: 'col', class: 'num' }, t('col.rate')))),
+      h('tbody', null, funnelTp.value.rows.map((r) => h('tr', { dataset: { key: r.key } },
+        h('th', { scope: 'row' }, names.get(r.key) || '#' + r.key),
+        h('td', { class: 'num' }, fmtInt(r.invited, l)), h('td', { class: 'num' }, fmtInt(r.completed, l)),
+        h('td', { class: 'num', dataset: { value: r.response_rate } }, fmtPct(r.response_rate, l))))))));
+  }
+  return box;
+}

@@ -1,0 +1,59 @@
+// pages/response.js — one response, reached from a wall or the verbatim
+// explorer. Directors and admins read it whole (GET /api/v1/responses/{id});
+// other roles see the item as it was listed (kept for this visit in
+// sessionStorage), since the server gives them no single-response route.
+
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { t, lang } from '../i18n.js';
+import { fmtDate } from '../format.js';
+import { seenVerbatim, scoreBadge, errorNotice } from '../widgets.js';
+
+function row(label, value) {
+  if (value === null || value === undefined || value === '') return null;
+  return [h('dt', null, label), h('dd', null, value)];
+}
+
+export async function render(main, ctx) {
+  const l = lang();
+  const id = Number(ctx.args[0]);
+  main.append(h('h1', null, t('response.title', { id: Number.isFinite(id) ? id : '?' })));
+  main.append(h('p', null, h('a', { href: '#/', onclick: (ev) => { ev.preventDefault(); history.back(); } }, '\u2190 ' + t('response.back'))));
+  const seen = seenVerbatim(id);
+  const global = ctx.user.role === 'director' || ctx.user.role === 'admin';
+  let full = null;
+  if (global) {
+    try {
+      full = await api('/responses/' + id);
+    } catch (err) {
+      if (!ctx.alive()) return;
+      if (!seen) {
+        main.append(errorNotice(err));
+        return;
+      }
+    }
+  }
+  if (!ctx.alive()) return;
+  if (!full && !seen) {
+    main.append(h('p', { class: 'notice' }, t('response.unavailable')));
+    return;
+  }
+  if (!full) main.append(h('p', { class: 'hint' }, t('response.unavailable')));
+  const a = full ? full.answers || {} : { nps: seen.nps, grade: seen.grade, open: seen.text };
+  const drivers = full && a.drivers ? Object.entries(a.drivers) : [];
+  const dl = h('dl', { class: 'response-facts' },
+    row(t('nps'), a.nps !== null && a.nps !== undefined ? scoreBadge(a.nps) : null),
+    row(t('grade'), a.grade ?? null),
+    row(t('ces'), a.ces ?? null),
+    row(t('response.received'), fmtDate(full ? full.received_at : seen.received_at, l)),
+    row(t('response.touchpoint'), seen?.touchpoint?.name ?? (full ? '#' + full.touchpoint_id : null)),
+    row(t('response.team'), seen?.team?.name ?? (full?.team_id ? '#' + full.team_id : null)),
+    row(t('response.employee'), seen?.employee?.name ?? null),
+    row(t('response.channel'), full?.channel ?? null),
+    row(t('response.language'), full?.language ?? seen?.language ?? null));
+  main.append(h('section', { class: 'panel', id: 'response-detail', dataset: { responseId: id } },
+    a.open ? h('blockquote', { class: 'verbatim-text', lang: full?.language || seen?.language || null }, a.open) : null,
+    dl,
+    drivers.length ? h('div', null, h('h2', null, t('response.drivers')),
+      h('ul', null, drivers.map(([k, v]) => h('li', null, k + ': ' + v)))) : null));
+}

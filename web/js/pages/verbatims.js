@@ -1,0 +1,112 @@
+// pages/verbatims.js — the verbatim explorer: what customers wrote, newest
+// first, filtered by score band, team, touchpoint, language and period, and
+// searched as full text (GET /api/v1/verbatims). The filters live in the
+// address (#/verbatims?q=...&band=...), so a search can be shared.
+// Employees see the comments about themselves (the server decides).
+
+import { api } from '../api.js';
+import { h, field, select, announce } from '../dom.js';
+import { t, lang } from '../i18n.js';
+import { fmtInt } from '../format.js';
+import { verbatimItem, errorNotice } from '../widgets.js';
+
+const PAGE = 25;
+const FILTERS = ['q', 'band', 'team_id', 'touchpoint_id', 'language', 'from', 'to'];
+
+async function unitsInReach(user) {
+  if (user.role === 'employee') return [];
+  if (user.role === 'team_lead') return [];
+  const query = user.role === 'manager' ? { parent_id: user.unit_id, limit: 500 } : { limit: 500 };
+  const res = await api('/teams', { query });
+  return res.items.filter((x) => x.kind !== 'organisation');
+}
+
+export async function render(main, ctx) {
+  const user = ctx.user;
+  main.append(h('h1', null, t('verbatims.title')));
+  const current = {};
+  for (const k of FILTERS) current[k] = ctx.query.get(k) || '';
+
+  const [units, tps] = await Promise.all([
+    unitsInReach(user).catch(() => []),
+    api('/touchpoints', { query: { limit: 500 } }).then((r) => r.items).catch(() => []),
+  ]);
+  if (!ctx.alive()) return;
+
+  const qIn = h('input', { type: 'search', name: 'q', value: current.q, autocomplete: 'off' });
+  const bandIn = select(['', 'promoter', 'passive', 'detractor'].map((b) => ({ value: b, label: t(b ? 'verbatims.band.' + b : 'verbatims.band.any') })), current.band, { name: 'band' });
+  const tpIn = select([{ value: '', label: t('verbatims.any') }, ...tps.map((x) => ({ value: x.id, label: x.name }))], current.touchpoint_id, { name: 'touchpoint_id' });
+  const langIn = select([{ value: '', label: t('verbatims.any') }, { value: 'nl', label: t('lang.nl') }, { value: 'en', label: t('lang.en') }], current.language, { name: 'language' });
+  const fromIn = h('input', { type: 'date', name: 'from', value: current.from });
+  const toIn = h('input', { type: 'date', name: 'to', value: current.to });
+  const fields = [field(t('verbatims.q'), qIn), field(t('verbatims.band'), bandIn)];
+  let teamIn = null;
+  if (units.length) {
+    teamIn = select([{ value: '', label: t('verbatims.any') }, ...units.map((x) => ({ value: x.id, label: x.name }))], current.team_id, { name: 'team_id' });
+    fields.push(field(t('verbatims.team'), teamIn));
+  }
+  fields.push(field(t('verbatims.touchpoint'), tpIn), field(t('verbatims.language'), langIn),
+    field(t('verbatims.from'), fromIn), field(t('verbatims.to'), toIn));
+  const form = h('form', { class: 'panel verbatim-filters', role: 'search', id: 'verbatim-form' },
+    h('div', { class: 'form-row' }, fields),
+    h('div', { class: 'form-actions' },
+      h('button', { type: 'submit', class: 'btn' }, t('verbatims.apply')),
+      h('button', { type: 'reset', class: 'btn btn-secondary' }, t('verbatims.reset'))));
+  main.append(form);
+  if (user.role === 'employee') main.append(h('p', { class: 'hint' }, t('verbatims.own')));
+
+  const status = h('p', { role: 'status', id: 'verbatim-count', class: 'hint' });
+  const list = h('ul', { class: 'verbatims', id: 'verbatim-list' });
+  const more = h('button', { type: 'button', class: 'btn btn-secondary', id: 'verbatim-more', hidden: true }, t('verbatims.more'));
+  const results = h('section', { class: 'panel', 'aria-labelledby': 'verbatim-count' }, status, list, h('div', { class: 'form-actions' }, more));
+  main.append(results);
+
+  let cursor = null, shown = 0, filters = { ...current };
+  async function load(reset) {
+    if (reset) {
+      list.replaceChildren();
+      shown = 0;
+      cursor = null;
+    }
+    results.setAttribute('aria-busy', 'true');
+    more.disabled = true;
+    try {
+      const res = await api('/verbatims', { query: { ...filters, limit: PAGE, cursor } });
+      if (!ctx.alive()) return;
+      for (const v of res.items) list.append(verbatimItem(v));
+      shown += res.items.length;
+      cursor = res.next_cursor;
+      more.hidden = !cursor;
+      status.textContent = shown ? t('verbatims.count', { n: fmtInt(shown, lang()) }) : t('verbatims.none');
+      status.dataset.count = String(shown);
+    } catch (err) {
+      if (!ctx.alive()) return;
+      list.replaceChildren(h('li', null, errorNotice(err)));
+      status.textContent = '';
+      more.hidden = true;
+    } finally {
+      results.setAttribute('aria-busy', 'false');
+      more.disabled = false;
+    }
+  }
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    filters = {
+      q: qIn.value.trim(), band: bandIn.value, team_id: teamIn ? teamIn.value : '',
+      touchpoint_id: tpIn.value, language: langIn.value, from: fromIn.value, to: toIn.value,
+    };
+    ctx.setQuery(filters);
+    await load(true);
+    announce(status.textContent);
+  });
+  form.addEventListener('reset', () => {
+    setTimeout(() => {
+      for (const el of [qIn, fromIn, toIn]) el.value = '';
+      for (const el of [bandIn, tpIn, langIn, teamIn]) if (el) el.value = '';
+      form.requestSubmit();
+    }, 0);
+  });
+  more.addEventListener('click', () => load(false));
+  await load(true);
+}

@@ -1,0 +1,215 @@
+// widgets.js — the building blocks the pages share: score cards, tables of
+// groups under the minimum-n rule, verbatims, chart panels with their table.
+
+import { h, field, select } from './dom.js';
+import { t, lang } from './i18n.js';
+import { fmtNps, fmtMean, fmtPct, fmtInt, fmtRange, fmtDate, fmtPeriod, band, keyLabel, keyId } from './format.js';
+
+// ---- score cards -------------------------------------------------------------
+
+function insufficientCard(kind, title, m) {
+  return h('section', { class: 'kpi insufficient', dataset: { kpi: kind, insufficient: 'true' } },
+    h('h3', null, title),
+    h('p', { class: 'kpi-value' }, t('insufficient')),
+    h('p', { class: 'kpi-n' }, t('insufficient.long', { n: fmtInt(m?.n ?? 0, lang()), min: m?.min_n ?? '' })));
+}
+
+// One card for one metric of a /metrics result m ({n, min_n, insufficient,
+// nps, grade, ces}). kind: nps | grade | ces.
+export function kpiCard(kind, m, title) {
+  const l = lang();
+  title = title || t(kind);
+  if (!m || m.insufficient || !m[kind]) {
+    if (m && !m.insufficient && !m[kind]) {
+      // enough responses, but none answered this question
+      return h('section', { class: 'kpi insufficient', dataset: { kpi: kind, insufficient: 'true' } },
+        h('h3', null, title), h('p', { class: 'kpi-value' }, '–'));
+    }
+    return insufficientCard(kind, title, m);
+  }
+  const b = m[kind];
+  let value, interval = null, extra = [];
+  if (kind === 'nps') {
+    value = h('p', { class: 'kpi-value ' + (b.value > 0 ? 'pos' : b.value < 0 ? 'neg' : ''), dataset: { value: b.value } }, fmtNps(b.value));
+    interval = t('interval', { range: fmtRange(b.low, b.high, fmtNps) });
+    extra = [h('p', { class: 'kpi-extra' },
+      fmtPct(b.promoters, l) + ' promotors · ' + fmtPct(b.passives, l) + ' passief · ' + fmtPct(b.detractors, l) + ' criticasters')];
+    if (l === 'en') {
+      extra = [h('p', { class: 'kpi-extra' },
+        fmtPct(b.promoters, l) + ' promoters · ' + fmtPct(b.passives, l) + ' passives · ' + fmtPct(b.detractors, l) + ' detractors')];
+    }
+  } else if (kind === 'grade') {
+    value = h('p', { class: 'kpi-value', dataset: { value: b.mean } }, fmtMean(b.mean, l));
+    interval = t('interval', { range: fmtRange(b.low, b.high, (v) => fmtMean(v, l)) });
+    extra = [h('p', { class: 'kpi-extra' }, t('share7', { p: fmtPct(b.share_7plus, l) }) + ' · ' + t('share9', { p: fmtPct(b.share_9plus, l) }))];
+  } else {
+    value = h('p', { class: 'kpi-value', dataset: { value: b.mean } }, fmtMean(b.mean, l));
+    extra = [h('p', { class: 'kpi-extra' }, t('share5', { p: fmtPct(b.share_5plus, l) }))];
+  }
+  return h('section', { class: 'kpi', dataset: { kpi: kind } },
+    h('h3', null, title),
+    value,
+    interval ? h('p', { class: 'kpi-interval' }, interval) : null,
+    extra,
+    h('p', { class: 'kpi-n', dataset: { n: b.n } }, t('n.responses', { n: fmtInt(b.n, l) })));
+}
+
+export function kpiRow(m, kinds = ['nps', 'grade', 'ces']) {
+  return h('div', { class: 'kpis' }, kinds.map((k) => kpiCard(k, m)));
+}
+
+// ---- tables -----------------------------------------------------------------------
+
+function npsCell(m) {
+  if (m.insufficient) return h('td', { class: 'num masked', dataset: { col: 'nps' } }, t('insufficient'));
+  if (!m.nps) return h('td', { class: 'num', dataset: { col: 'nps' } }, '–');
+  return h('td', { class: 'num', dataset: { col: 'nps', value: m.nps.value } }, fmtNps(m.nps.value));
+}
+
+function intervalCell(m) {
+  if (m.insufficient || !m.nps) return h('td', { class: 'num', dataset: { col: 'interval' } }, '');
+  return h('td', { class: 'num', dataset: { col: 'interval' } }, fmtRange(m.nps.low, m.nps.high, fmtNps));
+}
+
+function meanCell(m, kind) {
+  if (m.insufficient || !m[kind]) return h('td', { class: 'num', dataset: { col: kind } }, m.insufficient ? '' : '–');
+  return h('td', { class: 'num', dataset: { col: kind, value: m[kind].mean } }, fmtMean(m[kind].mean, lang()));
+}
+
+// Rows of /metrics?group_by=dim: name, n, NPS, interval, grade, CES. A row
+// under the minimum n says so instead of showing a score.
+export function groupTable(rows, dim, { caption, nameHeader } = {}) {
+  const l = lang();
+  const body = rows.map((r) => h('tr', { dataset: { key: keyId(r[dim]), insufficient: r.insufficient ? 'true' : 'false' } },
+    h('th', { scope: 'row' }, keyLabel(r[dim])),
+    h('td', { class: 'num', dataset: { col: 'n', value: r.n } }, fmtInt(r.n, l)),
+    npsCell(r), intervalCell(r), meanCell(r, 'grade'), meanCell(r, 'ces')));
+  return h('div', { class: 'table-wrap' },
+    h('table', { dataset: { dim } },
+      caption ? h('caption', null, caption) : null,
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, nameHeader || t('dim.' + dim)),
+        h('th', { scope: 'col', class: 'num' }, t('col.n')),
+        h('th', { scope: 'col', class: 'num' }, t('col.nps')),
+        h('th', { scope: 'col', class: 'num' }, t('col.interval')),
+        h('th', { scope: 'col', class: 'num' }, t('col.grade')),
+        h('th', { scope: 'col', class: 'num' }, t('col.ces')))),
+      h('tbody', null, body)));
+}
+
+// Trend points as a table (period, n, NPS, interval, change verdict).
+export function trendTable(points) {
+  const l = lang();
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'trend-table' },
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col' }, t('col.period')), h('th', { scope: 'col', class: 'num' }, t('col.n')),
+      h('th', { scope: 'col', class: 'num' }, t('col.nps')), h('th', { scope: 'col', class: 'num' }, t('col.interval')),
+      h('th', { scope: 'col' }, t('col.change')))),
+    h('tbody', null, points.map((p) => h('tr', { dataset: { key: p.period } },
+      h('th', { scope: 'row' }, fmtPeriod(p.period, l)),
+      h('td', { class: 'num' }, fmtInt(p.n, l)), npsCell(p), intervalCell(p),
+      h('td', { dataset: { col: 'change', verdict: p.nps_change?.verdict ?? '' } }, changeText(p.nps_change)))))));
+}
+
+function changeText(c) {
+  if (!c) return '';
+  if (c.verdict === 'real_change') return t('change.real_change', { d: (c.diff > 0 ? '+' : '\u2212') + Math.abs(Math.round(c.diff)) });
+  return t('change.' + c.verdict);
+}
+
+// ---- verbatims ------------------------------------------------------------------------
+
+const SEEN = 'ks.seen';
+
+// Remember what was shown, so the response page can show it again to a
+// role that may not read /responses/{id} itself.
+export function rememberVerbatim(item) {
+  try {
+    const seen = JSON.parse(sessionStorage.getItem(SEEN) || '{}');
+    seen[item.response_id] = item;
+    const keys = Object.keys(seen);
+    if (keys.length > 300) for (const k of keys.slice(0, keys.length - 300)) delete seen[k];
+    sessionStorage.setItem(SEEN, JSON.stringify(seen));
+  } catch { /* storage full or off: the page then shows less */ }
+}
+
+export function seenVerbatim(id) {
+  try { return JSON.parse(sessionStorage.getItem(SEEN) || '{}')[id] || null; } catch { return null; }
+}
+
+export function scoreBadge(nps) {
+  if (nps === null || nps === undefined) return null;
+  const b = band(nps);
+  return h('span', { class: 'score ' + b, title: t('verbatim.score', { n: nps }), 'aria-label': t('verbatim.score', { n: nps }) }, String(nps));
+}
+
+export function verbatimItem(v, { showTeam = true, showEmployee = true } = {}) {
+  const l = lang();
+  const b = v.band || band(v.nps) || '';
+  return h('li', { class: 'verbatim ' + b, dataset: { responseId: v.response_id, band: b } },
+    h('blockquote', { class: 'verbatim-text', lang: v.language || null }, v.text ?? ''),
+    h('div', { class: 'meta' },
+      scoreBadge(v.nps),
+      v.grade !== null && v.grade !== undefined ? h('span', null, t('grade') + ' ' + v.grade) : null,
+      v.touchpoint ? h('span', { class: 'v-touchpoint' }, v.touchpoint.name) : null,
+      showTeam && v.team ? h('span', { class: 'v-team' }, v.team.name) : null,
+      showEmployee && v.employee ? h('span', { class: 'v-employee' }, v.employee.name) : null,
+      h('time', { datetime: v.received_at }, fmtDate(v.received_at, l)),
+      h('a', { href: '#/response/' + v.response_id, onclick: () => rememberVerbatim(v) }, t('verbatim.open'))));
+}
+
+export function verbatimList(items, opts) {
+  if (!items || items.length === 0) return h('p', { class: 'empty' }, t('verbatims.none'));
+  return h('ul', { class: 'verbatims' }, items.map((v) => verbatimItem(v, opts)));
+}
+
+// ---- panels ------------------------------------------------------------------------------
+
+export function panel(title, sub, ...body) {
+  return h('section', { class: 'panel' },
+    h('h2', null, title, sub ? h('span', { class: 'sub' }, sub) : null), body);
+}
+
+// A panel with a chart drawn by draw(el) and the same numbers as a table.
+export function chartPanel(title, draw, table, { note, label, small } = {}) {
+  const el = h('div', { class: 'chart' + (small ? ' chart-small' : ''), role: 'img', 'aria-label': label || title });
+  const p = panel(title, null,
+    el,
+    note ? h('p', { class: 'chart-note' }, note) : null,
+    h('details', { class: 'as-table' }, h('summary', null, t('chart.table')), table));
+  // drawn after the panel is in the page (ECharts needs its size)
+  requestAnimationFrame(() => {
+    draw(el).then(() => {
+      el.dataset.drawn = 'true';
+      performance.mark('ks-chart');
+    }, () => {
+      el.replaceWith(h('p', { class: 'notice' }, t('chart.unavailable')));
+      p.querySelector('details')?.setAttribute('open', '');
+    });
+  });
+  return p;
+}
+
+export function errorNotice(err) {
+  if (err && err.status === 403) return h('p', { class: 'notice notice-error', role: 'alert', dataset: { status: 403 } }, t('error.forbidden'));
+  return h('p', { class: 'notice notice-error', role: 'alert', dataset: { status: err?.status ?? '' } },
+    t('error.load', { msg: err?.message || String(err) }));
+}
+
+// ---- period choice -----------------------------------------------------------------------
+
+export function periodOptions() {
+  const y = new Date().getUTCFullYear();
+  return [
+    { value: '', label: t('period.all') },
+    { value: 'last_30d', label: t('period.last_30d') },
+    { value: 'last_90d', label: t('period.last_90d') },
+    { value: 'last_365d', label: t('period.last_365d') },
+    { value: String(y), label: t('period.year', { y }) },
+    { value: String(y - 1), label: t('period.year', { y: y - 1 }) },
+  ];
+}
+
+export function periodField(value, onchange) {
+  return field(t('period'), select(periodOptions(), value, { name: 'period', onchange }));
+}

@@ -14,7 +14,9 @@ CREATE VIRTUAL TABLE responses_fts USING fts5(
   tokenize = 'unicode61 remove_diacritics 2'
 );
 
-CREATE TRIGGER responses_fts_ai AFTER INSERT ON responses BEGIN
+-- Only answers with text enter the index: most responses have none, and the
+-- ingest path should not pay for an empty document each.
+CREATE TRIGGER responses_fts_ai AFTER INSERT ON responses WHEN new.open_text IS NOT NULL BEGIN
   INSERT INTO responses_fts(rowid, open_text) VALUES (new.id, new.open_text);
 END;
 CREATE TRIGGER responses_fts_ad AFTER DELETE ON responses BEGIN

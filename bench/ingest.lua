@@ -34,6 +34,11 @@ end
 -- thread state from here on
 local path = "/api/v1/responses"
 local headers = { ["Content-Type"] = "application/json" }
+-- the API needs a login: the bench script exports an admin's API token
+local token = os.getenv("KS_TOKEN")
+if token and token ~= "" then
+  headers["Authorization"] = "Bearer " .. token
+end
 local touchpoint = 1
 local prefix
 local counter = 0

@@ -240,13 +240,17 @@ static int cli_read_password(char *buf, size_t n)
 	return 0;
 }
 
-static ks_err cli_create_user(ks_store *s, auth_ctx *auth, json_t *spec, const char *token_name,
-			      store_user *u, char *token, ks_error *e)
+/* known_hash: an argon2id hash of the spec's password computed before (the
+ * demo's five logins share one password: hash it once), or NULL. */
+static ks_err cli_create_user(ks_store *s, auth_ctx *auth, json_t *spec, const char *known_hash,
+			      const char *token_name, store_user *u, char *token, ks_error *e)
 {
 	const char *password = NULL;
-	char hash[AUTH_PW_STR];
+	char hash[AUTH_PW_STR] = "";
 	ks_err err = api_user_from_json(spec, u, &password, e);
-	if (!err)
+	if (!err && known_hash)
+		snprintf(hash, sizeof hash, "%s", known_hash);
+	else if (!err)
 		err = auth_password_hash(auth, password, hash, e);
 	if (!err)
 		err = store_user_create(s, u, hash, e);
@@ -289,7 +293,7 @@ static int cli_user(const cli_opts *o, const char *sub)
 	if (!err)
 		err = store_open(o->db, NULL, &s, &e);
 	if (!err)
-		err = cli_create_user(s, auth, spec, o->token_name, &u, token, &e);
+		err = cli_create_user(s, auth, spec, NULL, o->token_name, &u, token, &e);
 	json_decref(spec);
 	store_close(s);
 	auth_ctx_free(auth);
@@ -359,8 +363,10 @@ static ks_err cli_demo_users(ks_store *s, ks_error *e)
 		{"teamleider@demo.klantstem", "Demo Teamleider", "team_lead", 0, team},
 		{"medewerker@demo.klantstem", "Demo Medewerker", "employee", emp, 0},
 	};
-	ks_err err = KS_OK;
-	printf("demo logins (password %s):\n", CLI_DEMO_PASSWORD);
+	char hash[AUTH_PW_STR];
+	ks_err err = auth_password_hash(auth, CLI_DEMO_PASSWORD, hash, e);
+	if (!err)
+		printf("demo logins (password %s):\n", CLI_DEMO_PASSWORD);
 	for (size_t i = 0; !err && i < sizeof who / sizeof who[0]; i++) {
 		json_t *spec = json_pack("{s:s, s:s, s:s, s:s}", "email", who[i].email, "name", who[i].name,
 					 "role", who[i].role, "password", CLI_DEMO_PASSWORD);
@@ -370,7 +376,7 @@ static ks_err cli_demo_users(ks_store *s, ks_error *e)
 			json_object_set_new(spec, "unit_id", json_integer(who[i].unit));
 		store_user u;
 		char token[AUTH_TOKEN_LEN + 1];
-		err = cli_create_user(s, auth, spec, NULL, &u, token, e);
+		err = cli_create_user(s, auth, spec, hash, NULL, &u, token, e);
 		json_decref(spec);
 		if (!err)
 			printf("  %-10s %s\n", who[i].role, who[i].email);

@@ -24,15 +24,13 @@ static void sq_user_row(sqlite3_stmt *st, store_user *u, char *hash, size_t hash
 		snprintf(hash, hash_n, "%s", (const char *)sqlite3_column_text(st, 8));
 }
 
-/* Run a one-row user query over "FROM where" with ?1 = text (or id) and
- * ?2 = now when used. extra receives column 9 (add_col, e.g. a session's
- * CSRF token) when add_col is given, else the password hash. */
-static ks_err sq_user_query(ks_store *s, const char *add_col, const char *where, const char *text,
-			    int64_t id, int64_t now, store_user *u, char *extra, size_t extra_n,
-			    ks_error *e)
+/* Run a one-row user query over "FROM where" with ?1 = text (or id);
+ * hash receives the password hash. */
+static ks_err sq_user_query(ks_store *s, const char *where, const char *text, int64_t id,
+			    store_user *u, char *hash, size_t hash_n, ks_error *e)
 {
 	char sql[768];
-	snprintf(sql, sizeof sql, "SELECT %s%s FROM %s", sq_user_cols, add_col ? add_col : "", where);
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s", sq_user_cols, where);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
@@ -45,15 +43,10 @@ static ks_err sq_user_query(ks_store *s, const char *add_col, const char *where,
 		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, now);
 	rc = sqlite3_step(st);
 	ks_err err = KS_OK;
 	if (rc == SQLITE_ROW) {
-		sq_user_row(st, u, NULL, 0);
-		int extra_col = add_col ? 9 : 8;
-		if (extra && extra_n)
-			snprintf(extra, extra_n, "%s", (const char *)sqlite3_column_text(st, extra_col));
+		sq_user_row(st, u, hash, hash_n);
 	} else if (rc == SQLITE_DONE) {
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "not found");
 	} else {
@@ -67,29 +60,46 @@ static ks_err sq_user_query(ks_store *s, const char *add_col, const char *where,
 ks_err store_user_by_email(ks_store *s, const char *email, store_user *out, char *hash, size_t hash_n,
 			   ks_error *e)
 {
-	return sq_user_query(s, NULL, "users u WHERE u.email = ?1", email, 0, 0, out, hash, hash_n, e);
+	return sq_user_query(s, "users u WHERE u.email = ?1", email, 0, out, hash, hash_n, e);
 }
 
 ks_err store_user_get(ks_store *s, int64_t id, store_user *out, char *hash, size_t hash_n, ks_error *e)
 {
-	return sq_user_query(s, NULL, "users u WHERE u.id = ?1", NULL, id, 0, out, hash, hash_n, e);
+	return sq_user_query(s, "users u WHERE u.id = ?1", NULL, id, out, hash, hash_n, e);
+}
+
+/* The caller of a request, by a cached statement (this runs for every
+ * authenticated request). Column 8 is the session's CSRF token, or ''. */
+static ks_err sq_caller(ks_store *s, sq_id id, const char *token_hash, int64_t now, store_user *u,
+			char *csrf, size_t csrf_n, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = sq_stmt(c, id, e);
+	ks_err err = st ? KS_OK : KS_ERR_DB;
+	if (st) {
+		sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+		if (id == SQ_SESSION_USER)
+			sqlite3_bind_int64(st, 2, now);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			sq_user_row(st, u, csrf, csrf_n);
+		else
+			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "not found") : sq_fail(c, rc, e);
+		sqlite3_reset(st);
+	}
+	sq_release(s, c);
+	return err;
 }
 
 ks_err store_session_get(ks_store *s, const char *token_hash, int64_t now, store_user *u, char *csrf,
 			 size_t csrf_n, ks_error *e)
 {
-	return sq_user_query(s, ", se.csrf",
-			     "users u JOIN sessions se ON se.user_id = u.id WHERE se.token_hash = ?1"
-			     " AND se.expires_at > ?2 AND u.disabled = 0",
-			     token_hash, 0, now, u, csrf, csrf_n, e);
+	return sq_caller(s, SQ_SESSION_USER, token_hash, now, u, csrf, csrf_n, e);
 }
 
 ks_err store_token_get(ks_store *s, const char *token_hash, store_user *u, ks_error *e)
 {
-	return sq_user_query(s, NULL,
-			     "users u JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = ?1"
-			     " AND u.disabled = 0",
-			     token_hash, 0, 0, u, NULL, 0, e);
+	return sq_caller(s, SQ_TOKEN_USER, token_hash, 0, u, NULL, 0, e);
 }
 
 json_t *store_user_json(const store_user *u)

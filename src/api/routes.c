@@ -44,6 +44,19 @@ ks_err api_team_goal_put(http_req *req, ks_error *e);
 ks_err api_team_settings_get(http_req *req, ks_error *e);
 ks_err api_team_settings_put(http_req *req, ks_error *e);
 ks_err api_me_dashboard(http_req *req, ks_error *e);
+/* cases: the closed loop (api_cases.c) */
+ks_err api_case_list(http_req *req, ks_error *e);
+ks_err api_case_get(http_req *req, ks_error *e);
+ks_err api_case_patch(http_req *req, ks_error *e);
+ks_err api_case_note_add(http_req *req, ks_error *e);
+ks_err api_alert_rule_list(http_req *req, ks_error *e);
+ks_err api_alert_rule_put(http_req *req, ks_error *e);
+/* improvement actions (api_actions.c) */
+ks_err api_action_list(http_req *req, ks_error *e);
+ks_err api_action_create(http_req *req, ks_error *e);
+ks_err api_action_get(http_req *req, ks_error *e);
+ks_err api_action_update(http_req *req, ks_error *e);
+ks_err api_action_effect(http_req *req, ks_error *e);
 
 static ks_err api_healthz(http_req *req, ks_error *e)
 {
@@ -114,6 +127,20 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/teams/{id}/settings", api_team_settings_get, API_ANY},
 	{"PUT", "/api/v1/teams/{id}/settings", api_team_settings_put,
 	 API_ROLE(AUTH_ROLE_TEAM_LEAD) | API_GLOBAL},
+	/* cases (api_cases.c): leads, managers and up; scope inside */
+	{"GET", "/api/v1/cases", api_case_list, API_LEADS},
+	{"GET", "/api/v1/cases/{id}", api_case_get, API_LEADS},
+	{"PATCH", "/api/v1/cases/{id}", api_case_patch, API_LEADS},
+	{"POST", "/api/v1/cases/{id}/notes", api_case_note_add, API_LEADS},
+	{"GET", "/api/v1/alert-rules", api_alert_rule_list, API_LEADS},
+	{"PUT", "/api/v1/alert-rules/{id}", api_alert_rule_put, API_ADMIN},
+	/* improvement actions (api_actions.c): every role reads within scope,
+	 * team leads and up write within scope */
+	{"GET", "/api/v1/actions", api_action_list, API_ANY},
+	{"POST", "/api/v1/actions", api_action_create, API_LEADS},
+	{"GET", "/api/v1/actions/{id}", api_action_get, API_ANY},
+	{"PATCH", "/api/v1/actions/{id}", api_action_update, API_LEADS},
+	{"GET", "/api/v1/actions/{id}/effect", api_action_effect, API_ANY},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

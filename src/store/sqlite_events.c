@@ -447,6 +447,10 @@ static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, 
 			err = sq_response_drivers(c, r, e);
 		if (!err && *created && r->contact_id)
 			err = sq_invite_completed(c, r->contact_id, r->received_at, e);
+		/* Closed loop (issue 6, sqlite_cases.c): the cases its alert rules
+		 * open commit with the response, in this savepoint, or not at all. */
+		if (!err && *created)
+			err = sq_cases_for_response(c, r, e);
 	}
 	if (err) {
 		sq_step_once(c, SQ_ROLLBACK_TO, NULL);

@@ -38,6 +38,7 @@ typedef enum {
 	SQ_INVITE_COMPLETED,
 	SQ_TOKEN_USER,
 	SQ_SESSION_USER,
+	SQ_ALERT_RULES,
 	SQ__COUNT
 } sq_id;
 
@@ -131,6 +132,13 @@ ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_
 			ks_error *e);
 /* Mark the invitation of a contact completed (inside the writer's transaction). */
 ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error *e);
+
+/* Called by the writer inside the response's savepoint (sqlite_cases.c):
+ * every enabled alert rule that fires on r opens a case for r->customer_id,
+ * or adds r to the customer's open case of that rule. Owner: the team lead
+ * of r->team_id when one exists, else none (the team's queue); deadline:
+ * received_at + sla_hours. No customer: no case. */
+ks_err sq_cases_for_response(sq_conn *c, const model_response *r, ks_error *e);
 
 ks_err sq_writer_start(ks_store *s, ks_error *e);
 void sq_writer_stop(ks_store *s);

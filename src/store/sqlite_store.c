@@ -95,6 +95,11 @@ static const char *const sq_sql[SQ__COUNT] = {
 		"SELECT u.id, u.email, u.name, u.role, coalesce(u.employee_id,0), coalesce(u.unit_id,0),"
 		" u.language, u.disabled, se.csrf FROM users u JOIN sessions se ON se.user_id = u.id"
 		" WHERE se.token_hash = ?1 AND se.expires_at > ?2 AND u.disabled = 0",
+	/* Alert rules, read for every new response (sqlite_cases.c, whose
+	 * sq_rule_row reads these columns). */
+	[SQ_ALERT_RULES] =
+		"SELECT id, kind, threshold, coalesce(words, ''), sla_hours, enabled, coalesce(updated_at, 0)"
+		" FROM alert_rules WHERE enabled = 1 ORDER BY id",
 };
 
 /* ---- errors, statements, connections -------------------------------- */

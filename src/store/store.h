@@ -437,4 +437,122 @@ ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e)
 
 /* ==== end of dashboards ===================================================== */
 
+/* ==== improvement actions (sqlite_actions.c; issue 6) ======================
+ * From an insight (a touchpoint, a theme, a team) to an action with an
+ * owner, dates and a status. Scope and the status flow are decided by the
+ * API (src/api/api_actions.c); the store checks references. */
+
+#define STORE_ACTION_TITLE_MAX 200
+#define STORE_ACTION_TEXT_MAX 4000
+
+typedef struct store_action {
+	int64_t id;
+	char title[STORE_ACTION_TITLE_MAX + 1];
+	char description[STORE_ACTION_TEXT_MAX + 1];
+	char theme[STORE_ACTION_TITLE_MAX + 1];  /* "" = none */
+	int64_t owner_id;                        /* users.id */
+	char status[16];                         /* planned, in_progress, done, cancelled */
+	char start_date[11];                     /* "YYYY-MM-DD" */
+	char deadline[11];                       /* "YYYY-MM-DD"; "" = none */
+	int64_t journey_id, touchpoint_id, team_id; /* 0 = none */
+	int64_t created_by;                      /* users.id; 0 = none */
+	int64_t created_at, updated_at;
+} store_action;
+
+/* Insert a; id, created_at and updated_at are set. KS_ERR_REF naming the
+ * field when owner_id, journey_id, touchpoint_id or team_id names no row;
+ * KS_ERR_INVALID (field touchpoint_id) when the touchpoint is not on the
+ * given journey. */
+ks_err store_action_create(ks_store *s, store_action *a, ks_error *e);
+/* KS_ERR_NOTFOUND when there is no such action. */
+ks_err store_action_get(ks_store *s, int64_t id, store_action *out, ks_error *e);
+/* Replace every field of row a->id (created_* stay); updated_at is set.
+ * Only when the stored status is still expect_status (the caller checked
+ * the flow from it): otherwise KS_ERR_CONFLICT (field status). References
+ * as in create; KS_ERR_NOTFOUND when the row is gone. */
+ks_err store_action_update(ks_store *s, store_action *a, const char *expect_status, ks_error *e);
+
+/* Filters of a list; 0 / NULL = any. */
+typedef struct store_action_query {
+	const char *status;
+	int64_t team_id;          /* an org unit: it and everything below it */
+	int64_t touchpoint_id;
+	int64_t journey_id;
+	int64_t owner_id;
+	int64_t scope_unit;       /* when set: only actions of this unit's subtree */
+	bool scope_teamless;      /* with scope_unit: and actions without a team */
+	int64_t after_id;         /* keyset cursor */
+	int limit;                /* 1..500 */
+} store_action_query;
+
+/* Actions in id order: *out is malloc'd (free(); NULL when *n is 0);
+ * *more tells whether another row follows. */
+ks_err store_action_list(ks_store *s, const store_action_query *q, store_action **out, size_t *n,
+			 bool *more, ks_error *e);
+
+/* ==== end of improvement actions ============================================ */
+
+/* ==== cases: the closed loop (sqlite_cases.c; issue 6) =====================
+ * Alert rules open cases when a response arrives (inside the writer's
+ * savepoint, so a response and its cases commit together); the API reads
+ * and moves them. Never two open cases (status new or contacted) for one
+ * customer and rule: a partial UNIQUE index enforces it. */
+
+typedef struct store_case_query {
+	const char *status;      /* new / contacted / resolved / closed; NULL = any */
+	int64_t team_id;         /* a unit and everything below it; 0 = any */
+	int64_t owner_user_id;   /* 0 = any */
+	int64_t customer_id;     /* 0 = any */
+	bool overdue;            /* only open cases past their deadline at now */
+	int64_t now;
+	int64_t after_id;        /* keyset cursor */
+	int limit;               /* 1..500 */
+} store_case_query;
+
+/* {"items":[case...], "next_cursor": id|null} ordered by id. */
+ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_error *e);
+/* The case with its notes and response ids; *team_id (may be NULL) gets
+ * its team (0 = none). KS_ERR_NOTFOUND when unknown. now decides overdue. */
+ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_t *team_id,
+		      ks_error *e);
+
+/* A change of a case; only the members with their has_ flag set apply. */
+typedef struct store_case_patch {
+	int64_t version;         /* must equal the stored one, else KS_ERR_CONFLICT (field version) */
+	bool has_status, has_owner, has_root_cause, has_outcome;
+	char status[16];
+	int64_t owner_user_id;   /* 0 = back to the team's queue */
+	const char *root_cause;  /* NULL = clear */
+	const char *outcome;
+} store_case_patch;
+
+/* Status flow new -> contacted -> resolved -> closed; resolved/closed ->
+ * new reopens. Another jump: KS_ERR_INVALID (field status). Unknown owner:
+ * KS_ERR_REF (field owner_user_id). One transaction; version + 1. */
+ks_err store_case_update(ks_store *s, int64_t id, const store_case_patch *p, int64_t now,
+			 ks_error *e);
+/* Add a note by user_id (0 = none); *out is the note. */
+ks_err store_case_note_add(ks_store *s, int64_t case_id, int64_t user_id, const char *text,
+			   int64_t now, json_t **out, ks_error *e);
+
+typedef struct store_alert_rule {
+	int64_t id;
+	char kind[16];
+	bool has_threshold;
+	int threshold;
+	char words[512];         /* "" = none */
+	int sla_hours;
+	bool enabled;
+	int64_t updated_at;
+} store_alert_rule;
+
+ks_err store_alert_rule_list(ks_store *s, json_t **out, ks_error *e);
+ks_err store_alert_rule_get(ks_store *s, int64_t id, store_alert_rule *out, ks_error *e);
+/* Replace the rule's threshold, words, sla_hours and enabled (validated by
+ * the caller); updated_at is set. */
+ks_err store_alert_rule_put(ks_store *s, store_alert_rule *r, ks_error *e);
+json_t *store_alert_rule_json(const store_alert_rule *r);
+
+/* ==== end of cases ========================================================== */
+
 #endif

@@ -1,0 +1,335 @@
+/* api_cases.c — the closed loop (issue 6): cases opened by alert rules,
+ * their status flow with optimistic concurrency, notes, and the alert
+ * rules themselves. See docs/API.md, "Cases (closed loop)".
+ *
+ * Scope: directors and admins see every case; managers and team leads the
+ * cases of their unit and everything below it (a case without a team only
+ * the former); employees none (the routes refuse them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics/analytics.h"
+#include "api/api.h"
+
+#define API_CASE_TEXT_MAX 4000
+#define API_WORDS_MAX 500
+
+static bool api_case_in(const char *key, void *arg)
+{
+	const char *const *list = arg;
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], key) == 0)
+			return true;
+	return false;
+}
+
+static ks_err api_case_fields(const json_t *o, const char *const *list, ks_error *e)
+{
+	const char *key;
+	const json_t *v;
+	json_object_foreach((json_t *)o, key, v) {
+		(void)v;
+		if (!api_case_in(key, (void *)list))
+			return ks_fail(e, KS_ERR_INVALID, key, "unknown field %s", key);
+	}
+	return KS_OK;
+}
+
+/* May the requester see a case of this team (0 = none)? */
+static ks_err api_case_scope(http_req *req, int64_t team_id, ks_error *e)
+{
+	api_app *app = req->app;
+	const http_principal *w = &req->who;
+	if (!w->authenticated || w->role >= AUTH_ROLE_DIRECTOR)
+		return KS_OK;
+	if (w->role == AUTH_ROLE_EMPLOYEE || w->unit_id == 0 || team_id == 0 ||
+	    !an_unit_within(app->index, team_id, w->unit_id))
+		return ks_fail(e, KS_ERR_FORBIDDEN, NULL, "that case is outside your scope");
+	return KS_OK;
+}
+
+static ks_err api_case_load(http_req *req, int64_t id, json_t **out, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t team = 0;
+	ks_err err = store_case_get(app->store, id, clock_now(app->clock), out, &team, e);
+	if (!err && (err = api_case_scope(req, team, e)) != KS_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+/* ---- GET /api/v1/cases ------------------------------------------------------------ */
+
+ks_err api_case_list(http_req *req, ks_error *e);
+ks_err api_case_list(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {"status", "team_id", "owner", "owner_user_id", "customer_id",
+					     "overdue", "limit", "cursor", NULL};
+	api_app *app = req->app;
+	store_case_query q;
+	store_list_query page;
+	memset(&q, 0, sizeof q);
+	ks_err err = api_query_only(req, api_case_in, (void *)params, e);
+	if (!err)
+		err = api_query_id(req, "team_id", &q.team_id, e);
+	if (!err)
+		err = api_query_id(req, "owner_user_id", &q.owner_user_id, e);
+	if (!err)
+		err = api_query_id(req, "customer_id", &q.customer_id, e);
+	q.status = http_query(req, "status");
+	if (!err && q.status && strcmp(q.status, "new") != 0 && strcmp(q.status, "contacted") != 0 &&
+	    strcmp(q.status, "resolved") != 0 && strcmp(q.status, "closed") != 0)
+		err = ks_fail(e, KS_ERR_INVALID, "status", "status must be new, contacted, resolved or closed");
+	const char *owner = http_query(req, "owner");
+	if (!err && owner) {
+		if (strcmp(owner, "me") != 0)
+			err = ks_fail(e, KS_ERR_INVALID, "owner", "owner must be me");
+		else
+			q.owner_user_id = req->who.user_id ? req->who.user_id : -1;
+	}
+	const char *overdue = http_query(req, "overdue");
+	if (!err && overdue) {
+		if (strcmp(overdue, "true") == 0)
+			q.overdue = true;
+		else if (strcmp(overdue, "false") != 0)
+			err = ks_fail(e, KS_ERR_INVALID, "overdue", "overdue must be true or false");
+	}
+	if (!err)
+		err = api_page(req, &page, e);
+	if (!err) {
+		int64_t employee = 0;
+		err = api_scope(req, &q.team_id, &employee, false, e);
+	}
+	json_t *out = NULL;
+	if (!err) {
+		q.now = clock_now(app->clock);
+		q.after_id = page.after_id;
+		q.limit = page.limit;
+		err = store_case_list(app->store, &q, &out, e);
+	}
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- GET /api/v1/cases/{id} ------------------------------------------------------------ */
+
+ks_err api_case_get(http_req *req, ks_error *e);
+ks_err api_case_get(http_req *req, ks_error *e)
+{
+	int64_t id = 0;
+	json_t *out = NULL;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = api_case_load(req, id, &out, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- PATCH /api/v1/cases/{id} ------------------------------------------------------------ */
+
+/* An optional text member: absent (has false), null (clear) or a string. */
+static ks_err api_case_text(const json_t *o, const char *name, bool *has, const char **out, ks_error *e)
+{
+	const json_t *v = json_object_get(o, name);
+	*has = v != NULL;
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return KS_OK;
+	if (!json_is_string(v))
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a string or null", name);
+	if (json_string_length(v) > API_CASE_TEXT_MAX)
+		return ks_fail(e, KS_ERR_RANGE, name, "%s is longer than %d characters", name, API_CASE_TEXT_MAX);
+	*out = json_string_value(v);
+	return KS_OK;
+}
+
+static ks_err api_case_patch_parse(const json_t *o, store_case_patch *p, ks_error *e)
+{
+	static const char *const fields[] = {"version", "status", "owner_user_id", "root_cause", "outcome",
+					     NULL};
+	memset(p, 0, sizeof *p);
+	ks_err err = api_case_fields(o, fields, e);
+	if (err)
+		return err;
+	const json_t *v = json_object_get(o, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 1)
+		return ks_fail(e, KS_ERR_INVALID, "version", "version (a positive integer) is required");
+	p->version = json_integer_value(v);
+	v = json_object_get(o, "status");
+	if (v) {
+		if (!json_is_string(v) || json_string_length(v) >= sizeof p->status)
+			return ks_fail(e, KS_ERR_INVALID, "status",
+				       "status must be new, contacted, resolved or closed");
+		p->has_status = true;
+		snprintf(p->status, sizeof p->status, "%s", json_string_value(v));
+	}
+	v = json_object_get(o, "owner_user_id");
+	if (v) {
+		p->has_owner = true;
+		err = api_json_id(o, "owner_user_id", &p->owner_user_id, e);
+		if (err)
+			return err;
+	}
+	err = api_case_text(o, "root_cause", &p->has_root_cause, &p->root_cause, e);
+	if (!err)
+		err = api_case_text(o, "outcome", &p->has_outcome, &p->outcome, e);
+	return err;
+}
+
+ks_err api_case_patch(http_req *req, ks_error *e);
+ks_err api_case_patch(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t id = 0;
+	json_t *body = NULL, *cur = NULL, *out = NULL;
+	store_case_patch p;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = api_case_load(req, id, &cur, e);
+	json_decref(cur);
+	if (!err)
+		err = api_body_object(req, &body, e);
+	if (!err)
+		err = api_case_patch_parse(body, &p, e);
+	if (!err)
+		err = store_case_update(app->store, id, &p, clock_now(app->clock), e);
+	json_decref(body);
+	if (!err)
+		err = store_case_get(app->store, id, clock_now(app->clock), &out, NULL, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- POST /api/v1/cases/{id}/notes ------------------------------------------------------- */
+
+ks_err api_case_note_add(http_req *req, ks_error *e);
+ks_err api_case_note_add(http_req *req, ks_error *e)
+{
+	static const char *const fields[] = {"text", NULL};
+	api_app *app = req->app;
+	int64_t id = 0;
+	json_t *body = NULL, *cur = NULL, *out = NULL;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = api_case_load(req, id, &cur, e);
+	json_decref(cur);
+	if (!err)
+		err = api_body_object(req, &body, e);
+	if (!err)
+		err = api_case_fields(body, fields, e);
+	const json_t *t = body ? json_object_get(body, "text") : NULL;
+	if (!err && !json_is_string(t))
+		err = ks_fail(e, KS_ERR_INVALID, "text", "text is required");
+	if (!err) {
+		const char *s = json_string_value(t);
+		while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+			s++;
+		if (*s == '\0')
+			err = ks_fail(e, KS_ERR_INVALID, "text", "text must not be empty");
+		else if (json_string_length(t) > API_CASE_TEXT_MAX)
+			err = ks_fail(e, KS_ERR_RANGE, "text", "text is longer than %d characters",
+				      API_CASE_TEXT_MAX);
+	}
+	if (!err)
+		err = store_case_note_add(app->store, id, req->who.user_id, json_string_value(t),
+					  clock_now(app->clock), &out, e);
+	json_decref(body);
+	if (err)
+		return err;
+	http_reply_json(req, 201, out);
+	return KS_OK;
+}
+
+/* ---- alert rules ------------------------------------------------------------------------- */
+
+ks_err api_alert_rule_list(http_req *req, ks_error *e);
+ks_err api_alert_rule_list(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	json_t *out = NULL;
+	ks_err err = store_alert_rule_list(app->store, &out, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* Apply body to r: threshold (score kinds, within the score's scale),
+ * words (the words kind), sla_hours (1..8760), enabled. */
+static ks_err api_alert_rule_parse(const json_t *o, store_alert_rule *r, ks_error *e)
+{
+	static const char *const fields[] = {"threshold", "words", "sla_hours", "enabled", NULL};
+	ks_err err = api_case_fields(o, fields, e);
+	if (err)
+		return err;
+	bool words_kind = strcmp(r->kind, "words") == 0;
+	const json_t *v = json_object_get(o, "threshold");
+	if (v) {
+		int lo = 0, hi = 10;
+		if (strcmp(r->kind, "grade_max") == 0)
+			lo = 1;
+		else if (strcmp(r->kind, "ces_max") == 0)
+			lo = 1, hi = 7;
+		if (words_kind)
+			return ks_fail(e, KS_ERR_INVALID, "threshold", "a words rule has no threshold");
+		if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+			return ks_fail(e, KS_ERR_RANGE, "threshold", "threshold must be %d..%d", lo, hi);
+		r->threshold = (int)json_integer_value(v);
+		r->has_threshold = true;
+	}
+	v = json_object_get(o, "words");
+	if (v) {
+		if (!words_kind)
+			return ks_fail(e, KS_ERR_INVALID, "words", "only the words rule has words");
+		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > API_WORDS_MAX)
+			return ks_fail(e, KS_ERR_INVALID, "words",
+				       "words must be comma-separated words (1..%d characters)", API_WORDS_MAX);
+		snprintf(r->words, sizeof r->words, "%s", json_string_value(v));
+	}
+	v = json_object_get(o, "sla_hours");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 8760)
+			return ks_fail(e, KS_ERR_RANGE, "sla_hours", "sla_hours must be 1..8760");
+		r->sla_hours = (int)json_integer_value(v);
+	}
+	v = json_object_get(o, "enabled");
+	if (v) {
+		if (!json_is_boolean(v))
+			return ks_fail(e, KS_ERR_INVALID, "enabled", "enabled must be true or false");
+		r->enabled = json_is_true(v);
+	}
+	return KS_OK;
+}
+
+ks_err api_alert_rule_put(http_req *req, ks_error *e);
+ks_err api_alert_rule_put(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t id = 0;
+	json_t *body = NULL;
+	store_alert_rule r;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = store_alert_rule_get(app->store, id, &r, e);
+	if (!err)
+		err = api_body_object(req, &body, e);
+	if (!err)
+		err = api_alert_rule_parse(body, &r, e);
+	json_decref(body);
+	if (!err)
+		err = store_alert_rule_put(app->store, &r, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, store_alert_rule_json(&r));
+	return KS_OK;
+}

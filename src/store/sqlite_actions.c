@@ -30,6 +30,13 @@ static void sq_atext(sqlite3_stmt *st, int col, char *out, size_t n)
 	snprintf(out, n, "%s", v ? (const char *)v : "");
 }
 
+static void sq_action_row(sqlite3_stmt *st, store_action *a);
+
+static void sq_action_elem(sqlite3_stmt *st, void *elem)
+{
+	sq_action_row(st, elem);
+}
+
 static void sq_action_row(sqlite3_stmt *st, store_action *a)
 {
 	memset(a, 0, sizeof *a);
@@ -237,35 +244,10 @@ ks_err store_action_list(ks_store *s, const store_action_query *q, store_action 
 	sqlite3_bind_int64(st, 7, q->owner_id);
 	sqlite3_bind_int64(st, 8, q->after_id);
 	sqlite3_bind_int(st, 9, limit + 1);
-	store_action *v = NULL;
-	size_t cap = 0, len = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == (size_t)limit) {
-			*more = true;
-			continue;
-		}
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			store_action *nv = realloc(v, ncap * sizeof *nv);
-			if (nv == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		sq_action_row(st, &v[len++]);
-	}
-	if (rc != SQLITE_DONE)
-		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	void *v = NULL;
+	err = sq_collect(c, st, sizeof(store_action), sq_action_elem, (size_t)limit, &v, n, more, e);
 	sq_release(s, c);
-	if (err) {
-		free(v);
-		return err;
-	}
-	*out = v;
-	*n = len;
-	return KS_OK;
+	if (!err)
+		*out = v;
+	return err;
 }

@@ -268,6 +268,13 @@ ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int limit, json_t **o
 
 /* ---- goals --------------------------------------------------------------------- */
 
+static void sq_goal_row(sqlite3_stmt *st, store_goal *g);
+
+static void sq_goal_elem(sqlite3_stmt *st, void *elem)
+{
+	sq_goal_row(st, elem);
+}
+
 static void sq_goal_row(sqlite3_stmt *st, store_goal *g)
 {
 	memset(g, 0, sizeof *g);
@@ -352,33 +359,12 @@ ks_err store_goal_list(ks_store *s, int64_t team_id, store_goal **out, size_t *n
 		return err;
 	}
 	sqlite3_bind_int64(st, 1, team_id);
-	store_goal *v = NULL;
-	size_t cap = 0, len = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			store_goal *nv = realloc(v, ncap * sizeof *nv);
-			if (nv == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		sq_goal_row(st, &v[len++]);
-	}
-	if (rc != SQLITE_DONE)
-		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	void *v = NULL;
+	err = sq_collect(c, st, sizeof(store_goal), sq_goal_elem, 0, &v, n, NULL, e);
 	sq_release(s, c);
-	if (err) {
-		free(v);
-		return err;
-	}
-	*out = v;
-	*n = len;
-	return KS_OK;
+	if (!err)
+		*out = v;
+	return err;
 }
 
 /* ---- team settings ----------------------------------------------------------------- */

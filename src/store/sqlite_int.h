@@ -120,6 +120,13 @@ ks_err sq_exec(sq_conn *c, const char *sql, ks_error *e);
 void sq_bind_id(sqlite3_stmt *st, int i, int64_t id);
 /* Row exists in table (a static name) with this id? */
 ks_err sq_row_exists(sq_conn *c, const char *table, int64_t id, bool *found, ks_error *e);
+/* Step st to the end, turning each row into an element of a growing array
+ * (elem bytes each, filled by row_fn). At most limit rows are kept
+ * (0 = all); *more tells whether there were more. Finalizes st. On success
+ * *out (malloc'd, caller frees; NULL when empty) and *n are set. */
+typedef void (*sq_elem_fn)(sqlite3_stmt *st, void *elem);
+ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, size_t limit,
+		  void **out, size_t *n, bool *more, ks_error *e);
 /* A fresh url-safe random token of MODEL_TOKEN_LEN chars. */
 void sq_token(char out[MODEL_TOKEN_LEN + 1]);
 /* Insert ent's row from obj on connection c (inside the caller's transaction). */

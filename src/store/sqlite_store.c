@@ -254,6 +254,45 @@ ks_err sq_row_exists(sq_conn *c, const char *table, int64_t id, bool *found, ks_
 	return KS_OK;
 }
 
+ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, size_t limit,
+		  void **out, size_t *n, bool *more, ks_error *e)
+{
+	char *v = NULL;
+	size_t cap = 0, len = 0;
+	int rc;
+	if (more)
+		*more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (limit && len == limit) {
+			if (more)
+				*more = true;
+			continue;
+		}
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			char *nv = realloc(v, ncap * elem);
+			if (nv == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		row_fn(st, v + len++ * elem);
+	}
+	ks_err err = KS_OK;
+	if (rc != SQLITE_DONE)
+		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = len;
+	return KS_OK;
+}
+
 /* ---- migrations ---------------------------------------------------------- */
 
 static ks_err sq_migrate(ks_store *s, sq_conn *c, ks_error *e)

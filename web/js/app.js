@@ -3,6 +3,7 @@
 // render(main, ctx) and builds its DOM with dom.js (no HTML strings).
 //
 // Routes: #/login  #/me  #/team[/ID]  #/org  #/verbatims  #/response/ID
+//         #/cases  #/case/ID  #/actions
 // The server enforces every permission; the role here only decides which
 // navigation items show and where one lands after logging in.
 
@@ -16,8 +17,12 @@ import * as teamPage from './pages/team.js';
 import * as orgPage from './pages/org.js';
 import * as verbatimsPage from './pages/verbatims.js';
 import * as responsePage from './pages/response.js';
+import * as casesPage from './pages/cases.js';
+import * as casePage from './pages/case.js';
+import * as actionsPage from './pages/actions.js';
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
+const LEADS = ['team_lead', 'manager', 'director', 'admin'];
 const ROUTES = {
   login: { page: loginPage, public: true },
   me: { page: mePage, roles: ALL, nav: 'nav.me' },
@@ -25,6 +30,9 @@ const ROUTES = {
   org: { page: orgPage, roles: ['manager', 'director', 'admin'], nav: 'nav.org' },
   verbatims: { page: verbatimsPage, roles: ALL, nav: 'nav.verbatims' },
   response: { page: responsePage, roles: ALL },
+  cases: { page: casesPage, roles: LEADS, nav: 'nav.cases' },
+  case: { page: casePage, roles: LEADS },
+  actions: { page: actionsPage, roles: ALL, nav: 'nav.actions' },
 };
 
 const state = {
@@ -42,7 +50,9 @@ function navFor(user) {
   const global = r === 'manager' || r === 'director' || r === 'admin';
   if (global) items.push('org');
   if (user.employee_id || r === 'employee') items.push('me');
-  items.push('team', 'verbatims');
+  items.push('team');
+  if (r !== 'employee') items.push('cases');
+  items.push('actions', 'verbatims');
   return items;
 }
 

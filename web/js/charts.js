@@ -118,3 +118,31 @@ export async function barChart(el, items, { format = (v) => String(v) } = {}) {
   });
   return chart;
 }
+
+// Pareto: bars of counts in the given order (n descending) on the left axis,
+// and the cumulative share (0..1) as a line on the right axis in percent.
+// items: [{label, n, cumulative}].
+export async function paretoChart(el, items, { barName = 'n', lineName = '%' } = {}) {
+  const chart = await init(el);
+  const pct = (v) => (v === null || v === undefined ? '–' : Math.round(v) + '%');
+  chart.setOption({
+    animation: false,
+    aria: { enabled: true },
+    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    legend: { top: 0, data: [barName, lineName] },
+    tooltip: { trigger: 'axis', renderMode: 'richText', axisPointer: { type: 'shadow' } },
+    xAxis: { type: 'category', data: items.map((i) => i.label), axisLabel: { interval: 0, rotate: items.length > 4 ? 30 : 0 } },
+    yAxis: [
+      { type: 'value', minInterval: 1, name: barName },
+      { type: 'value', min: 0, max: 100, axisLabel: { formatter: pct }, splitLine: { show: false } },
+    ],
+    series: [
+      { type: 'bar', name: barName, data: items.map((i) => i.n), itemStyle: { color: COLORS.bar },
+        label: { show: true, position: 'top' } },
+      { type: 'line', name: lineName, yAxisIndex: 1, data: items.map((i) => Math.round((i.cumulative ?? 0) * 1000) / 10),
+        symbolSize: 6, itemStyle: { color: COLORS.team }, lineStyle: { width: 2.5, color: COLORS.team },
+        tooltip: { valueFormatter: pct } },
+    ],
+  });
+  return chart;
+}

@@ -95,3 +95,18 @@ export function keyId(v) {
 export function currentQuarter(now = new Date()) {
   return now.getUTCFullYear() + '-Q' + (Math.floor(now.getUTCMonth() / 3) + 1);
 }
+
+// An ISO time as date and time in Amsterdam: "24 nov 2026 14:05".
+export function fmtDateTime(iso, lang, timeZone = TIME_ZONE) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(locale(lang), {
+    day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false, timeZone,
+  }).format(d);
+}
+
+// Hours with one decimal (7,5 / 7.5); null is "–".
+export function fmtHours(v, lang) {
+  return fmtMean(v, lang, 1);
+}

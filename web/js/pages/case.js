@@ -1,0 +1,259 @@
+// pages/case.js — one case of the closed loop: the customer and whether
+// they may be contacted, the responses that opened it (their words as
+// text), the status with a button for each allowed next step, "take it",
+// the root cause and the outcome, notes, and on resolving a message to the
+// customer with an optional short re-survey.
+//
+// Every PATCH carries the case's version; a 409 means someone else changed
+// it meanwhile: the page says so and shows the case as it is now.
+//
+// Route: #/case/ID
+
+import { api } from '../api.js';
+import { h, field, select, announce } from '../dom.js';
+import { t, tIn, lang } from '../i18n.js';
+import { fmtDateTime } from '../format.js';
+import { panel, errorNotice, scoreBadge } from '../widgets.js';
+import { ROOT_CAUSES, rootCauseLabel, statusBadge, deadlineCell, ownerText } from './cases.js';
+
+function triOptions() {
+  return [
+    { value: '', label: t('case.tri.unknown') },
+    { value: 'true', label: t('case.tri.yes') },
+    { value: 'false', label: t('case.tri.no') },
+  ];
+}
+const triValue = (v) => (v === true ? 'true' : v === false ? 'false' : '');
+const triParse = (s) => (s === 'true' ? true : s === 'false' ? false : null);
+const yesNo = (v) => (v === true ? t('case.tri.yes') : v === false ? t('case.tri.no') : t('case.tri.unknown'));
+
+function fact(label, value, key) {
+  return [h('dt', null, label), h('dd', { dataset: { fact: key } }, value)];
+}
+
+// The suggested message, in the customer's language.
+function suggestion(c) {
+  const l = c.customer?.language === 'en' ? 'en' : 'nl';
+  const said = (c.responses || []).map((r) => (r.open_text || '').trim()).find((x) => x) || '';
+  const short = said.length > 160 ? said.slice(0, 157) + '…' : said;
+  const name = c.customer?.name || c.customer_name || '';
+  return tIn(l, 'case.msg.greeting', { name }) + '\n\n'
+    + (short ? tIn(l, 'case.msg.said', { text: short }) : tIn(l, 'case.msg.said.none')) + ' '
+    + tIn(l, 'case.msg.did') + '\n\n' + tIn(l, 'case.msg.closing');
+}
+
+export async function render(main, ctx) {
+  const id = Number(ctx.args[0]);
+  const user = ctx.user;
+  const title = h('h1', null, t('case.title', { id: Number.isFinite(id) ? id : '?' }));
+  main.append(h('p', null, h('a', { href: '#/cases', class: 'back' }, t('case.back'))), title);
+  const msg = h('div', { id: 'case-msg', role: 'status', 'aria-live': 'polite' });
+  const body = h('div', { id: 'case-body' });
+  main.append(msg, body);
+  if (!Number.isFinite(id) || id <= 0) {
+    body.append(errorNotice({ status: 404, message: 'not found' }));
+    return;
+  }
+  let causes = ROOT_CAUSES;
+  const causesP = api('/case-root-causes').then((r) => { if (Array.isArray(r?.items) && r.items.length) causes = r.items; }, () => {});
+
+  const say = (text, kind = 'ok') => {
+    msg.replaceChildren(h('p', { class: 'notice' + (kind === 'error' ? ' notice-error' : kind === 'conflict' ? ' notice-warn' : ''),
+      dataset: { kind }, role: kind === 'ok' ? null : 'alert' }, text));
+    announce(text);
+  };
+
+  let current = null;
+
+  async function load() {
+    const c = await api('/cases/' + id);
+    if (!ctx.alive()) return;
+    current = c;
+    main.dataset.caseId = String(c.id);
+    main.dataset.version = String(c.version);
+    main.dataset.status = c.status;
+    draw(c);
+  }
+
+  // PATCH with the version; 409 -> conflict message and the case anew.
+  async function patch(fields, okText) {
+    try {
+      await api('/cases/' + id, { method: 'PATCH', body: { version: current.version, ...fields } });
+      await load();
+      say(okText || t('saved'));
+      return true;
+    } catch (err) {
+      if (err.status === 409 && err.field === 'version') {
+        try { await load(); } catch { /* the message below still stands */ }
+        say(t('case.conflict'), 'conflict');
+      } else if (err.status === 403) {
+        say(t('error.forbidden'), 'error');
+      } else {
+        say(t('case.save.failed', { msg: err.message }), 'error');
+      }
+      return false;
+    }
+  }
+
+  function draw(c) {
+    const l = lang();
+    const cust = c.customer || { id: c.customer_id, name: c.customer_name };
+    const mine = c.owner_user_id !== null && c.owner_user_id === user.id;
+    const noContact = c.consent === false;
+
+    // ---- facts
+    const facts = h('dl', { class: 'response-facts case-facts' },
+      fact(t('case.customer'), cust.name || '#' + cust.id, 'customer'),
+      fact(t('case.email'), cust.email || '–', 'email'),
+      fact(t('case.language'), cust.language ? t('lang.' + cust.language) : '–', 'language'),
+      fact(t('case.opted_out'), cust.opted_out === undefined ? '–' : yesNo(Boolean(cust.opted_out)), 'opted_out'),
+      fact(t('case.reason'), c.reason || '–', 'reason'),
+      fact(t('case.rule'), c.rule ? t('case.rule.' + c.rule) : '–', 'rule'),
+      fact(t('case.team'), c.team_name || (c.team_id ? '#' + c.team_id : '–'), 'team'),
+      fact(t('case.owner'), ownerText(c), 'owner'),
+      fact(t('case.opened'), fmtDateTime(c.opened_at, l), 'opened'),
+      fact(t('case.deadline'), deadlineCell(c), 'deadline'),
+      fact(t('case.first_contact'), fmtDateTime(c.first_contact_at, l), 'first_contact'),
+      fact(t('case.escalated'), c.escalated_at ? fmtDateTime(c.escalated_at, l) : t('case.escalated.no'), 'escalated'),
+      fact(t('case.resolved_at'), fmtDateTime(c.resolved_at, l), 'resolved_at'),
+      fact(t('case.closed_at'), fmtDateTime(c.closed_at, l), 'closed_at'),
+      fact(t('case.message_status'), t('case.msgstatus.' + (c.customer_message_status || 'none')), 'message_status'));
+    const take = mine ? null : h('button', { type: 'button', class: 'btn btn-secondary', id: 'case-take',
+      onclick: () => patch({ owner_user_id: user.id }, t('case.taken')) }, t('case.take'));
+    const factsPanel = panel(t('case.about'), null,
+      noContact ? h('p', { class: 'notice notice-error', id: 'case-no-contact', dataset: { consent: 'false' } }, t('case.no_contact')) : null,
+      facts,
+      c.customer_message ? h('div', { class: 'case-sent' }, h('h3', null, t('case.message.sent')),
+        h('blockquote', { class: 'verbatim-text', id: 'case-message-text' }, c.customer_message)) : null,
+      take ? h('div', { class: 'form-actions' }, take) : null);
+    factsPanel.id = 'case-facts';
+
+    // ---- the responses that opened it
+    const responses = c.responses || [];
+    const respPanel = panel(t('case.responses'), null,
+      responses.length === 0
+        ? h('p', { class: 'empty' }, (c.response_ids || [c.response_id]).filter(Boolean).map((r) => '#' + r).join(', ') || '–')
+        : h('ul', { class: 'verbatims' }, responses.map((r) => h('li', { class: 'verbatim detractor', dataset: { responseId: r.id } },
+          h('blockquote', { class: 'verbatim-text', lang: r.language || null }, r.open_text ?? ''),
+          h('div', { class: 'meta' },
+            scoreBadge(r.nps),
+            r.grade !== null && r.grade !== undefined ? h('span', null, t('grade') + ' ' + r.grade) : null,
+            r.ces !== null && r.ces !== undefined ? h('span', null, t('ces') + ' ' + r.ces) : null,
+            r.touchpoint_name ? h('span', null, r.touchpoint_name) : null,
+            h('time', { datetime: r.received_at || '' }, fmtDateTime(r.received_at, l)))))));
+    respPanel.id = 'case-responses';
+
+    // ---- status: one button per allowed next step
+    const next = c.next_statuses || [];
+    const resolveForm = resolvePanel(c, noContact);
+    const statusPanel = panel(t('case.status'), null,
+      h('p', null, statusBadge(c.status)),
+      next.length === 0 ? h('p', { class: 'hint' }, t('case.status.final')) : h('div', { class: 'form-actions', id: 'case-next' },
+        next.map((s) => h('button', { type: 'button', class: 'btn' + (s === 'resolved' ? '' : ' btn-secondary'), dataset: { next: s },
+          onclick: () => {
+            if (s === 'resolved') {
+              resolveForm.hidden = false;
+              resolveForm.querySelector('textarea')?.focus();
+            } else {
+              patch({ status: s }, t('case.status.changed', { status: t('case.status.' + s) }));
+            }
+          } }, t('case.to.' + s)))),
+      resolveForm);
+    statusPanel.id = 'case-status';
+
+    // ---- root cause and outcome
+    const rcSel = select([{ value: '', label: t('case.root.none') }, ...causes.map((x) => ({ value: x, label: rootCauseLabel(x) }))],
+      c.root_cause ?? '', { name: 'root_cause', id: 'case-root-cause' });
+    const relSel = select(triOptions(), triValue(c.relationship_restored), { name: 'relationship_restored', id: 'case-relationship' });
+    const retSel = select(triOptions(), triValue(c.customer_retained), { name: 'customer_retained', id: 'case-retained' });
+    const consentSel = select([
+      { value: '', label: t('case.tri.unknown') },
+      { value: 'true', label: t('case.consent.yes') },
+      { value: 'false', label: t('case.consent.no') },
+    ], triValue(c.consent), { name: 'consent', id: 'case-consent' });
+    const outcomeIn = h('textarea', { name: 'outcome', id: 'case-outcome-text', rows: '3', maxlength: '4000' });
+    outcomeIn.value = c.outcome ?? '';
+    const outForm = h('form', { id: 'case-outcome' },
+      h('div', { class: 'form-row' },
+        field(t('case.root_cause'), rcSel), field(t('case.consent'), consentSel)),
+      h('div', { class: 'form-row' },
+        field(t('case.relationship'), relSel), field(t('case.retained'), retSel)),
+      field(t('case.outcome'), outcomeIn),
+      h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('case.save'))));
+    outForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const text = outcomeIn.value.trim();
+      patch({
+        root_cause: rcSel.value || null,
+        relationship_restored: triParse(relSel.value),
+        customer_retained: triParse(retSel.value),
+        consent: triParse(consentSel.value),
+        outcome: text ? text : null,
+      });
+    });
+    const outPanel = panel(t('case.followup'), null, outForm);
+    outPanel.id = 'case-followup';
+
+    // ---- notes
+    const notes = c.notes || [];
+    const noteIn = h('textarea', { name: 'text', id: 'case-note-text', rows: '3', maxlength: '4000', required: true });
+    const noteForm = h('form', { id: 'case-note-form' },
+      field(t('case.note.new'), noteIn),
+      h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('case.note.add'))));
+    noteForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const text = noteIn.value.trim();
+      if (!text) return;
+      try {
+        await api('/cases/' + id + '/notes', { method: 'POST', body: { text } });
+        await load();
+        say(t('case.note.added'));
+      } catch (err) {
+        say(err.status === 403 ? t('error.forbidden') : t('case.save.failed', { msg: err.message }), 'error');
+      }
+    });
+    const notesPanel = panel(t('case.notes'), null,
+      notes.length === 0 ? h('p', { class: 'empty' }, t('case.notes.none'))
+        : h('ul', { class: 'notes', id: 'case-notes' }, notes.map((n) => h('li', { class: 'note', dataset: { noteId: n.id } },
+          h('p', { class: 'note-text' }, n.text ?? ''),
+          h('p', { class: 'meta' }, (n.user_name || '#' + n.user_id) + ' · ', h('time', { datetime: n.created_at || '' }, fmtDateTime(n.created_at, l)))))),
+      noteForm);
+    notesPanel.id = 'case-notes-panel';
+
+    body.replaceChildren(
+      h('div', { class: 'grid grid-2' }, factsPanel, h('div', null, statusPanel, outPanel)),
+      h('div', { class: 'grid grid-2' }, respPanel, notesPanel));
+  }
+
+  // Resolving: a message to the customer (prefilled in their language) and
+  // the choice of a short re-survey.
+  function resolvePanel(c, noContact) {
+    const text = h('textarea', { name: 'customer_message', id: 'case-customer-message', rows: '6', maxlength: '4000' });
+    text.value = noContact ? '' : suggestion(c);
+    const resurvey = h('input', { type: 'checkbox', name: 'resurvey', id: 'case-resurvey', checked: !noContact, disabled: noContact });
+    const form = h('form', { id: 'case-resolve', class: 'case-resolve', hidden: true },
+      h('h3', null, t('case.resolve')),
+      noContact ? h('p', { class: 'hint' }, t('case.resolve.no_contact'))
+        : field(t('case.message'), text, t('case.message.hint')),
+      noContact ? null : h('label', { class: 'check', for: 'case-resurvey' }, resurvey, t('case.resurvey')),
+      h('div', { class: 'form-actions' },
+        h('button', { type: 'submit', class: 'btn', id: 'case-resolve-submit' }, t('case.resolve.submit')),
+        h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => { form.hidden = true; } }, t('case.cancel'))));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const fields = { status: 'resolved' };
+      const m = text.value.trim();
+      if (!noContact && m) fields.customer_message = m;
+      if (!noContact) fields.resurvey = resurvey.checked;
+      patch(fields, t('case.status.changed', { status: t('case.status.resolved') }));
+    });
+    return form;
+  }
+
+  try {
+    await Promise.all([load(), causesP]);
+    if (current && ctx.alive()) draw(current);  // with the root causes of the server
+  } catch (err) {
+    if (ctx.alive()) body.append(errorNotice(err));
+  }
+}

@@ -61,11 +61,13 @@ export function makeDemo(bin, dir, scale = 3) {
 }
 
 // Start `klantstem serve` on a free port; resolves when /healthz answers.
-export async function startServer(bin, db, { webRoot = path.join(REPO, 'web'), env = {} } = {}) {
+// args: more options for serve; a function gets the port (for --base-url).
+export async function startServer(bin, db, { webRoot = path.join(REPO, 'web'), env = {}, args = [] } = {}) {
   const port = await freePort();
+  const extra = typeof args === 'function' ? args(port) : args;
   const errFile = path.join(path.dirname(db), 'server.stderr');
   const err = fs.openSync(errFile, 'w');
-  const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:' + port, '--web-root', webRoot, '--quiet'], {
+  const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:' + port, '--web-root', webRoot, '--quiet', ...extra], {
     stdio: ['ignore', 'ignore', err],
     env: {
       ...process.env,

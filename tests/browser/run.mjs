@@ -242,7 +242,7 @@ async function main() {
         await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80)));
       await page.keyboard.press('Enter');
       ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'a11y: the skip link moves the focus to the heading');
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'verbatims'], 'admin: navigation items');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims'], 'admin: navigation items');
       const csrf = await csrfOf(page);
       // a customer comment that tries to run script, on the demo employee's team
       const empUser = await apiInPage(page, 'GET', '/users');
@@ -444,7 +444,7 @@ async function main() {
       await resetContext(browser.context);
       await loginUi(page, base, USERS.team_lead);
       ok(/#\/team/.test(page.url()), 'team lead: lands on the team dashboard', page.url());
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'verbatims'], 'team lead: navigation items');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims'], 'team lead: navigation items');
       const me = (await apiInPage(page, 'GET', '/auth/me')).body.user;
       const tm = await apiInPage(page, 'GET', '/metrics?team_id=' + me.unit_id);
       await checkKpis(page, '#team-kpis', tm.body, 'team lead');

@@ -23,6 +23,7 @@ function triOptions() {
     { value: 'false', label: t('case.tri.no') },
   ];
 }
+const FLOW = { new: ['contacted'], contacted: ['resolved'], resolved: ['closed', 'new'], closed: ['new'] };
 const triValue = (v) => (v === true ? 'true' : v === false ? 'false' : '');
 const triParse = (s) => (s === 'true' ? true : s === 'false' ? false : null);
 const yesNo = (v) => (v === true ? t('case.tri.yes') : v === false ? t('case.tri.no') : t('case.tri.unknown'));
@@ -144,7 +145,9 @@ export async function render(main, ctx) {
     respPanel.id = 'case-responses';
 
     // ---- status: one button per allowed next step
-    const next = c.next_statuses || [];
+    // the server's list of allowed steps; the documented flow only when a
+    // server does not send one
+    const next = Array.isArray(c.next_statuses) ? c.next_statuses : FLOW[c.status] || [];
     const resolveForm = resolvePanel(c, noContact);
     const statusPanel = panel(t('case.status'), null,
       h('p', null, statusBadge(c.status)),

@@ -1,0 +1,545 @@
+#!/usr/bin/env node
+// cases.mjs — browser tests of the closed loop: the case inbox, one case,
+// the improvement actions board, against the real server with real mail.
+//
+//   KS_BIN=build/asan/klantstem node tests/browser/cases.mjs
+//
+// Starts the SMTP sink (tests/api/smtp_sink.py, Debian's python3-aiosmtpd),
+// a fresh demo database and `klantstem serve --smtp ... --test-clock NOW`
+// (the scheduler runs only on POST /admin/scheduler/run). As admin, over
+// the API: two low responses of one customer of the demo team lead's team
+// open one case owned by that lead, and the scheduler mails the lead. In
+// the browser, as the team lead: the case in "my cases", contacted, a note,
+// a root cause, a 409 when the case changed meanwhile, resolved with a
+// message and a re-survey (the scheduler mails the customer), closed, the
+// figures; an overdue case; an action created on the board with its effect
+// line. TAP lines, screenshots in build/screenshots/, exit status 1 on any
+// failure.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext,
+  loginUi, waitPage, apiInPage,
+} from './lib.mjs';
+
+const SHOTS = path.join(REPO, 'build', 'screenshots');
+const started = Date.now();
+let count = 0;
+let failures = 0;
+
+function ok(cond, name, diag) {
+  count++;
+  if (!cond) failures++;
+  console.log((cond ? 'ok ' : 'not ok ') + count + ' - ' + name);
+  if (!cond && diag !== undefined) {
+    const text = typeof diag === 'string' ? diag : JSON.stringify(diag);
+    console.log('# ' + text.slice(0, 1500).split('\n').join('\n# '));
+  }
+  return cond;
+}
+
+function eq(got, want, name) {
+  const same = JSON.stringify(got) === JSON.stringify(want);
+  return ok(same, name, 'got ' + JSON.stringify(got) + '\n want ' + JSON.stringify(want));
+}
+
+// One named group of checks; an exception is one failure, not the end.
+async function group(name, fn) {
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    ok(false, name + ': ran to the end', err && err.stack ? err.stack : String(err));
+    return false;
+  }
+}
+
+const LIMIT_S = Number(process.env.KS_BROWSER_TIMEOUT || 240);
+const guard = setTimeout(() => {
+  ok(false, 'case browser tests finished within ' + LIMIT_S + ' s');
+  console.log('1..' + count);
+  process.exit(1);
+}, LIMIT_S * 1000);
+guard.unref();
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// ---- the SMTP sink ------------------------------------------------------------------------
+
+async function startSink(dir) {
+  const port = await freePort();
+  const proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests', 'api', 'smtp_sink.py'), '--port', String(port), '--dir', dir],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const deadline = Date.now() + 15000;
+  while (!fs.existsSync(path.join(dir, 'sink.ready'))) {
+    if (proc.exitCode !== null) throw new Error('smtp sink exited: ' + err);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error('smtp sink not ready: ' + err);
+    }
+    await sleep(50);
+  }
+  return {
+    port,
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      proc.once('exit', () => { clearTimeout(timer); resolve(); });
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+// The mails in the sink, parsed by Python's email package (MIME, encodings):
+// [{file, rcpt, subject, text}].
+const PARSE = `
+import email, glob, json, os, sys
+from email import policy
+out = []
+for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.eml'))):
+    with open(f, 'rb') as fh:
+        m = email.message_from_binary_file(fh, policy=policy.default)
+    parts = []
+    for p in m.walk():
+        if p.get_content_maintype() == 'text':
+            try:
+                parts.append(p.get_content())
+            except Exception as e:
+                parts.append(str(e))
+    out.append({'file': os.path.basename(f), 'rcpt': str(m.get('X-Sink-Rcpt-To', '')),
+                'subject': str(m.get('Subject', '')), 'text': '\\n'.join(parts)})
+print(json.dumps(out))
+`;
+
+function mails(dir) {
+  const r = spawnSync('/usr/bin/python3', ['-c', PARSE, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('parsing mails: ' + r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function waitMail(dir, pred, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = mails(dir).filter(pred);
+    if (found.length || Date.now() > deadline) return found;
+    await sleep(200);
+  }
+}
+
+// ---- the API from the test (a session of its own) ------------------------------------------
+
+class Client {
+  constructor(base) {
+    this.base = base;
+    this.cookie = '';
+    this.csrf = '';
+  }
+
+  async login(email, password = PASSWORD) {
+    const r = await fetch(this.base + '/api/v1/auth/login', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    const body = await r.json();
+    if (r.status !== 200) throw new Error('login ' + email + ': ' + r.status + ' ' + JSON.stringify(body));
+    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [r.headers.get('set-cookie')];
+    this.cookie = set.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
+    this.csrf = body.csrf_token;
+    this.user = body.user;
+    return body;
+  }
+
+  async call(method, p, body) {
+    const headers = { Accept: 'application/json', Cookie: this.cookie };
+    if (method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(this.base + '/api/v1' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let parsed = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, body: parsed };
+  }
+}
+
+// ---- page helpers ----------------------------------------------------------------------------
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+}
+
+async function go(page, base, hash, name) {
+  const target = base + '/' + hash;
+  if (page.url() === target) {
+    await page.reload();
+  } else {
+    await page.evaluate(() => { const m = document.querySelector('main'); if (m) delete m.dataset.ready; }).catch(() => {});
+    await page.goto(target);
+  }
+  await waitPage(page, name);
+}
+
+// Wait until the case page shows the given version (it reloads after each change).
+async function waitVersion(page, v) {
+  await page.waitForFunction((want) => Number(document.querySelector('main')?.dataset.version) >= want, v);
+}
+
+function isoNow(offsetHours = 0) {
+  const d = new Date(Date.now() + offsetHours * 3600e3);
+  d.setUTCMilliseconds(0);
+  return d.toISOString().replace('.000Z', 'Z');
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+
+async function main() {
+  const bin = binary();
+  if (!fs.existsSync(bin)) {
+    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
+    return;
+  }
+  if (!fs.existsSync(path.join(REPO, 'web', 'vendor', 'echarts.esm.min.js'))) {
+    ok(false, 'web/vendor/echarts.esm.min.js exists', 'run `make web`');
+    return;
+  }
+  const dir = tmpDir('ks-cases-');
+  const mailDir = path.join(dir, 'mail');
+  fs.mkdirSync(mailDir);
+  const sink = await startSink(mailDir);
+  const now = isoNow();
+  let srv = null;
+  let browser = null;
+  try {
+    const db = makeDemo(bin, dir, 3);
+    srv = await startServer(bin, db, {
+      args: (port) => ['--smtp', 'smtp://127.0.0.1:' + sink.port, '--test-clock', now, '--base-url', 'http://127.0.0.1:' + port],
+    });
+    const base = srv.base;
+    const admin = new Client(base);
+    await admin.login(USERS.admin);
+
+    // ---- the setting: the team lead, a customer, a touchpoint ---------------------------------
+    const users = (await admin.call('GET', '/users?limit=500')).body;
+    const userList = users.items || users;
+    const lead = userList.find((u) => u.email === USERS.team_lead);
+    ok(lead && lead.unit_id, 'setup: the demo team lead and their team', lead);
+    const custs = (await admin.call('GET', '/customers?limit=500')).body.items;
+    const mailable = custs.filter((c) => c.email && !c.opted_out && c.opted_out_at == null);
+    const cust = mailable.find((c) => c.language === 'nl') || mailable[0];
+    const cust2 = mailable.find((c) => c.id !== cust.id);
+    ok(cust && cust2, 'setup: customers with an e-mail address, not opted out', mailable.length);
+    const tps = (await admin.call('GET', '/touchpoints?limit=500')).body.items;
+    const tp = tps[0];
+    const SAID = 'De monteur kwam twee keer niet opdagen <b>echt</b> & niemand belde terug';
+    const respond = (customer, nps, text, key) => admin.call('POST', '/responses', {
+      client_key: key, customer_id: customer.id, team_id: lead.unit_id, touchpoint_id: tp.id, channel: 'phone',
+      language: customer.language || 'nl', answers: { nps, open: text },
+    });
+
+    // ---- over the API: a case, one per customer and rule, and the owner's mail ----------------
+    let caseId = null;
+    await group('api', async () => {
+      const r1 = await respond(cust, 2, SAID, 'cases-browser-1');
+      eq(r1.status, 201, 'api: a low response of the customer (NPS 2) -> 201');
+      let list = await admin.call('GET', '/cases?customer_id=' + cust.id);
+      eq(list.status, 200, 'api: GET /cases?customer_id -> 200');
+      const items = list.body.items || [];
+      eq(items.length, 1, 'api: exactly one case for the customer');
+      const c = items[0];
+      caseId = c.id;
+      eq([c.status, c.owner_user_id, c.team_id], ['new', lead.id, lead.unit_id], 'api: the case is new, owned by the team lead, of their team');
+      const r2 = await respond(cust, 3, 'En de tweede afspraak ook niet.', 'cases-browser-2');
+      eq(r2.status, 201, 'api: a second low response -> 201');
+      list = await admin.call('GET', '/cases?customer_id=' + cust.id);
+      eq((list.body.items || []).length, 1, 'api: still one case for the customer');
+      const one = await admin.call('GET', '/cases/' + caseId);
+      eq((one.body.response_ids || []).slice().sort((a, b) => a - b), [r1.body.id, r2.body.id].sort((a, b) => a - b),
+        'api: the case holds both responses');
+      const run = await admin.call('POST', '/admin/scheduler/run', {});
+      ok(run.status === 200 || run.status === 204, 'api: the scheduler runs one pass', run);
+      const found = await waitMail(mailDir, (m) => m.rcpt.includes(USERS.team_lead));
+      ok(found.length >= 1, 'mail: the team lead is told of the new case', mails(mailDir).map((m) => [m.rcpt, m.subject]));
+      if (found.length) {
+        const m = found[found.length - 1];
+        ok(new RegExp('(#|/case/|case )' + caseId + '\\b', 'i').test(m.subject + '\n' + m.text), 'mail: the mail names the case (' + caseId + ')',
+          m.subject + '\n' + m.text.slice(0, 600));
+      }
+    });
+
+    // ---- the browser, as the team lead --------------------------------------------------------
+    browser = await launchBrowser();
+    const page = await browser.context.newPage();
+    page.setDefaultTimeout(10000);
+    const problems = [];
+    page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+    page.on('console', (m) => {
+      const text = m.text();
+      if (/Content.Security.Policy|Refused to/i.test(text)) problems.push('csp: ' + text);
+      else if (m.type() === 'error' && !/status of (401|403|404|409|422)/.test(text)) problems.push('console: ' + text);
+    });
+    const dialogs = [];
+    page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+
+    await group('inbox', async () => {
+      await loginUi(page, base, USERS.team_lead);
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims'],
+        'team lead: navigation has cases and actions');
+      await page.click('#nav-list a[data-nav="cases"]');
+      await waitPage(page, 'cases');
+      ok(await page.getAttribute('#cases-view-mine', 'aria-pressed') === 'true', 'inbox: "my cases" is the first view');
+      const [n, c] = await Promise.all([apiInPage(page, 'GET', '/cases?owner=me&status=new&limit=500'), apiInPage(page, 'GET', '/cases?owner=me&status=contacted&limit=500')]);
+      const want = [...(n.body.items || []), ...(c.body.items || [])].map((x) => x.id).sort((a, b) => a - b);
+      eq(await page.$$eval('#case-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.caseId))), want,
+        'inbox: my open cases equal /cases?owner=me (new + contacted)');
+      const row = await page.$('#case-table tr[data-case-id="' + caseId + '"]');
+      ok(row !== null, 'inbox: the new case is in my cases');
+      if (row) {
+        eq(await row.$eval('[data-col="customer"]', (td) => td.textContent), cust.name, 'inbox: the row names the customer');
+        eq(await row.$eval('[data-col="status"] [data-status]', (s) => s.dataset.status), 'new', 'inbox: the row says new');
+        eq(await row.$eval('[data-col="owner"]', (td) => td.textContent), lead.name, 'inbox: the owner is the team lead');
+      }
+      await page.click('#cases-view-team');
+      await waitPage(page, 'cases');
+      const team = await apiInPage(page, 'GET', '/cases?status=new&limit=25');
+      ok(page.url().includes('view=team') && (await page.$$('#case-table tbody tr')).length >= Math.min(1, (team.body.items || []).length),
+        'inbox: the team view lists the team\'s cases', page.url());
+      await shot(page, 'cases');
+    });
+
+    let version = 0;
+    await group('case', async () => {
+      await go(page, base, '#/cases', 'cases');
+      await page.click('#case-table tr[data-case-id="' + caseId + '"] a');
+      await waitPage(page, 'case');
+      let c = (await apiInPage(page, 'GET', '/cases/' + caseId)).body;
+      version = c.version;
+      eq(await page.$eval('main', (m) => [m.dataset.caseId, m.dataset.status]), [String(caseId), 'new'], 'case: the page shows the case');
+      eq(await page.$eval('[data-fact="customer"]', (d) => d.textContent), cust.name, 'case: the customer\'s name');
+      eq(await page.$eval('[data-fact="email"]', (d) => d.textContent), cust.email, 'case: the customer\'s e-mail address');
+      const said = await page.$$eval('#case-responses .verbatim-text', (bs) => bs.map((b) => b.textContent));
+      ok(said.includes(SAID), 'case: the customer\'s words are shown as text', said);
+      ok(await page.$('#case-responses b') === null, 'case: no markup was made from the words');
+      eq(await page.$$eval('#case-next [data-next]', (bs) => bs.map((b) => b.dataset.next)), c.next_statuses,
+        'case: one button per allowed next step (' + (c.next_statuses || []).join(',') + ')');
+      await shot(page, 'case-new');
+
+      // contacted
+      await page.click('#case-next [data-next="contacted"]');
+      await waitVersion(page, version + 1);
+      c = (await apiInPage(page, 'GET', '/cases/' + caseId)).body;
+      eq([c.status, await page.$eval('main', (m) => m.dataset.status)], ['contacted', 'contacted'], 'case: "customer contacted" moves it to contacted');
+      ok(Boolean(c.first_contact_at), 'case: the first contact time is kept', c.first_contact_at);
+      version = c.version;
+
+      // a note
+      const NOTE = 'Klant gebeld; nieuwe afspraak <i>morgen</i>';
+      await page.fill('#case-note-text', NOTE);
+      await page.click('#case-note-form button[type="submit"]');
+      await page.waitForSelector('#case-notes li.note');
+      eq(await page.$$eval('#case-notes .note-text', (ps) => ps.map((p) => p.textContent)), [NOTE], 'case: the note is listed, as text');
+      c = (await apiInPage(page, 'GET', '/cases/' + caseId)).body;
+      eq((c.notes || []).map((x) => x.text), [NOTE], 'case: the note is stored');
+
+      // root cause and outcome
+      await page.selectOption('#case-root-cause', 'wait_time');
+      await page.selectOption('#case-relationship', 'true');
+      await page.selectOption('#case-retained', 'true');
+      await page.fill('#case-outcome-text', 'Afspraak alsnog gemaakt');
+      await page.click('#case-outcome button[type="submit"]');
+      await waitVersion(page, version + 1);
+      c = (await apiInPage(page, 'GET', '/cases/' + caseId)).body;
+      eq([c.root_cause, c.relationship_restored, c.customer_retained, c.outcome], ['wait_time', true, true, 'Afspraak alsnog gemaakt'],
+        'case: root cause and outcome are saved');
+      version = c.version;
+
+      // someone else changes the case: the page's next change gets 409
+      const other = await admin.call('PATCH', '/cases/' + caseId, { version, outcome: 'Afspraak alsnog gemaakt (gecontroleerd)' });
+      eq(other.status, 200, 'conflict: another change through the API -> 200');
+      await page.click('#case-next [data-next="resolved"]');
+      ok(await page.isVisible('#case-resolve'), 'resolve: the button opens the message form');
+      const prefill = await page.inputValue('#case-customer-message');
+      ok(prefill.includes(cust.language === 'en' ? 'You told us' : 'U vertelde ons'), 'resolve: the message is prefilled in the customer\'s language', prefill);
+      await page.click('#case-resolve-submit');
+      await page.waitForSelector('#case-msg [data-kind="conflict"]');
+      ok(/intussen gewijzigd/.test(await page.textContent('#case-msg')), 'conflict: "De case is intussen gewijzigd" is shown');
+      await waitVersion(page, version + 1);
+      eq(await page.$eval('main', (m) => [m.dataset.status, Number(m.dataset.version)]), ['contacted', version + 1],
+        'conflict: the page reloaded the case (still contacted, the new version)');
+      version += 1;
+      await shot(page, 'case-conflict');
+
+      // resolved, with a message and a re-survey
+      const MSG = 'Beste klant, wij hebben de planning aangepast zodat de monteur vooraf belt. Code ZX-' + caseId;
+      await page.click('#case-next [data-next="resolved"]');
+      await page.fill('#case-customer-message', MSG);
+      await page.check('#case-resurvey');
+      await page.click('#case-resolve-submit');
+      await waitVersion(page, version + 1);
+      c = (await apiInPage(page, 'GET', '/cases/' + caseId)).body;
+      eq([c.status, c.customer_message], ['resolved', MSG], 'resolve: resolved with the message');
+      ok(['queued', 'sent'].includes(c.customer_message_status), 'resolve: the message is queued', c.customer_message_status);
+      version = c.version;
+      eq(await page.$eval('[data-fact="message_status"]', (d) => d.textContent) !== '', true, 'resolve: the page shows the message status');
+
+      const run = await admin.call('POST', '/admin/scheduler/run', {});
+      ok(run.status === 200 || run.status === 204, 'resolve: the scheduler runs', run);
+      const sent = await waitMail(mailDir, (m) => m.rcpt.includes(cust.email) && m.text.includes('ZX-' + caseId));
+      ok(sent.length >= 1, 'mail: the customer gets the message', mails(mailDir).map((m) => [m.rcpt, m.subject]));
+      if (sent.length) ok(sent[0].text.includes(MSG), 'mail: with the message text', sent[0].text.slice(0, 800));
+      c = (await apiInPage(page, 'GET', '/cases/' + caseId)).body;
+      ok(c.customer_message_status === 'sent', 'mail: the case says the message was sent', c.customer_message_status);
+      ok(c.resurvey_invitation_id !== null && c.resurvey_invitation_id !== undefined, 'resolve: a re-survey invitation was made', c.resurvey_invitation_id);
+      await go(page, base, '#/case/' + caseId, 'case');
+      eq(await page.$eval('[data-fact="message_status"]', (d) => d.textContent), c.customer_message_status === 'sent' ? 'verstuurd' : '?',
+        'case: the page says the message was sent');
+      version = c.version;
+
+      // closed
+      await page.click('#case-next [data-next="closed"]');
+      await waitVersion(page, version + 1);
+      eq(await page.$eval('#case-status [data-status]', (s) => [s.dataset.status, s.textContent]), ['closed', 'Gesloten'],
+        'close: the page shows closed');
+      c = (await apiInPage(page, 'GET', '/cases/' + caseId)).body;
+      ok(c.status === 'closed' && c.closed_at, 'close: the case is closed', c);
+      await shot(page, 'case-closed');
+    });
+
+    await group('stats', async () => {
+      await go(page, base, '#/cases?view=mine&status=closed', 'cases');
+      ok(await page.$('#case-table tr[data-case-id="' + caseId + '"]') !== null, 'inbox: the closed case under the closed filter');
+      const s = (await apiInPage(page, 'GET', '/cases/stats')).body;
+      eq(await page.$eval('#case-stats [data-stat="open"]', (e) => Number(e.dataset.value)), s.open, 'stats: open equals /cases/stats');
+      eq(await page.$eval('#case-stats [data-stat="overdue"]', (e) => Number(e.dataset.value)), s.overdue, 'stats: overdue equals /cases/stats');
+      eq(await page.$eval('#case-stats [data-stat="sla"]', (e) => e.dataset.rate), String(s.sla?.rate ?? ''), 'stats: SLA rate equals /cases/stats');
+      eq(await page.$eval('#case-stats [data-stat="close"]', (e) => e.dataset.n), String(s.time_to_close_hours?.n ?? 0),
+        'stats: time to close counts the closed case');
+      eq(await page.$$eval('#case-pareto .pareto-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.rootCause, Number(tr.querySelector('[data-col="n"]').dataset.value)])),
+        (s.root_causes || []).map((r) => [r.root_cause, r.n]), 'stats: the Pareto table equals root_causes');
+      ok((s.root_causes || []).some((r) => r.root_cause === 'wait_time' && r.n >= 1), 'stats: the root cause counts', s.root_causes);
+      await page.waitForSelector('#case-pareto .chart[data-drawn="true"]');
+      ok(true, 'stats: the Pareto chart is drawn');
+      await shot(page, 'cases-stats');
+    });
+
+    await group('overdue', async () => {
+      const r = await respond(cust2, 1, 'Nooit meer.', 'cases-browser-3');
+      eq(r.status, 201, 'overdue: a low response of a second customer');
+      const cl = (await admin.call('GET', '/cases?customer_id=' + cust2.id)).body.items || [];
+      ok(cl.length === 1, 'overdue: it opened a case', cl);
+      const moved = await admin.call('POST', '/admin/clock', { now: isoNow(24 * 3) });
+      ok(moved.status === 200 || moved.status === 204, 'overdue: the clock moves three days on', moved);
+      // sessions last 12 hours of the (test) clock: log in again
+      await resetContext(browser.context);
+      await loginUi(page, base, USERS.team_lead);
+      await go(page, base, '#/cases?view=mine&overdue=1', 'cases');
+      const row = await page.$('#case-table tr[data-case-id="' + cl[0]?.id + '"]');
+      ok(row !== null, 'overdue: the case is listed under "overdue only"');
+      if (row) {
+        eq(await row.evaluate((tr) => [tr.dataset.overdue, tr.querySelector('.badge.overdue')?.textContent]), ['true', 'over de termijn'],
+          'overdue: marked in words, not colour alone');
+      }
+      const s = (await apiInPage(page, 'GET', '/cases/stats')).body;
+      ok(s.overdue >= 1, 'overdue: /cases/stats counts it', s);
+      eq(await page.$eval('#case-stats [data-stat="overdue"]', (e) => Number(e.dataset.value)), s.overdue, 'overdue: the figure equals the API');
+      await shot(page, 'cases-overdue');
+      // the customer does not want to be called: no "contacted" step
+      await go(page, base, '#/case/' + cl[0].id, 'case');
+      await page.selectOption('#case-consent', 'false');
+      const v = await page.$eval('main', (m) => Number(m.dataset.version));
+      await page.click('#case-outcome button[type="submit"]');
+      await waitVersion(page, v + 1);
+      ok(await page.isVisible('#case-no-contact'), 'consent: "klant wil niet gebeld worden" is shown');
+      const c = (await apiInPage(page, 'GET', '/cases/' + cl[0].id)).body;
+      eq(await page.$$eval('#case-next [data-next]', (bs) => bs.map((b) => b.dataset.next)), c.next_statuses, 'consent: the buttons follow next_statuses');
+      ok(!(c.next_statuses || []).includes('contacted'), 'consent: "contacted" is not offered', c.next_statuses);
+      // phone layout
+      await page.setViewportSize({ width: 390, height: 844 });
+      await go(page, base, '#/case/' + cl[0].id, 'case');
+      ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'layout: one case fits a phone screen');
+      await shot(page, 'case-phone');
+      await go(page, base, '#/cases', 'cases');
+      ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'layout: the inbox fits a phone screen');
+      await shot(page, 'cases-phone');
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await group('actions', async () => {
+      await go(page, base, '#/actions', 'actions');
+      const TITLE = 'Monteur belt vooraf <script>x</script>';
+      await page.click('#action-new summary');
+      await page.fill('#action-form input[name="title"]', TITLE);
+      await page.selectOption('#action-form select[name="touchpoint_id"]', String(tp.id));
+      await page.fill('#action-form input[name="start_date"]', isoNow(-24 * 30).slice(0, 10));
+      eq(await page.inputValue('#action-form select[name="team_id"]'), String(lead.unit_id), 'actions: the form is for the lead\'s team');
+      await page.click('#action-form button[type="submit"]');
+      await waitPage(page, 'actions');
+      const all = (await apiInPage(page, 'GET', '/actions?limit=500')).body.items || [];
+      const a = all.find((x) => x.title === TITLE);
+      ok(a && a.team_id === lead.unit_id && a.owner_id === lead.id && a.status === 'planned', 'actions: the action is stored (team, owner, planned)', a);
+      if (a) {
+        const card = '#action-board .board-col[data-status="planned"] .action-card[data-action-id="' + a.id + '"]';
+        await page.waitForSelector(card);
+        eq(await page.$eval(card + ' h3', (e) => e.textContent), TITLE, 'actions: the card shows the title as text');
+        await page.waitForSelector(card + ' .effect[data-verdict]');
+        const eff = (await apiInPage(page, 'GET', '/actions/' + a.id + '/effect')).body;
+        eq(await page.$eval(card + ' .effect', (e) => e.dataset.verdict), eff.nps_change?.verdict || 'insufficient_data',
+          'actions: the effect line has the API\'s verdict');
+        const words = await page.$eval(card + ' .effect .verdict', (e) => e.textContent);
+        ok(['echte verandering', 'binnen de ruis', 'te weinig gegevens'].includes(words), 'actions: the verdict is in words', words);
+        eq(await page.$eval(card + ' [data-fact="touchpoint"]', (e) => e.textContent), tp.name, 'actions: the card names the touchpoint');
+        await page.click(card + ' [data-next="in_progress"]');
+        await page.waitForSelector('#action-board .board-col[data-status="in_progress"] .action-card[data-action-id="' + a.id + '"]');
+        eq((await apiInPage(page, 'GET', '/actions/' + a.id)).body.status, 'in_progress', 'actions: "start" moves it to in progress');
+      }
+      await shot(page, 'actions');
+      // filter by journey
+      const jid = tp.journey_id;
+      await page.selectOption('#actions-journey', String(jid));
+      await page.waitForFunction((j) => location.hash.includes('journey_id=' + j), jid);
+      await waitPage(page, 'actions');
+      const byJ = (await apiInPage(page, 'GET', '/actions?limit=500&journey_id=' + jid)).body.items || [];
+      eq((await page.$$eval('.action-card', (cs) => cs.map((c) => Number(c.dataset.actionId)))).sort((x, y) => x - y),
+        byJ.map((x) => x.id).sort((x, y) => x - y), 'actions: the journey filter equals /actions?journey_id');
+    });
+
+    await group('employee', async () => {
+      await page.click('#logout');
+      await waitPage(page, 'login');
+      await resetContext(browser.context);
+      await loginUi(page, base, USERS.employee);
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['me', 'team', 'actions', 'verbatims'],
+        'employee: actions in the menu, cases not');
+      await page.goto(base + '/#/cases');
+      await waitPage(page, 'me');
+      ok(true, 'employee: #/cases is not offered');
+      eq((await apiInPage(page, 'GET', '/cases')).status, 403, 'employee: GET /cases -> 403');
+      await go(page, base, '#/actions', 'actions');
+      ok(await page.$('#action-form') === null && await page.$('.action-card [data-next]') === null, 'employee: the board without form or buttons');
+      await page.click('#logout');
+      await waitPage(page, 'login');
+    });
+
+    ok(problems.length === 0, 'pages ran without script errors or CSP violations', problems.join('\n'));
+    ok(dialogs.length === 0, 'no dialog was opened', dialogs);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (srv) {
+      const st = await srv.stop();
+      const err = srv.stderr();
+      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
+      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
+    }
+    await sink.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => ok(false, 'case browser tests ran', err && err.stack ? err.stack : String(err))).finally(() => {
+  console.log('1..' + count);
+  console.log('# ' + (count - failures) + ' passed, ' + failures + ' failed in ' + ((Date.now() - started) / 1000).toFixed(1) + ' s; screenshots in build/screenshots/');
+  process.exitCode = failures ? 1 : 0;
+});

@@ -62,6 +62,9 @@ ks_err api_body_object(http_req *req, json_t **out, ks_error *e);
 ks_err api_param_id(http_req *req, size_t i, int64_t *id, ks_error *e);
 /* Optional query argument as a positive id (0 when absent); 422 naming it otherwise. */
 ks_err api_query_id(http_req *req, const char *name, int64_t *id, ks_error *e);
+/* Optional query argument as a time (YYYY-MM-DD or ISO 8601; 0 when
+ * absent); 422 naming it otherwise. */
+ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e);
 /* Optional JSON member as a positive id (0 when absent or null). */
 ks_err api_json_id(const json_t *obj, const char *name, int64_t *id, ks_error *e);
 /* FNV-1a 64 of n bytes, folded to 63 bits (it is stored in a signed column). */

@@ -12,6 +12,7 @@
 
 #include "analytics/analytics.h"
 #include "api/api.h"
+#include "cases/flow.h"
 
 #define API_CASE_TEXT_MAX 4000
 #define API_WORDS_MAX 500
@@ -151,10 +152,43 @@ static ks_err api_case_text(const json_t *o, const char *name, bool *has, const 
 	return KS_OK;
 }
 
+/* An optional tri-state member: absent (has false), null (-1), true, false. */
+static ks_err api_case_tri(const json_t *o, const char *name, bool *has, int *out, ks_error *e)
+{
+	const json_t *v = json_object_get(o, name);
+	*has = v != NULL;
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return KS_OK;
+	if (!json_is_boolean(v))
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be true, false or null", name);
+	*out = json_is_true(v);
+	return KS_OK;
+}
+
+/* The customer message and the re-survey, which go with a move to resolved. */
+static ks_err api_case_closing(const json_t *o, store_case_patch *p, ks_error *e)
+{
+	bool has = false;
+	ks_err err = api_case_text(o, "customer_message", &has, &p->customer_message, e);
+	if (!err && has && p->customer_message == NULL)
+		err = ks_fail(e, KS_ERR_INVALID, "customer_message", "customer_message must be a string");
+	if (!err && p->customer_message && p->customer_message[strspn(p->customer_message, " \t\r\n")] == '\0')
+		err = ks_fail(e, KS_ERR_INVALID, "customer_message", "customer_message must not be empty");
+	const json_t *v = json_object_get(o, "resurvey");
+	if (!err && v) {
+		if (!json_is_boolean(v))
+			return ks_fail(e, KS_ERR_INVALID, "resurvey", "resurvey must be true or false");
+		p->resurvey = json_is_true(v);
+	}
+	return err;
+}
+
 static ks_err api_case_patch_parse(const json_t *o, store_case_patch *p, ks_error *e)
 {
 	static const char *const fields[] = {"version", "status", "owner_user_id", "root_cause", "outcome",
-					     NULL};
+					     "relationship_restored", "customer_retained", "consent",
+					     "customer_message", "resurvey", NULL};
 	memset(p, 0, sizeof *p);
 	ks_err err = api_case_fields(o, fields, e);
 	if (err)
@@ -179,8 +213,19 @@ static ks_err api_case_patch_parse(const json_t *o, store_case_patch *p, ks_erro
 			return err;
 	}
 	err = api_case_text(o, "root_cause", &p->has_root_cause, &p->root_cause, e);
+	if (!err && p->root_cause && !cases_root_cause_known(p->root_cause))
+		err = ks_fail(e, KS_ERR_INVALID, "root_cause",
+			      "root_cause must be one of GET /api/v1/case-root-causes, or null");
 	if (!err)
 		err = api_case_text(o, "outcome", &p->has_outcome, &p->outcome, e);
+	if (!err)
+		err = api_case_tri(o, "relationship_restored", &p->has_restored, &p->restored, e);
+	if (!err)
+		err = api_case_tri(o, "customer_retained", &p->has_retained, &p->retained, e);
+	if (!err)
+		err = api_case_tri(o, "consent", &p->has_consent, &p->consent, e);
+	if (!err)
+		err = api_case_closing(o, p, e);
 	return err;
 }
 
@@ -207,6 +252,51 @@ ks_err api_case_patch(http_req *req, ks_error *e)
 	if (err)
 		return err;
 	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- GET /api/v1/cases/stats -------------------------------------------------------------- */
+
+ks_err api_case_stats(http_req *req, ks_error *e);
+ks_err api_case_stats(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {"team_id", "from", "to", NULL};
+	api_app *app = req->app;
+	store_case_stats_query q;
+	memset(&q, 0, sizeof q);
+	ks_err err = api_query_only(req, api_case_in, (void *)params, e);
+	if (!err)
+		err = api_query_id(req, "team_id", &q.team_id, e);
+	if (!err)
+		err = api_time_param(req, "from", &q.from, e);
+	if (!err)
+		err = api_time_param(req, "to", &q.to, e);
+	if (!err && q.from && q.to && q.to <= q.from)
+		err = ks_fail(e, KS_ERR_RANGE, "to", "to must be after from");
+	if (!err) {
+		int64_t employee = 0;
+		err = api_scope(req, &q.team_id, &employee, false, e);
+	}
+	json_t *out = NULL;
+	if (!err) {
+		q.now = clock_now(app->clock);
+		err = store_case_stats(app->store, &q, &out, e);
+	}
+	if (err)
+		return err;
+	json_object_set_new(out, "team_id", q.team_id ? json_integer(q.team_id) : json_null());
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+ks_err api_case_root_causes(http_req *req, ks_error *e);
+ks_err api_case_root_causes(http_req *req, ks_error *e)
+{
+	(void)e;
+	json_t *items = json_array();
+	for (size_t i = 0; cases_root_causes[i]; i++)
+		json_array_append_new(items, json_string(cases_root_causes[i]));
+	http_reply_json(req, 200, json_pack("{s:o}", "items", items));
 	return KS_OK;
 }
 
@@ -268,7 +358,8 @@ ks_err api_alert_rule_list(http_req *req, ks_error *e)
  * words (the words kind), sla_hours (1..8760), enabled. */
 static ks_err api_alert_rule_parse(const json_t *o, store_alert_rule *r, ks_error *e)
 {
-	static const char *const fields[] = {"threshold", "words", "sla_hours", "enabled", NULL};
+	static const char *const fields[] = {"threshold", "words", "window_days", "sla_hours",
+					     "working_days", "enabled", NULL};
 	ks_err err = api_case_fields(o, fields, e);
 	if (err)
 		return err;
@@ -301,6 +392,20 @@ static ks_err api_alert_rule_parse(const json_t *o, store_alert_rule *r, ks_erro
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 8760)
 			return ks_fail(e, KS_ERR_RANGE, "sla_hours", "sla_hours must be 1..8760");
 		r->sla_hours = (int)json_integer_value(v);
+	}
+	v = json_object_get(o, "window_days");
+	if (v) {
+		if (strcmp(r->kind, "repeat_low") != 0)
+			return ks_fail(e, KS_ERR_INVALID, "window_days", "only the repeat_low rule has window_days");
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 730)
+			return ks_fail(e, KS_ERR_RANGE, "window_days", "window_days must be 1..730");
+		r->window_days = (int)json_integer_value(v);
+	}
+	v = json_object_get(o, "working_days");
+	if (v) {
+		if (!json_is_boolean(v))
+			return ks_fail(e, KS_ERR_INVALID, "working_days", "working_days must be true or false");
+		r->working_days = json_is_true(v);
 	}
 	v = json_object_get(o, "enabled");
 	if (v) {

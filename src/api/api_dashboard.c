@@ -157,15 +157,6 @@ static bool api_goal_period(const char *v, int64_t *from, int64_t *to)
 
 /* ---- GET /api/v1/verbatims ------------------------------------------------------------ */
 
-static ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e)
-{
-	const char *v = http_query(req, name);
-	*out = 0;
-	if (v && clock_parse_iso(v, out) != KS_OK)
-		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a date (YYYY-MM-DD) or ISO time", name);
-	return KS_OK;
-}
-
 static ks_err api_band_param(http_req *req, store_band *band, ks_error *e)
 {
 	const char *v = http_query(req, "band");

@@ -205,7 +205,8 @@ ks_err api_contact_get(http_req *req, ks_error *e)
 static const char *const api_response_keys[] = {
 	"client_key", "contact_id", "touchpoint_id", "employee_id", "team_id", "customer_id",
 	"channel", "language", "received_at", "source", "answers", NULL};
-static const char *const api_answer_keys[] = {"nps", "grade", "ces", "drivers", "open", NULL};
+static const char *const api_answer_keys[] = {"nps", "grade", "ces", "drivers", "open",
+					       "contact_consent", NULL};
 
 static ks_err api_score(const json_t *answers, const char *name, int lo, int hi, int *out,
 			ks_error *e)
@@ -272,6 +273,13 @@ static ks_err api_answers(const json_t *o, model_response *r, ks_error *e)
 		err = api_drivers(a, r, e);
 	if (err)
 		return err;
+	const json_t *consent = json_object_get(a, "contact_consent");
+	if (consent && !json_is_null(consent)) {
+		if (!json_is_boolean(consent))
+			return ks_fail(e, KS_ERR_INVALID, "answers.contact_consent",
+				       "answers.contact_consent must be true, false or null");
+		r->contact_consent = json_is_true(consent);
+	}
 	const json_t *open = json_object_get(a, "open");
 	if (open && !json_is_null(open)) {
 		if (!json_is_string(open))

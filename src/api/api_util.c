@@ -123,3 +123,12 @@ ks_err api_query_only(http_req *req, api_param_ok allowed, void *arg, ks_error *
 		return ks_fail(e, KS_ERR_INVALID, ps.bad, "unknown parameter %s", ps.bad);
 	return KS_OK;
 }
+
+ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e)
+{
+	const char *v = http_query(req, name);
+	*out = 0;
+	if (v && clock_parse_iso(v, out) != KS_OK)
+		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a date (YYYY-MM-DD) or ISO time", name);
+	return KS_OK;
+}

@@ -50,6 +50,8 @@ ks_err api_case_get(http_req *req, ks_error *e);
 ks_err api_case_patch(http_req *req, ks_error *e);
 ks_err api_case_note_add(http_req *req, ks_error *e);
 ks_err api_alert_rule_list(http_req *req, ks_error *e);
+ks_err api_case_stats(http_req *req, ks_error *e);
+ks_err api_case_root_causes(http_req *req, ks_error *e);
 ks_err api_alert_rule_put(http_req *req, ks_error *e);
 /* improvement actions (api_actions.c) */
 ks_err api_action_list(http_req *req, ks_error *e);
@@ -129,6 +131,8 @@ const http_route api_routes[] = {
 	 API_ROLE(AUTH_ROLE_TEAM_LEAD) | API_GLOBAL},
 	/* cases (api_cases.c): leads, managers and up; scope inside */
 	{"GET", "/api/v1/cases", api_case_list, API_LEADS},
+	{"GET", "/api/v1/cases/stats", api_case_stats, API_LEADS},
+	{"GET", "/api/v1/case-root-causes", api_case_root_causes, API_LEADS},
 	{"GET", "/api/v1/cases/{id}", api_case_get, API_LEADS},
 	{"PATCH", "/api/v1/cases/{id}", api_case_patch, API_LEADS},
 	{"POST", "/api/v1/cases/{id}/notes", api_case_note_add, API_LEADS},

@@ -183,12 +183,11 @@ int invite_amsterdam_offset(int64_t utc)
 	return (utc >= start && utc < end) ? 2 * HOUR_S : HOUR_S;
 }
 
-/* The first instant whose Amsterdam wall clock reads local (seconds since
- * 1970-01-01 00:00 local). In the October overlap (02:00-03:00 twice) that
- * is the CEST one. In the March gap (02:00-03:00 does not exist) the time is
- * read with the winter offset, so 02:00 becomes 03:00 CEST, the moment the
- * clock jumps to. */
-static int64_t utc_of_local(int64_t local)
+/* In the October overlap (02:00-03:00 twice) the first instant is the CEST
+ * one. In the March gap (02:00-03:00 does not exist) the time is read with
+ * the winter offset, so 02:00 becomes 03:00 CEST, the moment the clock
+ * jumps to. */
+int64_t invite_utc_of_local(int64_t local)
 {
 	int64_t summer = local - 2 * HOUR_S;
 	if (invite_amsterdam_offset(summer) == 2 * HOUR_S)
@@ -217,7 +216,7 @@ static int64_t out_of_quiet(const invite_rule *r, int64_t t)
 	/* In a wrapping window the evening part ends tomorrow morning. */
 	if (r->quiet_start_hour > r->quiet_end_hour && hour >= r->quiet_start_hour)
 		day++;
-	return utc_of_local(day * DAY_S + (int64_t)r->quiet_end_hour * HOUR_S);
+	return invite_utc_of_local(day * DAY_S + (int64_t)r->quiet_end_hour * HOUR_S);
 }
 
 int64_t invite_send_at(const invite_rule *r, int64_t contact_at)

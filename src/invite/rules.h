@@ -95,6 +95,10 @@ bool invite_sampled(uint64_t seed, int64_t contact_id, int pct);
  * Sunday of October 01:00 UTC; Directive 2000/84/EC, art. 2 and 3). Valid
  * for 1996 on, when the EU rule took its current form. */
 int invite_amsterdam_offset(int64_t utc);
+/* The first instant whose Amsterdam wall clock reads local (seconds since
+ * 1970-01-01 00:00 local time): the summer one in the October overlap, the
+ * moment the clock jumps to in the March gap. */
+int64_t invite_utc_of_local(int64_t local);
 
 /* When to send: contact_at + delay_minutes, moved to quiet_end_hour:00 local
  * time when that falls in the quiet window (the same day for the morning

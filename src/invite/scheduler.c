@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cases/notify.h"
 #include "invite/message.h"
 #include "invite/webhook.h"
 
@@ -125,6 +126,81 @@ static ks_err sched_mail_pass(invite_scheduler *sc, int64_t now, invite_pass_sta
 	return err;
 }
 
+/* ---- case mails (issue 6): the same SMTP path, plain text ---------------------------- */
+
+static ks_err sched_case_compose(invite_scheduler *sc, const store_case_mail_job *j, int64_t now,
+				 ks_buf *msg, ks_error *e)
+{
+	cases_mail_input in = {
+		.kind = j->kind, .lang = j->language, .case_id = j->case_id, .reason = j->reason,
+		.customer_name = j->customer_name, .team_name = j->team_name[0] ? j->team_name : NULL,
+		.owner_name = j->owner_name[0] ? j->owner_name : NULL, .deadline = j->deadline,
+		.open_text = j->open_text, .customer_message = j->customer_message,
+		.base_url = sc->cfg.base_url, .org_name = sc->cfg.org_name};
+	ks_buf subject, text;
+	buf_init(&subject, 2048);
+	buf_init(&text, 64 * 1024);
+	ks_err err = cases_mail_build(&in, &subject, &text);
+	if (err) {
+		ks_fail(e, err, NULL, "cannot build the %s mail of case %lld", j->kind, (long long)j->case_id);
+	} else {
+		mail_message m = {.to = j->to_email, .subject = subject.data, .text = text.data,
+				  .message_id = j->message_id};
+		err = mail_message_check(&sc->cfg.mail, &m, e);
+		if (!err)
+			err = mail_compose(&sc->cfg.mail, &m, now, msg);
+	}
+	buf_free(&subject);
+	buf_free(&text);
+	return err;
+}
+
+static ks_err sched_case_send(invite_scheduler *sc, const store_case_mail_job *j, int64_t now,
+			      invite_pass_stats *st, ks_error *e)
+{
+	ks_buf msg;
+	buf_init(&msg, 1024 * 1024);
+	ks_error ce;
+	ks_error_clear(&ce);
+	mail_outcome outcome = MAIL_PERMFAIL;
+	char detail[256] = "";
+	if (sched_case_compose(sc, j, now, &msg, &ce) == KS_OK)
+		mail_send(&sc->cfg.mail, j->to_email, &msg, &outcome, detail, sizeof detail);
+	else
+		snprintf(detail, sizeof detail, "cannot compose: %.200s", ce.message);
+	buf_free(&msg);
+	store_send_outcome so = outcome == MAIL_SENT ? STORE_SEND_OK
+			      : outcome == MAIL_TEMPFAIL ? STORE_SEND_RETRY : STORE_SEND_GIVE_UP;
+	if (outcome == MAIL_SENT)
+		st->case_mails_sent++;
+	else if (outcome == MAIL_PERMFAIL)
+		st->case_mails_failed++;
+	return store_case_mail_record(sc->store, j, so, detail, now, e);
+}
+
+static ks_err sched_case_pass(invite_scheduler *sc, int64_t now, invite_pass_stats *st, ks_error *e)
+{
+	int escalated = 0;
+	ks_err err = store_case_escalate(sc->store, now, &escalated, e);
+	st->cases_escalated += escalated;
+	if (err || !sc->cfg.mail_enabled)
+		return err;
+	store_case_mail_job jobs[SCHED_BATCH];
+	for (int done = 0; !err && done < SCHED_MAX_PER_PASS;) {
+		int n = 0;
+		err = store_case_mail_claim(sc->store, now, jobs, SCHED_BATCH, &n, e);
+		if (err || n == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (!err)
+				err = sched_case_send(sc, &jobs[i], now, st, e);
+			store_case_mail_job_clear(&jobs[i]);
+		}
+		done += n;
+	}
+	return err;
+}
+
 static ks_err sched_webhook_pass(invite_scheduler *sc, int64_t now, invite_pass_stats *st, ks_error *e)
 {
 	store_webhook_job jobs[SCHED_BATCH];
@@ -152,6 +228,8 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 	ks_err err = KS_OK;
 	if (sc->cfg.mail_enabled)
 		err = sched_mail_pass(sc, now, st, e);
+	if (!err)
+		err = sched_case_pass(sc, now, st, e);
 	if (!err && sc->cfg.webhook_url[0])
 		err = sched_webhook_pass(sc, now, st, e);
 	pthread_mutex_unlock(&sc->pass_mu);
@@ -172,6 +250,9 @@ static void *sched_main(void *arg)
 		if (st.sent || st.reminders || st.retried || st.failed)
 			fprintf(stderr, "klantstem: scheduler: %d sent, %d reminders, %d to retry, %d failed\n",
 				st.sent, st.reminders, st.retried, st.failed);
+		if (st.cases_escalated || st.case_mails_sent || st.case_mails_failed)
+			fprintf(stderr, "klantstem: scheduler: %d cases escalated, %d case mails sent, %d failed\n",
+				st.cases_escalated, st.case_mails_sent, st.case_mails_failed);
 		pthread_mutex_lock(&sc->mu);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -195,7 +276,11 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	pthread_mutex_init(&sc->pass_mu, NULL);
 	pthread_mutex_init(&sc->mu, NULL);
 	pthread_cond_init(&sc->cv, NULL);
+	int case_mails = 0;
 	ks_err err = store_invite_recover(store, &sc->recovered, e);
+	if (!err)
+		err = store_case_mail_recover(store, &case_mails, e);
+	sc->recovered += case_mails;
 	if (!err && background) {
 		if (pthread_create(&sc->thread, NULL, sched_main, sc) != 0)
 			err = ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the scheduler thread");
@@ -229,8 +314,10 @@ void invite_scheduler_stop(invite_scheduler *sc)
 
 json_t *invite_pass_stats_json(const invite_pass_stats *st)
 {
-	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "recovered", st->recovered, "sent",
-			 st->sent, "reminders", st->reminders, "retried", st->retried, "failed",
-			 st->failed, "webhooks_sent", st->webhooks_sent, "webhooks_failed",
-			 st->webhooks_failed);
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "recovered",
+			 st->recovered, "sent", st->sent, "reminders", st->reminders, "retried",
+			 st->retried, "failed", st->failed, "webhooks_sent", st->webhooks_sent,
+			 "webhooks_failed", st->webhooks_failed, "cases_escalated", st->cases_escalated,
+			 "case_mails_sent", st->case_mails_sent, "case_mails_failed",
+			 st->case_mails_failed);
 }

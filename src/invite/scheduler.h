@@ -31,6 +31,9 @@ typedef struct invite_pass_stats {
 	int failed;          /* permanent failures, or out of attempts */
 	int webhooks_sent;
 	int webhooks_failed; /* attempts that failed (retried later) */
+	int cases_escalated; /* open cases found past their deadline */
+	int case_mails_sent; /* case notifications and messages to customers */
+	int case_mails_failed; /* permanent failures, or out of attempts */
 } invite_pass_stats;
 
 typedef struct invite_scheduler invite_scheduler;

@@ -50,6 +50,7 @@ void model_response_init(model_response *r)
 	r->nps = -1;
 	r->grade = -1;
 	r->ces = -1;
+	r->contact_consent = -1;
 }
 
 /* ---- question types ------------------------------------------------------ */

@@ -109,6 +109,7 @@ typedef struct model_response {
 	int n_drivers;
 	model_driver_score drivers[MODEL_MAX_DRIVERS];
 	const char *open_text;
+	int contact_consent;    /* may we contact you? 1 yes, 0 no, -1 not asked */
 	int64_t received_at;
 	char source[16];       /* api, survey, demo, import */
 	uint64_t body_hash;    /* detects a reused client_key with another body */

@@ -12,24 +12,21 @@
 #include "store/sqlite_int.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SQ_CASE_COLS                                                                            \
-	"c.id, c.customer_id, coalesce(c.rule, ''), c.reason, c.status, c.opened_at,"            \
-	" coalesce(c.closed_at, 0), coalesce(c.response_id, 0), coalesce(c.team_id, 0),"         \
-	" coalesce(c.owner_user_id, 0), coalesce(c.deadline, 0), c.version, c.root_cause,"       \
-	" c.outcome, c.consent, coalesce(c.updated_at, c.opened_at)"
+#include "cases/flow.h"
+#include "cases/sla.h"
 
-static ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
+ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
 {
 	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
 	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
 }
 
-/* Step a write statement to completion and finalize it. */
-static ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e)
 {
 	int rc = sqlite3_step(st);
 	ks_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
@@ -37,15 +34,27 @@ static ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e)
 	return err;
 }
 
-static const char *sq_ctext(sqlite3_stmt *st, int i)
+const char *sq_ctext(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? (const char *)t : "";
 }
 
+json_t *sq_iso_or_null(int64_t t)
+{
+	if (t == 0)
+		return json_null();
+	char buf[32];
+	clock_format_iso(t, buf, sizeof buf);
+	return json_string(buf);
+}
+
 /* ---- alert rules ------------------------------------------------------------------ */
 
-#define SQ_RULE_COLS "id, kind, threshold, coalesce(words, ''), sla_hours, enabled, coalesce(updated_at, 0)"
+/* The same columns as the writer's cached SQ_ALERT_RULES. */
+#define SQ_RULE_COLS                                                                     \
+	"id, kind, threshold, coalesce(words, ''), sla_hours, enabled, coalesce(updated_at, 0)," \
+	" coalesce(window_days, 0), working_days"
 
 static void sq_rule_row(sqlite3_stmt *st, store_alert_rule *r)
 {
@@ -58,23 +67,19 @@ static void sq_rule_row(sqlite3_stmt *st, store_alert_rule *r)
 	r->sla_hours = sqlite3_column_int(st, 4);
 	r->enabled = sqlite3_column_int(st, 5) != 0;
 	r->updated_at = sqlite3_column_int64(st, 6);
-}
-
-static json_t *sq_iso_or_null(int64_t t)
-{
-	if (t == 0)
-		return json_null();
-	char buf[32];
-	clock_format_iso(t, buf, sizeof buf);
-	return json_string(buf);
+	r->window_days = sqlite3_column_int(st, 7);
+	r->working_days = sqlite3_column_int(st, 8) != 0;
 }
 
 json_t *store_alert_rule_json(const store_alert_rule *r)
 {
-	return json_pack("{s:I, s:s, s:o, s:o, s:i, s:b, s:o}", "id", (json_int_t)r->id, "kind", r->kind,
-			 "threshold", r->has_threshold ? json_integer(r->threshold) : json_null(),
-			 "words", r->words[0] ? json_string(r->words) : json_null(), "sla_hours",
-			 r->sla_hours, "enabled", r->enabled, "updated_at", sq_iso_or_null(r->updated_at));
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:i, s:b, s:b, s:o}", "id", (json_int_t)r->id,
+			 "kind", r->kind, "threshold",
+			 r->has_threshold ? json_integer(r->threshold) : json_null(), "words",
+			 r->words[0] ? json_string(r->words) : json_null(), "window_days",
+			 r->window_days ? json_integer(r->window_days) : json_null(), "sla_hours",
+			 r->sla_hours, "working_days", r->working_days, "enabled", r->enabled,
+			 "updated_at", sq_iso_or_null(r->updated_at));
 }
 
 ks_err store_alert_rule_list(ks_store *s, json_t **out, ks_error *e)
@@ -134,7 +139,8 @@ ks_err store_alert_rule_put(ks_store *s, store_alert_rule *r, ks_error *e)
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "UPDATE alert_rules SET threshold = ?2, words = ?3, sla_hours = ?4,"
-			      " enabled = ?5, updated_at = ?6 WHERE id = ?1",
+			      " enabled = ?5, updated_at = ?6, window_days = ?7, working_days = ?8"
+			      " WHERE id = ?1",
 			      &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, r->id);
@@ -145,6 +151,9 @@ ks_err store_alert_rule_put(ks_store *s, store_alert_rule *r, ks_error *e)
 		sqlite3_bind_int(st, 4, r->sla_hours);
 		sqlite3_bind_int(st, 5, r->enabled ? 1 : 0);
 		sqlite3_bind_int64(st, 6, r->updated_at);
+		if (r->window_days)
+			sqlite3_bind_int(st, 7, r->window_days);
+		sqlite3_bind_int(st, 8, r->working_days ? 1 : 0);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err && sqlite3_changes(c->db) != 1)
@@ -183,7 +192,9 @@ static bool sq_words_match(const char *lower, const char *words)
 	return false;
 }
 
-/* Does rule r fire on response x? reason gets a short human description. */
+/* Does rule r fire on response x by its own answers? reason gets a short
+ * human description. repeat_low also needs the customer's history: the
+ * caller checks that (sq_repeat_low). */
 static bool sq_rule_fires(const store_alert_rule *r, const model_response *x, const char *lower,
 			  char *reason, size_t n)
 {
@@ -204,7 +215,57 @@ static bool sq_rule_fires(const store_alert_rule *r, const model_response *x, co
 		snprintf(reason, n, "signal words in the open answer");
 		return true;
 	}
+	if (strcmp(r->kind, "repeat_low") == 0 && r->has_threshold && r->window_days > 0 && x->nps >= 0 &&
+	    x->nps <= r->threshold) {
+		snprintf(reason, n, "second NPS of at most %d within %d days", r->threshold, r->window_days);
+		return true;
+	}
 	return false;
+}
+
+/* repeat_low: did the customer give another NPS <= threshold in the
+ * window_days before x? */
+static ks_err sq_repeat_low(sq_conn *c, const store_alert_rule *r, const model_response *x, bool *fires,
+			    ks_error *e)
+{
+	*fires = false;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT 1 FROM responses WHERE customer_id = ?1 AND id <> ?2 AND nps <= ?3"
+			      " AND received_at >= ?4 AND received_at <= ?5 LIMIT 1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, x->customer_id);
+	sqlite3_bind_int64(st, 2, x->id);
+	sqlite3_bind_int(st, 3, r->threshold);
+	sqlite3_bind_int64(st, 4, x->received_at - (int64_t)r->window_days * 86400);
+	sqlite3_bind_int64(st, 5, x->received_at);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*fires = true;
+	else if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* One id from a query with ?1 bound to arg; 0 when no row. */
+static ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e)
+{
+	*out = 0;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, arg);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
 }
 
 /* The team lead of a team (lowest user id), 0 when there is none. */
@@ -213,26 +274,114 @@ static ks_err sq_team_lead(sq_conn *c, int64_t team_id, int64_t *owner, ks_error
 	*owner = 0;
 	if (team_id == 0)
 		return KS_OK;
+	return sq_one_id(c,
+			 "SELECT id FROM users WHERE role = 'team_lead' AND unit_id = ?1"
+			 " AND disabled = 0 ORDER BY id LIMIT 1",
+			 team_id, owner, e);
+}
+
+ks_err sq_case_manager(sq_conn *c, int64_t team_id, int64_t *manager, ks_error *e)
+{
+	ks_err err = sq_one_id(c,
+			       "WITH RECURSIVE up(id, depth) AS (SELECT ?1, 0"
+			       "  UNION ALL SELECT o.parent_id, up.depth + 1 FROM org_units o"
+			       "  JOIN up ON o.id = up.id WHERE o.parent_id IS NOT NULL)"
+			       " SELECT u.id FROM users u JOIN up ON u.unit_id = up.id"
+			       " WHERE u.role = 'manager' AND u.disabled = 0 ORDER BY up.depth, u.id LIMIT 1",
+			       team_id, manager, e);
+	if (!err && *manager == 0)
+		err = sq_one_id(c,
+				"SELECT id FROM users WHERE role = 'director' AND disabled = 0 AND ?1 = ?1"
+				" ORDER BY id LIMIT 1",
+				0, manager, e);
+	return err;
+}
+
+ks_err sq_case_mail_queue(ks_store *s, sq_conn *c, int64_t case_id, const char *kind,
+			  int64_t user_id, int64_t customer_id, int64_t now, ks_error *e)
+{
+	(void)s;
+	char token[MODEL_TOKEN_LEN + 1], msgid[128];
+	sq_token(token);
+	snprintf(msgid, sizeof msgid, "case-%" PRId64 "-%s-%s@klantstem", case_id, kind, token);
 	sqlite3_stmt *st = NULL;
+	/* The address is read now, so a later change of it does not reroute a
+	 * queued mail; no row (no user, no e-mail) queues nothing. */
 	ks_err err = sq_cprep(c,
-			      "SELECT id FROM users WHERE role = 'team_lead' AND unit_id = ?1"
-			      " AND disabled = 0 ORDER BY id LIMIT 1",
+			      "INSERT INTO case_mails (case_id, kind, to_email, language, next_attempt_at,"
+			      " message_id, created_at)"
+			      " SELECT ?1, ?2, email, language, ?3, ?4, ?3 FROM users"
+			      "  WHERE ?5 <> 0 AND id = ?5 AND disabled = 0"
+			      " UNION ALL SELECT ?1, ?2, email, language, ?3, ?4, ?3 FROM customers"
+			      "  WHERE ?6 <> 0 AND id = ?6 AND email IS NOT NULL AND email <> ''",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, team_id);
+	sqlite3_bind_int64(st, 1, case_id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_text(st, 4, msgid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, user_id);
+	sqlite3_bind_int64(st, 6, customer_id);
+	return sq_cstep(c, st, e);
+}
+
+json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	if (sq_cprep(c,
+		     "SELECT id, customer_id, coalesce(rule, ''), reason, status, coalesce(team_id, 0),"
+		     " coalesce(owner_user_id, 0), coalesce(deadline, 0), opened_at,"
+		     " coalesce(closed_at, 0), coalesce(escalated_to_user_id, 0), root_cause, outcome"
+		     " FROM cases WHERE id = ?1",
+		     &st, e))
+		return NULL;
+	sqlite3_bind_int64(st, 1, case_id);
+	json_t *o = NULL;
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*owner = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		err = sq_fail(c, rc, e);
+	if (rc == SQLITE_ROW) {
+		o = json_object();
+		json_object_set_new(o, "case_id", json_integer(sqlite3_column_int64(st, 0)));
+		json_object_set_new(o, "customer_id", json_integer(sqlite3_column_int64(st, 1)));
+		json_object_set_new(o, "rule", json_string(sq_ctext(st, 2)));
+		json_object_set_new(o, "reason", json_string(sq_ctext(st, 3)));
+		json_object_set_new(o, "status", json_string(sq_ctext(st, 4)));
+		json_object_set_new(o, "team_id", sq_opt_id(sqlite3_column_int64(st, 5)));
+		json_object_set_new(o, "owner_user_id", sq_opt_id(sqlite3_column_int64(st, 6)));
+		json_object_set_new(o, "deadline", sq_iso_or_null(sqlite3_column_int64(st, 7)));
+		json_object_set_new(o, "opened_at", sq_iso_or_null(sqlite3_column_int64(st, 8)));
+		json_object_set_new(o, "closed_at", sq_iso_or_null(sqlite3_column_int64(st, 9)));
+		json_object_set_new(o, "escalated_to_user_id", sq_opt_id(sqlite3_column_int64(st, 10)));
+		json_object_set_new(o, "root_cause", sq_opt_text(st, 11));
+		json_object_set_new(o, "outcome", sq_opt_text(st, 12));
+	} else {
+		ks_fail(e, rc == SQLITE_DONE ? KS_ERR_NOTFOUND : KS_ERR_DB, NULL, "case %" PRId64 " not readable",
+			case_id);
+	}
 	sqlite3_finalize(st);
+	return o;
+}
+
+/* A new case was opened: tell its owner (or, for the team's queue, the
+ * manager above it) and the webhook listeners. */
+static ks_err sq_case_announce(ks_store *s, sq_conn *c, int64_t case_id, int64_t team_id, int64_t owner,
+			       int64_t now, ks_error *e)
+{
+	int64_t to = owner;
+	ks_err err = to ? KS_OK : sq_case_manager(c, team_id, &to, e);
+	if (!err && to)
+		err = sq_case_mail_queue(s, c, case_id, "opened", to, 0, now, e);
+	if (!err && s->webhooks) {
+		json_t *ev = sq_case_event(c, case_id, e);
+		err = ev ? sq_webhook_queue(s, c, "case.opened", ev, e) : KS_ERR_DB;
+	}
 	return err;
 }
 
 /* Open a case for rule on x, or find the customer's open case of that rule;
- * then link the response to it. */
-static ks_err sq_case_open(sq_conn *c, const store_alert_rule *r, const model_response *x,
+ * then link the response to it. A response's answer to "may we contact
+ * you?" becomes the case's consent (the latest answer wins). */
+static ks_err sq_case_open(ks_store *s, sq_conn *c, const store_alert_rule *r, const model_response *x,
 			   const char *reason, ks_error *e)
 {
 	int64_t owner = 0;
@@ -241,8 +390,8 @@ static ks_err sq_case_open(sq_conn *c, const store_alert_rule *r, const model_re
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO cases (customer_id, reason, status, opened_at, rule, response_id,"
-			       " team_id, owner_user_id, deadline, version, updated_at)"
-			       " VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, 1, ?3)"
+			       " team_id, owner_user_id, deadline, version, updated_at, consent)"
+			       " VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, 1, ?3, ?9)"
 			       " ON CONFLICT (customer_id, rule) WHERE status IN ('new','contacted')"
 			       " DO NOTHING",
 			       &st, e);
@@ -255,22 +404,29 @@ static ks_err sq_case_open(sq_conn *c, const store_alert_rule *r, const model_re
 	sqlite3_bind_int64(st, 5, x->id);
 	sq_bind_id(st, 6, x->team_id);
 	sq_bind_id(st, 7, owner);
-	sqlite3_bind_int64(st, 8, x->received_at + (int64_t)r->sla_hours * 3600);
+	sqlite3_bind_int64(st, 8, cases_deadline(x->received_at, r->sla_hours, r->working_days));
+	if (x->contact_consent >= 0)
+		sqlite3_bind_int(st, 9, x->contact_consent);
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
 	int64_t case_id = 0;
 	if (sqlite3_changes(c->db) == 1) {
 		case_id = sqlite3_last_insert_rowid(c->db);
+		err = sq_case_announce(s, c, case_id, x->team_id, owner, x->received_at, e);
 	} else {
 		err = sq_cprep(c,
-			       "SELECT id FROM cases WHERE customer_id = ?1 AND rule = ?2"
-			       " AND status IN ('new','contacted')",
+			       "UPDATE cases SET updated_at = ?3, consent = coalesce(?4, consent)"
+			       " WHERE customer_id = ?1 AND rule = ?2 AND status IN ('new','contacted')"
+			       " RETURNING id",
 			       &st, e);
 		if (err)
 			return err;
 		sqlite3_bind_int64(st, 1, x->customer_id);
 		sqlite3_bind_text(st, 2, r->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, x->received_at);
+		if (x->contact_consent >= 0)
+			sqlite3_bind_int(st, 4, x->contact_consent);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			case_id = sqlite3_column_int64(st, 0);
@@ -278,18 +434,10 @@ static ks_err sq_case_open(sq_conn *c, const store_alert_rule *r, const model_re
 			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "open case vanished")
 						: sq_fail(c, rc, e);
 		sqlite3_finalize(st);
-		if (!err)
-			err = sq_cprep(c, "UPDATE cases SET updated_at = ?2 WHERE id = ?1", &st, e);
-		if (err)
-			return err;
-		sqlite3_bind_int64(st, 1, case_id);
-		sqlite3_bind_int64(st, 2, x->received_at);
-		err = sq_cstep(c, st, e);
-		if (err)
-			return err;
 	}
-	err = sq_cprep(c, "INSERT OR IGNORE INTO case_responses (case_id, response_id) VALUES (?1, ?2)",
-		       &st, e);
+	if (!err)
+		err = sq_cprep(c, "INSERT OR IGNORE INTO case_responses (case_id, response_id) VALUES (?1, ?2)",
+			       &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, case_id);
@@ -297,7 +445,7 @@ static ks_err sq_case_open(sq_conn *c, const store_alert_rule *r, const model_re
 	return sq_cstep(c, st, e);
 }
 
-ks_err sq_cases_for_response(sq_conn *c, const model_response *x, ks_error *e)
+ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, ks_error *e)
 {
 	if (x->customer_id == 0 || x->id == 0)
 		return KS_OK;
@@ -326,47 +474,96 @@ ks_err sq_cases_for_response(sq_conn *c, const model_response *x, ks_error *e)
 		err = sq_fail(c, rc, e);
 	sqlite3_reset(st);
 	free(lower);
-	for (int i = 0; !err && i < n; i++)
-		err = sq_case_open(c, &fired[i], x, reasons[i], e);
+	for (int i = 0; !err && i < n; i++) {
+		bool fires = true;
+		if (strcmp(fired[i].kind, "repeat_low") == 0)
+			err = sq_repeat_low(c, &fired[i], x, &fires, e);
+		if (!err && fires)
+			err = sq_case_open(s, c, &fired[i], x, reasons[i], e);
+	}
 	return err;
 }
 
 /* ---- reading cases ------------------------------------------------------------------ */
 
-static json_t *sq_opt_text(sqlite3_stmt *st, int i)
+json_t *sq_opt_text(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
 							 : json_string(sq_ctext(st, i));
 }
 
-static json_t *sq_opt_id(int64_t id)
+json_t *sq_opt_id(int64_t id)
 {
 	return id ? json_integer(id) : json_null();
+}
+
+static json_t *sq_opt_bool(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+							 : json_boolean(sqlite3_column_int(st, i) != 0);
+}
+
+/* Column order of sq_case_row; names joined in for the inbox. */
+#define SQ_CASE_COLS                                                                               \
+	"c.id, c.customer_id, coalesce(c.rule, ''), c.reason, c.status, c.opened_at,"               \
+	" coalesce(c.closed_at, 0), coalesce(c.response_id, 0), coalesce(c.team_id, 0),"            \
+	" coalesce(c.owner_user_id, 0), coalesce(c.deadline, 0), c.version, c.root_cause,"          \
+	" c.outcome, c.consent, coalesce(c.updated_at, c.opened_at), cu.name, ou.name, t.name,"     \
+	" coalesce(c.first_contact_at, 0), coalesce(c.resolved_at, 0), coalesce(c.escalated_at, 0)," \
+	" coalesce(c.escalated_to_user_id, 0), c.relationship_restored, c.customer_retained,"       \
+	" c.customer_message, c.customer_message_status, coalesce(c.resurvey_invitation_id, 0)"
+#define SQ_CASE_FROM                                                                  \
+	" FROM cases c LEFT JOIN customers cu ON cu.id = c.customer_id"                \
+	" LEFT JOIN users ou ON ou.id = c.owner_user_id LEFT JOIN org_units t ON t.id = c.team_id"
+
+static void sq_case_set_time(json_t *o, const char *name, sqlite3_stmt *st, int i)
+{
+	json_object_set_new(o, name, sq_iso_or_null(sqlite3_column_int64(st, i)));
 }
 
 static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 {
 	const char *status = sq_ctext(st, 4);
 	int64_t deadline = sqlite3_column_int64(st, 10);
-	bool open = strcmp(status, "new") == 0 || strcmp(status, "contacted") == 0;
+	bool no_consent = sqlite3_column_type(st, 14) != SQLITE_NULL && sqlite3_column_int(st, 14) == 0;
 	const char *rule = sq_ctext(st, 2);
-	json_t *consent = sqlite3_column_type(st, 14) == SQLITE_NULL
-				  ? json_null()
-				  : json_boolean(sqlite3_column_int(st, 14) != 0);
-	return json_pack("{s:I, s:I, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:o, s:o,"
-			 " s:o, s:o}",
-			 "id", (json_int_t)sqlite3_column_int64(st, 0), "customer_id",
-			 (json_int_t)sqlite3_column_int64(st, 1), "rule",
-			 rule[0] ? json_string(rule) : json_null(), "reason", sq_ctext(st, 3), "status",
-			 status, "opened_at", sq_iso_or_null(sqlite3_column_int64(st, 5)), "closed_at",
-			 sq_iso_or_null(sqlite3_column_int64(st, 6)), "response_id",
-			 sq_opt_id(sqlite3_column_int64(st, 7)), "team_id",
-			 sq_opt_id(sqlite3_column_int64(st, 8)), "owner_user_id",
-			 sq_opt_id(sqlite3_column_int64(st, 9)), "deadline", sq_iso_or_null(deadline),
-			 "overdue", open && deadline && deadline < now, "version",
-			 (json_int_t)sqlite3_column_int64(st, 11), "root_cause", sq_opt_text(st, 12),
-			 "outcome", sq_opt_text(st, 13), "consent", consent, "updated_at",
-			 sq_iso_or_null(sqlite3_column_int64(st, 15)));
+	const char *next[5];
+	cases_status_next(status, no_consent, next);
+	json_t *nexts = json_array();
+	for (int i = 0; next[i]; i++)
+		json_array_append_new(nexts, json_string(next[i]));
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+	json_object_set_new(o, "customer_id", json_integer(sqlite3_column_int64(st, 1)));
+	json_object_set_new(o, "customer_name", sq_opt_text(st, 16));
+	json_object_set_new(o, "rule", rule[0] ? json_string(rule) : json_null());
+	json_object_set_new(o, "reason", json_string(sq_ctext(st, 3)));
+	json_object_set_new(o, "status", json_string(status));
+	json_object_set_new(o, "next_statuses", nexts);
+	sq_case_set_time(o, "opened_at", st, 5);
+	sq_case_set_time(o, "closed_at", st, 6);
+	json_object_set_new(o, "response_id", sq_opt_id(sqlite3_column_int64(st, 7)));
+	json_object_set_new(o, "team_id", sq_opt_id(sqlite3_column_int64(st, 8)));
+	json_object_set_new(o, "team_name", sq_opt_text(st, 18));
+	json_object_set_new(o, "owner_user_id", sq_opt_id(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "owner_name", sq_opt_text(st, 17));
+	json_object_set_new(o, "deadline", sq_iso_or_null(deadline));
+	json_object_set_new(o, "overdue", json_boolean(cases_status_open(status) && deadline && deadline < now));
+	json_object_set_new(o, "version", json_integer(sqlite3_column_int64(st, 11)));
+	json_object_set_new(o, "root_cause", sq_opt_text(st, 12));
+	json_object_set_new(o, "outcome", sq_opt_text(st, 13));
+	json_object_set_new(o, "relationship_restored", sq_opt_bool(st, 23));
+	json_object_set_new(o, "customer_retained", sq_opt_bool(st, 24));
+	json_object_set_new(o, "consent", sq_opt_bool(st, 14));
+	sq_case_set_time(o, "first_contact_at", st, 19);
+	sq_case_set_time(o, "resolved_at", st, 20);
+	sq_case_set_time(o, "escalated_at", st, 21);
+	json_object_set_new(o, "escalated_to_user_id", sq_opt_id(sqlite3_column_int64(st, 22)));
+	json_object_set_new(o, "customer_message", sq_opt_text(st, 25));
+	json_object_set_new(o, "customer_message_status", json_string(sq_ctext(st, 26)));
+	json_object_set_new(o, "resurvey_invitation_id", sq_opt_id(sqlite3_column_int64(st, 27)));
+	sq_case_set_time(o, "updated_at", st, 15);
+	return o;
 }
 
 /* ?1 unit (with its subtree), ?2 status, ?3 owner, ?4 customer, ?5 overdue
@@ -374,7 +571,7 @@ static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 static const char *const sq_case_list_sql =
 	"WITH RECURSIVE sub(id) AS (SELECT ?1 WHERE ?1 <> 0"
 	"  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
-	" SELECT " SQ_CASE_COLS " FROM cases c"
+	" SELECT " SQ_CASE_COLS SQ_CASE_FROM
 	" WHERE (?1 = 0 OR c.team_id IN sub) AND (?2 = '' OR c.status = ?2)"
 	" AND (?3 = 0 OR c.owner_user_id = ?3) AND (?4 = 0 OR c.customer_id = ?4)"
 	" AND (?5 = 0 OR (c.status IN ('new','contacted') AND c.deadline < ?5))"
@@ -421,12 +618,42 @@ ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_
 
 static json_t *sq_note_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:I, s:o, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "user_id", sq_opt_id(sqlite3_column_int64(st, 1)), "text", sq_ctext(st, 2),
-			 "created_at", sq_iso_or_null(sqlite3_column_int64(st, 3)));
+	return json_pack("{s:I, s:o, s:o, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+			 "user_id", sq_opt_id(sqlite3_column_int64(st, 1)), "user_name",
+			 sq_opt_text(st, 4), "text", sq_ctext(st, 2), "created_at",
+			 sq_iso_or_null(sqlite3_column_int64(st, 3)));
 }
 
-/* Append every row of "SELECT ... WHERE case_id = ?1" to arr (row_fn or
+static json_t *sq_opt_score_col(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+							 : json_integer(sqlite3_column_int(st, i));
+}
+
+static json_t *sq_case_response_row(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+	json_object_set_new(o, "received_at", sq_iso_or_null(sqlite3_column_int64(st, 1)));
+	json_object_set_new(o, "touchpoint_id", sq_opt_id(sqlite3_column_int64(st, 2)));
+	json_object_set_new(o, "touchpoint_name", sq_opt_text(st, 3));
+	json_object_set_new(o, "nps", sq_opt_score_col(st, 4));
+	json_object_set_new(o, "grade", sq_opt_score_col(st, 5));
+	json_object_set_new(o, "ces", sq_opt_score_col(st, 6));
+	json_object_set_new(o, "open_text", sq_opt_text(st, 7));
+	json_object_set_new(o, "language", json_string(sq_ctext(st, 8)));
+	json_object_set_new(o, "contact_consent", sq_opt_bool(st, 9));
+	return o;
+}
+
+static json_t *sq_case_customer_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:o, s:o, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+			 "name", sq_opt_text(st, 1), "email", sq_opt_text(st, 2), "language",
+			 sq_ctext(st, 3), "opted_out", sqlite3_column_type(st, 4) != SQLITE_NULL);
+}
+
+/* Append every row of "SELECT ... WHERE ... = ?1" to arr (row_fn or
  * column 0 as an integer). */
 static ks_err sq_case_children(sq_conn *c, const char *sql, int64_t id, json_t *arr,
 			       json_t *(*row_fn)(sqlite3_stmt *), ks_error *e)
@@ -445,18 +672,51 @@ static ks_err sq_case_children(sq_conn *c, const char *sql, int64_t id, json_t *
 	return err;
 }
 
+static ks_err sq_case_details(sq_conn *c, int64_t id, int64_t customer_id, json_t *row, ks_error *e)
+{
+	json_t *notes = json_array(), *ids = json_array(), *resp = json_array(), *cust = json_array();
+	ks_err err = sq_case_children(c, "SELECT response_id FROM case_responses WHERE case_id = ?1"
+					 " ORDER BY response_id",
+				      id, ids, NULL, e);
+	if (!err)
+		err = sq_case_children(c, "SELECT n.id, coalesce(n.user_id, 0), n.text, n.created_at, u.name"
+					  " FROM case_notes n LEFT JOIN users u ON u.id = n.user_id"
+					  " WHERE n.case_id = ?1 ORDER BY n.id",
+				       id, notes, sq_note_row, e);
+	if (!err)
+		err = sq_case_children(c, "SELECT r.id, r.received_at, coalesce(r.touchpoint_id, 0), tp.name,"
+					  " r.nps, r.grade, r.ces, r.open_text, r.language, r.contact_consent"
+					  " FROM case_responses cr JOIN responses r ON r.id = cr.response_id"
+					  " LEFT JOIN touchpoints tp ON tp.id = r.touchpoint_id"
+					  " WHERE cr.case_id = ?1 ORDER BY r.id",
+				       id, resp, sq_case_response_row, e);
+	if (!err)
+		err = sq_case_children(c, "SELECT id, name, email, language, opted_out_at FROM customers"
+					  " WHERE id = ?1",
+				       customer_id, cust, sq_case_customer_row, e);
+	json_object_set_new(row, "response_ids", ids);
+	json_object_set_new(row, "notes", notes);
+	json_object_set_new(row, "responses", resp);
+	json_t *c0 = json_array_get(cust, 0);
+	json_object_set(row, "customer", c0 ? c0 : json_null());
+	json_decref(cust);
+	return err;
+}
+
 ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_t *team_id,
 		      ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st = NULL;
 	json_t *row = NULL;
-	ks_err err = sq_cprep(c, "SELECT " SQ_CASE_COLS " FROM cases c WHERE c.id = ?1", &st, e);
+	int64_t customer = 0;
+	ks_err err = sq_cprep(c, "SELECT " SQ_CASE_COLS SQ_CASE_FROM " WHERE c.id = ?1", &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, id);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			row = sq_case_row(st, now);
+			customer = sqlite3_column_int64(st, 1);
 			if (team_id)
 				*team_id = sqlite3_column_int64(st, 8);
 		} else if (rc == SQLITE_DONE) {
@@ -466,175 +726,13 @@ ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_
 		}
 		sqlite3_finalize(st);
 	}
-	json_t *notes = json_array(), *resp = json_array();
 	if (!err)
-		err = sq_case_children(c, "SELECT response_id FROM case_responses WHERE case_id = ?1"
-					  " ORDER BY response_id",
-				       id, resp, NULL, e);
-	if (!err)
-		err = sq_case_children(c, "SELECT id, coalesce(user_id, 0), text, created_at FROM case_notes"
-					  " WHERE case_id = ?1 ORDER BY id",
-				       id, notes, sq_note_row, e);
+		err = sq_case_details(c, id, customer, row, e);
 	sq_release(s, c);
 	if (err) {
 		json_decref(row);
-		json_decref(notes);
-		json_decref(resp);
 		return err;
 	}
-	json_object_set_new(row, "response_ids", resp);
-	json_object_set_new(row, "notes", notes);
 	*out = row;
-	return KS_OK;
-}
-
-/* ---- changing cases ------------------------------------------------------------------ */
-
-static bool sq_status_known(const char *s)
-{
-	return strcmp(s, "new") == 0 || strcmp(s, "contacted") == 0 || strcmp(s, "resolved") == 0 ||
-	       strcmp(s, "closed") == 0;
-}
-
-/* new -> contacted -> resolved -> closed; resolved/closed -> new reopens;
- * staying is no change. */
-static bool sq_status_step(const char *from, const char *to)
-{
-	if (strcmp(from, to) == 0)
-		return true;
-	if (strcmp(to, "new") == 0)
-		return strcmp(from, "resolved") == 0 || strcmp(from, "closed") == 0;
-	return (strcmp(from, "new") == 0 && strcmp(to, "contacted") == 0) ||
-	       (strcmp(from, "contacted") == 0 && strcmp(to, "resolved") == 0) ||
-	       (strcmp(from, "resolved") == 0 && strcmp(to, "closed") == 0);
-}
-
-static ks_err sq_case_apply(ks_store *s, sq_conn *c, int64_t id, const store_case_patch *p, int64_t now,
-			    ks_error *e)
-{
-	(void)s;
-	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c, "SELECT status, version FROM cases WHERE id = ?1", &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, id);
-	char status[16] = "";
-	int64_t version = 0;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(status, sizeof status, "%s", sq_ctext(st, 0));
-		version = sqlite3_column_int64(st, 1);
-	} else {
-		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)id)
-					: sq_fail(c, rc, e);
-	}
-	sqlite3_finalize(st);
-	if (err)
-		return err;
-	if (version != p->version)
-		return ks_fail(e, KS_ERR_CONFLICT, "version",
-			       "the case changed meanwhile (version %lld, not %lld): reload and retry",
-			       (long long)version, (long long)p->version);
-	const char *to = p->has_status ? p->status : status;
-	if (!sq_status_known(to))
-		return ks_fail(e, KS_ERR_INVALID, "status", "status must be new, contacted, resolved or closed");
-	if (!sq_status_step(status, to))
-		return ks_fail(e, KS_ERR_INVALID, "status", "a case cannot go from %s to %s", status, to);
-	if (p->has_owner && p->owner_user_id) {
-		bool found = false;
-		err = sq_row_exists(c, "users", p->owner_user_id, &found, e);
-		if (!err && !found)
-			err = ks_fail(e, KS_ERR_REF, "owner_user_id", "owner_user_id %lld does not exist",
-				      (long long)p->owner_user_id);
-		if (err)
-			return err;
-	}
-	err = sq_cprep(c,
-		       "UPDATE cases SET status = ?3,"
-		       " closed_at = CASE WHEN ?3 = 'closed' THEN coalesce(closed_at, ?4)"
-		       "  WHEN ?3 = 'new' THEN NULL ELSE closed_at END,"
-		       " owner_user_id = CASE WHEN ?5 THEN ?6 ELSE owner_user_id END,"
-		       " root_cause = CASE WHEN ?7 THEN ?8 ELSE root_cause END,"
-		       " outcome = CASE WHEN ?9 THEN ?10 ELSE outcome END,"
-		       " version = version + 1, updated_at = ?4"
-		       " WHERE id = ?1 AND version = ?2",
-		       &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, p->version);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int(st, 5, p->has_owner);
-	sq_bind_id(st, 6, p->owner_user_id);
-	sqlite3_bind_int(st, 7, p->has_root_cause);
-	if (p->root_cause)
-		sqlite3_bind_text(st, 8, p->root_cause, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, p->has_outcome);
-	if (p->outcome)
-		sqlite3_bind_text(st, 10, p->outcome, -1, SQLITE_STATIC);
-	err = sq_cstep(c, st, e);
-	if (err == KS_ERR_CONFLICT) /* reopened while another case of the rule is open */
-		return ks_fail(e, KS_ERR_CONFLICT, "status",
-			       "the customer already has an open case for this rule");
-	if (!err && sqlite3_changes(c->db) != 1)
-		err = ks_fail(e, KS_ERR_CONFLICT, "version", "the case changed meanwhile: reload and retry");
-	return err;
-}
-
-ks_err store_case_update(ks_store *s, int64_t id, const store_case_patch *p, int64_t now, ks_error *e)
-{
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err) {
-		err = sq_case_apply(s, c, id, p, now, e);
-		if (!err)
-			err = sq_exec(c, "COMMIT", e);
-		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sq_release(s, c);
-	return err;
-}
-
-ks_err store_case_note_add(ks_store *s, int64_t case_id, int64_t user_id, const char *text,
-			   int64_t now, json_t **out, ks_error *e)
-{
-	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	bool begun = !err;
-	if (!err)
-		err = sq_cprep(c, "UPDATE cases SET updated_at = ?2 WHERE id = ?1", &st, e);
-	if (!err) {
-		sqlite3_bind_int64(st, 1, case_id);
-		sqlite3_bind_int64(st, 2, now);
-		err = sq_cstep(c, st, e);
-	}
-	if (!err && sqlite3_changes(c->db) != 1)
-		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)case_id);
-	if (!err)
-		err = sq_cprep(c, "INSERT INTO case_notes (case_id, user_id, text, created_at)"
-				  " VALUES (?1, ?2, ?3, ?4)",
-			       &st, e);
-	int64_t note_id = 0;
-	if (!err) {
-		sqlite3_bind_int64(st, 1, case_id);
-		sq_bind_id(st, 2, user_id);
-		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, now);
-		err = sq_cstep(c, st, e);
-		note_id = sqlite3_last_insert_rowid(c->db);
-	}
-	if (!err)
-		err = sq_exec(c, "COMMIT", e);
-	if (err && begun)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	sq_release(s, c);
-	if (err)
-		return err;
-	*out = json_pack("{s:I, s:I, s:o, s:s, s:o}", "id", (json_int_t)note_id, "case_id",
-			 (json_int_t)case_id, "user_id", sq_opt_id(user_id), "text", text, "created_at",
-			 sq_iso_or_null(now));
 	return KS_OK;
 }

@@ -372,6 +372,8 @@ static ks_err sq_response_insert(sq_conn *c, model_response *r, bool *created, k
 		sqlite3_bind_text(st, 14, r->open_text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 15, r->received_at);
 	sqlite3_bind_text(st, 16, r->source[0] ? r->source : "api", -1, SQLITE_STATIC);
+	if (r->contact_consent >= 0)
+		sqlite3_bind_int(st, 17, r->contact_consent);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -450,7 +452,7 @@ static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, 
 		/* Closed loop (issue 6, sqlite_cases.c): the cases its alert rules
 		 * open commit with the response, in this savepoint, or not at all. */
 		if (!err && *created)
-			err = sq_cases_for_response(c, r, e);
+			err = sq_cases_for_response(s, c, r, e);
 	}
 	if (err) {
 		sq_step_once(c, SQ_ROLLBACK_TO, NULL);
@@ -786,10 +788,6 @@ ks_err store_contact_create(ks_store *s, model_contact *ct, store_invite_result 
 
 /* ---- responses: reading ----------------------------------------------------- */
 
-static json_t *sq_opt_id(int64_t id)
-{
-	return id > 0 ? json_integer(id) : json_null();
-}
 
 static json_t *sq_opt_score(int v)
 {
@@ -803,10 +801,12 @@ json_t *store_response_json(const model_response *r)
 	json_t *drivers = json_object();
 	for (int i = 0; i < r->n_drivers; i++)
 		json_object_set_new(drivers, r->drivers[i].aspect, json_integer(r->drivers[i].score));
-	json_t *answers = json_pack("{s:o, s:o, s:o, s:o, s:o}", "nps", sq_opt_score(r->nps), "grade",
-				    sq_opt_score(r->grade), "ces", sq_opt_score(r->ces), "drivers",
-				    drivers, "open",
-				    r->open_text ? json_string(r->open_text) : json_null());
+	json_t *answers = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "nps", sq_opt_score(r->nps),
+				    "grade", sq_opt_score(r->grade), "ces", sq_opt_score(r->ces),
+				    "drivers", drivers, "open",
+				    r->open_text ? json_string(r->open_text) : json_null(),
+				    "contact_consent",
+				    r->contact_consent < 0 ? json_null() : json_boolean(r->contact_consent));
 	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:s}",
 			 "id", (json_int_t)r->id, "client_key",
 			 r->client_key[0] ? json_string(r->client_key) : json_null(), "contact_id",
@@ -850,6 +850,7 @@ static json_t *sq_response_row(sq_conn *c, sqlite3_stmt *st)
 	r.open_text = (const char *)sqlite3_column_text(st, 13);
 	r.received_at = sqlite3_column_int64(st, 14);
 	sq_col_text(st, 15, r.source, sizeof r.source);
+	r.contact_consent = sq_col_int(st, 16, -1);
 	sqlite3_stmt *ds = sq_stmt(c, SQ_RESPONSE_DRIVERS, NULL);
 	if (ds) {
 		sqlite3_bind_int64(ds, 1, r.id);
@@ -890,7 +891,8 @@ ks_err store_response_list(ks_store *s, const store_list_query *q, json_t **out,
 	int rc = sqlite3_prepare_v2(c->db,
 				    "SELECT id, client_key, contact_id, customer_id, employee_id, team_id,"
 				    " touchpoint_id, survey_id, channel, language, nps, grade, ces, open_text,"
-				    " received_at, source FROM responses WHERE id > ?1 ORDER BY id LIMIT ?2",
+				    " received_at, source, contact_consent FROM responses WHERE id > ?1"
+				    " ORDER BY id LIMIT ?2",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		ks_err err = sq_fail(c, rc, e);

@@ -137,6 +137,10 @@ ks_err sq_entity_insert(ks_store *s, sq_conn *c, const model_entity *ent, const 
  * caller's transaction (sqlite_invite.c). */
 ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_invite_result *out,
 			ks_error *e);
+/* Queue a webhook event in the outbox (in the caller's transaction) when
+ * webhooks are on; payload is consumed (decref'd) either way and gets an
+ * "event" member. NULL payload: KS_ERR_NOMEM when webhooks are on. */
+ks_err sq_webhook_queue(ks_store *s, sq_conn *c, const char *event, json_t *payload, ks_error *e);
 /* Mark the invitation of a contact completed (inside the writer's transaction). */
 ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error *e);
 
@@ -144,8 +148,28 @@ ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error 
  * every enabled alert rule that fires on r opens a case for r->customer_id,
  * or adds r to the customer's open case of that rule. Owner: the team lead
  * of r->team_id when one exists, else none (the team's queue); deadline:
- * received_at + sla_hours. No customer: no case. */
-ks_err sq_cases_for_response(sq_conn *c, const model_response *r, ks_error *e);
+ * cases_deadline(received_at, sla_hours, working_days). A new case queues
+ * its "opened" mail and the case.opened webhook. No customer: no case. */
+ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *r, ks_error *e);
+
+/* ---- shared by sqlite_cases.c, sqlite_case_flow.c, sqlite_case_stats.c ---- */
+ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e);
+/* Step a write statement to completion and finalize it. */
+ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e);
+/* Column text, "" for NULL. */
+const char *sq_ctext(sqlite3_stmt *st, int i);
+json_t *sq_iso_or_null(int64_t t);
+json_t *sq_opt_text(sqlite3_stmt *st, int i);
+json_t *sq_opt_id(int64_t id);
+/* The manager who answers for a team: the nearest user with role manager
+ * on the team or a unit above it, else the first director; 0 = nobody. */
+ks_err sq_case_manager(sq_conn *c, int64_t team_id, int64_t *manager, ks_error *e);
+/* Queue a case mail of kind to the user (user_id) or the customer
+ * (customer_id) at their current address; nothing when they have none. */
+ks_err sq_case_mail_queue(ks_store *s, sq_conn *c, int64_t case_id, const char *kind,
+			  int64_t user_id, int64_t customer_id, int64_t now, ks_error *e);
+/* The payload of a case webhook (new reference; NULL + *e on failure). */
+json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e);
 
 ks_err sq_writer_start(ks_store *s, ks_error *e);
 void sq_writer_stop(ks_store *s);

@@ -251,33 +251,43 @@ ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_
 	if (err)
 		return err;
 	out->invitation_id = sqlite3_last_insert_rowid(c->db);
-	if (!create)
+	if (!create || !s->webhooks)
 		return KS_OK;
 	/* invitation.created for SMS or app providers: queued in the same
 	 * transaction, delivered by the scheduler. */
-	char send_iso[32];
+	char send_iso[32], path[64];
 	clock_format_iso(out->send_at, send_iso, sizeof send_iso);
-	if (!s->webhooks)
-		return KS_OK;
-	char path[64];
 	snprintf(path, sizeof path, "/s/%s", ct->token);
-	json_t *payload = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "event",
-				    "invitation.created", "invitation_id", (json_int_t)out->invitation_id,
-				    "contact_id", (json_int_t)ct->id, "customer_id",
-				    (json_int_t)ct->customer_id, "touchpoint_id",
-				    (json_int_t)ct->touchpoint_id, "token", ct->token, "survey_path",
-				    path, "send_at", send_iso);
+	return sq_webhook_queue(s, c, "invitation.created",
+				json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "invitation_id",
+					  (json_int_t)out->invitation_id, "contact_id", (json_int_t)ct->id,
+					  "customer_id", (json_int_t)ct->customer_id, "touchpoint_id",
+					  (json_int_t)ct->touchpoint_id, "token", ct->token, "survey_path",
+					  path, "send_at", send_iso),
+				e);
+}
+
+ks_err sq_webhook_queue(ks_store *s, sq_conn *c, const char *event, json_t *payload, ks_error *e)
+{
+	if (!s->webhooks || payload == NULL) {
+		json_decref(payload);
+		return payload == NULL && s->webhooks ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory")
+						      : KS_OK;
+	}
+	json_object_set_new(payload, "event", json_string(event));
 	char *txt = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(payload);
 	if (txt == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	err = sq_prep(c,
-		      "INSERT INTO webhook_outbox(event, payload, next_attempt_at, created_at)"
-		      " VALUES('invitation.created', ?1, ?2, ?2)",
-		      &st, e);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c,
+			     "INSERT INTO webhook_outbox(event, payload, next_attempt_at, created_at)"
+			     " VALUES(?1, ?2, ?3, ?3)",
+			     &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, txt, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, clock_now(s->clock));
+		sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, clock_now(s->clock));
 		err = sq_done(c, st, e);
 	}
 	free(txt);

@@ -46,15 +46,16 @@ static const char *const sq_sql[SQ__COUNT] = {
 	[SQ_RESPONSE_INSERT] =
 		"INSERT INTO responses(client_key, body_hash, contact_id, customer_id, employee_id,"
 		" team_id, touchpoint_id, survey_id, channel, language, nps, grade, ces, open_text,"
-		" received_at, source) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+		" received_at, source, contact_consent)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
 		" ON CONFLICT DO NOTHING",
 	[SQ_RESPONSE_BY_KEY] = "SELECT id, body_hash FROM responses WHERE client_key=?1",
 	[SQ_RESPONSE_DRIVER] =
 		"INSERT INTO response_drivers(response_id, aspect, score) VALUES(?1,?2,?3)",
 	[SQ_RESPONSE_GET] =
 		"SELECT id, client_key, contact_id, customer_id, employee_id, team_id, touchpoint_id,"
-		" survey_id, channel, language, nps, grade, ces, open_text, received_at, source"
-		" FROM responses WHERE id=?1",
+		" survey_id, channel, language, nps, grade, ces, open_text, received_at, source,"
+		" contact_consent FROM responses WHERE id=?1",
 	[SQ_RESPONSE_DRIVERS] =
 		"SELECT aspect, score FROM response_drivers WHERE response_id=?1 ORDER BY aspect",
 	/* One pass over the responses in the slice. ?1 team (with its whole
@@ -98,8 +99,8 @@ static const char *const sq_sql[SQ__COUNT] = {
 	/* Alert rules, read for every new response (sqlite_cases.c, whose
 	 * sq_rule_row reads these columns). */
 	[SQ_ALERT_RULES] =
-		"SELECT id, kind, threshold, coalesce(words, ''), sla_hours, enabled, coalesce(updated_at, 0)"
-		" FROM alert_rules WHERE enabled = 1 ORDER BY id",
+		"SELECT id, kind, threshold, coalesce(words, ''), sla_hours, enabled, coalesce(updated_at, 0),"
+		" coalesce(window_days, 0), working_days FROM alert_rules WHERE enabled = 1 ORDER BY id",
 };
 
 /* ---- errors, statements, connections -------------------------------- */

@@ -516,24 +516,79 @@ ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_
 ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_t *team_id,
 		      ks_error *e);
 
-/* A change of a case; only the members with their has_ flag set apply. */
+/* A change of a case; only the members with their has_ flag set apply.
+ * Tri-states (restored, retained, consent) are -1 null, 0 false, 1 true. */
 typedef struct store_case_patch {
 	int64_t version;         /* must equal the stored one, else KS_ERR_CONFLICT (field version) */
-	bool has_status, has_owner, has_root_cause, has_outcome;
+	bool has_status, has_owner, has_root_cause, has_outcome, has_restored, has_retained,
+		has_consent;
 	char status[16];
 	int64_t owner_user_id;   /* 0 = back to the team's queue */
-	const char *root_cause;  /* NULL = clear */
+	const char *root_cause;  /* NULL = clear; else a cases_root_causes code (checked by the caller) */
 	const char *outcome;
+	int restored, retained, consent;
+	/* Only with a move to resolved: the message to the customer (NULL =
+	 * none) and whether to send a short re-survey. Both respect the
+	 * customer's consent and opt-out; the case records what happened. */
+	const char *customer_message;
+	bool resurvey;
 } store_case_patch;
 
-/* Status flow new -> contacted -> resolved -> closed; resolved/closed ->
- * new reopens. Another jump: KS_ERR_INVALID (field status). Unknown owner:
- * KS_ERR_REF (field owner_user_id). One transaction; version + 1. */
+/* Status flow of cases/flow.h; another jump: KS_ERR_INVALID (field
+ * status). Unknown owner: KS_ERR_REF (field owner_user_id). Sets
+ * first_contact_at (contacted), resolved_at, closed_at; a reopened case
+ * gets a new deadline from its rule. Queues the customer mail, the
+ * re-survey invitation and the case.closed webhook in the same
+ * transaction; version + 1. */
 ks_err store_case_update(ks_store *s, int64_t id, const store_case_patch *p, int64_t now,
 			 ks_error *e);
 /* Add a note by user_id (0 = none); *out is the note. */
 ks_err store_case_note_add(ks_store *s, int64_t case_id, int64_t user_id, const char *text,
 			   int64_t now, json_t **out, ks_error *e);
+
+/* Escalate every open case past its deadline at now that was not yet
+ * escalated: escalated_at, escalated_to_user_id (the nearest manager above
+ * the case's team, else the first director), an "overdue" mail to that
+ * manager and to the owner, and a case.overdue webhook; one transaction.
+ * *n gets the number escalated. */
+ks_err store_case_escalate(ks_store *s, int64_t now, int *n, ks_error *e);
+
+/* A case mail the scheduler must send, with what its text needs. Strings
+ * are copies owned by the job: free with store_case_mail_job_clear(). */
+typedef struct store_case_mail_job {
+	int64_t id;
+	int64_t case_id;
+	int attempts;            /* including this one */
+	char kind[12];           /* opened | overdue | customer */
+	char to_email[256];
+	char language[3];
+	char message_id[128];
+	char reason[256];
+	char customer_name[128];
+	char team_name[128];
+	char owner_name[128];    /* "" = the team's queue */
+	int64_t deadline;
+	char *open_text;         /* the first response's open answer, or NULL */
+	char *customer_message;  /* kind customer, or NULL */
+} store_case_mail_job;
+void store_case_mail_job_clear(store_case_mail_job *j);
+/* Mails claimed ("sending") but never recorded go back to pending. */
+ks_err store_case_mail_recover(ks_store *s, int *n, ks_error *e);
+/* Claim up to max due mails (marked sending in one transaction). */
+ks_err store_case_mail_claim(ks_store *s, int64_t now, store_case_mail_job *jobs, int max, int *n,
+			     ks_error *e);
+/* Record an outcome; RETRY backs off exponentially, 8 attempts at most. A
+ * customer mail's outcome is copied to its case (customer_message_status). */
+ks_err store_case_mail_record(ks_store *s, const store_case_mail_job *j, store_send_outcome outcome,
+			      const char *detail, int64_t now, ks_error *e);
+
+/* SLA compliance, time to first contact and to close, root-cause Pareto of
+ * the cases opened in [from, to) (0 = open-ended) within team_id's subtree
+ * (0 = all). See docs/API.md, "GET /api/v1/cases/stats". */
+typedef struct store_case_stats_query {
+	int64_t team_id, from, to, now;
+} store_case_stats_query;
+ks_err store_case_stats(ks_store *s, const store_case_stats_query *q, json_t **out, ks_error *e);
 
 typedef struct store_alert_rule {
 	int64_t id;
@@ -541,15 +596,17 @@ typedef struct store_alert_rule {
 	bool has_threshold;
 	int threshold;
 	char words[512];         /* "" = none */
+	int window_days;         /* repeat_low: the look-back; 0 = none */
 	int sla_hours;
+	bool working_days;       /* count the SLA on Monday..Friday only */
 	bool enabled;
 	int64_t updated_at;
 } store_alert_rule;
 
 ks_err store_alert_rule_list(ks_store *s, json_t **out, ks_error *e);
 ks_err store_alert_rule_get(ks_store *s, int64_t id, store_alert_rule *out, ks_error *e);
-/* Replace the rule's threshold, words, sla_hours and enabled (validated by
- * the caller); updated_at is set. */
+/* Replace the rule's threshold, words, window_days, sla_hours, working_days
+ * and enabled (validated by the caller); updated_at is set. */
 ks_err store_alert_rule_put(ks_store *s, store_alert_rule *r, ks_error *e);
 json_t *store_alert_rule_json(const store_alert_rule *r);
 

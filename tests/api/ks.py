@@ -612,3 +612,26 @@ def run_cli(args, timeout=30.0, env=None):
         return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     except OSError as ex:
         return None, "", "cannot run %s: %s" % (binary(), ex)
+
+
+def working_deadline(start, hours):
+    """The deadline of a case opened at unix time start with an SLA of
+    hours counted on Monday..Friday of the Amsterdam wall clock — computed
+    independently of src/cases/sla.c: step through time minute by minute
+    (minute boundaries line up with local midnights, the offsets being
+    whole hours) and count only the seconds whose local weekday is a
+    working day."""
+    import datetime
+    from zoneinfo import ZoneInfo
+    ams = ZoneInfo("Europe/Amsterdam")
+    left = hours * 3600
+    t = start
+    while left > 0:
+        step = 60 - (t % 60)
+        if datetime.datetime.fromtimestamp(t, ams).weekday() < 5:
+            use = min(step, left)
+            left -= use
+            t += use
+        else:
+            t += step
+    return t

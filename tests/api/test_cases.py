@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The closed loop (docs/API.md, "Cases (closed loop)"): alert rules open a
 case when a response arrives (owner = the team's team lead, deadline =
-received_at + SLA), never two open cases for one customer and rule, the
+received_at + SLA in working hours), never two open cases for one customer and rule, the
 words rule, the status flow with optimistic concurrency (version), notes,
 scope refusals, alert rules, and the open-case exclusion of invitations."""
 
@@ -56,11 +56,19 @@ def main(t, srv):
     # alert rules: the seeded defaults
     st, _, rules = srv.get("/api/v1/alert-rules")
     kinds = {r["kind"]: r for r in (rules or {}).get("items", [])} if st == 200 else {}
+    four = [kinds.get(k, {}) for k in ("nps_max", "grade_max", "ces_max", "words")]
     t.check(kinds.get("nps_max", {}).get("threshold") == 6 and kinds.get("grade_max", {}).get("threshold") == 5
             and kinds.get("ces_max", {}).get("threshold") == 3
             and "opzeggen" in (kinds.get("words", {}).get("words") or "")
-            and all(r.get("sla_hours") == 48 and r.get("enabled") is True for r in kinds.values()),
-            "alert rules: seeded NPS <= 6, grade <= 5, CES <= 3, words; SLA 48 h", ks.got(st, rules))
+            and all(r.get("sla_hours") == 48 and r.get("working_days") is True and r.get("enabled") is True
+                    for r in four),
+            "alert rules: seeded NPS <= 6, grade <= 5, CES <= 3, words; SLA 48 working hours",
+            ks.got(st, rules))
+    rl = kinds.get("repeat_low", {})
+    t.eq((rl.get("threshold"), rl.get("window_days"), rl.get("sla_hours"), rl.get("enabled")), (6, 90, 24, True),
+         "alert rules: seeded repeat_low (second NPS <= 6 within 90 days, SLA 24 h)")
+    # this file tests one rule at a time; repeat_low has its own test (test_case_loop.py)
+    srv.request("PUT", "/api/v1/alert-rules/%d" % rl.get("id", 5), {"enabled": False})
 
     # a detractor opens exactly one case, owned by the team lead, deadline +48 h
     cust = f["cust_nl"]["id"]
@@ -72,8 +80,8 @@ def main(t, srv):
           case.get("owner_user_id"), case.get("version")),
          ("new", "nps_max", r1["id"], f["team"]["id"], lead.user["id"], 1),
          "detractor: case new, rule nps_max, response, team, owner = team lead, version 1")
-    t.check(case.get("deadline") == ks.iso(ks.parse_iso(r1["received_at"]) + 48 * 3600),
-            "detractor: deadline = received_at + 48 h", ks.short(case))
+    t.check(case.get("deadline") == ks.iso(ks.working_deadline(ks.parse_iso(r1["received_at"]), 48)),
+            "detractor: deadline = received_at + 48 working hours (Mon-Fri, Amsterdam)", ks.short(case))
     n_sql = srv.sql("SELECT count(*) FROM cases WHERE customer_id = ?", (cust,))[0][0]
     t.eq(n_sql, 1, "detractor: one row in the cases table")
 
@@ -111,9 +119,9 @@ def main(t, srv):
     cid = case["id"]
     resp = patch(srv, cid, {"version": 1, "status": "resolved"})
     t.error(resp, 422, None, "status", "PATCH new -> resolved (a jump) -> 422 field status")
-    resp = patch(srv, cid, {"version": 1, "status": "contacted", "root_cause": "wachttijd"})
+    resp = patch(srv, cid, {"version": 1, "status": "contacted", "root_cause": "wait_time"})
     t.check(resp[0] == 200 and resp[2].get("status") == "contacted" and resp[2].get("version") == 2
-            and resp[2].get("root_cause") == "wachttijd",
+            and resp[2].get("root_cause") == "wait_time",
             "PATCH new -> contacted with root_cause -> 200, version 2", ks.got(resp[0], resp[2]))
     t.error(patch(srv, cid, {"version": 1, "status": "resolved"}), 409, "conflict", "version",
             "PATCH with a stale version -> 409 field version")
@@ -126,6 +134,8 @@ def main(t, srv):
     t.error(patch(srv, cid, {"version": 4, "status": "contacted"}), 422, None, "status",
             "PATCH closed -> contacted -> 422 field status")
     t.error(patch(srv, cid, {"version": 4, "bogus": 1}), 422, None, "bogus", "PATCH unknown field -> 422")
+    t.error(patch(srv, cid, {"version": 4, "root_cause": "wachttijd"}), 422, None, "root_cause",
+            "PATCH root_cause outside the categories -> 422 field root_cause")
     t.error(patch(srv, cid, {"status": "new"}), 422, None, "version", "PATCH without version -> 422")
     # closed: a new detractor opens a new case; the old one is not reopenable then
     respond(srv, f, nps=2)

@@ -1,0 +1,617 @@
+/* sqlite_case_flow.c — moving cases (issue 6): the status change with its
+ * optimistic version check, closing the loop with the customer (message
+ * and re-survey), notes, escalation past the deadline, and the outbox of
+ * case mails the scheduler sends. See store.h, "cases".
+ *
+ * Every change is one IMMEDIATE transaction: the case row, the mail to the
+ * customer, the re-survey invitation and the webhook commit together or
+ * not at all.
+ */
+#include "store/sqlite_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cases/flow.h"
+#include "cases/sla.h"
+
+#define CASE_MAIL_MAX_ATTEMPTS 8
+#define CASE_RESURVEY_DELAY (24 * 3600)   /* let the fix be felt first */
+#define CASE_RESURVEY_TTL (14 * 86400)
+
+/* What a change needs to know about the case as it is. */
+typedef struct sq_case_now {
+	char status[16];
+	char rule[16];
+	int64_t version;
+	int64_t customer_id;
+	int64_t response_id;
+	int consent;             /* -1 unknown */
+} sq_case_now;
+
+static ks_err sq_case_read(sq_conn *c, int64_t id, sq_case_now *cur, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT status, version, customer_id, coalesce(response_id, 0),"
+			      " coalesce(consent, -1), coalesce(rule, '') FROM cases WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(cur->status, sizeof cur->status, "%s", sq_ctext(st, 0));
+		cur->version = sqlite3_column_int64(st, 1);
+		cur->customer_id = sqlite3_column_int64(st, 2);
+		cur->response_id = sqlite3_column_int64(st, 3);
+		cur->consent = sqlite3_column_int(st, 4);
+		snprintf(cur->rule, sizeof cur->rule, "%s", sq_ctext(st, 5));
+	} else {
+		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)id)
+					: sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* Why the customer may not be written to, or NULL when they may: the
+ * case's consent, the opt-out (for good), an address. */
+static ks_err sq_case_reach(sq_conn *c, const sq_case_now *cur, int consent, const char **why,
+			    ks_error *e)
+{
+	*why = NULL;
+	if (consent == 0) {
+		*why = "no_consent";
+		return KS_OK;
+	}
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT opted_out_at IS NOT NULL, coalesce(email, '') FROM customers"
+				 " WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, cur->customer_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_int(st, 0))
+			*why = "opted_out";
+		else if (strchr(sq_ctext(st, 1), '@') == NULL)
+			*why = "no_email";
+	} else {
+		*why = "no_email";
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* A re-survey: a new contact on the touchpoint of the response that opened
+ * the case, and an invitation for it a day from now (not subject to the
+ * fatigue rule: the customer asked for the follow-up by complaining). */
+static ks_err sq_case_resurvey(ks_store *s, sq_conn *c, const sq_case_now *cur, int64_t case_id,
+			       int64_t now, int64_t *invitation_id, ks_error *e)
+{
+	char token[MODEL_TOKEN_LEN + 1], unsub[MODEL_TOKEN_LEN + 1], reason[64], msgid[160];
+	sq_token(token);
+	sq_token(unsub);
+	snprintf(reason, sizeof reason, "case %" PRId64 " follow-up", case_id);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO contacts (customer_id, employee_id, team_id, touchpoint_id,"
+			      " channel, reason, occurred_at, token, expires_at)"
+			      " SELECT r.customer_id, r.employee_id, r.team_id, r.touchpoint_id, 'email', ?2,"
+			      " ?3, ?4, ?5 FROM responses r WHERE r.id = ?1 AND r.touchpoint_id IS NOT NULL",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, cur->response_id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_text(st, 4, token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now + CASE_RESURVEY_DELAY + CASE_RESURVEY_TTL);
+	err = sq_cstep(c, st, e);
+	if (err || sqlite3_changes(c->db) != 1)
+		return err; /* a response without a touchpoint: nothing to re-survey */
+	int64_t contact_id = sqlite3_last_insert_rowid(c->db);
+	snprintf(msgid, sizeof msgid, "inv-%" PRId64 "-%s@klantstem", contact_id, unsub);
+	err = sq_cprep(c,
+		       "INSERT INTO invitations (contact_id, customer_id, touchpoint_id, team_id, employee_id,"
+		       " channel, decision, status, email, send_at, next_attempt_at, message_id,"
+		       " reminder_status, unsubscribe_token, created_at)"
+		       " SELECT ct.id, ct.customer_id, ct.touchpoint_id, ct.team_id, ct.employee_id, 'email',"
+		       " 'created', 'scheduled', cu.email, ?2, ?2, ?3, 'none', ?4, ?5"
+		       " FROM contacts ct JOIN customers cu ON cu.id = ct.customer_id WHERE ct.id = ?1",
+		       &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_int64(st, 2, now + CASE_RESURVEY_DELAY);
+	sqlite3_bind_text(st, 3, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, unsub, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	err = sq_cstep(c, st, e);
+	if (!err)
+		*invitation_id = sqlite3_last_insert_rowid(c->db);
+	(void)s;
+	return err;
+}
+
+/* The deadline a reopened case gets: from now, by its rule's SLA (48
+ * working hours when the rule is gone). */
+static ks_err sq_case_new_deadline(sq_conn *c, const char *rule, int64_t now, int64_t *deadline,
+				   ks_error *e)
+{
+	int hours = 48;
+	bool working = true;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT sla_hours, working_days FROM alert_rules WHERE kind = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		hours = sqlite3_column_int(st, 0);
+		working = sqlite3_column_int(st, 1) != 0;
+	} else if (rc != SQLITE_DONE) {
+		err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	*deadline = cases_deadline(now, hours, working);
+	return err;
+}
+
+static void sq_bind_tri(sqlite3_stmt *st, int i, int v)
+{
+	if (v >= 0)
+		sqlite3_bind_int(st, i, v);
+}
+
+/* Check a patch against the case as it is; *to gets the target status. */
+static ks_err sq_case_check(sq_conn *c, const sq_case_now *cur, const store_case_patch *p, int consent,
+			    const char **to, ks_error *e)
+{
+	if (cur->version != p->version)
+		return ks_fail(e, KS_ERR_CONFLICT, "version",
+			       "the case changed meanwhile (version %lld, not %lld): reload and retry",
+			       (long long)cur->version, (long long)p->version);
+	*to = p->has_status ? p->status : cur->status;
+	if (!cases_status_known(*to))
+		return ks_fail(e, KS_ERR_INVALID, "status", "status must be new, contacted, resolved or closed");
+	if (!cases_status_step(cur->status, *to, consent == 0)) {
+		if (consent == 0 && strcmp(*to, "contacted") == 0)
+			return ks_fail(e, KS_ERR_INVALID, "status",
+				       "the customer did not consent to be contacted: resolve the case"
+				       " without contacting them");
+		return ks_fail(e, KS_ERR_INVALID, "status", "a case cannot go from %s to %s", cur->status, *to);
+	}
+	bool resolving = strcmp(*to, "resolved") == 0 && strcmp(cur->status, "resolved") != 0;
+	if (p->customer_message && !resolving)
+		return ks_fail(e, KS_ERR_INVALID, "customer_message",
+			       "customer_message goes with the move to resolved");
+	if (p->resurvey && !resolving)
+		return ks_fail(e, KS_ERR_INVALID, "resurvey", "resurvey goes with the move to resolved");
+	if (p->has_owner && p->owner_user_id) {
+		bool found = false;
+		ks_err err = sq_row_exists(c, "users", p->owner_user_id, &found, e);
+		if (!err && !found)
+			err = ks_fail(e, KS_ERR_REF, "owner_user_id", "owner_user_id %lld does not exist",
+				      (long long)p->owner_user_id);
+		return err;
+	}
+	return KS_OK;
+}
+
+static const char *const sq_case_update_sql =
+	"UPDATE cases SET status = ?3,"
+	" closed_at = CASE WHEN ?3 = 'closed' THEN coalesce(closed_at, ?4)"
+	"  WHEN ?3 = 'new' THEN NULL ELSE closed_at END,"
+	" first_contact_at = CASE WHEN ?3 = 'contacted' THEN coalesce(first_contact_at, ?4)"
+	"  ELSE first_contact_at END,"
+	" resolved_at = CASE WHEN ?3 = 'resolved' THEN coalesce(resolved_at, ?4)"
+	"  WHEN ?3 = 'new' THEN NULL ELSE resolved_at END,"
+	" deadline = CASE WHEN ?19 THEN ?20 ELSE deadline END,"
+	" escalated_at = CASE WHEN ?19 THEN NULL ELSE escalated_at END,"
+	" escalated_to_user_id = CASE WHEN ?19 THEN NULL ELSE escalated_to_user_id END,"
+	" owner_user_id = CASE WHEN ?5 THEN ?6 ELSE owner_user_id END,"
+	" root_cause = CASE WHEN ?7 THEN ?8 ELSE root_cause END,"
+	" outcome = CASE WHEN ?9 THEN ?10 ELSE outcome END,"
+	" relationship_restored = CASE WHEN ?11 THEN ?12 ELSE relationship_restored END,"
+	" customer_retained = CASE WHEN ?13 THEN ?14 ELSE customer_retained END,"
+	" consent = CASE WHEN ?15 THEN ?16 ELSE consent END,"
+	" customer_message = coalesce(?17, customer_message),"
+	" customer_message_status = coalesce(?18, customer_message_status),"
+	" resurvey_invitation_id = coalesce(?21, resurvey_invitation_id),"
+	" version = version + 1, updated_at = ?4"
+	" WHERE id = ?1 AND version = ?2";
+
+static ks_err sq_case_apply(ks_store *s, sq_conn *c, int64_t id, const store_case_patch *p, int64_t now,
+			    ks_error *e)
+{
+	sq_case_now cur;
+	ks_err err = sq_case_read(c, id, &cur, e);
+	if (err)
+		return err;
+	int consent = p->has_consent ? p->consent : cur.consent;
+	const char *to = NULL;
+	err = sq_case_check(c, &cur, p, consent, &to, e);
+	if (err)
+		return err;
+	bool reopen = strcmp(to, "new") == 0 && strcmp(cur.status, "new") != 0;
+	bool closing = strcmp(to, "closed") == 0 && strcmp(cur.status, "closed") != 0;
+	int64_t deadline = 0, invitation = 0;
+	if (reopen)
+		err = sq_case_new_deadline(c, cur.rule, now, &deadline, e);
+	const char *why = NULL, *msg_status = NULL;
+	if (!err && (p->customer_message || p->resurvey))
+		err = sq_case_reach(c, &cur, consent, &why, e);
+	if (!err && p->customer_message) {
+		msg_status = why ? why : "queued";
+		if (why == NULL)
+			err = sq_case_mail_queue(s, c, id, "customer", 0, cur.customer_id, now, e);
+	}
+	if (!err && p->resurvey && why == NULL)
+		err = sq_case_resurvey(s, c, &cur, id, now, &invitation, e);
+	sqlite3_stmt *st = NULL;
+	if (!err)
+		err = sq_cprep(c, sq_case_update_sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, p->version);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int(st, 5, p->has_owner);
+	sq_bind_id(st, 6, p->owner_user_id);
+	sqlite3_bind_int(st, 7, p->has_root_cause);
+	if (p->root_cause)
+		sqlite3_bind_text(st, 8, p->root_cause, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, p->has_outcome);
+	if (p->outcome)
+		sqlite3_bind_text(st, 10, p->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 11, p->has_restored);
+	sq_bind_tri(st, 12, p->restored);
+	sqlite3_bind_int(st, 13, p->has_retained);
+	sq_bind_tri(st, 14, p->retained);
+	sqlite3_bind_int(st, 15, p->has_consent);
+	sq_bind_tri(st, 16, p->consent);
+	if (p->customer_message)
+		sqlite3_bind_text(st, 17, p->customer_message, -1, SQLITE_STATIC);
+	if (msg_status)
+		sqlite3_bind_text(st, 18, msg_status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 19, reopen);
+	sqlite3_bind_int64(st, 20, deadline);
+	sq_bind_id(st, 21, invitation);
+	err = sq_cstep(c, st, e);
+	if (err == KS_ERR_CONFLICT) /* reopened while another case of the rule is open */
+		return ks_fail(e, KS_ERR_CONFLICT, "status",
+			       "the customer already has an open case for this rule");
+	if (!err && sqlite3_changes(c->db) != 1)
+		err = ks_fail(e, KS_ERR_CONFLICT, "version", "the case changed meanwhile: reload and retry");
+	if (!err && closing && s->webhooks) {
+		json_t *ev = sq_case_event(c, id, e);
+		err = ev ? sq_webhook_queue(s, c, "case.closed", ev, e) : KS_ERR_DB;
+	}
+	return err;
+}
+
+/* Run fn in one IMMEDIATE transaction on a pooled connection. */
+static ks_err sq_case_tx(ks_store *s, ks_err (*fn)(ks_store *, sq_conn *, void *, ks_error *), void *arg,
+			 ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err) {
+		err = fn(s, c, arg, e);
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err)
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+typedef struct sq_update_args {
+	int64_t id;
+	const store_case_patch *p;
+	int64_t now;
+} sq_update_args;
+
+static ks_err sq_case_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	sq_update_args *a = arg;
+	return sq_case_apply(s, c, a->id, a->p, a->now, e);
+}
+
+ks_err store_case_update(ks_store *s, int64_t id, const store_case_patch *p, int64_t now, ks_error *e)
+{
+	sq_update_args a = {id, p, now};
+	return sq_case_tx(s, sq_case_update_tx, &a, e);
+}
+
+/* ---- notes ------------------------------------------------------------------------ */
+
+typedef struct sq_note_args {
+	int64_t case_id, user_id, now, note_id;
+	const char *text;
+} sq_note_args;
+
+static ks_err sq_case_note_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	sq_note_args *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "UPDATE cases SET updated_at = ?2 WHERE id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->case_id);
+	sqlite3_bind_int64(st, 2, a->now);
+	err = sq_cstep(c, st, e);
+	if (!err && sqlite3_changes(c->db) != 1)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)a->case_id);
+	if (!err)
+		err = sq_cprep(c, "INSERT INTO case_notes (case_id, user_id, text, created_at)"
+				  " VALUES (?1, ?2, ?3, ?4)",
+			       &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->case_id);
+	sq_bind_id(st, 2, a->user_id);
+	sqlite3_bind_text(st, 3, a->text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, a->now);
+	err = sq_cstep(c, st, e);
+	a->note_id = sqlite3_last_insert_rowid(c->db);
+	return err;
+}
+
+ks_err store_case_note_add(ks_store *s, int64_t case_id, int64_t user_id, const char *text,
+			   int64_t now, json_t **out, ks_error *e)
+{
+	sq_note_args a = {.case_id = case_id, .user_id = user_id, .now = now, .text = text};
+	ks_err err = sq_case_tx(s, sq_case_note_tx, &a, e);
+	if (err)
+		return err;
+	*out = json_pack("{s:I, s:I, s:o, s:s, s:o}", "id", (json_int_t)a.note_id, "case_id",
+			 (json_int_t)case_id, "user_id", sq_opt_id(user_id), "text", text, "created_at",
+			 sq_iso_or_null(now));
+	return KS_OK;
+}
+
+/* ---- escalation ----------------------------------------------------------------------- */
+
+#define SQ_ESCALATE_BATCH 200
+
+typedef struct sq_due_case {
+	int64_t id, team_id, owner;
+} sq_due_case;
+
+static void sq_due_row(sqlite3_stmt *st, void *elem)
+{
+	sq_due_case *d = elem;
+	d->id = sqlite3_column_int64(st, 0);
+	d->team_id = sqlite3_column_int64(st, 1);
+	d->owner = sqlite3_column_int64(st, 2);
+}
+
+typedef struct sq_escalate_args {
+	int64_t now;
+	int n;
+} sq_escalate_args;
+
+static ks_err sq_escalate_one(ks_store *s, sq_conn *c, const sq_due_case *d, int64_t now, ks_error *e)
+{
+	int64_t manager = 0;
+	ks_err err = sq_case_manager(c, d->team_id, &manager, e);
+	sqlite3_stmt *st = NULL;
+	if (!err)
+		err = sq_cprep(c, "UPDATE cases SET escalated_at = ?2, escalated_to_user_id = ?3 WHERE id = ?1",
+			       &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, d->id);
+	sqlite3_bind_int64(st, 2, now);
+	sq_bind_id(st, 3, manager);
+	err = sq_cstep(c, st, e);
+	if (!err && manager)
+		err = sq_case_mail_queue(s, c, d->id, "overdue", manager, 0, now, e);
+	if (!err && d->owner && d->owner != manager)
+		err = sq_case_mail_queue(s, c, d->id, "overdue", d->owner, 0, now, e);
+	if (!err && s->webhooks) {
+		json_t *ev = sq_case_event(c, d->id, e);
+		err = ev ? sq_webhook_queue(s, c, "case.overdue", ev, e) : KS_ERR_DB;
+	}
+	return err;
+}
+
+static ks_err sq_escalate_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	sq_escalate_args *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT id, coalesce(team_id, 0), coalesce(owner_user_id, 0) FROM cases"
+			      " WHERE status IN ('new','contacted') AND escalated_at IS NULL"
+			      " AND deadline < ?1 ORDER BY deadline LIMIT ?2",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->now);
+	sqlite3_bind_int(st, 2, SQ_ESCALATE_BATCH);
+	sq_due_case *due = NULL;
+	size_t n = 0;
+	err = sq_collect(c, st, sizeof *due, sq_due_row, SQ_ESCALATE_BATCH, (void **)&due, &n, NULL, e);
+	for (size_t i = 0; !err && i < n; i++)
+		err = sq_escalate_one(s, c, &due[i], a->now, e);
+	free(due);
+	if (!err)
+		a->n = (int)n;
+	return err;
+}
+
+ks_err store_case_escalate(ks_store *s, int64_t now, int *n, ks_error *e)
+{
+	*n = 0;
+	for (;;) {
+		sq_escalate_args a = {now, 0};
+		ks_err err = sq_case_tx(s, sq_escalate_tx, &a, e);
+		if (err)
+			return err;
+		*n += a.n;
+		if (a.n < SQ_ESCALATE_BATCH)
+			return KS_OK;
+	}
+}
+
+/* ---- the outbox of case mails ---------------------------------------------------------- */
+
+void store_case_mail_job_clear(store_case_mail_job *j)
+{
+	free(j->open_text);
+	free(j->customer_message);
+	j->open_text = NULL;
+	j->customer_message = NULL;
+}
+
+ks_err store_case_mail_recover(ks_store *s, int *n, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "UPDATE case_mails SET status = 'pending' WHERE status = 'sending'", e);
+	*n = err ? 0 : sqlite3_changes(c->db);
+	sq_release(s, c);
+	return err;
+}
+
+static char *sq_dup_or_null(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t && t[0] ? strdup((const char *)t) : NULL;
+}
+
+static void sq_case_mail_row(sqlite3_stmt *st, void *elem)
+{
+	store_case_mail_job *j = elem;
+	memset(j, 0, sizeof *j);
+	j->id = sqlite3_column_int64(st, 0);
+	j->case_id = sqlite3_column_int64(st, 1);
+	snprintf(j->kind, sizeof j->kind, "%s", sq_ctext(st, 2));
+	snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 3));
+	snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 4));
+	j->attempts = sqlite3_column_int(st, 5) + 1;
+	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 6));
+	snprintf(j->reason, sizeof j->reason, "%s", sq_ctext(st, 7));
+	snprintf(j->customer_name, sizeof j->customer_name, "%s", sq_ctext(st, 8));
+	snprintf(j->team_name, sizeof j->team_name, "%s", sq_ctext(st, 9));
+	snprintf(j->owner_name, sizeof j->owner_name, "%s", sq_ctext(st, 10));
+	j->deadline = sqlite3_column_int64(st, 11);
+	j->open_text = sq_dup_or_null(st, 12);
+	j->customer_message = sq_dup_or_null(st, 13);
+}
+
+typedef struct sq_claim_args {
+	int64_t now;
+	store_case_mail_job *jobs;
+	int max, n;
+} sq_claim_args;
+
+static ks_err sq_case_mail_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	sq_claim_args *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT m.id, m.case_id, m.kind, m.to_email, m.language, m.attempts, m.message_id,"
+			      " c.reason, cu.name, t.name, ou.name, coalesce(c.deadline, 0), r.open_text,"
+			      " c.customer_message"
+			      " FROM case_mails m JOIN cases c ON c.id = m.case_id"
+			      " LEFT JOIN customers cu ON cu.id = c.customer_id"
+			      " LEFT JOIN org_units t ON t.id = c.team_id"
+			      " LEFT JOIN users ou ON ou.id = c.owner_user_id"
+			      " LEFT JOIN responses r ON r.id = c.response_id"
+			      " WHERE m.status = 'pending' AND m.next_attempt_at <= ?1"
+			      " ORDER BY m.next_attempt_at, m.id LIMIT ?2",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->now);
+	sqlite3_bind_int(st, 2, a->max);
+	int rc = SQLITE_DONE;
+	while (a->n < a->max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		sq_case_mail_row(st, &a->jobs[a->n++]);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	for (int i = 0; !err && i < a->n; i++) {
+		err = sq_cprep(c, "UPDATE case_mails SET status = 'sending', attempts = ?2 WHERE id = ?1", &st, e);
+		if (err)
+			break;
+		sqlite3_bind_int64(st, 1, a->jobs[i].id);
+		sqlite3_bind_int(st, 2, a->jobs[i].attempts);
+		err = sq_cstep(c, st, e);
+	}
+	return err;
+}
+
+ks_err store_case_mail_claim(ks_store *s, int64_t now, store_case_mail_job *jobs, int max, int *n,
+			     ks_error *e)
+{
+	sq_claim_args a = {.now = now, .jobs = jobs, .max = max};
+	ks_err err = sq_case_tx(s, sq_case_mail_claim_tx, &a, e);
+	if (err) {
+		for (int i = 0; i < a.n; i++)
+			store_case_mail_job_clear(&jobs[i]);
+		a.n = 0;
+	}
+	*n = a.n;
+	return err;
+}
+
+typedef struct sq_record_args {
+	const store_case_mail_job *j;
+	store_send_outcome outcome;
+	const char *detail;
+	int64_t now;
+} sq_record_args;
+
+static ks_err sq_case_mail_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	sq_record_args *a = arg;
+	bool give_up = a->outcome == STORE_SEND_GIVE_UP ||
+		       (a->outcome == STORE_SEND_RETRY && a->j->attempts >= CASE_MAIL_MAX_ATTEMPTS);
+	const char *status = a->outcome == STORE_SEND_OK ? "sent" : give_up ? "failed" : "pending";
+	/* Backoff 1, 2, 4 ... minutes: a mail server that is down for a while
+	 * is not hammered, one that hiccups is retried soon. */
+	int64_t next = a->now + ((int64_t)60 << (a->j->attempts > 10 ? 10 : a->j->attempts - 1));
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE case_mails SET status = ?2, next_attempt_at = ?3, last_error = ?4,"
+			      " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->j->id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, next);
+	if (a->detail && a->detail[0])
+		sqlite3_bind_text(st, 4, a->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, a->now);
+	err = sq_cstep(c, st, e);
+	if (err || strcmp(a->j->kind, "customer") != 0 || strcmp(status, "pending") == 0)
+		return err;
+	err = sq_cprep(c, "UPDATE cases SET customer_message_status = ?2 WHERE id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->j->case_id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	return sq_cstep(c, st, e);
+}
+
+ks_err store_case_mail_record(ks_store *s, const store_case_mail_job *j, store_send_outcome outcome,
+			      const char *detail, int64_t now, ks_error *e)
+{
+	sq_record_args a = {j, outcome, detail, now};
+	return sq_case_tx(s, sq_case_mail_record_tx, &a, e);
+}

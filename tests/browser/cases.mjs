@@ -254,8 +254,12 @@ async function main() {
       eq([c.status, c.owner_user_id, c.team_id], ['new', lead.id, lead.unit_id], 'api: the case is new, owned by the team lead, of their team');
       const r2 = await respond(cust, 3, 'En de tweede afspraak ook niet.', 'cases-browser-2');
       eq(r2.status, 201, 'api: a second low response -> 201');
+      // other rules (a repeated low score) may open cases of their own; the
+      // rule that opened this one adds the response to it
       list = await admin.call('GET', '/cases?customer_id=' + cust.id);
-      eq((list.body.items || []).length, 1, 'api: still one case for the customer');
+      const same = (list.body.items || []).filter((x) => x.rule === c.rule);
+      eq(same.map((x) => x.id), [caseId], 'api: still one ' + c.rule + ' case for the customer ('
+        + (list.body.items || []).map((x) => x.rule).join(', ') + ')');
       const one = await admin.call('GET', '/cases/' + caseId);
       eq((one.body.response_ids || []).slice().sort((a, b) => a - b), [r1.body.id, r2.body.id].sort((a, b) => a - b),
         'api: the case holds both responses');
@@ -263,11 +267,9 @@ async function main() {
       ok(run.status === 200 || run.status === 204, 'api: the scheduler runs one pass', run);
       const found = await waitMail(mailDir, (m) => m.rcpt.includes(USERS.team_lead));
       ok(found.length >= 1, 'mail: the team lead is told of the new case', mails(mailDir).map((m) => [m.rcpt, m.subject]));
-      if (found.length) {
-        const m = found[found.length - 1];
-        ok(new RegExp('(#|/case/|case )' + caseId + '\\b', 'i').test(m.subject + '\n' + m.text), 'mail: the mail names the case (' + caseId + ')',
-          m.subject + '\n' + m.text.slice(0, 600));
-      }
+      const names = (m) => new RegExp('(#|/case/|case )' + caseId + '\\b', 'i').test(m.subject + '\n' + m.text);
+      ok(found.some(names), 'mail: a mail to the lead names the case (' + caseId + ')',
+        found.map((m) => m.subject + '\n' + m.text.slice(0, 400)).join('\n----\n'));
     });
 
     // ---- the browser, as the team lead --------------------------------------------------------

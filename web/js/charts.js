@@ -137,7 +137,7 @@ export async function paretoChart(el, items, { barName = 'n', lineName = '%' } =
       { type: 'value', min: 0, max: 100, axisLabel: { formatter: pct }, splitLine: { show: false } },
     ],
     series: [
-      { type: 'bar', name: barName, data: items.map((i) => i.n), itemStyle: { color: COLORS.bar },
+      { type: 'bar', name: barName, data: items.map((i) => i.n), itemStyle: { color: COLORS.bar }, barMaxWidth: 72,
         label: { show: true, position: 'top' } },
       { type: 'line', name: lineName, yAxisIndex: 1, data: items.map((i) => Math.round((i.cumulative ?? 0) * 1000) / 10),
         symbolSize: 6, itemStyle: { color: COLORS.team }, lineStyle: { width: 2.5, color: COLORS.team },

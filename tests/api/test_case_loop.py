@@ -1,0 +1,435 @@
+#!/usr/bin/python3
+"""Closing the loop (issue 6; docs/API.md, "Cases (closed loop)"): on one
+server with a test clock, the SMTP sink and a webhook listener on loopback:
+
+- a detractor opens a case for the team lead with a deadline of 48 working
+  hours (a Friday case is due on Tuesday), the "opened" mail reaches the
+  lead through the sink, case.opened reaches the listener signed;
+- a repeated low score adds to the open case (no duplicate) and fires the
+  repeat_low rule once;
+- past the deadline (moved clock) the case is escalated once to the
+  manager above the team (mail + case.overdue), never before;
+- consent: a customer who said no is never "contacted", gets no message
+  and no re-survey; an opted-out customer neither; a rejected address
+  marks the message failed;
+- resolving with a message mails the customer the handler's words, the
+  re-survey invitation goes out a day later, closing fires case.closed;
+- reopening gives a new deadline and clears the escalation;
+- /cases/stats against the same numbers computed here from the cases
+  (Python's statistics module for median and p90).
+"""
+
+import contextlib
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+import smtp_sink  # noqa: E402
+from test_dashboard import Session, make_user  # noqa: E402
+
+HOUR = 3600
+START = "2026-01-16T14:00:00Z"   # a Friday, 15:00 in Amsterdam (CET)
+BASE_URL = "https://feedback.example.nl"
+ORG = "Energie BV"
+
+
+def session_request(self, method, path, body=None):
+    h = {"Cookie": "ks_session=" + self.cookie, "X-CSRF-Token": self.csrf}
+    return self.srv.request(method, path, body, headers=h, auth=False)
+
+
+Session.request = session_request
+
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    got = []
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with Hooks.lock:
+            Hooks.got.append((dict((k.lower(), v) for k, v in self.headers.items()), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def must(resp, status, what):
+    st, _, body = resp
+    if st != status:
+        raise ks.FixtureError("%s -> expected %s, %s" % (what, status, ks.got(st, body)))
+    return body
+
+
+def set_clock(srv, ts):
+    must(srv.post("/api/v1/admin/clock", {"now": ks.iso(ts)}), 200, "POST /admin/clock")
+
+
+def run_sched(srv):
+    return must(srv.post("/api/v1/admin/scheduler/run"), 200, "POST /admin/scheduler/run")
+
+
+def respond(srv, f, cust, nps, text=None, consent=None):
+    c = srv.create("contacts", {"customer_id": cust["id"], "touchpoint_id": f["tp1"]["id"],
+                                "channel": "phone", "employee_id": f["emp1"]["id"]})
+    ans = {"nps": nps}
+    if text is not None:
+        ans["open"] = text
+    if consent is not None:
+        ans["contact_consent"] = consent
+    return must(srv.post("/api/v1/responses", {"contact_id": c["id"], "answers": ans}), 201, "POST /responses")
+
+
+def cases_of(srv, cust, rule=None):
+    body = must(srv.get("/api/v1/cases?customer_id=%d" % cust["id"]), 200, "GET /cases")
+    return [c for c in body["items"] if rule is None or c["rule"] == rule]
+
+
+def get_case(srv, cid):
+    return must(srv.get("/api/v1/cases/%d" % cid), 200, "GET /cases/%d" % cid)
+
+
+def hooks_of(event):
+    with Hooks.lock:
+        got = list(Hooks.got)
+    out = []
+    for hd, body in got:
+        if hd.get("x-klantstem-event") == event:
+            out.append((hd, body))
+    return out
+
+
+def signed(hd, body, secret):
+    ts = hd.get("x-klantstem-timestamp") or ""
+    want = "sha256=" + hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return ts != "" and hmac.compare_digest(hd.get("x-klantstem-signature") or "", want)
+
+
+def wait_mails(sink, addr, n, timeout=5.0):
+    end = time.time() + timeout
+    while True:
+        got = sink.mails(to=addr)
+        if len(got) >= n or time.time() > end:
+            return got
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def world(t):
+    sink = smtp_sink.Sink()
+    sink.start()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    secret = "case-hooks-" + ks.uniq("s")
+    url = "http://127.0.0.1:%d/hooks" % httpd.server_address[1]
+    srv = ks.Server(t, args=["--test-clock", START, "--smtp", sink.url, "--base-url", BASE_URL,
+                             "--org-name", ORG, "--webhook-url", url],
+                    env={"KLANTSTEM_WEBHOOK_SECRET": secret})
+    try:
+        srv.start()
+        yield srv, sink, secret
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.cleanup()
+            httpd.shutdown()
+            httpd.server_close()
+            sink.cleanup()
+
+
+def customer(srv, name, email, language="nl"):
+    body = {"external_id": ks.uniq("C"), "name": name, "language": language}
+    if email:
+        body["email"] = email
+    return srv.create("customers", body)
+
+
+def main(t):
+    with world(t) as (srv, sink, secret):
+        scenario(t, srv, sink, secret)
+
+
+def scenario(t, srv, sink, secret):
+    t0 = ks.parse_iso(START)
+    f = ks.base_fixture(srv)
+    lead = make_user(srv, "team_lead", "Lotte Lead", unit_id=f["team"]["id"])
+    manager = make_user(srv, "manager", "Mark Manager", unit_id=f["dept"]["id"])
+    anna = customer(srv, "Anna de Boer", "anna@example.org")
+
+    # ---- a detractor: the case, its deadline, the owner's mail, case.opened
+    r1 = respond(srv, f, anna, 2, "De monteur kwam twee keer te laat", consent=True)
+    t.eq(r1["answers"].get("contact_consent"), True, "response: answers.contact_consent stored and echoed")
+    items = cases_of(srv, anna, "nps_max")
+    t.eq(len(items), 1, "detractor: one nps_max case")
+    case = items[0] if items else {}
+    cid = case.get("id", 0)
+    due = ks.working_deadline(t0, 48)
+    t.eq(ks.iso(due), "2026-01-20T14:00:00Z", "working-day reference: Friday 15:00 + 48 h -> Tuesday 15:00")
+    t.eq((case.get("owner_user_id"), case.get("owner_name"), case.get("deadline"), case.get("consent"),
+          case.get("customer_name"), case.get("next_statuses")),
+         (lead.user["id"], "Lotte Lead", ks.iso(due), True, "Anna de Boer", ["contacted"]),
+         "case: owner the team lead, deadline = 48 working hours, consent true, next step contacted")
+
+    # ---- a repeated low score: no duplicate; repeat_low fires once
+    r2 = respond(srv, f, anna, 4)
+    r3 = respond(srv, f, anna, 1)
+    items = cases_of(srv, anna, "nps_max")
+    full = get_case(srv, cid)
+    t.check(len(items) == 1 and full.get("response_ids") == [r1["id"], r2["id"], r3["id"]],
+            "three low scores: still one nps_max case with the three responses", ks.short(full))
+    rl = cases_of(srv, anna, "repeat_low")
+    t.check(len(rl) == 1 and get_case(srv, rl[0]["id"]).get("response_ids") == [r2["id"], r3["id"]],
+            "second and third low score in 90 days: one repeat_low case (responses 2 and 3)", ks.short(rl))
+    rl_id = rl[0]["id"] if rl else 0
+    t.eq(rl[0].get("deadline") if rl else None, ks.iso(ks.working_deadline(t0, 24)),
+         "repeat_low: SLA 24 working hours -> Monday 15:00")
+    t.eq([r["nps"] for r in full.get("responses", [])], [2, 4, 1], "GET case: the responses with their scores")
+    t.eq((full.get("customer") or {}).get("email"), "anna@example.org", "GET case: the customer's e-mail")
+
+    st = run_sched(srv)
+    t.eq(st.get("case_mails_sent"), 2, "scheduler: two 'opened' mails (nps_max and repeat_low)")
+    mails = wait_mails(sink, lead.email, 2)
+    mine = [m for m in mails if ("#%d" % cid) in m.subject]
+    t.check(len(mails) == 2 and len(mine) == 1, "the team lead got both mails in the sink, one per case",
+            [m.subject for m in mails])
+    if mine:
+        m = mine[0]
+        t.check(m.subject.startswith("Nieuwe case #%d" % cid) and "NPS 2" in m.subject,
+                "opened mail: Dutch subject names the case and the reason", m.subject)
+        t.check("%s/#/case/%d" % (BASE_URL, cid) in m.text and "twee keer te laat" in m.text
+                and "Anna de Boer" in m.text and "2026-01-20 15:00" in m.text,
+                "opened mail: link to the case, the customer, their words, the local deadline", m.text)
+    opened = hooks_of("case.opened")
+    t.eq(len(opened), 2, "webhook listener: two case.opened events")
+    t.check(all(signed(hd, body, secret) for hd, body in opened),
+            "case.opened: X-Klantstem-Signature = HMAC-SHA256(secret, timestamp.body)")
+    bodies = [json.loads(b) for _, b in opened]
+    t.check(any(b.get("case_id") == cid and b.get("customer_id") == anna["id"] and b.get("rule") == "nps_max"
+                and b.get("event") == "case.opened" and b.get("deadline") == ks.iso(due) for b in bodies),
+            "case.opened body: case_id, customer_id, rule, deadline", bodies)
+
+    # ---- escalation: not before the deadline, once after it
+    set_clock(srv, due - 60)
+    st = run_sched(srv)
+    t.eq(st.get("cases_escalated"), 1, "a minute before Tuesday's deadline: only the repeat_low case is overdue")
+    set_clock(srv, due + 1)
+    st = run_sched(srv)
+    t.eq(st.get("cases_escalated"), 1, "past the deadline: the nps_max case is escalated")
+    c = get_case(srv, cid)
+    t.eq((c.get("overdue"), c.get("escalated_to_user_id"), c.get("escalated_at")),
+         (True, manager.user["id"], ks.iso(due + 1)), "escalated to the department's manager, overdue")
+    t.eq(run_sched(srv).get("cases_escalated"), 0, "a later pass escalates nothing twice")
+    mm = wait_mails(sink, manager.email, 2)
+    t.check(len(mm) == 2 and any(m.subject.startswith("Case #%d is over de deadline" % cid) for m in mm),
+            "the manager got an overdue mail for each case", [m.subject for m in mm])
+    t.eq(len(wait_mails(sink, lead.email, 4)), 4, "the owner got the overdue mails too")
+    over = hooks_of("case.overdue")
+    t.check(len(over) == 2 and all(signed(hd, b, secret) for hd, b in over)
+            and {json.loads(b)["case_id"] for _, b in over} == {cid, rl_id}
+            and all(json.loads(b)["escalated_to_user_id"] == manager.user["id"] for _, b in over),
+            "webhook: case.overdue for both cases, signed, naming the manager", [b for _, b in over])
+    od = must(srv.get("/api/v1/cases?overdue=true"), 200, "overdue list")
+    t.eq(sorted(x["id"] for x in od["items"]), sorted([cid, rl_id]), "GET /cases?overdue=true: both")
+
+    # ---- the owner works the case: contacted, root cause, resolved with a message
+    now = due + 2 * HOUR
+    set_clock(srv, now)
+    lead = Session(srv, lead.email)  # days passed on the test clock: the old session expired
+    resp = lead.request("PATCH", "/api/v1/cases/%d" % cid, {"version": c["version"], "status": "contacted",
+                                                             "root_cause": "wait_time"})
+    t.check(resp[0] == 200 and resp[2].get("first_contact_at") == ks.iso(now)
+            and resp[2].get("next_statuses") == ["resolved"],
+            "owner: contacted -> first_contact_at now, next step resolved", ks.got(resp[0], resp[2]))
+    v = resp[2].get("version", 0)
+    t.error(lead.request("PATCH", "/api/v1/cases/%d" % cid, {"version": v, "customer_message": "Hallo"}),
+            422, None, "customer_message", "customer_message without the move to resolved -> 422")
+    t.error(lead.request("PATCH", "/api/v1/cases/%d" % cid,
+                         {"version": v, "status": "resolved", "customer_message": "  "}),
+            422, None, "customer_message", "blank customer_message -> 422")
+    t.eq(get_case(srv, cid).get("version"), v, "refused changes leave the case as it was")
+    words = "U vertelde ons dat de monteur te laat kwam. Wij bellen voortaan een uur vooraf."
+    resp = lead.request("PATCH", "/api/v1/cases/%d" % cid,
+                        {"version": v, "status": "resolved", "customer_message": words, "resurvey": True,
+                         "relationship_restored": True, "customer_retained": True})
+    body = resp[2] if isinstance(resp[2], dict) else {}
+    t.check(resp[0] == 200 and body.get("customer_message_status") == "queued"
+            and body.get("resurvey_invitation_id") and body.get("resolved_at") == ks.iso(now)
+            and body.get("relationship_restored") is True and body.get("customer_retained") is True,
+            "resolve with a message and a re-survey -> queued, invitation made, outcome stored",
+            ks.got(resp[0], body))
+    inv_id = body.get("resurvey_invitation_id")
+    st = run_sched(srv)
+    got = wait_mails(sink, "anna@example.org", 1)
+    t.check(len(got) == 1 and got[0].subject == "Uw feedback aan %s" % ORG and words in got[0].text
+            and "Beste Anna de Boer" in got[0].text,
+            "the customer got the handler's words in the sink", [(m.subject, m.text) for m in got])
+    t.eq(get_case(srv, cid).get("customer_message_status"), "sent", "customer_message_status: sent")
+    invs = must(srv.get("/api/v1/invitations?customer_id=%d" % anna["id"]), 200, "invitations")
+    ri = [i for i in invs["items"] if i["id"] == inv_id]
+    t.check(len(ri) == 1 and ri[0].get("status") == "scheduled" and ri[0].get("send_at") == ks.iso(now + 24 * HOUR),
+            "re-survey: an invitation scheduled a day after resolving", ks.short(ri))
+    set_clock(srv, now + 25 * HOUR)
+    st = run_sched(srv)
+    t.check(st.get("sent") == 1 and len(wait_mails(sink, "anna@example.org", 2)) == 2,
+            "a day later the re-survey invitation is mailed", st)
+
+    # ---- close: case.closed; reopen: a new deadline, escalation cleared
+    now = now + 26 * HOUR
+    set_clock(srv, now)
+    lead = Session(srv, lead.email)
+    v = get_case(srv, cid)["version"]
+    resp = lead.request("PATCH", "/api/v1/cases/%d" % cid, {"version": v, "status": "closed"})
+    t.check(resp[0] == 200 and resp[2].get("closed_at") == ks.iso(now), "close -> closed_at", ks.got(resp[0], resp[2]))
+    run_sched(srv)
+    closed = hooks_of("case.closed")
+    t.check(len(closed) == 1 and signed(closed[0][0], closed[0][1], secret)
+            and json.loads(closed[0][1]).get("case_id") == cid and json.loads(closed[0][1]).get("status") == "closed",
+            "webhook: case.closed for the case, signed", [b for _, b in closed])
+    resp = lead.request("PATCH", "/api/v1/cases/%d" % cid, {"version": v + 1, "status": "new"})
+    b = resp[2] if isinstance(resp[2], dict) else {}
+    t.check(resp[0] == 200 and b.get("deadline") == ks.iso(ks.working_deadline(now, 48))
+            and b.get("escalated_at") is None and b.get("closed_at") is None and b.get("resolved_at") is None,
+            "reopen: new deadline of 48 working hours from now, escalation and closing cleared", ks.got(resp[0], b))
+
+    # ---- consent false: never contacted, no message, no re-survey
+    bob = customer(srv, "Bob Bakker", "bob@example.org")
+    respond(srv, f, bob, 0, consent=False)
+    bc = cases_of(srv, bob, "nps_max")[0]
+    t.eq((bc.get("consent"), bc.get("next_statuses")), (False, ["resolved"]),
+         "no consent: the case says so and its next step is resolved")
+    t.error(lead.request("PATCH", "/api/v1/cases/%d" % bc["id"], {"version": 1, "status": "contacted"}),
+            422, None, "status", "no consent: PATCH contacted -> 422 field status")
+    resp = lead.request("PATCH", "/api/v1/cases/%d" % bc["id"],
+                        {"version": 1, "status": "resolved", "customer_message": "Sorry", "resurvey": True})
+    t.check(resp[0] == 200 and resp[2].get("customer_message_status") == "no_consent"
+            and resp[2].get("resurvey_invitation_id") is None,
+            "no consent: resolve with a message -> no_consent, no re-survey", ks.got(resp[0], resp[2]))
+    # ---- opted out: no message either
+    cas = customer(srv, "Cas Claes", "cas@example.org")
+    must(srv.post("/api/v1/customers/%d/opt-out" % cas["id"]), 200, "opt-out")
+    respond(srv, f, cas, 3)
+    cc = cases_of(srv, cas, "nps_max")[0]
+    lead.request("PATCH", "/api/v1/cases/%d" % cc["id"], {"version": 1, "status": "contacted"})
+    resp = lead.request("PATCH", "/api/v1/cases/%d" % cc["id"],
+                        {"version": 2, "status": "resolved", "customer_message": "Sorry"})
+    t.eq(resp[2].get("customer_message_status") if isinstance(resp[2], dict) else resp, "opted_out",
+         "opted-out customer: resolve with a message -> opted_out")
+    # ---- an address the mail server refuses: failed
+    dirk = customer(srv, "Dirk Dekker", "perm-dirk@example.org")
+    respond(srv, f, dirk, 3)
+    dc = cases_of(srv, dirk, "nps_max")[0]
+    lead.request("PATCH", "/api/v1/cases/%d" % dc["id"], {"version": 1, "status": "contacted"})
+    lead.request("PATCH", "/api/v1/cases/%d" % dc["id"],
+                 {"version": 2, "status": "resolved", "customer_message": "Sorry"})
+    n_before = sink.count()
+    st = run_sched(srv)
+    t.eq(st.get("case_mails_failed"), 1, "a refused customer address: one failed case mail")
+    t.eq(get_case(srv, dc["id"]).get("customer_message_status"), "failed", "customer_message_status: failed")
+    t.check(not any("bob@" in m.rcpt or "cas@" in m.rcpt for m in sink.mails()),
+            "no mail ever went to the customer without consent or the opted-out one",
+            [m.rcpt for m in sink.mails()][n_before:])
+
+    stats_check(t, srv, f, lead, now)
+
+
+def stats_check(t, srv, f, lead, now):
+    """A handful of cases contacted after known delays, then /cases/stats
+    against the same figures computed here."""
+    delays = [1, 3, 10, 30, 80]
+    causes = ["wait_time", "wait_time", "billing", "wait_time", "staff"]
+    opened_at = now
+    made = []
+    for i, d in enumerate(delays):
+        cu = customer(srv, "Stat %d" % i, None)
+        respond(srv, f, cu, 5)
+        made.append(cases_of(srv, cu, "nps_max")[0])
+    for i, (d, cause) in enumerate(zip(delays, causes)):
+        set_clock(srv, opened_at + d * HOUR)
+        lead = Session(srv, lead.email)
+        lead.request("PATCH", "/api/v1/cases/%d" % made[i]["id"],
+                     {"version": 1, "status": "contacted", "root_cause": cause})
+    set_clock(srv, opened_at + 100 * HOUR)
+    lead = Session(srv, lead.email)
+    for c in made[:2]:
+        lead.request("PATCH", "/api/v1/cases/%d" % c["id"], {"version": 2, "status": "resolved"})
+        lead.request("PATCH", "/api/v1/cases/%d" % c["id"], {"version": 3, "status": "closed"})
+    clock = opened_at + 100 * HOUR
+    everything = must(srv.get("/api/v1/cases?limit=500"), 200, "all cases")["items"]
+    got = must(srv.get("/api/v1/cases/stats"), 200, "GET /cases/stats")
+
+    def hours(a, b):
+        return (ks.parse_iso(b) - ks.parse_iso(a)) / 3600.0
+
+    def summary(xs):
+        if not xs:
+            return {"n": 0, "median": None, "p90": None}
+        xs = sorted(xs)
+        p90 = statistics.quantiles(xs, n=10, method="inclusive")[8] if len(xs) > 1 else xs[0]
+        return {"n": len(xs), "median": round(statistics.median(xs), 6), "p90": round(p90, 6)}
+
+    def rounded(s):
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in (s or {}).items()}
+
+    first = [hours(c["opened_at"], c["first_contact_at"]) for c in everything if c["first_contact_at"]]
+    close = [hours(c["opened_at"], c["closed_at"]) for c in everything if c["status"] == "closed"]
+    t.eq(rounded(got.get("time_to_first_contact_hours")), summary(first),
+         "stats: time to first contact (n, median, p90) = statistics.quantiles(inclusive) over the cases")
+    t.eq(rounded(got.get("time_to_close_hours")), summary(close), "stats: time to close (n, median, p90)")
+    by = {s: sum(1 for c in everything if c["status"] == s) for s in ("new", "contacted", "resolved", "closed")}
+    t.eq((got.get("opened"), got.get("by_status"), got.get("open")),
+         (len(everything), by, by["new"] + by["contacted"]), "stats: opened, by status, open")
+    due = met = 0
+    for c in everything:
+        answered = c["first_contact_at"] or c["resolved_at"]
+        if answered or ks.parse_iso(c["deadline"]) < clock:
+            due += 1
+            if answered and ks.parse_iso(answered) <= ks.parse_iso(c["deadline"]):
+                met += 1
+    sla = got.get("sla") or {}
+    t.check(sla.get("due") == due and sla.get("met") == met and abs((sla.get("rate") or 0) - met / due) < 1e-9,
+            "stats: SLA due %d, met %d, rate met/due" % (due, met), sla)
+    t.eq(got.get("overdue"), sum(1 for c in everything if c["overdue"]), "stats: overdue = cases listed overdue")
+    counts = {}
+    for c in everything:
+        if c["root_cause"]:
+            counts[c["root_cause"]] = counts.get(c["root_cause"], 0) + 1
+    order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    total = sum(counts.values())
+    run = 0
+    want = []
+    for k, n in order:
+        run += n
+        want.append({"root_cause": k, "n": n, "share": round(n / total, 6), "cumulative_share": round(run / total, 6)})
+    t.eq([rounded(x) for x in got.get("root_causes", [])], want,
+         "stats: root-cause Pareto (n descending, share, cumulative share)")
+    other = srv.create("teams", {"name": "Team Oost " + ks.uniq("o"), "kind": "team", "parent_id": f["dept"]["id"]})
+    ol = make_user(srv, "team_lead", "Olga Oost", unit_id=other["id"])
+    st, _, empty = ol.get("/api/v1/cases/stats")
+    t.check(st == 200 and empty.get("opened") == 0 and empty.get("sla", {}).get("rate") is None
+            and empty.get("time_to_close_hours", {}).get("median") is None,
+            "stats as the lead of a team without cases: zeros and nulls", ks.got(st, empty))
+    t.error(ol.get("/api/v1/cases/stats?team_id=%d" % f["team"]["id"]), 403, None, "team_id",
+            "stats: another team's team_id -> 403")
+    t.error(srv.get("/api/v1/cases/stats?bogus=1"), 422, None, "bogus", "stats: unknown parameter -> 422")
+    t.error(srv.get("/api/v1/cases/stats?from=2026-02-01&to=2026-01-01"), 422, None, "to",
+            "stats: to before from -> 422")
+    st, _, rc = srv.get("/api/v1/case-root-causes")
+    t.check(st == 200 and "wait_time" in rc.get("items", []) and "other" in rc.get("items", []),
+            "GET /case-root-causes lists the categories", ks.got(st, rc))
+
+
+if __name__ == "__main__":
+    ks.run(main, start_server=False)

@@ -118,6 +118,7 @@ static const char survey_css[] =
 	".req{color:#b42318}\n"
 	".scale{position:relative;display:grid;gap:.35rem;"
 	"grid-template-columns:repeat(auto-fit,minmax(2.6rem,1fr))}\n"
+	".choice{grid-template-columns:repeat(2,1fr)}\n"
 	".scale input{position:absolute;opacity:0;width:1px;height:1px;margin:0}\n"
 	".scale label{display:flex;align-items:center;justify-content:center;"
 	"min-height:2.75rem;border:1px solid #8c959f;border-radius:.5rem;"
@@ -401,6 +402,30 @@ static void survey_question(survey_out *o, survey_lang l, const model_survey *s,
 	out_puts(o, "</fieldset>\n");
 }
 
+/* "May we contact you about your answer?" — optional, after the
+ * questions: a case opened by this response respects the answer (issue 6). */
+static void survey_consent(survey_out *o, survey_lang l, int value)
+{
+	static const char *const vals[] = {"yes", "no"};
+	out_puts(o, "<fieldset class=\"q\">\n<legend id=\"q-contact-t\">");
+	out_puts(o, tr(l, "Mogen we contact met je opnemen over je antwoord?",
+		       "May we contact you about your answer?"));
+	out_puts(o, "</legend>\n<div class=\"scale choice\">\n");
+	for (int v = 0; v < 2; v++) {
+		out_puts(o, "<input type=\"radio\" id=\"q-contact-");
+		out_puts(o, vals[v]);
+		out_puts(o, "\" name=\"contact\" value=\"");
+		out_puts(o, vals[v]);
+		out_puts(o, value == 1 - v ? "\" checked>" : "\">");
+		out_puts(o, "<label for=\"q-contact-");
+		out_puts(o, vals[v]);
+		out_puts(o, "\">");
+		out_puts(o, v == 0 ? tr(l, "Ja, graag", "Yes, please") : tr(l, "Nee, liever niet", "No, thank you"));
+		out_puts(o, "</label>\n");
+	}
+	out_puts(o, "</div>\n</fieldset>\n");
+}
+
 static void survey_greeting(survey_out *o, survey_lang l, const char *touchpoint,
 			    const char *employee)
 {
@@ -458,6 +483,7 @@ ks_err survey_page_form(ks_buf *out, const model_survey *s, const char *lang,
 	out_puts(&o, "\">\n");
 	for (int i = 0; i < s->n_questions; i++)
 		survey_question(&o, l, s, i, prefill_nps, errs);
+	survey_consent(&o, l, errs ? errs->consent : -1);
 	out_puts(&o, "<button type=\"submit\">");
 	out_puts(&o, tr(l, "Versturen", "Send"));
 	out_puts(&o, "</button>\n</form>\n<p class=\"note\">");
@@ -519,6 +545,7 @@ void survey_form_errors_init(survey_form_errors *errs)
 	memset(errs, 0, sizeof *errs);
 	for (int i = 0; i < MODEL_MAX_QUESTIONS; i++)
 		errs->value[i] = -1;
+	errs->consent = -1;
 }
 
 static int survey_hex(unsigned char c)
@@ -774,6 +801,12 @@ static ks_err survey_take_field(survey_parse *p, const char *name, char *v, size
 		survey_take_nonce(p, v, n);
 		return KS_OK;
 	}
+	if (strcmp(name, "contact") == 0) {
+		/* yes / no; anything else (or twice) counts as not answered */
+		int yes = strcmp(v, "yes") == 0 ? 1 : strcmp(v, "no") == 0 ? 0 : -1;
+		p->errs->consent = p->errs->consent == -1 ? yes : -1;
+		return KS_OK;
+	}
 	int i = survey_question_for(p->s, name);
 	if (i < 0)
 		return KS_OK;  /* unknown fields are ignored (e.g. a submit button's name) */
@@ -873,6 +906,7 @@ static ks_err survey_fill_response(const survey_parse *p, model_response *r)
 		}
 		}
 	}
+	r->contact_consent = p->errs->consent;
 	return KS_OK;
 }
 

@@ -54,6 +54,7 @@ typedef struct survey_form_errors {
 	survey_field_error q[MODEL_MAX_QUESTIONS];  /* by question index */
 	int value[MODEL_MAX_QUESTIONS];             /* valid scores entered, else -1 */
 	char open[MODEL_OPEN_MAX + 1];              /* open answer entered (cut to fit) */
+	int consent;                                /* "may we contact you?": 1, 0, -1 not answered */
 } survey_form_errors;
 
 /* The one-message pages. */

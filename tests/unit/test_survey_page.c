@@ -125,8 +125,11 @@ static void test_render_structure(void **state)
 	assert_non_null(strstr(html, "<style>"));
 	assert_non_null(strstr(html, "<form method=\"post\" action=\"/s/tok_ABC-123\""));
 	assert_non_null(strstr(html, "<input type=\"hidden\" name=\"k\" value=\"nonce-1\">"));
-	assert_int_equal(count_of(html, "<fieldset"), Q_COUNT);
-	assert_int_equal(count_of(html, "<legend"), Q_COUNT);
+	/* the questions and "may we contact you?" (optional, not preselected) */
+	assert_int_equal(count_of(html, "<fieldset"), Q_COUNT + 1);
+	assert_int_equal(count_of(html, "<legend"), Q_COUNT + 1);
+	assert_int_equal(count_of(html, "name=\"contact\""), 2);
+	assert_non_null(strstr(html, "Mogen we contact met je opnemen over je antwoord?"));
 	assert_int_equal(count_of(html, "name=\"nps\""), 11);
 	assert_int_equal(count_of(html, "name=\"grade\""), 10);
 	assert_int_equal(count_of(html, "name=\"ces\""), 7);
@@ -290,6 +293,26 @@ static void test_parse_happy_path(void **state)
 	assert_string_equal(p->nonce, "Ab_9-z");
 	assert_int_equal(p->errs.count, 0);
 	assert_int_equal(p->errs.general, SURVEY_GE_NONE);
+	assert_int_equal(p->r.contact_consent, -1);  /* not asked for: unknown */
+	parsed_free(p);
+}
+
+static void test_parse_contact_consent(void **state)
+{
+	(void)state;
+	parsed *p = parse("nps=3&contact=no");
+	assert_int_equal(p->rc, KS_OK);
+	assert_int_equal(p->r.contact_consent, 0);
+	parsed_free(p);
+	p = parse("nps=3&contact=yes");
+	assert_int_equal(p->r.contact_consent, 1);
+	parsed_free(p);
+	p = parse("nps=3&contact=maybe");
+	assert_int_equal(p->rc, KS_OK);
+	assert_int_equal(p->r.contact_consent, -1);
+	parsed_free(p);
+	p = parse("nps=3&contact=yes&contact=no");  /* a forged double answer counts as none */
+	assert_int_equal(p->r.contact_consent, -1);
 	parsed_free(p);
 }
 
@@ -585,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_render_greeting_variants),
 		cmocka_unit_test(test_message_pages),
 		cmocka_unit_test(test_parse_happy_path),
+		cmocka_unit_test(test_parse_contact_consent),
 		cmocka_unit_test(test_parse_partial_leaves_unanswered),
 		cmocka_unit_test(test_parse_out_of_range),
 		cmocka_unit_test(test_parse_not_integer),

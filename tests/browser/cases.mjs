@@ -435,6 +435,7 @@ async function main() {
       const moved = await admin.call('POST', '/admin/clock', { now: isoNow(24 * 3) });
       ok(moved.status === 200 || moved.status === 204, 'overdue: the clock moves three days on', moved);
       // sessions last 12 hours of the (test) clock: log in again
+      await admin.login(USERS.admin);
       await resetContext(browser.context);
       await loginUi(page, base, USERS.team_lead);
       await go(page, base, '#/cases?view=mine&overdue=1', 'cases');
@@ -448,6 +449,35 @@ async function main() {
       ok(s.overdue >= 1, 'overdue: /cases/stats counts it', s);
       eq(await page.$eval('#case-stats [data-stat="overdue"]', (e) => Number(e.dataset.value)), s.overdue, 'overdue: the figure equals the API');
       await shot(page, 'cases-overdue');
+      // past its deadline the scheduler escalates the case
+      const run = await admin.call('POST', '/admin/scheduler/run', {});
+      ok(run.status === 200 || run.status === 204, 'escalation: the scheduler runs after the deadline', run);
+      const esc = (await admin.call('GET', '/cases/' + cl[0].id)).body;
+      ok(Boolean(esc.escalated_at), 'escalation: the overdue case is escalated', esc.escalated_at);
+      await go(page, base, '#/case/' + cl[0].id, 'case');
+      ok(esc.escalated_at ? (await page.$eval('[data-fact="escalated"]', (d) => d.textContent)) !== 'nee' : true,
+        'escalation: the page shows when it was escalated');
+      // in the queue (no owner): "wachtrij", and the lead takes it
+      const q = await admin.call('PATCH', '/cases/' + cl[0].id, { version: esc.version, owner_user_id: null });
+      eq([q.status, q.body.owner_user_id], [200, null], 'queue: the case is put in the team\'s queue (API)');
+      await go(page, base, '#/cases?view=team', 'cases');
+      eq(await page.$eval('#case-table tr[data-case-id="' + cl[0].id + '"] [data-col="owner"]', (td) => td.textContent), 'wachtrij',
+        'queue: the team view says "wachtrij" for a case without owner');
+      await go(page, base, '#/case/' + cl[0].id, 'case');
+      const v0 = await page.$eval('main', (m) => Number(m.dataset.version));
+      await page.click('#case-take');
+      await waitVersion(page, v0 + 1);
+      eq((await apiInPage(page, 'GET', '/cases/' + cl[0].id)).body.owner_user_id, lead.id, 'take it: the lead owns the case now');
+      ok(await page.$('#case-take') === null, 'take it: the button is gone once it is mine');
+      // English
+      await page.click('.lang-btn[data-lang="en"]');
+      await waitPage(page, 'case');
+      eq(await page.textContent('#case-facts h2'), 'Customer and case', 'language: the case page in English');
+      await go(page, base, '#/cases', 'cases');
+      eq([await page.textContent('#cases-view-mine'), await page.$eval('#case-stats > h2', (e) => e.firstChild.textContent)],
+        ['My cases', 'Follow-up figures'], 'language: the inbox in English');
+      await page.click('.lang-btn[data-lang="nl"]');
+      await waitPage(page, 'cases');
       // the customer does not want to be called: no "contacted" step
       await go(page, base, '#/case/' + cl[0].id, 'case');
       await page.selectOption('#case-consent', 'false');

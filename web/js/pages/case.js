@@ -12,7 +12,7 @@
 import { api } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
 import { t, tIn, lang } from '../i18n.js';
-import { fmtDateTime } from '../format.js';
+import { fmtDateTime, band } from '../format.js';
 import { panel, errorNotice, scoreBadge } from '../widgets.js';
 import { ROOT_CAUSES, rootCauseLabel, statusBadge, deadlineCell, ownerText } from './cases.js';
 
@@ -56,7 +56,10 @@ export async function render(main, ctx) {
     return;
   }
   let causes = ROOT_CAUSES;
+  const caseP = api('/cases/' + id);
+  caseP.catch(() => {});  // handled by load()
   const causesP = api('/case-root-causes').then((r) => { if (Array.isArray(r?.items) && r.items.length) causes = r.items; }, () => {});
+  let first = caseP;
 
   const say = (text, kind = 'ok') => {
     msg.replaceChildren(h('p', { class: 'notice' + (kind === 'error' ? ' notice-error' : kind === 'conflict' ? ' notice-warn' : ''),
@@ -67,7 +70,9 @@ export async function render(main, ctx) {
   let current = null;
 
   async function load() {
-    const c = await api('/cases/' + id);
+    const p = first || api('/cases/' + id);
+    first = null;
+    const c = await p;
     if (!ctx.alive()) return;
     current = c;
     main.dataset.caseId = String(c.id);
@@ -134,7 +139,7 @@ export async function render(main, ctx) {
     const respPanel = panel(t('case.responses'), null,
       responses.length === 0
         ? h('p', { class: 'empty' }, (c.response_ids || [c.response_id]).filter(Boolean).map((r) => '#' + r).join(', ') || '–')
-        : h('ul', { class: 'verbatims' }, responses.map((r) => h('li', { class: 'verbatim detractor', dataset: { responseId: r.id } },
+        : h('ul', { class: 'verbatims' }, responses.map((r) => h('li', { class: 'verbatim ' + (band(r.nps) || ''), dataset: { responseId: r.id } },
           h('blockquote', { class: 'verbatim-text', lang: r.language || null }, r.open_text ?? ''),
           h('div', { class: 'meta' },
             scoreBadge(r.nps),
@@ -254,8 +259,8 @@ export async function render(main, ctx) {
   }
 
   try {
-    await Promise.all([load(), causesP]);
-    if (current && ctx.alive()) draw(current);  // with the root causes of the server
+    await causesP;  // asked for at the same time as the case
+    await load();
   } catch (err) {
     if (ctx.alive()) body.append(errorNotice(err));
   }

@@ -34,7 +34,7 @@ export function deadlineCell(c) {
   const l = lang();
   const parts = [h('time', { datetime: c.deadline || '' }, fmtDateTime(c.deadline, l))];
   if (c.overdue) parts.push(' ', h('span', { class: 'badge overdue', dataset: { overdue: 'true' } }, t('case.overdue')));
-  return parts;
+  return h('span', { class: 'deadline' }, parts);
 }
 
 export function ownerText(c) {
@@ -121,21 +121,23 @@ function statsPanel(s) {
 
 function caseRow(c) {
   const l = lang();
+  // data-label: the column name, shown beside the value on a phone (CSS)
+  const td = (col, label, ...kids) => h('td', { dataset: { col, label: t(label) } }, ...kids);
   return h('tr', { dataset: { caseId: c.id, status: c.status, overdue: c.overdue ? 'true' : 'false' }, class: c.overdue ? 'is-overdue' : null },
-    h('td', { class: 'num' }, h('a', { href: '#/case/' + c.id }, '#' + c.id)),
-    h('td', { dataset: { col: 'customer' } }, c.customer_name || '#' + c.customer_id),
-    h('td', { dataset: { col: 'reason' } }, c.reason || ''),
-    h('td', { dataset: { col: 'status' } }, statusBadge(c.status)),
-    h('td', { dataset: { col: 'owner' } }, ownerText(c)),
-    h('td', { dataset: { col: 'deadline' } }, deadlineCell(c)),
-    h('td', { dataset: { col: 'opened' } }, h('time', { datetime: c.opened_at || '' }, fmtDateTime(c.opened_at, l))));
+    td('id', 'cases.col.id', h('a', { href: '#/case/' + c.id }, '#' + c.id)),
+    td('customer', 'cases.col.customer', c.customer_name || '#' + c.customer_id),
+    td('reason', 'cases.col.reason', c.reason || ''),
+    td('status', 'cases.col.status', statusBadge(c.status)),
+    td('owner', 'cases.col.owner', ownerText(c)),
+    td('deadline', 'cases.col.deadline', deadlineCell(c)),
+    td('opened', 'cases.col.opened', h('time', { datetime: c.opened_at || '' }, fmtDateTime(c.opened_at, l))));
 }
 
 function caseTable() {
   return h('table', { id: 'case-table' },
     h('caption', { class: 'visually-hidden' }, t('cases.list')),
     h('thead', null, h('tr', null,
-      h('th', { scope: 'col', class: 'num' }, t('cases.col.id')),
+      h('th', { scope: 'col' }, t('cases.col.id')),
       h('th', { scope: 'col' }, t('cases.col.customer')),
       h('th', { scope: 'col' }, t('cases.col.reason')),
       h('th', { scope: 'col' }, t('cases.col.status')),

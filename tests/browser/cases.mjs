@@ -538,6 +538,36 @@ async function main() {
         byJ.map((x) => x.id).sort((x, y) => x - y), 'actions: the journey filter equals /actions?journey_id');
     });
 
+    await group('admin', async () => {
+      await page.click('#logout');
+      await waitPage(page, 'login');
+      await resetContext(browser.context);
+      await loginUi(page, base, USERS.admin);
+      await go(page, base, '#/cases?view=team', 'cases');
+      ok(await page.$('#cases-team') !== null, 'admin: the team view offers the team choice');
+      await page.selectOption('#cases-team', String(lead.unit_id));
+      await page.waitForFunction((id) => location.hash.includes('team_id=' + id), lead.unit_id);
+      await waitPage(page, 'cases');
+      const [n, c] = await Promise.all([apiInPage(page, 'GET', '/cases?status=new&limit=500&team_id=' + lead.unit_id),
+        apiInPage(page, 'GET', '/cases?status=contacted&limit=500&team_id=' + lead.unit_id)]);
+      eq(await page.$$eval('#case-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.caseId))),
+        [...n.body.items, ...c.body.items].map((x) => x.id).sort((a, b) => a - b), 'admin: the team\'s open cases equal /cases?team_id');
+      const st = (await apiInPage(page, 'GET', '/cases/stats?team_id=' + lead.unit_id)).body;
+      eq(await page.$eval('#case-stats [data-stat="open"]', (e) => Number(e.dataset.value)), st.open, 'admin: the figures are the team\'s (/cases/stats?team_id)');
+      // paging: one row per call, "load more" continues at next_cursor
+      const all = (await apiInPage(page, 'GET', '/cases?limit=500')).body.items;
+      await go(page, base, '#/cases?view=team&status=all&limit=1', 'cases');
+      eq(await page.$$eval('#case-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.caseId))), all.slice(0, 1).map((x) => x.id),
+        'paging: the first page');
+      for (let k = 2; k <= all.length; k++) {
+        await page.click('#case-more');
+        await page.waitForFunction((want) => document.querySelectorAll('#case-table tbody tr').length >= want, k);
+      }
+      eq(await page.$$eval('#case-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.caseId))), all.map((x) => x.id),
+        'paging: "load more" reaches every case (' + all.length + ')');
+      ok(await page.isHidden('#case-more'), 'paging: no "load more" after the last page');
+    });
+
     await group('employee', async () => {
       await page.click('#logout');
       await waitPage(page, 'login');

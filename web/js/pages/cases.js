@@ -16,7 +16,7 @@ import { panel, chartPanel, errorNotice } from '../widgets.js';
 export const CASE_STATUSES = ['new', 'contacted', 'resolved', 'closed'];
 export const ROOT_CAUSES = ['wait_time', 'communication', 'staff', 'product', 'price', 'billing', 'delivery', 'process', 'other'];
 const STATUS_FILTERS = ['open', 'new', 'contacted', 'resolved', 'closed', 'all'];
-const PAGE = 25;
+const PAGE = 25;  // rows per call; ?limit=N (1..100) in the address for another page size
 
 export function rootCauseLabel(rc) {
   if (rc === null || rc === undefined || rc === '') return t('case.root.none');
@@ -202,7 +202,9 @@ export async function render(main, ctx) {
   main.append(listBox);
 
   const sources = sourcesFor(status).map((s) => ({ status: s, cursor: null, done: false }));
-  const baseQuery = { owner: view === 'mine' ? 'me' : '', team_id: teamId ?? '', overdue: overdue ? 'true' : '', limit: PAGE };
+  const want = Number(q.get('limit'));
+  const limit = Number.isInteger(want) && want >= 1 && want <= 100 ? want : PAGE;
+  const baseQuery = { owner: view === 'mine' ? 'me' : '', team_id: teamId ?? '', overdue: overdue ? 'true' : '', limit };
   const seen = new Map();
   const table = caseTable();
   const tbody = table.querySelector('tbody');

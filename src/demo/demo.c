@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cases/flow.h"
 #include "core/clock.h"
 
 #define DEMO_DAY 86400
@@ -1453,5 +1454,67 @@ ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_e
 	}
 	free(x->cust);
 	free(x);
+	return err;
+}
+
+/* ---- the closed loop's history ---------------------------------------------------------- */
+
+#define DEMO_CASE_DAYS 21
+
+/* One case moved along its flow at historic times: delays in hours after
+ * the case opened, chosen from its id so the demo is the same every run. */
+static ks_err demo_case_walk(ks_store *s, const json_t *c, int64_t now, ks_error *e)
+{
+	int64_t id = json_integer_value(json_object_get(c, "id"));
+	int64_t opened = 0;
+	clock_parse_iso(json_string_value(json_object_get(c, "opened_at")), &opened);
+	uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ULL;
+	int stage = (int)(h >> 60) % 10;            /* 0-1 new, 2-3 contacted, 4 resolved, 5-9 closed */
+	int64_t first = opened + (int64_t)(2 + (h >> 8) % 70) * 3600;
+	if (stage < 2 || first >= now)
+		return KS_OK;
+	size_t n_causes = 0;
+	while (cases_root_causes[n_causes])
+		n_causes++;
+	/* a skewed mix, so the Pareto has a head: wait_time and communication lead */
+	static const int weights[] = {0, 0, 0, 0, 1, 1, 1, 2, 5, 3, 4, 6, 8};
+	const char *cause = cases_root_causes[weights[(h >> 20) % 13] % n_causes];
+	store_case_patch p = {.version = 1, .has_status = true, .has_root_cause = true, .root_cause = cause};
+	snprintf(p.status, sizeof p.status, "contacted");
+	ks_err err = store_case_update(s, id, &p, first, e);
+	if (err || stage < 4 || first + 24 * 3600 >= now)
+		return err;
+	store_case_patch r = {.version = 2, .has_status = true, .has_restored = true,
+			      .restored = (h >> 30) % 4 != 0, .has_retained = true, .retained = (h >> 34) % 5 != 0};
+	snprintf(r.status, sizeof r.status, "resolved");
+	err = store_case_update(s, id, &r, first + 24 * 3600, e);
+	if (err || stage < 5 || first + 48 * 3600 >= now)
+		return err;
+	store_case_patch x = {.version = 3, .has_status = true};
+	snprintf(x.status, sizeof x.status, "closed");
+	return store_case_update(s, id, &x, first + 48 * 3600, e);
+}
+
+ks_err demo_cases(ks_store *s, int64_t now, int *n, ks_error *e)
+{
+	ks_err err = store_case_replay(s, now - DEMO_CASE_DAYS * 86400, n, e);
+	store_case_query q = {.now = now, .limit = 500};
+	while (!err) {
+		json_t *page = NULL;
+		err = store_case_list(s, &q, &page, e);
+		if (err)
+			break;
+		json_t *items = json_object_get(page, "items"), *c;
+		size_t i;
+		json_array_foreach(items, i, c) {
+			if (!err)
+				err = demo_case_walk(s, c, now, e);
+		}
+		json_t *next = json_object_get(page, "next_cursor");
+		q.after_id = json_is_integer(next) ? json_integer_value(next) : 0;
+		json_decref(page);
+		if (q.after_id == 0)
+			break;
+	}
 	return err;
 }

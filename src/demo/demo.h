@@ -97,4 +97,12 @@ typedef struct demo_stats {
  * while putting the rules leaves the data and the rules put so far. */
 ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_error *e);
 
+/* The closed loop's recent past, after the demo logins exist (the team
+ * leads own the cases): the alert rules run over the last 21 days of
+ * responses (store_case_replay, no mails), then most cases are moved along
+ * new -> contacted -> resolved -> closed at plausible past times with a
+ * root cause and an outcome; the rest stay open, some overdue. *n gets the
+ * number of cases. */
+ks_err demo_cases(ks_store *s, int64_t now, int *n, ks_error *e);
+
 #endif

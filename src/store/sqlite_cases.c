@@ -382,7 +382,7 @@ static ks_err sq_case_announce(ks_store *s, sq_conn *c, int64_t case_id, int64_t
  * then link the response to it. A response's answer to "may we contact
  * you?" becomes the case's consent (the latest answer wins). */
 static ks_err sq_case_open(ks_store *s, sq_conn *c, const store_alert_rule *r, const model_response *x,
-			   const char *reason, ks_error *e)
+			   const char *reason, bool notify, ks_error *e)
 {
 	int64_t owner = 0;
 	ks_err err = sq_team_lead(c, x->team_id, &owner, e);
@@ -413,7 +413,8 @@ static ks_err sq_case_open(ks_store *s, sq_conn *c, const store_alert_rule *r, c
 	int64_t case_id = 0;
 	if (sqlite3_changes(c->db) == 1) {
 		case_id = sqlite3_last_insert_rowid(c->db);
-		err = sq_case_announce(s, c, case_id, x->team_id, owner, x->received_at, e);
+		if (notify)
+			err = sq_case_announce(s, c, case_id, x->team_id, owner, x->received_at, e);
 	} else {
 		err = sq_cprep(c,
 			       "UPDATE cases SET updated_at = ?3, consent = coalesce(?4, consent)"
@@ -445,7 +446,8 @@ static ks_err sq_case_open(ks_store *s, sq_conn *c, const store_alert_rule *r, c
 	return sq_cstep(c, st, e);
 }
 
-ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, ks_error *e)
+ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, bool notify,
+			     ks_error *e)
 {
 	if (x->customer_id == 0 || x->id == 0)
 		return KS_OK;
@@ -479,8 +481,63 @@ ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, k
 		if (strcmp(fired[i].kind, "repeat_low") == 0)
 			err = sq_repeat_low(c, &fired[i], x, &fires, e);
 		if (!err && fires)
-			err = sq_case_open(s, c, &fired[i], x, reasons[i], e);
+			err = sq_case_open(s, c, &fired[i], x, reasons[i], notify, e);
 	}
+	return err;
+}
+
+/* ---- replaying stored responses ------------------------------------------------------ */
+
+static void sq_replay_row(sqlite3_stmt *st, model_response *x)
+{
+	model_response_init(x);
+	x->id = sqlite3_column_int64(st, 0);
+	x->customer_id = sqlite3_column_int64(st, 1);
+	x->team_id = sqlite3_column_int64(st, 2);
+	x->nps = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
+	x->grade = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+	x->ces = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
+	x->open_text = (const char *)sqlite3_column_text(st, 6);
+	x->received_at = sqlite3_column_int64(st, 7);
+	x->contact_consent = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 8);
+}
+
+ks_err store_case_replay(ks_store *s, int64_t since, int *n, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	*n = 0;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	bool begun = !err;
+	if (!err)
+		err = sq_cprep(c,
+			       "SELECT id, coalesce(customer_id, 0), coalesce(team_id, 0), nps, grade, ces,"
+			       " open_text, received_at, contact_consent FROM responses"
+			       " WHERE received_at >= ?1 AND customer_id IS NOT NULL"
+			       " AND id NOT IN (SELECT response_id FROM case_responses) ORDER BY received_at, id",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, since);
+		int rc;
+		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			model_response x;
+			sq_replay_row(st, &x);
+			err = sq_cases_for_response(s, c, &x, false, e);
+		}
+		if (!err && rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	if (!err) {
+		int64_t total = 0;
+		err = sq_one_id(c, "SELECT count(*) FROM cases WHERE opened_at >= ?1", since, &total, e);
+		*n = (int)total;
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err && begun)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_release(s, c);
 	return err;
 }
 

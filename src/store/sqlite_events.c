@@ -452,7 +452,7 @@ static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, 
 		/* Closed loop (issue 6, sqlite_cases.c): the cases its alert rules
 		 * open commit with the response, in this savepoint, or not at all. */
 		if (!err && *created)
-			err = sq_cases_for_response(s, c, r, e);
+			err = sq_cases_for_response(s, c, r, true, e);
 	}
 	if (err) {
 		sq_step_once(c, SQ_ROLLBACK_TO, NULL);

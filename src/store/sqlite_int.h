@@ -149,8 +149,10 @@ ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error 
  * or adds r to the customer's open case of that rule. Owner: the team lead
  * of r->team_id when one exists, else none (the team's queue); deadline:
  * cases_deadline(received_at, sla_hours, working_days). A new case queues
- * its "opened" mail and the case.opened webhook. No customer: no case. */
-ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *r, ks_error *e);
+ * its "opened" mail and the case.opened webhook (when notify). No
+ * customer: no case. */
+ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *r, bool notify,
+			     ks_error *e);
 
 /* ---- shared by sqlite_cases.c, sqlite_case_flow.c, sqlite_case_stats.c ---- */
 ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e);

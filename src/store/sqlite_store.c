@@ -175,7 +175,7 @@ void sq_token(char out[MODEL_TOKEN_LEN + 1])
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-static ks_err sq_conn_open(const char *path, sq_conn **out, ks_error *e)
+static ks_err sq_conn_open(const char *path, bool scratch, sq_conn **out, ks_error *e)
 {
 	sq_conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
@@ -193,8 +193,11 @@ static ks_err sq_conn_open(const char *path, sq_conn **out, ks_error *e)
 	/* WAL: readers never block the writer. synchronous=FULL: the WAL is
 	 * fsync'd at every commit, so a committed row survives power loss, not
 	 * only a crash of the process. */
-	ks_err err = sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				" PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", e);
+	ks_err err = sq_exec(c, scratch ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+					  " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+					: "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+					  " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+			     e);
 	if (err) {
 		sqlite3_close(c->db);
 		free(c);
@@ -341,6 +344,7 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	s->path = strdup(path);
 	s->clock = opt ? opt->clock : NULL;
+	bool scratch = opt && opt->scratch;
 	s->batch_max = opt && opt->batch_max > 0 ? opt->batch_max : 4096;
 	randombytes_buf(&s->sample_seed, sizeof s->sample_seed);
 	int pool = opt && opt->pool_size > 0 ? opt->pool_size : 4;
@@ -353,11 +357,11 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		store_close(s);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
-	ks_err err = sq_conn_open(path, &s->wconn, e);
+	ks_err err = sq_conn_open(path, scratch, &s->wconn, e);
 	if (!err)
 		err = sq_migrate(s, s->wconn, e);
 	for (int i = 0; !err && i < pool; i++) {
-		err = sq_conn_open(path, &s->all_conns[i], e);
+		err = sq_conn_open(path, scratch, &s->all_conns[i], e);
 		if (!err) {
 			s->all_conns[i]->next_free = s->free_conns;
 			s->free_conns = s->all_conns[i];
@@ -365,7 +369,7 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		}
 	}
 	if (!err)
-		err = sq_conn_open(path, &s->ckconn, e);
+		err = sq_conn_open(path, scratch, &s->ckconn, e);
 	if (!err)
 		err = sq_checkpointer_start(s, e);
 	if (!err)

@@ -39,6 +39,10 @@ typedef struct store_options {
 	int pool_size;          /* read/write connections for request threads; 0 = 4 */
 	int batch_max;          /* max responses per group commit; 0 = 4096 */
 	const ks_clock *clock;  /* NULL = real time; borrowed, must outlive the store */
+	/* A file being generated that is put in place only when complete (the
+	 * demo): commits skip the fsync (synchronous=NORMAL; the checkpoint at
+	 * close still syncs). Never for a database that acknowledges writes. */
+	bool scratch;
 } store_options;
 
 /* Open (creating if needed) the database at path and apply pending
@@ -545,6 +549,12 @@ ks_err store_case_update(ks_store *s, int64_t id, const store_case_patch *p, int
 /* Add a note by user_id (0 = none); *out is the note. */
 ks_err store_case_note_add(ks_store *s, int64_t case_id, int64_t user_id, const char *text,
 			   int64_t now, json_t **out, ks_error *e);
+
+/* Run the alert rules over the stored responses received since since that
+ * are in no case yet (after a bulk load or an import), in one transaction,
+ * in time order, without mails or webhooks (they would be news of the
+ * past). *n gets the number of cases opened since since. */
+ks_err store_case_replay(ks_store *s, int64_t since, int *n, ks_error *e);
 
 /* Escalate every open case past its deadline at now that was not yet
  * escalated: escalated_at, escalated_to_user_id (the nearest manager above

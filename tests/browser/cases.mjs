@@ -581,6 +581,11 @@ async function main() {
       eq((await apiInPage(page, 'GET', '/cases')).status, 403, 'employee: GET /cases -> 403');
       await go(page, base, '#/actions', 'actions');
       ok(await page.$('#action-form') === null && await page.$('.action-card [data-next]') === null, 'employee: the board without form or buttons');
+      const emp = (await apiInPage(page, 'GET', '/actions?limit=500')).body.items || [];
+      eq((await page.$$eval('.action-card', (cs) => cs.map((c) => Number(c.dataset.actionId)))).sort((x, y) => x - y),
+        emp.map((x) => x.id).sort((x, y) => x - y), 'employee: the board shows the actions the API gives them (' + emp.length + ')');
+      const teamNames = await page.$$eval('.action-card [data-fact="team"]', (ds) => ds.map((d) => d.textContent));
+      ok(teamNames.every((x) => !x.startsWith('#')), 'employee: cards name their team', teamNames);
       await page.click('#logout');
       await waitPage(page, 'login');
     });

@@ -33,6 +33,13 @@ async function listAll(path, query = {}, pages = 10) {
   return items;
 }
 
+// An employee may not list the teams: their own one is enough for the names.
+async function ownTeam(user) {
+  if (!user.employee_id) return [];
+  const emp = await api('/employees/' + user.employee_id);
+  return [await api('/teams/' + emp.team_id)];
+}
+
 const byId = (items) => new Map(items.map((x) => [x.id, x]));
 
 function todayIso() {
@@ -43,8 +50,9 @@ function todayIso() {
 // The effect line of one action: "NPS +10 → +25 (+15): real change".
 function effectLine(eff) {
   const v = eff?.nps_change?.verdict || 'insufficient_data';
-  const before = eff?.before?.nps?.value;
-  const after = eff?.after?.nps?.value;
+  // a side under the minimum n shows no number (minimum n is visible)
+  const before = eff?.before?.insufficient ? undefined : eff?.before?.nps?.value;
+  const after = eff?.after?.insufficient ? undefined : eff?.after?.nps?.value;
   const parts = [];
   if (typeof before === 'number' && typeof after === 'number') {
     const d = eff.nps_change?.diff ?? after - before;
@@ -68,7 +76,7 @@ export async function render(main, ctx) {
     settled(listAll('/actions', query)),
     settled(listAll('/journeys', {}, 2)),
     settled(listAll('/touchpoints', {}, 2)),
-    settled(user.role === 'employee' ? Promise.reject(new Error('skip')) : listAll('/teams', {}, 4)),
+    settled(user.role === 'employee' ? ownTeam(user) : listAll('/teams', {}, 4)),
     settled(user.role === 'admin' ? listAll('/users', {}, 2) : Promise.reject(new Error('skip'))),
   ]);
   if (!ctx.alive()) return;

@@ -59,9 +59,10 @@ static json_t *api_act_iso(int64_t t)
 
 static json_t *api_action_json(const store_action *a)
 {
-	return json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:I, s:s, s:s, s:o, s:I, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "id", (json_int_t)a->id, "title", a->title, "description", a->description,
 			 "theme", api_act_text_or_null(a->theme), "owner_id", (json_int_t)a->owner_id,
+			 "owner_name", api_act_text_or_null(a->owner_name),
 			 "status", a->status, "start_date", a->start_date,
 			 "deadline", api_act_text_or_null(a->deadline),
 			 "journey_id", api_act_id_or_null(a->journey_id),

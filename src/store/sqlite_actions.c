@@ -16,7 +16,8 @@
 #define SQ_ACTION_COLS                                                                       \
 	"id, title, description, coalesce(theme, ''), owner_id, status, start_date,"         \
 	" coalesce(deadline, ''), coalesce(journey_id, 0), coalesce(touchpoint_id, 0),"      \
-	" coalesce(team_id, 0), coalesce(created_by, 0), created_at, updated_at"
+	" coalesce(team_id, 0), coalesce(created_by, 0), created_at, updated_at,"            \
+	" (SELECT name FROM users u WHERE u.id = owner_id)"
 
 static ks_err sq_aprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
 {
@@ -54,6 +55,7 @@ static void sq_action_row(sqlite3_stmt *st, store_action *a)
 	a->created_by = sqlite3_column_int64(st, 11);
 	a->created_at = sqlite3_column_int64(st, 12);
 	a->updated_at = sqlite3_column_int64(st, 13);
+	sq_atext(st, 14, a->owner_name, sizeof a->owner_name);
 }
 
 static ks_err sq_action_ref(sq_conn *c, const char *table, const char *field, int64_t id, ks_error *e)
@@ -117,6 +119,21 @@ static void sq_action_bind(sqlite3_stmt *st, const store_action *a)
 	sq_bind_id(st, 10, a->team_id);
 }
 
+/* The owner's display name, for the reply of a write (reads join it in). */
+static ks_err sq_action_owner_name(sq_conn *c, store_action *a, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	a->owner_name[0] = '\0';
+	ks_err err = sq_aprep(c, "SELECT name FROM users WHERE id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->owner_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sq_atext(st, 0, a->owner_name, sizeof a->owner_name);
+	sqlite3_finalize(st);
+	return KS_OK;
+}
+
 ks_err store_action_create(ks_store *s, store_action *a, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
@@ -125,6 +142,8 @@ ks_err store_action_create(ks_store *s, store_action *a, ks_error *e)
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_action_refs(c, a, e);
+	if (!err)
+		err = sq_action_owner_name(c, a, e);
 	if (!err)
 		err = sq_aprep(c,
 			       "INSERT INTO actions(title, description, theme, owner_id, status, start_date,"
@@ -176,6 +195,8 @@ ks_err store_action_update(ks_store *s, store_action *a, const char *expect_stat
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_action_refs(c, a, e);
+	if (!err)
+		err = sq_action_owner_name(c, a, e);
 	if (!err)
 		err = sq_aprep(c,
 			       "UPDATE actions SET title = ?1, description = ?2, theme = ?3, owner_id = ?4,"

@@ -455,6 +455,7 @@ typedef struct store_action {
 	char description[STORE_ACTION_TEXT_MAX + 1];
 	char theme[STORE_ACTION_TITLE_MAX + 1];  /* "" = none */
 	int64_t owner_id;                        /* users.id */
+	char owner_name[128];                    /* read only: the owner's name */
 	char status[16];                         /* planned, in_progress, done, cancelled */
 	char start_date[11];                     /* "YYYY-MM-DD" */
 	char deadline[11];                       /* "YYYY-MM-DD"; "" = none */

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 
 PASSWORD = "actions-test-pw"
-KEYS = {"id", "title", "description", "theme", "owner_id", "status", "start_date", "deadline",
+KEYS = {"id", "title", "description", "theme", "owner_id", "owner_name", "status", "start_date", "deadline",
         "journey_id", "touchpoint_id", "team_id", "created_by", "created_at", "updated_at"}
 
 
@@ -82,6 +82,8 @@ def test_crud(t, srv, f, me):
             ks.got(st, a))
     t.eq((a.get("status"), a.get("start_date"), a.get("deadline"), a.get("created_by")),
          ("planned", "2026-03-01", "2026-06-01", me), "new action: planned, dates as given, created_by the caller")
+    t.eq(a.get("owner_name"), srv.sql("SELECT name FROM users WHERE id = ?", (me,))[0][0],
+         "new action: owner_name is the owner's name (for roles that cannot list users)")
     aid = a["id"]
     st, _, g = srv.get("/api/v1/actions/%d" % aid)
     t.eq((st, g), (200, a), "GET /actions/{id} returns the stored action")

@@ -111,7 +111,7 @@ export async function render(main, ctx) {
 
   const card = (a) => {
     const facts = h('dl', { class: 'action-facts' },
-      h('dt', null, t('actions.owner')), h('dd', { dataset: { fact: 'owner' } }, personName(a.owner_id)),
+      h('dt', null, t('actions.owner')), h('dd', { dataset: { fact: 'owner' } }, a.owner_name || personName(a.owner_id)),
       h('dt', null, t('actions.start')), h('dd', { dataset: { fact: 'start' } }, fmtDate(a.start_date, lang(), 'UTC')),
       h('dt', null, t('actions.deadline')), h('dd', { dataset: { fact: 'deadline' } }, a.deadline ? fmtDate(a.deadline, lang(), 'UTC') : '–'),
       a.touchpoint_id ? [h('dt', null, t('actions.touchpoint')), h('dd', { dataset: { fact: 'touchpoint' } }, nameOf(T, a.touchpoint_id))] : null,

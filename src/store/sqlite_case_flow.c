@@ -451,12 +451,38 @@ static ks_err sq_escalate_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	return err;
 }
 
+/* Is there a row for sql with ?1 = now? A read first, so an idle scheduler
+ * pass never takes the write lock the writer wants. */
+static ks_err sq_case_any(ks_store *s, const char *sql, int64_t now, bool *any, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	*any = false;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		int rc = sqlite3_step(st);
+		*any = rc == SQLITE_ROW;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
 ks_err store_case_escalate(ks_store *s, int64_t now, int *n, ks_error *e)
 {
 	*n = 0;
+	bool any = false;
+	ks_err err = sq_case_any(s, "SELECT 1 FROM cases WHERE status IN ('new','contacted')"
+				    " AND escalated_at IS NULL AND deadline < ?1 LIMIT 1",
+				 now, &any, e);
+	if (err || !any)
+		return err;
 	for (;;) {
 		sq_escalate_args a = {now, 0};
-		ks_err err = sq_case_tx(s, sq_escalate_tx, &a, e);
+		err = sq_case_tx(s, sq_escalate_tx, &a, e);
 		if (err)
 			return err;
 		*n += a.n;
@@ -558,7 +584,14 @@ ks_err store_case_mail_claim(ks_store *s, int64_t now, store_case_mail_job *jobs
 			     ks_error *e)
 {
 	sq_claim_args a = {.now = now, .jobs = jobs, .max = max};
-	ks_err err = sq_case_tx(s, sq_case_mail_claim_tx, &a, e);
+	bool any = false;
+	*n = 0;
+	ks_err err = sq_case_any(s, "SELECT 1 FROM case_mails WHERE status = 'pending'"
+				    " AND next_attempt_at <= ?1 LIMIT 1",
+				 now, &any, e);
+	if (err || !any)
+		return err;
+	err = sq_case_tx(s, sq_case_mail_claim_tx, &a, e);
 	if (err) {
 		for (int i = 0; i < a.n; i++)
 			store_case_mail_job_clear(&jobs[i]);

@@ -62,9 +62,17 @@ ks_err api_body_object(http_req *req, json_t **out, ks_error *e);
 ks_err api_param_id(http_req *req, size_t i, int64_t *id, ks_error *e);
 /* Optional query argument as a positive id (0 when absent); 422 naming it otherwise. */
 ks_err api_query_id(http_req *req, const char *name, int64_t *id, ks_error *e);
-/* Optional query argument as a time (YYYY-MM-DD or ISO 8601; 0 when
- * absent); 422 naming it otherwise. */
-ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e);
+/* Optional query arguments from and to as times (YYYY-MM-DD or ISO 8601;
+ * 0 when absent); 422 naming the one that is not a time, 422 field to
+ * when both are given and to is not after from. */
+ks_err api_time_range(http_req *req, int64_t *from, int64_t *to, ks_error *e);
+/* Is name one of the NULL-terminated list (an api_param_ok for api_query_only)? */
+bool api_name_in(const char *name, void *list);
+/* Only query parameters named in list; another -> 422 naming it. */
+ks_err api_only_params(http_req *req, const char *const *list, ks_error *e);
+/* Only members named in list; another -> 422 naming prefix + member (a
+ * typo must not pass silently). */
+ks_err api_only_fields(const json_t *o, const char *const *list, const char *prefix, ks_error *e);
 /* Optional JSON member as a positive id (0 when absent or null). */
 ks_err api_json_id(const json_t *obj, const char *name, int64_t *id, ks_error *e);
 /* FNV-1a 64 of n bytes, folded to 63 bits (it is stored in a signed column). */

@@ -31,15 +31,6 @@
 
 /* ---- small helpers --------------------------------------------------------------- */
 
-static bool api_act_in_list(const char *key, void *arg)
-{
-	const char *const *list = arg;
-	for (size_t i = 0; list[i]; i++)
-		if (strcmp(list[i], key) == 0)
-			return true;
-	return false;
-}
-
 static json_t *api_act_id_or_null(int64_t id)
 {
 	return id ? json_integer(id) : json_null();
@@ -186,14 +177,9 @@ static ks_err api_action_from_json(const json_t *o, store_action *a, ks_error *e
 	static const char *const fields[] = {"title", "description", "theme", "owner_id", "status",
 					     "start_date", "deadline", "journey_id", "touchpoint_id",
 					     "team_id", NULL};
-	const char *key;
-	const json_t *v;
-	json_object_foreach((json_t *)o, key, v) {
-		(void)v;
-		if (!api_act_in_list(key, (void *)fields))
-			return ks_fail(e, KS_ERR_INVALID, key, "unknown field %s", key);
-	}
-	ks_err err = api_act_text(o, "title", a->title, sizeof a->title, false, e);
+	ks_err err = api_only_fields(o, fields, "", e);
+	if (!err)
+		err = api_act_text(o, "title", a->title, sizeof a->title, false, e);
 	if (!err)
 		err = api_act_text(o, "description", a->description, sizeof a->description, true, e);
 	if (!err)
@@ -330,7 +316,7 @@ ks_err api_action_list(http_req *req, ks_error *e)
 	store_action_query q;
 	store_list_query page;
 	memset(&q, 0, sizeof q);
-	ks_err err = api_query_only(req, api_act_in_list, (void *)params, e);
+	ks_err err = api_query_only(req, api_name_in, (void *)params, e);
 	if (!err)
 		err = api_query_id(req, "team_id", &q.team_id, e);
 	if (!err)
@@ -406,7 +392,7 @@ ks_err api_action_effect(http_req *req, ks_error *e)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	ks_err err = api_param_id(req, 0, &id, e);
 	if (!err)
-		err = api_query_only(req, api_act_in_list, (void *)params, e);
+		err = api_query_only(req, api_name_in, (void *)params, e);
 	const char *wd = http_query(req, "window_days");
 	if (!err && wd) {
 		char *end = NULL;

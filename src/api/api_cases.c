@@ -17,27 +17,6 @@
 #define API_CASE_TEXT_MAX 4000
 #define API_WORDS_MAX 500
 
-static bool api_case_in(const char *key, void *arg)
-{
-	const char *const *list = arg;
-	for (size_t i = 0; list[i]; i++)
-		if (strcmp(list[i], key) == 0)
-			return true;
-	return false;
-}
-
-static ks_err api_case_fields(const json_t *o, const char *const *list, ks_error *e)
-{
-	const char *key;
-	const json_t *v;
-	json_object_foreach((json_t *)o, key, v) {
-		(void)v;
-		if (!api_case_in(key, (void *)list))
-			return ks_fail(e, KS_ERR_INVALID, key, "unknown field %s", key);
-	}
-	return KS_OK;
-}
-
 /* May the requester see a case of this team (0 = none)? */
 static ks_err api_case_scope(http_req *req, int64_t team_id, ks_error *e)
 {
@@ -74,7 +53,7 @@ ks_err api_case_list(http_req *req, ks_error *e)
 	store_case_query q;
 	store_list_query page;
 	memset(&q, 0, sizeof q);
-	ks_err err = api_query_only(req, api_case_in, (void *)params, e);
+	ks_err err = api_only_params(req, params, e);
 	if (!err)
 		err = api_query_id(req, "team_id", &q.team_id, e);
 	if (!err)
@@ -190,7 +169,7 @@ static ks_err api_case_patch_parse(const json_t *o, store_case_patch *p, ks_erro
 					     "relationship_restored", "customer_retained", "consent",
 					     "customer_message", "resurvey", NULL};
 	memset(p, 0, sizeof *p);
-	ks_err err = api_case_fields(o, fields, e);
+	ks_err err = api_only_fields(o, fields, "", e);
 	if (err)
 		return err;
 	const json_t *v = json_object_get(o, "version");
@@ -264,15 +243,11 @@ ks_err api_case_stats(http_req *req, ks_error *e)
 	api_app *app = req->app;
 	store_case_stats_query q;
 	memset(&q, 0, sizeof q);
-	ks_err err = api_query_only(req, api_case_in, (void *)params, e);
+	ks_err err = api_only_params(req, params, e);
 	if (!err)
 		err = api_query_id(req, "team_id", &q.team_id, e);
 	if (!err)
-		err = api_time_param(req, "from", &q.from, e);
-	if (!err)
-		err = api_time_param(req, "to", &q.to, e);
-	if (!err && q.from && q.to && q.to <= q.from)
-		err = ks_fail(e, KS_ERR_RANGE, "to", "to must be after from");
+		err = api_time_range(req, &q.from, &q.to, e);
 	if (!err) {
 		int64_t employee = 0;
 		err = api_scope(req, &q.team_id, &employee, false, e);
@@ -316,7 +291,7 @@ ks_err api_case_note_add(http_req *req, ks_error *e)
 	if (!err)
 		err = api_body_object(req, &body, e);
 	if (!err)
-		err = api_case_fields(body, fields, e);
+		err = api_only_fields(body, fields, "", e);
 	const json_t *t = body ? json_object_get(body, "text") : NULL;
 	if (!err && !json_is_string(t))
 		err = ks_fail(e, KS_ERR_INVALID, "text", "text is required");
@@ -360,7 +335,7 @@ static ks_err api_alert_rule_parse(const json_t *o, store_alert_rule *r, ks_erro
 {
 	static const char *const fields[] = {"threshold", "words", "window_days", "sla_hours",
 					     "working_days", "enabled", NULL};
-	ks_err err = api_case_fields(o, fields, e);
+	ks_err err = api_only_fields(o, fields, "", e);
 	if (err)
 		return err;
 	bool words_kind = strcmp(r->kind, "words") == 0;

@@ -33,33 +33,6 @@
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static bool api_in_list(const char *key, void *arg)
-{
-	const char *const *list = arg;
-	for (size_t i = 0; list[i]; i++)
-		if (strcmp(list[i], key) == 0)
-			return true;
-	return false;
-}
-
-static ks_err api_only_params(http_req *req, const char *const *list, ks_error *e)
-{
-	return api_query_only(req, api_in_list, (void *)list, e);
-}
-
-/* Refuse body members that are not in list: a typo must not pass silently. */
-static ks_err api_only_fields(const json_t *o, const char *const *list, ks_error *e)
-{
-	const char *key;
-	const json_t *v;
-	json_object_foreach((json_t *)o, key, v) {
-		(void)v;
-		if (!api_in_list(key, (void *)list))
-			return ks_fail(e, KS_ERR_INVALID, key, "unknown field %s", key);
-	}
-	return KS_OK;
-}
-
 static json_t *api_iso_or_null(int64_t t)
 {
 	if (t == 0)
@@ -214,11 +187,7 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 	if (!err && lang)
 		snprintf(q.language, sizeof q.language, "%s", lang);
 	if (!err)
-		err = api_time_param(req, "from", &q.from, e);
-	if (!err)
-		err = api_time_param(req, "to", &q.to, e);
-	if (!err && q.from && q.to && q.to <= q.from)
-		err = ks_fail(e, KS_ERR_RANGE, "to", "to must be after from");
+		err = api_time_range(req, &q.from, &q.to, e);
 	if (!err)
 		err = api_page(req, &page, e);
 	if (!err)
@@ -364,7 +333,7 @@ ks_err api_team_goals(http_req *req, ks_error *e)
 static ks_err api_goal_from_json(const json_t *o, store_goal *g, ks_error *e)
 {
 	static const char *const fields[] = {"period", "metric", "target", NULL};
-	ks_err err = api_only_fields(o, fields, e);
+	ks_err err = api_only_fields(o, fields, "", e);
 	if (err)
 		return err;
 	const json_t *p = json_object_get(o, "period"), *m = json_object_get(o, "metric"),
@@ -458,7 +427,7 @@ ks_err api_team_settings_put(http_req *req, ks_error *e)
 	if (!err)
 		err = api_body_object(req, &o, e);
 	if (!err)
-		err = api_only_fields(o, fields, e);
+		err = api_only_fields(o, fields, "", e);
 	const json_t *share = o ? json_object_get(o, "share_colleague_scores") : NULL;
 	if (!err && !json_is_boolean(share))
 		err = ks_fail(e, KS_ERR_INVALID, "share_colleague_scores", "share_colleague_scores must be true or false");

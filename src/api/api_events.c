@@ -45,24 +45,6 @@ static ks_err api_time(const json_t *obj, const char *name, int64_t *out, ks_err
 	return KS_OK;
 }
 
-static ks_err api_only_keys(const json_t *obj, const char *const *allowed, const char *prefix,
-			    ks_error *e)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		bool ok = false;
-		for (size_t i = 0; allowed[i]; i++)
-			ok = ok || strcmp(allowed[i], key) == 0;
-		if (!ok) {
-			char field[64];
-			snprintf(field, sizeof field, "%s%s", prefix, key);
-			return ks_fail(e, KS_ERR_INVALID, field, "unknown field %s", field);
-		}
-	}
-	return KS_OK;
-}
-
 static ks_err api_channel(const json_t *obj, char *out, size_t cap, bool required, ks_error *e)
 {
 	ks_err err = api_text(obj, "channel", out, cap, e);
@@ -85,7 +67,7 @@ static const char *const api_contact_keys[] = {"customer_id", "touchpoint_id", "
 static ks_err api_contact_parse(const json_t *o, model_contact *c, ks_error *e)
 {
 	memset(c, 0, sizeof *c);
-	ks_err err = api_only_keys(o, api_contact_keys, "", e);
+	ks_err err = api_only_fields(o, api_contact_keys, "", e);
 	if (!err)
 		err = api_json_id(o, "customer_id", &c->customer_id, e);
 	if (!err && c->customer_id == 0)
@@ -262,7 +244,7 @@ static ks_err api_answers(const json_t *o, model_response *r, ks_error *e)
 		return ks_fail(e, KS_ERR_INVALID, "answers", "answers is required");
 	if (!json_is_object(a))
 		return ks_fail(e, KS_ERR_INVALID, "answers", "answers must be an object");
-	ks_err err = api_only_keys(a, api_answer_keys, "answers.", e);
+	ks_err err = api_only_fields(a, api_answer_keys, "answers.", e);
 	if (!err)
 		err = api_score(a, "nps", 0, 10, &r->nps, e);
 	if (!err)
@@ -310,7 +292,7 @@ static uint64_t api_body_hash(const json_t *o)
 static ks_err api_response_parse(http_req *req, const json_t *o, model_response *r, ks_error *e)
 {
 	model_response_init(r);
-	ks_err err = api_only_keys(o, api_response_keys, "", e);
+	ks_err err = api_only_fields(o, api_response_keys, "", e);
 	if (!err)
 		err = api_text(o, "client_key", r->client_key, sizeof r->client_key, e);
 	const char *hdr = http_header(req, "Idempotency-Key");

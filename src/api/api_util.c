@@ -124,11 +124,50 @@ ks_err api_query_only(http_req *req, api_param_ok allowed, void *arg, ks_error *
 	return KS_OK;
 }
 
-ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e)
+static ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e)
 {
 	const char *v = http_query(req, name);
 	*out = 0;
 	if (v && clock_parse_iso(v, out) != KS_OK)
 		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a date (YYYY-MM-DD) or ISO time", name);
+	return KS_OK;
+}
+
+ks_err api_time_range(http_req *req, int64_t *from, int64_t *to, ks_error *e)
+{
+	ks_err err = api_time_param(req, "from", from, e);
+	if (!err)
+		err = api_time_param(req, "to", to, e);
+	if (!err && *from && *to && *to <= *from)
+		err = ks_fail(e, KS_ERR_RANGE, "to", "to must be after from");
+	return err;
+}
+
+bool api_name_in(const char *name, void *list)
+{
+	const char *const *l = list;
+	for (size_t i = 0; l[i]; i++)
+		if (strcmp(l[i], name) == 0)
+			return true;
+	return false;
+}
+
+ks_err api_only_params(http_req *req, const char *const *list, ks_error *e)
+{
+	return api_query_only(req, api_name_in, (void *)list, e);
+}
+
+ks_err api_only_fields(const json_t *o, const char *const *list, const char *prefix, ks_error *e)
+{
+	const char *key;
+	const json_t *v;
+	json_object_foreach((json_t *)o, key, v) {
+		(void)v;
+		if (!api_name_in(key, (void *)list)) {
+			char field[96];
+			snprintf(field, sizeof field, "%s%s", prefix, key);
+			return ks_fail(e, KS_ERR_INVALID, field, "unknown field %s", field);
+		}
+	}
 	return KS_OK;
 }

@@ -79,9 +79,28 @@ static ks_err sched_compose(invite_scheduler *sc, const store_invite_job *j, int
 	return err;
 }
 
-/* Send one claimed job and record what happened. A message we cannot even
- * compose (a malformed address, say) is a permanent failure of that
- * invitation, not of the pass. */
+/* Send a composed message to to, or, when composing failed (composed is
+ * not KS_OK: a malformed address, say), count it a permanent failure of
+ * that one message, not of the pass. detail gets the reason. Frees msg. */
+static mail_outcome sched_deliver(invite_scheduler *sc, const char *to, ks_err composed,
+				  const ks_error *ce, ks_buf *msg, char *detail, size_t n)
+{
+	mail_outcome outcome = MAIL_PERMFAIL;
+	detail[0] = '\0';
+	if (composed == KS_OK)
+		mail_send(&sc->cfg.mail, to, msg, &outcome, detail, n);
+	else
+		snprintf(detail, n, "cannot compose: %.200s", ce->message);
+	buf_free(msg);
+	return outcome;
+}
+
+static store_send_outcome sched_store_outcome(mail_outcome o)
+{
+	return o == MAIL_SENT ? STORE_SEND_OK : o == MAIL_TEMPFAIL ? STORE_SEND_RETRY : STORE_SEND_GIVE_UP;
+}
+
+/* Send one claimed job and record what happened. */
 static ks_err sched_send(invite_scheduler *sc, const store_invite_job *j, int64_t now,
 			 invite_pass_stats *st, ks_error *e)
 {
@@ -89,15 +108,10 @@ static ks_err sched_send(invite_scheduler *sc, const store_invite_job *j, int64_
 	buf_init(&msg, 1024 * 1024);
 	ks_error ce;
 	ks_error_clear(&ce);
-	mail_outcome outcome = MAIL_PERMFAIL;
-	char detail[256] = "";
-	if (sched_compose(sc, j, now, &msg, &ce) == KS_OK)
-		mail_send(&sc->cfg.mail, j->email, &msg, &outcome, detail, sizeof detail);
-	else
-		snprintf(detail, sizeof detail, "cannot compose: %.200s", ce.message);
-	buf_free(&msg);
-	store_send_outcome so = outcome == MAIL_SENT ? STORE_SEND_OK
-			      : outcome == MAIL_TEMPFAIL ? STORE_SEND_RETRY : STORE_SEND_GIVE_UP;
+	char detail[256];
+	ks_err composed = sched_compose(sc, j, now, &msg, &ce);
+	mail_outcome outcome = sched_deliver(sc, j->email, composed, &ce, &msg, detail, sizeof detail);
+	store_send_outcome so = sched_store_outcome(outcome);
 	if (outcome == MAIL_SENT)
 		(*(j->reminder ? &st->reminders : &st->sent))++;
 	else if (outcome == MAIL_TEMPFAIL)
@@ -162,20 +176,14 @@ static ks_err sched_case_send(invite_scheduler *sc, const store_case_mail_job *j
 	buf_init(&msg, 1024 * 1024);
 	ks_error ce;
 	ks_error_clear(&ce);
-	mail_outcome outcome = MAIL_PERMFAIL;
-	char detail[256] = "";
-	if (sched_case_compose(sc, j, now, &msg, &ce) == KS_OK)
-		mail_send(&sc->cfg.mail, j->to_email, &msg, &outcome, detail, sizeof detail);
-	else
-		snprintf(detail, sizeof detail, "cannot compose: %.200s", ce.message);
-	buf_free(&msg);
-	store_send_outcome so = outcome == MAIL_SENT ? STORE_SEND_OK
-			      : outcome == MAIL_TEMPFAIL ? STORE_SEND_RETRY : STORE_SEND_GIVE_UP;
+	char detail[256];
+	ks_err composed = sched_case_compose(sc, j, now, &msg, &ce);
+	mail_outcome outcome = sched_deliver(sc, j->to_email, composed, &ce, &msg, detail, sizeof detail);
 	if (outcome == MAIL_SENT)
 		st->case_mails_sent++;
 	else if (outcome == MAIL_PERMFAIL)
 		st->case_mails_failed++;
-	return store_case_mail_record(sc->store, j, so, detail, now, e);
+	return store_case_mail_record(sc->store, j, sched_store_outcome(outcome), detail, now, e);
 }
 
 static ks_err sched_case_pass(invite_scheduler *sc, int64_t now, invite_pass_stats *st, ks_error *e)

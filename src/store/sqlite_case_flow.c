@@ -456,18 +456,10 @@ static ks_err sq_escalate_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 static ks_err sq_case_any(ks_store *s, const char *sql, int64_t now, bool *any, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
-	*any = false;
-	ks_err err = sq_cprep(c, sql, &st, e);
-	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
-		int rc = sqlite3_step(st);
-		*any = rc == SQLITE_ROW;
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
-	}
+	int64_t one = 0;
+	ks_err err = sq_one_id(c, sql, now, &one, e);
 	sq_release(s, c);
+	*any = one != 0;
 	return err;
 }
 

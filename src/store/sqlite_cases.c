@@ -241,17 +241,26 @@ static ks_err sq_repeat_low(sq_conn *c, const store_alert_rule *r, const model_r
 	sqlite3_bind_int(st, 3, r->threshold);
 	sqlite3_bind_int64(st, 4, x->received_at - (int64_t)r->window_days * 86400);
 	sqlite3_bind_int64(st, 5, x->received_at);
+	int64_t one = 0;
+	err = sq_cfirst(c, st, &one, e);
+	*fires = one != 0;
+	return err;
+}
+
+ks_err sq_cfirst(sq_conn *c, sqlite3_stmt *st, int64_t *out, ks_error *e)
+{
+	*out = 0;
 	int rc = sqlite3_step(st);
+	ks_err err = KS_OK;
 	if (rc == SQLITE_ROW)
-		*fires = true;
+		*out = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
 		err = sq_fail(c, rc, e);
 	sqlite3_finalize(st);
 	return err;
 }
 
-/* One id from a query with ?1 bound to arg; 0 when no row. */
-static ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e)
+ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e)
 {
 	*out = 0;
 	sqlite3_stmt *st = NULL;
@@ -259,13 +268,7 @@ static ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, 
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, arg);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
-	return err;
+	return sq_cfirst(c, st, out, e);
 }
 
 /* The team lead of a team (lowest user id), 0 when there is none. */

@@ -158,6 +158,11 @@ ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *r, b
 ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e);
 /* Step a write statement to completion and finalize it. */
 ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e);
+/* Step st once: *out = column 0 of the first row as an integer, 0 when
+ * there is none. Finalizes st. */
+ks_err sq_cfirst(sq_conn *c, sqlite3_stmt *st, int64_t *out, ks_error *e);
+/* sq_cfirst of sql with ?1 bound to arg. */
+ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e);
 /* Column text, "" for NULL. */
 const char *sq_ctext(sqlite3_stmt *st, int i);
 json_t *sq_iso_or_null(int64_t t);

@@ -28,13 +28,14 @@ import os
 import statistics
 import sys
 import threading
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 import smtp_sink  # noqa: E402
+import test_invite  # noqa: E402
 from test_dashboard import Session, make_user  # noqa: E402
+from test_invite import Hooks, must, run_sched, wait_mails  # noqa: E402
 
 HOUR = 3600
 START = "2026-01-16T14:00:00Z"   # a Friday, 15:00 in Amsterdam (CET)
@@ -50,35 +51,8 @@ def session_request(self, method, path, body=None):
 Session.request = session_request
 
 
-class Hooks(http.server.BaseHTTPRequestHandler):
-    got = []
-    lock = threading.Lock()
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        with Hooks.lock:
-            Hooks.got.append((dict((k.lower(), v) for k, v in self.headers.items()), body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-def must(resp, status, what):
-    st, _, body = resp
-    if st != status:
-        raise ks.FixtureError("%s -> expected %s, %s" % (what, status, ks.got(st, body)))
-    return body
-
-
 def set_clock(srv, ts):
-    must(srv.post("/api/v1/admin/clock", {"now": ks.iso(ts)}), 200, "POST /admin/clock")
-
-
-def run_sched(srv):
-    return must(srv.post("/api/v1/admin/scheduler/run"), 200, "POST /admin/scheduler/run")
+    test_invite.set_clock(srv, ks.iso(ts))
 
 
 def respond(srv, f, cust, nps, text=None, consent=None):
@@ -102,13 +76,10 @@ def get_case(srv, cid):
 
 
 def hooks_of(event):
+    """(headers, body) of every POST the listener got for event."""
     with Hooks.lock:
         got = list(Hooks.got)
-    out = []
-    for hd, body in got:
-        if hd.get("x-klantstem-event") == event:
-            out.append((hd, body))
-    return out
+    return [(hd, body) for _, hd, body in got if hd.get("x-klantstem-event") == event]
 
 
 def signed(hd, body, secret):
@@ -117,19 +88,11 @@ def signed(hd, body, secret):
     return ts != "" and hmac.compare_digest(hd.get("x-klantstem-signature") or "", want)
 
 
-def wait_mails(sink, addr, n, timeout=5.0):
-    end = time.time() + timeout
-    while True:
-        got = sink.mails(to=addr)
-        if len(got) >= n or time.time() > end:
-            return got
-        time.sleep(0.05)
-
-
 @contextlib.contextmanager
 def world(t):
     sink = smtp_sink.Sink()
     sink.start()
+    Hooks.got = []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     secret = "case-hooks-" + ks.uniq("s")

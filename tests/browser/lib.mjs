@@ -175,3 +175,59 @@ export async function apiInPage(page, method, pathAndQuery, { body, csrf } = {})
     return { status: r.status, body: parsed };
   }, { method, url: '/api/v1' + pathAndQuery, body, csrf });
 }
+
+// The TAP plumbing of the browser test files: numbered "ok N - name" /
+// "not ok N - name" lines with a diagnostic, groups in which an exception
+// is one failure and not the end, a whole-run time limit (so a hung browser
+// never hangs `make test`) and the closing summary. what names the run.
+export function tap(what) {
+  const started = Date.now();
+  let count = 0;
+  let failures = 0;
+
+  function ok(cond, name, diag) {
+    count++;
+    if (!cond) failures++;
+    console.log((cond ? 'ok ' : 'not ok ') + count + ' - ' + name);
+    if (!cond && diag !== undefined) {
+      const text = typeof diag === 'string' ? diag : JSON.stringify(diag);
+      console.log('# ' + text.slice(0, 1500).split('\n').join('\n# '));
+    }
+    return cond;
+  }
+
+  function eq(got, want, name) {
+    const same = JSON.stringify(got) === JSON.stringify(want);
+    return ok(same, name, 'got ' + JSON.stringify(got) + '\n want ' + JSON.stringify(want));
+  }
+
+  async function group(name, fn) {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      ok(false, name + ': ran to the end', err && err.stack ? err.stack : String(err));
+      return false;
+    }
+  }
+
+  const limitS = Number(process.env.KS_BROWSER_TIMEOUT || 240);
+  const guard = setTimeout(() => {
+    ok(false, what + ' finished within ' + limitS + ' s');
+    console.log('1..' + count);
+    process.exit(1);
+  }, limitS * 1000);
+  guard.unref();
+
+  // Run main, then print the plan and the summary line tests/run counts.
+  function run(main) {
+    return main().catch((err) => ok(false, what + ' ran', err && err.stack ? err.stack : String(err))).finally(() => {
+      console.log('1..' + count);
+      console.log('# ' + (count - failures) + ' passed, ' + failures + ' failed in ' +
+        ((Date.now() - started) / 1000).toFixed(1) + ' s; screenshots in build/screenshots/');
+      process.exitCode = failures ? 1 : 0;
+    });
+  }
+
+  return { ok, eq, group, run };
+}

@@ -19,48 +19,12 @@ import http from 'node:http';
 import path from 'node:path';
 import {
   REPO, USERS, PASSWORD, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext,
-  loginUi, waitPage, apiInPage,
+  loginUi, waitPage, apiInPage, tap,
 } from './lib.mjs';
 import * as fmt from '../../web/js/format.js';
 
 const SHOTS = path.join(REPO, 'build', 'screenshots');
-const started = Date.now();
-let count = 0;
-let failures = 0;
-
-function ok(cond, name, diag) {
-  count++;
-  if (!cond) failures++;
-  console.log((cond ? 'ok ' : 'not ok ') + count + ' - ' + name);
-  if (!cond && diag !== undefined) {
-    const text = typeof diag === 'string' ? diag : JSON.stringify(diag);
-    console.log('# ' + text.slice(0, 1500).split('\n').join('\n# '));
-  }
-  return cond;
-}
-
-function eq(got, want, name) {
-  const same = JSON.stringify(got) === JSON.stringify(want);
-  return ok(same, name, 'got ' + JSON.stringify(got) + '\n want ' + JSON.stringify(want));
-}
-
-// One named group of checks; an exception is one failure, not the end.
-async function group(name, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    ok(false, name + ': ran to the end', err && err.stack ? err.stack : String(err));
-  }
-}
-
-// A whole-run limit, so a hung browser never hangs `make test`.
-const LIMIT_S = Number(process.env.KS_BROWSER_TIMEOUT || 240);
-const guard = setTimeout(() => {
-  ok(false, 'browser tests finished within ' + LIMIT_S + ' s');
-  console.log('1..' + count);
-  process.exit(1);
-}, LIMIT_S * 1000);
-guard.unref();
+const { ok, eq, group, run } = tap('browser tests');
 
 // ---- plain HTTP: the static file rules -----------------------------------------------
 
@@ -565,8 +529,4 @@ async function main() {
   }
 }
 
-main().catch((err) => ok(false, 'browser tests ran', err && err.stack ? err.stack : String(err))).finally(() => {
-  console.log('1..' + count);
-  console.log('# ' + (count - failures) + ' passed, ' + failures + ' failed in ' + ((Date.now() - started) / 1000).toFixed(1) + ' s; screenshots in build/screenshots/');
-  process.exitCode = failures ? 1 : 0;
-});
+run(main);

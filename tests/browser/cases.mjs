@@ -21,10 +21,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext,
-  loginUi, waitPage, apiInPage, tap,
+  loginUi, waitPage, apiInPage, tap, shot, go,
 } from './lib.mjs';
 
-const SHOTS = path.join(REPO, 'build', 'screenshots');
 const { ok, eq, group, run } = tap('case browser tests');
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
@@ -129,22 +128,6 @@ class Client {
 }
 
 // ---- page helpers ----------------------------------------------------------------------------
-
-async function shot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-}
-
-async function go(page, base, hash, name) {
-  const target = base + '/' + hash;
-  if (page.url() === target) {
-    await page.reload();
-  } else {
-    await page.evaluate(() => { const m = document.querySelector('main'); if (m) delete m.dataset.ready; }).catch(() => {});
-    await page.goto(target);
-  }
-  await waitPage(page, name);
-}
 
 // Wait until the case page shows the given version (it reloads after each change).
 async function waitVersion(page, v) {

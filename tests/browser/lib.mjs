@@ -231,3 +231,24 @@ export function tap(what) {
 
   return { ok, eq, group, run };
 }
+
+const SHOTS = path.join(REPO, 'build', 'screenshots');
+
+// A full-page screenshot to build/screenshots/NAME.png.
+export async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+}
+
+// Show a route and wait until it has rendered anew (the same address again
+// is a reload: a hash that does not change fires no hashchange).
+export async function go(page, base, hash, name) {
+  const target = base + '/' + hash;
+  if (page.url() === target) {
+    await page.reload();
+  } else {
+    await page.evaluate(() => { const m = document.querySelector('main'); if (m) delete m.dataset.ready; }).catch(() => {});
+    await page.goto(target);
+  }
+  await waitPage(page, name);
+}

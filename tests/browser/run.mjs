@@ -19,11 +19,10 @@ import http from 'node:http';
 import path from 'node:path';
 import {
   REPO, USERS, PASSWORD, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext,
-  loginUi, waitPage, apiInPage, tap,
+  loginUi, waitPage, apiInPage, tap, shot, go,
 } from './lib.mjs';
 import * as fmt from '../../web/js/format.js';
 
-const SHOTS = path.join(REPO, 'build', 'screenshots');
 const { ok, eq, group, run } = tap('browser tests');
 
 // ---- plain HTTP: the static file rules -----------------------------------------------
@@ -91,24 +90,6 @@ async function staticChecks(srv) {
 }
 
 // ---- helpers on pages -----------------------------------------------------------------------
-
-async function shot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-}
-
-// Show a route and wait until it has rendered anew (the same address again
-// is a reload: a hash that does not change fires no hashchange).
-async function go(page, base, hash, name) {
-  const target = base + '/' + hash;
-  if (page.url() === target) {
-    await page.reload();
-  } else {
-    await page.evaluate(() => { const m = document.querySelector('main'); if (m) delete m.dataset.ready; }).catch(() => {});
-    await page.goto(target);
-  }
-  await waitPage(page, name);
-}
 
 async function csrfOf(page) {
   const me = await apiInPage(page, 'GET', '/auth/me');

@@ -8,7 +8,7 @@
 -- 1 yes, 0 no, NULL not asked. A case takes it from its responses.
 ALTER TABLE responses ADD COLUMN contact_consent INTEGER CHECK (contact_consent IN (0, 1));
 -- repeat_low looks up the customer's earlier scores for every low one.
-CREATE INDEX responses_customer ON responses(customer_id, received_at);
+CREATE INDEX responses_customer ON responses(customer_id, received_at) WHERE customer_id IS NOT NULL;
 
 ALTER TABLE cases ADD COLUMN first_contact_at INTEGER;
 ALTER TABLE cases ADD COLUMN resolved_at INTEGER;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "core/clock.h"
+#include "core/tz.h"
+#include "disclose/disclose.h"
 #include "analytics/analytics.h"
 #include "auth/auth.h"
 #include "http/http.h"
@@ -27,6 +29,7 @@ typedef struct api_app {
 	bool test_mode;          /* enables /api/v1/admin/clock and /scheduler/run */
 	int64_t min_n;           /* minimum responses before a score is shown */
 	int64_t min_n_employee;  /* the same for one employee's scores */
+	ks_tz tz;                /* the organisation's calendar: every bucket and period */
 } api_app;
 
 extern const http_route api_routes[];
@@ -53,6 +56,38 @@ ks_err api_authorize(http_req *req, unsigned access, ks_error *e);
  * *employee_id are read and may be set. by_employee: the request groups by
  * employee. KS_ERR_FORBIDDEN when the request asks for more. */
 ks_err api_scope(http_req *req, int64_t *team_id, int64_t *employee_id, bool by_employee, ks_error *e);
+
+/* ---- numbers about people (api_disclose.c) ---- */
+
+/* The disclosure policy of this request: thresholds, and "as of" the start
+ * of today in the organisation's calendar. */
+dc_policy api_policy(const api_app *app);
+
+/* The time window of a metrics request (pfx "" or "a." / "b."): period=
+ * (YYYY, YYYY-Qn, YYYY-MM, YYYY-Www, YYYY-MM-DD, last_Nd) or from/to, in the
+ * organisation's local calendar. from/to must together be exactly one whole
+ * local period: any other window lets two overlapping requests be
+ * subtracted (docs/PRIVACY.md). 422 naming the parameter otherwise. */
+typedef struct api_window {
+	int64_t from, to;          /* 0, 0: all time */
+	tz_period_kind kind;
+	char label[24];            /* "2026-12", "2026-W53", "last_30d", "" (all time) */
+} api_window;
+ks_err api_window_parse(http_req *req, const char *pfx, api_window *w, ks_error *e);
+/* The label dc_query takes: a month, quarter or year label, "" for all
+ * time, NULL for any other window. */
+const char *api_window_period(const api_window *w);
+/* Team- and person-level slices (dc_protected): only whole months,
+ * quarters, years or all time, buckets of a month or longer, and counted
+ * as of the start of today (f->to is cut there). 422 naming the parameter
+ * (period, or group_by / interval for dims) otherwise. dim_param names the
+ * parameter that carried dims. */
+ks_err api_window_guard(const api_app *app, an_filter *f, const api_window *w, const an_dim *dims,
+			int n_dims, const char *dim_param, ks_error *e);
+/* One cell as the API prints it (metrics_json_members_masked with the
+ * cell's threshold and mask). */
+ks_err api_cell_members(ks_buf *b, const metrics_counts *c, const dc_vis *v);
+json_t *api_cell_json(const metrics_counts *c, const dc_vis *v);
 
 /* ---- helpers shared by the handler files (api_util.c) ---- */
 

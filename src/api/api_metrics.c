@@ -86,58 +86,19 @@ static ks_err api_arg_text(http_req *req, const char *pfx, const char *name, cha
 	return KS_OK;
 }
 
-/* period=YYYY | YYYY-MM | YYYY-Qn | last_Nd: a shorthand for from/to. */
-static ks_err api_period(const char *v, int64_t now, int64_t *from, int64_t *to, ks_error *e)
-{
-	int y, m, q, days, used = 0;
-	if (sscanf(v, "last_%dd%n", &days, &used) == 1 && v[used] == '\0' && days > 0 && days <= 3660) {
-		*to = (now / 86400 + 1) * 86400;
-		*from = *to - (int64_t)days * 86400;
-		return KS_OK;
-	}
-	if (sscanf(v, "%4d-Q%1d%n", &y, &q, &used) == 2 && v[used] == '\0' && q >= 1 && q <= 4) {
-		*from = clock_days_from_civil(y, (q - 1) * 3 + 1, 1) * 86400;
-		*to = (q == 4 ? clock_days_from_civil(y + 1, 1, 1) : clock_days_from_civil(y, q * 3 + 1, 1)) * 86400;
-		return KS_OK;
-	}
-	if (sscanf(v, "%4d-%2d%n", &y, &m, &used) == 2 && v[used] == '\0' && m >= 1 && m <= 12) {
-		*from = clock_days_from_civil(y, m, 1) * 86400;
-		*to = (m == 12 ? clock_days_from_civil(y + 1, 1, 1) : clock_days_from_civil(y, m + 1, 1)) * 86400;
-		return KS_OK;
-	}
-	if (sscanf(v, "%4d%n", &y, &used) == 1 && v[used] == '\0' && y >= 1970 && y <= 2100) {
-		*from = clock_days_from_civil(y, 1, 1) * 86400;
-		*to = clock_days_from_civil(y + 1, 1, 1) * 86400;
-		return KS_OK;
-	}
-	return ks_fail(e, KS_ERR_INVALID, "period", "period must be YYYY, YYYY-MM, YYYY-Qn or last_Nd");
-}
-
-static ks_err api_time_arg(http_req *req, const char *pfx, const char *name, int64_t *out, ks_error *e)
-{
-	const char *v = api_arg(req, pfx, name);
-	*out = 0;
-	if (v && clock_parse_iso(v, out) != KS_OK)
-		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a date (YYYY-MM-DD) or ISO time", name);
-	return KS_OK;
-}
-
-/* The filter of the request (pfx "" or "a." / "b."), narrowed to what the
- * caller may see (api_scope). by_employee: the request groups by employee. */
-static ks_err api_filter(http_req *req, const char *pfx, bool by_employee, an_filter *f, ks_error *e)
+/* The filter of the request (pfx "" or "a." / "b."), its time window in the
+ * organisation's calendar, narrowed to what the caller may see (api_scope)
+ * and to what disclosure control allows for the grouping (dims, carried by
+ * dim_param). */
+static ks_err api_filter(http_req *req, const char *pfx, const an_dim *dims, int n_dims,
+			 const char *dim_param, an_filter *f, api_window *w, ks_error *e)
 {
 	api_app *app = req->app;
 	memset(f, 0, sizeof *f);
-	ks_err err = api_time_arg(req, pfx, "from", &f->from, e);
-	if (!err)
-		err = api_time_arg(req, pfx, "to", &f->to, e);
-	const char *period = api_arg(req, pfx, "period");
-	if (!err && period && (f->from || f->to))
-		err = ks_fail(e, KS_ERR_INVALID, "period", "give period or from/to, not both");
-	if (!err && period)
-		err = api_period(period, clock_now(app->clock), &f->from, &f->to, e);
-	if (!err && f->from && f->to && f->to <= f->from)
-		err = ks_fail(e, KS_ERR_RANGE, "to", "to must be after from");
+	bool by_employee = false;
+	for (int i = 0; i < n_dims; i++)
+		by_employee = by_employee || dims[i] == AN_DIM_EMPLOYEE;
+	ks_err err = api_window_parse(req, pfx, w, e);
 	const char *ids[] = {"team_id", "employee_id", "touchpoint_id", "journey_id"};
 	int64_t *dst[] = {&f->team_id, &f->employee_id, &f->touchpoint_id, &f->journey_id};
 	for (size_t i = 0; !err && i < 4; i++)
@@ -163,17 +124,23 @@ static ks_err api_filter(http_req *req, const char *pfx, bool by_employee, an_fi
 		err = api_arg_text(req, pfx, "city", f->city, sizeof f->city, e);
 	if (!err)
 		err = api_scope(req, &f->team_id, &f->employee_id, by_employee, e);
+	if (!err)
+		err = api_window_guard(app, f, w, dims, n_dims, dim_param, e);
 	return err;
 }
 
-static json_t *api_filter_json(const an_filter *f)
+/* The filter as applied: times in the organisation's local time (an "as
+ * of" cut shows as the end of the window). */
+static json_t *api_filter_json(const api_app *app, const an_filter *f, const api_window *w)
 {
-	char from[32] = "", to[32] = "";
+	char from[40] = "", to[40] = "";
 	if (f->from)
-		clock_format_iso(f->from, from, sizeof from);
+		tz_format_local(&app->tz, f->from, from, sizeof from);
 	if (f->to)
-		clock_format_iso(f->to, to, sizeof to);
+		tz_format_local(&app->tz, f->to, to, sizeof to);
 	json_t *o = json_object();
+	json_object_set_new(o, "period", w->label[0] ? json_string(w->label) : json_null());
+	json_object_set_new(o, "time_zone", json_string(app->tz.name));
 	json_object_set_new(o, "from", f->from ? json_string(from) : json_null());
 	json_object_set_new(o, "to", f->to ? json_string(to) : json_null());
 	const char *names[] = {"team_id", "employee_id", "touchpoint_id", "journey_id"};
@@ -185,18 +152,6 @@ static json_t *api_filter_json(const an_filter *f)
 	for (size_t i = 0; i < 6; i++)
 		json_object_set_new(o, tn[i], tv[i][0] ? json_string(tv[i]) : json_null());
 	return o;
-}
-
-/* ---- minimum n -------------------------------------------------------------------- */
-
-/* One person's scores need a larger group before they are shown: privacy,
- * and honesty about how little a handful of answers says. */
-static int64_t api_min_n(const api_app *app, const an_filter *f, const an_dim *dims, int n_dims)
-{
-	bool person = f->employee_id != 0;
-	for (int i = 0; i < n_dims; i++)
-		person = person || dims[i] == AN_DIM_EMPLOYEE;
-	return person ? app->min_n_employee : app->min_n;
 }
 
 /* ---- output ------------------------------------------------------------------------ */
@@ -234,42 +189,16 @@ static ks_err api_csv_field(ks_buf *b, const char *s)
 	return err;
 }
 
-static ks_err api_csv_metrics(ks_buf *b, const metrics_counts *c, int64_t min_n)
+static ks_err api_reply_csv(http_req *req, const dc_reply *d)
 {
-	if (c->n < min_n)
-		return buf_printf(b, ",%lld,,,,,,,,,,,,,not enough responses\r\n", (long long)c->n);
-	metrics_summary s;
-	metrics_compute(c, &s);
-	ks_err err = buf_printf(b, ",%lld,%lld", (long long)c->n, (long long)c->nps_n);
-	if (!err && s.has_nps)
-		err = buf_printf(b, ",%.1f,%.1f,%.1f,%.4f,%.4f,%.4f", s.nps, s.nps_low, s.nps_high,
-				 s.promoter_share, s.passive_share, s.detractor_share);
-	else if (!err)
-		err = buf_puts(b, ",,,,,,");
-	if (!err && s.has_grade)
-		err = buf_printf(b, ",%.2f,%.4f,%.4f", s.grade_mean, s.grade_7plus_share, s.grade_9plus_share);
-	else if (!err)
-		err = buf_puts(b, ",,,");
-	if (!err && s.has_ces)
-		err = buf_printf(b, ",%.2f,%.4f,\r\n", s.ces_mean, s.ces_5plus_share);
-	else if (!err)
-		err = buf_puts(b, ",,,\r\n");
-	return err;
-}
-
-static const char *const api_csv_head =
-	"n,nps_n,nps,nps_low,nps_high,promoters,passives,detractors,grade_mean,grade_7plus,"
-	"grade_9plus,ces_mean,ces_5plus,note\r\n";
-
-static ks_err api_reply_csv(http_req *req, const an_result *r, int64_t min_n)
-{
+	const an_result *r = &d->r;
 	ks_buf b;
 	buf_init(&b, 64u << 20);
 	ks_err err = KS_OK;
 	for (int i = 0; !err && i < r->n_dims; i++)
 		err = buf_printf(&b, "%s,", an_dim_name(r->dims[i]));
 	if (!err)
-		err = buf_puts(&b, api_csv_head);
+		err = buf_puts(&b, metrics_csv_header);
 	for (size_t g = 0; !err && g < r->n_groups; g++) {
 		for (int i = 0; !err && i < r->n_dims; i++) {
 			err = api_csv_field(&b, r->groups[g].key[i]);
@@ -277,12 +206,12 @@ static ks_err api_reply_csv(http_req *req, const an_result *r, int64_t min_n)
 				err = buf_puts(&b, ",");
 		}
 		if (!err)
-			err = api_csv_metrics(&b, &r->groups[g].c, min_n);
+			err = metrics_csv_fields(&b, &r->groups[g].c, d->groups[g].min_n, &d->groups[g].show);
 	}
 	for (int i = 0; !err && i < r->n_dims; i++)
 		err = buf_puts(&b, i == 0 ? "total" : ",");
 	if (!err)
-		err = api_csv_metrics(&b, &r->total, min_n);
+		err = metrics_csv_fields(&b, &r->total, d->total.min_n, &d->total.show);
 	if (err) {
 		buf_free(&b);
 		return err;
@@ -291,27 +220,52 @@ static ks_err api_reply_csv(http_req *req, const an_result *r, int64_t min_n)
 	return KS_OK;
 }
 
-/* sort=key (default) | n | nps | grade | ces, "-" for descending. */
+/* sort=key (default) | n | nps | grade | ces, "-" for descending. Groups
+ * whose measure is not shown sort last either way: the order must not
+ * tell a hidden score. */
 typedef struct api_sort {
 	const char *by;
 	bool desc;
 } api_sort;
 
-static double api_sort_value(const an_group *g, const char *by, int64_t min_n)
+/* The sort value of a shown measure; false when the measure is hidden. */
+static bool api_sort_value(const an_group *g, const dc_vis *v, const char *by, double *out)
 {
 	const metrics_counts *c = &g->c;
-	if (strcmp(by, "n") == 0)
-		return (double)c->n;
-	if (c->n < min_n)
-		return -1e9; /* masked groups sort last */
-	if (strcmp(by, "nps") == 0)
-		return c->nps_n ? (double)(c->promoters - c->detractors) / (double)c->nps_n : -1e9;
-	if (strcmp(by, "grade") == 0)
-		return c->grade_n ? (double)c->grade_sum / (double)c->grade_n : -1e9;
-	return c->ces_n ? (double)c->ces_sum / (double)c->ces_n : -1e9;
+	if (strcmp(by, "n") == 0) {
+		*out = (double)c->n;
+		return true;
+	}
+	if (strcmp(by, "nps") == 0 && v->show.nps && c->nps_n >= v->min_n) {
+		*out = (double)(c->promoters - c->detractors) / (double)c->nps_n;
+		return true;
+	}
+	if (strcmp(by, "grade") == 0 && v->show.grade && c->grade_n >= v->min_n) {
+		*out = (double)c->grade_sum / (double)c->grade_n;
+		return true;
+	}
+	if (strcmp(by, "ces") == 0 && v->show.ces && c->ces_n >= v->min_n) {
+		*out = (double)c->ces_sum / (double)c->ces_n;
+		return true;
+	}
+	return false;
 }
 
-static ks_err api_sort_parse(http_req *req, api_sort *s, ks_error *e)
+static int api_sort_cmp(const an_group *a, const dc_vis *va, const an_group *b, const dc_vis *vb, void *arg)
+{
+	const api_sort *s = arg;
+	double x = 0, y = 0;
+	bool hx = api_sort_value(a, va, s->by, &x), hy = api_sort_value(b, vb, s->by, &y);
+	if (hx != hy)
+		return hx ? -1 : 1;
+	if (!hx || x == y)
+		return 0;
+	return (x < y) == s->desc ? 1 : -1;
+}
+
+/* Coaching, not ranking: below director nobody gets people ordered by
+ * their score. */
+static ks_err api_sort_parse(http_req *req, const an_dim *dims, int n_dims, api_sort *s, ks_error *e)
 {
 	const char *v = http_query(req, "sort");
 	s->by = "key";
@@ -323,32 +277,32 @@ static ks_err api_sort_parse(http_req *req, api_sort *s, ks_error *e)
 	const char *ok[] = {"key", "n", "nps", "grade", "ces", NULL};
 	if (!api_known(s->by, ok))
 		return ks_fail(e, KS_ERR_INVALID, "sort", "sort must be key, n, nps, grade or ces (- for descending)");
+	bool people = false;
+	for (int i = 0; i < n_dims; i++)
+		people = people || dims[i] == AN_DIM_EMPLOYEE;
+	bool score = strcmp(s->by, "key") != 0 && strcmp(s->by, "n") != 0;
+	const http_principal *w = &req->who;
+	if (people && score && w->authenticated && w->role < AUTH_ROLE_DIRECTOR)
+		return ks_fail(e, KS_ERR_INVALID, "sort",
+			       "people are not ranked by their scores: sort by key or n");
 	return KS_OK;
 }
 
-/* Stable insertion sort on the (few hundred) groups, by value. */
-static void api_sort_groups(an_result *r, const api_sort *s, int64_t min_n)
+static void api_sort_groups(dc_reply *d, api_sort *s)
 {
-	if (strcmp(s->by, "key") == 0) {
-		for (size_t i = 0; s->desc && i < r->n_groups / 2; i++) {
-			an_group t = r->groups[i];
-			r->groups[i] = r->groups[r->n_groups - 1 - i];
-			r->groups[r->n_groups - 1 - i] = t;
-		}
+	an_result *r = &d->r;
+	if (strcmp(s->by, "key") != 0) {
+		dc_reply_sort(d, api_sort_cmp, s);
 		return;
 	}
-	for (size_t i = 1; i < r->n_groups; i++) {
-		an_group g = r->groups[i];
-		double v = api_sort_value(&g, s->by, min_n);
-		size_t j = i;
-		while (j > 0) {
-			double u = api_sort_value(&r->groups[j - 1], s->by, min_n);
-			if (s->desc ? u >= v : u <= v)
-				break;
-			r->groups[j] = r->groups[j - 1];
-			j--;
-		}
-		r->groups[j] = g;
+	for (size_t i = 0; s->desc && i < r->n_groups / 2; i++) {
+		size_t j = r->n_groups - 1 - i;
+		an_group t = r->groups[i];
+		r->groups[i] = r->groups[j];
+		r->groups[j] = t;
+		dc_vis u = d->groups[i];
+		d->groups[i] = d->groups[j];
+		d->groups[j] = u;
 	}
 }
 
@@ -367,14 +321,66 @@ static ks_err api_key_text(ks_buf *b, const an_group *g, int i, an_dim d)
 	return err ? err : buf_puts(b, "}");
 }
 
+/* ---- colour by evidence ------------------------------------------------------------ */
+
+/* Does a group's NPS differ from the rest of the reply (total minus the
+ * group) beyond noise? The adjusted-Wald z-test of metrics_compare_nps,
+ * with Benjamini-Hochberg control at 5% over the groups of the reply
+ * (docs/STATISTICS.md). Only where the group, the total and so the rest
+ * are shown. signal[g]: 0 none, 1 above, -1 below, 2 noise. */
+static ks_err api_signals(const dc_reply *d, int *signal)
+{
+	const an_result *r = &d->r;
+	size_t n = r->n_groups;
+	metrics_change *ch = calloc(n ? n : 1, sizeof *ch);
+	metrics_change **ptr = calloc(n ? n : 1, sizeof *ptr);
+	if (ch == NULL || ptr == NULL) {
+		free(ch);
+		free(ptr);
+		return KS_ERR_NOMEM;
+	}
+	bool total = d->total.show.nps && r->total.nps_n >= d->total.min_n;
+	for (size_t g = 0; g < n; g++) {
+		ptr[g] = &ch[g];
+		const an_group *gr = &r->groups[g];
+		signal[g] = 0;
+		if (!total || !d->groups[g].show.nps || gr->c.nps_n < d->groups[g].min_n)
+			continue;
+		metrics_counts rest = r->total;
+		int64_t *x = &rest.n;
+		const int64_t *y = &gr->c.n;
+		for (size_t i = 0; i < sizeof rest / sizeof(int64_t); i++)
+			x[i] -= y[i];
+		if (rest.nps_n <= 0)
+			continue;
+		metrics_compare_nps(&rest, &gr->c, 1, &ch[g]);
+		signal[g] = 2;
+	}
+	metrics_changes_fdr(ptr, n, 0.05);
+	for (size_t g = 0; g < n; g++)
+		if (signal[g] == 2 && ch[g].verdict == METRICS_REAL_CHANGE)
+			signal[g] = ch[g].diff_adj > 0 ? 1 : -1;
+	free(ch);
+	free(ptr);
+	return KS_OK;
+}
+
 /* The reply of a breakdown: top (total, filter, group_by) from jansson, and
  * the rows written as text. A breakdown can have thousands of rows; a
  * jansson tree for them costs several times the query itself. */
-static ks_err api_reply_rows(http_req *req, json_t *top, const an_result *r, int64_t min_n)
+static ks_err api_reply_rows(http_req *req, json_t *top, const dc_reply *d)
 {
-	char *head = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(10));
-	if (head == NULL)
+	const an_result *r = &d->r;
+	int *signal = calloc(r->n_groups ? r->n_groups : 1, sizeof *signal);
+	if (signal == NULL || api_signals(d, signal) != KS_OK) {
+		free(signal);
 		return KS_ERR_NOMEM;
+	}
+	char *head = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	if (head == NULL) {
+		free(signal);
+		return KS_ERR_NOMEM;
+	}
 	ks_buf b;
 	buf_init(&b, 256u << 20);
 	size_t hl = strlen(head);
@@ -382,10 +388,14 @@ static ks_err api_reply_rows(http_req *req, json_t *top, const an_result *r, int
 	free(head);
 	if (!err)
 		err = buf_puts(&b, ",\"rows\":[");
+	static const char *const names[] = {"noise", "above", "below"};
 	for (size_t g = 0; !err && g < r->n_groups; g++) {
 		err = buf_puts(&b, g ? ",{" : "{");
 		if (!err)
-			err = metrics_json_members(&b, &r->groups[g].c, min_n);
+			err = api_cell_members(&b, &r->groups[g].c, &d->groups[g]);
+		if (!err && signal[g])
+			err = buf_printf(&b, ",\"nps_signal\":\"%s\"",
+					 names[signal[g] == 2 ? 0 : signal[g] == 1 ? 1 : 2]);
 		for (int i = 0; !err && i < r->n_dims; i++) {
 			err = buf_puts(&b, ",");
 			if (!err)
@@ -398,6 +408,7 @@ static ks_err api_reply_rows(http_req *req, json_t *top, const an_result *r, int
 		if (!err)
 			err = buf_puts(&b, "}");
 	}
+	free(signal);
 	if (!err)
 		err = buf_puts(&b, "]}");
 	if (err) {
@@ -450,44 +461,53 @@ static ks_err api_group_by(http_req *req, an_dim *dims, int *n, ks_error *e)
 	return KS_OK;
 }
 
+/* The metrics object of a reply's total, with the filter as applied. */
+static json_t *api_total_json(const api_app *app, const dc_reply *d, const an_filter *f, const api_window *w)
+{
+	json_t *out = api_cell_json(&d->r.total, &d->total);
+	if (out)
+		json_object_set_new(out, "filter", api_filter_json(app, f, w));
+	return out;
+}
+
 ks_err api_metrics(http_req *req, ks_error *e);
 ks_err api_metrics(http_req *req, ks_error *e)
 {
 	static const char *const extra[] = {"group_by", "format", "sort", "measures", NULL};
 	api_app *app = req->app;
 	an_filter f;
+	api_window w;
 	an_dim dims[2];
 	int n_dims = 0;
 	api_sort sort;
 	ks_err err = api_check_params(req, extra, false, e);
 	if (!err)
 		err = api_group_by(req, dims, &n_dims, e);
-	bool by_employee = (n_dims > 0 && dims[0] == AN_DIM_EMPLOYEE) ||
-			   (n_dims > 1 && dims[1] == AN_DIM_EMPLOYEE);
 	if (!err)
-		err = api_filter(req, "", by_employee, &f, e);
+		err = api_filter(req, "", dims, n_dims, "group_by", &f, &w, e);
 	if (!err)
 		err = api_measures(req, &f, e);
 	if (!err)
 		err = api_format_arg(req, e);
 	if (!err)
-		err = api_sort_parse(req, &sort, e);
-	an_result r;
+		err = api_sort_parse(req, dims, n_dims, &sort, e);
+	dc_reply d;
+	dc_policy pol = api_policy(app);
 	if (!err)
-		err = an_query(app->index, &f, dims, n_dims, &r, e);
+		err = dc_query(app->index, &pol, &f, api_window_period(&w), dims, n_dims, &d, e);
 	if (err)
 		return err;
-	int64_t min_n = api_min_n(app, &f, dims, n_dims);
-	api_sort_groups(&r, &sort, min_n);
+	api_sort_groups(&d, &sort);
 	if (api_wants_csv(req)) {
-		err = api_reply_csv(req, &r, min_n);
-		an_result_free(&r);
+		err = api_reply_csv(req, &d);
+		dc_reply_free(&d);
 		return err;
 	}
-	json_t *out = metrics_json(&r.total, min_n);
-	json_object_set_new(out, "filter", api_filter_json(&f));
-	if (n_dims == 0) {
-		an_result_free(&r);
+	json_t *out = api_total_json(app, &d, &f, &w);
+	if (out == NULL || n_dims == 0) {
+		dc_reply_free(&d);
+		if (out == NULL)
+			return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 		http_reply_json(req, 200, out);
 		return KS_OK;
 	}
@@ -495,13 +515,52 @@ ks_err api_metrics(http_req *req, ks_error *e)
 	for (int i = 0; i < n_dims; i++)
 		json_array_append_new(gb, json_string(an_dim_name(dims[i])));
 	json_object_set_new(out, "group_by", gb);
-	err = api_reply_rows(req, out, &r, min_n);
+	err = api_reply_rows(req, out, &d);
 	json_decref(out);
-	an_result_free(&r);
+	dc_reply_free(&d);
 	return err;
 }
 
 /* ---- GET /api/v1/metrics/trend ------------------------------------------------------------ */
+
+/* Do two period labels follow each other directly (no gap)? A change is
+ * only ever measured against the period just before. */
+static bool api_adjacent(const api_app *app, const char *prev, const char *cur)
+{
+	int64_t pf, pt, cf, ct;
+	ks_error e;
+	if (tz_period_parse(&app->tz, prev, 0, "period", &pf, &pt, NULL, &e) != KS_OK ||
+	    tz_period_parse(&app->tz, cur, 0, "period", &cf, &ct, NULL, &e) != KS_OK)
+		return false;
+	return pt == cf;
+}
+
+/* The NPS change of each point against the period just before it, where
+ * both are shown; Benjamini-Hochberg at 5% over the reply's verdicts. */
+static void api_trend_changes(const api_app *app, const dc_reply *d, metrics_change *ch)
+{
+	const an_result *r = &d->r;
+	metrics_change **ptr = calloc(r->n_groups ? r->n_groups : 1, sizeof *ptr);
+	for (size_t g = 0; g < r->n_groups; g++) {
+		memset(&ch[g], 0, sizeof ch[g]);
+		if (ptr)
+			ptr[g] = &ch[g];
+		if (g == 0)
+			continue;
+		const dc_vis *va = &d->groups[g - 1], *vb = &d->groups[g];
+		if (!api_adjacent(app, r->groups[g - 1].key[0], r->groups[g].key[0])) {
+			ch[g].verdict = METRICS_NO_PREVIOUS;
+			continue;
+		}
+		int64_t min_n = va->min_n > vb->min_n ? va->min_n : vb->min_n;
+		metrics_compare_nps(&r->groups[g - 1].c, &r->groups[g].c, min_n, &ch[g]);
+		if (!va->show.nps || !vb->show.nps)
+			metrics_change_suppress(&ch[g]);
+	}
+	if (ptr)
+		metrics_changes_fdr(ptr, r->n_groups, 0.05);
+	free(ptr);
+}
 
 ks_err api_metrics_trend(http_req *req, ks_error *e);
 ks_err api_metrics_trend(http_req *req, ks_error *e)
@@ -509,44 +568,52 @@ ks_err api_metrics_trend(http_req *req, ks_error *e)
 	static const char *const extra[] = {"interval", "format", NULL};
 	api_app *app = req->app;
 	an_filter f;
+	api_window w;
 	const char *iv = http_query(req, "interval");
 	an_dim d = an_dim_from_name(iv ? iv : "month");
 	ks_err err = api_check_params(req, extra, false, e);
 	if (!err && !an_dim_is_time(d))
 		err = ks_fail(e, KS_ERR_INVALID, "interval", "interval must be day, week, month, quarter or year");
 	if (!err)
-		err = api_filter(req, "", false, &f, e);
+		err = api_filter(req, "", &d, 1, "interval", &f, &w, e);
 	if (!err)
 		err = api_format_arg(req, e);
-	an_result r;
+	dc_reply r;
+	dc_policy pol = api_policy(app);
 	if (!err)
-		err = an_query(app->index, &f, &d, 1, &r, e);
+		err = dc_query(app->index, &pol, &f, api_window_period(&w), &d, 1, &r, e);
 	if (err)
 		return err;
-	int64_t min_n = api_min_n(app, &f, &d, 1);
 	if (api_wants_csv(req)) {
-		err = api_reply_csv(req, &r, min_n);
-		an_result_free(&r);
+		err = api_reply_csv(req, &r);
+		dc_reply_free(&r);
 		return err;
 	}
-	/* Each point carries its change against the previous point, with the
-	 * verdict of the z-test: a trend line must not sell noise as news. */
+	metrics_change *ch = calloc(r.r.n_groups ? r.r.n_groups : 1, sizeof *ch);
+	if (ch == NULL) {
+		dc_reply_free(&r);
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	api_trend_changes(app, &r, ch);
+	/* Each point carries its change against the period just before, with
+	 * the verdict of the z-test under false-discovery control: a trend
+	 * line must not sell noise as news. */
 	json_t *points = json_array();
-	for (size_t g = 0; g < r.n_groups; g++) {
-		json_t *pt = metrics_json(&r.groups[g].c, min_n);
-		json_object_set_new(pt, "period", json_string(r.groups[g].key[0]));
+	for (size_t g = 0; g < r.r.n_groups; g++) {
+		json_t *pt = api_cell_json(&r.r.groups[g].c, &r.groups[g]);
+		json_object_set_new(pt, "period", json_string(r.r.groups[g].key[0]));
 		if (g > 0) {
-			metrics_change ch;
-			metrics_compare_nps(&r.groups[g - 1].c, &r.groups[g].c, min_n, &ch);
-			json_t *cj = metrics_change_json(&ch);
-			json_object_set_new(cj, "vs", json_string(r.groups[g - 1].key[0]));
+			json_t *cj = metrics_change_json(&ch[g]);
+			json_object_set_new(cj, "vs", json_string(r.r.groups[g - 1].key[0]));
 			json_object_set_new(pt, "nps_change", cj);
 		}
 		json_array_append_new(points, pt);
 	}
-	json_t *out = json_pack("{s:s, s:o, s:I, s:o}", "interval", an_dim_name(d), "filter",
-				api_filter_json(&f), "min_n", (json_int_t)min_n, "points", points);
-	an_result_free(&r);
+	free(ch);
+	json_t *out = json_pack("{s:s, s:o, s:I, s:I, s:o}", "interval", an_dim_name(d), "filter",
+				api_filter_json(app, &f, &w), "min_n", (json_int_t)pol.min_n, "min_n_person",
+				(json_int_t)pol.min_n_person, "points", points);
+	dc_reply_free(&r);
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }
@@ -559,40 +626,44 @@ ks_err api_metrics_compare(http_req *req, ks_error *e)
 	static const char *const extra[] = {NULL};
 	api_app *app = req->app;
 	an_filter fa, fb;
+	api_window wa, wb;
 	ks_err err = api_check_params(req, extra, true, e);
 	if (!err)
-		err = api_filter(req, "a.", false, &fa, e);
+		err = api_filter(req, "a.", NULL, 0, "a.period", &fa, &wa, e);
 	if (!err)
-		err = api_filter(req, "b.", false, &fb, e);
+		err = api_filter(req, "b.", NULL, 0, "b.period", &fb, &wb, e);
 	if (!err && memcmp(&fa, &fb, sizeof fa) == 0)
 		err = ks_fail(e, KS_ERR_INVALID, "b.from",
 			      "the two sides are the same slice: give a.* and b.* parameters that differ");
-	an_result ra, rb;
+	dc_policy pol = api_policy(app);
+	dc_reply ra, rb;
 	memset(&rb, 0, sizeof rb);
 	if (!err)
-		err = an_query(app->index, &fa, NULL, 0, &ra, e);
+		err = dc_query(app->index, &pol, &fa, api_window_period(&wa), NULL, 0, &ra, e);
 	if (!err) {
-		err = an_query(app->index, &fb, NULL, 0, &rb, e);
+		err = dc_query(app->index, &pol, &fb, api_window_period(&wb), NULL, 0, &rb, e);
 		if (err)
-			an_result_free(&ra);
+			dc_reply_free(&ra);
 	}
 	if (err)
 		return err;
-	int64_t min_n = api_min_n(app, &fa, NULL, 0);
-	int64_t min_b = api_min_n(app, &fb, NULL, 0);
-	if (min_b > min_n)
-		min_n = min_b;
+	int64_t min_n = ra.total.min_n > rb.total.min_n ? ra.total.min_n : rb.total.min_n;
 	metrics_change nps, grade;
-	metrics_compare_nps(&ra.total, &rb.total, min_n, &nps);
-	metrics_compare_grade(&ra.total, &rb.total, min_n, &grade);
-	json_t *a = metrics_json(&ra.total, min_n), *b = metrics_json(&rb.total, min_n);
-	json_object_set_new(a, "filter", api_filter_json(&fa));
-	json_object_set_new(b, "filter", api_filter_json(&fb));
+	metrics_compare_nps(&ra.r.total, &rb.r.total, min_n, &nps);
+	metrics_compare_grade(&ra.r.total, &rb.r.total, min_n, &grade);
+	/* A change beside a hidden side would let it be solved for. */
+	if (!ra.total.show.nps || !rb.total.show.nps)
+		metrics_change_suppress(&nps);
+	if (!ra.total.show.grade || !rb.total.show.grade)
+		metrics_change_suppress(&grade);
+	json_t *a = api_cell_json(&ra.r.total, &ra.total), *b = api_cell_json(&rb.r.total, &rb.total);
+	json_object_set_new(a, "filter", api_filter_json(app, &fa, &wa));
+	json_object_set_new(b, "filter", api_filter_json(app, &fb, &wb));
 	json_t *out = json_pack("{s:o, s:o, s:I, s:o, s:o}", "a", a, "b", b, "min_n", (json_int_t)min_n,
 				"nps_change", metrics_change_json(&nps), "grade_change",
 				metrics_change_json(&grade));
-	an_result_free(&ra);
-	an_result_free(&rb);
+	dc_reply_free(&ra);
+	dc_reply_free(&rb);
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }

@@ -43,6 +43,7 @@ typedef struct cli_opts {
 	const char *sample_seed;
 	bool secure_cookies;
 	const char *web_root;   /* the UI's files; default "web" */
+	const char *time_zone;  /* the organisation's calendar; default Europe/Amsterdam */
 	/* user add */
 	const char *email;
 	const char *name;
@@ -85,6 +86,8 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --smtp-tls           require STARTTLS\n"
 		       "  --mail-from ADDR     sender, default \"Klantstem <noreply@localhost>\"\n"
 		       "  --org-name NAME      organisation name in the mails\n"
+		       "  --time-zone ZONE     the organisation's calendar for every day, week, month,\n"
+		       "                       quarter and year (default Europe/Amsterdam; EU zones, UTC)\n"
 		       "  --webhook-url URL    POST signed invitation.created events there; the secret\n"
 		       "                       comes from $KLANTSTEM_WEBHOOK_SECRET\n"
 		       "  --sample-seed N      fixed seed for invitation sampling (tests)\n"
@@ -140,9 +143,10 @@ static bool cli_parse_uint(const char *s, long lo, long hi, long *out)
 static bool cli_serve_option(cli_opts *o, const char *a, const char *v)
 {
 	const char *names[] = {"--base-url", "--smtp", "--smtp-user", "--mail-from", "--org-name",
-			       "--webhook-url", "--test-clock", "--sample-seed", "--web-root"};
+			       "--webhook-url", "--test-clock", "--sample-seed", "--web-root", "--time-zone"};
 	const char **dst[] = {&o->base_url, &o->smtp_url, &o->smtp_user, &o->mail_from, &o->org_name,
-			      &o->webhook_url, &o->test_clock, &o->sample_seed, &o->web_root};
+			      &o->webhook_url, &o->test_clock, &o->sample_seed, &o->web_root,
+			      &o->time_zone};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(a, names[i]) == 0) {
 			*dst[i] = v;
@@ -501,6 +505,10 @@ static int cli_serve(const cli_opts *o)
 	int rc = cli_invite_config(o, addr, port, &clock, &icfg);
 	if (rc)
 		return rc;
+	ks_tz tz;
+	tz_default(&tz);
+	if (o->time_zone && tz_lookup(o->time_zone, &tz, &e))
+		return cli_usage_error("serve", "--time-zone: %s", e.message);
 	store_options sopt = {.clock = &clock};
 	ks_store *s = NULL;
 	if (store_open(o->db, &sopt, &s, &e))
@@ -513,6 +521,7 @@ static int cli_serve(const cli_opts *o)
 		store_close(s);
 		return cli_fail(&e);
 	}
+	an_index_set_tz(ix, &tz);
 	an_index_info info;
 	an_index_get_info(ix, &info);
 	fprintf(stderr, "klantstem: analytics index: %zu responses, %zu bytes each, built in %lld ms\n",
@@ -533,7 +542,8 @@ static int cli_serve(const cli_opts *o)
 	}
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
 		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
-		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10};
+		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
+		       .tz = tz};
 	/* The web UI is optional: without its folder the API still runs. */
 	struct stat wst;
 	bool web = o->web_root[0] && stat(o->web_root, &wst) == 0 && S_ISDIR(wst.st_mode);

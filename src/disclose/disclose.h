@@ -1,0 +1,77 @@
+/* disclose.h — disclosure control: which numbers about people and teams may
+ * leave the process. Every route and export that prints scores asks here.
+ *
+ * The rules (docs/PRIVACY.md gives the reasoning):
+ *  1. Minimum n per measure: NPS, grade and CES are each shown only when
+ *     that question has enough answers in the cell (responses do not count).
+ *  2. A cell about one person has the person threshold: the slice is
+ *     filtered or grouped by employee, or its answers come from exactly one
+ *     employee (an_group.persons == 1).
+ *  3. Complementary suppression inside a reply: the total and its groups
+ *     (and, in a two-way table, each row's and column's implied margin)
+ *     form lines; no line may hold exactly one hidden cell (suppress.h).
+ *  4. Across replies, for team- and person-level slices (dc_protected): the
+ *     cells of every such reply are read from one canonical table of the
+ *     whole organisation — rows: the organisation, departments, teams,
+ *     employees and the answers of each unit that name no one below it;
+ *     columns: every local month, quarter and year and all time — built
+ *     from the same filters and cut at pol->as_of, with the lines of the
+ *     org tree and of the calendar. A hidden cell is therefore hidden in
+ *     every reply that could show it or its complement.
+ * Thread safety: as an_query; no state of its own.
+ */
+#ifndef KS_DISCLOSE_H
+#define KS_DISCLOSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analytics/analytics.h"
+#include "core/error.h"
+#include "metrics/metrics.h"
+
+typedef struct dc_policy {
+	int64_t min_n;        /* a group (5) */
+	int64_t min_n_person; /* one person (10) */
+	int64_t as_of;        /* team- and person-level slices count answers before this instant
+	                       * (the start of today, local): a figure that moves while you watch
+	                       * tells who just answered */
+} dc_policy;
+
+/* What may be printed of one cell. */
+typedef struct dc_vis {
+	metrics_mask show;
+	int64_t min_n;        /* the threshold that applied */
+} dc_vis;
+
+typedef struct dc_reply {
+	an_result r;          /* the counts (as an_query) */
+	dc_vis total;
+	dc_vis *groups;       /* r.n_groups entries, in r.groups' order */
+	bool canonical;       /* cells were read from the canonical table */
+} dc_reply;
+
+/* Is this a team- or person-level slice? A filter on a team (an org unit
+ * of kind team) or an employee, or a grouping by team or employee. */
+bool dc_protected(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims);
+
+/* Run the query and decide what may be shown. period: the filter's
+ * [from, to) as the label of one whole local month, quarter or year
+ * ("2026-12", "2026-Q4", "2026"), "" when the filter has no time bounds,
+ * or NULL for any other window (the canonical table cannot hold it; rules
+ * 1-3 still apply). The caller has already cut f->to at pol->as_of for
+ * protected slices. out is owned by the caller: dc_reply_free. */
+ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
+		const an_dim *dims, int n_dims, dc_reply *out, ks_error *e);
+
+/* Re-sort out->r.groups with their visibility (the caller's order). cmp
+ * compares two groups as qsort would; arg is passed through. */
+void dc_reply_sort(dc_reply *out, int (*cmp)(const an_group *, const dc_vis *, const an_group *,
+					     const dc_vis *, void *), void *arg);
+
+void dc_reply_free(dc_reply *r);
+
+/* Nothing shown at all (every measure hidden)? */
+bool dc_vis_none(const dc_vis *v);
+
+#endif

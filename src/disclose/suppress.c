@@ -1,0 +1,137 @@
+/* suppress.c — see suppress.h for the rule and its source. */
+#include "disclose/suppress.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void sup_init(sup_table *t)
+{
+	memset(t, 0, sizeof *t);
+}
+
+void sup_free(sup_table *t)
+{
+	free(t->count);
+	free(t->min_n);
+	free(t->hidden);
+	free(t->line_off);
+	free(t->line_cell);
+	memset(t, 0, sizeof *t);
+}
+
+/* Grow an array of elem-sized items to hold at least need; false on OOM. */
+static bool sup_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 64;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * elem);
+	if (q == NULL)
+		return false;
+	*p = q;
+	*cap = c;
+	return true;
+}
+
+ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], int64_t min_n, size_t *idx)
+{
+	if (t->n == t->cap) {
+		size_t c1 = t->cap, c2 = t->cap, c3 = t->cap;
+		if (!sup_grow((void **)&t->count, &c1, t->n + 1, sizeof *t->count) ||
+		    !sup_grow((void **)&t->min_n, &c2, t->n + 1, sizeof *t->min_n) ||
+		    !sup_grow((void **)&t->hidden, &c3, t->n + 1, sizeof *t->hidden))
+			return KS_ERR_NOMEM;
+		t->cap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+	}
+	memcpy(t->count[t->n], count, sizeof t->count[0]);
+	t->min_n[t->n] = min_n;
+	memset(t->hidden[t->n], 0, sizeof t->hidden[0]);
+	*idx = t->n++;
+	return KS_OK;
+}
+
+void sup_force(sup_table *t, size_t idx)
+{
+	if (idx < t->n)
+		for (int m = 0; m < SUP_MEASURES; m++)
+			t->hidden[idx][m] = t->count[idx][m] > 0;
+}
+
+static ks_err sup_ref(sup_table *t, size_t cell)
+{
+	if (!sup_grow((void **)&t->line_cell, &t->refs_cap, t->n_refs + 1, sizeof *t->line_cell))
+		return KS_ERR_NOMEM;
+	t->line_cell[t->n_refs++] = cell;
+	return KS_OK;
+}
+
+ks_err sup_line(sup_table *t, size_t total)
+{
+	/* line_off has n_lines + 1 entries: the last is the end of the last line. */
+	if (!sup_grow((void **)&t->line_off, &t->lines_cap, t->n_lines + 2, sizeof *t->line_off))
+		return KS_ERR_NOMEM;
+	t->line_off[t->n_lines++] = t->n_refs;
+	t->line_open = true;
+	ks_err err = sup_ref(t, total);
+	t->line_off[t->n_lines] = t->n_refs;
+	return err;
+}
+
+ks_err sup_member(sup_table *t, size_t member)
+{
+	if (!t->line_open)
+		return KS_ERR_INTERNAL;
+	ks_err err = sup_ref(t, member);
+	t->line_off[t->n_lines] = t->n_refs;
+	return err;
+}
+
+/* One line, one measure: when exactly one of its cells with answers is
+ * hidden, hide one more. Returns true when it hid a cell. */
+static bool sup_line_fix(sup_table *t, size_t line, int m)
+{
+	size_t lo = t->line_off[line], hi = t->line_off[line + 1];
+	size_t hidden = 0;
+	for (size_t i = lo; i < hi; i++) {
+		size_t c = t->line_cell[i];
+		hidden += t->count[c][m] > 0 && t->hidden[c][m];
+	}
+	if (hidden != 1)
+		return false;
+	/* The member with the fewest answers costs the least information;
+	 * the total only when no member is left. */
+	size_t best = SIZE_MAX;
+	for (size_t i = lo + 1; i < hi; i++) {
+		size_t c = t->line_cell[i];
+		if (t->count[c][m] <= 0 || t->hidden[c][m])
+			continue;
+		if (best == SIZE_MAX || t->count[c][m] < t->count[best][m])
+			best = c;
+	}
+	size_t total = t->line_cell[lo];
+	if (best == SIZE_MAX && t->count[total][m] > 0 && !t->hidden[total][m])
+		best = total;
+	if (best == SIZE_MAX)
+		return false;
+	t->hidden[best][m] = true;
+	return true;
+}
+
+void sup_run(sup_table *t)
+{
+	for (size_t c = 0; c < t->n; c++)
+		for (int m = 0; m < SUP_MEASURES; m++)
+			if (t->count[c][m] > 0 && t->count[c][m] < t->min_n[c])
+				t->hidden[c][m] = true;
+	/* Each round hides at least one more cell or stops, so this ends
+	 * after at most n * SUP_MEASURES rounds. */
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (size_t l = 0; l < t->n_lines; l++)
+			for (int m = 0; m < SUP_MEASURES; m++)
+				changed |= sup_line_fix(t, l, m);
+	}
+}

@@ -107,8 +107,10 @@ export async function startServer(bin, db, { webRoot = path.join(REPO, 'web'), e
   };
 }
 
-// Chromium with a fresh, empty profile of its own.
-export async function launchBrowser() {
+// Chromium with a fresh, empty profile of its own. timezoneId: the
+// browser's own zone (a zone far from the organisation's shows whether a
+// page prints dates in the organisation's zone, as it must, or its own).
+export async function launchBrowser({ timezoneId = 'Europe/Amsterdam' } = {}) {
   const profile = tmpDir('ks-chromium-');
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -117,7 +119,7 @@ export async function launchBrowser() {
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
     locale: 'nl-NL',
-    timezoneId: 'Europe/Amsterdam',
+    timezoneId,
   });
   return {
     context: ctx,

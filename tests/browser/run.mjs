@@ -89,6 +89,29 @@ async function staticChecks(srv) {
   ok(r.status === 404 || r.status === 405, 'static: POST to a file is not served', r.status);
 }
 
+// ---- format.js on its own (node runs in UTC here) ---------------------------------------------
+
+function formatChecks() {
+  eq([fmt.fmtNps(22.5, 'nl'), fmt.fmtNps(22.5, 'en'), fmt.fmtNps(-8, 'nl'), fmt.fmtNps(0, 'nl')], ['+22,5', '+22.5', '\u22128,0', '0,0'],
+    'format: NPS with its one decimal, the language\'s separator and its sign');
+  eq([fmt.fmtNps(-0, 'nl'), fmt.fmtNps(-0, 'en'), fmt.fmtDiff(-0.04, 'nl'), fmt.fmtPct(-0, 'nl'), fmt.fmtMean(-0, 'nl')], ['0,0', '0.0', '0,0', '0%', '0,00'],
+    'format: a zero never prints as "\u22120"');
+  eq([fmt.fmtMean(7.43, 'nl'), fmt.fmtMean(7.4, 'en'), fmt.fmtPct(0.47, 'nl'), fmt.fmtPct(0.47, 'en')], ['7,43', '7.40', '47%', '47%'],
+    'format: means with two decimals, shares as whole percents');
+  eq([fmt.fmtDate('2026-11-30T23:30:00Z', 'nl'), fmt.fmtDate('2026-11-30T23:30:00Z', 'en'), fmt.fmtDateTime('2026-11-30T23:30:00Z', 'nl')],
+    ['1 dec 2026', '1 Dec 2026', '1 dec 2026, 00:30'], 'format: 2026-11-30T23:30Z is 1 December in Amsterdam (not the machine\'s UTC)');
+  eq([fmt.fmtDate('2026-10-26', 'nl'), fmt.fmtPeriod('2026-W49', 'nl'), fmt.fmtPeriod('2026-Q4', 'nl'), fmt.fmtPeriod('2026-12', 'nl')],
+    ['26 okt 2026', '2026-W49', '2026-Q4', 'dec 2026'], 'format: calendar dates and the server\'s period labels are printed as given');
+  eq([fmt.fmtLastDay('2026-12-01T00:00:00Z', 'nl'), fmt.fmtLastDay('2026-11-30T23:00:00Z', 'nl'), fmt.currentQuarter(new Date('2026-12-31T23:30:00Z'))],
+    ['30 nov 2026', '30 nov 2026', '2027-Q1'], 'format: window ends and the current quarter are counted in the organisation\'s zone');
+  fmt.setTimeZone('America/Los_Angeles');
+  const la = fmt.fmtDate('2026-11-30T23:30:00Z', 'nl');
+  fmt.setTimeZone('No/Such_Zone');
+  const fallback = fmt.timeZone();
+  fmt.setTimeZone(null);
+  eq([la, fallback, fmt.timeZone()], ['30 nov 2026', ORG_ZONE, ORG_ZONE], 'format: the time zone is one setting (unknown or absent: Europe/Amsterdam)');
+}
+
 // ---- helpers on pages -----------------------------------------------------------------------
 
 async function csrfOf(page) {
@@ -108,12 +131,12 @@ async function checkKpis(page, sel, m, label) {
   for (const kind of ['nps', 'grade', 'ces']) {
     const c = cards.find((x) => x.kind === kind);
     if (!c) continue;
-    if (m.insufficient || !m[kind]) {
-      ok(c.insufficient, label + ': ' + kind + ' card says not enough responses', c);
+    if (m.insufficient || !m[kind] || (m.hidden || []).includes(kind)) {
+      ok(c.insufficient && c.text === 'Te weinig reacties', label + ': ' + kind + ' card says not enough responses', c);
       continue;
     }
     const want = kind === 'nps' ? m.nps.value : m[kind].mean;
-    const wantText = kind === 'nps' ? fmt.fmtNps(want) : fmt.fmtMean(want, 'nl');
+    const wantText = kind === 'nps' ? npsText(want) : meanText(want);
     eq([Number(c.value), c.text, Number(c.n)], [want, wantText, m[kind].n], label + ': ' + kind + ' card shows the API value ' + wantText);
   }
 }
@@ -131,11 +154,83 @@ async function checkGroupTable(page, sel, rows, dim, label) {
     key: fmt.keyId(r[dim]),
     insufficient: Boolean(r.insufficient),
     nps: r.insufficient || !r.nps ? null : String(r.nps.value),
-    npsText: r.insufficient ? 'Te weinig reacties' : r.nps ? fmt.fmtNps(r.nps.value) : '–',
+    npsText: r.insufficient || !r.nps ? 'Te weinig reacties' : npsText(r.nps.value),
     n: String(r.n),
   }));
   return eq(shown, want, label);
 }
+
+// ---- honest numbers, written here without format.js ------------------------------------------
+
+// An NPS as the page must print it: the API's value with its one decimal as
+// sent (22.5 → "+22,5" in Dutch, "+22.5" in English, never "+23"), U+2212
+// for minus, and no sign on a zero ("0,0", never "−0,0").
+function npsText(v, lang = 'nl') {
+  const abs = Math.abs(v).toFixed(1);
+  const s = lang === 'nl' ? abs.replace('.', ',') : abs;
+  if (!/[1-9]/.test(abs)) return s;
+  return (v < 0 ? '\u2212' : '+') + s;
+}
+const diffText = npsText;
+
+// A grade or CES mean with the server's two decimals.
+function meanText(v, lang = 'nl') {
+  const s = v.toFixed(2);
+  return lang === 'nl' ? s.replace('.', ',') : s;
+}
+
+// The number a printed figure stands for ("+22,5" → 22.5).
+function parseShown(text) {
+  return Number(text.replace('\u2212', '-').replace(',', '.'));
+}
+
+// A change block in words (nl), as the trend table must show it.
+function changeWords(c, lang = 'nl') {
+  if (!c || !c.verdict) return '';
+  const d = typeof c.diff === 'number' ? ' (' + diffText(c.diff, lang) + ')' : '';
+  const words = lang === 'nl'
+    ? { real_change: 'echte verandering', within_noise: 'binnen de ruis', insufficient_data: 'te weinig gegevens', no_previous_period: 'geen vorige periode' }
+    : { real_change: 'real change', within_noise: 'within the noise', insufficient_data: 'not enough data', no_previous_period: 'no previous period' };
+  return words[c.verdict] + (c.verdict === 'real_change' || c.verdict === 'within_noise' ? d : '');
+}
+
+// "−0", "-0", "−0,0", "-0.0" (also before "%"), not part of a longer number or a date.
+const MINUS_ZERO = /(^|[^\d])[\u2212-]0(?:[.,]0+)?(?![\d.,])/;
+
+// The organisation's calendar day of an instant, as Intl prints it in that zone.
+function dayIn(iso, timeZone, lang = 'nl') {
+  return new Intl.DateTimeFormat(lang === 'nl' ? 'nl-NL' : 'en-GB', { timeZone, day: 'numeric', month: 'short', year: 'numeric' })
+    .format(new Date(iso));
+}
+
+const ORG_ZONE = 'Europe/Amsterdam';
+// The browser runs in a zone far from the organisation's: a page that
+// printed a date in the browser's own zone (or in UTC) would show the
+// wrong day for an evening in Amsterdam.
+const BROWSER_ZONE = 'America/New_York';
+
+// Replies of the API changed on their way to the page (page.route), to show
+// the page a case the demo data may not have: rules [{match(url), edit(json, url)}];
+// edit returns the new JSON (an object, or a string for what JSON.stringify
+// cannot write, such as -0.0).
+async function withReplies(page, rules, fn) {
+  const handler = async (route) => {
+    const url = new URL(route.request().url());
+    const rule = rules.find((r) => r.match(url));
+    if (!rule) return route.fallback();
+    const resp = await route.fetch();
+    const out = rule.edit(await resp.json(), url);
+    return route.fulfill({ status: resp.status(), contentType: 'application/json', body: typeof out === 'string' ? out : JSON.stringify(out) });
+  };
+  await page.route('**/api/v1/**', handler);
+  try {
+    await fn();
+  } finally {
+    await page.unroute('**/api/v1/**', handler);
+  }
+}
+
+const metricsCall = (group) => (url) => url.pathname === '/api/v1/metrics' && (url.searchParams.get('group_by') || '') === group;
 
 // ---- the run --------------------------------------------------------------------------------------
 
@@ -156,7 +251,8 @@ async function main() {
   let browser = null;
   try {
     await group('static', () => staticChecks(srv));
-    browser = await launchBrowser();
+    await group('format', async () => formatChecks());
+    browser = await launchBrowser({ timezoneId: BROWSER_ZONE });
     const page = await browser.context.newPage();
     const problems = [];
     page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
@@ -167,6 +263,14 @@ async function main() {
     });
     const dialogs = [];
     page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+    // no page may ask for people (or anything) sorted by score
+    // (the test's own probe of the refusal, while the page is idle, excepted)
+    const sorted = [];
+    let probing = false;
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (!probing && u.pathname.startsWith('/api/v1/metrics') && u.searchParams.has('sort')) sorted.push(u.pathname + u.search);
+    });
 
     // ---- admin ------------------------------------------------------------------------------
     let xssId = null;
@@ -243,7 +347,7 @@ async function main() {
       const pivot = await apiInPage(page, 'GET', '/metrics?group_by=team%2Cchannel');
       const pv = await page.$$eval('#org-explorer table.pivot td[data-n]', (tds) => tds.map((td) => ({
         n: Number(td.dataset.n), masked: td.dataset.insufficient === 'true', v: td.dataset.value ?? '' })));
-      const wantPv = pivot.body.rows.map((r) => ({ n: r.n, masked: Boolean(r.insufficient), v: r.insufficient ? '' : String(r.nps.value) }));
+      const wantPv = pivot.body.rows.map((r) => ({ n: r.n, masked: Boolean(r.insufficient), v: r.insufficient || !r.nps ? '' : String(r.nps.value) }));
       const key = (x) => x.n + '/' + x.masked + '/' + x.v;
       eq(pv.map(key).sort(), wantPv.map(key).sort(), 'admin explorer: team × channel cells equal the API (' + wantPv.length + ')');
       ok(wantPv.some((x) => x.masked) ? pv.some((x) => x.masked) : true, 'admin explorer: groups under the minimum n are masked');
@@ -283,6 +387,8 @@ async function main() {
       eq([await page.textContent('main h1'), await page.getAttribute('.lang-btn[data-lang="en"]', 'aria-pressed')], ['Organisation', 'true'],
         'language: English is remembered after a reload');
       await shot(page, 'org-en');
+      eq(await page.$eval('#org-kpis [data-kpi="nps"] .kpi-value', (e) => e.textContent), npsText(total.body.nps.value, 'en'),
+        'language: the English page prints the same NPS with a decimal point');
       await page.click('.lang-btn[data-lang="nl"]');
       await waitPage(page, 'org');
       await page.reload();
@@ -300,6 +406,183 @@ async function main() {
         shame.body.items.map((i) => '#/response/' + i.response_id), 'admin team: each wall item links to its response');
       ok(await page.evaluate(() => window.__ks_xss === undefined), 'xss: the wall shows the comment without running it');
       await shot(page, 'team');
+    });
+
+    // ---- issue 10: honest numbers on the org page, against the server's replies (admin) -------
+    await group('honest numbers', async () => {
+      await go(page, base, '#/org', 'org');
+      const total = (await apiInPage(page, 'GET', '/metrics')).body;
+      const shown = await page.$eval('#org-kpis [data-kpi="nps"] .kpi-value', (e) => e.textContent);
+      eq(shown, npsText(total.nps.value, 'nl'), 'numbers: the Dutch org page prints the API\'s NPS (' + total.nps.value + ') with a decimal comma');
+      ok(/^[+\u2212]?\d+,\d$/.test(shown) && parseShown(shown) === total.nps.value,
+        'numbers: the printed NPS is the API\'s value itself, not rounded again', [shown, total.nps.value]);
+      const grade = await page.$eval('#org-kpis [data-kpi="grade"] .kpi-value', (e) => e.textContent);
+      ok(/^\d+,\d\d$/.test(grade) && parseShown(grade) === total.grade.mean, 'numbers: the grade is the API\'s mean with its two decimals', [grade, total.grade.mean]);
+      const extra = await page.$eval('#org-kpis [data-kpi="nps"] .kpi-extra', (e) => e.textContent);
+      eq(extra.match(/\d+%/g), [total.nps.promoters, total.nps.passives, total.nps.detractors].map((x) => Math.round(x * 100) + '%'),
+        'numbers: promoters, passives and detractors as whole percents');
+      eq(await page.$$eval('#org-kpis .kpi-value', (els) => els.filter((e) => /\b(pos|neg|change-up|change-down)\b/.test(e.className)).length), 0,
+        'colour: the score cards are not coloured by sign or threshold');
+      const trend = (await apiInPage(page, 'GET', '/metrics/trend')).body;
+      eq(await page.$$eval('#org-trend [data-col="change"]', (tds) => tds.map((td) => td.textContent)),
+        trend.points.map((pt) => changeWords(pt.nps_change)), 'numbers: the trend table says each change in words, the diff with one decimal');
+      eq(trend.points[0]?.nps_change?.verdict, 'no_previous_period', 'trend: the first period has verdict no_previous_period (needs the server change)');
+      const text = await page.$eval('main', (m) => m.textContent);
+      const mz = MINUS_ZERO.exec(text);
+      ok(!mz, 'numbers: no "\u22120" anywhere on the org page', mz && text.slice(Math.max(0, mz.index - 80), mz.index + 20));
+
+      // the heat map: colour by the server's signal, never by cut-points
+      const heat = (await apiInPage(page, 'GET', '/metrics?group_by=journey%2Ctouchpoint')).body;
+      const cells = await page.$$eval('#org-heat td.cell', (tds) => tds.map((td) => ({
+        tp: Number(td.dataset.touchpoint), cls: td.className.split(' '), text: td.querySelector('.cell-value')?.textContent || '' })));
+      const cellOf = (id) => cells.find((c) => c.tp === id) || { cls: [], text: '' };
+      const shownRows = heat.rows.filter((r) => !r.insufficient && r.nps);
+      const WANT = { above: 'heat-above', below: 'heat-below' };
+      eq(shownRows.filter((r) => !cellOf(r.touchpoint.id).cls.includes(WANT[r.nps.signal] || 'heat-neutral'))
+        .map((r) => [r.touchpoint.id, r.nps.signal, cellOf(r.touchpoint.id).cls.join(' ')]), [],
+      'heat map: every cell is coloured by its signal (above / below) or neutral');
+      ok(shownRows.every((r) => {
+        const tx = cellOf(r.touchpoint.id).text;
+        return r.nps.signal === 'above' ? tx.includes('\u25b2') : r.nps.signal === 'below' ? tx.includes('\u25bc') : !/[\u25b2\u25bc]/.test(tx);
+      }), 'heat map: \u25b2/\u25bc mark exactly the cells above or below the rest');
+      ok(cells.every((c) => !c.cls.some((k) => /^heat-\d$/.test(k))), 'heat map: no colour from fixed cut-points');
+      const noise = shownRows.find((r) => r.nps.signal === 'noise');
+      ok(Boolean(noise) && cellOf(noise.touchpoint.id).cls.includes('heat-neutral'),
+        'heat map: a cell with signal "noise" has the neutral class (needs the server\'s nps.signal)', noise ? cellOf(noise.touchpoint.id) : shownRows[0]?.nps);
+      ok(/Kleur = verschilt aantoonbaar van de rest/.test(await page.$eval('#org-heat .hint', (e) => e.textContent)),
+        'heat map: the hint says a colour means a demonstrable difference');
+    });
+
+    // ---- issue 10: dates in the organisation's zone ----------------------------------------------
+    await group('dates', async () => {
+      const me = (await apiInPage(page, 'GET', '/auth/me')).body;
+      const zone = me.time_zone ?? me.user?.time_zone ?? null;
+      ok(typeof zone === 'string' && zone.length > 0, '/auth/me names the organisation\'s time zone (needs the server change)', me);
+      const tz = zone || ORG_ZONE;
+      const users = (await apiInPage(page, 'GET', '/users')).body;
+      const medewerker = (users.items || users).find((u) => u.role === 'employee');
+      const emp = (await apiInPage(page, 'GET', '/employees/' + medewerker.employee_id)).body;
+      const AT = '2026-11-30T23:30:00Z';
+      const created = await apiInPage(page, 'POST', '/responses', {
+        csrf: await csrfOf(page),
+        body: { client_key: 'browser-tz-1', touchpoint_id: 2, employee_id: emp.id, team_id: emp.team_id, customer_id: 9,
+          channel: 'phone', language: 'nl', received_at: AT, answers: { nps: 8, open: 'tijdzoneprobe: laat op de avond nog geholpen' } },
+      });
+      ok(created.status === 201, 'dates: admin creates a response received at ' + AT + ' (API)', created);
+      const local = dayIn(AT, tz);
+      const own = dayIn(AT, BROWSER_ZONE);
+      ok(tz !== ORG_ZONE || local === '1 dec 2026', 'dates: ' + AT + ' is 1 December in Amsterdam', local);
+      await go(page, base, '#/verbatims?q=tijdzoneprobe', 'verbatims');
+      await page.waitForSelector('#verbatim-count[data-count]');
+      const time = await page.$eval('li.verbatim[data-response-id="' + created.body.id + '"] time', (e) => e.textContent);
+      eq(time, local, 'dates: the response at ' + AT + ' is listed on ' + local + ' (the organisation\'s day; the browser\'s own zone says ' + own + ')');
+      await go(page, base, '#/response/' + created.body.id, 'response');
+      const facts = await page.$eval('#response-detail', (e) => e.textContent);
+      ok(facts.includes(local) && !facts.includes(own), 'dates: the response page shows the same local day', facts);
+
+      // the zone is the one /auth/me names (a reply changed in flight: Los Angeles)
+      await withReplies(page, [{ match: (u) => u.pathname === '/api/v1/auth/me', edit: (j) => ({ ...j, time_zone: 'America/Los_Angeles' }) }], async () => {
+        await go(page, base, '#/verbatims?q=tijdzoneprobe', 'verbatims');
+        await page.reload();
+        await waitPage(page, 'verbatims');
+        await page.waitForSelector('#verbatim-count[data-count]');
+        eq(await page.$eval('li.verbatim[data-response-id="' + created.body.id + '"] time', (e) => e.textContent), dayIn(AT, 'America/Los_Angeles'),
+          'dates: with "time_zone": "America/Los_Angeles" from /auth/me the same response is on 30 November');
+      });
+      await page.reload();
+      await waitPage(page, 'verbatims');
+      await page.waitForSelector('#verbatim-count[data-count]');
+      eq(await page.$eval('li.verbatim[data-response-id="' + created.body.id + '"] time', (e) => e.textContent), local,
+        'dates: back with the server\'s own zone after a reload');
+    });
+
+    // ---- issue 10: the contract on cases the demo data may not have (replies changed in flight) --
+    await group('contract', async () => {
+      const SENTINEL = 98765.4;
+      let injected = [];
+      await withReplies(page, [
+        { match: metricsCall(''), edit: (j) => {
+          Object.assign(j.nps, { value: SENTINEL, low: -2.3, high: 2.4, promoters: 0.47, passives: 0.3, detractors: 0.23 });
+          j.grade.mean = 7.4;
+          j.ces = null;
+          j.hidden = ['ces'];
+          return JSON.stringify(j).replace(String(SENTINEL), '-0.0');
+        } },
+        { match: (u) => u.pathname === '/api/v1/metrics/trend', edit: (j) => {
+          const P = j.points;
+          P[0].nps_change = { verdict: 'no_previous_period' };
+          P[1].nps_change = { vs: P[0].period, verdict: 'insufficient_data' };
+          P[2].nps_change = { vs: P[1].period, diff: -0.04, diff_plain: -0.1, se: 9.1, z: -0.004, p: 0.997, p_adj: 1, verdict: 'within_noise' };
+          P[3].nps_change = { vs: P[2].period, diff: 12.3, diff_plain: 12.0, se: 4.1, z: 3.0, p: 0.0027, p_adj: 0.01, verdict: 'real_change' };
+          Object.assign(P[4], { insufficient: false, nps: null, hidden: ['nps'] });
+          return j;
+        } },
+        { match: metricsCall('journey,touchpoint'), edit: (j) => {
+          const shown = j.rows.filter((r) => !r.insufficient && r.nps);
+          ['above', 'below', 'noise', null].forEach((sig, i) => {
+            if (sig) shown[i].nps.signal = sig;
+            else delete shown[i].nps.signal;
+          });
+          shown[4].nps = null;
+          shown[4].hidden = ['nps'];
+          injected = shown.slice(0, 5).map((r) => r.touchpoint.id);
+          return j;
+        } },
+      ], async () => {
+        await go(page, base, '#/org', 'org');
+        const card = await page.$eval('#org-kpis [data-kpi="nps"]', (e) => ({ v: e.querySelector('.kpi-value').textContent,
+          cls: e.querySelector('.kpi-value').className, i: e.querySelector('.kpi-interval').textContent, x: e.querySelector('.kpi-extra').textContent }));
+        eq(card.v, '0,0', 'contract: an NPS of -0.0 prints "0,0", without a sign');
+        eq(card.i, '95%-interval \u22122,3 \u2013 +2,4', 'contract: the interval keeps its one decimal');
+        eq(card.x.match(/\d+%/g), ['47%', '30%', '23%'], 'contract: shares as whole percents (0.47 is 47%)');
+        ok(!/change-(up|down)/.test(card.cls), 'contract: the NPS card is not coloured by its value', card.cls);
+        eq(await page.$eval('#org-kpis [data-kpi="grade"] .kpi-value', (e) => e.textContent), '7,40', 'contract: the grade keeps the server\'s two decimals');
+        eq(await page.$eval('#org-kpis [data-kpi="ces"] .kpi-value', (e) => e.textContent), 'Te weinig reacties',
+          'contract: a hidden measure ("ces": null, "hidden": ["ces"]) says not enough responses, never "0" or "\u2013"');
+        eq(await page.$$eval('#org-trend [data-col="change"]', (tds) => tds.slice(0, 4).map((td) => td.textContent)),
+          ['geen vorige periode', 'te weinig gegevens', 'binnen de ruis (0,0)', 'echte verandering (+12,3)'],
+          'contract: change verdicts in words, the diff with one decimal, no diff with insufficient_data');
+        eq(await page.$eval('#org-trend tbody tr:nth-child(5) [data-col="nps"]', (e) => e.textContent), 'Te weinig reacties',
+          'contract: a trend period with its NPS hidden says not enough responses');
+        const text = await page.$eval('main', (m) => m.textContent);
+        const mz = MINUS_ZERO.exec(text);
+        ok(!mz, 'contract: no "\u22120" on the org page with a zero NPS and a \u22120.04 change', mz && text.slice(Math.max(0, mz.index - 80), mz.index + 20));
+        const cell = (id) => page.$eval('#org-heat td.cell[data-touchpoint="' + id + '"]',
+          (td) => ({ cls: td.className.split(' '), text: td.querySelector('.cell-value').textContent }));
+        const [above, below, noise, none, hidden] = await Promise.all(injected.map(cell));
+        ok(above.cls.includes('heat-above') && above.text.includes('\u25b2'), 'contract heat: signal "above" is green-ish with \u25b2', above);
+        ok(below.cls.includes('heat-below') && below.text.includes('\u25bc'), 'contract heat: signal "below" is red-ish with \u25bc', below);
+        ok(noise.cls.includes('heat-neutral') && !/[\u25b2\u25bc]/.test(noise.text), 'contract heat: a cell with signal "noise" has the neutral class and no mark', noise);
+        ok(none.cls.includes('heat-neutral') && !/[\u25b2\u25bc]/.test(none.text), 'contract heat: a cell without a signal is neutral', none);
+        ok(hidden.cls.includes('heat-none') && hidden.text === 'Te weinig reacties', 'contract heat: a hidden NPS says not enough responses', hidden);
+        await shot(page, 'org-contract');
+        await page.click('.lang-btn[data-lang="en"]');
+        await waitPage(page, 'org');
+        eq([await page.$eval('#org-kpis [data-kpi="nps"] .kpi-value', (e) => e.textContent),
+          await page.$eval('#org-kpis [data-kpi="grade"] .kpi-value', (e) => e.textContent),
+          await page.$eval('#org-trend [data-col="change"]', (e) => e.textContent),
+          await page.$eval('#org-kpis [data-kpi="ces"] .kpi-value', (e) => e.textContent)],
+        ['0.0', '7.40', 'no previous period', 'Not enough responses'], 'contract: in English the same figures with a decimal point');
+        await page.click('.lang-btn[data-lang="nl"]');
+        await waitPage(page, 'org');
+      });
+
+      // goals: the server's status in words, whatever the old `progress` says
+      const teamId = (await apiInPage(page, 'GET', '/teams?kind=team&limit=500')).body.items[0].id;
+      const STATUSES = ['reached', 'likely', 'too_close_to_call', 'not_reached', 'insufficient_data'];
+      await withReplies(page, [{ match: (u) => /^\/api\/v1\/teams\/\d+\/goals$/.test(u.pathname), edit: (j) => ({ ...j,
+        items: STATUSES.map((st, i) => ({ team_id: teamId, period: '2026-0' + (i + 1), metric: 'nps', target: 30, progress: 'reached',
+          actual: st === 'insufficient_data' ? { n: 3, min_n: 5, value: null } : { n: 80, min_n: 5, value: 28.5 + i, low: 20.1, high: 39.9 },
+          status: st, set_by: 1, updated_at: '2026-11-30T23:30:00Z' })) }) }], async () => {
+        await go(page, base, '#/team/' + teamId, 'team');
+        eq(await page.$$eval('#team-goals .goal', (els) => els.map((e) => [e.dataset.status, e.querySelector('.badge').textContent])),
+          [['reached', 'Gehaald'], ['likely', 'Waarschijnlijk gehaald'], ['too_close_to_call', 'Te dicht bij het doel om te zeggen'],
+            ['not_reached', 'Niet gehaald'], ['insufficient_data', 'Te weinig reacties']],
+          'contract goals: each goal shows the server\'s status in words');
+        eq(await page.$eval('#team-goals .goal[data-status="likely"] .goal-figures', (e) => e.textContent),
+          'Doel +30,0, nu +29,5 (95%-interval +20,1 \u2013 +39,9)', 'contract goals: target, value and interval as sent');
+        ok(await page.$('#team-goals progress') === null, 'contract goals: no progress bar that compares the rounded value with the target');
+      });
     });
 
     // ---- verbatim explorer filters (admin) ----------------------------------------------------
@@ -394,7 +677,14 @@ async function main() {
       const tm = await apiInPage(page, 'GET', '/metrics?team_id=' + me.unit_id);
       await checkKpis(page, '#team-kpis', tm.body, 'team lead');
       const emps = await apiInPage(page, 'GET', '/metrics?team_id=' + me.unit_id + '&group_by=employee');
-      await checkGroupTable(page, '#team-employees', emps.body.rows, 'employee', 'team lead: per employee table equals the API (min n ' + emps.body.min_n + ')');
+      await checkGroupTable(page, '#team-employees', [...emps.body.rows].sort((a, b) => a.employee.name.localeCompare(b.employee.name, 'nl', { sensitivity: 'base' }) || a.employee.id - b.employee.id),
+        'employee', 'team lead: per employee table equals the API (min n ' + emps.body.min_n + ')');
+      const names = await page.$$eval('#team-employees tbody th', (ths) => ths.map((x) => x.textContent));
+      eq(names, [...names].sort((a, b) => a.localeCompare(b, 'nl', { sensitivity: 'base' })), 'team lead: colleagues are listed by name, never by score');
+      probing = true;
+      const ranked = await apiInPage(page, 'GET', '/metrics?team_id=' + me.unit_id + '&group_by=employee&sort=-nps').finally(() => { probing = false; });
+      ok(ranked.status === 422 && ranked.body?.error?.field === 'sort', 'team lead: employees sorted by NPS are refused, 422 naming sort (needs the server change)',
+        [ranked.status, ranked.body?.error]);
       const tps = await apiInPage(page, 'GET', '/metrics?team_id=' + me.unit_id + '&group_by=touchpoint');
       await checkGroupTable(page, '#team-touchpoints', tps.body.rows, 'touchpoint', 'team lead: per touchpoint table equals the API');
       const fame = await apiInPage(page, 'GET', '/teams/' + me.unit_id + '/wall?kind=fame&limit=10');
@@ -409,6 +699,10 @@ async function main() {
       const goals = await apiInPage(page, 'GET', '/teams/' + me.unit_id + '/goals');
       const g = goals.body.items.find((x) => x.period === '2026-Q4' && x.metric === 'nps');
       ok(g && g.target === 35, 'team lead: the goal form stored the goal (PUT with X-CSRF-Token)', goals.body);
+      const GOAL_WORDS = { reached: 'Gehaald', likely: 'Waarschijnlijk gehaald', too_close_to_call: 'Te dicht bij het doel om te zeggen',
+        not_reached: 'Niet gehaald', insufficient_data: 'Te weinig reacties' };
+      eq(await page.$eval('#team-goals .goal[data-period="2026-Q4"][data-metric="nps"]', (e) => [e.dataset.status, e.querySelector('.badge').textContent]),
+        [g?.status, GOAL_WORDS[g?.status]], 'team lead: the goal shows the server\'s status in words (needs the server\'s goal status)');
       await page.check('#share-scores');
       await page.waitForFunction(() => /opgeslagen|saved/i.test(document.querySelector('#team-settings [role="status"]')?.textContent || ''));
       eq((await apiInPage(page, 'GET', '/teams/' + me.unit_id + '/settings')).body.share_colleague_scores, true,
@@ -437,6 +731,8 @@ async function main() {
       const d = (await apiInPage(page, 'GET', '/me/dashboard')).body;
       await checkKpis(page, '#me-mine', d.me, 'employee: my scores');
       await checkKpis(page, '#me-team', d.team, 'employee: my team\'s scores');
+      const win = await page.$eval('#me-window', (e) => e.textContent);
+      ok(win.includes(dayIn(d.window.from, ORG_ZONE)), 'employee: the window starts on its first day in the organisation\'s zone', [win, d.window.from]);
       eq(await page.$$eval('#me-verbatims li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
         d.verbatims.map((v) => v.response_id), 'employee: my latest verbatims equal the API');
       eq(await page.$$eval('#me-compliments li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
@@ -498,6 +794,7 @@ async function main() {
       await waitPage(page, 'login');
     });
 
+    eq(sorted, [], 'ranking: no page asked /metrics for a sort');
     ok(problems.length === 0, 'pages ran without script errors or CSP violations', problems.join('\n'));
     ok(dialogs.length === 0, 'no dialog (alert) was opened by any page', dialogs);
   } finally {

@@ -11,6 +11,7 @@ import { api, setCsrf } from './api.js';
 import { h, clear, announce } from './dom.js';
 import { t, lang, setLang, initialLang, hasStoredLang } from './i18n.js';
 import { disposeCharts } from './charts.js';
+import { setTimeZone } from './format.js';
 import * as loginPage from './pages/login.js';
 import * as mePage from './pages/me.js';
 import * as teamPage from './pages/team.js';
@@ -158,7 +159,7 @@ async function route() {
     alive: () => id === state.renderId,
     navigate,
     setQuery,
-    onLogin: (user, csrf) => loggedIn(user, csrf),
+    onLogin: (user, csrf, reply) => loggedIn(user, csrf, reply),
   };
   try {
     await r.page.render(main, ctx);
@@ -182,9 +183,21 @@ async function route() {
   state.booted = true;
 }
 
-function loggedIn(user, csrf) {
+// The organisation's time zone from a login or /auth/me reply (top level,
+// or on the user); without one, Europe/Amsterdam.
+function zoneOf(reply) {
+  return reply?.time_zone ?? reply?.user?.time_zone ?? null;
+}
+
+async function loggedIn(user, csrf, reply) {
   state.user = user;
   setCsrf(csrf);
+  let tz = zoneOf(reply);
+  if (!tz) {
+    // a login reply without the zone: /auth/me has it
+    try { tz = zoneOf(await api('/auth/me')); } catch { /* keep the default */ }
+  }
+  setTimeZone(tz);
   if (!hasStoredLang() && user.language) setLang(user.language, false);
   const next = state.afterLogin;
   state.afterLogin = null;
@@ -197,6 +210,7 @@ async function logout() {
   } catch { /* the session may already be gone: log out locally all the same */ }
   state.user = null;
   setCsrf(null);
+  setTimeZone(null);
   sessionStorage.clear();
   navigate('#/login?bye=1', { replace: true });
   announce(t('logged.out'));
@@ -232,6 +246,7 @@ async function boot() {
     const me = await api('/auth/me');
     state.user = me.user;
     setCsrf(me.csrf_token);
+    setTimeZone(zoneOf(me));
     setLang(initialLang(me.user.language), false);
   } catch {
     state.user = null;

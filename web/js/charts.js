@@ -6,7 +6,7 @@
 // readers, for copying, and for when the chart cannot load.
 
 import { t, lang } from './i18n.js';
-import { fmtNps, fmtPeriod } from './format.js';
+import { fmtNps, fmtNpsTick, fmtPeriod } from './format.js';
 
 let loader = null;
 const live = new Set();
@@ -42,7 +42,7 @@ function npsAxis(values) {
     type: 'value',
     min: Math.max(-100, Math.floor((lo - 5) / 10) * 10),
     max: Math.min(100, Math.ceil((hi + 5) / 10) * 10),
-    axisLabel: { formatter: (v) => fmtNps(v) },
+    axisLabel: { formatter: (v) => fmtNpsTick(v, lang()) },
   };
 }
 
@@ -69,7 +69,7 @@ export async function trendChart(el, series, { markChanges = false } = {}) {
       opts.push({ type: 'line', name: 'low', stack: 'ci', data: low, symbol: 'none', lineStyle: { opacity: 0 },
         silent: true, tooltip: { show: false }, connectNulls: false });
       opts.push({ type: 'line', name: t('chart.interval'), stack: 'ci', symbol: 'none', silent: true,
-        data: high.map((h, k) => (h === null || low[k] === null ? null : +(h - low[k]).toFixed(1))),
+        data: high.map((h, k) => (h === null || low[k] === null ? null : h - low[k])),
         lineStyle: { opacity: 0 }, areaStyle: { color: s.color || COLORS.band, opacity: 0.15 },
         tooltip: { show: false }, connectNulls: false });
     }
@@ -94,7 +94,7 @@ export async function trendChart(el, series, { markChanges = false } = {}) {
     aria: { enabled: true },
     grid: { left: 44, right: 16, top: 36, bottom: 48 },
     legend: { top: 0, data: series.map((s) => s.name).concat(markChanges ? [t('chart.real_change')] : []) },
-    tooltip: { trigger: 'axis', renderMode: 'richText', valueFormatter: (v) => (v === null || v === undefined ? '–' : fmtNps(v)) },
+    tooltip: { trigger: 'axis', renderMode: 'richText', valueFormatter: (v) => (v === null || v === undefined ? '–' : fmtNps(v, lang())) },
     xAxis: { type: 'category', data: labels, axisLabel: { hideOverlap: true } },
     yAxis: npsAxis(all),
     series: opts,

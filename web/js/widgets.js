@@ -3,7 +3,7 @@
 
 import { h, field, select } from './dom.js';
 import { t, lang } from './i18n.js';
-import { fmtNps, fmtMean, fmtPct, fmtInt, fmtRange, fmtDate, fmtPeriod, band, keyLabel, keyId } from './format.js';
+import { fmtNps, fmtDiff, fmtMean, fmtPct, fmtInt, fmtRange, fmtDate, fmtPeriod, currentYear, band, keyLabel, keyId } from './format.js';
 
 // ---- score cards -------------------------------------------------------------
 
@@ -14,41 +14,57 @@ function insufficientCard(kind, title, m) {
     h('p', { class: 'kpi-n' }, t('insufficient.long', { n: fmtInt(m?.n ?? 0, lang()), min: m?.min_n ?? '' })));
 }
 
+// Whether measure kind of a metrics object has no figure to show: the whole
+// group is under the minimum n, or this one measure is null (too few answered
+// that question, or it is hidden — per-measure minimum n, complementary
+// suppression — see m.hidden). Either way the page says "not enough
+// responses", never a "0" or "–" that could be read as a value.
+export function measureMissing(m, kind) {
+  return !m || Boolean(m.insufficient) || !m[kind] || (Array.isArray(m.hidden) && m.hidden.includes(kind));
+}
+
+// The colour class of a change: only a real change has a direction; noise,
+// too little data, no previous period, or no change at all stay neutral.
+export function changeClass(c) {
+  if (!c || c.verdict !== 'real_change' || typeof c.diff !== 'number' || c.diff === 0) return 'change-none';
+  return c.diff > 0 ? 'change-up' : 'change-down';
+}
+
 // One card for one metric of a /metrics result m ({n, min_n, insufficient,
-// nps, grade, ces}). kind: nps | grade | ces.
-export function kpiCard(kind, m, title) {
+// hidden, nps, grade, ces}). kind: nps | grade | ces. The value itself is
+// never coloured by its sign or a threshold: only a change block
+// ({verdict, diff}, e.g. m.nps_change) with a real change colours it.
+export function kpiCard(kind, m, title, change = m?.[kind + '_change']) {
   const l = lang();
   title = title || t(kind);
-  if (!m || m.insufficient || !m[kind]) {
-    if (m && !m.insufficient && !m[kind]) {
-      // enough responses, but none answered this question
-      return h('section', { class: 'kpi insufficient', dataset: { kpi: kind, insufficient: 'true' } },
-        h('h3', null, title), h('p', { class: 'kpi-value' }, '–'));
+  if (measureMissing(m, kind)) {
+    if (m && !m.insufficient) {
+      // enough responses, but too few answered this question (or it is hidden)
+      return h('section', { class: 'kpi insufficient', dataset: { kpi: kind, insufficient: 'true', hidden: 'true' } },
+        h('h3', null, title), h('p', { class: 'kpi-value' }, t('insufficient')));
     }
     return insufficientCard(kind, title, m);
   }
   const b = m[kind];
   let value, interval = null, extra = [];
+  const cls = 'kpi-value ' + changeClass(change);
   if (kind === 'nps') {
-    value = h('p', { class: 'kpi-value ' + (b.value > 0 ? 'pos' : b.value < 0 ? 'neg' : ''), dataset: { value: b.value } }, fmtNps(b.value));
-    interval = t('interval', { range: fmtRange(b.low, b.high, fmtNps) });
-    extra = [h('p', { class: 'kpi-extra' },
-      fmtPct(b.promoters, l) + ' promotors · ' + fmtPct(b.passives, l) + ' passief · ' + fmtPct(b.detractors, l) + ' criticasters')];
-    if (l === 'en') {
-      extra = [h('p', { class: 'kpi-extra' },
-        fmtPct(b.promoters, l) + ' promoters · ' + fmtPct(b.passives, l) + ' passives · ' + fmtPct(b.detractors, l) + ' detractors')];
-    }
+    value = h('p', { class: cls, dataset: { value: b.value } }, fmtNps(b.value, l));
+    interval = t('interval', { range: fmtRange(b.low, b.high, (v) => fmtNps(v, l)) });
+    extra = [h('p', { class: 'kpi-extra' }, t('nps.shares', {
+      p: fmtPct(b.promoters, l), q: fmtPct(b.passives, l), d: fmtPct(b.detractors, l) }))];
   } else if (kind === 'grade') {
-    value = h('p', { class: 'kpi-value', dataset: { value: b.mean } }, fmtMean(b.mean, l));
+    value = h('p', { class: cls, dataset: { value: b.mean } }, fmtMean(b.mean, l));
     interval = t('interval', { range: fmtRange(b.low, b.high, (v) => fmtMean(v, l)) });
     extra = [h('p', { class: 'kpi-extra' }, t('share7', { p: fmtPct(b.share_7plus, l) }) + ' · ' + t('share9', { p: fmtPct(b.share_9plus, l) }))];
   } else {
-    value = h('p', { class: 'kpi-value', dataset: { value: b.mean } }, fmtMean(b.mean, l));
+    value = h('p', { class: cls, dataset: { value: b.mean } }, fmtMean(b.mean, l));
     extra = [h('p', { class: 'kpi-extra' }, t('share5', { p: fmtPct(b.share_5plus, l) }))];
   }
   return h('section', { class: 'kpi', dataset: { kpi: kind } },
     h('h3', null, title),
     value,
+    change ? h('p', { class: 'kpi-change', dataset: { verdict: change.verdict ?? '' } }, changeText(change)) : null,
     interval ? h('p', { class: 'kpi-interval' }, interval) : null,
     extra,
     h('p', { class: 'kpi-n', dataset: { n: b.n } }, t('n.responses', { n: fmtInt(b.n, l) })));
@@ -60,26 +76,42 @@ export function kpiRow(m, kinds = ['nps', 'grade', 'ces']) {
 
 // ---- tables -----------------------------------------------------------------------
 
+// A cell for a figure that is not there: the group under the minimum n
+// (the row says so once, in its NPS column) or this measure hidden.
+function maskedCell(m, col) {
+  const hidden = !m.insufficient;
+  return h('td', { class: 'num masked', dataset: { col, hidden: hidden ? 'true' : 'false' } }, t('insufficient'));
+}
+
 function npsCell(m) {
-  if (m.insufficient) return h('td', { class: 'num masked', dataset: { col: 'nps' } }, t('insufficient'));
-  if (!m.nps) return h('td', { class: 'num', dataset: { col: 'nps' } }, '–');
-  return h('td', { class: 'num', dataset: { col: 'nps', value: m.nps.value } }, fmtNps(m.nps.value));
+  if (measureMissing(m, 'nps')) return maskedCell(m, 'nps');
+  return h('td', { class: 'num', dataset: { col: 'nps', value: m.nps.value } }, fmtNps(m.nps.value, lang()));
 }
 
 function intervalCell(m) {
-  if (m.insufficient || !m.nps) return h('td', { class: 'num', dataset: { col: 'interval' } }, '');
-  return h('td', { class: 'num', dataset: { col: 'interval' } }, fmtRange(m.nps.low, m.nps.high, fmtNps));
+  if (measureMissing(m, 'nps')) return h('td', { class: 'num', dataset: { col: 'interval' } }, '');
+  const l = lang();
+  return h('td', { class: 'num', dataset: { col: 'interval' } }, fmtRange(m.nps.low, m.nps.high, (v) => fmtNps(v, l)));
 }
 
 function meanCell(m, kind) {
-  if (m.insufficient || !m[kind]) return h('td', { class: 'num', dataset: { col: kind } }, m.insufficient ? '' : '–');
+  if (m.insufficient) return h('td', { class: 'num', dataset: { col: kind } }, '');
+  if (measureMissing(m, kind)) return maskedCell(m, kind);
   return h('td', { class: 'num', dataset: { col: kind, value: m[kind].mean } }, fmtMean(m[kind].mean, lang()));
 }
 
+// People are listed by name, never by score (no ranking of colleagues).
+export function byName(rows, dim) {
+  return [...rows].sort((a, b) => keyLabel(a[dim]).localeCompare(keyLabel(b[dim]), lang(), { sensitivity: 'base' })
+    || keyId(a[dim]).localeCompare(keyId(b[dim]), undefined, { numeric: true }));
+}
+
 // Rows of /metrics?group_by=dim: name, n, NPS, interval, grade, CES. A row
-// under the minimum n says so instead of showing a score.
+// under the minimum n says so instead of showing a score. Employees are
+// always listed alphabetically.
 export function groupTable(rows, dim, { caption, nameHeader } = {}) {
   const l = lang();
+  if (dim === 'employee') rows = byName(rows, dim);
   const body = rows.map((r) => h('tr', { dataset: { key: keyId(r[dim]), insufficient: r.insufficient ? 'true' : 'false' } },
     h('th', { scope: 'row' }, keyLabel(r[dim])),
     h('td', { class: 'num', dataset: { col: 'n', value: r.n } }, fmtInt(r.n, l)),
@@ -108,12 +140,20 @@ export function trendTable(points) {
     h('tbody', null, points.map((p) => h('tr', { dataset: { key: p.period } },
       h('th', { scope: 'row' }, fmtPeriod(p.period, l)),
       h('td', { class: 'num' }, fmtInt(p.n, l)), npsCell(p), intervalCell(p),
-      h('td', { dataset: { col: 'change', verdict: p.nps_change?.verdict ?? '' } }, changeText(p.nps_change)))))));
+      h('td', { class: changeClass(p.nps_change), dataset: { col: 'change', verdict: p.nps_change?.verdict ?? '', diff: p.nps_change?.diff ?? '' } },
+        changeText(p.nps_change)))))));
 }
 
-function changeText(c) {
-  if (!c) return '';
-  if (c.verdict === 'real_change') return t('change.real_change', { d: (c.diff > 0 ? '+' : '\u2212') + Math.abs(Math.round(c.diff)) });
+// A change block in words: "echte verandering (+4,2)", "binnen de ruis
+// (+1,3)", "te weinig gegevens", "geen vorige periode". diff (the adjusted
+// difference the z-test uses) is shown with its one decimal as sent; with
+// insufficient_data the server sends none.
+export function changeText(c) {
+  if (!c || !c.verdict) return '';
+  const has = typeof c.diff === 'number' && !Number.isNaN(c.diff);
+  if (c.verdict === 'real_change' || c.verdict === 'within_noise') {
+    return has ? t('change.' + c.verdict, { d: fmtDiff(c.diff, lang()) }) : t('change.' + c.verdict + '.nodiff');
+  }
   return t('change.' + c.verdict);
 }
 
@@ -199,7 +239,7 @@ export function errorNotice(err) {
 // ---- period choice -----------------------------------------------------------------------
 
 export function periodOptions() {
-  const y = new Date().getUTCFullYear();
+  const y = currentYear();
   return [
     { value: '', label: t('period.all') },
     { value: 'last_30d', label: t('period.last_30d') },

@@ -9,7 +9,7 @@
 import { api } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { fmtNps, fmtDate } from '../format.js';
+import { fmtNps, fmtDiff, fmtDate, todayIso } from '../format.js';
 import { panel, errorNotice } from '../widgets.js';
 
 const COLUMNS = ['planned', 'in_progress', 'done'];
@@ -42,25 +42,26 @@ async function ownTeam(user) {
 
 const byId = (items) => new Map(items.map((x) => [x.id, x]));
 
-function todayIso() {
-  const d = new Date();
-  return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
-}
-
-// The effect line of one action: "NPS +10 → +25 (+15): real change".
+// The effect line of one action: "NPS +10,0 → +25,0 (+15,0): real change".
+// The difference is the server's (nps_change.diff, the adjusted difference
+// its z-test uses); when it sends none (too little data) none is shown.
 function effectLine(eff) {
-  const v = eff?.nps_change?.verdict || 'insufficient_data';
-  // a side under the minimum n shows no number (minimum n is visible)
-  const before = eff?.before?.insufficient ? undefined : eff?.before?.nps?.value;
-  const after = eff?.after?.insufficient ? undefined : eff?.after?.nps?.value;
+  const l = lang();
+  const c = eff?.nps_change;
+  const v = c?.verdict || 'insufficient_data';
+  // a side under the minimum n (or with its NPS hidden) shows no number
+  const side = (s) => (s && !s.insufficient && s.nps && typeof s.nps.value === 'number' ? s.nps.value : undefined);
+  const before = side(eff?.before);
+  const after = side(eff?.after);
   const parts = [];
   if (typeof before === 'number' && typeof after === 'number') {
-    const d = eff.nps_change?.diff ?? after - before;
-    parts.push(t('actions.effect.nps', { before: fmtNps(before), after: fmtNps(after), diff: (d > 0 ? '+' : d < 0 ? '\u2212' : '±') + Math.abs(Math.round(d)) }));
+    parts.push(typeof c?.diff === 'number'
+      ? t('actions.effect.nps', { before: fmtNps(before, l), after: fmtNps(after, l), diff: fmtDiff(c.diff, l) })
+      : t('actions.effect.nps.nodiff', { before: fmtNps(before, l), after: fmtNps(after, l) }));
   } else {
     parts.push(t('actions.effect.nps.none'));
   }
-  return h('p', { class: 'effect verdict-' + v, dataset: { verdict: v, before: before ?? '', after: after ?? '' } },
+  return h('p', { class: 'effect verdict-' + v, dataset: { verdict: v, before: before ?? '', after: after ?? '', diff: c?.diff ?? '' } },
     h('strong', null, t('actions.effect') + ': '), parts.join(''), ' — ',
     h('span', { class: 'verdict' }, t('actions.verdict.' + v)));
 }
@@ -112,8 +113,8 @@ export async function render(main, ctx) {
   const card = (a) => {
     const facts = h('dl', { class: 'action-facts' },
       h('dt', null, t('actions.owner')), h('dd', { dataset: { fact: 'owner' } }, a.owner_name || personName(a.owner_id)),
-      h('dt', null, t('actions.start')), h('dd', { dataset: { fact: 'start' } }, fmtDate(a.start_date, lang(), 'UTC')),
-      h('dt', null, t('actions.deadline')), h('dd', { dataset: { fact: 'deadline' } }, a.deadline ? fmtDate(a.deadline, lang(), 'UTC') : '–'),
+      h('dt', null, t('actions.start')), h('dd', { dataset: { fact: 'start' } }, fmtDate(a.start_date, lang())),
+      h('dt', null, t('actions.deadline')), h('dd', { dataset: { fact: 'deadline' } }, a.deadline ? fmtDate(a.deadline, lang()) : '–'),
       a.touchpoint_id ? [h('dt', null, t('actions.touchpoint')), h('dd', { dataset: { fact: 'touchpoint' } }, nameOf(T, a.touchpoint_id))] : null,
       a.journey_id ? [h('dt', null, t('actions.journey')), h('dd', { dataset: { fact: 'journey' } }, nameOf(J, a.journey_id))] : null,
       a.team_id ? [h('dt', null, t('actions.team')), h('dd', { dataset: { fact: 'team' } }, nameOf(U, a.team_id))] : null,

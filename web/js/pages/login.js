@@ -25,7 +25,7 @@ export async function render(main, ctx) {
     submit.disabled = true;
     try {
       const res = await api('/auth/login', { method: 'POST', body: { email: email.value.trim(), password: password.value } });
-      ctx.onLogin(res.user, res.csrf_token);
+      await ctx.onLogin(res.user, res.csrf_token, res);
     } catch (err) {
       error.textContent = err.status === 429 ? t('login.throttled') : t('login.failed');
       password.value = '';

@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { fmtDate } from '../format.js';
+import { fmtDate, fmtLastDay } from '../format.js';
 import { trendChart } from '../charts.js';
 import { kpiCard, panel, chartPanel, trendTable, verbatimList, groupTable, errorNotice } from '../widgets.js';
 
@@ -21,9 +21,8 @@ export async function render(main, ctx) {
     return;
   }
   if (!ctx.alive()) return;
-  // [from, to) in whole UTC days: the last day shown is the day before "to"
-  const win = d.window ? fmtDate(d.window.from, l, 'UTC') + ' \u2013 '
-    + fmtDate(new Date(Date.parse(d.window.to) - 86400000).toISOString(), l, 'UTC') : '';
+  // [from, to): the first day, and the organisation's calendar day before "to"
+  const win = d.window ? fmtDate(d.window.from, l) + ' \u2013 ' + fmtLastDay(d.window.to, l) : '';
   main.append(h('p', { class: 'hint', id: 'me-window' }, t('me.window') + (win ? ' (' + win + ')' : '') + '. ' + t('me.coaching')));
   if (!d.user?.employee_id) main.append(h('p', { class: 'notice' }, t('me.no.employee')));
 

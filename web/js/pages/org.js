@@ -10,7 +10,7 @@ import { h, field, select } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId } from '../format.js';
 import { trendChart, barChart } from '../charts.js';
-import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField } from '../widgets.js';
+import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, measureMissing, byName } from '../widgets.js';
 
 export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
   'age_band', 'customer_since_band', 'city', 'week', 'month', 'quarter', 'year'];
@@ -98,16 +98,19 @@ export async function render(main, ctx) {
 
 // ---- heat map ---------------------------------------------------------------------
 
-export function heatClass(v) {
-  if (v === null || v === undefined) return 'heat-none';
-  if (v < -20) return 'heat-0';
-  if (v < 0) return 'heat-1';
-  if (v < 10) return 'heat-2';
-  if (v < 20) return 'heat-3';
-  if (v < 35) return 'heat-4';
-  if (v < 50) return 'heat-5';
-  return 'heat-6';
+// The colour of a cell says only what the evidence says: the server's
+// nps.signal is "above" or "below" when the touchpoint's NPS differs from
+// the rest of the reply's total beyond noise (z-test with false-discovery
+// control), "noise" otherwise. No fixed cut-points: a cell without a
+// signal, or with "noise", is neutral whatever its number.
+export function heatClass(signal, hasValue = true) {
+  if (!hasValue) return 'heat-none';
+  if (signal === 'above') return 'heat-above';
+  if (signal === 'below') return 'heat-below';
+  return 'heat-neutral';
 }
+
+const SIGNAL_MARK = { above: '\u25b2', below: '\u25bc' };
 
 function heatTable(res, touchpoints) {
   const l = lang();
@@ -131,30 +134,48 @@ function heatTable(res, touchpoints) {
       const tp = list[i];
       if (!tp) return h('td', null, '');
       const r = byTp.get(String(tp.id));
-      const v = r && !r.insufficient && r.nps ? r.nps.value : null;
+      const shown = r && !measureMissing(r, 'nps');
+      const v = shown ? r.nps.value : null;
+      const signal = shown && (r.nps.signal === 'above' || r.nps.signal === 'below') ? r.nps.signal : shown ? 'noise' : '';
       const mot = Boolean(tp.moment_of_truth);
-      const td = h('td', { class: 'cell ' + heatClass(v) + (mot ? ' mot' : ''), dataset: { touchpoint: tp.id, mot: mot ? 'true' : 'false', value: v ?? '' } },
+      const td = h('td', { class: 'cell ' + heatClass(signal, shown) + (mot ? ' mot' : ''),
+        dataset: { touchpoint: tp.id, mot: mot ? 'true' : 'false', value: v ?? '', signal } },
         h('span', { class: 'cell-name' }, (mot ? '\u2605 ' : '') + tp.name),
-        h('span', { class: 'cell-value' }, v === null ? (r ? t('insufficient') : '–') : fmtNps(v)),
+        h('span', { class: 'cell-value' },
+          shown ? fmtNps(v, l) : t('insufficient'),
+          SIGNAL_MARK[signal] ? [' ', h('span', { class: 'cell-mark', 'aria-hidden': 'true' }, SIGNAL_MARK[signal]),
+            h('span', { class: 'visually-hidden' }, ' (' + t('org.heat.' + signal) + ')')] : null),
         r ? h('span', { class: 'cell-n' }, t('n.of', { n: fmtInt(r.n, l) })) : null);
       if (mot) td.setAttribute('title', 'Moment of truth');
       return td;
     })));
   return h('div', { class: 'table-wrap' },
     h('table', { class: 'heat' }, h('thead', null, head), h('tbody', null, body)),
-    h('div', { class: 'legend', 'aria-hidden': 'true' },
-      ['< \u221220', '\u221220…0', '0…10', '10…20', '20…35', '35…50', '\u2265 50'].map((lbl, i) => h('span', { class: 'heat-' + i }, lbl))));
+    h('p', { class: 'legend' },
+      h('span', { class: 'heat-above' }, SIGNAL_MARK.above + ' ' + t('org.heat.above')),
+      h('span', { class: 'heat-below' }, SIGNAL_MARK.below + ' ' + t('org.heat.below')),
+      h('span', { class: 'heat-neutral' }, t('org.heat.noise')),
+      h('span', { class: 'heat-none' }, t('insufficient'))));
 }
 
 // ---- explorer --------------------------------------------------------------------------
 
 function cellValue(row, metric) {
-  if (row.insufficient || !row[metric]) return null;
+  if (measureMissing(row, metric)) return null;
   return metric === 'nps' ? row.nps.value : row[metric].mean;
 }
 
 function fmtMetric(metric, v) {
-  return metric === 'nps' ? fmtNps(v) : fmtMean(v, lang());
+  return metric === 'nps' ? fmtNps(v, lang()) : fmtMean(v, lang());
+}
+
+// A pivot or explorer cell without a figure: under the minimum n, or this
+// measure hidden — a dot, with the reason for screen readers and on hover.
+function maskedPivotCell(r, ck) {
+  const reason = r.insufficient ? t('insufficient.long', { n: r.n, min: r.min_n }) : t('insufficient');
+  return h('td', { class: 'num masked', title: reason,
+    dataset: { key: ck, insufficient: r.insufficient ? 'true' : 'false', hidden: r.insufficient ? 'false' : 'true', n: r.n } },
+    h('span', { 'aria-hidden': 'true' }, '\u00b7'), h('span', { class: 'visually-hidden' }, t('insufficient')));
 }
 
 function explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload }) {
@@ -190,12 +211,12 @@ function oneDimTable(res, dim, metric) {
   return h('div', { class: 'table-wrap' }, h('table', { dataset: { dim } },
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('dim.' + dim)), h('th', { scope: 'col', class: 'num' }, t('col.n')),
       h('th', { scope: 'col', class: 'num' }, t(metric)))),
-    h('tbody', null, (res.rows || []).map((r) => {
+    h('tbody', null, (dim === 'employee' ? byName(res.rows || [], dim) : res.rows || []).map((r) => {
       const v = cellValue(r, metric);
       return h('tr', { dataset: { key: keyId(r[dim]), insufficient: r.insufficient ? 'true' : 'false' } },
         h('th', { scope: 'row' }, keyLabel(r[dim])), h('td', { class: 'num' }, fmtInt(r.n, l)),
-        r.insufficient ? h('td', { class: 'num masked', dataset: { col: metric } }, t('insufficient'))
-          : h('td', { class: 'num', dataset: { col: metric, value: v ?? '' } }, v === null ? '–' : fmtMetric(metric, v)));
+        v === null ? h('td', { class: 'num masked', dataset: { col: metric, hidden: r.insufficient ? 'false' : 'true' } }, t('insufficient'))
+          : h('td', { class: 'num', dataset: { col: metric, value: v } }, fmtMetric(metric, v)));
     }))));
 }
 
@@ -210,6 +231,10 @@ function pivotTable(res, dimA, dimB, metric) {
     cells.set(ra + '\u0000' + cb, r);
   }
   if (/^(day|week|month|quarter|year)$/.test(dimB)) colKeys.sort();
+  // people by name, never by score
+  const byLabel = (keys, labels) => keys.sort((x, y) => labels.get(x).localeCompare(labels.get(y), l, { sensitivity: 'base' }));
+  if (dimA === 'employee') byLabel(rowKeys, rowLabel);
+  if (dimB === 'employee') byLabel(colKeys, colLabel);
   return h('div', { class: 'table-wrap' }, h('table', { class: 'pivot', dataset: { dimA, dimB } },
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('dim.' + dimA) + ' \\ ' + t('dim.' + dimB)),
       colKeys.map((c) => h('th', { scope: 'col', class: 'num', dataset: { key: c } }, colLabel.get(c))))),
@@ -219,12 +244,9 @@ function pivotTable(res, dimA, dimB, metric) {
         const r = cells.get(rk + '\u0000' + ck);
         if (!r) return h('td', { class: 'num' }, '');
         const v = cellValue(r, metric);
-        if (r.insufficient) {
-          return h('td', { class: 'num masked', title: t('insufficient.long', { n: r.n, min: r.min_n }), dataset: { key: ck, insufficient: 'true', n: r.n } },
-            h('span', { 'aria-hidden': 'true' }, '\u00b7'), h('span', { class: 'visually-hidden' }, t('insufficient')));
-        }
-        return h('td', { class: 'num', title: t('n.of', { n: fmtInt(r.n, l) }), dataset: { key: ck, value: v ?? '', n: r.n } },
-          v === null ? '–' : fmtMetric(metric, v));
+        if (v === null) return maskedPivotCell(r, ck);
+        return h('td', { class: 'num', title: t('n.of', { n: fmtInt(r.n, l) }), dataset: { key: ck, value: v, n: r.n } },
+          fmtMetric(metric, v));
       }))))));
 }
 

@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { fmtNps, fmtMean, currentQuarter } from '../format.js';
+import { fmtNps, fmtMean, fmtRange, currentQuarter } from '../format.js';
 import { trendChart } from '../charts.js';
 import { kpiRow, panel, chartPanel, trendTable, groupTable, verbatimList, errorNotice, periodField } from '../widgets.js';
 
@@ -119,22 +119,32 @@ export async function render(main, ctx) {
   main.append(h('div', { class: 'grid grid-2' }, wall(fame, 'fame'), wall(shame, 'shame')));
 }
 
+// The goal's status as the server judged it, on the exact value with its
+// interval: reached | likely | too_close_to_call | not_reached |
+// insufficient_data. The page never compares the rounded value with the
+// target itself. (An older server's `progress` is mapped onto the same words.)
+const GOAL_STATUSES = ['reached', 'likely', 'too_close_to_call', 'not_reached', 'insufficient_data'];
+const PROGRESS_STATUS = { reached: 'reached', not_reached: 'not_reached', insufficient: 'insufficient_data' };
+
+export function goalStatus(g) {
+  if (GOAL_STATUSES.includes(g.status)) return g.status;
+  return PROGRESS_STATUS[g.progress] || 'insufficient_data';
+}
+
 function goalLine(g) {
   const l = lang();
-  const f = g.metric === 'nps' ? fmtNps : (v) => fmtMean(v, l);
-  const actual = g.actual?.value;
-  let pct = 0;
-  if (actual !== null && actual !== undefined) {
-    // how far along from the bottom of the scale (NPS -100, grade 1) to the target
-    const lo = g.metric === 'nps' ? -100 : 1;
-    pct = Math.max(0, Math.min(100, ((actual - lo) / (g.target - lo || 1)) * 100));
-  }
-  return h('div', { class: 'goal', dataset: { period: g.period, metric: g.metric, target: g.target } },
+  const f = g.metric === 'nps' ? (v) => fmtNps(v, l) : (v) => fmtMean(v, l);
+  const a = g.actual || {};
+  const hasValue = typeof a.value === 'number';
+  const status = goalStatus(g);
+  const hasRange = hasValue && typeof a.low === 'number' && typeof a.high === 'number';
+  return h('div', { class: 'goal', dataset: { period: g.period, metric: g.metric, target: g.target, status } },
     h('div', { class: 'goal-head' },
       h('strong', null, t(g.metric) + ' · ' + g.period),
-      h('span', { class: 'badge ' + g.progress }, t('team.goal.progress.' + g.progress))),
-    h('p', null, t('team.goal.target', { target: f(g.target), actual: actual === null || actual === undefined ? '–' : f(actual) })),
-    h('progress', { max: '100', value: String(Math.round(pct)), 'aria-label': t('team.goal.target', { target: f(g.target), actual: actual === null || actual === undefined ? '–' : f(actual) }) }));
+      h('span', { class: 'badge goal-' + status }, t('team.goal.status.' + status))),
+    h('p', { class: 'goal-figures' },
+      hasValue ? t('team.goal.target', { target: f(g.target), actual: f(a.value) }) : t('team.goal.target.none', { target: f(g.target) }),
+      hasRange ? ' (' + t('interval', { range: fmtRange(a.low, a.high, f) }) + ')' : null));
 }
 
 function goalsPanel(team, goals, user, ctx) {
@@ -145,7 +155,7 @@ function goalsPanel(team, goals, user, ctx) {
   };
   if (!goals.ok) list.append(errorNotice(goals.error));
   else show(goals.value.items);
-  box.append(list);
+  box.append(list, h('p', { class: 'hint' }, t('team.goal.how')));
   if (user.role === 'employee') return box;
 
   // Leads and up set team goals (never individual ones).

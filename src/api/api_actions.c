@@ -359,26 +359,104 @@ ks_err api_action_list(http_req *req, ks_error *e)
 
 /* ---- GET /api/v1/actions/{id}/effect ----------------------------------------------- */
 
-/* One window of the slice: its counts, and {from, to, metrics...}. */
-static ks_err api_act_window(api_app *app, const an_filter *base, int64_t from, int64_t to,
-			     metrics_counts *c, json_t **out, ks_error *e)
+/* The counts of a slice in [from, to) (zero when empty), with its
+ * visibility: the per-measure minimum n of a group, or of a person when
+ * the answers come from one employee (src/disclose). */
+static ks_err api_act_count(api_app *app, const an_filter *base, int64_t from, int64_t to,
+			    metrics_counts *c, dc_vis *v, ks_error *e)
 {
 	memset(c, 0, sizeof *c);
-	if (to > from) {
-		an_filter f = *base;
-		f.from = from;
-		f.to = to;
-		an_result r;
-		ks_err err = an_query(app->index, &f, NULL, 0, &r, e);
-		if (err)
-			return err;
-		*c = r.total;
-		an_result_free(&r);
-	}
-	*out = metrics_json(c, app->min_n);
-	json_object_set_new(*out, "from", api_act_iso(from));
-	json_object_set_new(*out, "to", api_act_iso(to));
+	memset(v, 0, sizeof *v);
+	v->min_n = app->min_n;
+	if (to <= from)
+		return KS_OK;
+	an_filter f = *base;
+	f.from = from;
+	f.to = to;
+	dc_policy pol = api_policy(app);
+	dc_reply d;
+	ks_err err = dc_query(app->index, &pol, &f, NULL, NULL, 0, &d, e);
+	if (err)
+		return err;
+	*c = d.r.total;
+	*v = d.total;
+	dc_reply_free(&d);
 	return KS_OK;
+}
+
+static void api_act_sub(metrics_counts *a, const metrics_counts *b)
+{
+	int64_t *x = &a->n;
+	const int64_t *y = &b->n;
+	for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++)
+		x[i] = x[i] > y[i] ? x[i] - y[i] : 0;
+}
+
+/* Four windows of one comparison: the unit before and after, and the rest
+ * of the organisation (everything outside the unit's slice) before and
+ * after. */
+typedef struct api_did {
+	int64_t from, mid, to;
+	metrics_counts ub, ua, cb, ca;
+	dc_vis vub, vua;
+	metrics_change chg;   /* the unit's own change after - before */
+	metrics_change did;   /* the same against the rest of the organisation */
+} api_did;
+
+static ks_err api_did_run(api_app *app, const an_filter *unit, int64_t from, int64_t mid, int64_t to,
+			  api_did *d, ks_error *e)
+{
+	memset(d, 0, sizeof *d);
+	d->from = from;
+	d->mid = mid;
+	d->to = to;
+	an_filter all;
+	memset(&all, 0, sizeof all);
+	all.nps_only = true;
+	dc_vis vb, va;
+	ks_err err = api_act_count(app, unit, from, mid, &d->ub, &d->vub, e);
+	if (!err)
+		err = api_act_count(app, unit, mid, to, &d->ua, &d->vua, e);
+	if (!err)
+		err = api_act_count(app, &all, from, mid, &d->cb, &vb, e);
+	if (!err)
+		err = api_act_count(app, &all, mid, to, &d->ca, &va, e);
+	if (err)
+		return err;
+	api_act_sub(&d->cb, &d->ub);
+	api_act_sub(&d->ca, &d->ua);
+	int64_t min_n = d->vub.min_n > d->vua.min_n ? d->vub.min_n : d->vua.min_n;
+	metrics_compare_nps(&d->ub, &d->ua, min_n, &d->chg);
+	metrics_did_nps(&d->ub, &d->ua, &d->cb, &d->ca, min_n, &d->did);
+	/* No change figure beside a hidden side: it would give the side away. */
+	if (!d->vub.show.nps || !d->vua.show.nps) {
+		metrics_change_suppress(&d->chg);
+		metrics_change_suppress(&d->did);
+	}
+	return KS_OK;
+}
+
+static json_t *api_did_window(const api_app *app, const metrics_counts *c, const dc_vis *v, int64_t from,
+			      int64_t to)
+{
+	json_t *o = api_cell_json(c, v);
+	char buf[40];
+	tz_format_local(&app->tz, from, buf, sizeof buf);
+	json_object_set_new(o, "from", json_string(buf));
+	tz_format_local(&app->tz, to, buf, sizeof buf);
+	json_object_set_new(o, "to", json_string(buf));
+	return o;
+}
+
+/* {before, after, nps_change, vs_rest: {did, ...}} of one comparison. */
+static json_t *api_did_json(const api_app *app, const api_did *d)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "before", api_did_window(app, &d->ub, &d->vub, d->from, d->mid));
+	json_object_set_new(o, "after", api_did_window(app, &d->ua, &d->vua, d->mid, d->to));
+	json_object_set_new(o, "nps_change", metrics_change_json(&d->chg));
+	json_object_set_new(o, "vs_rest", metrics_change_json(&d->did));
+	return o;
 }
 
 ks_err api_action_effect(http_req *req, ks_error *e);
@@ -397,8 +475,10 @@ ks_err api_action_effect(http_req *req, ks_error *e)
 	if (!err && wd) {
 		char *end = NULL;
 		long v = strtol(wd, &end, 10);
-		if (*wd == '\0' || *end != '\0' || v < 1 || v > API_EFFECT_MAX_DAYS)
-			err = ks_fail(e, KS_ERR_RANGE, "window_days", "window_days must be 1..%d",
+		/* Whole weeks: windows that differ by a day or two would let
+		 * two requests be subtracted into a day's answers. */
+		if (*wd == '\0' || *end != '\0' || v < 7 || v > API_EFFECT_MAX_DAYS || v % 7 != 0)
+			err = ks_fail(e, KS_ERR_RANGE, "window_days", "window_days must be whole weeks, 7..%d",
 				      API_EFFECT_MAX_DAYS);
 		else
 			days = v;
@@ -419,36 +499,53 @@ ks_err api_action_effect(http_req *req, ks_error *e)
 	int64_t scope_emp = 0;
 	if (!err)
 		err = api_scope(req, &f.team_id, &scope_emp, false, e);
-	/* after: [start, start + days) capped at now; before: as long, just before */
+	/* Windows of whole local days: after = [start, start + days) cut at the
+	 * start of today, before = as many days just before. */
 	int64_t start = 0;
-	if (!err && !api_act_date(a->start_date, &start))
+	if (!err && tz_parse_time(&app->tz, a->start_date, "start_date", &start, NULL) != KS_OK)
 		err = ks_fail(e, KS_ERR_INTERNAL, "start_date", "stored start_date %s is malformed", a->start_date);
-	int64_t now = clock_now(app->clock);
-	int64_t after_to = start + days * 86400;
-	if (after_to > now)
-		after_to = now;
-	int64_t len = after_to > start ? after_to - start : 0;
-	metrics_counts before, after;
-	json_t *jb = NULL, *ja = NULL;
+	dc_policy pol = api_policy(app);
+	int64_t day0 = tz_local_day(&app->tz, start);
+	int64_t today = tz_local_day(&app->tz, pol.as_of);
+	int64_t len = today - day0 < days ? today - day0 : days;
+	if (len < 0)
+		len = 0;
+	api_did now, season, placebo;
+	/* Now; the same calendar windows a year earlier (the season without the
+	 * action); and a placebo: the same test one window earlier, where no
+	 * action was, which should find nothing. */
 	if (!err)
-		err = api_act_window(app, &f, start - len, start, &before, &jb, e);
+		err = api_did_run(app, &f, tz_day_start(&app->tz, day0 - len), tz_day_start(&app->tz, day0),
+				  tz_day_start(&app->tz, day0 + len), &now, e);
 	if (!err)
-		err = api_act_window(app, &f, start, start + len, &after, &ja, e);
+		err = api_did_run(app, &f, tz_day_start(&app->tz, day0 - len - 364),
+				  tz_day_start(&app->tz, day0 - 364), tz_day_start(&app->tz, day0 + len - 364),
+				  &season, e);
+	if (!err)
+		err = api_did_run(app, &f, tz_day_start(&app->tz, day0 - 2 * len), tz_day_start(&app->tz, day0 - len),
+				  tz_day_start(&app->tz, day0), &placebo, e);
 	if (err) {
-		json_decref(jb);
-		json_decref(ja);
 		free(a);
 		return err;
 	}
-	metrics_change chg;
-	metrics_compare_nps(&before, &after, app->min_n, &chg);
 	json_t *slice = json_pack("{s:o, s:o, s:o}", "touchpoint_id", api_act_id_or_null(f.touchpoint_id),
 				  "journey_id", api_act_id_or_null(f.journey_id), "team_id",
 				  api_act_id_or_null(f.team_id));
-	json_t *out = json_pack("{s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "action_id", (json_int_t)a->id,
+	json_t *out = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:o, s:s}", "action_id", (json_int_t)a->id,
 				"status", a->status, "start_date", a->start_date, "window_days", (json_int_t)days,
-				"min_n", (json_int_t)app->min_n, "slice", slice, "before", jb, "after", ja,
-				"nps_change", metrics_change_json(&chg));
+				"days_measured", (json_int_t)len, "min_n", (json_int_t)app->min_n, "slice", slice,
+				"interpretation",
+				"associated with: the change of the slice against the rest of the organisation "
+				"in the same windows (difference in differences); not proof that the action caused it");
+	json_t *nj = api_did_json(app, &now);
+	/* The figures of the current windows stay at the top level, as before. */
+	json_object_set(out, "before", json_object_get(nj, "before"));
+	json_object_set(out, "after", json_object_get(nj, "after"));
+	json_object_set(out, "nps_change", json_object_get(nj, "nps_change"));
+	json_object_set(out, "vs_rest", json_object_get(nj, "vs_rest"));
+	json_decref(nj);
+	json_object_set_new(out, "season", api_did_json(app, &season));
+	json_object_set_new(out, "placebo", api_did_json(app, &placebo));
 	free(a);
 	http_reply_json(req, 200, out);
 	return KS_OK;

@@ -135,14 +135,18 @@ static ks_err api_json_text(const json_t *o, const char *name, const char **out,
 	return KS_OK;
 }
 
-static json_t *api_me_json(const http_principal *w)
+/* The account, its CSRF token, and the organisation's time zone (the UI
+ * prints every date in it). */
+static json_t *api_me_json(http_req *req)
 {
-	return json_pack("{s:{s:I, s:s, s:s, s:s, s:o, s:o, s:s}, s:s}", "user", "id",
+	const http_principal *w = &req->who;
+	const api_app *app = req->app;
+	return json_pack("{s:{s:I, s:s, s:s, s:s, s:o, s:o, s:s}, s:s, s:s}", "user", "id",
 			 (json_int_t)w->user_id, "email", w->email, "name", w->name, "role",
 			 auth_role_name(w->role), "employee_id",
 			 w->employee_id ? json_integer(w->employee_id) : json_null(), "unit_id",
 			 w->unit_id ? json_integer(w->unit_id) : json_null(), "language", w->language,
-			 "csrf_token", w->csrf);
+			 "csrf_token", w->csrf, "time_zone", app->tz.name);
 }
 
 /* A fresh session for every login, whatever cookie came in: an attacker
@@ -203,7 +207,7 @@ ks_err api_login(http_req *req, ks_error *e)
 	json_decref(o);
 	if (err)
 		return err;
-	http_reply_json(req, 200, api_me_json(&req->who));
+	http_reply_json(req, 200, api_me_json(req));
 	return KS_OK;
 }
 
@@ -227,7 +231,7 @@ ks_err api_me(http_req *req, ks_error *e);
 ks_err api_me(http_req *req, ks_error *e)
 {
 	(void)e;
-	http_reply_json(req, 200, api_me_json(&req->who));
+	http_reply_json(req, 200, api_me_json(req));
 	return KS_OK;
 }
 
@@ -262,7 +266,7 @@ ks_err api_password(http_req *req, ks_error *e)
 	json_decref(o);
 	if (err)
 		return err;
-	http_reply_json(req, 200, api_me_json(&req->who));
+	http_reply_json(req, 200, api_me_json(req));
 	return KS_OK;
 }
 

@@ -99,8 +99,8 @@ static bool api_digits(const char *s, size_t n)
 }
 
 /* A goal period: "YYYY", "YYYY-Qn" or "YYYY-MM" (2000..2099, like event
- * times), as [from, to) in unix seconds. */
-static bool api_goal_period(const char *v, int64_t *from, int64_t *to)
+ * times). Its bounds are local (tz_period_parse, when the goal is read). */
+static bool api_goal_period(const char *v)
 {
 	size_t n = strlen(v);
 	if (n < 4 || !api_digits(v, 4))
@@ -122,10 +122,7 @@ static bool api_goal_period(const char *v, int64_t *from, int64_t *to)
 	} else {
 		return false;
 	}
-	int m1 = m0 + months;
-	*from = clock_days_from_civil(y, m0, 1) * 86400;
-	*to = (m1 > 12 ? clock_days_from_civil(y + 1, m1 - 12, 1) : clock_days_from_civil(y, m1, 1)) * 86400;
-	return true;
+	return months > 0;
 }
 
 /* ---- GET /api/v1/verbatims ------------------------------------------------------------ */
@@ -262,36 +259,57 @@ ks_err api_team_wall(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
+/* A slice of the dashboard through disclosure control: the window's
+ * period (the current year) and its grammar, counted as of today. */
+static ks_err api_dash_query(api_app *app, const an_filter *base, const api_window *w, const an_dim *dims,
+			     int n_dims, dc_reply *out, ks_error *e)
+{
+	an_filter f = *base;
+	dc_policy pol = api_policy(app);
+	ks_err err = api_window_guard(app, &f, w, dims, n_dims, "group_by", e);
+	return err ? err : dc_query(app->index, &pol, &f, api_window_period(w), dims, n_dims, out, e);
+}
+
 /* ---- goals --------------------------------------------------------------------------------- */
 
-/* A goal with its progress: the team's actual figure for the period from
- * the analytics index, under the minimum n of a group. value is the same
- * number /metrics shows (nps.value or grade.mean of metrics_json). */
+/* A goal with its progress: the team's actual figure for the period,
+ * through disclosure control (value is the number /metrics shows), and
+ * the status on the exact value with its interval: reached, likely, too
+ * close to call, not reached (metrics_goal_nps / metrics_goal_grade). */
 static ks_err api_goal_json(api_app *app, const store_goal *g, json_t **out, ks_error *e)
 {
 	an_filter f;
 	memset(&f, 0, sizeof f);
 	f.team_id = g->team_id;
-	if (!api_goal_period(g->period, &f.from, &f.to))
+	api_window w;
+	memset(&w, 0, sizeof w);
+	snprintf(w.label, sizeof w.label, "%s", g->period);
+	if (tz_period_parse(&app->tz, g->period, clock_now(app->clock), "period", &w.from, &w.to, &w.kind, NULL))
 		return ks_fail(e, KS_ERR_INTERNAL, "period", "stored goal period %s is malformed", g->period);
-	an_result r;
-	ks_err err = an_query(app->index, &f, NULL, 0, &r, e);
+	dc_reply d;
+	ks_err err = api_dash_query(app, &f, &w, NULL, 0, &d, e);
 	if (err)
 		return err;
-	json_t *m = metrics_json(&r.total, app->min_n);
+	json_t *m = api_cell_json(&d.r.total, &d.total);
 	bool nps = strcmp(g->metric, "nps") == 0;
 	json_t *block = json_object_get(m, nps ? "nps" : "grade");
 	json_t *val = json_object_get(block, nps ? "value" : "mean");
-	double value = json_number_value(val);
-	const char *progress = val == NULL ? "insufficient" : value >= g->target ? "reached" : "not_reached";
-	json_t *actual = json_pack("{s:I, s:I, s:O}", "n", (json_int_t)r.total.n, "min_n",
-				   (json_int_t)app->min_n, "value", val ? val : json_null());
+	metrics_goal_status st = METRICS_GOAL_UNKNOWN;
+	if (val && nps)
+		st = metrics_goal_nps(&d.r.total, g->target, d.total.min_n);
+	else if (val)
+		st = metrics_goal_grade(&d.r.total, g->target, d.total.min_n);
+	json_t *actual = json_pack("{s:I, s:I, s:O, s:O, s:O}", "n", (json_int_t)d.r.total.n, "min_n",
+				   (json_int_t)d.total.min_n, "value", val ? val : json_null(), "low",
+				   val ? json_object_get(block, "low") : json_null(), "high",
+				   val ? json_object_get(block, "high") : json_null());
 	json_decref(m);
-	an_result_free(&r);
-	*out = json_pack("{s:I, s:s, s:s, s:f, s:o, s:s, s:o, s:o}", "team_id", (json_int_t)g->team_id,
+	dc_reply_free(&d);
+	*out = json_pack("{s:I, s:s, s:s, s:f, s:o, s:s, s:s, s:o, s:o}", "team_id", (json_int_t)g->team_id,
 			 "period", g->period, "metric", g->metric, "target", g->target, "actual", actual,
-			 "progress", progress, "set_by", g->set_by ? json_integer(g->set_by) : json_null(),
-			 "updated_at", api_iso_or_null(g->updated_at));
+			 "status", metrics_goal_name(st), "progress", metrics_goal_name(st), "set_by",
+			 g->set_by ? json_integer(g->set_by) : json_null(), "updated_at",
+			 api_iso_or_null(g->updated_at));
 	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 }
 
@@ -338,8 +356,7 @@ static ks_err api_goal_from_json(const json_t *o, store_goal *g, ks_error *e)
 		return err;
 	const json_t *p = json_object_get(o, "period"), *m = json_object_get(o, "metric"),
 		     *t = json_object_get(o, "target");
-	int64_t from, to;
-	if (!json_is_string(p) || !api_goal_period(json_string_value(p), &from, &to))
+	if (!json_is_string(p) || !api_goal_period(json_string_value(p)))
 		return ks_fail(e, KS_ERR_INVALID, "period", "period must be YYYY, YYYY-Qn or YYYY-MM (2000..2099)");
 	if (!json_is_string(m) || (strcmp(json_string_value(m), "nps") != 0 &&
 				   strcmp(json_string_value(m), "grade") != 0))
@@ -444,55 +461,62 @@ ks_err api_team_settings_put(http_req *req, ks_error *e)
 
 /* ---- GET /api/v1/me/dashboard ------------------------------------------------------------------ */
 
-/* Metrics of one slice: metrics_json under min_n. */
-static ks_err api_slice(api_app *app, const an_filter *f, int64_t min_n, json_t **out, ks_error *e)
+/* Metrics of one slice over the window. */
+static ks_err api_slice(api_app *app, const an_filter *f, const api_window *w, json_t **out, ks_error *e)
 {
-	an_result r;
-	ks_err err = an_query(app->index, f, NULL, 0, &r, e);
+	dc_reply d;
+	ks_err err = api_dash_query(app, f, w, NULL, 0, &d, e);
 	if (err)
 		return err;
-	*out = metrics_json(&r.total, min_n);
-	an_result_free(&r);
+	*out = api_cell_json(&d.r.total, &d.total);
+	dc_reply_free(&d);
 	return KS_OK;
 }
 
-/* Monthly points of a slice, like /metrics/trend without the change tests. */
-static ks_err api_slice_trend(api_app *app, const an_filter *f, int64_t min_n, json_t **out, ks_error *e)
+/* Monthly points of a slice over the last API_ME_MONTHS months, like
+ * /metrics/trend without the change tests. The months are read from all
+ * time, so each month is the same cell as in any other reply. */
+static ks_err api_slice_trend(api_app *app, const an_filter *f, const char *first_month, json_t **out,
+			      ks_error *e)
 {
 	an_dim d = AN_DIM_MONTH;
-	an_result r;
-	ks_err err = an_query(app->index, f, &d, 1, &r, e);
+	api_window all;
+	memset(&all, 0, sizeof all);
+	dc_reply r;
+	ks_err err = api_dash_query(app, f, &all, &d, 1, &r, e);
 	if (err)
 		return err;
 	json_t *points = json_array();
-	for (size_t g = 0; g < r.n_groups; g++) {
-		json_t *pt = metrics_json(&r.groups[g].c, min_n);
-		json_object_set_new(pt, "period", json_string(r.groups[g].key[0]));
+	for (size_t g = 0; g < r.r.n_groups; g++) {
+		if (strcmp(r.r.groups[g].key[0], first_month) < 0)
+			continue;
+		json_t *pt = api_cell_json(&r.r.groups[g].c, &r.groups[g]);
+		json_object_set_new(pt, "period", json_string(r.r.groups[g].key[0]));
 		json_array_append_new(points, pt);
 	}
-	an_result_free(&r);
+	dc_reply_free(&r);
 	*out = points;
 	return KS_OK;
 }
 
 /* Per-employee metrics of a team (names in alphabetical order: no ranking). */
-static ks_err api_colleagues(api_app *app, const an_filter *f, json_t **out, ks_error *e)
+static ks_err api_colleagues(api_app *app, const an_filter *f, const api_window *w, json_t **out, ks_error *e)
 {
 	an_dim d = AN_DIM_EMPLOYEE;
-	an_result r;
-	ks_err err = an_query(app->index, f, &d, 1, &r, e);
+	dc_reply r;
+	ks_err err = api_dash_query(app, f, w, &d, 1, &r, e);
 	if (err)
 		return err;
 	json_t *rows = json_array();
-	for (size_t g = 0; g < r.n_groups; g++) {
-		if (r.groups[g].id[0] == 0)
+	for (size_t g = 0; g < r.r.n_groups; g++) {
+		if (r.r.groups[g].id[0] == 0)
 			continue; /* answers tied to no one */
-		json_t *row = metrics_json(&r.groups[g].c, app->min_n_employee);
-		json_object_set_new(row, "employee", json_pack("{s:I, s:s}", "id", (json_int_t)r.groups[g].id[0],
-								"name", r.groups[g].key[0]));
+		json_t *row = api_cell_json(&r.r.groups[g].c, &r.groups[g]);
+		json_object_set_new(row, "employee", json_pack("{s:I, s:s}", "id", (json_int_t)r.r.groups[g].id[0],
+								"name", r.r.groups[g].key[0]));
 		json_array_append_new(rows, row);
 	}
-	an_result_free(&r);
+	dc_reply_free(&r);
 	*out = rows;
 	return KS_OK;
 }
@@ -509,18 +533,23 @@ static int64_t api_home_unit(http_req *req)
 	return w->unit_id ? w->unit_id : emp_team;
 }
 
-/* The last API_ME_MONTHS calendar months, the current one included. */
-static void api_me_window(int64_t now, int64_t *from, int64_t *to)
+/* The dashboard's window: the current local year (a whole period, so its
+ * figures are the same cells as in every other reply), and the first of
+ * the last API_ME_MONTHS local months for the trends. */
+static ks_err api_me_window(const api_app *app, api_window *w, char first_month[16], ks_error *e)
 {
-	int y, m, d;
-	clock_civil(now / 86400, &y, &m, &d);
+	int64_t now = clock_now(app->clock);
+	int y, m, d, hh, mi, ss;
+	tz_civil(&app->tz, now, &y, &m, &d, &hh, &mi, &ss);
+	memset(w, 0, sizeof *w);
+	snprintf(w->label, sizeof w->label, "%04d", y);
 	int m0 = m - (API_ME_MONTHS - 1), y0 = y;
 	while (m0 < 1) {
 		m0 += 12;
 		y0--;
 	}
-	*from = clock_days_from_civil(y0, m0, 1) * 86400;
-	*to = (m == 12 ? clock_days_from_civil(y + 1, 1, 1) : clock_days_from_civil(y, m + 1, 1)) * 86400;
+	snprintf(first_month, 16, "%04d-%02d", y0 % 10000, m0 % 100);
+	return tz_period_parse(&app->tz, w->label, now, "period", &w->from, &w->to, &w->kind, e);
 }
 
 static ks_err api_my_verbatims(api_app *app, int64_t employee_id, store_band band, json_t **out,
@@ -546,18 +575,20 @@ static ks_err api_my_verbatims(api_app *app, int64_t employee_id, store_band ban
 
 /* "me" and "me_trend": one person's scores, under the minimum n for a
  * person; null without an employee record. */
-static ks_err api_me_part(http_req *req, const an_filter *window, json_t *out, ks_error *e)
+static ks_err api_me_part(http_req *req, const api_window *w, const char *first_month, json_t *out,
+			  ks_error *e)
 {
 	api_app *app = req->app;
 	int64_t employee_id = req->who.employee_id;
 	json_t *me = NULL, *trend = NULL;
 	ks_err err = KS_OK;
 	if (employee_id) {
-		an_filter f = *window;
+		an_filter f;
+		memset(&f, 0, sizeof f);
 		f.employee_id = employee_id;
-		err = api_slice(app, &f, app->min_n_employee, &me, e);
+		err = api_slice(app, &f, w, &me, e);
 		if (!err)
-			err = api_slice_trend(app, &f, app->min_n_employee, &trend, e);
+			err = api_slice_trend(app, &f, first_month, &trend, e);
 	}
 	json_object_set_new(out, "me", me ? me : json_null());
 	json_object_set_new(out, "me_trend", trend ? trend : json_null());
@@ -567,7 +598,8 @@ static ks_err api_me_part(http_req *req, const an_filter *window, json_t *out, k
 /* "team", "team_trend", "colleagues_shared", "colleagues": the user's
  * team under the group minimum n; colleagues' scores only as the team
  * agreed, and only where api_scope lets this user group by employee. */
-static ks_err api_team_part(http_req *req, const an_filter *window, json_t *out, ks_error *e)
+static ks_err api_team_part(http_req *req, const api_window *w, const char *first_month, json_t *out,
+			    ks_error *e)
 {
 	api_app *app = req->app;
 	int64_t home = api_home_unit(req);
@@ -575,27 +607,28 @@ static ks_err api_team_part(http_req *req, const an_filter *window, json_t *out,
 	bool shared = false;
 	ks_err err = KS_OK;
 	if (home) {
-		an_filter f = *window;
+		an_filter f;
+		memset(&f, 0, sizeof f);
 		f.team_id = home;
 		json_t *ref = NULL;
 		store_team_settings ts;
 		err = api_unit_ref(app, home, &ref, e);
 		if (!err)
-			err = api_slice(app, &f, app->min_n, &team, e);
+			err = api_slice(app, &f, w, &team, e);
 		if (!err) {
 			json_object_set(team, "id", json_object_get(ref, "id"));
 			json_object_set(team, "name", json_object_get(ref, "name"));
 		}
 		json_decref(ref);
 		if (!err)
-			err = api_slice_trend(app, &f, app->min_n, &trend, e);
+			err = api_slice_trend(app, &f, first_month, &trend, e);
 		if (!err)
 			err = store_team_settings_get(app->store, home, &ts, e);
 		int64_t scope_team = home, scope_emp = 0;
 		shared = !err && ts.share_colleague_scores &&
 			 api_scope(req, &scope_team, &scope_emp, true, NULL) == KS_OK;
 		if (shared)
-			err = api_colleagues(app, &f, &colleagues, e);
+			err = api_colleagues(app, &f, w, &colleagues, e);
 	}
 	json_object_set_new(out, "team", team ? team : json_null());
 	json_object_set_new(out, "team_trend", trend ? trend : json_null());
@@ -613,9 +646,16 @@ ks_err api_me_dashboard(http_req *req, ks_error *e)
 	ks_err err = api_only_params(req, params, e);
 	if (err)
 		return err;
-	an_filter window;
-	memset(&window, 0, sizeof window);
-	api_me_window(clock_now(app->clock), &window.from, &window.to);
+	api_window window;
+	char first_month[16];
+	err = api_me_window(app, &window, first_month, e);
+	if (err)
+		return err;
+	dc_policy pol = api_policy(app);
+	int64_t to = window.to < pol.as_of ? window.to : pol.as_of;
+	char from_s[40], to_s[40];
+	tz_format_local(&app->tz, window.from, from_s, sizeof from_s);
+	tz_format_local(&app->tz, to, to_s, sizeof to_s);
 	json_t *out = json_object();
 	json_object_set_new(out, "user", json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:s}", "id",
 						  (json_int_t)w->user_id, "email", w->email, "name", w->name,
@@ -623,11 +663,13 @@ ks_err api_me_dashboard(http_req *req, ks_error *e)
 						  w->employee_id ? json_integer(w->employee_id) : json_null(),
 						  "unit_id", w->unit_id ? json_integer(w->unit_id) : json_null(),
 						  "language", w->language));
-	json_object_set_new(out, "window", json_pack("{s:o, s:o}", "from", api_iso_or_null(window.from),
-						    "to", api_iso_or_null(window.to)));
-	err = api_me_part(req, &window, out, e);
+	/* "to" is the "as of": people's figures stop at the start of today. */
+	json_object_set_new(out, "window", json_pack("{s:s, s:s, s:s, s:s, s:s}", "period", window.label, "from",
+						    from_s, "to", to_s, "trend_from", first_month,
+						    "time_zone", app->tz.name));
+	err = api_me_part(req, &window, first_month, out, e);
 	if (!err)
-		err = api_team_part(req, &window, out, e);
+		err = api_team_part(req, &window, first_month, out, e);
 	/* my latest open answers, and the compliments among them */
 	json_t *mine = NULL, *compliments = NULL;
 	if (!err)

@@ -545,8 +545,10 @@ static void api_trend_changes(const api_app *app, const dc_reply *d, metrics_cha
 		memset(&ch[g], 0, sizeof ch[g]);
 		if (ptr)
 			ptr[g] = &ch[g];
-		if (g == 0)
+		if (g == 0) {
+			ch[g].verdict = METRICS_NO_PREVIOUS;
 			continue;
+		}
 		const dc_vis *va = &d->groups[g - 1], *vb = &d->groups[g];
 		if (!api_adjacent(app, r->groups[g - 1].key[0], r->groups[g].key[0])) {
 			ch[g].verdict = METRICS_NO_PREVIOUS;
@@ -602,11 +604,9 @@ ks_err api_metrics_trend(http_req *req, ks_error *e)
 	for (size_t g = 0; g < r.r.n_groups; g++) {
 		json_t *pt = api_cell_json(&r.r.groups[g].c, &r.groups[g]);
 		json_object_set_new(pt, "period", json_string(r.r.groups[g].key[0]));
-		if (g > 0) {
-			json_t *cj = metrics_change_json(&ch[g]);
-			json_object_set_new(cj, "vs", json_string(r.r.groups[g - 1].key[0]));
-			json_object_set_new(pt, "nps_change", cj);
-		}
+		json_t *cj = metrics_change_json(&ch[g]);
+		json_object_set_new(cj, "vs", g > 0 ? json_string(r.r.groups[g - 1].key[0]) : json_null());
+		json_object_set_new(pt, "nps_change", cj);
 		json_array_append_new(points, pt);
 	}
 	free(ch);

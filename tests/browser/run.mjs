@@ -438,15 +438,15 @@ async function main() {
       const cellOf = (id) => cells.find((c) => c.tp === id) || { cls: [], text: '' };
       const shownRows = heat.rows.filter((r) => !r.insufficient && r.nps);
       const WANT = { above: 'heat-above', below: 'heat-below' };
-      eq(shownRows.filter((r) => !cellOf(r.touchpoint.id).cls.includes(WANT[r.nps.signal] || 'heat-neutral'))
-        .map((r) => [r.touchpoint.id, r.nps.signal, cellOf(r.touchpoint.id).cls.join(' ')]), [],
+      eq(shownRows.filter((r) => !cellOf(r.touchpoint.id).cls.includes(WANT[r.nps_signal] || 'heat-neutral'))
+        .map((r) => [r.touchpoint.id, r.nps_signal, cellOf(r.touchpoint.id).cls.join(' ')]), [],
       'heat map: every cell is coloured by its signal (above / below) or neutral');
       ok(shownRows.every((r) => {
         const tx = cellOf(r.touchpoint.id).text;
-        return r.nps.signal === 'above' ? tx.includes('\u25b2') : r.nps.signal === 'below' ? tx.includes('\u25bc') : !/[\u25b2\u25bc]/.test(tx);
+        return r.nps_signal === 'above' ? tx.includes('\u25b2') : r.nps_signal === 'below' ? tx.includes('\u25bc') : !/[\u25b2\u25bc]/.test(tx);
       }), 'heat map: \u25b2/\u25bc mark exactly the cells above or below the rest');
       ok(cells.every((c) => !c.cls.some((k) => /^heat-\d$/.test(k))), 'heat map: no colour from fixed cut-points');
-      const noise = shownRows.find((r) => r.nps.signal === 'noise');
+      const noise = shownRows.find((r) => r.nps_signal === 'noise');
       ok(Boolean(noise) && cellOf(noise.touchpoint.id).cls.includes('heat-neutral'),
         'heat map: a cell with signal "noise" has the neutral class (needs the server\'s nps.signal)', noise ? cellOf(noise.touchpoint.id) : shownRows[0]?.nps);
       ok(/Kleur = verschilt aantoonbaar van de rest/.test(await page.$eval('#org-heat .hint', (e) => e.textContent)),
@@ -520,8 +520,8 @@ async function main() {
         { match: metricsCall('journey,touchpoint'), edit: (j) => {
           const shown = j.rows.filter((r) => !r.insufficient && r.nps);
           ['above', 'below', 'noise', null].forEach((sig, i) => {
-            if (sig) shown[i].nps.signal = sig;
-            else delete shown[i].nps.signal;
+            if (sig) shown[i].nps_signal = sig;
+            else delete shown[i].nps_signal;
           });
           shown[4].nps = null;
           shown[4].hidden = ['nps'];

@@ -3,7 +3,7 @@
 
 import { h, field, select } from './dom.js';
 import { t, lang } from './i18n.js';
-import { fmtNps, fmtDiff, fmtMean, fmtPct, fmtInt, fmtRange, fmtDate, fmtPeriod, currentYear, band, keyLabel, keyId } from './format.js';
+import { fmtNps, fmtDiff, fmtMean, fmtPct, fmtInt, fmtRange, fmtDate, fmtPeriod, localDay, band, keyLabel, keyId } from './format.js';
 
 // ---- score cards -------------------------------------------------------------
 
@@ -238,13 +238,21 @@ export function errorNotice(err) {
 
 // ---- period choice -----------------------------------------------------------------------
 
+// Whole local periods only: the server gives team- and person-level
+// figures per month, quarter or year (docs/PRIVACY.md), so the choices
+// are the same on every page.
 export function periodOptions() {
-  const y = currentYear();
+  const { y, m } = localDay();
+  const q = Math.floor((m - 1) / 3) + 1;
+  const pm = m === 1 ? 12 : m - 1, py = m === 1 ? y - 1 : y;
+  const pq = q === 1 ? 4 : q - 1, pqy = q === 1 ? y - 1 : y;
+  const month = (yy, mm) => yy + '-' + String(mm).padStart(2, '0');
   return [
     { value: '', label: t('period.all') },
-    { value: 'last_30d', label: t('period.last_30d') },
-    { value: 'last_90d', label: t('period.last_90d') },
-    { value: 'last_365d', label: t('period.last_365d') },
+    { value: month(y, m), label: t('period.month', { p: fmtPeriod(month(y, m)) }) },
+    { value: month(py, pm), label: t('period.month', { p: fmtPeriod(month(py, pm)) }) },
+    { value: y + '-Q' + q, label: t('period.quarter', { p: y + '-Q' + q }) },
+    { value: pqy + '-Q' + pq, label: t('period.quarter', { p: pqy + '-Q' + pq }) },
     { value: String(y), label: t('period.year', { y }) },
     { value: String(y - 1), label: t('period.year', { y: y - 1 }) },
   ];

@@ -99,7 +99,7 @@ export async function render(main, ctx) {
 // ---- heat map ---------------------------------------------------------------------
 
 // The colour of a cell says only what the evidence says: the server's
-// nps.signal is "above" or "below" when the touchpoint's NPS differs from
+// the row's nps_signal is "above" or "below" when the touchpoint's NPS differs from
 // the rest of the reply's total beyond noise (z-test with false-discovery
 // control), "noise" otherwise. No fixed cut-points: a cell without a
 // signal, or with "noise", is neutral whatever its number.
@@ -136,7 +136,7 @@ function heatTable(res, touchpoints) {
       const r = byTp.get(String(tp.id));
       const shown = r && !measureMissing(r, 'nps');
       const v = shown ? r.nps.value : null;
-      const signal = shown && (r.nps.signal === 'above' || r.nps.signal === 'below') ? r.nps.signal : shown ? 'noise' : '';
+      const signal = shown && (r.nps_signal === 'above' || r.nps_signal === 'below') ? r.nps_signal : shown ? 'noise' : '';
       const mot = Boolean(tp.moment_of_truth);
       const td = h('td', { class: 'cell ' + heatClass(signal, shown) + (mot ? ' mot' : ''),
         dataset: { touchpoint: tp.id, mot: mot ? 'true' : 'false', value: v ?? '', signal } },

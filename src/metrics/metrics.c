@@ -1,16 +1,17 @@
-/* metrics.c — NPS with its adjusted-Wald interval, grade and CES. See metrics.h.
+/* metrics.c — NPS with its adjusted-Wald interval, grade and CES, what of
+ * them may be printed (minimum n per measure, masks), their JSON and CSV,
+ * and goals. See metrics.h; the formulas are collected in
+ * docs/STATISTICS.md.
  *
  * Everything here works from counts (sufficient statistics), so the store
  * can aggregate in SQL and a slice of a million responses costs nothing more
  * than a slice of ten.
  */
 #include "metrics/metrics.h"
+#include "metrics/metrics_int.h"
 
 #include <math.h>
 #include <string.h>
-
-/* z for a two-sided 95% interval (standard normal 0.975 quantile). */
-#define METRICS_Z95 1.96
 
 /* ---- counting ----------------------------------------------------------- */
 
@@ -108,8 +109,8 @@ static void metrics_compute_nps(const metrics_counts *c, metrics_summary *out)
 	out->promoter_share = (double)c->promoters / n;
 	out->passive_share = (double)c->passives / n;
 	out->detractor_share = (double)c->detractors / n;
-	/* NPS = %promoters - %detractors (Reichheld 2003). */
-	out->nps = (out->promoter_share - out->detractor_share) * 100.0;
+	/* NPS = %promoters - %detractors (Reichheld 2003) = 100 (P - D) / n. */
+	out->nps = 100.0 * (double)(c->promoters - c->detractors) / n;
 	double adj = 0.0, margin = 0.0;
 	metrics_nps_adjusted_wald(c->promoters, c->detractors, c->nps_n, &adj, &margin);
 	out->nps_margin = margin;
@@ -123,7 +124,7 @@ static void metrics_compute_nps(const metrics_counts *c, metrics_summary *out)
  *   s^2 = (n * sumsq - sum^2) / (n * (n - 1))
  * evaluated in exact integers when they fit (no cancellation error), in
  * doubles otherwise. n >= 2. */
-static double metrics_sample_var(int64_t n, int64_t sum, int64_t sumsq)
+double metrics_sample_var(int64_t n, int64_t sum, int64_t sumsq)
 {
 	int64_t a, b, num, den;
 	if (!__builtin_mul_overflow(n, sumsq, &a) && !__builtin_mul_overflow(sum, sum, &b) &&
@@ -182,77 +183,150 @@ void metrics_compute(const metrics_counts *c, metrics_summary *out)
 	metrics_compute_ces(c, out);
 }
 
-/* ---- JSON --------------------------------------------------------------- */
+/* ---- the printed figures, rounded once ------------------------------------- */
 
-/* Round half away from zero to `decimals` places; never yields -0. */
-static double metrics_round(double x, int decimals)
+/* Every ratio of counts is rounded as a ratio of integers (round.c):
+ *   NPS value  = 100 (P - D) / n  to 1 decimal = (P - D) / n to 3 decimals
+ *   shares     = k / n            to 2 decimals (whole percents, as fractions)
+ *   means      = sum / n          to 2 decimals
+ * Interval bounds and the margin are irrational and are rounded from their
+ * doubles by the same rule (metrics_round_scaled). A one-answer grade has
+ * the mean as its interval, and then prints the same digits as the mean. */
+void metrics_figures_compute(const metrics_counts *c, metrics_figures *out)
 {
-	double f = pow(10.0, decimals);
-	double r = round(x * f) / f;
-	return r == 0.0 ? 0.0 : r;
+	memset(out, 0, sizeof *out);
+	metrics_summary s;
+	metrics_compute(c, &s);
+	out->has_nps = s.has_nps;
+	if (s.has_nps) {
+		out->nps = metrics_round_ratio_scaled(c->promoters - c->detractors, c->nps_n,
+						      METRICS_NPS_DECIMALS + 2);
+		out->nps_low = metrics_round_scaled(s.nps_low, METRICS_NPS_DECIMALS);
+		out->nps_high = metrics_round_scaled(s.nps_high, METRICS_NPS_DECIMALS);
+		out->nps_margin = metrics_round_scaled(s.nps_margin, METRICS_NPS_DECIMALS);
+		out->promoters = metrics_round_ratio_scaled(c->promoters, c->nps_n, METRICS_SHARE_DECIMALS);
+		out->passives = metrics_round_ratio_scaled(c->passives, c->nps_n, METRICS_SHARE_DECIMALS);
+		out->detractors = metrics_round_ratio_scaled(c->detractors, c->nps_n, METRICS_SHARE_DECIMALS);
+	}
+	out->has_grade = s.has_grade;
+	if (s.has_grade) {
+		out->grade_mean = metrics_round_ratio_scaled(c->grade_sum, c->grade_n, METRICS_MEAN_DECIMALS);
+		out->grade_low = out->grade_high = out->grade_mean;
+		if (c->grade_n >= 2) {
+			out->grade_low = metrics_round_scaled(s.grade_low, METRICS_MEAN_DECIMALS);
+			out->grade_high = metrics_round_scaled(s.grade_high, METRICS_MEAN_DECIMALS);
+		}
+		out->grade_7plus = metrics_round_ratio_scaled(c->grade_7plus, c->grade_n, METRICS_SHARE_DECIMALS);
+		out->grade_9plus = metrics_round_ratio_scaled(c->grade_9plus, c->grade_n, METRICS_SHARE_DECIMALS);
+	}
+	out->has_ces = s.has_ces;
+	if (s.has_ces) {
+		out->ces_mean = metrics_round_ratio_scaled(c->ces_sum, c->ces_n, METRICS_MEAN_DECIMALS);
+		out->ces_5plus = metrics_round_ratio_scaled(c->ces_5plus, c->ces_n, METRICS_SHARE_DECIMALS);
+	}
 }
 
-/* "name":value pairs, in the order the API documents. */
+/* ---- what may be printed ------------------------------------------------------ */
+
+/* Minimum-n rule per measure (shared/DOMAIN.md, "thresholds per measure
+ * (answers to that question)"): a group of 12 responses with 3 grades
+ * shows no grade. */
+metrics_mask metrics_mask_min_n(const metrics_counts *c, int64_t min_n)
+{
+	metrics_mask m = {c->nps_n >= min_n, c->grade_n >= min_n, c->ces_n >= min_n};
+	return m;
+}
+
+enum { METRICS_M_NPS, METRICS_M_GRADE, METRICS_M_CES, METRICS_M_COUNT };
+static const char *const metrics_measure_names[METRICS_M_COUNT] = {"nps", "grade", "ces"};
+
+/* The one decision behind JSON and CSV: printed (vis) = has answers, its
+ * own count >= min_n and show allows it; hidden = has answers, not printed. */
+typedef struct metrics_vis {
+	bool vis[METRICS_M_COUNT];
+	bool hidden[METRICS_M_COUNT];
+	bool any_vis, any_hidden;
+} metrics_vis;
+
+static metrics_vis metrics_visibility(const metrics_counts *c, int64_t min_n, const metrics_mask *show)
+{
+	metrics_vis v;
+	memset(&v, 0, sizeof v);
+	const int64_t cnt[METRICS_M_COUNT] = {c->nps_n, c->grade_n, c->ces_n};
+	const bool allow[METRICS_M_COUNT] = {show ? show->nps : true, show ? show->grade : true,
+					     show ? show->ces : true};
+	for (int i = 0; i < METRICS_M_COUNT; i++) {
+		v.vis[i] = cnt[i] > 0 && cnt[i] >= min_n && allow[i];
+		v.hidden[i] = cnt[i] > 0 && !v.vis[i];
+		v.any_vis |= v.vis[i];
+		v.any_hidden |= v.hidden[i];
+	}
+	return v;
+}
+
+/* ---- JSON -------------------------------------------------------------------- */
+
 static ks_err metrics_member_int(ks_buf *b, const char *name, int64_t v, bool comma)
 {
 	return buf_printf(b, "%s\"%s\":%lld", comma ? "," : "", name, (long long)v);
 }
 
-static ks_err metrics_member_real(ks_buf *b, const char *name, double v)
+static ks_err metrics_member_fixed(ks_buf *b, const char *name, int64_t scaled, int decimals)
 {
 	ks_err err = buf_printf(b, ",\"%s\":", name);
-	return err ? err : buf_json_real(b, v);
+	return err ? err : metrics_put_fixed(b, scaled, decimals);
 }
 
-static ks_err metrics_nps_members(ks_buf *b, const metrics_counts *c, const metrics_summary *s)
+static ks_err metrics_nps_members(ks_buf *b, const metrics_counts *c, const metrics_figures *f)
 {
-	if (!s->has_nps)
-		return buf_puts(b, ",\"nps\":null");
 	ks_err err = buf_puts(b, ",\"nps\":{");
 	if (!err)
 		err = metrics_member_int(b, "n", c->nps_n, false);
-	const char *names[] = {"promoters", "passives", "detractors", "value", "low", "high", "margin"};
-	double vals[] = {s->promoter_share, s->passive_share, s->detractor_share,
-			 metrics_round(s->nps, 1), metrics_round(s->nps_low, 1),
-			 metrics_round(s->nps_high, 1), metrics_round(s->nps_margin, 1)};
-	for (size_t i = 0; !err && i < 7; i++)
-		err = metrics_member_real(b, names[i], vals[i]);
+	const char *shares[] = {"promoters", "passives", "detractors"};
+	const int64_t sv[] = {f->promoters, f->passives, f->detractors};
+	for (size_t i = 0; !err && i < 3; i++)
+		err = metrics_member_fixed(b, shares[i], sv[i], METRICS_SHARE_DECIMALS);
+	const char *names[] = {"value", "low", "high", "margin"};
+	const int64_t vals[] = {f->nps, f->nps_low, f->nps_high, f->nps_margin};
+	for (size_t i = 0; !err && i < 4; i++)
+		err = metrics_member_fixed(b, names[i], vals[i], METRICS_NPS_DECIMALS);
 	return err ? err : buf_puts(b, "}");
 }
 
-static ks_err metrics_grade_members(ks_buf *b, const metrics_counts *c, const metrics_summary *s)
+static ks_err metrics_grade_members(ks_buf *b, const metrics_counts *c, const metrics_figures *f)
 {
-	if (!s->has_grade)
-		return buf_puts(b, ",\"grade\":null");
 	ks_err err = buf_puts(b, ",\"grade\":{");
 	if (!err)
 		err = metrics_member_int(b, "n", c->grade_n, false);
-	const char *names[] = {"mean", "low", "high", "share_7plus", "share_9plus"};
-	double vals[] = {metrics_round(s->grade_mean, 2), metrics_round(s->grade_low, 2),
-			 metrics_round(s->grade_high, 2), s->grade_7plus_share, s->grade_9plus_share};
-	for (size_t i = 0; !err && i < 5; i++)
-		err = metrics_member_real(b, names[i], vals[i]);
+	const char *names[] = {"mean", "low", "high"};
+	const int64_t vals[] = {f->grade_mean, f->grade_low, f->grade_high};
+	for (size_t i = 0; !err && i < 3; i++)
+		err = metrics_member_fixed(b, names[i], vals[i], METRICS_MEAN_DECIMALS);
+	if (!err)
+		err = metrics_member_fixed(b, "share_7plus", f->grade_7plus, METRICS_SHARE_DECIMALS);
+	if (!err)
+		err = metrics_member_fixed(b, "share_9plus", f->grade_9plus, METRICS_SHARE_DECIMALS);
 	return err ? err : buf_puts(b, "}");
 }
 
-static ks_err metrics_ces_members(ks_buf *b, const metrics_counts *c, const metrics_summary *s)
+static ks_err metrics_ces_members(ks_buf *b, const metrics_counts *c, const metrics_figures *f)
 {
-	if (!s->has_ces)
-		return buf_puts(b, ",\"ces\":null");
 	ks_err err = buf_puts(b, ",\"ces\":{");
 	if (!err)
 		err = metrics_member_int(b, "n", c->ces_n, false);
 	if (!err)
-		err = metrics_member_real(b, "mean", metrics_round(s->ces_mean, 2));
+		err = metrics_member_fixed(b, "mean", f->ces_mean, METRICS_MEAN_DECIMALS);
 	if (!err)
-		err = metrics_member_real(b, "share_5plus", s->ces_5plus_share);
+		err = metrics_member_fixed(b, "share_5plus", f->ces_5plus, METRICS_SHARE_DECIMALS);
 	return err ? err : buf_puts(b, "}");
 }
 
-/* Minimum-n rule (shared/DOMAIN.md): below the threshold no score leaves
- * the process at all, not even a share, so a small group cannot be read
- * off the API. */
-ks_err metrics_json_members(ks_buf *b, const metrics_counts *c, int64_t min_n)
+/* Minimum-n rule (shared/DOMAIN.md): below the threshold of responses no
+ * score leaves the process at all, not even which measures were answered;
+ * above it each measure needs min_n answers of its own, and the caller's
+ * mask (secondary suppression) may hide more. */
+ks_err metrics_json_members_masked(ks_buf *b, const metrics_counts *c, int64_t min_n,
+				   const metrics_mask *show)
 {
 	ks_err err = metrics_member_int(b, "n", c->n, false);
 	if (!err)
@@ -261,111 +335,169 @@ ks_err metrics_json_members(ks_buf *b, const metrics_counts *c, int64_t min_n)
 		return err;
 	if (c->n < min_n)
 		return buf_puts(b, ",\"insufficient\":true");
-	metrics_summary s;
-	metrics_compute(c, &s);
-	err = buf_puts(b, ",\"insufficient\":false");
+	metrics_vis v = metrics_visibility(c, min_n, show);
+	metrics_figures f;
+	metrics_figures_compute(c, &f);
+	err = buf_puts(b, v.any_vis ? ",\"insufficient\":false" : ",\"insufficient\":true");
 	if (!err)
-		err = metrics_nps_members(b, c, &s);
+		err = v.vis[METRICS_M_NPS] ? metrics_nps_members(b, c, &f) : buf_puts(b, ",\"nps\":null");
 	if (!err)
-		err = metrics_grade_members(b, c, &s);
+		err = v.vis[METRICS_M_GRADE] ? metrics_grade_members(b, c, &f)
+					     : buf_puts(b, ",\"grade\":null");
 	if (!err)
-		err = metrics_ces_members(b, c, &s);
-	return err;
+		err = v.vis[METRICS_M_CES] ? metrics_ces_members(b, c, &f) : buf_puts(b, ",\"ces\":null");
+	if (!err)
+		err = buf_puts(b, ",\"hidden\":[");
+	bool first = true;
+	for (int i = 0; !err && i < METRICS_M_COUNT; i++) {
+		if (!v.hidden[i])
+			continue;
+		err = buf_printf(b, "%s\"%s\"", first ? "" : ",", metrics_measure_names[i]);
+		first = false;
+	}
+	return err ? err : buf_puts(b, "]");
 }
 
-json_t *metrics_json(const metrics_counts *c, int64_t min_n)
+ks_err metrics_json_members(ks_buf *b, const metrics_counts *c, int64_t min_n)
+{
+	return metrics_json_members_masked(b, c, min_n, NULL);
+}
+
+json_t *metrics_json_masked(const metrics_counts *c, int64_t min_n, const metrics_mask *show)
 {
 	ks_buf b;
 	buf_init(&b, 4096);
 	json_t *out = NULL;
-	if (buf_puts(&b, "{") == KS_OK && metrics_json_members(&b, c, min_n) == KS_OK &&
+	if (buf_puts(&b, "{") == KS_OK && metrics_json_members_masked(&b, c, min_n, show) == KS_OK &&
 	    buf_puts(&b, "}") == KS_OK)
 		out = json_loadb(b.data, b.len, 0, NULL);
 	buf_free(&b);
 	return out;
 }
 
-/* ---- change between two groups or periods -------------------------------- */
-
-/* Two-sided p-value of a standard normal z: P(|Z| >= |z|) = erfc(|z|/sqrt 2). */
-static double metrics_p_two_sided(double z)
+json_t *metrics_json(const metrics_counts *c, int64_t min_n)
 {
-	return erfc(fabs(z) / sqrt(2.0));
+	return metrics_json_masked(c, min_n, NULL);
 }
 
-static void metrics_verdict_of(metrics_change *out, bool enough)
+/* ---- CSV ------------------------------------------------------------------------ */
+
+const char *const metrics_csv_header =
+	"n,nps_n,nps,nps_low,nps_high,promoters,passives,detractors,grade_n,grade_mean,"
+	"grade_7plus,grade_9plus,ces_n,ces_mean,ces_5plus,note\r\n";
+
+static ks_err metrics_csv_num(ks_buf *b, int64_t scaled, int decimals)
 {
-	if (!enough) {
-		out->verdict = METRICS_INSUFFICIENT;
-		return;
+	ks_err err = buf_puts(b, ",");
+	return err ? err : metrics_put_fixed(b, scaled, decimals);
+}
+
+/* Cells from the same figures and the same decision as the JSON; a measure
+ * that is null there is empty here, its n included. */
+ks_err metrics_csv_fields(ks_buf *b, const metrics_counts *c, int64_t min_n, const metrics_mask *show)
+{
+	if (c->n < min_n)
+		return buf_printf(b, ",%lld,,,,,,,,,,,,,,,not enough responses\r\n", (long long)c->n);
+	metrics_vis v = metrics_visibility(c, min_n, show);
+	metrics_figures f;
+	metrics_figures_compute(c, &f);
+	ks_err err = buf_printf(b, ",%lld", (long long)c->n);
+	if (!err && v.vis[METRICS_M_NPS]) {
+		err = buf_printf(b, ",%lld", (long long)c->nps_n);
+		const int64_t pts[] = {f.nps, f.nps_low, f.nps_high};
+		for (size_t i = 0; !err && i < 3; i++)
+			err = metrics_csv_num(b, pts[i], METRICS_NPS_DECIMALS);
+		const int64_t sh[] = {f.promoters, f.passives, f.detractors};
+		for (size_t i = 0; !err && i < 3; i++)
+			err = metrics_csv_num(b, sh[i], METRICS_SHARE_DECIMALS);
+	} else if (!err) {
+		err = buf_puts(b, ",,,,,,,");
 	}
-	out->verdict = fabs(out->z) >= METRICS_Z95 ? METRICS_REAL_CHANGE : METRICS_WITHIN_NOISE;
+	if (!err && v.vis[METRICS_M_GRADE]) {
+		err = buf_printf(b, ",%lld", (long long)c->grade_n);
+		if (!err)
+			err = metrics_csv_num(b, f.grade_mean, METRICS_MEAN_DECIMALS);
+		if (!err)
+			err = metrics_csv_num(b, f.grade_7plus, METRICS_SHARE_DECIMALS);
+		if (!err)
+			err = metrics_csv_num(b, f.grade_9plus, METRICS_SHARE_DECIMALS);
+	} else if (!err) {
+		err = buf_puts(b, ",,,,");
+	}
+	if (!err && v.vis[METRICS_M_CES]) {
+		err = buf_printf(b, ",%lld", (long long)c->ces_n);
+		if (!err)
+			err = metrics_csv_num(b, f.ces_mean, METRICS_MEAN_DECIMALS);
+		if (!err)
+			err = metrics_csv_num(b, f.ces_5plus, METRICS_SHARE_DECIMALS);
+	} else if (!err) {
+		err = buf_puts(b, ",,,");
+	}
+	if (!err)
+		err = buf_puts(b, v.any_hidden ? ",hidden:" : ",");
+	for (int i = 0; !err && i < METRICS_M_COUNT; i++)
+		if (v.hidden[i])
+			err = buf_printf(b, " %s", metrics_measure_names[i]);
+	return err ? err : buf_puts(b, "\r\n");
 }
 
-/* Difference of two independent NPS values (shared/DOMAIN.md; Rocks 2016,
- * "Interval Estimation for the Net Promoter Score", The American
- * Statistician 70(4); MeasuringU, "How to compare two Net Promoter
- * Scores"): each side's adjusted-Wald variance var = (p + d - (p - d)^2)/n'
- * (as a proportion difference), the variance of the difference is the sum,
- *   z = (NPS'_b - NPS'_a) / sqrt(var_a + var_b)      (both in proportions),
- * and the change is called real when |z| >= 1.96 (5% two-sided). */
-void metrics_compare_nps(const metrics_counts *a, const metrics_counts *b, int64_t min_n,
-			 metrics_change *out)
+/* ---- goals ------------------------------------------------------------------------ */
+
+/* A goal is judged on the exact estimate and its 95% interval [low, high]:
+ *   reached            low >= target (the whole interval is at or above it)
+ *   not reached        high < target (the whole interval is below it)
+ *   otherwise the interval contains the target, and the estimate decides
+ *   which way it leans:
+ *   likely             estimate >= target
+ *   too close to call  estimate <  target ("likely not", but the data
+ *                      cannot rule the target out)
+ * The checks run in that order. The NPS interval is centred on the
+ * adjusted-Wald estimate, not the plain one, so for a handful of answers
+ * the plain estimate can lie outside it (1 promoter: 100, interval
+ * [-48.5, 98.5]); the interval then decides.
+ * The estimate is the exact ratio, correctly rounded to a double (one IEEE
+ * division of two integers that are exact in a double), compared with the
+ * target as given. Rounding is monotone and the target is itself a double,
+ * so a ratio below the target never counts as reaching it unless it lies
+ * within half a unit in the last place of it: an NPS of 22.964 is below 23
+ * though it prints as 23.0, and a ratio of exactly 22.96 meets a target
+ * typed as 22.96 (which no binary number holds exactly). */
+static metrics_goal_status metrics_goal_of(double est, double low, double high, double target)
 {
-	memset(out, 0, sizeof *out);
-	out->has = a->nps_n > 0 && b->nps_n > 0;
-	if (!out->has)
-		return;
-	double adj_a, adj_b;
-	double va = metrics_nps_adjusted_wald(a->promoters, a->detractors, a->nps_n, &adj_a, NULL);
-	double vb = metrics_nps_adjusted_wald(b->promoters, b->detractors, b->nps_n, &adj_b, NULL);
-	double nps_a = ((double)a->promoters - (double)a->detractors) / (double)a->nps_n * 100.0;
-	double nps_b = ((double)b->promoters - (double)b->detractors) / (double)b->nps_n * 100.0;
-	out->diff = nps_b - nps_a;
-	out->diff_adj = adj_b - adj_a;
-	out->se = sqrt(va + vb) * 100.0;
-	out->z = out->se > 0 ? out->diff_adj / out->se : 0.0;
-	out->p = metrics_p_two_sided(out->z);
-	metrics_verdict_of(out, a->nps_n >= min_n && b->nps_n >= min_n);
+	if (low >= target)
+		return METRICS_GOAL_REACHED;
+	if (high < target)
+		return METRICS_GOAL_NOT_REACHED;
+	return est >= target ? METRICS_GOAL_LIKELY : METRICS_GOAL_TOO_CLOSE;
 }
 
-void metrics_compare_grade(const metrics_counts *a, const metrics_counts *b, int64_t min_n,
-			   metrics_change *out)
+metrics_goal_status metrics_goal_nps(const metrics_counts *c, double target, int64_t min_n)
 {
-	memset(out, 0, sizeof *out);
-	out->has = a->grade_n > 1 && b->grade_n > 1;
-	if (!out->has)
-		return;
-	double ma = (double)a->grade_sum / (double)a->grade_n;
-	double mb = (double)b->grade_sum / (double)b->grade_n;
-	double va = metrics_sample_var(a->grade_n, a->grade_sum, a->grade_sumsq) / (double)a->grade_n;
-	double vb = metrics_sample_var(b->grade_n, b->grade_sum, b->grade_sumsq) / (double)b->grade_n;
-	out->diff = out->diff_adj = mb - ma;
-	out->se = sqrt(va + vb);
-	/* No spread on either side: any difference at all is certain, none is none. */
-	if (out->se > 0)
-		out->z = out->diff / out->se;
-	else
-		out->z = out->diff == 0.0 ? 0.0 : copysign(HUGE_VAL, out->diff);
-	out->p = metrics_p_two_sided(out->z);
-	metrics_verdict_of(out, a->grade_n >= min_n && b->grade_n >= min_n);
+	if (c->nps_n <= 0 || c->nps_n < min_n || isnan(target))
+		return METRICS_GOAL_UNKNOWN;
+	metrics_summary s;
+	metrics_compute(c, &s);
+	double est = (double)((c->promoters - c->detractors) * 100) / (double)c->nps_n;
+	return metrics_goal_of(est, s.nps_low, s.nps_high, target);
 }
 
-const char *metrics_verdict_name(metrics_verdict v)
+metrics_goal_status metrics_goal_grade(const metrics_counts *c, double target, int64_t min_n)
 {
-	switch (v) {
-	case METRICS_WITHIN_NOISE: return "within_noise";
-	case METRICS_REAL_CHANGE: return "real_change";
+	if (c->grade_n <= 0 || c->grade_n < min_n || isnan(target))
+		return METRICS_GOAL_UNKNOWN;
+	metrics_summary s;
+	metrics_compute(c, &s);
+	double est = (double)c->grade_sum / (double)c->grade_n;
+	return metrics_goal_of(est, s.grade_low, s.grade_high, target);
+}
+
+const char *metrics_goal_name(metrics_goal_status s)
+{
+	switch (s) {
+	case METRICS_GOAL_REACHED: return "reached";
+	case METRICS_GOAL_LIKELY: return "likely";
+	case METRICS_GOAL_TOO_CLOSE: return "too_close_to_call";
+	case METRICS_GOAL_NOT_REACHED: return "not_reached";
 	default: return "insufficient_data";
 	}
-}
-
-json_t *metrics_change_json(const metrics_change *c)
-{
-	if (!c->has)
-		return json_pack("{s:s}", "verdict", metrics_verdict_name(METRICS_INSUFFICIENT));
-	return json_pack("{s:f, s:f, s:o, s:f, s:s}", "diff", metrics_round(c->diff, 2), "se",
-			 metrics_round(c->se, 3), "z",
-			 isfinite(c->z) ? json_real(metrics_round(c->z, 3)) : json_null(), "p",
-			 metrics_round(c->p, 4), "verdict", metrics_verdict_name(c->verdict));
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -295,7 +296,8 @@ static double num(const json_t *o, const char *key)
 /* 50/30/20 again, plus the grades and CES of test_grade_and_ces on five
  * of the responses. Rounded: value 30.0, low 14.05.. -> 14.1,
  * high 44.20.. -> 44.2, margin 15.07.. -> 15.1; grade mean 8.00,
- * low 6.614.. -> 6.61, high 9.385.. -> 9.39. */
+ * low 6.614.. -> 6.61, high 9.385.. -> 9.39. Only 4 CES answers: under
+ * min_n 5 the CES is null and listed as hidden (minimum n per measure). */
 static void test_json_full(void **state)
 {
 	(void)state;
@@ -334,12 +336,52 @@ static void test_json_full(void **state)
 	assert_near(num(g, "share_7plus"), 0.8);
 	assert_near(num(g, "share_9plus"), 0.4);
 
+	assert_true(json_is_null(json_object_get(j, "ces")));
+	json_t *hidden = json_object_get(j, "hidden");
+	assert_true(json_is_array(hidden));
+	assert_int_equal(json_array_size(hidden), 1);
+	assert_string_equal(json_string_value(json_array_get(hidden, 0)), "ces");
+	json_decref(j);
+
+	/* With min_n 4 the CES shows: mean 18/4 = 4.5, share 2/4 = 0.5. */
+	j = metrics_json(&c, 4);
 	json_t *ces = json_object_get(j, "ces");
 	assert_true(json_is_object(ces));
 	assert_near(num(ces, "n"), 4);
 	assert_near(num(ces, "mean"), 4.5);
 	assert_near(num(ces, "share_5plus"), 0.5);
+	assert_int_equal(json_array_size(json_object_get(j, "hidden")), 0);
 	json_decref(j);
+}
+
+/* The same slice as text: the exact digits the API sends. */
+static void test_json_text(void **state)
+{
+	(void)state;
+	metrics_counts c = {0};
+	metrics_counts_add(&c, 9, 6, 2);
+	metrics_counts_add(&c, 9, 7, 5);
+	metrics_counts_add(&c, 9, 8, 7);
+	metrics_counts_add(&c, 9, 9, 4);
+	metrics_counts_add(&c, 9, 10, -1);
+	add_many(&c, 45, 10, -1, -1);
+	add_many(&c, 30, 8, -1, -1);
+	add_many(&c, 20, 0, -1, -1);
+	ks_buf b;
+	buf_init(&b, 4096);
+	assert_int_equal(metrics_json_members(&b, &c, 5), KS_OK);
+	const char *want =
+		"\"n\":100,\"min_n\":5,\"insufficient\":false,"
+		"\"nps\":{\"n\":100,\"promoters\":0.50,\"passives\":0.30,\"detractors\":0.20,"
+		"\"value\":30.0,\"low\":14.1,\"high\":44.2,\"margin\":15.1},"
+		"\"grade\":{\"n\":5,\"mean\":8.00,\"low\":6.61,\"high\":9.39,"
+		"\"share_7plus\":0.80,\"share_9plus\":0.40},"
+		"\"ces\":null,\"hidden\":[\"ces\"]";
+	int eq = strcmp(b.data, want) == 0;
+	if (!eq)
+		print_error("got  %s\nwant %s\n", b.data, want);
+	buf_free(&b);
+	assert_true(eq);
 }
 
 /* A block nobody answered is null; clipping shows in the JSON: all
@@ -390,14 +432,16 @@ static void test_json_min_n_masks(void **state)
 	json_decref(j);
 }
 
-/* n = 0 with min_n 0: not masked, but every block is null. */
+/* n = 0 with min_n 0: not masked, but every block is null, and with no
+ * measure printed the slice is insufficient. */
 static void test_json_empty(void **state)
 {
 	(void)state;
 	metrics_counts c = {0};
 	json_t *j = metrics_json(&c, 0);
 	assert_non_null(j);
-	assert_true(json_is_false(json_object_get(j, "insufficient")));
+	assert_true(json_is_true(json_object_get(j, "insufficient")));
+	assert_int_equal(json_array_size(json_object_get(j, "hidden")), 0);
 	assert_true(json_is_null(json_object_get(j, "nps")));
 	assert_true(json_is_null(json_object_get(j, "grade")));
 	assert_true(json_is_null(json_object_get(j, "ces")));
@@ -420,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_grade_single),
 		cmocka_unit_test(test_grade_huge_counts),
 		cmocka_unit_test(test_json_full),
+		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_json_null_blocks_and_clip),
 		cmocka_unit_test(test_json_min_n_masks),
 		cmocka_unit_test(test_json_empty),

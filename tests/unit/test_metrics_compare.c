@@ -80,7 +80,7 @@ static void add_grades(metrics_counts *c, int k, int grade)
 typedef struct change_json {
 	char verdict[32];
 	size_t size;
-	double diff, se, z, p;
+	double diff, diff_plain, se, z, p;
 } change_json;
 
 static change_json change_json_of(const metrics_change *ch)
@@ -94,11 +94,25 @@ static change_json change_json_of(const metrics_change *ch)
 	snprintf(out.verdict, sizeof out.verdict, "%s", v ? v : "");
 	out.size = json_object_size(j);
 	out.diff = json_real_value(json_object_get(j, "diff"));
+	out.diff_plain = json_real_value(json_object_get(j, "diff_plain"));
 	out.se = json_real_value(json_object_get(j, "se"));
 	out.z = json_real_value(json_object_get(j, "z"));
 	out.p = json_real_value(json_object_get(j, "p"));
 	json_decref(j);
 	return out;
+}
+
+/* metrics_change_members, compared whole. */
+static void assert_change_text(const metrics_change *ch, const char *want)
+{
+	ks_buf b;
+	buf_init(&b, 1024);
+	assert_int_equal(metrics_change_members(&b, ch), KS_OK);
+	int eq = strcmp(b.data, want) == 0;
+	if (!eq)
+		print_error("got  %s\nwant %s\n", b.data, want);
+	buf_free(&b);
+	assert_true(eq);
 }
 
 /* ---- NPS ----------------------------------------------------------------- */
@@ -206,28 +220,42 @@ static void test_nps_no_difference(void **state)
  *   se = 100 * sqrt(6703359/105823817) = 25.168337453330924
  *   z = 4.1160478132637301 (z^2 = 113567300/6703359), p = 3.8542438355318235e-05
  *   plain: NPS_a = (1 - 6)/8 = -62.5, NPS_b = 25/40 = 62.5, diff = 125.
- * With min_n = 10, a (8 NPS answers) is too small: insufficient, although
- * |z| > 1.96; the numbers are still computed (has = true). */
+ * With min_n = 8 (a has exactly 8: the minimum is inclusive) a verdict,
+ * real change. With min_n = 10, a (8 NPS answers) is too small:
+ * insufficient, although |z| > 1.96, and the change keeps no figure at all
+ * (diff, se and z beside b's visible NPS would give a's hidden one back):
+ * the struct is zeroed and the JSON is the verdict alone. */
+static void assert_no_figures(const metrics_change *ch)
+{
+	assert_int_equal(ch->verdict, METRICS_INSUFFICIENT);
+	assert_true(ch->diff == 0.0 && ch->diff_adj == 0.0 && ch->se == 0.0 && ch->z == 0.0 &&
+		    ch->p == 0.0 && ch->p_adj == 0.0 && ch->diff_x100 == 0 && ch->diff_adj_x100 == 0);
+	change_json j = change_json_of(ch);
+	assert_int_equal(j.size, 1);
+	assert_string_equal(j.verdict, "insufficient_data");
+}
+
 static void test_nps_below_min_n(void **state)
 {
 	(void)state;
 	metrics_counts a = nps_counts(1, 1, 6, 0), b = nps_counts(30, 5, 5, 0);
 	metrics_change ch;
-	metrics_compare_nps(&a, &b, 10, &ch);
+	metrics_compare_nps(&a, &b, 8, &ch);
 	assert_true(ch.has);
 	assert_near(ch.diff, 125.0);
 	assert_near(ch.diff_adj, 103.59408033826638);
 	assert_near(ch.se, 25.168337453330924);
 	assert_near(ch.z, 4.1160478132637301);
 	assert_rel(ch.p, 3.8542438355318235e-05);
-	assert_int_equal(ch.verdict, METRICS_INSUFFICIENT);
-	assert_string_equal(metrics_verdict_name(ch.verdict), "insufficient_data");
-	/* The same pair with min_n = 8: a has exactly 8, so a verdict. */
-	metrics_compare_nps(&a, &b, 8, &ch);
 	assert_int_equal(ch.verdict, METRICS_REAL_CHANGE);
+
+	metrics_compare_nps(&a, &b, 10, &ch);
+	assert_true(ch.has);
+	assert_no_figures(&ch);
+	assert_string_equal(metrics_verdict_name(ch.verdict), "insufficient_data");
 	/* Either side: b too small. */
 	metrics_compare_nps(&b, &a, 10, &ch);
-	assert_int_equal(ch.verdict, METRICS_INSUFFICIENT);
+	assert_no_figures(&ch);
 }
 
 /* min_n counts NPS answers, not responses.
@@ -248,16 +276,17 @@ static void test_nps_min_n_counts_nps_answers(void **state)
 	assert_int_equal(a.n, 20);
 	assert_int_equal(a.nps_n, 5);
 	metrics_change ch;
-	metrics_compare_nps(&a, &b, 10, &ch);
+	metrics_compare_nps(&a, &b, 5, &ch);
 	assert_true(ch.has);
 	assert_near(ch.diff, 102.5);
 	assert_near(ch.diff_adj, 83.13953488372093);
 	assert_near(ch.se, 30.000742849922226);
 	assert_near(ch.z, 2.7712492087153922);
 	assert_near(ch.p, 0.0055841670422170824);
-	assert_int_equal(ch.verdict, METRICS_INSUFFICIENT);
-	metrics_compare_nps(&a, &b, 5, &ch);
 	assert_int_equal(ch.verdict, METRICS_REAL_CHANGE);
+	metrics_compare_nps(&a, &b, 10, &ch);
+	assert_true(ch.has);
+	assert_no_figures(&ch);
 }
 
 /* No NPS answers on a side (responses that answered only the grade, or
@@ -430,12 +459,13 @@ static void test_grade_zero_spread(void **state)
 
 /* ---- JSON ----------------------------------------------------------------------- */
 
-/* metrics_change_json rounds diff to 2, se and z to 3, p to 4 decimals
- * (the places it asks metrics_round for). Within-noise case above:
- *   diff 10 -> 10.0; se 15.970058... -> 15.97; z 0.590728... -> 0.591;
- *   p 0.554702... -> 0.5547.
- * Real-change case: se 10.957072... -> 10.957; z 4.873387... -> 4.873;
- *   p 1.097e-06 -> 0.0. */
+/* metrics_change_json: diff is the difference z tests (adjusted Wald for
+ * the NPS) and diff_plain the plain one, both rounded exactly to 2
+ * decimals; se and z 3 decimals, p 4. Within-noise case above:
+ *   diff 500/53 = 9.4339.. -> 9.43; diff_plain 10 -> 10.00;
+ *   se 15.970058... -> 15.970; z 0.590728... -> 0.591; p 0.554702... -> 0.5547.
+ * Real-change case: diff 5500/103 = 53.3980.. -> 53.40, diff_plain 55.00,
+ *   se 10.957072... -> 10.957; z 4.873387... -> 4.873; p 1.097e-06 -> 0.0000. */
 static void test_change_json_rounding(void **state)
 {
 	(void)state;
@@ -444,21 +474,74 @@ static void test_change_json_rounding(void **state)
 	metrics_compare_nps(&a, &b, 5, &ch);
 	change_json j = change_json_of(&ch);
 	assert_string_equal(j.verdict, "within_noise");
-	assert_int_equal(j.size, 5);
-	assert_near(j.diff, 10.0);
+	assert_int_equal(j.size, 6);
+	assert_near(j.diff, 9.43);
+	assert_near(j.diff_plain, 10.0);
 	assert_near(j.se, 15.97);
 	assert_near(j.z, 0.591);
 	assert_near(j.p, 0.5547);
+	assert_change_text(&ch, "\"diff\":9.43,\"diff_plain\":10.00,\"se\":15.970,\"z\":0.591,"
+				"\"p\":0.5547,\"verdict\":\"within_noise\"");
 
 	a = nps_counts(30, 30, 40, 0);
 	b = nps_counts(60, 25, 15, 0);
 	metrics_compare_nps(&a, &b, 5, &ch);
 	j = change_json_of(&ch);
 	assert_string_equal(j.verdict, "real_change");
-	assert_near(j.diff, 55.0);
+	assert_near(j.diff, 53.4);
+	assert_near(j.diff_plain, 55.0);
 	assert_near(j.se, 10.957);
 	assert_near(j.z, 4.873);
 	assert_near(j.p, 0.0);
+	assert_change_text(&ch, "\"diff\":53.40,\"diff_plain\":55.00,\"se\":10.957,\"z\":4.873,"
+				"\"p\":0.0000,\"verdict\":\"real_change\"");
+}
+
+/* The differences are rounded exactly, half away from zero.
+ * a: 8 answers, P = D = 2 (NPS 0); b: 32 answers, P = 5, D = 4
+ * (NPS 100/32 = 3.125 exactly): diff_plain 3.125 -> 3.13, reversed -3.13.
+ * Adjusted: 100 (1/35 - 0/11) = 2.857142.. -> 2.86. */
+static void test_change_exact_diff(void **state)
+{
+	(void)state;
+	metrics_counts a = nps_counts(2, 4, 2, 0), b = nps_counts(5, 23, 4, 0);
+	metrics_change ch;
+	metrics_compare_nps(&a, &b, 5, &ch);
+	assert_int_equal(ch.diff_x100, 313);
+	assert_int_equal(ch.diff_adj_x100, 286);
+	metrics_compare_nps(&b, &a, 5, &ch);
+	assert_int_equal(ch.diff_x100, -313);
+	assert_int_equal(ch.diff_adj_x100, -286);
+	/* Grade: means 7 and 7.125 (57/8): 0.125 -> 0.13. */
+	metrics_counts g = {0}, h = {0};
+	add_grades(&g, 4, 6);
+	add_grades(&g, 4, 8);
+	add_grades(&h, 7, 7);
+	add_grades(&h, 1, 8);
+	metrics_compare_grade(&g, &h, 5, &ch);
+	assert_int_equal(ch.diff_x100, 13);
+	assert_int_equal(ch.diff_adj_x100, 13);
+}
+
+/* Suppression (a side hidden by a mask) and a trend point without a
+ * previous period: the verdict alone. */
+static void test_change_suppress_and_no_previous(void **state)
+{
+	(void)state;
+	metrics_counts a = nps_counts(30, 30, 40, 0), b = nps_counts(60, 25, 15, 0);
+	metrics_change ch;
+	metrics_compare_nps(&a, &b, 5, &ch);
+	assert_int_equal(ch.verdict, METRICS_REAL_CHANGE);
+	metrics_change_suppress(&ch);
+	assert_no_figures(&ch);
+
+	memset(&ch, 0, sizeof ch);
+	ch.verdict = METRICS_NO_PREVIOUS;
+	assert_string_equal(metrics_verdict_name(METRICS_NO_PREVIOUS), "no_previous_period");
+	change_json j = change_json_of(&ch);
+	assert_int_equal(j.size, 1);
+	assert_string_equal(j.verdict, "no_previous_period");
+	assert_change_text(&ch, "\"verdict\":\"no_previous_period\"");
 }
 
 int main(void)
@@ -476,6 +559,8 @@ int main(void)
 		cmocka_unit_test(test_grade_too_few),
 		cmocka_unit_test(test_grade_zero_spread),
 		cmocka_unit_test(test_change_json_rounding),
+		cmocka_unit_test(test_change_exact_diff),
+		cmocka_unit_test(test_change_suppress_and_no_previous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

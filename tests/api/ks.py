@@ -635,3 +635,457 @@ def working_deadline(start, hours):
         else:
             t += step
     return t
+
+
+# ---------------------------------------------------------------------------
+# Expected figures (issue 10, "honest and safe numbers"), computed here from
+# counts, independently of src/metrics: one rounding rule, half away from
+# zero applied once to the exact value (a ratio of counts as a Fraction, an
+# interval bound from its double), and the JSON / CSV a cell must print
+# given which of its measures are shown.
+
+from decimal import Decimal, ROUND_HALF_UP  # noqa: E402
+from fractions import Fraction  # noqa: E402
+import math  # noqa: E402
+
+MEASURES = ("nps", "grade", "ces")
+CELL_KEYS = ("n", "min_n", "insufficient", "nps", "grade", "ces", "hidden")
+Z95 = 1.96
+
+
+def _scaled_text(scaled, decimals):
+    sign = "-" if scaled < 0 else ""
+    mag = abs(scaled)
+    if decimals == 0:
+        return "%s%d" % (sign, mag)
+    p = 10 ** decimals
+    return "%s%d.%0*d" % (sign, mag // p, decimals, mag % p)
+
+
+def scaled_exact(q, decimals):
+    """q (Fraction or int) times 10^decimals, rounded half away from zero."""
+    q = Fraction(q) * (10 ** decimals)
+    mag = abs(q)
+    r = int(mag)
+    if mag - r >= Fraction(1, 2):
+        r += 1
+    return -r if q < 0 else r
+
+
+def scaled_double(x, decimals):
+    """A double times 10^decimals (exactly, as Decimal), rounded half away
+    from zero."""
+    d = Decimal(x) * (Decimal(10) ** decimals)
+    return int(d.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def text_exact(q, decimals):
+    """The text the server must print for the exact value q ("0.13", "-3.0")."""
+    return _scaled_text(scaled_exact(q, decimals), decimals)
+
+
+def text_double(x, decimals):
+    return _scaled_text(scaled_double(x, decimals), decimals)
+
+
+def num_exact(q, decimals):
+    """What json.loads gives for that text."""
+    return float(text_exact(q, decimals))
+
+
+def num_double(x, decimals):
+    return float(text_double(x, decimals))
+
+
+class Counts:
+    """Sufficient statistics of a slice (as metrics_counts), plus the
+    employees whose answers it holds (for the person threshold)."""
+    FIELDS = ("n", "nps_n", "p", "a", "d", "g_n", "g_sum", "g_sumsq", "g7", "g9", "c_n", "c_sum", "c5")
+
+    def __init__(self):
+        for k in self.FIELDS:
+            setattr(self, k, 0)
+        self.emps = set()
+        self.no_emp = 0
+
+    def add(self, nps=None, grade=None, ces=None, emp=None):
+        self.n += 1
+        if emp:
+            self.emps.add(emp)
+        else:
+            self.no_emp += 1
+        if nps is not None:
+            self.nps_n += 1
+            if nps >= 9:
+                self.p += 1
+            elif nps >= 7:
+                self.a += 1
+            else:
+                self.d += 1
+        if grade is not None:
+            self.g_n += 1
+            self.g_sum += grade
+            self.g_sumsq += grade * grade
+            self.g7 += grade >= 7
+            self.g9 += grade >= 9
+        if ces is not None:
+            self.c_n += 1
+            self.c_sum += ces
+            self.c5 += ces >= 5
+        return self
+
+    def merge(self, o, sign=1):
+        for k in self.FIELDS:
+            setattr(self, k, getattr(self, k) + sign * getattr(o, k))
+        if sign > 0:
+            self.emps |= o.emps
+            self.no_emp += o.no_emp
+        return self
+
+    def copy(self):
+        c = Counts()
+        return c.merge(self)
+
+    def count(self, m):
+        return {"nps": self.nps_n, "grade": self.g_n, "ces": self.c_n}[m]
+
+    def one_person(self):
+        """Do all the answers come from exactly one employee?"""
+        return len(self.emps) == 1 and self.no_emp == 0
+
+
+def counts_of(rows):
+    """rows: (nps, grade, ces) with None for unanswered."""
+    c = Counts()
+    for r in rows:
+        c.add(*r[:3])
+    return c
+
+
+def adjusted_wald(P, D, n):
+    """(adjusted estimate in points, margin in points, variance as a
+    proportion difference) of the NPS, Rocks 2016, in the same double
+    arithmetic as a C implementation of the formula would do it."""
+    np_ = float(n) + 3.0
+    p = (float(P) + 0.75) / np_
+    d = (float(D) + 0.75) / np_
+    var = (p + d - (p - d) * (p - d)) / np_
+    if var < 0.0:
+        var = 0.0
+    return (p - d) * 100.0, Z95 * math.sqrt(var) * 100.0, var
+
+
+def sample_var(n, s, ss):
+    num, den = n * ss - s * s, n * (n - 1)
+    return 0.0 if num <= 0 else float(num) / float(den)
+
+
+def nps_block(c):
+    adj, margin, _ = adjusted_wald(c.p, c.d, c.nps_n)
+    low = max(-100.0, min(100.0, adj - margin))
+    high = max(-100.0, min(100.0, adj + margin))
+    n = c.nps_n
+    return {"n": n, "promoters": num_exact(Fraction(c.p, n), 2), "passives": num_exact(Fraction(c.a, n), 2),
+            "detractors": num_exact(Fraction(c.d, n), 2), "value": num_exact(Fraction(100 * (c.p - c.d), n), 1),
+            "low": num_double(low, 1), "high": num_double(high, 1), "margin": num_double(margin, 1)}
+
+
+def grade_bounds(c):
+    """The grade interval as doubles (low, high); the mean when n < 2."""
+    mean = float(c.g_sum) / float(c.g_n)
+    if c.g_n < 2:
+        return None
+    half = Z95 * math.sqrt(sample_var(c.g_n, c.g_sum, c.g_sumsq)) / math.sqrt(float(c.g_n))
+    return mean - half, mean + half
+
+
+def grade_block(c):
+    mean = num_exact(Fraction(c.g_sum, c.g_n), 2)
+    b = grade_bounds(c)
+    low, high = (mean, mean) if b is None else (num_double(b[0], 2), num_double(b[1], 2))
+    return {"n": c.g_n, "mean": mean, "low": low, "high": high,
+            "share_7plus": num_exact(Fraction(c.g7, c.g_n), 2), "share_9plus": num_exact(Fraction(c.g9, c.g_n), 2)}
+
+
+def ces_block(c):
+    return {"n": c.c_n, "mean": num_exact(Fraction(c.c_sum, c.c_n), 2),
+            "share_5plus": num_exact(Fraction(c.c5, c.c_n), 2)}
+
+
+def primary_hidden(c, min_n):
+    """Measures the minimum-n rule alone hides: answers, but fewer than min_n
+    (all answered measures when the cell has fewer than min_n responses)."""
+    return [m for m in MEASURES if 0 < c.count(m) < min_n or (c.count(m) > 0 and c.n < min_n)]
+
+
+def cell_json(c, min_n, hidden=()):
+    """The cell members a reply must print for counts c under threshold
+    min_n when, beyond the minimum n per measure, the measures in hidden are
+    suppressed (complementary suppression)."""
+    if c.n < min_n:
+        return {"n": c.n, "min_n": min_n, "insufficient": True}
+    out = {"n": c.n, "min_n": min_n}
+    shown = {}
+    for m, block in (("nps", nps_block), ("grade", grade_block), ("ces", ces_block)):
+        k = c.count(m)
+        shown[m] = k > 0 and k >= min_n and m not in hidden
+        out[m] = block(c) if shown[m] else None
+    out["insufficient"] = not any(shown.values())
+    out["hidden"] = [m for m in MEASURES if c.count(m) > 0 and not shown[m]]
+    return out
+
+
+def cell_of(obj):
+    """The cell members of a reply object (total, row, point, side)."""
+    return {k: obj[k] for k in CELL_KEYS if isinstance(obj, dict) and k in obj}
+
+
+def hidden_of(obj, c):
+    """Measures a printed cell does not show although they have answers."""
+    if not isinstance(obj, dict):
+        return set(MEASURES)
+    if obj.get("n", 0) < obj.get("min_n", 0) or "hidden" not in obj:
+        return {m for m in MEASURES if c.count(m) > 0}
+    return {m for m in MEASURES if c.count(m) > 0 and not isinstance(obj.get(m), dict)}
+
+
+def cell_problems(obj, c, min_n, where):
+    """Differences between a printed cell and counts c with threshold min_n:
+    (a) every measure the minimum-n rule hides is hidden, (b) every shown
+    figure equals the exact recomputation; "hidden" lists exactly the
+    measures with answers that are not shown. The server's own choice of
+    further (complementary) hides is taken from the reply and checked
+    elsewhere (lines, cross-reply)."""
+    if not isinstance(obj, dict):
+        return ["%s: not an object: %s" % (where, short(obj, 200))]
+    hid = obj.get("hidden") if isinstance(obj.get("hidden"), list) else []
+    want = cell_json(c, min_n, [m for m in hid if m in MEASURES])
+    got_c = cell_of(obj)
+    if got_c == want:
+        return []
+    p = []
+    for k in CELL_KEYS:
+        if got_c.get(k, "<absent>") != want.get(k, "<absent>"):
+            p.append("%s: %s %s, expected %s" % (where, k, short(got_c.get(k, "<absent>"), 200),
+                                                 short(want.get(k, "<absent>"), 200)))
+    return p
+
+
+def csv_fields(c, min_n, hidden=()):
+    """The measure columns of a CSV line (as metrics_csv_fields), as a list
+    of strings: n,nps_n,nps,nps_low,nps_high,promoters,passives,detractors,
+    grade_n,grade_mean,grade_7plus,grade_9plus,ces_n,ces_mean,ces_5plus,note."""
+    if c.n < min_n:
+        return [str(c.n)] + [""] * 14 + ["not enough responses"]
+    j = cell_json(c, min_n, hidden)
+    out = [str(c.n)]
+    if j["nps"]:
+        adj, margin, _ = adjusted_wald(c.p, c.d, c.nps_n)
+        low = max(-100.0, min(100.0, adj - margin))
+        high = max(-100.0, min(100.0, adj + margin))
+        out += [str(c.nps_n), text_exact(Fraction(100 * (c.p - c.d), c.nps_n), 1), text_double(low, 1),
+                text_double(high, 1)] + [text_exact(Fraction(k, c.nps_n), 2) for k in (c.p, c.a, c.d)]
+    else:
+        out += [""] * 7
+    if j["grade"]:
+        out += [str(c.g_n), text_exact(Fraction(c.g_sum, c.g_n), 2), text_exact(Fraction(c.g7, c.g_n), 2),
+                text_exact(Fraction(c.g9, c.g_n), 2)]
+    else:
+        out += [""] * 4
+    if j["ces"]:
+        out += [str(c.c_n), text_exact(Fraction(c.c_sum, c.c_n), 2), text_exact(Fraction(c.c5, c.c_n), 2)]
+    else:
+        out += [""] * 3
+    out.append("hidden: " + " ".join(j["hidden"]) if j["hidden"] else "")
+    return out
+
+
+CSV_HEADER = ["n", "nps_n", "nps", "nps_low", "nps_high", "promoters", "passives", "detractors", "grade_n",
+              "grade_mean", "grade_7plus", "grade_9plus", "ces_n", "ces_mean", "ces_5plus", "note"]
+
+
+# -- change tests, independently of src/metrics/change.c ---------------------
+
+
+def p_two_sided(z):
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def _change(diff_adj, diff_plain_q, diff_adj_q, var, enough, has):
+    """A change block before any FDR step: dict with the raw doubles under
+    "_p" / "_z" and the printed members."""
+    if not has or not enough:
+        return {"verdict": "insufficient_data"}
+    se = math.sqrt(var)
+    if se > 0:
+        z = diff_adj / se
+    else:
+        z = 0.0 if diff_adj == 0.0 else math.copysign(math.inf, diff_adj)
+    p = p_two_sided(z)
+    out = {"diff": num_exact(diff_adj_q, 2), "diff_plain": num_exact(diff_plain_q, 2), "se": num_double(se, 3),
+           "z": num_double(z, 3) if math.isfinite(z) else None, "p": num_double(p, 4),
+           "verdict": "real_change" if abs(z) >= Z95 else "within_noise", "_p": p, "_z": z, "_diff_adj": diff_adj}
+    return out
+
+
+def nps_q(c, adjusted):
+    return Fraction(100 * (c.p - c.d), c.nps_n + (3 if adjusted else 0))
+
+
+def compare_nps(a, b, min_n):
+    """The NPS change from a to b: z on the adjusted-Wald estimates and
+    variances; diff = adjusted difference, diff_plain the plain one."""
+    has = a.nps_n > 0 and b.nps_n > 0
+    if not has:
+        return {"verdict": "insufficient_data"}
+    adj_a, _, va = adjusted_wald(a.p, a.d, a.nps_n)
+    adj_b, _, vb = adjusted_wald(b.p, b.d, b.nps_n)
+    return _change(adj_b - adj_a, nps_q(b, False) - nps_q(a, False), nps_q(b, True) - nps_q(a, True),
+                   (va + vb) * 1e4, a.nps_n >= min_n and b.nps_n >= min_n, has)
+
+
+def compare_grade(a, b, min_n):
+    has = a.g_n > 1 and b.g_n > 1
+    if not has:
+        return {"verdict": "insufficient_data"}
+    ma, mb = float(a.g_sum) / float(a.g_n), float(b.g_sum) / float(b.g_n)
+    var = sample_var(a.g_n, a.g_sum, a.g_sumsq) / float(a.g_n) + sample_var(b.g_n, b.g_sum, b.g_sumsq) / float(b.g_n)
+    q = Fraction(b.g_sum, b.g_n) - Fraction(a.g_sum, a.g_n)
+    return _change(mb - ma, q, q, var, a.g_n >= min_n and b.g_n >= min_n, has)
+
+
+def did_nps(ub, ua, cb, ca, min_n):
+    """Difference in differences of the NPS: (ua - ub) - (ca - cb)."""
+    s = (ub, ua, cb, ca)
+    sign = (-1, 1, 1, -1)
+    has = all(x.nps_n > 0 for x in s)
+    if not has:
+        return {"verdict": "insufficient_data"}
+    var, diff_adj = 0.0, 0.0
+    plain, adj = Fraction(0), Fraction(0)
+    for x, sg in zip(s, sign):
+        a, _, v = adjusted_wald(x.p, x.d, x.nps_n)
+        var += v
+        diff_adj += sg * a
+        plain += sg * nps_q(x, False)
+        adj += sg * nps_q(x, True)
+    return _change(diff_adj, plain, adj, var * 1e4, all(x.nps_n >= min_n for x in s), has)
+
+
+def bh(changes, q=0.05):
+    """Benjamini-Hochberg over the changes that have a verdict
+    (real_change / within_noise): p_adj, fdr_q and the verdict after it."""
+    fam = [c for c in changes if c.get("verdict") in ("real_change", "within_noise")]
+    m = len(fam)
+    order = sorted(range(m), key=lambda i: (fam[i]["_p"], i))
+    run = 1.0
+    adj = [None] * m
+    for k in range(m - 1, -1, -1):
+        i = order[k]
+        v = float(m) / float(k + 1) * fam[i]["_p"]
+        run = min(run, v)
+        adj[i] = run
+    for c, pa in zip(fam, adj):
+        c["p_adj"] = num_double(pa, 4)
+        c["fdr_q"] = num_double(q, 4)
+        c["_p_adj"] = pa
+        c["verdict"] = "real_change" if pa <= q else "within_noise"
+    return changes
+
+
+def public(change):
+    """A change block without the raw doubles kept for further steps."""
+    return {k: v for k, v in change.items() if not k.startswith("_")}
+
+
+def goal_status(c, metric, target, min_n):
+    """reached / likely / too_close_to_call / not_reached /
+    insufficient_data on the exact estimate with its 95% interval."""
+    if metric == "nps":
+        if c.nps_n <= 0 or c.nps_n < min_n:
+            return "insufficient_data"
+        adj, margin, _ = adjusted_wald(c.p, c.d, c.nps_n)
+        low, high = max(-100.0, min(100.0, adj - margin)), max(-100.0, min(100.0, adj + margin))
+        est = Fraction(100 * (c.p - c.d), c.nps_n)
+    else:
+        if c.g_n <= 0 or c.g_n < min_n:
+            return "insufficient_data"
+        b = grade_bounds(c)
+        low, high = b if b else (c.g_sum / c.g_n,) * 2
+        est = Fraction(c.g_sum, c.g_n)
+    t = Fraction(target)
+    if Fraction(low) >= t:
+        return "reached"
+    if Fraction(high) < t:
+        return "not_reached"
+    return "likely" if est >= t else "too_close_to_call"
+
+
+# -- the organisation's calendar (zoneinfo, not src/core/tz.c) ---------------
+
+
+def zone(name="Europe/Amsterdam"):
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(name)
+
+
+def local_dt(ts, tz=None):
+    import datetime
+    return datetime.datetime.fromtimestamp(ts, tz or zone())
+
+
+def local_midnight(y, m, d, tz=None):
+    """Unix time of local 00:00 of the date y-m-d."""
+    import datetime
+    return int(datetime.datetime(y, m, d, tzinfo=tz or zone()).timestamp())
+
+
+def local_iso(ts, tz=None):
+    """"2026-12-01T00:00:00+01:00": the local wall clock with its offset."""
+    return local_dt(ts, tz).isoformat()
+
+
+def start_of_local_day(ts, tz=None):
+    d = local_dt(ts, tz)
+    return local_midnight(d.year, d.month, d.day, tz)
+
+
+def local_period_bounds(p, tz=None):
+    """[from, to) of a period label YYYY, YYYY-Qn, YYYY-MM, YYYY-Www or
+    YYYY-MM-DD in local time."""
+    import datetime
+    if len(p) == 4:
+        y = int(p)
+        return local_midnight(y, 1, 1, tz), local_midnight(y + 1, 1, 1, tz)
+    if "-Q" in p:
+        y, q = int(p[:4]), int(p[6])
+        m = (q - 1) * 3 + 1
+        return local_midnight(y, m, 1, tz), (local_midnight(y + 1, 1, 1, tz) if q == 4
+                                             else local_midnight(y, m + 3, 1, tz))
+    if "-W" in p:
+        d0 = datetime.date.fromisocalendar(int(p[:4]), int(p[6:8]), 1)
+        d1 = d0 + datetime.timedelta(days=7)
+        return local_midnight(d0.year, d0.month, d0.day, tz), local_midnight(d1.year, d1.month, d1.day, tz)
+    if len(p) == 10:
+        d0 = datetime.date.fromisoformat(p)
+        d1 = d0 + datetime.timedelta(days=1)
+        return local_midnight(d0.year, d0.month, d0.day, tz), local_midnight(d1.year, d1.month, d1.day, tz)
+    y, m = int(p[:4]), int(p[5:7])
+    return local_midnight(y, m, 1, tz), (local_midnight(y + 1, 1, 1, tz) if m == 12
+                                         else local_midnight(y, m + 1, 1, tz))
+
+
+def local_keys(ts, tz=None):
+    """day, week, month, quarter, year labels of an instant, local."""
+    d = local_dt(ts, tz)
+    iso = d.isocalendar()
+    return {"day": d.strftime("%Y-%m-%d"), "week": "%04d-W%02d" % (iso[0], iso[1]), "month": d.strftime("%Y-%m"),
+            "quarter": "%04d-Q%d" % (d.year, (d.month - 1) // 3 + 1), "year": "%04d" % d.year}
+
+
+def set_clock(srv, ts):
+    """Move the test clock (server started with --test-clock)."""
+    st, _, b = srv.post("/api/v1/admin/clock", {"now": iso(ts)})
+    if st != 200:
+        raise FixtureError("POST /api/v1/admin/clock %s -> %s %s" % (iso(ts), st, short(b)))
+    return b

@@ -214,12 +214,63 @@ def test_scope(t, srv, f, me):
             "employee reads the effect of team 2's action -> 403")
 
 
+def window_counts(srv, lo, hi, tp=None, exclude_tp=None):
+    """NPS counts of the responses received in [lo, hi), from the file."""
+    q = "SELECT nps, employee_id FROM responses WHERE received_at >= ? AND received_at < ? AND nps IS NOT NULL"
+    args = [lo, hi]
+    if tp is not None:
+        q += " AND touchpoint_id = ?"
+        args.append(tp)
+    if exclude_tp is not None:
+        q += " AND (touchpoint_id IS NULL OR touchpoint_id <> ?)"
+        args.append(exclude_tp)
+    c = ks.Counts()
+    for nps, emp in srv.sql(q, tuple(args)):
+        c.add(nps, None, None, emp)
+    return c
+
+
+def expect_did(srv, tpid, lo, mid, hi, min_n=5):
+    """before, after, nps_change and vs_rest of one comparison of the
+    effect, recomputed from the file: the unit's own change (adjusted-Wald
+    z-test) and the difference in differences against everything else in
+    the same windows."""
+    ub, ua = window_counts(srv, lo, mid, tp=tpid), window_counts(srv, mid, hi, tp=tpid)
+    cb, ca = window_counts(srv, lo, mid, exclude_tp=tpid), window_counts(srv, mid, hi, exclude_tp=tpid)
+    before = dict(ks.cell_json(ub, min_n), **{"from": ks.local_iso(lo), "to": ks.local_iso(mid)})
+    after = dict(ks.cell_json(ua, min_n), **{"from": ks.local_iso(mid), "to": ks.local_iso(hi)})
+    return {"before": before, "after": after, "nps_change": ks.public(ks.compare_nps(ub, ua, min_n)),
+            "vs_rest": ks.public(ks.did_nps(ub, ua, cb, ca, min_n))}
+
+
+def did_part(o):
+    keys = ("n", "min_n", "insufficient", "nps", "grade", "ces", "hidden", "from", "to")
+    return {"before": {k: o["before"][k] for k in keys if k in o.get("before", {})},
+            "after": {k: o["after"][k] for k in keys if k in o.get("after", {})},
+            "nps_change": o.get("nps_change"), "vs_rest": o.get("vs_rest")} if isinstance(o, dict) else o
+
+
 def test_effect(t, srv, f, me):
+    """Windows of whole local days around the start date (local midnight),
+    cut at the start of today: after = [start, start + len), before = the
+    len days just before, len = min(window_days, days since the start);
+    season = the same windows 364 days earlier, placebo = one window
+    earlier. Expected figures from the file."""
     now = time.time()
-    start_ts = int(now // 86400 - 30) * 86400
-    start = day(start_ts)
-    after_len = int(now) - start_ts  # the after window is capped at now
-    before_t0 = start_ts - after_len + 3600
+    today = ks.start_of_local_day(now)
+    today_d = ks.local_dt(now).date()
+    start_d = today_d - datetime.timedelta(days=30)
+    start = start_d.isoformat()
+
+    def mid(d):
+        return ks.local_midnight(d.year, d.month, d.day)
+
+    def shift(days):
+        return mid(start_d + datetime.timedelta(days=days))
+
+    start_ts = mid(start_d)
+    L = 30
+    before_t0 = shift(-L) + 3600
     after_t0 = start_ts + 3600
 
     def tp(name):
@@ -235,30 +286,57 @@ def test_effect(t, srv, f, me):
     after = [9] * 140 + [8] * 40 + [2] * 20
     post_scores(srv, ks.uniq("ba"), tpa["id"], before, before_t0)
     post_scores(srv, ks.uniq("aa"), tpa["id"], after, after_t0)
-    post_scores(srv, ks.uniq("oa"), tpa["id"], [0] * 30, before_t0 - 86400 * 40)  # outside both windows
+    post_scores(srv, ks.uniq("oa"), tpa["id"], [0] * 30, shift(-45) + 3600)  # the placebo's before window
+    post_scores(srv, ks.uniq("ta"), tpa["id"], [10] * 7, today + 3600)  # today: not counted yet
     a = action(tpa["id"], "Monteur belt vooraf")
     st, _, eff = srv.get("/api/v1/actions/%d/effect" % a["id"])
-    want = nps_of(140, 20, 200) - nps_of(100, 100, 200)
     ch = eff.get("nps_change", {}) if isinstance(eff, dict) else {}
-    t.check(st == 200 and {"before", "after", "nps_change"} <= set(eff), "effect -> 200 with before, after, nps_change",
-            ks.got(st, eff))
-    t.eq((eff["before"].get("n"), eff["after"].get("n")), (200, 200), "effect counts exactly the two windows")
-    t.near(eff["before"].get("nps", {}).get("value"), 0.0, 0.05, "before: NPS 0")
-    t.near(eff["after"].get("nps", {}).get("value"), 60.0, 0.05, "after: NPS 60")
-    t.near(ch.get("diff"), want, 0.01, "nps_change.diff = %.2f from the exact counts" % want)
+    t.check(st == 200 and {"before", "after", "nps_change", "vs_rest", "season", "placebo", "interpretation"} <= set(eff),
+            "effect -> 200 with before, after, nps_change, vs_rest, season, placebo, interpretation", ks.got(st, eff))
+    if st != 200:
+        return
+    t.eq((eff["before"].get("n"), eff["after"].get("n")), (200, 200),
+         "effect counts exactly the two windows (not today's answers, not the older ones)")
+    t.eq(eff["before"].get("nps", {}).get("value"), 0.0, "before: NPS 0.0")
+    t.eq(eff["after"].get("nps", {}).get("value"), 60.0, "after: NPS 60.0")
+    want = expect_did(srv, tpa["id"], shift(-L), start_ts, shift(L))
+    t.eq(ch.get("diff_plain"), 60.0, "nps_change.diff_plain = 60.00, the plain difference of the exact counts")
+    t.eq(ch.get("diff"), ks.num_exact(ks.Fraction(100 * 120, 203) - 0, 2),
+         "nps_change.diff = %s, the adjusted-Wald difference z tests: 100 (P - D)/(n + 3)"
+         % ks.text_exact(ks.Fraction(100 * 120, 203), 2))
     t.check(all(isinstance(ch.get(k), (int, float)) for k in ("se", "z", "p")) and ch.get("z", 0) > 1.96
             and ch.get("p", 1) < 0.05, "nps_change has se, z > 1.96, p < 0.05", ks.short(ch))
     t.eq(ch.get("verdict"), "real_change", "verdict real_change")
-    t.eq((eff["before"].get("to"), eff["after"].get("from")), (ks.iso(start_ts), ks.iso(start_ts)),
-         "the windows meet at the start date")
-    t.check(abs(ks.parse_iso(eff["after"]["to"]) - now) < 120 and eff.get("window_days") == 90,
-            "after window capped at now (default window_days 90)", ks.short(eff))
-    st, _, e10 = srv.get("/api/v1/actions/%d/effect?window_days=10" % a["id"])
-    want_b10 = sum(1 for i in range(200) if before_t0 + i * 60 >= start_ts - 10 * 86400)
-    t.eq((st, e10.get("before", {}).get("n"), e10.get("after", {}).get("n"), e10.get("window_days")),
-         (200, want_b10, 200, 10), "window_days=10: only the last 10 days before the start")
-    t.error(srv.get("/api/v1/actions/%d/effect?window_days=0" % a["id"]), 422, "out_of_range", "window_days",
-            "window_days=0 -> 422")
+    t.eq(ch, want["nps_change"], "nps_change (diff, diff_plain, se, z, p, verdict) equals the recomputation")
+    t.eq(did_part(eff), want, "before, after (local windows), nps_change and vs_rest equal the recomputation")
+    t.eq(eff.get("vs_rest"), {"verdict": "insufficient_data"},
+         "vs_rest: nothing else in the organisation answered -> insufficient_data only")
+    t.eq((eff["before"].get("to"), eff["after"].get("from")), (ks.local_iso(start_ts), ks.local_iso(start_ts)),
+         "the windows meet at the start date's local midnight (%s)" % ks.local_iso(start_ts))
+    t.check(eff["after"].get("to") == ks.local_iso(today) and eff.get("window_days") == 90
+            and eff.get("days_measured") == L,
+            "after window cut at the start of today (default window_days 90, 30 days measured)", ks.short(eff))
+    t.check(str(eff.get("interpretation", "")).startswith("associated with"),
+            "interpretation says \"associated with ...\"", ks.short(eff.get("interpretation")))
+    t.eq(eff.get("slice"), {"touchpoint_id": tpa["id"], "journey_id": None, "team_id": None},
+         "slice: the action's touchpoint")
+    t.eq(did_part(eff.get("season")), expect_did(srv, tpa["id"], shift(-L - 364), shift(-364), shift(L - 364)),
+         "season: the same windows 364 days earlier (empty: insufficient_data)")
+    pl = expect_did(srv, tpa["id"], shift(-2 * L), shift(-L), start_ts)
+    t.eq(did_part(eff.get("placebo")), pl, "placebo: the same test one window earlier, equal to the recomputation")
+    t.check(pl["nps_change"].get("verdict") == "real_change" and pl["before"]["n"] == 30,
+            "placebo: (test's own data) the 30 older detractors make a change there", ks.short(pl))
+    st, _, e14 = srv.get("/api/v1/actions/%d/effect?window_days=14" % a["id"])
+    w14 = expect_did(srv, tpa["id"], shift(-14), start_ts, shift(14))
+    t.eq((st, e14.get("before", {}).get("n"), e14.get("after", {}).get("n"), e14.get("window_days"),
+          e14.get("days_measured")), (200, 0, 200, 14, 14), "window_days=14: two weeks either side of the start")
+    t.eq(did_part(e14), w14, "window_days=14: before, after and the changes equal the recomputation")
+    st, _, e7 = srv.get("/api/v1/actions/%d/effect?window_days=728" % a["id"])
+    t.check(st == 200 and e7.get("window_days") == 728 and e7.get("days_measured") == L,
+            "window_days=728 (104 weeks): allowed, still cut at today", ks.got(st, e7))
+    for bad in ("0", "10", "3", "6", "735", "731", "7.5", "abc", ""):
+        t.error(srv.get("/api/v1/actions/%d/effect?window_days=%s" % (a["id"], bad)), 422, "out_of_range",
+                "window_days", "window_days=%s (not whole weeks 7..730) -> 422 naming window_days" % bad)
     t.error(srv.get("/api/v1/actions/%d/effect?days=3" % a["id"]), 422, "invalid", "days",
             "effect: unknown parameter -> 422")
     t.error(srv.get("/api/v1/actions/999999/effect"), 404, "not_found", None, "effect of unknown action -> 404")
@@ -271,8 +349,13 @@ def test_effect(t, srv, f, me):
     b = action(tpb["id"], "Balie vriendelijker")
     st, _, eff = srv.get("/api/v1/actions/%d/effect" % b["id"])
     ch = eff.get("nps_change", {}) if isinstance(eff, dict) else {}
-    t.check(st == 200 and abs(ch.get("diff", 99)) < 0.005 and ch.get("verdict") == "within_noise",
+    t.check(st == 200 and ch.get("diff") == 0.0 and ch.get("diff_plain") == 0.0 and ch.get("verdict") == "within_noise",
             "identical distributions -> diff 0, within_noise", ks.got(st, eff))
+    want = expect_did(srv, tpb["id"], shift(-L), start_ts, shift(L))
+    t.eq(did_part(eff), want, "identical distributions: before, after, nps_change and vs_rest equal the recomputation")
+    t.check(want["vs_rest"].get("verdict") == "real_change" and eff.get("vs_rest", {}).get("diff", 0) < 0,
+            "vs_rest: against the rest (the first touchpoint's +60) the unchanged slice fell behind: real_change, diff < 0",
+            ks.short(eff.get("vs_rest")))
 
     # 3: too few answers
     tpc = tp("Chat ")
@@ -280,9 +363,12 @@ def test_effect(t, srv, f, me):
     post_scores(srv, ks.uniq("ac"), tpc["id"], [10, 10, 9], after_t0)
     c = action(tpc["id"], "Chat sneller")
     st, _, eff = srv.get("/api/v1/actions/%d/effect" % c["id"])
-    t.check(st == 200 and eff.get("nps_change", {}).get("verdict") == "insufficient_data"
+    t.check(st == 200 and eff.get("nps_change") == {"verdict": "insufficient_data"}
+            and eff.get("vs_rest") == {"verdict": "insufficient_data"}
             and eff["before"].get("n") == 2 and eff["after"].get("n") == 3,
-            "few responses -> insufficient_data", ks.got(st, eff))
+            "few responses -> insufficient_data, and nothing but the verdict", ks.got(st, eff))
+    t.eq(did_part(eff), expect_did(srv, tpc["id"], shift(-L), start_ts, shift(L)),
+         "few responses: the windows print n only (insufficient)")
 
     # a theme-only action names no slice to measure
     th = srv.create("actions", {"title": "Thema", "owner_id": me, "start_date": start, "theme": "wachttijd"})

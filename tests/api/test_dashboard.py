@@ -10,9 +10,11 @@ answer is computed here by brute force from the SQLite file (LIKE / Python
 tokenising for the full-text search, recursive walks for unit subtrees) or
 from GET /api/v1/metrics for the numbers."""
 
+import math
 import os
 import re
 import sys
+import time
 import unicodedata
 import urllib.parse
 
@@ -337,29 +339,90 @@ def metric_value(srv, team, period, metric):
     return m["n"], (block or {}).get("value" if metric == "nps" else "mean")
 
 
+def file_counts(srv, column, value, lo, hi):
+    """Counts of the responses with column = value received in [lo, hi),
+    from the file (a team's or a person's figures stop at the start of
+    today: the caller passes that as hi)."""
+    c = ks.Counts()
+    for nps, grade, ces, emp in srv.sql("SELECT nps, grade, ces, employee_id FROM responses WHERE %s = ?"
+                                        " AND received_at >= ? AND received_at < ?" % column, (value, lo, hi)):
+        c.add(nps, grade, ces, emp)
+    return c
+
+
+def goal_actual(m, metric):
+    """What a goal's actual must be: the figure GET /metrics shows."""
+    block = m.get(metric) if isinstance(m.get(metric), dict) else None
+    k = "value" if metric == "nps" else "mean"
+    return {"n": m.get("n"), "min_n": m.get("min_n"), "value": block[k] if block else None,
+            "low": block["low"] if block else None, "high": block["high"] if block else None}
+
+
 def test_goals(t, srv, db, s, team, team2, period):
+    """Goal status on the exact value with its interval (reached, likely,
+    too_close_to_call, not_reached, insufficient_data); actual = the
+    figure /metrics shows for the team and period, as of today."""
     path = "/api/v1/teams/%d/goals" % team
+    today = ks.start_of_local_day(time.time())
+    lo, hi = ks.local_period_bounds(period)
+    c = file_counts(srv, "team_id", team, lo, min(hi, today))
+    min_n = 10 if c.one_person() else 5
+    st, _, m = srv.get("/api/v1/metrics?team_id=%d&period=%s" % (team, period))
+    if st != 200:
+        raise ks.FixtureError("metrics -> %s %s" % (st, m))
+    probs = ks.cell_problems(m, c, min_n, "team %d %s" % (team, period))
+    t.check(not probs and isinstance(m.get("nps"), dict) and isinstance(m.get("grade"), dict),
+            "goals: (fixture) the team's %s figures (n %d, as of today) are shown and equal the recomputation"
+            % (period, c.n), "\n".join(probs) or ks.short(m))
+    n, nps = m.get("n"), (m.get("nps") or {}).get("value")
+
+    def status(metric, target):
+        if not isinstance(m.get(metric), dict):
+            return "insufficient_data"
+        return ks.goal_status(c, metric, target, min_n)
+
     st, _, g = s["lead1"].put(path, {"period": period, "metric": "nps", "target": 20})
-    n, nps = metric_value(srv, team, period, "nps")
     ok = st == 200 and isinstance(g, dict)
     t.check(ok and g.get("period") == period and g.get("metric") == "nps" and g.get("target") == 20,
             "goals: the team lead sets an NPS goal for %s -> 200 with the goal" % period, ks.got(st, g))
-    t.check(ok and g.get("actual", {}).get("value") == nps and g["actual"].get("n") == n and nps is not None,
-            "goals: actual = the NPS GET /metrics shows for the team and period (%s, n %s)" % (nps, n),
-            ks.got(st, g))
-    t.eq(g.get("progress") if ok else None, "reached" if nps >= 20 else "not_reached", "goals: progress follows actual vs target")
+    t.check(ok and g.get("actual") == goal_actual(m, "nps") and nps is not None,
+            "goals: actual (n, min_n, value, low, high) = what GET /metrics shows for the team and period (%s, n %s)"
+            % (nps, n), ks.got(st, g))
+    want = status("nps", 20)
+    t.eq((g.get("status"), g.get("progress")) if ok else None, (want, want),
+         "goals: status and progress on the exact NPS with its interval against 20: %s" % want)
     st, _, g = s["lead1"].put(path, {"period": period, "metric": "nps", "target": 100})
-    t.eq(g.get("progress") if st == 200 else (st, g), "not_reached" if nps < 100 else "reached",
-         "goals: PUT again replaces the target (100 -> not_reached)")
-    n, grade = metric_value(srv, team, period, "grade")
+    t.eq(g.get("progress") if st == 200 else (st, g), status("nps", 100),
+         "goals: PUT again replaces the target (100 -> %s)" % status("nps", 100))
+    # one target for each status, chosen from the exact figures
+    if isinstance(m.get("nps"), dict):
+        adj, margin, _ = ks.adjusted_wald(c.p, c.d, c.nps_n)
+        low, high = max(-100.0, adj - margin), min(100.0, adj + margin)
+        est = float(ks.Fraction(100 * (c.p - c.d), c.nps_n))
+        targets = {"reached": math.floor(low) - 1, "not_reached": math.ceil(high) + 1}
+        if low < est:
+            targets["likely"] = round((low + est) / 2, 3)
+        if est < high:
+            targets["too_close_to_call"] = round((est + high) / 2, 3)
+        for name, target in sorted(targets.items()):
+            t.eq(ks.goal_status(c, "nps", target, min_n), name,
+                 "goals: (test's own arithmetic) target %s is %s for NPS %.3f [%.3f, %.3f]" % (target, name, est, low, high))
+            st, _, g = s["lead1"].put(path, {"period": period, "metric": "nps", "target": target})
+            t.eq((st, g.get("status"), g.get("progress")), (200, name, name),
+                 "goals: NPS target %s -> %s" % (target, name))
+    st, _, g = s["lead1"].put(path, {"period": period, "metric": "nps", "target": 100})
+    grade = (m.get("grade") or {}).get("mean")
     st, _, g = s["manager"].put(path, {"period": period, "metric": "grade", "target": 7.5})
-    t.check(st == 200 and g.get("actual", {}).get("value") == grade and g.get("target") == 7.5,
+    t.check(st == 200 and g.get("actual") == goal_actual(m, "grade") and g.get("target") == 7.5,
             "goals: a manager above the team sets a grade goal; actual = GET /metrics grade mean (%s)" % grade,
             ks.got(st, g))
+    t.eq(g.get("status") if st == 200 else None, status("grade", 7.5),
+         "goals: grade status on the exact mean with its interval: %s" % status("grade", 7.5))
     st, _, g = s["lead1"].put(path, {"period": "2099-01", "metric": "nps", "target": 0})
-    t.check(st == 200 and g.get("progress") == "insufficient" and g.get("actual", {}).get("value") is None
-            and g["actual"].get("n") == 0,
-            "goals: a period without enough responses -> progress insufficient, value null", ks.got(st, g))
+    t.check(st == 200 and g.get("progress") == "insufficient_data" and g.get("status") == "insufficient_data"
+            and g.get("actual") == {"n": 0, "min_n": 5, "value": None, "low": None, "high": None},
+            "goals: a period without responses -> insufficient_data, actual n 0 (min_n 5), value/low/high null",
+            ks.got(st, g))
     st, _, lst = s["emp1"].get(path)
     items = lst.get("items", []) if st == 200 else []
     t.check(st == 200 and [(i["period"], i["metric"]) for i in items]
@@ -447,14 +510,17 @@ def test_settings_and_colleagues(t, srv, db, s, team, team2):
             "colleagues: present after the team lead turns sharing on, only the team's employees", ks.got(st, dash))
     if isinstance(col, list):
         w = dash["window"]
+        lo, _ = ks.local_period_bounds(w["period"])
+        today = ks.start_of_local_day(time.time())
         bad = []
         for c in col:
-            st2, _, m = srv.get("/api/v1/metrics?employee_id=%d&from=%s&to=%s" % (c["employee"]["id"], w["from"], w["to"]))
-            if st2 != 200 or m.get("n") != c.get("n") or c.get("min_n") != 10 or \
-                    (c["n"] < 10) != bool(c.get("insufficient")) or \
-                    (not c.get("insufficient") and c["nps"]["value"] != (m.get("nps") or {}).get("value")):
-                bad.append((c, m))
-        t.check(not bad, "colleagues: each equals GET /metrics?employee_id= for the window, min n 10", ks.short(bad[:2]))
+            st2, _, m = srv.get("/api/v1/metrics?employee_id=%d&period=%s" % (c["employee"]["id"], w["period"]))
+            fc = file_counts(srv, "employee_id", c["employee"]["id"], lo, today)
+            probs = ks.cell_problems(c, fc, 10, "colleague %s" % c["employee"]["name"])
+            if st2 != 200 or ks.cell_of(m) != ks.cell_of(c) or probs:
+                bad.append((c, m, probs))
+        t.check(not bad, "colleagues: each equals GET /metrics?employee_id=&period= of the window (the same cell)"
+                " and the recomputation as of today, min n 10", ks.short(bad[:2]))
         names = [c["employee"]["name"] for c in col]
         t.eq(names, sorted(names), "colleagues: listed by name, not ranked by score")
     st, _, m = s["emp1"].get("/api/v1/metrics?group_by=employee")
@@ -494,27 +560,47 @@ def test_me(t, srv, db, s, team):
     t.check(d.get("user", {}).get("employee_id") == e1 and d["user"].get("role") == "employee",
             "me: user is the logged-in employee", ks.short(d.get("user")))
     w = d.get("window", {})
-    st, _, m = srv.get("/api/v1/metrics?employee_id=%d&from=%s&to=%s" % (e1, w.get("from"), w.get("to")))
+    now = time.time()
+    today = ks.start_of_local_day(now)
+    nd = ks.local_dt(now)
+    year = "%04d" % nd.year
+    y0, m0 = (nd.year, nd.month - 11) if nd.month == 12 else (nd.year - 1, nd.month + 1)
+    trend_from = "%04d-%02d" % (y0, m0)
+    lo, _ = ks.local_period_bounds(year)
+    t.eq(w, {"period": year, "from": ks.local_iso(lo), "to": ks.local_iso(today), "trend_from": trend_from,
+             "time_zone": "Europe/Amsterdam"},
+         "me: window = the current local year up to the start of today; trends from 12 months back")
+    st, _, m = srv.get("/api/v1/metrics?employee_id=%d&period=%s" % (e1, w.get("period")))
     me = d.get("me") or {}
-    t.check(st == 200 and me.get("n") == m.get("n") and me.get("min_n") == 10
-            and me.get("nps") == m.get("nps") and me.get("grade") == m.get("grade"),
-            "me: my metrics = GET /metrics?employee_id= over the window (min n 10)",
-            "dashboard %s\nmetrics %s" % (ks.short(me), ks.short(m)))
-    st, _, tm = srv.get("/api/v1/metrics?team_id=%d&from=%s&to=%s" % (team, w.get("from"), w.get("to")))
+    fc = file_counts(srv, "employee_id", e1, lo, today)
+    probs = ks.cell_problems(me, fc, 10, "me")
+    t.check(st == 200 and ks.cell_of(me) == ks.cell_of(m) and me.get("min_n") == 10 and not probs,
+            "me: my metrics = GET /metrics?employee_id=&period= of the window = the recomputation (min n 10)",
+            "dashboard %s\nmetrics %s\n%s" % (ks.short(me), ks.short(m), "\n".join(probs)))
+    st, _, tm = srv.get("/api/v1/metrics?team_id=%d&period=%s" % (team, w.get("period")))
     te = d.get("team") or {}
-    t.check(st == 200 and te.get("id") == team and te.get("n") == tm.get("n") and te.get("min_n") == 5
-            and te.get("nps") == tm.get("nps"),
-            "me: team = GET /metrics?team_id= of my team over the window (min n 5)",
-            "dashboard %s\nmetrics %s" % (ks.short(te), ks.short(tm)))
-    st, _, tr = srv.get("/api/v1/metrics/trend?employee_id=%d&from=%s&to=%s" % (e1, w.get("from"), w.get("to")))
-    mt = d.get("me_trend") or []
-    t.check(st == 200 and [p["period"] for p in mt] == [p["period"] for p in tr["points"]]
-            and [p["n"] for p in mt] == [p["n"] for p in tr["points"]] and len(mt) <= 12
-            and all(p.get("insufficient") == (p["n"] < 10) for p in mt),
-            "me: me_trend = the monthly trend of the last 12 months, min n 10 per point", ks.short(mt))
-    tt = d.get("team_trend") or []
-    t.check(1 <= len(tt) <= 12 and all(isinstance(p.get("period"), str) for p in tt),
-            "me: team_trend has monthly points", ks.short(tt))
+    fc = file_counts(srv, "team_id", team, lo, today)
+    probs = ks.cell_problems(te, fc, 10 if fc.one_person() else 5, "team")
+    t.check(st == 200 and te.get("id") == team and ks.cell_of(te) == ks.cell_of(tm) and te.get("min_n") == 5
+            and not probs,
+            "me: team = GET /metrics?team_id=&period= of my team over the window = the recomputation (min n 5)",
+            "dashboard %s\nmetrics %s\n%s" % (ks.short(te), ks.short(tm), "\n".join(probs)))
+    for key, q, col, val, min_n in (("me_trend", "employee_id=%d" % e1, "employee_id", e1, 10),
+                                    ("team_trend", "team_id=%d" % team, "team_id", team, 5)):
+        st, _, tr = srv.get("/api/v1/metrics/trend?interval=month&" + q)
+        pts = d.get(key) or []
+        want = [dict(ks.cell_of(p), period=p["period"]) for p in (tr.get("points", []) if st == 200 else [])
+                if p["period"] >= trend_from]
+        got_pts = [dict(ks.cell_of(p), period=p.get("period")) for p in pts]
+        probs = []
+        for p in pts:
+            plo, phi = ks.local_period_bounds(p["period"])
+            fc = file_counts(srv, col, val, plo, min(phi, today))
+            probs += ks.cell_problems(p, fc, 10 if min_n == 10 or fc.one_person() else 5, "%s %s" % (key, p["period"]))
+        t.check(st == 200 and got_pts == want and 1 <= len(pts) <= 12 and not probs,
+                "me: %s = the monthly points of /metrics/trend from trend_from on (the same cells), "
+                "each equal to the recomputation (min n %d)" % (key, min_n),
+                "got %s\nwant %s\n%s" % (ks.short(got_pts), ks.short(want), "\n".join(probs[:5])))
     want = [r["id"] for r in rows if r["emp"] == e1][:10]
     t.eq(ids_of(d.get("verbatims", [])), want, "me: verbatims = my latest 10 open answers")
     want = [r["id"] for r in rows if r["emp"] == e1 and r["nps"] is not None and r["nps"] >= 9][:10]

@@ -840,6 +840,42 @@ def test_trend(t, srv, ref, canon):
     t.check(not problems, "trend a team per quarter: points and changes equal the reference", "\n".join(problems[:10]))
 
 
+def test_unit_rows(t, srv, ref, months, canon):
+    """A team's slice grouped by its department or organisation has one row,
+    which is the team's own cell: in every month it must show what the
+    team's reply shows (and hide what it hides), and its line (total = the
+    one row) must not hold one hidden cell."""
+    teams = sorted(i for i, u in ref.units.items() if u[1] == "team")
+    for dim in ("department", "organisation"):
+        problems, replies = [], 0
+        for team in teams:
+            for m in months + sorted({mo[:4] for mo in months}):
+                f = {"team_id": str(team), "period": m}
+                st, _, body = srv.get("/api/v1/metrics?" + qs(dict(f, group_by=dim)))
+                if st != 200:
+                    problems.append("%s: %s" % (qs(f), ks.got(st, body)))
+                    continue
+                replies += 1
+                total, groups = ref.query(f, (dim,))
+                problems += ks.cell_problems(body, total, total_min_n(f, total), "%s total" % qs(f))
+                cells = []
+                for row in body.get("rows", []):
+                    k = (gkey(dim, row.get(dim)),)
+                    if k not in groups:
+                        problems.append("%s: row %s not in the reference" % (qs(f), ks.short(row.get(dim))))
+                        continue
+                    c = groups[k][1]
+                    problems += ks.cell_problems(row, c, row_min_n(f, (dim,), (row.get(dim),), c),
+                                                 "%s row" % qs(f))
+                    cells.append((dim, row, c))
+                    canon.note(canon.key(f, (dim,), (row.get(dim),)), row, c, "%s group_by=%s row" % (qs(f), dim))
+                problems += line_problems(body, total, cells, "%s group_by=%s" % (qs(f), dim))
+                canon.note(canon.key(f, (dim,), None), body, total, "%s group_by=%s total" % (qs(f), dim))
+        t.check(not problems, "team slices by %s (%d replies: every team, every month and year): the one row "
+                "is the team's cell, shown or hidden as the team's own reply" % (dim, replies),
+                "\n".join(problems[:12]))
+
+
 def test_compare(t, srv, ref, months, canon):
     m1, m2 = months[-4], months[-2]
     depts = sorted(i for i, u in ref.units.items() if u[1] == "department")
@@ -1016,6 +1052,7 @@ def main(t):
         test_signals(t, srv, ref)
         test_trend(t, srv, ref, canon)
         test_compare(t, srv, ref, months, canon)
+        test_unit_rows(t, srv, ref, months, canon)
         t.check(not canon.conflicts and canon.cells > 500,
                 "canonical table: no cell of a team- or person-level slice shown in one reply and hidden "
                 "in another (%d cells seen)" % canon.cells, "\n".join(canon.conflicts[:10]))

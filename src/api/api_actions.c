@@ -26,8 +26,8 @@
 #include "analytics/analytics.h"
 #include "api/api.h"
 
-#define API_EFFECT_DEFAULT_DAYS 90
-#define API_EFFECT_MAX_DAYS 730
+#define API_EFFECT_DEFAULT_DAYS 91  /* 13 weeks */
+#define API_EFFECT_MAX_DAYS 728  /* 104 weeks */
 
 /* ---- small helpers --------------------------------------------------------------- */
 

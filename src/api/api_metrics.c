@@ -210,8 +210,18 @@ static ks_err api_reply_csv(http_req *req, const dc_reply *d)
 	}
 	for (int i = 0; !err && i < r->n_dims; i++)
 		err = buf_puts(&b, i == 0 ? "total" : ",");
-	if (!err)
+	if (!err && r->n_dims > 0)
 		err = metrics_csv_fields(&b, &r->total, d->total.min_n, &d->total.show);
+	if (!err && r->n_dims == 0) {
+		/* No key columns: the line is the measure columns alone, without
+		 * the comma that separates them from the keys. */
+		ks_buf line;
+		buf_init(&line, 4096);
+		err = metrics_csv_fields(&line, &r->total, d->total.min_n, &d->total.show);
+		if (!err && line.len > 0)
+			err = buf_append(&b, line.data + 1, line.len - 1);
+		buf_free(&line);
+	}
 	if (err) {
 		buf_free(&b);
 		return err;

@@ -42,7 +42,13 @@ static dc_vis dc_vis_of(const sup_table *t, size_t cell)
 	return v;
 }
 
-static const dc_vis dc_hide_all = {.show = {false, false, false}, .min_n = 0};
+/* A cell the canonical table does not hold (no answers in that period,
+ * or a grouping it cannot place): nothing is shown. */
+static dc_vis dc_hide_all(const dc_policy *pol, const an_filter *f)
+{
+	dc_vis v = {.show = {false, false, false}, .min_n = f->employee_id ? pol->min_n_person : pol->min_n};
+	return v;
+}
 
 bool dc_protected(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims)
 {
@@ -577,16 +583,16 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	ssize_t tc = dc_map(ix, &c, f, period, &out->r, NULL);
 	if (dc_all_canonical(dims, n_dims)) {
 		out->canonical = true;
-		out->total = tc >= 0 ? dc_vis_of(&c.t, (size_t)tc) : dc_hide_all;
+		out->total = tc >= 0 ? dc_vis_of(&c.t, (size_t)tc) : dc_hide_all(pol, f);
 		for (size_t g = 0; g < out->r.n_groups; g++) {
 			ssize_t gc = dc_map(ix, &c, f, period, &out->r, &out->r.groups[g]);
-			out->groups[g] = gc >= 0 ? dc_vis_of(&c.t, (size_t)gc) : dc_hide_all;
+			out->groups[g] = gc >= 0 ? dc_vis_of(&c.t, (size_t)gc) : dc_hide_all(pol, f);
 		}
 	} else if (tc >= 0) {
 		err = dc_reply_table(pol, f, out, tc, &c.t);
 	} else {
 		err = dc_reply_table(pol, f, out, -1, NULL);
-		out->total = dc_hide_all;
+		out->total = dc_hide_all(pol, f);
 	}
 	dc_canon_free(&c);
 	if (err) {

@@ -313,9 +313,9 @@ def test_effect(t, srv, f, me):
          "vs_rest: nothing else in the organisation answered -> insufficient_data only")
     t.eq((eff["before"].get("to"), eff["after"].get("from")), (ks.local_iso(start_ts), ks.local_iso(start_ts)),
          "the windows meet at the start date's local midnight (%s)" % ks.local_iso(start_ts))
-    t.check(eff["after"].get("to") == ks.local_iso(today) and eff.get("window_days") == 90
+    t.check(eff["after"].get("to") == ks.local_iso(today) and eff.get("window_days") == 91
             and eff.get("days_measured") == L,
-            "after window cut at the start of today (default window_days 90, 30 days measured)", ks.short(eff))
+            "after window cut at the start of today (default window_days 91 = 13 weeks, 30 days measured)", ks.short(eff))
     t.check(str(eff.get("interpretation", "")).startswith("associated with"),
             "interpretation says \"associated with ...\"", ks.short(eff.get("interpretation")))
     t.eq(eff.get("slice"), {"touchpoint_id": tpa["id"], "journey_id": None, "team_id": None},
@@ -334,9 +334,9 @@ def test_effect(t, srv, f, me):
     st, _, e7 = srv.get("/api/v1/actions/%d/effect?window_days=728" % a["id"])
     t.check(st == 200 and e7.get("window_days") == 728 and e7.get("days_measured") == L,
             "window_days=728 (104 weeks): allowed, still cut at today", ks.got(st, e7))
-    for bad in ("0", "10", "3", "6", "735", "731", "7.5", "abc", ""):
+    for bad in ("0", "10", "3", "6", "735", "730", "731", "7.5", "abc", ""):
         t.error(srv.get("/api/v1/actions/%d/effect?window_days=%s" % (a["id"], bad)), 422, "out_of_range",
-                "window_days", "window_days=%s (not whole weeks 7..730) -> 422 naming window_days" % bad)
+                "window_days", "window_days=%s (not whole weeks 7..728) -> 422 naming window_days" % bad)
     t.error(srv.get("/api/v1/actions/%d/effect?days=3" % a["id"]), 422, "invalid", "days",
             "effect: unknown parameter -> 422")
     t.error(srv.get("/api/v1/actions/999999/effect"), 404, "not_found", None, "effect of unknown action -> 404")

@@ -1,6 +1,7 @@
 /* api_invite.c — survey rules, invitations, opt-outs, the response funnel,
  * QR codes for open links, the unsubscribe page, and the test-mode clock.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,47 +191,163 @@ ks_err api_optout_list(http_req *req, ks_error *e)
 
 /* ---- funnel ---------------------------------------------------------------------- */
 
-static ks_err api_period(http_req *req, int64_t *from, int64_t *to, ks_error *e)
+/* The window of the funnel views as the metrics endpoints take it
+ * (api_window_parse: period= or from/to, whole local periods, the
+ * organisation's calendar), echoed in the reply. */
+static void api_window_echo(const api_app *app, const api_window *w, json_t *out)
 {
-	const char *names[] = {"from", "to"};
-	int64_t *dst[] = {from, to};
-	for (int i = 0; i < 2; i++) {
-		const char *v = http_query(req, names[i]);
-		*dst[i] = 0;
-		if (v && clock_parse_iso(v, dst[i]) != KS_OK)
-			return ks_fail(e, KS_ERR_INVALID, names[i], "%s must be a date (YYYY-MM-DD)", names[i]);
-	}
-	return KS_OK;
+	char from[40], to[40];
+	if (w->from)
+		tz_format_local(&app->tz, w->from, from, sizeof from);
+	if (w->to)
+		tz_format_local(&app->tz, w->to, to, sizeof to);
+	json_object_set_new(out, "period", w->label[0] ? json_string(w->label) : json_null());
+	json_object_set_new(out, "from", w->from ? json_string(from) : json_null());
+	json_object_set_new(out, "to", w->to ? json_string(to) : json_null());
+	json_object_set_new(out, "time_zone", json_string(app->tz.name));
 }
 
 ks_err api_funnel(http_req *req, ks_error *e);
 ks_err api_funnel(http_req *req, ks_error *e)
 {
+	static const char *const params[] = {"group_by", "period", "from", "to", NULL};
 	api_app *app = req->app;
-	int64_t from, to;
+	api_window w;
 	json_t *out = NULL;
-	ks_err err = api_period(req, &from, &to, e);
+	ks_err err = api_only_params(req, params, e);
 	if (!err)
-		err = store_funnel(app->store, http_query(req, "group_by"), from, to, &out, e);
+		err = api_window_parse(req, "", &w, e);
+	if (!err)
+		err = store_funnel(app->store, http_query(req, "group_by"), w.from, w.to, &out, e);
 	if (err)
 		return err;
+	api_window_echo(app, &w, out);
 	http_reply_json(req, 200, out);
 	return KS_OK;
+}
+
+/* Representativeness flags (docs/STATISTICS.md): a segment is flagged when
+ * its respondents differ from its invited share beyond chance -- the
+ * exact two-sided binomial test, Benjamini-Hochberg adjusted over the
+ * segments of the reply, p_adj <= API_REPR_Q -- and by a material amount:
+ * index below 0.9 or above 1.1, compared in exact integers as tenths. */
+#define API_REPR_Q 0.05
+#define API_REPR_UNDER_TENTHS 9
+#define API_REPR_OVER_TENTHS 11
+
+/* A rounded number (scaled by 10^decimals) as a JSON real. */
+static json_t *api_fixed(int64_t scaled, int decimals)
+{
+	double div = 1.0;
+	for (int i = 0; i < decimals; i++)
+		div *= 10.0;
+	return json_real((double)scaled / div);
+}
+
+static json_t *api_ratio(int64_t num, int64_t den, int decimals)
+{
+	return den > 0 ? api_fixed(metrics_round_ratio_scaled(num, den, decimals), decimals) : json_null();
+}
+
+static const char *api_repr_flag(const store_repr_row *r, int64_t inv_all, int64_t resp_all, double p_adj)
+{
+	if (resp_all == 0)
+		return "no_respondents";
+	if (!(p_adj <= API_REPR_Q))
+		return "within_noise";
+	/* index = (resp / resp_all) / (inv / inv_all), against tenths */
+	int64_t lhs = 10 * r->respondents * inv_all, rhs = resp_all * r->invited_customers;
+	if (lhs < API_REPR_UNDER_TENTHS * rhs)
+		return "under_represented";
+	if (lhs > API_REPR_OVER_TENTHS * rhs)
+		return "over_represented";
+	return "small_difference";
+}
+
+static json_t *api_repr_json(const api_app *app, const api_window *w, const char *dimension,
+			     const store_repr *r)
+{
+	/* The shares' base: the segments' counts summed (a customer in two
+	 * segments counts in each, so the shares add up to 1). */
+	int64_t inv_all = 0, resp_all = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		inv_all += r->rows[i].invited_customers;
+		resp_all += r->rows[i].respondents;
+	}
+	double *p = calloc(r->n ? r->n : 1, 2 * sizeof *p);
+	if (p == NULL)
+		return NULL;
+	double *p_adj = p + r->n;
+	for (size_t i = 0; i < r->n; i++)
+		p[i] = resp_all ? metrics_binom_two_sided_p(r->rows[i].respondents, resp_all,
+							     (double)r->rows[i].invited_customers / (double)inv_all)
+				: NAN;
+	if (resp_all)
+		metrics_fdr_bh(p, r->n, API_REPR_Q, p_adj);
+	json_t *rows = json_array();
+	for (size_t i = 0; i < r->n; i++) {
+		const store_repr_row *x = &r->rows[i];
+		const char *flag = api_repr_flag(x, inv_all, resp_all, resp_all ? p_adj[i] : NAN);
+		json_t *o = json_object();
+		json_object_set_new(o, "segment", json_string(x->segment));
+		json_object_set_new(o, "invited_customers", json_integer(x->invited_customers));
+		json_object_set_new(o, "respondents", json_integer(x->respondents));
+		json_object_set_new(o, "invitations", json_integer(x->invitations));
+		json_object_set_new(o, "completed", json_integer(x->completed));
+		json_object_set_new(o, "response_rate", api_ratio(x->respondents, x->invited_customers, 4));
+		json_object_set_new(o, "invited_share", api_ratio(x->invited_customers, inv_all, 4));
+		json_object_set_new(o, "respondent_share", api_ratio(x->respondents, resp_all, 4));
+		json_object_set_new(o, "index", resp_all ? api_ratio(x->respondents * inv_all,
+								     resp_all * x->invited_customers, 3)
+							 : json_null());
+		json_object_set_new(o, "p", resp_all ? api_fixed(metrics_round_scaled(p[i], 4), 4) : json_null());
+		json_object_set_new(o, "p_adj",
+				    resp_all ? api_fixed(metrics_round_scaled(p_adj[i], 4), 4) : json_null());
+		json_object_set_new(o, "flag", json_string(flag));
+		json_object_set_new(o, "under_represented", json_boolean(strcmp(flag, "under_represented") == 0));
+		json_object_set_new(o, "over_represented", json_boolean(strcmp(flag, "over_represented") == 0));
+		json_array_append_new(rows, o);
+	}
+	free(p);
+	json_t *out = json_object();
+	json_object_set_new(out, "dimension", json_string(dimension));
+	api_window_echo(app, w, out);
+	json_object_set_new(out, "invited_customers", json_integer(r->invited_customers));
+	json_object_set_new(out, "respondents", json_integer(r->respondents));
+	json_object_set_new(out, "invitations", json_integer(r->invitations));
+	json_object_set_new(out, "completed", json_integer(r->completed));
+	json_object_set_new(out, "response_rate", api_ratio(r->respondents, r->invited_customers, 4));
+	json_object_set_new(out, "test",
+			    json_pack("{s:s, s:I, s:I, s:s, s:f, s:f, s:f}", "name", "binomial_two_sided_exact",
+				      "n", (json_int_t)resp_all, "invited_base", (json_int_t)inv_all, "adjust",
+				      "benjamini_hochberg", "q", API_REPR_Q, "under_below",
+				      API_REPR_UNDER_TENTHS / 10.0, "over_above", API_REPR_OVER_TENTHS / 10.0));
+	json_object_set_new(out, "rows", rows);
+	return out;
 }
 
 ks_err api_representativeness(http_req *req, ks_error *e);
 ks_err api_representativeness(http_req *req, ks_error *e)
 {
+	static const char *const params[] = {"dimension", "period", "from", "to", NULL};
 	api_app *app = req->app;
-	int64_t from, to;
-	json_t *out = NULL;
+	api_window w;
+	store_repr r;
+	memset(&r, 0, sizeof r);
 	const char *dim = http_query(req, "dimension");
-	ks_err err = api_period(req, &from, &to, e);
+	if (dim == NULL)
+		dim = "segment";
+	ks_err err = api_only_params(req, params, e);
 	if (!err)
-		err = store_representativeness(app->store, dim ? dim : "segment", from, to,
-					       clock_now(app->clock), &out, e);
+		err = api_window_parse(req, "", &w, e);
+	if (!err)
+		err = store_representativeness(app->store, dim, w.from, w.to, &r, e);
 	if (err)
 		return err;
+	json_t *out = api_repr_json(app, &w, dim, &r);
+	store_repr_free(&r);
+	if (out == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }

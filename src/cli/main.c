@@ -509,7 +509,7 @@ static int cli_serve(const cli_opts *o)
 	tz_default(&tz);
 	if (o->time_zone && tz_lookup(o->time_zone, &tz, &e))
 		return cli_usage_error("serve", "--time-zone: %s", e.message);
-	store_options sopt = {.clock = &clock};
+	store_options sopt = {.clock = &clock, .tz = tz};
 	ks_store *s = NULL;
 	if (store_open(o->db, &sopt, &s, &e))
 		return cli_fail(&e);

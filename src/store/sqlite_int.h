@@ -87,6 +87,7 @@ struct ks_store {
 	uint64_t n_batches, n_rows;
 
 	uint64_t sample_seed;    /* invitation sampling (store_set_sample_seed) */
+	ks_tz tz;                /* the organisation's calendar: ks_local_month/year() in SQL */
 	bool webhooks;           /* queue webhook events (store_set_webhooks) */
 	store_commit_fn commit_hook;
 	void *commit_arg;

@@ -719,8 +719,10 @@ static const char *sq_funnel_group(const char *g)
 		return "i.team_id";
 	if (strcmp(g, "channel") == 0)
 		return "i.channel";
+	/* The local month (sqlite_store.c's ks_local_month): a contact at
+	 * 23:30 UTC on 30 November is in December in Amsterdam. */
 	if (strcmp(g, "month") == 0)
-		return "strftime('%Y-%m', co.occurred_at, 'unixepoch')";
+		return "ks_local_month(co.occurred_at)";
 	return NULL;
 }
 
@@ -786,49 +788,133 @@ ks_err store_funnel(ks_store *s, const char *group_by, int64_t from, int64_t to,
 	return err;
 }
 
-static const char *sq_segment_expr(const char *d)
+/* The value of an invitation on a dimension, over the columns of
+ * sq_repr_sql's inner select; v is computed once a row there. */
+static const char *sq_segment_value(const char *d)
 {
 	if (strcmp(d, "language") == 0)
 		return "cu.language";
 	if (strcmp(d, "segment") == 0)
-		return "coalesce(cu.segment, 'unknown')";
+		return "coalesce(nullif(cu.segment, ''), 'unknown')";
 	if (strcmp(d, "channel") == 0)
-		return "i.channel";
-	/* Age bands of ten years from 18; ?3 is the current year. */
+		return "coalesce(i.channel, 'unknown')";
+	/* Years in the contact's local year, as the analytics index takes them
+	 * in the response's (query.c): an unknown or impossible birth year or
+	 * customer-since gives NULL, hence "unknown". */
 	if (strcmp(d, "age_band") == 0)
-		return "CASE WHEN cu.birth_year IS NULL THEN 'unknown'"
-		       " WHEN ?3 - cu.birth_year < 25 THEN '<25' WHEN ?3 - cu.birth_year < 35 THEN '25-34'"
-		       " WHEN ?3 - cu.birth_year < 45 THEN '35-44' WHEN ?3 - cu.birth_year < 55 THEN '45-54'"
-		       " WHEN ?3 - cu.birth_year < 65 THEN '55-64' ELSE '65+' END";
+		return "ks_local_year(co.occurred_at) - nullif(cu.birth_year, 0)";
 	if (strcmp(d, "customer_since_band") == 0)
-		return "CASE WHEN cu.customer_since IS NULL THEN 'unknown'"
-		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 1 THEN '<1y'"
-		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 3 THEN '1-2y'"
-		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 6 THEN '3-5y'"
-		       " WHEN ?3 - CAST(substr(cu.customer_since,1,4) AS INTEGER) < 11 THEN '6-10y'"
-		       " ELSE '>10y' END";
+		return "ks_local_year(co.occurred_at)"
+		       " - nullif(CAST(substr(cu.customer_since, 1, 4) AS INTEGER), 0)";
 	return NULL;
 }
 
-/* Representativeness: each segment's share of respondents against its
- * share of the invited. index = respondent share / invited share; a
- * segment is flagged under-represented when index < 0.8 and it holds at
- * least 20 invited customers (the "silent mass" the seeds warn about). */
-ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from, int64_t to,
-				int64_t now, json_t **out, ks_error *e)
+/* The segment label of v: the bands of the analytics index (query.c's
+ * an_age_band, an_since_band) for the two year dimensions, v itself for
+ * the others. */
+static const char *sq_segment_band(const char *d)
 {
-	const char *x = dimension ? sq_segment_expr(dimension) : NULL;
-	if (x == NULL)
+	if (strcmp(d, "age_band") == 0)
+		return "CASE WHEN v IS NULL OR v < 0 OR v > 130 THEN 'unknown' WHEN v < 25 THEN '<25'"
+		       " WHEN v < 35 THEN '25-34' WHEN v < 45 THEN '35-44' WHEN v < 55 THEN '45-54'"
+		       " WHEN v < 65 THEN '55-64' ELSE '65+' END";
+	if (strcmp(d, "customer_since_band") == 0)
+		return "CASE WHEN v IS NULL OR v < 0 OR v > 200 THEN 'unknown' WHEN v < 1 THEN '<1y'"
+		       " WHEN v < 3 THEN '1-2y' WHEN v < 6 THEN '3-5y' WHEN v < 11 THEN '6-10y'"
+		       " ELSE '>10y' END";
+	return "v";
+}
+
+void store_repr_free(store_repr *r)
+{
+	if (r == NULL)
+		return;
+	free(r->rows);
+	memset(r, 0, sizeof *r);
+}
+
+/* Bands in their natural order, as the analytics index codes them
+ * (unknown first); any other label sorts after them, by text. */
+static const char *const sq_age_bands[] = {"unknown", "<25", "25-34", "35-44", "45-54", "55-64", "65+", NULL};
+static const char *const sq_since_bands[] = {"unknown", "<1y", "1-2y", "3-5y", "6-10y", ">10y", NULL};
+
+static int sq_band_rank(const char *const *bands, const char *label)
+{
+	for (int i = 0; bands && bands[i]; i++)
+		if (strcmp(bands[i], label) == 0)
+			return i;
+	return 1000;
+}
+
+static void sq_repr_sort(store_repr *out, const char *dimension)
+{
+	const char *const *bands = strcmp(dimension, "age_band") == 0 ? sq_age_bands
+				   : strcmp(dimension, "customer_since_band") == 0 ? sq_since_bands
+										    : NULL;
+	/* insertion sort: a handful of segments */
+	for (size_t i = 1; i < out->n; i++) {
+		store_repr_row x = out->rows[i];
+		int rx = sq_band_rank(bands, x.segment);
+		size_t j = i;
+		for (; j > 0; j--) {
+			const store_repr_row *y = &out->rows[j - 1];
+			int ry = sq_band_rank(bands, y->segment);
+			if (ry < rx || (ry == rx && strcmp(y->segment, x.segment) <= 0))
+				break;
+			out->rows[j] = out->rows[j - 1];
+		}
+		out->rows[j] = x;
+	}
+}
+
+/* The row of segment label in out (appended when new); NULL when out of
+ * memory. Segments are few (a handful of bands, channels or customer
+ * segments): a linear search. */
+static store_repr_row *sq_repr_row(store_repr *out, size_t *cap, const char *label)
+{
+	for (size_t i = 0; i < out->n; i++)
+		if (strncmp(out->rows[i].segment, label, sizeof out->rows[i].segment - 1) == 0)
+			return &out->rows[i];
+	if (out->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		store_repr_row *nr = realloc(out->rows, ncap * sizeof *nr);
+		if (nr == NULL)
+			return NULL;
+		out->rows = nr;
+		*cap = ncap;
+	}
+	store_repr_row *r = &out->rows[out->n++];
+	memset(r, 0, sizeof *r);
+	snprintf(r->segment, sizeof r->segment, "%s", label);
+	return r;
+}
+
+/* Representativeness, counted in customers, in one pass over the
+ * invitations of the window: SQL groups them by customer and segment
+ * (ordered by customer), and each group is one invited customer of its
+ * segment -- a respondent when any of its invitations was completed; the
+ * change of customer from one group to the next counts the window's
+ * distinct customers. The inner select computes a row's value once (the
+ * OFFSET 0 keeps SQLite from folding it into every branch of the band's
+ * CASE, each computing the local year again). */
+ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from, int64_t to,
+				store_repr *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	const char *v = dimension ? sq_segment_value(dimension) : NULL;
+	if (v == NULL)
 		return ks_fail(e, KS_ERR_INVALID, "dimension",
 			       "dimension must be age_band, customer_since_band, channel, language or segment");
-	char sql[2048];
+	char sql[4096];
 	snprintf(sql, sizeof sql,
-		 "SELECT %s AS k, count(*), total(i.completed_at IS NOT NULL)"
+		 "SELECT cust, %s AS k, count(*), total(done), max(done)"
+		 " FROM (SELECT %s AS v, i.customer_id AS cust, i.completed_at IS NOT NULL AS done"
 		 " FROM invitations i JOIN contacts co ON co.id = i.contact_id"
 		 " JOIN customers cu ON cu.id = i.customer_id"
-		 " WHERE i.decision='created' AND (?1 IS NULL OR co.occurred_at >= ?1)"
-		 " AND (?2 IS NULL OR co.occurred_at < ?2) AND ?3 IS NOT NULL GROUP BY k ORDER BY k",
-		 x);
+		 " WHERE i.decision = 'created' AND (?1 IS NULL OR co.occurred_at >= ?1)"
+		 " AND (?2 IS NULL OR co.occurred_at < ?2) LIMIT -1 OFFSET 0)"
+		 " GROUP BY cust, k ORDER BY cust, k",
+		 sq_segment_band(dimension), v);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
 	ks_err err = sq_prep(c, sql, &st, e);
@@ -836,47 +922,48 @@ ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from
 		sq_release(s, c);
 		return err;
 	}
-	if (from)
-		sqlite3_bind_int64(st, 1, from);
-	if (to)
-		sqlite3_bind_int64(st, 2, to);
-	char year[8];
-	clock_format_iso(now, year, sizeof year); /* "YYYY" of now */
-	sqlite3_bind_int(st, 3, atoi(year));
-	int64_t inv_total = 0, resp_total = 0;
-	json_t *rows = json_array();
+	sq_bind_id(st, 1, from);
+	sq_bind_id(st, 2, to);
+	size_t cap = 0;
+	int64_t cust = 0;
+	bool cust_done = false;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t inv = sqlite3_column_int64(st, 1), resp = sqlite3_column_int64(st, 2);
-		inv_total += inv;
-		resp_total += resp;
-		json_array_append_new(rows, json_pack("{s:s, s:I, s:I}", "segment",
-						      (const char *)sqlite3_column_text(st, 0), "invited",
-						      (json_int_t)inv, "respondents", (json_int_t)resp));
+		int64_t id = sqlite3_column_int64(st, 0);
+		const unsigned char *label = sqlite3_column_text(st, 1);
+		store_repr_row *r = sq_repr_row(out, &cap, label ? (const char *)label : "unknown");
+		if (r == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		int64_t n = sqlite3_column_int64(st, 2), done = sqlite3_column_int64(st, 3);
+		bool responded = sqlite3_column_int(st, 4) != 0;
+		r->invited_customers++;
+		r->respondents += responded;
+		r->invitations += n;
+		r->completed += done;
+		out->invitations += n;
+		out->completed += done;
+		if (out->invited_customers == 0 || id != cust) {
+			out->respondents += cust_done;
+			out->invited_customers++;
+			cust = id;
+			cust_done = false;
+		}
+		cust_done = cust_done || responded;
 	}
+	out->respondents += cust_done;
 	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory")
+					 : ks_fail(e, KS_ERR_DB, NULL, "cannot compute representativeness: %s",
+						   sqlite3_errmsg(c->db));
 	sq_release(s, c);
-	if (rc != SQLITE_DONE) {
-		json_decref(rows);
-		return ks_fail(e, KS_ERR_DB, NULL, "cannot compute representativeness");
+	if (err) {
+		store_repr_free(out);
+		return err;
 	}
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) {
-		int64_t inv = json_integer_value(json_object_get(row, "invited"));
-		int64_t resp = json_integer_value(json_object_get(row, "respondents"));
-		double is = inv_total ? (double)inv / (double)inv_total : 0;
-		double rs = resp_total ? (double)resp / (double)resp_total : 0;
-		double index = is > 0 ? rs / is : 0;
-		json_object_set_new(row, "invited_share", json_real(is));
-		json_object_set_new(row, "respondent_share", json_real(rs));
-		json_object_set_new(row, "response_rate", sq_rate(resp, inv));
-		json_object_set_new(row, "index", resp_total ? json_real(index) : json_null());
-		json_object_set_new(row, "under_represented",
-				    json_boolean(resp_total > 0 && inv >= 20 && index < 0.8));
-	}
-	*out = json_pack("{s:s, s:I, s:I, s:o}", "dimension", dimension, "invited", (json_int_t)inv_total,
-			 "respondents", (json_int_t)resp_total, "rows", rows);
+	sq_repr_sort(out, dimension);
 	return KS_OK;
 }
 

@@ -175,7 +175,52 @@ void sq_token(char out[MODEL_TOKEN_LEN + 1])
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-static ks_err sq_conn_open(const char *path, bool scratch, sq_conn **out, ks_error *e)
+/* SQL functions of the organisation's calendar (SQLite's strftime knows
+ * only UTC and the host's zone, not EU summer time):
+ *   ks_local_month(t)  "YYYY-MM" of the unix time t on s->tz;
+ *   ks_local_year(t)   its year, an integer.
+ * NULL for NULL. The zone is read through the store (store_set_tz), so
+ * every connection agrees with the analytics index and the API. */
+static void sq_fn_local(sqlite3_context *cx, sqlite3_value **argv, bool month)
+{
+	const ks_store *s = sqlite3_user_data(cx);
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	int y, mo, d, h, mi, sec;
+	tz_civil(&s->tz, sqlite3_value_int64(argv[0]), &y, &mo, &d, &h, &mi, &sec);
+	if (!month) {
+		sqlite3_result_int(cx, y);
+		return;
+	}
+	char label[16];
+	int n = snprintf(label, sizeof label, "%04d-%02d", y, mo);
+	sqlite3_result_text(cx, label, n, SQLITE_TRANSIENT);
+}
+
+static void sq_fn_local_month(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	sq_fn_local(cx, argv, true);
+}
+
+static void sq_fn_local_year(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	sq_fn_local(cx, argv, false);
+}
+
+static int sq_functions(sqlite3 *db, ks_store *s)
+{
+	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+	int rc = sqlite3_create_function(db, "ks_local_month", 1, flags, s, sq_fn_local_month, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "ks_local_year", 1, flags, s, sq_fn_local_year, NULL, NULL);
+	return rc;
+}
+
+static ks_err sq_conn_open(ks_store *s, const char *path, bool scratch, sq_conn **out, ks_error *e)
 {
 	sq_conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
@@ -190,6 +235,13 @@ static ks_err sq_conn_open(const char *path, bool scratch, sq_conn **out, ks_err
 		return KS_ERR_IO;
 	}
 	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+	rc = sq_functions(c->db, s);
+	if (rc != SQLITE_OK) {
+		ks_fail(e, KS_ERR_DB, NULL, "cannot register SQL functions: %s", sqlite3_errmsg(c->db));
+		sqlite3_close(c->db);
+		free(c);
+		return KS_ERR_DB;
+	}
 	/* WAL: readers never block the writer. synchronous=FULL: the WAL is
 	 * fsync'd at every commit, so a committed row survives power loss, not
 	 * only a crash of the process. */
@@ -344,6 +396,10 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	s->path = strdup(path);
 	s->clock = opt ? opt->clock : NULL;
+	if (opt && opt->tz.name[0])
+		s->tz = opt->tz;
+	else
+		tz_default(&s->tz);
 	bool scratch = opt && opt->scratch;
 	s->batch_max = opt && opt->batch_max > 0 ? opt->batch_max : 4096;
 	randombytes_buf(&s->sample_seed, sizeof s->sample_seed);
@@ -357,11 +413,11 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		store_close(s);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
-	ks_err err = sq_conn_open(path, scratch, &s->wconn, e);
+	ks_err err = sq_conn_open(s, path, scratch, &s->wconn, e);
 	if (!err)
 		err = sq_migrate(s, s->wconn, e);
 	for (int i = 0; !err && i < pool; i++) {
-		err = sq_conn_open(path, scratch, &s->all_conns[i], e);
+		err = sq_conn_open(s, path, scratch, &s->all_conns[i], e);
 		if (!err) {
 			s->all_conns[i]->next_free = s->free_conns;
 			s->free_conns = s->all_conns[i];
@@ -369,7 +425,7 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		}
 	}
 	if (!err)
-		err = sq_conn_open(path, scratch, &s->ckconn, e);
+		err = sq_conn_open(s, path, scratch, &s->ckconn, e);
 	if (!err)
 		err = sq_checkpointer_start(s, e);
 	if (!err)
@@ -414,6 +470,11 @@ void store_set_webhooks(ks_store *s, bool enabled)
 void store_set_sample_seed(ks_store *s, uint64_t seed)
 {
 	s->sample_seed = seed;
+}
+
+void store_set_tz(ks_store *s, const ks_tz *tz)
+{
+	s->tz = *tz;
 }
 
 int store_schema_version(ks_store *s)

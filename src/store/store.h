@@ -29,6 +29,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/tz.h"
 #include "metrics/metrics.h"
 #include "invite/rules.h"
 #include "model/model.h"
@@ -43,6 +44,9 @@ typedef struct store_options {
 	 * demo): commits skip the fsync (synchronous=NORMAL; the checkpoint at
 	 * close still syncs). Never for a database that acknowledges writes. */
 	bool scratch;
+	/* The organisation's calendar: the funnel's months and a contact's
+	 * year (age, customer-since) are local. name "" = tz_default. */
+	ks_tz tz;
 } store_options;
 
 /* Open (creating if needed) the database at path and apply pending
@@ -192,6 +196,9 @@ ks_err store_rule_list(ks_store *s, json_t **out, ks_error *e);
 void store_set_webhooks(ks_store *s, bool enabled);
 /* Seed for the sampling decision (fixed in tests; random per database otherwise). */
 void store_set_sample_seed(ks_store *s, uint64_t seed);
+/* The organisation's calendar (see store_options.tz). Call before the
+ * store is shared between threads. */
+void store_set_tz(ks_store *s, const ks_tz *tz);
 
 /* A send the scheduler must do: an invitation or its reminder. Strings are
  * copies owned by the job. */
@@ -243,13 +250,39 @@ ks_err store_invitation_list(ks_store *s, const store_invite_filter *f, const st
 			     json_t **out, ks_error *e);
 
 /* Response funnel grouped by one of "touchpoint", "team", "channel",
- * "month", or NULL for one total row; period on the contact time. */
+ * "month" (the contact's local month on the store's calendar, "YYYY-MM"),
+ * or NULL for one total row; [from, to) on the contact time, 0 = open. */
 ks_err store_funnel(ks_store *s, const char *group_by, int64_t from, int64_t to, json_t **out,
 		    ks_error *e);
-/* Respondents against everyone invited, by "age_band", "customer_since_band",
- * "channel", "language" or "segment". */
+
+/* Respondents against everyone invited, counted in customers: the
+ * invitations decided "created" whose contact falls in [from, to) (0 =
+ * open), per segment of the dimension "age_band", "customer_since_band",
+ * "channel", "language" or "segment". Age and customer-since are taken in
+ * the local year of the contact (the store's calendar) with the bands of
+ * the analytics index. A customer counts once per segment however often
+ * invited; one whose invitations fall in two segments (two channels, a
+ * birthday across a band) counts once in each. */
+typedef struct store_repr_row {
+	char segment[128];          /* the label (longer ones are cut) */
+	int64_t invited_customers;  /* distinct customers invited */
+	int64_t respondents;        /* distinct customers with a completed invitation */
+	int64_t invitations;        /* invitations created */
+	int64_t completed;          /* invitations completed */
+} store_repr_row;
+typedef struct store_repr {
+	store_repr_row *rows;       /* malloc'd (NULL when none); bands in their order
+	                             * ("unknown" first, as the index codes them),
+	                             * other segments by label */
+	size_t n;
+	/* The same four over the whole window, each customer once. */
+	int64_t invited_customers, respondents, invitations, completed;
+} store_repr;
+/* KS_ERR_INVALID naming "dimension" for another dimension. Release *out
+ * with store_repr_free (also after a failure: then it is empty). */
 ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from, int64_t to,
-				 int64_t now, json_t **out, ks_error *e);
+				store_repr *out, ks_error *e);
+void store_repr_free(store_repr *r);
 
 /* Webhook outbox: claim up to max due events, then record each outcome. */
 typedef struct store_webhook_job {

@@ -445,8 +445,8 @@ def test_e2e(t, sink):
         rnl = row_for(rows, "nl", ("segment", "key", "value", "language"))
         ren = row_for(rows, "en", ("segment", "key", "value", "language"))
         t.check(st == 200 and rnl is not None and ren is not None
-                and (rnl.get("invited"), rnl.get("respondents")) == (1, 1)
-                and (ren.get("invited"), ren.get("respondents")) == (1, 0),
+                and (rnl.get("invited_customers"), rnl.get("respondents")) == (1, 1)
+                and (ren.get("invited_customers"), ren.get("respondents")) == (1, 0),
                 "%s: representativeness by language: nl 1 invited 1 respondent, en 1 invited 0" % name,
                 ks.got(st, rep))
         t.check(rnl is not None and ren is not None and rnl.get("response_rate") == 1.0

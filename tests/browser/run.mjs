@@ -336,6 +336,24 @@ async function main() {
       eq(Number(await page.$eval('#funnel-rate', (e) => e.dataset.value)), funnel.body.rows[0].response_rate, 'admin org: funnel response rate equals /funnel');
       eq(Number(await page.$eval('#org-funnel [data-step="completed"] td', (e) => e.dataset.value)), funnel.body.rows[0].completed,
         'admin org: funnel completed count equals /funnel');
+      // representativeness: the segments of the API reply, each with its flag in words
+      for (const dim of ['segment', 'channel']) {
+        if (dim !== 'segment') await page.selectOption('#repr-dimension', dim);
+        await page.waitForSelector('#org-represent[data-ready="true"][data-dimension="' + dim + '"]');
+        const rep = await apiInPage(page, 'GET', '/funnel/representativeness?dimension=' + dim);
+        const shown = await page.$$eval('#org-represent tbody tr', (trs) => trs.map((tr) => ({
+          segment: tr.dataset.segment, flag: tr.dataset.flag,
+          invited: Number(tr.querySelector('[data-col="invited_customers"]').dataset.value),
+          respondents: Number(tr.querySelector('[data-col="respondents"]').dataset.value),
+          words: tr.querySelector('[data-col="flag"]').textContent.trim() })));
+        eq(shown.map(({ segment, flag, invited, respondents }) => ({ segment, flag, invited, respondents })),
+          rep.body.rows.map((r) => ({ segment: r.segment, flag: r.flag, invited: r.invited_customers, respondents: r.respondents })),
+          'admin org: representativeness by ' + dim + ' lists the API\'s segments, counts and flags (' + rep.body.rows.length + ')');
+        const words = { under_represented: /ondervertegenwoordigd|under-represented/, over_represented: /oververtegenwoordigd|over-represented/,
+          small_difference: /klein verschil|small difference/, within_noise: /niet aantoonbaar|not demonstrably/, no_respondents: /respondenten|respondents/ };
+        ok(shown.length > 0 && shown.every((x) => words[x.flag] && words[x.flag].test(x.words)),
+          'admin org: representativeness by ' + dim + ' says every flag in words', shown.map((x) => x.flag + ': ' + x.words));
+      }
       await shot(page, 'org');
 
       // breakdown explorer: two dimensions, masking, CSV

@@ -2,19 +2,21 @@
 // scores and honest trend (a marker only where the change is real), the
 // overview per department and team, journeys × touchpoints as a heat map
 // with the moments of truth marked, the breakdown explorer (any one or two
-// dimensions, minimum-n masking shown, CSV export) and the response funnel.
+// dimensions, minimum-n masking shown, CSV export), the response funnel and
+// the representativeness of the respondents.
 // A manager sees their own department: the server narrows every call.
 
 import { api, csvUrl } from '../api.js';
-import { h, field, select } from '../dom.js';
+import { h, field, select, clear, append } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId } from '../format.js';
+import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId, locale } from '../format.js';
 import { trendChart, barChart } from '../charts.js';
 import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, measureMissing, byName } from '../widgets.js';
 
 export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
   'age_band', 'customer_since_band', 'city', 'week', 'month', 'quarter', 'year'];
 const FUNNEL_STEPS = ['contacts', 'invited', 'delivered', 'opened', 'started', 'completed'];
+export const REPR_DIMS = ['segment', 'age_band', 'customer_since_band', 'channel', 'language'];
 
 function settled(p) {
   return p.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
@@ -93,6 +95,8 @@ export async function render(main, ctx) {
       slot.setAttribute('aria-busy', 'false');
       slot.dataset.ready = 'true';
     });
+    // Representativeness is counted in SQL too: asked for with the funnel.
+    main.append(representPanel(ctx, period));
   }
 }
 
@@ -282,4 +286,85 @@ function funnelPanel(funnel, funnelTp, tps) {
         h('td', { class: 'num', dataset: { value: r.response_rate } }, fmtPct(r.response_rate, l))))))));
   }
   return box;
+}
+
+// ---- representativeness --------------------------------------------------------------------
+
+// Are the customers who answered like the customers who were asked? Per
+// segment of one dimension, for the page's period: the server counts
+// customers, tests each segment's share of the respondents against its
+// share of the invited (exact binomial, Benjamini–Hochberg over the
+// segments) and flags it only when the difference is both real and at
+// least 10% (docs/STATISTICS.md §11). The flag is said in words, with ▼/▲
+// beside it: never colour alone.
+const REPR_MARK = { under_represented: '\u25bc', over_represented: '\u25b2' };
+
+function representPanel(ctx, period) {
+  const sel = select(REPR_DIMS.map((d) => ({ value: d, label: t('dim.' + d) })), 'segment',
+    { name: 'dimension', id: 'repr-dimension' });
+  const result = h('div', { class: 'repr-result', 'aria-live': 'polite' }, h('p', { class: 'loading' }, t('loading')));
+  const slot = h('div', { id: 'org-represent', 'aria-busy': 'true' },
+    panel(t('org.repr'), null,
+      h('p', { class: 'hint' }, t('org.repr.note')),
+      h('form', { class: 'explorer-form', onsubmit: (ev) => ev.preventDefault() },
+        h('div', { class: 'form-row' }, field(t('org.repr.dimension'), sel))),
+      result));
+  let seq = 0;
+  const load = (dim) => {
+    const mine = ++seq;
+    slot.setAttribute('aria-busy', 'true');
+    slot.dataset.ready = 'false';
+    settled(api('/funnel/representativeness', { query: { dimension: dim, period } })).then((res) => {
+      if (!ctx.alive() || mine !== seq) return;
+      append(clear(result), [res.ok ? representTable(res.value, dim) : errorNotice(res.error)]);
+      slot.setAttribute('aria-busy', 'false');
+      slot.dataset.dimension = dim;
+      slot.dataset.ready = 'true';
+    });
+  };
+  sel.addEventListener('change', () => load(sel.value));
+  load('segment');
+  return slot;
+}
+
+// A share as the server rounded it (4 decimals): a percentage with 2.
+function fmtShare(v, l) {
+  if (v === null || v === undefined) return '–';
+  return new Intl.NumberFormat(locale(l), { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+}
+
+function segmentLabel(v) {
+  const key = 'repr.value.' + v;
+  const s = t(key);
+  return s === key ? v : s;
+}
+
+function representTable(res, dim) {
+  const l = lang();
+  const rows = res.rows || [];
+  const total = h('p', { class: 'repr-total', dataset: { invited: res.invited_customers, respondents: res.respondents } },
+    t('org.repr.total', { n: fmtInt(res.invited_customers, l), r: fmtInt(res.respondents, l),
+      p: fmtShare(res.response_rate, l) }));
+  if (!rows.length) return [total, h('p', { class: 'empty' }, t('org.repr.empty'))];
+  const num = (col, v, text) => h('td', { class: 'num', dataset: { col, value: v ?? '' } }, text);
+  const cols = ['invited_customers', 'respondents', 'response_rate', 'respondent_share', 'invited_share', 'index', 'flag'];
+  return [total, h('div', { class: 'table-wrap' }, h('table', { class: 'repr-table', dataset: { dim } },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('dim.' + dim)),
+      cols.map((c) => h('th', { scope: 'col', class: c === 'flag' ? null : 'num' }, t('repr.col.' + c))))),
+    h('tbody', null, rows.map((r) => {
+      const mark = REPR_MARK[r.flag];
+      const flagged = Boolean(mark);
+      return h('tr', { dataset: { segment: r.segment, flag: r.flag } },
+        h('th', { scope: 'row' }, segmentLabel(r.segment)),
+        num('invited_customers', r.invited_customers, fmtInt(r.invited_customers, l)),
+        num('respondents', r.respondents, fmtInt(r.respondents, l)),
+        num('response_rate', r.response_rate, fmtShare(r.response_rate, l)),
+        num('respondent_share', r.respondent_share, fmtShare(r.respondent_share, l)),
+        num('invited_share', r.invited_share, fmtShare(r.invited_share, l)),
+        num('index', r.index, r.index === null ? '–' : fmtMean(r.index, l, 3)),
+        h('td', { dataset: { col: 'flag', value: r.flag },
+          title: r.p_adj === null ? null : t('org.repr.p', { p: fmtMean(r.p, l, 4), q: fmtMean(r.p_adj, l, 4) }) },
+          mark ? [h('span', { 'aria-hidden': 'true' }, mark), ' '] : null,
+          flagged ? h('strong', null, t('repr.flag.' + r.flag)) : t('repr.flag.' + r.flag)));
+    }))))];
 }

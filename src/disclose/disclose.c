@@ -81,7 +81,9 @@ static int dc_label_kind(const char *s)
 /* Row kinds: the org tree, and for each unit the answers that name no one
  * below it (its residual: a team's answers without an employee, ...). */
 typedef struct dc_row {
-	char kind;       /* 'o' org, 'd' department, 't' team, 'e' employee, 'r' residual of a unit */
+	char kind;       /* 'o' org, 'd' department, 't' team, 'e' employee, 'r' residual of a
+	                  * unit (its answers naming no one below it), 'n' the answers of an
+	                  * org or department that name no employee */
 	int64_t id;      /* unit or employee id (residual: the unit's id; org: 0) */
 	int64_t parent;  /* row index of the unit it adds up to, -1 for the org */
 	char unit_kind;  /* residual rows: the kind of their unit */
@@ -200,6 +202,9 @@ static ks_err dc_canon_rows(dc_canon *c, an_index *ix, const an_result *depts, c
 	for (size_t r = 0; !err && r < units; r++)
 		if (c->rows[r].kind != 'e')
 			err = dc_add_row(c, &cap, 'r', c->rows[r].id, c->rows[r].kind);
+	for (size_t r = 0; !err && r < units; r++)
+		if (c->rows[r].kind == 'o' || c->rows[r].kind == 'd')
+			err = dc_add_row(c, &cap, 'n', c->rows[r].id, c->rows[r].kind);
 	for (size_t r = 0; !err && r < c->n_rows; r++) {
 		dc_row *row = &c->rows[r];
 		ssize_t p = -1;
@@ -209,7 +214,7 @@ static ks_err dc_canon_rows(dc_canon *c, an_index *ix, const an_result *depts, c
 			p = dc_find_row(c, 'd', an_unit_parent(ix, row->id));
 		else if (row->kind == 'e')
 			p = dc_find_row(c, 't', an_employee_team(ix, row->id));
-		else if (row->kind == 'r')
+		else if (row->kind == 'r' || row->kind == 'n')
 			p = dc_find_row(c, row->unit_kind, row->id);
 		/* a team outside any known department adds up to the org */
 		if (p < 0 && row->kind != 'o')
@@ -232,21 +237,41 @@ static void dc_canon_fill(dc_canon *c, const an_result *r, char kind)
 	}
 }
 
-/* Residual = unit - the rows that add up to it; quarters, years and all
- * time = sums of months. Negative residuals (an employee who moved team)
- * are clamped to zero. */
+/* Is row k below row u in the org tree (at any depth)? */
+static bool dc_below(const dc_canon *c, size_t k, size_t u)
+{
+	for (ssize_t p = c->rows[k].parent; p >= 0; p = c->rows[p].parent)
+		if ((size_t)p == u)
+			return true;
+	return false;
+}
+
+/* Does row k add up into row u's line of children? Every row whose parent
+ * is u, but not u's 'n' row: that one has a line of its own. */
+static bool dc_child(const dc_canon *c, size_t k, size_t u)
+{
+	return c->rows[k].parent == (ssize_t)u && c->rows[k].kind != 'n';
+}
+
+/* Residual = unit - the rows that add up to it; 'n' = unit - every
+ * employee below it; quarters, years and all time = sums of months.
+ * Negative residuals (an employee who moved team) are clamped to zero. */
 static void dc_canon_derive(dc_canon *c)
 {
 	for (size_t r = 0; r < c->n_rows; r++) {
-		if (c->rows[r].kind != 'r')
+		char kind = c->rows[r].kind;
+		if (kind != 'r' && kind != 'n')
 			continue;
 		ssize_t unit = c->rows[r].parent;
 		for (size_t m = 0; unit >= 0 && m < c->n_months; m++) {
 			metrics_counts *res = &c->cnt[r * c->n_cols + m];
 			*res = c->cnt[(size_t)unit * c->n_cols + m];
-			for (size_t k = 0; k < c->n_rows; k++)
-				if (k != r && c->rows[k].parent == unit)
+			for (size_t k = 0; k < c->n_rows; k++) {
+				bool sub = kind == 'r' ? k != r && dc_child(c, k, (size_t)unit)
+						       : c->rows[k].kind == 'e' && dc_below(c, k, (size_t)unit);
+				if (sub)
 					dc_counts_add(res, &c->cnt[k * c->n_cols + m], -1);
+			}
 			int64_t *x = &res->n;
 			for (size_t i = 0; i < sizeof *res / sizeof(int64_t); i++)
 				if (x[i] < 0)
@@ -281,16 +306,16 @@ static void dc_canon_persons(dc_canon *c)
 	}
 }
 
-/* A unit's cell whose answers all come from one employee is that
- * employee's score (rule 2). */
+/* A unit's cell whose answers name exactly one employee is that
+ * employee's score (rule 2), whatever answers naming no one it also holds:
+ * those can be asked for on their own and subtracted. */
 static bool dc_canon_person(const dc_canon *c, size_t r, size_t col)
 {
 	if (c->rows[r].kind == 'e')
 		return true;
-	if (c->rows[r].kind == 'r' || c->persons[r * c->n_cols + col] != 1)
+	if (c->rows[r].kind == 'r' || c->rows[r].kind == 'n')
 		return false;
-	ssize_t res = dc_find_row(c, 'r', c->rows[r].id);
-	return res < 0 || c->cnt[(size_t)res * c->n_cols + col].n == 0;
+	return c->persons[r * c->n_cols + col] == 1;
 }
 
 static ks_err dc_canon_cells(dc_canon *c, const dc_policy *pol)
@@ -315,13 +340,24 @@ static ks_err dc_canon_lines(dc_canon *c)
 	ks_err err = KS_OK;
 	size_t nc = c->n_cols;
 	for (size_t u = 0; !err && u < c->n_rows; u++) {
-		if (c->rows[u].kind == 'e' || c->rows[u].kind == 'r')
+		if (c->rows[u].kind == 'e' || c->rows[u].kind == 'r' || c->rows[u].kind == 'n')
 			continue;
+		ssize_t none = c->rows[u].kind == 't' ? -1 : dc_find_row(c, 'n', c->rows[u].id);
 		for (size_t col = 0; !err && col < nc; col++) {
 			err = sup_line(&c->t, c->cell[u * nc + col]);
 			for (size_t k = 0; !err && k < c->n_rows; k++)
-				if (c->rows[k].parent == (ssize_t)u)
+				if (dc_child(c, k, u))
 					err = sup_member(&c->t, c->cell[k * nc + col]);
+			/* org or department = every employee below it + the answers
+			 * naming no employee (group_by=employee's "(none)" row) */
+			if (!err && none >= 0) {
+				err = sup_line(&c->t, c->cell[u * nc + col]);
+				for (size_t k = 0; !err && k < c->n_rows; k++)
+					if (c->rows[k].kind == 'e' && dc_below(c, k, u))
+						err = sup_member(&c->t, c->cell[k * nc + col]);
+				if (!err)
+					err = sup_member(&c->t, c->cell[(size_t)none * nc + col]);
+			}
 		}
 	}
 	for (size_t r = 0; !err && r < c->n_rows; r++) {
@@ -420,6 +456,30 @@ static ssize_t dc_filter_row(an_index *ix, const dc_canon *c, const an_filter *f
 	return dc_find_row(c, 'o', 0);
 }
 
+/* Depth of a row kind in the org tree: a group of one dimension inside a
+ * filter on another unit is the deeper of the two. */
+static int dc_depth(char kind)
+{
+	switch (kind) {
+	case 'o': return 0;
+	case 'd': return 1;
+	case 't': return 2;
+	default: return 3; /* employees and the answers naming no one */
+	}
+}
+
+/* The "(none)" group of a grouping by employee inside the filter's unit:
+ * a team's residual, or an org's or department's answers naming no one. */
+static ssize_t dc_none_row(an_index *ix, const dc_canon *c, const an_filter *f)
+{
+	if (f->employee_id)
+		return -1;
+	char k = f->team_id ? an_unit_kind(ix, f->team_id) : 'o';
+	if (k == 't')
+		return dc_find_row(c, 'r', f->team_id);
+	return k ? dc_find_row(c, 'n', f->team_id) : -1;
+}
+
 /* The canonical cell of a group (g NULL: the reply's total); -1 when the
  * group is no cell of the table. */
 static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const char *period,
@@ -431,8 +491,7 @@ static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const
 		an_dim d = r->dims[i];
 		int64_t id = g->id[i];
 		if (d == AN_DIM_EMPLOYEE) {
-			bool team_filter = f->team_id && an_unit_kind(ix, f->team_id) == 't';
-			row = id ? dc_find_row(c, 'e', id) : team_filter ? dc_find_row(c, 'r', f->team_id) : -1;
+			row = id ? dc_find_row(c, 'e', id) : dc_none_row(ix, c, f);
 		} else if (d == AN_DIM_TEAM) {
 			row = an_unit_kind(ix, id) == 't' ? dc_find_row(c, 't', id) : -1;
 		} else if (d == AN_DIM_DEPARTMENT) {
@@ -449,10 +508,12 @@ static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const
 		if (row == -1 || col == -1)
 			return -1;
 	}
-	if (row == -2)
-		row = dc_filter_row(ix, c, f);
-	if (row >= 0 && g && f->employee_id && c->rows[row].kind != 'e')
-		return -1; /* a unit grouping inside one employee's slice */
+	ssize_t fr = dc_filter_row(ix, c, f);
+	/* A unit group inside a filter on a deeper unit (team 11 grouped by
+	 * department) is the filter's unit: the intersection of a unit and one
+	 * of its ancestors is the unit itself. */
+	if (row == -2 || (row >= 0 && fr >= 0 && dc_depth(c->rows[fr].kind) > dc_depth(c->rows[row].kind)))
+		row = fr;
 	if (col == -2)
 		col = dc_find_col(c, period);
 	if (row < 0 || col < 0)
@@ -475,9 +536,20 @@ static int64_t dc_threshold(const dc_policy *pol, bool person_slice, uint8_t per
 	return person_slice || persons == 1 ? pol->min_n_person : pol->min_n;
 }
 
-/* 2-way margins: the sum of the cells sharing key i. */
-static ks_err dc_margins(sup_table *t, const an_result *r, int i, int64_t thr, const size_t *cell,
-			 size_t total)
+/* Is a group one employee's row (grouped by employee, a named one)? */
+static bool dc_group_is_person(const an_result *r, const an_group *g)
+{
+	for (int i = 0; i < r->n_dims; i++)
+		if (r->dims[i] == AN_DIM_EMPLOYEE && g->id[i] != 0)
+			return true;
+	return false;
+}
+
+/* 2-way margins: the sum of the cells sharing key i; a margin of one
+ * employee (or of the whole reply inside one employee's slice) has the
+ * person threshold, and so has a margin whose answers name one employee. */
+static ks_err dc_margins(sup_table *t, const an_result *r, int i, const dc_policy *pol, bool person,
+			 const size_t *cell, size_t total)
 {
 	ks_err err = KS_OK;
 	bool *done = calloc(r->n_groups ? r->n_groups : 1, 1);
@@ -489,13 +561,20 @@ static ks_err dc_margins(sup_table *t, const an_result *r, int i, int64_t thr, c
 			continue;
 		metrics_counts sum;
 		memset(&sum, 0, sizeof sum);
+		/* distinct employees of the margin, capped at 2, from its cells' bounds */
+		int persons = 0;
+		bool named = r->dims[i] == AN_DIM_EMPLOYEE && r->groups[g].id[i] != 0;
 		for (size_t k = g; k < r->n_groups; k++)
-			if (!done[k] && strcmp(r->groups[k].key[i], r->groups[g].key[i]) == 0)
+			if (!done[k] && strcmp(r->groups[k].key[i], r->groups[g].key[i]) == 0) {
 				dc_counts_add(&sum, &r->groups[k].c, 1);
+				persons = persons > r->groups[k].persons ? persons : r->groups[k].persons;
+			}
+		/* cells of one employee each may be different employees: only a
+		 * named employee's margin is surely one person */
 		int64_t m[SUP_MEASURES];
 		dc_measures(&sum, m);
 		size_t mc;
-		err = sup_cell(t, m, thr, &mc);
+		err = sup_cell(t, m, dc_threshold(pol, person || named, persons == 0 ? 0 : 2), &mc);
 		err = err ? err : sup_line(t, mc);
 		for (size_t k = g; !err && k < r->n_groups; k++)
 			if (!done[k] && strcmp(r->groups[k].key[i], r->groups[g].key[i]) == 0) {
@@ -514,9 +593,10 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 			     const sup_table *canon_t)
 {
 	const an_result *r = &out->r;
+	/* One employee's slice makes every cell a person's; a grouping by
+	 * employee makes its named rows (and their margins) persons', not the
+	 * total nor the "(none)" rows. */
 	bool person = f->employee_id != 0;
-	for (int i = 0; i < r->n_dims; i++)
-		person = person || r->dims[i] == AN_DIM_EMPLOYEE;
 	sup_table t;
 	sup_init(&t);
 	size_t *cell = calloc(r->n_groups ? r->n_groups : 1, sizeof *cell);
@@ -533,7 +613,9 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 	}
 	for (size_t g = 0; !err && g < r->n_groups; g++) {
 		dc_measures(&r->groups[g].c, m);
-		err = sup_cell(&t, m, dc_threshold(pol, person, r->groups[g].persons), &cell[g]);
+		err = sup_cell(&t, m,
+			       dc_threshold(pol, person || dc_group_is_person(r, &r->groups[g]), r->groups[g].persons),
+			       &cell[g]);
 	}
 	if (!err && r->n_dims == 1) {
 		err = sup_line(&t, total);
@@ -541,7 +623,7 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 			err = sup_member(&t, cell[g]);
 	}
 	for (int i = 0; !err && r->n_dims == 2 && i < 2; i++)
-		err = dc_margins(&t, r, i, dc_threshold(pol, person, 0), cell, total);
+		err = dc_margins(&t, r, i, pol, person, cell, total);
 	if (!err) {
 		sup_run(&t);
 		out->total = dc_vis_of(&t, total);

@@ -750,8 +750,10 @@ class Counts:
         return {"nps": self.nps_n, "grade": self.g_n, "ces": self.c_n}[m]
 
     def one_person(self):
-        """Do all the answers come from exactly one employee?"""
-        return len(self.emps) == 1 and self.no_emp == 0
+        """Do the answers name exactly one employee? Answers naming no one
+        do not make it anyone else's: they can be asked for on their own
+        (group_by=employee's "(none)" row) and subtracted."""
+        return len(self.emps) == 1
 
 
 def counts_of(rows):

@@ -230,8 +230,8 @@ def gkey(dim, v):
 
 
 def total_min_n(f, c):
-    """A person's cell: the slice is one employee's, or all its answers come
-    from one employee. Grouping by employee does not make the total one."""
+    """A person's cell: the slice is one employee's, or its answers name
+    exactly one employee. Grouping by employee does not make the total one."""
     return MIN_N_EMPLOYEE if "employee_id" in f or c.one_person() else MIN_N
 
 

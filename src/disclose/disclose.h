@@ -5,8 +5,9 @@
  *  1. Minimum n per measure: NPS, grade and CES are each shown only when
  *     that question has enough answers in the cell (responses do not count).
  *  2. A cell about one person has the person threshold: the slice is
- *     filtered or grouped by employee, or its answers come from exactly one
- *     employee (an_group.persons == 1).
+ *     filtered by employee, the cell is a named employee's row, or its
+ *     answers name exactly one employee (an_group.persons == 1; answers
+ *     naming no one do not count, they can be subtracted).
  *  3. Complementary suppression inside a reply: the total and its groups
  *     (and, in a two-way table, each row's and column's implied margin)
  *     form lines; no line may hold exactly one hidden cell (suppress.h).

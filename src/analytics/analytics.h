@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "core/error.h"
+#include "core/tz.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
 
@@ -46,6 +47,17 @@ void an_index_free(an_index *ix);
 ks_err an_index_refresh_dims(an_index *ix, ks_error *e);
 /* Reload one customer's attributes (after a create or update). */
 ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e);
+
+/* The organisation's time zone, which decides every time bucket (day, ISO
+ * week, month, quarter, year) and the year in which ages and customer
+ * tenures are taken. The index keeps a copy of *tz; tz NULL restores the
+ * default, Europe/Amsterdam, which is also what an index never told
+ * otherwise uses. tz should come from tz_lookup() or tz_default(): the
+ * breakdowns tabulate local days by UTC hour (by quarter hour when the
+ * standard offset is not a whole number of hours), so an offset that is
+ * not a multiple of 15 minutes would be bucketed approximately. Takes
+ * the write lock: queries already running finish with the old zone. */
+void an_index_set_tz(an_index *ix, const ks_tz *tz);
 
 /* Is unit (an org unit id) ancestor itself or below it? */
 bool an_unit_within(an_index *ix, int64_t unit, int64_t ancestor);
@@ -100,6 +112,11 @@ typedef struct an_group {
 	char key[2][96];        /* label: a name, "2026-03", "2026-W09", "25-34" ... */
 	char sort[2][100];      /* chronological / name order key */
 	metrics_counts c;
+	/* Distinct employees among the group's rows, capped at 2: 0 = no row
+	 * names an employee, 1 = exactly one does, 2 = two or more. Rows
+	 * without an employee do not count. For disclosure control: a slice
+	 * whose answers all concern one employee is person-level data. */
+	uint8_t persons;
 } an_group;
 
 typedef struct an_result {
@@ -108,6 +125,7 @@ typedef struct an_result {
 	size_t n_groups;        /* groups with at least one response */
 	an_group *groups;       /* owned; ordered by dims' natural order */
 	metrics_counts total;
+	uint8_t total_persons;  /* an_group.persons over the whole slice */
 } an_result;
 
 /* Count the slice, grouped by up to two dimensions. out is owned by the

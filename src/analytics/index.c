@@ -396,6 +396,7 @@ ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
 	if (ix == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	ix->store = s;
+	tz_default(&ix->tz);
 	/* Prefer the writer: a steady stream of dashboard queries must not
 	 * hold new responses out of the index. */
 	pthread_rwlockattr_t attr;
@@ -464,6 +465,19 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 		       ix->custs.dir_n) * 4;
 	out->bytes_total = ix->cap * out->bytes_per_row + dims;
 	out->build_ms = ix->build_ms;
+	pthread_rwlock_unlock(&ix->lock);
+}
+
+void an_index_set_tz(an_index *ix, const ks_tz *tz)
+{
+	ks_tz copy;
+	if (tz)
+		copy = *tz;
+	else
+		tz_default(&copy);
+	copy.name[sizeof copy.name - 1] = '\0';
+	pthread_rwlock_wrlock(&ix->lock);
+	ix->tz = copy;
 	pthread_rwlock_unlock(&ix->lock);
 }
 

@@ -62,6 +62,7 @@ struct an_index {
 	an_customer *cust_info;
 	size_t cust_info_n;
 	an_dict segments, cities;
+	ks_tz tz;            /* the organisation's zone (an_index_set_tz) */
 	int64_t build_ms;
 };
 

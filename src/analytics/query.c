@@ -6,8 +6,22 @@
  * answers word of each kept row is counted into three small histograms of
  * its group (NPS 0..10/none, grade 1..10/none, CES 1..7/none). All metrics
  * derive from those histograms afterwards, so the inner loop does three
- * increments a row. Large slices are split over two threads, each with its
- * own histograms, merged at the end.
+ * increments a row. Two otherwise unused NPS bins of each group hold the
+ * first employee code seen and a flag set at the first different one: all
+ * it takes to tell "no employee", "one employee" and "two or more" apart
+ * (an_group.persons), at the cost of one predictable branch a row once a
+ * group has two. Large slices are split over two threads, each with its own
+ * histograms, merged at the end.
+ *
+ * Time buckets are local: the organisation's zone (ix->tz) decides which
+ * calendar day a response falls on. The plan tabulates, for every UTC hour
+ * between the index's first and last response (every quarter hour for a
+ * zone whose offset is not whole hours), the local day it belongs to, and
+ * from that the code of each time dimension the query uses; a row's key is
+ * then one lookup by t / 3600, as cheap as the UTC day lookup it replaces.
+ * This is exact because every offset of core/tz.h is a whole number of
+ * hours and every summer-time switch happens on a whole UTC hour, so a UTC
+ * hour never straddles a local midnight.
  */
 #include "analytics/index_int.h"
 
@@ -16,12 +30,18 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/tz.h"
 
 #define AN_CHUNK 2048
 #define AN_PARALLEL_MIN 200000   /* rows: below this a second thread costs more than it saves */
 #define AN_MAX_GROUPS (4u << 20) /* bounds histogram memory (x 40 x 4 bytes a thread) */
 #define AN_HIST 40               /* 16 NPS + 16 grade + 8 CES bins */
 #define AN_HIST_NPS 16           /* NPS bins only (an_filter.nps_only) */
+/* NPS bins 11..14 never count answers (scores are 0..10, 15 is "none"):
+ * two of them tell how many employees a group's rows name, in the cache
+ * line the row's NPS increment touches anyway. */
+#define AN_BIN_EMP 11            /* the first employee code seen; 0 = none yet */
+#define AN_BIN_EMPS 12           /* 1 once a second, different code was seen */
 
 static const char *const an_dim_names[AN_DIM__COUNT] = {
 	[AN_DIM_NONE] = "", [AN_DIM_TEAM] = "team", [AN_DIM_DEPARTMENT] = "department",
@@ -72,14 +92,23 @@ static unsigned an_since_band(int years)
 
 /* ---- the per-query plan ------------------------------------------------------ */
 
-/* Day-based lookups for the days the slice can touch. */
+/* Local-day lookups for the days the index covers, and the step tables
+ * that take a row's time to them. */
 typedef struct an_days {
-	int64_t day0;          /* first day covered */
-	size_t n;              /* days covered */
+	int64_t day0;          /* first local day covered */
+	size_t n;              /* local days covered */
 	uint32_t *code[AN_DIM__COUNT]; /* time dim -> code per day (1-based) */
-	uint16_t *year;        /* civil year per day */
+	uint16_t *year;        /* local civil year per day */
 	char (*label[AN_DIM__COUNT])[32];  /* code -> label, for time dims */
 	size_t n_codes[AN_DIM__COUNT];
+	/* Step s covers the UTC seconds [(s0 + s) * step, (s0 + s + 1) * step). */
+	uint32_t step;         /* 3600, or 900 for a zone with a fractional-hour offset */
+	uint32_t s0;
+	size_t n_steps;
+	uint32_t *sday;        /* step -> local day - day0 */
+	uint16_t *scode[AN_DIM__COUNT]; /* step -> code, only for the time dims the query groups by
+	                                 * (codes <= days < 65536: t is 32 bits) */
+	uint16_t *syear;       /* step -> local civil year, only when a band needs it */
 } an_days;
 
 typedef struct an_plan {
@@ -146,15 +175,46 @@ static void an_days_free(an_days *d)
 	for (int i = 0; i < AN_DIM__COUNT; i++) {
 		free(d->code[i]);
 		free(d->label[i]);
+		free(d->scode[i]);
 	}
 	free(d->year);
+	free(d->sday);
+	free(d->syear);
 }
 
-/* Codes and labels of each time dimension over [day0, day0 + n). */
-static bool an_days_build(an_days *d, int64_t day0, int64_t day1)
+/* The local day of every step over [tmin, tmax]; sets day0 and *day1.
+ * Walks the local days once (one tz_day_start each), not the steps. */
+static bool an_steps_build(an_days *d, const ks_tz *z, uint32_t tmin, uint32_t tmax, int64_t *day1)
+{
+	d->step = z->std_offset % 3600 == 0 ? 3600 : 900;
+	d->s0 = tmin / d->step;
+	d->n_steps = tmax / d->step - d->s0 + 1;
+	d->sday = calloc(d->n_steps, sizeof *d->sday);
+	if (d->sday == NULL)
+		return false;
+	int64_t day = tz_local_day(z, (int64_t)d->s0 * d->step);
+	d->day0 = day;
+	size_t s = 0;
+	while (s < d->n_steps) {
+		int64_t next = tz_day_start(z, day + 1);
+		for (; s < d->n_steps && ((int64_t)d->s0 + (int64_t)s) * d->step < next; s++)
+			d->sday[s] = (uint32_t)(day - d->day0);
+		day++;
+	}
+	*day1 = day - 1;
+	return true;
+}
+
+/* Codes and labels of each time dimension over the local days of the
+ * index's rows; step tables for the time dimensions marked in need and, if
+ * need_year, for the local year. */
+static bool an_days_build(an_days *d, const an_index *ix, const bool need[AN_DIM__COUNT], bool need_year)
 {
 	memset(d, 0, sizeof *d);
-	d->day0 = day0;
+	int64_t day1;
+	if (!an_steps_build(d, &ix->tz, ix->n ? ix->min_t : 0, ix->n ? ix->max_t : 0, &day1))
+		return false;
+	int64_t day0 = d->day0;
 	d->n = (size_t)(day1 - day0 + 1);
 	d->year = calloc(d->n, sizeof *d->year);
 	if (d->year == NULL)
@@ -194,10 +254,39 @@ static bool an_days_build(an_days *d, int64_t day0, int64_t day1)
 			d->code[dim][i] = (uint32_t)d->n_codes[dim];
 		}
 	}
+	for (int dim = AN_DIM_DAY; dim <= AN_DIM_YEAR; dim++) {
+		if (!need[dim])
+			continue;
+		uint16_t *tab = d->scode[dim] = malloc(d->n_steps * sizeof *tab);
+		if (tab == NULL)
+			return false;
+		for (size_t s = 0; s < d->n_steps; s++)
+			tab[s] = (uint16_t)d->code[dim][d->sday[s]];
+	}
+	if (need_year) {
+		d->syear = malloc(d->n_steps * sizeof *d->syear);
+		if (d->syear == NULL)
+			return false;
+		for (size_t s = 0; s < d->n_steps; s++)
+			d->syear[s] = d->year[d->sday[s]];
+	}
 	return true;
 }
 
 /* ---- keys of a chunk of rows ----------------------------------------------------- */
+
+/* k[i] = the step of t[i]. A constant divisor in each loop: the compiler
+ * turns the division into a multiplication. */
+static void an_steps(const an_days *d, const uint32_t *t, size_t n, uint32_t *k)
+{
+	uint32_t s0 = d->s0;
+	if (d->step == 3600)
+		for (size_t i = 0; i < n; i++)
+			k[i] = t[i] / 3600u - s0;
+	else
+		for (size_t i = 0; i < n; i++)
+			k[i] = t[i] / 900u - s0;
+}
 
 static void an_keys(const an_plan *p, an_dim d, size_t start, size_t n, uint32_t *k)
 {
@@ -225,18 +314,23 @@ static void an_keys(const an_plan *p, an_dim d, size_t start, size_t n, uint32_t
 		break;
 	case AN_DIM_AGE_BAND:
 	case AN_DIM_SINCE_BAND:
+		an_steps(&p->days, t, n, k);
 		for (i = 0; i < n; i++) {
 			const an_customer *c = cust[i] && cust[i] < ix->cust_info_n ? &ix->cust_info[cust[i]] : NULL;
-			int y = p->days.year[t[i] / 86400 - p->days.day0];
+			int y = p->days.syear[k[i]];
 			int base = c == NULL ? 0 : d == AN_DIM_AGE_BAND ? c->birth_year : c->since_year;
 			k[i] = base == 0 ? 0 : d == AN_DIM_AGE_BAND ? an_age_band(y - base) : an_since_band(y - base);
 		}
 		break;
 	default: {
-		const uint32_t *tab = p->days.code[d];
-		int64_t day0 = p->days.day0;
-		for (i = 0; i < n; i++)
-			k[i] = tab[t[i] / 86400 - day0];
+		const uint16_t *tab = p->days.scode[d];
+		uint32_t s0 = p->days.s0;
+		if (p->days.step == 3600)
+			for (i = 0; i < n; i++)
+				k[i] = tab[t[i] / 3600u - s0];
+		else
+			for (i = 0; i < n; i++)
+				k[i] = tab[t[i] / 900u - s0];
 		break;
 	}
 	}
@@ -247,8 +341,22 @@ static void an_keys(const an_plan *p, an_dim d, size_t start, size_t n, uint32_t
 typedef struct an_work {
 	const an_plan *p;
 	size_t lo, hi;
-	uint32_t *hist;        /* n_groups x AN_HIST */
+	uint32_t *hist;        /* n_groups x stride */
 } an_work;
+
+/* Note employee code em (0 = none: ignored) in a group's histogram h. Once
+ * the group has two, one predictable branch a row. */
+static inline void an_emp_note(uint32_t *h, uint32_t em)
+{
+	if (__builtin_expect(h[AN_BIN_EMPS] != 0, 1))
+		return;
+	if (em == 0 || em == h[AN_BIN_EMP])
+		return;
+	if (h[AN_BIN_EMP])
+		h[AN_BIN_EMPS] = 1;
+	else
+		h[AN_BIN_EMP] = em;
+}
 
 static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *hist)
 {
@@ -278,11 +386,15 @@ static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *h
 				key[i] = key[i] * p->n_codes[1] + k2[i];
 		}
 	}
-	const uint16_t *ans = ix->ans + start;
+	const uint16_t *ans = ix->ans + start, *emp = ix->emp + start;
 	if (p->stride == AN_HIST_NPS) {
-		for (size_t i = 0; i < n; i++)
-			if (keep[i])
-				hist[(size_t)key[i] * AN_HIST_NPS + (ans[i] & 15u)]++;
+		for (size_t i = 0; i < n; i++) {
+			if (!keep[i])
+				continue;
+			uint32_t *h = hist + (size_t)key[i] * AN_HIST_NPS;
+			an_emp_note(h, emp[i]);
+			h[ans[i] & 15u]++;
+		}
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -293,6 +405,7 @@ static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *h
 		h[a & 15u]++;
 		h[16 + ((a >> 4) & 15u)]++;
 		h[32 + ((a >> 8) & 7u)]++;
+		an_emp_note(h, emp[i]);
 	}
 }
 
@@ -311,9 +424,9 @@ static void *an_work_run(void *arg)
 static void an_hist_counts(const uint32_t *h, uint32_t stride, metrics_counts *c)
 {
 	memset(c, 0, sizeof *c);
-	for (int v = 0; v < 16; v++)
-		c->n += h[v];
+	c->n = h[15];
 	for (int v = 0; v <= 10; v++) {
+		c->n += h[v];
 		c->nps_n += h[v];
 		c->promoters += v >= 9 ? h[v] : 0;
 		c->passives += v == 7 || v == 8 ? h[v] : 0;
@@ -334,6 +447,31 @@ static void an_hist_counts(const uint32_t *h, uint32_t stride, metrics_counts *c
 		c->ces_n += k;
 		c->ces_sum += k * v;
 		c->ces_5plus += v >= 5 ? k : 0;
+	}
+}
+
+/* n zeroed counters, 64-byte aligned: with the NPS-only stride a group's
+ * histogram is then exactly one cache line. */
+static uint32_t *an_hist_alloc(size_t n)
+{
+	size_t bytes = (n * sizeof(uint32_t) + 63) & ~(size_t)63;
+	uint32_t *h = aligned_alloc(64, bytes);
+	if (h)
+		memset(h, 0, bytes);
+	return h;
+}
+
+/* Merge b into a, n counters: counts add up; of the employees, two in
+ * either or different ones in each make two. */
+static void an_hist_merge(uint32_t *a, const uint32_t *b, size_t n, uint32_t stride)
+{
+	for (size_t g = 0; g < n; g += stride) {
+		uint32_t ea = a[g + AN_BIN_EMP], eb = b[g + AN_BIN_EMP];
+		uint32_t two = a[g + AN_BIN_EMPS] | b[g + AN_BIN_EMPS] | (ea && eb && ea != eb);
+		for (size_t v = 0; v < stride; v++)
+			a[g + v] += b[g + v];
+		a[g + AN_BIN_EMP] = ea ? ea : eb;
+		a[g + AN_BIN_EMPS] = two;
 	}
 }
 
@@ -530,8 +668,14 @@ static ks_err an_plan_make(const an_index *ix, const an_filter *f, const an_dim 
 	p->from = (uint32_t)from;
 	p->to = (uint32_t)to;
 	p->stride = f->nps_only ? AN_HIST_NPS : AN_HIST;
-	int64_t day0 = ix->n ? ix->min_t / 86400 : 0, day1 = ix->n ? ix->max_t / 86400 : 0;
-	if (!an_days_build(&p->days, day0, day1))
+	/* Step tables only for what the keys will look up. */
+	bool need[AN_DIM__COUNT] = {false};
+	bool need_year = f->age_band[0] || f->since_band[0];
+	for (int i = 0; i < n_dims; i++) {
+		need[dims[i]] = an_dim_is_time(dims[i]);
+		need_year = need_year || dims[i] == AN_DIM_AGE_BAND || dims[i] == AN_DIM_SINCE_BAND;
+	}
+	if (!an_days_build(&p->days, ix, need, need_year))
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	p->dept_of = an_ancestors(ix, 'd');
 	p->org_of = an_ancestors(ix, 'o');
@@ -555,31 +699,44 @@ static ks_err an_plan_make(const an_index *ix, const an_filter *f, const an_dim 
 	return KS_OK;
 }
 
+/* 0, 1 or 2 (two or more) distinct employees of a group's histogram. */
+static uint8_t an_persons(const uint32_t *h)
+{
+	return h[AN_BIN_EMPS] ? 2 : h[AN_BIN_EMP] ? 1 : 0;
+}
+
+/* Rows of a group: every row lands in exactly one NPS bin. */
+static uint64_t an_hist_rows(const uint32_t *h)
+{
+	uint64_t n = h[15];
+	for (int v = 0; v <= 10; v++)
+		n += h[v];
+	return n;
+}
+
 static ks_err an_collect(const an_plan *p, const uint32_t *hist, an_result *out, ks_error *e)
 {
-	/* Count groups with any row: every row lands in exactly one NPS bin. */
 	size_t used = 0;
-	for (uint32_t g = 0; g < p->n_groups; g++) {
-		const uint32_t *h = hist + (size_t)g * p->stride;
-		uint64_t n = 0;
-		for (int v = 0; v < 16; v++)
-			n += h[v];
-		used += n > 0;
-	}
+	for (uint32_t g = 0; g < p->n_groups; g++)
+		used += an_hist_rows(hist + (size_t)g * p->stride) > 0;
 	out->groups = calloc(used ? used : 1, sizeof *out->groups);
 	if (out->groups == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	size_t k = 0;
+	uint32_t all[AN_HIST_NPS] = {0};  /* the employee bins over the slice */
 	for (uint32_t g = 0; g < p->n_groups; g++) {
+		const uint32_t *h = hist + (size_t)g * p->stride;
 		metrics_counts c;
-		an_hist_counts(hist + (size_t)g * p->stride, p->stride, &c);
+		an_hist_counts(h, p->stride, &c);
 		if (c.n == 0)
 			continue;
 		an_counts_add(&out->total, &c);
+		an_hist_merge(all, h, AN_HIST_NPS, AN_HIST_NPS);
 		if (p->n_dims == 0)
 			continue;
 		an_group *grp = &out->groups[k++];
 		grp->c = c;
+		grp->persons = an_persons(h);
 		uint32_t codes[2] = {p->n_dims == 2 ? g / p->n_codes[1] : g,
 				     p->n_dims == 2 ? g % p->n_codes[1] : 0};
 		for (int i = 0; i < p->n_dims; i++)
@@ -587,6 +744,7 @@ static ks_err an_collect(const an_plan *p, const uint32_t *hist, an_result *out,
 				 grp->sort[i], sizeof grp->sort[i]);
 	}
 	out->n_groups = k;
+	out->total_persons = an_persons(all);
 	qsort(out->groups, k, sizeof *out->groups, an_group_cmp);
 	return KS_OK;
 }
@@ -610,7 +768,7 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 	int nthreads = rows >= AN_PARALLEL_MIN ? 2 : 1;
 	uint32_t *hist[2] = {NULL, NULL};
 	for (int i = 0; !err && i < nthreads; i++) {
-		hist[i] = calloc((size_t)p.n_groups * p.stride, sizeof *hist[i]);
+		hist[i] = an_hist_alloc((size_t)p.n_groups * p.stride);
 		if (hist[i] == NULL)
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -626,8 +784,7 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 		else if (nthreads == 2)
 			an_work_run(&w[1]);
 		if (nthreads == 2)
-			for (size_t i = 0; i < (size_t)p.n_groups * p.stride; i++)
-				hist[0][i] += hist[1][i];
+			an_hist_merge(hist[0], hist[1], (size_t)p.n_groups * p.stride, p.stride);
 		err = an_collect(&p, hist[0], out, e);
 	}
 	free(hist[0]);

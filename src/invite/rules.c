@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "core/tz.h"
+
 #define DAY_S 86400
 #define HOUR_S 3600
 
@@ -125,74 +127,19 @@ invite_reason invite_decide(const invite_rule *rule, const invite_facts *f, int6
 
 /* ---- Amsterdam local time --------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-	return a - floor_div(a, b) * b;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back.
- * Howard Hinnant, "chrono-Compatible Low-Level Date Algorithms",
- * days_from_civil / civil_from_days (howardhinnant.github.io/date_algorithms.html). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = floor_div(y, 400);
-	int64_t yoe = y - era * 400;                                  /* [0, 399] */
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  /* [0, 365] */
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
-	return era * 146097 + doe - 719468;
-}
-
-static int64_t year_of_days(int64_t z)
-{
-	z += 719468;
-	int64_t era = floor_div(z, 146097);
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	return yoe + era * 400 + (m <= 2);
-}
-
-/* Unix second of 01:00 UTC on the last Sunday of month m (31 days long). */
-static int64_t last_sunday_0100_utc(int64_t year, int m)
-{
-	int64_t d31 = days_from_civil(year, m, 31);
-	int64_t weekday = floor_mod(d31 + 4, 7);  /* 1970-01-01 was a Thursday; 0 = Sunday */
-	return (d31 - weekday) * DAY_S + HOUR_S;
-}
-
-/* Directive 2000/84/EC of the European Parliament and of the Council of
- * 19 January 2001 on summer-time arrangements, art. 2: summer time begins
- * at 1.00 a.m. GMT on the last Sunday in March; art. 3: it ends at 1.00 a.m.
- * GMT on the last Sunday in October. The Netherlands keeps CET (UTC+1)
- * outside it and CEST (UTC+2) inside. Both switches fall on 1.00 GMT, far
- * from a year boundary, so the UTC year picks the right pair. */
+/* Thin wrappers: the EU rule lives in core/tz.c, once. */
 int invite_amsterdam_offset(int64_t utc)
 {
-	int64_t year = year_of_days(floor_div(utc, DAY_S));
-	int64_t start = last_sunday_0100_utc(year, 3);
-	int64_t end = last_sunday_0100_utc(year, 10);
-	return (utc >= start && utc < end) ? 2 * HOUR_S : HOUR_S;
+	ks_tz z;
+	tz_default(&z);
+	return tz_offset(&z, utc);
 }
 
-/* In the October overlap (02:00-03:00 twice) the first instant is the CEST
- * one. In the March gap (02:00-03:00 does not exist) the time is read with
- * the winter offset, so 02:00 becomes 03:00 CEST, the moment the clock
- * jumps to. */
 int64_t invite_utc_of_local(int64_t local)
 {
-	int64_t summer = local - 2 * HOUR_S;
-	if (invite_amsterdam_offset(summer) == 2 * HOUR_S)
-		return summer;
-	return local - HOUR_S;
+	ks_tz z;
+	tz_default(&z);
+	return tz_utc_of_local(&z, local);
 }
 
 /* Is the local hour in the window [start, end)? start == end: no window. */
@@ -208,15 +155,17 @@ static bool in_quiet(int hour, int start, int end)
 /* t, or the end of the quiet window t falls in. */
 static int64_t out_of_quiet(const invite_rule *r, int64_t t)
 {
-	int64_t local = t + invite_amsterdam_offset(t);
-	int64_t day = floor_div(local, DAY_S);
-	int hour = (int)(floor_mod(local, DAY_S) / HOUR_S);
+	ks_tz z;
+	tz_default(&z);
+	int64_t day = tz_local_day(&z, t);
+	int y, mo, d, hour, mi, s;
+	tz_civil(&z, t, &y, &mo, &d, &hour, &mi, &s);
 	if (!in_quiet(hour, r->quiet_start_hour, r->quiet_end_hour))
 		return t;
 	/* In a wrapping window the evening part ends tomorrow morning. */
 	if (r->quiet_start_hour > r->quiet_end_hour && hour >= r->quiet_start_hour)
 		day++;
-	return invite_utc_of_local(day * DAY_S + (int64_t)r->quiet_end_hour * HOUR_S);
+	return tz_utc_of_local(&z, day * DAY_S + (int64_t)r->quiet_end_hour * HOUR_S);
 }
 
 int64_t invite_send_at(const invite_rule *r, int64_t contact_at)

@@ -7,7 +7,7 @@
  * invite_expires_at() and the reminder at invite_reminder_at().
  *
  * Times are unix seconds (UTC). "Local time" is Europe/Amsterdam, computed
- * by invite_amsterdam_offset() from the EU summer-time rule, not from the
+ * by core/tz.h (tz_default) from the EU summer-time rule, not from the
  * system's tz database, so results do not depend on the host's TZ setting.
  */
 #ifndef KS_INVITE_RULES_H
@@ -93,11 +93,13 @@ bool invite_sampled(uint64_t seed, int64_t contact_id, int pct);
 /* UTC offset of Europe/Amsterdam at the instant utc, in seconds: 3600 (CET)
  * or 7200 (CEST, from the last Sunday of March 01:00 UTC up to the last
  * Sunday of October 01:00 UTC; Directive 2000/84/EC, art. 2 and 3). Valid
- * for 1996 on, when the EU rule took its current form. */
+ * for 1996 on, when the EU rule took its current form. A wrapper over
+ * tz_offset() with tz_default(). */
 int invite_amsterdam_offset(int64_t utc);
 /* The first instant whose Amsterdam wall clock reads local (seconds since
  * 1970-01-01 00:00 local time): the summer one in the October overlap, the
- * moment the clock jumps to in the March gap. */
+ * moment the clock jumps to in the March gap. A wrapper over
+ * tz_utc_of_local() with tz_default(). */
 int64_t invite_utc_of_local(int64_t local);
 
 /* When to send: contact_at + delay_minutes, moved to quiet_end_hour:00 local

@@ -18,15 +18,24 @@
  * the parent chain) and counts by hand. For many (dims, filter)
  * combinations every group's metrics_counts from an_query must equal the
  * reference's, the groups must be the same set, the total must equal the
- * reference total and the sum of the groups, and the order must be the
- * natural one (names alphabetically with "(none)"/"unknown" last, time
- * chronologically, every first-dimension value one contiguous block).
+ * reference total and the sum of the groups, every group's and the
+ * total's count of distinct employees (0, 1, 2 = two or more) must match,
+ * and the order must be the natural one (names alphabetically with
+ * "(none)"/"unknown" last, time chronologically, every first-dimension
+ * value one contiguous block).
+ *
+ * Time buckets are local: the index's zone is Europe/Amsterdam unless told
+ * otherwise. The reference takes the local wall clock as gmtime_r of
+ * t + offset, the offset from its own reading of the EU rule (libc's
+ * timegm for the last Sundays of March and October), never from
+ * core/tz.c; test_other_zones switches both to London, Helsinki, UTC and a
+ * +05:30 zone and back.
  *
  * Definitions the reference follows (docs/API.md, "Metrics"):
  *   - team_id filter: the unit and everything below it;
  *   - department/organisation: the ancestor of that kind of the response's
  *     unit; no unit -> "(none)";
- *   - age in the year of the response (response year - birth_year):
+ *   - age in the local year of the response (response year - birth_year):
  *     <25, 25-34, 35-44, 45-54, 55-64, 65+; no birth year or a negative
  *     age -> unknown (the data holds only adults);
  *   - customer_since_band from the response year - the year of
@@ -52,8 +61,41 @@
 #include <sqlite3.h>
 
 #include "analytics/analytics.h"
+#include "core/tz.h"
 #include "model/model.h"
 #include "store/store.h"
+
+/* ---- the reference's clock ------------------------------------------------ */
+
+/* The zone the reference buckets by: standard offset and the EU rule. */
+static int ref_std = 3600;
+static bool ref_eu = true;
+
+/* 01:00 UTC on the last Sunday of month mon (0-based, a 31-day month). */
+static int64_t ref_last_sunday_0100(int year, int mon)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon;
+	tm.tm_mday = 31;
+	tm.tm_hour = 1;
+	time_t t = timegm(&tm);  /* also sets tm_wday */
+	return (int64_t)t - (int64_t)tm.tm_wday * 86400;
+}
+
+/* Seconds east of UTC at t in the reference's zone. */
+static int ref_offset(int64_t t)
+{
+	if (!ref_eu)
+		return ref_std;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	int y = tm.tm_year + 1900;
+	bool summer = t >= ref_last_sunday_0100(y, 2) && t < ref_last_sunday_0100(y, 9);
+	return ref_std + (summer ? 3600 : 0);
+}
 
 /* ---- a fixed-seed generator (splitmix64) -------------------------------- */
 
@@ -165,9 +207,14 @@ static int64_t random_time(void)
 	int64_t day = T0 / 86400 + rnd((int)days);
 	int k = rnd(100);
 	if (k < 5)
-		return day * 86400;             /* midnight exactly */
+		return day * 86400;             /* UTC midnight exactly */
 	if (k < 10)
-		return day * 86400 + 86399;     /* the last second of the day */
+		return day * 86400 + 86399;     /* the last second of the UTC day */
+	int64_t local_midnight = day * 86400 - ref_offset(day * 86400);
+	if (k < 15)
+		return local_midnight;          /* Amsterdam midnight (23:00Z or 22:00Z) */
+	if (k < 20)
+		return local_midnight - 1;
 	return day * 86400 + rnd(86400);
 }
 
@@ -224,9 +271,14 @@ static bool fill(store_bulk *b)
 		model_response_init(&r);
 		r.received_at = random_time();
 		/* Exact boundaries: new year, quarter, ISO week 2025-W01 (Monday
-		 * 2024-12-30), one second either side. */
+		 * 2024-12-30), one second either side, in UTC and then in
+		 * Amsterdam: 2026-01-01 00:00 CET = 1767222000, 2024-12-30 00:00
+		 * CET = 1735513200, 2025-04-01 00:00 CEST = 1743458400, and the
+		 * switches of 2025 (2025-03-30 and 2025-10-26 01:00Z). */
 		static const int64_t edges[] = {1704067200, 1704067199, 1735689600, 1735689599, 1735516800,
-						1735516799, 1743465600, 1743465599, 1767225600, 1767225599};
+						1735516799, 1743465600, 1743465599, 1767225600, 1767225599,
+						1767222000, 1767221999, 1735513200, 1735513199, 1743458400,
+						1743458399, 1743296400, 1743296399, 1761440400, 1761440399};
 		if (i < (int)(sizeof edges / sizeof edges[0]))
 			r.received_at = edges[i];
 		fx.resp_t[i] = r.received_at;
@@ -533,8 +585,8 @@ static void ref_load(void)
 		snprintf(r->label[AN_DIM_CHANNEL], 160, "%s", r->channel[0] ? r->channel : "unknown");
 		snprintf(r->label[AN_DIM_LANGUAGE], 160, "%s", r->language);
 
-		/* time */
-		time_t tt = (time_t)r->t;
+		/* time: the local wall clock */
+		time_t tt = (time_t)(r->t + ref_offset(r->t));
 		struct tm tm;
 		gmtime_r(&tt, &tm);
 		int year = tm.tm_year + 1900;
@@ -626,6 +678,8 @@ typedef struct ref_group {
 	char key[200];          /* lookup key: "#id" for entity dims, else the label, joined by \x1f */
 	const ref_row *first;   /* a row of the group, for its labels */
 	metrics_counts c;
+	int64_t emp;            /* the first employee seen, 0 = none */
+	bool emps;              /* a second, different one seen */
 	bool matched;
 } ref_group;
 
@@ -635,6 +689,8 @@ typedef struct ref_result {
 	ref_group *g;
 	size_t n, cap;
 	metrics_counts total;
+	int64_t emp;            /* as in ref_group, over the slice */
+	bool emps;
 } ref_result;
 
 static uint64_t str_hash(const char *s)
@@ -678,6 +734,21 @@ static ref_group *ref_find(ref_result *rr, const char *key, bool add)
 	}
 }
 
+static void ref_note_emp(int64_t *emp, bool *emps, int64_t e)
+{
+	if (e == 0)
+		return;
+	if (*emp == 0)
+		*emp = e;
+	else if (*emp != e)
+		*emps = true;
+}
+
+static int ref_persons(int64_t emp, bool emps)
+{
+	return emps ? 2 : emp ? 1 : 0;
+}
+
 static void ref_query(const an_filter *f, const an_dim *dims, int n_dims, ref_result *rr)
 {
 	memset(rr, 0, sizeof *rr);
@@ -691,6 +762,7 @@ static void ref_query(const an_filter *f, const an_dim *dims, int n_dims, ref_re
 		if (!ref_keep(r, f))
 			continue;
 		ref_count(&rr->total, r);
+		ref_note_emp(&rr->emp, &rr->emps, r->employee);
 		if (n_dims == 0)
 			continue;
 		char key[200] = "";
@@ -700,6 +772,7 @@ static void ref_query(const an_filter *f, const an_dim *dims, int n_dims, ref_re
 		if (g->first == NULL)
 			g->first = r;
 		ref_count(&g->c, r);
+		ref_note_emp(&g->emp, &g->emps, r->employee);
 	}
 }
 
@@ -836,6 +909,8 @@ static void check_query_on(an_index *ix, const an_filter *f, const an_dim *dims,
 		counts_str(b, sizeof b, &rr.total);
 		REPORT("total: index {%s} reference {%s}", a, b);
 	}
+	if (res.total_persons != ref_persons(rr.emp, rr.emps))
+		REPORT("total persons %d, reference %d", res.total_persons, ref_persons(rr.emp, rr.emps));
 	if (n_dims > 0) {
 		metrics_counts sum = {0};
 		for (size_t g = 0; g < res.n_groups; g++)
@@ -859,6 +934,9 @@ static void check_query_on(an_index *ix, const an_filter *f, const an_dim *dims,
 			       n_dims > 1 ? grp->key[1] : "", (long long)grp->id[0], (long long)grp->id[1], a);
 			continue;
 		}
+		if (grp->persons != ref_persons(rg->emp, rg->emps))
+			REPORT("group [%s | %s]: persons %d, reference %d", grp->key[0], n_dims > 1 ? grp->key[1] : "",
+			       grp->persons, ref_persons(rg->emp, rg->emps));
 		if (rg->matched)
 			REPORT("group [%s | %s] listed twice", grp->key[0], n_dims > 1 ? grp->key[1] : "");
 		rg->matched = true;
@@ -1301,6 +1379,338 @@ static void test_order_long_names(void **state)
 		}
 }
 
+/* ---- the organisation's time zone ------------------------------------------------------ */
+
+/* The whole reference comparison again in other zones: summer time from
+ * a different standard offset (London, Helsinki), none (UTC), and a
+ * half-hour offset (+05:30, not in tz.h's table: the index then tabulates
+ * by quarter hour). Back to Amsterdam at the end. */
+static void test_other_zones(void **state)
+{
+	(void)state;
+	static const ks_tz zones[] = {
+		{"Europe/London", 0, true},
+		{"Europe/Helsinki", 7200, true},
+		{"UTC", 0, false},
+		{"Test/Plus0530", 19800, false},
+	};
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+		an_index_set_tz(fx.ix, &zones[z]);
+		ref_std = zones[z].std_offset;
+		ref_eu = zones[z].eu_dst;
+		ref_load();
+		for (int d = AN_DIM_AGE_BAND; d < AN_DIM__COUNT; d++) {
+			an_dim one[2] = {(an_dim)d, AN_DIM_TEAM};
+			check_query(&f, one, 1);
+			if (an_dim_is_time((an_dim)d))
+				check_query(&f, one, 2);
+		}
+		an_filter g = f;
+		snprintf(g.age_band, sizeof g.age_band, "25-34");
+		an_dim q[1] = {AN_DIM_QUARTER};
+		check_query(&g, q, 1);
+		finish(zones[z].name);
+	}
+	an_index_set_tz(fx.ix, NULL);
+	ref_std = 3600;
+	ref_eu = true;
+	ref_load();
+	an_dim m[1] = {AN_DIM_MONTH};
+	check_query(&f, m, 1);
+	finish("back in Europe/Amsterdam");
+}
+
+/* A small store of its own for exact, hand-computed expectations. */
+typedef struct mini {
+	char path[160];
+	ks_store *s;
+	store_bulk *b;
+	an_index *ix;
+	int64_t dept;   /* the department of every team */
+} mini;
+
+static void mini_open(mini *m, const char *tag)
+{
+	memset(m, 0, sizeof *m);
+	snprintf(m->path, sizeof m->path, "/tmp/ks_test_analytics_%ld_%s.db", (long)getpid(), tag);
+	db_remove(m->path);
+	ks_error e;
+	ks_error_clear(&e);
+	assert_int_equal(store_open(m->path, NULL, &m->s, &e), KS_OK);
+	assert_int_equal(store_bulk_begin(m->s, &m->b, &e), KS_OK);
+	int64_t org = bulk_add(m->b, "teams", json_pack("{s:s, s:s}", "name", "Org", "kind", "organisation"));
+	m->dept = bulk_add(m->b, "teams", json_pack("{s:s, s:s, s:I}", "name", "Afdeling", "kind", "department",
+						    "parent_id", (json_int_t)org));
+	assert_true(org > 0 && m->dept > 0);
+}
+
+static int64_t mini_team(mini *m, const char *name)
+{
+	int64_t id = bulk_add(m->b, "teams", json_pack("{s:s, s:s, s:I}", "name", name, "kind", "team", "parent_id",
+						      (json_int_t)m->dept));
+	assert_true(id > 0);
+	return id;
+}
+
+static void mini_add(mini *m, int64_t t, int64_t team, int64_t employee, int64_t customer)
+{
+	model_response r;
+	model_response_init(&r);
+	r.received_at = t;
+	r.team_id = team;
+	r.employee_id = employee;
+	r.customer_id = customer;
+	r.nps = 9;
+	snprintf(r.language, sizeof r.language, "nl");
+	ks_error e;
+	ks_error_clear(&e);
+	assert_int_equal(store_bulk_response(m->b, &r, &e), KS_OK);
+}
+
+static void mini_build(mini *m)
+{
+	ks_error e;
+	ks_error_clear(&e);
+	assert_int_equal(store_bulk_commit(m->b, &e), KS_OK);
+	m->b = NULL;
+	assert_int_equal(an_index_build(m->s, &m->ix, &e), KS_OK);
+}
+
+static void mini_close(mini *m)
+{
+	store_close(m->s);
+	an_index_free(m->ix);
+	db_remove(m->path);
+}
+
+/* "label=n label=n ..." of a one-dimension breakdown, in its order. */
+static void groups_str(an_index *ix, const an_filter *f, an_dim d, char *out, size_t n)
+{
+	an_result r;
+	an_dim dims[1] = {d};
+	assert_int_equal(an_query(ix, f, dims, 1, &r, NULL), KS_OK);
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t g = 0; g < r.n_groups && len < n; g++)
+		len += (size_t)snprintf(out + len, n - len, "%s%s=%lld", g ? " " : "", r.groups[g].key[0],
+					(long long)r.groups[g].c.n);
+	an_result_free(&r);
+}
+
+static void expect_groups(an_index *ix, an_dim d, const char *want)
+{
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	char got[512];
+	groups_str(ix, &f, d, got, sizeof got);
+	if (strcmp(got, want) != 0)
+		print_error("# %s: got '%s', want '%s'\n", an_dim_name(d), got, want);
+	assert_string_equal(got, want);
+}
+
+/* Five responses near local midnights, bucketed in three zones. The
+ * times (checked with Python's zoneinfo):
+ *   r1 1796081400 2026-11-30T23:30Z = 2026-12-01 00:30 CET    (Tue, W49)
+ *   r2 1774996200 2026-03-31T22:30Z = 2026-04-01 00:30 CEST   (Wed, W14)
+ *   r3 1798759800 2026-12-31T23:30Z = 2027-01-01 00:30 CET    (Fri, 2026-W53)
+ *   r4 1796063399 2026-11-30T18:29:59Z = 19:29:59 CET         (Mon, W49)
+ *   r5 1796063400 2026-11-30T18:30:00Z = 19:30 CET
+ * In +05:30 r4 is 2026-11-30 23:59:59 and r5 2026-12-01 00:00:00. r3's
+ * customer was born in 2002 and has been one since 2026-06-01: in
+ * Amsterdam r3 is in 2027 (age 25, 1 year a customer), in UTC in 2026
+ * (age 24, 0 years). */
+static void test_local_time_buckets(void **state)
+{
+	(void)state;
+	mini m;
+	mini_open(&m, "local");
+	int64_t team = mini_team(&m, "Team");
+	int64_t cust = bulk_add(m.b, "customers", json_pack("{s:s, s:i, s:s}", "external_id", "C1", "birth_year", 2002,
+							     "customer_since", "2026-06-01"));
+	assert_true(team > 0 && cust > 0);
+	mini_add(&m, 1796081400, team, 0, 0);
+	mini_add(&m, 1774996200, team, 0, 0);
+	mini_add(&m, 1798759800, team, 0, cust);
+	mini_add(&m, 1796063399, team, 0, 0);
+	mini_add(&m, 1796063400, team, 0, 0);
+	mini_build(&m);
+
+	/* Europe/Amsterdam, the default. */
+	expect_groups(m.ix, AN_DIM_DAY, "2026-04-01=1 2026-11-30=2 2026-12-01=1 2027-01-01=1");
+	expect_groups(m.ix, AN_DIM_WEEK, "2026-W14=1 2026-W49=3 2026-W53=1");
+	expect_groups(m.ix, AN_DIM_MONTH, "2026-04=1 2026-11=2 2026-12=1 2027-01=1");
+	expect_groups(m.ix, AN_DIM_QUARTER, "2026-Q2=1 2026-Q4=3 2027-Q1=1");
+	expect_groups(m.ix, AN_DIM_YEAR, "2026=4 2027=1");
+	expect_groups(m.ix, AN_DIM_AGE_BAND, "unknown=4 25-34=1");
+	expect_groups(m.ix, AN_DIM_SINCE_BAND, "unknown=4 1-2y=1");
+
+	/* The period "2026-12" as the API would turn it into [from, to):
+	 * r1 only (r3 is in January, r4 and r5 in November). */
+	ks_tz ams;
+	tz_default(&ams);
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	assert_int_equal(tz_period_parse(&ams, "2026-12", 1796081400, "period", &f.from, &f.to, NULL, NULL), KS_OK);
+	assert_int_equal(f.from, 1796079600);
+	assert_int_equal(f.to, 1798758000);
+	char got[256];
+	groups_str(m.ix, &f, AN_DIM_DAY, got, sizeof got);
+	assert_string_equal(got, "2026-12-01=1");
+
+	/* UTC. */
+	ks_tz utc;
+	assert_int_equal(tz_lookup("UTC", &utc, NULL), KS_OK);
+	an_index_set_tz(m.ix, &utc);
+	expect_groups(m.ix, AN_DIM_DAY, "2026-03-31=1 2026-11-30=3 2026-12-31=1");
+	expect_groups(m.ix, AN_DIM_WEEK, "2026-W14=1 2026-W49=3 2026-W53=1");
+	expect_groups(m.ix, AN_DIM_MONTH, "2026-03=1 2026-11=3 2026-12=1");
+	expect_groups(m.ix, AN_DIM_QUARTER, "2026-Q1=1 2026-Q4=4");
+	expect_groups(m.ix, AN_DIM_YEAR, "2026=5");
+	expect_groups(m.ix, AN_DIM_AGE_BAND, "unknown=4 <25=1");
+	expect_groups(m.ix, AN_DIM_SINCE_BAND, "unknown=4 <1y=1");
+
+	/* +05:30: quarter-hour steps. */
+	ks_tz half = {"Test/Plus0530", 19800, false};
+	an_index_set_tz(m.ix, &half);
+	expect_groups(m.ix, AN_DIM_DAY, "2026-04-01=1 2026-11-30=1 2026-12-01=2 2027-01-01=1");
+	expect_groups(m.ix, AN_DIM_MONTH, "2026-04=1 2026-11=1 2026-12=2 2027-01=1");
+
+	/* NULL: back to the default. */
+	an_index_set_tz(m.ix, NULL);
+	expect_groups(m.ix, AN_DIM_MONTH, "2026-04=1 2026-11=2 2026-12=1 2027-01=1");
+	mini_close(&m);
+}
+
+/* persons of each group and of the total, with the expectations of a
+ * query. */
+static void expect_persons(an_index *ix, const an_filter *f, an_dim d, const char *want, int want_total)
+{
+	an_result r;
+	an_dim dims[1] = {d};
+	assert_int_equal(an_query(ix, f, dims, d ? 1 : 0, &r, NULL), KS_OK);
+	char got[512] = "";
+	size_t len = 0;
+	for (size_t g = 0; g < r.n_groups && len < sizeof got; g++)
+		len += (size_t)snprintf(got + len, sizeof got - len, "%s%s:%d", g ? " " : "", r.groups[g].key[0],
+					r.groups[g].persons);
+	int total = r.total_persons;
+	an_result_free(&r);
+	if (strcmp(got, want) != 0 || total != want_total)
+		print_error("# persons: got '%s' / %d, want '%s' / %d\n", got, total, want, want_total);
+	assert_string_equal(got, want);
+	assert_int_equal(total, want_total);
+}
+
+/* Distinct employees a group, capped at 2 (0 none, 1 one, 2 two or more).
+ * Teams: A has Anna (twice) and Bram -> 2; B has Chantal twice and a row
+ * without employee -> 1; C only rows without employee -> 0. */
+static void test_persons(void **state)
+{
+	(void)state;
+	mini m;
+	mini_open(&m, "persons");
+	int64_t t[3], emp[3];
+	const char *teams[] = {"A", "B", "C"}, *names[] = {"Anna", "Bram", "Chantal"};
+	for (int i = 0; i < 3; i++)
+		t[i] = mini_team(&m, teams[i]);
+	for (int i = 0; i < 3; i++)
+		emp[i] = bulk_add(m.b, "employees", json_pack("{s:I, s:s, s:s}", "team_id", (json_int_t)t[i == 2],
+							       "first_name", names[i], "last_name", "X"));
+	const int64_t t0 = 1767225600;
+	mini_add(&m, t0 + 1, t[0], emp[0], 0);
+	mini_add(&m, t0 + 2, t[0], emp[0], 0);
+	mini_add(&m, t0 + 3, t[0], emp[1], 0);
+	mini_add(&m, t0 + 4, t[1], emp[2], 0);
+	mini_add(&m, t0 + 5, t[1], 0, 0);
+	mini_add(&m, t0 + 6, t[1], emp[2], 0);
+	mini_add(&m, t0 + 7, t[2], 0, 0);
+	mini_add(&m, t0 + 8, t[2], 0, 0);
+	mini_build(&m);
+
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "A:2 B:1 C:0", 2);
+	expect_persons(m.ix, &f, AN_DIM_EMPLOYEE, "Anna X:1 Bram X:1 Chantal X:1 (none):0", 2);
+	expect_persons(m.ix, &f, AN_DIM_NONE, "", 2);
+	f.nps_only = true;  /* the NPS-only stride keeps them too */
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "A:2 B:1 C:0", 2);
+	f.nps_only = false;
+	f.team_id = t[1];
+	expect_persons(m.ix, &f, AN_DIM_NONE, "", 1);
+	expect_persons(m.ix, &f, AN_DIM_EMPLOYEE, "Chantal X:1 (none):0", 1);
+	f.team_id = t[2];
+	expect_persons(m.ix, &f, AN_DIM_NONE, "", 0);
+	f.team_id = 0;
+	f.from = t0 + 3;   /* Bram only in A; B's first Chantal row out */
+	f.to = t0 + 5;
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "A:1 B:1", 2);
+	f.from = t0 + 4;
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "B:1", 1);
+	f.from = t0 + 5;
+	f.to = t0 + 6;     /* one row without employee */
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "B:0", 0);
+	f.from = t0 + 100; /* nothing */
+	f.to = 0;
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "", 0);
+	mini_close(&m);
+}
+
+/* Enough rows for two threads (each counts half the rows in index order,
+ * and their groups are merged): every way two halves can combine. Row i
+ * of 200000 goes to team i % 5; the first half and the second name:
+ *   A  Anna  | Bram      -> 2 (each thread saw one)
+ *   B  Cees  | Cees      -> 1
+ *   C  none  | none      -> 0
+ *   D  none  | Daan      -> 1
+ *   E  Eva   | none      -> 1 */
+static void test_persons_two_threads(void **state)
+{
+	(void)state;
+	mini m;
+	mini_open(&m, "persons2");
+	const char *teams[] = {"A", "B", "C", "D", "E"};
+	int64_t t[5];
+	for (int i = 0; i < 5; i++)
+		t[i] = mini_team(&m, teams[i]);
+	const char *names[] = {"Anna", "Bram", "Cees", "Daan", "Eva"};
+	const int team_of[] = {0, 0, 1, 3, 4};
+	int64_t emp[5];
+	for (int i = 0; i < 5; i++)
+		emp[i] = bulk_add(m.b, "employees", json_pack("{s:I, s:s, s:s}", "team_id", (json_int_t)t[team_of[i]],
+							       "first_name", names[i], "last_name", "Y"));
+	const int64_t n = 200000, t0 = 1735689600;
+	for (int64_t i = 0; i < n; i++) {
+		bool second = i >= n / 2;
+		int k = (int)(i % 5);
+		int64_t e = 0;
+		switch (k) {
+		case 0: e = emp[second ? 1 : 0]; break;
+		case 1: e = emp[2]; break;
+		case 3: e = second ? emp[3] : 0; break;
+		case 4: e = second ? 0 : emp[4]; break;
+		default: break;
+		}
+		mini_add(&m, t0 + i * 60, t[k], e, 0);
+	}
+	mini_build(&m);
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "A:2 B:1 C:0 D:1 E:1", 2);
+	f.nps_only = true;
+	expect_persons(m.ix, &f, AN_DIM_TEAM, "A:2 B:1 C:0 D:1 E:1", 2);
+	f.team_id = t[3];
+	expect_persons(m.ix, &f, AN_DIM_NONE, "", 1);
+	f.team_id = t[2];
+	expect_persons(m.ix, &f, AN_DIM_NONE, "", 0);
+	mini_close(&m);
+	int64_t now = mono_ms();
+	print_message("# stores of their own: local time, persons, %lld rows on two threads (%lld ms)\n", (long long)n,
+		      (long long)(now - last_ms));
+	last_ms = now;
+}
+
 /* ---- appending through the commit hook ------------------------------------------------- */
 
 static int64_t total_n(an_index *ix, const an_filter *f)
@@ -1486,6 +1896,10 @@ int main(void)
 		cmocka_unit_test(test_each_filter_value),
 		cmocka_unit_test(test_filter_unknown_bands),
 		cmocka_unit_test(test_order_long_names),
+		cmocka_unit_test(test_other_zones),
+		cmocka_unit_test(test_local_time_buckets),
+		cmocka_unit_test(test_persons),
+		cmocka_unit_test(test_persons_two_threads),
 		cmocka_unit_test(test_commit_hook),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -328,6 +328,10 @@ static ks_err dc_canon_cells(dc_canon *c, const dc_policy *pol)
 			dc_measures(&c->cnt[k], m);
 			err = sup_cell(&c->t, m, dc_canon_person(c, r, col) ? pol->min_n_person : pol->min_n,
 				       &c->cell[k]);
+			/* Only a cell holding some employee's answers can give a
+			 * person away (suppress.h, "sensitive"). */
+			if (!err && c->persons[k] == 0 && c->rows[r].kind != 'e')
+				sup_sensitive(&c->t, c->cell[k], false);
 		}
 	return err;
 }
@@ -575,6 +579,8 @@ static ks_err dc_margins(sup_table *t, const an_result *r, int i, const dc_polic
 		dc_measures(&sum, m);
 		size_t mc;
 		err = sup_cell(t, m, dc_threshold(pol, person || named, persons == 0 ? 0 : 2), &mc);
+		if (!err && persons == 0 && !person)
+			sup_sensitive(t, mc, false);
 		err = err ? err : sup_line(t, mc);
 		for (size_t k = g; !err && k < r->n_groups; k++)
 			if (!done[k] && strcmp(r->groups[k].key[i], r->groups[g].key[i]) == 0) {
@@ -606,6 +612,8 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 	dc_measures(&r->total, m);
 	size_t total;
 	ks_err err = sup_cell(&t, m, dc_threshold(pol, person, r->total_persons), &total);
+	if (!err && r->total_persons == 0 && !person)
+		sup_sensitive(&t, total, false);
 	if (!err && forced_total >= 0) {
 		/* The canonical table decided the total: hide what it hides. */
 		for (int k = 0; k < SUP_MEASURES; k++)
@@ -616,6 +624,8 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 		err = sup_cell(&t, m,
 			       dc_threshold(pol, person || dc_group_is_person(r, &r->groups[g]), r->groups[g].persons),
 			       &cell[g]);
+		if (!err && r->groups[g].persons == 0 && !person)
+			sup_sensitive(&t, cell[g], false);
 	}
 	if (!err && r->n_dims == 1) {
 		err = sup_line(&t, total);

@@ -14,6 +14,7 @@ void sup_free(sup_table *t)
 	free(t->count);
 	free(t->min_n);
 	free(t->hidden);
+	free(t->sensitive);
 	free(t->line_off);
 	free(t->line_cell);
 	memset(t, 0, sizeof *t);
@@ -38,18 +39,27 @@ static bool sup_grow(void **p, size_t *cap, size_t need, size_t elem)
 ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], int64_t min_n, size_t *idx)
 {
 	if (t->n == t->cap) {
-		size_t c1 = t->cap, c2 = t->cap, c3 = t->cap;
+		/* the four arrays grow together, to the same capacity */
+		size_t c1 = t->cap, c2 = t->cap, c3 = t->cap, c4 = t->cap;
 		if (!sup_grow((void **)&t->count, &c1, t->n + 1, sizeof *t->count) ||
 		    !sup_grow((void **)&t->min_n, &c2, t->n + 1, sizeof *t->min_n) ||
-		    !sup_grow((void **)&t->hidden, &c3, t->n + 1, sizeof *t->hidden))
+		    !sup_grow((void **)&t->hidden, &c3, t->n + 1, sizeof *t->hidden) ||
+		    !sup_grow((void **)&t->sensitive, &c4, t->n + 1, sizeof *t->sensitive))
 			return KS_ERR_NOMEM;
-		t->cap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+		t->cap = c1;
 	}
 	memcpy(t->count[t->n], count, sizeof t->count[0]);
 	t->min_n[t->n] = min_n;
 	memset(t->hidden[t->n], 0, sizeof t->hidden[0]);
+	t->sensitive[t->n] = true;
 	*idx = t->n++;
 	return KS_OK;
+}
+
+void sup_sensitive(sup_table *t, size_t idx, bool sensitive)
+{
+	if (idx < t->n)
+		t->sensitive[idx] = sensitive;
 }
 
 void sup_force(sup_table *t, size_t idx)
@@ -88,15 +98,22 @@ ks_err sup_member(sup_table *t, size_t member)
 	return err;
 }
 
-/* One line, one measure: when exactly one of its cells with answers is
- * hidden, hide one more. Returns true when it hid a cell. */
+/* May cell c of measure m be hidden to protect another? Sensitive,
+ * with answers, still shown. */
+static bool sup_candidate(const sup_table *t, size_t c, int m)
+{
+	return t->sensitive[c] && t->count[c][m] > 0 && !t->hidden[c][m];
+}
+
+/* One line, one measure: when exactly one of its sensitive cells with
+ * answers is hidden, hide one more. Returns true when it hid a cell. */
 static bool sup_line_fix(sup_table *t, size_t line, int m)
 {
 	size_t lo = t->line_off[line], hi = t->line_off[line + 1];
 	size_t hidden = 0;
 	for (size_t i = lo; i < hi; i++) {
 		size_t c = t->line_cell[i];
-		hidden += t->count[c][m] > 0 && t->hidden[c][m];
+		hidden += t->sensitive[c] && t->count[c][m] > 0 && t->hidden[c][m];
 	}
 	if (hidden != 1)
 		return false;
@@ -105,13 +122,13 @@ static bool sup_line_fix(sup_table *t, size_t line, int m)
 	size_t best = SIZE_MAX;
 	for (size_t i = lo + 1; i < hi; i++) {
 		size_t c = t->line_cell[i];
-		if (t->count[c][m] <= 0 || t->hidden[c][m])
+		if (!sup_candidate(t, c, m))
 			continue;
 		if (best == SIZE_MAX || t->count[c][m] < t->count[best][m])
 			best = c;
 	}
 	size_t total = t->line_cell[lo];
-	if (best == SIZE_MAX && t->count[total][m] > 0 && !t->hidden[total][m])
+	if (best == SIZE_MAX && sup_candidate(t, total, m))
 		best = total;
 	if (best == SIZE_MAX)
 		return false;

@@ -8,12 +8,17 @@
  * its quarters). A cell is hidden for a measure
  *   - primarily, when 0 < count < threshold (minimum n per measure);
  *   - secondarily, when some line would otherwise hold exactly one hidden
- *     cell: that cell would be the line's total minus its visible members,
- *     so one more cell of the line is hidden, the visible member with the
- *     fewest answers (ties: the one added first), or the total when no
- *     member is left. Repeated until no line holds exactly one.
+ *     sensitive cell: that cell would be the line's total minus its visible
+ *     members, so one more sensitive cell of the line is hidden, the visible
+ *     member with the fewest answers (ties: the one added first), or the
+ *     total when no member is left. Repeated until no line holds exactly one.
  * A cell with no answers for a measure is known to be empty and counts as
- * visible. This is the single-line condition of statistical agencies'
+ * visible. A cell is sensitive unless sup_sensitive says otherwise: the
+ * caller marks cells that hold no one's answers (answers naming no
+ * employee) as not sensitive. Those are still hidden under their threshold
+ * (honesty), but they are treated as known in every line: revealing them
+ * gives no one away, and hiding them protects nothing (they might be
+ * derived elsewhere), so they are neither counted nor chosen. This is the single-line condition of statistical agencies'
  * complementary suppression (Hundepool et al., "Statistical Disclosure
  * Control", Wiley 2012, ch. 4; the tau-ARGUS "hypercube" heuristic applies
  * it line by line the same way). It guarantees that no single relation
@@ -40,6 +45,7 @@ typedef struct sup_table {
 	int64_t (*count)[SUP_MEASURES];
 	int64_t *min_n;
 	bool (*hidden)[SUP_MEASURES];
+	bool *sensitive;    /* sup_sensitive; true by default */
 	size_t n_lines, lines_cap;
 	size_t *line_off;   /* line i: line_cell[line_off[i] .. line_off[i + 1]) */
 	size_t n_refs, refs_cap;
@@ -52,6 +58,8 @@ void sup_free(sup_table *t);
 
 /* Add a cell; *idx gets its index. count[m] are its answers per measure. */
 ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], int64_t min_n, size_t *idx);
+/* Mark a cell (not) sensitive: whether it can give a person away. */
+void sup_sensitive(sup_table *t, size_t idx, bool sensitive);
 /* Hide a cell before the pass (for every measure): a decision taken by a
  * wider table that this one must respect. */
 void sup_force(sup_table *t, size_t idx);

@@ -503,26 +503,29 @@ def test_metrics(t, srv, f):
 
 def test_protecting_hide(t, srv, f, tp, ta, exp_a):
     """A department with a big team (8 answers, two employees) and a small
-    one (2 answers): the small team is hidden by the minimum n, and the big
-    one is hidden too, or the department minus the big team would give the
-    small team's figures away. The department itself stays visible; team A
-    elsewhere is not touched."""
+    one (2 answers, one employee): the small team is hidden by the minimum n,
+    and the big one is hidden too, or the department minus the big team
+    would give the small team's figures away. The department itself stays
+    visible; team A elsewhere is not touched. When the small team's answers
+    name no employee they give no one away: then nothing is hidden to
+    protect them (docs/PRIVACY.md)."""
     tag = ks.uniq("p")
     dept = srv.create("teams", {"name": "Protect dept " + tag, "kind": "department", "parent_id": f["org"]["id"]})
     big = srv.create("teams", {"name": "Big " + tag, "kind": "team", "parent_id": dept["id"]})
     small = srv.create("teams", {"name": "Small " + tag, "kind": "team", "parent_id": dept["id"]})
     e1 = srv.create("employees", {"team_id": big["id"], "first_name": "Piet", "last_name": "P"})
     e2 = srv.create("employees", {"team_id": big["id"], "first_name": "Kees", "last_name": "K"})
+    e3 = srv.create("employees", {"team_id": small["id"], "first_name": "Joke", "last_name": "J"})
     import calendar
     t0 = calendar.timegm((2025, 6, 2, 9, 0, 0))
     big_rows = [(10, None, None), (9, None, None), (8, None, None), (3, None, None), (10, None, None),
                 (9, None, None), (7, None, None), (6, None, None)]
     small_rows = [(2, None, None), (10, None, None)]
     post_rows(srv, f, tag + "b", big_rows, big, [e1, e2], tp, "phone", t0, 3600)
-    post_rows(srv, f, tag + "s", small_rows, small, None, tp, "phone", t0, 3600)
+    post_rows(srv, f, tag + "s", small_rows, small, [e3], tp, "phone", t0, 3600)
     cb, cs = expect_metrics(big_rows), expect_metrics(small_rows)
     st, _, m = metrics(srv, "team_id=%d" % small["id"])
-    check_insufficient(t, m, 2, 5, "protect: the small team (n=2)")
+    check_insufficient(t, m, 2, 10, "protect: the small team (n=2, one employee: a person's cell)")
     st, _, m = metrics(srv, "team_id=%d" % big["id"])
     t.check(st == 200 and ks.cell_of(m) == ks.cell_json(cb, 5, ["nps"]),
             "protect: the big team (n=8 >= 5) is hidden to protect its small sibling (nps null, hidden [nps])",
@@ -530,7 +533,7 @@ def test_protecting_hide(t, srv, f, tp, ta, exp_a):
     st, _, m = metrics(srv, "team_id=%d&group_by=team" % dept["id"])
     rows = {r["team"]["id"]: r for r in m.get("rows", [])} if st == 200 else {}
     t.check(st == 200 and ks.cell_of(rows.get(big["id"])) == ks.cell_json(cb, 5, ["nps"])
-            and ks.cell_of(rows.get(small["id"])) == ks.cell_json(cs, 5)
+            and ks.cell_of(rows.get(small["id"])) == ks.cell_json(cs, 10)
             and ks.cell_of(m) == ks.cell_json(expect_metrics(big_rows + small_rows), 5),
             "protect: by team, both teams hidden and the department shown (no line with one hidden cell)",
             ks.got(st, m))
@@ -540,6 +543,20 @@ def test_protecting_hide(t, srv, f, tp, ta, exp_a):
     st, _, m = metrics(srv, "team_id=%d" % ta["id"])
     t.check(st == 200 and ks.cell_of(m) == ks.cell_json(exp_a, 10),
             "protect: team A in another department is still shown", ks.got(st, m))
+    # the same shape, but the small team's answers name no employee
+    dept2 = srv.create("teams", {"name": "Anon dept " + tag, "kind": "department", "parent_id": f["org"]["id"]})
+    big2 = srv.create("teams", {"name": "Big2 " + tag, "kind": "team", "parent_id": dept2["id"]})
+    anon = srv.create("teams", {"name": "Anon " + tag, "kind": "team", "parent_id": dept2["id"]})
+    e4 = srv.create("employees", {"team_id": big2["id"], "first_name": "Wim", "last_name": "W"})
+    e5 = srv.create("employees", {"team_id": big2["id"], "first_name": "Ria", "last_name": "R"})
+    post_rows(srv, f, tag + "b2", big_rows, big2, [e4, e5], tp, "phone", t0, 3600)
+    post_rows(srv, f, tag + "a2", small_rows, anon, None, tp, "phone", t0, 3600)
+    st, _, m = metrics(srv, "team_id=%d&group_by=team" % dept2["id"])
+    rows = {r["team"]["id"]: r for r in m.get("rows", [])} if st == 200 else {}
+    t.check(st == 200 and ks.cell_of(rows.get(big2["id"])) == ks.cell_json(cb, 5)
+            and ks.cell_of(rows.get(anon["id"])) == ks.cell_json(cs, 5),
+            "protect: a small team whose answers name no one is hidden (n=2 < 5) but protects no one: "
+            "its big sibling stays shown", ks.got(st, m))
 
 
 def test_response_edges(t, srv, f):

@@ -164,6 +164,51 @@ static void test_forced(void **state)
 	sup_free(&t);
 }
 
+/* Answers that name no one give no one away: a dept of 40 = team A 35
+ * (one of whose cells is a person's) + an anonymous team of 3, hidden by
+ * its threshold but not sensitive, so A stays shown. Make the small cell
+ * sensitive and A must go. */
+static void test_not_sensitive_protects_nothing(void **state)
+{
+	(void)state;
+	for (int sens = 0; sens < 2; sens++) {
+		sup_table t;
+		sup_init(&t);
+		size_t dept = cell(&t, 38, 0, 0, 5);
+		size_t m[2] = {cell(&t, 35, 0, 0, 5), cell(&t, 3, 0, 0, 5)};
+		sup_sensitive(&t, m[1], sens == 1);
+		line(&t, dept, m, 2);
+		sup_run(&t);
+		assert_true(t.hidden[m[1]][0]);
+		assert_false(t.hidden[dept][0]);
+		if (sens)
+			assert_true(t.hidden[m[0]][0]);
+		else
+			assert_false(t.hidden[m[0]][0]);
+		sup_free(&t);
+	}
+}
+
+/* A non-sensitive hidden cell never counts as protection: one sensitive
+ * hidden (B, 4) and one anonymous hidden (C, 2) beside a shown total and A:
+ * A is hidden too, since C might be known from elsewhere. */
+static void test_anonymous_hide_is_no_protection(void **state)
+{
+	(void)state;
+	sup_table t;
+	sup_init(&t);
+	size_t total = cell(&t, 46, 0, 0, 5);
+	size_t m[3] = {cell(&t, 40, 0, 0, 5), cell(&t, 4, 0, 0, 5), cell(&t, 2, 0, 0, 5)};
+	sup_sensitive(&t, m[2], false);
+	line(&t, total, m, 3);
+	sup_run(&t);
+	assert_true(t.hidden[m[1]][0]);
+	assert_true(t.hidden[m[2]][0]);
+	assert_true(t.hidden[m[0]][0]);
+	assert_false(t.hidden[total][0]);
+	sup_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +218,8 @@ int main(void)
 		cmocka_unit_test(test_total_goes_when_no_member_left),
 		cmocka_unit_test(test_crossing_lines_cascade),
 		cmocka_unit_test(test_forced),
+		cmocka_unit_test(test_not_sensitive_protects_nothing),
+		cmocka_unit_test(test_anonymous_hide_is_no_protection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,514 @@
+/* canon.c — the canonical table; see canon.h. Built for every team- or
+ * person-level request, so every step is linear in rows x columns: rows
+ * are found through a hash, columns through arrays indexed by the
+ * calendar, and the lines through lists of children built once. */
+#include "disclose/canon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics/units.h"
+
+/* ---- rows --------------------------------------------------------------------- */
+
+static size_t dc_hash(char kind, int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)(unsigned char)kind * 0xC2B2AE3D27D4EB4Full;
+	return (size_t)(h ^ (h >> 29));
+}
+
+ssize_t dc_canon_row(const dc_canon *c, char kind, int64_t id)
+{
+	if (c->n_slots == 0)
+		return -1;
+	for (size_t i = dc_hash(kind, id) & (c->n_slots - 1);; i = (i + 1) & (c->n_slots - 1)) {
+		size_t s = c->slot[i];
+		if (s == 0)
+			return -1;
+		if (c->rows[s - 1].kind == kind && c->rows[s - 1].id == id)
+			return (ssize_t)(s - 1);
+	}
+}
+
+static void dc_slot_put(dc_canon *c, size_t row)
+{
+	size_t i = dc_hash(c->rows[row].kind, c->rows[row].id) & (c->n_slots - 1);
+	while (c->slot[i])
+		i = (i + 1) & (c->n_slots - 1);
+	c->slot[i] = row + 1;
+}
+
+/* Keep the hash at most half full. */
+static ks_err dc_slots_reserve(dc_canon *c, size_t rows)
+{
+	if (rows * 2 <= c->n_slots)
+		return KS_OK;
+	size_t n = c->n_slots ? c->n_slots : 256;
+	while (n < rows * 2)
+		n *= 2;
+	size_t *s = calloc(n, sizeof *s);
+	if (s == NULL)
+		return KS_ERR_NOMEM;
+	free(c->slot);
+	c->slot = s;
+	c->n_slots = n;
+	for (size_t r = 0; r < c->n_rows; r++)
+		dc_slot_put(c, r);
+	return KS_OK;
+}
+
+static ks_err dc_add_row(dc_canon *c, char kind, int64_t id, char unit_kind)
+{
+	if (dc_canon_row(c, kind, id) >= 0)
+		return KS_OK;
+	if (c->n_rows == c->rows_cap) {
+		size_t nc = c->rows_cap ? c->rows_cap * 2 : 64;
+		dc_row *r = realloc(c->rows, nc * sizeof *r);
+		if (r == NULL)
+			return KS_ERR_NOMEM;
+		c->rows = r;
+		c->rows_cap = nc;
+	}
+	if (dc_slots_reserve(c, c->n_rows + 1))
+		return KS_ERR_NOMEM;
+	c->rows[c->n_rows] = (dc_row){.kind = kind, .unit_kind = unit_kind, .id = id, .parent = -1};
+	dc_slot_put(c, c->n_rows++);
+	return KS_OK;
+}
+
+/* ---- columns ------------------------------------------------------------------ */
+
+/* "YYYY-MM" -> year * 12 + month - 1; -1 for anything else. */
+static int dc_ym(const char *s)
+{
+	if (strlen(s) != 7 || s[4] != '-' || s[5] < '0' || s[5] > '1')
+		return -1;
+	int y = atoi(s), m = atoi(s + 5);
+	return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+}
+
+ssize_t dc_canon_col(const dc_canon *c, const char *label)
+{
+	size_t n = strlen(label);
+	if (n == 0)
+		return c->n_cols ? (ssize_t)c->n_cols - 1 : -1;
+	int y = atoi(label);
+	if (n == 4)
+		return y >= c->y0 && y < c->y0 + c->n_y ? c->y_col[y - c->y0] : -1;
+	if (n == 7 && label[5] == 'Q') {
+		int q = label[6] - '1';
+		return q >= 0 && q < 4 && y >= c->y0 && y < c->y0 + c->n_y ? c->q_col[(y - c->y0) * 4 + q] : -1;
+	}
+	int ym = dc_ym(label);
+	return ym >= c->ym0 && ym < c->ym0 + c->n_ym ? c->ym_col[ym - c->ym0] : -1;
+}
+
+/* Months with answers (an_result grouped by month, chronological), their
+ * quarters and years, all time. */
+static ks_err dc_canon_cols(dc_canon *c, const an_result *months)
+{
+	size_t nm = months->n_groups;
+	c->col = calloc(nm * 3 + 1, sizeof *c->col);
+	if (c->col == NULL)
+		return KS_ERR_NOMEM;
+	int first = nm ? dc_ym(months->groups[0].key[0]) : 0, last = nm ? dc_ym(months->groups[nm - 1].key[0]) : 0;
+	if (first < 0 || last < first)
+		return KS_ERR_INTERNAL;
+	c->ym0 = first;
+	c->n_ym = last - first + 1;
+	c->y0 = first / 12;
+	c->n_y = last / 12 - first / 12 + 1;
+	c->ym_col = malloc((size_t)c->n_ym * sizeof *c->ym_col);
+	c->q_col = malloc((size_t)c->n_y * 4 * sizeof *c->q_col);
+	c->y_col = malloc((size_t)c->n_y * sizeof *c->y_col);
+	if (c->ym_col == NULL || c->q_col == NULL || c->y_col == NULL)
+		return KS_ERR_NOMEM;
+	for (int i = 0; i < c->n_ym; i++)
+		c->ym_col[i] = -1;
+	for (int i = 0; i < c->n_y * 4; i++)
+		c->q_col[i] = -1;
+	for (int i = 0; i < c->n_y; i++)
+		c->y_col[i] = -1;
+	for (size_t g = 0; g < nm; g++) {
+		int ym = dc_ym(months->groups[g].key[0]);
+		if (ym < first || ym > last)
+			return KS_ERR_INTERNAL;
+		snprintf(c->col[c->n_cols], sizeof c->col[0], "%.7s", months->groups[g].key[0]);
+		c->ym_col[ym - first] = (ssize_t)c->n_cols++;
+	}
+	c->n_months = c->n_cols;
+	for (size_t m = 0; m < c->n_months; m++) {
+		int ym = dc_ym(c->col[m]), y = ym / 12, q = ym % 12 / 3;
+		ssize_t *slot = &c->q_col[(y - c->y0) * 4 + q];
+		if (*slot < 0) {
+			snprintf(c->col[c->n_cols], sizeof c->col[0], "%04d-Q%d", y % 10000, q + 1);
+			*slot = (ssize_t)c->n_cols++;
+		}
+	}
+	for (size_t m = 0; m < c->n_months; m++) {
+		int y = dc_ym(c->col[m]) / 12;
+		ssize_t *slot = &c->y_col[y - c->y0];
+		if (*slot < 0) {
+			snprintf(c->col[c->n_cols], sizeof c->col[0], "%04d", y % 10000);
+			*slot = (ssize_t)c->n_cols++;
+		}
+	}
+	c->col[c->n_cols++][0] = '\0';
+	return KS_OK;
+}
+
+/* ---- building ------------------------------------------------------------------- */
+
+/* Rows from the breakdowns by department, team and employee; parents after
+ * the index's tree (an employee adds up to the team the index has for them
+ * now: see docs/PRIVACY.md on moves). */
+static ks_err dc_canon_rows(dc_canon *c, an_index *ix, const an_result *depts, const an_result *teams,
+			    const an_result *emps)
+{
+	ks_err err = dc_add_row(c, 'o', 0, 0);
+	for (size_t g = 0; !err && g < depts->n_groups; g++)
+		if (depts->groups[g].id[0] && an_unit_kind(ix, depts->groups[g].id[0]) == 'd')
+			err = dc_add_row(c, 'd', depts->groups[g].id[0], 0);
+	for (size_t g = 0; !err && g < teams->n_groups; g++)
+		if (teams->groups[g].id[0] && an_unit_kind(ix, teams->groups[g].id[0]) == 't')
+			err = dc_add_row(c, 't', teams->groups[g].id[0], 0);
+	for (size_t g = 0; !err && g < emps->n_groups; g++)
+		if (emps->groups[g].id[0])
+			err = dc_add_row(c, 'e', emps->groups[g].id[0], 0);
+	size_t units = c->n_rows;
+	for (size_t r = 0; !err && r < units; r++)
+		if (c->rows[r].kind != 'e')
+			err = dc_add_row(c, 'r', c->rows[r].id, c->rows[r].kind);
+	for (size_t r = 0; !err && r < units; r++)
+		if (c->rows[r].kind == 'o' || c->rows[r].kind == 'd')
+			err = dc_add_row(c, 'n', c->rows[r].id, c->rows[r].kind);
+	ssize_t org = dc_canon_row(c, 'o', 0);
+	for (size_t r = 0; !err && r < c->n_rows; r++) {
+		dc_row *row = &c->rows[r];
+		ssize_t p = -1;
+		if (row->kind == 'd')
+			p = org;
+		else if (row->kind == 't')
+			p = dc_canon_row(c, 'd', an_unit_parent(ix, row->id));
+		else if (row->kind == 'e')
+			p = dc_canon_row(c, 't', an_employee_team(ix, row->id));
+		else if (row->kind == 'r' || row->kind == 'n')
+			p = dc_canon_row(c, row->unit_kind, row->id);
+		/* a team outside any known department adds up to the org */
+		if (p < 0 && row->kind == 't')
+			p = org;
+		row->parent = row->kind == 'o' ? -1 : p;
+	}
+	return err;
+}
+
+static void dc_counts_add(metrics_counts *a, const metrics_counts *b, int sign)
+{
+	int64_t *x = &a->n;
+	const int64_t *y = &b->n;
+	for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++)
+		x[i] += sign * y[i];
+}
+
+/* A breakdown by (unit, month) into the rows of kind. */
+static void dc_canon_fill(dc_canon *c, const an_result *r, char kind)
+{
+	for (size_t g = 0; g < r->n_groups; g++) {
+		const an_group *gr = &r->groups[g];
+		ssize_t row = dc_canon_row(c, kind, kind == 'o' ? 0 : gr->id[0]);
+		ssize_t col = dc_canon_col(c, gr->key[r->n_dims - 1]);
+		if (row >= 0 && col >= 0)
+			dc_counts_add(&c->cnt[(size_t)row * c->n_cols + (size_t)col], &gr->c, 1);
+	}
+}
+
+/* Residual 'r' = unit - its children; 'n' = unit - every employee below
+ * it; then quarters, years and all time from the months. Negative
+ * residuals (an employee who moved team) are clamped to zero. */
+static ks_err dc_canon_derive(dc_canon *c)
+{
+	size_t nr = c->n_rows, nc = c->n_cols, nm = c->n_months;
+	ssize_t *res = malloc(nr * sizeof *res), *none = malloc(nr * sizeof *none);
+	if (res == NULL || none == NULL) {
+		free(res);
+		free(none);
+		return KS_ERR_NOMEM;
+	}
+	for (size_t r = 0; r < nr; r++)
+		res[r] = none[r] = -1;
+	for (size_t r = 0; r < nr; r++) {
+		const dc_row *row = &c->rows[r];
+		if ((row->kind == 'r' || row->kind == 'n') && row->parent >= 0) {
+			(row->kind == 'r' ? res : none)[row->parent] = (ssize_t)r;
+			memcpy(&c->cnt[r * nc], &c->cnt[(size_t)row->parent * nc], nm * sizeof *c->cnt);
+		}
+	}
+	for (size_t k = 0; k < nr; k++) {
+		const dc_row *row = &c->rows[k];
+		if (row->kind == 'r' || row->kind == 'n' || row->parent < 0)
+			continue;
+		ssize_t r = res[row->parent];
+		for (size_t m = 0; r >= 0 && m < nm; m++)
+			dc_counts_add(&c->cnt[(size_t)r * nc + m], &c->cnt[k * nc + m], -1);
+		for (ssize_t u = row->kind == 'e' ? row->parent : -1; u >= 0; u = c->rows[u].parent)
+			for (size_t m = 0; none[u] >= 0 && m < nm; m++)
+				dc_counts_add(&c->cnt[(size_t)none[u] * nc + m], &c->cnt[k * nc + m], -1);
+	}
+	for (size_t r = 0; r < nr; r++) {
+		for (size_t m = 0; m < nm; m++) {
+			metrics_counts *x = &c->cnt[r * nc + m];
+			int64_t *v = &x->n;
+			for (size_t i = 0; i < sizeof *x / sizeof(int64_t); i++)
+				v[i] = v[i] < 0 ? 0 : v[i];
+			int ym = dc_ym(c->col[m]);
+			dc_counts_add(&c->cnt[r * nc + (size_t)c->q_col[(ym / 12 - c->y0) * 4 + ym % 12 / 3]], x, 1);
+			dc_counts_add(&c->cnt[r * nc + (size_t)c->y_col[ym / 12 - c->y0]], x, 1);
+			dc_counts_add(&c->cnt[r * nc + nc - 1], x, 1);
+		}
+	}
+	free(res);
+	free(none);
+	return KS_OK;
+}
+
+/* Employees with answers in each unit's cells (capped at 2), for rule 2. */
+static void dc_canon_persons(dc_canon *c)
+{
+	for (size_t r = 0; r < c->n_rows; r++) {
+		if (c->rows[r].kind != 'e')
+			continue;
+		for (size_t col = 0; col < c->n_cols; col++) {
+			if (c->cnt[r * c->n_cols + col].n == 0)
+				continue;
+			for (ssize_t u = c->rows[r].parent; u >= 0; u = c->rows[u].parent) {
+				uint8_t *p = &c->persons[(size_t)u * c->n_cols + col];
+				*p = *p < 2 ? *p + 1 : 2;
+			}
+		}
+	}
+}
+
+static void dc_measures(const metrics_counts *c, int64_t out[SUP_MEASURES])
+{
+	out[0] = c->nps_n;
+	out[1] = c->grade_n;
+	out[2] = c->ces_n;
+}
+
+/* Thresholds (a person's cell: an employee's, or a unit's whose answers
+ * name exactly one employee) and sensitivity (a cell holding no
+ * employee's answers gives no one away). */
+static ks_err dc_canon_cells(dc_canon *c, const dc_policy *pol)
+{
+	ks_err err = KS_OK;
+	for (size_t r = 0; !err && r < c->n_rows; r++) {
+		char kind = c->rows[r].kind;
+		for (size_t col = 0; !err && col < c->n_cols; col++) {
+			size_t k = r * c->n_cols + col;
+			int64_t m[SUP_MEASURES];
+			dc_measures(&c->cnt[k], m);
+			bool person = kind == 'e' || (kind != 'r' && kind != 'n' && c->persons[k] == 1);
+			err = sup_cell(&c->t, m, person ? pol->min_n_person : pol->min_n, &c->cell[k]);
+			if (!err && kind != 'e' && c->persons[k] == 0)
+				sup_sensitive(&c->t, c->cell[k], false);
+		}
+	}
+	return err;
+}
+
+/* Lists of row indexes per row (compressed: off[r] .. off[r + 1]). */
+typedef struct dc_lists {
+	size_t *off, *item;
+} dc_lists;
+
+static void dc_lists_free(dc_lists *l)
+{
+	free(l->off);
+	free(l->item);
+}
+
+/* For every unit, its children (every row whose parent it is, but its 'n'
+ * row) when below == false, or every employee below it when below == true. */
+static ks_err dc_lists_make(const dc_canon *c, bool below, dc_lists *l)
+{
+	size_t nr = c->n_rows;
+	l->off = calloc(nr + 1, sizeof *l->off);
+	if (l->off == NULL)
+		return KS_ERR_NOMEM;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t *fill = pass ? calloc(nr, sizeof *fill) : NULL;
+		if (pass && fill == NULL)
+			return KS_ERR_NOMEM;
+		for (size_t k = 0; k < nr; k++) {
+			const dc_row *row = &c->rows[k];
+			if (below ? row->kind != 'e' : row->kind == 'n')
+				continue;
+			for (ssize_t u = row->parent; u >= 0; u = below ? c->rows[u].parent : -1) {
+				if (pass == 0)
+					l->off[u + 1]++;
+				else
+					l->item[l->off[u] + fill[u]++] = k;
+			}
+		}
+		if (pass == 0) {
+			for (size_t r = 0; r < nr; r++)
+				l->off[r + 1] += l->off[r];
+			l->item = malloc((l->off[nr] ? l->off[nr] : 1) * sizeof *l->item);
+			if (l->item == NULL)
+				return KS_ERR_NOMEM;
+		}
+		free(fill);
+	}
+	return KS_OK;
+}
+
+static ks_err dc_line_of(dc_canon *c, size_t total_row, const dc_lists *l, ssize_t extra, size_t col)
+{
+	size_t nc = c->n_cols;
+	ks_err err = sup_line(&c->t, c->cell[total_row * nc + col]);
+	for (size_t i = l->off[total_row]; !err && i < l->off[total_row + 1]; i++)
+		err = sup_member(&c->t, c->cell[l->item[i] * nc + col]);
+	if (!err && extra >= 0)
+		err = sup_member(&c->t, c->cell[(size_t)extra * nc + col]);
+	return err;
+}
+
+/* The org tree's lines, for every column. */
+static ks_err dc_canon_tree_lines(dc_canon *c)
+{
+	dc_lists kids = {0}, emps = {0};
+	ks_err err = dc_lists_make(c, false, &kids);
+	if (!err)
+		err = dc_lists_make(c, true, &emps);
+	for (size_t u = 0; !err && u < c->n_rows; u++) {
+		char kind = c->rows[u].kind;
+		if (kind != 'o' && kind != 'd' && kind != 't')
+			continue;
+		ssize_t none = kind == 't' ? -1 : dc_canon_row(c, 'n', c->rows[u].id);
+		for (size_t col = 0; !err && col < c->n_cols; col++) {
+			err = dc_line_of(c, u, &kids, -1, col);
+			/* org or department = every employee below it + the answers
+			 * naming no employee (group_by=employee's "(none)" row) */
+			if (!err && none >= 0)
+				err = dc_line_of(c, u, &emps, none, col);
+		}
+	}
+	dc_lists_free(&kids);
+	dc_lists_free(&emps);
+	return err;
+}
+
+/* The calendar's lines, for every row: a quarter = its months, a year =
+ * its quarters, all time = its years. */
+static ks_err dc_canon_time_lines(dc_canon *c)
+{
+	size_t nc = c->n_cols;
+	ks_err err = KS_OK;
+	for (size_t r = 0; !err && r < c->n_rows; r++) {
+		const size_t *cell = &c->cell[r * nc];
+		for (int y = 0; !err && y < c->n_y; y++) {
+			for (int q = 0; !err && q < 4; q++) {
+				ssize_t qc = c->q_col[y * 4 + q];
+				if (qc < 0)
+					continue;
+				err = sup_line(&c->t, cell[qc]);
+				for (int m = 0; !err && m < 3; m++) {
+					int ym = (c->y0 + y) * 12 + q * 3 + m - c->ym0;
+					if (ym >= 0 && ym < c->n_ym && c->ym_col[ym] >= 0)
+						err = sup_member(&c->t, cell[c->ym_col[ym]]);
+				}
+			}
+			if (!err && c->y_col[y] >= 0) {
+				err = sup_line(&c->t, cell[c->y_col[y]]);
+				for (int q = 0; !err && q < 4; q++)
+					if (c->q_col[y * 4 + q] >= 0)
+						err = sup_member(&c->t, cell[c->q_col[y * 4 + q]]);
+			}
+		}
+		err = err ? err : sup_line(&c->t, cell[nc - 1]);
+		for (int y = 0; !err && y < c->n_y; y++)
+			if (c->y_col[y] >= 0)
+				err = sup_member(&c->t, cell[c->y_col[y]]);
+	}
+	return err;
+}
+
+void dc_canon_free(dc_canon *c)
+{
+	sup_free(&c->t);
+	free(c->rows);
+	free(c->slot);
+	free(c->col);
+	free(c->ym_col);
+	free(c->q_col);
+	free(c->y_col);
+	free(c->cell);
+	free(c->cnt);
+	free(c->persons);
+	memset(c, 0, sizeof *c);
+}
+
+ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc_canon *c, ks_error *e)
+{
+	memset(c, 0, sizeof *c);
+	sup_init(&c->t);
+	an_filter f0 = *f;
+	f0.team_id = 0;
+	f0.employee_id = 0;
+	f0.from = 0;
+	f0.to = pol->as_of;
+	an_dim d_m = AN_DIM_MONTH;
+	an_dim d_dep[2] = {AN_DIM_DEPARTMENT, AN_DIM_MONTH};
+	an_dim d_team[2] = {AN_DIM_TEAM, AN_DIM_MONTH};
+	an_dim d_emp[2] = {AN_DIM_EMPLOYEE, AN_DIM_MONTH};
+	an_result q[4];
+	memset(q, 0, sizeof q);
+	ks_err err = an_query(ix, &f0, &d_m, 1, &q[0], e);
+	if (!err)
+		err = an_query(ix, &f0, d_dep, 2, &q[1], e);
+	if (!err)
+		err = an_query(ix, &f0, d_team, 2, &q[2], e);
+	if (!err)
+		err = an_query(ix, &f0, d_emp, 2, &q[3], e);
+	if (err) {
+		for (int i = 0; i < 4; i++)
+			an_result_free(&q[i]);
+		return err;
+	}
+	err = dc_canon_cols(c, &q[0]);
+	if (!err)
+		err = dc_canon_rows(c, ix, &q[1], &q[2], &q[3]);
+	size_t cells = c->n_rows * c->n_cols;
+	if (!err) {
+		c->cell = calloc(cells ? cells : 1, sizeof *c->cell);
+		c->cnt = calloc(cells ? cells : 1, sizeof *c->cnt);
+		c->persons = calloc(cells ? cells : 1, sizeof *c->persons);
+		if (c->cell == NULL || c->cnt == NULL || c->persons == NULL)
+			err = KS_ERR_NOMEM;
+	}
+	if (!err) {
+		dc_canon_fill(c, &q[0], 'o');
+		dc_canon_fill(c, &q[1], 'd');
+		dc_canon_fill(c, &q[2], 't');
+		dc_canon_fill(c, &q[3], 'e');
+		err = dc_canon_derive(c);
+	}
+	if (!err) {
+		dc_canon_persons(c);
+		err = dc_canon_cells(c, pol);
+	}
+	if (!err)
+		err = dc_canon_tree_lines(c);
+	if (!err)
+		err = dc_canon_time_lines(c);
+	if (!err)
+		sup_run(&c->t);
+	for (int i = 0; i < 4; i++)
+		an_result_free(&q[i]);
+	if (err) {
+		dc_canon_free(c);
+		return ks_fail(e, err, NULL, err == KS_ERR_NOMEM ? "out of memory" : "canonical table: bad month label");
+	}
+	return KS_OK;
+}

@@ -59,6 +59,10 @@ ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e)
  * the write lock: queries already running finish with the old zone. */
 void an_index_set_tz(an_index *ix, const ks_tz *tz);
 
+/* A number that changes whenever the index does (rows appended, names,
+ * customers or the time zone reloaded): the key of caches of results. */
+uint64_t an_index_version(an_index *ix);
+
 /* Is unit (an org unit id) ancestor itself or below it? */
 bool an_unit_within(an_index *ix, int64_t unit, int64_t ancestor);
 /* The team (org unit id) of an employee, 0 when unknown. */
@@ -105,6 +109,12 @@ typedef struct an_filter {
 	/* Count NPS only: the pass touches a third of the memory, and grade and
 	 * CES come out empty. For callers that show nothing else. */
 	bool nps_only;
+	/* Groups carry entity ids and time labels only (no names, no sort
+	 * keys) and come in no particular order: for callers that look groups
+	 * up rather than show them (the disclosure layer's canonical table),
+	 * where labelling and sorting a hundred thousand groups would cost
+	 * more than counting them. */
+	bool raw_keys;
 } an_filter;
 
 typedef struct an_group {

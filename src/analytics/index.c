@@ -355,6 +355,7 @@ ks_err an_index_refresh_dims(an_index *ix, ks_error *e)
 {
 	pthread_rwlock_wrlock(&ix->lock);
 	ks_err err = an_load_names(ix, e);
+	ix->version++;
 	pthread_rwlock_unlock(&ix->lock);
 	return err;
 }
@@ -363,6 +364,7 @@ ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e)
 {
 	pthread_rwlock_wrlock(&ix->lock);
 	ks_err err = an_load_customers(ix, customer_id, e);
+	ix->version++;
 	pthread_rwlock_unlock(&ix->lock);
 	return err;
 }
@@ -386,6 +388,7 @@ static void an_on_commit(void *arg, const model_response *const *rows, int n)
 	}
 	for (int i = 0; i < n_unknown; i++)
 		an_load_customers(ix, unknown[i], NULL);
+	ix->version++;
 	pthread_rwlock_unlock(&ix->lock);
 }
 
@@ -451,6 +454,14 @@ void an_index_free(an_index *ix)
 	free(ix);
 }
 
+uint64_t an_index_version(an_index *ix)
+{
+	pthread_rwlock_rdlock(&ix->lock);
+	uint64_t v = ix->version;
+	pthread_rwlock_unlock(&ix->lock);
+	return v;
+}
+
 void an_index_get_info(an_index *ix, an_index_info *out)
 {
 	pthread_rwlock_rdlock(&ix->lock);
@@ -478,6 +489,7 @@ void an_index_set_tz(an_index *ix, const ks_tz *tz)
 	copy.name[sizeof copy.name - 1] = '\0';
 	pthread_rwlock_wrlock(&ix->lock);
 	ix->tz = copy;
+	ix->version++;
 	pthread_rwlock_unlock(&ix->lock);
 }
 

@@ -63,6 +63,7 @@ struct an_index {
 	size_t cust_info_n;
 	an_dict segments, cities;
 	ks_tz tz;            /* the organisation's zone (an_index_set_tz) */
+	uint64_t version;    /* bumped under the write lock by every change (an_index_version) */
 	int64_t build_ms;
 };
 

@@ -124,6 +124,7 @@ typedef struct an_plan {
 	uint32_t fn[12];
 	uint32_t from, to;     /* period, seconds, to exclusive; 0 = open */
 	uint32_t stride;       /* histogram counters a group: AN_HIST or AN_HIST_NPS */
+	bool raw;              /* an_filter.raw_keys */
 	uint16_t *dept_of, *org_of;  /* unit code -> ancestor code */
 	uint16_t *journey_of;        /* touchpoint code -> journey code */
 	an_days days;
@@ -637,6 +638,32 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 	sort[len + 1] = '\0';
 }
 
+/* The id and, for time dimensions, the label of a group: an_filter.raw_keys. */
+static void an_label_raw(const an_plan *p, an_dim d, uint32_t code, int64_t *id, char *key, size_t kn)
+{
+	const an_index *ix = p->ix;
+	const an_codes *codes = NULL;
+	*id = 0;
+	key[0] = '\0';
+	switch (d) {
+	case AN_DIM_TEAM:
+	case AN_DIM_DEPARTMENT:
+	case AN_DIM_ORGANISATION: codes = &ix->units; break;
+	case AN_DIM_EMPLOYEE: codes = &ix->emps; break;
+	case AN_DIM_TOUCHPOINT: codes = &ix->tps; break;
+	case AN_DIM_JOURNEY: codes = &ix->journeys; break;
+	default:
+		if (an_dim_is_time(d)) {
+			size_t n = strnlen(p->days.label[d][code], sizeof p->days.label[d][code]);
+			n = n < kn ? n : kn - 1;
+			memcpy(key, p->days.label[d][code], n);
+			key[n] = '\0';
+		}
+		return;
+	}
+	*id = code < codes->n ? codes->ids[code] : 0;
+}
+
 static int an_group_cmp(const void *a, const void *b)
 {
 	const an_group *x = a, *y = b;
@@ -668,6 +695,7 @@ static ks_err an_plan_make(const an_index *ix, const an_filter *f, const an_dim 
 	p->from = (uint32_t)from;
 	p->to = (uint32_t)to;
 	p->stride = f->nps_only ? AN_HIST_NPS : AN_HIST;
+	p->raw = f->raw_keys;
 	/* Step tables only for what the keys will look up. */
 	bool need[AN_DIM__COUNT] = {false};
 	bool need_year = f->age_band[0] || f->since_band[0];
@@ -739,13 +767,18 @@ static ks_err an_collect(const an_plan *p, const uint32_t *hist, an_result *out,
 		grp->persons = an_persons(h);
 		uint32_t codes[2] = {p->n_dims == 2 ? g / p->n_codes[1] : g,
 				     p->n_dims == 2 ? g % p->n_codes[1] : 0};
-		for (int i = 0; i < p->n_dims; i++)
-			an_label(p, p->dims[i], codes[i], &grp->id[i], grp->key[i], sizeof grp->key[i],
-				 grp->sort[i], sizeof grp->sort[i]);
+		for (int i = 0; i < p->n_dims; i++) {
+			if (p->raw)
+				an_label_raw(p, p->dims[i], codes[i], &grp->id[i], grp->key[i], sizeof grp->key[i]);
+			else
+				an_label(p, p->dims[i], codes[i], &grp->id[i], grp->key[i], sizeof grp->key[i],
+					 grp->sort[i], sizeof grp->sort[i]);
+		}
 	}
 	out->n_groups = k;
 	out->total_persons = an_persons(all);
-	qsort(out->groups, k, sizeof *out->groups, an_group_cmp);
+	if (!p->raw)
+		qsort(out->groups, k, sizeof *out->groups, an_group_cmp);
 	return KS_OK;
 }
 

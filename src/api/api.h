@@ -30,6 +30,7 @@ typedef struct api_app {
 	int64_t min_n;           /* minimum responses before a score is shown */
 	int64_t min_n_employee;  /* the same for one employee's scores */
 	ks_tz tz;                /* the organisation's calendar: every bucket and period */
+	dc_cache *disclose;      /* recent canonical tables of disclosure control; may be NULL */
 } api_app;
 
 extern const http_route api_routes[];

@@ -12,7 +12,7 @@ dc_policy api_policy(const api_app *app)
 {
 	int64_t now = clock_now(app->clock);
 	dc_policy p = {.min_n = app->min_n, .min_n_person = app->min_n_employee,
-		       .as_of = tz_day_start(&app->tz, tz_local_day(&app->tz, now))};
+		       .as_of = tz_day_start(&app->tz, tz_local_day(&app->tz, now)), .cache = app->disclose};
 	return p;
 }
 

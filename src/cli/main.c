@@ -544,6 +544,9 @@ static int cli_serve(const cli_opts *o)
 		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
 		       .tz = tz};
+	/* Without memory for the cache every request builds its own tables. */
+	if (dc_cache_new(&app.disclose) != KS_OK)
+		app.disclose = NULL;
 	/* The web UI is optional: without its folder the API still runs. */
 	struct stat wst;
 	bool web = o->web_root[0] && stat(o->web_root, &wst) == 0 && S_ISDIR(wst.st_mode);
@@ -559,6 +562,7 @@ static int cli_serve(const cli_opts *o)
 		store_close(s);
 		an_index_free(ix);
 		auth_ctx_free(auth);
+		dc_cache_free(app.disclose);
 		return cli_fail(&e);
 	}
 	fprintf(stderr, "klantstem: mail %s%s; webhooks %s%s\n",
@@ -582,6 +586,7 @@ static int cli_serve(const cli_opts *o)
 	store_close(s);
 	an_index_free(ix); /* after the store: its writer feeds the index until it stops */
 	auth_ctx_free(auth);
+	dc_cache_free(app.disclose); /* after http_stop: no request reads it any more */
 	fprintf(stderr, "klantstem: group commit: %llu batches, %llu rows; stopped cleanly\n",
 		(unsigned long long)batches, (unsigned long long)rows);
 	return 0;

@@ -79,13 +79,26 @@ static ks_err dc_add_row(dc_canon *c, char kind, int64_t id, char unit_kind)
 
 /* ---- columns ------------------------------------------------------------------ */
 
+/* The number in s[0..n), or -1 when one of them is no digit. Labels are
+ * parsed for every group of a breakdown: no strtol, no locale. */
+static int dc_digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* "YYYY-MM" -> year * 12 + month - 1; -1 for anything else. */
 static int dc_ym(const char *s)
 {
-	if (strlen(s) != 7 || s[4] != '-' || s[5] < '0' || s[5] > '1')
+	if (strlen(s) != 7 || s[4] != '-')
 		return -1;
-	int y = atoi(s), m = atoi(s + 5);
-	return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+	int y = dc_digits(s, 4), m = dc_digits(s + 5, 2);
+	return y >= 0 && m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
 }
 
 ssize_t dc_canon_col(const dc_canon *c, const char *label)
@@ -93,7 +106,9 @@ ssize_t dc_canon_col(const dc_canon *c, const char *label)
 	size_t n = strlen(label);
 	if (n == 0)
 		return c->n_cols ? (ssize_t)c->n_cols - 1 : -1;
-	int y = atoi(label);
+	int y = n >= 4 ? dc_digits(label, 4) : -1;
+	if (y < 0)
+		return -1;
 	if (n == 4)
 		return y >= c->y0 && y < c->y0 + c->n_y ? c->y_col[y - c->y0] : -1;
 	if (n == 7 && label[5] == 'Q') {
@@ -112,9 +127,14 @@ static ks_err dc_canon_cols(dc_canon *c, const an_result *months)
 	c->col = calloc(nm * 3 + 1, sizeof *c->col);
 	if (c->col == NULL)
 		return KS_ERR_NOMEM;
-	int first = nm ? dc_ym(months->groups[0].key[0]) : 0, last = nm ? dc_ym(months->groups[nm - 1].key[0]) : 0;
-	if (first < 0 || last < first)
-		return KS_ERR_INTERNAL;
+	int first = 0, last = 0;
+	for (size_t g = 0; g < nm; g++) {
+		int ym = dc_ym(months->groups[g].key[0]);
+		if (ym < 0)
+			return KS_ERR_INTERNAL;
+		first = g == 0 || ym < first ? ym : first;
+		last = g == 0 || ym > last ? ym : last;
+	}
 	c->ym0 = first;
 	c->n_ym = last - first + 1;
 	c->y0 = first / 12;
@@ -130,12 +150,15 @@ static ks_err dc_canon_cols(dc_canon *c, const an_result *months)
 		c->q_col[i] = -1;
 	for (int i = 0; i < c->n_y; i++)
 		c->y_col[i] = -1;
-	for (size_t g = 0; g < nm; g++) {
-		int ym = dc_ym(months->groups[g].key[0]);
-		if (ym < first || ym > last)
-			return KS_ERR_INTERNAL;
-		snprintf(c->col[c->n_cols], sizeof c->col[0], "%.7s", months->groups[g].key[0]);
-		c->ym_col[ym - first] = (ssize_t)c->n_cols++;
+	/* months in calendar order, whatever order the breakdown gave */
+	for (size_t g = 0; g < nm; g++)
+		c->ym_col[dc_ym(months->groups[g].key[0]) - first] = 0;
+	for (int i = 0; i < c->n_ym; i++) {
+		if (c->ym_col[i] < 0)
+			continue;
+		int ym = first + i;
+		snprintf(c->col[c->n_cols], sizeof c->col[0], "%04d-%02d", ym / 12 % 10000, ym % 12 + 1);
+		c->ym_col[i] = (ssize_t)c->n_cols++;
 	}
 	c->n_months = c->n_cols;
 	for (size_t m = 0; m < c->n_months; m++) {
@@ -203,12 +226,11 @@ static ks_err dc_canon_rows(dc_canon *c, an_index *ix, const an_result *depts, c
 	return err;
 }
 
-static void dc_counts_add(metrics_counts *a, const metrics_counts *b, int sign)
+static void dc_counts_add(dc_count *a, const dc_count *b, int sign)
 {
-	int64_t *x = &a->n;
-	const int64_t *y = &b->n;
-	for (size_t i = 0; i < sizeof *a / sizeof(int64_t); i++)
-		x[i] += sign * y[i];
+	a->n += sign * b->n;
+	for (int m = 0; m < SUP_MEASURES; m++)
+		a->m[m] += sign * b->m[m];
 }
 
 /* A breakdown by (unit, month) into the rows of kind. */
@@ -218,8 +240,9 @@ static void dc_canon_fill(dc_canon *c, const an_result *r, char kind)
 		const an_group *gr = &r->groups[g];
 		ssize_t row = dc_canon_row(c, kind, kind == 'o' ? 0 : gr->id[0]);
 		ssize_t col = dc_canon_col(c, gr->key[r->n_dims - 1]);
+		dc_count x = {gr->c.n, {gr->c.nps_n, gr->c.grade_n, gr->c.ces_n}};
 		if (row >= 0 && col >= 0)
-			dc_counts_add(&c->cnt[(size_t)row * c->n_cols + (size_t)col], &gr->c, 1);
+			dc_counts_add(&c->cnt[(size_t)row * c->n_cols + (size_t)col], &x, 1);
 	}
 }
 
@@ -257,10 +280,10 @@ static ks_err dc_canon_derive(dc_canon *c)
 	}
 	for (size_t r = 0; r < nr; r++) {
 		for (size_t m = 0; m < nm; m++) {
-			metrics_counts *x = &c->cnt[r * nc + m];
-			int64_t *v = &x->n;
-			for (size_t i = 0; i < sizeof *x / sizeof(int64_t); i++)
-				v[i] = v[i] < 0 ? 0 : v[i];
+			dc_count *x = &c->cnt[r * nc + m];
+			x->n = x->n < 0 ? 0 : x->n;
+			for (int k = 0; k < SUP_MEASURES; k++)
+				x->m[k] = x->m[k] < 0 ? 0 : x->m[k];
 			int ym = dc_ym(c->col[m]);
 			dc_counts_add(&c->cnt[r * nc + (size_t)c->q_col[(ym / 12 - c->y0) * 4 + ym % 12 / 3]], x, 1);
 			dc_counts_add(&c->cnt[r * nc + (size_t)c->y_col[ym / 12 - c->y0]], x, 1);
@@ -289,13 +312,6 @@ static void dc_canon_persons(dc_canon *c)
 	}
 }
 
-static void dc_measures(const metrics_counts *c, int64_t out[SUP_MEASURES])
-{
-	out[0] = c->nps_n;
-	out[1] = c->grade_n;
-	out[2] = c->ces_n;
-}
-
 /* Thresholds (a person's cell: an employee's, or a unit's whose answers
  * name exactly one employee) and sensitivity (a cell holding no
  * employee's answers gives no one away). */
@@ -306,8 +322,7 @@ static ks_err dc_canon_cells(dc_canon *c, const dc_policy *pol)
 		char kind = c->rows[r].kind;
 		for (size_t col = 0; !err && col < c->n_cols; col++) {
 			size_t k = r * c->n_cols + col;
-			int64_t m[SUP_MEASURES];
-			dc_measures(&c->cnt[k], m);
+			const int64_t *m = c->cnt[k].m;
 			bool person = kind == 'e' || (kind != 'r' && kind != 'n' && c->persons[k] == 1);
 			err = sup_cell(&c->t, m, person ? pol->min_n_person : pol->min_n, &c->cell[k]);
 			if (!err && kind != 'e' && c->persons[k] == 0)
@@ -458,6 +473,7 @@ ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc
 	f0.employee_id = 0;
 	f0.from = 0;
 	f0.to = pol->as_of;
+	f0.raw_keys = true;
 	an_dim d_m = AN_DIM_MONTH;
 	an_dim d_dep[2] = {AN_DIM_DEPARTMENT, AN_DIM_MONTH};
 	an_dim d_team[2] = {AN_DIM_TEAM, AN_DIM_MONTH};

@@ -29,6 +29,12 @@ typedef struct dc_row {
 	ssize_t parent;  /* the row it adds up to; -1 for the org (and an employee of no known team) */
 } dc_row;
 
+/* What suppression needs of a cell: its responses and its answers per measure. */
+typedef struct dc_count {
+	int64_t n;
+	int64_t m[SUP_MEASURES];
+} dc_count;
+
 typedef struct dc_canon {
 	sup_table t;
 	size_t n_rows, rows_cap;
@@ -42,12 +48,19 @@ typedef struct dc_canon {
 	int y0, n_y;               /* quarter and year columns by year */
 	ssize_t *q_col, *y_col;    /* q_col[(year - y0) * 4 + q - 1], y_col[year - y0] */
 	size_t *cell;              /* n_rows x n_cols -> cell of t */
-	metrics_counts *cnt;       /* n_rows x n_cols */
+	dc_count *cnt;             /* n_rows x n_cols */
 	uint8_t *persons;          /* n_rows x n_cols: employees with answers, capped at 2 */
+	struct dc_entry *entry;    /* the cache entry holding it (cache.c); NULL: the request's own */
 } dc_canon;
 
 ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc_canon *c, ks_error *e);
 void dc_canon_free(dc_canon *c);
+
+/* The table for (ix, pol, f) from pol->cache, building (and caching) it
+ * when it is not there. *out is borrowed until dc_canon_release. */
+ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
+		    ks_error *e);
+void dc_canon_release(const dc_policy *pol, const dc_canon *c);
 
 /* The row of (kind, id), -1 when the table has none. */
 ssize_t dc_canon_row(const dc_canon *c, char kind, int64_t id);

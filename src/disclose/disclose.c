@@ -305,27 +305,27 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 			dc_reply_free(out);
 		return err ? ks_fail(e, err, NULL, "out of memory") : KS_OK;
 	}
-	dc_canon c;
-	err = dc_canon_build(ix, pol, f, &c, e);
+	const dc_canon *c = NULL;
+	err = dc_canon_get(ix, pol, f, &c, e);
 	if (err) {
 		dc_reply_free(out);
 		return err;
 	}
-	ssize_t tc = dc_map(ix, &c, f, period, &out->r, NULL);
+	ssize_t tc = dc_map(ix, c, f, period, &out->r, NULL);
 	if (dc_all_canonical(dims, n_dims)) {
 		out->canonical = true;
-		out->total = tc >= 0 ? dc_vis_of(&c.t, (size_t)tc) : dc_hide_all(pol, f);
+		out->total = tc >= 0 ? dc_vis_of(&c->t, (size_t)tc) : dc_hide_all(pol, f);
 		for (size_t g = 0; g < out->r.n_groups; g++) {
-			ssize_t gc = dc_map(ix, &c, f, period, &out->r, &out->r.groups[g]);
-			out->groups[g] = gc >= 0 ? dc_vis_of(&c.t, (size_t)gc) : dc_hide_all(pol, f);
+			ssize_t gc = dc_map(ix, c, f, period, &out->r, &out->r.groups[g]);
+			out->groups[g] = gc >= 0 ? dc_vis_of(&c->t, (size_t)gc) : dc_hide_all(pol, f);
 		}
 	} else if (tc >= 0) {
-		err = dc_reply_table(pol, f, out, tc, &c.t);
+		err = dc_reply_table(pol, f, out, tc, &c->t);
 	} else {
 		err = dc_reply_table(pol, f, out, -1, NULL);
 		out->total = dc_hide_all(pol, f);
 	}
-	dc_canon_free(&c);
+	dc_canon_release(pol, c);
 	if (err) {
 		dc_reply_free(out);
 		return ks_fail(e, err, NULL, "out of memory");

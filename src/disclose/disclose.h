@@ -31,12 +31,22 @@
 #include "core/error.h"
 #include "metrics/metrics.h"
 
+/* Recently built canonical tables (rule 4), shared by the requests of one
+ * server: a dashboard asks several replies of the same filters in a row.
+ * Keyed by the filters, the policy and an_index_version, so a change of
+ * the index is never served from it. Thread-safe. */
+typedef struct dc_cache dc_cache;
+ks_err dc_cache_new(dc_cache **out);
+/* After the last dc_query that uses it. NULL is fine. */
+void dc_cache_free(dc_cache *c);
+
 typedef struct dc_policy {
 	int64_t min_n;        /* a group (5) */
 	int64_t min_n_person; /* one person (10) */
 	int64_t as_of;        /* team- and person-level slices count answers before this instant
 	                       * (the start of today, local): a figure that moves while you watch
 	                       * tells who just answered */
+	dc_cache *cache;      /* may be NULL: every table is built anew */
 } dc_policy;
 
 /* What may be printed of one cell. */

@@ -106,17 +106,17 @@ static bool sup_candidate(const sup_table *t, size_t c, int m)
 }
 
 /* One line, one measure: when exactly one of its sensitive cells with
- * answers is hidden, hide one more. Returns true when it hid a cell. */
-static bool sup_line_fix(sup_table *t, size_t line, int m)
+ * answers is hidden, hide one more. Returns the cell it hid, or SIZE_MAX. */
+static size_t sup_line_fix(sup_table *t, size_t line, int m)
 {
 	size_t lo = t->line_off[line], hi = t->line_off[line + 1];
 	size_t hidden = 0;
-	for (size_t i = lo; i < hi; i++) {
+	for (size_t i = lo; i < hi && hidden < 2; i++) {
 		size_t c = t->line_cell[i];
 		hidden += t->sensitive[c] && t->count[c][m] > 0 && t->hidden[c][m];
 	}
 	if (hidden != 1)
-		return false;
+		return SIZE_MAX;
 	/* The member with the fewest answers costs the least information;
 	 * the total only when no member is left. */
 	size_t best = SIZE_MAX;
@@ -130,10 +130,62 @@ static bool sup_line_fix(sup_table *t, size_t line, int m)
 	size_t total = t->line_cell[lo];
 	if (best == SIZE_MAX && sup_candidate(t, total, m))
 		best = total;
-	if (best == SIZE_MAX)
+	if (best != SIZE_MAX)
+		t->hidden[best][m] = true;
+	return best;
+}
+
+/* The lines each cell is on (compressed: off[c] .. off[c + 1]). */
+static bool sup_cell_lines(const sup_table *t, size_t **off_out, size_t **lines_out)
+{
+	size_t *off = calloc(t->n + 1, sizeof *off);
+	size_t *lines = malloc((t->n_refs ? t->n_refs : 1) * sizeof *lines);
+	size_t *fill = calloc(t->n ? t->n : 1, sizeof *fill);
+	if (off == NULL || lines == NULL || fill == NULL) {
+		free(off);
+		free(lines);
+		free(fill);
 		return false;
-	t->hidden[best][m] = true;
+	}
+	for (size_t i = 0; i < t->n_refs; i++)
+		off[t->line_cell[i] + 1]++;
+	for (size_t c = 0; c < t->n; c++)
+		off[c + 1] += off[c];
+	for (size_t l = 0; l < t->n_lines; l++)
+		for (size_t i = t->line_off[l]; i < t->line_off[l + 1]; i++) {
+			size_t c = t->line_cell[i];
+			lines[off[c] + fill[c]++] = l;
+		}
+	free(fill);
+	*off_out = off;
+	*lines_out = lines;
 	return true;
+}
+
+/* Every line once, then only the lines of a cell just hidden (a worklist
+ * in first-in first-out order, so the result depends only on the table).
+ * Without memory for the worklist: sweeps over every line until none
+ * changes (the same fixpoint conditions, slower). */
+static void sup_run_measure(sup_table *t, int m, const size_t *off, const size_t *lines, size_t *queue,
+			    bool *queued)
+{
+	size_t head = 0, tail = 0, cap = t->n_lines;
+	for (size_t l = 0; l < t->n_lines; l++) {
+		queue[tail++ % cap] = l;
+		queued[l] = true;
+	}
+	while (head != tail) {
+		size_t l = queue[head++ % cap];
+		queued[l] = false;
+		size_t c = sup_line_fix(t, l, m);
+		for (size_t i = c == SIZE_MAX ? 0 : off[c]; c != SIZE_MAX && i < off[c + 1]; i++) {
+			size_t k = lines[i];
+			if (!queued[k]) {
+				queued[k] = true;
+				queue[tail++ % cap] = k;
+			}
+		}
+	}
 }
 
 void sup_run(sup_table *t)
@@ -142,13 +194,32 @@ void sup_run(sup_table *t)
 		for (int m = 0; m < SUP_MEASURES; m++)
 			if (t->count[c][m] > 0 && t->count[c][m] < t->min_n[c])
 				t->hidden[c][m] = true;
-	/* Each round hides at least one more cell or stops, so this ends
-	 * after at most n * SUP_MEASURES rounds. */
-	bool changed = true;
-	while (changed) {
-		changed = false;
-		for (size_t l = 0; l < t->n_lines; l++)
-			for (int m = 0; m < SUP_MEASURES; m++)
-				changed |= sup_line_fix(t, l, m);
+	size_t *off = NULL, *lines = NULL;
+	size_t *queue = malloc((t->n_lines ? t->n_lines : 1) * sizeof *queue);
+	bool *queued = calloc(t->n_lines ? t->n_lines : 1, sizeof *queued);
+	if (queue && queued && sup_cell_lines(t, &off, &lines)) {
+		for (int m = 0; m < SUP_MEASURES; m++) {
+			/* a measure nobody answered (grade and CES of an NPS-only
+			 * count) has nothing to protect */
+			bool any = false;
+			for (size_t c = 0; c < t->n && !any; c++)
+				any = t->count[c][m] > 0;
+			if (any)
+				sup_run_measure(t, m, off, lines, queue, queued);
+		}
+	} else {
+		/* Each round hides at least one more cell or stops, so this
+		 * ends after at most n * SUP_MEASURES rounds. */
+		bool changed = true;
+		while (changed) {
+			changed = false;
+			for (size_t l = 0; l < t->n_lines; l++)
+				for (int m = 0; m < SUP_MEASURES; m++)
+					changed |= sup_line_fix(t, l, m) != SIZE_MAX;
+		}
 	}
+	free(off);
+	free(lines);
+	free(queue);
+	free(queued);
 }

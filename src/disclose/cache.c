@@ -1,0 +1,157 @@
+/* cache.c — recently built canonical tables (disclose.h, dc_cache).
+ *
+ * A handful of entries, least recently used out. An entry is shared by
+ * the requests that read it (a reference count) and freed by the last of
+ * them once it is evicted. Built outside the lock: two requests that miss
+ * at once both build, and the second keeps its own (same content).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disclose/canon.h"
+
+#define DC_CACHE_ENTRIES 8
+
+typedef struct dc_entry {
+	an_filter key;        /* the canonical table's own filter (canon_key) */
+	int64_t min_n, min_n_person, as_of;
+	uint64_t version;
+	uint64_t used;        /* a clock for least recently used */
+	int refs;             /* requests reading it, + 1 while cached */
+	dc_canon *table;
+} dc_entry;
+
+struct dc_cache {
+	pthread_mutex_t lock;
+	uint64_t clock;
+	dc_entry *slot[DC_CACHE_ENTRIES];
+};
+
+ks_err dc_cache_new(dc_cache **out)
+{
+	dc_cache *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return KS_ERR_NOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return KS_OK;
+}
+
+static void dc_entry_unref(dc_entry *x)
+{
+	if (x && --x->refs == 0) {
+		dc_canon_free(x->table);
+		free(x->table);
+		free(x);
+	}
+}
+
+void dc_cache_free(dc_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < DC_CACHE_ENTRIES; i++)
+		dc_entry_unref(c->slot[i]);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* The filter a canonical table is built from: the request's, without the
+ * unit, the employee and the window (the table holds them all). Zeroed
+ * first so that it can be compared as bytes. */
+static void dc_canon_key(const an_filter *f, an_filter *k)
+{
+	memset(k, 0, sizeof *k);
+	memcpy(k->channel, f->channel, sizeof k->channel);
+	memcpy(k->language, f->language, sizeof k->language);
+	memcpy(k->segment, f->segment, sizeof k->segment);
+	memcpy(k->age_band, f->age_band, sizeof k->age_band);
+	memcpy(k->since_band, f->since_band, sizeof k->since_band);
+	memcpy(k->city, f->city, sizeof k->city);
+	k->touchpoint_id = f->touchpoint_id;
+	k->journey_id = f->journey_id;
+	k->nps_only = f->nps_only;
+}
+
+static bool dc_entry_is(const dc_entry *x, const an_filter *k, const dc_policy *pol, uint64_t version)
+{
+	return x && x->version == version && x->as_of == pol->as_of && x->min_n == pol->min_n &&
+	       x->min_n_person == pol->min_n_person && memcmp(&x->key, k, sizeof *k) == 0;
+}
+
+/* A table built without a cache is owned by the request alone: it is
+ * recognised on release by not being in an entry. */
+ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
+		    ks_error *e)
+{
+	dc_cache *c = pol->cache;
+	an_filter key;
+	dc_canon_key(f, &key);
+	uint64_t version = an_index_version(ix);
+	if (c) {
+		pthread_mutex_lock(&c->lock);
+		for (int i = 0; i < DC_CACHE_ENTRIES; i++) {
+			dc_entry *x = c->slot[i];
+			if (dc_entry_is(x, &key, pol, version)) {
+				x->refs++;
+				x->used = ++c->clock;
+				*out = x->table;
+				pthread_mutex_unlock(&c->lock);
+				return KS_OK;
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	dc_canon *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = dc_canon_build(ix, pol, f, t, e);
+	if (err) {
+		free(t);
+		return err;
+	}
+	*out = t;
+	dc_entry *x = c ? calloc(1, sizeof *x) : NULL;
+	if (x == NULL)
+		return KS_OK; /* no cache (or no memory for it): the request owns t */
+	x->key = key;
+	x->min_n = pol->min_n;
+	x->min_n_person = pol->min_n_person;
+	x->as_of = pol->as_of;
+	x->version = version;
+	x->table = t;
+	t->entry = x;
+	x->refs = 2; /* the cache and this request */
+	pthread_mutex_lock(&c->lock);
+	int victim = 0;
+	for (int i = 0; i < DC_CACHE_ENTRIES; i++) {
+		if (c->slot[i] == NULL) {
+			victim = i;
+			break;
+		}
+		if (c->slot[i]->used < c->slot[victim]->used)
+			victim = i;
+	}
+	dc_entry *old = c->slot[victim];
+	x->used = ++c->clock;
+	c->slot[victim] = x;
+	dc_entry_unref(old);
+	pthread_mutex_unlock(&c->lock);
+	return KS_OK;
+}
+
+/* An entry evicted while requests still read it lives on until the last
+ * of them lets go: the reference count, under the cache's lock. */
+void dc_canon_release(const dc_policy *pol, const dc_canon *t)
+{
+	if (t->entry && pol->cache) {
+		pthread_mutex_lock(&pol->cache->lock);
+		dc_entry_unref(t->entry);
+		pthread_mutex_unlock(&pol->cache->lock);
+		return;
+	}
+	dc_canon *own = (dc_canon *)t;
+	dc_canon_free(own);
+	free(own);
+}

@@ -98,9 +98,11 @@ ks_err api_body_object(http_req *req, json_t **out, ks_error *e);
 ks_err api_param_id(http_req *req, size_t i, int64_t *id, ks_error *e);
 /* Optional query argument as a positive id (0 when absent); 422 naming it otherwise. */
 ks_err api_query_id(http_req *req, const char *name, int64_t *id, ks_error *e);
-/* Optional query arguments from and to as times (YYYY-MM-DD or ISO 8601;
- * 0 when absent); 422 naming the one that is not a time, 422 field to
- * when both are given and to is not after from. */
+/* Optional query arguments from and to as times (YYYY-MM-DD = local
+ * midnight in the organisation's zone, or ISO 8601; 0 when absent); 422
+ * naming the one that is not a time, 422 field to when both are given and
+ * to is not after from. For lists (cases, verbatims), not for figures:
+ * metrics take api_window_parse. */
 ks_err api_time_range(http_req *req, int64_t *from, int64_t *to, ks_error *e);
 /* Is name one of the NULL-terminated list (an api_param_ok for api_query_only)? */
 bool api_name_in(const char *name, void *list);

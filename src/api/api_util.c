@@ -124,11 +124,14 @@ ks_err api_query_only(http_req *req, api_param_ok allowed, void *arg, ks_error *
 	return KS_OK;
 }
 
+/* A date is the organisation's local midnight, like every date the
+ * product reads (tz_parse_time). */
 static ks_err api_time_param(http_req *req, const char *name, int64_t *out, ks_error *e)
 {
+	const api_app *app = req->app;
 	const char *v = http_query(req, name);
 	*out = 0;
-	if (v && clock_parse_iso(v, out) != KS_OK)
+	if (v && tz_parse_time(&app->tz, v, name, out, NULL) != KS_OK)
 		return ks_fail(e, KS_ERR_INVALID, name, "%s must be a date (YYYY-MM-DD) or ISO time", name);
 	return KS_OK;
 }

@@ -518,8 +518,16 @@ ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc
 		err = dc_canon_tree_lines(c);
 	if (!err)
 		err = dc_canon_time_lines(c);
-	if (!err)
+	if (!err) {
+		/* Kept (cache.c) for its decisions only: thresholds and hidden
+		 * flags, not the counts and lines that made them. */
 		sup_run(&c->t);
+		sup_compact(&c->t);
+		free(c->cnt);
+		free(c->persons);
+		c->cnt = NULL;
+		c->persons = NULL;
+	}
 	for (int i = 0; i < 4; i++)
 		an_result_free(&q[i]);
 	if (err) {

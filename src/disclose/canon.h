@@ -48,8 +48,8 @@ typedef struct dc_canon {
 	int y0, n_y;               /* quarter and year columns by year */
 	ssize_t *q_col, *y_col;    /* q_col[(year - y0) * 4 + q - 1], y_col[year - y0] */
 	size_t *cell;              /* n_rows x n_cols -> cell of t */
-	dc_count *cnt;             /* n_rows x n_cols */
-	uint8_t *persons;          /* n_rows x n_cols: employees with answers, capped at 2 */
+	dc_count *cnt;             /* n_rows x n_cols (freed once built) */
+	uint8_t *persons;          /* n_rows x n_cols: employees with answers, capped at 2 (freed once built) */
 	struct dc_entry *entry;    /* the cache entry holding it (cache.c); NULL: the request's own */
 } dc_canon;
 

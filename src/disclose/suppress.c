@@ -62,6 +62,18 @@ void sup_sensitive(sup_table *t, size_t idx, bool sensitive)
 		t->sensitive[idx] = sensitive;
 }
 
+void sup_compact(sup_table *t)
+{
+	free(t->count);
+	free(t->sensitive);
+	free(t->line_off);
+	free(t->line_cell);
+	t->count = NULL;
+	t->sensitive = NULL;
+	t->line_off = t->line_cell = NULL;
+	t->n_lines = t->lines_cap = t->n_refs = t->refs_cap = 0;
+}
+
 void sup_force(sup_table *t, size_t idx)
 {
 	if (idx < t->n)

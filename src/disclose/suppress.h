@@ -70,5 +70,8 @@ ks_err sup_member(sup_table *t, size_t member);
 /* Primary and secondary suppression; afterwards t->hidden[i][m] says
  * whether measure m of cell i may be printed. */
 void sup_run(sup_table *t);
+/* After sup_run, for a table that is kept to be read: free the counts and
+ * the lines, keep hidden and min_n. Nothing may be added afterwards. */
+void sup_compact(sup_table *t);
 
 #endif

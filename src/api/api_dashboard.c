@@ -16,6 +16,11 @@
  *    default), and then only within the team (api_scope).
  *  - Only the team lead of the team itself, a director or an admin
  *    changes what the team shares.
+ *  - What a reader sees of an open answer about someone else is the
+ *    organisation's setting verbatim_detail (exact, band — the default —
+ *    or anonymous; set by an admin, GET|PUT /api/v1/settings), applied to
+ *    every route that prints open answers by api_verbatim_detail. The
+ *    answers about the reader themselves are always shown exactly.
  * Numbers come from the analytics index (an_query) and follow the
  * minimum-n rule of /metrics: 5 for a group, 10 for one person.
  */
@@ -125,6 +130,48 @@ static bool api_goal_period(const char *v)
 	return months > 0;
 }
 
+/* ---- what a reader sees of an open answer ------------------------------------------------ */
+
+/* The organisation's verbatim_detail (the default, band, without a stored row). */
+static ks_err api_detail_get(http_req *req, store_verbatim_detail *d, ks_error *e)
+{
+	api_app *app = req->app;
+	store_org_settings o;
+	ks_err err = store_org_settings_get(app->store, &o, e);
+	*d = err ? STORE_DETAIL_BAND : o.verbatim_detail;
+	return err;
+}
+
+/* Is the item about the reader (their own employee record)? */
+static bool api_item_is_own(const http_principal *w, const json_t *item)
+{
+	const json_t *emp = json_object_get(item, "employee");
+	return w->authenticated && w->employee_id != 0 && json_is_object(emp) &&
+	       json_integer_value(json_object_get(emp, "id")) == w->employee_id;
+}
+
+/* The one place the setting is applied: every route that prints open
+ * answers (the explorer, the walls, the personal dashboard) passes its
+ * items through here. The reader's own answers stay exact. Any other
+ * item — about a colleague, or tied to no one — keeps its text, band,
+ * team and touchpoint; "band" removes the members nps and grade,
+ * "anonymous" removes employee as well (its id included). */
+static void api_verbatim_detail(http_req *req, store_verbatim_detail d, json_t *items)
+{
+	if (d == STORE_DETAIL_EXACT)
+		return;
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		if (api_item_is_own(&req->who, it))
+			continue;
+		json_object_del(it, "nps");
+		json_object_del(it, "grade");
+		if (d == STORE_DETAIL_ANONYMOUS)
+			json_object_del(it, "employee");
+	}
+}
+
 /* ---- GET /api/v1/verbatims ------------------------------------------------------------ */
 
 static ks_err api_band_param(http_req *req, store_band *band, ks_error *e)
@@ -189,6 +236,14 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 		err = api_page(req, &page, e);
 	if (!err)
 		err = api_verbatim_scope(req, &q.team_id, &q.employee_id, e);
+	store_verbatim_detail detail = STORE_DETAIL_BAND;
+	if (!err)
+		err = api_detail_get(req, &detail, e);
+	/* Anonymous answers stay anonymous: a filter on a person would say
+	 * whom they are about. */
+	if (!err && detail == STORE_DETAIL_ANONYMOUS && q.employee_id && q.employee_id != req->who.employee_id)
+		err = ks_fail(e, KS_ERR_FORBIDDEN, "employee_id",
+			      "the organisation shows open answers without the employee (verbatim_detail anonymous)");
 	json_t *out = NULL;
 	if (!err) {
 		q.q = http_query(req, "q");
@@ -198,6 +253,7 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 	}
 	if (err)
 		return err;
+	api_verbatim_detail(req, detail, json_object_get(out, "items"));
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }
@@ -247,12 +303,16 @@ ks_err api_team_wall(http_req *req, ks_error *e)
 	if (!err)
 		err = api_unit_ref(app, unit, &team, e);
 	bool fame = !err && strcmp(kind, "fame") == 0;
+	store_verbatim_detail detail = STORE_DETAIL_BAND;
+	if (!err)
+		err = api_detail_get(req, &detail, e);
 	if (!err)
 		err = store_wall(app->store, unit, fame, limit, &items, e);
 	if (err) {
 		json_decref(team);
 		return err;
 	}
+	api_verbatim_detail(req, detail, items);
 	if (!fame)
 		api_wall_hide_names(req, items);
 	http_reply_json(req, 200, json_pack("{s:s, s:o, s:o}", "kind", kind, "team", team, "items", items));
@@ -672,10 +732,16 @@ ks_err api_me_dashboard(http_req *req, ks_error *e)
 		err = api_team_part(req, &window, first_month, out, e);
 	/* my latest open answers, and the compliments among them */
 	json_t *mine = NULL, *compliments = NULL;
+	store_verbatim_detail detail = STORE_DETAIL_BAND;
+	if (!err)
+		err = api_detail_get(req, &detail, e);
 	if (!err)
 		err = api_my_verbatims(app, w->employee_id, STORE_BAND_ANY, &mine, e);
 	if (!err)
 		err = api_my_verbatims(app, w->employee_id, STORE_BAND_PROMOTER, &compliments, e);
+	/* the user's own answers: exact whatever the setting, through the same door */
+	api_verbatim_detail(req, detail, mine);
+	api_verbatim_detail(req, detail, compliments);
 	json_object_set_new(out, "verbatims", mine ? mine : json_array());
 	json_object_set_new(out, "compliments", compliments ? compliments : json_array());
 	if (err) {
@@ -683,5 +749,62 @@ ks_err api_me_dashboard(http_req *req, ks_error *e)
 		return err;
 	}
 	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- organisation settings: GET|PUT /api/v1/settings ----------------------------------------- */
+
+static json_t *api_org_settings_json(const store_org_settings *o)
+{
+	return json_pack("{s:s, s:o}", "verbatim_detail", store_verbatim_detail_name(o->verbatim_detail),
+			 "updated_at", api_iso_or_null(o->updated_at));
+}
+
+/* Every role may read it: everyone may know what others see of them. */
+ks_err api_org_settings_get(http_req *req, ks_error *e);
+ks_err api_org_settings_get(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {NULL};
+	api_app *app = req->app;
+	store_org_settings o;
+	ks_err err = api_only_params(req, params, e);
+	if (!err)
+		err = store_org_settings_get(app->store, &o, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, api_org_settings_json(&o));
+	return KS_OK;
+}
+
+static ks_err api_org_settings_from_json(const json_t *o, store_org_settings *out, ks_error *e)
+{
+	static const char *const fields[] = {"verbatim_detail", NULL};
+	ks_err err = api_only_fields(o, fields, "", e);
+	if (err)
+		return err;
+	const json_t *d = json_object_get(o, "verbatim_detail");
+	if (!json_is_string(d) || !store_verbatim_detail_parse(json_string_value(d), &out->verbatim_detail))
+		return ks_fail(e, KS_ERR_INVALID, "verbatim_detail", "verbatim_detail must be exact, band or anonymous");
+	return KS_OK;
+}
+
+/* Admins only (the route): the works council decides, an admin records it. */
+ks_err api_org_settings_put(http_req *req, ks_error *e);
+ks_err api_org_settings_put(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	store_org_settings o;
+	memset(&o, 0, sizeof o);
+	json_t *body = NULL;
+	ks_err err = api_body_object(req, &body, e);
+	if (!err)
+		err = api_org_settings_from_json(body, &o, e);
+	json_decref(body);
+	o.updated_by = req->who.user_id;
+	if (!err)
+		err = store_org_settings_put(app->store, &o, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, api_org_settings_json(&o));
 	return KS_OK;
 }

@@ -44,6 +44,8 @@ ks_err api_team_goal_put(http_req *req, ks_error *e);
 ks_err api_team_settings_get(http_req *req, ks_error *e);
 ks_err api_team_settings_put(http_req *req, ks_error *e);
 ks_err api_me_dashboard(http_req *req, ks_error *e);
+ks_err api_org_settings_get(http_req *req, ks_error *e);
+ks_err api_org_settings_put(http_req *req, ks_error *e);
 /* cases: the closed loop (api_cases.c) */
 ks_err api_case_list(http_req *req, ks_error *e);
 ks_err api_case_get(http_req *req, ks_error *e);
@@ -129,6 +131,10 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/teams/{id}/settings", api_team_settings_get, API_ANY},
 	{"PUT", "/api/v1/teams/{id}/settings", api_team_settings_put,
 	 API_ROLE(AUTH_ROLE_TEAM_LEAD) | API_GLOBAL},
+	/* the organisation's settings (what readers see of other people's open
+	 * answers): everyone may read them, an admin changes them */
+	{"GET", "/api/v1/settings", api_org_settings_get, API_ANY},
+	{"PUT", "/api/v1/settings", api_org_settings_put, API_ADMIN},
 	/* cases (api_cases.c): leads, managers and up; scope inside */
 	{"GET", "/api/v1/cases", api_case_list, API_LEADS},
 	{"GET", "/api/v1/cases/stats", api_case_stats, API_LEADS},

@@ -1,6 +1,8 @@
 /* sqlite_dashboard.c — what the dashboards read and keep on SQLite: the
  * verbatim explorer (open answers with filters and FTS5 full-text search),
- * the Walls of Fame and Shame, team goals and team settings.
+ * the Walls of Fame and Shame, team goals, team settings and the
+ * organisation's settings (what readers see of other people's open
+ * answers: kept here, applied by the API).
  *
  * Scope is not decided here: the API narrows every query to what the
  * requester may see before it arrives (src/api/api_dashboard.c).
@@ -440,5 +442,80 @@ ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e)
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	sq_release(s, c); /* rolls back an open transaction */
+	return err;
+}
+
+/* ---- organisation settings ------------------------------------------------------------ */
+
+static const char *const sq_detail_names[] = {
+	[STORE_DETAIL_BAND] = "band",
+	[STORE_DETAIL_EXACT] = "exact",
+	[STORE_DETAIL_ANONYMOUS] = "anonymous",
+};
+
+const char *store_verbatim_detail_name(store_verbatim_detail d)
+{
+	if ((unsigned)d < sizeof sq_detail_names / sizeof sq_detail_names[0])
+		return sq_detail_names[d];
+	return "band";
+}
+
+bool store_verbatim_detail_parse(const char *name, store_verbatim_detail *out)
+{
+	for (size_t i = 0; name && i < sizeof sq_detail_names / sizeof sq_detail_names[0]; i++) {
+		if (strcmp(name, sq_detail_names[i]) == 0) {
+			*out = (store_verbatim_detail)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+ks_err store_org_settings_get(ks_store *s, store_org_settings *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	out->verbatim_detail = STORE_DETAIL_BAND;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c,
+			      "SELECT verbatim_detail, coalesce(updated_by, 0), coalesce(updated_at, 0)"
+			      " FROM org_settings WHERE id = 1",
+			      &st, e);
+	if (!err) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(st, 0);
+			if (!store_verbatim_detail_parse(d, &out->verbatim_detail))
+				err = ks_fail(e, KS_ERR_INTERNAL, NULL, "stored verbatim_detail %s is unknown",
+					      d ? d : "(null)");
+			out->updated_by = sqlite3_column_int64(st, 1);
+			out->updated_at = sqlite3_column_int64(st, 2);
+		} else if (rc != SQLITE_DONE) {
+			err = sq_fail(c, rc, e);
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	o->updated_at = clock_now(s->clock);
+	ks_err err = sq_dprep(c,
+			      "INSERT INTO org_settings(id, verbatim_detail, updated_by, updated_at)"
+			      " VALUES(1, ?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET"
+			      " verbatim_detail = excluded.verbatim_detail,"
+			      " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, store_verbatim_detail_name(o->verbatim_detail), -1, SQLITE_STATIC);
+		sq_bind_id(st, 2, o->updated_by);
+		sqlite3_bind_int64(st, 3, o->updated_at);
+		err = sq_dstep(c, st, e);
+	}
+	sq_release(s, c);
 	return err;
 }

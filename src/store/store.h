@@ -472,6 +472,35 @@ ks_err store_team_settings_get(ks_store *s, int64_t team_id, store_team_settings
  * not exist, KS_ERR_INVALID (field team_id) when it is not a team. */
 ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e);
 
+/* What a reader sees of other people's open answers (migration 009;
+ * docs/PRIVACY.md section 5). The API applies it; the store only keeps it.
+ * The reader's own answers are always shown exactly. */
+typedef enum {
+	STORE_DETAIL_BAND = 0,   /* text, employee, band only (the default) */
+	STORE_DETAIL_EXACT,      /* text, employee, exact NPS and grade */
+	STORE_DETAIL_ANONYMOUS   /* text and band, no employee */
+} store_verbatim_detail;
+
+/* "exact", "band" or "anonymous". */
+const char *store_verbatim_detail_name(store_verbatim_detail d);
+/* The value of one of those names; false (and *out untouched) for any
+ * other text, NULL included. */
+bool store_verbatim_detail_parse(const char *name, store_verbatim_detail *out);
+
+/* The organisation's settings: one row at most. */
+typedef struct store_org_settings {
+	store_verbatim_detail verbatim_detail;
+	int64_t updated_by;      /* users.id; 0 = none */
+	int64_t updated_at;      /* 0 = never changed */
+} store_org_settings;
+
+/* The stored settings; without a stored row the defaults (band, 0, 0).
+ * KS_ERR_INTERNAL when the stored value is not one this build knows. */
+ks_err store_org_settings_get(ks_store *s, store_org_settings *out, ks_error *e);
+/* Create or replace the row; updated_at is set (o is updated).
+ * updated_by is taken as given (0 = none). */
+ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e);
+
 /* ==== end of dashboards ===================================================== */
 
 /* ==== improvement actions (sqlite_actions.c; issue 6) ======================

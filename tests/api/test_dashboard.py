@@ -697,6 +697,13 @@ def main(t):
                      " ((CAST(strftime('%m', received_at, 'unixepoch') AS INTEGER) + 2) / 3), count(*)"
                      " FROM responses WHERE team_id = ? GROUP BY 1 ORDER BY 2 DESC LIMIT 1", (team,))
         period = qs[0][0]
+        # These tests check the explorer's and the walls' mechanics against
+        # the exact scores: the organisation's verbatim_detail is set to
+        # exact first (the default, band, and anonymous are checked in
+        # test_verbatim_detail.py).
+        st, _, body = srv.request("PUT", "/api/v1/settings", {"verbatim_detail": "exact"})
+        t.check(st == 200 and body.get("verbatim_detail") == "exact",
+                "setting verbatim_detail = exact for the mechanics below", ks.got(st, body))
         test_search(t, srv, db)
         test_filters(t, srv, db, team, dept)
         test_verbatim_scope(t, srv, db, s, team, team2, dept)

@@ -645,6 +645,44 @@ async function main() {
         eq(all.slice(api2.body.items.length), api3.body.items.map((i) => i.response_id), 'verbatims: "load more" continues at the cursor');
       }
       await shot(page, 'verbatims');
+
+      // issue 10: by default (verbatim_detail band) others' comments show their band in words, no number
+      const BAND_WORDS = { promoter: 'Promotor', passive: 'Passief', detractor: 'Criticaster' };
+      const shownItems = () => page.$$eval('#verbatim-list li.verbatim', (lis) => lis.map((li) => ({
+        id: Number(li.dataset.responseId), exact: li.dataset.exact, band: li.dataset.band,
+        words: li.querySelector('.score-band')?.textContent ?? null,
+        number: li.querySelector('.score:not(.score-band)')?.textContent ?? null,
+        employee: li.querySelector('.v-employee')?.textContent ?? null })));
+      eq((await apiInPage(page, 'GET', '/settings')).body.verbatim_detail, 'band', 'verbatim detail: the default setting is band');
+      eq(await page.$eval('#verbatim-detail', (e) => e.dataset.detail), 'band', 'verbatim detail: the explorer says what others\' comments show');
+      const bandItems = await shownItems();
+      const bandApi = api2.body.items;
+      ok(bandItems.length > 0 && bandApi.every((i) => !('nps' in i) && !('grade' in i) && i.employee !== undefined),
+        'verbatim detail: the API gives the admin no nps or grade of others\' comments (band)', bandApi.slice(0, 2));
+      eq(bandItems.map((i) => [i.exact, i.words, i.number]), bandItems.map((i) => ['false', BAND_WORDS[i.band], null]),
+        'verbatim detail: each item shows its band in words and no number');
+      // the admin chooses exact on the organisation page (select + save, with the CSRF token)
+      await go(page, base, '#/org', 'org');
+      await page.waitForSelector('#org-settings[data-ready="true"]');
+      eq(await page.$eval('#verbatim-detail-select', (e) => e.value), 'band', 'verbatim detail: the organisation page shows the setting');
+      await page.selectOption('#verbatim-detail-select', 'exact');
+      await page.click('#settings-form button[type="submit"]');
+      await page.waitForSelector('#org-settings[data-value="exact"]');
+      eq((await apiInPage(page, 'GET', '/settings')).body.verbatim_detail, 'exact', 'verbatim detail: the admin saved exact from the page');
+      await shot(page, 'org-settings');
+      await go(page, base, '#/verbatims?band=promoter&language=en', 'verbatims');
+      await page.waitForSelector('#verbatim-count[data-count]');
+      const exactApi = await apiInPage(page, 'GET', '/verbatims?band=promoter&language=en&limit=25');
+      eq((await shownItems()).map((i) => [i.id, i.exact, i.number, i.words, i.employee]),
+        exactApi.body.items.map((i) => [i.response_id, 'true', String(i.nps), null, i.employee ? i.employee.name : null]),
+        'verbatim detail: with exact the items show the API\'s exact NPS and the employee');
+      // back to the default for the roles below
+      await go(page, base, '#/org', 'org');
+      await page.waitForSelector('#org-settings[data-ready="true"]');
+      await page.selectOption('#verbatim-detail-select', 'band');
+      await page.click('#settings-form button[type="submit"]');
+      await page.waitForSelector('#org-settings[data-value="band"]');
+      eq((await apiInPage(page, 'GET', '/settings')).body.verbatim_detail, 'band', 'verbatim detail: back to band');
     });
 
     // ---- director ------------------------------------------------------------------------------

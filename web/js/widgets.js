@@ -183,13 +183,23 @@ export function scoreBadge(nps) {
   return h('span', { class: 'score ' + b, title: t('verbatim.score', { n: nps }), 'aria-label': t('verbatim.score', { n: nps }) }, String(nps));
 }
 
+// The band in words, no number: what the organisation's setting
+// (verbatim_detail band or anonymous) leaves of someone else's score.
+export function bandBadge(b) {
+  if (!b) return null;
+  return h('span', { class: 'score score-band ' + b, title: t('verbatims.band.' + b), dataset: { band: b } }, t('verbatim.band.' + b));
+}
+
+// An item carries nps only when the reader may see the exact score (their
+// own answer, or the setting exact); employee only when not anonymous.
 export function verbatimItem(v, { showTeam = true, showEmployee = true } = {}) {
   const l = lang();
   const b = v.band || band(v.nps) || '';
-  return h('li', { class: 'verbatim ' + b, dataset: { responseId: v.response_id, band: b } },
+  const exact = typeof v.nps === 'number';
+  return h('li', { class: 'verbatim ' + b, dataset: { responseId: v.response_id, band: b, exact: exact ? 'true' : 'false' } },
     h('blockquote', { class: 'verbatim-text', lang: v.language || null }, v.text ?? ''),
     h('div', { class: 'meta' },
-      scoreBadge(v.nps),
+      exact ? scoreBadge(v.nps) : bandBadge(b),
       v.grade !== null && v.grade !== undefined ? h('span', null, t('grade') + ' ' + v.grade) : null,
       v.touchpoint ? h('span', { class: 'v-touchpoint' }, v.touchpoint.name) : null,
       showTeam && v.team ? h('span', { class: 'v-team' }, v.team.name) : null,

@@ -3,11 +3,12 @@
 // overview per department and team, journeys × touchpoints as a heat map
 // with the moments of truth marked, the breakdown explorer (any one or two
 // dimensions, minimum-n masking shown, CSV export), the response funnel and
-// the representativeness of the respondents.
+// the representativeness of the respondents; for admins, the
+// organisation's setting of what readers see of others' open answers.
 // A manager sees their own department: the server narrows every call.
 
 import { api, csvUrl } from '../api.js';
-import { h, field, select, clear, append } from '../dom.js';
+import { h, field, select, clear, append, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId, locale } from '../format.js';
 import { trendChart, barChart } from '../charts.js';
@@ -98,6 +99,56 @@ export async function render(main, ctx) {
     // Representativeness is counted in SQL too: asked for with the funnel.
     main.append(representPanel(ctx, period));
   }
+  if (user.role === 'admin') main.append(settingsPanel(ctx));
+}
+
+// ---- the organisation's settings (admin) ----------------------------------------------------
+
+// What readers see of other people's open answers (PUT /api/v1/settings,
+// with the CSRF token like every write). The works council decides; the
+// admin records it here.
+const DETAILS = ['exact', 'band', 'anonymous'];
+
+function settingsPanel(ctx) {
+  const slot = h('div', { id: 'org-settings', 'aria-busy': 'true' },
+    panel(t('org.settings'), null, h('p', { class: 'loading' }, t('loading'))));
+  settled(api('/settings')).then((res) => {
+    if (!ctx.alive()) return;
+    const box = panel(t('org.settings'), null, h('p', { class: 'hint' }, t('org.settings.note')));
+    if (!res.ok) box.append(errorNotice(res.error));
+    else box.append(settingsForm(slot, res.value));
+    slot.replaceChildren(box);
+    slot.setAttribute('aria-busy', 'false');
+    slot.dataset.ready = 'true';
+  });
+  return slot;
+}
+
+function settingsForm(slot, s) {
+  const sel = select(DETAILS.map((d) => ({ value: d, label: t('org.settings.detail.' + d) })), s.verbatim_detail,
+    { name: 'verbatim_detail', id: 'verbatim-detail-select' });
+  const msg = h('p', { role: 'status', class: 'hint' });
+  slot.dataset.value = s.verbatim_detail;
+  const form = h('form', { class: 'settings-form', id: 'settings-form' },
+    h('div', { class: 'form-row' }, field(t('org.settings.detail'), sel)),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('org.settings.save'))),
+    msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.textContent = '';
+    msg.className = 'hint';
+    try {
+      const r = await api('/settings', { method: 'PUT', body: { verbatim_detail: sel.value } });
+      sel.value = r.verbatim_detail;
+      slot.dataset.value = r.verbatim_detail;
+      msg.textContent = t('org.settings.saved');
+      announce(t('org.settings.saved'));
+    } catch (err) {
+      msg.className = 'error-text';
+      msg.textContent = err.status === 403 ? t('error.forbidden') : t('error.load', { msg: err.message });
+    }
+  });
+  return form;
 }
 
 // ---- heat map ---------------------------------------------------------------------

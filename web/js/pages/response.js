@@ -2,12 +2,14 @@
 // explorer. Directors and admins read it whole (GET /api/v1/responses/{id});
 // other roles see the item as it was listed (kept for this visit in
 // sessionStorage), since the server gives them no single-response route.
+// When the list showed the answer with its band only (the organisation's
+// setting verbatim_detail), this page shows no more of its scores either.
 
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDate } from '../format.js';
-import { seenVerbatim, scoreBadge, errorNotice } from '../widgets.js';
+import { seenVerbatim, scoreBadge, bandBadge, errorNotice } from '../widgets.js';
 
 function row(label, value) {
   if (value === null || value === undefined || value === '') return null;
@@ -39,10 +41,13 @@ export async function render(main, ctx) {
     return;
   }
   if (!full) main.append(h('p', { class: 'hint' }, t('response.unavailable')));
-  const a = full ? full.answers || {} : { nps: seen.nps, grade: seen.grade, open: seen.text };
+  const bandOnly = Boolean(seen && !('nps' in seen));
+  const a = full && !bandOnly ? full.answers || {}
+    : { nps: seen.nps, grade: seen.grade, open: full ? full.answers?.open : seen.text };
   const drivers = full && a.drivers ? Object.entries(a.drivers) : [];
   const dl = h('dl', { class: 'response-facts' },
     row(t('nps'), a.nps !== null && a.nps !== undefined ? scoreBadge(a.nps) : null),
+    row(t('verbatims.band'), bandOnly && seen.band ? bandBadge(seen.band) : null),
     row(t('grade'), a.grade ?? null),
     row(t('ces'), a.ces ?? null),
     row(t('response.received'), fmtDate(full ? full.received_at : seen.received_at, l)),

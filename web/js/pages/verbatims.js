@@ -2,7 +2,9 @@
 // first, filtered by score band, team, touchpoint, language and period, and
 // searched as full text (GET /api/v1/verbatims). The filters live in the
 // address (#/verbatims?q=...&band=...), so a search can be shared.
-// Employees see the comments about themselves (the server decides).
+// Employees see the comments about themselves (the server decides). What
+// others' comments show (exact score, band only, or without the employee)
+// is the organisation's setting, said in a line above the list.
 
 import { api } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
@@ -27,9 +29,10 @@ export async function render(main, ctx) {
   const current = {};
   for (const k of FILTERS) current[k] = ctx.query.get(k) || '';
 
-  const [units, tps] = await Promise.all([
+  const [units, tps, settings] = await Promise.all([
     unitsInReach(user).catch(() => []),
     api('/touchpoints', { query: { limit: 500 } }).then((r) => r.items).catch(() => []),
+    api('/settings').catch(() => null),
   ]);
   if (!ctx.alive()) return;
 
@@ -54,6 +57,10 @@ export async function render(main, ctx) {
       h('button', { type: 'reset', class: 'btn btn-secondary' }, t('verbatims.reset'))));
   main.append(form);
   if (user.role === 'employee') main.append(h('p', { class: 'hint' }, t('verbatims.own')));
+  else if (settings) {
+    main.append(h('p', { class: 'hint', id: 'verbatim-detail', dataset: { detail: settings.verbatim_detail } },
+      t('verbatims.detail.' + settings.verbatim_detail)));
+  }
 
   const status = h('p', { role: 'status', id: 'verbatim-count', class: 'hint' });
   const list = h('ul', { class: 'verbatims', id: 'verbatim-list' });

@@ -78,11 +78,10 @@ ks_err api_window_parse(http_req *req, const char *pfx, api_window *w, ks_error 
 /* The label dc_query takes: a month, quarter or year label, "" for all
  * time, NULL for any other window. */
 const char *api_window_period(const api_window *w);
-/* Team- and person-level slices (dc_protected): only whole months,
- * quarters, years or all time, buckets of a month or longer, and counted
- * as of the start of today (f->to is cut there). 422 naming the parameter
- * (period, or group_by / interval for dims) otherwise. dim_param names the
- * parameter that carried dims. */
+/* Every figure: only whole months, quarters, years or all time, buckets of
+ * a month or longer, and counted as of the start of today (f->to is cut
+ * there). 422 naming the parameter (period, or group_by / interval for
+ * dims) otherwise. dim_param names the parameter that carried dims. */
 ks_err api_window_guard(const api_app *app, an_filter *f, const api_window *w, const an_dim *dims,
 			int n_dims, const char *dim_param, ks_error *e);
 /* One cell as the API prints it (metrics_json_members_masked with the

@@ -186,10 +186,13 @@ static ks_err dc_canon_cols(dc_canon *c, const an_result *months)
 /* Rows from the breakdowns by department, team and employee; parents after
  * the index's tree (an employee adds up to the team the index has for them
  * now: see docs/PRIVACY.md on moves). */
-static ks_err dc_canon_rows(dc_canon *c, an_index *ix, const an_result *depts, const an_result *teams,
-			    const an_result *emps)
+static ks_err dc_canon_rows(dc_canon *c, an_index *ix, const an_result *orgs, const an_result *depts,
+			    const an_result *teams, const an_result *emps)
 {
-	ks_err err = dc_add_row(c, 'o', 0, 0);
+	ks_err err = dc_add_row(c, 'a', 0, 0);
+	for (size_t g = 0; !err && g < orgs->n_groups; g++)
+		if (orgs->groups[g].id[0] && an_unit_kind(ix, orgs->groups[g].id[0]) == 'o')
+			err = dc_add_row(c, 'o', orgs->groups[g].id[0], 0);
 	for (size_t g = 0; !err && g < depts->n_groups; g++)
 		if (depts->groups[g].id[0] && an_unit_kind(ix, depts->groups[g].id[0]) == 'd')
 			err = dc_add_row(c, 'd', depts->groups[g].id[0], 0);
@@ -204,24 +207,27 @@ static ks_err dc_canon_rows(dc_canon *c, an_index *ix, const an_result *depts, c
 		if (c->rows[r].kind != 'e')
 			err = dc_add_row(c, 'r', c->rows[r].id, c->rows[r].kind);
 	for (size_t r = 0; !err && r < units; r++)
-		if (c->rows[r].kind == 'o' || c->rows[r].kind == 'd')
+		if (c->rows[r].kind == 'a' || c->rows[r].kind == 'o' || c->rows[r].kind == 'd')
 			err = dc_add_row(c, 'n', c->rows[r].id, c->rows[r].kind);
-	ssize_t org = dc_canon_row(c, 'o', 0);
+	ssize_t all = dc_canon_row(c, 'a', 0);
 	for (size_t r = 0; !err && r < c->n_rows; r++) {
 		dc_row *row = &c->rows[r];
 		ssize_t p = -1;
-		if (row->kind == 'd')
-			p = org;
+		int64_t up = row->kind == 'd' || row->kind == 't' ? an_unit_parent(ix, row->id) : 0;
+		if (row->kind == 'o')
+			p = all;
+		else if (row->kind == 'd')
+			p = dc_canon_row(c, 'o', up);
 		else if (row->kind == 't')
-			p = dc_canon_row(c, 'd', an_unit_parent(ix, row->id));
+			p = dc_canon_row(c, an_unit_kind(ix, up) == 'o' ? 'o' : 'd', up);
 		else if (row->kind == 'e')
 			p = dc_canon_row(c, 't', an_employee_team(ix, row->id));
 		else if (row->kind == 'r' || row->kind == 'n')
 			p = dc_canon_row(c, row->unit_kind, row->id);
-		/* a team outside any known department adds up to the org */
-		if (p < 0 && row->kind == 't')
-			p = org;
-		row->parent = row->kind == 'o' ? -1 : p;
+		/* a unit whose parent the table does not hold adds up to all */
+		if (p < 0 && (row->kind == 'd' || row->kind == 't'))
+			p = all;
+		row->parent = row->kind == 'a' ? -1 : p;
 	}
 	return err;
 }
@@ -238,7 +244,7 @@ static void dc_canon_fill(dc_canon *c, const an_result *r, char kind)
 {
 	for (size_t g = 0; g < r->n_groups; g++) {
 		const an_group *gr = &r->groups[g];
-		ssize_t row = dc_canon_row(c, kind, kind == 'o' ? 0 : gr->id[0]);
+		ssize_t row = dc_canon_row(c, kind, kind == 'a' ? 0 : gr->id[0]);
 		ssize_t col = dc_canon_col(c, gr->key[r->n_dims - 1]);
 		dc_count x = {gr->c.n, {gr->c.nps_n, gr->c.grade_n, gr->c.ces_n}};
 		if (row >= 0 && col >= 0)
@@ -295,19 +301,21 @@ static ks_err dc_canon_derive(dc_canon *c)
 	return KS_OK;
 }
 
-/* Employees with answers in each unit's cells (capped at 2), for rule 2. */
+/* Employees with answers to each measure in each unit's cells (capped
+ * at 2), for rule 2 and for sensitivity. */
 static void dc_canon_persons(dc_canon *c)
 {
 	for (size_t r = 0; r < c->n_rows; r++) {
 		if (c->rows[r].kind != 'e')
 			continue;
 		for (size_t col = 0; col < c->n_cols; col++) {
-			if (c->cnt[r * c->n_cols + col].n == 0)
-				continue;
-			for (ssize_t u = c->rows[r].parent; u >= 0; u = c->rows[u].parent) {
-				uint8_t *p = &c->persons[(size_t)u * c->n_cols + col];
-				*p = *p < 2 ? *p + 1 : 2;
-			}
+			const dc_count *x = &c->cnt[r * c->n_cols + col];
+			for (ssize_t u = c->rows[r].parent; u >= 0; u = c->rows[u].parent)
+				for (int m = 0; m < SUP_MEASURES; m++) {
+					uint8_t *p = &c->persons[((size_t)u * c->n_cols + col) * SUP_MEASURES + m];
+					if (x->m[m] > 0 && *p < 2)
+						(*p)++;
+				}
 		}
 	}
 }
@@ -323,10 +331,16 @@ static ks_err dc_canon_cells(dc_canon *c, const dc_policy *pol)
 		for (size_t col = 0; !err && col < c->n_cols; col++) {
 			size_t k = r * c->n_cols + col;
 			const int64_t *m = c->cnt[k].m;
-			bool person = kind == 'e' || (kind != 'r' && kind != 'n' && c->persons[k] == 1);
-			err = sup_cell(&c->t, m, person ? pol->min_n_person : pol->min_n, &c->cell[k]);
-			if (!err && kind != 'e' && c->persons[k] == 0)
-				sup_sensitive(&c->t, c->cell[k], false);
+			const uint8_t *persons = &c->persons[k * SUP_MEASURES];
+			int64_t min_n[SUP_MEASURES];
+			for (int i = 0; i < SUP_MEASURES; i++) {
+				bool person = kind == 'e' || (kind != 'r' && kind != 'n' && persons[i] == 1);
+				min_n[i] = person ? pol->min_n_person : pol->min_n;
+			}
+			err = sup_cell(&c->t, m, min_n, &c->cell[k]);
+			for (int i = 0; !err && kind != 'e' && i < SUP_MEASURES; i++)
+				if (persons[i] == 0)
+					sup_sensitive(&c->t, c->cell[k], i, false);
 		}
 	}
 	return err;
@@ -398,7 +412,7 @@ static ks_err dc_canon_tree_lines(dc_canon *c)
 		err = dc_lists_make(c, true, &emps);
 	for (size_t u = 0; !err && u < c->n_rows; u++) {
 		char kind = c->rows[u].kind;
-		if (kind != 'o' && kind != 'd' && kind != 't')
+		if (kind != 'a' && kind != 'o' && kind != 'd' && kind != 't')
 			continue;
 		ssize_t none = kind == 't' ? -1 : dc_canon_row(c, 'n', c->rows[u].id);
 		for (size_t col = 0; !err && col < c->n_cols; col++) {
@@ -475,39 +489,43 @@ ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc
 	f0.to = pol->as_of;
 	f0.raw_keys = true;
 	an_dim d_m = AN_DIM_MONTH;
+	an_dim d_org[2] = {AN_DIM_ORGANISATION, AN_DIM_MONTH};
 	an_dim d_dep[2] = {AN_DIM_DEPARTMENT, AN_DIM_MONTH};
 	an_dim d_team[2] = {AN_DIM_TEAM, AN_DIM_MONTH};
 	an_dim d_emp[2] = {AN_DIM_EMPLOYEE, AN_DIM_MONTH};
-	an_result q[4];
+	an_result q[5];
 	memset(q, 0, sizeof q);
 	ks_err err = an_query(ix, &f0, &d_m, 1, &q[0], e);
 	if (!err)
-		err = an_query(ix, &f0, d_dep, 2, &q[1], e);
+		err = an_query(ix, &f0, d_org, 2, &q[1], e);
 	if (!err)
-		err = an_query(ix, &f0, d_team, 2, &q[2], e);
+		err = an_query(ix, &f0, d_dep, 2, &q[2], e);
 	if (!err)
-		err = an_query(ix, &f0, d_emp, 2, &q[3], e);
+		err = an_query(ix, &f0, d_team, 2, &q[3], e);
+	if (!err)
+		err = an_query(ix, &f0, d_emp, 2, &q[4], e);
 	if (err) {
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			an_result_free(&q[i]);
 		return err;
 	}
 	err = dc_canon_cols(c, &q[0]);
 	if (!err)
-		err = dc_canon_rows(c, ix, &q[1], &q[2], &q[3]);
+		err = dc_canon_rows(c, ix, &q[1], &q[2], &q[3], &q[4]);
 	size_t cells = c->n_rows * c->n_cols;
 	if (!err) {
 		c->cell = calloc(cells ? cells : 1, sizeof *c->cell);
 		c->cnt = calloc(cells ? cells : 1, sizeof *c->cnt);
-		c->persons = calloc(cells ? cells : 1, sizeof *c->persons);
+		c->persons = calloc(cells ? cells * SUP_MEASURES : 1, sizeof *c->persons);
 		if (c->cell == NULL || c->cnt == NULL || c->persons == NULL)
 			err = KS_ERR_NOMEM;
 	}
 	if (!err) {
-		dc_canon_fill(c, &q[0], 'o');
-		dc_canon_fill(c, &q[1], 'd');
-		dc_canon_fill(c, &q[2], 't');
-		dc_canon_fill(c, &q[3], 'e');
+		dc_canon_fill(c, &q[0], 'a');
+		dc_canon_fill(c, &q[1], 'o');
+		dc_canon_fill(c, &q[2], 'd');
+		dc_canon_fill(c, &q[3], 't');
+		dc_canon_fill(c, &q[4], 'e');
 		err = dc_canon_derive(c);
 	}
 	if (!err) {
@@ -528,7 +546,7 @@ ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc
 		c->cnt = NULL;
 		c->persons = NULL;
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		an_result_free(&q[i]);
 	if (err) {
 		dc_canon_free(c);

@@ -2,9 +2,11 @@
  * src/disclose): every team- and person-level cell of the organisation, so
  * that each reply reads a cell's visibility from the same decision.
  *
- * Rows: the organisation, departments, teams, employees, and for each unit
- * its residual ('r': its answers naming no one below it) and, for the
- * organisation and departments, its answers naming no employee ('n').
+ * Rows: every answer ('a', what a request without a unit filter counts:
+ * answers tied to no unit too), organisations, departments, teams,
+ * employees, and for each of these units its residual ('r': its answers
+ * naming no one below it) and, above teams, its answers naming no
+ * employee ('n').
  * Columns: every local month with answers, their quarters and years, and
  * all time (""). Lines (suppress.h): a unit = its children + its residual;
  * an org or department = every employee below it + its 'n' row; a quarter =
@@ -23,10 +25,11 @@
 #include "disclose/suppress.h"
 
 typedef struct dc_row {
-	char kind;       /* 'o' org, 'd' department, 't' team, 'e' employee, 'r' residual, 'n' no employee */
+	char kind;       /* 'a' every answer, 'o' organisation, 'd' department, 't' team, 'e' employee,
+	                  * 'r' residual, 'n' no employee */
 	char unit_kind;  /* 'r' and 'n' rows: the kind of their unit */
-	int64_t id;      /* unit or employee id (org: 0; 'r'/'n': their unit's id) */
-	ssize_t parent;  /* the row it adds up to; -1 for the org (and an employee of no known team) */
+	int64_t id;      /* unit or employee id ('a': 0; 'r'/'n': their unit's id) */
+	ssize_t parent;  /* the row it adds up to; -1 for 'a' (and an employee of no known team) */
 } dc_row;
 
 /* What suppression needs of a cell: its responses and its answers per measure. */
@@ -49,7 +52,8 @@ typedef struct dc_canon {
 	ssize_t *q_col, *y_col;    /* q_col[(year - y0) * 4 + q - 1], y_col[year - y0] */
 	size_t *cell;              /* n_rows x n_cols -> cell of t */
 	dc_count *cnt;             /* n_rows x n_cols (freed once built) */
-	uint8_t *persons;          /* n_rows x n_cols: employees with answers, capped at 2 (freed once built) */
+	uint8_t *persons;          /* n_rows x n_cols x measures: employees with answers to it, capped
+	                            * at 2 (freed once built) */
 	struct dc_entry *entry;    /* the cache entry holding it (cache.c); NULL: the request's own */
 } dc_canon;
 

@@ -12,12 +12,6 @@
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static void dc_measures(const metrics_counts *c, int64_t out[SUP_MEASURES])
-{
-	out[0] = c->nps_n;
-	out[1] = c->grade_n;
-	out[2] = c->ces_n;
-}
 
 static bool dc_is_unit_dim(an_dim d)
 {
@@ -34,9 +28,14 @@ bool dc_vis_none(const dc_vis *v)
 	return !v->show.nps && !v->show.grade && !v->show.ces;
 }
 
+/* The printed threshold is the lowest of the measures'; a measure with a
+ * higher one (a person's) is hidden through the mask when under it. */
 static dc_vis dc_vis_of(const sup_table *t, size_t cell)
 {
-	dc_vis v = {.min_n = t->min_n[cell]};
+	int64_t lo = t->min_n[cell][0];
+	for (int m = 1; m < SUP_MEASURES; m++)
+		lo = t->min_n[cell][m] < lo ? t->min_n[cell][m] : lo;
+	dc_vis v = {.min_n = lo};
 	v.show.nps = !t->hidden[cell][0];
 	v.show.grade = !t->hidden[cell][1];
 	v.show.ces = !t->hidden[cell][2];
@@ -51,15 +50,6 @@ static dc_vis dc_hide_all(const dc_policy *pol, const an_filter *f)
 	return v;
 }
 
-bool dc_protected(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims)
-{
-	if (f->employee_id)
-		return true;
-	for (int i = 0; i < n_dims; i++)
-		if (dims[i] == AN_DIM_EMPLOYEE || dims[i] == AN_DIM_TEAM)
-			return true;
-	return f->team_id && an_unit_kind(ix, f->team_id) == 't';
-}
 
 /* Kind of a period label: 1 month "YYYY-MM", 2 quarter "YYYY-Qn", 3 year
  * "YYYY", 4 all time "", 0 anything else. */
@@ -79,7 +69,8 @@ static int dc_label_kind(const char *s)
 
 /* ---- mapping a reply's cells onto the canonical table ------------------------- */
 
-/* The row a filter addresses. */
+/* The row a filter addresses: an employee, a unit of any level, or every
+ * answer ('a') when the filter names neither. */
 static ssize_t dc_filter_row(an_index *ix, const dc_canon *c, const an_filter *f)
 {
 	if (f->employee_id)
@@ -88,7 +79,7 @@ static ssize_t dc_filter_row(an_index *ix, const dc_canon *c, const an_filter *f
 		char k = an_unit_kind(ix, f->team_id);
 		return k ? dc_canon_row(c, k, f->team_id) : -1;
 	}
-	return dc_canon_row(c, 'o', 0);
+	return dc_canon_row(c, 'a', 0);
 }
 
 /* Depth of a row kind in the org tree: a group of one dimension inside a
@@ -96,20 +87,21 @@ static ssize_t dc_filter_row(an_index *ix, const dc_canon *c, const an_filter *f
 static int dc_depth(char kind)
 {
 	switch (kind) {
-	case 'o': return 0;
-	case 'd': return 1;
-	case 't': return 2;
-	default: return 3; /* employees and the answers naming no one */
+	case 'a': return 0;
+	case 'o': return 1;
+	case 'd': return 2;
+	case 't': return 3;
+	default: return 4; /* employees and the answers naming no one */
 	}
 }
 
 /* The "(none)" group of a grouping by employee inside the filter's unit:
- * a team's residual, or an org's or department's answers naming no one. */
+ * a team's residual, or the answers of anything above naming no employee. */
 static ssize_t dc_none_row(an_index *ix, const dc_canon *c, const an_filter *f)
 {
 	if (f->employee_id)
 		return -1;
-	char k = f->team_id ? an_unit_kind(ix, f->team_id) : 'o';
+	char k = f->team_id ? an_unit_kind(ix, f->team_id) : 'a';
 	if (k == 't')
 		return dc_canon_row(c, 'r', f->team_id);
 	return k ? dc_canon_row(c, 'n', f->team_id) : -1;
@@ -132,7 +124,8 @@ static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const
 		} else if (d == AN_DIM_DEPARTMENT) {
 			row = an_unit_kind(ix, id) == 'd' ? dc_canon_row(c, 'd', id) : -1;
 		} else if (d == AN_DIM_ORGANISATION) {
-			row = dc_canon_row(c, 'o', 0);
+			/* "(none)": answers under no organisation, the residual of all */
+			row = id ? dc_canon_row(c, 'o', id) : dc_canon_row(c, 'r', 0);
 		} else if (dc_is_canon_time(d)) {
 			/* The finer of the group's period and the filter's. */
 			int gk = dc_label_kind(g->key[i]);
@@ -179,6 +172,19 @@ static int64_t dc_threshold(const dc_policy *pol, bool person_slice, uint8_t per
 	return person_slice || persons == 1 ? pol->min_n_person : pol->min_n;
 }
 
+/* A cell of the reply's own table: one threshold for its three measures
+ * (the index counts a group's employees over all its answers, not per
+ * question); not sensitive when no answer names an employee. */
+static ks_err dc_reply_cell(sup_table *t, const metrics_counts *c, int64_t thr, bool no_one, size_t *idx)
+{
+	int64_t m[SUP_MEASURES] = {c->nps_n, c->grade_n, c->ces_n};
+	int64_t min_n[SUP_MEASURES] = {thr, thr, thr};
+	ks_err err = sup_cell(t, m, min_n, idx);
+	for (int i = 0; !err && no_one && i < SUP_MEASURES; i++)
+		sup_sensitive(t, *idx, i, false);
+	return err;
+}
+
 /* Is a group one employee's row (grouped by employee, a named one)? */
 static bool dc_group_is_person(const an_result *r, const an_group *g)
 {
@@ -214,12 +220,9 @@ static ks_err dc_margins(sup_table *t, const an_result *r, int i, const dc_polic
 			}
 		/* cells of one employee each may be different employees: only a
 		 * named employee's margin is surely one person */
-		int64_t m[SUP_MEASURES];
-		dc_measures(&sum, m);
 		size_t mc;
-		err = sup_cell(t, m, dc_threshold(pol, person || named, persons == 0 ? 0 : 2), &mc);
-		if (!err && persons == 0 && !person)
-			sup_sensitive(t, mc, false);
+		err = dc_reply_cell(t, &sum, dc_threshold(pol, person || named, persons == 0 ? 0 : 2),
+				    persons == 0 && !person, &mc);
 		err = err ? err : sup_line(t, mc);
 		for (size_t k = g; !err && k < r->n_groups; k++)
 			if (!done[k] && strcmp(r->groups[k].key[i], r->groups[g].key[i]) == 0) {
@@ -247,24 +250,18 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 	size_t *cell = calloc(r->n_groups ? r->n_groups : 1, sizeof *cell);
 	if (cell == NULL)
 		return KS_ERR_NOMEM;
-	int64_t m[SUP_MEASURES];
-	dc_measures(&r->total, m);
 	size_t total;
-	ks_err err = sup_cell(&t, m, dc_threshold(pol, person, r->total_persons), &total);
-	if (!err && r->total_persons == 0 && !person)
-		sup_sensitive(&t, total, false);
+	ks_err err = dc_reply_cell(&t, &r->total, dc_threshold(pol, person, r->total_persons),
+				   r->total_persons == 0 && !person, &total);
 	if (!err && forced_total >= 0) {
 		/* The canonical table decided the total: hide what it hides. */
 		for (int k = 0; k < SUP_MEASURES; k++)
-			t.hidden[total][k] = canon_t->hidden[forced_total][k] && m[k] > 0;
+			t.hidden[total][k] = canon_t->hidden[forced_total][k] && t.count[total][k] > 0;
 	}
 	for (size_t g = 0; !err && g < r->n_groups; g++) {
-		dc_measures(&r->groups[g].c, m);
-		err = sup_cell(&t, m,
-			       dc_threshold(pol, person || dc_group_is_person(r, &r->groups[g]), r->groups[g].persons),
-			       &cell[g]);
-		if (!err && r->groups[g].persons == 0 && !person)
-			sup_sensitive(&t, cell[g], false);
+		const an_group *gr = &r->groups[g];
+		err = dc_reply_cell(&t, &gr->c, dc_threshold(pol, person || dc_group_is_person(r, gr), gr->persons),
+				    gr->persons == 0 && !person, &cell[g]);
 	}
 	if (!err && r->n_dims == 1) {
 		err = sup_line(&t, total);
@@ -298,7 +295,10 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 		dc_reply_free(out);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
-	bool canon = period != NULL && dc_label_kind(period) != 0 && dc_protected(ix, f, dims, n_dims);
+	/* Every slice the canonical table can hold is read from it, whatever
+	 * its level: an organisation's total minus a department's is a team's
+	 * just as much as a team minus its employees is a person's. */
+	bool canon = period != NULL && dc_label_kind(period) != 0;
 	if (!canon) {
 		err = dc_reply_table(pol, f, out, -1, NULL);
 		if (err)

@@ -11,14 +11,16 @@
  *  3. Complementary suppression inside a reply: the total and its groups
  *     (and, in a two-way table, each row's and column's implied margin)
  *     form lines; no line may hold exactly one hidden cell (suppress.h).
- *  4. Across replies, for team- and person-level slices (dc_protected): the
- *     cells of every such reply are read from one canonical table of the
- *     whole organisation — rows: the organisation, departments, teams,
- *     employees and the answers of each unit that name no one below it;
- *     columns: every local month, quarter and year and all time — built
- *     from the same filters and cut at pol->as_of, with the lines of the
+ *  4. Across replies: the cells of every reply whose window and groupings
+ *     it can hold (whole months, quarters, years, all time; units and
+ *     employees) are read from one canonical table of the whole
+ *     organisation (canon.h) — every answer, organisations, departments,
+ *     teams, employees and the answers of each unit that name no one below
+ *     it, by every local month, quarter and year and all time — built from
+ *     the same other filters and cut at pol->as_of, with the lines of the
  *     org tree and of the calendar. A hidden cell is therefore hidden in
- *     every reply that could show it or its complement.
+ *     every reply that could show it or its complement. Other groupings
+ *     (touchpoint, channel, ...) get rules 1-3 with their total from it.
  * Thread safety: as an_query; no state of its own.
  */
 #ifndef KS_DISCLOSE_H
@@ -62,16 +64,12 @@ typedef struct dc_reply {
 	bool canonical;       /* cells were read from the canonical table */
 } dc_reply;
 
-/* Is this a team- or person-level slice? A filter on a team (an org unit
- * of kind team) or an employee, or a grouping by team or employee. */
-bool dc_protected(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims);
 
 /* Run the query and decide what may be shown. period: the filter's
  * [from, to) as the label of one whole local month, quarter or year
  * ("2026-12", "2026-Q4", "2026"), "" when the filter has no time bounds,
  * or NULL for any other window (the canonical table cannot hold it; rules
- * 1-3 still apply). The caller has already cut f->to at pol->as_of for
- * protected slices. out is owned by the caller: dc_reply_free. */
+ * 1-3 still apply). The caller has already cut f->to at pol->as_of. out is owned by the caller: dc_reply_free. */
 ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
 		const an_dim *dims, int n_dims, dc_reply *out, ks_error *e);
 

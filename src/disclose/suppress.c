@@ -36,7 +36,8 @@ static bool sup_grow(void **p, size_t *cap, size_t need, size_t elem)
 	return true;
 }
 
-ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], int64_t min_n, size_t *idx)
+ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], const int64_t min_n[SUP_MEASURES],
+		size_t *idx)
 {
 	if (t->n == t->cap) {
 		/* the four arrays grow together, to the same capacity */
@@ -49,17 +50,18 @@ ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], int64_t min_n, 
 		t->cap = c1;
 	}
 	memcpy(t->count[t->n], count, sizeof t->count[0]);
-	t->min_n[t->n] = min_n;
+	memcpy(t->min_n[t->n], min_n, sizeof t->min_n[0]);
 	memset(t->hidden[t->n], 0, sizeof t->hidden[0]);
-	t->sensitive[t->n] = true;
+	for (int m = 0; m < SUP_MEASURES; m++)
+		t->sensitive[t->n][m] = true;
 	*idx = t->n++;
 	return KS_OK;
 }
 
-void sup_sensitive(sup_table *t, size_t idx, bool sensitive)
+void sup_sensitive(sup_table *t, size_t idx, int m, bool sensitive)
 {
-	if (idx < t->n)
-		t->sensitive[idx] = sensitive;
+	if (idx < t->n && m >= 0 && m < SUP_MEASURES)
+		t->sensitive[idx][m] = sensitive;
 }
 
 void sup_compact(sup_table *t)
@@ -114,7 +116,7 @@ ks_err sup_member(sup_table *t, size_t member)
  * with answers, still shown. */
 static bool sup_candidate(const sup_table *t, size_t c, int m)
 {
-	return t->sensitive[c] && t->count[c][m] > 0 && !t->hidden[c][m];
+	return t->sensitive[c][m] && t->count[c][m] > 0 && !t->hidden[c][m];
 }
 
 /* One line, one measure: when exactly one of its sensitive cells with
@@ -125,7 +127,7 @@ static size_t sup_line_fix(sup_table *t, size_t line, int m)
 	size_t hidden = 0;
 	for (size_t i = lo; i < hi && hidden < 2; i++) {
 		size_t c = t->line_cell[i];
-		hidden += t->sensitive[c] && t->count[c][m] > 0 && t->hidden[c][m];
+		hidden += t->sensitive[c][m] && t->count[c][m] > 0 && t->hidden[c][m];
 	}
 	if (hidden != 1)
 		return SIZE_MAX;
@@ -204,7 +206,7 @@ void sup_run(sup_table *t)
 {
 	for (size_t c = 0; c < t->n; c++)
 		for (int m = 0; m < SUP_MEASURES; m++)
-			if (t->count[c][m] > 0 && t->count[c][m] < t->min_n[c])
+			if (t->count[c][m] > 0 && t->count[c][m] < t->min_n[c][m])
 				t->hidden[c][m] = true;
 	size_t *off = NULL, *lines = NULL;
 	size_t *queue = malloc((t->n_lines ? t->n_lines : 1) * sizeof *queue);

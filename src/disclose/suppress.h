@@ -43,9 +43,9 @@
 typedef struct sup_table {
 	size_t n, cap;
 	int64_t (*count)[SUP_MEASURES];
-	int64_t *min_n;
+	int64_t (*min_n)[SUP_MEASURES];
 	bool (*hidden)[SUP_MEASURES];
-	bool *sensitive;    /* sup_sensitive; true by default */
+	bool (*sensitive)[SUP_MEASURES];  /* sup_sensitive; true by default */
 	size_t n_lines, lines_cap;
 	size_t *line_off;   /* line i: line_cell[line_off[i] .. line_off[i + 1]) */
 	size_t n_refs, refs_cap;
@@ -56,10 +56,14 @@ typedef struct sup_table {
 void sup_init(sup_table *t);
 void sup_free(sup_table *t);
 
-/* Add a cell; *idx gets its index. count[m] are its answers per measure. */
-ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], int64_t min_n, size_t *idx);
-/* Mark a cell (not) sensitive: whether it can give a person away. */
-void sup_sensitive(sup_table *t, size_t idx, bool sensitive);
+/* Add a cell; *idx gets its index. count[m] are its answers per measure,
+ * min_n[m] the threshold of each (a measure answered by one employee alone
+ * is that person's score even where the others are not). */
+ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], const int64_t min_n[SUP_MEASURES],
+		size_t *idx);
+/* Mark measure m of a cell (not) sensitive: whether it can give a person
+ * away (it holds an employee's answers to that question). */
+void sup_sensitive(sup_table *t, size_t idx, int m, bool sensitive);
 /* Hide a cell before the pass (for every measure): a decision taken by a
  * wider table that this one must respect. */
 void sup_force(sup_table *t, size_t idx);

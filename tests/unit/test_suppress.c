@@ -19,8 +19,9 @@
 static size_t cell(sup_table *t, int64_t nps, int64_t grade, int64_t ces, int64_t min_n)
 {
 	int64_t c[SUP_MEASURES] = {nps, grade, ces};
+	int64_t thr[SUP_MEASURES] = {min_n, min_n, min_n};
 	size_t i = 0;
-	assert_int_equal(sup_cell(t, c, min_n, &i), KS_OK);
+	assert_int_equal(sup_cell(t, c, thr, &i), KS_OK);
 	return i;
 }
 
@@ -176,7 +177,7 @@ static void test_not_sensitive_protects_nothing(void **state)
 		sup_init(&t);
 		size_t dept = cell(&t, 38, 0, 0, 5);
 		size_t m[2] = {cell(&t, 35, 0, 0, 5), cell(&t, 3, 0, 0, 5)};
-		sup_sensitive(&t, m[1], sens == 1);
+		sup_sensitive(&t, m[1], 0, sens == 1);
 		line(&t, dept, m, 2);
 		sup_run(&t);
 		assert_true(t.hidden[m[1]][0]);
@@ -199,13 +200,30 @@ static void test_anonymous_hide_is_no_protection(void **state)
 	sup_init(&t);
 	size_t total = cell(&t, 46, 0, 0, 5);
 	size_t m[3] = {cell(&t, 40, 0, 0, 5), cell(&t, 4, 0, 0, 5), cell(&t, 2, 0, 0, 5)};
-	sup_sensitive(&t, m[2], false);
+	sup_sensitive(&t, m[2], 0, false);
 	line(&t, total, m, 3);
 	sup_run(&t);
 	assert_true(t.hidden[m[1]][0]);
 	assert_true(t.hidden[m[2]][0]);
 	assert_true(t.hidden[m[0]][0]);
 	assert_false(t.hidden[total][0]);
+	sup_free(&t);
+}
+
+/* Thresholds per measure: the NPS of a cell answered by one employee
+ * (threshold 10) while its grades come from two (threshold 5). */
+static void test_threshold_per_measure(void **state)
+{
+	(void)state;
+	sup_table t;
+	sup_init(&t);
+	int64_t c[SUP_MEASURES] = {7, 7, 0}, thr[SUP_MEASURES] = {10, 5, 5};
+	size_t i = 0;
+	assert_int_equal(sup_cell(&t, c, thr, &i), KS_OK);
+	sup_run(&t);
+	assert_true(t.hidden[i][0]);
+	assert_false(t.hidden[i][1]);
+	assert_false(t.hidden[i][2]);
 	sup_free(&t);
 }
 
@@ -220,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_forced),
 		cmocka_unit_test(test_not_sensitive_protects_nothing),
 		cmocka_unit_test(test_anonymous_hide_is_no_protection),
+		cmocka_unit_test(test_threshold_per_measure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,9 +61,9 @@ class Reference:
         now = datetime.datetime.now(TZ)
         self.as_of = int(datetime.datetime(now.year, now.month, now.day, tzinfo=TZ).timestamp())
         self.rows = []
-        for emp, team, tp, t, nps, grade, ces in con.execute(
-                "SELECT employee_id, team_id, touchpoint_id, received_at, nps, grade, ces FROM responses"):
-            self.rows.append({"emp": emp, "team": team, "tp": tp, "t": t, "nps": nps, "grade": grade,
+        for emp, team, tp, ch, t, nps, grade, ces in con.execute(
+                "SELECT employee_id, team_id, touchpoint_id, channel, received_at, nps, grade, ces FROM responses"):
+            self.rows.append({"emp": emp, "team": team, "tp": tp, "ch": ch, "t": t, "nps": nps, "grade": grade,
                               "ces": ces, "month": local_month(t)})
         con.close()
         self.teams = sorted(i for i, k in self.kind.items() if k == "team")
@@ -150,9 +150,9 @@ def test_reported_attacks(t, srv, ref, roles):
     t.error(admin.get("/api/v1/metrics?" + q(**{"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"})),
             422, "invalid", "from",
             "attack: a day window on UTC midnights (not a local day) -> 422 naming from")
-    st, _, body = admin.get("/api/v1/metrics?" + q(**{"from": "2026-11-30T23:00:00Z", "to": "2026-12-01T23:00:00Z"}))
-    t.check(st == 200 and body.get("filter", {}).get("period") == "2026-12-01",
-            "from/to on the local bounds of 1 December (23:00Z) are the day 2026-12-01", ks.got(st, body))
+    t.error(admin.get("/api/v1/metrics?" + q(**{"from": "2026-11-30T23:00:00Z", "to": "2026-12-01T23:00:00Z"})),
+            422, "invalid", "period",
+            "from/to on the local bounds of 1 December (23:00Z) are a whole day, but days are not given -> 422")
     st, _, body = admin.get("/api/v1/metrics?" + q(**{"from": "2026-11-30T23:00:00Z", "to": "2026-12-31T23:00:00Z"}))
     t.check(st == 200 and body.get("filter", {}).get("period") == "2026-12",
             "from/to on the local bounds of December (23:00Z) are the period 2026-12", ks.got(st, body))
@@ -386,24 +386,31 @@ def test_thresholds(t, ref, cells, admin):
     t.eq(emp_rule, [], "no employee cell shows a measure with fewer than 10 answers to it")
     t.check(len(low_grade) >= 0, "team cells with NPS shown and too few grades: %d" % len(low_grade))
 
-    # a touchpoint on one day served by one employee is that person's slice
+    # a slice whose answers to a question name one employee is that
+    # person's score for that question, whatever the slice is: every
+    # touchpoint x channel x month of the demo, against the file
     by = {}
     for r in ref.rows:
         if r["t"] >= ref.as_of or r["tp"] is None:
             continue
-        day = datetime.datetime.fromtimestamp(r["t"], TZ).strftime("%Y-%m-%d")
-        by.setdefault((r["tp"], day), []).append(r)
-    one = [k for k, rs in sorted(by.items()) if {r["emp"] for r in rs} == {rs[0]["emp"]} and rs[0]["emp"]]
-    many = [k for k, rs in sorted(by.items()) if len({r["emp"] for r in rs} - {None}) >= 2]
-    if t.check(one and many, "the demo has touchpoint-days served by one employee and by several"):
-        wrong = []
-        for (tp, day), want in [(k, PERSON_MIN) for k in one[:15]] + [(k, GROUP_MIN) for k in many[:15]]:
-            st, _, body = admin.get("/api/v1/metrics?" + q(touchpoint_id=tp, period=day))
-            if st != 200 or body.get("min_n") != want or (want == PERSON_MIN and any(
-                    shown(body, m) and sum(r[m] is not None for r in by[(tp, day)]) < PERSON_MIN for m in MEASURES)):
-                wrong.append((tp, day, want, st, body.get("min_n")))
-        t.eq(wrong, [], "a touchpoint on one day served by one employee has the person threshold (10); "
-                        "served by several, the group threshold (5)")
+        by.setdefault((r["tp"], r["ch"], r["month"]), []).append(r)
+    wrong, ones = [], 0
+    for (tp, ch, month), rs in sorted(by.items())[:400]:
+        thr = {}
+        for m in MEASURES:
+            emps = {r["emp"] for r in rs if r[m] is not None and r["emp"] is not None}
+            thr[m] = PERSON_MIN if len(emps) == 1 else GROUP_MIN
+        answered = [thr[m] for m in MEASURES if any(r[m] is not None for r in rs)]
+        want_min = min(answered) if answered else max(thr.values())
+        ones += any(v == PERSON_MIN for v in thr.values())
+        st, _, body = admin.get("/api/v1/metrics?" + q(touchpoint_id=tp, channel=ch, period=month))
+        over = [m for m in MEASURES if shown(body, m) and sum(r[m] is not None for r in rs) < thr[m]]
+        if st != 200 or body.get("min_n") != want_min or over:
+            wrong.append((tp, ch, month, st, body.get("min_n"), want_min, over))
+    t.check(ones > 0, "the demo has touchpoint x channel x months whose answers to a question name one "
+                      "employee (%d)" % ones)
+    t.eq(wrong[:10], [], "per measure: the answers of one employee have the person threshold (10) in any "
+                         "slice, and the printed min_n is the lowest threshold of the answered measures")
 
 
 def test_change_blocks(t, ref, roles, cells):

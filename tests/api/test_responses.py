@@ -461,20 +461,21 @@ def test_metrics(t, srv, f):
             "metrics: team A grouped by day -> 422 naming group_by")
     t.error(srv.get("/api/v1/metrics/trend?interval=week&team_id=%d" % ta["id"]), 422, "invalid", "interval",
             "metrics/trend: team A per week -> 422 naming interval")
-    b1 = expect_metrics(b_rows[1:2])
-    st, _, m = metrics(srv, "team_id=%d&from=2025-04-11&to=2025-04-12" % dept["id"])
-    t.check(st == 200 and ks.cell_of(m) == ks.cell_json(b1, 10),
-            "metrics: department on the whole local day 2025-04-11 -> n=1 from one employee (min_n 10), insufficient",
-            ks.got(st, m))
-    check_filter(t, m, "2025-04-11", "2025-04-11T00:00:00+02:00", "2025-04-12T00:00:00+02:00",
-                 "metrics department 2025-04-11")
-    st, _, m = metrics(srv, "team_id=%d&from=2025-03-01T00:00:00&to=2025-03-02T00:00:00" % dept["id"])
-    t.check(st == 200 and isinstance(m, dict) and m.get("n") == 1,
-            "metrics: from/to as local wall-clock times of one whole day give that day (n=1)", ks.got(st, m))
-    st, _, m = metrics(srv, "team_id=%d&from=2025-03-01T00:00:00%%2B01:00&to=2025-03-02T00:00:00%%2B01:00"
+    t.error(metrics(srv, "team_id=%d&from=2025-04-11&to=2025-04-12" % dept["id"]), 422, "invalid", "period",
+            "metrics: department on the whole local day 2025-04-11 -> 422 naming period (no days, at any level)")
+    t.error(metrics(srv, "team_id=%d&period=2025-04-11" % dept["id"]), 422, "invalid", "period",
+            "metrics: department period=2025-04-11 -> 422 naming period")
+    st, _, march = metrics(srv, "team_id=%d&period=2025-03" % dept["id"])
+    st2, _, m = metrics(srv, "team_id=%d&from=2025-03-01T00:00:00&to=2025-04-01T00:00:00" % dept["id"])
+    t.check(st == 200 and st2 == 200 and ks.cell_of(m) == ks.cell_of(march) and march.get("n", 0) >= 1,
+            "metrics: from/to as local wall-clock times of March 2025 give the cell of period=2025-03", ks.got(st2, m))
+    check_filter(t, m, "2025-03", "2025-03-01T00:00:00+01:00", "2025-04-01T00:00:00+02:00",
+                 "metrics department from/to = March 2025 (wall clock)")
+    st, _, m = metrics(srv, "team_id=%d&from=2025-03-01T00:00:00%%2B01:00&to=2025-04-01T00:00:00%%2B02:00"
                        % dept["id"])
-    t.check(st == 200 and isinstance(m, dict) and m.get("n") == 1,
-            "metrics: from/to with an offset (+01:00) naming local midnights -> that day", ks.got(st, m))
+    t.check(st == 200 and ks.cell_of(m) == ks.cell_of(march),
+            "metrics: from/to with offsets (+01:00, +02:00) naming March's local midnights -> that month",
+            ks.got(st, m))
     t.error(metrics(srv, "team_id=%d&from=2025-03-01T00:00:00Z&to=2025-03-02T00:00:00Z" % dept["id"]),
             422, "invalid", "from", "metrics: UTC midnights are no local day -> 422 naming from")
     t.error(metrics(srv, "team_id=%d&from=2025-03-01T09:00:00Z&to=2025-03-06T09:00:00Z" % dept["id"]),
@@ -812,18 +813,18 @@ def sql_counts(srv, team_id=None, before=None):
 
 
 def test_consistency(t, srv, f, srv2, ms, label):
-    """Metrics agree with the rows in the file, overall and per unit: the
-    organisation and the whole file count live; a team counts up to the
-    start of today (local), and its answers from one employee make it a
-    person's cell. The cells must equal the recomputation, with only the
-    hides the reply declares beyond the minimum n (none for these)."""
+    """Metrics agree with the rows in the file, overall and per unit: every
+    figure counts up to the start of today (local), and answers that name
+    one employee make a person's cell. The cells must equal the
+    recomputation, with only the hides the reply declares beyond the
+    minimum n (none for these)."""
     today = ks.start_of_local_day(time.time())
     units = [(srv, "all", None, False), (srv, "org", f["org"]["id"], False),
              (srv, "fixture team", f["team"]["id"], True),
              (srv2, "team A", ms["ta"]["id"], True), (srv2, "team B", ms["tb"]["id"], True),
              (srv2, "department of A and B", ms["dept"]["id"], False)]
     for s, name, uid, team_level in units:
-        c = sql_counts(s, uid, today if team_level else None)
+        c = sql_counts(s, uid, today)
         min_n = 10 if c.one_person() else 5
         st, _, m = metrics(s, "" if uid is None else "team_id=%d" % uid)
         probs = ks.cell_problems(m, c, min_n, name) if st == 200 else [ks.got(st, m)]

@@ -15,7 +15,7 @@ import { trendChart, barChart } from '../charts.js';
 import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, measureMissing, byName } from '../widgets.js';
 
 export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
-  'age_band', 'customer_since_band', 'city', 'week', 'month', 'quarter', 'year'];
+  'age_band', 'customer_since_band', 'city', 'month', 'quarter', 'year'];
 const FUNNEL_STEPS = ['contacts', 'invited', 'delivered', 'opened', 'started', 'completed'];
 export const REPR_DIMS = ['segment', 'age_band', 'customer_since_band', 'channel', 'language'];
 

@@ -28,14 +28,20 @@ bool dc_vis_none(const dc_vis *v)
 	return !v->show.nps && !v->show.grade && !v->show.ces;
 }
 
-/* The printed threshold is the lowest of the measures'; a measure with a
- * higher one (a person's) is hidden through the mask when under it. */
-static dc_vis dc_vis_of(const sup_table *t, size_t cell)
+/* The printed threshold is the lowest of the answered measures' (the
+ * highest when none is answered); a measure with a higher one (a
+ * person's) is hidden through the mask when under it. */
+static dc_vis dc_vis_of(const sup_table *t, size_t cell, const metrics_counts *c)
 {
-	int64_t lo = t->min_n[cell][0];
-	for (int m = 1; m < SUP_MEASURES; m++)
-		lo = t->min_n[cell][m] < lo ? t->min_n[cell][m] : lo;
-	dc_vis v = {.min_n = lo};
+	const int64_t answered[SUP_MEASURES] = {c->nps_n, c->grade_n, c->ces_n};
+	int64_t lo = INT64_MAX, hi = 0;
+	for (int m = 0; m < SUP_MEASURES; m++) {
+		int64_t thr = t->min_n[cell][m];
+		hi = thr > hi ? thr : hi;
+		if (answered[m] > 0 && thr < lo)
+			lo = thr;
+	}
+	dc_vis v = {.min_n = lo == INT64_MAX ? hi : lo};
 	v.show.nps = !t->hidden[cell][0];
 	v.show.grade = !t->hidden[cell][1];
 	v.show.ces = !t->hidden[cell][2];
@@ -272,9 +278,9 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 		err = dc_margins(&t, r, i, pol, person, cell, total);
 	if (!err) {
 		sup_run(&t);
-		out->total = dc_vis_of(&t, total);
+		out->total = dc_vis_of(&t, total, &r->total);
 		for (size_t g = 0; g < r->n_groups; g++)
-			out->groups[g] = dc_vis_of(&t, cell[g]);
+			out->groups[g] = dc_vis_of(&t, cell[g], &r->groups[g].c);
 	}
 	free(cell);
 	sup_free(&t);
@@ -314,10 +320,10 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	ssize_t tc = dc_map(ix, c, f, period, &out->r, NULL);
 	if (dc_all_canonical(dims, n_dims)) {
 		out->canonical = true;
-		out->total = tc >= 0 ? dc_vis_of(&c->t, (size_t)tc) : dc_hide_all(pol, f);
+		out->total = tc >= 0 ? dc_vis_of(&c->t, (size_t)tc, &out->r.total) : dc_hide_all(pol, f);
 		for (size_t g = 0; g < out->r.n_groups; g++) {
 			ssize_t gc = dc_map(ix, c, f, period, &out->r, &out->r.groups[g]);
-			out->groups[g] = gc >= 0 ? dc_vis_of(&c->t, (size_t)gc) : dc_hide_all(pol, f);
+			out->groups[g] = gc >= 0 ? dc_vis_of(&c->t, (size_t)gc, &out->r.groups[g].c) : dc_hide_all(pol, f);
 		}
 	} else if (tc >= 0) {
 		err = dc_reply_table(pol, f, out, tc, &c->t);

@@ -79,6 +79,10 @@ const char *api_window_period(const api_window *w)
 ks_err api_window_guard(const api_app *app, an_filter *f, const api_window *w, const an_dim *dims,
 			int n_dims, const char *dim_param, ks_error *e)
 {
+	/* compare's sides name their own parameters: "b.period" */
+	char pp[32];
+	snprintf(pp, sizeof pp, "%.*speriod", strncmp(dim_param, "a.", 2) == 0 || strncmp(dim_param, "b.", 2) == 0 ? 2 : 0,
+		 dim_param);
 	f->from = w->from;
 	f->to = w->to;
 	/* Scores are given per whole month, quarter, year or all time, at every
@@ -86,7 +90,7 @@ ks_err api_window_guard(const api_app *app, an_filter *f, const api_window *w, c
 	 * would break the calendar's lines) and hold a handful of answers,
 	 * often one employee's. */
 	if (api_window_period(w) == NULL)
-		return ks_fail(e, KS_ERR_INVALID, w->kind == TZ_PERIOD_NONE ? "from" : "period",
+		return ks_fail(e, KS_ERR_INVALID, w->kind == TZ_PERIOD_NONE ? "from" : pp,
 			       "figures are given per whole month, quarter or year (or all time), not for %s",
 			       w->label[0] ? w->label : "this window");
 	for (int i = 0; i < n_dims; i++)

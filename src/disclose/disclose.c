@@ -101,37 +101,65 @@ static int dc_depth(char kind)
 	}
 }
 
-/* The "(none)" group of a grouping by employee inside the filter's unit:
- * a team's residual, or the answers of anything above naming no employee. */
-static ssize_t dc_none_row(an_index *ix, const dc_canon *c, const an_filter *f)
+/* Is row k row u or below it? */
+static bool dc_within(const dc_canon *c, ssize_t k, ssize_t u)
 {
-	if (f->employee_id)
-		return -1;
-	char k = f->team_id ? an_unit_kind(ix, f->team_id) : 'a';
-	if (k == 't')
-		return dc_canon_row(c, 'r', f->team_id);
-	return k ? dc_canon_row(c, 'n', f->team_id) : -1;
+	for (; k >= 0; k = c->rows[k].parent)
+		if (k == u)
+			return true;
+	return false;
 }
 
-/* The canonical cell of a group (g NULL: the reply's total); -1 when the
- * group is no cell of the table. */
+/* The intersection of two rows of the org tree: the deeper one when it
+ * lies within the other, else none the table holds (-1). */
+static ssize_t dc_meet(const dc_canon *c, ssize_t a, ssize_t b)
+{
+	if (a < 0 || b < 0)
+		return -1;
+	if (dc_depth(c->rows[a].kind) < dc_depth(c->rows[b].kind)) {
+		ssize_t t = a;
+		a = b;
+		b = t;
+	}
+	return dc_within(c, a, b) ? a : -1;
+}
+
+/* The "(none)" group of a grouping by employee inside a unit's row: a
+ * team's residual, or the answers of anything above naming no employee. */
+static ssize_t dc_none_row(const dc_canon *c, ssize_t unit)
+{
+	if (unit < 0)
+		return -1;
+	char k = c->rows[unit].kind;
+	if (k == 't')
+		return dc_canon_row(c, 'r', c->rows[unit].id);
+	if (k == 'a' || k == 'o' || k == 'd')
+		return dc_canon_row(c, 'n', c->rows[unit].id);
+	return -1;
+}
+
 static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const char *period,
 		      const an_result *r, const an_group *g)
 {
 	ssize_t row = -2, col = -2;
 	int pk = dc_label_kind(period);
+	bool no_one = false; /* grouped by employee, the "(none)" group */
 	for (int i = 0; g && i < r->n_dims; i++) {
 		an_dim d = r->dims[i];
 		int64_t id = g->id[i];
+		ssize_t u = -2;
 		if (d == AN_DIM_EMPLOYEE) {
-			row = id ? dc_canon_row(c, 'e', id) : dc_none_row(ix, c, f);
+			if (id)
+				u = dc_canon_row(c, 'e', id);
+			else
+				no_one = true;
 		} else if (d == AN_DIM_TEAM) {
-			row = an_unit_kind(ix, id) == 't' ? dc_canon_row(c, 't', id) : -1;
+			u = an_unit_kind(ix, id) == 't' ? dc_canon_row(c, 't', id) : -1;
 		} else if (d == AN_DIM_DEPARTMENT) {
-			row = an_unit_kind(ix, id) == 'd' ? dc_canon_row(c, 'd', id) : -1;
+			u = an_unit_kind(ix, id) == 'd' ? dc_canon_row(c, 'd', id) : -1;
 		} else if (d == AN_DIM_ORGANISATION) {
 			/* "(none)": answers under no organisation, the residual of all */
-			row = id ? dc_canon_row(c, 'o', id) : dc_canon_row(c, 'r', 0);
+			u = id ? dc_canon_row(c, 'o', id) : dc_canon_row(c, 'r', 0);
 		} else if (dc_is_canon_time(d)) {
 			/* The finer of the group's period and the filter's. */
 			int gk = dc_label_kind(g->key[i]);
@@ -139,15 +167,21 @@ static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const
 		} else {
 			return -1;
 		}
+		/* Two unit dimensions (employee by team): the deeper of the two. */
+		if (u != -2)
+			row = row == -2 ? u : dc_meet(c, row, u);
 		if (row == -1 || col == -1)
 			return -1;
 	}
+	/* A unit group inside a filter on another unit (team 11 grouped by
+	 * department) is the deeper of the two: the intersection of a unit and
+	 * one of its ancestors is the unit itself. */
 	ssize_t fr = dc_filter_row(ix, c, f);
-	/* A unit group inside a filter on a deeper unit (team 11 grouped by
-	 * department) is the filter's unit: the intersection of a unit and one
-	 * of its ancestors is the unit itself. */
-	if (row == -2 || (row >= 0 && fr >= 0 && dc_depth(c->rows[fr].kind) > dc_depth(c->rows[row].kind)))
-		row = fr;
+	row = row == -2 ? fr : dc_meet(c, row, fr);
+	/* "(none)" of a grouping by employee, inside the unit the other
+	 * dimensions and the filter come to (none inside one employee) */
+	if (no_one)
+		row = f->employee_id ? -1 : dc_none_row(c, row);
 	if (col == -2)
 		col = dc_canon_col(c, period);
 	if (row < 0 || col < 0)

@@ -413,6 +413,11 @@ class Canon:
         if fr is None:
             return None
         row = fr
+        no_one = False
+        # units first (the intersection of a unit and an ancestor of it, the
+        # filter's or another group's, is the unit itself), then the
+        # employee: "(none)" is the answers naming no one inside the unit
+        # the filter and the other dimensions come to
         for d, v in zip(dims, labels or ()):
             if d in ("team", "department"):
                 r = self.unit_row(v["id"]) if v["id"] else None
@@ -421,22 +426,23 @@ class Canon:
             elif d == "organisation":
                 r = ("o", v["id"]) if v["id"] else ("r", "a")       # "(none)": the residual of every answer
             elif d == "employee":
-                if v["id"]:
-                    r = ("e", v["id"])
-                elif fr[0] in ("t",):
-                    r = ("r", fr[1])                                # a team's answers naming no one
-                elif fr[0] in ("a", "o", "d"):
-                    r = ("n", fr[1] if len(fr) > 1 else "a")        # answers naming no employee
-                else:
-                    return None
+                if not v["id"]:
+                    no_one = True
+                    continue
+                r = ("e", v["id"])
             elif d in ("month", "quarter", "year"):
                 continue
             else:
                 return None
-            # the intersection of a unit and an ancestor of it (the filter's
-            # or the other group's) is the unit itself
             if self.DEPTH[r[0]] >= self.DEPTH[row[0]]:
                 row = r
+        if no_one:
+            if row[0] == "t":
+                row = ("r", row[1])                                  # a team's answers naming no one
+            elif row[0] in ("a", "o", "d"):
+                row = ("n", row[1] if len(row) > 1 else "a")         # answers naming no employee
+            else:
+                return None
         return (other, row, self.col(f, dims, labels if labels is not None else ()))
 
     def note(self, key, obj, c, where, own=False):
@@ -600,7 +606,7 @@ def test_groupings(t, srv, ref, months, canon):
     for pair in (("team", "month"), ("department", "channel"), ("journey", "touchpoint"),
                  ("segment", "age_band"), ("employee", "quarter"), ("city", "language"),
                  ("month", "channel"), ("organisation", "customer_since_band"), ("month", "team"),
-                 ("employee", "channel"), ("team", "year")):
+                 ("employee", "channel"), ("team", "year"), ("employee", "team"), ("team", "department")):
         check_metrics(t, srv, ref, {}, pair, "group_by=%s" % ",".join(pair), canon)
     check_metrics(t, srv, ref, {}, (), "no group_by", canon)
 
@@ -1089,12 +1095,12 @@ def test_compare(t, srv, ref, months, canon):
                                                      "b.period": m2})), 422, "invalid", "a.from",
             "compare: an arbitrary window on side a -> 422 naming a.from")
     t.error(srv.get("/api/v1/metrics/compare?" + qs({"a.period": m1, "b.period": "last_30d",
-                                                     "team_id": str(teams[0])})), 422, "invalid", "period",
-            "compare: a team over last_30d -> 422 naming period")
+                                                     "team_id": str(teams[0])})), 422, "invalid", "b.period",
+            "compare: a team over last_30d -> 422 naming b.period")
     t.error(srv.get("/api/v1/metrics/compare?" + qs({"a.period": m1, "b.period": "last_30d"})), 422, "invalid",
-            "period", "compare: the organisation over last_30d -> 422 naming period")
+            "b.period", "compare: the organisation over last_30d -> 422 naming b.period")
     t.error(srv.get("/api/v1/metrics/compare?" + qs({"a.period": m1, "b.from": "2025-12-15", "b.to": "2025-12-22"})),
-            422, "invalid", "period", "compare: the organisation over a whole ISO week on side b -> 422 naming period")
+            422, "invalid", "b.period", "compare: the organisation over a whole ISO week on side b -> 422 naming b.period")
 
 
 def test_errors(t, srv):

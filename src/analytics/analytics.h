@@ -59,9 +59,12 @@ ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e)
  * the write lock: queries already running finish with the old zone. */
 void an_index_set_tz(an_index *ix, const ks_tz *tz);
 
-/* A number that changes whenever the index does (rows appended, names,
- * customers or the time zone reloaded): the key of caches of results. */
-uint64_t an_index_version(an_index *ix);
+/* The key of caches of results that count only rows received before
+ * `before`: *dims changes with names, customers and the zone; *rows_before is the
+ * number of rows received before `before` (the index only grows, so a new
+ * row received earlier changes it, and today's rows do not). One pass over
+ * the time column. */
+void an_index_versions(an_index *ix, int64_t before, uint64_t *dims, size_t *rows_before);
 
 /* Is unit (an org unit id) ancestor itself or below it? */
 bool an_unit_within(an_index *ix, int64_t unit, int64_t ancestor);

@@ -355,7 +355,7 @@ ks_err an_index_refresh_dims(an_index *ix, ks_error *e)
 {
 	pthread_rwlock_wrlock(&ix->lock);
 	ks_err err = an_load_names(ix, e);
-	ix->version++;
+	ix->dims_version++;
 	pthread_rwlock_unlock(&ix->lock);
 	return err;
 }
@@ -364,7 +364,7 @@ ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e)
 {
 	pthread_rwlock_wrlock(&ix->lock);
 	ks_err err = an_load_customers(ix, customer_id, e);
-	ix->version++;
+	ix->dims_version++;
 	pthread_rwlock_unlock(&ix->lock);
 	return err;
 }
@@ -388,7 +388,8 @@ static void an_on_commit(void *arg, const model_response *const *rows, int n)
 	}
 	for (int i = 0; i < n_unknown; i++)
 		an_load_customers(ix, unknown[i], NULL);
-	ix->version++;
+	if (n_unknown > 0)
+		ix->dims_version++;
 	pthread_rwlock_unlock(&ix->lock);
 }
 
@@ -454,12 +455,15 @@ void an_index_free(an_index *ix)
 	free(ix);
 }
 
-uint64_t an_index_version(an_index *ix)
+void an_index_versions(an_index *ix, int64_t before, uint64_t *dims, size_t *rows_before)
 {
 	pthread_rwlock_rdlock(&ix->lock);
-	uint64_t v = ix->version;
+	*dims = ix->dims_version;
+	size_t n = 0;
+	for (size_t i = 0; i < ix->n; i++)
+		n += (int64_t)ix->t[i] < before;
+	*rows_before = n;
 	pthread_rwlock_unlock(&ix->lock);
-	return v;
 }
 
 void an_index_get_info(an_index *ix, an_index_info *out)
@@ -489,7 +493,7 @@ void an_index_set_tz(an_index *ix, const ks_tz *tz)
 	copy.name[sizeof copy.name - 1] = '\0';
 	pthread_rwlock_wrlock(&ix->lock);
 	ix->tz = copy;
-	ix->version++;
+	ix->dims_version++;
 	pthread_rwlock_unlock(&ix->lock);
 }
 

@@ -63,7 +63,8 @@ struct an_index {
 	size_t cust_info_n;
 	an_dict segments, cities;
 	ks_tz tz;            /* the organisation's zone (an_index_set_tz) */
-	uint64_t version;    /* bumped under the write lock by every change (an_index_version) */
+	uint64_t dims_version; /* bumped under the write lock by changes of names, customers or
+	                        * the zone, not by rows (an_index_versions) */
 	int64_t build_ms;
 };
 

@@ -16,7 +16,8 @@
 typedef struct dc_entry {
 	an_filter key;        /* the canonical table's own filter (canon_key) */
 	int64_t min_n, min_n_person, as_of;
-	uint64_t version;
+	uint64_t dims;        /* an_index_versions */
+	size_t rows;
 	uint64_t used;        /* a clock for least recently used */
 	int refs;             /* requests reading it, + 1 while cached */
 	dc_canon *table;
@@ -74,9 +75,9 @@ static void dc_canon_key(const an_filter *f, an_filter *k)
 	k->nps_only = f->nps_only;
 }
 
-static bool dc_entry_is(const dc_entry *x, const an_filter *k, const dc_policy *pol, uint64_t version)
+static bool dc_entry_is(const dc_entry *x, const an_filter *k, const dc_policy *pol, uint64_t dims, size_t rows)
 {
-	return x && x->version == version && x->as_of == pol->as_of && x->min_n == pol->min_n &&
+	return x && x->dims == dims && x->rows == rows && x->as_of == pol->as_of && x->min_n == pol->min_n &&
 	       x->min_n_person == pol->min_n_person && memcmp(&x->key, k, sizeof *k) == 0;
 }
 
@@ -88,12 +89,16 @@ ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, cons
 	dc_cache *c = pol->cache;
 	an_filter key;
 	dc_canon_key(f, &key);
-	uint64_t version = an_index_version(ix);
+	/* The table counts rows before as_of only: today's answers arriving
+	 * do not make it stale. */
+	uint64_t dims;
+	size_t rows;
+	an_index_versions(ix, pol->as_of, &dims, &rows);
 	if (c) {
 		pthread_mutex_lock(&c->lock);
 		for (int i = 0; i < DC_CACHE_ENTRIES; i++) {
 			dc_entry *x = c->slot[i];
-			if (dc_entry_is(x, &key, pol, version)) {
+			if (dc_entry_is(x, &key, pol, dims, rows)) {
 				x->refs++;
 				x->used = ++c->clock;
 				*out = x->table;
@@ -119,7 +124,8 @@ ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, cons
 	x->min_n = pol->min_n;
 	x->min_n_person = pol->min_n_person;
 	x->as_of = pol->as_of;
-	x->version = version;
+	x->dims = dims;
+	x->rows = rows;
 	x->table = t;
 	t->entry = x;
 	x->refs = 2; /* the cache and this request */

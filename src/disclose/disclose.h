@@ -35,7 +35,7 @@
 
 /* Recently built canonical tables (rule 4), shared by the requests of one
  * server: a dashboard asks several replies of the same filters in a row.
- * Keyed by the filters, the policy and an_index_version, so a change of
+ * Keyed by the filters, the policy and an_index_versions, so a change of
  * the index is never served from it. Thread-safe. */
 typedef struct dc_cache dc_cache;
 ks_err dc_cache_new(dc_cache **out);

@@ -173,14 +173,16 @@ static ks_err api_format_arg(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
-/* RFC 4180 field: quoted when it holds a comma, quote or line break. A
- * leading = + - @ is prefixed with ' so spreadsheets do not run it. */
+/* RFC 4180 field: quoted when it holds a comma, quote, tab or line break.
+ * A text that a spreadsheet would read as a formula — a leading = + - @,
+ * tab or carriage return, "-1+1" included (OWASP, "CSV Injection") — is
+ * prefixed with ' so it stays text. Key columns are names and labels, never
+ * the figures (metrics_csv_fields writes those). */
 static ks_err api_csv_field(ks_buf *b, const char *s)
 {
-	bool quote = strpbrk(s, ",\"\r\n") != NULL;
+	bool quote = strpbrk(s, ",\"\r\n\t") != NULL;
 	ks_err err = quote ? buf_puts(b, "\"") : KS_OK;
-	if (!err && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') &&
-	    !(s[0] == '-' && s[1] >= '0' && s[1] <= '9'))
+	if (!err && s[0] && strchr("=+-@\t\r", s[0]) != NULL)
 		err = buf_puts(b, "'");
 	for (const char *p = s; !err && *p; p++)
 		err = *p == '"' ? buf_puts(b, "\"\"") : buf_append(b, p, 1);

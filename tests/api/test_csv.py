@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""test_csv.py — the CSV export keeps names as text (issue 11, low: "CSV
+cells starting with - plus a digit, tab or CR are not neutralised").
+
+A spreadsheet reads a cell that starts with = + - @, a tab or a carriage
+return as a formula ("CSV injection", OWASP). Units are named after such
+texts; every name in `GET /api/v1/metrics?group_by=team&format=csv` must
+come out as text: prefixed with ' and, where it holds a comma, quote, tab
+or line break, quoted (RFC 4180, doubled quotes). The parse here is
+Python's csv module, not the server's code.
+"""
+import calendar
+import csv
+import io
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+NAMES = ["=HYPERLINK(\"http://x\")", "+31 team", "-1+1", "-2", "@SUM(A1)", "\tTab", "\rCR", "Plain, with comma",
+         "Say \"hi\""]
+
+
+def main(t, srv):
+    f = ks.base_fixture(srv)
+    tag = ks.uniq("csv")
+    dept = srv.create("teams", {"name": "CSV " + tag, "kind": "department", "parent_id": f["org"]["id"]})
+    t0 = calendar.timegm((2025, 5, 5, 10, 0, 0))
+    ids = {}
+    for i, name in enumerate(NAMES):
+        team = srv.create("teams", {"name": name, "kind": "team", "parent_id": dept["id"]})
+        ids[team["id"]] = name
+        srv.create("responses", {"client_key": "%s-%d" % (tag, i), "team_id": team["id"],
+                                 "touchpoint_id": f["tp1"]["id"], "answers": {"nps": 9},
+                                 "received_at": ks.iso(t0 + i * 60)})
+    st, hd, text = srv.get("/api/v1/metrics?team_id=%d&group_by=team&period=2025&format=csv" % dept["id"])
+    if not t.check(st == 200 and isinstance(text, str), "CSV by team answers 200", ks.got(st, text)):
+        return
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    t.eq(rows[0][0], "team", "the first column is the team")
+    got = {r[0] for r in rows[1:] if r and r[0] != "total"}
+    for name in NAMES:
+        risky = name[0] in "=+-@\t\r"
+        want = ("'" + name) if risky else name
+        t.check(want in got, "team %r comes out as %r (%s)" % (name, want, "neutralised" if risky else "as is"),
+                "cells: %r" % sorted(got))
+    t.check(all(not c or c[0] not in "=+-@\t\r" for c in got),
+            "no key cell starts with = + - @, tab or CR", sorted(got))
+
+
+if __name__ == "__main__":
+    ks.run(main)

@@ -30,11 +30,15 @@ static ks_err api_case_scope(http_req *req, int64_t team_id, ks_error *e)
 	return KS_OK;
 }
 
-static ks_err api_case_load(http_req *req, int64_t id, json_t **out, ks_error *e)
+/* The case as JSON, when the requester may see it; *team (may be NULL)
+ * gets its team. */
+static ks_err api_case_load(http_req *req, int64_t id, json_t **out, int64_t *team_out, ks_error *e)
 {
 	api_app *app = req->app;
 	int64_t team = 0;
 	ks_err err = store_case_get(app->store, id, clock_now(app->clock), out, &team, e);
+	if (team_out)
+		*team_out = team;
 	if (!err && (err = api_case_scope(req, team, e)) != KS_OK) {
 		json_decref(*out);
 		*out = NULL;
@@ -106,7 +110,7 @@ ks_err api_case_get(http_req *req, ks_error *e)
 	json_t *out = NULL;
 	ks_err err = api_param_id(req, 0, &id, e);
 	if (!err)
-		err = api_case_load(req, id, &out, e);
+		err = api_case_load(req, id, &out, NULL, e);
 	if (err)
 		return err;
 	http_reply_json(req, 200, out);
@@ -208,21 +212,45 @@ static ks_err api_case_patch_parse(const json_t *o, store_case_patch *p, ks_erro
 	return err;
 }
 
+/* A case goes only to someone who can see it and work it: an active
+ * account that may read cases (team lead and up), whose unit holds the
+ * case's team unless they are a director or admin. A team lead must not
+ * hand a case (with its customer's data) to an employee or to another
+ * unit's lead. */
+static ks_err api_case_owner_ok(http_req *req, int64_t owner, int64_t team, ks_error *e)
+{
+	api_app *app = req->app;
+	store_user u;
+	ks_err err = store_user_get(app->store, owner, &u, NULL, 0, NULL);
+	if (err)
+		return ks_fail(e, KS_ERR_REF, "owner_user_id", "user %lld does not exist", (long long)owner);
+	auth_role role = auth_role_from_name(u.role);
+	bool ok = !u.disabled && role >= AUTH_ROLE_TEAM_LEAD &&
+		  (role >= AUTH_ROLE_DIRECTOR ||
+		   (u.unit_id && team && an_unit_within(app->index, team, u.unit_id)));
+	return ok ? KS_OK
+		  : ks_fail(e, KS_ERR_INVALID, "owner_user_id",
+			    "user %lld cannot see this case: owners are team leads, managers of its unit, "
+			    "directors or admins", (long long)owner);
+}
+
 ks_err api_case_patch(http_req *req, ks_error *e);
 ks_err api_case_patch(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
-	int64_t id = 0;
+	int64_t id = 0, team = 0;
 	json_t *body = NULL, *cur = NULL, *out = NULL;
 	store_case_patch p;
 	ks_err err = api_param_id(req, 0, &id, e);
 	if (!err)
-		err = api_case_load(req, id, &cur, e);
+		err = api_case_load(req, id, &cur, &team, e);
 	json_decref(cur);
 	if (!err)
 		err = api_body_object(req, &body, e);
 	if (!err)
 		err = api_case_patch_parse(body, &p, e);
+	if (!err && p.has_owner && p.owner_user_id)
+		err = api_case_owner_ok(req, p.owner_user_id, team, e);
 	if (!err)
 		err = store_case_update(app->store, id, &p, clock_now(app->clock), e);
 	json_decref(body);
@@ -286,7 +314,7 @@ ks_err api_case_note_add(http_req *req, ks_error *e)
 	json_t *body = NULL, *cur = NULL, *out = NULL;
 	ks_err err = api_param_id(req, 0, &id, e);
 	if (!err)
-		err = api_case_load(req, id, &cur, e);
+		err = api_case_load(req, id, &cur, NULL, e);
 	json_decref(cur);
 	if (!err)
 		err = api_body_object(req, &body, e);

@@ -190,6 +190,27 @@ def main(t, srv):
     t.error(other_lead.get("/api/v1/cases?team_id=%d" % f["team"]["id"]), 403, None, "team_id",
             "team lead of another team: ?team_id= of the first team -> 403")
 
+    # the owner of a case must be able to see it (issue 11): not an employee,
+    # not another team's lead, not a disabled or unknown account
+    def lead_patch(body):
+        h = {"Cookie": "ks_session=" + lead.cookie, "X-CSRF-Token": lead.csrf}
+        return srv.request("PATCH", "/api/v1/cases/%d" % cid, body, headers=h, auth=False)
+
+    st, _, cur = srv.get("/api/v1/cases/%d" % cid)
+    ver = cur.get("version") if st == 200 else 0
+    for who, label in ((employee, "an employee"), (other_lead, "another team's lead")):
+        t.error(lead_patch({"version": ver, "owner_user_id": who.user["id"]}), 422, "invalid", "owner_user_id",
+                "team lead: making %s the case owner -> 422 naming owner_user_id" % label)
+    t.error(lead_patch({"version": ver, "owner_user_id": 999999}), 422, None, "owner_user_id",
+            "team lead: an unknown user as owner -> 422 naming owner_user_id")
+    manager = make_user(srv, "manager", "Mia Manager", unit_id=f["dept"]["id"])
+    st, _, r = lead_patch({"version": ver, "owner_user_id": manager.user["id"]})
+    t.check(st == 200 and r.get("owner_user_id") == manager.user["id"],
+            "team lead: the manager of the case's department as owner -> 200", ks.got(st, r))
+    st, _, r = lead_patch({"version": r.get("version", 0), "owner_user_id": lead.user["id"]})
+    t.check(st == 200 and r.get("owner_user_id") == lead.user["id"], "team lead: back to the team's own lead -> 200",
+            ks.got(st, r))
+
     # alert rules: PUT (admin) and its effect
     t.error(lead.put("/api/v1/alert-rules/1", {"enabled": False}), 403, None, None,
             "team lead: PUT alert rule -> 403")

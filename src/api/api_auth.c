@@ -171,6 +171,27 @@ static ks_err api_new_session(http_req *req, const store_user *u, ks_error *e)
 	return KS_OK;
 }
 
+/* Login CSRF: a foreign page can post a form (text/plain, urlencoded) to
+ * the login route and switch a browser to the attacker's account. A form
+ * cannot send application/json without a CORS preflight, and a browser
+ * names the page's origin: the login takes only JSON, and only from its
+ * own origin when the browser says where it comes from. */
+static ks_err api_login_origin(http_req *req, ks_error *e)
+{
+	const char *ct = http_header(req, "Content-Type");
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return ks_fail(e, KS_ERR_INVALID, "Content-Type", "the login takes JSON (Content-Type: application/json)");
+	const char *origin = http_header(req, "Origin");
+	const char *host = http_header(req, "Host");
+	if (origin == NULL)
+		return KS_OK;
+	const char *o = strstr(origin, "://");
+	o = o ? o + 3 : origin;
+	if (host == NULL || strcmp(o, host) != 0)
+		return ks_fail(e, KS_ERR_FORBIDDEN, "Origin", "a login from another site is refused");
+	return KS_OK;
+}
+
 ks_err api_login(http_req *req, ks_error *e);
 ks_err api_login(http_req *req, ks_error *e)
 {
@@ -180,7 +201,9 @@ ks_err api_login(http_req *req, ks_error *e)
 	char addr[64];
 	http_client_addr(req, addr, sizeof addr);
 	int64_t now = clock_now(app->clock);
-	ks_err err = api_body_object(req, &o, e);
+	ks_err err = api_login_origin(req, e);
+	if (!err)
+		err = api_body_object(req, &o, e);
 	if (!err)
 		err = api_json_text(o, "email", &email, e);
 	if (!err)
@@ -250,10 +273,21 @@ ks_err api_password(http_req *req, ks_error *e)
 		err = auth_password_check(next, "new_password", e);
 	store_user u;
 	char hash[AUTH_PW_STR];
+	char addr[64];
+	http_client_addr(req, addr, sizeof addr);
+	int64_t now = clock_now(app->clock);
 	if (!err)
 		err = store_user_get(app->store, req->who.user_id, &u, hash, sizeof hash, e);
-	if (!err && !auth_password_verify(app->auth, hash, cur))
+	/* Guessing the current password here is guessing a login: the same
+	 * counters (per account and per address) hold. */
+	if (!err)
+		err = auth_throttle_check(app->auth, u.email, addr, now, e);
+	if (!err && !auth_password_verify(app->auth, hash, cur)) {
+		auth_throttle_fail(app->auth, u.email, addr, now);
 		err = ks_fail(e, KS_ERR_FORBIDDEN, "current_password", "the current password is wrong");
+	}
+	if (!err)
+		auth_throttle_ok(app->auth, u.email);
 	char fresh[AUTH_PW_STR];
 	if (!err)
 		err = auth_password_hash(app->auth, next, fresh, e);

@@ -991,7 +991,42 @@ def run_all(t, srv):
     now = test_throttle(t, srv, T0_TS)
     now, recent = test_throttle_addr(t, srv, now)
     test_expiry(t, srv, emp, recent, tokens, now)
+    test_login_origin_and_guessing(t, srv, now + 3600)
     return tokens
+
+
+def test_login_origin_and_guessing(t, srv, now):
+    """Issue 11, low findings: login CSRF (a form posting text/plain from a
+    foreign page) and unlimited guesses of the current password."""
+    set_clock(srv, now)  # past the address counters of the throttle tests
+    addr = "guess-%s@test.local" % ks.uniq("g")
+    password = "guess-password-1"
+    st, _, u = srv.post("/api/v1/users", {"email": addr, "name": "Guess", "role": "director", "password": password})
+    t.check(st == 201, "guessing: a director to guess for", ks.got(st, u))
+    body = json.dumps({"email": addr, "password": password})
+    t.error(api(srv, "POST", "/api/v1/auth/login", body, {"Content-Type": "text/plain"}), 422, "invalid",
+            "Content-Type", "login with Content-Type text/plain (what a foreign form sends) -> 422 naming Content-Type")
+    t.error(api(srv, "POST", "/api/v1/auth/login", body, {"Content-Type": "application/x-www-form-urlencoded"}),
+            422, "invalid", "Content-Type", "login urlencoded -> 422 naming Content-Type")
+    t.error(api(srv, "POST", "/api/v1/auth/login", body, {"Origin": "http://evil.example"}), 403, "forbidden",
+            "Origin", "login with Origin http://evil.example -> 403 naming Origin")
+    resp, sess = login(srv, addr, password, headers={"Origin": "http://127.0.0.1:%d" % srv.port})
+    t.check(sess is not None, "login with the server's own Origin -> 200", ks.got(resp[0], resp[2]))
+    if sess is None:
+        return
+    path = "/api/v1/auth/password"
+    codes = []
+    for i in range(6):
+        st, _, b = sess.write("POST", path, {"current_password": "wrong-guess-%d" % i, "new_password": "another-pw-1"})
+        codes.append(st)
+    t.eq(codes, [403] * 5 + [429], "password: five wrong guesses of the current password -> 403, the sixth -> 429")
+    st, _, b = sess.write("POST", path, {"current_password": password, "new_password": "another-pw-1"})
+    t.eq(st, 429, "password: after that even the right current password waits (429): guessing is throttled")
+    resp, _ = login(srv, addr, password)
+    t.eq(resp[0], 429, "login of that account is throttled too (the same counters)")
+    set_clock(srv, now + 16 * 60)
+    st, _, b = sess.write("POST", path, {"current_password": password, "new_password": "another-pw-1"})
+    t.check(st == 200, "password: 16 minutes later the right current password -> 200", ks.got(st, b))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,19 @@
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_BODY_MAX (1024 * 1024)
+/* An announced body above HTTP_BODY_MAX but at most this is read and
+ * dropped before the 413 (so the client, still sending, sees it); larger
+ * ones are refused at once. */
+#define HTTP_BODY_DRAIN_MAX (64ull * 1024 * 1024)
+/* At most this many query arguments (more: 431 with the JSON envelope).
+ * libmicrohttpd keeps the request line, headers and parsed arguments in
+ * one per-connection pool of HTTP_CONN_MEMORY bytes. */
+#define HTTP_QUERY_MAX_ARGS 100
+/* Longest request target (path + query) answered normally (else 414). */
+#define HTTP_URL_MAX 8192
+#define HTTP_CONN_MEMORY (64 * 1024)
+#define HTTP_STR_(x) #x
+#define HTTP_STR(x) HTTP_STR_(x)
 
 typedef struct http_req http_req;
 typedef ks_err (*http_handler)(http_req *req, ks_error *e);
@@ -81,6 +94,7 @@ struct http_req {
 	void *pending;
 	/* bookkeeping */
 	bool too_big;
+	int uri_refused;         /* 414 / 431: query cut off before parsing */
 	bool queued;             /* a reply was queued before the body ended */
 	bool close_conn;         /* send "Connection: close" with the reply */
 	bool suspended;
@@ -133,6 +147,10 @@ const char *http_cookie(http_req *req, const char *name);
 /* The client's IPv4 address as text ("" when unknown). */
 void http_client_addr(http_req *req, char *out, size_t n);
 
+/* Copy s into out (n bytes, NUL-terminated) for the access log: control
+ * bytes, DEL, '"' and '\\' become \\xHH; cut with "..." when too long. */
+void http_log_escape(char *out, size_t n, const char *s);
+
 /* Park the request until http_resume(); the handler returns KS_OK after
  * calling http_suspend. http_resume may be called from any thread, once. */
 void http_suspend(http_req *req);
@@ -145,7 +163,8 @@ const http_route *http_route_find(const http_route *routes, size_t n, http_req *
 
 /* ---- static files (static.c) ----
  * The web UI's files under one root folder: GET/HEAD only, for paths no
- * route matches, never under /api, /s, /u or /healthz. See static.c for
+ * route matches, never under /api, /s, /u or /healthz, and only "/",
+ * "/index.html" and files under /js/, /css/, /img/, /vendor/. See static.c for
  * the rules on which paths may leave the folder. */
 #define HTTP_STATIC_MAX (8 * 1024 * 1024)
 
@@ -160,6 +179,10 @@ const char *http_static_root(const http_static *s);
 bool http_static_path_ok(const char *path);
 /* /api, /s, /u, /healthz and below: never static. */
 bool http_static_reserved(const char *path);
+/* Part of the UI at all: "/", "/index.html", or a file under /js/, /css/,
+ * /img/ or /vendor/. Anything else in the web root (package.json,
+ * node_modules, notes) is never served. */
+bool http_static_ui_path(const char *path);
 /* Content-Type by extension; NULL when that kind of file is not served. */
 const char *http_static_type(const char *path);
 /* The real file behind a URL path ("/" is /index.html), checked to be a

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -152,8 +153,10 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"klantstem\"");
 	if (req->close_conn)
 		MHD_add_response_header(r, "Connection", "close");
-	if (req->cache_control)
-		MHD_add_response_header(r, "Cache-Control", req->cache_control);
+	/* Static files choose their own caching; everything else (the API's
+	 * JSON and CSV, errors included) may hold personal data: no-store. */
+	MHD_add_response_header(r, "Cache-Control",
+				req->cache_control ? req->cache_control : "no-store");
 	if (req->etag[0])
 		MHD_add_response_header(r, "ETag", req->etag);
 	if (req->content_encoding)
@@ -175,6 +178,13 @@ static void http_fail(http_req *req, ks_err code, const char *msg)
 	ks_error e;
 	ks_fail(&e, code, NULL, "%s", msg);
 	http_reply_error(req, &e);
+}
+
+/* An error envelope for a status no ks_err maps to (431, 414). */
+static void http_fail_status(http_req *req, int status, const char *code, const char *msg)
+{
+	http_reply_json(req, status,
+			json_pack("{s:{s:s, s:s, s:n}}", "error", "code", code, "message", msg, "field"));
 }
 
 /* Run a handler and turn its error, if any, into the reply. */
@@ -230,6 +240,51 @@ static void http_dispatch(http_server *srv, http_req *req)
 	http_finish(req, route->handler);
 }
 
+static http_req *http_req_new(http_server *srv, struct MHD_Connection *conn)
+{
+	http_req *req = calloc(1, sizeof *req);
+	if (req == NULL)
+		return NULL;
+	req->conn = conn;
+	req->app = srv->cfg.app;
+	req->started_ms = clock_mono_ms();
+	buf_init(&req->body, HTTP_BODY_MAX);
+	atomic_fetch_add(&srv->in_flight, 1);
+	return req;
+}
+
+/* libmicrohttpd's URI log callback: it sees the raw request target before
+ * libmicrohttpd splits the query into arguments. Each argument takes room
+ * in the connection's memory pool, and once the pool is exhausted
+ * libmicrohttpd 0.9.75 never answers (the client waits for the timeout).
+ * So a target longer than HTTP_URL_MAX, or with more than
+ * HTTP_QUERY_MAX_ARGS arguments, loses its query here - emptied in
+ * libmicrohttpd's own read buffer, which holds the request line - and
+ * http_access answers 414 / 431. The request's state starts here. */
+static void *http_uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	http_server *srv = cls;
+	http_req *req = http_req_new(srv, conn);
+	if (req == NULL || uri == NULL)
+		return req;
+	char *q = strchr(uri, '?');
+	if (q == NULL)
+		return req;
+	if (strlen(uri) > HTTP_URL_MAX) {
+		req->uri_refused = 414;
+	} else {
+		size_t args = 1;
+		for (const char *p = q + 1; *p; p++)
+			if (*p == '&' || *p == ';')
+				args++;
+		if (args > HTTP_QUERY_MAX_ARGS)
+			req->uri_refused = 431;
+	}
+	if (req->uri_refused)
+		q[1] = '\0'; /* an empty query: nothing left to parse */
+	return req;
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
 				   const char *method, const char *version, const char *upload_data,
 				   size_t *upload_data_size, void **con_cls)
@@ -238,31 +293,57 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	http_server *srv = cls;
 	http_req *req = *con_cls;
 	if (req == NULL) {
-		req = calloc(1, sizeof *req);
+		req = http_req_new(srv, conn);
 		if (req == NULL)
 			return MHD_NO;
+		*con_cls = req;
+	}
+	if (req->method == NULL) {
+		/* The first call for this request: the headers are in. */
 		req->method = method;
 		req->path = url;
-		req->conn = conn;
-		req->app = srv->cfg.app;
-		req->started_ms = clock_mono_ms();
-		buf_init(&req->body, HTTP_BODY_MAX);
-		atomic_fetch_add(&srv->in_flight, 1);
-		*con_cls = req;
 		if (atomic_load(&srv->stopping)) {
 			req->close_conn = true;
 			req->queued = true;
 			http_fail(req, KS_ERR_UNAVAILABLE, "the server is shutting down");
 			return http_send(conn, req);
 		}
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
-			/* Refuse before reading a byte of an announced oversize body. */
-			req->too_big = true;
+		/* A request target refused by http_uri_seen (its query is
+		 * already cut off), or too many arguments after all. */
+		if (req->uri_refused == 0 &&
+		    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > HTTP_QUERY_MAX_ARGS)
+			req->uri_refused = 431;
+		if (req->uri_refused) {
 			req->close_conn = true;
 			req->queued = true;
-			http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
+			if (req->uri_refused == 414)
+				http_fail_status(req, 414, "uri_too_long",
+						 "the URL is longer than " HTTP_STR(HTTP_URL_MAX) " bytes");
+			else
+				http_fail_status(req, 431, "too_many_arguments",
+						 "more than " HTTP_STR(HTTP_QUERY_MAX_ARGS) " query arguments");
 			return http_send(conn, req);
+		}
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		if (announced > HTTP_BODY_MAX) {
+			/* An announced oversize body: 413 without storing a byte of it.
+			 * A client that waits (Expect: 100-continue), or one announcing
+			 * more than HTTP_BODY_DRAIN_MAX, is answered now. Others are
+			 * sending the body already: answering and closing now makes
+			 * the kernel reset the connection over the unread bytes, and
+			 * the client never sees the 413 - so the body is read and
+			 * dropped, and the 413 goes out on the last call. */
+			req->too_big = true;
+			req->close_conn = true;
+			buf_free(&req->body);
+			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+			if ((expect && strcasecmp(expect, "100-continue") == 0) ||
+			    announced > HTTP_BODY_DRAIN_MAX) {
+				req->queued = true;
+				http_fail(req, KS_ERR_TOOBIG, "request body is larger than 1 MiB");
+				return http_send(conn, req);
+			}
 		}
 		return MHD_YES;
 	}
@@ -291,6 +372,37 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	return http_send(conn, req);
 }
 
+/* Copy s into out (n bytes) for a log line: control bytes, DEL, '"' and
+ * '\\' become \\xHH, so a client cannot forge or split log lines. Cut at
+ * the limit with "..." (never in the middle of an escape). */
+void http_log_escape(char *out, size_t n, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (n == 0)
+		return;
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		bool esc = *p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\';
+		size_t need = esc ? 4 : 1;
+		if (o + need + 4 > n) {
+			if (o + 4 <= n) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (esc) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			   enum MHD_RequestTerminationCode toe)
 {
@@ -300,9 +412,11 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 	if (req == NULL)
 		return;
 	if (srv->cfg.access_log) {
-		char line[600];
-		int n = snprintf(line, sizeof line, "access %s %s %d %zu %lldms%s\n", req->method,
-				 req->path, req->status, req->reply_len,
+		char method[64], path[520], line[700];
+		http_log_escape(method, sizeof method, req->method ? req->method : "-");
+		http_log_escape(path, sizeof path, req->path ? req->path : "-");
+		int n = snprintf(line, sizeof line, "access %s %s %d %zu %lldms%s\n", method,
+				 path, req->status, req->reply_len,
 				 (long long)(clock_mono_ms() - req->started_ms),
 				 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
 		if (n > 0)
@@ -366,8 +480,9 @@ ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 		NULL, http_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
 		cfg->timeout_s ? cfg->timeout_s : 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
-		srv, MHD_OPTION_END);
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
+		srv, MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, srv, MHD_OPTION_END);
 	if (srv->d == NULL) {
 		http_static_free(srv->web);
 		free(srv);

@@ -12,6 +12,13 @@
  * /api/..., /s/..., /u/... and /healthz are never static, even when no
  * route matches them (they stay JSON 404s).
  *
+ * Before those steps, http_static_serve only considers files that are part
+ * of the UI (http_static_ui_path): "/" and "/index.html", and files below
+ * the UI's own folders /js/, /css/, /img/ and /vendor/. Everything else in
+ * the web root - package.json, package-lock.json, node_modules/, build
+ * notes, stray files someone copied there - is a 404, whatever its type.
+ * (/app/... deep links still fall back to /index.html.)
+ *
  * Files are read into memory (at most HTTP_STATIC_MAX bytes). Every file
  * carries a weak ETag from size and mtime, and a matching If-None-Match
  * gets 304; a FILE.gz beside FILE is sent to clients that accept gzip.
@@ -141,6 +148,21 @@ const char *http_static_type(const char *path)
 	return NULL;
 }
 
+bool http_static_ui_path(const char *path)
+{
+	static const char *const folders[] = {"/js/", "/css/", "/img/", "/vendor/"};
+	if (path == NULL)
+		return false;
+	if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
+		size_t n = strlen(folders[i]);
+		if (strncmp(path, folders[i], n) == 0 && path[n] != '\0')
+			return true;
+	}
+	return false;
+}
+
 /* The SPA's deep links: /app and /app/anything-without-an-extension. */
 static bool http_static_is_app_route(const char *path)
 {
@@ -263,7 +285,8 @@ ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e)
 {
 	char file[PATH_MAX];
 	const char *path = req->path;
-	ks_err err = http_static_resolve(s, path, file, sizeof file);
+	ks_err err = http_static_ui_path(path) ? http_static_resolve(s, path, file, sizeof file)
+					       : KS_ERR_NOTFOUND;
 	if (err == KS_ERR_NOTFOUND && http_static_path_ok(path) && http_static_is_app_route(path)) {
 		path = "/index.html";
 		err = http_static_resolve(s, path, file, sizeof file);

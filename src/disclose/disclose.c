@@ -23,11 +23,6 @@ static bool dc_is_canon_time(an_dim d)
 	return d == AN_DIM_MONTH || d == AN_DIM_QUARTER || d == AN_DIM_YEAR;
 }
 
-bool dc_vis_none(const dc_vis *v)
-{
-	return !v->show.nps && !v->show.grade && !v->show.ces;
-}
-
 /* The printed threshold is the lowest of the answered measures' (the
  * highest when none is answered); a measure with a higher one (a
  * person's) is hidden through the mask when under it. */
@@ -353,7 +348,6 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	}
 	ssize_t tc = dc_map(ix, c, f, period, &out->r, NULL);
 	if (dc_all_canonical(dims, n_dims)) {
-		out->canonical = true;
 		out->total = tc >= 0 ? dc_vis_of(&c->t, (size_t)tc, &out->r.total) : dc_hide_all(pol, f);
 		for (size_t g = 0; g < out->r.n_groups; g++) {
 			ssize_t gc = dc_map(ix, c, f, period, &out->r, &out->r.groups[g]);

@@ -61,9 +61,7 @@ typedef struct dc_reply {
 	an_result r;          /* the counts (as an_query) */
 	dc_vis total;
 	dc_vis *groups;       /* r.n_groups entries, in r.groups' order */
-	bool canonical;       /* cells were read from the canonical table */
 } dc_reply;
-
 
 /* Run the query and decide what may be shown. period: the filter's
  * [from, to) as the label of one whole local month, quarter or year
@@ -80,7 +78,5 @@ void dc_reply_sort(dc_reply *out, int (*cmp)(const an_group *, const dc_vis *, c
 
 void dc_reply_free(dc_reply *r);
 
-/* Nothing shown at all (every measure hidden)? */
-bool dc_vis_none(const dc_vis *v);
 
 #endif

@@ -76,13 +76,6 @@ void sup_compact(sup_table *t)
 	t->n_lines = t->lines_cap = t->n_refs = t->refs_cap = 0;
 }
 
-void sup_force(sup_table *t, size_t idx)
-{
-	if (idx < t->n)
-		for (int m = 0; m < SUP_MEASURES; m++)
-			t->hidden[idx][m] = t->count[idx][m] > 0;
-}
-
 static ks_err sup_ref(sup_table *t, size_t cell)
 {
 	if (!sup_grow((void **)&t->line_cell, &t->refs_cap, t->n_refs + 1, sizeof *t->line_cell))

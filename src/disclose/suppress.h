@@ -64,9 +64,6 @@ ks_err sup_cell(sup_table *t, const int64_t count[SUP_MEASURES], const int64_t m
 /* Mark measure m of a cell (not) sensitive: whether it can give a person
  * away (it holds an employee's answers to that question). */
 void sup_sensitive(sup_table *t, size_t idx, int m, bool sensitive);
-/* Hide a cell before the pass (for every measure): a decision taken by a
- * wider table that this one must respect. */
-void sup_force(sup_table *t, size_t idx);
 /* Start a line with its total, then add its members one by one. */
 ks_err sup_line(sup_table *t, size_t total);
 ks_err sup_member(sup_table *t, size_t member);

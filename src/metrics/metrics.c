@@ -228,15 +228,6 @@ void metrics_figures_compute(const metrics_counts *c, metrics_figures *out)
 
 /* ---- what may be printed ------------------------------------------------------ */
 
-/* Minimum-n rule per measure (shared/DOMAIN.md, "thresholds per measure
- * (answers to that question)"): a group of 12 responses with 3 grades
- * shows no grade. */
-metrics_mask metrics_mask_min_n(const metrics_counts *c, int64_t min_n)
-{
-	metrics_mask m = {c->nps_n >= min_n, c->grade_n >= min_n, c->ces_n >= min_n};
-	return m;
-}
-
 enum { METRICS_M_NPS, METRICS_M_GRADE, METRICS_M_CES, METRICS_M_COUNT };
 static const char *const metrics_measure_names[METRICS_M_COUNT] = {"nps", "grade", "ces"};
 

@@ -119,9 +119,6 @@ typedef struct metrics_mask {
 	bool nps, grade, ces;
 } metrics_mask;
 
-/* The mask from the per-measure minimum-n rule alone: nps iff nps_n >= min_n,
- * grade iff grade_n >= min_n, ces iff ces_n >= min_n. */
-metrics_mask metrics_mask_min_n(const metrics_counts *c, int64_t min_n);
 
 /* JSON members of a slice, as text without the braces, for writers of large
  * replies:

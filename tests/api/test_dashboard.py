@@ -35,10 +35,10 @@ class Session:
     """A logged-in user: sends the session cookie (never the admin token)
     and the CSRF token on writes."""
 
-    def __init__(self, srv, email):
+    def __init__(self, srv, email, password=PASSWORD):
         self.srv = srv
         self.email = email
-        st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
+        st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": password}, auth=False)
         cookie = None
         for sc in (hd.get_all("Set-Cookie") or []) if hd is not None else []:
             m = re.match(r"ks_session=([^;]+)", sc)

@@ -200,7 +200,7 @@ def build_org(srv, spec, tag):
                 emps[e] = row["id"]
                 names[("e", row["id"])] = "emp%d.%d.%d" % e[1:]
     errors = []
-    todo = list(enumerate(spec["responses"]))
+    pending = list(enumerate(spec["responses"]))
 
     def worker(part):
         for k, (e, u, ts, nps, grade, ces) in part:
@@ -213,7 +213,7 @@ def build_org(srv, spec, tag):
             st, _, b = srv.post("/api/v1/responses", body)
             if st != 201:
                 errors.append((body, st, b))
-    threads = [threading.Thread(target=worker, args=(todo[w::POST_THREADS],)) for w in range(POST_THREADS)]
+    threads = [threading.Thread(target=worker, args=(pending[w::POST_THREADS],)) for w in range(POST_THREADS)]
     for th in threads:
         th.start()
     for th in threads:

@@ -13,47 +13,18 @@ open answers in every band, one without an NPS and some tied to no one.
 Every expected item is built here from what was posted."""
 
 import os
-import re
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
+import test_dashboard  # noqa: E402
 
 PASSWORD = "verbatim-detail-pw"
 FULL = {"response_id", "text", "nps", "grade", "band", "language", "received_at", "touchpoint", "team", "employee"}
 BAND = FULL - {"nps", "grade"}
 ANON = BAND - {"employee"}
 DETAILS = ("exact", "band", "anonymous")
-
-
-class Session:
-    """A logged-in user: the session cookie (never the admin token), and
-    the CSRF token on writes unless told otherwise."""
-
-    def __init__(self, srv, email):
-        self.srv = srv
-        self.email = email
-        st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
-        cookie = None
-        for sc in (hd.get_all("Set-Cookie") or []) if hd is not None else []:
-            m = re.match(r"ks_session=([^;]+)", sc)
-            if m:
-                cookie = m.group(1)
-        if st != 200 or not cookie or not isinstance(body, dict):
-            raise ks.FixtureError("login %s -> %s %s" % (email, st, ks.short(body)))
-        self.cookie = cookie
-        self.csrf = body.get("csrf_token")
-        self.user = body.get("user")
-
-    def get(self, path):
-        return self.srv.request("GET", path, headers={"Cookie": "ks_session=" + self.cookie}, auth=False)
-
-    def put(self, path, body, csrf=True):
-        h = {"Cookie": "ks_session=" + self.cookie}
-        if csrf:
-            h["X-CSRF-Token"] = self.csrf
-        return self.srv.request("PUT", path, body, headers=h, auth=False)
 
 
 class TokenAdmin:
@@ -318,7 +289,7 @@ def main(t, srv):
              "employee": "employee"}
 
     def login_all():
-        readers = {name: (Session(srv, email), roles[name]) for name, email in emails.items()}
+        readers = {name: (test_dashboard.Session(srv, email, PASSWORD), roles[name]) for name, email in emails.items()}
         readers["admin (token)"] = (TokenAdmin(srv), "admin")
         return readers
 

@@ -48,24 +48,6 @@ static void assert_members(const metrics_counts *c, int64_t min_n, const metrics
 	assert_true(same);
 }
 
-static void test_mask_min_n(void **state)
-{
-	(void)state;
-	metrics_counts c = {0};
-	add_many(&c, 3, 10, 8, -1);
-	add_many(&c, 9, 10, -1, 6);
-	metrics_mask m = metrics_mask_min_n(&c, 5);
-	assert_true(m.nps);    /* 12 NPS answers */
-	assert_false(m.grade); /* 3 grades */
-	assert_true(m.ces);    /* 9 CES answers */
-	m = metrics_mask_min_n(&c, 12);
-	assert_true(m.nps);
-	assert_false(m.grade);
-	assert_false(m.ces);
-	m = metrics_mask_min_n(&c, 0);
-	assert_true(m.nps && m.grade && m.ces);
-}
-
 /* 12 responses with 12 NPS answers (all 10) and 3 grades (8): the group
  * is big enough but its grade is not. NPS as in test_metrics_round's CSV
  * case: 100.0 [54.2, 100.0], margin 25.8. */
@@ -140,7 +122,6 @@ static void test_below_min_n_says_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mask_min_n),
 		cmocka_unit_test(test_grade_hidden_by_its_own_n),
 		cmocka_unit_test(test_nothing_printable),
 		cmocka_unit_test(test_show_mask),

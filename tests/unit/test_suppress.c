@@ -147,24 +147,6 @@ static void test_crossing_lines_cascade(void **state)
 	sup_free(&t);
 }
 
-/* A decision of a wider table is kept: a forced cell counts as hidden. */
-static void test_forced(void **state)
-{
-	(void)state;
-	sup_table t;
-	sup_init(&t);
-	size_t total = cell(&t, 100, 0, 0, 5);
-	size_t m[2] = {cell(&t, 60, 0, 0, 5), cell(&t, 40, 0, 0, 5)};
-	line(&t, total, m, 2);
-	sup_force(&t, total);
-	sup_run(&t);
-	assert_true(t.hidden[total][0]);
-	/* total hidden alone in its line: one member is hidden with it */
-	assert_true(t.hidden[m[1]][0]);
-	assert_false(t.hidden[m[0]][0]);
-	sup_free(&t);
-}
-
 /* Answers that name no one give no one away: a dept of 40 = team A 35
  * (one of whose cells is a person's) + an anonymous team of 3, hidden by
  * its threshold but not sensitive, so A stays shown. Make the small cell
@@ -235,7 +217,6 @@ int main(void)
 		cmocka_unit_test(test_per_measure),
 		cmocka_unit_test(test_total_goes_when_no_member_left),
 		cmocka_unit_test(test_crossing_lines_cascade),
-		cmocka_unit_test(test_forced),
 		cmocka_unit_test(test_not_sensitive_protects_nothing),
 		cmocka_unit_test(test_anonymous_hide_is_no_protection),
 		cmocka_unit_test(test_threshold_per_measure),

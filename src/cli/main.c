@@ -65,6 +65,7 @@ static const char *const cli_usage_main =
 	"  user add --db FILE --email E --name N --role R [--employee-id N] [--unit-id N]\n"
 	"           [--language nl|en] [--token NAME]   create an account (password on stdin\n"
 	"           or in $KLANTSTEM_PASSWORD)\n"
+	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
 	"Run 'klantstem <command> --help' for one command.\n";
@@ -105,6 +106,10 @@ static const char *cli_usage_for(const char *cmd)
 		       "  Create FILE if needed and apply pending schema migrations.\n";
 	if (strcmp(cmd, "version") == 0)
 		return "usage: klantstem version\n";
+	if (strcmp(cmd, "routes") == 0)
+		return "usage: klantstem routes\n"
+		       "  Print the route table as JSON: method, pattern and the roles allowed\n"
+		       "  (\"public\" for routes anyone may call). The tests read it.\n";
 	if (strcmp(cmd, "user") == 0)
 		return "usage: klantstem user add --db FILE --email E --name N --role R\n"
 		       "         [--employee-id N] [--unit-id N] [--language nl|en] [--token NAME]\n"
@@ -594,6 +599,29 @@ static int cli_serve(const cli_opts *o)
 
 static int cli_run(int argc, char **argv);
 
+/* `klantstem routes`: the route table (api_routes) as a JSON array on stdout. */
+static int cli_routes(void)
+{
+	printf("[");
+	for (size_t i = 0; i < api_n_routes; i++) {
+		const http_route *r = &api_routes[i];
+		printf("%s\n {\"method\": \"%s\", \"pattern\": \"%s\", \"roles\": [", i ? "," : "",
+		       r->method, r->pattern);
+		if (r->access == API_PUBLIC)
+			printf("\"public\"");
+		bool first = true;
+		for (int role = AUTH_ROLE_EMPLOYEE; role <= AUTH_ROLE_ADMIN; role++) {
+			if (r->access & API_ROLE(role)) {
+				printf("%s\"%s\"", first ? "" : ", ", auth_role_name((auth_role)role));
+				first = false;
+			}
+		}
+		printf("]}");
+	}
+	printf("\n]\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* libcurl (SMTP, webhooks) wants its global set-up before any thread. */
@@ -619,6 +647,8 @@ static int cli_run(int argc, char **argv)
 		cmd = "version";
 	if (cli_usage_for(cmd) == NULL)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd);
+	if (strcmp(cmd, "routes") == 0)
+		return argc == 2 ? cli_routes() : cli_usage_error(cmd, "%s", "routes takes no options");
 	/* "user add ...": the sub-command comes before the options */
 	const char *sub = NULL;
 	int skip = 2;

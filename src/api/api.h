@@ -121,4 +121,25 @@ ks_err api_query_only(http_req *req, api_param_ok allowed, void *arg, ks_error *
 /* Keyset pagination from ?limit= and ?cursor=. */
 ks_err api_page(http_req *req, store_list_query *q, ks_error *e);
 
+/* privacy and audit (issue 11) */
+
+/* Record in the audit log that req's caller (req->who; none when not
+ * logged in) did action to (kind, id) from http_client_addr. detail is
+ * consumed (NULL = {}); audit_clean drops secrets and scores. Handlers
+ * call it after their change succeeded; a failure is reported on stderr
+ * and returned (changes ignore it: the change is done; exports must not
+ * send data whose entry failed). See src/audit/audit.h for action names. */
+ks_err api_audit(http_req *req, const char *action, const char *kind, int64_t id, json_t *detail);
+/* The audit log (api_audit.c): GET /api/v1/audit and /api/v1/audit/export. */
+ks_err api_audit_list(http_req *req, ks_error *e);
+ks_err api_audit_export(http_req *req, ks_error *e);
+/* GDPR (api_gdpr.c): export and erase a customer or an employee, the
+ * retention policy. */
+ks_err api_gdpr_customer_export(http_req *req, ks_error *e);
+ks_err api_gdpr_customer_erase(http_req *req, ks_error *e);
+ks_err api_gdpr_employee_export(http_req *req, ks_error *e);
+ks_err api_gdpr_employee_erase(http_req *req, ks_error *e);
+ks_err api_retention_get(http_req *req, ks_error *e);
+ks_err api_retention_put(http_req *req, ks_error *e);
+
 #endif

@@ -151,6 +151,10 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/actions/{id}", api_action_get, API_ANY},
 	{"PATCH", "/api/v1/actions/{id}", api_action_update, API_LEADS},
 	{"GET", "/api/v1/actions/{id}/effect", api_action_effect, API_ANY},
+	/* privacy and audit (issue 11): admins only; every export and erasure
+	 * is itself an audit entry */
+	{"GET", "/api/v1/audit", api_audit_list, API_ADMIN},
+	{"GET", "/api/v1/audit/export", api_audit_export, API_ADMIN},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -185,3 +185,7 @@ ks_err sq_checkpointer_start(ks_store *s, ks_error *e);
 void sq_checkpointer_stop(ks_store *s);
 
 #endif
+/* Append an audit entry on c inside the caller's transaction
+ * (sqlite_audit.c): a change and its entry commit together. */
+ks_err sq_audit_insert(ks_store *s, sq_conn *c, const store_audit_entry *a, ks_error *e);
+

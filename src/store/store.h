@@ -686,3 +686,40 @@ json_t *store_alert_rule_json(const store_alert_rule *r);
 /* ==== end of cases ========================================================== */
 
 #endif
+/* ==== privacy and audit (sqlite_audit.c, sqlite_gdpr.c; issue 11) ==========
+ * The audit log is append-only: there is an append and a read, nothing
+ * else (and triggers refuse UPDATE and DELETE). */
+
+typedef struct store_audit_entry {
+	int64_t id;              /* set by the store */
+	int64_t at;              /* unix seconds; 0 = now (the store's clock) */
+	int64_t actor_user_id;   /* 0 = the system or an anonymous caller */
+	const char *client_addr; /* NULL = "" */
+	const char *action;      /* "case.update", ... (required) */
+	const char *object_kind; /* NULL = "" */
+	int64_t object_id;       /* 0 = none */
+	const char *detail;      /* JSON object text; NULL = "{}" */
+} store_audit_entry;
+
+/* Append one entry in its own transaction (the same write path as every
+ * administrative write). a is borrowed; a->id is not written back. */
+ks_err store_audit_append(ks_store *s, const store_audit_entry *a, ks_error *e);
+
+/* Filters of a read; 0 / NULL = any. Newest first. */
+typedef struct store_audit_query {
+	int64_t actor_user_id;   /* 0 = any */
+	bool actor_none;         /* only entries without an actor */
+	const char *action;      /* exact, or a prefix when it ends in '*' */
+	int64_t from, to;        /* [from, to) on at; 0 = open */
+	int64_t before_id;       /* keyset cursor: entries with id < before_id */
+	int limit;               /* 1..100000 */
+} store_audit_query;
+/* Each entry to fn (strings valid during the call only), newest first;
+ * stops early when fn returns false. *more (may be NULL) tells whether
+ * another entry follows the limit. */
+typedef bool (*store_audit_fn)(void *arg, const store_audit_entry *a);
+ks_err store_audit_scan(ks_store *s, const store_audit_query *q, store_audit_fn fn, void *arg,
+			bool *more, ks_error *e);
+
+/* ==== end of privacy and audit ============================================== */
+

@@ -685,7 +685,6 @@ json_t *store_alert_rule_json(const store_alert_rule *r);
 
 /* ==== end of cases ========================================================== */
 
-#endif
 /* ==== privacy and audit (sqlite_audit.c, sqlite_gdpr.c; issue 11) ==========
  * The audit log is append-only: there is an append and a read, nothing
  * else (and triggers refuse UPDATE and DELETE). */
@@ -723,3 +722,4 @@ ks_err store_audit_scan(ks_store *s, const store_audit_query *q, store_audit_fn 
 
 /* ==== end of privacy and audit ============================================== */
 
+#endif

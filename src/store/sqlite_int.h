@@ -179,13 +179,13 @@ ks_err sq_case_mail_queue(ks_store *s, sq_conn *c, int64_t case_id, const char *
 /* The payload of a case webhook (new reference; NULL + *e on failure). */
 json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e);
 
+/* Append an audit entry on c inside the caller's transaction
+ * (sqlite_audit.c): a change and its entry commit together. */
+ks_err sq_audit_insert(ks_store *s, sq_conn *c, const store_audit_entry *a, ks_error *e);
+
 ks_err sq_writer_start(ks_store *s, ks_error *e);
 void sq_writer_stop(ks_store *s);
 ks_err sq_checkpointer_start(ks_store *s, ks_error *e);
 void sq_checkpointer_stop(ks_store *s);
 
 #endif
-/* Append an audit entry on c inside the caller's transaction
- * (sqlite_audit.c): a change and its entry commit together. */
-ks_err sq_audit_insert(ks_store *s, sq_conn *c, const store_audit_entry *a, ks_error *e);
-

@@ -1,0 +1,369 @@
+#!/usr/bin/python3
+"""Every route × every role (docs/API.md "Accounts and access").
+
+EXPECT below is this test's own table — written from docs/API.md, not read
+from the product: per route pattern and method, the roles that may call it
+and the exact status of a valid request. For every route the test sends
+that valid request as anonymous (no credentials), employee, team lead,
+manager, director and admin, and requires exactly:
+- public routes: the success status for everyone, anonymous included;
+- other routes: 401 `unauthenticated` for anonymous, the success status for
+  each allowed role, 403 `forbidden` with field null for every other role.
+
+The product's route table (`klantstem routes`, printed from api_routes[] at
+run time) must hold exactly the routes listed here: a new route the table
+does not list fails the suite until its row is added here, and so does a
+listed route that has gone.
+
+The callers are scoped to one team: the employee works in it, the team lead
+leads it, the manager leads its department; every {id} names a row inside
+that scope, so a refusal can only come from the role check.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+ROLES = ("employee", "team_lead", "manager", "director", "admin")
+CALLERS = ("anonymous",) + ROLES
+
+PUBLIC = frozenset(CALLERS)
+ANY = frozenset(ROLES)
+LEADS = frozenset(("team_lead", "manager", "director", "admin"))
+GLOBAL = frozenset(("director", "admin"))
+ADMIN = frozenset(("admin",))
+TEAM_LEAD_GLOBAL = frozenset(("team_lead", "director", "admin"))
+
+# (method, pattern) -> (who may call it, status of a valid request)
+EXPECT = {
+    ("GET", "/healthz"): (PUBLIC, 200),
+    ("POST", "/api/v1/auth/login"): (PUBLIC, 200),
+    ("POST", "/api/v1/auth/logout"): (ANY, 200),
+    ("GET", "/api/v1/auth/me"): (ANY, 200),
+    ("POST", "/api/v1/auth/password"): (ANY, 200),
+    ("POST", "/api/v1/auth/tokens"): (ANY, 201),
+    ("GET", "/api/v1/users"): (ADMIN, 200),
+    ("POST", "/api/v1/users"): (ADMIN, 201),
+    ("POST", "/api/v1/contacts"): (ADMIN, 201),
+    ("GET", "/api/v1/contacts/{id}"): (GLOBAL, 200),
+    ("POST", "/api/v1/responses"): (ADMIN, 201),
+    ("GET", "/api/v1/responses"): (GLOBAL, 200),
+    ("GET", "/api/v1/responses/{id}"): (GLOBAL, 200),
+    ("GET", "/api/v1/metrics"): (ANY, 200),
+    ("GET", "/api/v1/metrics/trend"): (ANY, 200),
+    ("GET", "/api/v1/metrics/compare"): (ANY, 200),
+    ("GET", "/s/{token}"): (PUBLIC, 200),
+    ("POST", "/s/{token}"): (PUBLIC, 201),
+    ("GET", "/api/v1/rules"): (LEADS, 200),
+    ("GET", "/api/v1/touchpoints/{id}/rule"): (LEADS, 200),
+    ("PUT", "/api/v1/touchpoints/{id}/rule"): (ADMIN, 200),
+    ("GET", "/api/v1/touchpoints/{id}/qr.svg"): (LEADS, 200),
+    ("GET", "/api/v1/invitations"): (GLOBAL, 200),
+    ("POST", "/api/v1/customers/{id}/opt-out"): (ADMIN, 200),
+    ("GET", "/api/v1/opt-outs"): (GLOBAL, 200),
+    ("GET", "/api/v1/funnel"): (GLOBAL, 200),
+    ("GET", "/api/v1/funnel/representativeness"): (GLOBAL, 200),
+    ("GET", "/u/{token}"): (PUBLIC, 200),
+    ("POST", "/u/{token}"): (PUBLIC, 200),
+    ("POST", "/api/v1/admin/clock"): (ADMIN, 200),
+    ("POST", "/api/v1/admin/scheduler/run"): (ADMIN, 200),
+    ("GET", "/api/v1/me/dashboard"): (ANY, 200),
+    ("GET", "/api/v1/verbatims"): (ANY, 200),
+    ("GET", "/api/v1/teams/{id}/wall"): (ANY, 200),
+    ("GET", "/api/v1/teams/{id}/goals"): (ANY, 200),
+    ("PUT", "/api/v1/teams/{id}/goals"): (LEADS, 200),
+    ("GET", "/api/v1/teams/{id}/settings"): (ANY, 200),
+    ("PUT", "/api/v1/teams/{id}/settings"): (TEAM_LEAD_GLOBAL, 200),
+    ("GET", "/api/v1/settings"): (ANY, 200),
+    ("PUT", "/api/v1/settings"): (ADMIN, 200),
+    ("GET", "/api/v1/cases"): (LEADS, 200),
+    ("GET", "/api/v1/cases/stats"): (LEADS, 200),
+    ("GET", "/api/v1/case-root-causes"): (LEADS, 200),
+    ("GET", "/api/v1/cases/{id}"): (LEADS, 200),
+    ("PATCH", "/api/v1/cases/{id}"): (LEADS, 200),
+    ("POST", "/api/v1/cases/{id}/notes"): (LEADS, 201),
+    ("GET", "/api/v1/alert-rules"): (LEADS, 200),
+    ("PUT", "/api/v1/alert-rules/{id}"): (ADMIN, 200),
+    ("GET", "/api/v1/actions"): (ANY, 200),
+    ("POST", "/api/v1/actions"): (LEADS, 201),
+    ("GET", "/api/v1/actions/{id}"): (ANY, 200),
+    ("PATCH", "/api/v1/actions/{id}"): (LEADS, 200),
+    ("GET", "/api/v1/actions/{id}/effect"): (ANY, 200),
+}
+# The generic resources: names are read by every role (they label every
+# dashboard), customers only by directors and admins; all writes by admins.
+for _res, _read in (("teams", ANY), ("employees", ANY), ("journeys", ANY), ("touchpoints", ANY),
+                    ("surveys", ANY), ("customers", GLOBAL)):
+    EXPECT[("GET", "/api/v1/" + _res)] = (_read, 200)
+    EXPECT[("POST", "/api/v1/" + _res)] = (ADMIN, 201)
+    EXPECT[("GET", "/api/v1/%s/{id}" % _res)] = (_read, 200)
+    EXPECT[("PATCH", "/api/v1/%s/{id}" % _res)] = (ADMIN, 200)
+    EXPECT[("PUT", "/api/v1/%s/{id}" % _res)] = (ADMIN, 200)
+
+PASSWORD = "role-matrix-password"
+
+
+def must(resp, status, what):
+    st, _, body = resp
+    if st != status:
+        raise ks.FixtureError("%s -> expected %s, %s" % (what, status, ks.got(st, body)))
+    return body
+
+
+def route_table():
+    rc, out, err = ks.run_cli(["routes"])
+    if rc != 0:
+        raise ks.FixtureError("klantstem routes -> %s: %s %s" % (rc, out[-500:], err[-2000:]))
+    return json.loads(out)
+
+
+def token_for(srv, email, password):
+    """Log in and make an API token for that account (cookie + CSRF)."""
+    st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": password}, auth=False)
+    if st != 200:
+        raise ks.FixtureError("login %s -> %s" % (email, ks.got(st, body)))
+    cookie = hd.get("Set-Cookie", "").split(";")[0]
+    st, _, tok = srv.post("/api/v1/auth/tokens", {"name": "matrix"}, auth=False,
+                          headers={"Cookie": cookie, "X-CSRF-Token": body["csrf_token"]})
+    if st != 201:
+        raise ks.FixtureError("token for %s -> %s" % (email, ks.got(st, tok)))
+    return tok["token"]
+
+
+class Ctx:
+    """The fixture: one team in scope of every caller, and the rows the
+    routes' {id} and {token} name."""
+
+    def __init__(self, srv, now):
+        self.srv = srv
+        self.now = now
+        f = ks.base_fixture(srv)
+        self.f = f
+        team, dept = f["team"]["id"], f["dept"]["id"]
+        self.team = team
+        self.users, self.tokens, self.passwords, self.emails = {}, {}, {}, {}
+        for role, extra in (("employee", {"employee_id": f["emp1"]["id"]}), ("team_lead", {"unit_id": team}),
+                            ("manager", {"unit_id": dept}), ("director", {})):
+            email = "%s-%s@matrix.test" % (role, ks.uniq("u"))
+            u = srv.create("users", dict({"email": email, "name": "Matrix " + role, "role": role,
+                                          "password": PASSWORD}, **extra))
+            self.users[role] = u["id"]
+            self.tokens[role] = token_for(srv, email, PASSWORD)
+            self.passwords[role] = PASSWORD
+            self.emails[role] = email
+        self.tokens["admin"] = srv.token
+        self.passwords["admin"] = ks.ADMIN_PASSWORD
+        st, _, me = srv.get("/api/v1/auth/me")
+        self.users["admin"] = me["user"]["id"]
+        self.login_email = "login-%s@matrix.test" % ks.uniq("l")
+        srv.create("users", {"email": self.login_email, "name": "Login target", "role": "director",
+                             "password": PASSWORD})
+        # invitations: a rule on tp2 and a customer with an address
+        must(srv.request("PUT", "/api/v1/touchpoints/%d/rule" % f["tp2"]["id"],
+                         {"delay_minutes": 0, "quiet_start_hour": 0, "quiet_end_hour": 0}),
+             200, "PUT rule")
+        self.cust_mail = srv.create("customers", {"external_id": ks.uniq("cm"), "name": "Ans Mail",
+                                                  "email": "ans@example.nl"})
+        c = must(srv.post("/api/v1/contacts", {"customer_id": self.cust_mail["id"], "touchpoint_id": f["tp2"]["id"],
+                                               "channel": "phone", "employee_id": f["emp1"]["id"]}),
+                 201, "contact with an invitation")
+        if c.get("invitation", {}).get("decision") != "created":
+            raise ks.FixtureError("no invitation: %s" % ks.short(c))
+        self.unsub = srv.sql("SELECT unsubscribe_token FROM invitations WHERE id=?",
+                             (c["invitation"]["id"],))[0][0]
+        # a contact per caller for the survey page, and one to read
+        self.survey_token = {}
+        for who in CALLERS:
+            c = must(srv.post("/api/v1/contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                                   "channel": "phone", "employee_id": f["emp1"]["id"]}),
+                     201, "contact for /s/")
+            self.survey_token[who] = c["token"]
+        self.contact = c["id"]
+        # an unhappy answer in the team: a case, and a response to read
+        r = must(srv.post("/api/v1/responses", {"client_key": ks.uniq("rk"), "touchpoint_id": f["tp1"]["id"],
+                                                "employee_id": f["emp1"]["id"], "customer_id": f["cust_en"]["id"],
+                                                "channel": "phone", "answers": {"nps": 2, "open": "slecht"}}),
+                 201, "unhappy response")
+        self.response = r["id"]
+        cases = must(srv.get("/api/v1/cases?customer_id=%d" % f["cust_en"]["id"]), 200, "cases")["items"]
+        if len(cases) < 1:
+            raise ks.FixtureError("the unhappy response opened no case")
+        self.case = cases[0]["id"]
+        self.alert_rule = must(srv.get("/api/v1/alert-rules"), 200, "alert rules")["items"][0]["id"]
+        a = must(srv.post("/api/v1/actions", {"title": "Terugbellen", "owner_id": self.users["team_lead"],
+                                              "start_date": "2026-01-05", "team_id": team,
+                                              "touchpoint_id": f["tp1"]["id"]}), 201, "action")
+        self.action = a["id"]
+        self.optout_customer = srv.create("customers", {"external_id": ks.uniq("oo")})["id"]
+        # rows the generic writes change (their own, so nothing else moves)
+        self.row = {
+            "teams": srv.create("teams", {"name": ks.uniq("T"), "kind": "team", "parent_id": dept})["id"],
+            "employees": srv.create("employees", {"team_id": team, "first_name": "P", "last_name": "Q"})["id"],
+            "journeys": srv.create("journeys", {"name": ks.uniq("J")})["id"],
+            "touchpoints": srv.create("touchpoints", {"journey_id": f["journey"]["id"], "name": ks.uniq("TP")})["id"],
+            "surveys": srv.create("surveys", {"name": ks.uniq("S"), "questions": ks.survey_questions()})["id"],
+            "customers": srv.create("customers", {"external_id": ks.uniq("C")})["id"],
+        }
+
+    def new_body(self, res):
+        f = self.f
+        return {
+            "teams": {"name": ks.uniq("T"), "kind": "team", "parent_id": f["dept"]["id"]},
+            "employees": {"team_id": self.team, "first_name": "N", "last_name": ks.uniq("E")},
+            "journeys": {"name": ks.uniq("J")},
+            "touchpoints": {"journey_id": f["journey"]["id"], "name": ks.uniq("TP")},
+            "surveys": {"name": ks.uniq("S"), "questions": ks.survey_questions()},
+            "customers": {"external_id": ks.uniq("C")},
+        }[res]
+
+    def change_body(self, res):
+        return {"teams": {"name": ks.uniq("T")}, "employees": {"first_name": ks.uniq("F")},
+                "journeys": {"description": ks.uniq("D")}, "touchpoints": {"position": 7},
+                "surveys": {"name": ks.uniq("S")}, "customers": {"name": ks.uniq("N")}}[res]
+
+    def request(self, method, pattern, who):
+        """(path, body, headers) of a valid request of this route by who."""
+        f, srv = self.f, self.srv
+        parts = pattern.strip("/").split("/")
+        res = parts[2] if len(parts) > 2 and parts[0] == "api" else None
+        body, headers = None, {}
+        key = (method, pattern)
+        ids = {
+            "/api/v1/contacts/{id}": self.contact, "/api/v1/responses/{id}": self.response,
+            "/api/v1/touchpoints/{id}/rule": f["tp2"]["id"], "/api/v1/touchpoints/{id}/qr.svg": f["tp1"]["id"],
+            "/api/v1/customers/{id}/opt-out": self.optout_customer,
+            "/api/v1/cases/{id}": self.case, "/api/v1/cases/{id}/notes": self.case,
+            "/api/v1/alert-rules/{id}": self.alert_rule,
+            "/api/v1/actions/{id}": self.action, "/api/v1/actions/{id}/effect": self.action,
+        }
+        if "/teams/{id}/" in pattern:
+            path = pattern.replace("{id}", str(self.team))
+        elif pattern in ids:
+            path = pattern.replace("{id}", str(ids[pattern]))
+        elif pattern.endswith("/{id}") and res in self.row:
+            path = pattern.replace("{id}", str(self.row[res]))
+        else:
+            path = pattern
+        if pattern == "/s/{token}":
+            path = "/s/" + self.survey_token[who]
+        elif pattern == "/u/{token}":
+            path = "/u/" + self.unsub
+        if key == ("POST", "/api/v1/auth/login"):
+            body = {"email": self.login_email, "password": PASSWORD}
+        elif key == ("POST", "/api/v1/auth/password"):
+            pw = self.passwords.get(who, PASSWORD)
+            body = {"current_password": pw, "new_password": pw}
+        elif key == ("POST", "/api/v1/auth/tokens"):
+            body = {"name": "matrix " + who}
+        elif key == ("POST", "/api/v1/users"):
+            body = {"email": "%s@new.test" % ks.uniq("n"), "name": "New", "role": "director", "password": PASSWORD}
+        elif method == "POST" and pattern == "/api/v1/" + str(res) and res in self.row:
+            body = self.new_body(res)
+        elif method in ("PATCH", "PUT") and res in self.row and pattern.endswith("/{id}"):
+            body = self.change_body(res)
+        elif key == ("POST", "/api/v1/contacts"):
+            body = {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"], "channel": "web"}
+        elif key == ("POST", "/api/v1/responses"):
+            body = {"client_key": ks.uniq("m"), "touchpoint_id": f["tp1"]["id"], "answers": {"nps": 9}}
+        elif key == ("GET", "/api/v1/teams/{id}/wall"):
+            path += "?kind=fame"
+        elif key == ("GET", "/api/v1/metrics/compare"):
+            path += "?a.period=2026-01&b.period=2026-02"
+        elif key == ("POST", "/s/{token}"):
+            body = urllib.parse.urlencode({"nps": "8"}).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        elif key == ("PUT", "/api/v1/touchpoints/{id}/rule"):
+            body = {"delay_minutes": 0, "quiet_start_hour": 0, "quiet_end_hour": 0}
+        elif key == ("POST", "/api/v1/admin/clock"):
+            body = {"now": ks.iso(self.now)}
+        elif key == ("PUT", "/api/v1/teams/{id}/goals"):
+            body = {"period": "2026-Q4", "metric": "nps", "target": 30}
+        elif key == ("PUT", "/api/v1/teams/{id}/settings"):
+            body = {"share_colleague_scores": False}
+        elif key == ("PUT", "/api/v1/settings"):
+            body = {"verbatim_detail": "band"}
+        elif key == ("PATCH", "/api/v1/cases/{id}"):
+            st, _, c = srv.get("/api/v1/cases/%d" % self.case)
+            body = {"version": c["version"] if st == 200 else -1, "root_cause": "price"}
+        elif key == ("POST", "/api/v1/cases/{id}/notes"):
+            body = {"text": "gebeld door " + who}
+        elif key == ("PUT", "/api/v1/alert-rules/{id}"):
+            body = {"sla_hours": 48}
+        elif key == ("POST", "/api/v1/actions"):
+            body = {"title": "Actie " + who, "owner_id": self.users["team_lead"], "start_date": "2026-02-02",
+                    "team_id": self.team, "touchpoint_id": f["tp1"]["id"]}
+        elif key == ("PATCH", "/api/v1/actions/{id}"):
+            body = {"description": "door " + who}
+        elif method != "GET" and key not in (("POST", "/api/v1/auth/logout"), ("POST", "/u/{token}"),
+                                            ("POST", "/api/v1/admin/scheduler/run"),
+                                            ("POST", "/api/v1/customers/{id}/opt-out")):
+            raise ks.FixtureError("no request body written for %s %s" % key)
+        if who == "anonymous":
+            headers["Authorization"] = ""
+        else:
+            headers["Authorization"] = "Bearer " + self.tokens[who]
+        return path, body, headers
+
+
+def main(t):
+    now = int(time.time())
+    srv = ks.Server(t, args=["--test-clock", ks.iso(now), "--quiet"])
+    try:
+        srv.start()
+        t.check(True, "server starts in test mode")
+        run(t, srv, now)
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+def run(t, srv, now):
+    table = route_table()
+    have = {(r["method"], r["pattern"]) for r in table}
+    unlisted = sorted(have - set(EXPECT))
+    t.check(not unlisted, "every route of the product's table has a row in this test's table (%d routes)"
+            % len(have), "routes without a row in EXPECT (add them, with their roles):\n" +
+            "\n".join("%s %s" % k for k in unlisted))
+    gone = sorted(set(EXPECT) - have)
+    t.check(not gone, "every route this test lists is in the product's table",
+            "\n".join("%s %s" % k for k in gone))
+    t.eq(len(table), len(have), "the route table has no duplicate method + pattern")
+
+    ctx = Ctx(srv, now)
+    for key in sorted(EXPECT, key=lambda k: (k[1], k[0])):
+        if key not in have:
+            continue
+        allowed, ok_status = EXPECT[key]
+        wrong = []
+        for who in CALLERS:
+            path, body, headers = ctx.request(key[0], key[1], who)
+            if who == "anonymous":
+                headers = {k: v for k, v in headers.items() if k != "Authorization"}
+            st, hd, b = srv.request(key[0], path, body, headers=headers, auth=who != "anonymous")
+            if who in allowed:
+                want = ok_status
+            elif who == "anonymous":
+                want = 401
+            else:
+                want = 403
+            err = b.get("error") if isinstance(b, dict) else None
+            if st != want:
+                wrong.append("%s: %s, expected %s (%s)" % (who, st, want, ks.short(b, 160)))
+            elif want == 401 and (not isinstance(err, dict) or err.get("code") != "unauthenticated"):
+                wrong.append("%s: 401 without code unauthenticated: %s" % (who, ks.short(b, 160)))
+            elif want == 403 and (not isinstance(err, dict) or err.get("code") != "forbidden"
+                                  or err.get("field") is not None):
+                wrong.append("%s: 403 without code forbidden, field null: %s" % (who, ks.short(b, 160)))
+        names = "public" if allowed == PUBLIC else ",".join(r for r in ROLES if r in allowed)
+        t.check(not wrong, "%s %s: %s -> %d, others 401/403" % (key[0], key[1], names, ok_status),
+                "\n".join(wrong))
+
+
+if __name__ == "__main__":
+    ks.run(main, start_server=False)

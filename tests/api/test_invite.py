@@ -807,6 +807,37 @@ def test_delivery(t):
                     "%s: funnel: invited 3, delivered 1, failed 2" % name, ks.got(st, fun))
 
             # a customer without e-mail
+            # the retry schedule, observed minute by minute (docs/API.md: "retried
+            # with backoff (1, 2, 4 ... minutes, 8 attempts)"): after attempt k
+            # nothing happens until 2^(k-1) minutes later, then attempt k+1
+            base = ks.parse_iso(START) + 30 * DAY
+            set_clock(srv, ks.iso(base))
+            sc = customer(srv, "tempsched", "temp-schedule@example.org")
+            isch = new_contact(srv, sc, tp).get("invitation") or {}
+            run_sched(srv)
+            seen = [(invitation(srv, isch.get("id"), sc["id"]).get("attempts"), 0)]
+            t_k, early = base, []
+            for k in range(1, 8):
+                due = t_k + 60 * 2 ** (k - 1)
+                set_clock(srv, ks.iso(due - 1))
+                run_sched(srv)
+                row = invitation(srv, isch.get("id"), sc["id"])
+                if row.get("attempts") != k:
+                    early.append((k, "1 s before", row.get("attempts"), row.get("status")))
+                set_clock(srv, ks.iso(due))
+                run_sched(srv)
+                row = invitation(srv, isch.get("id"), sc["id"])
+                seen.append((row.get("attempts"), due - base))
+                t_k = due
+            t.eq(seen, [(k, 60 * (2 ** (k - 1) - 1)) for k in range(1, 9)],
+                 "%s: 451 each time: attempts 1..8 at 0, 1, 3, 7, 15, 31, 63, 127 minutes" % name)
+            t.check(not early, "%s: never retried a second before its backoff ran out" % name, early)
+            t.eq(row.get("status"), "failed", "%s: after the 8th attempt the invitation is failed" % name)
+            set_clock(srv, ks.iso(t_k + DAY))
+            run_sched(srv)
+            t.eq(invitation(srv, isch.get("id"), sc["id"]).get("attempts"), 8,
+                 "%s: a failed invitation is not tried again" % name)
+
             nc = customer(srv, "nomail", None)
             c = new_contact(srv, nc, tp)
             t.eq(decision(c), "no_email", "%s: customer without e-mail -> no_email" % name)

@@ -102,6 +102,14 @@ def body(t, srv, sink):
     sink.delay = 0.0
     sink.stop()
     sink.start()
+    # what the file says was claimed and never recorded: the restart must
+    # recover exactly these (and at least the one in flight at the kill)
+    claimed = srv.sql("SELECT (SELECT count(*) FROM invitations WHERE status='sending')"
+                      " + (SELECT count(*) FROM invitations WHERE reminder_status='sending')"
+                      " + (SELECT count(*) FROM case_mails WHERE status='sending')")[0][0]
+    in_sink = srv.sql("SELECT count(*) FROM invitations WHERE status='sent'")[0][0]
+    t.check(1 <= claimed <= N - in_sink,
+            "at the kill the file holds claimed, unrecorded sends (%d; %d recorded sent)" % (claimed, in_sink))
     srv.start()
     t.check(True, "server restarts on the same database")
     passes = []
@@ -118,6 +126,8 @@ def body(t, srv, sink):
             "passes: %s" % ks.short(passes))
     print("# mails at the kill %d, before the restart %d; after it: %d sent in %d passes, %d recovered"
           % (at_kill, before_restart, sent_after, len(passes), recovered), flush=True)
+    t.eq(recovered, claimed, "the restart recovers exactly the %d claimed sends the file held" % claimed)
+    t.eq(sent_after, N - in_sink, "after the restart exactly the %d not recorded as sent are sent" % (N - in_sink))
 
     # the sink, per invitation
     mails = sink.mails()

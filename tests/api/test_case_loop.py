@@ -123,6 +123,107 @@ def customer(srv, name, email, language="nl"):
 def main(t):
     with world(t) as (srv, sink, secret):
         scenario(t, srv, sink, secret)
+    with world(t) as (srv, sink, secret):
+        targets(t, srv, sink)
+
+
+def answer(srv, f, team, cust, answers):
+    """A response without a contact, tied to team and customer."""
+    return must(srv.post("/api/v1/responses", {"client_key": ks.uniq("k"), "touchpoint_id": f["tp1"]["id"],
+                                               "team_id": team, "customer_id": cust["id"], "channel": "phone",
+                                               "answers": answers}), 201, "POST /responses")
+
+
+def user(srv, role, name, email, unit_id=None):
+    body = {"email": email, "name": name, "role": role, "password": "case-targets-pw"}
+    if unit_id:
+        body["unit_id"] = unit_id
+    return srv.create("users", body)
+
+
+def targets(t, srv, sink):
+    """Who a case goes to: the rules' thresholds at their boundaries (NPS
+    6/7, grade 5/6, CES 3/4), the nearest manager above the team (not the
+    first manager by id), the first director when no unit above has a
+    manager, and the case mails' retry schedule (1, 2, 4 ... minutes)."""
+    t0 = ks.parse_iso(START)
+    f = ks.base_fixture(srv)
+    org, dept, team_a = f["org"]["id"], f["dept"]["id"], f["team"]["id"]
+    dept_b = srv.create("teams", {"name": "Dept B", "kind": "department", "parent_id": org})["id"]
+    team_b = srv.create("teams", {"name": "Team B", "kind": "team", "parent_id": dept_b})["id"]
+    org2 = srv.create("teams", {"name": "Tweede BV", "kind": "organisation"})["id"]
+    dept_c = srv.create("teams", {"name": "Dept C", "kind": "department", "parent_id": org2})["id"]
+    team_c = srv.create("teams", {"name": "Team C", "kind": "team", "parent_id": dept_c})["id"]
+    # ids in this order: the organisation's manager and the first director
+    # come first, so "the first one by id" is never the right answer by luck
+    olga = user(srv, "manager", "Olga Org", "olga@targets.test", org)
+    dina = user(srv, "director", "Dina Director", "dina@targets.test")
+    user(srv, "director", "Dirk Director", "dirk@targets.test")
+    mark = user(srv, "manager", "Mark Dept", "mark@targets.test", dept)
+    lotte = user(srv, "team_lead", "Lotte Lead", "lotte@targets.test", team_a)
+    bert = user(srv, "team_lead", "Bert Lead", "temp-bert@targets.test", team_b)
+
+    # ---- thresholds at their boundaries, over the API
+    rules = {r["kind"]: r for r in must(srv.get("/api/v1/alert-rules"), 200, "alert rules")["items"]}
+    t.eq({k: (rules[k]["threshold"], rules[k]["enabled"]) for k in ("nps_max", "grade_max", "ces_max")},
+         {"nps_max": (6, True), "grade_max": (5, True), "ces_max": (3, True)},
+         "default thresholds: NPS <= 6, grade <= 5, CES <= 3, all enabled")
+    fired = {}
+    for answers in ({"nps": 6}, {"nps": 7}, {"grade": 5}, {"grade": 6}, {"ces": 3}, {"ces": 4}):
+        cu = customer(srv, "Grens %s" % ks.short(answers), None)
+        answer(srv, f, team_a, cu, answers)
+        fired[ks.short(answers)] = sorted(c["rule"] for c in cases_of(srv, cu))
+    t.eq(fired, {'{"nps": 6}': ["nps_max"], '{"nps": 7}': [], '{"grade": 5}': ["grade_max"], '{"grade": 6}': [],
+                 '{"ces": 3}': ["ces_max"], '{"ces": 4}': []},
+         "a case opens at NPS 6, grade 5, CES 3 and not at NPS 7, grade 6, CES 4")
+
+    # ---- who gets the case and its escalation
+    ca = customer(srv, "Klant A", None)
+    cb = customer(srv, "Klant B", None)
+    cc = customer(srv, "Klant C", None)
+    answer(srv, f, team_a, ca, {"nps": 1})
+    answer(srv, f, team_b, cb, {"nps": 1})
+    answer(srv, f, team_c, cc, {"nps": 1})
+    case_a, case_b, case_c = (cases_of(srv, x, "nps_max")[0] for x in (ca, cb, cc))
+    t.eq((case_a["owner_user_id"], case_b["owner_user_id"], case_c["owner_user_id"]), (lotte["id"], bert["id"], None),
+         "owner: the team's lead (team A Lotte, team B Bert), none for team C (the queue)")
+    due = ks.working_deadline(t0, 48)
+    set_clock(srv, due + 1)
+    st = run_sched(srv)
+    t.eq(st.get("cases_escalated"), 6, "past the deadline all six open cases are escalated (3 boundary + A, B, C)")
+    got = tuple(get_case(srv, c["id"]).get("escalated_to_user_id") for c in (case_a, case_b, case_c))
+    t.eq(got, (mark["id"], olga["id"], dina["id"]),
+         "escalated to: team A the department's manager (nearest, not the organisation's), team B the "
+         "organisation's manager (no one on its department), team C the first director (no manager above)")
+    opened_c = [m for m in sink.mails(to="dina@targets.test") if ("#%d" % case_c["id"]) in m.subject]
+    t.eq(len(opened_c), 2, "the queue case of team C: its opened and overdue mails go to the director")
+    t.eq(sorted(m.subject.split(" ")[0] for m in sink.mails(to="olga@targets.test")),
+         ["Case"], "the organisation's manager got only team B's overdue mail")
+
+    # ---- the case mails' retry schedule: Bert's address is answered 451
+    row = srv.sql("SELECT id, attempts, status FROM case_mails WHERE case_id=? AND kind='opened'", (case_b["id"],))
+    if not row:
+        t.check(False, "team B's opened mail is in the outbox")
+        return
+    mid = row[0][0]
+    seen = [row[0][1:]]
+    t_k = due + 1
+    early = []
+    for k in range(seen[0][0], 8):
+        nxt = srv.sql("SELECT next_attempt_at FROM case_mails WHERE id=?", (mid,))[0][0]
+        want_next = t_k + 60 * 2 ** (k - 1)
+        if nxt != want_next:
+            early.append((k, "next_attempt_at", nxt - t_k, "s after the attempt, want", want_next - t_k))
+        set_clock(srv, want_next - 1)
+        run_sched(srv)
+        if srv.sql("SELECT attempts FROM case_mails WHERE id=?", (mid,))[0][0] != k:
+            early.append((k, "retried a second early"))
+        set_clock(srv, want_next)
+        run_sched(srv)
+        seen.append(srv.sql("SELECT attempts, status FROM case_mails WHERE id=?", (mid,))[0])
+        t_k = want_next
+    t.check(not early, "case mail 451: each retry comes 1, 2, 4 ... minutes after the attempt before", early)
+    t.eq(seen[-1], (8, "failed"), "case mail 451 every time: failed after 8 attempts")
 
 
 def scenario(t, srv, sink, secret):
@@ -378,6 +479,27 @@ def stats_check(t, srv, f, lead, now):
         want.append({"root_cause": k, "n": n, "share": round(n / total, 6), "cumulative_share": round(run / total, 6)})
     t.eq([rounded(x) for x in got.get("root_causes", [])], want,
          "stats: root-cause Pareto (n descending, share, cumulative share)")
+    # The same figures as literals, for the cases opened in the hour of
+    # `now` (Wednesday 2026-01-21 18:00Z): Bob (no consent: resolved at
+    # once, no contact), Cas and Dirk (contacted and resolved at once) and
+    # the five above (contacted after 1, 3, 10, 30, 80 h; the first two
+    # closed at 100 h). Deadline 48 working hours: Friday 18:00Z; the 80 h
+    # one (Sunday 02:00Z) missed it. Clock: 100 h on, Sunday 22:00Z.
+    t.eq(ks.iso(opened_at), "2026-01-21T18:00:00Z", "stats: the cases below were opened on Wednesday 18:00Z")
+    got = must(srv.get("/api/v1/cases/stats?from=%s&to=%s" % (ks.iso(opened_at), ks.iso(opened_at + HOUR))),
+               200, "GET /cases/stats?from&to")
+    t.eq({k: got.get(k) for k in ("opened", "open", "overdue", "by_status", "sla", "time_to_first_contact_hours",
+                                  "time_to_close_hours", "root_causes")},
+         {"opened": 8, "open": 3, "overdue": 3,
+          "by_status": {"new": 0, "contacted": 3, "resolved": 3, "closed": 2},
+          "sla": {"due": 8, "met": 7, "rate": 0.875},
+          "time_to_first_contact_hours": {"n": 7, "median": 3.0, "p90": 50.0},
+          "time_to_close_hours": {"n": 2, "median": 100.0, "p90": 100.0},
+          "root_causes": [{"root_cause": "wait_time", "n": 3, "share": 0.6, "cumulative_share": 0.6},
+                          {"root_cause": "billing", "n": 1, "share": 0.2, "cumulative_share": 0.8},
+                          {"root_cause": "staff", "n": 1, "share": 0.2, "cumulative_share": 1.0}]},
+         "stats over one hour's cases = literals worked out by hand (median of 0,0,1,3,10,30,80 = 3; "
+         "p90 = 30 + 0.4 * 50 = 50; SLA 7 of 8)")
     other = srv.create("teams", {"name": "Team Oost " + ks.uniq("o"), "kind": "team", "parent_id": f["dept"]["id"]})
     ol = make_user(srv, "team_lead", "Olga Oost", unit_id=other["id"])
     st, _, empty = ol.get("/api/v1/cases/stats")
@@ -390,8 +512,9 @@ def stats_check(t, srv, f, lead, now):
     t.error(srv.get("/api/v1/cases/stats?from=2026-02-01&to=2026-01-01"), 422, None, "to",
             "stats: to before from -> 422")
     st, _, rc = srv.get("/api/v1/case-root-causes")
-    t.check(st == 200 and "wait_time" in rc.get("items", []) and "other" in rc.get("items", []),
-            "GET /case-root-causes lists the categories", ks.got(st, rc))
+    t.eq((st, rc), (200, {"items": ["wait_time", "communication", "staff", "product", "price", "billing",
+                                     "delivery", "process", "other"]}),
+         "GET /case-root-causes lists exactly the nine categories of docs/API.md, in its order")
 
 
 if __name__ == "__main__":

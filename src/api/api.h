@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "invite/scheduler.h"
 #include "store/store.h"
+#include "survey/guard.h"
 
 /* The application context handed to every handler (req->app). Borrowed
  * pointers; the caller of http_start owns them. */
@@ -31,6 +32,9 @@ typedef struct api_app {
 	int64_t min_n_employee;  /* the same for one employee's scores */
 	ks_tz tz;                /* the organisation's calendar: every bucket and period */
 	dc_cache *disclose;      /* recent canonical tables of disclosure control; may be NULL */
+	/* open-link guard (issue 11): rate limits and burst holding on the
+	 * public survey page (src/survey/guard.h); NULL = none */
+	survey_guard *guard;
 } api_app;
 
 extern const http_route api_routes[];
@@ -57,6 +61,20 @@ ks_err api_authorize(http_req *req, unsigned access, ks_error *e);
  * *employee_id are read and may be set. by_employee: the request groups by
  * employee. KS_ERR_FORBIDDEN when the request asks for more. */
 ks_err api_scope(http_req *req, int64_t *team_id, int64_t *employee_id, bool by_employee, ks_error *e);
+
+/* accounts and tokens (issue 11): api_auth.c; docs/API.md "Accounts and access" */
+ks_err api_token_list(http_req *req, ks_error *e);
+ks_err api_token_delete(http_req *req, ks_error *e);
+ks_err api_user_get(http_req *req, ks_error *e);
+ks_err api_user_patch(http_req *req, ks_error *e);
+ks_err api_user_delete(http_req *req, ks_error *e);
+ks_err api_user_token_list(http_req *req, ks_error *e);
+
+/* open-link guard (issue 11): held answers of open-link bursts
+ * (api_suspect.c); docs/API.md "Suspect responses" */
+ks_err api_suspect_list(http_req *req, ks_error *e);
+ks_err api_suspect_accept(http_req *req, ks_error *e);
+ks_err api_suspect_reject(http_req *req, ks_error *e);
 
 /* ---- numbers about people (api_disclose.c) ---- */
 

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "survey/page.h"
+
+/* A full disk (503 storage_full): when to try again, in seconds. */
+#define API_STORAGE_RETRY_S 300
 
 /* ---- small JSON readers --------------------------------------------------- */
 
@@ -118,6 +122,8 @@ static ks_err api_contact_finish(http_req *req, ks_error *e)
 	if (p->rc) {
 		ks_err rc = p->rc;
 		*e = p->e;
+		if (rc == KS_ERR_STORAGE_FULL)
+			req->retry_after = API_STORAGE_RETRY_S;
 		free(p);
 		return rc;
 	}
@@ -156,6 +162,7 @@ ks_err api_contact_create(http_req *req, ks_error *e)
 	}
 	p->req = req;
 	req->pending = p;
+	req->pending_free = free; /* when the client leaves before the commit */
 	req->on_resume = api_contact_finish;
 	http_suspend(req);
 	err = store_contact_submit_async(app->store, &p->c, api_contact_done, p);
@@ -271,6 +278,10 @@ static ks_err api_answers(const json_t *o, model_response *r, ks_error *e)
 				       MODEL_OPEN_MAX);
 		/* Only blanks is no answer at all. */
 		const char *txt = json_string_value(open);
+		/* The survey page's limit in characters (issue 11). */
+		if (survey_text_chars(txt, json_string_length(open)) > SURVEY_OPEN_CHARS_MAX)
+			return ks_fail(e, KS_ERR_RANGE, "answers.open",
+				       "answers.open is longer than %d characters", SURVEY_OPEN_CHARS_MAX);
 		if (txt[strspn(txt, " \t\r\n")] != '\0')
 			r->open_text = txt; /* borrowed from o */
 	}
@@ -349,6 +360,14 @@ static void api_pending_free(api_pending *p)
 	free(p);
 }
 
+/* The HTTP layer's form of the above: a client that disconnects while its
+ * response waits for the writer is closed without api_response_finish, and
+ * its state (with the copy of the open answer) would leak. */
+static void api_pending_release(void *p)
+{
+	api_pending_free(p);
+}
+
 /* Writer thread: record the outcome, wake the request. Nothing slow here:
  * the writer serves everyone. */
 static void api_response_done(void *arg, ks_err rc, bool created, const model_response *r,
@@ -371,6 +390,8 @@ static ks_err api_response_finish(http_req *req, ks_error *e)
 	ks_err rc = p->rc;
 	if (rc) {
 		*e = p->e;
+		if (rc == KS_ERR_STORAGE_FULL)
+			req->retry_after = API_STORAGE_RETRY_S;
 		api_pending_free(p);
 		return rc;
 	}
@@ -411,6 +432,7 @@ ks_err api_response_create(http_req *req, ks_error *e)
 	ks_error_clear(&p->e);
 	p->req = req;
 	req->pending = p;
+	req->pending_free = api_pending_release;
 	req->on_resume = api_response_finish;
 	/* Suspend before queueing, so the writer can never resume a request
 	 * that is not yet suspended. */

@@ -4,6 +4,13 @@
  * touchpoint's open link (any number of answers). Each rendered form
  * carries a random nonce k; the response's client_key is derived from it,
  * so a double submit of the same form stores one response.
+ *
+ * The open-link guard (issue 11, src/survey/guard.h) sits in front of
+ * every POST: over a rate limit the customer gets a friendly 429 page with
+ * Retry-After; a valid answer on an open link beyond the normal rate is
+ * stored but held as suspect (store_suspect_hold) and counts nowhere until
+ * an admin accepts it. The customer sees the same thank-you page either
+ * way: telling a flood which answers are held would only help it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +145,42 @@ typedef struct api_post {
 	model_response r;
 	survey_form_errors errs;
 	char nonce[SURVEY_NONCE_MAX + 1];
+	char addr[64];           /* the client's address (http_client_addr) */
 } api_post;
+
+/* Seconds a customer is asked to wait when the answers cannot be stored. */
+#define API_STORAGE_RETRY 300
+
+/* The rate limits of the guard: false (and the 429 page) when over one. */
+static bool api_survey_admit(http_req *req, api_post *p, ks_err *err)
+{
+	api_app *app = req->app;
+	int wait = 0;
+	*err = KS_OK;
+	if (app->guard == NULL ||
+	    guard_admit(app->guard, p->addr, req->params[0], !p->l.is_contact, clock_now(app->clock),
+			&wait))
+		return true;
+	req->retry_after = wait;
+	*err = api_page_message(req, 429, api_page_lang(req, &p->l), SURVEY_MSG_TOO_MANY);
+	return false;
+}
+
+/* Store the parsed answer: counted through the writer, or, for an open
+ * link in a burst, held as suspect. */
+static ks_err api_survey_submit(http_req *req, api_post *p, bool *created, ks_error *e)
+{
+	api_app *app = req->app;
+	if (p->l.is_contact || app->guard == NULL ||
+	    guard_normal(app->guard, req->params[0], clock_now(app->clock)))
+		return store_response_submit(app->store, &p->r, created, e);
+	guard_config cfg;
+	guard_get_config(app->guard, &cfg);
+	ks_err err = store_response_prepare(app->store, &p->r, e);
+	if (!err)
+		err = store_suspect_hold(app->store, &p->r, p->addr, cfg.quiet_s, created, NULL, NULL, e);
+	return err;
+}
 
 static ks_err api_survey_store(http_req *req, api_post *p, ks_error *e)
 {
@@ -157,10 +199,14 @@ static ks_err api_survey_store(http_req *req, api_post *p, ks_error *e)
 	p->r.open_text = open;
 	api_page_response(&p->l, lang, p->nonce, &p->r);
 	bool created = false;
-	err = store_response_submit(app->store, &p->r, &created, e);
+	err = api_survey_submit(req, p, &created, e);
 	free(open);
 	if (err == KS_ERR_CONFLICT || (err == KS_OK && !created))
 		return api_page_message(req, 409, lang, SURVEY_MSG_ALREADY_ANSWERED);
+	if (err == KS_ERR_STORAGE_FULL || err == KS_ERR_UNAVAILABLE) {
+		req->retry_after = API_STORAGE_RETRY;
+		return api_page_message(req, 503, lang, SURVEY_MSG_UNAVAILABLE);
+	}
 	if (err)
 		return err;
 	return api_page_message(req, 201, lang, SURVEY_MSG_THANKS);
@@ -175,7 +221,8 @@ ks_err api_survey_post(http_req *req, ks_error *e)
 	model_response_init(&p->r);
 	survey_form_errors_init(&p->errs);
 	ks_err err;
-	if (api_page_link(req, &p->l, &p->s, &err)) {
+	http_client_addr(req, p->addr, sizeof p->addr);
+	if (api_page_link(req, &p->l, &p->s, &err) && api_survey_admit(req, p, &err)) {
 		if (p->l.answered)
 			err = api_page_message(req, 409, api_page_lang(req, &p->l),
 					       SURVEY_MSG_ALREADY_ANSWERED);

@@ -158,3 +158,8 @@ const http_route api_routes[] = {
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
+	/* open-link guard (issue 11): answers held from a burst on an open
+	 * link (api_suspect.c); admins decide */
+	{"GET", "/api/v1/suspect-responses", api_suspect_list, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/accept", api_suspect_accept, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},

@@ -45,6 +45,10 @@ typedef struct cli_opts {
 	const char *web_root;   /* the UI's files; default "web" */
 	const char *time_zone;  /* the organisation's calendar; default Europe/Amsterdam */
 	/* user add */
+	http_limits http_limits;        /* --http-limit NAME=VALUE (src/http) */
+	http_trusted trusted;           /* --trusted-proxy ADDR[,ADDR] */
+	bool have_trusted;
+	const char *open_link_guard; /* open-link guard (issue 11): limits, guard_config_parse */
 	const char *email;
 	const char *name;
 	const char *role;
@@ -98,6 +102,11 @@ static const char *cli_usage_for(const char *cmd)
 		       "  SIGTERM or SIGINT stop it gracefully.\n";
 	if (strcmp(cmd, "demo") == 0)
 		return "usage: klantstem demo --db FILE [--scale PERCENT]\n"
+		       "  --open-link-guard SPEC  limits of the public survey page (issue 11), default\n"
+		       "                       addr=10,link=120,normal=30,window=60,quiet=900: per\n"
+		       "                       address and link, per open link, answers per open link\n"
+		       "                       counted at once (beyond: held as suspect) in window\n"
+		       "                       seconds; a burst ends after quiet seconds; 0 = no limit\n"
 		       "  Create FILE with a demo organisation: 8 teams, 60 employees, 20k customers,\n"
 		       "  24 months of contacts and >100k responses. Refuses an existing database\n"
 		       "  that already holds data. --scale shrinks or grows it (default 100).\n";
@@ -148,10 +157,11 @@ static bool cli_parse_uint(const char *s, long lo, long hi, long *out)
 static bool cli_serve_option(cli_opts *o, const char *a, const char *v)
 {
 	const char *names[] = {"--base-url", "--smtp", "--smtp-user", "--mail-from", "--org-name",
-			       "--webhook-url", "--test-clock", "--sample-seed", "--web-root", "--time-zone"};
+			       "--webhook-url", "--test-clock", "--sample-seed", "--web-root", "--time-zone",
+			       "--open-link-guard"};
 	const char **dst[] = {&o->base_url, &o->smtp_url, &o->smtp_user, &o->mail_from, &o->org_name,
 			      &o->webhook_url, &o->test_clock, &o->sample_seed, &o->web_root,
-			      &o->time_zone};
+			      &o->time_zone, &o->open_link_guard};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(a, names[i]) == 0) {
 			*dst[i] = v;
@@ -536,6 +546,11 @@ static int cli_serve(const cli_opts *o)
 		store_close(s);
 		an_index_free(ix);
 		return cli_fail(&e);
+	/* open-link guard (issue 11) */
+	guard_config gcfg;
+	guard_config_default(&gcfg);
+	if (guard_config_parse(o->open_link_guard, &gcfg, &e))
+		return cli_usage_error("serve", "%s", e.message);
 	}
 	auth_ctx *auth = NULL;
 	if (auth_ctx_new(&auth)) {
@@ -548,7 +563,7 @@ static int cli_serve(const cli_opts *o)
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
 		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
-		       .tz = tz};
+		       .tz = tz, .guard = guard};
 	/* Without memory for the cache every request builds its own tables. */
 	if (dc_cache_new(&app.disclose) != KS_OK)
 		app.disclose = NULL;
@@ -567,6 +582,9 @@ static int cli_serve(const cli_opts *o)
 		store_close(s);
 		an_index_free(ix);
 		auth_ctx_free(auth);
+	survey_guard *guard = NULL; /* without memory for it: no limits, as before issue 11 */
+	if (guard_new(&gcfg, &guard) != KS_OK)
+		guard = NULL;
 		dc_cache_free(app.disclose);
 		return cli_fail(&e);
 	}
@@ -593,6 +611,7 @@ static int cli_serve(const cli_opts *o)
 	auth_ctx_free(auth);
 	dc_cache_free(app.disclose); /* after http_stop: no request reads it any more */
 	fprintf(stderr, "klantstem: group commit: %llu batches, %llu rows; stopped cleanly\n",
+		guard_free(guard);
 		(unsigned long long)batches, (unsigned long long)rows);
 	return 0;
 }
@@ -617,6 +636,7 @@ static int cli_routes(void)
 			}
 		}
 		printf("]}");
+	guard_free(guard);
 	}
 	printf("\n]\n");
 	return 0;

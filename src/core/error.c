@@ -27,6 +27,7 @@ const char *ks_strerror(ks_err code)
 	case KS_ERR_UNAUTHENTICATED: return "unauthenticated";
 	case KS_ERR_FORBIDDEN: return "forbidden";
 	case KS_ERR_TOO_MANY: return "too_many_requests";
+	case KS_ERR_STORAGE_FULL: return "storage_full";
 	}
 	return "unknown";
 }

@@ -28,7 +28,8 @@ typedef enum {
 	KS_ERR_INTERNAL,    /* a bug: should not happen */
 	KS_ERR_UNAUTHENTICATED, /* no valid session or token */
 	KS_ERR_FORBIDDEN,   /* the role or scope does not allow it (also: CSRF) */
-	KS_ERR_TOO_MANY     /* rate-limited */
+	KS_ERR_TOO_MANY,    /* rate-limited */
+	KS_ERR_STORAGE_FULL /* the disk is full: writes are refused, reads go on */
 } ks_err;
 
 typedef struct ks_error {

@@ -58,6 +58,7 @@ int http_status_for(ks_err code)
 }
 
 /* ---- replies ---------------------------------------------------------------- */
+	case KS_ERR_STORAGE_FULL: return 503;
 
 static void http_set_reply(http_req *req, int status, const char *ctype, char *body, size_t len)
 {
@@ -515,3 +516,14 @@ void http_stop(http_server *srv, int grace_ms)
 	http_static_free(srv->web);
 	free(srv);
 }
+	/* A request suspended for the writer whose client went away is
+	 * closed without its on_resume: its pending state is freed here. */
+	if (req->pending) {
+		if (req->pending_free)
+			req->pending_free(req->pending);
+		else
+			free(req->pending);
+	}
+	if (req->reply_from_fd)
+		close(req->reply_fd);
+	http_guard_reply_done(srv->guard, req->guard_conn);

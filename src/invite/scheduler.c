@@ -240,6 +240,15 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 		err = sched_case_pass(sc, now, st, e);
 	if (!err && sc->cfg.webhook_url[0])
 		err = sched_webhook_pass(sc, now, st, e);
+	/* open-link guard (issue 11): the admins' alert about a burst */
+	if (!err && sc->cfg.mail_enabled) {
+		int sent = 0, failed = 0;
+		err = guard_alert_pass(sc->store, &sc->cfg.mail, sc->cfg.base_url, sc->cfg.org_name, now,
+				       &sent, &failed, e);
+		if (sent || failed)
+			fprintf(stderr, "klantstem: scheduler: %d burst alerts sent, %d failed\n", sent,
+				failed);
+	}
 	pthread_mutex_unlock(&sc->pass_mu);
 	return err;
 }
@@ -297,6 +306,10 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	}
 	if (err) {
 		invite_scheduler_stop(sc);
+	int guard_mails = 0; /* open-link guard (issue 11) */
+	if (!err)
+		err = store_guard_mail_recover(store, &guard_mails, e);
+	sc->recovered += guard_mails;
 		return err;
 	}
 	*out = sc;

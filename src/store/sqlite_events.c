@@ -9,9 +9,13 @@
  */
 #include "store/sqlite_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #define CONTACT_DEFAULT_TTL (14 * 86400)
 
@@ -483,21 +487,136 @@ static void sq_notify_commit(ks_store *s, wq_item *batch, const wq_result *res, 
 	free(rows);
 }
 
+/* ---- a full disk (issue 11) --------------------------------------------------------
+ * When the disk fills, every write fails with SQLITE_FULL. Reads never
+ * need space, but a login writes its session row and an admin's accept or
+ * reject writes too. So the store keeps a reserve file next to the
+ * database; the first SQLITE_FULL deletes it (those small writes fit in
+ * what it freed) and puts the writer in "storage full": responses and
+ * contacts are refused with KS_ERR_STORAGE_FULL (503) without touching the
+ * disk, until statvfs shows room for twice the reserve again; then the
+ * reserve is made again and intake resumes. A failed batch is rolled back
+ * whole, so nothing half-written remains and the writer never wedges. */
+
+#define SQ_RESERVE_BYTES (4 * 1024 * 1024)
+
+static bool sq_reserve_path(const ks_store *s, char *out, size_t n)
+{
+	if (s->path == NULL || s->path[0] == '\0' || strcmp(s->path, ":memory:") == 0 ||
+	    strncmp(s->path, "file:", 5) == 0)
+		return false;
+	int k = snprintf(out, n, "%s-reserve", s->path);
+	return k > 0 && (size_t)k < n;
+}
+
+/* Make the reserve when it is missing; true when one exists afterwards.
+ * One found on disk (left by another process) is used but not owned. */
+static bool sq_reserve_make(ks_store *s)
+{
+	char p[4096];
+	if (!sq_reserve_path(s, p, sizeof p))
+		return false;
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST;
+	int rc = posix_fallocate(fd, 0, SQ_RESERVE_BYTES);
+	if (rc == 0)
+		rc = fsync(fd);
+	close(fd);
+	if (rc != 0) {
+		unlink(p);
+		return false;
+	}
+	s->reserve_owned = true;
+	return true;
+}
+
+static void sq_reserve_drop(ks_store *s)
+{
+	char p[4096];
+	if (sq_reserve_path(s, p, sizeof p))
+		unlink(p);
+	s->reserve_owned = false;
+}
+
+/* Free bytes for unprivileged writers on the database's file system. */
+static bool sq_storage_room(const ks_store *s)
+{
+	char dir[4096];
+	if (!sq_reserve_path(s, dir, sizeof dir))
+		return true;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct statvfs vf;
+	if (statvfs(dir, &vf) != 0)
+		return true;
+	return (unsigned long long)vf.f_bavail * vf.f_frsize >= 2ull * SQ_RESERVE_BYTES;
+}
+
+void sq_storage_failed(ks_store *s, ks_err err)
+{
+	if (err != KS_ERR_STORAGE_FULL)
+		return;
+	pthread_mutex_lock(&s->wq_mu);
+	bool was = s->storage_full;
+	s->storage_full = true;
+	sq_reserve_drop(s);
+	pthread_mutex_unlock(&s->wq_mu);
+	if (!was)
+		fprintf(stderr, "klantstem: storage full: intake refused (503 storage_full) until "
+				"space is back; reserve released for logins and reads\n");
+}
+
+bool sq_storage_refuse(ks_store *s)
+{
+	pthread_mutex_lock(&s->wq_mu);
+	bool refuse = s->storage_full;
+	if (refuse && sq_storage_room(s) && sq_reserve_make(s)) {
+		s->storage_full = false;
+		refuse = false;
+		fprintf(stderr, "klantstem: storage: space is back, intake resumes\n");
+	}
+	pthread_mutex_unlock(&s->wq_mu);
+	return refuse;
+}
+
 static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 {
 	wq_result *res = calloc((size_t)n, sizeof *res);
 	ks_error e;
 	ks_error_clear(&e);
-	ks_err txerr = res ? sq_exec(s->wconn, "BEGIN IMMEDIATE", &e) : KS_ERR_NOMEM;
+	ks_err txerr = KS_ERR_NOMEM;
+	if (res && sq_storage_refuse(s))
+		txerr = ks_fail(&e, KS_ERR_STORAGE_FULL, NULL,
+				"the storage is full: nothing was written; try again later");
+	else if (res)
+		txerr = sq_exec(s->wconn, "BEGIN IMMEDIATE", &e);
+	bool full = txerr == KS_ERR_STORAGE_FULL;
 	int i = 0;
-	for (wq_item *it = batch; !txerr && it; it = it->next, i++)
+	for (wq_item *it = batch; !txerr && it; it = it->next, i++) {
 		res[i].rc = sq_write_one(s, s->wconn, it, &res[i].created, &res[i].e);
+		full |= res[i].rc == KS_ERR_STORAGE_FULL;
+		/* SQLITE_FULL and I/O errors may roll the whole transaction back:
+		 * the next items must not run outside it (each savepoint would
+		 * then commit on its own), so the batch fails as one. */
+		if (res[i].rc && sqlite3_get_autocommit(s->wconn->db)) {
+			txerr = res[i].rc;
+			e = res[i].e;
+		}
+	}
 	if (!txerr)
 		txerr = sq_exec(s->wconn, "COMMIT", &e);
 	if (txerr)
 		sqlite3_exec(s->wconn->db, "ROLLBACK", NULL, NULL, NULL);
 	else if (s->commit_hook)
 		sq_notify_commit(s, batch, res, n);
+	if (full || txerr == KS_ERR_STORAGE_FULL)
+		sq_storage_failed(s, KS_ERR_STORAGE_FULL);
 	i = 0;
 	for (wq_item *it = batch, *next; it; it = next, i++) {
 		next = it->next;
@@ -612,6 +731,7 @@ void sq_checkpointer_stop(ks_store *s)
 
 ks_err sq_writer_start(ks_store *s, ks_error *e)
 {
+	sq_reserve_make(s); /* without one (no room at start) the store still runs */
 	if (pthread_create(&s->writer, NULL, sq_writer_main, s) != 0)
 		return ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the writer thread");
 	s->writer_started = true;
@@ -628,6 +748,8 @@ void sq_writer_stop(ks_store *s)
 	pthread_mutex_unlock(&s->wq_mu);
 	pthread_join(s->writer, NULL); /* drains the queue first */
 	s->writer_started = false;
+	if (s->reserve_owned)
+		sq_reserve_drop(s);
 }
 
 /* Hand an item to the writer; frees it when the store is closing. */

@@ -85,6 +85,12 @@ struct ks_store {
 	bool closing;
 	int batch_max;
 	uint64_t n_batches, n_rows;
+	/* open-link guard (issue 11): a full disk. The writer refuses intake
+	 * (KS_ERR_STORAGE_FULL) instead of failing every batch, and frees the
+	 * reserve file so logins and the admin's small writes still fit; both
+	 * under wq_mu. See sq_storage_* in sqlite_events.c. */
+	bool storage_full;
+	bool reserve_owned;      /* this process created <path>-reserve */
 
 	uint64_t sample_seed;    /* invitation sampling (store_set_sample_seed) */
 	ks_tz tz;                /* the organisation's calendar: ks_local_month/year() in SQL */
@@ -182,6 +188,13 @@ json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e);
 /* Append an audit entry on c inside the caller's transaction
  * (sqlite_audit.c): a change and its entry commit together. */
 ks_err sq_audit_insert(ks_store *s, sq_conn *c, const store_audit_entry *a, ks_error *e);
+
+/* open-link guard (issue 11), sqlite_events.c: after a write failed with
+ * err, KS_ERR_STORAGE_FULL puts the store in "storage full" (the reserve
+ * is released); sq_storage_refuse tells whether intake must be refused now
+ * (and leaves that state when space is back). */
+void sq_storage_failed(ks_store *s, ks_err err);
+bool sq_storage_refuse(ks_store *s);
 
 ks_err sq_writer_start(ks_store *s, ks_error *e);
 void sq_writer_stop(ks_store *s);

@@ -236,7 +236,7 @@ static void survey_put_field_error(survey_out *o, survey_lang l, const model_que
 		return;
 	case SURVEY_FE_TOO_LONG:
 		out_puts(o, tr(l, "Je antwoord is te lang: maximaal ", "Your answer is too long: at most "));
-		out_int(o, MODEL_OPEN_MAX);
+		out_int(o, SURVEY_OPEN_CHARS_MAX);
 		out_puts(o, tr(l, " tekens.", " characters."));
 		return;
 	}
@@ -258,6 +258,7 @@ static void survey_put_general_error(survey_out *o, survey_lang l, survey_genera
 			       "We could not read your answers. Please try again."));
 		return;
 	case SURVEY_GE_FORM:
+	case SURVEY_GE_TOO_MANY:
 		out_puts(o, tr(l, "Het formulier kwam niet goed aan. Laad de pagina opnieuw en probeer het nog eens.",
 			       "The form did not arrive intact. Please reload the page and try again."));
 		return;
@@ -371,7 +372,7 @@ static void survey_textarea(survey_out *o, const model_question *q, int i, const
 {
 	out_puts(o, "<textarea id=\"");
 	out_qid(o, i, "-open\" name=\"open\" rows=\"5\" maxlength=\"");
-	out_int(o, MODEL_OPEN_MAX);
+	out_int(o, SURVEY_OPEN_CHARS_MAX);
 	out_puts(o, "\" aria-labelledby=\"");
 	out_qid(o, i, "-t\"");
 	if (q->required)
@@ -522,6 +523,16 @@ ks_err survey_page_message(ks_buf *out, const char *lang, survey_message kind)
 		body = tr(l, "Deze vragenlijst kan niet meer worden ingevuld. Bedankt dat je de moeite nam!",
 			  "This survey is no longer open. Thank you for taking the trouble!");
 		break;
+	case SURVEY_MSG_TOO_MANY:
+		title = tr(l, "Even geduld, alsjeblieft", "Just a moment, please");
+		body = tr(l, "We krijgen op dit moment erg veel antwoorden tegelijk. Probeer het over een paar minuten nog eens; je antwoorden zijn nog niet verstuurd.",
+			  "We are receiving a great many answers at once right now. Please try again in a few minutes; your answers have not been sent yet.");
+		break;
+	case SURVEY_MSG_UNAVAILABLE:
+		title = tr(l, "Even niet beschikbaar", "Temporarily unavailable");
+		body = tr(l, "We kunnen je antwoorden op dit moment niet opslaan. Probeer het later nog eens; je antwoorden zijn nog niet verstuurd.",
+			  "We cannot store your answers right now. Please try again later; your answers have not been sent yet.");
+		break;
 	default:
 		return KS_ERR_INTERNAL;
 	}
@@ -599,6 +610,14 @@ static bool survey_utf8_valid(const unsigned char *s, size_t n)
 		i += need + 1;
 	}
 	return true;
+}
+
+size_t survey_text_chars(const char *s, size_t n)
+{
+	size_t chars = 0;
+	for (size_t i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xC0) != 0x80; /* every byte but continuations */
+	return chars;
 }
 
 /* Decode one name or value of n bytes into out (room for n + 1; decoding
@@ -771,7 +790,7 @@ static ks_err survey_take_open(survey_parse *p, int i, char *v, size_t n)
 	}
 	memcpy(p->errs->open, v, keep);
 	p->errs->open[keep] = '\0';
-	if (n > MODEL_OPEN_MAX) {
+	if (n > MODEL_OPEN_MAX || survey_text_chars(v, n) > SURVEY_OPEN_CHARS_MAX) {
 		survey_set_error(p->errs, i, SURVEY_FE_TOO_LONG);
 		return KS_OK;
 	}
@@ -933,10 +952,16 @@ ks_err survey_form_parse(const char *body, size_t len, const model_survey *s,
 		return KS_ERR_NOMEM;
 
 	ks_err rc = KS_OK;
-	size_t pos = 0;
+	size_t pos = 0, fields = 0;
 	while (pos < len) {
 		const char *amp = memchr(body + pos, '&', len - pos);
 		size_t end = amp ? (size_t)(amp - body) : len;
+		if (end > pos && ++fields > SURVEY_FIELDS_MAX) {
+			/* Not our form: stop before decoding any more of it. */
+			survey_set_general(errs, SURVEY_GE_TOO_MANY);
+			rc = KS_ERR_INVALID;
+			break;
+		}
 		if (end > pos)  /* "a=1&&b=2" and a trailing '&' are harmless */
 			rc = survey_take_pair(&p, body + pos, end - pos, scratch);
 		if (rc)

@@ -27,13 +27,26 @@
 
 #define SURVEY_NONCE_MAX 64  /* characters of the hidden field k */
 
+/* Limits on what one answer may hold (issue 11: a flood of long answers
+ * grew the database by 60 MB). An open answer holds at most
+ * SURVEY_OPEN_CHARS_MAX characters (Unicode code points, what a person
+ * counts) and never more than MODEL_OPEN_MAX bytes; the JSON API applies
+ * the same two. A posted form holds at most SURVEY_FIELDS_MAX name=value
+ * pairs (ours sends one per question, k and contact). */
+#define SURVEY_OPEN_CHARS_MAX 2000
+#define SURVEY_FIELDS_MAX (MODEL_MAX_QUESTIONS + 8)
+
+/* Characters (code points) in n bytes of valid UTF-8. */
+size_t survey_text_chars(const char *s, size_t n);
+
 /* What is wrong with one question's answer. */
 typedef enum {
 	SURVEY_FE_NONE = 0,
 	SURVEY_FE_REQUIRED,     /* a required question was not answered */
 	SURVEY_FE_NOT_INTEGER,  /* a score that is not a whole number */
 	SURVEY_FE_RANGE,        /* a score outside model_qtype_range() */
-	SURVEY_FE_TOO_LONG      /* open answer over MODEL_OPEN_MAX bytes */
+	SURVEY_FE_TOO_LONG      /* open answer over SURVEY_OPEN_CHARS_MAX characters
+	                         * or MODEL_OPEN_MAX bytes */
 } survey_field_error;
 
 /* What is wrong with the form as a whole. */
@@ -41,7 +54,8 @@ typedef enum {
 	SURVEY_GE_NONE = 0,
 	SURVEY_GE_EMPTY,     /* not a single question answered */
 	SURVEY_GE_ENCODING,  /* bad %-escape, invalid UTF-8 or NUL in the body */
-	SURVEY_GE_FORM       /* bad nonce or a field sent twice: not our form */
+	SURVEY_GE_FORM,      /* bad nonce or a field sent twice: not our form */
+	SURVEY_GE_TOO_MANY   /* more than SURVEY_FIELDS_MAX fields: not our form */
 } survey_general_error;
 
 /* Errors of one submitted form, as codes rather than text so the page shows
@@ -62,7 +76,9 @@ typedef enum {
 	SURVEY_MSG_THANKS,
 	SURVEY_MSG_ALREADY_ANSWERED,
 	SURVEY_MSG_NOT_FOUND,
-	SURVEY_MSG_EXPIRED
+	SURVEY_MSG_EXPIRED,
+	SURVEY_MSG_TOO_MANY,     /* 429: too many answers from here or on this link */
+	SURVEY_MSG_UNAVAILABLE   /* 503: answers cannot be stored now (storage full) */
 } survey_message;
 
 /* No errors, no values (all -1), no open text. */
@@ -83,7 +99,7 @@ ks_err survey_page_form(ks_buf *out, const model_survey *s, const char *lang,
 			int prefill_nps, const survey_form_errors *errs);
 
 /* Append a short page for kind (thank you, already answered, not found,
- * expired) to out. Errors as for survey_page_form(). */
+ * expired, too many, unavailable) to out. Errors as for survey_page_form(). */
 ks_err survey_page_message(ks_buf *out, const char *lang, survey_message kind);
 
 /* Parse an application/x-www-form-urlencoded body (len bytes, need not be

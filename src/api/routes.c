@@ -151,6 +151,11 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/actions/{id}", api_action_get, API_ANY},
 	{"PATCH", "/api/v1/actions/{id}", api_action_update, API_LEADS},
 	{"GET", "/api/v1/actions/{id}/effect", api_action_effect, API_ANY},
+	/* open-link guard (issue 11): answers held from a burst on an open
+	 * link (api_suspect.c); admins decide */
+	{"GET", "/api/v1/suspect-responses", api_suspect_list, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/accept", api_suspect_accept, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},
 	/* privacy and audit (issue 11): admins only; every export and erasure
 	 * is itself an audit entry */
 	{"GET", "/api/v1/audit", api_audit_list, API_ADMIN},
@@ -158,8 +163,3 @@ const http_route api_routes[] = {
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
-	/* open-link guard (issue 11): answers held from a burst on an open
-	 * link (api_suspect.c); admins decide */
-	{"GET", "/api/v1/suspect-responses", api_suspect_list, API_ADMIN},
-	{"POST", "/api/v1/suspect-responses/accept", api_suspect_accept, API_ADMIN},
-	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},

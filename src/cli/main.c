@@ -44,11 +44,8 @@ typedef struct cli_opts {
 	bool secure_cookies;
 	const char *web_root;   /* the UI's files; default "web" */
 	const char *time_zone;  /* the organisation's calendar; default Europe/Amsterdam */
-	/* user add */
-	http_limits http_limits;        /* --http-limit NAME=VALUE (src/http) */
-	http_trusted trusted;           /* --trusted-proxy ADDR[,ADDR] */
-	bool have_trusted;
 	const char *open_link_guard; /* open-link guard (issue 11): limits, guard_config_parse */
+	/* user add */
 	const char *email;
 	const char *name;
 	const char *role;
@@ -93,6 +90,11 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --org-name NAME      organisation name in the mails\n"
 		       "  --time-zone ZONE     the organisation's calendar for every day, week, month,\n"
 		       "                       quarter and year (default Europe/Amsterdam; EU zones, UTC)\n"
+		       "  --open-link-guard SPEC  limits of the public survey page (issue 11), default\n"
+		       "                       addr=10,link=120,normal=30,window=60,quiet=900: per\n"
+		       "                       address and link, per open link, answers per open link\n"
+		       "                       counted at once (beyond: held as suspect) in window\n"
+		       "                       seconds; a burst ends after quiet seconds; 0 = no limit\n"
 		       "  --webhook-url URL    POST signed invitation.created events there; the secret\n"
 		       "                       comes from $KLANTSTEM_WEBHOOK_SECRET\n"
 		       "  --sample-seed N      fixed seed for invitation sampling (tests)\n"
@@ -102,11 +104,6 @@ static const char *cli_usage_for(const char *cmd)
 		       "  SIGTERM or SIGINT stop it gracefully.\n";
 	if (strcmp(cmd, "demo") == 0)
 		return "usage: klantstem demo --db FILE [--scale PERCENT]\n"
-		       "  --open-link-guard SPEC  limits of the public survey page (issue 11), default\n"
-		       "                       addr=10,link=120,normal=30,window=60,quiet=900: per\n"
-		       "                       address and link, per open link, answers per open link\n"
-		       "                       counted at once (beyond: held as suspect) in window\n"
-		       "                       seconds; a burst ends after quiet seconds; 0 = no limit\n"
 		       "  Create FILE with a demo organisation: 8 teams, 60 employees, 20k customers,\n"
 		       "  24 months of contacts and >100k responses. Refuses an existing database\n"
 		       "  that already holds data. --scale shrinks or grows it (default 100).\n";
@@ -524,6 +521,11 @@ static int cli_serve(const cli_opts *o)
 	tz_default(&tz);
 	if (o->time_zone && tz_lookup(o->time_zone, &tz, &e))
 		return cli_usage_error("serve", "--time-zone: %s", e.message);
+	/* open-link guard (issue 11) */
+	guard_config gcfg;
+	guard_config_default(&gcfg);
+	if (guard_config_parse(o->open_link_guard, &gcfg, &e))
+		return cli_usage_error("serve", "%s", e.message);
 	store_options sopt = {.clock = &clock, .tz = tz};
 	ks_store *s = NULL;
 	if (store_open(o->db, &sopt, &s, &e))
@@ -546,11 +548,6 @@ static int cli_serve(const cli_opts *o)
 		store_close(s);
 		an_index_free(ix);
 		return cli_fail(&e);
-	/* open-link guard (issue 11) */
-	guard_config gcfg;
-	guard_config_default(&gcfg);
-	if (guard_config_parse(o->open_link_guard, &gcfg, &e))
-		return cli_usage_error("serve", "%s", e.message);
 	}
 	auth_ctx *auth = NULL;
 	if (auth_ctx_new(&auth)) {
@@ -560,6 +557,9 @@ static int cli_serve(const cli_opts *o)
 		fprintf(stderr, "klantstem: cannot initialise libsodium\n");
 		return 1;
 	}
+	survey_guard *guard = NULL; /* without memory for it: no limits, as before issue 11 */
+	if (guard_new(&gcfg, &guard) != KS_OK)
+		guard = NULL;
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
 		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
@@ -582,10 +582,8 @@ static int cli_serve(const cli_opts *o)
 		store_close(s);
 		an_index_free(ix);
 		auth_ctx_free(auth);
-	survey_guard *guard = NULL; /* without memory for it: no limits, as before issue 11 */
-	if (guard_new(&gcfg, &guard) != KS_OK)
-		guard = NULL;
 		dc_cache_free(app.disclose);
+		guard_free(guard);
 		return cli_fail(&e);
 	}
 	fprintf(stderr, "klantstem: mail %s%s; webhooks %s%s\n",
@@ -610,8 +608,8 @@ static int cli_serve(const cli_opts *o)
 	an_index_free(ix); /* after the store: its writer feeds the index until it stops */
 	auth_ctx_free(auth);
 	dc_cache_free(app.disclose); /* after http_stop: no request reads it any more */
+	guard_free(guard);
 	fprintf(stderr, "klantstem: group commit: %llu batches, %llu rows; stopped cleanly\n",
-		guard_free(guard);
 		(unsigned long long)batches, (unsigned long long)rows);
 	return 0;
 }
@@ -636,7 +634,6 @@ static int cli_routes(void)
 			}
 		}
 		printf("]}");
-	guard_free(guard);
 	}
 	printf("\n]\n");
 	return 0;

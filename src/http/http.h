@@ -81,6 +81,7 @@ struct http_req {
 	char allow[64];          /* Allow header for 405 */
 	char location[128];      /* Location header for 201 */
 	char set_cookie[256];    /* Set-Cookie header, when not empty */
+	int retry_after;         /* Retry-After seconds (429, 503); 0 = none */
 	http_principal who;
 	/* extra reply headers of static files (static.c); NULL/"" = none */
 	const char *cache_control;
@@ -92,6 +93,10 @@ struct http_req {
 	 * http_resume(), like a handler; pending is the handler's own state. */
 	ks_err (*on_resume)(http_req *req, ks_error *e);
 	void *pending;
+	/* open-link guard (issue 11): frees pending when the request ends
+	 * without on_resume running (the client went away while suspended:
+	 * libmicrohttpd then closes it instead of calling back). NULL = free(). */
+	void (*pending_free)(void *pending);
 	/* bookkeeping */
 	bool too_big;
 	int uri_refused;         /* 414 / 431: query cut off before parsing */
@@ -152,10 +157,6 @@ void http_client_addr(http_req *req, char *out, size_t n);
 void http_log_escape(char *out, size_t n, const char *s);
 
 /* Park the request until http_resume(); the handler returns KS_OK after
-	/* open-link guard (issue 11): frees pending when the request ends
-	 * without on_resume running (the client went away while suspended:
-	 * libmicrohttpd then closes it instead of calling back). NULL = free(). */
-	void (*pending_free)(void *pending);
  * calling http_suspend. http_resume may be called from any thread, once. */
 void http_suspend(http_req *req);
 void http_resume(http_req *req);

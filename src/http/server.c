@@ -53,12 +53,12 @@ int http_status_for(ks_err code)
 	case KS_ERR_UNAUTHENTICATED: return 401;
 	case KS_ERR_FORBIDDEN: return 403;
 	case KS_ERR_TOO_MANY: return 429;
+	case KS_ERR_STORAGE_FULL: return 503;
 	}
 	return 500;
 }
 
 /* ---- replies ---------------------------------------------------------------- */
-	case KS_ERR_STORAGE_FULL: return 503;
 
 static void http_set_reply(http_req *req, int status, const char *ctype, char *body, size_t len)
 {
@@ -152,6 +152,11 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 		MHD_add_response_header(r, "Set-Cookie", req->set_cookie);
 	if (req->status == 401)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"klantstem\"");
+	if (req->retry_after > 0 && (req->status == 429 || req->status == 503)) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", req->retry_after);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
 	if (req->close_conn)
 		MHD_add_response_header(r, "Connection", "close");
 	/* Static files choose their own caching; everything else (the API's
@@ -423,6 +428,14 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 		if (n > 0)
 			fputs(line, stderr);
 	}
+	/* A request suspended for the writer whose client went away is
+	 * closed without its on_resume: its pending state is freed here. */
+	if (req->pending) {
+		if (req->pending_free)
+			req->pending_free(req->pending);
+		else
+			free(req->pending);
+	}
 	free(req->reply);
 	buf_free(&req->body);
 	free(req);
@@ -516,14 +529,3 @@ void http_stop(http_server *srv, int grace_ms)
 	http_static_free(srv->web);
 	free(srv);
 }
-	/* A request suspended for the writer whose client went away is
-	 * closed without its on_resume: its pending state is freed here. */
-	if (req->pending) {
-		if (req->pending_free)
-			req->pending_free(req->pending);
-		else
-			free(req->pending);
-	}
-	if (req->reply_from_fd)
-		close(req->reply_fd);
-	http_guard_reply_done(srv->guard, req->guard_conn);

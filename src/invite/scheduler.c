@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cases/notify.h"
+#include "survey/alert.h"
 #include "invite/message.h"
 #include "invite/webhook.h"
 
@@ -238,8 +239,6 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 		err = sched_mail_pass(sc, now, st, e);
 	if (!err)
 		err = sched_case_pass(sc, now, st, e);
-	if (!err && sc->cfg.webhook_url[0])
-		err = sched_webhook_pass(sc, now, st, e);
 	/* open-link guard (issue 11): the admins' alert about a burst */
 	if (!err && sc->cfg.mail_enabled) {
 		int sent = 0, failed = 0;
@@ -249,6 +248,8 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 			fprintf(stderr, "klantstem: scheduler: %d burst alerts sent, %d failed\n", sent,
 				failed);
 	}
+	if (!err && sc->cfg.webhook_url[0])
+		err = sched_webhook_pass(sc, now, st, e);
 	pthread_mutex_unlock(&sc->pass_mu);
 	return err;
 }
@@ -298,6 +299,10 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	if (!err)
 		err = store_case_mail_recover(store, &case_mails, e);
 	sc->recovered += case_mails;
+	int guard_mails = 0; /* open-link guard (issue 11) */
+	if (!err)
+		err = store_guard_mail_recover(store, &guard_mails, e);
+	sc->recovered += guard_mails;
 	if (!err && background) {
 		if (pthread_create(&sc->thread, NULL, sched_main, sc) != 0)
 			err = ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the scheduler thread");
@@ -306,10 +311,6 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	}
 	if (err) {
 		invite_scheduler_stop(sc);
-	int guard_mails = 0; /* open-link guard (issue 11) */
-	if (!err)
-		err = store_guard_mail_recover(store, &guard_mails, e);
-	sc->recovered += guard_mails;
 		return err;
 	}
 	*out = sc;

@@ -133,11 +133,11 @@ ks_err sq_fail(sq_conn *c, int rc, ks_error *e)
 		return ks_fail(e, KS_ERR_REF, NULL, "a referenced row does not exist");
 	if ((ext & 0xff) == SQLITE_CONSTRAINT)
 		return ks_fail(e, KS_ERR_INVALID, NULL, "constraint failed: %s", msg);
-	return ks_fail(e, KS_ERR_DB, NULL, "database error: %s", msg);
 	/* open-link guard (issue 11): the disk (or max_page_count) is full. */
 	if ((ext & 0xff) == SQLITE_FULL)
 		return ks_fail(e, KS_ERR_STORAGE_FULL, NULL,
 			       "the storage is full: nothing was written; try again later");
+	return ks_fail(e, KS_ERR_DB, NULL, "database error: %s", msg);
 }
 
 sqlite3_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e)

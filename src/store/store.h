@@ -722,7 +722,6 @@ ks_err store_audit_scan(ks_store *s, const store_audit_query *q, store_audit_fn 
 
 /* ==== end of privacy and audit ============================================== */
 
-#endif
 /* ==== open-link guard (issue 11; sqlite_suspect.c, migration 011) ==========
  * Answers that arrive on a touchpoint's open link in a burst are held as
  * suspect: stored (nothing acknowledged is lost) outside responses, so no
@@ -787,3 +786,4 @@ ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store
 
 /* ==== end of open-link guard ================================================ */
 
+#endif

@@ -80,15 +80,26 @@ static ks_err api_healthz(http_req *req, ks_error *e)
 	{"PATCH", "/api/v1/" res "/{id}", api_entity_update, write},    \
 	{"PUT", "/api/v1/" res "/{id}", api_entity_update, write}
 
+/* A row may leave out its last column (flags, e.g. HTTP_SLOW: run on the
+ * slow pool, src/http/pool.c). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const http_route api_routes[] = {
 	{"GET", "/healthz", api_healthz, API_PUBLIC},
-	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC},
+	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC, HTTP_SLOW},
 	{"POST", "/api/v1/auth/logout", api_logout, API_ANY},
 	{"GET", "/api/v1/auth/me", api_me, API_ANY},
-	{"POST", "/api/v1/auth/password", api_password, API_ANY},
-	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY},
+	{"POST", "/api/v1/auth/password", api_password, API_ANY, HTTP_SLOW},
+	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY, HTTP_SLOW},
 	{"GET", "/api/v1/users", api_user_list, API_ADMIN},
-	{"POST", "/api/v1/users", api_user_create, API_ADMIN},
+	{"POST", "/api/v1/users", api_user_create, API_ADMIN, HTTP_SLOW},
+	/* accounts and tokens (issue 11): own tokens for every role; users and
+	 * anyone's tokens for admins (api_token_delete checks the owner) */
+	{"GET", "/api/v1/auth/tokens", api_token_list, API_ANY},
+	{"DELETE", "/api/v1/auth/tokens/{id}", api_token_delete, API_ANY},
+	{"GET", "/api/v1/users/{id}", api_user_get, API_ADMIN},
+	{"PATCH", "/api/v1/users/{id}", api_user_patch, API_ADMIN},
+	{"DELETE", "/api/v1/users/{id}", api_user_delete, API_ADMIN},
+	{"GET", "/api/v1/users/{id}/tokens", api_user_token_list, API_ADMIN},
 	/* names of teams, people, journeys and touchpoints label every dashboard */
 	API_ENTITY_ROUTES("teams", API_ANY, API_ADMIN),
 	API_ENTITY_ROUTES("employees", API_ANY, API_ADMIN),
@@ -151,15 +162,21 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/actions/{id}", api_action_get, API_ANY},
 	{"PATCH", "/api/v1/actions/{id}", api_action_update, API_LEADS},
 	{"GET", "/api/v1/actions/{id}/effect", api_action_effect, API_ANY},
-	/* open-link guard (issue 11): answers held from a burst on an open
-	 * link (api_suspect.c); admins decide */
-	{"GET", "/api/v1/suspect-responses", api_suspect_list, API_ADMIN},
-	{"POST", "/api/v1/suspect-responses/accept", api_suspect_accept, API_ADMIN},
-	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},
 	/* privacy and audit (issue 11): admins only; every export and erasure
 	 * is itself an audit entry */
+	{"GET", "/api/v1/customers/{id}/export", api_gdpr_customer_export, API_ADMIN},
+	{"POST", "/api/v1/customers/{id}/erase", api_gdpr_customer_erase, API_ADMIN},
+	{"GET", "/api/v1/employees/{id}/export", api_gdpr_employee_export, API_ADMIN},
+	{"POST", "/api/v1/employees/{id}/erase", api_gdpr_employee_erase, API_ADMIN},
+	{"GET", "/api/v1/retention", api_retention_get, API_ADMIN},
+	{"PUT", "/api/v1/retention", api_retention_put, API_ADMIN},
 	{"GET", "/api/v1/audit", api_audit_list, API_ADMIN},
 	{"GET", "/api/v1/audit/export", api_audit_export, API_ADMIN},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
+	/* open-link guard (issue 11): answers held from a burst on an open
+	 * link (api_suspect.c); admins decide */
+	{"GET", "/api/v1/suspect-responses", api_suspect_list, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/accept", api_suspect_accept, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},

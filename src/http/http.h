@@ -93,10 +93,6 @@ struct http_req {
 	 * http_resume(), like a handler; pending is the handler's own state. */
 	ks_err (*on_resume)(http_req *req, ks_error *e);
 	void *pending;
-	/* open-link guard (issue 11): frees pending when the request ends
-	 * without on_resume running (the client went away while suspended:
-	 * libmicrohttpd then closes it instead of calling back). NULL = free(). */
-	void (*pending_free)(void *pending);
 	/* bookkeeping */
 	bool too_big;
 	int uri_refused;         /* 414 / 431: query cut off before parsing */
@@ -157,6 +153,10 @@ void http_client_addr(http_req *req, char *out, size_t n);
 void http_log_escape(char *out, size_t n, const char *s);
 
 /* Park the request until http_resume(); the handler returns KS_OK after
+	/* open-link guard (issue 11): frees pending when the request ends
+	 * without on_resume running (the client went away while suspended:
+	 * libmicrohttpd then closes it instead of calling back). NULL = free(). */
+	void (*pending_free)(void *pending);
  * calling http_suspend. http_resume may be called from any thread, once. */
 void http_suspend(http_req *req);
 void http_resume(http_req *req);

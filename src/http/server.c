@@ -53,12 +53,12 @@ int http_status_for(ks_err code)
 	case KS_ERR_UNAUTHENTICATED: return 401;
 	case KS_ERR_FORBIDDEN: return 403;
 	case KS_ERR_TOO_MANY: return 429;
-	case KS_ERR_STORAGE_FULL: return 503;
 	}
 	return 500;
 }
 
 /* ---- replies ---------------------------------------------------------------- */
+	case KS_ERR_STORAGE_FULL: return 503;
 
 static void http_set_reply(http_req *req, int status, const char *ctype, char *body, size_t len)
 {
@@ -135,15 +135,41 @@ void http_resume(http_req *req)
 
 /* ---- the request cycle ---------------------------------------------------------- */
 
+static void http_fail(http_req *req, ks_err code, const char *msg);
+
+/* The reply's body: from the file (static files) or from memory. */
+static struct MHD_Response *http_response_new(http_req *req)
+{
+	if (req->reply_from_fd) {
+		req->reply_from_fd = false;
+		struct MHD_Response *r = MHD_create_response_from_fd(req->reply_len, req->reply_fd);
+		if (r == NULL)
+			close(req->reply_fd);
+		return r;
+	}
+	return MHD_create_response_from_buffer(req->reply_len, req->reply, MHD_RESPMEM_MUST_FREE);
+}
+
 static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(req->reply_len, req->reply,
-								 MHD_RESPMEM_MUST_FREE);
-	req->reply = NULL; /* now libmicrohttpd's */
-	if (r == NULL)
+	http_server *srv = req->srv;
+	/* A reply held in memory waits there until the client has read it:
+	 * over the budget it becomes a small 503, and its text goes now. */
+	if (!http_guard_reply_begin(srv->guard, req->guard_conn, req->reply_len, !req->reply_from_fd)) {
+		http_fail(req, KS_ERR_UNAVAILABLE,
+			  "too many large replies are waiting for their readers; try again shortly");
+		req->retry_after = HTTP_RETRY_AFTER_S;
+		http_guard_reply_begin(srv->guard, req->guard_conn, req->reply_len, true);
+	}
+	struct MHD_Response *r = http_response_new(req);
+	if (r == NULL) {
+		free(req->reply);
+		req->reply = NULL;
 		return MHD_NO;
+	}
 	MHD_add_response_header(r, "Content-Type", req->content_type);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	http_headers_add(req, r); /* caching and security policy (headers.c) */
+	req->reply = NULL; /* now libmicrohttpd's */
 	if (req->allow[0] && req->status == 405)
 		MHD_add_response_header(r, "Allow", req->allow);
 	if (req->location[0])
@@ -159,10 +185,6 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 	}
 	if (req->close_conn)
 		MHD_add_response_header(r, "Connection", "close");
-	/* Static files choose their own caching; everything else (the API's
-	 * JSON and CSV, errors included) may hold personal data: no-store. */
-	MHD_add_response_header(r, "Cache-Control",
-				req->cache_control ? req->cache_control : "no-store");
 	if (req->etag[0])
 		MHD_add_response_header(r, "ETag", req->etag);
 	if (req->content_encoding)
@@ -207,6 +229,40 @@ static void http_finish(http_req *req, http_handler h)
 	} else if (!req->replied && !req->suspended) {
 		http_fail(req, KS_ERR_INTERNAL, "handler gave no reply");
 	}
+}
+
+/* ---- the slow pool ---- */
+
+/* On a pool thread: run the handler; unless it suspended for the writer,
+ * the reply is ready and the connection resumes on its HTTP thread, which
+ * sends it (http_access). */
+static void http_pool_run(void *arg)
+{
+	http_req *req = arg;
+	http_finish(req, req->slow);
+	/* After http_finish, req is only read if the handler did not suspend:
+	 * a suspended one may be resumed - and freed - by its completion. */
+	if (req->pool_async && atomic_fetch_sub(&req->pool_refs, 1) != 1)
+		return;
+	MHD_resume_connection(req->conn);
+}
+
+/* Hand a slow route's handler to the pool; a full queue is a 503. The
+ * connection is suspended before the job is queued, so the pool can
+ * never resume a connection that is not suspended yet. */
+static void http_dispatch_slow(http_server *srv, http_req *req, http_handler h)
+{
+	req->slow = h;
+	req->on_pool = true;
+	req->suspended = true;
+	req->on_resume = NULL;
+	MHD_suspend_connection(req->conn);
+	if (http_pool_submit(srv->pool, http_pool_run, req))
+		return;
+	req->on_pool = false;
+	http_fail(req, KS_ERR_UNAVAILABLE, "the server is busy with slow requests; try again shortly");
+	req->retry_after = HTTP_RETRY_AFTER_S;
+	MHD_resume_connection(req->conn); /* http_access sends the 503 */
 }
 
 static void http_dispatch(http_server *srv, http_req *req)
@@ -428,14 +484,6 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 		if (n > 0)
 			fputs(line, stderr);
 	}
-	/* A request suspended for the writer whose client went away is
-	 * closed without its on_resume: its pending state is freed here. */
-	if (req->pending) {
-		if (req->pending_free)
-			req->pending_free(req->pending);
-		else
-			free(req->pending);
-	}
 	free(req->reply);
 	buf_free(&req->body);
 	free(req);
@@ -529,3 +577,14 @@ void http_stop(http_server *srv, int grace_ms)
 	http_static_free(srv->web);
 	free(srv);
 }
+	/* A request suspended for the writer whose client went away is
+	 * closed without its on_resume: its pending state is freed here. */
+	if (req->pending) {
+		if (req->pending_free)
+			req->pending_free(req->pending);
+		else
+			free(req->pending);
+	}
+	if (req->reply_from_fd)
+		close(req->reply_fd);
+	http_guard_reply_done(srv->guard, req->guard_conn);

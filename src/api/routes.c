@@ -80,26 +80,15 @@ static ks_err api_healthz(http_req *req, ks_error *e)
 	{"PATCH", "/api/v1/" res "/{id}", api_entity_update, write},    \
 	{"PUT", "/api/v1/" res "/{id}", api_entity_update, write}
 
-/* A row may leave out its last column (flags, e.g. HTTP_SLOW: run on the
- * slow pool, src/http/pool.c). */
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const http_route api_routes[] = {
 	{"GET", "/healthz", api_healthz, API_PUBLIC},
-	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC, HTTP_SLOW},
+	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC},
 	{"POST", "/api/v1/auth/logout", api_logout, API_ANY},
 	{"GET", "/api/v1/auth/me", api_me, API_ANY},
-	{"POST", "/api/v1/auth/password", api_password, API_ANY, HTTP_SLOW},
-	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY, HTTP_SLOW},
+	{"POST", "/api/v1/auth/password", api_password, API_ANY},
+	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY},
 	{"GET", "/api/v1/users", api_user_list, API_ADMIN},
-	{"POST", "/api/v1/users", api_user_create, API_ADMIN, HTTP_SLOW},
-	/* accounts and tokens (issue 11): own tokens for every role; users and
-	 * anyone's tokens for admins (api_token_delete checks the owner) */
-	{"GET", "/api/v1/auth/tokens", api_token_list, API_ANY},
-	{"DELETE", "/api/v1/auth/tokens/{id}", api_token_delete, API_ANY},
-	{"GET", "/api/v1/users/{id}", api_user_get, API_ADMIN},
-	{"PATCH", "/api/v1/users/{id}", api_user_patch, API_ADMIN},
-	{"DELETE", "/api/v1/users/{id}", api_user_delete, API_ADMIN},
-	{"GET", "/api/v1/users/{id}/tokens", api_user_token_list, API_ADMIN},
+	{"POST", "/api/v1/users", api_user_create, API_ADMIN},
 	/* names of teams, people, journeys and touchpoints label every dashboard */
 	API_ENTITY_ROUTES("teams", API_ANY, API_ADMIN),
 	API_ENTITY_ROUTES("employees", API_ANY, API_ADMIN),
@@ -114,7 +103,7 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/responses", api_response_create, API_ADMIN},
 	{"GET", "/api/v1/responses", api_response_list, API_GLOBAL},
 	{"GET", "/api/v1/responses/{id}", api_response_get, API_GLOBAL},
-	{"GET", "/api/v1/metrics", api_metrics, API_ANY, HTTP_SLOW},
+	{"GET", "/api/v1/metrics", api_metrics, API_ANY},
 	{"GET", "/api/v1/metrics/trend", api_metrics_trend, API_ANY},
 	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
 	{"GET", "/s/{token}", api_survey_get, API_PUBLIC},
@@ -126,8 +115,8 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/invitations", api_invitation_list, API_GLOBAL},
 	{"POST", "/api/v1/customers/{id}/opt-out", api_optout_customer, API_ADMIN},
 	{"GET", "/api/v1/opt-outs", api_optout_list, API_GLOBAL},
-	{"GET", "/api/v1/funnel", api_funnel, API_GLOBAL, HTTP_SLOW},
-	{"GET", "/api/v1/funnel/representativeness", api_representativeness, API_GLOBAL, HTTP_SLOW},
+	{"GET", "/api/v1/funnel", api_funnel, API_GLOBAL},
+	{"GET", "/api/v1/funnel/representativeness", api_representativeness, API_GLOBAL},
 	{"GET", "/u/{token}", api_unsubscribe_get, API_PUBLIC},
 	{"POST", "/u/{token}", api_unsubscribe_post, API_PUBLIC},
 	{"POST", "/api/v1/admin/clock", api_admin_clock, API_ADMIN},
@@ -148,8 +137,8 @@ const http_route api_routes[] = {
 	{"PUT", "/api/v1/settings", api_org_settings_put, API_ADMIN},
 	/* cases (api_cases.c): leads, managers and up; scope inside */
 	{"GET", "/api/v1/cases", api_case_list, API_LEADS},
-	{"GET", "/api/v1/cases/stats", api_case_stats, API_LEADS, HTTP_SLOW},
-	{"GET", "/api/v1/case-root-causes", api_case_root_causes, API_LEADS, HTTP_SLOW},
+	{"GET", "/api/v1/cases/stats", api_case_stats, API_LEADS},
+	{"GET", "/api/v1/case-root-causes", api_case_root_causes, API_LEADS},
 	{"GET", "/api/v1/cases/{id}", api_case_get, API_LEADS},
 	{"PATCH", "/api/v1/cases/{id}", api_case_patch, API_LEADS},
 	{"POST", "/api/v1/cases/{id}/notes", api_case_note_add, API_LEADS},
@@ -162,6 +151,11 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/actions/{id}", api_action_get, API_ANY},
 	{"PATCH", "/api/v1/actions/{id}", api_action_update, API_LEADS},
 	{"GET", "/api/v1/actions/{id}/effect", api_action_effect, API_ANY},
+	/* open-link guard (issue 11): answers held from a burst on an open
+	 * link (api_suspect.c); admins decide */
+	{"GET", "/api/v1/suspect-responses", api_suspect_list, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/accept", api_suspect_accept, API_ADMIN},
+	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},
 	/* privacy and audit (issue 11): admins only; every export and erasure
 	 * is itself an audit entry */
 	{"GET", "/api/v1/customers/{id}/export", api_gdpr_customer_export, API_ADMIN},
@@ -175,8 +169,3 @@ const http_route api_routes[] = {
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
-	/* open-link guard (issue 11): answers held from a burst on an open
-	 * link (api_suspect.c); admins decide */
-	{"GET", "/api/v1/suspect-responses", api_suspect_list, API_ADMIN},
-	{"POST", "/api/v1/suspect-responses/accept", api_suspect_accept, API_ADMIN},
-	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},

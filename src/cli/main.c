@@ -20,7 +20,6 @@
 #include "invite/scheduler.h"
 #include "mail/mail.h"
 #include "store/store.h"
-#include "cli/cli_users.h"
 #include "cli/cli_privacy.h"
 
 #define KS_VERSION "0.1.0"
@@ -46,14 +45,8 @@ typedef struct cli_opts {
 	bool secure_cookies;
 	const char *web_root;   /* the UI's files; default "web" */
 	const char *time_zone;  /* the organisation's calendar; default Europe/Amsterdam */
-	http_limits http_limits;        /* --http-limit NAME=VALUE (src/http) */
-	http_trusted trusted;           /* --trusted-proxy ADDR[,ADDR] */
-	bool have_trusted;
-	/* user add */
-	http_limits http_limits;        /* --http-limit NAME=VALUE (src/http) */
-	http_trusted trusted;           /* --trusted-proxy ADDR[,ADDR] */
-	bool have_trusted;
 	const char *open_link_guard; /* open-link guard (issue 11): limits, guard_config_parse */
+	/* user add */
 	const char *email;
 	const char *name;
 	const char *role;
@@ -74,8 +67,6 @@ static const char *const cli_usage_main =
 	"  user add --db FILE --email E --name N --role R [--employee-id N] [--unit-id N]\n"
 	"           [--language nl|en] [--token NAME]   create an account (password on stdin\n"
 	"           or in $KLANTSTEM_PASSWORD)\n"
-	"  users    list|disable|enable|delete --db FILE [--user ID|EMAIL]   manage accounts\n"
-	"  tokens   list|revoke --db FILE [--user ID|EMAIL] [--id N]        manage API tokens\n"
 	"  privacy  export|erase|retention --db FILE [--customer ID|--employee ID]\n"
 	"           a person's data and the retention policy (docs/PRIVACY.md)\n"
 	"  routes                                 print the route table (JSON)\n"
@@ -94,20 +85,19 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --quiet              no access log on stderr\n"
 		       "  --web-root DIR       folder of the web UI, served at / (default ./web; when\n"
 		       "                       it does not exist the UI is off and only the API runs)\n"
-		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT;\n"
-		       "                       an https:// URL marks the session cookie Secure\n"
-		       "  --secure-cookies     mark the session cookie Secure whatever --base-url says\n"
+		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT\n"
 		       "  --smtp URL           smtp://host:port or smtps://host:port; without it no mail is sent\n"
 		       "  --smtp-user USER     SMTP login; the password comes from $KLANTSTEM_SMTP_PASSWORD\n"
 		       "  --smtp-tls           require STARTTLS\n"
 		       "  --mail-from ADDR     sender, default \"Klantstem <noreply@localhost>\"\n"
 		       "  --org-name NAME      organisation name in the mails\n"
-		       "  --trusted-proxy ADDR[,ADDR]  reverse proxies (IPv4, ADDR/BITS too) whose\n"
-		       "                       X-Forwarded-For names the client (docs/SECURITY.md)\n"
-		       "  --http-limit NAME=VALUE  change a connection limit, deadline or budget of\n"
-		       "                       src/http/http.h, e.g. head_timeout=15 (repeatable)\n"
 		       "  --time-zone ZONE     the organisation's calendar for every day, week, month,\n"
 		       "                       quarter and year (default Europe/Amsterdam; EU zones, UTC)\n"
+		       "  --open-link-guard SPEC  limits of the public survey page (issue 11), default\n"
+		       "                       addr=10,link=120,normal=30,window=60,quiet=900: per\n"
+		       "                       address and link, per open link, answers per open link\n"
+		       "                       counted at once (beyond: held as suspect) in window\n"
+		       "                       seconds; a burst ends after quiet seconds; 0 = no limit\n"
 		       "  --webhook-url URL    POST signed invitation.created events there; the secret\n"
 		       "                       comes from $KLANTSTEM_WEBHOOK_SECRET\n"
 		       "  --sample-seed N      fixed seed for invitation sampling (tests)\n"
@@ -117,11 +107,6 @@ static const char *cli_usage_for(const char *cmd)
 		       "  SIGTERM or SIGINT stop it gracefully.\n";
 	if (strcmp(cmd, "demo") == 0)
 		return "usage: klantstem demo --db FILE [--scale PERCENT]\n"
-		       "  --open-link-guard SPEC  limits of the public survey page (issue 11), default\n"
-		       "                       addr=10,link=120,normal=30,window=60,quiet=900: per\n"
-		       "                       address and link, per open link, answers per open link\n"
-		       "                       counted at once (beyond: held as suspect) in window\n"
-		       "                       seconds; a burst ends after quiet seconds; 0 = no limit\n"
 		       "  Create FILE with a demo organisation: 8 teams, 60 employees, 20k customers,\n"
 		       "  24 months of contacts and >100k responses. Refuses an existing database\n"
 		       "  that already holds data. --scale shrinks or grows it (default 100).\n";
@@ -207,7 +192,6 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 	memset(o, 0, sizeof *o);
 	o->listen = "127.0.0.1:8080";
 	o->web_root = "web";
-	http_limits_default(&o->http_limits);
 	o->scale = 100;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -229,15 +213,6 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			o->quiet = true;
 		} else if (strcmp(a, "--smtp-tls") == 0 && strcmp(cmd, "serve") == 0) {
 			o->smtp_tls = true;
-		} else if (strcmp(a, "--http-limit") == 0 && next && strcmp(cmd, "serve") == 0) {
-			ks_error le;
-			if (http_limits_set(&o->http_limits, argv[++i], &le))
-				return cli_usage_error(cmd, "%s", le.message);
-		} else if (strcmp(a, "--trusted-proxy") == 0 && next && strcmp(cmd, "serve") == 0) {
-			ks_error le;
-			if (http_trusted_parse(&o->trusted, argv[++i], &le))
-				return cli_usage_error(cmd, "%s", le.message);
-			o->have_trusted = true;
 		} else if (strcmp(a, "--secure-cookies") == 0 && strcmp(cmd, "serve") == 0) {
 			o->secure_cookies = true;
 		} else if (strcmp(cmd, "user") == 0 && next && cli_user_option(o, a, next)) {
@@ -302,10 +277,7 @@ static ks_err cli_create_user(ks_store *s, auth_ctx *auth, json_t *spec, const c
 		char th[AUTH_HASH_HEX + 1];
 		auth_token_new(token);
 		auth_token_hash(token, th);
-		/* The operator's bootstrap token for machine intake: the longest
-		 * lifetime a token may have (docs/API.md, API tokens). */
-		err = store_token_create(s, th, u->id, token_name,
-					 clock_now(NULL) + (int64_t)AUTH_TOKEN_MAX_DAYS * 86400, NULL, e);
+		err = store_token_create(s, th, u->id, token_name, e);
 	}
 	return err;
 }
@@ -552,6 +524,11 @@ static int cli_serve(const cli_opts *o)
 	tz_default(&tz);
 	if (o->time_zone && tz_lookup(o->time_zone, &tz, &e))
 		return cli_usage_error("serve", "--time-zone: %s", e.message);
+	/* open-link guard (issue 11) */
+	guard_config gcfg;
+	guard_config_default(&gcfg);
+	if (guard_config_parse(o->open_link_guard, &gcfg, &e))
+		return cli_usage_error("serve", "%s", e.message);
 	store_options sopt = {.clock = &clock, .tz = tz};
 	ks_store *s = NULL;
 	if (store_open(o->db, &sopt, &s, &e))
@@ -574,11 +551,6 @@ static int cli_serve(const cli_opts *o)
 		store_close(s);
 		an_index_free(ix);
 		return cli_fail(&e);
-	/* open-link guard (issue 11) */
-	guard_config gcfg;
-	guard_config_default(&gcfg);
-	if (guard_config_parse(o->open_link_guard, &gcfg, &e))
-		return cli_usage_error("serve", "%s", e.message);
 	}
 	auth_ctx *auth = NULL;
 	if (auth_ctx_new(&auth)) {
@@ -592,9 +564,7 @@ static int cli_serve(const cli_opts *o)
 	if (guard_new(&gcfg, &guard) != KS_OK)
 		guard = NULL;
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
-		       .index = ix, .auth = auth,
-		       /* served over https (--base-url): the session cookie is Secure */
-		       .secure_cookies = o->secure_cookies || strncmp(icfg.base_url, "https://", 8) == 0,
+		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
 		       .tz = tz, .guard = guard};
 	/* Without memory for the cache every request builds its own tables. */
@@ -608,18 +578,15 @@ static int cli_serve(const cli_opts *o)
 			o->web_root);
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
 			   .routes = api_routes, .n_routes = api_n_routes, .app = &app,
-			   .authorize = api_authorize, .web_root = web ? o->web_root : NULL,
-			   .limits = &o->http_limits, .trusted = o->have_trusted ? &o->trusted : NULL};
+			   .authorize = api_authorize, .web_root = web ? o->web_root : NULL};
 	http_server *srv = NULL;
 	if (http_start(&cfg, &srv, &e)) {
 		invite_scheduler_stop(sched);
 		store_close(s);
 		an_index_free(ix);
 		auth_ctx_free(auth);
-	survey_guard *guard = NULL; /* without memory for it: no limits, as before issue 11 */
-	if (guard_new(&gcfg, &guard) != KS_OK)
-		guard = NULL;
 		dc_cache_free(app.disclose);
+		guard_free(guard);
 		return cli_fail(&e);
 	}
 	fprintf(stderr, "klantstem: mail %s%s; webhooks %s%s\n",
@@ -644,8 +611,8 @@ static int cli_serve(const cli_opts *o)
 	an_index_free(ix); /* after the store: its writer feeds the index until it stops */
 	auth_ctx_free(auth);
 	dc_cache_free(app.disclose); /* after http_stop: no request reads it any more */
+	guard_free(guard);
 	fprintf(stderr, "klantstem: group commit: %llu batches, %llu rows; stopped cleanly\n",
-		guard_free(guard);
 		(unsigned long long)batches, (unsigned long long)rows);
 	return 0;
 }
@@ -670,7 +637,6 @@ static int cli_routes(void)
 			}
 		}
 		printf("]}");
-	guard_free(guard);
 	}
 	printf("\n]\n");
 	return 0;
@@ -699,8 +665,6 @@ static int cli_run(int argc, char **argv)
 	}
 	if (strcmp(cmd, "--version") == 0)
 		cmd = "version";
-	if (strcmp(cmd, "users") == 0 || strcmp(cmd, "tokens") == 0)
-		return cli_users_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "privacy") == 0)
 		return cli_privacy_run(argc - 1, argv + 1);
 	if (cli_usage_for(cmd) == NULL)

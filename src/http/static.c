@@ -19,8 +19,7 @@
  * notes, stray files someone copied there - is a 404, whatever its type.
  * (/app/... deep links still fall back to /index.html.)
  *
- * Files are sent from their descriptor (at most HTTP_STATIC_MAX bytes), not
- * read into memory: a slow reader costs no reply budget. Every file
+ * Files are read into memory (at most HTTP_STATIC_MAX bytes). Every file
  * carries a weak ETag from size and mtime, and a matching If-None-Match
  * gets 304; a FILE.gz beside FILE is sent to clients that accept gzip.
  * HTML pages get the security headers (CSP without inline script or
@@ -204,10 +203,7 @@ ks_err http_static_resolve(const http_static *s, const char *path, char *out, si
 }
 
 /* Read a whole regular file of at most HTTP_STATIC_MAX bytes. */
-/* Open a regular file for sending: the reply streams from it (libmicrohttpd
- * sends it with sendfile), so a slow reader holds a descriptor, not a copy
- * of the file in memory. */
-static ks_err http_static_open_file(const char *file, int *fd_out, struct stat *st)
+static ks_err http_static_read(const char *file, char **data, size_t *len, struct stat *st)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -220,7 +216,24 @@ static ks_err http_static_open_file(const char *file, int *fd_out, struct stat *
 		close(fd);
 		return KS_ERR_TOOBIG;
 	}
-	*fd_out = fd;
+	size_t size = (size_t)st->st_size;
+	char *p = malloc(size ? size : 1);
+	if (p == NULL) {
+		close(fd);
+		return KS_ERR_NOMEM;
+	}
+	size_t got = 0;
+	while (got < size) {
+		ssize_t r = read(fd, p + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	*data = p;
+	*len = got;
 	return KS_OK;
 }
 
@@ -296,9 +309,10 @@ ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e)
 			use_gz = true;
 	}
 
-	int fd = -1;
+	char *data = NULL;
+	size_t len = 0;
 	struct stat st;
-	err = http_static_open_file(use_gz ? gz : file, &fd, &st);
+	err = http_static_read(use_gz ? gz : file, &data, &len, &st);
 	if (err == KS_ERR_NOTFOUND)
 		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
 	if (err == KS_ERR_TOOBIG)
@@ -317,7 +331,7 @@ ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e)
 	if (html)
 		req->csp = http_static_csp; /* with X-Frame-Options and Referrer-Policy */
 	if (http_static_etag_matches(http_header(req, "If-None-Match"), req->etag)) {
-		close(fd);
+		free(data);
 		req->content_encoding = NULL;
 		ks_buf empty;
 		buf_init(&empty, 1);
@@ -325,12 +339,10 @@ ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e)
 		return KS_OK;
 	}
 	free(req->reply);
-	req->reply = NULL;
 	req->status = 200;
 	req->content_type = type;
-	req->reply_from_fd = true;
-	req->reply_fd = fd;
-	req->reply_len = (size_t)st.st_size;
+	req->reply = data;
+	req->reply_len = len;
 	req->replied = true;
 	return KS_OK;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cases/notify.h"
+#include "survey/alert.h"
 #include "invite/message.h"
 #include "invite/webhook.h"
 
@@ -239,8 +240,6 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 		err = sched_mail_pass(sc, now, st, e);
 	if (!err)
 		err = sched_case_pass(sc, now, st, e);
-	if (!err && sc->cfg.webhook_url[0])
-		err = sched_webhook_pass(sc, now, st, e);
 	/* open-link guard (issue 11): the admins' alert about a burst */
 	if (!err && sc->cfg.mail_enabled) {
 		int sent = 0, failed = 0;
@@ -252,9 +251,6 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 	}
 	if (!err && sc->cfg.webhook_url[0])
 		err = sched_webhook_pass(sc, now, st, e);
-	/* Expired sessions and long-expired API tokens (sqlite_auth.c). Not
-	 * part of the pass's outcome: a failure waits for the next pass. */
-	store_session_sweep(sc->store, now, NULL, NULL, NULL);
 	/* Personal data past its retention (src/privacy/retention.c; hourly,
 	 * reported on stderr, retried at the next pass). */
 	retention_pass(sc->store, now, NULL);
@@ -307,6 +303,10 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	if (!err)
 		err = store_case_mail_recover(store, &case_mails, e);
 	sc->recovered += case_mails;
+	int guard_mails = 0; /* open-link guard (issue 11) */
+	if (!err)
+		err = store_guard_mail_recover(store, &guard_mails, e);
+	sc->recovered += guard_mails;
 	if (!err && background) {
 		if (pthread_create(&sc->thread, NULL, sched_main, sc) != 0)
 			err = ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the scheduler thread");
@@ -315,10 +315,6 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	}
 	if (err) {
 		invite_scheduler_stop(sc);
-	int guard_mails = 0; /* open-link guard (issue 11) */
-	if (!err)
-		err = store_guard_mail_recover(store, &guard_mails, e);
-	sc->recovered += guard_mails;
 		return err;
 	}
 	*out = sc;

@@ -90,9 +90,8 @@ static const char *const sq_sql[SQ__COUNT] = {
 	 * column list matches sq_user_row in sqlite_auth.c. */
 	[SQ_TOKEN_USER] =
 		"SELECT u.id, u.email, u.name, u.role, coalesce(u.employee_id,0), coalesce(u.unit_id,0),"
-		" u.language, u.disabled, '', t.id, coalesce(t.last_used_at, 0)"
-		" FROM users u JOIN api_tokens t ON t.user_id = u.id"
-		" WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND u.disabled = 0",
+		" u.language, u.disabled, '' FROM users u JOIN api_tokens t ON t.user_id = u.id"
+		" WHERE t.token_hash = ?1 AND u.disabled = 0",
 	[SQ_SESSION_USER] =
 		"SELECT u.id, u.email, u.name, u.role, coalesce(u.employee_id,0), coalesce(u.unit_id,0),"
 		" u.language, u.disabled, se.csrf FROM users u JOIN sessions se ON se.user_id = u.id"
@@ -134,11 +133,11 @@ ks_err sq_fail(sq_conn *c, int rc, ks_error *e)
 		return ks_fail(e, KS_ERR_REF, NULL, "a referenced row does not exist");
 	if ((ext & 0xff) == SQLITE_CONSTRAINT)
 		return ks_fail(e, KS_ERR_INVALID, NULL, "constraint failed: %s", msg);
-	return ks_fail(e, KS_ERR_DB, NULL, "database error: %s", msg);
 	/* open-link guard (issue 11): the disk (or max_page_count) is full. */
 	if ((ext & 0xff) == SQLITE_FULL)
 		return ks_fail(e, KS_ERR_STORAGE_FULL, NULL,
 			       "the storage is full: nothing was written; try again later");
+	return ks_fail(e, KS_ERR_DB, NULL, "database error: %s", msg);
 }
 
 sqlite3_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e)

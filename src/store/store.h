@@ -307,8 +307,6 @@ typedef struct store_user {
 	int64_t unit_id;         /* 0 = none */
 	char language[3];
 	bool disabled;
-	bool deleted;            /* a tombstone left by store_user_delete */
-	int64_t created_at;
 } store_user;
 
 /* Create a user with an argon2id hash. KS_ERR_CONFLICT (field email) when
@@ -318,48 +316,12 @@ ks_err store_user_create(ks_store *s, store_user *u, const char *password_hash, 
  * NULL). KS_ERR_NOTFOUND when none. */
 ks_err store_user_by_email(ks_store *s, const char *email, store_user *out, char *hash,
 			   size_t hash_n, ks_error *e);
-/* By id; a deleted account is found too (out->deleted), so callers decide. */
 ks_err store_user_get(ks_store *s, int64_t id, store_user *out, char *hash, size_t hash_n,
 		      ks_error *e);
-/* Every account that is not deleted, by id: *out {"items": [...]}, the
- * caller's. */
 ks_err store_user_list(ks_store *s, json_t **out, ks_error *e);
-/* New reference (caller's); never a password or hash. */
 json_t *store_user_json(const store_user *u);
-
-/* Write name, role, language, employee_id, unit_id and disabled of u (by
- * u->id) in one transaction. KS_ERR_NOTFOUND when the account does not
- * exist or is deleted; KS_ERR_CONFLICT (field "active" or "role") when the
- * change would leave no active admin; KS_ERR_REF (field employee_id or
- * unit_id) for a link to nothing. Disabling ends every session of the user
- * and revokes every token in the same transaction: they stop at once and
- * do not come back when the account is enabled again. */
-ks_err store_user_update(ks_store *s, const store_user *u, ks_error *e);
-
-/* What deleting an account changed. */
-typedef struct store_user_deleted {
-	int sessions;            /* sessions ended */
-	int tokens;              /* tokens revoked */
-	int cases_to_queue;      /* open cases it owned, back to their team's queue */
-} store_user_deleted;
-/* Delete an account, in one transaction, as a tombstone: the row stays
- * (cases, notes, actions, goals and logs keep a valid reference and show
- * it as a deleted account) but loses its e-mail address (free to be used
- * again), name, links and password, and is disabled for good; its sessions
- * and tokens are deleted and its open cases go back to the team's queue.
- * KS_ERR_NOTFOUND when unknown or already deleted; KS_ERR_CONFLICT (field
- * "id") when it is the last active admin or owns open improvement actions
- * (the message says how many: hand them over first). out may be NULL. */
-ks_err store_user_delete(ks_store *s, int64_t id, store_user_deleted *out, ks_error *e);
-
-/* A new password, in one transaction with its consequences: every session
- * of the user ends and every API token is revoked (a stolen one included).
- * When new_session_hash is not NULL a fresh session (csrf, expires_at) is
- * created in the same transaction for the caller who changed it. The
- * counts (may be NULL) tell how many ended. */
-ks_err store_user_set_password(ks_store *s, int64_t id, const char *password_hash,
-			       const char *new_session_hash, const char *csrf, int64_t expires_at,
-			       int *sessions_ended, int *tokens_revoked, ks_error *e);
+/* New password; every session of the user ends (a stolen one included). */
+ks_err store_user_set_password(ks_store *s, int64_t id, const char *password_hash, ks_error *e);
 
 /* Sessions and tokens are addressed by the hash of the token. */
 ks_err store_session_create(ks_store *s, const char *token_hash, int64_t user_id, const char *csrf,
@@ -369,38 +331,9 @@ ks_err store_session_create(ks_store *s, const char *token_hash, int64_t user_id
 ks_err store_session_get(ks_store *s, const char *token_hash, int64_t now, store_user *u,
 			 char *csrf, size_t csrf_n, ks_error *e);
 ks_err store_session_delete(ks_store *s, const char *token_hash, ks_error *e);
-/* Delete the sessions expired at now, and the tokens expired more than
- * STORE_TOKEN_KEEP_EXPIRED seconds before (until then the owner still sees
- * them listed as expired, to tell why a client stopped). Counts may be NULL.
- * Cheap when nothing is due (indexed); run by the scheduler's pass. */
-#define STORE_TOKEN_KEEP_EXPIRED (30 * 86400)
-ks_err store_session_sweep(ks_store *s, int64_t now, int *sessions, int *tokens, ks_error *e);
-
-/* An API token as it may be shown: never the secret nor its hash. */
-typedef struct store_token {
-	int64_t id;
-	int64_t user_id;
-	char user_email[256];
-	char name[101];
-	int64_t created_at;
-	int64_t expires_at;
-	int64_t last_used_at;    /* 0 = never used */
-} store_token;
-/* Store a token's hash for user_id until expires_at; out (may be NULL)
- * receives the row. */
 ks_err store_token_create(ks_store *s, const char *token_hash, int64_t user_id, const char *name,
-			  int64_t expires_at, store_token *out, ks_error *e);
-/* The user of a live token: KS_ERR_NOTFOUND when unknown, expired at now,
- * or the user is disabled. Marks the token used at now, at most once a
- * minute (a write per request would serialise every bearer request). */
-ks_err store_token_get(ks_store *s, const char *token_hash, int64_t now, store_user *u, ks_error *e);
-/* The tokens of user_id (0 = of every user), expired ones included, by id.
- * *out is malloc'd (the caller frees it; NULL when *n is 0). */
-ks_err store_token_list(ks_store *s, int64_t user_id, store_token **out, size_t *n, ks_error *e);
-/* One token by id; KS_ERR_NOTFOUND when none. */
-ks_err store_token_find(ks_store *s, int64_t id, store_token *out, ks_error *e);
-/* Revoke (delete) a token by id; KS_ERR_NOTFOUND when none. */
-ks_err store_token_delete(ks_store *s, int64_t id, ks_error *e);
+			  ks_error *e);
+ks_err store_token_get(ks_store *s, const char *token_hash, store_user *u, ks_error *e);
 
 /* ---- bulk reads for the analytics index (sqlite_scan.c) ------------------ */
 
@@ -752,70 +685,6 @@ json_t *store_alert_rule_json(const store_alert_rule *r);
 
 /* ==== end of cases ========================================================== */
 
-/* ==== open-link guard (issue 11; sqlite_suspect.c, migration 011) ==========
- * Answers that arrive on a touchpoint's open link in a burst are held as
- * suspect: stored (nothing acknowledged is lost) outside responses, so no
- * metric, funnel, analytics index, alert rule or export counts them, until
- * an admin accepts (moved into responses and counted) or rejects them
- * (deleted). A disk that is full gives KS_ERR_STORAGE_FULL on every write
- * here as on the writer's. */
-
-/* Hold r, a prepared response to an open link (touchpoint_id set, no
- * contact), in one transaction: a client_key already counted or held with
- * the same body is a repeat (*created false), with another body
- * KS_ERR_CONFLICT; the answer joins its touchpoint's burst (the last held
- * answer at most quiet_s before r->received_at) or opens one, and a new
- * burst queues one alert mail to every active admin. r->id becomes the
- * held answer's id; burst_id and new_burst may be NULL. client_addr is
- * kept with the held answer only. */
-ks_err store_suspect_hold(ks_store *s, model_response *r, const char *client_addr, int64_t quiet_s,
-			  bool *created, int64_t *burst_id, bool *new_burst, ks_error *e);
-
-typedef struct store_suspect_query {
-	int64_t burst_id;        /* 0 = every burst */
-	int64_t after_id;        /* keyset cursor */
-	int limit;               /* 1..500 */
-} store_suspect_query;
-/* {"items":[{"id","burst_id","touchpoint_id","survey_id","language",
- * "answers":{...as a response},"received_at","source","client_addr"}],
- * "total": held answers in the slice, "next_cursor": id|null}. */
-ks_err store_suspect_list(ks_store *s, const store_suspect_query *q, json_t **out, ks_error *e);
-/* {"items":[{"id","touchpoint":{"id","name"},"started_at","last_at",
- * "held","accepted","rejected","alert_mails":{"queued","sent"}}]}, newest
- * first, at most limit. */
-ks_err store_suspect_bursts(ks_store *s, int limit, json_t **out, ks_error *e);
-/* Accept (accept true: each moves into responses as a new row with its
- * drivers, and the commit hook hears of them) or reject (deleted) the held
- * answers ids[0..n_ids) and, when burst_id > 0, every answer that burst
- * still holds: one transaction, all or nothing. *n gets the number
- * decided. KS_ERR_NOTFOUND naming "ids" when an id is not held, naming
- * "burst_id" when there is no such burst. */
-ks_err store_suspect_decide(ks_store *s, bool accept, const int64_t *ids, size_t n_ids,
-			    int64_t burst_id, int64_t now, int *n, ks_error *e);
-
-/* The alert mail about a burst, for the scheduler (strings are copies). */
-typedef struct store_guard_mail_job {
-	int64_t id;
-	int64_t burst_id;
-	int attempts;            /* including this one */
-	char to_email[256];
-	char language[3];
-	char message_id[128];
-	char touchpoint_name[128];
-	int64_t started_at;
-	int64_t held;            /* answers the burst has held so far */
-} store_guard_mail_job;
-/* Claimed ("sending") but never recorded: back to pending. */
-ks_err store_guard_mail_recover(ks_store *s, int *n, ks_error *e);
-/* Claim up to max due mails (marked sending in one transaction). */
-ks_err store_guard_mail_claim(ks_store *s, int64_t now, store_guard_mail_job *jobs, int max, int *n,
-			      ks_error *e);
-/* RETRY backs off exponentially, 8 attempts at most. */
-ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store_send_outcome outcome,
-			       const char *detail, int64_t now, ks_error *e);
-
-/* ==== end of open-link guard ================================================ */
-
 /* ==== privacy and audit (sqlite_audit.c, sqlite_gdpr.c; issue 11) ==========
  * The audit log is append-only: there is an append and a read, nothing
  * else (and triggers refuse UPDATE and DELETE). */
@@ -927,5 +796,69 @@ ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COU
 			     store_retention_counts *n, ks_error *e);
 
 /* ==== end of privacy and audit ============================================== */
+
+/* ==== open-link guard (issue 11; sqlite_suspect.c, migration 011) ==========
+ * Answers that arrive on a touchpoint's open link in a burst are held as
+ * suspect: stored (nothing acknowledged is lost) outside responses, so no
+ * metric, funnel, analytics index, alert rule or export counts them, until
+ * an admin accepts (moved into responses and counted) or rejects them
+ * (deleted). A disk that is full gives KS_ERR_STORAGE_FULL on every write
+ * here as on the writer's. */
+
+/* Hold r, a prepared response to an open link (touchpoint_id set, no
+ * contact), in one transaction: a client_key already counted or held with
+ * the same body is a repeat (*created false), with another body
+ * KS_ERR_CONFLICT; the answer joins its touchpoint's burst (the last held
+ * answer at most quiet_s before r->received_at) or opens one, and a new
+ * burst queues one alert mail to every active admin. r->id becomes the
+ * held answer's id; burst_id and new_burst may be NULL. client_addr is
+ * kept with the held answer only. */
+ks_err store_suspect_hold(ks_store *s, model_response *r, const char *client_addr, int64_t quiet_s,
+			  bool *created, int64_t *burst_id, bool *new_burst, ks_error *e);
+
+typedef struct store_suspect_query {
+	int64_t burst_id;        /* 0 = every burst */
+	int64_t after_id;        /* keyset cursor */
+	int limit;               /* 1..500 */
+} store_suspect_query;
+/* {"items":[{"id","burst_id","touchpoint_id","survey_id","language",
+ * "answers":{...as a response},"received_at","source","client_addr"}],
+ * "total": held answers in the slice, "next_cursor": id|null}. */
+ks_err store_suspect_list(ks_store *s, const store_suspect_query *q, json_t **out, ks_error *e);
+/* {"items":[{"id","touchpoint":{"id","name"},"started_at","last_at",
+ * "held","accepted","rejected","alert_mails":{"queued","sent"}}]}, newest
+ * first, at most limit. */
+ks_err store_suspect_bursts(ks_store *s, int limit, json_t **out, ks_error *e);
+/* Accept (accept true: each moves into responses as a new row with its
+ * drivers, and the commit hook hears of them) or reject (deleted) the held
+ * answers ids[0..n_ids) and, when burst_id > 0, every answer that burst
+ * still holds: one transaction, all or nothing. *n gets the number
+ * decided. KS_ERR_NOTFOUND naming "ids" when an id is not held, naming
+ * "burst_id" when there is no such burst. */
+ks_err store_suspect_decide(ks_store *s, bool accept, const int64_t *ids, size_t n_ids,
+			    int64_t burst_id, int64_t now, int *n, ks_error *e);
+
+/* The alert mail about a burst, for the scheduler (strings are copies). */
+typedef struct store_guard_mail_job {
+	int64_t id;
+	int64_t burst_id;
+	int attempts;            /* including this one */
+	char to_email[256];
+	char language[3];
+	char message_id[128];
+	char touchpoint_name[128];
+	int64_t started_at;
+	int64_t held;            /* answers the burst has held so far */
+} store_guard_mail_job;
+/* Claimed ("sending") but never recorded: back to pending. */
+ks_err store_guard_mail_recover(ks_store *s, int *n, ks_error *e);
+/* Claim up to max due mails (marked sending in one transaction). */
+ks_err store_guard_mail_claim(ks_store *s, int64_t now, store_guard_mail_job *jobs, int max, int *n,
+			      ks_error *e);
+/* RETRY backs off exponentially, 8 attempts at most. */
+ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store_send_outcome outcome,
+			       const char *detail, int64_t now, ks_error *e);
+
+/* ==== end of open-link guard ================================================ */
 
 #endif

@@ -41,7 +41,7 @@ static void api_identify(http_req *req)
 	const char *authz = http_header(req, "Authorization");
 	if (authz && strncasecmp(authz, "Bearer ", 7) == 0) { /* the scheme is case-insensitive (RFC 7235) */
 		auth_token_hash(authz + 7, hash);
-		if (store_token_get(app->store, hash, &u, NULL) == KS_OK) {
+		if (store_token_get(app->store, hash, clock_now(app->clock), &u, NULL) == KS_OK) {
 			api_who_from_user(req, &u);
 			req->who.via_token = true;
 		}
@@ -149,26 +149,48 @@ static json_t *api_me_json(http_req *req)
 			 "csrf_token", w->csrf, "time_zone", app->tz.name);
 }
 
+/* A session about to be stored: the cookie's value, its hash, its CSRF
+ * token and when it ends. */
+typedef struct api_session_new {
+	char token[AUTH_TOKEN_LEN + 1];
+	char hash[AUTH_HASH_HEX + 1];
+	char csrf[AUTH_TOKEN_LEN + 1];
+	int64_t expires_at;
+} api_session_new;
+
+static void api_session_prepare(api_app *app, api_session_new *n)
+{
+	auth_token_new(n->token);
+	auth_token_new(n->csrf);
+	auth_token_hash(n->token, n->hash);
+	n->expires_at = clock_now(app->clock) + AUTH_SESSION_TTL;
+}
+
+/* The stored session n becomes this request's: the principal, the CSRF
+ * token of the reply and the cookie. */
+static void api_session_adopt(http_req *req, const store_user *u, const api_session_new *n)
+{
+	api_app *app = req->app;
+	memset(&req->who, 0, sizeof req->who);
+	api_who_from_user(req, u);
+	snprintf(req->who.csrf, sizeof req->who.csrf, "%s", n->csrf);
+	snprintf(req->who.session_hash, sizeof req->who.session_hash, "%s", n->hash);
+	snprintf(req->set_cookie, sizeof req->set_cookie,
+		 API_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", n->token, AUTH_SESSION_TTL,
+		 app->secure_cookies ? "; Secure" : "");
+}
+
 /* A fresh session for every login, whatever cookie came in: an attacker
  * who planted a session id beforehand gains nothing (session fixation). */
 static ks_err api_new_session(http_req *req, const store_user *u, ks_error *e)
 {
 	api_app *app = req->app;
-	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_HEX + 1], csrf[AUTH_TOKEN_LEN + 1];
-	auth_token_new(token);
-	auth_token_new(csrf);
-	auth_token_hash(token, hash);
-	ks_err err = store_session_create(app->store, hash, u->id, csrf,
-					  clock_now(app->clock) + AUTH_SESSION_TTL, e);
-	if (err)
-		return err;
-	memset(&req->who, 0, sizeof req->who);
-	api_who_from_user(req, u);
-	snprintf(req->who.csrf, sizeof req->who.csrf, "%s", csrf);
-	snprintf(req->set_cookie, sizeof req->set_cookie,
-		 API_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", token, AUTH_SESSION_TTL,
-		 app->secure_cookies ? "; Secure" : "");
-	return KS_OK;
+	api_session_new n;
+	api_session_prepare(app, &n);
+	ks_err err = store_session_create(app->store, n.hash, u->id, n.csrf, n.expires_at, e);
+	if (!err)
+		api_session_adopt(req, u, &n);
+	return err;
 }
 
 /* Login CSRF: a foreign page can post a form (text/plain, urlencoded) to
@@ -209,14 +231,15 @@ ks_err api_login(http_req *req, ks_error *e)
 	if (!err)
 		err = api_json_text(o, "password", &password, e);
 	if (!err)
-		err = auth_throttle_check(app->auth, email, addr, now, e);
+		err = auth_throttle_check(app->auth, email, addr, now, &req->retry_after, e);
 	store_user u;
 	char hash[AUTH_PW_STR] = "";
 	bool ok = false;
 	if (!err) {
 		bool known = store_user_by_email(app->store, email, &u, hash, sizeof hash, NULL) == KS_OK;
 		/* Verify even for unknown users, so timing does not tell which
-		 * addresses have accounts. */
+		 * addresses have accounts. A disabled account gets the answer of
+		 * a wrong password: the login form does not tell who exists. */
 		ok = auth_password_verify(app->auth, known ? hash : NULL, password) && known && !u.disabled;
 		if (!ok) {
 			auth_throttle_fail(app->auth, email, addr, now);
@@ -224,7 +247,7 @@ ks_err api_login(http_req *req, ks_error *e)
 		}
 	}
 	if (!err) {
-		auth_throttle_ok(app->auth, email);
+		auth_throttle_ok(app->auth, email, addr);
 		err = api_new_session(req, &u, e);
 	}
 	json_decref(o);
@@ -258,6 +281,31 @@ ks_err api_me(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
+/* The current password, checked under the login throttle: guessing it
+ * here is guessing a login, so the same counters hold. */
+static ks_err api_password_verify(http_req *req, const store_user *u, const char *hash, const char *cur,
+				  ks_error *e)
+{
+	api_app *app = req->app;
+	char addr[64];
+	http_client_addr(req, addr, sizeof addr);
+	int64_t now = clock_now(app->clock);
+	ks_err err = auth_throttle_check(app->auth, u->email, addr, now, &req->retry_after, e);
+	if (err)
+		return err;
+	if (!auth_password_verify(app->auth, hash, cur)) {
+		auth_throttle_fail(app->auth, u->email, addr, now);
+		return ks_fail(e, KS_ERR_FORBIDDEN, "current_password", "the current password is wrong");
+	}
+	auth_throttle_ok(app->auth, u->email, addr);
+	return KS_OK;
+}
+
+/* A password change ends every other way into the account: all sessions
+ * (a stolen one included) and all API tokens, in the transaction that
+ * stores the new hash. A browser that made the change goes on with a new
+ * session (a fresh cookie and CSRF token); a token that made it is revoked
+ * with the rest. The reply says so. */
 ks_err api_password(http_req *req, ks_error *e);
 ks_err api_password(http_req *req, ks_error *e)
 {
@@ -273,61 +321,184 @@ ks_err api_password(http_req *req, ks_error *e)
 		err = auth_password_check(next, "new_password", e);
 	store_user u;
 	char hash[AUTH_PW_STR];
-	char addr[64];
-	http_client_addr(req, addr, sizeof addr);
-	int64_t now = clock_now(app->clock);
 	if (!err)
 		err = store_user_get(app->store, req->who.user_id, &u, hash, sizeof hash, e);
-	/* Guessing the current password here is guessing a login: the same
-	 * counters (per account and per address) hold. */
 	if (!err)
-		err = auth_throttle_check(app->auth, u.email, addr, now, e);
-	if (!err && !auth_password_verify(app->auth, hash, cur)) {
-		auth_throttle_fail(app->auth, u.email, addr, now);
-		err = ks_fail(e, KS_ERR_FORBIDDEN, "current_password", "the current password is wrong");
-	}
-	if (!err)
-		auth_throttle_ok(app->auth, u.email);
+		err = api_password_verify(req, &u, hash, cur, e);
 	char fresh[AUTH_PW_STR];
 	if (!err)
 		err = auth_password_hash(app->auth, next, fresh, e);
-	if (!err)
-		err = store_user_set_password(app->store, u.id, fresh, e);
-	/* Every old session ended with the password change; this one goes on
-	 * with a new session. */
-	if (!err && !req->who.via_token)
-		err = api_new_session(req, &u, e);
 	json_decref(o);
+	api_session_new keep = {0};
+	bool browser = !req->who.via_token;
+	if (browser)
+		api_session_prepare(app, &keep);
+	int sessions = 0, tokens = 0;
+	if (!err)
+		err = store_user_set_password(app->store, u.id, fresh, browser ? keep.hash : NULL, keep.csrf,
+					      keep.expires_at, &sessions, &tokens, e);
 	if (err)
 		return err;
-	http_reply_json(req, 200, api_me_json(req));
+	if (browser)
+		api_session_adopt(req, &u, &keep);
+	json_t *reply = api_me_json(req);
+	json_object_set_new(reply, "sessions_ended", json_integer(sessions));
+	json_object_set_new(reply, "tokens_revoked", json_integer(tokens));
+	json_object_set_new(reply, "note", json_string(
+		browser ? "password changed: every API token is revoked and every other session has ended;"
+			  " this browser goes on with a new session"
+			: "password changed: every API token (this one too) is revoked and every session has ended"));
+	http_reply_json(req, 200, reply);
+	return KS_OK;
+}
+
+/* ---- API tokens ------------------------------------------------------------------ */
+
+/* A token as listed: never its secret or hash. */
+static json_t *api_token_json(const store_token *t, int64_t now)
+{
+	char created[32], expires[32], used[32];
+	clock_format_iso(t->created_at, created, sizeof created);
+	clock_format_iso(t->expires_at, expires, sizeof expires);
+	if (t->last_used_at)
+		clock_format_iso(t->last_used_at, used, sizeof used);
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:b}", "id", (json_int_t)t->id, "user_id",
+			 (json_int_t)t->user_id, "user_email", t->user_email, "name", t->name, "created_at",
+			 created, "expires_at", expires, "last_used_at",
+			 t->last_used_at ? json_string(used) : json_null(), "expired", t->expires_at <= now);
+}
+
+/* expires_in_days: absent = AUTH_TOKEN_DAYS; else an integer 1..AUTH_TOKEN_MAX_DAYS. */
+static ks_err api_token_days(const json_t *o, int64_t *days, ks_error *e)
+{
+	const json_t *v = json_object_get(o, "expires_in_days");
+	*days = AUTH_TOKEN_DAYS;
+	if (v == NULL)
+		return KS_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > AUTH_TOKEN_MAX_DAYS)
+		return ks_fail(e, KS_ERR_INVALID, "expires_in_days",
+			       "expires_in_days must be a whole number of days, 1..%d", AUTH_TOKEN_MAX_DAYS);
+	*days = json_integer_value(v);
 	return KS_OK;
 }
 
 ks_err api_token_create(http_req *req, ks_error *e);
 ks_err api_token_create(http_req *req, ks_error *e)
 {
+	static const char *const fields[] = {"name", "expires_in_days", NULL};
 	api_app *app = req->app;
 	json_t *o = NULL;
 	const char *name = NULL;
+	int64_t days = 0;
 	ks_err err = api_body_object(req, &o, e);
+	if (!err)
+		err = api_only_fields(o, fields, "", e);
 	if (!err)
 		err = api_json_text(o, "name", &name, e);
 	if (!err && (strlen(name) == 0 || strlen(name) > 100))
 		err = ks_fail(e, KS_ERR_INVALID, "name", "name must be 1..100 bytes");
+	if (!err)
+		err = api_token_days(o, &days, e);
 	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_HEX + 1];
 	auth_token_new(token);
 	auth_token_hash(token, hash);
+	int64_t now = clock_now(app->clock);
+	store_token t;
 	if (!err)
-		err = store_token_create(app->store, hash, req->who.user_id, name, e);
-	/* Shown once: only its hash is kept. (name lives in o: reply first.) */
-	if (!err)
-		http_reply_json(req, 201, json_pack("{s:s, s:s}", "name", name, "token", token));
+		err = store_token_create(app->store, hash, req->who.user_id, name, now + days * 86400, &t, e);
 	json_decref(o);
+	if (err)
+		return err;
+	/* Shown once: only its hash is kept. */
+	json_t *reply = api_token_json(&t, now);
+	json_object_set_new(reply, "token", json_string(token));
+	http_reply_json(req, 201, reply);
+	return KS_OK;
+}
+
+static ks_err api_token_reply_list(http_req *req, int64_t user_id, ks_error *e)
+{
+	api_app *app = req->app;
+	store_token *ts = NULL;
+	size_t n = 0;
+	ks_err err = store_token_list(app->store, user_id, &ts, &n, e);
+	if (err)
+		return err;
+	int64_t now = clock_now(app->clock);
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, api_token_json(&ts[i], now));
+	free(ts);
+	http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+	return KS_OK;
+}
+
+/* GET /auth/tokens: the caller's own tokens. */
+ks_err api_token_list(http_req *req, ks_error *e);
+ks_err api_token_list(http_req *req, ks_error *e)
+{
+	return api_token_reply_list(req, req->who.user_id, e);
+}
+
+/* The account addressed by the path, not deleted; 404 otherwise. */
+static ks_err api_path_user(http_req *req, store_user *u, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t id = 0;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = store_user_get(app->store, id, u, NULL, 0, e);
+	if (err == KS_ERR_NOTFOUND || (!err && u->deleted))
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such user");
 	return err;
 }
 
+/* GET /users/{id}/tokens (admin). */
+ks_err api_user_token_list(http_req *req, ks_error *e);
+ks_err api_user_token_list(http_req *req, ks_error *e)
+{
+	store_user u;
+	ks_err err = api_path_user(req, &u, e);
+	return err ? err : api_token_reply_list(req, u.id, e);
+}
+
+/* DELETE /auth/tokens/{id}: the caller's own token; an admin's, anyone's.
+ * Someone else's token answers 404 like one that does not exist: ids do
+ * not tell what others have. */
+ks_err api_token_delete(http_req *req, ks_error *e);
+ks_err api_token_delete(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t id = 0;
+	store_token t;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = store_token_find(app->store, id, &t, e);
+	if (!err && t.user_id != req->who.user_id && req->who.role != AUTH_ROLE_ADMIN)
+		err = KS_ERR_NOTFOUND;
+	if (err == KS_ERR_NOTFOUND)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such token");
+	if (!err)
+		err = store_token_delete(app->store, id, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+	return KS_OK;
+}
+
 /* ---- users (admin) ------------------------------------------------------------------- */
+
+/* What a role needs to be linked to: an employee account an employee, a
+ * team lead or manager the unit they lead (their scope). */
+static ks_err api_user_links(const char *role, int64_t employee_id, int64_t unit_id, ks_error *e)
+{
+	auth_role r = auth_role_from_name(role);
+	if (r == AUTH_ROLE_EMPLOYEE && employee_id == 0)
+		return ks_fail(e, KS_ERR_INVALID, "employee_id", "an employee account needs employee_id");
+	if ((r == AUTH_ROLE_TEAM_LEAD || r == AUTH_ROLE_MANAGER) && unit_id == 0)
+		return ks_fail(e, KS_ERR_INVALID, "unit_id", "a team lead or manager needs unit_id");
+	return KS_OK;
+}
 
 /* Fill u from a JSON body; role rules: an employee account needs an
  * employee_id, a team lead or manager a unit_id. */
@@ -356,11 +527,9 @@ ks_err api_user_from_json(const json_t *o, store_user *u, const char **password,
 		err = api_json_id(o, "unit_id", &u->unit_id, e);
 	if (err)
 		return err;
-	auth_role r = auth_role_from_name(role);
-	if (r == AUTH_ROLE_EMPLOYEE && u->employee_id == 0)
-		return ks_fail(e, KS_ERR_INVALID, "employee_id", "an employee account needs employee_id");
-	if ((r == AUTH_ROLE_TEAM_LEAD || r == AUTH_ROLE_MANAGER) && u->unit_id == 0)
-		return ks_fail(e, KS_ERR_INVALID, "unit_id", "a team lead or manager needs unit_id");
+	err = api_user_links(role, u->employee_id, u->unit_id, e);
+	if (err)
+		return err;
 	const json_t *lang = json_object_get(o, "language");
 	snprintf(u->language, sizeof u->language, "%s",
 		 json_is_string(lang) && model_language_valid(json_string_value(lang)) ? json_string_value(lang) : "nl");
@@ -401,5 +570,115 @@ ks_err api_user_list(http_req *req, ks_error *e)
 	if (err)
 		return err;
 	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+ks_err api_user_get(http_req *req, ks_error *e);
+ks_err api_user_get(http_req *req, ks_error *e)
+{
+	store_user u;
+	ks_err err = api_path_user(req, &u, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, store_user_json(&u));
+	return KS_OK;
+}
+
+/* An optional link in a PATCH: absent keeps *id, null clears it. */
+static ks_err api_patch_id(const json_t *o, const char *name, int64_t *id, ks_error *e)
+{
+	return json_object_get(o, name) ? api_json_id(o, name, id, e) : KS_OK;
+}
+
+/* Apply a PATCH body to u: name, role, language, active, employee_id,
+ * unit_id; anything else is refused by name. */
+static ks_err api_user_patch_apply(const json_t *o, store_user *u, ks_error *e)
+{
+	static const char *const fields[] = {"name", "role", "language", "active", "employee_id", "unit_id",
+					     NULL};
+	ks_err err = api_only_fields(o, fields, "", e);
+	const json_t *v;
+	if (!err && (v = json_object_get(o, "name")) != NULL) {
+		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= sizeof u->name)
+			err = ks_fail(e, KS_ERR_INVALID, "name", "name must be 1..127 bytes");
+		else
+			snprintf(u->name, sizeof u->name, "%s", json_string_value(v));
+	}
+	if (!err && (v = json_object_get(o, "role")) != NULL) {
+		if (!json_is_string(v) || auth_role_from_name(json_string_value(v)) == AUTH_ROLE_NONE)
+			err = ks_fail(e, KS_ERR_INVALID, "role",
+				      "role must be employee, team_lead, manager, director or admin");
+		else
+			snprintf(u->role, sizeof u->role, "%s", json_string_value(v));
+	}
+	if (!err && (v = json_object_get(o, "language")) != NULL) {
+		if (!json_is_string(v) || !model_language_valid(json_string_value(v)))
+			err = ks_fail(e, KS_ERR_INVALID, "language", "language must be nl or en");
+		else
+			snprintf(u->language, sizeof u->language, "%s", json_string_value(v));
+	}
+	if (!err && (v = json_object_get(o, "active")) != NULL) {
+		if (!json_is_boolean(v))
+			err = ks_fail(e, KS_ERR_INVALID, "active", "active must be true or false");
+		else
+			u->disabled = !json_is_true(v);
+	}
+	if (!err)
+		err = api_patch_id(o, "employee_id", &u->employee_id, e);
+	if (!err)
+		err = api_patch_id(o, "unit_id", &u->unit_id, e);
+	if (!err)
+		err = api_user_links(u->role, u->employee_id, u->unit_id, e);
+	return err;
+}
+
+/* PATCH /users/{id} (admin). Disabling ends the user's sessions and
+ * revokes the tokens at once (store_user_update). An admin cannot disable
+ * the own account or change its own role (the way to lock oneself out),
+ * and the last active admin stays one (409 either way). */
+ks_err api_user_patch(http_req *req, ks_error *e);
+ks_err api_user_patch(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	json_t *o = NULL;
+	store_user u, before;
+	ks_err err = api_path_user(req, &u, e);
+	if (!err)
+		err = api_body_object(req, &o, e);
+	before = u;
+	if (!err)
+		err = api_user_patch_apply(o, &u, e);
+	json_decref(o);
+	bool self = !err && u.id == req->who.user_id;
+	if (self && u.disabled && !before.disabled)
+		err = ks_fail(e, KS_ERR_CONFLICT, "active", "you cannot disable your own account");
+	if (self && !err && strcmp(u.role, before.role) != 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "role", "you cannot change your own role");
+	if (!err)
+		err = store_user_update(app->store, &u, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, store_user_json(&u));
+	return KS_OK;
+}
+
+/* DELETE /users/{id} (admin): a tombstone (store_user_delete says what
+ * stays and what goes). */
+ks_err api_user_delete(http_req *req, ks_error *e);
+ks_err api_user_delete(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	store_user u;
+	store_user_deleted d;
+	ks_err err = api_path_user(req, &u, e);
+	if (!err && u.id == req->who.user_id)
+		err = ks_fail(e, KS_ERR_CONFLICT, "id", "you cannot delete your own account");
+	if (!err)
+		err = store_user_delete(app->store, u.id, &d, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, json_pack("{s:I, s:b, s:i, s:i, s:i}", "id", (json_int_t)u.id, "deleted", 1,
+					    "sessions_ended", d.sessions, "tokens_revoked", d.tokens,
+					    "cases_to_queue", d.cases_to_queue));
 	return KS_OK;
 }

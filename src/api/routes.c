@@ -89,6 +89,14 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY},
 	{"GET", "/api/v1/users", api_user_list, API_ADMIN},
 	{"POST", "/api/v1/users", api_user_create, API_ADMIN},
+	/* accounts and tokens (issue 11): own tokens for every role; users and
+	 * anyone's tokens for admins (api_token_delete checks the owner) */
+	{"GET", "/api/v1/auth/tokens", api_token_list, API_ANY},
+	{"DELETE", "/api/v1/auth/tokens/{id}", api_token_delete, API_ANY},
+	{"GET", "/api/v1/users/{id}", api_user_get, API_ADMIN},
+	{"PATCH", "/api/v1/users/{id}", api_user_patch, API_ADMIN},
+	{"DELETE", "/api/v1/users/{id}", api_user_delete, API_ADMIN},
+	{"GET", "/api/v1/users/{id}/tokens", api_user_token_list, API_ADMIN},
 	/* names of teams, people, journeys and touchpoints label every dashboard */
 	API_ENTITY_ROUTES("teams", API_ANY, API_ADMIN),
 	API_ENTITY_ROUTES("employees", API_ANY, API_ADMIN),
@@ -158,12 +166,6 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},
 	/* privacy and audit (issue 11): admins only; every export and erasure
 	 * is itself an audit entry */
-	{"GET", "/api/v1/customers/{id}/export", api_gdpr_customer_export, API_ADMIN},
-	{"POST", "/api/v1/customers/{id}/erase", api_gdpr_customer_erase, API_ADMIN},
-	{"GET", "/api/v1/employees/{id}/export", api_gdpr_employee_export, API_ADMIN},
-	{"POST", "/api/v1/employees/{id}/erase", api_gdpr_employee_erase, API_ADMIN},
-	{"GET", "/api/v1/retention", api_retention_get, API_ADMIN},
-	{"PUT", "/api/v1/retention", api_retention_put, API_ADMIN},
 	{"GET", "/api/v1/audit", api_audit_list, API_ADMIN},
 	{"GET", "/api/v1/audit/export", api_audit_export, API_ADMIN},
 };

@@ -9,14 +9,11 @@
 
 #include <sodium.h>
 
-#define AUTH_WINDOW (15 * 60)
-#define AUTH_MAX_FAIL_EMAIL 5
-#define AUTH_MAX_FAIL_ADDR 20
 #define AUTH_SLOTS 1024
 #define AUTH_PROBES 16
 
 typedef struct auth_slot {
-	uint64_t key;       /* hash of "e:" email or "a:" address; 0 = free */
+	uint64_t key;       /* hash of the kind and the e-mail and/or address; 0 = free */
 	int64_t since;      /* start of the current window */
 	int fails;
 } auth_slot;
@@ -26,8 +23,9 @@ struct auth_ctx {
 	pthread_cond_t cv;
 	int hashing;        /* argon2id runs in progress */
 	char dummy[AUTH_PW_STR];  /* a real hash of nothing, for unknown users */
-	auth_slot emails[AUTH_SLOTS];  /* failures by e-mail address */
-	auth_slot addrs[AUTH_SLOTS];   /* failures by client address */
+	auth_slot pairs[AUTH_SLOTS];   /* failures by account + client address */
+	auth_slot emails[AUTH_SLOTS];  /* failures by account, from anywhere */
+	auth_slot addrs[AUTH_SLOTS];   /* failures by client address, any account */
 };
 
 static const char *const auth_roles[] = {"", "employee", "team_lead", "manager", "director", "admin"};
@@ -163,12 +161,16 @@ void auth_token_hash(const char *token, char out[AUTH_HASH_HEX + 1])
 
 /* ---- throttling ------------------------------------------------------------------ */
 
-static uint64_t auth_key(char kind, const char *s)
+/* FNV-1a 64 of kind, lower-cased a, a separator and lower-cased b (e-mail
+ * addresses compare without case). */
+static uint64_t auth_key(char kind, const char *a, const char *b)
 {
-	/* FNV-1a 64 of kind + lower-cased s (e-mail addresses compare without case). */
 	uint64_t h = 1469598103934665603ULL;
 	h = (h ^ (unsigned char)kind) * 1099511628211ULL;
-	for (const char *p = s ? s : ""; *p; p++)
+	for (const char *p = a ? a : ""; *p; p++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 1099511628211ULL;
+	h = (h ^ 0xffu) * 1099511628211ULL; /* no byte of text: "ab"+"c" is not "a"+"bc" */
+	for (const char *p = b ? b : ""; *p; p++)
 		h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 1099511628211ULL;
 	return h ? h : 1;
 }
@@ -214,32 +216,55 @@ static void auth_slot_fail(auth_slot *t, uint64_t key, int64_t now)
 	pick->fails = 1;
 }
 
-ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now, ks_error *e)
+/* Seconds until the slot's window ends (at least 1), or 0 when the slot
+ * does not block at limit. */
+static int auth_slot_wait(const auth_slot *s, int limit, int64_t now)
+{
+	if (s == NULL || s->fails < limit)
+		return 0;
+	int64_t left = s->since + AUTH_WINDOW - now;
+	return left > 0 ? (int)left : 1;
+}
+
+ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now,
+			   int *retry_after, ks_error *e)
 {
 	pthread_mutex_lock(&a->mu);
-	auth_slot *se = auth_slot_find(a->emails, auth_key('e', email), now);
-	auth_slot *sa = auth_slot_find(a->addrs, auth_key('a', addr), now);
-	bool blocked = (se && se->fails >= AUTH_MAX_FAIL_EMAIL) || (sa && sa->fails >= AUTH_MAX_FAIL_ADDR);
+	int pair = auth_slot_wait(auth_slot_find(a->pairs, auth_key('p', email, addr), now),
+				  AUTH_MAX_FAIL_PAIR, now);
+	int account = auth_slot_wait(auth_slot_find(a->emails, auth_key('e', email, NULL), now),
+				     AUTH_MAX_FAIL_ACCOUNT, now);
+	int address = auth_slot_wait(auth_slot_find(a->addrs, auth_key('a', addr, NULL), now),
+				     AUTH_MAX_FAIL_ADDR, now);
 	pthread_mutex_unlock(&a->mu);
-	if (blocked)
-		return ks_fail(e, KS_ERR_TOO_MANY, NULL, "too many failed logins; try again in 15 minutes");
-	return KS_OK;
+	int wait = pair > account ? pair : account;
+	wait = wait > address ? wait : address;
+	if (retry_after)
+		*retry_after = wait;
+	if (wait == 0)
+		return KS_OK;
+	int minutes = (wait + 59) / 60;
+	const char *why = pair ? "for this account from your address"
+			  : account ? "for this account" : "from your address";
+	return ks_fail(e, KS_ERR_TOO_MANY, NULL, "too many failed logins %s; try again in %d minute%s", why,
+		       minutes, minutes == 1 ? "" : "s");
 }
 
 void auth_throttle_fail(auth_ctx *a, const char *email, const char *addr, int64_t now)
 {
 	pthread_mutex_lock(&a->mu);
-	auth_slot_fail(a->emails, auth_key('e', email), now);
-	auth_slot_fail(a->addrs, auth_key('a', addr), now);
+	auth_slot_fail(a->pairs, auth_key('p', email, addr), now);
+	auth_slot_fail(a->emails, auth_key('e', email, NULL), now);
+	auth_slot_fail(a->addrs, auth_key('a', addr, NULL), now);
 	pthread_mutex_unlock(&a->mu);
 }
 
-void auth_throttle_ok(auth_ctx *a, const char *email)
+void auth_throttle_ok(auth_ctx *a, const char *email, const char *addr)
 {
 	pthread_mutex_lock(&a->mu);
-	uint64_t key = auth_key('e', email);
+	uint64_t key = auth_key('p', email, addr);
 	for (size_t i = 0, j = key % AUTH_SLOTS; i < AUTH_PROBES; i++, j = (j + 1) % AUTH_SLOTS)
-		if (a->emails[j].key == key)
-			a->emails[j].fails = 0;
+		if (a->pairs[j].key == key)
+			a->pairs[j].fails = 0;
 	pthread_mutex_unlock(&a->mu);
 }

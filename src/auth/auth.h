@@ -2,7 +2,8 @@
  *
  * Passwords: argon2id via libsodium's crypto_pwhash_str (interactive limits,
  * 64 MiB each, so at most AUTH_MAX_HASHING run at once). Tokens: 32 random
- * bytes, url-safe base64; only their BLAKE2b-256 hash is stored. Sessions
+ * bytes, url-safe base64; only their BLAKE2b-256 hash is stored; API tokens
+ * expire (AUTH_TOKEN_DAYS by default, at most AUTH_TOKEN_MAX_DAYS). Sessions
  * live 12 hours; each carries its own CSRF token, which every state-changing
  * request made with the session cookie must echo in X-CSRF-Token.
  *
@@ -22,6 +23,10 @@
 #define AUTH_HASH_HEX 64           /* BLAKE2b-256 as hex */
 #define AUTH_PW_STR 128            /* crypto_pwhash_STRBYTES */
 #define AUTH_SESSION_TTL (12 * 3600)
+/* API tokens live AUTH_TOKEN_DAYS days unless created with another number
+ * of days, at most AUTH_TOKEN_MAX_DAYS: a leaked token stops by itself. */
+#define AUTH_TOKEN_DAYS 90
+#define AUTH_TOKEN_MAX_DAYS 365
 #define AUTH_MAX_HASHING 2
 
 /* Roles, from least to most reach. */
@@ -51,12 +56,29 @@ ks_err auth_password_check(const char *password, const char *field, ks_error *e)
 void auth_token_new(char out[AUTH_TOKEN_LEN + 1]);
 void auth_token_hash(const char *token, char out[AUTH_HASH_HEX + 1]);
 
-/* Login throttling: at most 5 failures per e-mail and 20 per client address
- * in 15 minutes; then KS_ERR_TOO_MANY until the window has passed.
- * auth_throttle_check before verifying, auth_throttle_fail after a failure,
- * auth_throttle_ok after a success (clears the e-mail's count). */
-ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now, ks_error *e);
+/* Login throttling, over a window of AUTH_WINDOW seconds from the first
+ * failure of a count:
+ *   - AUTH_MAX_FAIL_PAIR failures of one account from one client address
+ *     block that pair: a guesser is stopped, and colleagues behind the
+ *     same address (a proxy, an office NAT) still log in;
+ *   - AUTH_MAX_FAIL_ACCOUNT failures of one account from anywhere block the
+ *     account (guessing spread over many addresses);
+ *   - AUTH_MAX_FAIL_ADDR failures from one address, whatever the accounts,
+ *     block the address (one client trying many accounts). Looser, because
+ *     behind a proxy it is shared by everyone.
+ * E-mail addresses compare without case. auth_throttle_check before
+ * verifying: KS_ERR_TOO_MANY with *retry_after (may be NULL) the seconds
+ * until the longest blocking window ends (0 when not blocked);
+ * auth_throttle_fail after a failure; auth_throttle_ok after a success
+ * (clears the pair's count; the account's and address's counts run out
+ * with their window). */
+#define AUTH_WINDOW (15 * 60)
+#define AUTH_MAX_FAIL_PAIR 5
+#define AUTH_MAX_FAIL_ACCOUNT 20
+#define AUTH_MAX_FAIL_ADDR 100
+ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now,
+			   int *retry_after, ks_error *e);
 void auth_throttle_fail(auth_ctx *a, const char *email, const char *addr, int64_t now);
-void auth_throttle_ok(auth_ctx *a, const char *email);
+void auth_throttle_ok(auth_ctx *a, const char *email, const char *addr);
 
 #endif

@@ -20,7 +20,7 @@
 #include "invite/scheduler.h"
 #include "mail/mail.h"
 #include "store/store.h"
-#include "cli/cli_privacy.h"
+#include "cli/cli_users.h"
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -67,8 +67,8 @@ static const char *const cli_usage_main =
 	"  user add --db FILE --email E --name N --role R [--employee-id N] [--unit-id N]\n"
 	"           [--language nl|en] [--token NAME]   create an account (password on stdin\n"
 	"           or in $KLANTSTEM_PASSWORD)\n"
-	"  privacy  export|erase|retention --db FILE [--customer ID|--employee ID]\n"
-	"           a person's data and the retention policy (docs/PRIVACY.md)\n"
+	"  users    list|disable|enable|delete --db FILE [--user ID|EMAIL]   manage accounts\n"
+	"  tokens   list|revoke --db FILE [--user ID|EMAIL] [--id N]        manage API tokens\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -85,7 +85,9 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --quiet              no access log on stderr\n"
 		       "  --web-root DIR       folder of the web UI, served at / (default ./web; when\n"
 		       "                       it does not exist the UI is off and only the API runs)\n"
-		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT\n"
+		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT;\n"
+		       "                       an https:// URL marks the session cookie Secure\n"
+		       "  --secure-cookies     mark the session cookie Secure whatever --base-url says\n"
 		       "  --smtp URL           smtp://host:port or smtps://host:port; without it no mail is sent\n"
 		       "  --smtp-user USER     SMTP login; the password comes from $KLANTSTEM_SMTP_PASSWORD\n"
 		       "  --smtp-tls           require STARTTLS\n"
@@ -277,7 +279,10 @@ static ks_err cli_create_user(ks_store *s, auth_ctx *auth, json_t *spec, const c
 		char th[AUTH_HASH_HEX + 1];
 		auth_token_new(token);
 		auth_token_hash(token, th);
-		err = store_token_create(s, th, u->id, token_name, e);
+		/* The operator's bootstrap token for machine intake: the longest
+		 * lifetime a token may have (docs/API.md, API tokens). */
+		err = store_token_create(s, th, u->id, token_name,
+					 clock_now(NULL) + (int64_t)AUTH_TOKEN_MAX_DAYS * 86400, NULL, e);
 	}
 	return err;
 }
@@ -564,7 +569,9 @@ static int cli_serve(const cli_opts *o)
 	if (guard_new(&gcfg, &guard) != KS_OK)
 		guard = NULL;
 	api_app app = {.store = s, .clock = &clock, .scheduler = sched, .base_url = icfg.base_url,
-		       .index = ix, .auth = auth, .secure_cookies = o->secure_cookies,
+		       .index = ix, .auth = auth,
+		       /* served over https (--base-url): the session cookie is Secure */
+		       .secure_cookies = o->secure_cookies || strncmp(icfg.base_url, "https://", 8) == 0,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
 		       .tz = tz, .guard = guard};
 	/* Without memory for the cache every request builds its own tables. */
@@ -665,8 +672,8 @@ static int cli_run(int argc, char **argv)
 	}
 	if (strcmp(cmd, "--version") == 0)
 		cmd = "version";
-	if (strcmp(cmd, "privacy") == 0)
-		return cli_privacy_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "users") == 0 || strcmp(cmd, "tokens") == 0)
+		return cli_users_run(argc - 1, argv + 1);
 	if (cli_usage_for(cmd) == NULL)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd);
 	if (strcmp(cmd, "routes") == 0)

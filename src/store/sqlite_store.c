@@ -90,8 +90,9 @@ static const char *const sq_sql[SQ__COUNT] = {
 	 * column list matches sq_user_row in sqlite_auth.c. */
 	[SQ_TOKEN_USER] =
 		"SELECT u.id, u.email, u.name, u.role, coalesce(u.employee_id,0), coalesce(u.unit_id,0),"
-		" u.language, u.disabled, '' FROM users u JOIN api_tokens t ON t.user_id = u.id"
-		" WHERE t.token_hash = ?1 AND u.disabled = 0",
+		" u.language, u.disabled, '', t.id, coalesce(t.last_used_at, 0)"
+		" FROM users u JOIN api_tokens t ON t.user_id = u.id"
+		" WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND u.disabled = 0",
 	[SQ_SESSION_USER] =
 		"SELECT u.id, u.email, u.name, u.role, coalesce(u.employee_id,0), coalesce(u.unit_id,0),"
 		" u.language, u.disabled, se.csrf FROM users u JOIN sessions se ON se.user_id = u.id"

@@ -80,15 +80,18 @@ static ks_err api_healthz(http_req *req, ks_error *e)
 	{"PATCH", "/api/v1/" res "/{id}", api_entity_update, write},    \
 	{"PUT", "/api/v1/" res "/{id}", api_entity_update, write}
 
+/* A row may leave out its last column (flags, e.g. HTTP_SLOW: run on the
+ * slow pool, src/http/pool.c). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const http_route api_routes[] = {
 	{"GET", "/healthz", api_healthz, API_PUBLIC},
-	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC},
+	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC, HTTP_SLOW},
 	{"POST", "/api/v1/auth/logout", api_logout, API_ANY},
 	{"GET", "/api/v1/auth/me", api_me, API_ANY},
-	{"POST", "/api/v1/auth/password", api_password, API_ANY},
-	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY},
+	{"POST", "/api/v1/auth/password", api_password, API_ANY, HTTP_SLOW},
+	{"POST", "/api/v1/auth/tokens", api_token_create, API_ANY, HTTP_SLOW},
 	{"GET", "/api/v1/users", api_user_list, API_ADMIN},
-	{"POST", "/api/v1/users", api_user_create, API_ADMIN},
+	{"POST", "/api/v1/users", api_user_create, API_ADMIN, HTTP_SLOW},
 	/* accounts and tokens (issue 11): own tokens for every role; users and
 	 * anyone's tokens for admins (api_token_delete checks the owner) */
 	{"GET", "/api/v1/auth/tokens", api_token_list, API_ANY},
@@ -111,7 +114,7 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/responses", api_response_create, API_ADMIN},
 	{"GET", "/api/v1/responses", api_response_list, API_GLOBAL},
 	{"GET", "/api/v1/responses/{id}", api_response_get, API_GLOBAL},
-	{"GET", "/api/v1/metrics", api_metrics, API_ANY},
+	{"GET", "/api/v1/metrics", api_metrics, API_ANY, HTTP_SLOW},
 	{"GET", "/api/v1/metrics/trend", api_metrics_trend, API_ANY},
 	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
 	{"GET", "/s/{token}", api_survey_get, API_PUBLIC},
@@ -123,8 +126,8 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/invitations", api_invitation_list, API_GLOBAL},
 	{"POST", "/api/v1/customers/{id}/opt-out", api_optout_customer, API_ADMIN},
 	{"GET", "/api/v1/opt-outs", api_optout_list, API_GLOBAL},
-	{"GET", "/api/v1/funnel", api_funnel, API_GLOBAL},
-	{"GET", "/api/v1/funnel/representativeness", api_representativeness, API_GLOBAL},
+	{"GET", "/api/v1/funnel", api_funnel, API_GLOBAL, HTTP_SLOW},
+	{"GET", "/api/v1/funnel/representativeness", api_representativeness, API_GLOBAL, HTTP_SLOW},
 	{"GET", "/u/{token}", api_unsubscribe_get, API_PUBLIC},
 	{"POST", "/u/{token}", api_unsubscribe_post, API_PUBLIC},
 	{"POST", "/api/v1/admin/clock", api_admin_clock, API_ADMIN},
@@ -145,8 +148,8 @@ const http_route api_routes[] = {
 	{"PUT", "/api/v1/settings", api_org_settings_put, API_ADMIN},
 	/* cases (api_cases.c): leads, managers and up; scope inside */
 	{"GET", "/api/v1/cases", api_case_list, API_LEADS},
-	{"GET", "/api/v1/cases/stats", api_case_stats, API_LEADS},
-	{"GET", "/api/v1/case-root-causes", api_case_root_causes, API_LEADS},
+	{"GET", "/api/v1/cases/stats", api_case_stats, API_LEADS, HTTP_SLOW},
+	{"GET", "/api/v1/case-root-causes", api_case_root_causes, API_LEADS, HTTP_SLOW},
 	{"GET", "/api/v1/cases/{id}", api_case_get, API_LEADS},
 	{"PATCH", "/api/v1/cases/{id}", api_case_patch, API_LEADS},
 	{"POST", "/api/v1/cases/{id}/notes", api_case_note_add, API_LEADS},

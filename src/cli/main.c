@@ -45,6 +45,9 @@ typedef struct cli_opts {
 	bool secure_cookies;
 	const char *web_root;   /* the UI's files; default "web" */
 	const char *time_zone;  /* the organisation's calendar; default Europe/Amsterdam */
+	http_limits http_limits;        /* --http-limit NAME=VALUE (src/http) */
+	http_trusted trusted;           /* --trusted-proxy ADDR[,ADDR] */
+	bool have_trusted;
 	const char *open_link_guard; /* open-link guard (issue 11): limits, guard_config_parse */
 	/* user add */
 	const char *email;
@@ -93,6 +96,10 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --smtp-tls           require STARTTLS\n"
 		       "  --mail-from ADDR     sender, default \"Klantstem <noreply@localhost>\"\n"
 		       "  --org-name NAME      organisation name in the mails\n"
+		       "  --trusted-proxy ADDR[,ADDR]  reverse proxies (IPv4, ADDR/BITS too) whose\n"
+		       "                       X-Forwarded-For names the client (docs/SECURITY.md)\n"
+		       "  --http-limit NAME=VALUE  change a connection limit, deadline or budget of\n"
+		       "                       src/http/http.h, e.g. head_timeout=15 (repeatable)\n"
 		       "  --time-zone ZONE     the organisation's calendar for every day, week, month,\n"
 		       "                       quarter and year (default Europe/Amsterdam; EU zones, UTC)\n"
 		       "  --open-link-guard SPEC  limits of the public survey page (issue 11), default\n"
@@ -194,6 +201,7 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 	memset(o, 0, sizeof *o);
 	o->listen = "127.0.0.1:8080";
 	o->web_root = "web";
+	http_limits_default(&o->http_limits);
 	o->scale = 100;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -215,6 +223,15 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			o->quiet = true;
 		} else if (strcmp(a, "--smtp-tls") == 0 && strcmp(cmd, "serve") == 0) {
 			o->smtp_tls = true;
+		} else if (strcmp(a, "--http-limit") == 0 && next && strcmp(cmd, "serve") == 0) {
+			ks_error le;
+			if (http_limits_set(&o->http_limits, argv[++i], &le))
+				return cli_usage_error(cmd, "%s", le.message);
+		} else if (strcmp(a, "--trusted-proxy") == 0 && next && strcmp(cmd, "serve") == 0) {
+			ks_error le;
+			if (http_trusted_parse(&o->trusted, argv[++i], &le))
+				return cli_usage_error(cmd, "%s", le.message);
+			o->have_trusted = true;
 		} else if (strcmp(a, "--secure-cookies") == 0 && strcmp(cmd, "serve") == 0) {
 			o->secure_cookies = true;
 		} else if (strcmp(cmd, "user") == 0 && next && cli_user_option(o, a, next)) {
@@ -585,7 +602,8 @@ static int cli_serve(const cli_opts *o)
 			o->web_root);
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
 			   .routes = api_routes, .n_routes = api_n_routes, .app = &app,
-			   .authorize = api_authorize, .web_root = web ? o->web_root : NULL};
+			   .authorize = api_authorize, .web_root = web ? o->web_root : NULL,
+			   .limits = &o->http_limits, .trusted = o->have_trusted ? &o->trusted : NULL};
 	http_server *srv = NULL;
 	if (http_start(&cfg, &srv, &e)) {
 		invite_scheduler_stop(sched);

@@ -33,6 +33,56 @@
 /* Longest request target (path + query) answered normally (else 414). */
 #define HTTP_URL_MAX 8192
 #define HTTP_CONN_MEMORY (64 * 1024)
+
+/* ---- what one client may hold (guard.c, pool.c; issue 11) ----
+ * Defaults of http_limits; each can be changed with
+ * serve --http-limit NAME=VALUE (the names are the http_limits fields,
+ * without _s). Connections: */
+#define HTTP_CONNECTIONS 4096        /* open at once */
+#define HTTP_PER_ADDRESS 256         /* from one peer address; trusted proxies exempt */
+#define HTTP_RESERVE 256             /* kept free: past connections - reserve, each new
+				      * connection cuts the oldest one still in its head
+				      * (else body) phase */
+/* Deadlines, cut by shutdown(2) (libmicrohttpd's own timeout counts idle
+ * time only, which a trickling client never reaches): */
+#define HTTP_HEAD_TIMEOUT_S 15       /* accept (or the previous reply) -> headers complete */
+#define HTTP_BODY_TIMEOUT_S 60       /* headers -> last byte of the body */
+#define HTTP_REPLY_TIMEOUT_S 60      /* reply queued -> sent, plus its size at: */
+#define HTTP_REPLY_MIN_RATE (64 * 1024) /* bytes per second */
+#define HTTP_IDLE_TIMEOUT_S 30       /* libmicrohttpd's: no byte either way */
+/* Replies held in memory until the client has taken them (a slow reader
+ * keeps its reply): in total, and from one peer address. A reply over
+ * 16 KiB that does not fit is refused with 503 and Retry-After. Static
+ * files are sent from their file and count nothing. */
+#define HTTP_REPLY_BUDGET (256ull * 1024 * 1024)
+#define HTTP_REPLY_BUDGET_ADDRESS (64ull * 1024 * 1024)
+/* Routes flagged HTTP_SLOW run on a pool of slow_workers threads (default:
+ * the number of cores, at least 2) with a queue of HTTP_SLOW_QUEUE waiting
+ * requests; a request that finds the queue full gets 503 and Retry-After. */
+#define HTTP_SLOW_QUEUE 64
+#define HTTP_RETRY_AFTER_S 2
+
+typedef struct http_limits {
+	unsigned connections, per_address, reserve;
+	unsigned head_timeout_s, body_timeout_s, reply_timeout_s, reply_min_rate, idle_timeout_s;
+	size_t reply_budget, reply_budget_address;
+	unsigned slow_workers, slow_queue;
+} http_limits;
+
+/* Fill l with the defaults above. */
+void http_limits_default(http_limits *l);
+/* Apply "NAME=VALUE" (e.g. "head_timeout=10", "reply_budget=1048576");
+ * KS_ERR_USAGE naming the problem otherwise. */
+ks_err http_limits_set(http_limits *l, const char *spec, ks_error *e);
+
+/* Reverse proxies whose X-Forwarded-For is believed (serve --trusted-proxy). */
+#define HTTP_TRUSTED_MAX 16
+typedef struct http_trusted {
+	size_t n;
+	uint32_t net[HTTP_TRUSTED_MAX], mask[HTTP_TRUSTED_MAX]; /* network order */
+} http_trusted;
+/* "ADDR[,ADDR...]", each IPv4 "A.B.C.D" or "A.B.C.D/BITS". */
+ks_err http_trusted_parse(http_trusted *t, const char *list, ks_error *e);
 #define HTTP_STR_(x) #x
 #define HTTP_STR(x) HTTP_STR_(x)
 
@@ -41,13 +91,20 @@ typedef ks_err (*http_handler)(http_req *req, ks_error *e);
 
 /* One row of a route table. Patterns are "/"-separated segments; "{name}"
  * captures one segment into req->params (in order). access is handed to
- * the configured authorize callback before the handler runs (0 = public). */
+ * the configured authorize callback before the handler runs (0 = public).
+ * flags (may be left out of a row: 0) are HTTP_SLOW and friends. */
 typedef struct http_route {
 	const char *method;
 	const char *pattern;
 	http_handler handler;
 	unsigned access;
+	unsigned flags;
 } http_route;
+
+/* The handler is slow (password hashing, report queries): it runs on the
+ * slow pool, not on an HTTP thread (see HTTP_SLOW_QUEUE). It may still
+ * call http_suspend / http_resume. */
+#define HTTP_SLOW 1u
 
 /* Who made the request, as established by the authorize callback. */
 typedef struct http_principal {
@@ -78,6 +135,8 @@ struct http_req {
 	char *reply;             /* owned; freed by the server */
 	size_t reply_len;
 	const char *content_type;
+	bool reply_from_fd;      /* send reply_len bytes of reply_fd (owned) instead */
+	int reply_fd;
 	char allow[64];          /* Allow header for 405 */
 	char location[128];      /* Location header for 201 */
 	char set_cookie[256];    /* Set-Cookie header, when not empty */
@@ -98,6 +157,12 @@ struct http_req {
 	 * libmicrohttpd then closes it instead of calling back). NULL = free(). */
 	void (*pending_free)(void *pending);
 	/* bookkeeping */
+	struct http_server *srv;
+	void *guard_conn;        /* http_conn of the connection (guard.c) */
+	http_handler slow;       /* the handler to run on the slow pool */
+	bool on_pool;            /* running (or queued) on the slow pool */
+	bool pool_async;         /* ... and the handler suspended for the writer */
+	_Atomic int pool_refs;   /* who must finish before the resumption */
 	bool too_big;
 	int uri_refused;         /* 414 / 431: query cut off before parsing */
 	bool queued;             /* a reply was queued before the body ended */
@@ -123,6 +188,10 @@ typedef struct http_config {
 	/* Folder of the web UI: a GET or HEAD that no route matches is served
 	 * from it (static.c). NULL = no static files. */
 	const char *web_root;
+	/* NULL = the defaults (http_limits_default); borrowed. */
+	const http_limits *limits;
+	/* NULL = no proxy is trusted; borrowed. */
+	const http_trusted *trusted;
 } http_config;
 
 typedef struct http_server http_server;
@@ -149,7 +218,9 @@ void http_reply_buf(http_req *req, int status, const char *content_type, ks_buf 
 const char *http_query(http_req *req, const char *name);
 const char *http_header(http_req *req, const char *name);
 const char *http_cookie(http_req *req, const char *name);
-/* The client's IPv4 address as text ("" when unknown). */
+/* The client's IPv4 address as text ("" when unknown): the peer, or when
+ * the peer is a trusted proxy the right-most X-Forwarded-For address that
+ * is not one (addr.c). */
 void http_client_addr(http_req *req, char *out, size_t n);
 
 /* Copy s into out (n bytes, NUL-terminated) for the access log: control
@@ -157,7 +228,8 @@ void http_client_addr(http_req *req, char *out, size_t n);
 void http_log_escape(char *out, size_t n, const char *s);
 
 /* Park the request until http_resume(); the handler returns KS_OK after
- * calling http_suspend. http_resume may be called from any thread, once. */
+ * calling http_suspend, and touches req no more. http_resume may be called
+ * from any thread, once. Works on an HTTP thread and on the slow pool. */
 void http_suspend(http_req *req);
 void http_resume(http_req *req);
 

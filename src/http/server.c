@@ -18,17 +18,22 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 
 #include "core/clock.h"
-#include "http/http.h"
+#include "http/http_int.h"
 
 struct http_server {
 	struct MHD_Daemon *d;
 	http_config cfg;
+	http_limits lim;        /* cfg.limits or the defaults */
+	http_trusted trusted;   /* cfg.trusted or none */
 	unsigned port;
 	atomic_int in_flight;
 	atomic_bool stopping;   /* new requests get 503 while in-flight ones finish */
 	http_static *web;       /* the UI's files, or NULL */
+	http_guard *guard;      /* connections, deadlines, reply budget */
+	http_pool *pool;        /* HTTP_SLOW routes */
 };
 
 int http_status_for(ks_err code)
@@ -111,39 +116,111 @@ const char *http_cookie(http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
-void http_client_addr(http_req *req, char *out, size_t n)
+/* Every X-Forwarded-For header of the request, joined by "," in order. */
+typedef struct xff_acc {
+	char buf[1024];
+	size_t len;
+	bool cut;
+} xff_acc;
+
+static enum MHD_Result http_xff_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	out[0] = '\0';
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	if (ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)n);
+	(void)kind;
+	xff_acc *x = cls;
+	if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	size_t vl = strlen(value);
+	if (x->len + vl + 2 > sizeof x->buf) {
+		/* Keep the right end: that is where the trusted hops write. */
+		x->cut = true;
+		x->len = 0;
+		if (vl + 1 > sizeof x->buf)
+			return MHD_YES;
+	}
+	if (x->len)
+		x->buf[x->len++] = ',';
+	memcpy(x->buf + x->len, value, vl);
+	x->len += vl;
+	x->buf[x->len] = '\0';
+	return MHD_YES;
 }
 
+void http_client_addr(http_req *req, char *out, size_t n)
+{
+	http_server *srv = req->srv;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	bool have = ci && ci->client_addr && ci->client_addr->sa_family == AF_INET;
+	uint32_t peer = have ? ((const struct sockaddr_in *)ci->client_addr)->sin_addr.s_addr : 0;
+	xff_acc x = {.len = 0};
+	x.buf[0] = '\0';
+	bool trusted = have && srv && http_trusted_has(&srv->trusted, peer);
+	if (trusted)
+		MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_xff_one, &x);
+	http_client_resolve(srv ? &srv->trusted : NULL, peer, have, trusted && x.len ? x.buf : NULL,
+			    out, n);
+}
+
+/* On the slow pool the connection is suspended already (and only its own
+ * HTTP thread may suspend it): the handler's suspension is noted, and the
+ * request resumes when both the pool's thread and the completion are done
+ * with it (pool_refs). */
 void http_suspend(http_req *req)
 {
 	req->suspended = true;
+	if (req->on_pool) {
+		req->pool_async = true;
+		atomic_store(&req->pool_refs, 2);
+		return;
+	}
 	MHD_suspend_connection(req->conn);
 }
 
 void http_resume(http_req *req)
 {
+	if (req->on_pool && atomic_fetch_sub(&req->pool_refs, 1) != 1)
+		return; /* the pool's thread is still in the handler: it resumes */
 	MHD_resume_connection(req->conn);
 }
 
 /* ---- the request cycle ---------------------------------------------------------- */
 
+static void http_fail(http_req *req, ks_err code, const char *msg);
+
+/* The reply's body: from the file (static files) or from memory. */
+static struct MHD_Response *http_response_new(http_req *req)
+{
+	if (req->reply_from_fd) {
+		req->reply_from_fd = false;
+		struct MHD_Response *r = MHD_create_response_from_fd(req->reply_len, req->reply_fd);
+		if (r == NULL)
+			close(req->reply_fd);
+		return r;
+	}
+	return MHD_create_response_from_buffer(req->reply_len, req->reply, MHD_RESPMEM_MUST_FREE);
+}
+
 static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(req->reply_len, req->reply,
-								 MHD_RESPMEM_MUST_FREE);
-	req->reply = NULL; /* now libmicrohttpd's */
-	if (r == NULL)
+	http_server *srv = req->srv;
+	/* A reply held in memory waits there until the client has read it:
+	 * over the budget it becomes a small 503, and its text goes now. */
+	if (!http_guard_reply_begin(srv->guard, req->guard_conn, req->reply_len, !req->reply_from_fd)) {
+		http_fail(req, KS_ERR_UNAVAILABLE,
+			  "too many large replies are waiting for their readers; try again shortly");
+		req->retry_after = HTTP_RETRY_AFTER_S;
+		http_guard_reply_begin(srv->guard, req->guard_conn, req->reply_len, true);
+	}
+	struct MHD_Response *r = http_response_new(req);
+	if (r == NULL) {
+		free(req->reply);
+		req->reply = NULL;
 		return MHD_NO;
+	}
 	MHD_add_response_header(r, "Content-Type", req->content_type);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	http_headers_add(req, r); /* caching and security policy (headers.c) */
+	req->reply = NULL; /* now libmicrohttpd's */
 	if (req->allow[0] && req->status == 405)
 		MHD_add_response_header(r, "Allow", req->allow);
 	if (req->location[0])
@@ -159,21 +236,12 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *req)
 	}
 	if (req->close_conn)
 		MHD_add_response_header(r, "Connection", "close");
-	/* Static files choose their own caching; everything else (the API's
-	 * JSON and CSV, errors included) may hold personal data: no-store. */
-	MHD_add_response_header(r, "Cache-Control",
-				req->cache_control ? req->cache_control : "no-store");
 	if (req->etag[0])
 		MHD_add_response_header(r, "ETag", req->etag);
 	if (req->content_encoding)
 		MHD_add_response_header(r, "Content-Encoding", req->content_encoding);
 	if (req->vary_encoding)
 		MHD_add_response_header(r, "Vary", "Accept-Encoding");
-	if (req->csp) {
-		MHD_add_response_header(r, "Content-Security-Policy", req->csp);
-		MHD_add_response_header(r, "X-Frame-Options", "DENY");
-		MHD_add_response_header(r, "Referrer-Policy", "same-origin");
-	}
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -207,6 +275,40 @@ static void http_finish(http_req *req, http_handler h)
 	} else if (!req->replied && !req->suspended) {
 		http_fail(req, KS_ERR_INTERNAL, "handler gave no reply");
 	}
+}
+
+/* ---- the slow pool ---- */
+
+/* On a pool thread: run the handler; unless it suspended for the writer,
+ * the reply is ready and the connection resumes on its HTTP thread, which
+ * sends it (http_access). */
+static void http_pool_run(void *arg)
+{
+	http_req *req = arg;
+	http_finish(req, req->slow);
+	/* After http_finish, req is only read if the handler did not suspend:
+	 * a suspended one may be resumed - and freed - by its completion. */
+	if (req->pool_async && atomic_fetch_sub(&req->pool_refs, 1) != 1)
+		return;
+	MHD_resume_connection(req->conn);
+}
+
+/* Hand a slow route's handler to the pool; a full queue is a 503. The
+ * connection is suspended before the job is queued, so the pool can
+ * never resume a connection that is not suspended yet. */
+static void http_dispatch_slow(http_server *srv, http_req *req, http_handler h)
+{
+	req->slow = h;
+	req->on_pool = true;
+	req->suspended = true;
+	req->on_resume = NULL;
+	MHD_suspend_connection(req->conn);
+	if (http_pool_submit(srv->pool, http_pool_run, req))
+		return;
+	req->on_pool = false;
+	http_fail(req, KS_ERR_UNAVAILABLE, "the server is busy with slow requests; try again shortly");
+	req->retry_after = HTTP_RETRY_AFTER_S;
+	MHD_resume_connection(req->conn); /* http_access sends the 503 */
 }
 
 static void http_dispatch(http_server *srv, http_req *req)
@@ -243,6 +345,10 @@ static void http_dispatch(http_server *srv, http_req *req)
 			return;
 		}
 	}
+	if ((route->flags & HTTP_SLOW) && srv->pool) {
+		http_dispatch_slow(srv, req, route->handler);
+		return;
+	}
 	http_finish(req, route->handler);
 }
 
@@ -252,6 +358,8 @@ static http_req *http_req_new(http_server *srv, struct MHD_Connection *conn)
 	if (req == NULL)
 		return NULL;
 	req->conn = conn;
+	req->srv = srv;
+	req->guard_conn = http_guard_conn(conn);
 	req->app = srv->cfg.app;
 	req->started_ms = clock_mono_ms();
 	buf_init(&req->body, HTTP_BODY_MAX);
@@ -308,6 +416,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		/* The first call for this request: the headers are in. */
 		req->method = method;
 		req->path = url;
+		http_guard_phase(srv->guard, req->guard_conn, HTTP_PHASE_BODY);
 		if (atomic_load(&srv->stopping)) {
 			req->close_conn = true;
 			req->queued = true;
@@ -367,11 +476,14 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	if (req->queued)
 		return MHD_YES; /* the early 413 is already on its way */
 	if (req->suspended) {
-		/* Resumed: finish on this server thread. */
+		/* Resumed: finish on this server thread (after the writer), or
+		 * send what the slow pool prepared. */
 		req->suspended = false;
-		http_finish(req, req->on_resume);
+		if (req->on_resume)
+			http_finish(req, req->on_resume);
 		return http_send(conn, req);
 	}
+	http_guard_phase(srv->guard, req->guard_conn, HTTP_PHASE_WORK);
 	http_dispatch(srv, req);
 	if (req->suspended)
 		return MHD_YES;
@@ -436,6 +548,9 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 		else
 			free(req->pending);
 	}
+	if (req->reply_from_fd)
+		close(req->reply_fd);
+	http_guard_reply_done(srv->guard, req->guard_conn);
 	free(req->reply);
 	buf_free(&req->body);
 	free(req);
@@ -464,6 +579,40 @@ ks_err http_parse_listen(const char *s, char *addr, size_t n, unsigned *port, ks
 	return KS_OK;
 }
 
+/* Room for every connection libmicrohttpd may accept, plus the database
+ * and the rest: raise the soft descriptor limit to what is needed (a
+ * service often starts with 1024), or lower the connection limit to what
+ * the hard limit allows. */
+static void http_fd_room(http_limits *lim, unsigned mhd_limit)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)mhd_limit + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		rl.rlim_cur = was;
+	if (rl.rlim_cur < want) {
+		unsigned room = rl.rlim_cur > 512 ? (unsigned)(rl.rlim_cur - 256) * 4 / 5 : 64;
+		if (room < lim->connections) {
+			fprintf(stderr, "klantstem: only %llu file descriptors: at most %u connections\n",
+				(unsigned long long)rl.rlim_cur, room);
+			lim->connections = room;
+			if (lim->reserve > room / 4)
+				lim->reserve = room / 4;
+		}
+	}
+}
+
+static void http_server_free(http_server *srv)
+{
+	http_pool_free(srv->pool);
+	http_guard_free(srv->guard);
+	http_static_free(srv->web);
+	free(srv);
+}
+
 ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 {
 	char addr[64];
@@ -475,31 +624,52 @@ ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 	if (srv == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	srv->cfg = *cfg;
-	if (cfg->web_root) {
+	if (cfg->limits)
+		srv->lim = *cfg->limits;
+	else
+		http_limits_default(&srv->lim);
+	if (cfg->timeout_s)
+		srv->lim.idle_timeout_s = cfg->timeout_s;
+	if (cfg->trusted)
+		srv->trusted = *cfg->trusted;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 2);
+	unsigned slow = srv->lim.slow_workers ? srv->lim.slow_workers
+					      : (unsigned)(cores > 2 ? cores : 2);
+	/* libmicrohttpd splits its limit between its threads, and the split
+	 * need not follow where connections land: it gets headroom, and the
+	 * guard keeps the real limit. */
+	unsigned mhd_limit = srv->lim.connections + srv->lim.connections / 2;
+	http_fd_room(&srv->lim, mhd_limit);
+	mhd_limit = srv->lim.connections + srv->lim.connections / 2;
+	if (cfg->web_root)
 		err = http_static_open(cfg->web_root, &srv->web, e);
-		if (err) {
-			free(srv);
-			return err;
-		}
+	if (!err)
+		err = http_guard_new(&srv->lim, &srv->trusted, &srv->guard, e);
+	if (!err)
+		err = http_pool_start(slow, srv->lim.slow_queue, &srv->pool, e);
+	if (!err)
+		err = http_guard_start(srv->guard, e);
+	if (err) {
+		http_server_free(srv);
+		return err;
 	}
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	inet_pton(AF_INET, addr, &sa.sin_addr);
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 2);
 	srv->d = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
 		NULL, http_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		cfg->timeout_s ? cfg->timeout_s : 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		srv->lim.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+		MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, srv->guard,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
 		srv, MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, srv, MHD_OPTION_END);
 	if (srv->d == NULL) {
-		http_static_free(srv->web);
-		free(srv);
+		http_server_free(srv);
 		return ks_fail(e, KS_ERR_IO, "listen", "cannot listen on %s (in use?)", cfg->listen);
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -525,7 +695,19 @@ void http_stop(http_server *srv, int grace_ms)
 	int64_t deadline = clock_mono_ms() + grace_ms;
 	while (atomic_load(&srv->in_flight) > 0 && clock_mono_ms() < deadline)
 		usleep(10000);
+	/* The slow pool finishes what it holds before libmicrohttpd frees the
+	 * connections its jobs point to. */
+	http_pool_stop(srv->pool);
+	http_guard_stop(srv->guard);
 	MHD_stop_daemon(srv->d);
-	http_static_free(srv->web);
-	free(srv);
+	http_guard_stats st;
+	http_guard_stats_get(srv->guard, &st);
+	fprintf(stderr,
+		"klantstem: http guard: %llu refused (address limit), %llu refused (full), %llu evicted, "
+		"%llu cut (head), %llu cut (body), %llu cut (reply), %llu replies over budget\n",
+		(unsigned long long)st.refused_address, (unsigned long long)st.refused_full,
+		(unsigned long long)st.evicted, (unsigned long long)st.cut_head,
+		(unsigned long long)st.cut_body, (unsigned long long)st.cut_reply,
+		(unsigned long long)st.refused_budget);
+	http_server_free(srv);
 }

@@ -19,7 +19,8 @@
  * notes, stray files someone copied there - is a 404, whatever its type.
  * (/app/... deep links still fall back to /index.html.)
  *
- * Files are read into memory (at most HTTP_STATIC_MAX bytes). Every file
+ * Files are sent from their descriptor (at most HTTP_STATIC_MAX bytes), not
+ * read into memory: a slow reader costs no reply budget. Every file
  * carries a weak ETag from size and mtime, and a matching If-None-Match
  * gets 304; a FILE.gz beside FILE is sent to clients that accept gzip.
  * HTML pages get the security headers (CSP without inline script or
@@ -203,7 +204,10 @@ ks_err http_static_resolve(const http_static *s, const char *path, char *out, si
 }
 
 /* Read a whole regular file of at most HTTP_STATIC_MAX bytes. */
-static ks_err http_static_read(const char *file, char **data, size_t *len, struct stat *st)
+/* Open a regular file for sending: the reply streams from it (libmicrohttpd
+ * sends it with sendfile), so a slow reader holds a descriptor, not a copy
+ * of the file in memory. */
+static ks_err http_static_open_file(const char *file, int *fd_out, struct stat *st)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -216,24 +220,7 @@ static ks_err http_static_read(const char *file, char **data, size_t *len, struc
 		close(fd);
 		return KS_ERR_TOOBIG;
 	}
-	size_t size = (size_t)st->st_size;
-	char *p = malloc(size ? size : 1);
-	if (p == NULL) {
-		close(fd);
-		return KS_ERR_NOMEM;
-	}
-	size_t got = 0;
-	while (got < size) {
-		ssize_t r = read(fd, p + got, size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	*data = p;
-	*len = got;
+	*fd_out = fd;
 	return KS_OK;
 }
 
@@ -309,10 +296,9 @@ ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e)
 			use_gz = true;
 	}
 
-	char *data = NULL;
-	size_t len = 0;
+	int fd = -1;
 	struct stat st;
-	err = http_static_read(use_gz ? gz : file, &data, &len, &st);
+	err = http_static_open_file(use_gz ? gz : file, &fd, &st);
 	if (err == KS_ERR_NOTFOUND)
 		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such resource");
 	if (err == KS_ERR_TOOBIG)
@@ -331,7 +317,7 @@ ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e)
 	if (html)
 		req->csp = http_static_csp; /* with X-Frame-Options and Referrer-Policy */
 	if (http_static_etag_matches(http_header(req, "If-None-Match"), req->etag)) {
-		free(data);
+		close(fd);
 		req->content_encoding = NULL;
 		ks_buf empty;
 		buf_init(&empty, 1);
@@ -339,10 +325,12 @@ ks_err http_static_serve(const http_static *s, http_req *req, ks_error *e)
 		return KS_OK;
 	}
 	free(req->reply);
+	req->reply = NULL;
 	req->status = 200;
 	req->content_type = type;
-	req->reply = data;
-	req->reply_len = len;
+	req->reply_from_fd = true;
+	req->reply_fd = fd;
+	req->reply_len = (size_t)st.st_size;
 	req->replied = true;
 	return KS_OK;
 }

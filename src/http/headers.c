@@ -1,0 +1,94 @@
+#define _GNU_SOURCE /* memmem */
+/* headers.c — the headers of every reply, and the security policy by the
+ * kind of reply, in one place (issue 11):
+ *
+ *  - every reply: X-Content-Type-Options: nosniff, X-Frame-Options: DENY,
+ *    a Referrer-Policy, and Cache-Control no-store unless a static file
+ *    chose its own caching (API replies hold personal data);
+ *  - API replies (JSON, CSV, SVG, errors): a CSP that allows nothing
+ *    ("default-src 'none'"; a reply opened as a document runs nothing) and
+ *    no framing;
+ *  - the UI's HTML (static.c sets req->csp): the UI's own CSP;
+ *  - HTML from a route - the public survey and unsubscribe pages, /s/{token}
+ *    and /u/{token}: a strict CSP with no script at all, styles only those
+ *    <style> blocks the page itself carries (by their SHA-256, computed here
+ *    from the reply), forms posting to this origin only, and
+ *    frame-ancestors 'none' (no clickjacking of a customer's answer).
+ *    Their URLs hold the customer's token: Referrer-Policy no-referrer.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "http/http_int.h"
+
+#define API_CSP "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+/* At most this many <style> blocks get a hash; more: they stay blocked. */
+#define PAGE_MAX_STYLES 4
+
+static bool is_html(const char *ctype)
+{
+	return ctype && strncasecmp(ctype, "text/html", 9) == 0;
+}
+
+/* The CSP of an HTML page built by a handler: its own inline <style>
+ * blocks by hash, nothing else. */
+static void page_csp(const http_req *req, char *out, size_t n)
+{
+	char styles[PAGE_MAX_STYLES * 56 + 16] = "";
+	size_t used = 0;
+	const char *body = req->reply, *end = req->reply ? req->reply + req->reply_len : NULL;
+	const char *p = body;
+	for (int k = 0; p && k < PAGE_MAX_STYLES; k++) {
+		const char *open = memmem(p, (size_t)(end - p), "<style>", 7);
+		if (open == NULL)
+			break;
+		const char *text = open + 7;
+		const char *close = memmem(text, (size_t)(end - text), "</style>", 8);
+		if (close == NULL)
+			break;
+		unsigned char h[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256(h, (const unsigned char *)text, (unsigned long long)(close - text));
+		char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+		sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
+		int w = snprintf(styles + used, sizeof styles - used, " 'sha256-%s'", b64);
+		if (w < 0 || (size_t)w >= sizeof styles - used)
+			break;
+		used += (size_t)w;
+		p = close + 8;
+	}
+	snprintf(out, n,
+		 "default-src 'none'; style-src%s; img-src 'self' data:; form-action 'self'; "
+		 "base-uri 'none'; frame-ancestors 'none'",
+		 used ? styles : " 'none'");
+}
+
+void http_headers_add(const http_req *req, struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	/* Static files choose their own caching; everything else (the API's
+	 * JSON and CSV, errors included, and the public pages) may hold
+	 * personal data: no-store. */
+	MHD_add_response_header(r, "Cache-Control", req->cache_control ? req->cache_control : "no-store");
+	if (req->csp) {
+		/* the UI's own HTML (static.c) */
+		MHD_add_response_header(r, "Content-Security-Policy", req->csp);
+		MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	} else if (req->cache_control) {
+		/* the UI's scripts, styles and images: a policy means nothing there */
+		MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	} else if (is_html(req->content_type)) {
+		char csp[512];
+		page_csp(req, csp, sizeof csp);
+		MHD_add_response_header(r, "Content-Security-Policy", csp);
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+	} else {
+		MHD_add_response_header(r, "Content-Security-Policy", API_CSP);
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+	}
+}

@@ -47,6 +47,12 @@ void an_index_free(an_index *ix);
 ks_err an_index_refresh_dims(an_index *ix, ks_error *e);
 /* Reload one customer's attributes (after a create or update). */
 ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e);
+/* Forget an erased person (issue 11): the rows of customer_id (0 = none)
+ * lose their customer, those of employee_id (0 = none) their employee,
+ * and the index no longer holds the id nor the name or attributes. The
+ * rows and their answers stay: every total is unchanged. Call after
+ * store_gdpr_erase committed; the result is what a rebuild would give. */
+void an_index_forget(an_index *ix, int64_t customer_id, int64_t employee_id);
 
 /* The organisation's time zone, which decides every time bucket (day, ISO
  * week, month, quarter, year) and the year in which ages and customer

@@ -369,6 +369,48 @@ ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e)
 	return err;
 }
 
+/* Drop id from the map and return the code it had (0 = none). The code
+ * stays allocated (the codes of other ids must not move) and maps back to
+ * 0; a hashed slot keeps the tombstone -1, so later probes go past it. */
+static uint32_t an_codes_forget(an_codes *m, int64_t id)
+{
+	uint32_t code = an_codes_get(m, id);
+	if (code == 0)
+		return 0;
+	m->ids[code] = 0;
+	if (id < AN_DIRECT_MAX) {
+		m->dir[id] = 0;
+		return code;
+	}
+	size_t mask = m->slots - 1;
+	for (size_t i = an_hash(id) & mask;; i = (i + 1) & mask) {
+		if (m->keys[i] == id) {
+			m->keys[i] = -1;
+			m->vals[i] = 0;
+			return code;
+		}
+	}
+}
+
+void an_index_forget(an_index *ix, int64_t customer_id, int64_t employee_id)
+{
+	pthread_rwlock_wrlock(&ix->lock);
+	uint32_t cust = an_codes_forget(&ix->custs, customer_id);
+	uint32_t emp = an_codes_forget(&ix->emps, employee_id);
+	for (size_t i = 0; (cust || emp) && i < ix->n; i++) {
+		if (cust && ix->cust[i] == cust)
+			ix->cust[i] = 0;
+		if (emp && ix->emp[i] == emp)
+			ix->emp[i] = 0;
+	}
+	if (cust && cust < ix->cust_info_n)
+		memset(&ix->cust_info[cust], 0, sizeof ix->cust_info[cust]);
+	if (emp && emp < ix->emp_info_n)
+		memset(&ix->emp_info[emp], 0, sizeof ix->emp_info[emp]);
+	ix->dims_version++;
+	pthread_rwlock_unlock(&ix->lock);
+}
+
 /* ---- life cycle ------------------------------------------------------------------------ */
 
 /* The store's commit hook: new rows enter the index before their

@@ -20,6 +20,7 @@
 #include "invite/scheduler.h"
 #include "mail/mail.h"
 #include "store/store.h"
+#include "cli/cli_privacy.h"
 #include "cli/cli_users.h"
 
 #define KS_VERSION "0.1.0"
@@ -72,6 +73,8 @@ static const char *const cli_usage_main =
 	"           or in $KLANTSTEM_PASSWORD)\n"
 	"  users    list|disable|enable|delete --db FILE [--user ID|EMAIL]   manage accounts\n"
 	"  tokens   list|revoke --db FILE [--user ID|EMAIL] [--id N]        manage API tokens\n"
+	"  privacy  export|erase|retention --db FILE [--customer ID|--employee ID]\n"
+	"           a person's data and the retention policy (docs/PRIVACY.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -692,6 +695,8 @@ static int cli_run(int argc, char **argv)
 		cmd = "version";
 	if (strcmp(cmd, "users") == 0 || strcmp(cmd, "tokens") == 0)
 		return cli_users_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "privacy") == 0)
+		return cli_privacy_run(argc - 1, argv + 1);
 	if (cli_usage_for(cmd) == NULL)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd);
 	if (strcmp(cmd, "routes") == 0)

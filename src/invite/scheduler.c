@@ -1,5 +1,6 @@
 /* scheduler.c — see scheduler.h. */
 #include "invite/scheduler.h"
+#include "privacy/retention.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -253,6 +254,9 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 	/* Expired sessions and long-expired API tokens (sqlite_auth.c). Not
 	 * part of the pass's outcome: a failure waits for the next pass. */
 	store_session_sweep(sc->store, now, NULL, NULL, NULL);
+	/* Personal data past its retention (src/privacy/retention.c; hourly,
+	 * reported on stderr, retried at the next pass). */
+	retention_pass(sc->store, now, NULL);
 	pthread_mutex_unlock(&sc->pass_mu);
 	return err;
 }

@@ -1,0 +1,712 @@
+/* sqlite_gdpr.c — a person's data on SQLite (issue 11): everything stored
+ * about one customer or one employee as JSON (the right of access), the
+ * erasure of it (the right to erasure), and the retention policy with its
+ * clean-up. docs/PRIVACY.md, sections 7-8, says what is kept and why.
+ *
+ * Erasure keeps the numbers and drops the person: a customer's responses
+ * stay with their scores, drivers, team, employee, touchpoint, channel,
+ * language and time (every aggregate is unchanged), but lose the link to
+ * the customer and to the contact, the open text (the FTS index follows by
+ * its triggers, and is optimised so no token of it is left in its
+ * segments) and the client key; everything else that names the customer
+ * goes: contacts, invitations, cases with their notes, mails and response
+ * links, and webhook events that carry the id; the customer row stays as
+ * a tombstone of its id ("erased-ID", every other field empty, opted
+ * out). An employee's responses lose the employee (they stay in the
+ * team's and higher aggregates); their user accounts become tombstones
+ * like store_user_delete's; the employee row keeps only its id and team. Each is one transaction on a
+ * connection with secure_delete on (freed pages are zeroed), together with
+ * the erasure record and its audit entry.
+ */
+#include "store/sqlite_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small helpers ---- */
+
+static ks_err sq_gdpr_run(sq_conn *c, const char *sql, int64_t a, int64_t b, int *changed, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	err = sq_cstep(c, st, e);
+	if (!err && changed)
+		*changed += sqlite3_changes(c->db);
+	return err;
+}
+
+/* Columns never exported: credentials (a survey or unsubscribe link is a
+ * key to act as the customer) and internal hashes. */
+static bool sq_gdpr_secret(const char *col)
+{
+	static const char *const secret[] = {"token", "unsubscribe_token", "open_token", "password_hash",
+					     "token_hash", "csrf", "body_hash", NULL};
+	for (size_t i = 0; secret[i]; i++)
+		if (strcmp(col, secret[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A time column: "*_at" or a deadline; printed as ISO 8601 like the API. */
+static bool sq_gdpr_time(const char *col)
+{
+	size_t n = strlen(col);
+	return (n > 3 && strcmp(col + n - 3, "_at") == 0) || strcmp(col, "deadline") == 0;
+}
+
+/* The current row of st as an object: every column by its name (a column
+ * added by a later migration comes along without a change here), times as
+ * ISO 8601, secrets left out. */
+static json_t *sq_gdpr_row(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int n = sqlite3_column_count(st);
+	for (int i = 0; o && i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		if (sq_gdpr_secret(name))
+			continue;
+		json_t *v;
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			v = sq_gdpr_time(name) ? sq_iso_or_null(sqlite3_column_int64(st, i))
+					       : json_integer(sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(sqlite3_column_double(st, i));
+			break;
+		case SQLITE_TEXT:
+			v = json_string((const char *)sqlite3_column_text(st, i));
+			break;
+		default:
+			v = json_null();
+		}
+		json_object_set_new(o, name, v);
+	}
+	return o;
+}
+
+/* Every row of sql (?1 = id) as an array of objects. */
+static ks_err sq_gdpr_rows(sq_conn *c, const char *sql, int64_t id, json_t **out, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	json_t *arr = json_array();
+	int rc;
+	while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, sq_gdpr_row(st));
+	if (arr == NULL)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	else if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	if (err) {
+		json_decref(arr);
+		return err;
+	}
+	*out = arr;
+	return KS_OK;
+}
+
+/* Rows of sql under key in o; err passes through (the first failure wins). */
+static ks_err sq_gdpr_put_rows(sq_conn *c, json_t *o, const char *key, const char *sql, int64_t id,
+			       ks_err err, ks_error *e)
+{
+	json_t *arr = NULL;
+	if (!err)
+		err = sq_gdpr_rows(c, sql, id, &arr, e);
+	if (!err)
+		json_object_set_new(o, key, arr);
+	return err;
+}
+
+/* For each element of arr (objects with an "id"), the rows of sql for that
+ * id under key. */
+static ks_err sq_gdpr_nest(sq_conn *c, json_t *arr, const char *key, const char *sql, ks_err err,
+			   ks_error *e)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(arr, i, item) {
+		if (err)
+			break;
+		err = sq_gdpr_put_rows(c, item, key, sql, json_integer_value(json_object_get(item, "id")), err, e);
+	}
+	return err;
+}
+
+static const char *sq_subject_name(store_subject_kind k)
+{
+	return k == STORE_SUBJECT_CUSTOMER ? "customer" : "employee";
+}
+
+/* Was (kind, id) erased before? */
+static ks_err sq_gdpr_erased(sq_conn *c, store_subject_kind k, int64_t id, bool *erased, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT 1 FROM erasures WHERE subject_kind = ?1 AND subject_id = ?2", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, sq_subject_name(k), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	int64_t one = 0;
+	err = sq_cfirst(c, st, &one, e);
+	*erased = one == 1;
+	return err;
+}
+
+/* The subject exists; otherwise KS_ERR_NOTFOUND, with *erased telling an
+ * erased subject from one that never was. */
+static ks_err sq_gdpr_subject(sq_conn *c, store_subject_kind k, int64_t id, bool *erased, ks_error *e)
+{
+	int64_t found = 0;
+	*erased = false;
+	ks_err err = sq_gdpr_erased(c, k, id, erased, e);
+	if (!err && !*erased)
+		err = sq_one_id(c, k == STORE_SUBJECT_CUSTOMER ? "SELECT 1 FROM customers WHERE id = ?1"
+								: "SELECT 1 FROM employees WHERE id = ?1",
+				id, &found, e);
+	if (!err && found == 0)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no %s %" PRId64 "%s", sq_subject_name(k), id,
+			      *erased ? " (erased)" : "");
+	return err;
+}
+
+/* ---- export ---- */
+
+static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error *e)
+{
+	json_t *rows = NULL;
+	ks_err err = sq_gdpr_rows(c, "SELECT * FROM customers WHERE id = ?1", id, &rows, e);
+	if (!err) {
+		json_t *cust = json_array_get(rows, 0);
+		json_object_set(o, "customer", cust);
+		json_object_set_new(o, "opt_out",
+				    json_pack("{s:b, s:O}", "opted_out", !json_is_null(json_object_get(cust, "opted_out_at")),
+					      "opted_out_at", json_object_get(cust, "opted_out_at")));
+		json_decref(rows);
+	}
+	err = sq_gdpr_put_rows(c, o, "contacts", "SELECT * FROM contacts WHERE customer_id = ?1 ORDER BY id",
+			       id, err, e);
+	err = sq_gdpr_put_rows(c, o, "invitations",
+			       "SELECT * FROM invitations WHERE customer_id = ?1 ORDER BY id", id, err, e);
+	err = sq_gdpr_put_rows(c, o, "responses",
+			       "SELECT * FROM responses WHERE customer_id = ?1 OR contact_id IN"
+			       " (SELECT id FROM contacts WHERE customer_id = ?1) ORDER BY id",
+			       id, err, e);
+	err = sq_gdpr_nest(c, json_object_get(o, "responses"), "drivers",
+			   "SELECT aspect, score FROM response_drivers WHERE response_id = ?1 ORDER BY aspect", err, e);
+	err = sq_gdpr_put_rows(c, o, "cases", "SELECT * FROM cases WHERE customer_id = ?1 ORDER BY id", id, err,
+			       e);
+	json_t *cases = json_object_get(o, "cases");
+	err = sq_gdpr_nest(c, cases, "notes",
+			   "SELECT id, user_id, text, created_at FROM case_notes WHERE case_id = ?1 ORDER BY id", err,
+			   e);
+	err = sq_gdpr_nest(c, cases, "responses",
+			   "SELECT response_id FROM case_responses WHERE case_id = ?1 ORDER BY response_id", err, e);
+	err = sq_gdpr_nest(c, cases, "mails",
+			   "SELECT id, kind, to_email, language, status, created_at, sent_at FROM case_mails"
+			   " WHERE case_id = ?1 ORDER BY id",
+			   err, e);
+	return sq_gdpr_put_rows(c, o, "webhook_events",
+				"SELECT id, event, json_remove(payload, '$.token', '$.survey_path') AS payload,"
+				" status, created_at FROM webhook_outbox WHERE json_valid(payload)"
+				" AND json_extract(payload, '$.customer_id') = ?1 ORDER BY id",
+				id, err, e);
+}
+
+/* An employee's own data. The customers who answered about them are other
+ * people: their ids, contacts and cases are not part of it. */
+static ks_err sq_gdpr_employee_json(sq_conn *c, int64_t id, json_t *o, ks_error *e)
+{
+	json_t *rows = NULL;
+	ks_err err = sq_gdpr_rows(c, "SELECT * FROM employees WHERE id = ?1", id, &rows, e);
+	if (!err) {
+		json_object_set(o, "employee", json_array_get(rows, 0));
+		json_decref(rows);
+	}
+	err = sq_gdpr_put_rows(c, o, "users", "SELECT * FROM users WHERE employee_id = ?1 ORDER BY id", id, err,
+			       e);
+	err = sq_gdpr_put_rows(c, o, "responses",
+			       "SELECT id, received_at, team_id, touchpoint_id, channel, language, nps, grade, ces,"
+			       " open_text FROM responses WHERE employee_id = ?1 ORDER BY id",
+			       id, err, e);
+	err = sq_gdpr_put_rows(c, o, "case_notes",
+			       "SELECT id, case_id, created_at FROM case_notes WHERE user_id IN"
+			       " (SELECT id FROM users WHERE employee_id = ?1) ORDER BY id",
+			       id, err, e);
+	err = sq_gdpr_put_rows(c, o, "actions",
+			       "SELECT id, title, status, start_date, deadline, created_at FROM actions"
+			       " WHERE owner_id IN (SELECT id FROM users WHERE employee_id = ?1)"
+			       " OR created_by IN (SELECT id FROM users WHERE employee_id = ?1) ORDER BY id",
+			       id, err, e);
+	return sq_gdpr_put_rows(c, o, "audit",
+				"SELECT id, at, client_addr, action, object_kind, object_id FROM audit_log"
+				" WHERE actor_user_id IN (SELECT id FROM users WHERE employee_id = ?1) ORDER BY id",
+				id, err, e);
+}
+
+ks_err store_gdpr_export(ks_store *s, store_subject_kind k, int64_t id, json_t **out, bool *erased,
+			 ks_error *e)
+{
+	bool was = false;
+	sq_conn *c = sq_acquire(s);
+	/* One read transaction: the parts agree with each other. */
+	ks_err err = sq_exec(c, "BEGIN", e);
+	if (!err)
+		err = sq_gdpr_subject(c, k, id, &was, e);
+	json_t *o = NULL;
+	if (!err) {
+		o = json_pack("{s:s, s:I, s:o}", "kind", sq_subject_name(k), "id", (json_int_t)id,
+			      "exported_at", sq_iso_or_null(clock_now(s->clock)));
+		err = o == NULL ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory")
+		      : k == STORE_SUBJECT_CUSTOMER ? sq_gdpr_customer_json(c, id, o, e)
+						    : sq_gdpr_employee_json(c, id, o, e);
+	}
+	sq_release(s, c); /* ends the read transaction */
+	if (erased)
+		*erased = was;
+	if (err) {
+		json_decref(o);
+		return err;
+	}
+	*out = o;
+	return KS_OK;
+}
+
+/* ---- erasure ---- */
+
+/* Set every column of row id of table that may be NULL to NULL, except
+ * those in keep (NULL-terminated): a column a later migration adds (a
+ * phone number) is blanked without a change here. table is a static name;
+ * the column names come from the schema, never from input. */
+static ks_err sq_gdpr_blank(sq_conn *c, const char *table, const char *const *keep, int64_t id,
+			    ks_error *e)
+{
+	char *q = sqlite3_mprintf("SELECT name FROM pragma_table_info('%q') WHERE \"notnull\" = 0 AND pk = 0",
+				  table);
+	sqlite3_stmt *st = NULL;
+	ks_err err = q ? sq_cprep(c, q, &st, e) : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	sqlite3_free(q);
+	if (err)
+		return err;
+	char *set = sqlite3_mprintf("UPDATE \"%w\" SET id = id", table);
+	int rc;
+	while (set && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *col = (const char *)sqlite3_column_text(st, 0);
+		bool kept = false;
+		for (size_t i = 0; keep[i]; i++)
+			kept = kept || strcmp(keep[i], col) == 0;
+		if (kept)
+			continue;
+		char *more = sqlite3_mprintf("%s, \"%w\" = NULL", set, col);
+		sqlite3_free(set);
+		set = more;
+	}
+	sqlite3_finalize(st);
+	if (set == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	char *sql = sqlite3_mprintf("%s WHERE id = ?1", set);
+	sqlite3_free(set);
+	err = sql ? sq_gdpr_run(c, sql, id, 0, NULL, e) : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	sqlite3_free(sql);
+	return err;
+}
+
+static ks_err sq_erase_customer(sq_conn *c, int64_t id, int64_t now, store_erase_counts *n, ks_error *e)
+{
+	const char *cases = "(SELECT id FROM cases WHERE customer_id = ?1)";
+	char sql[256];
+	snprintf(sql, sizeof sql, "DELETE FROM case_mails WHERE case_id IN %s", cases);
+	ks_err err = sq_gdpr_run(c, sql, id, 0, &n->case_mails, e);
+	snprintf(sql, sizeof sql, "DELETE FROM case_notes WHERE case_id IN %s", cases);
+	if (!err)
+		err = sq_gdpr_run(c, sql, id, 0, &n->case_notes, e);
+	snprintf(sql, sizeof sql, "DELETE FROM case_responses WHERE case_id IN %s", cases);
+	if (!err)
+		err = sq_gdpr_run(c, sql, id, 0, NULL, e);
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM cases WHERE customer_id = ?1", id, 0, &n->cases, e);
+	/* The text first and on its own (only rows that have one): the FTS
+	 * trigger then removes exactly the documents that were indexed. */
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "UPDATE responses SET open_text = NULL WHERE open_text IS NOT NULL AND"
+				  " (customer_id = ?1 OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?1))",
+				  id, 0, &n->open_texts, e);
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "UPDATE responses SET customer_id = NULL, contact_id = NULL, client_key = NULL,"
+				  " contact_consent = NULL WHERE customer_id = ?1"
+				  " OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?1)",
+				  id, 0, &n->responses, e);
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "DELETE FROM invitations WHERE customer_id = ?1"
+				  " OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?1)",
+				  id, 0, &n->invitations, e);
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM contacts WHERE customer_id = ?1", id, 0, &n->contacts, e);
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "DELETE FROM webhook_outbox WHERE json_valid(payload)"
+				  " AND json_extract(payload, '$.customer_id') = ?1",
+				  id, 0, &n->webhook_events, e);
+	/* The row stays as a tombstone, so its id is never given to another
+	 * customer (SQLite reuses the highest rowid once deleted) and the
+	 * erasure record and audit entries keep meaning this one; it is opted
+	 * out, so no invitation can reach a new contact filed under it. */
+	const char *keep[] = {"opted_out_at", NULL};
+	if (!err)
+		err = sq_gdpr_blank(c, "customers", keep, id, e);
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "UPDATE customers SET external_id = 'erased-' || id,"
+				  " opted_out_at = coalesce(opted_out_at, ?2) WHERE id = ?1",
+				  id, now, NULL, e);
+	return err;
+}
+
+static ks_err sq_erase_employee(sq_conn *c, int64_t id, int64_t now, store_erase_counts *n, ks_error *e)
+{
+	const char *users = "(SELECT id FROM users WHERE employee_id = ?1)";
+	char sql[320];
+	int64_t open_actions = 0;
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM actions WHERE status IN ('planned','in_progress') AND owner_id IN %s", users);
+	ks_err err = sq_one_id(c, sql, id, &open_actions, e);
+	/* As store_user_delete: an open action needs an owner who can act. */
+	if (!err && open_actions > 0)
+		return ks_fail(e, KS_ERR_CONFLICT, "id",
+			       "the employee's account owns %" PRId64 " open improvement action%s: give %s another owner first",
+			       open_actions, open_actions == 1 ? "" : "s", open_actions == 1 ? "it" : "them");
+	/* Mails to the person's addresses (case notices), sent or not. */
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "DELETE FROM case_mails WHERE kind <> 'customer' AND (to_email IN"
+				  " (SELECT email FROM users WHERE employee_id = ?1) OR to_email ="
+				  " (SELECT email FROM employees WHERE id = ?1))",
+				  id, 0, &n->case_mails, e);
+	snprintf(sql, sizeof sql, "DELETE FROM sessions WHERE user_id IN %s", users);
+	if (!err)
+		err = sq_gdpr_run(c, sql, id, 0, NULL, e);
+	snprintf(sql, sizeof sql, "DELETE FROM api_tokens WHERE user_id IN %s", users);
+	if (!err)
+		err = sq_gdpr_run(c, sql, id, 0, NULL, e);
+	snprintf(sql, sizeof sql,
+		 "UPDATE cases SET owner_user_id = NULL, version = version + 1, updated_at = ?2"
+		 " WHERE status IN ('new','contacted') AND owner_user_id IN %s",
+		 users);
+	if (!err)
+		err = sq_gdpr_run(c, sql, id, now, NULL, e);
+	/* The account stays as a tombstone (notes, actions, goals and audit
+	 * entries keep a valid reference), the same as store_user_delete's. */
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "UPDATE users SET email = 'deleted-' || id || '@deleted.invalid',"
+				  " name = 'deleted account ' || id, employee_id = NULL, unit_id = NULL,"
+				  " password_hash = '!', disabled = 1, deleted_at = coalesce(deleted_at, ?2)"
+				  " WHERE employee_id = ?1",
+				  id, now, &n->users, e);
+	if (!err)
+		err = sq_gdpr_run(c, "UPDATE responses SET employee_id = NULL WHERE employee_id = ?1", id, 0,
+				  &n->responses, e);
+	if (!err)
+		err = sq_gdpr_run(c, "UPDATE contacts SET employee_id = NULL WHERE employee_id = ?1", id, 0,
+				  &n->contacts, e);
+	if (!err)
+		err = sq_gdpr_run(c, "UPDATE invitations SET employee_id = NULL WHERE employee_id = ?1", id, 0,
+				  &n->invitations, e);
+	/* A tombstone, as for customers: the id is not reused. */
+	const char *keep[] = {"active", NULL};
+	if (!err)
+		err = sq_gdpr_blank(c, "employees", keep, id, e);
+	if (!err)
+		err = sq_gdpr_run(c, "UPDATE employees SET first_name = '', last_name = '', active = 0 WHERE id = ?1",
+				  id, 0, NULL, e);
+	return err;
+}
+
+json_t *store_erase_counts_json(const store_erase_counts *n)
+{
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "responses", n->responses,
+			 "open_texts", n->open_texts, "contacts", n->contacts, "invitations", n->invitations,
+			 "cases", n->cases, "case_notes", n->case_notes, "case_mails", n->case_mails,
+			 "webhook_events", n->webhook_events, "users", n->users);
+}
+
+static ks_err sq_erasure_record(ks_store *s, sq_conn *c, store_subject_kind k, int64_t id,
+				store_erasure *x, const char *counts, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO erasures(subject_kind, subject_id, erased_at, erased_by, via, counts)"
+			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, sq_subject_name(k), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 3, x->erased_at);
+	sq_bind_id(st, 4, x->by_user_id);
+	sqlite3_bind_text(st, 5, x->via && strcmp(x->via, "cli") == 0 ? "cli" : "api", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, counts, -1, SQLITE_STATIC);
+	err = sq_cstep(c, st, e);
+	if (err)
+		return err;
+	x->erasure_id = sqlite3_last_insert_rowid(c->db);
+	char detail[512];
+	snprintf(detail, sizeof detail, "{\"erasure_id\":%" PRId64 ",\"via\":\"%s\",\"counts\":%s}",
+		 x->erasure_id, x->via && strcmp(x->via, "cli") == 0 ? "cli" : "api", counts);
+	store_audit_entry a = {
+		.at = x->erased_at,
+		.actor_user_id = x->by_user_id,
+		.client_addr = x->client_addr,
+		.action = k == STORE_SUBJECT_CUSTOMER ? "customer.erase" : "employee.erase",
+		.object_kind = sq_subject_name(k),
+		.object_id = id,
+		.detail = detail,
+	};
+	return sq_audit_insert(s, c, &a, e);
+}
+
+ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_erasure *x, ks_error *e)
+{
+	memset(&x->counts, 0, sizeof x->counts);
+	x->already = false;
+	x->erasure_id = 0;
+	x->erased_at = clock_now(s->clock);
+	sq_conn *c = sq_acquire(s);
+	/* Zero the pages the erased rows leave, so the text is not left in the
+	 * file's free space; only for this connection and this transaction. */
+	ks_err err = sq_exec(c, "PRAGMA secure_delete = ON", e);
+	if (!err)
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	bool erased = false;
+	if (!err)
+		err = sq_gdpr_subject(c, k, id, &erased, e);
+	if (err == KS_ERR_NOTFOUND && erased) {
+		/* A second erase is harmless: nothing left, nothing recorded. */
+		x->already = true;
+		err = KS_OK;
+		if (e)
+			ks_error_clear(e);
+		sq_exec(c, "ROLLBACK", NULL);
+		sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
+		sq_release(s, c);
+		return KS_OK;
+	}
+	if (!err)
+		err = k == STORE_SUBJECT_CUSTOMER ? sq_erase_customer(c, id, x->erased_at, &x->counts, e)
+						  : sq_erase_employee(c, id, x->erased_at, &x->counts, e);
+	char *counts = NULL;
+	if (!err) {
+		json_t *cj = store_erase_counts_json(&x->counts);
+		counts = cj ? json_dumps(cj, JSON_COMPACT) : NULL;
+		json_decref(cj);
+		if (counts == NULL)
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	if (!err)
+		err = sq_erasure_record(s, c, k, id, x, counts, e);
+	/* Merge the full-text index into one segment: a deleted document's
+	 * tokens stay in older segments (as delete markers beside them) until
+	 * a merge, and the erased text must not survive there. */
+	if (!err && x->counts.open_texts > 0)
+		err = sq_exec(c, "INSERT INTO responses_fts(responses_fts) VALUES('optimize')", e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	free(counts);
+	if (err)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- retention ---- */
+
+static const char *const sq_retention_kinds[STORE_RETENTION__COUNT] = {
+	[STORE_RETENTION_OPEN_TEXT] = "open_text",
+	[STORE_RETENTION_CONTACTS] = "contacts",
+	[STORE_RETENTION_CLOSED_CASES] = "closed_cases",
+};
+
+const char *store_retention_kind_name(store_retention_kind k)
+{
+	return k < STORE_RETENTION__COUNT ? sq_retention_kinds[k] : "";
+}
+
+ks_err store_retention_get(ks_store *s, store_retention *r, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT kind, months, coalesce(updated_by, 0), updated_at FROM retention_policy",
+			      &st, e);
+	int rc = SQLITE_DONE;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = sq_ctext(st, 0);
+		for (int k = 0; k < STORE_RETENTION__COUNT; k++) {
+			if (strcmp(kind, sq_retention_kinds[k]) != 0)
+				continue;
+			r->months[k] = sqlite3_column_int(st, 1);
+			r->stored[k] = true;
+			if (sqlite3_column_int64(st, 3) > r->updated_at) {
+				r->updated_at = sqlite3_column_int64(st, 3);
+				r->updated_by = sqlite3_column_int64(st, 2);
+			}
+		}
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_retention_put(ks_store *s, const store_retention *r, const store_audit_entry *audit,
+			   ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	int64_t now = clock_now(s->clock);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	for (int k = 0; !err && k < STORE_RETENTION__COUNT; k++) {
+		if (!r->stored[k])
+			continue;
+		sqlite3_stmt *st = NULL;
+		err = sq_cprep(c,
+			       "INSERT INTO retention_policy(kind, months, updated_by, updated_at)"
+			       " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(kind) DO UPDATE SET months = excluded.months,"
+			       " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+			       &st, e);
+		if (err)
+			break;
+		sqlite3_bind_text(st, 1, sq_retention_kinds[k], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, r->months[k]);
+		sq_bind_id(st, 3, r->updated_by);
+		sqlite3_bind_int64(st, 4, now);
+		err = sq_cstep(c, st, e);
+	}
+	/* A new policy applies at the next pass of the scheduler. */
+	if (!err)
+		err = sq_exec(c, "DELETE FROM retention_state", e);
+	if (!err && audit)
+		err = sq_audit_insert(s, c, audit, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_retention_last_run(ks_store *s, int64_t *at, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_one_id(c, "SELECT last_run_at FROM retention_state WHERE id = ?1", 1, at, e);
+	sq_release(s, c);
+	return err;
+}
+
+static ks_err sq_retention_open_text(sq_conn *c, int64_t cut, store_retention_counts *n, ks_error *e)
+{
+	return sq_gdpr_run(c,
+			   "UPDATE responses SET open_text = NULL WHERE open_text IS NOT NULL AND received_at < ?1",
+			   cut, 0, &n->open_texts, e);
+}
+
+/* Contacts older than the cut go with their invitations; responses keep
+ * their scores and lose the contact. */
+static ks_err sq_retention_contacts(sq_conn *c, int64_t cut, store_retention_counts *n, ks_error *e)
+{
+	const char *old = "(SELECT id FROM contacts WHERE occurred_at < ?1)";
+	char sql[256];
+	snprintf(sql, sizeof sql, "UPDATE responses SET contact_id = NULL WHERE contact_id IN %s", old);
+	ks_err err = sq_gdpr_run(c, sql, cut, 0, NULL, e);
+	snprintf(sql, sizeof sql,
+		 "UPDATE cases SET resurvey_invitation_id = NULL WHERE resurvey_invitation_id IN"
+		 " (SELECT id FROM invitations WHERE contact_id IN %s)",
+		 old);
+	if (!err)
+		err = sq_gdpr_run(c, sql, cut, 0, NULL, e);
+	snprintf(sql, sizeof sql, "DELETE FROM invitations WHERE contact_id IN %s", old);
+	if (!err)
+		err = sq_gdpr_run(c, sql, cut, 0, &n->invitations, e);
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM contacts WHERE occurred_at < ?1", cut, 0, &n->contacts, e);
+	/* Delivered or abandoned webhook events of that age name customers too. */
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM webhook_outbox WHERE status <> 'pending' AND created_at < ?1",
+				  cut, 0, NULL, e);
+	return err;
+}
+
+static ks_err sq_retention_cases(sq_conn *c, int64_t cut, store_retention_counts *n, ks_error *e)
+{
+	const char *old = "(SELECT id FROM cases WHERE status IN ('resolved','closed')"
+			  " AND coalesce(closed_at, resolved_at, opened_at) < ?1)";
+	char sql[320];
+	snprintf(sql, sizeof sql, "DELETE FROM case_mails WHERE case_id IN %s", old);
+	ks_err err = sq_gdpr_run(c, sql, cut, 0, NULL, e);
+	snprintf(sql, sizeof sql, "DELETE FROM case_notes WHERE case_id IN %s", old);
+	if (!err)
+		err = sq_gdpr_run(c, sql, cut, 0, NULL, e);
+	snprintf(sql, sizeof sql, "DELETE FROM case_responses WHERE case_id IN %s", old);
+	if (!err)
+		err = sq_gdpr_run(c, sql, cut, 0, NULL, e);
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "DELETE FROM cases WHERE status IN ('resolved','closed')"
+				  " AND coalesce(closed_at, resolved_at, opened_at) < ?1",
+				  cut, 0, &n->cases, e);
+	return err;
+}
+
+ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COUNT], int64_t now,
+			     store_retention_counts *n, ks_error *e)
+{
+	memset(n, 0, sizeof *n);
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "PRAGMA secure_delete = ON", e);
+	if (!err)
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err && cut[STORE_RETENTION_OPEN_TEXT])
+		err = sq_retention_open_text(c, cut[STORE_RETENTION_OPEN_TEXT], n, e);
+	if (!err && cut[STORE_RETENTION_CONTACTS])
+		err = sq_retention_contacts(c, cut[STORE_RETENTION_CONTACTS], n, e);
+	if (!err && cut[STORE_RETENTION_CLOSED_CASES])
+		err = sq_retention_cases(c, cut[STORE_RETENTION_CLOSED_CASES], n, e);
+	if (!err && n->open_texts > 0)
+		err = sq_exec(c, "INSERT INTO responses_fts(responses_fts) VALUES('optimize')", e);
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "INSERT INTO retention_state(id, last_run_at) VALUES(1, ?1)"
+				  " ON CONFLICT(id) DO UPDATE SET last_run_at = excluded.last_run_at",
+				  now, 0, NULL, e);
+	/* Only a pass that removed something is worth an entry (it runs
+	 * hourly). */
+	if (!err && (n->open_texts || n->contacts || n->invitations || n->cases)) {
+		char detail[256];
+		snprintf(detail, sizeof detail,
+			 "{\"open_texts\":%d,\"contacts\":%d,\"invitations\":%d,\"cases\":%d}", n->open_texts,
+			 n->contacts, n->invitations, n->cases);
+		store_audit_entry a = {.at = now, .action = "retention.run", .object_kind = "retention",
+				       .detail = detail};
+		err = sq_audit_insert(s, c, &a, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
+	sq_release(s, c);
+	return err;
+}

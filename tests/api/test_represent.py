@@ -22,6 +22,7 @@ local month, so the periods keep them apart."""
 
 import concurrent.futures
 import math
+import glob
 import os
 import sys
 from fractions import Fraction
@@ -318,6 +319,62 @@ def test_local_month(t, srv, w, klein):
             "%s: period=2026-Q1 is the local quarter (402 contacts)" % name, ks.short(body))
 
 
+def test_boundary(t, srv, w, groot, midden):
+    """September: a segment at index exactly 0.9, significantly (p_adj <=
+    0.05), is not flagged — the rule is "below 0.9" — and the other one,
+    far above its share, is; the funnel by channel and by team over
+    from/to of the same month, against counts kept here."""
+    name = "september"
+    org = srv.create("teams", {"name": "Repr BV", "kind": "organisation"})
+    dept = srv.create("teams", {"name": "Repr Dept", "kind": "department", "parent_id": org["id"]})
+    teams = [srv.create("teams", {"name": "Repr Team %s" % x, "kind": "team", "parent_id": dept["id"]})
+             for x in ("A", "B")]
+    custs = groot[:200] + midden[:50]
+    respond = set(range(108)) | set(range(200, 200 + 42))
+    base = ks.parse_iso("2026-09-08T08:00:00Z")
+    chans = ("phone", "email", "chat")
+
+    def contact(ic):
+        i, cu = ic
+        st, _, c = srv.post("/api/v1/contacts", {"customer_id": cu["id"], "touchpoint_id": w.tp["id"],
+                                                 "channel": chans[i % 3], "team_id": teams[i % 2]["id"],
+                                                 "occurred_at": ks.iso(base + 60 * i)})
+        if st != 201 or (c.get("invitation") or {}).get("decision") != "created":
+            raise ks.FixtureError("POST /api/v1/contacts -> %s" % ks.got(st, c))
+        return c
+    contacts = parallel(contact, list(enumerate(custs)))
+    parallel(w.respond, [c for i, c in enumerate(contacts) if i in respond])
+    want, _, _ = expected({"groot": (200, 108), "midden": (50, 42)})
+    t.check(want["groot"]["index"] == Fraction(9, 10) and want["groot"]["p_adj"] <= Q
+            and want["groot"]["flag"] == "small_difference" and want["midden"]["flag"] == "over_represented",
+            "%s: the fixture puts groot at index 0.9 exactly, p_adj %.4f" % (name, want["groot"]["p_adj"]))
+    body = get(t, srv, REPR + "?dimension=segment&from=2026-09-01&to=2026-10-01", name)
+    check_rows(t, body, want, name)
+    t.eq({k: body.get(k) for k in ("period", "from", "to")},
+         {"period": "2026-09", "from": "2026-09-01T00:00:00+02:00", "to": "2026-10-01T00:00:00+02:00"},
+         "%s: from/to of the local month echoed as that month" % name)
+
+    def tally(key_of):
+        out = {}
+        for i in range(len(custs)):
+            k = key_of(i)
+            row = out.setdefault(k, {"contacts": 0, "invited": 0, "completed": 0})
+            row["contacts"] += 1
+            row["invited"] += 1
+            row["completed"] += i in respond
+        return out
+    q = "from=2026-09-01&to=2026-10-01"
+    body = get(t, srv, "/api/v1/funnel?group_by=channel&" + q, name)
+    got = {r.get("key"): {k: r.get(k) for k in ("contacts", "invited", "completed")} for r in body.get("rows") or []}
+    t.eq(got, tally(lambda i: chans[i % 3]), "%s: funnel by channel over from/to: contacts, invited, completed" % name)
+    body = get(t, srv, "/api/v1/funnel?group_by=team&" + q, name)
+    got = {r.get("key"): {k: r.get(k) for k in ("contacts", "invited", "completed")} for r in body.get("rows") or []}
+    t.eq(got, tally(lambda i: teams[i % 2]["id"]), "%s: funnel by team over from/to" % name)
+    body = get(t, srv, "/api/v1/funnel?group_by=month&from=2026-09-01&to=2026-10-01", name)
+    t.eq([(r.get("key"), r.get("contacts"), r.get("completed")) for r in body.get("rows") or []],
+         [("2026-09", 250, 150)], "%s: funnel by month over from/to: the one month" % name)
+
+
 def test_errors(t, srv):
     name = "errors"
     for path in ("/api/v1/funnel", REPR):
@@ -347,8 +404,9 @@ def main(t):
     srv = ks.Server(t, args=["--test-clock", CLOCK, "--sample-seed", "7"])
     try:
         try:
-            srv.start()
-            t.check(True, "server starts")
+            hz = srv.start()
+            t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+                 "server starts")
         except ks.FixtureError as ex:
             t.check(False, "server starts", str(ex))
             return
@@ -361,7 +419,8 @@ def main(t):
             t.check(False, "fixture", str(ex))
             return
         for fn, args in ((test_flags, (groot, midden, klein)), (test_immaterial, (groot, klein)),
-                         (test_distinct, (midden,)), (test_age, ()), (test_local_month, (klein,))):
+                         (test_distinct, (midden,)), (test_age, ()), (test_local_month, (klein,)),
+                         (test_boundary, (groot, midden))):
             try:
                 fn(t, srv, w, *args)
             except ks.FixtureError as ex:

@@ -47,6 +47,29 @@ def main(t, srv):
                 "cells: %r" % sorted(got))
     t.check(all(not c or c[0] not in "=+-@\t\r" for c in got),
             "no key cell starts with = + - @, tab or CR", sorted(got))
+    t.eq(sorted(got), sorted(("'" + n) if n[0] in "=+-@\t\r" else n for n in NAMES),
+         "the key column holds exactly the team names, the risky ones with a leading '")
+
+    # one cell that needs both: a formula with a comma and quotes. The
+    # whole reply as a literal: 6 promoters -> NPS 100.0, adjusted Wald
+    # (6.75/9 - 0.75/9) +- 1.96 * sqrt((0.8333 - 0.6667^2) / 9) = 66.7 +- 40.7
+    # -> low 25.9, high 100.0 (clamped); no grade, no CES.
+    dept2 = srv.create("teams", {"name": "CSV2 " + tag, "kind": "department", "parent_id": f["org"]["id"]})
+    team = srv.create("teams", {"name": '=X,"y"', "kind": "team", "parent_id": dept2["id"]})
+    for i in range(6):
+        srv.create("responses", {"client_key": "%s-q%d" % (tag, i), "team_id": team["id"],
+                                 "touchpoint_id": f["tp1"]["id"], "answers": {"nps": 9},
+                                 "received_at": ks.iso(t0 + i * 60)})
+    st, hd, text = srv.get("/api/v1/metrics?team_id=%d&group_by=team&period=2025&format=csv" % dept2["id"])
+    t.eq((st, text),
+         (200, "team,n,nps_n,nps,nps_low,nps_high,promoters,passives,detractors,grade_n,grade_mean,grade_7plus,"
+               "grade_9plus,ces_n,ces_mean,ces_5plus,note\r\n"
+               "\"'=X,\"\"y\"\"\",6,6,100.0,25.9,100.0,1.00,0.00,0.00,,,,,,,,\r\n"
+               "total,6,6,100.0,25.9,100.0,1.00,0.00,0.00,,,,,,,,\r\n"),
+         "a team named =X,\"y\": the cell is quoted, its quotes doubled, a ' in front; the figures exact")
+    rows = list(csv.reader(io.StringIO(text if isinstance(text, str) else "", newline="")))
+    t.eq([r[0] for r in rows], ["team", "'=X,\"y\"", "total"],
+         "round trip through Python's csv module: the name comes back whole, as text")
 
 
 if __name__ == "__main__":

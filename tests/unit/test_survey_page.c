@@ -137,7 +137,7 @@ static void test_render_structure(void **state)
 	assert_int_equal(count_of(html, "name=\"d_4\""), 10);
 	assert_non_null(strstr(html, "<input type=\"radio\" id=\"q0-0\" name=\"nps\" value=\"0\" required>"
 				     "<label for=\"q0-0\">"));
-	assert_non_null(strstr(html, "name=\"open\" rows=\"5\" maxlength=\"4000\""));
+	assert_non_null(strstr(html, "name=\"open\" rows=\"5\" maxlength=\"2000\""));
 	assert_int_equal(count_of(html, " checked"), 0);  /* ":checked" is CSS */
 	assert_null(strstr(html, "role=\"alert\""));
 	assert_non_null(strstr(html, "Sanne"));
@@ -461,18 +461,42 @@ static char *open_body(size_t n, const char *unit)
 static void test_parse_open_too_long(void **state)
 {
 	(void)state;
-	char *body = open_body(MODEL_OPEN_MAX, "a");
+	/* issue 11: at most SURVEY_OPEN_CHARS_MAX characters ... */
+	char *body = open_body(SURVEY_OPEN_CHARS_MAX, "a");
 	parsed *p = parse(body);
 	assert_int_equal(p->rc, KS_OK);
-	assert_int_equal(strlen(p->open), MODEL_OPEN_MAX);
+	assert_int_equal(strlen(p->open), SURVEY_OPEN_CHARS_MAX);
+	parsed_free(p);
+	free(body);
+
+	body = open_body(SURVEY_OPEN_CHARS_MAX + 1, "a");
+	p = parse(body);
+	assert_int_equal(p->rc, KS_ERR_RANGE);
+	assert_int_equal(p->errs.q[Q_OPEN], SURVEY_FE_TOO_LONG);
+	assert_null(p->open);
+	assert_int_equal(strlen(p->errs.open), SURVEY_OPEN_CHARS_MAX + 1); /* kept for the form */
+	parsed_free(p);
+	free(body);
+
+	/* ... counted in characters: 2000 x "é" (4000 bytes) fit */
+	body = open_body(SURVEY_OPEN_CHARS_MAX, "%C3%A9");
+	p = parse(body);
+	assert_int_equal(p->rc, KS_OK);
+	assert_int_equal(strlen(p->open), 2 * SURVEY_OPEN_CHARS_MAX);
+	parsed_free(p);
+	free(body);
+
+	/* ... and never more than MODEL_OPEN_MAX bytes: 1001 x U+1F600 */
+	body = open_body(1001, "%F0%9F%98%80");
+	p = parse(body);
+	assert_int_equal(p->rc, KS_ERR_RANGE);
+	assert_int_equal(p->errs.q[Q_OPEN], SURVEY_FE_TOO_LONG);
 	parsed_free(p);
 	free(body);
 
 	body = open_body(MODEL_OPEN_MAX + 1, "a");
 	p = parse(body);
 	assert_int_equal(p->rc, KS_ERR_RANGE);
-	assert_int_equal(p->errs.q[Q_OPEN], SURVEY_FE_TOO_LONG);
-	assert_null(p->open);
 	assert_int_equal(strlen(p->errs.open), MODEL_OPEN_MAX);
 	parsed_free(p);
 	free(body);
@@ -491,14 +515,32 @@ static void test_parse_open_too_long(void **state)
 	parsed_free(p);
 	free(body);
 
-	/* CRLF counts once: 2000 line breaks are 2000 bytes, not 4000 + 1 */
-	body = open_body(2000, "a%0D%0A");
+	/* CRLF counts once: 1000 line breaks are 1000 characters, not 2000 + 1 */
+	body = open_body(1000, "a%0D%0A");
 	p = parse(body);
 	assert_int_equal(p->rc, KS_OK);
-	assert_int_equal(strlen(p->open), 3999);  /* trailing LF trimmed */
+	assert_int_equal(strlen(p->open), 1999);  /* trailing LF trimmed */
 	assert_null(strchr(p->open, '\r'));
 	parsed_free(p);
 	free(body);
+}
+
+/* issue 11: a body of more than SURVEY_FIELDS_MAX fields is not our form */
+static void test_parse_too_many_fields(void **state)
+{
+	(void)state;
+	char body[1024] = "nps=7";
+	for (int i = 0; i < SURVEY_FIELDS_MAX - 1; i++)
+		snprintf(body + strlen(body), sizeof body - strlen(body), "&x%d=1", i);
+	parsed *p = parse(body); /* exactly SURVEY_FIELDS_MAX: fine */
+	assert_int_equal(p->rc, KS_OK);
+	parsed_free(p);
+	snprintf(body + strlen(body), sizeof body - strlen(body), "&y=1");
+	p = parse(body);
+	assert_int_equal(p->rc, KS_ERR_INVALID);
+	assert_int_equal(p->errs.general, SURVEY_GE_TOO_MANY);
+	assert_null(p->open);
+	parsed_free(p);
 }
 
 static void test_parse_nonce(void **state)
@@ -616,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_parse_required_missing),
 		cmocka_unit_test(test_parse_empty_form),
 		cmocka_unit_test(test_parse_open_too_long),
+		cmocka_unit_test(test_parse_too_many_fields),
 		cmocka_unit_test(test_parse_nonce),
 		cmocka_unit_test(test_parse_decodes_plus_and_utf8),
 		cmocka_unit_test(test_parse_unknown_and_duplicate),

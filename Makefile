@@ -119,6 +119,7 @@ test: $(SAN_DIR)/klantstem $(UNIT_BIN) $(WEB_VENDOR) browser-deps
 browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/run.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/cases.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/account.mjs
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

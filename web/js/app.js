@@ -3,7 +3,7 @@
 // render(main, ctx) and builds its DOM with dom.js (no HTML strings).
 //
 // Routes: #/login  #/me  #/team[/ID]  #/org  #/verbatims  #/response/ID
-//         #/cases  #/case/ID  #/actions
+//         #/cases  #/case/ID  #/actions  #/account
 // The server enforces every permission; the role here only decides which
 // navigation items show and where one lands after logging in.
 
@@ -21,6 +21,7 @@ import * as responsePage from './pages/response.js';
 import * as casesPage from './pages/cases.js';
 import * as casePage from './pages/case.js';
 import * as actionsPage from './pages/actions.js';
+import * as accountPage from './pages/account.js';
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -34,6 +35,7 @@ const ROUTES = {
   cases: { page: casesPage, roles: LEADS, nav: 'nav.cases' },
   case: { page: casePage, roles: LEADS },
   actions: { page: actionsPage, roles: ALL, nav: 'nav.actions' },
+  account: { page: accountPage, roles: ALL },  // linked from the name in the header
 };
 
 const state = {
@@ -116,7 +118,12 @@ function renderChrome(current) {
   const logout = document.getElementById('logout');
   if (state.user) {
     who.hidden = false;
-    who.textContent = t('who', { name: state.user.name, role: t('role.' + state.user.role) });
+    // the name opens the account page (password, API tokens, users)
+    const link = h('a', { href: '#/account', id: 'account-link', title: t('account.link') },
+      t('who', { name: state.user.name, role: t('role.' + state.user.role) }));
+    link.style.color = 'inherit';
+    if (current === 'account') link.setAttribute('aria-current', 'page');
+    clear(who).append(link);
     logout.hidden = false;
     logout.textContent = t('logout');
   } else {

@@ -131,4 +131,6 @@ bench: $(REL_DIR)/klantstem
 clean:
 	rm -rf build
 
+include fuzz/fuzz.mk
+
 -include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

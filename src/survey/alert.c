@@ -23,14 +23,14 @@ ks_err guard_alert_build(const guard_alert_input *in, ks_buf *subject, ks_buf *t
 				      "than usual (burst %lld, %lld answers held so far).\n\n"
 				      "These answers are stored but held: they count in no figure, funnel or "
 				      "alert until an admin accepts them. Review them and accept or reject "
-				      "them here:\n\n  %s/suspect\n\n"
+				      "them here:\n\n  %s/#/suspect\n\n"
 				      "You get this mail once per burst.\n"
 				    : "Sinds %s krijgt de open link van contactmoment \"%s\" veel meer "
 				      "antwoorden dan gewoonlijk (golf %lld, tot nu toe %lld antwoorden "
 				      "vastgehouden).\n\n"
 				      "Deze antwoorden zijn opgeslagen maar tellen nergens mee (geen cijfer, "
 				      "trechter of signaal) tot een beheerder ze accepteert. Bekijk ze en "
-				      "accepteer of verwerp ze hier:\n\n  %s/suspect\n\n"
+				      "accepteer of verwerp ze hier:\n\n  %s/#/suspect\n\n"
 				      "Je krijgt deze mail een keer per golf.\n",
 				 when, tp, (long long)in->burst_id, (long long)in->held,
 				 in->base_url ? in->base_url : "");

@@ -3,7 +3,7 @@
 // render(main, ctx) and builds its DOM with dom.js (no HTML strings).
 //
 // Routes: #/login  #/me  #/team[/ID]  #/org  #/verbatims  #/response/ID
-//         #/cases  #/case/ID  #/actions  #/account
+//         #/cases  #/case/ID  #/actions  #/account  #/suspect (admins)
 // The server enforces every permission; the role here only decides which
 // navigation items show and where one lands after logging in.
 
@@ -22,6 +22,7 @@ import * as casesPage from './pages/cases.js';
 import * as casePage from './pages/case.js';
 import * as actionsPage from './pages/actions.js';
 import * as accountPage from './pages/account.js';
+import * as suspectPage from './pages/suspect.js';  // open-link guard (issue 11)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -36,6 +37,7 @@ const ROUTES = {
   case: { page: casePage, roles: LEADS },
   actions: { page: actionsPage, roles: ALL, nav: 'nav.actions' },
   account: { page: accountPage, roles: ALL },  // linked from the name in the header
+  suspect: { page: suspectPage, roles: ['admin'], nav: 'nav.suspect' },  // held answers (issue 11)
 };
 
 const state = {
@@ -56,6 +58,7 @@ function navFor(user) {
   items.push('team');
   if (r !== 'employee') items.push('cases');
   items.push('actions', 'verbatims');
+  if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
   return items;
 }
 

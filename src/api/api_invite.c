@@ -422,12 +422,25 @@ static ks_err api_unsub_page(http_req *req, int status, const char *title, const
 	return KS_OK;
 }
 
+/* Could this be an unsubscribe token at all ([A-Za-z0-9_-], as the store
+ * makes them)? Only such a token is written into the page's form: any
+ * other text of the URL (bytes that are not UTF-8 included) gets the
+ * "unknown link" page. */
+static bool api_unsub_token_ok(const char *t)
+{
+	size_t n = strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+	return n > 0 && n <= 64 && t[n] == '\0';
+}
+
 /* GET only asks: mail scanners follow links, and a prefetch must not
  * unsubscribe anyone. */
 ks_err api_unsubscribe_get(http_req *req, ks_error *e);
 ks_err api_unsubscribe_get(http_req *req, ks_error *e)
 {
 	(void)e;
+	if (!api_unsub_token_ok(req->params[0]))
+		return api_unsub_page(req, 404, "Onbekende link / Unknown link",
+				      "Deze afmeldlink kennen we niet. We do not know this link.", false);
 	return api_unsub_page(req, 200, "Afmelden voor uitnodigingen / Unsubscribe",
 			      "Wil je geen uitnodigingen voor onze korte enquêtes meer ontvangen? "
 			      "Don't want to receive our short survey invitations any more?",

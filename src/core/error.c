@@ -2,6 +2,7 @@
 #include "core/error.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,33 @@ const char *ks_strerror(ks_err code)
 	return "unknown";
 }
 
+/* Make s valid UTF-8 in place: every byte that does not begin a complete,
+ * well-formed character (an invalid byte from a request, or a character
+ * that "%.40s" or the buffer's size cut short) becomes '?'. The error is
+ * printed as JSON, and a string that is not UTF-8 cannot be. */
+static void ks_utf8_fix(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t k = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 9;
+		unsigned cp = k == 1 ? c & 0x1Fu : k == 2 ? c & 0x0Fu : c & 0x07u;
+		bool ok = k < 9;
+		for (size_t i = 1; ok && i <= k; i++) {
+			ok = (p[i] & 0xC0) == 0x80;
+			cp = (cp << 6) | (p[i] & 0x3Fu);
+		}
+		static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
+		if (ok && k > 0)
+			ok = cp >= min[k] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+		if (!ok) {
+			*p++ = '?';
+			continue;
+		}
+		p += k + 1;
+	}
+}
+
 ks_err ks_fail(ks_error *e, ks_err code, const char *field, const char *fmt, ...)
 {
 	if (e == NULL)
@@ -42,6 +70,8 @@ ks_err ks_fail(ks_error *e, ks_err code, const char *field, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof e->message, fmt, ap);
 	va_end(ap);
+	ks_utf8_fix(e->field);
+	ks_utf8_fix(e->message);
 	return code;
 }
 

@@ -43,7 +43,9 @@ const char *ks_strerror(ks_err code);
 
 /* Fill *e (if not NULL) and return code, so callers can write
  *   return ks_fail(e, KS_ERR_RANGE, "nps", "nps must be 0..10");
- * field may be NULL. */
+ * field may be NULL. field and message come out valid UTF-8 (they are
+ * printed as JSON): a byte of the input that is not, or a character cut
+ * short by a precision or by the buffer's size, becomes '?'. */
 ks_err ks_fail(ks_error *e, ks_err code, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -376,12 +376,23 @@ static ks_err put_from(ks_buf *out, const char *from)
 	return rc ? rc : buf_printf(out, "<%s>\r\n", addr);
 }
 
+/* Text a header may carry as it is: printable ASCII, space and tab, and
+ * nothing a reader would decode as an encoded word ("=?", RFC 2047 §6.1).
+ * Anything else travels as encoded words. */
+static bool header_plain(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p >= 0x7F)
+			return false;
+	return strstr(s, "=?") == NULL;
+}
+
 static ks_err put_subject(ks_buf *out, const char *subject)
 {
 	ks_err rc = buf_puts(out, "Subject: ");
 	if (!rc)
-		rc = is_ascii(subject) ? put_folded(out, strlen("Subject: "), subject)
-				       : put_encoded_words(out, subject);
+		rc = header_plain(subject) ? put_folded(out, strlen("Subject: "), subject)
+					   : put_encoded_words(out, subject);
 	return rc ? rc : buf_puts(out, "\r\n");
 }
 

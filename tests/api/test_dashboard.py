@@ -11,6 +11,7 @@ tokenising for the full-text search, recursive walks for unit subtrees) or
 from GET /api/v1/metrics for the numbers."""
 
 import math
+import glob
 import os
 import re
 import sys
@@ -183,16 +184,26 @@ def test_search(t, srv, db):
             "search: monteur* is a prefix search (%d rows)" % len(want_pre),
             "expected %s; got %s" % (ks.short(want_pre), ks.short(ids_of(items))))
     # FTS syntax in the input is only text: no error, no widening
-    for q in ('" OR 1=1 --', "geholpen OR NOT x", "NEAR(geholpen niet)", "open_text:geholpen", "^geholpen",
-              "geholpen)", 'a"b'):
+    # Each case: the same ids as the plain words (the query's tokens with
+    # the syntax taken out, asked as a plain query), and for the ones whose
+    # only word is "geholpen", exactly the brute-force LIKE list above (an
+    # empty reply cannot pass).
+    for q, plain in (('" OR 1=1 --', "OR 1 1"), ("geholpen OR NOT x", "geholpen OR NOT x"),
+                     ("NEAR(geholpen niet)", "NEAR geholpen niet"), ("open_text:geholpen", "open text geholpen"),
+                     ("^geholpen", "geholpen"), ("geholpen)", "geholpen"), ('a"b', "a b")):
         st, _, body = srv.get("/api/v1/verbatims?limit=500&q=" + urllib.parse.quote(q))
-        words = [w.rstrip("*") for w in q.split()]
-        toks = [tokens(w) for w in words if tokens(w)]
+        st2, _, body2 = srv.get("/api/v1/verbatims?limit=500&q=" + urllib.parse.quote(plain))
+        got_q = ids_of(body.get("items", [])) if st == 200 and isinstance(body, dict) else (st, body)
+        got_p = ids_of(body2.get("items", [])) if st2 == 200 and isinstance(body2, dict) else (st2, body2)
+        toks = [tokens(w) for w in plain.split()]
         # each word is a phrase of its tokens; approximate with "all tokens present"
         want_q = sorted((r["id"] for r in rows if all(tk <= tokens(r["text"]) for tk in toks)), reverse=True)
-        got_q = ids_of(body.get("items", [])) if st == 200 and isinstance(body, dict) else None
-        t.check(st == 200 and got_q is not None and set(got_q) <= set(want_q) and len(got_q) <= len(want_q),
-                "search: q=%r is taken as plain words (200, no widening)" % q, ks.got(st, body))
+        t.check(got_q == got_p and set(got_p) <= set(want_q),
+                "search: q=%r is taken as the plain words %r (same %d ids, none outside the brute force)"
+                % (q, plain, len(got_p) if isinstance(got_p, list) else -1),
+                "q: %s\nplain: %s" % (ks.short(got_q), ks.short(got_p)))
+        if plain == "geholpen":
+            t.eq(got_q, want, "search: q=%r finds exactly what q=geholpen finds (%d)" % (q, len(want)))
     t.error(srv.get("/api/v1/verbatims?q=" + urllib.parse.quote("* !!")), 422, "invalid", "q",
             "search: q without any word -> 422 q")
     t.error(srv.get("/api/v1/verbatims?q=" + "x" * 201), 422, "out_of_range", "q", "search: q over 200 bytes -> 422")
@@ -316,6 +327,15 @@ def test_walls(t, srv, db, s, team, team2):
     t.check(st == 200 and len(shame.get("items", [])) > 0 and all(
         it["employee"] is None or it["employee"]["id"] == e1 for it in shame["items"]),
         "walls: on the Wall of Shame an employee sees no colleague's name (a learning wall)", ks.got(st, shame))
+    # ... and their own name on their own items: the wall is not simply anonymous
+    own = dict(srv.sql("SELECT id, employee_id FROM responses WHERE id IN (%s)"
+                       % ",".join(str(i) for i in ids_of(shame.get("items", [])) or [0])))
+    named = [(it["response_id"], (it["employee"] or {}).get("id")) for it in shame.get("items", [])]
+    t.eq(named, [(rid, e1 if own.get(rid) == e1 else None) for rid, _ in named],
+         "walls: on the Wall of Shame the employee's own items carry their name, every other item none")
+    t.check(any(own.get(rid) == e1 for rid, _ in named),
+            "walls: the employee's Wall of Shame holds at least one of their own items (the check above bites)",
+            ks.short(named))
     t.error(s["emp1"].get("/api/v1/teams/%d/wall?kind=fame" % team2), 403, "forbidden", None,
             "walls: an employee asking another team's wall -> 403")
     t.error(s["lead2"].get("/api/v1/teams/%d/wall?kind=shame" % team), 403, "forbidden", None,
@@ -659,7 +679,8 @@ def main(t):
             return
         try:
             hz = srv.start()
-            t.check(True, "server starts on the demo database")
+            t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+                 "server starts on the demo database")
         except ks.FixtureError as ex:
             t.check(False, "server starts on the demo database", str(ex))
             return

@@ -24,6 +24,7 @@ void http_limits_default(http_limits *l)
 		.reply_budget_address = HTTP_REPLY_BUDGET_ADDRESS,
 		.slow_workers = 0,
 		.slow_queue = HTTP_SLOW_QUEUE,
+		.sndbuf = HTTP_SNDBUF,
 	};
 }
 
@@ -50,6 +51,7 @@ static const limit_def limit_defs[] = {
 	LIMIT_Z("reply_budget_address", reply_budget_address, 0, 1ull << 40),
 	LIMIT_U("slow_workers", slow_workers, 0, 256),
 	LIMIT_U("slow_queue", slow_queue, 1, 65536),
+	LIMIT_U("sndbuf", sndbuf, 0, 64u << 20),
 };
 
 ks_err http_limits_set(http_limits *l, const char *spec, ks_error *e)

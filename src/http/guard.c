@@ -189,6 +189,10 @@ static void guard_started(http_guard *g, struct MHD_Connection *conn, void **soc
 	if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET)
 		c->addr = ((const struct sockaddr_in *)ai->client_addr)->sin_addr.s_addr;
 	c->trusted = c->addr && http_trusted_has(g->trusted, c->addr);
+	if (g->lim->sndbuf && c->fd >= 0) {
+		int sb = (int)g->lim->sndbuf;
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+	}
 	int64_t now = clock_mono_ms();
 	c->phase = HTTP_PHASE_HEAD;
 	c->since_ms = now;

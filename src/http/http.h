@@ -60,6 +60,10 @@
  * the number of cores, at least 2) with a queue of HTTP_SLOW_QUEUE waiting
  * requests; a request that finds the queue full gets 503 and Retry-After. */
 #define HTTP_SLOW_QUEUE 64
+/* SO_SNDBUF of each connection in bytes; 0 (default) = the kernel's
+ * autotuning. A small one keeps more of a slow reader's reply in the
+ * budget instead of in the kernel (tests use it on loopback). */
+#define HTTP_SNDBUF 0
 #define HTTP_RETRY_AFTER_S 2
 
 typedef struct http_limits {
@@ -67,6 +71,7 @@ typedef struct http_limits {
 	unsigned head_timeout_s, body_timeout_s, reply_timeout_s, reply_min_rate, idle_timeout_s;
 	size_t reply_budget, reply_budget_address;
 	unsigned slow_workers, slow_queue;
+	unsigned sndbuf;
 } http_limits;
 
 /* Fill l with the defaults above. */

@@ -121,6 +121,13 @@ def test_amsterdam(t, srv, f):
     periods = [p["period"] for p in tr.get("points", [])] if st == 200 else []
     want = sorted(counts_by([buckets(parse(w), "Europe/Amsterdam") for w, _ in INSTANTS], "month"))
     t.eq(periods, want, "trend?interval=month lists the local months")
+    rows = [buckets(parse(w), "Europe/Amsterdam") for w, _ in INSTANTS]
+    for interval in ("quarter", "year"):
+        st, _, tr = srv.get("/api/v1/metrics/trend?channel=web&interval=" + interval)
+        got = [(p.get("period"), p.get("n")) for p in tr.get("points", [])] if st == 200 else (st, tr)
+        t.eq(got, sorted(counts_by(rows, interval).items()),
+             "trend?interval=%s: the local %ss with their counts (31 Dec 23:30Z is 2027)" % (interval, interval))
+        t.eq(tr.get("interval") if st == 200 else None, interval, "trend?interval=%s echoes its interval" % interval)
     st, _, me = srv.get("/api/v1/auth/me")
     t.eq(me.get("time_zone") if st == 200 else None, "Europe/Amsterdam", "/auth/me names the time zone")
 

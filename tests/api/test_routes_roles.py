@@ -21,6 +21,7 @@ that scope, so a refusal can only come from the role check.
 """
 
 import json
+import glob
 import os
 import sys
 import time
@@ -50,6 +51,13 @@ EXPECT = {
     ("POST", "/api/v1/auth/tokens"): (ANY, 201),
     ("GET", "/api/v1/users"): (ADMIN, 200),
     ("POST", "/api/v1/users"): (ADMIN, 201),
+    # accounts and tokens (issue 11)
+    ("GET", "/api/v1/auth/tokens"): (ANY, 200),
+    ("DELETE", "/api/v1/auth/tokens/{id}"): (ANY, 200),
+    ("GET", "/api/v1/users/{id}"): (ADMIN, 200),
+    ("PATCH", "/api/v1/users/{id}"): (ADMIN, 200),
+    ("DELETE", "/api/v1/users/{id}"): (ADMIN, 200),
+    ("GET", "/api/v1/users/{id}/tokens"): (ADMIN, 200),
     ("POST", "/api/v1/contacts"): (ADMIN, 201),
     ("GET", "/api/v1/contacts/{id}"): (GLOBAL, 200),
     ("POST", "/api/v1/responses"): (ADMIN, 201),
@@ -161,6 +169,7 @@ class Ctx:
         self.passwords["admin"] = ks.ADMIN_PASSWORD
         st, _, me = srv.get("/api/v1/auth/me")
         self.users["admin"] = me["user"]["id"]
+        self.emails["admin"] = me["user"]["email"]
         self.login_email = "login-%s@matrix.test" % ks.uniq("l")
         srv.create("users", {"email": self.login_email, "name": "Login target", "role": "director",
                              "password": PASSWORD})
@@ -211,6 +220,26 @@ class Ctx:
             "customers": srv.create("customers", {"external_id": ks.uniq("C")})["id"],
         }
 
+    def refresh_tokens(self):
+        """New API tokens for every caller (a password change revokes them
+        all); the admin's becomes the harness's token too."""
+        for role in ROLES:
+            self.tokens[role] = token_for(self.srv, self.emails[role], self.passwords[role])
+        self.srv.token = self.tokens["admin"]
+        ks.register_token(self.srv.port, self.tokens["admin"])
+
+    def fresh_token(self, who):
+        """The id of a new API token of who (to revoke: not the one it calls with)."""
+        if who == "anonymous":
+            return 1
+        return must(self.srv.post("/api/v1/auth/tokens", {"name": "matrix revoke"},
+                                  headers={"Authorization": "Bearer " + self.tokens[who]}), 201, "token to revoke")["id"]
+
+    def fresh_user(self):
+        """The id of a new account (to delete)."""
+        return self.srv.create("users", {"email": "%s@gone.test" % ks.uniq("g"), "name": "To delete",
+                                         "role": "director", "password": PASSWORD})["id"]
+
     def new_body(self, res):
         f = self.f
         return {
@@ -254,6 +283,10 @@ class Ctx:
             path = "/s/" + self.survey_token[who]
         elif pattern == "/u/{token}":
             path = "/u/" + self.unsub
+        elif pattern in ("/api/v1/users/{id}", "/api/v1/users/{id}/tokens"):
+            path = pattern.replace("{id}", str(self.fresh_user() if method == "DELETE" else self.users["director"]))
+        elif key == ("DELETE", "/api/v1/auth/tokens/{id}"):
+            path = pattern.replace("{id}", str(self.fresh_token(who)))
         if key == ("POST", "/api/v1/auth/login"):
             body = {"email": self.login_email, "password": PASSWORD}
         elif key == ("POST", "/api/v1/auth/password"):
@@ -263,6 +296,10 @@ class Ctx:
             body = {"name": "matrix " + who}
         elif key == ("POST", "/api/v1/users"):
             body = {"email": "%s@new.test" % ks.uniq("n"), "name": "New", "role": "director", "password": PASSWORD}
+        elif key == ("PATCH", "/api/v1/users/{id}"):
+            body = {"name": "Matrix director"}
+        elif key in (("DELETE", "/api/v1/users/{id}"), ("DELETE", "/api/v1/auth/tokens/{id}")):
+            body = None
         elif method == "POST" and pattern == "/api/v1/" + str(res) and res in self.row:
             body = self.new_body(res)
         elif method in ("PATCH", "PUT") and res in self.row and pattern.endswith("/{id}"):
@@ -315,8 +352,9 @@ def main(t):
     now = int(time.time())
     srv = ks.Server(t, args=["--test-clock", ks.iso(now), "--quiet"])
     try:
-        srv.start()
-        t.check(True, "server starts in test mode")
+        hz = srv.start()
+        t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+             "server starts in test mode")
         run(t, srv, now)
     finally:
         srv.stop()
@@ -360,6 +398,8 @@ def run(t, srv, now):
             elif want == 403 and (not isinstance(err, dict) or err.get("code") != "forbidden"
                                   or err.get("field") is not None):
                 wrong.append("%s: 403 without code forbidden, field null: %s" % (who, ks.short(b, 160)))
+        if key == ("POST", "/api/v1/auth/password"):
+            ctx.refresh_tokens()
         names = "public" if allowed == PUBLIC else ",".join(r for r in ROLES if r in allowed)
         t.check(not wrong, "%s %s: %s -> %d, others 401/403" % (key[0], key[1], names, ok_status),
                 "\n".join(wrong))

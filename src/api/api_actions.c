@@ -246,6 +246,8 @@ ks_err api_action_create(http_req *req, ks_error *e)
 		err = store_action_create(app->store, a, e);
 	if (!err)
 		http_reply_json(req, 201, api_action_json(a));
+	if (!err)
+		api_audit(req, "action.create", "action", a->id, json_pack("{s:s}", "status", a->status));
 	free(a);
 	return err;
 }
@@ -302,6 +304,8 @@ ks_err api_action_update(http_req *req, ks_error *e)
 		err = store_action_update(app->store, a, old_status, e);
 	if (!err)
 		http_reply_json(req, 200, api_action_json(a));
+	if (!err)
+		api_audit(req, "action.update", "action", a->id, json_pack("{s:s, s:s}", "from", old_status, "status", a->status));
 	free(a);
 	return err;
 }

@@ -243,6 +243,7 @@ ks_err api_login(http_req *req, ks_error *e)
 		ok = auth_password_verify(app->auth, known ? hash : NULL, password) && known && !u.disabled;
 		if (!ok) {
 			auth_throttle_fail(app->auth, email, addr, now);
+			api_audit(req, "auth.login_failed", "user", 0, json_pack("{s:s}", "email", email));
 			err = ks_fail(e, KS_ERR_UNAUTHENTICATED, NULL, "wrong e-mail address or password");
 		}
 	}
@@ -251,6 +252,7 @@ ks_err api_login(http_req *req, ks_error *e)
 		err = api_new_session(req, &u, e);
 	}
 	json_decref(o);
+	api_audit(req, "auth.login", "user", req->who.user_id, NULL);
 	if (err)
 		return err;
 	http_reply_json(req, 200, api_me_json(req));
@@ -348,6 +350,7 @@ ks_err api_password(http_req *req, ks_error *e)
 		browser ? "password changed: every API token is revoked and every other session has ended;"
 			  " this browser goes on with a new session"
 			: "password changed: every API token (this one too) is revoked and every session has ended"));
+	api_audit(req, "auth.password", "user", req->who.user_id, NULL);
 	http_reply_json(req, 200, reply);
 	return KS_OK;
 }
@@ -412,6 +415,7 @@ ks_err api_token_create(http_req *req, ks_error *e)
 	/* Shown once: only its hash is kept. */
 	json_t *reply = api_token_json(&t, now);
 	json_object_set_new(reply, "token", json_string(token));
+	api_audit(req, "auth.token_create", "token", t.id, json_pack("{s:s}", "name", t.name));
 	http_reply_json(req, 201, reply);
 	return KS_OK;
 }
@@ -482,6 +486,7 @@ ks_err api_token_delete(http_req *req, ks_error *e)
 		err = store_token_delete(app->store, id, e);
 	if (err)
 		return err;
+	api_audit(req, "auth.token_revoke", "token", id, NULL);
 	http_reply_json(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
 	return KS_OK;
 }
@@ -557,6 +562,7 @@ ks_err api_user_create(http_req *req, ks_error *e)
 	json_decref(o);
 	if (err)
 		return err;
+	api_audit(req, "user.create", "user", u.id, json_pack("{s:s}", "role", u.role));
 	http_reply_json(req, 201, store_user_json(&u));
 	return KS_OK;
 }
@@ -658,6 +664,7 @@ ks_err api_user_patch(http_req *req, ks_error *e)
 		err = store_user_update(app->store, &u, e);
 	if (err)
 		return err;
+	api_audit(req, "user.update", "user", u.id, json_pack("{s:s, s:b}", "role", u.role, "disabled", u.disabled));
 	http_reply_json(req, 200, store_user_json(&u));
 	return KS_OK;
 }
@@ -677,6 +684,7 @@ ks_err api_user_delete(http_req *req, ks_error *e)
 		err = store_user_delete(app->store, u.id, &d, e);
 	if (err)
 		return err;
+	api_audit(req, "user.delete", "user", u.id, NULL);
 	http_reply_json(req, 200, json_pack("{s:I, s:b, s:i, s:i, s:i}", "id", (json_int_t)u.id, "deleted", 1,
 					    "sessions_ended", d.sessions, "tokens_revoked", d.tokens,
 					    "cases_to_queue", d.cases_to_queue));

@@ -258,6 +258,7 @@ ks_err api_case_patch(http_req *req, ks_error *e)
 		err = store_case_get(app->store, id, clock_now(app->clock), &out, NULL, e);
 	if (err)
 		return err;
+	api_audit(req, "case.update", "case", id, json_pack("{s:s?}", "status", p.has_status ? p.status : NULL));
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }
@@ -339,6 +340,7 @@ ks_err api_case_note_add(http_req *req, ks_error *e)
 	json_decref(body);
 	if (err)
 		return err;
+	api_audit(req, "case.note", "case", id, NULL);
 	http_reply_json(req, 201, out);
 	return KS_OK;
 }
@@ -438,6 +440,7 @@ ks_err api_alert_rule_put(http_req *req, ks_error *e)
 		err = store_alert_rule_put(app->store, &r, e);
 	if (err)
 		return err;
+	api_audit(req, "alert_rule.update", "alert_rule", r.id, json_pack("{s:s, s:b}", "kind", r.kind, "enabled", r.enabled));
 	http_reply_json(req, 200, store_alert_rule_json(&r));
 	return KS_OK;
 }

@@ -458,6 +458,7 @@ ks_err api_team_goal_put(http_req *req, ks_error *e)
 		err = api_goal_json(app, &g, &out, e);
 	if (err)
 		return err;
+	api_audit(req, "goal.set", "team", g.team_id, json_pack("{s:s, s:s, s:f}", "period", g.period, "metric", g.metric, "target", g.target));
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }
@@ -515,6 +516,7 @@ ks_err api_team_settings_put(http_req *req, ks_error *e)
 		err = store_team_settings_put(app->store, &t, e);
 	if (err)
 		return err;
+	api_audit(req, "team_settings.update", "team", t.team_id, json_pack("{s:b}", "share_colleague_scores", t.share_colleague_scores));
 	http_reply_json(req, 200, api_settings_json(&t));
 	return KS_OK;
 }
@@ -805,6 +807,7 @@ ks_err api_org_settings_put(http_req *req, ks_error *e)
 		err = store_org_settings_put(app->store, &o, e);
 	if (err)
 		return err;
+	api_audit(req, "settings.update", "settings", 0, json_pack("{s:s}", "verbatim_detail", store_verbatim_detail_name(o.verbatim_detail)));
 	http_reply_json(req, 200, api_org_settings_json(&o));
 	return KS_OK;
 }

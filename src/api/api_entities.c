@@ -71,6 +71,7 @@ ks_err api_entity_create(http_req *req, ks_error *e)
 	api_entity_changed(app, ent, row);
 	snprintf(req->location, sizeof req->location, "/api/v1/%s/%lld", ent->name,
 		 (long long)json_integer_value(json_object_get(row, "id")));
+	api_audit(req, "entity.create", ent->name, json_integer_value(json_object_get(row, "id")), NULL);
 	http_reply_json(req, 201, row);
 	return KS_OK;
 }
@@ -165,6 +166,7 @@ ks_err api_entity_update(http_req *req, ks_error *e)
 	json_decref(patch);
 	if (err)
 		return err;
+	api_audit(req, "entity.update", ent->name, id, NULL);
 	api_entity_changed(app, ent, row);
 	http_reply_json(req, 200, row);
 	return KS_OK;

@@ -104,6 +104,7 @@ ks_err api_rule_put(http_req *req, ks_error *e)
 		err = store_rule_put(app->store, &r, e);
 	if (err)
 		return err;
+	api_audit(req, "rule.update", "touchpoint", id, json_pack("{s:b}", "enabled", r.enabled));
 	http_reply_json(req, 200, store_rule_json(&r));
 	return KS_OK;
 }
@@ -170,6 +171,7 @@ ks_err api_optout_customer(http_req *req, ks_error *e)
 		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "customer %lld not found", (long long)id);
 	if (err)
 		return err;
+	api_audit(req, "customer.opt_out", "customer", id, NULL);
 	http_reply_json(req, 200, json_pack("{s:I, s:b}", "customer_id", (json_int_t)id, "opted_out", 1));
 	return KS_OK;
 }

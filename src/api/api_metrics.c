@@ -512,6 +512,7 @@ ks_err api_metrics(http_req *req, ks_error *e)
 	api_sort_groups(&d, &sort);
 	if (api_wants_csv(req)) {
 		err = api_reply_csv(req, &d);
+		api_audit(req, "export.metrics", "metrics", 0, json_pack("{s:s, s:s}", "path", req->path, "format", "csv"));
 		dc_reply_free(&d);
 		return err;
 	}
@@ -600,6 +601,7 @@ ks_err api_metrics_trend(http_req *req, ks_error *e)
 		return err;
 	if (api_wants_csv(req)) {
 		err = api_reply_csv(req, &r);
+		api_audit(req, "export.metrics", "metrics", 0, json_pack("{s:s, s:s}", "path", req->path, "format", "csv"));
 		dc_reply_free(&r);
 		return err;
 	}

@@ -8,12 +8,13 @@
  * (store_audit_append; migration 012 refuses UPDATE and DELETE).
  *
  * Action names are "<object>.<verb>", lower case: auth.login,
- * auth.login_failed, auth.password, auth.token_create, user.create,
- * user.update, user.delete, entity.create, entity.update, rule.update,
- * alert_rule.update, settings.update, team_settings.update, case.update,
- * case.note, goal.set, action.create, action.update, export.metrics,
- * export.customer, export.employee, customer.erase, employee.erase,
- * retention.update, retention.run, audit.export. docs/PRIVACY.md lists them.
+ * auth.login_failed, auth.password, auth.token_create, auth.token_revoke,
+ * user.create, user.update, user.delete, entity.create, entity.update,
+ * rule.update, alert_rule.update, settings.update, team_settings.update,
+ * customer.opt_out, case.update, case.note, goal.set, action.create,
+ * action.update, export.metrics, export.customer, export.employee,
+ * customer.erase, employee.erase, retention.update, retention.run,
+ * audit.export. docs/PRIVACY.md lists them with their details.
  *
  * What never goes into a detail: a password, a token, a hash, a CSRF value
  * or a score (nps, grade, ces: the answers of one customer about one
@@ -23,9 +24,11 @@
  * When a write fails: changes are committed before their entry is written
  * (the entry is a second transaction, since the change's transaction lives
  * in another module's store function); a failed entry is reported on stderr
- * and the change stands. Erasures and retention changes write their entry in
- * their own transaction (all or nothing). Exports write their entry first
- * and are refused (5xx) when it cannot be written: no data leaves unlogged.
+ * and the change stands. Erasures, retention changes and retention runs
+ * write their entry in their own transaction (all or nothing). Exports of
+ * personal data (GDPR exports, the audit log) are refused (5xx) when their
+ * entry cannot be written: no such data leaves unlogged; an export of
+ * figures (CSV) is logged after it is built, like a change.
  */
 #ifndef KS_AUDIT_H
 #define KS_AUDIT_H

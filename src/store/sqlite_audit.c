@@ -44,15 +44,16 @@ ks_err store_audit_append(ks_store *s, const store_audit_entry *a, ks_error *e)
 	return err;
 }
 
-/* The LIKE pattern of an action filter: "case.*" -> "case.%" with the
- * wildcards of the text itself escaped, so only the trailing '*' widens. */
+/* The pattern of an action filter: "case.*" -> the LIKE pattern "case.%"
+ * with the wildcards of the text itself escaped, so only the trailing '*'
+ * widens; without the '*' the text as it is, for an exact match. */
 static void sq_audit_action_pattern(const char *action, char *out, size_t n, bool *prefix)
 {
 	size_t len = strlen(action);
 	*prefix = len > 0 && action[len - 1] == '*';
 	size_t j = 0;
 	for (size_t i = 0; i < len - (*prefix ? 1 : 0) && j + 3 < n; i++) {
-		if (action[i] == '%' || action[i] == '_' || action[i] == '\\')
+		if (*prefix && (action[i] == '%' || action[i] == '_' || action[i] == '\\'))
 			out[j++] = '\\';
 		out[j++] = action[i];
 	}

@@ -142,8 +142,9 @@ static ks_err sq_run(sq_conn *c, const char *sql, int64_t a, int64_t b, int *cha
 }
 
 /* Last use is worth knowing to the minute, not more: one write a minute per
- * token, never one per request. A failure (a busy database) only delays the
- * mark to a later request. */
+ * token, never one per request. The mark never waits for the write lock
+ * (a bulk load may hold it for long): when the database is busy it is
+ * left to a later request. */
 #define SQ_TOKEN_MARK_EVERY 60
 
 ks_err store_token_get(ks_store *s, const char *token_hash, int64_t now, store_user *u, ks_error *e)
@@ -151,8 +152,11 @@ ks_err store_token_get(ks_store *s, const char *token_hash, int64_t now, store_u
 	int64_t id = 0, last = 0;
 	sq_conn *c = sq_acquire(s);
 	ks_err err = sq_caller(c, SQ_TOKEN_USER, token_hash, now, u, NULL, 0, &id, &last, e);
-	if (!err && (last == 0 || now - last >= SQ_TOKEN_MARK_EVERY || now < last))
+	if (!err && (last == 0 || now - last >= SQ_TOKEN_MARK_EVERY || now < last)) {
+		sqlite3_busy_timeout(c->db, 0);
 		sq_run(c, "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1", id, now, NULL, NULL, NULL);
+		sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+	}
 	sq_release(s, c);
 	return err;
 }

@@ -11,6 +11,9 @@
 
 #include "store/store.h"
 
+/* How long a connection waits for another's write lock (sqlite3_busy_timeout). */
+#define SQ_BUSY_TIMEOUT_MS 10000
+
 /* Statements prepared once per connection and kept (SQLITE_PREPARE_PERSISTENT). */
 typedef enum {
 	SQ_CONTACT_GET,

@@ -20,8 +20,6 @@
 extern const char *const store_migrations[];
 extern const int store_n_migrations;
 
-#define SQ_BUSY_TIMEOUT_MS 10000
-
 static const char *const sq_sql[SQ__COUNT] = {
 	[SQ_CONTACT_GET] =
 		"SELECT id, customer_id, coalesce(employee_id,0), coalesce(team_id,0), touchpoint_id,"

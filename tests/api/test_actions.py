@@ -181,12 +181,14 @@ def test_scope(t, srv, f, me):
     t.eq(ids(lead), (200, {a1["id"], a0["id"]}), "team lead lists own team's and team-less actions, not team 2's")
     t.eq(ids(mgr), (200, mine), "manager lists the department's teams' actions and team-less ones")
     t.eq(ids(emp), (200, {a1["id"]}), "employee lists only the own team's actions")
-    t.status(lead.get("/api/v1/actions/%d" % a1["id"]), 200, "team lead reads own team's action")
+    st, _, got = lead.get("/api/v1/actions/%d" % a1["id"])
+    t.eq((st, got), (200, a1), "team lead reads own team's action: 200, the row as created")
     t.error(lead.get("/api/v1/actions/%d" % a2["id"]), 403, "forbidden", None, "team lead reads team 2's action -> 403")
     t.error(lead.get("/api/v1/actions?team_id=%d" % team2["id"]), 403, "forbidden", "team_id",
             "team lead lists team 2 -> 403 team_id")
     t.error(emp.get("/api/v1/actions/%d" % a0["id"]), 403, "forbidden", None, "employee reads team-less action -> 403")
-    t.status(emp.get("/api/v1/actions/%d" % a1["id"]), 200, "employee reads own team's action")
+    st, _, got = emp.get("/api/v1/actions/%d" % a1["id"])
+    t.eq((st, got), (200, a1), "employee reads own team's action: 200, the row as created")
     t.error(emp.send("POST", "/api/v1/actions", {"title": "x", "owner_id": me, "start_date": "2026-05-01",
                                                  "team_id": f["team"]["id"]}), 403, "forbidden", None,
             "employee creates an action -> 403")
@@ -201,14 +203,15 @@ def test_scope(t, srv, f, me):
             "team lead creates for team 2 -> 403 team_id")
     t.error(lead.send("POST", "/api/v1/actions", dict(body, team_id=None, theme="wachttijd")), 403, "forbidden",
             "team_id", "team lead creates a team-less action -> 403 team_id")
-    t.status(lead.send("PATCH", "/api/v1/actions/%d" % a1["id"], {"status": "in_progress"}), 200,
-             "team lead moves own team's action on")
+    st, _, got = lead.send("PATCH", "/api/v1/actions/%d" % a1["id"], {"status": "in_progress"})
+    t.eq((st, got.get("id"), got.get("status")), (200, a1["id"], "in_progress"), "team lead moves own team's action on")
     t.error(lead.send("PATCH", "/api/v1/actions/%d" % a1["id"], {"team_id": team2["id"]}), 403, "forbidden",
             "team_id", "team lead moves an action to team 2 -> 403")
     t.error(lead.send("PATCH", "/api/v1/actions/%d" % a0["id"], {"title": "z"}), 403, "forbidden", "team_id",
             "team lead changes a team-less action -> 403")
-    t.status(mgr.send("PATCH", "/api/v1/actions/%d" % a2["id"], {"status": "cancelled"}), 200,
-             "manager changes an action of a team in the department")
+    st, _, got = mgr.send("PATCH", "/api/v1/actions/%d" % a2["id"], {"status": "cancelled"})
+    t.eq((st, got.get("id"), got.get("status")), (200, a2["id"], "cancelled"),
+         "manager changes an action of a team in the department")
     t.status(emp.get("/api/v1/actions/%d/effect" % a1["id"]), 200, "employee reads the effect of own team's action")
     t.error(emp.get("/api/v1/actions/%d/effect" % a2["id"]), 403, "forbidden", None,
             "employee reads the effect of team 2's action -> 403")
@@ -376,6 +379,54 @@ def test_effect(t, srv, f, me):
             "effect of an action without touchpoint, journey or team -> 422")
 
 
+RACE_PAIRS = 40
+
+
+def test_race(t, srv, f, me):
+    """Two status changes of one planned action at the same moment:
+    "cancelled" (A) and "in_progress" (B), both allowed from planned. The
+    update is conditional on the status it was checked against, so the
+    outcome is one of exactly three, whatever the timing:
+    - both read "planned": one wins (200), the other gets 409 field status;
+    - A, then B: B is refused, cancelled -> in_progress (422 field status);
+    - B, then A: both 200 (in_progress -> cancelled is allowed).
+    In every case the stored status is the last 200's: no change is lost.
+    Over RACE_PAIRS pairs the first case must show up at least once (two
+    requests released together overlap about one time in three here)."""
+    import threading
+    seen, bad = {}, []
+    for i in range(RACE_PAIRS):
+        a = srv.create("actions", {"title": "Race %d" % i, "owner_id": me, "start_date": "2026-05-01",
+                                   "team_id": f["team"]["id"]})
+        res = [None, None]
+        gate = threading.Barrier(2)
+
+        def change(k, status, aid=a["id"]):
+            gate.wait()
+            res[k] = srv.patch("/api/v1/actions/%d" % aid, {"status": status})
+        ths = [threading.Thread(target=change, args=(0, "cancelled")),
+               threading.Thread(target=change, args=(1, "in_progress"))]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join(30)
+        sts = tuple(r[0] if r else None for r in res)
+        final = srv.get("/api/v1/actions/%d" % a["id"])[2].get("status")
+        errs = [((r[2] or {}).get("error") or {}) for r in res if r and r[0] >= 400]
+        allowed = {(200, 409): "cancelled", (409, 200): "in_progress",
+                   (200, 422): "cancelled", (200, 200): "cancelled"}
+        ok = sts in allowed and final == allowed[sts] and all(
+            (e.get("code"), e.get("field")) == ({409: "conflict", 422: "invalid"}[st], "status")
+            for e, st in zip(errs, [x for x in sts if x >= 400]))
+        seen[sts] = seen.get(sts, 0) + 1
+        if not ok:
+            bad.append((sts, final, errs))
+    t.check(not bad, "race: %d pairs of concurrent status changes end as one of the three serial outcomes, "
+            "the stored status the last 200's (no lost update)" % RACE_PAIRS, ks.short(bad[:5]))
+    t.check(seen.get((200, 409), 0) + seen.get((409, 200), 0) >= 1,
+            "race: at least one pair overlapped and its loser got 409 field status", str(seen))
+
+
 def main(t, srv):
     f = ks.base_fixture(srv)
     st, _, who = srv.get("/api/v1/auth/me")
@@ -385,6 +436,7 @@ def main(t, srv):
     test_crud(t, srv, f, me)
     test_scope(t, srv, f, me)
     test_effect(t, srv, f, me)
+    test_race(t, srv, f, me)
 
 
 if __name__ == "__main__":

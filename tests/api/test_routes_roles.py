@@ -103,6 +103,15 @@ EXPECT = {
     ("GET", "/api/v1/actions/{id}"): (ANY, 200),
     ("PATCH", "/api/v1/actions/{id}"): (LEADS, 200),
     ("GET", "/api/v1/actions/{id}/effect"): (ANY, 200),
+    # privacy and audit (issue 11)
+    ("GET", "/api/v1/customers/{id}/export"): (ADMIN, 200),
+    ("POST", "/api/v1/customers/{id}/erase"): (ADMIN, 200),
+    ("GET", "/api/v1/employees/{id}/export"): (ADMIN, 200),
+    ("POST", "/api/v1/employees/{id}/erase"): (ADMIN, 200),
+    ("GET", "/api/v1/retention"): (ADMIN, 200),
+    ("PUT", "/api/v1/retention"): (ADMIN, 200),
+    ("GET", "/api/v1/audit"): (ADMIN, 200),
+    ("GET", "/api/v1/audit/export"): (ADMIN, 200),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -287,6 +296,11 @@ class Ctx:
             path = pattern.replace("{id}", str(self.fresh_user() if method == "DELETE" else self.users["director"]))
         elif key == ("DELETE", "/api/v1/auth/tokens/{id}"):
             path = pattern.replace("{id}", str(self.fresh_token(who)))
+        if pattern.startswith("/api/v1/customers/{id}/e"):  # privacy (issue 11): a fresh person each time
+            path = pattern.replace("{id}", str(srv.create("customers", {"external_id": ks.uniq("gd")})["id"]))
+        elif pattern.startswith("/api/v1/employees/{id}/e"):
+            path = pattern.replace("{id}", str(srv.create("employees", {"team_id": self.team, "first_name": "G",
+                                                                      "last_name": "D"})["id"]))
         if key == ("POST", "/api/v1/auth/login"):
             body = {"email": self.login_email, "password": PASSWORD}
         elif key == ("POST", "/api/v1/auth/password"):
@@ -337,6 +351,10 @@ class Ctx:
                     "team_id": self.team, "touchpoint_id": f["tp1"]["id"]}
         elif key == ("PATCH", "/api/v1/actions/{id}"):
             body = {"description": "door " + who}
+        elif key in (("POST", "/api/v1/customers/{id}/erase"), ("POST", "/api/v1/employees/{id}/erase")):
+            body = {"confirm": True}
+        elif key == ("PUT", "/api/v1/retention"):
+            body = {"open_text": 24}
         elif method != "GET" and key not in (("POST", "/api/v1/auth/logout"), ("POST", "/u/{token}"),
                                             ("POST", "/api/v1/admin/scheduler/run"),
                                             ("POST", "/api/v1/customers/{id}/opt-out")):

@@ -28,8 +28,10 @@ static json_t *api_suspect_limits(const api_app *app)
 		return json_null();
 	guard_config c;
 	guard_get_config(app->guard, &c);
-	return json_pack("{s:i, s:i, s:i, s:i, s:i}", "addr", c.addr_limit, "link", c.link_limit,
-			 "normal", c.normal_limit, "window_s", c.window_s, "quiet_s", c.quiet_s);
+	return json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:i}", "addr", "limit",
+			 c.addr_limit, "window_s", c.addr_window_s, "link", "limit", c.link_limit,
+			 "window_s", c.link_window_s, "normal", "limit", c.normal_limit, "window_s",
+			 c.normal_window_s, "quiet_s", c.quiet_s);
 }
 
 /* GET /api/v1/suspect-responses?burst_id=&limit=&cursor= */

@@ -25,20 +25,62 @@ struct survey_guard {
 void guard_config_default(guard_config *c)
 {
 	c->addr_limit = 10;
-	c->link_limit = 120;
-	c->normal_limit = 30;
-	c->window_s = 60;
+	c->addr_window_s = 60;
+	c->link_limit = 600;
+	c->link_window_s = 3600;
+	c->normal_limit = 60;
+	c->normal_window_s = 3600;
 	c->quiet_s = 900;
 }
 
-static int *guard_config_field(guard_config *c, const char *key, size_t n)
+/* A whole number lo..1000000 in the n bytes at s. */
+static bool guard_number(const char *s, size_t n, long lo, int *out)
 {
-	static const char *const names[] = {"addr", "link", "normal", "window", "quiet"};
-	int *dst[] = {&c->addr_limit, &c->link_limit, &c->normal_limit, &c->window_s, &c->quiet_s};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strlen(names[i]) == n && memcmp(names[i], key, n) == 0)
-			return dst[i];
-	return NULL;
+	char num[16];
+	if (n == 0 || n >= sizeof num)
+		return false;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(num, &end, 10);
+	if (errno || *end != '\0' || v < lo || v > 1000000)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* One "key=value" of len bytes. */
+static bool guard_setting(guard_config *c, const char *p, size_t len)
+{
+	const char *eq = memchr(p, '=', len);
+	if (eq == NULL)
+		return false;
+	size_t kn = (size_t)(eq - p), vn = len - kn - 1;
+	const char *v = eq + 1;
+	int *limit = NULL, *window = NULL;
+	if (kn == 4 && memcmp(p, "addr", 4) == 0)
+		limit = &c->addr_limit, window = &c->addr_window_s;
+	else if (kn == 4 && memcmp(p, "link", 4) == 0)
+		limit = &c->link_limit, window = &c->link_window_s;
+	else if (kn == 6 && memcmp(p, "normal", 6) == 0)
+		limit = &c->normal_limit, window = &c->normal_window_s;
+	else if (kn == 5 && memcmp(p, "quiet", 5) == 0)
+		return guard_number(v, vn, 1, &c->quiet_s);
+	else if (kn == 6 && memcmp(p, "window", 6) == 0) {
+		int w;
+		if (!guard_number(v, vn, 1, &w))
+			return false;
+		c->addr_window_s = c->link_window_s = c->normal_window_s = w;
+		return true;
+	}
+	if (limit == NULL)
+		return false;
+	const char *slash = memchr(v, '/', vn);
+	if (slash == NULL)
+		return guard_number(v, vn, 0, limit);
+	size_t ln = (size_t)(slash - v);
+	return guard_number(v, ln, 0, limit) && guard_number(slash + 1, vn - ln - 1, 1, window);
 }
 
 ks_err guard_config_parse(const char *spec, guard_config *c, ks_error *e)
@@ -46,30 +88,11 @@ ks_err guard_config_parse(const char *spec, guard_config *c, ks_error *e)
 	const char *p = spec ? spec : "";
 	while (*p) {
 		size_t len = strcspn(p, ",");
-		const char *eq = memchr(p, '=', len);
-		int *dst = eq ? guard_config_field(c, p, (size_t)(eq - p)) : NULL;
-		if (dst == NULL)
+		if (!guard_setting(c, p, len))
 			return ks_fail(e, KS_ERR_USAGE, "open-link-guard",
-				       "--open-link-guard: unknown setting '%.*s' (addr, link, normal, "
-				       "window, quiet)", (int)len, p);
-		char num[16];
-		size_t vn = len - (size_t)(eq - p) - 1;
-		char *end = NULL;
-		long v = -1;
-		if (vn > 0 && vn < sizeof num) {
-			memcpy(num, eq + 1, vn);
-			num[vn] = '\0';
-			errno = 0;
-			v = strtol(num, &end, 10);
-			if (errno || *end != '\0')
-				v = -1;
-		}
-		bool time = dst == &c->window_s || dst == &c->quiet_s;
-		if (v < (time ? 1 : 0) || v > 1000000)
-			return ks_fail(e, KS_ERR_USAGE, "open-link-guard",
-				       "--open-link-guard: '%.*s' wants a number %d..1000000", (int)len, p,
-				       time ? 1 : 0);
-		*dst = (int)v;
+				       "--open-link-guard: bad setting '%.*s' (addr=N[/SECONDS], link=..., "
+				       "normal=..., window=SECONDS, quiet=SECONDS; N 0..1000000)",
+				       (int)(len > 60 ? 60 : len), p);
 		p += len;
 		if (*p == ',')
 			p++;
@@ -114,16 +137,18 @@ static uint64_t guard_hash(const char *s)
 	return h;
 }
 
-/* The bucket of key, refilled up to now (mu held). A new or reused slot
- * starts full. Never NULL: the longest-idle slot of the probe run gives way. */
-static guard_slot *guard_bucket(survey_guard *g, const char *key, int limit, int64_t now)
+/* The bucket of key (limit per window seconds), refilled up to now (mu
+ * held). A new or reused slot starts full. Never NULL: the longest-idle
+ * slot of the probe run gives way. */
+static guard_slot *guard_bucket(survey_guard *g, const char *key, int limit, int window,
+				int64_t now)
 {
 	size_t start = (size_t)(guard_hash(key) % GUARD_SLOTS);
 	guard_slot *victim = NULL;
 	for (size_t k = 0; k < GUARD_PROBE; k++) {
 		guard_slot *sl = &g->slots[(start + k) % GUARD_SLOTS];
 		if (strcmp(sl->key, key) == 0) {
-			double rate = (double)limit / (double)g->cfg.window_s;
+			double rate = (double)limit / (double)window;
 			if (now > sl->last)
 				sl->tokens += (double)(now - sl->last) * rate;
 			if (sl->tokens > limit)
@@ -142,9 +167,9 @@ static guard_slot *guard_bucket(survey_guard *g, const char *key, int limit, int
 	return victim;
 }
 
-static int guard_wait(const survey_guard *g, const guard_slot *sl, int limit)
+static int guard_wait(const guard_slot *sl, int limit, int window)
 {
-	double need = (1.0 - sl->tokens) * (double)g->cfg.window_s / (double)limit;
+	double need = (1.0 - sl->tokens) * (double)window / (double)limit;
 	int s = (int)need;
 	if ((double)s < need)
 		s++;
@@ -160,13 +185,13 @@ bool guard_admit(survey_guard *g, const char *addr, const char *token, bool open
 	int la = g->cfg.addr_limit, ll = open_link ? g->cfg.link_limit : 0;
 	*retry_after = 0;
 	pthread_mutex_lock(&g->mu);
-	guard_slot *a = la > 0 ? guard_bucket(g, ka, la, now) : NULL;
-	guard_slot *l = ll > 0 ? guard_bucket(g, kl, ll, now) : NULL;
+	guard_slot *a = la > 0 ? guard_bucket(g, ka, la, g->cfg.addr_window_s, now) : NULL;
+	guard_slot *l = ll > 0 ? guard_bucket(g, kl, ll, g->cfg.link_window_s, now) : NULL;
 	int wait = 0;
 	if (a && a->tokens < 1.0)
-		wait = guard_wait(g, a, la);
+		wait = guard_wait(a, la, g->cfg.addr_window_s);
 	if (l && l->tokens < 1.0) {
-		int w = guard_wait(g, l, ll);
+		int w = guard_wait(l, ll, g->cfg.link_window_s);
 		wait = w > wait ? w : wait;
 	}
 	if (wait == 0) {
@@ -188,7 +213,7 @@ bool guard_normal(survey_guard *g, const char *token, int64_t now)
 	char kn[GUARD_KEY_MAX];
 	snprintf(kn, sizeof kn, "n|%.40s", token);
 	pthread_mutex_lock(&g->mu);
-	guard_slot *sl = guard_bucket(g, kn, limit, now);
+	guard_slot *sl = guard_bucket(g, kn, limit, g->cfg.normal_window_s, now);
 	bool ok = sl->tokens >= 1.0;
 	if (ok)
 		sl->tokens -= 1.0;

@@ -5,7 +5,8 @@
  * time (the application's clock, so a test clock makes it exact) and the
  * client's address (http_client_addr).
  *
- * Three token buckets, each refilled evenly over window_s seconds:
+ * Three token buckets, each holding its limit and refilled evenly over its
+ * own window (a limit per window, with bursts up to the limit):
  *   address x link  addr_limit posts from one address to one link (any
  *                   link: a personal invitation link too); beyond -> 429;
  *   link            link_limit posts to one open link from everyone
@@ -36,20 +37,26 @@
 
 #define GUARD_SLOTS 8192
 
+/* The defaults: a person answers once, a busy shop's QR code gets a few
+ * dozen answers an hour. 10 posts a minute from one address leave room for
+ * retries and a shared (NAT) address; 600 an hour on one link bound what a
+ * flood from many addresses can store (and the disk it can fill); 60
+ * answers an hour are counted at once, a burst beyond that waits for an
+ * admin. */
 typedef struct guard_config {
-	int addr_limit;    /* default 10 */
-	int link_limit;    /* default 120 */
-	int normal_limit;  /* default 30 */
-	int window_s;      /* default 60 */
+	int addr_limit, addr_window_s;      /* 10 per 60 s */
+	int link_limit, link_window_s;      /* 600 per 3600 s */
+	int normal_limit, normal_window_s;  /* 60 per 3600 s */
 	int quiet_s;       /* a burst ends after this long without a held answer; default 900 */
 } guard_config;
 
 void guard_config_default(guard_config *c);
 
-/* Parse "addr=10,link=120,normal=30,window=60,quiet=900" (any subset, in
- * any order) over the values already in *c. KS_ERR_USAGE naming the key
- * for an unknown key or a value outside 0..1000000 (window and quiet
- * 1..1000000). */
+/* Parse "addr=10/60,link=600/3600,normal=60/3600,quiet=900" (any subset,
+ * in any order; "addr=10" keeps the window; "window=S" sets all three
+ * windows) over the values already in *c. KS_ERR_USAGE naming
+ * "open-link-guard" for an unknown key or a value outside 0..1000000
+ * (windows and quiet 1..1000000). */
 ks_err guard_config_parse(const char *spec, guard_config *c, ks_error *e);
 
 typedef struct survey_guard survey_guard;

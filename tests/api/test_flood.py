@@ -152,7 +152,8 @@ def test_flood(t, srv, sink, f):
     t.eq((b0.get("touchpoint", {}).get("id"), b0.get("held"), b0.get("accepted"), b0.get("rejected")),
          (tp["id"], 35, 0, 0), "burst: on the link's touchpoint, 35 held")
     t.eq((b0.get("alert_mails") or {}).get("queued"), 1, "burst: one alert mail queued (one admin)")
-    t.eq(body.get("limits"), {"addr": 20, "link": 60, "normal": 25, "window_s": 3600, "quiet_s": 900},
+    t.eq(body.get("limits"), {"addr": {"limit": 20, "window_s": 3600}, "link": {"limit": 60, "window_s": 3600},
+                              "normal": {"limit": 25, "window_s": 3600}, "quiet_s": 900},
          "GET suspect-responses: the limits in force")
     st, _, b = srv.get("/api/v1/suspect-responses?limit=10")
     t.check(st == 200 and len(b.get("items", [])) == 10 and b.get("next_cursor") is not None,

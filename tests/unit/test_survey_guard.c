@@ -29,16 +29,26 @@ static void test_config(void **state)
 	guard_config c;
 	guard_config_default(&c);
 	assert_int_equal(c.addr_limit, 10);
-	assert_int_equal(c.link_limit, 120);
-	assert_int_equal(c.normal_limit, 30);
-	assert_int_equal(c.window_s, 60);
+	assert_int_equal(c.addr_window_s, 60);
+	assert_int_equal(c.link_limit, 600);
+	assert_int_equal(c.link_window_s, 3600);
+	assert_int_equal(c.normal_limit, 60);
+	assert_int_equal(c.normal_window_s, 3600);
 	assert_int_equal(c.quiet_s, 900);
 	assert_int_equal(guard_config_parse("link=5,addr=0", &c, NULL), KS_OK);
 	assert_int_equal(c.link_limit, 5);
+	assert_int_equal(c.link_window_s, 3600); /* kept */
 	assert_int_equal(c.addr_limit, 0);
+	assert_int_equal(guard_config_parse("normal=7/120,window=30,addr=3/10", &c, NULL), KS_OK);
+	assert_int_equal(c.normal_limit, 7);
+	assert_int_equal(c.normal_window_s, 30); /* window= later wins */
+	assert_int_equal(c.link_window_s, 30);
+	assert_int_equal(c.addr_limit, 3);
+	assert_int_equal(c.addr_window_s, 10);
 	assert_int_equal(guard_config_parse(NULL, &c, NULL), KS_OK);
 	ks_error e;
-	const char *bad[] = {"foo=1", "addr", "addr=", "addr=-1", "addr=1x", "window=0", "quiet=2000000"};
+	const char *bad[] = {"foo=1", "addr", "addr=", "addr=-1", "addr=1x", "window=0", "quiet=2000000",
+			     "addr=5/0", "addr=5/", "addr=/60", "quiet=5/60"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(guard_config_parse(bad[i], &c, &e), KS_ERR_USAGE);
 		assert_string_equal(e.field, "open-link-guard");

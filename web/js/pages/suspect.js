@@ -16,7 +16,8 @@ const PAGE = 50;
 
 function limitsLine(l) {
   if (!l) return t('suspect.limits.off');
-  return t('suspect.limits', { addr: l.addr, link: l.link, normal: l.normal, window: l.window_s,
+  const per = (b) => t('suspect.per', { n: b.limit, s: b.window_s });
+  return t('suspect.limits', { addr: per(l.addr), link: per(l.link), normal: per(l.normal),
     quiet: Math.round(l.quiet_s / 60) });
 }
 

@@ -298,7 +298,7 @@ async function main() {
         await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80)));
       await page.keyboard.press('Enter');
       ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'a11y: the skip link moves the focus to the heading');
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'suspect'], 'admin: navigation items (held answers: issue 11)');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'suspect', 'privacy'], 'admin: navigation items (held answers, privacy: issue 11)');
       const csrf = await csrfOf(page);
       // a customer comment that tries to run script, on the demo employee's team
       const empUser = await apiInPage(page, 'GET', '/users');

@@ -23,6 +23,7 @@ import * as casePage from './pages/case.js';
 import * as actionsPage from './pages/actions.js';
 import * as accountPage from './pages/account.js';
 import * as suspectPage from './pages/suspect.js';  // open-link guard (issue 11)
+import * as privacyPage from './pages/privacy.js';  // privacy and audit (issue 11)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -38,6 +39,7 @@ const ROUTES = {
   actions: { page: actionsPage, roles: ALL, nav: 'nav.actions' },
   account: { page: accountPage, roles: ALL },  // linked from the name in the header
   suspect: { page: suspectPage, roles: ['admin'], nav: 'nav.suspect' },  // held answers (issue 11)
+  privacy: { page: privacyPage, roles: ['admin'], nav: 'nav.privacy' },  // GDPR, retention, audit log (issue 11)
 };
 
 const state = {
@@ -59,6 +61,7 @@ function navFor(user) {
   if (r !== 'employee') items.push('cases');
   items.push('actions', 'verbatims');
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
+  if (r === 'admin') items.push('privacy');  // export, erase, retention, audit log (issue 11)
   return items;
 }
 

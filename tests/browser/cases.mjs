@@ -369,7 +369,11 @@ async function main() {
         (s.root_causes || []).map((r) => [r.root_cause, r.n]), 'stats: the Pareto table equals root_causes');
       ok((s.root_causes || []).some((r) => r.root_cause === 'wait_time' && r.n >= 1), 'stats: the root cause counts', s.root_causes);
       await page.waitForSelector('#case-pareto .chart[data-drawn="true"]');
-      ok(true, 'stats: the Pareto chart is drawn');
+      const drawn = await page.$eval('#case-pareto .chart', (e) => {
+        const g = e.querySelector('canvas, svg');
+        return g ? [g.getBoundingClientRect().width, g.getBoundingClientRect().height] : [0, 0];
+      });
+      ok(drawn[0] > 0 && drawn[1] > 0, 'stats: the Pareto chart is drawn (a canvas or svg with a size)', drawn);
       await shot(page, 'cases-stats');
     });
 
@@ -524,7 +528,8 @@ async function main() {
         'employee: actions in the menu, cases not');
       await page.goto(base + '/#/cases');
       await waitPage(page, 'me');
-      ok(true, 'employee: #/cases is not offered');
+      ok(page.url().endsWith('#/me') && await page.$('#case-table') === null,
+        'employee: #/cases is not offered (back on #/me, no case table)', page.url());
       eq((await apiInPage(page, 'GET', '/cases')).status, 403, 'employee: GET /cases -> 403');
       await go(page, base, '#/actions', 'actions');
       ok(await page.$('#action-form') === null && await page.$('.action-card [data-next]') === null, 'employee: the board without form or buttons');

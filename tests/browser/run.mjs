@@ -120,7 +120,7 @@ async function csrfOf(page) {
 }
 
 // The NPS, grade and CES cards of a container against a /metrics result.
-async function checkKpis(page, sel, m, label) {
+async function checkKpis(page, sel, m, label, kinds = ['nps', 'grade', 'ces']) {
   const cards = await page.$$eval(sel + ' [data-kpi]', (els) => els.map((e) => ({
     kind: e.dataset.kpi,
     insufficient: e.dataset.insufficient === 'true',
@@ -128,9 +128,10 @@ async function checkKpis(page, sel, m, label) {
     text: e.querySelector('.kpi-value')?.textContent ?? '',
     n: e.querySelector('.kpi-n')?.dataset.n ?? null,
   })));
-  for (const kind of ['nps', 'grade', 'ces']) {
+  eq(cards.map((x) => x.kind), kinds, label + ': the cards ' + kinds.join(', ') + ', in that order');
+  for (const kind of kinds) {
     const c = cards.find((x) => x.kind === kind);
-    if (!c) continue;
+    if (!c) continue; // reported by the check just above
     if (m.insufficient || !m[kind] || (m.hidden || []).includes(kind)) {
       ok(c.insufficient && c.text === 'Te weinig reacties', label + ': ' + kind + ' card says not enough responses', c);
       continue;
@@ -204,6 +205,30 @@ function dayIn(iso, timeZone, lang = 'nl') {
 }
 
 const ORG_ZONE = 'Europe/Amsterdam';
+
+// The local calendar date (y, m, d) of an instant in a zone.
+function localDate(ms, timeZone = ORG_ZONE) {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return [Number(p.year), Number(p.month), Number(p.day)];
+}
+
+// Unix ms of local midnight of y-m-d in the zone (Amsterdam: UTC+1 or +2).
+function localMidnight(y, m, d, timeZone = ORG_ZONE) {
+  for (const off of [1, 2, 0]) {
+    const t = Date.UTC(y, m - 1, d) - off * 3600e3;
+    const [yy, mm, dd] = localDate(t, timeZone);
+    const hh = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' }).format(new Date(t));
+    if (yy === y && mm === m && dd === d && Number(hh) === 0) return t;
+  }
+  throw new Error('no local midnight for ' + [y, m, d]);
+}
+
+// The personal dashboard's window at instant ms: this local year up to the start of today.
+function expectedWindow(ms) {
+  const [y, m, d] = localDate(ms);
+  return { period: String(y), from: localMidnight(y, 1, 1), to: localMidnight(y, m, d) };
+}
 // The browser runs in a zone far from the organisation's: a page that
 // printed a date in the browser's own zone (or in UTC) would show the
 // wrong day for an evening in Amsterdam.
@@ -793,10 +818,16 @@ async function main() {
       await loginUi(page, base, USERS.employee);
       ok(page.url().endsWith('#/me'), 'employee: lands on the personal dashboard', page.url());
       const d = (await apiInPage(page, 'GET', '/me/dashboard')).body;
-      await checkKpis(page, '#me-mine', d.me, 'employee: my scores');
-      await checkKpis(page, '#me-team', d.team, 'employee: my team\'s scores');
+      await checkKpis(page, '#me-mine', d.me, 'employee: my scores', ['nps', 'grade']);
+      await checkKpis(page, '#me-team', d.team, 'employee: my team\'s scores', ['nps', 'grade']);
+      // The window, worked out here from the wall clock (docs/API.md: the
+      // current local year up to the start of today), not read from the reply.
+      const w = expectedWindow(Date.now());
+      eq([d.window.period, Date.parse(d.window.from), Date.parse(d.window.to), d.window.time_zone],
+        [w.period, w.from, w.to, ORG_ZONE], 'employee: /me/dashboard window = this local year up to the start of today (' + w.period + ')');
       const win = await page.$eval('#me-window', (e) => e.textContent);
-      ok(win.includes(dayIn(d.window.from, ORG_ZONE)), 'employee: the window starts on its first day in the organisation\'s zone', [win, d.window.from]);
+      ok(win.includes(dayIn(new Date(w.from).toISOString(), ORG_ZONE) + ' \u2013 ' + dayIn(new Date(w.to - 1).toISOString(), ORG_ZONE)),
+        'employee: the page shows the window from 1 January to yesterday (Amsterdam)', [win, w]);
       eq(await page.$$eval('#me-verbatims li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
         d.verbatims.map((v) => v.response_id), 'employee: my latest verbatims equal the API');
       eq(await page.$$eval('#me-compliments li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
@@ -839,7 +870,8 @@ async function main() {
       eq((await apiInPage(page, 'GET', '/auth/me')).status, 401, 'logout: the session no longer works');
       await page.goto(base + '/#/me');
       await waitPage(page, 'login');
-      ok(true, 'logout: a page after logout asks to log in again');
+      ok(await page.$('input[name="email"]') !== null && await page.$('#me-mine') === null,
+        'logout: a page after logout asks to log in again (login form, no dashboard)');
     });
 
     // ---- default language from the account ----------------------------------------------------

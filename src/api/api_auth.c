@@ -647,11 +647,11 @@ ks_err api_user_patch(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
 	json_t *o = NULL;
-	store_user u, before;
+	store_user u = {0}, before;
 	ks_err err = api_path_user(req, &u, e);
 	if (!err)
 		err = api_body_object(req, &o, e);
-	before = u;
+	before = u; /* the account as it was: the own-account rules compare */
 	if (!err)
 		err = api_user_patch_apply(o, &u, e);
 	json_decref(o);

@@ -19,7 +19,7 @@
 #include "http/http_int.h"
 
 /* How much nicer the pool's threads are than the HTTP threads. */
-#define POOL_NICE 5
+#define POOL_NICE 10
 
 typedef struct pool_job {
 	http_pool_fn fn;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -411,6 +412,37 @@ static void test_invitations_consistent(void **state)
 	db_remove(path);
 }
 
+/* Amsterdam's offset from UTC, worked out here rather than with the
+ * product's own function: CEST (+2 h) from the last Sunday of March 01:00
+ * UTC to the last Sunday of October 01:00 UTC (EU rule), CET (+1 h) else. */
+static int64_t last_sunday_0100(int year, int month)
+{
+	struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = 31, .tm_hour = 1};
+	time_t t = timegm(&tm); /* March and October both have 31 days */
+	struct tm g;
+	gmtime_r(&t, &g);
+	return (int64_t)t - (int64_t)g.tm_wday * 86400;
+}
+
+static int64_t ref_amsterdam_offset(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm g;
+	gmtime_r(&tt, &g);
+	int y = g.tm_year + 1900;
+	return t >= last_sunday_0100(y, 3) && t < last_sunday_0100(y, 10) ? 7200 : 3600;
+}
+
+static void test_reference_offset(void **state)
+{
+	(void)state;
+	/* 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC */
+	assert_int_equal(ref_amsterdam_offset(1774745999), 3600); /* 2026-03-29T00:59:59Z */
+	assert_int_equal(ref_amsterdam_offset(1774746000), 7200); /* 2026-03-29T01:00:00Z */
+	assert_int_equal(ref_amsterdam_offset(1792889999), 7200); /* 2026-10-25T00:59:59Z */
+	assert_int_equal(ref_amsterdam_offset(1792890000), 3600); /* 2026-10-25T01:00:00Z */
+}
+
 /* No mail leaves in the quiet hours 21:00-08:00 Amsterdam time, and the
  * first mail goes at least the rule's delay (120 minutes) after the contact. */
 static void test_sent_outside_quiet_hours(void **state)
@@ -430,13 +462,14 @@ static void test_sent_outside_quiet_hours(void **state)
 	int n = 0;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		int64_t sent = sqlite3_column_int64(q, 0), at = sqlite3_column_int64(q, 1);
-		int64_t local = sent + invite_amsterdam_offset(sent);
+		int64_t local = sent + ref_amsterdam_offset(sent);
 		int hour = (int)((local % 86400) / 3600);
 		assert_true(hour >= 8 && hour < 21);
 		assert_true(sent >= at + 120 * 60);
 		n++;
 	}
 	sqlite3_finalize(q);
+	assert_true(n > 0);
 	assert_int_equal(n, st.sent);
 	sqlite3_close(db);
 	db_remove(path);
@@ -555,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_same_seed_same_data),
 		cmocka_unit_test(test_teams_differ),
 		cmocka_unit_test(test_invitations_consistent),
+		cmocka_unit_test(test_reference_offset),
 		cmocka_unit_test(test_sent_outside_quiet_hours),
 		cmocka_unit_test(test_funnel_and_silent_mass),
 		cmocka_unit_test(test_failure_rolls_back),

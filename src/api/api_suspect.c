@@ -98,7 +98,8 @@ static ks_err api_suspect_target(const json_t *o, int64_t **ids, size_t *n, int6
 			(*ids)[(*n)++] = json_integer_value(v);
 		}
 	}
-	if (*n == 0 && *burst_id == 0)
+	/* An explicit empty list is an empty batch; saying nothing is a mistake. */
+	if ((a == NULL || json_is_null(a)) && *burst_id == 0)
 		return ks_fail(e, KS_ERR_INVALID, "ids", "give ids or burst_id");
 	return KS_OK;
 }

@@ -187,6 +187,8 @@ def test_flood(t, srv, sink, f):
 
     t.error(srv.post("/api/v1/suspect-responses/reject", {}), 422, "invalid", "ids",
             "reject without ids or burst_id -> 422 naming ids")
+    st, _, b = srv.post("/api/v1/suspect-responses/reject", {"ids": []})
+    t.check(st == 200 and b == {"rejected": 0}, "reject with an empty list -> 200 {rejected: 0}", ks.got(st, b))
     t.error(srv.post("/api/v1/suspect-responses/reject", {"ids": "1"}), 422, "invalid", "ids",
             "reject: ids not an array -> 422 naming ids")
     t.error(srv.post("/api/v1/suspect-responses/accept", {"ids": [1], "every": True}), 422, "invalid",

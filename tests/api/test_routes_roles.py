@@ -112,6 +112,10 @@ EXPECT = {
     ("PUT", "/api/v1/retention"): (ADMIN, 200),
     ("GET", "/api/v1/audit"): (ADMIN, 200),
     ("GET", "/api/v1/audit/export"): (ADMIN, 200),
+    # open-link guard (issue 11): held answers (an empty batch is a valid one)
+    ("GET", "/api/v1/suspect-responses"): (ADMIN, 200),
+    ("POST", "/api/v1/suspect-responses/accept"): (ADMIN, 200),
+    ("POST", "/api/v1/suspect-responses/reject"): (ADMIN, 200),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -355,6 +359,8 @@ class Ctx:
             body = {"confirm": True}
         elif key == ("PUT", "/api/v1/retention"):
             body = {"open_text": 24}
+        elif key in (("POST", "/api/v1/suspect-responses/accept"), ("POST", "/api/v1/suspect-responses/reject")):
+            body = {"ids": []}
         elif method != "GET" and key not in (("POST", "/api/v1/auth/logout"), ("POST", "/u/{token}"),
                                             ("POST", "/api/v1/admin/scheduler/run"),
                                             ("POST", "/api/v1/customers/{id}/opt-out")):

@@ -68,10 +68,17 @@ ks_err retention_pass(ks_store *s, int64_t now, ks_error *e)
 	ks_error_clear(&local);
 	ks_err err = store_retention_last_run(s, &last, &local);
 	/* A clock moved back (tests) counts as due, like one moved ahead. */
-	if (!err && last != 0 && now >= last && now - last < RETENTION_INTERVAL)
+	if (!err && last > 0 && now >= last && now - last < RETENTION_INTERVAL)
 		return KS_OK;
 	store_retention_counts n;
-	if (!err)
+	/* The first pass on a database (a new one, or one just upgraded to
+	 * this version) only starts the clock: the first clean-up comes an
+	 * interval later, not while the operator (or a test) is still looking
+	 * at the data as it was loaded. */
+	static const int64_t keep_all[STORE_RETENTION__COUNT] = {0};
+	if (!err && last < 0)
+		err = store_retention_apply(s, keep_all, now, &n, &local);
+	else if (!err)
 		err = retention_run(s, now, &n, &local);
 	if (err) {
 		fprintf(stderr, "klantstem: retention: %s\n", local.message);

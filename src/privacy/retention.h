@@ -5,7 +5,7 @@
  * by the admin (GET/PUT /api/v1/retention, `klantstem privacy retention`);
  * a kind without a stored value has its default below. The scheduler calls
  * retention_pass every second; it runs the clean-up at most once an hour
- * (and at once after the policy changed), in one transaction.
+ * (and at the next pass after the policy changed), in one transaction.
  */
 #ifndef KS_RETENTION_H
 #define KS_RETENTION_H
@@ -20,12 +20,12 @@
 
 /* Defaults, in months. Open answers: two years of text is enough to read
  * a trend's reasons back; the scores stay. Contacts and invitations: the
- * funnel of the last two years. Closed cases: a year after closing, the
- * complaint is handled and its notes about a customer have done their
- * work. */
+ * funnel of the last two years. Closed cases: as long as the answers
+ * that raised them (the SLA and root-cause views of two years keep their
+ * cases); the complaint's notes about a customer go with it. */
 #define RETENTION_DEFAULT_OPEN_TEXT 24
 #define RETENTION_DEFAULT_CONTACTS 24
-#define RETENTION_DEFAULT_CLOSED_CASES 12
+#define RETENTION_DEFAULT_CLOSED_CASES 24
 #define RETENTION_MONTHS_MAX 240
 /* Seconds between two clean-ups. */
 #define RETENTION_INTERVAL 3600
@@ -44,8 +44,10 @@ int64_t retention_cutoff(int64_t now, int months);
  * store_retention_apply). n may be NULL. */
 ks_err retention_run(ks_store *s, int64_t now, store_retention_counts *n, ks_error *e);
 /* The scheduler's call: retention_run when the last run is
- * RETENTION_INTERVAL old or more (or never was). Failures are reported on
- * stderr and returned; the next pass tries again. */
+ * RETENTION_INTERVAL old or more, or the policy changed since. The first
+ * pass on a database only records its time (the first clean-up follows an
+ * interval later). Failures are reported on stderr and returned; the next
+ * pass tries again. */
 ks_err retention_pass(ks_store *s, int64_t now, ks_error *e);
 
 /* {"open_text": {"months": 24, "default": 24}, ..., "updated_at",

@@ -597,9 +597,13 @@ ks_err store_retention_put(ks_store *s, const store_retention *r, const store_au
 		sqlite3_bind_int64(st, 4, now);
 		err = sq_cstep(c, st, e);
 	}
-	/* A new policy applies at the next pass of the scheduler. */
+	/* A new policy applies at the next pass of the scheduler: a last run
+	 * at 0 is always due. */
 	if (!err)
-		err = sq_exec(c, "DELETE FROM retention_state", e);
+		err = sq_exec(c,
+			      "INSERT INTO retention_state(id, last_run_at) VALUES(1, 0)"
+			      " ON CONFLICT(id) DO UPDATE SET last_run_at = 0",
+			      e);
 	if (!err && audit)
 		err = sq_audit_insert(s, c, audit, e);
 	if (!err)
@@ -611,7 +615,8 @@ ks_err store_retention_put(ks_store *s, const store_retention *r, const store_au
 ks_err store_retention_last_run(ks_store *s, int64_t *at, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_one_id(c, "SELECT last_run_at FROM retention_state WHERE id = ?1", 1, at, e);
+	ks_err err = sq_one_id(c, "SELECT coalesce((SELECT last_run_at FROM retention_state WHERE id = ?1), -1)",
+			       1, at, e);
 	sq_release(s, c);
 	return err;
 }

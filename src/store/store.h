@@ -862,6 +862,82 @@ typedef struct store_retention_counts {
 ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COUNT], int64_t now,
 			     store_retention_counts *n, ks_error *e);
 
+/* A person whose data can be exported and erased. */
+typedef enum { STORE_SUBJECT_CUSTOMER, STORE_SUBJECT_EMPLOYEE } store_subject_kind;
+
+/* Everything stored about one customer or employee as one JSON object
+ * (docs/PRIVACY.md, section 7): every column of every row that names them,
+ * times as ISO 8601, without credentials (survey and unsubscribe tokens,
+ * password hashes). *out is the caller's. KS_ERR_NOTFOUND when there is no
+ * such row; *erased (may be NULL) then tells whether it was erased. */
+ks_err store_gdpr_export(ks_store *s, store_subject_kind k, int64_t id, json_t **out, bool *erased,
+			 ks_error *e);
+
+/* Rows an erasure removed or anonymised. */
+typedef struct store_erase_counts {
+	int responses;           /* anonymised: the link to the person gone, scores kept */
+	int open_texts;          /* open answers removed (customer) */
+	int contacts, invitations, cases, case_notes, case_mails, webhook_events;
+	int users;               /* accounts made tombstones (employee) */
+} store_erase_counts;
+/* New reference, the caller's; NULL when out of memory. */
+json_t *store_erase_counts_json(const store_erase_counts *n);
+
+typedef struct store_erasure {
+	/* in */
+	int64_t by_user_id;      /* who asked; 0 = the command line */
+	const char *via;         /* "api" or "cli" */
+	const char *client_addr; /* for the audit entry; NULL = "" */
+	/* out */
+	bool already;            /* erased before: nothing done, nothing recorded */
+	int64_t erasure_id;
+	int64_t erased_at;
+	store_erase_counts counts;
+} store_erasure;
+/* Erase a person in one transaction, with its erasures row and its audit
+ * entry (customer.erase / employee.erase); see sqlite_gdpr.c for what goes
+ * and what stays. A second erase of the same id is KS_OK with x->already.
+ * KS_ERR_NOTFOUND for an id that never existed; KS_ERR_CONFLICT (field id)
+ * when the employee's account owns open improvement actions. The caller
+ * drops the person from derived copies (the analytics index). */
+ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_erasure *x, ks_error *e);
+
+/* Retention: how many months each kind of data is kept (0 = for ever). */
+typedef enum {
+	STORE_RETENTION_OPEN_TEXT,    /* open answers: the text goes, the scores stay */
+	STORE_RETENTION_CONTACTS,     /* contact events with their invitations */
+	STORE_RETENTION_CLOSED_CASES, /* resolved and closed cases with notes and mails */
+	STORE_RETENTION__COUNT
+} store_retention_kind;
+/* "open_text", "contacts", "closed_cases"; "" for another value. */
+const char *store_retention_kind_name(store_retention_kind k);
+
+typedef struct store_retention {
+	int months[STORE_RETENTION__COUNT];
+	bool stored[STORE_RETENTION__COUNT]; /* a row exists (else the caller's default stays) */
+	int64_t updated_by, updated_at;      /* the latest change; 0 = never */
+} store_retention;
+/* Overwrite r's months with the stored ones (r holds the defaults on
+ * entry); stored[] tells which were found. */
+ks_err store_retention_get(ks_store *s, store_retention *r, ks_error *e);
+/* Store the months of the kinds with stored[] set, by r->updated_by, with
+ * the audit entry (may be NULL) in the same transaction; the next
+ * retention pass runs at once. */
+ks_err store_retention_put(ks_store *s, const store_retention *r, const store_audit_entry *audit,
+			   ks_error *e);
+/* When the last pass ran: -1 = never (no state yet), 0 = due at once
+ * (the policy changed). */
+ks_err store_retention_last_run(ks_store *s, int64_t *at, ks_error *e);
+
+typedef struct store_retention_counts {
+	int open_texts, contacts, invitations, cases;
+} store_retention_counts;
+/* Remove, in one transaction, the data older than each kind's cut (unix
+ * seconds; 0 = keep that kind), record now as the last run, and, when
+ * anything went, a retention.run audit entry with the counts. */
+ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COUNT], int64_t now,
+			     store_retention_counts *n, ks_error *e);
+
 /* ==== end of privacy and audit ============================================== */
 
 /* ==== open-link guard (issue 11; sqlite_suspect.c, migration 011) ==========

@@ -252,8 +252,14 @@ def test_employee(t, srv, f):
 def test_retention(t, srv, f):
     st, _, r = srv.get("/api/v1/retention")
     t.check(st == 200 and r.get("open_text", {}).get("months") == 24 and r.get("contacts", {}).get("default") == 24
-            and r.get("closed_cases", {}).get("default") == 12,
-            "retention: defaults 24 / 24 / 12 months", ks.got(st, r))
+            and r.get("closed_cases", {}).get("default") == 24,
+            "retention: defaults 24 / 24 / 24 months", ks.got(st, r))
+    # the first pass on a database only starts the clock: nothing goes yet
+    first = respond(srv, f, f["cust_nl"], 40 * 30, 8, "Retentie eerste pas")[1]
+    st, _, b = srv.post("/api/v1/admin/scheduler/run")
+    t.eq((st, srv.sql("SELECT open_text FROM responses WHERE id = ?", (first["id"],))),
+         (200, [("Retentie eerste pas",)]), "retention: the first pass removes nothing (it starts the clock)")
+    t.eq(srv.sql("SELECT last_run_at FROM retention_state"), [(NOW,)], "retention: the first pass recorded its time")
     for body, field in (({"open_text": -1}, "open_text"), ({"open_text": 241}, "open_text"),
                         ({"open_text": "24"}, "open_text"), ({"answers": 3}, "answers")):
         st, _, b = srv.request("PUT", "/api/v1/retention", body)
@@ -276,11 +282,13 @@ def test_retention(t, srv, f):
     t.check(set(r["id"] for r in old) <= set(want_gone), "fixture: the old texts are older than 24 months")
     texts = dict(srv.sql("SELECT id, open_text FROM responses WHERE id IN (%s)" %
                          ",".join(str(r["id"]) for r in old + [young, notext])))
-    t.eq([texts[r["id"]] for r in old] + [texts[young["id"]]], [None, None, "Retentie jong blijft"],
+    old.append(first)
+    texts[first["id"]] = srv.sql("SELECT open_text FROM responses WHERE id = ?", (first["id"],))[0][0]
+    t.eq([texts[r["id"]] for r in old] + [texts[young["id"]]], [None, None, None, "Retentie jong blijft"],
          "retention: exactly the texts older than 24 months are gone, the younger one stays")
     t.eq(srv.sql("SELECT count(*) FROM responses WHERE open_text IS NOT NULL AND received_at < ?", (cut,))[0][0], 0,
          "retention: no open text older than the cut remains")
-    t.eq(srv.sql("SELECT count(*) FROM responses WHERE id IN (%s)" % ",".join(str(r["id"]) for r in old))[0][0], 2,
+    t.eq(srv.sql("SELECT count(*) FROM responses WHERE id IN (%s)" % ",".join(str(r["id"]) for r in old))[0][0], 3,
          "retention: the responses (scores) stay")
     st, _, v = srv.get("/api/v1/verbatims?q=Retentie")
     t.check(st == 200 and [x.get("text") for x in v.get("items", [])] == ["Retentie jong blijft"],
@@ -288,7 +296,7 @@ def test_retention(t, srv, f):
     after = metrics_snapshot(srv, ["", "group_by=month"])
     t.eq(after, before, "retention: the figures are unchanged")
     a = srv.sql("SELECT detail FROM audit_log WHERE action = 'retention.run' ORDER BY id DESC LIMIT 1")
-    t.check(a and json.loads(a[0][0]).get("open_texts") == 2, "retention: one audit entry with the counts",
+    t.check(a and json.loads(a[0][0]).get("open_texts") == 3, "retention: one audit entry with the counts",
             ks.short(a))
 
 

@@ -361,10 +361,6 @@ class Ctx:
             body = {"open_text": 24}
         elif key in (("POST", "/api/v1/suspect-responses/accept"), ("POST", "/api/v1/suspect-responses/reject")):
             body = {"ids": []}
-        elif key in (("POST", "/api/v1/customers/{id}/erase"), ("POST", "/api/v1/employees/{id}/erase")):
-            body = {"confirm": True}
-        elif key == ("PUT", "/api/v1/retention"):
-            body = {"open_text": 24}
         elif method != "GET" and key not in (("POST", "/api/v1/auth/logout"), ("POST", "/u/{token}"),
                                             ("POST", "/api/v1/admin/scheduler/run"),
                                             ("POST", "/api/v1/customers/{id}/opt-out")):

@@ -341,8 +341,14 @@ def test_walls(t, srv, db, s, team, team2):
     t.error(s["lead2"].get("/api/v1/teams/%d/wall?kind=shame" % team), 403, "forbidden", None,
             "walls: a team lead asking another team's wall -> 403")
     st, _, body = s["lead1"].get("/api/v1/teams/%d/wall?kind=shame" % team)
-    t.check(st == 200 and any(it["employee"] for it in body.get("items", [])),
-            "walls: the team lead sees names on the Wall of Shame", ks.got(st, body))
+    items = body.get("items", []) if st == 200 and isinstance(body, dict) else []
+    by = dict(srv.sql("SELECT id, employee_id FROM responses WHERE id IN (%s)"
+                      % ",".join(str(i) for i in ids_of(items) or [0])))
+    t.check(items and any(by.get(it["response_id"]) for it in items),
+            "walls: the team's Wall of Shame holds items that name an employee", ks.got(st, body))
+    t.eq([(it["response_id"], (it["employee"] or {}).get("id")) for it in items],
+         [(it["response_id"], by.get(it["response_id"])) for it in items],
+         "walls: the team lead sees every item's employee on the Wall of Shame (as in the database)")
     st, _, body = s["manager"].get("/api/v1/teams/%d/wall?kind=fame" % team)
     t.status((st, None, body), 200, "walls: a manager reads a team below them")
 

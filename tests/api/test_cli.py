@@ -2,6 +2,7 @@
 """The command line: version, --help, usage errors, migrate, demo, and serve
 (ready line, SIGTERM exits 0, consistent database)."""
 
+import json
 import os
 import signal
 import socket
@@ -136,6 +137,28 @@ def run_all(t, d):
     t.check(rc == 0 and "--db" in out + err, "migrate --help: exit 0, mentions --db", out_detail(rc, out, err))
     rc, out, err = cli(t, ["demo", "--help"], "demo --help", timeout=10)
     t.check(rc == 0 and "--scale" in out + err, "demo --help: exit 0, mentions --scale", out_detail(rc, out, err))
+
+    # the route table as JSON (read by test_routes_roles.py)
+    rc, out, err = cli(t, ["routes"], "routes", timeout=10)
+    try:
+        table = json.loads(out)
+    except ValueError:
+        table = None
+    t.check(rc == 0 and isinstance(table, list) and len(table) > 50,
+            "routes: exit 0, a JSON array of the routes on stdout", out_detail(rc, out, err))
+    roles = {"public", "employee", "team_lead", "manager", "director", "admin"}
+    bad = [r for r in table or [] if not isinstance(r, dict) or set(r) != {"method", "pattern", "roles"}
+           or r["method"] not in ("GET", "POST", "PUT", "PATCH", "DELETE") or not r["pattern"].startswith("/")
+           or not r["roles"] or not set(r["roles"]) <= roles or ("public" in r["roles"] and len(r["roles"]) > 1)]
+    t.check(table is not None and not bad, "routes: every entry is {method, pattern, roles} with known roles",
+            ks.short(bad[:5]))
+    t.check(table is not None and {"method": "GET", "pattern": "/healthz", "roles": ["public"]} in table
+            and {"method": "PUT", "pattern": "/api/v1/settings", "roles": ["admin"]} in table
+            and {"method": "GET", "pattern": "/api/v1/cases", "roles": ["team_lead", "manager", "director", "admin"]}
+            in table, "routes: /healthz public, PUT /settings admin, GET /cases leads and up (roles in rank order)",
+            ks.short(table))
+    t.check("routes" in cli(t, ["--help"], "--help")[1], "--help: lists routes")
+    usage_error(t, ["routes", "--db", "x.db"], "routes with an option", ["routes", "option"])
 
     usage_error(t, ["frobnicate"], "unknown subcommand", ["frobnicate", "unknown"])
     usage_error(t, ["serve", "--listen", "127.0.0.1:%d" % ks.free_port()], "serve without --db", ["--db", "db"])

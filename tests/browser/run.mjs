@@ -152,7 +152,8 @@ async function checkGroupTable(page, sel, rows, dim, label) {
     n: tr.querySelector('[data-col="n"]')?.dataset.value ?? null,
   })));
   const want = rows.map((r) => ({
-    key: fmt.keyId(r[dim]),
+    // a row's key as the API names it: the unit's id, or the label itself
+    key: r[dim] && typeof r[dim] === 'object' ? (r[dim].id == null ? r[dim].name : String(r[dim].id)) : String(r[dim] ?? ''),
     insufficient: Boolean(r.insufficient),
     nps: r.insufficient || !r.nps ? null : String(r.nps.value),
     npsText: r.insufficient || !r.nps ? 'Te weinig reacties' : npsText(r.nps.value),

@@ -495,20 +495,25 @@ ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_era
 	bool erased = false;
 	if (!err)
 		err = sq_gdpr_subject(c, k, id, &erased, e);
+	/* Erased before: the tombstone's id still resolves, so whatever was
+	 * filed under it since goes the same way. Nothing found: nothing done,
+	 * nothing recorded (a second erase is harmless). */
 	if (err == KS_ERR_NOTFOUND && erased) {
-		/* A second erase is harmless: nothing left, nothing recorded. */
-		x->already = true;
 		err = KS_OK;
 		if (e)
 			ks_error_clear(e);
+	}
+	if (!err)
+		err = k == STORE_SUBJECT_CUSTOMER ? sq_erase_customer(c, id, x->erased_at, &x->counts, e)
+						  : sq_erase_employee(c, id, x->erased_at, &x->counts, e);
+	static const store_erase_counts none = {0};
+	if (!err && erased && memcmp(&x->counts, &none, sizeof none) == 0) {
+		x->already = true;
 		sq_exec(c, "ROLLBACK", NULL);
 		sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
 		sq_release(s, c);
 		return KS_OK;
 	}
-	if (!err)
-		err = k == STORE_SUBJECT_CUSTOMER ? sq_erase_customer(c, id, x->erased_at, &x->counts, e)
-						  : sq_erase_employee(c, id, x->erased_at, &x->counts, e);
 	char *counts = NULL;
 	if (!err) {
 		json_t *cj = store_erase_counts_json(&x->counts);

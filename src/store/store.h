@@ -821,7 +821,9 @@ typedef struct store_erasure {
 } store_erasure;
 /* Erase a person in one transaction, with its erasures row and its audit
  * entry (customer.erase / employee.erase); see sqlite_gdpr.c for what goes
- * and what stays. A second erase of the same id is KS_OK with x->already.
+ * and what stays. A second erase of the same id erases what was filed
+ * under the tombstone's id since (a new erasure record), or, when there is
+ * nothing, is KS_OK with x->already (nothing recorded).
  * KS_ERR_NOTFOUND for an id that never existed; KS_ERR_CONFLICT (field id)
  * when the employee's account owns open improvement actions. The caller
  * drops the person from derived copies (the analytics index). */

@@ -203,6 +203,16 @@ def test_customer(t, srv, f):
     t.check(st == 200 and b.get("already_erased") is True, "a second erase: 200, already_erased, nothing done",
             ks.got(st, b))
     t.eq(srv.sql("SELECT count(*) FROM erasures")[0][0], 1, "a second erase records nothing")
+    # data filed under the erased id afterwards (a feeding system that did not stop) goes too
+    late_c, late_r = respond(srv, f, petra, 1, 7, "Nagekomen tekst Zwartewaterkanaal")
+    st, _, b = srv.post("/api/v1/customers/%d/erase" % petra["id"])
+    t.check(st == 200 and b.get("already_erased") is False and b.get("counts", {}).get("contacts") == 1
+            and b.get("counts", {}).get("open_texts") == 1,
+            "erase again after new data under the id: that data is erased (a new erasure)", ks.got(st, b))
+    t.eq(srv.sql("SELECT customer_id, contact_id, open_text FROM responses WHERE id = ?", (late_r["id"],)),
+         [(None, None, None)], "the late response is anonymised")
+    t.eq(srv.sql("SELECT count(*) FROM erasures WHERE subject_id = ? AND subject_kind = 'customer'",
+                 (petra["id"],))[0][0], 2, "two erasure records")
     st, _, b = srv.post("/api/v1/customers/999999/erase")
     t.check(st == 404, "erase of an unknown customer: 404", ks.got(st, b))
     st, _, b = srv.post("/api/v1/customers/%d/erase" % f["cust_en"]["id"], {"confirm": False})

@@ -325,6 +325,12 @@ async function main() {
       await page.keyboard.press('Enter');
       ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'a11y: the skip link moves the focus to the heading');
       eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'suspect', 'privacy'], 'admin: navigation items (held answers, privacy: issue 11)');
+      // privacy (issue 11): the admin's page shows the retention policy and the audit log, the login above in it
+      await go(page, base, '#/privacy', 'privacy');
+      eq(await page.inputValue('#retention-open_text'), '24', 'privacy: the retention policy, open answers 24 months by default');
+      await page.waitForSelector('#audit-rows tr');
+      ok(await page.$$eval('#audit-rows tr', (rs) => rs.some((r) => r.dataset.action === 'auth.login')), 'privacy: the audit log lists the admin\'s login');
+      await go(page, base, '#/org', 'org');
       const csrf = await csrfOf(page);
       // a customer comment that tries to run script, on the demo employee's team
       const empUser = await apiInPage(page, 'GET', '/users');

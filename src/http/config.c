@@ -52,6 +52,7 @@ static const limit_def limit_defs[] = {
 	LIMIT_U("slow_workers", slow_workers, 0, 256),
 	LIMIT_U("slow_queue", slow_queue, 1, 65536),
 	LIMIT_U("sndbuf", sndbuf, 0, 64u << 20),
+	LIMIT_U("slow_all", slow_all, 0, 1),
 };
 
 ks_err http_limits_set(http_limits *l, const char *spec, ks_error *e)

@@ -440,6 +440,15 @@ void http_guard_free(http_guard *g)
 	free(g);
 }
 
+void http_guard_cut_waiting(http_guard *g)
+{
+	pthread_mutex_lock(&g->mu);
+	for (http_conn *c = g->head; c; c = c->next)
+		if (c->phase == HTTP_PHASE_HEAD)
+			guard_cut(g, c);
+	pthread_mutex_unlock(&g->mu);
+}
+
 void http_guard_stats_get(http_guard *g, http_guard_stats *out)
 {
 	pthread_mutex_lock(&g->mu);

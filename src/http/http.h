@@ -72,6 +72,7 @@ typedef struct http_limits {
 	size_t reply_budget, reply_budget_address;
 	unsigned slow_workers, slow_queue;
 	unsigned sndbuf;
+	unsigned slow_all;       /* 1: every route runs on the slow pool (tests, diagnosis) */
 } http_limits;
 
 /* Fill l with the defaults above. */

@@ -49,6 +49,10 @@ ks_err http_guard_start(http_guard *g, ks_error *e);
 void http_guard_stop(http_guard *g);
 void http_guard_free(http_guard *g);
 void http_guard_stats_get(http_guard *g, http_guard_stats *out);
+/* Stopping: cut every connection still sending a request head (or idle
+ * between requests) - nothing of theirs is in progress, and a trickling
+ * client must not hold the stop for the whole grace period. */
+void http_guard_cut_waiting(http_guard *g);
 
 /* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls = guard). */
 void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,

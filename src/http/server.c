@@ -345,7 +345,7 @@ static void http_dispatch(http_server *srv, http_req *req)
 			return;
 		}
 	}
-	if ((route->flags & HTTP_SLOW) && srv->pool) {
+	if (((route->flags & HTTP_SLOW) || srv->lim.slow_all) && srv->pool) {
 		http_dispatch_slow(srv, req, route->handler);
 		return;
 	}
@@ -692,6 +692,7 @@ void http_stop(http_server *srv, int grace_ms)
 	 * thread pool it can race the workers and abort libmicrohttpd 0.9.75:
 	 * "Failed to remove listen FD from epoll set".) */
 	atomic_store(&srv->stopping, true);
+	http_guard_cut_waiting(srv->guard);
 	int64_t deadline = clock_mono_ms() + grace_ms;
 	while (atomic_load(&srv->in_flight) > 0 && clock_mono_ms() < deadline)
 		usleep(10000);

@@ -380,6 +380,33 @@ def test_slow_readers(t, srv):
         s.close()
 
 
+def test_pool_suspend(t, srv):
+    """Every route on the pool (slow_all=1): handlers that suspend for the
+    database writer (contacts, responses) still answer."""
+    f = ks.base_fixture(srv)
+    c = srv.create("contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                "channel": "phone", "employee_id": f["emp1"]["id"]})
+    t.check(c.get("id"), "pool+writer: POST /contacts (suspended for the writer on a pool thread) -> 201")
+    body = {"contact_id": c["id"], "answers": {"nps": 9}, "client_key": ks.uniq("k")}
+    st, _, r = srv.post("/api/v1/responses", body)
+    t.eq(st, 201, "pool+writer: POST /responses from the pool -> 201")
+    st, _, r2 = srv.post("/api/v1/responses", body)
+    t.eq(st, 200, "pool+writer: the same again -> 200 (idempotent)")
+    out = [None] * 8
+
+    def go(i):
+        cc = srv.create("contacts", {"customer_id": f["cust_en"]["id"], "touchpoint_id": f["tp2"]["id"],
+                                     "channel": "email"})
+        out[i] = srv.post("/api/v1/responses", {"contact_id": cc["id"], "answers": {"nps": i}})[0]
+
+    ths = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    t.check(all(s == 201 for s in out), "pool+writer: eight parallel writes through the pool -> 201", repr(out))
+
+
 def main(t):
     # Server A: a fresh database, tight connection limits.
     a = ks.Server(t, args=["--http-limit", "connections=300", "--http-limit", "reserve=50",
@@ -396,6 +423,15 @@ def main(t):
         t.check("cut (head)" in a.stderr(), "server A logs the guard's counts at stop", a.stderr()[-600:])
     finally:
         a.cleanup()
+    # Server C: every route on the slow pool.
+    c = ks.Server(t, args=["--http-limit", "slow_all=1"])
+    try:
+        c.start()
+        t.check(True, "server C (slow_all) starts")
+        test_pool_suspend(t, c)
+        c.stop()
+    finally:
+        c.cleanup()
     # Server B: the demo organisation (big replies, reports), a one-thread
     # pool with a queue of two, a small reply budget.
     b = ks.Server(t, args=["--http-limit", "slow_workers=1", "--http-limit", "slow_queue=2",

@@ -11,6 +11,7 @@
 5. a body announced above 1 MiB gets a 413 envelope, not a reset.
 """
 
+import glob
 import os
 import sys
 import time
@@ -27,18 +28,17 @@ def hget(hd, name):
 
 def test_no_store(t, srv):
     cases = [
-        ("GET", "/api/v1/metrics", {}, True, "JSON 200"),
-        ("GET", "/api/v1/metrics?format=csv", {}, True, "CSV 200"),
-        ("GET", "/api/v1/no-such-thing", {}, True, "404 error"),
-        ("GET", "/api/v1/metrics?bogus=1", {}, True, "422 error"),
-        ("GET", "/api/v1/metrics", {}, False, "401 error"),
-        ("DELETE", "/api/v1/metrics", {}, True, "405 error"),
+        ("GET", "/api/v1/metrics", {}, True, 200, "JSON 200"),
+        ("GET", "/api/v1/metrics?format=csv", {}, True, 200, "CSV 200"),
+        ("GET", "/api/v1/no-such-thing", {}, True, 404, "404 error"),
+        ("GET", "/api/v1/metrics?bogus=1", {}, True, 422, "422 error"),
+        ("GET", "/api/v1/metrics", {}, False, 401, "401 error"),
+        ("DELETE", "/api/v1/metrics", {}, True, 405, "405 error"),
     ]
-    for method, path, hdrs, auth, what in cases:
+    for method, path, hdrs, auth, want, what in cases:
         st, hd, body = srv.request(method, path, headers=hdrs, auth=auth)
-        t.check(hget(hd, "Cache-Control") == "no-store",
-                "no-store: %s %s (%s) carries Cache-Control: no-store" % (method, path, what),
-                "status %s, Cache-Control %r" % (st, hget(hd, "Cache-Control")))
+        t.eq((st, hget(hd, "Cache-Control")), (want, "no-store"),
+             "no-store: %s %s (%s) carries Cache-Control: no-store" % (method, path, what))
     st, hd, body = srv.request("GET", "/api/v1/metrics?format=csv")
     t.check(st == 200 and "text/csv" in (hget(hd, "Content-Type") or ""),
             "no-store: the CSV case really is CSV", ks.got(st, str(body)[:200]))
@@ -54,10 +54,14 @@ def test_no_store(t, srv):
 
 
 def test_static_scope(t, srv):
-    for path in ("/", "/index.html", "/js/app.js", "/css/app.css", "/img/favicon.svg",
-                 "/vendor/echarts.esm.min.js", "/app/team/3"):
+    for path, fname in (("/", "index.html"), ("/index.html", "index.html"), ("/js/app.js", "js/app.js"),
+                        ("/css/app.css", "css/app.css"), ("/img/favicon.svg", "img/favicon.svg"),
+                        ("/vendor/echarts.esm.min.js", "vendor/echarts.esm.min.js"), ("/app/team/3", "index.html")):
         st, _, body = srv.request("GET", path, auth=False)
-        t.check(st == 200, "static: %s is served (200)" % path, ks.got(st, str(body)[:200]))
+        with open(os.path.join(WEB, fname), "rb") as fh:
+            want = fh.read().decode("utf-8", errors="replace")
+        t.check(st == 200 and body == want, "static: %s is served (200, the bytes of web/%s)" % (path, fname),
+                ks.got(st, str(body)[:200]))
     refused = ["/package.json", "/package-lock.json", "/node_modules/.package-lock.json",
                "/node_modules/echarts/package.json", "/js/node_modules/x.js",
                "/index.htm", "/favicon.ico", "/README.txt", "/app.json"]
@@ -166,8 +170,9 @@ def test_big_body(t, srv):
 def main(t):
     srv = ks.Server(t, args=["--web-root", WEB])
     try:
-        srv.start()
-        t.check(True, "server starts with --web-root %s" % WEB)
+        hz = srv.start()
+        t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+             "server starts with --web-root %s" % WEB)
         test_no_store(t, srv)
         test_static_scope(t, srv)
         test_log_injection(t, srv)

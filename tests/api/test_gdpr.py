@@ -9,6 +9,7 @@ figures; the retention policy (GET/PUT /api/v1/retention) and its run by the
 scheduler on the test clock remove exactly the open texts that are too old;
 the CLI (`klantstem privacy export|erase|retention`)."""
 
+import datetime
 import json
 import os
 import sqlite3
@@ -308,6 +309,44 @@ def test_retention(t, srv, f):
     a = srv.sql("SELECT detail FROM audit_log WHERE action = 'retention.run' ORDER BY id DESC LIMIT 1")
     t.check(a and json.loads(a[0][0]).get("open_texts") == 3, "retention: one audit entry with the counts",
             ks.short(a))
+
+    # contacts (with their invitations), 24 months; closed cases, 1 month (40 days on: the test
+    # admin's API token lives 90 days)
+    open_cases = srv.sql("SELECT id, version FROM cases WHERE status IN ('new','contacted') ORDER BY id")
+    t.check(len(open_cases) >= 2, "fixture: two open cases", open_cases)
+    done_id = open_cases[0][0]
+    for step in ("contacted", "resolved"):
+        v = srv.sql("SELECT version FROM cases WHERE id = ?", (done_id,))[0][0]
+        st, _, b = srv.patch("/api/v1/cases/%d" % done_id, {"version": v, "status": step})
+        t.check(st == 200, "fixture: a case %s now" % step, ks.got(st, b))
+    st, _, r = srv.request("PUT", "/api/v1/retention", {"contacts": 24, "closed_cases": 1})
+    later = NOW + 2 * 3600 + 40 * DAY
+    fresh = srv.create("contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                    "channel": "phone", "occurred_at": ks.iso(later - 3600)})
+    ks.set_clock(srv, later)
+    d = datetime.datetime.fromtimestamp(later, datetime.timezone.utc)
+    cut2 = int(d.replace(year=d.year - 2).timestamp())
+    n_old = srv.sql("SELECT count(*) FROM contacts WHERE occurred_at < ?", (cut2,))[0][0]
+    n_kept = srv.sql("SELECT count(*) FROM contacts WHERE occurred_at >= ?", (cut2,))[0][0]
+    n_resp_linked = srv.sql("SELECT count(*) FROM responses WHERE contact_id IN"
+                            " (SELECT id FROM contacts WHERE occurred_at < ?)", (cut2,))[0][0]
+    t.check(n_old > 0 and n_resp_linked > 0 and n_kept > 1, "fixture: contacts older and younger than 24 months",
+            (n_old, n_kept, n_resp_linked))
+    before = metrics_snapshot(srv, ["", "group_by=team"])
+    n_resp = srv.sql("SELECT count(*) FROM responses")[0][0]
+    st, _, b = srv.post("/api/v1/admin/scheduler/run")
+    t.check(st == 200, "scheduler run 40 days on", ks.got(st, b))
+    t.eq(srv.sql("SELECT count(*) FROM contacts WHERE occurred_at < ?", (cut2,))[0][0], 0,
+         "retention: no contact older than 24 months is left")
+    t.eq(srv.sql("SELECT count(*) FROM contacts")[0][0], n_kept, "retention: the younger contacts stay")
+    t.eq(srv.sql("SELECT count(*) FROM invitations WHERE contact_id NOT IN (SELECT id FROM contacts)")[0][0], 0,
+         "retention: the old contacts' invitations went with them")
+    t.eq(srv.sql("SELECT count(*) FROM responses")[0][0], n_resp, "retention: every response stays (scores)")
+    t.eq(srv.sql("SELECT count(*) FROM cases WHERE id = ?", (done_id,))[0][0], 0,
+         "retention: the case resolved 40 days ago is gone (closed cases: 1 month)")
+    t.eq(srv.sql("SELECT count(*) FROM cases WHERE id = ?", (open_cases[1][0],))[0][0], 1,
+         "retention: an open case stays")
+    t.eq(metrics_snapshot(srv, ["", "group_by=team"]), before, "retention: the figures are unchanged")
 
 
 def test_cli(t, srv, f):

@@ -43,6 +43,7 @@ import csv
 import datetime
 import io
 import math
+import glob
 import os
 import re
 import sqlite3
@@ -1229,8 +1230,9 @@ def main(t):
                        "exit %s\n%s\n%s" % (rc, out[-2000:], err[-4000:])):
             return
         try:
-            srv.start()
-            t.check(True, "server starts on the demo database")
+            hz = srv.start()
+            t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+                 "server starts on the demo database")
         except ks.FixtureError as ex:
             t.check(False, "server starts on the demo database", str(ex))
             return

@@ -525,15 +525,13 @@ def test_edges(t, srv, tree):
         t.eq(g[2].get("name") if isinstance(g[2], dict) else None, name, "edges: non-ASCII text reads back the same")
     before = srv.count("journeys")
     r = srv.post("/api/v1/journeys", b'{"name": "a\\u0000b"}')
-    t.check(r[0] in (400, 422) and isinstance(r[2], dict) and "error" in r[2],
-            "edges: a string with \\u0000 -> 400 or 422 error", ks.got(r[0], r[2]))
+    t.error(r, 400, "malformed_json", None, "edges: a string with \\u0000 -> 400 malformed_json (the parser refuses NUL)")
     deep = b"[" * 200000 + b"]" * 200000
     r = srv.post("/api/v1/journeys", deep)
     t.error(r, 400, "malformed_json", None, "edges: 200000-deep nested arrays -> 400 (no crash)")
     deep_obj = b'{"name": "x", "description": ' + b'{"a":' * 50000 + b"1" + b"}" * 50000 + b"}"
     r = srv.post("/api/v1/journeys", deep_obj)
-    t.check(r[0] in (400, 422), "edges: 50000-deep nested object in a field -> 400/422 (no crash)",
-            ks.got(r[0], r[2]))
+    t.error(r, 400, "malformed_json", None, "edges: 50000-deep nested object in a field -> 400 malformed_json (depth limit)")
     t.eq(srv.count("journeys"), before, "edges: nothing written by the odd bodies")
 
     org = tree["org"]
@@ -542,7 +540,7 @@ def test_edges(t, srv, tree):
         t.check(r[0] == 422 and isinstance(r[2], dict) and (r[2].get("error") or {}).get("field") == "parent_id",
                 "edges: parent_id %s -> 422 naming parent_id" % what, ks.got(r[0], r[2]))
     r = srv.post("/api/v1/teams", b'{"name": "T", "kind": "team", "parent_id": 99999999999999999999999}')
-    t.check(r[0] in (400, 422), "edges: parent_id beyond 64 bits -> 400/422", ks.got(r[0], r[2]))
+    t.error(r, 400, "malformed_json", None, "edges: parent_id beyond 64 bits -> 400 malformed_json (too big integer)")
     r = srv.post("/api/v1/teams", {"name": "T", "kind": "team", "parent_id": 1.0})
     t.error(r, 422, "invalid", "parent_id", "edges: parent_id 1.0 (a real) -> 422 invalid")
     for path in ("/api/v1/teams/99999999999999999999999", "/api/v1/teams/-1", "/api/v1/teams/abc",
@@ -562,8 +560,9 @@ def test_edges(t, srv, tree):
     t.check(st == 200 and body.get("items") == [] and body.get("next_cursor") is None,
             "edges: a cursor past the end -> empty page, next_cursor null", ks.got(st, body))
     r = srv.get("/api/v1/teams?kind=galaxy")
-    t.check(r[0] == 422 or (r[0] == 200 and r[2].get("items") == []),
-            "edges: list ?kind=galaxy -> 422 or an empty list", ks.got(r[0], r[2]))
+    # a filter value no row can have narrows the list to nothing (it cannot
+    # widen it): 200 and an empty page, as for any other value
+    t.eq((r[0], r[2]), (200, {"items": [], "next_cursor": None}), "edges: list ?kind=galaxy -> 200, empty list")
 
     # query-string decoding in filters
     ext = "A+B &C=%/" + tag
@@ -576,9 +575,9 @@ def test_edges(t, srv, tree):
     # a very long URL is refused or answered, not fatal
     try:
         st, _, body = srv.get("/api/v1/teams?kind=" + "a" * 200000)
-        t.check(st < 500 or st == 503, "edges: a 200 KB URL gets a 4xx (not 5xx)", ks.got(st, body))
     except OSError as ex:
-        t.check(True, "edges: a 200 KB URL: connection closed (%s)" % type(ex).__name__)
+        st, body = None, repr(ex)
+    t.eq(st, 414, "edges: a 200 KB URL -> 414 (the request line is bounded)")
     st, _, body = srv.get("/healthz")
     t.check(st == 200, "edges: server healthy after the long URL", ks.got(st, body))
 

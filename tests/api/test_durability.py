@@ -18,6 +18,7 @@ DELAY seconds late (-e inject=...:delay_exit):
 - every acknowledged row is in the file after a graceful stop.
 """
 
+import glob
 import os
 import re
 import signal
@@ -96,8 +97,9 @@ def main(t):
     srv = ks.Server(t, args=["--quiet"],
                     env={"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:allocator_may_return_null=0"})
     try:
-        srv.start()
-        t.check(True, "server starts under strace")
+        hz = srv.start()
+        t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+             "server starts under strace")
         run(t, srv, trace_out)
     finally:
         if srv.proc is not None:

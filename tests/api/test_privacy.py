@@ -24,6 +24,7 @@ many people's months fall under the thresholds) this file:
 Thresholds: 5 answers for a group, 10 for a person, per measure.
 """
 import datetime
+import glob
 import os
 import sqlite3
 import sys
@@ -452,8 +453,9 @@ def main(t):
                        "exit %s\n%s\n%s" % (rc, out[-2000:], err[-4000:])):
             return
         ref = Reference(srv.db)
-        srv.start()
-        t.check(True, "server starts on the demo database")
+        hz = srv.start()
+        t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+             "server starts on the demo database")
         team = ref.teams[0]
         dept = ref.parent[team]
         emp_id = sorted(e for e, tm in ref.emp_team.items() if tm == team)[0]

@@ -110,6 +110,7 @@ most 0.93 %, and the per-page counts give P(> 1 %) ~ 2e-4. Each
 database takes ~20 s (100) and ~14 s (70) to generate under ASan."""
 
 import math
+import glob
 import os
 import sys
 import time
@@ -203,8 +204,9 @@ def realization(t, scale, counts):
                        "exit %s\n%s\n%s" % (rc, out[-2000:], err[-4000:])):
             return
         try:
-            srv.start()
-            t.check(True, "scale %d: server starts on the demo database" % scale)
+            hz = srv.start()
+            t.eq(hz, {"status": "ok", "schema_version": max(int(os.path.basename(p)[:3]) for p in glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))},
+                 "scale %d: server starts on the demo database" % scale)
         except ks.FixtureError as ex:
             t.check(False, "scale %d: server starts on the demo database" % scale, str(ex))
             return

@@ -1,10 +1,11 @@
 """test_attack.py — issue 11, findings 1, 3 and 4, and the HTTP layer's
 "low" items (src/http/guard.c, pool.c, addr.c, headers.c; docs/SECURITY.md):
 
-1. slow headers: a few hundred sockets from other loopback addresses
-   (Linux answers all of 127/8) trickle a header line every half second;
-   a fresh client from 127.0.0.1 still gets /healthz, and every attacking
-   socket is closed by the head deadline (shortened with --http-limit);
+1. slow headers: ~500 sockets from other loopback addresses (Linux answers
+   all of 127/8) trickle a header line every half second against a limit
+   of 300; a fresh client from 127.0.0.1 still gets /healthz (the reserve
+   evicts the oldest tricklers), and every attacking socket is closed by
+   the head deadline (shortened with --http-limit);
 2. the per-address limit: past it, connections from that address are cut
    at once while another address is served;
 3. the slow pool: many parallel logins while /healthz is answered; with a
@@ -87,12 +88,14 @@ def healthz(port, src="127.0.0.1", timeout=5.0):
 
 
 def test_slow_headers(t, srv):
-    """320 trickling sockets from ten addresses against a limit of 300."""
-    addrs = ["127.0.0.%d" % i for i in range(2, 12)]
+    """494 trickling sockets from 13 addresses (38 each: under the
+    per-address limit) against a limit of 300 - more than libmicrohttpd's
+    own limit (450) would take: only the reserve's evictions keep room."""
+    addrs = ["127.0.0.%d" % i for i in range(2, 15)]
     socks = []
     opened = []
     refused = 0
-    for i in range(320):
+    for i in range(494):
         try:
             s = sock_from(addrs[i % len(addrs)], srv.port)
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
@@ -420,7 +423,14 @@ def main(t):
         test_slow_headers(t, a)
         test_trusted_proxy(t, a)
         a.stop()
-        t.check("cut (head)" in a.stderr(), "server A logs the guard's counts at stop", a.stderr()[-600:])
+        m = re.search(r"http guard: (\d+) refused \(address limit\), (\d+) refused \(full\), (\d+) evicted, "
+                      r"(\d+) cut \(head\)", a.stderr())
+        t.check(m is not None, "server A logs the guard's counts at stop", a.stderr()[-600:])
+        if m:
+            t.check(int(m.group(1)) >= 10, "guard log: connections refused over the address limit", m.group(0))
+            t.check(int(m.group(3)) >= 100, "guard log: the reserve evicted the oldest trickling connections",
+                    m.group(0))
+            t.check(int(m.group(4)) >= 1, "guard log: connections cut at the head deadline", m.group(0))
     finally:
         a.cleanup()
     # Server C: every route on the slow pool.

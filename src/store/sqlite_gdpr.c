@@ -397,6 +397,12 @@ static ks_err sq_erase_employee(sq_conn *c, int64_t id, int64_t now, store_erase
 				  " (SELECT email FROM users WHERE employee_id = ?1) OR to_email ="
 				  " (SELECT email FROM employees WHERE id = ?1))",
 				  id, 0, &n->case_mails, e);
+	/* Burst alerts of the open-link guard (migration 011) to their accounts
+	 * (counted with the case mails: mails to the person). */
+	if (!err)
+		err = sq_gdpr_run(c,
+				  "DELETE FROM guard_mails WHERE to_email IN (SELECT email FROM users WHERE employee_id = ?1)",
+				  id, 0, &n->case_mails, e);
 	snprintf(sql, sizeof sql, "DELETE FROM sessions WHERE user_id IN %s", users);
 	if (!err)
 		err = sq_gdpr_run(c, sql, id, 0, NULL, e);

@@ -27,6 +27,7 @@
 #include "fuzz_app.h"
 
 static const http_route *fz_routes[128];
+static bool fz_verbose; /* FZ_VERBOSE=1: print each request and its reply */
 static size_t fz_n_routes;
 
 static bool fz_route_left_out(const http_route *r)
@@ -49,6 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (size_t i = 0; i < api_n_routes && fz_n_routes < 128; i++)
 		if (!fz_route_left_out(&api_routes[i]))
 			fz_routes[fz_n_routes++] = &api_routes[i];
+	fz_verbose = getenv("FZ_VERBOSE") != NULL;
 	if (getenv("FZ_LIST_ROUTES"))
 		for (size_t i = 0; i < fz_n_routes; i++)
 			fprintf(stderr, "%zu %s %s\n", i, fz_routes[i]->method, fz_routes[i]->pattern);
@@ -122,8 +124,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_request r = {.method = route->method, .path = path, .query = query, .headers = headers,
 			.body = data + head, .body_len = size - head, .role = role > 5 ? 0 : role};
 	fz_reply out;
-	if (fz_request_run(&r, &out))
+	if (fz_request_run(&r, &out)) {
+		if (fz_verbose)
+			fprintf(stderr, "%s %s?%s -> %d %.300s\n", r.method, r.path, r.query, out.status,
+				out.body ? out.body : "");
 		fz_reply_check(&r, &out);
+	}
 	free(out.body);
 	free(text);
 	return 0;

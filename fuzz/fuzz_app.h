@@ -303,8 +303,8 @@ static void fz_user(auth_role role, const char *email, int64_t employee_id, int6
 	snprintf(w->language, sizeof w->language, "nl");
 }
 
-/* Once per process: a fresh database with the demo at 1%, accounts of
- * every role, one session; the index; the app. */
+/* Once per process: a fresh database with the demo at 1% and its cases,
+ * accounts of every role, one session; the index; the app. */
 static void fz_world_open(void)
 {
 	ks_error e;
@@ -345,6 +345,10 @@ static void fz_world_open(void)
 	fz_user(AUTH_ROLE_MANAGER, "manager@fuzz.example", 0, fz_w.dept_id);
 	fz_user(AUTH_ROLE_DIRECTOR, "director@fuzz.example", 0, 0);
 	fz_user(AUTH_ROLE_ADMIN, "admin@fuzz.example", 0, 0);
+	/* The closed loop's cases (owned by team leads where there is one). */
+	int n_cases = 0;
+	if (demo_cases(fz_w.store, FZ_NOW, &n_cases, &e) != KS_OK)
+		fprintf(stderr, "fuzz: no demo cases: %s\n", e.message);
 	char hash[AUTH_HASH_HEX + 1];
 	auth_token_hash(FZ_SESSION, hash);
 	fz_check(store_session_create(fz_w.store, hash, fz_w.who[AUTH_ROLE_ADMIN].user_id, FZ_CSRF,

@@ -323,7 +323,7 @@ def run_binary(label, binary, db, extra, args, rows):
     ]
     only = set(args.only.split(",")) if args.only else None
     for name, make in scenarios:
-        if only and name not in only and name.split("-")[0] + "-" + name.split("-")[1] not in only:
+        if only and name not in only and not any(name.startswith(x + "-") for x in only):
             continue
         settle(port)
         rss = Rss(p.pid)

@@ -169,14 +169,14 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/suspect-responses/reject", api_suspect_reject, API_ADMIN},
 	/* privacy and audit (issue 11): admins only; every export and erasure
 	 * is itself an audit entry */
-	{"GET", "/api/v1/customers/{id}/export", api_gdpr_customer_export, API_ADMIN},
-	{"POST", "/api/v1/customers/{id}/erase", api_gdpr_customer_erase, API_ADMIN},
-	{"GET", "/api/v1/employees/{id}/export", api_gdpr_employee_export, API_ADMIN},
-	{"POST", "/api/v1/employees/{id}/erase", api_gdpr_employee_erase, API_ADMIN},
+	{"GET", "/api/v1/customers/{id}/export", api_gdpr_customer_export, API_ADMIN, HTTP_SLOW},
+	{"POST", "/api/v1/customers/{id}/erase", api_gdpr_customer_erase, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/employees/{id}/export", api_gdpr_employee_export, API_ADMIN, HTTP_SLOW},
+	{"POST", "/api/v1/employees/{id}/erase", api_gdpr_employee_erase, API_ADMIN, HTTP_SLOW},
 	{"GET", "/api/v1/retention", api_retention_get, API_ADMIN},
 	{"PUT", "/api/v1/retention", api_retention_put, API_ADMIN},
 	{"GET", "/api/v1/audit", api_audit_list, API_ADMIN},
-	{"GET", "/api/v1/audit/export", api_audit_export, API_ADMIN},
+	{"GET", "/api/v1/audit/export", api_audit_export, API_ADMIN, HTTP_SLOW},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -35,6 +35,9 @@ typedef struct api_app {
 	/* open-link guard (issue 11): rate limits and burst holding on the
 	 * public survey page (src/survey/guard.h); NULL = none */
 	survey_guard *guard;
+	/* administration (issue 13): the mail settings for reset links and
+	 * the SMTP test (api_admin.c); NULL or mail_enabled false = no mail */
+	const invite_config *invite;
 } api_app;
 
 extern const http_route api_routes[];

@@ -55,6 +55,10 @@ ks_err api_alert_rule_list(http_req *req, ks_error *e);
 ks_err api_case_stats(http_req *req, ks_error *e);
 ks_err api_case_root_causes(http_req *req, ks_error *e);
 ks_err api_alert_rule_put(http_req *req, ks_error *e);
+/* administration (issue 13): reset links, SMTP test (api_admin.c) */
+ks_err api_admin_reset_send(http_req *req, ks_error *e);
+ks_err api_admin_reset_use(http_req *req, ks_error *e);
+ks_err api_admin_smtp_test(http_req *req, ks_error *e);
 /* improvement actions (api_actions.c) */
 ks_err api_action_list(http_req *req, ks_error *e);
 ks_err api_action_create(http_req *req, ks_error *e);
@@ -132,6 +136,10 @@ const http_route api_routes[] = {
 	{"POST", "/u/{token}", api_unsubscribe_post, API_PUBLIC},
 	{"POST", "/api/v1/admin/clock", api_admin_clock, API_ADMIN},
 	{"POST", "/api/v1/admin/scheduler/run", api_admin_scheduler_run, API_ADMIN},
+	/* administration (issue 13): mails go out while the caller waits */
+	{"POST", "/api/v1/admin/smtp-test", api_admin_smtp_test, API_ADMIN, HTTP_SLOW},
+	{"POST", "/api/v1/users/{id}/password-reset", api_admin_reset_send, API_ADMIN, HTTP_SLOW},
+	{"POST", "/api/v1/auth/reset", api_admin_reset_use, API_PUBLIC, HTTP_SLOW},
 	/* dashboards (api_dashboard.c): every role reads, scope inside; goals
 	 * are set by leads and up, team settings by the team's own lead */
 	{"GET", "/api/v1/me/dashboard", api_me_dashboard, API_ANY},

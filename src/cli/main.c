@@ -20,8 +20,8 @@
 #include "invite/scheduler.h"
 #include "mail/mail.h"
 #include "store/store.h"
-#include "cli/cli_privacy.h"
 #include "cli/cli_users.h"
+#include "cli/cli_privacy.h"
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -593,7 +593,8 @@ static int cli_serve(const cli_opts *o)
 		       /* served over https (--base-url): the session cookie is Secure */
 		       .secure_cookies = o->secure_cookies || strncmp(icfg.base_url, "https://", 8) == 0,
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
-		       .tz = tz, .guard = guard};
+		       .tz = tz, .guard = guard,
+		       .invite = &icfg /* administration (issue 13): reset mails, SMTP test */};
 	/* Without memory for the cache every request builds its own tables. */
 	if (dc_cache_new(&app.disclose) != KS_OK)
 		app.disclose = NULL;

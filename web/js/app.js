@@ -24,6 +24,8 @@ import * as actionsPage from './pages/actions.js';
 import * as accountPage from './pages/account.js';
 import * as suspectPage from './pages/suspect.js';  // open-link guard (issue 11)
 import * as privacyPage from './pages/privacy.js';  // privacy and audit (issue 11)
+import * as adminPage from './pages/admin.js';  // administration (issue 13)
+import * as resetPage from './pages/admin_reset.js';  // a mailed reset link (issue 13)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -40,6 +42,8 @@ const ROUTES = {
   account: { page: accountPage, roles: ALL },  // linked from the name in the header
   suspect: { page: suspectPage, roles: ['admin'], nav: 'nav.suspect' },  // held answers (issue 11)
   privacy: { page: privacyPage, roles: ['admin'], nav: 'nav.privacy' },  // GDPR, retention, audit log (issue 11)
+  admin: { page: adminPage, roles: ['admin'], nav: 'nav.admin' },  // users, surveys, rules, settings (issue 13)
+  reset: { page: resetPage, public: true },  // #/reset/TOKEN from a mailed link (issue 13)
 };
 
 const state = {
@@ -62,6 +66,7 @@ function navFor(user) {
   items.push('actions', 'verbatims');
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
   if (r === 'admin') items.push('privacy');  // export, erase, retention, audit log (issue 11)
+  if (r === 'admin') items.push('admin');  // administration (issue 13)
   return items;
 }
 
@@ -144,7 +149,7 @@ function renderChrome(current) {
 async function route() {
   const { name, args, query } = parseHash(location.hash);
   const id = ++state.renderId;
-  if (!state.user && name !== 'login') {
+  if (!state.user && !ROUTES[name]?.public) {  // login, and a mailed reset link (issue 13)
     state.afterLogin = location.hash && name ? location.hash : null;
     navigate('#/login', { replace: true });
     return;

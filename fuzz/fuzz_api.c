@@ -18,7 +18,9 @@
  *            (empty: a known one);
  *            QUERY is the part after '?'; HEADERS "Name: value" separated
  *            by tabs.
- * Oracles (fuzz_app.h): no 5xx, JSON replies parse, other replies UTF-8.
+ * Oracles (fuzz_app.h): no 5xx, JSON replies parse, other replies UTF-8;
+ * and a response stored with a client_key, sent again, is a 200 with the
+ * same row (idempotency, docs/API.md).
  *
  * Left out: POST /auth/login, /auth/password and /users, which run argon2
  * (tens of milliseconds each) on every input. Their JSON parsing is the
@@ -87,6 +89,33 @@ static void fz_path(const char *pattern, const char *param, unsigned pick, char 
 	out[o < n ? o : n - 1] = '\0';
 }
 
+/* POST /api/v1/responses is idempotent by client_key (docs/API.md): the
+ * same request again, after a 201 that stored a key, is a 200 with the
+ * same row. */
+static void fz_idempotent(const fz_request *r, const fz_reply *first, char *query, char *headers)
+{
+	if (first->status != 201 || strcmp(r->path, "/api/v1/responses") != 0)
+		return;
+	json_t *a = json_loadb(first->body, first->len, 0, NULL);
+	if (!json_is_string(json_object_get(a, "client_key"))) {
+		json_decref(a);
+		return;
+	}
+	fz_request again = *r;
+	again.query = query;
+	again.headers = headers;
+	fz_reply out;
+	if (!fz_request_run(&again, &out))
+		fz_fail("the replay was refused before routing");
+	json_t *b = json_loadb(out.body ? out.body : "", out.len, 0, NULL);
+	if (out.status != 200 || !json_equal(a, b))
+		fz_fail("POST /api/v1/responses again with the same client_key and body: %d %.500s, first %.500s",
+			out.status, out.body ? out.body : "", first->body);
+	json_decref(a);
+	json_decref(b);
+	free(out.body);
+}
+
 /* The route named "METHOD /pattern", or one picked by the text's hash. */
 static const http_route *fz_route(const char *line)
 {
@@ -123,13 +152,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int role = (int)(mode & 7);
 	fz_request r = {.method = route->method, .path = path, .query = query, .headers = headers,
 			.body = data + head, .body_len = size - head, .role = role > 5 ? 0 : role};
+	/* Copies for a replay (the run decodes the query and headers in place). */
+	char *query2 = strdup(query), *headers2 = strdup(headers);
+	if (query2 == NULL || headers2 == NULL)
+		abort();
 	fz_reply out;
 	if (fz_request_run(&r, &out)) {
 		if (fz_verbose)
 			fprintf(stderr, "%s %s?%s -> %d %.300s\n", r.method, r.path, r.query, out.status,
 				out.body ? out.body : "");
 		fz_reply_check(&r, &out);
+		fz_idempotent(&r, &out, query2, headers2);
 	}
+	free(query2);
+	free(headers2);
 	free(out.body);
 	free(text);
 	return 0;

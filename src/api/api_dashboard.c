@@ -332,44 +332,84 @@ static ks_err api_dash_query(api_app *app, const an_filter *base, const api_wind
 
 /* ---- goals --------------------------------------------------------------------------------- */
 
+/* The period just before a goal's period, of the same length: "2026-Q1"
+ * -> "2025-Q4", "2026-03" -> "2026-02", "2026" -> "2025". */
+static void api_prev_period(const char *p, char *out, size_t n)
+{
+	int y = atoi(p);
+	size_t len = strlen(p);
+	if (len == 4) {
+		snprintf(out, n, "%04d", (y - 1) % 10000);
+	} else if (p[5] == 'Q') {
+		int q = p[6] - '0';
+		snprintf(out, n, "%04d-Q%d", (q == 1 ? y - 1 : y) % 10000, q == 1 ? 4 : q - 1);
+	} else {
+		int m = atoi(p + 5);
+		snprintf(out, n, "%04d-%02d", (m == 1 ? y - 1 : y) % 10000, m == 1 ? 12 : m - 1);
+	}
+}
+
+/* A unit's figure of one metric over one whole period through disclosure
+ * control: {"period","n","min_n","value","low","high"} (value, low, high
+ * null below the minimum n or when hidden); *d keeps the counts for the
+ * status (free with dc_reply_free). */
+static ks_err api_goal_figure(api_app *app, int64_t team_id, const char *period, bool nps, dc_reply *d,
+			      json_t **out, ks_error *e)
+{
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	f.team_id = team_id;
+	api_window w;
+	memset(&w, 0, sizeof w);
+	snprintf(w.label, sizeof w.label, "%s", period);
+	if (tz_period_parse(&app->tz, period, clock_now(app->clock), "period", &w.from, &w.to, &w.kind, NULL))
+		return ks_fail(e, KS_ERR_INTERNAL, "period", "goal period %s is malformed", period);
+	ks_err err = api_dash_query(app, &f, &w, NULL, 0, d, e);
+	if (err)
+		return err;
+	json_t *m = api_cell_json(&d->r.total, &d->total);
+	json_t *block = json_object_get(m, nps ? "nps" : "grade");
+	json_t *val = json_object_get(block, nps ? "value" : "mean");
+	*out = json_pack("{s:s, s:I, s:I, s:O, s:O, s:O}", "period", period, "n", (json_int_t)d->r.total.n,
+			 "min_n", (json_int_t)d->total.min_n, "value", val ? val : json_null(), "low",
+			 val ? json_object_get(block, "low") : json_null(), "high",
+			 val ? json_object_get(block, "high") : json_null());
+	json_decref(m);
+	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+}
+
 /* A goal with its progress: the team's actual figure for the period,
  * through disclosure control (value is the number /metrics shows), and
  * the status on the exact value with its interval: reached, likely, too
  * close to call, not reached (metrics_goal_nps / metrics_goal_grade). */
 static ks_err api_goal_json(api_app *app, const store_goal *g, json_t **out, ks_error *e)
 {
-	an_filter f;
-	memset(&f, 0, sizeof f);
-	f.team_id = g->team_id;
-	api_window w;
-	memset(&w, 0, sizeof w);
-	snprintf(w.label, sizeof w.label, "%s", g->period);
-	if (tz_period_parse(&app->tz, g->period, clock_now(app->clock), "period", &w.from, &w.to, &w.kind, NULL))
-		return ks_fail(e, KS_ERR_INTERNAL, "period", "stored goal period %s is malformed", g->period);
-	dc_reply d;
-	ks_err err = api_dash_query(app, &f, &w, NULL, 0, &d, e);
+	bool nps = strcmp(g->metric, "nps") == 0;
+	dc_reply d, b;
+	json_t *actual = NULL, *baseline = NULL;
+	ks_err err = api_goal_figure(app, g->team_id, g->period, nps, &d, &actual, e);
 	if (err)
 		return err;
-	json_t *m = api_cell_json(&d.r.total, &d.total);
-	bool nps = strcmp(g->metric, "nps") == 0;
-	json_t *block = json_object_get(m, nps ? "nps" : "grade");
-	json_t *val = json_object_get(block, nps ? "value" : "mean");
 	metrics_goal_status st = METRICS_GOAL_UNKNOWN;
-	if (val && nps)
-		st = metrics_goal_nps(&d.r.total, g->target, d.total.min_n);
-	else if (val)
-		st = metrics_goal_grade(&d.r.total, g->target, d.total.min_n);
-	json_t *actual = json_pack("{s:I, s:I, s:O, s:O, s:O}", "n", (json_int_t)d.r.total.n, "min_n",
-				   (json_int_t)d.total.min_n, "value", val ? val : json_null(), "low",
-				   val ? json_object_get(block, "low") : json_null(), "high",
-				   val ? json_object_get(block, "high") : json_null());
-	json_decref(m);
+	if (!json_is_null(json_object_get(actual, "value")))
+		st = nps ? metrics_goal_nps(&d.r.total, g->target, d.total.min_n)
+			 : metrics_goal_grade(&d.r.total, g->target, d.total.min_n);
 	dc_reply_free(&d);
-	*out = json_pack("{s:I, s:s, s:s, s:f, s:o, s:s, s:s, s:o, s:o}", "team_id", (json_int_t)g->team_id,
+	/* the baseline: where the team stood the period before, so progress
+	 * runs from there to the target (not from the scale's end) */
+	char prev[16];
+	api_prev_period(g->period, prev, sizeof prev);
+	err = api_goal_figure(app, g->team_id, prev, nps, &b, &baseline, e);
+	if (err) {
+		json_decref(actual);
+		return err;
+	}
+	dc_reply_free(&b);
+	*out = json_pack("{s:I, s:s, s:s, s:f, s:o, s:o, s:s, s:s, s:o, s:o}", "team_id", (json_int_t)g->team_id,
 			 "period", g->period, "metric", g->metric, "target", g->target, "actual", actual,
-			 "status", metrics_goal_name(st), "progress", metrics_goal_name(st), "set_by",
-			 g->set_by ? json_integer(g->set_by) : json_null(), "updated_at",
-			 api_iso_or_null(g->updated_at));
+			 "baseline", baseline, "status", metrics_goal_name(st), "progress",
+			 metrics_goal_name(st), "set_by", g->set_by ? json_integer(g->set_by) : json_null(),
+			 "updated_at", api_iso_or_null(g->updated_at));
 	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 }
 
@@ -408,6 +448,40 @@ ks_err api_team_goals(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
+/* A number as a person types it in a form: "7,5" (a decimal comma, as in
+ * Dutch) or "7.5", an optional sign, at most one separator, digits on
+ * both sides of it; nothing else (no spaces, no thousands separators, no
+ * exponent). */
+static bool api_decimal(const char *s, double *out)
+{
+	char buf[32];
+	size_t n = strlen(s);
+	if (n == 0 || n >= sizeof buf)
+		return false;
+	int seps = 0, digits = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch >= '0' && ch <= '9') {
+			digits++;
+			buf[i] = ch;
+		} else if ((ch == ',' || ch == '.') && seps == 0 && i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9' &&
+			   i + 1 < n) {
+			seps++;
+			buf[i] = '.';
+		} else if ((ch == '-' || ch == '+') && i == 0) {
+			buf[i] = ch;
+		} else {
+			return false;
+		}
+	}
+	buf[n] = '\0';
+	if (digits == 0)
+		return false;
+	char *end = NULL;
+	*out = strtod(buf, &end);
+	return end && *end == '\0';
+}
+
 static ks_err api_goal_from_json(const json_t *o, store_goal *g, ks_error *e)
 {
 	static const char *const fields[] = {"period", "metric", "target", NULL};
@@ -421,10 +495,12 @@ static ks_err api_goal_from_json(const json_t *o, store_goal *g, ks_error *e)
 	if (!json_is_string(m) || (strcmp(json_string_value(m), "nps") != 0 &&
 				   strcmp(json_string_value(m), "grade") != 0))
 		return ks_fail(e, KS_ERR_INVALID, "metric", "metric must be nps or grade");
-	if (!json_is_number(t))
-		return ks_fail(e, KS_ERR_INVALID, "target", "target must be a number");
+	double v = 0;
+	if (json_is_number(t))
+		v = json_number_value(t);
+	else if (!json_is_string(t) || !api_decimal(json_string_value(t), &v))
+		return ks_fail(e, KS_ERR_INVALID, "target", "target must be a number (7.5 or 7,5)");
 	bool nps = strcmp(json_string_value(m), "nps") == 0;
-	double v = json_number_value(t);
 	if (nps ? !(v >= -100.0 && v <= 100.0) : !(v >= 1.0 && v <= 10.0))
 		return ks_fail(e, KS_ERR_RANGE, "target", "target must be %s", nps ? "-100..100 for nps" : "1..10 for grade");
 	snprintf(g->period, sizeof g->period, "%s", json_string_value(p));
@@ -699,10 +775,25 @@ static ks_err api_team_part(http_req *req, const api_window *w, const char *firs
 	return err;
 }
 
+/* The window of ?period=: one whole local month, quarter or year (as
+ * every figure about people, docs/PRIVACY.md); "" = all time. */
+static ks_err api_me_period(http_req *req, api_window *w, ks_error *e)
+{
+	api_window p;
+	ks_err err = api_window_parse(req, "", &p, e);
+	if (err)
+		return err;
+	if (api_window_period(&p) == NULL)
+		return ks_fail(e, KS_ERR_INVALID, "period",
+			       "period must be a whole month, quarter or year (YYYY-MM, YYYY-Qn, YYYY)");
+	*w = p;
+	return KS_OK;
+}
+
 ks_err api_me_dashboard(http_req *req, ks_error *e);
 ks_err api_me_dashboard(http_req *req, ks_error *e)
 {
-	static const char *const params[] = {NULL};
+	static const char *const params[] = {"period", NULL};
 	api_app *app = req->app;
 	const http_principal *w = &req->who;
 	ks_err err = api_only_params(req, params, e);
@@ -711,6 +802,10 @@ ks_err api_me_dashboard(http_req *req, ks_error *e)
 	api_window window;
 	char first_month[16];
 	err = api_me_window(app, &window, first_month, e);
+	/* another whole month, quarter or year (issue 13); the trend stays the
+	 * last 12 months. api_dash_query refuses any other window (422 period). */
+	if (!err && http_query(req, "period"))
+		err = api_me_period(req, &window, e);
 	if (err)
 		return err;
 	dc_policy pol = api_policy(app);
@@ -746,11 +841,91 @@ ks_err api_me_dashboard(http_req *req, ks_error *e)
 	api_verbatim_detail(req, detail, compliments);
 	json_object_set_new(out, "verbatims", mine ? mine : json_array());
 	json_object_set_new(out, "compliments", compliments ? compliments : json_array());
+	/* what the team lead complimented (issue 13) */
+	json_t *received = NULL;
+	if (!err && w->employee_id)
+		err = store_compliment_list(app->store, w->employee_id, API_ME_VERBATIMS, &received, e);
+	json_object_set_new(out, "compliments_received", received ? received : json_array());
 	if (err) {
 		json_decref(out);
 		return err;
 	}
 	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- coaching: POST /api/v1/responses/{id}/compliment (issue 13) ---------------------------------- */
+
+#define API_COMPLIMENT_NOTE_MAX 500
+
+/* Unicode code points of UTF-8 text (jansson has checked it). */
+static size_t api_code_points(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* The optional body: {"note": "..."} (at most 500 characters). */
+static ks_err api_compliment_note(http_req *req, char *note, size_t n, ks_error *e)
+{
+	static const char *const fields[] = {"note", NULL};
+	note[0] = '\0';
+	if (req->body.len == 0)
+		return KS_OK;
+	json_t *o = NULL;
+	ks_err err = api_body_object(req, &o, e);
+	if (!err)
+		err = api_only_fields(o, fields, "", e);
+	const json_t *v = o ? json_object_get(o, "note") : NULL;
+	if (!err && v && !json_is_null(v)) {
+		if (!json_is_string(v))
+			err = ks_fail(e, KS_ERR_INVALID, "note", "note must be text");
+		else if (json_string_length(v) >= n || api_code_points(json_string_value(v)) > API_COMPLIMENT_NOTE_MAX)
+			err = ks_fail(e, KS_ERR_RANGE, "note", "note holds at most %d characters", API_COMPLIMENT_NOTE_MAX);
+		else
+			snprintf(note, n, "%s", json_string_value(v));
+	}
+	json_decref(o);
+	return err;
+}
+
+/* A compliment goes on a Wall of Fame item (an open answer with NPS 9-10)
+ * tied to an employee in the sender's scope: a team lead or manager for
+ * the people of their unit, directors and admins for anyone (the route
+ * lets only those roles in; employees never). */
+ks_err api_compliment_create(http_req *req, ks_error *e);
+ks_err api_compliment_create(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	int64_t response_id = 0, employee_id = 0, team_id = 0;
+	int nps = -1;
+	bool has_text = false;
+	char note[API_COMPLIMENT_NOTE_MAX * 4 + 1];
+	ks_err err = api_param_id(req, 0, &response_id, e);
+	if (!err)
+		err = store_compliment_target(app->store, response_id, &employee_id, &team_id, &nps, &has_text, e);
+	if (!err && employee_id == 0)
+		err = ks_fail(e, KS_ERR_INVALID, "response_id", "this answer is tied to no employee");
+	/* scope first: out of scope is a 403 whatever the answer is */
+	int64_t scope_team = 0, scope_emp = employee_id;
+	if (!err)
+		err = api_scope(req, &scope_team, &scope_emp, false, e);
+	if (!err && (nps < 9 || !has_text))
+		err = ks_fail(e, KS_ERR_INVALID, "response_id",
+			      "a compliment goes on a Wall of Fame item (an open answer with NPS 9 or 10)");
+	if (!err)
+		err = api_compliment_note(req, note, sizeof note, e);
+	json_t *out = NULL;
+	if (!err)
+		err = store_compliment_create(app->store, response_id, employee_id, req->who.user_id, note,
+					      clock_now(app->clock), &out, e);
+	if (err)
+		return err;
+	json_object_set_new(out, "employee_id", json_integer(employee_id));
+	api_audit(req, "compliment.create", "response", response_id, json_pack("{s:I}", "employee_id", (json_int_t)employee_id));
+	http_reply_json(req, 201, out);
 	return KS_OK;
 }
 

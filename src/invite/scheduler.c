@@ -10,6 +10,7 @@
 
 #include "cases/notify.h"
 #include "survey/alert.h"
+#include "coach/compliment.h" /* coaching (issue 13) */
 #include "invite/message.h"
 #include "invite/webhook.h"
 
@@ -247,6 +248,15 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 				       &sent, &failed, e);
 		if (sent || failed)
 			fprintf(stderr, "klantstem: scheduler: %d burst alerts sent, %d failed\n", sent,
+				failed);
+	}
+	/* coaching (issue 13): a team lead's compliment, told to the employee */
+	if (!err && sc->cfg.mail_enabled) {
+		int sent = 0, failed = 0;
+		err = coach_compliment_pass(sc->store, &sc->cfg.mail, sc->cfg.base_url, sc->cfg.org_name, now,
+					    &sent, &failed, e);
+		if (sent || failed)
+			fprintf(stderr, "klantstem: scheduler: %d compliment mails sent, %d failed\n", sent,
 				failed);
 	}
 	if (!err && sc->cfg.webhook_url[0])

@@ -519,3 +519,244 @@ ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
 	sq_release(s, c);
 	return err;
 }
+
+/* ---- coaching: compliments (issue 13) -------------------------------------------- */
+
+#define SQ_COMPLIMENT_MAX_ATTEMPTS 8
+#define SQ_COMPLIMENT_RECLAIM_S 600 /* a claim never recorded (a crash) is due again */
+
+ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employee_id, int64_t *team_id,
+			       int *nps, bool *has_text, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c, "SELECT coalesce(employee_id, 0), coalesce(team_id, 0), coalesce(nps, -1),"
+				 " open_text IS NOT NULL AND open_text <> '' FROM responses WHERE id = ?1",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, response_id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*employee_id = sqlite3_column_int64(st, 0);
+			*team_id = sqlite3_column_int64(st, 1);
+			*nps = sqlite3_column_int(st, 2);
+			*has_text = sqlite3_column_int(st, 3) != 0;
+		} else if (rc == SQLITE_DONE) {
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "response %lld not found", (long long)response_id);
+		} else {
+			err = sq_fail(c, rc, e);
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* The columns of a compliment as store_compliment_list prints it. */
+#define SQ_COMPLIMENT_SELECT                                                                      \
+	"SELECT k.id, k.response_id, coalesce(r.open_text, ''), r.received_at, k.from_user_id,"   \
+	" coalesce(u.name, ''), k.note, k.created_at, k.mail_status"                              \
+	" FROM compliments k JOIN responses r ON r.id = k.response_id"                            \
+	" LEFT JOIN users u ON u.id = k.from_user_id"
+
+static json_t *sq_compliment_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:I, s:s, s:o, s:{s:I, s:s}, s:o, s:o, s:s}",
+			 "id", (json_int_t)sqlite3_column_int64(st, 0),
+			 "response_id", (json_int_t)sqlite3_column_int64(st, 1),
+			 "text", sq_ctext(st, 2),
+			 "received_at", sq_iso_or_null(sqlite3_column_int64(st, 3)),
+			 "from", "id", (json_int_t)sqlite3_column_int64(st, 4), "name", sq_ctext(st, 5),
+			 "note", sq_opt_text(st, 6),
+			 "created_at", sq_iso_or_null(sqlite3_column_int64(st, 7)),
+			 "mail_status", sq_ctext(st, 8));
+}
+
+/* Rows of SQ_COMPLIMENT_SELECT + where (?1 bound to arg, ?2 to limit). */
+static ks_err sq_compliment_query(sq_conn *c, const char *sql, int64_t arg, int limit, json_t **out,
+				  ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, arg);
+	sqlite3_bind_int(st, 2, limit);
+	json_t *arr = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, sq_compliment_row(st));
+	if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	if (err)
+		json_decref(arr);
+	else
+		*out = arr;
+	return err;
+}
+
+ks_err store_compliment_list(ks_store *s, int64_t employee_id, int limit, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_compliment_query(c, SQ_COMPLIMENT_SELECT " WHERE k.employee_id = ?1"
+					    " ORDER BY k.created_at DESC, k.id DESC LIMIT ?2",
+					 employee_id, limit < 1 ? 1 : limit, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+/* The insert: the address is the employee's own, else their account's
+ * (the first active one); none leaves the mail "none". */
+static ks_err sq_compliment_insert(sq_conn *c, int64_t response_id, int64_t employee_id, int64_t from,
+				   const char *note, int64_t now, ks_error *e)
+{
+	char tok[MODEL_TOKEN_LEN + 1];
+	sq_token(tok);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c,
+			      "WITH a(email, lang) AS (SELECT coalesce(nullif(em.email, ''),"
+			      "  (SELECT u.email FROM users u WHERE u.employee_id = em.id AND u.disabled = 0"
+			      "   ORDER BY u.id LIMIT 1)),"
+			      "  coalesce((SELECT u.language FROM users u WHERE u.employee_id = em.id"
+			      "   AND u.disabled = 0 ORDER BY u.id LIMIT 1), 'nl')"
+			      "  FROM employees em WHERE em.id = ?2)"
+			      " INSERT INTO compliments (response_id, employee_id, from_user_id, note, created_at,"
+			      "  to_email, language, mail_status, next_attempt_at, message_id)"
+			      " SELECT ?1, ?2, ?3, nullif(?4, ''), ?5, a.email, a.lang,"
+			      "  CASE WHEN a.email IS NULL THEN 'none' ELSE 'pending' END, ?5,"
+			      "  'compliment-' || ?1 || '-' || ?3 || '-' || ?6 || '@klantstem' FROM a",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, response_id);
+	sqlite3_bind_int64(st, 2, employee_id);
+	sqlite3_bind_int64(st, 3, from);
+	sqlite3_bind_text(st, 4, note ? note : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, tok, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return ks_fail(e, KS_ERR_CONFLICT, "response_id", "you already sent a compliment on this answer");
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, e);
+	if (sqlite3_changes(c->db) != 1)
+		return ks_fail(e, KS_ERR_REF, "employee_id", "employee %lld not found", (long long)employee_id);
+	return KS_OK;
+}
+
+ks_err store_compliment_create(ks_store *s, int64_t response_id, int64_t employee_id, int64_t from_user_id,
+			       const char *note, int64_t now, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_compliment_insert(c, response_id, employee_id, from_user_id, note, now, e);
+	int64_t id = err ? 0 : sqlite3_last_insert_rowid(c->db);
+	json_t *rows = NULL;
+	if (!err)
+		err = sq_compliment_query(c, SQ_COMPLIMENT_SELECT " WHERE k.id = ?1 LIMIT ?2", id, 1, &rows, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c); /* rolls back an open transaction */
+	sq_storage_failed(s, err);
+	if (err) {
+		json_decref(rows);
+		return err;
+	}
+	*out = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return *out ? KS_OK : ks_fail(e, KS_ERR_INTERNAL, NULL, "the compliment was not read back");
+}
+
+static void sq_compliment_job_row(sqlite3_stmt *st, store_compliment_job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = sqlite3_column_int64(st, 0);
+	snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 1));
+	snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 2));
+	j->attempts = sqlite3_column_int(st, 3) + 1;
+	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 4));
+	snprintf(j->employee_first, sizeof j->employee_first, "%s", sq_ctext(st, 5));
+	snprintf(j->from_name, sizeof j->from_name, "%s", sq_ctext(st, 6));
+	snprintf(j->note, sizeof j->note, "%s", sq_ctext(st, 7));
+	snprintf(j->open_text, sizeof j->open_text, "%s", sq_ctext(st, 8));
+}
+
+ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_job *jobs, int max, int *n,
+				   ks_error *e)
+{
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_dprep(c,
+			       "SELECT k.id, k.to_email, k.language, k.attempts, k.message_id,"
+			       " coalesce(em.first_name, ''), coalesce(u.name, ''), coalesce(k.note, ''),"
+			       " coalesce(r.open_text, '')"
+			       " FROM compliments k JOIN responses r ON r.id = k.response_id"
+			       " LEFT JOIN employees em ON em.id = k.employee_id"
+			       " LEFT JOIN users u ON u.id = k.from_user_id"
+			       " WHERE k.to_email IS NOT NULL AND ((k.mail_status = 'pending' AND k.next_attempt_at <= ?1)"
+			       "  OR (k.mail_status = 'sending' AND k.claimed_at <= ?1 - ?3))"
+			       " ORDER BY k.next_attempt_at, k.id LIMIT ?2",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, max);
+		sqlite3_bind_int(st, 3, SQ_COMPLIMENT_RECLAIM_S);
+		int rc = SQLITE_DONE;
+		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			sq_compliment_job_row(st, &jobs[(*n)++]);
+		if (*n < max && rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	for (int i = 0; !err && i < *n; i++) {
+		err = sq_dprep(c, "UPDATE compliments SET mail_status = 'sending', attempts = ?2, claimed_at = ?3"
+				  " WHERE id = ?1", &st, e);
+		if (err)
+			break;
+		sqlite3_bind_int64(st, 1, jobs[i].id);
+		sqlite3_bind_int(st, 2, jobs[i].attempts);
+		sqlite3_bind_int64(st, 3, now);
+		err = sq_dstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	if (err)
+		*n = 0;
+	return err;
+}
+
+ks_err store_compliment_mail_record(ks_store *s, const store_compliment_job *j, store_send_outcome outcome,
+				    const char *detail, int64_t now, ks_error *e)
+{
+	bool give_up = outcome == STORE_SEND_GIVE_UP ||
+		       (outcome == STORE_SEND_RETRY && j->attempts >= SQ_COMPLIMENT_MAX_ATTEMPTS);
+	const char *status = outcome == STORE_SEND_OK ? "sent" : give_up ? "failed" : "pending";
+	int64_t next = now + ((int64_t)60 << (j->attempts > 10 ? 10 : j->attempts < 1 ? 0 : j->attempts - 1));
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c,
+			      "UPDATE compliments SET mail_status = ?2, next_attempt_at = ?3, last_error = ?4,"
+			      " claimed_at = NULL, sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END"
+			      " WHERE id = ?1",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, j->id);
+		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, next);
+		if (detail && detail[0])
+			sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now);
+		err = sq_dstep(c, st, e);
+	}
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	return err;
+}

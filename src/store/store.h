@@ -568,6 +568,49 @@ ks_err store_org_settings_get(ks_store *s, store_org_settings *out, ks_error *e)
  * updated_by is taken as given (0 = none). */
 ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e);
 
+/* ==== coaching: compliments (issue 13; sqlite_dashboard.c, migration 015) ====
+ * A team lead's compliment on a Wall of Fame item: stored with its mail to
+ * the employee (the row is the outbox) in one transaction; sent by the
+ * scheduler's pass (src/coach/compliment.c) like the case mails. */
+
+/* Who a compliment on a response would go to: *employee_id (0 = the answer
+ * is tied to no one), its *team_id, *nps (-1 = none) and whether it has an
+ * open answer. KS_ERR_NOTFOUND (no field) when there is no such response. */
+ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employee_id, int64_t *team_id,
+			       int *nps, bool *has_text, ks_error *e);
+/* Store a compliment from from_user_id on the response (note: NULL or ""
+ * = none) and queue its mail to the employee's address (the employee's, else
+ * their account's; none: mail_status "none"). KS_ERR_CONFLICT (field
+ * response_id) when this user already complimented it. *out: the
+ * compliment as store_compliment_list prints one (caller decrefs). */
+ks_err store_compliment_create(ks_store *s, int64_t response_id, int64_t employee_id, int64_t from_user_id,
+			       const char *note, int64_t now, json_t **out, ks_error *e);
+/* The employee's compliments, newest first, at most limit: [{"id",
+ * "response_id","text","received_at","from":{"id","name"},"note"|null,
+ * "created_at","mail_status"}]. *out belongs to the caller. */
+ks_err store_compliment_list(ks_store *s, int64_t employee_id, int limit, json_t **out, ks_error *e);
+
+/* A compliment's mail for the scheduler (strings are copies). */
+typedef struct store_compliment_job {
+	int64_t id;
+	int attempts;            /* including this one */
+	char to_email[256];
+	char language[3];
+	char message_id[128];
+	char employee_first[128];
+	char from_name[128];
+	char note[1024];
+	char open_text[4096];
+} store_compliment_job;
+/* Claim up to max due mails (sending, in one transaction); a mail claimed
+ * more than 10 minutes ago and never recorded (a crash) is due again. */
+ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_job *jobs, int max, int *n,
+				   ks_error *e);
+/* RETRY backs off exponentially, 8 attempts at most. */
+ks_err store_compliment_mail_record(ks_store *s, const store_compliment_job *j, store_send_outcome outcome,
+				    const char *detail, int64_t now, ks_error *e);
+/* ==== end of coaching ======================================================= */
+
 /* ==== end of dashboards ===================================================== */
 
 /* ==== improvement actions (sqlite_actions.c; issue 6) ======================

@@ -22,6 +22,7 @@ import urllib.parse
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
+import smtp_sink  # noqa: E402
 
 PASSWORD = "dashboard-test-pw"
 ITEM_KEYS = {"response_id", "text", "nps", "grade", "band", "language", "received_at", "touchpoint",
@@ -639,7 +640,7 @@ def test_me(t, srv, db, s, team):
     st, _, d = s["lead1"].get("/api/v1/me/dashboard")
     t.check(st == 200 and d.get("me") is None and (d.get("team") or {}).get("id") == team,
             "me: a team lead's dashboard shows their team", ks.got(st, d))
-    t.error(s["emp1"].get("/api/v1/me/dashboard?period=2026"), 422, "invalid", "period",
+    t.error(s["emp1"].get("/api/v1/me/dashboard?periode=2026"), 422, "invalid", "periode",
             "me: unknown parameter -> 422")
     st, _, body = srv.request("GET", "/api/v1/me/dashboard", auth=False)
     t.status((st, None, body), 401, "me: without a login -> 401")
@@ -676,7 +677,266 @@ def test_xss_and_live(t, srv, db, team):
     t.eq(n_db, 1, "xss: the FTS index in the file holds it")
 
 
+# ---------------------------------------------------------------------------
+# coaching (issue 13): the person page's data, the compliment, goals from
+# their baseline, a decimal comma — on a small organisation built here, so
+# every expected figure is counted by hand below.
+
+COACH_NOW = "2026-11-16T10:00:00Z"     # November is the period in progress
+COACH_BASE = "https://feedback.example.nl"
+COACH_ORG = "Energie BV"
+# (nps, grade, ces, open) per answer
+SANNE_OCT = [(10, 8, 6, "Sanne hielp me snel, top!"), (10, 8, 6, None), (9, 8, 6, None), (9, 8, 6, None),
+             (9, 8, 6, None), (9, 8, 6, None), (8, 8, 6, None), (8, 8, 6, None), (7, 8, 6, None),
+             (6, 8, 6, None), (5, 8, 6, None), (0, 8, 6, "Niemand belde terug.")]
+SANNE_SEP = [(10, 7, 5, None), (9, 7, 5, None), (8, 7, 5, None), (8, 7, 5, None), (7, 7, 5, None),
+             (7, 7, 5, None), (6, 7, 5, "Duurde lang."), (6, 7, 5, None), (6, 7, 5, None), (6, 7, 5, None)]
+JORIS_OCT = [(10, 9, 7, None)] * 10
+
+
+def coach_answer(srv, f, emp, cust, when, nps, grade, ces, text):
+    ans = {"nps": nps, "grade": grade, "ces": ces}
+    if text:
+        ans["open"] = text
+    body = {"client_key": ks.uniq("coach"), "team_id": f["team"]["id"], "employee_id": emp,
+            "touchpoint_id": f["tp1"]["id"], "customer_id": cust, "channel": "phone",
+            "received_at": when, "answers": ans}
+    st, _, r = srv.post("/api/v1/responses", body)
+    if st != 201:
+        raise ks.FixtureError("POST /responses -> %s" % ks.got(st, r))
+    return r["id"]
+
+
+def coach_world(t, sink):
+    srv = ks.Server(t, args=["--test-clock", COACH_NOW, "--smtp", sink.url, "--base-url", COACH_BASE,
+                             "--org-name", COACH_ORG])
+    srv.start()
+    f = ks.base_fixture(srv)
+    e1, e2 = f["emp1"]["id"], f["emp2"]["id"]
+    cust = f["cust_nl"]["id"]
+    ids = {}
+    for i, (n, g, c, text) in enumerate(SANNE_SEP):
+        rid = coach_answer(srv, f, e1, cust, "2026-09-%02dT09:00:00Z" % (i + 2), n, g, c, text)
+        ids.setdefault("sep_text", rid) if text else None
+    for i, (n, g, c, text) in enumerate(SANNE_OCT):
+        rid = coach_answer(srv, f, e1, cust, "2026-10-%02dT09:00:00Z" % (i + 2), n, g, c, text)
+        if text:
+            ids["oct_%d" % n] = rid
+    for i, (n, g, c, text) in enumerate(JORIS_OCT):
+        coach_answer(srv, f, e2, cust, "2026-10-%02dT11:00:00Z" % (i + 2), n, g, c, text)
+    # a second organisation branch: its team lead must not reach Sanne
+    dept2 = srv.create("teams", {"name": "Buitendienst", "kind": "department", "parent_id": f["org"]["id"]})
+    team2 = srv.create("teams", {"name": "Team Zuid", "kind": "team", "parent_id": dept2["id"]})
+    s = {"lead": make_user(srv, "team_lead", "Teamleider Een", unit_id=f["team"]["id"]),
+         "lead2": make_user(srv, "team_lead", "Teamleider Twee", unit_id=team2["id"]),
+         "emp": make_user(srv, "employee", "Sanne de Vries", employee_id=e1),
+         "emp2": make_user(srv, "employee", "Joris Bakker", employee_id=e2)}
+    return srv, f, ids, s
+
+
+def nps_of(scores):
+    """NPS from the raw answers: % promoters minus % detractors, one decimal."""
+    p = sum(1 for x in scores if x >= 9)
+    d = sum(1 for x in scores if x <= 6)
+    v = (p - d) * 100.0 / len(scores)
+    return math.floor(abs(v) * 10 + 0.5) / 10 * (1 if v >= 0 else -1)
+
+
+def mean2(xs):
+    v = sum(xs) / len(xs)
+    return math.floor(v * 100 + 0.5) / 100
+
+
+def coach_post(sess, path, body=None):
+    h = {"Cookie": "ks_session=" + sess.cookie, "X-CSRF-Token": sess.csrf}
+    return sess.srv.request("POST", path, body, headers=h, auth=False)
+
+
+def test_person_page(t, srv, f, ids, s):
+    e1 = f["emp1"]["id"]
+    lead, lead2, emp = s["lead"], s["lead2"], s["emp"]
+    oct_n = [x[0] for x in SANNE_OCT]
+    sep_n = [x[0] for x in SANNE_SEP]
+    t.eq((nps_of(oct_n), nps_of(sep_n)), (25.0, -20.0), "person: the hand counts (6P 3D of 12; 2P 4D of 10)")
+    st, _, m = lead.get("/api/v1/metrics?employee_id=%d&period=2026-10" % e1)
+    got = (st, m.get("n"), m.get("min_n"), (m.get("nps") or {}).get("value"), (m.get("grade") or {}).get("mean"),
+           (m.get("ces") or {}).get("mean")) if isinstance(m, dict) else (st, m)
+    t.eq(got, (200, 12, 10, 25.0, 8.0, 6.0), "person: the lead reads Sanne's October (n 12, min n 10, NPS +25.0, "
+         "grade 8.00, CES 6.00)")
+    nb = (m.get("nps") or {}) if isinstance(m, dict) else {}
+    t.check(isinstance(nb.get("low"), (int, float)) and nb["low"] < 25.0 < nb["high"],
+            "person: the NPS comes with its interval around it", ks.short(nb))
+    st, _, c = lead.get("/api/v1/metrics/compare?employee_id=%d&a.period=2026-09&b.period=2026-10" % e1)
+    got = (st, c["a"]["nps"]["value"], c["b"]["nps"]["value"], c["a"]["grade"]["mean"], c["b"]["grade"]["mean"],
+           c["nps_change"].get("diff_plain")) if st == 200 else (st, c)
+    t.eq(got, (200, -20.0, 25.0, 7.0, 8.0, 45.0),
+         "person: period vs previous period (September -20.0 -> October +25.0, plain diff +45.0)")
+    st, _, tr = lead.get("/api/v1/metrics/trend?employee_id=%d&interval=month" % e1)
+    pts = [(p["period"], p["n"], (p.get("nps") or {}).get("value")) for p in tr.get("points", [])] if st == 200 else (st, tr)
+    t.eq(pts, [("2026-09", 10, -20.0), ("2026-10", 12, 25.0)], "person: the monthly trend of Sanne")
+    st, _, v = lead.get("/api/v1/verbatims?employee_id=%d" % e1)
+    items = v.get("items", []) if st == 200 else []
+    t.eq([(i["response_id"], i["text"], i["band"], "nps" in i) for i in items],
+         [(ids["oct_0"], "Niemand belde terug.", "detractor", False), (ids["oct_10"], "Sanne hielp me snel, top!", "promoter", False),
+          (ids["sep_text"], "Duurde lang.", "detractor", False)],
+         "person: her open answers, newest first, with the band and no score (verbatim_detail band)")
+    st, _, v = lead.get("/api/v1/verbatims?employee_id=%d&band=promoter" % e1)
+    t.eq([i["response_id"] for i in v.get("items", [])] if st == 200 else st, [ids["oct_10"]],
+         "person: her Wall of Fame items (band promoter)")
+    # the rules stay: another lead, a score sort of people, a day
+    t.error(lead2.get("/api/v1/metrics?employee_id=%d&period=2026-10" % e1), 403, "forbidden", "employee_id",
+            "person: another team's lead may not read Sanne's scores")
+    t.error(lead2.get("/api/v1/verbatims?employee_id=%d" % e1), 403, "forbidden", None,
+            "person: nor her open answers")
+    t.error(lead.get("/api/v1/metrics?team_id=%d&group_by=employee&sort=-nps" % f["team"]["id"]), 422, "invalid",
+            "sort", "person: people sorted by score below director stays a 422")
+    t.error(lead.get("/api/v1/metrics?employee_id=%d&period=2026-10-05" % e1), 422, "invalid", "period",
+            "person: a day is no period for a person (422 period)")
+    # Joris has 10 answers in October (the person threshold exactly): shown
+    st, _, m = lead.get("/api/v1/metrics?employee_id=%d&period=2026-10" % f["emp2"]["id"])
+    t.eq((st, m.get("n"), m.get("insufficient"), m["nps"]["value"]) if st == 200 else (st, m), (200, 10, False, 100.0),
+         "person: 10 answers reach the person threshold of 10")
+    st, _, m = lead.get("/api/v1/metrics?employee_id=%d&period=2026-09" % f["emp2"]["id"])
+    t.eq((st, m.get("n"), m.get("nps")) if st == 200 else (st, m), (200, 0, None),
+         "person: a month without answers shows no score")
+    # the employee's own page follows the period
+    st, _, d = emp.get("/api/v1/me/dashboard?period=2026-10")
+    team_oct = oct_n + [x[0] for x in JORIS_OCT]
+    got = (st, d["window"]["period"], d["me"]["nps"]["value"], d["me"]["ces"]["mean"], d["team"]["nps"]["value"],
+           d["team"]["grade"]["mean"]) if st == 200 else (st, d)
+    t.eq(got, (200, "2026-10", 25.0, 6.0, nps_of(team_oct), mean2([8] * 12 + [9] * 10)),
+         "me: ?period=2026-10 gives October (me +25.0, CES 6.00; team %+.1f, grade 8.45)" % nps_of(team_oct))
+    st, _, d = emp.get("/api/v1/me/dashboard?period=2026-09")
+    t.eq((st, d["me"]["nps"]["value"], d["team"]["nps"]["value"]) if st == 200 else (st, d), (200, -20.0, -20.0),
+         "me: ?period=2026-09 (only Sanne answered: the team is her figure)")
+    st, _, d = emp.get("/api/v1/me/dashboard")
+    t.eq((st, d["window"]["period"], d["me"]["n"]) if st == 200 else (st, d), (200, "2026", 22),
+         "me: without a period, the current year (22 answers)")
+    t.error(emp.get("/api/v1/me/dashboard?period=2026-W40"), 422, "invalid", "period", "me: a week -> 422 period")
+    t.error(emp.get("/api/v1/me/dashboard?period=last_30d"), 422, "invalid", "period", "me: last_30d -> 422 period")
+
+
+def test_compliment(t, srv, f, ids, s, sink):
+    e1 = f["emp1"]["id"]
+    lead, lead2, emp, emp2 = s["lead"], s["lead2"], s["emp"], s["emp2"]
+    rid = ids["oct_10"]
+    t.error(coach_post(lead2, "/api/v1/responses/%d/compliment" % rid, {}), 403, "forbidden", "employee_id",
+            "compliment: a lead of another team -> 403")
+    t.error(coach_post(emp2, "/api/v1/responses/%d/compliment" % rid, {}), 403, "forbidden", None,
+            "compliment: an employee may not send one (403)")
+    t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % ids["oct_0"], {}), 422, "invalid", "response_id",
+            "compliment: not on a detractor's answer (422 response_id)")
+    t.error(coach_post(lead, "/api/v1/responses/99999999/compliment", {}), 404, "not_found", None,
+            "compliment: an unknown response -> 404")
+    t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {"note": 5}), 422, "invalid", "note",
+            "compliment: a note that is not text -> 422 note")
+    t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {"note": "x" * 501}), 422, "out_of_range",
+            "note", "compliment: a note over 500 characters -> 422 note")
+    t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {"nota": "x"}), 422, "invalid", "nota",
+            "compliment: an unknown member -> 422 naming it")
+    t.eq(srv.sql("SELECT count(*) FROM compliments")[0][0], 0, "compliment: the refusals stored nothing")
+    st, _, c = coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {"note": "Mooi gedaan!"})
+    got = (st, c.get("response_id"), c.get("employee_id"), c.get("from", {}).get("name"), c.get("note"),
+           c.get("text"), c.get("mail_status")) if isinstance(c, dict) else (st, c)
+    t.eq(got, (201, rid, e1, "Teamleider Een", "Mooi gedaan!", "Sanne hielp me snel, top!", "pending"),
+         "compliment: the team lead compliments Sanne -> 201, the mail queued")
+    t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {}), 409, "conflict", "response_id",
+            "compliment: a second one from the same lead -> 409")
+    st, _, run = srv.post("/api/v1/admin/scheduler/run")
+    t.status((st, None, run), 200, "compliment: a scheduler pass")
+    mails = []
+    deadline = time.time() + 5
+    while time.time() < deadline and not mails:
+        mails = sink.mails(to="sanne@example.nl")
+        time.sleep(0.05)
+    want_text = ("Hallo Sanne,\n\n"
+                 "Teamleider Een geeft je een compliment voor wat een klant over je schreef:\n\n"
+                 "  \"Sanne hielp me snel, top!\"\n\n"
+                 "Teamleider Een schrijft erbij: \"Mooi gedaan!\"\n\n"
+                 "Je ziet het ook op je eigen dashboard:\n\n"
+                 "  https://feedback.example.nl/#/me")
+    # (the MIME part ends with its own line break)
+    got = [(m.subject, m.text.replace("\r\n", "\n").rstrip("\n")) for m in mails]
+    t.eq(got, [("[Energie BV] Een compliment van Teamleider Een", want_text)],
+         "compliment: one mail to sanne@example.nl with the exact subject and text")
+    t.eq(srv.sql("SELECT mail_status, attempts, sent_at IS NOT NULL FROM compliments"), [("sent", 1, 1)],
+         "compliment: recorded as sent")
+    st, _, run = srv.post("/api/v1/admin/scheduler/run")
+    time.sleep(0.2)
+    t.eq(len(sink.mails(to="sanne@example.nl")), 1, "compliment: the next pass sends nothing again")
+    st, _, d = emp.get("/api/v1/me/dashboard")
+    rec = d.get("compliments_received", []) if st == 200 else []
+    t.eq([(r["response_id"], r["from"]["name"], r["note"], r["text"], r["mail_status"]) for r in rec],
+         [(rid, "Teamleider Een", "Mooi gedaan!", "Sanne hielp me snel, top!", "sent")],
+         "compliment: on Sanne's own dashboard")
+    st, _, d = emp2.get("/api/v1/me/dashboard")
+    t.eq(d.get("compliments_received") if st == 200 else st, [], "compliment: not on Joris's")
+    st, _, a = srv.get("/api/v1/audit?action=compliment.create")
+    t.eq([(x["object_id"], x["detail"].get("employee_id")) for x in a.get("items", [])] if st == 200 else st,
+         [(rid, e1)], "compliment: in the audit log")
+
+
+def test_goal_baseline(t, srv, f, s):
+    lead = s["lead"]
+    team = f["team"]["id"]
+    path = "/api/v1/teams/%d/goals" % team
+    st, _, g = lead.put(path, {"period": "2026-10", "metric": "grade", "target": "8,5"})
+    team_oct = [8] * 12 + [9] * 10
+    got = (st, g.get("target"), g["actual"]["value"], g["baseline"]) if st == 200 else (st, g)
+    t.eq(got, (200, 8.5, mean2(team_oct), {"period": "2026-09", "n": 10, "min_n": 10, "value": 7.0,
+                                             "low": g["baseline"]["low"] if st == 200 else None,
+                                             "high": g["baseline"]["high"] if st == 200 else None}),
+         "goals: target \"8,5\" (a decimal comma) is 8.5; the baseline is September's grade 7.00 (n 10; all "
+         "from one person, so the person threshold 10 applies)")
+    st, _, g = lead.put(path, {"period": "2026-10", "metric": "nps", "target": 50})
+    got = (st, g["actual"]["value"], g["baseline"]["period"], g["baseline"]["value"], g["status"]) if st == 200 else (st, g)
+    t.eq(got, (200, nps_of([x[0] for x in SANNE_OCT] + [10] * 10), "2026-09", -20.0,
+               g.get("status") if st == 200 else None),
+         "goals: NPS goal for October runs from September's -20.0 (baseline) to 50")
+    st, _, g = lead.put(path, {"period": "2026-Q1", "metric": "nps", "target": "-10.5"})
+    t.eq((st, g.get("target"), g["baseline"]["period"], g["baseline"]["value"], g["baseline"]["n"]) if st == 200 else (st, g),
+         (200, -10.5, "2025-Q4", None, 0), "goals: the baseline of 2026-Q1 is 2025-Q4 (no answers: no value)")
+    st, _, g = lead.put(path, {"period": "2026", "metric": "grade", "target": "7.5"})
+    t.eq((st, g.get("target"), g["baseline"]["period"]) if st == 200 else (st, g), (200, 7.5, "2025"),
+         "goals: \"7.5\" as text is taken too; a year's baseline is the year before")
+    for bad in ("8,5,0", "abc", ",5", "8,", "8 5", "1e1", ""):
+        t.error(lead.put(path, {"period": "2026-10", "metric": "grade", "target": bad}), 422, "invalid", "target",
+                "goals: target %r is refused (422 target)" % bad)
+    t.error(lead.put(path, {"period": "2026-10", "metric": "grade", "target": "10,5"}), 422, "out_of_range",
+            "target", "goals: \"10,5\" is outside 1..10 for a grade")
+    st, _, gl = lead.get(path)
+    t.eq(sorted((x["period"], x["metric"], x["target"]) for x in gl.get("items", [])) if st == 200 else st,
+         [("2026", "grade", 7.5), ("2026-10", "grade", 8.5), ("2026-10", "nps", 50.0), ("2026-Q1", "nps", -10.5)],
+         "goals: the stored targets")
+
+
+def test_coaching(t):
+    sink = smtp_sink.Sink()
+    sink.start()
+    srv = None
+    try:
+        srv, f, ids, s = coach_world(t, sink)
+        test_person_page(t, srv, f, ids, s)
+        test_compliment(t, srv, f, ids, s, sink)
+        test_goal_baseline(t, srv, f, s)
+    except ks.FixtureError as ex:
+        t.check(False, "coaching fixture", str(ex))
+    finally:
+        if srv:
+            try:
+                srv.stop()
+            finally:
+                srv.cleanup()
+        sink.cleanup()
+
+
 def main(t):
+    if os.environ.get("KS_ONLY") != "coaching":
+        main_demo(t)
+    test_coaching(t)
+
+
+def main_demo(t):
     srv = ks.Server(t)
     try:
         rc, out, err = ks.run_cli(["demo", "--db", srv.db, "--scale", "3"], timeout=300)

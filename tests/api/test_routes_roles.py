@@ -91,6 +91,7 @@ EXPECT = {
     ("GET", "/api/v1/teams/{id}/wall"): (ANY, 200),
     ("GET", "/api/v1/teams/{id}/goals"): (ANY, 200),
     ("PUT", "/api/v1/teams/{id}/goals"): (LEADS, 200),
+    ("POST", "/api/v1/responses/{id}/compliment"): (LEADS, 201),  # coaching (issue 13)
     ("GET", "/api/v1/teams/{id}/settings"): (ANY, 200),
     ("PUT", "/api/v1/teams/{id}/settings"): (TEAM_LEAD_GLOBAL, 200),
     ("GET", "/api/v1/settings"): (ANY, 200),
@@ -218,6 +219,12 @@ class Ctx:
                                                 "channel": "phone", "answers": {"nps": 2, "open": "slecht"}}),
                  201, "unhappy response")
         self.response = r["id"]
+        # coaching (issue 13): a Wall of Fame item in the team, to compliment
+        r = must(srv.post("/api/v1/responses", {"client_key": ks.uniq("rk"), "touchpoint_id": f["tp1"]["id"],
+                                                "employee_id": f["emp1"]["id"], "customer_id": f["cust_nl"]["id"],
+                                                "channel": "phone", "answers": {"nps": 10, "open": "top"}}),
+                 201, "happy response")
+        self.praise = r["id"]
         cases = must(srv.get("/api/v1/cases?customer_id=%d" % f["cust_en"]["id"]), 200, "cases")["items"]
         if len(cases) < 1:
             raise ks.FixtureError("the unhappy response opened no case")
@@ -288,6 +295,7 @@ class Ctx:
             "/api/v1/cases/{id}": self.case, "/api/v1/cases/{id}/notes": self.case,
             "/api/v1/alert-rules/{id}": self.alert_rule,
             "/api/v1/actions/{id}": self.action, "/api/v1/actions/{id}/effect": self.action,
+            "/api/v1/responses/{id}/compliment": self.praise,  # coaching (issue 13)
         }
         if "/teams/{id}/" in pattern:
             path = pattern.replace("{id}", str(self.team))
@@ -344,6 +352,8 @@ class Ctx:
             body = {"now": ks.iso(self.now)}
         elif key == ("PUT", "/api/v1/teams/{id}/goals"):
             body = {"period": "2026-Q4", "metric": "nps", "target": 30}
+        elif key == ("POST", "/api/v1/responses/{id}/compliment"):  # coaching (issue 13)
+            body = {"note": "van " + who}
         elif key == ("PUT", "/api/v1/teams/{id}/settings"):
             body = {"share_colleague_scores": False}
         elif key == ("PUT", "/api/v1/settings"):

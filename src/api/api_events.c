@@ -300,6 +300,21 @@ static uint64_t api_body_hash(const json_t *o)
 	return h;
 }
 
+/* A contact already decides its touchpoint, employee, team, customer and
+ * channel. Giving any of them beside contact_id is refused (even when equal
+ * to the contact's own) rather than silently replaced: the caller learns at
+ * once that its idea of the contact differs, and the check needs no
+ * database lookup (docs/API.md, Responses). */
+static ks_err api_contact_ties(const json_t *o, ks_error *e)
+{
+	const char *ties[] = {"touchpoint_id", "employee_id", "team_id", "customer_id", "channel"};
+	for (size_t i = 0; i < sizeof ties / sizeof ties[0]; i++)
+		if (json_object_get(o, ties[i]))
+			return ks_fail(e, KS_ERR_INVALID, ties[i],
+				       "%s comes from the contact; leave it out when contact_id is given", ties[i]);
+	return KS_OK;
+}
+
 static ks_err api_response_parse(http_req *req, const json_t *o, model_response *r, ks_error *e)
 {
 	model_response_init(r);
@@ -322,6 +337,8 @@ static ks_err api_response_parse(http_req *req, const json_t *o, model_response 
 		err = api_json_id(o, ids[i], dst[i], e);
 	if (!err)
 		err = api_channel(o, r->channel, sizeof r->channel, false, e);
+	if (!err && r->contact_id)
+		err = api_contact_ties(o, e);
 	char lang[16];
 	if (!err)
 		err = api_text(o, "language", lang, sizeof lang, e);

@@ -86,6 +86,30 @@ static ks_err api_arg_text(http_req *req, const char *pfx, const char *name, cha
 	return KS_OK;
 }
 
+/* An id filter that names no row is an error, not an empty slice: a typo
+ * in team_id must not read as "no answers yet" (API.md, Metrics filters).
+ * Existence of a unit, employee, touchpoint or journey is no secret to
+ * anyone who may call /metrics, so this runs before api_scope. */
+static ks_err api_filter_refs(api_app *app, const char *pfx, const an_filter *f, ks_error *e)
+{
+	const char *fields[] = {"team_id", "employee_id", "touchpoint_id", "journey_id"};
+	const char *entities[] = {"teams", "employees", "touchpoints", "journeys"};
+	const int64_t ids[] = {f->team_id, f->employee_id, f->touchpoint_id, f->journey_id};
+	for (size_t i = 0; i < 4; i++) {
+		if (ids[i] == 0)
+			continue;
+		json_t *row = NULL;
+		ks_err err = store_entity_get(app->store, model_entity_find(entities[i]), ids[i], &row, NULL);
+		json_decref(row);
+		if (err == KS_ERR_NOTFOUND)
+			return ks_fail(e, KS_ERR_REF, fields[i], "%s%s %lld names no such row", pfx ? pfx : "",
+				       fields[i], (long long)ids[i]);
+		if (err)
+			return ks_fail(e, err, fields[i], "could not look up %s", fields[i]);
+	}
+	return KS_OK;
+}
+
 /* The filter of the request (pfx "" or "a." / "b."), its time window in the
  * organisation's calendar, narrowed to what the caller may see (api_scope)
  * and to what disclosure control allows for the grouping (dims, carried by
@@ -122,6 +146,8 @@ static ks_err api_filter(http_req *req, const char *pfx, const an_dim *dims, int
 		err = api_arg_text(req, pfx, "customer_since_band", f->since_band, sizeof f->since_band, e);
 	if (!err)
 		err = api_arg_text(req, pfx, "city", f->city, sizeof f->city, e);
+	if (!err)
+		err = api_filter_refs(app, pfx, f, e);
 	if (!err)
 		err = api_scope(req, &f->team_id, &f->employee_id, by_employee, e);
 	if (!err)

@@ -13,9 +13,17 @@
 #include "analytics/analytics.h"
 #include "api/api.h"
 #include "cases/flow.h"
+#include "cases/message.h"
+#include "cases/notify.h"
 
 #define API_CASE_TEXT_MAX 4000
 #define API_WORDS_MAX 500
+
+/* issue 13: the text in the requester's language (nl unless en). */
+static const char *api_case_text_in(const http_req *req, const char *en, const char *nl)
+{
+	return strcmp(req->who.language, "en") == 0 ? en : nl;
+}
 
 /* May the requester see a case of this team (0 = none)? */
 static ks_err api_case_scope(http_req *req, int64_t team_id, ks_error *e)
@@ -36,7 +44,7 @@ static ks_err api_case_load(http_req *req, int64_t id, json_t **out, int64_t *te
 {
 	api_app *app = req->app;
 	int64_t team = 0;
-	ks_err err = store_case_get(app->store, id, clock_now(app->clock), out, &team, e);
+	ks_err err = store_case_get_lang(app->store, id, clock_now(app->clock), req->who.language, out, &team, e);
 	if (team_out)
 		*team_out = team;
 	if (!err && (err = api_case_scope(req, team, e)) != KS_OK) {
@@ -48,11 +56,44 @@ static ks_err api_case_load(http_req *req, int64_t id, json_t **out, int64_t *te
 
 /* ---- GET /api/v1/cases ------------------------------------------------------------ */
 
+/* issue 13: escalated=true|false, escalated_to=me, inbox=me. */
+static ks_err api_case_list_loop(http_req *req, store_case_query *q, ks_error *e)
+{
+	const char *v = http_query(req, "escalated");
+	if (v) {
+		if (strcmp(v, "true") == 0)
+			q->escalated = 1;
+		else if (strcmp(v, "false") == 0)
+			q->escalated = 2;
+		else
+			return ks_fail(e, KS_ERR_INVALID, "escalated", "%s",
+				       api_case_text_in(req, "escalated must be true or false",
+							"escalated moet true of false zijn"));
+	}
+	int64_t me = req->who.user_id ? req->who.user_id : -1;
+	v = http_query(req, "escalated_to");
+	if (v) {
+		if (strcmp(v, "me") != 0)
+			return ks_fail(e, KS_ERR_INVALID, "escalated_to", "%s",
+				       api_case_text_in(req, "escalated_to must be me", "escalated_to moet me zijn"));
+		q->escalated_to = me;
+	}
+	v = http_query(req, "inbox");
+	if (v) {
+		if (strcmp(v, "me") != 0)
+			return ks_fail(e, KS_ERR_INVALID, "inbox",
+				       "%s", api_case_text_in(req, "inbox must be me", "inbox moet me zijn"));
+		q->inbox_user = me;
+		q->inbox_unit = req->who.unit_id;
+	}
+	return KS_OK;
+}
+
 ks_err api_case_list(http_req *req, ks_error *e);
 ks_err api_case_list(http_req *req, ks_error *e)
 {
 	static const char *const params[] = {"status", "team_id", "owner", "owner_user_id", "customer_id",
-					     "overdue", "limit", "cursor", NULL};
+					     "overdue", "limit", "cursor", "escalated", "escalated_to", "inbox", NULL};
 	api_app *app = req->app;
 	store_case_query q;
 	store_list_query page;
@@ -83,6 +124,8 @@ ks_err api_case_list(http_req *req, ks_error *e)
 			err = ks_fail(e, KS_ERR_INVALID, "overdue", "overdue must be true or false");
 	}
 	if (!err)
+		err = api_case_list_loop(req, &q, e);
+	if (!err)
 		err = api_page(req, &page, e);
 	if (!err) {
 		int64_t employee = 0;
@@ -90,6 +133,7 @@ ks_err api_case_list(http_req *req, ks_error *e)
 	}
 	json_t *out = NULL;
 	if (!err) {
+		q.lang = req->who.language;
 		q.now = clock_now(app->clock);
 		q.after_id = page.after_id;
 		q.limit = page.limit;
@@ -103,6 +147,13 @@ ks_err api_case_list(http_req *req, ks_error *e)
 
 /* ---- GET /api/v1/cases/{id} ------------------------------------------------------------ */
 
+/* The customer's language on a loaded case (nl unless en). */
+static const char *api_case_customer_lang(const json_t *c)
+{
+	const char *l = json_string_value(json_object_get(json_object_get(c, "customer"), "language"));
+	return l && strcmp(l, "en") == 0 ? "en" : "nl";
+}
+
 ks_err api_case_get(http_req *req, ks_error *e);
 ks_err api_case_get(http_req *req, ks_error *e)
 {
@@ -113,6 +164,9 @@ ks_err api_case_get(http_req *req, ks_error *e)
 		err = api_case_load(req, id, &out, NULL, e);
 	if (err)
 		return err;
+	/* issue 13: the form starts from the template in the customer's language */
+	json_object_set_new(out, "message_template",
+			    json_string(cases_msg_template(api_case_customer_lang(out))));
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }
@@ -234,6 +288,26 @@ static ks_err api_case_owner_ok(http_req *req, int64_t owner, int64_t team, ks_e
 			    "directors or admins", (long long)owner);
 }
 
+/* issue 13: render the handler's message once (cases/message.h), for the
+ * case as loaded; a refused text is KS_ERR_INVALID naming field. */
+static ks_err api_case_render(http_req *req, const json_t *cur, const char *text, const char *field,
+			      ks_buf *out, ks_error *e)
+{
+	api_app *app = req->app;
+	const json_t *cu = json_object_get(cur, "customer");
+	cases_msg_vars v = {.customer_name = json_string_value(json_object_get(cu, "name")),
+			    .employee_name = req->who.name,
+			    .organisation = app->invite ? app->invite->org_name : NULL,
+			    .lang = api_case_customer_lang(cur), .ui_lang = req->who.language};
+	char why[256];
+	ks_err err = cases_msg_render(text, &v, out, why, sizeof why, NULL);
+	if (err == KS_ERR_INVALID)
+		return ks_fail(e, KS_ERR_INVALID, field, "%s", why);
+	return err ? ks_fail(e, err, field, "%s", api_case_text_in(req, "the message is too long",
+									"het bericht is te lang"))
+		   : KS_OK;
+}
+
 ks_err api_case_patch(http_req *req, ks_error *e);
 ks_err api_case_patch(http_req *req, ks_error *e)
 {
@@ -241,24 +315,91 @@ ks_err api_case_patch(http_req *req, ks_error *e)
 	int64_t id = 0, team = 0;
 	json_t *body = NULL, *cur = NULL, *out = NULL;
 	store_case_patch p;
+	ks_buf msg;
+	buf_init(&msg, 64 * 1024);
 	ks_err err = api_param_id(req, 0, &id, e);
 	if (!err)
 		err = api_case_load(req, id, &cur, &team, e);
-	json_decref(cur);
 	if (!err)
 		err = api_body_object(req, &body, e);
 	if (!err)
 		err = api_case_patch_parse(body, &p, e);
+	if (!err && p.customer_message) {
+		err = api_case_render(req, cur, p.customer_message, "customer_message", &msg, e);
+		p.customer_message = msg.data;
+	}
+	json_decref(cur);
+	p.by_user_id = req->who.user_id;
 	if (!err && p.has_owner && p.owner_user_id)
 		err = api_case_owner_ok(req, p.owner_user_id, team, e);
 	if (!err)
 		err = store_case_update(app->store, id, &p, clock_now(app->clock), e);
 	json_decref(body);
+	buf_free(&msg);
 	if (!err)
 		err = store_case_get(app->store, id, clock_now(app->clock), &out, NULL, e);
 	if (err)
 		return err;
 	api_audit(req, "case.update", "case", id, json_pack("{s:s?}", "status", p.has_status ? p.status : NULL));
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- POST /api/v1/cases/{id}/message-preview (issue 13) --------------------------------- */
+
+/* The exact mail the customer would get for {"customer_message": text}:
+ * {to, language, subject, text}; to is null when it would not be sent
+ * (no address). A refused text: 422 naming customer_message. */
+ks_err api_case_message_preview(http_req *req, ks_error *e);
+ks_err api_case_message_preview(http_req *req, ks_error *e)
+{
+	static const char *const fields[] = {"customer_message", NULL};
+	api_app *app = req->app;
+	int64_t id = 0;
+	json_t *body = NULL, *cur = NULL;
+	ks_buf msg, subject, text;
+	buf_init(&msg, 64 * 1024);
+	buf_init(&subject, 2048);
+	buf_init(&text, 64 * 1024);
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = api_case_load(req, id, &cur, NULL, e);
+	if (!err)
+		err = api_body_object(req, &body, e);
+	if (!err)
+		err = api_only_fields(body, fields, "", e);
+	const json_t *t = body ? json_object_get(body, "customer_message") : NULL;
+	if (!err && (!json_is_string(t) || json_string_value(t)[strspn(json_string_value(t), " \t\r\n")] == '\0'))
+		err = ks_fail(e, KS_ERR_INVALID, "customer_message", "%s",
+			      api_case_text_in(req, "customer_message must not be empty",
+					       "customer_message mag niet leeg zijn"));
+	if (!err && json_string_length(t) > API_CASE_TEXT_MAX)
+		err = ks_fail(e, KS_ERR_RANGE, "customer_message", "%s",
+			      api_case_text_in(req, "customer_message is too long", "customer_message is te lang"));
+	if (!err)
+		err = api_case_render(req, cur, json_string_value(t), "customer_message", &msg, e);
+	const char *lang = cur ? api_case_customer_lang(cur) : "nl";
+	if (!err) {
+		cases_mail_input in = {.kind = "customer", .lang = lang, .case_id = id,
+				       .customer_message = msg.data,
+				       .org_name = app->invite ? app->invite->org_name : NULL};
+		err = cases_mail_build(&in, &subject, &text);
+		if (err)
+			ks_fail(e, err, "customer_message", "cannot build the mail");
+	}
+	json_t *out = NULL;
+	if (!err) {
+		const json_t *to = json_object_get(json_object_get(cur, "customer"), "email");
+		out = json_pack("{s:O, s:s, s:s, s:s}", "to", to ? to : json_null(), "language", lang,
+				"subject", subject.data, "text", text.data);
+	}
+	json_decref(cur);
+	json_decref(body);
+	buf_free(&msg);
+	buf_free(&subject);
+	buf_free(&text);
+	if (err)
+		return err;
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }

@@ -85,22 +85,51 @@ static ks_err notify_overdue(const cases_mail_input *in, bool en, ks_buf *subjec
 	return err;
 }
 
+/* The handler's message as rendered by cases/message.h (greeting and
+ * signature are theirs): sent as it is, nothing added around it. */
 static ks_err notify_customer(const cases_mail_input *in, bool en, ks_buf *subject, ks_buf *text)
 {
 	if (in->customer_message == NULL || in->customer_message[0] == '\0')
 		return KS_ERR_INVALID;
 	const char *org = notify_or(in->org_name, "klantstem");
 	ks_err err = buf_printf(subject, en ? "Your feedback to %s" : "Uw feedback aan %s", org);
-	if (!err && in->customer_name && in->customer_name[0])
-		err = buf_printf(text, en ? "Dear %s,\n\n" : "Beste %s,\n\n", in->customer_name);
-	else if (!err)
-		err = buf_puts(text, en ? "Dear customer,\n\n" : "Beste klant,\n\n");
+	size_t n = strlen(in->customer_message);
 	if (!err)
-		err = buf_printf(text, "%s\n\n", in->customer_message);
+		err = buf_puts(text, in->customer_message);
+	if (!err && in->customer_message[n - 1] != '\n')
+		err = buf_puts(text, "\n");
+	return err;
+}
+
+ks_err cases_digest_build(const char *lang, const char *base_url, const cases_digest_item *items, size_t n,
+			  ks_buf *subject, ks_buf *text)
+{
+	bool en = lang && strcmp(lang, "en") == 0;
+	const char *base = notify_or(base_url, "");
+	ks_err err = n == 1 ? buf_puts(subject, en ? "1 case is past its deadline" : "1 case is over de deadline")
+			    : buf_printf(subject, en ? "%zu cases are past their deadline"
+						     : "%zu cases zijn over de deadline", n);
 	if (!err)
-		err = buf_printf(text, en ? "Thank you for telling us.\n\nKind regards,\n%s\n"
-					  : "Dank u wel dat u het ons liet weten.\n\nMet vriendelijke groet,\n%s\n",
-				 org);
+		err = buf_puts(text, en ? "These cases were not followed up in time. Could you help their"
+					  " owners get them done?\n\n"
+					: "Deze cases zijn niet op tijd opgepakt. Wilt u de eigenaren helpen"
+					  " ze af te ronden?\n\n");
+	for (size_t i = 0; !err && i < n; i++) {
+		char when[32] = "";
+		if (items[i].deadline)
+			notify_local(items[i].deadline, when, sizeof when);
+		err = buf_printf(text, "- #%lld %s: %s", (long long)items[i].case_id,
+				 notify_or(items[i].customer_name, en ? "(unknown)" : "(onbekend)"),
+				 notify_or(items[i].reason, "-"));
+		if (!err && items[i].team_name && items[i].team_name[0])
+			err = buf_printf(text, " (%s)", items[i].team_name);
+		if (!err && when[0])
+			err = buf_printf(text, ", deadline %s", when);
+		if (!err)
+			err = buf_printf(text, "\n  %s/#/case/%lld\n", base, (long long)items[i].case_id);
+	}
+	if (!err)
+		err = buf_printf(text, "\n%s: %s/#/cases?inbox=me\n", en ? "Your inbox" : "Uw inbox", base);
 	return err;
 }
 

@@ -50,6 +50,7 @@ typedef struct cli_opts {
 	http_trusted trusted;           /* --trusted-proxy ADDR[,ADDR] */
 	bool have_trusted;
 	const char *open_link_guard; /* open-link guard (issue 11): limits, guard_config_parse */
+	const char *case_mail;  /* one case (issue 13): escalation mails "digest" (default) or "per-case" */
 	/* user add */
 	const char *email;
 	const char *name;
@@ -110,6 +111,8 @@ static const char *cli_usage_for(const char *cmd)
 		       "                       per address and link, posts per open link, answers per\n"
 		       "                       open link counted at once (beyond: held as suspect), each\n"
 		       "                       N per SECONDS; a burst ends after quiet seconds; 0 = off\n"
+		       "  --case-mail MODE     escalation mails: digest (one per person per pass, the\n"
+		       "                       default) or per-case\n"
 		       "  --webhook-url URL    POST signed invitation.created events there; the secret\n"
 		       "                       comes from $KLANTSTEM_WEBHOOK_SECRET\n"
 		       "  --sample-seed N      fixed seed for invitation sampling (tests)\n"
@@ -170,10 +173,10 @@ static bool cli_serve_option(cli_opts *o, const char *a, const char *v)
 {
 	const char *names[] = {"--base-url", "--smtp", "--smtp-user", "--mail-from", "--org-name",
 			       "--webhook-url", "--test-clock", "--sample-seed", "--web-root", "--time-zone",
-			       "--open-link-guard"};
+			       "--open-link-guard", "--case-mail"};
 	const char **dst[] = {&o->base_url, &o->smtp_url, &o->smtp_user, &o->mail_from, &o->org_name,
 			      &o->webhook_url, &o->test_clock, &o->sample_seed, &o->web_root,
-			      &o->time_zone, &o->open_link_guard};
+			      &o->time_zone, &o->open_link_guard, &o->case_mail};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(a, names[i]) == 0) {
 			*dst[i] = v;
@@ -509,6 +512,10 @@ static int cli_invite_config(const cli_opts *o, const char *addr, unsigned port,
 	if (o->smtp_url && strncmp(o->smtp_url, "smtp://", 7) != 0 && strncmp(o->smtp_url, "smtps://", 8) != 0)
 		return cli_usage_error("serve", "--smtp wants smtp://host:port or smtps://host:port, got '%s'",
 				       o->smtp_url);
+	/* one case (issue 13) */
+	if (o->case_mail && strcmp(o->case_mail, "digest") != 0 && strcmp(o->case_mail, "per-case") != 0)
+		return cli_usage_error("serve", "--case-mail wants digest or per-case, got '%s'", o->case_mail);
+	c->case_mail_per_case = o->case_mail && strcmp(o->case_mail, "per-case") == 0;
 	if (o->webhook_url && c->webhook_secret[0] == '\0')
 		return cli_usage_error("serve", "%s", "--webhook-url needs $KLANTSTEM_WEBHOOK_SECRET");
 	long v;

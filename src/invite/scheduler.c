@@ -57,7 +57,8 @@ static ks_err sched_compose(invite_scheduler *sc, const store_invite_job *j, int
 		.customer_name = j->customer_name[0] ? j->customer_name : NULL,
 		.employee_first_name = j->employee_first_name[0] ? j->employee_first_name : NULL,
 		.touchpoint_name = j->touchpoint_name, .nps_question = question[0] ? question : NULL,
-		.org_name = sc->cfg.org_name, .reminder = j->reminder};
+		.org_name = j->org_name[0] ? j->org_name : sc->cfg.org_name, .reminder = j->reminder,
+		.formal = j->formal, .logo = j->logo};  /* issue 13: the organisation's voice */
 	ks_buf subject, text, html;
 	buf_init(&subject, 1024);
 	buf_init(&text, 64 * 1024);
@@ -189,6 +190,76 @@ static ks_err sched_case_send(invite_scheduler *sc, const store_case_mail_job *j
 	return store_case_mail_record(sc->store, j, sched_store_outcome(outcome), detail, now, e);
 }
 
+/* ---- digests (issue 13): one mail per person per pass ------------------------------- */
+
+static ks_err sched_digest_compose(invite_scheduler *sc, const store_case_digest_job *j, int64_t now,
+				   ks_buf *msg, ks_error *e)
+{
+	size_t n = json_array_size(j->cases);
+	cases_digest_item *items = calloc(n ? n : 1, sizeof *items);
+	if (items == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *c = json_array_get(j->cases, i);
+		items[i] = (cases_digest_item){
+			.case_id = json_integer_value(json_object_get(c, "case_id")),
+			.customer_name = json_string_value(json_object_get(c, "customer_name")),
+			.reason = json_string_value(json_object_get(c, "reason")),
+			.team_name = json_string_value(json_object_get(c, "team_name")),
+			.deadline = json_integer_value(json_object_get(c, "deadline"))};
+	}
+	ks_buf subject, text;
+	buf_init(&subject, 2048);
+	buf_init(&text, 256 * 1024);
+	ks_err err = cases_digest_build(j->language, sc->cfg.base_url, items, n, &subject, &text);
+	if (err) {
+		ks_fail(e, err, NULL, "cannot build the digest to %s", j->to_email);
+	} else {
+		mail_message m = {.to = j->to_email, .subject = subject.data, .text = text.data,
+				  .message_id = j->message_id};
+		err = mail_message_check(&sc->cfg.mail, &m, e);
+		if (!err)
+			err = mail_compose(&sc->cfg.mail, &m, now, msg);
+	}
+	free(items);
+	buf_free(&subject);
+	buf_free(&text);
+	return err;
+}
+
+static ks_err sched_digest_pass(invite_scheduler *sc, int64_t now, invite_pass_stats *st, ks_error *e)
+{
+	ks_err err = store_case_digest_bundle(sc->store, now, e);
+	store_case_digest_job jobs[SCHED_BATCH];
+	for (int done = 0; !err && done < SCHED_MAX_PER_PASS;) {
+		int n = 0;
+		err = store_case_digest_claim(sc->store, now, jobs, SCHED_BATCH, &n, e);
+		if (err || n == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (!err) {
+				ks_buf msg;
+				buf_init(&msg, 1024 * 1024);
+				ks_error ce;
+				ks_error_clear(&ce);
+				char detail[256];
+				ks_err composed = sched_digest_compose(sc, &jobs[i], now, &msg, &ce);
+				mail_outcome o = sched_deliver(sc, jobs[i].to_email, composed, &ce, &msg, detail,
+							       sizeof detail);
+				if (o == MAIL_SENT)
+					st->case_mails_sent++;
+				else if (o == MAIL_PERMFAIL)
+					st->case_mails_failed++;
+				err = store_case_digest_record(sc->store, &jobs[i], sched_store_outcome(o), detail,
+							       now, e);
+			}
+			store_case_digest_job_clear(&jobs[i]);
+		}
+		done += n;
+	}
+	return err;
+}
+
 static ks_err sched_case_pass(invite_scheduler *sc, int64_t now, invite_pass_stats *st, ks_error *e)
 {
 	int escalated = 0;
@@ -196,6 +267,9 @@ static ks_err sched_case_pass(invite_scheduler *sc, int64_t now, invite_pass_sta
 	st->cases_escalated += escalated;
 	if (err || !sc->cfg.mail_enabled)
 		return err;
+	/* the escalations go out as one digest per person (unless per case) */
+	if (!sc->cfg.case_mail_per_case)
+		err = sched_digest_pass(sc, now, st, e);
 	store_case_mail_job jobs[SCHED_BATCH];
 	for (int done = 0; !err && done < SCHED_MAX_PER_PASS;) {
 		int n = 0;

@@ -21,6 +21,9 @@ typedef struct invite_config {
 	char org_name[128];
 	char webhook_url[512];    /* "" = no webhooks */
 	char webhook_secret[128];
+	/* issue 13 (one case): escalations one mail per case instead of one
+	 * digest per person per pass (--case-mail per-case) */
+	bool case_mail_per_case;
 } invite_config;
 
 typedef struct invite_pass_stats {

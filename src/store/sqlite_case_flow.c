@@ -228,6 +228,32 @@ static const char *const sq_case_update_sql =
 	" version = version + 1, updated_at = ?4"
 	" WHERE id = ?1 AND version = ?2";
 
+/* The lines a change writes to the case's history (issue 13). */
+static ks_err sq_case_apply_history(sq_conn *c, int64_t id, const sq_case_now *cur, const char *to,
+				    const store_case_patch *p, const char *msg_status, int64_t now, ks_error *e)
+{
+	ks_err err = KS_OK;
+	if (strcmp(cur->status, to) != 0) {
+		sq_hist h = {.case_id = id, .at = now, .kind = "status", .user_id = p->by_user_id,
+			     .from_status = cur->status, .to_status = to};
+		err = sq_case_history(c, &h, e);
+	}
+	if (!err && p->has_owner) {
+		char owner[24] = "";
+		if (p->owner_user_id)
+			snprintf(owner, sizeof owner, "%" PRId64, p->owner_user_id);
+		sq_hist h = {.case_id = id, .at = now, .kind = "owner", .user_id = p->by_user_id,
+			     .detail = owner};
+		err = sq_case_history(c, &h, e);
+	}
+	if (!err && msg_status) {
+		sq_hist h = {.case_id = id, .at = now, .kind = "message", .user_id = p->by_user_id,
+			     .detail = msg_status};
+		err = sq_case_history(c, &h, e);
+	}
+	return err;
+}
+
 static ks_err sq_case_apply(ks_store *s, sq_conn *c, int64_t id, const store_case_patch *p, int64_t now,
 			    ks_error *e)
 {
@@ -286,11 +312,13 @@ static ks_err sq_case_apply(ks_store *s, sq_conn *c, int64_t id, const store_cas
 	sqlite3_bind_int64(st, 20, deadline);
 	sq_bind_id(st, 21, invitation);
 	err = sq_cstep(c, st, e);
-	if (err == KS_ERR_CONFLICT) /* reopened while another case of the rule is open */
+	if (err == KS_ERR_CONFLICT) /* reopened while the customer has another open case */
 		return ks_fail(e, KS_ERR_CONFLICT, "status",
-			       "the customer already has an open case for this rule");
+			       "the customer already has an open case: continue that one");
 	if (!err && sqlite3_changes(c->db) != 1)
 		err = ks_fail(e, KS_ERR_CONFLICT, "version", "the case changed meanwhile: reload and retry");
+	if (!err)
+		err = sq_case_apply_history(c, id, &cur, to, p, msg_status, now, e);
 	if (!err && closing && s->webhooks) {
 		json_t *ev = sq_case_event(c, id, e);
 		err = ev ? sq_webhook_queue(s, c, "case.closed", ev, e) : KS_ERR_DB;
@@ -416,6 +444,12 @@ static ks_err sq_escalate_one(ks_store *s, sq_conn *c, const sq_due_case *d, int
 	sqlite3_bind_int64(st, 2, now);
 	sq_bind_id(st, 3, manager);
 	err = sq_cstep(c, st, e);
+	char to[24] = "";
+	if (manager)
+		snprintf(to, sizeof to, "%" PRId64, manager);
+	sq_hist h = {.case_id = d->id, .at = now, .kind = "escalated", .detail = to};
+	if (!err)
+		err = sq_case_history(c, &h, e);
 	if (!err && manager)
 		err = sq_case_mail_queue(s, c, d->id, "overdue", manager, 0, now, e);
 	if (!err && d->owner && d->owner != manager)
@@ -498,6 +532,9 @@ ks_err store_case_mail_recover(ks_store *s, int *n, ks_error *e)
 	sq_conn *c = sq_acquire(s);
 	ks_err err = sq_exec(c, "UPDATE case_mails SET status = 'pending' WHERE status = 'sending'", e);
 	*n = err ? 0 : sqlite3_changes(c->db);
+	if (!err)
+		err = sq_exec(c, "UPDATE case_digests SET status = 'pending' WHERE status = 'sending'", e);
+	*n += err ? 0 : sqlite3_changes(c->db);
 	sq_release(s, c);
 	return err;
 }
@@ -541,14 +578,14 @@ static ks_err sq_case_mail_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT m.id, m.case_id, m.kind, m.to_email, m.language, m.attempts, m.message_id,"
-			      " c.reason, cu.name, t.name, ou.name, coalesce(c.deadline, 0), r.open_text,"
-			      " c.customer_message"
+			      " " SQ_CASE_REASON_IN("m.language") ", cu.name, t.name, ou.name,"
+			      " coalesce(c.deadline, 0), r.open_text, c.customer_message"
 			      " FROM case_mails m JOIN cases c ON c.id = m.case_id"
 			      " LEFT JOIN customers cu ON cu.id = c.customer_id"
 			      " LEFT JOIN org_units t ON t.id = c.team_id"
 			      " LEFT JOIN users ou ON ou.id = c.owner_user_id"
 			      " LEFT JOIN responses r ON r.id = c.response_id"
-			      " WHERE m.status = 'pending' AND m.next_attempt_at <= ?1"
+			      " WHERE m.status = 'pending' AND m.next_attempt_at <= ?1 AND m.digest_id IS NULL"
 			      " ORDER BY m.next_attempt_at, m.id LIMIT ?2",
 			      &st, e);
 	if (err)
@@ -579,7 +616,7 @@ ks_err store_case_mail_claim(ks_store *s, int64_t now, store_case_mail_job *jobs
 	bool any = false;
 	*n = 0;
 	ks_err err = sq_case_any(s, "SELECT 1 FROM case_mails WHERE status = 'pending'"
-				    " AND next_attempt_at <= ?1 LIMIT 1",
+				    " AND next_attempt_at <= ?1 AND digest_id IS NULL LIMIT 1",
 				 now, &any, e);
 	if (err || !any)
 		return err;
@@ -639,4 +676,224 @@ ks_err store_case_mail_record(ks_store *s, const store_case_mail_job *j, store_s
 {
 	sq_record_args a = {j, outcome, detail, now};
 	return sq_case_tx(s, sq_case_mail_record_tx, &a, e);
+}
+
+/* ---- digests of escalations (issue 13) ------------------------------------------------------ */
+
+static ks_err sq_digest_bundle_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	int64_t now = *(int64_t *)arg;
+	/* one digest per address and language among the due overdue mails */
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT to_email, language FROM case_mails WHERE kind = 'overdue'"
+			      " AND status = 'pending' AND digest_id IS NULL AND next_attempt_at <= ?1"
+			      " GROUP BY to_email, language ORDER BY min(id)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, now);
+	int rc;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char token[MODEL_TOKEN_LEN + 1], msgid[128];
+		sq_token(token);
+		snprintf(msgid, sizeof msgid, "case-digest-%s@klantstem", token);
+		sqlite3_stmt *ins = NULL;
+		err = sq_cprep(c,
+			       "INSERT INTO case_digests (to_email, language, next_attempt_at, message_id,"
+			       " created_at) VALUES (?1, ?2, ?3, ?4, ?3)",
+			       &ins, e);
+		if (err)
+			break;
+		sqlite3_bind_text(ins, 1, sq_ctext(st, 0), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, sq_ctext(st, 1), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 3, now);
+		sqlite3_bind_text(ins, 4, msgid, -1, SQLITE_TRANSIENT);
+		err = sq_cstep(c, ins, e);
+		if (err)
+			break;
+		int64_t digest = sqlite3_last_insert_rowid(c->db);
+		err = sq_cprep(c,
+			       "UPDATE case_mails SET digest_id = ?1 WHERE kind = 'overdue' AND status = 'pending'"
+			       " AND digest_id IS NULL AND next_attempt_at <= ?2 AND to_email = ?3 AND language = ?4",
+			       &ins, e);
+		if (err)
+			break;
+		sqlite3_bind_int64(ins, 1, digest);
+		sqlite3_bind_int64(ins, 2, now);
+		sqlite3_bind_text(ins, 3, sq_ctext(st, 0), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 4, sq_ctext(st, 1), -1, SQLITE_TRANSIENT);
+		err = sq_cstep(c, ins, e);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+ks_err store_case_digest_bundle(ks_store *s, int64_t now, ks_error *e)
+{
+	bool any = false;
+	ks_err err = sq_case_any(s, "SELECT 1 FROM case_mails WHERE kind = 'overdue' AND status = 'pending'"
+				    " AND digest_id IS NULL AND next_attempt_at <= ?1 LIMIT 1",
+				 now, &any, e);
+	if (err || !any)
+		return err;
+	return sq_case_tx(s, sq_digest_bundle_tx, &now, e);
+}
+
+void store_case_digest_job_clear(store_case_digest_job *j)
+{
+	json_decref(j->cases);
+	j->cases = NULL;
+}
+
+/* The cases of a digest: [{case_id, customer_name, reason, team_name, deadline}]. */
+static ks_err sq_digest_cases(sq_conn *c, store_case_digest_job *j, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT c.id, cu.name, " SQ_CASE_REASON_IN("?2") ", t.name, coalesce(c.deadline, 0)"
+			      " FROM case_mails m JOIN cases c ON c.id = m.case_id"
+			      " LEFT JOIN customers cu ON cu.id = c.customer_id"
+			      " LEFT JOIN org_units t ON t.id = c.team_id"
+			      " WHERE m.digest_id = ?1 GROUP BY c.id ORDER BY c.deadline, c.id",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, j->id);
+	sqlite3_bind_text(st, 2, j->language, -1, SQLITE_STATIC);
+	j->cases = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(j->cases,
+				      json_pack("{s:I, s:s, s:s, s:s, s:I}", "case_id",
+						(json_int_t)sqlite3_column_int64(st, 0), "customer_name",
+						sq_ctext(st, 1), "reason", sq_ctext(st, 2), "team_name",
+						sq_ctext(st, 3), "deadline",
+						(json_int_t)sqlite3_column_int64(st, 4)));
+	if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+typedef struct sq_digest_claim_args {
+	int64_t now;
+	store_case_digest_job *jobs;
+	int max, n;
+} sq_digest_claim_args;
+
+static ks_err sq_digest_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	sq_digest_claim_args *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT id, to_email, language, attempts, message_id FROM case_digests"
+			      " WHERE status = 'pending' AND next_attempt_at <= ?1"
+			      " ORDER BY next_attempt_at, id LIMIT ?2",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->now);
+	sqlite3_bind_int(st, 2, a->max);
+	int rc = SQLITE_DONE;
+	while (a->n < a->max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_case_digest_job *j = &a->jobs[a->n++];
+		memset(j, 0, sizeof *j);
+		j->id = sqlite3_column_int64(st, 0);
+		snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 1));
+		snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 2));
+		j->attempts = sqlite3_column_int(st, 3) + 1;
+		snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 4));
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	for (int i = 0; !err && i < a->n; i++) {
+		err = sq_digest_cases(c, &a->jobs[i], e);
+		if (!err)
+			err = sq_cprep(c, "UPDATE case_digests SET status = 'sending', attempts = ?2 WHERE id = ?1",
+				       &st, e);
+		if (err)
+			break;
+		sqlite3_bind_int64(st, 1, a->jobs[i].id);
+		sqlite3_bind_int(st, 2, a->jobs[i].attempts);
+		err = sq_cstep(c, st, e);
+	}
+	return err;
+}
+
+ks_err store_case_digest_claim(ks_store *s, int64_t now, store_case_digest_job *jobs, int max, int *n,
+			       ks_error *e)
+{
+	sq_digest_claim_args a = {.now = now, .jobs = jobs, .max = max};
+	bool any = false;
+	*n = 0;
+	ks_err err = sq_case_any(s, "SELECT 1 FROM case_digests WHERE status = 'pending'"
+				    " AND next_attempt_at <= ?1 LIMIT 1",
+				 now, &any, e);
+	if (err || !any)
+		return err;
+	err = sq_case_tx(s, sq_digest_claim_tx, &a, e);
+	if (err) {
+		for (int i = 0; i < a.n; i++)
+			store_case_digest_job_clear(&jobs[i]);
+		a.n = 0;
+	}
+	*n = a.n;
+	return err;
+}
+
+typedef struct sq_digest_record_args {
+	const store_case_digest_job *j;
+	store_send_outcome outcome;
+	const char *detail;
+	int64_t now;
+} sq_digest_record_args;
+
+static ks_err sq_digest_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	sq_digest_record_args *a = arg;
+	bool give_up = a->outcome == STORE_SEND_GIVE_UP ||
+		       (a->outcome == STORE_SEND_RETRY && a->j->attempts >= CASE_MAIL_MAX_ATTEMPTS);
+	const char *status = a->outcome == STORE_SEND_OK ? "sent" : give_up ? "failed" : "pending";
+	int64_t next = a->now + ((int64_t)60 << (a->j->attempts > 10 ? 10 : a->j->attempts - 1));
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE case_digests SET status = ?2, next_attempt_at = ?3, last_error = ?4,"
+			      " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->j->id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, next);
+	if (a->detail && a->detail[0])
+		sqlite3_bind_text(st, 4, a->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, a->now);
+	err = sq_cstep(c, st, e);
+	if (err || strcmp(status, "pending") == 0)
+		return err;
+	/* the mails it stood for share its fate */
+	err = sq_cprep(c,
+		       "UPDATE case_mails SET status = ?2, sent_at = CASE WHEN ?2 = 'sent' THEN ?3 END"
+		       " WHERE digest_id = ?1",
+		       &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->j->id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, a->now);
+	return sq_cstep(c, st, e);
+}
+
+ks_err store_case_digest_record(ks_store *s, const store_case_digest_job *j, store_send_outcome outcome,
+				const char *detail, int64_t now, ks_error *e)
+{
+	sq_digest_record_args a = {j, outcome, detail, now};
+	return sq_case_tx(s, sq_digest_record_tx, &a, e);
 }

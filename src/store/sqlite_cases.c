@@ -164,8 +164,9 @@ ks_err store_alert_rule_put(ks_store *s, store_alert_rule *r, ks_error *e)
 
 /* ---- opening cases (the writer, inside the response's savepoint) -------------------- */
 
-/* Does the lower-cased text contain one of the comma-separated words? */
-static bool sq_words_match(const char *lower, const char *words)
+/* Does the lower-cased text contain one of the comma-separated words?
+ * The first match goes to hit (for the reason). */
+static bool sq_words_match(const char *lower, const char *words, char *hit, size_t hit_n)
 {
 	char w[128];
 	const char *p = words;
@@ -182,8 +183,10 @@ static bool sq_words_match(const char *lower, const char *words)
 			for (size_t i = 0; i < n; i++)
 				w[i] = (char)tolower((unsigned char)p[i]);
 			w[n] = '\0';
-			if (strstr(lower, w))
+			if (strstr(lower, w)) {
+				snprintf(hit, hit_n, "%s", w);
 				return true;
+			}
 		}
 		if (!end)
 			break;
@@ -192,32 +195,48 @@ static bool sq_words_match(const char *lower, const char *words)
 	return false;
 }
 
-/* Does rule r fire on response x by its own answers? reason gets a short
- * human description. repeat_low also needs the customer's history: the
- * caller checks that (sq_repeat_low). */
-static bool sq_rule_fires(const store_alert_rule *r, const model_response *x, const char *lower,
-			  char *reason, size_t n)
+/* A rule that fired on a response, with its reason in both UI languages
+ * (written once: a later change of the threshold must not rewrite why a
+ * case was opened). */
+typedef struct sq_fired {
+	store_alert_rule r;
+	char en[160], nl[160];
+} sq_fired;
+
+/* Does rule f->r fire on response x by its own answers? repeat_low also
+ * needs the customer's history: the caller checks that (sq_repeat_low). */
+static bool sq_rule_fires(sq_fired *f, const model_response *x, const char *lower)
 {
+	const store_alert_rule *r = &f->r;
+	char word[128];
 	if (strcmp(r->kind, "nps_max") == 0 && r->has_threshold && x->nps >= 0 && x->nps <= r->threshold) {
-		snprintf(reason, n, "NPS %d (at most %d)", x->nps, r->threshold);
+		snprintf(f->en, sizeof f->en, "NPS %d (at most %d)", x->nps, r->threshold);
+		snprintf(f->nl, sizeof f->nl, "NPS %d (hoogstens %d)", x->nps, r->threshold);
 		return true;
 	}
 	if (strcmp(r->kind, "grade_max") == 0 && r->has_threshold && x->grade >= 0 &&
 	    x->grade <= r->threshold) {
-		snprintf(reason, n, "grade %d (at most %d)", x->grade, r->threshold);
+		snprintf(f->en, sizeof f->en, "grade %d (at most %d)", x->grade, r->threshold);
+		snprintf(f->nl, sizeof f->nl, "cijfer %d (hoogstens %d)", x->grade, r->threshold);
 		return true;
 	}
 	if (strcmp(r->kind, "ces_max") == 0 && r->has_threshold && x->ces >= 0 && x->ces <= r->threshold) {
-		snprintf(reason, n, "CES %d (at most %d)", x->ces, r->threshold);
+		snprintf(f->en, sizeof f->en, "CES %d (at most %d)", x->ces, r->threshold);
+		snprintf(f->nl, sizeof f->nl, "CES %d (hoogstens %d)", x->ces, r->threshold);
 		return true;
 	}
-	if (strcmp(r->kind, "words") == 0 && lower && r->words[0] && sq_words_match(lower, r->words)) {
-		snprintf(reason, n, "signal words in the open answer");
+	if (strcmp(r->kind, "words") == 0 && lower && r->words[0] &&
+	    sq_words_match(lower, r->words, word, sizeof word)) {
+		snprintf(f->en, sizeof f->en, "signal word \"%.100s\" in the open answer", word);
+		snprintf(f->nl, sizeof f->nl, "signaalwoord \"%.100s\" in het open antwoord", word);
 		return true;
 	}
 	if (strcmp(r->kind, "repeat_low") == 0 && r->has_threshold && r->window_days > 0 && x->nps >= 0 &&
 	    x->nps <= r->threshold) {
-		snprintf(reason, n, "second NPS of at most %d within %d days", r->threshold, r->window_days);
+		snprintf(f->en, sizeof f->en, "second NPS of at most %d within %d days", r->threshold,
+			 r->window_days);
+		snprintf(f->nl, sizeof f->nl, "tweede NPS van hoogstens %d binnen %d dagen", r->threshold,
+			 r->window_days);
 		return true;
 	}
 	return false;
@@ -381,87 +400,170 @@ static ks_err sq_case_announce(ks_store *s, sq_conn *c, int64_t case_id, int64_t
 	return err;
 }
 
-/* Open a case for rule on x, or find the customer's open case of that rule;
- * then link the response to it. A response's answer to "may we contact
- * you?" becomes the case's consent (the latest answer wins). */
-static ks_err sq_case_open(ks_store *s, sq_conn *c, const store_alert_rule *r, const model_response *x,
-			   const char *reason, bool notify, ks_error *e)
+static void sq_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 {
-	int64_t owner = 0;
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+ks_err sq_case_history(sq_conn *c, const sq_hist *h, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO case_history (case_id, at, kind, user_id, rule, response_id,"
+			      " from_status, to_status, other_case_id, detail)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, h->case_id);
+	sqlite3_bind_int64(st, 2, h->at);
+	sqlite3_bind_text(st, 3, h->kind, -1, SQLITE_STATIC);
+	sq_bind_id(st, 4, h->user_id);
+	sq_bind_opt_text(st, 5, h->rule);
+	sq_bind_id(st, 6, h->response_id);
+	sq_bind_opt_text(st, 7, h->from_status);
+	sq_bind_opt_text(st, 8, h->to_status);
+	sq_bind_id(st, 9, h->other_case_id);
+	sq_bind_opt_text(st, 10, h->detail);
+	return sq_cstep(c, st, e);
+}
+
+ks_err sq_case_priority(sq_conn *c, int64_t case_id, int64_t at, ks_error *e)
+{
+	int64_t before = 0, after = 0;
+	ks_err err = sq_one_id(c, "SELECT priority FROM cases WHERE id = ?1", case_id, &before, e);
+	if (!err)
+		err = sq_one_id(c,
+				"UPDATE cases SET priority = 1 + (SELECT count(DISTINCT t.rule) FROM case_triggers t"
+				" WHERE t.case_id = ?1 AND t.rule IN ('repeat_low','words')) WHERE id = ?1"
+				" RETURNING priority",
+				case_id, &after, e);
+	if (err || after <= before)
+		return err;
+	char detail[32];
+	snprintf(detail, sizeof detail, "%" PRId64 ">%" PRId64, before, after);
+	sq_hist h = {.case_id = case_id, .at = at, .kind = "priority", .detail = detail};
+	return sq_case_history(c, &h, e);
+}
+
+/* Open the customer's one case for the rules that fired on x (the first
+ * rule names it; the deadline is the earliest of their SLAs). */
+static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, const model_response *x,
+			     bool notify, int64_t *case_id, ks_error *e)
+{
+	int64_t owner = 0, deadline = 0;
+	for (int i = 0; i < n; i++) {
+		int64_t d = cases_deadline(x->received_at, f[i].r.sla_hours, f[i].r.working_days);
+		if (deadline == 0 || d < deadline)
+			deadline = d;
+	}
 	ks_err err = sq_team_lead(c, x->team_id, &owner, e);
 	sqlite3_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO cases (customer_id, reason, status, opened_at, rule, response_id,"
 			       " team_id, owner_user_id, deadline, version, updated_at, consent)"
-			       " VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, 1, ?3, ?9)"
-			       " ON CONFLICT (customer_id, rule) WHERE status IN ('new','contacted')"
-			       " DO NOTHING",
+			       " VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, 1, ?3, ?9)",
 			       &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, x->customer_id);
-	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f[0].en, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, x->received_at);
-	sqlite3_bind_text(st, 4, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f[0].r.kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, x->id);
 	sq_bind_id(st, 6, x->team_id);
 	sq_bind_id(st, 7, owner);
-	sqlite3_bind_int64(st, 8, cases_deadline(x->received_at, r->sla_hours, r->working_days));
+	sqlite3_bind_int64(st, 8, deadline);
 	if (x->contact_consent >= 0)
 		sqlite3_bind_int(st, 9, x->contact_consent);
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
-	int64_t case_id = 0;
-	if (sqlite3_changes(c->db) == 1) {
-		case_id = sqlite3_last_insert_rowid(c->db);
-		if (notify)
-			err = sq_case_announce(s, c, case_id, x->team_id, owner, x->received_at, e);
-	} else {
+	*case_id = sqlite3_last_insert_rowid(c->db);
+	sq_hist h = {.case_id = *case_id, .at = x->received_at, .kind = "opened", .rule = f[0].r.kind,
+		     .response_id = x->id};
+	err = sq_case_history(c, &h, e);
+	if (!err && notify)
+		err = sq_case_announce(s, c, *case_id, x->team_id, owner, x->received_at, e);
+	return err;
+}
+
+/* x joins the customer's open case: its consent is the latest answer, and
+ * a rule with a shorter SLA brings the deadline forward. */
+static ks_err sq_case_join(sq_conn *c, int64_t case_id, const sq_fired *f, int n, const model_response *x,
+			   ks_error *e)
+{
+	int64_t deadline = 0;
+	for (int i = 0; i < n; i++) {
+		int64_t d = cases_deadline(x->received_at, f[i].r.sla_hours, f[i].r.working_days);
+		if (deadline == 0 || d < deadline)
+			deadline = d;
+	}
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE cases SET updated_at = ?2, consent = coalesce(?3, consent),"
+			      " deadline = min(coalesce(deadline, ?4), ?4) WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, case_id);
+	sqlite3_bind_int64(st, 2, x->received_at);
+	if (x->contact_consent >= 0)
+		sqlite3_bind_int(st, 3, x->contact_consent);
+	sqlite3_bind_int64(st, 4, deadline);
+	return sq_cstep(c, st, e);
+}
+
+/* Each rule that fired is a trigger on the case (once per rule and
+ * response) and a line in its history. */
+static ks_err sq_case_triggers_add(sq_conn *c, int64_t case_id, const sq_fired *f, int n,
+				   const model_response *x, ks_error *e)
+{
+	ks_err err = KS_OK;
+	for (int i = 0; !err && i < n; i++) {
+		sqlite3_stmt *st = NULL;
 		err = sq_cprep(c,
-			       "UPDATE cases SET updated_at = ?3, consent = coalesce(?4, consent)"
-			       " WHERE customer_id = ?1 AND rule = ?2 AND status IN ('new','contacted')"
-			       " RETURNING id",
+			       "INSERT OR IGNORE INTO case_triggers (case_id, rule, response_id, reason_en,"
+			       " reason_nl, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 			       &st, e);
 		if (err)
-			return err;
-		sqlite3_bind_int64(st, 1, x->customer_id);
-		sqlite3_bind_text(st, 2, r->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, x->received_at);
-		if (x->contact_consent >= 0)
-			sqlite3_bind_int(st, 4, x->contact_consent);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			case_id = sqlite3_column_int64(st, 0);
-		else
-			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "open case vanished")
-						: sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+			break;
+		sqlite3_bind_int64(st, 1, case_id);
+		sqlite3_bind_text(st, 2, f[i].r.kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, x->id);
+		sqlite3_bind_text(st, 4, f[i].en, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, f[i].nl, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, x->received_at);
+		err = sq_cstep(c, st, e);
+		if (!err && sqlite3_changes(c->db) == 1) {
+			sq_hist h = {.case_id = case_id, .at = x->received_at, .kind = "trigger",
+				     .rule = f[i].r.kind, .response_id = x->id};
+			err = sq_case_history(c, &h, e);
+		}
 	}
-	if (!err)
-		err = sq_cprep(c, "INSERT OR IGNORE INTO case_responses (case_id, response_id) VALUES (?1, ?2)",
-			       &st, e);
+	if (err)
+		return err;
+	sqlite3_stmt *st = NULL;
+	err = sq_cprep(c, "INSERT OR IGNORE INTO case_responses (case_id, response_id) VALUES (?1, ?2)", &st,
+		       e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, case_id);
 	sqlite3_bind_int64(st, 2, x->id);
-	return sq_cstep(c, st, e);
+	err = sq_cstep(c, st, e);
+	return err ? err : sq_case_priority(c, case_id, x->received_at, e);
 }
 
-ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, bool notify,
-			     ks_error *e)
+/* The rules that fire on x, into f (at most max). */
+static ks_err sq_rules_fired(sq_conn *c, const model_response *x, sq_fired *f, int max, int *n, ks_error *e)
 {
-	if (x->customer_id == 0 || x->id == 0)
-		return KS_OK;
+	*n = 0;
 	/* Runs for every new response in the writer: a cached statement. */
 	sqlite3_stmt *st = sq_stmt(c, SQ_ALERT_RULES, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	ks_err err = KS_OK;
-	store_alert_rule fired[8];
-	char reasons[8][96];
-	int n = 0, rc;
 	char *lower = NULL;
 	if (x->open_text && x->open_text[0]) {
 		lower = strdup(x->open_text);
@@ -470,22 +572,49 @@ ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, b
 		for (char *p = lower; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 8) {
-		sq_rule_row(st, &fired[n]);
-		if (sq_rule_fires(&fired[n], x, lower, reasons[n], sizeof reasons[n]))
-			n++;
+	int rc = SQLITE_DONE;
+	ks_err err = KS_OK;
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sq_rule_row(st, &f[*n].r);
+		if (sq_rule_fires(&f[*n], x, lower))
+			(*n)++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (*n < max && rc != SQLITE_DONE)
 		err = sq_fail(c, rc, e);
 	sqlite3_reset(st);
 	free(lower);
-	for (int i = 0; !err && i < n; i++) {
+	/* repeat_low also needs the customer's history */
+	for (int i = 0; !err && i < *n; i++) {
 		bool fires = true;
-		if (strcmp(fired[i].kind, "repeat_low") == 0)
-			err = sq_repeat_low(c, &fired[i], x, &fires, e);
-		if (!err && fires)
-			err = sq_case_open(s, c, &fired[i], x, reasons[i], notify, e);
+		if (strcmp(f[i].r.kind, "repeat_low") == 0)
+			err = sq_repeat_low(c, &f[i].r, x, &fires, e);
+		if (!err && !fires) {
+			memmove(&f[i], &f[i + 1], (size_t)(*n - i - 1) * sizeof *f);
+			(*n)--;
+			i--;
+		}
 	}
+	return err;
+}
+
+ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, bool notify,
+			     ks_error *e)
+{
+	if (x->customer_id == 0 || x->id == 0)
+		return KS_OK;
+	sq_fired f[8];
+	int n = 0;
+	ks_err err = sq_rules_fired(c, x, f, 8, &n, e);
+	if (err || n == 0)
+		return err;
+	int64_t case_id = 0;
+	err = sq_one_id(c, "SELECT id FROM cases WHERE customer_id = ?1 AND status IN ('new','contacted')",
+			x->customer_id, &case_id, e);
+	if (!err)
+		err = case_id ? sq_case_join(c, case_id, f, n, x, e)
+			      : sq_case_insert(s, c, f, n, x, notify, &case_id, e);
+	if (!err)
+		err = sq_case_triggers_add(c, case_id, f, n, x, e);
 	return err;
 }
 
@@ -571,7 +700,10 @@ static json_t *sq_opt_bool(sqlite3_stmt *st, int i)
 	" c.outcome, c.consent, coalesce(c.updated_at, c.opened_at), cu.name, ou.name, t.name,"     \
 	" coalesce(c.first_contact_at, 0), coalesce(c.resolved_at, 0), coalesce(c.escalated_at, 0)," \
 	" coalesce(c.escalated_to_user_id, 0), c.relationship_restored, c.customer_retained,"       \
-	" c.customer_message, c.customer_message_status, coalesce(c.resurvey_invitation_id, 0)"
+	" c.customer_message, c.customer_message_status, coalesce(c.resurvey_invitation_id, 0),"    \
+	" c.priority, " SQ_CASE_REASON_IN("?20") ","                                              \
+	" (SELECT group_concat(rule) FROM (SELECT DISTINCT t2.rule FROM case_triggers t2"            \
+	"  WHERE t2.case_id = c.id ORDER BY t2.rule))"
 #define SQ_CASE_FROM                                                                  \
 	" FROM cases c LEFT JOIN customers cu ON cu.id = c.customer_id"                \
 	" LEFT JOIN users ou ON ou.id = c.owner_user_id LEFT JOIN org_units t ON t.id = c.team_id"
@@ -579,6 +711,27 @@ static json_t *sq_opt_bool(sqlite3_stmt *st, int i)
 static void sq_case_set_time(json_t *o, const char *name, sqlite3_stmt *st, int i)
 {
 	json_object_set_new(o, name, sq_iso_or_null(sqlite3_column_int64(st, i)));
+}
+
+static const char *sq_priority_name(int p)
+{
+	return p >= 3 ? "urgent" : p == 2 ? "high" : "normal";
+}
+
+/* "nps_max,words" -> ["nps_max","words"] */
+static json_t *sq_split_rules(const char *csv)
+{
+	json_t *a = json_array();
+	while (*csv) {
+		const char *end = strchr(csv, ',');
+		size_t n = end ? (size_t)(end - csv) : strlen(csv);
+		if (n)
+			json_array_append_new(a, json_stringn(csv, n));
+		if (!end)
+			break;
+		csv = end + 1;
+	}
+	return a;
 }
 
 static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
@@ -597,7 +750,10 @@ static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 	json_object_set_new(o, "customer_id", json_integer(sqlite3_column_int64(st, 1)));
 	json_object_set_new(o, "customer_name", sq_opt_text(st, 16));
 	json_object_set_new(o, "rule", rule[0] ? json_string(rule) : json_null());
-	json_object_set_new(o, "reason", json_string(sq_ctext(st, 3)));
+	json_object_set_new(o, "reason", json_string(sq_ctext(st, 29)));
+	json_object_set_new(o, "priority", json_string(sq_priority_name(sqlite3_column_int(st, 28))));
+	json_object_set_new(o, "rules", sq_split_rules(sq_ctext(st, 30)));
+	json_object_set_new(o, "escalated", json_boolean(sqlite3_column_int64(st, 21) != 0));
 	json_object_set_new(o, "status", json_string(status));
 	json_object_set_new(o, "next_statuses", nexts);
 	sq_case_set_time(o, "opened_at", st, 5);
@@ -627,15 +783,34 @@ static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 }
 
 /* ?1 unit (with its subtree), ?2 status, ?3 owner, ?4 customer, ?5 overdue
- * at (0 = no), ?6 cursor, ?7 limit. 0 / '' = any. */
+ * at (0 = no), ?6 cursor (the inbox: an offset), ?7 limit, ?8 escalated
+ * (0 any, 1 yes, 2 no), ?9 escalated to, ?10 inbox user, ?11 inbox unit,
+ * ?12 now; ?20 language. 0 / '' = any. */
 static const char *const sq_case_list_sql =
 	"WITH RECURSIVE sub(id) AS (SELECT ?1 WHERE ?1 <> 0"
-	"  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
+	"  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id),"
+	" mine(id) AS (SELECT ?11 WHERE ?11 <> 0"
+	"  UNION SELECT o.id FROM org_units o JOIN mine ON o.parent_id = mine.id)"
 	" SELECT " SQ_CASE_COLS SQ_CASE_FROM
 	" WHERE (?1 = 0 OR c.team_id IN sub) AND (?2 = '' OR c.status = ?2)"
 	" AND (?3 = 0 OR c.owner_user_id = ?3) AND (?4 = 0 OR c.customer_id = ?4)"
 	" AND (?5 = 0 OR (c.status IN ('new','contacted') AND c.deadline < ?5))"
-	" AND c.id > ?6 ORDER BY c.id LIMIT ?7";
+	" AND (?8 = 0 OR (?8 = 1 AND c.escalated_at IS NOT NULL AND c.status IN ('new','contacted'))"
+	"  OR (?8 = 2 AND c.escalated_at IS NULL))"
+	" AND (?9 = 0 OR c.escalated_to_user_id = ?9)"
+	" AND (?10 = 0 OR (c.status IN ('new','contacted') AND (c.owner_user_id = ?10"
+	"  OR c.escalated_to_user_id = ?10 OR (c.owner_user_id IS NULL AND c.team_id IN mine))))"
+	" AND (?10 <> 0 OR c.id > ?6)"
+	" ORDER BY CASE WHEN ?10 <> 0 AND c.deadline < ?12 THEN 0 ELSE 1 END,"
+	"  CASE WHEN ?10 <> 0 AND c.escalated_to_user_id = ?10 THEN 0 ELSE 1 END,"
+	"  CASE WHEN ?10 <> 0 THEN c.deadline ELSE 0 END, c.id"
+	" LIMIT ?7 OFFSET CASE WHEN ?10 <> 0 THEN ?6 ELSE 0 END";
+
+static void sq_bind_lang(sqlite3_stmt *st, const char *lang)
+{
+	/* ?20: after every numbered parameter of the statements that read SQ_CASE_COLS */
+	sqlite3_bind_text(st, 20, lang && strcmp(lang, "en") == 0 ? "en" : "nl", -1, SQLITE_STATIC);
+}
 
 ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_error *e)
 {
@@ -653,6 +828,12 @@ ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_
 		sqlite3_bind_int64(st, 5, q->overdue ? q->now : 0);
 		sqlite3_bind_int64(st, 6, q->after_id);
 		sqlite3_bind_int(st, 7, q->limit + 1);
+		sqlite3_bind_int(st, 8, q->escalated);
+		sqlite3_bind_int64(st, 9, q->escalated_to);
+		sqlite3_bind_int64(st, 10, q->inbox_user);
+		sqlite3_bind_int64(st, 11, q->inbox_unit);
+		sqlite3_bind_int64(st, 12, q->now);
+		sq_bind_lang(st, q->lang);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			if (n == q->limit) {
 				n++;
@@ -671,6 +852,8 @@ ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_
 		json_decref(items);
 		return err;
 	}
+	if (q->inbox_user) /* an offset: the inbox is not in id order */
+		last = q->after_id + q->limit;
 	*out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
 			 n > q->limit ? json_integer(last) : json_null());
 	return KS_OK;
@@ -732,6 +915,85 @@ static ks_err sq_case_children(sq_conn *c, const char *sql, int64_t id, json_t *
 	return err;
 }
 
+static json_t *sq_trigger_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:o, s:s, s:o}", "rule", sq_ctext(st, 0), "response_id",
+			 sq_opt_id(sqlite3_column_int64(st, 1)), "reason", sq_ctext(st, 2), "at",
+			 sq_iso_or_null(sqlite3_column_int64(st, 3)));
+}
+
+static json_t *sq_history_row(sqlite3_stmt *st)
+{
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "kind", sq_ctext(st, 0), "at",
+			      sq_iso_or_null(sqlite3_column_int64(st, 1)), "user_id",
+			      sq_opt_id(sqlite3_column_int64(st, 2)), "user_name", sq_opt_text(st, 3));
+	json_object_set_new(o, "rule", sq_opt_text(st, 4));
+	json_object_set_new(o, "response_id", sq_opt_id(sqlite3_column_int64(st, 5)));
+	json_object_set_new(o, "from_status", sq_opt_text(st, 6));
+	json_object_set_new(o, "to_status", sq_opt_text(st, 7));
+	json_object_set_new(o, "other_case_id", sq_opt_id(sqlite3_column_int64(st, 8)));
+	json_object_set_new(o, "detail", sq_opt_text(st, 9));
+	return o;
+}
+
+static json_t *sq_other_case_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0), "status",
+			 sq_ctext(st, 1), "opened_at", sq_iso_or_null(sqlite3_column_int64(st, 2)), "reason",
+			 sq_ctext(st, 3));
+}
+
+static json_t *sq_employee_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+			 sq_ctext(st, 1), "team_name", sq_opt_text(st, 2));
+}
+
+/* issue 13: the triggers and history of the case, the employee who served
+ * the customer (on the response that opened it), the customer's other
+ * cases. Reasons in lang. */
+static ks_err sq_case_loop_details(sq_conn *c, int64_t id, int64_t customer_id, const char *lang,
+				   json_t *row, ks_error *e)
+{
+	bool en = lang && strcmp(lang, "en") == 0;
+	json_t *trig = json_array(), *hist = json_array(), *others = json_array(), *emp = json_array();
+	ks_err err = sq_case_children(c, en ? "SELECT rule, coalesce(response_id, 0), reason_en, created_at"
+					      " FROM case_triggers WHERE case_id = ?1 ORDER BY id"
+					    : "SELECT rule, coalesce(response_id, 0), reason_nl, created_at"
+					      " FROM case_triggers WHERE case_id = ?1 ORDER BY id",
+				      id, trig, sq_trigger_row, e);
+	if (!err)
+		err = sq_case_children(c, "SELECT h.kind, h.at, coalesce(h.user_id, 0), u.name, h.rule,"
+					  " coalesce(h.response_id, 0), h.from_status, h.to_status,"
+					  " coalesce(h.other_case_id, 0), h.detail FROM case_history h"
+					  " LEFT JOIN users u ON u.id = h.user_id WHERE h.case_id = ?1 ORDER BY h.id",
+				       id, hist, sq_history_row, e);
+	if (!err)
+		err = sq_case_children(c, en ? "SELECT o.id, o.status, o.opened_at, " SQ_CASE_REASON_IN("'en'")
+					      " FROM cases o JOIN cases c ON c.id = o.id WHERE o.customer_id ="
+					      " (SELECT customer_id FROM cases WHERE id = ?1) AND o.id <> ?1"
+					      " ORDER BY o.id"
+					    : "SELECT o.id, o.status, o.opened_at, " SQ_CASE_REASON_IN("'nl'")
+					      " FROM cases o JOIN cases c ON c.id = o.id WHERE o.customer_id ="
+					      " (SELECT customer_id FROM cases WHERE id = ?1) AND o.id <> ?1"
+					      " ORDER BY o.id",
+				       id, others, sq_other_case_row, e);
+	if (!err)
+		err = sq_case_children(c, "SELECT em.id, em.first_name || ' ' || em.last_name, t.name"
+					  " FROM cases c JOIN responses r ON r.id = c.response_id"
+					  " JOIN employees em ON em.id = r.employee_id"
+					  " LEFT JOIN org_units t ON t.id = em.team_id WHERE c.id = ?1",
+				       id, emp, sq_employee_row, e);
+	(void)customer_id;
+	json_object_set_new(row, "triggers", trig);
+	json_object_set_new(row, "history", hist);
+	json_object_set_new(row, "other_cases", others);
+	json_t *e0 = json_array_get(emp, 0);
+	json_object_set(row, "employee", e0 ? e0 : json_null());
+	json_decref(emp);
+	return err;
+}
+
 static ks_err sq_case_details(sq_conn *c, int64_t id, int64_t customer_id, json_t *row, ks_error *e)
 {
 	json_t *notes = json_array(), *ids = json_array(), *resp = json_array(), *cust = json_array();
@@ -766,6 +1028,12 @@ static ks_err sq_case_details(sq_conn *c, int64_t id, int64_t customer_id, json_
 ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_t *team_id,
 		      ks_error *e)
 {
+	return store_case_get_lang(s, id, now, "nl", out, team_id, e);
+}
+
+ks_err store_case_get_lang(ks_store *s, int64_t id, int64_t now, const char *lang, json_t **out,
+			   int64_t *team_id, ks_error *e)
+{
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st = NULL;
 	json_t *row = NULL;
@@ -773,6 +1041,7 @@ ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_
 	ks_err err = sq_cprep(c, "SELECT " SQ_CASE_COLS SQ_CASE_FROM " WHERE c.id = ?1", &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, id);
+		sq_bind_lang(st, lang);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			row = sq_case_row(st, now);
@@ -788,6 +1057,8 @@ ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_
 	}
 	if (!err)
 		err = sq_case_details(c, id, customer, row, e);
+	if (!err)
+		err = sq_case_loop_details(c, id, customer, lang, row, e);
 	sq_release(s, c);
 	if (err) {
 		json_decref(row);

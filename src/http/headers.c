@@ -65,8 +65,50 @@ static void page_csp(const http_req *req, char *out, size_t n)
 		 used ? styles : " 'none'");
 }
 
+/* An export (CSV, JSON lines) is a download, never a page: a browser that
+ * follows the link saves it instead of rendering it, and the name says what
+ * it is. The name is built from the route's last word segment only (fixed
+ * route text, never from input): "/api/v1/metrics" -> klantstem-metrics.csv,
+ * "/api/v1/audit/export" -> klantstem-audit-export.csv. */
+static void export_disposition(const http_req *req, struct MHD_Response *r)
+{
+	const char *ext = NULL;
+	if (req->content_type && strncasecmp(req->content_type, "text/csv", 8) == 0)
+		ext = "csv";
+	else if (req->content_type && strncasecmp(req->content_type, "application/x-ndjson", 20) == 0)
+		ext = "jsonl";
+	if (ext == NULL || req->status != 200 || req->path == NULL)
+		return;
+	char name[96] = "klantstem";
+	size_t used = strlen(name);
+	const char *p = req->path;
+	if (strncmp(p, "/api/v1/", 8) == 0)
+		p += 8;
+	for (; *p && used + 2 < sizeof name; p++) {
+		char c = *p;
+		if (c == '?')
+			break;
+		if (c == '/')
+			c = '-';
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			continue;
+		if (c == '-' && name[used - 1] == '-')
+			continue;
+		if (used == 9 && c != '-')
+			name[used++] = '-';
+		name[used++] = c;
+	}
+	while (used > 0 && name[used - 1] == '-')
+		used--;
+	name[used] = '\0';
+	char v[160];
+	snprintf(v, sizeof v, "attachment; filename=\"%s.%s\"", name, ext);
+	MHD_add_response_header(r, "Content-Disposition", v);
+}
+
 void http_headers_add(const http_req *req, struct MHD_Response *r)
 {
+	export_disposition(req, r);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	/* Static files choose their own caching; everything else (the API's

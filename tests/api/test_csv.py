@@ -37,6 +37,9 @@ def main(t, srv):
     st, hd, text = srv.get("/api/v1/metrics?team_id=%d&group_by=team&period=2025&format=csv" % dept["id"])
     if not t.check(st == 200 and isinstance(text, str), "CSV by team answers 200", ks.got(st, text)):
         return
+    hdrs = {k.lower(): v for k, v in dict(hd).items()}
+    t.eq(hdrs.get("content-disposition"), 'attachment; filename="klantstem-metrics.csv"',
+         "the CSV export is a download named after its route (Content-Disposition)")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     t.eq(rows[0][0], "team", "the first column is the team")
     got = {r[0] for r in rows[1:] if r and r[0] != "total"}

@@ -93,12 +93,7 @@ static ks_err notify_customer(const cases_mail_input *in, bool en, ks_buf *subje
 		return KS_ERR_INVALID;
 	const char *org = notify_or(in->org_name, "klantstem");
 	ks_err err = buf_printf(subject, en ? "Your feedback to %s" : "Uw feedback aan %s", org);
-	size_t n = strlen(in->customer_message);
-	if (!err)
-		err = buf_puts(text, in->customer_message);
-	if (!err && in->customer_message[n - 1] != '\n')
-		err = buf_puts(text, "\n");
-	return err;
+	return err ? err : buf_puts(text, in->customer_message);
 }
 
 ks_err cases_digest_build(const char *lang, const char *base_url, const cases_digest_item *items, size_t n,

@@ -490,21 +490,13 @@ static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, 
 	return err;
 }
 
-/* x joins the customer's open case: its consent is the latest answer, and
- * a rule with a shorter SLA brings the deadline forward. */
-static ks_err sq_case_join(sq_conn *c, int64_t case_id, const sq_fired *f, int n, const model_response *x,
-			   ks_error *e)
+/* x joins the customer's open case: its consent is the latest answer. The
+ * deadline stays as it was promised (a repeat raises the priority, it
+ * does not move the date under the owner's feet). */
+static ks_err sq_case_join(sq_conn *c, int64_t case_id, const model_response *x, ks_error *e)
 {
-	int64_t deadline = 0;
-	for (int i = 0; i < n; i++) {
-		int64_t d = cases_deadline(x->received_at, f[i].r.sla_hours, f[i].r.working_days);
-		if (deadline == 0 || d < deadline)
-			deadline = d;
-	}
 	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c,
-			      "UPDATE cases SET updated_at = ?2, consent = coalesce(?3, consent),"
-			      " deadline = min(coalesce(deadline, ?4), ?4) WHERE id = ?1",
+	ks_err err = sq_cprep(c, "UPDATE cases SET updated_at = ?2, consent = coalesce(?3, consent) WHERE id = ?1",
 			      &st, e);
 	if (err)
 		return err;
@@ -512,7 +504,6 @@ static ks_err sq_case_join(sq_conn *c, int64_t case_id, const sq_fired *f, int n
 	sqlite3_bind_int64(st, 2, x->received_at);
 	if (x->contact_consent >= 0)
 		sqlite3_bind_int(st, 3, x->contact_consent);
-	sqlite3_bind_int64(st, 4, deadline);
 	return sq_cstep(c, st, e);
 }
 
@@ -611,7 +602,7 @@ ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, b
 	err = sq_one_id(c, "SELECT id FROM cases WHERE customer_id = ?1 AND status IN ('new','contacted')",
 			x->customer_id, &case_id, e);
 	if (!err)
-		err = case_id ? sq_case_join(c, case_id, f, n, x, e)
+		err = case_id ? sq_case_join(c, case_id, x, e)
 			      : sq_case_insert(s, c, f, n, x, notify, &case_id, e);
 	if (!err)
 		err = sq_case_triggers_add(c, case_id, f, n, x, e);

@@ -435,6 +435,37 @@ static void an_on_commit(void *arg, const model_response *const *rows, int n)
 	pthread_rwlock_unlock(&ix->lock);
 }
 
+/* Issue 13: the store's update hook. A one-click response's answers
+ * changed in place (completed by the form, changed, withdrawn): find its
+ * row by the indexed fields it had (any row equal in all of them is an
+ * equal choice: the counts come out the same) and rewrite its answers, so
+ * the response is still counted once. Rows are appended in time order,
+ * so the search runs back from the end and stops before `t`. The change
+ * bumps dims_version: cached tables of the disclosure layer are stale. */
+static void an_on_update(void *arg, const model_response *before, const model_response *after)
+{
+	an_index *ix = arg;
+	uint32_t t = before->received_at > 0 && before->received_at < UINT32_MAX
+			     ? (uint32_t)before->received_at : 0;
+	uint16_t old_ans = an_answers(before);
+	pthread_rwlock_wrlock(&ix->lock);
+	uint16_t team = (uint16_t)an_codes_get(&ix->units, before->team_id);
+	uint16_t emp = (uint16_t)an_codes_get(&ix->emps, before->employee_id);
+	uint16_t tp = (uint16_t)an_codes_get(&ix->tps, before->touchpoint_id);
+	uint32_t cust = an_codes_get(&ix->custs, before->customer_id);
+	for (size_t i = ix->n; i-- > 0;) {
+		if (ix->t[i] == t && ix->ans[i] == old_ans && ix->team[i] == team &&
+		    ix->emp[i] == emp && ix->tp[i] == tp && ix->cust[i] == cust) {
+			ix->ans[i] = an_answers(after);
+			ix->dims_version++;
+			break;
+		}
+		if (ix->t[i] < t && i + 4096 < ix->n)
+			break;  /* well before it: late arrivals are seconds, not thousands of rows */
+	}
+	pthread_rwlock_unlock(&ix->lock);
+}
+
 ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
 {
 	int64_t t0 = clock_mono_ms();
@@ -467,6 +498,7 @@ ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
 	}
 	ix->build_ms = clock_mono_ms() - t0;
 	store_set_commit_hook(s, an_on_commit, ix);
+	store_set_update_hook(s, an_on_update, ix);  /* issue 13 */
 	*out = ix;
 	return KS_OK;
 }

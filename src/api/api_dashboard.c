@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>  /* the logo's base64 (issue 13) */
+
 #include "analytics/analytics.h"
 #include "api/api.h"
 
@@ -931,10 +933,20 @@ ks_err api_compliment_create(http_req *req, ks_error *e)
 
 /* ---- organisation settings: GET|PUT /api/v1/settings ----------------------------------------- */
 
-static json_t *api_org_settings_json(const store_org_settings *o)
+/* The later of the two rows' times (issue 13: the voice has its own row). */
+static int64_t api_settings_updated(const store_org_settings *o, const store_voice *v)
 {
-	return json_pack("{s:s, s:o}", "verbatim_detail", store_verbatim_detail_name(o->verbatim_detail),
-			 "updated_at", api_iso_or_null(o->updated_at));
+	return o->updated_at > v->updated_at ? o->updated_at : v->updated_at;
+}
+
+static json_t *api_org_settings_json(const store_org_settings *o, const store_voice *v)
+{
+	return json_pack("{s:s, s:o, s:s, s:s, s:o}", "verbatim_detail",
+			 store_verbatim_detail_name(o->verbatim_detail), "updated_at",
+			 api_iso_or_null(api_settings_updated(o, v)),
+			 "form_of_address", v->formal ? "u" : "je",
+			 "organisation_name", v->organisation_name,
+			 "logo_url", v->logo ? json_string("/logo") : json_null());
 }
 
 /* Every role may read it: everyone may know what others see of them. */
@@ -944,22 +956,97 @@ ks_err api_org_settings_get(http_req *req, ks_error *e)
 	static const char *const params[] = {NULL};
 	api_app *app = req->app;
 	store_org_settings o;
+	store_voice v;
+	memset(&v, 0, sizeof v);
 	ks_err err = api_only_params(req, params, e);
 	if (!err)
 		err = store_org_settings_get(app->store, &o, e);
-	if (err)
-		return err;
-	http_reply_json(req, 200, api_org_settings_json(&o));
+	if (!err)
+		err = store_voice_get(app->store, &v, e);
+	if (!err)
+		http_reply_json(req, 200, api_org_settings_json(&o, &v));
+	store_voice_free(&v);
+	return err;
+}
+
+/* The logo (issue 13): a data: URL of a PNG, JPEG or GIF of at most
+ * STORE_LOGO_MAX bytes, its type checked by its first bytes (a type that
+ * says PNG over an SVG or HTML body is refused: no markup ever reaches a
+ * customer's page through an <img>); null removes it. */
+static ks_err api_settings_logo(const json_t *l, store_voice *v, ks_error *e)
+{
+	static const struct { const char *type, *magic; size_t n; } kinds[] = {
+		{"image/png", "\x89PNG\r\n\x1a\n", 8}, {"image/jpeg", "\xff\xd8\xff", 3},
+		{"image/gif", "GIF8", 4}};
+	store_voice_free(v);
+	v->logo_type[0] = '\0';
+	if (json_is_null(l))
+		return KS_OK;
+	const char *s = json_is_string(l) ? json_string_value(l) : NULL;
+	const char *comma = s && strncmp(s, "data:", 5) == 0 ? strstr(s, ";base64,") : NULL;
+	if (comma == NULL)
+		return ks_fail(e, KS_ERR_INVALID, "logo", "logo must be a data: URL (data:image/png;base64,...) or null");
+	size_t k = 0, type_len = (size_t)(comma - s - 5);
+	while (k < 3 && !(strlen(kinds[k].type) == type_len && strncmp(s + 5, kinds[k].type, type_len) == 0))
+		k++;
+	if (k == 3)
+		return ks_fail(e, KS_ERR_INVALID, "logo", "logo must be a PNG, JPEG or GIF image");
+	const char *b64 = comma + 8;
+	size_t b64_len = strlen(b64);
+	if (b64_len > (STORE_LOGO_MAX / 3 + 1) * 4)
+		return ks_fail(e, KS_ERR_RANGE, "logo", "logo is larger than %d bytes", STORE_LOGO_MAX);
+	v->logo = malloc(b64_len / 4 * 3 + 3);
+	if (v->logo == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	if (sodium_base642bin(v->logo, b64_len / 4 * 3 + 3, b64, b64_len, NULL, &v->logo_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return ks_fail(e, KS_ERR_INVALID, "logo", "logo is not valid base64");
+	if (v->logo_len > STORE_LOGO_MAX)
+		return ks_fail(e, KS_ERR_RANGE, "logo", "logo is larger than %d bytes", STORE_LOGO_MAX);
+	if (v->logo_len < kinds[k].n || memcmp(v->logo, kinds[k].magic, kinds[k].n) != 0)
+		return ks_fail(e, KS_ERR_INVALID, "logo", "logo is not a %s image", kinds[k].type);
+	snprintf(v->logo_type, sizeof v->logo_type, "%s", kinds[k].type);
 	return KS_OK;
 }
 
-static ks_err api_org_settings_from_json(const json_t *o, store_org_settings *out, ks_error *e)
+/* The organisation's voice (issue 13): form_of_address, organisation_name, logo. */
+static ks_err api_settings_voice(const json_t *o, store_voice *v, bool *changed, ks_error *e)
 {
-	static const char *const fields[] = {"verbatim_detail", NULL};
+	const json_t *f = json_object_get(o, "form_of_address");
+	const json_t *n = json_object_get(o, "organisation_name");
+	const json_t *l = json_object_get(o, "logo");
+	*changed = f || n || l;
+	if (f) {
+		const char *fs = json_is_string(f) ? json_string_value(f) : "";
+		if (strcmp(fs, "je") != 0 && strcmp(fs, "u") != 0)
+			return ks_fail(e, KS_ERR_INVALID, "form_of_address", "form_of_address must be je or u");
+		v->formal = strcmp(fs, "u") == 0;
+	}
+	if (n) {
+		if (!json_is_string(n))
+			return ks_fail(e, KS_ERR_INVALID, "organisation_name", "organisation_name must be text");
+		if (json_string_length(n) >= sizeof v->organisation_name)
+			return ks_fail(e, KS_ERR_RANGE, "organisation_name",
+				       "organisation_name holds at most %zu bytes", sizeof v->organisation_name - 1);
+		snprintf(v->organisation_name, sizeof v->organisation_name, "%s", json_string_value(n));
+	}
+	return l ? api_settings_logo(l, v, e) : KS_OK;
+}
+
+static ks_err api_org_settings_from_json(const json_t *o, store_org_settings *out, bool *changed,
+					 ks_error *e)
+{
+	static const char *const fields[] = {"verbatim_detail", "form_of_address", "organisation_name",
+					      "logo", NULL};
 	ks_err err = api_only_fields(o, fields, "", e);
 	if (err)
 		return err;
 	const json_t *d = json_object_get(o, "verbatim_detail");
+	*changed = d != NULL;
+	/* a PUT names at least one setting; any it leaves out stays as it was */
+	if (d == NULL && (json_object_get(o, "form_of_address") || json_object_get(o, "organisation_name") ||
+			  json_object_get(o, "logo")))
+		return KS_OK;
 	if (!json_is_string(d) || !store_verbatim_detail_parse(json_string_value(d), &out->verbatim_detail))
 		return ks_fail(e, KS_ERR_INVALID, "verbatim_detail", "verbatim_detail must be exact, band or anonymous");
 	return KS_OK;
@@ -971,18 +1058,33 @@ ks_err api_org_settings_put(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
 	store_org_settings o;
+	store_voice v;
 	memset(&o, 0, sizeof o);
+	memset(&v, 0, sizeof v);
 	json_t *body = NULL;
+	bool detail_changed = false, voice_changed = false;
 	ks_err err = api_body_object(req, &body, e);
 	if (!err)
-		err = api_org_settings_from_json(body, &o, e);
+		err = store_org_settings_get(app->store, &o, e);
+	if (!err)
+		err = store_voice_get(app->store, &v, e);
+	if (!err)
+		err = api_org_settings_from_json(body, &o, &detail_changed, e);
+	if (!err)
+		err = api_settings_voice(body, &v, &voice_changed, e);
 	json_decref(body);
 	o.updated_by = req->who.user_id;
-	if (!err)
+	v.updated_by = req->who.user_id;
+	if (!err && detail_changed)
 		err = store_org_settings_put(app->store, &o, e);
-	if (err)
-		return err;
-	api_audit(req, "settings.update", "settings", 0, json_pack("{s:s}", "verbatim_detail", store_verbatim_detail_name(o.verbatim_detail)));
-	http_reply_json(req, 200, api_org_settings_json(&o));
-	return KS_OK;
+	if (!err && voice_changed)
+		err = store_voice_put(app->store, &v, clock_now(app->clock), e);
+	if (!err) {
+		api_audit(req, "settings.update", "settings", 0,
+			  json_pack("{s:s, s:s}", "verbatim_detail", store_verbatim_detail_name(o.verbatim_detail),
+				    "form_of_address", v.formal ? "u" : "je"));
+		http_reply_json(req, 200, api_org_settings_json(&o, &v));
+	}
+	store_voice_free(&v);
+	return err;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "survey/page.h"
 #include "invite/qr.h"
 
 /* ---- rules ------------------------------------------------------------------ */
@@ -384,38 +385,30 @@ ks_err api_touchpoint_qr(http_req *req, ks_error *e)
 
 /* ---- unsubscribe (RFC 8058 one-click, and a page for people) ------------------------ */
 
-static ks_err api_unsub_page(http_req *req, int status, const char *title, const char *text,
-			     bool with_button)
+/* The page in the customer's language and the organisation's voice
+ * (issue 13; src/survey/page.c writes it). */
+static ks_err api_unsub_page(http_req *req, int status, survey_unsub kind)
 {
+	api_app *app = req->app;
+	char lang[3] = "nl";
+	if (kind != SURVEY_UNSUB_UNKNOWN)
+		store_unsub_language(app->store, req->params[0], lang);
+	const char *q = http_query(req, "lang");
+	if (q && (strcmp(q, "en") == 0 || strcmp(q, "nl") == 0))
+		snprintf(lang, sizeof lang, "%s", q);
+	store_voice sv;
+	survey_voice v = {0};
+	if (store_voice_get(app->store, &sv, NULL) == KS_OK) {
+		v.formal = sv.formal;
+		v.logo = sv.logo != NULL;
+	} else {
+		memset(&sv, 0, sizeof sv);
+	}
+	v.org_name = sv.organisation_name;
 	ks_buf b;
 	buf_init(&b, 64 * 1024);
-	ks_err err = buf_puts(&b, "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\">"
-				  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-				  "<meta name=\"robots\" content=\"noindex\"><title>");
-	if (!err)
-		err = buf_html(&b, title);
-	if (!err)
-		err = buf_puts(&b, "</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;"
-				   "margin:2rem auto;padding:0 1rem;line-height:1.5}button{font-size:1rem;"
-				   "padding:.6rem 1.2rem}</style></head><body><main><h1>");
-	if (!err)
-		err = buf_html(&b, title);
-	if (!err)
-		err = buf_puts(&b, "</h1><p>");
-	if (!err)
-		err = buf_html(&b, text);
-	if (!err)
-		err = buf_puts(&b, "</p>");
-	if (!err && with_button) {
-		err = buf_puts(&b, "<form method=\"post\" action=\"/u/");
-		if (!err)
-			err = buf_html(&b, req->params[0]);
-		if (!err)
-			err = buf_puts(&b, "\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
-					   "<button type=\"submit\">Afmelden / Unsubscribe</button></form>");
-	}
-	if (!err)
-		err = buf_puts(&b, "</main></body></html>\n");
+	ks_err err = survey_page_unsubscribe(&b, lang, &v, kind, req->params[0]);
+	store_voice_free(&sv);
 	if (err) {
 		buf_free(&b);
 		return err;
@@ -441,12 +434,8 @@ ks_err api_unsubscribe_get(http_req *req, ks_error *e)
 {
 	(void)e;
 	if (!api_unsub_token_ok(req->params[0]))
-		return api_unsub_page(req, 404, "Onbekende link / Unknown link",
-				      "Deze afmeldlink kennen we niet. We do not know this link.", false);
-	return api_unsub_page(req, 200, "Afmelden voor uitnodigingen / Unsubscribe",
-			      "Wil je geen uitnodigingen voor onze korte enquêtes meer ontvangen? "
-			      "Don't want to receive our short survey invitations any more?",
-			      true);
+		return api_unsub_page(req, 404, SURVEY_UNSUB_UNKNOWN);
+	return api_unsub_page(req, 200, SURVEY_UNSUB_CONFIRM);
 }
 
 ks_err api_unsubscribe_post(http_req *req, ks_error *e);
@@ -455,13 +444,10 @@ ks_err api_unsubscribe_post(http_req *req, ks_error *e)
 	api_app *app = req->app;
 	ks_err err = store_optout_token(app->store, req->params[0], clock_now(app->clock), e);
 	if (err == KS_ERR_NOTFOUND)
-		return api_unsub_page(req, 404, "Onbekende link / Unknown link",
-				      "Deze afmeldlink kennen we niet. We do not know this link.", false);
+		return api_unsub_page(req, 404, SURVEY_UNSUB_UNKNOWN);
 	if (err)
 		return err;
-	return api_unsub_page(req, 200, "Afgemeld / Unsubscribed",
-			      "Je ontvangt geen uitnodigingen meer. You will not receive invitations any more.",
-			      false);
+	return api_unsub_page(req, 200, SURVEY_UNSUB_DONE);
 }
 
 /* ---- test mode: the clock and the scheduler under the test's control --------------- */

@@ -11,6 +11,15 @@
  * stored but held as suspect (store_suspect_hold) and counts nowhere until
  * an admin accepts it. The customer sees the same thank-you page either
  * way: telling a flood which answers are held would only help it.
+ *
+ * The one-click score (issue 13, docs/API.md "One-click score"): a GET of
+ * a contact's link with ?nps=N stores N at once as a partial response
+ * (complete false, source "one-click"), counted like any other; the form
+ * posted later completes that same row. The page cannot confirm with a
+ * script (its CSP allows none), so the GET stores; against mail scanners,
+ * which open every link of a mail within a second or two, a second,
+ * different score within API_SCANNER_S of the last tap withdraws the
+ * score (the response stays partial without NPS) until a tap after that.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +31,20 @@
 #include "survey/page.h"
 
 #define API_PAGE_MAX (256 * 1024)
+/* Two different taps closer than this are a scanner opening every link. */
+#define API_SCANNER_S 10
+
+/* The organisation's voice for a page (issue 13); logo only as a flag. */
+static void api_page_voice(api_app *app, store_voice *v, survey_voice *out)
+{
+	memset(v, 0, sizeof *v);
+	if (store_voice_get(app->store, v, NULL) != KS_OK)
+		memset(v, 0, sizeof *v);
+	out->formal = v->formal;
+	out->org_name = v->organisation_name;
+	out->logo = v->logo != NULL;
+	store_voice_free(v);  /* the page needs the flag, not the bytes */
+}
 
 static const char *api_page_lang(http_req *req, const store_link *l)
 {
@@ -34,8 +57,11 @@ static const char *api_page_lang(http_req *req, const store_link *l)
 static ks_err api_page_message(http_req *req, int status, const char *lang, survey_message kind)
 {
 	ks_buf b;
+	store_voice sv;
+	survey_voice v;
+	api_page_voice(req->app, &sv, &v);
 	buf_init(&b, API_PAGE_MAX);
-	ks_err err = survey_page_message(&b, lang, kind);
+	ks_err err = survey_page_message_voice(&b, lang, &v, kind);
 	if (err) {
 		buf_free(&b);
 		return err;
@@ -76,19 +102,78 @@ static void api_nonce(char out[MODEL_TOKEN_LEN + 1])
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+/* The touchpoint as the customer reads it in lang (issue 13). */
+static const char *api_page_touchpoint(const store_link *l, const char *lang)
+{
+	if (strcmp(lang, "en") == 0 && l->touchpoint_label_en[0])
+		return l->touchpoint_label_en;
+	if (l->touchpoint_label_nl[0])
+		return l->touchpoint_label_nl;
+	return l->touchpoint_name;
+}
+
 static ks_err api_page_form(http_req *req, int status, const store_link *l, const model_survey *s,
-			    const char *nonce, int prefill, const survey_form_errors *errs)
+			    const char *nonce, int prefill, int saved, const survey_form_errors *errs)
 {
 	ks_buf b;
+	store_voice sv;
+	survey_voice v;
+	api_page_voice(req->app, &sv, &v);
+	const char *lang = api_page_lang(req, l);
+	survey_form_ctx ctx = {.lang = lang, .token = req->params[0], .nonce = nonce,
+			       .touchpoint_name = api_page_touchpoint(l, lang),
+			       .employee_first_name = l->employee_first_name,
+			       .prefill_nps = prefill, .saved_nps = saved, .voice = &v};
 	buf_init(&b, API_PAGE_MAX);
-	ks_err err = survey_page_form(&b, s, api_page_lang(req, l), req->params[0], nonce,
-				      l->touchpoint_name, l->employee_first_name, prefill, errs);
+	ks_err err = survey_page_form_voice(&b, s, &ctx, errs);
 	if (err) {
 		buf_free(&b);
 		return err;
 	}
 	http_reply_buf(req, status, "text/html; charset=utf-8", &b);
 	return KS_OK;
+}
+
+static bool api_survey_has_nps(const model_survey *s)
+{
+	for (int i = 0; i < s->n_questions; i++)
+		if (s->q[i].type == MODEL_Q_NPS)
+			return true;
+	return false;
+}
+
+/* A tap in the mail: store it as the contact's partial response, change
+ * it, or (a scanner's burst) withdraw it. Returns the score now saved, or
+ * -1. Failures leave the page as it was: the form still takes the score. */
+static int api_one_click(http_req *req, const store_link *l, int nps)
+{
+	api_app *app = req->app;
+	int64_t now = clock_now(app->clock);
+	model_response r;
+	model_response_init(&r);
+	r.nps = nps;
+	r.partial = true;
+	if (l->partial_id == 0) {
+		r.contact_id = l->contact.id;
+		r.survey_id = l->survey_id;
+		snprintf(r.language, sizeof r.language, "%s", api_page_lang(req, l));
+		snprintf(r.source, sizeof r.source, "one-click");
+		/* one per contact: a reload, a second tab or a retry is a repeat */
+		snprintf(r.client_key, sizeof r.client_key, "one-click:%lld", (long long)l->contact.id);
+		r.body_hash = (uint64_t)nps + 1;
+		bool created = false;
+		ks_err err = store_response_submit(app->store, &r, &created, NULL);
+		return err == KS_OK ? nps : -1;
+	}
+	if (l->partial_nps == nps)
+		return nps;  /* the same tap again */
+	r.id = l->partial_id;
+	bool burst = l->one_click_at > 0 && now - l->one_click_at < API_SCANNER_S;
+	if (burst)
+		r.nps = -1;
+	if (store_response_update_partial(app->store, &r, now, NULL) != KS_OK)
+		return l->partial_nps;
+	return r.nps;
 }
 
 ks_err api_survey_get(http_req *req, ks_error *e);
@@ -117,9 +202,14 @@ ks_err api_survey_get(http_req *req, ks_error *e)
 	api_app *app = req->app;
 	if (l.is_contact)
 		store_invite_opened(app->store, l.contact.id, prefill >= 0, clock_now(app->clock), NULL);
+	int saved = -1;
+	if (l.is_contact && prefill >= 0 && api_survey_has_nps(s))
+		saved = api_one_click(req, &l, prefill);
+	else if (l.is_contact && l.partial_id && l.partial_nps >= 0)
+		saved = prefill = l.partial_nps;  /* opened again without a score */
 	char nonce[MODEL_TOKEN_LEN + 1];
 	api_nonce(nonce);
-	err = api_page_form(req, 200, &l, s, nonce, prefill, NULL);
+	err = api_page_form(req, 200, &l, s, nonce, prefill, saved, NULL);
 	free(s);
 	return err;
 }
@@ -194,12 +284,19 @@ static ks_err api_survey_store(http_req *req, api_post *p, ks_error *e)
 	if (err) {
 		if (p->nonce[0] == '\0')
 			api_nonce(p->nonce);
-		return api_page_form(req, 422, &p->l, &p->s, p->nonce, -1, &p->errs);
+		return api_page_form(req, 422, &p->l, &p->s, p->nonce, -1, -1, &p->errs);
 	}
 	p->r.open_text = open;
 	api_page_response(&p->l, lang, p->nonce, &p->r);
 	bool created = false;
-	err = api_survey_submit(req, p, &created, e);
+	if (p->l.partial_id) {
+		/* the form completes the one-click response: the same row */
+		p->r.id = p->l.partial_id;
+		err = store_response_update_partial(app->store, &p->r, clock_now(app->clock), e);
+		created = err == KS_OK;
+	} else {
+		err = api_survey_submit(req, p, &created, e);
+	}
 	free(open);
 	if (err == KS_ERR_CONFLICT || (err == KS_OK && !created))
 		return api_page_message(req, 409, lang, SURVEY_MSG_ALREADY_ANSWERED);
@@ -231,4 +328,79 @@ ks_err api_survey_post(http_req *req, ks_error *e)
 	}
 	free(p);
 	return err;
+}
+
+/* ==== customer voice (issue 13) ============================================== */
+
+/* Past this many questions a survey loses customers halfway (docs/API.md). */
+#define API_SURVEY_SHORT 4
+/* The share of "yes" is shown from this many answers (docs/PRIVACY.md's min n). */
+#define API_YESNO_MIN_N 5
+
+void api_survey_warnings(const model_entity *ent, json_t *row)
+{
+	if (ent == NULL || row == NULL || strcmp(ent->name, "surveys") != 0)
+		return;
+	json_t *w = json_array();
+	size_t n = json_array_size(json_object_get(row, "questions"));
+	if (n > API_SURVEY_SHORT)
+		json_array_append_new(w, json_pack("{s:s, s:s, s:s}", "code", "long_survey", "field",
+						   "questions", "message",
+						   "more than four questions: customers drop out of long surveys "
+						   "(keep to the NPS, one open question and at most two drivers)"));
+	json_object_set_new(row, "warnings", w);
+}
+
+/* GET /logo: the organisation's uploaded logo, for its customer pages and
+ * mails. Its type was checked by its first bytes when it was uploaded. */
+ks_err api_logo_get(http_req *req, ks_error *e);
+ks_err api_logo_get(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	store_voice v;
+	ks_err err = store_voice_get(app->store, &v, e);
+	if (err)
+		return err;
+	if (v.logo == NULL) {
+		store_voice_free(&v);
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "no logo");
+	}
+	ks_buf b;
+	buf_init(&b, STORE_LOGO_MAX + 1);
+	err = buf_append(&b, (const char *)v.logo, v.logo_len);
+	static const char *const types[] = {"image/png", "image/jpeg", "image/gif"};
+	const char *type = types[0];
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(v.logo_type, types[i]) == 0)
+			type = types[i];
+	store_voice_free(&v);
+	if (err) {
+		buf_free(&b);
+		return err;
+	}
+	http_reply_buf(req, 200, type, &b);
+	return KS_OK;
+}
+
+/* GET /api/v1/yesno?survey_id=&from=&to=: the share of "yes" per yes/no
+ * question, organisation-wide (no person in it). */
+ks_err api_yesno_report(http_req *req, ks_error *e);
+ks_err api_yesno_report(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {"survey_id", "from", "to", NULL};
+	api_app *app = req->app;
+	int64_t survey_id = 0, from = 0, to = 0;
+	json_t *out = NULL;
+	ks_err err = api_only_params(req, params, e);
+	if (!err)
+		err = api_query_id(req, "survey_id", &survey_id, e);
+	if (!err)
+		err = api_time_range(req, &from, &to, e);
+	if (!err)
+		err = store_yesno_report(app->store, survey_id, from, to, API_YESNO_MIN_N, &out, e);
+	if (err)
+		return err;
+	json_object_set_new(out, "min_n", json_integer(API_YESNO_MIN_N));
+	http_reply_json(req, 200, out);
+	return KS_OK;
 }

@@ -27,6 +27,8 @@ ks_err api_representativeness(http_req *req, ks_error *e);
 ks_err api_touchpoint_qr(http_req *req, ks_error *e);
 ks_err api_unsubscribe_get(http_req *req, ks_error *e);
 ks_err api_unsubscribe_post(http_req *req, ks_error *e);
+ks_err api_logo_get(http_req *req, ks_error *e);      /* customer voice (issue 13) */
+ks_err api_yesno_report(http_req *req, ks_error *e);  /* customer voice (issue 13) */
 ks_err api_admin_clock(http_req *req, ks_error *e);
 ks_err api_admin_scheduler_run(http_req *req, ks_error *e);
 ks_err api_login(http_req *req, ks_error *e);
@@ -135,6 +137,10 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/funnel/representativeness", api_representativeness, API_GLOBAL, HTTP_SLOW},
 	{"GET", "/u/{token}", api_unsubscribe_get, API_PUBLIC},
 	{"POST", "/u/{token}", api_unsubscribe_post, API_PUBLIC},
+	/* customer voice (issue 13): the logo on customer pages and mails;
+	 * the share of "yes" of yes/no questions, organisation-wide */
+	{"GET", "/logo", api_logo_get, API_PUBLIC},
+	{"GET", "/api/v1/yesno", api_yesno_report, API_GLOBAL},
 	{"POST", "/api/v1/admin/clock", api_admin_clock, API_ADMIN},
 	{"POST", "/api/v1/admin/scheduler/run", api_admin_scheduler_run, API_ADMIN},
 	/* administration (issue 13): mails go out while the caller waits */

@@ -371,29 +371,40 @@ typedef struct demo_aspect {
 	int comp;  /* which latent component the rating reads */
 } demo_aspect;
 
+/* A yes/no question (issue 13), answered yes when the latent component
+ * it reads is above cut (about 80 % yes at -0.85). */
+typedef struct demo_yesno {
+	const char *aspect;
+	const char *nl, *en;
+	int comp;
+	double cut;
+} demo_yesno;
+
 typedef struct demo_survey {
 	const char *name;
 	bool grade, ces, open;
 	int n_aspects;
 	demo_aspect aspects[3];
+	int n_yesno;
+	demo_yesno yesno[1];
 } demo_survey;
 
+/* Short by default (issue 13): the standard survey is the NPS, at most
+ * two drivers and one open question; customers drop out of long ones.
+ * The field visit asks "on time?" as yes/no, which a customer answers
+ * faster and more surely than a 1-10 rating of punctuality. */
 static const demo_survey demo_surveys[DEMO_N_SURVEYS] = {
-	[SV_STANDARD] = {"Standaard contactmeting", true, true, true, 3, {
+	[SV_STANDARD] = {"Standaard contactmeting", false, false, true, 2, {
 		{"snelheid", "Hoe beoordeelt u de snelheid waarmee u geholpen bent?",
 		 "How do you rate the speed with which you were helped?", COMP_SPEED},
 		{"vriendelijkheid", "Hoe beoordeelt u de vriendelijkheid van de medewerker?",
-		 "How do you rate the friendliness of our employee?", COMP_FRIENDLY},
-		{"deskundigheid", "Hoe beoordeelt u de deskundigheid van de medewerker?",
-		 "How do you rate the expertise of our employee?", COMP_EXPERT}}},
-	[SV_SHORT] = {.name = "Korte meting", .open = true},
-	[SV_FIELD] = {"Monteursbezoek", true, false, true, 3, {
-		{"punctualiteit", "Kwam de monteur op de afgesproken tijd?",
-		 "Did the engineer arrive at the agreed time?", COMP_SPEED},
+		 "How do you rate the friendliness of our employee?", COMP_FRIENDLY}}, 0, {{0}}},
+	[SV_SHORT] = {.name = "Korte meting", .ces = true, .open = true},
+	[SV_FIELD] = {"Monteursbezoek", true, false, true, 1, {
 		{"deskundigheid", "Hoe beoordeelt u de deskundigheid van de monteur?",
-		 "How do you rate the engineer's expertise?", COMP_EXPERT},
-		{"vriendelijkheid", "Hoe beoordeelt u de vriendelijkheid van de monteur?",
-		 "How do you rate the engineer's friendliness?", COMP_FRIENDLY}}},
+		 "How do you rate the engineer's expertise?", COMP_EXPERT}}, 1, {
+		{"op_tijd", "Kwam de monteur op de afgesproken tijd?",
+		 "Was the engineer on time?", COMP_SPEED, -0.85}}},
 };
 
 /* Ordered-probit cut points: NPS = number of points below z. For z ~ N(0,1)
@@ -730,6 +741,12 @@ static json_t *demo_survey_questions(const demo_survey *sv)
 		json_array_append_new(q, demo_question("ces",
 			"We hebben het u makkelijk gemaakt om uw vraag afgehandeld te krijgen.",
 			"We made it easy for you to get your question handled.", false));
+	for (int i = 0; i < sv->n_yesno; i++) {
+		json_t *y = demo_question("yesno", sv->yesno[i].nl, sv->yesno[i].en, false);
+		if (y)
+			json_object_set_new(y, "aspect", json_string(sv->yesno[i].aspect));
+		json_array_append_new(q, y);
+	}
 	for (int i = 0; i < sv->n_aspects; i++) {
 		json_t *d = demo_question("driver", sv->aspects[i].nl, sv->aspects[i].en, false);
 		if (d)
@@ -1067,6 +1084,12 @@ static void demo_answers(demo_ctx *x, demo_rng *r, const demo_touchpoint *tp, co
 		snprintf(res->drivers[i].aspect, sizeof res->drivers[i].aspect, "%s", a->aspect);
 		res->drivers[i].score = demo_clamp_round(7.4 + 0.8 * l->m + 1.1 * l->comp[a->comp] +
 							 0.5 * demo_normal(r), 1, 10);
+	}
+	res->n_yesno = sv->n_yesno;
+	for (int i = 0; i < sv->n_yesno; i++) {
+		const demo_yesno *y = &sv->yesno[i];
+		snprintf(res->yesno[i].aspect, sizeof res->yesno[i].aspect, "%s", y->aspect);
+		res->yesno[i].score = l->comp[y->comp] + 0.5 * demo_normal(r) > y->cut;
 	}
 	int cls = demo_class(res->nps);
 	res->open_text = NULL;

@@ -67,6 +67,32 @@ static const invite_texts texts_nl = {
 	.unsub_link = "Afmelden",
 };
 
+/* The same with "u" (issue 13): an organisation speaks to its customers in
+ * one form of address, in mails and on every page. */
+static const invite_texts texts_nl_u = {
+	.html_lang = "nl",
+	.reminder_prefix = "Herinnering: ",
+	.subject_start = "Hoe was uw contact met ",
+	.about = " over ",
+	.hello = "Beste",
+	.contact_start = "U had onlangs contact met ",
+	.from = " van ",
+	.contact_end = ". We horen graag hoe dat ging.",
+	.nudge = "Misschien heeft u onze vorige e-mail gemist. Uw antwoord helpt ons echt verder.",
+	.question_start = "Hoe waarschijnlijk is het dat u ",
+	.question_end = " aanbeveelt aan vrienden, familie of collega's?",
+	.pick = "Kies een cijfer van 0 (zeer onwaarschijnlijk) tot 10 (zeer waarschijnlijk):",
+	.low = "Zeer onwaarschijnlijk",
+	.high = "Zeer waarschijnlijk",
+	.out_of = " van 10",
+	.open_text = "Of open de vragenlijst: ",
+	.open_button = "Open de vragenlijst",
+	.minute = "Het kost u maar een minuutje.",
+	.thanks = "Alvast bedankt!",
+	.unsub_question = "Geen uitnodigingen meer ontvangen?",
+	.unsub_link = "Afmelden",
+};
+
 static const invite_texts texts_en = {
 	.html_lang = "en",
 	.reminder_prefix = "Reminder: ",
@@ -170,12 +196,12 @@ static bool token_valid(const char *t)
 	return true;
 }
 
-static const invite_texts *texts_for(const char *lang)
+static const invite_texts *texts_for(const char *lang, bool formal)
 {
 	if (lang == NULL)
 		return NULL;
 	if (strcmp(lang, "nl") == 0)
-		return &texts_nl;
+		return formal ? &texts_nl_u : &texts_nl;
 	if (strcmp(lang, "en") == 0)
 		return &texts_en;
 	return NULL;
@@ -199,6 +225,7 @@ typedef struct invite_ctx {
 	const invite_texts *t;
 	char survey_url[INVITE_URL_MAX];
 	char unsub_url[INVITE_URL_MAX];
+	char logo_url[INVITE_URL_MAX];
 } invite_ctx;
 
 /* The person (or, when unknown, the organisation) the customer spoke to. */
@@ -308,8 +335,11 @@ static void put_text(writer *w, const invite_ctx *c)
 
 #define CSS_P "margin:0 0 16px;"
 #define CSS_TABLE "role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\""
+/* 44 px of line box + 2 px of border: a tap target of at least 44x44 px
+ * wherever the row is 11 x 44 px wide (issue 13). */
 #define CSS_SCORE                                                                       \
-	"display:block;padding:10px 0;text-align:center;font-weight:bold;font-size:16px;" \
+	"display:block;padding:0;line-height:46px;min-width:24px;text-align:center;"   \
+	"font-weight:bold;font-size:16px;"                                            \
 	"color:#1e40af;background-color:#eff6ff;border:1px solid #1e40af;"                  \
 	"border-radius:4px;text-decoration:none;"
 #define CSS_END "padding-top:6px;font-size:13px;color:#4b5563;"
@@ -336,7 +366,7 @@ static void put_html_head(writer *w, const invite_ctx *c)
  * screen readers, the visible labels sit under the row. */
 static void put_html_score(writer *w, const invite_ctx *c, int n)
 {
-	w_raw(w, "<td style=\"padding:0 2px;width:9%;\"><a href=\"");
+	w_raw(w, "<td style=\"padding:0 1px;width:9%;\"><a href=\"");
 	put_score_url(w, c, n);
 	w_raw(w, "\" aria-label=\"");
 	w_int(w, n);
@@ -363,8 +393,24 @@ static void put_html_scale(writer *w, const invite_ctx *c)
 	w_raw(w, "</td></tr></table>\n");
 }
 
+/* The organisation's logo (when it has one) and name on top, so the
+ * customer knows at a glance who asks (issue 13). */
+static void put_html_sender(writer *w, const invite_ctx *c)
+{
+	w_raw(w, "<p style=\"margin:0 0 20px;font-weight:bold;font-size:18px;\">");
+	if (c->in->logo) {
+		w_raw(w, "<img src=\"");
+		w_text(w, c->logo_url);
+		w_raw(w, "\" alt=\"\" height=\"40\" style=\"height:40px;max-width:160px;"
+			 "vertical-align:middle;margin-right:10px;border:0;\">");
+	}
+	w_text(w, c->in->org_name);
+	w_raw(w, "</p>\n");
+}
+
 static void put_html_body(writer *w, const invite_ctx *c)
 {
+	put_html_sender(w, c);
 	w_raw(w, "<p style=\"" CSS_P "\">");
 	put_greeting(w, c);
 	w_raw(w, "</p>\n<p style=\"" CSS_P "\">");
@@ -406,7 +452,7 @@ static void put_html_footer(writer *w, const invite_ctx *c)
 
 static ks_err check_input(const invite_message_input *in)
 {
-	if (in == NULL || texts_for(in->lang) == NULL || !base_url_valid(in->base_url))
+	if (in == NULL || texts_for(in->lang, in->formal) == NULL || !base_url_valid(in->base_url))
 		return KS_ERR_INVALID;
 	if (!token_valid(in->token) || !token_valid(in->unsubscribe_token))
 		return KS_ERR_INVALID;
@@ -421,9 +467,10 @@ ks_err invite_message_build(const invite_message_input *in, ks_buf *subject, ks_
 	ks_err rc = check_input(in);
 	if (rc)
 		return rc;
-	invite_ctx c = { .in = in, .t = texts_for(in->lang) };
+	invite_ctx c = { .in = in, .t = texts_for(in->lang, in->formal) };
 	invite_message_urls(in->base_url, in->token, in->unsubscribe_token, c.survey_url,
 			    sizeof c.survey_url, c.unsub_url, sizeof c.unsub_url);
+	snprintf(c.logo_url, sizeof c.logo_url, "%.*s/logo", (int)base_len(in->base_url), in->base_url);
 
 	writer ws = { subject, false, KS_OK };
 	put_subject(&ws, &c);

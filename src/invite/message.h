@@ -6,8 +6,10 @@
  * from the mail itself — eleven links base_url/s/TOKEN?nps=0..10 — and an
  * unsubscribe link base_url/u/UNSUBSCRIBE_TOKEN in the footer.
  *
- * The HTML uses inline styles only, no external images or scripts, and every
- * dynamic text is HTML-escaped. The subject and the text part are plain
+ * The HTML uses inline styles only, no scripts, no image but the
+ * organisation's own logo (base_url/logo, when it has one; its name is the
+ * alt text), and every dynamic text is HTML-escaped. Each score link is at
+ * least 44 px high (48 with its border) and as wide as the row allows. The subject and the text part are plain
  * UTF-8; control characters in names become spaces, so a stray newline in a
  * database row cannot break a header. Nothing is kept after a call returns.
  */
@@ -32,6 +34,9 @@ typedef struct invite_message_input {
 	const char *nps_question;         /* the survey's NPS text in lang; NULL or "" = default */
 	const char *org_name;             /* required: the sender as the customer knows it */
 	bool reminder;                    /* "Herinnering: " / "Reminder: " and a short nudge */
+	/* issue 13: the organisation's voice */
+	bool formal;                      /* Dutch "u" rather than "je" (English has one form) */
+	bool logo;                        /* the organisation has a logo: base_url/logo on top */
 } invite_message_input;
 
 /* Append the subject (one line, no line end), the text part and the HTML part

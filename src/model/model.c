@@ -61,6 +61,7 @@ static const char *const model_qtype_names[] = {
 	[MODEL_Q_CES] = "ces",
 	[MODEL_Q_DRIVER] = "driver",
 	[MODEL_Q_OPEN] = "open",
+	[MODEL_Q_YESNO] = "yesno",  /* issue 13 */
 };
 #define MODEL_N_QTYPES ((int)(sizeof model_qtype_names / sizeof model_qtype_names[0]))
 
@@ -93,6 +94,7 @@ void model_qtype_range(model_qtype t, int *lo, int *hi)
 	case MODEL_Q_CES: l = 1; h = 7; break;
 	case MODEL_Q_DRIVER: l = 1; h = 10; break;
 	case MODEL_Q_OPEN: break;
+	case MODEL_Q_YESNO: l = 0; h = 1; break;  /* issue 13: no 0, yes 1 */
 	}
 	if (lo)
 		*lo = l;
@@ -171,7 +173,7 @@ static ks_err model_q_parse_type(const json_t *item, model_question *q, int idx,
 		return KS_OK;
 	char p[MODEL_PATH_MAX];
 	model_q_path(p, sizeof p, idx, ".type");
-	return ks_fail(e, KS_ERR_INVALID, p, "%s must be one of nps, grade, ces, driver, open", p);
+	return ks_fail(e, KS_ERR_INVALID, p, "%s must be one of nps, grade, ces, driver, open, yesno", p);
 }
 
 /* Only drivers carry an aspect; it names the rating in answers.drivers. */
@@ -180,13 +182,15 @@ static ks_err model_q_parse_aspect(const json_t *item, model_question *q, int id
 	char p[MODEL_PATH_MAX];
 	model_q_path(p, sizeof p, idx, ".aspect");
 	const json_t *a = json_object_get(item, "aspect");
-	if (q->type != MODEL_Q_DRIVER) {
+	bool named = q->type == MODEL_Q_DRIVER || q->type == MODEL_Q_YESNO; /* issue 13 */
+	if (!named) {
 		if (a && !json_is_null(a))
-			return ks_fail(e, KS_ERR_INVALID, p, "only driver questions have an aspect");
+			return ks_fail(e, KS_ERR_INVALID, p, "only driver and yesno questions have an aspect");
 		return KS_OK;
 	}
 	if (a == NULL)
-		return ks_fail(e, KS_ERR_INVALID, p, "a driver question needs an aspect");
+		return ks_fail(e, KS_ERR_INVALID, p, "a %s question needs an aspect",
+			       model_qtype_name(q->type));
 	return model_copy_text(a, q->aspect, sizeof q->aspect, p, e);
 }
 
@@ -237,7 +241,7 @@ static ks_err model_q_check_unique(const model_survey *s, int idx, ks_error *e)
 		const model_question *o = &s->q[j];
 		if (o->type != q->type)
 			continue;
-		if (q->type != MODEL_Q_DRIVER)
+		if (q->type != MODEL_Q_DRIVER && q->type != MODEL_Q_YESNO)
 			return ks_fail(e, KS_ERR_INVALID, model_q_path(p, sizeof p, idx, ".type"),
 				       "only one %s question is allowed", model_qtype_name(q->type));
 		if (strcmp(o->aspect, q->aspect) == 0)
@@ -245,9 +249,9 @@ static ks_err model_q_check_unique(const model_survey *s, int idx, ks_error *e)
 				       "duplicate aspect \"%s\"", q->aspect);
 		drivers++;
 	}
-	if (q->type == MODEL_Q_DRIVER && drivers >= MODEL_MAX_DRIVERS)
+	if ((q->type == MODEL_Q_DRIVER || q->type == MODEL_Q_YESNO) && drivers >= MODEL_MAX_DRIVERS)
 		return ks_fail(e, KS_ERR_RANGE, model_q_path(p, sizeof p, idx, ""),
-			       "at most %d driver questions", MODEL_MAX_DRIVERS);
+			       "at most %d %s questions", MODEL_MAX_DRIVERS, model_qtype_name(q->type));
 	return KS_OK;
 }
 
@@ -281,7 +285,7 @@ static json_t *model_q_json(const model_question *q)
 			      "type", model_qtype_name(q->type),
 			      "text", "nl", q->text_nl, "en", q->text_en,
 			      "required", q->required);
-	if (o == NULL || q->type != MODEL_Q_DRIVER)
+	if (o == NULL || (q->type != MODEL_Q_DRIVER && q->type != MODEL_Q_YESNO))
 		return o;
 	if (json_object_set_new(o, "aspect", json_string(q->aspect)) != 0) {
 		json_decref(o);
@@ -460,6 +464,9 @@ static const model_field model_touchpoint_fields[] = {
 	{.name = "position", .type = MODEL_F_INT, .min = 0, .max = 1000},
 	{.name = "moment_of_truth", .type = MODEL_F_BOOL},
 	{.name = "survey_id", .type = MODEL_F_REF, .ref_table = "surveys"},
+	/* issue 13 (migration 014): the name the customer reads, per language */
+	{.name = "label_nl", .type = MODEL_F_TEXT, .max = 127},
+	{.name = "label_en", .type = MODEL_F_TEXT, .max = 127},
 };
 
 /* name max 127: it must fit model_survey.name. */

@@ -35,7 +35,8 @@ typedef enum {
 	MODEL_Q_GRADE,   /* 1..10 Dutch school grade */
 	MODEL_Q_CES,     /* 1..7 "made it easy" */
 	MODEL_Q_DRIVER,  /* 1..10 rating of a named aspect */
-	MODEL_Q_OPEN     /* free text */
+	MODEL_Q_OPEN,    /* free text */
+	MODEL_Q_YESNO    /* issue 13: yes (1) / no (0) about a named aspect */
 } model_qtype;
 
 typedef struct model_question {
@@ -55,8 +56,9 @@ typedef struct model_survey {
 
 /* Parse and validate a survey's "questions" JSON array into s->q.
  * Rules: 1..MODEL_MAX_QUESTIONS items; type one of nps, grade, ces, driver,
- * open; at most one each of nps, grade, ces, open; drivers need a unique
- * "aspect"; "text" must hold non-empty "nl" and "en" strings.
+ * open, yesno; at most one each of nps, grade, ces, open; drivers and yesno
+ * questions need a unique "aspect"; "text" must hold non-empty "nl" and "en"
+ * strings.
  * On error fills e with the field path (e.g. "questions[2].text.nl"). */
 ks_err model_survey_questions_parse(const json_t *questions, model_survey *s, ks_error *e);
 /* Inverse of the above: a new JSON array (caller owns the reference). */
@@ -108,6 +110,10 @@ typedef struct model_response {
 	int ces;
 	int n_drivers;
 	model_driver_score drivers[MODEL_MAX_DRIVERS];
+	/* issue 13: yes/no answers by aspect, score 1 yes / 0 no */
+	int n_yesno;
+	model_driver_score yesno[MODEL_MAX_DRIVERS];
+	bool partial;          /* issue 13: only the score tapped in the mail so far */
 	const char *open_text;
 	int contact_consent;    /* may we contact you? 1 yes, 0 no, -1 not asked */
 	int64_t received_at;

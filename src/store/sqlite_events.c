@@ -192,6 +192,80 @@ json_t *store_contact_json(const model_contact *c)
 
 /* ---- survey links ----------------------------------------------------------- */
 
+/* ---- customer voice (issue 13) ------------------------------------------------- */
+
+/* The touchpoint's names for the customer, per language. */
+static ks_err sq_link_labels(sq_conn *c, store_link *l, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT coalesce(label_nl,''), coalesce(label_en,'') FROM touchpoints"
+			      " WHERE id=?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, l->touchpoint_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(l->touchpoint_label_nl, sizeof l->touchpoint_label_nl, "%s", sq_ctext(st, 0));
+		snprintf(l->touchpoint_label_en, sizeof l->touchpoint_label_en, "%s", sq_ctext(st, 1));
+	}
+	sqlite3_finalize(st);
+	return KS_OK;
+}
+
+/* A contact whose response holds only the score tapped in the mail is not
+ * answered yet: its form completes that response. */
+static ks_err sq_link_partial(sq_conn *c, store_link *l, ks_error *e)
+{
+	l->partial_nps = -1;
+	if (!l->answered)
+		return KS_OK;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT id, complete, coalesce(nps,-1), coalesce(one_click_at,0)"
+			      " FROM responses WHERE contact_id=?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, l->contact.id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1) == 0) {
+		l->answered = false;
+		l->partial_id = sqlite3_column_int64(st, 0);
+		l->partial_nps = sqlite3_column_int(st, 2);
+		l->one_click_at = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return KS_OK;
+}
+
+/* Yes/no answers of r->id. */
+static ks_err sq_response_yesno(sq_conn *c, const model_response *r, ks_error *e)
+{
+	for (int i = 0; i < r->n_yesno; i++) {
+		sqlite3_stmt *st = NULL;
+		ks_err err = sq_cprep(c, "INSERT INTO response_yesno(response_id, aspect, answer)"
+				      " VALUES (?1, ?2, ?3)", &st, e);
+		if (err)
+			return err;
+		sqlite3_bind_int64(st, 1, r->id);
+		sqlite3_bind_text(st, 2, r->yesno[i].aspect, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, r->yesno[i].score ? 1 : 0);
+		if ((err = sq_cstep(c, st, e)))
+			return err;
+	}
+	return KS_OK;
+}
+
+/* A one-click response: partial until the form completes it. */
+static ks_err sq_response_mark_partial(sq_conn *c, const model_response *r, ks_error *e)
+{
+	if (!r->partial)
+		return KS_OK;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "UPDATE responses SET complete=0, one_click_at=received_at WHERE id=?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, r->id);
+	return sq_cstep(c, st, e);
+}
+
 static ks_err sq_link_details(sq_conn *c, store_link *l, int64_t customer_id, int64_t employee_id,
 			      ks_error *e)
 {
@@ -216,7 +290,7 @@ static ks_err sq_link_details(sq_conn *c, store_link *l, int64_t customer_id, in
 		l->survey_id = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return KS_OK;
+	return sq_link_labels(c, l, e);
 }
 
 ks_err store_link_resolve(ks_store *s, const char *token, store_link *out, ks_error *e)
@@ -234,6 +308,8 @@ ks_err store_link_resolve(ks_store *s, const char *token, store_link *out, ks_er
 		if (!err)
 			err = sq_lookup(c, SQ_CONTACT_ANSWER, out->contact.id, key, sizeof key, NULL,
 					&out->answered, e);
+		if (!err)
+			err = sq_link_partial(c, out, e);
 		if (!err && clock_now(s->clock) >= out->contact.expires_at)
 			err = ks_fail(e, KS_ERR_GONE, NULL, "this survey link has expired");
 		sq_release(s, c);
@@ -451,6 +527,10 @@ static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, 
 		err = sq_response_insert(c, r, created, e);
 		if (!err && *created)
 			err = sq_response_drivers(c, r, e);
+		if (!err && *created)
+			err = sq_response_yesno(c, r, e);
+		if (!err && *created)
+			err = sq_response_mark_partial(c, r, e);
 		if (!err && *created && r->contact_id)
 			err = sq_invite_completed(c, r->contact_id, r->received_at, e);
 		/* Closed loop (issue 6, sqlite_cases.c): the cases its alert rules
@@ -929,7 +1009,11 @@ json_t *store_response_json(const model_response *r)
 				    r->open_text ? json_string(r->open_text) : json_null(),
 				    "contact_consent",
 				    r->contact_consent < 0 ? json_null() : json_boolean(r->contact_consent));
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:s}",
+	json_t *yesno = json_object();
+	for (int i = 0; i < r->n_yesno; i++)
+		json_object_set_new(yesno, r->yesno[i].aspect, json_boolean(r->yesno[i].score));
+	json_object_set_new(answers, "yesno", yesno);
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:s, s:s, s:b}",
 			 "id", (json_int_t)r->id, "client_key",
 			 r->client_key[0] ? json_string(r->client_key) : json_null(), "contact_id",
 			 sq_opt_id(r->contact_id), "customer_id", sq_opt_id(r->customer_id),
@@ -937,7 +1021,8 @@ json_t *store_response_json(const model_response *r)
 			 "touchpoint_id", sq_opt_id(r->touchpoint_id), "survey_id",
 			 sq_opt_id(r->survey_id), "channel",
 			 r->channel[0] ? json_string(r->channel) : json_null(), "language", r->language,
-			 "answers", answers, "received_at", iso, "source", r->source);
+			 "answers", answers, "received_at", iso, "source", r->source,
+			 "complete", !r->partial);
 }
 
 static int sq_col_int(sqlite3_stmt *st, int col, int none)
@@ -949,6 +1034,28 @@ static void sq_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 	snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+/* Issue 13: whether r is complete, and its yes/no answers. */
+static void sq_response_voice(sq_conn *c, model_response *r)
+{
+	sqlite3_stmt *st = NULL;
+	if (sq_cprep(c, "SELECT complete FROM responses WHERE id=?1", &st, NULL) == KS_OK) {
+		sqlite3_bind_int64(st, 1, r->id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			r->partial = sqlite3_column_int(st, 0) == 0;
+		sqlite3_finalize(st);
+	}
+	if (sq_cprep(c, "SELECT aspect, answer FROM response_yesno WHERE response_id=?1 ORDER BY aspect",
+		     &st, NULL) != KS_OK)
+		return;
+	sqlite3_bind_int64(st, 1, r->id);
+	while (sqlite3_step(st) == SQLITE_ROW && r->n_yesno < MODEL_MAX_DRIVERS) {
+		model_driver_score *d = &r->yesno[r->n_yesno++];
+		sq_col_text(st, 0, d->aspect, sizeof d->aspect);
+		d->score = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
 }
 
 /* Current row of a SQ_RESPONSE_GET-shaped statement as API JSON. */
@@ -983,6 +1090,7 @@ static json_t *sq_response_row(sq_conn *c, sqlite3_stmt *st)
 		}
 		sqlite3_reset(ds);
 	}
+	sq_response_voice(c, &r);
 	return store_response_json(&r);
 }
 
@@ -1131,6 +1239,8 @@ ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e)
 		return ks_fail(e, KS_ERR_CONFLICT, "client_key", "duplicate response in bulk load");
 	if (!err)
 		err = sq_response_drivers(b->c, r, e);
+	if (!err)
+		err = sq_response_yesno(b->c, r, e);
 	return err;
 }
 
@@ -1152,4 +1262,171 @@ void store_bulk_rollback(store_bulk *b)
 	sqlite3_exec(b->c->db, "PRAGMA cache_size=-2000", NULL, NULL, NULL);
 	sq_release(b->s, b->c);
 	free(b);
+}
+
+/* ==== customer voice (issue 13) ============================================== */
+
+void store_set_update_hook(ks_store *s, store_update_fn fn, void *arg)
+{
+	s->update_hook = fn;
+	s->update_arg = arg;
+}
+
+/* The indexed fields of the stored response id (what the update hook
+ * needs to find the row it counted), and whether it is still partial. */
+static ks_err sq_response_before(sq_conn *c, int64_t id, model_response *b, bool *partial,
+				 ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT complete, coalesce(customer_id,0), coalesce(employee_id,0),"
+			      " coalesce(team_id,0), coalesce(touchpoint_id,0), coalesce(channel,''),"
+			      " language, coalesce(nps,-1), coalesce(grade,-1), coalesce(ces,-1),"
+			      " received_at, coalesce(contact_id,0) FROM responses WHERE id=?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		model_response_init(b);
+		b->id = id;
+		*partial = sqlite3_column_int(st, 0) == 0;
+		b->customer_id = sqlite3_column_int64(st, 1);
+		b->employee_id = sqlite3_column_int64(st, 2);
+		b->team_id = sqlite3_column_int64(st, 3);
+		b->touchpoint_id = sqlite3_column_int64(st, 4);
+		sq_col_text(st, 5, b->channel, sizeof b->channel);
+		sq_col_text(st, 6, b->language, sizeof b->language);
+		b->nps = sqlite3_column_int(st, 7);
+		b->grade = sqlite3_column_int(st, 8);
+		b->ces = sqlite3_column_int(st, 9);
+		b->received_at = sqlite3_column_int64(st, 10);
+		b->contact_id = sqlite3_column_int64(st, 11);
+		b->partial = *partial;
+	} else {
+		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "response %lld not found",
+						  (long long)id)
+					: sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static void sq_bind_score(sqlite3_stmt *st, int i, int v)
+{
+	if (v >= 0)
+		sqlite3_bind_int(st, i, v);
+}
+
+static ks_err sq_response_rewrite(sq_conn *c, const model_response *r, int64_t now, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "UPDATE responses SET nps=?2, grade=?3, ces=?4, open_text=?5,"
+			      " contact_consent=?6, complete=?7,"
+			      " one_click_at=CASE WHEN ?7=0 THEN ?8 ELSE one_click_at END WHERE id=?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, r->id);
+	sq_bind_score(st, 2, r->nps);
+	sq_bind_score(st, 3, r->grade);
+	sq_bind_score(st, 4, r->ces);
+	if (r->open_text)
+		sqlite3_bind_text(st, 5, r->open_text, -1, SQLITE_STATIC);
+	sq_bind_score(st, 6, r->contact_consent);
+	sqlite3_bind_int(st, 7, r->partial ? 0 : 1);
+	sqlite3_bind_int64(st, 8, now);
+	if ((err = sq_cstep(c, st, e)))
+		return err;
+	static const char *const clear[] = {"DELETE FROM response_drivers WHERE response_id=?1",
+					    "DELETE FROM response_yesno WHERE response_id=?1"};
+	for (int i = 0; i < 2 && !err; i++) {
+		if ((err = sq_cprep(c, clear[i], &st, e)))
+			return err;
+		sqlite3_bind_int64(st, 1, r->id);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_response_drivers(c, r, e);
+	if (!err)
+		err = sq_response_yesno(c, r, e);
+	return err;
+}
+
+ks_err store_response_update_partial(ks_store *s, const model_response *r, int64_t now,
+				     ks_error *e)
+{
+	if (sq_storage_refuse(s))
+		return ks_fail(e, KS_ERR_STORAGE_FULL, NULL,
+			       "the storage is full: nothing was written; try again later");
+	sq_conn *c = sq_acquire(s);
+	model_response before;
+	bool partial = false;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (err) {
+		sq_release(s, c);
+		return err;
+	}
+	err = sq_response_before(c, r->id, &before, &partial, e);
+	if (!err && !partial)
+		err = ks_fail(e, KS_ERR_CONFLICT, "contact_id", "this contact has already been answered");
+	if (!err)
+		err = sq_response_rewrite(c, r, now, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err) {
+		sq_exec(c, "ROLLBACK", NULL);
+		sq_release(s, c);
+		if (err == KS_ERR_STORAGE_FULL)
+			sq_storage_failed(s, err);
+		return err;
+	}
+	sq_release(s, c);
+	model_response after = before;
+	after.nps = r->nps;
+	after.grade = r->grade;
+	after.ces = r->ces;
+	after.partial = r->partial;
+	if (s->update_hook && (after.nps != before.nps || after.grade != before.grade ||
+			       after.ces != before.ces))
+		s->update_hook(s->update_arg, &before, &after);
+	return KS_OK;
+}
+
+ks_err store_yesno_report(ks_store *s, int64_t survey_id, int64_t from, int64_t to, int min_n,
+			  json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT y.aspect, count(*), sum(y.answer) FROM response_yesno y"
+			      " JOIN responses r ON r.id = y.response_id"
+			      " WHERE (?1 = 0 OR r.survey_id = ?1) AND (?2 = 0 OR r.received_at >= ?2)"
+			      " AND (?3 = 0 OR r.received_at < ?3) GROUP BY y.aspect ORDER BY y.aspect",
+			      &st, e);
+	json_t *items = err ? NULL : json_array();
+	if (!err) {
+		sqlite3_bind_int64(st, 1, survey_id);
+		sqlite3_bind_int64(st, 2, from);
+		sqlite3_bind_int64(st, 3, to);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t n = sqlite3_column_int64(st, 1), yes = sqlite3_column_int64(st, 2);
+			/* the one rounding rule: half away from zero, 3 decimals */
+			json_t *share = n >= min_n && n > 0
+						? json_real((double)((yes * 2000 + n) / (2 * n)) / 1000.0)
+						: json_null();
+			json_array_append_new(items, json_pack("{s:s, s:I, s:I, s:o}", "aspect",
+							       sq_ctext(st, 0), "n", (json_int_t)n,
+							       "yes", (json_int_t)yes, "share_yes", share));
+		}
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	if (err) {
+		json_decref(items);
+		return err;
+	}
+	*out = json_pack("{s:o}", "items", items);
+	return KS_OK;
 }

@@ -100,6 +100,8 @@ struct ks_store {
 	bool webhooks;           /* queue webhook events (store_set_webhooks) */
 	store_commit_fn commit_hook;
 	void *commit_arg;
+	store_update_fn update_hook;   /* issue 13: a partial response changed */
+	void *update_arg;
 
 	/* The checkpointer: folds the WAL back into the database on its own
 	 * connection and thread, so the writer never does checkpoint I/O. */

@@ -325,8 +325,15 @@ ks_err store_invite_recover(ks_store *s, int *n, ks_error *e)
 
 static const char *const sq_job_select =
 	"SELECT i.id, i.attempts, i.reminder_attempts, coalesce(i.email,''), coalesce(cu.name,''),"
-	" cu.language, coalesce(em.first_name,''), tp.name, co.token, coalesce(i.unsubscribe_token,''),"
-	" coalesce(i.message_id,''), coalesce(r.survey_id, tp.survey_id, 0)"
+	" cu.language, coalesce(em.first_name,''),"
+	/* issue 13: the touchpoint as this customer reads it */
+	" CASE WHEN cu.language='en' THEN coalesce(nullif(tp.label_en,''), nullif(tp.label_nl,''), tp.name)"
+	"  ELSE coalesce(nullif(tp.label_nl,''), tp.name) END,"
+	" co.token, coalesce(i.unsubscribe_token,''),"
+	" coalesce(i.message_id,''), coalesce(r.survey_id, tp.survey_id, 0),"
+	" coalesce((SELECT form_of_address='u' FROM org_voice WHERE id=1), 0),"
+	" coalesce((SELECT organisation_name FROM org_voice WHERE id=1), ''),"
+	" coalesce((SELECT logo IS NOT NULL FROM org_voice WHERE id=1), 0)"
 	" FROM invitations i JOIN contacts co ON co.id = i.contact_id"
 	" JOIN customers cu ON cu.id = i.customer_id JOIN touchpoints tp ON tp.id = i.touchpoint_id"
 	" LEFT JOIN employees em ON em.id = i.employee_id"
@@ -355,6 +362,9 @@ static void sq_job_row(sqlite3_stmt *st, bool reminder, store_invite_job *j)
 		}
 	}
 	j->survey_id = sqlite3_column_int64(st, 11);
+	j->formal = sqlite3_column_int(st, 12) != 0;
+	sq_text_copy(st, 13, j->org_name, sizeof j->org_name);
+	j->logo = sqlite3_column_int(st, 14) != 0;
 }
 
 /* Skip reminders that no longer make sense: answered, expired, opted out. */
@@ -1059,4 +1069,93 @@ ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv
 	sqlite3_bind_int64(st, 16, ct->occurred_at);
 	int rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? KS_OK : sq_fail(b->c, rc, e);
+}
+
+/* ==== the organisation's voice (issue 13, migration 014) ====================== */
+
+void store_voice_free(store_voice *v)
+{
+	if (v == NULL)
+		return;
+	free(v->logo);
+	v->logo = NULL;
+	v->logo_len = 0;
+}
+
+ks_err store_voice_get(ks_store *s, store_voice *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, "SELECT form_of_address, organisation_name, coalesce(logo_type,''), logo,"
+			     " coalesce(updated_by,0), coalesce(updated_at,0) FROM org_voice WHERE id=1",
+			     &st, e);
+	if (!err) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			out->formal = strcmp(sq_ctext(st, 0), "u") == 0;
+			sq_text_copy(st, 1, out->organisation_name, sizeof out->organisation_name);
+			sq_text_copy(st, 2, out->logo_type, sizeof out->logo_type);
+			int n = sqlite3_column_bytes(st, 3);
+			const void *blob = sqlite3_column_blob(st, 3);
+			if (blob && n > 0 && out->logo_type[0]) {
+				out->logo = malloc((size_t)n);
+				if (out->logo == NULL) {
+					err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+				} else {
+					memcpy(out->logo, blob, (size_t)n);
+					out->logo_len = (size_t)n;
+				}
+			}
+			out->updated_by = sqlite3_column_int64(st, 4);
+			out->updated_at = sqlite3_column_int64(st, 5);
+		} else if (rc != SQLITE_DONE) {
+			err = sq_fail(c, rc, e);
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_voice_put(ks_store *s, store_voice *v, int64_t now, ks_error *e)
+{
+	if (v->logo_len > STORE_LOGO_MAX)
+		return ks_fail(e, KS_ERR_RANGE, "logo", "the logo is larger than %d bytes", STORE_LOGO_MAX);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_prep(c, "INSERT OR REPLACE INTO org_voice(id, form_of_address, organisation_name,"
+			     " logo_type, logo, updated_by, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+			     &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, v->formal ? "u" : "je", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, v->organisation_name, -1, SQLITE_STATIC);
+		if (v->logo && v->logo_len && v->logo_type[0]) {
+			sqlite3_bind_text(st, 3, v->logo_type, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 4, v->logo, (int)v->logo_len, SQLITE_STATIC);
+		}
+		if (v->updated_by)
+			sqlite3_bind_int64(st, 5, v->updated_by);
+		sqlite3_bind_int64(st, 6, now);
+		err = sq_done(c, st, e);
+	}
+	sq_release(s, c);
+	if (!err)
+		v->updated_at = now;
+	return err;
+}
+
+void store_unsub_language(ks_store *s, const char *token, char lang[3])
+{
+	snprintf(lang, 3, "nl");
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	if (sq_prep(c, "SELECT cu.language FROM invitations i JOIN customers cu ON cu.id = i.customer_id"
+		       " WHERE i.unsubscribe_token=?1", &st, NULL) == KS_OK) {
+		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && strcmp(sq_ctext(st, 0), "en") == 0)
+			snprintf(lang, 3, "en");
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
 }

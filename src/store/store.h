@@ -98,6 +98,14 @@ typedef struct store_link {
 	char language[3];          /* customer's language, else "nl" */
 	char employee_first_name[64];
 	bool answered;             /* a response exists for this contact */
+	/* issue 13 (customer voice): the touchpoint as the customer reads it
+	 * (label_nl / label_en, "" = none), and the contact's one-click
+	 * response while it is partial (answered is then false). */
+	char touchpoint_label_nl[128];
+	char touchpoint_label_en[128];
+	int64_t partial_id;        /* 0 = none */
+	int partial_nps;           /* -1 = none (withdrawn) */
+	int64_t one_click_at;      /* last tap in the mail; 0 = none */
 } store_link;
 
 /* Resolve a token (a contact's invitation token or a touchpoint's open-link
@@ -215,6 +223,9 @@ typedef struct store_invite_job {
 	char unsubscribe_token[MODEL_TOKEN_LEN + 1];
 	char message_id[128];
 	int64_t survey_id;
+	bool formal;             /* issue 13: the organisation says "u" */
+	char org_name[128];      /* issue 13: "" = the server's --org-name */
+	bool logo;               /* issue 13: the organisation uploaded a logo */
 } store_invite_job;
 
 /* After a crash, sends that were claimed but never recorded ("sending") go
@@ -973,5 +984,55 @@ ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store
 			       const char *detail, int64_t now, ks_error *e);
 
 /* ==== end of open-link guard ================================================ */
+
+/* ==== customer voice (issue 13; sqlite_events.c, sqlite_invite.c, 014) ====
+ * The one-click score, yes/no answers, and how the organisation speaks to
+ * its customers. */
+
+/* Called after a response's answers changed in place (a one-click score
+ * completed by the form, changed by a second tap, or withdrawn), with the
+ * row before and after: only nps, grade, ces differ. Whoever keeps a
+ * derived copy (the analytics index) updates it, so the response is still
+ * counted once. The rows are valid during the call only. */
+typedef void (*store_update_fn)(void *arg, const model_response *before,
+				const model_response *after);
+void store_set_update_hook(ks_store *s, store_update_fn fn, void *arg);
+
+/* Change the stored answers of the partial response r->id (which must be
+ * partial: KS_ERR_CONFLICT otherwise) to r's nps, grade, ces, drivers,
+ * yes/no answers, open text and consent, in one transaction; the row's
+ * tied fields and received_at stay. r->partial false completes it; true
+ * keeps it partial (a second tap in the mail) and sets one_click_at to
+ * `now`. The update hook hears of the change after the commit. */
+ks_err store_response_update_partial(ks_store *s, const model_response *r, int64_t now,
+				     ks_error *e);
+
+/* Share of "yes" per yes/no aspect over complete and partial responses of
+ * survey_id (0 = all) received in [from, to) (0 = open):
+ * {"items":[{"aspect","n","yes","share_yes"}]} by aspect; share_yes is a
+ * fraction with 3 decimals, null below min_n answers. Caller owns *out. */
+ks_err store_yesno_report(ks_store *s, int64_t survey_id, int64_t from, int64_t to, int min_n,
+			  json_t **out, ks_error *e);
+
+#define STORE_LOGO_MAX 65536   /* bytes of the uploaded logo */
+/* The organisation's voice: one row at most (defaults without it). */
+typedef struct store_voice {
+	bool formal;                    /* "u" rather than "je" */
+	char organisation_name[128];    /* "" = none */
+	char logo_type[16];             /* "" = no logo; image/png, image/jpeg, image/gif */
+	unsigned char *logo;            /* malloc'd, logo_len bytes; NULL = none */
+	size_t logo_len;
+	int64_t updated_by, updated_at;
+} store_voice;
+/* *out is filled; the caller frees out->logo (store_voice_free). */
+ks_err store_voice_get(ks_store *s, store_voice *out, ks_error *e);
+/* Create or replace the row (v->updated_at set to now). */
+ks_err store_voice_put(ks_store *s, store_voice *v, int64_t now, ks_error *e);
+void store_voice_free(store_voice *v);
+/* The language of the customer an unsubscribe token belongs to ("nl" when
+ * the token is unknown: the page must not tell which tokens exist). */
+void store_unsub_language(ks_store *s, const char *token, char lang[3]);
+
+/* ==== end of customer voice ================================================ */
 
 #endif

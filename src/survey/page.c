@@ -17,13 +17,15 @@
  * Language
  * ====================================================================== */
 
-typedef enum { SURVEY_NL, SURVEY_EN } survey_lang;
+/* SURVEY_NL_U: Dutch with "u" — the organisation's form of address
+ * (issue 13), the same on every page and in its mails. */
+typedef enum { SURVEY_NL, SURVEY_NL_U, SURVEY_EN } survey_lang;
 
-static survey_lang survey_lang_of(const char *lang)
+static survey_lang survey_lang_of(const char *lang, bool formal)
 {
 	if (lang && lang[0] == 'e' && lang[1] == 'n' && (lang[2] == '\0' || lang[2] == '-'))
 		return SURVEY_EN;
-	return SURVEY_NL;
+	return formal ? SURVEY_NL_U : SURVEY_NL;
 }
 
 /* The lang attribute comes from here, never from the caller's string. */
@@ -36,6 +38,12 @@ static const char *survey_lang_code(survey_lang l)
 static const char *tr(survey_lang l, const char *nl, const char *en)
 {
 	return l == SURVEY_EN ? en : nl;
+}
+
+/* The same where Dutch addresses the customer: "je" or "u". */
+static const char *tu(survey_lang l, const char *je, const char *u, const char *en)
+{
+	return l == SURVEY_EN ? en : l == SURVEY_NL_U ? u : je;
 }
 
 static bool survey_has(const char *s)
@@ -111,17 +119,22 @@ static const char survey_css[] =
 	"font:1rem/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif}\n"
 	"main{max-width:40rem;margin:1.5rem auto;padding:1.25rem 1.5rem;background:#fff;"
 	"border-radius:.75rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}\n"
-	"@media (max-width:30rem){main{margin:0;border-radius:0;padding:1rem}}\n"
+	"@media (max-width:30rem){main{margin:0;border-radius:0;padding:1rem .5rem}}\n"
+	".org{display:flex;align-items:center;gap:.6rem;margin:0 0 1rem;font-weight:600;color:#57606a}\n"
+	".org img{max-height:2.5rem;max-width:10rem}\n"
+	".saved{margin:1rem 0;padding:.75rem 1rem;border-left:4px solid #1a7f37;background:#f0fff4}\n"
 	"h1{font-size:1.4rem;line-height:1.3;margin:0 0 .5rem}\n"
 	"fieldset{border:0;margin:1.75rem 0 0;padding:0;min-width:0}\n"
 	"legend{font-weight:600;padding:0;margin-bottom:.6rem}\n"
 	".req{color:#b42318}\n"
-	".scale{position:relative;display:grid;gap:.35rem;"
-	"grid-template-columns:repeat(auto-fit,minmax(2.6rem,1fr))}\n"
-	".choice{grid-template-columns:repeat(2,1fr)}\n"
+	/* one row at any width: every button a column of equal share */
+	".scale{position:relative;display:grid;gap:2px;grid-auto-flow:column;"
+	"grid-auto-columns:minmax(0,1fr)}\n"
+	"@media (min-width:36rem){.scale{gap:.35rem}}\n"
+	".choice{gap:.35rem}\n"
 	".scale input{position:absolute;opacity:0;width:1px;height:1px;margin:0}\n"
 	".scale label{display:flex;align-items:center;justify-content:center;"
-	"min-height:2.75rem;border:1px solid #8c959f;border-radius:.5rem;"
+	"min-height:3rem;min-width:0;border:1px solid #8c959f;border-radius:.5rem;"
 	"font-weight:600;cursor:pointer;user-select:none}\n"
 	".scale label:hover{border-color:#0b5cad}\n"
 	".scale input:checked+label{background:#0b5cad;border-color:#0b5cad;color:#fff}\n"
@@ -145,7 +158,22 @@ static const char survey_css[] =
 	".sr{position:absolute;width:1px;height:1px;overflow:hidden;"
 	"clip:rect(0 0 0 0);white-space:nowrap}\n";
 
-static void survey_head(survey_out *o, survey_lang l, const char *title)
+static void survey_org(survey_out *o, const survey_voice *v)
+{
+	if (v == NULL || (!survey_has(v->org_name) && !v->logo))
+		return;
+	out_puts(o, "<header class=\"org\">");
+	if (v->logo)  /* same origin: allowed by the page's CSP (img-src 'self') */
+		out_puts(o, "<img src=\"/logo\" alt=\"\">");
+	if (survey_has(v->org_name)) {
+		out_puts(o, "<span>");
+		out_html(o, v->org_name);
+		out_puts(o, "</span>");
+	}
+	out_puts(o, "</header>\n");
+}
+
+static void survey_head(survey_out *o, survey_lang l, const char *title, const survey_voice *v)
 {
 	out_puts(o, "<!doctype html>\n<html lang=\"");
 	out_puts(o, survey_lang_code(l));
@@ -158,6 +186,7 @@ static void survey_head(survey_out *o, survey_lang l, const char *title)
 	out_puts(o, "</title>\n<style>\n");
 	out_puts(o, survey_css);
 	out_puts(o, "</style>\n</head>\n<body>\n<main>\n");
+	survey_org(o, v);
 }
 
 static void survey_foot(survey_out *o)
@@ -187,11 +216,12 @@ static void survey_field_name(const model_question *q, int i, char *name, size_t
 	case MODEL_Q_CES: fixed = "ces"; break;
 	case MODEL_Q_OPEN: fixed = "open"; break;
 	case MODEL_Q_DRIVER: break;
+	case MODEL_Q_YESNO: break;
 	}
 	if (fixed)
 		snprintf(name, cap, "%s", fixed);
 	else
-		snprintf(name, cap, "d_%d", i);
+		snprintf(name, cap, q->type == MODEL_Q_YESNO ? "y_%d" : "d_%d", i);
 }
 
 /* Words under both ends of a scale. */
@@ -209,6 +239,7 @@ static void survey_scale_ends(model_qtype t, survey_lang l, const char **lo, con
 	case MODEL_Q_GRADE:
 	case MODEL_Q_DRIVER:
 	case MODEL_Q_OPEN:
+	case MODEL_Q_YESNO:
 		break;
 	}
 	*lo = tr(l, "Zeer slecht", "Very poor");
@@ -235,7 +266,7 @@ static void survey_put_field_error(survey_out *o, survey_lang l, const model_que
 		out_puts(o, ".");
 		return;
 	case SURVEY_FE_TOO_LONG:
-		out_puts(o, tr(l, "Je antwoord is te lang: maximaal ", "Your answer is too long: at most "));
+		out_puts(o, tu(l, "Je antwoord is te lang: maximaal ", "Uw antwoord is te lang: maximaal ", "Your answer is too long: at most "));
 		out_int(o, SURVEY_OPEN_CHARS_MAX);
 		out_puts(o, tr(l, " tekens.", " characters."));
 		return;
@@ -254,7 +285,8 @@ static void survey_put_general_error(survey_out *o, survey_lang l, survey_genera
 			       "Please answer at least one question."));
 		return;
 	case SURVEY_GE_ENCODING:
-		out_puts(o, tr(l, "Je antwoorden konden niet worden gelezen. Probeer het nog eens.",
+		out_puts(o, tu(l, "Je antwoorden konden niet worden gelezen. Probeer het nog eens.",
+			       "Uw antwoorden konden niet worden gelezen. Probeer het nog eens.",
 			       "We could not read your answers. Please try again."));
 		return;
 	case SURVEY_GE_FORM:
@@ -316,7 +348,7 @@ static void survey_question_open_tag(survey_out *o, survey_lang l, const model_q
 }
 
 static void survey_radio(survey_out *o, int i, const char *name, int v, bool required,
-			 bool checked, bool invalid, const char *end_word)
+			 bool checked, bool invalid, const char *end_word, const char *text)
 {
 	out_puts(o, "<input type=\"radio\" id=\"");
 	out_qid(o, i, "-");
@@ -336,7 +368,10 @@ static void survey_radio(survey_out *o, int i, const char *name, int v, bool req
 	out_qid(o, i, "-");
 	out_int(o, v);
 	out_puts(o, "\">");
-	out_int(o, v);
+	if (text)
+		out_html(o, text);
+	else
+		out_int(o, v);
 	if (end_word) {  /* the ends are read out with the number itself */
 		out_puts(o, "<span class=\"sr\"> (");
 		out_html(o, end_word);
@@ -358,7 +393,7 @@ static void survey_scale(survey_out *o, survey_lang l, const model_question *q, 
 	out_puts(o, "<div class=\"scale\">\n");
 	for (int v = lo; v <= hi; v++) {
 		const char *end_word = v == lo ? lo_word : v == hi ? hi_word : NULL;
-		survey_radio(o, i, name, v, q->required, v == value, invalid, end_word);
+		survey_radio(o, i, name, v, q->required, v == value, invalid, end_word, NULL);
 	}
 	out_puts(o, "</div>\n<p class=\"ends\" aria-hidden=\"true\"><span>");
 	out_html(o, lo_word);
@@ -384,6 +419,18 @@ static void survey_textarea(survey_out *o, const model_question *q, int i, const
 	out_puts(o, "</textarea>\n");
 }
 
+/* Yes first: the order a person says it in. Values 1 and 0. */
+static void survey_yesno(survey_out *o, survey_lang l, const model_question *q, int i, int value,
+			 bool invalid)
+{
+	char name[16];
+	survey_field_name(q, i, name, sizeof name);
+	out_puts(o, "<div class=\"scale choice\">\n");
+	survey_radio(o, i, name, 1, q->required, value == 1, invalid, NULL, tr(l, "Ja", "Yes"));
+	survey_radio(o, i, name, 0, q->required, value == 0, invalid, NULL, tr(l, "Nee", "No"));
+	out_puts(o, "</div>\n");
+}
+
 static void survey_question(survey_out *o, survey_lang l, const model_survey *s, int i,
 			    int prefill_nps, const survey_form_errors *errs)
 {
@@ -394,6 +441,8 @@ static void survey_question(survey_out *o, survey_lang l, const model_survey *s,
 	survey_question_open_tag(o, l, q, i, fe);
 	if (q->type == MODEL_Q_OPEN) {
 		survey_textarea(o, q, i, errs ? errs->open : "", invalid);
+	} else if (q->type == MODEL_Q_YESNO) {
+		survey_yesno(o, l, q, i, errs ? errs->value[i] : -1, invalid);
 	} else {
 		int value = errs ? errs->value[i] : -1;
 		if (value < 0 && q->type == MODEL_Q_NPS && prefill_nps >= 0 && prefill_nps <= 10)
@@ -409,7 +458,8 @@ static void survey_consent(survey_out *o, survey_lang l, int value)
 {
 	static const char *const vals[] = {"yes", "no"};
 	out_puts(o, "<fieldset class=\"q\">\n<legend id=\"q-contact-t\">");
-	out_puts(o, tr(l, "Mogen we contact met je opnemen over je antwoord?",
+	out_puts(o, tu(l, "Mogen we contact met je opnemen over je antwoord?",
+		       "Mogen we contact met u opnemen over uw antwoord?",
 		       "May we contact you about your answer?"));
 	out_puts(o, "</legend>\n<div class=\"scale choice\">\n");
 	for (int v = 0; v < 2; v++) {
@@ -434,7 +484,7 @@ static void survey_greeting(survey_out *o, survey_lang l, const char *touchpoint
 	out_puts(o, tr(l, "Hoe hebben we het gedaan?", "How did we do?"));
 	out_puts(o, "</h1>\n<p>");
 	if (survey_has(employee)) {
-		out_puts(o, tr(l, "Je had onlangs contact met ", "You were recently in touch with "));
+		out_puts(o, tu(l, "Je had onlangs contact met ", "U had onlangs contact met ", "You were recently in touch with "));
 		out_html(o, employee);
 		if (survey_has(touchpoint)) {
 			out_puts(o, " (");
@@ -443,11 +493,12 @@ static void survey_greeting(survey_out *o, survey_lang l, const char *touchpoint
 		}
 		out_puts(o, ". ");
 	} else if (survey_has(touchpoint)) {
-		out_puts(o, tr(l, "Je had onlangs contact met ons: ", "You were recently in touch with us: "));
+		out_puts(o, tu(l, "Je had onlangs contact met ons: ", "U had onlangs contact met ons: ", "You were recently in touch with us: "));
 		out_html(o, touchpoint);
 		out_puts(o, ". ");
 	}
-	out_puts(o, tr(l, "We horen graag hoe het ging; het kost je nog geen minuut.",
+	out_puts(o, tu(l, "We horen graag hoe het ging; het kost je nog geen minuut.",
+		       "We horen graag hoe het ging; het kost u nog geen minuut.",
 		       "We would love to hear how it went; it takes less than a minute."));
 	out_puts(o, "</p>\n");
 }
@@ -460,18 +511,51 @@ static bool survey_any_required(const model_survey *s)
 	return false;
 }
 
+/* The one-click score was stored: say so, and that the rest is welcome
+ * but not needed (the customer may close the page now). */
+static void survey_saved(survey_out *o, survey_lang l, int nps)
+{
+	if (nps < 0 || nps > 10)
+		return;
+	out_puts(o, "<p class=\"saved\" role=\"status\">");
+	out_puts(o, tu(l, "Bedankt! Je score ", "Bedankt! Uw score ", "Thank you! Your score "));
+	out_int(o, nps);
+	out_puts(o, tu(l, " is opgeslagen. Wil je ons nog iets meer vertellen? Dat kan hieronder; sluiten mag ook.",
+		       " is opgeslagen. Wilt u ons nog iets meer vertellen? Dat kan hieronder; sluiten mag ook.",
+		       " has been saved. Would you like to tell us a little more? You can below; closing this page is fine too."));
+	out_puts(o, "</p>\n");
+}
+
+static const survey_voice survey_default_voice = {false, NULL, false};
+
 ks_err survey_page_form(ks_buf *out, const model_survey *s, const char *lang,
 			const char *token, const char *nonce,
 			const char *touchpoint_name, const char *employee_first_name,
 			int prefill_nps, const survey_form_errors *errs)
 {
-	if (out == NULL || s == NULL || s->n_questions < 0 || s->n_questions > MODEL_MAX_QUESTIONS)
+	survey_form_ctx ctx = {.lang = lang, .token = token, .nonce = nonce,
+			       .touchpoint_name = touchpoint_name,
+			       .employee_first_name = employee_first_name,
+			       .prefill_nps = prefill_nps, .saved_nps = -1, .voice = NULL};
+	return survey_page_form_voice(out, s, &ctx, errs);
+}
+
+ks_err survey_page_form_voice(ks_buf *out, const model_survey *s, const survey_form_ctx *ctx,
+			      const survey_form_errors *errs)
+{
+	if (out == NULL || s == NULL || ctx == NULL || s->n_questions < 0 ||
+	    s->n_questions > MODEL_MAX_QUESTIONS)
 		return KS_ERR_INTERNAL;
-	survey_lang l = survey_lang_of(lang);
+	const survey_voice *v = ctx->voice ? ctx->voice : &survey_default_voice;
+	survey_lang l = survey_lang_of(ctx->lang, v->formal);
+	const char *token = ctx->token, *nonce = ctx->nonce;
+	int prefill_nps = ctx->prefill_nps;
 	survey_out o = {out, KS_OK};
 
-	survey_head(&o, l, tr(l, "Hoe hebben we het gedaan?", "How did we do?"));
-	survey_greeting(&o, l, touchpoint_name, employee_first_name);
+	survey_head(&o, l, tr(l, "Hoe hebben we het gedaan?", "How did we do?"), v);
+	survey_greeting(&o, l, ctx->touchpoint_name, ctx->employee_first_name);
+	if (errs == NULL)
+		survey_saved(&o, l, ctx->saved_nps);
 	if (survey_any_required(s))
 		out_puts(&o, tr(l, "<p class=\"note\">Vragen met een <span class=\"req\">*</span> zijn verplicht.</p>\n",
 				"<p class=\"note\">Questions marked <span class=\"req\">*</span> are required.</p>\n"));
@@ -489,7 +573,8 @@ ks_err survey_page_form(ks_buf *out, const model_survey *s, const char *lang,
 	out_puts(&o, tr(l, "Versturen", "Send"));
 	out_puts(&o, "</button>\n</form>\n<p class=\"note\">");
 	/* DOMAIN.md: feedback goes back to the team as coaching, not as a verdict. */
-	out_puts(&o, tr(l, "Je antwoorden gaan naar het team dat je heeft geholpen, zodat zij ervan kunnen leren.",
+	out_puts(&o, tu(l, "Je antwoorden gaan naar het team dat je heeft geholpen, zodat zij ervan kunnen leren.",
+			"Uw antwoorden gaan naar het team dat u heeft geholpen, zodat zij ervan kunnen leren.",
 			"Your answers go to the team that helped you, so they can learn from them."));
 	out_puts(&o, "</p>\n");
 	survey_foot(&o);
@@ -498,46 +583,59 @@ ks_err survey_page_form(ks_buf *out, const model_survey *s, const char *lang,
 
 ks_err survey_page_message(ks_buf *out, const char *lang, survey_message kind)
 {
+	return survey_page_message_voice(out, lang, NULL, kind);
+}
+
+ks_err survey_page_message_voice(ks_buf *out, const char *lang, const survey_voice *voice,
+				 survey_message kind)
+{
 	if (out == NULL)
 		return KS_ERR_INTERNAL;
-	survey_lang l = survey_lang_of(lang);
+	const survey_voice *v = voice ? voice : &survey_default_voice;
+	survey_lang l = survey_lang_of(lang, v->formal);
 	const char *title, *body;
 	switch (kind) {
 	case SURVEY_MSG_THANKS:
-		title = tr(l, "Bedankt voor je feedback!", "Thank you for your feedback!");
-		body = tr(l, "We hebben je antwoorden goed ontvangen. Het team gebruikt ze om het nog beter te doen.",
+		title = tu(l, "Bedankt voor je feedback!", "Bedankt voor uw feedback!", "Thank you for your feedback!");
+		body = tu(l, "We hebben je antwoorden goed ontvangen. Het team gebruikt ze om het nog beter te doen.",
+			  "We hebben uw antwoorden goed ontvangen. Het team gebruikt ze om het nog beter te doen.",
 			  "We have received your answers. The team will use them to do even better.");
 		break;
 	case SURVEY_MSG_ALREADY_ANSWERED:
-		title = tr(l, "Je hebt deze vragenlijst al ingevuld", "You have already answered this survey");
-		body = tr(l, "Bedankt! We hebben je antwoorden al ontvangen; je hoeft niets meer te doen.",
+		title = tu(l, "Je hebt deze vragenlijst al ingevuld", "U heeft deze vragenlijst al ingevuld", "You have already answered this survey");
+		body = tu(l, "Bedankt! We hebben je antwoorden al ontvangen; je hoeft niets meer te doen.",
+			  "Bedankt! We hebben uw antwoorden al ontvangen; u hoeft niets meer te doen.",
 			  "Thank you! We already have your answers; there is nothing more to do.");
 		break;
 	case SURVEY_MSG_NOT_FOUND:
 		title = tr(l, "Deze link werkt niet", "This link does not work");
-		body = tr(l, "We kunnen deze vragenlijst niet vinden. Controleer of je de volledige link uit je e-mail of bericht hebt gebruikt.",
+		body = tu(l, "We kunnen deze vragenlijst niet vinden. Controleer of je de volledige link uit je e-mail of bericht hebt gebruikt.",
+			  "We kunnen deze vragenlijst niet vinden. Controleer of u de volledige link uit uw e-mail of bericht heeft gebruikt.",
 			  "We cannot find this survey. Please check that you used the complete link from your email or message.");
 		break;
 	case SURVEY_MSG_EXPIRED:
 		title = tr(l, "Deze link is verlopen", "This link has expired");
-		body = tr(l, "Deze vragenlijst kan niet meer worden ingevuld. Bedankt dat je de moeite nam!",
+		body = tu(l, "Deze vragenlijst kan niet meer worden ingevuld. Bedankt dat je de moeite nam!",
+			  "Deze vragenlijst kan niet meer worden ingevuld. Bedankt dat u de moeite nam!",
 			  "This survey is no longer open. Thank you for taking the trouble!");
 		break;
 	case SURVEY_MSG_TOO_MANY:
 		title = tr(l, "Even geduld, alsjeblieft", "Just a moment, please");
-		body = tr(l, "We krijgen op dit moment erg veel antwoorden tegelijk. Probeer het over een paar minuten nog eens; je antwoorden zijn nog niet verstuurd.",
+		body = tu(l, "We krijgen op dit moment erg veel antwoorden tegelijk. Probeer het over een paar minuten nog eens; je antwoorden zijn nog niet verstuurd.",
+			  "We krijgen op dit moment erg veel antwoorden tegelijk. Probeer het over een paar minuten nog eens; uw antwoorden zijn nog niet verstuurd.",
 			  "We are receiving a great many answers at once right now. Please try again in a few minutes; your answers have not been sent yet.");
 		break;
 	case SURVEY_MSG_UNAVAILABLE:
 		title = tr(l, "Even niet beschikbaar", "Temporarily unavailable");
-		body = tr(l, "We kunnen je antwoorden op dit moment niet opslaan. Probeer het later nog eens; je antwoorden zijn nog niet verstuurd.",
+		body = tu(l, "We kunnen je antwoorden op dit moment niet opslaan. Probeer het later nog eens; je antwoorden zijn nog niet verstuurd.",
+			  "We kunnen uw antwoorden op dit moment niet opslaan. Probeer het later nog eens; uw antwoorden zijn nog niet verstuurd.",
 			  "We cannot store your answers right now. Please try again later; your answers have not been sent yet.");
 		break;
 	default:
 		return KS_ERR_INTERNAL;
 	}
 	survey_out o = {out, KS_OK};
-	survey_head(&o, l, title);
+	survey_head(&o, l, title, v);
 	out_puts(&o, "<h1>");
 	out_html(&o, title);
 	out_puts(&o, "</h1>\n<p>");
@@ -783,8 +881,8 @@ static ks_err survey_take_open(survey_parse *p, int i, char *v, size_t n)
 
 	/* Keep what fits for the form shown again, cut on a character boundary. */
 	size_t keep = n;
-	if (keep > MODEL_OPEN_MAX) {
-		keep = MODEL_OPEN_MAX;
+	if (keep > SURVEY_OPEN_KEEP_MAX) {
+		keep = SURVEY_OPEN_KEEP_MAX;
 		while (keep > 0 && ((unsigned char)v[keep] & 0xC0) == 0x80)
 			keep--;
 	}
@@ -899,10 +997,13 @@ static ks_err survey_result(const survey_form_errors *errs)
 static ks_err survey_fill_response(const survey_parse *p, model_response *r)
 {
 	const model_survey *s = p->s;
-	int drivers = 0;
-	for (int i = 0; i < s->n_questions; i++)
+	int drivers = 0, yesno = 0;
+	for (int i = 0; i < s->n_questions; i++) {
 		drivers += s->q[i].type == MODEL_Q_DRIVER && p->errs->value[i] >= 0;
-	if (r->n_drivers < 0 || r->n_drivers > MODEL_MAX_DRIVERS - drivers)
+		yesno += s->q[i].type == MODEL_Q_YESNO && p->errs->value[i] >= 0;
+	}
+	if (r->n_drivers < 0 || r->n_drivers > MODEL_MAX_DRIVERS - drivers ||
+	    r->n_yesno < 0 || r->n_yesno > MODEL_MAX_DRIVERS - yesno)
 		return KS_ERR_INTERNAL;  /* the survey has more drivers than a response holds */
 
 	for (int i = 0; i < s->n_questions; i++) {
@@ -918,6 +1019,13 @@ static ks_err survey_fill_response(const survey_parse *p, model_response *r)
 			_Static_assert(sizeof r->drivers[0].aspect == sizeof s->q[0].aspect,
 				       "aspect sizes differ");
 			model_driver_score *d = &r->drivers[r->n_drivers++];
+			memcpy(d->aspect, s->q[i].aspect, sizeof d->aspect);
+			d->aspect[sizeof d->aspect - 1] = '\0';
+			d->score = v;
+			break;
+		}
+		case MODEL_Q_YESNO: {
+			model_driver_score *d = &r->yesno[r->n_yesno++];
 			memcpy(d->aspect, s->q[i].aspect, sizeof d->aspect);
 			d->aspect[sizeof d->aspect - 1] = '\0';
 			d->score = v;
@@ -983,4 +1091,55 @@ ks_err survey_form_parse(const char *body, size_t len, const model_survey *s,
 fail:
 	free(p.open);
 	return rc;
+}
+
+/* ======================================================================
+ * The unsubscribe pages (issue 13: the customer's language and the
+ * organisation's voice, like every other customer page)
+ * ====================================================================== */
+
+ks_err survey_page_unsubscribe(ks_buf *out, const char *lang, const survey_voice *voice,
+			       survey_unsub kind, const char *token)
+{
+	if (out == NULL || (kind == SURVEY_UNSUB_CONFIRM && !survey_has(token)))
+		return KS_ERR_INTERNAL;
+	const survey_voice *v = voice ? voice : &survey_default_voice;
+	survey_lang l = survey_lang_of(lang, v->formal);
+	const char *title, *body;
+	switch (kind) {
+	case SURVEY_UNSUB_CONFIRM:
+		title = tr(l, "Afmelden voor uitnodigingen", "Unsubscribe from invitations");
+		body = tu(l, "Wil je geen uitnodigingen voor onze korte vragenlijsten meer ontvangen?",
+			  "Wilt u geen uitnodigingen voor onze korte vragenlijsten meer ontvangen?",
+			  "Don't want to receive invitations to our short surveys any more?");
+		break;
+	case SURVEY_UNSUB_DONE:
+		title = tr(l, "Afgemeld", "Unsubscribed");
+		body = tu(l, "Je ontvangt geen uitnodigingen meer.", "U ontvangt geen uitnodigingen meer.",
+			  "You will not receive invitations any more.");
+		break;
+	case SURVEY_UNSUB_UNKNOWN:
+		title = tr(l, "Onbekende link", "Unknown link");
+		body = tr(l, "Deze afmeldlink kennen we niet.", "We do not know this unsubscribe link.");
+		break;
+	default:
+		return KS_ERR_INTERNAL;
+	}
+	survey_out o = {out, KS_OK};
+	survey_head(&o, l, title, v);
+	out_puts(&o, "<h1>");
+	out_html(&o, title);
+	out_puts(&o, "</h1>\n<p>");
+	out_html(&o, body);
+	out_puts(&o, "</p>\n");
+	if (kind == SURVEY_UNSUB_CONFIRM) {
+		out_puts(&o, "<form method=\"post\" action=\"/u/");
+		out_path_segment(&o, token);
+		out_puts(&o, "\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
+			     "<button type=\"submit\">");
+		out_puts(&o, tr(l, "Afmelden", "Unsubscribe"));
+		out_puts(&o, "</button></form>\n");
+	}
+	survey_foot(&o);
+	return o.rc;
 }

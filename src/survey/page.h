@@ -12,13 +12,19 @@
  * Languages: lang "en" (or "en-…") gives English; anything else, NULL
  * included, gives Dutch.
  *
- * Form field names: nps, grade, ces, open, and d_<i> for the driver at
- * question index i (the index, not the aspect, so names are always safe),
- * plus the hidden nonce k.
+ * Form field names: nps, grade, ces, open, d_<i> for the driver and y_<i>
+ * for the yes/no question (values 1 yes, 0 no) at question index i (the
+ * index, not the aspect, so names are always safe), plus the hidden nonce k.
+ *
+ * Every scale is one row at any width from 320 px (an NPS scale split over
+ * two rows reads as two scales); its buttons are at least 48 px high and
+ * share the row's width: 44 px or more from a 540 px wide window, about
+ * 25 px at 320 px (11 x 44 px cannot fit in 320; WCAG 2.5.8 asks 24).
  */
 #ifndef KS_SURVEY_PAGE_H
 #define KS_SURVEY_PAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -35,6 +41,11 @@
  * pairs (ours sends one per question, k and contact). */
 #define SURVEY_OPEN_CHARS_MAX 2000
 #define SURVEY_FIELDS_MAX (MODEL_MAX_QUESTIONS + 8)
+/* A too long answer is shown again whole so the customer can shorten it
+ * (cutting it would lose their words), up to this many bytes: four times
+ * what may be stored, far beyond what the textarea's maxlength lets a
+ * browser send. */
+#define SURVEY_OPEN_KEEP_MAX (4 * MODEL_OPEN_MAX)
 
 /* Characters (code points) in n bytes of valid UTF-8. */
 size_t survey_text_chars(const char *s, size_t n);
@@ -67,7 +78,7 @@ typedef struct survey_form_errors {
 	survey_general_error general;
 	survey_field_error q[MODEL_MAX_QUESTIONS];  /* by question index */
 	int value[MODEL_MAX_QUESTIONS];             /* valid scores entered, else -1 */
-	char open[MODEL_OPEN_MAX + 1];              /* open answer entered (cut to fit) */
+	char open[SURVEY_OPEN_KEEP_MAX + 1];        /* open answer entered (cut to fit) */
 	int consent;                                /* "may we contact you?": 1, 0, -1 not answered */
 } survey_form_errors;
 
@@ -101,6 +112,37 @@ ks_err survey_page_form(ks_buf *out, const model_survey *s, const char *lang,
 /* Append a short page for kind (thank you, already answered, not found,
  * expired, too many, unavailable) to out. Errors as for survey_page_form(). */
 ks_err survey_page_message(ks_buf *out, const char *lang, survey_message kind);
+
+/* ---- the organisation's voice (issue 13) ----------------------------------
+ * One form of address per organisation, its name and logo on every page.
+ * The functions above are these with the default voice (je, no name, no
+ * logo). All pointers borrowed. */
+typedef struct survey_voice {
+	bool formal;           /* Dutch "u" rather than "je" */
+	const char *org_name;  /* NULL or "" = none shown */
+	bool logo;             /* show <img src="/logo"> (same origin: the page's CSP allows it) */
+} survey_voice;
+
+/* What the form page shows besides the survey. */
+typedef struct survey_form_ctx {
+	const char *lang, *token, *nonce;
+	const char *touchpoint_name;      /* already the customer's label in lang */
+	const char *employee_first_name;
+	int prefill_nps;                  /* 0..10 checks that radio; -1 none */
+	int saved_nps;                    /* 0..10: "your score N is saved" (one-click); -1 none */
+	const survey_voice *voice;        /* NULL = the default voice */
+} survey_form_ctx;
+
+ks_err survey_page_form_voice(ks_buf *out, const model_survey *s, const survey_form_ctx *ctx,
+			      const survey_form_errors *errs);
+ks_err survey_page_message_voice(ks_buf *out, const char *lang, const survey_voice *voice,
+				 survey_message kind);
+/* The unsubscribe pages (GET /u/{token}: confirm; POST: done; unknown
+ * link), in the customer's language and the organisation's voice. token
+ * may be NULL for the unknown-link page. */
+typedef enum { SURVEY_UNSUB_CONFIRM, SURVEY_UNSUB_DONE, SURVEY_UNSUB_UNKNOWN } survey_unsub;
+ks_err survey_page_unsubscribe(ks_buf *out, const char *lang, const survey_voice *voice,
+			       survey_unsub kind, const char *token);
 
 /* Parse an application/x-www-form-urlencoded body (len bytes, need not be
  * NUL-terminated) posted by the form of s.

@@ -389,9 +389,14 @@ def test_e2e(t, sink):
                 "%s: GET the ?nps=9 link -> 200 text/html" % name, ks.got(st, body))
         t.eq(p.checked("nps"), ["9"], "%s: the form has nps 9 pre-checked" % name)
         row = invitation(srv, inv["id"], c_nl["id"])
-        t.check(ks.iso_ok(row.get("opened_at")) and ks.iso_ok(row.get("started_at"))
-                and row.get("completed_at") is None,
-                "%s: after the click: opened_at and started_at set, completed_at null" % name, ks.short(row))
+        # the tap stored the score (issue 13): the invitation is answered, no reminder follows
+        t.check(row.get("opened_at") == at(START, 2 * HOUR) and row.get("started_at") == at(START, 2 * HOUR)
+                and row.get("completed_at") == at(START, 2 * HOUR) and row.get("reminder_status") == "skipped",
+                "%s: after the click: opened_at, started_at and completed_at set (the score is stored)"
+                % name, ks.short(row))
+        items = [r for r in srv.list_all("responses") if r.get("contact_id") == c["id"]]
+        t.eq([((i.get("answers") or {}).get("nps"), i.get("complete"), i.get("source")) for i in items],
+             [(9, False, "one-click")], "%s: the tap stored a partial response, nps 9, source one-click" % name)
         k = p.nonce()
         t.check(bool(k), "%s: the form carries a hidden k" % name, "inputs: %s" % ks.short(p.inputs))
         st, _, body = srv.form(spath, {"nps": "9", "k": k or ""})

@@ -237,9 +237,14 @@ def check_anonymous_filter(t, f, rows, readers):
     t.check(not probs, "anonymous: the band filter stays (band=detractor)", "\n".join(probs[:4]))
 
 
+# the organisation's voice shares the settings (issue 13, test_survey_page.py)
+VOICE_DEFAULT = {"form_of_address": "je", "organisation_name": "", "logo_url": None}
+SETTINGS_KEYS = {"verbatim_detail", "updated_at"} | set(VOICE_DEFAULT)
+
+
 def put_setting(t, admin, value, name):
     st, _, body = admin.put("/api/v1/settings", {"verbatim_detail": value})
-    return t.check(st == 200 and isinstance(body, dict) and set(body) == {"verbatim_detail", "updated_at"}
+    return t.check(st == 200 and isinstance(body, dict) and set(body) == SETTINGS_KEYS
                    and body["verbatim_detail"] == value and ks.iso_ok(body.get("updated_at")),
                    name, ks.got(st, body))
 
@@ -247,7 +252,7 @@ def put_setting(t, admin, value, name):
 def check_settings_api(t, srv, readers, admin2):
     for name, (reader, _) in readers.items():
         st, _, body = reader.get("/api/v1/settings")
-        t.eq((st, body), (200, {"verbatim_detail": "band", "updated_at": None}),
+        t.eq((st, body), (200, dict(VOICE_DEFAULT, verbatim_detail="band", updated_at=None)),
              "settings: GET as %s -> the default, band (never set)" % name)
     for name in ("director", "manager", "team lead", "employee"):
         reader, _ = readers[name]
@@ -268,7 +273,7 @@ def check_settings_api(t, srv, readers, admin2):
     t.error(admin.get("/api/v1/settings?verbatim_detail=exact"), 422, "invalid", "verbatim_detail",
             "settings: GET with a parameter -> 422 naming it")
     st, _, body = readers["employee"][0].get("/api/v1/settings")
-    t.eq((st, body), (200, {"verbatim_detail": "band", "updated_at": None}), "settings: refused PUTs changed nothing")
+    t.eq((st, body), (200, dict(VOICE_DEFAULT, verbatim_detail="band", updated_at=None)), "settings: refused PUTs changed nothing")
     t.eq(srv.sql("SELECT count(*) FROM org_settings")[0][0], 0, "settings: no row is stored until an admin sets it")
 
 

@@ -22,21 +22,26 @@ server with a test clock, the SMTP sink and a webhook listener on loopback:
 """
 
 import contextlib
+import glob
 import hashlib
 import hmac
 import http.server
 import json
 import os
+import shutil
+import sqlite3
 import statistics
 import sys
+import tempfile
 import threading
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 import smtp_sink  # noqa: E402
 import test_invite  # noqa: E402
-from test_dashboard import Session, make_user  # noqa: E402
+from test_dashboard import PASSWORD, Session, make_user  # noqa: E402
 from test_invite import Hooks, must, run_sched, wait_mails  # noqa: E402
 
 HOUR = 3600
@@ -127,6 +132,288 @@ def main(t):
         scenario(t, srv, sink, secret)
     with world(t) as (srv, sink, secret):
         targets(t, srv, sink)
+    with world(t) as (srv, sink, secret):
+        one_case(t, srv, sink)
+    merge_old(t)
+
+
+# ---------------------------------------------------------------------------
+# issue 13: one case per unhappy customer, the message read right, the
+# manager's inbox, one digest per person
+
+
+def respond_answers(srv, f, cust, answers, team=None):
+    """A response on a contact served by emp1 (Sanne de Vries)."""
+    c = srv.create("contacts", {"customer_id": cust["id"], "touchpoint_id": f["tp1"]["id"],
+                                "channel": "phone", "employee_id": f["emp1"]["id"]})
+    return must(srv.post("/api/v1/responses", {"contact_id": c["id"], "answers": answers}), 201, "POST /responses")
+
+
+def sess_get(sess, path):
+    st, _, body = sess.get(path)
+    if st != 200 or not isinstance(body, dict):
+        raise ks.FixtureError("GET %s as %s -> %s" % (path, sess.email, ks.got(st, body)))
+    return body
+
+
+def one_case(t, srv, sink):
+    t0 = ks.parse_iso(START)
+    f = ks.base_fixture(srv)
+    lead = make_user(srv, "team_lead", "Lotte Lead", unit_id=f["team"]["id"])
+    mgr_email = "%s@loop.test" % ks.uniq("mia")
+    srv.create("users", {"email": mgr_email, "name": "Mia Manager", "role": "manager", "password": PASSWORD,
+                         "unit_id": f["dept"]["id"], "language": "en"})
+    mgr = Session(srv, mgr_email)
+    oliver = customer(srv, "Oliver Grant", "oliver@example.org", "en")
+
+    # ---- one answer, three rules: one case listing three triggers
+    r1 = respond_answers(srv, f, oliver, {"nps": 0, "grade": 4, "open": "I will cancel, this is a complaint"})
+    items = cases_of(srv, oliver)
+    t.eq(len(items), 1, "NPS 0, grade 4 and a signal word in one answer: exactly one case")
+    cid = items[0]["id"] if items else 0
+    c = sess_get(mgr, "/api/v1/cases/%d" % cid)
+    t.eq([(x["rule"], x["response_id"], x["reason"]) for x in c.get("triggers", [])],
+         [("nps_max", r1["id"], "NPS 0 (at most 6)"), ("grade_max", r1["id"], "grade 4 (at most 5)"),
+          ("words", r1["id"], 'signal word "cancel" in the open answer')],
+         "the case lists the three rules that fired, with the response and the reason in English for Mia")
+    t.eq((c.get("priority"), c.get("rules"), c.get("reason")), ("high", ["grade_max", "nps_max", "words"],
+                                                                 "NPS 0 (at most 6)"),
+         "a signal word raises the priority to high; the case's reason is the first rule's")
+    nl = get_case(srv, cid)
+    t.eq([x["reason"] for x in nl.get("triggers", [])],
+         ["NPS 0 (hoogstens 6)", "cijfer 4 (hoogstens 5)", 'signaalwoord "cancel" in het open antwoord'],
+         "the same reasons in Dutch for a Dutch reader")
+    t.eq((c.get("employee") or {}).get("name"), "Sanne de Vries", "the case names the employee who served the customer")
+
+    # ---- a second low answer joins the open case and raises its priority
+    r2 = respond_answers(srv, f, oliver, {"nps": 3})
+    items = cases_of(srv, oliver)
+    c = get_case(srv, cid)
+    t.eq((len(items), c.get("response_ids"), c.get("priority")), (1, [r1["id"], r2["id"]], "urgent"),
+         "a second low answer joins the open case; repeat_low raises the priority to urgent")
+    t.eq([(x["rule"], x["response_id"]) for x in c.get("triggers", [])][3:],
+         [("nps_max", r2["id"]), ("repeat_low", r2["id"])], "... and lists its two rules as triggers")
+    t.eq([(h["kind"], h.get("rule"), h.get("response_id"), h.get("detail")) for h in c.get("history", [])],
+         [("opened", "nps_max", r1["id"], None), ("trigger", "nps_max", r1["id"], None),
+          ("trigger", "grade_max", r1["id"], None), ("trigger", "words", r1["id"], None),
+          ("priority", None, None, "1>2"), ("trigger", "nps_max", r2["id"], None),
+          ("trigger", "repeat_low", r2["id"], None), ("priority", None, None, "2>3")],
+         "the history: opened, every trigger, each rise of the priority")
+
+    # ---- the message: the template, refusals naming the field, the preview
+    c = sess_get(mgr, "/api/v1/cases/%d" % cid)
+    t.eq(c.get("message_template"), "Dear {customer_name},\n\n\n\nKind regards,\n{employee_name}\n{organisation}",
+         "the form's template in the customer's language, with named placeholders")
+    v = c["version"]
+    resp = lead.request("PATCH", "/api/v1/cases/%d" % cid, {"version": v, "status": "contacted"})
+    v = resp[2].get("version", v) if isinstance(resp[2], dict) else v
+    path = "/api/v1/cases/%d" % cid
+    t.error(lead.request("PATCH", path, {"version": v, "status": "resolved",
+                                         "customer_message": c.get("message_template", "")}),
+            422, None, "customer_message", "the untouched template -> 422 naming customer_message")
+    st, _, b = lead.request("PATCH", path, {"version": v, "status": "resolved", "customer_message":
+                                            "Dear {customer_name},\n\n\u2026\n\nKind regards,\n{employee_name}"})
+    t.check(st == 422 and b["error"]["field"] == "customer_message"
+            and b["error"]["message"] == "vervang de \u2026 door uw eigen woorden",
+            "the literal \u2026 -> 422 naming customer_message (in Dutch for Lotte)", ks.got(st, b))
+    st, _, b = mgr.request("POST", path + "/message-preview", {"customer_message": "Dear {klantnaam}, sorry"})
+    t.check(st == 422 and b["error"]["field"] == "customer_message" and "{klantnaam}" in b["error"]["message"]
+            and b["error"]["message"].startswith("{klantnaam} is not a placeholder"),
+            "an unknown placeholder -> 422 naming the field and the placeholder (in English for Mia)", ks.got(st, b))
+    t.eq((get_case(srv, cid)["version"], srv.sql("SELECT count(*) FROM case_mails WHERE to_email = ?",
+                                                 ("oliver@example.org",))[0][0]),
+         (v, 0), "refused messages change nothing and queue no mail")
+    words = ("Dear {customer_name},\n\nYou told us our engineer came late twice. From now on we call an hour"
+             " ahead.\n\nKind regards,\n{employee_name}\n{organisation}")
+    want = ("Dear Oliver Grant,\n\nYou told us our engineer came late twice. From now on we call an hour"
+            " ahead.\n\nKind regards,\nLotte Lead\n%s" % ORG)
+    st, _, pv = lead.request("POST", path + "/message-preview", {"customer_message": words})
+    t.eq((st, pv), (200, {"to": "oliver@example.org", "language": "en", "subject": "Your feedback to %s" % ORG,
+                          "text": want}), "preview: the exact mail, rendered once")
+
+    # ---- resolve once: exactly one mail, exactly the preview
+    resp = lead.request("PATCH", path, {"version": v, "status": "resolved", "customer_message": words})
+    t.check(resp[0] == 200 and resp[2].get("customer_message") == want
+            and resp[2].get("customer_message_status") == "queued",
+            "resolve: the rendered message is stored and queued", ks.got(resp[0], resp[2]))
+    v = resp[2].get("version", v) if isinstance(resp[2], dict) else v
+    run_sched(srv)
+    lead.request("PATCH", path, {"version": v, "status": "closed"})
+    run_sched(srv)
+    time.sleep(0.3)
+    got = sink.mails(to="oliver@example.org")
+    t.check(len(got) == 1 and got[0].subject == "Your feedback to %s" % ORG
+            and got[0].text.replace("\r\n", "\n") == want + "\n",
+            "exactly one mail in the sink, its text exactly the preview", [(m.subject, m.text) for m in got])
+    t.eq(sum(m.text.count("Dear ") + m.text.count("Kind regards") for m in got), 2,
+         "one greeting and one signature, not two")
+    c = get_case(srv, cid)
+    t.eq([(h["kind"], h.get("from_status"), h.get("to_status"), h.get("detail"), h.get("user_name"))
+          for h in c.get("history", []) if h["kind"] in ("status", "message")],
+         [("status", "new", "contacted", None, "Lotte Lead"), ("status", "contacted", "resolved", None, "Lotte Lead"),
+          ("message", None, None, "queued", "Lotte Lead"), ("status", "resolved", "closed", None, "Lotte Lead")],
+         "the history: each step with who took it, the message once")
+
+    # ---- after closing, a new low answer opens a new case; they link each other
+    respond_answers(srv, f, oliver, {"nps": 1})
+    new = [x["id"] for x in cases_of(srv, oliver) if x["id"] != cid]
+    cid2 = new[0] if new else 0
+    t.eq((len(new), [o["id"] for o in get_case(srv, cid2).get("other_cases", [])],
+          [o["id"] for o in get_case(srv, cid).get("other_cases", [])]), (1, [cid], [cid2]),
+         "after closing, a new answer opens a new case; each lists the customer's other one")
+
+    inbox_and_digest(t, srv, sink, f, t0, lead, mgr, cid2)
+
+
+def inbox_and_digest(t, srv, sink, f, t0, lead, mgr, cid2):
+    team2 = srv.create("teams", {"name": "Team Zonder Lead", "kind": "team", "parent_id": f["dept"]["id"]})["id"]
+    qa = customer(srv, "Queue A", None)
+    answer(srv, f, team2, qa, {"nps": 2})
+    set_clock(srv, t0 + HOUR)          # a later deadline than the rest
+    ca = customer(srv, "Klant A", None)
+    answer(srv, f, f["team"]["id"], ca, {"nps": 2})
+    set_clock(srv, t0 + 2 * HOUR)
+    cb = customer(srv, "Klant B", None)
+    answer(srv, f, team2, cb, {"nps": 4})
+    escalated = [cid2] + [cases_of(srv, x)[0]["id"] for x in (qa, ca, cb)]
+    due = ks.working_deadline(t0 + 2 * HOUR, 48)
+    set_clock(srv, due + 1)
+    st = run_sched(srv)
+    t.eq(st.get("cases_escalated"), 4, "past the deadlines: four cases escalated to Mia")
+    # the manager's digest: one mail listing four links
+    wait_mails(sink, mgr.email, 1)
+    time.sleep(0.3)
+    mine = [m for m in sink.mails(to=mgr.email) if "deadline" in m.subject]
+    links = sorted(int(x) for x in __import__("re").findall(r"%s/#/case/(\d+)\n" % BASE_URL,
+                                                             "".join(m.text.replace("\r\n", "\n") for m in mine)))
+    t.check(len(mine) == 1 and mine[0].subject == "4 cases are past their deadline" and links == sorted(escalated),
+            "four escalations to Mia: one digest (in English) with a link per case",
+            [(m.subject, m.text) for m in mine])
+    lotte = [m for m in sink.mails(to=lead.email) if "deadline" in m.subject]
+    t.check(len(lotte) == 1 and lotte[0].subject == "2 cases zijn over de deadline",
+            "the owner's two overdue cases: one digest in Dutch", [m.subject for m in lotte])
+    # new cases after the escalation: one in the queue of team 2, one owned by Lotte
+    cn = customer(srv, "Klant N", None)
+    answer(srv, f, team2, cn, {"nps": 5})
+    cm = customer(srv, "Klant M", None)
+    answer(srv, f, f["team"]["id"], cm, {"nps": 5})
+    queue_new = cases_of(srv, cn)[0]["id"]
+    lotte_new = cases_of(srv, cm)[0]["id"]
+    mgr = Session(srv, mgr.email)  # days passed on the test clock: the old session expired
+    st, _, own = mgr.get("/api/v1/cases?owner=me")
+    t.eq(len(own.get("items", [])) if st == 200 else None, 0, "Mia owns no case: owner=me is empty for her")
+    inbox = sess_get(mgr, "/api/v1/cases?inbox=me")
+    rows = {x["id"]: x for x in inbox["items"]}
+    want = sorted(escalated, key=lambda i: (rows.get(i, {}).get("deadline") or "", i)) + [queue_new]
+    t.eq([x["id"] for x in inbox["items"]], want,
+         "Mia's inbox: the four escalated overdue cases first (earliest deadline first), then her unit's queue;"
+         " not Lotte's own new case")
+    t.check(lotte_new not in rows and all(rows[i]["overdue"] and rows[i]["escalated"] for i in escalated),
+            "inbox rows say overdue and escalated", ks.short(inbox))
+    esc = sess_get(mgr, "/api/v1/cases?escalated=true")
+    t.eq(sorted(x["id"] for x in esc["items"]), sorted(escalated), "escalated=true: the four escalated open cases")
+    od = sess_get(mgr, "/api/v1/cases?overdue=true&escalated=false")
+    t.eq(od["items"], [], "overdue=true&escalated=false: none (every overdue case was escalated)")
+    ne = sess_get(mgr, "/api/v1/cases?escalated=false&status=new")
+    t.eq(sorted(x["id"] for x in ne["items"]), sorted([queue_new, lotte_new]), "escalated=false&status=new: the two new ones")
+    t.error(mgr.get("/api/v1/cases?escalated=maybe"), 422, None, "escalated", "escalated=maybe -> 422")
+    t.error(mgr.get("/api/v1/cases?inbox=you"), 422, None, "inbox", "inbox=you -> 422")
+
+    # ---- crash-safe: a digest claimed but not recorded is sent again with the same Message-ID
+    mid = mine[0].message_id if mine else ""
+    srv.stop()
+    con = sqlite3.connect(srv.db)
+    with con:
+        # as a crash between claiming and recording leaves it: sending, still due
+        con.execute("UPDATE case_digests SET status = 'sending', next_attempt_at = created_at"
+                    " WHERE '<' || message_id || '>' = ?", (mid,))
+    n = con.execute("SELECT changes()").fetchone()[0]
+    con.close()
+    srv.start()
+    set_clock(srv, due + 5)
+    run_sched(srv)
+    wait_mails(sink, mgr.email, len(sink.mails(to=mgr.email)) + 1)
+    again = [m for m in sink.mails(to=mgr.email) if "deadline" in m.subject]
+    t.check(n == 1 and len(again) == 2 and again[0].message_id == again[1].message_id == mid,
+            "a digest claimed before a crash is sent again with the same Message-ID",
+            (n, [(m.subject, m.message_id) for m in again]))
+
+
+def merge_old(t):
+    """A database built at schema 012 with the old behaviour (a case per
+    rule) is opened by this binary: migration 013 merges the duplicates."""
+    d = tempfile.mkdtemp(prefix="ks-merge-")
+    db = os.path.join(d, "old.db")
+    here = os.path.dirname(os.path.abspath(__file__))
+    files = sorted(glob.glob(os.path.join(here, "..", "..", "src", "store", "migrations", "*.sql")))[:12]
+    con = sqlite3.connect(db)
+    for p in files:
+        with open(p, encoding="utf-8") as fh:
+            con.executescript(fh.read())
+    con.executescript("""
+        PRAGMA user_version = 12;
+        INSERT INTO org_units VALUES (1, NULL, 'organisation', 'Oud BV', 0), (2, 1, 'team', 'Team Oud', 0);
+        INSERT INTO customers (id, external_id, name, language, created_at) VALUES
+          (1, 'X1', 'Oliver Grant', 'en', 0), (2, 'X2', 'Nina Noor', 'nl', 0), (3, 'X3', 'Piet Post', 'nl', 0);
+        INSERT INTO responses (id, customer_id, team_id, language, nps, grade, received_at, source) VALUES
+          (10, 1, 2, 'en', 0, 4, 1000, 'api'), (11, 1, 2, 'en', 3, NULL, 2000, 'api'),
+          (12, 2, 2, 'nl', 2, NULL, 1500, 'api'), (13, 3, 2, 'nl', 1, NULL, 500, 'api'),
+          (14, 3, 2, 'nl', 2, NULL, 3000, 'api');
+        INSERT INTO cases (id, customer_id, reason, status, opened_at, rule, response_id, team_id, deadline,
+                           escalated_at, resolved_at) VALUES
+          (1, 1, 'NPS 0 (at most 6)', 'new', 1000, 'nps_max', 10, 2, 9000, NULL, NULL),
+          (2, 1, 'grade 4 (at most 5)', 'contacted', 1000, 'grade_max', 10, 2, 9000, NULL, NULL),
+          (3, 1, 'second NPS of at most 6 within 90 days', 'new', 2000, 'repeat_low', 11, 2, 5000, 6000, NULL),
+          (4, 2, 'NPS 2 (at most 6)', 'new', 1500, 'nps_max', 12, 2, 4102444800, NULL, NULL),
+          (5, 3, 'NPS 1 (at most 6)', 'resolved', 500, 'nps_max', 13, 2, 4102444800, NULL, 900),
+          (6, 3, 'NPS 2 (at most 6)', 'new', 3000, 'nps_max', 14, 2, 4102444800, NULL, NULL);
+        INSERT INTO case_responses VALUES (1, 10), (1, 11), (2, 10), (3, 11), (4, 12), (5, 13), (6, 14);
+        INSERT INTO case_notes (case_id, text, created_at) VALUES (2, 'belde terug', 1100);
+        INSERT INTO case_mails (case_id, kind, to_email, next_attempt_at, message_id, created_at, status)
+          VALUES (3, 'overdue', 'mgr@old.test', 6000, 'old-3@klantstem', 6000, 'sent');
+    """)
+    con.commit()
+    con.close()
+    srv = ks.Server(t, db=db)
+    try:
+        srv.start()
+        open_per = srv.sql("SELECT customer_id, count(*) FROM cases WHERE status IN ('new','contacted')"
+                           " GROUP BY customer_id ORDER BY customer_id")
+        t.eq(open_per, [(1, 1), (2, 1), (3, 1)], "after the migration every customer has one open case")
+        t.eq(srv.sql("SELECT id FROM cases ORDER BY id"), [(1,), (4,), (5,), (6,)],
+             "Oliver's three cases merged into the oldest (1); the others untouched")
+        c = get_case(srv, 1)
+        t.eq(sorted((x["rule"], x["response_id"]) for x in c.get("triggers", [])),
+             [("grade_max", 10), ("nps_max", 10), ("nps_max", 11), ("repeat_low", 11)],
+             "the merged case lists the triggers of all three")
+        t.eq((c.get("response_ids"), [n["text"] for n in c.get("notes", [])], c.get("deadline"), c.get("escalated_at"),
+              c.get("priority")),
+             ([10, 11], ["belde terug"], ks.iso(5000), ks.iso(6000), "high"),
+             "responses and notes moved; the earliest deadline and the escalation kept; repeat_low: high")
+        t.eq(srv.sql("SELECT case_id FROM case_mails WHERE message_id = 'old-3@klantstem'"), [(1,)],
+             "the mails moved onto the case that stays")
+        t.eq(sorted((h["kind"], h.get("other_case_id"), h.get("rule")) for h in c.get("history", [])
+                    if h["kind"] == "merged"), [("merged", 2, "grade_max"), ("merged", 3, "repeat_low")],
+             "the merge is in the history of the case that stays")
+        t.eq(sorted(x["reason"] for x in c.get("triggers", [])),
+             ["NPS 0 (hoogstens 6)", "NPS 0 (hoogstens 6)", "cijfer 4 (hoogstens 5)",
+              "tweede NPS van hoogstens 6 binnen 90 dagen"],
+             "the old reasons read in Dutch too")
+        c4 = get_case(srv, 4)
+        t.eq(([(x["rule"], x["response_id"]) for x in c4.get("triggers", [])], [h["kind"] for h in c4.get("history", [])]),
+             ([("nps_max", 12)], ["opened", "trigger"]), "a case without duplicates: its trigger and history only")
+        st, _, b = srv.post("/api/v1/responses", {"client_key": ks.uniq("k"), "team_id": 2, "customer_id": 1,
+                                                  "channel": "phone", "answers": {"nps": 2}})
+        t.eq((st, srv.sql("SELECT count(*) FROM cases WHERE customer_id = 1")), (201, [(1,)]),
+             "a new low answer of Oliver's joins the merged case")
+    except ks.FixtureError as ex:
+        t.check(False, "merge test setup", str(ex))
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.cleanup()
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def answer(srv, f, team, cust, answers):

@@ -54,6 +54,7 @@ ks_err api_case_list(http_req *req, ks_error *e);
 ks_err api_case_get(http_req *req, ks_error *e);
 ks_err api_case_patch(http_req *req, ks_error *e);
 ks_err api_case_note_add(http_req *req, ks_error *e);
+ks_err api_case_message_preview(http_req *req, ks_error *e); /* one case (issue 13) */
 ks_err api_alert_rule_list(http_req *req, ks_error *e);
 ks_err api_case_stats(http_req *req, ks_error *e);
 ks_err api_case_root_causes(http_req *req, ks_error *e);
@@ -170,6 +171,8 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/cases/{id}", api_case_get, API_LEADS},
 	{"PATCH", "/api/v1/cases/{id}", api_case_patch, API_LEADS},
 	{"POST", "/api/v1/cases/{id}/notes", api_case_note_add, API_LEADS},
+	/* one case (issue 13): the exact mail to the customer before it is sent */
+	{"POST", "/api/v1/cases/{id}/message-preview", api_case_message_preview, API_LEADS},
 	{"GET", "/api/v1/alert-rules", api_alert_rule_list, API_LEADS},
 	{"PUT", "/api/v1/alert-rules/{id}", api_alert_rule_put, API_ADMIN},
 	/* improvement actions (api_actions.c): every role reads within scope,

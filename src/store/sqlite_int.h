@@ -157,8 +157,10 @@ ks_err sq_webhook_queue(ks_store *s, sq_conn *c, const char *event, json_t *payl
 ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error *e);
 
 /* Called by the writer inside the response's savepoint (sqlite_cases.c):
- * every enabled alert rule that fires on r opens a case for r->customer_id,
- * or adds r to the customer's open case of that rule. Owner: the team lead
+ * the enabled alert rules that fire on r open one case for r->customer_id,
+ * or join the customer's open case (issue 13: one open case per customer),
+ * each as a trigger with a history line; repeat_low and words raise the
+ * priority. Owner: the team lead
  * of r->team_id when one exists, else none (the team's queue); deadline:
  * cases_deadline(received_at, sla_hours, working_days). A new case queues
  * its "opened" mail and the case.opened webhook (when notify). No
@@ -167,6 +169,21 @@ ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *r, b
 			     ks_error *e);
 
 /* ---- shared by sqlite_cases.c, sqlite_case_flow.c, sqlite_case_stats.c ---- */
+/* issue 13 (one case): a line of a case's history (migration 013); 0 / NULL
+ * members are stored as NULL. */
+typedef struct sq_hist {
+	int64_t case_id, at, user_id, response_id, other_case_id;
+	const char *kind, *rule, *from_status, *to_status, *detail;
+} sq_hist;
+ks_err sq_case_history(sq_conn *c, const sq_hist *h, ks_error *e);
+/* The case's reason (its first trigger's) in the language of the SQL
+ * expression lang ('en' or else Dutch); the case row is "c". */
+#define SQ_CASE_REASON_IN(lang)                                                                   \
+	"coalesce((SELECT CASE WHEN " lang " = 'en' THEN t1.reason_en ELSE t1.reason_nl END"      \
+	" FROM case_triggers t1 WHERE t1.case_id = c.id ORDER BY t1.id LIMIT 1), c.reason)"
+/* Recompute the case's priority from its triggers; a rise is written to
+ * its history. */
+ks_err sq_case_priority(sq_conn *c, int64_t case_id, int64_t at, ks_error *e);
 ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e);
 /* Step a write statement to completion and finalize it. */
 ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e);

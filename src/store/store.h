@@ -511,9 +511,11 @@ typedef struct store_verbatim_query {
 ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t **out, ks_error *e);
 
 /* A team's Wall of Fame (fame: NPS 9-10) or Wall of Shame (NPS 0-6):
- * the latest open answers of the unit and everything below it, newest
- * first, at most limit (1..50). *out is the items array. */
-ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int limit, json_t **out, ks_error *e);
+ * the latest open answers of the unit and everything below it received in
+ * [from, to) (0 = unbounded; issue 13: coaching), newest first by
+ * received_at, at most limit (1..50). *out is the items array. */
+ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int64_t from, int64_t to, int limit, json_t **out,
+		  ks_error *e);
 
 /* A target for a unit, a period ("2026", "2026-Q1", "2026-03") and a
  * metric ("nps" or "grade"); validated by the caller. */
@@ -695,14 +697,28 @@ typedef struct store_case_query {
 	int64_t now;
 	int64_t after_id;        /* keyset cursor */
 	int limit;               /* 1..500 */
+	/* issue 13 (one case): */
+	int escalated;           /* 0 any, 1 only open escalated cases, 2 only unescalated ones */
+	int64_t escalated_to;    /* 0 = any */
+	const char *lang;        /* the reader's language for reasons: "en" or else Dutch */
+	/* The inbox of inbox_user (0 = no inbox): open cases they own, that
+	 * were escalated to them, or in the queue (no owner) of a team within
+	 * inbox_unit (0 = none); overdue first, then escalated to them, then
+	 * by deadline. The cursor is then an offset (after_id). */
+	int64_t inbox_user, inbox_unit;
 } store_case_query;
 
-/* {"items":[case...], "next_cursor": id|null} ordered by id. */
+/* {"items":[case...], "next_cursor": id|null} ordered by id (the inbox: see above). */
 ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_error *e);
 /* The case with its notes and response ids; *team_id (may be NULL) gets
  * its team (0 = none). KS_ERR_NOTFOUND when unknown. now decides overdue. */
 ks_err store_case_get(ks_store *s, int64_t id, int64_t now, json_t **out, int64_t *team_id,
 		      ks_error *e);
+/* issue 13: the same with the reasons in lang ("en" or else Dutch), its
+ * triggers, history, the employee who served the customer, and the
+ * customer's other cases. */
+ks_err store_case_get_lang(ks_store *s, int64_t id, int64_t now, const char *lang, json_t **out,
+			   int64_t *team_id, ks_error *e);
 
 /* A change of a case; only the members with their has_ flag set apply.
  * Tri-states (restored, retained, consent) are -1 null, 0 false, 1 true. */
@@ -720,6 +736,7 @@ typedef struct store_case_patch {
 	 * customer's consent and opt-out; the case records what happened. */
 	const char *customer_message;
 	bool resurvey;
+	int64_t by_user_id;      /* who changes it, for the history (0 = none) */
 } store_case_patch;
 
 /* Status flow of cases/flow.h; another jump: KS_ERR_INVALID (field
@@ -776,6 +793,25 @@ ks_err store_case_mail_claim(ks_store *s, int64_t now, store_case_mail_job *jobs
 ks_err store_case_mail_record(ks_store *s, const store_case_mail_job *j, store_send_outcome outcome,
 			      const char *detail, int64_t now, ks_error *e);
 
+/* issue 13: one mail per person per pass. Bundle the due "overdue" mails
+ * into one digest per address (the mails then wait for their digest and
+ * share its outcome); claim, send and record digests like case mails
+ * (store_case_mail_recover puts claimed ones back too). */
+typedef struct store_case_digest_job {
+	int64_t id;
+	int attempts;            /* including this one */
+	char to_email[256];
+	char language[3];
+	char message_id[128];
+	json_t *cases;           /* [{case_id, customer_name, reason, team_name, deadline}]: the job's */
+} store_case_digest_job;
+void store_case_digest_job_clear(store_case_digest_job *j);
+ks_err store_case_digest_bundle(ks_store *s, int64_t now, ks_error *e);
+ks_err store_case_digest_claim(ks_store *s, int64_t now, store_case_digest_job *jobs, int max, int *n,
+			       ks_error *e);
+ks_err store_case_digest_record(ks_store *s, const store_case_digest_job *j, store_send_outcome outcome,
+				const char *detail, int64_t now, ks_error *e);
+
 /* SLA compliance, time to first contact and to close, root-cause Pareto of
  * the cases opened in [from, to) (0 = open-ended) within team_id's subtree
  * (0 = all). See docs/API.md, "GET /api/v1/cases/stats". */
@@ -805,6 +841,70 @@ ks_err store_alert_rule_put(ks_store *s, store_alert_rule *r, ks_error *e);
 json_t *store_alert_rule_json(const store_alert_rule *r);
 
 /* ==== end of cases ========================================================== */
+
+/* ==== open-link guard (issue 11; sqlite_suspect.c, migration 011) ==========
+ * Answers that arrive on a touchpoint's open link in a burst are held as
+ * suspect: stored (nothing acknowledged is lost) outside responses, so no
+ * metric, funnel, analytics index, alert rule or export counts them, until
+ * an admin accepts (moved into responses and counted) or rejects them
+ * (deleted). A disk that is full gives KS_ERR_STORAGE_FULL on every write
+ * here as on the writer's. */
+
+/* Hold r, a prepared response to an open link (touchpoint_id set, no
+ * contact), in one transaction: a client_key already counted or held with
+ * the same body is a repeat (*created false), with another body
+ * KS_ERR_CONFLICT; the answer joins its touchpoint's burst (the last held
+ * answer at most quiet_s before r->received_at) or opens one, and a new
+ * burst queues one alert mail to every active admin. r->id becomes the
+ * held answer's id; burst_id and new_burst may be NULL. client_addr is
+ * kept with the held answer only. */
+ks_err store_suspect_hold(ks_store *s, model_response *r, const char *client_addr, int64_t quiet_s,
+			  bool *created, int64_t *burst_id, bool *new_burst, ks_error *e);
+
+typedef struct store_suspect_query {
+	int64_t burst_id;        /* 0 = every burst */
+	int64_t after_id;        /* keyset cursor */
+	int limit;               /* 1..500 */
+} store_suspect_query;
+/* {"items":[{"id","burst_id","touchpoint_id","survey_id","language",
+ * "answers":{...as a response},"received_at","source","client_addr"}],
+ * "total": held answers in the slice, "next_cursor": id|null}. */
+ks_err store_suspect_list(ks_store *s, const store_suspect_query *q, json_t **out, ks_error *e);
+/* {"items":[{"id","touchpoint":{"id","name"},"started_at","last_at",
+ * "held","accepted","rejected","alert_mails":{"queued","sent"}}]}, newest
+ * first, at most limit. */
+ks_err store_suspect_bursts(ks_store *s, int limit, json_t **out, ks_error *e);
+/* Accept (accept true: each moves into responses as a new row with its
+ * drivers, and the commit hook hears of them) or reject (deleted) the held
+ * answers ids[0..n_ids) and, when burst_id > 0, every answer that burst
+ * still holds: one transaction, all or nothing. *n gets the number
+ * decided. KS_ERR_NOTFOUND naming "ids" when an id is not held, naming
+ * "burst_id" when there is no such burst. */
+ks_err store_suspect_decide(ks_store *s, bool accept, const int64_t *ids, size_t n_ids,
+			    int64_t burst_id, int64_t now, int *n, ks_error *e);
+
+/* The alert mail about a burst, for the scheduler (strings are copies). */
+typedef struct store_guard_mail_job {
+	int64_t id;
+	int64_t burst_id;
+	int attempts;            /* including this one */
+	char to_email[256];
+	char language[3];
+	char message_id[128];
+	char touchpoint_name[128];
+	int64_t started_at;
+	int64_t held;            /* answers the burst has held so far */
+} store_guard_mail_job;
+/* Claimed ("sending") but never recorded: back to pending. */
+ks_err store_guard_mail_recover(ks_store *s, int *n, ks_error *e);
+/* Claim up to max due mails (marked sending in one transaction). */
+ks_err store_guard_mail_claim(ks_store *s, int64_t now, store_guard_mail_job *jobs, int max, int *n,
+			      ks_error *e);
+/* RETRY backs off exponentially, 8 attempts at most. */
+ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store_send_outcome outcome,
+			       const char *detail, int64_t now, ks_error *e);
+
+/* ==== end of open-link guard ================================================ */
 
 /* ==== privacy and audit (sqlite_audit.c, sqlite_gdpr.c; issue 11) ==========
  * The audit log is append-only: there is an append and a read, nothing
@@ -921,69 +1021,6 @@ ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COU
 
 /* ==== end of privacy and audit ============================================== */
 
-/* ==== open-link guard (issue 11; sqlite_suspect.c, migration 011) ==========
- * Answers that arrive on a touchpoint's open link in a burst are held as
- * suspect: stored (nothing acknowledged is lost) outside responses, so no
- * metric, funnel, analytics index, alert rule or export counts them, until
- * an admin accepts (moved into responses and counted) or rejects them
- * (deleted). A disk that is full gives KS_ERR_STORAGE_FULL on every write
- * here as on the writer's. */
-
-/* Hold r, a prepared response to an open link (touchpoint_id set, no
- * contact), in one transaction: a client_key already counted or held with
- * the same body is a repeat (*created false), with another body
- * KS_ERR_CONFLICT; the answer joins its touchpoint's burst (the last held
- * answer at most quiet_s before r->received_at) or opens one, and a new
- * burst queues one alert mail to every active admin. r->id becomes the
- * held answer's id; burst_id and new_burst may be NULL. client_addr is
- * kept with the held answer only. */
-ks_err store_suspect_hold(ks_store *s, model_response *r, const char *client_addr, int64_t quiet_s,
-			  bool *created, int64_t *burst_id, bool *new_burst, ks_error *e);
-
-typedef struct store_suspect_query {
-	int64_t burst_id;        /* 0 = every burst */
-	int64_t after_id;        /* keyset cursor */
-	int limit;               /* 1..500 */
-} store_suspect_query;
-/* {"items":[{"id","burst_id","touchpoint_id","survey_id","language",
- * "answers":{...as a response},"received_at","source","client_addr"}],
- * "total": held answers in the slice, "next_cursor": id|null}. */
-ks_err store_suspect_list(ks_store *s, const store_suspect_query *q, json_t **out, ks_error *e);
-/* {"items":[{"id","touchpoint":{"id","name"},"started_at","last_at",
- * "held","accepted","rejected","alert_mails":{"queued","sent"}}]}, newest
- * first, at most limit. */
-ks_err store_suspect_bursts(ks_store *s, int limit, json_t **out, ks_error *e);
-/* Accept (accept true: each moves into responses as a new row with its
- * drivers, and the commit hook hears of them) or reject (deleted) the held
- * answers ids[0..n_ids) and, when burst_id > 0, every answer that burst
- * still holds: one transaction, all or nothing. *n gets the number
- * decided. KS_ERR_NOTFOUND naming "ids" when an id is not held, naming
- * "burst_id" when there is no such burst. */
-ks_err store_suspect_decide(ks_store *s, bool accept, const int64_t *ids, size_t n_ids,
-			    int64_t burst_id, int64_t now, int *n, ks_error *e);
-
-/* The alert mail about a burst, for the scheduler (strings are copies). */
-typedef struct store_guard_mail_job {
-	int64_t id;
-	int64_t burst_id;
-	int attempts;            /* including this one */
-	char to_email[256];
-	char language[3];
-	char message_id[128];
-	char touchpoint_name[128];
-	int64_t started_at;
-	int64_t held;            /* answers the burst has held so far */
-} store_guard_mail_job;
-/* Claimed ("sending") but never recorded: back to pending. */
-ks_err store_guard_mail_recover(ks_store *s, int *n, ks_error *e);
-/* Claim up to max due mails (marked sending in one transaction). */
-ks_err store_guard_mail_claim(ks_store *s, int64_t now, store_guard_mail_job *jobs, int max, int *n,
-			      ks_error *e);
-/* RETRY backs off exponentially, 8 attempts at most. */
-ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store_send_outcome outcome,
-			       const char *detail, int64_t now, ks_error *e);
-
-/* ==== end of open-link guard ================================================ */
 
 /* ==== customer voice (issue 13; sqlite_events.c, sqlite_invite.c, 014) ====
  * The one-click score, yes/no answers, and how the organisation speaks to

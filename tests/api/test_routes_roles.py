@@ -105,6 +105,7 @@ EXPECT = {
     ("GET", "/api/v1/cases/{id}"): (LEADS, 200),
     ("PATCH", "/api/v1/cases/{id}"): (LEADS, 200),
     ("POST", "/api/v1/cases/{id}/notes"): (LEADS, 201),
+    ("POST", "/api/v1/cases/{id}/message-preview"): (LEADS, 200),  # one case (issue 13)
     ("GET", "/api/v1/alert-rules"): (LEADS, 200),
     ("PUT", "/api/v1/alert-rules/{id}"): (ADMIN, 200),
     ("GET", "/api/v1/actions"): (ANY, 200),
@@ -296,6 +297,7 @@ class Ctx:
             "/api/v1/touchpoints/{id}/rule": f["tp2"]["id"], "/api/v1/touchpoints/{id}/qr.svg": f["tp1"]["id"],
             "/api/v1/customers/{id}/opt-out": self.optout_customer,
             "/api/v1/cases/{id}": self.case, "/api/v1/cases/{id}/notes": self.case,
+            "/api/v1/cases/{id}/message-preview": self.case,  # one case (issue 13)
             "/api/v1/alert-rules/{id}": self.alert_rule,
             "/api/v1/actions/{id}": self.action, "/api/v1/actions/{id}/effect": self.action,
             "/api/v1/responses/{id}/compliment": self.praise,  # coaching (issue 13)
@@ -366,6 +368,8 @@ class Ctx:
             body = {"version": c["version"] if st == 200 else -1, "root_cause": "price"}
         elif key == ("POST", "/api/v1/cases/{id}/notes"):
             body = {"text": "gebeld door " + who}
+        elif key == ("POST", "/api/v1/cases/{id}/message-preview"):  # one case (issue 13)
+            body = {"customer_message": "Beste {customer_name},\n\nWe hebben het opgelost.\n\n" + who}
         elif key == ("PUT", "/api/v1/alert-rules/{id}"):
             body = {"sla_hours": 48}
         elif key == ("POST", "/api/v1/actions"):

@@ -120,6 +120,9 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/run.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/cases.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/account.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/admin.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/a11y.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/coaching.mjs
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

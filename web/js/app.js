@@ -24,6 +24,7 @@ import * as actionsPage from './pages/actions.js';
 import * as accountPage from './pages/account.js';
 import * as suspectPage from './pages/suspect.js';  // open-link guard (issue 11)
 import * as privacyPage from './pages/privacy.js';  // privacy and audit (issue 11)
+import * as personPage from './pages/person.js';  // coaching: one employee's page (issue 13)
 import * as adminPage from './pages/admin.js';  // administration (issue 13)
 import * as resetPage from './pages/admin_reset.js';  // a mailed reset link (issue 13)
 
@@ -38,6 +39,7 @@ const ROUTES = {
   response: { page: responsePage, roles: ALL },
   cases: { page: casesPage, roles: LEADS, nav: 'nav.cases' },
   case: { page: casePage, roles: LEADS },
+  person: { page: personPage, roles: LEADS },  // #/person/ID, linked from "Per medewerker" (issue 13)
   actions: { page: actionsPage, roles: ALL, nav: 'nav.actions' },
   account: { page: accountPage, roles: ALL },  // linked from the name in the header
   suspect: { page: suspectPage, roles: ['admin'], nav: 'nav.suspect' },  // held answers (issue 11)
@@ -144,6 +146,42 @@ function renderChrome(current) {
   }
 }
 
+// ---- phone layout and keyboard (issue 13) -----------------------------------------
+
+// The menu scrolls sideways on a phone: a shade at the edge where more
+// items lie (classes more-left / more-right, drawn by app.css), and the
+// current item scrolled into view.
+function menuShade() {
+  const nav = document.getElementById('mainnav');
+  if (!nav) return;
+  const max = nav.scrollWidth - nav.clientWidth;
+  nav.classList.toggle('more-left', max > 1 && nav.scrollLeft > 1);
+  nav.classList.toggle('more-right', max > 1 && nav.scrollLeft < max - 1);
+}
+
+function menuCurrentIntoView() {
+  const nav = document.getElementById('mainnav');
+  const cur = nav?.querySelector('a[aria-current="page"]');
+  if (cur && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = Math.max(0, cur.offsetLeft - (nav.clientWidth - cur.offsetWidth) / 2);
+  }
+  menuShade();
+}
+
+// A table too wide for the screen scrolls inside its .table-wrap; a
+// keyboard user must be able to reach it to scroll it, so every wrap is a
+// tab stop (pages add tables late, e.g. the funnel: hence the observer).
+function focusableWraps(root) {
+  for (const w of root.querySelectorAll('.table-wrap:not([tabindex]), #audit-table:not([tabindex])')) {
+    w.setAttribute('tabindex', '0');
+    const cap = w.querySelector('caption')?.textContent || w.closest('section')?.querySelector('h2')?.textContent;
+    if (cap && w.tagName === 'DIV') {  // a table keeps its own role
+      w.setAttribute('role', 'region');
+      w.setAttribute('aria-label', cap);
+    }
+  }
+}
+
 // ---- routing ------------------------------------------------------------------------
 
 async function route() {
@@ -190,6 +228,7 @@ async function route() {
   main.setAttribute('aria-busy', 'false');
   main.dataset.ready = 'true';
   performance.mark('ks-ready:' + name);
+  menuCurrentIntoView();  // issue 13
   const h1 = main.querySelector('h1');
   if (h1) {
     document.title = h1.textContent + ' · ' + t('app.name');
@@ -253,6 +292,11 @@ async function boot() {
     });
   }
   document.getElementById('logout').addEventListener('click', logout);
+  // phone menu shade and reachable table scrollers (issue 13)
+  document.getElementById('mainnav').addEventListener('scroll', menuShade, { passive: true });
+  window.addEventListener('resize', menuShade);
+  const mainEl = document.getElementById('main');
+  new MutationObserver(() => focusableWraps(mainEl)).observe(mainEl, { childList: true, subtree: true });
   window.addEventListener('hashchange', route);
   window.addEventListener('ks:unauthenticated', () => {
     if (!state.user) return;

@@ -27,7 +27,18 @@ window.addEventListener('resize', () => {
 
 const COLORS = { me: '#1f5f8b', team: '#8a5a00', band: '#1f5f8b', up: '#1e7d4f', down: '#b3261e', bar: '#1f5f8b' };
 
+// ECharts' own aria text is English ("This is a chart about…") whatever
+// the UI's language, and it replaces the element's aria-label: keep the
+// label the page gave (in the UI's language) and say where the numbers are
+// (issue 13).
+function ariaOf(el) {
+  if (el.dataset.ariaLabel === undefined) el.dataset.ariaLabel = el.getAttribute('aria-label') || '';
+  const label = el.dataset.ariaLabel;
+  return { enabled: true, label: { description: (label ? label + '. ' : '') + t('chart.aria.table') } };
+}
+
 async function init(el) {
+  ariaOf(el);
   const echarts = await loadECharts();
   const chart = echarts.init(el, null, { renderer: 'svg' });
   live.add(chart);
@@ -91,7 +102,7 @@ export async function trendChart(el, series, { markChanges = false } = {}) {
   });
   chart.setOption({
     animation: false,
-    aria: { enabled: true },
+    aria: ariaOf(el),
     grid: { left: 44, right: 16, top: 36, bottom: 48 },
     legend: { top: 0, data: series.map((s) => s.name).concat(markChanges ? [t('chart.real_change')] : []) },
     tooltip: { trigger: 'axis', renderMode: 'richText', valueFormatter: (v) => (v === null || v === undefined ? '–' : fmtNps(v, lang())) },
@@ -108,7 +119,7 @@ export async function barChart(el, items, { format = (v) => String(v) } = {}) {
   const rev = [...items].reverse();
   chart.setOption({
     animation: false,
-    aria: { enabled: true },
+    aria: ariaOf(el),
     grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
     tooltip: { trigger: 'axis', renderMode: 'richText', axisPointer: { type: 'shadow' }, valueFormatter: format },
     xAxis: { type: 'value', axisLabel: { formatter: format } },
@@ -127,7 +138,7 @@ export async function paretoChart(el, items, { barName = 'n', lineName = '%' } =
   const pct = (v) => (v === null || v === undefined ? '–' : Math.round(v) + '%');
   chart.setOption({
     animation: false,
-    aria: { enabled: true },
+    aria: ariaOf(el),
     grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
     legend: { top: 0, data: [barName, lineName] },
     tooltip: { trigger: 'axis', renderMode: 'richText', axisPointer: { type: 'shadow' } },

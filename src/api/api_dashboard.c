@@ -280,9 +280,9 @@ static void api_wall_hide_names(http_req *req, json_t *items)
 ks_err api_team_wall(http_req *req, ks_error *e);
 ks_err api_team_wall(http_req *req, ks_error *e)
 {
-	static const char *const params[] = {"kind", "limit", NULL};
+	static const char *const params[] = {"kind", "limit", "period", NULL};
 	api_app *app = req->app;
-	int64_t unit = 0;
+	int64_t unit = 0, from = 0, to = 0;
 	int limit = API_WALL_DEFAULT;
 	ks_err err = api_param_id(req, 0, &unit, e);
 	if (!err)
@@ -299,6 +299,16 @@ ks_err api_team_wall(http_req *req, ks_error *e)
 		else
 			limit = (int)v;
 	}
+	/* issue 13: the page's period (a whole month, quarter or year) */
+	const char *period = http_query(req, "period");
+	if (!err && period && period[0]) {
+		if (!api_goal_period(period))
+			err = ks_fail(e, KS_ERR_INVALID, "period", "period must be YYYY, YYYY-Qn or YYYY-MM");
+		else {
+			tz_period_kind pk;
+			err = tz_period_parse(&app->tz, period, clock_now(app->clock), "period", &from, &to, &pk, e);
+		}
+	}
 	if (!err)
 		err = api_unit_readable(req, unit, e);
 	json_t *team = NULL, *items = NULL;
@@ -309,7 +319,7 @@ ks_err api_team_wall(http_req *req, ks_error *e)
 	if (!err)
 		err = api_detail_get(req, &detail, e);
 	if (!err)
-		err = store_wall(app->store, unit, fame, limit, &items, e);
+		err = store_wall(app->store, unit, fame, from, to, limit, &items, e);
 	if (err) {
 		json_decref(team);
 		return err;
@@ -397,6 +407,7 @@ static ks_err api_goal_json(api_app *app, const store_goal *g, json_t **out, ks_
 		st = nps ? metrics_goal_nps(&d.r.total, g->target, d.total.min_n)
 			 : metrics_goal_grade(&d.r.total, g->target, d.total.min_n);
 	dc_reply_free(&d);
+	json_object_del(actual, "period"); /* the goal's own: said once, above */
 	/* the baseline: where the team stood the period before, so progress
 	 * runs from there to the target (not from the scale's end) */
 	char prev[16];

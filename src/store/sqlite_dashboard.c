@@ -127,6 +127,10 @@ static ks_err sq_fts_query(const char *text, char *out, size_t n, int *words, ks
 
 static const char *const sq_verbatim_sql =
 	SQ_VERBATIM_SELECT " ORDER BY r.id DESC LIMIT ?11";
+/* The walls (issue 13): newest first by when the customer answered (ids
+ * follow the order of arrival, and imported answers arrive late). */
+static const char *const sq_wall_sql =
+	SQ_VERBATIM_SELECT " ORDER BY r.received_at DESC, r.id DESC LIMIT ?11";
 static const char *const sq_verbatim_fts_sql =
 	SQ_VERBATIM_SELECT
 	" AND r.id IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?1)"
@@ -178,8 +182,8 @@ static void sq_band_range(store_band b, int *lo, int *hi)
 
 /* Run the query; *items gets up to q->limit rows, *more tells whether
  * another row follows. */
-static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, json_t **items, bool *more,
-			      ks_error *e)
+static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool by_time, json_t **items,
+			      bool *more, ks_error *e)
 {
 	char fts[SQ_FTS_MAX_TEXT * 2 + SQ_FTS_MAX_WORDS * 10 + 16];
 	int words = 0;
@@ -198,7 +202,7 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, json_t
 	sq_band_range(q->band, &lo, &hi);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c, search ? sq_verbatim_fts_sql : sq_verbatim_sql, &st, e);
+	ks_err err = sq_dprep(c, search ? sq_verbatim_fts_sql : by_time ? sq_wall_sql : sq_verbatim_sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		return err;
@@ -246,7 +250,7 @@ ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t 
 {
 	json_t *items = NULL;
 	bool more = false;
-	ks_err err = sq_verbatim_run(s, q, &items, &more, e);
+	ks_err err = sq_verbatim_run(s, q, false, &items, &more, e);
 	if (err)
 		return err;
 	size_t n = json_array_size(items);
@@ -257,15 +261,18 @@ ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t 
 	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 }
 
-ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int limit, json_t **out, ks_error *e)
+ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int64_t from, int64_t to, int limit, json_t **out,
+		  ks_error *e)
 {
 	store_verbatim_query q;
 	memset(&q, 0, sizeof q);
 	q.team_id = team_id;
+	q.from = from;
+	q.to = to;
 	q.band = fame ? STORE_BAND_PROMOTER : STORE_BAND_DETRACTOR;
 	q.limit = limit < 1 ? 1 : limit > 50 ? 50 : limit;
 	bool more = false;
-	return sq_verbatim_run(s, &q, out, &more, e);
+	return sq_verbatim_run(s, &q, true, out, &more, e);
 }
 
 /* ---- goals --------------------------------------------------------------------- */

@@ -298,7 +298,8 @@ def test_verbatim_scope(t, srv, db, s, team, team2, dept):
 
 
 def test_walls(t, srv, db, s, team, team2):
-    rows = db.rows()
+    # walls are newest first by when the customer answered (issue 13)
+    rows = sorted(db.rows(), key=lambda r: (-r["t"], -r["id"]))
     sub = db.subtree(team)
     for kind, ok in (("fame", lambda n: n is not None and n >= 9), ("shame", lambda n: n is not None and n <= 6)):
         want = [r["id"] for r in rows if r["team"] in sub and ok(r["nps"])]
@@ -479,7 +480,8 @@ def test_goals(t, srv, db, s, team, team2, period):
             ({"period": "2026", "metric": "nps", "target": 101}, "target", "out_of_range", "nps target 101"),
             ({"period": "2026", "metric": "nps", "target": -100.5}, "target", "out_of_range", "nps target -100.5"),
             ({"period": "2026", "metric": "grade", "target": 0.5}, "target", "out_of_range", "grade target 0.5"),
-            ({"period": "2026", "metric": "grade", "target": "8"}, "target", "invalid", "target a string"),
+            # text is taken only as a number typed in a form ("7,5", issue 13)
+            ({"period": "2026", "metric": "grade", "target": "acht"}, "target", "invalid", "target a word"),
             ({"period": "2026", "metric": "nps", "target": 1, "owner": "x"}, "owner", "invalid", "unknown field")):
         t.error(srv.request("PUT", path, body), 422, code, field, "goals: %s -> 422 %s" % (what, field))
     t.error(srv.request("PUT", "/api/v1/teams/999999/goals", {"period": "2026", "metric": "nps", "target": 1}),
@@ -910,6 +912,27 @@ def test_goal_baseline(t, srv, f, s):
          "goals: the stored targets")
 
 
+def test_wall_order(t, srv, f, ids, s):
+    """Walls: newest first by when the customer answered (an answer that
+    arrives late, with an older time, goes below), and ?period= narrows them."""
+    lead = s["lead"]
+    team = f["team"]["id"]
+    late = coach_answer(srv, f, f["emp1"]["id"], f["cust_nl"]["id"], "2026-08-20T09:00:00Z", 10, 9, 7,
+                        "Later binnengekomen, eerder gegeven.")
+    st, _, w = lead.get("/api/v1/teams/%d/wall?kind=fame" % team)
+    t.eq([i["response_id"] for i in w.get("items", [])] if st == 200 else (st, w), [ids["oct_10"], late],
+         "walls: newest first by received_at (the late answer of August below October's)")
+    st, _, w = lead.get("/api/v1/teams/%d/wall?kind=fame&period=2026-10" % team)
+    t.eq([i["response_id"] for i in w.get("items", [])] if st == 200 else (st, w), [ids["oct_10"]],
+         "walls: ?period=2026-10 keeps October's")
+    st, _, w = lead.get("/api/v1/teams/%d/wall?kind=shame&period=2026-Q3" % team)
+    t.eq([i["response_id"] for i in w.get("items", [])] if st == 200 else (st, w), [ids["sep_text"]],
+         "walls: ?period=2026-Q3 on the Wall of Shame: September's slip")
+    for bad in ("2026-10-05", "2026-W40", "last_30d", "2026-13"):
+        t.error(lead.get("/api/v1/teams/%d/wall?kind=fame&period=%s" % (team, bad)), 422, "invalid", "period",
+                "walls: period %s -> 422 period" % bad)
+
+
 def test_coaching(t):
     sink = smtp_sink.Sink()
     sink.start()
@@ -919,6 +942,7 @@ def test_coaching(t):
         test_person_page(t, srv, f, ids, s)
         test_compliment(t, srv, f, ids, s, sink)
         test_goal_baseline(t, srv, f, s)
+        test_wall_order(t, srv, f, ids, s)
     except ks.FixtureError as ex:
         t.check(False, "coaching fixture", str(ex))
     finally:

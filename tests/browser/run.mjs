@@ -324,7 +324,7 @@ async function main() {
         await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80)));
       await page.keyboard.press('Enter');
       ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'a11y: the skip link moves the focus to the heading');
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'suspect', 'privacy'], 'admin: navigation items (held answers, privacy: issue 11)');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'suspect', 'privacy', 'admin'], 'admin: navigation items (held answers, privacy: issue 11; administration: issue 13)');
       // privacy (issue 11): the admin's page shows the retention policy and the audit log, the login above in it
       await go(page, base, '#/privacy', 'privacy');
       eq(await page.inputValue('#retention-open_text'), '24', 'privacy: the retention policy, open answers 24 months by default');
@@ -835,6 +835,7 @@ async function main() {
       const win = await page.$eval('#me-window', (e) => e.textContent);
       ok(win.includes(dayIn(new Date(w.from).toISOString(), ORG_ZONE) + ' \u2013 ' + dayIn(new Date(w.to - 1).toISOString(), ORG_ZONE)),
         'employee: the page shows the window from 1 January to yesterday (Amsterdam)', [win, w]);
+      // issue 13: coaching — each comment once: the promoters under compliments, the rest here
       eq(await page.$$eval('#me-verbatims li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
         d.verbatims.map((v) => v.response_id), 'employee: my latest verbatims equal the API');
       eq(await page.$$eval('#me-compliments li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),

@@ -109,11 +109,18 @@ export function byName(rows, dim) {
 // Rows of /metrics?group_by=dim: name, n, NPS, interval, grade, CES. A row
 // under the minimum n says so instead of showing a score. Employees are
 // always listed alphabetically.
-export function groupTable(rows, dim, { caption, nameHeader } = {}) {
+export function groupTable(rows, dim, { caption, nameHeader, link, own } = {}) {
   const l = lang();
   if (dim === 'employee') rows = byName(rows, dim);
-  const body = rows.map((r) => h('tr', { dataset: { key: keyId(r[dim]), insufficient: r.insufficient ? 'true' : 'false' } },
-    h('th', { scope: 'row' }, keyLabel(r[dim])),
+  const nameCell = (r) => {
+    const mine = own ? own(r) : false;
+    const name = link ? h('a', { href: link(r), title: t('person.link', { name: keyLabel(r[dim]) }) }, keyLabel(r[dim]))
+      : keyLabel(r[dim]);
+    return h('th', { scope: 'row' }, name, mine ? [' ', h('strong', { class: 'own-mark' }, t('me.own'))] : null);
+  };
+  const body = rows.map((r) => h('tr', { class: own && own(r) ? 'own-row' : null,
+    dataset: { key: keyId(r[dim]), insufficient: r.insufficient ? 'true' : 'false', own: own && own(r) ? 'true' : 'false' } },
+    nameCell(r),
     h('td', { class: 'num', dataset: { col: 'n', value: r.n } }, fmtInt(r.n, l)),
     npsCell(r), intervalCell(r), meanCell(r, 'grade'), meanCell(r, 'ces')));
   return h('div', { class: 'table-wrap' },
@@ -180,7 +187,12 @@ export function seenVerbatim(id) {
 export function scoreBadge(nps) {
   if (nps === null || nps === undefined) return null;
   const b = band(nps);
-  return h('span', { class: 'score ' + b, title: t('verbatim.score', { n: nps }), 'aria-label': t('verbatim.score', { n: nps }) }, String(nps));
+  // The number with its label beside it ("NPS 9"): a bare 9 in a coloured
+  // circle says nothing to a newcomer or a screen reader.
+  return h('span', { class: 'score-labelled' },
+    h('span', { class: 'score-label', 'aria-hidden': 'true' }, t('nps')),
+    ' ',
+    h('span', { class: 'score ' + b, title: t('verbatim.score', { n: nps }), 'aria-label': t('verbatim.score', { n: nps }) }, String(nps)));
 }
 
 // The band in words, no number: what the organisation's setting
@@ -192,25 +204,33 @@ export function bandBadge(b) {
 
 // An item carries nps only when the reader may see the exact score (their
 // own answer, or the setting exact); employee only when not anonymous.
-export function verbatimItem(v, { showTeam = true, showEmployee = true } = {}) {
+export function verbatimItem(v, { showTeam = true, showEmployee = true, isNew = false, action = null, employeeLink = null } = {}) {
   const l = lang();
   const b = v.band || band(v.nps) || '';
   const exact = typeof v.nps === 'number';
-  return h('li', { class: 'verbatim ' + b, dataset: { responseId: v.response_id, band: b, exact: exact ? 'true' : 'false' } },
+  const emp = showEmployee && v.employee
+    ? (employeeLink ? h('a', { class: 'v-employee', href: employeeLink(v.employee) }, v.employee.name)
+      : h('span', { class: 'v-employee' }, v.employee.name))
+    : null;
+  return h('li', { class: 'verbatim ' + b + (isNew ? ' is-new' : ''),
+    dataset: { responseId: v.response_id, band: b, exact: exact ? 'true' : 'false', new: isNew ? 'true' : 'false' } },
+    isNew ? h('span', { class: 'badge badge-new' }, t('me.new')) : null,
     h('blockquote', { class: 'verbatim-text', lang: v.language || null }, v.text ?? ''),
     h('div', { class: 'meta' },
       exact ? scoreBadge(v.nps) : bandBadge(b),
       v.grade !== null && v.grade !== undefined ? h('span', null, t('grade') + ' ' + v.grade) : null,
       v.touchpoint ? h('span', { class: 'v-touchpoint' }, v.touchpoint.name) : null,
       showTeam && v.team ? h('span', { class: 'v-team' }, v.team.name) : null,
-      showEmployee && v.employee ? h('span', { class: 'v-employee' }, v.employee.name) : null,
+      emp,
       h('time', { datetime: v.received_at }, fmtDate(v.received_at, l)),
-      h('a', { href: '#/response/' + v.response_id, onclick: () => rememberVerbatim(v) }, t('verbatim.open'))));
+      h('a', { href: '#/response/' + v.response_id, onclick: () => rememberVerbatim(v) }, t('verbatim.open'))),
+    action ? action(v) : null);
 }
 
-export function verbatimList(items, opts) {
+// opts.isNew(v) marks an item as new; the other options go to verbatimItem.
+export function verbatimList(items, opts = {}) {
   if (!items || items.length === 0) return h('p', { class: 'empty' }, t('verbatims.none'));
-  return h('ul', { class: 'verbatims' }, items.map((v) => verbatimItem(v, opts)));
+  return h('ul', { class: 'verbatims' }, items.map((v) => verbatimItem(v, { ...opts, isNew: opts.isNew ? opts.isNew(v) : false })));
 }
 
 // ---- panels ------------------------------------------------------------------------------
@@ -249,25 +269,83 @@ export function errorNotice(err) {
 // ---- period choice -----------------------------------------------------------------------
 
 // Whole local periods only: the server gives team- and person-level
-// figures per month, quarter or year (docs/PRIVACY.md), so the choices
-// are the same on every page.
+// figures per month, quarter or year, or all time (docs/PRIVACY.md: a day,
+// a week or "the last 30 days" is a 422 — two overlapping windows would
+// reveal one person's answers by subtraction), so the choices are the same
+// on every page and the picker says why. The current period is still
+// running: it is labelled "lopend / in progress" wherever it is shown.
 export function periodOptions() {
   const { y, m } = localDay();
   const q = Math.floor((m - 1) / 3) + 1;
   const pm = m === 1 ? 12 : m - 1, py = m === 1 ? y - 1 : y;
   const pq = q === 1 ? 4 : q - 1, pqy = q === 1 ? y - 1 : y;
   const month = (yy, mm) => yy + '-' + String(mm).padStart(2, '0');
+  const running = (label) => t('period.running', { p: label });
   return [
     { value: '', label: t('period.all') },
-    { value: month(y, m), label: t('period.month', { p: fmtPeriod(month(y, m)) }) },
-    { value: month(py, pm), label: t('period.month', { p: fmtPeriod(month(py, pm)) }) },
-    { value: y + '-Q' + q, label: t('period.quarter', { p: y + '-Q' + q }) },
+    { value: month(y, m), label: running(t('period.month', { p: fmtPeriod(month(y, m), lang()) })) },
+    { value: month(py, pm), label: t('period.month', { p: fmtPeriod(month(py, pm), lang()) }) },
+    { value: y + '-Q' + q, label: running(t('period.quarter', { p: y + '-Q' + q })) },
     { value: pqy + '-Q' + pq, label: t('period.quarter', { p: pqy + '-Q' + pq }) },
-    { value: String(y), label: t('period.year', { y }) },
+    { value: String(y), label: running(t('period.year', { y })) },
     { value: String(y - 1), label: t('period.year', { y: y - 1 }) },
   ];
 }
 
+// Is the period (YYYY, YYYY-Qn, YYYY-MM; '' = all time) still running
+// today in the organisation's calendar? All time always is.
+export function periodRunning(p) {
+  const { y, m } = localDay();
+  if (!p) return true;
+  let r = /^(\d{4})$/.exec(p);
+  if (r) return +r[1] === y;
+  r = /^(\d{4})-Q([1-4])$/.exec(p);
+  if (r) return +r[1] === y && +r[2] === Math.floor((m - 1) / 3) + 1;
+  r = /^(\d{4})-(\d{2})$/.exec(p);
+  if (r) return +r[1] === y && +r[2] === m;
+  return false;
+}
+
+// The period in words, with "(lopend)" when it is still running.
+export function periodLabel(p) {
+  const found = periodOptions().find((o) => o.value === (p || ''));
+  if (found) return found.label;
+  let label = p;
+  if (/^\d{4}$/.test(p)) label = t('period.year', { y: p });
+  else if (/^\d{4}-Q[1-4]$/.test(p)) label = t('period.quarter', { p });
+  else if (/^\d{4}-\d{2}$/.test(p)) label = t('period.month', { p: fmtPeriod(p, lang()) });
+  return periodRunning(p) ? t('period.running', { p: label }) : label;
+}
+
+// The period before p, of the same length ('' for all time: none).
+export function previousPeriod(p) {
+  let r = /^(\d{4})$/.exec(p || '');
+  if (r) return String(+r[1] - 1);
+  r = /^(\d{4})-Q([1-4])$/.exec(p || '');
+  if (r) return +r[2] === 1 ? (+r[1] - 1) + '-Q4' : r[1] + '-Q' + (+r[2] - 1);
+  r = /^(\d{4})-(\d{2})$/.exec(p || '');
+  if (r) return +r[2] === 1 ? (+r[1] - 1) + '-12' : r[1] + '-' + String(+r[2] - 1).padStart(2, '0');
+  return '';
+}
+
+// The window of a trend that follows the page's period: the months of the
+// period's year (a month or quarter shows its year around it), or every
+// month for all time.
+export function trendPeriod(p) {
+  const r = /^(\d{4})/.exec(p || '');
+  return r ? r[1] : '';
+}
+
+// A line under a panel's title saying which period it shows ("lopend"
+// when it is still running), so no panel follows the picker unlabelled.
+export function periodTag(p) {
+  const running = periodRunning(p) && p;
+  return h('p', { class: 'period-tag hint', dataset: { period: p || 'all', running: running ? 'true' : 'false' } },
+    t('period.shown', { p: periodLabel(p) }), running ? ' \u2014 ' + t('period.partial') : null);
+}
+
 export function periodField(value, onchange) {
-  return field(t('period'), select(periodOptions(), value, { name: 'period', onchange }));
+  const sel = select(periodOptions(), value, { name: 'period', onchange, 'aria-describedby': 'period-note' });
+  return h('div', { class: 'period-field' }, field(t('period'), sel),
+    h('p', { class: 'hint', id: 'period-note' }, t('period.note')));
 }

@@ -12,7 +12,7 @@ import { h, field, select, clear, append, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId, locale } from '../format.js';
 import { trendChart, barChart } from '../charts.js';
-import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, measureMissing, byName } from '../widgets.js';
+import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, periodTag, trendPeriod, measureMissing, byName } from '../widgets.js';
 
 export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
   'age_band', 'customer_since_band', 'city', 'month', 'quarter', 'year'];
@@ -44,7 +44,7 @@ export async function render(main, ctx) {
   const explorerQuery = { ...pq, group_by: dimB ? dimA + ',' + dimB : dimA };
   const [total, trend, depts, teams, heat, tps, explorer] = await Promise.all([
     settled(api('/metrics', { query: pq })),
-    settled(api('/metrics/trend', { query: {} })),
+    settled(api('/metrics/trend', { query: trendPeriod(period) ? { period: trendPeriod(period) } : {} })),
     global ? settled(api('/metrics', { query: { ...pq, group_by: 'department' } })) : Promise.resolve(null),
     settled(api('/metrics', { query: { ...pq, group_by: 'team' } })),
     settled(api('/metrics', { query: { ...pq, group_by: 'journey,touchpoint' } })),
@@ -53,27 +53,27 @@ export async function render(main, ctx) {
   ]);
   if (!ctx.alive()) return;
 
-  main.append(h('div', { id: 'org-kpis' }, total.ok ? kpiRow(total.value) : errorNotice(total.error)));
+  main.append(h('div', { id: 'org-kpis' }, periodTag(period), total.ok ? kpiRow(total.value) : errorNotice(total.error)));
 
   if (trend.ok) {
     main.append(h('div', { id: 'org-trend' }, chartPanel(t('org.trend'),
       (el) => trendChart(el, [{ name: t('nps'), points: trend.value.points }], { markChanges: true }),
-      trendTable(trend.value.points), { note: t('org.trend.note') })));
+      trendTable(trend.value.points), { note: t('org.trend.note') + ' ' + (trendPeriod(period) ? t('period.trend', { y: trendPeriod(period) }) : t('period.trend.all')) })));
   } else {
     main.append(errorNotice(trend.error));
   }
 
   const overview = [];
   if (depts) {
-    overview.push(h('div', { id: 'org-departments' }, panel(t('org.departments'), null,
+    overview.push(h('div', { id: 'org-departments' }, panel(t('org.departments'), null, periodTag(period),
       depts.ok ? groupTable(depts.value.rows || [], 'department') : errorNotice(depts.error))));
   }
-  overview.push(h('div', { id: 'org-teams' }, panel(t('org.overview'), null,
+  overview.push(h('div', { id: 'org-teams' }, panel(t('org.overview'), null, periodTag(period),
     teams.ok ? groupTable(teams.value.rows || [], 'team') : errorNotice(teams.error))));
   main.append(h('div', { class: overview.length > 1 ? 'grid grid-2' : 'grid' }, overview));
 
   main.append(h('div', { id: 'org-heat' }, panel(t('org.heat'), null,
-    h('p', { class: 'hint' }, t('org.heat.note')),
+    h('p', { class: 'hint' }, t('org.heat.note')), periodTag(period),
     heat.ok && tps.ok ? heatTable(heat.value, tps.value.items) : errorNotice(heat.ok ? tps.error : heat.error))));
 
   main.append(h('div', { id: 'org-explorer' }, explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload })));
@@ -83,9 +83,11 @@ export async function render(main, ctx) {
   // rest, so the numbers above never wait behind it, and fills its panel
   // when it arrives.
   if (global) {
+    // the funnel follows the page's period like the cards beside it (issue 13)
+    const fq = period ? { period } : {};
     const funnelP = Promise.all([
-      settled(api('/funnel', { query: {} })),
-      settled(api('/funnel', { query: { group_by: 'touchpoint' } })),
+      settled(api('/funnel', { query: fq })),
+      settled(api('/funnel', { query: { ...fq, group_by: 'touchpoint' } })),
     ]);
     const slot = h('div', { id: 'org-funnel', 'aria-busy': 'true' },
       panel(t('org.funnel'), null, h('p', { class: 'loading' }, t('loading'))));
@@ -93,6 +95,8 @@ export async function render(main, ctx) {
     funnelP.then(([funnel, funnelTp]) => {
       if (!ctx.alive()) return;
       slot.replaceChildren(funnelPanel(funnel, funnelTp, tps));
+      slot.firstChild?.insertBefore(periodTag(period), slot.firstChild.children[1] || null);
+      slot.dataset.period = period || 'all';
       slot.setAttribute('aria-busy', 'false');
       slot.dataset.ready = 'true';
     });
@@ -248,7 +252,7 @@ function explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload }) 
   });
   const csv = h('a', { class: 'btn btn-secondary', id: 'explorer-csv', href: csvUrl('/metrics', explorerQuery),
     download: 'klantstem-' + explorerQuery.group_by.replace(',', '-') + '.csv' }, t('org.explorer.csv'));
-  const box = panel(t('org.explorer'), null, form);
+  const box = panel(t('org.explorer'), null, periodTag(explorerQuery.period), form);
   if (!explorer.ok) {
     box.append(errorNotice(explorer.error));
     return box;
@@ -356,7 +360,7 @@ function representPanel(ctx, period) {
   const result = h('div', { class: 'repr-result', 'aria-live': 'polite' }, h('p', { class: 'loading' }, t('loading')));
   const slot = h('div', { id: 'org-represent', 'aria-busy': 'true' },
     panel(t('org.repr'), null,
-      h('p', { class: 'hint' }, t('org.repr.note')),
+      h('p', { class: 'hint' }, t('org.repr.note')), periodTag(period),
       h('form', { class: 'explorer-form', onsubmit: (ev) => ev.preventDefault() },
         h('div', { class: 'form-row' }, field(t('org.repr.dimension'), sel))),
       result));

@@ -8,7 +8,7 @@ import { h, field, select, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtRange, currentQuarter } from '../format.js';
 import { trendChart } from '../charts.js';
-import { kpiRow, panel, chartPanel, trendTable, groupTable, verbatimList, errorNotice, periodField } from '../widgets.js';
+import { kpiRow, panel, chartPanel, trendTable, groupTable, verbatimList, errorNotice, periodField, periodTag, trendPeriod } from '../widgets.js';
 
 // The teams this user can pick from: [{id, name}].
 async function teamsInReach(user) {
@@ -26,22 +26,62 @@ async function teamsInReach(user) {
   return res.items.filter((x) => x.kind === 'team').map((x) => ({ id: x.id, name: x.name }));
 }
 
+// The page of one employee (team leads and up), keeping the period.
+export function personHref(emp, period) {
+  return '#/person/' + emp.id + (period ? '?period=' + encodeURIComponent(period) : '');
+}
+
+// "Send a compliment" on a Wall of Fame item: POST
+// /responses/ID/compliment (the server mails the employee and shows it on
+// their page; out of scope is a 403, a second one a 409).
+export function complimentAction(v) {
+  if (!v.employee) return null;
+  const note = h('input', { type: 'text', name: 'note', maxlength: '500', class: 'compliment-note' });
+  const msg = h('p', { role: 'status', class: 'hint compliment-msg' });
+  const btn = h('button', { type: 'submit', class: 'btn btn-small' }, t('compliment.send'));
+  const form = h('form', { class: 'compliment-form', dataset: { responseId: v.response_id } },
+    field(t('compliment.note'), note), btn, msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    btn.disabled = true;
+    msg.className = 'hint compliment-msg';
+    try {
+      await api('/responses/' + v.response_id + '/compliment', { method: 'POST', body: note.value.trim() ? { note: note.value.trim() } : {} });
+      msg.textContent = t('compliment.sent', { name: v.employee.name });
+      form.dataset.sent = 'true';
+      note.disabled = true;
+      btn.textContent = t('compliment.done');
+      announce(msg.textContent);
+    } catch (err) {
+      btn.disabled = false;
+      msg.className = 'error-text compliment-msg';
+      msg.textContent = err.status === 409 ? t('compliment.exists') : err.status === 403 ? t('compliment.forbidden')
+        : t('error.load', { msg: err.message });
+      if (err.status === 409) form.dataset.sent = 'true';
+    }
+  });
+  return form;
+}
+
 function settled(p) {
   return p.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
 }
 
 // Every call of one team's dashboard, started at once.
+// Every panel follows the page's period (issue 13): the trend shows the
+// months of the period's year, the walls the period's comments.
 function teamData(id, period, leads) {
   const q = { team_id: id, period };
+  const wallQ = period ? { period } : {};
   return Promise.all([
     settled(api('/metrics', { query: q })),
-    settled(api('/metrics/trend', { query: { team_id: id } })),
+    settled(api('/metrics/trend', { query: trendPeriod(period) ? { team_id: id, period: trendPeriod(period) } : { team_id: id } })),
     settled(api('/metrics', { query: { ...q, group_by: 'touchpoint' } })),
     leads ? settled(api('/metrics', { query: { ...q, group_by: 'employee' } })) : Promise.resolve(null),
     settled(api('/teams/' + id + '/goals')),
     settled(api('/teams/' + id + '/settings')),
-    settled(api('/teams/' + id + '/wall', { query: { kind: 'fame', limit: 10 } })),
-    settled(api('/teams/' + id + '/wall', { query: { kind: 'shame', limit: 10 } })),
+    settled(api('/teams/' + id + '/wall', { query: { kind: 'fame', limit: 10, ...wallQ } })),
+    settled(api('/teams/' + id + '/wall', { query: { kind: 'shame', limit: 10, ...wallQ } })),
   ]);
 }
 
@@ -84,12 +124,12 @@ export async function render(main, ctx) {
   const [metrics, trend, touch, emps, goals, settings, fame, shame] = await (earlyData || teamData(team.id, period, leads));
   if (!ctx.alive()) return;
 
-  main.append(h('div', { id: 'team-kpis' }, metrics.ok ? kpiRow(metrics.value) : errorNotice(metrics.error)));
+  main.append(h('div', { id: 'team-kpis' }, periodTag(period), metrics.ok ? kpiRow(metrics.value) : errorNotice(metrics.error)));
 
   if (trend.ok) {
     main.append(h('div', { id: 'team-trend' }, chartPanel(t('team.trend'),
       (el) => trendChart(el, [{ name: team.name, points: trend.value.points }], { markChanges: true }),
-      trendTable(trend.value.points), { note: t('org.trend.note') })));
+      trendTable(trend.value.points), { note: t('org.trend.note') + ' ' + (trendPeriod(period) ? t('period.trend', { y: trendPeriod(period) }) : t('period.trend.all')) })));
   } else {
     main.append(errorNotice(trend.error));
   }
@@ -98,22 +138,26 @@ export async function render(main, ctx) {
     h('div', { id: 'team-goals' }, goalsPanel(team, goals, user, ctx)),
     h('div', { id: 'team-settings' }, settingsPanel(team, settings, user))));
 
-  main.append(h('div', { id: 'team-touchpoints' }, panel(t('team.touchpoints'), null,
+  main.append(h('div', { id: 'team-touchpoints' }, panel(t('team.touchpoints'), null, periodTag(period),
     touch.ok ? groupTable(touch.value.rows || [], 'touchpoint') : errorNotice(touch.error))));
 
   if (emps) {
     const minN = emps.ok ? emps.value.min_n : 10;
     main.append(h('div', { id: 'team-employees' }, panel(t('team.employees'), null,
-      h('p', { class: 'hint' }, t('team.employees.note', { min: minN })),
-      emps.ok ? groupTable(emps.value.rows || [], 'employee') : errorNotice(emps.error))));
+      h('p', { class: 'hint' }, t('team.employees.note', { min: minN })), periodTag(period),
+      emps.ok ? groupTable(emps.value.rows || [], 'employee', { link: (r) => personHref(r.employee, period) }) : errorNotice(emps.error))));
   }
 
   const wall = (res, kind) => {
     const box = h('section', { class: 'panel wall-' + kind, id: 'wall-' + kind },
-      h('h2', null, t('team.' + kind), h('span', { class: 'sub' }, t('team.' + kind + '.sub'))));
+      h('h2', null, t('team.' + kind), h('span', { class: 'sub' }, t('team.' + kind + '.sub'))), periodTag(period));
     if (!res.ok) box.append(errorNotice(res.error));
     else if (!res.value.items.length) box.append(h('p', { class: 'empty' }, t('team.wall.empty')));
-    else box.append(verbatimList(res.value.items, { showTeam: false }));
+    else {
+      box.append(verbatimList(res.value.items, { showTeam: false,
+        employeeLink: leads ? (emp) => personHref(emp, period) : null,
+        action: leads && kind === 'fame' ? complimentAction : null }));
+    }
     return box;
   };
   main.append(h('div', { class: 'grid grid-2' }, wall(fame, 'fame'), wall(shame, 'shame')));
@@ -131,6 +175,48 @@ export function goalStatus(g) {
   return PROGRESS_STATUS[g.progress] || 'insufficient_data';
 }
 
+// Each measure has its own scale, so its own default target and range.
+const GOAL_SCALE = {
+  nps: { min: -100, max: 100, step: '0.1', def: '30' },
+  grade: { min: 1, max: 10, step: '0.1', def: '7,5' },
+};
+
+// A number as a person types it: "7,5" or "7.5" (one separator, digits
+// around it, an optional sign); null for anything else.
+export function parseDecimal(text) {
+  const m = /^\s*([+-]?\d+)(?:[.,](\d+))?\s*$/.exec(text ?? '');
+  return m ? Number(m[1] + (m[2] ? '.' + m[2] : '')) : null;
+}
+
+// Progress from the baseline (the figure of the period before) to the
+// target, with the interval of the actual figure: a scale that starts where
+// the team stood, not at the end of the measure's scale (−100). The words
+// of the status stay the server's judgement.
+function goalProgress(g, f) {
+  const a = g.actual || {}, b = g.baseline || {};
+  const has = (v) => typeof v === 'number';
+  if (!has(b.value)) return h('p', { class: 'goal-progress hint', dataset: { baseline: '' } }, t('goal.progress.nobase', { bp: b.period || '' }));
+  const lo = Math.min(b.value, g.target), hi = Math.max(b.value, g.target);
+  const span = hi - lo || 1;
+  const pos = (v) => Math.max(0, Math.min(100, ((v - lo) / span) * 100));
+  const dir = g.target >= b.value ? 1 : -1;
+  const along = (v) => (dir > 0 ? pos(v) : 100 - pos(v));
+  const bar = h('div', { class: 'goal-bar', 'aria-hidden': 'true' });
+  if (has(a.low) && has(a.high)) {
+    const x1 = along(dir > 0 ? a.low : a.high), x2 = along(dir > 0 ? a.high : a.low);
+    bar.append(h('span', { class: 'goal-interval', dataset: { from: x1.toFixed(1), to: x2.toFixed(1) } }));
+  }
+  if (has(a.value)) bar.append(h('span', { class: 'goal-actual', dataset: { at: along(a.value).toFixed(1) } }));
+  // positions are classes of 5% steps (no inline style under the CSP)
+  for (const el of bar.children) {
+    if (el.dataset.at) el.classList.add('at-' + Math.round(Number(el.dataset.at) / 5) * 5);
+    if (el.dataset.from) el.classList.add('from-' + Math.round(Number(el.dataset.from) / 5) * 5, 'to-' + Math.round(Number(el.dataset.to) / 5) * 5);
+  }
+  return h('div', { class: 'goal-progress', dataset: { baseline: b.value, baselinePeriod: b.period } },
+    h('p', { class: 'hint' }, t('goal.progress', { base: f(b.value), bp: b.period, target: f(g.target) })),
+    bar);
+}
+
 function goalLine(g) {
   const l = lang();
   const f = g.metric === 'nps' ? (v) => fmtNps(v, l) : (v) => fmtMean(v, l);
@@ -144,7 +230,21 @@ function goalLine(g) {
       h('span', { class: 'badge goal-' + status }, t('team.goal.status.' + status))),
     h('p', { class: 'goal-figures' },
       hasValue ? t('team.goal.target', { target: f(g.target), actual: f(a.value) }) : t('team.goal.target.none', { target: f(g.target) }),
-      hasRange ? ' (' + t('interval', { range: fmtRange(a.low, a.high, f) }) + ')' : null));
+      hasRange ? ' (' + t('interval', { range: fmtRange(a.low, a.high, f) }) + ')' : null),
+    goalProgress(g, f));
+}
+
+// The form's errors in the page's language, from the server's field.
+function goalError(err, metric) {
+  const field = err.field || err.body?.error?.field;
+  if (err.status === 403) return t('error.forbidden');
+  if (field === 'target') {
+    const sc = GOAL_SCALE[metric];
+    return err.status === 422 && (err.code === 'out_of_range' || err.body?.error?.code === 'out_of_range')
+      ? t('goal.error.range', { metric: t(metric), min: sc.min, max: sc.max }) : t('goal.error.target');
+  }
+  if (field === 'period') return t('goal.error.period');
+  return t('goal.error.other', { msg: err.message });
 }
 
 function goalsPanel(team, goals, user, ctx) {
@@ -161,9 +261,15 @@ function goalsPanel(team, goals, user, ctx) {
   // Leads and up set team goals (never individual ones).
   const periodIn = h('input', { type: 'text', name: 'period', value: currentQuarter(), pattern: '\\d{4}(-Q[1-4]|-\\d{2})?', required: true });
   const metricIn = select([{ value: 'nps', label: t('nps') }, { value: 'grade', label: t('grade') }], 'nps', { name: 'metric' });
-  const targetIn = h('input', { type: 'number', name: 'target', value: '30', step: '0.1', min: '-100', max: '100', required: true });
+  // text, not type=number: "7,5" must be accepted as typed (a Dutch decimal comma)
+  const targetIn = h('input', { type: 'text', inputmode: 'decimal', name: 'target', value: GOAL_SCALE.nps.def, required: true });
+  let typed = false;
+  targetIn.addEventListener('input', () => { typed = true; });
+  metricIn.addEventListener('change', () => {
+    if (!typed) targetIn.value = GOAL_SCALE[metricIn.value].def;
+  });
   const msg = h('p', { role: 'status', class: 'hint' });
-  const form = h('form', { class: 'goal-form', id: 'goal-form' },
+  const form = h('form', { class: 'goal-form', id: 'goal-form', novalidate: true },
     h('h3', null, t('team.goal.set')),
     h('div', { class: 'form-row' },
       field(t('team.goal.period'), periodIn), field(t('team.goal.metric'), metricIn), field(t('team.goal.value'), targetIn)),
@@ -173,9 +279,17 @@ function goalsPanel(team, goals, user, ctx) {
     ev.preventDefault();
     msg.textContent = '';
     msg.className = 'hint';
+    const metric = metricIn.value;
+    const target = parseDecimal(targetIn.value);
+    const sc = GOAL_SCALE[metric];
+    if (target === null || target < sc.min || target > sc.max) {
+      msg.className = 'error-text';
+      msg.textContent = target === null ? t('goal.error.target') : t('goal.error.range', { metric: t(metric), min: sc.min, max: sc.max });
+      return;
+    }
     try {
       await api('/teams/' + team.id + '/goals', { method: 'PUT',
-        body: { period: periodIn.value.trim(), metric: metricIn.value, target: Number(targetIn.value) } });
+        body: { period: periodIn.value.trim(), metric, target } });
       const fresh = await api('/teams/' + team.id + '/goals');
       if (!ctx.alive()) return;
       show(fresh.items);
@@ -183,7 +297,7 @@ function goalsPanel(team, goals, user, ctx) {
       announce(t('team.goal.saved'));
     } catch (err) {
       msg.className = 'error-text';
-      msg.textContent = err.status === 403 ? t('error.forbidden') : t('error.load', { msg: err.message });
+      msg.textContent = goalError(err, metric);
     }
   });
   box.append(form);

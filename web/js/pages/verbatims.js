@@ -13,7 +13,7 @@ import { fmtInt } from '../format.js';
 import { verbatimItem, errorNotice } from '../widgets.js';
 
 const PAGE = 25;
-const FILTERS = ['q', 'band', 'team_id', 'touchpoint_id', 'language', 'from', 'to'];
+const FILTERS = ['q', 'band', 'team_id', 'employee_id', 'touchpoint_id', 'language', 'from', 'to'];
 
 async function unitsInReach(user) {
   if (user.role === 'employee') return [];
@@ -23,16 +23,30 @@ async function unitsInReach(user) {
   return res.items.filter((x) => x.kind !== 'organisation');
 }
 
+// The people a lead may filter on: a team lead's team; managers and up
+// everyone the list gives (the server refuses anyone outside the unit).
+// Employees see only their own comments: no choice.
+async function peopleInReach(user) {
+  if (user.role === 'employee') return [];
+  const query = user.role === 'team_lead' ? { team_id: user.unit_id, limit: 500 } : { limit: 500 };
+  return (await api('/employees', { query })).items;
+}
+
+function byName(people) {
+  return [...people].sort((a, b) => (a.first_name + ' ' + a.last_name).localeCompare(b.first_name + ' ' + b.last_name, lang(), { sensitivity: 'base' }));
+}
+
 export async function render(main, ctx) {
   const user = ctx.user;
   main.append(h('h1', null, t('verbatims.title')));
   const current = {};
   for (const k of FILTERS) current[k] = ctx.query.get(k) || '';
 
-  const [units, tps, settings] = await Promise.all([
+  const [units, tps, settings, people] = await Promise.all([
     unitsInReach(user).catch(() => []),
     api('/touchpoints', { query: { limit: 500 } }).then((r) => r.items).catch(() => []),
     api('/settings').catch(() => null),
+    peopleInReach(user).catch(() => []),
   ]);
   if (!ctx.alive()) return;
 
@@ -47,6 +61,15 @@ export async function render(main, ctx) {
   if (units.length) {
     teamIn = select([{ value: '', label: t('verbatims.any') }, ...units.map((x) => ({ value: x.id, label: x.name }))], current.team_id, { name: 'team_id' });
     fields.push(field(t('verbatims.team'), teamIn));
+  }
+  // by employee (issue 13): the person page's "all comments" lands here
+  let empIn = null;
+  if (people.length || current.employee_id) {
+    const known = people.some((x) => String(x.id) === current.employee_id);
+    const opts = [{ value: '', label: t('verbatims.any') }, ...byName(people).map((x) => ({ value: x.id, label: x.first_name + ' ' + x.last_name }))];
+    if (current.employee_id && !known) opts.push({ value: current.employee_id, label: '#' + current.employee_id });
+    empIn = select(opts, current.employee_id, { name: 'employee_id', id: 'verbatim-employee' });
+    fields.push(field(t('verbatims.employee'), empIn));
   }
   fields.push(field(t('verbatims.touchpoint'), tpIn), field(t('verbatims.language'), langIn),
     field(t('verbatims.from'), fromIn), field(t('verbatims.to'), toIn));
@@ -100,7 +123,7 @@ export async function render(main, ctx) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     filters = {
-      q: qIn.value.trim(), band: bandIn.value, team_id: teamIn ? teamIn.value : '',
+      q: qIn.value.trim(), band: bandIn.value, team_id: teamIn ? teamIn.value : '', employee_id: empIn ? empIn.value : '',
       touchpoint_id: tpIn.value, language: langIn.value, from: fromIn.value, to: toIn.value,
     };
     ctx.setQuery(filters);
@@ -110,7 +133,7 @@ export async function render(main, ctx) {
   form.addEventListener('reset', () => {
     setTimeout(() => {
       for (const el of [qIn, fromIn, toIn]) el.value = '';
-      for (const el of [bandIn, tpIn, langIn, teamIn]) if (el) el.value = '';
+      for (const el of [bandIn, tpIn, langIn, teamIn, empIn]) if (el) el.value = '';
       form.requestSubmit();
     }, 0);
   });

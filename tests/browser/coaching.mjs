@@ -1,0 +1,354 @@
+#!/usr/bin/env node
+// coaching.mjs — browser tests of coaching (issue 13): a team lead opens an
+// employee's page from "Per medewerker", changes the period (every panel
+// follows it, the running period is labelled), sends a compliment on a Wall
+// of Fame item; the employee sees it on their own page and gets the mail.
+//
+//   KS_BIN=build/asan/klantstem node tests/browser/coaching.mjs
+//
+// Starts the SMTP sink (tests/api/smtp_sink.py), a fresh demo database and
+// `klantstem serve --smtp ... --test-clock NOW` (the scheduler runs only on
+// POST /admin/scheduler/run). Every figure the page shows is compared with
+// the API's reply to the same call. TAP lines, screenshots in
+// build/screenshots/, exit status 1 on any failure.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext,
+  loginUi, waitPage, apiInPage, tap, shot, go,
+} from './lib.mjs';
+
+const { ok, eq, group, run } = tap('coaching browser tests');
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+const ORG_ZONE = 'Europe/Amsterdam';
+
+// ---- the SMTP sink (as in cases.mjs) ----------------------------------------------------------
+
+async function startSink(dir) {
+  const port = await freePort();
+  const proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests', 'api', 'smtp_sink.py'), '--port', String(port), '--dir', dir],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const deadline = Date.now() + 15000;
+  while (!fs.existsSync(path.join(dir, 'sink.ready'))) {
+    if (proc.exitCode !== null) throw new Error('smtp sink exited: ' + err);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error('smtp sink not ready: ' + err);
+    }
+    await sleep(50);
+  }
+  return {
+    port,
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      proc.once('exit', () => { clearTimeout(timer); resolve(); });
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+const PARSE = `
+import email, glob, json, os, sys
+from email import policy
+out = []
+for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.eml'))):
+    with open(f, 'rb') as fh:
+        m = email.message_from_binary_file(fh, policy=policy.default)
+    parts = [p.get_content() for p in m.walk() if p.get_content_maintype() == 'text']
+    out.append({'rcpt': str(m.get('X-Sink-Rcpt-To', '')), 'subject': str(m.get('Subject', '')), 'text': '\\n'.join(parts)})
+print(json.dumps(out))
+`;
+
+function mails(dir) {
+  const r = spawnSync('/usr/bin/python3', ['-c', PARSE, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('parsing mails: ' + r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function waitMail(dir, pred, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = mails(dir).filter(pred);
+    if (found.length || Date.now() > deadline) return found;
+    await sleep(200);
+  }
+}
+
+class Client {
+  constructor(base) { this.base = base; this.cookie = ''; this.csrf = ''; }
+
+  async login(email, password = PASSWORD) {
+    const r = await fetch(this.base + '/api/v1/auth/login', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    const body = await r.json();
+    if (r.status !== 200) throw new Error('login ' + email + ': ' + r.status + ' ' + JSON.stringify(body));
+    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [r.headers.get('set-cookie')];
+    this.cookie = set.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
+    this.csrf = body.csrf_token;
+    this.user = body.user;
+    return body;
+  }
+
+  async call(method, p, body) {
+    const headers = { Accept: 'application/json', Cookie: this.cookie };
+    if (method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(this.base + '/api/v1' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let parsed = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, body: parsed };
+  }
+}
+
+// ---- periods, worked out here from the clock (not with the product's helpers) ---------------
+
+function localYm(ms) {
+  const parts = {};
+  for (const p of new Intl.DateTimeFormat('en-US', { timeZone: ORG_ZONE, year: 'numeric', month: 'numeric' }).formatToParts(new Date(ms))) {
+    parts[p.type] = Number(p.value);
+  }
+  return { y: parts.year, m: parts.month };
+}
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+// What every panel of a page says about its period: [data-period, data-running].
+async function tags(page, sel) {
+  return page.$$eval(sel + ' .period-tag', (ps) => ps.map((p) => [p.dataset.period, p.dataset.running]));
+}
+
+async function kpiValues(page, sel) {
+  return page.$$eval(sel + ' .kpi', (ks) => ks.map((k) => [k.dataset.kpi, k.dataset.insufficient === 'true' ? null
+    : k.querySelector('.kpi-value')?.dataset.value ?? null]));
+}
+
+function apiKpis(m) {
+  return ['nps', 'grade', 'ces'].map((k) => {
+    if (!m || m.insufficient || !m[k] || (m.hidden || []).includes(k)) return [k, null];
+    return [k, String(k === 'nps' ? m[k].value : m[k].mean)];
+  });
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+async function main() {
+  const bin = binary();
+  if (!fs.existsSync(bin)) {
+    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
+    return;
+  }
+  if (!fs.existsSync(path.join(REPO, 'web', 'vendor', 'echarts.esm.min.js'))) {
+    ok(false, 'web/vendor/echarts.esm.min.js exists', 'run `make web`');
+    return;
+  }
+  const dir = tmpDir('ks-coach-');
+  const mailDir = path.join(dir, 'mail');
+  fs.mkdirSync(mailDir);
+  const sink = await startSink(mailDir);
+  const nowMs = Date.now() - (Date.now() % 1000);
+  const now = new Date(nowMs).toISOString().replace('.000Z', 'Z');
+  const { y, m } = localYm(nowMs);
+  const thisMonth = y + '-' + pad2(m);
+  const lastMonth = m === 1 ? (y - 1) + '-12' : y + '-' + pad2(m - 1);
+  let srv = null;
+  let browser = null;
+  const problems = [];
+  try {
+    const db = makeDemo(bin, dir, 3);
+    srv = await startServer(bin, db, {
+      args: (port) => ['--smtp', 'smtp://127.0.0.1:' + sink.port, '--test-clock', now, '--base-url', 'http://127.0.0.1:' + port,
+        '--org-name', 'Energie BV'],
+    });
+    const base = srv.base;
+    const admin = new Client(base);
+    await admin.login(USERS.admin);
+
+    // ---- setup over the API: a fresh Wall of Fame item of the demo employee ------------------
+    const users = (await admin.call('GET', '/users?limit=500')).body;
+    const list = users.items || users;
+    const lead = list.find((u) => u.email === USERS.team_lead);
+    const empUser = list.find((u) => u.email === USERS.employee);
+    const emp = (await admin.call('GET', '/employees/' + empUser.employee_id)).body;
+    ok(emp.team_id === lead.unit_id, 'setup: the demo employee is in the demo team lead\'s team', [emp, lead]);
+    const empName = emp.first_name + ' ' + emp.last_name;
+    const tp = (await admin.call('GET', '/touchpoints?limit=1')).body.items[0];
+    const cust = (await admin.call('GET', '/customers?limit=1')).body.items[0];
+    const PRAISE = 'Ontzettend vriendelijk en snel geholpen, dank!';
+    const r = await admin.call('POST', '/responses', {
+      client_key: 'coaching-browser-1', customer_id: cust.id, team_id: lead.unit_id, employee_id: emp.id,
+      touchpoint_id: tp.id, channel: 'phone', received_at: new Date(nowMs - 3600e3).toISOString().replace('.000Z', 'Z'),
+      answers: { nps: 10, open: PRAISE },
+    });
+    eq(r.status, 201, 'setup: a promoter\'s comment about the employee, this month -> 201');
+    const praiseId = r.body.id;
+
+    browser = await launchBrowser({ timezoneId: 'America/New_York' });
+    const page = await browser.context.newPage();
+    page.setDefaultTimeout(10000);
+    page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+    page.on('console', (msg) => {
+      const text = msg.text();
+      if (/Content.Security.Policy|Refused to/i.test(text)) problems.push('csp: ' + text);
+      else if (msg.type() === 'error' && !/status of (401|403|404|409|422)/.test(text)) problems.push('console: ' + text);
+    });
+
+    // ---- the team lead: from "Per medewerker" to the employee's page -------------------------
+    await group('team lead', async () => {
+      await loginUi(page, base, USERS.team_lead);
+      await waitPage(page, 'team');
+      const link = await page.$('#team-employees tbody tr[data-key="' + emp.id + '"] th a');
+      ok(link !== null, 'lead: the employee\'s name in "Per medewerker" is a link');
+      eq(await link?.getAttribute('href'), '#/person/' + emp.id, 'lead: it points at #/person/ID');
+      await link.click();
+      await waitPage(page, 'person');
+      ok(page.url().endsWith('#/person/' + emp.id), 'lead: the employee\'s page opens', page.url());
+      eq(await page.$eval('h1', (e) => e.textContent), 'Medewerker: ' + empName, 'lead: the page names the employee');
+      const all = (await apiInPage(page, 'GET', '/metrics?employee_id=' + emp.id)).body;
+      eq(await kpiValues(page, '#person-kpis'), apiKpis(all), 'lead: all time: the cards equal GET /metrics?employee_id');
+      const allTags = await tags(page, 'main');
+      ok(allTags.length >= 4 && allTags.every(([p]) => p === 'all'), 'lead: every panel says it shows all time', allTags);
+      ok(await page.$('#person-compare .hint') !== null, 'lead: all time has no previous period to compare with (said)');
+      await shot(page, 'person-all');
+
+      // the period picker: the running month
+      const opts = await page.$$eval('select[name="period"] option', (os) => os.map((o) => [o.value, o.textContent]));
+      const cur = opts.find(([v]) => v === thisMonth);
+      ok(cur && / \(lopend\)$/.test(cur[1]), 'period: the running month is labelled (lopend) in the picker', opts);
+      ok(!opts.some(([v]) => /W|-\d{2}-\d{2}|last_/.test(v)), 'period: no day, week or last-N-days choice (422 by design)', opts);
+      ok(/hele maanden, kwartalen en jaren/.test(await page.$eval('#period-note', (e) => e.textContent)),
+        'period: the picker says why only whole months, quarters and years');
+      await Promise.all([
+        page.waitForFunction((p) => location.hash.includes('period=' + p), thisMonth),
+        page.selectOption('select[name="period"]', thisMonth),
+      ]);
+      await waitPage(page, 'person');
+      const curTags = await tags(page, 'main');
+      ok(curTags.length >= 4 && curTags.every(([p, running]) => p === thisMonth && running === 'true'),
+        'period: every panel follows the running month, marked as running', curTags);
+      const tagText = await page.$eval('#person-kpis .period-tag', (e) => e.textContent);
+      ok(/lopend/.test(tagText), 'period: the running period is labelled "lopend" on the panel', tagText);
+      const mm = (await apiInPage(page, 'GET', '/metrics?employee_id=' + emp.id + '&period=' + thisMonth)).body;
+      eq(await kpiValues(page, '#person-kpis'), apiKpis(mm), 'period: the cards equal GET /metrics for ' + thisMonth);
+      const cmp = (await apiInPage(page, 'GET', '/metrics/compare?employee_id=' + emp.id + '&a.period=' + lastMonth + '&b.period=' + thisMonth)).body;
+      eq(await page.$$eval('#person-compare [data-side]', (ds) => ds.map((d) => d.dataset.period)), [lastMonth, thisMonth],
+        'period: the comparison is ' + lastMonth + ' against ' + thisMonth);
+      eq(await kpiValues(page, '#person-compare [data-side="a"]'), apiKpis(cmp.a).slice(0, 2), 'period: the previous month equals /metrics/compare a');
+      eq(await kpiValues(page, '#person-compare [data-side="b"]'), apiKpis(cmp.b).slice(0, 2), 'period: this month equals /metrics/compare b');
+      const trend = (await apiInPage(page, 'GET', '/metrics/trend?employee_id=' + emp.id + '&period=' + y)).body;
+      eq(await page.$$eval('#person-trend .trend-table tbody tr', (trs) => trs.map((tr) => tr.dataset.key)),
+        trend.points.map((p) => p.period), 'period: the trend shows the months of ' + y + ' (the API\'s points)');
+      const next = m === 12 ? (y + 1) + '-01-01' : y + '-' + pad2(m + 1) + '-01';
+      const fame = (await apiInPage(page, 'GET', '/verbatims?employee_id=' + emp.id + '&band=promoter&limit=10&from=' + thisMonth + '-01&to=' + next)).body;
+      eq(await page.$$eval('#person-fame li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
+        fame.items.map((i) => i.response_id), 'period: the Wall of Fame items of this month equal the API');
+      ok(fame.items.some((i) => i.response_id === praiseId), 'period: the new comment is among them');
+      eq(await page.$eval('#person-all', (a) => a.getAttribute('href')), '#/verbatims?employee_id=' + emp.id,
+        'lead: "all comments" leads to the explorer filtered by the employee');
+      await shot(page, 'person-month');
+
+      // the previous month: complete, so not "lopend"
+      await Promise.all([
+        page.waitForFunction((p) => location.hash.includes('period=' + p), lastMonth),
+        page.selectOption('select[name="period"]', lastMonth),
+      ]);
+      await waitPage(page, 'person');
+      const prevTags = await tags(page, 'main');
+      ok(prevTags.length >= 4 && prevTags.every(([p, running]) => p === lastMonth && running === 'false'),
+        'period: the previous month on every panel, not running', prevTags);
+      const pm = (await apiInPage(page, 'GET', '/metrics?employee_id=' + emp.id + '&period=' + lastMonth)).body;
+      eq(await kpiValues(page, '#person-kpis'), apiKpis(pm), 'period: the cards equal GET /metrics for ' + lastMonth);
+
+      // the compliment, on this month's Wall of Fame item
+      await go(page, base, '#/person/' + emp.id + '?period=' + thisMonth, 'person');
+      const form = '#person-fame form.compliment-form[data-response-id="' + praiseId + '"]';
+      await page.fill(form + ' input[name="note"]', 'Mooi werk!');
+      await page.click(form + ' button[type="submit"]');
+      await page.waitForSelector(form + '[data-sent="true"]');
+      eq(await page.$eval(form + ' .compliment-msg', (e) => e.textContent), 'Compliment verstuurd naar ' + empName + '.',
+        'compliment: the page says it was sent');
+      const again = await apiInPage(page, 'POST', '/responses/' + praiseId + '/compliment',
+        { body: {}, csrf: (await apiInPage(page, 'GET', '/auth/me')).body.csrf_token });
+      eq([again.status, again.body?.error?.field], [409, 'response_id'], 'compliment: a second one -> 409');
+
+      // the verbatim explorer filters by employee
+      await go(page, base, '#/verbatims?employee_id=' + emp.id, 'verbatims');
+      await page.waitForSelector('#verbatim-count[data-count]');
+      eq(await page.$eval('#verbatim-employee', (s) => s.value), String(emp.id), 'explorer: the employee filter is set');
+      const ex = (await apiInPage(page, 'GET', '/verbatims?employee_id=' + emp.id + '&limit=25')).body;
+      eq(await page.$$eval('#verbatim-list li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
+        ex.items.map((i) => i.response_id), 'explorer: the list equals GET /verbatims?employee_id');
+
+      // the team page: every panel follows the period too
+      await go(page, base, '#/team/' + lead.unit_id + '?period=' + thisMonth, 'team');
+      const teamTags = await tags(page, 'main');
+      ok(teamTags.length >= 5 && teamTags.every(([p, running]) => p === thisMonth && running === 'true'),
+        'team: every panel follows the running month', teamTags);
+      const wall = (await apiInPage(page, 'GET', '/teams/' + lead.unit_id + '/wall?kind=fame&limit=10&period=' + thisMonth)).body;
+      eq(await page.$$eval('#wall-fame li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
+        wall.items.map((i) => i.response_id), 'team: the Wall of Fame of the month equals the API (newest first)');
+      ok(await page.$$eval('#wall-fame .score-label', (ls) => ls.length > 0 && ls.every((l) => l.textContent === 'NPS')) ||
+        await page.$$eval('#wall-fame .score-band', (bs) => bs.length > 0),
+      'team: score badges carry a label');
+      await shot(page, 'team-month');
+    });
+
+    // ---- the mail, and the employee's page ------------------------------------------------------
+    await group('employee', async () => {
+      const run1 = await admin.call('POST', '/admin/scheduler/run', {});
+      eq(run1.status, 200, 'mail: a scheduler pass');
+      const to = emp.email || USERS.employee;
+      const got = await waitMail(mailDir, (x) => x.rcpt.toLowerCase().includes(to.toLowerCase()) && /compliment/i.test(x.subject));
+      eq(got.map((x) => x.subject), ['[Energie BV] Een compliment van Demo Teamleider'], 'mail: one compliment mail to ' + to);
+      ok(got[0] && got[0].text.includes('"' + PRAISE + '"') && got[0].text.includes('Demo Teamleider schrijft erbij: "Mooi werk!"'),
+        'mail: it quotes the customer and the lead\'s note', got[0]?.text);
+
+      await page.click('#logout');
+      await waitPage(page, 'login');
+      await resetContext(browser.context);
+      await loginUi(page, base, USERS.employee);
+      await waitPage(page, 'me');
+      const d = (await apiInPage(page, 'GET', '/me/dashboard')).body;
+      eq(d.compliments_received.map((c) => c.response_id), [praiseId], 'employee: the API lists the compliment');
+      eq(await page.$$eval('#me-received li', (lis) => lis.map((li) => Number(li.dataset.responseId))), [praiseId],
+        'employee: the compliment is on my page');
+      ok((await page.$eval('#me-received', (e) => e.textContent)).includes('Mooi werk!'), 'employee: with the lead\'s note');
+      const shown = [...await page.$$eval('#me-compliments li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
+        ...await page.$$eval('#me-verbatims li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId)))];
+      eq(shown.length, new Set(shown).size, 'employee: no comment appears in two panels');
+      eq(await kpiValues(page, '#me-mine'), apiKpis(d.me), 'employee: my NPS, grade and CES equal the API');
+      ok(await page.$('#me-all[href="#/verbatims"]') !== null, 'employee: all my comments behind a link');
+      await Promise.all([
+        page.waitForFunction((p) => location.hash.includes('period=' + p), lastMonth),
+        page.selectOption('select[name="period"]', lastMonth),
+      ]);
+      await waitPage(page, 'me');
+      const dm = (await apiInPage(page, 'GET', '/me/dashboard?period=' + lastMonth)).body;
+      eq(await kpiValues(page, '#me-mine'), apiKpis(dm.me), 'employee: my page follows the period (' + lastMonth + ')');
+      eq(await page.$eval('#me-window', (e) => e.dataset.period), lastMonth, 'employee: the window is the chosen month');
+      await shot(page, 'me-coaching');
+    });
+
+    ok(problems.length === 0, 'pages ran without script errors or CSP violations', problems.join('\n'));
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (srv) {
+      const st = await srv.stop();
+      const err = srv.stderr();
+      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
+      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
+    }
+    await sink.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+run(main);

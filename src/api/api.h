@@ -164,9 +164,10 @@ ks_err api_retention_get(http_req *req, ks_error *e);
 ks_err api_retention_put(http_req *req, ks_error *e);
 
 /* ---- customer voice (issue 13; api_survey.c) ---- */
-/* A survey's row gets "warnings": [{"code","field","message"}] — e.g. a
- * survey over four questions (short surveys are answered). Other entities
- * are left alone. */
-void api_survey_warnings(const model_entity *ent, json_t *row);
+/* A survey's row gets "warnings": [{"code","field","message"}] — a
+ * survey over four questions (short surveys are answered), Dutch question
+ * texts in the other form of address than the organisation's. Other
+ * entities are left alone. */
+void api_survey_warnings(api_app *app, const model_entity *ent, json_t *row);
 
 #endif

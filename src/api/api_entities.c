@@ -72,7 +72,7 @@ ks_err api_entity_create(http_req *req, ks_error *e)
 	snprintf(req->location, sizeof req->location, "/api/v1/%s/%lld", ent->name,
 		 (long long)json_integer_value(json_object_get(row, "id")));
 	api_audit(req, "entity.create", ent->name, json_integer_value(json_object_get(row, "id")), NULL);
-	api_survey_warnings(ent, row);  /* issue 13 */
+	api_survey_warnings(app, ent, row);  /* issue 13 */
 	http_reply_json(req, 201, row);
 	return KS_OK;
 }
@@ -91,7 +91,7 @@ ks_err api_entity_get(http_req *req, ks_error *e)
 		err = store_entity_get(app->store, ent, id, &row, e);
 	if (err)
 		return err;
-	api_survey_warnings(ent, row);  /* issue 13 */
+	api_survey_warnings(app, ent, row);  /* issue 13 */
 	http_reply_json(req, 200, row);
 	return KS_OK;
 }
@@ -170,7 +170,7 @@ ks_err api_entity_update(http_req *req, ks_error *e)
 		return err;
 	api_audit(req, "entity.update", ent->name, id, NULL);
 	api_entity_changed(app, ent, row);
-	api_survey_warnings(ent, row);  /* issue 13 */
+	api_survey_warnings(app, ent, row);  /* issue 13 */
 	http_reply_json(req, 200, row);
 	return KS_OK;
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -337,17 +338,61 @@ ks_err api_survey_post(http_req *req, ks_error *e)
 /* The share of "yes" is shown from this many answers (docs/PRIVACY.md's min n). */
 #define API_YESNO_MIN_N 5
 
-void api_survey_warnings(const model_entity *ent, json_t *row)
+/* Does Dutch text address the reader as "je" (formal false) or "u"
+ * (true)? Whole words only, any case: "Je", "jouw", "uw". */
+static bool api_text_addresses(const char *text, bool formal)
+{
+	static const char *const je[] = {"je", "jij", "jou", "jouw", NULL};
+	static const char *const u[] = {"u", "uw", NULL};
+	const char *const *words = formal ? u : je;
+	for (const char *p = text; *p;) {
+		while (*p && !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+			p++;
+		const char *start = p;
+		while (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (unsigned char)*p >= 0x80)
+			p++;
+		size_t n = (size_t)(p - start);
+		for (size_t i = 0; n > 0 && words[i]; i++)
+			if (strlen(words[i]) == n && strncasecmp(start, words[i], n) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* The first Dutch question text in the other form of address. */
+static void api_warn_address(api_app *app, const json_t *questions, json_t *w)
+{
+	store_voice v;
+	if (store_voice_get(app->store, &v, NULL) != KS_OK)
+		return;
+	bool formal = v.formal;
+	store_voice_free(&v);
+	for (size_t i = 0; i < json_array_size(questions); i++) {
+		const char *nl = json_string_value(json_object_get(
+			json_object_get(json_array_get(questions, i), "text"), "nl"));
+		if (nl == NULL || !api_text_addresses(nl, !formal))
+			continue;
+		char field[64];
+		snprintf(field, sizeof field, "questions[%zu].text.nl", i);
+		json_array_append_new(w, json_pack("{s:s, s:s, s:s}", "code", "form_of_address", "field", field,
+						   "message", formal ? "the organisation says u; this question says je"
+								     : "the organisation says je; this question says u"));
+		return;
+	}
+}
+
+void api_survey_warnings(api_app *app, const model_entity *ent, json_t *row)
 {
 	if (ent == NULL || row == NULL || strcmp(ent->name, "surveys") != 0)
 		return;
 	json_t *w = json_array();
-	size_t n = json_array_size(json_object_get(row, "questions"));
-	if (n > API_SURVEY_SHORT)
+	const json_t *questions = json_object_get(row, "questions");
+	if (json_array_size(questions) > API_SURVEY_SHORT)
 		json_array_append_new(w, json_pack("{s:s, s:s, s:s}", "code", "long_survey", "field",
 						   "questions", "message",
 						   "more than four questions: customers drop out of long surveys "
 						   "(keep to the NPS, one open question and at most two drivers)"));
+	api_warn_address(app, questions, w);
 	json_object_set_new(row, "warnings", w);
 }
 

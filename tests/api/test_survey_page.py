@@ -4,7 +4,9 @@ renders the form in the customer's language, POST stores one response tied
 to the contact; already answered 409, invalid 422, unknown 404, expired 410;
 everything shown is HTML-escaped; the open per-touchpoint link works."""
 
+import base64
 import html
+import http.client
 import os
 import re
 import sys
@@ -438,6 +440,269 @@ def main(t, srv):
     test_injection(t, srv, f)
     test_open_link(t, srv, f)
     test_cross_paths(t, srv, f)
+    voice_main(t)
+
+
+
+# ---------------------------------------------------------------------------
+# The customer's side (issue 13): the one-click score, yes/no questions,
+# short surveys, the organisation's voice. A server of its own with a test
+# clock, so the scanner window (10 s) and the month of the metrics are ours.
+
+VOICE_START = "2026-03-10T09:00:00Z"
+ONE_CLICK_Q = [
+    {"type": "nps", "text": {"nl": ks.NPS_NL, "en": ks.NPS_EN}, "required": True},
+    {"type": "yesno", "aspect": "op_tijd", "text": {"nl": "Was de monteur op tijd?",
+                                                    "en": "Was the technician on time?"}},
+    {"type": "driver", "aspect": "snelheid", "text": {"nl": ks.DRIVER_NL, "en": ks.DRIVER_EN}},
+    {"type": "open", "text": {"nl": ks.OPEN_NL, "en": ks.OPEN_EN}},
+]
+# a 1x1 transparent PNG
+PNG_1X1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def set_clock(srv, iso):
+    st, _, b = srv.post("/api/v1/admin/clock", {"now": iso})
+    if st != 200:
+        raise ks.FixtureError("POST /api/v1/admin/clock %s -> %s" % (iso, ks.got(st, b)))
+
+
+def after(iso, seconds):
+    return ks.iso(ks.parse_iso(iso) + seconds)
+
+
+def one_click_rows(srv, cid):
+    return srv.sql("SELECT nps, complete, source FROM responses WHERE contact_id = ?", (cid,))
+
+
+def saved_note(body):
+    m = re.search(r'<p class="saved" role="status">(.*?)</p>', body, re.S)
+    return m.group(1) if m else None
+
+
+def nps_of(srv, query):
+    st, _, m = srv.get("/api/v1/metrics?" + query)
+    nps = (m or {}).get("nps") if isinstance(m, dict) else None
+    return st, (m or {}).get("n"), (nps or {}).get("n"), (nps or {}).get("value")
+
+
+def test_one_click(t, srv, f, short):
+    tp = f["tp1"]
+    # two employees: a slice of one person's answers would need 10 (docs/PRIVACY.md)
+    cs = [contact(srv, f, employee_id=f["emp1" if i % 2 == 0 else "emp2"]["id"]) for i in range(5)]
+    p0 = "/s/" + cs[0]["token"]
+    st, hd, body, p = page_of(srv, p0 + "?nps=9")
+    t.check(st == 200 and p.checked("nps") == ["9"], "one-click: GET ?nps=9 -> 200, 9 chosen", ks.got(st, body[:600]))
+    t.eq(saved_note(body), "Bedankt! Je score 9 is opgeslagen. Wil je ons nog iets meer vertellen? "
+         "Dat kan hieronder; sluiten mag ook.", "one-click: the page says the score is saved (je)")
+    t.eq(one_click_rows(srv, cs[0]["id"]), [(9, 0, "one-click")],
+         "one-click: the tap stored a partial response: nps 9, complete 0, source one-click")
+    rid = srv.sql("SELECT id FROM responses WHERE contact_id = ?", (cs[0]["id"],))[0][0]
+    st, _, r = srv.get("/api/v1/responses/%d" % rid)
+    t.check(st == 200 and r.get("complete") is False and (r.get("answers") or {}).get("nps") == 9
+            and r.get("contact_id") == cs[0]["id"] and r.get("touchpoint_id") == tp["id"],
+            "one-click: GET /responses/ID -> complete false, nps 9, tied to the contact", ks.got(st, r))
+    # idempotent: the same tap again, a reload, the link without a score
+    for q in ("?nps=9", "?nps=9", ""):
+        st, _, body, p = page_of(srv, p0 + q)
+        t.check(st == 200 and p.checked("nps") == ["9"] and saved_note(body) is not None,
+                "one-click: GET %s again -> 9 still chosen and saved" % (q or "without ?nps"), ks.got(st, body[:400]))
+    t.eq(one_click_rows(srv, cs[0]["id"]), [(9, 0, "one-click")], "one-click: still one response after repeats")
+
+    # a scanner opens every link within a second: a second, different score
+    # within 10 s withdraws the score; a tap after that stores again
+    st, _, body, p = page_of(srv, p0 + "?nps=0")
+    t.check(st == 200 and saved_note(body) is None, "scanner: ?nps=0 at once after 9 -> nothing said saved",
+            ks.got(st, body[:400]))
+    t.eq(one_click_rows(srv, cs[0]["id"]), [(None, 0, "one-click")], "scanner: the score is withdrawn (nps NULL)")
+    page_of(srv, p0 + "?nps=1")
+    t.eq(one_click_rows(srv, cs[0]["id"]), [(None, 0, "one-click")], "scanner: a third tap in the burst changes nothing")
+    set_clock(srv, after(VOICE_START, 60))
+    st, _, body, p = page_of(srv, p0 + "?nps=9")
+    t.check(saved_note(body) is not None and p.checked("nps") == ["9"], "one-click: a tap a minute later is saved",
+            ks.got(st, body[:400]))
+    t.eq(one_click_rows(srv, cs[0]["id"]), [(9, 0, "one-click")], "one-click: nps 9 stored again, one row")
+
+    for c, score in zip(cs[1:], (10, 8, 3, 9)):
+        page_of(srv, "/s/%s?nps=%d" % (c["token"], score))
+    t.eq(srv.sql("SELECT count(*), sum(complete) FROM responses WHERE touchpoint_id = ?", (tp["id"],)),
+         [(5, 0)], "one-click: five contacts tapped: five partial responses")
+    # counted at once: 9, 10, 8, 3, 9 -> 3 promoters, 1 detractor of 5 = +40.0
+    set_clock(srv, "2026-04-02T09:00:00Z")
+    t.eq(nps_of(srv, "period=2026-03&touchpoint_id=%d" % tp["id"]), (200, 5, 5, 40.0),
+         "metrics: the five partial responses count at once: n 5, +40.0")
+    set_clock(srv, after(VOICE_START, 90))
+
+    # the form completes the same response
+    _, _, _, p = page_of(srv, p0)
+    st, _, tb = srv.form(p0, {"k": p.nonce() or "", "nps": "9", "y_1": "1", "d_2": "7", "open": "Snel en vriendelijk"})
+    t.check(st == 201 and "Bedankt voor je feedback!" in tb, "complete: POST the form -> 201 thank-you (je)",
+            ks.got(st, tb[:600]))
+    t.eq(srv.sql("SELECT id, nps, complete, open_text FROM responses WHERE contact_id = ?", (cs[0]["id"],)),
+         [(rid, 9, 1, "Snel en vriendelijk")], "complete: the same row, now complete, with the open answer")
+    t.eq(srv.sql("SELECT aspect, answer FROM response_yesno WHERE response_id = ?", (rid,)), [("op_tijd", 1)],
+         "complete: the yes/no answer stored under its aspect (1 = yes)")
+    t.eq(srv.sql("SELECT aspect, score FROM response_drivers WHERE response_id = ?", (rid,)), [("snelheid", 7)],
+         "complete: the driver stored")
+    st, _, r = srv.get("/api/v1/responses/%d" % rid)
+    t.check(st == 200 and r.get("complete") is True and (r.get("answers") or {}).get("yesno") == {"op_tijd": True},
+            "complete: GET /responses/ID -> complete true, yesno {op_tijd: true}", ks.got(st, r))
+    st, _, body = srv.form(p0, {"k": p.nonce() or "", "nps": "2"})
+    t.eq(st, 409, "complete: a second POST -> 409 already answered")
+    st, _, body, _ = page_of(srv, p0 + "?nps=2")
+    t.check(st == 200 and "al ingevuld" in body and "<form" not in body,
+            "complete: a tap after completing -> the 'already answered' page", ks.got(st, body[:400]))
+    t.eq(one_click_rows(srv, cs[0]["id"]), [(9, 1, "one-click")], "complete: nothing changed by the late tap")
+
+    # a changed mind: c3 taps 7 after 3 (a minute later)
+    set_clock(srv, after(VOICE_START, 180))
+    page_of(srv, "/s/%s?nps=7" % cs[3]["token"])
+    t.eq(one_click_rows(srv, cs[3]["id"]), [(7, 0, "one-click")], "one-click: a later tap changes the score (7)")
+
+    # yes/no on the others, with the form: yes, no, yes, yes
+    for c, yes in zip(cs[1:], ("1", "0", "1", "1")):
+        _, _, _, pc = page_of(srv, "/s/" + c["token"])
+        st, _, _ = srv.form("/s/" + c["token"], {"k": pc.nonce() or "", "nps": pc.checked("nps")[0] if pc.checked("nps") else "",
+                                                 "y_1": yes})
+        t.eq(st, 201, "complete: contact %d's form -> 201" % c["id"])
+    t.eq(srv.sql("SELECT nps, complete FROM responses WHERE touchpoint_id = ? ORDER BY contact_id", (tp["id"],)),
+         [(9, 1), (10, 1), (8, 1), (7, 1), (9, 1)], "complete: five responses, each complete, scores kept")
+
+    # metrics count every response once: 9, 10, 8, 7, 9 -> 3 promoters, 0 detractors of 5 = +60.0
+    # (the detractor's 3 was counted, then replaced by 7 in the index: still 5 answers)
+    set_clock(srv, "2026-04-02T09:00:00Z")
+    q = "period=2026-03&touchpoint_id=%d" % tp["id"]
+    t.eq(nps_of(srv, q), (200, 5, 5, 60.0), "metrics: n 5, nps n 5, +60.0 (each one-click response counted once)")
+    st, _, y = srv.get("/api/v1/yesno?survey_id=%d" % short["id"])
+    t.eq((st, y), (200, {"items": [{"aspect": "op_tijd", "n": 5, "yes": 4, "share_yes": 0.8}], "min_n": 5}),
+         "yes/no: GET /api/v1/yesno -> op_tijd 4 of 5 yes, share 0.8")
+    srv.stop("one-click: the server stops")
+    srv.start()
+    set_clock(srv, "2026-04-02T09:00:00Z")
+    t.eq(nps_of(srv, q), (200, 5, 5, 60.0), "metrics: the same after a restart (the index rebuilt from the database)")
+    return cs
+
+
+def test_yesno_small(t, srv, f, short):
+    st, _, y = srv.get("/api/v1/yesno?survey_id=%d&from=2026-03-01&to=2026-03-02" % short["id"])
+    t.eq((st, y), (200, {"items": [], "min_n": 5}), "yes/no: an empty window -> no items")
+    t.error(srv.get("/api/v1/yesno?survey=1"), 422, "invalid", "survey", "yes/no: an unknown parameter -> 422")
+
+
+def test_warnings(t, srv, f, short):
+    t.eq(short.get("warnings"), [], "warnings: four questions -> none")
+    st, _, s = srv.get("/api/v1/surveys/%d" % f["survey"]["id"])
+    t.eq([w.get("code") for w in (s or {}).get("warnings", [None])], ["long_survey"],
+         "warnings: the five-question survey -> long_survey")
+    t.eq(((s or {}).get("warnings") or [{}])[0].get("field"), "questions", "warnings: the warning names questions")
+    st, _, s2 = srv.patch("/api/v1/surveys/%d" % short["id"], {"questions": ONE_CLICK_Q + [
+        {"type": "ces", "text": {"nl": ks.CES_NL, "en": ks.CES_EN}}]})
+    t.check(st == 200 and [w.get("code") for w in s2.get("warnings", [])] == ["long_survey"],
+            "warnings: PATCH to five questions -> 200 with long_survey", ks.got(st, s2))
+    srv.patch("/api/v1/surveys/%d" % short["id"], {"questions": ONE_CLICK_Q})
+    t.error(srv.post("/api/v1/surveys", {"name": "x", "questions": [
+        {"type": "yesno", "text": {"nl": "Op tijd?", "en": "On time?"}}]}), 422, "invalid", "questions[0].aspect",
+        "yesno: a yes/no question without an aspect -> 422 naming it")
+
+
+def test_settings(t, srv):
+    st, _, s = srv.get("/api/v1/settings")
+    t.eq((st, s), (200, {"verbatim_detail": "band", "updated_at": None, "form_of_address": "je",
+                         "organisation_name": "", "logo_url": None}), "settings: the defaults")
+    for body, field in (({"form_of_address": "jij"}, "form_of_address"), ({"form_of_address": None}, "form_of_address"),
+                        ({"organisation_name": 5}, "organisation_name"),
+                        ({"organisation_name": "x" * 128}, "organisation_name"),
+                        ({"logo": "https://example.org/logo.png"}, "logo"),
+                        ({"logo": "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4="}, "logo"),
+                        ({"logo": "data:image/png;base64,R0lGODlhAQABAAAAACw="}, "logo"),
+                        ({"logo": "data:image/png;base64,!!!"}, "logo"),
+                        ({"logo": "data:image/png;base64," + base64.b64encode(PNG_1X1 + bytes(65536)).decode()}, "logo")):
+        st, _, b = srv.request("PUT", "/api/v1/settings", body)
+        t.check(st == 422 and ((b or {}).get("error") or {}).get("field") == field,
+                "settings: PUT %s -> 422 naming %s" % (ks.short(body, 60), field), ks.got(st, b))
+    t.eq(srv.sql("SELECT count(*) FROM org_voice")[0][0], 0, "settings: nothing stored by refused PUTs")
+    t.eq(srv.get("/logo")[0], 404, "logo: GET /logo before an upload -> 404")
+    body = {"form_of_address": "u", "organisation_name": "Energie BV",
+            "logo": "data:image/png;base64," + base64.b64encode(PNG_1X1).decode()}
+    st, _, s = srv.request("PUT", "/api/v1/settings", body)
+    t.check(st == 200 and {k: s.get(k) for k in ("verbatim_detail", "form_of_address", "organisation_name", "logo_url")}
+            == {"verbatim_detail": "band", "form_of_address": "u", "organisation_name": "Energie BV", "logo_url": "/logo"}
+            and ks.iso_ok(s.get("updated_at")), "settings: PUT u, a name and a PNG logo -> 200", ks.got(st, s))
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    conn.request("GET", "/logo")
+    resp = conn.getresponse()
+    st, hd, raw = resp.status, resp.headers, resp.read()
+    conn.close()
+    t.check(st == 200 and hd.get("Content-Type") == "image/png" and raw == PNG_1X1,
+            "logo: GET /logo -> the PNG's bytes as image/png", "%s %r" % (st, hd.get("Content-Type")))
+    t.eq(srv.sql("SELECT verbatim_detail FROM org_settings"), [], "settings: the voice leaves verbatim_detail unset")
+
+
+def test_voice_pages(t, srv, f):
+    c = contact(srv, f)
+    path = "/s/" + c["token"]
+    st, hd, body, p = page_of(srv, path)
+    text = html.unescape(body)
+    t.check(st == 200 and "U had onlangs contact met Sanne (Storingsmelding). We horen graag hoe het ging; "
+            "het kost u nog geen minuut." in text,
+            "u: the greeting says u and names the touchpoint's Dutch label", text[:2500])
+    # the product's own words say u; the questions are the admin's (a warning tells them, below)
+    own = text
+    for q in (ks.NPS_NL, ks.GRADE_NL, ks.CES_NL, ks.DRIVER_NL, ks.OPEN_NL, "Was de monteur op tijd?"):
+        own = own.replace(q, "")
+    t.check("Mogen we contact met u opnemen over uw antwoord?" in own
+            and not re.search(r"\b(je|jij|jou|jouw)\b", own.split("</style>")[-1], re.I),
+            "u: the page's own words say u, never je", own[:3000])
+    st, _, sv = srv.get("/api/v1/surveys/%d" % f["survey"]["id"])
+    t.eq([(w.get("code"), w.get("field")) for w in (sv or {}).get("warnings", [])],
+         [("long_survey", "questions"), ("form_of_address", "questions[0].text.nl")],
+         "u: the survey whose questions say je gets a form_of_address warning naming the first")
+    t.check('<header class="org"><img src="/logo" alt=""><span>Energie BV</span></header>' in body,
+            "org: the name and the logo on the form", body[:3000])
+    csp = hd.get("Content-Security-Policy") or ""
+    t.check("img-src 'self' data:" in csp and "script-src" not in csp,
+            "org: the page's CSP allows the same-origin logo and still no script", csp)
+    st, _, body9, _ = page_of(srv, path + "?nps=9")
+    t.eq(saved_note(body9), "Bedankt! Uw score 9 is opgeslagen. Wilt u ons nog iets meer vertellen? "
+         "Dat kan hieronder; sluiten mag ook.", "u: the one-click note says u")
+    st, _, tb = srv.form(path, {"k": p.nonce() or "", "nps": "9"})
+    t.check(st == 201 and "<h1>Bedankt voor uw feedback!</h1>" in tb and "We hebben uw antwoorden goed ontvangen." in tb
+            and "Energie BV" in tb, "u: the thank-you page says u and shows the organisation", ks.got(st, tb[:1500]))
+    st, _, ab, _ = page_of(srv, path)
+    t.check("U heeft deze vragenlijst al ingevuld" in html.unescape(ab), "u: the already-answered page says u", ab[:1500])
+    # the English customer reads English, with the English label
+    ce = contact(srv, f, cust="cust_en")
+    st, _, be, pe = page_of(srv, "/s/" + ce["token"])
+    te = html.unescape(be)
+    t.check(st == 200 and pe.lang == "en" and "You were recently in touch with Sanne (Reporting a fault)." in te
+            and "Storingsmelding" not in te and "<h1>How did we do?</h1>" in te,
+            "en: the English customer gets the English page and label", te[:2500])
+    t.check("Was the technician on time?" in te and re.search(r'<label for="q1-1">Yes</label>', be)
+            and re.search(r'<label for="q1-0">No</label>', be), "en: the yes/no question with Yes / No", be[:4000])
+    st, _, be9, _ = page_of(srv, "/s/%s?nps=9" % ce["token"])
+    t.eq(saved_note(be9), "Thank you! Your score 9 has been saved. Would you like to tell us a little more? "
+         "You can below; closing this page is fine too.", "en: the one-click note in English")
+
+
+def voice_main(t):
+    srv = ks.Server(t, args=["--test-clock", VOICE_START])
+    try:
+        srv.start()
+        f = ks.base_fixture(srv)
+        short = srv.create("surveys", {"name": "Kort", "questions": ONE_CLICK_Q})
+        srv.patch("/api/v1/touchpoints/%d" % f["tp1"]["id"], {"survey_id": short["id"], "label_nl": "Storingsmelding",
+                                                              "label_en": "Reporting a fault"})
+        test_warnings(t, srv, f, short)
+        test_one_click(t, srv, f, short)
+        test_yesno_small(t, srv, f, short)
+        test_settings(t, srv)
+        test_voice_pages(t, srv, f)
+    finally:
+        try:
+            srv.stop("voice: server exits 0 on SIGTERM")
+        finally:
+            srv.cleanup()
 
 
 if __name__ == "__main__":

@@ -93,7 +93,8 @@ ks_err api_case_list(http_req *req, ks_error *e);
 ks_err api_case_list(http_req *req, ks_error *e)
 {
 	static const char *const params[] = {"status", "team_id", "owner", "owner_user_id", "customer_id",
-					     "overdue", "limit", "cursor", "escalated", "escalated_to", "inbox", NULL};
+					     "overdue", "limit", "cursor", "escalated", "escalated_to", "inbox",
+					     "response_id", NULL};
 	api_app *app = req->app;
 	store_case_query q;
 	store_list_query page;
@@ -105,6 +106,8 @@ ks_err api_case_list(http_req *req, ks_error *e)
 		err = api_query_id(req, "owner_user_id", &q.owner_user_id, e);
 	if (!err)
 		err = api_query_id(req, "customer_id", &q.customer_id, e);
+	if (!err)
+		err = api_query_id(req, "response_id", &q.response_id, e);
 	q.status = http_query(req, "status");
 	if (!err && q.status && strcmp(q.status, "new") != 0 && strcmp(q.status, "contacted") != 0 &&
 	    strcmp(q.status, "resolved") != 0 && strcmp(q.status, "closed") != 0)

@@ -776,7 +776,7 @@ static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 /* ?1 unit (with its subtree), ?2 status, ?3 owner, ?4 customer, ?5 overdue
  * at (0 = no), ?6 cursor (the inbox: an offset), ?7 limit, ?8 escalated
  * (0 any, 1 yes, 2 no), ?9 escalated to, ?10 inbox user, ?11 inbox unit,
- * ?12 now; ?20 language. 0 / '' = any. */
+ * ?12 now, ?13 response; ?20 language. 0 / '' = any. */
 static const char *const sq_case_list_sql =
 	"WITH RECURSIVE sub(id) AS (SELECT ?1 WHERE ?1 <> 0"
 	"  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id),"
@@ -789,6 +789,7 @@ static const char *const sq_case_list_sql =
 	" AND (?8 = 0 OR (?8 = 1 AND c.escalated_at IS NOT NULL AND c.status IN ('new','contacted'))"
 	"  OR (?8 = 2 AND c.escalated_at IS NULL))"
 	" AND (?9 = 0 OR c.escalated_to_user_id = ?9)"
+	" AND (?13 = 0 OR c.id IN (SELECT case_id FROM case_responses WHERE response_id = ?13))"
 	" AND (?10 = 0 OR (c.status IN ('new','contacted') AND (c.owner_user_id = ?10"
 	"  OR c.escalated_to_user_id = ?10 OR (c.owner_user_id IS NULL AND c.team_id IN mine))))"
 	" AND (?10 <> 0 OR c.id > ?6)"
@@ -824,6 +825,7 @@ ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_
 		sqlite3_bind_int64(st, 10, q->inbox_user);
 		sqlite3_bind_int64(st, 11, q->inbox_unit);
 		sqlite3_bind_int64(st, 12, q->now);
+		sqlite3_bind_int64(st, 13, q->response_id);
 		sq_bind_lang(st, q->lang);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			if (n == q->limit) {

@@ -706,6 +706,7 @@ typedef struct store_case_query {
 	 * inbox_unit (0 = none); overdue first, then escalated to them, then
 	 * by deadline. The cursor is then an offset (after_id). */
 	int64_t inbox_user, inbox_unit;
+	int64_t response_id;     /* the case(s) this response is in; 0 = any */
 } store_case_query;
 
 /* {"items":[case...], "next_cursor": id|null} ordered by id (the inbox: see above). */

@@ -4,6 +4,13 @@
 // the root cause and the outcome, notes, and on resolving a message to the
 // customer with an optional short re-survey.
 //
+// One case per unhappy customer (issue 13): the rules that fired on their
+// answers (triggers), the priority, the history, the employee who served
+// them, links to the responses and to the customer's other cases. The
+// message starts from the server's template with named placeholders; the
+// form shows the exact mail (POST /cases/{id}/message-preview) before it
+// is sent, and the server's refusal (in the user's language) beside it.
+//
 // Every PATCH carries the case's version; a 409 means someone else changed
 // it meanwhile: the page says so and shows the case as it is now.
 //
@@ -32,15 +39,32 @@ function fact(label, value, key) {
   return [h('dt', null, label), h('dd', { dataset: { fact: key } }, value)];
 }
 
-// The suggested message, in the customer's language.
-function suggestion(c) {
+// The message the form starts from: the server's template in the
+// customer's language (greeting and signature with named placeholders,
+// filled in once by the server), the handler's words go in the middle.
+function startText(c) {
+  if (typeof c.message_template === 'string') return c.message_template;
   const l = c.customer?.language === 'en' ? 'en' : 'nl';
-  const said = (c.responses || []).map((r) => (r.open_text || '').trim()).find((x) => x) || '';
-  const short = said.length > 160 ? said.slice(0, 157) + '…' : said;
-  const name = c.customer?.name || c.customer_name || '';
-  return tIn(l, 'case.msg.greeting', { name }) + '\n\n'
-    + (short ? tIn(l, 'case.msg.said', { text: short }) : tIn(l, 'case.msg.said.none')) + ' '
-    + tIn(l, 'case.msg.did') + '\n\n' + tIn(l, 'case.msg.closing');
+  return tIn(l, 'case.msg.template');
+}
+
+// One line of the history, in words.
+function historyText(x) {
+  const rule = x.rule ? t('case.rule.' + x.rule) : '';
+  switch (x.kind) {
+    case 'opened': return t('case.hist.opened', { rule });
+    case 'trigger': return t('case.hist.trigger', { rule, id: x.response_id ?? '–' });
+    case 'priority': {
+      const to = ({ 1: 'normal', 2: 'high', 3: 'urgent' })[String(x.detail || '').split('>')[1]] || 'normal';
+      return t('case.hist.priority', { p: t('case.priority.' + to) });
+    }
+    case 'status': return t('case.hist.status', { status: t('case.status.' + x.to_status) });
+    case 'owner': return x.detail ? t('case.hist.owner', { id: x.detail }) : t('case.hist.queue');
+    case 'escalated': return t('case.hist.escalated');
+    case 'message': return t('case.hist.message', { status: t('case.msgstatus.' + (x.detail || 'none')) });
+    case 'merged': return t('case.hist.merged', { id: x.other_case_id ?? '–', rule });
+    default: return x.kind;
+  }
 }
 
 export async function render(main, ctx) {
@@ -114,7 +138,9 @@ export async function render(main, ctx) {
       fact(t('case.language'), cust.language ? t('lang.' + cust.language) : '–', 'language'),
       fact(t('case.opted_out'), cust.opted_out === undefined ? '–' : yesNo(Boolean(cust.opted_out)), 'opted_out'),
       fact(t('case.reason'), c.reason || '–', 'reason'),
-      fact(t('case.rule'), c.rule ? t('case.rule.' + c.rule) : '–', 'rule'),
+      fact(t('case.priority'), t('case.priority.' + (c.priority || 'normal')), 'priority'),
+      fact(t('case.rules'), (c.rules && c.rules.length ? c.rules : [c.rule]).filter(Boolean).map((r) => t('case.rule.' + r)).join(', ') || '–', 'rule'),
+      fact(t('case.employee'), c.employee?.name || '–', 'employee'),
       fact(t('case.team'), c.team_name || (c.team_id ? '#' + c.team_id : '–'), 'team'),
       fact(t('case.owner'), ownerText(c), 'owner'),
       fact(t('case.opened'), fmtDateTime(c.opened_at, l), 'opened'),
@@ -142,12 +168,39 @@ export async function render(main, ctx) {
         : h('ul', { class: 'verbatims' }, responses.map((r) => h('li', { class: 'verbatim ' + (band(r.nps) || ''), dataset: { responseId: r.id } },
           h('blockquote', { class: 'verbatim-text', lang: r.language || null }, r.open_text ?? ''),
           h('div', { class: 'meta' },
+            h('a', { href: '#/response/' + r.id, dataset: { responseLink: r.id } }, t('case.response.link', { id: r.id })),
             scoreBadge(r.nps),
             r.grade !== null && r.grade !== undefined ? h('span', null, t('grade') + ' ' + r.grade) : null,
             r.ces !== null && r.ces !== undefined ? h('span', null, t('ces') + ' ' + r.ces) : null,
             r.touchpoint_name ? h('span', null, r.touchpoint_name) : null,
             h('time', { datetime: r.received_at || '' }, fmtDateTime(r.received_at, l)))))));
     respPanel.id = 'case-responses';
+
+    // ---- why: every rule that fired, with its response
+    const triggers = c.triggers || [];
+    const trigPanel = panel(t('case.triggers'), null,
+      triggers.length === 0 ? h('p', { class: 'empty' }, c.reason || '–')
+        : h('ul', { id: 'case-triggers' }, triggers.map((x) => h('li', { dataset: { rule: x.rule, responseId: x.response_id ?? '' } },
+          h('strong', null, t('case.rule.' + x.rule)), ': ' + (x.reason || ''), ' · ',
+          x.response_id ? h('a', { href: '#/response/' + x.response_id }, t('case.response.link', { id: x.response_id })) : null,
+          ' · ', h('time', { datetime: x.at || '' }, fmtDateTime(x.at, l))))));
+    trigPanel.id = 'case-triggers-panel';
+
+    // ---- the customer's other cases, and the history
+    const others = c.other_cases || [];
+    const othersPanel = panel(t('case.other_cases'), null,
+      others.length === 0 ? h('p', { class: 'empty' }, t('case.other_cases.none'))
+        : h('ul', { id: 'case-others' }, others.map((o) => h('li', { dataset: { caseId: o.id } },
+          h('a', { href: '#/case/' + o.id }, t('case.title', { id: o.id })), ' ', statusBadge(o.status), ' ',
+          o.reason || '', ' · ', h('time', { datetime: o.opened_at || '' }, fmtDateTime(o.opened_at, l))))));
+    othersPanel.id = 'case-others-panel';
+    const hist = c.history || [];
+    const histPanel = panel(t('case.history'), null,
+      hist.length === 0 ? h('p', { class: 'empty' }, '–')
+        : h('ol', { id: 'case-history', class: 'case-history' }, hist.map((x) => h('li', { dataset: { kind: x.kind } },
+          h('time', { datetime: x.at || '' }, fmtDateTime(x.at, l)), ' ', historyText(x),
+          x.user_name ? ' · ' + x.user_name : ''))));
+    histPanel.id = 'case-history-panel';
 
     // ---- status: one button per allowed next step
     // the server's list of allowed steps; the documented flow only when a
@@ -230,28 +283,58 @@ export async function render(main, ctx) {
 
     body.replaceChildren(
       h('div', { class: 'grid grid-2' }, factsPanel, h('div', null, statusPanel, outPanel)),
-      h('div', { class: 'grid grid-2' }, respPanel, notesPanel));
+      h('div', { class: 'grid grid-2' }, h('div', null, trigPanel, respPanel), notesPanel),
+      h('div', { class: 'grid grid-2' }, histPanel, othersPanel));
   }
 
   // Resolving: a message to the customer (prefilled in their language) and
   // the choice of a short re-survey.
   function resolvePanel(c, noContact) {
-    const text = h('textarea', { name: 'customer_message', id: 'case-customer-message', rows: '6', maxlength: '4000' });
-    text.value = noContact ? '' : suggestion(c);
+    const text = h('textarea', { name: 'customer_message', id: 'case-customer-message', rows: '9', maxlength: '4000' });
+    text.value = noContact ? '' : startText(c);
+    // the exact mail as the server will send it
+    const preview = h('div', { id: 'case-preview', class: 'case-preview', hidden: true, 'aria-live': 'polite' });
+    const showPreview = async () => {
+      const m = text.value;
+      if (!m.trim()) { preview.hidden = true; return false; }
+      try {
+        const p = await api('/cases/' + c.id + '/message-preview', { method: 'POST', body: { customer_message: m } });
+        preview.replaceChildren(h('h4', null, t('case.preview.title')),
+          h('p', { class: 'meta' }, t('case.preview.to', { to: p.to || '–' })),
+          h('p', { class: 'meta', id: 'case-preview-subject' }, t('case.preview.subject', { s: p.subject })),
+          h('pre', { class: 'mail-text', id: 'case-preview-text' }, p.text));
+        preview.dataset.state = 'ok';
+        preview.hidden = false;
+        return true;
+      } catch (err) {
+        preview.replaceChildren(h('p', { class: 'notice notice-error', role: 'alert', id: 'case-preview-error',
+          dataset: { field: err.field || '' } }, err.message || t('case.preview.failed')));
+        preview.dataset.state = 'error';
+        preview.hidden = false;
+        return false;
+      }
+    };
+    const previewBtn = h('button', { type: 'button', class: 'btn btn-secondary', id: 'case-preview-btn', onclick: showPreview }, t('case.preview'));
     const resurvey = h('input', { type: 'checkbox', name: 'resurvey', id: 'case-resurvey', checked: !noContact, disabled: noContact });
     const form = h('form', { id: 'case-resolve', class: 'case-resolve', hidden: true },
       h('h3', null, t('case.resolve')),
       noContact ? h('p', { class: 'hint' }, t('case.resolve.no_contact'))
-        : field(t('case.message'), text, t('case.message.hint')),
+        : field(t('case.message'), text, t('case.message.hint') + ' ' + t('case.message.placeholders')),
+      noContact ? null : h('div', { class: 'form-actions' }, previewBtn),
+      noContact ? null : preview,
       noContact ? null : h('label', { class: 'check', for: 'case-resurvey' }, resurvey, t('case.resurvey')),
       h('div', { class: 'form-actions' },
         h('button', { type: 'submit', class: 'btn', id: 'case-resolve-submit' }, t('case.resolve.submit')),
         h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => { form.hidden = true; } }, t('case.cancel'))));
-    form.addEventListener('submit', (ev) => {
+    form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const fields = { status: 'resolved' };
-      const m = text.value.trim();
-      if (!noContact && m) fields.customer_message = m;
+      const m = text.value;
+      // the mail is shown before it goes: a refused text stops here
+      if (!noContact && m.trim()) {
+        if (!(await showPreview())) return;
+        fields.customer_message = m;
+      }
       if (!noContact) fields.resurvey = resurvey.checked;
       patch(fields, t('case.status.changed', { status: t('case.status.resolved') }));
     });

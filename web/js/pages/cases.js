@@ -1,10 +1,14 @@
 // pages/cases.js — the case inbox of the closed loop: "my cases" and the
 // team's cases (the server narrows "team" to the caller's unit), filtered
-// by status and overdue, paged by next_cursor; above it the case figures
+// by status, overdue and escalated, paged by next_cursor; above it the case figures
 // (open, overdue, SLA, time to first contact and to close) and the root
 // causes as a Pareto chart with its table twin.
 //
-// Route: #/cases?view=mine|team&status=open|new|contacted|resolved|closed|all&overdue=1&team_id=
+// "My cases" is the inbox (GET /cases?inbox=me, issue 13): the open cases
+// I own, those escalated to me and the queue of my unit, overdue first in
+// the server's order — a manager lands on what needs them.
+//
+// Route: #/cases?view=mine|team&status=open|new|contacted|resolved|closed|all&overdue=1&escalated=1&team_id=
 
 import { api } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
@@ -119,6 +123,11 @@ function statsPanel(s) {
 
 // ---- the list ---------------------------------------------------------------------------------
 
+function priorityBadge(c) {
+  if (!c.priority || c.priority === 'normal') return null;
+  return h('span', { class: 'badge priority priority-' + c.priority, dataset: { priority: c.priority } }, t('case.priority.' + c.priority));
+}
+
 function caseRow(c) {
   const l = lang();
   // data-label: the column name, shown beside the value on a phone (CSS)
@@ -126,7 +135,8 @@ function caseRow(c) {
   return h('tr', { dataset: { caseId: c.id, status: c.status, overdue: c.overdue ? 'true' : 'false' }, class: c.overdue ? 'is-overdue' : null },
     td('id', 'cases.col.id', h('a', { href: '#/case/' + c.id }, '#' + c.id)),
     td('customer', 'cases.col.customer', c.customer_name || '#' + c.customer_id),
-    td('reason', 'cases.col.reason', c.reason || ''),
+    td('reason', 'cases.col.reason', c.reason || '', c.priority && c.priority !== 'normal' ? ' ' : null, priorityBadge(c),
+      c.escalated ? h('span', { class: 'badge escalated', dataset: { escalated: 'true' } }, t('case.escalated')) : null),
     td('status', 'cases.col.status', statusBadge(c.status)),
     td('owner', 'cases.col.owner', ownerText(c)),
     td('deadline', 'cases.col.deadline', deadlineCell(c)),
@@ -160,6 +170,9 @@ export async function render(main, ctx) {
   const view = q.get('view') === 'team' ? 'team' : 'mine';
   const status = STATUS_FILTERS.includes(q.get('status')) ? q.get('status') : 'open';
   const overdue = q.get('overdue') === '1' || q.get('overdue') === 'true';
+  const escalated = q.get('escalated') === '1' || q.get('escalated') === 'true';
+  // the inbox holds open cases only, in the server's order
+  const inbox = view === 'mine';
   const teamId = view === 'team' && q.get('team_id') ? Number(q.get('team_id')) : null;
   main.dataset.view = view;
 
@@ -170,7 +183,7 @@ export async function render(main, ctx) {
   if (!ctx.alive()) return;
 
   const go = (params) => {
-    const next = { view, status, overdue: overdue ? '1' : '', team_id: teamId ?? '', ...params };
+    const next = { view, status, overdue: overdue ? '1' : '', escalated: escalated ? '1' : '', team_id: teamId ?? '', ...params };
     const s = new URLSearchParams();
     for (const [k, v] of Object.entries(next)) if (v !== '' && v !== null && v !== undefined) s.set(k, String(v));
     ctx.navigate('#/cases?' + s.toString());
@@ -184,8 +197,11 @@ export async function render(main, ctx) {
     { name: 'status', id: 'cases-status', onchange: (ev) => go({ status: ev.target.value }) });
   const overdueBox = h('input', { type: 'checkbox', name: 'overdue', id: 'cases-overdue', checked: overdue,
     onchange: (ev) => go({ overdue: ev.target.checked ? '1' : '' }) });
-  const controls = [views, field(t('cases.filter.status'), statusSel),
-    h('div', { class: 'field' }, h('label', { class: 'check', for: 'cases-overdue' }, overdueBox, t('cases.filter.overdue')))];
+  const escalatedBox = h('input', { type: 'checkbox', name: 'escalated', id: 'cases-escalated', checked: escalated,
+    onchange: (ev) => go({ escalated: ev.target.checked ? '1' : '' }) });
+  const controls = [views, inbox ? null : field(t('cases.filter.status'), statusSel),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: 'cases-overdue' }, overdueBox, t('cases.filter.overdue'))),
+    h('div', { class: 'field' }, h('label', { class: 'check', for: 'cases-escalated' }, escalatedBox, t('cases.filter.escalated')))];
   if (view === 'team' && teams.length > 1) {
     controls.push(field(t('cases.filter.team'), select([{ value: '', label: t('cases.filter.team.all') }, ...teams.map((x) => ({ value: x.id, label: x.name }))],
       teamId ?? '', { name: 'team_id', id: 'cases-team', onchange: (ev) => go({ team_id: ev.target.value }) })));
@@ -198,13 +214,15 @@ export async function render(main, ctx) {
   main.append(statsBox);
 
   const listBox = h('section', { class: 'panel', id: 'case-list', 'aria-labelledby': 'case-list-title' },
-    h('h2', { id: 'case-list-title' }, view === 'mine' ? t('cases.view.mine') : t('cases.view.team')));
+    h('h2', { id: 'case-list-title' }, view === 'mine' ? t('cases.view.mine') : t('cases.view.team')),
+    inbox ? h('p', { class: 'hint', id: 'case-inbox-hint' }, t('cases.inbox.hint')) : null);
   main.append(listBox);
 
-  const sources = sourcesFor(status).map((s) => ({ status: s, cursor: null, done: false }));
+  const sources = (inbox ? [''] : sourcesFor(status)).map((s) => ({ status: s, cursor: null, done: false }));
   const want = Number(q.get('limit'));
   const limit = Number.isInteger(want) && want >= 1 && want <= 100 ? want : PAGE;
-  const baseQuery = { owner: view === 'mine' ? 'me' : '', team_id: teamId ?? '', overdue: overdue ? 'true' : '', limit };
+  const baseQuery = { inbox: inbox ? 'me' : '', team_id: teamId ?? '', overdue: overdue ? 'true' : '',
+    escalated: escalated ? 'true' : '', limit };
   const seen = new Map();
   const table = caseTable();
   const tbody = table.querySelector('tbody');
@@ -221,7 +239,7 @@ export async function render(main, ctx) {
       return res.items || [];
     }));
     for (const c of pages.flat()) seen.set(c.id, c);
-    const rows = [...seen.values()].sort((a, b) => a.id - b.id);
+    const rows = inbox ? [...seen.values()] : [...seen.values()].sort((a, b) => a.id - b.id);
     tbody.replaceChildren(...rows.map(caseRow));
     empty.hidden = rows.length > 0;
     table.hidden = rows.length === 0;

@@ -4,6 +4,7 @@
 // sessionStorage), since the server gives them no single-response route.
 // When the list showed the answer with its band only (the organisation's
 // setting verbatim_detail), this page shows no more of its scores either.
+// Team leads and up also see the case the answer is in (issue 13), linked.
 
 import { api } from '../api.js';
 import { h } from '../dom.js';
@@ -56,9 +57,15 @@ export async function render(main, ctx) {
     row(t('response.employee'), seen?.employee?.name ?? null),
     row(t('response.channel'), full?.channel ?? null),
     row(t('response.language'), full?.language ?? seen?.language ?? null));
+  const cases = ctx.user.role === 'employee' ? null
+    : await api('/cases', { query: { response_id: id } }).then((r) => r.items || [], () => null);
+  if (!ctx.alive()) return;
   main.append(h('section', { class: 'panel', id: 'response-detail', dataset: { responseId: id } },
     a.open ? h('blockquote', { class: 'verbatim-text', lang: full?.language || seen?.language || null }, a.open) : null,
     dl,
     drivers.length ? h('div', null, h('h2', null, t('response.drivers')),
-      h('ul', null, drivers.map(([k, v]) => h('li', null, k + ': ' + v)))) : null));
+      h('ul', null, drivers.map(([k, v]) => h('li', null, k + ': ' + v)))) : null,
+    cases && cases.length ? h('div', { id: 'response-cases' }, h('h2', null, t('response.cases')),
+      h('ul', null, cases.map((c) => h('li', { dataset: { caseId: c.id } },
+        h('a', { href: '#/case/' + c.id }, t('response.case', { id: c.id })), ' · ' + (c.reason || ''))))) : null));
 }

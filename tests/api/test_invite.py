@@ -1009,6 +1009,99 @@ def test_no_test_mode(t):
                 "admin: POST /api/v1/admin/scheduler/run without --test-clock -> 404")
 
 
+
+# ---------------------------------------------------------------------------
+# The organisation's voice (issue 13): one form of address, its name and
+# logo, the touchpoint as the customer reads it, in the customer's language
+
+
+PNG_1X1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+U_NPS_NL = "Hoe waarschijnlijk is het dat u ons aanbeveelt aan vrienden of familie?"
+
+
+def test_voice(t, sink):
+    name = "voice"
+    import base64
+    with server(t, sink, base_url=BASE_URL) as srv:
+        st, _, s = srv.request("PUT", "/api/v1/settings", {
+            "form_of_address": "u", "organisation_name": "Energie BV",
+            "logo": "data:image/png;base64," + base64.b64encode(PNG_1X1).decode()})
+        t.eq(st, 200, "%s: PUT the voice (u, Energie BV, a logo) -> 200" % name)
+        org = srv.create("teams", {"name": "Energie Intern", "kind": "organisation"})
+        dept = srv.create("teams", {"name": "Klantenservice", "kind": "department", "parent_id": org["id"]})
+        team = srv.create("teams", {"name": "Team Noord", "kind": "team", "parent_id": dept["id"]})
+        anna = srv.create("employees", {"team_id": team["id"], "first_name": "Anna", "last_name": "Verbeek",
+                                        "external_id": ks.uniq("E")})
+        nl_addr, en_addr = "henk.voice@example.org", "mary.voice@example.org"
+        c_nl = customer(srv, "vnl", nl_addr, "nl", name="Henk Jansen")
+        c_en = customer(srv, "ven", en_addr, "en", name="Mary Smith")
+        survey = srv.create("surveys", {"name": "Kort", "questions": [
+            {"type": "nps", "text": {"nl": U_NPS_NL, "en": ks.NPS_EN}, "required": True},
+            {"type": "open", "text": {"nl": "Wat kunnen we beter doen?", "en": "What could we do better?"}}]})
+        t.eq(survey.get("warnings"), [], "%s: a short survey in the organisation's form -> no warnings" % name)
+        journey = srv.create("journeys", {"name": "Storing"})
+        tp = srv.create("touchpoints", {"journey_id": journey["id"], "name": "STO-intern", "position": 1,
+                                        "survey_id": survey["id"], "label_nl": "Storingsmelding",
+                                        "label_en": "Reporting a fault"})
+        t.eq((tp.get("label_nl"), tp.get("label_en")), ("Storingsmelding", "Reporting a fault"),
+             "%s: the touchpoint keeps its labels per language" % name)
+        put_rule(srv, tp["id"], {"delay_minutes": 120})
+        new_contact(srv, c_nl, tp, emp=anna)
+        new_contact(srv, c_en, tp, emp=anna)
+        set_clock(srv, at(START, 2 * HOUR))
+        stats_eq(t, run_sched(srv), {"sent": 2}, "%s: both invitations sent" % name)
+        nl = wait_mails(sink, nl_addr, 1)
+        en = wait_mails(sink, en_addr, 1)
+        if not nl or not en:
+            t.check(False, "%s: a mail for each customer" % name, "nl %d, en %d" % (len(nl), len(en)))
+            return
+        nl, en = nl[0], en[0]
+        t.eq(nl.subject, "Hoe was uw contact met Anna over Storingsmelding?",
+             "%s: the Dutch subject says uw and names the Dutch label" % name)
+        t.eq(en.subject, "How was your contact with Anna about Reporting a fault?",
+             "%s: the English customer's subject is English with the English label" % name)
+        for phrase in ("Beste Henk Jansen,",
+                       "U had onlangs contact met Anna van Energie BV over Storingsmelding. We horen graag hoe dat ging.",
+                       U_NPS_NL, "Het kost u maar een minuutje.", "Alvast bedankt!\nEnergie BV"):
+            t.check(phrase in nl.text.replace("\r\n", "\n"), "%s: the Dutch text part holds %r" % (name, phrase), nl.text[:1500])
+        t.check(not re.search(r"\b(je|jij|jouw)\b", nl.text, re.I), "%s: the Dutch mail never says je" % name,
+                nl.text[:1500])
+        t.check("STO-intern" not in nl.text + nl.html + en.text + en.html + nl.subject + en.subject,
+                "%s: the internal touchpoint name never reaches a customer" % name, "")
+        for phrase in ("Hello Mary Smith,",
+                       "You were recently in touch with Anna from Energie BV about Reporting a fault. "
+                       "We would love to hear how it went.", "It only takes a minute."):
+            t.check(phrase in en.text, "%s: the English text part holds %r" % (name, phrase), en.text[:1500])
+        logo = '<img src="%s/logo" alt="" height="40"' % BASE_URL
+        t.check(logo in nl.html and logo in en.html and "Energie BV</p>" in nl.html,
+                "%s: the HTML parts show the logo and the organisation's name" % name, nl.html[:2000])
+        scores = re.findall(r'<a href="[^"]*\?nps=\d+"[^>]*style="([^"]*)"', nl.html)
+        t.check(len(scores) == 11 and all("line-height:46px" in x and "border:1px solid" in x for x in scores),
+                "%s: every score link is 46 px of line plus its 1 px borders high (>= 44)" % name, scores[:2])
+        # the unsubscribe pages in the customer's language and the voice
+        for m, lang, confirm, done in ((en, "en", "Don't want to receive invitations to our short surveys any more?",
+                                        "You will not receive invitations any more."),
+                                       (nl, "nl", "Wilt u geen uitnodigingen voor onze korte vragenlijsten meer ontvangen?",
+                                        "U ontvangt geen uitnodigingen meer.")):
+            path = url_path(m.unsubscribe_url())
+            st, hd, body = srv.get(path)
+            t.check(st == 200 and ('<html lang="%s">' % lang) in body and confirm in html_text(body)
+                    and "Energie BV" in body, "%s: GET the unsubscribe page -> %s, the voice's words" % (name, lang),
+                    ks.got(st, body[:1500]))
+            st, hd, body = srv.form(path, {"List-Unsubscribe": "One-Click"})
+            t.check(st == 200 and done in html_text(body), "%s: unsubscribed -> %r" % (name, done),
+                    ks.got(st, body[:1500]))
+        # a GET only asks (it tells nobody which tokens exist); the POST knows
+        st, hd, body = srv.form("/u/unknowntokenxyz", {"List-Unsubscribe": "One-Click"})
+        t.check(st == 404 and "Deze afmeldlink kennen we niet." in html_text(body),
+                "%s: POST to an unknown unsubscribe link -> 404 in Dutch" % name, ks.got(st, body[:800]))
+
+
+def html_text(body):
+    import html as htmlmod
+    return htmlmod.unescape(body if isinstance(body, str) else "")
+
 # ---------------------------------------------------------------------------
 
 
@@ -1031,6 +1124,7 @@ def main(t):
         scenario(t, "webhook", test_webhook, sink)
         scenario(t, "rules", test_misc, sink)
         scenario(t, "admin", test_no_test_mode)
+        scenario(t, "voice", test_voice, sink)
     finally:
         sink.cleanup()
 

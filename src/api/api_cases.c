@@ -25,6 +25,58 @@ static const char *api_case_text_in(const http_req *req, const char *en, const c
 	return strcmp(req->who.language, "en") == 0 ? en : nl;
 }
 
+/* The server texts the case pages show, in Dutch (issue 13): the English
+ * message's start and its Dutch text; a trailing "%s" takes the rest of
+ * the English message (a name). Mails and the API default stay English
+ * for "en" readers. */
+static const struct {
+	const char *en, *nl;
+} api_case_nl[] = {
+	{"that case is outside your scope", "die case valt buiten uw bereik"},
+	{"case ", "case niet gevonden"},
+	{"the case changed meanwhile", "de case is intussen gewijzigd: laad opnieuw en probeer het nog eens"},
+	{"the customer already has an open case", "de klant heeft al een open case: ga daarmee verder"},
+	{"the customer did not consent", "de klant wil niet benaderd worden: los de case op zonder contact"},
+	{"a case cannot go from", "deze stap in de status is niet toegestaan"},
+	{"status must be new", "status moet new, contacted, resolved of closed zijn"},
+	{"customer_message goes with", "een bericht aan de klant hoort bij de stap naar opgelost"},
+	{"resurvey goes with", "een vervolgenquête hoort bij de stap naar opgelost"},
+	{"customer_message must not be empty", "het bericht aan de klant is leeg"},
+	{"customer_message must be a string", "het bericht aan de klant moet tekst zijn"},
+	{"version (a positive integer)", "version (een positief geheel getal) ontbreekt"},
+	{"root_cause must be one of", "kies een grondoorzaak uit de lijst, of geen"},
+	{"text is required", "schrijf een notitie"},
+	{"text must not be empty", "de notitie is leeg"},
+	{"owner must be me", "owner moet me zijn"},
+	{"overdue must be true or false", "overdue moet true of false zijn"},
+	{"unknown parameter ", "onbekende parameter %s"},
+	{"unknown field ", "onbekend veld %s"},
+};
+
+/* Put e's message in the requester's language and return err. */
+static ks_err api_case_done(const http_req *req, ks_err err, ks_error *e)
+{
+	if (err == KS_OK || e == NULL || strcmp(req->who.language, "en") == 0)
+		return err;
+	for (size_t i = 0; i < sizeof api_case_nl / sizeof api_case_nl[0]; i++) {
+		size_t n = strlen(api_case_nl[i].en);
+		if (strncmp(e->message, api_case_nl[i].en, n) != 0)
+			continue;
+		if (n == 5 && strstr(e->message, "not found") == NULL) /* "case ": only "case N not found" */
+			continue;
+		char out[sizeof e->message];
+		const char *pct = strstr(api_case_nl[i].nl, "%s");
+		if (pct)
+			snprintf(out, sizeof out, "%.*s%s", (int)(pct - api_case_nl[i].nl), api_case_nl[i].nl,
+				 e->message + n);
+		else
+			snprintf(out, sizeof out, "%s", api_case_nl[i].nl);
+		snprintf(e->message, sizeof e->message, "%s", out);
+		break;
+	}
+	return err;
+}
+
 /* May the requester see a case of this team (0 = none)? */
 static ks_err api_case_scope(http_req *req, int64_t team_id, ks_error *e)
 {
@@ -143,7 +195,7 @@ ks_err api_case_list(http_req *req, ks_error *e)
 		err = store_case_list(app->store, &q, &out, e);
 	}
 	if (err)
-		return err;
+		return api_case_done(req, err, e);
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }
@@ -166,7 +218,7 @@ ks_err api_case_get(http_req *req, ks_error *e)
 	if (!err)
 		err = api_case_load(req, id, &out, NULL, e);
 	if (err)
-		return err;
+		return api_case_done(req, err, e);
 	/* issue 13: the form starts from the template in the customer's language */
 	json_object_set_new(out, "message_template",
 			    json_string(cases_msg_template(api_case_customer_lang(out))));
@@ -340,9 +392,9 @@ ks_err api_case_patch(http_req *req, ks_error *e)
 	json_decref(body);
 	buf_free(&msg);
 	if (!err)
-		err = store_case_get(app->store, id, clock_now(app->clock), &out, NULL, e);
+		err = store_case_get_lang(app->store, id, clock_now(app->clock), req->who.language, &out, NULL, e);
 	if (err)
-		return err;
+		return api_case_done(req, err, e);
 	api_audit(req, "case.update", "case", id, json_pack("{s:s?}", "status", p.has_status ? p.status : NULL));
 	http_reply_json(req, 200, out);
 	return KS_OK;
@@ -402,7 +454,7 @@ ks_err api_case_message_preview(http_req *req, ks_error *e)
 	buf_free(&subject);
 	buf_free(&text);
 	if (err)
-		return err;
+		return api_case_done(req, err, e);
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }
@@ -483,7 +535,7 @@ ks_err api_case_note_add(http_req *req, ks_error *e)
 					  clock_now(app->clock), &out, e);
 	json_decref(body);
 	if (err)
-		return err;
+		return api_case_done(req, err, e);
 	api_audit(req, "case.note", "case", id, NULL);
 	http_reply_json(req, 201, out);
 	return KS_OK;

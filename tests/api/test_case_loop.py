@@ -231,6 +231,14 @@ def one_case(t, srv, sink):
     t.eq((st, pv), (200, {"to": "oliver@example.org", "language": "en", "subject": "Your feedback to %s" % ORG,
                           "text": want}), "preview: the exact mail, rendered once")
 
+    # ---- the server's texts in the reader's language
+    st1, _, b1 = lead.request("PATCH", path, {"version": v + 7, "outcome": "x"})
+    st2, _, b2 = mgr.request("PATCH", path, {"version": v + 7, "outcome": "x"})
+    t.check((st1, b1["error"]["field"], b1["error"]["message"]) ==
+            (409, "version", "de case is intussen gewijzigd: laad opnieuw en probeer het nog eens")
+            and (st2, b2["error"]["field"]) == (409, "version") and b2["error"]["message"].startswith("the case changed"),
+            "a stale version: 409 in Dutch for Lotte, in English for Mia", (b1, b2))
+
     # ---- resolve once: exactly one mail, exactly the preview
     resp = lead.request("PATCH", path, {"version": v, "status": "resolved", "customer_message": words})
     t.check(resp[0] == 200 and resp[2].get("customer_message") == want

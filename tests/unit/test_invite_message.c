@@ -328,6 +328,86 @@ static void test_buffer_cap(void **state)
 	buf_free(&h);
 }
 
+
+/* ---- the organisation's voice (issue 13) ---------------------------------- */
+
+/* "u": every sentence that addresses the customer, in all three parts. */
+static void test_formal_u(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.formal = true;
+	in.reminder = true;
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject), "Herinnering: Hoe was uw contact met Anna over Verhuizing doorgeven?");
+	const char *t = str(&b.text);
+	assert_non_null(strstr(t, "Beste Jan,\n\nU had onlangs contact met Anna van Gemeente Voorbeeld over "
+				  "Verhuizing doorgeven. We horen graag hoe dat ging.\n"
+				  "Misschien heeft u onze vorige e-mail gemist. Uw antwoord helpt ons echt verder.\n\n"
+				  "Hoe waarschijnlijk is het dat u Gemeente Voorbeeld aanbeveelt aan vrienden, familie of "
+				  "collega's?\n"));
+	assert_non_null(strstr(t, "Het kost u maar een minuutje.\n"));
+	assert_non_null(strstr(str(&b.html), "Het kost u maar een minuutje."));
+	/* no "je" anywhere: not as a word in the text, nor in the HTML */
+	assert_null(strstr(t, " je "));
+	assert_null(strstr(t, "Je "));
+	assert_null(strstr(str(&b.html), " je "));
+	assert_null(strstr(str(&b.html), ">Je "));
+	built_free(&b);
+
+	/* the same input informally: je, and Hallo */
+	in.formal = false;
+	b = build(&in);
+	assert_string_equal(str(&b.subject), "Herinnering: Hoe was je contact met Anna over Verhuizing doorgeven?");
+	assert_non_null(strstr(str(&b.text), "Hallo Jan,\n\nJe had onlangs contact met Anna"));
+	built_free(&b);
+
+	/* English has one form: formal changes nothing */
+	invite_message_input en = input_en();
+	built e1 = build(&en);
+	en.formal = true;
+	built e2 = build(&en);
+	assert_string_equal(str(&e1.subject), str(&e2.subject));
+	assert_string_equal(str(&e1.text), str(&e2.text));
+	assert_string_equal(str(&e1.html), str(&e2.html));
+	built_free(&e1);
+	built_free(&e2);
+}
+
+/* The sender on top of the HTML: logo (base_url/logo) when there is one,
+ * and the name, escaped. */
+static void test_logo_and_name(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.org_name = "Water & Co";
+	in.base_url = BASE "/";
+	built b = build(&in);
+	assert_null(strstr(str(&b.html), "<img"));
+	assert_non_null(strstr(str(&b.html), "font-size:18px;\">Water &amp; Co</p>"));
+	built_free(&b);
+	in.logo = true;
+	b = build(&in);
+	assert_int_equal(count_of(str(&b.html), "<img "), 1);
+	assert_non_null(strstr(str(&b.html), "<img src=\"" BASE "/logo\" alt=\"\" height=\"40\""));
+	assert_null(strstr(str(&b.text), "/logo"));  /* the text part has no images */
+	built_free(&b);
+}
+
+/* Every score is a tap target of at least 44 px high: 46 px of line and a
+ * 1 px border above and below; none is narrower than 24 px. */
+static void test_score_targets(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	built b = build(&in);
+	assert_int_equal(count_of(str(&b.html), "line-height:46px;min-width:24px;"), 11);
+	assert_int_equal(count_of(str(&b.html), "border:1px solid #1e40af;"), 11);
+	assert_int_equal(count_of(str(&b.html), "padding:0;line-height"), 11);
+	built_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +422,9 @@ int main(void)
 		cmocka_unit_test(test_trailing_slash_and_urls),
 		cmocka_unit_test(test_invalid_input),
 		cmocka_unit_test(test_buffer_cap),
+		cmocka_unit_test(test_formal_u),
+		cmocka_unit_test(test_logo_and_name),
+		cmocka_unit_test(test_score_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

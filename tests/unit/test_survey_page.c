@@ -640,6 +640,164 @@ static void test_roundtrip_field_names(void **state)
 	parsed_free(p);
 }
 
+
+/* ---- customer voice (issue 13) -------------------------------------------- */
+
+static char *render_voice(const model_survey *s, const char *lang, const survey_voice *v, int prefill,
+			  int saved)
+{
+	ks_buf b;
+	buf_init(&b, 1 << 20);
+	survey_form_ctx ctx = {.lang = lang, .token = "tok", .nonce = "n1", .touchpoint_name = "Storing",
+			       .employee_first_name = "Sanne", .prefill_nps = prefill, .saved_nps = saved,
+			       .voice = v};
+	assert_int_equal(survey_page_form_voice(&b, s, &ctx, NULL), KS_OK);
+	return buf_steal(&b, NULL);
+}
+
+/* u in every sentence of the page itself; je stays the default. */
+static void test_voice_form_of_address(void **state)
+{
+	(void)state;
+	model_survey s = make_survey();
+	survey_voice u = {.formal = true, .org_name = "Water & Co", .logo = true};
+	char *html = render_voice(&s, "nl", &u, 9, 9);
+	assert_non_null(strstr(html, "<p>U had onlangs contact met Sanne (Storing). We horen graag hoe het ging; "
+				     "het kost u nog geen minuut.</p>"));
+	assert_non_null(strstr(html, "Mogen we contact met u opnemen over uw antwoord?"));
+	assert_non_null(strstr(html, "Uw antwoorden gaan naar het team dat u heeft geholpen"));
+	assert_non_null(strstr(html, "<p class=\"saved\" role=\"status\">Bedankt! Uw score 9 is opgeslagen. "
+				     "Wilt u ons nog iets meer vertellen? Dat kan hieronder; sluiten mag ook.</p>"));
+	assert_non_null(strstr(html, "<header class=\"org\"><img src=\"/logo\" alt=\"\"><span>Water &amp; Co"
+				     "</span></header>"));
+	assert_null(strstr(html, "Je had"));
+	free(html);
+
+	html = render_voice(&s, "nl", NULL, -1, -1);
+	assert_non_null(strstr(html, "<p>Je had onlangs contact met Sanne (Storing)."));
+	assert_null(strstr(html, "class=\"saved\""));   /* nothing saved, nothing said */
+	assert_null(strstr(html, "class=\"org\""));     /* no name, no logo: no header */
+	free(html);
+
+	survey_voice name_only = {.formal = false, .org_name = "Energie BV", .logo = false};
+	html = render_voice(&s, "en", &name_only, 4, 4);
+	assert_non_null(strstr(html, "<header class=\"org\"><span>Energie BV</span></header>"));
+	assert_non_null(strstr(html, "Thank you! Your score 4 has been saved."));
+	free(html);
+}
+
+static void test_voice_message_pages(void **state)
+{
+	(void)state;
+	survey_voice u = {.formal = true, .org_name = "Energie BV", .logo = false};
+	static const struct { survey_message kind; const char *je, *u; } pages[] = {
+		{SURVEY_MSG_THANKS, "<h1>Bedankt voor je feedback!</h1>", "<h1>Bedankt voor uw feedback!</h1>"},
+		{SURVEY_MSG_ALREADY_ANSWERED, "<h1>Je hebt deze vragenlijst al ingevuld</h1>",
+		 "<h1>U heeft deze vragenlijst al ingevuld</h1>"},
+		{SURVEY_MSG_EXPIRED, "Bedankt dat je de moeite nam!", "Bedankt dat u de moeite nam!"},
+		{SURVEY_MSG_UNAVAILABLE, "je antwoorden zijn nog niet verstuurd", "uw antwoorden zijn nog niet verstuurd"},
+	};
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+		ks_buf a, b;
+		buf_init(&a, 1 << 16);
+		buf_init(&b, 1 << 16);
+		assert_int_equal(survey_page_message_voice(&a, "nl", NULL, pages[i].kind), KS_OK);
+		assert_int_equal(survey_page_message_voice(&b, "nl", &u, pages[i].kind), KS_OK);
+		assert_non_null(strstr(a.data, pages[i].je));
+		assert_non_null(strstr(b.data, pages[i].u));
+		assert_null(strstr(b.data, pages[i].je));
+		assert_non_null(strstr(b.data, "<header class=\"org\"><span>Energie BV</span></header>"));
+		buf_free(&a);
+		buf_free(&b);
+	}
+}
+
+static void test_unsubscribe_pages(void **state)
+{
+	(void)state;
+	survey_voice u = {.formal = true, .org_name = NULL, .logo = false};
+	ks_buf b;
+	buf_init(&b, 1 << 16);
+	assert_int_equal(survey_page_unsubscribe(&b, "en", &u, SURVEY_UNSUB_CONFIRM, "abc_DEF-1"), KS_OK);
+	assert_non_null(strstr(b.data, "<html lang=\"en\">"));
+	assert_non_null(strstr(b.data, "<h1>Unsubscribe from invitations</h1>"));
+	assert_non_null(strstr(b.data, "<form method=\"post\" action=\"/u/abc_DEF-1\">"));
+	assert_non_null(strstr(b.data, "<button type=\"submit\">Unsubscribe</button>"));
+	buf_free(&b);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(survey_page_unsubscribe(&b, "nl", &u, SURVEY_UNSUB_DONE, "abc"), KS_OK);
+	assert_non_null(strstr(b.data, "<p>U ontvangt geen uitnodigingen meer.</p>"));
+	assert_null(strstr(b.data, "<form"));
+	buf_free(&b);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(survey_page_unsubscribe(&b, "nl", NULL, SURVEY_UNSUB_CONFIRM, "a\"b"), KS_OK);
+	assert_non_null(strstr(b.data, "Wil je geen uitnodigingen"));
+	assert_non_null(strstr(b.data, "action=\"/u/a%22b\""));  /* never breaks the attribute */
+	buf_free(&b);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(survey_page_unsubscribe(&b, "nl", NULL, SURVEY_UNSUB_CONFIRM, NULL), KS_ERR_INTERNAL);
+	buf_free(&b);
+}
+
+/* A yes/no question: two radios y_<i> with 1 (Ja) and 0 (Nee), parsed
+ * into r->yesno under its aspect. */
+static void test_yesno(void **state)
+{
+	(void)state;
+	model_survey s;
+	memset(&s, 0, sizeof s);
+	add_q(&s, MODEL_Q_NPS, "", "Aanbevelen?", "Recommend?", true);
+	add_q(&s, MODEL_Q_YESNO, "op_tijd", "Op tijd?", "On time?", false);
+	add_q(&s, MODEL_Q_OPEN, "", "Nog iets?", "Anything else?", false);
+	char *html = render_voice(&s, "nl", NULL, -1, -1);
+	assert_non_null(strstr(html, "<div class=\"scale choice\">\n<input type=\"radio\" id=\"q1-1\" name=\"y_1\" "
+				     "value=\"1\"><label for=\"q1-1\">Ja</label>\n<input type=\"radio\" id=\"q1-0\" "
+				     "name=\"y_1\" value=\"0\"><label for=\"q1-0\">Nee</label>\n</div>"));
+	free(html);
+
+	static const struct { const char *body; ks_err rc; int n; int answer; } cases[] = {
+		{"nps=8&y_1=1", KS_OK, 1, 1},
+		{"nps=8&y_1=0", KS_OK, 1, 0},
+		{"nps=8&y_1=", KS_OK, 0, -1},   /* sent empty: not answered */
+		{"y_1=0", KS_OK, 1, 0},          /* nps not given: required */
+		{"nps=8&y_1=2", KS_ERR_RANGE, 0, -1},
+		{"nps=8&y_1=yes", KS_ERR_INVALID, 0, -1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		model_response r;
+		model_response_init(&r);
+		char *open = NULL;
+		survey_form_errors errs;
+		ks_err rc = survey_form_parse(cases[i].body, strlen(cases[i].body), &s, &r, &open, NULL, 0, &errs);
+		if (i == 3) {  /* the required NPS is missing */
+			assert_int_equal(rc, KS_ERR_INVALID);
+			assert_int_equal(errs.q[0], SURVEY_FE_REQUIRED);
+			continue;
+		}
+		assert_int_equal(rc, cases[i].rc);
+		assert_int_equal(r.n_yesno, cases[i].n);
+		if (cases[i].n) {
+			assert_string_equal(r.yesno[0].aspect, "op_tijd");
+			assert_int_equal(r.yesno[0].score, cases[i].answer);
+			assert_int_equal(r.n_drivers, 0);
+		}
+		free(open);
+	}
+}
+
+/* One row at any width: the grid flows in columns, no wrapping template. */
+static void test_scale_one_row_css(void **state)
+{
+	(void)state;
+	model_survey s = make_survey();
+	char *html = render_voice(&s, "nl", NULL, -1, -1);
+	assert_non_null(strstr(html, ".scale{position:relative;display:grid;gap:2px;grid-auto-flow:column;"
+				     "grid-auto-columns:minmax(0,1fr)}"));
+	assert_null(strstr(html, "auto-fit"));
+	assert_non_null(strstr(html, "min-height:3rem;"));
+	free(html);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +823,11 @@ int main(void)
 		cmocka_unit_test(test_parse_decodes_plus_and_utf8),
 		cmocka_unit_test(test_parse_unknown_and_duplicate),
 		cmocka_unit_test(test_roundtrip_field_names),
+		cmocka_unit_test(test_voice_form_of_address),
+		cmocka_unit_test(test_voice_message_pages),
+		cmocka_unit_test(test_unsubscribe_pages),
+		cmocka_unit_test(test_yesno),
+		cmocka_unit_test(test_scale_one_row_css),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_cases.c — the pure parts of the closed loop (src/cases/): working-day
  * deadlines, the quantile behind the SLA views, the status flow with
- * consent, and the texts of the case mails.
+ * consent, the texts of the case mails, the customer message rendered once
+ * from its template and the digest of escalations (issue 13).
  *
  * Deadlines are literals computed independently with Python's
  * zoneinfo("Europe/Amsterdam") by stepping minute by minute and counting
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cases/flow.h"
+#include "cases/message.h"
 #include "cases/notify.h"
 #include "cases/sla.h"
 
@@ -130,7 +132,8 @@ static void test_mail_customer(void **state)
 	buf_init(&text, 65536);
 	assert_int_equal(cases_mail_build(&in, &subj, &text), KS_OK);
 	assert_string_equal(subj.data, "Your feedback to Energie BV");
-	assert_non_null(strstr(text.data, "Dear Mary,\n\nYou told us X; we did Y.\n"));
+	/* the handler's whole message, nothing added around it (issue 13) */
+	assert_string_equal(text.data, "You told us X; we did Y.");
 	assert_null(strstr(text.data, "#/case/")); /* no staff link to a customer */
 	buf_reset(&subj);
 	buf_reset(&text);
@@ -138,6 +141,82 @@ static void test_mail_customer(void **state)
 	assert_int_equal(cases_mail_build(&in, &subj, &text), KS_ERR_INVALID);
 	in.kind = "nonsense";
 	assert_int_equal(cases_mail_build(&in, &subj, &text), KS_ERR_INVALID);
+	buf_free(&subj);
+	buf_free(&text);
+}
+
+/* Render text for Oliver (en) by Lotte of Energie BV; why / code out. */
+static ks_err render(const char *text, const char *customer, const char *employee, ks_buf *out, char *why,
+		     const char **code)
+{
+	cases_msg_vars v = {.customer_name = customer, .employee_name = employee, .organisation = "Energie BV",
+			    .lang = "en", .ui_lang = "en"};
+	buf_reset(out);
+	return cases_msg_render(text, &v, out, why, 256, code);
+}
+
+static void test_message_render(void **state)
+{
+	(void)state;
+	ks_buf out;
+	buf_init(&out, 65536);
+	char why[256];
+	const char *code = NULL;
+	assert_int_equal(render("Dear {customer_name},\n\nSorry.\n\nKind regards,\n{employee_name}\n{organisation}",
+				"Oliver Grant", "Lotte Lead", &out, why, &code),
+			 KS_OK);
+	assert_string_equal(out.data, "Dear Oliver Grant,\n\nSorry.\n\nKind regards,\nLotte Lead\nEnergie BV");
+	/* rendered once: a value that looks like a placeholder stays as it is */
+	assert_int_equal(render("Hi {customer_name}", "{employee_name}", "Lotte", &out, why, &code), KS_OK);
+	assert_string_equal(out.data, "Hi {employee_name}");
+	/* no name: "customer"; braces that are no placeholder are text */
+	assert_int_equal(render("Dear {customer_name}, {} {Xy} {a", NULL, "Lotte", &out, why, &code), KS_OK);
+	assert_string_equal(out.data, "Dear customer, {} {Xy} {a");
+	/* refusals, each with its code and reason */
+	assert_int_equal(render("Dear {customer_name},\n\n\xe2\x80\xa6", "O", "L", &out, why, &code), KS_ERR_INVALID);
+	assert_string_equal(code, "ellipsis");
+	assert_int_equal(render("Dear {klantnaam}", "O", "L", &out, why, &code), KS_ERR_INVALID);
+	assert_string_equal(code, "unknown_placeholder");
+	assert_string_equal(why, "{klantnaam} is not a placeholder: use {customer_name}, {employee_name} or {organisation}");
+	assert_int_equal(render("Bye, {employee_name}", "O", "", &out, why, &code), KS_ERR_INVALID);
+	assert_string_equal(code, "empty_placeholder");
+	assert_string_equal(why, "{employee_name} has no value here: write it out");
+	/* the untouched template of either language, white space aside */
+	assert_int_equal(render(cases_msg_template("nl"), "O", "L", &out, why, &code), KS_ERR_INVALID);
+	assert_string_equal(code, "unedited");
+	assert_int_equal(render("  Dear {customer_name},\n\nKind regards,\n{employee_name}\n{organisation}\n", "O", "L",
+				&out, why, &code),
+			 KS_ERR_INVALID);
+	assert_string_equal(code, "unedited");
+	assert_string_equal(cases_msg_template("en"),
+			    "Dear {customer_name},\n\n\n\nKind regards,\n{employee_name}\n{organisation}");
+	buf_free(&out);
+}
+
+static void test_digest(void **state)
+{
+	(void)state;
+	cases_digest_item items[2] = {
+		{.case_id = 7, .customer_name = "Anna", .reason = "NPS 2 (at most 6)", .team_name = "Team Noord",
+		 .deadline = 1768917600},
+		{.case_id = 9, .customer_name = NULL, .reason = "CES 2 (at most 3)", .team_name = NULL, .deadline = 0},
+	};
+	ks_buf subj, text;
+	buf_init(&subj, 4096);
+	buf_init(&text, 65536);
+	assert_int_equal(cases_digest_build("en", "https://x.nl", items, 2, &subj, &text), KS_OK);
+	assert_string_equal(subj.data, "2 cases are past their deadline");
+	assert_string_equal(text.data,
+			    "These cases were not followed up in time. Could you help their owners get them done?\n\n"
+			    "- #7 Anna: NPS 2 (at most 6) (Team Noord), deadline 2026-01-20 15:00\n"
+			    "  https://x.nl/#/case/7\n"
+			    "- #9 (unknown): CES 2 (at most 3)\n"
+			    "  https://x.nl/#/case/9\n"
+			    "\nYour inbox: https://x.nl/#/cases?inbox=me\n");
+	buf_reset(&subj);
+	buf_reset(&text);
+	assert_int_equal(cases_digest_build("nl", "https://x.nl", items, 1, &subj, &text), KS_OK);
+	assert_string_equal(subj.data, "1 case is over de deadline");
 	buf_free(&subj);
 	buf_free(&text);
 }
@@ -151,6 +230,8 @@ int main(void)
 		cmocka_unit_test(test_status_flow),
 		cmocka_unit_test(test_mail_opened),
 		cmocka_unit_test(test_mail_customer),
+		cmocka_unit_test(test_message_render),
+		cmocka_unit_test(test_digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,6 +123,7 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/admin.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/a11y.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/coaching.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/survey.mjs
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

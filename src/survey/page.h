@@ -18,7 +18,7 @@
  *
  * Every scale is one row at any width from 320 px (an NPS scale split over
  * two rows reads as two scales); its buttons are at least 48 px high and
- * share the row's width: 44 px or more from a 540 px wide window, about
+ * share the row's width: 44 px or more in a 600 px wide window, about
  * 25 px at 320 px (11 x 44 px cannot fit in 320; WCAG 2.5.8 asks 24).
  */
 #ifndef KS_SURVEY_PAGE_H

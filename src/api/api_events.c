@@ -328,6 +328,14 @@ static ks_err api_response_parse(http_req *req, const json_t *o, model_response 
 	if (!err && hdr && r->client_key[0] == '\0') {
 		if (strlen(hdr) > MODEL_KEY_MAX)
 			return ks_fail(e, KS_ERR_RANGE, "client_key", "Idempotency-Key is too long");
+		/* A header is bytes, not JSON text: only visible ASCII is taken,
+		 * so the key can be stored, echoed in JSON and compared as the
+		 * body's client_key would be (a non-UTF-8 key once gave a 500
+		 * with the row on disk: fuzz/pending). */
+		for (const unsigned char *c = (const unsigned char *)hdr; *c; c++)
+			if (*c < 0x21 || *c > 0x7e)
+				return ks_fail(e, KS_ERR_INVALID, "client_key",
+					       "Idempotency-Key may hold only visible ASCII characters");
 		snprintf(r->client_key, sizeof r->client_key, "%s", hdr);
 	}
 	const char *ids[] = {"contact_id", "touchpoint_id", "employee_id", "team_id", "customer_id"};

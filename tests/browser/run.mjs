@@ -825,8 +825,9 @@ async function main() {
       await loginUi(page, base, USERS.employee);
       ok(page.url().endsWith('#/me'), 'employee: lands on the personal dashboard', page.url());
       const d = (await apiInPage(page, 'GET', '/me/dashboard')).body;
-      await checkKpis(page, '#me-mine', d.me, 'employee: my scores', ['nps', 'grade']);
-      await checkKpis(page, '#me-team', d.team, 'employee: my team\'s scores', ['nps', 'grade']);
+      // issue 13: coaching — the employee's page shows CES beside NPS and grade
+      await checkKpis(page, '#me-mine', d.me, 'employee: my scores', ['nps', 'grade', 'ces']);
+      await checkKpis(page, '#me-team', d.team, 'employee: my team\'s scores', ['nps', 'grade', 'ces']);
       // The window, worked out here from the wall clock (docs/API.md: the
       // current local year up to the start of today), not read from the reply.
       const w = expectedWindow(Date.now());

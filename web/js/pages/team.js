@@ -155,7 +155,6 @@ export async function render(main, ctx) {
     else if (!res.value.items.length) box.append(h('p', { class: 'empty' }, t('team.wall.empty')));
     else {
       box.append(verbatimList(res.value.items, { showTeam: false,
-        employeeLink: leads ? (emp) => personHref(emp, period) : null,
         action: leads && kind === 'fame' ? complimentAction : null }));
     }
     return box;

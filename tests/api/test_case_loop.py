@@ -96,7 +96,7 @@ def signed(hd, body, secret):
 
 
 @contextlib.contextmanager
-def world(t):
+def world(t, extra=()):
     sink = smtp_sink.Sink()
     sink.start()
     Hooks.got = []
@@ -105,7 +105,7 @@ def world(t):
     secret = "case-hooks-" + ks.uniq("s")
     url = "http://127.0.0.1:%d/hooks" % httpd.server_address[1]
     srv = ks.Server(t, args=["--test-clock", START, "--smtp", sink.url, "--base-url", BASE_URL,
-                             "--org-name", ORG, "--webhook-url", url],
+                             "--org-name", ORG, "--webhook-url", url] + list(extra),
                     env={"KLANTSTEM_WEBHOOK_SECRET": secret})
     try:
         srv.start()
@@ -134,7 +134,33 @@ def main(t):
         targets(t, srv, sink)
     with world(t) as (srv, sink, secret):
         one_case(t, srv, sink)
+    with world(t, ["--case-mail", "per-case"]) as (srv, sink, secret):
+        per_case_mails(t, srv, sink)
+    rc, out, err = ks.run_cli(["serve", "--db", "/nonexistent/x.db", "--case-mail", "weekly"])
+    t.check(rc == 2 and "--case-mail wants digest or per-case, got 'weekly'" in err,
+            "serve --case-mail weekly: a usage error naming the option", (rc, err[-300:]))
     merge_old(t)
+
+
+def per_case_mails(t, srv, sink):
+    """--case-mail per-case: each escalation its own mail, as before the digest."""
+    t0 = ks.parse_iso(START)
+    f = ks.base_fixture(srv)
+    mgr = make_user(srv, "manager", "Mark Manager", unit_id=f["dept"]["id"])
+    ids = []
+    for name in ("Per A", "Per B", "Per C"):
+        cu = customer(srv, name, None)
+        answer(srv, f, f["team"]["id"], cu, {"nps": 1})
+        ids.append(cases_of(srv, cu)[0]["id"])
+    set_clock(srv, ks.working_deadline(t0, 48) + 1)
+    st = run_sched(srv)
+    wait_mails(sink, mgr.email, 6)
+    time.sleep(0.3)
+    got = [m for m in sink.mails(to=mgr.email) if "deadline" in m.subject]  # besides the queue's "opened" mails
+    t.check(st.get("cases_escalated") == 3 and sorted(m.subject for m in got)
+            == sorted("Case #%d is over de deadline" % i for i in ids)
+            and srv.sql("SELECT count(*) FROM case_digests") == [(0,)],
+            "--case-mail per-case: three escalations, three mails, no digest", [m.subject for m in got])
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The closed loop (docs/API.md, "Cases (closed loop)"): alert rules open a
 case when a response arrives (owner = the team's team lead, deadline =
-received_at + SLA in working hours), never two open cases for one customer and rule, the
+received_at + SLA in working hours), never two open cases for one customer (issue 13), the
 words rule, the status flow with optimistic concurrency (version), notes,
 scope refusals, alert rules, and the open-case exclusion of invitations."""
 

@@ -86,6 +86,57 @@ async function timeCall(base, cookie, call) {
   return { ms: median(times), bytes };
 }
 
+// From pressing "Inloggen" to the landing page's numbers on screen (the
+// router's ks-ready mark of that page), in a fresh tab: the login call,
+// the start-up of the page and every API call before the numbers.
+async function loginToNumbers(context, base, email, name) {
+  await context.clearCookies();
+  const page = await context.newPage();
+  await page.goto(base + '/#/login');
+  await waitPage(page, 'login');
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', PASSWORD);
+  const t0 = await page.evaluate(() => {
+    const b = document.querySelector('form.login-form button[type="submit"]');
+    const at = performance.now();
+    b.click();
+    return at;
+  });
+  await page.waitForFunction((n) => performance.getEntriesByType('mark').some((m) => m.name === 'ks-ready:' + n), name, { timeout: 60000 });
+  const ready = await page.evaluate((n) => performance.getEntriesByType('mark').find((m) => m.name === 'ks-ready:' + n).startTime, name);
+  // the login reply itself takes the argon2id check (a deliberate cost)
+  const reply = await page.evaluate(() => performance.getEntriesByType('resource').find((r) => r.name.endsWith('/api/v1/auth/login'))?.responseEnd);
+  await page.close();
+  return { press: ready - t0, reply: ready - reply };
+}
+
+// /metrics alone, and while the two funnel calls of the management view
+// run beside it: uncached (right after a commit: a login writes a session)
+// and cached. ms of each, one round.
+async function metricsBesideFunnel(base, email) {
+  const cookie = await loginCookie(base, email);
+  const get = async (url) => {
+    const t0 = performance.now();
+    const r = await fetch(base + url, { headers: { Cookie: cookie, Accept: 'application/json' } });
+    await r.arrayBuffer();
+    if (!r.ok) throw new Error(url + ' -> ' + r.status);
+    return performance.now() - t0;
+  };
+  const M = '/api/v1/metrics?period=2026';
+  const out = {};
+  await get(M);
+  out.alone = await get(M);
+  for (const kind of ['uncached', 'cached']) {
+    if (kind === 'uncached') await loginCookie(base, email); // a commit: the funnel's cache no longer holds
+    const f1 = get('/api/v1/funnel?period=2026');
+    const f2 = get('/api/v1/funnel?period=2026&group_by=touchpoint');
+    await new Promise((r) => setTimeout(r, 20)); // the funnels are on the pool first
+    const m = await get(M);
+    out[kind] = { metrics: m, funnel: Math.max(await f1, await f2) };
+  }
+  return out;
+}
+
 async function main() {
   const bin = binary('build/release/klantstem');
   const dir = tmpDir('ks-bench-dash-');
@@ -101,6 +152,7 @@ async function main() {
   ];
   const rows = [];
   let serverLog = '';
+  let beside = null;
   try {
     for (const p of pages) {
       // log in through the API (a login in the UI would land on a page
@@ -115,9 +167,14 @@ async function main() {
       const calls = [];
       for (const c of [...new Set(runs[0].api)]) calls.push({ call: c, ...(await timeCall(srv.base, cookie, c)) });
       const warm = runs.slice(1);
+      const login = [];
+      for (let i = 0; i < RUNS; i++) login.push(await loginToNumbers(browser.context, srv.base, USERS[p.who], p.name));
+      p.login = median(login.map((x) => x.press));
+      p.afterReply = median(login.map((x) => x.reply));
       rows.push({ ...p, cold: runs[0], calls,
         warm: { ready: median(warm.map((r) => r.ready)), charts: median(warm.map((r) => r.charts)), done: median(warm.map((r) => r.done)) } });
     }
+    beside = await metricsBesideFunnel(srv.base, USERS.director);
   } finally {
     await browser.close();
     await srv.stop();
@@ -138,6 +195,17 @@ async function main() {
   for (const r of rows) {
     console.log(pad(r.label + ' (' + r.who + ')', 30) + pad(trio(r.cold), 22, true) + pad(trio(r.warm), 24, true)
       + pad(r.calls.length, 11, true));
+  }
+  console.log('\nfirst numbers after logging in (median of ' + RUNS + '; reference: within 300 ms of the login reply)\n');
+  console.log(pad('page', 30) + pad('from pressing', 16, true) + pad('from the reply', 16, true));
+  for (const r of rows) {
+    console.log(pad(r.label + ' (' + r.who + ')', 30) + pad(r.login.toFixed(0) + ' ms', 16, true)
+      + pad(r.afterReply.toFixed(0) + ' ms', 16, true) + (r.afterReply <= 300 ? '   within 300 ms' : '   OVER 300 ms'));
+  }
+  console.log('\n/api/v1/metrics?period=2026 alone and beside the two funnel calls of the management view (ms)\n');
+  console.log(pad('alone', 30) + pad(beside.alone.toFixed(1), 10, true));
+  for (const k of ['uncached', 'cached']) {
+    console.log(pad('beside two funnels, ' + k, 30) + pad(beside[k].metrics.toFixed(1), 10, true) + '   (funnel calls done in ' + beside[k].funnel.toFixed(0) + ' ms)');
   }
   for (const r of rows) {
     console.log('\nAPI calls behind the ' + r.label + ' (median of ' + RUNS + ', one at a time):');

@@ -103,6 +103,10 @@ struct ks_store {
 	store_update_fn update_hook;   /* issue 13: a partial response changed */
 	void *update_arg;
 
+	/* the funnel's results, reused while nothing is committed (issue 13,
+	 * sqlite_invite.c); NULL = no cache */
+	struct sq_funnel_cache *funnel;
+
 	/* The checkpointer: folds the WAL back into the database on its own
 	 * connection and thread, so the writer never does checkpoint I/O. */
 	sq_conn *ckconn;
@@ -124,6 +128,11 @@ struct store_bulk {
  * UNIQUE violations become KS_ERR_CONFLICT naming the column. */
 ks_err sq_fail(sq_conn *c, int rc, ks_error *e);
 sq_conn *sq_acquire(ks_store *s);
+/* The funnel's cache (issue 13, sqlite_invite.c): a read-only connection of
+ * its own to path; NULL when it cannot be made (then nothing is cached). */
+typedef struct sq_funnel_cache sq_funnel_cache;
+sq_funnel_cache *sq_funnel_cache_new(const char *path);
+void sq_funnel_cache_free(sq_funnel_cache *fc);
 void sq_release(ks_store *s, sq_conn *c);
 /* The cached statement id, reset and with bindings cleared. NULL on error (e filled). */
 sqlite3_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e);

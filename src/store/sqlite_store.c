@@ -433,6 +433,8 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		err = sq_checkpointer_start(s, e);
 	if (!err)
 		err = sq_writer_start(s, e);
+	if (!err)
+		s->funnel = sq_funnel_cache_new(path); /* issue 13: NULL = count every time */
 	if (err) {
 		store_close(s);
 		return err;
@@ -457,6 +459,7 @@ void store_close(ks_store *s)
 		sq_conn_close(s->wconn);
 	}
 	free(s->all_conns);
+	sq_funnel_cache_free(s->funnel); /* issue 13 */
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->wq_mu);

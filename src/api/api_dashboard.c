@@ -957,7 +957,7 @@ static json_t *api_org_settings_json(const store_org_settings *o, const store_vo
 			 api_iso_or_null(api_settings_updated(o, v)),
 			 "form_of_address", v->formal ? "u" : "je",
 			 "organisation_name", v->organisation_name,
-			 "logo_url", v->logo ? json_string("/logo") : json_null());
+			 "logo_url", v->logo || v->logo_len ? json_string("/logo") : json_null());
 }
 
 /* Every role may read it: everyone may know what others see of them. */
@@ -973,7 +973,7 @@ ks_err api_org_settings_get(http_req *req, ks_error *e)
 	if (!err)
 		err = store_org_settings_get(app->store, &o, e);
 	if (!err)
-		err = store_voice_get(app->store, &v, e);
+		err = store_voice_get(app->store, &v, false, e);
 	if (!err)
 		http_reply_json(req, 200, api_org_settings_json(&o, &v));
 	store_voice_free(&v);
@@ -1078,7 +1078,7 @@ ks_err api_org_settings_put(http_req *req, ks_error *e)
 	if (!err)
 		err = store_org_settings_get(app->store, &o, e);
 	if (!err)
-		err = store_voice_get(app->store, &v, e);
+		err = store_voice_get(app->store, &v, true, e);  /* the row is written whole */
 	if (!err)
 		err = api_org_settings_from_json(body, &o, &detail_changed, e);
 	if (!err)

@@ -398,9 +398,9 @@ static ks_err api_unsub_page(http_req *req, int status, survey_unsub kind)
 		snprintf(lang, sizeof lang, "%s", q);
 	store_voice sv;
 	survey_voice v = {0};
-	if (app && store_voice_get(app->store, &sv, NULL) == KS_OK) {
+	if (app && store_voice_get(app->store, &sv, false, NULL) == KS_OK) {
 		v.formal = sv.formal;
-		v.logo = sv.logo != NULL;
+		v.logo = sv.logo_len > 0;
 	} else {
 		memset(&sv, 0, sizeof sv);
 	}

@@ -39,12 +39,11 @@
 static void api_page_voice(api_app *app, store_voice *v, survey_voice *out)
 {
 	memset(v, 0, sizeof *v);
-	if (store_voice_get(app->store, v, NULL) != KS_OK)
+	if (store_voice_get(app->store, v, false, NULL) != KS_OK)
 		memset(v, 0, sizeof *v);
 	out->formal = v->formal;
 	out->org_name = v->organisation_name;
-	out->logo = v->logo != NULL;
-	store_voice_free(v);  /* the page needs the flag, not the bytes */
+	out->logo = v->logo_len > 0;  /* the page needs to know, not the bytes */
 }
 
 static const char *api_page_lang(http_req *req, const store_link *l)
@@ -146,7 +145,7 @@ static bool api_survey_has_nps(const model_survey *s)
 /* A tap in the mail: store it as the contact's partial response, change
  * it, or (a scanner's burst) withdraw it. Returns the score now saved, or
  * -1. Failures leave the page as it was: the form still takes the score. */
-static int api_one_click(http_req *req, const store_link *l, int nps)
+static int api_one_click_at(http_req *req, const store_link *l, int nps, bool again)
 {
 	api_app *app = req->app;
 	int64_t now = clock_now(app->clock);
@@ -164,7 +163,14 @@ static int api_one_click(http_req *req, const store_link *l, int nps)
 		r.body_hash = (uint64_t)nps + 1;
 		bool created = false;
 		ks_err err = store_response_submit(app->store, &r, &created, NULL);
-		return err == KS_OK ? nps : -1;
+		if (err != KS_ERR_CONFLICT || again)
+			return err == KS_OK ? nps : -1;
+		/* Another tap got there first (a scanner opens every link at
+		 * once): take it as a second tap, so the burst rule applies. */
+		store_link now_l;
+		if (store_link_resolve(app->store, req->params[0], &now_l, NULL) != KS_OK || now_l.partial_id == 0)
+			return -1;
+		return api_one_click_at(req, &now_l, nps, true);
 	}
 	if (l->partial_nps == nps)
 		return nps;  /* the same tap again */
@@ -175,6 +181,11 @@ static int api_one_click(http_req *req, const store_link *l, int nps)
 	if (store_response_update_partial(app->store, &r, now, NULL) != KS_OK)
 		return l->partial_nps;
 	return r.nps;
+}
+
+static int api_one_click(http_req *req, const store_link *l, int nps)
+{
+	return api_one_click_at(req, l, nps, false);
 }
 
 ks_err api_survey_get(http_req *req, ks_error *e);
@@ -363,7 +374,7 @@ static bool api_text_addresses(const char *text, bool formal)
 static void api_warn_address(api_app *app, const json_t *questions, json_t *w)
 {
 	store_voice v;
-	if (store_voice_get(app->store, &v, NULL) != KS_OK)
+	if (store_voice_get(app->store, &v, false, NULL) != KS_OK)
 		return;
 	bool formal = v.formal;
 	store_voice_free(&v);
@@ -403,7 +414,7 @@ ks_err api_logo_get(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
 	store_voice v;
-	ks_err err = store_voice_get(app->store, &v, e);
+	ks_err err = store_voice_get(app->store, &v, true, e);
 	if (err)
 		return err;
 	if (v.logo == NULL) {

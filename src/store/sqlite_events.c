@@ -1349,6 +1349,16 @@ static ks_err sq_response_rewrite(sq_conn *c, const model_response *r, int64_t n
 		err = sq_response_drivers(c, r, e);
 	if (!err)
 		err = sq_response_yesno(c, r, e);
+	if (!err && r->contact_consent >= 0) {
+		/* A case the tapped score opened learns the customer's answer to
+		 * "may we contact you?" from the form, as a joining answer does. */
+		if ((err = sq_cprep(c, "UPDATE cases SET consent = ?2 WHERE id IN"
+				    " (SELECT case_id FROM case_responses WHERE response_id = ?1)", &st, e)))
+			return err;
+		sqlite3_bind_int64(st, 1, r->id);
+		sqlite3_bind_int(st, 2, r->contact_consent);
+		err = sq_cstep(c, st, e);
+	}
 	return err;
 }
 

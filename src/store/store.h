@@ -1062,8 +1062,10 @@ typedef struct store_voice {
 	size_t logo_len;
 	int64_t updated_by, updated_at;
 } store_voice;
-/* *out is filled; the caller frees out->logo (store_voice_free). */
-ks_err store_voice_get(ks_store *s, store_voice *out, ks_error *e);
+/* *out is filled; the caller frees out->logo (store_voice_free). With
+ * with_logo false the image is not read: out->logo stays NULL and
+ * out->logo_len tells its size (0 = none) — what a page needs to know. */
+ks_err store_voice_get(ks_store *s, store_voice *out, bool with_logo, ks_error *e);
 /* Create or replace the row (v->updated_at set to now). */
 ks_err store_voice_put(ks_store *s, store_voice *v, int64_t now, ks_error *e);
 void store_voice_free(store_voice *v);

@@ -560,12 +560,19 @@ def test_one_click(t, srv, f, short):
     page_of(srv, "/s/%s?nps=7" % cs[3]["token"])
     t.eq(one_click_rows(srv, cs[3]["id"]), [(7, 0, "one-click")], "one-click: a later tap changes the score (7)")
 
-    # yes/no on the others, with the form: yes, no, yes, yes
+    # the detractor's tap (3) opened a case at once; consent is not known yet
+    case_consent = ("SELECT c.consent FROM cases c JOIN case_responses cr ON cr.case_id = c.id"
+                    " JOIN responses r ON r.id = cr.response_id WHERE r.contact_id = ?")
+    t.eq(srv.sql(case_consent, (cs[3]["id"],)), [(None,)], "case: the tapped 3 opened one case, consent unknown")
+    # yes/no on the others, with the form: yes, no, yes, yes; c3 also says "yes, contact me"
     for c, yes in zip(cs[1:], ("1", "0", "1", "1")):
         _, _, _, pc = page_of(srv, "/s/" + c["token"])
-        st, _, _ = srv.form("/s/" + c["token"], {"k": pc.nonce() or "", "nps": pc.checked("nps")[0] if pc.checked("nps") else "",
-                                                 "y_1": yes})
+        fields = {"k": pc.nonce() or "", "nps": pc.checked("nps")[0] if pc.checked("nps") else "", "y_1": yes}
+        if c is cs[3]:
+            fields["contact"] = "yes"
+        st, _, _ = srv.form("/s/" + c["token"], fields)
         t.eq(st, 201, "complete: contact %d's form -> 201" % c["id"])
+    t.eq(srv.sql(case_consent, (cs[3]["id"],)), [(1,)], "case: the form's consent reaches the case the tap opened")
     t.eq(srv.sql("SELECT nps, complete FROM responses WHERE touchpoint_id = ? ORDER BY contact_id", (tp["id"],)),
          [(9, 1), (10, 1), (8, 1), (7, 1), (9, 1)], "complete: five responses, each complete, scores kept")
 
@@ -582,6 +589,23 @@ def test_one_click(t, srv, f, short):
     set_clock(srv, "2026-04-02T09:00:00Z")
     t.eq(nps_of(srv, q), (200, 5, 5, 60.0), "metrics: the same after a restart (the index rebuilt from the database)")
     return cs
+
+
+def test_scanner_at_once(t, srv, f):
+    """A scanner opening all eleven links at the same moment: one row, the score withdrawn."""
+    c = contact(srv, f)
+    results = [None] * 11
+
+    def fetch(n):
+        results[n] = srv.get("/s/%s?nps=%d" % (c["token"], n))[0]
+    threads = [threading.Thread(target=fetch, args=(n,)) for n in range(11)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.eq(results, [200] * 11, "scanner: eleven links opened at once -> eleven 200 pages")
+    t.eq(one_click_rows(srv, c["id"]), [(None, 0, "one-click")],
+         "scanner: eleven scores at once -> one partial response, its score withdrawn")
 
 
 def test_yesno_small(t, srv, f, short):
@@ -695,6 +719,7 @@ def voice_main(t):
                                                               "label_en": "Reporting a fault"})
         test_warnings(t, srv, f, short)
         test_one_click(t, srv, f, short)
+        test_scanner_at_once(t, srv, f)
         test_yesno_small(t, srv, f, short)
         test_settings(t, srv)
         test_voice_pages(t, srv, f)

@@ -942,6 +942,109 @@ ks_err api_compliment_create(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
+/* ---- coaching: GET /api/v1/employees/{id}/drivers (issue 13) ------------------------------------- */
+
+/* Driver ratings (aspects) are not in the analytics index nor in the
+ * canonical tables of src/disclose, so a person's figure per aspect keeps
+ * its own rule, strict enough that no combination of replies reveals
+ * fewer than API_PERSON_MIN ratings: every reply is a union of whole local
+ * months, and an aspect is shown for a period only when each month of it
+ * that has ratings has at least API_PERSON_MIN of them. Any difference of
+ * two shown figures is then a sum of whole months that are each showable
+ * themselves. Aspect figures of a team are not published anywhere, so
+ * there is nothing across people to subtract either. */
+#define API_PERSON_MIN 10
+#define API_DRIVERS_MAX 64
+
+typedef struct api_aspect {
+	const char *name;
+	int64_t n, sum;
+	bool thin_month;          /* a month with 1..API_PERSON_MIN-1 ratings */
+} api_aspect;
+
+/* Walk one aspect's ratings (ordered by time) month by month. */
+static void api_aspect_scan(const api_app *app, const store_driver_score *d, size_t n, api_aspect *a)
+{
+	int cur = -1, in_month = 0;
+	for (size_t i = 0; i < n; i++) {
+		int y, mo, dd, hh, mi, ss;
+		tz_civil(&app->tz, d[i].at, &y, &mo, &dd, &hh, &mi, &ss);
+		int key = y * 12 + mo;
+		if (key != cur) {
+			if (in_month > 0 && in_month < API_PERSON_MIN)
+				a->thin_month = true;
+			cur = key;
+			in_month = 0;
+		}
+		in_month++;
+		a->n++;
+		a->sum += d[i].score;
+	}
+	if (in_month > 0 && in_month < API_PERSON_MIN)
+		a->thin_month = true;
+}
+
+static json_t *api_aspect_json(const api_aspect *a)
+{
+	if (a->n < API_PERSON_MIN || a->thin_month)
+		return json_pack("{s:s, s:I, s:b, s:s}", "aspect", a->name, "n", (json_int_t)a->n, "insufficient", 1,
+				 "reason", a->n < API_PERSON_MIN ? "min_n" : "thin_month");
+	char mean[32];
+	int64_t scaled = metrics_round_ratio_scaled(a->sum, a->n, 2);
+	snprintf(mean, sizeof mean, "%s%lld.%02lld", scaled < 0 ? "-" : "", (long long)(llabs(scaled) / 100),
+		 (long long)(llabs(scaled) % 100));
+	return json_pack("{s:s, s:I, s:b, s:f}", "aspect", a->name, "n", (json_int_t)a->n, "insufficient", 0, "mean",
+			 atof(mean));
+}
+
+ks_err api_employee_drivers(http_req *req, ks_error *e);
+ks_err api_employee_drivers(http_req *req, ks_error *e)
+{
+	static const char *const params[] = {"period", NULL};
+	api_app *app = req->app;
+	int64_t id = 0, from = 0, to = 0;
+	ks_err err = api_param_id(req, 0, &id, e);
+	if (!err)
+		err = api_only_params(req, params, e);
+	const char *period = http_query(req, "period");
+	if (!err && period && period[0]) {
+		tz_period_kind pk;
+		if (!api_goal_period(period))
+			err = ks_fail(e, KS_ERR_INVALID, "period", "period must be a whole month, quarter or year (YYYY-MM, YYYY-Qn, YYYY)");
+		else
+			err = tz_period_parse(&app->tz, period, clock_now(app->clock), "period", &from, &to, &pk, e);
+	}
+	/* the same scope as /metrics?employee_id: a lead's unit, one's own */
+	int64_t scope_team = 0, scope_emp = id;
+	if (!err)
+		err = api_scope(req, &scope_team, &scope_emp, false, e);
+	/* as every figure about people: answers up to the start of today */
+	dc_policy pol = api_policy(app);
+	if (to == 0 || to > pol.as_of)
+		to = pol.as_of;
+	store_driver_score *d = NULL;
+	size_t n = 0;
+	if (!err)
+		err = store_employee_drivers(app->store, id, from, to, &d, &n, e);
+	if (err)
+		return err;
+	json_t *aspects = json_array();
+	for (size_t i = 0, count = 0; i < n && count < API_DRIVERS_MAX; count++) {
+		size_t j = i;
+		while (j < n && strcmp(d[j].aspect, d[i].aspect) == 0)
+			j++;
+		api_aspect a = {.name = d[i].aspect};
+		api_aspect_scan(app, d + i, j - i, &a);
+		json_array_append_new(aspects, api_aspect_json(&a));
+		i = j;
+	}
+	free(d);
+	http_reply_json(req, 200, json_pack("{s:I, s:o, s:I, s:o}", "employee_id", (json_int_t)id, "period",
+					    period && period[0] ? json_string(period) : json_null(), "min_n",
+					    (json_int_t)API_PERSON_MIN, "aspects", aspects));
+	return KS_OK;
+}
+
 /* ---- organisation settings: GET|PUT /api/v1/settings ----------------------------------------- */
 
 /* The later of the two rows' times (issue 13: the voice has its own row). */

@@ -47,6 +47,7 @@ ks_err api_team_settings_get(http_req *req, ks_error *e);
 ks_err api_team_settings_put(http_req *req, ks_error *e);
 ks_err api_me_dashboard(http_req *req, ks_error *e);
 ks_err api_compliment_create(http_req *req, ks_error *e); /* coaching (issue 13) */
+ks_err api_employee_drivers(http_req *req, ks_error *e); /* coaching (issue 13) */
 ks_err api_org_settings_get(http_req *req, ks_error *e);
 ks_err api_org_settings_put(http_req *req, ks_error *e);
 /* cases: the closed loop (api_cases.c) */
@@ -155,6 +156,7 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/teams/{id}/wall", api_team_wall, API_ANY},
 	/* coaching (issue 13): a compliment on a Wall of Fame item, scope inside */
 	{"POST", "/api/v1/responses/{id}/compliment", api_compliment_create, API_LEADS},
+	{"GET", "/api/v1/employees/{id}/drivers", api_employee_drivers, API_ANY},
 	{"GET", "/api/v1/teams/{id}/goals", api_team_goals, API_ANY},
 	{"PUT", "/api/v1/teams/{id}/goals", api_team_goal_put, API_LEADS},
 	{"GET", "/api/v1/teams/{id}/settings", api_team_settings_get, API_ANY},

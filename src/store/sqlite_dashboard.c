@@ -767,3 +767,51 @@ ks_err store_compliment_mail_record(ks_store *s, const store_compliment_job *j, 
 	sq_storage_failed(s, err);
 	return err;
 }
+
+ks_err store_employee_drivers(ks_store *s, int64_t employee_id, int64_t from, int64_t to,
+			      store_driver_score **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_dprep(c,
+			      "SELECT d.aspect, r.received_at, d.score FROM response_drivers d"
+			      " JOIN responses r ON r.id = d.response_id"
+			      " WHERE r.employee_id = ?1 AND r.received_at >= ?2 AND r.received_at < ?3"
+			      " ORDER BY d.aspect, r.received_at",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, employee_id);
+		sqlite3_bind_int64(st, 2, from);
+		sqlite3_bind_int64(st, 3, to);
+		size_t cap = 0;
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (*n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				store_driver_score *p = realloc(*out, ncap * sizeof *p);
+				if (p == NULL) {
+					err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+					break;
+				}
+				*out = p;
+				cap = ncap;
+			}
+			store_driver_score *d = &(*out)[(*n)++];
+			snprintf(d->aspect, sizeof d->aspect, "%s", sq_ctext(st, 0));
+			d->at = sqlite3_column_int64(st, 1);
+			d->score = sqlite3_column_int(st, 2);
+		}
+		if (!err && rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	if (err) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}

@@ -622,6 +622,17 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 /* RETRY backs off exponentially, 8 attempts at most. */
 ks_err store_compliment_mail_record(ks_store *s, const store_compliment_job *j, store_send_outcome outcome,
 				    const char *detail, int64_t now, ks_error *e);
+/* One driver rating of an employee's answer (issue 13: the person page). */
+typedef struct store_driver_score {
+	char aspect[64];
+	int64_t at;              /* the answer's received_at */
+	int score;               /* 1..10 */
+} store_driver_score;
+/* The driver ratings of the answers tied to employee_id received in
+ * [from, to) (from 0 = unbounded), ordered by aspect. *out is malloc'd
+ * (free(); NULL when *n is 0). Disclosure is the caller's (api_dashboard.c). */
+ks_err store_employee_drivers(ks_store *s, int64_t employee_id, int64_t from, int64_t to,
+			      store_driver_score **out, size_t *n, ks_error *e);
 /* ==== end of coaching ======================================================= */
 
 /* ==== end of dashboards ===================================================== */

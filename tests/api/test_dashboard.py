@@ -696,8 +696,19 @@ SANNE_SEP = [(10, 7, 5, None), (9, 7, 5, None), (8, 7, 5, None), (8, 7, 5, None)
 JORIS_OCT = [(10, 9, 7, None)] * 10
 
 
-def coach_answer(srv, f, emp, cust, when, nps, grade, ces, text):
+# driver ratings per answer, in the order of the answers above
+SANNE_SEP_DRIVERS = [{"snelheid": 6, "uitleg": 8}] * 10
+SANNE_OCT_DRIVERS = ([{"snelheid": x} for x in (8, 8, 9, 9, 7, 7, 8, 8, 6, 6, 5, 3)])
+for _i in range(3):          # three "uitleg" ratings in October: a thin month
+    SANNE_OCT_DRIVERS[_i] = dict(SANNE_OCT_DRIVERS[_i], uitleg=9)
+for _i in range(5):          # five "vriendelijkheid" ratings: under the person threshold
+    SANNE_OCT_DRIVERS[_i] = dict(SANNE_OCT_DRIVERS[_i], vriendelijkheid=10)
+
+
+def coach_answer(srv, f, emp, cust, when, nps, grade, ces, text, drivers=None):
     ans = {"nps": nps, "grade": grade, "ces": ces}
+    if drivers:
+        ans["drivers"] = drivers
     if text:
         ans["open"] = text
     body = {"client_key": ks.uniq("coach"), "team_id": f["team"]["id"], "employee_id": emp,
@@ -718,10 +729,12 @@ def coach_world(t, sink):
     cust = f["cust_nl"]["id"]
     ids = {}
     for i, (n, g, c, text) in enumerate(SANNE_SEP):
-        rid = coach_answer(srv, f, e1, cust, "2026-09-%02dT09:00:00Z" % (i + 2), n, g, c, text)
+        rid = coach_answer(srv, f, e1, cust, "2026-09-%02dT09:00:00Z" % (i + 2), n, g, c, text,
+                           SANNE_SEP_DRIVERS[i])
         ids.setdefault("sep_text", rid) if text else None
     for i, (n, g, c, text) in enumerate(SANNE_OCT):
-        rid = coach_answer(srv, f, e1, cust, "2026-10-%02dT09:00:00Z" % (i + 2), n, g, c, text)
+        rid = coach_answer(srv, f, e1, cust, "2026-10-%02dT09:00:00Z" % (i + 2), n, g, c, text,
+                           SANNE_OCT_DRIVERS[i])
         if text:
             ids["oct_%d" % n] = rid
     for i, (n, g, c, text) in enumerate(JORIS_OCT):
@@ -816,6 +829,57 @@ def test_person_page(t, srv, f, ids, s):
          "me: without a period, the current year (22 answers)")
     t.error(emp.get("/api/v1/me/dashboard?period=2026-W40"), 422, "invalid", "period", "me: a week -> 422 period")
     t.error(emp.get("/api/v1/me/dashboard?period=last_30d"), 422, "invalid", "period", "me: last_30d -> 422 period")
+
+
+def drivers_expected(months):
+    """The person rule written out: per aspect over the given months' ratings,
+    a mean (2 decimals, half away from zero) only when n >= 10 and no month
+    has 1..9 ratings of it."""
+    per = {}
+    for month, rows in months.items():
+        for d in rows:
+            for k, v in d.items():
+                per.setdefault(k, {}).setdefault(month, []).append(v)
+    out = []
+    for k in sorted(per):
+        allv = [v for vs in per[k].values() for v in vs]
+        thin = any(0 < len(vs) < 10 for vs in per[k].values())
+        if len(allv) < 10 or thin:
+            out.append({"aspect": k, "n": len(allv), "insufficient": True,
+                        "reason": "min_n" if len(allv) < 10 else "thin_month"})
+        else:
+            out.append({"aspect": k, "n": len(allv), "insufficient": False, "mean": mean2(allv)})
+    return out
+
+
+def test_drivers(t, srv, f, s):
+    e1 = f["emp1"]["id"]
+    lead, lead2, emp, emp2 = s["lead"], s["lead2"], s["emp"], s["emp2"]
+    oct_ = {"2026-10": SANNE_OCT_DRIVERS}
+    sep = {"2026-09": SANNE_SEP_DRIVERS}
+    # by hand: October snelheid 84/12 = 7.00; September 6.00 and uitleg 8.00;
+    # the year: snelheid 144/22 = 6.545 -> 6.55, uitleg thin in October
+    t.eq(drivers_expected(oct_)[0], {"aspect": "snelheid", "n": 12, "insufficient": False, "mean": 7.0},
+         "drivers: the hand count of October's snelheid")
+    for who, sess in (("lead", lead), ("employee herself", emp)):
+        for period, months in (("2026-10", oct_), ("2026-09", sep), ("2026", dict(oct_, **sep))):
+            st, _, d = sess.get("/api/v1/employees/%d/drivers?period=%s" % (e1, period))
+            t.eq((st, d.get("aspects"), d.get("min_n"), d.get("period")) if st == 200 else (st, d),
+                 (200, drivers_expected(months), 10, period),
+                 "drivers: %s reads Sanne's %s (person threshold 10; a thin month hides the aspect)" % (who, period))
+    st, _, d = lead.get("/api/v1/employees/%d/drivers?period=2026" % e1)
+    t.eq([(a["aspect"], a.get("mean"), a.get("reason")) for a in d.get("aspects", [])] if st == 200 else st,
+         [("snelheid", 6.55, None), ("uitleg", None, "thin_month"), ("vriendelijkheid", None, "min_n")],
+         "drivers: 2026: snelheid 6.55; uitleg hidden (3 ratings in October); vriendelijkheid hidden (5)")
+    t.error(lead2.get("/api/v1/employees/%d/drivers" % e1), 403, "forbidden", "employee_id",
+            "drivers: another team's lead -> 403")
+    t.error(emp2.get("/api/v1/employees/%d/drivers" % e1), 403, "forbidden", "employee_id",
+            "drivers: a colleague -> 403")
+    for bad in ("2026-10-05", "2026-W40", "last_30d"):
+        t.error(lead.get("/api/v1/employees/%d/drivers?period=%s" % (e1, bad)), 422, "invalid", "period",
+                "drivers: period %s -> 422 (whole months, quarters and years only)" % bad)
+    t.error(lead.get("/api/v1/employees/%d/drivers?sort=mean" % e1), 422, "invalid", "sort",
+            "drivers: an unknown parameter -> 422 naming it")
 
 
 def test_compliment(t, srv, f, ids, s, sink):
@@ -940,6 +1004,7 @@ def test_coaching(t):
     try:
         srv, f, ids, s = coach_world(t, sink)
         test_person_page(t, srv, f, ids, s)
+        test_drivers(t, srv, f, s)
         test_compliment(t, srv, f, ids, s, sink)
         test_goal_baseline(t, srv, f, s)
         test_wall_order(t, srv, f, ids, s)

@@ -92,6 +92,7 @@ EXPECT = {
     ("GET", "/api/v1/teams/{id}/goals"): (ANY, 200),
     ("PUT", "/api/v1/teams/{id}/goals"): (LEADS, 200),
     ("POST", "/api/v1/responses/{id}/compliment"): (LEADS, 201),  # coaching (issue 13)
+    ("GET", "/api/v1/employees/{id}/drivers"): (ANY, 200),  # coaching (issue 13): scoped inside
     ("GET", "/api/v1/teams/{id}/settings"): (ANY, 200),
     ("PUT", "/api/v1/teams/{id}/settings"): (TEAM_LEAD_GLOBAL, 200),
     ("GET", "/api/v1/settings"): (ANY, 200),
@@ -301,6 +302,7 @@ class Ctx:
             "/api/v1/alert-rules/{id}": self.alert_rule,
             "/api/v1/actions/{id}": self.action, "/api/v1/actions/{id}/effect": self.action,
             "/api/v1/responses/{id}/compliment": self.praise,  # coaching (issue 13)
+            "/api/v1/employees/{id}/drivers": f["emp1"]["id"],  # coaching (issue 13)
         }
         if "/teams/{id}/" in pattern:
             path = pattern.replace("{id}", str(self.team))

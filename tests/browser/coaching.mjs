@@ -190,6 +190,16 @@ async function main() {
     });
     eq(r.status, 201, 'setup: a promoter\'s comment about the employee, this month -> 201');
     const praiseId = r.body.id;
+    // ten answers of last month with ratings per aspect: "coaching-snelheid" on all ten
+    // (7 and 8 alternating: mean 7.50), "coaching-uitleg" on three (under the threshold)
+    for (let i = 0; i < 10; i++) {
+      const ri = await admin.call('POST', '/responses', {
+        client_key: 'coaching-browser-d' + i, customer_id: cust.id, team_id: lead.unit_id, employee_id: emp.id,
+        touchpoint_id: tp.id, channel: 'phone', received_at: lastMonth + '-' + pad2(10 + i) + 'T10:00:00Z',
+        answers: { nps: 8, drivers: i < 3 ? { 'coaching-snelheid': 7 + (i % 2), 'coaching-uitleg': 6 } : { 'coaching-snelheid': 7 + (i % 2) } },
+      });
+      if (ri.status !== 201) throw new Error('setup answer ' + i + ': ' + JSON.stringify(ri));
+    }
 
     browser = await launchBrowser({ timezoneId: 'America/New_York' });
     const page = await browser.context.newPage();
@@ -266,6 +276,16 @@ async function main() {
         'period: the previous month on every panel, not running', prevTags);
       const pm = (await apiInPage(page, 'GET', '/metrics?employee_id=' + emp.id + '&period=' + lastMonth)).body;
       eq(await kpiValues(page, '#person-kpis'), apiKpis(pm), 'period: the cards equal GET /metrics for ' + lastMonth);
+      const drv = (await apiInPage(page, 'GET', '/employees/' + emp.id + '/drivers?period=' + lastMonth)).body;
+      eq(await page.$$eval('#person-drivers tbody tr', (trs) => trs.map((tr) => [tr.dataset.aspect,
+        tr.querySelector('[data-value]')?.dataset.value ?? null])),
+      drv.aspects.map((a) => [a.aspect, a.insufficient ? null : String(a.mean)]), 'period: the ratings per aspect of ' + lastMonth + ' equal the API (' + drv.aspects.length + ')');
+            eq(drv.aspects.find((a) => a.aspect === 'coaching-snelheid'), { aspect: 'coaching-snelheid', n: 10, insufficient: false, mean: 7.5 },
+        'period: the ten ratings of the setup show (mean 7.50)');
+      eq(drv.aspects.find((a) => a.aspect === 'coaching-uitleg'), { aspect: 'coaching-uitleg', n: 3, insufficient: true, reason: 'min_n' },
+        'period: three ratings do not (person threshold 10)');
+      eq(await page.$eval('#person-drivers tr[data-aspect="coaching-uitleg"] td.masked', (td) => td.textContent), 'Te weinig reacties',
+        'period: the page says "not enough responses" for it, no number');
 
       // the compliment, on this month's Wall of Fame item
       await go(page, base, '#/person/' + emp.id + '?period=' + thisMonth, 'person');
@@ -334,6 +354,12 @@ async function main() {
       const dm = (await apiInPage(page, 'GET', '/me/dashboard?period=' + lastMonth)).body;
       eq(await kpiValues(page, '#me-mine'), apiKpis(dm.me), 'employee: my page follows the period (' + lastMonth + ')');
       eq(await page.$eval('#me-window', (e) => e.dataset.period), lastMonth, 'employee: the window is the chosen month');
+      await page.waitForSelector('#me-drivers[data-ready="true"]');
+      const myDrv = (await apiInPage(page, 'GET', '/employees/' + emp.id + '/drivers?period=' + lastMonth)).body;
+      eq(await page.$$eval('#me-drivers tbody tr', (trs) => trs.map((tr) => [tr.dataset.aspect,
+        tr.querySelector('[data-value]')?.dataset.value ?? null])),
+      myDrv.aspects.map((a) => [a.aspect, a.insufficient ? null : String(a.mean)]),
+      'employee: my ratings per aspect (' + lastMonth + ') equal the API (' + myDrv.aspects.filter((a) => !a.insufficient).length + ' shown)');
       await shot(page, 'me-coaching');
     });
 

@@ -233,6 +233,26 @@ export function verbatimList(items, opts = {}) {
   return h('ul', { class: 'verbatims' }, items.map((v) => verbatimItem(v, { ...opts, isNew: opts.isNew ? opts.isNew(v) : false })));
 }
 
+// ---- driver ratings (issue 13) --------------------------------------------------------------
+
+// GET /employees/ID/drivers: one row per aspect, the mean (two decimals,
+// as sent) or, under the person threshold or with a thin month, "not
+// enough responses" — never a number.
+export function driversTable(res) {
+  const l = lang();
+  if (!res.aspects?.length) return h('p', { class: 'empty' }, t('drivers.none'));
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'drivers-table' },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('drivers.aspect')),
+      h('th', { scope: 'col', class: 'num' }, t('col.n')), h('th', { scope: 'col', class: 'num' }, t('drivers.mean')))),
+    h('tbody', null, res.aspects.map((a) => h('tr', { dataset: { aspect: a.aspect, insufficient: a.insufficient ? 'true' : 'false' } },
+      h('th', { scope: 'row' }, a.aspect),
+      h('td', { class: 'num' }, fmtInt(a.n, l)),
+      a.insufficient
+        ? h('td', { class: 'num masked', title: t('drivers.reason.' + a.reason) }, t('insufficient'))
+        : h('td', { class: 'num', dataset: { value: a.mean } }, fmtMean(a.mean, l)))))),
+    h('p', { class: 'hint' }, t('drivers.note', { min: res.min_n })));
+}
+
 // ---- panels ------------------------------------------------------------------------------
 
 export function panel(title, sub, ...body) {

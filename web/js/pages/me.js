@@ -10,7 +10,7 @@ import { h } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDate, fmtLastDay } from '../format.js';
 import { trendChart } from '../charts.js';
-import { kpiCard, panel, chartPanel, trendTable, verbatimList, groupTable, errorNotice, periodField, periodTag } from '../widgets.js';
+import { kpiCard, panel, chartPanel, trendTable, verbatimList, groupTable, errorNotice, periodField, periodTag, driversTable } from '../widgets.js';
 
 // When this user last saw the page (their own browser only: it is a
 // convenience, not a record). Items received after it are "new".
@@ -67,6 +67,21 @@ export async function render(main, ctx) {
         kpiCard('ces', d.team, t('me.team.ces', { team: teamName })))));
   }
   if (cols.length) main.append(h('div', { class: 'grid grid-2' }, cols));
+
+  // my ratings per aspect (the person rule of /employees/ID/drivers)
+  if (d.user?.employee_id) {
+    const slot = h('div', { id: 'me-drivers', 'aria-busy': 'true' });
+    main.append(slot);
+    // the same window as the cards above (by default the current year)
+    api('/employees/' + d.user.employee_id + '/drivers', { query: d.window?.period ? { period: d.window.period } : {} }).then(
+      (res) => panel(t('me.drivers'), null, driversTable(res)), (err) => panel(t('me.drivers'), null, errorNotice(err)))
+      .then((box) => {
+        if (!ctx.alive()) return;
+        slot.replaceChildren(box);
+        slot.setAttribute('aria-busy', 'false');
+        slot.dataset.ready = 'true';
+      });
+  }
 
   const series = [];
   if (d.me_trend) series.push({ name: t('chart.me'), points: d.me_trend, color: '#1f5f8b' });

@@ -14,7 +14,7 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { trendChart } from '../charts.js';
 import { kpiRow, kpiCard, panel, chartPanel, trendTable, verbatimList, errorNotice, periodField, periodTag,
-  periodLabel, previousPeriod, trendPeriod } from '../widgets.js';
+  periodLabel, previousPeriod, trendPeriod, driversTable } from '../widgets.js';
 import { complimentAction } from './team.js';
 
 function settled(p) {
@@ -50,6 +50,7 @@ function personData(id, period) {
     prev ? settled(api('/metrics/compare', { query: { employee_id: id, 'a.period': prev, 'b.period': period } })) : Promise.resolve(null),
     settled(api('/metrics/trend', { query: trendPeriod(period) ? { employee_id: id, period: trendPeriod(period) } : { employee_id: id } })),
     v(''), v('promoter'), v('detractor'),
+    settled(api('/employees/' + id + '/drivers', { query: period ? { period } : {} })),
   ]);
 }
 
@@ -63,7 +64,7 @@ export async function render(main, ctx) {
   const go = (p) => ctx.navigate('#/person/' + id + (p ? '?period=' + encodeURIComponent(p) : ''));
   main.append(h('div', { class: 'page-head' }, h('div', { class: 'controls' }, periodField(period, (ev) => go(ev.target.value)))));
 
-  const [emp, metrics, compare, trend, all, fame, shame] = await personData(id, period);
+  const [emp, metrics, compare, trend, all, fame, shame, drivers] = await personData(id, period);
   if (!ctx.alive()) return;
   const name = emp.ok ? emp.value.first_name + ' ' + emp.value.last_name : '#' + id;
   title.textContent = t('person.title', { name });
@@ -103,9 +104,10 @@ export async function render(main, ctx) {
   main.append(h('div', { id: 'person-verbatims' }, panel(t('person.verbatims'), null, periodTag(period), list(all),
     h('p', null, h('a', { id: 'person-all', href: '#/verbatims?employee_id=' + id }, t('person.all', { name }))))));
 
-  // What this page cannot show yet, said rather than left out silently.
+  // Drivers, and what this page cannot show yet (cases), said rather than left out silently.
   main.append(h('div', { class: 'grid grid-2' },
-    h('div', { id: 'person-drivers' }, panel(t('person.drivers'), null, h('p', { class: 'hint' }, t('person.drivers.none')))),
+    h('div', { id: 'person-drivers' }, panel(t('person.drivers'), null, periodTag(period),
+      drivers.ok ? driversTable(drivers.value) : errorNotice(drivers.error))),
     h('div', { id: 'person-cases' }, panel(t('person.cases'), null, h('p', { class: 'hint' }, t('person.cases.none'),
       ' ', h('a', { href: '#/cases' }, t('nav.cases')))))));
   main.dataset.ready = 'true';

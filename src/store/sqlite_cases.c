@@ -364,7 +364,7 @@ json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e)
 	if (rc == SQLITE_ROW) {
 		o = json_object();
 		json_object_set_new(o, "case_id", json_integer(sqlite3_column_int64(st, 0)));
-		json_object_set_new(o, "customer_id", json_integer(sqlite3_column_int64(st, 1)));
+		json_object_set_new(o, "customer_id", sq_opt_id(sqlite3_column_int64(st, 1)));
 		json_object_set_new(o, "rule", json_string(sq_ctext(st, 2)));
 		json_object_set_new(o, "reason", json_string(sq_ctext(st, 3)));
 		json_object_set_new(o, "status", json_string(sq_ctext(st, 4)));
@@ -468,7 +468,7 @@ static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, 
 			       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, x->customer_id);
+	sq_bind_id(st, 1, x->customer_id);
 	sqlite3_bind_text(st, 2, f[0].en, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, x->received_at);
 	sqlite3_bind_text(st, 4, f[0].r.kind, -1, SQLITE_STATIC);
@@ -591,16 +591,19 @@ static ks_err sq_rules_fired(sq_conn *c, const model_response *x, sq_fired *f, i
 ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, bool notify,
 			     ks_error *e)
 {
-	if (x->customer_id == 0 || x->id == 0)
+	if (x->id == 0)
 		return KS_OK;
 	sq_fired f[8];
 	int n = 0;
 	ks_err err = sq_rules_fired(c, x, f, 8, &n, e);
 	if (err || n == 0)
 		return err;
+	/* An answer without a known customer (an open link) is a case of its
+	 * own: nothing tells whose other answers it could join. */
 	int64_t case_id = 0;
-	err = sq_one_id(c, "SELECT id FROM cases WHERE customer_id = ?1 AND status IN ('new','contacted')",
-			x->customer_id, &case_id, e);
+	if (x->customer_id)
+		err = sq_one_id(c, "SELECT id FROM cases WHERE customer_id = ?1 AND status IN ('new','contacted')",
+				x->customer_id, &case_id, e);
 	if (!err)
 		err = case_id ? sq_case_join(c, case_id, x, e)
 			      : sq_case_insert(s, c, f, n, x, notify, &case_id, e);
@@ -636,7 +639,7 @@ ks_err store_case_replay(ks_store *s, int64_t since, int *n, ks_error *e)
 		err = sq_cprep(c,
 			       "SELECT id, coalesce(customer_id, 0), coalesce(team_id, 0), nps, grade, ces,"
 			       " open_text, received_at, contact_consent FROM responses"
-			       " WHERE received_at >= ?1 AND customer_id IS NOT NULL"
+			       " WHERE received_at >= ?1"
 			       " AND id NOT IN (SELECT response_id FROM case_responses) ORDER BY received_at, id",
 			       &st, e);
 	if (!err) {
@@ -738,7 +741,7 @@ static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 		json_array_append_new(nexts, json_string(next[i]));
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-	json_object_set_new(o, "customer_id", json_integer(sqlite3_column_int64(st, 1)));
+	json_object_set_new(o, "customer_id", sq_opt_id(sqlite3_column_int64(st, 1)));
 	json_object_set_new(o, "customer_name", sq_opt_text(st, 16));
 	json_object_set_new(o, "rule", rule[0] ? json_string(rule) : json_null());
 	json_object_set_new(o, "reason", json_string(sq_ctext(st, 29)));

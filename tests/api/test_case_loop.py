@@ -162,6 +162,22 @@ def per_case_mails(t, srv, sink):
             and srv.sql("SELECT count(*) FROM case_digests") == [(0,)],
             "--case-mail per-case: three escalations, three mails, no digest", [m.subject for m in got])
 
+    # ---- answers without a known customer (an open link): each its own case
+    anon = []
+    for k in range(2):
+        st, _, r = srv.post("/api/v1/responses", {"client_key": ks.uniq("open"), "touchpoint_id": f["tp1"]["id"],
+                                                  "team_id": f["team"]["id"], "channel": "web",
+                                                  "answers": {"nps": 0}})
+        anon.append(r.get("id") if st == 201 else None)
+    rows = srv.sql("SELECT c.id, c.customer_id FROM cases c JOIN case_responses cr ON cr.case_id = c.id"
+                   " WHERE cr.response_id IN (?, ?) ORDER BY c.id", tuple(anon))
+    t.check(len(rows) == 2 and rows[0][0] != rows[1][0] and all(r[1] is None for r in rows),
+            "two open-link detractors (no customer): two cases, one each", rows)
+    if rows:
+        a = get_case(srv, rows[0][0])
+        t.eq((a.get("customer_id"), a.get("customer"), a.get("other_cases"), a.get("status")), (None, None, [], "new"),
+             "an open-link case: no customer, no other cases")
+
 
 # ---------------------------------------------------------------------------
 # issue 13: one case per unhappy customer, the message read right, the

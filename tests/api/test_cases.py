@@ -102,11 +102,13 @@ def main(t, srv):
     t.check(len(w) == 1 and w[0].get("rule") == "words",
             "words rule: 'ik wil opzeggen' with nps 8 opens one words case", ks.short(w))
 
-    # a response without a customer opens no case
+    # a response without a known customer (an open link) is a case of its own (issue 13)
     n_before = srv.sql("SELECT count(*) FROM cases")[0][0]
     st, _, r = srv.post("/api/v1/responses", {"touchpoint_id": f["tp1"]["id"], "answers": {"nps": 0}})
-    t.check(st == 201 and srv.sql("SELECT count(*) FROM cases")[0][0] == n_before,
-            "response without a customer (nps 0): 201 and no case", ks.got(st, r))
+    new = srv.sql("SELECT customer_id, response_id FROM cases WHERE id > (SELECT max(id) - 1 FROM cases)")
+    t.check(st == 201 and srv.sql("SELECT count(*) FROM cases")[0][0] == n_before + 1
+            and new == [(None, r.get("id"))],
+            "response without a customer (nps 0): 201 and a case of its own, without customer", (ks.got(st, r), new))
 
     # filters: owner=me as the lead, overdue (none yet), status
     st, _, mine = lead.get("/api/v1/cases?owner=me")

@@ -11,8 +11,61 @@
 -- history outlives a merged case, and must not hold a response back from
 -- an erasure.
 
--- 1 normal, 2 high, 3 urgent: repeat_low and signal words each raise it.
-ALTER TABLE cases ADD COLUMN priority INTEGER NOT NULL DEFAULT 1 CHECK (priority BETWEEN 1 AND 3);
+-- An answer without a known customer (an open link) gets a case of its own,
+-- so customer_id may be NULL from here. SQLite cannot drop a NOT NULL: the
+-- table is rebuilt. Its children (responses, notes, mails) keep pointing at
+-- the same ids; their references are checked at COMMIT, after the rows are
+-- back. This comes before the tables below that cascade with their case.
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE cases_copy AS SELECT * FROM cases;
+DROP TABLE cases;
+CREATE TABLE cases (
+  id                      INTEGER PRIMARY KEY,
+  customer_id             INTEGER REFERENCES customers(id), -- NULL: no known customer
+  reason                  TEXT NOT NULL,
+  status                  TEXT NOT NULL DEFAULT 'new'
+                          CHECK (status IN ('new','contacted','resolved','closed')),
+  opened_at               INTEGER NOT NULL,
+  closed_at               INTEGER,
+  rule                    TEXT,
+  response_id             INTEGER REFERENCES responses(id),
+  team_id                 INTEGER REFERENCES org_units(id),
+  owner_user_id           INTEGER REFERENCES users(id),
+  deadline                INTEGER,
+  version                 INTEGER NOT NULL DEFAULT 1,
+  root_cause              TEXT,
+  outcome                 TEXT,
+  consent                 INTEGER,
+  updated_at              INTEGER,
+  first_contact_at        INTEGER,
+  resolved_at             INTEGER,
+  escalated_at            INTEGER,
+  escalated_to_user_id    INTEGER REFERENCES users(id),
+  relationship_restored   INTEGER,
+  customer_retained       INTEGER,
+  customer_message        TEXT,
+  customer_message_status TEXT NOT NULL DEFAULT 'none',
+  resurvey_invitation_id  INTEGER REFERENCES invitations(id),
+  -- 1 normal, 2 high, 3 urgent: repeat_low and signal words each raise it.
+  priority                INTEGER NOT NULL DEFAULT 1 CHECK (priority BETWEEN 1 AND 3)
+);
+INSERT INTO cases (id, customer_id, reason, status, opened_at, closed_at, rule, response_id, team_id,
+                   owner_user_id, deadline, version, root_cause, outcome, consent, updated_at,
+                   first_contact_at, resolved_at, escalated_at, escalated_to_user_id,
+                   relationship_restored, customer_retained, customer_message,
+                   customer_message_status, resurvey_invitation_id)
+  SELECT id, customer_id, reason, status, opened_at, closed_at, rule, response_id, team_id,
+         owner_user_id, deadline, version, root_cause, outcome, consent, updated_at,
+         first_contact_at, resolved_at, escalated_at, escalated_to_user_id,
+         relationship_restored, customer_retained, customer_message,
+         customer_message_status, resurvey_invitation_id FROM cases_copy;
+DROP TABLE cases_copy;
+CREATE INDEX cases_customer ON cases(customer_id, status);
+CREATE INDEX cases_team ON cases(team_id, status);
+CREATE INDEX cases_owner ON cases(owner_user_id, status);
+CREATE INDEX cases_due ON cases(deadline)
+  WHERE status IN ('new','contacted') AND escalated_at IS NULL;
+CREATE INDEX cases_opened ON cases(opened_at);
 
 -- Every rule that fired on a response of the case, with its reason in both
 -- languages of the UI (written when it fires: the rule's threshold may
@@ -103,7 +156,7 @@ INSERT INTO case_history (case_id, at, kind, detail)
 CREATE TEMP TABLE case_merge AS
   SELECT id AS dup, keep FROM (
     SELECT id, first_value(id) OVER (PARTITION BY customer_id ORDER BY opened_at, id) AS keep
-      FROM cases WHERE status IN ('new','contacted'))
+      FROM cases WHERE status IN ('new','contacted') AND customer_id IS NOT NULL)
   WHERE id <> keep;
 
 INSERT OR IGNORE INTO case_responses (case_id, response_id)
@@ -141,6 +194,6 @@ DROP TABLE case_merge;
 UPDATE cases SET priority = 1 + (SELECT count(DISTINCT t.rule) FROM case_triggers t
                                   WHERE t.case_id = cases.id AND t.rule IN ('repeat_low','words'));
 
--- Never two open cases for one customer (whatever the rules).
-DROP INDEX cases_open_rule;
+-- Never two open cases for one customer (whatever the rules); answers
+-- without a customer (NULL) each have their own.
 CREATE UNIQUE INDEX cases_open_customer ON cases(customer_id) WHERE status IN ('new','contacted');

@@ -133,7 +133,7 @@ export async function render(main, ctx) {
 
     // ---- facts
     const facts = h('dl', { class: 'response-facts case-facts' },
-      fact(t('case.customer'), cust.name || '#' + cust.id, 'customer'),
+      fact(t('case.customer'), cust.name || (cust.id ? '#' + cust.id : t('case.customer.unknown')), 'customer'),
       fact(t('case.email'), cust.email || '–', 'email'),
       fact(t('case.language'), cust.language ? t('lang.' + cust.language) : '–', 'language'),
       fact(t('case.opted_out'), cust.opted_out === undefined ? '–' : yesNo(Boolean(cust.opted_out)), 'opted_out'),

@@ -134,7 +134,7 @@ function caseRow(c) {
   const td = (col, label, ...kids) => h('td', { dataset: { col, label: t(label) } }, ...kids);
   return h('tr', { dataset: { caseId: c.id, status: c.status, overdue: c.overdue ? 'true' : 'false' }, class: c.overdue ? 'is-overdue' : null },
     td('id', 'cases.col.id', h('a', { href: '#/case/' + c.id }, '#' + c.id)),
-    td('customer', 'cases.col.customer', c.customer_name || '#' + c.customer_id),
+    td('customer', 'cases.col.customer', c.customer_name || (c.customer_id ? '#' + c.customer_id : t('case.customer.unknown'))),
     td('reason', 'cases.col.reason', c.reason || '', c.priority && c.priority !== 'normal' ? ' ' : null, priorityBadge(c),
       c.escalated ? h('span', { class: 'badge escalated', dataset: { escalated: 'true' } }, t('case.escalated')) : null),
     td('status', 'cases.col.status', statusBadge(c.status)),

@@ -836,13 +836,47 @@ static json_t *sq_funnel_total(const json_t *rows)
 
 #define SQ_FUNNEL_SLOTS 16
 
+/* A cached result: the funnel's rows, or a representativeness reply. */
+typedef struct sq_cached {
+	json_t *rows;            /* owned */
+	store_repr repr;         /* owned rows */
+	bool full;               /* holds a result */
+} sq_cached;
+
+static void sq_cached_clear(sq_cached *c)
+{
+	json_decref(c->rows);
+	store_repr_free(&c->repr);
+	memset(c, 0, sizeof *c);
+}
+
+/* *dst becomes a copy of *src (dst empty before); false when out of memory. */
+static bool sq_cached_copy(sq_cached *dst, const sq_cached *src)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->repr = src->repr;
+	dst->repr.rows = NULL;
+	if (src->repr.n) {
+		dst->repr.rows = malloc(src->repr.n * sizeof *dst->repr.rows);
+		if (dst->repr.rows == NULL)
+			return false;
+		memcpy(dst->repr.rows, src->repr.rows, src->repr.n * sizeof *dst->repr.rows);
+	}
+	if (src->rows && (dst->rows = json_deep_copy(src->rows)) == NULL) {
+		store_repr_free(&dst->repr);
+		return false;
+	}
+	dst->full = true;
+	return true;
+}
+
 typedef struct sq_funnel_slot {
-	char group[16];
+	char group[48];          /* the grouping, or "repr:" and the dimension */
 	int64_t from, to;
 	int64_t version;
 	uint64_t used;           /* for least-recently-used replacement */
 	bool busy;               /* being counted */
-	json_t *rows;            /* owned; NULL while busy or empty */
+	sq_cached value;         /* empty while busy */
 } sq_funnel_slot;
 
 struct sq_funnel_cache {
@@ -874,7 +908,7 @@ void sq_funnel_cache_free(sq_funnel_cache *fc)
 	if (fc == NULL)
 		return;
 	for (int i = 0; i < SQ_FUNNEL_SLOTS; i++)
-		json_decref(fc->slot[i].rows);
+		sq_cached_clear(&fc->slot[i].value);
 	sqlite3_close(fc->db);
 	pthread_mutex_destroy(&fc->mu);
 	pthread_cond_destroy(&fc->cv);
@@ -897,7 +931,7 @@ static sq_funnel_slot *sq_funnel_find(sq_funnel_cache *fc, const char *g, int64_
 {
 	for (int i = 0; i < SQ_FUNNEL_SLOTS; i++) {
 		sq_funnel_slot *sl = &fc->slot[i];
-		if ((sl->busy || sl->rows) && sl->from == from && sl->to == to && strcmp(sl->group, g) == 0)
+		if ((sl->busy || sl->value.full) && sl->from == from && sl->to == to && strcmp(sl->group, g) == 0)
 			return sl;
 	}
 	return NULL;
@@ -914,54 +948,65 @@ static sq_funnel_slot *sq_funnel_victim(sq_funnel_cache *fc)
 	return pick;
 }
 
-/* The rows of grouping g (a sq_funnel_group name) in [from, to): a copy of
- * the cached ones while the data version holds, else counted (once, however
- * many ask at the same time). *rows is the caller's. */
-static ks_err sq_funnel_rows(ks_store *s, const char *g, const char *expr, int64_t from, int64_t to,
-			     json_t **rows, ks_error *e)
+/* Counts a result into *out (empty before; the caller's). */
+typedef ks_err (*sq_cache_count)(ks_store *s, const char *arg, int64_t from, int64_t to, sq_cached *out,
+				 ks_error *e);
+
+/* The result under key in [from, to): a copy of the cached one while the
+ * data version holds, else counted by count(arg) -- once, however many ask
+ * at the same time. *out is the caller's (sq_cached_clear). */
+static ks_err sq_cache_get(ks_store *s, const char *key, sq_cache_count count, const char *arg, int64_t from,
+			   int64_t to, sq_cached *out, ks_error *e)
 {
 	sq_funnel_cache *fc = s->funnel;
+	memset(out, 0, sizeof *out);
 	if (fc == NULL)
-		return sq_funnel_count(s, expr, from, to, rows, e);
+		return count(s, arg, from, to, out, e);
 	pthread_mutex_lock(&fc->mu);
 	for (;;) {
 		int64_t version = sq_funnel_version(fc);
-		sq_funnel_slot *sl = sq_funnel_find(fc, g, from, to);
+		sq_funnel_slot *sl = sq_funnel_find(fc, key, from, to);
 		if (sl && sl->busy) {
 			pthread_cond_wait(&fc->cv, &fc->mu); /* the counting request will wake us */
 			continue;
 		}
 		if (sl && version >= 0 && sl->version == version) {
 			sl->used = ++fc->tick;
-			*rows = json_deep_copy(sl->rows);
+			bool ok = sq_cached_copy(out, &sl->value);
 			pthread_mutex_unlock(&fc->mu);
-			return *rows ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+			return ok ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 		}
 		if (sl == NULL)
 			sl = sq_funnel_victim(fc);
 		if (sl == NULL) { /* every slot is being counted: count without the cache */
 			pthread_mutex_unlock(&fc->mu);
-			return sq_funnel_count(s, expr, from, to, rows, e);
+			return count(s, arg, from, to, out, e);
 		}
-		json_decref(sl->rows);
-		sl->rows = NULL;
-		snprintf(sl->group, sizeof sl->group, "%s", g);
+		sq_cached_clear(&sl->value);
+		snprintf(sl->group, sizeof sl->group, "%s", key);
 		sl->from = from;
 		sl->to = to;
 		sl->busy = true;
 		pthread_mutex_unlock(&fc->mu);
 		/* the version is read before counting: a commit during the scan
 		 * makes the next request count again rather than trust it */
-		ks_err err = sq_funnel_count(s, expr, from, to, rows, e);
+		ks_err err = count(s, arg, from, to, out, e);
 		pthread_mutex_lock(&fc->mu);
 		sl->busy = false;
 		sl->used = ++fc->tick;
 		sl->version = version;
-		sl->rows = err || version < 0 ? NULL : json_deep_copy(*rows);
+		if (!err && version >= 0 && !sq_cached_copy(&sl->value, out))
+			sq_cached_clear(&sl->value);
 		pthread_cond_broadcast(&fc->cv);
 		pthread_mutex_unlock(&fc->mu);
 		return err;
 	}
+}
+
+static ks_err sq_funnel_count_cb(ks_store *s, const char *expr, int64_t from, int64_t to, sq_cached *out,
+				 ks_error *e)
+{
+	return sq_funnel_count(s, expr, from, to, &out->rows, e);
 }
 
 ks_err store_funnel(ks_store *s, const char *group_by, int64_t from, int64_t to, json_t **out,
@@ -972,10 +1017,13 @@ ks_err store_funnel(ks_store *s, const char *group_by, int64_t from, int64_t to,
 		return ks_fail(e, KS_ERR_INVALID, "group_by",
 			       "group_by must be touchpoint, team, channel or month");
 	const char *g = group_by ? group_by : "touchpoint";
-	json_t *rows = NULL;
-	ks_err err = sq_funnel_rows(s, g, expr, from, to, &rows, e);
-	if (err)
+	sq_cached got;
+	ks_err err = sq_cache_get(s, g, sq_funnel_count_cb, expr, from, to, &got, e);
+	json_t *rows = got.rows;
+	if (err) {
+		sq_cached_clear(&got);
 		return err;
+	}
 	if (group_by == NULL) {
 		json_t *all = sq_funnel_total(rows);
 		json_decref(rows);
@@ -1094,8 +1142,8 @@ static store_repr_row *sq_repr_row(store_repr *out, size_t *cap, const char *lab
  * distinct customers. The inner select computes a row's value once (the
  * OFFSET 0 keeps SQLite from folding it into every branch of the band's
  * CASE, each computing the local year again). */
-ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from, int64_t to,
-				store_repr *out, ks_error *e)
+static ks_err sq_repr_count(ks_store *s, const char *dimension, int64_t from, int64_t to,
+			    store_repr *out, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
 	const char *v = dimension ? sq_segment_value(dimension) : NULL;
@@ -1162,6 +1210,32 @@ ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from
 	}
 	sq_repr_sort(out, dimension);
 	return KS_OK;
+}
+
+static ks_err sq_repr_count_cb(ks_store *s, const char *dimension, int64_t from, int64_t to, sq_cached *out,
+			       ks_error *e)
+{
+	return sq_repr_count(s, dimension, from, to, &out->repr, e);
+}
+
+/* Representativeness is a scan of the window's invitations as well (two
+ * seconds on the demo): reused like the funnel while nothing is committed
+ * (issue 13). */
+ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from, int64_t to,
+				store_repr *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	if (dimension == NULL || sq_segment_value(dimension) == NULL)
+		return sq_repr_count(s, dimension, from, to, out, e); /* its 422 */
+	char key[48];
+	snprintf(key, sizeof key, "repr:%s", dimension);
+	sq_cached got;
+	ks_err err = sq_cache_get(s, key, sq_repr_count_cb, dimension, from, to, &got, e);
+	json_decref(got.rows);
+	*out = got.repr;
+	if (err)
+		store_repr_free(out);
+	return err;
 }
 
 /* ---- webhook outbox ------------------------------------------------------------- */

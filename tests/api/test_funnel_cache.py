@@ -87,6 +87,12 @@ def run(t, srv):
              "%s: per team: the one team" % label)
         return rows
 
+    def repr_invited():
+        st, _, b = srv.get("/api/v1/funnel/representativeness?dimension=language")
+        return (st, b.get("invited_customers"), b.get("invitations"), [r["segment"] for r in b.get("rows", [])])
+
+    t.eq(repr_invited(), (200, 3, 3, ["nl"]), "representativeness: three customers invited, all Dutch")
+    t.eq(repr_invited(), (200, 3, 3, ["nl"]), "representativeness asked again: the same")
     first = check("before")
     t.eq(funnel(t, srv), first, "the same question again: the same reply")
     t.eq(first[0]["response_rate"], 0.0, "response rate 0 of 3 invited is 0.0, not null")
@@ -94,6 +100,7 @@ def run(t, srv):
     # a commit between two identical questions shows in the second reply
     contact(f["tp2"])
     check("after one more contact")
+    t.eq(repr_invited(), (200, 4, 4, ["nl"]), "representativeness after one more invited contact: four")
     contact(f["tp1"], email=False)
     check("after a contact without an e-mail address")
 

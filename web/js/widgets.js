@@ -327,14 +327,15 @@ export function periodRunning(p) {
 }
 
 // The period in words, with "(lopend)" when it is still running.
-export function periodLabel(p) {
-  const found = periodOptions().find((o) => o.value === (p || ''));
+export function periodLabel(p, { plain = false } = {}) {
+  const found = plain ? null : periodOptions().find((o) => o.value === (p || ''));
   if (found) return found.label;
+  if (!p) return t('period.all');
   let label = p;
   if (/^\d{4}$/.test(p)) label = t('period.year', { y: p });
   else if (/^\d{4}-Q[1-4]$/.test(p)) label = t('period.quarter', { p });
   else if (/^\d{4}-\d{2}$/.test(p)) label = t('period.month', { p: fmtPeriod(p, lang()) });
-  return periodRunning(p) ? t('period.running', { p: label }) : label;
+  return periodRunning(p) && !plain ? t('period.running', { p: label }) : label;
 }
 
 // The period before p, of the same length ('' for all time: none).
@@ -361,7 +362,7 @@ export function trendPeriod(p) {
 export function periodTag(p) {
   const running = periodRunning(p) && p;
   return h('p', { class: 'period-tag hint', dataset: { period: p || 'all', running: running ? 'true' : 'false' } },
-    t('period.shown', { p: periodLabel(p) }), running ? ' \u2014 ' + t('period.partial') : null);
+    t('period.shown', { p: periodLabel(p, { plain: true }) }), running ? ' \u2014 ' + t('period.partial') : null);
 }
 
 export function periodField(value, onchange) {

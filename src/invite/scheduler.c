@@ -237,7 +237,11 @@ static ks_err sched_digest_pass(invite_scheduler *sc, int64_t now, invite_pass_s
 		if (err || n == 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			if (!err) {
+			if (!err && json_array_size(jobs[i].cases) == 0) {
+				/* its cases were erased meanwhile: nothing left to tell */
+				err = store_case_digest_record(sc->store, &jobs[i], STORE_SEND_GIVE_UP,
+							       "no cases left", now, e);
+			} else if (!err) {
 				ks_buf msg;
 				buf_init(&msg, 1024 * 1024);
 				ks_error ce;

@@ -399,7 +399,10 @@ def test_goals(t, srv, db, s, team, team2, period):
     if st != 200:
         raise ks.FixtureError("metrics -> %s %s" % (st, m))
     probs = ks.cell_problems(m, c, min_n, "team %d %s" % (team, period))
-    t.check(not probs and isinstance(m.get("nps"), dict) and isinstance(m.get("grade"), dict),
+    # the grade only where the demo's survey asks for one (its standard survey is short
+    # since issue 13: no grade question, so "grade" is null with n 0 — recomputed the same)
+    grade_ok = isinstance(m.get("grade"), dict) or (m.get("grade") is None and c.count("grade") == 0)
+    t.check(not probs and isinstance(m.get("nps"), dict) and grade_ok,
             "goals: (fixture) the team's %s figures (n %d, as of today) are shown and equal the recomputation"
             % (period, c.n), "\n".join(probs) or ks.short(m))
     n, nps = m.get("n"), (m.get("nps") or {}).get("value")

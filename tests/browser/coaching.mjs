@@ -363,6 +363,26 @@ async function main() {
       await shot(page, 'me-coaching');
     });
 
+    // ---- the director: the funnel follows the period like the cards beside it ---------------------
+    await group('director', async () => {
+      await page.click('#logout');
+      await waitPage(page, 'login');
+      await resetContext(browser.context);
+      await loginUi(page, base, USERS.director);
+      await go(page, base, '#/org?period=' + lastMonth, 'org');
+      await page.waitForSelector('#org-funnel[data-ready="true"]');
+      eq(await page.$eval('#org-funnel', (e) => e.dataset.period), lastMonth, 'org: the funnel is of the chosen month');
+      const f = (await apiInPage(page, 'GET', '/funnel?period=' + lastMonth)).body;
+      const all = f.rows?.[0] || {};
+      eq(await page.$$eval('#org-funnel .funnel-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.step, tr.querySelector('td')?.dataset.value])),
+        ['contacts', 'invited', 'delivered', 'opened', 'started', 'completed'].map((k) => [k, String(all[k])]),
+        'org: the funnel\'s counts equal GET /funnel?period=' + lastMonth);
+      const orgTags = await tags(page, 'main');
+      ok(orgTags.length >= 5 && orgTags.every(([p, running]) => p === lastMonth && running === 'false'),
+        'org: every panel, the funnel included, says it shows ' + lastMonth, orgTags);
+      await shot(page, 'org-month');
+    });
+
     ok(problems.length === 0, 'pages ran without script errors or CSP violations', problems.join('\n'));
   } finally {
     if (browser) await browser.close().catch(() => {});

@@ -298,6 +298,10 @@ async function main() {
       const again = await apiInPage(page, 'POST', '/responses/' + praiseId + '/compliment',
         { body: {}, csrf: (await apiInPage(page, 'GET', '/auth/me')).body.csrf_token });
       eq([again.status, again.body?.error?.field], [409, 'response_id'], 'compliment: a second one -> 409');
+      // the team agrees to share scores (its own lead decides), for the employee's own row below
+      const share = await apiInPage(page, 'PUT', '/teams/' + lead.unit_id + '/settings',
+        { body: { share_colleague_scores: true }, csrf: (await apiInPage(page, 'GET', '/auth/me')).body.csrf_token });
+      eq([share.status, share.body?.share_colleague_scores], [200, true], 'lead: the team now shares colleagues\' scores');
 
       // the verbatim explorer filters by employee
       await go(page, base, '#/verbatims?employee_id=' + emp.id, 'verbatims');
@@ -346,6 +350,10 @@ async function main() {
       eq(shown.length, new Set(shown).size, 'employee: no comment appears in two panels');
       eq(await kpiValues(page, '#me-mine'), apiKpis(d.me), 'employee: my NPS, grade and CES equal the API');
       ok(await page.$('#me-all[href="#/verbatims"]') !== null, 'employee: all my comments behind a link');
+      eq(d.colleagues_shared, true, 'employee: the team shares scores');
+      eq(await page.$$eval('#me-colleagues tbody tr[data-own="true"]', (trs) => trs.map((tr) => tr.dataset.key)), [String(emp.id)],
+        'employee: my own row among the colleagues is marked (and only mine)');
+      eq(await page.$eval('#me-colleagues tr[data-own="true"] .own-mark', (e) => e.textContent), '(ik)', 'employee: marked in words, "(ik)"');
       await Promise.all([
         page.waitForFunction((p) => location.hash.includes('period=' + p), lastMonth),
         page.selectOption('select[name="period"]', lastMonth),

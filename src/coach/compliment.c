@@ -47,6 +47,14 @@ static mail_outcome coach_compliment_send(const store_compliment_job *j, const m
 	ks_error e;
 	ks_error_clear(&e);
 	ks_err err = coach_compliment_build(&in, &subject, &text);
+	if (!err && j->to_email[0] == '\0') {
+		/* the address went since (erased, removed): nothing to send */
+		snprintf(detail, n, "the employee has no e-mail address");
+		buf_free(&subject);
+		buf_free(&text);
+		buf_free(&msg);
+		return MAIL_PERMFAIL;
+	}
 	if (!err) {
 		mail_message m = {.to = j->to_email, .subject = subject.data, .text = text.data,
 				  .message_id = j->message_id};

@@ -613,8 +613,9 @@ ks_err store_compliment_list(ks_store *s, int64_t employee_id, int limit, json_t
 	return err;
 }
 
-/* The insert: the address is the employee's own, else their account's
- * (the first active one); none leaves the mail "none". */
+/* The insert: a mail is due when the employee has an address (their own,
+ * else their account's, the first active one); none leaves it "none". The
+ * address itself is looked up again when the mail is sent (SQ_COMPLIMENT_TO). */
 static ks_err sq_compliment_insert(sq_conn *c, int64_t response_id, int64_t employee_id, int64_t from,
 				   const char *note, int64_t now, ks_error *e)
 {
@@ -629,8 +630,8 @@ static ks_err sq_compliment_insert(sq_conn *c, int64_t response_id, int64_t empl
 			      "   AND u.disabled = 0 ORDER BY u.id LIMIT 1), 'nl')"
 			      "  FROM employees em WHERE em.id = ?2)"
 			      " INSERT INTO compliments (response_id, employee_id, from_user_id, note, created_at,"
-			      "  to_email, language, mail_status, next_attempt_at, message_id)"
-			      " SELECT ?1, ?2, ?3, nullif(?4, ''), ?5, a.email, a.lang,"
+			      "  language, mail_status, next_attempt_at, message_id)"
+			      " SELECT ?1, ?2, ?3, nullif(?4, ''), ?5, a.lang,"
 			      "  CASE WHEN a.email IS NULL THEN 'none' ELSE 'pending' END, ?5,"
 			      "  'compliment-' || ?1 || '-' || ?3 || '-' || ?6 || '@klantstem' FROM a",
 			      &st, e);
@@ -677,6 +678,11 @@ ks_err store_compliment_create(ks_store *s, int64_t response_id, int64_t employe
 	return *out ? KS_OK : ks_fail(e, KS_ERR_INTERNAL, NULL, "the compliment was not read back");
 }
 
+/* The employee's address now: their own, else their active account's. */
+#define SQ_COMPLIMENT_TO                                                                          \
+	"coalesce(nullif(em.email, ''), (SELECT u2.email FROM users u2 WHERE u2.employee_id = k.employee_id" \
+	" AND u2.disabled = 0 ORDER BY u2.id LIMIT 1))"
+
 static void sq_compliment_job_row(sqlite3_stmt *st, store_compliment_job *j)
 {
 	memset(j, 0, sizeof *j);
@@ -700,13 +706,13 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_dprep(c,
-			       "SELECT k.id, k.to_email, k.language, k.attempts, k.message_id,"
+			       "SELECT k.id, coalesce(" SQ_COMPLIMENT_TO ", ''), k.language, k.attempts, k.message_id,"
 			       " coalesce(em.first_name, ''), coalesce(u.name, ''), coalesce(k.note, ''),"
 			       " coalesce(r.open_text, '')"
 			       " FROM compliments k JOIN responses r ON r.id = k.response_id"
 			       " LEFT JOIN employees em ON em.id = k.employee_id"
 			       " LEFT JOIN users u ON u.id = k.from_user_id"
-			       " WHERE k.to_email IS NOT NULL AND ((k.mail_status = 'pending' AND k.next_attempt_at <= ?1)"
+			       " WHERE ((k.mail_status = 'pending' AND k.next_attempt_at <= ?1)"
 			       "  OR (k.mail_status = 'sending' AND k.claimed_at <= ?1 - ?3))"
 			       " ORDER BY k.next_attempt_at, k.id LIMIT ?2",
 			       &st, e);

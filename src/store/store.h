@@ -592,8 +592,8 @@ ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e);
 ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employee_id, int64_t *team_id,
 			       int *nps, bool *has_text, ks_error *e);
 /* Store a compliment from from_user_id on the response (note: NULL or ""
- * = none) and queue its mail to the employee's address (the employee's, else
- * their account's; none: mail_status "none"). KS_ERR_CONFLICT (field
+ * = none) and queue its mail to the employee (their address, else their
+ * account's, looked up when it is sent; none now: mail_status "none"). KS_ERR_CONFLICT (field
  * response_id) when this user already complimented it. *out: the
  * compliment as store_compliment_list prints one (caller decrefs). */
 ks_err store_compliment_create(ks_store *s, int64_t response_id, int64_t employee_id, int64_t from_user_id,

@@ -911,13 +911,19 @@ def test_compliment(t, srv, f, ids, s, sink):
          "compliment: the team lead compliments Sanne -> 201, the mail queued")
     t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {}), 409, "conflict", "response_id",
             "compliment: a second one from the same lead -> 409")
+    # the address is looked up when the mail goes, not copied with the compliment
+    t.eq([c[1] for c in srv.sql("PRAGMA table_info(compliments)") if "mail" in c[1] or "email" in c[1]],
+         ["mail_status"], "compliment: no address is kept with the compliment")
+    st, _, emp_row = srv.patch("/api/v1/employees/%d" % e1, {"email": "sanne.nieuw@example.nl"})
+    t.status((st, None, emp_row), 200, "compliment: Sanne's address changes before the mail goes")
     st, _, run = srv.post("/api/v1/admin/scheduler/run")
     t.status((st, None, run), 200, "compliment: a scheduler pass")
     mails = []
     deadline = time.time() + 5
     while time.time() < deadline and not mails:
-        mails = sink.mails(to="sanne@example.nl")
+        mails = sink.mails(to="sanne.nieuw@example.nl")
         time.sleep(0.05)
+    t.eq(len(sink.mails(to="sanne@example.nl")), 0, "compliment: nothing to the old address")
     want_text = ("Hallo Sanne,\n\n"
                  "Teamleider Een geeft je een compliment voor wat een klant over je schreef:\n\n"
                  "  \"Sanne hielp me snel, top!\"\n\n"
@@ -927,12 +933,12 @@ def test_compliment(t, srv, f, ids, s, sink):
     # (the MIME part ends with its own line break)
     got = [(m.subject, m.text.replace("\r\n", "\n").rstrip("\n")) for m in mails]
     t.eq(got, [("[Energie BV] Een compliment van Teamleider Een", want_text)],
-         "compliment: one mail to sanne@example.nl with the exact subject and text")
+         "compliment: one mail to her current address with the exact subject and text")
     t.eq(srv.sql("SELECT mail_status, attempts, sent_at IS NOT NULL FROM compliments"), [("sent", 1, 1)],
          "compliment: recorded as sent")
     st, _, run = srv.post("/api/v1/admin/scheduler/run")
     time.sleep(0.2)
-    t.eq(len(sink.mails(to="sanne@example.nl")), 1, "compliment: the next pass sends nothing again")
+    t.eq(len(sink.mails(to="sanne.nieuw@example.nl")), 1, "compliment: the next pass sends nothing again")
     st, _, d = emp.get("/api/v1/me/dashboard")
     rec = d.get("compliments_received", []) if st == 200 else []
     t.eq([(r["response_id"], r["from"]["name"], r["note"], r["text"], r["mail_status"]) for r in rec],
@@ -1000,6 +1006,21 @@ def test_wall_order(t, srv, f, ids, s):
                 "walls: period %s -> 422 period" % bad)
 
 
+def test_compliment_no_address(t, srv, f, s, sink):
+    """Last (its answer would change the figures above)."""
+    lead = s["lead"]
+    # an employee without any address: the compliment is kept, no mail is due
+    nomail = srv.create("employees", {"team_id": f["team"]["id"], "first_name": "Zonder", "last_name": "Adres"})
+    rid2 = coach_answer(srv, f, nomail["id"], f["cust_nl"]["id"], "2026-10-20T09:00:00Z", 9, 8, 6, "Heel fijn.")
+    st, _, c2 = coach_post(lead, "/api/v1/responses/%d/compliment" % rid2, None)
+    t.eq((st, c2.get("mail_status"), c2.get("note")) if st == 201 else (st, c2), (201, "none", None),
+         "compliment: without a body, for an employee without an address: kept, mail_status none")
+    before = len(sink.mails())
+    srv.post("/api/v1/admin/scheduler/run")
+    time.sleep(0.2)
+    t.eq(len(sink.mails()), before, "compliment: no mail for it")
+
+
 def test_coaching(t):
     sink = smtp_sink.Sink()
     sink.start()
@@ -1011,6 +1032,7 @@ def test_coaching(t):
         test_compliment(t, srv, f, ids, s, sink)
         test_goal_baseline(t, srv, f, s)
         test_wall_order(t, srv, f, ids, s)
+        test_compliment_no_address(t, srv, f, s, sink)
     except ks.FixtureError as ex:
         t.check(False, "coaching fixture", str(ex))
     finally:

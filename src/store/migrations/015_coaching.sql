@@ -9,8 +9,10 @@ CREATE TABLE compliments (
   from_user_id    INTEGER NOT NULL REFERENCES users(id),
   note            TEXT,
   created_at      INTEGER NOT NULL,
-  -- the mail; to_email NULL (the employee has no address): nothing to send
-  to_email        TEXT,
+  -- the mail. Its address is not copied here: it is looked up when the
+  -- mail is sent (the employee's, else their account's), so an erased or
+  -- changed address is never used and never kept twice. 'none': the employee
+  -- had no address when the compliment was made.
   language        TEXT NOT NULL DEFAULT 'nl',
   mail_status     TEXT NOT NULL DEFAULT 'pending'
                   CHECK (mail_status IN ('none','pending','sending','sent','failed')),

@@ -372,7 +372,7 @@ typedef struct demo_aspect {
 } demo_aspect;
 
 /* A yes/no question (issue 13), answered yes when the latent component
- * it reads is above cut (about 80 % yes at -0.85). */
+ * it reads, plus noise, is above cut (about 80 % yes at -0.85). */
 typedef struct demo_yesno {
 	const char *aspect;
 	const char *nl, *en;
@@ -380,31 +380,44 @@ typedef struct demo_yesno {
 	double cut;
 } demo_yesno;
 
+/* grade, ces, n_aspects: what the 24 months of history were answered on.
+ * ask_*: the survey as it is now (issue 13: short by default — the NPS,
+ * at most two drivers and one open question); the first n_asked aspects
+ * stay. The history keeps its answers (surveys change; answers given to
+ * an earlier version stay), and is drawn exactly as before, so every
+ * figure of the demo is what it was. */
 typedef struct demo_survey {
 	const char *name;
 	bool grade, ces, open;
 	int n_aspects;
 	demo_aspect aspects[3];
+	bool ask_grade, ask_ces;
+	int n_asked;
 	int n_yesno;
 	demo_yesno yesno[1];
 } demo_survey;
 
-/* Short by default (issue 13): the standard survey is the NPS, at most
- * two drivers and one open question; customers drop out of long ones.
- * The field visit asks "on time?" as yes/no, which a customer answers
- * faster and more surely than a 1-10 rating of punctuality. */
 static const demo_survey demo_surveys[DEMO_N_SURVEYS] = {
-	[SV_STANDARD] = {"Standaard contactmeting", false, false, true, 2, {
+	/* now: NPS, speed, friendliness, open */
+	[SV_STANDARD] = {"Standaard contactmeting", true, true, true, 3, {
 		{"snelheid", "Hoe beoordeelt u de snelheid waarmee u geholpen bent?",
 		 "How do you rate the speed with which you were helped?", COMP_SPEED},
 		{"vriendelijkheid", "Hoe beoordeelt u de vriendelijkheid van de medewerker?",
-		 "How do you rate the friendliness of our employee?", COMP_FRIENDLY}}, 0, {{0}}},
-	[SV_SHORT] = {.name = "Korte meting", .ces = true, .open = true},
-	[SV_FIELD] = {"Monteursbezoek", true, false, true, 1, {
+		 "How do you rate the friendliness of our employee?", COMP_FRIENDLY},
+		{"deskundigheid", "Hoe beoordeelt u de deskundigheid van de medewerker?",
+		 "How do you rate the expertise of our employee?", COMP_EXPERT}}, false, false, 2, 0, {{0}}},
+	[SV_SHORT] = {.name = "Korte meting", .open = true},
+	/* now: NPS, grade, "on time?" as yes/no (faster and surer than a 1-10
+	 * rating of punctuality), open */
+	[SV_FIELD] = {"Monteursbezoek", true, false, true, 3, {
+		{"punctualiteit", "Kwam de monteur op de afgesproken tijd?",
+		 "Did the engineer arrive at the agreed time?", COMP_SPEED},
 		{"deskundigheid", "Hoe beoordeelt u de deskundigheid van de monteur?",
-		 "How do you rate the engineer's expertise?", COMP_EXPERT}}, 1, {
-		{"op_tijd", "Kwam de monteur op de afgesproken tijd?",
-		 "Was the engineer on time?", COMP_SPEED, -0.85}}},
+		 "How do you rate the engineer's expertise?", COMP_EXPERT},
+		{"vriendelijkheid", "Hoe beoordeelt u de vriendelijkheid van de monteur?",
+		 "How do you rate the engineer's friendliness?", COMP_FRIENDLY}}, true, false, 0, 1, {
+		{"op_tijd", "Kwam de monteur op de afgesproken tijd?", "Was the engineer on time?",
+		 COMP_SPEED, -0.85}}},
 };
 
 /* Ordered-probit cut points: NPS = number of points below z. For z ~ N(0,1)
@@ -569,6 +582,7 @@ typedef struct demo_ctx {
 	invite_rule rule[DEMO_N_TOUCHPOINTS];  /* the survey rule of each touchpoint */
 	int now_year;        /* calendar year of now: customers' ages */
 	demo_rng inv_rng;    /* who opens and answers, and when: its own stream */
+	demo_rng yesno_rng;  /* yes/no answers (issue 13): their own stream, the rest as before */
 
 	char open_buf[MODEL_OPEN_MAX];
 } demo_ctx;
@@ -733,11 +747,11 @@ static json_t *demo_survey_questions(const demo_survey *sv)
 	json_array_append_new(q, demo_question("nps",
 		"Hoe waarschijnlijk is het dat u ons aanbeveelt bij familie, vrienden of collega's?",
 		"How likely are you to recommend us to family, friends or colleagues?", true));
-	if (sv->grade)
+	if (sv->ask_grade)
 		json_array_append_new(q, demo_question("grade",
 			"Welk rapportcijfer (1-10) geeft u voor dit contact?",
 			"What grade (1-10) would you give this contact?", false));
-	if (sv->ces)
+	if (sv->ask_ces)
 		json_array_append_new(q, demo_question("ces",
 			"We hebben het u makkelijk gemaakt om uw vraag afgehandeld te krijgen.",
 			"We made it easy for you to get your question handled.", false));
@@ -747,7 +761,7 @@ static json_t *demo_survey_questions(const demo_survey *sv)
 			json_object_set_new(y, "aspect", json_string(sv->yesno[i].aspect));
 		json_array_append_new(q, y);
 	}
-	for (int i = 0; i < sv->n_aspects; i++) {
+	for (int i = 0; i < sv->n_asked; i++) {
 		json_t *d = demo_question("driver", sv->aspects[i].nl, sv->aspects[i].en, false);
 		if (d)
 			json_object_set_new(d, "aspect", json_string(sv->aspects[i].aspect));
@@ -1089,7 +1103,7 @@ static void demo_answers(demo_ctx *x, demo_rng *r, const demo_touchpoint *tp, co
 	for (int i = 0; i < sv->n_yesno; i++) {
 		const demo_yesno *y = &sv->yesno[i];
 		snprintf(res->yesno[i].aspect, sizeof res->yesno[i].aspect, "%s", y->aspect);
-		res->yesno[i].score = l->comp[y->comp] + 0.5 * demo_normal(r) > y->cut;
+		res->yesno[i].score = l->comp[y->comp] + 0.5 * demo_normal(&x->yesno_rng) > y->cut;
 	}
 	int cls = demo_class(res->nps);
 	res->open_text = NULL;
@@ -1371,6 +1385,7 @@ static ks_err demo_contacts(demo_ctx *x)
 	demo_rng r;
 	demo_rng_seed(&r, x->seed, 3);
 	demo_rng_seed(&x->inv_rng, x->seed, 4);
+	demo_rng_seed(&x->yesno_rng, x->seed, 5);
 	double cum[DEMO_WINDOW_DAYS + 1];
 	int64_t day0 = x->start;
 	cum[0] = 0;

@@ -296,6 +296,19 @@ async function main() {
       await page.click('#settings-form button[type="submit"]');
       await page.waitForFunction(() => document.querySelector('#settings-msg')?.className === 'hint' && document.querySelector('#settings-msg').textContent);
       eq((await apiInPage(page, 'GET', '/settings')).body.verbatim_detail, 'anonymous', 'settings: saved (read back)');
+      // the organisation's voice (issue 13, customer voice): name, form of address, logo
+      ok(await page.isVisible('#settings-form input[name="organisation_name"]'), 'settings: the organisation\'s name is shown (the API has it)');
+      await page.fill('#settings-form input[name="organisation_name"]', 'Energie Beheer BV');
+      await page.selectOption('#settings-form select[name="form_of_address"]', 'u');
+      const png = path.join(dir, 'logo.png');
+      fs.writeFileSync(png, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'));
+      await page.setInputFiles('#settings-form input[name="logo"]', png);
+      await page.evaluate(() => { document.querySelector('#settings-msg').textContent = ''; });
+      await page.click('#settings-form button[type="submit"]');
+      await page.waitForFunction(() => (document.querySelector('#settings-msg')?.textContent || '').length > 0);
+      const set = (await apiInPage(page, 'GET', '/settings')).body;
+      eq([set.organisation_name, set.form_of_address, set.logo_url], ['Energie Beheer BV', 'u', '/logo'],
+        'settings: name, form of address and logo saved (read back; the logo served at /logo)');
       await page.selectOption('#settings-form select[name="verbatim_detail"]', 'band');
       await page.click('#settings-form button[type="submit"]');
       await page.waitForFunction(() => (document.querySelector('#settings-msg')?.textContent || '').length > 0);

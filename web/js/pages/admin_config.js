@@ -197,8 +197,20 @@ export async function alertsSection(body) {
 // ---- organisation settings ----------------------------------------------------------------
 
 // Settings the page knows how to edit; those the API does not return are
-// not shown (another part of the product adds them).
-const TEXT_SETTINGS = ['organisation_name', 'logo_url', 'time_zone'];
+// not shown (another part of the product adds them). The logo is sent as
+// `logo` (a data: URL of a PNG, JPEG or GIF, or null to remove it) and read
+// back as `logo_url` (served at /logo).
+const TEXT_SETTINGS = ['organisation_name', 'time_zone'];
+const LOGO_MAX = 64 * 1024;
+
+function readDataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result));
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
 
 export async function settingsSection(body) {
   const cur = await api('/settings');
@@ -207,24 +219,37 @@ export async function settingsSection(body) {
   controls.verbatim_detail = select(['band', 'exact', 'anonymous'].map((v) => ({ value: v, label: t('admin.set.verbatim.' + v) })),
     cur.verbatim_detail, { name: 'verbatim_detail' });
   if ('form_of_address' in cur) {
-    controls.form_of_address = select([{ value: 'u', label: t('admin.set.address.u') }, { value: 'je', label: t('admin.set.address.je') }],
+    controls.form_of_address = select([{ value: 'je', label: t('admin.set.address.je') }, { value: 'u', label: t('admin.set.address.u') }],
       cur.form_of_address, { name: 'form_of_address' });
-    if (![...controls.form_of_address.options].some((o) => o.value === cur.form_of_address) && cur.form_of_address) {
-      controls.form_of_address.append(h('option', { value: cur.form_of_address, selected: true }, cur.form_of_address));
-    }
   }
   for (const k of TEXT_SETTINGS) {
-    if (k in cur) controls[k] = h('input', { type: k === 'logo_url' ? 'url' : 'text', name: k, value: cur[k] ?? '' });
+    if (k in cur) controls[k] = h('input', { type: 'text', name: k, value: cur[k] ?? '', maxlength: 127 });
+  }
+  let logo = null;
+  if ('logo_url' in cur) {
+    const file = h('input', { type: 'file', name: 'logo', accept: 'image/png,image/jpeg,image/gif' });
+    const remove = cur.logo_url ? h('input', { type: 'checkbox', name: 'logo_remove' }) : null;
+    logo = { file, remove };
   }
   const submit = h('button', { type: 'submit', class: 'btn' }, t('admin.save'));
   const form = h('form', { id: 'settings-form', novalidate: true },
     Object.entries(controls).map(([k, el]) => field(t('admin.set.' + k), el, k === 'verbatim_detail' ? t('admin.set.verbatim.hint') : null)),
+    logo ? h('div', { class: 'field' },
+      cur.logo_url ? h('p', null, h('img', { src: cur.logo_url, alt: t('admin.set.logo.current'), class: 'logo-preview' })) : null,
+      field(t('admin.set.logo'), logo.file, t('admin.set.logo.hint')),
+      logo.remove ? h('label', { class: 'check' }, logo.remove, t('admin.set.logo.remove')) : null) : null,
     cur.updated_at ? h('p', { class: 'hint' }, t('admin.alert.updated', { when: fmtDateTime(cur.updated_at, lang()) })) : null,
     msg, h('div', { class: 'form-actions' }, submit));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const b = {};
     for (const [k, el] of Object.entries(controls)) b[k] = el.value;
+    if (logo?.remove?.checked) b.logo = null;
+    else if (logo?.file.files?.[0]) {
+      const f = logo.file.files[0];
+      if (f.size > LOGO_MAX) return say(msg, t('admin.set.logo.big'), true);
+      b.logo = await readDataUrl(f);
+    }
     submit.disabled = true;
     try {
       await api('/settings', { method: 'PUT', body: b });

@@ -190,6 +190,15 @@ async function main() {
     });
     eq(r.status, 201, 'setup: a promoter\'s comment about the employee, this month -> 201');
     const praiseId = r.body.id;
+    // a slip of this month that opens a case (the demo's alert rules)
+    const slip = await admin.call('POST', '/responses', {
+      client_key: 'coaching-browser-slip', customer_id: cust.id, team_id: lead.unit_id, employee_id: emp.id,
+      touchpoint_id: tp.id, channel: 'phone', received_at: new Date(nowMs - 1800e3).toISOString().replace('.000Z', 'Z'),
+      answers: { nps: 1, open: 'Niemand belde terug (coaching-test).' },
+    });
+    eq(slip.status, 201, 'setup: a detractor\'s comment about the employee -> 201');
+    const slipCases = (await admin.call('GET', '/cases?response_id=' + slip.body.id)).body.items || [];
+    ok(slipCases.length >= 1, 'setup: it opened a case (' + slipCases.map((c) => c.id).join(', ') + ')', slipCases);
     // ten answers of last month with ratings per aspect: "coaching-snelheid" on all ten
     // (7 and 8 alternating: mean 7.50), "coaching-uitleg" on three (under the threshold)
     for (let i = 0; i < 10; i++) {
@@ -261,6 +270,13 @@ async function main() {
       eq(await page.$$eval('#person-fame li.verbatim', (lis) => lis.map((li) => Number(li.dataset.responseId))),
         fame.items.map((i) => i.response_id), 'period: the Wall of Fame items of this month equal the API');
       ok(fame.items.some((i) => i.response_id === praiseId), 'period: the new comment is among them');
+      await page.waitForSelector('#person-cases[data-ready="true"]');
+      const shame = (await apiInPage(page, 'GET', '/verbatims?employee_id=' + emp.id + '&band=detractor&limit=10&from=' + thisMonth + '-01&to=' + next)).body;
+      const want = new Set();
+      for (const v of shame.items) for (const c of (await apiInPage(page, 'GET', '/cases?response_id=' + v.response_id)).body.items || []) want.add(c.id);
+      eq(await page.$$eval('#person-cases li', (lis) => lis.map((li) => Number(li.dataset.caseId))), [...want].sort((a, b) => b - a),
+        'period: the cases of the slips shown equal the API (' + want.size + ')');
+      ok(slipCases.every((c) => want.has(c.id)), 'period: the new slip\'s case is among them');
       eq(await page.$eval('#person-all', (a) => a.getAttribute('href')), '#/verbatims?employee_id=' + emp.id,
         'lead: "all comments" leads to the explorer filtered by the employee');
       await shot(page, 'person-month');

@@ -54,6 +54,34 @@ function personData(id, period) {
   ]);
 }
 
+// The cases opened from this person's slips on the page (GET
+// /cases?response_id for each Wall of Shame item shown: the server scopes
+// them). Cases are not listed per employee, so answers without a comment
+// are not reached: the panel says so and links the inbox.
+async function casesOf(shame, ctx) {
+  const slot = document.getElementById('person-cases');
+  const items = shame.ok ? shame.value.items : [];
+  const replies = await Promise.all(items.map((v) => settled(api('/cases', { query: { response_id: v.response_id } }))));
+  if (!ctx.alive() || !slot) return;
+  const seen = new Map();
+  let failed = null;
+  for (const r of replies) {
+    if (!r.ok) failed = r.error;
+    else for (const c of r.value.items || []) seen.set(c.id, c);
+  }
+  const cases = [...seen.values()].sort((a, b) => b.id - a.id);
+  const box = panel(t('person.cases'), null,
+    failed ? errorNotice(failed) : cases.length
+      ? h('ul', { class: 'person-cases' }, cases.map((c) => h('li', { dataset: { caseId: c.id, status: c.status } },
+        h('a', { href: '#/case/' + c.id }, t('person.case', { id: c.id })), ' \u2014 ', t('case.status.' + c.status),
+        c.reason ? ' \u2014 ' + c.reason : null)))
+      : h('p', { class: 'empty' }, t('person.cases.empty')),
+    h('p', { class: 'hint' }, t('person.cases.none'), ' ', h('a', { href: '#/cases' }, t('nav.cases'))));
+  slot.replaceChildren(box);
+  slot.setAttribute('aria-busy', 'false');
+  slot.dataset.ready = 'true';
+}
+
 export async function render(main, ctx) {
   const id = Number(ctx.args[0]);
   const period = ctx.query.get('period') || '';
@@ -104,11 +132,11 @@ export async function render(main, ctx) {
   main.append(h('div', { id: 'person-verbatims' }, panel(t('person.verbatims'), null, periodTag(period), list(all),
     h('p', null, h('a', { id: 'person-all', href: '#/verbatims?employee_id=' + id }, t('person.all', { name }))))));
 
-  // Drivers, and what this page cannot show yet (cases), said rather than left out silently.
+  // Drivers, and the cases of the slips shown (what it cannot reach is said, not left out silently).
   main.append(h('div', { class: 'grid grid-2' },
     h('div', { id: 'person-drivers' }, panel(t('person.drivers'), null, periodTag(period),
       drivers.ok ? driversTable(drivers.value) : errorNotice(drivers.error))),
-    h('div', { id: 'person-cases' }, panel(t('person.cases'), null, h('p', { class: 'hint' }, t('person.cases.none'),
-      ' ', h('a', { href: '#/cases' }, t('nav.cases')))))));
+    h('div', { id: 'person-cases', 'aria-busy': 'true' }, panel(t('person.cases'), null, h('p', { class: 'loading' }, t('loading'))))));
   main.dataset.ready = 'true';
+  casesOf(shame, ctx);
 }

@@ -98,6 +98,22 @@ static ks_err admin_mail_send(const api_app *app, const char *to, const char *su
 	return KS_OK;
 }
 
+/* The organisation's name for a mail: the one set in /settings, else the
+ * one of `serve --org-name`, else "Klantstem". */
+static void admin_org_name(const api_app *app, char *out, size_t n)
+{
+	store_voice v;
+	memset(&v, 0, sizeof v);
+	ks_error e;
+	bool have = store_voice_get(app->store, &v, false, &e) == KS_OK;
+	if (have && v.organisation_name[0])
+		snprintf(out, n, "%s", v.organisation_name);
+	else
+		snprintf(out, n, "%s", app->invite->org_name[0] ? app->invite->org_name : "Klantstem");
+	if (have)
+		store_voice_free(&v);
+}
+
 /* The reset mail's text in the account's language. */
 static void admin_reset_text(const store_user *u, const char *link, const char *org, char *subject,
 			     size_t sn, char *text, size_t tn)
@@ -149,7 +165,8 @@ ks_err api_admin_reset_send(http_req *req, ks_error *e)
 	sodium_memzero(hash, sizeof hash);
 	snprintf(link, sizeof link, "%s/#/reset/%" PRId64 ".%" PRId64 ".%s", app->base_url ? app->base_url : "",
 		 u.id, expires, mac);
-	const char *org = app->invite->org_name[0] ? app->invite->org_name : "Klantstem";
+	char org[128];
+	admin_org_name(app, org, sizeof org);
 	admin_reset_text(&u, link, org, subject, sizeof subject, text, sizeof text);
 	snprintf(mid, sizeof mid, "reset-%" PRId64 "-%" PRId64, u.id, expires);
 	bool sent = false;
@@ -260,7 +277,8 @@ ks_err api_admin_smtp_test(http_req *req, ks_error *e)
 	bool sent = false;
 	if (!err) {
 		snprintf(addr, sizeof addr, "%s", to);
-		const char *org = app->invite->org_name[0] ? app->invite->org_name : "Klantstem";
+		char org[128];
+		admin_org_name(app, org, sizeof org);
 		snprintf(subject, sizeof subject, "Klantstem: testmail / test mail (%s)", org);
 		snprintf(text, sizeof text,
 			 "Deze testmail laat zien dat Klantstem mail kan versturen.\n"

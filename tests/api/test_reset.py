@@ -143,9 +143,13 @@ def scenario_expiry(t, srv, sink):
     user = make_user(srv, "en")
     now = START + 2 * DAY
     set_clock(srv, now)
+    t.status(srv.request("PUT", "/api/v1/settings", {"organisation_name": "Energie Test BV"}), 200,
+             "the organisation's name is set in /settings")
     late, _, mail = reset_link(t, srv, sink, user, "expiry")
-    t.check(mail.subject.startswith("Set a new password"), "an English account gets an English subject",
-            mail.subject)
+    t.eq(mail.subject, "Set a new password for Energie Test BV",
+         "an English account gets an English subject with the organisation's name from /settings")
+    t.check("An administrator of Energie Test BV asked" in mail.text, "the text names the organisation too",
+            mail.text[:300])
     set_clock(srv, now + DAY)
     t.error(anon(srv, "POST", "/api/v1/auth/reset", {"token": late, "new_password": PW2}),
             410, code="gone", field="token", name="24 h after it was mailed the link has expired: 410 token")

@@ -903,6 +903,15 @@ def test_compliment(t, srv, f, ids, s, sink):
             "note", "compliment: a note over 500 characters -> 422 note")
     t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {"nota": "x"}), 422, "invalid", "nota",
             "compliment: an unknown member -> 422 naming it")
+    # under verbatim_detail anonymous nobody may learn whom a comment is about
+    st, _, _ = srv.request("PUT", "/api/v1/settings", {"verbatim_detail": "anonymous"})
+    t.status((st, None, None), 200, "compliment: the organisation chooses anonymous")
+    t.error(coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {}), 403, "forbidden", "response_id",
+            "compliment: under anonymous -> 403 (the reply would name the employee)")
+    t.error(coach_post(lead2, "/api/v1/responses/%d/compliment" % rid, {}), 403, "forbidden", "response_id",
+            "compliment: under anonymous the same 403 for a lead outside the unit")
+    st, _, _ = srv.request("PUT", "/api/v1/settings", {"verbatim_detail": "band"})
+    t.status((st, None, None), 200, "compliment: back to band")
     t.eq(srv.sql("SELECT count(*) FROM compliments")[0][0], 0, "compliment: the refusals stored nothing")
     st, _, c = coach_post(lead, "/api/v1/responses/%d/compliment" % rid, {"note": "Mooi gedaan!"})
     got = (st, c.get("response_id"), c.get("employee_id"), c.get("from", {}).get("name"), c.get("note"),

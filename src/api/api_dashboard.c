@@ -917,6 +917,14 @@ ks_err api_compliment_create(http_req *req, ks_error *e)
 	bool has_text = false;
 	char note[API_COMPLIMENT_NOTE_MAX * 4 + 1];
 	ks_err err = api_param_id(req, 0, &response_id, e);
+	/* Under verbatim_detail anonymous nobody learns whom an answer is
+	 * about; a compliment (and its reply, its 403) would say it. */
+	store_verbatim_detail detail = STORE_DETAIL_BAND;
+	if (!err)
+		err = api_detail_get(req, &detail, e);
+	if (!err && detail == STORE_DETAIL_ANONYMOUS)
+		err = ks_fail(e, KS_ERR_FORBIDDEN, "response_id",
+			      "the organisation shows open answers without the employee (verbatim_detail anonymous)");
 	if (!err)
 		err = store_compliment_target(app->store, response_id, &employee_id, &team_id, &nps, &has_text, e);
 	if (!err && employee_id == 0)
@@ -989,12 +997,10 @@ static json_t *api_aspect_json(const api_aspect *a)
 	if (a->n < API_PERSON_MIN || a->thin_month)
 		return json_pack("{s:s, s:I, s:b, s:s}", "aspect", a->name, "n", (json_int_t)a->n, "insufficient", 1,
 				 "reason", a->n < API_PERSON_MIN ? "min_n" : "thin_month");
-	char mean[32];
+	/* the one rounding rule: half away from zero, once, two decimals */
 	int64_t scaled = metrics_round_ratio_scaled(a->sum, a->n, 2);
-	snprintf(mean, sizeof mean, "%s%lld.%02lld", scaled < 0 ? "-" : "", (long long)(llabs(scaled) / 100),
-		 (long long)(llabs(scaled) % 100));
 	return json_pack("{s:s, s:I, s:b, s:f}", "aspect", a->name, "n", (json_int_t)a->n, "insufficient", 0, "mean",
-			 atof(mean));
+			 (double)scaled / 100.0);
 }
 
 ks_err api_employee_drivers(http_req *req, ks_error *e);

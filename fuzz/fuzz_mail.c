@@ -208,11 +208,12 @@ static void fz_message_check(const mail_message *m, const ks_buf *msg)
 	buf_free(&val);
 	buf_free(&dec);
 	/* A multipart boundary appears only as its three delimiters. */
-	const char *b = fz_memmem(d, hlen, "boundary=\"", 10);
+	static const char mp[] = "\r\nContent-Type: multipart/alternative;\r\n boundary=\"";
+	const char *b = fz_memmem(d, hlen, mp, sizeof mp - 1);
 	if (m->html && b == NULL)
 		fz_fail("html without a multipart boundary");
 	if (b) {
-		b += 10;
+		b += sizeof mp - 1;
 		const char *be = memchr(b, '"', hlen - (size_t)(b - d));
 		if (be == NULL)
 			fz_fail("unterminated boundary");

@@ -62,14 +62,6 @@ static bool utf8_valid(const char *s)
 	return true;
 }
 
-static bool is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
 /* Visible ASCII that may appear in an address or a message id: no space,
  * no control characters, none of RFC 5322's specials except '@' and '.'. */
 static bool atom_char(char c)
@@ -357,25 +349,6 @@ static ks_err put_date(ks_buf *out, int64_t unix_s)
 			  tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static ks_err put_from(ks_buf *out, const char *from)
-{
-	char name[256], addr[MAIL_ADDR_MAX + 1];
-	if (!from_split(from, name, sizeof name, addr, sizeof addr))
-		return KS_ERR_INVALID;
-	ks_err rc = buf_puts(out, "From: ");
-	if (!rc && name[0] != '\0') {
-		if (!is_ascii(name))
-			rc = put_encoded_words(out, name);  /* RFC 2047 §5 rule 3 */
-		else if (phrase_needs_quotes(name))
-			rc = put_quoted(out, name);
-		else
-			rc = buf_puts(out, name);
-		if (!rc)
-			rc = buf_puts(out, " ");
-	}
-	return rc ? rc : buf_printf(out, "<%s>\r\n", addr);
-}
-
 /* Text a header may carry as it is: printable ASCII, space and tab, and
  * nothing a reader would decode as an encoded word ("=?", RFC 2047 §6.1).
  * Anything else travels as encoded words. */
@@ -385,6 +358,25 @@ static bool header_plain(const char *s)
 		if ((*p < 0x20 && *p != '\t') || *p >= 0x7F)
 			return false;
 	return strstr(s, "=?") == NULL;
+}
+
+static ks_err put_from(ks_buf *out, const char *from)
+{
+	char name[256], addr[MAIL_ADDR_MAX + 1];
+	if (!from_split(from, name, sizeof name, addr, sizeof addr))
+		return KS_ERR_INVALID;
+	ks_err rc = buf_puts(out, "From: ");
+	if (!rc && name[0] != '\0') {
+		if (!header_plain(name))
+			rc = put_encoded_words(out, name);  /* RFC 2047 §5 rule 3 */
+		else if (phrase_needs_quotes(name))
+			rc = put_quoted(out, name);
+		else
+			rc = buf_puts(out, name);
+		if (!rc)
+			rc = buf_puts(out, " ");
+	}
+	return rc ? rc : buf_printf(out, "<%s>\r\n", addr);
 }
 
 static ks_err put_subject(ks_buf *out, const char *subject)

@@ -357,7 +357,10 @@ static void api_prev_period(const char *p, char *out, size_t n)
 		snprintf(out, n, "%04d-Q%d", (q == 1 ? y - 1 : y) % 10000, q == 1 ? 4 : q - 1);
 	} else {
 		int m = atoi(p + 5);
-		snprintf(out, n, "%04d-%02d", (m == 1 ? y - 1 : y) % 10000, m == 1 ? 12 : m - 1);
+		bool jan = m < 2 || m > 12;
+		unsigned prev_y = (unsigned)(jan ? y - 1 : y) % 10000u;
+		unsigned prev_m = jan ? 12u : (unsigned)m - 1u;
+		snprintf(out, n, "%04u-%02u", prev_y, prev_m);
 	}
 }
 

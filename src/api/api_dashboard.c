@@ -356,6 +356,8 @@ static void api_prev_period(const char *p, char *out, size_t n)
 		int q = p[6] - '0';
 		snprintf(out, n, "%04d-Q%d", (q == 1 ? y - 1 : y) % 10000, q == 1 ? 4 : q - 1);
 	} else {
+		/* Unsigned and in range, so the release build's format check
+		 * sees at most "9999-12". */
 		int m = atoi(p + 5);
 		bool jan = m < 2 || m > 12;
 		unsigned prev_y = (unsigned)(jan ? y - 1 : y) % 10000u;

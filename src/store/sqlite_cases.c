@@ -441,7 +441,7 @@ ks_err sq_case_priority(sq_conn *c, int64_t case_id, int64_t at, ks_error *e)
 				case_id, &after, e);
 	if (err || after <= before)
 		return err;
-	char detail[32];
+	char detail[48]; /* two int64 and ">" */
 	snprintf(detail, sizeof detail, "%" PRId64 ">%" PRId64, before, after);
 	sq_hist h = {.case_id = case_id, .at = at, .kind = "priority", .detail = detail};
 	return sq_case_history(c, &h, e);

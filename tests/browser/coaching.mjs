@@ -306,6 +306,7 @@ async function main() {
       // the compliment, on this month's Wall of Fame item
       await go(page, base, '#/person/' + emp.id + '?period=' + thisMonth, 'person');
       const form = '#person-fame form.compliment-form[data-response-id="' + praiseId + '"]';
+      await page.click('#person-fame details.compliment-box[data-response-id="' + praiseId + '"] > summary');
       await page.fill(form + ' input[name="note"]', 'Mooi werk!');
       await page.click(form + ' button[type="submit"]');
       await page.waitForSelector(form + '[data-sent="true"]');

@@ -60,7 +60,9 @@ export function complimentAction(v) {
       if (err.status === 409) form.dataset.sent = 'true';
     }
   });
-  return form;
+  // folded: one line under each item until the lead opens it
+  return h('details', { class: 'compliment-box', dataset: { responseId: v.response_id } },
+    h('summary', null, t('compliment.send')), form);
 }
 
 function settled(p) {

@@ -1205,9 +1205,18 @@ ks_err api_org_settings_put(http_req *req, ks_error *e)
 	if (!err && voice_changed)
 		err = store_voice_put(app->store, &v, clock_now(app->clock), e);
 	if (!err) {
-		api_audit(req, "settings.update", "settings", 0,
-			  json_pack("{s:s, s:s}", "verbatim_detail", store_verbatim_detail_name(o.verbatim_detail),
-				    "form_of_address", v.formal ? "u" : "je"));
+		/* The audit entry names the settings this PUT touched, with their new
+		 * value; a logo is recorded by its size, not its bytes. */
+		json_t *d = json_object();
+		if (detail_changed)
+			json_object_set_new(d, "verbatim_detail",
+					    json_string(store_verbatim_detail_name(o.verbatim_detail)));
+		if (voice_changed) {
+			json_object_set_new(d, "form_of_address", json_string(v.formal ? "u" : "je"));
+			json_object_set_new(d, "organisation_name", json_string(v.organisation_name));
+			json_object_set_new(d, "logo_bytes", json_integer((json_int_t)v.logo_len));
+		}
+		api_audit(req, "settings.update", "settings", 0, d);
 		http_reply_json(req, 200, api_org_settings_json(&o, &v));
 	}
 	store_voice_free(&v);

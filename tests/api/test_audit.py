@@ -74,6 +74,11 @@ def main(t, srv):
     t.check(st == 200, "PUT settings: 200", ks.got(st, b))
     e = last(srv, "settings.update")
     t.eq(e.get("detail"), {"verbatim_detail": "anonymous"}, "settings.update: the new value")
+    st, _, b = srv.request("PUT", "/api/v1/settings", {"form_of_address": "u", "organisation_name": "Audit BV"})
+    t.check(st == 200, "PUT settings (the voice): 200", ks.got(st, b))
+    t.eq(last(srv, "settings.update").get("detail"),
+         {"form_of_address": "u", "organisation_name": "Audit BV", "logo_bytes": 0},
+         "settings.update: the voice's new values only (no verbatim_detail, no logo bytes)")
     st, _, b = srv.request("PUT", "/api/v1/teams/%d/settings" % f["team"]["id"], {"share_colleague_scores": True})
     t.check(st == 200, "PUT team settings: 200", ks.got(st, b))
     t.eq(last(srv, "team_settings.update").get("object_id"), f["team"]["id"], "team_settings.update: the team")

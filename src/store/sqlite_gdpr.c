@@ -206,6 +206,8 @@ static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			       id, err, e);
 	err = sq_gdpr_nest(c, json_object_get(o, "responses"), "drivers",
 			   "SELECT aspect, score FROM response_drivers WHERE response_id = ?1 ORDER BY aspect", err, e);
+	err = sq_gdpr_nest(c, json_object_get(o, "responses"), "yesno",
+			   "SELECT aspect, answer FROM response_yesno WHERE response_id = ?1 ORDER BY aspect", err, e);
 	err = sq_gdpr_put_rows(c, o, "cases", "SELECT * FROM cases WHERE customer_id = ?1 ORDER BY id", id, err,
 			       e);
 	json_t *cases = json_object_get(o, "cases");
@@ -249,6 +251,16 @@ static ks_err sq_gdpr_employee_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			       "SELECT id, title, status, start_date, deadline, created_at FROM actions"
 			       " WHERE owner_id IN (SELECT id FROM users WHERE employee_id = ?1)"
 			       " OR created_by IN (SELECT id FROM users WHERE employee_id = ?1) ORDER BY id",
+			       id, err, e);
+	/* Compliments (migration 015): those the person received, with the
+	 * lead's note, and those their account gave. */
+	err = sq_gdpr_put_rows(c, o, "compliments_received",
+			       "SELECT id, response_id, from_user_id, note, created_at, mail_status, sent_at"
+			       " FROM compliments WHERE employee_id = ?1 ORDER BY id",
+			       id, err, e);
+	err = sq_gdpr_put_rows(c, o, "compliments_given",
+			       "SELECT id, response_id, employee_id, note, created_at FROM compliments"
+			       " WHERE from_user_id IN (SELECT id FROM users WHERE employee_id = ?1) ORDER BY id",
 			       id, err, e);
 	return sq_gdpr_put_rows(c, o, "audit",
 				"SELECT id, at, client_addr, action, object_kind, object_id FROM audit_log"
@@ -403,6 +415,10 @@ static ks_err sq_erase_employee(sq_conn *c, int64_t id, int64_t now, store_erase
 		err = sq_gdpr_run(c,
 				  "DELETE FROM guard_mails WHERE to_email IN (SELECT email FROM users WHERE employee_id = ?1)",
 				  id, 0, &n->case_mails, e);
+	/* Compliments to the person: the lead's note may name them, and the
+	 * mail would go to an address that is about to go. */
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM compliments WHERE employee_id = ?1", id, 0, NULL, e);
 	snprintf(sql, sizeof sql, "DELETE FROM sessions WHERE user_id IN %s", users);
 	if (!err)
 		err = sq_gdpr_run(c, sql, id, 0, NULL, e);

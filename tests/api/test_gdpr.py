@@ -234,9 +234,16 @@ def test_employee(t, srv, f):
                                           "role": "employee", "employee_id": emp["id"],
                                           "password": "een-lang-wachtwoord-123"})
     t.check(st == 201, "fixture: the employee has an account", ks.got(st, u))
-    for i in range(3):
-        respond(srv, f, f["cust_en"], 5 + i, 7 + i, emp="emp3")
+    rs = [respond(srv, f, f["cust_en"], 5 + i, 7 + i, emp="emp3",
+                  text="Er werd echt meegedacht" if i == 2 else None)[1] for i in range(3)]
+    # a compliment on the Wall of Fame item (NPS 9 with a comment); the
+    # lead's note names her, so it is her data and goes with the erasure
+    note = "Mooi gedaan, Wendelien Vertrokkenvoorbeeld"
+    st, _, cp = srv.post("/api/v1/responses/%d/compliment" % rs[2]["id"], {"note": note})
+    t.eq(st, 201, "fixture: a compliment to the employee (201)")
     st, _, ex = srv.get("/api/v1/employees/%d/export" % emp["id"])
+    t.eq([(x.get("response_id"), x.get("note")) for x in (ex.get("compliments_received") or [])],
+         [(rs[2]["id"], note)], "employee export: the compliment received, with its note")
     t.check(st == 200 and ex.get("employee", {}).get("last_name") == "Vertrokkenvoorbeeld"
             and [x.get("email") for x in ex.get("users", [])] == ["wendelien.account@werk.example"]
             and all("password_hash" not in x for x in ex.get("users", []))
@@ -252,6 +259,8 @@ def test_employee(t, srv, f):
     t.check(hits == [], "employee erase: name and addresses gone from every table", ks.short(hits))
     t.eq(srv.sql("SELECT count(*) FROM responses WHERE employee_id = ?", (emp["id"],))[0][0], 0,
          "employee erase: no response names them")
+    t.eq(srv.sql("SELECT count(*) FROM compliments WHERE employee_id = ?", (emp["id"],))[0][0], 0,
+         "employee erase: no compliment to them is left")
     t.eq(srv.sql("SELECT disabled, deleted_at IS NOT NULL FROM users WHERE id = ?", (u["id"],)), [(1, 1)],
          "employee erase: the account is disabled, a tombstone")
     after = metrics_snapshot(srv, [q, "group_by=team", ""])
@@ -383,7 +392,7 @@ def main(t):
     srv = ks.Server(t, args=["--test-clock", CLOCK])
     try:
         srv.start()
-        t.check(True, "server starts (test clock %s)" % CLOCK)
+        t.healthz(srv.get("/healthz", auth=False)[2], "server starts (test clock %s)" % CLOCK)
         f = ks.base_fixture(srv)
         test_customer(t, srv, f)
         test_employee(t, srv, f)

@@ -148,6 +148,27 @@ static void w_text(writer *w, const char *s)
 	}
 }
 
+/* A name in the subject: at most SUBJECT_NAME_MAX bytes, cut on a UTF-8
+ * character boundary and marked with "...". Two names of the longest the
+ * API takes (500 bytes each) would pass mail.c's subject limit of 900, and
+ * such a mail could never be sent. */
+#define SUBJECT_NAME_MAX 400
+static void w_text_cut(writer *w, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n <= SUBJECT_NAME_MAX) {
+		w_text(w, s);
+		return;
+	}
+	n = SUBJECT_NAME_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	char cut[SUBJECT_NAME_MAX + 4];
+	memcpy(cut, s, n);
+	memcpy(cut + n, "...", 4);
+	w_text(w, cut);
+}
+
 static void w_int(writer *w, int n)
 {
 	if (!w->rc)
@@ -239,10 +260,10 @@ static void put_subject(writer *w, const invite_ctx *c)
 	if (c->in->reminder)
 		w_text(w, c->t->reminder_prefix);
 	w_text(w, c->t->subject_start);
-	w_text(w, who(c));
+	w_text_cut(w, who(c));
 	if (given(c->in->touchpoint_name)) {
 		w_text(w, c->t->about);
-		w_text(w, c->in->touchpoint_name);
+		w_text_cut(w, c->in->touchpoint_name);
 	}
 	w_text(w, "?");
 }

@@ -10,9 +10,10 @@
 #
 # The product is compiled again with clang (Debian 12: clang-14) and
 # -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/obj/, with the
-# same warnings as the gcc builds; each harness links against those objects.
-# A harness that reaches static functions by including a product .c file
-# lists that file in FUZZ_OWN_<harness> so its object is left out of the link.
+# same warnings as the gcc builds, and put in one archive; each harness links
+# against it and so takes the objects it needs. A harness that reaches static
+# functions by including a product .c file (fuzz_csv: api_metrics.c) defines
+# that file's symbols itself, and the archive's copy is left out.
 FUZZ_CC     ?= clang
 FUZZ_DIR    := build/fuzz
 FUZZ_OBJDIR := $(FUZZ_DIR)/obj
@@ -29,8 +30,6 @@ FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 FUZZ_OBJ  := $(patsubst src/%.c,$(FUZZ_OBJDIR)/%.o,$(LIB_SRC)) $(FUZZ_OBJDIR)/gen/migrations.o
 
-# Product files a harness includes (for their static functions).
-FUZZ_OWN_fuzz_csv := src/api/api_metrics.c
 
 $(FUZZ_OBJDIR)/%.o: src/%.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -39,11 +38,16 @@ $(FUZZ_OBJDIR)/gen/migrations.o: $(GEN_C)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(FUZZ_OBJ)
+# The objects as one archive: a harness takes only the members it needs
+# (and none a harness defines itself by including their .c file).
+FUZZ_LIB := $(FUZZ_DIR)/libklantstem.a
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -MMD -MP -o $@ $< \
-		$(filter-out $(patsubst src/%.c,$(FUZZ_OBJDIR)/%.o,$(FUZZ_OWN_fuzz_$*)),$(FUZZ_OBJ)) \
-		$(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
 .PHONY: fuzz fuzz-build fuzz-one
 fuzz-build: $(FUZZ_BINS)

@@ -7,6 +7,8 @@
 #   make bench-dashboard   time to first render of the dashboards (bench/dashboard)
 CC      ?= gcc
 PKGS    := libmicrohttpd jansson sqlite3 libsodium libcurl libqrencode
+# text understanding (issue 14, src/text): language profiles, normalisation
+PKGS    += libexttextcat libutf8proc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
            -Wstrict-prototypes -Wformat=2
 CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
@@ -68,7 +70,7 @@ browser-deps: $(BROWSER_DEPS_STAMP) $(BROWSER_STAMP)
 
 # pkg-config runs only after deps are installed, hence the recursive expansion.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lstemmer -lpthread -lm
 
 $(REL_DIR)/%.o: src/%.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

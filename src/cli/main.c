@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "cli/cli_users.h"
 #include "cli/cli_privacy.h"
+#include "cli/cli_text.h" /* text (issue 14) */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -76,6 +77,8 @@ static const char *const cli_usage_main =
 	"  tokens   list|revoke --db FILE [--user ID|EMAIL] [--id N]        manage API tokens\n"
 	"  privacy  export|erase|retention --db FILE [--customer ID|--employee ID]\n"
 	"           a person's data and the retention policy (docs/PRIVACY.md)\n"
+	"  text     analyze|train|evaluate|taxonomy   language, sentiment and themes of\n"
+	"           free texts (docs/TEXT.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -705,6 +708,9 @@ static int cli_run(int argc, char **argv)
 		return cli_users_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "privacy") == 0)
 		return cli_privacy_run(argc - 1, argv + 1);
+	/* text understanding (issue 14) */
+	if (strcmp(cmd, "text") == 0)
+		return cli_text_run(argc - 1, argv + 1);
 	if (cli_usage_for(cmd) == NULL)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd);
 	if (strcmp(cmd, "routes") == 0)

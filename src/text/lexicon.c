@@ -48,7 +48,7 @@ const text_lex_entry text_lex_nl[] = {
 	{ "schande", -3 }, { "belachelijk", -3 }, { "bagger", -3 }, { "onbereikbaar", -2 },
 	{ "onmogelijk", -2 }, { "moeilijk", -1 }, { "lastig", -1 }, { "ingewikkeld", -1 },
 	{ "omslachtig", -2 }, { "rommelig", -1 }, { "chaotisch", -2 }, { "slordig", -2 },
-	{ "nooit", 0 }, { "wachten", -1 }, { "gewacht", -1 }, { "wachttijd", -1 },
+	{ "nooit", 0 }, { "wachten", -1 }, { "gewacht", -1 },
 	{ "vertraging", -2 }, { "vertraagd", -2 }, { "te", 0 }, { "helaas", -1 }, { "jammer", -1 },
 	{ "spijtig", -1 }, { "niks", -1 }, { "nutteloos", -2 }, { "zinloos", -2 },
 	{ "onbruikbaar", -2 }, { "onacceptabel", -3 }, { "onaanvaardbaar", -3 }, { "ergerlijk", -2 },

@@ -76,6 +76,12 @@ static ks_err push_chars(text_worker *w, const char *s, size_t n, int *off)
 	return KS_OK;
 }
 
+static bool known_stem(const text_worker *w, int li, const char *s, int n)
+{
+	return text_map_get(&w->ctx->vocab[li], s, (size_t)n) >= 0 ||
+	       text_map_get(&w->ctx->lex[li], s, (size_t)n) >= 0;
+}
+
 static ks_err push_tok(text_worker *w, int li, const char *word, size_t len, int flags)
 {
 	if (w->n_toks == w->cap_toks) {
@@ -93,6 +99,14 @@ static ks_err push_tok(text_worker *w, int li, const char *word, size_t len, int
 	if (push_chars(w, word, len, &t->norm) != KS_OK)
 		return KS_ERR_NOMEM;
 	const char *st = text_stem(w, li, word, len, &sn);
+	/* Dutch past participles: "gewacht" -> "wacht" when that is known
+	 * (Snowball keeps the prefix) */
+	if (li == TEXT_NL && sn > 5 && st[0] == 'g' && st[1] == 'e' &&
+	    (known_stem(w, li, st + 2, sn - 2) ||
+	     text_map_get(&w->ctx->stem_ids, st + 2, (size_t)sn - 2) >= 0)) {
+		st += 2;
+		sn -= 2;
+	}
 	if (push_chars(w, st, (size_t)sn, &t->stem) != KS_OK)
 		return KS_ERR_NOMEM;
 	w->n_toks++;
@@ -117,12 +131,6 @@ static ks_err new_clause(text_worker *w, double weight)
 	}
 	w->clauses[w->n_clauses++] = (text_clause){ .weight = weight };
 	return KS_OK;
-}
-
-static bool known_stem(const text_worker *w, int li, const char *s, int n)
-{
-	return text_map_get(&w->ctx->vocab[li], s, (size_t)n) >= 0 ||
-	       text_map_get(&w->ctx->lex[li], s, (size_t)n) >= 0;
 }
 
 static bool known_part(text_worker *w, const char *s, size_t n)
@@ -171,8 +179,8 @@ static ks_err add_word(text_worker *w, int li, const char *word, size_t len)
 {
 	if (text_is_contrast(word) && len == strlen(word)) {
 		/* the clause before a contrast weighs less, the one after more */
-		if (w->n_clauses > 0 && w->clauses[w->n_clauses - 1].weight > 0.5)
-			w->clauses[w->n_clauses - 1].weight = 0.5;
+		if (w->n_toks > 0)
+			w->clauses[w->toks[w->n_toks - 1].clause].weight = 0.5;
 		return new_clause(w, 2.0);
 	}
 	size_t tail;

@@ -49,6 +49,10 @@ $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -MMD -MP -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
+# The objects are only the archive's inputs, but they are kept (not removed
+# as intermediates), so a second build recompiles only what changed.
+.SECONDARY: $(FUZZ_OBJ)
+
 .PHONY: fuzz fuzz-build fuzz-one
 fuzz-build: $(FUZZ_BINS)
 

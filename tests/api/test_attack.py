@@ -416,8 +416,7 @@ def main(t):
                            "--http-limit", "per_address=40", "--http-limit", "head_timeout=%d" % HEAD_TIMEOUT,
                            "--trusted-proxy", "127.0.0.1,10.0.0.0/8"])
     try:
-        a.start()
-        t.check(True, "server A starts")
+        t.healthz(a.start(), "server A starts")
         test_headers(t, a)
         test_per_address(t, a)
         test_slow_headers(t, a)
@@ -436,8 +435,7 @@ def main(t):
     # Server C: every route on the slow pool.
     c = ks.Server(t, args=["--http-limit", "slow_all=1"])
     try:
-        c.start()
-        t.check(True, "server C (slow_all) starts")
+        t.healthz(c.start(), "server C (slow_all) starts")
         test_pool_suspend(t, c)
         c.stop()
     finally:
@@ -452,8 +450,7 @@ def main(t):
         rc, out, err = ks.run_cli(["demo", "--db", b.db, "--scale", "5"], timeout=300)
         if rc != 0:
             raise ks.FixtureError("demo --scale 5: rc %s %s" % (rc, err[-2000:]))
-        b.start()
-        t.check(True, "server B (demo data) starts")
+        t.healthz(b.start(), "server B (demo data) starts")
         test_pool(t, b)
         test_slow_readers(t, b)
         b.stop()

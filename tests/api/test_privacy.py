@@ -385,7 +385,7 @@ def test_thresholds(t, ref, cells, admin):
     emp_rule = [(k, m) for k, c in cells.items() if k[0] == "e" for m in MEASURES
                 if shown(c, m) and ref.counts(lambda r, i=k[1]: r["emp"] == i, k[2])[m] < PERSON_MIN]
     t.eq(emp_rule, [], "no employee cell shows a measure with fewer than 10 answers to it")
-    t.check(len(low_grade) >= 0, "team cells with NPS shown and too few grades: %d" % len(low_grade))
+    print("# team cells with NPS shown and too few grades: %d" % len(low_grade))
 
     # a slice whose answers to a question name one employee is that
     # person's score for that question, whatever the slice is: every

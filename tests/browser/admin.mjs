@@ -194,7 +194,7 @@ async function main() {
       await page.click('#reset-form button[type="submit"]');
       await page.waitForSelector('#reset-done');
       await shot(page, 'admin-reset-done');
-      ok(true, 'reset: the page says the password is set');
+      ok((await page.textContent('#reset-done')).startsWith('Je wachtwoord is ingesteld.'), 'reset: the page says "Je wachtwoord is ingesteld."');
       eq((await call(base, 'POST', '/auth/login', { body: { email: 'anna@admin.test', password: 'een-beginwachtwoord' } })).status, 401,
         'reset: the first password no longer logs in');
       await loginUi(page, base, 'anna@admin.test', NEW_PW);

@@ -123,7 +123,9 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/responses", api_response_create, API_ADMIN},
 	{"GET", "/api/v1/responses", api_response_list, API_GLOBAL},
 	{"GET", "/api/v1/responses/{id}", api_response_get, API_GLOBAL},
-	{"GET", "/api/v1/metrics", api_metrics, API_ANY, HTTP_SLOW},
+	/* /metrics (CSV too) reads the in-memory index in milliseconds: it stays
+	 * off the slow pool so it never waits behind a funnel count (issue 13) */
+	{"GET", "/api/v1/metrics", api_metrics, API_ANY},
 	{"GET", "/api/v1/metrics/trend", api_metrics_trend, API_ANY},
 	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
 	{"GET", "/s/{token}", api_survey_get, API_PUBLIC},

@@ -51,19 +51,30 @@ static void expect(void **state, const char *s, text_lang prior, text_lang lang,
 
 static void test_long_texts_by_ngrams(void **state)
 {
-	expect(state, "De monteur kwam op tijd en heeft alles netjes opgeruimd na de installatie.",
+	/* few function words: the n-grams decide */
+	expect(state, "Monteur kwam keurig volgens planning, installatie afgerond zonder problemen.",
 	       TEXT_LANG_AUTO, TEXT_LANG_NL, TEXT_LANG_FROM_NGRAMS);
-	expect(state, "The engineer arrived on time and cleaned everything up after the installation.",
+	expect(state, "Engineer arrived punctually, installation completed without problems.",
 	       TEXT_LANG_AUTO, TEXT_LANG_EN, TEXT_LANG_FROM_NGRAMS);
 	/* the prior does not overrule a clear long text */
-	expect(state, "De monteur kwam op tijd en heeft alles netjes opgeruimd na de installatie.",
+	expect(state, "Monteur kwam keurig volgens planning, installatie afgerond zonder problemen.",
 	       TEXT_LANG_EN, TEXT_LANG_NL, TEXT_LANG_FROM_NGRAMS);
-	expect(state, "The engineer arrived on time and cleaned everything up after the installation.",
+	expect(state, "Engineer arrived punctually, installation completed without problems.",
 	       TEXT_LANG_NL, TEXT_LANG_EN, TEXT_LANG_FROM_NGRAMS);
 	expect(state, "Der Techniker kam pünktlich und hat nach der Installation alles aufgeräumt.",
 	       TEXT_LANG_AUTO, TEXT_LANG_OTHER, TEXT_LANG_FROM_NGRAMS);
 	expect(state, "Le technicien est arrivé à l'heure et a tout rangé après l'installation.",
 	       TEXT_LANG_NL, TEXT_LANG_OTHER, TEXT_LANG_FROM_NGRAMS);
+}
+
+static void test_long_texts_by_words(void **state)
+{
+	/* 6 of 13 words known only in Dutch (de, op, en, heeft, netjes, de) */
+	expect(state, "De monteur kwam op tijd en heeft alles netjes opgeruimd na de installatie.",
+	       TEXT_LANG_EN, TEXT_LANG_NL, TEXT_LANG_FROM_WORDS);
+	/* the, on, and, it, thanks, for, the: 7 of 13 ("was" is Dutch too) */
+	expect(state, "The engineer was on time and it was fixed, thanks for the help.",
+	       TEXT_LANG_NL, TEXT_LANG_EN, TEXT_LANG_FROM_WORDS);
 }
 
 static void test_short_texts_follow_the_prior(void **state)
@@ -114,6 +125,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_texts_by_ngrams),
+		cmocka_unit_test(test_long_texts_by_words),
 		cmocka_unit_test(test_short_texts_follow_the_prior),
 		cmocka_unit_test(test_forced_language),
 		cmocka_unit_test(test_names),

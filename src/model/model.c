@@ -366,10 +366,30 @@ static ks_err model_check_employee(const model_entity *ent, json_t *obj, const j
 	return KS_OK;
 }
 
+/* issue 13 (migration 016): a phone number is shown as a tel: link, so it
+ * is checked lightly: digits with the separators people write (spaces,
+ * + - ( )), at least one digit. Stricter (E.164) would refuse numbers as
+ * customers' systems hold them; the length is the field's max. */
+static bool model_phone_ok(const char *s)
+{
+	bool digit = false;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digit = true;
+		else if (strchr(" +-()", *s) == NULL)
+			return false;
+	}
+	return digit;
+}
+
 static ks_err model_check_customer(const model_entity *ent, json_t *obj, const json_t *existing,
 				   ks_error *e)
 {
 	(void)ent;
+	const char *phone = json_string_value(json_object_get(obj, "phone"));
+	if (phone && !model_phone_ok(phone))
+		return ks_fail(e, KS_ERR_INVALID, "phone",
+			       "phone may hold only digits, spaces, +, - and parentheses");
 	if (model_default(obj, existing, "language", json_string("nl")))
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	return KS_OK;
@@ -450,6 +470,8 @@ static const model_field model_customer_fields[] = {
 	{.name = "city", .type = MODEL_F_TEXT, .max = 500},
 	{.name = "birth_year", .type = MODEL_F_INT, .min = 1900, .max = 2100},
 	{.name = "segment", .type = MODEL_F_TEXT, .filterable = true, .max = 500},
+	/* issue 13 (migration 016); format checked by model_check_customer */
+	{.name = "phone", .type = MODEL_F_TEXT, .max = 40},
 };
 
 static const model_field model_journey_fields[] = {

@@ -320,6 +320,24 @@ static ks_err sq_user_write(sq_conn *c, const store_user *u, ks_error *e)
 	return err == KS_ERR_REF ? sq_user_ref(c, u, e) : err;
 }
 
+/* An open case of nobody waits in its team's queue instead of with a
+ * person who is gone or disabled; the version moves so a stale edit is
+ * refused. Each move is a line of the case's history, as an owner change
+ * to the queue (detail ''), with no acting user: the account's state moved
+ * it, not a hand on the case. Inside the caller's transaction. */
+static ks_err sq_cases_to_queue(sq_conn *c, int64_t id, int64_t now, int *moved, ks_error *e)
+{
+	ks_err err = sq_run(c, "INSERT INTO case_history (case_id, at, kind, detail)"
+			    " SELECT id, ?2, 'owner', '' FROM cases"
+			    " WHERE owner_user_id = ?1 AND status IN ('new','contacted')",
+			    id, now, NULL, NULL, e);
+	if (!err)
+		err = sq_run(c, "UPDATE cases SET owner_user_id = NULL, version = version + 1, updated_at = ?2"
+			     " WHERE owner_user_id = ?1 AND status IN ('new','contacted')",
+			     id, now, moved, NULL, e);
+	return err;
+}
+
 ks_err store_user_update(ks_store *s, const store_user *u, ks_error *e)
 {
 	sq_conn *c;
@@ -335,6 +353,10 @@ ks_err store_user_update(ks_store *s, const store_user *u, ks_error *e)
 		err = sq_user_write(c, u, e);
 	if (!err && u->disabled && !was_disabled)
 		err = sq_end_access(c, u->id, NULL, NULL, e);
+	/* issue 13: a disabled account cannot act on its cases either; enabling
+	 * it again gives none back (the queue may have handed them on). */
+	if (!err && u->disabled && !was_disabled)
+		err = sq_cases_to_queue(c, u->id, clock_now(s->clock), NULL, e);
 	return sq_end(s, c, err, e);
 }
 
@@ -360,12 +382,8 @@ ks_err store_user_delete(ks_store *s, int64_t id, store_user_deleted *out, ks_er
 			      (long long)actions, actions == 1 ? "" : "s", actions == 1 ? "it" : "them");
 	if (!err)
 		err = sq_end_access(c, id, &d.sessions, &d.tokens, e);
-	/* An open case of nobody waits in its team's queue instead of with a
-	 * person who is gone; the version moves so a stale edit is refused. */
 	if (!err)
-		err = sq_run(c, "UPDATE cases SET owner_user_id = NULL, version = version + 1, updated_at = ?2"
-			     " WHERE owner_user_id = ?1 AND status IN ('new','contacted')",
-			     id, now, &d.cases_to_queue, NULL, e);
+		err = sq_cases_to_queue(c, id, now, &d.cases_to_queue, e);
 	if (!err)
 		err = sq_run(c, "UPDATE users SET email = 'deleted-' || id || '@deleted.invalid',"
 			     " name = 'deleted account ' || id, employee_id = NULL, unit_id = NULL,"

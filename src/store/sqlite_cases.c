@@ -887,9 +887,11 @@ static json_t *sq_case_response_row(sqlite3_stmt *st)
 
 static json_t *sq_case_customer_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:I, s:o, s:o, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+	/* phone (migration 016): null when unknown; the case page calls it */
+	return json_pack("{s:I, s:o, s:o, s:s, s:b, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
 			 "name", sq_opt_text(st, 1), "email", sq_opt_text(st, 2), "language",
-			 sq_ctext(st, 3), "opted_out", sqlite3_column_type(st, 4) != SQLITE_NULL);
+			 sq_ctext(st, 3), "opted_out", sqlite3_column_type(st, 4) != SQLITE_NULL,
+			 "phone", sq_opt_text(st, 5));
 }
 
 /* Append every row of "SELECT ... WHERE ... = ?1" to arr (row_fn or
@@ -1009,7 +1011,7 @@ static ks_err sq_case_details(sq_conn *c, int64_t id, int64_t customer_id, json_
 					  " WHERE cr.case_id = ?1 ORDER BY r.id",
 				       id, resp, sq_case_response_row, e);
 	if (!err)
-		err = sq_case_children(c, "SELECT id, name, email, language, opted_out_at FROM customers"
+		err = sq_case_children(c, "SELECT id, name, email, language, opted_out_at, phone FROM customers"
 					  " WHERE id = ?1",
 				       customer_id, cust, sq_case_customer_row, e);
 	json_object_set_new(row, "response_ids", ids);

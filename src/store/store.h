@@ -344,7 +344,9 @@ json_t *store_user_json(const store_user *u);
  * change would leave no active admin; KS_ERR_REF (field employee_id or
  * unit_id) for a link to nothing. Disabling ends every session of the user
  * and revokes every token in the same transaction: they stop at once and
- * do not come back when the account is enabled again. */
+ * do not come back when the account is enabled again. Its open cases go
+ * back to their team's queue too (issue 13), each with an owner line in
+ * its history, and are not given back on enabling. */
 ks_err store_user_update(ks_store *s, const store_user *u, ks_error *e);
 
 /* What deleting an account changed. */

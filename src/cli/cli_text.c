@@ -405,7 +405,7 @@ static int analyze(const text_opts *o)
 		printf("row,lang,sentiment,score,themes\n");
 	if (o->csv) {
 		csv_doc d;
-		int col;
+		int col = 0;
 		if ((rc = csv_load(o->csv, &d)) != 0)
 			goto out;
 		if ((rc = csv_column(&d, o->csv, o->column, &col)) != 0) {
@@ -478,7 +478,7 @@ static bool int_label(const char *s, long *v)
 static int load_examples(const text_opts *o, csv_doc *d, text_example **ex, int *n,
                          int *no_label, int *no_text, int *bad_label)
 {
-	int tcol, lcol, gcol = -1, rc;
+	int tcol = 0, lcol = 0, gcol = -1, rc;
 	if ((rc = csv_load(o->csv, d)) != 0)
 		return rc;
 	if ((rc = csv_column(d, o->csv, o->text_col, &tcol)) != 0 ||
@@ -579,7 +579,7 @@ static int train_or_eval(const text_opts *o, bool eval)
 		return rc;
 	csv_doc d;
 	text_example *ex = NULL;
-	int n, nl, nt, nb;
+	int n = 0, nl = 0, nt = 0, nb = 0;
 	if (text_worker_new(ctx, &w, &err) != KS_OK) {
 		rc = fail("%s", err.message);
 		goto out0;

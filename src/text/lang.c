@@ -7,7 +7,8 @@
  *    ("words"), whatever the prior.
  *  - 25 letters or more: the profile nearest the text (Cavnar-Trenkle
  *    out-of-place distance over nl, en and twelve other languages) wins,
- *    unless the prior's profile is within 3% of it (then the prior).
+ *    unless the prior's profile is within 3% of it, or more known words
+ *    are of the prior's language than of the other (then the prior).
  *  - shorter: n-grams of "Top!" or "ok" say nothing. Words known in only
  *    one of nl/en (lexicon and function words) decide when there is no
  *    prior, or when at least two of them contradict the prior and none
@@ -159,9 +160,14 @@ text_lang text_detect(const text_worker *w, const char *text, size_t len, text_l
 		*src = TEXT_LANG_FROM_WORDS;
 		return only_nl > only_en ? TEXT_LANG_NL : TEXT_LANG_EN;
 	}
+	int against = prior == TEXT_LANG_NL ? only_en : prior == TEXT_LANG_EN ? only_nl : 0;
+	int support = prior == TEXT_LANG_NL ? only_nl : prior == TEXT_LANG_EN ? only_en : 0;
 	if (letters >= LANG_LONG_LETTERS && ngram_scores(ctx, text, len, dist)) {
 		int b = best_of(ctx, dist, false);
-		if (has_prior && (double)dist_of(ctx, dist, prior) <= 1.03 * dist[b]) {
+		/* the prior stands when its profile is within 3% of the best, or
+		 * when the known words side with it ("Top service! Heel prettig
+		 * contact." is nearer English by n-grams) */
+		if (has_prior && ((double)dist_of(ctx, dist, prior) <= 1.03 * dist[b] || support > against)) {
 			*src = TEXT_LANG_FROM_PRIOR;
 			return prior;
 		}
@@ -169,8 +175,6 @@ text_lang text_detect(const text_worker *w, const char *text, size_t len, text_l
 		return ctx->fp_lang[b];
 	}
 	if (has_prior) {
-		int against = prior == TEXT_LANG_NL ? only_en : prior == TEXT_LANG_EN ? only_nl : 0;
-		int support = prior == TEXT_LANG_NL ? only_nl : prior == TEXT_LANG_EN ? only_en : 0;
 		if (against >= 2 && support == 0) {
 			*src = TEXT_LANG_FROM_WORDS;
 			return prior == TEXT_LANG_NL ? TEXT_LANG_EN : TEXT_LANG_NL;

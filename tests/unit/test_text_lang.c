@@ -65,6 +65,11 @@ static void test_long_texts_by_ngrams(void **state)
 	       TEXT_LANG_AUTO, TEXT_LANG_OTHER, TEXT_LANG_FROM_NGRAMS);
 	expect(state, "Le technicien est arrivé à l'heure et a tout rangé après l'installation.",
 	       TEXT_LANG_NL, TEXT_LANG_OTHER, TEXT_LANG_FROM_NGRAMS);
+	/* nearer English by n-grams; heel, prettig (nl) against service (en) */
+	expect(state, "Top service! Heel prettig contact.", TEXT_LANG_AUTO, TEXT_LANG_EN,
+	       TEXT_LANG_FROM_NGRAMS);
+	expect(state, "Top service! Heel prettig contact.", TEXT_LANG_NL, TEXT_LANG_NL,
+	       TEXT_LANG_FROM_PRIOR);
 }
 
 static void test_long_texts_by_words(void **state)

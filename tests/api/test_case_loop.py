@@ -120,10 +120,12 @@ def world(t, extra=()):
             sink.cleanup()
 
 
-def customer(srv, name, email, language="nl"):
+def customer(srv, name, email, language="nl", phone=None):
     body = {"external_id": ks.uniq("C"), "name": name, "language": language}
     if email:
         body["email"] = email
+    if phone:
+        body["phone"] = phone
     return srv.create("customers", body)
 
 
@@ -206,7 +208,7 @@ def one_case(t, srv, sink):
     srv.create("users", {"email": mgr_email, "name": "Mia Manager", "role": "manager", "password": PASSWORD,
                          "unit_id": f["dept"]["id"], "language": "en"})
     mgr = Session(srv, mgr_email)
-    oliver = customer(srv, "Oliver Grant", "oliver@example.org", "en")
+    oliver = customer(srv, "Oliver Grant", "oliver@example.org", "en", phone="+44 (0)20 7946-0958")
 
     # ---- one answer, three rules: one case listing three triggers
     r1 = respond_answers(srv, f, oliver, {"nps": 0, "grade": 4, "open": "I will cancel, this is a complaint"})
@@ -226,6 +228,8 @@ def one_case(t, srv, sink):
          ["NPS 0 (hoogstens 6)", "cijfer 4 (hoogstens 5)", 'signaalwoord "cancel" in het open antwoord'],
          "the same reasons in Dutch for a Dutch reader")
     t.eq((c.get("employee") or {}).get("name"), "Sanne de Vries", "the case names the employee who served the customer")
+    t.eq((c.get("customer") or {}).get("phone"), "+44 (0)20 7946-0958",
+         "the case shows the customer's phone (issue 13), as stored")
 
     # ---- a second low answer joins the open case and raises its priority
     r2 = respond_answers(srv, f, oliver, {"nps": 3})
@@ -326,6 +330,10 @@ def inbox_and_digest(t, srv, sink, f, t0, lead, mgr, cid2):
     cb = customer(srv, "Klant B", None)
     answer(srv, f, team2, cb, {"nps": 4})
     escalated = [cid2] + [cases_of(srv, x)[0]["id"] for x in (qa, ca, cb)]
+    qcase = get_case(srv, escalated[1])
+    t.check(isinstance(qcase.get("customer"), dict) and "phone" in qcase["customer"]
+            and qcase["customer"]["phone"] is None,
+            "a customer without a phone: the case's customer.phone is null", ks.short(qcase.get("customer")))
     due = ks.working_deadline(t0 + 2 * HOUR, 48)
     set_clock(srv, due + 1)
     st = run_sched(srv)

@@ -225,7 +225,7 @@ def test_customers(t, srv):
     c1 = r[2]
     full = {"external_id": "K2-" + tag, "name": "Mary Smith", "email": "mary@example.com",
             "language": "en", "customer_since": "2015-06-01", "city": "Utrecht",
-            "birth_year": 1970, "segment": "zakelijk-" + tag}
+            "birth_year": 1970, "segment": "zakelijk-" + tag, "phone": "+31 (0)30-123 45 67"}
     r = srv.post("/api/v1/customers", full)
     check_row(t, r, 201, full, "customers: create with every field -> 201 echoing them")
     c2 = r[2]
@@ -255,6 +255,16 @@ def test_customers(t, srv):
                   422, "invalid", "external_id", "customers: missing external_id -> 422 invalid external_id")
     failed_create(t, srv, "customers", {"external_id": 42},
                   422, "invalid", "external_id", "customers: external_id 42 (number) -> 422 invalid")
+    # issue 13: phone — digits, spaces, + - ( ) only, at least one digit, at most 40 bytes
+    for bad, why in (("030 123 45 67 ext. 5", "letters"), ("030/1234567", "a slash"),
+                     ("+ ( ) -", "no digit"), ("", "empty"), ("0" * 41, "41 bytes")):
+        failed_create(t, srv, "customers", {"external_id": "XP-" + tag, "phone": bad},
+                      422, "out_of_range" if why == "41 bytes" else "invalid", "phone",
+                      "customers: phone %r (%s) -> 422 naming phone" % (bad, why))
+    failed_create(t, srv, "customers", {"external_id": "XP-" + tag, "phone": 306123456},
+                  422, "invalid", "phone", "customers: phone 306123456 (number) -> 422 invalid phone")
+    r = srv.post("/api/v1/customers", {"external_id": "KP-" + tag, "phone": "0" * 40})
+    check_row(t, r, 201, {"phone": "0" * 40}, "customers: phone of 40 digits (the max) -> 201")
     failed_create(t, srv, "customers", {"external_id": "X8-" + tag, "shoe": 1},
                   422, "invalid", "shoe", "customers: unknown field shoe -> 422 naming it")
 
@@ -274,9 +284,12 @@ def test_customers(t, srv):
     t.error(r, 422, "out_of_range", "birth_year", "customers: PATCH birth_year 3000 -> 422 out_of_range")
     r = srv.patch("/api/v1/customers/%d" % c2["id"], {"language": "de"})
     t.error(r, 422, "invalid", "language", "customers: PATCH language \"de\" -> 422 invalid")
+    r = srv.patch("/api/v1/customers/%d" % c2["id"], {"phone": "bel me"})
+    t.error(r, 422, "invalid", "phone", "customers: PATCH phone \"bel me\" -> 422 invalid phone")
     r = srv.get("/api/v1/customers/%d" % c2["id"])
     t.check(r[0] == 200 and r[2].get("external_id") == full["external_id"]
-            and r[2].get("birth_year") == 1970 and r[2].get("language") == "en",
+            and r[2].get("birth_year") == 1970 and r[2].get("language") == "en"
+            and r[2].get("phone") == full["phone"],
             "customers: failed PATCHes changed nothing", ks.got(r[0], r[2]))
     r = srv.patch("/api/v1/customers/999999", {"city": "Nergens"})
     t.error(r, 404, "not_found", None, "customers: PATCH /customers/999999 -> 404")

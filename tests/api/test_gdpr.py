@@ -85,11 +85,12 @@ def metrics_snapshot(srv, queries):
 
 def test_customer(t, srv, f):
     tag = ks.uniq("p")
+    phone = "06-98765432"
+    # issue 13: the customer's phone (migration 016) is personal data too
     petra = srv.create("customers", {"external_id": "CRM-" + tag, "name": "Petra Privacyvoorbeeld",
                                      "email": "petra.privacy@voorbeeld.nl", "language": "nl",
                                      "city": "Zwolle", "birth_year": 1981, "segment": "particulier",
-                                     "customer_since": "2012-03-01"})
-    phone = "06-98765432"
+                                     "customer_since": "2012-03-01", "phone": phone})
     texts = ["Monteur Zwartewaterkanaal kwam veel te laat", "Bel mij terug op " + phone + " graag"]
     c1, r1 = respond(srv, f, petra, 40, 2, texts[0], drivers={"snelheid": 3}, grade=4)
     c2, r2 = respond(srv, f, petra, 20, 9, texts[1], emp="emp2", tp="tp2")
@@ -112,10 +113,11 @@ def test_customer(t, srv, f):
     cu = ex.get("customer") or {}
     t.eq((ex.get("kind"), ex.get("id")), ("customer", petra["id"]), "export: names its subject")
     t.eq({k: cu.get(k) for k in ("id", "external_id", "name", "email", "city", "birth_year", "segment",
-                                 "customer_since", "language")},
+                                 "customer_since", "language", "phone")},
          {"id": petra["id"], "external_id": "CRM-" + tag, "name": "Petra Privacyvoorbeeld",
           "email": "petra.privacy@voorbeeld.nl", "city": "Zwolle", "birth_year": 1981,
-          "segment": "particulier", "customer_since": "2012-03-01", "language": "nl"},
+          "segment": "particulier", "customer_since": "2012-03-01", "language": "nl",
+          "phone": "06-98765432"},
          "export: the customer record, every field")
     t.check((ex.get("opt_out") or {}).get("opted_out") is True and ks.iso_ok(cu.get("opted_out_at")),
             "export: the opt-out with its time", ks.short(ex.get("opt_out")))
@@ -176,9 +178,9 @@ def test_customer(t, srv, f):
          "after erase: the responses keep their scores, team, employee and touchpoint")
     t.eq(srv.sql("SELECT score FROM response_drivers WHERE response_id = ?", (r1["id"],)), [(3,)],
          "after erase: the driver rating stays (an aggregate input)")
-    tomb = srv.sql("SELECT external_id, name, email, city, birth_year, segment, customer_since,"
+    tomb = srv.sql("SELECT external_id, name, email, city, birth_year, segment, customer_since, phone,"
                    " opted_out_at IS NOT NULL FROM customers WHERE id = ?", (petra["id"],))
-    t.eq(tomb, [("erased-%d" % petra["id"], None, None, None, None, None, None, 1)],
+    t.eq(tomb, [("erased-%d" % petra["id"], None, None, None, None, None, None, None, 1)],
          "after erase: the customer row is a tombstone of its id (nothing else, opted out)")
     for tb, col in (("contacts", "customer_id"), ("invitations", "customer_id"), ("cases", "customer_id")):
         n = srv.sql("SELECT count(*) FROM %s WHERE %s = ?" % (tb, col), (petra["id"],))[0][0]

@@ -356,6 +356,45 @@ def test_disable(t, srv, users, admin):
             ks.got(st, u))
 
 
+def test_disable_cases(t, srv):
+    """issue 13: disabling a team lead moves their open cases back to the
+    team's queue, each with an owner line in its history; enabling the
+    account again gives none back. (The lead's address is outside DOMAIN:
+    the account counts of this file stay as they are.)"""
+    f = ks.base_fixture(srv, ks.uniq("dc"))
+    lead = srv.create("users", {"email": ks.uniq("lead") + "@cases.test", "name": "Lotte Lead",
+                                "role": "team_lead", "unit_id": f["team"]["id"], "password": pw("lead")})
+    st, _, r = srv.post("/api/v1/responses", {"client_key": ks.uniq("k"), "touchpoint_id": f["tp1"]["id"],
+                                              "team_id": f["team"]["id"], "customer_id": f["cust_nl"]["id"],
+                                              "channel": "phone", "answers": {"nps": 1}})
+    t.check(st == 201, "disable/cases: fixture: an NPS 1 answer for the lead's team", ks.got(st, r))
+    items = srv.get("/api/v1/cases?customer_id=%d" % f["cust_nl"]["id"])[2].get("items", [])
+    case0 = srv.get("/api/v1/cases/%d" % items[0]["id"])[2] if len(items) == 1 else {}
+    t.check(case0.get("owner_user_id") == lead["id"] and case0.get("status") == "new",
+            "disable/cases: fixture: one open case, owned by the team lead", ks.short(items))
+    cid = case0.get("id", 0)
+
+    def owner_lines(c):
+        return [(h.get("kind"), h.get("user_id"), h.get("detail")) for h in c.get("history", [])
+                if h.get("kind") == "owner"]
+    t.eq(owner_lines(case0), [], "disable/cases: fixture: no owner change in the history yet")
+    st, _, u = srv.patch("/api/v1/users/%d" % lead["id"], {"active": False})
+    t.check(st == 200 and u.get("active") is False, "disable/cases: the lead is disabled -> 200", ks.got(st, u))
+    st, _, c1 = srv.get("/api/v1/cases/%d" % cid)
+    t.check(st == 200 and "owner_user_id" in c1 and c1["owner_user_id"] is None and c1.get("status") == "new",
+            "disable/cases: the open case is back in the team's queue (owner null, still new)", ks.got(st, c1))
+    t.eq(c1.get("version"), case0.get("version", 0) + 1,
+         "disable/cases: the case's version moved by one (a stale edit is refused)")
+    t.eq(owner_lines(c1), [("owner", None, "")],
+         "disable/cases: the history names the change: one owner line to the queue, by no user")
+    st, _, u = srv.patch("/api/v1/users/%d" % lead["id"], {"active": True})
+    t.check(st == 200 and u.get("active") is True, "disable/cases: the lead is enabled again -> 200", ks.got(st, u))
+    st, _, c2 = srv.get("/api/v1/cases/%d" % cid)
+    t.check(st == 200 and c2.get("owner_user_id") is None and c2.get("version") == c1.get("version")
+            and owner_lines(c2) == owner_lines(c1),
+            "disable/cases: enabling gives the case not back (owner null, no new history line)", ks.got(st, c2))
+
+
 def test_delete(t, srv, users):
     key = "del"
     uid = users[key]["id"]
@@ -583,6 +622,7 @@ def run_all(t, srv):
     test_revoke(t, srv, s, o, users)
     test_password(t, srv, users)
     test_disable(t, srv, users, admin)
+    test_disable_cases(t, srv)
     test_delete(t, srv, users)
     now = test_throttle(t, srv, now)
     test_cli(t, srv, users)

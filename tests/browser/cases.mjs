@@ -180,6 +180,11 @@ async function main() {
     const cust = mailable.find((c) => c.language === 'nl') || mailable[0];
     const cust2 = mailable.find((c) => c.id !== cust.id);
     ok(cust && cust2, 'setup: customers with an e-mail address, not opted out', mailable.length);
+    // issue 13: the case page calls the customer back: a phone number with
+    // a written trunk "(0)" after the country code, which the link drops
+    const PHONE = '+31 (0)6-1234 5678';
+    const ph = await admin.call('PATCH', '/customers/' + cust.id, { phone: PHONE });
+    eq([ph.status, ph.body && ph.body.phone], [200, PHONE], 'setup: the customer gets a phone number (PATCH -> 200)');
     const tps = (await admin.call('GET', '/touchpoints?limit=500')).body.items;
     const tp = tps[0];
     const SAID = 'De monteur kwam twee keer niet opdagen <b>echt</b> & niemand belde terug';
@@ -270,6 +275,8 @@ async function main() {
       eq(await page.$eval('main', (m) => [m.dataset.caseId, m.dataset.status]), [String(caseId), 'new'], 'case: the page shows the case');
       eq(await page.$eval('[data-fact="customer"]', (d) => d.textContent), cust.name, 'case: the customer\'s name');
       eq(await page.$eval('[data-fact="email"]', (d) => d.textContent), cust.email, 'case: the customer\'s e-mail address');
+      eq(await page.$eval('[data-fact="phone"] a', (a) => [a.getAttribute('href'), a.textContent]),
+        ['tel:+31612345678', PHONE], 'case: the customer\'s phone as a tel: link (+ and digits, no trunk 0)');
       const said = await page.$$eval('#case-responses .verbatim-text', (bs) => bs.map((b) => b.textContent));
       ok(said.includes(SAID), 'case: the customer\'s words are shown as text', said);
       ok(await page.$('#case-responses b') === null, 'case: no markup was made from the words');

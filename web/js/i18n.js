@@ -527,6 +527,7 @@ const STRINGS = {
     'case.about': 'Klant en case',
     'case.customer': 'Klant',
     'case.email': 'E-mail',
+    'case.phone': 'Telefoon', // issue 13
     'case.language': 'Taal',
     'case.opted_out': 'Afgemeld voor enquêtes',
     'case.no_contact': 'Klant wil niet gebeld worden.',
@@ -1205,6 +1206,7 @@ const STRINGS = {
     'case.about': 'Customer and case',
     'case.customer': 'Customer',
     'case.email': 'E-mail',
+    'case.phone': 'Phone', // issue 13
     'case.language': 'Language',
     'case.opted_out': 'Opted out of surveys',
     'case.no_contact': 'Customer does not want to be contacted.',

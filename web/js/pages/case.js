@@ -35,6 +35,16 @@ const triValue = (v) => (v === true ? 'true' : v === false ? 'false' : '');
 const triParse = (s) => (s === 'true' ? true : s === 'false' ? false : null);
 const yesNo = (v) => (v === true ? t('case.tri.yes') : v === false ? t('case.tri.no') : t('case.tri.unknown'));
 
+// issue 13: the customer's phone as a tel: link, so the one who closes the
+// loop calls back in one tap. The link keeps only + and digits (tel: takes
+// no spaces); a written trunk "(0)" after a country code is not dialled.
+function phoneLink(phone) {
+  if (!phone) return '–';
+  const intl = phone.trim().startsWith('+');
+  const dial = (intl ? phone.replace(/\(0\)/g, '') : phone).replace(/[^0-9+]/g, '');
+  return h('a', { href: 'tel:' + dial, id: 'case-phone' }, phone);
+}
+
 function fact(label, value, key) {
   return [h('dt', null, label), h('dd', { dataset: { fact: key } }, value)];
 }
@@ -135,6 +145,7 @@ export async function render(main, ctx) {
     const facts = h('dl', { class: 'response-facts case-facts' },
       fact(t('case.customer'), cust.name || (cust.id ? '#' + cust.id : t('case.customer.unknown')), 'customer'),
       fact(t('case.email'), cust.email || '–', 'email'),
+      fact(t('case.phone'), phoneLink(cust.phone), 'phone'),
       fact(t('case.language'), cust.language ? t('lang.' + cust.language) : '–', 'language'),
       fact(t('case.opted_out'), cust.opted_out === undefined ? '–' : yesNo(Boolean(cust.opted_out)), 'opted_out'),
       fact(t('case.reason'), c.reason || '–', 'reason'),

@@ -9,6 +9,8 @@
  *    out-of-place distance over nl, en and twelve other languages) wins,
  *    unless the prior's profile is within 3% of it, or more known words
  *    are of the prior's language than of the other (then the prior).
+ *    When a quarter of the words are known nl or en words, only the nl
+ *    and en profiles are compared (it is not another language).
  *  - shorter: n-grams of "Top!" or "ok" say nothing. Words known in only
  *    one of nl/en (lexicon and function words) decide when there is no
  *    prior, or when at least two of them contradict the prior and none
@@ -72,7 +74,8 @@ void text_lang_free(text_ctx *ctx)
 }
 
 /* Distances to each profile; false when the text gives no n-grams. */
-static bool ngram_scores(const text_ctx *ctx, const char *text, size_t len, int *dist)
+static bool ngram_scores(const text_ctx *ctx, const char *text, size_t len, bool nl_en_only,
+                         int *dist)
 {
 	void *fp = fp_Init(NULL);
 	if (!fp)
@@ -81,7 +84,8 @@ static bool ngram_scores(const text_ctx *ctx, const char *text, size_t len, int 
 	fp_SetProperty(fp, TCPROP_MINIMUM_DOCUMENT_SIZE, 1);
 	bool ok = fp_Create(fp, text, (uint4)(len > 4096 ? 4096 : len), LANG_MAXNGRAMS) != 0;
 	for (int i = 0; ok && i < ctx->n_fp; i++)
-		dist[i] = fp_Compare(ctx->fp[i], fp, INT_MAX);
+		dist[i] = nl_en_only && ctx->fp_lang[i] == TEXT_LANG_OTHER
+		          ? INT_MAX : fp_Compare(ctx->fp[i], fp, INT_MAX);
 	fp_Done(fp);
 	return ok;
 }
@@ -162,8 +166,11 @@ text_lang text_detect(const text_worker *w, const char *text, size_t len, text_l
 	}
 	int against = prior == TEXT_LANG_NL ? only_en : prior == TEXT_LANG_EN ? only_nl : 0;
 	int support = prior == TEXT_LANG_NL ? only_nl : prior == TEXT_LANG_EN ? only_en : 0;
-	if (letters >= LANG_LONG_LETTERS && ngram_scores(ctx, text, len, dist)) {
-		int b = best_of(ctx, dist, false);
+	/* a quarter of the words known in nl or en: not another language,
+	 * so only two of the fourteen profiles are compared */
+	bool nl_en = 4 * (only_nl + only_en) >= words;
+	if (letters >= LANG_LONG_LETTERS && ngram_scores(ctx, text, len, nl_en, dist)) {
+		int b = best_of(ctx, dist, nl_en);
 		/* the prior stands when its profile is within 3% of the best, or
 		 * when the known words side with it ("Top service! Heel prettig
 		 * contact." is nearer English by n-grams) */
@@ -186,7 +193,7 @@ text_lang text_detect(const text_worker *w, const char *text, size_t len, text_l
 		*src = TEXT_LANG_FROM_WORDS;
 		return only_nl > only_en ? TEXT_LANG_NL : TEXT_LANG_EN;
 	}
-	if (letters >= LANG_MID_LETTERS && ngram_scores(ctx, text, len, dist)) {
+	if (letters >= LANG_MID_LETTERS && ngram_scores(ctx, text, len, true, dist)) {
 		*src = TEXT_LANG_FROM_NGRAMS;
 		return ctx->fp_lang[best_of(ctx, dist, true)];
 	}

@@ -893,6 +893,17 @@ static void demo_customer_fill(demo_ctx *x, demo_rng *r, int i, json_t *o)
 	json_object_set_new(o, "city", json_string(demo_cities[c->city].name));
 	json_object_set_new(o, "birth_year", json_integer(birth));
 	json_object_set_new(o, "segment", json_string(demo_segments[c->segment].name));
+	/* issue 13: two in three customers have a (fictitious) mobile number for
+	 * the case page. Derived from the index, not drawn from r: the stream
+	 * that feeds the scores stays the same, and so do the demo's figures. */
+	if (i % 3 != 2) {
+		char phone[16];
+		unsigned digits = 10000000u + (unsigned)(((uint32_t)i + 1u) * 2654435761u % 90000000u);
+		snprintf(phone, sizeof phone, "06-%08u", digits);
+		json_object_set_new(o, "phone", json_string(phone));
+	} else {
+		json_object_del(o, "phone");
+	}
 }
 
 static ks_err demo_customers(demo_ctx *x)

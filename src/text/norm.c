@@ -217,13 +217,12 @@ ks_err text_tokenise(text_worker *w, const char *text, size_t len, int li, ks_er
 	if (!s)
 		return ks_fail(err, KS_ERR_NOMEM, NULL, "out of memory");
 	ks_err rc = new_clause(w, 1.0);
-	size_t n = strlen(s), start = 0, i = 0;
+	size_t n = strlen(s), i = 0;
 	/* word bytes are copied to wbuf: a typographic apostrophe becomes ' */
 	char *wbuf = malloc(n + 1);
 	size_t wl = 0;
 	if (!wbuf)
 		rc = KS_ERR_NOMEM;
-	(void)start;
 	while (rc == KS_OK && i <= n) {
 		utf8proc_int32_t cp = 0;
 		utf8proc_ssize_t k = 1;

@@ -16,7 +16,7 @@
 static const char *const usage =
 	"usage: klantstem text analyze  [--lang auto|nl|en] [--prior nl|en] [--format jsonl|csv]\n"
 	"                               [--taxonomy FILE] [--model FILE]\n"
-	"                               [FILE | --csv FILE --column NAME]\n"
+	"                               [FILE | --csv FILE --column NAME [--lang-column COL]]\n"
 	"       klantstem text train    --csv FILE --text COL --label COL [--lang-column COL]\n"
 	"                               [--out MODEL]\n"
 	"       klantstem text evaluate --csv FILE --text COL --label COL [--lang-column COL]\n"
@@ -24,7 +24,8 @@ static const char *const usage =
 	"       klantstem text taxonomy\n"
 	"  analyze   one text per line of FILE (or stdin), or per row of a CSV column;\n"
 	"            --lang nl|en takes the language as given, --prior is the customer's\n"
-	"            stated language (a prior: see docs/TEXT.md)\n"
+	"            stated language (a prior: see docs/TEXT.md), --lang-column a CSV\n"
+	"            column with each row's stated language\n"
 	"  train     a sentiment model from labelled texts: labels NPS 0-10, stars 1-5 or\n"
 	"            negative/neutral/positive; shows what it learned\n"
 	"  evaluate  k-fold cross-validation (default 5): accuracy, macro-F1, confusion\n"
@@ -386,8 +387,8 @@ static int analyze(const text_opts *o)
 		return usage_error("--format must be jsonl or csv");
 	if (o->csv && (!o->column || o->input))
 		return usage_error("--csv FILE needs --column NAME and no other input file");
-	if (o->column && !o->csv)
-		return usage_error("--column needs --csv FILE");
+	if ((o->column || o->lang_col) && !o->csv)
+		return usage_error("--column and --lang-column need --csv FILE");
 	text_ctx *ctx;
 	text_worker *w;
 	ks_error err = { 0 };
@@ -408,7 +409,9 @@ static int analyze(const text_opts *o)
 		int col = 0;
 		if ((rc = csv_load(o->csv, &d)) != 0)
 			goto out;
-		if ((rc = csv_column(&d, o->csv, o->column, &col)) != 0) {
+		int gcol = -1;
+		if ((rc = csv_column(&d, o->csv, o->column, &col)) != 0 ||
+		    (o->lang_col && (rc = csv_column(&d, o->csv, o->lang_col, &gcol)) != 0)) {
 			csv_free(&d);
 			goto out;
 		}
@@ -418,8 +421,13 @@ static int analyze(const text_opts *o)
 				empty++;
 				continue;
 			}
+			/* the row's stated language, when given, is its prior */
+			text_lang rp = pr;
+			if (!force && gcol >= 0 && gcol < d.rows[i].n && d.rows[i].field[gcol][0] &&
+			    !lang_arg(d.rows[i].field[gcol], &rp))
+				rp = pr;
 			text_result r;
-			if (text_analyze(w, t, strlen(t), pr, force, &r, &err) != KS_OK)
+			if (text_analyze(w, t, strlen(t), rp, force, &r, &err) != KS_OK)
 				rc = fail("%s:%d: %s", o->csv, d.rows[i].line, err.message);
 			else
 				print_result(&r, i, csv_out);

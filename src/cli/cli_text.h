@@ -2,7 +2,8 @@
  * (issue 14) on files, without a database.
  *
  *   text analyze  [--lang auto|nl|en] [--prior nl|en] [--format jsonl|csv]
- *                 [--taxonomy FILE] [--model FILE] [FILE | --csv FILE --column NAME]
+ *                 [--taxonomy FILE] [--model FILE]
+ *                 [FILE | --csv FILE --column NAME [--lang-column COL]]
  *   text train    --csv FILE --text COL --label COL [--lang-column COL] [--out MODEL]
  *   text evaluate --csv FILE --text COL --label COL [--lang-column COL] [--folds 5]
  *   text taxonomy            the default taxonomy (JSON), to start an edit from

@@ -87,6 +87,14 @@ def run(t, d):
     ], "analyze --csv: exact CSV output ((0.5 * 1 + 2 * -0.75) / 2.5 = -0.4)")
     t.eq(err.strip(), "klantstem: text analyze: 2 texts, 1 empty skipped", "analyze --csv: empty text counted")
 
+    # each row's stated language is its prior; an empty one: none
+    pri = write(d, "prior.csv", "text,lang\nTop!,en\nTop!,nl\nTop!,\n")
+    rc, out, _ = cli(t, ["text", "analyze", "--csv", pri, "--column", "text", "--lang-column", "lang"],
+                     "analyze --lang-column")
+    t.eq([(l.split('"lang":"')[1][:2], l.split('"lang_source":"')[1].split('"')[0]) for l in out.splitlines()],
+         [("en", "prior"), ("nl", "prior"), ("nl", "default")],
+         "analyze --lang-column: 'Top!' follows each row's language, nl by default")
+
     # ---- bad CSV: file and line, exit 1 -----------------------------------
     bad = write(d, "bad.csv", 'id,comment\n1,"fine\nstill fine"\n2,ab"c\n')
     rc, out, err = cli(t, ["text", "analyze", "--csv", bad, "--column", "comment"], "bad csv")

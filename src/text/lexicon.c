@@ -1,7 +1,8 @@
 /* lexicon.c — the project's own sentiment lexicon for customer-service
- * answers, Dutch and English: valence -3..3 per word (0: in the lexicon
- * only so that it counts as a known word of the language, e.g. "lang",
- * which is negative only after "te"/"too"). Original work of the klantstem
+ * answers, about 270 Dutch and 230 English words: valence -3..3 per word
+ * (0: in the lexicon only so that it counts as a known word of the
+ * language, e.g. "lang", which is negative only after "te"/"too"). Two
+ * words with one stem: the first listed keeps its valence. Original work of the klantstem
  * project, under the project's licence (AGPL-3.0); no third-party data.
  * Words are stemmed when the context is built, so inflections count.
  * Also: negators, intensifiers, downtoners, function words (for language
@@ -57,7 +58,26 @@ const text_lex_entry text_lex_nl[] = {
 	{ "zeuren", -1 }, { "klagen", -1 }, { "stress", -2 }, { "zorgen", -1 }, { "opzeggen", -2 },
 	{ "overstappen", -2 }, { "weglopen", -2 }, { "stroef", -2 }, { "hopeloos", -3 },
 	{ "dramatisch", -3 }, { "nergens", -1 }, { "ongemak", -1 }, { "hinder", -1 },
-	{ "onvoldoende", -2 }, { "matig", -1 }, { "middelmatig", -1 }, { "gemiddeld", 0 }, { NULL, 0 },
+	{ "onvoldoende", -2 }, { "matig", -1 }, { "middelmatig", -1 }, { "gemiddeld", 0 },
+	{ "hulpvaardig", 2 }, { "vakwerk", 2 }, { "klasse", 3 },
+	{ "chapeau", 2 }, { "lof", 2 }, { "grandioos", 3 }, { "subliem", 3 }, { "knap", 2 },
+	{ "bekwaam", 2 }, { "oplettend", 1 }, { "begripvol", 2 }, { "empathisch", 2 },
+	{ "betrokken", 2 }, { "betrokkenheid", 2 }, { "persoonlijk", 1 }, { "zorgzaam", 2 },
+	{ "rustig", 1 }, { "plezierig", 2 }, { "aangenaam", 2 }, { "gezellig", 2 }, { "positief", 2 },
+	{ "verheugd", 2 }, { "opgelucht", 2 }, { "gerustgesteld", 2 }, { "waardevol", 2 },
+	{ "nuttig", 2 }, { "verholpen", 2 }, { "gerepareerd", 2 }, { "gemak", 1 }, { "schoon", 1 },
+	{ "ellende", -3 }, { "gedoe", -2 }, { "onzin", -2 }, { "wanprestatie", -3 },
+	{ "ongehoord", -3 }, { "schandelijk", -3 }, { "klantonvriendelijk", -3 },
+	{ "onbehulpzaam", -2 }, { "onbeschoft", -3 }, { "brutaal", -2 }, { "ongeduldig", -2 },
+	{ "kortaf", -1 }, { "nors", -2 }, { "chagrijnig", -2 }, { "nalatig", -2 },
+	{ "gebrekkig", -2 }, { "traagheid", -2 }, { "achterstand", -1 }, { "wachtrij", -1 },
+	{ "wachtmuziek", -1 }, { "uitval", -2 }, { "uitgevallen", -2 }, { "hapert", -1 },
+	{ "vastgelopen", -2 }, { "mislukt", -2 }, { "gefaald", -2 }, { "misverstand", -1 },
+	{ "onbegrip", -2 }, { "onbegrijpelijk", -2 }, { "verwarring", -1 }, { "gemist", -1 },
+	{ "afgezegd", -2 }, { "uitgesteld", -1 }, { "ontbreekt", -1 }, { "ontbrak", -1 },
+	{ "beschadigd", -2 }, { "lek", -1 }, { "nepservice", -3 }, { "tijdverspilling", -3 },
+	{ "zonde", -2 },
+	{ NULL, 0 },
 };
 
 const text_lex_entry text_lex_en[] = {
@@ -96,7 +116,25 @@ const text_lex_entry text_lex_en[] = {
 	{ "cancel", -1 }, { "switch", 0 }, { "leave", 0 }, { "nightmare", -3 }, { "hassle", -2 },
 	{ "mediocre", -1 }, { "average", 0 }, { "insufficient", -2 }, { "inadequate", -2 },
 	{ "lazy", -2 }, { "careless", -2 }, { "failed", -2 }, { "fail", -2 }, { "failure", -2 },
-	{ "never", 0 }, { "hate", -3 }, { "hated", -3 }, { NULL, 0 },
+	{ "never", 0 }, { "hate", -3 }, { "hated", -3 },
+	{ "terrific", 3 }, { "splendid", 3 }, { "marvellous", 3 }, { "marvelous", 3 },
+	{ "exceptional", 3 }, { "helpfulness", 2 }, { "courtesy", 2 }, { "respectful", 2 },
+	{ "empathetic", 2 }, { "accommodating", 2 }, { "responsive", 2 }, { "punctuality", 2 },
+	{ "tidy", 1 }, { "clean", 1 }, { "neat", 1 }, { "sorted", 2 }, { "nicely", 2 },
+	{ "happily", 2 }, { "informative", 2 }, { "useful", 2 }, { "valuable", 2 }, { "painless", 2 },
+	{ "effortless", 2 }, { "speedy", 2 }, { "promptly", 2 }, { "relieved", 2 },
+	{ "reassuring", 2 }, { "enjoyable", 2 }, { "pleasure", 2 }, { "kudos", 2 },
+	{ "appalling", -3 }, { "atrocious", -3 }, { "abysmal", -3 }, { "pathetic", -3 },
+	{ "shocking", -3 }, { "disgusting", -3 }, { "outrageous", -3 }, { "rubbish", -3 },
+	{ "incompetence", -3 }, { "arrogant", -2 }, { "dismissive", -2 }, { "condescending", -2 },
+	{ "impatient", -2 }, { "abrupt", -1 }, { "curt", -1 }, { "grumpy", -2 }, { "misleading", -2 },
+	{ "misinformed", -2 }, { "confused", -1 }, { "confusion", -1 }, { "damaged", -2 },
+	{ "crash", -2 }, { "crashed", -2 }, { "outage", -2 }, { "downtime", -2 }, { "glitch", -1 },
+	{ "bug", -1 }, { "overcharged", -2 }, { "refused", -1 }, { "rejected", -1 },
+	{ "cancelled", -1 }, { "missed", -1 }, { "missing", -1 }, { "postponed", -1 },
+	{ "waste", -2 }, { "wasted", -2 }, { "stressful", -2 }, { "upset", -2 }, { "furious", -3 },
+	{ "livid", -3 },
+	{ NULL, 0 },
 };
 
 const char *const text_negators[2][16] = {

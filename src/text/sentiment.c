@@ -34,7 +34,9 @@ static ks_err add_lexicon(text_ctx *ctx, text_worker *w, int li, const text_lex_
 	for (; e->word; e++) {
 		int sn;
 		const char *st = text_stem(w, li, e->word, strlen(e->word), &sn);
-		if (text_map_put(&ctx->lex[li], st, (size_t)sn, e->valence + LEX_BIAS) != KS_OK ||
+		/* two words with one stem: the first listed keeps its valence */
+		bool had = text_map_get(&ctx->lex[li], st, (size_t)sn) >= 0;
+		if ((!had && text_map_put(&ctx->lex[li], st, (size_t)sn, e->valence + LEX_BIAS) != KS_OK) ||
 		    text_map_put(&ctx->known[li], e->word, strlen(e->word), 1) != KS_OK)
 			return KS_ERR_NOMEM;
 	}

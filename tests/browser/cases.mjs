@@ -22,8 +22,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext,
-  loginUi, waitPage, apiInPage, tap, shot, go,
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, sinkMails, waitMail,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('case browser tests');
@@ -31,68 +30,6 @@ const { ok, eq, group, run } = tap('case browser tests');
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 // ---- the SMTP sink ------------------------------------------------------------------------
-
-async function startSink(dir) {
-  const port = await freePort();
-  const proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests', 'api', 'smtp_sink.py'), '--port', String(port), '--dir', dir],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
-  const deadline = Date.now() + 15000;
-  while (!fs.existsSync(path.join(dir, 'sink.ready'))) {
-    if (proc.exitCode !== null) throw new Error('smtp sink exited: ' + err);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error('smtp sink not ready: ' + err);
-    }
-    await sleep(50);
-  }
-  return {
-    port,
-    stop: () => new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      proc.once('exit', () => { clearTimeout(timer); resolve(); });
-      proc.kill('SIGTERM');
-    }),
-  };
-}
-
-// The mails in the sink, parsed by Python's email package (MIME, encodings):
-// [{file, rcpt, subject, text}].
-const PARSE = `
-import email, glob, json, os, sys
-from email import policy
-out = []
-for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.eml'))):
-    with open(f, 'rb') as fh:
-        m = email.message_from_binary_file(fh, policy=policy.default)
-    parts = []
-    for p in m.walk():
-        if p.get_content_maintype() == 'text':
-            try:
-                parts.append(p.get_content())
-            except Exception as e:
-                parts.append(str(e))
-    out.append({'file': os.path.basename(f), 'rcpt': str(m.get('X-Sink-Rcpt-To', '')),
-                'subject': str(m.get('Subject', '')), 'text': '\\n'.join(parts)})
-print(json.dumps(out))
-`;
-
-function mails(dir) {
-  const r = spawnSync('/usr/bin/python3', ['-c', PARSE, dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error('parsing mails: ' + r.stderr);
-  return JSON.parse(r.stdout);
-}
-
-async function waitMail(dir, pred, ms = 10000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = mails(dir).filter(pred);
-    if (found.length || Date.now() > deadline) return found;
-    await sleep(200);
-  }
-}
 
 // ---- the API from the test (a session of its own) ------------------------------------------
 
@@ -220,7 +157,7 @@ async function main() {
       const run = await admin.call('POST', '/admin/scheduler/run', {});
       ok(run.status === 200 || run.status === 204, 'api: the scheduler runs one pass', run);
       const found = await waitMail(mailDir, (m) => m.rcpt.includes(USERS.team_lead));
-      ok(found.length >= 1, 'mail: the team lead is told of the new case', mails(mailDir).map((m) => [m.rcpt, m.subject]));
+      ok(found.length >= 1, 'mail: the team lead is told of the new case', sinkMails(mailDir).map((m) => [m.rcpt, m.subject]));
       const names = (m) => new RegExp('(#|/case/|case )' + caseId + '\\b', 'i').test(m.subject + '\n' + m.text);
       ok(found.some(names), 'mail: a mail to the lead names the case (' + caseId + ')',
         found.map((m) => m.subject + '\n' + m.text.slice(0, 400)).join('\n----\n'));
@@ -326,7 +263,8 @@ async function main() {
       await page.click('#case-resolve-submit');
       await page.waitForSelector('#case-preview-error');
       eq(await page.$eval('#case-preview-error', (e) => [e.dataset.field, e.textContent]),
-        ['customer_message', 'schrijf uw bericht aan de klant'], 'resolve: the untouched template -> the server\'s refusal, in Dutch');
+        ['customer_message', 'Het veld ‘Bericht aan de klant’ is ongeldig. (schrijf uw bericht aan de klant)'],
+        'resolve: the untouched template -> the refusal naming the field, with the server\'s Dutch words');
       await page.fill('#case-customer-message', prefill.replace('\n\n\n\n', '\n\nEerst even dit.\n\n'));
       await page.click('#case-resolve-submit');
       await page.waitForSelector('#case-msg [data-kind="conflict"]');
@@ -360,7 +298,7 @@ async function main() {
       ok(run.status === 200 || run.status === 204, 'resolve: the scheduler runs', run);
       const sent = await waitMail(mailDir, (m) => m.rcpt.includes(cust.email) && m.text.includes('ZX-' + caseId));
       await sleep(300);
-      const toCust = mails(mailDir).filter((m) => m.rcpt.includes(cust.email));
+      const toCust = sinkMails(mailDir).filter((m) => m.rcpt.includes(cust.email));
       eq(toCust.length, 1, 'mail: exactly one mail to the customer');
       if (sent.length) {
         eq(sent[0].text.replace(/\r\n/g, '\n'), MSG + '\n', 'mail: its text is exactly the preview (one greeting, one signature)');

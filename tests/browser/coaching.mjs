@@ -16,8 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext,
-  loginUi, waitPage, apiInPage, tap, shot, go,
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, waitMail,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('coaching browser tests');
@@ -26,59 +25,6 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 const ORG_ZONE = 'Europe/Amsterdam';
 
 // ---- the SMTP sink (as in cases.mjs) ----------------------------------------------------------
-
-async function startSink(dir) {
-  const port = await freePort();
-  const proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests', 'api', 'smtp_sink.py'), '--port', String(port), '--dir', dir],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
-  const deadline = Date.now() + 15000;
-  while (!fs.existsSync(path.join(dir, 'sink.ready'))) {
-    if (proc.exitCode !== null) throw new Error('smtp sink exited: ' + err);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error('smtp sink not ready: ' + err);
-    }
-    await sleep(50);
-  }
-  return {
-    port,
-    stop: () => new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      proc.once('exit', () => { clearTimeout(timer); resolve(); });
-      proc.kill('SIGTERM');
-    }),
-  };
-}
-
-const PARSE = `
-import email, glob, json, os, sys
-from email import policy
-out = []
-for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.eml'))):
-    with open(f, 'rb') as fh:
-        m = email.message_from_binary_file(fh, policy=policy.default)
-    parts = [p.get_content() for p in m.walk() if p.get_content_maintype() == 'text']
-    out.append({'rcpt': str(m.get('X-Sink-Rcpt-To', '')), 'subject': str(m.get('Subject', '')), 'text': '\\n'.join(parts)})
-print(json.dumps(out))
-`;
-
-function mails(dir) {
-  const r = spawnSync('/usr/bin/python3', ['-c', PARSE, dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error('parsing mails: ' + r.stderr);
-  return JSON.parse(r.stdout);
-}
-
-async function waitMail(dir, pred, ms = 10000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = mails(dir).filter(pred);
-    if (found.length || Date.now() > deadline) return found;
-    await sleep(200);
-  }
-}
 
 class Client {
   constructor(base) { this.base = base; this.cookie = ''; this.csrf = ''; }

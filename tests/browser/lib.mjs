@@ -254,3 +254,80 @@ export async function go(page, base, hash, name) {
   }
   await waitPage(page, name);
 }
+
+// ---- the SMTP sink (tests/api/smtp_sink.py): a real SMTP server that
+// writes each mail it accepts as a .eml file into dir ----------------------
+
+const sleepMs = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// Start the sink on a free port; resolves when it is ready. {port, stop()}.
+export async function startSink(dir) {
+  const port = await freePort();
+  const proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests', 'api', 'smtp_sink.py'), '--port', String(port), '--dir', dir],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const deadline = Date.now() + 15000;
+  while (!fs.existsSync(path.join(dir, 'sink.ready'))) {
+    if (proc.exitCode !== null) throw new Error('smtp sink exited: ' + err);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error('smtp sink not ready: ' + err);
+    }
+    await sleepMs(50);
+  }
+  return {
+    port,
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      proc.once('exit', () => { clearTimeout(timer); resolve(); });
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+// The mails in the sink, parsed by Python's email package (MIME, encodings),
+// not by the product: [{file, rcpt, subject, text, plain, html}] where text is
+// every text part joined, plain the first text/plain and html the first
+// text/html part.
+const SINK_PARSE = `
+import email, glob, json, os, sys
+from email import policy
+out = []
+for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.eml'))):
+    with open(f, 'rb') as fh:
+        m = email.message_from_binary_file(fh, policy=policy.default)
+    parts, plain, html = [], '', ''
+    for p in m.walk():
+        if p.get_content_maintype() != 'text':
+            continue
+        try:
+            c = p.get_content()
+        except Exception as e:
+            c = str(e)
+        parts.append(c)
+        if p.get_content_type() == 'text/plain' and not plain:
+            plain = c
+        elif p.get_content_type() == 'text/html' and not html:
+            html = c
+    out.append({'file': os.path.basename(f), 'rcpt': str(m.get('X-Sink-Rcpt-To', '')),
+                'subject': str(m.get('Subject', '')), 'text': '\\n'.join(parts), 'plain': plain, 'html': html})
+print(json.dumps(out))
+`;
+
+export function sinkMails(dir) {
+  const r = spawnSync('/usr/bin/python3', ['-c', SINK_PARSE, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('parsing mails: ' + r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+// The mails matching pred, waiting up to ms for at least one.
+export async function waitMail(dir, pred, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = sinkMails(dir).filter(pred);
+    if (found.length || Date.now() > deadline) return found;
+    await sleepMs(200);
+  }
+}

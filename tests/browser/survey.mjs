@@ -25,7 +25,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, tap, shot,
+  REPO, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, tap, shot, startSink, waitMail,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('survey browser tests');
@@ -36,60 +36,6 @@ const PNG_1X1 = '89504e470d0a1a0a0000000d4948445200000001000000010806000000'
   + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082';
 
 // ---- the SMTP sink (as in cases.mjs) ------------------------------------------------------
-
-async function startSink(dir) {
-  const port = await freePort();
-  const proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests', 'api', 'smtp_sink.py'), '--port', String(port), '--dir', dir],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr.on('data', (d) => { err += d; });
-  const deadline = Date.now() + 15000;
-  while (!fs.existsSync(path.join(dir, 'sink.ready'))) {
-    if (proc.exitCode !== null) throw new Error('smtp sink exited: ' + err);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error('smtp sink not ready: ' + err);
-    }
-    await sleep(50);
-  }
-  return {
-    port,
-    stop: () => new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      proc.once('exit', () => { clearTimeout(timer); resolve(); });
-      proc.kill('SIGTERM');
-    }),
-  };
-}
-
-const PARSE = `
-import email, glob, json, os, sys
-from email import policy
-out = []
-for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.eml'))):
-    with open(f, 'rb') as fh:
-        m = email.message_from_binary_file(fh, policy=policy.default)
-    text = html = ''
-    for p in m.walk():
-        if p.get_content_type() == 'text/plain' and not text:
-            text = p.get_content()
-        elif p.get_content_type() == 'text/html' and not html:
-            html = p.get_content()
-    out.append({'rcpt': str(m.get('X-Sink-Rcpt-To', '')), 'subject': str(m.get('Subject', '')), 'text': text, 'html': html})
-print(json.dumps(out))
-`;
-
-async function waitMail(dir, pred, ms = 10000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = spawnSync('/usr/bin/python3', ['-c', PARSE, dir], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error('parsing mails: ' + r.stderr);
-    const found = JSON.parse(r.stdout).filter(pred);
-    if (found.length || Date.now() > deadline) return found;
-    await sleep(200);
-  }
-}
 
 // ---- the API with an admin token ------------------------------------------------------------
 
@@ -271,8 +217,8 @@ async function main() {
       const [mail] = await waitMail(mailDir, (x) => x.rcpt.includes('mary@survey.test'));
       eq(mail?.subject, `How was your contact with ${emp.first_name} about Reporting a fault?`,
         'english: the English customer\'s subject is English, with the English label');
-      ok(mail && mail.text.includes('Hello Mary Jones,') && !mail.text.includes('Uw storingsmelding'),
-        'english: the mail is English and never names the Dutch label', mail?.text.slice(0, 400));
+      ok(mail && mail.plain.includes('Hello Mary Jones,') && !mail.plain.includes('Uw storingsmelding'),
+        'english: the mail is English and never names the Dutch label', mail?.plain.slice(0, 400));
       const link = /href="([^"]*\?nps=8)"/.exec(mail.html)?.[1]?.replace(/&amp;/g, '&');
       const page = await ctx.newPage();
       watch(page);

@@ -1,12 +1,12 @@
 /* cli_privacy.c — see cli_privacy.h. */
 #include "cli/cli_privacy.h"
+#include "cli/cli_util.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "audit/audit.h"
 #include "core/clock.h"
@@ -42,26 +42,6 @@ static int cli_privacy_usage_error(const char *msg, const char *arg)
 	fprintf(stderr, "klantstem: %s%s%s%s\n%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "",
 		cli_privacy_usage);
 	return CLI_PRIVACY_USAGE_EXIT;
-}
-
-static int cli_privacy_fail(const ks_error *e)
-{
-	if (e->field[0])
-		fprintf(stderr, "klantstem: %s (%s)\n", e->message, e->field);
-	else
-		fprintf(stderr, "klantstem: %s\n", e->message);
-	return 1;
-}
-
-static bool cli_privacy_id(const char *s, int64_t *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = s ? strtoll(s, &end, 10) : 0;
-	if (s == NULL || *s == '\0' || errno || *end != '\0' || v < 1)
-		return false;
-	*out = v;
-	return true;
 }
 
 static int cli_privacy_option(cli_privacy_opts *o, const char *a, const char *next, int *i)
@@ -160,7 +140,7 @@ static ks_err cli_privacy_person(ks_store *s, const cli_privacy_opts *o, ks_erro
 {
 	store_subject_kind k = o->customer ? STORE_SUBJECT_CUSTOMER : STORE_SUBJECT_EMPLOYEE;
 	int64_t id = 0;
-	if (!cli_privacy_id(o->customer ? o->customer : o->employee, &id))
+	if (!cli_parse_id(o->customer ? o->customer : o->employee, &id))
 		return ks_fail(e, KS_ERR_USAGE, o->customer ? "--customer" : "--employee",
 			       "%s wants a positive id", o->customer ? "--customer" : "--employee");
 	if (strcmp(o->sub, "erase") == 0) {
@@ -231,11 +211,8 @@ int cli_privacy_run(int argc, char **argv)
 	}
 	/* store_open would create a missing file: a typo must not make an
 	 * empty database. */
-	struct stat sb;
-	if (stat(o.db, &sb) != 0) {
-		fprintf(stderr, "klantstem: %s: no such database\n", o.db);
+	if (cli_db_exists(o.db))
 		return 1;
-	}
 	/* --set is checked before the database is touched. */
 	store_retention probe;
 	retention_defaults(&probe);
@@ -250,5 +227,5 @@ int cli_privacy_run(int argc, char **argv)
 	store_close(s);
 	if (err == KS_ERR_USAGE)
 		return cli_privacy_usage_error(e.message, NULL);
-	return err ? cli_privacy_fail(&e) : 0;
+	return err ? cli_report(&e, NULL) : 0;
 }

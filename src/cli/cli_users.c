@@ -1,12 +1,11 @@
 /* cli_users.c — see cli_users.h. */
 #include "cli/cli_users.h"
+#include "cli/cli_util.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/clock.h"
 #include "store/store.h"
@@ -49,27 +48,6 @@ static int cli_users_usage_error(const cli_users_opts *o, const char *msg, const
 	fprintf(stderr, "klantstem: %s%s%s%s\n%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "",
 		cli_users_usage_of(o->cmd));
 	return CLI_USAGE_EXIT;
-}
-
-/* A refusal or failure: the store's message, and the field when it helps. */
-static int cli_users_fail(const ks_error *e)
-{
-	if (e->field[0] && strcmp(e->field, "id") != 0)
-		fprintf(stderr, "klantstem: %s (%s)\n", e->message, e->field);
-	else
-		fprintf(stderr, "klantstem: %s\n", e->message);
-	return 1;
-}
-
-static bool cli_users_id(const char *s, int64_t *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = s ? strtoll(s, &end, 10) : 0;
-	if (s == NULL || *s == '\0' || errno || *end != '\0' || v < 1)
-		return false;
-	*out = v;
-	return true;
 }
 
 static int cli_users_parse(int argc, char **argv, cli_users_opts *o)
@@ -118,7 +96,7 @@ static int cli_users_parse(int argc, char **argv, cli_users_opts *o)
 static ks_err cli_users_find(ks_store *s, const char *spec, store_user *u, ks_error *e)
 {
 	int64_t id = 0;
-	ks_err err = cli_users_id(spec, &id) ? store_user_get(s, id, u, NULL, 0, e)
+	ks_err err = cli_parse_id(spec, &id) ? store_user_get(s, id, u, NULL, 0, e)
 					     : store_user_by_email(s, spec, u, NULL, 0, e);
 	if (err == KS_ERR_NOTFOUND || (!err && u->deleted))
 		return ks_fail(e, KS_ERR_NOTFOUND, "user", "no account '%s' (give its id or e-mail address)",
@@ -201,7 +179,7 @@ static ks_err cli_tokens_list(ks_store *s, const cli_users_opts *o, ks_error *e)
 static ks_err cli_tokens_revoke(ks_store *s, const cli_users_opts *o, ks_error *e)
 {
 	int64_t id = 0;
-	if (!cli_users_id(o->id, &id))
+	if (!cli_parse_id(o->id, &id))
 		return ks_fail(e, KS_ERR_USAGE, "id", "--id wants a token id (a positive number), got '%s'", o->id);
 	store_token t;
 	ks_err err = store_token_find(s, id, &t, e);
@@ -229,11 +207,8 @@ int cli_users_run(int argc, char **argv)
 	ks_error_clear(&e);
 	/* store_open would create a missing file: a typo must not make an
 	 * empty database that then "has no such user". */
-	struct stat st;
-	if (stat(o.db, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "klantstem: no database file at '%s'\n", o.db);
+	if (cli_db_exists(o.db))
 		return 1;
-	}
 	ks_err err = store_open(o.db, NULL, &s, &e);
 	if (!err && strcmp(o.cmd, "tokens") == 0)
 		err = strcmp(o.sub, "list") == 0 ? cli_tokens_list(s, &o, &e) : cli_tokens_revoke(s, &o, &e);
@@ -244,5 +219,5 @@ int cli_users_run(int argc, char **argv)
 		fprintf(stderr, "klantstem: %s\n%s", e.message, cli_users_usage_of(o.cmd));
 		return CLI_USAGE_EXIT;
 	}
-	return err ? cli_users_fail(&e) : 0;
+	return err ? cli_report(&e, "id") : 0;
 }

@@ -1,0 +1,27 @@
+/* cli_util.h — small pieces every klantstem subcommand shares: parsing an
+ * id argument, reporting a ks_error, and refusing a database path that is
+ * not there (store_open would create it: a typo must not make an empty
+ * database that then "has no such user").
+ */
+#ifndef KS_CLI_UTIL_H
+#define KS_CLI_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* A positive decimal id ("12"); false for anything else (sign, spaces,
+ * trailing text, overflow, 0). *out is set only on success. */
+bool cli_parse_id(const char *s, int64_t *out);
+
+/* Print "klantstem: MESSAGE (FIELD)" on stderr, without the field when it
+ * is empty or equals quiet_field (may be NULL). Returns 1, the exit status
+ * of a refusal or failure. */
+int cli_report(const ks_error *e, const char *quiet_field);
+
+/* 0 when db names a regular file; otherwise prints
+ * "klantstem: no database file at 'DB'" and returns 1. */
+int cli_db_exists(const char *db);
+
+#endif

@@ -104,7 +104,7 @@ async function main() {
       await page.fill('#user-create input[name="password"]', 'een-beginwachtwoord');
       await page.click('#user-create button[type="submit"]');
       await page.waitForFunction(() => document.querySelector('#admin-users-msg')?.className === 'error-text');
-      ok((await page.textContent('#admin-users-msg')).includes('unit_id'), 'users: a team lead without a unit is refused, naming unit_id',
+      ok((await page.textContent('#admin-users-msg')) === 'Het veld ‘Eenheid’ is ongeldig.', 'users: a team lead without a unit is refused, naming the field (unit_id) in Dutch',
         await page.textContent('#admin-users-msg'));
 
       // role and unit: manager of a department

@@ -7,7 +7,7 @@
 // The server enforces every permission; the role here only decides which
 // navigation items show and where one lands after logging in.
 
-import { api, setCsrf } from './api.js';
+import { api, setCsrf, errorText } from './api.js';  // errorText: issue 13 (i18n)
 import { h, clear, announce } from './dom.js';
 import { t, lang, setLang, initialLang, hasStoredLang } from './i18n.js';
 import { disposeCharts } from './charts.js';
@@ -221,7 +221,7 @@ async function route() {
     await r.page.render(main, ctx);
   } catch (err) {
     if (id === state.renderId) {
-      main.append(h('p', { class: 'notice notice-error', role: 'alert' }, t('error.load', { msg: err.message || String(err) })));
+      main.append(h('p', { class: 'notice notice-error', role: 'alert' }, t('error.load', { msg: errorText(err) })));
     }
   }
   if (id !== state.renderId) return;

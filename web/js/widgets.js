@@ -3,6 +3,7 @@
 
 import { h, field, select } from './dom.js';
 import { t, lang } from './i18n.js';
+import { errorText, errorDetail } from './api.js';
 import { fmtNps, fmtDiff, fmtMean, fmtPct, fmtInt, fmtRange, fmtDate, fmtPeriod, localDay, band, keyLabel, keyId } from './format.js';
 
 // ---- score cards -------------------------------------------------------------
@@ -282,8 +283,8 @@ export function chartPanel(title, draw, table, { note, label, small } = {}) {
 
 export function errorNotice(err) {
   if (err && err.status === 403) return h('p', { class: 'notice notice-error', role: 'alert', dataset: { status: 403 } }, t('error.forbidden'));
-  return h('p', { class: 'notice notice-error', role: 'alert', dataset: { status: err?.status ?? '' } },
-    t('error.load', { msg: err?.message || String(err) }));
+  return h('p', { class: 'notice notice-error', role: 'alert', title: errorDetail(err), dataset: { status: err?.status ?? '' } },
+    t('error.load', { msg: errorText(err) }));
 }
 
 // ---- period choice -----------------------------------------------------------------------

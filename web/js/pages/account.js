@@ -6,7 +6,7 @@
 //
 // Route: #/account. Reached from the name in the header (app.js).
 
-import { api, setCsrf } from '../api.js';
+import { api, setCsrf, errorText } from '../api.js';
 import { h, field, clear, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
@@ -59,10 +59,10 @@ function passwordPanel(onChanged) {
       announce(msg.textContent);
       await onChanged();
     } catch (err) {
-      if (err.status === 429) say(msg, t('login.throttled'), true);
+      if (err.status === 429) say(msg, errorText(err), true);
       else if (err.field === 'current_password') say(msg, t('account.pw.wrong'), true);
       else if (err.field === 'new_password') say(msg, t('account.pw.short'), true);
-      else say(msg, t('error.load', { msg: err.message }), true);
+      else say(msg, errorText(err), true);
     } finally {
       submit.disabled = false;
     }
@@ -101,7 +101,7 @@ function tokensPanel() {
       await load();
     } catch (err) {
       btn.disabled = false;
-      say(msg, t('error.load', { msg: err.message }), true);
+      say(msg, errorText(err), true);
     }
   }
 
@@ -154,7 +154,7 @@ function tokensPanel() {
       say(msg, '');
       await load();
     } catch (err) {
-      say(msg, err.field ? t('account.tok.invalid', { field: err.field, msg: err.message }) : t('error.load', { msg: err.message }), true);
+      say(msg, errorText(err), true);
     } finally {
       submit.disabled = false;
     }
@@ -177,7 +177,7 @@ function usersPanel(me) {
       await load();
     } catch (err) {
       btn.disabled = false;
-      say(msg, err.message, true);
+      say(msg, errorText(err), true);
     }
   }
 

@@ -6,7 +6,7 @@
 //
 // Route: #/actions?journey_id=
 
-import { api } from '../api.js';
+import { api, showError } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtDiff, fmtDate, todayIso } from '../format.js';
@@ -132,7 +132,7 @@ export async function render(main, ctx) {
           } catch (err) {
             ev.target.disabled = false;
             msg.className = 'error-text';
-            msg.textContent = err.status === 403 ? t('error.forbidden') : t('actions.failed', { msg: err.message });
+            if (err.status === 403) msg.textContent = t('error.forbidden'); else showError(msg, err);
           }
         } }, t('actions.to.' + s)))) : null;
     return h('article', { class: 'action-card', dataset: { actionId: a.id, status: a.status } },
@@ -221,7 +221,7 @@ function newActionForm({ user, J, T, U, people, ctx, msg }) {
       ctx.navigate(location.hash || '#/actions');
     } catch (e) {
       err.hidden = false;
-      err.textContent = e.status === 403 ? t('error.forbidden') : t('actions.failed', { msg: e.message + (e.field ? ' (' + e.field + ')' : '') });
+      if (e.status === 403) err.textContent = t('error.forbidden'); else showError(err, e);
     }
   });
   const box = h('details', { class: 'panel action-new', id: 'action-new' },

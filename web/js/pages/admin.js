@@ -8,7 +8,7 @@
 // Routes: #/admin (= users), #/admin/users, #/admin/surveys, #/admin/rules,
 // #/admin/alerts, #/admin/settings. The server checks every call (admin).
 
-import { api } from '../api.js';
+import { api, errorText } from '../api.js';
 import { h, field, select, clear, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
@@ -35,7 +35,7 @@ export function say(el, text, error = false) {
 // An API error in words: the field it names, when it names one.
 export function errText(err) {
   if (err?.status === 403) return t('error.forbidden');
-  return err?.field ? t('admin.err.field', { field: err.field, msg: err.message }) : t('error.load', { msg: err?.message || String(err) });
+  return errorText(err);
 }
 
 // Every page of a list resource (keyset pagination, 500 a page).

@@ -4,7 +4,7 @@
 // password once; the server ends every session and revokes every API
 // token of the account, and the person logs in anew.
 
-import { api } from '../api.js';
+import { api, showError } from '../api.js';
 import { h, field } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -35,7 +35,7 @@ export async function render(main, ctx) {
       if (err.status === 410) msg.textContent = t('reset.expired');
       else if (err.field === 'new_password') msg.textContent = t('account.pw.short');
       else if (err.field === 'token') msg.textContent = t('reset.invalid');
-      else msg.textContent = t('error.load', { msg: err.message });
+      else showError(msg, err);
     } finally {
       submit.disabled = false;
     }

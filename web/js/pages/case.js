@@ -16,7 +16,7 @@
 //
 // Route: #/case/ID
 
-import { api } from '../api.js';
+import { api, errorText, errorDetail } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
 import { t, tIn, lang } from '../i18n.js';
 import { fmtDateTime, band } from '../format.js';
@@ -95,9 +95,10 @@ export async function render(main, ctx) {
   const causesP = api('/case-root-causes').then((r) => { if (Array.isArray(r?.items) && r.items.length) causes = r.items; }, () => {});
   let first = caseP;
 
-  const say = (text, kind = 'ok') => {
+  // detail: the server's own words when in another language (a title)
+  const say = (text, kind = 'ok', detail = null) => {
     msg.replaceChildren(h('p', { class: 'notice' + (kind === 'error' ? ' notice-error' : kind === 'conflict' ? ' notice-warn' : ''),
-      dataset: { kind }, role: kind === 'ok' ? null : 'alert' }, text));
+      dataset: { kind }, role: kind === 'ok' ? null : 'alert', title: detail }, text));
     announce(text);
   };
 
@@ -129,7 +130,7 @@ export async function render(main, ctx) {
       } else if (err.status === 403) {
         say(t('error.forbidden'), 'error');
       } else {
-        say(t('case.save.failed', { msg: err.message }), 'error');
+        say(errorText(err), 'error', errorDetail(err));
       }
       return false;
     }
@@ -281,7 +282,7 @@ export async function render(main, ctx) {
         await load();
         say(t('case.note.added'));
       } catch (err) {
-        say(err.status === 403 ? t('error.forbidden') : t('case.save.failed', { msg: err.message }), 'error');
+        say(err.status === 403 ? t('error.forbidden') : errorText(err), 'error', errorDetail(err));
       }
     });
     const notesPanel = panel(t('case.notes'), null,
@@ -319,7 +320,7 @@ export async function render(main, ctx) {
         return true;
       } catch (err) {
         preview.replaceChildren(h('p', { class: 'notice notice-error', role: 'alert', id: 'case-preview-error',
-          dataset: { field: err.field || '' } }, err.message || t('case.preview.failed')));
+          title: errorDetail(err), dataset: { field: err.field || '' } }, errorText(err)));
         preview.dataset.state = 'error';
         preview.hidden = false;
         return false;

@@ -1,7 +1,7 @@
 // pages/login.js — e-mail and password; the server sets the session cookie
 // (HttpOnly) and answers the CSRF token for later writes.
 
-import { api } from '../api.js';
+import { api, showError } from '../api.js';
 import { h, field } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -18,6 +18,7 @@ export async function render(main, ctx) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
+    error.removeAttribute('title');
     if (!email.value || !password.value) {
       error.textContent = t('login.failed');
       return;
@@ -27,7 +28,7 @@ export async function render(main, ctx) {
       const res = await api('/auth/login', { method: 'POST', body: { email: email.value.trim(), password: password.value } });
       await ctx.onLogin(res.user, res.csrf_token, res);
     } catch (err) {
-      error.textContent = err.status === 429 ? t('login.throttled') : t('login.failed');
+      if (err.status === 401 || err.status === 403) error.textContent = t('login.failed'); else showError(error, err);
       password.value = '';
       password.focus();
     } finally {

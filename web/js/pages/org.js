@@ -7,7 +7,7 @@
 // organisation's setting of what readers see of others' open answers.
 // A manager sees their own department: the server narrows every call.
 
-import { api, csvUrl } from '../api.js';
+import { api, csvUrl, showError } from '../api.js';
 import { h, field, select, clear, append, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId, locale } from '../format.js';
@@ -149,7 +149,7 @@ function settingsForm(slot, s) {
       announce(t('org.settings.saved'));
     } catch (err) {
       msg.className = 'error-text';
-      msg.textContent = err.status === 403 ? t('error.forbidden') : t('error.load', { msg: err.message });
+      if (err.status === 403) msg.textContent = t('error.forbidden'); else showError(msg, err);
     }
   });
   return form;

@@ -5,7 +5,7 @@
 // Every action here is itself an entry in the audit log (the server writes
 // it); an erasure cannot be undone, so it asks twice.
 
-import { api, qs } from '../api.js';
+import { api, qs, errorText } from '../api.js';
 import { h, clear, field, select, announce } from '../dom.js';
 import { t } from '../i18n.js';
 import { panel, errorNotice } from '../widgets.js';
@@ -19,10 +19,6 @@ function download(name, data) {
   document.body.append(a);
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-}
-
-function errorText(err) {
-  return err.field ? err.field + ': ' + err.message : err.message;
 }
 
 // ---- export / erase ----------------------------------------------------------------

@@ -3,7 +3,7 @@
 // ranking); the team goal and its progress; what the team agreed to share;
 // the Wall of Fame and the Wall of Shame, each item linking to its response.
 
-import { api } from '../api.js';
+import { api, errorText, errorDetail, showError } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtRange, currentQuarter } from '../format.js';
@@ -56,7 +56,8 @@ export function complimentAction(v) {
       btn.disabled = false;
       msg.className = 'error-text compliment-msg';
       msg.textContent = err.status === 409 ? t('compliment.exists') : err.status === 403 ? t('compliment.forbidden')
-        : t('error.load', { msg: err.message });
+        : errorText(err);
+      msg.title = errorDetail(err) || '';
       if (err.status === 409) form.dataset.sent = 'true';
     }
   });
@@ -245,7 +246,7 @@ function goalError(err, metric) {
       ? t('goal.error.range', { metric: t(metric), min: sc.min, max: sc.max }) : t('goal.error.target');
   }
   if (field === 'period') return t('goal.error.period');
-  return t('goal.error.other', { msg: err.message });
+  return errorText(err);
 }
 
 function goalsPanel(team, goals, user, ctx) {
@@ -299,6 +300,7 @@ function goalsPanel(team, goals, user, ctx) {
     } catch (err) {
       msg.className = 'error-text';
       msg.textContent = goalError(err, metric);
+      msg.title = errorDetail(err) || '';
     }
   });
   box.append(form);
@@ -325,7 +327,7 @@ function settingsPanel(team, settings, user) {
     } catch (err) {
       box2.checked = !box2.checked;
       msg.className = 'error-text';
-      msg.textContent = err.status === 403 ? t('error.forbidden') : t('error.load', { msg: err.message });
+      if (err.status === 403) msg.textContent = t('error.forbidden'); else showError(msg, err);
     }
   });
   box.append(h('label', { class: 'check', for: 'share-scores' }, box2, t('team.settings.share')), msg);

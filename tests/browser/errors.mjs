@@ -16,7 +16,8 @@
 // routes write in the reader's language), and the login page throttled
 // after five wrong passwords (429 with Retry-After). The English reader
 // then switches the page to Dutch: the English server words go to the
-// title only. The expected sentences are written out here. TAP lines,
+// title only. Replies no form provokes (an unknown field, Retry-After in
+// seconds, a 404 without a body) through the page's own api.js. The expected sentences are written out here. TAP lines,
 // exit status 1 on any failure.
 
 import fs from 'node:fs';
@@ -218,6 +219,24 @@ async function main() {
           const seen = ENGLISH.filter((s) => text.includes(s));
           eq(seen, [], 'nl: no English server text on the Dutch page');
         }
+        // replies no form here provokes: an unknown field, Retry-After in seconds, no code
+        const made = await page.evaluate(async () => {
+          const m = await import('/js/api.js');
+          return [
+            m.errorText(new m.ApiError(422, { error: { code: 'out_of_range', field: 'answers.open', message: 'answers.open is too long' } }, '/responses')),
+            m.errorText(new m.ApiError(503, { error: { code: 'storage_full', message: 'the disk is full' } }, '/responses', 40)),
+            m.errorText(new m.ApiError(404, null, '/teams/999')),
+          ];
+        });
+        eq(made, l === 'nl' ? [
+          'Het veld ‘answers.open’ ligt buiten het toegestane bereik.',
+          'De schijf van de server is vol: er kan nu niets worden opgeslagen. Probeer het over 40 seconden opnieuw.',
+          'Dit bestaat niet (meer).',
+        ] : [
+          'The field ‘answers.open’ is outside the allowed range. (answers.open is too long)',
+          'The server’s disk is full: nothing can be saved now. Try again in 40 seconds. (the disk is full)',
+          'This does not exist (any more).',
+        ], l + ': an unknown field by its raw name, Retry-After in seconds, a reply without a body by its status');
         if (l === 'en') {
           // the English reader switches to Dutch: the server's English words leave the text
           await page.click('.lang-btn[data-lang="nl"]');

@@ -6,7 +6,7 @@
 //
 // Route: #/account. Reached from the name in the header (app.js).
 
-import { api, setCsrf, errorText } from '../api.js';
+import { api, setCsrf, errorText, errorDetail } from '../api.js';
 import { h, field, clear, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
@@ -16,8 +16,10 @@ const TOKEN_DAYS = 90;      // the server's default (AUTH_TOKEN_DAYS)
 const TOKEN_MAX_DAYS = 365; // and its maximum
 
 // A message in a status line: ok or error.
-function say(el, text, error = false) {
+// detail: the server's own words when in another language (a title).
+function say(el, text, error = false, detail = null) {
   el.textContent = text;
+  if (detail) el.title = detail; else el.removeAttribute('title');
   el.className = error ? 'error-text' : 'hint';
   el.setAttribute('role', error ? 'alert' : 'status');
 }
@@ -59,10 +61,10 @@ function passwordPanel(onChanged) {
       announce(msg.textContent);
       await onChanged();
     } catch (err) {
-      if (err.status === 429) say(msg, errorText(err), true);
+      if (err.status === 429) say(msg, errorText(err), true, errorDetail(err));
       else if (err.field === 'current_password') say(msg, t('account.pw.wrong'), true);
       else if (err.field === 'new_password') say(msg, t('account.pw.short'), true);
-      else say(msg, errorText(err), true);
+      else say(msg, errorText(err), true, errorDetail(err));
     } finally {
       submit.disabled = false;
     }
@@ -101,7 +103,7 @@ function tokensPanel() {
       await load();
     } catch (err) {
       btn.disabled = false;
-      say(msg, errorText(err), true);
+      say(msg, errorText(err), true, errorDetail(err));
     }
   }
 
@@ -154,7 +156,7 @@ function tokensPanel() {
       say(msg, '');
       await load();
     } catch (err) {
-      say(msg, errorText(err), true);
+      say(msg, errorText(err), true, errorDetail(err));
     } finally {
       submit.disabled = false;
     }
@@ -177,7 +179,7 @@ function usersPanel(me) {
       await load();
     } catch (err) {
       btn.disabled = false;
-      say(msg, errorText(err), true);
+      say(msg, errorText(err), true, errorDetail(err));
     }
   }
 

@@ -8,7 +8,7 @@
 // Routes: #/admin (= users), #/admin/users, #/admin/surveys, #/admin/rules,
 // #/admin/alerts, #/admin/settings. The server checks every call (admin).
 
-import { api, errorText } from '../api.js';
+import { api, errorText, errorDetail } from '../api.js';
 import { h, field, select, clear, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
@@ -25,8 +25,10 @@ const SECTIONS = {
 };
 
 // A message in a status line: ok or error (shared with admin_config.js).
-export function say(el, text, error = false) {
+// detail: the server's own words when in another language (a title).
+export function say(el, text, error = false, detail = null) {
   el.textContent = text;
+  if (detail) el.title = detail; else el.removeAttribute('title');
   el.className = error ? 'error-text' : 'hint';
   el.setAttribute('role', error ? 'alert' : 'status');
   if (!error) announce(text);
@@ -87,7 +89,7 @@ function createForm(units, msg, onCreated) {
       say(msg, t('admin.users.created', { name: u.name }));
       await onCreated();
     } catch (err) {
-      say(msg, errText(err), true);
+      say(msg, errText(err), true, errorDetail(err));
     } finally {
       submit.disabled = false;
     }
@@ -121,7 +123,7 @@ async function showTokens(box, u) {
           say(msg, t('account.tok.revoked', { name: tok.name }));
         } catch (err) {
           revoke.disabled = false;
-          say(msg, errText(err), true);
+          say(msg, errText(err), true, errorDetail(err));
         }
       });
       return h('tr', { dataset: { token: tok.id } },
@@ -158,7 +160,7 @@ function userRow(u, me, units, msg, tokensBox, reload) {
       await reload();
     } catch (err) {
       save.disabled = false;
-      say(msg, errText(err), true);
+      say(msg, errText(err), true, errorDetail(err));
     }
   });
   const actions = [save];
@@ -174,7 +176,7 @@ function userRow(u, me, units, msg, tokensBox, reload) {
         await reload();
       } catch (err) {
         toggle.disabled = false;
-        say(msg, errText(err), true);
+        say(msg, errText(err), true, errorDetail(err));
       }
     });
     actions.push(toggle);
@@ -189,7 +191,7 @@ function userRow(u, me, units, msg, tokensBox, reload) {
         const r = await api('/users/' + u.id + '/password-reset', { method: 'POST', body: {} });
         say(msg, t('admin.users.reset.sent', { email: r.email, until: fmtDateTime(r.expires_at, lang()) }));
       } catch (err) {
-        say(msg, errText(err), true);
+        say(msg, errText(err), true, errorDetail(err));
       } finally {
         reset.disabled = false;
       }

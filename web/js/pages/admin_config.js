@@ -6,7 +6,7 @@
 // (POST /admin/smtp-test). Each form sends what the API documents and shows
 // the API's refusal with the field it names.
 
-import { api } from '../api.js';
+import { api, errorDetail } from '../api.js';
 import { h, field, select, clear } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
@@ -63,7 +63,7 @@ function surveyForm(s) {
       say(msg, t('admin.saved', { name: saved.name }));
     } catch (err) {
       markField(form, err);
-      say(msg, errText(err), true);
+      say(msg, errText(err), true, errorDetail(err));
     } finally {
       submit.disabled = false;
     }
@@ -115,7 +115,7 @@ function ruleForm(tp, rule, surveys) {
       say(msg, t('admin.rule.saved', { name: tp.name }));
     } catch (err) {
       markField(form, err);
-      say(msg, errText(err), true);
+      say(msg, errText(err), true, errorDetail(err));
     } finally {
       submit.disabled = false;
     }
@@ -179,7 +179,7 @@ function alertRow(r, msg) {
       say(msg, t('admin.alert.saved', { kind: t('admin.alert.kind.' + r.kind) }));
     } catch (err) {
       markField(form, err);
-      say(msg, errText(err), true);
+      say(msg, errText(err), true, errorDetail(err));
     } finally {
       save.disabled = false;
     }
@@ -257,7 +257,7 @@ export async function settingsSection(body) {
       say(msg, t('admin.set.saved'));
     } catch (err) {
       markField(form, err);
-      say(msg, errText(err), true);
+      say(msg, errText(err), true, errorDetail(err));
     } finally {
       submit.disabled = false;
     }
@@ -276,7 +276,7 @@ export async function settingsSection(body) {
       if (r.sent) say(smtpMsg, t('admin.smtp.sent', { to: r.to }));
       else say(smtpMsg, t('admin.smtp.failed', { to: r.to, detail: r.detail || '' }), true);
     } catch (err) {
-      say(smtpMsg, err.field === 'smtp' ? t('admin.smtp.off') : errText(err), true);
+      say(smtpMsg, err.field === 'smtp' ? t('admin.smtp.off') : errText(err), true, errorDetail(err));
     } finally {
       send.disabled = false;
     }

@@ -13,7 +13,8 @@
 // out_of_range naming `deadline`), a goal with a period that is no period
 // (422 naming `period`), a resolve message with an unknown placeholder
 // (the preview's 422 naming `customer_message`, whose words the case
-// routes write in the reader's language), and the login page throttled
+// routes write in the reader's language), a new password of 9 characters,
+// and the login page throttled
 // after five wrong passwords (429 with Retry-After). The English reader
 // then switches the page to Dutch: the English server words go to the
 // title only. Replies no form provokes (an unknown field, Retry-After in
@@ -219,6 +220,16 @@ async function main() {
           const seen = ENGLISH.filter((s) => text.includes(s));
           eq(seen, [], 'nl: no English server text on the Dutch page');
         }
+        // a new password that is too short: refused before it is sent
+        await go(page, base, '#/account', 'account');
+        await page.fill('#password-form input[name="current_password"]', LEAD_PASSWORD);
+        await page.fill('#password-form input[name="new_password"]', 'kort-9tkn');
+        await page.fill('#password-form input[name="new_password_again"]', 'kort-9tkn');
+        await page.click('#password-form button[type="submit"]');
+        await page.waitForSelector('#password-form .error-text');
+        eq(await page.textContent('#password-form .error-text'), l === 'nl' ? 'Het nieuwe wachtwoord moet minstens 10 tekens hebben.'
+          : 'The new password needs at least 10 characters.', l + ': a new password of 9 characters -> the length sentence');
+
         // replies no form here provokes: an unknown field, Retry-After in seconds, no code
         const made = await page.evaluate(async () => {
           const m = await import('/js/api.js');
@@ -240,7 +251,7 @@ async function main() {
         if (l === 'en') {
           // the English reader switches to Dutch: the server's English words leave the text
           await page.click('.lang-btn[data-lang="nl"]');
-          await waitPage(page, 'case');
+          await waitPage(page, 'account');
           const nlView = await previewError(page, base, kase.id);
           eq([nlView.text, nlView.title],
             ['Het veld ‘Bericht aan de klant’ is ongeldig.', '{klantnaam} is not a placeholder: use {customer_name}, {employee_name} or {organisation}'],

@@ -5,7 +5,7 @@
 // Every action here is itself an entry in the audit log (the server writes
 // it); an erasure cannot be undone, so it asks twice.
 
-import { api, qs, errorText } from '../api.js';
+import { api, qs, errorText, errorDetail } from '../api.js';
 import { h, clear, field, select, announce } from '../dom.js';
 import { t } from '../i18n.js';
 import { panel, errorNotice } from '../widgets.js';
@@ -31,7 +31,8 @@ function personPanel() {
   const summary = h('div', { id: 'privacy-summary' });
   const path = () => '/' + (kind.value === 'customer' ? 'customers' : 'employees') + '/' + encodeURIComponent(id.value);
   const valid = () => /^[1-9][0-9]*$/.test(id.value);
-  const show = (cls, text) => clear(out).append(h('p', { class: 'notice ' + cls }, text));
+  // title: the server's own words when in another language
+  const show = (cls, text, title) => clear(out).append(h('p', { class: 'notice ' + cls, title }, text));
 
   const doExport = async () => {
     if (!valid()) return show('notice-error', t('privacy.id.invalid'));
@@ -42,7 +43,7 @@ function personPanel() {
       show('', t('privacy.exported'));
       announce(t('privacy.exported'));
     } catch (err) {
-      show('notice-error', errorText(err));
+      show('notice-error', errorText(err), errorDetail(err));
     }
   };
   const doErase = async () => {
@@ -58,7 +59,7 @@ function personPanel() {
         contacts: c.contacts ?? 0, cases: c.cases ?? 0 }));
       announce(t('privacy.erased.short'));
     } catch (err) {
-      show('notice-error', errorText(err));
+      show('notice-error', errorText(err), errorDetail(err));
     }
   };
   return panel(t('privacy.person'), null,
@@ -105,7 +106,7 @@ function retentionPanel(policy) {
       clear(out).append(h('p', { class: 'notice' }, t('saved')));
       announce(t('saved'));
     } catch (err) {
-      clear(out).append(h('p', { class: 'notice notice-error' }, errorText(err)));
+      clear(out).append(h('p', { class: 'notice notice-error', title: errorDetail(err) }, errorText(err)));
       if (err.field && inputs[err.field]) inputs[err.field].focus();
     }
   };
@@ -149,7 +150,7 @@ function auditPanel() {
       more.hidden = cursor === null;
       clear(status).append(list.children.length ? '' : h('p', { class: 'hint' }, t('audit.none')));
     } catch (err) {
-      clear(status).append(h('p', { class: 'notice notice-error' }, errorText(err)));
+      clear(status).append(h('p', { class: 'notice notice-error', title: errorDetail(err) }, errorText(err)));
     }
   };
   more.addEventListener('click', () => load(true));

@@ -9,6 +9,8 @@
 
 #include "cli/cli_text.h"
 #include "text/text.h"
+#include "cli/cli_util.h"   /* reanalyze (issue 14, store) */
+#include "store/store.h"
 
 #define EXIT_USAGE 2
 #define FILE_MAX (256u << 20)
@@ -22,6 +24,7 @@ static const char *const usage =
 	"       klantstem text evaluate --csv FILE --text COL --label COL [--lang-column COL]\n"
 	"                               [--folds N]\n"
 	"       klantstem text taxonomy\n"
+	"       klantstem text reanalyze --db FILE [--batch N]\n"
 	"  analyze   one text per line of FILE (or stdin), or per row of a CSV column;\n"
 	"            --lang nl|en takes the language as given, --prior is the customer's\n"
 	"            stated language (a prior: see docs/TEXT.md), --lang-column a CSV\n"
@@ -29,7 +32,9 @@ static const char *const usage =
 	"  train     a sentiment model from labelled texts: labels NPS 0-10, stars 1-5 or\n"
 	"            negative/neutral/positive; shows what it learned\n"
 	"  evaluate  k-fold cross-validation (default 5): accuracy, macro-F1, confusion\n"
-	"  taxonomy  print the default taxonomy (JSON) to edit\n";
+	"  taxonomy  print the default taxonomy (JSON) to edit\n"
+	"  reanalyze analyse every stored open answer again (after a taxonomy or model\n"
+	"            change), N answers per transaction (default 500)\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -651,6 +656,48 @@ out0:
 	return rc;
 }
 
+/* ---- reanalyze (issue 14: the stored answers) ---------------------------- */
+
+static void reanalyze_progress(void *arg, const store_reanalyze_counts *k)
+{
+	(void)arg;
+	printf("analysed %lld, failed %lld\n", (long long)k->analyzed, (long long)k->failed);
+	fflush(stdout);
+}
+
+static int reanalyze(int argc, char **argv)
+{
+	const char *db = NULL;
+	long batch = 500;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+			char *end;
+			batch = strtol(argv[++i], &end, 10);
+			if (*end || batch < 1 || batch > 100000)
+				return usage_error("--batch must be 1..100000");
+		} else
+			return usage_error("unknown option '%s'", argv[i]);
+	}
+	if (db == NULL)
+		return usage_error("reanalyze needs --db FILE");
+	if (cli_db_exists(db))
+		return 1;
+	ks_store *s;
+	ks_error e;
+	ks_error_clear(&e);
+	if (store_open(db, NULL, &s, &e))
+		return cli_report(&e, NULL);
+	store_reanalyze_counts k;
+	ks_err err = store_text_reanalyze(s, (int)batch, reanalyze_progress, NULL, &k, &e);
+	store_close(s);
+	if (err)
+		return cli_report(&e, NULL);
+	printf("done: %lld answers analysed, %lld failed\n", (long long)k.analyzed, (long long)k.failed);
+	return k.failed ? 1 : 0;
+}
+
 int cli_text_run(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -658,6 +705,8 @@ int cli_text_run(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	const char *sub = argv[1];
+	if (strcmp(sub, "reanalyze") == 0)
+		return reanalyze(argc - 2, argv + 2);
 	text_opts o;
 	int rc = parse_opts(argc - 2, argv + 2, &o);
 	if (rc)

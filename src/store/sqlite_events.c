@@ -537,6 +537,9 @@ static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, 
 		 * open commit with the response, in this savepoint, or not at all. */
 		if (!err && *created)
 			err = sq_cases_for_response(s, c, r, true, e);
+		/* text analysis (issue 14): with the response, never instead of it */
+		if (!err && *created)
+			sq_text_for_response(s, c, r);
 	}
 	if (err) {
 		sq_step_once(c, SQ_ROLLBACK_TO, NULL);
@@ -1091,7 +1094,11 @@ static json_t *sq_response_row(sq_conn *c, sqlite3_stmt *st)
 		sqlite3_reset(ds);
 	}
 	sq_response_voice(c, &r);
-	return store_response_json(&r);
+	json_t *o = store_response_json(&r);
+	/* text analysis (issue 14): only next to a text the caller sees */
+	if (o)
+		json_object_set_new(o, "analysis", r.open_text ? sq_text_json(c, r.id) : json_null());
+	return o;
 }
 
 ks_err store_response_get(ks_store *s, int64_t id, json_t **out, ks_error *e)
@@ -1338,8 +1345,10 @@ static ks_err sq_response_rewrite(sq_conn *c, const model_response *r, int64_t n
 	if ((err = sq_cstep(c, st, e)))
 		return err;
 	static const char *const clear[] = {"DELETE FROM response_drivers WHERE response_id=?1",
-					    "DELETE FROM response_yesno WHERE response_id=?1"};
-	for (int i = 0; i < 2 && !err; i++) {
+					    "DELETE FROM response_yesno WHERE response_id=?1",
+					    /* issue 14: the old text's analysis (reanalyze renews it) */
+					    "DELETE FROM text_analysis WHERE response_id=?1"};
+	for (int i = 0; i < 3 && !err; i++) {
 		if ((err = sq_cprep(c, clear[i], &st, e)))
 			return err;
 		sqlite3_bind_int64(st, 1, r->id);

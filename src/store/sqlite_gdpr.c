@@ -351,6 +351,11 @@ static ks_err sq_erase_customer(sq_conn *c, int64_t id, int64_t now, store_erase
 		err = sq_gdpr_run(c, "DELETE FROM cases WHERE customer_id = ?1", id, 0, &n->cases, e);
 	/* The text first and on its own (only rows that have one): the FTS
 	 * trigger then removes exactly the documents that were indexed. */
+	if (!err) /* issue 14: the analysis goes with the text */
+		err = sq_gdpr_run(c,
+				  "DELETE FROM text_analysis WHERE response_id IN (SELECT id FROM responses WHERE"
+				  " customer_id = ?1 OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?1))",
+				  id, 0, NULL, e);
 	if (!err)
 		err = sq_gdpr_run(c,
 				  "UPDATE responses SET open_text = NULL WHERE open_text IS NOT NULL AND"
@@ -650,6 +655,13 @@ ks_err store_retention_last_run(ks_store *s, int64_t *at, ks_error *e)
 
 static ks_err sq_retention_open_text(sq_conn *c, int64_t cut, store_retention_counts *n, ks_error *e)
 {
+	/* issue 14: the analysis goes with the text */
+	ks_err err = sq_gdpr_run(c,
+				 "DELETE FROM text_analysis WHERE response_id IN"
+				 " (SELECT id FROM responses WHERE open_text IS NOT NULL AND received_at < ?1)",
+				 cut, 0, NULL, e);
+	if (err)
+		return err;
 	return sq_gdpr_run(c,
 			   "UPDATE responses SET open_text = NULL WHERE open_text IS NOT NULL AND received_at < ?1",
 			   cut, 0, &n->open_texts, e);

@@ -116,6 +116,12 @@ struct ks_store {
 	bool ckpt_stop;
 	pthread_mutex_t ck_mu;
 	pthread_cond_t ck_cv;
+
+	/* text analysis (issue 14, sqlite_text.c): read-only context, and the
+	 * writer thread's own worker; both NULL when the language data is
+	 * missing (answers are then stored without analysis). */
+	struct text_ctx *text;
+	struct text_worker *text_w;
 };
 
 struct store_bulk {
@@ -204,6 +210,14 @@ ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_erro
 /* Column text, "" for NULL. */
 const char *sq_ctext(sqlite3_stmt *st, int i);
 json_t *sq_iso_or_null(int64_t t);
+/* text analysis (issue 14, sqlite_text.c) */
+void sq_text_open(ks_store *s);   /* at store_open; logs and goes on without */
+void sq_text_close(ks_store *s);
+/* Writer only (uses s->text_w): analyse r's open text and write its rows
+ * on c in a savepoint of their own; a failure is logged, never returned. */
+void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r);
+/* {language, sentiment:{label, score}, themes:[...]} or JSON null; new ref. */
+json_t *sq_text_json(sq_conn *c, int64_t id);
 json_t *sq_opt_text(sqlite3_stmt *st, int i);
 json_t *sq_opt_id(int64_t id);
 /* The manager who answers for a team: the nearest user with role manager

@@ -432,6 +432,8 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 	if (!err)
 		err = sq_checkpointer_start(s, e);
 	if (!err)
+		sq_text_open(s); /* issue 14: before the writer, which uses it */
+	if (!err)
 		err = sq_writer_start(s, e);
 	if (!err)
 		s->funnel = sq_funnel_cache_new(path); /* issue 13: NULL = count every time */
@@ -458,6 +460,7 @@ void store_close(ks_store *s)
 		sqlite3_exec(s->wconn->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 		sq_conn_close(s->wconn);
 	}
+	sq_text_close(s); /* issue 14 */
 	free(s->all_conns);
 	sq_funnel_cache_free(s->funnel); /* issue 13 */
 	pthread_mutex_destroy(&s->pool_mu);

@@ -1088,4 +1088,18 @@ void store_unsub_language(ks_store *s, const char *token, char lang[3]);
 
 /* ==== end of customer voice ================================================ */
 
+/* ==== text analysis (issue 14, sqlite_text.c) ============================== */
+
+typedef struct store_reanalyze_counts {
+	int64_t analyzed;   /* answers with fresh rows */
+	int64_t failed;     /* analysis failed: logged, old rows kept */
+} store_reanalyze_counts;
+typedef void (*store_reanalyze_fn)(void *arg, const store_reanalyze_counts *so_far);
+
+/* Re-run the analysis over every stored open answer, batch answers per
+ * transaction (<= 0: 500), calling progress after each batch. Replaces
+ * existing rows. KS_ERR_INTERNAL when the store has no text context. */
+ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress, void *arg,
+			    store_reanalyze_counts *out, ks_error *e);
+
 #endif

@@ -1,0 +1,203 @@
+/* sqlite_text.c — the text analysis of open answers (issue 14): written by
+ * the writer with the response, shown with it, and renewed in bulk by
+ * `klantstem text reanalyze`. Schema: migrations/017_text_analysis.sql.
+ *
+ * The store owns one text_ctx (default taxonomy, lexicon, no model yet)
+ * and one text_worker for the writer thread, which is the only thread that
+ * analyses on insert. A failed analysis never fails the response: it is
+ * logged and the response is stored without an analysis row.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "text/text.h"
+
+void sq_text_open(ks_store *s)
+{
+	ks_error e;
+	ks_error_clear(&e);
+	text_ctx *ctx = NULL;
+	text_worker *w = NULL;
+	if (text_ctx_new(&ctx, NULL, &e) == KS_OK && text_worker_new(ctx, &w, &e) == KS_OK) {
+		s->text = ctx;
+		s->text_w = w;
+		return;
+	}
+	/* Without the language data the product still takes answers. */
+	fprintf(stderr, "klantstem: text analysis off: %s\n", e.message);
+	text_ctx_free(ctx);
+}
+
+void sq_text_close(ks_store *s)
+{
+	text_worker_free(s->text_w);
+	text_ctx_free(s->text);
+	s->text_w = NULL;
+	s->text = NULL;
+}
+
+static text_lang sq_text_prior(const char *language)
+{
+	if (language && strcmp(language, "nl") == 0)
+		return TEXT_LANG_NL;
+	if (language && strcmp(language, "en") == 0)
+		return TEXT_LANG_EN;
+	return TEXT_LANG_AUTO;
+}
+
+/* Write r's rows (replacing any) on c, inside the caller's transaction. */
+static ks_err sq_text_rows(sq_conn *c, int64_t id, const text_result *r, int64_t now, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "DELETE FROM text_analysis WHERE response_id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	if ((err = sq_cstep(c, st, e)))
+		return err;
+	if ((err = sq_cprep(c, "INSERT INTO text_analysis(response_id, language, label, score, analyzed_at)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5)", &st, e)))
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text_lang_name(r->lang), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text_label_name(r->label), -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, r->score);
+	sqlite3_bind_int64(st, 5, now);
+	if ((err = sq_cstep(c, st, e)))
+		return err;
+	for (int i = 0; i < r->n_themes && !err; i++) {
+		const text_theme_hit *h = &r->themes[i];
+		if ((err = sq_cprep(c, "INSERT INTO text_themes(response_id, theme, subtheme, label, score,"
+				       " mentions) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &st, e)))
+			return err;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, h->theme, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, h->subtheme ? h->subtheme : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, text_label_name(h->label), -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 5, h->score);
+		sqlite3_bind_int(st, 6, h->mentions);
+		err = sq_cstep(c, st, e);
+	}
+	return err;
+}
+
+/* Analyse text with w and write the rows inside a savepoint of its own, so
+ * a failure leaves the enclosing transaction (and the response) intact. */
+static ks_err sq_text_one(sq_conn *c, text_worker *w, int64_t id, const char *text,
+			  const char *language, int64_t now, ks_error *e)
+{
+	text_result r;
+	memset(&r, 0, sizeof r);
+	ks_err err = text_analyze(w, text, strlen(text), sq_text_prior(language), false, &r, e);
+	if (err)
+		return err;
+	if ((err = sq_exec(c, "SAVEPOINT text_analysis", e)) == KS_OK) {
+		err = sq_text_rows(c, id, &r, now, e);
+		if (err)
+			sqlite3_exec(c->db, "ROLLBACK TO text_analysis", NULL, NULL, NULL);
+		sqlite3_exec(c->db, "RELEASE text_analysis", NULL, NULL, NULL);
+	}
+	text_result_free(&r);
+	return err;
+}
+
+void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r)
+{
+	if (s->text_w == NULL || r->open_text == NULL || r->open_text[0] == '\0')
+		return;
+	ks_error e;
+	ks_error_clear(&e);
+	if (sq_text_one(c, s->text_w, r->id, r->open_text, r->language, clock_now(s->clock), &e))
+		fprintf(stderr, "klantstem: response %lld stored without text analysis: %s\n",
+			(long long)r->id, e.message);
+}
+
+json_t *sq_text_json(sq_conn *c, int64_t id)
+{
+	sqlite3_stmt *st;
+	if (sq_cprep(c, "SELECT language, label, score FROM text_analysis WHERE response_id = ?1", &st, NULL))
+		return json_null();
+	sqlite3_bind_int64(st, 1, id);
+	json_t *out = json_null();
+	if (sqlite3_step(st) == SQLITE_ROW)
+		out = json_pack("{s:s, s:{s:s, s:f}, s:[]}", "language", sq_ctext(st, 0), "sentiment",
+				"label", sq_ctext(st, 1), "score", sqlite3_column_double(st, 2), "themes");
+	sqlite3_finalize(st);
+	if (out == NULL || json_is_null(out))
+		return out ? out : json_null();
+	if (sq_cprep(c, "SELECT theme, subtheme, label FROM text_themes WHERE response_id = ?1 ORDER BY rowid",
+		     &st, NULL))
+		return out;
+	sqlite3_bind_int64(st, 1, id);
+	json_t *themes = json_object_get(out, "themes");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(themes, json_pack("{s:s, s:s, s:s}", "theme", sq_ctext(st, 0), "subtheme",
+							 sq_ctext(st, 1), "sentiment", sq_ctext(st, 2)));
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* One batch: the next up to n answers after *after, in one transaction. */
+static ks_err sq_text_batch(ks_store *s, sq_conn *c, text_worker *w, int n, int64_t *after,
+			    store_reanalyze_counts *k, bool *done, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (err)
+		return err;
+	err = sq_cprep(c, "SELECT id, open_text, language FROM responses WHERE id > ?1 AND open_text IS NOT NULL"
+		       " AND open_text <> '' ORDER BY id LIMIT ?2", &st, e);
+	int got = 0;
+	if (!err) {
+		sqlite3_bind_int64(st, 1, *after);
+		sqlite3_bind_int(st, 2, n);
+		int64_t now = clock_now(s->clock);
+		while (!err && sqlite3_step(st) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			ks_error one;
+			ks_error_clear(&one);
+			if (sq_text_one(c, w, id, sq_ctext(st, 1), sq_ctext(st, 2), now, &one) == KS_OK)
+				k->analyzed++;
+			else {
+				k->failed++;
+				fprintf(stderr, "klantstem: response %lld: %s\n", (long long)id, one.message);
+			}
+			*after = id;
+			got++;
+		}
+		sqlite3_finalize(st);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	*done = got < n;
+	return err;
+}
+
+ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress, void *arg,
+			    store_reanalyze_counts *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	if (s->text == NULL)
+		return ks_fail(e, KS_ERR_INTERNAL, NULL, "text analysis is off (no language data)");
+	text_worker *w;
+	ks_err err = text_worker_new(s->text, &w, e);
+	if (err)
+		return err;
+	sq_conn *c = sq_acquire(s);
+	int64_t after = 0;
+	bool done = false;
+	while (!err && !done) {
+		err = sq_text_batch(s, c, w, batch > 0 ? batch : 500, &after, out, &done, e);
+		if (!err && progress)
+			progress(arg, out);
+	}
+	sq_release(s, c);
+	text_worker_free(w);
+	return err;
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Text analysis of stored answers (issue 14; docs/TEXT.md, "In the store";
+docs/API.md, "Responses"): every open answer is analysed by the writer in
+the response's own transaction, so the rows are in the SQLite file before
+the 201 returns; the response shows them as `analysis` (null without open
+text); erasing the customer removes them; `klantstem text reanalyze --db`
+fills them again after they were deleted.
+
+The expected labels are those of the shipped lexicon and default taxonomy
+(`klantstem text analyze` on the same sentences gives the same): a polite
+but slow contact is friendliness/staff positive and waiting_time/waiting
+negative, negative overall."""
+
+import os
+import sqlite3
+import sys
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+NL = "vriendelijk maar het duurde veel te lang"
+EN = "The staff were very friendly but the wait was far too long"
+THEMES = [("friendliness", "staff", "positive"), ("waiting_time", "waiting", "negative")]
+
+
+def post(srv, f, cust, lang, answers):
+    body = {"touchpoint_id": f["tp1"]["id"], "employee_id": f["emp1"]["id"], "team_id": f["team"]["id"],
+            "customer_id": f[cust]["id"], "channel": "phone", "language": lang,
+            "received_at": "2026-11-01T10:00:00Z", "answers": answers}
+    st, _, r = srv.post("/api/v1/responses", body)
+    if st != 201:
+        raise ks.FixtureError("POST /api/v1/responses -> %s" % ks.got(st, r))
+    return r["id"]
+
+
+def rows(srv, rid):
+    a = srv.sql("SELECT language, label, round(score, 3) FROM text_analysis WHERE response_id = ?", (rid,))
+    th = srv.sql("SELECT theme, subtheme, label FROM text_themes WHERE response_id = ? ORDER BY rowid", (rid,))
+    return a, th
+
+
+def api_analysis(lang, label, score):
+    return {"language": lang, "sentiment": {"label": label, "score": score},
+            "themes": [{"theme": a, "subtheme": b, "sentiment": c} for a, b, c in THEMES]}
+
+
+def rounded(an):
+    """The API's analysis with the score to 3 decimals (the float is the
+    lexicon's mean; the test states it to 3 places)."""
+    if not isinstance(an, dict) or not isinstance(an.get("sentiment"), dict):
+        return an
+    out = dict(an)
+    out["sentiment"] = dict(an["sentiment"])
+    if isinstance(out["sentiment"].get("score"), float):
+        out["sentiment"]["score"] = round(out["sentiment"]["score"], 3)
+    return out
+
+
+def main(t, srv):
+    f = ks.base_fixture(srv)
+
+    # ---- stored with the response, before the 201 ----
+    nl = post(srv, f, "cust_nl", "nl", {"nps": 6, "open": NL})
+    a, th = rows(srv, nl)
+    t.eq(a, [("nl", "negative", -0.467)], "db: the Dutch answer's analysis is in the file when the 201 returns")
+    t.eq(th, THEMES, "db: its themes: friendliness/staff positive, waiting_time/waiting negative")
+
+    en = post(srv, f, "cust_en", "en", {"nps": 5, "open": EN})
+    a, th = rows(srv, en)
+    t.eq(a, [("en", "negative", -0.6)], "db: the English answer: en, negative, -0.6")
+    t.eq(th, THEMES, "db: the English answer has the same two themes")
+
+    bare = post(srv, f, "cust_nl", "nl", {"nps": 9})
+    t.eq(srv.sql("SELECT count(*) FROM text_analysis WHERE response_id = ?", (bare,)), [(0,)],
+         "db: an answer without open text has no analysis row")
+    t.eq(srv.sql("SELECT count(*) FROM text_themes WHERE response_id = ?", (bare,)), [(0,)],
+         "db: ... and no theme rows")
+
+    # ---- the API ----
+    st, _, g = srv.get("/api/v1/responses/%d" % nl)
+    t.check(st == 200 and rounded(g.get("analysis")) == api_analysis("nl", "negative", -0.467),
+            "GET /responses/{id}: analysis {language, sentiment {label, score}, themes}", ks.got(st, g))
+    st, _, g = srv.get("/api/v1/responses/%d" % bare)
+    t.check(st == 200 and "analysis" in g and g["analysis"] is None,
+            "GET /responses/{id}: analysis null without open text", ks.got(st, g))
+    st, _, lst = srv.get("/api/v1/responses?limit=100")
+    by = {it["id"]: it for it in (lst or {}).get("items", [])} if st == 200 else {}
+    t.check(rounded(by.get(en, {}).get("analysis")) == api_analysis("en", "negative", -0.6)
+            and by.get(bare, {"analysis": 1}).get("analysis") is None,
+            "GET /responses: the list carries the analysis (and null without text)", ks.got(st, lst))
+
+    # ---- reanalyze ----
+    before = srv.sql("SELECT response_id, language, label, score FROM text_analysis ORDER BY response_id")
+    before_th = srv.sql("SELECT response_id, theme, subtheme, label FROM text_themes ORDER BY response_id, rowid")
+    t.eq(len(before), 2, "db: two analysis rows before the reanalysis (two open answers)")
+    con = sqlite3.connect("file:%s" % urllib.parse.quote(srv.db), uri=True, timeout=10)
+    con.execute("PRAGMA foreign_keys=ON")
+    con.execute("DELETE FROM text_analysis")
+    con.commit()
+    con.close()
+    t.eq(srv.sql("SELECT (SELECT count(*) FROM text_analysis) + (SELECT count(*) FROM text_themes)"), [(0,)],
+         "db: the analysis deleted through SQL (themes cascade)")
+    rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db, "--batch", "1"], timeout=120)
+    t.check(rc == 0, "text reanalyze exits 0", "rc %r\n%s\n%s" % (rc, out, err))
+    t.eq(out.splitlines(), ["analysed 1, failed 0", "analysed 2, failed 0", "analysed 2, failed 0",
+                            "done: 2 answers analysed, 0 failed"],
+         "text reanalyze: progress per batch of 1, then the total")
+    t.eq(srv.sql("SELECT response_id, language, label, score FROM text_analysis ORDER BY response_id"), before,
+         "db: reanalyze wrote the same two analysis rows back")
+    t.eq(srv.sql("SELECT response_id, theme, subtheme, label FROM text_themes ORDER BY response_id, rowid"),
+         before_th, "db: ... and the same four theme rows")
+    rc, out, err = ks.run_cli(["text", "reanalyze"])
+    t.check(rc == 2 and "--db" in err, "text reanalyze without --db: usage error (2)", "rc %r %s" % (rc, err))
+    rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db + ".missing"])
+    t.check(rc == 1 and "no database file" in err, "text reanalyze on a missing file: 1", "rc %r %s" % (rc, err))
+
+    # ---- erase ----
+    st, _, er = srv.post("/api/v1/customers/%d/erase" % f["cust_nl"]["id"], {"confirm": True})
+    t.check(st == 200, "erase the Dutch customer -> 200", ks.got(st, er))
+    t.eq(rows(srv, nl), ([], []), "db: the erased customer's analysis and themes are gone")
+    t.eq(rows(srv, en)[0], [("en", "negative", -0.6)], "db: another customer's analysis stays")
+    st, _, g = srv.get("/api/v1/responses/%d" % nl)
+    t.check(st == 200 and g.get("analysis") is None and g.get("open_text") is None,
+            "GET /responses/{id} after erase: no text, analysis null", ks.got(st, g))
+
+
+ks.run(main)

@@ -1346,7 +1346,6 @@ static ks_err sq_response_rewrite(sq_conn *c, const model_response *r, int64_t n
 		return err;
 	static const char *const clear[] = {"DELETE FROM response_drivers WHERE response_id=?1",
 					    "DELETE FROM response_yesno WHERE response_id=?1",
-					    /* issue 14: the old text's analysis (reanalyze renews it) */
 					    "DELETE FROM text_analysis WHERE response_id=?1"};
 	for (int i = 0; i < 3 && !err; i++) {
 		if ((err = sq_cprep(c, clear[i], &st, e)))
@@ -1390,6 +1389,8 @@ ks_err store_response_update_partial(ks_store *s, const model_response *r, int64
 		err = ks_fail(e, KS_ERR_CONFLICT, "contact_id", "this contact has already been answered");
 	if (!err)
 		err = sq_response_rewrite(c, r, now, e);
+	if (!err) /* issue 14: the new text's analysis, in this transaction */
+		sq_text_for_response(s, c, r);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err) {

@@ -49,6 +49,9 @@ typedef struct sq_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQ__COUNT];
 	struct sq_conn *next_free;
+	/* issue 14: text analysis scratch, made on first use by whichever
+	 * thread holds the connection (one holder at a time: no lock) */
+	struct text_worker *text_w;
 } sq_conn;
 
 /* A write for the group-commit writer: a response, or a contact event with
@@ -117,11 +120,10 @@ struct ks_store {
 	pthread_mutex_t ck_mu;
 	pthread_cond_t ck_cv;
 
-	/* text analysis (issue 14, sqlite_text.c): read-only context, and the
-	 * writer thread's own worker; both NULL when the language data is
-	 * missing (answers are then stored without analysis). */
+	/* text analysis (issue 14, sqlite_text.c): read-only, shared by every
+	 * connection's worker; NULL when the language data is missing
+	 * (answers are then stored without analysis). */
 	struct text_ctx *text;
-	struct text_worker *text_w;
 };
 
 struct store_bulk {
@@ -212,9 +214,10 @@ const char *sq_ctext(sqlite3_stmt *st, int i);
 json_t *sq_iso_or_null(int64_t t);
 /* text analysis (issue 14, sqlite_text.c) */
 void sq_text_open(ks_store *s);   /* at store_open; logs and goes on without */
-void sq_text_close(ks_store *s);
-/* Writer only (uses s->text_w): analyse r's open text and write its rows
- * on c in a savepoint of their own; a failure is logged, never returned. */
+void sq_text_close(ks_store *s);   /* after every connection is closed */
+void sq_text_conn_free(sq_conn *c); /* its worker, if any */
+/* Analyse r's open text with c's worker and write its rows on c in a
+ * savepoint of their own; a failure is logged, never returned. */
 void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r);
 /* {language, sentiment:{label, score}, themes:[...]} or JSON null; new ref. */
 json_t *sq_text_json(sq_conn *c, int64_t id);

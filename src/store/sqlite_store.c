@@ -268,6 +268,7 @@ static void sq_conn_close(sq_conn *c)
 		return;
 	for (int i = 0; i < SQ__COUNT; i++)
 		sqlite3_finalize(c->stmt[i]);
+	sq_text_conn_free(c); /* issue 14 */
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -432,7 +433,7 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 	if (!err)
 		err = sq_checkpointer_start(s, e);
 	if (!err)
-		sq_text_open(s); /* issue 14: before the writer, which uses it */
+		sq_text_open(s); /* issue 14: before the writer, which analyses */
 	if (!err)
 		err = sq_writer_start(s, e);
 	if (!err)

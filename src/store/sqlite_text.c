@@ -2,9 +2,10 @@
  * the writer with the response, shown with it, and renewed in bulk by
  * `klantstem text reanalyze`. Schema: migrations/017_text_analysis.sql.
  *
- * The store owns one text_ctx (default taxonomy, lexicon, no model yet)
- * and one text_worker for the writer thread, which is the only thread that
- * analyses on insert. A failed analysis never fails the response: it is
+ * The store owns one text_ctx (default taxonomy, lexicon, no model yet);
+ * each connection gets a text_worker on first use, since a connection has
+ * one holder at a time (the writer's for new answers, a pool connection's
+ * for a survey page that completes a partial answer, or for reanalyze). A failed analysis never fails the response: it is
  * logged and the response is stored without an analysis row.
  */
 #include "store/sqlite_int.h"
@@ -21,23 +22,32 @@ void sq_text_open(ks_store *s)
 	ks_error e;
 	ks_error_clear(&e);
 	text_ctx *ctx = NULL;
-	text_worker *w = NULL;
-	if (text_ctx_new(&ctx, NULL, &e) == KS_OK && text_worker_new(ctx, &w, &e) == KS_OK) {
+	if (text_ctx_new(&ctx, NULL, &e) == KS_OK) {
 		s->text = ctx;
-		s->text_w = w;
 		return;
 	}
 	/* Without the language data the product still takes answers. */
 	fprintf(stderr, "klantstem: text analysis off: %s\n", e.message);
-	text_ctx_free(ctx);
 }
 
 void sq_text_close(ks_store *s)
 {
-	text_worker_free(s->text_w);
 	text_ctx_free(s->text);
-	s->text_w = NULL;
 	s->text = NULL;
+}
+
+void sq_text_conn_free(sq_conn *c)
+{
+	text_worker_free(c->text_w);
+	c->text_w = NULL;
+}
+
+/* c's worker, made on first use; NULL when analysis is off. */
+static text_worker *sq_text_worker(ks_store *s, sq_conn *c, ks_error *e)
+{
+	if (c->text_w == NULL && s->text && text_worker_new(s->text, &c->text_w, e) != KS_OK)
+		c->text_w = NULL;
+	return c->text_w;
 }
 
 static text_lang sq_text_prior(const char *language)
@@ -107,11 +117,12 @@ static ks_err sq_text_one(sq_conn *c, text_worker *w, int64_t id, const char *te
 
 void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r)
 {
-	if (s->text_w == NULL || r->open_text == NULL || r->open_text[0] == '\0')
+	if (s->text == NULL || r->open_text == NULL || r->open_text[0] == '\0')
 		return;
 	ks_error e;
 	ks_error_clear(&e);
-	if (sq_text_one(c, s->text_w, r->id, r->open_text, r->language, clock_now(s->clock), &e))
+	text_worker *w = sq_text_worker(s, c, &e);
+	if (w == NULL || sq_text_one(c, w, r->id, r->open_text, r->language, clock_now(s->clock), &e))
 		fprintf(stderr, "klantstem: response %lld stored without text analysis: %s\n",
 			(long long)r->id, e.message);
 }
@@ -185,11 +196,9 @@ ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress,
 	memset(out, 0, sizeof *out);
 	if (s->text == NULL)
 		return ks_fail(e, KS_ERR_INTERNAL, NULL, "text analysis is off (no language data)");
-	text_worker *w;
-	ks_err err = text_worker_new(s->text, &w, e);
-	if (err)
-		return err;
 	sq_conn *c = sq_acquire(s);
+	text_worker *w = sq_text_worker(s, c, e);
+	ks_err err = w ? KS_OK : KS_ERR_NOMEM;
 	int64_t after = 0;
 	bool done = false;
 	while (!err && !done) {
@@ -198,6 +207,5 @@ ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress,
 			progress(arg, out);
 	}
 	sq_release(s, c);
-	text_worker_free(w);
 	return err;
 }

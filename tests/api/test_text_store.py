@@ -3,8 +3,10 @@
 docs/API.md, "Responses"): every open answer is analysed by the writer in
 the response's own transaction, so the rows are in the SQLite file before
 the 201 returns; the response shows them as `analysis` (null without open
-text); erasing the customer removes them; `klantstem text reanalyze --db`
-fills them again after they were deleted.
+text); a survey-page form completing a one-click answer is analysed too;
+the stated language is the prior of a short text; erasing the customer
+removes them; `klantstem text reanalyze --db` fills them again after they
+were deleted.
 
 The expected labels are those of the shipped lexicon and default taxonomy
 (`klantstem text analyze` on the same sentences gives the same): a polite
@@ -12,6 +14,7 @@ but slow contact is friendliness/staff positive and waiting_time/waiting
 negative, negative overall."""
 
 import os
+import re
 import sqlite3
 import sys
 import urllib.parse
@@ -78,6 +81,29 @@ def main(t, srv):
     t.eq(srv.sql("SELECT count(*) FROM text_themes WHERE response_id = ?", (bare,)), [(0,)],
          "db: ... and no theme rows")
 
+    # the stated language is the prior for a text too short to tell
+    short_en = post(srv, f, "cust_en", "en", {"nps": 8, "open": "ok"})
+    short_nl = post(srv, f, "cust_nl", "nl", {"nps": 8, "open": "ok"})
+    t.eq([rows(srv, short_en)[0], rows(srv, short_nl)[0]],
+         [[("en", "positive", 0.333)], [("nl", "positive", 0.333)]],
+         "db: \"ok\" is taken in the stated language (en, nl)")
+
+    # ---- the survey page: a one-click score, then the form with the text ----
+    c = srv.create("contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                "channel": "phone", "employee_id": f["emp1"]["id"]})
+    st, _, page = srv.get("/s/%s?nps=3" % c["token"])
+    m = re.search(r'name="k"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="k"', page if isinstance(page, str) else "")
+    t.check(st == 200 and m is not None, "survey page: the tap in the mail (?nps=3) -> 200 form with a nonce",
+            ks.got(st, page[:800] if isinstance(page, str) else page))
+    pid = srv.sql("SELECT id FROM responses WHERE contact_id = ?", (c["id"],))
+    t.eq([rows(srv, i)[0] for (i,) in pid], [[]], "db: the one-click partial answer (no text) has no analysis")
+    k = (m.group(1) or m.group(2)) if m else ""
+    st, _, tb = srv.form("/s/" + c["token"], {"k": k, "nps": "3", "open": NL})
+    t.check(st == 201, "survey page: the form completes the answer with the text -> 201", ks.got(st, tb[:800]))
+    t.eq([rows(srv, i) for (i,) in pid], [([("nl", "negative", -0.467)], THEMES)],
+         "db: the completed survey answer has its analysis before the thank-you page returns")
+    page_id = pid[0][0] if pid else 0
+
     # ---- the API ----
     st, _, g = srv.get("/api/v1/responses/%d" % nl)
     t.check(st == 200 and rounded(g.get("analysis")) == api_analysis("nl", "negative", -0.467),
@@ -94,7 +120,7 @@ def main(t, srv):
     # ---- reanalyze ----
     before = srv.sql("SELECT response_id, language, label, score FROM text_analysis ORDER BY response_id")
     before_th = srv.sql("SELECT response_id, theme, subtheme, label FROM text_themes ORDER BY response_id, rowid")
-    t.eq(len(before), 2, "db: two analysis rows before the reanalysis (two open answers)")
+    t.eq(len(before), 5, "db: five analysis rows before the reanalysis (five open answers)")
     con = sqlite3.connect("file:%s" % urllib.parse.quote(srv.db), uri=True, timeout=10)
     con.execute("PRAGMA foreign_keys=ON")
     con.execute("DELETE FROM text_analysis")
@@ -104,13 +130,14 @@ def main(t, srv):
          "db: the analysis deleted through SQL (themes cascade)")
     rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db, "--batch", "1"], timeout=120)
     t.check(rc == 0, "text reanalyze exits 0", "rc %r\n%s\n%s" % (rc, out, err))
-    t.eq(out.splitlines(), ["analysed 1, failed 0", "analysed 2, failed 0", "analysed 2, failed 0",
-                            "done: 2 answers analysed, 0 failed"],
-         "text reanalyze: progress per batch of 1, then the total")
+    t.eq(out.splitlines(), ["analysed %d, failed 0" % i for i in (1, 2, 3, 4, 5, 5)]
+         + ["done: 5 answers analysed, 0 failed"],
+         "text reanalyze: progress per batch of 1 (the last one empty), then the total")
     t.eq(srv.sql("SELECT response_id, language, label, score FROM text_analysis ORDER BY response_id"), before,
-         "db: reanalyze wrote the same two analysis rows back")
+         "db: reanalyze wrote the same five analysis rows back")
     t.eq(srv.sql("SELECT response_id, theme, subtheme, label FROM text_themes ORDER BY response_id, rowid"),
-         before_th, "db: ... and the same four theme rows")
+         before_th, "db: ... and the same six theme rows")
+    t.eq(len(before_th), 6, "db: six theme rows (two per answer)")
     rc, out, err = ks.run_cli(["text", "reanalyze"])
     t.check(rc == 2 and "--db" in err, "text reanalyze without --db: usage error (2)", "rc %r %s" % (rc, err))
     rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db + ".missing"])
@@ -120,6 +147,7 @@ def main(t, srv):
     st, _, er = srv.post("/api/v1/customers/%d/erase" % f["cust_nl"]["id"], {"confirm": True})
     t.check(st == 200, "erase the Dutch customer -> 200", ks.got(st, er))
     t.eq(rows(srv, nl), ([], []), "db: the erased customer's analysis and themes are gone")
+    t.eq(rows(srv, page_id), ([], []), "db: ... also of the survey-page answer (via the contact)")
     t.eq(rows(srv, en)[0], [("en", "negative", -0.6)], "db: another customer's analysis stays")
     st, _, g = srv.get("/api/v1/responses/%d" % nl)
     t.check(st == 200 and g.get("analysis") is None and g.get("open_text") is None,

@@ -5,7 +5,8 @@ the response's own transaction, so the rows are in the SQLite file before
 the 201 returns; the response shows them as `analysis` (null without open
 text); a survey-page form completing a one-click answer is analysed too;
 the stated language is the prior of a short text; erasing the customer
-removes them; `klantstem text reanalyze --db` fills them again after they
+removes them, and so does the retention run; `klantstem text reanalyze
+--db` fills them again after they
 were deleted.
 
 The expected labels are those of the shipped lexicon and default taxonomy
@@ -17,6 +18,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 import urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -28,10 +30,10 @@ EN = "The staff were very friendly but the wait was far too long"
 THEMES = [("friendliness", "staff", "positive"), ("waiting_time", "waiting", "negative")]
 
 
-def post(srv, f, cust, lang, answers):
+def post(srv, f, cust, lang, answers, received_at="2026-11-01T10:00:00Z"):
     body = {"touchpoint_id": f["tp1"]["id"], "employee_id": f["emp1"]["id"], "team_id": f["team"]["id"],
             "customer_id": f[cust]["id"], "channel": "phone", "language": lang,
-            "received_at": "2026-11-01T10:00:00Z", "answers": answers}
+            "received_at": received_at, "answers": answers}
     st, _, r = srv.post("/api/v1/responses", body)
     if st != 201:
         raise ks.FixtureError("POST /api/v1/responses -> %s" % ks.got(st, r))
@@ -152,6 +154,20 @@ def main(t, srv):
     st, _, g = srv.get("/api/v1/responses/%d" % nl)
     t.check(st == 200 and g.get("analysis") is None and g.get("open_text") is None,
             "GET /responses/{id} after erase: no text, analysis null", ks.got(st, g))
+
+
+    # ---- retention: open texts older than a month go, and their analysis ----
+    fresh = post(srv, f, "cust_en", "en", {"nps": 5, "open": EN},
+                 received_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    old_with_text = [i for (i,) in srv.sql("SELECT id FROM responses WHERE open_text IS NOT NULL AND id <> ?"
+                                           " ORDER BY id", (fresh,))]
+    t.eq(old_with_text, [en, short_en], "fixture: the old answers that still have a text")
+    rc, out, err = ks.run_cli(["privacy", "retention", "--db", srv.db, "--set", "open_text=1", "--run"])
+    t.check(rc == 0, "privacy retention --set open_text=1 --run exits 0", "rc %r\n%s\n%s" % (rc, out, err))
+    t.eq(srv.sql("SELECT response_id FROM text_analysis ORDER BY response_id"), [(fresh,)],
+         "db: retention removed the analysis of the old texts; the fresh answer's stays")
+    t.eq(srv.sql("SELECT DISTINCT response_id FROM text_themes"), [(fresh,)],
+         "db: ... and their themes")
 
 
 ks.run(main)

@@ -6,8 +6,7 @@ the 201 returns; the response shows them as `analysis` (null without open
 text); a survey-page form completing a one-click answer is analysed too;
 the stated language is the prior of a short text; erasing the customer
 removes them, and so does the retention run; `klantstem text reanalyze
---db` fills them again after they
-were deleted.
+--db` fills them again after they were deleted.
 
 The expected labels are those of the shipped lexicon and default taxonomy
 (`klantstem text analyze` on the same sentences gives the same): a polite

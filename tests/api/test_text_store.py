@@ -6,7 +6,8 @@ the 201 returns; the response shows them as `analysis` (null without open
 text); a survey-page form completing a one-click answer is analysed too;
 the stated language is the prior of a short text; erasing the customer
 removes them, and so does the retention run; `klantstem text reanalyze
---db` fills them again after they were deleted.
+--db` fills them again after they were deleted. Without the language data
+the answers are stored all the same, without analysis.
 
 The expected labels are those of the shipped lexicon and default taxonomy
 (`klantstem text analyze` on the same sentences gives the same): a polite
@@ -17,6 +18,7 @@ import os
 import re
 import sqlite3
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -167,6 +169,39 @@ def main(t, srv):
          "db: retention removed the analysis of the old texts; the fresh answer's stays")
     t.eq(srv.sql("SELECT DISTINCT response_id FROM text_themes"), [(fresh,)],
          "db: ... and their themes")
+
+    without_language_data(t)
+
+
+def without_language_data(t):
+    """The language data missing (KS_TEXTCAT_DIR to an empty place): the
+    server still takes answers, stores them without analysis and says so;
+    reanalyze there refuses; with the data, reanalyze fills them."""
+    srv2 = ks.Server(t, env={"KS_TEXTCAT_DIR": os.path.join(tempfile.gettempdir(), "no-textcat-%d" % os.getpid())})
+    try:
+        srv2.start()
+        f = ks.base_fixture(srv2)
+        rid = post(srv2, f, "cust_nl", "nl", {"nps": 6, "open": NL})
+        t.eq(rows(srv2, rid), ([], []), "no language data: the answer is stored (201), without analysis")
+        st, _, g = srv2.get("/api/v1/responses/%d" % rid)
+        t.check(st == 200 and g.get("answers", {}).get("open") == NL and g.get("analysis") is None,
+                "no language data: GET shows the text, analysis null", ks.got(st, g))
+        t.check("text analysis off" in srv2.stderr(), "no language data: the server logs 'text analysis off'",
+                srv2.stderr()[-2000:])
+        env = ks.sanitizer_env()
+        env.update(srv2.env)
+        rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv2.db], env=env)
+        t.check(rc == 1 and "text analysis is off" in err, "no language data: reanalyze refuses (1)",
+                "rc %r\n%s\n%s" % (rc, out, err))
+        rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv2.db])
+        t.check(rc == 0 and out.splitlines()[-1:] == ["done: 1 answers analysed, 0 failed"],
+                "with the data again: reanalyze analyses the one answer", "rc %r\n%s\n%s" % (rc, out, err))
+        t.eq(rows(srv2, rid), ([("nl", "negative", -0.467)], THEMES), "db: its rows are there now")
+        srv2.stop("server without language data exits 0 on SIGTERM")
+    except ks.FixtureError as ex:
+        t.check(False, "second server (no language data)", str(ex))
+    finally:
+        srv2.cleanup()
 
 
 ks.run(main)

@@ -208,6 +208,13 @@ static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			   "SELECT aspect, score FROM response_drivers WHERE response_id = ?1 ORDER BY aspect", err, e);
 	err = sq_gdpr_nest(c, json_object_get(o, "responses"), "yesno",
 			   "SELECT aspect, answer FROM response_yesno WHERE response_id = ?1 ORDER BY aspect", err, e);
+	/* issue 14: what was read in their text is theirs too */
+	err = sq_gdpr_nest(c, json_object_get(o, "responses"), "text_analysis",
+			   "SELECT language, label, score, analyzed_at FROM text_analysis WHERE response_id = ?1",
+			   err, e);
+	err = sq_gdpr_nest(c, json_object_get(o, "responses"), "text_themes",
+			   "SELECT theme, subtheme, label, score, mentions FROM text_themes WHERE response_id = ?1"
+			   " ORDER BY rowid", err, e);
 	err = sq_gdpr_put_rows(c, o, "cases", "SELECT * FROM cases WHERE customer_id = ?1 ORDER BY id", id, err,
 			       e);
 	json_t *cases = json_object_get(o, "cases");

@@ -146,6 +146,16 @@ def main(t, srv):
     rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db + ".missing"])
     t.check(rc == 1 and "no database file" in err, "text reanalyze on a missing file: 1", "rc %r %s" % (rc, err))
 
+    # ---- export: the analysis of the customer's texts is part of their data ----
+    st, _, ex = srv.get("/api/v1/customers/%d/export" % f["cust_nl"]["id"])
+    exr = {r.get("id"): r for r in (ex or {}).get("responses", [])} if st == 200 else {}
+    got_an = [(a.get("language"), a.get("label"), round(a.get("score", 9), 3))
+              for a in exr.get(nl, {}).get("text_analysis", [])]
+    got_th = [(x.get("theme"), x.get("subtheme"), x.get("label")) for x in exr.get(nl, {}).get("text_themes", [])]
+    t.check(got_an == [("nl", "negative", -0.467)] and got_th == THEMES,
+            "export: the customer's response carries its text_analysis and text_themes",
+            "%s %s\n%s" % (got_an, got_th, ks.got(st, exr.get(nl))))
+
     # ---- erase ----
     st, _, er = srv.post("/api/v1/customers/%d/erase" % f["cust_nl"]["id"], {"confirm": True})
     t.check(st == 200, "erase the Dutch customer -> 200", ks.got(st, er))

@@ -22,7 +22,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, sinkMails, waitMail,
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, sinkMails, waitMail, ApiClient,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('case browser tests');
@@ -32,39 +32,6 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 // ---- the SMTP sink ------------------------------------------------------------------------
 
 // ---- the API from the test (a session of its own) ------------------------------------------
-
-class Client {
-  constructor(base) {
-    this.base = base;
-    this.cookie = '';
-    this.csrf = '';
-  }
-
-  async login(email, password = PASSWORD) {
-    const r = await fetch(this.base + '/api/v1/auth/login', {
-      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    const body = await r.json();
-    if (r.status !== 200) throw new Error('login ' + email + ': ' + r.status + ' ' + JSON.stringify(body));
-    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [r.headers.get('set-cookie')];
-    this.cookie = set.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
-    this.csrf = body.csrf_token;
-    this.user = body.user;
-    return body;
-  }
-
-  async call(method, p, body) {
-    const headers = { Accept: 'application/json', Cookie: this.cookie };
-    if (method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const r = await fetch(this.base + '/api/v1' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    let parsed = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, body: parsed };
-  }
-}
 
 // ---- page helpers ----------------------------------------------------------------------------
 
@@ -104,7 +71,7 @@ async function main() {
       args: (port) => ['--smtp', 'smtp://127.0.0.1:' + sink.port, '--test-clock', now, '--base-url', 'http://127.0.0.1:' + port],
     });
     const base = srv.base;
-    const admin = new Client(base);
+    const admin = new ApiClient(base);
     await admin.login(USERS.admin);
 
     // ---- the setting: the team lead, a customer, a touchpoint ---------------------------------

@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, waitMail,
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, waitMail, ApiClient,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('coaching browser tests');
@@ -25,35 +25,6 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 const ORG_ZONE = 'Europe/Amsterdam';
 
 // ---- the SMTP sink (as in cases.mjs) ----------------------------------------------------------
-
-class Client {
-  constructor(base) { this.base = base; this.cookie = ''; this.csrf = ''; }
-
-  async login(email, password = PASSWORD) {
-    const r = await fetch(this.base + '/api/v1/auth/login', {
-      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    const body = await r.json();
-    if (r.status !== 200) throw new Error('login ' + email + ': ' + r.status + ' ' + JSON.stringify(body));
-    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [r.headers.get('set-cookie')];
-    this.cookie = set.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
-    this.csrf = body.csrf_token;
-    this.user = body.user;
-    return body;
-  }
-
-  async call(method, p, body) {
-    const headers = { Accept: 'application/json', Cookie: this.cookie };
-    if (method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const r = await fetch(this.base + '/api/v1' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    let parsed = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, body: parsed };
-  }
-}
 
 // ---- periods, worked out here from the clock (not with the product's helpers) ---------------
 
@@ -115,7 +86,7 @@ async function main() {
         '--org-name', 'Energie BV'],
     });
     const base = srv.base;
-    const admin = new Client(base);
+    const admin = new ApiClient(base);
     await admin.login(USERS.admin);
 
     // ---- setup over the API: a fresh Wall of Fame item of the demo employee ------------------

@@ -24,41 +24,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, PASSWORD, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage,
-  tap, shot, go,
+  REPO, USERS, PASSWORD, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, tap, shot, go, ApiClient,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('error browser tests');
 const LEAD_PASSWORD = 'errors-lead-password-1';
-
-class Client {
-  constructor(base) { this.base = base; this.cookie = ''; this.csrf = ''; }
-
-  async login(email, password = PASSWORD) {
-    const r = await fetch(this.base + '/api/v1/auth/login', {
-      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    const body = await r.json();
-    if (r.status !== 200) throw new Error('login ' + email + ': ' + r.status + ' ' + JSON.stringify(body));
-    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [r.headers.get('set-cookie')];
-    this.cookie = set.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
-    this.csrf = body.csrf_token;
-    this.user = body.user;
-    return body;
-  }
-
-  async call(method, p, body) {
-    const headers = { Accept: 'application/json', Cookie: this.cookie };
-    if (method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const r = await fetch(this.base + '/api/v1' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    let parsed = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, body: parsed, retryAfter: r.headers.get('Retry-After') };
-  }
-}
 
 // What a reader sees: the visible text of the page (titles are not in it).
 const visible = (page) => page.evaluate(() => document.body.innerText);
@@ -156,7 +126,7 @@ async function main() {
     const db = makeDemo(bin, dir, 3);
     srv = await startServer(bin, db);
     const base = srv.base;
-    const admin = new Client(base);
+    const admin = new ApiClient(base);
     await admin.login(USERS.admin);
 
     // ---- the setting: two leads of the demo lead's team, a case in "contacted" ------------
@@ -185,7 +155,7 @@ async function main() {
     ok(kase && kase.id, 'setup: a case of the team that may be resolved with a message');
 
     // the server's own replies, to know what the page must (not) show
-    const nlLead = new Client(base);
+    const nlLead = new ApiClient(base);
     await nlLead.login(leads.nl, LEAD_PASSWORD);
     let r = await nlLead.call('POST', '/actions', { title: 'x', owner_id: nlLead.user.id, start_date: '2026-12-01', deadline: '2026-11-01', team_id: lead.unit_id });
     eq([r.status, r.body?.error?.code, r.body?.error?.field, r.body?.error?.message],
@@ -267,7 +237,7 @@ async function main() {
         await resetContext(browser.context);
         const [n, text] = await throttle(page, base, leads[l], l);
         eq([n, text.startsWith(WANT[l].throttled)], [6, true], l + ': five wrong passwords, the sixth attempt -> "' + WANT[l].throttled + '"', text);
-        const api = await new Client(base).call('POST', '/auth/login', { email: leads[l], password: 'x' });
+        const api = await new ApiClient(base).call('POST', '/auth/login', { email: leads[l], password: 'x' });
         eq([api.status, api.body?.error?.code], [429, 'too_many_requests'], l + ': the API says 429 too_many_requests');
         if (l === 'nl') {
           eq(text, WANT.nl.throttled, 'nl: only the Dutch sentence (no English server words)');

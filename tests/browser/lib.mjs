@@ -331,3 +331,40 @@ export async function waitMail(dir, pred, ms = 10000) {
     await sleepMs(200);
   }
 }
+
+// ---- the API from node, as one account (a session cookie and its CSRF
+// token), independent of any page --------------------------------------------
+
+export class ApiClient {
+  constructor(base) {
+    this.base = base;
+    this.cookie = '';
+    this.csrf = '';
+  }
+
+  async login(email, password = PASSWORD) {
+    const r = await fetch(this.base + '/api/v1/auth/login', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    const body = await r.json();
+    if (r.status !== 200) throw new Error('login ' + email + ': ' + r.status + ' ' + JSON.stringify(body));
+    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [r.headers.get('set-cookie')];
+    this.cookie = set.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
+    this.csrf = body.csrf_token;
+    this.user = body.user;
+    return body;
+  }
+
+  // {status, body (parsed JSON, else the text), retryAfter (header or null)}
+  async call(method, p, body) {
+    const headers = { Accept: 'application/json', Cookie: this.cookie };
+    if (method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(this.base + '/api/v1' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let parsed = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, body: parsed, retryAfter: r.headers.get('Retry-After') };
+  }
+}

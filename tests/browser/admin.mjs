@@ -43,8 +43,15 @@ async function csrfOf(page) {
   return (await apiInPage(page, 'GET', '/auth/me')).body.csrf_token;
 }
 
-async function waitMsg(page, sel) {
-  await page.waitForFunction((s) => (document.querySelector(s)?.textContent || '').length > 0, sel);
+// Click, then wait for the message line to say something other than what it
+// said before the click (it may still hold the previous step's message).
+async function clickForMsg(page, button, sel) {
+  const before = await page.evaluate((s) => document.querySelector(s)?.textContent || '', sel);
+  await page.click(button);
+  await page.waitForFunction(([s, b]) => {
+    const t = document.querySelector(s)?.textContent || '';
+    return t.length > 0 && t !== b;
+  }, [sel, before]);
   return page.evaluate((s) => ({ text: document.querySelector(s).textContent, cls: document.querySelector(s).className }), sel);
 }
 
@@ -120,8 +127,7 @@ async function main() {
 
     let resetLink = null;
     await group('reset', async () => {
-      await page.click(`tr[data-user="${anna.id}"] button[data-reset]`);
-      const m = await waitMsg(page, '#admin-users-msg');
+      const m = await clickForMsg(page, `tr[data-user="${anna.id}"] button[data-reset]`, '#admin-users-msg');
       ok(m.cls === 'hint' && m.text.includes('anna@admin.test'), 'reset: the page says the link was mailed to the address', m);
       const got = await waitMail(mailDir, (x) => x.rcpt.includes('anna@admin.test'));
       eq(got.length, 1, 'reset: one mail to the user in the sink');
@@ -262,8 +268,7 @@ async function main() {
       await page.selectOption('#settings-form select[name="verbatim_detail"]', 'band');
       await page.click('#settings-form button[type="submit"]');
       await page.waitForFunction(() => (document.querySelector('#settings-msg')?.textContent || '').length > 0);
-      await page.click('#smtp-test');
-      const m = await waitMsg(page, '#smtp-msg');
+      const m = await clickForMsg(page, '#smtp-test', '#smtp-msg');
       ok(m.cls === 'hint' && m.text.includes(USERS.admin), 'settings: the SMTP test says the server took the mail to the admin', m);
       eq((await waitMail(mailDir, (x) => x.rcpt.includes(USERS.admin) && x.subject.includes('testmail'))).length, 1, 'settings: the test mail is in the sink');
       await shot(page, 'admin-settings');

@@ -266,6 +266,7 @@ async function main() {
       eq([set.organisation_name, set.form_of_address, set.logo_url], ['Energie Beheer BV', 'u', '/logo'],
         'settings: name, form of address and logo saved (read back; the logo served at /logo)');
       await page.selectOption('#settings-form select[name="verbatim_detail"]', 'band');
+      await page.evaluate(() => { document.querySelector('#settings-msg').textContent = ''; });
       await page.click('#settings-form button[type="submit"]');
       await page.waitForFunction(() => (document.querySelector('#settings-msg')?.textContent || '').length > 0);
       const m = await clickForMsg(page, '#smtp-test', '#smtp-msg');

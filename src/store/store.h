@@ -1102,4 +1102,33 @@ typedef void (*store_reanalyze_fn)(void *arg, const store_reanalyze_counts *so_f
 ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress, void *arg,
 			    store_reanalyze_counts *out, ks_error *e);
 
+/* ---- what the analytics index keeps of each analysis ----------------------
+ * One answer's analysis as the index needs it: its sentiment label and its
+ * top-level themes, each with the label of the clauses it stood in.
+ * label: 0 negative, 1 neutral, 2 positive (text_label's values), or -1 =
+ * the response has no analysis any more (erased, its text removed by
+ * retention). Theme ids are the taxonomy's ("waiting_time"); a theme
+ * appears once however many of its sub-themes were hit (its label: the
+ * mean of their scores, >= 0.1 positive, <= -0.1 negative). */
+#define STORE_TEXT_MAX_THEMES 16
+typedef struct store_text_row {
+	int64_t response_id;
+	int label;
+	int n_themes;
+	char themes[STORE_TEXT_MAX_THEMES][48];
+	int theme_labels[STORE_TEXT_MAX_THEMES];
+} store_text_row;
+typedef void (*store_text_fn)(void *arg, const store_text_row *rows, int n);
+
+/* Called after every commit that wrote, replaced or removed analyses:
+ * the writer's batches and the survey form's rewrite (after the commit
+ * hook has been given the same responses), each reanalyze batch, GDPR
+ * erasure and retention (label -1). Rows are valid during the call only;
+ * the hook must not call back into the store's write paths. */
+void store_set_text_hook(ks_store *s, store_text_fn fn, void *arg);
+
+/* Every stored analysis with response_id > after_id, in response_id
+ * order, to fn in chunks (for building the index at start-up). */
+ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *arg, ks_error *e);
+
 #endif

@@ -514,8 +514,10 @@ static ks_err sq_step_once(sq_conn *c, sq_id id, ks_error *e)
 
 /* Write one queued item inside the open transaction; a savepoint confines
  * a failure to this item. */
-static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, ks_error *e)
+static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, sq_text_buf *tb,
+			   ks_error *e)
 {
+	int tb_n = tb->n; /* issue 14 (text): the hook's row goes if the item does */
 	ks_err err = sq_step_once(c, SQ_SAVEPOINT, e);
 	if (err)
 		return err;
@@ -539,14 +541,17 @@ static ks_err sq_write_one(ks_store *s, sq_conn *c, wq_item *it, bool *created, 
 			err = sq_cases_for_response(s, c, r, true, e);
 		/* text analysis (issue 14): with the response, never instead of it */
 		if (!err && *created)
-			sq_text_for_response(s, c, r);
+			sq_text_for_response(s, c, r, tb);
 	}
-	if (err) {
+	if (!err)
+		err = sq_step_once(c, SQ_RELEASE, e);
+	else {
 		sq_step_once(c, SQ_ROLLBACK_TO, NULL);
 		sq_step_once(c, SQ_RELEASE, NULL);
-		return err;
 	}
-	return sq_step_once(c, SQ_RELEASE, e);
+	if (err)
+		tb->n = tb_n;
+	return err;
 }
 
 typedef struct wq_result {
@@ -680,9 +685,10 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 	else if (res)
 		txerr = sq_exec(s->wconn, "BEGIN IMMEDIATE", &e);
 	bool full = txerr == KS_ERR_STORAGE_FULL;
+	sq_text_buf tb = {0}; /* issue 14 (text): the analyses for the text hook */
 	int i = 0;
 	for (wq_item *it = batch; !txerr && it; it = it->next, i++) {
-		res[i].rc = sq_write_one(s, s->wconn, it, &res[i].created, &res[i].e);
+		res[i].rc = sq_write_one(s, s->wconn, it, &res[i].created, &tb, &res[i].e);
 		full |= res[i].rc == KS_ERR_STORAGE_FULL;
 		/* SQLITE_FULL and I/O errors may roll the whole transaction back:
 		 * the next items must not run outside it (each savepoint would
@@ -698,6 +704,9 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 		sqlite3_exec(s->wconn->db, "ROLLBACK", NULL, NULL, NULL);
 	else if (s->commit_hook)
 		sq_notify_commit(s, batch, res, n);
+	if (!txerr) /* issue 14 (text): after the commit hook saw the same responses */
+		sq_text_notify(s, &tb);
+	sq_text_buf_free(&tb);
 	if (full || txerr == KS_ERR_STORAGE_FULL)
 		sq_storage_failed(s, KS_ERR_STORAGE_FULL);
 	i = 0;
@@ -1389,13 +1398,18 @@ ks_err store_response_update_partial(ks_store *s, const model_response *r, int64
 		err = ks_fail(e, KS_ERR_CONFLICT, "contact_id", "this contact has already been answered");
 	if (!err)
 		err = sq_response_rewrite(c, r, now, e);
-	if (!err) /* issue 14: the new text's analysis, in this transaction */
-		sq_text_for_response(s, c, r);
+	sq_text_buf tb = {0};
+	if (!err) { /* issue 14: the new text's analysis, in this transaction */
+		sq_text_for_response(s, c, r, &tb);
+		if (tb.n == 0) /* the old analysis went (no new one): the index forgets it */
+			sq_text_buf_gone(s, &tb, r->id);
+	}
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err) {
 		sq_exec(c, "ROLLBACK", NULL);
 		sq_release(s, c);
+		sq_text_buf_free(&tb);
 		if (err == KS_ERR_STORAGE_FULL)
 			sq_storage_failed(s, err);
 		return err;
@@ -1409,6 +1423,8 @@ ks_err store_response_update_partial(ks_store *s, const model_response *r, int64
 	if (s->update_hook && (after.nps != before.nps || after.grade != before.grade ||
 			       after.ces != before.ces))
 		s->update_hook(s->update_arg, &before, &after);
+	sq_text_notify(s, &tb); /* issue 14: after the update hook */
+	sq_text_buf_free(&tb);
 	return KS_OK;
 }
 

@@ -342,7 +342,8 @@ static ks_err sq_gdpr_blank(sq_conn *c, const char *table, const char *const *ke
 	return err;
 }
 
-static ks_err sq_erase_customer(sq_conn *c, int64_t id, int64_t now, store_erase_counts *n, ks_error *e)
+static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now, store_erase_counts *n,
+				sq_text_buf *tb, ks_error *e)
 {
 	const char *cases = "(SELECT id FROM cases WHERE customer_id = ?1)";
 	char sql[256];
@@ -358,11 +359,11 @@ static ks_err sq_erase_customer(sq_conn *c, int64_t id, int64_t now, store_erase
 		err = sq_gdpr_run(c, "DELETE FROM cases WHERE customer_id = ?1", id, 0, &n->cases, e);
 	/* The text first and on its own (only rows that have one): the FTS
 	 * trigger then removes exactly the documents that were indexed. */
-	if (!err) /* issue 14: the analysis goes with the text */
-		err = sq_gdpr_run(c,
-				  "DELETE FROM text_analysis WHERE response_id IN (SELECT id FROM responses WHERE"
-				  " customer_id = ?1 OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?1))",
-				  id, 0, NULL, e);
+	if (!err) /* issue 14: the analysis goes with the text (and the index hears of it) */
+		err = sq_text_remove(s, c,
+				     "SELECT id FROM responses WHERE customer_id = ?1"
+				     " OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?1)",
+				     id, tb, e);
 	if (!err)
 		err = sq_gdpr_run(c,
 				  "UPDATE responses SET open_text = NULL WHERE open_text IS NOT NULL AND"
@@ -537,8 +538,9 @@ ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_era
 		if (e)
 			ks_error_clear(e);
 	}
+	sq_text_buf tb = {0}; /* issue 14: removed analyses, for the text hook */
 	if (!err)
-		err = k == STORE_SUBJECT_CUSTOMER ? sq_erase_customer(c, id, x->erased_at, &x->counts, e)
+		err = k == STORE_SUBJECT_CUSTOMER ? sq_erase_customer(s, c, id, x->erased_at, &x->counts, &tb, e)
 						  : sq_erase_employee(c, id, x->erased_at, &x->counts, e);
 	static const store_erase_counts none = {0};
 	if (!err && erased && memcmp(&x->counts, &none, sizeof none) == 0) {
@@ -546,6 +548,7 @@ ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_era
 		sq_exec(c, "ROLLBACK", NULL);
 		sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
 		sq_release(s, c);
+		sq_text_buf_free(&tb);
 		return KS_OK;
 	}
 	char *counts = NULL;
@@ -570,6 +573,9 @@ ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_era
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
 	sq_release(s, c);
+	if (!err)
+		sq_text_notify(s, &tb);
+	sq_text_buf_free(&tb);
 	return err;
 }
 
@@ -660,13 +666,13 @@ ks_err store_retention_last_run(ks_store *s, int64_t *at, ks_error *e)
 	return err;
 }
 
-static ks_err sq_retention_open_text(sq_conn *c, int64_t cut, store_retention_counts *n, ks_error *e)
+static ks_err sq_retention_open_text(ks_store *s, sq_conn *c, int64_t cut, store_retention_counts *n,
+				     sq_text_buf *tb, ks_error *e)
 {
-	/* issue 14: the analysis goes with the text */
-	ks_err err = sq_gdpr_run(c,
-				 "DELETE FROM text_analysis WHERE response_id IN"
-				 " (SELECT id FROM responses WHERE open_text IS NOT NULL AND received_at < ?1)",
-				 cut, 0, NULL, e);
+	/* issue 14: the analysis goes with the text (and the index hears of it) */
+	ks_err err = sq_text_remove(s, c,
+				    "SELECT id FROM responses WHERE open_text IS NOT NULL AND received_at < ?1",
+				    cut, tb, e);
 	if (err)
 		return err;
 	return sq_gdpr_run(c,
@@ -729,8 +735,9 @@ ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COU
 	ks_err err = sq_exec(c, "PRAGMA secure_delete = ON", e);
 	if (!err)
 		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	sq_text_buf tb = {0}; /* issue 14: removed analyses, for the text hook */
 	if (!err && cut[STORE_RETENTION_OPEN_TEXT])
-		err = sq_retention_open_text(c, cut[STORE_RETENTION_OPEN_TEXT], n, e);
+		err = sq_retention_open_text(s, c, cut[STORE_RETENTION_OPEN_TEXT], n, &tb, e);
 	if (!err && cut[STORE_RETENTION_CONTACTS])
 		err = sq_retention_contacts(c, cut[STORE_RETENTION_CONTACTS], n, e);
 	if (!err && cut[STORE_RETENTION_CLOSED_CASES])
@@ -759,5 +766,8 @@ ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COU
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
 	sq_release(s, c);
+	if (!err)
+		sq_text_notify(s, &tb);
+	sq_text_buf_free(&tb);
 	return err;
 }

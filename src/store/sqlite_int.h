@@ -124,7 +124,28 @@ struct ks_store {
 	 * connection's worker; NULL when the language data is missing
 	 * (answers are then stored without analysis). */
 	struct text_ctx *text;
+	/* issue 14 (text): the analytics index hears of analyses written or
+	 * removed after each commit (store_set_text_hook). */
+	store_text_fn text_hook;
+	void *text_arg;
 };
+
+/* issue 14 (text): the index rows of one commit, gathered while the
+ * transaction runs and handed to the text hook after COMMIT
+ * (sqlite_text.c). Only filled when a hook is set. */
+typedef struct sq_text_buf {
+	store_text_row *rows;
+	int n, cap;
+} sq_text_buf;
+void sq_text_buf_free(sq_text_buf *b);
+/* Append a removed analysis (label -1). */
+void sq_text_buf_gone(ks_store *s, sq_text_buf *b, int64_t response_id);
+/* Give b's rows to the hook (if any) and empty b. */
+void sq_text_notify(ks_store *s, sq_text_buf *b);
+/* DELETE FROM text_analysis WHERE response_id IN (<ids_sql with ?1 = arg>),
+ * each removed id added to b as gone. */
+ks_err sq_text_remove(ks_store *s, sq_conn *c, const char *ids_sql, int64_t arg, sq_text_buf *b,
+		      ks_error *e);
 
 struct store_bulk {
 	ks_store *s;
@@ -217,8 +238,9 @@ void sq_text_open(ks_store *s);   /* at store_open; logs and goes on without */
 void sq_text_close(ks_store *s);   /* after every connection is closed */
 void sq_text_conn_free(sq_conn *c); /* its worker, if any */
 /* Analyse r's open text with c's worker and write its rows on c in a
- * savepoint of their own; a failure is logged, never returned. */
-void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r);
+ * savepoint of their own; a failure is logged, never returned. The row for
+ * the text hook goes to b (NULL: none). */
+void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r, sq_text_buf *b);
 /* {language, sentiment:{label, score}, themes:[...]} or JSON null; new ref. */
 json_t *sq_text_json(sq_conn *c, int64_t id);
 json_t *sq_opt_text(sqlite3_stmt *st, int i);

@@ -95,10 +95,188 @@ static ks_err sq_text_rows(sq_conn *c, int64_t id, const text_result *r, int64_t
 	return err;
 }
 
+/* ---- the rows the analytics index keeps (store_set_text_hook) ---- */
+
+void store_set_text_hook(ks_store *s, store_text_fn fn, void *arg)
+{
+	s->text_hook = fn;
+	s->text_arg = arg;
+}
+
+void sq_text_buf_free(sq_text_buf *b)
+{
+	free(b->rows);
+	memset(b, 0, sizeof *b);
+}
+
+/* The next free row of b, zeroed; NULL when out of memory (the hook then
+ * misses it: logged). */
+static store_text_row *sq_text_buf_next(sq_text_buf *b)
+{
+	if (b->n == b->cap) {
+		int cap = b->cap ? b->cap * 2 : 16;
+		store_text_row *p = realloc(b->rows, (size_t)cap * sizeof *p);
+		if (p == NULL) {
+			fprintf(stderr, "klantstem: text hook: out of memory, a row is lost\n");
+			return NULL;
+		}
+		b->rows = p;
+		b->cap = cap;
+	}
+	store_text_row *row = &b->rows[b->n++];
+	memset(row, 0, sizeof *row);
+	return row;
+}
+
+void sq_text_buf_gone(ks_store *s, sq_text_buf *b, int64_t response_id)
+{
+	store_text_row *row = s->text_hook && b ? sq_text_buf_next(b) : NULL;
+	if (row) {
+		row->response_id = response_id;
+		row->label = -1;
+	}
+}
+
+void sq_text_notify(ks_store *s, sq_text_buf *b)
+{
+	if (s->text_hook && b->n)
+		s->text_hook(s->text_arg, b->rows, b->n);
+	b->n = 0;
+}
+
+static int sq_text_label_of(const char *name)
+{
+	if (strcmp(name, "negative") == 0)
+		return TEXT_NEGATIVE;
+	if (strcmp(name, "positive") == 0)
+		return TEXT_POSITIVE;
+	return TEXT_NEUTRAL;
+}
+
+/* Collapsing sub-theme hits into top-level themes: the sum and count of
+ * their scores per theme, turned into labels by sq_text_row_close. */
+typedef struct sq_theme_acc {
+	double sum[STORE_TEXT_MAX_THEMES];
+	int n[STORE_TEXT_MAX_THEMES];
+} sq_theme_acc;
+
+static void sq_text_row_theme(store_text_row *row, sq_theme_acc *acc, const char *theme, double score)
+{
+	int i = 0;
+	while (i < row->n_themes && strcmp(row->themes[i], theme) != 0)
+		i++;
+	if (i == row->n_themes) {
+		if (row->n_themes == STORE_TEXT_MAX_THEMES)
+			return;
+		snprintf(row->themes[i], sizeof row->themes[i], "%s", theme);
+		row->n_themes++;
+		acc->sum[i] = 0;
+		acc->n[i] = 0;
+	}
+	acc->sum[i] += score;
+	acc->n[i]++;
+}
+
+static void sq_text_row_close(store_text_row *row, const sq_theme_acc *acc)
+{
+	for (int i = 0; i < row->n_themes; i++) {
+		double m = acc->n[i] ? acc->sum[i] / acc->n[i] : 0;
+		row->theme_labels[i] = m >= 0.1 ? TEXT_POSITIVE : m <= -0.1 ? TEXT_NEGATIVE : TEXT_NEUTRAL;
+	}
+}
+
+static void sq_text_buf_result(ks_store *s, sq_text_buf *b, int64_t id, const text_result *r)
+{
+	store_text_row *row = s->text_hook && b ? sq_text_buf_next(b) : NULL;
+	if (row == NULL)
+		return;
+	row->response_id = id;
+	row->label = (int)r->label;
+	sq_theme_acc acc;
+	for (int i = 0; i < r->n_themes; i++)
+		sq_text_row_theme(row, &acc, r->themes[i].theme, r->themes[i].score);
+	sq_text_row_close(row, &acc);
+}
+
+ks_err sq_text_remove(ks_store *s, sq_conn *c, const char *ids_sql, int64_t arg, sq_text_buf *b,
+		      ks_error *e)
+{
+	char *sql = sqlite3_mprintf("DELETE FROM text_analysis WHERE response_id IN (%s) RETURNING response_id",
+				    ids_sql);
+	if (sql == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	sqlite3_free(sql);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, arg);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		sq_text_buf_gone(s, b, sqlite3_column_int64(st, 0));
+	if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+#define SQ_TEXT_SCAN_CHUNK 512
+
+ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *arg, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT a.response_id, a.label, t.theme, t.score FROM text_analysis a"
+			      " LEFT JOIN text_themes t ON t.response_id = a.response_id"
+			      " WHERE a.response_id > ?1 ORDER BY a.response_id, t.rowid", &st, e);
+	if (err) {
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, after_id);
+	store_text_row *rows = malloc(SQ_TEXT_SCAN_CHUNK * sizeof *rows);
+	if (rows == NULL) {
+		sqlite3_finalize(st);
+		sq_release(s, c);
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	int n = 0, rc;
+	sq_theme_acc acc;
+	store_text_row *row = NULL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (row == NULL || row->response_id != id) {
+			if (row)
+				sq_text_row_close(row, &acc);
+			if (n == SQ_TEXT_SCAN_CHUNK) {
+				fn(arg, rows, n);
+				n = 0;
+			}
+			row = &rows[n++];
+			memset(row, 0, sizeof *row);
+			row->response_id = id;
+			row->label = sq_text_label_of(sq_ctext(st, 1));
+		}
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			sq_text_row_theme(row, &acc, sq_ctext(st, 2), sqlite3_column_double(st, 3));
+	}
+	if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	else if (row) {
+		sq_text_row_close(row, &acc);
+		fn(arg, rows, n);
+	}
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	free(rows);
+	return err;
+}
+
 /* Analyse text with w and write the rows inside a savepoint of its own, so
- * a failure leaves the enclosing transaction (and the response) intact. */
-static ks_err sq_text_one(sq_conn *c, text_worker *w, int64_t id, const char *text,
-			  const char *language, int64_t now, ks_error *e)
+ * a failure leaves the enclosing transaction (and the response) intact.
+ * The index's row goes to b when it is written. */
+static ks_err sq_text_one(ks_store *s, sq_conn *c, text_worker *w, int64_t id, const char *text,
+			  const char *language, int64_t now, sq_text_buf *b, ks_error *e)
 {
 	text_result r;
 	memset(&r, 0, sizeof r);
@@ -110,19 +288,21 @@ static ks_err sq_text_one(sq_conn *c, text_worker *w, int64_t id, const char *te
 		if (err)
 			sqlite3_exec(c->db, "ROLLBACK TO text_analysis", NULL, NULL, NULL);
 		sqlite3_exec(c->db, "RELEASE text_analysis", NULL, NULL, NULL);
+		if (!err)
+			sq_text_buf_result(s, b, id, &r);
 	}
 	text_result_free(&r);
 	return err;
 }
 
-void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r)
+void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r, sq_text_buf *b)
 {
 	if (s->text == NULL || r->open_text == NULL || r->open_text[0] == '\0')
 		return;
 	ks_error e;
 	ks_error_clear(&e);
 	text_worker *w = sq_text_worker(s, c, &e);
-	if (w == NULL || sq_text_one(c, w, r->id, r->open_text, r->language, clock_now(s->clock), &e))
+	if (w == NULL || sq_text_one(s, c, w, r->id, r->open_text, r->language, clock_now(s->clock), b, &e))
 		fprintf(stderr, "klantstem: response %lld stored without text analysis: %s\n",
 			(long long)r->id, e.message);
 }
@@ -156,6 +336,7 @@ json_t *sq_text_json(sq_conn *c, int64_t id)
 static ks_err sq_text_batch(ks_store *s, sq_conn *c, text_worker *w, int n, int64_t *after,
 			    store_reanalyze_counts *k, bool *done, ks_error *e)
 {
+	sq_text_buf b = {0};
 	sqlite3_stmt *st;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (err)
@@ -171,7 +352,7 @@ static ks_err sq_text_batch(ks_store *s, sq_conn *c, text_worker *w, int n, int6
 			int64_t id = sqlite3_column_int64(st, 0);
 			ks_error one;
 			ks_error_clear(&one);
-			if (sq_text_one(c, w, id, sq_ctext(st, 1), sq_ctext(st, 2), now, &one) == KS_OK)
+			if (sq_text_one(s, c, w, id, sq_ctext(st, 1), sq_ctext(st, 2), now, &b, &one) == KS_OK)
 				k->analyzed++;
 			else {
 				k->failed++;
@@ -186,6 +367,9 @@ static ks_err sq_text_batch(ks_store *s, sq_conn *c, text_worker *w, int n, int6
 		err = sq_exec(c, "COMMIT", e);
 	if (err)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	else
+		sq_text_notify(s, &b);
+	sq_text_buf_free(&b);
 	*done = got < n;
 	return err;
 }

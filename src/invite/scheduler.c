@@ -345,6 +345,9 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 	/* Personal data past its retention (src/privacy/retention.c; hourly,
 	 * reported on stderr, retried at the next pass). */
 	retention_pass(sc->store, now, NULL);
+	/* text (issue 14): a sentiment model older than text_retrain_days is
+	 * retrained on the store's reanalysis thread (at most an hourly look) */
+	store_text_schedule(sc->store, now);
 	pthread_mutex_unlock(&sc->pass_mu);
 	return err;
 }
@@ -398,6 +401,10 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	if (!err)
 		err = store_guard_mail_recover(store, &guard_mails, e);
 	sc->recovered += guard_mails;
+	/* text (issue 14): the reanalysis thread, resuming a job a restart
+	 * interrupted; it runs with a test clock too (it needs no time) */
+	if (!err)
+		err = store_text_jobs_start(store, e);
 	if (!err && background) {
 		if (pthread_create(&sc->thread, NULL, sched_main, sc) != 0)
 			err = ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the scheduler thread");
@@ -423,6 +430,7 @@ void invite_scheduler_stop(invite_scheduler *sc)
 		pthread_mutex_unlock(&sc->mu);
 		pthread_join(sc->thread, NULL);
 	}
+	store_text_jobs_stop(sc->store); /* text (issue 14) */
 	pthread_mutex_destroy(&sc->pass_mu);
 	pthread_mutex_destroy(&sc->mu);
 	pthread_cond_destroy(&sc->cv);

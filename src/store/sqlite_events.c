@@ -832,6 +832,7 @@ ks_err sq_writer_start(ks_store *s, ks_error *e)
 
 void sq_writer_stop(ks_store *s)
 {
+	sq_text_jobs_stop(s); /* issue 14: the reanalysis thread holds connections too */
 	if (!s->writer_started)
 		return;
 	pthread_mutex_lock(&s->wq_mu);

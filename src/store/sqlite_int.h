@@ -14,6 +14,9 @@
 /* How long a connection waits for another's write lock (sqlite3_busy_timeout). */
 #define SQ_BUSY_TIMEOUT_MS 10000
 
+/* issue 14 (text): one generation of the text context (sqlite_text.c). */
+typedef struct sq_text_gen sq_text_gen;
+
 /* Statements prepared once per connection and kept (SQLITE_PREPARE_PERSISTENT). */
 typedef enum {
 	SQ_CONTACT_GET,
@@ -50,8 +53,10 @@ typedef struct sq_conn {
 	sqlite3_stmt *stmt[SQ__COUNT];
 	struct sq_conn *next_free;
 	/* issue 14: text analysis scratch, made on first use by whichever
-	 * thread holds the connection (one holder at a time: no lock) */
+	 * thread holds the connection (one holder at a time: no lock), from
+	 * the generation text_wgen (a counted reference) */
 	struct text_worker *text_w;
+	struct sq_text_gen *text_wgen;
 } sq_conn;
 
 /* A write for the group-commit writer: a response, or a contact event with
@@ -120,14 +125,30 @@ struct ks_store {
 	pthread_mutex_t ck_mu;
 	pthread_cond_t ck_cv;
 
-	/* text analysis (issue 14, sqlite_text.c): read-only, shared by every
+	/* text analysis (issue 14, sqlite_text.c): the current generation of
+	 * the text context (taxonomy + model), read-only and shared by every
 	 * connection's worker; NULL when the language data is missing
-	 * (answers are then stored without analysis). */
-	struct text_ctx *text;
+	 * (answers are then stored without analysis). A change of taxonomy
+	 * or model installs a new generation under text_mu; each worker keeps
+	 * a reference to the generation it was made from and is remade on its
+	 * next use, and the old context is freed with its last reference. */
+	bool text_inited;
+	pthread_mutex_t text_mu;
+	struct sq_text_gen *text_gen;
 	/* issue 14 (text): the analytics index hears of analyses written or
 	 * removed after each commit (store_set_text_hook). */
 	store_text_fn text_hook;
 	void *text_arg;
+	/* issue 14 (text): configuration changes one at a time (cfg_mu); one
+	 * training at a time (train_mu, tried, never waited for); the
+	 * reanalysis thread (sqlite_text_job.c) under job_mu. */
+	pthread_mutex_t text_cfg_mu;
+	pthread_mutex_t text_train_mu;
+	pthread_mutex_t job_mu;
+	pthread_cond_t job_cv;
+	pthread_t job_thread;
+	bool job_started, job_stop, job_wake, job_retrain;
+	int64_t retrain_checked_at;  /* the scheduler's last look (clock time) */
 };
 
 /* issue 14 (text): the index rows of one commit, gathered while the
@@ -243,6 +264,33 @@ void sq_text_conn_free(sq_conn *c); /* its worker, if any */
 void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r, sq_text_buf *b);
 /* {language, sentiment:{label, score}, themes:[...]} or JSON null; new ref. */
 json_t *sq_text_json(sq_conn *c, int64_t id);
+/* c's text worker for the store's current generation (remade after a
+ * switch); NULL when analysis is off. Valid while c is held. */
+struct text_worker *sq_text_worker(ks_store *s, sq_conn *c, ks_error *e);
+/* The current generation with a reference the caller drops with
+ * sq_text_gen_put (NULL when analysis is off), and its context. */
+struct sq_text_gen *sq_text_gen_get(ks_store *s);
+void sq_text_gen_put(struct sq_text_gen *g);
+struct text_ctx *sq_text_gen_ctx(struct sq_text_gen *g);
+/* Install ctx (owned from now on) as the current generation. */
+ks_err sq_text_switch(ks_store *s, struct text_ctx *ctx, ks_error *e);
+/* Build a context from the stored configuration (c: any connection). */
+ks_err sq_text_ctx_load(sq_conn *c, struct text_ctx **out, ks_error *e);
+/* Start the reanalysis job (inside the caller's transaction on c); reason
+ * "taxonomy", "model" or "manual". sq_text_job_wake after the commit. */
+ks_err sq_text_job_begin(ks_store *s, sq_conn *c, const char *reason, ks_error *e);
+void sq_text_job_wake(ks_store *s);
+void sq_text_jobs_stop(ks_store *s);   /* idempotent; from sq_writer_stop */
+bool sq_text_on(ks_store *s);           /* analysis on (language data found)? */
+/* Analyse one answer with w and write its rows on c in a savepoint of
+ * their own (replacing any); the index's row to b (NULL: none). */
+ks_err sq_text_analyse_into(ks_store *s, sq_conn *c, struct text_worker *w, int64_t id, const char *text,
+			    const char *language, int64_t now, sq_text_buf *b, ks_error *e);
+/* A scheduled training on the job thread (sqlite_text_config.c; logged). */
+void sq_text_retrain_run(ks_store *s);
+/* Run the job's next batch of up to n answers (its own transaction); *more
+ * tells whether the job still runs. counts accumulate. */
+ks_err sq_text_job_batch(ks_store *s, int n, store_reanalyze_counts *k, bool *more, ks_error *e);
 json_t *sq_opt_text(sqlite3_stmt *st, int i);
 json_t *sq_opt_id(int64_t id);
 /* The manager who answers for a team: the nearest user with role manager

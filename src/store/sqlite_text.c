@@ -10,6 +10,7 @@
  */
 #include "store/sqlite_int.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,37 +18,167 @@
 #include "core/clock.h"
 #include "text/text.h"
 
+/* One generation of the text context: the store holds a reference while
+ * it is current, each connection's worker one while it lives. refs is
+ * atomic so a connection closing (which has no store at hand) can drop
+ * its reference without the store's lock; it is only raised under text_mu
+ * while the store's own reference keeps the generation alive. */
+struct sq_text_gen {
+	text_ctx *ctx;
+	atomic_int refs;
+};
+
+void sq_text_gen_put(sq_text_gen *g)
+{
+	if (g && atomic_fetch_sub(&g->refs, 1) == 1) {
+		text_ctx_free(g->ctx);
+		free(g);
+	}
+}
+
+text_ctx *sq_text_gen_ctx(sq_text_gen *g)
+{
+	return g ? g->ctx : NULL;
+}
+
+sq_text_gen *sq_text_gen_get(ks_store *s)
+{
+	pthread_mutex_lock(&s->text_mu);
+	sq_text_gen *g = s->text_gen;
+	if (g)
+		atomic_fetch_add(&g->refs, 1);
+	pthread_mutex_unlock(&s->text_mu);
+	return g;
+}
+
+ks_err sq_text_switch(ks_store *s, text_ctx *ctx, ks_error *e)
+{
+	sq_text_gen *g = malloc(sizeof *g);
+	if (g == NULL) {
+		text_ctx_free(ctx);
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	g->ctx = ctx;
+	atomic_init(&g->refs, 1);
+	pthread_mutex_lock(&s->text_mu);
+	sq_text_gen *old = s->text_gen;
+	s->text_gen = g;
+	pthread_mutex_unlock(&s->text_mu);
+	sq_text_gen_put(old);
+	return KS_OK;
+}
+
+/* The shipped default taxonomy (src/text/taxonomy_default.c). */
+extern const char text_taxonomy_default[];
+
+ks_err sq_text_ctx_load(sq_conn *c, text_ctx **out, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT taxonomy, model FROM text_config WHERE id = 1", &st, e);
+	if (err)
+		return err;
+	text_ctx *ctx = NULL;
+	text_model *m = NULL;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	const char *tax = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (!err)
+		err = text_ctx_new(&ctx, tax, e);
+	if (!err && rc == SQLITE_ROW && sqlite3_column_type(st, 1) == SQLITE_BLOB)
+		err = text_model_load(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &m, e);
+	sqlite3_finalize(st);
+	if (err) {
+		text_ctx_free(ctx);
+		return err;
+	}
+	text_ctx_set_model(ctx, m);
+	*out = ctx;
+	return KS_OK;
+}
+
 void sq_text_open(ks_store *s)
 {
+	pthread_mutex_init(&s->text_mu, NULL);
+	pthread_mutex_init(&s->text_cfg_mu, NULL);
+	pthread_mutex_init(&s->text_train_mu, NULL);
+	pthread_mutex_init(&s->job_mu, NULL);
+	pthread_cond_init(&s->job_cv, NULL);
+	s->text_inited = true;
 	ks_error e;
 	ks_error_clear(&e);
 	text_ctx *ctx = NULL;
-	if (text_ctx_new(&ctx, NULL, &e) == KS_OK) {
-		s->text = ctx;
-		return;
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_text_ctx_load(c, &ctx, &e);
+	sq_release(s, c);
+	if (err && e.field[0]) {
+		/* The stored taxonomy or model no longer loads (a newer
+		 * binary's rules): the default keeps answers analysed. */
+		fprintf(stderr, "klantstem: stored text configuration not used: %s\n", e.message);
+		ks_error_clear(&e);
+		err = text_ctx_new(&ctx, NULL, &e);
 	}
+	if (!err && sq_text_switch(s, ctx, &e) == KS_OK)
+		return;
 	/* Without the language data the product still takes answers. */
 	fprintf(stderr, "klantstem: text analysis off: %s\n", e.message);
 }
 
 void sq_text_close(ks_store *s)
 {
-	text_ctx_free(s->text);
-	s->text = NULL;
+	if (!s->text_inited)
+		return;
+	sq_text_jobs_stop(s);
+	sq_text_gen_put(s->text_gen);
+	s->text_gen = NULL;
+	pthread_mutex_destroy(&s->text_mu);
+	pthread_mutex_destroy(&s->text_cfg_mu);
+	pthread_mutex_destroy(&s->text_train_mu);
+	pthread_mutex_destroy(&s->job_mu);
+	pthread_cond_destroy(&s->job_cv);
+	s->text_inited = false;
 }
 
 void sq_text_conn_free(sq_conn *c)
 {
 	text_worker_free(c->text_w);
 	c->text_w = NULL;
+	sq_text_gen_put(c->text_wgen);
+	c->text_wgen = NULL;
 }
 
-/* c's worker, made on first use; NULL when analysis is off. */
-static text_worker *sq_text_worker(ks_store *s, sq_conn *c, ks_error *e)
+/* c's worker for the current generation: made on first use and remade
+ * after a switch (the old one's reference goes, freeing the old context
+ * with its last worker); NULL when analysis is off. */
+text_worker *sq_text_worker(ks_store *s, sq_conn *c, ks_error *e)
 {
-	if (c->text_w == NULL && s->text && text_worker_new(s->text, &c->text_w, e) != KS_OK)
+	pthread_mutex_lock(&s->text_mu);
+	sq_text_gen *g = s->text_gen;
+	bool stale = c->text_wgen != g;
+	if (stale && g)
+		atomic_fetch_add(&g->refs, 1);
+	pthread_mutex_unlock(&s->text_mu);
+	if (!stale)
+		return c->text_w;
+	sq_text_conn_free(c);
+	if (g == NULL)
+		return NULL;
+	if (text_worker_new(g->ctx, &c->text_w, e) != KS_OK) {
 		c->text_w = NULL;
+		sq_text_gen_put(g);
+		return NULL;
+	}
+	c->text_wgen = g;
 	return c->text_w;
+}
+
+/* Is analysis on (language data found)? */
+bool sq_text_on(ks_store *s)
+{
+	pthread_mutex_lock(&s->text_mu);
+	bool on = s->text_gen != NULL;
+	pthread_mutex_unlock(&s->text_mu);
+	return on;
 }
 
 static text_lang sq_text_prior(const char *language)
@@ -275,8 +406,8 @@ ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *ar
 /* Analyse text with w and write the rows inside a savepoint of its own, so
  * a failure leaves the enclosing transaction (and the response) intact.
  * The index's row goes to b when it is written. */
-static ks_err sq_text_one(ks_store *s, sq_conn *c, text_worker *w, int64_t id, const char *text,
-			  const char *language, int64_t now, sq_text_buf *b, ks_error *e)
+ks_err sq_text_analyse_into(ks_store *s, sq_conn *c, text_worker *w, int64_t id, const char *text,
+			    const char *language, int64_t now, sq_text_buf *b, ks_error *e)
 {
 	text_result r;
 	memset(&r, 0, sizeof r);
@@ -297,12 +428,14 @@ static ks_err sq_text_one(ks_store *s, sq_conn *c, text_worker *w, int64_t id, c
 
 void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r, sq_text_buf *b)
 {
-	if (s->text == NULL || r->open_text == NULL || r->open_text[0] == '\0')
+	if (r->open_text == NULL || r->open_text[0] == '\0')
 		return;
 	ks_error e;
 	ks_error_clear(&e);
 	text_worker *w = sq_text_worker(s, c, &e);
-	if (w == NULL || sq_text_one(s, c, w, r->id, r->open_text, r->language, clock_now(s->clock), b, &e))
+	if (w == NULL && e.message[0] == '\0')
+		return; /* analysis is off */
+	if (w == NULL || sq_text_analyse_into(s, c, w, r->id, r->open_text, r->language, clock_now(s->clock), b, &e))
 		fprintf(stderr, "klantstem: response %lld stored without text analysis: %s\n",
 			(long long)r->id, e.message);
 }
@@ -330,66 +463,4 @@ json_t *sq_text_json(sq_conn *c, int64_t id)
 							 sq_ctext(st, 1), "sentiment", sq_ctext(st, 2)));
 	sqlite3_finalize(st);
 	return out;
-}
-
-/* One batch: the next up to n answers after *after, in one transaction. */
-static ks_err sq_text_batch(ks_store *s, sq_conn *c, text_worker *w, int n, int64_t *after,
-			    store_reanalyze_counts *k, bool *done, ks_error *e)
-{
-	sq_text_buf b = {0};
-	sqlite3_stmt *st;
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (err)
-		return err;
-	err = sq_cprep(c, "SELECT id, open_text, language FROM responses WHERE id > ?1 AND open_text IS NOT NULL"
-		       " AND open_text <> '' ORDER BY id LIMIT ?2", &st, e);
-	int got = 0;
-	if (!err) {
-		sqlite3_bind_int64(st, 1, *after);
-		sqlite3_bind_int(st, 2, n);
-		int64_t now = clock_now(s->clock);
-		while (!err && sqlite3_step(st) == SQLITE_ROW) {
-			int64_t id = sqlite3_column_int64(st, 0);
-			ks_error one;
-			ks_error_clear(&one);
-			if (sq_text_one(s, c, w, id, sq_ctext(st, 1), sq_ctext(st, 2), now, &b, &one) == KS_OK)
-				k->analyzed++;
-			else {
-				k->failed++;
-				fprintf(stderr, "klantstem: response %lld: %s\n", (long long)id, one.message);
-			}
-			*after = id;
-			got++;
-		}
-		sqlite3_finalize(st);
-	}
-	if (!err)
-		err = sq_exec(c, "COMMIT", e);
-	if (err)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	else
-		sq_text_notify(s, &b);
-	sq_text_buf_free(&b);
-	*done = got < n;
-	return err;
-}
-
-ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress, void *arg,
-			    store_reanalyze_counts *out, ks_error *e)
-{
-	memset(out, 0, sizeof *out);
-	if (s->text == NULL)
-		return ks_fail(e, KS_ERR_INTERNAL, NULL, "text analysis is off (no language data)");
-	sq_conn *c = sq_acquire(s);
-	text_worker *w = sq_text_worker(s, c, e);
-	ks_err err = w ? KS_OK : KS_ERR_NOMEM;
-	int64_t after = 0;
-	bool done = false;
-	while (!err && !done) {
-		err = sq_text_batch(s, c, w, batch > 0 ? batch : 500, &after, out, &done, e);
-		if (!err && progress)
-			progress(arg, out);
-	}
-	sq_release(s, c);
-	return err;
 }

@@ -1131,4 +1131,61 @@ void store_set_text_hook(ks_store *s, store_text_fn fn, void *arg);
  * order, to fn in chunks (for building the index at start-up). */
 ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *arg, ks_error *e);
 
+/* ---- the organisation's text configuration (issue 14, text) ---------------
+ * sqlite_text_config.c and sqlite_text_job.c; JSON shapes: docs/API.md
+ * "Text analysis". Every change (taxonomy, model) is one transaction with
+ * its audit entry (a: NULL = none) and the start of a reanalysis of every
+ * stored answer; then the store's analysis switches to the new context.
+ * *out (when given) is a new reference owned by the caller. */
+
+/* POST /text/analyze: text[0..len) analysed with the current taxonomy and
+ * model; lang "nl" / "en" decide the language (as the CLI's --lang), NULL
+ * or "auto" detect it. KS_ERR_UNAVAILABLE when analysis is off. */
+ks_err store_text_analyze(ks_store *s, const char *text, size_t len, const char *lang, json_t **out,
+			  ks_error *e);
+
+/* {"default","version","updated_at","taxonomy"}. */
+ks_err store_text_taxonomy_get(ks_store *s, json_t **out, ks_error *e);
+/* Store taxonomy (NULL = back to the shipped default). A bad one:
+ * KS_ERR_INVALID / KS_ERR_BADJSON with field = its JSON path, nothing
+ * changed. */
+ks_err store_text_taxonomy_put(ks_store *s, const json_t *taxonomy, const store_audit_entry *a,
+			       json_t **out, ks_error *e);
+/* Add a theme {"id","label":{"nl","en"},"terms":{"nl":[..],"en":[..]}} with
+ * one sub-theme of the same id. KS_ERR_CONFLICT (field "id") when a theme
+ * has that id; KS_ERR_INVALID naming the body's field. */
+ks_err store_text_theme_add(ks_store *s, const json_t *theme, const store_audit_entry *a, json_t **out,
+			    ks_error *e);
+
+/* {"active","trained_at","n_examples","n_features","bytes","evaluation",
+ *  "top","retrain_days","min_examples"}. */
+ks_err store_text_model_get(ks_store *s, json_t **out, ks_error *e);
+/* Train on the latest STORE_TEXT_TRAIN_MAX answers with an NPS and an open
+ * text (5-fold evaluation first), keep and use the model. Fewer than
+ * min_examples, or too few of a class: KS_ERR_RANGE field "examples",
+ * nothing changed; KS_ERR_CONFLICT when a training runs already. */
+#define STORE_TEXT_TRAIN_MAX 50000
+ks_err store_text_model_train(ks_store *s, const store_audit_entry *a, json_t **out, ks_error *e);
+/* Remove the model (lexicon only again). */
+ks_err store_text_model_delete(ks_store *s, const store_audit_entry *a, json_t **out, ks_error *e);
+/* Settings of the scheduled training; < 0 = unchanged. retrain_days 0..365
+ * (0 = never), min_examples 30..1000000; KS_ERR_RANGE naming the field. */
+ks_err store_text_model_settings(ks_store *s, int retrain_days, int min_examples,
+				 const store_audit_entry *a, json_t **out, ks_error *e);
+
+/* {"running","done","total","reason","started_at","finished_at"}. */
+ks_err store_text_job_get(ks_store *s, json_t **out, ks_error *e);
+/* Start (or restart) a reanalysis; reason "manual" for a request. */
+ks_err store_text_job_start(ks_store *s, const char *reason, const store_audit_entry *a, json_t **out,
+			    ks_error *e);
+/* The server's background work: the reanalysis thread (resuming a job a
+ * restart interrupted) and the scheduled trainings it runs. The store
+ * stops the thread at close; stop is idempotent. */
+ks_err store_text_jobs_start(ks_store *s, ks_error *e);
+void store_text_jobs_stop(ks_store *s);
+/* Called by the scheduler's pass: when the model is older than
+ * retrain_days (or there is none) and min_examples labelled answers exist,
+ * the job thread trains a new one. Looks at most hourly (clock time). */
+void store_text_schedule(ks_store *s, int64_t now);
+
 #endif

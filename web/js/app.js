@@ -4,6 +4,7 @@
 //
 // Routes: #/login  #/me  #/team[/ID]  #/org  #/verbatims  #/response/ID
 //         #/cases  #/case/ID  #/actions  #/account  #/suspect (admins)
+//         #/themes (issue 14)
 // The server enforces every permission; the role here only decides which
 // navigation items show and where one lands after logging in.
 
@@ -27,6 +28,7 @@ import * as privacyPage from './pages/privacy.js';  // privacy and audit (issue 
 import * as personPage from './pages/person.js';  // coaching: one employee's page (issue 13)
 import * as adminPage from './pages/admin.js';  // administration (issue 13)
 import * as resetPage from './pages/admin_reset.js';  // a mailed reset link (issue 13)
+import * as themesPage from './pages/themes.js';  // themes and sentiment of the open answers (issue 14)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -46,6 +48,7 @@ const ROUTES = {
   privacy: { page: privacyPage, roles: ['admin'], nav: 'nav.privacy' },  // GDPR, retention, audit log (issue 11)
   admin: { page: adminPage, roles: ['admin'], nav: 'nav.admin' },  // users, surveys, rules, settings (issue 13)
   reset: { page: resetPage, public: true },  // #/reset/TOKEN from a mailed link (issue 13)
+  themes: { page: themesPage, roles: ALL, nav: 'nav.themes' },  // the roles of GET /themes, as /metrics (issue 14)
 };
 
 const state = {
@@ -66,6 +69,7 @@ function navFor(user) {
   items.push('team');
   if (r !== 'employee') items.push('cases');
   items.push('actions', 'verbatims');
+  items.push('themes');  // issue 14: every role reads /themes in its own scope
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
   if (r === 'admin') items.push('privacy');  // export, erase, retention, audit log (issue 11)
   if (r === 'admin') items.push('admin');  // administration (issue 13)

@@ -16,6 +16,7 @@ import { trendChart } from '../charts.js';
 import { kpiRow, kpiCard, panel, chartPanel, trendTable, verbatimList, errorNotice, periodField, periodTag,
   periodLabel, previousPeriod, trendPeriod, driversTable } from '../widgets.js';
 import { complimentAction } from './team.js';
+import { topThemesPanel, themeLabels } from './themes.js';  // issue 14
 
 function settled(p) {
   return p.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
@@ -92,6 +93,10 @@ export async function render(main, ctx) {
   const go = (p) => ctx.navigate('#/person/' + id + (p ? '?period=' + encodeURIComponent(p) : ''));
   main.append(h('div', { class: 'page-head' }, h('div', { class: 'controls' }, periodField(period, (ev) => go(ev.target.value)))));
 
+  // the themes of the answers about this person (issue 14): GET /themes with
+  // employee_id keeps the person threshold; a suppressed reply says so
+  const themesP = settled(api('/themes', { query: { employee_id: id, period } }));
+  const labelsP = themeLabels().catch(() => new Map());
   const [emp, metrics, compare, trend, all, fame, shame, drivers] = await personData(id, period);
   if (!ctx.alive()) return;
   const name = emp.ok ? emp.value.first_name + ' ' + emp.value.last_name : '#' + id;
@@ -131,6 +136,9 @@ export async function render(main, ctx) {
     h('div', { id: 'person-shame' }, panel(t('person.shame'), null, periodTag(period), list(shame)))));
   main.append(h('div', { id: 'person-verbatims' }, panel(t('person.verbatims'), null, periodTag(period), list(all),
     h('p', null, h('a', { id: 'person-all', href: '#/verbatims?employee_id=' + id }, t('person.all', { name }))))));
+  const [themesRes, labels] = await Promise.all([themesP, labelsP]);  // issue 14
+  if (!ctx.alive()) return;
+  main.append(h('div', { id: 'person-themes' }, topThemesPanel(themesRes, labels, { employee_id: id, period }, { id: 'person-themes-panel', period })));
 
   // Drivers, and the cases of the slips shown (what it cannot reach is said, not left out silently).
   main.append(h('div', { class: 'grid grid-2' },

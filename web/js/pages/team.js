@@ -9,6 +9,7 @@ import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtRange, currentQuarter } from '../format.js';
 import { trendChart } from '../charts.js';
 import { kpiRow, panel, chartPanel, trendTable, groupTable, verbatimList, errorNotice, periodField, periodTag, trendPeriod } from '../widgets.js';
+import { topThemesPanel, themeLabels } from './themes.js';  // issue 14
 
 // The teams this user can pick from: [{id, name}].
 async function teamsInReach(user) {
@@ -124,6 +125,10 @@ export async function render(main, ctx) {
   controls.push(periodField(period, (ev) => go(team.id, ev.target.value)));
   main.append(h('div', { class: 'page-head' }, h('div', { class: 'controls' }, controls)));
 
+  // the team's top themes (issue 14): GET /themes with team_id, the server's scope and suppression
+  const themesP = Promise.all([
+    api('/themes', { query: { team_id: team.id, period } }).then((value) => ({ ok: true, value }), (error) => ({ ok: false, error })),
+    themeLabels().catch(() => new Map())]);
   const [metrics, trend, touch, emps, goals, settings, fame, shame] = await (earlyData || teamData(team.id, period, leads));
   if (!ctx.alive()) return;
 
@@ -143,6 +148,13 @@ export async function render(main, ctx) {
 
   main.append(h('div', { id: 'team-touchpoints' }, panel(t('team.touchpoints'), null, periodTag(period),
     touch.ok ? groupTable(touch.value.rows || [], 'touchpoint') : errorNotice(touch.error))));
+
+  const [themesRes, labels] = await themesP;  // issue 14
+  if (!ctx.alive()) return;
+  // an employee's own role may not read the team's themes: then no panel rather than "not allowed"
+  if (themesRes.ok || leads || themesRes.error?.status !== 403) {
+    main.append(h('div', { id: 'team-themes' }, topThemesPanel(themesRes, labels, { team_id: team.id, period }, { id: 'team-themes-panel', period })));
+  }
 
   if (emps) {
     const minN = emps.ok ? emps.value.min_n : 10;

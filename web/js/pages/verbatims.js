@@ -5,15 +5,61 @@
 // Employees see the comments about themselves (the server decides). What
 // others' comments show (exact score, band only, or without the employee)
 // is the organisation's setting, said in a line above the list.
+// Issue 14: filters on a theme (the list from GET /text/taxonomy, named in
+// the UI's language) and on the sentiment; each item says its sentiment in
+// words (not by colour alone) and carries its themes as chips. The API
+// gives theme ids, not where in the text they stand: nothing is
+// highlighted that the server did not say.
 
 import { api } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtInt } from '../format.js';
 import { verbatimItem, errorNotice } from '../widgets.js';
+import { themeLabels, themeLabel } from './themes.js';
 
 const PAGE = 25;
-const FILTERS = ['q', 'band', 'team_id', 'employee_id', 'touchpoint_id', 'language', 'from', 'to'];
+const FILTERS = ['q', 'band', 'theme', 'sentiment', 'team_id', 'employee_id', 'touchpoint_id', 'language', 'from', 'to'];
+const SENTIMENTS = ['negative', 'neutral', 'positive'];
+const SENT_MARK = { negative: '\u25bc', neutral: '\u25cf', positive: '\u25b2' };
+
+// The item's analysis (issue 14): its sentiment in words with a mark, and
+// a chip per theme (its clause's sentiment in words, for screen readers
+// too), each chip a link to the explorer on that theme.
+function analysisOf(v, labels) {
+  const a = v.analysis;
+  if (a === undefined) return null;  // a server that does not analyse: nothing to say
+  if (!a) return h('p', { class: 'v-analysis hint', dataset: { analysed: 'false' } }, t('verbatim.noanalysis'));
+  const s = a.sentiment?.label;
+  const themes = [];
+  const seen = new Set();
+  for (const th of a.themes || []) {
+    if (seen.has(th.theme)) continue;
+    seen.add(th.theme);
+    themes.push(th);
+  }
+  return h('div', { class: 'v-analysis', dataset: { analysed: 'true' } },
+    s ? h('span', { class: 'sentiment sentiment-' + s, dataset: { sentiment: s } },
+      h('span', { 'aria-hidden': 'true' }, SENT_MARK[s] || ''), ' ', t('verbatim.sentiment', { s: t('sentiment.' + s).toLowerCase() })) : null,
+    themes.length ? h('ul', { class: 'theme-chips', 'aria-label': t('verbatim.themes') }, themes.map((th) => h('li', null,
+      h('a', { class: 'theme-chip' + (th.sentiment ? ' sent-' + th.sentiment : ''), href: '#/verbatims?theme=' + encodeURIComponent(th.theme),
+        dataset: { theme: th.theme, sentiment: th.sentiment ?? '' } },
+      themeLabel(labels, th.theme),
+      th.sentiment ? h('span', { class: 'chip-sent' }, ' ', h('span', { 'aria-hidden': 'true' }, SENT_MARK[th.sentiment] || ''),
+        h('span', { class: 'visually-hidden' }, ' (' + t('sentiment.' + th.sentiment).toLowerCase() + ')')) : null)))) : null);
+}
+
+function itemWithAnalysis(v, labels) {
+  const li = verbatimItem(v);
+  const a = v.analysis;
+  li.dataset.sentiment = a?.sentiment?.label ?? '';
+  li.dataset.themes = [...new Set((a?.themes || []).map((x) => x.theme))].join(' ');
+  const box = analysisOf(v, labels);
+  const quote = li.querySelector('blockquote');
+  if (box && quote) quote.after(box);
+  else if (box) li.append(box);
+  return li;
+}
 
 async function unitsInReach(user) {
   if (user.role === 'employee') return [];
@@ -42,11 +88,12 @@ export async function render(main, ctx) {
   const current = {};
   for (const k of FILTERS) current[k] = ctx.query.get(k) || '';
 
-  const [units, tps, settings, people] = await Promise.all([
+  const [units, tps, settings, people, labels] = await Promise.all([
     unitsInReach(user).catch(() => []),
     api('/touchpoints', { query: { limit: 500 } }).then((r) => r.items).catch(() => []),
     api('/settings').catch(() => null),
     peopleInReach(user).catch(() => []),
+    themeLabels().catch(() => new Map()),
   ]);
   if (!ctx.alive()) return;
 
@@ -56,7 +103,16 @@ export async function render(main, ctx) {
   const langIn = select([{ value: '', label: t('verbatims.any') }, { value: 'nl', label: t('lang.nl') }, { value: 'en', label: t('lang.en') }], current.language, { name: 'language' });
   const fromIn = h('input', { type: 'date', name: 'from', value: current.from });
   const toIn = h('input', { type: 'date', name: 'to', value: current.to });
-  const fields = [field(t('verbatims.q'), qIn), field(t('verbatims.band'), bandIn)];
+  // theme and sentiment (issue 14): a theme in the address that the taxonomy no longer has stays choosable
+  const themeOpts = [{ value: '', label: t('verbatims.theme.any') },
+    ...[...labels.keys()].map((id) => ({ value: id, label: themeLabel(labels, id) }))
+      .sort((a, b) => a.label.localeCompare(b.label, lang(), { sensitivity: 'base' }))];
+  if (current.theme && !labels.has(current.theme)) themeOpts.push({ value: current.theme, label: current.theme });
+  const themeIn = select(themeOpts, current.theme, { name: 'theme', id: 'verbatim-theme' });
+  const sentIn = select([{ value: '', label: t('verbatims.sentiment.any') }, ...SENTIMENTS.map((s) => ({ value: s, label: t('sentiment.' + s) }))],
+    current.sentiment, { name: 'sentiment', id: 'verbatim-sentiment' });
+  const fields = [field(t('verbatims.q'), qIn), field(t('verbatims.band'), bandIn),
+    field(t('verbatims.theme'), themeIn), field(t('verbatims.sentiment'), sentIn)];
   let teamIn = null;
   if (units.length) {
     teamIn = select([{ value: '', label: t('verbatims.any') }, ...units.map((x) => ({ value: x.id, label: x.name }))], current.team_id, { name: 'team_id' });
@@ -103,7 +159,7 @@ export async function render(main, ctx) {
     try {
       const res = await api('/verbatims', { query: { ...filters, limit: PAGE, cursor } });
       if (!ctx.alive()) return;
-      for (const v of res.items) list.append(verbatimItem(v));
+      for (const v of res.items) list.append(itemWithAnalysis(v, labels));
       shown += res.items.length;
       cursor = res.next_cursor;
       more.hidden = !cursor;
@@ -123,7 +179,7 @@ export async function render(main, ctx) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     filters = {
-      q: qIn.value.trim(), band: bandIn.value, team_id: teamIn ? teamIn.value : '', employee_id: empIn ? empIn.value : '',
+      q: qIn.value.trim(), band: bandIn.value, theme: themeIn.value, sentiment: sentIn.value, team_id: teamIn ? teamIn.value : '', employee_id: empIn ? empIn.value : '',
       touchpoint_id: tpIn.value, language: langIn.value, from: fromIn.value, to: toIn.value,
     };
     ctx.setQuery(filters);
@@ -133,7 +189,7 @@ export async function render(main, ctx) {
   form.addEventListener('reset', () => {
     setTimeout(() => {
       for (const el of [qIn, fromIn, toIn]) el.value = '';
-      for (const el of [bandIn, tpIn, langIn, teamIn, empIn]) if (el) el.value = '';
+      for (const el of [bandIn, themeIn, sentIn, tpIn, langIn, teamIn, empIn]) if (el) el.value = '';
       form.requestSubmit();
     }, 0);
   });

@@ -28,6 +28,7 @@ function pages(ids) {
     { name: 'me', role: 'employee', hash: '#/me' },
     { name: 'team', role: 'team_lead', hash: '#/team' },
     { name: 'verbatims', role: 'team_lead', hash: '#/verbatims' },
+    { name: 'themes', role: 'team_lead', hash: '#/themes' },  // issue 14
     { name: 'cases', role: 'team_lead', hash: '#/cases' },
     { name: 'case', role: 'team_lead', hash: '#/case/' + ids.caseId, skip: !ids.caseId },
     { name: 'actions', role: 'team_lead', hash: '#/actions' },
@@ -35,6 +36,7 @@ function pages(ids) {
     { name: 'account', role: 'director', hash: '#/account' },
     { name: 'privacy', role: 'admin', hash: '#/privacy' },
     { name: 'suspect', role: 'admin', hash: '#/suspect' },
+    { name: 'themes', role: 'admin', hash: '#/themes', label: 'themes/admin' },  // issue 14: with discovery and the model
     { name: 'admin', role: 'admin', hash: '#/admin/users', label: 'admin/users' },
     { name: 'admin', role: 'admin', hash: '#/admin/surveys', label: 'admin/surveys' },
     { name: 'admin', role: 'admin', hash: '#/admin/rules', label: 'admin/rules' },

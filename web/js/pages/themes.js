@@ -645,7 +645,10 @@ export function topThemes(rows, n = 3) {
 // The /themes reply of a slice was suppressed as a whole (a person under
 // the threshold, a hidden score): no theme may show then.
 export function sliceSuppressed(res) {
-  return Boolean(res?.insufficient) || (Array.isArray(res?.hidden) && res.hidden.includes('themes'));
+  if (res?.insufficient || (Array.isArray(res?.hidden) && res.hidden.includes('themes'))) return true;
+  // every theme row hidden: say why, instead of an empty list that reads as "no themes"
+  const rows = res?.themes || [];
+  return rows.length > 0 && rows.every(themeSuppressed);
 }
 
 // A panel for the person and team pages: the top themes (positive and

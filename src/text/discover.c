@@ -58,8 +58,13 @@
 
 /* Function words besides text_function_words' (which serve language
  * evidence and so hold only the most frequent ones). */
-static const char *const stop_extra[2][160] = {
-	{ "te", "zo", "hier", "daar", "waar", "wat", "wie", "hoe", "nu", "dus", "toch", "even",
+static const char *const stop_extra[2][256] = {
+	{ "in", "het", "een", "op", "met", "als", "dan", "of", "er", "om", "uit", "tot", "bij",
+	  "naar", "over", "door", "der", "den", "des", "ge", "hij", "zij", "ze", "wij", "we",
+	  "mij", "me", "hem", "haar", "hun", "omdat", "want", "reeds", "doch", "wezen", "iets",
+	  "niets", "ook", "al", "nog", "zijn", "is", "was", "waren", "ben", "bent", "heb", "hebt",
+	  "heeft", "hebben", "had", "werd", "wordt", "worden", "moet", "kan", "zal", "wil",
+	  "te", "zo", "hier", "daar", "waar", "wat", "wie", "hoe", "nu", "dus", "toch", "even",
 	  "of", "door", "over", "tot", "na", "zonder", "tegen", "onder", "tussen", "meer", "minder",
 	  "weinig", "alle", "alles", "iemand", "niemand", "men", "hun", "hen", "haar", "hem", "ons",
 	  "onze", "zich", "zelf", "mezelf", "kan", "kon", "konden", "kunnen", "kunt", "moet", "moest",
@@ -634,7 +639,7 @@ static char *join_stems(const disc *d, const disc_ph *p)
 	size_t n = 0;
 	for (int i = 0; i < p->n; i++)
 		n += strlen(d->stems[p->s[i]]) + 1;
-	char *s = malloc(n);
+	char *s = malloc(n + 1);
 	if (!s)
 		return NULL;
 	s[0] = '\0';

@@ -6,7 +6,7 @@
  * current by the store's commit hook, so a response is in the index before
  * its submitter hears "201".
  *
- * Layout (16 bytes a response, column by column):
+ * Layout (column by column):
  *   t        u32  received_at, unix seconds
  *   team     u16  dense code of the leaf org unit (0 = none)
  *   employee u16  dense code (0 = none)
@@ -14,6 +14,13 @@
  *   customer u32  dense code (0 = none)
  *   answers  u16  nps (4 bits, 15 = none) | grade (4 bits, 0 = none)
  *                 | ces (3 bits, 0 = none) | channel (3 bits) | nl/en (1 bit)
+ *   tset     u16  issue 14: the open answer's analysis, a code into a
+ *                 dictionary of distinct (sentiment label, themes mentioned,
+ *                 themes mentioned negatively / positively) sets, bitmasks
+ *                 over at most 64 theme ids; 0 = no analysis (text.c)
+ * (18 bytes a response with tset.) Beside the columns, a response id ->
+ * row map of runs of consecutive ids (16 bytes a run; one run when ids
+ * have no gaps), so the text hook can find a row.
  * Codes are assigned on first sight; dimension tables (names, tree, customer
  * attributes) map them back. A breakdown is one pass over these arrays,
  * split over two threads when the slice is large.
@@ -47,6 +54,17 @@ void an_index_free(an_index *ix);
 ks_err an_index_refresh_dims(an_index *ix, ks_error *e);
 /* Reload one customer's attributes (after a create or update). */
 ks_err an_index_refresh_customer(an_index *ix, int64_t customer_id, ks_error *e);
+/* Apply analyses (issue 14): the store's text hook calls this; rows
+ * are store_text_row (label -1 = the response has no analysis any more).
+ * An analysis of a response the index does not hold yet is kept until
+ * the response arrives. Takes the write lock. */
+void an_index_text(an_index *ix, const store_text_row *rows, int n);
+/* The theme ids the index has seen (at most max), in the order first
+ * seen; returns how many. Beyond AN_MAX_THEMES distinct ids, new ones are
+ * not counted until a restart (logged). */
+#define AN_MAX_THEMES 64
+size_t an_index_theme_ids(an_index *ix, char (*out)[48], size_t max);
+
 /* Forget an erased person (issue 11): the rows of customer_id (0 = none)
  * lose their customer, those of employee_id (0 = none) their employee,
  * and the index no longer holds the id nor the name or attributes. The
@@ -93,6 +111,14 @@ typedef enum {
 	AN_DIM_EMPLOYEE, AN_DIM_TOUCHPOINT, AN_DIM_JOURNEY, AN_DIM_CHANNEL, AN_DIM_LANGUAGE,
 	AN_DIM_SEGMENT, AN_DIM_AGE_BAND, AN_DIM_SINCE_BAND, AN_DIM_CITY,
 	AN_DIM_DAY, AN_DIM_WEEK, AN_DIM_MONTH, AN_DIM_QUARTER, AN_DIM_YEAR,
+	/* Issue 14. An answer counts in each theme group it mentions; rows
+	 * without analysis are in no theme or sentiment group (the result's
+	 * total still counts every row of the slice once). */
+	AN_DIM_THEME, AN_DIM_SENTIMENT,
+	/* Internal (no name): each analysed answer counts in the group of
+	 * every theme it does NOT mention ("without" cells of /themes), of
+	 * every theme it mentions negatively, positively. */
+	AN_DIM_THEME_ABSENT, AN_DIM_THEME_NEG, AN_DIM_THEME_POS,
 	AN_DIM__COUNT
 } an_dim;
 
@@ -100,6 +126,12 @@ typedef enum {
 an_dim an_dim_from_name(const char *name);
 const char *an_dim_name(an_dim d);
 bool an_dim_is_time(an_dim d);
+/* theme, sentiment (and the internal theme-absent): a row may be in none
+ * of the groups, or, for themes, in several (issue 14). */
+bool an_dim_is_text(an_dim d);
+/* "negative", "neutral", "positive" -> 1, 2, 3 (the sentiment groups'
+ * order); 0 for anything else. */
+int an_sentiment_code(const char *name);
 
 /* A slice. 0 / "" means "any". team_id may be any org unit: it includes
  * everything below it. [from, to) in unix seconds. */
@@ -115,6 +147,13 @@ typedef struct an_filter {
 	char age_band[8];
 	char since_band[8];
 	char city[64];
+	/* Issue 14: answers mentioning this theme id; with this sentiment
+	 * ("negative", "neutral", "positive"); analysed: 1 only answers with
+	 * an analysis, 2 only those with at least one theme, -1 only those
+	 * without analysis, 0 any. Unknown values keep nothing. */
+	char theme[48];
+	char sentiment[12];
+	int8_t analysed;
 	/* Count NPS only: the pass touches a third of the memory, and grade and
 	 * CES come out empty. For callers that show nothing else. */
 	bool nps_only;

@@ -120,7 +120,7 @@ static void an_codes_free(an_codes *m)
 
 /* ---- string dictionaries ----------------------------------------------------- */
 
-static uint16_t an_dict_put(an_dict *d, const char *s)
+uint16_t an_dict_put(an_dict *d, const char *s)
 {
 	if (s == NULL || *s == '\0')
 		return 0;
@@ -146,7 +146,7 @@ static uint16_t an_dict_put(an_dict *d, const char *s)
 	return (uint16_t)d->n++;
 }
 
-static void an_dict_free(an_dict *d)
+void an_dict_free(an_dict *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		free(d->names[i]);
@@ -206,6 +206,8 @@ static bool an_reserve(an_index *ix, size_t need)
 	if ((p[5] = realloc(ix->ans, cap * 2)) == NULL)
 		return false;
 	ix->ans = p[5];
+	if (!an_text_reserve(ix, cap))
+		return false;
 	ix->cap = cap;
 	return true;
 }
@@ -223,6 +225,7 @@ static bool an_append_locked(an_index *ix, const model_response *r)
 	ix->tp[i] = (uint16_t)an_codes_put(&ix->tps, r->touchpoint_id, 65535);
 	ix->cust[i] = an_codes_put(&ix->custs, r->customer_id, UINT32_MAX - 1);
 	ix->ans[i] = an_answers(r);
+	ix->tset[i] = 0;
 	if (ix->n == 0 || t < ix->min_t)
 		ix->min_t = t;
 	if (t > ix->max_t)
@@ -230,6 +233,7 @@ static bool an_append_locked(an_index *ix, const model_response *r)
 	if (r->id > ix->last_id)
 		ix->last_id = r->id;
 	ix->n++;
+	an_text_appended(ix, i, r->id);
 	return true;
 }
 
@@ -453,6 +457,16 @@ static void an_on_update(void *arg, const model_response *before, const model_re
 	uint16_t emp = (uint16_t)an_codes_get(&ix->emps, before->employee_id);
 	uint16_t tp = (uint16_t)an_codes_get(&ix->tps, before->touchpoint_id);
 	uint32_t cust = an_codes_get(&ix->custs, before->customer_id);
+	/* Issue 14: the id map finds the row itself; the search by fields
+	 * stays for a row the map cannot place. */
+	int64_t at = an_text_row(ix, before->id);
+	if (at >= 0 && ix->t[at] == t && ix->ans[at] == old_ans && ix->team[at] == team &&
+	    ix->emp[at] == emp && ix->tp[at] == tp && ix->cust[at] == cust) {
+		ix->ans[at] = an_answers(after);
+		ix->dims_version++;
+		pthread_rwlock_unlock(&ix->lock);
+		return;
+	}
 	for (size_t i = ix->n; i-- > 0;) {
 		if (ix->t[i] == t && ix->ans[i] == old_ans && ix->team[i] == team &&
 		    ix->emp[i] == emp && ix->tp[i] == tp && ix->cust[i] == cust) {
@@ -464,6 +478,15 @@ static void an_on_update(void *arg, const model_response *before, const model_re
 			break;  /* well before it: late arrivals are seconds, not thousands of rows */
 	}
 	pthread_rwlock_unlock(&ix->lock);
+}
+
+/* Issue 14: the store's text hook (after the commit hook has appended
+ * the same responses, so their rows are found by id). A change of an
+ * analysis changes no dimension: the disclosure cache sees it through
+ * an_index_versions' hash of the text column. */
+static void an_on_text(void *arg, const store_text_row *rows, int n)
+{
+	an_index_text(arg, rows, n);
 }
 
 ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
@@ -487,6 +510,8 @@ ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
 		err = an_load_customers(ix, 0, e);
 	if (!err)
 		err = store_scan_responses(s, 0, an_build_row, ix, e);
+	if (!err)
+		err = an_text_build(ix, e);  /* issue 14: the analyses, by response id */
 	/* Rows may name units, employees or touchpoints that were added since
 	 * the names were read; load again so every code has its name. */
 	if (!err)
@@ -499,6 +524,7 @@ ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
 	ix->build_ms = clock_mono_ms() - t0;
 	store_set_commit_hook(s, an_on_commit, ix);
 	store_set_update_hook(s, an_on_update, ix);  /* issue 13 */
+	store_set_text_hook(s, an_on_text, ix);      /* issue 14 */
 	*out = ix;
 	return KS_OK;
 }
@@ -513,6 +539,7 @@ void an_index_free(an_index *ix)
 	free(ix->tp);
 	free(ix->cust);
 	free(ix->ans);
+	an_text_free(ix);
 	an_codes_free(&ix->units);
 	an_codes_free(&ix->emps);
 	an_codes_free(&ix->tps);
@@ -537,6 +564,7 @@ void an_index_versions(an_index *ix, int64_t before, uint64_t *dims, size_t *row
 	for (size_t i = 0; i < ix->n; i++)
 		n += (int64_t)ix->t[i] < before;
 	*rows_before = n;
+	*dims ^= an_text_hash(ix, before);  /* issue 14: analyses of those rows */
 	pthread_rwlock_unlock(&ix->lock);
 }
 
@@ -544,14 +572,15 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 {
 	pthread_rwlock_rdlock(&ix->lock);
 	out->rows = ix->n;
-	out->bytes_per_row = 4 + 2 + 2 + 2 + 4 + 2;
+	out->bytes_per_row = 4 + 2 + 2 + 2 + 4 + 2 + 2;  /* + tset (issue 14) */
 	size_t dims = (ix->unit_info_n + ix->emp_info_n + ix->tp_info_n + ix->journey_info_n) *
 			      sizeof(an_named) +
 		      ix->cust_info_n * sizeof(an_customer) +
 		      (ix->units.slots + ix->emps.slots + ix->tps.slots + ix->journeys.slots +
 		       ix->custs.slots) * 12 +
 		      (ix->units.dir_n + ix->emps.dir_n + ix->tps.dir_n + ix->journeys.dir_n +
-		       ix->custs.dir_n) * 4;
+		       ix->custs.dir_n) * 4 +
+		      an_text_bytes(ix);
 	out->bytes_total = ix->cap * out->bytes_per_row + dims;
 	out->build_ms = ix->build_ms;
 	pthread_rwlock_unlock(&ix->lock);

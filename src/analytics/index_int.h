@@ -42,6 +42,47 @@ typedef struct an_named {
 	bool known;          /* loaded from the store */
 } an_named;
 
+/* ---- the text columns (issue 14, text.c) ----
+ * A row's analysis is one u16 column, tset: the code of its "theme set" in
+ * a dictionary of the distinct (sentiment label, themes mentioned, themes
+ * mentioned negatively, themes mentioned positively) combinations; 0 = no
+ * analysis. Answers name one to three of a dozen themes, so the distinct
+ * combinations are few (thousands) while rows are millions: two bytes a
+ * row instead of a 25-byte set each. */
+#define AN_TSET_MAX 65535u      /* codes 1..65535 */
+typedef struct an_tset {
+	uint64_t any, neg, pos;  /* bit b = theme code b + 1 (ix->themes) */
+	uint8_t label;           /* 1 negative, 2 neutral, 3 positive (text_label + 1) */
+} an_tset;
+typedef struct an_tsets {
+	an_tset *v;              /* code -> set; v[0] = no analysis */
+	size_t n, cap;
+	uint32_t *slot;          /* open addressing: set -> code (0 = empty) */
+	size_t n_slots;
+} an_tsets;
+
+/* response id -> row, as runs of consecutive ids on consecutive rows:
+ * rows arrive in id order (the writer, the start-up scan), so a database
+ * whose ids have no gaps is one run; an id that arrives late (a held
+ * suspect accepted days later) is a run of its own, inserted in id order. */
+typedef struct an_run {
+	int64_t id0;
+	uint32_t row0, len;
+} an_run;
+typedef struct an_idmap {
+	an_run *runs;            /* sorted by id0, disjoint */
+	size_t n, cap;
+} an_idmap;
+
+/* Analyses of responses the index does not hold yet (held as suspect):
+ * applied when the row arrives. Bounded: AN_PENDING_MAX, oldest dropped. */
+#define AN_PENDING_MAX 65536u
+typedef struct an_pending {
+	int64_t *id;
+	uint16_t *code;
+	size_t n, cap;
+} an_pending;
+
 struct an_index {
 	ks_store *store;
 	pthread_rwlock_t lock;
@@ -53,6 +94,7 @@ struct an_index {
 	uint16_t *tp;
 	uint32_t *cust;
 	uint16_t *ans;
+	uint16_t *tset;      /* text column: an_tsets code, 0 = no analysis (issue 14) */
 	int64_t last_id;     /* highest response id in the index */
 	uint32_t min_t, max_t;
 
@@ -66,6 +108,12 @@ struct an_index {
 	uint64_t dims_version; /* bumped under the write lock by changes of names, customers or
 	                        * the zone, not by rows (an_index_versions) */
 	int64_t build_ms;
+	/* issue 14 */
+	an_dict themes;      /* theme id -> code 1..AN_MAX_THEMES (bit code - 1) */
+	an_tsets sets;
+	an_idmap ids;
+	an_pending pending;
+	bool warned_themes;  /* "more than 64 themes" logged once */
 };
 
 /* answers word */
@@ -74,6 +122,17 @@ struct an_index {
 	((uint16_t)((nps) | ((grade) << 4) | ((ces) << 8) | ((ch) << 11) | ((en) << 14)))
 
 uint32_t an_codes_get(const an_codes *m, int64_t id);   /* 0 when unknown */
+uint16_t an_dict_put(an_dict *d, const char *s);        /* 0 when empty or full */
+void an_dict_free(an_dict *d);
+
+/* text.c: the text columns (write lock held by the caller) */
+bool an_text_reserve(an_index *ix, size_t cap);         /* tset column to cap rows */
+void an_text_appended(an_index *ix, size_t row, int64_t id); /* id map, pending analysis */
+int64_t an_text_row(const an_index *ix, int64_t id);    /* row of a response id, -1 = none */
+void an_text_free(an_index *ix);
+ks_err an_text_build(an_index *ix, ks_error *e);         /* store_scan_text into the columns */
+size_t an_text_bytes(const an_index *ix);               /* side tables, not the column */
+uint64_t an_text_hash(const an_index *ix, int64_t before); /* of rows received before */
 const char *an_channel_name(unsigned code);                /* 1-based; "" for 0 */
 
 #endif

@@ -50,12 +50,29 @@ static const char *const an_dim_names[AN_DIM__COUNT] = {
 	[AN_DIM_LANGUAGE] = "language", [AN_DIM_SEGMENT] = "segment", [AN_DIM_AGE_BAND] = "age_band",
 	[AN_DIM_SINCE_BAND] = "customer_since_band", [AN_DIM_CITY] = "city", [AN_DIM_DAY] = "day",
 	[AN_DIM_WEEK] = "week", [AN_DIM_MONTH] = "month", [AN_DIM_QUARTER] = "quarter",
-	[AN_DIM_YEAR] = "year",
+	[AN_DIM_YEAR] = "year", [AN_DIM_THEME] = "theme", [AN_DIM_SENTIMENT] = "sentiment",
+	[AN_DIM_THEME_ABSENT] = "", [AN_DIM_THEME_NEG] = "", [AN_DIM_THEME_POS] = "",
 };
+
+static const char *const an_sentiment_names[4] = {"", "negative", "neutral", "positive"};
+
+int an_sentiment_code(const char *name)
+{
+	for (int i = 1; name && i < 4; i++)
+		if (strcmp(an_sentiment_names[i], name) == 0)
+			return i;
+	return 0;
+}
+
+bool an_dim_is_text(an_dim d)
+{
+	return d == AN_DIM_THEME || d == AN_DIM_SENTIMENT || d == AN_DIM_THEME_ABSENT ||
+	       d == AN_DIM_THEME_NEG || d == AN_DIM_THEME_POS;
+}
 
 an_dim an_dim_from_name(const char *name)
 {
-	for (int d = 1; name && d < AN_DIM__COUNT; d++)
+	for (int d = 1; name && *name && d < AN_DIM__COUNT; d++)
 		if (strcmp(an_dim_names[d], name) == 0)
 			return (an_dim)d;
 	return AN_DIM_NONE;
@@ -128,6 +145,12 @@ typedef struct an_plan {
 	uint16_t *dept_of, *org_of;  /* unit code -> ancestor code */
 	uint16_t *journey_of;        /* touchpoint code -> journey code */
 	an_days days;
+	/* issue 14 */
+	uint8_t *tallow;       /* tset code -> kept by the theme/sentiment/analysed filters; NULL = all */
+	bool partial;          /* a text dimension: rows may be in no group; the total is counted
+	                        * on its own in the histogram after the groups' */
+	int multi;             /* index of a theme dimension (a row in several groups), -1 = none */
+	uint64_t theme_all;    /* the bits of every theme code in use */
 } an_plan;
 
 static uint32_t an_dim_codes(const an_plan *p, an_dim d)
@@ -146,6 +169,11 @@ static uint32_t an_dim_codes(const an_plan *p, an_dim d)
 	case AN_DIM_CITY: return (uint32_t)ix->cities.n + 1;
 	case AN_DIM_AGE_BAND: return 7;
 	case AN_DIM_SINCE_BAND: return 6;
+	case AN_DIM_THEME:
+	case AN_DIM_THEME_ABSENT:
+	case AN_DIM_THEME_NEG:
+	case AN_DIM_THEME_POS: return (uint32_t)ix->themes.n + 1;
+	case AN_DIM_SENTIMENT: return 4;
 	default: return an_dim_is_time(d) ? (uint32_t)p->days.n_codes[d] + 1 : 1;
 	}
 }
@@ -313,6 +341,18 @@ static void an_keys(const an_plan *p, an_dim d, size_t start, size_t n, uint32_t
 		for (i = 0; i < n; i++)
 			k[i] = cust[i] < ix->cust_info_n ? ix->cust_info[cust[i]].city : 0;
 		break;
+	case AN_DIM_SENTIMENT: {
+		const uint16_t *ts = ix->tset + start;
+		for (i = 0; i < n; i++)
+			k[i] = ix->sets.v ? ix->sets.v[ts[i]].label : 0;
+		break;
+	}
+	case AN_DIM_THEME:
+	case AN_DIM_THEME_ABSENT:
+	case AN_DIM_THEME_NEG:
+	case AN_DIM_THEME_POS: /* several groups a row: an_count_partial */
+		memset(k, 0, n * sizeof *k);
+		break;
 	case AN_DIM_AGE_BAND:
 	case AN_DIM_SINCE_BAND:
 		an_steps(&p->days, t, n, k);
@@ -359,6 +399,63 @@ static inline void an_emp_note(uint32_t *h, uint32_t em)
 		h[AN_BIN_EMP] = em;
 }
 
+/* One row's answers into histogram h. */
+static inline void an_count_row(uint32_t *h, uint32_t stride, uint16_t a, uint16_t em)
+{
+	h[a & 15u]++;
+	if (stride == AN_HIST) {
+		h[16 + ((a >> 4) & 15u)]++;
+		h[32 + ((a >> 8) & 7u)]++;
+	}
+	an_emp_note(h, em);
+}
+
+/* The kept rows of a chunk with a text dimension (issue 14): every row
+ * into the total (after the groups), then into the group of each theme it
+ * mentions (or, for the internal theme-absent dimension, does not), or
+ * of its sentiment; rows without analysis into no group. key holds the
+ * other dimension's code (and the sentiment's, combined as usual). */
+static void an_count_partial(const an_plan *p, size_t start, size_t n, const uint8_t *keep,
+			     const uint32_t *key, uint32_t *hist)
+{
+	const an_index *ix = p->ix;
+	const uint16_t *ans = ix->ans + start, *emp = ix->emp + start, *ts = ix->tset + start;
+	uint32_t *tot = hist + (size_t)p->n_groups * p->stride;
+	bool sentiment_0 = p->dims[0] == AN_DIM_SENTIMENT, sentiment_1 = p->n_dims == 2 &&
+							    p->dims[1] == AN_DIM_SENTIMENT;
+	for (size_t i = 0; i < n; i++) {
+		if (!keep[i])
+			continue;
+		an_count_row(tot, p->stride, ans[i], emp[i]);
+		uint16_t c = ts[i];
+		if (c == 0)
+			continue;
+		const an_tset *set = &ix->sets.v[c];
+		if (p->multi < 0) {
+			/* sentiment (one group a row) beside another dimension or alone */
+			uint32_t k2 = p->n_dims == 2 ? key[i] % p->n_codes[1] : 0;
+			uint32_t k1 = p->n_dims == 2 ? key[i] / p->n_codes[1] : key[i];
+			if ((sentiment_0 && k1 == 0) || (sentiment_1 && k2 == 0))
+				continue;
+			an_count_row(hist + (size_t)key[i] * p->stride, p->stride, ans[i], emp[i]);
+			continue;
+		}
+		an_dim md = p->dims[p->multi];
+		uint64_t m = md == AN_DIM_THEME ? set->any : md == AN_DIM_THEME_NEG ? set->neg
+			   : md == AN_DIM_THEME_POS ? set->pos : ~set->any & p->theme_all;
+		uint32_t other = key[i];  /* the other dimension's code (0 when none) */
+		if (p->n_dims == 2 && p->dims[1 - p->multi] == AN_DIM_SENTIMENT && other == 0)
+			continue;
+		while (m) {
+			uint32_t code = (uint32_t)__builtin_ctzll(m) + 1;
+			m &= m - 1;
+			uint32_t g = p->n_dims == 1 ? code
+				   : p->multi == 0 ? code * p->n_codes[1] + other : other * p->n_codes[1] + code;
+			an_count_row(hist + (size_t)g * p->stride, p->stride, ans[i], emp[i]);
+		}
+	}
+}
+
 static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *hist)
 {
 	uint32_t key[AN_CHUNK], k2[AN_CHUNK], fk[AN_CHUNK];
@@ -377,8 +474,19 @@ static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *h
 		for (size_t i = 0; i < n; i++)
 			keep[i] &= ok[fk[i]];
 	}
+	if (p->tallow) {
+		const uint16_t *ts = ix->tset + start;
+		for (size_t i = 0; i < n; i++)
+			keep[i] &= p->tallow[ts[i]];
+	}
 	if (p->n_dims == 0) {
 		memset(key, 0, n * sizeof key[0]);
+	} else if (p->multi >= 0) {
+		/* the theme's code is added per mention; key = the other dimension's */
+		if (p->n_dims == 2)
+			an_keys(p, p->dims[1 - p->multi], start, n, key);
+		else
+			memset(key, 0, n * sizeof key[0]);
 	} else {
 		an_keys(p, p->dims[0], start, n, key);
 		if (p->n_dims == 2) {
@@ -386,6 +494,10 @@ static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *h
 			for (size_t i = 0; i < n; i++)
 				key[i] = key[i] * p->n_codes[1] + k2[i];
 		}
+	}
+	if (p->partial) {
+		an_count_partial(p, start, n, keep, key, hist);
+		return;
 	}
 	const uint16_t *ans = ix->ans + start, *emp = ix->emp + start;
 	if (p->stride == AN_HIST_NPS) {
@@ -559,6 +671,49 @@ static int64_t an_dict_code(const an_dict *d, const char *v)
 	return -1;
 }
 
+/* Issue 14: the theme, sentiment and analysed filters as one table over
+ * the theme-set codes. An unknown theme or sentiment keeps nothing. */
+static bool an_filter_text(an_plan *p, const an_filter *f)
+{
+	const an_index *ix = p->ix;
+	if (!f->theme[0] && !f->sentiment[0] && f->analysed == 0)
+		return true;
+	size_t n = ix->sets.n ? ix->sets.n : 1;
+	uint8_t *ok = calloc(n, 1);
+	if (ok == NULL)
+		return false;
+	p->tallow = ok;
+	uint64_t bit = 0;
+	if (f->theme[0]) {
+		for (size_t i = 1; i < ix->themes.n; i++)
+			if (strncmp(ix->themes.names[i], f->theme, sizeof f->theme) == 0)
+				bit = 1ULL << (i - 1);
+		if (bit == 0)
+			return true;  /* a theme nobody mentioned: nothing */
+	}
+	int want = 0;
+	if (f->sentiment[0]) {
+		char sv[sizeof f->sentiment + 1];
+		memcpy(sv, f->sentiment, sizeof f->sentiment);
+		sv[sizeof f->sentiment] = '\0';
+		if ((want = an_sentiment_code(sv)) == 0)
+			return true;
+	}
+	for (size_t c = 0; c < n; c++) {
+		const an_tset *s = c < ix->sets.n ? &ix->sets.v[c] : NULL;
+		bool has = c != 0 && s != NULL;
+		bool keep = true;
+		if (bit)
+			keep = keep && has && (s->any & bit);
+		if (want)
+			keep = keep && has && s->label == want;
+		if (f->analysed)
+			keep = keep && (f->analysed == 2 ? has && s->any != 0 : f->analysed > 0 ? has : !has);
+		ok[c] = keep;
+	}
+	return true;
+}
+
 static bool an_plan_filters(an_plan *p, const an_filter *f)
 {
 	const an_index *ix = p->ix;
@@ -593,7 +748,7 @@ static bool an_plan_filters(an_plan *p, const an_filter *f)
 		ok = ok && an_filter_one(p, AN_DIM_AGE_BAND, an_label_code(an_age_labels, 7, f->age_band));
 	if (f->since_band[0])
 		ok = ok && an_filter_one(p, AN_DIM_SINCE_BAND, an_label_code(an_since_labels, 6, f->since_band));
-	return ok;
+	return ok && an_filter_text(p, f);
 }
 
 /* ---- labels ---------------------------------------------------------------------- */
@@ -620,6 +775,15 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 	case AN_DIM_CITY: snprintf(key, kn, "%s", code ? ix->cities.names[code] : "unknown"); break;
 	case AN_DIM_AGE_BAND: snprintf(key, kn, "%s", an_age_labels[code]); return;
 	case AN_DIM_SINCE_BAND: snprintf(key, kn, "%s", an_since_labels[code]); return;
+	case AN_DIM_THEME:
+	case AN_DIM_THEME_ABSENT:
+	case AN_DIM_THEME_NEG:
+	case AN_DIM_THEME_POS:
+		/* by theme id: a stable, language-free order */
+		snprintf(key, kn, "%s", code && code < ix->themes.n ? ix->themes.names[code] : "");
+		snprintf(sort, sn, "%s", code && code < ix->themes.n ? ix->themes.names[code] : "");
+		return;
+	case AN_DIM_SENTIMENT: snprintf(key, kn, "%s", an_sentiment_names[code & 3u]); return;
 	default: snprintf(key, kn, "%s", p->days.label[d][code]); return;
 	}
 	if (codes) {
@@ -652,6 +816,13 @@ static void an_label_raw(const an_plan *p, an_dim d, uint32_t code, int64_t *id,
 	case AN_DIM_EMPLOYEE: codes = &ix->emps; break;
 	case AN_DIM_TOUCHPOINT: codes = &ix->tps; break;
 	case AN_DIM_JOURNEY: codes = &ix->journeys; break;
+	case AN_DIM_THEME:
+	case AN_DIM_THEME_ABSENT:
+	case AN_DIM_THEME_NEG:
+	case AN_DIM_THEME_POS:
+		snprintf(key, kn, "%s", code && code < ix->themes.n ? ix->themes.names[code] : "");
+		return;
+	case AN_DIM_SENTIMENT: snprintf(key, kn, "%s", an_sentiment_names[code & 3u]); return;
 	default:
 		if (an_dim_is_time(d)) {
 			size_t n = strnlen(p->days.label[d][code], sizeof p->days.label[d][code]);
@@ -680,6 +851,7 @@ static void an_plan_free(an_plan *p)
 	free(p->dept_of);
 	free(p->org_of);
 	free(p->journey_of);
+	free(p->tallow);
 	an_days_free(&p->days);
 }
 
@@ -712,8 +884,14 @@ static ks_err an_plan_make(const an_index *ix, const an_filter *f, const an_dim 
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	for (size_t c = 1; c < ix->tps.n && c < ix->tp_info_n; c++)
 		p->journey_of[c] = (uint16_t)ix->tp_info[c].parent;
+	p->multi = -1;
+	for (size_t c = 1; c < ix->themes.n && c <= AN_MAX_THEMES; c++)
+		p->theme_all |= 1ULL << (c - 1);
 	uint64_t groups = 1;
 	for (int i = 0; i < n_dims; i++) {
+		p->partial = p->partial || an_dim_is_text(dims[i]);
+		if (an_dim_is_text(dims[i]) && dims[i] != AN_DIM_SENTIMENT)
+			p->multi = i;
 		p->dims[i] = dims[i];
 		p->n_codes[i] = an_dim_codes(p, dims[i]);
 		groups *= p->n_codes[i];
@@ -752,14 +930,22 @@ static ks_err an_collect(const an_plan *p, const uint32_t *hist, an_result *out,
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	size_t k = 0;
 	uint32_t all[AN_HIST_NPS] = {0};  /* the employee bins over the slice */
+	if (p->partial) {
+		/* groups overlap or leave rows out: the total was counted itself */
+		const uint32_t *h = hist + (size_t)p->n_groups * p->stride;
+		an_hist_counts(h, p->stride, &out->total);
+		an_hist_merge(all, h, AN_HIST_NPS, AN_HIST_NPS);
+	}
 	for (uint32_t g = 0; g < p->n_groups; g++) {
 		const uint32_t *h = hist + (size_t)g * p->stride;
 		metrics_counts c;
 		an_hist_counts(h, p->stride, &c);
 		if (c.n == 0)
 			continue;
-		an_counts_add(&out->total, &c);
-		an_hist_merge(all, h, AN_HIST_NPS, AN_HIST_NPS);
+		if (!p->partial) {
+			an_counts_add(&out->total, &c);
+			an_hist_merge(all, h, AN_HIST_NPS, AN_HIST_NPS);
+		}
 		if (p->n_dims == 0)
 			continue;
 		an_group *grp = &out->groups[k++];
@@ -800,8 +986,9 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 	size_t rows = ix->n;
 	int nthreads = rows >= AN_PARALLEL_MIN ? 2 : 1;
 	uint32_t *hist[2] = {NULL, NULL};
+	size_t slots = (size_t)p.n_groups + (p.partial ? 1 : 0);  /* + the total of a text grouping */
 	for (int i = 0; !err && i < nthreads; i++) {
-		hist[i] = an_hist_alloc((size_t)p.n_groups * p.stride);
+		hist[i] = an_hist_alloc(slots * p.stride);
 		if (hist[i] == NULL)
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -817,7 +1004,7 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 		else if (nthreads == 2)
 			an_work_run(&w[1]);
 		if (nthreads == 2)
-			an_hist_merge(hist[0], hist[1], (size_t)p.n_groups * p.stride, p.stride);
+			an_hist_merge(hist[0], hist[1], slots * p.stride, p.stride);
 		err = an_collect(&p, hist[0], out, e);
 	}
 	free(hist[0]);

@@ -1,0 +1,392 @@
+/* text.c — the index's text columns (issue 14): each analysed answer's
+ * sentiment label and top-level themes, kept as one u16 code a row into a
+ * dictionary of theme sets (index_int.h), the response id -> row map the
+ * text hook needs to find a row, and the analyses that arrive before their
+ * row. */
+#include "analytics/index_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the tset column --------------------------------------------------------- */
+
+bool an_text_reserve(an_index *ix, size_t cap)
+{
+	uint16_t *p = realloc(ix->tset, cap * sizeof *p);
+	if (p == NULL)
+		return false;
+	ix->tset = p;
+	return true;
+}
+
+/* ---- the dictionary of theme sets -------------------------------------------- */
+
+static uint64_t an_tset_hash(const an_tset *s)
+{
+	uint64_t h = s->any * 0x9E3779B97F4A7C15ULL;
+	h ^= (s->neg + 0x632BE59BD9B4E019ULL) * 0xBF58476D1CE4E5B9ULL;
+	h ^= (s->pos + 0x85157AF5ULL) * 0x94D049BB133111EBULL;
+	h ^= s->label;
+	return h ^ (h >> 31);
+}
+
+static bool an_tset_eq(const an_tset *a, const an_tset *b)
+{
+	return a->any == b->any && a->neg == b->neg && a->pos == b->pos && a->label == b->label;
+}
+
+static bool an_tsets_rehash(an_tsets *d, size_t n_slots)
+{
+	uint32_t *slot = calloc(n_slots, sizeof *slot);
+	if (slot == NULL)
+		return false;
+	for (size_t c = 1; c < d->n; c++) {
+		size_t i = an_tset_hash(&d->v[c]) & (n_slots - 1);
+		while (slot[i])
+			i = (i + 1) & (n_slots - 1);
+		slot[i] = (uint32_t)c;
+	}
+	free(d->slot);
+	d->slot = slot;
+	d->n_slots = n_slots;
+	return true;
+}
+
+static uint16_t an_tsets_find(const an_tsets *d, const an_tset *s)
+{
+	if (d->n_slots == 0)
+		return 0;
+	for (size_t i = an_tset_hash(s) & (d->n_slots - 1);; i = (i + 1) & (d->n_slots - 1)) {
+		uint32_t c = d->slot[i];
+		if (c == 0)
+			return 0;
+		if (an_tset_eq(&d->v[c], s))
+			return (uint16_t)c;
+	}
+}
+
+/* The code of s, added when new; 0 when the dictionary is full or out of
+ * memory. */
+static uint16_t an_tsets_put(an_tsets *d, const an_tset *s)
+{
+	uint16_t c = an_tsets_find(d, s);
+	if (c)
+		return c;
+	if (d->n == 0)
+		d->n = 1; /* code 0: no analysis (v[0] is allocated below) */
+	if (d->n > AN_TSET_MAX)
+		return 0;
+	if (d->n >= d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 256;
+		an_tset *v = realloc(d->v, cap * sizeof *v);
+		if (v == NULL)
+			return 0;
+		memset(v + d->cap, 0, (cap - d->cap) * sizeof *v);
+		d->v = v;
+		d->cap = cap;
+	}
+	if ((d->n + 1) * 2 > d->n_slots && !an_tsets_rehash(d, d->n_slots ? d->n_slots * 2 : 512))
+		return 0;
+	c = (uint16_t)d->n++;
+	d->v[c] = *s;
+	size_t i = an_tset_hash(s) & (d->n_slots - 1);
+	while (d->slot[i])
+		i = (i + 1) & (d->n_slots - 1);
+	d->slot[i] = c;
+	return c;
+}
+
+/* Renumber the dictionary to the codes rows (and pending analyses) still
+ * use: reanalyses replace sets, and the codes of sets nobody has any more
+ * would otherwise fill it. One pass over the column. */
+static void an_tsets_compact(an_index *ix)
+{
+	an_tsets *d = &ix->sets;
+	uint16_t *map = calloc(AN_TSET_MAX + 1, sizeof *map);
+	an_tset *v = calloc(d->cap ? d->cap : 1, sizeof *v);
+	if (map == NULL || v == NULL) {
+		free(map);
+		free(v);
+		return;
+	}
+	size_t n = 1;
+	for (size_t i = 0; i < ix->n; i++) {
+		uint16_t c = ix->tset[i];
+		if (c && map[c] == 0) {
+			v[n] = d->v[c];
+			map[c] = (uint16_t)n++;
+		}
+	}
+	for (size_t i = 0; i < ix->pending.n; i++) {
+		uint16_t c = ix->pending.code[i];
+		if (c && map[c] == 0) {
+			v[n] = d->v[c];
+			map[c] = (uint16_t)n++;
+		}
+	}
+	for (size_t i = 0; i < ix->n; i++)
+		ix->tset[i] = map[ix->tset[i]];
+	for (size_t i = 0; i < ix->pending.n; i++)
+		ix->pending.code[i] = map[ix->pending.code[i]];
+	free(d->v);
+	d->v = v;
+	d->n = n;
+	free(map);
+	if (!an_tsets_rehash(d, d->n_slots ? d->n_slots : 512))
+		d->n_slots = 0; /* lookups then miss: a later put rebuilds it */
+}
+
+/* The code of a set, making room when the dictionary is full: compact it
+ * once; if every code is still in use (65,535 distinct combinations), the
+ * row keeps its themes without their own sentiment, and failing that its
+ * label alone — counts by label stay exact either way. */
+static uint16_t an_tset_code(an_index *ix, const an_tset *s)
+{
+	uint16_t c = an_tsets_put(&ix->sets, s);
+	if (c)
+		return c;
+	an_tsets_compact(ix);
+	if ((c = an_tsets_put(&ix->sets, s)) != 0)
+		return c;
+	an_tset coarse = {.any = s->any, .label = s->label};
+	if ((c = an_tsets_put(&ix->sets, &coarse)) != 0)
+		return c;
+	an_tset bare = {.label = s->label};
+	return an_tsets_put(&ix->sets, &bare);
+}
+
+/* ---- theme ids ---------------------------------------------------------------- */
+
+/* The bit of a theme id, -1 when it has none: the 65th distinct id and
+ * later ones are not indexed (logged once) until a restart builds the
+ * dictionary from the themes stored then. */
+static int an_theme_bit(an_index *ix, const char *id)
+{
+	an_dict *d = &ix->themes;
+	for (size_t i = 1; i < d->n; i++)
+		if (strcmp(d->names[i], id) == 0)
+			return (int)i - 1;
+	if (d->n > AN_MAX_THEMES) {
+		if (!ix->warned_themes)
+			fprintf(stderr, "klantstem: analytics index: more than %d themes; '%s' and later "
+				"new themes are not counted until a restart\n", AN_MAX_THEMES, id);
+		ix->warned_themes = true;
+		return -1;
+	}
+	uint16_t c = an_dict_put(d, id);
+	return c ? (int)c - 1 : -1;
+}
+
+static uint16_t an_row_code(an_index *ix, const store_text_row *r)
+{
+	if (r->label < 0 || r->label > 2)
+		return 0;
+	an_tset s = {.label = (uint8_t)(r->label + 1)};
+	for (int i = 0; i < r->n_themes && i < STORE_TEXT_MAX_THEMES; i++) {
+		char id[sizeof r->themes[i] + 1];
+		memcpy(id, r->themes[i], sizeof r->themes[i]);
+		id[sizeof r->themes[i]] = '\0';
+		if (id[0] == '\0')
+			continue;
+		int b = an_theme_bit(ix, id);
+		if (b < 0)
+			continue;
+		uint64_t bit = 1ULL << b;
+		s.any |= bit;
+		if (r->theme_labels[i] == 0)
+			s.neg |= bit;
+		else if (r->theme_labels[i] == 2)
+			s.pos |= bit;
+	}
+	return an_tset_code(ix, &s);
+}
+
+/* ---- response id -> row ---------------------------------------------------------- */
+
+/* The first run with id0 > id. */
+static size_t an_runs_upper(const an_idmap *m, int64_t id)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->runs[mid].id0 <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int64_t an_text_row(const an_index *ix, int64_t id)
+{
+	const an_idmap *m = &ix->ids;
+	size_t k = an_runs_upper(m, id);
+	if (k == 0)
+		return -1;
+	const an_run *r = &m->runs[k - 1];
+	if (id - r->id0 >= (int64_t)r->len)
+		return -1;
+	return (int64_t)r->row0 + (id - r->id0);
+}
+
+static bool an_idmap_add(an_idmap *m, int64_t id, size_t row)
+{
+	if (m->n > 0) {
+		an_run *last = &m->runs[m->n - 1];
+		if (id == last->id0 + (int64_t)last->len && row == (size_t)last->row0 + last->len) {
+			last->len++;
+			return true;
+		}
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		an_run *p = realloc(m->runs, cap * sizeof *p);
+		if (p == NULL)
+			return false;
+		m->runs = p;
+		m->cap = cap;
+	}
+	size_t at = an_runs_upper(m, id); /* late ids go in id order */
+	memmove(m->runs + at + 1, m->runs + at, (m->n - at) * sizeof *m->runs);
+	m->runs[at] = (an_run){id, (uint32_t)row, 1};
+	m->n++;
+	return true;
+}
+
+/* ---- pending analyses -------------------------------------------------------------- */
+
+static void an_pending_put(an_index *ix, int64_t id, uint16_t code)
+{
+	an_pending *p = &ix->pending;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->id[i] == id) {
+			p->code[i] = code;
+			return;
+		}
+	if (p->n == AN_PENDING_MAX) {
+		memmove(p->id, p->id + 1, (p->n - 1) * sizeof *p->id);
+		memmove(p->code, p->code + 1, (p->n - 1) * sizeof *p->code);
+		p->n--;
+		fprintf(stderr, "klantstem: analytics index: too many analyses of responses not yet "
+			"indexed; the oldest is dropped until a restart\n");
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		int64_t *ids = realloc(p->id, cap * sizeof *ids);
+		if (ids == NULL)
+			return;
+		p->id = ids;
+		uint16_t *codes = realloc(p->code, cap * sizeof *codes);
+		if (codes == NULL)
+			return;
+		p->code = codes;
+		p->cap = cap;
+	}
+	p->id[p->n] = id;
+	p->code[p->n++] = code;
+}
+
+void an_text_appended(an_index *ix, size_t row, int64_t id)
+{
+	if (id <= 0)
+		return;
+	if (!an_idmap_add(&ix->ids, id, row))
+		fprintf(stderr, "klantstem: analytics index: out of memory; response %lld's analysis "
+			"will not be counted\n", (long long)id);
+	an_pending *p = &ix->pending;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->id[i] != id)
+			continue;
+		ix->tset[row] = p->code[i];
+		p->n--;
+		memmove(p->id + i, p->id + i + 1, (p->n - i) * sizeof *p->id);
+		memmove(p->code + i, p->code + i + 1, (p->n - i) * sizeof *p->code);
+		return;
+	}
+}
+
+/* ---- applying analyses ---------------------------------------------------------------- */
+
+static void an_text_apply_locked(an_index *ix, const store_text_row *rows, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint16_t code = an_row_code(ix, &rows[i]);
+		int64_t row = an_text_row(ix, rows[i].response_id);
+		if (row >= 0)
+			ix->tset[row] = code;
+		else if (code)
+			an_pending_put(ix, rows[i].response_id, code);
+		else
+			an_pending_put(ix, rows[i].response_id, 0); /* removed before it arrived */
+	}
+}
+
+void an_index_text(an_index *ix, const store_text_row *rows, int n)
+{
+	pthread_rwlock_wrlock(&ix->lock);
+	an_text_apply_locked(ix, rows, n);
+	pthread_rwlock_unlock(&ix->lock);
+}
+
+/* The store's scan at build: the write lock is already held. */
+static void an_text_scan_row(void *arg, const store_text_row *rows, int n)
+{
+	an_text_apply_locked(arg, rows, n);
+}
+
+ks_err an_text_build(an_index *ix, ks_error *e)
+{
+	return store_scan_text(ix->store, 0, an_text_scan_row, ix, e);
+}
+
+void an_text_free(an_index *ix)
+{
+	free(ix->tset);
+	free(ix->sets.v);
+	free(ix->sets.slot);
+	free(ix->ids.runs);
+	free(ix->pending.id);
+	free(ix->pending.code);
+	an_dict_free(&ix->themes);
+}
+
+size_t an_text_bytes(const an_index *ix)
+{
+	return ix->sets.cap * sizeof(an_tset) + ix->sets.n_slots * sizeof(uint32_t) +
+	       ix->ids.cap * sizeof(an_run) + ix->pending.cap * (sizeof(int64_t) + sizeof(uint16_t)) +
+	       ix->themes.n * 48;
+}
+
+/* A change of any analysis of a row received before `before` must change
+ * the disclosure cache's key (a canonical table built with a theme filter
+ * counts it), while new rows of today must not (the cache would be
+ * rebuilt on every answer). Sum of a mix of (row, set) over those rows:
+ * order-free, and a changed set changes it but for a 2^-64 chance. The
+ * set's content, not its code, is mixed: a compaction renumbers codes. */
+uint64_t an_text_hash(const an_index *ix, int64_t before)
+{
+	uint64_t h = 0;
+	for (size_t i = 0; i < ix->n; i++) {
+		uint16_t c = ix->tset[i];
+		if (c == 0 || (int64_t)ix->t[i] >= before)
+			continue;
+		uint64_t x = an_tset_hash(&ix->sets.v[c]) + (uint64_t)i * 0x9E3779B97F4A7C15ULL;
+		x ^= x >> 33;
+		x *= 0xFF51AFD7ED558CCDULL;
+		h += x ^ (x >> 33);
+	}
+	return h;
+}
+
+/* ---- what queries read ------------------------------------------------------------------ */
+
+size_t an_index_theme_ids(an_index *ix, char (*out)[48], size_t max)
+{
+	pthread_rwlock_rdlock(&ix->lock);
+	size_t n = 0;
+	for (size_t i = 1; i < ix->themes.n && n < max; i++)
+		snprintf(out[n++], 48, "%s", ix->themes.names[i]);
+	pthread_rwlock_unlock(&ix->lock);
+	return n;
+}

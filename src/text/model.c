@@ -595,14 +595,27 @@ ks_err text_model_load(const unsigned char *blob, size_t len, text_model **out, 
 	}
 	m->n_feat = (int)nf;
 	const unsigned char *p = blob + 16, *end = blob + len;
+	/* (fuzz_text_model) a weight that is not finite makes every score NaN;
+	 * a name with a NUL byte or twice is not what text_model_save writes,
+	 * and the index would not find it as written */
+	const char *bad = NULL;
 	for (int c = 0; c < 3; c++, p += 4)
-		m->bias[c] = get_f32(p);
-	for (uint32_t i = 0; i < nf; i++) {
+		if (!isfinite(m->bias[c] = get_f32(p)))
+			bad = "model blob holds a weight that is not a finite number";
+	for (uint32_t i = 0; i < nf && !bad; i++) {
 		if (end - p < 2)
 			goto cut;
 		size_t l = (size_t)p[0] | (size_t)p[1] << 8;
 		if ((size_t)(end - p) < 2 + l + 12 || l == 0)
 			goto cut;
+		if (memchr(p + 2, '\0', l) != NULL) {
+			bad = "model blob has a feature name with a NUL byte";
+			break;
+		}
+		if (text_map_get(&m->index, (const char *)p + 2, l) >= 0) {
+			bad = "model blob has a feature twice";
+			break;
+		}
 		if (!(m->names[i] = malloc(l + 1)) ||
 		    text_map_put(&m->index, (const char *)p + 2, l, (int)i) != KS_OK) {
 			text_model_free(m);
@@ -612,7 +625,12 @@ ks_err text_model_load(const unsigned char *blob, size_t len, text_model **out, 
 		m->names[i][l] = '\0';
 		p += 2 + l;
 		for (int c = 0; c < 3; c++, p += 4)
-			m->w[i * 3 + c] = get_f32(p);
+			if (!isfinite(m->w[i * 3 + c] = get_f32(p)))
+				bad = "model blob holds a weight that is not a finite number";
+	}
+	if (bad) {
+		text_model_free(m);
+		return ks_fail(err, KS_ERR_INVALID, "model", "%s", bad);
 	}
 	if (p != end)
 		goto cut;

@@ -235,7 +235,10 @@ static ks_err index_terms(text_ctx *ctx, ks_error *err)
 {
 	for (int li = 0; li < 2; li++) {
 		text_taxonomy *t = &ctx->tax;
-		qsort(t->terms[li], (size_t)t->n_terms[li], sizeof *t->terms[li], cmp_term);
+		/* (fuzz_text_taxonomy) a language without terms has no array:
+		 * qsort must not be given NULL, even for no elements */
+		if (t->n_terms[li] > 0)
+			qsort(t->terms[li], (size_t)t->n_terms[li], sizeof *t->terms[li], cmp_term);
 		for (int i = t->n_terms[li] - 1; i >= 0; i--) {
 			char k[16];
 			int n = snprintf(k, sizeof k, "%d", t->terms[li][i].stems[0]);

@@ -110,6 +110,21 @@ ks_err api_window_guard(const api_app *app, an_filter *f, const api_window *w, c
 ks_err api_cell_members(ks_buf *b, const metrics_counts *c, const dc_vis *v);
 json_t *api_cell_json(const metrics_counts *c, const dc_vis *v);
 
+/* ---- issue 14: text analysis (api_text.c); docs/API.md "Text analysis" ---- */
+ks_err api_text_analyze(http_req *req, ks_error *e);
+ks_err api_text_taxonomy_get(http_req *req, ks_error *e);
+ks_err api_text_taxonomy_put(http_req *req, ks_error *e);
+ks_err api_text_taxonomy_delete(http_req *req, ks_error *e);
+ks_err api_text_theme_add(http_req *req, ks_error *e);
+ks_err api_text_model_get(http_req *req, ks_error *e);
+ks_err api_text_model_settings(http_req *req, ks_error *e);
+ks_err api_text_model_delete(http_req *req, ks_error *e);
+ks_err api_text_model_train(http_req *req, ks_error *e);
+ks_err api_text_reanalyze_get(http_req *req, ks_error *e);
+ks_err api_text_reanalyze_post(http_req *req, ks_error *e);
+/* The taxonomy in use ({"version","themes":[...]}); *out the caller's. */
+ks_err api_text_taxonomy(api_app *app, json_t **out);
+
 /* ---- helpers shared by the handler files (api_util.c) ---- */
 
 /* Parse the request body as a JSON object. KS_ERR_BADJSON when it is not. */

@@ -209,11 +209,39 @@ static ks_err api_verbatim_scope(http_req *req, int64_t *team_id, int64_t *emplo
 	return api_scope(req, team_id, employee_id, false, e);
 }
 
+/* text (issue 14): theme= a theme id of the taxonomy in use, sentiment=
+ * negative | neutral | positive; 422 naming the parameter otherwise. */
+static ks_err api_verbatim_text_filters(http_req *req, store_verbatim_query *q, ks_error *e)
+{
+	const char *s = http_query(req, "sentiment");
+	if (s && strcmp(s, "negative") && strcmp(s, "neutral") && strcmp(s, "positive"))
+		return ks_fail(e, KS_ERR_INVALID, "sentiment", "sentiment must be negative, neutral or positive");
+	q->sentiment = s;
+	const char *t = http_query(req, "theme");
+	if (t == NULL)
+		return KS_OK;
+	json_t *tax = NULL;
+	bool found = false;
+	if (api_text_taxonomy(req->app, &tax) == KS_OK) {
+		size_t i;
+		json_t *th;
+		json_array_foreach(json_object_get(tax, "themes"), i, th) {
+			const char *id = json_string_value(json_object_get(th, "id"));
+			found |= id && strcmp(id, t) == 0;
+		}
+	}
+	json_decref(tax);
+	if (!found)
+		return ks_fail(e, KS_ERR_INVALID, "theme", "theme must be the id of a theme of the taxonomy");
+	q->theme = t;
+	return KS_OK;
+}
+
 ks_err api_verbatims(http_req *req, ks_error *e);
 ks_err api_verbatims(http_req *req, ks_error *e)
 {
 	static const char *const params[] = {"q", "band", "team_id", "employee_id", "touchpoint_id",
-					     "language", "from", "to", "limit", "cursor", NULL};
+					     "language", "from", "to", "limit", "cursor", "theme", "sentiment", NULL};
 	api_app *app = req->app;
 	store_verbatim_query q;
 	store_list_query page;
@@ -234,6 +262,8 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 		snprintf(q.language, sizeof q.language, "%s", lang);
 	if (!err)
 		err = api_time_range(req, &q.from, &q.to, e);
+	if (!err)
+		err = api_verbatim_text_filters(req, &q, e); /* text (issue 14) */
 	if (!err)
 		err = api_page(req, &page, e);
 	if (!err)

@@ -201,6 +201,22 @@ const http_route api_routes[] = {
 	{"PUT", "/api/v1/retention", api_retention_put, API_ADMIN},
 	{"GET", "/api/v1/audit", api_audit_list, API_ADMIN},
 	{"GET", "/api/v1/audit/export", api_audit_export, API_ADMIN, HTTP_SLOW},
+	/* text analysis (issue 14, api_text.c): anyone analyses a text and
+	 * reads the taxonomy; admins change it and the model; the model and
+	 * the reanalysis are read by admins, directors and managers. Training,
+	 * analysing and the changes (a new context is built) run on the slow
+	 * pool. */
+	{"POST", "/api/v1/text/analyze", api_text_analyze, API_ANY, HTTP_SLOW},
+	{"GET", "/api/v1/text/taxonomy", api_text_taxonomy_get, API_ANY},
+	{"PUT", "/api/v1/text/taxonomy", api_text_taxonomy_put, API_ADMIN, HTTP_SLOW},
+	{"DELETE", "/api/v1/text/taxonomy", api_text_taxonomy_delete, API_ADMIN, HTTP_SLOW},
+	{"POST", "/api/v1/text/taxonomy/themes", api_text_theme_add, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/text/model", api_text_model_get, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
+	{"PATCH", "/api/v1/text/model", api_text_model_settings, API_ADMIN},
+	{"DELETE", "/api/v1/text/model", api_text_model_delete, API_ADMIN, HTTP_SLOW},
+	{"POST", "/api/v1/text/model/train", api_text_model_train, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/text/reanalyze", api_text_reanalyze_get, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
+	{"POST", "/api/v1/text/reanalyze", api_text_reanalyze_post, API_ADMIN},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

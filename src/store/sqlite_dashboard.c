@@ -123,7 +123,12 @@ static ks_err sq_fts_query(const char *text, char *out, size_t n, int *words, ks
 	" AND (?2 = 0 OR r.team_id IN sub) AND (?3 = 0 OR r.employee_id = ?3)"                    \
 	" AND (?4 = 0 OR r.touchpoint_id = ?4) AND (?5 = '' OR r.language = ?5)"                  \
 	" AND (?6 = 0 OR r.received_at >= ?6) AND (?7 = 0 OR r.received_at < ?7)"                 \
-	" AND (?8 < 0 OR r.nps BETWEEN ?8 AND ?9) AND (?10 = 0 OR r.id < ?10)"
+	" AND (?8 < 0 OR r.nps BETWEEN ?8 AND ?9) AND (?10 = 0 OR r.id < ?10)"                    \
+	/* text (issue 14): ?12 theme, ?13 sentiment label; NULL = any */                          \
+	" AND (?12 IS NULL OR EXISTS (SELECT 1 FROM text_themes tt"                               \
+	"  WHERE tt.response_id = r.id AND tt.theme = ?12))"                                      \
+	" AND (?13 IS NULL OR EXISTS (SELECT 1 FROM text_analysis ta"                             \
+	"  WHERE ta.response_id = r.id AND ta.label = ?13))"
 
 static const char *const sq_verbatim_sql =
 	SQ_VERBATIM_SELECT " ORDER BY r.id DESC LIMIT ?11";
@@ -219,6 +224,10 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	sqlite3_bind_int(st, 9, hi);
 	sqlite3_bind_int64(st, 10, q->before_id);
 	sqlite3_bind_int(st, 11, limit + 1);
+	if (q->theme) /* text (issue 14) */
+		sqlite3_bind_text(st, 12, q->theme, -1, SQLITE_STATIC);
+	if (q->sentiment)
+		sqlite3_bind_text(st, 13, q->sentiment, -1, SQLITE_STATIC);
 	json_t *arr = json_array();
 	int rc, n = 0;
 	*more = false;
@@ -228,6 +237,9 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 			continue;
 		}
 		json_t *row = sq_verbatim_row(st);
+		/* text (issue 14): the explorer's items carry their analysis */
+		if (row && !by_time)
+			json_object_set_new(row, "analysis", sq_text_json(c, sqlite3_column_int64(st, 0)));
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
 			rc = SQLITE_NOMEM;
 			break;

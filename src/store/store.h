@@ -504,11 +504,16 @@ typedef struct store_verbatim_query {
 	int64_t from, to;        /* [from, to) on received_at; 0 = unbounded */
 	int64_t before_id;       /* keyset cursor: only ids below it; 0 = newest */
 	int limit;               /* 1..500 */
+	/* text (issue 14): answers whose analysis mentions this theme id /
+	 * has this sentiment label ("negative", ...); NULL = any */
+	const char *theme;
+	const char *sentiment;
 } store_verbatim_query;
 
 /* {"items":[{"response_id","text","nps","grade","band","language",
  * "received_at","touchpoint":{"id","name"}|null,"team":{"id","name"}|null,
- * "employee":{"id","name"}|null}], "next_cursor": id|null}, ordered by id
+ * "employee":{"id","name"}|null, "analysis":{...}|null (issue 14, as on
+ * GET /responses)}], "next_cursor": id|null}, ordered by id
  * descending. KS_ERR_INVALID (field "q") when q holds no word at all. */
 ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t **out, ks_error *e);
 

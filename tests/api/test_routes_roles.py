@@ -127,6 +127,20 @@ EXPECT = {
     ("GET", "/api/v1/suspect-responses"): (ADMIN, 200),
     ("POST", "/api/v1/suspect-responses/accept"): (ADMIN, 200),
     ("POST", "/api/v1/suspect-responses/reject"): (ADMIN, 200),
+    # text analysis (issue 14): anyone analyses and reads the taxonomy;
+    # admins change taxonomy and model; managers and up read model and
+    # reanalysis. The matrix has too few labelled answers to train: 422.
+    ("POST", "/api/v1/text/analyze"): (ANY, 200),
+    ("GET", "/api/v1/text/taxonomy"): (ANY, 200),
+    ("PUT", "/api/v1/text/taxonomy"): (ADMIN, 200),
+    ("DELETE", "/api/v1/text/taxonomy"): (ADMIN, 200),
+    ("POST", "/api/v1/text/taxonomy/themes"): (ADMIN, 201),
+    ("GET", "/api/v1/text/model"): (frozenset(("manager", "director", "admin")), 200),
+    ("PATCH", "/api/v1/text/model"): (ADMIN, 200),
+    ("DELETE", "/api/v1/text/model"): (ADMIN, 200),
+    ("POST", "/api/v1/text/model/train"): (ADMIN, 422),
+    ("GET", "/api/v1/text/reanalyze"): (frozenset(("manager", "director", "admin")), 200),
+    ("POST", "/api/v1/text/reanalyze"): (ADMIN, 202),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -392,6 +406,19 @@ class Ctx:
             body = {"token": "1.9999999999." + "0" * 64, "new_password": "ein-neues-passwort"}
         elif key in (("POST", "/api/v1/suspect-responses/accept"), ("POST", "/api/v1/suspect-responses/reject")):
             body = {"ids": []}
+        elif key == ("POST", "/api/v1/text/analyze"):  # text analysis (issue 14)
+            body = {"text": "Prima geholpen door " + who}
+        elif key == ("PUT", "/api/v1/text/taxonomy"):
+            st, _, tx = srv.get("/api/v1/text/taxonomy")
+            body = tx["taxonomy"] if st == 200 else {}
+        elif key == ("POST", "/api/v1/text/taxonomy/themes"):
+            body = {"id": ks.uniq("matrix").replace("-", "_"), "label": {"nl": "Matrix", "en": "Matrix"},
+                    "terms": {"nl": ["matrixwoord"]}}
+        elif key == ("PATCH", "/api/v1/text/model"):
+            body = {"retrain_days": 7}
+        elif key in (("DELETE", "/api/v1/text/taxonomy"), ("DELETE", "/api/v1/text/model"),
+                     ("POST", "/api/v1/text/model/train"), ("POST", "/api/v1/text/reanalyze")):
+            body = None
         elif method != "GET" and key not in (("POST", "/api/v1/auth/logout"), ("POST", "/u/{token}"),
                                             ("POST", "/api/v1/admin/scheduler/run"),
                                             ("POST", "/api/v1/customers/{id}/opt-out")):

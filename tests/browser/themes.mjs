@@ -36,7 +36,7 @@ function impactOf(d) {
   return d.value > 0 ? 'higher' : 'lower';
 }
 
-const rowShown = (r) => !r.insufficient && typeof r.n === 'number' && r.sentiment;
+const rowShown = (r) => !r.insufficient && typeof r.n === 'number' && typeof r.sentiment?.negative === 'number';
 
 // The planted answers: a topic no theme of the default taxonomy knows.
 const PLANTED = [
@@ -100,13 +100,17 @@ async function main() {
     // a new employee of the lead's team with three answers: under the person threshold
     const emp = await admin.call('POST', '/employees', { team_id: lead.unit_id, first_name: 'Thema', last_name: 'Nieuweling' });
     eq(emp.status, 201, 'setup: a new employee in the team lead\'s team -> 201');
+    // (days before today: figures count up to yesterday)
+    let three = 0;
     for (let i = 0; i < 3; i++) {
-      await admin.call('POST', '/responses', {
+      const r = await admin.call('POST', '/responses', {
         client_key: 'themes-browser-new-' + i, customer_id: custs[i].id, team_id: lead.unit_id, employee_id: emp.body.id,
-        touchpoint_id: tp.id, channel: 'phone', received_at: iso(now - (i + 2) * 3600e3),
+        touchpoint_id: tp.id, channel: 'phone', received_at: iso(now - (i + 2) * 86400e3),
         answers: { nps: 2, open: 'Veel te lang gewacht, de wachttijd was enorm en niemand belde terug.' },
       });
+      if (r.status === 201) three++;
     }
+    eq(three, 3, 'setup: three answers about the new employee -> 201');
     const teams = (await admin.call('GET', '/teams?kind=team&limit=500')).body.items;
     const other = teams.find((x) => x.id !== lead.unit_id);
 
@@ -346,8 +350,12 @@ async function main() {
       await page.waitForSelector('#person-themes-panel', { timeout: 10000 });
       const pr = await apiInPage(page, 'GET', '/themes?employee_id=' + emp.body.id);
       const pm = await apiInPage(page, 'GET', '/metrics?employee_id=' + emp.body.id);
-      ok(pm.body.insufficient === true, 'person: the new employee\'s score is hidden (' + pm.body.n + ' answers)', pm.body);
+      ok(pm.body.insufficient === true && pm.body.n === 3, 'person: the new employee\'s score is hidden (' + pm.body.n + ' answers)', pm.body);
+      ok((pr.body.themes || []).some((x) => x.theme === 'waiting_time'), 'person: their answers are about the waiting time (the API knows)', pr.body.themes);
       ok(pr.status === 200 && !(pr.body.themes || []).some(rowShown), 'person: the API shows no theme figures of a hidden person', pr.body);
+      // the reply's own sentiment counts are this one person's, below the person threshold: hidden too
+      ok(['negative', 'neutral', 'positive'].every((k) => pr.body.sentiment?.[k] === null || pr.body.sentiment?.[k] === undefined),
+        'person: nor the sentiment counts of their ' + pm.body.n + ' answers', pr.body.sentiment);
       eq(await page.getAttribute('#person-themes-panel', 'data-suppressed'), 'true', 'person: the page says the themes are suppressed');
       ok((await page.textContent('#person-themes-panel')).includes('Te weinig reacties om thema’s te tonen'), 'person: in words');
       eq(await page.$$eval('#person-themes-panel li', (lis) => lis.length), 0, 'person: and lists no theme');

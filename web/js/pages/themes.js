@@ -18,7 +18,7 @@ import { h, field, select, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtInt, fmtPct, fmtNps, fmtDiff, fmtNumber, fmtRange, fmtDate, fmtDateTime, fmtPeriod } from '../format.js';
 import { loadECharts } from '../charts.js';
-import { panel, errorNotice, periodField, periodTag } from '../widgets.js';
+import { panel, errorNotice, periodField, periodTag, changeText } from '../widgets.js';
 import { periodDates } from './person.js';
 
 const SENTIMENTS = ['negative', 'neutral', 'positive'];
@@ -58,7 +58,7 @@ export function fmtNet(v, l = lang()) {
 // A theme row the server suppressed (under the minimum n, or hidden):
 // no figures, "not enough responses".
 export function themeSuppressed(th) {
-  return Boolean(th.insufficient) || typeof th.n !== 'number' || !th.sentiment;
+  return Boolean(th.insufficient) || typeof th.n !== 'number' || !th.sentiment || typeof th.sentiment.negative !== 'number';
 }
 
 // The difference of the NPS with and without a theme, in words: null is
@@ -92,8 +92,10 @@ export function explorerHref(slice, extra = {}) {
   return '#/verbatims' + (s ? '?' + s : '');
 }
 
-function trendInterval(period) {
-  return /^\d{4}-\d{2}$/.test(period || '') ? 'week' : 'month';
+// Months always (the route knows month, quarter and year; weeks would be
+// too thin for a verdict anyway).
+function trendInterval() {
+  return 'month';
 }
 
 // ---- charts -------------------------------------------------------------------------------
@@ -197,16 +199,13 @@ function sparkline(points) {
   return svg;
 }
 
-// The trend's verdict in words: "echte verandering: vaker genoemd", "binnen
-// de ruis", "te weinig gegevens", "geen vorige periode".
+// The trend's verdict in words: the change of the NPS of the answers that
+// mention the theme, last period against the one before, as /metrics/trend
+// judges it — "NPS van wie dit noemt: echte verandering (+4,2)", "binnen de
+// ruis (−1,3)", "te weinig gegevens", "geen vorige periode".
 export function trendVerdictText(v) {
   if (!v || !v.verdict) return t('themes.trend.none');
-  if (v.verdict === 'real_change') {
-    const dir = typeof v.diff === 'number' ? (v.diff > 0 ? 'up' : v.diff < 0 ? 'down' : '') : '';
-    return dir ? t('themes.trend.real_change.' + dir) : t('change.real_change.nodiff');
-  }
-  if (v.verdict === 'within_noise') return t('change.within_noise.nodiff');
-  return t('change.' + v.verdict);
+  return t('themes.trend.verdict', { v: changeText(v) });
 }
 
 // ---- panels -------------------------------------------------------------------------------
@@ -306,7 +305,8 @@ function trendPanel(rows, period) {
     return h('li', { class: 'theme-trend', dataset: { theme: r.theme, verdict: v?.verdict ?? '' } },
       h('h3', null, r.label),
       sparkline(pts),
-      h('p', { class: 'trend-verdict' + (v?.verdict === 'real_change' ? ' is-real' : '') }, trendVerdictText(v)),
+      h('p', { class: 'trend-verdict' + (v?.verdict === 'real_change' ? ' is-real' : '') }, trendVerdictText(v),
+        v?.period ? h('span', { class: 'hint' }, ' (' + (v.vs ? t('themes.trend.vs', { p: fmtPeriod(v.period, l), q: fmtPeriod(v.vs, l) }) : fmtPeriod(v.period, l)) + ')') : null),
       last ? h('p', { class: 'hint' }, t('themes.trend.last', { p: fmtPeriod(last.period, l), share: fmtPct(last.share, l) })) : null);
   });
   const table = h('div', { class: 'table-wrap' }, h('table', { id: 'themes-trend-table' },
@@ -316,9 +316,9 @@ function trendPanel(rows, period) {
       h('th', { scope: 'col', class: 'num' }, t('themes.col.net')))),
     h('tbody', null, withTrend.flatMap((r) => r.trend.points.map((p) => h('tr', { dataset: { theme: r.theme, period: p.period } },
       h('th', { scope: 'row' }, r.label), h('td', null, fmtPeriod(p.period, l)),
-      h('td', { class: 'num' }, typeof p.n === 'number' ? fmtInt(p.n, l) : t('insufficient')),
+      h('td', { class: 'num' }, typeof p.n === 'number' ? fmtInt(p.n, l) : ''),
       h('td', { class: 'num' }, fmtPct(p.share, l)),
-      h('td', { class: 'num' }, fmtNet(p.net, l))))))));
+      typeof p.net === 'number' ? h('td', { class: 'num' }, fmtNet(p.net, l)) : h('td', { class: 'num masked' }, t('insufficient'))))))));
   return panel(t('themes.trend'), null, periodTag(period),
     h('p', { class: 'hint' }, t('themes.trend.note.' + (withTrend[0]?.trend?.interval || 'month'))),
     cards.length ? h('ul', { class: 'theme-trends', id: 'themes-trends' }, cards) : h('p', { class: 'empty' }, t('themes.none')),
@@ -704,7 +704,7 @@ export async function render(main, ctx) {
     ctx.navigate('#/themes' + (s.toString() ? '?' + s : ''));
   };
   const slice = { period, team_id: teamId, touchpoint_id: tpId };
-  const query = { period, team_id: teamId, touchpoint_id: tpId, interval: trendInterval(period) };
+  const query = { period, team_id: teamId, touchpoint_id: tpId, interval: trendInterval() };
 
   const [themes, labels, units, tps] = await Promise.all([
     settled(api('/themes', { query })),

@@ -24,7 +24,7 @@ static const char *const usage =
 	"                               [--out MODEL]\n"
 	"       klantstem text evaluate --csv FILE --text COL --label COL [--lang-column COL]\n"
 	"                               [--folds N]\n"
-	"       klantstem text taxonomy\n"
+	"       klantstem text taxonomy [--db FILE [--set TAXONOMY.json | --reset]]\n"
 	"       klantstem text reanalyze --db FILE [--batch N]\n"
 	"  analyze   one text per line of FILE (or stdin), or per row of a CSV column;\n"
 	"            --lang nl|en takes the language as given, --prior is the customer's\n"
@@ -33,7 +33,11 @@ static const char *const usage =
 	"  train     a sentiment model from labelled texts: labels NPS 0-10, stars 1-5 or\n"
 	"            negative/neutral/positive; shows what it learned\n"
 	"  evaluate  k-fold cross-validation (default 5): accuracy, macro-F1, confusion\n"
-	"  taxonomy  print the default taxonomy (JSON) to edit\n"
+	"  taxonomy  print the default taxonomy (JSON) to edit; with --db the\n"
+	"            organisation's, --set stores an edited one (checked as PUT\n"
+	"            /api/v1/text/taxonomy checks it), --reset goes back to the\n"
+	"            default; the stored answers are analysed again when the server\n"
+	"            starts (or by `text reanalyze --db`)\n"
 	"  reanalyze analyse every stored open answer again (after a taxonomy or model\n"
 	"            change), N answers per transaction (default 500)\n";
 
@@ -578,6 +582,87 @@ static int reanalyze(int argc, char **argv)
 	return k.failed ? 1 : 0;
 }
 
+/* ---- taxonomy --db (issue 14: the organisation's, in the store) ---------- */
+
+/* Store the taxonomy of file (NULL: the default again) in s. */
+static int taxonomy_store(ks_store *s, const char *file)
+{
+	json_t *tax = NULL;
+	if (file) {
+		size_t len;
+		char *buf = slurp(file, &len);
+		if (buf == NULL)
+			return fail("%s: %s", file, strerror(errno));
+		json_error_t je;
+		tax = json_loadb(buf, len, 0, &je);
+		free(buf);
+		if (tax == NULL)
+			return fail("%s: not JSON (line %d: %s)", file, je.line, je.text);
+	}
+	ks_error e;
+	ks_error_clear(&e);
+	store_audit_entry a = {.action = file ? "text.taxonomy_update" : "text.taxonomy_reset",
+			       .object_kind = "text_taxonomy", .client_addr = "cli"};
+	json_t *out = NULL;
+	ks_err err = store_text_taxonomy_put(s, tax, &a, &out, &e);
+	json_decref(tax);
+	if (err && e.field[0])
+		return fail("%s: %s (field %s)", file ? file : "taxonomy", e.message, e.field);
+	if (err)
+		return cli_report(&e, NULL);
+	printf("taxonomy %s: version %lld; the stored answers are analysed again when the server starts"
+	       " (or run `klantstem text reanalyze --db`)\n",
+	       file ? "stored" : "reset to the default",
+	       (long long)json_integer_value(json_object_get(out, "version")));
+	json_decref(out);
+	return 0;
+}
+
+static int taxonomy_db(int argc, char **argv)
+{
+	const char *db = NULL, *set = NULL;
+	bool reset = false;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
+			set = argv[++i];
+		else if (strcmp(argv[i], "--reset") == 0)
+			reset = true;
+		else
+			return usage_error("unknown option '%s'", argv[i]);
+	}
+	if (db == NULL)
+		return usage_error("taxonomy --set / --reset need --db FILE");
+	if (set && reset)
+		return usage_error("--set and --reset exclude each other");
+	if (cli_db_exists(db))
+		return 1;
+	ks_store *s;
+	ks_error e;
+	ks_error_clear(&e);
+	if (store_open(db, NULL, &s, &e))
+		return cli_report(&e, NULL);
+	int rc = 0;
+	if (set || reset)
+		rc = taxonomy_store(s, set);
+	else {
+		json_t *out = NULL;
+		if (store_text_taxonomy_get(s, &out, &e) != KS_OK)
+			rc = cli_report(&e, NULL);
+		else {
+			char *text = json_dumps(json_object_get(out, "taxonomy"), JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+			if (text)
+				printf("%s\n", text);
+			free(text);
+			rc = text ? 0 : fail("out of memory");
+		}
+		json_decref(out);
+	}
+	store_close(s);
+	return rc;
+}
+
 int cli_text_run(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -587,6 +672,8 @@ int cli_text_run(int argc, char **argv)
 	const char *sub = argv[1];
 	if (strcmp(sub, "reanalyze") == 0)
 		return reanalyze(argc - 2, argv + 2);
+	if (strcmp(sub, "taxonomy") == 0 && argc > 2)
+		return taxonomy_db(argc - 2, argv + 2);
 	text_opts o;
 	int rc = parse_opts(argc - 2, argv + 2, &o);
 	if (rc)
@@ -598,8 +685,6 @@ int cli_text_run(int argc, char **argv)
 	if (strcmp(sub, "evaluate") == 0)
 		return train_or_eval(&o, true);
 	if (strcmp(sub, "taxonomy") == 0) {
-		if (argc > 2)
-			return usage_error("taxonomy takes no options");
 		text_ctx *ctx;
 		ks_error err = { 0 };
 		if (text_ctx_new(&ctx, NULL, &err) != KS_OK)

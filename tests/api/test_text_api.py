@@ -396,6 +396,42 @@ def check_delete_model(t, srv):
     t.check(st == 200 and len(au.get("items", [])) == 1, "audit: one text.model_delete entry", ks.got(st, au))
 
 
+def check_cli(t, srv, want_tax, parking_ids, tmpdir):
+    """The command line on the server's database (stopped first): the
+    stored taxonomy, --set with a bad file (the JSON path and the file
+    named), and `text reanalyze --db` with the store's taxonomy."""
+    srv.stop("server exits 0 on SIGTERM before the command-line checks")
+    rc, out, err = ks.run_cli(["text", "taxonomy", "--db", srv.db])
+    t.check(rc == 0 and json.loads(out or "null") == want_tax,
+            "text taxonomy --db: prints the stored taxonomy (with parking)", ks.short((rc, out[:300], err)))
+    bad = json.loads(json.dumps(want_tax))
+    bad["themes"][2]["subthemes"][0]["terms"]["nl"].insert(1, "")
+    bad_file = os.path.join(tmpdir, "bad.json")
+    with open(bad_file, "w") as fh:
+        json.dump(bad, fh)
+    rc, out, err = ks.run_cli(["text", "taxonomy", "--db", srv.db, "--set", bad_file])
+    t.check(rc == 1 and bad_file in err and "themes[2].subthemes[0].terms.nl[1]" in err,
+            "text taxonomy --set a bad file: exit 1, naming the file and the JSON path", ks.short((rc, err)))
+    con = sqlite3.connect(srv.db, timeout=10)
+    con.execute("PRAGMA foreign_keys = ON")
+    con.execute("DELETE FROM text_analysis")
+    con.commit()
+    con.close()
+    rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db], timeout=300)
+    t.eq(rc, 0, "text reanalyze --db: exit 0")
+    got = sorted(r[0] for r in srv.sql("SELECT DISTINCT response_id FROM text_themes WHERE theme = 'parking'"))
+    t.eq(got, sorted(parking_ids[:2]), "text reanalyze --db uses the stored taxonomy: the parking answers get parking")
+    rc, out, err = ks.run_cli(["text", "taxonomy", "--db", srv.db, "--reset"])
+    rc2, out2, _ = ks.run_cli(["text", "taxonomy", "--db", srv.db])
+    t.check(rc == 0 and rc2 == 0 and json.loads(out2 or "null") == ks_default_taxonomy(),
+            "text taxonomy --reset: the default again", ks.short((rc, err, out2[:200])))
+
+
+def ks_default_taxonomy():
+    rc, out, err = ks.run_cli(["text", "taxonomy"])
+    return json.loads(out) if rc == 0 else None
+
+
 def main(t, srv):
     rc, out, err = ks.run_cli(["text", "taxonomy"])
     default_tax = json.loads(out) if rc == 0 else None
@@ -413,6 +449,11 @@ def main(t, srv):
     check_restart(t, srv, m)
     check_resume(t, srv)
     check_delete_model(t, srv)
+    # the stored taxonomy is the parking one again for the command line
+    st, _, g = srv.request("PUT", "/api/v1/text/taxonomy", want_tax)
+    t.eq(st, 200, "PUT the parking taxonomy before the command-line checks")
+    wait_job(srv)
+    check_cli(t, srv, want_tax, parking_ids, tmpdir)
 
 
 if __name__ == "__main__":

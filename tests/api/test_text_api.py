@@ -427,6 +427,74 @@ def check_cli(t, srv, want_tax, parking_ids, tmpdir):
             "text taxonomy --reset: the default again", ks.short((rc, err, out2[:200])))
 
 
+def wait_model(srv, pred, timeout=120):
+    deadline = time.time() + timeout
+    m = None
+    while time.time() < deadline:
+        st, _, m = srv.get("/api/v1/text/model")
+        if st == 200 and pred(m):
+            return m
+        time.sleep(0.1)
+    return m
+
+
+def check_schedule(t):
+    """Scheduled training on a server with a test clock: the first look is
+    an hour after start; then a model is trained when there is none (or it
+    is older than retrain_days) and min_examples labelled answers exist."""
+    now = 1796378400  # 2026-12-07T10:00:00Z
+    srv = ks.Server(t, args=["--test-clock", ks.iso(now)])
+    try:
+        srv.start()
+        f = ks.base_fixture(srv)
+        p = Poster(srv, f)
+        st, _, m = srv.patch("/api/v1/text/model", {"min_examples": 30, "retrain_days": 1})
+        t.eq(st, 200, "schedule: PATCH model min_examples 30, retrain_days 1")
+        rnd = random.Random(7)
+        for cls in range(3):
+            for i in range(15):
+                nps = [rnd.randrange(0, 7), rnd.randrange(7, 9), rnd.randrange(9, 11)][cls]
+                p.post(rnd.choice([NL_NEG, NL_NEU, NL_POS][cls]).format(x=TOPICS_NL[i % len(TOPICS_NL)]), nps)
+
+        def run_at(ts):
+            ks.set_clock(srv, ts)
+            st, _, r = srv.post("/api/v1/admin/scheduler/run")
+            if st != 200:
+                raise ks.FixtureError("scheduler/run -> %s" % ks.got(st, r))
+
+        run_at(now + 60)  # the first look only notes the time
+        time.sleep(0.5)
+        st, _, m = srv.get("/api/v1/text/model")
+        t.eq((st, m["active"]), (200, False), "schedule: no training in the first hour after start")
+        t1 = now + 60 + 3600
+        run_at(t1)
+        m = wait_model(srv, lambda m: m["active"])
+        t.check(m["active"] is True and m["trained_at"] == ks.iso(t1) and m["n_examples"] == 45,
+                "schedule: an hour later, no model and 45 >= 30 examples -> trained at the clock's time",
+                ks.short(m))
+        st, _, au = srv.get("/api/v1/audit?action=text.model_train")
+        items = au.get("items", []) if st == 200 else []
+        t.check(len(items) == 1 and items[0].get("detail") == {"scheduled": True}
+                and items[0].get("actor_user_id") is None,
+                "schedule: audit text.model_train by the system, detail scheduled", ks.short(items))
+        run_at(t1 + 2 * 3600)
+        time.sleep(0.5)
+        st, _, m2 = srv.get("/api/v1/text/model")
+        t.eq(m2["trained_at"], ks.iso(t1), "schedule: a model younger than retrain_days stays")
+        t2 = t1 + 86400 + 3600
+        run_at(t2)
+        m3 = wait_model(srv, lambda m: m["trained_at"] != ks.iso(t1))
+        t.eq(m3["trained_at"], ks.iso(t2), "schedule: older than 1 day -> retrained")
+        st, _, m = srv.patch("/api/v1/text/model", {"retrain_days": 0})
+        run_at(t2 + 3 * 86400)
+        time.sleep(0.5)
+        st, _, m4 = srv.get("/api/v1/text/model")
+        t.eq(m4["trained_at"], ks.iso(t2), "schedule: retrain_days 0 -> never retrained")
+        srv.stop("test-clock server exits 0 on SIGTERM")
+    finally:
+        srv.cleanup()
+
+
 def ks_default_taxonomy():
     rc, out, err = ks.run_cli(["text", "taxonomy"])
     return json.loads(out) if rc == 0 else None
@@ -454,6 +522,7 @@ def main(t, srv):
     t.eq(st, 200, "PUT the parking taxonomy before the command-line checks")
     wait_job(srv)
     check_cli(t, srv, want_tax, parking_ids, tmpdir)
+    check_schedule(t)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,10 @@ static const char *const stop_extra[2][256] = {
 	  "binnen", "buiten", "boven", "achter", "voor", "via", "per", "hele", "gewoon", "eens",
 	  "zeker", "misschien", "nou", "eigenlijk", "daarna", "toen", "zodat", "terwijl", "hierdoor",
 	  "daardoor", "waardoor", "ervan", "erover", "ermee", "erg", "meteen", "direct", "gelijk",
-	  "dezelfde", "hetzelfde", "zeer", "heel", "beetje", "keer", "nog", "weer", "ook", NULL },
+	  "dezelfde", "hetzelfde", "zeer", "heel", "beetje", "keer", "nog", "weer", "ook",
+	  /* the filler of answers: "niks mis mee", "geen opmerkingen", "nvt", "mvg" */
+	  "mee", "verder", "tja", "nvt", "mvg", "gr", "groet", "groeten", "opmerking",
+	  "opmerkingen", "bijzonders", "bijzonder", "alstublieft", "aub", NULL },
 	{ "be", "being", "am", "do", "does", "did", "done", "doing", "can", "could", "will",
 	  "would", "shall", "should", "may", "might", "must", "get", "got", "gets", "getting",
 	  "go", "went", "gone", "going", "goes", "make", "made", "as", "by", "in", "into", "out",
@@ -91,7 +94,9 @@ static const char *const stop_extra[2][256] = {
 	  "until", "through", "both", "either", "any", "anything", "something", "everything",
 	  "someone", "anyone", "everyone", "time", "times", "though", "whether", "which", "again",
 	  "once", "back", "well", "actually", "just", "still", "already", "always", "often", "yet",
-	  "like", "bit", "lot", "way", "whole", NULL },
+	  "like", "bit", "lot", "way", "whole",
+	  "regards", "cheers", "comment", "comments", "remarks", "further", "please", "na", "none",
+	  NULL },
 };
 
 enum { K_STOP = 0, K_SENT = 1, K_WORD = 2 };

@@ -110,6 +110,21 @@ ks_err api_window_guard(const api_app *app, an_filter *f, const api_window *w, c
 ks_err api_cell_members(ks_buf *b, const metrics_counts *c, const dc_vis *v);
 json_t *api_cell_json(const metrics_counts *c, const dc_vis *v);
 
+/* ---- issue 14: theme analytics (api_metrics.c, api_themes.c) ---- */
+
+/* /metrics' parameter check, filter and filter echo for other figure
+ * routes: only the metrics filter parameters and extra (NULL-terminated);
+ * the filter of the request with theme= and sentiment=, scoped and
+ * windowed as /metrics does (dims carried by dim_param). */
+ks_err api_metrics_params(http_req *req, const char *const *extra, ks_error *e);
+ks_err api_metrics_filter(http_req *req, const an_dim *dims, int n_dims, const char *dim_param,
+			  an_filter *f, api_window *w, ks_error *e);
+json_t *api_metrics_filter_json(const api_app *app, const an_filter *f, const api_window *w);
+/* /metrics/trend's verdicts: ch[g] = the NPS change of d's time group g
+ * against the one just before (BH over the reply). ch has d->r.n_groups. */
+void api_trend_verdicts(const api_app *app, const dc_reply *d, metrics_change *ch);
+ks_err api_themes(http_req *req, ks_error *e);
+
 /* ---- issue 14: text analysis (api_text.c); docs/API.md "Text analysis" ---- */
 ks_err api_text_analyze(http_req *req, ks_error *e);
 ks_err api_text_taxonomy_get(http_req *req, ks_error *e);
@@ -177,6 +192,17 @@ ks_err api_gdpr_employee_export(http_req *req, ks_error *e);
 ks_err api_gdpr_employee_erase(http_req *req, ks_error *e);
 ks_err api_retention_get(http_req *req, ks_error *e);
 ks_err api_retention_put(http_req *req, ks_error *e);
+
+/* ---- issue 14: theme discovery (api_discover.c) ---- */
+/* The verbatim explorer's rules, shared with every route that prints open
+ * answers (api_dashboard.c): its scope (employees: the answers about
+ * themselves; others: api_scope), the organisation's verbatim_detail, and
+ * the one function that applies it to an array of verbatim items. */
+ks_err api_verbatim_scope(http_req *req, int64_t *team_id, int64_t *employee_id, ks_error *e);
+ks_err api_detail_get(http_req *req, store_verbatim_detail *d, ks_error *e);
+void api_verbatim_detail(http_req *req, store_verbatim_detail d, json_t *items);
+ks_err api_themes_discover(http_req *req, ks_error *e);
+/* ---- end of theme discovery ---- */
 
 /* ---- customer voice (issue 13; api_survey.c) ---- */
 /* A survey's row gets "warnings": [{"code","field","message"}] — a

@@ -135,7 +135,7 @@ static bool api_goal_period(const char *v)
 /* ---- what a reader sees of an open answer ------------------------------------------------ */
 
 /* The organisation's verbatim_detail (the default, band, without a stored row). */
-static ks_err api_detail_get(http_req *req, store_verbatim_detail *d, ks_error *e)
+ks_err api_detail_get(http_req *req, store_verbatim_detail *d, ks_error *e)
 {
 	api_app *app = req->app;
 	store_org_settings o;
@@ -158,7 +158,7 @@ static bool api_item_is_own(const http_principal *w, const json_t *item)
  * item — about a colleague, or tied to no one — keeps its text, band,
  * team and touchpoint; "band" removes the members nps and grade,
  * "anonymous" removes employee as well (its id included). */
-static void api_verbatim_detail(http_req *req, store_verbatim_detail d, json_t *items)
+void api_verbatim_detail(http_req *req, store_verbatim_detail d, json_t *items)
 {
 	if (d == STORE_DETAIL_EXACT)
 		return;
@@ -197,7 +197,7 @@ static ks_err api_band_param(http_req *req, store_band *band, ks_error *e)
  * about themselves (whatever the team shares: a colleague's verbatims are
  * never shown); everyone else within api_scope (leads and managers their
  * subtree, by default all of it). */
-static ks_err api_verbatim_scope(http_req *req, int64_t *team_id, int64_t *employee_id, ks_error *e)
+ks_err api_verbatim_scope(http_req *req, int64_t *team_id, int64_t *employee_id, ks_error *e)
 {
 	const http_principal *w = &req->who;
 	if (w->authenticated && w->role == AUTH_ROLE_EMPLOYEE) {

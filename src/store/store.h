@@ -1166,7 +1166,8 @@ ks_err store_text_theme_add(ks_store *s, const json_t *theme, const store_audit_
  *  "top","retrain_days","min_examples"}. */
 ks_err store_text_model_get(ks_store *s, json_t **out, ks_error *e);
 /* Train on the latest STORE_TEXT_TRAIN_MAX answers with an NPS and an open
- * text (5-fold evaluation first), keep and use the model. Fewer than
+ * text (a 5-fold evaluation over the latest 10,000 of them first), keep
+ * and use the model. Fewer than
  * min_examples, or too few of a class: KS_ERR_RANGE field "examples",
  * nothing changed; KS_ERR_CONFLICT when a training runs already. */
 #define STORE_TEXT_TRAIN_MAX 50000
@@ -1192,5 +1193,28 @@ void store_text_jobs_stop(ks_store *s);
  * retrain_days (or there is none) and min_examples labelled answers exist,
  * the job thread trains a new one. Looks at most hourly (clock time). */
 void store_text_schedule(ks_store *s, int64_t now);
+
+/* ---- theme discovery (issue 14, discovery; sqlite_text_discover.c) --------
+ * GET /api/v1/themes/discover: the analysed open answers without any theme
+ * row received in [from, to) (the period) and in [prev_from, from) (the one
+ * before), within the reader's scope, run through text_discover
+ * (src/text/discover.h) with the store's current text context. */
+typedef struct store_discover_query {
+	int64_t prev_from, from, to;
+	int64_t team_id;         /* a unit and everything below it; 0 = all */
+	int64_t employee_id;     /* 0 = any */
+	char language[3];        /* analysis language "nl" / "en"; "" = both */
+	int limit;               /* phrases, 1..50 */
+	int min_n;               /* answers a phrase needs; <= 0: 3 */
+} store_discover_query;
+
+/* *out (the caller's): {"answers_without_theme","answers_previous",
+ * "phrases":[{"phrase","stems","language","n","n_previous","rising",
+ * "growth"|null,"p_value"|null,"examples":[item...]}]}, an item being a
+ * verbatim item without team and touchpoint ({"response_id","text","nps",
+ * "grade","band","language","received_at","employee"}): the caller applies
+ * verbatim_detail. KS_ERR_UNAVAILABLE when analysis is off. */
+ks_err store_text_discover(ks_store *s, const store_discover_query *q, json_t **out, ks_error *e);
+/* ---- end of theme discovery ---- */
 
 #endif

@@ -241,6 +241,24 @@ static void test_examples_skip_equal_texts(void **state)
 	text_disc_result_free(&r);
 }
 
+static void test_compound_spelling(void **state)
+{
+	set cur = { 0 };
+	add(&cur, TEXT_LANG_NL, "Klantenservice");
+	add(&cur, TEXT_LANG_NL, "klantenservice");
+	add(&cur, TEXT_LANG_NL, "de klantenservice");
+	add(&cur, TEXT_LANG_NL, "De service voor de klant");
+	/* klantenservice = klant + service: "klant servic" in 3 answers, each
+	 * part in 4 (3 < 0.8 x 4: both stay). A part is spelt as a whole word
+	 * where one exists ("klant", "service"); the pair as the compound */
+	text_disc_result r = run(state, &cur, NULL, NULL);
+	assert_int_equal(r.n_phrases, 3);
+	expect(&r.phrases[0], "klant", "klant", TEXT_LANG_NL, 4, 0);
+	expect(&r.phrases[1], "service", "servic", TEXT_LANG_NL, 4, 0);
+	expect(&r.phrases[2], "klantenservice", "klant servic", TEXT_LANG_NL, 3, 0);
+	text_disc_result_free(&r);
+}
+
 static void test_rise_p_hand_worked(void **state)
 {
 	(void)state;
@@ -333,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_sub_phrase_rule),
 		cmocka_unit_test(test_english_and_language_filter),
 		cmocka_unit_test(test_examples_skip_equal_texts),
+		cmocka_unit_test(test_compound_spelling),
 		cmocka_unit_test(test_rise_p_hand_worked),
 		cmocka_unit_test(test_rising_verdicts),
 		cmocka_unit_test(test_empty),

@@ -22,6 +22,11 @@
 
 extern const char text_taxonomy_default[];
 
+/* Examples of the 5-fold evaluation (the latest; the model itself learns
+ * from up to STORE_TEXT_TRAIN_MAX). Measured on a release build, one core:
+ * training on 50,000 answers 5 s, evaluating 10,000 2 s, 50,000 23 s. */
+#define SQ_EVAL_MAX 10000
+
 /* The id length the analytics index keeps (store_text_row.themes). */
 #define SQ_THEME_ID_MAX ((int)sizeof(((store_text_row *)0)->themes[0]) - 1)
 
@@ -431,8 +436,10 @@ static ks_err sq_train(ks_store *s, const sq_examples *x, int min_examples, text
 	text_train_opts o;
 	text_train_opts_default(&o);
 	o.min_examples = min_examples;
+	/* The evaluation on the latest SQ_EVAL_MAX only (x is newest first):
+	 * 5 fits over 50,000 would take half a minute of a request. */
 	if (!err)
-		err = text_model_evaluate(w, x->ex, x->n, 5, &o, ev, e);
+		err = text_model_evaluate(w, x->ex, x->n < SQ_EVAL_MAX ? x->n : SQ_EVAL_MAX, 5, &o, ev, e);
 	if (!err)
 		err = text_model_train(w, x->ex, x->n, &o, m, e);
 	text_worker_free(w);

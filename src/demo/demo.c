@@ -38,6 +38,7 @@
 
 #include "cases/flow.h"
 #include "core/clock.h"
+#include "demo/demo_text.h"
 
 #define DEMO_DAY 86400
 #define DEMO_WINDOW_DAYS 730      /* 24 months of contacts */
@@ -435,112 +436,15 @@ enum { LANG_NL, LANG_EN, LANG_N };
 /* Share of responses with an open answer: unhappy customers write most. */
 static const double demo_open_rate[CLS_N] = {0.55, 0.28, 0.40};
 
-static const char *const demo_open_opener[LANG_N][CLS_N][8] = {
-	[LANG_NL] = {
-		{"Slechte ervaring.", "Erg teleurgesteld.", "Dit is al de derde keer dat ik contact opneem.",
-		 "Niet goed geholpen.", "Hier ben ik echt niet blij mee.", NULL},
-		{"Prima, maar het kan beter.", "Redelijk geholpen.", "Op zich in orde.",
-		 "Niets bijzonders.", "Het was oké.", NULL},
-		{"Top service!", "Heel tevreden.", "Prima geregeld, dank jullie wel.", "Super geholpen!",
-		 "Echt een aanrader.", "Helemaal goed.", NULL}},
-	[LANG_EN] = {
-		{"Bad experience.", "Very disappointed.", "This is the third time I have had to contact you.",
-		 "Not helped at all.", "Really unhappy with this.", NULL},
-		{"Fine, but it could be better.", "Reasonably helped.", "OK overall.",
-		 "Nothing special.", "It was alright.", NULL},
-		{"Great service!", "Very satisfied.", "Sorted out quickly, thank you.", "Excellent help!",
-		 "Highly recommended.", "All good.", NULL}},
-};
-
-static const char *const demo_open_aspect[LANG_N][CLS_N][DEMO_N_COMPS][4] = {
-	[LANG_NL] = {
-		{{"Veel te lange wachttijd.", "Ik zou teruggebeld worden, maar niemand heeft gebeld.", NULL},
-		 {"De medewerker was onvriendelijk en luisterde niet.", "Ik voelde me niet serieus genomen.", NULL},
-		 {"Ik kreeg steeds een ander antwoord.", "Niemand kon mijn vraag beantwoorden.", NULL}},
-		{{"Het duurde wel even voordat ik iemand sprak.", "De afhandeling duurde langer dan nodig.", NULL},
-		 {"Correct, maar een beetje kortaf.", NULL},
-		 {"Ik moest mijn verhaal twee keer vertellen.", "Niet alles kon meteen beantwoord worden.", NULL}},
-		{{"Binnen een paar minuten geholpen.", "Snel en zonder gedoe opgelost.", NULL},
-		 {"Vriendelijk en geduldig te woord gestaan.", "Heel prettig contact.", NULL},
-		 {"Wist precies waar het over ging.", "Duidelijke uitleg, ik weet nu waar ik aan toe ben.", NULL}}},
-	[LANG_EN] = {
-		{{"Far too long a waiting time.", "I was promised a call back, but nobody called.", NULL},
-		 {"The employee was rude and did not listen.", "I did not feel taken seriously.", NULL},
-		 {"I kept getting a different answer.", "Nobody could answer my question.", NULL}},
-		{{"It took a while before I could speak to someone.", "Handling took longer than needed.", NULL},
-		 {"Correct, but a bit curt.", NULL},
-		 {"I had to explain my story twice.", "Not everything could be answered right away.", NULL}},
-		{{"Helped within a few minutes.", "Solved quickly and without fuss.", NULL},
-		 {"Friendly and patient.", "Very pleasant contact.", NULL},
-		 {"Knew exactly what it was about.", "Clear explanation, now I know where I stand.", NULL}}},
-};
-
-static const char *const demo_open_topic[LANG_N][CLS_N][TOPIC_N][3] = {
-	[LANG_NL] = {
-		{[TOPIC_MOVE] = {"Op mijn nieuwe adres was ik dagenlang niet aangesloten.", NULL},
-		 [TOPIC_OUTAGE] = {"De storing duurde dagen en niemand kon zeggen wanneer het opgelost zou zijn.", NULL},
-		 [TOPIC_FIELD] = {"De monteur kwam niet op de afgesproken tijd.",
-				  "Ik heb een hele dag vrij genomen en er kwam niemand.", NULL},
-		 [TOPIC_BILLING] = {"De factuur klopt niet.", "Er is te veel afgeschreven en ik krijg het niet terug.", NULL},
-		 [TOPIC_SALES] = {"Ik kreeg een ander abonnement dan was afgesproken.", NULL}},
-		{[TOPIC_MOVE] = {"De informatie over verhuizen op de website kon duidelijker.", NULL},
-		 [TOPIC_OUTAGE] = {"Ik had graag eerder een update over de storing gehad.", NULL},
-		 [TOPIC_FIELD] = {"Het tijdvak voor de monteur was erg ruim.", NULL},
-		 [TOPIC_BILLING] = {"De factuur is lastig te lezen.", NULL},
-		 [TOPIC_SALES] = {"De keuze uit abonnementen is onoverzichtelijk.", NULL}},
-		{[TOPIC_MOVE] = {"De verhuizing was in één keer geregeld.", NULL},
-		 [TOPIC_OUTAGE] = {"De storing was sneller verholpen dan verwacht.", NULL},
-		 [TOPIC_FIELD] = {"De monteur was precies op tijd en liet alles netjes achter.", NULL},
-		 [TOPIC_BILLING] = {"De factuur was helder en klopte.", NULL},
-		 [TOPIC_SALES] = {"Goed advies gekregen over het abonnement dat bij me past.", NULL}}},
-	[LANG_EN] = {
-		{[TOPIC_MOVE] = {"I had no connection at my new address for days.", NULL},
-		 [TOPIC_OUTAGE] = {"The outage lasted days and nobody could tell me when it would be fixed.", NULL},
-		 [TOPIC_FIELD] = {"The engineer did not come at the agreed time.",
-				  "I took a whole day off and nobody showed up.", NULL},
-		 [TOPIC_BILLING] = {"The invoice is wrong.", "Too much was debited and I cannot get it back.", NULL},
-		 [TOPIC_SALES] = {"I got a different subscription than we agreed.", NULL}},
-		{[TOPIC_MOVE] = {"The information about moving on the website could be clearer.", NULL},
-		 [TOPIC_OUTAGE] = {"I would have liked an update on the outage sooner.", NULL},
-		 [TOPIC_FIELD] = {"The time slot for the engineer was very wide.", NULL},
-		 [TOPIC_BILLING] = {"The invoice is hard to read.", NULL},
-		 [TOPIC_SALES] = {"The choice of subscriptions is confusing.", NULL}},
-		{[TOPIC_MOVE] = {"The move was arranged in one go.", NULL},
-		 [TOPIC_OUTAGE] = {"The outage was fixed faster than expected.", NULL},
-		 [TOPIC_FIELD] = {"The engineer was right on time and left everything tidy.", NULL},
-		 [TOPIC_BILLING] = {"The invoice was clear and correct.", NULL},
-		 [TOPIC_SALES] = {"Good advice on the subscription that suits me.", NULL}}},
-};
-
-static const char *const demo_open_closer[LANG_N][CLS_N][6] = {
-	[LANG_NL] = {
-		{"Ik wil opzeggen.", "Ik overweeg over te stappen.", "Graag een reactie.",
-		 "Bel me alstublieft terug.", NULL},
-		{"Verder prima.", "Volgende keer graag wat sneller.", NULL},
-		{"Zo hoort het!", "Ga zo door.", "Bedankt!", NULL}},
-	[LANG_EN] = {
-		{"I want to cancel.", "I am thinking of switching.", "Please respond.",
-		 "Please call me back.", NULL},
-		{"Otherwise fine.", "Next time a bit faster, please.", NULL},
-		{"That's how it should be!", "Keep it up.", "Thanks!", NULL}},
-};
-
-/* Compliments that name the employee: text before and after the name (no
- * printf with a table format, so -Wformat-nonliteral stays on). */
-typedef struct demo_named {
-	const char *pre, *post;
-} demo_named;
-
-static const demo_named demo_open_named[LANG_N][4] = {
-	[LANG_NL] = {{"", " was erg vriendelijk en dacht goed met me mee."},
-		     {"", " heeft alles in één keer voor me geregeld."},
-		     {"Complimenten voor ", "!"},
-		     {"Dank aan ", " voor de snelle en duidelijke hulp."}},
-	[LANG_EN] = {{"", " was very friendly and really thought along with me."},
-		     {"", " sorted everything out in one go."},
-		     {"Compliments to ", "!"},
-		     {"Thanks to ", " for the quick and clear help."}},
-};
+/* The words of an answer are composed in demo_text.c, from a stream of
+ * their own (demo_ctx.text_rng); which parts it has is still drawn from
+ * the response's stream exactly as before (demo_open_text), so every score
+ * of the demo is what it was. */
+_Static_assert((int)DEMO_TEXT_N_TOPICS == (int)TOPIC_N && (int)DEMO_TEXT_NL == (int)LANG_NL &&
+	       (int)DEMO_TEXT_EN == (int)LANG_EN && (int)DEMO_TEXT_DETRACTOR == (int)CLS_DETRACTOR &&
+	       (int)DEMO_TEXT_PROMOTER == (int)CLS_PROMOTER && (int)DEMO_TEXT_SPEED == (int)COMP_SPEED &&
+	       (int)DEMO_TEXT_EXPERT == (int)COMP_EXPERT,
+	       "demo_text.h numbers topics, languages, classes and parts as demo.c does");
 
 /* ---- generation state ------------------------------------------------------------ */
 
@@ -583,6 +487,7 @@ typedef struct demo_ctx {
 	int now_year;        /* calendar year of now: customers' ages */
 	demo_rng inv_rng;    /* who opens and answers, and when: its own stream */
 	demo_rng yesno_rng;  /* yes/no answers (issue 13): their own stream, the rest as before */
+	uint64_t text_rng;   /* the words of open answers (issue 14): their own stream */
 
 	char open_buf[MODEL_OPEN_MAX];
 } demo_ctx;
@@ -1037,20 +942,6 @@ static int demo_class(int nps)
 	return nps >= 9 ? CLS_PROMOTER : nps >= 7 ? CLS_PASSIVE : CLS_DETRACTOR;
 }
 
-/* Append s to buf (with a separating space), if it fits. */
-static void demo_cat(char *buf, size_t n, size_t *len, const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return;
-	size_t need = strlen(s) + (*len ? 1 : 0);
-	if (*len + need + 1 > n)
-		return;
-	if (*len)
-		buf[(*len)++] = ' ';
-	memcpy(buf + *len, s, strlen(s) + 1);
-	*len += strlen(s);
-}
-
 static int demo_extreme_comp(const demo_latent *l, bool highest)
 {
 	int best = 0;
@@ -1060,41 +951,42 @@ static int demo_extreme_comp(const demo_latent *l, bool highest)
 	return best;
 }
 
-/* Compose an open answer from fragments that fit the score class, the
- * touchpoint's topic and the weakest (or, for promoters, strongest) part of
- * the experience. Only promoters name the employee: feedback is for
- * coaching, complaints go to the team ("geen afrekensysteem"). */
-static void demo_open_text(demo_rng *r, char *buf, size_t n, int lang, int cls, int topic,
-			   const demo_latent *l, const char *first_name)
+/* Compose an open answer: which parts it has (a general remark, the
+ * employee's name, the touchpoint's topic, the weakest or, for promoters,
+ * strongest part of the experience, a closing remark) is drawn from r with
+ * the same draws as the demo always made, so r's stream and with it every
+ * later score stay as they were; the words come from demo_text.c. Only
+ * promoters name the employee: feedback is for coaching, complaints go to
+ * the team ("geen afrekensysteem"). */
+static void demo_open_text(demo_ctx *x, demo_rng *r, demo_text_plan *p, const char *first_name)
 {
-	size_t len = 0;
-	buf[0] = '\0';
-	if (demo_chance(r, 0.7))
-		demo_cat(buf, n, &len, demo_pick(r, demo_open_opener[lang][cls]));
+	p->opener = demo_chance(r, 0.7);
+	if (p->opener)
+		(void)demo_unit(r);  /* once the opener's pick */
 	bool said = false;
-	if (cls == CLS_PROMOTER && first_name && demo_chance(r, 0.35)) {
-		const demo_named *nm = &demo_open_named[lang][demo_below(r, 4)];
-		char tmp[256];
-		snprintf(tmp, sizeof tmp, "%s%s%s", nm->pre, first_name, nm->post);
-		demo_cat(buf, n, &len, tmp);
+	p->named = NULL;
+	if (p->cls == CLS_PROMOTER && first_name && demo_chance(r, 0.35)) {
+		p->named_form = demo_below(r, 4);
+		p->named = first_name;
 		said = true;
 	}
-	const char *const *tl = demo_open_topic[lang][cls][topic];
-	if (tl[0] && demo_chance(r, 0.5)) {
-		demo_cat(buf, n, &len, demo_pick(r, tl));
+	p->topic_clause = p->topic != TOPIC_GENERAL && demo_chance(r, 0.5);
+	if (p->topic_clause) {
+		(void)demo_unit(r);  /* the topic sentence's pick */
 		said = true;
 	}
-	if (!said || demo_chance(r, 0.3)) {
-		int k = demo_extreme_comp(l, cls == CLS_PROMOTER);
-		demo_cat(buf, n, &len, demo_pick(r, demo_open_aspect[lang][cls][k]));
-	}
-	if (demo_chance(r, 0.45))
-		demo_cat(buf, n, &len, demo_pick(r, demo_open_closer[lang][cls]));
+	p->comp_clause = !said || demo_chance(r, 0.3);
+	if (p->comp_clause)
+		(void)demo_unit(r);  /* the aspect sentence's pick */
+	p->closer = demo_chance(r, 0.45);
+	if (p->closer)
+		(void)demo_unit(r);  /* the closer's pick */
+	demo_text_compose(&x->text_rng, p, x->open_buf, sizeof x->open_buf);
 }
 
 /* The answers of a response, read from the latent experience. */
 static void demo_answers(demo_ctx *x, demo_rng *r, const demo_touchpoint *tp, const demo_latent *l,
-			 int lang, const char *first_name, model_response *res)
+			 int lang, const char *first_name, demo_text_plan *plan, model_response *res)
 {
 	const demo_survey *sv = &demo_surveys[tp->survey];
 	res->nps = demo_nps_from(l->z);
@@ -1119,7 +1011,11 @@ static void demo_answers(demo_ctx *x, demo_rng *r, const demo_touchpoint *tp, co
 	int cls = demo_class(res->nps);
 	res->open_text = NULL;
 	if (sv->open && demo_chance(r, demo_open_rate[cls])) {
-		demo_open_text(r, x->open_buf, sizeof x->open_buf, lang, cls, tp->topic, l, first_name);
+		plan->lang = lang;
+		plan->cls = cls;
+		plan->topic = tp->topic;
+		plan->comp = demo_extreme_comp(l, cls == CLS_PROMOTER);
+		demo_open_text(x, r, plan, first_name);
 		if (x->open_buf[0])
 			res->open_text = x->open_buf;
 	}
@@ -1144,7 +1040,9 @@ static ks_err demo_response(demo_ctx *x, demo_rng *r, const model_contact *c, in
 	snprintf(res.language, sizeof res.language, "%s", cu->lang == LANG_EN ? "en" : "nl");
 	snprintf(res.source, sizeof res.source, "demo");
 	res.received_at = received_at;
-	demo_answers(x, r, tp, l, cu->lang, em ? em->first_name : NULL, &res);
+	demo_text_plan plan = {.days_before_now = (int)((x->now - received_at) / DEMO_DAY),
+			       .shop = strcmp(c->channel, "shop") == 0};
+	demo_answers(x, r, tp, l, cu->lang, em ? em->first_name : NULL, &plan, &res);
 	ks_err err = store_bulk_response(x->b, &res, x->e);
 	if (!err)
 		x->st.responses++;
@@ -1397,6 +1295,7 @@ static ks_err demo_contacts(demo_ctx *x)
 	demo_rng_seed(&r, x->seed, 3);
 	demo_rng_seed(&x->inv_rng, x->seed, 4);
 	demo_rng_seed(&x->yesno_rng, x->seed, 5);
+	x->text_rng = x->seed ^ 0x7465787400000006u;  /* "text", phase 6 */
 	double cum[DEMO_WINDOW_DAYS + 1];
 	int64_t day0 = x->start;
 	cum[0] = 0;

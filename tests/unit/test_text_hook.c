@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <cmocka.h>
 #include <jansson.h>
 #include <sqlite3.h>
@@ -295,11 +297,104 @@ static void test_collapse(void **state)
 	}
 }
 
+/* Switching contexts while answers are analysed (sqlite_text.c's
+ * generations): writers keep submitting answers while the taxonomy is
+ * changed back and forth and texts are analysed on pool connections. Under
+ * ASan a context freed while a worker still used it would be reported;
+ * every answer must end with its analysis. */
+#define SW_WRITERS 3
+#define SW_EACH 40
+
+typedef struct sw_arg {
+	fx *f;
+	int failures;
+} sw_arg;
+
+static void *sw_writer(void *p)
+{
+	sw_arg *a = p;
+	for (int i = 0; i < SW_EACH; i++) {
+		model_response r;
+		model_response_init(&r);
+		r.customer_id = a->f->customer;
+		r.nps = i % 11;
+		r.open_text = i % 2 ? MIXED : "De parkeerplaats was vol, verder prima";
+		r.received_at = 1767225600 + i;
+		snprintf(r.language, sizeof r.language, "nl");
+		bool created = false;
+		ks_error e;
+		ks_error_clear(&e);
+		if (store_response_submit(a->f->s, &r, &created, &e) != KS_OK || !created)
+			a->failures++;
+	}
+	return NULL;
+}
+
+static void *sw_analyser(void *p)
+{
+	sw_arg *a = p;
+	for (int i = 0; i < SW_EACH; i++) {
+		json_t *out = NULL;
+		ks_error e;
+		ks_error_clear(&e);
+		if (store_text_analyze(a->f->s, MIXED, strlen(MIXED), NULL, &out, &e) != KS_OK)
+			a->failures++;
+		json_decref(out);
+	}
+	return NULL;
+}
+
+static void test_switch(void **state)
+{
+	fx *f = *state;
+	store_set_commit_hook(f->s, NULL, NULL);
+	store_set_text_hook(f->s, NULL, NULL);
+	ks_error e;
+	ks_error_clear(&e);
+	json_t *cur = NULL;
+	assert_int_equal(store_text_taxonomy_get(f->s, &cur, &e), KS_OK);
+	json_t *tax = json_deep_copy(json_object_get(cur, "taxonomy"));
+	json_array_append_new(json_object_get(tax, "themes"),
+			      json_pack("{s:s, s:{s:s, s:s}, s:[{s:s, s:{s:s, s:s}, s:{s:[s]}}]}", "id", "parking",
+					"label", "nl", "Parkeren", "en", "Parking", "subthemes", "id", "parking",
+					"label", "nl", "Parkeren", "en", "Parking", "terms", "nl", "parkeerplaats"));
+	json_decref(cur);
+	pthread_t th[SW_WRITERS + 1];
+	sw_arg args[SW_WRITERS + 1];
+	for (int i = 0; i <= SW_WRITERS; i++) {
+		args[i] = (sw_arg){.f = f};
+		assert_int_equal(pthread_create(&th[i], NULL, i < SW_WRITERS ? sw_writer : sw_analyser, &args[i]), 0);
+	}
+	for (int k = 0; k < 20; k++) {
+		json_t *out = NULL;
+		assert_int_equal(store_text_taxonomy_put(f->s, k % 2 ? NULL : tax, NULL, &out, &e), KS_OK);
+		json_decref(out);
+	}
+	for (int i = 0; i <= SW_WRITERS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].failures, 0);
+	}
+	json_decref(tax);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), count(a.response_id) FROM responses r"
+					    " LEFT JOIN text_analysis a ON a.response_id = r.id"
+					    " WHERE r.open_text IS NOT NULL", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), SW_WRITERS * SW_EACH);
+	assert_int_equal(sqlite3_column_int(st, 1), SW_WRITERS * SW_EACH);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collapse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -564,7 +564,7 @@ void an_index_versions(an_index *ix, int64_t before, uint64_t *dims, size_t *row
 	for (size_t i = 0; i < ix->n; i++)
 		n += (int64_t)ix->t[i] < before;
 	*rows_before = n;
-	*dims ^= an_text_hash(ix, before);  /* issue 14: analyses of those rows */
+	*dims += an_text_changes(ix, before);  /* issue 14: analyses of those rows */
 	pthread_rwlock_unlock(&ix->lock);
 }
 

@@ -114,6 +114,9 @@ struct an_index {
 	an_idmap ids;
 	an_pending pending;
 	bool warned_themes;  /* "more than 64 themes" logged once */
+	bool building;       /* store_scan_text at build: no change counted */
+	uint32_t *tchg;      /* UTC day of a row -> changes of its analysis since the build
+	                      * (an_text_changes); NULL until the first */
 };
 
 /* answers word */
@@ -132,7 +135,7 @@ int64_t an_text_row(const an_index *ix, int64_t id);    /* row of a response id,
 void an_text_free(an_index *ix);
 ks_err an_text_build(an_index *ix, ks_error *e);         /* store_scan_text into the columns */
 size_t an_text_bytes(const an_index *ix);               /* side tables, not the column */
-uint64_t an_text_hash(const an_index *ix, int64_t before); /* of rows received before */
+uint64_t an_text_changes(const an_index *ix, int64_t before); /* to rows received before */
 const char *an_channel_name(unsigned code);                /* 1-based; "" for 0 */
 
 #endif

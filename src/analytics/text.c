@@ -306,6 +306,39 @@ void an_text_appended(an_index *ix, size_t row, int64_t id)
 	}
 }
 
+/* ---- changes, for the disclosure cache ---------------------------------------------- */
+
+/* A change of an analysis of a row received before `before` must change
+ * the disclosure cache's key (a canonical table built with a theme filter
+ * counts it), while the rows of today must not (the cache would be rebuilt
+ * on every answer). Changes are counted per UTC day of their row; the key
+ * adds those of every day up to the one holding before - 1 (a change on
+ * that day after `before` costs a rebuild, never a stale table). Counts
+ * only grow, so the sum changes whenever one does: no collision. */
+#define AN_DAYS (UINT32_MAX / 86400u + 1u)
+
+static void an_text_changed(an_index *ix, size_t row)
+{
+	if (ix->tchg == NULL && (ix->tchg = calloc(AN_DAYS, sizeof *ix->tchg)) == NULL) {
+		ix->dims_version++;  /* no table: every cached one goes */
+		return;
+	}
+	ix->tchg[ix->t[row] / 86400u]++;
+}
+
+uint64_t an_text_changes(const an_index *ix, int64_t before)
+{
+	if (ix->tchg == NULL || before <= 0)
+		return 0;
+	int64_t last = (before - 1) / 86400;
+	if (last >= (int64_t)AN_DAYS)
+		last = AN_DAYS - 1;
+	uint64_t sum = 0;
+	for (int64_t d = 0; d <= last; d++)
+		sum += ix->tchg[d];
+	return sum;
+}
+
 /* ---- applying analyses ---------------------------------------------------------------- */
 
 static void an_text_apply_locked(an_index *ix, const store_text_row *rows, int n)
@@ -313,8 +346,11 @@ static void an_text_apply_locked(an_index *ix, const store_text_row *rows, int n
 	for (int i = 0; i < n; i++) {
 		uint16_t code = an_row_code(ix, &rows[i]);
 		int64_t row = an_text_row(ix, rows[i].response_id);
-		if (row >= 0)
+		if (row >= 0 && ix->tset[row] != code) {
 			ix->tset[row] = code;
+			if (!ix->building)
+				an_text_changed(ix, (size_t)row);
+		}
 		else if (code)
 			an_pending_put(ix, rows[i].response_id, code);
 		else
@@ -337,7 +373,10 @@ static void an_text_scan_row(void *arg, const store_text_row *rows, int n)
 
 ks_err an_text_build(an_index *ix, ks_error *e)
 {
-	return store_scan_text(ix->store, 0, an_text_scan_row, ix, e);
+	ix->building = true;
+	ks_err err = store_scan_text(ix->store, 0, an_text_scan_row, ix, e);
+	ix->building = false;
+	return err;
 }
 
 void an_text_free(an_index *ix)
@@ -348,6 +387,7 @@ void an_text_free(an_index *ix)
 	free(ix->ids.runs);
 	free(ix->pending.id);
 	free(ix->pending.code);
+	free(ix->tchg);
 	an_dict_free(&ix->themes);
 }
 
@@ -355,28 +395,7 @@ size_t an_text_bytes(const an_index *ix)
 {
 	return ix->sets.cap * sizeof(an_tset) + ix->sets.n_slots * sizeof(uint32_t) +
 	       ix->ids.cap * sizeof(an_run) + ix->pending.cap * (sizeof(int64_t) + sizeof(uint16_t)) +
-	       ix->themes.n * 48;
-}
-
-/* A change of any analysis of a row received before `before` must change
- * the disclosure cache's key (a canonical table built with a theme filter
- * counts it), while new rows of today must not (the cache would be
- * rebuilt on every answer). Sum of a mix of (row, set) over those rows:
- * order-free, and a changed set changes it but for a 2^-64 chance. The
- * set's content, not its code, is mixed: a compaction renumbers codes. */
-uint64_t an_text_hash(const an_index *ix, int64_t before)
-{
-	uint64_t h = 0;
-	for (size_t i = 0; i < ix->n; i++) {
-		uint16_t c = ix->tset[i];
-		if (c == 0 || (int64_t)ix->t[i] >= before)
-			continue;
-		uint64_t x = an_tset_hash(&ix->sets.v[c]) + (uint64_t)i * 0x9E3779B97F4A7C15ULL;
-		x ^= x >> 33;
-		x *= 0xFF51AFD7ED558CCDULL;
-		h += x ^ (x >> 33);
-	}
-	return h;
+	       ix->themes.n * 48 + (ix->tchg ? AN_DAYS * sizeof *ix->tchg : 0);
 }
 
 /* ---- what queries read ------------------------------------------------------------------ */

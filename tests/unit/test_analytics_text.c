@@ -466,6 +466,12 @@ static void test_hook_replaces_and_removes(void **state)
 {
 	(void)state;
 	store_text_row rows[50];
+	/* the disclosure cache's key: a changed analysis of a row before the
+	 * cut changes it, of a row after it does not */
+	uint64_t d_all0, d_none0, d_all1, d_none1;
+	size_t n_all, n_none;
+	an_index_versions(fx.ix, t_of(6, 1), &d_all0, &n_all);
+	an_index_versions(fx.ix, t_of(1, 1) - 12 * 3600, &d_none0, &n_none);
 	for (int round = 0; round < 6; round++) {
 		int n = 0;
 		for (int j = 0; j < 50; j++) {
@@ -479,6 +485,11 @@ static void test_hook_replaces_and_removes(void **state)
 		an_index_text(fx.ix, rows, n);
 		check_all(round % 2 ? "after replacing analyses" : "after removing analyses");
 	}
+	an_index_versions(fx.ix, t_of(6, 1), &d_all1, &n_all);
+	an_index_versions(fx.ix, t_of(1, 1) - 12 * 3600, &d_none1, &n_none);
+	assert_true(d_all1 != d_all0);
+	assert_true(d_none1 == d_none0);
+	assert_int_equal(n_none, 0);
 }
 
 static void test_analysis_before_its_row(void **state)

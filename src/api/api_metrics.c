@@ -18,7 +18,7 @@
 
 static const char *const api_filter_params[] = {
 	"from", "to", "period", "team_id", "employee_id", "touchpoint_id", "journey_id", "channel",
-	"language", "segment", "age_band", "customer_since_band", "city", NULL};
+	"language", "segment", "age_band", "customer_since_band", "city", "theme", "sentiment", NULL};
 
 static bool api_known(const char *key, const char *const *list)
 {
@@ -110,6 +110,49 @@ static ks_err api_filter_refs(api_app *app, const char *pfx, const an_filter *f,
 	return KS_OK;
 }
 
+/* ---- issue 14: theme and sentiment ----------------------------------------- */
+
+/* Does the taxonomy (the store's, else the shipped default) or the index
+ * know theme id? A theme dropped from the taxonomy keeps its stored
+ * analyses until the reanalysis has run, so the index's ids count too. */
+static bool api_theme_known(api_app *app, const char *id)
+{
+	char seen[AN_MAX_THEMES][48];
+	size_t n = an_index_theme_ids(app->index, seen, AN_MAX_THEMES);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(seen[i], id) == 0)
+			return true;
+	json_t *tax = NULL;
+	bool found = false;
+	if (api_text_taxonomy(app, &tax) == KS_OK) {
+		size_t i;
+		json_t *th;
+		json_array_foreach(json_object_get(tax, "themes"), i, th) {
+			const char *tid = json_string_value(json_object_get(th, "id"));
+			found = found || (tid && strcmp(tid, id) == 0);
+		}
+	}
+	json_decref(tax);
+	return found;
+}
+
+/* theme=<id> (a theme of the taxonomy) and sentiment=negative|neutral|positive. */
+static ks_err api_filter_text(http_req *req, const char *pfx, an_filter *f, ks_error *e)
+{
+	ks_err err = api_arg_text(req, pfx, "theme", f->theme, sizeof f->theme, e);
+	if (!err && f->theme[0] && !api_theme_known(req->app, f->theme))
+		err = ks_fail(e, KS_ERR_INVALID, "theme", "unknown theme %.47s (an id of the taxonomy)",
+			      f->theme);
+	char sent[16];
+	if (!err)
+		err = api_arg_text(req, pfx, "sentiment", sent, sizeof sent, e);
+	if (!err && sent[0] && an_sentiment_code(sent) == 0)
+		err = ks_fail(e, KS_ERR_INVALID, "sentiment", "sentiment must be negative, neutral or positive");
+	if (!err && sent[0]) /* one of the three names: it fits */
+		memcpy(f->sentiment, sent, strlen(sent) + 1 <= sizeof f->sentiment ? strlen(sent) + 1 : 0);
+	return err;
+}
+
 /* The filter of the request (pfx "" or "a." / "b."), its time window in the
  * organisation's calendar, narrowed to what the caller may see (api_scope)
  * and to what disclosure control allows for the grouping (dims, carried by
@@ -146,6 +189,8 @@ static ks_err api_filter(http_req *req, const char *pfx, const an_dim *dims, int
 		err = api_arg_text(req, pfx, "customer_since_band", f->since_band, sizeof f->since_band, e);
 	if (!err)
 		err = api_arg_text(req, pfx, "city", f->city, sizeof f->city, e);
+	if (!err) /* issue 14 */
+		err = api_filter_text(req, pfx, f, e);
 	if (!err)
 		err = api_filter_refs(app, pfx, f, e);
 	if (!err)
@@ -173,9 +218,11 @@ static json_t *api_filter_json(const api_app *app, const an_filter *f, const api
 	const int64_t vals[] = {f->team_id, f->employee_id, f->touchpoint_id, f->journey_id};
 	for (size_t i = 0; i < 4; i++)
 		json_object_set_new(o, names[i], vals[i] ? json_integer(vals[i]) : json_null());
-	const char *tn[] = {"channel", "language", "segment", "age_band", "customer_since_band", "city"};
-	const char *tv[] = {f->channel, f->language, f->segment, f->age_band, f->since_band, f->city};
-	for (size_t i = 0; i < 6; i++)
+	const char *tn[] = {"channel", "language", "segment", "age_band", "customer_since_band", "city",
+			    "theme", "sentiment"};
+	const char *tv[] = {f->channel, f->language, f->segment, f->age_band, f->since_band, f->city,
+			    f->theme, f->sentiment};
+	for (size_t i = 0; i < 8; i++)
 		json_object_set_new(o, tn[i], tv[i][0] ? json_string(tv[i]) : json_null());
 	return o;
 }
@@ -491,12 +538,35 @@ static ks_err api_group_by(http_req *req, an_dim *dims, int *n, ks_error *e)
 			return ks_fail(e, KS_ERR_INVALID, "group_by",
 				       "unknown dimension %.40s (team, department, organisation, employee, "
 				       "touchpoint, journey, channel, language, segment, age_band, "
-				       "customer_since_band, city, day, week, month, quarter, year)", tok);
+				       "customer_since_band, city, day, week, month, quarter, year, theme, "
+				       "sentiment)", tok);
 		if (*n == 1 && dims[0] == d)
 			return ks_fail(e, KS_ERR_INVALID, "group_by", "the two dimensions must differ");
+		if (*n == 1 && an_dim_is_text(dims[0]) && an_dim_is_text(d))
+			return ks_fail(e, KS_ERR_INVALID, "group_by",
+				       "theme and sentiment cannot be grouped together (GET /api/v1/themes "
+				       "gives each theme's sentiment)");
 		dims[(*n)++] = d;
 	}
 	return KS_OK;
+}
+
+/* ---- shared with GET /api/v1/themes (api_themes.c) --------------------------------- */
+
+ks_err api_metrics_params(http_req *req, const char *const *extra, ks_error *e)
+{
+	return api_check_params(req, extra, false, e);
+}
+
+ks_err api_metrics_filter(http_req *req, const an_dim *dims, int n_dims, const char *dim_param,
+			  an_filter *f, api_window *w, ks_error *e)
+{
+	return api_filter(req, "", dims, n_dims, dim_param, f, w, e);
+}
+
+json_t *api_metrics_filter_json(const api_app *app, const an_filter *f, const api_window *w)
+{
+	return api_filter_json(app, f, w);
 }
 
 /* The metrics object of a reply's total, with the filter as applied. */
@@ -575,7 +645,8 @@ static bool api_adjacent(const api_app *app, const char *prev, const char *cur)
 }
 
 /* The NPS change of each point against the period just before it, where
- * both are shown; Benjamini-Hochberg at 5% over the reply's verdicts. */
+ * both are shown; Benjamini-Hochberg at 5% over the reply's verdicts.
+ * (Also api_themes.c's trend verdicts: api_trend_verdicts.) */
 static void api_trend_changes(const api_app *app, const dc_reply *d, metrics_change *ch)
 {
 	const an_result *r = &d->r;
@@ -601,6 +672,11 @@ static void api_trend_changes(const api_app *app, const dc_reply *d, metrics_cha
 	if (ptr)
 		metrics_changes_fdr(ptr, r->n_groups, 0.05);
 	free(ptr);
+}
+
+void api_trend_verdicts(const api_app *app, const dc_reply *d, metrics_change *ch)
+{
+	api_trend_changes(app, d, ch);
 }
 
 ks_err api_metrics_trend(http_req *req, ks_error *e);

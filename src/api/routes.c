@@ -128,6 +128,8 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/metrics", api_metrics, API_ANY},
 	{"GET", "/api/v1/metrics/trend", api_metrics_trend, API_ANY},
 	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
+	/* theme analytics (issue 14, api_themes.c): /metrics' roles and scope */
+	{"GET", "/api/v1/themes", api_themes, API_ANY},
 	{"GET", "/s/{token}", api_survey_get, API_PUBLIC},
 	{"POST", "/s/{token}", api_survey_post, API_PUBLIC},
 	{"GET", "/api/v1/rules", api_rule_list, API_LEADS},
@@ -201,6 +203,10 @@ const http_route api_routes[] = {
 	{"PUT", "/api/v1/retention", api_retention_put, API_ADMIN},
 	{"GET", "/api/v1/audit", api_audit_list, API_ADMIN},
 	{"GET", "/api/v1/audit/export", api_audit_export, API_ADMIN, HTTP_SLOW},
+	/* theme discovery (issue 14, api_discover.c): phrases of the answers
+	 * without a theme; counting them takes a while: the slow pool */
+	{"GET", "/api/v1/themes/discover", api_themes_discover,
+	 API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL, HTTP_SLOW},
 	/* text analysis (issue 14, api_text.c): anyone analyses a text and
 	 * reads the taxonomy; admins change it and the model; the model and
 	 * the reanalysis are read by admins, directors and managers. Training,

@@ -71,6 +71,8 @@ EXPECT = {
     ("GET", "/api/v1/metrics"): (ANY, 200),
     ("GET", "/api/v1/metrics/trend"): (ANY, 200),
     ("GET", "/api/v1/metrics/compare"): (ANY, 200),
+    # theme analytics (issue 14): /metrics' roles
+    ("GET", "/api/v1/themes"): (ANY, 200),
     ("GET", "/s/{token}"): (PUBLIC, 200),
     ("POST", "/s/{token}"): (PUBLIC, 201),
     ("GET", "/api/v1/rules"): (LEADS, 200),
@@ -127,6 +129,8 @@ EXPECT = {
     ("GET", "/api/v1/suspect-responses"): (ADMIN, 200),
     ("POST", "/api/v1/suspect-responses/accept"): (ADMIN, 200),
     ("POST", "/api/v1/suspect-responses/reject"): (ADMIN, 200),
+    # theme discovery (issue 14): admins, directors and managers
+    ("GET", "/api/v1/themes/discover"): (frozenset(("manager", "director", "admin")), 200),
     # text analysis (issue 14): anyone analyses and reads the taxonomy;
     # admins change taxonomy and model; managers and up read model and
     # reanalysis. The matrix has too few labelled answers to train: 422.

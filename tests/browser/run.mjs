@@ -767,7 +767,7 @@ async function main() {
       await resetContext(browser.context);
       await loginUi(page, base, USERS.team_lead);
       ok(/#\/team/.test(page.url()), 'team lead: lands on the team dashboard', page.url());
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims'], 'team lead: navigation items');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims', 'themes'], 'team lead: navigation items (themes: issue 14)');
       const me = (await apiInPage(page, 'GET', '/auth/me')).body.user;
       const tm = await apiInPage(page, 'GET', '/metrics?team_id=' + me.unit_id);
       await checkKpis(page, '#team-kpis', tm.body, 'team lead');

@@ -391,7 +391,7 @@ function lines(text) {
 // The small form of "add as theme": id, labels nl/en, terms (one a line)
 // prefilled from the phrase; POST /text/taxonomy/themes, then the
 // re-analysis it starts until done.
-function addThemeForm(p, ctx, progress, onAdded) {
+function addThemeForm(p, ctx, progress) {
   const uid = 'add-' + slugOf(p.phrase);
   const inputs = {
     id: h('input', { type: 'text', name: 'id', value: slugOf(p.phrase), required: true, autocomplete: 'off', maxlength: '47' }),
@@ -424,13 +424,12 @@ function addThemeForm(p, ctx, progress, onAdded) {
     };
     btn.disabled = true;
     try {
-      const res = await api('/text/taxonomy/themes', { method: 'POST', body });
+      await api('/text/taxonomy/themes', { method: 'POST', body });
       if (!ctx.alive()) return;
       form.dataset.added = 'true';
       for (const el of Object.values(inputs)) el.disabled = true;
       msg.textContent = t('discover.added', { theme: body.label[lang()] || id });
       announce(msg.textContent);
-      onAdded(id, res);
       progress.follow();
     } catch (err) {
       if (!ctx.alive()) return;
@@ -450,7 +449,7 @@ function addThemeForm(p, ctx, progress, onAdded) {
   return form;
 }
 
-function phraseItem(p, user, ctx, progress, onAdded) {
+function phraseItem(p, user, ctx, progress) {
   const l = lang();
   const growth = typeof p.growth === 'number' ? t('discover.growth', { p: fmtPct(p.growth, l) }) : null;
   const li = h('li', { class: 'phrase', dataset: { phrase: p.phrase, n: p.n, previous: p.n_previous, rising: p.rising ? 'true' : 'false' } },
@@ -467,7 +466,7 @@ function phraseItem(p, user, ctx, progress, onAdded) {
       'aria-controls': slot.id }, t('discover.add'));
     open.addEventListener('click', () => {
       const show = slot.hidden;
-      if (show && !slot.firstChild) slot.append(addThemeForm(p, ctx, progress, onAdded));
+      if (show && !slot.firstChild) slot.append(addThemeForm(p, ctx, progress));
       slot.hidden = !show;
       open.setAttribute('aria-expanded', String(show));
       if (show) slot.querySelector('input')?.focus();
@@ -506,7 +505,7 @@ function discoverPanel(ctx, progress) {
       });
       head.dataset.without = String(d.answers_without_theme ?? '');
       list.replaceChildren(d.phrases?.length
-        ? h('ul', { class: 'phrases', id: 'discover-list' }, d.phrases.map((p) => phraseItem(p, user, ctx, progress, () => {})))
+        ? h('ul', { class: 'phrases', id: 'discover-list' }, d.phrases.map((p) => phraseItem(p, user, ctx, progress)))
         : h('p', { class: 'empty' }, t('discover.none')));
     }
     box.setAttribute('aria-busy', 'false');

@@ -54,9 +54,10 @@ function itemWithAnalysis(v, labels) {
   const a = v.analysis;
   li.dataset.sentiment = a?.sentiment?.label ?? '';
   li.dataset.themes = [...new Set((a?.themes || []).map((x) => x.theme))].join(' ');
+  // after the item's facts, so its own links (the response) come first
   const box = analysisOf(v, labels);
-  const quote = li.querySelector('blockquote');
-  if (box && quote) quote.after(box);
+  const meta = li.querySelector('.meta');
+  if (box && meta) meta.after(box);
   else if (box) li.append(box);
   return li;
 }

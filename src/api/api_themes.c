@@ -16,7 +16,7 @@
 #include "api/api.h"
 #include "disclose/text.h"
 
-#define API_Z95 1.959963984540054 /* the two-sided 95% normal quantile */
+#define API_Z95 1.96 /* as every interval of the product (metrics.c, DOMAIN.md) */
 
 /* ---- the taxonomy's labels --------------------------------------------------- */
 

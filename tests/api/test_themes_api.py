@@ -101,7 +101,7 @@ def diff_expect(with_s, without_s):
     aw, _, vw = ks.adjusted_wald(pw, dw, nw)
     ao, _, vo = ks.adjusted_wald(po, do, no)
     se = math.sqrt(vw + vo) * 100.0
-    z = 1.959963984540054
+    z = ks.Z95
     value = Fraction(100 * (pw - dw), nw) - Fraction(100 * (po - do), no)
     return {"value": ks.num_exact(value, 1), "ci_low": ks.num_double(aw - ao - z * se, 1),
             "ci_high": ks.num_double(aw - ao + z * se, 1)}

@@ -276,9 +276,37 @@ async function main() {
       await waitReady(page, '#themes-model');
       const before = await apiInPage(page, 'GET', '/text/model');
       eq(before.status, 200, 'model: GET /text/model -> 200');
+      // too few labelled answers first: the minimum above what the demo has
+      const set = await admin.call('PATCH', '/text/model', { min_examples: 1000000 });
+      eq(set.status, 200, 'model: PATCH /text/model min_examples 1000000 -> 200');
+      await go(page, base, '#/themes', 'themes');
+      await waitReady(page, '#themes-model');
       await page.click('#model-train');
-      await page.waitForSelector('#model-msg[data-result]', { timeout: 120000 });
-      const result = await page.getAttribute('#model-msg', 'data-result');
+      await page.waitForSelector('#model-msg[data-result="error"]', { timeout: 60000 });
+      eq(await page.textContent('#model-msg'), 'Te weinig antwoorden met een score om van te leren (minstens 1.000.000 nodig). Het model is niet veranderd.',
+        'model: a 422 on "examples" is said as a sentence with the minimum');
+      const still = await apiInPage(page, 'GET', '/text/model');
+      eq([still.body.active, still.body.trained_at], [before.body.active, before.body.trained_at], 'model: and the model did not change');
+      eq((await admin.call('PATCH', '/text/model', { min_examples: before.body.min_examples })).status, 200,
+        'model: the minimum back to ' + before.body.min_examples);
+      await go(page, base, '#/themes', 'themes');
+      await waitReady(page, '#themes-model');
+      // a training already running (the schedule's, woken by the change) is a 409, said as such: try again
+      let result = null;
+      const busy = [];
+      for (let attempt = 0; attempt < 30; attempt++) {
+        await page.evaluate(() => { delete document.querySelector('#model-msg').dataset.result; });
+        await page.click('#model-train');
+        await page.waitForSelector('#model-msg[data-result]', { timeout: 120000 });
+        result = await page.getAttribute('#model-msg', 'data-result');
+        if (result !== 'error' || (await page.getAttribute('#model-msg', 'data-status')) !== '409') break;
+        busy.push(await page.textContent('#model-msg'));
+        await sleep(1000);
+      }
+      if (busy.length) {
+        ok(busy.every((x) => x.startsWith('Het model wordt op dit moment al geleerd')),
+          'model: a training already running (409, ' + busy.length + ' times) is said in words', busy);
+      }
       const m = await apiInPage(page, 'GET', '/text/model');
       if (result === 'error') {
         const msg = await page.textContent('#model-msg');
@@ -344,6 +372,23 @@ async function main() {
       const got = await page.$$eval('#team-themes-panel .top-col', (cols) => cols.map((c) => [c.dataset.kind, [...c.querySelectorAll('li')].map((li) => li.dataset.theme)]));
       eq(got, [['positive', pos], ['negative', neg]], 'team page: the top positive and negative themes of the team\'s answers');
       ok(pos.length + neg.length > 0, 'team page: the team has themes to show');
+
+      // the demo employee's page: their top themes, or the suppression when the server hides them
+      const demoEmp = list.find((u) => u.email === USERS.employee).employee_id;
+      await go(page, base, '#/person/' + demoEmp, 'person');
+      await page.waitForSelector('#person-themes-panel', { timeout: 10000 });
+      const er = await apiInPage(page, 'GET', '/themes?employee_id=' + demoEmp);
+      const eshown = (er.body.themes || []).filter(rowShown);
+      if (eshown.length) {
+        const epos = eshown.filter((x) => x.sentiment.positive > x.sentiment.negative)
+          .sort((a, b) => b.sentiment.positive - a.sentiment.positive || b.n - a.n).slice(0, 3).map((x) => x.theme);
+        const eneg = eshown.filter((x) => x.sentiment.negative > x.sentiment.positive)
+          .sort((a, b) => b.sentiment.negative - a.sentiment.negative || b.n - a.n).slice(0, 3).map((x) => x.theme);
+        eq(await page.$$eval('#person-themes-panel .top-col', (cols) => cols.map((c) => [c.dataset.kind, [...c.querySelectorAll('li')].map((li) => li.dataset.theme)])),
+          [['positive', epos], ['negative', eneg]], 'person: the demo employee\'s top themes, from the API (' + er.body.answers + ' answers)');
+      } else {
+        eq(await page.getAttribute('#person-themes-panel', 'data-suppressed'), 'true', 'person: the demo employee\'s themes are suppressed, as the API has them');
+      }
 
       // the person page of someone under the person threshold: no themes, the sentence
       await go(page, base, '#/person/' + emp.body.id, 'person');

@@ -605,9 +605,12 @@ function modelPanel(ctx, progress) {
         if (!ctx.alive()) return;
         msg.className = 'error-text';
         msg.dataset.result = 'error';
+        // 422 examples: too few labelled answers; 409: a training is already
+        // running (the schedule's, or another admin's)
         msg.textContent = err.status === 422 && err.field === 'examples'
           ? t('model.few', { min: minExamples === null ? '–' : fmtInt(minExamples, lang()) })
-          : errorText(err);
+          : err.status === 409 ? t('model.busy') : errorText(err);
+        msg.dataset.status = String(err.status ?? '');
         msg.title = errorDetail(err) || '';
         announce(msg.textContent);
       } finally {

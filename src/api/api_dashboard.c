@@ -264,6 +264,7 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 		err = api_time_range(req, &q.from, &q.to, e);
 	if (!err)
 		err = api_verbatim_text_filters(req, &q, e); /* text (issue 14) */
+	q.with_analysis = true;
 	if (!err)
 		err = api_page(req, &page, e);
 	if (!err)

@@ -238,7 +238,7 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 		}
 		json_t *row = sq_verbatim_row(st);
 		/* text (issue 14): the explorer's items carry their analysis */
-		if (row && !by_time)
+		if (row && q->with_analysis)
 			json_object_set_new(row, "analysis", sq_text_json(c, sqlite3_column_int64(st, 0)));
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
 			rc = SQLITE_NOMEM;

@@ -508,12 +508,13 @@ typedef struct store_verbatim_query {
 	 * has this sentiment label ("negative", ...); NULL = any */
 	const char *theme;
 	const char *sentiment;
+	bool with_analysis;      /* each item gets "analysis" (the explorer) */
 } store_verbatim_query;
 
 /* {"items":[{"response_id","text","nps","grade","band","language",
  * "received_at","touchpoint":{"id","name"}|null,"team":{"id","name"}|null,
  * "employee":{"id","name"}|null, "analysis":{...}|null (issue 14, as on
- * GET /responses)}], "next_cursor": id|null}, ordered by id
+ * GET /responses; with_analysis only)}], "next_cursor": id|null}, ordered by id
  * descending. KS_ERR_INVALID (field "q") when q holds no word at all. */
 ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t **out, ks_error *e);
 

@@ -161,7 +161,8 @@ def test_search(t, srv, db):
     t.check(not probs and len(want) > 20, "search: q=geholpen pages through (%d LIKE matches)" % len(want),
             "; ".join(probs))
     t.eq(ids_of(items), want, "search: q=geholpen = brute-force LIKE '%geholpen%', newest first")
-    t.check(all(set(it) == ITEM_KEYS for it in items), "search: every item has the documented keys",
+    t.check(all(set(it) == ITEM_KEYS | {"analysis"} for it in items),
+            "search: every item has the documented keys (issue 14: with its analysis)",
             ks.short(items[:2]))
     by_id = {r["id"]: r for r in rows}
     bad = [it for it in items if it["text"] != by_id[it["response_id"]]["text"]

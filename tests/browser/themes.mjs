@@ -407,6 +407,19 @@ async function main() {
       await shot(page, 'themes-person-suppressed');
     });
 
+    // ---- the employee: their team's themes, nothing more ----------------------------------------
+    await resetContext(browser.context);
+    await loginUi(page, base, USERS.employee);
+    await group('employee', async () => {
+      await go(page, base, '#/themes', 'themes');
+      const r = await apiInPage(page, 'GET', '/themes?interval=month');
+      eq(r.status, 200, 'employee: GET /themes -> 200');
+      eq(await page.getAttribute('#themes-facts dd:first-of-type', 'data-value'), String(r.body.answers), 'employee: the page shows the API\'s count (' + r.body.answers + ')');
+      eq(await page.textContent('#themes-scope'), 'Je ziet de antwoorden over je team.', 'employee: the page says whose answers these are');
+      ok(!(await page.$('#themes-team')) && !(await page.$('#themes-discover')) && !(await page.$('#themes-model')),
+        'employee: no unit choice, no discovery, no model');
+    });
+
     await group('phone', async () => {
       await page.setViewportSize({ width: 320, height: 740 });
       await go(page, base, '#/themes', 'themes');

@@ -402,7 +402,8 @@ async function main() {
       ok(['negative', 'neutral', 'positive'].every((k) => pr.body.sentiment?.[k] === null || pr.body.sentiment?.[k] === undefined),
         'person: nor the sentiment counts of their ' + pm.body.n + ' answers', pr.body.sentiment);
       eq(await page.getAttribute('#person-themes-panel', 'data-suppressed'), 'true', 'person: the page says the themes are suppressed');
-      ok((await page.textContent('#person-themes-panel')).includes('Te weinig reacties om thema’s te tonen'), 'person: in words');
+      ok((await page.textContent('#person-themes-panel')).includes('Te weinig reacties om thema’s te tonen (minimaal ' + pm.body.min_n + ')'),
+        'person: in words, with the person threshold (' + pm.body.min_n + ')', await page.textContent('#person-themes-panel'));
       eq(await page.$$eval('#person-themes-panel li', (lis) => lis.length), 0, 'person: and lists no theme');
       await shot(page, 'themes-person-suppressed');
     });

@@ -653,6 +653,14 @@ export function sliceSuppressed(res) {
   return rows.length > 0 && rows.every(themeSuppressed);
 }
 
+// The threshold that hid a slice: the rows' own (a person's cells have the
+// person threshold, 10), else the reply's for a person or a group.
+function thresholdOf(res, slice) {
+  const own = (res.themes || []).map((r) => r.min_n).filter((n) => typeof n === 'number');
+  if (own.length) return Math.max(...own);
+  return (slice.employee_id ? res.min_n_person : res.min_n) ?? '';
+}
+
 // A panel for the person and team pages: the top themes (positive and
 // negative) of GET /themes with the slice's filter, each linking to the
 // explorer; the suppression sentence when the server hid them.
@@ -669,7 +677,7 @@ export function topThemesPanel(res, labels, slice, { id, period } = {}) {
   const v = res.value;
   if (sliceSuppressed(v)) {
     box.dataset.suppressed = 'true';
-    box.append(h('p', { class: 'notice', id: box.id + '-suppressed' }, t('themes.top.suppressed', { min: v.min_n ?? '' })));
+    box.append(h('p', { class: 'notice', id: box.id + '-suppressed' }, t('themes.top.suppressed', { min: thresholdOf(v, slice) })));
     return box;
   }
   box.dataset.suppressed = 'false';
@@ -736,7 +744,7 @@ export async function render(main, ctx) {
     main.dataset.answers = String(res.answers ?? '');
     main.append(h('div', { id: 'themes-summary' }, summaryPanel(res, period)));
     if (sliceSuppressed(res)) {
-      main.append(h('p', { class: 'notice', id: 'themes-suppressed' }, t('themes.top.suppressed', { min: res.min_n ?? '' })));
+      main.append(h('p', { class: 'notice', id: 'themes-suppressed' }, t('themes.top.suppressed', { min: thresholdOf(res, slice) })));
     } else {
       main.append(h('div', { id: 'themes-volume' }, volumePanel(rows, slice, period)));
       main.append(h('div', { id: 'themes-impact' }, impactPanel(rows, period)));

@@ -9,7 +9,9 @@
  * linear readings of the same parts, so they correlate with NPS the way
  * real answers do, and a key-driver analysis finds speed weighing most.
  * Open answers pick their theme from the weakest (or strongest) driver part
- * and from the touchpoint's topic, so text themes agree with the scores.
+ * and from the touchpoint's topic, so text themes agree with the scores;
+ * their tone follows the score only as loosely as real answers do
+ * (demo_text.h).
  *
  * How the invitations are made. The decision comes first, exactly as the
  * server takes it: invite_decide() over the touchpoint's demo rule (the one

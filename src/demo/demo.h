@@ -5,9 +5,9 @@
  * teams and employees, three customer journeys with touchpoints, surveys,
  * customers, and 24 months of contact events with survey responses whose
  * scores carry real structure (teams and touchpoints that differ, a team
- * that improves, a touchpoint that dips and recovers, drivers and open
- * answers that fit the scores), so dashboards and analyses have something
- * to find.
+ * that improves, a touchpoint that dips and recovers, drivers that fit
+ * the scores, and open answers that fit them as loosely as real ones do:
+ * demo_text.h), so dashboards and analyses have something to find.
  *
  * The feedback loop has a history too: every contact carries the decision
  * on its survey invitation (created, or skipped for no e-mail, fatigue or

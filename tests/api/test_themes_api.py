@@ -119,6 +119,92 @@ def post(srv, f, emp, team, text, nps, day, month=10):
     return r["id"]
 
 
+def rank(vectors):
+    """Rank over the rationals (exact Gaussian elimination)."""
+    rows = [[Fraction(x) for x in v] for v in vectors]
+    r = 0
+    ncol = len(rows[0]) if rows else 0
+    for c in range(ncol):
+        piv = next((i for i in range(r, len(rows)) if rows[i][c] != 0), None)
+        if piv is None:
+            continue
+        rows[r], rows[piv] = rows[piv], rows[r]
+        for i in range(len(rows)):
+            if i != r and rows[i][c] != 0:
+                k = rows[i][c] / rows[r][c]
+                rows[i] = [a - k * b for a, b in zip(rows[i], rows[r])]
+        r += 1
+    return r
+
+
+def span_check(t, srv, f, rows, an):
+    """Every NPS cell the theme and sentiment replies can print, for the
+    month, its teams and employees (with the totals, team and employee
+    breakdowns they sit beside): the cell's answers as a 0/1 vector over
+    the responses. A reader who knows every shown cell knows every vector
+    in their span; no hidden cell may be one of them (the attack suite's
+    test, docs/PRIVACY.md section 6, on this slice)."""
+    idx = {id(r): i for i, r in enumerate(rows)}
+    shown, hidden = [], []
+
+    def vec(pred):
+        return [1 if pred(r) else 0 for r in rows]
+
+    def note(name, cell, pred):
+        v = vec(pred)
+        if not any(v):
+            return
+        if cell.get("nps") is not None:
+            shown.append(v)
+        else:
+            hidden.append((name, v))
+
+    def themes_of(r):
+        return an[r[2]][1] if r[2] else {}
+
+    def label_of(r):
+        return an[r[2]][0] if r[2] else None
+
+    def get(q):
+        st, _, b = srv.get("/api/v1/metrics?period=%s&%s" % (PERIOD, q))
+        if st != 200:
+            raise ks.FixtureError("metrics %s -> %s" % (q, ks.got(st, b)))
+        return b
+    team_key = {f["team"]["id"]: "team", f["team2"]["id"]: "team2"}
+    emp_key = {f[e]["id"]: e for e in ("emp1", "emp2", "emp3")}
+    note("total", get("measures=nps"), lambda r: True)
+    for row in get("group_by=team")["rows"]:
+        note("team", row, lambda r, k=team_key[row["team"]["id"]]: r[1] == k)
+    for row in get("group_by=employee")["rows"]:
+        note("employee", row, lambda r, k=emp_key[row["employee"]["id"]]: r[0] == k)
+    for row in get("group_by=theme")["rows"]:
+        note("theme " + row["theme"], row, lambda r, th=row["theme"]: th in themes_of(r))
+    for row in get("group_by=sentiment")["rows"]:
+        note("sentiment " + row["sentiment"], row, lambda r, s=row["sentiment"]: label_of(r) == s)
+    for row in get("group_by=team,theme")["rows"]:
+        k, th = team_key[row["team"]["id"]], row["theme"]
+        note("team x theme", row, lambda r, k=k, th=th: r[1] == k and th in themes_of(r))
+    for row in get("group_by=team,sentiment")["rows"]:
+        k, s = team_key[row["team"]["id"]], row["sentiment"]
+        note("team x sentiment", row, lambda r, k=k, s=s: r[1] == k and label_of(r) == s)
+    for q in ("",):
+        st, _, b = srv.get("/api/v1/themes?period=%s%s" % (PERIOD, q))
+        if st != 200:
+            raise ks.FixtureError("themes -> %s" % ks.got(st, b))
+        k = None if not q else team_key[int(q.split("=")[1])]
+        for x in b["themes"]:
+            th = x["theme"]
+            note("themes with " + th, {"nps": x["nps_with"]},
+                 lambda r, th=th, k=k: (k is None or r[1] == k) and th in themes_of(r))
+            note("themes without " + th, {"nps": x["nps_without"]},
+                 lambda r, th=th, k=k: (k is None or r[1] == k) and r[2] is not None and th not in themes_of(r))
+    base = rank(shown) if shown else 0
+    leaks = [name for name, v in hidden if rank(shown + [v]) == base]
+    t.check(hidden and not leaks, "no hidden theme/sentiment NPS cell (%d hidden, %d shown) lies in the span "
+            "of the shown ones" % (len(hidden), len(shown)), leaks)
+    del idx
+
+
 def main(t, srv):
     an = analyse_all()
     f = ks.base_fixture(srv)
@@ -250,6 +336,9 @@ def main(t, srv):
                 if any(r[1] == "team2" for r, _ in v)]),
          "themes team_id=team2: only that team's answers")
 
+
+    # ---- no hidden NPS in the span of the shown ones ----
+    span_check(t, srv, f, rows, an)
 
     # ---- the trend over September and October (all time) ----
     st, _, body = srv.get("/api/v1/themes")

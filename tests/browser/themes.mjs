@@ -188,6 +188,24 @@ async function main() {
       await shot(page, 'themes-admin');
     });
 
+    await group('slice', async () => {
+      // a touchpoint and a year: the page asks the API for that slice and shows its numbers
+      const year = new Intl.DateTimeFormat('en', { timeZone: 'Europe/Amsterdam', year: 'numeric' }).format(new Date());  // the organisation's year
+      await Promise.all([waitPage(page, 'themes'), page.selectOption('#themes-touchpoint', String(tp.id))]);
+      await Promise.all([waitPage(page, 'themes'), page.selectOption('select[name="period"]', year)]);
+      ok(page.url().includes('touchpoint_id=' + tp.id) && page.url().includes('period=' + year), 'slice: the address keeps touchpoint and period', page.url());
+      const r = await apiInPage(page, 'GET', '/themes?period=' + year + '&touchpoint_id=' + tp.id + '&interval=month');
+      eq(r.status, 200, 'slice: GET /themes?period&touchpoint_id -> 200');
+      eq(await page.getAttribute('#themes-facts dd:first-of-type', 'data-value'), String(r.body.answers), 'slice: the count of the slice (' + r.body.answers + ')');
+      ok(r.body.answers < api.answers, 'slice: fewer answers than the whole (' + r.body.answers + ' < ' + api.answers + ')');
+      eq(await page.$$eval('#themes-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.theme, tr.querySelector('[data-col="n"]')?.dataset.value ?? ''])),
+        r.body.themes.map((x) => [x.theme, String(x.n)]), 'slice: per theme the slice\'s counts');
+      const href = await page.getAttribute('#themes-table a.theme-link', 'href');
+      ok(href.includes('touchpoint_id=' + tp.id) && href.includes('from=' + year + '-01-01') && href.includes('to=' + (+year + 1) + '-01-01'),
+        'slice: a theme links to the explorer on the same slice', href);
+      await go(page, base, '#/themes', 'themes');
+    });
+
     await group('explorer', async () => {
       if (!first) throw new Error('no theme to click');
       await Promise.all([waitPage(page, 'verbatims'), page.click(`#themes-table a.theme-link[data-theme="${first.theme}"]`)]);

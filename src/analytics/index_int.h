@@ -63,8 +63,11 @@ typedef struct an_tsets {
 
 /* response id -> row, as runs of consecutive ids on consecutive rows:
  * rows arrive in id order (the writer, the start-up scan), so a database
- * whose ids have no gaps is one run; an id that arrives late (a held
- * suspect accepted days later) is a run of its own, inserted in id order. */
+ * whose ids have no gaps is one run. A held answer the guard accepts is
+ * moved into responses as a new row (a new, higher id: sqlite_suspect.c),
+ * but its commit hook runs beside the writer's and may come after that of
+ * a later id: an id that arrives late is a run of its own, inserted in id
+ * order. Gaps (rows never indexed) start a new run. */
 typedef struct an_run {
 	int64_t id0;
 	uint32_t row0, len;
@@ -74,13 +77,15 @@ typedef struct an_idmap {
 	size_t n, cap;
 } an_idmap;
 
-/* Analyses of responses the index does not hold yet (held as suspect):
- * applied when the row arrives. Bounded: AN_PENDING_MAX, oldest dropped. */
+/* Analyses of responses the index does not hold yet (a text hook ahead of
+ * the row's commit hook): applied when the row arrives. Bounded:
+ * AN_PENDING_MAX, oldest dropped. */
 #define AN_PENDING_MAX 65536u
 typedef struct an_pending {
 	int64_t *id;
 	uint16_t *code;
 	size_t n, cap;
+	int64_t max_id;          /* no row above it is pending: new rows skip the search */
 } an_pending;
 
 struct an_index {

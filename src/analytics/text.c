@@ -285,6 +285,8 @@ static void an_pending_put(an_index *ix, int64_t id, uint16_t code)
 	}
 	p->id[p->n] = id;
 	p->code[p->n++] = code;
+	if (id > p->max_id)
+		p->max_id = id;
 }
 
 void an_text_appended(an_index *ix, size_t row, int64_t id)
@@ -295,7 +297,9 @@ void an_text_appended(an_index *ix, size_t row, int64_t id)
 		fprintf(stderr, "klantstem: analytics index: out of memory; response %lld's analysis "
 			"will not be counted\n", (long long)id);
 	an_pending *p = &ix->pending;
-	for (size_t i = 0; i < p->n; i++) {
+	/* Held answers are older than the rows the writer appends: most rows
+	 * are above every pending id and skip the search. */
+	for (size_t i = 0; id <= p->max_id && i < p->n; i++) {
 		if (p->id[i] != id)
 			continue;
 		ix->tset[row] = p->code[i];

@@ -60,6 +60,9 @@ ks_err store_text_analyze(ks_store *s, const char *text, size_t len, const char 
 		l = TEXT_LANG_NL;
 	else if (lang && strcmp(lang, "en") == 0)
 		l = TEXT_LANG_EN;
+	ks_error local;
+	if (e == NULL)
+		e = &local;
 	sq_conn *c = sq_acquire(s);
 	ks_error_clear(e);
 	text_worker *w = sq_text_worker(s, c, e);

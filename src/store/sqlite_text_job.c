@@ -256,9 +256,21 @@ ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress,
 
 /* ---- the thread ---- */
 
+/* Answers per batch of the thread: SQ_JOB_BATCH, or KS_TEXT_JOB_BATCH
+ * (1..100000) from the environment, so a test can make a job last long
+ * enough to kill the server in the middle of it. */
+static int sq_job_batch_size(void)
+{
+	const char *v = getenv("KS_TEXT_JOB_BATCH");
+	char *end = NULL;
+	long n = v ? strtol(v, &end, 10) : 0;
+	return v && *end == '\0' && n >= 1 && n <= 100000 ? (int)n : SQ_JOB_BATCH;
+}
+
 static void *sq_job_main(void *arg)
 {
 	ks_store *s = arg;
+	int batch = sq_job_batch_size();
 	pthread_mutex_lock(&s->job_mu);
 	while (!s->job_stop) {
 		bool work = s->job_wake, retrain = s->job_retrain;
@@ -272,7 +284,7 @@ static void *sq_job_main(void *arg)
 		while (more) {
 			ks_error e;
 			ks_error_clear(&e);
-			if (sq_text_job_batch(s, SQ_JOB_BATCH, &k, &more, &e) != KS_OK)
+			if (sq_text_job_batch(s, batch, &k, &more, &e) != KS_OK)
 				fprintf(stderr, "klantstem: reanalysis: %s (retried at the next change or start)\n",
 					e.message);
 			pthread_mutex_lock(&s->job_mu);

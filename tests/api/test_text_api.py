@@ -352,32 +352,53 @@ def check_restart(t, srv, m):
 
 
 def check_resume(t, srv):
-    """A job interrupted after a committed batch resumes at its cursor."""
+    """kill -9 in the middle of a reanalysis: the restarted server resumes
+    the job after its last committed batch. A second server on the same
+    file runs the job one answer per transaction (KS_TEXT_JOB_BATCH=1) so
+    that it is still running when it is killed."""
     srv.kill()
-    con = sqlite3.connect(srv.db, timeout=10)
-    con.execute("PRAGMA foreign_keys = ON")
-    ids = [r[0] for r in con.execute("SELECT id FROM responses WHERE open_text IS NOT NULL AND open_text <> ''"
+    slow = ks.Server(t, db=srv.db, env={"KS_TEXT_JOB_BATCH": "1"})
+    try:
+        slow.start()
+        ids = [r[0] for r in srv.sql("SELECT id FROM responses WHERE open_text IS NOT NULL AND open_text <> ''"
                                      " ORDER BY id")]
-    k = len(ids) // 2
-    cursor = ids[k - 1]
-    con.execute("UPDATE text_reanalysis SET reason = 'taxonomy', cursor = ?, upto = ?, done = ?, total = ?,"
-                " finished_at = NULL", (cursor, ids[-1], k, len(ids)))
-    con.execute("DELETE FROM text_analysis")
-    con.commit()
-    con.close()
+        st, _, j = slow.post("/api/v1/text/reanalyze")
+        t.check(st == 202 and j["reason"] == "manual" and j["total"] == len(ids) and ks.iso_ok(j["started_at"]),
+                "POST reanalyze -> 202, reason manual, total %d" % len(ids), ks.got(st, j))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            st, _, j = slow.get("/api/v1/text/reanalyze")
+            if st == 200 and j["done"] >= 5:
+                break
+            time.sleep(0.005)
+        slow.kill()
+        row = srv.sql("SELECT cursor, done, finished_at FROM text_reanalysis")
+        cursor, done, fin = row[0] if row else (0, 0, 1)
+        t.check(fin is None and 0 < done < len(ids) and cursor == ids[done - 1],
+                "killed (-9) in the middle: the job row has its cursor at the last answer done (%d of %d)"
+                % (done, len(ids)), ks.short(row))
+        # what the resumed job writes, and only that, is there afterwards
+        con = sqlite3.connect(srv.db, timeout=10)
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("DELETE FROM text_analysis")
+        con.commit()
+        con.close()
+        slow.start()
+        job = wait_job(slow)
+        t.check(job["reason"] == "manual" and job["done"] == len(ids) and job["total"] == len(ids)
+                and ks.iso_ok(job["finished_at"]),
+                "the restarted server resumes the job and ends it at done = total = %d" % len(ids), ks.short(job))
+        have = sorted(r[0] for r in srv.sql("SELECT response_id FROM text_analysis"))
+        t.eq(have, [i for i in ids if i > cursor],
+             "it went on after its cursor: the answers after it are analysed again, those before it not")
+        slow.stop("the second server exits 0 on SIGTERM")
+    finally:
+        slow.cleanup()
     srv.start()
-    job = wait_job(srv)
-    t.check(job["reason"] == "taxonomy" and job["done"] == len(ids) and job["total"] == len(ids)
-            and ks.iso_ok(job["finished_at"]),
-            "an interrupted job resumes after the restart and ends at done = total = %d" % len(ids), ks.short(job))
-    have = {r[0] for r in srv.sql("SELECT response_id FROM text_analysis")}
-    t.eq(sorted(have), ids[k:], "it went on after its cursor: the answers after it are analysed, those before not")
     st, _, j = srv.post("/api/v1/text/reanalyze")
-    t.check(st == 202 and j["reason"] == "manual" and j["total"] == len(ids) and ks.iso_ok(j["started_at"]),
-            "POST reanalyze -> 202, reason manual, total %d" % len(ids), ks.got(st, j))
     wait_job(srv)
-    have = {r[0] for r in srv.sql("SELECT response_id FROM text_analysis")}
-    t.eq(sorted(have), ids, "after it every answer is analysed again")
+    have = sorted(r[0] for r in srv.sql("SELECT response_id FROM text_analysis"))
+    t.eq(have, ids, "a new reanalysis analyses every answer again")
 
 
 def check_delete_model(t, srv):

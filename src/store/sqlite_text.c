@@ -1,12 +1,16 @@
 /* sqlite_text.c — the text analysis of open answers (issue 14): written by
- * the writer with the response, shown with it, and renewed in bulk by
- * `klantstem text reanalyze`. Schema: migrations/017_text_analysis.sql.
+ * the writer with the response, shown with it, renewed by the reanalysis
+ * job (sqlite_text_job.c), and told to the analytics index through the
+ * text hook after each commit. Schema: migrations/017_text_analysis.sql.
  *
- * The store owns one text_ctx (default taxonomy, lexicon, no model yet);
- * each connection gets a text_worker on first use, since a connection has
- * one holder at a time (the writer's for new answers, a pool connection's
- * for a survey page that completes a partial answer, or for reanalyze). A failed analysis never fails the response: it is
- * logged and the response is stored without an analysis row.
+ * The store's text context is a generation (below): built at open from the
+ * organisation's taxonomy and model (sqlite_text_config.c), replaced on a
+ * change. Each connection gets a text_worker on first use, and again after
+ * a switch, since a connection has one holder at a time (the writer's for
+ * new answers, a pool connection's for a survey page that completes a
+ * partial answer, for the job or for POST /text/analyze). A failed analysis
+ * never fails the response: it is logged and the response is stored
+ * without an analysis row.
  */
 #include "store/sqlite_int.h"
 

@@ -368,6 +368,7 @@ typedef struct sq_decide_args {
 	int64_t now;
 	model_response *rows;    /* accepted rows for the commit hook (malloc'd) */
 	size_t n_rows, cap_rows;
+	sq_text_buf tb;          /* their analyses, for the text hook after it */
 	int done;
 } sq_decide_args;
 
@@ -408,10 +409,33 @@ static ks_err sq_decide_load(sq_conn *c, int64_t id, model_response *r, int64_t 
 	return err;
 }
 
+/* Issue 14: an accepted answer's open text is analysed in the accepting
+ * transaction, as an arriving one's is in the writer's; its index row goes
+ * to tb for the text hook after the commit. */
+static ks_err sq_decide_analyse(ks_store *s, sq_conn *c, const model_response *r, sq_text_buf *tb,
+				ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT open_text FROM responses WHERE id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, r->id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		model_response t = *r;
+		t.open_text = sq_ctext(st, 0);
+		sq_text_for_response(s, c, &t, tb);
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 /* Move held answer id into responses (with its drivers) as a new row;
  * *moved false when its client_key was counted meanwhile (a duplicate). */
 static ks_err sq_decide_move(ks_store *s, sq_conn *c, int64_t id, model_response *r, bool *moved,
-			     ks_error *e)
+			     sq_text_buf *tb, ks_error *e)
 {
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
@@ -444,6 +468,8 @@ static ks_err sq_decide_move(ks_store *s, sq_conn *c, int64_t id, model_response
 	 * call keeps accepted answers on the same path as arriving ones. */
 	if (!err)
 		err = sq_cases_for_response(s, c, r, true, e);
+	if (!err)
+		err = sq_decide_analyse(s, c, r, tb, e);
 	return err;
 }
 
@@ -470,7 +496,7 @@ static ks_err sq_decide_one(ks_store *s, sq_conn *c, sq_decide_args *a, int64_t 
 	if (!err && !found)
 		return ks_fail(e, KS_ERR_NOTFOUND, "ids", "response %lld is not held", (long long)id);
 	if (!err && a->accept)
-		err = sq_decide_move(s, c, id, &r, &moved, e);
+		err = sq_decide_move(s, c, id, &r, &moved, &a->tb, e);
 	if (!err && moved && sq_decide_keep(a, &r) != KS_OK)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	sqlite3_stmt *st = NULL;
@@ -559,6 +585,9 @@ ks_err store_suspect_decide(ks_store *s, bool accept, const int64_t *ids, size_t
 		}
 		free(rows);
 	}
+	if (!err)
+		sq_text_notify(s, &a.tb);
+	sq_text_buf_free(&a.tb);
 	free(a.rows);
 	*n = err ? 0 : a.done;
 	return err;

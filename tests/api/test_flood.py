@@ -223,6 +223,18 @@ def test_flood(t, srv, sink, f):
     st, _, b = srv.get("/api/v1/verbatims?q=spam&limit=100")
     t.check(st == 200 and len(b.get("items", [])) == 45, "verbatims: the accepted answers are searchable "
             "(FTS), the rejected ones are not", ks.got(st, ks.short(b, 300)))
+    # issue 14: accepted answers are analysed in the accepting transaction,
+    # and the analytics index hears of it (the text hook) like the writer's
+    with_text = srv.sql("SELECT count(*) FROM responses WHERE touchpoint_id = ? AND open_text <> ''",
+                        (tp["id"],))[0][0]
+    analysed = srv.sql("SELECT count(*) FROM text_analysis a JOIN responses r ON r.id = a.response_id"
+                       " WHERE r.touchpoint_id = ?", (tp["id"],))[0][0]
+    t.eq((with_text >= 45, analysed), (True, with_text),
+         "text: every counted open answer of the link is analysed, the accepted 25 too")
+    st, _, b = srv.get("/api/v1/themes?touchpoint_id=%d&period=2026-12" % tp["id"])
+    t.check(st == 200 and b.get("answers") == with_text,
+            "themes: the index counts the accepted answers' analyses (answers = %d)" % with_text,
+            ks.got(st, ks.short(b, 300)))
 
 
 def test_addr_limit(t, srv, f):

@@ -279,6 +279,84 @@ static void test_plausible_data(void **state)
 	db_remove(path);
 }
 
+/* Issue 14: the open answers are varied, their tone follows the score only
+ * loosely (so a model's accuracy on them means something), and two things
+ * are planted for the themes page: parking at the shops in the last 30
+ * days, and complaints about the new app rising over the last 120 days.
+ * The markers are plain phrases chosen here, counted with SQL LIKE. */
+#define TEXT_SCALE 10
+static void test_open_answers(void **state)
+{
+	(void)state;
+	char path[128];
+	db_path(path, sizeof path);
+	demo_options opt = {.scale_percent = TEXT_SCALE};  /* default seed and now */
+	demo_stats st;
+	ks_error e;
+	assert_int_equal(generate(path, &opt, &st, &e), KS_OK);
+	sqlite3 *db = db_open(path);
+	/* variety: several hundred distinct answers per language */
+	assert_true(db_value(db, "SELECT count(DISTINCT open_text) FROM responses WHERE language = 'nl'") >= 500);
+	assert_true(db_value(db, "SELECT count(DISTINCT open_text) FROM responses WHERE language = 'en'") >= 150);
+	/* a promoter with a complaint, a detractor with praise: a few percent
+	 * of their class's answers, though complaints stay more common among
+	 * detractors and praise among promoters */
+	static const char complaint[] =
+		"avg(open_text LIKE '%onvriendelijk%' OR open_text LIKE '%veel te%' OR "
+		"open_text LIKE '%niet opgelost%' OR open_text LIKE '%klopt niet%' OR "
+		"open_text LIKE '%teleurgesteld%' OR open_text LIKE '%niemand%' OR open_text LIKE '%nooit%' OR "
+		"open_text LIKE '%lukt niet%' OR open_text LIKE '%far too%' OR open_text LIKE '%rude%' OR "
+		"open_text LIKE '%disappointed%' OR open_text LIKE '%is wrong%' OR open_text LIKE '%nobody%' OR "
+		"open_text LIKE '%never%')";
+	static const char praise[] =
+		"avg(open_text LIKE '%heel vriendelijk%' OR open_text LIKE '%snel geholpen%' OR "
+		"open_text LIKE '%vriendelijk en behulpzaam%' OR open_text LIKE '%zeer deskundig%' OR "
+		"open_text LIKE '%meteen opgelost%' OR open_text LIKE '%duidelijke uitleg%' OR "
+		"open_text LIKE '%top%' OR open_text LIKE '%very friendly%' OR "
+		"open_text LIKE '%friendly and helpful%' OR open_text LIKE '%helped quickly%' OR "
+		"open_text LIKE '%solved right away%' OR open_text LIKE '%clear explanation%')";
+	char sql[1024];
+	double share[2][2];  /* [complaint, praise][detractors, promoters] */
+	for (int k = 0; k < 2; k++)
+		for (int c = 0; c < 2; c++) {
+			snprintf(sql, sizeof sql, "SELECT %s FROM responses WHERE open_text IS NOT NULL AND %s",
+				 k ? praise : complaint, c ? "nps >= 9" : "nps <= 6");
+			share[k][c] = db_value(db, sql);
+		}
+	assert_true(share[0][1] >= 0.03 && share[0][1] < share[0][0]);
+	assert_true(share[1][0] >= 0.02 && share[1][0] < share[1][1]);
+	/* parking: only at the shops, and new in the last 30 days (a daily
+	 * rate ten times that of the months before) */
+	const char *park = "(open_text LIKE '%parkeren%' OR open_text LIKE '%parkeerplek%' OR "
+			   "open_text LIKE '%parking%' OR open_text LIKE '%to park%')";
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM responses WHERE %s AND channel <> 'shop'", park);
+	assert_int_equal(db_value(db, sql), 0);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM responses WHERE %s AND received_at >= %d - 30 * 86400",
+		 park, DEMO_DEFAULT_NOW);
+	double recent = db_value(db, sql);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM responses WHERE %s", park);
+	double older = db_value(db, sql) - recent;  /* over the 700 days before */
+	assert_true(recent >= 3 && recent / 30.0 >= 10 * older / 700.0);
+	/* the new app: only in the last 120 days, more in the last 30 than in
+	 * the 30 before that */
+	const char *app = "(lower(open_text) || ' ' GLOB '*nieuwe app[^a-z]*' OR "
+			  "lower(open_text) || ' ' GLOB '*new app[^a-z]*' OR "
+			  "open_text LIKE '%sinds de update%' OR open_text LIKE '%since the update%')";
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM responses WHERE %s AND received_at < %d - 120 * 86400",
+		 app, DEMO_DEFAULT_NOW);
+	assert_int_equal(db_value(db, sql), 0);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM responses WHERE %s AND received_at >= %d - 30 * 86400",
+		 app, DEMO_DEFAULT_NOW);
+	double last = db_value(db, sql);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM responses WHERE %s AND received_at >= %d - 60 * 86400 "
+		 "AND received_at < %d - 30 * 86400", app, DEMO_DEFAULT_NOW, DEMO_DEFAULT_NOW);
+	double before = db_value(db, sql);
+	assert_true(last >= 5 && last > before);
+	sqlite3_close(db);
+	db_remove(path);
+}
+
 static void test_same_seed_same_data(void **state)
 {
 	(void)state;
@@ -593,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_full_scale_promise),
 		cmocka_unit_test(test_plausible_data),
 		cmocka_unit_test(test_same_seed_same_data),
+		cmocka_unit_test(test_open_answers),
 		cmocka_unit_test(test_teams_differ),
 		cmocka_unit_test(test_invitations_consistent),
 		cmocka_unit_test(test_reference_offset),

@@ -418,6 +418,21 @@ async function main() {
         csvText.slice(0, 200));
       ok(/\.csv$/.test(download.suggestedFilename()), 'admin explorer: the download is named .csv', download.suggestedFilename());
 
+      // issue 14: theme as a dimension, named by the taxonomy's labels
+      await page.selectOption('#explorer-a', 'theme');
+      await page.selectOption('#explorer-b', '');
+      await page.click('#org-explorer button[type="submit"]');
+      await page.waitForSelector('#org-explorer table[data-dim="theme"]');
+      const byTheme = (await apiInPage(page, 'GET', '/metrics?group_by=theme')).body;
+      const tax = (await apiInPage(page, 'GET', '/text/taxonomy')).body;
+      const nlName = new Map(tax.taxonomy.themes.map((th) => [th.id, th.label.nl]));
+      const shownThemes = await page.$$eval('#org-explorer table[data-dim="theme"] tbody tr', (trs) => trs.map((tr) =>
+        [tr.dataset.key, tr.querySelector('th').textContent, Number(tr.querySelector('[data-col="n"]').dataset.value)]));
+      eq(shownThemes.map((x) => x.join('|')).sort(),
+        byTheme.rows.map((r) => [r.theme, nlName.get(r.theme), r.n].join('|')).sort(),
+        'admin explorer: by theme, every API group with its Dutch taxonomy label and n (' + byTheme.rows.length + ')');
+      ok(byTheme.rows.length >= 10, 'admin explorer: the demo\'s answers fall in at least 10 themes', byTheme.rows.length);
+
       // the verbatim explorer: the comment is text, never markup
       await go(page, base, '#/verbatims?q=wachttijd-xss-probe', 'verbatims');
       await page.waitForSelector('#verbatim-count[data-count]');

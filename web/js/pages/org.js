@@ -12,10 +12,11 @@ import { h, field, select, clear, append, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId, locale } from '../format.js';
 import { trendChart, barChart } from '../charts.js';
+import { themeLabels, themeLabel } from './themes.js';
 import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, periodTag, trendPeriod, measureMissing, byName } from '../widgets.js';
 
 export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
-  'age_band', 'customer_since_band', 'city', 'month', 'quarter', 'year'];
+  'age_band', 'customer_since_band', 'city', 'month', 'quarter', 'year', 'theme', 'sentiment'];
 const FUNNEL_STEPS = ['contacts', 'invited', 'delivered', 'opened', 'started', 'completed'];
 export const REPR_DIMS = ['segment', 'age_band', 'customer_since_band', 'channel', 'language'];
 
@@ -51,6 +52,8 @@ export async function render(main, ctx) {
     settled(api('/touchpoints', { query: { limit: 500 } })),
     settled(api('/metrics', { query: explorerQuery })),
   ]);
+  if (!ctx.alive()) return;
+  if (explorer.ok) await nameTextKeys(explorer.value, [dimA, dimB]);
   if (!ctx.alive()) return;
 
   main.append(h('div', { id: 'org-kpis' }, periodTag(period), total.ok ? kpiRow(total.value) : errorNotice(total.error)));
@@ -218,6 +221,19 @@ function heatTable(res, touchpoints) {
 }
 
 // ---- explorer --------------------------------------------------------------------------
+
+// Issue 14: the server keys theme groups by the taxonomy's id ("waiting_time")
+// and sentiment groups by label ("negative"); the explorer names them in the
+// UI's language (the id stays the row's key).
+async function nameTextKeys(res, dims) {
+  const labels = dims.includes('theme') ? await themeLabels().catch(() => null) : null;
+  for (const r of res.rows || []) {
+    for (const d of dims) {
+      if (d === 'theme' && typeof r[d] === 'string') r[d] = { id: r[d], name: themeLabel(labels, r[d], r[d]) };
+      if (d === 'sentiment' && typeof r[d] === 'string') r[d] = { id: r[d], name: t('sentiment.' + r[d]) };
+    }
+  }
+}
 
 function cellValue(row, metric) {
   if (measureMissing(row, metric)) return null;

@@ -70,7 +70,8 @@ browser-deps: $(BROWSER_DEPS_STAMP) $(BROWSER_STAMP)
 
 # pkg-config runs only after deps are installed, hence the recursive expansion.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lstemmer -lpthread -lm
+# drivers (issue 15, src/drivers): GSL with OpenBLAS as its CBLAS, not gslcblas.
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lstemmer -lgsl -lopenblas -lpthread -lm
 
 $(REL_DIR)/%.o: src/%.c $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -473,21 +473,6 @@ static ks_err disc_select(disc *d)
 
 /* ---- spelling and examples -------------------------------------------------- */
 
-/* norm.c's word and clause rules, on the original text. */
-static bool is_word_cp(utf8proc_int32_t cp)
-{
-	utf8proc_category_t c = utf8proc_category(cp);
-	return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
-	       (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME) ||
-	       (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
-}
-
-static bool is_clause_break(utf8proc_int32_t cp)
-{
-	return cp == '.' || cp == '!' || cp == '?' || cp == ';' || cp == ':' || cp == ',' ||
-	       cp == '\n' || cp == 0x2026 || cp == '(' || cp == ')';
-}
-
 /* Tokenises the original word text[start, end) on its own, so each token
  * knows the word it came from. A word without tokens (a contrast word)
  * starts a clause, as in norm.c. */
@@ -537,7 +522,7 @@ static ks_err disc_words(disc *d, const text_disc_answer *a, int li, ks_error *e
 		}
 		bool apos = (cp == '\'' || cp == 0x2019) && start >= 0 && i + (size_t)k < n &&
 		            (unsigned char)s[i + (size_t)k] > ' ' && s[i + (size_t)k] != '\'';
-		if (i < n && (is_word_cp(cp) || apos)) {
+		if (i < n && (text_is_word_cp(cp) || apos)) {
 			if (start < 0)
 				start = (int)i;
 			end = (int)(i + (size_t)k);
@@ -545,7 +530,7 @@ static ks_err disc_words(disc *d, const text_disc_answer *a, int li, ks_error *e
 			if (start >= 0)
 				rc = disc_word(d, s, start, end, li, &clause, err);
 			start = -1;
-			if (i < n && is_clause_break(cp))
+			if (i < n && text_is_clause_break(cp))
 				clause++;
 		}
 		i += (size_t)k;

@@ -194,7 +194,9 @@ static ks_err add_word(text_worker *w, int li, const char *word, size_t len)
 	return push_tok(w, li, word, len, 0);
 }
 
-static bool is_word_cp(utf8proc_int32_t cp)
+/* A letter, mark or digit: what tokens are made of (shared with discover.c,
+ * which reads the original spelling by the same rule). */
+bool text_is_word_cp(utf8proc_int32_t cp)
 {
 	utf8proc_category_t c = utf8proc_category(cp);
 	return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
@@ -202,7 +204,9 @@ static bool is_word_cp(utf8proc_int32_t cp)
 	       (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
 }
 
-static bool is_clause_break(utf8proc_int32_t cp)
+/* Punctuation that ends a clause (the contrast words end one too, in the
+ * tokeniser). */
+bool text_is_clause_break(utf8proc_int32_t cp)
 {
 	return cp == '.' || cp == '!' || cp == '?' || cp == ';' || cp == ':' || cp == ',' ||
 	       cp == '\n' || cp == 0x2026 /* … */ || cp == '(' || cp == ')';
@@ -233,7 +237,7 @@ ks_err text_tokenise(text_worker *w, const char *text, size_t len, int li, ks_er
 		}
 		bool apos = (cp == '\'' || cp == 0x2019) && wl > 0 && i + (size_t)k < n &&
 		            (unsigned char)s[i + (size_t)k] > ' ' && s[i + (size_t)k] != '\'';
-		if (i < n && (is_word_cp(cp) || apos)) {
+		if (i < n && (text_is_word_cp(cp) || apos)) {
 			if (apos)
 				wbuf[wl++] = '\'';
 			else {
@@ -246,7 +250,7 @@ ks_err text_tokenise(text_worker *w, const char *text, size_t len, int li, ks_er
 				rc = add_word(w, li, wbuf, wl);
 				wl = 0;
 			}
-			if (rc == KS_OK && i < n && is_clause_break(cp))
+			if (rc == KS_OK && i < n && text_is_clause_break(cp))
 				rc = new_clause(w, 1.0);
 		}
 		i += (size_t)k;

@@ -100,6 +100,10 @@ char *text_normalise(const char *s, size_t len);
 static inline const char *tok_norm(const text_worker *w, const text_tok *t) { return w->chars + t->norm; }
 static inline const char *tok_stem(const text_worker *w, const text_tok *t) { return w->chars + t->stem; }
 bool text_is_contrast(const char *norm);
+/* The tokeniser's character rules (norm.c), for code that reads the
+ * original spelling (discover.c). */
+bool text_is_word_cp(int32_t cp);
+bool text_is_clause_break(int32_t cp);
 ks_err text_vocab_build(text_ctx *ctx, text_worker *w, ks_error *err);
 /* Is the normalised word a compound of known parts? (nl only) */
 bool text_splits(text_worker *w, const char *word, size_t len);

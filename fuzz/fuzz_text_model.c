@@ -14,14 +14,17 @@
 #include "fuzz_util.h"
 #include "text/text.h"
 
+/* One context and worker for the process: a loaded model is given to the
+ * context for its input and taken back (freed) after, as a retrain does. */
 static text_ctx *fz_ctx;
+static text_worker *fz_w;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	ks_error err = { 0 };
-	if (text_ctx_new(&fz_ctx, NULL, &err) != KS_OK)
+	if (text_ctx_new(&fz_ctx, NULL, &err) != KS_OK || text_worker_new(fz_ctx, &fz_w, &err) != KS_OK)
 		fz_fail("context: %s", err.message);
 	return 0;
 }
@@ -72,17 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (names[i] == NULL)
 					fz_fail("text_model_top: name %d is NULL", i);
 		}
-	/* in a context of its own: text_ctx_set_model takes m */
-	text_ctx *ctx;
-	if (text_ctx_new(&ctx, NULL, &err) != KS_OK)
-		fz_fail("context: %s", err.message);
-	text_ctx_set_model(ctx, m);
-	text_worker *w;
-	if (text_worker_new(ctx, &w, &err) != KS_OK)
-		fz_fail("worker: %s", err.message);
-	fz_score(w, "De monteur was heel vriendelijk, maar het duurde veel te lang.");
-	fz_score(w, "The invoice was wrong again and nobody called me back.");
-	text_worker_free(w);
-	text_ctx_free(ctx);
+	text_ctx_set_model(fz_ctx, m);  /* takes m */
+	fz_score(fz_w, "De monteur was heel vriendelijk, maar het duurde veel te lang.");
+	fz_score(fz_w, "The invoice was wrong again and nobody called me back.");
+	text_ctx_set_model(fz_ctx, NULL);  /* frees m */
 	return 0;
 }

@@ -5,6 +5,7 @@
 // Routes: #/login  #/me  #/team[/ID]  #/org  #/verbatims  #/response/ID
 //         #/cases  #/case/ID  #/actions  #/account  #/suspect (admins)
 //         #/themes (issue 14)
+//         #/drivers (issue 15)
 // The server enforces every permission; the role here only decides which
 // navigation items show and where one lands after logging in.
 
@@ -29,6 +30,7 @@ import * as personPage from './pages/person.js';  // coaching: one employee's pa
 import * as adminPage from './pages/admin.js';  // administration (issue 13)
 import * as resetPage from './pages/admin_reset.js';  // a mailed reset link (issue 13)
 import * as themesPage from './pages/themes.js';  // themes and sentiment of the open answers (issue 14)
+import * as driversPage from './pages/drivers.js';  // what drives the score (issue 15)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -49,6 +51,7 @@ const ROUTES = {
   admin: { page: adminPage, roles: ['admin'], nav: 'nav.admin' },  // users, surveys, rules, settings (issue 13)
   reset: { page: resetPage, public: true },  // #/reset/TOKEN from a mailed link (issue 13)
   themes: { page: themesPage, roles: ALL, nav: 'nav.themes' },  // the roles of GET /themes, as /metrics (issue 14)
+  drivers: { page: driversPage, roles: LEADS, nav: 'nav.drivers' },  // key drivers, top three, moments of truth (issue 15)
 };
 
 const state = {
@@ -70,6 +73,7 @@ function navFor(user) {
   if (r !== 'employee') items.push('cases');
   items.push('actions', 'verbatims');
   items.push('themes');  // issue 14: every role reads /themes in its own scope
+  if (r !== 'employee') items.push('drivers');  // issue 15: leads and up, each in their own unit (as /metrics)
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
   if (r === 'admin') items.push('privacy');  // export, erase, retention, audit log (issue 11)
   if (r === 'admin') items.push('admin');  // administration (issue 13)

@@ -13,6 +13,7 @@ import { t, lang } from '../i18n.js';
 import { fmtNps, fmtMean, fmtPct, fmtInt, keyLabel, keyId, locale } from '../format.js';
 import { trendChart, barChart } from '../charts.js';
 import { themeLabels, themeLabel } from './themes.js';
+import { suggestedMoments } from './drivers.js';  // issue 15: moments of truth suggested by the data
 import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, periodTag, trendPeriod, measureMissing, byName } from '../widgets.js';
 
 export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
@@ -78,6 +79,13 @@ export async function render(main, ctx) {
   main.append(h('div', { id: 'org-heat' }, panel(t('org.heat'), null,
     h('p', { class: 'hint' }, t('org.heat.note')), periodTag(period),
     heat.ok && tps.ok ? heatTable(heat.value, tps.value.items) : errorNotice(heat.ok ? tps.error : heat.error))));
+  if (heat.ok && tps.ok) {
+    // issue 15: the moments of truth the data suggest, marked beside the hand-set ones when they arrive
+    const jids = [...new Set(tps.value.items.map((x) => x.journey_id).filter((x) => x !== null && x !== undefined))];
+    suggestedMoments(jids, period).then((map) => {
+      if (ctx.alive()) markSuggested(main.querySelector('#org-heat'), map);
+    });
+  }
 
   main.append(h('div', { id: 'org-explorer' }, explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload })));
 
@@ -202,13 +210,17 @@ function heatTable(res, touchpoints) {
       const mot = Boolean(tp.moment_of_truth);
       const td = h('td', { class: 'cell ' + heatClass(signal, shown) + (mot ? ' mot' : ''),
         dataset: { touchpoint: tp.id, mot: mot ? 'true' : 'false', value: v ?? '', signal } },
-        h('span', { class: 'cell-name' }, (mot ? '\u2605 ' : '') + tp.name),
+        // issue 15: the hand-set mark said in words too, and a place for the data's suggestion
+        h('span', { class: 'cell-name' }, mot ? [h('span', { 'aria-hidden': 'true', class: 'mot-set' }, '\u2605 '),
+          h('span', { class: 'visually-hidden' }, t('org.heat.mot.sr.set') + ': ')] : null, tp.name),
+        h('span', { class: 'cell-mot-sug', hidden: true }, h('span', { 'aria-hidden': 'true' }, '\u25c6'),
+          h('span', { class: 'visually-hidden' }, ' ' + t('org.heat.mot.sr.suggested'))),
         h('span', { class: 'cell-value' },
           shown ? fmtNps(v, l) : t('insufficient'),
           SIGNAL_MARK[signal] ? [' ', h('span', { class: 'cell-mark', 'aria-hidden': 'true' }, SIGNAL_MARK[signal]),
             h('span', { class: 'visually-hidden' }, ' (' + t('org.heat.' + signal) + ')')] : null),
         r ? h('span', { class: 'cell-n' }, t('n.of', { n: fmtInt(r.n, l) })) : null);
-      if (mot) td.setAttribute('title', 'Moment of truth');
+      if (mot) td.setAttribute('title', t('org.heat.mot.sr.set'));
       return td;
     })));
   return h('div', { class: 'table-wrap' },
@@ -217,7 +229,25 @@ function heatTable(res, touchpoints) {
       h('span', { class: 'heat-above' }, SIGNAL_MARK.above + ' ' + t('org.heat.above')),
       h('span', { class: 'heat-below' }, SIGNAL_MARK.below + ' ' + t('org.heat.below')),
       h('span', { class: 'heat-neutral' }, t('org.heat.noise')),
-      h('span', { class: 'heat-none' }, t('insufficient'))));
+      h('span', { class: 'heat-none' }, t('insufficient')),
+      h('span', { class: 'mot-legend', dataset: { mark: 'set' } }, t('org.heat.mot.set')),
+      h('span', { class: 'mot-legend', dataset: { mark: 'suggested' }, hidden: true }, t('org.heat.mot.suggested'))));
+}
+
+// Issue 15: mark the touchpoints the data suggest as moments of truth
+// (GET /drivers/moments per journey; map: touchpoint id → suggested, null
+// when the server has no suggestion to give: then no mark and no legend).
+export function markSuggested(box, map) {
+  if (!box || !map) return;
+  for (const td of box.querySelectorAll('table.heat td[data-touchpoint]')) {
+    const known = map.has(td.dataset.touchpoint);
+    const sug = known && map.get(td.dataset.touchpoint) === true;
+    td.dataset.motSuggested = known ? String(sug) : '';
+    td.querySelector('.cell-mot-sug').hidden = !sug;
+  }
+  const item = box.querySelector('.mot-legend[data-mark="suggested"]');
+  if (item) item.hidden = false;
+  box.dataset.motSuggested = 'ready';
 }
 
 // ---- explorer --------------------------------------------------------------------------

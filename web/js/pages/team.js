@@ -10,6 +10,7 @@ import { fmtNps, fmtMean, fmtRange, currentQuarter } from '../format.js';
 import { trendChart } from '../charts.js';
 import { kpiRow, panel, chartPanel, trendTable, groupTable, verbatimList, errorNotice, periodField, periodTag, trendPeriod } from '../widgets.js';
 import { topThemesPanel, themeLabels } from './themes.js';  // issue 14
+import { top3Panel } from './drivers.js';  // issue 15
 
 // The teams this user can pick from: [{id, name}].
 async function teamsInReach(user) {
@@ -129,6 +130,8 @@ export async function render(main, ctx) {
   const themesP = Promise.all([
     api('/themes', { query: { team_id: team.id, period } }).then((value) => ({ ok: true, value }), (error) => ({ ok: false, error })),
     themeLabels().catch(() => new Map())]);
+  // the team's top three drivers (issue 15): GET /drivers/top3, the server's scope and suppression
+  const top3P = api('/drivers/top3', { query: { team_id: team.id, period } }).then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
   const [metrics, trend, touch, emps, goals, settings, fame, shame] = await (earlyData || teamData(team.id, period, leads));
   if (!ctx.alive()) return;
 
@@ -154,6 +157,14 @@ export async function render(main, ctx) {
   // an employee's own role may not read the team's themes: then no panel rather than "not allowed"
   if (themesRes.ok || leads || themesRes.error?.status !== 403) {
     main.append(h('div', { id: 'team-themes' }, topThemesPanel(themesRes, labels, { team_id: team.id, period }, { id: 'team-themes-panel', period })));
+  }
+
+  const top3 = await top3P;  // issue 15
+  if (!ctx.alive()) return;
+  // no panel on a server without the route (404), nor for a role that may not read it (403: an employee)
+  if (top3.ok || (top3.error?.status !== 404 && top3.error?.status !== 403)) {
+    main.append(h('div', { id: 'team-drivers' }, top3Panel(top3, { user, ctx, slice: { team_id: String(team.id) }, unitName: team.name,
+      id: 'team-top3', period })));
   }
 
   if (emps) {

@@ -243,13 +243,18 @@ static const char *const dt_short[POL_N][LANGS][12] = {
 		      "top", "lovely", NULL}},
 };
 
-/* Answers in another language ("other" for the analysis), by tone. */
-static const char *const dt_foreign[POL_N][6] = {
-	[POL_NEG] = {"Leider sehr lange Wartezeit am Telefon.", "Der Techniker kam zu spät und war unfreundlich.",
-		     "Le technicien est arrivé en retard.", "Service client injoignable, très déçu.", NULL},
-	[POL_NEU] = {"Alles in Ordnung.", "Rien à signaler.", "Die Rechnung kam per Post.", NULL},
-	[POL_POS] = {"Sehr freundlich und schnell geholfen, danke!", "Très bon service, merci beaucoup.",
-		     "Alles super, vielen Dank.", "Technicien très aimable et efficace.", NULL},
+/* Answers in another language, by tone: long enough that the analysis
+ * takes them for "other" whatever the customer's stated language. */
+static const char *const dt_foreign[POL_N][4] = {
+	[POL_NEG] = {"Leider sehr lange Wartezeit am Telefon und niemand konnte mir helfen.",
+		     "Der Techniker kam zu spät und war unfreundlich.",
+		     "Service client injoignable pendant trois jours, je suis très déçu.", NULL},
+	[POL_NEU] = {"Alles war in Ordnung, nichts zu beanstanden.",
+		     "Rien de spécial, le rendez-vous a été respecté.",
+		     "La facture est arrivée par courrier, comme prévu.", NULL},
+	[POL_POS] = {"Sehr freundlich und schnell geholfen, danke!",
+		     "Vielen Dank an das ganze Team, ich bin sehr zufrieden.",
+		     "Technicien très aimable et efficace, merci.", NULL},
 };
 
 /* A promoter names the employee: text before and after the name. */

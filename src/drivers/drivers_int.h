@@ -1,0 +1,102 @@
+/* drivers_int.h — what the files of src/drivers share and nobody else sees:
+ * the accumulator's layout and the per-thread model fit.
+ *
+ * Layout of one group's sufficient statistics (q = p + 1 variables, index 0
+ * the outcome, 1..p the drivers; T = q (q + 1) / 2, tri(j, k) the index of
+ * j <= k in a packed upper triangle):
+ *   rows with a missing driver ("pairwise block"), for every pair j <= k
+ *   both present:
+ *     N[tri]   rows with both present (j == k: rows with j present)
+ *     S[j*q+k] sum of v_j over those rows (so S[k*q+j] is the sum of v_k)
+ *     Q[j*q+k] sum of v_j^2 over those rows
+ *     C[tri]   sum of v_j v_k (diagonal unused)
+ *   complete rows ("complete block", the common case and 5x cheaper):
+ *     cn, cs[q] sums, cc[tri] cross products including squares.
+ * Every statistic is a plain sum over rows, so groups add up and a bootstrap
+ * replicate is the count-weighted sum of the groups (one dgemm).
+ */
+#ifndef KS_DRIVERS_INT_H
+#define KS_DRIVERS_INT_H
+
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_vector.h>
+
+#include "drivers/drivers.h"
+
+typedef struct drv_layout {
+	int p, q, tri;
+	int off_n, off_s, off_q, off_c, off_cn, off_cs, off_cc;
+	int k;       /* doubles per group */
+} drv_layout;
+
+struct drv_acc {
+	drv_layout l;
+	int groups;
+	long rows;
+	double *data;  /* groups * l.k, group-major */
+	int *present;  /* scratch for drv_acc_add: q indices */
+};
+
+void drv_layout_init(drv_layout *l, int p);
+static inline int drv_tri(int q, int j, int k)
+{
+	/* packed upper triangle, row-major: row j starts at j*q - j(j-1)/2 */
+	return j * q - j * (j - 1) / 2 + (k - j);
+}
+
+/* ---- one model fit from summed statistics (model.c) ---- */
+
+typedef enum {
+	FIT_OK = 0,
+	FIT_FEW,       /* pair (bad_j, bad_k) has fewer than need rows */
+	FIT_NOVAR,     /* variable bad_j has no variance */
+	FIT_COLLINEAR, /* drivers flagged in collinear[] */
+	FIT_GSL        /* a GSL routine failed */
+} fit_status;
+
+typedef struct fit_ws {
+	int p, q;
+	drv_method method;
+	long need;        /* rows every pair needs (p + 2) */
+	double *mean, *sd; /* q: per variable, over the rows where it is present */
+	long *nvar;       /* q */
+	gsl_matrix *m;    /* (q+1)^2: correlations, y first, then drivers, then noise */
+	gsl_matrix *a, *v, *b; /* (q+1)^2 scratch */
+	gsl_vector *eval, *t1, *t2, *t3; /* q+1 */
+	gsl_eigen_symmv_workspace *ew_p, *ew_q; /* sizes p and q = p + 1 */
+	/* Shapley (shapley.c) */
+	gsl_matrix *l;    /* (p+1)^2 Cholesky rows along the subset tree */
+	double *z, *r2set; /* p+1; 2^(p+1) */
+	int *idx;
+	gsl_rng *rng;     /* noise driver draws */
+	/* outcome of the last fit */
+	int bad_j, bad_k;
+	char *collinear;  /* q flags (drivers 1..p) */
+	bool repaired;
+	double min_eigen;
+} fit_ws;
+
+fit_ws *fit_ws_new(int p, drv_method method);
+void fit_ws_free(fit_ws *w);
+
+/* Fits the model on the summed statistics tot (one group's layout).
+ * out_w[p] raw weights, out_beta[p] unstandardised slopes, *out_r2.
+ * With noise_seed != 0, also adds a pure-noise driver (its correlations drawn
+ * exactly as an independent normal variable's would be, given the data) and
+ * writes out_vs[p] = weight_j - weight_noise in that augmented model. */
+fit_status fit_model(fit_ws *w, const drv_layout *l, const double *tot, double *out_w,
+		     double *out_beta, double *out_r2, unsigned long noise_seed, double *out_vs);
+
+/* Relative weights (relweights.c) of m drivers from their correlation matrix
+ * rxx (m x m, not changed) and their correlations with the outcome r (m).
+ * eps[m] out, *r2 out, beta[m] standardised slopes out (may be NULL).
+ * FIT_COLLINEAR with w->collinear set (offset by 1: driver i at [i+1]). */
+fit_status rw_weights(fit_ws *w, const gsl_matrix *rxx, const gsl_vector *r, double *eps,
+		      double *r2, double *beta);
+
+/* Shapley / LMG decomposition (shapley.c) of m <= 16 drivers. phi[m] out. */
+fit_status shapley_weights(fit_ws *w, const gsl_matrix *rxx, const gsl_vector *r, double *phi);
+
+#endif

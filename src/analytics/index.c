@@ -208,6 +208,8 @@ static bool an_reserve(an_index *ix, size_t need)
 	ix->ans = p[5];
 	if (!an_text_reserve(ix, cap))
 		return false;
+	if (!an_drv_reserve(ix, cap))  /* issue 15 */
+		return false;
 	ix->cap = cap;
 	return true;
 }
@@ -226,6 +228,8 @@ static bool an_append_locked(an_index *ix, const model_response *r)
 	ix->cust[i] = an_codes_put(&ix->custs, r->customer_id, UINT32_MAX - 1);
 	ix->ans[i] = an_answers(r);
 	ix->tset[i] = 0;
+	ix->doff[i] = 0;
+	an_drv_set(ix, i, r->drivers, r->n_drivers);  /* issue 15 */
 	if (ix->n == 0 || t < ix->min_t)
 		ix->min_t = t;
 	if (t > ix->max_t)
@@ -463,6 +467,7 @@ static void an_on_update(void *arg, const model_response *before, const model_re
 	if (at >= 0 && ix->t[at] == t && ix->ans[at] == old_ans && ix->team[at] == team &&
 	    ix->emp[at] == emp && ix->tp[at] == tp && ix->cust[at] == cust) {
 		ix->ans[at] = an_answers(after);
+		an_drv_set(ix, (size_t)at, after->drivers, after->n_drivers);  /* issue 15 */
 		ix->dims_version++;
 		pthread_rwlock_unlock(&ix->lock);
 		return;
@@ -471,6 +476,7 @@ static void an_on_update(void *arg, const model_response *before, const model_re
 		if (ix->t[i] == t && ix->ans[i] == old_ans && ix->team[i] == team &&
 		    ix->emp[i] == emp && ix->tp[i] == tp && ix->cust[i] == cust) {
 			ix->ans[i] = an_answers(after);
+			an_drv_set(ix, i, after->drivers, after->n_drivers);  /* issue 15 */
 			ix->dims_version++;
 			break;
 		}
@@ -512,6 +518,8 @@ ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
 		err = store_scan_responses(s, 0, an_build_row, ix, e);
 	if (!err)
 		err = an_text_build(ix, e);  /* issue 14: the analyses, by response id */
+	if (!err)
+		err = an_drv_build(ix, e);   /* issue 15: the driver ratings, by response id */
 	/* Rows may name units, employees or touchpoints that were added since
 	 * the names were read; load again so every code has its name. */
 	if (!err)
@@ -540,6 +548,7 @@ void an_index_free(an_index *ix)
 	free(ix->cust);
 	free(ix->ans);
 	an_text_free(ix);
+	an_drv_free(ix);  /* issue 15 */
 	an_codes_free(&ix->units);
 	an_codes_free(&ix->emps);
 	an_codes_free(&ix->tps);
@@ -572,7 +581,7 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 {
 	pthread_rwlock_rdlock(&ix->lock);
 	out->rows = ix->n;
-	out->bytes_per_row = 4 + 2 + 2 + 2 + 4 + 2 + 2;  /* + tset (issue 14) */
+	out->bytes_per_row = 4 + 2 + 2 + 2 + 4 + 2 + 2 + 4;  /* + tset (issue 14), doff (issue 15) */
 	size_t dims = (ix->unit_info_n + ix->emp_info_n + ix->tp_info_n + ix->journey_info_n) *
 			      sizeof(an_named) +
 		      ix->cust_info_n * sizeof(an_customer) +
@@ -580,7 +589,7 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 		       ix->custs.slots) * 12 +
 		      (ix->units.dir_n + ix->emps.dir_n + ix->tps.dir_n + ix->journeys.dir_n +
 		       ix->custs.dir_n) * 4 +
-		      an_text_bytes(ix);
+		      an_text_bytes(ix) + an_drv_bytes(ix);
 	out->bytes_total = ix->cap * out->bytes_per_row + dims;
 	out->build_ms = ix->build_ms;
 	pthread_rwlock_unlock(&ix->lock);

@@ -122,6 +122,12 @@ struct an_index {
 	bool building;       /* store_scan_text at build: no change counted */
 	uint32_t *tchg;      /* UTC day of a row -> changes of its analysis since the build
 	                      * (an_text_changes); NULL until the first */
+	/* issue 15: the driver ratings (drivers_index.c) */
+	uint32_t *doff;      /* row -> byte offset of its record in dpool; 0 = no ratings */
+	uint8_t *dpool;      /* records: count k, then k (aspect code, score) byte pairs */
+	size_t dpool_n, dpool_cap;
+	an_dict aspects;     /* aspect name -> code 1..AN_MAX_ASPECTS */
+	bool warned_aspects; /* "more than 64 aspects" logged once */
 };
 
 /* answers word */
@@ -142,5 +148,26 @@ ks_err an_text_build(an_index *ix, ks_error *e);         /* store_scan_text into
 size_t an_text_bytes(const an_index *ix);               /* side tables, not the column */
 uint64_t an_text_changes(const an_index *ix, int64_t before); /* to rows received before */
 const char *an_channel_name(unsigned code);                /* 1-based; "" for 0 */
+
+/* ---- issue 15: the driver columns (drivers_index.c; write lock held) ----
+ * A row's ratings are one record in a byte pool: a count k (1..64), then
+ * k pairs (aspect code 1..64, score 1..10). doff[row] is the record's
+ * offset; 0 = no ratings (dpool[0] is a record of count 0). A row whose
+ * ratings change (a one-click answer completed by the form) gets a new
+ * record at the end; the old one is left unused (rare, and small). */
+#define AN_MAX_ASPECTS 64
+bool an_drv_reserve(an_index *ix, size_t cap);             /* doff column to cap rows */
+void an_drv_set(an_index *ix, size_t row, const model_driver_score *d, int n);
+ks_err an_drv_build(an_index *ix, ks_error *e);             /* store_scan_drivers into the columns */
+void an_drv_free(an_index *ix);
+size_t an_drv_bytes(const an_index *ix);                    /* the pool and dictionary */
+
+/* ---- issue 15: the rows an_query would count, for drivers_index.c (query.c);
+ * the read lock is held by the caller from an_slice_new to an_slice_free. */
+typedef struct an_slice an_slice;
+ks_err an_slice_new(const an_index *ix, const an_filter *f, an_slice **out, ks_error *e);
+#define AN_SLICE_CHUNK 2048    /* query.c's AN_CHUNK: at most this many rows a call */
+void an_slice_keep(const an_slice *s, size_t start, size_t n, uint8_t *keep);
+void an_slice_free(an_slice *s);
 
 #endif

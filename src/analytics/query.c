@@ -456,10 +456,10 @@ static void an_count_partial(const an_plan *p, size_t start, size_t n, const uin
 	}
 }
 
-static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *hist)
+/* keep[i] = row start + i is in the slice (period and filters). */
+static void an_chunk_keep(const an_plan *p, size_t start, size_t n, uint8_t *keep)
 {
-	uint32_t key[AN_CHUNK], k2[AN_CHUNK], fk[AN_CHUNK];
-	uint8_t keep[AN_CHUNK];
+	uint32_t fk[AN_CHUNK];
 	const an_index *ix = p->ix;
 	memset(keep, 1, n);
 	if (p->from || p->to) {
@@ -479,6 +479,14 @@ static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *h
 		for (size_t i = 0; i < n; i++)
 			keep[i] &= p->tallow[ts[i]];
 	}
+}
+
+static void an_count_chunk(const an_plan *p, size_t start, size_t n, uint32_t *hist)
+{
+	uint32_t key[AN_CHUNK], k2[AN_CHUNK];
+	uint8_t keep[AN_CHUNK];
+	const an_index *ix = p->ix;
+	an_chunk_keep(p, start, n, keep);
 	if (p->n_dims == 0) {
 		memset(key, 0, n * sizeof key[0]);
 	} else if (p->multi >= 0) {
@@ -1022,3 +1030,36 @@ void an_result_free(an_result *r)
 	r->groups = NULL;
 	r->n_groups = 0;
 }
+
+/* ---- issue 15: the slice's rows for the key-driver analysis (drivers_index.c) ---- */
+
+struct an_slice {
+	an_plan p;
+};
+
+ks_err an_slice_new(const an_index *ix, const an_filter *f, an_slice **out, ks_error *e)
+{
+	*out = calloc(1, sizeof **out);
+	if (*out == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = an_plan_make(ix, f, NULL, 0, &(*out)->p, e);
+	if (err) {
+		an_slice_free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+void an_slice_keep(const an_slice *s, size_t start, size_t n, uint8_t *keep)
+{
+	an_chunk_keep(&s->p, start, n, keep);
+}
+
+void an_slice_free(an_slice *s)
+{
+	if (s == NULL)
+		return;
+	an_plan_free(&s->p);
+	free(s);
+}
+/* ---- end of issue 15 ---- */

@@ -125,6 +125,12 @@ json_t *api_metrics_filter_json(const api_app *app, const an_filter *f, const ap
 void api_trend_verdicts(const api_app *app, const dc_reply *d, metrics_change *ch);
 ks_err api_themes(http_req *req, ks_error *e);
 
+/* ---- issue 15: key drivers (api_drivers.c); docs/API.md "Key drivers" ---- */
+ks_err api_drivers_get(http_req *req, ks_error *e);
+ks_err api_drivers_top3(http_req *req, ks_error *e);
+ks_err api_drivers_moments(http_req *req, ks_error *e);
+/* ---- end of key drivers ---- */
+
 /* ---- issue 14: text analysis (api_text.c); docs/API.md "Text analysis" ---- */
 ks_err api_text_analyze(http_req *req, ks_error *e);
 ks_err api_text_taxonomy_get(http_req *req, ks_error *e);

@@ -130,6 +130,11 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
 	/* theme analytics (issue 14, api_themes.c): /metrics' roles and scope */
 	{"GET", "/api/v1/themes", api_themes, API_ANY},
+	/* key drivers (issue 15, api_drivers.c): /metrics' roles and scope; the
+	 * bootstrap takes up to seconds, so the slow pool */
+	{"GET", "/api/v1/drivers", api_drivers_get, API_ANY, HTTP_SLOW},
+	{"GET", "/api/v1/drivers/top3", api_drivers_top3, API_ANY, HTTP_SLOW},
+	{"GET", "/api/v1/drivers/moments", api_drivers_moments, API_ANY, HTTP_SLOW},
 	{"GET", "/s/{token}", api_survey_get, API_PUBLIC},
 	{"POST", "/s/{token}", api_survey_post, API_PUBLIC},
 	{"GET", "/api/v1/rules", api_rule_list, API_LEADS},

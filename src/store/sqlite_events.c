@@ -1421,8 +1421,12 @@ ks_err store_response_update_partial(ks_store *s, const model_response *r, int64
 	after.grade = r->grade;
 	after.ces = r->ces;
 	after.partial = r->partial;
+	/* issue 15: the form's driver ratings reach the index's driver columns
+	 * (a partial response has none before) */
+	after.n_drivers = r->n_drivers;
+	memcpy(after.drivers, r->drivers, sizeof after.drivers);
 	if (s->update_hook && (after.nps != before.nps || after.grade != before.grade ||
-			       after.ces != before.ces))
+			       after.ces != before.ces || after.n_drivers > 0))
 		s->update_hook(s->update_arg, &before, &after);
 	sq_text_notify(s, &tb); /* issue 14: after the update hook */
 	sq_text_buf_free(&tb);

@@ -1048,7 +1048,8 @@ ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COU
 
 /* Called after a response's answers changed in place (a one-click score
  * completed by the form, changed by a second tap, or withdrawn), with the
- * row before and after: only nps, grade, ces differ. Whoever keeps a
+ * row before and after: only nps, grade, ces differ (and the drivers:
+ * issue 15, after carries the form's driver ratings). Whoever keeps a
  * derived copy (the analytics index) updates it, so the response is still
  * counted once. The rows are valid during the call only. */
 typedef void (*store_update_fn)(void *arg, const model_response *before,
@@ -1217,5 +1218,26 @@ typedef struct store_discover_query {
  * verbatim_detail. KS_ERR_UNAVAILABLE when analysis is off. */
 ks_err store_text_discover(ks_store *s, const store_discover_query *q, json_t **out, ks_error *e);
 /* ---- end of theme discovery ---- */
+
+/* ==== key drivers (issue 15, sqlite_drivers.c) ============================== */
+
+/* Every driver rating of the responses with id > after_id, one call per
+ * response, in response id order (for building the analytics index; the
+ * commit and update hooks carry new ratings after that). d is valid during
+ * the call only. */
+typedef void (*store_drivers_fn)(void *arg, int64_t response_id, const model_driver_score *d, int n);
+ks_err store_scan_drivers(ks_store *s, int64_t after_id, store_drivers_fn fn, void *arg, ks_error *e);
+
+/* The touchpoints of a journey in their order (position, then id). *out is
+ * malloc'd (the caller frees it; NULL when *n is 0). */
+typedef struct store_journey_tp {
+	int64_t id;
+	char name[160];
+	int position;
+	bool moment_of_truth;    /* the flag set by hand */
+} store_journey_tp;
+ks_err store_journey_touchpoints(ks_store *s, int64_t journey_id, store_journey_tp **out, size_t *n,
+				 ks_error *e);
+/* ==== end of key drivers ==================================================== */
 
 #endif

@@ -73,6 +73,10 @@ EXPECT = {
     ("GET", "/api/v1/metrics/compare"): (ANY, 200),
     # theme analytics (issue 14): /metrics' roles
     ("GET", "/api/v1/themes"): (ANY, 200),
+    # key drivers (issue 15): /metrics' roles and scope
+    ("GET", "/api/v1/drivers"): (ANY, 200),
+    ("GET", "/api/v1/drivers/top3"): (ANY, 200),
+    ("GET", "/api/v1/drivers/moments"): (ANY, 200),
     ("GET", "/s/{token}"): (PUBLIC, 200),
     ("POST", "/s/{token}"): (PUBLIC, 201),
     ("GET", "/api/v1/rules"): (LEADS, 200),
@@ -368,6 +372,12 @@ class Ctx:
             path += "?kind=fame"
         elif key == ("GET", "/api/v1/metrics/compare"):
             path += "?a.period=2026-01&b.period=2026-02"
+        elif key == ("GET", "/api/v1/drivers"):  # key drivers (issue 15)
+            path += "?bootstrap=0"
+        elif key == ("GET", "/api/v1/drivers/top3"):
+            path += "?bootstrap=0&team_id=%d" % self.team
+        elif key == ("GET", "/api/v1/drivers/moments"):
+            path += "?bootstrap=0&journey_id=%d" % f["journey"]["id"]
         elif key == ("POST", "/s/{token}"):
             body = urllib.parse.urlencode({"nps": "8"}).encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded"}

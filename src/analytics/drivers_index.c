@@ -1,0 +1,556 @@
+/* drivers_index.c — the index's driver ratings (issue 15): the columns
+ * (kept with the rows: build, commit hook, update hook) and the passes the
+ * key-driver analysis makes over a slice.
+ *
+ * Layout (index_int.h): per row a u32 offset into a byte pool of records
+ * "count k, then k (aspect code, score) pairs"; offset 0 = no ratings. A
+ * survey asks two to six aspects of a dozen, so a rated row costs 4 + 1 +
+ * 2k bytes and an unrated one 4. Aspects are coded through a dictionary of
+ * at most 64 names (a driver vector of the analysis is then at most 64
+ * wide, and src/drivers takes no more). A pair per byte would need a code
+ * per set of aspects (as the text column's tset): the pool is already a
+ * fifth of the row columns on the demo, and the pairs keep an update (a
+ * one-click answer completed by the form) an append.
+ */
+#include "analytics/drivers_index.h"
+#include "analytics/index_int.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AN_DRV_PARALLEL_MIN 100000  /* rows: below this one thread (an_query's reasoning) */
+
+/* ---- the columns -------------------------------------------------------------- */
+
+bool an_drv_reserve(an_index *ix, size_t cap)
+{
+	uint32_t *p = realloc(ix->doff, cap * sizeof *p);
+	if (p == NULL)
+		return false;
+	ix->doff = p;
+	return true;
+}
+
+static bool an_pool_room(an_index *ix, size_t need)
+{
+	if (ix->dpool_n + need <= ix->dpool_cap)
+		return true;
+	if (ix->dpool_n + need > UINT32_MAX)
+		return false;  /* offsets are 32 bits: 4 GiB of ratings */
+	size_t cap = ix->dpool_cap ? ix->dpool_cap : 1 << 16;
+	while (cap < ix->dpool_n + need)
+		cap *= 2;
+	uint8_t *p = realloc(ix->dpool, cap);
+	if (p == NULL)
+		return false;
+	ix->dpool = p;
+	ix->dpool_cap = cap;
+	return true;
+}
+
+/* The code of an aspect, 1..AN_MAX_ASPECTS; 0 beyond (logged once). */
+static unsigned an_aspect_code(an_index *ix, const char *name)
+{
+	an_dict *d = &ix->aspects;
+	for (size_t i = 1; i < d->n; i++)
+		if (strcmp(d->names[i], name) == 0)
+			return (unsigned)i;
+	if (d->n > AN_MAX_ASPECTS) {
+		if (!ix->warned_aspects)
+			fprintf(stderr, "klantstem: analytics index: more than %d driver aspects; '%s' and "
+				"later new aspects are not analysed until a restart\n", AN_MAX_ASPECTS, name);
+		ix->warned_aspects = true;
+		return 0;
+	}
+	return an_dict_put(d, name);
+}
+
+void an_drv_set(an_index *ix, size_t row, const model_driver_score *d, int n)
+{
+	ix->doff[row] = 0;
+	if (n <= 0)
+		return;
+	if (ix->dpool_n == 0) {
+		if (!an_pool_room(ix, 1))
+			return;
+		ix->dpool[ix->dpool_n++] = 0;  /* offset 0: the empty record */
+	}
+	if (n > AN_MAX_ASPECTS)
+		n = AN_MAX_ASPECTS;
+	if (!an_pool_room(ix, 1 + 2 * (size_t)n)) {
+		fprintf(stderr, "klantstem: analytics index: out of memory; a response's driver "
+			"ratings are not analysed\n");
+		return;
+	}
+	size_t at = ix->dpool_n;
+	uint8_t k = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned c = d[i].aspect[0] ? an_aspect_code(ix, d[i].aspect) : 0;
+		if (c == 0 || d[i].score < 1 || d[i].score > 10)
+			continue;
+		ix->dpool[at + 1 + 2 * k] = (uint8_t)c;
+		ix->dpool[at + 2 + 2 * k] = (uint8_t)d[i].score;
+		k++;
+	}
+	if (k == 0)
+		return;
+	ix->dpool[at] = k;
+	ix->dpool_n = at + 1 + 2 * (size_t)k;
+	ix->doff[row] = (uint32_t)at;
+}
+
+static void an_drv_scan_row(void *arg, int64_t response_id, const model_driver_score *d, int n)
+{
+	an_index *ix = arg;
+	int64_t row = an_text_row(ix, response_id);
+	if (row >= 0)
+		an_drv_set(ix, (size_t)row, d, n);
+}
+
+ks_err an_drv_build(an_index *ix, ks_error *e)
+{
+	return store_scan_drivers(ix->store, 0, an_drv_scan_row, ix, e);
+}
+
+void an_drv_free(an_index *ix)
+{
+	free(ix->doff);
+	free(ix->dpool);
+	an_dict_free(&ix->aspects);
+}
+
+size_t an_drv_bytes(const an_index *ix)
+{
+	return ix->dpool_cap + ix->aspects.n * 64;
+}
+
+/* ---- outcomes ---------------------------------------------------------------------- */
+
+int an_outcome_from_name(const char *name)
+{
+	static const char *const names[] = {"nps", "grade", "ces"};
+	for (int i = 0; name && i < 3; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const char *an_outcome_name(an_outcome o)
+{
+	return o == AN_OUTCOME_GRADE ? "grade" : o == AN_OUTCOME_CES ? "ces" : "nps";
+}
+
+/* The raw answer of the outcome's question in an answers word (index_int.h),
+ * -1 when none. */
+static int an_raw(uint16_t a, an_outcome o)
+{
+	unsigned v;
+	switch (o) {
+	case AN_OUTCOME_GRADE: v = (a >> 4) & 15u; return v ? (int)v : -1;
+	case AN_OUTCOME_CES: v = (a >> 8) & 7u; return v ? (int)v : -1;
+	default: v = a & 15u; return v == AN_NPS_NONE ? -1 : (int)v;
+	}
+}
+
+/* The outcome as analysed: NPS as each respondent's contribution to the
+ * score (+100 promoter 9-10, 0 passive, -100 detractor 0-6: the mean of it
+ * over a slice is the slice's NPS, so a slope is NPS points per rating
+ * point); grade and CES as answered. NAN when not answered. */
+static double an_outcome_value(int raw, an_outcome o)
+{
+	if (raw < 0)
+		return NAN;
+	if (o == AN_OUTCOME_NPS)
+		return raw >= 9 ? 100.0 : raw >= 7 ? 0.0 : -100.0;
+	return (double)raw;
+}
+
+/* ---- a pass over the slice's rows ------------------------------------------------------ */
+
+typedef struct an_pass an_pass;
+typedef void (*an_row_fn)(an_pass *w, size_t row);
+
+struct an_pass {
+	const an_index *ix;
+	const an_slice *slice;
+	size_t lo, hi;
+	an_row_fn row;
+	/* the pass's state, per thread */
+	an_drv_stream *s;            /* stream: its settings */
+	void *sink;
+	int8_t slot[AN_MAX_ASPECTS + 1];  /* aspect code -> driver, -1 = not asked */
+	double x[AN_DRV_MAX];
+	int64_t rows, n[AN_DRV_MAX], sum[AN_DRV_MAX], good[AN_DRV_MAX];
+	int64_t *per_code;           /* aspects: ratings per code */
+};
+
+static void *an_pass_run(void *arg)
+{
+	an_pass *w = arg;
+	uint8_t keep[AN_SLICE_CHUNK];
+	for (size_t s = w->lo; s < w->hi; s += AN_SLICE_CHUNK) {
+		size_t n = w->hi - s < AN_SLICE_CHUNK ? w->hi - s : AN_SLICE_CHUNK;
+		an_slice_keep(w->slice, s, n, keep);
+		for (size_t i = 0; i < n; i++)
+			if (keep[i])
+				w->row(w, s + i);
+	}
+	return NULL;
+}
+
+/* Run w over its rows, split with w2 (a copy with its own state) when the
+ * index is large and w2 is given. The read lock is held. */
+static void an_pass_split(an_pass *w, an_pass *w2, size_t rows)
+{
+	w->lo = 0;
+	w->hi = rows;
+	if (w2 == NULL || rows < AN_DRV_PARALLEL_MIN) {
+		an_pass_run(w);
+		return;
+	}
+	w->hi = rows / 2;
+	w2->lo = rows / 2;
+	w2->hi = rows;
+	pthread_t th;
+	bool spawned = pthread_create(&th, NULL, an_pass_run, w2) == 0;
+	an_pass_run(w);
+	if (spawned)
+		pthread_join(th, NULL);
+	else
+		an_pass_run(w2);
+}
+
+static const uint8_t *an_record(const an_index *ix, size_t row)
+{
+	return ix->dpool_n ? ix->dpool + ix->doff[row] : NULL;
+}
+
+static void an_aspects_row(an_pass *w, size_t row)
+{
+	const uint8_t *r = an_record(w->ix, row);
+	for (unsigned k = 0; r && k < r[0]; k++)
+		w->per_code[r[1 + 2 * k]]++;
+}
+
+ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, an_drv_aspects *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	int64_t per_code[AN_MAX_ASPECTS + 1] = {0};
+	pthread_rwlock_rdlock(&ix->lock);
+	an_slice *sl = NULL;
+	ks_err err = an_slice_new(ix, f, &sl, e);
+	if (!err) {
+		an_pass w = {.ix = ix, .slice = sl, .row = an_aspects_row, .per_code = per_code};
+		an_pass_split(&w, NULL, ix->n);
+		for (size_t c = 1; c < ix->aspects.n && c <= AN_MAX_ASPECTS; c++) {
+			if (per_code[c] == 0)
+				continue;
+			size_t i = out->count++;
+			snprintf(out->name[i], sizeof out->name[i], "%s", ix->aspects.names[c]);
+			out->code[i] = (uint8_t)c;
+			out->n[i] = per_code[c];
+		}
+	}
+	an_slice_free(sl);
+	pthread_rwlock_unlock(&ix->lock);
+	return err;
+}
+
+/* The row's ratings of the requested drivers into w->x (NAN = none);
+ * counts them. */
+static void an_ratings(an_pass *w, size_t row, int p)
+{
+	for (int j = 0; j < p; j++)
+		w->x[j] = NAN;
+	const uint8_t *r = an_record(w->ix, row);
+	for (unsigned k = 0; r && k < r[0]; k++) {
+		int j = w->slot[r[1 + 2 * k]];
+		if (j < 0)
+			continue;
+		unsigned v = r[2 + 2 * k];
+		w->x[j] = v;
+		w->n[j]++;
+		w->sum[j] += v;
+		w->good[j] += v >= 8;
+	}
+}
+
+static void an_stream_row(an_pass *w, size_t row)
+{
+	an_ratings(w, row, w->s->p);
+	double y = an_outcome_value(an_raw(w->ix->ans[row], w->s->outcome), w->s->outcome);
+	if (isnan(y))
+		return;
+	w->rows++;
+	w->s->fn(w->sink, (uint32_t)row, y, w->x);
+}
+
+static void an_slots(int8_t *slot, int p, const uint8_t *code)
+{
+	memset(slot, -1, AN_MAX_ASPECTS + 1);
+	for (int j = 0; j < p; j++)
+		if (code[j] >= 1 && code[j] <= AN_MAX_ASPECTS)
+			slot[code[j]] = (int8_t)j;
+}
+
+ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, ks_error *e)
+{
+	if (s->p < 1 || s->p > AN_DRV_MAX)
+		return ks_fail(e, KS_ERR_INVALID, "drivers", "1 to %d drivers", AN_DRV_MAX);
+	s->rows = 0;
+	memset(s->n, 0, sizeof s->n);
+	memset(s->sum, 0, sizeof s->sum);
+	memset(s->good, 0, sizeof s->good);
+	an_pass *w = calloc(2, sizeof *w);
+	if (w == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	pthread_rwlock_rdlock(&ix->lock);
+	an_slice *sl = NULL;
+	ks_err err = an_slice_new(ix, f, &sl, e);
+	if (!err) {
+		for (int t = 0; t < 2; t++) {
+			w[t] = (an_pass){.ix = ix, .slice = sl, .row = an_stream_row, .s = s, .sink = s->sink[t]};
+			an_slots(w[t].slot, s->p, s->code);
+		}
+		an_pass_split(&w[0], s->sink[1] ? &w[1] : NULL, ix->n);
+		for (int t = 0; t < 2; t++) {
+			s->rows += w[t].rows;
+			for (int j = 0; j < s->p; j++) {
+				s->n[j] += w[t].n[j];
+				s->sum[j] += w[t].sum[j];
+				s->good[j] += w[t].good[j];
+			}
+		}
+	}
+	an_slice_free(sl);
+	pthread_rwlock_unlock(&ix->lock);
+	free(w);
+	return err;
+}
+
+/* ---- per unit ----------------------------------------------------------------------------- */
+
+typedef struct an_units_pass {
+	an_pass w;
+	int32_t *at;             /* unit code -> index in units, -1 = none yet */
+	an_drv_units *out;
+	size_t cap;
+	uint16_t *first_emp;     /* per unit: the first employee code seen */
+	bool oom;
+} an_units_pass;
+
+static void an_units_row(an_pass *w, size_t row)
+{
+	an_units_pass *u = (an_units_pass *)w;  /* w is the first member */
+	const uint8_t *r = an_record(w->ix, row);
+	for (unsigned i = 0; r && i < r[0]; i++) {
+		int j = w->slot[r[1 + 2 * i]];
+		if (j >= 0) {
+			u->out->all_n[j]++;
+			u->out->all_sum[j] += r[2 + 2 * i];
+		}
+	}
+	uint16_t team = w->ix->team[row];
+	if (team == 0)
+		return;
+	int32_t k = u->at[team];
+	if (k < 0) {
+		if (u->out->count == u->cap) {
+			size_t cap = u->cap ? u->cap * 2 : 64;
+			an_drv_unit *p = realloc(u->out->units, cap * sizeof *p);
+			uint16_t *fe = realloc(u->first_emp, cap * sizeof *fe);
+			if (p)
+				u->out->units = p;
+			if (fe)
+				u->first_emp = fe;
+			if (p == NULL || fe == NULL) {
+				u->oom = true;
+				return;
+			}
+			u->cap = cap;
+		}
+		k = u->at[team] = (int32_t)u->out->count++;
+		memset(&u->out->units[k], 0, sizeof u->out->units[k]);
+		u->out->units[k].unit_id = w->ix->units.ids[team];
+		u->first_emp[k] = 0;
+	}
+	an_drv_unit *unit = &u->out->units[k];
+	uint16_t em = w->ix->emp[row];
+	if (em && unit->persons < 2) {
+		if (u->first_emp[k] == 0) {
+			u->first_emp[k] = em;
+			unit->persons = 1;
+		} else if (u->first_emp[k] != em) {
+			unit->persons = 2;
+		}
+	}
+	for (unsigned i = 0; r && i < r[0]; i++) {
+		int j = w->slot[r[1 + 2 * i]];
+		if (j < 0)
+			continue;
+		unit->n[j]++;
+		unit->sum[j] += r[2 + 2 * i];
+	}
+}
+
+ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *code, an_drv_units *out,
+		       ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	pthread_rwlock_rdlock(&ix->lock);
+	an_units_pass u = {.out = out};
+	u.at = malloc((ix->units.n + 1) * sizeof *u.at);
+	an_slice *sl = NULL;
+	ks_err err = u.at ? an_slice_new(ix, f, &sl, e) : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	if (!err) {
+		memset(u.at, -1, (ix->units.n + 1) * sizeof *u.at);
+		u.w = (an_pass){.ix = ix, .slice = sl, .row = an_units_row};
+		an_slots(u.w.slot, p, code);
+		an_pass_split(&u.w, NULL, ix->n);
+		if (u.oom)
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	an_slice_free(sl);
+	pthread_rwlock_unlock(&ix->lock);
+	free(u.at);
+	free(u.first_emp);
+	if (err)
+		an_drv_units_free(out);
+	return err;
+}
+
+void an_drv_units_free(an_drv_units *u)
+{
+	free(u->units);
+	u->units = NULL;
+	u->count = 0;
+}
+
+/* ---- moments of truth ----------------------------------------------------------------------- */
+
+/* One answer at a touchpoint of the journey, of a known customer. */
+typedef struct an_visit {
+	uint32_t cust, t, row;
+	uint8_t tpi, score;
+} an_visit;
+
+typedef struct an_visits_pass {
+	an_pass w;
+	const uint8_t *tpi;       /* touchpoint code -> index + 1 in m->tp, 0 = not the journey's */
+	an_outcome outcome;
+	an_visit *v;
+	size_t n, cap;
+	bool oom;
+} an_visits_pass;
+
+static void an_visits_row(an_pass *w, size_t row)
+{
+	an_visits_pass *vp = (an_visits_pass *)w;
+	const an_index *ix = w->ix;
+	uint32_t cust = ix->cust[row];
+	uint8_t k = vp->tpi[ix->tp[row]];
+	int raw = an_raw(ix->ans[row], vp->outcome);
+	if (cust == 0 || k == 0 || raw < 0)
+		return;
+	if (vp->n == vp->cap) {
+		size_t cap = vp->cap ? vp->cap * 2 : 4096;
+		an_visit *p = realloc(vp->v, cap * sizeof *p);
+		if (p == NULL) {
+			vp->oom = true;
+			return;
+		}
+		vp->v = p;
+		vp->cap = cap;
+	}
+	vp->v[vp->n++] = (an_visit){cust, ix->t[row], (uint32_t)row, (uint8_t)(k - 1), (uint8_t)raw};
+}
+
+static int an_visit_cmp(const void *a, const void *b)
+{
+	const an_visit *x = a, *y = b;
+	if (x->cust != y->cust)
+		return x->cust < y->cust ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* One customer's visits v[0..n) (time order): the outcome and the drivers. */
+static void an_moment_customer(an_drv_moments *m, const an_visit *v, size_t n, uint32_t from, uint32_t to)
+{
+	int last = m->n_tp - 1;
+	size_t out = n;
+	for (size_t i = n; i-- > 0;)
+		if (v[i].tpi == last && v[i].t >= from && v[i].t < to) {
+			out = i;
+			break;
+		}
+	if (out == n)
+		return;
+	double x[AN_DRV_MAX];
+	for (int j = 0; j < last; j++)
+		x[j] = NAN;
+	int64_t t0 = (int64_t)v[out].t - m->window_s;
+	bool any = false;
+	for (size_t i = 0; i < out; i++) {   /* in time order: the latest wins */
+		if (v[i].tpi == last || (int64_t)v[i].t < t0 || v[i].t >= v[out].t)
+			continue;
+		x[v[i].tpi] = v[i].score;
+		any = true;
+	}
+	if (!any)
+		return;
+	m->customers++;
+	for (int j = 0; j < last; j++)
+		m->visits[j] += !isnan(x[j]);
+	m->fn(m->sink, v[out].row, an_outcome_value(v[out].score, m->outcome), x);
+}
+
+ks_err an_drv_moments_of(an_index *ix, const an_filter *f, an_drv_moments *m, ks_error *e)
+{
+	if (m->n_tp < 2 || m->n_tp > AN_DRV_MAX + 1)
+		return ks_fail(e, KS_ERR_INVALID, "journey_id", "a journey of 2 to %d touchpoints", AN_DRV_MAX + 1);
+	m->customers = 0;
+	memset(m->visits, 0, sizeof m->visits);
+	/* Earlier touchpoints may lie before the period: widen the slice by the
+	 * window, and take outcomes only inside [from, to). */
+	an_filter wide = *f;
+	uint32_t from = f->from > 0 ? (uint32_t)f->from : 0;
+	uint32_t to = f->to > 0 ? (uint32_t)f->to : UINT32_MAX;
+	wide.from = f->from > m->window_s ? f->from - m->window_s : 0;
+	pthread_rwlock_rdlock(&ix->lock);
+	an_visits_pass vp = {.outcome = m->outcome};
+	uint8_t *tpi = calloc(ix->tps.n + 1, 1);
+	an_slice *sl = NULL;
+	ks_err err = tpi ? an_slice_new(ix, &wide, &sl, e) : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	if (!err) {
+		for (int k = 0; k < m->n_tp; k++) {
+			uint32_t c = an_codes_get(&ix->tps, m->tp[k]);
+			if (c)
+				tpi[c] = (uint8_t)(k + 1);
+		}
+		vp.tpi = tpi;
+		vp.w = (an_pass){.ix = ix, .slice = sl, .row = an_visits_row};
+		an_pass_split(&vp.w, NULL, ix->n);
+		if (vp.oom)
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	an_slice_free(sl);
+	pthread_rwlock_unlock(&ix->lock);  /* the visits are a copy */
+	free(tpi);
+	if (!err) {
+		qsort(vp.v, vp.n, sizeof *vp.v, an_visit_cmp);
+		for (size_t i = 0; i < vp.n;) {
+			size_t j = i;
+			while (j < vp.n && vp.v[j].cust == vp.v[i].cust)
+				j++;
+			an_moment_customer(m, vp.v + i, j - i, from, to);
+			i = j;
+		}
+	}
+	free(vp.v);
+	return err;
+}

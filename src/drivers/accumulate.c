@@ -43,10 +43,10 @@ ks_err drv_acc_new(int p, int groups, drv_acc **out, ks_error *e)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	drv_layout_init(&a->l, p);
 	size_t bytes = (size_t)groups * (size_t)a->l.k * sizeof(double);
-	if (bytes > ((size_t)1 << 30)) {
+	if (bytes > ((size_t)256 << 20)) {
 		free(a);
 		return ks_fail(e, KS_ERR_RANGE, "groups",
-			       "%d groups of %d drivers need %zu MiB (at most 1024): use fewer groups",
+			       "%d groups of %d drivers need %zu MiB (at most 256): use fewer groups",
 			       groups, p, bytes >> 20);
 	}
 	a->groups = groups;

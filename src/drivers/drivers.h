@@ -20,7 +20,8 @@
  * low score.
  *
  * Memory: 8 * (3.5 (p+1)^2 + 2.5 (p+1) + 1) bytes per group — 4096 groups of
- * 12 drivers take 20 MiB; drv_acc_new refuses more than 1 GiB.
+ * 12 drivers take 20 MiB, of 64 drivers 490 MiB; drv_acc_new refuses more
+ * than 256 MiB (64 drivers: at most 2,048 groups).
  *
  * Linear algebra is GSL's (eigen, BLAS triangular solves, dgemm through
  * OpenBLAS). drv_analyze turns GSL's abort-on-error handler off
@@ -57,7 +58,7 @@ bool drv_method_parse(const char *s, drv_method *out);
 /* A new, empty accumulator for p drivers (1..64) in G groups (1..4096).
  * *out belongs to the caller: drv_acc_free. Errors: KS_ERR_INVALID field
  * "drivers" (p out of range), KS_ERR_RANGE field "groups" (G out of range or
- * the memory above 1 GiB), KS_ERR_NOMEM. */
+ * the memory above 256 MiB), KS_ERR_NOMEM. */
 ks_err drv_acc_new(int p, int groups, drv_acc **out, ks_error *e);
 
 /* Adds one row to group (0..G-1; taken mod G). y = NAN (or ±inf): the row is

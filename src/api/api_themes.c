@@ -63,6 +63,21 @@ static bool api_nps_shown(const metrics_counts *c, const dc_vis *v)
 	return c->nps_n > 0 && c->nps_n >= v->min_n && v->show.nps;
 }
 
+/* Is a cell open, as /metrics has it (not "insufficient"): enough
+ * responses, and at least one measure with enough answers that the mask
+ * lets through (metrics_json_members_masked's rule). */
+static bool api_cell_open(const metrics_counts *c, const dc_vis *v)
+{
+	if (c->n < v->min_n)
+		return false;
+	const int64_t cnt[3] = {c->nps_n, c->grade_n, c->ces_n};
+	const bool allow[3] = {v->show.nps, v->show.grade, v->show.ces};
+	for (int i = 0; i < 3; i++)
+		if (cnt[i] > 0 && cnt[i] >= v->min_n && allow[i])
+			return true;
+	return false;
+}
+
 /* {"nps","ci_low","ci_high","n"}: the plain NPS and its adjusted-Wald 95%
  * interval (metrics_compute; shared/DOMAIN.md), or null when hidden. */
 static json_t *api_nps_json(const metrics_counts *c, const dc_vis *v)
@@ -337,16 +352,25 @@ ks_err api_themes(http_req *req, ks_error *e)
 	}
 	const char *lang = strcmp(req->who.language, "en") == 0 ? "en" : "nl";
 	json_t *filter = api_metrics_filter_json(app, &f, &w);
+	/* The slice's own sentiment counts, its answers with a theme and their
+	 * share describe the slice's answers as a whole: where /metrics says
+	 * the slice (or its analysed answers) is insufficient — a person or a
+	 * team under its threshold, or hidden to protect another cell — they
+	 * are null, like every figure of a hidden cell (PRIVACY.md section 1:
+	 * its number of responses, nothing else). */
+	bool open = api_cell_open(&tt.total, &tt.total_vis) && api_cell_open(&tt.analysed, &tt.analysed_vis);
 	json_t *sent = json_object();
 	static const char *const names[] = {"negative", "neutral", "positive"};
 	for (int i = 0; i < 3; i++)
-		json_object_set_new(sent, names[i], json_integer(api_count_of(&tt.sentiment, names[i], NULL)));
+		json_object_set_new(sent, names[i],
+				    open ? json_integer(api_count_of(&tt.sentiment, names[i], NULL)) : json_null());
 	int64_t answers = tt.analysed.n, with = x.with_theme.total.n;
 	json_t *themes = api_themes_json(app, lang, &tt, &x, iv);
-	json_t *out = json_pack("{s:O, s:O, s:o, s:I, s:I, s:o, s:o, s:I, s:I, s:o}", "from",
+	json_t *out = json_pack("{s:O, s:O, s:o, s:I, s:o, s:o, s:o, s:I, s:I, s:o}", "from",
 				json_object_get(filter, "from"), "to", json_object_get(filter, "to"), "filter", filter,
-				"answers", (json_int_t)answers, "with_theme", (json_int_t)with, "coverage",
-				api_ratio2(with, answers), "sentiment", sent, "min_n", (json_int_t)pol.min_n,
+				"answers", (json_int_t)answers, "with_theme",
+				open ? json_integer(with) : json_null(), "coverage",
+				open ? api_ratio2(with, answers) : json_null(), "sentiment", sent, "min_n", (json_int_t)pol.min_n,
 				"min_n_person", (json_int_t)pol.min_n_person, "themes",
 				themes ? themes : json_array());
 	dc_text_free(&tt);

@@ -15,6 +15,7 @@
 
 typedef struct dc_entry {
 	an_filter key;        /* the canonical table's own filter (canon_key) */
+	bool text;            /* a text table (dc_canon_text_get), not a base one */
 	int64_t min_n, min_n_person, as_of;
 	uint64_t dims;        /* an_index_versions */
 	size_t rows;
@@ -73,22 +74,50 @@ static void dc_canon_key(const an_filter *f, an_filter *k)
 	k->touchpoint_id = f->touchpoint_id;
 	k->journey_id = f->journey_id;
 	k->nps_only = f->nps_only;
+	/* Issue 14: a base table built under a theme or sentiment filter
+	 * counts other answers than one without: they must not share an entry. */
+	memcpy(k->theme, f->theme, sizeof k->theme);
+	memcpy(k->sentiment, f->sentiment, sizeof k->sentiment);
+	k->analysed = f->analysed;
 }
 
-static bool dc_entry_is(const dc_entry *x, const an_filter *k, const dc_policy *pol, uint64_t dims, size_t rows)
+static bool dc_entry_is(const dc_entry *x, const an_filter *k, bool text, const dc_policy *pol, uint64_t dims,
+			size_t rows)
 {
-	return x && x->dims == dims && x->rows == rows && x->as_of == pol->as_of && x->min_n == pol->min_n &&
+	return x && x->text == text && x->dims == dims && x->rows == rows && x->as_of == pol->as_of && x->min_n == pol->min_n &&
 	       x->min_n_person == pol->min_n_person && memcmp(&x->key, k, sizeof *k) == 0;
 }
 
 /* A table built without a cache is owned by the request alone: it is
  * recognised on release by not being in an entry. */
-ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
-		    ks_error *e)
+/* The text table: from the base table of the same filters without the
+ * text ones (the text table holds those as layers). */
+static ks_err dc_text_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc_canon *t, ks_error *e)
+{
+	an_filter fb = *f;
+	memset(fb.theme, 0, sizeof fb.theme);
+	memset(fb.sentiment, 0, sizeof fb.sentiment);
+	fb.analysed = 0;
+	const dc_canon *base = NULL;
+	ks_err err = dc_canon_get(ix, pol, &fb, &base, e);
+	if (err)
+		return err;
+	err = dc_canon_build_text(ix, pol, &fb, base, t, e);
+	dc_canon_release(pol, base);
+	return err;
+}
+
+static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *f, bool text,
+			   const dc_canon **out, ks_error *e)
 {
 	dc_cache *c = pol->cache;
-	an_filter key;
-	dc_canon_key(f, &key);
+	an_filter key, fk = *f;
+	if (text) {
+		memset(fk.theme, 0, sizeof fk.theme);
+		memset(fk.sentiment, 0, sizeof fk.sentiment);
+		fk.analysed = 0;
+	}
+	dc_canon_key(&fk, &key);
 	/* The table counts rows before as_of only: today's answers arriving
 	 * do not make it stale. */
 	uint64_t dims;
@@ -98,7 +127,7 @@ ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, cons
 		pthread_mutex_lock(&c->lock);
 		for (int i = 0; i < DC_CACHE_ENTRIES; i++) {
 			dc_entry *x = c->slot[i];
-			if (dc_entry_is(x, &key, pol, dims, rows)) {
+			if (dc_entry_is(x, &key, text, pol, dims, rows)) {
 				x->refs++;
 				x->used = ++c->clock;
 				*out = x->table;
@@ -111,7 +140,7 @@ ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, cons
 	dc_canon *t = calloc(1, sizeof *t);
 	if (t == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	ks_err err = dc_canon_build(ix, pol, f, t, e);
+	ks_err err = text ? dc_text_build(ix, pol, f, t, e) : dc_canon_build(ix, pol, f, t, e);
 	if (err) {
 		free(t);
 		return err;
@@ -121,6 +150,7 @@ ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, cons
 	if (x == NULL)
 		return KS_OK; /* no cache (or no memory for it): the request owns t */
 	x->key = key;
+	x->text = text;
 	x->min_n = pol->min_n;
 	x->min_n_person = pol->min_n_person;
 	x->as_of = pol->as_of;
@@ -145,6 +175,18 @@ ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, cons
 	dc_entry_unref(old);
 	pthread_mutex_unlock(&c->lock);
 	return KS_OK;
+}
+
+ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
+		    ks_error *e)
+{
+	return dc_cache_get(ix, pol, f, false, out, e);
+}
+
+ks_err dc_canon_text_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
+			 ks_error *e)
+{
+	return dc_cache_get(ix, pol, f, true, out, e);
 }
 
 /* An entry evicted while requests still read it lives on until the last

@@ -240,7 +240,7 @@ static void dc_counts_add(dc_count *a, const dc_count *b, int sign)
 }
 
 /* A breakdown by (unit, month) into the rows of kind. */
-static void dc_canon_fill(dc_canon *c, const an_result *r, char kind)
+static void dc_canon_fill(dc_canon *c, dc_count *cnt, const an_result *r, char kind)
 {
 	for (size_t g = 0; g < r->n_groups; g++) {
 		const an_group *gr = &r->groups[g];
@@ -248,14 +248,14 @@ static void dc_canon_fill(dc_canon *c, const an_result *r, char kind)
 		ssize_t col = dc_canon_col(c, gr->key[r->n_dims - 1]);
 		dc_count x = {gr->c.n, {gr->c.nps_n, gr->c.grade_n, gr->c.ces_n}};
 		if (row >= 0 && col >= 0)
-			dc_counts_add(&c->cnt[(size_t)row * c->n_cols + (size_t)col], &x, 1);
+			dc_counts_add(&cnt[(size_t)row * c->n_cols + (size_t)col], &x, 1);
 	}
 }
 
 /* Residual 'r' = unit - its children; 'n' = unit - every employee below
  * it; then quarters, years and all time from the months. Negative
  * residuals (an employee who moved team) are clamped to zero. */
-static ks_err dc_canon_derive(dc_canon *c)
+static ks_err dc_canon_derive(dc_canon *c, dc_count *cnt)
 {
 	size_t nr = c->n_rows, nc = c->n_cols, nm = c->n_months;
 	ssize_t *res = malloc(nr * sizeof *res), *none = malloc(nr * sizeof *none);
@@ -270,7 +270,7 @@ static ks_err dc_canon_derive(dc_canon *c)
 		const dc_row *row = &c->rows[r];
 		if ((row->kind == 'r' || row->kind == 'n') && row->parent >= 0) {
 			(row->kind == 'r' ? res : none)[row->parent] = (ssize_t)r;
-			memcpy(&c->cnt[r * nc], &c->cnt[(size_t)row->parent * nc], nm * sizeof *c->cnt);
+			memcpy(&cnt[r * nc], &cnt[(size_t)row->parent * nc], nm * sizeof *cnt);
 		}
 	}
 	for (size_t k = 0; k < nr; k++) {
@@ -279,21 +279,21 @@ static ks_err dc_canon_derive(dc_canon *c)
 			continue;
 		ssize_t r = res[row->parent];
 		for (size_t m = 0; r >= 0 && m < nm; m++)
-			dc_counts_add(&c->cnt[(size_t)r * nc + m], &c->cnt[k * nc + m], -1);
+			dc_counts_add(&cnt[(size_t)r * nc + m], &cnt[k * nc + m], -1);
 		for (ssize_t u = row->kind == 'e' ? row->parent : -1; u >= 0; u = c->rows[u].parent)
 			for (size_t m = 0; none[u] >= 0 && m < nm; m++)
-				dc_counts_add(&c->cnt[(size_t)none[u] * nc + m], &c->cnt[k * nc + m], -1);
+				dc_counts_add(&cnt[(size_t)none[u] * nc + m], &cnt[k * nc + m], -1);
 	}
 	for (size_t r = 0; r < nr; r++) {
 		for (size_t m = 0; m < nm; m++) {
-			dc_count *x = &c->cnt[r * nc + m];
+			dc_count *x = &cnt[r * nc + m];
 			x->n = x->n < 0 ? 0 : x->n;
 			for (int k = 0; k < SUP_MEASURES; k++)
 				x->m[k] = x->m[k] < 0 ? 0 : x->m[k];
 			int ym = dc_ym(c->col[m]);
-			dc_counts_add(&c->cnt[r * nc + (size_t)c->q_col[(ym / 12 - c->y0) * 4 + ym % 12 / 3]], x, 1);
-			dc_counts_add(&c->cnt[r * nc + (size_t)c->y_col[ym / 12 - c->y0]], x, 1);
-			dc_counts_add(&c->cnt[r * nc + nc - 1], x, 1);
+			dc_counts_add(&cnt[r * nc + (size_t)c->q_col[(ym / 12 - c->y0) * 4 + ym % 12 / 3]], x, 1);
+			dc_counts_add(&cnt[r * nc + (size_t)c->y_col[ym / 12 - c->y0]], x, 1);
+			dc_counts_add(&cnt[r * nc + nc - 1], x, 1);
 		}
 	}
 	free(res);
@@ -303,16 +303,16 @@ static ks_err dc_canon_derive(dc_canon *c)
 
 /* Employees with answers to each measure in each unit's cells (capped
  * at 2), for rule 2 and for sensitivity. */
-static void dc_canon_persons(dc_canon *c)
+static void dc_canon_persons(const dc_canon *c, const dc_count *cnt, uint8_t *persons)
 {
 	for (size_t r = 0; r < c->n_rows; r++) {
 		if (c->rows[r].kind != 'e')
 			continue;
 		for (size_t col = 0; col < c->n_cols; col++) {
-			const dc_count *x = &c->cnt[r * c->n_cols + col];
+			const dc_count *x = &cnt[r * c->n_cols + col];
 			for (ssize_t u = c->rows[r].parent; u >= 0; u = c->rows[u].parent)
 				for (int m = 0; m < SUP_MEASURES; m++) {
-					uint8_t *p = &c->persons[((size_t)u * c->n_cols + col) * SUP_MEASURES + m];
+					uint8_t *p = &persons[((size_t)u * c->n_cols + col) * SUP_MEASURES + m];
 					if (x->m[m] > 0 && *p < 2)
 						(*p)++;
 				}
@@ -323,24 +323,25 @@ static void dc_canon_persons(dc_canon *c)
 /* Thresholds (a person's cell: an employee's, or a unit's whose answers
  * name exactly one employee) and sensitivity (a cell holding no
  * employee's answers gives no one away). */
-static ks_err dc_canon_cells(dc_canon *c, const dc_policy *pol)
+static ks_err dc_canon_cells(dc_canon *c, const dc_policy *pol, const dc_count *cnt, const uint8_t *persons_all,
+			     size_t *cell)
 {
 	ks_err err = KS_OK;
 	for (size_t r = 0; !err && r < c->n_rows; r++) {
 		char kind = c->rows[r].kind;
 		for (size_t col = 0; !err && col < c->n_cols; col++) {
 			size_t k = r * c->n_cols + col;
-			const int64_t *m = c->cnt[k].m;
-			const uint8_t *persons = &c->persons[k * SUP_MEASURES];
+			const int64_t *m = cnt[k].m;
+			const uint8_t *persons = &persons_all[k * SUP_MEASURES];
 			int64_t min_n[SUP_MEASURES];
 			for (int i = 0; i < SUP_MEASURES; i++) {
 				bool person = kind == 'e' || (kind != 'r' && kind != 'n' && persons[i] == 1);
 				min_n[i] = person ? pol->min_n_person : pol->min_n;
 			}
-			err = sup_cell(&c->t, m, min_n, &c->cell[k]);
+			err = sup_cell(&c->t, m, min_n, &cell[k]);
 			for (int i = 0; !err && kind != 'e' && i < SUP_MEASURES; i++)
 				if (persons[i] == 0)
-					sup_sensitive(&c->t, c->cell[k], i, false);
+					sup_sensitive(&c->t, cell[k], i, false);
 		}
 	}
 	return err;
@@ -392,19 +393,20 @@ static ks_err dc_lists_make(const dc_canon *c, bool below, dc_lists *l)
 	return KS_OK;
 }
 
-static ks_err dc_line_of(dc_canon *c, size_t total_row, const dc_lists *l, ssize_t extra, size_t col)
+static ks_err dc_line_of(dc_canon *c, const size_t *cell, size_t total_row, const dc_lists *l, ssize_t extra,
+			 size_t col)
 {
 	size_t nc = c->n_cols;
-	ks_err err = sup_line(&c->t, c->cell[total_row * nc + col]);
+	ks_err err = sup_line(&c->t, cell[total_row * nc + col]);
 	for (size_t i = l->off[total_row]; !err && i < l->off[total_row + 1]; i++)
-		err = sup_member(&c->t, c->cell[l->item[i] * nc + col]);
+		err = sup_member(&c->t, cell[l->item[i] * nc + col]);
 	if (!err && extra >= 0)
-		err = sup_member(&c->t, c->cell[(size_t)extra * nc + col]);
+		err = sup_member(&c->t, cell[(size_t)extra * nc + col]);
 	return err;
 }
 
 /* The org tree's lines, for every column. */
-static ks_err dc_canon_tree_lines(dc_canon *c)
+static ks_err dc_canon_tree_lines(dc_canon *c, const size_t *cell)
 {
 	dc_lists kids = {0}, emps = {0};
 	ks_err err = dc_lists_make(c, false, &kids);
@@ -416,11 +418,11 @@ static ks_err dc_canon_tree_lines(dc_canon *c)
 			continue;
 		ssize_t none = kind == 't' ? -1 : dc_canon_row(c, 'n', c->rows[u].id);
 		for (size_t col = 0; !err && col < c->n_cols; col++) {
-			err = dc_line_of(c, u, &kids, -1, col);
+			err = dc_line_of(c, cell, u, &kids, -1, col);
 			/* org or department = every employee below it + the answers
 			 * naming no employee (group_by=employee's "(none)" row) */
 			if (!err && none >= 0)
-				err = dc_line_of(c, u, &emps, none, col);
+				err = dc_line_of(c, cell, u, &emps, none, col);
 		}
 	}
 	dc_lists_free(&kids);
@@ -430,12 +432,12 @@ static ks_err dc_canon_tree_lines(dc_canon *c)
 
 /* The calendar's lines, for every row: a quarter = its months, a year =
  * its quarters, all time = its years. */
-static ks_err dc_canon_time_lines(dc_canon *c)
+static ks_err dc_canon_time_lines(dc_canon *c, const size_t *cells)
 {
 	size_t nc = c->n_cols;
 	ks_err err = KS_OK;
 	for (size_t r = 0; !err && r < c->n_rows; r++) {
-		const size_t *cell = &c->cell[r * nc];
+		const size_t *cell = &cells[r * nc];
 		for (int y = 0; !err && y < c->n_y; y++) {
 			for (int q = 0; !err && q < 4; q++) {
 				ssize_t qc = c->q_col[y * 4 + q];
@@ -475,82 +477,263 @@ void dc_canon_free(dc_canon *c)
 	free(c->cell);
 	free(c->cnt);
 	free(c->persons);
+	free(c->layer);
 	memset(c, 0, sizeof *c);
 }
 
-ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc_canon *c, ks_error *e)
+/* The five breakdowns a layer is filled from: every answer, organisations,
+ * departments, teams and employees, each by local month. */
+static ks_err dc_canon_queries(an_index *ix, const an_filter *f0, an_result q[5], ks_error *e)
 {
-	memset(c, 0, sizeof *c);
-	sup_init(&c->t);
+	static const an_dim unit[5] = {AN_DIM_NONE, AN_DIM_ORGANISATION, AN_DIM_DEPARTMENT, AN_DIM_TEAM,
+				       AN_DIM_EMPLOYEE};
+	memset(q, 0, 5 * sizeof *q);
+	ks_err err = KS_OK;
+	for (int i = 0; !err && i < 5; i++) {
+		an_dim d[2] = {unit[i], AN_DIM_MONTH};
+		err = i == 0 ? an_query(ix, f0, &d[1], 1, &q[i], e) : an_query(ix, f0, d, 2, &q[i], e);
+	}
+	if (err)
+		for (int i = 0; i < 5; i++)
+			an_result_free(&q[i]);
+	return err;
+}
+
+static void dc_canon_fill_all(dc_canon *c, dc_count *cnt, const an_result q[5])
+{
+	static const char kind[5] = {'a', 'o', 'd', 't', 'e'};
+	for (int i = 0; i < 5; i++)
+		dc_canon_fill(c, cnt, &q[i], kind[i]);
+}
+
+/* The request's filter as a table is built from it: no unit, employee or
+ * window (the table holds them all), cut at as_of. */
+static an_filter dc_canon_filter(const dc_policy *pol, const an_filter *f)
+{
 	an_filter f0 = *f;
 	f0.team_id = 0;
 	f0.employee_id = 0;
 	f0.from = 0;
 	f0.to = pol->as_of;
 	f0.raw_keys = true;
-	an_dim d_m = AN_DIM_MONTH;
-	an_dim d_org[2] = {AN_DIM_ORGANISATION, AN_DIM_MONTH};
-	an_dim d_dep[2] = {AN_DIM_DEPARTMENT, AN_DIM_MONTH};
-	an_dim d_team[2] = {AN_DIM_TEAM, AN_DIM_MONTH};
-	an_dim d_emp[2] = {AN_DIM_EMPLOYEE, AN_DIM_MONTH};
-	an_result q[5];
-	memset(q, 0, sizeof q);
-	ks_err err = an_query(ix, &f0, &d_m, 1, &q[0], e);
-	if (!err)
-		err = an_query(ix, &f0, d_org, 2, &q[1], e);
-	if (!err)
-		err = an_query(ix, &f0, d_dep, 2, &q[2], e);
-	if (!err)
-		err = an_query(ix, &f0, d_team, 2, &q[3], e);
-	if (!err)
-		err = an_query(ix, &f0, d_emp, 2, &q[4], e);
-	if (err) {
-		for (int i = 0; i < 5; i++)
-			an_result_free(&q[i]);
-		return err;
-	}
-	err = dc_canon_cols(c, &q[0]);
+	return f0;
+}
+
+/* Rows and columns from the breakdowns of every answer, and the arrays of
+ * n_layers layers. */
+static ks_err dc_canon_shape(dc_canon *c, an_index *ix, const an_result q[5], size_t n_layers)
+{
+	ks_err err = dc_canon_cols(c, &q[0]);
 	if (!err)
 		err = dc_canon_rows(c, ix, &q[1], &q[2], &q[3], &q[4]);
-	size_t cells = c->n_rows * c->n_cols;
+	size_t cells = n_layers * c->n_rows * c->n_cols;
 	if (!err) {
+		c->n_layers = n_layers;
+		c->layer = calloc(n_layers, sizeof *c->layer);
 		c->cell = calloc(cells ? cells : 1, sizeof *c->cell);
 		c->cnt = calloc(cells ? cells : 1, sizeof *c->cnt);
 		c->persons = calloc(cells ? cells * SUP_MEASURES : 1, sizeof *c->persons);
-		if (c->cell == NULL || c->cnt == NULL || c->persons == NULL)
+		if (c->layer == NULL || c->cell == NULL || c->cnt == NULL || c->persons == NULL)
 			err = KS_ERR_NOMEM;
 	}
+	return err;
+}
+
+/* Layer l's cells, then the org tree's and the calendar's lines over them
+ * (counts already filled and derived). */
+static ks_err dc_canon_layer(dc_canon *c, const dc_policy *pol, size_t l)
+{
+	size_t off = l * c->n_rows * c->n_cols;
+	dc_canon_persons(c, c->cnt + off, c->persons + off * SUP_MEASURES);
+	ks_err err = dc_canon_cells(c, pol, c->cnt + off, c->persons + off * SUP_MEASURES, c->cell + off);
+	if (!err)
+		err = dc_canon_tree_lines(c, c->cell + off);
+	if (!err)
+		err = dc_canon_time_lines(c, c->cell + off);
+	return err;
+}
+
+/* Kept (cache.c) for its decisions only: thresholds and hidden flags, not
+ * the counts and lines that made them. */
+static void dc_canon_finish(dc_canon *c)
+{
+	sup_run(&c->t);
+	sup_compact(&c->t);
+	free(c->cnt);
+	free(c->persons);
+	c->cnt = NULL;
+	c->persons = NULL;
+}
+
+ks_err dc_canon_build(an_index *ix, const dc_policy *pol, const an_filter *f, dc_canon *c, ks_error *e)
+{
+	memset(c, 0, sizeof *c);
+	sup_init(&c->t);
+	an_filter f0 = dc_canon_filter(pol, f);
+	an_result q[5];
+	ks_err err = dc_canon_queries(ix, &f0, q, e);
+	if (err)
+		return err;
+	err = dc_canon_shape(c, ix, q, 1);
 	if (!err) {
-		dc_canon_fill(c, &q[0], 'a');
-		dc_canon_fill(c, &q[1], 'o');
-		dc_canon_fill(c, &q[2], 'd');
-		dc_canon_fill(c, &q[3], 't');
-		dc_canon_fill(c, &q[4], 'e');
-		err = dc_canon_derive(c);
-	}
-	if (!err) {
-		dc_canon_persons(c);
-		err = dc_canon_cells(c, pol);
+		dc_canon_fill_all(c, c->cnt, q);
+		err = dc_canon_derive(c, c->cnt);
 	}
 	if (!err)
-		err = dc_canon_tree_lines(c);
+		err = dc_canon_layer(c, pol, 0);
 	if (!err)
-		err = dc_canon_time_lines(c);
-	if (!err) {
-		/* Kept (cache.c) for its decisions only: thresholds and hidden
-		 * flags, not the counts and lines that made them. */
-		sup_run(&c->t);
-		sup_compact(&c->t);
-		free(c->cnt);
-		free(c->persons);
-		c->cnt = NULL;
-		c->persons = NULL;
-	}
+		dc_canon_finish(c);
 	for (int i = 0; i < 5; i++)
 		an_result_free(&q[i]);
 	if (err) {
 		dc_canon_free(c);
 		return ks_fail(e, err, NULL, err == KS_ERR_NOMEM ? "out of memory" : "canonical table: bad month label");
+	}
+	return KS_OK;
+}
+
+/* ---- the text layers (issue 14) ----------------------------------------------- */
+
+ssize_t dc_canon_layer_of(const dc_canon *c, const char *name)
+{
+	for (size_t l = 0; l < c->n_layers; l++)
+		if (strcmp(c->layer[l], name) == 0)
+			return (ssize_t)l;
+	return -1;
+}
+
+/* Layer to -= layer from, over the counts as filled (units' months,
+ * before residuals and the calendar): the layers are subsets, so the
+ * difference is exact. */
+static void dc_canon_sub_layer(dc_canon *c, size_t to, size_t a, size_t b)
+{
+	size_t n = c->n_rows * c->n_cols;
+	dc_count *x = c->cnt + to * n;
+	const dc_count *pa = c->cnt + a * n, *pb = c->cnt + b * n;
+	for (size_t k = 0; k < n; k++) {
+		x[k] = pa[k];
+		dc_counts_add(&x[k], &pb[k], -1);
+	}
+}
+
+/* Layer 0 is every answer, decided by the base table (every other reply
+ * reads it there): hidden there, hidden here; shown there, a known number
+ * here (not sensitive: never chosen, never counted as hidden). */
+static void dc_canon_force_base(dc_canon *c, const dc_canon *base)
+{
+	for (size_t r = 0; r < c->n_rows; r++) {
+		ssize_t br = dc_canon_row(base, c->rows[r].kind, c->rows[r].id);
+		for (size_t col = 0; col < c->n_cols; col++) {
+			size_t k = c->cell[r * c->n_cols + col];
+			ssize_t bc = br >= 0 ? dc_canon_col(base, c->col[col]) : -1;
+			for (int m = 0; m < SUP_MEASURES; m++) {
+				/* a cell the base table lacks is hidden by every reply (dc_hide_all) */
+				bool hidden = bc < 0 || base->t.hidden[base->cell[(size_t)br * base->n_cols + (size_t)bc]][m];
+				if (hidden)
+					c->t.hidden[k][m] = true;
+				else
+					sup_sensitive(&c->t, k, m, false);
+			}
+		}
+	}
+}
+
+/* Per (row, column): every answer = analysed + not analysed; analysed =
+ * negative + neutral + positive; analysed = with T + without T. */
+static ks_err dc_canon_text_lines(dc_canon *c, size_t nt)
+{
+	size_t n = c->n_rows * c->n_cols;
+	ks_err err = KS_OK;
+	for (size_t k = 0; !err && k < n; k++) {
+		const size_t *cl = c->cell + k;
+		err = sup_line(&c->t, cl[0]);
+		err = err ? err : sup_member(&c->t, cl[DC_L_ANALYSED * n]);
+		err = err ? err : sup_member(&c->t, cl[DC_L_UNANALYSED * n]);
+		err = err ? err : sup_line(&c->t, cl[DC_L_ANALYSED * n]);
+		for (size_t s = DC_L_NEGATIVE; !err && s <= DC_L_POSITIVE; s++)
+			err = sup_member(&c->t, cl[s * n]);
+		for (size_t th = 0; !err && th < nt; th++) {
+			err = sup_line(&c->t, cl[DC_L_ANALYSED * n]);
+			err = err ? err : sup_member(&c->t, cl[(DC_L_THEMES + th) * n]);
+			err = err ? err : sup_member(&c->t, cl[(DC_L_THEMES + nt + th) * n]);
+		}
+	}
+	return err;
+}
+
+ks_err dc_canon_build_text(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon *base,
+			   dc_canon *c, ks_error *e)
+{
+	static const char *const sent[3] = {"negative", "neutral", "positive"};
+	memset(c, 0, sizeof *c);
+	sup_init(&c->t);
+	an_filter f0 = dc_canon_filter(pol, f);
+	memset(f0.theme, 0, sizeof f0.theme);
+	memset(f0.sentiment, 0, sizeof f0.sentiment);
+	f0.analysed = 0;
+	an_result q[5], themes;
+	an_dim dt = AN_DIM_THEME;
+	ks_err err = an_query(ix, &f0, &dt, 1, &themes, e);
+	if (err)
+		return err;
+	size_t nt = themes.n_groups;
+	err = dc_canon_queries(ix, &f0, q, e);
+	if (!err) {
+		err = dc_canon_shape(c, ix, q, DC_L_THEMES + 2 * nt);
+		if (!err)
+			dc_canon_fill_all(c, c->cnt, q);
+		for (int i = 0; i < 5; i++)
+			an_result_free(&q[i]);
+	}
+	size_t n = c->n_rows * c->n_cols;
+	/* the layers counted: analysed, the sentiments, each theme */
+	for (size_t l = DC_L_ANALYSED; !err && l < DC_L_THEMES + nt; l++) {
+		if (l == DC_L_UNANALYSED)
+			continue;
+		an_filter fl = f0;
+		if (l == DC_L_ANALYSED)
+			fl.analysed = 1;
+		else if (l < DC_L_THEMES)
+			snprintf(fl.sentiment, sizeof fl.sentiment, "%s", sent[l - DC_L_NEGATIVE]);
+		else
+			snprintf(fl.theme, sizeof fl.theme, "%.47s", themes.groups[l - DC_L_THEMES].key[0]);
+		if ((err = dc_canon_queries(ix, &fl, q, e)) != KS_OK)
+			break;
+		dc_canon_fill_all(c, c->cnt + l * n, q);
+		for (int i = 0; i < 5; i++)
+			an_result_free(&q[i]);
+	}
+	if (!err) {
+		snprintf(c->layer[0], sizeof c->layer[0], "%s", "");
+		snprintf(c->layer[DC_L_ANALYSED], sizeof c->layer[0], "%s", "analysed");
+		snprintf(c->layer[DC_L_UNANALYSED], sizeof c->layer[0], "%s", "unanalysed");
+		for (int s = 0; s < 3; s++)
+			snprintf(c->layer[DC_L_NEGATIVE + (size_t)s], sizeof c->layer[0], "s:%s", sent[s]);
+		for (size_t th = 0; th < nt; th++) {
+			snprintf(c->layer[DC_L_THEMES + th], sizeof c->layer[0], "t:%s", themes.groups[th].key[0]);
+			snprintf(c->layer[DC_L_THEMES + nt + th], sizeof c->layer[0], "n:%s", themes.groups[th].key[0]);
+		}
+		/* the layers derived: not analysed, and "analysed, not T" */
+		dc_canon_sub_layer(c, DC_L_UNANALYSED, 0, DC_L_ANALYSED);
+		for (size_t th = 0; th < nt; th++)
+			dc_canon_sub_layer(c, DC_L_THEMES + nt + th, DC_L_ANALYSED, DC_L_THEMES + th);
+	}
+	for (size_t l = 0; !err && l < c->n_layers; l++)
+		err = dc_canon_derive(c, c->cnt + l * n);
+	for (size_t l = 0; !err && l < c->n_layers; l++)
+		err = dc_canon_layer(c, pol, l);
+	if (!err) {
+		dc_canon_force_base(c, base);
+		err = dc_canon_text_lines(c, nt);
+	}
+	if (!err)
+		dc_canon_finish(c);
+	an_result_free(&themes);
+	if (err) {
+		dc_canon_free(c);
+		/* the queries have filled e; the rest fail for memory or a bad label */
+		return e && e->code == err ? err
+					   : ks_fail(e, err, NULL, err == KS_ERR_NOMEM ? "out of memory" : "canonical table: bad month label");
 	}
 	return KS_OK;
 }

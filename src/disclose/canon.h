@@ -14,6 +14,18 @@
  *
  * Built per request from the request's other filters, cut at pol->as_of.
  * The caller owns the table: dc_canon_free.
+ *
+ * The text table (issue 14, dc_canon_build_text) has the same rows and
+ * columns in several layers, each a subset of the answers: every answer
+ * (layer 0, decided by the base table and copied), analysed, not
+ * analysed, negative, neutral, positive, then per theme T of the data
+ * "mentioning T", then per theme "analysed, not mentioning T". Each layer
+ * has the tree's and the calendar's lines; per (row, column) the layers
+ * have text.h's lines (every = analysed + not analysed; analysed = its
+ * sentiments; analysed = with T + without T). So a theme or sentiment
+ * cell of a unit and a period is decided once for the organisation, and
+ * every filter that shows the same answers reads the same decision
+ * (docs/PRIVACY.md "Themes and sentiment").
  */
 #ifndef KS_DC_CANON_H
 #define KS_DC_CANON_H
@@ -38,8 +50,13 @@ typedef struct dc_count {
 	int64_t m[SUP_MEASURES];
 } dc_count;
 
+/* The text table's fixed layers; themes from DC_L_THEMES on. */
+enum { DC_L_ALL, DC_L_ANALYSED, DC_L_UNANALYSED, DC_L_NEGATIVE, DC_L_NEUTRAL, DC_L_POSITIVE, DC_L_THEMES };
+
 typedef struct dc_canon {
 	sup_table t;
+	size_t n_layers;           /* 1 for the base table */
+	char (*layer)[112];       /* names: "", "analysed", "unanalysed", "s:<label>", "t:<id>", "n:<id>" */
 	size_t n_rows, rows_cap;
 	dc_row *rows;
 	size_t *slot;              /* open-addressing (kind, id) -> row index + 1 */
@@ -50,10 +67,10 @@ typedef struct dc_canon {
 	ssize_t *ym_col;
 	int y0, n_y;               /* quarter and year columns by year */
 	ssize_t *q_col, *y_col;    /* q_col[(year - y0) * 4 + q - 1], y_col[year - y0] */
-	size_t *cell;              /* n_rows x n_cols -> cell of t */
-	dc_count *cnt;             /* n_rows x n_cols (freed once built) */
-	uint8_t *persons;          /* n_rows x n_cols x measures: employees with answers to it, capped
-	                            * at 2 (freed once built) */
+	size_t *cell;              /* n_layers x n_rows x n_cols -> cell of t */
+	dc_count *cnt;             /* n_layers x n_rows x n_cols (freed once built) */
+	uint8_t *persons;          /* n_layers x n_rows x n_cols x measures: employees with answers
+	                            * to it, capped at 2 (freed once built) */
 	struct dc_entry *entry;    /* the cache entry holding it (cache.c); NULL: the request's own */
 } dc_canon;
 
@@ -65,6 +82,23 @@ void dc_canon_free(dc_canon *c);
 ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
 		    ks_error *e);
 void dc_canon_release(const dc_policy *pol, const dc_canon *c);
+
+/* The text table for the same filters; base is the base table of them
+ * (dc_canon_get), whose decisions layer 0 takes. */
+ks_err dc_canon_build_text(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon *base,
+			   dc_canon *c, ks_error *e);
+/* The text table from pol->cache (keyed apart from the base tables),
+ * building it when it is not there; release with dc_canon_release. */
+ks_err dc_canon_text_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
+			 ks_error *e);
+/* The layer of a name (see layer above), -1 when none. */
+ssize_t dc_canon_layer_of(const dc_canon *c, const char *name);
+
+/* disclose.c: the cell of layer l of c that group g of r (NULL: r's
+ * total) is, under filter f and period; -1 when the table cannot place
+ * it. Text dimensions of r are skipped: the caller chose the layer. */
+ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const char *period,
+		     const an_result *r, const an_group *g, size_t l);
 
 /* The row of (kind, id), -1 when the table has none. */
 ssize_t dc_canon_row(const dc_canon *c, char kind, int64_t id);

@@ -134,8 +134,8 @@ static ssize_t dc_none_row(const dc_canon *c, ssize_t unit)
 	return -1;
 }
 
-static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const char *period,
-		      const an_result *r, const an_group *g)
+ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const char *period,
+		     const an_result *r, const an_group *g, size_t l)
 {
 	ssize_t row = -2, col = -2;
 	int pk = dc_label_kind(period);
@@ -160,6 +160,8 @@ static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const
 			/* The finer of the group's period and the filter's. */
 			int gk = dc_label_kind(g->key[i]);
 			col = dc_canon_col(c, gk < pk ? g->key[i] : period);
+		} else if (an_dim_is_text(d)) {
+			continue; /* the layer */
 		} else {
 			return -1;
 		}
@@ -180,9 +182,9 @@ static ssize_t dc_map(an_index *ix, const dc_canon *c, const an_filter *f, const
 		row = f->employee_id ? -1 : dc_none_row(c, row);
 	if (col == -2)
 		col = dc_canon_col(c, period);
-	if (row < 0 || col < 0)
+	if (row < 0 || col < 0 || l >= c->n_layers)
 		return -1;
-	return (ssize_t)c->cell[(size_t)row * c->n_cols + (size_t)col];
+	return (ssize_t)c->cell[(l * c->n_rows + (size_t)row) * c->n_cols + (size_t)col];
 }
 
 static bool dc_all_canonical(const an_dim *dims, int n_dims)
@@ -346,17 +348,28 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 			dc_reply_free(out);
 		return err ? ks_fail(e, err, NULL, "out of memory") : KS_OK;
 	}
+	/* A filter on one theme or one sentiment (not both) is a layer of the
+	 * text table: its cells are those /themes and group_by=theme show for
+	 * the same answers, decided once (canon.h). */
+	bool one_text = (f->theme[0] != '\0') != (f->sentiment[0] != '\0') && f->analysed == 0;
 	const dc_canon *c = NULL;
-	err = dc_canon_get(ix, pol, f, &c, e);
+	size_t layer = 0;
+	err = one_text ? dc_canon_text_get(ix, pol, f, &c, e) : dc_canon_get(ix, pol, f, &c, e);
 	if (err) {
 		dc_reply_free(out);
 		return err;
 	}
-	ssize_t tc = dc_map(ix, c, f, period, &out->r, NULL);
+	if (one_text) {
+		char name[64];
+		snprintf(name, sizeof name, "%s:%s", f->theme[0] ? "t" : "s", f->theme[0] ? f->theme : f->sentiment);
+		ssize_t l = dc_canon_layer_of(c, name);
+		layer = l >= 0 ? (size_t)l : c->n_layers; /* none: no answers, nothing placed */
+	}
+	ssize_t tc = dc_canon_map(ix, c, f, period, &out->r, NULL, layer);
 	if (dc_all_canonical(dims, n_dims)) {
 		out->total = tc >= 0 ? dc_vis_of(&c->t, (size_t)tc, &out->r.total) : dc_hide_all(pol, f);
 		for (size_t g = 0; g < out->r.n_groups; g++) {
-			ssize_t gc = dc_map(ix, c, f, period, &out->r, &out->r.groups[g]);
+			ssize_t gc = dc_canon_map(ix, c, f, period, &out->r, &out->r.groups[g], layer);
 			out->groups[g] = gc >= 0 ? dc_vis_of(&c->t, (size_t)gc, &out->r.groups[g].c) : dc_hide_all(pol, f);
 		}
 	} else if (tc >= 0) {

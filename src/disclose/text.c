@@ -2,9 +2,11 @@
  * text.h, the reasoning in docs/PRIVACY.md "Themes". */
 #include "disclose/text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "disclose/canon.h"
 #include "disclose/suppress.h"
 
 /* ---- cells ------------------------------------------------------------------- */
@@ -77,7 +79,7 @@ static const an_group *dc_find_key(const an_result *r, int i, const char *key)
 /* ---- the one-way table ------------------------------------------------------------ */
 
 static ks_err dc_text_counts(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
-			     dc_text *out, an_result *absent, ks_error *e)
+			     dc_text *out, an_result *absent, uint8_t *unanalysed_persons, ks_error *e)
 {
 	dc_reply tot;
 	ks_err err = dc_query(ix, pol, f, period, NULL, 0, &tot, e);
@@ -105,7 +107,60 @@ static ks_err dc_text_counts(an_index *ix, const dc_policy *pol, const an_filter
 	}
 	out->unanalysed = out->total;
 	dc_counts_sub(&out->unanalysed, &out->analysed);
+	/* Their employees counted, not bounded by the total's: a total of two
+	 * employees can leave answers without analysis of one alone, a
+	 * person's cell (the bound would give it the group threshold). */
+	fa.analysed = -1;
+	if (!err && (err = an_query(ix, &fa, NULL, 0, &ra, e)) == KS_OK) {
+		*unanalysed_persons = ra.total_persons;
+		an_result_free(&ra);
+	}
 	return err;
+}
+
+/* ---- the organisation-wide decision (canon.h's text table) ----------------------- */
+
+/* Is the slice's text table read from the organisation's? For every whole
+ * period the base table holds, unless the filter is itself a theme or a
+ * sentiment (its groups are then no layer of the table). */
+static bool dc_text_canonical(const an_filter *f, const char *period)
+{
+	return period != NULL && f->theme[0] == '\0' && f->sentiment[0] == '\0' && f->analysed == 0;
+}
+
+/* The visibility of the filter's own cell (or group g of r) in the layer
+ * named name; nothing shown when the table cannot place it. */
+static dc_vis dc_text_canon_vis(an_index *ix, const dc_policy *pol, const dc_canon *c, const an_filter *f,
+				const char *period, const an_result *r, const an_group *g, const char *name,
+				const metrics_counts *cnt)
+{
+	ssize_t l = dc_canon_layer_of(c, name);
+	ssize_t k = l >= 0 ? dc_canon_map(ix, c, f, period, r, g, (size_t)l) : -1;
+	if (k < 0)
+		return (dc_vis){.min_n = f->employee_id ? pol->min_n_person : pol->min_n};
+	return dc_tt_vis(&c->t, (size_t)k, cnt);
+}
+
+static void dc_text_from_canon(an_index *ix, const dc_policy *pol, const dc_canon *c, const an_filter *f,
+			       const char *period, dc_text *out)
+{
+	an_result none;
+	memset(&none, 0, sizeof none);
+	char name[128];
+	out->analysed_vis = dc_text_canon_vis(ix, pol, c, f, period, &none, NULL, "analysed", &out->analysed);
+	out->unanalysed_vis = dc_text_canon_vis(ix, pol, c, f, period, &none, NULL, "unanalysed", &out->unanalysed);
+	for (size_t g = 0; g < out->sentiment.n_groups; g++) {
+		snprintf(name, sizeof name, "s:%s", out->sentiment.groups[g].key[0]);
+		out->sentiment_vis[g] = dc_text_canon_vis(ix, pol, c, f, period, &none, NULL, name,
+							  &out->sentiment.groups[g].c);
+	}
+	for (size_t g = 0; g < out->themes.n_groups; g++) {
+		snprintf(name, sizeof name, "t:%s", out->themes.groups[g].key[0]);
+		out->themes_vis[g] = dc_text_canon_vis(ix, pol, c, f, period, &none, NULL, name,
+						       &out->themes.groups[g].c);
+		snprintf(name, sizeof name, "n:%s", out->themes.groups[g].key[0]);
+		out->without_vis[g] = dc_text_canon_vis(ix, pol, c, f, period, &none, NULL, name, &out->without[g]);
+	}
 }
 
 ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
@@ -114,7 +169,8 @@ ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, con
 	memset(out, 0, sizeof *out);
 	an_result absent;
 	memset(&absent, 0, sizeof absent);
-	ks_err err = dc_text_counts(ix, pol, f, period, out, &absent, e);
+	uint8_t unanalysed_persons = 0;
+	ks_err err = dc_text_counts(ix, pol, f, period, out, &absent, &unanalysed_persons, e);
 	size_t ns = out->sentiment.n_groups, nt = out->themes.n_groups;
 	if (!err) {
 		out->sentiment_vis = calloc(ns ? ns : 1, sizeof *out->sentiment_vis);
@@ -147,7 +203,7 @@ ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, con
 	if (!err)
 		err = dc_tt_cell(&tt, &out->analysed, out->analysed_persons, false, NULL, &c_a);
 	if (!err)
-		err = dc_tt_cell(&tt, &out->unanalysed, out->total_persons, false, NULL, &c_r);
+		err = dc_tt_cell(&tt, &out->unanalysed, unanalysed_persons, false, NULL, &c_r);
 	for (size_t g = 0; !err && g < ns; g++)
 		err = dc_tt_cell(&tt, &out->sentiment.groups[g].c, out->sentiment.groups[g].persons, false,
 				 NULL, &cs[g]);
@@ -171,7 +227,16 @@ ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, con
 		if (!err)
 			err = sup_member(&tt.t, cw[g]);
 	}
-	if (!err) {
+	const dc_canon *canon = NULL;
+	if (!err && dc_text_canonical(f, period))
+		err = dc_canon_text_get(ix, pol, f, &canon, e);
+	if (!err && canon) {
+		/* decided once for the organisation: every filter showing the
+		 * same answers reads the same cell (the total: the base table's,
+		 * as dc_query gave it) */
+		dc_text_from_canon(ix, pol, canon, f, period, out);
+		dc_canon_release(pol, canon);
+	} else if (!err) {
 		sup_run(&tt.t);
 		out->total_vis = dc_tt_vis(&tt.t, c_tot, &out->total);
 		out->analysed_vis = dc_tt_vis(&tt.t, c_a, &out->analysed);
@@ -229,6 +294,28 @@ static bool dc_same_key(const an_group *a, int i, const an_group *b, int j)
 	return a->id[i] == b->id[j] && strcmp(a->key[i], b->key[j]) == 0;
 }
 
+/* The employees (capped at 2) of the group of r keyed like x's group xg
+ * on r's first dimension and, when tkey is given, tkey on its second;
+ * 0 when r has no such group (no answers). */
+static uint8_t dc_persons_of(const an_result *r, const an_group *xg, const char *tkey)
+{
+	for (size_t g = 0; g < r->n_groups; g++)
+		if (dc_same_key(&r->groups[g], 0, xg, 0) && (tkey == NULL || strcmp(r->groups[g].key[1], tkey) == 0))
+			return r->groups[g].persons;
+	return 0;
+}
+
+/* The employees of the union of two sets of answers from theirs (capped
+ * at 2): two alone could be one person in both, so the union is surely
+ * two only when one of them is; a bound from below that errs towards
+ * the person threshold, never away from it. */
+static uint8_t dc_union_persons(uint8_t a, uint8_t b)
+{
+	if (a == 2 || b == 2)
+		return 2;
+	return a || b ? 1 : 0;
+}
+
 /* Two-way: x (the other dimension) by a text dimension. */
 static ks_err dc_text_two_way(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
 			      const dc_text *tt, int ti, dc_reply *out, ks_error *e)
@@ -240,6 +327,23 @@ static ks_err dc_text_two_way(an_index *ix, const dc_policy *pol, const an_filte
 	ks_err err = dc_query(ix, pol, f, period, &xd, 1, &xr, e);
 	if (err)
 		return err;
+	/* The employees of "(x, not T)" and of x's answers without analysis,
+	 * counted (the x cell's count is no bound for them: x with two
+	 * employees can leave one alone in either). */
+	an_result xabs, xun;
+	memset(&xabs, 0, sizeof xabs);
+	memset(&xun, 0, sizeof xun);
+	an_dim dabs[2] = {xd, AN_DIM_THEME_ABSENT};
+	an_filter fun = *f;
+	fun.analysed = -1;
+	err = an_query(ix, &fun, &xd, 1, &xun, e);
+	if (!err && td == AN_DIM_THEME)
+		err = an_query(ix, f, dabs, 2, &xabs, e);
+	if (err) {
+		an_result_free(&xun);
+		dc_reply_free(&xr);
+		return err;
+	}
 	dc_tt t = {.pol = pol, .person = f->employee_id != 0};
 	sup_init(&t.t);
 	size_t n = r->n_groups, nx = xr.r.n_groups;
@@ -283,8 +387,12 @@ static ks_err dc_text_two_way(an_index *ix, const dc_policy *pol, const an_filte
 			if (td == AN_DIM_THEME) {
 				metrics_counts comp = xg->c;
 				dc_counts_sub(&comp, &r->groups[g].c);
+				/* x without T = x's answers without analysis + its
+				 * analysed ones not mentioning T, both counted */
+				uint8_t cp = dc_union_persons(dc_persons_of(&xun, xg, NULL),
+							      dc_persons_of(&xabs, xg, r->groups[g].key[ti]));
 				size_t cc;
-				err = dc_tt_cell(&t, &comp, xg->persons, named, NULL, &cc);
+				err = dc_tt_cell(&t, &comp, cp, named, NULL, &cc);
 				err = err ? err : sup_line(&t.t, cm[x]);
 				err = err ? err : sup_member(&t.t, cell[g]);
 				err = err ? err : sup_member(&t.t, cc);
@@ -296,8 +404,9 @@ static ks_err dc_text_two_way(an_index *ix, const dc_policy *pol, const an_filte
 			}
 		}
 		if (!err && td == AN_DIM_SENTIMENT && any) {
+			/* the rest is x's answers without analysis: counted */
 			size_t cc;
-			err = dc_tt_cell(&t, &rest, xg->persons, named, NULL, &cc);
+			err = dc_tt_cell(&t, &rest, dc_persons_of(&xun, xg, NULL), named, NULL, &cc);
 			err = err ? err : sup_line(&t.t, cm[x]);
 			for (size_t g = first; !err && g < n; g++)
 				if (xof[g] == x)
@@ -326,6 +435,8 @@ static ks_err dc_text_two_way(an_index *ix, const dc_policy *pol, const an_filte
 			}
 	}
 	free(done);
+	an_result_free(&xun);
+	an_result_free(&xabs);
 	if (!err) {
 		sup_run(&t.t);
 		out->total = dc_tt_vis(&t.t, c_tot, &r->total);
@@ -338,6 +449,35 @@ static ks_err dc_text_two_way(an_index *ix, const dc_policy *pol, const an_filte
 	free(xof);
 	dc_reply_free(&xr);
 	return err ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : KS_OK;
+}
+
+/* Dimensions the text table has cells for: units, employees, whole months,
+ * quarters and years. */
+static bool dc_text_canon_dim(an_dim d)
+{
+	return d == AN_DIM_EMPLOYEE || d == AN_DIM_TEAM || d == AN_DIM_DEPARTMENT || d == AN_DIM_ORGANISATION ||
+	       d == AN_DIM_MONTH || d == AN_DIM_QUARTER || d == AN_DIM_YEAR;
+}
+
+/* Two-way, x a unit or a period: every cell is a cell of the text table
+ * (the layer of its text key, the row and column of x and the filter). */
+static ks_err dc_text_two_way_canon(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
+				    const dc_text *tt, int ti, dc_reply *out, ks_error *e)
+{
+	const dc_canon *c = NULL;
+	ks_err err = dc_canon_text_get(ix, pol, f, &c, e);
+	if (err)
+		return err;
+	const an_result *r = &out->r;
+	an_dim td = r->dims[ti];
+	out->total = tt->total_vis;
+	for (size_t g = 0; g < r->n_groups; g++) {
+		char name[128];
+		snprintf(name, sizeof name, "%s:%s", td == AN_DIM_THEME ? "t" : "s", r->groups[g].key[ti]);
+		out->groups[g] = dc_text_canon_vis(ix, pol, c, f, period, r, &r->groups[g], name, &r->groups[g].c);
+	}
+	dc_canon_release(pol, c);
+	return KS_OK;
 }
 
 ks_err dc_text_query(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
@@ -364,6 +504,8 @@ ks_err dc_text_query(an_index *ix, const dc_policy *pol, const an_filter *f, con
 			const dc_vis *v = dc_text_key_vis(&tt, dims[0], out->r.groups[g].key[0], &kc);
 			out->groups[g] = v ? *v : (dc_vis){.min_n = pol->min_n_person};
 		}
+	} else if (!err && dc_text_canonical(f, period) && dc_text_canon_dim(dims[1 - ti])) {
+		err = dc_text_two_way_canon(ix, pol, f, period, &tt, ti, out, e);
 	} else if (!err) {
 		err = dc_text_two_way(ix, pol, f, period, &tt, ti, out, e);
 	}

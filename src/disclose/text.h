@@ -16,7 +16,19 @@
  * all the same: hiding one of them is what keeps its partner hidden.
  * Thresholds, persons and the engine are disclose.h's rules 1-3; the
  * slice's total is read from the canonical table (rule 4) like every
- * other reply's. docs/PRIVACY.md "Themes" gives the reasoning.
+ * other reply's.
+ *
+ * For a whole period and no theme or sentiment filter, every cell is
+ * read from the organisation's text table (canon.h: the same lines per
+ * unit, employee and period, decided once), so a cell hidden for one
+ * filter is hidden for every filter that shows the same answers; so are
+ * the two-way tables with a unit, an employee or a period. Other replies
+ * (another dimension beside the text one, an arbitrary window, a text
+ * filter) build the lines above for themselves, with the total and the
+ * one-way text cells forced from the text table where it holds them.
+ * The employees of a cell nobody prints are counted, never bounded by an
+ * enclosing cell's: x's two employees can leave "x without T" to one.
+ * docs/PRIVACY.md "Themes and sentiment" gives the reasoning.
  */
 #ifndef KS_DC_TEXT_H
 #define KS_DC_TEXT_H
@@ -36,8 +48,9 @@ typedef struct dc_text {
 	dc_vis *without_vis;
 } dc_text;
 
-/* Build and decide the table for filter f (period as dc_query). out is
- * owned by the caller: dc_text_free. */
+/* Build and decide the table for filter f (period as dc_query): the
+ * counts of the slice, the decisions of the organisation's text table
+ * where it holds them. out is owned by the caller: dc_text_free. */
 ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
 		     dc_text *out, ks_error *e);
 void dc_text_free(dc_text *t);

@@ -107,10 +107,10 @@ def diff_expect(with_s, without_s):
             "ci_high": ks.num_double(aw - ao + z * se, 1)}
 
 
-def post(srv, f, emp, team, text, nps, day, month=10):
-    body = {"touchpoint_id": f["tp1"]["id"], "employee_id": f[emp]["id"], "team_id": f[team]["id"],
+def post(srv, f, emp, team, text, nps, day, month=10, tp="tp1", year=2026):
+    body = {"touchpoint_id": f[tp]["id"], "employee_id": f[emp]["id"], "team_id": f[team]["id"],
             "customer_id": f["cust_nl"]["id"], "channel": "phone", "language": text[0] if text else "nl",
-            "received_at": "2026-%02d-%02dT10:00:00Z" % (month, day), "answers": {"nps": nps}}
+            "received_at": "%d-%02d-%02dT10:00:00Z" % (year, month, day), "answers": {"nps": nps}}
     if text:
         body["answers"]["open"] = text[1]
     st, _, r = srv.post("/api/v1/responses", body)
@@ -137,21 +137,21 @@ def rank(vectors):
     return r
 
 
-def span_check(t, srv, f, rows, an):
-    """Every NPS cell the theme and sentiment replies can print, for the
-    month, its teams and employees (with the totals, team and employee
-    breakdowns they sit beside): the cell's answers as a 0/1 vector over
-    the responses. A reader who knows every shown cell knows every vector
-    in their span; no hidden cell may be one of them (the attack suite's
-    test, docs/PRIVACY.md section 6, on this slice)."""
-    idx = {id(r): i for i, r in enumerate(rows)}
+def span_check(t, srv, f, rows, an, period=PERIOD, what="October"):
+    """Every NPS cell the theme and sentiment replies can print for the
+    month, read together across filters: the organisation's replies, each
+    team's (team_id=) and each employee's (employee_id=) — the totals, the
+    team and employee breakdowns, group_by=theme|sentiment, their two-way
+    tables with team and employee, /metrics?theme=T and /themes — each
+    cell as a 0/1 vector over the month's responses. A reader who holds
+    every reply knows every vector in the span of the shown ones; no
+    hidden cell may be one of them (the attack suite's test,
+    docs/PRIVACY.md section 6). A cell hidden in one filter's replies and
+    shown as the same answers in another's, or solvable from both, fails."""
     shown, hidden = [], []
 
-    def vec(pred):
-        return [1 if pred(r) else 0 for r in rows]
-
     def note(name, cell, pred):
-        v = vec(pred)
+        v = [1 if pred(r) else 0 for r in rows]
         if not any(v):
             return
         if cell.get("nps") is not None:
@@ -165,44 +165,51 @@ def span_check(t, srv, f, rows, an):
     def label_of(r):
         return an[r[2]][0] if r[2] else None
 
-    def get(q):
-        st, _, b = srv.get("/api/v1/metrics?period=%s&%s" % (PERIOD, q))
+    def get(path, q):
+        st, _, b = srv.get("/api/v1/%s?period=%s%s" % (path, period, q))
         if st != 200:
-            raise ks.FixtureError("metrics %s -> %s" % (q, ks.got(st, b)))
+            raise ks.FixtureError("%s %s -> %s" % (path, q, ks.got(st, b)))
         return b
     team_key = {f["team"]["id"]: "team", f["team2"]["id"]: "team2"}
     emp_key = {f[e]["id"]: e for e in ("emp1", "emp2", "emp3")}
-    note("total", get("measures=nps"), lambda r: True)
-    for row in get("group_by=team")["rows"]:
-        note("team", row, lambda r, k=team_key[row["team"]["id"]]: r[1] == k)
-    for row in get("group_by=employee")["rows"]:
-        note("employee", row, lambda r, k=emp_key[row["employee"]["id"]]: r[0] == k)
-    for row in get("group_by=theme")["rows"]:
-        note("theme " + row["theme"], row, lambda r, th=row["theme"]: th in themes_of(r))
-    for row in get("group_by=sentiment")["rows"]:
-        note("sentiment " + row["sentiment"], row, lambda r, s=row["sentiment"]: label_of(r) == s)
-    for row in get("group_by=team,theme")["rows"]:
-        k, th = team_key[row["team"]["id"]], row["theme"]
-        note("team x theme", row, lambda r, k=k, th=th: r[1] == k and th in themes_of(r))
-    for row in get("group_by=team,sentiment")["rows"]:
-        k, s = team_key[row["team"]["id"]], row["sentiment"]
-        note("team x sentiment", row, lambda r, k=k, s=s: r[1] == k and label_of(r) == s)
-    for q in ("",):
-        st, _, b = srv.get("/api/v1/themes?period=%s%s" % (PERIOD, q))
-        if st != 200:
-            raise ks.FixtureError("themes -> %s" % ks.got(st, b))
-        k = None if not q else team_key[int(q.split("=")[1])]
-        for x in b["themes"]:
+    filters = [("organisation", "", lambda r: True)]
+    filters += [("team " + k, "&team_id=%d" % i, lambda r, k=k: r[1] == k) for i, k in team_key.items()]
+    filters += [("employee " + k, "&employee_id=%d" % i, lambda r, k=k: r[0] == k) for i, k in emp_key.items()]
+    all_themes = sorted({th for r in rows for th in themes_of(r)})
+    for fname, q, fp in filters:
+        def cell(name, c, pred, fname=fname, fp=fp):
+            note("%s: %s" % (fname, name), c, lambda r: fp(r) and pred(r))
+        cell("total", get("metrics", "&measures=nps" + q), lambda r: True)
+        for row in get("metrics", "&group_by=team" + q)["rows"]:
+            cell("team", row, lambda r, k=team_key[row["team"]["id"]]: r[1] == k)
+        for row in get("metrics", "&group_by=employee" + q)["rows"]:
+            cell("employee", row, lambda r, k=emp_key[row["employee"]["id"]]: r[0] == k)
+        for row in get("metrics", "&group_by=theme" + q)["rows"]:
+            cell("theme " + row["theme"], row, lambda r, th=row["theme"]: th in themes_of(r))
+        for row in get("metrics", "&group_by=sentiment" + q)["rows"]:
+            cell("sentiment " + row["sentiment"], row, lambda r, s=row["sentiment"]: label_of(r) == s)
+        for dim, keyof in (("team", lambda row: ("t", team_key[row["team"]["id"]])),
+                           ("employee", lambda row: ("e", emp_key[row["employee"]["id"]]))):
+            for row in get("metrics", "&group_by=%s,theme" % dim + q)["rows"]:
+                kind, k = keyof(row)
+                cell("%s x theme" % dim, row, lambda r, kind=kind, k=k, th=row["theme"]:
+                     (r[1] if kind == "t" else r[0]) == k and th in themes_of(r))
+            for row in get("metrics", "&group_by=%s,sentiment" % dim + q)["rows"]:
+                kind, k = keyof(row)
+                cell("%s x sentiment" % dim, row, lambda r, kind=kind, k=k, s=row["sentiment"]:
+                     (r[1] if kind == "t" else r[0]) == k and label_of(r) == s)
+        for th in all_themes:
+            cell("theme=" + th, get("metrics", "&measures=nps&theme=%s" % th + q), lambda r, th=th: th in themes_of(r))
+        for x in get("themes", q)["themes"]:
             th = x["theme"]
-            note("themes with " + th, {"nps": x["nps_with"]},
-                 lambda r, th=th, k=k: (k is None or r[1] == k) and th in themes_of(r))
-            note("themes without " + th, {"nps": x["nps_without"]},
-                 lambda r, th=th, k=k: (k is None or r[1] == k) and r[2] is not None and th not in themes_of(r))
+            cell("themes with " + th, {"nps": x["nps_with"]}, lambda r, th=th: th in themes_of(r))
+            cell("themes without " + th, {"nps": x["nps_without"]},
+                 lambda r, th=th: r[2] is not None and th not in themes_of(r))
     base = rank(shown) if shown else 0
     leaks = [name for name, v in hidden if rank(shown + [v]) == base]
-    t.check(hidden and not leaks, "no hidden theme/sentiment NPS cell (%d hidden, %d shown) lies in the span "
-            "of the shown ones" % (len(hidden), len(shown)), leaks)
-    del idx
+    t.check(hidden and not leaks, "%s: no hidden NPS cell (%d hidden, %d shown) lies in the span of the shown "
+            "ones of the organisation's, the teams' and the employees' replies read together"
+            % (what, len(hidden), len(shown)), leaks)
 
 
 def main(t, srv):
@@ -337,8 +344,25 @@ def main(t, srv):
          "themes team_id=team2: only that team's answers")
 
 
-    # ---- no hidden NPS in the span of the shown ones ----
+    # ---- no hidden NPS in the span of the shown ones, across filters ----
     span_check(t, srv, f, rows, an)
+
+    # ---- a slice under its threshold: its number of answers, nothing else ----
+    # emp3's October: 8 answers (5 analysed), one person (threshold 10); team2 is emp3 alone
+    emp3 = [r for r in rows if r[0] == "emp3"]
+    emp3_an = [r for r in emp3 if r[2] is not None]
+    st, _, pm = srv.get("/api/v1/metrics?period=%s&employee_id=%d" % (PERIOD, f["emp3"]["id"]))
+    t.eq((st, pm.get("n"), pm.get("insufficient")), (200, len(emp3), True),
+         "metrics employee_id=emp3: 8 answers of one person, insufficient")
+    for name, q in (("employee_id=emp3", "employee_id=%d" % f["emp3"]["id"]),
+                    ("team_id=team2 (one employee)", "team_id=%d" % f["team2"]["id"])):
+        st, _, b = srv.get("/api/v1/themes?period=%s&%s" % (PERIOD, q))
+        t.eq((st, b.get("answers"), b.get("sentiment"), b.get("with_theme"), b.get("coverage")),
+             (200, len(emp3_an), {"negative": None, "neutral": None, "positive": None}, None, None),
+             "themes %s: the number of analysed answers (%d); no sentiment counts, with_theme nor "
+             "coverage of one person's answers under their threshold" % (name, len(emp3_an)))
+        t.eq([x["nps_with"] for x in b.get("themes", [])], [None] * len(b.get("themes", [])),
+             "themes %s: no theme's NPS" % name)
 
     # ---- the trend over September and October (all time) ----
     st, _, body = srv.get("/api/v1/themes")
@@ -375,6 +399,35 @@ def main(t, srv):
     st, _, body = srv.get("/api/v1/themes?period=" + PERIOD)
     now = {x["theme"]: x["n"] for x in body.get("themes", [])} if st == 200 else {}
     t.eq(now.get("price"), before + 1, "a new answer about the price counts in /themes right after its 201")
+
+    # ---- a two-way table's "x without T" has its own employees ----
+    # May 2025 (a quarter and a year of its own: no calendar line ties it
+    # to the months above). Touchpoint 2: emp1 and emp2 each 6 answers about the waiting time
+    # and emp1 6 more without a theme; touchpoint 1 the same with emp2 and
+    # emp3 (emp3's 6 without a theme). Each touchpoint has two employees,
+    # but its answers without the waiting time are one employee's 6: a
+    # person's cell under 10. So (touchpoint, waiting time) is hidden in
+    # group_by=touchpoint,theme, or the touchpoint's NPS minus it would
+    # give that employee's 6 answers.
+    july = [("emp1", "A", "tp2", [9, 10, 3, 8, 6, 10]), ("emp2", "A", "tp2", [7, 9, 2, 10, 5, 9]),
+            ("emp1", "D", "tp2", [10, 10, 9, 8, 2, 10]),
+            ("emp2", "A", "tp1", [9, 6, 10, 8, 9, 7]), ("emp3", "A", "tp1", [10, 3, 9, 9, 8, 6]),
+            ("emp3", "D", "tp1", [2, 9, 10, 6, 10, 9])]
+    for emp, key, tp, scores in july:
+        for i, sc in enumerate(scores):
+            post(srv, f, emp, team_of[emp], TEXTS[key], sc, i + 1, month=5, tp=tp, year=2025)
+    t.check("waiting_time" in an["A"][1] and not an["D"][1], "text A is about the waiting time, D about no theme",
+            (an["A"], an["D"]))
+    st, _, m = srv.get("/api/v1/metrics?period=2025-05&group_by=touchpoint")
+    got = sorted((r["touchpoint"]["id"], r["n"], r.get("nps") is not None) for r in m.get("rows", [])) if st == 200 else m
+    t.eq(got, sorted([(f["tp1"]["id"], 18, True), (f["tp2"]["id"], 18, True)]),
+         "May 2025: both touchpoints' NPS shown (18 answers, two employees each)")
+    st, _, m = srv.get("/api/v1/metrics?period=2025-05&group_by=touchpoint,theme")
+    got = sorted((r["touchpoint"]["id"], r["n"], r.get("nps")) for r in m.get("rows", [])
+                 if r["theme"] == "waiting_time") if st == 200 else m
+    t.eq(got, sorted([(f["tp1"]["id"], 12, None), (f["tp2"]["id"], 12, None)]),
+         "May 2025 touchpoint x theme: (touchpoint, waiting time) hidden, 12 answers of two employees: the rest "
+         "of the touchpoint is one employee's 6 answers")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 /* demo_text.c — the demo's open answers (see demo_text.h).
  *
  * Clauses are written lower-case without final punctuation; the composer
- * joins them into sentences. Every clause of a theme contains one of its
- * terms in the default taxonomy, so the theme is found through the stems;
- * openers, closers and short answers name no theme on purpose (answers
- * without a theme exist). The words are written for klantstem.
+ * joins them into sentences. A clause of a theme is written to meet one of
+ * its terms in the default taxonomy through the stems, but not every one
+ * does (14 of the 318 miss it, e.g. "afgesproken" is not "afspraak"), as
+ * real answers miss a taxonomy; openers, closers and short answers name no
+ * theme on purpose (answers without a theme exist). The words are written
+ * for klantstem.
  */
 #include "demo/demo_text.h"
 

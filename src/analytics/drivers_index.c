@@ -184,7 +184,7 @@ struct an_pass {
 	int8_t slot[AN_MAX_ASPECTS + 1];  /* aspect code -> driver, -1 = not asked */
 	double x[AN_DRV_MAX];
 	int64_t rows, n[AN_DRV_MAX], sum[AN_DRV_MAX], good[AN_DRV_MAX];
-	int64_t *per_code;           /* aspects: ratings per code */
+	uint32_t (*both)[AN_MAX_ASPECTS + 1];  /* aspects: rows rating codes a and b */
 };
 
 static void *an_pass_run(void *arg)
@@ -232,30 +232,37 @@ static void an_aspects_row(an_pass *w, size_t row)
 {
 	const uint8_t *r = an_record(w->ix, row);
 	for (unsigned k = 0; r && k < r[0]; k++)
-		w->per_code[r[1 + 2 * k]]++;
+		for (unsigned q = 0; q < r[0]; q++)
+			w->both[r[1 + 2 * k]][r[1 + 2 * q]]++;
 }
 
 ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, an_drv_aspects *out, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
-	int64_t per_code[AN_MAX_ASPECTS + 1] = {0};
+	uint32_t (*both)[AN_MAX_ASPECTS + 1] = calloc(AN_MAX_ASPECTS + 1, sizeof *both);
+	if (both == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	pthread_rwlock_rdlock(&ix->lock);
 	an_slice *sl = NULL;
 	ks_err err = an_slice_new(ix, f, &sl, e);
 	if (!err) {
-		an_pass w = {.ix = ix, .slice = sl, .row = an_aspects_row, .per_code = per_code};
+		an_pass w = {.ix = ix, .slice = sl, .row = an_aspects_row, .both = both};
 		an_pass_split(&w, NULL, ix->n);
 		for (size_t c = 1; c < ix->aspects.n && c <= AN_MAX_ASPECTS; c++) {
-			if (per_code[c] == 0)
+			if (both[c][c] == 0)
 				continue;
 			size_t i = out->count++;
 			snprintf(out->name[i], sizeof out->name[i], "%s", ix->aspects.names[c]);
 			out->code[i] = (uint8_t)c;
-			out->n[i] = per_code[c];
+			out->n[i] = both[c][c];
 		}
+		for (size_t i = 0; i < out->count; i++)
+			for (size_t j = 0; j < out->count; j++)
+				out->both[i][j] = both[out->code[i]][out->code[j]];
 	}
 	an_slice_free(sl);
 	pthread_rwlock_unlock(&ix->lock);
+	free(both);
 	return err;
 }
 

@@ -18,14 +18,17 @@ typedef enum { AN_OUTCOME_NPS, AN_OUTCOME_GRADE, AN_OUTCOME_CES } an_outcome;
 int an_outcome_from_name(const char *name);
 const char *an_outcome_name(an_outcome o);
 
-/* The aspects rated in the slice f, with their ratings there: names[i]
- * (aspect name), n[i]; returns how many (at most AN_DRV_MAX), in the order
- * the index first saw them. */
+/* The aspects rated in the slice f, with their ratings there: name[i],
+ * n[i], and how often two are rated together (surveys of different
+ * touchpoints ask different aspects: such a pair has no correlation);
+ * out->count of them (at most AN_DRV_MAX), in the order the index first
+ * saw them. */
 typedef struct an_drv_aspects {
 	size_t count;
 	char name[AN_DRV_MAX][64];
 	uint8_t code[AN_DRV_MAX];
 	int64_t n[AN_DRV_MAX];
+	uint32_t both[AN_DRV_MAX][AN_DRV_MAX];  /* rows rating aspects i and j (both[i][i] = n[i]) */
 } an_drv_aspects;
 ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, an_drv_aspects *out, ks_error *e);
 

@@ -26,6 +26,7 @@
 #define API_DRV_BOOT_MAX 2000
 #define API_DRV_GOOD 8            /* a "good" rating: 8 or more of 10 */
 #define API_DRV_WINDOW_MAX 365
+#define API_DRV_MIN_PAIRS 10      /* ratings of a driver, and of it with each other one */
 /* The bootstrap's time budget: replicates cost about G·(p+1)² + p³
  * operations each (the groups' sums, then the eigen decomposition); a
  * request that asks for more than fits gets fewer and says so
@@ -142,6 +143,7 @@ typedef struct api_drv_run {
 	bool have_r;
 	char model_error[256];       /* why there is no model (too few rows, collinear) */
 	int boot_used;
+	const char *left_out[AN_DRV_MAX];  /* by asp index: why not in the model (NULL = in it) */
 } api_drv_run;
 
 static void api_drv_run_free(api_drv_run *x)
@@ -175,6 +177,40 @@ static ks_err api_drv_analyze_acc(drv_acc *acc, const api_drv_opts *o, const cha
 	return KS_OK;
 }
 
+/* The model's drivers: an aspect needs API_DRV_MIN_PAIRS ratings, and as
+ * many rows that rate it together with each driver already in, taken
+ * from the most rated down. Surveys of different touchpoints ask different
+ * aspects (the demo: punctuality at the field visit, speed on the phone),
+ * and two aspects never rated together have no correlation: a model of
+ * both is undefined, not merely uncertain. The others are listed with the
+ * reason (x->left_out[i]). */
+static void api_drv_select(const api_app *app, api_drv_run *x, const char **names)
+{
+	int64_t min = app->min_n > API_DRV_MIN_PAIRS ? app->min_n : API_DRV_MIN_PAIRS;
+	int order[AN_DRV_MAX];
+	int n = (int)x->asp.count;
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	for (int i = 1; i < n; i++)  /* insertion sort by n, descending, stable */
+		for (int k = i; k > 0 && x->asp.n[order[k]] > x->asp.n[order[k - 1]]; k--) {
+			int t = order[k];
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	for (int k = 0; k < n; k++) {
+		int i = order[k];
+		x->left_out[i] = x->asp.n[i] < min ? "too_few_ratings" : NULL;
+		for (int q = 0; !x->left_out[i] && q < x->p; q++)
+			if (x->asp.both[i][x->model[q]] < min)
+				x->left_out[i] = "not_rated_with_other_drivers";
+		if (x->left_out[i])
+			continue;
+		x->model[x->p] = i;
+		names[x->p] = x->asp.name[i];
+		x->st.code[x->p++] = x->asp.code[i];
+	}
+}
+
 static ks_err api_drv_run_slice(api_app *app, const an_filter *f, const char *period, const api_drv_opts *o,
 				api_drv_run *x, ks_error *e)
 {
@@ -187,13 +223,7 @@ static ks_err api_drv_run_slice(api_app *app, const an_filter *f, const char *pe
 	if ((err = an_drv_aspects_in(app->index, f, &x->asp, e)))
 		return err;
 	const char *names[AN_DRV_MAX];
-	for (size_t i = 0; i < x->asp.count; i++) {
-		if (x->asp.n[i] < app->min_n)
-			continue;
-		x->model[x->p] = (int)i;
-		names[x->p] = x->asp.name[i];
-		x->st.code[x->p++] = x->asp.code[i];
-	}
+	api_drv_select(app, x, names);
 	if (x->p == 0) {
 		snprintf(x->model_error, sizeof x->model_error, "no aspect has %lld ratings in the slice",
 			 (long long)app->min_n);
@@ -357,6 +387,7 @@ static json_t *api_driver_json(const api_app *app, const api_drv_run *x, size_t 
 	const drv_driver *d = x->have_r && j >= 0 ? &x->r.driver[j] : NULL;
 	bool boot = x->have_r && x->r.bootstrap_used > 0;
 	json_object_set_new(o, "in_model", json_boolean(d != NULL));
+	json_object_set_new(o, "left_out", x->left_out[i] ? json_string(x->left_out[i]) : json_null());
 	json_object_set_new(o, "weight", d ? api_interval(d->weight, d->weight_lo, d->weight_hi, 4) : json_null());
 	json_object_set_new(o, "share", d ? api_interval(d->share, d->share_lo, d->share_hi, 3) : json_null());
 	json_object_set_new(o, "rank", d ? api_rank(d, boot) : json_null());

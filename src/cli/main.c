@@ -23,6 +23,7 @@
 #include "cli/cli_users.h"
 #include "cli/cli_privacy.h"
 #include "cli/cli_text.h" /* text (issue 14) */
+#include "cli/cli_drivers.h" /* drivers (issue 15) */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -79,6 +80,8 @@ static const char *const cli_usage_main =
 	"           a person's data and the retention policy (docs/PRIVACY.md)\n"
 	"  text     analyze|train|evaluate|taxonomy   language, sentiment and themes of\n"
 	"           free texts (docs/TEXT.md)\n"
+	"  drivers  --csv FILE --outcome COL --drivers COL1,COL2,...   key-driver analysis\n"
+	"           of any table: weights, shares of R², intervals, ranks (docs/DRIVERS.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -722,6 +725,9 @@ static int cli_run(int argc, char **argv)
 	/* text understanding (issue 14) */
 	if (strcmp(cmd, "text") == 0)
 		return cli_text_run(argc - 1, argv + 1);
+	/* key-driver analysis of a CSV table (issue 15) */
+	if (strcmp(cmd, "drivers") == 0)
+		return cli_drivers_run(argc - 1, argv + 1);
 	if (cli_usage_for(cmd) == NULL)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd);
 	if (strcmp(cmd, "routes") == 0)

@@ -78,6 +78,15 @@ static const an_group *dc_find_key(const an_result *r, int i, const char *key)
 
 /* ---- the one-way table ------------------------------------------------------------ */
 
+/* Is the slice's text table read from the organisation's? For every whole
+ * period the base table holds, unless the filter is itself a theme or a
+ * sentiment (its groups are then no layer of the table). */
+static bool dc_text_canonical(const an_filter *f, const char *period)
+{
+	return period != NULL && f->theme[0] == '\0' && f->sentiment[0] == '\0' && f->analysed == 0;
+}
+
+
 static ks_err dc_text_counts(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
 			     dc_text *out, an_result *absent, uint8_t *unanalysed_persons, ks_error *e)
 {
@@ -109,9 +118,10 @@ static ks_err dc_text_counts(an_index *ix, const dc_policy *pol, const an_filter
 	dc_counts_sub(&out->unanalysed, &out->analysed);
 	/* Their employees counted, not bounded by the total's: a total of two
 	 * employees can leave answers without analysis of one alone, a
-	 * person's cell (the bound would give it the group threshold). */
+	 * person's cell (the bound would give it the group threshold). Only
+	 * the slice's own table needs them: the organisation's counts its. */
 	fa.analysed = -1;
-	if (!err && (err = an_query(ix, &fa, NULL, 0, &ra, e)) == KS_OK) {
+	if (!err && !dc_text_canonical(f, period) && (err = an_query(ix, &fa, NULL, 0, &ra, e)) == KS_OK) {
 		*unanalysed_persons = ra.total_persons;
 		an_result_free(&ra);
 	}
@@ -119,14 +129,6 @@ static ks_err dc_text_counts(an_index *ix, const dc_policy *pol, const an_filter
 }
 
 /* ---- the organisation-wide decision (canon.h's text table) ----------------------- */
-
-/* Is the slice's text table read from the organisation's? For every whole
- * period the base table holds, unless the filter is itself a theme or a
- * sentiment (its groups are then no layer of the table). */
-static bool dc_text_canonical(const an_filter *f, const char *period)
-{
-	return period != NULL && f->theme[0] == '\0' && f->sentiment[0] == '\0' && f->analysed == 0;
-}
 
 /* The visibility of the filter's own cell (or group g of r) in the layer
  * named name; nothing shown when the table cannot place it. */

@@ -347,6 +347,33 @@ def main(t, srv):
     # ---- no hidden NPS in the span of the shown ones, across filters ----
     span_check(t, srv, f, rows, an)
 
+    # ---- the same answers, the same decision, whichever filter shows them ----
+    # every October waiting-time answer is team Noord's (the fixture): the
+    # organisation's /themes and the team's show the same cell, so they
+    # show it or hide it alike (decided per filter, the team's was hidden
+    # as a complement and the organisation's shown)
+    wt_teams = sorted({r[1] for r, _ in themes["waiting_time"]})
+    t.eq(wt_teams, ["team"], "October's waiting-time answers are team Noord's alone (the fixture)")
+    vis = []
+    for q in ("", "&team_id=%d" % f["team"]["id"]):
+        st, _, b = srv.get("/api/v1/themes?period=%s%s" % (PERIOD, q))
+        x = [x for x in b.get("themes", []) if x["theme"] == "waiting_time"] if st == 200 else []
+        vis.append((x[0]["n"], x[0]["nps_with"]) if x else None)
+    t.eq(vis[1], vis[0], "waiting_time: the team's /themes cell is the organisation's (same n, same NPS or both null)")
+
+    # ---- a theme filter is a slice of its own, never the unfiltered one's decision ----
+    # friendliness: emp1's 8 answers (texts A and E). Asked right after the
+    # unfiltered total of the same month (whose decision is cached), it is
+    # still one person's 8 answers: insufficient under 10.
+    fr = [r for r in rows if r[2] is not None and "friendliness" in an[r[2]][1]]
+    st, _, m0 = srv.get("/api/v1/metrics?period=%s&measures=nps" % PERIOD)
+    st2, _, m = srv.get("/api/v1/metrics?period=%s&measures=nps&theme=friendliness" % PERIOD)
+    t.eq((st, m0.get("insufficient"), st2, m.get("n"), m.get("min_n"), m.get("insufficient"), m.get("nps")),
+         (200, False, 200, len(fr), 10, True, None),
+         "metrics theme=friendliness after the unfiltered total: %d answers of one employee, hidden (threshold 10)"
+         % len(fr))
+    t.eq(sorted({r[0] for r in fr}), ["emp1"], "friendliness answers are emp1's alone (the fixture)")
+
     # ---- a slice under its threshold: its number of answers, nothing else ----
     # emp3's October: 8 answers (5 analysed), one person (threshold 10); team2 is emp3 alone
     emp3 = [r for r in rows if r[0] == "emp3"]

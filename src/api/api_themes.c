@@ -205,8 +205,10 @@ static int64_t api_count_of(const an_result *r, const char *k0, const char *k1)
 }
 
 /* {"negative","neutral","positive","net"} of n mentions; the counts and
- * net only where the theme's cell reaches its threshold (below it a cell
- * shows n alone, like every breakdown). net = (pos - neg) / n. */
+ * net only where the theme's cell is open (below its threshold, or hidden
+ * to protect another cell, a cell shows n alone, like every breakdown:
+ * mention counts add up along the same lines as the answers, so a hidden
+ * cell's would be the difference of shown ones). net = (pos - neg) / n. */
 static json_t *api_sentiment_json(int64_t n, int64_t neg, int64_t pos, bool shown)
 {
 	if (!shown || n <= 0)
@@ -251,7 +253,8 @@ static json_t *api_theme_trend(api_app *app, const api_theme_extra *x, an_dim iv
 		const an_group *gr = &one.r.groups[g];
 		const char *per = gr->key[0];
 		int64_t k = gr->c.n, all = api_count_of(&x->per_period, per, NULL);
-		bool shown = k >= one.groups[g].min_n;
+		/* as the theme's own sentiment: only where the cell is open */
+		bool shown = api_cell_open(&gr->c, &one.groups[g]);
 		int64_t neg = api_count_of(&x->trend_neg, per, theme), pos = api_count_of(&x->trend_pos, per, theme);
 		json_array_append_new(points, json_pack("{s:s, s:I, s:o, s:o}", "period", per, "n", (json_int_t)k,
 							"share", api_ratio2(k, all), "net",
@@ -305,7 +308,7 @@ static json_t *api_themes_json(api_app *app, const char *lang, const dc_text *tt
 		json_object_set_new(o, "share", api_ratio2(n, answers));
 		json_object_set_new(o, "min_n", json_integer(v->min_n));
 		json_object_set_new(o, "sentiment", api_sentiment_json(n, api_count_of(&x->neg, id, NULL),
-								       api_count_of(&x->pos, id, NULL), n >= v->min_n));
+								       api_count_of(&x->pos, id, NULL), api_cell_open(&gr->c, v)));
 		json_object_set_new(o, "nps_with", api_nps_json(&gr->c, v));
 		json_object_set_new(o, "nps_without", api_nps_json(&tt->without[g], &tt->without_vis[g]));
 		json_object_set_new(o, "nps_difference",

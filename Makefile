@@ -131,6 +131,7 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/survey.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/errors.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/themes.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/drivers.mjs
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

@@ -29,10 +29,12 @@ function pages(ids) {
     { name: 'team', role: 'team_lead', hash: '#/team' },
     { name: 'verbatims', role: 'team_lead', hash: '#/verbatims' },
     { name: 'themes', role: 'team_lead', hash: '#/themes' },  // issue 14
+    { name: 'drivers', role: 'team_lead', hash: '#/drivers' },  // issue 15
     { name: 'cases', role: 'team_lead', hash: '#/cases' },
     { name: 'case', role: 'team_lead', hash: '#/case/' + ids.caseId, skip: !ids.caseId },
     { name: 'actions', role: 'team_lead', hash: '#/actions' },
     { name: 'org', role: 'director', hash: '#/org' },
+    { name: 'drivers', role: 'director', hash: '#/drivers?touchpoint_id=1', label: 'drivers/director' },  // issue 15: with a model, its chart and the moments of truth
     { name: 'account', role: 'director', hash: '#/account' },
     { name: 'privacy', role: 'admin', hash: '#/privacy' },
     { name: 'suspect', role: 'admin', hash: '#/suspect' },

@@ -52,15 +52,17 @@ export function fmtShare(v, l = lang()) {
   return typeof v === 'number' ? fmtNumber(v * 100, l, 1) + '%' : '–';
 }
 
-// R² (0..1) with three decimals.
+// R² and a weight (in R² units) with the server's four decimals, as sent.
 export function fmtR2(v, l = lang()) {
-  return typeof v === 'number' ? fmtNumber(v, l, 3) : '–';
+  return typeof v === 'number' ? fmtNumber(v, l, 4) : '–';
 }
 
 const num = (v) => typeof v === 'number' && Number.isFinite(v);
 
-// Whether the driver is shown to matter: the server's flag; without one,
-// its weight's interval lies above 0.
+// Whether the driver is shown to matter: the server's flag (its weight
+// against an added pure-noise driver's, per bootstrap replicate, has an
+// interval above 0: a relative weight itself is never negative); without
+// a flag, its weight's interval lies above 0.
 export function shownToMatter(d) {
   if (typeof d.shown_to_matter === 'boolean') return d.shown_to_matter;
   return num(d.weight?.lo) && d.weight.lo > 0;
@@ -148,18 +150,32 @@ function ariaOf(el) {
 // is the unit's mean against the organisation's mean of that driver (in
 // rating points: the quadrant's rule), or, when the reply has no
 // organisation means, the mean against the mean of the means. Importance is
-// the share of R², divided at the mean share (the quadrant's rule).
+// the share of R², divided at the mean share of the model's drivers (the
+// quadrant's rule). The server decides the quadrant on the exact figures;
+// the ones it sends are rounded, so a point whose rounded figures sit on a
+// dividing line (or just across it) is drawn a hair inside the quadrant the
+// server named, never on the other side of the line.
 export function quadrantPoints(drivers) {
-  const withOrg = drivers.every((d) => num(d.org_mean) && num(d.mean));
-  const means = drivers.map((d) => d.mean).filter(num);
+  const inModel = drivers.filter((d) => num(d.mean) && num(d.share?.value));
+  const withOrg = inModel.length > 0 && inModel.every((d) => num(d.org_mean));
+  const means = inModel.map((d) => d.mean);
   const avgMean = means.length ? means.reduce((a, b) => a + b, 0) / means.length : 0;
-  const shares = drivers.map((d) => d.share?.value).filter(num);
+  const shares = inModel.map((d) => d.share.value);
   const yThr = shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : 0;
-  const pts = drivers.filter((d) => num(d.mean) && num(d.share?.value)).map((d) => ({
-    driver: d.driver, quadrant: d.quadrant,
-    x: withOrg ? d.mean - d.org_mean : d.mean - avgMean,
-    y: d.share.value,
-  }));
+  const raw = inModel.map((d) => ({ d, x: withOrg ? d.mean - d.org_mean : d.mean - avgMean, y: d.share.value }));
+  const xSpan = Math.max(0.25, ...raw.map((p) => Math.abs(p.x)));
+  const ySpan = Math.max(0.05, ...raw.map((p) => p.y));
+  const pts = raw.map(({ d, x, y }) => {
+    const q = d.quadrant, rx = x;
+    if (QUADRANTS.includes(q)) {
+      const good = q === 'keep' || q === 'maintain', important = q === 'keep' || q === 'improve_first';
+      if (good && x < 0.005 * xSpan) x = 0.005 * xSpan;
+      if (!good && x > -0.005 * xSpan) x = -0.005 * xSpan;
+      if (important && y < yThr) y = yThr;
+      if (!important && y >= yThr) y = Math.max(0, yThr - 0.005 * ySpan);
+    }
+    return { driver: d.driver, quadrant: q, x, y, rx };
+  });
   return { pts, xThr: 0, yThr, relative: withOrg };
 }
 
@@ -170,6 +186,9 @@ async function quadrantChart(el, drivers) {
   const l = lang();
   const { pts, yThr, relative } = quadrantPoints(drivers);
   const narrow = el.clientWidth < 480;  // a phone: smaller type, the legend on more lines
+  // where each driver was drawn, and the dividing lines: readable for tests and as a record
+  el.dataset.points = JSON.stringify(pts.map((p) => [p.driver, p.quadrant, p.x, p.y]));
+  el.dataset.dividers = JSON.stringify([0, yThr]);
   const span = Math.max(0.25, ...pts.map((p) => Math.abs(p.x))) * 1.25;
   const xMin = -Math.ceil(span * 10) / 10, xMax = Math.ceil(span * 10) / 10;
   const yMax = Math.min(1, Math.ceil(Math.max(yThr * 2, ...pts.map((p) => p.y)) * 1.15 * 20) / 20);
@@ -181,7 +200,7 @@ async function quadrantChart(el, drivers) {
   const series = QUADRANTS.map((q, i) => ({
     type: 'scatter', name: t('kd.q.' + q), symbol: Q_SYMBOL[q], symbolSize: 14,
     itemStyle: { color: Q_COLOR[q] },
-    data: pts.filter((p) => p.quadrant === q).map((p) => ({ name: driverLabel(p.driver), value: [p.x, p.y] })),
+    data: pts.filter((p) => p.quadrant === q).map((p) => ({ name: driverLabel(p.driver), value: [p.x, p.y], rx: p.rx })),
     label: { show: true, position: 'right', formatter: (p) => p.name, color: '#1c2630', fontSize: narrow ? 10 : 12 },
     markArea: i === 0 ? { silent: true, data: [
       area('improve_first', xMin, 0, yThr, yMax, 'insideTopLeft'),
@@ -198,7 +217,7 @@ async function quadrantChart(el, drivers) {
     legend: { bottom: 0, itemGap: narrow ? 6 : 10, textStyle: { fontSize: narrow ? 11 : 12 }, data: QUADRANTS.map((q) => t('kd.q.' + q)) },
     tooltip: { trigger: 'item', renderMode: 'richText',
       formatter: (p) => p.name + '\n' + t('kd.col.share') + ': ' + fmtShare(p.value[1], l) + '\n'
-        + (relative ? t('kd.axis.vs_org') : t('kd.axis.vs_avg')) + ': ' + fmtNumber(p.value[0], l, 2, { sign: true }) },
+        + (relative ? t('kd.axis.vs_org') : t('kd.axis.vs_avg')) + ': ' + fmtNumber(p.data.rx, l, 2, { sign: true }) },
     xAxis: { type: 'value', min: xMin, max: xMax, name: relative ? t('kd.axis.performance') : t('kd.axis.performance.avg'),
       nameLocation: 'middle', nameGap: 26, nameTextStyle: { fontSize: narrow ? 10 : 12 }, axisLabel: { formatter: (v) => fmtNumber(v, l, 1, { sign: true }) }, splitLine: { show: false } },
     yAxis: { type: 'value', min: 0, max: yMax, name: t('kd.axis.importance'), nameLocation: 'end',
@@ -238,15 +257,59 @@ function summaryPanel(res, slice) {
       h('dd', { id: 'kd-r2', dataset: { value: r2.value ?? '', lo: r2.lo ?? '', hi: r2.hi ?? '' } },
         fmtR2(r2.value, l), num(r2.lo) ? ' (' + intervalText(r2, (v) => fmtR2(v, l)) + ')' : '',
         num(r2.value) ? h('span', { class: 'hint kd-r2-words' }, ' — ' + t('kd.r2.words', { p: fmtPct(r2.value, l), outcome: t('kd.outcome.' + (res.outcome ?? slice.outcome)) })) : null),
-      h('dt', null, t('kd.method')), h('dd', { dataset: { value: res.method ?? slice.method } }, t('kd.method.' + (res.method ?? slice.method)))));
+      h('dt', null, t('kd.method')), h('dd', { dataset: { value: res.method ?? slice.method } }, t('kd.method.' + (res.method ?? slice.method)),
+        num(res.bootstrap) ? h('span', { class: 'hint', id: 'kd-bootstrap', dataset: { value: res.bootstrap, requested: res.bootstrap_requested ?? '' } },
+          ' — ' + (res.bootstrap > 0 ? t('kd.bootstrap', { b: fmtInt(res.bootstrap, l) }) : t('kd.bootstrap.none'))
+          + (num(res.bootstrap_requested) && res.bootstrap < res.bootstrap_requested && res.bootstrap > 0 ? ' ' + t('kd.bootstrap.fewer', { asked: fmtInt(res.bootstrap_requested, l) }) : '')) : null)),
+    // no model for this slice (too few rows, a driver without variance, drivers that coincide): said, the server's words as a title
+    res.model_error ? h('p', { class: 'notice', id: 'kd-model-error', title: res.model_error }, t('kd.model_error')) : null);
 }
 
 export function quadrantWords(q) {
-  return QUADRANTS.includes(q) ? t('kd.q.' + q) : '–';
+  return QUADRANTS.includes(q) ? t('kd.q.' + q) : t('kd.q.none');
 }
 
-function driverTable(drivers) {
+// A driver row: in the model (share, rank, whether it matters, quadrant),
+// or rated too seldom in the slice to be (minimum n): then its count only,
+// and "not in the model" in words.
+function driverRow(d, minN) {
   const l = lang();
+  const inModel = d.in_model !== false && num(d.share?.value);
+  const matters = inModel && shownToMatter(d);
+  const s = d.share || {}, r = d.rank || {};
+  const cells = [
+    h('th', { scope: 'row' }, driverLabel(d.driver)),
+    h('td', { class: 'num', dataset: { col: 'n', value: d.n ?? '' } }, fmtInt(d.n, l)),
+    num(d.mean)
+      ? h('td', { class: 'num', dataset: { col: 'mean', value: d.mean } }, fmtMean(d.mean, l),
+        num(d.org_mean) ? h('span', { class: 'hint kd-org' }, ' ' + t('kd.org_mean', { v: fmtMean(d.org_mean, l) })) : null)
+      : h('td', { class: 'num masked', dataset: { col: 'mean' } }, t('insufficient')),
+    num(d.good_share)
+      ? h('td', { class: 'num', dataset: { col: 'good', value: d.good_share } }, fmtPct(d.good_share, l))
+      : h('td', { class: 'num masked', dataset: { col: 'good' } }, t('insufficient')),
+  ];
+  if (!inModel) {
+    cells.push(h('td', { class: 'kd-not-shown', colspan: '4', dataset: { col: 'share' } },
+      t('kd.not_in_model', { min: minN ?? '' })));
+  } else {
+    cells.push(
+      h('td', { class: 'num', dataset: { col: 'share', value: s.value ?? '', lo: s.lo ?? '', hi: s.hi ?? '' } },
+        fmtShare(s.value, l), h('br'), h('span', { class: 'hint' }, intervalText(s, (v) => fmtShare(v, l)))),
+      h('td', { class: 'num', dataset: { col: 'rank', value: r.value ?? '', lo: r.lo ?? '', hi: r.hi ?? '' } },
+        fmtInt(r.value, l), num(r.lo) && num(r.hi) ? h('span', { class: 'hint' }, ' ' + t('kd.rank.range', { lo: fmtInt(r.lo, l), hi: fmtInt(r.hi, l) })) : null),
+      h('td', { class: 'kd-matters' + (matters ? '' : ' kd-not-shown'), dataset: { col: 'matters' } },
+        matters ? t('kd.matters.yes') : t('kd.matters.no'),
+        // the weight against a pure-noise aspect's, when the reply has it: the interval the verdict is read from
+        num(d.vs_noise?.lo) && num(d.vs_noise?.hi) ? [h('br'), h('span', { class: 'hint' },
+          t('kd.matters.vs_noise', { range: fmtRange(d.vs_noise.lo, d.vs_noise.hi, (v) => fmtNumber(v, l, 4, { sign: true })) }))] : null),
+      h('td', { class: 'kd-quadrant', dataset: { col: 'quadrant', value: d.quadrant ?? '' } },
+        QUADRANTS.includes(d.quadrant) ? [h('span', { class: 'q-mark q-' + d.quadrant, 'aria-hidden': 'true' }, Q_MARK[d.quadrant]), ' '] : null,
+        quadrantWords(d.quadrant)));
+  }
+  return h('tr', { dataset: { driver: d.driver, quadrant: d.quadrant ?? '', matters: String(matters), inModel: String(inModel) } }, cells);
+}
+
+function driverTable(drivers, minN) {
   return h('div', { class: 'table-wrap' }, h('table', { id: 'kd-table', class: 'kd-table' },
     h('caption', null, t('kd.table.caption')),
     h('thead', null, h('tr', null,
@@ -258,24 +321,7 @@ function driverTable(drivers) {
       h('th', { scope: 'col', class: 'num' }, t('kd.col.rank')),
       h('th', { scope: 'col' }, t('kd.col.matters')),
       h('th', { scope: 'col' }, t('kd.col.quadrant')))),
-    h('tbody', null, drivers.map((d) => {
-      const matters = shownToMatter(d);
-      const s = d.share || {}, r = d.rank || {};
-      return h('tr', { dataset: { driver: d.driver, quadrant: d.quadrant ?? '', matters: String(matters) } },
-        h('th', { scope: 'row' }, driverLabel(d.driver)),
-        h('td', { class: 'num', dataset: { col: 'n', value: d.n ?? '' } }, fmtInt(d.n, l)),
-        h('td', { class: 'num', dataset: { col: 'mean', value: d.mean ?? '' } }, fmtMean(d.mean, l),
-          num(d.org_mean) ? h('span', { class: 'hint kd-org' }, ' ' + t('kd.org_mean', { v: fmtMean(d.org_mean, l) })) : null),
-        h('td', { class: 'num', dataset: { col: 'good', value: d.good_share ?? '' } }, fmtPct(d.good_share, l)),
-        h('td', { class: 'num', dataset: { col: 'share', value: s.value ?? '', lo: s.lo ?? '', hi: s.hi ?? '' } },
-          fmtShare(s.value, l), h('br'), h('span', { class: 'hint' }, intervalText(s, (v) => fmtShare(v, l)))),
-        h('td', { class: 'num', dataset: { col: 'rank', value: r.value ?? '', lo: r.lo ?? '', hi: r.hi ?? '' } },
-          fmtInt(r.value, l), num(r.lo) && num(r.hi) ? h('span', { class: 'hint' }, ' ' + t('kd.rank.range', { lo: fmtInt(r.lo, l), hi: fmtInt(r.hi, l) })) : null),
-        h('td', { class: 'kd-matters' + (matters ? '' : ' kd-not-shown'), dataset: { col: 'matters' } },
-          matters ? t('kd.matters.yes') : t('kd.matters.no')),
-        h('td', { class: 'kd-quadrant', dataset: { col: 'quadrant', value: d.quadrant ?? '' } },
-          h('span', { class: 'q-mark q-' + (d.quadrant ?? 'none'), 'aria-hidden': 'true' }, Q_MARK[d.quadrant] ?? ''), ' ', quadrantWords(d.quadrant)));
-    }))));
+    h('tbody', null, drivers.map((d) => driverRow(d, minN)))));
 }
 
 const Q_MARK = { keep: '\u25cf', improve_first: '\u25c6', maintain: '\u25a0', less_urgent: '\u25b2' };
@@ -289,10 +335,14 @@ function quadrantPanel(res, slice) {
     box.append(h('p', { class: 'empty' }, t('kd.none')));
     return box;
   }
-  box.append(chartBox(t('kd.quadrant.chart'), (el) => quadrantChart(el, drivers)));
+  if (drivers.some((d) => QUADRANTS.includes(d.quadrant))) box.append(chartBox(t('kd.quadrant.chart'), (el) => quadrantChart(el, drivers)));
+  // the whole organisation against itself: every mean is the organisation's
+  if (drivers.length && drivers.every((d) => !num(d.mean) || !num(d.org_mean) || d.mean === d.org_mean) && !slice.team_id) {
+    box.append(h('p', { class: 'hint', id: 'kd-quadrant-org' }, t('kd.quadrant.org')));
+  }
   box.append(h('ul', { class: 'kd-q-legend legend', id: 'kd-q-legend' }, QUADRANTS.map((q) => h('li', { dataset: { quadrant: q } },
     h('span', { class: 'q-mark q-' + q, 'aria-hidden': 'true' }, Q_MARK[q]), ' ', h('strong', null, t('kd.q.' + q)), ': ', t('kd.q.' + q + '.what')))));
-  box.append(driverTable(drivers));
+  box.append(driverTable(drivers, res.min_n));
   box.append(h('p', { class: 'hint' }, t('kd.matters.note')));
   return box;
 }
@@ -400,7 +450,9 @@ export function top3Panel(res, opts) {
     return box;
   }
   if (!top.length) {
-    box.append(h('p', { class: 'empty' }, t('kd.top3.none')));
+    // no model for the unit is not "nothing to gain": say which it is
+    box.append(v.model_error ? h('p', { class: 'notice', id: id + '-model-error', title: v.model_error }, t('kd.model_error'))
+      : h('p', { class: 'empty', id: id + '-none' }, t('kd.top3.none')));
     return box;
   }
   const l = lang();
@@ -421,7 +473,7 @@ const VERDICTS = ['rose', 'fell', 'no_change'];
 function changePanel(res, slice, reload) {
   const l = lang();
   const opts = periodOptions().filter((o) => o.value !== (slice.period || ''));
-  const sel = select([{ value: '', label: t('kd.change.none') }, ...opts], slice.compare, { name: 'compare', id: 'kd-compare',
+  const sel = select([{ value: '', label: t('kd.change.off') }, ...opts], slice.compare, { name: 'compare', id: 'kd-compare',
     onchange: (ev) => reload({ compare: ev.target.value }) });
   const box = panel(t('kd.change'), null, h('p', { class: 'hint' }, t('kd.change.note')),
     h('div', { class: 'controls' }, field(t('kd.change.with'), sel)));
@@ -432,7 +484,7 @@ function changePanel(res, slice, reload) {
     return box;
   }
   const c = res.change;
-  if (!c || !Array.isArray(c.drivers)) {
+  if (!c || !Array.isArray(c.drivers) || c.suppressed || !c.drivers.length) {
     box.append(h('p', { class: 'notice', id: 'kd-change-none' }, t('kd.change.unavailable')));
     return box;
   }
@@ -446,15 +498,16 @@ function changePanel(res, slice, reload) {
       h('th', { scope: 'col', class: 'num' }, t('kd.change.diff')),
       h('th', { scope: 'col' }, t('kd.change.verdict')))),
     h('tbody', null, c.drivers.map((x) => {
-      const verdict = VERDICTS.includes(x.verdict) ? x.verdict : 'no_change';
+      // no verdict without intervals (no bootstrap): said so, not "no change"
+      const verdict = VERDICTS.includes(x.verdict) ? x.verdict : 'none';
       const d = x.diff || {};
       return h('tr', { dataset: { driver: x.driver, verdict } },
         h('th', { scope: 'row' }, driverLabel(x.driver)),
         h('td', { class: 'num', dataset: { col: 'before', value: x.weight_before ?? '' } }, fmtR2(x.weight_before, l)),
         h('td', { class: 'num', dataset: { col: 'after', value: x.weight_after ?? '' } }, fmtR2(x.weight_after, l)),
         h('td', { class: 'num', dataset: { col: 'diff', value: d.value ?? '', lo: d.lo ?? '', hi: d.hi ?? '' } },
-          num(d.value) ? fmtNumber(d.value, l, 3, { sign: true }) : '–', h('br'),
-          h('span', { class: 'hint' }, intervalText(d, (v) => fmtNumber(v, l, 3, { sign: true })))),
+          num(d.value) ? fmtNumber(d.value, l, 4, { sign: true }) : '–', h('br'),
+          h('span', { class: 'hint' }, intervalText(d, (v) => fmtNumber(v, l, 4, { sign: true })))),
         h('td', { class: 'kd-verdict kd-verdict-' + verdict, dataset: { col: 'verdict' } },
           h('span', { 'aria-hidden': 'true' }, verdict === 'rose' ? '\u25b2 ' : verdict === 'fell' ? '\u25bc ' : ''),
           t('kd.change.' + verdict)));
@@ -475,6 +528,7 @@ export function motAgreement(set, suggested) {
 function motTable(res) {
   const l = lang();
   const rows = res.touchpoints || [];
+  const end = res.outcome_touchpoint;
   return h('div', { class: 'table-wrap' }, h('table', { id: 'kd-mot-table' },
     h('caption', null, t('kd.mot.caption', { journey: res.journey?.name ?? '' })),
     h('thead', null, h('tr', null,
@@ -488,24 +542,33 @@ function motTable(res) {
     h('tbody', null, rows.map((r) => {
       const set = Boolean(r.moment_of_truth_set);
       const sug = Boolean(r.moment_of_truth_suggested);
+      const sh = num(r.share) ? { value: r.share } : r.share || {};
       const w = r.weight || {};
-      const share = num(r.share) ? r.share : r.share?.value;
-      const rank = num(r.rank) ? r.rank : r.rank?.value;
+      const rk = num(r.rank) ? { value: r.rank } : r.rank || {};
       const agree = motAgreement(set, sug);
-      const hidden = suppressedReply(r);
+      const inModel = num(sh.value);
+      const matters = inModel && shownToMatter(r);
       return h('tr', { dataset: { touchpoint: r.touchpoint?.id ?? '', set: String(set), suggested: String(sug), agreement: agree,
-        matters: String(hidden ? false : shownToMatter(r)) } },
+        matters: String(matters) } },
         h('th', { scope: 'row' }, r.touchpoint?.name ?? ''),
         h('td', { class: 'num', dataset: { col: 'n', value: r.n ?? '' } }, fmtInt(r.n, l)),
-        hidden ? h('td', { class: 'num masked', colspan: '2' }, t('insufficient'))
-          : [h('td', { class: 'num', dataset: { col: 'share', value: share ?? '', lo: w.lo ?? '', hi: w.hi ?? '' } },
-            fmtShare(share, l), h('br'), h('span', { class: 'hint' }, num(w.lo) && num(w.hi) ? t('kd.mot.weight', { range: fmtRange(w.lo, w.hi, (v) => fmtR2(v, l)) }) : ''),
-            shownToMatter(r) ? null : h('span', { class: 'hint kd-not-shown' }, [h('br'), t('kd.matters.no')])),
-          h('td', { class: 'num', dataset: { col: 'rank', value: rank ?? '' } }, fmtInt(rank, l))],
+        inModel
+          ? [h('td', { class: 'num', dataset: { col: 'share', value: sh.value, lo: sh.lo ?? '', hi: sh.hi ?? '', weight: w.value ?? '' } },
+            fmtShare(sh.value, l), h('br'), h('span', { class: 'hint' }, intervalText(sh, (v) => fmtShare(v, l))),
+            matters ? null : h('span', { class: 'hint kd-not-shown' }, h('br'), t('kd.matters.no'))),
+          h('td', { class: 'num', dataset: { col: 'rank', value: rk.value ?? '', lo: rk.lo ?? '', hi: rk.hi ?? '' } }, fmtInt(rk.value, l),
+            num(rk.lo) && num(rk.hi) ? h('span', { class: 'hint' }, ' ' + t('kd.rank.range', { lo: fmtInt(rk.lo, l), hi: fmtInt(rk.hi, l) })) : null)]
+          : h('td', { class: 'kd-not-shown', colspan: '2', dataset: { col: 'share' } }, t('kd.mot.no_model')),
         h('td', { dataset: { col: 'set' } }, set ? [h('span', { 'aria-hidden': 'true', class: 'mot-mark' }, '\u2605 '), t('kd.mot.yes')] : t('kd.mot.no')),
         h('td', { dataset: { col: 'suggested' } }, sug ? [h('span', { 'aria-hidden': 'true', class: 'mot-mark' }, '\u25c6 '), t('kd.mot.yes')] : t('kd.mot.no')),
         h('td', { class: 'kd-agree kd-agree-' + agree, dataset: { col: 'compare' } }, t('kd.mot.' + agree)));
-    }))));
+    }),
+    // the journey's last touchpoint: the score analysed, not a driver of it
+    end ? h('tr', { class: 'kd-mot-end', dataset: { touchpoint: end.id, set: String(Boolean(end.moment_of_truth_set)), outcome: 'true' } },
+      h('th', { scope: 'row' }, end.name),
+      h('td', { colspan: '3', class: 'hint' }, t('kd.mot.end')),
+      h('td', { dataset: { col: 'set' } }, end.moment_of_truth_set ? [h('span', { 'aria-hidden': 'true', class: 'mot-mark' }, '\u2605 '), t('kd.mot.yes')] : t('kd.mot.no')),
+      h('td', { colspan: '2', class: 'hint', dataset: { col: 'suggested' } }, t('kd.mot.end.none'))) : null)));
 }
 
 function motPanel(ctx, slice, journeys) {
@@ -538,11 +601,17 @@ function motPanel(ctx, slice, journeys) {
     else {
       const v = r.value;
       const l = lang();
-      body.replaceChildren(
+      // (replaceChildren would write a null as the text "null")
+      body.replaceChildren(...[
         h('p', { id: 'kd-mot-n', dataset: { value: v.n_customers ?? '' } }, t('kd.mot.customers', { n: fmtInt(v.n_customers, l), journey: v.journey?.name ?? '' })),
-        v.outcome ? h('p', { class: 'hint' }, t('kd.mot.outcome', { o: t('kd.mot.outcome.' + v.outcome) === 'kd.mot.outcome.' + v.outcome ? v.outcome : t('kd.mot.outcome.' + v.outcome) })) : null,
+        v.outcome_touchpoint ? h('p', { class: 'hint', id: 'kd-mot-outcome', title: v.outcome || null }, t('kd.mot.outcome', {
+          measure: t('kd.outcome.' + (v.outcome_measure || 'nps')), tp: v.outcome_touchpoint.name, days: v.window_days ?? 90 })) : null,
+        num(v.r2?.value) ? h('p', { class: 'hint', id: 'kd-mot-r2', dataset: { value: v.r2.value } },
+          t('kd.r2') + ': ' + fmtR2(v.r2.value, l) + (num(v.r2.lo) ? ' (' + intervalText(v.r2, (x) => fmtR2(x, l)) + ')' : '')) : null,
+        v.model_error ? h('p', { class: 'notice', id: 'kd-mot-model-error', title: v.model_error }, t('kd.model_error')) : null,
         (v.touchpoints || []).length ? motTable(v) : h('p', { class: 'empty' }, t('kd.none')),
-        h('p', { class: 'legend kd-mot-legend' }, h('span', null, '\u2605 ' + t('kd.mot.legend.set')), h('span', null, '\u25c6 ' + t('kd.mot.legend.suggested'))));
+        h('p', { class: 'legend kd-mot-legend' }, h('span', null, '\u2605 ' + t('kd.mot.legend.set')), h('span', null, '\u25c6 ' + t('kd.mot.legend.suggested'))),
+      ].filter(Boolean));
     }
     box.dataset.journey = sel.value;
     box.setAttribute('aria-busy', 'false');

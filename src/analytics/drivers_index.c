@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
+#include "core/tz.h"
+
 #define AN_DRV_PARALLEL_MIN 100000  /* rows: below this one thread (an_query's reasoning) */
 
 /* ---- the columns -------------------------------------------------------------- */
@@ -168,6 +171,114 @@ static double an_outcome_value(int raw, an_outcome o)
 	return (double)raw;
 }
 
+/* ---- ratings per (unit, employee, driver, local month) -------------------------------------- */
+
+/* A person's figure of an aspect is shown on their page only from 10
+ * ratings in each month of the period that has any (PRIVACY.md section
+ * 4). A mean of a slice that held such "thin" ratings, minus the figures
+ * shown on the pages of its other people, would give them back; so means
+ * leave them out, and to know which they are, ratings are counted per
+ * employee, driver and local month (and unit, for the units' pass). */
+typedef struct an_pm_cell {
+	uint64_t key;            /* 0 = empty */
+	uint32_t n, sum, good;
+} an_pm_cell;
+typedef struct an_pm {
+	an_pm_cell *c;
+	size_t slots, used;
+	bool oom;
+} an_pm;
+
+/* unit code (16 bits) | employee code (16) | driver (8) | month (16: local
+ * year * 12 + month - 1, never 0) */
+static uint64_t an_pm_key(uint32_t unit, uint32_t emp, unsigned j, uint32_t month)
+{
+	return (uint64_t)unit << 40 | (uint64_t)emp << 24 | (uint64_t)j << 16 | (month & 0xFFFFu);
+}
+static uint32_t an_pm_unit(uint64_t k) { return (uint32_t)(k >> 40) & 0xFFFFu; }
+static uint32_t an_pm_emp(uint64_t k) { return (uint32_t)(k >> 24) & 0xFFFFu; }
+static unsigned an_pm_driver(uint64_t k) { return (unsigned)(k >> 16) & 0xFFu; }
+
+static size_t an_pm_slot(const an_pm *t, uint64_t key)
+{
+	uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+	size_t i = (size_t)(h ^ (h >> 29)) & (t->slots - 1);
+	while (t->c[i].key && t->c[i].key != key)
+		i = (i + 1) & (t->slots - 1);
+	return i;
+}
+
+static bool an_pm_grow(an_pm *t)
+{
+	an_pm old = *t;
+	t->slots = old.slots ? old.slots * 2 : 1024;
+	t->c = calloc(t->slots, sizeof *t->c);
+	if (t->c == NULL) {
+		*t = old;
+		return false;
+	}
+	for (size_t i = 0; i < old.slots; i++)
+		if (old.c[i].key)
+			t->c[an_pm_slot(t, old.c[i].key)] = old.c[i];
+	free(old.c);
+	return true;
+}
+
+static void an_pm_put(an_pm *t, uint64_t key, uint32_t n, uint32_t sum, uint32_t good)
+{
+	if ((t->used + 1) * 2 > t->slots && !an_pm_grow(t)) {
+		t->oom = true;
+		return;
+	}
+	an_pm_cell *c = &t->c[an_pm_slot(t, key)];
+	if (c->key == 0) {
+		c->key = key;
+		t->used++;
+	}
+	c->n += n;
+	c->sum += sum;
+	c->good += good;
+}
+
+static void an_pm_add(an_pm *t, uint64_t key, unsigned v)
+{
+	an_pm_put(t, key, 1, v, v >= 8);
+}
+
+static void an_pm_free(an_pm *t)
+{
+	free(t->c);
+	memset(t, 0, sizeof *t);
+}
+
+/* Per employee code, a bit per driver: thin in some month (1 to min - 1
+ * ratings, summed over units when by_unit). NULL when min <= 0 or out of
+ * memory (t->oom then set). */
+static uint64_t *an_pm_thin(an_pm *t, size_t n_emps, int64_t min, bool by_unit)
+{
+	if (min <= 0)
+		return NULL;
+	uint64_t *thin = calloc(n_emps + 1, sizeof *thin);
+	an_pm months = {0};
+	if (thin == NULL) {
+		t->oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < t->slots; i++)
+		if (t->c[i].key && an_pm_emp(t->c[i].key))
+			an_pm_put(&months, by_unit ? t->c[i].key & ((1ULL << 40) - 1) : t->c[i].key, t->c[i].n, 0, 0);
+	for (size_t i = 0; i < months.slots; i++) {
+		const an_pm_cell *c = &months.c[i];
+		uint32_t em = an_pm_emp(c->key);
+		if (c->key && c->n > 0 && (int64_t)c->n < min && em <= n_emps)
+			thin[em] |= 1ULL << an_pm_driver(c->key);
+	}
+	if (months.oom)
+		t->oom = true;
+	an_pm_free(&months);
+	return thin;
+}
+
 /* ---- a pass over the slice's rows ------------------------------------------------------ */
 
 typedef struct an_pass an_pass;
@@ -184,8 +295,29 @@ struct an_pass {
 	int8_t slot[AN_MAX_ASPECTS + 1];  /* aspect code -> driver, -1 = not asked */
 	double x[AN_DRV_MAX];
 	int64_t rows, n[AN_DRV_MAX], sum[AN_DRV_MAX], good[AN_DRV_MAX];
+	int64_t mean_n[AN_DRV_MAX], mean_sum[AN_DRV_MAX], mean_good[AN_DRV_MAX];
+	an_pm pm;                    /* stream with person_min: employees' ratings by month */
 	uint32_t (*both)[AN_MAX_ASPECTS + 1];  /* aspects: rows rating codes a and b */
+	int64_t day_lo, day_hi;      /* an_month's cache: [lo, hi) is one local day */
+	uint32_t day_month;
 };
+
+/* The local month of a row (year * 12 + month - 1), for an_pm keys. Rows
+ * come in time order: the day of the last one is kept. */
+static uint32_t an_month(an_pass *w, size_t row)
+{
+	int64_t t = w->ix->t[row];
+	if (t < w->day_lo || t >= w->day_hi) {
+		const ks_tz *z = &w->ix->tz;
+		int64_t day = tz_local_day(z, t);
+		int y, m, d;
+		clock_civil(day, &y, &m, &d);
+		w->day_lo = tz_day_start(z, day);
+		w->day_hi = tz_day_start(z, day + 1);
+		w->day_month = (uint32_t)(y * 12 + m - 1);
+	}
+	return w->day_month;
+}
 
 static void *an_pass_run(void *arg)
 {
@@ -273,7 +405,11 @@ static void an_ratings(an_pass *w, size_t row, int p)
 	for (int j = 0; j < p; j++)
 		w->x[j] = NAN;
 	const uint8_t *r = an_record(w->ix, row);
-	for (unsigned k = 0; r && k < r[0]; k++) {
+	if (r == NULL || r[0] == 0)
+		return;
+	uint32_t em = w->s->person_min > 0 ? w->ix->emp[row] : 0;
+	uint32_t month = em ? an_month(w, row) : 0;
+	for (unsigned k = 0; k < r[0]; k++) {
 		int j = w->slot[r[1 + 2 * k]];
 		if (j < 0)
 			continue;
@@ -282,7 +418,39 @@ static void an_ratings(an_pass *w, size_t row, int p)
 		w->n[j]++;
 		w->sum[j] += v;
 		w->good[j] += v >= 8;
+		if (em) {  /* decided after the pass: an_stream_means */
+			an_pm_add(&w->pm, an_pm_key(0, em, (unsigned)j, month), v);
+		} else {
+			w->mean_n[j]++;
+			w->mean_sum[j] += v;
+			w->mean_good[j] += v >= 8;
+		}
 	}
+}
+
+/* The means' counts: the ratings naming no one, and the employees' that
+ * are not thin. w[1]'s table is merged into w[0]'s first. */
+static bool an_stream_means(an_pass *w, an_drv_stream *s)
+{
+	an_pm *t = &w[0].pm;
+	for (size_t i = 0; i < w[1].pm.slots; i++) {
+		const an_pm_cell *c = &w[1].pm.c[i];
+		if (c->key)
+			an_pm_put(t, c->key, c->n, c->sum, c->good);
+	}
+	uint64_t *thin = an_pm_thin(t, w->ix->emps.n + 1, s->person_min, false);
+	for (size_t i = 0; i < t->slots; i++) {
+		const an_pm_cell *c = &t->c[i];
+		unsigned j = an_pm_driver(c->key);
+		if (c->key == 0 || (thin && (thin[an_pm_emp(c->key)] >> j & 1u)))
+			continue;
+		s->mean_n[j] += c->n;
+		s->mean_sum[j] += c->sum;
+		s->mean_good[j] += c->good;
+	}
+	bool ok = !t->oom && !w[1].pm.oom && (thin != NULL || s->person_min <= 0);
+	free(thin);
+	return ok;
 }
 
 static void an_stream_row(an_pass *w, size_t row)
@@ -311,6 +479,9 @@ ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, k
 	memset(s->n, 0, sizeof s->n);
 	memset(s->sum, 0, sizeof s->sum);
 	memset(s->good, 0, sizeof s->good);
+	memset(s->mean_n, 0, sizeof s->mean_n);
+	memset(s->mean_sum, 0, sizeof s->mean_sum);
+	memset(s->mean_good, 0, sizeof s->mean_good);
 	an_pass *w = calloc(2, sizeof *w);
 	if (w == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
@@ -329,11 +500,18 @@ ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, k
 				s->n[j] += w[t].n[j];
 				s->sum[j] += w[t].sum[j];
 				s->good[j] += w[t].good[j];
+				s->mean_n[j] += w[t].mean_n[j];
+				s->mean_sum[j] += w[t].mean_sum[j];
+				s->mean_good[j] += w[t].mean_good[j];
 			}
 		}
+		if (!an_stream_means(w, s))
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
 	an_slice_free(sl);
 	pthread_rwlock_unlock(&ix->lock);
+	an_pm_free(&w[0].pm);
+	an_pm_free(&w[1].pm);
 	free(w);
 	return err;
 }
@@ -342,88 +520,128 @@ ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, k
 
 typedef struct an_units_pass {
 	an_pass w;
-	int32_t *at;             /* unit code -> index in units, -1 = none yet */
-	an_drv_units *out;
-	size_t cap;
-	uint16_t *first_emp;     /* per unit: the first employee code seen */
-	bool oom;
+	int64_t person_min;
+	an_pm pm;                /* (unit, employee, driver, month) */
+	int64_t none_n[AN_DRV_MAX], none_sum[AN_DRV_MAX];  /* rows of no unit and no employee */
 } an_units_pass;
 
 static void an_units_row(an_pass *w, size_t row)
 {
 	an_units_pass *u = (an_units_pass *)w;  /* w is the first member */
 	const uint8_t *r = an_record(w->ix, row);
-	for (unsigned i = 0; r && i < r[0]; i++) {
-		int j = w->slot[r[1 + 2 * i]];
-		if (j >= 0) {
-			u->out->all_n[j]++;
-			u->out->all_sum[j] += r[2 + 2 * i];
-		}
-	}
-	uint16_t team = w->ix->team[row];
-	if (team == 0)
+	if (r == NULL || r[0] == 0)
 		return;
-	int32_t k = u->at[team];
-	if (k < 0) {
-		if (u->out->count == u->cap) {
-			size_t cap = u->cap ? u->cap * 2 : 64;
-			an_drv_unit *p = realloc(u->out->units, cap * sizeof *p);
-			uint16_t *fe = realloc(u->first_emp, cap * sizeof *fe);
-			if (p)
-				u->out->units = p;
-			if (fe)
-				u->first_emp = fe;
-			if (p == NULL || fe == NULL) {
-				u->oom = true;
-				return;
-			}
-			u->cap = cap;
-		}
-		k = u->at[team] = (int32_t)u->out->count++;
-		memset(&u->out->units[k], 0, sizeof u->out->units[k]);
-		u->out->units[k].unit_id = w->ix->units.ids[team];
-		u->first_emp[k] = 0;
-	}
-	an_drv_unit *unit = &u->out->units[k];
-	uint16_t em = w->ix->emp[row];
-	if (em && unit->persons < 2) {
-		if (u->first_emp[k] == 0) {
-			u->first_emp[k] = em;
-			unit->persons = 1;
-		} else if (u->first_emp[k] != em) {
-			unit->persons = 2;
-		}
-	}
-	for (unsigned i = 0; r && i < r[0]; i++) {
+	uint32_t team = w->ix->team[row], em = w->ix->emp[row];
+	uint32_t month = team || em ? an_month(w, row) : 0;
+	for (unsigned i = 0; i < r[0]; i++) {
 		int j = w->slot[r[1 + 2 * i]];
 		if (j < 0)
 			continue;
-		unit->n[j]++;
-		unit->sum[j] += r[2 + 2 * i];
+		unsigned v = r[2 + 2 * i];
+		if (team == 0 && em == 0) {
+			u->none_n[j]++;
+			u->none_sum[j] += v;
+		} else {
+			an_pm_add(&u->pm, an_pm_key(team, em, (unsigned)j, month), v);
+		}
 	}
 }
 
-ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *code, an_drv_units *out,
-		       ks_error *e)
+/* The unit's entry (by unit code), added on first sight. */
+static an_drv_unit *an_unit_at(an_drv_units *out, int32_t *at, uint16_t **first, size_t *cap,
+			       const an_index *ix, uint32_t code)
+{
+	if (at[code] >= 0)
+		return &out->units[at[code]];
+	if (out->count == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		an_drv_unit *p = realloc(out->units, c * sizeof *p);
+		if (p == NULL)
+			return NULL;
+		out->units = p;
+		uint16_t *fe = realloc(*first, c * AN_DRV_MAX * sizeof *fe);
+		if (fe == NULL)
+			return NULL;
+		*first = fe;
+		*cap = c;
+	}
+	int32_t k = at[code] = (int32_t)out->count++;
+	memset(&out->units[k], 0, sizeof out->units[k]);
+	memset(*first + (size_t)k * AN_DRV_MAX, 0, AN_DRV_MAX * sizeof **first);
+	out->units[k].unit_id = code < ix->units.n ? ix->units.ids[code] : 0;
+	return &out->units[k];
+}
+
+/* The units' figures from the table, without thin ratings. */
+static bool an_units_collect(an_units_pass *u, const uint64_t *thin, an_drv_units *out)
+{
+	const an_index *ix = u->w.ix;
+	int32_t *at = malloc((ix->units.n + 1) * sizeof *at);
+	uint16_t *first = NULL;
+	size_t cap = 0;
+	if (at == NULL)
+		return false;
+	memset(at, -1, (ix->units.n + 1) * sizeof *at);
+	bool ok = true;
+	for (size_t i = 0; ok && i < u->pm.slots; i++) {
+		const an_pm_cell *c = &u->pm.c[i];
+		if (c->key == 0)
+			continue;
+		uint32_t unit = an_pm_unit(c->key), em = an_pm_emp(c->key);
+		unsigned j = an_pm_driver(c->key);
+		if (em && thin && (thin[em] >> j & 1u))
+			continue;
+		out->all_n[j] += c->n;
+		out->all_sum[j] += c->sum;
+		if (unit == 0)
+			continue;
+		an_drv_unit *d = an_unit_at(out, at, &first, &cap, ix, unit);
+		if (d == NULL) {
+			ok = false;
+			break;
+		}
+		d->n[j] += c->n;
+		d->sum[j] += c->sum;
+		uint16_t *fe = first + (size_t)(d - out->units) * AN_DRV_MAX + j;
+		if (em && d->persons[j] < 2) {
+			if (*fe == 0) {
+				*fe = (uint16_t)em;
+				d->persons[j] = 1;
+			} else if (*fe != em) {
+				d->persons[j] = 2;
+			}
+		}
+	}
+	free(at);
+	free(first);
+	return ok;
+}
+
+ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *code, int64_t person_min,
+		       an_drv_units *out, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
 	pthread_rwlock_rdlock(&ix->lock);
-	an_units_pass u = {.out = out};
-	u.at = malloc((ix->units.n + 1) * sizeof *u.at);
+	an_units_pass u = {.person_min = person_min};
 	an_slice *sl = NULL;
-	ks_err err = u.at ? an_slice_new(ix, f, &sl, e) : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	uint64_t *thin = NULL;
+	ks_err err = an_slice_new(ix, f, &sl, e);
 	if (!err) {
-		memset(u.at, -1, (ix->units.n + 1) * sizeof *u.at);
 		u.w = (an_pass){.ix = ix, .slice = sl, .row = an_units_row};
 		an_slots(u.w.slot, p, code);
 		an_pass_split(&u.w, NULL, ix->n);
-		if (u.oom)
+		thin = an_pm_thin(&u.pm, ix->emps.n + 1, person_min, true);
+		if (u.pm.oom || (person_min > 0 && thin == NULL) || !an_units_collect(&u, thin, out))
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+		for (int j = 0; j < p; j++) {
+			out->all_n[j] += u.none_n[j];
+			out->all_sum[j] += u.none_sum[j];
+		}
 	}
 	an_slice_free(sl);
 	pthread_rwlock_unlock(&ix->lock);
-	free(u.at);
-	free(u.first_emp);
+	free(thin);
+	an_pm_free(&u.pm);
 	if (err)
 		an_drv_units_free(out);
 	return err;

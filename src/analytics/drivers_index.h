@@ -47,28 +47,35 @@ typedef struct an_drv_stream {
 	an_drv_row_fn fn;
 	void *sink[2];               /* sink[1] NULL: one thread; else large slices are split
 	                              * over two threads, sink[0] the first half's */
+	int64_t person_min;          /* see "thin" below; 0 = every rating counts in mean_* */
 	/* out: over the slice's ratings of each driver (rows with or without outcome) */
 	int64_t rows;                /* rows passed to fn */
 	int64_t n[AN_DRV_MAX], sum[AN_DRV_MAX], good[AN_DRV_MAX];  /* good: ratings >= 8 */
+	/* The same without "thin" ratings: those of an employee who has 1 to
+	 * person_min - 1 ratings of the driver in some local month of the
+	 * slice — ratings a person's own page would not show (PRIVACY.md
+	 * section 4), so no printed mean may hold them. */
+	int64_t mean_n[AN_DRV_MAX], mean_sum[AN_DRV_MAX], mean_good[AN_DRV_MAX];
 } an_drv_stream;
 ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, ks_error *e);
 
 /* Per unit (team: the leaf unit a row names) of the slice f, per driver
- * code[j]: ratings n and their sum, and the unit's distinct employees
- * (capped at 2, as an_group.persons). out->units is malloc'd: the caller
- * frees it (an_drv_units_free). */
+ * code[j]: ratings n and their sum without thin ratings (an_drv_stream),
+ * and the distinct employees of those ratings (capped at 2, as
+ * an_group.persons). out->units is malloc'd: the caller frees it
+ * (an_drv_units_free). */
 typedef struct an_drv_unit {
 	int64_t unit_id;
-	uint8_t persons;
+	uint8_t persons[AN_DRV_MAX];
 	int64_t n[AN_DRV_MAX], sum[AN_DRV_MAX];
 } an_drv_unit;
 typedef struct an_drv_units {
 	size_t count;
 	an_drv_unit *units;
-	int64_t all_n[AN_DRV_MAX], all_sum[AN_DRV_MAX];  /* every rating of the slice, units or none */
+	int64_t all_n[AN_DRV_MAX], all_sum[AN_DRV_MAX];  /* the slice's, units or none, without thin ratings */
 } an_drv_units;
-ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *code, an_drv_units *out,
-		       ks_error *e);
+ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *code, int64_t person_min,
+		       an_drv_units *out, ks_error *e);
 void an_drv_units_free(an_drv_units *u);
 
 /* Moments of truth: the customers of the slice f (which should name the

@@ -144,6 +144,7 @@ typedef struct api_drv_run {
 	char model_error[256];       /* why there is no model (too few rows, collinear) */
 	int boot_used;
 	const char *left_out[AN_DRV_MAX];  /* by asp index: why not in the model (NULL = in it) */
+	int64_t min_n;               /* the group threshold (a mean's ratings) */
 } api_drv_run;
 
 static void api_drv_run_free(api_drv_run *x)
@@ -215,6 +216,7 @@ static ks_err api_drv_run_slice(api_app *app, const an_filter *f, const char *pe
 				api_drv_run *x, ks_error *e)
 {
 	memset(x, 0, sizeof *x);
+	x->min_n = app->min_n;
 	bool shown = false;
 	ks_err err = api_drv_disclosed(app, f, period, o->outcome, &shown, &x->n, e);
 	x->suppressed = !shown;
@@ -240,6 +242,7 @@ static ks_err api_drv_run_slice(api_app *app, const an_filter *f, const char *pe
 	api_sink sink[2] = {{acc[0]}, {acc[1]}};
 	x->st.outcome = o->outcome;
 	x->st.p = x->p;
+	x->st.person_min = app->min_n_employee;
 	x->st.fn = api_drv_add;
 	x->st.sink[0] = &sink[0];
 	x->st.sink[1] = &sink[1];
@@ -293,7 +296,7 @@ static ks_err api_drv_org_of(api_app *app, const an_filter *f, const api_drv_run
 	fo.team_id = 0;
 	fo.employee_id = 0;
 	an_drv_units u;
-	ks_err err = an_drv_units_of(app->index, &fo, x->p, x->st.code, &u, e);
+	ks_err err = an_drv_units_of(app->index, &fo, x->p, x->st.code, app->min_n_employee, &u, e);
 	if (err)
 		return err;
 	double *means = calloc(u.count ? u.count : 1, sizeof *means);
@@ -308,7 +311,7 @@ static ks_err api_drv_org_of(api_app *app, const an_filter *f, const api_drv_run
 		}
 		size_t k = 0;
 		for (size_t i = 0; i < u.count; i++)
-			if (u.units[i].n[j] >= app->min_n && u.units[i].persons != 1)
+			if (u.units[i].n[j] >= app->min_n && u.units[i].persons[j] != 1)
 				means[k++] = (double)u.units[i].sum[j] / (double)u.units[i].n[j];
 		if (k == 0)
 			continue;
@@ -372,17 +375,21 @@ static api_gain api_gain_of(const drv_driver *d, double unit_mean, const api_drv
 	return g;
 }
 
-/* One aspect of the slice as JSON; model j (-1 = not in the model). */
+/* One aspect of the slice as JSON; model j (-1 = not in the model). The
+ * mean and good share are of the ratings a person's page could show
+ * (mean_n: without thin ones, drivers_index.h), from min_n of them. */
 static json_t *api_driver_json(const api_app *app, const api_drv_run *x, size_t i, int j, const api_drv_org *org,
 			       bool nps, double mean_share, api_gain *gain_out)
 {
 	int64_t n = j >= 0 ? x->st.n[j] : x->asp.n[i];
-	bool shown = n >= app->min_n && j >= 0;
-	double mean = shown ? (double)x->st.sum[j] / (double)n : NAN;
-	json_t *o = json_pack("{s:s, s:I}", "driver", x->asp.name[i], "n", (json_int_t)n);
+	int64_t mn = j >= 0 ? x->st.mean_n[j] : 0;
+	bool shown = mn >= app->min_n;
+	double mean = shown ? (double)x->st.mean_sum[j] / (double)mn : NAN;
+	json_t *o = json_pack("{s:s, s:I, s:I}", "driver", x->asp.name[i], "n", (json_int_t)n, "mean_n",
+			      (json_int_t)mn);
 	json_object_set_new(o, "mean", api_num(mean, 2));
 	json_object_set_new(o, "good_share",
-			    shown ? json_real((double)metrics_round_ratio_scaled(x->st.good[j], n, 2) / 100.0)
+			    shown ? json_real((double)metrics_round_ratio_scaled(x->st.mean_good[j], mn, 2) / 100.0)
 				  : json_null());
 	const drv_driver *d = x->have_r && j >= 0 ? &x->r.driver[j] : NULL;
 	bool boot = x->have_r && x->r.bootstrap_used > 0;
@@ -485,8 +492,9 @@ static json_t *api_change_json(const api_drv_run *now, const api_drv_run *before
 		double se = sqrt(sa * sa + sb * sb);
 		double lo = boot ? diff - API_DRV_Z95 * se : NAN, hi = boot ? diff + API_DRV_Z95 * se : NAN;
 		const char *verdict = !boot ? NULL : lo > 0 ? "rose" : hi < 0 ? "fell" : "no_change";
-		double ma = now->st.n[j] ? (double)now->st.sum[j] / (double)now->st.n[j] : NAN;
-		double mb = before->st.n[k] ? (double)before->st.sum[k] / (double)before->st.n[k] : NAN;
+		double ma = now->st.mean_n[j] >= now->min_n ? (double)now->st.mean_sum[j] / (double)now->st.mean_n[j] : NAN;
+		double mb = before->st.mean_n[k] >= before->min_n ? (double)before->st.mean_sum[k] /
+		            (double)before->st.mean_n[k] : NAN;
 		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "driver", name,
 						     "weight_before", api_num(b->weight, 4), "weight_after",
 						     api_num(a->weight, 4), "diff", api_interval(diff, lo, hi, 4),

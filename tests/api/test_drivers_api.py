@@ -151,10 +151,11 @@ def clamp(v):
 def build(srv):
     f = ks.base_fixture(srv)
     tag = ks.uniq("drv")
-    for k in ("team2", "team3", "team4", "team5", "team6"):
+    for k in ("team2", "team3", "team4", "team5", "team6", "team7"):
         f[k] = srv.create("teams", {"name": "Team %s %s" % (k, tag), "kind": "team", "parent_id": f["dept"]["id"]})
     for k, team in (("emp3", "team2"), ("emp4", "team2"), ("emp5", "team3"), ("emp6", "team4"), ("emp8", "team5"),
-                    ("emp9", "team5"), ("emp10", "team6"), ("emp11", "team6")):
+                    ("emp9", "team5"), ("emp10", "team6"), ("emp11", "team6"),
+                    ("emp12", "team7"), ("emp13", "team7")):
         f[k] = srv.create("employees", {"team_id": f[team]["id"], "first_name": k, "last_name": tag,
                                         "external_id": ks.uniq(k)})
     rnd = random.Random(15)
@@ -182,7 +183,20 @@ def build(srv):
         add(10, "team3", "emp5", 10, 10, 10)
     for i in range(3):  # three answers: below the unit minimum
         add(10, "team4", "emp6", 9, 10, 10)
+    for i in range(16):  # emp13's 4 ratings are "thin": no mean holds them
+        add(10, "team7", "emp12" if i < 12 else "emp13", 8, 5 + i % 4 if i < 12 else 10, 6)
     return f, rows
+
+
+def thin_free(rows, col):
+    """The ratings a mean may hold: not those of an employee with 1 to 9
+    ratings of the aspect in the month (their own page would not show
+    them; docs/PRIVACY.md section 4)."""
+    per = {}
+    for r in rows:
+        if r[col] is not None:
+            per[(r[0], r[2])] = per.get((r[0], r[2]), 0) + 1
+    return [r for r in rows if r[col] is not None and per[(r[0], r[2])] >= 10]
 
 
 # ---------------------------------------------------------------------------
@@ -233,17 +247,18 @@ def check_drivers(t, srv, f, rows):
     quart, orgm = {}, {}
     for j, name in enumerate((A, B)):
         col = 4 + j
-        vals = [r[col] for r in oct_all if r[col] is not None]
+        vals = [r[col] for r in thin_free(oct_all, col)]
         orgm[name] = Fraction(sum(vals), len(vals))
         means = []
         for team in ("team", "team2", "team5"):
             v = [r[col] for r in oct_all if r[1] == team and r[col] is not None]
             means.append(sum(v) / len(v))
         quart[name] = quantile7(means, 0.75)
-        t.eq(d[name]["org_mean"], ks.num_exact(orgm[name], 2), "%s: org_mean = every October rating's mean" % name)
+        t.eq(d[name]["org_mean"], ks.num_exact(orgm[name], 2),
+             "%s: org_mean = the mean of October's ratings without thin ones (emp6's 3, emp13's 4)" % name)
         near(t, d[name]["org_best_quartile"], round(quart[name], 2), 0.0051,
-             "%s: org_best_quartile = 75th percentile of 3 unit means (not the one-person or 3-answer teams)"
-             % name)
+             "%s: org_best_quartile = 75th percentile of 3 unit means (not the one-person, 3-answer or "
+             "thin-plus-one-person teams)" % name)
     shares = {n: d[n]["share"]["value"] for n in (A, B)}
     mean_share = sum(eps / r2) / 2
     for j, name in enumerate((A, B)):
@@ -330,6 +345,13 @@ def check_privacy(t, srv, f):
              (200, True, n, [], [], None), "%s: suppressed, n only, no driver figure (%s)" % (team, why))
         st, _, b = srv.get("/api/v1/drivers/top3?period=%s&team_id=%d" % (PERIOD, f[team]["id"]))
         t.eq((st, b.get("suppressed"), b.get("top3")), (200, True, []), "%s: top3 suppressed too" % team)
+    # team7: 16 answers of two employees, shown; emp13's 4 ratings stay out of the means
+    st, _, b = srv.get("/api/v1/drivers?period=%s&team_id=%d&bootstrap=0" % (PERIOD, f["team7"]["id"]))
+    d = {x["driver"]: x for x in b.get("drivers", [])}
+    a12 = [5 + i % 4 for i in range(12)]
+    t.eq((st, b.get("suppressed"), d.get(A, {}).get("n"), d.get(A, {}).get("mean_n"), d.get(A, {}).get("mean")),
+         (200, False, 16, 12, ks.num_exact(Fraction(sum(a12), 12), 2)),
+         "team7: n counts all 16 ratings, the mean only emp12's 12 (emp13 has 4 this month: thin)")
     st, _, m = srv.get("/api/v1/metrics?period=%s&team_id=%d" % (PERIOD, f["team4"]["id"]))
     t.eq((st, m.get("nps")), (200, None), "team4: /metrics hides its NPS too (the same rule)")
     st, _, b = srv.get("/api/v1/drivers?period=%s&employee_id=%d" % (PERIOD, f["emp1"]["id"]))

@@ -50,9 +50,10 @@ ks_err drv_acc_new(int p, int groups, drv_acc **out, ks_error *e)
 			       groups, p, bytes >> 20);
 	}
 	a->groups = groups;
-	a->data = calloc((size_t)groups * (size_t)a->l.k, sizeof(double));
+	a->pair = calloc((size_t)groups * (size_t)a->l.off_cn, sizeof(double));
+	a->comp = calloc((size_t)groups * (size_t)(a->l.k - a->l.off_cn), sizeof(double));
 	a->present = calloc((size_t)a->l.q, sizeof(int));
-	if (!a->data || !a->present) {
+	if (!a->pair || !a->comp || !a->present) {
 		drv_acc_free(a);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -64,7 +65,8 @@ void drv_acc_free(drv_acc *a)
 {
 	if (!a)
 		return;
-	free(a->data);
+	free(a->pair);
+	free(a->comp);
 	free(a->present);
 	free(a);
 }
@@ -79,12 +81,19 @@ int drv_acc_drivers(const drv_acc *a)
 	return a->l.p;
 }
 
-/* The complete block: n, Σv_j, Σv_j v_k (j <= k). */
-static void add_complete(const drv_layout *l, double *g, double y, const double *x)
+void drv_acc_group(const drv_acc *a, int g, double *out)
+{
+	size_t kp = (size_t)a->l.off_cn, kc = (size_t)(a->l.k - a->l.off_cn);
+	memcpy(out, a->pair + (size_t)g * kp, kp * sizeof *out);
+	memcpy(out + kp, a->comp + (size_t)g * kc, kc * sizeof *out);
+}
+
+/* The complete block (c points at its n): n, Σv_j, Σv_j v_k (j <= k). */
+static void add_complete(const drv_layout *l, double *c, double y, const double *x)
 {
 	int q = l->q;
-	double *cs = g + l->off_cs, *cc = g + l->off_cc;
-	g[l->off_cn] += 1;
+	double *cs = c + (l->off_cs - l->off_cn), *cc = c + (l->off_cc - l->off_cn);
+	c[0] += 1;
 	cs[0] += y;
 	for (int j = 1; j < q; j++)
 		cs[j] += x[j - 1];
@@ -133,13 +142,13 @@ void drv_acc_add(drv_acc *a, int group, double y, const double *x)
 	const drv_layout *l = &a->l;
 	if (group < 0)
 		group = -(group + 1);
-	double *g = a->data + (size_t)(group % a->groups) * (size_t)l->k;
+	size_t g = (size_t)(group % a->groups);
 	a->rows++;
 	int np = 0;
 	for (int j = 0; j < l->p; j++)
 		np += isfinite(x[j]) != 0;
 	if (np == l->p) {
-		add_complete(l, g, y, x);
+		add_complete(l, a->comp + g * (size_t)(l->k - l->off_cn), y, x);
 		return;
 	}
 	/* values of the present variables, on the stack (q <= 65) */
@@ -153,7 +162,7 @@ void drv_acc_add(drv_acc *a, int group, double y, const double *x)
 			pr[np] = j + 1;
 			v[np++] = x[j];
 		}
-	add_pairwise(l, g, pr, np, v);
+	add_pairwise(l, a->pair + g * (size_t)l->off_cn, pr, np, v);
 }
 
 ks_err drv_acc_merge(drv_acc *a, const drv_acc *b, ks_error *e)
@@ -162,9 +171,12 @@ ks_err drv_acc_merge(drv_acc *a, const drv_acc *b, ks_error *e)
 		return ks_fail(e, KS_ERR_INVALID, "drivers",
 			       "cannot merge accumulators of %d drivers x %d groups and %d x %d", a->l.p,
 			       a->groups, b->l.p, b->groups);
-	size_t n = (size_t)a->groups * (size_t)a->l.k;
-	for (size_t i = 0; i < n; i++)
-		a->data[i] += b->data[i];
+	size_t np = (size_t)a->groups * (size_t)a->l.off_cn;
+	size_t nc = (size_t)a->groups * (size_t)(a->l.k - a->l.off_cn);
+	for (size_t i = 0; i < np; i++)
+		a->pair[i] += b->pair[i];
+	for (size_t i = 0; i < nc; i++)
+		a->comp[i] += b->comp[i];
 	a->rows += b->rows;
 	return KS_OK;
 }

@@ -35,9 +35,18 @@ struct drv_acc {
 	drv_layout l;
 	int groups;
 	long rows;
-	double *data;  /* groups * l.k, group-major */
+	/* one group's layout is split in two arrays: the pairwise block
+	 * (l.off_cn doubles per group) and the complete block (l.k - l.off_cn),
+	 * so that the complete blocks every complete row updates lie together
+	 * (3.4 MB for 4096 groups of 12 drivers instead of spread over 20 MB:
+	 * fewer cache and TLB misses in the row pass) */
+	double *pair;  /* groups * l.off_cn, group-major */
+	double *comp;  /* groups * (l.k - l.off_cn), group-major */
 	int *present;  /* scratch for drv_acc_add: q indices */
 };
+
+/* Copies group g's statistics in the one-group layout (l.k doubles). */
+void drv_acc_group(const drv_acc *a, int g, double *out);
 
 void drv_layout_init(drv_layout *l, int p);
 static inline int drv_tri(int q, int j, int k)
@@ -96,7 +105,10 @@ fit_status fit_model(fit_ws *w, const drv_layout *l, const double *tot, double *
 fit_status rw_weights(fit_ws *w, const gsl_matrix *rxx, const gsl_vector *r, double *eps,
 		      double *r2, double *beta);
 
-/* Shapley / LMG decomposition (shapley.c) of m <= 16 drivers. phi[m] out. */
-fit_status shapley_weights(fit_ws *w, const gsl_matrix *rxx, const gsl_vector *r, double *phi);
+/* Shapley / LMG decomposition (shapley.c) of m <= 16 drivers. phi[m] out;
+ * sub (may be NULL): sub[m-1] out, the decomposition of the first m - 1
+ * drivers alone (the model without the noise driver). */
+fit_status shapley_weights(fit_ws *w, const gsl_matrix *rxx, const gsl_vector *r, double *phi,
+			   double *sub);
 
 #endif

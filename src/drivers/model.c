@@ -227,16 +227,22 @@ static void noise_driver(fit_ws *w, unsigned long seed, long n)
 	gsl_matrix_set(w->m, q, q, 1.0);
 }
 
-/* Weights of the first m drivers of w->m (rows/columns 1..m) by the method. */
-static fit_status weights_of(fit_ws *w, size_t m, double *eps, double *r2, double *beta)
+/* Relative weights of the first m drivers of w->m (rows/columns 1..m); they
+ * also give R², the standardised slopes and the collinearity check. */
+static fit_status relweights_of(fit_ws *w, size_t m, double *eps, double *r2, double *beta)
 {
 	gsl_matrix_const_view rxx = gsl_matrix_const_submatrix(w->m, 1, 1, m, m);
 	gsl_vector_const_view r = gsl_matrix_const_subcolumn(w->m, 0, 1, m);
-	/* relative weights also give R², the slopes and the collinearity check */
-	fit_status st = rw_weights(w, &rxx.matrix, &r.vector, eps, r2, beta);
-	if (st != FIT_OK || w->method != DRV_SHAPLEY)
-		return st;
-	return shapley_weights(w, &rxx.matrix, &r.vector, eps);
+	return rw_weights(w, &rxx.matrix, &r.vector, eps, r2, beta);
+}
+
+/* Shapley values of the first m drivers; with sub != NULL also those of the
+ * first m - 1 (one walk over the subsets serves both: see shapley.c). */
+static fit_status shapley_of(fit_ws *w, size_t m, double *phi, double *sub)
+{
+	gsl_matrix_const_view rxx = gsl_matrix_const_submatrix(w->m, 1, 1, m, m);
+	gsl_vector_const_view r = gsl_matrix_const_subcolumn(w->m, 0, 1, m);
+	return shapley_weights(w, &rxx.matrix, &r.vector, phi, sub);
 }
 
 fit_status fit_model(fit_ws *w, const drv_layout *l, const double *tot, double *out_w,
@@ -265,21 +271,24 @@ fit_status fit_model(fit_ws *w, const drv_layout *l, const double *tot, double *
 			return st;
 	}
 	double bs[DRV_MAX_DRIVERS];
-	if ((st = weights_of(w, p, out_w, out_r2, bs)) != FIT_OK)
+	bool shapley = w->method == DRV_SHAPLEY;
+	if ((st = relweights_of(w, p, out_w, out_r2, bs)) != FIT_OK)
 		return st;
 	/* unstandardised slope b_j = β_j sd_y / sd_j (β the standardised one) */
 	for (size_t j = 0; j < p; j++)
 		out_beta[j] = bs[j] * w->sd[0] / w->sd[j + 1];
 	if (!noise_seed)
-		return FIT_OK;
+		return shapley ? shapley_of(w, p, out_w, NULL) : FIT_OK;
 	/* the same model with a pure-noise driver added as driver p + 1, drawn
-	 * from M's decomposition (again: weights_of reused w->eval and w->v) */
+	 * from M's decomposition (again: relweights_of reused w->eval, w->v) */
 	double min_eig = w->min_eigen;
 	if ((st = eigen_m(w, q, w->ew_q)) != FIT_OK)
 		return st;
 	noise_driver(w, noise_seed, (long)tot[l->off_n] + (long)tot[l->off_cn]);
 	double eps[DRV_MAX_DRIVERS + 1], r2n;
-	st = weights_of(w, p + 1, eps, &r2n, NULL);
+	st = relweights_of(w, p + 1, eps, &r2n, NULL);
+	if (st == FIT_OK && shapley) /* the model's and the augmented model's values */
+		st = shapley_of(w, p + 1, eps, out_w);
 	w->min_eigen = min_eig;
 	if (st != FIT_OK)
 		return st;

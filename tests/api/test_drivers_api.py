@@ -474,6 +474,56 @@ def check_moments(t, srv, f):
          "a journey of three customers: suppressed, no touchpoint figure")
 
 
+# ---------------------------------------------------------------------------
+# a one-click answer completed by the form (its own server: a test clock)
+
+def set_clock(srv, iso):
+    st, _, b = srv.post("/api/v1/admin/clock", {"now": iso})
+    if st != 200:
+        raise ks.FixtureError("POST /api/v1/admin/clock %s -> %s" % (iso, ks.got(st, b)))
+
+
+def one_click_main(t):
+    import re
+    srv = ks.Server(t, args=["--test-clock", "2026-10-20T09:00:00Z"])
+    try:
+        srv.start()
+        f = ks.base_fixture(srv)  # its survey: nps, grade, ces, driver "snelheid" (field d_3), open
+        ratings = []
+        for i in range(20):
+            v = 3 + i % 7
+            post(srv, f, "team", "emp1" if i % 2 else "emp2", i + 1, 10, 8, {A: v})
+            ratings.append(v)
+        c = srv.create("contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                    "channel": "phone", "employee_id": f["emp1"]["id"]})
+        path = "/s/" + c["token"]
+        st, _, _ = srv.get(path + "?nps=9")
+        t.eq(st, 200, "one-click: the tap stores a partial response")
+        q = "/api/v1/drivers?period=2026-10&team_id=%d&bootstrap=0" % f["team"]["id"]
+        set_clock(srv, "2026-11-02T09:00:00Z")
+        st, _, b = srv.get(q)
+        d = {x["driver"]: x for x in b.get("drivers", [])}
+        t.eq((st, b.get("n"), d.get(A, {}).get("n")), (200, 21, 20),
+             "one-click: the tapped score counts (n 21), without a rating yet (20)")
+        set_clock(srv, "2026-10-20T09:05:00Z")
+        st, _, page = srv.get(path)
+        m = re.search(r'name="k"[^>]*value="([^"]*)"', page if isinstance(page, str) else "") or \
+            re.search(r'value="([^"]*)"[^>]*name="k"', page if isinstance(page, str) else "")
+        st, _, body = srv.form(path, {"k": m.group(1) if m else "", "nps": "9", "d_3": "4"})
+        t.eq(st, 201, "one-click: the form completes it with speed 4")
+        set_clock(srv, "2026-11-02T09:00:00Z")
+        st, _, b = srv.get(q)
+        d = {x["driver"]: x for x in b.get("drivers", [])}
+        t.eq((st, b.get("n"), d.get(A, {}).get("n"), d.get(A, {}).get("mean")),
+             (200, 21, 21, ks.num_exact(Fraction(sum(ratings) + 4, 21), 2)),
+             "one-click: the form's rating is in the analysis at once (the update hook), the answer still once")
+    finally:
+        try:
+            srv.stop("one-click: server exits 0 on SIGTERM")
+        finally:
+            srv.cleanup()
+
+
 def main(t, srv):
     f, rows = build(srv)
     before = check_drivers(t, srv, f, rows)
@@ -484,6 +534,7 @@ def main(t, srv):
         check_new_response(t, srv, f, before)
     check_scope(t, srv, f)
     check_moments(t, srv, f)
+    one_click_main(t)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,14 @@
 #define API_DRV_GOOD 8            /* a "good" rating: 8 or more of 10 */
 #define API_DRV_WINDOW_MAX 365
 #define API_DRV_MIN_PAIRS 10      /* ratings of a driver, and of it with each other one */
-/* The bootstrap's time budget: replicates cost about G·(p+1)² + p³
- * operations each (the groups' sums, then the eigen decomposition); a
- * request that asks for more than fits gets fewer and says so
- * ("bootstrap_used"). Measured on the demo: see docs/DRIVERS.md. */
-#define API_DRV_BOOT_OPS 4.0e9
+/* The bootstrap's time budget, about 2 s on two cores. A replicate costs
+ * about 4·G·(p+1)² operations (summing the groups it draws) + 50·p³ (the
+ * eigen decomposition) + for Shapley 18·2^p·p² (every subset's R²); the
+ * constants from bench/drivers on the build machine: 4096 groups, 12
+ * drivers, 1000 replicates take 0.26 s with relative weights and 1.26 s
+ * with Shapley. A request that asks for more than fits gets fewer (at
+ * least 200) and says so ("bootstrap"). */
+#define API_DRV_BOOT_OPS 2.0e10
 
 /* ---- rows into the engine ---------------------------------------------------- */
 
@@ -50,9 +53,11 @@ static void api_drv_add(void *arg, uint32_t row, double y, const double *x)
 
 /* Replicates that fit the budget (at least 200 when asked for more: fewer
  * make percentile intervals of 95 % meaningless). */
-static int api_boot_fit(int asked, int p)
+static int api_boot_fit(int asked, int p, drv_method m)
 {
 	double per = (double)API_DRV_GROUPS * (p + 1) * (p + 1) * 4.0 + 50.0 * p * p * p;
+	if (m == DRV_SHAPLEY)
+		per += 18.0 * (double)(1u << p) * p * p;
 	double fit = API_DRV_BOOT_OPS / per;
 	int b = fit < asked ? (int)fit : asked;
 	return asked > 0 && b < 200 ? (asked < 200 ? asked : 200) : b;
@@ -158,7 +163,7 @@ static ks_err api_drv_analyze_acc(drv_acc *acc, const api_drv_opts *o, const cha
 	drv_opts dopt;
 	drv_opts_default(&dopt);
 	dopt.method = o->method;
-	dopt.bootstrap = api_boot_fit(o->bootstrap, x->p);
+	dopt.bootstrap = api_boot_fit(o->bootstrap, x->p, o->method);
 	dopt.names = names;
 	dopt.outcome_name = an_outcome_name(o->outcome);
 	x->boot_used = dopt.bootstrap;

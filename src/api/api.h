@@ -38,6 +38,8 @@ typedef struct api_app {
 	/* administration (issue 13): the mail settings for reset links and
 	 * the SMTP test (api_admin.c); NULL or mail_enabled false = no mail */
 	const invite_config *invite;
+	/* key drivers (issue 15): recent replies (api_drivers.c); NULL = none kept */
+	struct api_drv_cache *drivers;
 } api_app;
 
 extern const http_route api_routes[];
@@ -129,6 +131,12 @@ ks_err api_themes(http_req *req, ks_error *e);
 ks_err api_drivers_get(http_req *req, ks_error *e);
 ks_err api_drivers_top3(http_req *req, ks_error *e);
 ks_err api_drivers_moments(http_req *req, ks_error *e);
+/* Recent replies of the three routes, keyed by the resolved request, the
+ * thresholds, the "as of" cut and an_index_versions (so never stale);
+ * thread-safe. Free after the last request (http_stop). NULL is fine. */
+typedef struct api_drv_cache api_drv_cache;
+ks_err api_drv_cache_new(api_drv_cache **out);
+void api_drv_cache_free(api_drv_cache *c);
 /* ---- end of key drivers ---- */
 
 /* ---- issue 14: text analysis (api_text.c); docs/API.md "Text analysis" ---- */

@@ -12,6 +12,7 @@
  * docs/API.md "Key drivers", docs/DRIVERS.md, docs/PRIVACY.md.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,151 @@ static ks_err api_compare_filter(http_req *req, const an_filter *f, an_filter *f
 	return KS_OK;
 }
 
+/* ---- replies kept (api.h: api_drv_cache) ---------------------------------------------- */
+
+/* A reply depends on the request as resolved (filters after scope and
+ * window, options), the thresholds, the "as of" cut and the index's
+ * versions (an_index_versions: names and customers, the zone, changed
+ * analyses and one-click rows, and the rows received before the cut). So
+ * keyed, a kept reply is exactly what would be computed again; new
+ * answers of today change nothing (they are after the cut). The bootstrap
+ * is seeded, so the figures are the same either way. */
+#define API_DRV_CACHE_ENTRIES 16
+
+typedef struct api_drv_key {
+	int route;                   /* 0 /drivers, 1 /top3, 2 /moments */
+	an_filter f, fc;             /* fc: compare's (zero without) */
+	an_outcome outcome;
+	drv_method method;
+	int bootstrap, days;
+	int64_t min_n, min_n_person, as_of;
+	uint64_t dims;
+	size_t rows;
+} api_drv_key;
+
+typedef struct api_drv_entry {
+	api_drv_key key;
+	char *reply;                 /* the JSON text; NULL = free slot */
+	size_t len;
+	uint64_t used;
+} api_drv_entry;
+
+struct api_drv_cache {
+	pthread_mutex_t lock;
+	uint64_t clock;
+	api_drv_entry e[API_DRV_CACHE_ENTRIES];
+};
+
+ks_err api_drv_cache_new(api_drv_cache **out)
+{
+	*out = calloc(1, sizeof **out);
+	if (*out == NULL)
+		return KS_ERR_NOMEM;
+	pthread_mutex_init(&(*out)->lock, NULL);
+	return KS_OK;
+}
+
+void api_drv_cache_free(api_drv_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < API_DRV_CACHE_ENTRIES; i++)
+		free(c->e[i].reply);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* The key of a request (every byte set: keys are compared with memcmp). */
+static void api_drv_key_of(api_app *app, int route, const an_filter *f, const an_filter *fc, const api_drv_opts *o,
+			   int days, api_drv_key *k)
+{
+	memset(k, 0, sizeof *k);
+	k->route = route;
+	k->f = *f;
+	if (fc)
+		k->fc = *fc;
+	k->outcome = o->outcome;
+	k->method = o->method;
+	k->bootstrap = o->bootstrap;
+	k->days = days;
+	dc_policy pol = api_policy(app);
+	k->min_n = app->min_n;
+	k->min_n_person = app->min_n_employee;
+	k->as_of = pol.as_of;
+	an_index_versions(app->index, pol.as_of, &k->dims, &k->rows);
+}
+
+static void api_drv_send(http_req *req, const char *text, size_t len)
+{
+	ks_buf b;
+	buf_init(&b, len + 1);
+	if (buf_append(&b, text, len) != KS_OK) {
+		buf_free(&b);
+		http_reply_json(req, 500, NULL);
+		return;
+	}
+	http_reply_buf(req, 200, "application/json", &b);
+}
+
+/* Reply from the cache when it holds the key; true when it did. */
+static bool api_drv_cached(http_req *req, const api_drv_key *k)
+{
+	api_app *app = req->app;
+	api_drv_cache *c = app->drivers;
+	if (c == NULL)
+		return false;
+	char *text = NULL;
+	size_t len = 0;
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < API_DRV_CACHE_ENTRIES; i++) {
+		api_drv_entry *x = &c->e[i];
+		if (x->reply && memcmp(&x->key, k, sizeof *k) == 0) {
+			x->used = ++c->clock;
+			text = malloc(x->len);
+			if (text)
+				memcpy(text, x->reply, x->len);
+			len = x->len;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (text == NULL)
+		return false;
+	api_drv_send(req, text, len);
+	free(text);
+	return true;
+}
+
+/* Reply with out (consumed), keeping it under k. */
+static void api_drv_reply(http_req *req, const api_drv_key *k, json_t *out)
+{
+	api_app *app = req->app;
+	char *text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	json_decref(out);
+	if (text == NULL) {
+		http_reply_json(req, 500, NULL);
+		return;
+	}
+	size_t len = strlen(text);
+	api_drv_cache *c = app->drivers;
+	if (c) {
+		char *copy = malloc(len);
+		pthread_mutex_lock(&c->lock);
+		int at = 0;
+		for (int i = 1; i < API_DRV_CACHE_ENTRIES; i++)
+			if (c->e[i].used < c->e[at].used)
+				at = i;  /* least recently used; free slots have used 0 */
+		if (copy) {
+			memcpy(copy, text, len);
+			free(c->e[at].reply);
+			c->e[at] = (api_drv_entry){*k, copy, len, ++c->clock};
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	api_drv_send(req, text, len);
+	free(text);
+}
+
 /* ---- GET /api/v1/drivers ------------------------------------------------------------------------- */
 
 static json_t *api_r2_json(const api_drv_run *x)
@@ -569,6 +715,10 @@ ks_err api_drivers_get(http_req *req, ks_error *e)
 		err = api_compare_filter(req, &f, &fc, clabel, sizeof clabel, e);
 	if (err)
 		return err;
+	api_drv_key key;
+	api_drv_key_of(app, 0, &f, compare ? &fc : NULL, &o, 0, &key);
+	if (api_drv_cached(req, &key))
+		return KS_OK;
 	api_drv_run x, xc;
 	memset(&xc, 0, sizeof xc);
 	err = api_drv_run_slice(app, &f, api_window_period(&w), &o, &x, e);
@@ -605,7 +755,7 @@ ks_err api_drivers_get(http_req *req, ks_error *e)
 	json_object_set_new(out, "filter", api_metrics_filter_json(app, &f, &w));
 	api_drv_run_free(&x);
 	api_drv_run_free(&xc);
-	http_reply_json(req, 200, out);
+	api_drv_reply(req, &key, out);
 	return KS_OK;
 }
 
@@ -638,6 +788,10 @@ ks_err api_drivers_top3(http_req *req, ks_error *e)
 		err = ks_fail(e, KS_ERR_INVALID, "team_id", "team_id is required: the top three are a unit's");
 	if (err)
 		return err;
+	api_drv_key key;
+	api_drv_key_of(app, 1, &f, NULL, &o, 0, &key);
+	if (api_drv_cached(req, &key))
+		return KS_OK;
 	api_drv_run x;
 	err = api_drv_run_slice(app, &f, api_window_period(&w), &o, &x, e);
 	api_drv_org org;
@@ -667,7 +821,7 @@ ks_err api_drivers_top3(http_req *req, ks_error *e)
 				"top3", top3, "n", (json_int_t)x.n, "suppressed", x.suppressed, "min_n",
 				(json_int_t)app->min_n, "filter", api_metrics_filter_json(app, &f, &w));
 	api_drv_run_free(&x);
-	http_reply_json(req, 200, out);
+	api_drv_reply(req, &key, out);
 	return KS_OK;
 }
 
@@ -787,6 +941,10 @@ ks_err api_drivers_moments(http_req *req, ks_error *e)
 		err = api_metrics_filter(req, NULL, 0, "period", &f, &w, e);
 	if (err)
 		return err;
+	api_drv_key key;
+	api_drv_key_of(app, 2, &f, NULL, &o, days, &key);
+	if (api_drv_cached(req, &key))
+		return KS_OK;
 	api_moments mo;
 	memset(&mo, 0, sizeof mo);
 	err = store_journey_touchpoints(app->store, f.journey_id, &mo.tp, &mo.n_tp, e);
@@ -826,6 +984,6 @@ ks_err api_drivers_moments(http_req *req, ks_error *e)
 	json_object_set_new(out, "filter", api_metrics_filter_json(app, &f, &w));
 	free(mo.tp);
 	drv_result_free(&mo.r);
-	http_reply_json(req, 200, out);
+	api_drv_reply(req, &key, out);
 	return KS_OK;
 }

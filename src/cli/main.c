@@ -622,6 +622,8 @@ static int cli_serve(const cli_opts *o)
 	/* Without memory for the cache every request builds its own tables. */
 	if (dc_cache_new(&app.disclose) != KS_OK)
 		app.disclose = NULL;
+	if (api_drv_cache_new(&app.drivers) != KS_OK)  /* key drivers (issue 15) */
+		app.drivers = NULL;
 	/* The web UI is optional: without its folder the API still runs. */
 	struct stat wst;
 	bool web = o->web_root[0] && stat(o->web_root, &wst) == 0 && S_ISDIR(wst.st_mode);
@@ -639,6 +641,7 @@ static int cli_serve(const cli_opts *o)
 		an_index_free(ix);
 		auth_ctx_free(auth);
 		dc_cache_free(app.disclose);
+		api_drv_cache_free(app.drivers);
 		guard_free(guard);
 		return cli_fail(&e);
 	}
@@ -664,6 +667,7 @@ static int cli_serve(const cli_opts *o)
 	an_index_free(ix); /* after the store: its writer feeds the index until it stops */
 	auth_ctx_free(auth);
 	dc_cache_free(app.disclose); /* after http_stop: no request reads it any more */
+	api_drv_cache_free(app.drivers);
 	guard_free(guard);
 	fprintf(stderr, "klantstem: group commit: %llu batches, %llu rows; stopped cleanly\n",
 		(unsigned long long)batches, (unsigned long long)rows);

@@ -392,8 +392,13 @@ def check_scope(t, srv, f):
 
 
 def check_new_response(t, srv, f, before):
+    q = "/api/v1/drivers?period=%s&team_id=%d&bootstrap=0" % (PERIOD, f["team"]["id"])
+    st1, _, b1 = srv.get(q)
+    st2, _, b2 = srv.get(q)  # the second from the kept replies
+    t.check(st1 == st2 == 200 and b1 == b2 and b1.get("n") == 120, "the same request twice: the same reply",
+            (st1, st2, ks.short(b1), ks.short(b2)))
     post(srv, f, "team", "emp1", 15, 10, 10, {A: 10, B: 10})
-    st, _, b = srv.get("/api/v1/drivers?period=%s&team_id=%d&bootstrap=0" % (PERIOD, f["team"]["id"]))
+    st, _, b = srv.get(q)
     d = {x["driver"]: x for x in b.get("drivers", [])}
     old = {x["driver"]: x for x in before["drivers"]}
     t.eq((st, b.get("n"), d.get(A, {}).get("n"), d.get(B, {}).get("n")),

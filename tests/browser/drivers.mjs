@@ -484,6 +484,7 @@ async function main() {
         ok(await page.isVisible(t3.body.model_error ? '#team-top3-model-error' : '#team-top3-none'), 'team page: an empty top three says why', t3.body);
       }
       ok(t3.body.suppressed || got.length > 0, 'team page: the demo team has a top three', t3.body);
+      eq(await page.getAttribute('#team-top3 a.kd-more', 'href'), '#/drivers?team_id=' + lead.unit_id, 'team page: a link to the team\'s whole analysis');
       if (got.length) {
         await page.click('#team-top3 li:first-child .kd-action-btn');
         await page.waitForSelector('#team-top3 li:first-child .kd-action-msg[data-action-id]', { timeout: 15000 });

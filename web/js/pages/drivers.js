@@ -429,9 +429,11 @@ function gainText(d) {
 // (settled: {ok, value} or {ok:false, error}). opts: user, ctx, slice
 // (what an action is about), unitName, orgUnitId, id, period, outcome.
 export function top3Panel(res, opts) {
-  const { user, id = 'kd-top3', period = '', outcome = 'nps' } = opts;
+  const { user, id = 'kd-top3', period = '', outcome = 'nps', more = null } = opts;
   const box = panel(t('kd.top3'), null, periodTag(period));
   box.id = id;
+  // after the list (or the sentence): the whole analysis of the unit
+  const moreLink = () => (more ? h('p', null, h('a', { href: more, class: 'kd-more' }, t('kd.top3.more'))) : null);
   if (!res.ok) {
     box.append(errorNotice(res.error));
     return box;
@@ -453,6 +455,8 @@ export function top3Panel(res, opts) {
     // no model for the unit is not "nothing to gain": say which it is
     box.append(v.model_error ? h('p', { class: 'notice', id: id + '-model-error', title: v.model_error }, t('kd.model_error'))
       : h('p', { class: 'empty', id: id + '-none' }, t('kd.top3.none')));
+    const m = moreLink();
+    if (m) box.append(m);
     return box;
   }
   const l = lang();
@@ -463,6 +467,8 @@ export function top3Panel(res, opts) {
     h('p', { class: 'kd-gain' }, gainText(d)),
     num(d.mean) ? h('p', { class: 'hint kd-where' }, t('kd.where', { mean: fmtMean(d.mean, l), best: fmtMean(d.org_best_quartile, l) })) : null,
     may ? actionButton(d, opts) : null))));
+  const m = moreLink();
+  if (m) box.append(m);
   return box;
 }
 
@@ -472,7 +478,8 @@ const VERDICTS = ['rose', 'fell', 'no_change'];
 
 function changePanel(res, slice, reload) {
   const l = lang();
-  const opts = periodOptions().filter((o) => o.value !== (slice.period || ''));
+  // whole periods other than the one shown (all time is no period to compare with)
+  const opts = periodOptions().filter((o) => o.value && o.value !== (slice.period || ''));
   const sel = select([{ value: '', label: t('kd.change.off') }, ...opts], slice.compare, { name: 'compare', id: 'kd-compare',
     onchange: (ev) => reload({ compare: ev.target.value }) });
   const box = panel(t('kd.change'), null, h('p', { class: 'hint' }, t('kd.change.note')),

@@ -164,7 +164,7 @@ export async function render(main, ctx) {
   // no panel on a server without the route (404), nor for a role that may not read it (403: an employee)
   if (top3.ok || (top3.error?.status !== 404 && top3.error?.status !== 403)) {
     main.append(h('div', { id: 'team-drivers' }, top3Panel(top3, { user, ctx, slice: { team_id: String(team.id) }, unitName: team.name,
-      id: 'team-top3', period })));
+      id: 'team-top3', period, more: leads ? '#/drivers?team_id=' + team.id + (period ? '&period=' + encodeURIComponent(period) : '') : null })));
   }
 
   if (emps) {

@@ -4,9 +4,10 @@
  * Why sums and not rows: the correlation of any pair of variables, over the
  * rows where both are present, follows from six sums (n, Σa, Σb, Σa², Σb²,
  * Σab); sums add across groups and threads, and a bootstrap replicate is a
- * count-weighted sum of groups. Complete rows (every driver rated, the
- * common case) go to a compact block (n, Σv, Σv_j v_k) and are expanded
- * into every pair only when the model is fitted.
+ * count-weighted sum of groups. Every row goes to a compact block (n, Σv,
+ * Σv_j v_k, missing ratings as 0); a row with missing ratings also records
+ * what that block over-counts for the pairs it does not complete (the
+ * deficit, drivers_int.h), which the fit subtracts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,11 +20,10 @@ void drv_layout_init(drv_layout *l, int p)
 	l->p = p;
 	l->q = p + 1;
 	l->tri = l->q * (l->q + 1) / 2;
-	l->off_n = 0;
-	l->off_s = l->off_n + l->tri;
-	l->off_q = l->off_s + l->q * l->q;
-	l->off_c = l->off_q + l->q * l->q;
-	l->off_cn = l->off_c + l->tri;
+	l->off_dn = 0;
+	l->off_ds = l->off_dn + l->q * l->q;
+	l->off_dq = l->off_ds + l->q * l->q;
+	l->off_cn = l->off_dq + l->q * l->q;
 	l->off_cs = l->off_cn + 1;
 	l->off_cc = l->off_cs + l->q;
 	l->k = l->off_cc + l->tri;
@@ -52,8 +52,7 @@ ks_err drv_acc_new(int p, int groups, drv_acc **out, ks_error *e)
 	a->groups = groups;
 	a->pair = calloc((size_t)groups * (size_t)a->l.off_cn, sizeof(double));
 	a->comp = calloc((size_t)groups * (size_t)(a->l.k - a->l.off_cn), sizeof(double));
-	a->present = calloc((size_t)a->l.q, sizeof(int));
-	if (!a->pair || !a->comp || !a->present) {
+	if (!a->pair || !a->comp) {
 		drv_acc_free(a);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -67,7 +66,6 @@ void drv_acc_free(drv_acc *a)
 		return;
 	free(a->pair);
 	free(a->comp);
-	free(a->present);
 	free(a);
 }
 
@@ -111,26 +109,19 @@ static void add_complete(const drv_layout *l, double *c, double y, const double 
 	}
 }
 
-/* The pairwise block over the present variables only. */
-static void add_pairwise(const drv_layout *l, double *g, const int *pr, int np, const double *v_of)
+/* The deficit of a row with missing ratings (drivers_int.h): v holds the
+ * row with 0 for a missing rating, miss[k] 1 for a missing one. */
+static void add_deficit(const drv_layout *l, double *g, const double *v, const char *miss)
 {
 	int q = l->q;
-	double *n = g + l->off_n, *s = g + l->off_s, *qq = g + l->off_q, *c = g + l->off_c;
-	for (int a = 0; a < np; a++) {
-		int j = pr[a];
-		double vj = v_of[a];
-		for (int b = a; b < np; b++) {
-			int k = pr[b];
-			double vk = v_of[b];
-			int t = drv_tri(q, j, k);
-			n[t] += 1;
-			s[j * q + k] += vj;
-			qq[j * q + k] += vj * vj;
-			if (k != j) {
-				s[k * q + j] += vk;
-				qq[k * q + j] += vk * vk;
-				c[t] += vj * vk;
-			}
+	for (int k = 1; k < q; k++) {
+		if (!miss[k])
+			continue;
+		double *dn = g + l->off_dn + k * q, *ds = g + l->off_ds + k * q, *dq = g + l->off_dq + k * q;
+		for (int j = 0; j < q; j++) {
+			dn[j] += !miss[j] || j >= k;
+			ds[j] += v[j];
+			dq[j] += v[j] * v[j];
 		}
 	}
 }
@@ -144,25 +135,25 @@ void drv_acc_add(drv_acc *a, int group, double y, const double *x)
 		group = -(group + 1);
 	size_t g = (size_t)(group % a->groups);
 	a->rows++;
+	double *comp = a->comp + g * (size_t)(l->k - l->off_cn);
 	int np = 0;
 	for (int j = 0; j < l->p; j++)
 		np += isfinite(x[j]) != 0;
 	if (np == l->p) {
-		add_complete(l, a->comp + g * (size_t)(l->k - l->off_cn), y, x);
+		add_complete(l, comp, y, x);
 		return;
 	}
-	/* values of the present variables, on the stack (q <= 65) */
+	/* missing ratings as 0 in the complete block, then the deficit (q <= 65) */
 	double v[DRV_MAX_DRIVERS + 1];
-	int *pr = a->present;
-	pr[0] = 0;
+	char miss[DRV_MAX_DRIVERS + 1];
 	v[0] = y;
-	np = 1;
-	for (int j = 0; j < l->p; j++)
-		if (isfinite(x[j])) {
-			pr[np] = j + 1;
-			v[np++] = x[j];
-		}
-	add_pairwise(l, a->pair + g * (size_t)l->off_cn, pr, np, v);
+	miss[0] = 0;
+	for (int j = 0; j < l->p; j++) {
+		miss[j + 1] = !isfinite(x[j]);
+		v[j + 1] = miss[j + 1] ? 0.0 : x[j];
+	}
+	add_complete(l, comp, y, v + 1);
+	add_deficit(l, a->pair + g * (size_t)l->off_cn, v, miss);
 }
 
 ks_err drv_acc_merge(drv_acc *a, const drv_acc *b, ks_error *e)

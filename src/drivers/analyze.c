@@ -323,7 +323,7 @@ static ks_err totals(const drv_acc *a, double *tot, gsl_matrix **compact, int *n
 	memset(tot, 0, (size_t)l->k * sizeof *tot);
 	for (int g = 0; g < a->groups; g++) {
 		drv_acc_group(a, g, d);
-		if (d[l->off_n] + d[l->off_cn] <= 0)
+		if (d[l->off_cn] <= 0)
 			continue;
 		used[g] = 1;
 		ng++;

@@ -3,15 +3,22 @@
  *
  * Layout of one group's sufficient statistics (q = p + 1 variables, index 0
  * the outcome, 1..p the drivers; T = q (q + 1) / 2, tri(j, k) the index of
- * j <= k in a packed upper triangle):
- *   rows with a missing driver ("pairwise block"), for every pair j <= k
- *   both present:
- *     N[tri]   rows with both present (j == k: rows with j present)
- *     S[j*q+k] sum of v_j over those rows (so S[k*q+j] is the sum of v_k)
- *     Q[j*q+k] sum of v_j^2 over those rows
- *     C[tri]   sum of v_j v_k (diagonal unused)
- *   complete rows ("complete block", the common case and 5x cheaper):
- *     cn, cs[q] sums, cc[tri] cross products including squares.
+ * j <= k in a packed upper triangle). Every row goes to the "complete block"
+ * with its missing ratings as 0:
+ *     cn          rows
+ *     cs[j]       Σ v_j             (so: over the rows where j is present)
+ *     cc[tri]     Σ v_j v_k         (so: over the rows where both are present)
+ * and a row with missing ratings also adds its "deficit" — what the complete
+ * block counted for pairs that are not both present — for each missing k:
+ *     dn[k*q+j]   += 1   for every j present, and for j >= k among the missing
+ *                        (a pair of two missing ratings counts once)
+ *     ds[k*q+j]   += v_j (v_j over the rows where j is present but k is not)
+ *     dq[k*q+j]   += v_j²
+ * Then, for j != k: n_jk = cn − dn[j*q+k] − dn[k*q+j]; Σ_(j,k present) v_j =
+ * cs[j] − ds[k*q+j]; Σ v_j² likewise from cc[tri(j,j)] and dq; Σ v_j v_k =
+ * cc[tri(j,k)] exactly; and n_jj = cn − dn[j*q+j].
+ * A row with m missing ratings costs the complete block plus 3 q m updates,
+ * each a contiguous run over j — a tenth of updating every present pair.
  * Every statistic is a plain sum over rows, so groups add up and a bootstrap
  * replicate is the count-weighted sum of the groups (one dgemm).
  */
@@ -27,7 +34,7 @@
 
 typedef struct drv_layout {
 	int p, q, tri;
-	int off_n, off_s, off_q, off_c, off_cn, off_cs, off_cc;
+	int off_dn, off_ds, off_dq, off_cn, off_cs, off_cc;
 	int k;       /* doubles per group */
 } drv_layout;
 
@@ -35,14 +42,13 @@ struct drv_acc {
 	drv_layout l;
 	int groups;
 	long rows;
-	/* one group's layout is split in two arrays: the pairwise block
+	/* one group's layout is split in two arrays: the deficit block
 	 * (l.off_cn doubles per group) and the complete block (l.k - l.off_cn),
 	 * so that the complete blocks every complete row updates lie together
 	 * (3.4 MB for 4096 groups of 12 drivers instead of spread over 20 MB:
 	 * fewer cache and TLB misses in the row pass) */
-	double *pair;  /* groups * l.off_cn, group-major */
+	double *pair;  /* the deficit blocks: groups * l.off_cn, group-major */
 	double *comp;  /* groups * (l.k - l.off_cn), group-major */
-	int *present;  /* scratch for drv_acc_add: q indices */
 };
 
 /* Copies group g's statistics in the one-group layout (l.k doubles). */

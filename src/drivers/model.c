@@ -117,11 +117,11 @@ static double centred_ss(double n, double s, double ss)
 static fit_status correlations(fit_ws *w, const drv_layout *l, const double *t)
 {
 	int q = l->q;
-	const double *n = t + l->off_n, *s = t + l->off_s, *qq = t + l->off_q, *c = t + l->off_c;
+	const double *dn = t + l->off_dn, *ds = t + l->off_ds, *dq = t + l->off_dq;
 	const double cn = t[l->off_cn], *cs = t + l->off_cs, *cc = t + l->off_cc;
 	for (int j = 0; j < q; j++) {
 		int tj = drv_tri(q, j, j);
-		double nj = n[tj] + cn, sj = s[j * q + j] + cs[j], qj = qq[j * q + j] + cc[tj];
+		double nj = cn - dn[j * q + j], sj = cs[j], qj = cc[tj];
 		w->nvar[j] = (long)nj;
 		if (nj < (double)w->need) {
 			w->bad_j = j, w->bad_k = j;
@@ -138,21 +138,22 @@ static fit_status correlations(fit_ws *w, const drv_layout *l, const double *t)
 	}
 	for (int j = 0; j < q; j++)
 		for (int k = j + 1; k < q; k++) {
-			int t_ = drv_tri(q, j, k);
-			double njk = n[t_] + cn;
+			double njk = cn - dn[j * q + k] - dn[k * q + j];
 			if (njk < (double)w->need) {
 				w->bad_j = j, w->bad_k = k;
 				return FIT_FEW;
 			}
-			double sj = s[j * q + k] + cs[j], sk = s[k * q + j] + cs[k];
-			double vj = centred_ss(njk, sj, qq[j * q + k] + cc[drv_tri(q, j, j)]);
-			double vk = centred_ss(njk, sk, qq[k * q + j] + cc[drv_tri(q, k, k)]);
+			/* sums of j over the rows where both are present: all of j's
+			 * rows less those where k is missing (drivers_int.h) */
+			double sj = cs[j] - ds[k * q + j], sk = cs[k] - ds[j * q + k];
+			double vj = centred_ss(njk, sj, cc[drv_tri(q, j, j)] - dq[k * q + j]);
+			double vk = centred_ss(njk, sk, cc[drv_tri(q, k, k)] - dq[j * q + k]);
 			if (vj < 0 || vk < 0) {
 				/* constant among the rows that rate both */
 				w->bad_j = vj < 0 ? j : k, w->bad_k = vj < 0 ? k : j;
 				return FIT_NOVAR;
 			}
-			double r = (c[t_] + cc[t_] - sj * sk / njk) / sqrt(vj * vk);
+			double r = (cc[drv_tri(q, j, k)] - sj * sk / njk) / sqrt(vj * vk);
 			r = r > 1 ? 1 : r < -1 ? -1 : r;
 			gsl_matrix_set(w->m, (size_t)j, (size_t)k, r);
 			gsl_matrix_set(w->m, (size_t)k, (size_t)j, r);
@@ -284,7 +285,7 @@ fit_status fit_model(fit_ws *w, const drv_layout *l, const double *tot, double *
 	double min_eig = w->min_eigen;
 	if ((st = eigen_m(w, q, w->ew_q)) != FIT_OK)
 		return st;
-	noise_driver(w, noise_seed, (long)tot[l->off_n] + (long)tot[l->off_cn]);
+	noise_driver(w, noise_seed, (long)tot[l->off_cn]);
 	double eps[DRV_MAX_DRIVERS + 1], r2n;
 	st = relweights_of(w, p + 1, eps, &r2n, NULL);
 	if (st == FIT_OK && shapley) /* the model's and the augmented model's values */

@@ -188,7 +188,10 @@ async function main() {
       // the organisation's aspects come from two surveys: a model may not be possible, and then the page says so
       eq(Boolean(await page.$('#kd-model-error')), Boolean(whole.model_error), 'whole: "no model for this selection" shown exactly when the API has no model'
         + (whole.model_error ? ' (' + whole.model_error + ')' : ''));
-      ok(rows.filter((x) => x.inModel === 'false').every((x) => x.share.text.startsWith('Niet in het model')), 'whole: a driver outside the model is said so in words');
+      const outside = rows.map((x, i) => [x, whole.drivers[i]]).filter(([x]) => x.inModel === 'false');
+      ok(outside.every(([x, d]) => (d.n < whole.min_n ? x.share.text === 'Niet in het model: minder dan ' + whole.min_n + ' beoordelingen in deze selectie'
+        : x.share.text === 'Niet in een model: voor deze selectie is geen model te schatten')),
+      'whole: a driver outside the model is said so in words, with the reason (too few ratings, or no model for the slice)', outside.map(([x]) => x.share.text));
       await waitReady(page, '#kd-mot');
       await noJunk(page, 'whole');
       await shot(page, 'drivers-whole');
@@ -329,6 +332,7 @@ async function main() {
       const rows = await page.$$eval('#kd-mot-table tbody tr', (trs) => trs.map((tr) => ({ tp: tr.dataset.touchpoint, set: tr.dataset.set,
         suggested: tr.dataset.suggested ?? null, outcome: tr.dataset.outcome ?? null, agreement: tr.dataset.agreement ?? null,
         share: tr.querySelector('[data-col="share"]')?.dataset.value ?? null, rank: tr.querySelector('[data-col="rank"]')?.dataset.value ?? null,
+        matters: tr.dataset.matters ?? null, mattersText: tr.querySelector('[data-col="matters"]')?.textContent ?? null,
         setText: tr.querySelector('[data-col="set"]').textContent, sugText: tr.querySelector('[data-col="suggested"]').textContent,
         cmp: tr.querySelector('[data-col="compare"]')?.textContent ?? null })));
       const journeyTps = tps.filter((x) => x.journey_id === j.id).map((x) => String(x.id)).sort();
@@ -338,6 +342,9 @@ async function main() {
         m.touchpoints.map((x) => [String(x.touchpoint.id), String(x.moment_of_truth_set), String(x.moment_of_truth_suggested),
           num(x.share?.value) ? String(x.share.value) : '', num(x.share?.value) ? s(x.rank?.value) : '']),
         'moments: per touchpoint its weight share, rank, the hand flag and the data\'s suggestion are the API\'s');
+      eq(drivers.map((x) => [x.matters, x.mattersText]), m.touchpoints.map((x) => (num(x.share?.value)
+        ? [String(x.shown_to_matter), x.shown_to_matter ? 'Aantoonbaar van belang' : 'Niet aantoonbaar van belang: het interval tegenover ruis bevat 0']
+        : ['false', null])), 'moments: whether each touchpoint is shown to matter, in words, as the API says');
       const end = rows.find((x) => x.outcome === 'true');
       eq(end && [end.tp, end.set], [String(m.outcome_touchpoint.id), String(m.outcome_touchpoint.moment_of_truth_set)],
         'moments: the journey\'s last touchpoint is the outcome, with its hand flag');

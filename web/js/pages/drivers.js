@@ -289,8 +289,10 @@ function driverRow(d, minN) {
       : h('td', { class: 'num masked', dataset: { col: 'good' } }, t('insufficient')),
   ];
   if (!inModel) {
+    // rated too seldom here for the model, or the slice has no model at all
+    const few = num(d.n) && num(minN) && d.n < minN;
     cells.push(h('td', { class: 'kd-not-shown', colspan: '4', dataset: { col: 'share' } },
-      t('kd.not_in_model', { min: minN ?? '' })));
+      few ? t('kd.not_in_model', { min: minN }) : t('kd.not_in_model.none')));
   } else {
     cells.push(
       h('td', { class: 'num', dataset: { col: 'share', value: s.value ?? '', lo: s.lo ?? '', hi: s.hi ?? '' } },
@@ -543,6 +545,7 @@ function motTable(res) {
       h('th', { scope: 'col', class: 'num' }, t('col.n')),
       h('th', { scope: 'col', class: 'num' }, t('kd.col.share')),
       h('th', { scope: 'col', class: 'num' }, t('kd.col.rank')),
+      h('th', { scope: 'col' }, t('kd.col.matters')),
       h('th', { scope: 'col' }, t('kd.mot.set')),
       h('th', { scope: 'col' }, t('kd.mot.suggested')),
       h('th', { scope: 'col' }, t('kd.mot.compare')))),
@@ -561,11 +564,11 @@ function motTable(res) {
         h('td', { class: 'num', dataset: { col: 'n', value: r.n ?? '' } }, fmtInt(r.n, l)),
         inModel
           ? [h('td', { class: 'num', dataset: { col: 'share', value: sh.value, lo: sh.lo ?? '', hi: sh.hi ?? '', weight: w.value ?? '' } },
-            fmtShare(sh.value, l), h('br'), h('span', { class: 'hint' }, intervalText(sh, (v) => fmtShare(v, l))),
-            matters ? null : h('span', { class: 'hint kd-not-shown' }, h('br'), t('kd.matters.no'))),
+            fmtShare(sh.value, l), h('br'), h('span', { class: 'hint' }, intervalText(sh, (v) => fmtShare(v, l)))),
           h('td', { class: 'num', dataset: { col: 'rank', value: rk.value ?? '', lo: rk.lo ?? '', hi: rk.hi ?? '' } }, fmtInt(rk.value, l),
-            num(rk.lo) && num(rk.hi) ? h('span', { class: 'hint' }, ' ' + t('kd.rank.range', { lo: fmtInt(rk.lo, l), hi: fmtInt(rk.hi, l) })) : null)]
-          : h('td', { class: 'kd-not-shown', colspan: '2', dataset: { col: 'share' } }, t('kd.mot.no_model')),
+            num(rk.lo) && num(rk.hi) ? h('span', { class: 'hint' }, ' ' + t('kd.rank.range', { lo: fmtInt(rk.lo, l), hi: fmtInt(rk.hi, l) })) : null),
+          h('td', { class: 'kd-matters' + (matters ? '' : ' kd-not-shown'), dataset: { col: 'matters' } }, matters ? t('kd.matters.yes') : t('kd.matters.no'))]
+          : h('td', { class: 'kd-not-shown', colspan: '3', dataset: { col: 'share' } }, t('kd.mot.no_model')),
         h('td', { dataset: { col: 'set' } }, set ? [h('span', { 'aria-hidden': 'true', class: 'mot-mark' }, '\u2605 '), t('kd.mot.yes')] : t('kd.mot.no')),
         h('td', { dataset: { col: 'suggested' } }, sug ? [h('span', { 'aria-hidden': 'true', class: 'mot-mark' }, '\u25c6 '), t('kd.mot.yes')] : t('kd.mot.no')),
         h('td', { class: 'kd-agree kd-agree-' + agree, dataset: { col: 'compare' } }, t('kd.mot.' + agree)));
@@ -573,7 +576,7 @@ function motTable(res) {
     // the journey's last touchpoint: the score analysed, not a driver of it
     end ? h('tr', { class: 'kd-mot-end', dataset: { touchpoint: end.id, set: String(Boolean(end.moment_of_truth_set)), outcome: 'true' } },
       h('th', { scope: 'row' }, end.name),
-      h('td', { colspan: '3', class: 'hint' }, t('kd.mot.end')),
+      h('td', { colspan: '4', class: 'hint' }, t('kd.mot.end')),
       h('td', { dataset: { col: 'set' } }, end.moment_of_truth_set ? [h('span', { 'aria-hidden': 'true', class: 'mot-mark' }, '\u2605 '), t('kd.mot.yes')] : t('kd.mot.no')),
       h('td', { colspan: '2', class: 'hint', dataset: { col: 'suggested' } }, t('kd.mot.end.none'))) : null)));
 }

@@ -251,32 +251,31 @@ static void an_pm_free(an_pm *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* Per employee code, a bit per driver: thin in some month (1 to min - 1
- * ratings, summed over units when by_unit). NULL when min <= 0 or out of
- * memory (t->oom then set). */
-static uint64_t *an_pm_thin(an_pm *t, size_t n_emps, int64_t min, bool by_unit)
+/* The employees' months summed over units: the table by (employee,
+ * driver, month) of a table by (unit, employee, driver, month). */
+static bool an_pm_months(const an_pm *t, an_pm *out)
 {
-	if (min <= 0)
-		return NULL;
-	uint64_t *thin = calloc(n_emps + 1, sizeof *thin);
-	an_pm months = {0};
-	if (thin == NULL) {
-		t->oom = true;
-		return NULL;
-	}
+	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < t->slots; i++)
 		if (t->c[i].key && an_pm_emp(t->c[i].key))
-			an_pm_put(&months, by_unit ? t->c[i].key & ((1ULL << 40) - 1) : t->c[i].key, t->c[i].n, 0, 0);
-	for (size_t i = 0; i < months.slots; i++) {
-		const an_pm_cell *c = &months.c[i];
-		uint32_t em = an_pm_emp(c->key);
-		if (c->key && c->n > 0 && (int64_t)c->n < min && em <= n_emps)
-			thin[em] |= 1ULL << an_pm_driver(c->key);
+			an_pm_put(out, t->c[i].key & ((1ULL << 40) - 1), t->c[i].n, 0, 0);
+	return !out->oom;
+}
+
+/* Is a cell of employee ratings thin: its employee's ratings of the
+ * driver in the month (months: an_pm_months, or NULL when t is already by
+ * employee) are 1 to min - 1? Ratings naming no one never are. */
+static bool an_pm_is_thin(const an_pm *months, const an_pm_cell *c, int64_t min)
+{
+	if (min <= 0 || an_pm_emp(c->key) == 0)
+		return false;
+	uint32_t n = c->n;
+	if (months) {
+		uint64_t k = c->key & ((1ULL << 40) - 1);
+		const an_pm_cell *m = months->slots ? &months->c[an_pm_slot(months, k)] : NULL;
+		n = m && m->key == k ? m->n : c->n;
 	}
-	if (months.oom)
-		t->oom = true;
-	an_pm_free(&months);
-	return thin;
+	return n > 0 && (int64_t)n < min;
 }
 
 /* ---- a pass over the slice's rows ------------------------------------------------------ */
@@ -428,8 +427,8 @@ static void an_ratings(an_pass *w, size_t row, int p)
 	}
 }
 
-/* The means' counts: the ratings naming no one, and the employees' that
- * are not thin. w[1]'s table is merged into w[0]'s first. */
+/* The means' counts: the ratings naming no one, and the employees' months
+ * that are not thin. w[1]'s table is merged into w[0]'s first. */
 static bool an_stream_means(an_pass *w, an_drv_stream *s)
 {
 	an_pm *t = &w[0].pm;
@@ -438,19 +437,16 @@ static bool an_stream_means(an_pass *w, an_drv_stream *s)
 		if (c->key)
 			an_pm_put(t, c->key, c->n, c->sum, c->good);
 	}
-	uint64_t *thin = an_pm_thin(t, w->ix->emps.n + 1, s->person_min, false);
 	for (size_t i = 0; i < t->slots; i++) {
 		const an_pm_cell *c = &t->c[i];
 		unsigned j = an_pm_driver(c->key);
-		if (c->key == 0 || (thin && (thin[an_pm_emp(c->key)] >> j & 1u)))
+		if (c->key == 0 || an_pm_is_thin(NULL, c, s->person_min))
 			continue;
 		s->mean_n[j] += c->n;
 		s->mean_sum[j] += c->sum;
 		s->mean_good[j] += c->good;
 	}
-	bool ok = !t->oom && !w[1].pm.oom && (thin != NULL || s->person_min <= 0);
-	free(thin);
-	return ok;
+	return !t->oom && !w[1].pm.oom;
 }
 
 static void an_stream_row(an_pass *w, size_t row)
@@ -573,7 +569,7 @@ static an_drv_unit *an_unit_at(an_drv_units *out, int32_t *at, uint16_t **first,
 }
 
 /* The units' figures from the table, without thin ratings. */
-static bool an_units_collect(an_units_pass *u, const uint64_t *thin, an_drv_units *out)
+static bool an_units_collect(an_units_pass *u, const an_pm *months, an_drv_units *out)
 {
 	const an_index *ix = u->w.ix;
 	int32_t *at = malloc((ix->units.n + 1) * sizeof *at);
@@ -589,7 +585,7 @@ static bool an_units_collect(an_units_pass *u, const uint64_t *thin, an_drv_unit
 			continue;
 		uint32_t unit = an_pm_unit(c->key), em = an_pm_emp(c->key);
 		unsigned j = an_pm_driver(c->key);
-		if (em && thin && (thin[em] >> j & 1u))
+		if (an_pm_is_thin(months, c, u->person_min))
 			continue;
 		out->all_n[j] += c->n;
 		out->all_sum[j] += c->sum;
@@ -624,14 +620,13 @@ ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *c
 	pthread_rwlock_rdlock(&ix->lock);
 	an_units_pass u = {.person_min = person_min};
 	an_slice *sl = NULL;
-	uint64_t *thin = NULL;
+	an_pm months = {0};
 	ks_err err = an_slice_new(ix, f, &sl, e);
 	if (!err) {
 		u.w = (an_pass){.ix = ix, .slice = sl, .row = an_units_row};
 		an_slots(u.w.slot, p, code);
 		an_pass_split(&u.w, NULL, ix->n);
-		thin = an_pm_thin(&u.pm, ix->emps.n + 1, person_min, true);
-		if (u.pm.oom || (person_min > 0 && thin == NULL) || !an_units_collect(&u, thin, out))
+		if (u.pm.oom || !an_pm_months(&u.pm, &months) || !an_units_collect(&u, &months, out))
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 		for (int j = 0; j < p; j++) {
 			out->all_n[j] += u.none_n[j];
@@ -640,7 +635,7 @@ ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *c
 	}
 	an_slice_free(sl);
 	pthread_rwlock_unlock(&ix->lock);
-	free(thin);
+	an_pm_free(&months);
 	an_pm_free(&u.pm);
 	if (err)
 		an_drv_units_free(out);

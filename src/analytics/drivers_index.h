@@ -51,10 +51,10 @@ typedef struct an_drv_stream {
 	/* out: over the slice's ratings of each driver (rows with or without outcome) */
 	int64_t rows;                /* rows passed to fn */
 	int64_t n[AN_DRV_MAX], sum[AN_DRV_MAX], good[AN_DRV_MAX];  /* good: ratings >= 8 */
-	/* The same without "thin" ratings: those of an employee who has 1 to
-	 * person_min - 1 ratings of the driver in some local month of the
-	 * slice — ratings a person's own page would not show (PRIVACY.md
-	 * section 4), so no printed mean may hold them. */
+	/* The same without "thin" ratings: an employee's ratings of the driver
+	 * in a local month of the slice in which they have only 1 to
+	 * person_min - 1 of them — a month a person's own page would not show
+	 * (PRIVACY.md section 4), so no printed mean may hold it. */
 	int64_t mean_n[AN_DRV_MAX], mean_sum[AN_DRV_MAX], mean_good[AN_DRV_MAX];
 } an_drv_stream;
 ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, ks_error *e);

@@ -133,7 +133,8 @@ class Login:
 def post(srv, f, team, emp, day, month, nps, drivers, tp="tp1", customer=None, hour=10):
     body = {"touchpoint_id": f[tp]["id"], "team_id": f[team]["id"], "employee_id": f[emp]["id"],
             "channel": "phone", "language": "nl",
-            "received_at": "2026-%02d-%02dT%02d:00:00Z" % (month, day, hour), "answers": {"nps": nps}}
+            "received_at": "2026-%02d-%02dT%02d:00:00Z" % (month, day, hour),
+            "answers": {"nps": nps} if nps is not None else {}}
     if drivers:
         body["answers"]["drivers"] = drivers
     if customer:
@@ -185,6 +186,8 @@ def build(srv):
         add(10, "team4", "emp6", 9, 10, 10)
     for i in range(16):  # emp13's 4 ratings are "thin": no mean holds them
         add(10, "team7", "emp12" if i < 12 else "emp13", 8, 5 + i % 4 if i < 12 else 10, 6)
+    for i in range(12):  # ... but their 12 of September are not (no NPS question: no NPS cell)
+        add(9, "team7", "emp13", None, 3, 6)
     return f, rows
 
 
@@ -352,6 +355,11 @@ def check_privacy(t, srv, f):
     t.eq((st, b.get("suppressed"), d.get(A, {}).get("n"), d.get(A, {}).get("mean_n"), d.get(A, {}).get("mean")),
          (200, False, 16, 12, ks.num_exact(Fraction(sum(a12), 12), 2)),
          "team7: n counts all 16 ratings, the mean only emp12's 12 (emp13 has 4 this month: thin)")
+    st, _, b = srv.get("/api/v1/drivers?period=2026&team_id=%d&bootstrap=0" % f["team7"]["id"])
+    d = {x["driver"]: x for x in b.get("drivers", [])}
+    t.eq((st, d.get(A, {}).get("n"), d.get(A, {}).get("mean_n"), d.get(A, {}).get("mean")),
+         (200, 28, 24, ks.num_exact(Fraction(sum(a12) + 12 * 3, 24), 2)),
+         "team7 in 2026: emp13's 12 September ratings count, their 4 of October (a thin month) do not")
     st, _, m = srv.get("/api/v1/metrics?period=%s&team_id=%d" % (PERIOD, f["team4"]["id"]))
     t.eq((st, m.get("nps")), (200, None), "team4: /metrics hides its NPS too (the same rule)")
     st, _, b = srv.get("/api/v1/drivers?period=%s&employee_id=%d" % (PERIOD, f["emp1"]["id"]))

@@ -367,10 +367,35 @@ static int cell(const drv_cli_opts *o, const csv_row *r, int col, const char *na
 	return 0;
 }
 
+/* The mean of each column's numbers (a first pass; bad cells are reported
+ * by the second): the accumulator's centre, so that columns far from 0
+ * (amounts, years) keep their precision. */
+static void centre_of(const drv_cli_opts *o, const csv_doc *d, const table *t, double *c)
+{
+	double sum[DRV_MAX_DRIVERS + 1] = {0}, n[DRV_MAX_DRIVERS + 1] = {0}, v;
+	int width = d->rows[0].n;
+	for (int i = 1; i < d->n; i++) {
+		const csv_row *r = &d->rows[i];
+		if (r->n != width)
+			continue;
+		for (int j = 0; j <= t->p; j++) {
+			char *s = trim(r->field[j == 0 ? t->ycol : t->xcol[j - 1]]);
+			if (!is_missing(o, s) && number(s, &v))
+				sum[j] += v, n[j]++;
+		}
+	}
+	for (int j = 0; j <= t->p; j++)
+		c[j] = n[j] > 0 ? sum[j] / n[j] : 0;
+}
+
 static int fill(const drv_cli_opts *o, const csv_doc *d, table *t, drv_acc *a, int groups)
 {
-	double x[DRV_MAX_DRIVERS];
+	double x[DRV_MAX_DRIVERS], c[DRV_MAX_DRIVERS + 1];
 	int width = d->rows[0].n;
+	ks_error e;
+	centre_of(o, d, t, c);
+	if (drv_acc_center(a, c, &e))
+		return fail("%s: %s", o->csv, e.message);
 	for (int i = 1; i < d->n; i++) {
 		const csv_row *r = &d->rows[i];
 		if (r->n != width)

@@ -52,7 +52,8 @@ ks_err drv_acc_new(int p, int groups, drv_acc **out, ks_error *e)
 	a->groups = groups;
 	a->pair = calloc((size_t)groups * (size_t)a->l.off_cn, sizeof(double));
 	a->comp = calloc((size_t)groups * (size_t)(a->l.k - a->l.off_cn), sizeof(double));
-	if (!a->pair || !a->comp) {
+	a->shift = calloc((size_t)a->l.q, sizeof(double));
+	if (!a->pair || !a->comp || !a->shift) {
 		drv_acc_free(a);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -66,6 +67,7 @@ void drv_acc_free(drv_acc *a)
 		return;
 	free(a->pair);
 	free(a->comp);
+	free(a->shift);
 	free(a);
 }
 
@@ -126,10 +128,21 @@ static void add_deficit(const drv_layout *l, double *g, const double *v, const c
 	}
 }
 
-void drv_acc_add(drv_acc *a, int group, double y, const double *x)
+ks_err drv_acc_center(drv_acc *a, const double *c, ks_error *e)
 {
-	if (!isfinite(y))
-		return;
+	if (a->rows > 0)
+		return ks_fail(e, KS_ERR_INVALID, "center", "the centre is set before the first row");
+	for (int j = 0; j < a->l.q; j++)
+		if (!isfinite(c[j]))
+			return ks_fail(e, KS_ERR_INVALID, "center", "centre %d is not a finite number", j);
+	memcpy(a->shift, c, (size_t)a->l.q * sizeof *c);
+	a->centred = true;
+	return KS_OK;
+}
+
+/* One row, already centred; y finite. */
+static void add_row(drv_acc *a, int group, double y, const double *x)
+{
 	const drv_layout *l = &a->l;
 	if (group < 0)
 		group = -(group + 1);
@@ -156,12 +169,28 @@ void drv_acc_add(drv_acc *a, int group, double y, const double *x)
 	add_deficit(l, a->pair + g * (size_t)l->off_cn, v, miss);
 }
 
+void drv_acc_add(drv_acc *a, int group, double y, const double *x)
+{
+	if (!isfinite(y))
+		return;
+	if (!a->centred) {
+		add_row(a, group, y, x);
+		return;
+	}
+	double xc[DRV_MAX_DRIVERS]; /* NAN stays NAN */
+	for (int j = 0; j < a->l.p; j++)
+		xc[j] = x[j] - a->shift[j + 1];
+	add_row(a, group, y - a->shift[0], xc);
+}
+
 ks_err drv_acc_merge(drv_acc *a, const drv_acc *b, ks_error *e)
 {
 	if (a->l.p != b->l.p || a->groups != b->groups)
 		return ks_fail(e, KS_ERR_INVALID, "drivers",
 			       "cannot merge accumulators of %d drivers x %d groups and %d x %d", a->l.p,
 			       a->groups, b->l.p, b->groups);
+	if (memcmp(a->shift, b->shift, (size_t)a->l.q * sizeof *a->shift) != 0)
+		return ks_fail(e, KS_ERR_INVALID, "center", "cannot merge accumulators with other centres");
 	size_t np = (size_t)a->groups * (size_t)a->l.off_cn;
 	size_t nc = (size_t)a->groups * (size_t)(a->l.k - a->l.off_cn);
 	for (size_t i = 0; i < np; i++)

@@ -345,8 +345,8 @@ static ks_err totals(const drv_acc *a, double *tot, gsl_matrix **compact, int *n
 	return rc;
 }
 
-static void fill_point(drv_result *r, const fit_ws *ws, const double *wt, const double *beta,
-		       const double *vs, double r2)
+static void fill_point(drv_result *r, const fit_ws *ws, const double *shift, const double *wt,
+		       const double *beta, const double *vs, double r2)
 {
 	int p = r->p, rk[DRV_MAX_DRIVERS];
 	ranks_of(wt, p, rk);
@@ -357,7 +357,7 @@ static void fill_point(drv_result *r, const fit_ws *ws, const double *wt, const 
 	for (int j = 0; j < p; j++) {
 		drv_driver *d = &r->driver[j];
 		d->n_pairs = ws->nvar[j + 1];
-		d->mean = ws->mean[j + 1];
+		d->mean = ws->mean[j + 1] + shift[j + 1];
 		d->sd = ws->sd[j + 1];
 		d->weight = wt[j];
 		d->share = r2 > 0 ? wt[j] / r2 : NAN;
@@ -457,7 +457,7 @@ ks_err drv_analyze(const drv_acc *a, const drv_opts *o, drv_result *r, ks_error 
 	r->method = o->method;
 	r->bootstrap = o->bootstrap;
 	r->groups_used = ng;
-	fill_point(r, ws[0], wt, beta, vs, r2);
+	fill_point(r, ws[0], a->shift, wt, beta, vs, r2);
 	if (o->bootstrap == 0)
 		goto out;
 	size_t np = (size_t)o->bootstrap * (size_t)p;

@@ -19,7 +19,7 @@
  * i (pairwise-complete correlations, as R's cor(use = "pairwise")): never a
  * low score.
  *
- * Memory: 8 * (3.5 (p+1)^2 + 2.5 (p+1) + 1) bytes per group — 4096 groups of
+ * Memory: 8 * (3.5 (p+1)^2 + 1.5 (p+1) + 1) bytes per group — 4096 groups of
  * 12 drivers take 20 MiB, of 64 drivers 490 MiB; drv_acc_new refuses more
  * than 256 MiB (64 drivers: at most 2,048 groups).
  *
@@ -66,8 +66,16 @@ ks_err drv_acc_new(int p, int groups, drv_acc **out, ks_error *e);
  * x is only read. */
 void drv_acc_add(drv_acc *a, int group, double y, const double *x);
 
-/* a += b (same p and G; b is only read). KS_ERR_INVALID field "drivers" when
- * the shapes differ. */
+/* Optional, before the first row: values near which the data lie (c[0] the
+ * outcome, c[1..p] the drivers; e.g. their means), subtracted from every
+ * value added. The sums of squares then keep their precision for data far
+ * from 0 relative to their spread (a column of 1e6 ± 1 would otherwise look
+ * constant); figures are unchanged and means are reported uncentred.
+ * KS_ERR_INVALID field "center" after the first row or for a non-finite c. */
+ks_err drv_acc_center(drv_acc *a, const double *c, ks_error *e);
+
+/* a += b (same p and G and centre; b is only read). KS_ERR_INVALID field
+ * "drivers" when the shapes differ, "center" when the centres do. */
 ks_err drv_acc_merge(drv_acc *a, const drv_acc *b, ks_error *e);
 
 /* Rows added so far (with an outcome). */

@@ -49,6 +49,8 @@ struct drv_acc {
 	 * fewer cache and TLB misses in the row pass) */
 	double *pair;  /* the deficit blocks: groups * l.off_cn, group-major */
 	double *comp;  /* groups * (l.k - l.off_cn), group-major */
+	double *shift; /* q: drv_acc_center's values (0 by default) */
+	bool centred;
 };
 
 /* Copies group g's statistics in the one-group layout (l.k doubles). */

@@ -177,6 +177,55 @@ static void test_two_drivers_closed_form(void **state)
 	check_two(2000, 0.0);
 }
 
+/* Columns far from 0 relative to their spread (amounts around 1e7 ± a few):
+ * uncentred, the sums of squares lose the spread and the outcome looks
+ * constant; with drv_acc_center the closed form is met as on small data,
+ * and the means come back uncentred. */
+static void test_centre(void **state)
+{
+	(void)state;
+	make_two(1000, 0.1, 404);
+	for (int i = 0; i < 1000; i++) {
+		Y[i] += 1e7;
+		X[0][i] += 3e7;
+	}
+	double r1 = pair_corr(Y, X[0], 1000, NULL), r2 = pair_corr(Y, X[1], 1000, NULL);
+	double rho = pair_corr(X[0], X[1], 1000, NULL);
+	double R2 = (r1 * r1 + r2 * r2 - 2 * r1 * r2 * rho) / (1 - rho * rho);
+	double lmg1 = (r1 * r1 + (R2 - r2 * r2)) / 2;
+	double m0 = 0, n0 = 0;
+	for (int i = 0; i < 1000; i++)
+		if (!isnan(X[0][i]))
+			m0 += X[0][i], n0++;
+	drv_acc *plain = fill(1000, 2, 50), *a;
+	drv_opts o;
+	drv_opts_default(&o);
+	o.bootstrap = 0;
+	drv_result r;
+	ks_error e;
+	assert_int_equal(drv_analyze(plain, &o, &r, &e), KS_ERR_INVALID);
+	assert_string_equal(e.field, "outcome");
+	drv_acc_free(plain);
+	assert_int_equal(drv_acc_new(2, 50, &a, &e), KS_OK);
+	assert_int_equal(drv_acc_center(a, (double[3]){1e7, 3e7, 7}, &e), KS_OK);
+	for (int i = 0; i < 1000; i++)
+		drv_acc_add(a, i, Y[i], (double[2]){X[0][i], X[1][i]});
+	assert_int_equal(drv_acc_center(a, (double[3]){0, 0, 0}, &e), KS_ERR_INVALID);
+	assert_string_equal(e.field, "center");
+	o.method = DRV_SHAPLEY;
+	assert_int_equal(drv_analyze(a, &o, &r, &e), KS_OK);
+	assert_true(fabs(r.r2 - R2) < 1e-9);
+	assert_true(fabs(r.driver[0].weight - lmg1) < 1e-9);
+	assert_true(fabs(r.driver[0].mean - m0 / n0) < 1e-6);
+	drv_result_free(&r);
+	drv_acc *b;
+	assert_int_equal(drv_acc_new(2, 50, &b, &e), KS_OK);
+	assert_int_equal(drv_acc_merge(a, b, &e), KS_ERR_INVALID);
+	assert_string_equal(e.field, "center");
+	drv_acc_free(a);
+	drv_acc_free(b);
+}
+
 static void test_two_drivers_pairwise_missing(void **state)
 {
 	(void)state;
@@ -615,6 +664,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_drivers_closed_form),
 		cmocka_unit_test(test_two_drivers_pairwise_missing),
+		cmocka_unit_test(test_centre),
 		cmocka_unit_test(test_sums_to_r2),
 		cmocka_unit_test(test_known_ordering),
 		cmocka_unit_test(test_messy_data),

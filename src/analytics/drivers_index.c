@@ -413,7 +413,8 @@ static void an_ratings(an_pass *w, size_t row, int p)
 		if (j < 0)
 			continue;
 		unsigned v = r[2 + 2 * k];
-		w->x[j] = v;
+		if (j < p)
+			w->x[j] = v;
 		w->n[j]++;
 		w->sum[j] += v;
 		w->good[j] += v >= 8;
@@ -456,7 +457,8 @@ static void an_stream_row(an_pass *w, size_t row)
 	if (isnan(y))
 		return;
 	w->rows++;
-	w->s->fn(w->sink, (uint32_t)row, y, w->x);
+	if (w->s->p > 0)
+		w->s->fn(w->sink, (uint32_t)row, y, w->x);
 }
 
 static void an_slots(int8_t *slot, int p, const uint8_t *code)
@@ -469,7 +471,8 @@ static void an_slots(int8_t *slot, int p, const uint8_t *code)
 
 ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, ks_error *e)
 {
-	if (s->p < 1 || s->p > AN_DRV_MAX)
+	int q = s->q > s->p ? s->q : s->p;  /* codes counted: the model's, then others */
+	if (s->p < 0 || q < 1 || q > AN_DRV_MAX)
 		return ks_fail(e, KS_ERR_INVALID, "drivers", "1 to %d drivers", AN_DRV_MAX);
 	s->rows = 0;
 	memset(s->n, 0, sizeof s->n);
@@ -487,12 +490,12 @@ ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, k
 	if (!err) {
 		for (int t = 0; t < 2; t++) {
 			w[t] = (an_pass){.ix = ix, .slice = sl, .row = an_stream_row, .s = s, .sink = s->sink[t]};
-			an_slots(w[t].slot, s->p, s->code);
+			an_slots(w[t].slot, q, s->code);
 		}
 		an_pass_split(&w[0], s->sink[1] ? &w[1] : NULL, ix->n);
 		for (int t = 0; t < 2; t++) {
 			s->rows += w[t].rows;
-			for (int j = 0; j < s->p; j++) {
+			for (int j = 0; j < q; j++) {
 				s->n[j] += w[t].n[j];
 				s->sum[j] += w[t].sum[j];
 				s->good[j] += w[t].good[j];

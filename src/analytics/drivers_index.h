@@ -42,8 +42,10 @@ typedef void (*an_drv_row_fn)(void *sink, uint32_t row, double y, const double *
 typedef struct an_drv_stream {
 	/* in */
 	an_outcome outcome;          /* nps: +100 promoter, 0 passive, -100 detractor */
-	int p;                       /* drivers, 1..AN_DRV_MAX */
-	uint8_t code[AN_DRV_MAX];    /* driver j's aspect code (an_drv_aspects.code) */
+	int p;                       /* drivers of the model (x), 0..AN_DRV_MAX */
+	int q;                       /* aspects counted (n, mean_*): code[0..q), the model's
+	                              * first; q <= p means p */
+	uint8_t code[AN_DRV_MAX];    /* aspect j's code (an_drv_aspects.code) */
 	an_drv_row_fn fn;
 	void *sink[2];               /* sink[1] NULL: one thread; else large slices are split
 	                              * over two threads, sink[0] the first half's */

@@ -150,6 +150,8 @@ typedef struct api_drv_run {
 	char model_error[256];       /* why there is no model (too few rows, collinear) */
 	int boot_used;
 	const char *left_out[AN_DRV_MAX];  /* by asp index: why not in the model (NULL = in it) */
+	int st_idx[AN_DRV_MAX];      /* asp index -> its index in st (and api_drv_org): the
+	                              * model's drivers first (st_idx = j), then the others */
 	int64_t min_n;               /* the group threshold (a mean's ratings) */
 } api_drv_run;
 
@@ -232,10 +234,21 @@ static ks_err api_drv_run_slice(api_app *app, const an_filter *f, const char *pe
 		return err;
 	const char *names[AN_DRV_MAX];
 	api_drv_select(app, x, names);
+	int q = x->p;  /* the aspects outside the model are counted too (n, mean) */
+	for (int j = 0; j < x->p; j++)
+		x->st_idx[x->model[j]] = j;
+	for (size_t i = 0; i < x->asp.count; i++)
+		if (x->left_out[i]) {
+			x->st_idx[i] = q;
+			x->st.code[q++] = x->asp.code[i];
+		}
+	x->st.q = q;
 	if (x->p == 0) {
 		snprintf(x->model_error, sizeof x->model_error, "no aspect has %lld ratings in the slice",
-			 (long long)app->min_n);
-		return KS_OK;
+			 (long long)(app->min_n > API_DRV_MIN_PAIRS ? app->min_n : API_DRV_MIN_PAIRS));
+		x->st.outcome = o->outcome;
+		x->st.person_min = app->min_n_employee;
+		return q > 0 ? an_drv_stream_slice(app->index, f, &x->st, e) : KS_OK;  /* counts only */
 	}
 	if (o->method == DRV_SHAPLEY && x->p > DRV_MAX_SHAPLEY)
 		return ks_fail(e, KS_ERR_INVALID, "method",
@@ -302,7 +315,8 @@ static ks_err api_drv_org_of(api_app *app, const an_filter *f, const api_drv_run
 	fo.team_id = 0;
 	fo.employee_id = 0;
 	an_drv_units u;
-	ks_err err = an_drv_units_of(app->index, &fo, x->p, x->st.code, app->min_n_employee, &u, e);
+	int q = x->st.q > x->p ? x->st.q : x->p;
+	ks_err err = an_drv_units_of(app->index, &fo, q, x->st.code, app->min_n_employee, &u, e);
 	if (err)
 		return err;
 	double *means = calloc(u.count ? u.count : 1, sizeof *means);
@@ -310,7 +324,7 @@ static ks_err api_drv_org_of(api_app *app, const an_filter *f, const api_drv_run
 		an_drv_units_free(&u);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
-	for (int j = 0; j < x->p; j++) {
+	for (int j = 0; j < q; j++) {
 		if (u.all_n[j] >= app->min_n) {
 			org->have[j] = true;
 			org->mean[j] = (double)u.all_sum[j] / (double)u.all_n[j];
@@ -387,15 +401,16 @@ static api_gain api_gain_of(const drv_driver *d, double unit_mean, const api_drv
 static json_t *api_driver_json(const api_app *app, const api_drv_run *x, size_t i, int j, const api_drv_org *org,
 			       bool nps, double mean_share, api_gain *gain_out)
 {
-	int64_t n = j >= 0 ? x->st.n[j] : x->asp.n[i];
-	int64_t mn = j >= 0 ? x->st.mean_n[j] : 0;
+	int s = x->st_idx[i];  /* its counts and the organisation's figures */
+	int64_t n = x->st.n[s];
+	int64_t mn = x->st.mean_n[s];
 	bool shown = mn >= app->min_n;
-	double mean = shown ? (double)x->st.mean_sum[j] / (double)mn : NAN;
+	double mean = shown ? (double)x->st.mean_sum[s] / (double)mn : NAN;
 	json_t *o = json_pack("{s:s, s:I, s:I}", "driver", x->asp.name[i], "n", (json_int_t)n, "mean_n",
 			      (json_int_t)mn);
 	json_object_set_new(o, "mean", api_num(mean, 2));
 	json_object_set_new(o, "good_share",
-			    shown ? json_real((double)metrics_round_ratio_scaled(x->st.mean_good[j], mn, 2) / 100.0)
+			    shown ? json_real((double)metrics_round_ratio_scaled(x->st.mean_good[s], mn, 2) / 100.0)
 				  : json_null());
 	const drv_driver *d = x->have_r && j >= 0 ? &x->r.driver[j] : NULL;
 	bool boot = x->have_r && x->r.bootstrap_used > 0;
@@ -406,15 +421,15 @@ static json_t *api_driver_json(const api_app *app, const api_drv_run *x, size_t 
 	json_object_set_new(o, "rank", d ? api_rank(d, boot) : json_null());
 	json_object_set_new(o, "shown_to_matter", json_boolean(d && d->shown_to_matter));
 	json_object_set_new(o, "beta", d ? api_interval(d->beta, d->beta_lo, d->beta_hi, 2) : json_null());
-	bool have_org = j >= 0 && org->have[j];
-	json_object_set_new(o, "org_mean", have_org ? api_num(org->mean[j], 2) : json_null());
-	json_object_set_new(o, "org_best_quartile", j >= 0 && org->have_q[j] ? api_num(org->best_q[j], 2) : json_null());
+	bool have_org = org->have[s];
+	json_object_set_new(o, "org_mean", have_org ? api_num(org->mean[s], 2) : json_null());
+	json_object_set_new(o, "org_best_quartile", org->have_q[s] ? api_num(org->best_q[s], 2) : json_null());
 	/* Quadrants: importance = share at or above the mean share of the
 	 * model's drivers; performance = the slice's mean at or above the
 	 * organisation's. */
 	const char *quadrant = NULL;
 	if (d && shown && have_org) {
-		bool important = d->share >= mean_share, good = mean >= org->mean[j];
+		bool important = d->share >= mean_share, good = mean >= org->mean[s];
 		quadrant = important ? (good ? "keep" : "improve_first") : (good ? "maintain" : "less_urgent");
 	}
 	json_object_set_new(o, "quadrant", quadrant ? json_string(quadrant) : json_null());
@@ -726,7 +741,7 @@ ks_err api_drivers_get(http_req *req, ks_error *e)
 		err = api_drv_run_slice(app, &fc, clabel, &o, &xc, e);
 	api_drv_org org;
 	memset(&org, 0, sizeof org);
-	if (!err && !x.suppressed && x.p > 0)
+	if (!err && !x.suppressed && x.st.q > 0)
 		err = api_drv_org_of(app, &f, &x, &org, e);
 	if (err) {
 		api_drv_run_free(&x);
@@ -796,7 +811,7 @@ ks_err api_drivers_top3(http_req *req, ks_error *e)
 	err = api_drv_run_slice(app, &f, api_window_period(&w), &o, &x, e);
 	api_drv_org org;
 	memset(&org, 0, sizeof org);
-	if (!err && !x.suppressed && x.p > 0)
+	if (!err && !x.suppressed && x.st.q > 0)
 		err = api_drv_org_of(app, &f, &x, &org, e);
 	if (err) {
 		api_drv_run_free(&x);

@@ -33,7 +33,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
 
-A, B = "snelheid", "vriendelijkheid"
+A, B, P = "snelheid", "vriendelijkheid", "punctualiteit"
 PERIOD, PREV = "2026-10", "2026-09"
 PASSWORD = "drivers-test-password"
 Z = 1.96
@@ -188,6 +188,8 @@ def build(srv):
         add(10, "team7", "emp12" if i < 12 else "emp13", 8, 5 + i % 4 if i < 12 else 10, 6)
     for i in range(12):  # ... but their 12 of September are not (no NPS question: no NPS cell)
         add(9, "team7", "emp13", None, 3, 6)
+    for i in range(12):  # an aspect of another survey, never rated with speed or friendliness
+        post(srv, f, "team7", "emp12", i + 1, 10, None, {P: 5 + i % 3})
     return f, rows
 
 
@@ -355,6 +357,10 @@ def check_privacy(t, srv, f):
     t.eq((st, b.get("suppressed"), d.get(A, {}).get("n"), d.get(A, {}).get("mean_n"), d.get(A, {}).get("mean")),
          (200, False, 16, 12, ks.num_exact(Fraction(sum(a12), 12), 2)),
          "team7: n counts all 16 ratings, the mean only emp12's 12 (emp13 has 4 this month: thin)")
+    p = d.get(P, {})
+    t.eq((p.get("in_model"), p.get("left_out"), p.get("weight"), p.get("n"), p.get("mean")),
+         (False, "not_rated_with_other_drivers", None, 12, 6.0),
+         "team7: punctuality, never rated with the others, is listed outside the model with its mean")
     st, _, b = srv.get("/api/v1/drivers?period=2026&team_id=%d&bootstrap=0" % f["team7"]["id"])
     d = {x["driver"]: x for x in b.get("drivers", [])}
     t.eq((st, d.get(A, {}).get("n"), d.get(A, {}).get("mean_n"), d.get(A, {}).get("mean")),

@@ -189,8 +189,12 @@ async function main() {
       eq(Boolean(await page.$('#kd-model-error')), Boolean(whole.model_error), 'whole: "no model for this selection" shown exactly when the API has no model'
         + (whole.model_error ? ' (' + whole.model_error + ')' : ''));
       const outside = rows.map((x, i) => [x, whole.drivers[i]]).filter(([x]) => x.inModel === 'false');
-      ok(outside.every(([x, d]) => (d.n < whole.min_n ? x.share.text === 'Niet in het model: minder dan ' + whole.min_n + ' beoordelingen in deze selectie'
-        : x.share.text === 'Niet in een model: voor deze selectie is geen model te schatten')),
+      const WHY = {
+        too_few_ratings: 'Niet in het model: minder dan ' + whole.min_n + ' beoordelingen in deze selectie',
+        not_rated_with_other_drivers: 'Niet in het model: nooit samen met de andere aspecten beoordeeld (een andere vragenlijst)',
+      };
+      ok(outside.every(([x, d]) => x.share.text === (d.left_out ? WHY[d.left_out] || 'Niet in het model'
+        : d.n < whole.min_n ? WHY.too_few_ratings : 'Niet in een model: voor deze selectie is geen model te schatten')),
       'whole: a driver outside the model is said so in words, with the reason (too few ratings, or no model for the slice)', outside.map(([x]) => x.share.text));
       await waitReady(page, '#kd-mot');
       await noJunk(page, 'whole');
@@ -214,11 +218,11 @@ async function main() {
 
       const rows = await readTable(page);
       eq(rows.map((x) => x.driver), api.drivers.map((d) => d.driver), 'table: one row per driver, in the API\'s order');
-      eq(rows.map((x) => [x.n.value, x.mean.value ?? '', x.good.value ?? '', x.share.value ?? '', x.share.lo ?? '', x.share.hi ?? '',
+      eq(rows.map((x) => [x.n.value, x.mean.value ?? '', x.mean.n ?? '', x.good.value ?? '', x.share.value ?? '', x.share.lo ?? '', x.share.hi ?? '',
         x.rank.value ?? '', x.rank.lo ?? '', x.rank.hi ?? '']),
-      api.drivers.map((d) => [s(d.n), s(d.mean), s(d.good_share), s(d.share?.value), s(d.share?.lo), s(d.share?.hi),
+      api.drivers.map((d) => [s(d.n), s(d.mean), s(d.mean_n), s(d.good_share), s(d.share?.value), s(d.share?.lo), s(d.share?.hi),
         s(d.rank?.value), s(d.rank?.lo), s(d.rank?.hi)]),
-      'table: n, mean, share of good ratings, weight share with its interval and rank with its range are the API\'s');
+      'table: n, mean (and the ratings it counts), share of good ratings, weight share with its interval and rank with its range are the API\'s');
       const inModel = api.drivers.filter((d) => num(d.share?.value));
       const texts = rows.filter((x) => x.inModel === 'true');
       ok(inModel.length === texts.length && inModel.every((d, i) => {

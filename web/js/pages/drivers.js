@@ -280,19 +280,23 @@ function driverRow(d, minN) {
   const cells = [
     h('th', { scope: 'row' }, driverLabel(d.driver)),
     h('td', { class: 'num', dataset: { col: 'n', value: d.n ?? '' } }, fmtInt(d.n, l)),
+    // the mean (and good share) may count fewer ratings than n: the server leaves out what a person's page could not show
     num(d.mean)
-      ? h('td', { class: 'num', dataset: { col: 'mean', value: d.mean } }, fmtMean(d.mean, l),
-        num(d.org_mean) ? h('span', { class: 'hint kd-org' }, ' ' + t('kd.org_mean', { v: fmtMean(d.org_mean, l) })) : null)
-      : h('td', { class: 'num masked', dataset: { col: 'mean' } }, t('insufficient')),
+      ? h('td', { class: 'num', dataset: { col: 'mean', value: d.mean, n: d.mean_n ?? '' } }, fmtMean(d.mean, l),
+        num(d.org_mean) ? h('span', { class: 'hint kd-org' }, ' ' + t('kd.org_mean', { v: fmtMean(d.org_mean, l) })) : null,
+        num(d.mean_n) && d.mean_n !== d.n ? [h('br'), h('span', { class: 'hint kd-mean-n' }, t('kd.mean_n', { n: fmtInt(d.mean_n, l) }))] : null)
+      : h('td', { class: 'num masked', dataset: { col: 'mean', n: d.mean_n ?? '' } }, t('insufficient')),
     num(d.good_share)
       ? h('td', { class: 'num', dataset: { col: 'good', value: d.good_share } }, fmtPct(d.good_share, l))
       : h('td', { class: 'num masked', dataset: { col: 'good' } }, t('insufficient')),
   ];
   if (!inModel) {
     // rated too seldom here for the model, or the slice has no model at all
-    const few = num(d.n) && num(minN) && d.n < minN;
-    cells.push(h('td', { class: 'kd-not-shown', colspan: '4', dataset: { col: 'share' } },
-      few ? t('kd.not_in_model', { min: minN }) : t('kd.not_in_model.none')));
+    const few = d.left_out === 'too_few_ratings' || (!d.left_out && num(d.n) && num(minN) && d.n < minN);
+    const why = few ? t('kd.not_in_model', { min: minN ?? '' })
+      : d.left_out === 'not_rated_with_other_drivers' ? t('kd.not_in_model.apart')
+        : d.left_out ? t('kd.not_in_model.other') : t('kd.not_in_model.none');
+    cells.push(h('td', { class: 'kd-not-shown', colspan: '4', dataset: { col: 'share', leftOut: d.left_out ?? '' } }, why));
   } else {
     cells.push(
       h('td', { class: 'num', dataset: { col: 'share', value: s.value ?? '', lo: s.lo ?? '', hi: s.hi ?? '' } },

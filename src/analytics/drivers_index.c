@@ -291,12 +291,16 @@ struct an_pass {
 	/* the pass's state, per thread */
 	an_drv_stream *s;            /* stream: its settings */
 	void *sink;
-	int8_t slot[AN_MAX_ASPECTS + 1];  /* aspect code -> driver, -1 = not asked */
+	int8_t slot[AN_DRV_CODES];   /* driver code -> driver, -1 = not asked */
+	int nt;                      /* theme drivers: tj[k] driver, tb[k] theme bit */
+	int8_t tj[AN_DRV_MAX], tb[AN_DRV_MAX];
 	double x[AN_DRV_MAX];
 	int64_t rows, n[AN_DRV_MAX], sum[AN_DRV_MAX], good[AN_DRV_MAX];
 	int64_t mean_n[AN_DRV_MAX], mean_sum[AN_DRV_MAX], mean_good[AN_DRV_MAX];
 	an_pm pm;                    /* stream with person_min: employees' ratings by month */
 	uint32_t (*both)[AN_MAX_ASPECTS + 1];  /* aspects: rows rating codes a and b */
+	bool themes;                 /* aspects: count the analysed answers' themes too */
+	int64_t analysed, analysed_with[AN_MAX_ASPECTS + 1], mentions[AN_MAX_THEMES];
 	int64_t day_lo, day_hi;      /* an_month's cache: [lo, hi) is one local day */
 	uint32_t day_month;
 };
@@ -359,26 +363,45 @@ static const uint8_t *an_record(const an_index *ix, size_t row)
 	return ix->dpool_n ? ix->dpool + ix->doff[row] : NULL;
 }
 
+/* The theme set of an analysed row, NULL without analysis. */
+static const an_tset *an_row_themes(const an_index *ix, size_t row)
+{
+	uint16_t c = ix->tset[row];
+	return c && c < ix->sets.n ? &ix->sets.v[c] : NULL;
+}
+
 static void an_aspects_row(an_pass *w, size_t row)
 {
 	const uint8_t *r = an_record(w->ix, row);
 	for (unsigned k = 0; r && k < r[0]; k++)
 		for (unsigned q = 0; q < r[0]; q++)
 			w->both[r[1 + 2 * k]][r[1 + 2 * q]]++;
+	const an_tset *ts = w->themes ? an_row_themes(w->ix, row) : NULL;
+	if (ts == NULL)
+		return;
+	w->analysed++;
+	for (unsigned k = 0; r && k < r[0]; k++)
+		w->analysed_with[r[1 + 2 * k]]++;
+	for (uint64_t m = ts->any; m; m &= m - 1)
+		w->mentions[__builtin_ctzll(m)]++;
 }
 
-ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, an_drv_aspects *out, ks_error *e)
+ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, bool themes, an_drv_aspects *out, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
 	uint32_t (*both)[AN_MAX_ASPECTS + 1] = calloc(AN_MAX_ASPECTS + 1, sizeof *both);
-	if (both == NULL)
+	an_pass *w = calloc(1, sizeof *w);
+	if (both == NULL || w == NULL) {
+		free(both);
+		free(w);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
 	pthread_rwlock_rdlock(&ix->lock);
 	an_slice *sl = NULL;
 	ks_err err = an_slice_new(ix, f, &sl, e);
 	if (!err) {
-		an_pass w = {.ix = ix, .slice = sl, .row = an_aspects_row, .both = both};
-		an_pass_split(&w, NULL, ix->n);
+		*w = (an_pass){.ix = ix, .slice = sl, .row = an_aspects_row, .both = both, .themes = themes};
+		an_pass_split(w, NULL, ix->n);
 		for (size_t c = 1; c < ix->aspects.n && c <= AN_MAX_ASPECTS; c++) {
 			if (both[c][c] == 0)
 				continue;
@@ -387,13 +410,30 @@ ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, an_drv_aspects *out, 
 			out->code[i] = (uint8_t)c;
 			out->n[i] = both[c][c];
 		}
-		for (size_t i = 0; i < out->count; i++)
-			for (size_t j = 0; j < out->count; j++)
+		size_t n_aspects = out->count;
+		for (size_t i = 0; i < n_aspects; i++)
+			for (size_t j = 0; j < n_aspects; j++)
 				out->both[i][j] = both[out->code[i]][out->code[j]];
+		for (size_t b = 0; themes && b + 1 < ix->themes.n && b < AN_MAX_THEMES; b++) {
+			if (w->mentions[b] == 0 || out->count == AN_DRV_MAX)
+				continue;
+			size_t i = out->count++;
+			snprintf(out->name[i], sizeof out->name[i], "%s", ix->themes.names[b + 1]);
+			out->code[i] = (uint8_t)(AN_DRV_THEME0 + 1 + b);
+			out->theme[i] = true;
+			out->n[i] = w->analysed;
+			out->mentions[i] = w->mentions[b];
+			for (size_t k = 0; k < out->count; k++) {
+				uint32_t v = out->theme[k] ? (uint32_t)w->analysed
+							   : (uint32_t)w->analysed_with[out->code[k]];
+				out->both[i][k] = out->both[k][i] = v;
+			}
+		}
 	}
 	an_slice_free(sl);
 	pthread_rwlock_unlock(&ix->lock);
 	free(both);
+	free(w);
 	return err;
 }
 
@@ -403,6 +443,17 @@ static void an_ratings(an_pass *w, size_t row, int p)
 {
 	for (int j = 0; j < p; j++)
 		w->x[j] = NAN;
+	const an_tset *ts = w->nt ? an_row_themes(w->ix, row) : NULL;
+	for (int k = 0; ts && k < w->nt; k++) {  /* presence: no person's rating, never thin */
+		int j = w->tj[k];
+		unsigned v = (unsigned)(ts->any >> w->tb[k] & 1u);
+		if (j < p)
+			w->x[j] = v;
+		w->n[j]++;
+		w->sum[j] += v;
+		w->mean_n[j]++;
+		w->mean_sum[j] += v;
+	}
 	const uint8_t *r = an_record(w->ix, row);
 	if (r == NULL || r[0] == 0)
 		return;
@@ -461,12 +512,19 @@ static void an_stream_row(an_pass *w, size_t row)
 		w->s->fn(w->sink, (uint32_t)row, y, w->x);
 }
 
-static void an_slots(int8_t *slot, int p, const uint8_t *code)
+/* w's driver slots: aspects by code, themes as a list (tj, tb). */
+static void an_slots(an_pass *w, int p, const uint8_t *code)
 {
-	memset(slot, -1, AN_MAX_ASPECTS + 1);
-	for (int j = 0; j < p; j++)
+	memset(w->slot, -1, sizeof w->slot);
+	w->nt = 0;
+	for (int j = 0; j < p; j++) {
 		if (code[j] >= 1 && code[j] <= AN_MAX_ASPECTS)
-			slot[code[j]] = (int8_t)j;
+			w->slot[code[j]] = (int8_t)j;
+		else if (code[j] > AN_DRV_THEME0 && code[j] <= AN_DRV_THEME0 + AN_MAX_THEMES) {
+			w->tj[w->nt] = (int8_t)j;
+			w->tb[w->nt++] = (int8_t)(code[j] - AN_DRV_THEME0 - 1);
+		}
+	}
 }
 
 ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, ks_error *e)
@@ -490,7 +548,7 @@ ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, k
 	if (!err) {
 		for (int t = 0; t < 2; t++) {
 			w[t] = (an_pass){.ix = ix, .slice = sl, .row = an_stream_row, .s = s, .sink = s->sink[t]};
-			an_slots(w[t].slot, q, s->code);
+			an_slots(&w[t], q, s->code);
 		}
 		an_pass_split(&w[0], s->sink[1] ? &w[1] : NULL, ix->n);
 		for (int t = 0; t < 2; t++) {
@@ -527,10 +585,21 @@ typedef struct an_units_pass {
 static void an_units_row(an_pass *w, size_t row)
 {
 	an_units_pass *u = (an_units_pass *)w;  /* w is the first member */
+	uint32_t team = w->ix->team[row], em = w->ix->emp[row];
+	const an_tset *ts = w->nt ? an_row_themes(w->ix, row) : NULL;
+	for (int k = 0; ts && k < w->nt; k++) {
+		int j = w->tj[k];
+		unsigned v = (unsigned)(ts->any >> w->tb[k] & 1u);
+		if (team == 0 && em == 0) {
+			u->none_n[j]++;
+			u->none_sum[j] += v;
+		} else {  /* month 1: themes have no thin months (an_units_collect) */
+			an_pm_add(&u->pm, an_pm_key(team, em, (unsigned)j, 1), v);
+		}
+	}
 	const uint8_t *r = an_record(w->ix, row);
 	if (r == NULL || r[0] == 0)
 		return;
-	uint32_t team = w->ix->team[row], em = w->ix->emp[row];
 	uint32_t month = team || em ? an_month(w, row) : 0;
 	for (unsigned i = 0; i < r[0]; i++) {
 		int j = w->slot[r[1 + 2 * i]];
@@ -544,6 +613,14 @@ static void an_units_row(an_pass *w, size_t row)
 			an_pm_add(&u->pm, an_pm_key(team, em, (unsigned)j, month), v);
 		}
 	}
+}
+
+static bool an_is_theme_driver(const an_pass *w, unsigned j)
+{
+	for (int k = 0; k < w->nt; k++)
+		if ((unsigned)w->tj[k] == j)
+			return true;
+	return false;
 }
 
 /* The unit's entry (by unit code), added on first sight. */
@@ -588,7 +665,7 @@ static bool an_units_collect(an_units_pass *u, const an_pm *months, an_drv_units
 			continue;
 		uint32_t unit = an_pm_unit(c->key), em = an_pm_emp(c->key);
 		unsigned j = an_pm_driver(c->key);
-		if (an_pm_is_thin(months, c, u->person_min))
+		if (!an_is_theme_driver(&u->w, j) && an_pm_is_thin(months, c, u->person_min))
 			continue;
 		out->all_n[j] += c->n;
 		out->all_sum[j] += c->sum;
@@ -627,7 +704,7 @@ ks_err an_drv_units_of(an_index *ix, const an_filter *f, int p, const uint8_t *c
 	ks_err err = an_slice_new(ix, f, &sl, e);
 	if (!err) {
 		u.w = (an_pass){.ix = ix, .slice = sl, .row = an_units_row};
-		an_slots(u.w.slot, p, code);
+		an_slots(&u.w, p, code);
 		an_pass_split(&u.w, NULL, ix->n);
 		if (u.pm.oom || !an_pm_months(&u.pm, &months) || !an_units_collect(&u, &months, out))
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");

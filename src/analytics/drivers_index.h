@@ -12,6 +12,11 @@
 #include "analytics/analytics.h"
 
 #define AN_DRV_MAX 64            /* aspects the index codes (more are not counted, logged) */
+/* Codes of the drivers a pass reads: an aspect's dictionary code 1..64, or
+ * for a theme's presence in an analysed open answer (issue 14's themes)
+ * AN_DRV_THEME0 + 1 + the theme's bit (an_index_theme_ids' order). */
+#define AN_DRV_THEME0 64
+#define AN_DRV_CODES (2 * AN_DRV_MAX + 1)
 
 typedef enum { AN_OUTCOME_NPS, AN_OUTCOME_GRADE, AN_OUTCOME_CES } an_outcome;
 /* "nps", "grade", "ces" -> the outcome; -1 for anything else. */
@@ -22,15 +27,20 @@ const char *an_outcome_name(an_outcome o);
  * n[i], and how often two are rated together (surveys of different
  * touchpoints ask different aspects: such a pair has no correlation);
  * out->count of them (at most AN_DRV_MAX), in the order the index first
- * saw them. */
+ * saw them. With themes, then the themes mentioned in the slice (while
+ * there is room): n = the analysed answers (a theme's presence is 0 or 1
+ * in each), mentions, and "rated together" = analysed answers that rate
+ * the aspect. */
 typedef struct an_drv_aspects {
 	size_t count;
-	char name[AN_DRV_MAX][64];
+	char name[AN_DRV_MAX][64];   /* an aspect, or a theme id */
 	uint8_t code[AN_DRV_MAX];
+	bool theme[AN_DRV_MAX];
 	int64_t n[AN_DRV_MAX];
-	uint32_t both[AN_DRV_MAX][AN_DRV_MAX];  /* rows rating aspects i and j (both[i][i] = n[i]) */
+	int64_t mentions[AN_DRV_MAX]; /* themes: answers mentioning it */
+	uint32_t both[AN_DRV_MAX][AN_DRV_MAX];  /* rows rating i and j (both[i][i] = n[i]) */
 } an_drv_aspects;
-ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, an_drv_aspects *out, ks_error *e);
+ks_err an_drv_aspects_in(an_index *ix, const an_filter *f, bool themes, an_drv_aspects *out, ks_error *e);
 
 /* One thread's receiver of the slice's rows: row (the index's row number,
  * stable for the life of the index: the caller's group hash), the outcome
@@ -45,7 +55,9 @@ typedef struct an_drv_stream {
 	int p;                       /* drivers of the model (x), 0..AN_DRV_MAX */
 	int q;                       /* aspects counted (n, mean_*): code[0..q), the model's
 	                              * first; q <= p means p */
-	uint8_t code[AN_DRV_MAX];    /* aspect j's code (an_drv_aspects.code) */
+	uint8_t code[AN_DRV_MAX];    /* driver j's code (an_drv_aspects.code): an aspect's, or a
+	                              * theme's (x = 1 mentioned, 0 not, NAN without analysis;
+	                              * sum = mentions, good not counted, no thin months) */
 	an_drv_row_fn fn;
 	void *sink[2];               /* sink[1] NULL: one thread; else large slices are split
 	                              * over two threads, sink[0] the first half's */
@@ -62,7 +74,8 @@ typedef struct an_drv_stream {
 ks_err an_drv_stream_slice(an_index *ix, const an_filter *f, an_drv_stream *s, ks_error *e);
 
 /* Per unit (team: the leaf unit a row names) of the slice f, per driver
- * code[j]: ratings n and their sum without thin ratings (an_drv_stream),
+ * code[j] (aspects and themes as in an_drv_stream): ratings n and their
+ * sum without thin ratings (an_drv_stream),
  * and the distinct employees of those ratings (capped at 2, as
  * an_group.persons). out->units is malloc'd: the caller frees it
  * (an_drv_units_free). */

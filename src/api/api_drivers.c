@@ -70,6 +70,7 @@ typedef struct api_drv_opts {
 	an_outcome outcome;
 	drv_method method;
 	int bootstrap;
+	bool themes;                 /* themes=1: the open answers' themes as drivers too */
 } api_drv_opts;
 
 static ks_err api_drv_opts_parse(http_req *req, bool with_outcome, api_drv_opts *o, ks_error *e)
@@ -95,6 +96,11 @@ static ks_err api_drv_opts_parse(http_req *req, bool with_outcome, api_drv_opts 
 				       API_DRV_BOOT_MAX);
 		o->bootstrap = (int)b;
 	}
+	v = http_query(req, "themes");
+	o->themes = false;
+	if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+		return ks_fail(e, KS_ERR_INVALID, "themes", "themes must be 0 or 1");
+	o->themes = v && strcmp(v, "1") == 0;
 	return KS_OK;
 }
 
@@ -209,6 +215,9 @@ static void api_drv_select(const api_app *app, api_drv_run *x, const char **name
 	for (int k = 0; k < n; k++) {
 		int i = order[k];
 		x->left_out[i] = x->asp.n[i] < min ? "too_few_ratings" : NULL;
+		/* a theme needs answers with it and without it */
+		if (x->asp.theme[i] && (x->asp.mentions[i] < min || x->asp.n[i] - x->asp.mentions[i] < min))
+			x->left_out[i] = "too_few_mentions";
 		for (int q = 0; !x->left_out[i] && q < x->p; q++)
 			if (x->asp.both[i][x->model[q]] < min)
 				x->left_out[i] = "not_rated_with_other_drivers";
@@ -230,7 +239,7 @@ static ks_err api_drv_run_slice(api_app *app, const an_filter *f, const char *pe
 	x->suppressed = !shown;
 	if (err || x->suppressed)
 		return err;
-	if ((err = an_drv_aspects_in(app->index, f, &x->asp, e)))
+	if ((err = an_drv_aspects_in(app->index, f, o->themes, &x->asp, e)))
 		return err;
 	const char *names[AN_DRV_MAX];
 	api_drv_select(app, x, names);
@@ -283,6 +292,7 @@ typedef struct api_drv_org {
 	double mean[AN_DRV_MAX];      /* every rating of the organisation's slice */
 	bool have_q[AN_DRV_MAX];
 	double best_q[AN_DRV_MAX];    /* 75th percentile of the unit means */
+	double low_q[AN_DRV_MAX];     /* 25th: the best of a theme that goes with lower scores */
 	int units[AN_DRV_MAX];        /* units it is taken over */
 } api_drv_org;
 
@@ -338,6 +348,7 @@ static ks_err api_drv_org_of(api_app *app, const an_filter *f, const api_drv_run
 		qsort(means, k, sizeof *means, api_dbl_cmp);
 		org->have_q[j] = true;
 		org->best_q[j] = api_quantile(means, k, 0.75);
+		org->low_q[j] = api_quantile(means, k, 0.25);
 		org->units[j] = (int)k;
 	}
 	free(means);
@@ -381,17 +392,30 @@ typedef struct api_gain {
 	double value, lo, hi;
 } api_gain;
 
-static api_gain api_gain_of(const drv_driver *d, double unit_mean, const api_drv_org *org, int j, bool boot)
+/* A theme (themes=1) whose slope is negative — its mention goes with a
+ * lower score, as a complaint's — is better mentioned less: its "best
+ * quartile" is the 25th percentile of the unit shares, and
+ *   gap = max(0, unit_share - q25), gain = -beta * gap,
+ *   interval [-beta_hi * gap, -beta_lo * gap].
+ * The direction is the slope's sign, point estimate. */
+static bool api_lower_is_better(const api_drv_run *x, size_t i, const drv_driver *d)
+{
+	return x->asp.theme[i] && d && d->beta < 0;
+}
+
+static api_gain api_gain_of(const drv_driver *d, double unit_mean, const api_drv_org *org, int j, bool lower,
+			    bool boot)
 {
 	api_gain g = {0};
 	if (!org->have_q[j] || !isfinite(d->beta))
 		return g;
-	double gap = org->best_q[j] - unit_mean;
+	double gap = lower ? unit_mean - org->low_q[j] : org->best_q[j] - unit_mean;
 	gap = gap > 0 ? gap : 0;
+	double sign = lower ? -1.0 : 1.0;
 	g.have = true;
-	g.value = d->beta * gap;
-	g.lo = boot ? d->beta_lo * gap : NAN;
-	g.hi = boot ? d->beta_hi * gap : NAN;
+	g.value = sign * d->beta * gap;
+	g.lo = boot ? sign * (lower ? d->beta_hi : d->beta_lo) * gap : NAN;
+	g.hi = boot ? sign * (lower ? d->beta_lo : d->beta_hi) * gap : NAN;
 	return g;
 }
 
@@ -406,13 +430,16 @@ static json_t *api_driver_json(const api_app *app, const api_drv_run *x, size_t 
 	int64_t mn = x->st.mean_n[s];
 	bool shown = mn >= app->min_n;
 	double mean = shown ? (double)x->st.mean_sum[s] / (double)mn : NAN;
-	json_t *o = json_pack("{s:s, s:I, s:I}", "driver", x->asp.name[i], "n", (json_int_t)n, "mean_n",
-			      (json_int_t)mn);
+	bool theme = x->asp.theme[i];
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "driver", x->asp.name[i], "kind", theme ? "theme" : "aspect",
+			      "n", (json_int_t)n, "mean_n", (json_int_t)mn);
+	/* a theme's mean is the share of analysed answers mentioning it */
 	json_object_set_new(o, "mean", api_num(mean, 2));
 	json_object_set_new(o, "good_share",
-			    shown ? json_real((double)metrics_round_ratio_scaled(x->st.mean_good[s], mn, 2) / 100.0)
-				  : json_null());
+			    shown && !theme ? json_real((double)metrics_round_ratio_scaled(x->st.mean_good[s], mn, 2) / 100.0)
+					    : json_null());
 	const drv_driver *d = x->have_r && j >= 0 ? &x->r.driver[j] : NULL;
+	bool lower = api_lower_is_better(x, i, d);
 	bool boot = x->have_r && x->r.bootstrap_used > 0;
 	json_object_set_new(o, "in_model", json_boolean(d != NULL));
 	json_object_set_new(o, "left_out", x->left_out[i] ? json_string(x->left_out[i]) : json_null());
@@ -423,19 +450,22 @@ static json_t *api_driver_json(const api_app *app, const api_drv_run *x, size_t 
 	json_object_set_new(o, "beta", d ? api_interval(d->beta, d->beta_lo, d->beta_hi, 2) : json_null());
 	bool have_org = org->have[s];
 	json_object_set_new(o, "org_mean", have_org ? api_num(org->mean[s], 2) : json_null());
-	json_object_set_new(o, "org_best_quartile", org->have_q[s] ? api_num(org->best_q[s], 2) : json_null());
+	json_object_set_new(o, "org_best_quartile",
+			    org->have_q[s] ? api_num(lower ? org->low_q[s] : org->best_q[s], 2) : json_null());
+	json_object_set_new(o, "lower_is_better", json_boolean(lower));
 	/* Quadrants: importance = share at or above the mean share of the
 	 * model's drivers; performance = the slice's mean at or above the
 	 * organisation's. */
 	const char *quadrant = NULL;
 	if (d && shown && have_org) {
-		bool important = d->share >= mean_share, good = mean >= org->mean[s];
+		bool important = d->share >= mean_share;
+		bool good = lower ? mean <= org->mean[s] : mean >= org->mean[s];
 		quadrant = important ? (good ? "keep" : "improve_first") : (good ? "maintain" : "less_urgent");
 	}
 	json_object_set_new(o, "quadrant", quadrant ? json_string(quadrant) : json_null());
 	api_gain g = {0};
 	if (d && shown && nps)
-		g = api_gain_of(d, mean, org, j, boot);
+		g = api_gain_of(d, mean, org, j, lower, boot);
 	json_object_set_new(o, "gain", g.have ? api_interval(g.value, g.lo, g.hi, 1) : json_null());
 	if (gain_out)
 		*gain_out = g;
@@ -567,6 +597,7 @@ typedef struct api_drv_key {
 	an_outcome outcome;
 	drv_method method;
 	int bootstrap, days;
+	bool themes;
 	int64_t min_n, min_n_person, as_of;
 	uint64_t dims;
 	size_t rows;
@@ -616,6 +647,7 @@ static void api_drv_key_of(api_app *app, int route, const an_filter *f, const an
 	k->outcome = o->outcome;
 	k->method = o->method;
 	k->bootstrap = o->bootstrap;
+	k->themes = o->themes;
 	k->days = days;
 	dc_policy pol = api_policy(app);
 	k->min_n = app->min_n;
@@ -714,7 +746,7 @@ static json_t *api_suppressed_json(const api_drv_opts *o, const api_drv_run *x)
 
 ks_err api_drivers_get(http_req *req, ks_error *e)
 {
-	static const char *const extra[] = {"outcome", "method", "bootstrap", "compare", NULL};
+	static const char *const extra[] = {"outcome", "method", "bootstrap", "compare", "themes", NULL};
 	api_app *app = req->app;
 	api_drv_opts o;
 	an_filter f, fc;
@@ -789,7 +821,7 @@ static json_t *api_entity_ref(api_app *app, const char *entity, int64_t id)
 
 ks_err api_drivers_top3(http_req *req, ks_error *e)
 {
-	static const char *const extra[] = {"method", "bootstrap", NULL};
+	static const char *const extra[] = {"method", "bootstrap", "themes", NULL};
 	api_app *app = req->app;
 	api_drv_opts o;
 	an_filter f;

@@ -36,6 +36,8 @@ import ks  # noqa: E402
 A, B, P = "snelheid", "vriendelijkheid", "punctualiteit"
 PERIOD, PREV = "2026-10", "2026-09"
 PASSWORD = "drivers-test-password"
+WAIT = "het duurde veel te lang voordat ik geholpen werd"
+FINE = "prima"
 Z = 1.96
 
 
@@ -130,13 +132,15 @@ class Login:
         return self.srv.request("GET", path, headers={"Cookie": "ks_session=" + self.cookie}, auth=False)
 
 
-def post(srv, f, team, emp, day, month, nps, drivers, tp="tp1", customer=None, hour=10):
+def post(srv, f, team, emp, day, month, nps, drivers, tp="tp1", customer=None, hour=10, text=None):
     body = {"touchpoint_id": f[tp]["id"], "team_id": f[team]["id"], "employee_id": f[emp]["id"],
             "channel": "phone", "language": "nl",
             "received_at": "2026-%02d-%02dT%02d:00:00Z" % (month, day, hour),
             "answers": {"nps": nps} if nps is not None else {}}
     if drivers:
         body["answers"]["drivers"] = drivers
+    if text:
+        body["answers"]["open"] = text
     if customer:
         body["customer_id"] = customer
     st, _, r = srv.post("/api/v1/responses", body)
@@ -162,17 +166,19 @@ def build(srv):
     rnd = random.Random(15)
     rows = []  # (month, team, emp, nps, a, b or None)
 
-    def add(month, team, emp, nps, a, b):
+    def add(month, team, emp, nps, a, b, text=None):
         d = {A: a}
         if b is not None:
             d[B] = b
-        post(srv, f, team, emp, len(rows) % 28 + 1, month, nps, d)
-        rows.append((month, team, emp, nps, a, b))
+        post(srv, f, team, emp, len(rows) % 28 + 1, month, nps, d, text=text)
+        rows.append((month, team, emp, nps, a, b, text))
 
     for i in range(120):  # October, team Noord: speed drives
         a, b = rnd.randint(2, 10), rnd.randint(2, 10)
         nps = clamp(7 + 1.1 * (a - 6) + 0.2 * (b - 6) + rnd.gauss(0, 1.0))
-        add(10, "team", "emp1" if i % 2 else "emp2", nps, a, None if i % 7 == 0 else b)
+        # every other answer has an open text: a complaint about waiting when the score is low
+        text = None if i % 4 >= 2 else WAIT if nps <= 6 and i % 3 else FINE
+        add(10, "team", "emp1" if i % 2 else "emp2", nps, a, None if i % 7 == 0 else b, text)
     for i in range(120):  # September, team Noord: friendliness drives
         a, b = rnd.randint(2, 10), rnd.randint(2, 10)
         nps = clamp(7 + 0.15 * (a - 6) + 1.1 * (b - 6) + rnd.gauss(0, 1.0))
@@ -311,6 +317,63 @@ def check_drivers(t, srv, f, rows):
     return b
 
 
+def analyse(text):
+    """The themes `klantstem text analyze` (the analyst's command line)
+    finds in a text: the store analyses every open answer the same way."""
+    import json
+    import subprocess
+    p = ks.spawn([ks.binary(), "text", "analyze", "--lang", "nl", "--format", "jsonl"], stdin=subprocess.PIPE,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ks.sanitizer_env())
+    so, se = p.communicate((text + "\n").encode(), timeout=60)
+    if p.returncode != 0:
+        raise ks.FixtureError("text analyze: rc %s %s" % (p.returncode, se[-400:]))
+    return sorted({h["theme"] for h in json.loads(so.decode().strip().splitlines()[0])["themes"]})
+
+
+def check_themes(t, srv, f, rows):
+    """themes=1: the themes of the analysed answers are drivers too (1 when
+    the answer mentions it, 0 when not, missing without an open answer)."""
+    themes = {WAIT: analyse(WAIT), FINE: analyse(FINE)}
+    t.check("waiting_time" in themes[WAIT], "the complaint mentions waiting_time (text analyze)", themes)
+    oct_team = [r for r in rows if r[0] == 10 and r[1] == "team"]
+    y, xa, xb = expect_slice(oct_team)
+    analysed = [r for r in oct_team if r[6]]
+    cols, names = [xa, xb], [A, B]
+    for th in sorted(set(themes[WAIT]) | set(themes[FINE])):
+        m = sum(1 for r in analysed if th in themes[r[6]])
+        if m >= 10 and len(analysed) - m >= 10:  # mentioned and not, 10 times each
+            cols.append(np.array([np.nan if not r[6] else 1.0 if th in themes[r[6]] else 0.0 for r in oct_team]))
+            names.append(th)
+    eps, r2, slopes, _ = relweights(y, cols)
+    st, _, b = srv.get("/api/v1/drivers?period=%s&team_id=%d&themes=1" % (PERIOD, f["team"]["id"]))
+    t.status((st, None, b), 200, "GET /drivers?themes=1 -> 200")
+    if st != 200:
+        return
+    d = {x["driver"]: x for x in b["drivers"]}
+    t.eq(sorted(x["driver"] for x in b["drivers"] if x["in_model"]), sorted(names),
+         "themes=1: the model holds speed, friendliness and the themes mentioned and not 10 times each")
+    near(t, b["r2"]["value"], r4(r2), 0.00011, "themes=1: R² with the theme presences %.4f" % r2)
+    for j, name in enumerate(names):
+        near(t, d[name]["weight"]["value"], r4(eps[j]), 0.00011, "themes=1: %s's weight %.4f" % (name, eps[j]))
+    w = d.get("waiting_time", {})
+    m = sum(1 for r in analysed if "waiting_time" in themes[r[6]])
+    t.eq((w.get("kind"), w.get("n"), w.get("mean"), w.get("good_share")),
+         ("theme", len(analysed), ks.num_exact(Fraction(m, len(analysed)), 2), None),
+         "waiting_time: a theme over the %d analysed answers, mean = its share of them" % len(analysed))
+    if "waiting_time" in names:
+        k = names.index("waiting_time")
+        t.check(slopes[k] < 0 and w.get("lower_is_better") is True,
+                "waiting_time goes with a lower score: lower_is_better", (slopes[k], w.get("lower_is_better")))
+        # only Noord has open answers (of both its employees): its share is the organisation's
+        # and the only unit's
+        t.eq((w.get("org_mean"), w.get("org_best_quartile"), (w.get("gain") or {}).get("value")),
+             (w.get("mean"), w.get("mean"), 0.0),
+             "waiting_time: org share and its best (25th percentile) quartile are Noord's own, no gain")
+    st, _, b0 = srv.get("/api/v1/drivers?period=%s&team_id=%d" % (PERIOD, f["team"]["id"]))
+    t.eq(sorted(x["driver"] for x in b0.get("drivers", [])), [B, A] if B < A else [A, B],
+         "without themes=1 the themes are not drivers")
+
+
 def check_compare(t, srv, f, rows):
     base = "/api/v1/drivers?team_id=%d" % f["team"]["id"]
     st, _, now = srv.get(base + "&period=" + PERIOD)
@@ -388,7 +451,7 @@ def check_errors(t, srv, f):
              ("/api/v1/drivers/moments?journey_id=999999", "journey_id"),
              ("/api/v1/drivers/top3?period=2026-10", "team_id"),
              ("/api/v1/drivers/top3?team_id=%d&outcome=grade" % f["team"]["id"], "outcome"),
-             ("/api/v1/drivers?period=2026-10-03", "period")]
+             ("/api/v1/drivers?period=2026-10-03", "period"), (base + "&themes=yes", "themes")]
     for path, field in cases:
         st, _, b = srv.get(path)
         t.error((st, None, b), 422, field=field, name="%s -> 422 naming %s" % (path.split("/api/v1/")[1], field))
@@ -546,6 +609,7 @@ def one_click_main(t):
 def main(t, srv):
     f, rows = build(srv)
     before = check_drivers(t, srv, f, rows)
+    check_themes(t, srv, f, rows)
     check_compare(t, srv, f, rows)
     check_privacy(t, srv, f)
     check_errors(t, srv, f)

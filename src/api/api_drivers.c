@@ -503,7 +503,7 @@ static json_t *api_drivers_json(const api_app *app, const api_drv_run *x, const 
 		api_gain g = {0};
 		int j = of_asp[i];
 		json_array_append_new(arr, api_driver_json(app, x, i, j, org, nps, mean_share, &g));
-		if (j >= 0 && x->have_r && x->r.driver[j].shown_to_matter && g.have && g.value > 0)
+		if (j >= 0 && x->have_r && x->r.driver[j].shown_to_matter && g.have && g.value >= 0.05)  /* a gain that prints as 0.0 is none */
 			cand[nc++] = (api_top){(int)i, g.value};
 	}
 	qsort(cand, (size_t)nc, sizeof *cand, api_top_cmp);

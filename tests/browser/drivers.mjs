@@ -294,6 +294,19 @@ async function main() {
       await shot(page, 'drivers-action');
     });
 
+    await group('grade', async () => {
+      await go(page, base, '#/drivers?touchpoint_id=' + tp.id, 'drivers');
+      await choose(page, '#kd-outcome', 'grade', 'outcome=grade');
+      const r = await apiInPage(page, 'GET', '/drivers?outcome=grade&touchpoint_id=' + tp.id);
+      eq(r.status, 200, 'grade: GET /drivers?outcome=grade -> 200');
+      eq([await page.$eval('#kd-n', (d) => d.dataset.value), await page.$eval('#kd-r2', (d) => d.dataset.value)], [s(r.body.n), s(r.body.r2?.value)],
+        'grade: n and R² of the grade model are the API\'s');
+      eq((await readTable(page)).map((x) => [x.driver, x.share.value ?? '', x.quadrant]), r.body.drivers.map((d) => [d.driver, s(d.share?.value), d.quadrant ?? '']),
+        'grade: shares and quadrants of the grade model');
+      ok(r.body.drivers.every((d) => d.gain === null) && await page.isVisible('#kd-top3-nps-only'),
+        'grade: no gain (NPS points only), and the top three says so');
+    });
+
     await group('change', async () => {
       const y = orgYear();
       const prev = String(Number(y) - 1);

@@ -81,7 +81,7 @@ function readTable(page) {
     const cell = (c) => tr.querySelector(`[data-col="${c}"]`);
     const ds = (c) => ({ ...(cell(c)?.dataset || {}), text: cell(c)?.textContent ?? null });
     return { driver: tr.dataset.driver, quadrant: tr.dataset.quadrant, matters: tr.dataset.matters, inModel: tr.dataset.inModel,
-      name: tr.querySelector('th').textContent, n: ds('n'), mean: ds('mean'), good: ds('good'), share: ds('share'), rank: ds('rank'),
+      name: tr.querySelector('th').childNodes[0].textContent, n: ds('n'), mean: ds('mean'), good: ds('good'), share: ds('share'), rank: ds('rank'),
       mattersText: cell('matters')?.textContent ?? '', quadrantText: cell('quadrant')?.textContent ?? '' };
   }));
 }
@@ -292,6 +292,37 @@ async function main() {
       await Promise.all([waitPage(page, 'actions'), page.click(li + ' a.kd-action-link')]);
       ok(await page.isVisible(`#action-board article[data-action-id="${id}"]`), 'action: the link opens the actions board with the new action on it');
       await shot(page, 'drivers-action');
+    });
+
+    await group('themes as drivers', async () => {
+      await go(page, base, '#/drivers?touchpoint_id=' + tp.id, 'drivers');
+      await page.evaluate(() => { delete document.querySelector('main').dataset.ready; });
+      await page.check('#kd-themes');
+      await page.waitForFunction(() => location.hash.includes('themes=1') && document.querySelector('main')?.dataset.ready === 'true');
+      const r = await apiInPage(page, 'GET', '/drivers?outcome=nps&touchpoint_id=' + tp.id + '&themes=1');
+      eq(r.status, 200, 'themes: GET /drivers?themes=1 -> 200');
+      const themes = r.body.drivers.filter((d) => d.kind === 'theme');
+      ok(themes.length > 0, 'themes: the API adds the open answers\' themes as drivers (' + themes.map((d) => d.driver).join(', ') + ')');
+      const tax = await apiInPage(page, 'GET', '/text/taxonomy');
+      const nl = Object.fromEntries((tax.body.taxonomy?.themes || []).map((x) => [x.id, x.label.nl]));
+      const rows = await readTable(page);
+      eq(rows.map((x) => [x.driver, x.n.value, x.mean.value ?? '', x.share.value ?? '', x.quadrant]),
+        r.body.drivers.map((d) => [d.driver, s(d.n), s(d.mean), s(d.share?.value), d.quadrant ?? '']),
+        'themes: every driver, aspects and themes, with the API\'s n, mean, share and quadrant');
+      const shownThemes = rows.filter((x) => themes.some((d) => d.driver === x.driver));
+      ok(shownThemes.every((x) => x.name === (nl[x.driver] || x.driver)), 'themes: a theme named by the taxonomy\'s Dutch label', shownThemes.map((x) => x.name));
+      ok(shownThemes.every((x) => {
+        const d = themes.find((y) => y.driver === x.driver);
+        return !num(d.mean) || x.mean.text.startsWith(pct(d.mean));
+      }), 'themes: a theme\'s level is the share of answers mentioning it, in percent', shownThemes.map((x) => x.mean.text));
+      if (r.body.drivers.some((d) => d.quadrant)) {
+        await page.waitForSelector('#kd-quadrant .chart[data-drawn="true"]', { timeout: 15000 });
+        const chart = await page.$eval('#kd-quadrant .chart', (el) => ({ pts: JSON.parse(el.dataset.points), div: JSON.parse(el.dataset.dividers) }));
+        eq(chart.pts.filter((p) => quadrantAt(p[2], p[3], chart.div[1]) !== p[1]).map((p) => p[0]), [],
+          'themes: each point in the quadrant the API names (a theme that goes with lower scores is better to the right when mentioned less)');
+      }
+      await noJunk(page, 'themes');
+      await shot(page, 'drivers-themes');
     });
 
     await group('grade', async () => {

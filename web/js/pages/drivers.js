@@ -22,6 +22,7 @@ import { t, lang } from '../i18n.js';
 import { fmtInt, fmtMean, fmtPct, fmtDiff, fmtNumber, fmtRange, todayIso } from '../format.js';
 import { loadECharts } from '../charts.js';
 import { panel, errorNotice, periodField, periodTag, periodOptions, periodLabel, previousPeriod } from '../widgets.js';
+import { themeLabels, themeLabel } from './themes.js';
 
 export const OUTCOMES = ['nps', 'grade', 'ces'];
 export const METHODS = ['relweights', 'shapley'];
@@ -38,13 +39,25 @@ function settled(p) {
 
 // ---- words and numbers ------------------------------------------------------------------
 
-// A driver's name in the UI's language: the aspects the product knows have
-// a label in both languages; any other aspect (an organisation's own
-// survey) is shown as the survey names it.
+// The taxonomy's theme names (themes=1 makes themes drivers too), loaded by
+// the page; empty until then.
+let themeNames = new Map();
+
+// A driver's name in the UI's language: a theme by the taxonomy's label;
+// the aspects the product knows have a label in both languages; any other
+// aspect (an organisation's own survey) is shown as the survey names it.
 export function driverLabel(code) {
+  if (themeNames.has(code)) return themeLabel(themeNames, code, code);
   const key = 'kd.driver.' + code;
   const s = t(key);
   return s === key ? String(code) : s;
+}
+
+// A theme's "mean" is the share of analysed answers that mention it (a
+// percentage); an aspect's the mean rating (two decimals).
+const isTheme = (d) => d?.kind === 'theme';
+function fmtLevel(d, v, l = lang()) {
+  return isTheme(d) ? fmtPct(v, l) : fmtMean(v, l);
 }
 
 // A share of R² (0..1) as a percentage with one decimal: 0.342 → "34,2%".
@@ -82,13 +95,14 @@ function suppressedText(res) {
 
 // ---- the slice ----------------------------------------------------------------------------
 
-const SLICE_KEYS = ['outcome', 'method', 'period', 'team_id', 'touchpoint_id', 'journey_id', 'segment', 'compare', 'mj'];
+const SLICE_KEYS = ['outcome', 'method', 'period', 'team_id', 'touchpoint_id', 'journey_id', 'segment', 'themes', 'compare', 'mj'];
 
 function sliceOf(query) {
   const s = {};
   for (const k of SLICE_KEYS) s[k] = query.get(k) || '';
   if (!OUTCOMES.includes(s.outcome)) s.outcome = 'nps';
   if (!METHODS.includes(s.method)) s.method = 'relweights';
+  if (s.themes !== '1') s.themes = '';
   return s;
 }
 
@@ -109,7 +123,7 @@ function hrefOf(slice) {
 export function driversQuery(slice) {
   const q = { outcome: slice.outcome };
   if (slice.method && slice.method !== 'relweights') q.method = slice.method;
-  for (const k of ['period', 'team_id', 'touchpoint_id', 'journey_id', 'segment', 'compare']) if (slice[k]) q[k] = slice[k];
+  for (const k of ['period', 'team_id', 'touchpoint_id', 'journey_id', 'segment', 'themes', 'compare']) if (slice[k]) q[k] = slice[k];
   return q;
 }
 
@@ -158,11 +172,13 @@ function ariaOf(el) {
 export function quadrantPoints(drivers) {
   const inModel = drivers.filter((d) => num(d.mean) && num(d.share?.value));
   const withOrg = inModel.length > 0 && inModel.every((d) => num(d.org_mean));
-  const means = inModel.map((d) => d.mean);
+  const means = inModel.filter((d) => !isTheme(d)).map((d) => d.mean);
   const avgMean = means.length ? means.reduce((a, b) => a + b, 0) / means.length : 0;
   const shares = inModel.map((d) => d.share.value);
   const yThr = shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : 0;
-  const raw = inModel.map((d) => ({ d, x: withOrg ? d.mean - d.org_mean : d.mean - avgMean, y: d.share.value }));
+  // better than the organisation is to the right: for a theme that goes with lower scores that is a smaller share
+  const dir = (d) => (d.lower_is_better ? -1 : 1);
+  const raw = inModel.map((d) => ({ d, x: dir(d) * (withOrg ? d.mean - d.org_mean : d.mean - avgMean), y: d.share.value }));
   const xSpan = Math.max(0.25, ...raw.map((p) => Math.abs(p.x)));
   const ySpan = Math.max(0.05, ...raw.map((p) => p.y));
   const pts = raw.map(({ d, x, y }) => {
@@ -174,9 +190,9 @@ export function quadrantPoints(drivers) {
       if (important && y < yThr) y = yThr;
       if (!important && y >= yThr) y = Math.max(0, yThr - 0.005 * ySpan);
     }
-    return { driver: d.driver, quadrant: q, x, y, rx };
+    return { driver: d.driver, quadrant: q, x, y, rx, theme: isTheme(d) };
   });
-  return { pts, xThr: 0, yThr, relative: withOrg };
+  return { pts, xThr: 0, yThr, relative: withOrg, themes: inModel.some(isTheme) };
 }
 
 async function quadrantChart(el, drivers) {
@@ -184,7 +200,7 @@ async function quadrantChart(el, drivers) {
   const chart = echarts.init(el, null, { renderer: 'svg' });
   drawn.add(chart);
   const l = lang();
-  const { pts, yThr, relative } = quadrantPoints(drivers);
+  const { pts, yThr, relative, themes } = quadrantPoints(drivers);
   const narrow = el.clientWidth < 480;  // a phone: smaller type, the legend on more lines
   // where each driver was drawn, and the dividing lines: readable for tests and as a record
   el.dataset.points = JSON.stringify(pts.map((p) => [p.driver, p.quadrant, p.x, p.y]));
@@ -200,7 +216,7 @@ async function quadrantChart(el, drivers) {
   const series = QUADRANTS.map((q, i) => ({
     type: 'scatter', name: t('kd.q.' + q), symbol: Q_SYMBOL[q], symbolSize: 14,
     itemStyle: { color: Q_COLOR[q] },
-    data: pts.filter((p) => p.quadrant === q).map((p) => ({ name: driverLabel(p.driver), value: [p.x, p.y], rx: p.rx })),
+    data: pts.filter((p) => p.quadrant === q).map((p) => ({ name: driverLabel(p.driver), value: [p.x, p.y], rx: p.rx, theme: p.theme })),
     label: { show: true, position: 'right', formatter: (p) => p.name, color: '#1c2630', fontSize: narrow ? 10 : 12 },
     markArea: i === 0 ? { silent: true, data: [
       area('improve_first', xMin, 0, yThr, yMax, 'insideTopLeft'),
@@ -217,8 +233,10 @@ async function quadrantChart(el, drivers) {
     legend: { bottom: 0, itemGap: narrow ? 6 : 10, textStyle: { fontSize: narrow ? 11 : 12 }, data: QUADRANTS.map((q) => t('kd.q.' + q)) },
     tooltip: { trigger: 'item', renderMode: 'richText',
       formatter: (p) => p.name + '\n' + t('kd.col.share') + ': ' + fmtShare(p.value[1], l) + '\n'
-        + (relative ? t('kd.axis.vs_org') : t('kd.axis.vs_avg')) + ': ' + fmtNumber(p.data.rx, l, 2, { sign: true }) },
-    xAxis: { type: 'value', min: xMin, max: xMax, name: relative ? t('kd.axis.performance') : t('kd.axis.performance.avg'),
+        + (relative ? t('kd.axis.vs_org') : t('kd.axis.vs_avg')) + ': '
+        + (p.data.theme ? t('kd.pp', { v: fmtNumber(p.data.rx * 100, l, 0, { sign: true }) }) : fmtNumber(p.data.rx, l, 2, { sign: true })) },
+    xAxis: { type: 'value', min: xMin, max: xMax,
+      name: themes ? t('kd.axis.performance.mixed') : relative ? t('kd.axis.performance') : t('kd.axis.performance.avg'),
       nameLocation: 'middle', nameGap: 26, nameTextStyle: { fontSize: narrow ? 10 : 12 }, axisLabel: { formatter: (v) => fmtNumber(v, l, 1, { sign: true }) }, splitLine: { show: false } },
     yAxis: { type: 'value', min: 0, max: yMax, name: t('kd.axis.importance'), nameLocation: 'end',
       nameTextStyle: { align: 'left', fontSize: narrow ? 10 : 12 },
@@ -278,23 +296,28 @@ function driverRow(d, minN) {
   const matters = inModel && shownToMatter(d);
   const s = d.share || {}, r = d.rank || {};
   const cells = [
-    h('th', { scope: 'row' }, driverLabel(d.driver)),
+    h('th', { scope: 'row' }, driverLabel(d.driver),
+      // a theme: its level is the share of answers that mention it (less is better for a complaint)
+      isTheme(d) ? [h('br'), h('span', { class: 'hint kd-theme' }, t(d.lower_is_better ? 'kd.theme.mentioned.lower' : 'kd.theme.mentioned'))] : null),
     h('td', { class: 'num', dataset: { col: 'n', value: d.n ?? '' } }, fmtInt(d.n, l)),
     // the mean (and good share) may count fewer ratings than n: the server leaves out what a person's page could not show
     num(d.mean)
-      ? h('td', { class: 'num', dataset: { col: 'mean', value: d.mean, n: d.mean_n ?? '' } }, fmtMean(d.mean, l),
-        num(d.org_mean) ? h('span', { class: 'hint kd-org' }, ' ' + t('kd.org_mean', { v: fmtMean(d.org_mean, l) })) : null,
+      ? h('td', { class: 'num', dataset: { col: 'mean', value: d.mean, n: d.mean_n ?? '' } }, fmtLevel(d, d.mean, l),
+        num(d.org_mean) ? h('span', { class: 'hint kd-org' }, ' ' + t('kd.org_mean', { v: fmtLevel(d, d.org_mean, l) })) : null,
+
         num(d.mean_n) && d.mean_n !== d.n ? [h('br'), h('span', { class: 'hint kd-mean-n' }, t('kd.mean_n', { n: fmtInt(d.mean_n, l) }))] : null)
       : h('td', { class: 'num masked', dataset: { col: 'mean', n: d.mean_n ?? '' } }, t('insufficient')),
     num(d.good_share)
       ? h('td', { class: 'num', dataset: { col: 'good', value: d.good_share } }, fmtPct(d.good_share, l))
-      : h('td', { class: 'num masked', dataset: { col: 'good' } }, t('insufficient')),
+      : isTheme(d) ? h('td', { class: 'num', dataset: { col: 'good' } }, '–')  // a mention has no rating
+        : h('td', { class: 'num masked', dataset: { col: 'good' } }, t('insufficient')),
   ];
   if (!inModel) {
     // rated too seldom here for the model, or the slice has no model at all
     const few = d.left_out === 'too_few_ratings' || (!d.left_out && num(d.n) && num(minN) && d.n < minN);
     const why = few ? t('kd.not_in_model', { min: minN ?? '' })
       : d.left_out === 'not_rated_with_other_drivers' ? t('kd.not_in_model.apart')
+      : d.left_out === 'too_few_mentions' ? t('kd.not_in_model.mentions')
         : d.left_out ? t('kd.not_in_model.other') : t('kd.not_in_model.none');
     cells.push(h('td', { class: 'kd-not-shown', colspan: '4', dataset: { col: 'share', leftOut: d.left_out ?? '' } }, why));
   } else {
@@ -321,7 +344,7 @@ function driverTable(drivers, minN) {
     h('thead', null, h('tr', null,
       h('th', { scope: 'col' }, t('kd.col.driver')),
       h('th', { scope: 'col', class: 'num' }, t('col.n')),
-      h('th', { scope: 'col', class: 'num' }, t('kd.col.mean')),
+      h('th', { scope: 'col', class: 'num' }, drivers.some(isTheme) ? t('kd.col.mean.themes') : t('kd.col.mean')),
       h('th', { scope: 'col', class: 'num' }, t('kd.col.good')),
       h('th', { scope: 'col', class: 'num' }, t('kd.col.share')),
       h('th', { scope: 'col', class: 'num' }, t('kd.col.rank')),
@@ -373,7 +396,7 @@ export function actionText(d, unitName) {
     title: t('kd.action.title', { driver: driverLabel(d.driver) }).slice(0, 200),
     description: t('kd.action.desc', {
       driver: driverLabel(d.driver), unit: unitName || t('kd.unit.org'), gain, interval,
-      mean: fmtMean(d.mean, l), best: fmtMean(d.org_best_quartile, l),
+      mean: fmtLevel(d, d.mean, l), best: fmtLevel(d, d.org_best_quartile, l),
     }).slice(0, 4000),
   };
 }
@@ -471,7 +494,8 @@ export function top3Panel(res, opts) {
     dataset: { driver: d.driver, gain: d.gain?.value ?? '', lo: d.gain?.lo ?? '', hi: d.gain?.hi ?? '' } },
     h('h3', null, driverLabel(d.driver)),
     h('p', { class: 'kd-gain' }, gainText(d)),
-    num(d.mean) ? h('p', { class: 'hint kd-where' }, t('kd.where', { mean: fmtMean(d.mean, l), best: fmtMean(d.org_best_quartile, l) })) : null,
+    num(d.mean) ? h('p', { class: 'hint kd-where' }, t(isTheme(d) ? 'kd.where.theme' : 'kd.where',
+      { mean: fmtLevel(d, d.mean, l), best: fmtLevel(d, d.org_best_quartile, l) })) : null,
     may ? actionButton(d, opts) : null))));
   const m = moreLink();
   if (m) box.append(m);
@@ -666,14 +690,16 @@ export async function render(main, ctx) {
   main.dataset.outcome = slice.outcome;
   const reload = (over) => ctx.navigate(hrefOf({ ...slice, ...over }));
 
-  const [res, units, tps, journeys, segs] = await Promise.all([
+  const [res, units, tps, journeys, segs, names] = await Promise.all([
     settled(api('/drivers', { query: driversQuery(slice) })),
     unitsInReach(user).catch(() => []),
     api('/touchpoints', { query: { limit: 500 } }).then((r) => r.items || []).catch(() => []),
     api('/journeys', { query: { limit: 500 } }).then((r) => r.items || []).catch(() => []),
     segments(slice.period).catch(() => []),
+    slice.themes ? themeLabels().catch(() => new Map()) : Promise.resolve(new Map()),
   ]);
   if (!ctx.alive()) return;
+  themeNames = names;
 
   // the slice
   const controls = [
@@ -697,6 +723,9 @@ export async function render(main, ctx) {
     slice.segment, { name: 'segment', id: 'kd-segment', onchange: (ev) => reload({ segment: ev.target.value }) })));
   controls.push(field(t('kd.method'), select(METHODS.map((m) => ({ value: m, label: t('kd.method.' + m) })), slice.method,
     { name: 'method', id: 'kd-method', onchange: (ev) => reload({ method: ev.target.value }) })));
+  const themesBox = h('input', { type: 'checkbox', name: 'themes', id: 'kd-themes', checked: slice.themes === '1',
+    onchange: (ev) => reload({ themes: ev.target.checked ? '1' : '' }) });
+  controls.push(h('div', { class: 'field kd-themes-field' }, h('label', { class: 'check', for: 'kd-themes' }, themesBox, t('kd.themes'))));
   main.append(h('div', { class: 'page-head' }, h('div', { class: 'controls kd-controls' }, controls)));
   if (user.role === 'team_lead') main.append(h('p', { class: 'hint', id: 'kd-scope' }, t('kd.scope.team_lead')));
   if (user.role === 'manager' && !slice.team_id) main.append(h('p', { class: 'hint', id: 'kd-scope' }, t('kd.scope.manager')));

@@ -419,6 +419,14 @@ static api_gain api_gain_of(const drv_driver *d, double unit_mean, const api_drv
 	return g;
 }
 
+/* The driver's weight minus an added pure-noise driver's, with its
+ * bootstrap interval (drivers.h): shown_to_matter is its lower bound above
+ * 0. null without a model or without bootstrap replicates. */
+static json_t *api_vs_noise(const drv_driver *d, bool boot)
+{
+	return d && boot ? api_interval(d->vs_noise, d->vs_noise_lo, d->vs_noise_hi, 4) : json_null();
+}
+
 /* One aspect of the slice as JSON; model j (-1 = not in the model). The
  * mean and good share are of the ratings a person's page could show
  * (mean_n: without thin ones, drivers_index.h), from min_n of them. */
@@ -447,6 +455,7 @@ static json_t *api_driver_json(const api_app *app, const api_drv_run *x, size_t 
 	json_object_set_new(o, "share", d ? api_interval(d->share, d->share_lo, d->share_hi, 3) : json_null());
 	json_object_set_new(o, "rank", d ? api_rank(d, boot) : json_null());
 	json_object_set_new(o, "shown_to_matter", json_boolean(d && d->shown_to_matter));
+	json_object_set_new(o, "vs_noise", api_vs_noise(d, boot));
 	json_object_set_new(o, "beta", d ? api_interval(d->beta, d->beta_lo, d->beta_hi, 2) : json_null());
 	bool have_org = org->have[s];
 	json_object_set_new(o, "org_mean", have_org ? api_num(org->mean[s], 2) : json_null());
@@ -867,6 +876,9 @@ ks_err api_drivers_top3(http_req *req, ks_error *e)
 	json_t *out = json_pack("{s:o, s:o, s:I, s:b, s:I, s:o}", "team", api_entity_ref(app, "teams", f.team_id),
 				"top3", top3, "n", (json_int_t)x.n, "suppressed", x.suppressed, "min_n",
 				(json_int_t)app->min_n, "filter", api_metrics_filter_json(app, &f, &w));
+	/* why the top three may be empty: no model for the team's slice */
+	json_object_set_new(out, "model_error",
+			    !x.suppressed && x.model_error[0] ? json_string(x.model_error) : json_null());
 	api_drv_run_free(&x);
 	api_drv_reply(req, &key, out);
 	return KS_OK;
@@ -960,6 +972,7 @@ static json_t *api_moments_tps(const api_moments *mo)
 		json_object_set_new(o, "share", d ? api_interval(d->share, d->share_lo, d->share_hi, 3) : json_null());
 		json_object_set_new(o, "rank", d ? api_rank(d, boot) : json_null());
 		json_object_set_new(o, "shown_to_matter", json_boolean(d && d->shown_to_matter));
+		json_object_set_new(o, "vs_noise", api_vs_noise(d, boot));
 		json_object_set_new(o, "moment_of_truth_set", json_boolean(mo->tp[j].moment_of_truth));
 		/* suggested: shown to matter and among the top third by share */
 		json_object_set_new(o, "moment_of_truth_suggested",

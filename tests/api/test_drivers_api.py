@@ -252,6 +252,11 @@ def check_drivers(t, srv, f, rows):
                 x["weight"])
     t.eq((d[A]["rank"]["value"], d[B]["rank"]["value"]), (1, 2), "speed ranks first, friendliness second")
     t.eq(d[A]["shown_to_matter"], True, "speed is shown to matter (October's planted driver)")
+    for name in (A, B):
+        vn = d[name].get("vs_noise") or {}
+        t.check(vn.get("lo") is not None and vn["lo"] <= vn["value"] <= vn["hi"]
+                and d[name]["shown_to_matter"] == (vn["lo"] > 0),
+                "%s: vs_noise has its interval, and shown_to_matter is exactly its lower bound above 0" % name, vn)
 
     # the organisation's same-period units: Noord, team2, team5 (team3 is one
     # employee's, team4 has three answers)
@@ -311,6 +316,7 @@ def check_drivers(t, srv, f, rows):
     if st == 200:
         t.eq([x["driver"] for x in tp["top3"]], b["top3"], "top3 route: the same three as /drivers")
         t.eq((tp["team"]["id"], tp["suppressed"]), (f["team"]["id"], False), "top3 names the team, shown")
+        t.eq(tp.get("model_error", "absent"), None, "top3: a team with a model has model_error null")
         if tp["top3"]:
             t.eq((tp["top3"][0]["gain"], tp["top3"][0]["mean"], tp["top3"][0]["org_best_quartile"]),
                  (d[A]["gain"], d[A]["mean"], d[A]["org_best_quartile"]), "top3: gain, mean and quartile as /drivers")
@@ -420,6 +426,8 @@ def check_privacy(t, srv, f):
     t.eq((st, b.get("suppressed"), d.get(A, {}).get("n"), d.get(A, {}).get("mean_n"), d.get(A, {}).get("mean")),
          (200, False, 16, 12, ks.num_exact(Fraction(sum(a12), 12), 2)),
          "team7: n counts all 16 ratings, the mean only emp12's 12 (emp13 has 4 this month: thin)")
+    t.eq([x.get("vs_noise", "absent") for x in b.get("drivers", [])], [None] * len(b.get("drivers", [])),
+         "bootstrap=0: no vs_noise interval (nothing is shown to matter without replicates)")
     p = d.get(P, {})
     t.eq((p.get("in_model"), p.get("left_out"), p.get("weight"), p.get("n"), p.get("mean")),
          (False, "not_rated_with_other_drivers", None, 12, 6.0),
@@ -536,6 +544,8 @@ def check_moments(t, srv, f):
     near(t, b["r2"]["value"], r4(r2), 0.00011, "moments: R² of the pairwise model %.4f" % r2)
     near(t, t2["weight"]["value"], r4(eps[1]), 0.00011, "moments: T2's relative weight %.4f" % eps[1])
     near(t, t1["weight"]["value"], r4(eps[0]), 0.00011, "moments: T1's relative weight %.4f" % eps[0])
+    t.check(all((x.get("vs_noise") or {}).get("lo") is not None and x["shown_to_matter"] == (x["vs_noise"]["lo"] > 0)
+                for x in (t1, t2)), "moments: each touchpoint's vs_noise decides shown_to_matter", [t1.get("vs_noise"), t2.get("vs_noise")])
     t.eq((t2["shown_to_matter"], t2["moment_of_truth_suggested"], t2["moment_of_truth_set"]), (True, True, False),
          "T2 drives the end score: shown to matter, suggested as moment of truth (not set by hand)")
     t.eq((t1["moment_of_truth_suggested"], t1["moment_of_truth_set"]), (False, True),

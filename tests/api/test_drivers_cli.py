@@ -166,6 +166,68 @@ def csv_text(header, rows, sep=","):
     return sep.join(header) + "\n" + "".join(sep.join(r) + "\n" for r in rows)
 
 
+# ---- a published example ----------------------------------------------------
+# Motor Trend's 1974 road tests (the "mtcars" data of Henderson & Velleman
+# 1981, public): mpg on cyl, disp, hp, wt. The rwa package's documentation
+# (Chan, "Regression methods" article, rwa_multiregress on mtcars) publishes
+# Raw.RelWeight cyl 0.2096904, disp 0.1883043, hp 0.1799590, wt 0.2706812 and
+# Rescaled.RelWeight 24.70914, 22.18908, 21.20570, 31.89607 (%); their sum is
+# R² (0.8486349 from the rounded weights). Reproduced to the published decimals.
+MTCARS = """car,mpg,cyl,disp,hp,wt
+Mazda RX4,21.0,6,160.0,110,2.620
+Mazda RX4 Wag,21.0,6,160.0,110,2.875
+Datsun 710,22.8,4,108.0,93,2.320
+Hornet 4 Drive,21.4,6,258.0,110,3.215
+Hornet Sportabout,18.7,8,360.0,175,3.440
+Valiant,18.1,6,225.0,105,3.460
+Duster 360,14.3,8,360.0,245,3.570
+Merc 240D,24.4,4,146.7,62,3.190
+Merc 230,22.8,4,140.8,95,3.150
+Merc 280,19.2,6,167.6,123,3.440
+Merc 280C,17.8,6,167.6,123,3.440
+Merc 450SE,16.4,8,275.8,180,4.070
+Merc 450SL,17.3,8,275.8,180,3.730
+Merc 450SLC,15.2,8,275.8,180,3.780
+Cadillac Fleetwood,10.4,8,472.0,205,5.250
+Lincoln Continental,10.4,8,460.0,215,5.424
+Chrysler Imperial,14.7,8,440.0,230,5.345
+Fiat 128,32.4,4,78.7,66,2.200
+Honda Civic,30.4,4,75.7,52,1.615
+Toyota Corolla,33.9,4,71.1,65,1.835
+Toyota Corona,21.5,4,120.1,97,2.465
+Dodge Challenger,15.5,8,318.0,150,3.520
+AMC Javelin,15.2,8,304.0,150,3.435
+Camaro Z28,13.3,8,350.0,245,3.840
+Pontiac Firebird,19.2,8,400.0,175,3.845
+Fiat X1-9,27.3,4,79.0,66,1.935
+Porsche 914-2,26.0,4,120.3,91,2.140
+Lotus Europa,30.4,4,95.1,113,1.513
+Ford Pantera L,15.8,8,351.0,264,3.170
+Ferrari Dino,19.7,6,145.0,175,2.770
+Maserati Bora,15.0,8,301.0,335,3.570
+Volvo 142E,21.4,4,121.0,109,2.780
+"""
+MTCARS_RAW = {"cyl": 0.2096904, "disp": 0.1883043, "hp": 0.1799590, "wt": 0.2706812}
+MTCARS_RESCALED = {"cyl": 24.70914, "disp": 22.18908, "hp": 21.20570, "wt": 31.89607}
+
+
+def published_example(t, d):
+    f = write(os.path.join(d, "mtcars.csv"), MTCARS)
+    res = run_json(t, ["--csv", f, "--outcome", "mpg", "--drivers", "cyl,disp,hp,wt", "--bootstrap", "0"],
+                   "mtcars")
+    if not res:
+        return
+    got = {x["driver"]: x for x in res["drivers"]}
+    t.eq({k: round(got[k]["weight"]["value"], 7) for k in MTCARS_RAW}, MTCARS_RAW,
+         "mtcars: raw relative weights = the rwa package's published Raw.RelWeight (7 decimals)")
+    t.eq({k: round(100 * got[k]["share"]["value"], 5) for k in MTCARS_RESCALED}, MTCARS_RESCALED,
+         "mtcars: shares = the published Rescaled.RelWeight (%, 5 decimals)")
+    t.eq(round(res["r2"]["value"], 6), 0.848635,
+         "mtcars: R² = the sum of the published weights (0.8486349 from their rounded values), 6 decimals")
+    t.eq([x["driver"] for x in sorted(res["drivers"], key=lambda x: x["rank"]["value"])],
+         ["wt", "cyl", "disp", "hp"], "mtcars: ranks wt, cyl, disp, hp as published")
+
+
 # ---- the test --------------------------------------------------------------
 
 def main(t):
@@ -177,6 +239,7 @@ def main(t):
 
 
 def run(t, d):
+    published_example(t, d)
     rng = np.random.default_rng(20261207)
     names = ["speed", "friendliness", "expertise", "price", "app"]
 

@@ -24,6 +24,7 @@
 #include "cli/cli_privacy.h"
 #include "cli/cli_text.h" /* text (issue 14) */
 #include "cli/cli_drivers.h" /* drivers (issue 15) */
+#include "cli/cli_import.h" /* import (issue 15) */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -82,6 +83,8 @@ static const char *const cli_usage_main =
 	"           free texts (docs/TEXT.md)\n"
 	"  drivers  --csv FILE --outcome COL --drivers COL1,COL2,...   key-driver analysis\n"
 	"           of any table: weights, shares of R², intervals, ranks (docs/DRIVERS.md)\n"
+	"  import   responses --db FILE CSV [--dry-run]   load survey answers from a\n"
+	"           spreadsheet, all or nothing (docs/IMPORT.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -732,6 +735,9 @@ static int cli_run(int argc, char **argv)
 	/* key-driver analysis of a CSV table (issue 15) */
 	if (strcmp(cmd, "drivers") == 0)
 		return cli_drivers_run(argc - 1, argv + 1);
+	/* import of a CSV file (issue 15) */
+	if (strcmp(cmd, "import") == 0)
+		return cli_import_run(argc - 1, argv + 1);
 	if (cli_usage_for(cmd) == NULL)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd);
 	if (strcmp(cmd, "routes") == 0)

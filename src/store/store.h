@@ -482,6 +482,37 @@ ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e);
 ks_err store_bulk_commit(store_bulk *b, ks_error *e);
 void store_bulk_rollback(store_bulk *b);
 
+/* ==== import (issue 15, sqlite_import.c) ===================================
+ * `klantstem import`: a whole file in one bulk transaction (nothing is
+ * visible before store_import_commit; store_import_rollback leaves the
+ * database as it was; both free the session). */
+typedef struct store_import store_import;
+ks_err store_import_begin(ks_store *s, store_import **out, ks_error *e);
+ks_err store_import_commit(store_import *im, ks_error *e);
+void store_import_rollback(store_import *im);
+
+typedef enum { STORE_IMPORT_TOUCHPOINT, STORE_IMPORT_EMPLOYEE, STORE_IMPORT_TEAM,
+	       STORE_IMPORT_CUSTOMER } store_import_kind;
+typedef struct store_import_ref {
+	int64_t id;          /* 0 = nothing matches */
+	int64_t related_id;  /* touchpoint: its survey; employee: its team (0 = none) */
+	char language[3];    /* customer: its language ("" = unknown) */
+} store_import_ref;
+/* A touchpoint by id or exact name, an employee by id or e-mail (any case),
+ * a team (any org unit) by id or exact name, a customer by external_id. A
+ * value of digits is tried as an id first, then as a name. Nothing found:
+ * KS_OK with out->id 0. A name that several rows carry: KS_ERR_CONFLICT. */
+ks_err store_import_lookup(store_import *im, store_import_kind kind, const char *value,
+			   store_import_ref *out, ks_error *e);
+/* Insert r (source, body_hash and the references set and checked by the
+ * caller) with its drivers; analyse its open answer when analyse is set.
+ * A client_key already stored with the same body_hash is a repeat:
+ * KS_OK with *created false. With another body_hash: KS_ERR_CONFLICT
+ * (field client_key). */
+ks_err store_import_response(store_import *im, model_response *r, bool analyse, bool *created,
+			     ks_error *e);
+/* ==== end of import ======================================================== */
+
 /* ==== dashboards: verbatims, walls, team goals, team settings ==============
  * (sqlite_dashboard.c; issue 5) */
 

@@ -212,7 +212,9 @@ bool imp_whole(const char *s, int lo, int hi, int *out)
 	char *comma = strchr(num, ',');
 	if (comma && !strchr(comma + 1, ',') && !strchr(num, '.'))
 		*comma = '.';
-	if (!isdigit((unsigned char)num[0]) && num[0] != '-')
+	/* digits, a sign and a decimal mark only: strtod would also take
+	 * "1e1", "0x9" and "inf" */
+	if (strspn(num, "0123456789.-") != strlen(num) || !isdigit((unsigned char)num[num[0] == '-']))
 		return false;
 	char *end;
 	errno = 0;
@@ -471,6 +473,16 @@ static void imp_resp_header(const imp_opts *o, const csv_doc *d, imp_resp_cols *
 				  "listed in --drivers; --ignore skips a column)");
 		}
 	}
+	/* a --drivers column the file does not have is a typo, not "no ratings" */
+	for (const char *p = o->drivers; p && *p;) {
+		size_t n = strcspn(p, ",=");
+		char name[128];
+		snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+		if (imp_column(d, name) < 0)
+			imp_error(er, 1, name, "--drivers names it, the header does not have it");
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
 	for (int k = 0; k <= RC_TOUCHPOINT; k++)
 		if (c->col[k] < 0)
 			imp_error(er, 1, imp_resp_names[k], "the header has no such column; it is required");
@@ -585,17 +597,19 @@ static void imp_response_from_row(const imp_resp_cols *c, const csv_row *row, im
 			  "'%s' is not a channel (phone, email, chat, shop, web, field)", buf);
 	else if (buf[0])
 		snprintf(r->channel, sizeof r->channel, "%s", buf);
-	if (c->col[RC_OPEN] >= 0 && row->field[c->col[RC_OPEN]][0]) {
-		const char *t = row->field[c->col[RC_OPEN]];
-		size_t n = strlen(t);
-		if (!imp_text_ok(t))
-			imp_error(er, row->line, c->name[RC_OPEN], "not UTF-8 text");
-		else if (n > MODEL_OPEN_MAX || survey_text_chars(t, n) > SURVEY_OPEN_CHARS_MAX)
-			imp_error(er, row->line, c->name[RC_OPEN], "longer than %d characters (%d bytes)",
-				  SURVEY_OPEN_CHARS_MAX, MODEL_OPEN_MAX);
-		else if (t[strspn(t, " \t\r\n")] != '\0' && !imp_missing(imp_cell(row, c->col[RC_OPEN])))
-			r->open_text = t;
-	}
+	/* the open answer without blanks around it; only blanks, or NA, is none */
+	const char *t = imp_cell(row, c->col[RC_OPEN]);
+	t += strspn(t, " \t\r\n");
+	size_t n = strlen(t);
+	if (imp_missing(t))
+		return;
+	if (!imp_text_ok(t))
+		imp_error(er, row->line, c->name[RC_OPEN], "not UTF-8 text");
+	else if (n > MODEL_OPEN_MAX || survey_text_chars(t, n) > SURVEY_OPEN_CHARS_MAX)
+		imp_error(er, row->line, c->name[RC_OPEN], "longer than %d characters (%d bytes)",
+			  SURVEY_OPEN_CHARS_MAX, MODEL_OPEN_MAX);
+	else
+		r->open_text = t;
 }
 
 /* The row's content, for a derived client_key: every field as written. */

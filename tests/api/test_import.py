@@ -319,6 +319,18 @@ def main(t, srv):
     rc, out, err = imp(unk, db, "--drivers", "speed=snelheid", "--dry-run")
     t.eq((rc, out.strip()), (0, "dry run: 1 responses would be added, 0 skipped as imported before; nothing written"),
          "--drivers COL=ASPECT maps a column to an aspect")
+    rc, out, err = imp(unk, db, "--drivers", "speed=snelheid,pace", "--dry-run")
+    t.check(rc == 1 and ("%s:1: column 'pace': --drivers names it, the header does not have it" % unk) in err,
+            "--drivers naming a column the file lacks: exit 1", err)
+    sci = os.path.join(d, "sci.csv")
+    write(sci, "received_at,touchpoint,nps,grade\n2025-01-01,Telefoon,1e1,\n2025-01-01,Telefoon,,7,5\n"
+          '2025-01-01,Telefoon,,"7,5"\n')
+    rc, out, err = imp(sci, db)
+    t.eq([l for l in err.splitlines() if l.startswith(sci)],
+         ["%s:2: column 'nps': '1e1' is not a whole number 0..10" % sci,
+          "%s:3: 5 fields where the header has 4" % sci,
+          "%s:4: column 'grade': '7,5' is not a whole number 1..10" % sci],
+         "numbers: no exponent, a comma file's unquoted 7,5 is two fields, a quoted 7,5 no whole grade")
     nohead = os.path.join(d, "noscore.csv")
     write(nohead, "received_at,touchpoint,open\n2025-01-01,Telefoon,hallo\n")
     rc, out, err = imp(nohead, db)
@@ -328,6 +340,20 @@ def main(t, srv):
     t.check(rc == 1 and "No such file" in err, "a missing file: exit 1", err)
     rc, out, err = ks.run_cli(["import", "kpis", "--db", db, path])
     t.check(rc == 2 and "cannot import 'kpis'" in err, "an unknown kind: usage error (exit 2)", err)
+    many = os.path.join(d, "many.csv")
+    write(many, "received_at,touchpoint,nps\n" + "".join("2025-01-01,Telefoon,%d\n" % (20 + i) for i in range(60))
+          + "2025-01-01,Telefoon\n")
+    rc, out, err = imp(many, db)
+    msgs = [l for l in err.splitlines() if l.startswith(many + ":")]
+    t.eq((rc, len(msgs), msgs[0] if msgs else None, msgs[-1] if msgs else None),
+         (1, 51, "%s:2: column 'nps': '20' is not a whole number 0..10" % many, "%s: ... and 11 more messages" % many),
+         "61 bad rows: 50 messages, then how many more")
+    t.check("61 bad rows; nothing imported" in err, "61 bad rows: all counted in the summary", err[-300:])
+    short = os.path.join(d, "short.csv")
+    write(short, "received_at,touchpoint,nps,nps\n2025-01-01,Telefoon,8\n")
+    rc, out, err = imp(short, db)
+    t.check(rc == 1 and ("%s:1: column 'nps': the header names it twice" % short) in err,
+            "a column named twice: exit 1 on line 1", err)
     t.eq(counts(db), c, "after the refusals: database unchanged")
 
     srv.start()  # ks.run stops it and checks its exit and sanitizer report

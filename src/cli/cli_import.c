@@ -229,14 +229,21 @@ bool imp_text_ok(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
-		unsigned char c = *p;
-		int extra = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
-			  : (c & 0xF8) == 0xF0 ? 3 : -1;
-		if (extra < 0 || (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F)
+		unsigned char c = *p++;
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F)
+				return false;
+			continue;
+		}
+		/* the second byte's range rules out overlong forms, surrogates
+		 * and code points past U+10FFFF (RFC 3629, table 3-7) */
+		int extra = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+		if (extra < 0)
 			return false;
-		if ((c == 0xC0 || c == 0xC1) || c > 0xF4)
-			return false;  /* overlong or beyond U+10FFFF */
-		p++;
+		unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+		unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+		if (*p < lo || *p > hi)
+			return false;
 		for (int i = 0; i < extra; i++, p++)
 			if ((*p & 0xC0) != 0x80)
 				return false;

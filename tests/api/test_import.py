@@ -30,8 +30,12 @@ A, B = "snelheid", "vriendelijkheid"
 MISSING = ["", "NA", "n.v.t.", "N/A", " "]
 
 
+RUNS = []  # stderr of every import run: checked for sanitizer reports at the end
+
+
 def imp(path, db, *extra):
     rc, out, err = ks.run_cli(["import", "responses", "--db", db, path] + list(extra), timeout=120)
+    RUNS.append((path, err))
     return rc, out, err
 
 
@@ -331,6 +335,18 @@ def main(t, srv):
           "%s:3: 5 fields where the header has 4" % sci,
           "%s:4: column 'grade': '7,5' is not a whole number 1..10" % sci],
          "numbers: no exponent, a comma file's unquoted 7,5 is two fields, a quoted 7,5 no whole grade")
+    utf = os.path.join(d, "utf8.csv")
+    bad_texts = [b"caf\xe9", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe0\x80\xaf", b"a\x01b"]
+    with open(utf, "wb") as f:
+        f.write(b"received_at,touchpoint,nps,open\n")
+        for b in bad_texts:
+            f.write(b"2025-01-01,Telefoon,8," + b + b"\n")
+        f.write("2025-01-01,Telefoon,8,caf\u00e9 \U0001F600 \u20ac\n".encode("utf-8"))
+    rc, out, err = imp(utf, db, "--dry-run")
+    t.eq((rc, [l for l in err.splitlines() if l.startswith(utf)]),
+         (1, ["%s:%d: column 'open': not UTF-8 text" % (utf, i + 2) for i in range(len(bad_texts))]),
+         "open answers: Latin-1, overlong, surrogate, past U+10FFFF, control characters refused; "
+         "valid UTF-8 (2, 3, 4 bytes) taken")
     nohead = os.path.join(d, "noscore.csv")
     write(nohead, "received_at,touchpoint,open\n2025-01-01,Telefoon,hallo\n")
     rc, out, err = imp(nohead, db)
@@ -356,6 +372,9 @@ def main(t, srv):
             "a column named twice: exit 1 on line 1", err)
     t.eq(counts(db), c, "after the refusals: database unchanged")
 
+    reports = ["%s: %s" % (p, ks.sanitizer_report(e)[:2000]) for p, e in RUNS if ks.sanitizer_report(e)]
+    t.check(len(RUNS) > 15 and not reports, "no sanitizer report (leaks included) in any of the %d import runs" % len(RUNS),
+            "\n".join(reports))
     srv.start()  # ks.run stops it and checks its exit and sanitizer report
 
 

@@ -404,7 +404,8 @@ typedef struct imp_resp_cols {
 	int width;                               /* fields in the header */
 } imp_resp_cols;
 
-/* Is entry (of a comma list, n bytes) equal to name, any case? */
+/* Does the comma list name name (the part before any '=', any case)? *value
+ * (may be NULL) then points at what follows '=', else at the entry itself. */
 static bool imp_listed(const char *list, const char *name, const char **value)
 {
 	size_t nl = strlen(name);

@@ -638,6 +638,23 @@ static void dc_canon_force_base(dc_canon *c, const dc_canon *base)
 	}
 }
 
+/* The scores of the sentiment groups are never shown, only their
+ * numbers of answers. A unit's negative answers of a month and its
+ * answers about a theme nest in ways no line of the table holds (all of a
+ * team's friendly answers are negative: negative minus friendliness is
+ * its other negative answers, maybe one employee's two);
+ * test_privacy_themes.py found most such cells between a sentiment and a
+ * theme. NPS by sentiment says little (a negative answer's score is
+ * low): it goes, the themes' scores stay. */
+static void dc_canon_hide_sentiments(dc_canon *c)
+{
+	size_t n = c->n_rows * c->n_cols;
+	for (size_t l = DC_L_NEGATIVE; l <= DC_L_POSITIVE; l++)
+		for (size_t k = 0; k < n; k++)
+			for (int m = 0; m < SUP_MEASURES; m++)
+				c->t.hidden[c->cell[l * n + k]][m] = true;
+}
+
 /* Per (row, column): every answer = analysed + not analysed; analysed =
  * negative + neutral + positive; analysed = with T + without T. */
 static ks_err dc_canon_text_lines(dc_canon *c, size_t nt)
@@ -724,6 +741,7 @@ ks_err dc_canon_build_text(an_index *ix, const dc_policy *pol, const an_filter *
 		err = dc_canon_layer(c, pol, l);
 	if (!err) {
 		dc_canon_force_base(c, base);
+		dc_canon_hide_sentiments(c);
 		err = dc_canon_text_lines(c, nt);
 	}
 	if (!err)

@@ -346,6 +346,8 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 		err = dc_reply_table(pol, f, out, -1, NULL);
 		if (err)
 			dc_reply_free(out);
+		else if (f->sentiment[0])
+			dc_sentiment_unscored(out, true);
 		return err ? ks_fail(e, err, NULL, "out of memory") : KS_OK;
 	}
 	/* A filter on one theme or one sentiment (not both) is a layer of the
@@ -383,7 +385,18 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 		dc_reply_free(out);
 		return ks_fail(e, err, NULL, "out of memory");
 	}
+	if (f->sentiment[0])
+		dc_sentiment_unscored(out, true);
 	return KS_OK;
+}
+
+void dc_sentiment_unscored(dc_reply *r, bool total)
+{
+	static const metrics_mask none = {false, false, false};
+	if (total)
+		r->total.show = none;
+	for (size_t g = 0; g < r->r.n_groups; g++)
+		r->groups[g].show = none;
 }
 
 /* ---- sorting and freeing ------------------------------------------------------------- */

@@ -206,9 +206,13 @@ ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, con
 		err = dc_tt_cell(&tt, &out->analysed, out->analysed_persons, false, NULL, &c_a);
 	if (!err)
 		err = dc_tt_cell(&tt, &out->unanalysed, unanalysed_persons, false, NULL, &c_r);
-	for (size_t g = 0; !err && g < ns; g++)
+	for (size_t g = 0; !err && g < ns; g++) {
 		err = dc_tt_cell(&tt, &out->sentiment.groups[g].c, out->sentiment.groups[g].persons, false,
 				 NULL, &cs[g]);
+		/* a sentiment's scores are never shown (dc_sentiment_unscored) */
+		for (int m = 0; !err && m < SUP_MEASURES; m++)
+			tt.t.hidden[cs[g]][m] = true;
+	}
 	for (size_t g = 0; !err && g < nt; g++) {
 		err = dc_tt_cell(&tt, &out->themes.groups[g].c, out->themes.groups[g].persons, false, NULL,
 				 &ct[g]);
@@ -249,6 +253,15 @@ ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, con
 			out->themes_vis[g] = dc_tt_vis(&tt.t, ct[g], &out->themes.groups[g].c);
 			out->without_vis[g] = dc_tt_vis(&tt.t, cw[g], &out->without[g]);
 		}
+	}
+	if (!err && f->sentiment[0]) {
+		/* a slice of one sentiment: its scores are never shown (dc_sentiment_unscored) */
+		static const metrics_mask none = {false, false, false};
+		out->total_vis.show = out->analysed_vis.show = out->unanalysed_vis.show = none;
+		for (size_t g = 0; g < ns; g++)
+			out->sentiment_vis[g].show = none;
+		for (size_t g = 0; g < nt; g++)
+			out->themes_vis[g].show = out->without_vis[g].show = none;
 	}
 	sup_free(&tt.t);
 	free(cs);
@@ -365,6 +378,8 @@ static ks_err dc_text_two_way(an_index *ix, const dc_policy *pol, const an_filte
 		const an_group *gr = &r->groups[g];
 		bool named = xd == AN_DIM_EMPLOYEE && gr->id[xi] != 0;
 		err = dc_tt_cell(&t, &gr->c, gr->persons, named, NULL, &cell[g]);
+		for (int m = 0; !err && td == AN_DIM_SENTIMENT && m < SUP_MEASURES; m++)
+			t.t.hidden[cell[g]][m] = true; /* dc_sentiment_unscored */
 		xof[g] = SIZE_MAX;
 		for (size_t x = 0; x < nx; x++)
 			if (dc_same_key(gr, xi, &xr.r.groups[x], 0))
@@ -514,5 +529,7 @@ ks_err dc_text_query(an_index *ix, const dc_policy *pol, const an_filter *f, con
 	dc_text_free(&tt);
 	if (err)
 		dc_reply_free(out);
+	else if (f->sentiment[0] || dims[0] == AN_DIM_SENTIMENT || (n_dims == 2 && dims[1] == AN_DIM_SENTIMENT))
+		dc_sentiment_unscored(out, f->sentiment[0] != '\0');
 	return err;
 }

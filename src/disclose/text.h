@@ -55,6 +55,15 @@ ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, con
 		     dc_text *out, ks_error *e);
 void dc_text_free(dc_text *t);
 
+/* The scores of a sentiment group, or of a slice filtered on a sentiment,
+ * are never shown, only its numbers of answers: a unit's answers of one
+ * sentiment and its answers about a theme nest in ways no line holds
+ * (every friendly answer of a team's month negative: negative minus
+ * friendliness is its other negative answers, maybe one employee's);
+ * docs/PRIVACY.md "Themes and sentiment". total: the reply's total too
+ * (a sentiment filter), else only its groups. */
+void dc_sentiment_unscored(dc_reply *r, bool total);
+
 /* dc_query for dims that include AN_DIM_THEME or AN_DIM_SENTIMENT. */
 ks_err dc_text_query(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
 		     const an_dim *dims, int n_dims, dc_reply *out, ks_error *e);

@@ -374,6 +374,22 @@ def main(t, srv):
          % len(fr))
     t.eq(sorted({r[0] for r in fr}), ["emp1"], "friendliness answers are emp1's alone (the fixture)")
 
+    # ---- a sentiment's scores are never shown, only its numbers ----
+    # October's negative answers: 11 of emp1 and emp3, over both thresholds;
+    # their NPS is not shown all the same (docs/PRIVACY.md: a unit's answers
+    # of one sentiment nest with its theme answers in ways no line holds)
+    neg = [r for r in analysed if an[r[2]][0] == "negative"]
+    t.check(len(neg) >= 10 and len({r[0] for r in neg}) >= 2, "October has 10+ negative answers of 2+ employees",
+            len(neg))
+    st, _, m = srv.get("/api/v1/metrics?period=%s&group_by=sentiment" % PERIOD)
+    t.eq((st, sorted((r["sentiment"], r["n"], r.get("nps")) for r in m.get("rows", [])) if st == 200 else m),
+         (200, sorted((k, v, None) for k, v in sent.items() if v)),
+         "metrics group_by=sentiment: each sentiment's n, no NPS")
+    st, _, m = srv.get("/api/v1/metrics?period=%s&sentiment=negative&group_by=team" % PERIOD)
+    t.eq((st, m.get("n"), m.get("nps"), [r.get("nps") for r in m.get("rows", [])]),
+         (200, len(neg), None, [None] * len(m.get("rows", []))),
+         "metrics sentiment=negative: the slice's n, no NPS for it nor its teams")
+
     # ---- a slice under its threshold: its number of answers, nothing else ----
     # emp3's October: 8 answers (5 analysed), one person (threshold 10); team2 is emp3 alone
     emp3 = [r for r in rows if r[0] == "emp3"]

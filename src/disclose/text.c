@@ -191,8 +191,8 @@ ks_err dc_text_table(an_index *ix, const dc_policy *pol, const an_filter *f, con
 	if (!err && (!cs || !ct || !cw || !wp))
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	/* Persons of "without analysis" and of "analysed, not T": the index
-	 * counts the latter directly (the theme-absent grouping); the former is
-	 * bounded by the total's. */
+	 * counts both (the theme-absent grouping; dc_text_counts' query of the
+	 * answers without analysis). */
 	for (size_t g = 0; !err && g < nt; g++) {
 		const an_group *w = dc_find_key(&absent, 0, out->themes.groups[g].key[0]);
 		if (w) {

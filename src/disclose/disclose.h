@@ -21,6 +21,9 @@
  *     org tree and of the calendar. A hidden cell is therefore hidden in
  *     every reply that could show it or its complement. Other groupings
  *     (touchpoint, channel, ...) get rules 1-3 with their total from it.
+ *     Theme and sentiment cells of units and periods, and slices filtered
+ *     on one theme or one sentiment, are read from the same table's text
+ *     layers (canon.h, text.h); a sentiment's scores are never shown.
  * Thread safety: as an_query; no state of its own.
  */
 #ifndef KS_DISCLOSE_H

@@ -111,6 +111,20 @@ async function main() {
       if (r.status === 201) three++;
     }
     eq(three, 3, 'setup: three answers about the new employee -> 201');
+    // a new team with three analysed answers: under the unit minimum, its themes summary hidden
+    const leadTeam = (await admin.call('GET', '/teams/' + lead.unit_id)).body;
+    const small = await admin.call('POST', '/teams', { name: 'Thema Klein Team', kind: 'team', parent_id: leadTeam.parent_id });
+    eq(small.status, 201, 'setup: a new small team -> 201');
+    let smallN = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = await admin.call('POST', '/responses', {
+        client_key: 'themes-browser-small-' + i, customer_id: custs[i].id, team_id: small.body.id,
+        touchpoint_id: tp.id, channel: 'phone', received_at: iso(now - (i + 2) * 86400e3),
+        answers: { nps: 9, open: 'Heel vriendelijk geholpen, top service.' },
+      });
+      if (r.status === 201) smallN++;
+    }
+    eq(smallN, 3, 'setup: three answers in the small team -> 201');
     const teams = (await admin.call('GET', '/teams?kind=team&limit=500')).body.items;
     const other = teams.find((x) => x.id !== lead.unit_id);
 
@@ -203,6 +217,16 @@ async function main() {
       const href = await page.getAttribute('#themes-table a.theme-link', 'href');
       ok(href.includes('touchpoint_id=' + tp.id) && href.includes('from=' + year + '-01-01') && href.includes('to=' + (+year + 1) + '-01-01'),
         'slice: a theme links to the explorer on the same slice', href);
+      // a team under the unit minimum: its counts of sentiment are hidden, and the page says so
+      await go(page, base, '#/themes?team_id=' + small.body.id, 'themes');
+      const sr = await apiInPage(page, 'GET', '/themes?team_id=' + small.body.id + '&interval=month');
+      eq([sr.status, sr.body.answers, sr.body.sentiment?.negative, sr.body.with_theme], [200, 3, null, null],
+        'small team: the API gives its 3 answers and no sentiment or theme counts');
+      const sentText = await page.textContent('#themes-sentiment');
+      ok(sentText.trim() === 'Te weinig reacties' && !/\d/.test(sentText),
+        'small team: the page says "Te weinig reacties" for the sentiment, never "0 negatief"', sentText);
+      eq(await page.$$eval('#themes-facts dd', (dd) => dd[1].textContent), 'Te weinig reacties',
+        'small team: and for the answers with a theme');
       await go(page, base, '#/themes', 'themes');
     });
 

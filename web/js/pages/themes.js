@@ -216,13 +216,18 @@ function summaryPanel(res, period) {
   return panel(t('themes.summary'), null, periodTag(period),
     h('dl', { class: 'theme-facts', id: 'themes-facts' },
       h('dt', null, t('themes.answers')), h('dd', { dataset: { value: res.answers } }, fmtInt(res.answers, l)),
-      h('dt', null, t('themes.with_theme')), h('dd', { dataset: { value: res.with_theme } }, fmtInt(res.with_theme, l)),
+      h('dt', null, t('themes.with_theme')), h('dd', { dataset: { value: res.with_theme ?? '' } },
+        typeof res.with_theme === 'number' ? fmtInt(res.with_theme, l) : t('insufficient')),
       h('dt', null, t('themes.coverage')),
       h('dd', { id: 'themes-coverage', dataset: { value: res.coverage ?? '' } },
         typeof res.coverage === 'number' ? fmtPct(res.coverage, l) : t('themes.coverage.none')),
       h('dt', null, t('themes.sentiment')),
       h('dd', { id: 'themes-sentiment', dataset: { negative: s.negative ?? '', neutral: s.neutral ?? '', positive: s.positive ?? '' } },
-        SENTIMENTS.map((k, i) => [i ? ' · ' : '', t('themes.sentiment.n.' + k, { n: fmtInt(s[k] ?? 0, l) })]))),
+        // null counts: the slice is under its threshold (or hidden to protect
+        // another cell) — say so, never "0 negative"
+        typeof s.negative === 'number'
+          ? SENTIMENTS.map((k, i) => [i ? ' · ' : '', t('themes.sentiment.n.' + k, { n: fmtInt(s[k] ?? 0, l) })])
+          : t('insufficient'))),
     h('p', { class: 'hint' }, t('themes.coverage.note')));
 }
 

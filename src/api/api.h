@@ -139,6 +139,12 @@ ks_err api_drv_cache_new(api_drv_cache **out);
 void api_drv_cache_free(api_drv_cache *c);
 /* ---- end of key drivers ---- */
 
+/* ---- issue 16: public score widgets (api_widget.c); docs/API.md "Public score widgets" ---- */
+ks_err api_widget_list(http_req *req, ks_error *e);
+ks_err api_widget_put(http_req *req, ks_error *e);
+ks_err api_widget_public(http_req *req, ks_error *e);  /* /w/{token} and /w/{token}.json */
+/* ---- end of public score widgets ---- */
+
 /* ---- issue 14: text analysis (api_text.c); docs/API.md "Text analysis" ---- */
 ks_err api_text_analyze(http_req *req, ks_error *e);
 ks_err api_text_taxonomy_get(http_req *req, ks_error *e);

@@ -228,6 +228,12 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/text/model/train", api_text_model_train, API_ADMIN, HTTP_SLOW},
 	{"GET", "/api/v1/text/reanalyze", api_text_reanalyze_get, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
 	{"POST", "/api/v1/text/reanalyze", api_text_reanalyze_post, API_ADMIN},
+	/* public score widgets (issue 16, api_widget.c): admins choose what is
+	 * published; /w/{token} (HTML) and /w/{token}.json are public, no
+	 * session, cacheable, rate-limited per address */
+	{"GET", "/api/v1/widgets", api_widget_list, API_ADMIN},
+	{"PUT", "/api/v1/widgets", api_widget_put, API_ADMIN},
+	{"GET", "/w/{token}", api_widget_public, API_PUBLIC},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -35,7 +35,7 @@ static bool is_html(const char *ctype)
 
 /* The CSP of an HTML page built by a handler: its own inline <style>
  * blocks by hash, nothing else. */
-static void page_csp(const http_req *req, char *out, size_t n)
+static void page_csp(const http_req *req, const char *ancestors, char *out, size_t n)
 {
 	char styles[PAGE_MAX_STYLES * 56 + 16] = "";
 	size_t used = 0;
@@ -61,8 +61,8 @@ static void page_csp(const http_req *req, char *out, size_t n)
 	}
 	snprintf(out, n,
 		 "default-src 'none'; style-src%s; img-src 'self' data:; form-action 'self'; "
-		 "base-uri 'none'; frame-ancestors 'none'",
-		 used ? styles : " 'none'");
+		 "base-uri 'none'; frame-ancestors %s",
+		 used ? styles : " 'none'", ancestors);
 }
 
 /* An export (CSV, JSON lines) is a download, never a page: a browser that
@@ -106,16 +106,49 @@ static void export_disposition(const http_req *req, struct MHD_Response *r)
 	MHD_add_response_header(r, "Content-Disposition", v);
 }
 
+/* public score widgets (issue 16): /w/{token} and /w/{token}.json are made
+ * to be embedded on the organisation's own site. Only here: framing by any
+ * page (frame-ancestors *, no X-Frame-Options), the JSON readable from any
+ * origin (no credentials are ever involved: no cookie is read or set), and
+ * readable cross-origin. Everything else stays as for the survey page: no
+ * script, styles by hash, nothing loaded from elsewhere. Caching comes from
+ * the handler (public, max-age=300 with an ETag) on a success only. */
+static bool is_widget(const http_req *req)
+{
+	return req->path && strncmp(req->path, "/w/", 3) == 0;
+}
+
+static void widget_headers(const http_req *req, struct MHD_Response *r)
+{
+	const char *q = strchr(req->path, '?');
+	size_t len = q ? (size_t)(q - req->path) : strlen(req->path);
+	if (is_html(req->content_type)) {
+		char csp[512];
+		page_csp(req, "*", csp, sizeof csp);
+		MHD_add_response_header(r, "Content-Security-Policy", csp);
+	} else {
+		MHD_add_response_header(r, "Content-Security-Policy",
+					"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+	}
+	if (len > 5 && memcmp(req->path + len - 5, ".json", 5) == 0)
+		MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "cross-origin");
+}
+
 void http_headers_add(const http_req *req, struct MHD_Response *r)
 {
 	export_disposition(req, r);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	if (!is_widget(req))
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	/* Static files choose their own caching; everything else (the API's
 	 * JSON and CSV, errors included, and the public pages) may hold
 	 * personal data: no-store. */
 	MHD_add_response_header(r, "Cache-Control", req->cache_control ? req->cache_control : "no-store");
-	if (req->csp) {
+	if (is_widget(req)) {
+		widget_headers(req, r);
+	} else if (req->csp) {
 		/* the UI's own HTML (static.c) */
 		MHD_add_response_header(r, "Content-Security-Policy", req->csp);
 		MHD_add_response_header(r, "Referrer-Policy", "same-origin");
@@ -124,7 +157,7 @@ void http_headers_add(const http_req *req, struct MHD_Response *r)
 		MHD_add_response_header(r, "Referrer-Policy", "same-origin");
 	} else if (is_html(req->content_type)) {
 		char csp[512];
-		page_csp(req, csp, sizeof csp);
+		page_csp(req, "'none'", csp, sizeof csp);
 		MHD_add_response_header(r, "Content-Security-Policy", csp);
 		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 		MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");

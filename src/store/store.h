@@ -1271,4 +1271,27 @@ ks_err store_journey_touchpoints(ks_store *s, int64_t journey_id, store_journey_
 				 ks_error *e);
 /* ==== end of key drivers ==================================================== */
 
+/* ==== public score widgets (issue 16, sqlite_widget.c) ======================= */
+
+/* One published figure (docs/API.md "Public score widgets"). */
+typedef struct store_widget {
+	char token[41];          /* its public name, /w/{token} */
+	char scope[16];          /* "organisation", "team" or "touchpoint" */
+	int64_t scope_id;        /* the team or touchpoint */
+	char measure[8];         /* "nps" or "grade" */
+	char period[24];         /* "2026", "2026-Q4", "2026-11", "previous_quarter", "previous_year" */
+	bool enabled;
+	int64_t updated_by, updated_at;
+} store_widget;
+/* Every widget in the order last written. *out is malloc'd (the caller
+ * frees it; NULL when *n is 0). */
+ks_err store_widget_list(ks_store *s, store_widget **out, size_t *n, ks_error *e);
+/* One widget by token; KS_ERR_NOTFOUND when there is none. */
+ks_err store_widget_get(ks_store *s, const char *token, store_widget *out, ks_error *e);
+/* Replace the whole list with w[0..n) (updated_by from each), with the
+ * audit entry (may be NULL), in one transaction. */
+ks_err store_widget_put(ks_store *s, const store_widget *w, size_t n, const store_audit_entry *audit,
+			ks_error *e);
+/* ==== end of public score widgets =========================================== */
+
 #endif

@@ -149,6 +149,10 @@ EXPECT = {
     ("POST", "/api/v1/text/model/train"): (ADMIN, 422),
     ("GET", "/api/v1/text/reanalyze"): (frozenset(("manager", "director", "admin")), 200),
     ("POST", "/api/v1/text/reanalyze"): (ADMIN, 202),
+    # public score widgets (issue 16): admins publish; the widget itself is public
+    ("GET", "/api/v1/widgets"): (ADMIN, 200),
+    ("PUT", "/api/v1/widgets"): (ADMIN, 200),
+    ("GET", "/w/{token}"): (PUBLIC, 200),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -303,6 +307,19 @@ class Ctx:
             "customers": {"external_id": ks.uniq("C")},
         }[res]
 
+    def widget(self):
+        """public score widgets (issue 16): one published widget of the
+        organisation, made at first use (admin), kept by every PUT."""
+        if getattr(self, "_widget", None) is None:
+            item = {"scope": "organisation", "scope_id": self.f["org"]["id"], "measure": "grade",
+                    "period": "2026", "enabled": True}
+            st, _, b = self.srv.request("PUT", "/api/v1/widgets", {"widgets": [item]})
+            if st != 200:
+                raise ks.FixtureError("PUT /api/v1/widgets -> %s" % ks.got(st, b))
+            w = b["widgets"][0]
+            self._widget = {k: w[k] for k in ("token", "scope", "scope_id", "measure", "period", "enabled")}
+        return self._widget
+
     def change_body(self, res):
         return {"teams": {"name": ks.uniq("T")}, "employees": {"first_name": ks.uniq("F")},
                 "journeys": {"description": ks.uniq("D")}, "touchpoints": {"position": 7},
@@ -338,6 +355,8 @@ class Ctx:
             path = "/s/" + self.survey_token[who]
         elif pattern == "/u/{token}":
             path = "/u/" + self.unsub
+        elif pattern == "/w/{token}":  # public score widgets (issue 16)
+            path = "/w/" + self.widget()["token"]
         elif pattern in ("/api/v1/users/{id}", "/api/v1/users/{id}/tokens"):
             path = pattern.replace("{id}", str(self.fresh_user() if method == "DELETE" else self.users["director"]))
         elif key == ("DELETE", "/api/v1/auth/tokens/{id}"):
@@ -433,6 +452,8 @@ class Ctx:
         elif key in (("DELETE", "/api/v1/text/taxonomy"), ("DELETE", "/api/v1/text/model"),
                      ("POST", "/api/v1/text/model/train"), ("POST", "/api/v1/text/reanalyze")):
             body = None
+        elif key == ("PUT", "/api/v1/widgets"):  # public score widgets (issue 16): the list kept
+            body = {"widgets": [self.widget()]}
         elif method != "GET" and key not in (("POST", "/api/v1/auth/logout"), ("POST", "/u/{token}"),
                                             ("POST", "/api/v1/admin/scheduler/run"),
                                             ("POST", "/api/v1/customers/{id}/opt-out")):

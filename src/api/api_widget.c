@@ -401,14 +401,19 @@ static ks_err wg_json_ld(ks_buf *b, const store_widget *w, const wg_figure *g)
 			       strcmp(w->scope, "touchpoint") == 0 ? "Service" : "Organization", "name", g->name,
 			       "ratingValue", v, "bestRating", "10", "worstRating", "1", "ratingCount",
 			       (json_int_t)g->n);
-	/* JSON_ESCAPE_SLASH: a name holding "</script>" cannot end the block */
-	char *text = ld ? json_dumps(ld, JSON_COMPACT | JSON_ESCAPE_SLASH) : NULL;
+	char *text = ld ? json_dumps(ld, JSON_COMPACT) : NULL;
 	json_decref(ld);
 	if (text == NULL)
 		return KS_ERR_NOMEM;
-	ks_err err = buf_printf(b, "<script type=\"application/ld+json\">%s</script>", text);
+	/* No < > & inside the block (JSON escapes them): a name holding
+	 * "</script>" or "<!--" can neither end the block nor change how the
+	 * HTML parser reads it. */
+	ks_err err = buf_puts(b, "<script type=\"application/ld+json\">");
+	for (const char *p = text; !err && *p; p++)
+		err = *p == '<' ? buf_puts(b, "\\u003c") : *p == '>' ? buf_puts(b, "\\u003e")
+			: *p == '&' ? buf_puts(b, "\\u0026") : buf_append(b, p, 1);
 	free(text);
-	return err;
+	return err ? err : buf_puts(b, "</script>");
 }
 
 static ks_err wg_html(ks_buf *b, const api_app *app, const store_widget *w, const wg_figure *g, bool en)

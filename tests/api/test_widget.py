@@ -275,6 +275,51 @@ def main(t, srv):
     t.eq((st, b5), (200, {"widgets": []}), "PUT [] unpublishes everything")
     t.eq(anon(srv, "/w/%s.json" % tok[0])[0], 404, "an unpublished widget -> 404")
 
+    # ---- relative periods: the last complete quarter and year (test clock 2026-11-20)
+    rel = [{"scope": "touchpoint", "scope_id": tp2, "measure": "nps", "period": "previous_quarter"},
+           {"scope": "organisation", "scope_id": org, "measure": "grade", "period": "previous_year"}]
+    st, _, b6 = put(srv, rel)
+    rt = [w["token"] for w in b6.get("widgets", [])] if st == 200 else ["?", "?"]
+    st, _, j = anon(srv, "/w/%s.json" % rt[0])
+    t.eq((st, j.get("period"), j.get("n"), j.get("value", "absent")),
+         (200, {"from": "2026-07-01T00:00:00+02:00", "to": "2026-10-01T00:00:00+02:00"}, 3, None),
+         "previous_quarter on 2026-11-20 = 2026-Q3: September's 3 answers, no value")
+    st, _, j = anon(srv, "/w/%s.json" % rt[1])
+    t.eq((st, j.get("period"), j.get("n"), j.get("value", "absent")),
+         (200, {"from": "2025-01-01T00:00:00+01:00", "to": "2026-01-01T00:00:00+01:00"}, 0, None),
+         "previous_year = 2025: no answers, n 0, no value")
+
+    # ---- updated_at moves only for a widget whose settings changed
+    st, _, c = srv.post("/api/v1/admin/clock", {"now": "2026-11-21T10:00:00Z"})
+    t.status((st, None, c), 200, "move the test clock a day")
+    keep2 = [{k: w[k] for k in ("token", "scope", "scope_id", "measure", "period", "enabled")}
+             for w in b6.get("widgets", [])]
+    keep2[1]["enabled"] = False
+    st, _, b7 = put(srv, keep2)
+    t.eq([w.get("updated_at") for w in b7.get("widgets", [])],
+         ["2026-11-20T11:00:00+01:00", "2026-11-21T11:00:00+01:00"],
+         "an unchanged widget keeps its updated_at, a changed one gets the new time")
+
+    # ---- names are escaped in the HTML and in the JSON-LD
+    nasty = '<b>"Zuid"</b></script><script>alert(1)</script>'
+    unit = srv.create("teams", {"name": nasty, "kind": "team", "parent_id": f["dept"]["id"]})
+    for i in range(5):
+        st, _, r = srv.post("/api/v1/responses", {"client_key": ks.uniq("x"), "team_id": unit["id"],
+                                                  "channel": "web", "received_at": "2026-10-2%dT10:00:00Z" % i,
+                                                  "answers": {"grade": 8}})
+        t.status((st, None, r), 201, "an answer %d for the team with markup in its name" % i)
+    st, _, b8 = put(srv, [{"scope": "team", "scope_id": unit["id"], "measure": "grade", "period": "2026-10"}])
+    nt = b8["widgets"][0]["token"] if st == 200 else "?"
+    st, _, h = anon(srv, "/w/" + nt)
+    t.check(st == 200 and "<script>" not in h and "<b>" not in h
+            and "&lt;b&gt;&quot;Zuid&quot;&lt;/b&gt;" in h and h.count("</script>") == 1
+            and h.count("<script") == 1,
+            "the name is escaped: no markup of it in the page, one <script> and one </script> (the JSON-LD's)", h)
+    lds = re.findall(r'<script type="application/ld\+json">(.*?)</script>', h, re.S)
+    ld = json.loads(lds[0]) if len(lds) == 1 else {}
+    t.eq((ld.get("itemReviewed", {}).get("name"), ld.get("ratingValue"), ld.get("ratingCount")),
+         (nasty, "8.00", 5), "the JSON-LD holds the name intact (< > & as \\u escapes) and 8.00 over 5")
+
 
 def run(t):
     # a server on the test clock: the figures are as of its start of day

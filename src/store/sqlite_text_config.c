@@ -145,12 +145,18 @@ ks_err store_text_taxonomy_get(ks_store *s, json_t **out, ks_error *e)
 	return err;
 }
 
-/* Theme ids the index can keep whole (the taxonomy itself allows 64). */
+/* Themes the analytics index can keep: at most SQ_THEMES_MAX of them (it
+ * keeps an answer's themes as a 64-bit set, src/analytics/text.c), each id
+ * short enough to keep whole (the taxonomy itself allows 64 characters). */
+#define SQ_THEMES_MAX 64
 static ks_err sq_tax_ids_fit(const json_t *tax, ks_error *e)
 {
 	size_t i;
 	json_t *th;
-	json_array_foreach(json_object_get(tax, "themes"), i, th) {
+	json_t *themes = json_object_get(tax, "themes");
+	if (json_array_size(themes) > SQ_THEMES_MAX)
+		return ks_fail(e, KS_ERR_INVALID, "themes", "taxonomy: themes: at most %d themes", SQ_THEMES_MAX);
+	json_array_foreach(themes, i, th) {
 		json_t *id = json_object_get(th, "id");
 		if (json_is_string(id) && json_string_length(id) > (size_t)SQ_THEME_ID_MAX) {
 			char p[48];

@@ -140,6 +140,12 @@ BAD_TAXONOMIES = [
     ("a label without en", lambda d: d["themes"][3]["label"].pop("en"), "themes[3].label.en"),
     ("a theme id longer than 47", lambda d: d["themes"][4].update(id="a" * 48), "themes[4].id"),
     ("subthemes not an array", lambda d: d["themes"][0].update(subthemes={}), "themes[0].subthemes"),
+    # the analytics index keeps an answer's themes as a 64-bit set
+    ("65 themes", lambda d: d["themes"].extend(
+        {"id": "extra_%d" % i, "label": {"nl": "Extra %d" % i, "en": "Extra %d" % i},
+         "subthemes": [{"id": "extra_%d" % i, "label": {"nl": "Extra", "en": "Extra"},
+                        "terms": {"nl": ["extra%d" % i], "en": ["extra%d" % i]}}]}
+        for i in range(65 - len(d["themes"]))), "themes"),
 ]
 
 

@@ -231,6 +231,13 @@ static ks_err api_verbatim_text_filters(http_req *req, store_verbatim_query *q, 
 		}
 	}
 	json_decref(tax);
+	/* A theme the taxonomy no longer has still names answers until they are
+	 * reanalysed, and /themes lists it (by its id) meanwhile: the explorer
+	 * takes it as long as a stored analysis does. */
+	api_app *app = req->app;
+	ks_err err = found ? KS_OK : store_text_theme_in_use(app->store, t, &found, e);
+	if (err)
+		return err;
 	if (!found)
 		return ks_fail(e, KS_ERR_INVALID, "theme", "theme must be the id of a theme of the taxonomy");
 	q->theme = t;

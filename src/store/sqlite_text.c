@@ -468,3 +468,21 @@ json_t *sq_text_json(sq_conn *c, int64_t id)
 	sqlite3_finalize(st);
 	return out;
 }
+
+ks_err store_text_theme_in_use(ks_store *s, const char *theme, bool *used, ks_error *e)
+{
+	*used = false;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT 1 FROM text_themes WHERE theme = ?1 LIMIT 1", &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, theme, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		*used = rc == SQLITE_ROW;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}

@@ -1165,6 +1165,10 @@ typedef void (*store_text_fn)(void *arg, const store_text_row *rows, int n);
  * the hook must not call back into the store's write paths. */
 void store_set_text_hook(ks_store *s, store_text_fn fn, void *arg);
 
+/* *used: does any stored analysis name theme id `theme` (a theme removed
+ * from the taxonomy does until its answers are reanalysed)? */
+ks_err store_text_theme_in_use(ks_store *s, const char *theme, bool *used, ks_error *e);
+
 /* Every stored analysis with response_id > after_id, in response_id
  * order, to fn in chunks (for building the index at start-up). */
 ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *arg, ks_error *e);

@@ -28,6 +28,12 @@
 #define API_DRV_GOOD 8            /* a "good" rating: 8 or more of 10 */
 #define API_DRV_WINDOW_MAX 365
 #define API_DRV_MIN_PAIRS 10      /* ratings of a driver, and of it with each other one */
+/* Drivers in one model. A request holds two accumulators of 1,024 groups
+ * of 3q² + q(q+1)/2 doubles (q = drivers + 1, drivers.h) and a compacted
+ * copy: about 55 MB at 24 drivers, but 400 MB at 64 (aspects and themes
+ * with themes=1). The most rated come in; the rest are listed with
+ * left_out "too_many_drivers" and keep their n and mean. */
+#define API_DRV_MODEL_MAX 24
 /* The bootstrap's time budget, about 2 s on two cores. A replicate costs
  * about 4·G·(p+1)² operations (summing the groups it draws) + 50·p³ (the
  * eigen decomposition) + for Shapley 18·2^p·p² (every subset's R²); the
@@ -221,6 +227,8 @@ static void api_drv_select(const api_app *app, api_drv_run *x, const char **name
 		for (int q = 0; !x->left_out[i] && q < x->p; q++)
 			if (x->asp.both[i][x->model[q]] < min)
 				x->left_out[i] = "not_rated_with_other_drivers";
+		if (!x->left_out[i] && x->p == API_DRV_MODEL_MAX)
+			x->left_out[i] = "too_many_drivers";
 		if (x->left_out[i])
 			continue;
 		x->model[x->p] = i;

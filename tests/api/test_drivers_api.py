@@ -380,6 +380,40 @@ def check_themes(t, srv, f, rows):
          "without themes=1 the themes are not drivers")
 
 
+THEME_TERMS = ["wachttijd", "bereikbaar", "vriendelijk", "deskundig", "opgelost", "afspraak", "prijs",
+               "factuur", "communicatie", "monteur", "app", "levering", "contract"]
+
+
+def check_model_cap(t, srv, f):
+    """At most 24 drivers in one model (the engine's memory per request):
+    16 aspects rated in every answer and 13 themes mentioned in about half
+    of them are 29 candidates; the 24 most rated come in, the other 5 are
+    left out as too_many_drivers and keep their n."""
+    rnd = random.Random(24)
+    aspects = ["w%02d" % i for i in range(1, 17)]
+    for i in range(80):
+        d = {a: rnd.randint(1, 10) for a in aspects}
+        nps = clamp(5 + 0.4 * (d["w01"] - 5) + rnd.gauss(0, 1.5))
+        words = [w for w in THEME_TERMS if rnd.random() < 0.5] or [THEME_TERMS[0]]
+        post(srv, f, "team6", "emp10" if i % 2 else "emp11", i % 28 + 1, 11, nps, d,
+             text="Over de " + ", de ".join(words) + ".")
+    st, _, b = srv.get("/api/v1/drivers?period=2026-11&team_id=%d&themes=1&bootstrap=0" % f["team6"]["id"])
+    t.status((st, None, b), 200, "model cap: GET /drivers?themes=1 with 29 candidates -> 200")
+    if st != 200:
+        return
+    ds = b.get("drivers", [])
+    inm = [x for x in ds if x["in_model"]]
+    cut = [x for x in ds if x["left_out"] == "too_many_drivers"]
+    t.check(len(inm) + len(cut) > 24, "model cap: more than 24 candidates (%d)" % (len(inm) + len(cut)),
+            [(x["driver"], x["left_out"]) for x in ds])
+    t.eq(len(inm), 24, "model cap: 24 drivers in the model")
+    t.check(cut and max(x["n"] for x in cut) <= min(x["n"] for x in inm) and all(x["weight"] is None for x in cut),
+            "model cap: the ones left out are no more rated than any in the model, and have no weight",
+            [(x["driver"], x["n"]) for x in cut])
+    t.check(all(x["mean"] is not None for x in cut), "model cap: ... but keep their mean",
+            [(x["driver"], x["mean"]) for x in cut])
+
+
 def check_compare(t, srv, f, rows):
     base = "/api/v1/drivers?team_id=%d" % f["team"]["id"]
     st, _, now = srv.get(base + "&period=" + PERIOD)
@@ -620,6 +654,7 @@ def main(t, srv):
     f, rows = build(srv)
     before = check_drivers(t, srv, f, rows)
     check_themes(t, srv, f, rows)
+    check_model_cap(t, srv, f)
     check_compare(t, srv, f, rows)
     check_privacy(t, srv, f)
     check_errors(t, srv, f)

@@ -100,15 +100,30 @@ static ks_err sq_cfg_change(ks_store *s, sq_cfg_write_fn write, void *arg, const
 		err = sq_text_job_begin(s, c, reason, e);
 	if (!err && audit)
 		err = sq_audit_insert(s, c, audit, e);
-	if (!err)
-		err = sq_exec(c, "COMMIT", e);
 	if (err) {
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		text_ctx_free(ctx);
+		sq_release(s, c);
+		pthread_mutex_unlock(&s->text_cfg_mu);
+		return err;
+	}
+	/* Switch while this transaction still holds the write lock: no writer
+	 * batch can commit in between, so every answer after the job's upto
+	 * (max id at this commit) is analysed with the new context. A writer
+	 * batch that began before us committed before our BEGIN IMMEDIATE got
+	 * the lock, so its answers are at most upto and the job redoes them. */
+	err = sq_text_switch(s, ctx, e);  /* takes ctx, also on failure */
+	if (!err && (err = sq_exec(c, "COMMIT", e)) != KS_OK) {
+		/* not stored: back to the configuration that is */
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		text_ctx *back = NULL;
+		ks_error ignore;
+		if (sq_text_ctx_load(c, &back, &ignore) == KS_OK)
+			sq_text_switch(s, back, &ignore);
+	} else if (err) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	sq_release(s, c);
-	if (!err)
-		err = sq_text_switch(s, ctx, e);
 	pthread_mutex_unlock(&s->text_cfg_mu);
 	if (!err)
 		sq_text_job_wake(s);

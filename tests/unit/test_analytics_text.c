@@ -445,7 +445,8 @@ static void test_build(void **state)
 	check_all("built from the store");
 	an_index_info info;
 	an_index_get_info(fx.ix, &info);
-	assert_int_equal(info.bytes_per_row, 18);
+	/* 16 + 2 (text analysis, issue 14) + 4 (driver ratings offset, issue 15) */
+	assert_int_equal(info.bytes_per_row, 22);
 	assert_int_equal(info.rows, N_RESP);
 }
 

@@ -151,93 +151,18 @@ static int parse_args(int argc, char **argv, drv_cli_opts *o)
 
 /* ---- the file ---- */
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") != 0 ? fopen(path, "rb") : stdin;
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
-	while (b) {
-		size_t r = fread(b + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-		if (n + 1 == cap) {
-			if (cap >= FILE_MAX) {
-				free(b);
-				b = NULL;
-				errno = EFBIG;
-				break;
-			}
-			char *nb = realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				b = NULL;
-				break;
-			}
-			b = nb;
-			cap *= 2;
-		}
-	}
-	if (ferror(f) && b) {
-		free(b);
-		b = NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	if (b) {
-		b[n] = '\0';
-		*len = n;
-	}
-	return b;
-}
 
-/* Semicolon file: the header line (up to the first line end outside
- * quotes) has a ';' and no ',' outside quotes. */
-static bool semicolon_file(const char *b, size_t len)
-{
-	bool q = false, semi = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = b[i];
-		if (c == '"')
-			q = !q;
-		else if (!q && (c == '\n' || c == '\r'))
-			break;
-		else if (!q && c == ',')
-			return false;
-		else if (!q && c == ';')
-			semi = true;
-	}
-	return semi;
-}
 
-static void semicolon_to_comma(char *b, size_t len)
-{
-	bool q = false;
-	for (size_t i = 0; i < len; i++) {
-		if (b[i] == '"')
-			q = !q;
-		else if (!q && b[i] == ';')
-			b[i] = ',';
-		else if (!q && b[i] == ',')
-			b[i] = '.';
-	}
-}
 
 static int load(const char *path, csv_doc *d)
 {
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = csv_slurp(path, FILE_MAX, &len);
 	if (!buf)
 		return fail("%s: %s", path, strerror(errno));
-	/* the byte order mark spreadsheets put in front of UTF-8 */
-	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-		memmove(buf, buf + 3, len - 3 + 1);
-		len -= 3;
-	}
-	if (semicolon_file(buf, len))
-		semicolon_to_comma(buf, len);
+	csv_skip_bom(buf, &len);
+	if (csv_semicolon_file(buf, len))
+		csv_semicolons_to_commas(buf, len, '.');  /* decimal commas */
 	int bad_line;
 	const char *why;
 	if (!csv_parse(buf, len, d, &bad_line, &why)) {

@@ -59,76 +59,8 @@ static int imp_fail(const char *fmt, ...)
 	return 1;
 }
 
-static char *imp_slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
-	while (b) {
-		size_t r = fread(b + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-		if (n + 1 == cap) {
-			char *nb = cap < IMP_FILE_MAX ? realloc(b, cap * 2) : NULL;
-			if (!nb) {
-				free(b);
-				b = NULL;
-				errno = cap < IMP_FILE_MAX ? ENOMEM : EFBIG;
-				break;
-			}
-			b = nb;
-			cap *= 2;
-		}
-	}
-	if (b && ferror(f)) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	if (b) {
-		b[n] = '\0';
-		*len = n;
-	}
-	return b;
-}
 
-/* Semicolon file: the header line has a ';' and no ',' outside quotes
- * (what a Dutch spreadsheet writes). */
-static bool imp_semicolons(const char *b, size_t len)
-{
-	bool q = false, semi = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = b[i];
-		if (c == '"')
-			q = !q;
-		else if (!q && (c == '\n' || c == '\r'))
-			break;
-		else if (!q && c == ',')
-			return false;
-		else if (!q && c == ';')
-			semi = true;
-	}
-	return semi;
-}
 
-/* The RFC 4180 reader splits at ',' only. Outside quotes ';' becomes ','
- * and ',' (a decimal comma, or a comma in unquoted text) a mark that
- * imp_unmark turns back after the split: no field's text changes. */
-static void imp_mark(char *b, size_t len)
-{
-	bool q = false;
-	for (size_t i = 0; i < len; i++) {
-		if (b[i] == '"')
-			q = !q;
-		else if (!q && b[i] == ';')
-			b[i] = ',';
-		else if (!q && b[i] == ',')
-			b[i] = IMP_SEP_MARK;
-	}
-}
 
 static void imp_unmark(csv_doc *d)
 {
@@ -142,24 +74,24 @@ int imp_load(const char *path, csv_doc *d)
 {
 	memset(d, 0, sizeof *d);
 	size_t len = 0;
-	char *buf = imp_slurp(path, &len);
+	char *buf = csv_slurp(path, IMP_FILE_MAX, &len);
 	if (!buf)
 		return imp_fail("%s: %s", path, strerror(errno));
-	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-		memmove(buf, buf + 3, len - 3 + 1);
-		len -= 3;
-	}
+	csv_skip_bom(buf, &len);
 	if (len == 0 || buf[strspn(buf, " \t\r\n")] == '\0') {
 		free(buf);
 		return imp_fail("%s: the file is empty (it needs a header row and rows below it)", path);
 	}
-	bool semi = imp_semicolons(buf, len);
+	bool semi = csv_semicolon_file(buf, len);
 	if (semi && memchr(buf, IMP_SEP_MARK, len)) {
 		free(buf);
 		return imp_fail("%s: the file holds a control character (0x1F)", path);
 	}
+	/* The RFC 4180 reader splits at ',' only: a comma of the file (a
+	 * decimal comma, or one in unquoted text) becomes a mark that
+	 * imp_unmark turns back after the split, so no field's text changes. */
 	if (semi)
-		imp_mark(buf, len);
+		csv_semicolons_to_commas(buf, len, IMP_SEP_MARK);
 	int bad_line = 0;
 	const char *why = "";
 	if (!csv_parse(buf, len, d, &bad_line, &why)) {

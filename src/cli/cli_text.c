@@ -65,54 +65,13 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
-/* Reads a whole file ("-" or NULL: stdin); NULL on failure (errno). */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = path && strcmp(path, "-") != 0 ? fopen(path, "rb") : stdin;
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
-	while (b) {
-		size_t r = fread(b + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-		if (n + 1 == cap) {
-			if (cap >= FILE_MAX) {
-				free(b);
-				b = NULL;
-				errno = EFBIG;
-				break;
-			}
-			char *nb = realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				b = NULL;
-			}
-			b = nb;
-			cap *= 2;
-		}
-	}
-	if (b && ferror(f)) {
-		free(b);
-		b = NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	if (b) {
-		b[n] = '\0';
-		*len = n;
-	}
-	return b;
-}
 
 /* ---- CSV (RFC 4180): the reader is cli/csv.c ---------------------------- */
 
 static int csv_load(const char *path, csv_doc *d)
 {
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = csv_slurp(path, FILE_MAX, &len);
 	if (!buf)
 		return fail("%s: %s", path, strerror(errno));
 	int bad_line;
@@ -209,14 +168,14 @@ static int make_ctx(const text_opts *o, text_ctx **ctx)
 	char *tax = NULL;
 	size_t len;
 	ks_error err = { 0 };
-	if (o->taxonomy && !(tax = slurp(o->taxonomy, &len)))
+	if (o->taxonomy && !(tax = csv_slurp(o->taxonomy, FILE_MAX, &len)))
 		return fail("%s: %s", o->taxonomy, strerror(errno));
 	ks_err rc = text_ctx_new(ctx, tax, &err);
 	free(tax);
 	if (rc != KS_OK)
 		return fail("%s%s%s", o->taxonomy ? o->taxonomy : "", o->taxonomy ? ": " : "", err.message);
 	if (o->model) {
-		char *blob = slurp(o->model, &len);
+		char *blob = csv_slurp(o->model, FILE_MAX, &len);
 		text_model *m;
 		if (!blob) {
 			text_ctx_free(*ctx);
@@ -326,7 +285,7 @@ static int analyze(const text_opts *o)
 		csv_free(&d);
 	} else {
 		size_t len;
-		char *buf = slurp(o->input, &len);
+		char *buf = csv_slurp(o->input ? o->input : "-", FILE_MAX, &len);
 		if (!buf) {
 			rc = fail("%s: %s", o->input ? o->input : "stdin", strerror(errno));
 			goto out;
@@ -590,7 +549,7 @@ static int taxonomy_store(ks_store *s, const char *file)
 	json_t *tax = NULL;
 	if (file) {
 		size_t len;
-		char *buf = slurp(file, &len);
+		char *buf = csv_slurp(file, FILE_MAX, &len);
 		if (buf == NULL)
 			return fail("%s: %s", file, strerror(errno));
 		json_error_t je;

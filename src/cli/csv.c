@@ -1,5 +1,7 @@
 /* csv.c — the RFC 4180 reader (see csv.h), moved out of cli_text.c
  * unchanged so that it can be fuzzed on its own. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,4 +113,82 @@ bool csv_parse(char *buf, size_t len, csv_doc *d, int *bad_line, const char **wh
 		d->rows[d->n++] = row;
 	}
 	return true;
+}
+
+/* ---- reading a file as spreadsheets write it ----------------------------- */
+
+char *csv_slurp(const char *path, size_t max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") != 0 ? fopen(path, "rb") : stdin;
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *b = malloc(cap);
+	while (b) {
+		size_t r = fread(b + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+		if (n + 1 < cap)
+			continue;
+		char *nb = cap < max ? realloc(b, cap * 2) : NULL;
+		if (!nb) {
+			free(b);
+			b = NULL;
+			errno = cap < max ? ENOMEM : EFBIG;
+			break;
+		}
+		b = nb;
+		cap *= 2;
+	}
+	if (b && ferror(f)) {
+		free(b);
+		b = NULL;
+		errno = EIO;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (b) {
+		b[n] = '\0';
+		*len = n;
+	}
+	return b;
+}
+
+void csv_skip_bom(char *buf, size_t *len)
+{
+	if (*len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+		memmove(buf, buf + 3, *len - 3 + 1);
+		*len -= 3;
+	}
+}
+
+bool csv_semicolon_file(const char *buf, size_t len)
+{
+	bool q = false, semi = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (c == '"')
+			q = !q;
+		else if (!q && (c == '\n' || c == '\r'))
+			break;
+		else if (!q && c == ',')
+			return false;
+		else if (!q && c == ';')
+			semi = true;
+	}
+	return semi;
+}
+
+void csv_semicolons_to_commas(char *buf, size_t len, char comma_as)
+{
+	bool q = false;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '"')
+			q = !q;
+		else if (!q && buf[i] == ';')
+			buf[i] = ',';
+		else if (!q && buf[i] == ',')
+			buf[i] = comma_as;
+	}
 }

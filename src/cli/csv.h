@@ -34,4 +34,24 @@ bool csv_parse(char *buf, size_t len, csv_doc *d, int *bad_line, const char **wh
 /* Frees the rows and the buffer; *d is left dangling (not reset). */
 void csv_free(csv_doc *d);
 
+/* ---- reading a file as spreadsheets write it ----------------------------- */
+
+/* Reads the whole file at path ("-": stdin) into a malloc'ed buffer (the
+ * caller's), NUL-terminated with *len bytes before the NUL, so it can go
+ * straight to csv_parse. NULL on failure with errno set: EFBIG when the
+ * file is larger than max bytes. */
+char *csv_slurp(const char *path, size_t max, size_t *len);
+
+/* Drops a leading UTF-8 byte order mark (what spreadsheets write) in place. */
+void csv_skip_bom(char *buf, size_t *len);
+
+/* A semicolon file: its header line (up to the first line end outside
+ * quotes) has a ';' and no ',' outside quotes — what a Dutch spreadsheet
+ * writes, with decimal commas. */
+bool csv_semicolon_file(const char *buf, size_t len);
+
+/* For the comma reader: outside quotes every ';' becomes ',' and every ','
+ * (a decimal comma, or a comma in unquoted text) becomes comma_as. */
+void csv_semicolons_to_commas(char *buf, size_t len, char comma_as);
+
 #endif

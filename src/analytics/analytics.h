@@ -193,4 +193,21 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 		ks_error *e);
 void an_result_free(an_result *r);
 
+/* priv2 (issue 14, disclosure): the analysed answers of slice f counted
+ * by (unit the answer is tied to, employee, local month, set of themes
+ * mentioned), in one pass over the rows: what src/disclose needs to find
+ * a unit's theme sets that nest (every friendly answer also about the
+ * waiting time), which no breakdown of two dimensions gives. themes: bit
+ * b is ids[b] (filled, at most AN_MAX_THEMES; *n_ids of them). *out is
+ * owned by the caller (free). */
+typedef struct an_tclass {
+	int64_t unit_id;      /* 0 = tied to no unit */
+	int64_t employee_id;  /* 0 = names no employee */
+	int ym;               /* local year * 12 + month - 1 */
+	uint64_t themes;
+	int64_t n, m[3];      /* responses; answers to NPS, grade, CES */
+} an_tclass;
+ks_err an_text_classes(an_index *ix, const an_filter *f, an_tclass **out, size_t *n_out, char (*ids)[48],
+		       size_t *n_ids, ks_error *e);
+
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
+
 /* ---- the tset column --------------------------------------------------------- */
 
 bool an_text_reserve(an_index *ix, size_t cap)
@@ -412,4 +414,144 @@ size_t an_index_theme_ids(an_index *ix, char (*out)[48], size_t max)
 		snprintf(out[n++], 48, "%s", ix->themes.names[i]);
 	pthread_rwlock_unlock(&ix->lock);
 	return n;
+}
+
+/* ---- priv2: analysed answers by (unit, employee, month, theme set) ---------------------------- */
+
+typedef struct an_tc_map {
+	an_tclass *v;
+	uint32_t *slot;          /* open addressing: key -> index + 1 */
+	size_t n, cap, n_slots;
+	uint64_t *key;           /* per entry: unit code << 48 | employee code << 32 | month */
+} an_tc_map;
+
+static size_t an_tc_hash(uint64_t k, uint64_t themes)
+{
+	uint64_t h = k * 0x9E3779B97F4A7C15ULL ^ (themes + 0x632BE59BD9B4E019ULL) * 0xBF58476D1CE4E5B9ULL;
+	return (size_t)(h ^ (h >> 31));
+}
+
+static bool an_tc_grow(an_tc_map *m)
+{
+	size_t nc = m->cap ? m->cap * 2 : 1024, ns = nc * 2;
+	an_tclass *v = realloc(m->v, nc * sizeof *v);
+	if (v == NULL)
+		return false;
+	m->v = v;
+	uint64_t *key = realloc(m->key, nc * sizeof *key);
+	if (key == NULL)
+		return false;
+	m->key = key;
+	uint32_t *slot = calloc(ns, sizeof *slot);
+	if (slot == NULL)
+		return false;
+	free(m->slot);
+	m->slot = slot;
+	m->n_slots = ns;
+	m->cap = nc;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t s = an_tc_hash(m->key[i], m->v[i].themes) & (ns - 1);
+		while (m->slot[s])
+			s = (s + 1) & (ns - 1);
+		m->slot[s] = (uint32_t)(i + 1);
+	}
+	return true;
+}
+
+/* The entry of (k, themes), added (zeroed) when new; NULL out of memory. */
+static an_tclass *an_tc_get(an_tc_map *m, uint64_t k, uint64_t themes)
+{
+	if ((m->n + 1) * 2 > m->n_slots && !an_tc_grow(m))
+		return NULL;
+	size_t s = an_tc_hash(k, themes) & (m->n_slots - 1);
+	for (; m->slot[s]; s = (s + 1) & (m->n_slots - 1)) {
+		size_t i = m->slot[s] - 1;
+		if (m->key[i] == k && m->v[i].themes == themes)
+			return &m->v[i];
+	}
+	memset(&m->v[m->n], 0, sizeof m->v[0]);
+	m->v[m->n].themes = themes;
+	m->key[m->n] = k;
+	m->slot[s] = (uint32_t)(++m->n);
+	return &m->v[m->n - 1];
+}
+
+/* Rows come in time order: the local day of the last one is kept. */
+typedef struct an_tc_day {
+	int64_t lo, hi;
+	int ym;
+} an_tc_day;
+
+static int an_tc_month(const an_index *ix, an_tc_day *d, int64_t t)
+{
+	if (t < d->lo || t >= d->hi) {
+		int64_t day = tz_local_day(&ix->tz, t);
+		int y, m, dd;
+		clock_civil(day, &y, &m, &dd);
+		d->lo = tz_day_start(&ix->tz, day);
+		d->hi = tz_day_start(&ix->tz, day + 1);
+		d->ym = y * 12 + m - 1;
+	}
+	return d->ym;
+}
+
+static bool an_tc_pass(const an_index *ix, const an_slice *sl, an_tc_map *m)
+{
+	uint8_t keep[AN_SLICE_CHUNK];
+	an_tc_day day = {0, 0, 0};
+	for (size_t s = 0; s < ix->n; s += AN_SLICE_CHUNK) {
+		size_t n = ix->n - s < AN_SLICE_CHUNK ? ix->n - s : AN_SLICE_CHUNK;
+		an_slice_keep(sl, s, n, keep);
+		for (size_t i = 0; i < n; i++) {
+			size_t r = s + i;
+			uint16_t code = ix->tset[r];
+			if (!keep[i] || code == 0)
+				continue;
+			int ym = an_tc_month(ix, &day, ix->t[r]);
+			uint64_t k = (uint64_t)ix->team[r] << 48 | (uint64_t)ix->emp[r] << 32 | (uint32_t)ym;
+			an_tclass *c = an_tc_get(m, k, ix->sets.v[code].any);
+			if (c == NULL)
+				return false;
+			uint16_t a = ix->ans[r];
+			c->ym = ym;
+			c->n++;
+			c->m[0] += (a & 15u) <= 10u;
+			c->m[1] += ((a >> 4) & 15u) >= 1u && ((a >> 4) & 15u) <= 10u;
+			c->m[2] += ((a >> 8) & 7u) >= 1u;
+		}
+	}
+	return true;
+}
+
+ks_err an_text_classes(an_index *ix, const an_filter *f, an_tclass **out, size_t *n_out, char (*ids)[48],
+		       size_t *n_ids, ks_error *e)
+{
+	*out = NULL;
+	*n_out = *n_ids = 0;
+	an_tc_map m;
+	memset(&m, 0, sizeof m);
+	pthread_rwlock_rdlock(&ix->lock);
+	an_slice *sl = NULL;
+	ks_err err = an_slice_new(ix, f, &sl, e);
+	if (!err && ix->sets.v && !an_tc_pass(ix, sl, &m))
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; !err && i < m.n; i++) {
+		uint64_t k = m.key[i];
+		uint32_t u = (uint32_t)(k >> 48), em = (uint32_t)(k >> 32) & 0xFFFFu;
+		m.v[i].unit_id = u < ix->units.n ? ix->units.ids[u] : 0;
+		m.v[i].employee_id = em < ix->emps.n ? ix->emps.ids[em] : 0;
+	}
+	for (size_t i = 1; !err && i < ix->themes.n && *n_ids < AN_MAX_THEMES; i++)
+		snprintf(ids[(*n_ids)++], 48, "%s", ix->themes.names[i]);
+	an_slice_free(sl);
+	pthread_rwlock_unlock(&ix->lock);
+	free(m.slot);
+	free(m.key);
+	if (err) {
+		free(m.v);
+		return err;
+	}
+	*out = m.v;
+	*n_out = m.n;
+	return KS_OK;
 }

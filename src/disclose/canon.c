@@ -678,6 +678,291 @@ static ks_err dc_canon_text_lines(dc_canon *c, size_t nt)
 	return err;
 }
 
+/* ---- themes that nest (priv2) ---------------------------------------------------- */
+
+/* A class of analysed answers (an_text_classes) placed in the table: the
+ * rows its months fill (every answer, its unit and the units above, its
+ * employee; -1 none), its month column, its themes as bits of the
+ * table's theme layers. */
+/* Rounds of nesting checks and suppression at most (dc_canon_nesting):
+ * the last round's cells are still hidden, and its lines fixed by the
+ * final sup_run. */
+#define DC_NEST_ROUNDS 8
+
+typedef struct dc_nclass {
+	ssize_t row[5];
+	ssize_t col;
+	uint64_t themes;
+	dc_count x;
+} dc_nclass;
+
+static void dc_nclass_place(const dc_canon *c, const an_tclass *k, const int *th_of, size_t n_ids, dc_nclass *out)
+{
+	for (int i = 0; i < 5; i++)
+		out->row[i] = -1;
+	out->row[0] = dc_canon_row(c, 'a', 0);
+	ssize_t u = -1;
+	if (k->unit_id) {
+		u = dc_canon_row(c, 't', k->unit_id);
+		u = u >= 0 ? u : dc_canon_row(c, 'd', k->unit_id);
+		u = u >= 0 ? u : dc_canon_row(c, 'o', k->unit_id);
+	}
+	/* as the breakdowns by team, department and organisation fill them */
+	for (int i = 1; u >= 0 && i < 4 && c->rows[u].kind != 'a'; i++, u = c->rows[u].parent)
+		out->row[i] = u;
+	out->row[4] = k->employee_id ? dc_canon_row(c, 'e', k->employee_id) : -1;
+	int ym = k->ym - c->ym0;
+	out->col = ym >= 0 && ym < c->n_ym ? c->ym_col[ym] : -1;
+	out->themes = 0;
+	for (size_t b = 0; b < n_ids; b++)
+		if ((k->themes >> b & 1u) && th_of[b] >= 0)
+			out->themes |= 1ULL << th_of[b];
+	out->x = (dc_count){k->n, {k->m[0], k->m[1], k->m[2]}};
+}
+
+/* Is measure m of cell k hidden, or would it be (under its threshold)? */
+static bool dc_hidden(const sup_table *t, size_t k, int m)
+{
+	return t->hidden[k][m] || (t->count[k][m] > 0 && t->count[k][m] < t->min_n[k][m]);
+}
+
+/* Does a hidden cell of another layer at (row, column) k hold as many
+ * answers as x (every measure and n)? Then x's set may be that cell's (a
+ * theme exactly the answers of A without B): judged by its counts, which
+ * errs towards hiding. Not the sentiment cells: they are hidden by rule
+ * whatever their size (dc_canon_hide_sentiments), to protect no one, and
+ * where a sentiment's answers are a theme's (the demo's texts) they would
+ * take a team's theme cells with them. */
+static bool dc_nest_like_hidden(const dc_canon *c, size_t k, const dc_count *x, int m)
+{
+	size_t nrc = c->n_rows * c->n_cols;
+	for (size_t l = 0; l < c->n_layers; l++) {
+		if (l >= DC_L_NEGATIVE && l <= DC_L_POSITIVE)
+			continue;
+		const dc_count *y = &c->cnt[l * nrc + k];
+		if (y->n == x->n && y->m[0] == x->m[0] && y->m[1] == x->m[1] && y->m[2] == x->m[2] &&
+		    dc_hidden(&c->t, c->cell[l * nrc + k], m))
+			return true;
+	}
+	return false;
+}
+
+/* Hide the smaller of cells ka and kb (measure m) when both are shown;
+ * true when it did. */
+static bool dc_nest_hide(sup_table *t, size_t ka, size_t kb, int m)
+{
+	if (dc_hidden(t, ka, m) || dc_hidden(t, kb, m))
+		return false;
+	size_t hide = t->count[kb][m] > 0 && t->count[kb][m] <= t->count[ka][m] ? kb : ka;
+	t->hidden[hide][m] = true;
+	sup_sensitive(t, hide, m, true);
+	return true;
+}
+
+/* Is the set of counts x (its employees p) at row r, column k one that a
+ * difference of two shown cells must not give: it has an employee's
+ * answers, and it would be hidden as a cell of its own (under its
+ * threshold) or holds exactly as many answers as a hidden cell there? */
+static bool dc_nest_secret(const dc_canon *c, const dc_policy *pol, size_t r, size_t k, const dc_count *x,
+			   const uint8_t *p, int m)
+{
+	char kind = c->rows[r].kind;
+	if (x->m[m] <= 0 || (kind != 'e' && p[m] == 0))
+		return false; /* no answers, or no employee's: nobody to give away */
+	bool person = kind == 'e' || p[m] == 1;
+	return x->m[m] < (person ? pol->min_n_person : pol->min_n) || dc_nest_like_hidden(c, k, x, m);
+}
+
+/* Hide, for each pair of layers (l[0], l[1]), (l[2], l[3]), the smaller
+ * cell at k when both are shown (measure m). */
+static bool dc_nest_hide_pairs(dc_canon *c, size_t k, const size_t l[4], int m)
+{
+	size_t nrc = c->n_rows * c->n_cols;
+	bool hid = dc_nest_hide(&c->t, c->cell[l[0] * nrc + k], c->cell[l[1] * nrc + k], m);
+	return dc_nest_hide(&c->t, c->cell[l[2] * nrc + k], c->cell[l[3] * nrc + k], m) || hid;
+}
+
+/* The four sets of themes a and b — A∩¬B, ¬A∩B, A∩B, ¬A∩¬B (q = 0..3) —
+ * through the rows and columns, derived like a layer; set[q] and
+ * persons[q]: scratch of the table's size. False when no class is in
+ * any (nothing to check). */
+static bool dc_nest_sets(dc_canon *c, const dc_nclass *cl, size_t n_cl, size_t a, size_t b, dc_count *set[4],
+			 uint8_t *persons[4])
+{
+	size_t nrc = c->n_rows * c->n_cols;
+	bool any = false;
+	for (int q = 0; q < 4; q++)
+		memset(set[q], 0, nrc * sizeof *set[q]);
+	for (size_t i = 0; i < n_cl; i++) {
+		if (cl[i].col < 0)
+			continue;
+		bool ia = cl[i].themes >> a & 1u, ib = cl[i].themes >> b & 1u;
+		int q = ia && !ib ? 0 : !ia && ib ? 1 : ia ? 2 : 3;
+		for (int j = 0; j < 5; j++)
+			if (cl[i].row[j] >= 0)
+				dc_counts_add(&set[q][(size_t)cl[i].row[j] * c->n_cols + (size_t)cl[i].col], &cl[i].x, 1);
+		any = true;
+	}
+	for (int q = 0; any && q < 4; q++) {
+		if (dc_canon_derive(c, set[q]) != KS_OK)
+			return false;
+		memset(persons[q], 0, nrc * SUP_MEASURES);
+		dc_canon_persons(c, set[q], persons[q]);
+	}
+	return any;
+}
+
+/* Are both cells of pair (l[0], l[1]) or of (l[2], l[3]) shown at k? */
+static bool dc_nest_open(const dc_canon *c, size_t k, const size_t l[4], int m)
+{
+	size_t nrc = c->n_rows * c->n_cols;
+	const size_t *cl = c->cell + k;
+	return (!dc_hidden(&c->t, cl[l[0] * nrc], m) && !dc_hidden(&c->t, cl[l[1] * nrc], m)) ||
+	       (!dc_hidden(&c->t, cl[l[2] * nrc], m) && !dc_hidden(&c->t, cl[l[3] * nrc], m));
+}
+
+/* Cells k1 and k2 hold the same answers to measure m: shown both or
+ * neither (no line ties them). Returns whether it hid one. */
+static bool dc_nest_tie(sup_table *t, size_t k1, size_t k2, int m)
+{
+	bool h1 = dc_hidden(t, k1, m), h2 = dc_hidden(t, k2, m);
+	if (h1 == h2)
+		return false;
+	size_t k = h1 ? k2 : k1;
+	t->hidden[k][m] = true;
+	sup_sensitive(t, k, m, true);
+	return true;
+}
+
+/* Two themes with the same answers at (row, column) k (every answer
+ * mentions both, or neither: A∩¬B and ¬A∩B empty), or each the other's
+ * complement (A∩B and ¬A∩¬B empty): the equal cells are tied. Sets equal
+ * only up to answers naming no one are not seen (docs/PRIVACY.md
+ * section 6). */
+static bool dc_nest_same(dc_canon *c, size_t k, dc_count *const set[4], size_t ta, size_t tb, size_t na, size_t nb)
+{
+	size_t nrc = c->n_rows * c->n_cols;
+	const size_t *cl = c->cell + k;
+	bool hid = false;
+	for (int m = 0; m < SUP_MEASURES; m++) {
+		int64_t s0 = set[0][k].m[m], s1 = set[1][k].m[m], s2 = set[2][k].m[m], s3 = set[3][k].m[m];
+		if (s0 == 0 && s1 == 0 && s2 > 0) {
+			hid |= dc_nest_tie(&c->t, cl[ta * nrc], cl[tb * nrc], m);
+			hid |= dc_nest_tie(&c->t, cl[na * nrc], cl[nb * nrc], m);
+		}
+		if (s2 == 0 && s3 == 0 && s0 > 0 && s1 > 0) {
+			hid |= dc_nest_tie(&c->t, cl[ta * nrc], cl[nb * nrc], m);
+			hid |= dc_nest_tie(&c->t, cl[tb * nrc], cl[na * nrc], m);
+		}
+	}
+	return hid;
+}
+
+/* Themes a and b (a < b). What a difference of two of their cells (with
+ * a, with b, without a, without b) gives when one holds the other:
+ *   A − B = ¬B − ¬A = A∩¬B       (every B answer mentions A)
+ *   B − A = ¬A − ¬B = ¬A∩B       (every A answer mentions B)
+ *   ¬A − B = ¬B − A = ¬A∩¬B      (no answer mentions both)
+ *   A − ¬B = B − ¬A = A∩B        (every analysed answer mentions one)
+ * The first two are checked whatever the other set holds (the rule asked
+ * for: hiding more is safe), the last two only when the nesting holds
+ * there (else they would hide most theme cells for nothing). Returns
+ * whether it hid a cell. */
+static bool dc_nest_pair(dc_canon *c, const dc_policy *pol, const dc_nclass *cl, size_t n_cl, size_t a, size_t b,
+			 size_t nt, dc_count *set[4], uint8_t *persons[4])
+{
+	if (!dc_nest_sets(c, cl, n_cl, a, b, set, persons))
+		return false;
+	const size_t ta = DC_L_THEMES + a, tb = DC_L_THEMES + b, na = DC_L_THEMES + nt + a, nb = DC_L_THEMES + nt + b;
+	const size_t pair[4][4] = {{ta, tb, nb, na}, {tb, ta, na, nb}, {ta, nb, tb, na}, {na, tb, nb, ta}};
+	const int other[4] = {-1, -1, 3, 2}; /* the set that must be empty for the difference */
+	bool hid = false;
+	for (size_t r = 0; r < c->n_rows; r++)
+		for (size_t col = 0; col < c->n_cols; col++) {
+			size_t k = r * c->n_cols + col;
+			hid |= dc_nest_same(c, k, set, ta, tb, na, nb);
+			for (int q = 0; q < 4; q++) {
+				const dc_count *x = &set[q][k];
+				if (x->n <= 0)
+					continue;
+				for (int m = 0; m < SUP_MEASURES; m++) {
+					if (other[q] >= 0 && set[other[q]][k].m[m] > 0)
+						continue;
+					/* the cheap test first: is either difference shown at all? */
+					if (!dc_nest_open(c, k, pair[q], m))
+						continue;
+					if (dc_nest_secret(c, pol, r, k, x, &persons[q][k * SUP_MEASURES], m))
+						hid |= dc_nest_hide_pairs(c, k, pair[q], m);
+				}
+			}
+		}
+	return hid;
+}
+
+/* Primary suppression for themes that nest: in a unit's period, if every
+ * answer about theme B also mentions A, A − B is the answers mentioning A
+ * and not B — maybe one employee's two — and no line of the table holds
+ * that relation. For every pair of themes, the four sets A∩¬B, ¬A∩B, A∩B,
+ * ¬A∩¬B are counted per row and column from one pass over the analysed
+ * answers (an_text_classes); where a difference of two shown cells gives
+ * one that must stay hidden, the smaller of the two is hidden
+ * (dc_nest_pair), and cells with the same answers are shown both or
+ * neither (dc_nest_same). Run on what the engine leaves shown, in rounds
+ * with it. Differences of three or more cells (A − B − C) are not
+ * covered: docs/PRIVACY.md section 6. */
+static ks_err dc_canon_nesting(dc_canon *c, an_index *ix, const dc_policy *pol, const an_filter *f0,
+			       const an_result *themes, ks_error *e)
+{
+	size_t nt = themes->n_groups, nrc = c->n_rows * c->n_cols;
+	if (nt < 2 || nt > 64 || nrc == 0)
+		return KS_OK;
+	an_tclass *k = NULL;
+	size_t n_k = 0, n_ids = 0;
+	char (*ids)[48] = calloc(AN_MAX_THEMES, sizeof *ids);
+	if (ids == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = an_text_classes(ix, f0, &k, &n_k, ids, &n_ids, e);
+	int th_of[AN_MAX_THEMES];
+	for (size_t b = 0; !err && b < n_ids; b++) {
+		th_of[b] = -1;
+		for (size_t g = 0; g < nt; g++)
+			if (strcmp(themes->groups[g].key[0], ids[b]) == 0)
+				th_of[b] = (int)g;
+	}
+	dc_nclass *cl = err ? NULL : calloc(n_k ? n_k : 1, sizeof *cl);
+	dc_count *set[4] = {NULL, NULL, NULL, NULL};
+	uint8_t *persons[4] = {NULL, NULL, NULL, NULL};
+	bool oom = !err && cl == NULL;
+	for (int q = 0; !err && q < 4; q++) {
+		set[q] = malloc(nrc * sizeof *set[q]);
+		persons[q] = malloc(nrc * SUP_MEASURES);
+		oom |= set[q] == NULL || persons[q] == NULL;
+	}
+	if (oom)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; !err && i < n_k; i++)
+		dc_nclass_place(c, &k[i], th_of, n_ids, &cl[i]);
+	/* Decided on the visibility complementary suppression leaves (a cell
+	 * hidden to protect another can be such a difference too), until no
+	 * pair hides more; each round hides at least one more cell. */
+	bool hid = !err;
+	for (int round = 0; hid && round < DC_NEST_ROUNDS; round++) {
+		sup_run(&c->t);
+		hid = false;
+		for (size_t a = 0; a < nt; a++)
+			for (size_t b = a + 1; b < nt; b++)
+				hid |= dc_nest_pair(c, pol, cl, n_k, a, b, nt, set, persons);
+	}
+	free(ids);
+	free(k);
+	free(cl);
+	for (int q = 0; q < 4; q++) {
+		free(set[q]);
+		free(persons[q]);
+	}
+	return err;
+}
+
 ks_err dc_canon_build_text(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon *base,
 			   dc_canon *c, ks_error *e)
 {
@@ -744,6 +1029,8 @@ ks_err dc_canon_build_text(an_index *ix, const dc_policy *pol, const an_filter *
 		dc_canon_hide_sentiments(c);
 		err = dc_canon_text_lines(c, nt);
 	}
+	if (!err)
+		err = dc_canon_nesting(c, ix, pol, &f0, &themes, e);
 	if (!err)
 		dc_canon_finish(c);
 	an_result_free(&themes);

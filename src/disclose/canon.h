@@ -26,6 +26,14 @@
  * cell of a unit and a period is decided once for the organisation, and
  * every filter that shows the same answers reads the same decision
  * (docs/PRIVACY.md "Themes and sentiment").
+ * Themes that nest: for every pair of themes (A, B) the sets A∩¬B,
+ * ¬A∩B, A∩B and ¬A∩¬B are counted per row and column (one pass over the
+ * analysed answers, an_text_classes). A − B is A∩¬B when every B answer
+ * mentions A: where such a set has an employee's answers and is under its
+ * threshold (or as large as a hidden cell there), the smaller of the two
+ * cells is hidden; two cells with the same answers are shown both or
+ * neither. Rounds of this and the engine until nothing changes (at most
+ * 8). docs/PRIVACY.md "Themes and sentiment".
  */
 #ifndef KS_DC_CANON_H
 #define KS_DC_CANON_H

@@ -100,6 +100,7 @@ typedef struct an_index_info {
 	size_t bytes_per_row;   /* of the response columns */
 	size_t bytes_total;     /* columns + dimension tables */
 	int64_t build_ms;
+	size_t text_pending;    /* analyses waiting for their row (issue 14) */
 } an_index_info;
 void an_index_get_info(an_index *ix, an_index_info *out);
 

@@ -592,6 +592,7 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 		      an_text_bytes(ix) + an_drv_bytes(ix);
 	out->bytes_total = ix->cap * out->bytes_per_row + dims;
 	out->build_ms = ix->build_ms;
+	out->text_pending = ix->pending.n;
 	pthread_rwlock_unlock(&ix->lock);
 }
 

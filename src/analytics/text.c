@@ -38,6 +38,16 @@ static bool an_tset_eq(const an_tset *a, const an_tset *b)
 	return a->any == b->any && a->neg == b->neg && a->pos == b->pos && a->label == b->label;
 }
 
+/* Slots for n sets: a power of two at least twice n + 1, whatever the
+ * table has now (after a failed rehash it has none, and n may be large). */
+static size_t an_tsets_slots_for(size_t n)
+{
+	size_t s = 512;
+	while (s < 2 * (n + 1))
+		s *= 2;
+	return s;
+}
+
 static bool an_tsets_rehash(an_tsets *d, size_t n_slots)
 {
 	uint32_t *slot = calloc(n_slots, sizeof *slot);
@@ -88,7 +98,7 @@ static uint16_t an_tsets_put(an_tsets *d, const an_tset *s)
 		d->v = v;
 		d->cap = cap;
 	}
-	if ((d->n + 1) * 2 > d->n_slots && !an_tsets_rehash(d, d->n_slots ? d->n_slots * 2 : 512))
+	if ((d->n + 1) * 2 > d->n_slots && !an_tsets_rehash(d, an_tsets_slots_for(d->n + 1)))
 		return 0;
 	c = (uint16_t)d->n++;
 	d->v[c] = *s;
@@ -135,7 +145,7 @@ static void an_tsets_compact(an_index *ix)
 	d->v = v;
 	d->n = n;
 	free(map);
-	if (!an_tsets_rehash(d, d->n_slots ? d->n_slots : 512))
+	if (!an_tsets_rehash(d, an_tsets_slots_for(d->n)))
 		d->n_slots = 0; /* lookups then miss: a later put rebuilds it */
 }
 
@@ -352,15 +362,17 @@ static void an_text_apply_locked(an_index *ix, const store_text_row *rows, int n
 	for (int i = 0; i < n; i++) {
 		uint16_t code = an_row_code(ix, &rows[i]);
 		int64_t row = an_text_row(ix, rows[i].response_id);
-		if (row >= 0 && ix->tset[row] != code) {
-			ix->tset[row] = code;
-			if (!ix->building)
-				an_text_changed(ix, (size_t)row);
-		}
-		else if (code)
+		if (row >= 0) {
+			/* an unchanged analysis (most of a reanalysis) changes nothing */
+			if (ix->tset[row] != code) {
+				ix->tset[row] = code;
+				if (!ix->building)
+					an_text_changed(ix, (size_t)row);
+			}
+		} else {
+			/* the row is not in the index yet (code 0: removed before it arrived) */
 			an_pending_put(ix, rows[i].response_id, code);
-		else
-			an_pending_put(ix, rows[i].response_id, 0); /* removed before it arrived */
+		}
 	}
 }
 

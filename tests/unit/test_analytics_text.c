@@ -485,6 +485,13 @@ static void test_hook_replaces_and_removes(void **state)
 		}
 		an_index_text(fx.ix, rows, n);
 		check_all(round % 2 ? "after replacing analyses" : "after removing analyses");
+		/* the same analyses again (what a reanalysis mostly brings):
+		 * nothing changes, and nothing waits for a row that is there */
+		an_index_text(fx.ix, rows, n);
+		check_all("after the same analyses again");
+		an_index_info info;
+		an_index_get_info(fx.ix, &info);
+		assert_int_equal(info.text_pending, 0);
 	}
 	an_index_versions(fx.ix, t_of(6, 1), &d_all1, &n_all);
 	an_index_versions(fx.ix, t_of(1, 1) - 12 * 3600, &d_none1, &n_none);
@@ -512,6 +519,9 @@ static void test_analysis_before_its_row(void **state)
 	store_text_row tr;
 	to_text_row(r, &tr);
 	an_index_text(fx.ix, &tr, 1);
+	an_index_info info;
+	an_index_get_info(fx.ix, &info);
+	assert_int_equal(info.text_pending, 1);  /* it waits for its row */
 	model_response mr;
 	model_response_init(&mr);
 	mr.team_id = fx.team_id[1];
@@ -527,6 +537,8 @@ static void test_analysis_before_its_row(void **state)
 	assert_int_equal(mr.id, next_id);
 	fx.n++;
 	check_all("an analysis that came before its response");
+	an_index_get_info(fx.ix, &info);
+	assert_int_equal(info.text_pending, 0);  /* applied, and gone from the list */
 }
 
 static void test_set_dictionary_compacts(void **state)

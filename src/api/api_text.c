@@ -74,19 +74,49 @@ ks_err api_text_analyze(http_req *req, ks_error *e)
 	return KS_OK;
 }
 
-/* ---- the taxonomy ---- */
+/* ---- the shapes every route here has ---- */
 
-ks_err api_text_taxonomy_get(http_req *req, ks_error *e)
+typedef ks_err (*api_text_read_fn)(ks_store *s, json_t **out, ks_error *e);
+typedef ks_err (*api_text_act_fn)(ks_store *s, const store_audit_entry *a, json_t **out, ks_error *e);
+
+/* A GET without parameters: the store's JSON as it is. */
+static ks_err api_text_read(http_req *req, api_text_read_fn read, ks_error *e)
 {
 	api_app *app = req->app;
 	json_t *out = NULL;
 	ks_err err = api_only_params(req, api_no_params, e);
 	if (!err)
-		err = store_text_taxonomy_get(app->store, &out, e);
+		err = read(app->store, &out, e);
 	if (err)
 		return err;
 	http_reply_json(req, 200, out);
 	return KS_OK;
+}
+
+/* An action without a body, audited as `action` on `target`; the store's
+ * JSON with `status`. */
+static ks_err api_text_act(http_req *req, const char *action, const char *target, api_text_act_fn act,
+			   int status, ks_error *e)
+{
+	api_app *app = req->app;
+	ks_err err = api_only_params(req, api_no_params, e);
+	char addr[64], *detail = NULL;
+	store_audit_entry a = api_text_audit(req, action, target, NULL, addr, &detail);
+	json_t *out = NULL;
+	if (!err)
+		err = act(app->store, &a, &out, e);
+	free(detail);
+	if (err)
+		return err;
+	http_reply_json(req, status, out);
+	return KS_OK;
+}
+
+/* ---- the taxonomy ---- */
+
+ks_err api_text_taxonomy_get(http_req *req, ks_error *e)
+{
+	return api_text_read(req, store_text_taxonomy_get, e);
 }
 
 /* PUT with a body (the new taxonomy) or DELETE (back to the default). */
@@ -149,47 +179,17 @@ ks_err api_text_theme_add(http_req *req, ks_error *e)
 
 ks_err api_text_model_get(http_req *req, ks_error *e)
 {
-	api_app *app = req->app;
-	json_t *out = NULL;
-	ks_err err = api_only_params(req, api_no_params, e);
-	if (!err)
-		err = store_text_model_get(app->store, &out, e);
-	if (err)
-		return err;
-	http_reply_json(req, 200, out);
-	return KS_OK;
+	return api_text_read(req, store_text_model_get, e);
 }
 
 ks_err api_text_model_train(http_req *req, ks_error *e)
 {
-	api_app *app = req->app;
-	ks_err err = api_only_params(req, api_no_params, e);
-	char addr[64], *detail = NULL;
-	store_audit_entry a = api_text_audit(req, "text.model_train", "text_model", NULL, addr, &detail);
-	json_t *out = NULL;
-	if (!err)
-		err = store_text_model_train(app->store, &a, &out, e);
-	free(detail);
-	if (err)
-		return err;
-	http_reply_json(req, 200, out);
-	return KS_OK;
+	return api_text_act(req, "text.model_train", "text_model", store_text_model_train, 200, e);
 }
 
 ks_err api_text_model_delete(http_req *req, ks_error *e)
 {
-	api_app *app = req->app;
-	ks_err err = api_only_params(req, api_no_params, e);
-	char addr[64], *detail = NULL;
-	store_audit_entry a = api_text_audit(req, "text.model_delete", "text_model", NULL, addr, &detail);
-	json_t *out = NULL;
-	if (!err)
-		err = store_text_model_delete(app->store, &a, &out, e);
-	free(detail);
-	if (err)
-		return err;
-	http_reply_json(req, 200, out);
-	return KS_OK;
+	return api_text_act(req, "text.model_delete", "text_model", store_text_model_delete, 200, e);
 }
 
 /* A member that must be an integer when present; -1 when absent. */
@@ -238,29 +238,15 @@ ks_err api_text_model_settings(http_req *req, ks_error *e)
 
 ks_err api_text_reanalyze_get(http_req *req, ks_error *e)
 {
-	api_app *app = req->app;
-	json_t *out = NULL;
-	ks_err err = api_only_params(req, api_no_params, e);
-	if (!err)
-		err = store_text_job_get(app->store, &out, e);
-	if (err)
-		return err;
-	http_reply_json(req, 200, out);
-	return KS_OK;
+	return api_text_read(req, store_text_job_get, e);
+}
+
+static ks_err api_text_job_manual(ks_store *s, const store_audit_entry *a, json_t **out, ks_error *e)
+{
+	return store_text_job_start(s, "manual", a, out, e);
 }
 
 ks_err api_text_reanalyze_post(http_req *req, ks_error *e)
 {
-	api_app *app = req->app;
-	ks_err err = api_only_params(req, api_no_params, e);
-	char addr[64], *detail = NULL;
-	store_audit_entry a = api_text_audit(req, "text.reanalyze", "text_reanalysis", NULL, addr, &detail);
-	json_t *out = NULL;
-	if (!err)
-		err = store_text_job_start(app->store, "manual", &a, &out, e);
-	free(detail);
-	if (err)
-		return err;
-	http_reply_json(req, 202, out);
-	return KS_OK;
+	return api_text_act(req, "text.reanalyze", "text_reanalysis", api_text_job_manual, 202, e);
 }

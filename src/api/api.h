@@ -212,6 +212,8 @@ ks_err api_gdpr_employee_export(http_req *req, ks_error *e);
 ks_err api_gdpr_employee_erase(http_req *req, ks_error *e);
 ks_err api_retention_get(http_req *req, ks_error *e);
 ks_err api_retention_put(http_req *req, ks_error *e);
+/* customer timeline (issue 16, api_timeline.c) */
+ks_err api_customer_timeline(http_req *req, ks_error *e);
 
 /* ---- issue 14: theme discovery (api_discover.c) ---- */
 /* The verbatim explorer's rules, shared with every route that prints open

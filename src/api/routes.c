@@ -143,6 +143,8 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/touchpoints/{id}/qr.svg", api_touchpoint_qr, API_LEADS},
 	{"GET", "/api/v1/invitations", api_invitation_list, API_GLOBAL},
 	{"POST", "/api/v1/customers/{id}/opt-out", api_optout_customer, API_ADMIN},
+	/* customer timeline (issue 16): whoever reads the customer */
+	{"GET", "/api/v1/customers/{id}/timeline", api_customer_timeline, API_GLOBAL},
 	{"GET", "/api/v1/opt-outs", api_optout_list, API_GLOBAL},
 	{"GET", "/api/v1/funnel", api_funnel, API_GLOBAL, HTTP_SLOW},
 	{"GET", "/api/v1/funnel/representativeness", api_representativeness, API_GLOBAL, HTTP_SLOW},

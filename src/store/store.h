@@ -1298,4 +1298,13 @@ ks_err store_widget_put(ks_store *s, const store_widget *w, size_t n, const stor
 			ks_error *e);
 /* ==== end of public score widgets =========================================== */
 
+/* ==== customer timeline (issue 16, sqlite_timeline.c) ======================= */
+/* One customer's contacts, invitation events, responses, case events and
+ * opt-out, newest first: {"customer":{id,name},"items":[...],"next":ISO|null}.
+ * before: unix seconds, only items before it (0: none); limit 1..200 (a page
+ * runs past it by the items of its last second). One read transaction.
+ * KS_ERR_NOTFOUND for an unknown customer. *out is the caller's. */
+ks_err store_timeline_customer(ks_store *s, int64_t id, int64_t before, int limit, json_t **out, ks_error *e);
+/* ==== end of customer timeline ============================================== */
+
 #endif

@@ -86,6 +86,7 @@ EXPECT = {
     ("GET", "/api/v1/invitations"): (GLOBAL, 200),
     ("POST", "/api/v1/customers/{id}/opt-out"): (ADMIN, 200),
     ("GET", "/api/v1/opt-outs"): (GLOBAL, 200),
+    ("GET", "/api/v1/customers/{id}/timeline"): (GLOBAL, 200),  # customer timeline (issue 16)
     ("GET", "/api/v1/funnel"): (GLOBAL, 200),
     ("GET", "/api/v1/funnel/representativeness"): (GLOBAL, 200),
     ("GET", "/u/{token}"): (PUBLIC, 200),
@@ -336,6 +337,7 @@ class Ctx:
             "/api/v1/contacts/{id}": self.contact, "/api/v1/responses/{id}": self.response,
             "/api/v1/touchpoints/{id}/rule": f["tp2"]["id"], "/api/v1/touchpoints/{id}/qr.svg": f["tp1"]["id"],
             "/api/v1/customers/{id}/opt-out": self.optout_customer,
+            "/api/v1/customers/{id}/timeline": self.optout_customer,  # customer timeline (issue 16)
             "/api/v1/cases/{id}": self.case, "/api/v1/cases/{id}/notes": self.case,
             "/api/v1/cases/{id}/message-preview": self.case,  # one case (issue 13)
             "/api/v1/alert-rules/{id}": self.alert_rule,

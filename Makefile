@@ -132,6 +132,7 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/errors.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/themes.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/drivers.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/timeline.mjs
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

@@ -31,6 +31,7 @@ import * as adminPage from './pages/admin.js';  // administration (issue 13)
 import * as resetPage from './pages/admin_reset.js';  // a mailed reset link (issue 13)
 import * as themesPage from './pages/themes.js';  // themes and sentiment of the open answers (issue 14)
 import * as driversPage from './pages/drivers.js';  // what drives the score (issue 15)
+import * as customerPage from './pages/customer.js';  // a customer's timeline (issue 16)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -52,6 +53,7 @@ const ROUTES = {
   reset: { page: resetPage, public: true },  // #/reset/TOKEN from a mailed link (issue 13)
   themes: { page: themesPage, roles: ALL, nav: 'nav.themes' },  // the roles of GET /themes, as /metrics (issue 14)
   drivers: { page: driversPage, roles: LEADS, nav: 'nav.drivers' },  // key drivers, top three, moments of truth (issue 15)
+  customer: { page: customerPage, roles: ['director', 'admin'] },  // #/customer/ID: the timeline, the roles of GET /customers/{id} (issue 16)
 };
 
 const state = {

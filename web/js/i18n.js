@@ -937,6 +937,27 @@ const STRINGS = {
     'field.method': 'Methode', 'field.compare': 'Vergelijk met', 'field.bootstrap': 'Herhalingen',
     'field.window_days': 'Venster (dagen)', 'field.segment': 'Segment', 'field.drivers': 'Aspecten',
     // ---- end issue 15 (drivers UI)
+    // ---- issue 16 (customer timeline): pages/customer.js, links on the case and response pages
+    'timeline.title': 'Tijdlijn van de klant', 'timeline.title.of': 'Tijdlijn van {name}',
+    'timeline.link': 'Tijdlijn van de klant', 'timeline.more': 'Oudere gebeurtenissen',
+    'timeline.empty': 'Er is nog niets gebeurd met deze klant.',
+    'timeline.kind.contact': 'Contact', 'timeline.kind.invitation': 'Uitnodiging', 'timeline.kind.response': 'Antwoord',
+    'timeline.kind.case': 'Casus', 'timeline.kind.opt_out': 'Afgemeld',
+    'timeline.ev.contact.contact': 'Contact',
+    'timeline.ev.invitation.sent': 'Uitnodiging verstuurd', 'timeline.ev.invitation.reminded': 'Herinnering verstuurd',
+    'timeline.ev.invitation.opened': 'Uitnodiging geopend', 'timeline.ev.invitation.completed': 'Vragenlijst ingevuld',
+    'timeline.ev.invitation.failed': 'Uitnodiging niet afgeleverd',
+    'timeline.ev.response.received': 'Antwoord ontvangen',
+    'timeline.ev.case.opened': 'Casus geopend', 'timeline.ev.case.status': 'Status van de casus gewijzigd',
+    'timeline.ev.case.message': 'Bericht aan de klant',
+    'timeline.ev.opt_out.opt_out': 'Afgemeld voor uitnodigingen',
+    'timeline.status': '{from} \u2192 {to}',
+    'timeline.st.new': 'nieuw', 'timeline.st.contacted': 'contact gehad', 'timeline.st.resolved': 'opgelost',
+    'timeline.st.closed': 'gesloten', 'timeline.st.null': '–',
+    'timeline.sentiment': 'Toon: {label}', 'timeline.sent.negative': 'negatief', 'timeline.sent.neutral': 'neutraal',
+    'timeline.sent.positive': 'positief',
+    'timeline.open.response': 'Antwoord {id} bekijken', 'timeline.open.case': 'Casus {id} bekijken',
+    // ---- end issue 16 (customer timeline)
   },
   en: {
     'app.name': 'Klantstem',
@@ -1870,6 +1891,27 @@ const STRINGS = {
     'field.method': 'Method', 'field.compare': 'Compare with', 'field.bootstrap': 'Replicates',
     'field.window_days': 'Window (days)', 'field.segment': 'Segment', 'field.drivers': 'Aspects',
     // ---- end issue 15 (drivers UI)
+    // ---- issue 16 (customer timeline): pages/customer.js, links on the case and response pages
+    'timeline.title': 'Customer timeline', 'timeline.title.of': 'Timeline of {name}',
+    'timeline.link': 'Customer timeline', 'timeline.more': 'Older events',
+    'timeline.empty': 'Nothing has happened with this customer yet.',
+    'timeline.kind.contact': 'Contact', 'timeline.kind.invitation': 'Invitation', 'timeline.kind.response': 'Answer',
+    'timeline.kind.case': 'Case', 'timeline.kind.opt_out': 'Opted out',
+    'timeline.ev.contact.contact': 'Contact',
+    'timeline.ev.invitation.sent': 'Invitation sent', 'timeline.ev.invitation.reminded': 'Reminder sent',
+    'timeline.ev.invitation.opened': 'Invitation opened', 'timeline.ev.invitation.completed': 'Survey completed',
+    'timeline.ev.invitation.failed': 'Invitation not delivered',
+    'timeline.ev.response.received': 'Answer received',
+    'timeline.ev.case.opened': 'Case opened', 'timeline.ev.case.status': 'Case status changed',
+    'timeline.ev.case.message': 'Message to the customer',
+    'timeline.ev.opt_out.opt_out': 'Opted out of invitations',
+    'timeline.status': '{from} \u2192 {to}',
+    'timeline.st.new': 'new', 'timeline.st.contacted': 'contacted', 'timeline.st.resolved': 'resolved',
+    'timeline.st.closed': 'closed', 'timeline.st.null': '–',
+    'timeline.sentiment': 'Tone: {label}', 'timeline.sent.negative': 'negative', 'timeline.sent.neutral': 'neutral',
+    'timeline.sent.positive': 'positive',
+    'timeline.open.response': 'View answer {id}', 'timeline.open.case': 'View case {id}',
+    // ---- end issue 16 (customer timeline)
   },
 };
 

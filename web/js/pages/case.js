@@ -145,6 +145,9 @@ export async function render(main, ctx) {
     // ---- facts
     const facts = h('dl', { class: 'response-facts case-facts' },
       fact(t('case.customer'), cust.name || (cust.id ? '#' + cust.id : t('case.customer.unknown')), 'customer'),
+      // issue 16: the customer's timeline, for the roles that read customers
+      cust.id && (user.role === 'director' || user.role === 'admin')
+        ? fact(t('timeline.link'), h('a', { href: '#/customer/' + cust.id, id: 'case-timeline-link' }, '#' + cust.id), 'timeline') : null,
       fact(t('case.email'), cust.email || '–', 'email'),
       fact(t('case.phone'), phoneLink(cust.phone), 'phone'),
       fact(t('case.language'), cust.language ? t('lang.' + cust.language) : '–', 'language'),

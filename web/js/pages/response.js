@@ -56,7 +56,9 @@ export async function render(main, ctx) {
     row(t('response.team'), seen?.team?.name ?? (full?.team_id ? '#' + full.team_id : null)),
     row(t('response.employee'), seen?.employee?.name ?? null),
     row(t('response.channel'), full?.channel ?? null),
-    row(t('response.language'), full?.language ?? seen?.language ?? null));
+    row(t('response.language'), full?.language ?? seen?.language ?? null),
+    // issue 16: the customer's timeline (full is only read by directors and admins, its roles)
+    row(t('timeline.link'), full?.customer_id ? h('a', { href: '#/customer/' + full.customer_id, id: 'response-timeline-link' }, '#' + full.customer_id) : null));
   const cases = ctx.user.role === 'employee' ? null
     : await api('/cases', { query: { response_id: id } }).then((r) => r.items || [], () => null);
   if (!ctx.alive()) return;

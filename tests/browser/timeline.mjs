@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// timeline.mjs — browser tests of the customer timeline (issue 16): the
+// #/customer/ID page lists the items of GET /customers/{id}/timeline in the
+// same order, each with its symbol and its event in words, its time in the
+// user's locale, links to the answer and case pages; "Oudere gebeurtenissen"
+// pages on; the case and response pages link to it for directors and
+// admins; a team lead is sent away from the page (the API is 403 for them)
+// — against the real server on a fresh demo database.
+//
+//   KS_BIN=build/asan/klantstem node tests/browser/timeline.mjs
+
+import fs from 'node:fs';
+import {
+  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient,
+} from './lib.mjs';
+
+const { ok, eq, group, run } = tap('timeline browser tests');
+
+const NL_EVENT = {
+  'contact.contact': 'Contact', 'invitation.sent': 'Uitnodiging verstuurd', 'invitation.reminded': 'Herinnering verstuurd',
+  'invitation.opened': 'Uitnodiging geopend', 'invitation.completed': 'Vragenlijst ingevuld',
+  'invitation.failed': 'Uitnodiging niet afgeleverd', 'response.received': 'Antwoord ontvangen',
+  'case.opened': 'Casus geopend', 'case.status': 'Status van de casus gewijzigd', 'case.message': 'Bericht aan de klant',
+  'opt_out.opt_out': 'Afgemeld voor uitnodigingen',
+};
+
+async function main() {
+  const bin = binary();
+  if (!fs.existsSync(bin)) {
+    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
+    return;
+  }
+  const dir = tmpDir('ks-timeline-');
+  let srv = null;
+  let browser = null;
+  const problems = [];
+  try {
+    const db = makeDemo(bin, dir, 3);
+    srv = await startServer(bin, db);
+    const base = srv.base;
+    const admin = new ApiClient(base);
+    await admin.login(USERS.admin);
+    // a customer with a case: the demo's unhappy answers open cases
+    const cases = (await admin.call('GET', '/cases?limit=50')).body.items || [];
+    const kase = cases.find((c) => c.customer_id);
+    ok(Boolean(kase), 'fixture: the demo has a case with a customer', cases.slice(0, 2));
+    const cust = kase.customer_id;
+    const api = (await admin.call('GET', '/customers/' + cust + '/timeline?limit=200')).body;
+    ok(api.items.some((x) => x.kind === 'case') && api.items.some((x) => x.kind === 'response'),
+      'fixture: the customer\'s timeline has a case and a response', api.items.map((x) => x.kind));
+
+    browser = await launchBrowser();
+    const page = browser.context.pages()[0] || await browser.context.newPage();
+    page.on('pageerror', (err) => problems.push(String(err)));
+    await loginUi(page, base, USERS.director);
+
+    await group('timeline page', async () => {
+      await go(page, base, '#/customer/' + cust, 'customer');
+      await page.waitForSelector('#timeline');
+      const mine = await apiInPage(page, 'GET', '/customers/' + cust + '/timeline');
+      eq(mine.status, 200, 'director: GET timeline -> 200');
+      const rows = await page.$$eval('#timeline > li', (lis) => lis.map((li) => ({
+        kind: li.dataset.kind, event: li.dataset.event, id: Number(li.dataset.id),
+        icon: li.querySelector('.timeline-icon')?.textContent || '',
+        hidden: li.querySelector('.timeline-icon')?.getAttribute('aria-hidden'),
+        label: li.querySelector('.timeline-label')?.textContent || '',
+        at: li.querySelector('time')?.getAttribute('datetime'), shown: li.querySelector('time')?.textContent || '',
+        link: li.querySelector('a')?.getAttribute('href') || null,
+      })));
+      eq(rows.map((r) => [r.kind, r.event, r.id, r.at]), mine.body.items.map((x) => [x.kind, x.event, x.id, x.at]),
+        'the page lists the API\'s items in its order (' + rows.length + ')');
+      eq(rows.map((r) => r.label), mine.body.items.map((x) => NL_EVENT[x.kind + '.' + x.event]),
+        'each item names its event in Dutch');
+      ok(rows.every((r) => r.icon.trim() !== '' && r.hidden === 'true'), 'each item has a symbol (beside the words, hidden from screen readers)');
+      // the time in the user's locale: the local day of the item in nl-NL, worked out here
+      ok(rows.every((r) => {
+        const d = new Date(r.at);
+        const day = new Intl.DateTimeFormat('nl-NL', { timeZone: 'Europe/Amsterdam', day: 'numeric' }).format(d);
+        const year = new Intl.DateTimeFormat('nl-NL', { timeZone: 'Europe/Amsterdam', year: 'numeric' }).format(d);
+        return r.shown.includes(day) && r.shown.includes(year) && !r.shown.includes('T');
+      }), 'each time is shown in Dutch (local day and year, not ISO)', rows.map((r) => [r.at, r.shown]).slice(0, 4));
+      eq(rows.filter((r) => r.kind === 'case' || r.kind === 'response').map((r) => r.link),
+        mine.body.items.filter((x) => x.kind === 'case' || x.kind === 'response').map((x) => x.link),
+        'answers and cases link to their pages');
+      ok(!(await page.isVisible('#timeline-more')) === (mine.body.next === null), '"Oudere gebeurtenissen" only when there are more');
+      await shot(page, 'timeline-director');
+      // the case link opens the case page, which links back
+      await go(page, base, '#/case/' + kase.id, 'case');
+      eq(await page.getAttribute('#case-timeline-link', 'href'), '#/customer/' + cust, 'the case page links to the customer\'s timeline');
+      const resp = mine.body.items.find((x) => x.kind === 'response');
+      await go(page, base, '#/response/' + resp.id, 'response');
+      eq(await page.getAttribute('#response-timeline-link', 'href'), '#/customer/' + cust, 'the response page links to the customer\'s timeline');
+    });
+
+    await resetContext(browser.context);
+    await loginUi(page, base, USERS.team_lead);
+    await group('team lead', async () => {
+      const r = await apiInPage(page, 'GET', '/customers/' + cust + '/timeline');
+      eq(r.status, 403, 'team lead: GET timeline -> 403');
+      await page.goto(base + '/#/customer/' + cust);
+      await page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true');
+      ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'customer'), 'team lead: the page is not shown (sent home)');
+      await go(page, base, '#/case/' + kase.id, 'case');
+      ok(!(await page.$('#case-timeline-link')), 'team lead: no timeline link on the case page');
+    });
+    eq(problems, [], 'no script errors in the pages');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (srv) {
+      const st = await srv.stop();
+      const err = srv.stderr();
+      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
+      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+run(main);

@@ -29,9 +29,9 @@
 
 #include "cli/cli_drivers.h"
 #include "cli/csv.h"
+#include "cli/cli_util.h"
 #include "drivers/drivers.h"
 
-#define EXIT_USAGE 2
 #define FILE_MAX (1024u << 20)
 #define MAX_MISSING 16
 
@@ -53,30 +53,6 @@ static const char *const usage =
 	"  The file may be comma- or semicolon-separated (then ',' is the decimal\n"
 	"  mark), with or without a byte order mark, LF or CRLF. docs/DRIVERS.md\n"
 	"  says what the figures mean and what they do not.\n";
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("klantstem: drivers: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n\n%s", usage);
-	return EXIT_USAGE;
-}
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("klantstem: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
 
 typedef struct drv_cli_opts {
 	const char *csv, *outcome, *drivers, *group, *format;
@@ -111,7 +87,7 @@ static int parse_args(int argc, char **argv, drv_cli_opts *o)
 			return -1;
 		}
 		if (!v)
-			return usage_error("unknown or incomplete option '%s'", a);
+			return cli_usage_error("drivers", usage, "unknown or incomplete option '%s'", a);
 		i++;
 		if (strcmp(a, "--csv") == 0)
 			o->csv = v;
@@ -123,43 +99,40 @@ static int parse_args(int argc, char **argv, drv_cli_opts *o)
 			o->group = v;
 		else if (strcmp(a, "--format") == 0) {
 			if (strcmp(v, "table") && strcmp(v, "json") && strcmp(v, "csv"))
-				return usage_error("--format wants table, json or csv, got '%s'", v);
+				return cli_usage_error("drivers", usage, "--format wants table, json or csv, got '%s'", v);
 			o->format = v;
 		} else if (strcmp(a, "--method") == 0) {
 			if (!drv_method_parse(v, &o->eng.method))
-				return usage_error("--method wants relweights or shapley, got '%s'", v);
+				return cli_usage_error("drivers", usage, "--method wants relweights or shapley, got '%s'", v);
 		} else if (strcmp(a, "--bootstrap") == 0) {
 			if (!parse_int(v, 0, DRV_MAX_BOOTSTRAP, &n))
-				return usage_error("--bootstrap wants a number 0..%d, got '%s'",
+				return cli_usage_error("drivers", usage, "--bootstrap wants a number 0..%d, got '%s'",
 						   DRV_MAX_BOOTSTRAP, v);
 			o->eng.bootstrap = (int)n;
 		} else if (strcmp(a, "--seed") == 0) {
 			if (!parse_int(v, 0, INT64_MAX, &n))
-				return usage_error("--seed wants a number >= 0, got '%s'", v);
+				return cli_usage_error("drivers", usage, "--seed wants a number >= 0, got '%s'", v);
 			o->eng.seed = (uint64_t)n;
 		} else if (strcmp(a, "--missing") == 0) {
 			if (o->n_missing == MAX_MISSING)
-				return usage_error("at most %d --missing values", MAX_MISSING);
+				return cli_usage_error("drivers", usage, "at most %d --missing values", MAX_MISSING);
 			o->missing[o->n_missing++] = v;
 		} else
-			return usage_error("unknown option '%s'", a);
+			return cli_usage_error("drivers", usage, "unknown option '%s'", a);
 	}
 	if (!o->csv || !o->outcome || !o->drivers)
-		return usage_error("%s", "--csv FILE, --outcome COL and --drivers COL1,COL2,... are required");
+		return cli_usage_error("drivers", usage, "%s", "--csv FILE, --outcome COL and --drivers COL1,COL2,... are required");
 	return 0;
 }
 
 /* ---- the file ---- */
-
-
-
 
 static int load(const char *path, csv_doc *d)
 {
 	size_t len;
 	char *buf = csv_slurp(path, FILE_MAX, &len);
 	if (!buf)
-		return fail("%s: %s", path, strerror(errno));
+		return cli_fail("%s: %s", path, strerror(errno));
 	csv_skip_bom(buf, &len);
 	if (csv_semicolon_file(buf, len))
 		csv_semicolons_to_commas(buf, len, '.');  /* decimal commas */
@@ -167,11 +140,11 @@ static int load(const char *path, csv_doc *d)
 	const char *why;
 	if (!csv_parse(buf, len, d, &bad_line, &why)) {
 		csv_free(d);
-		return fail("%s:%d: bad CSV: %s", path, bad_line, why);
+		return cli_fail("%s:%d: bad CSV: %s", path, bad_line, why);
 	}
 	if (d->n == 0) {
 		csv_free(d);
-		return fail("%s:1: bad CSV: no header row", path);
+		return cli_fail("%s:1: bad CSV: no header row", path);
 	}
 	return 0;
 }
@@ -191,7 +164,7 @@ static int column(const csv_doc *d, const char *path, const char *name, const ch
 	for (int i = 0; i < d->rows[0].n; i++)
 		if (strcmp(trim(d->rows[0].field[i]), name) == 0)
 			return i;
-	fail("%s:1: no column '%s' (%s) in the header", path, name, what);
+	cli_fail("%s:1: no column '%s' (%s) in the header", path, name, what);
 	return -1;
 }
 
@@ -249,16 +222,16 @@ static int split_drivers(const drv_cli_opts *o, table *t)
 {
 	t->list = strdup(o->drivers);
 	if (!t->list)
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	int p = 1;
 	for (const char *c = t->list; *c; c++)
 		p += *c == ',';
 	if (p > DRV_MAX_DRIVERS)
-		return usage_error("at most %d drivers, got %d", DRV_MAX_DRIVERS, p);
+		return cli_usage_error("drivers", usage, "at most %d drivers, got %d", DRV_MAX_DRIVERS, p);
 	t->names = calloc((size_t)p, sizeof *t->names);
 	t->xcol = calloc((size_t)p, sizeof *t->xcol);
 	if (!t->names || !t->xcol)
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	char *s = t->list;
 	for (int i = 0; i < p; i++) {
 		char *c = strchr(s, ',');
@@ -266,12 +239,12 @@ static int split_drivers(const drv_cli_opts *o, table *t)
 			*c = '\0';
 		t->names[i] = trim(s);
 		if (!*t->names[i])
-			return usage_error("--drivers has an empty name (at position %d)", i + 1);
+			return cli_usage_error("drivers", usage, "--drivers has an empty name (at position %d)", i + 1);
 		for (int k = 0; k < i; k++)
 			if (strcmp(t->names[k], t->names[i]) == 0)
-				return usage_error("driver '%s' is named twice", t->names[i]);
+				return cli_usage_error("drivers", usage, "driver '%s' is named twice", t->names[i]);
 		if (strcmp(t->names[i], o->outcome) == 0)
-			return usage_error("'%s' is the outcome and cannot also be a driver", t->names[i]);
+			return cli_usage_error("drivers", usage, "'%s' is the outcome and cannot also be a driver", t->names[i]);
 		s = c ? c + 1 : s + strlen(s);
 	}
 	t->p = p;
@@ -286,7 +259,7 @@ static int cell(const drv_cli_opts *o, const csv_row *r, int col, const char *na
 		return 0;
 	}
 	if (!number(s, v))
-		return fail("%s:%d: column '%s': '%.40s' is not a number (missing: an empty cell, NA, "
+		return cli_fail("%s:%d: column '%s': '%.40s' is not a number (missing: an empty cell, NA, "
 			    "n.v.t. or --missing VALUE)",
 			    o->csv, r->line, name, s);
 	return 0;
@@ -320,11 +293,11 @@ static int fill(const drv_cli_opts *o, const csv_doc *d, table *t, drv_acc *a, i
 	ks_error e;
 	centre_of(o, d, t, c);
 	if (drv_acc_center(a, c, &e))
-		return fail("%s: %s", o->csv, e.message);
+		return cli_fail("%s: %s", o->csv, e.message);
 	for (int i = 1; i < d->n; i++) {
 		const csv_row *r = &d->rows[i];
 		if (r->n != width)
-			return fail("%s:%d: %d fields where the header has %d", o->csv, r->line, r->n, width);
+			return cli_fail("%s:%d: %d fields where the header has %d", o->csv, r->line, r->n, width);
 		double y;
 		if (cell(o, r, t->ycol, o->outcome, &y))
 			return 1;
@@ -379,11 +352,11 @@ static int print_json(const drv_cli_opts *o, const table *t, const drv_result *r
 		r->groups_used, "seed", (json_int_t)o->eng.seed, "repaired", r->repaired, "min_eigen",
 		num(r->min_eigen), "drivers", drivers);
 	if (!out)
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(out);
 	if (!s)
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	puts(s);
 	free(s);
 	return 0;
@@ -491,7 +464,7 @@ static int analyse(const drv_cli_opts *o, table *t, const csv_doc *d)
 	while (drv_acc_new(t->p, groups, &a, &e) == KS_ERR_RANGE && groups > 64)
 		groups /= 2;
 	if (!a)
-		return fail("drivers: %s", e.message);
+		return cli_fail("drivers: %s", e.message);
 	int rc = fill(o, d, t, a, groups);
 	if (rc) {
 		drv_acc_free(a);
@@ -504,8 +477,8 @@ static int analyse(const drv_cli_opts *o, table *t, const csv_doc *d)
 	if (drv_analyze(a, &eng, &r, &e)) {
 		drv_acc_free(a);
 		if (e.code == KS_ERR_INVALID && strcmp(e.field, "drivers") == 0)
-			return usage_error("%s", e.message);
-		return fail("%s: %s (%s)", o->csv, e.message, e.field);
+			return cli_usage_error("drivers", usage, "%s", e.message);
+		return cli_fail("%s: %s (%s)", o->csv, e.message, e.field);
 	}
 	drv_acc_free(a);
 	if (strcmp(o->format, "json") == 0)
@@ -531,7 +504,7 @@ int cli_drivers_run(int argc, char **argv)
 	}
 	if (o.eng.method == DRV_SHAPLEY && t.p > DRV_MAX_SHAPLEY) {
 		table_free(&t);
-		return usage_error("shapley takes at most %d drivers (exact over all subsets), got %d: "
+		return cli_usage_error("drivers", usage, "shapley takes at most %d drivers (exact over all subsets), got %d: "
 				   "use --method relweights",
 				   DRV_MAX_SHAPLEY, t.p);
 	}

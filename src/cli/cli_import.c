@@ -24,7 +24,6 @@
 #include "store/store.h"
 #include "survey/page.h"
 
-#define EXIT_USAGE 2
 #define IMP_FILE_MAX (1024u << 20)
 #define IMP_SEP_MARK '\x1F'  /* a semicolon file's ',' while the reader runs */
 
@@ -47,21 +46,6 @@ void imp_error(imp_errors *er, int line, const char *col, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int imp_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int imp_fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("klantstem: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-
-
-
 static void imp_unmark(csv_doc *d)
 {
 	for (int r = 0; r < d->n; r++)
@@ -76,16 +60,16 @@ int imp_load(const char *path, csv_doc *d)
 	size_t len = 0;
 	char *buf = csv_slurp(path, IMP_FILE_MAX, &len);
 	if (!buf)
-		return imp_fail("%s: %s", path, strerror(errno));
+		return cli_fail("%s: %s", path, strerror(errno));
 	csv_skip_bom(buf, &len);
 	if (len == 0 || buf[strspn(buf, " \t\r\n")] == '\0') {
 		free(buf);
-		return imp_fail("%s: the file is empty (it needs a header row and rows below it)", path);
+		return cli_fail("%s: the file is empty (it needs a header row and rows below it)", path);
 	}
 	bool semi = csv_semicolon_file(buf, len);
 	if (semi && memchr(buf, IMP_SEP_MARK, len)) {
 		free(buf);
-		return imp_fail("%s: the file holds a control character (0x1F)", path);
+		return cli_fail("%s: the file holds a control character (0x1F)", path);
 	}
 	/* The RFC 4180 reader splits at ',' only: a comma of the file (a
 	 * decimal comma, or one in unquoted text) becomes a mark that
@@ -97,14 +81,14 @@ int imp_load(const char *path, csv_doc *d)
 	if (!csv_parse(buf, len, d, &bad_line, &why)) {
 		csv_free(d);
 		memset(d, 0, sizeof *d);
-		return imp_fail("%s:%d: bad CSV: %s", path, bad_line, why);
+		return cli_fail("%s:%d: bad CSV: %s", path, bad_line, why);
 	}
 	if (semi)
 		imp_unmark(d);
 	if (d->n < 2) {
 		csv_free(d);
 		memset(d, 0, sizeof *d);
-		return imp_fail("%s:2: no rows below the header (nothing to import)", path);
+		return cli_fail("%s:2: no rows below the header (nothing to import)", path);
 	}
 	return 0;
 }
@@ -229,18 +213,6 @@ static const char *const imp_usage =
 	"  or without one the same row) are skipped. --dry-run checks only.\n"
 	"  docs/IMPORT.md has the format.\n";
 
-static int imp_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int imp_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("klantstem: import: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n\n%s", imp_usage);
-	return EXIT_USAGE;
-}
-
 /* argv[0] is the kind. Returns 0, -1 after --help, or an exit code. */
 static int imp_parse(int argc, char **argv, imp_opts *o)
 {
@@ -257,17 +229,17 @@ static int imp_parse(int argc, char **argv, imp_opts *o)
 					 : strcmp(a, "--drivers") == 0 ? &o->drivers
 					 : strcmp(a, "--ignore") == 0 ? &o->ignore : NULL;
 			if (!dst || !v)
-				return imp_usage_error("unknown or incomplete option '%s'", a);
+				return cli_usage_error("import", imp_usage, "unknown or incomplete option '%s'", a);
 			*dst = v;
 			i++;
 		} else if (o->file) {
-			return imp_usage_error("one file at a time ('%s' and '%s')", o->file, a);
+			return cli_usage_error("import", imp_usage, "one file at a time ('%s' and '%s')", o->file, a);
 		} else {
 			o->file = a;
 		}
 	}
 	if (!o->db || !o->file)
-		return imp_usage_error("%s", "--db DB and a FILE are required");
+		return cli_usage_error("import", imp_usage, "%s", "--db DB and a FILE are required");
 	return 0;
 }
 
@@ -275,7 +247,7 @@ int cli_import_run(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		if (argc < 2)
-			return imp_usage_error("%s", "what to import? (responses)");
+			return cli_usage_error("import", imp_usage, "%s", "what to import? (responses)");
 		fputs(imp_usage, stdout);
 		return 0;
 	}
@@ -284,7 +256,7 @@ int cli_import_run(int argc, char **argv)
 		if (strcmp(argv[1], imp_kinds[i].name) == 0)
 			run = imp_kinds[i].run;
 	if (!run)
-		return imp_usage_error("cannot import '%s' (known: responses)", argv[1]);
+		return cli_usage_error("import", imp_usage, "cannot import '%s' (known: responses)", argv[1]);
 	imp_opts o;
 	int rc = imp_parse(argc - 1, argv + 1, &o);
 	if (rc)
@@ -694,7 +666,7 @@ static int imp_responses(const imp_opts *o, ks_store *s, csv_doc *d, imp_errors 
 	if (!seen.hash || !seen.count || store_import_begin(s, &im, &e)) {
 		free(seen.hash);
 		free(seen.count);
-		return seen.hash && seen.count ? cli_report(&e, NULL) : imp_fail("out of memory");
+		return seen.hash && seen.count ? cli_report(&e, NULL) : cli_fail("out of memory");
 	}
 	imp_counts k = {0};
 	imp_resp_rows(o, im, &c, d, &seen, er, &k);

@@ -13,7 +13,6 @@
 #include "cli/cli_util.h"   /* reanalyze (issue 14, store) */
 #include "store/store.h"
 
-#define EXIT_USAGE 2
 #define FILE_MAX (256u << 20)
 
 static const char *const usage =
@@ -41,31 +40,6 @@ static const char *const usage =
 	"  reanalyze analyse every stored open answer again (after a taxonomy or model\n"
 	"            change), N answers per transaction (default 500)\n";
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("klantstem: text: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n\n%s", usage);
-	return EXIT_USAGE;
-}
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("klantstem: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-
 /* ---- CSV (RFC 4180): the reader is cli/csv.c ---------------------------- */
 
 static int csv_load(const char *path, csv_doc *d)
@@ -73,16 +47,16 @@ static int csv_load(const char *path, csv_doc *d)
 	size_t len;
 	char *buf = csv_slurp(path, FILE_MAX, &len);
 	if (!buf)
-		return fail("%s: %s", path, strerror(errno));
+		return cli_fail("%s: %s", path, strerror(errno));
 	int bad_line;
 	const char *why;
 	if (!csv_parse(buf, len, d, &bad_line, &why)) {
 		csv_free(d);
-		return fail("%s:%d: bad CSV: %s", path, bad_line, why);
+		return cli_fail("%s:%d: bad CSV: %s", path, bad_line, why);
 	}
 	if (d->n == 0) {
 		csv_free(d);
-		return fail("%s:1: bad CSV: no header row", path);
+		return cli_fail("%s:1: bad CSV: no header row", path);
 	}
 	return 0;
 }
@@ -94,7 +68,7 @@ static int csv_column(const csv_doc *d, const char *path, const char *name, int 
 			*col = i;
 			return 0;
 		}
-	return fail("%s:1: no column '%s' in the header", path, name);
+	return cli_fail("%s:1: no column '%s' in the header", path, name);
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -121,12 +95,12 @@ static int parse_opts(int argc, char **argv, text_opts *o)
 		const char *a = argv[i];
 		if (strcmp(a, "--folds") == 0) {
 			if (i + 1 >= argc)
-				return usage_error("--folds needs a value");
+				return cli_usage_error("text", usage, "--folds needs a value");
 			char *end;
 			errno = 0;
 			long v = strtol(argv[++i], &end, 10);
 			if (errno || *end || v < 2 || v > 100)
-				return usage_error("--folds must be 2..100");
+				return cli_usage_error("text", usage, "--folds must be 2..100");
 			o->folds = (int)v;
 			continue;
 		}
@@ -136,14 +110,14 @@ static int parse_opts(int argc, char **argv, text_opts *o)
 				break;
 		if (k < sizeof opt / sizeof *opt) {
 			if (i + 1 >= argc)
-				return usage_error("%s needs a value", a);
+				return cli_usage_error("text", usage, "%s needs a value", a);
 			*(const char **)((char *)o + opt[k].off) = argv[++i];
 			continue;
 		}
 		if (a[0] == '-' && a[1] != '\0')
-			return usage_error("unknown option '%s'", a);
+			return cli_usage_error("text", usage, "unknown option '%s'", a);
 		if (o->input)
-			return usage_error("one input file at most ('%s')", a);
+			return cli_usage_error("text", usage, "one input file at most ('%s')", a);
 		o->input = a;
 	}
 	return 0;
@@ -169,23 +143,23 @@ static int make_ctx(const text_opts *o, text_ctx **ctx)
 	size_t len;
 	ks_error err = { 0 };
 	if (o->taxonomy && !(tax = csv_slurp(o->taxonomy, FILE_MAX, &len)))
-		return fail("%s: %s", o->taxonomy, strerror(errno));
+		return cli_fail("%s: %s", o->taxonomy, strerror(errno));
 	ks_err rc = text_ctx_new(ctx, tax, &err);
 	free(tax);
 	if (rc != KS_OK)
-		return fail("%s%s%s", o->taxonomy ? o->taxonomy : "", o->taxonomy ? ": " : "", err.message);
+		return cli_fail("%s%s%s", o->taxonomy ? o->taxonomy : "", o->taxonomy ? ": " : "", err.message);
 	if (o->model) {
 		char *blob = csv_slurp(o->model, FILE_MAX, &len);
 		text_model *m;
 		if (!blob) {
 			text_ctx_free(*ctx);
-			return fail("%s: %s", o->model, strerror(errno));
+			return cli_fail("%s: %s", o->model, strerror(errno));
 		}
 		rc = text_model_load((unsigned char *)blob, len, &m, &err);
 		free(blob);
 		if (rc != KS_OK) {
 			text_ctx_free(*ctx);
-			return fail("%s: %s", o->model, err.message);
+			return cli_fail("%s: %s", o->model, err.message);
 		}
 		text_ctx_set_model(*ctx, m);
 	}
@@ -227,16 +201,16 @@ static int analyze(const text_opts *o)
 {
 	text_lang lang, prior;
 	if (!lang_arg(o->lang, &lang))
-		return usage_error("--lang must be auto, nl or en");
+		return cli_usage_error("text", usage, "--lang must be auto, nl or en");
 	if (!lang_arg(o->prior, &prior))
-		return usage_error("--prior must be nl or en");
+		return cli_usage_error("text", usage, "--prior must be nl or en");
 	bool csv_out = o->format && strcmp(o->format, "csv") == 0;
 	if (o->format && !csv_out && strcmp(o->format, "jsonl") != 0)
-		return usage_error("--format must be jsonl or csv");
+		return cli_usage_error("text", usage, "--format must be jsonl or csv");
 	if (o->csv && (!o->column || o->input))
-		return usage_error("--csv FILE needs --column NAME and no other input file");
+		return cli_usage_error("text", usage, "--csv FILE needs --column NAME and no other input file");
 	if ((o->column || o->lang_col) && !o->csv)
-		return usage_error("--column and --lang-column need --csv FILE");
+		return cli_usage_error("text", usage, "--column and --lang-column need --csv FILE");
 	text_ctx *ctx;
 	text_worker *w;
 	ks_error err = { 0 };
@@ -245,7 +219,7 @@ static int analyze(const text_opts *o)
 		return rc;
 	if (text_worker_new(ctx, &w, &err) != KS_OK) {
 		text_ctx_free(ctx);
-		return fail("%s", err.message);
+		return cli_fail("%s", err.message);
 	}
 	bool force = lang != TEXT_LANG_AUTO;
 	text_lang pr = force ? lang : prior;
@@ -276,7 +250,7 @@ static int analyze(const text_opts *o)
 				rp = pr;
 			text_result r;
 			if (text_analyze(w, t, strlen(t), rp, force, &r, &err) != KS_OK)
-				rc = fail("%s:%d: %s", o->csv, d.rows[i].line, err.message);
+				rc = cli_fail("%s:%d: %s", o->csv, d.rows[i].line, err.message);
 			else
 				print_result(&r, i, csv_out);
 			text_result_free(&r);
@@ -287,7 +261,7 @@ static int analyze(const text_opts *o)
 		size_t len;
 		char *buf = csv_slurp(o->input ? o->input : "-", FILE_MAX, &len);
 		if (!buf) {
-			rc = fail("%s: %s", o->input ? o->input : "stdin", strerror(errno));
+			rc = cli_fail("%s: %s", o->input ? o->input : "stdin", strerror(errno));
 			goto out;
 		}
 		int line = 0;
@@ -300,7 +274,7 @@ static int analyze(const text_opts *o)
 			} else {
 				text_result r;
 				if (text_analyze(w, p, n, pr, force, &r, &err) != KS_OK)
-					rc = fail("%s:%d: %s", o->input ? o->input : "stdin", line, err.message);
+					rc = cli_fail("%s:%d: %s", o->input ? o->input : "stdin", line, err.message);
 				else
 					print_result(&r, line, csv_out);
 				text_result_free(&r);
@@ -358,7 +332,7 @@ static int load_examples(const text_opts *o, csv_doc *d, text_example **ex, int 
 	*ex = calloc((size_t)d->n, sizeof **ex);
 	if (!*ex) {
 		csv_free(d);
-		return fail("out of memory");
+		return cli_fail("out of memory");
 	}
 	*n = *no_label = *no_text = *bad_label = 0;
 	for (int i = 1; i < d->n; i++) {
@@ -424,9 +398,9 @@ static void print_top(const text_model *m)
 static int train_or_eval(const text_opts *o, bool eval)
 {
 	if (!o->csv || !o->text_col || !o->label_col)
-		return usage_error("%s needs --csv FILE --text COL --label COL", eval ? "evaluate" : "train");
+		return cli_usage_error("text", usage, "%s needs --csv FILE --text COL --label COL", eval ? "evaluate" : "train");
 	if (o->input)
-		return usage_error("unexpected argument '%s'", o->input);
+		return cli_usage_error("text", usage, "unexpected argument '%s'", o->input);
 	text_ctx *ctx;
 	text_worker *w = NULL;
 	ks_error err = { 0 };
@@ -437,7 +411,7 @@ static int train_or_eval(const text_opts *o, bool eval)
 	text_example *ex = NULL;
 	int n = 0, nl = 0, nt = 0, nb = 0;
 	if (text_worker_new(ctx, &w, &err) != KS_OK) {
-		rc = fail("%s", err.message);
+		rc = cli_fail("%s", err.message);
 		goto out0;
 	}
 	if ((rc = load_examples(o, &d, &ex, &n, &nl, &nt, &nb)) != 0)
@@ -449,7 +423,7 @@ static int train_or_eval(const text_opts *o, bool eval)
 	if (eval) {
 		text_eval e;
 		if (text_model_evaluate(w, ex, n, o->folds, &to, &e, &err) != KS_OK) {
-			rc = fail("%s: %s", o->csv, err.message);
+			rc = cli_fail("%s: %s", o->csv, err.message);
 			goto out;
 		}
 		printf("texts %d, folds %d\n", e.n, o->folds);
@@ -464,7 +438,7 @@ static int train_or_eval(const text_opts *o, bool eval)
 	} else {
 		text_model *m;
 		if (text_model_train(w, ex, n, &to, &m, &err) != KS_OK) {
-			rc = fail("%s: %s", o->csv, err.message);
+			rc = cli_fail("%s: %s", o->csv, err.message);
 			goto out;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -478,11 +452,11 @@ static int train_or_eval(const text_opts *o, bool eval)
 			size_t len;
 			FILE *f = NULL;
 			if (text_model_save(m, &blob, &len, &err) != KS_OK)
-				rc = fail("%s", err.message);
+				rc = cli_fail("%s", err.message);
 			else if (!(f = fopen(o->out, "wb")) || fwrite(blob, 1, len, f) != len)
-				rc = fail("%s: %s", o->out, strerror(errno));
+				rc = cli_fail("%s: %s", o->out, strerror(errno));
 			if (f && fclose(f) != 0 && rc == 0)
-				rc = fail("%s: %s", o->out, strerror(errno));
+				rc = cli_fail("%s: %s", o->out, strerror(errno));
 			if (rc == 0)
 				printf("written: %s (%zu bytes)\n", o->out, len);
 			if (rc == 0 || f)
@@ -519,12 +493,12 @@ static int reanalyze(int argc, char **argv)
 			char *end;
 			batch = strtol(argv[++i], &end, 10);
 			if (*end || batch < 1 || batch > 100000)
-				return usage_error("--batch must be 1..100000");
+				return cli_usage_error("text", usage, "--batch must be 1..100000");
 		} else
-			return usage_error("unknown option '%s'", argv[i]);
+			return cli_usage_error("text", usage, "unknown option '%s'", argv[i]);
 	}
 	if (db == NULL)
-		return usage_error("reanalyze needs --db FILE");
+		return cli_usage_error("text", usage, "reanalyze needs --db FILE");
 	if (cli_db_exists(db))
 		return 1;
 	ks_store *s;
@@ -551,12 +525,12 @@ static int taxonomy_store(ks_store *s, const char *file)
 		size_t len;
 		char *buf = csv_slurp(file, FILE_MAX, &len);
 		if (buf == NULL)
-			return fail("%s: %s", file, strerror(errno));
+			return cli_fail("%s: %s", file, strerror(errno));
 		json_error_t je;
 		tax = json_loadb(buf, len, 0, &je);
 		free(buf);
 		if (tax == NULL)
-			return fail("%s: not JSON (line %d: %s)", file, je.line, je.text);
+			return cli_fail("%s: not JSON (line %d: %s)", file, je.line, je.text);
 	}
 	ks_error e;
 	ks_error_clear(&e);
@@ -566,7 +540,7 @@ static int taxonomy_store(ks_store *s, const char *file)
 	ks_err err = store_text_taxonomy_put(s, tax, &a, &out, &e);
 	json_decref(tax);
 	if (err && e.field[0])
-		return fail("%s: %s (field %s)", file ? file : "taxonomy", e.message, e.field);
+		return cli_fail("%s: %s (field %s)", file ? file : "taxonomy", e.message, e.field);
 	if (err)
 		return cli_report(&e, NULL);
 	printf("taxonomy %s: version %lld; the stored answers are analysed again when the server starts"
@@ -589,12 +563,12 @@ static int taxonomy_db(int argc, char **argv)
 		else if (strcmp(argv[i], "--reset") == 0)
 			reset = true;
 		else
-			return usage_error("unknown option '%s'", argv[i]);
+			return cli_usage_error("text", usage, "unknown option '%s'", argv[i]);
 	}
 	if (db == NULL)
-		return usage_error("taxonomy --set / --reset need --db FILE");
+		return cli_usage_error("text", usage, "taxonomy --set / --reset need --db FILE");
 	if (set && reset)
-		return usage_error("--set and --reset exclude each other");
+		return cli_usage_error("text", usage, "--set and --reset exclude each other");
 	if (cli_db_exists(db))
 		return 1;
 	ks_store *s;
@@ -614,7 +588,7 @@ static int taxonomy_db(int argc, char **argv)
 			if (text)
 				printf("%s\n", text);
 			free(text);
-			rc = text ? 0 : fail("out of memory");
+			rc = text ? 0 : cli_fail("out of memory");
 		}
 		json_decref(out);
 	}
@@ -626,7 +600,7 @@ int cli_text_run(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
+		return argc < 2 ? CLI_EXIT_USAGE : 0;
 	}
 	const char *sub = argv[1];
 	if (strcmp(sub, "reanalyze") == 0)
@@ -647,11 +621,11 @@ int cli_text_run(int argc, char **argv)
 		text_ctx *ctx;
 		ks_error err = { 0 };
 		if (text_ctx_new(&ctx, NULL, &err) != KS_OK)
-			return fail("%s", err.message);
+			return cli_fail("%s", err.message);
 		text_ctx_free(ctx);
 		extern const char text_taxonomy_default[];
 		fputs(text_taxonomy_default, stdout);
 		return 0;
 	}
-	return usage_error("unknown sub-command '%s'", sub);
+	return cli_usage_error("text", usage, "unknown sub-command '%s'", sub);
 }

@@ -1,5 +1,6 @@
 /* cli_util.c — see cli_util.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,4 +36,26 @@ int cli_db_exists(const char *db)
 		return 0;
 	fprintf(stderr, "klantstem: no database file at '%s'\n", db);
 	return 1;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("klantstem: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_usage_error(const char *command, const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "klantstem: %s: ", command);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n%s", usage);
+	return CLI_EXIT_USAGE;
 }

@@ -20,6 +20,18 @@ bool cli_parse_id(const char *s, int64_t *out);
  * of a refusal or failure. */
 int cli_report(const ks_error *e, const char *quiet_field);
 
+/* The exit status of a usage error (a bad or missing argument). */
+#define CLI_EXIT_USAGE 2
+
+/* Print "klantstem: MESSAGE" (printf-style) on stderr; returns 1, the exit
+ * status of a refusal or failure. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "klantstem: COMMAND: MESSAGE", a blank line and the command's
+ * usage text on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* 0 when db names a regular file; otherwise prints
  * "klantstem: no database file at 'DB'" and returns 1. */
 int cli_db_exists(const char *db);

@@ -13,7 +13,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
            -Wstrict-prototypes -Wformat=2
 CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 INC     := -Isrc
-SRC     := $(sort $(wildcard src/*/*.c))
+SRC     := $(sort $(wildcard src/*/*.c src/*/*/*.c))
 LIB_SRC := $(filter-out src/cli/main.c,$(SRC))
 
 # Release build (make demo, bench) and sanitizer build (make test) live in

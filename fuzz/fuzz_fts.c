@@ -1,5 +1,5 @@
 /* fuzz_fts.c — the full-text search of open answers: the words a user
- * types become an FTS5 query (sq_fts_query in src/store/sqlite_dashboard.c)
+ * types become an FTS5 query (sq_fts_query in src/store/reports/sqlite_dashboard.c)
  * that runs against the real responses_fts index, through
  * store_verbatim_search, on the demo store of fuzz_app.h.
  *

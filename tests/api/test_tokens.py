@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Accounts and tokens (issue 11; docs/API.md "Accounts and access": API
-tokens, users; src/api/api_auth.c, src/store/sqlite_auth.c,
+tokens, users; src/api/api_auth.c, src/store/accounts/sqlite_auth.c,
 src/cli/cli_users.c).
 
 One server in test mode (`serve --test-clock`, so token expiry, the

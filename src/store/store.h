@@ -1298,6 +1298,58 @@ ks_err store_widget_put(ks_store *s, const store_widget *w, size_t n, const stor
 			ks_error *e);
 /* ==== end of public score widgets =========================================== */
 
+/* ==== mentions: unsolicited feedback (issue 16 H1, customers/sqlite_mentions.c, 020) ====
+ * Reviews and posts from any source (src/mentions/mentions.h). Never an NPS:
+ * their measures are their own (docs/MENTIONS.md). */
+#include "mentions/mentions.h"
+
+/* Writes b in one transaction: a new (source, source_id) is inserted, an
+ * existing one is updated only when this updated_at is newer (an older or
+ * equal one is counted unchanged and writes nothing). unit_id comes from
+ * mention_locations, customer_id from customers.external_id, the text's
+ * analysis (language when absent, sentiment, themes) is stored with it.
+ * *out may be NULL. Nothing is written on any error. */
+ks_err store_mentions_upsert(ks_store *s, const mentions_batch *b, mentions_counts *out, ks_error *e);
+
+/* A list or summary filter; zero/NULL members do not filter. */
+typedef struct store_mention_query {
+	const char *source, *location, *theme, *sentiment, *q; /* q: substring of title/text/author */
+	int64_t unit_id;         /* this unit and every unit below it */
+	int64_t customer_id;
+	int64_t from, to;        /* created_at in [from, to) */
+	bool rated_only;
+	int offset, limit;       /* list paging: limit 1..500 */
+} store_mention_query;
+
+/* {"items":[mention...],"total":n,"offset":o,"limit":l}, newest first
+ * (created_at, id). A mention is the JSON shape of docs/API.md "Mentions". */
+ks_err store_mentions_list(ks_store *s, const store_mention_query *q, json_t **out, ks_error *e);
+/* One mention, or KS_ERR_NOTFOUND. */
+ks_err store_mention_get(ks_store *s, int64_t id, json_t **out, ks_error *e);
+/* The unit a mention is linked to (0 = none); KS_ERR_NOTFOUND. */
+ks_err store_mention_unit(ks_store *s, int64_t id, int64_t *unit_id, ks_error *e);
+/* Sets the reply: draft (NULL = leave, "" = clear) or, with recorded, the
+ * reply as published (text, at, by; the draft is cleared). Returns the row. */
+ks_err store_mention_reply(ks_store *s, int64_t id, const char *draft, const char *text, bool recorded,
+			   int64_t user_id, int64_t at, json_t **out, ks_error *e);
+/* Measures per group ("source", "location", "unit", "month" in the
+ * organisation's zone, or NULL = one total): {"group_by", "groups":[{key,
+ * label, n, n_rated, rating10:{mean, low, high}|null, share_4_5:{p, low,
+ * high}|null, sentiment:{positive, neutral, negative, n}}], "min_n"}. A group
+ * with fewer than min_n mentions shows only n ("hidden": true). */
+ks_err store_mentions_summary(ks_store *s, const store_mention_query *q, const char *group_by, int64_t min_n,
+			      json_t **out, ks_error *e);
+/* mention_locations: [{"location","unit_id","unit_name","mentions"}]. */
+ks_err store_mention_locations_list(ks_store *s, json_t **out, ks_error *e);
+/* Maps location to unit (KS_ERR_REF field unit_id when no such unit) and
+ * relinks the stored mentions of that location, in one transaction;
+ * *relinked (may be NULL) = mentions changed. */
+ks_err store_mention_location_put(ks_store *s, const char *location, int64_t unit_id, int64_t *relinked,
+				  ks_error *e);
+/* Removes the mapping (its mentions lose their unit); KS_ERR_NOTFOUND. */
+ks_err store_mention_location_delete(ks_store *s, const char *location, int64_t *relinked, ks_error *e);
+/* ==== end of mentions ======================================================= */
+
 /* ==== customer timeline (issue 16, sqlite_timeline.c) ======================= */
 /* One customer's contacts, invitation events, responses, case events and
  * opt-out, newest first: {"customer":{id,name},"items":[...],"next":ISO|null}.

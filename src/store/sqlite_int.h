@@ -253,6 +253,36 @@ ks_err sq_cfirst(sq_conn *c, sqlite3_stmt *st, int64_t *out, ks_error *e);
 ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e);
 /* Column text, "" for NULL. */
 const char *sq_ctext(sqlite3_stmt *st, int i);
+
+/* ---- mail outboxes (sqlite_outbox.c) ----
+ * A mail outbox is a table whose rows move 'pending' -> 'sending' -> 'sent'
+ * | 'failed' in status_col, with the columns attempts, next_attempt_at,
+ * last_error, sent_at (and claimed_at when claimed_at is true). Each outbox
+ * claims with its own SELECT; these do the rest, on the caller's connection
+ * and inside the caller's transaction when it has one. table and
+ * status_col are static names, never user input. */
+typedef struct sq_outbox {
+	const char *table;
+	const char *status_col;
+	int max_attempts;        /* RETRY after this many tries gives up */
+	bool claimed_at;
+} sq_outbox;
+/* "sent", "failed" or "pending" after attempts tries ended in outcome. */
+const char *sq_outbox_status(const sq_outbox *o, store_send_outcome outcome, int attempts);
+/* When to try again after attempts tries: now + 1, 2, 4 ... minutes (at
+ * most 1024). */
+int64_t sq_outbox_next_attempt(int64_t now, int attempts);
+/* Sends interrupted by a crash ('sending') back to 'pending'; *n = rows. */
+ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e);
+/* A claimed row: 'sending' with its attempts (and claimed_at = now). */
+ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int attempts, int64_t now,
+			      ks_error *e);
+/* The outcome of try number attempts: status, next attempt, last error
+ * (detail, NULL or "" for none) and sent_at; *status (when not NULL) gets
+ * the status written, a static string. */
+ks_err sq_outbox_record(sq_conn *c, const sq_outbox *o, int64_t id, int attempts,
+			store_send_outcome outcome, const char *detail, int64_t now, const char **status,
+			ks_error *e);
 json_t *sq_iso_or_null(int64_t t);
 /* text analysis (issue 14, sqlite_text.c) */
 void sq_text_open(ks_store *s);   /* at store_open; logs and goes on without */

@@ -19,12 +19,6 @@
 	" coalesce(team_id, 0), coalesce(created_by, 0), created_at, updated_at,"            \
 	" (SELECT name FROM users u WHERE u.id = owner_id)"
 
-static ks_err sq_aprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
-{
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
-	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
-}
-
 static void sq_atext(sqlite3_stmt *st, int col, char *out, size_t n)
 {
 	const unsigned char *v = sqlite3_column_text(st, col);
@@ -82,7 +76,7 @@ static ks_err sq_action_refs(sq_conn *c, const store_action *a, ks_error *e)
 	if (err || a->journey_id == 0 || a->touchpoint_id == 0)
 		return err;
 	sqlite3_stmt *st;
-	err = sq_aprep(c, "SELECT journey_id FROM touchpoints WHERE id = ?1", &st, e);
+	err = sq_cprep(c, "SELECT journey_id FROM touchpoints WHERE id = ?1", &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, a->touchpoint_id);
@@ -124,7 +118,7 @@ static ks_err sq_action_owner_name(sq_conn *c, store_action *a, ks_error *e)
 {
 	sqlite3_stmt *st = NULL;
 	a->owner_name[0] = '\0';
-	ks_err err = sq_aprep(c, "SELECT name FROM users WHERE id = ?1", &st, e);
+	ks_err err = sq_cprep(c, "SELECT name FROM users WHERE id = ?1", &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, a->owner_id);
@@ -145,7 +139,7 @@ ks_err store_action_create(ks_store *s, store_action *a, ks_error *e)
 	if (!err)
 		err = sq_action_owner_name(c, a, e);
 	if (!err)
-		err = sq_aprep(c,
+		err = sq_cprep(c,
 			       "INSERT INTO actions(title, description, theme, owner_id, status, start_date,"
 			       " deadline, journey_id, touchpoint_id, team_id, created_by, created_at, updated_at)"
 			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
@@ -171,7 +165,7 @@ ks_err store_action_get(ks_store *s, int64_t id, store_action *out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_aprep(c, "SELECT " SQ_ACTION_COLS " FROM actions WHERE id = ?1", &st, e);
+	ks_err err = sq_cprep(c, "SELECT " SQ_ACTION_COLS " FROM actions WHERE id = ?1", &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, id);
 		int rc = sqlite3_step(st);
@@ -198,7 +192,7 @@ ks_err store_action_update(ks_store *s, store_action *a, const char *expect_stat
 	if (!err)
 		err = sq_action_owner_name(c, a, e);
 	if (!err)
-		err = sq_aprep(c,
+		err = sq_cprep(c,
 			       "UPDATE actions SET title = ?1, description = ?2, theme = ?3, owner_id = ?4,"
 			       " status = ?5, start_date = ?6, deadline = ?7, journey_id = ?8,"
 			       " touchpoint_id = ?9, team_id = ?10, updated_at = ?11"
@@ -251,7 +245,7 @@ ks_err store_action_list(ks_store *s, const store_action_query *q, store_action 
 	int limit = q->limit < 1 ? 1 : q->limit > 500 ? 500 : q->limit;
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_aprep(c, sq_action_list_sql, &st, e);
+	ks_err err = sq_cprep(c, sq_action_list_sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		return err;

@@ -18,6 +18,9 @@
 #include "cases/sla.h"
 
 #define CASE_MAIL_MAX_ATTEMPTS 8
+
+static const sq_outbox sq_case_mails = {"case_mails", "status", CASE_MAIL_MAX_ATTEMPTS, false};
+static const sq_outbox sq_case_digests = {"case_digests", "status", CASE_MAIL_MAX_ATTEMPTS, false};
 #define CASE_RESURVEY_DELAY (24 * 3600)   /* let the fix be felt first */
 #define CASE_RESURVEY_TTL (14 * 86400)
 
@@ -530,11 +533,11 @@ void store_case_mail_job_clear(store_case_mail_job *j)
 ks_err store_case_mail_recover(ks_store *s, int *n, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "UPDATE case_mails SET status = 'pending' WHERE status = 'sending'", e);
-	*n = err ? 0 : sqlite3_changes(c->db);
+	int digests = 0;
+	ks_err err = sq_outbox_recover(c, &sq_case_mails, n, e);
 	if (!err)
-		err = sq_exec(c, "UPDATE case_digests SET status = 'pending' WHERE status = 'sending'", e);
-	*n += err ? 0 : sqlite3_changes(c->db);
+		err = sq_outbox_recover(c, &sq_case_digests, &digests, e);
+	*n += digests;
 	sq_release(s, c);
 	return err;
 }
@@ -598,14 +601,8 @@ static ks_err sq_case_mail_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = sq_fail(c, rc, e);
 	sqlite3_finalize(st);
-	for (int i = 0; !err && i < a->n; i++) {
-		err = sq_cprep(c, "UPDATE case_mails SET status = 'sending', attempts = ?2 WHERE id = ?1", &st, e);
-		if (err)
-			break;
-		sqlite3_bind_int64(st, 1, a->jobs[i].id);
-		sqlite3_bind_int(st, 2, a->jobs[i].attempts);
-		err = sq_cstep(c, st, e);
-	}
+	for (int i = 0; !err && i < a->n; i++)
+		err = sq_outbox_mark_sending(c, &sq_case_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
 	return err;
 }
 
@@ -641,26 +638,10 @@ static ks_err sq_case_mail_record_tx(ks_store *s, sq_conn *c, void *arg, ks_erro
 {
 	(void)s;
 	sq_record_args *a = arg;
-	bool give_up = a->outcome == STORE_SEND_GIVE_UP ||
-		       (a->outcome == STORE_SEND_RETRY && a->j->attempts >= CASE_MAIL_MAX_ATTEMPTS);
-	const char *status = a->outcome == STORE_SEND_OK ? "sent" : give_up ? "failed" : "pending";
-	/* Backoff 1, 2, 4 ... minutes: a mail server that is down for a while
-	 * is not hammered, one that hiccups is retried soon. */
-	int64_t next = a->now + ((int64_t)60 << (a->j->attempts > 10 ? 10 : a->j->attempts - 1));
+	const char *status = NULL;
 	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c,
-			      "UPDATE case_mails SET status = ?2, next_attempt_at = ?3, last_error = ?4,"
-			      " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
-			      &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, a->j->id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, next);
-	if (a->detail && a->detail[0])
-		sqlite3_bind_text(st, 4, a->detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, a->now);
-	err = sq_cstep(c, st, e);
+	ks_err err = sq_outbox_record(c, &sq_case_mails, a->j->id, a->j->attempts, a->outcome, a->detail,
+				      a->now, &status, e);
 	if (err || strcmp(a->j->kind, "customer") != 0 || strcmp(status, "pending") == 0)
 		return err;
 	err = sq_cprep(c, "UPDATE cases SET customer_message_status = ?2 WHERE id = ?1", &st, e);
@@ -815,13 +796,8 @@ static ks_err sq_digest_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e
 	for (int i = 0; !err && i < a->n; i++) {
 		err = sq_digest_cases(c, &a->jobs[i], e);
 		if (!err)
-			err = sq_cprep(c, "UPDATE case_digests SET status = 'sending', attempts = ?2 WHERE id = ?1",
-				       &st, e);
-		if (err)
-			break;
-		sqlite3_bind_int64(st, 1, a->jobs[i].id);
-		sqlite3_bind_int(st, 2, a->jobs[i].attempts);
-		err = sq_cstep(c, st, e);
+			err = sq_outbox_mark_sending(c, &sq_case_digests, a->jobs[i].id, a->jobs[i].attempts,
+						     a->now, e);
 	}
 	return err;
 }
@@ -858,24 +834,10 @@ static ks_err sq_digest_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *
 {
 	(void)s;
 	sq_digest_record_args *a = arg;
-	bool give_up = a->outcome == STORE_SEND_GIVE_UP ||
-		       (a->outcome == STORE_SEND_RETRY && a->j->attempts >= CASE_MAIL_MAX_ATTEMPTS);
-	const char *status = a->outcome == STORE_SEND_OK ? "sent" : give_up ? "failed" : "pending";
-	int64_t next = a->now + ((int64_t)60 << (a->j->attempts > 10 ? 10 : a->j->attempts - 1));
+	const char *status = NULL;
 	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c,
-			      "UPDATE case_digests SET status = ?2, next_attempt_at = ?3, last_error = ?4,"
-			      " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
-			      &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, a->j->id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, next);
-	if (a->detail && a->detail[0])
-		sqlite3_bind_text(st, 4, a->detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, a->now);
-	err = sq_cstep(c, st, e);
+	ks_err err = sq_outbox_record(c, &sq_case_digests, a->j->id, a->j->attempts, a->outcome, a->detail,
+				      a->now, &status, e);
 	if (err || strcmp(status, "pending") == 0)
 		return err;
 	/* the mails it stood for share its fate */

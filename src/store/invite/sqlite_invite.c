@@ -19,21 +19,6 @@
 
 #define INVITE_MAX_ATTEMPTS 8
 
-static ks_err sq_prep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
-{
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
-	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
-}
-
-/* Step a write statement to completion and finalize it. */
-static ks_err sq_done(sq_conn *c, sqlite3_stmt *st, ks_error *e)
-{
-	int rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
-	return err;
-}
-
 static void sq_text_copy(sqlite3_stmt *st, int col, char *out, size_t n)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -67,7 +52,7 @@ static ks_err sq_rule_get_on(sq_conn *c, int64_t touchpoint_id, invite_rule *out
 	char sql[512];
 	snprintf(sql, sizeof sql, "SELECT %s FROM survey_rules WHERE touchpoint_id=?1", sq_rule_cols);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, sql, &st, e);
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, touchpoint_id);
@@ -111,7 +96,7 @@ ks_err store_rule_put(ks_store *s, const invite_rule *r, ks_error *e)
 				      (long long)r->survey_id);
 	}
 	if (!err)
-		err = sq_prep(c, sql, &st, e);
+		err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		const int64_t v[] = {r->touchpoint_id, r->survey_id, r->enabled, r->delay_minutes,
 				     r->quiet_start_hour, r->quiet_end_hour, r->sample_pct,
@@ -121,7 +106,7 @@ ks_err store_rule_put(ks_store *s, const invite_rule *r, ks_error *e)
 			sqlite3_bind_int64(st, i + 1, v[i]);
 		if (r->survey_id == 0)
 			sqlite3_bind_null(st, 2);
-		err = sq_done(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
@@ -146,7 +131,7 @@ ks_err store_rule_list(ks_store *s, json_t **out, ks_error *e)
 	char sql[512];
 	snprintf(sql, sizeof sql, "SELECT %s FROM survey_rules ORDER BY touchpoint_id", sq_rule_cols);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, sql, &st, e);
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		json_t *items = json_array();
 		int rc;
@@ -173,7 +158,7 @@ static ks_err sq_invite_facts(sq_conn *c, const model_contact *ct, const invite_
 			      invite_facts *f, char *email, size_t email_n, ks_error *e)
 {
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     "SELECT opted_out_at IS NOT NULL, coalesce(email,''),"
 			     " EXISTS(SELECT 1 FROM cases WHERE customer_id=?1 AND status IN ('new','contacted')),"
 			     " (SELECT max(send_at) FROM invitations WHERE customer_id=?1 AND decision='created'"
@@ -222,7 +207,7 @@ ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_
 		snprintf(msgid, sizeof msgid, "inv-%lld-%s@klantstem", (long long)ct->id, unsub);
 	}
 	sqlite3_stmt *st;
-	err = sq_prep(c,
+	err = sq_cprep(c,
 		      "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, employee_id,"
 		      " channel, decision, status, email, send_at, next_attempt_at, message_id,"
 		      " reminder_status, unsubscribe_token, created_at)"
@@ -247,7 +232,7 @@ ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_
 	sqlite3_bind_text(st, 12, create && rule.reminder_days > 0 ? "scheduled" : "none", -1,
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, clock_now(s->clock));
-	err = sq_done(c, st, e);
+	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
 	out->invitation_id = sqlite3_last_insert_rowid(c->db);
@@ -280,7 +265,7 @@ ks_err sq_webhook_queue(ks_store *s, sq_conn *c, const char *event, json_t *payl
 	if (txt == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     "INSERT INTO webhook_outbox(event, payload, next_attempt_at, created_at)"
 			     " VALUES(?1, ?2, ?3, ?3)",
 			     &st, e);
@@ -288,7 +273,7 @@ ks_err sq_webhook_queue(ks_store *s, sq_conn *c, const char *event, json_t *payl
 		sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, clock_now(s->clock));
-		err = sq_done(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	free(txt);
 	return err;
@@ -371,7 +356,7 @@ static void sq_job_row(sqlite3_stmt *st, bool reminder, store_invite_job *j)
 static ks_err sq_skip_stale_reminders(sq_conn *c, int64_t now, ks_error *e)
 {
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     "UPDATE invitations SET reminder_status='skipped'"
 			     " WHERE reminder_status='scheduled' AND reminder_at <= ?1 AND (completed_at IS NOT NULL"
 			     "  OR status <> 'sent' OR expires_at <= ?1"
@@ -380,7 +365,7 @@ static ks_err sq_skip_stale_reminders(sq_conn *c, int64_t now, ks_error *e)
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, now);
-	return sq_done(c, st, e);
+	return sq_cstep(c, st, e);
 }
 
 static ks_err sq_claim_kind(sq_conn *c, int64_t now, bool reminder, store_invite_job *jobs, int max,
@@ -392,7 +377,7 @@ static ks_err sq_claim_kind(sq_conn *c, int64_t now, bool reminder, store_invite
 			  : "i.status='scheduled' AND i.next_attempt_at <= ?1",
 		 reminder ? "i.reminder_at" : "i.next_attempt_at");
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, sql, &st, e);
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, now);
@@ -407,7 +392,7 @@ static ks_err sq_claim_kind(sq_conn *c, int64_t now, bool reminder, store_invite
 static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, ks_error *e)
 {
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     j->reminder ? "UPDATE invitations SET reminder_status='sending',"
 					   " reminder_attempts=reminder_attempts+1 WHERE id=?1"
 					 : "UPDATE invitations SET status='sending', attempts=attempts+1 WHERE id=?1",
@@ -415,7 +400,7 @@ static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, ks_error *e
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, j->invitation_id);
-	return sq_done(c, st, e);
+	return sq_cstep(c, st, e);
 }
 
 ks_err store_invite_claim(ks_store *s, int64_t now, store_invite_job *jobs, int max, int *n,
@@ -461,7 +446,7 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err && outcome == STORE_SEND_OK && !j->reminder) {
 		sqlite3_stmt *tp;
-		err = sq_prep(c, "SELECT touchpoint_id FROM invitations WHERE id=?1", &tp, e);
+		err = sq_cprep(c, "SELECT touchpoint_id FROM invitations WHERE id=?1", &tp, e);
 		int64_t tpid = 0;
 		if (!err) {
 			sqlite3_bind_int64(tp, 1, j->invitation_id);
@@ -471,7 +456,7 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 			err = sq_rule_get_on(c, tpid, &rule, &found, e);
 		}
 		if (!err)
-			err = sq_prep(c,
+			err = sq_cprep(c,
 				      "UPDATE invitations SET status='sent', sent_at=?2, expires_at=?3,"
 				      " reminder_at=CASE WHEN reminder_status='scheduled' THEN ?4 END,"
 				      " reminder_status=CASE WHEN ?4 > 0 THEN reminder_status ELSE 'none' END,"
@@ -482,17 +467,17 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 			sqlite3_bind_int64(st, 2, now);
 			sqlite3_bind_int64(st, 3, invite_expires_at(&rule, now));
 			sqlite3_bind_int64(st, 4, invite_reminder_at(&rule, now));
-			err = sq_done(c, st, e);
+			err = sq_cstep(c, st, e);
 		}
 		/* The survey link lives as long as the invitation. */
 		if (!err)
-			err = sq_prep(c,
+			err = sq_cprep(c,
 				      "UPDATE contacts SET expires_at=(SELECT expires_at FROM invitations WHERE id=?1)"
 				      " WHERE id=(SELECT contact_id FROM invitations WHERE id=?1)",
 				      &st, e);
 		if (!err) {
 			sqlite3_bind_int64(st, 1, j->invitation_id);
-			err = sq_done(c, st, e);
+			err = sq_cstep(c, st, e);
 		}
 	} else if (!err) {
 		const char *sql;
@@ -503,7 +488,7 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 		else
 			sql = outcome == STORE_SEND_RETRY ? "UPDATE invitations SET status='scheduled', next_attempt_at=?2+?3, last_error=?4 WHERE id=?1"
 							  : "UPDATE invitations SET status='failed', last_error=?4 WHERE id=?1";
-		err = sq_prep(c, sql, &st, e);
+		err = sq_cprep(c, sql, &st, e);
 		if (!err) {
 			sqlite3_bind_int64(st, 1, j->invitation_id);
 			if (sqlite3_bind_parameter_count(st) >= 2)
@@ -512,7 +497,7 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 				sqlite3_bind_int64(st, 3, sq_backoff(j->attempts));
 			if (sqlite3_bind_parameter_count(st) >= 4)
 				sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
-			err = sq_done(c, st, e);
+			err = sq_cstep(c, st, e);
 		}
 	}
 	if (!err)
@@ -527,7 +512,7 @@ ks_err store_invite_opened(ks_store *s, int64_t contact_id, bool started, int64_
 {
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     "UPDATE invitations SET opened_at=coalesce(opened_at, ?2),"
 			     " started_at=CASE WHEN ?3 THEN coalesce(started_at, ?2) ELSE started_at END"
 			     " WHERE contact_id=?1",
@@ -536,7 +521,7 @@ ks_err store_invite_opened(ks_store *s, int64_t contact_id, bool started, int64_
 		sqlite3_bind_int64(st, 1, contact_id);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int(st, 3, started);
-		err = sq_done(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
 	return err;
@@ -545,20 +530,20 @@ ks_err store_invite_opened(ks_store *s, int64_t contact_id, bool started, int64_
 static ks_err sq_optout_on(sq_conn *c, int64_t customer_id, int64_t now, ks_error *e)
 {
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, "UPDATE customers SET opted_out_at=coalesce(opted_out_at, ?2) WHERE id=?1",
+	ks_err err = sq_cprep(c, "UPDATE customers SET opted_out_at=coalesce(opted_out_at, ?2) WHERE id=?1",
 			     &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, customer_id);
 	sqlite3_bind_int64(st, 2, now);
-	err = sq_done(c, st, e);
+	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
 	if (sqlite3_changes(c->db) == 0)
 		return ks_fail(e, KS_ERR_NOTFOUND, "customer_id", "customer %lld not found",
 			       (long long)customer_id);
 	/* Nothing more goes out to this customer. */
-	err = sq_prep(c,
+	err = sq_cprep(c,
 		      "UPDATE invitations SET"
 		      " status=CASE WHEN status='scheduled' THEN 'skipped' ELSE status END,"
 		      " decision=CASE WHEN status='scheduled' THEN 'opted_out' ELSE decision END,"
@@ -568,7 +553,7 @@ static ks_err sq_optout_on(sq_conn *c, int64_t customer_id, int64_t now, ks_erro
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, customer_id);
-	return sq_done(c, st, e);
+	return sq_cstep(c, st, e);
 }
 
 static ks_err sq_optout(ks_store *s, int64_t customer_id, const char *token, int64_t now, ks_error *e)
@@ -577,7 +562,7 @@ static ks_err sq_optout(ks_store *s, int64_t customer_id, const char *token, int
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err && token) {
 		sqlite3_stmt *st;
-		err = sq_prep(c, "SELECT customer_id FROM invitations WHERE unsubscribe_token=?1", &st, e);
+		err = sq_cprep(c, "SELECT customer_id FROM invitations WHERE unsubscribe_token=?1", &st, e);
 		if (!err) {
 			sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
 			customer_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -655,7 +640,7 @@ ks_err store_optout_list(ks_store *s, const store_list_query *q, json_t **out, k
 {
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     "SELECT id, external_id, opted_out_at FROM customers"
 			     " WHERE id > ?1 AND opted_out_at IS NOT NULL ORDER BY id LIMIT ?2",
 			     &st, e);
@@ -693,7 +678,7 @@ ks_err store_invitation_list(ks_store *s, const store_invite_filter *f, const st
 {
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     "SELECT id, contact_id, customer_id, touchpoint_id, channel, decision, status,"
 			     " attempts, send_at, sent_at, expires_at, reminder_at, opened_at, started_at,"
 			     " completed_at, reminder_status, last_error FROM invitations"
@@ -774,7 +759,7 @@ static ks_err sq_funnel_count(ks_store *s, const char *g, int64_t from, int64_t 
 		 g);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, sql, &st, e);
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		if (from)
 			sqlite3_bind_int64(st, 1, from);
@@ -1162,7 +1147,7 @@ static ks_err sq_repr_count(ks_store *s, const char *dimension, int64_t from, in
 		 sq_segment_band(dimension), v);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, sql, &st, e);
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		return err;
@@ -1246,7 +1231,7 @@ ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, in
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c,
+	ks_err err = sq_cprep(c,
 			     "SELECT id, attempts, event, payload FROM webhook_outbox"
 			     " WHERE status='pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
 			     &st, e);
@@ -1278,14 +1263,14 @@ ks_err store_webhook_record(ks_store *s, const store_webhook_job *j, bool ok, in
 		: j->attempts >= INVITE_MAX_ATTEMPTS
 			? "UPDATE webhook_outbox SET status='failed', attempts=?2, last_status=?3 WHERE id=?1"
 			: "UPDATE webhook_outbox SET attempts=?2, last_status=?3, next_attempt_at=?4 WHERE id=?1";
-	ks_err err = sq_prep(c, sql, &st, e);
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, j->id);
 		sqlite3_bind_int(st, 2, j->attempts);
 		sqlite3_bind_int(st, 3, http_status);
 		if (sqlite3_bind_parameter_count(st) >= 4)
 			sqlite3_bind_int64(st, 4, now + sq_backoff(j->attempts));
-		err = sq_done(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
 	return err;
@@ -1299,7 +1284,7 @@ ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv
 	bool created = inv->reason == INVITE_CREATE;
 	sqlite3_stmt *st = b->inv_stmt;
 	if (st == NULL) {
-		ks_err err = sq_prep(b->c,
+		ks_err err = sq_cprep(b->c,
 				     "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id,"
 				     " employee_id, channel, decision, status, send_at, attempts, sent_at,"
 				     " expires_at, opened_at, started_at, completed_at, reminder_status, created_at)"
@@ -1348,7 +1333,7 @@ ks_err store_voice_get(ks_store *s, store_voice *out, bool with_logo, ks_error *
 	memset(out, 0, sizeof *out);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, with_logo
+	ks_err err = sq_cprep(c, with_logo
 			     ? "SELECT form_of_address, organisation_name, coalesce(logo_type,''), logo,"
 			       " coalesce(updated_by,0), coalesce(updated_at,0) FROM org_voice WHERE id=1"
 			     : "SELECT form_of_address, organisation_name, coalesce(logo_type,''),"
@@ -1391,7 +1376,7 @@ ks_err store_voice_put(ks_store *s, store_voice *v, int64_t now, ks_error *e)
 		return ks_fail(e, KS_ERR_RANGE, "logo", "the logo is larger than %d bytes", STORE_LOGO_MAX);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_prep(c, "INSERT OR REPLACE INTO org_voice(id, form_of_address, organisation_name,"
+	ks_err err = sq_cprep(c, "INSERT OR REPLACE INTO org_voice(id, form_of_address, organisation_name,"
 			     " logo_type, logo, updated_by, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
 			     &st, e);
 	if (!err) {
@@ -1404,7 +1389,7 @@ ks_err store_voice_put(ks_store *s, store_voice *v, int64_t now, ks_error *e)
 		if (v->updated_by)
 			sqlite3_bind_int64(st, 5, v->updated_by);
 		sqlite3_bind_int64(st, 6, now);
-		err = sq_done(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
 	if (!err)
@@ -1417,7 +1402,7 @@ void store_unsub_language(ks_store *s, const char *token, char lang[3])
 	snprintf(lang, 3, "nl");
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	if (sq_prep(c, "SELECT cu.language FROM invitations i JOIN customers cu ON cu.id = i.customer_id"
+	if (sq_cprep(c, "SELECT cu.language FROM invitations i JOIN customers cu ON cu.id = i.customer_id"
 		       " WHERE i.unsubscribe_token=?1", &st, NULL) == KS_OK) {
 		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW && strcmp(sq_ctext(st, 0), "en") == 0)

@@ -23,21 +23,6 @@
 #define SQ_FTS_MAX_WORDS 16
 #define SQ_FTS_MAX_TEXT 200
 
-static ks_err sq_dprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
-{
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
-	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
-}
-
-/* Step a write statement to completion and finalize it. */
-static ks_err sq_dstep(sq_conn *c, sqlite3_stmt *st, ks_error *e)
-{
-	int rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
-	return err;
-}
-
 /* ---- the FTS5 query from user text -------------------------------------------- */
 
 /* Does the word hold something the unicode61 tokenizer keeps (an ASCII
@@ -207,7 +192,7 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	sq_band_range(q->band, &lo, &hi);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c, search ? sq_verbatim_fts_sql : by_time ? sq_wall_sql : sq_verbatim_sql, &st, e);
+	ks_err err = sq_cprep(c, search ? sq_verbatim_fts_sql : by_time ? sq_wall_sql : sq_verbatim_sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		return err;
@@ -322,7 +307,7 @@ ks_err store_goal_put(ks_store *s, store_goal *g, ks_error *e)
 	if (!err && !found)
 		err = ks_fail(e, KS_ERR_NOTFOUND, "team_id", "unit %lld not found", (long long)g->team_id);
 	if (!err)
-		err = sq_dprep(c,
+		err = sq_cprep(c,
 			       "INSERT INTO team_goals(team_id, period, metric, target, set_by, updated_at)"
 			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 			       " ON CONFLICT(team_id, period, metric) DO UPDATE SET target = excluded.target,"
@@ -335,7 +320,7 @@ ks_err store_goal_put(ks_store *s, store_goal *g, ks_error *e)
 		sqlite3_bind_double(st, 4, g->target);
 		sq_bind_id(st, 5, g->set_by);
 		sqlite3_bind_int64(st, 6, g->updated_at);
-		err = sq_dstep(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
@@ -348,7 +333,7 @@ ks_err store_goal_get(ks_store *s, int64_t team_id, const char *period, const ch
 {
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals"
+	ks_err err = sq_cprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals"
 				 " WHERE team_id = ?1 AND period = ?2 AND metric = ?3", &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, team_id);
@@ -373,7 +358,7 @@ ks_err store_goal_list(ks_store *s, int64_t team_id, store_goal **out, size_t *n
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals WHERE team_id = ?1"
+	ks_err err = sq_cprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals WHERE team_id = ?1"
 				 " ORDER BY period, metric", &st, e);
 	if (err) {
 		sq_release(s, c);
@@ -410,7 +395,7 @@ ks_err store_team_settings_get(ks_store *s, int64_t team_id, store_team_settings
 	out->team_id = team_id;
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c,
+	ks_err err = sq_cprep(c,
 			      "SELECT (SELECT count(*) FROM org_units WHERE id = ?1),"
 			      " (SELECT share_colleague_scores FROM team_settings WHERE team_id = ?1),"
 			      " (SELECT updated_at FROM team_settings WHERE team_id = ?1)",
@@ -446,7 +431,7 @@ ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e)
 	if (!err && strcmp(kind, "team") != 0)
 		err = ks_fail(e, KS_ERR_INVALID, "team_id", "settings belong to a team, not to a %s", kind);
 	if (!err)
-		err = sq_dprep(c,
+		err = sq_cprep(c,
 			       "INSERT INTO team_settings(team_id, share_colleague_scores, updated_at)"
 			       " VALUES(?1, ?2, ?3) ON CONFLICT(team_id) DO UPDATE SET"
 			       " share_colleague_scores = excluded.share_colleague_scores,"
@@ -456,7 +441,7 @@ ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e)
 		sqlite3_bind_int64(st, 1, t->team_id);
 		sqlite3_bind_int(st, 2, t->share_colleague_scores ? 1 : 0);
 		sqlite3_bind_int64(st, 3, t->updated_at);
-		err = sq_dstep(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
@@ -496,7 +481,7 @@ ks_err store_org_settings_get(ks_store *s, store_org_settings *out, ks_error *e)
 	out->verbatim_detail = STORE_DETAIL_BAND;
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c,
+	ks_err err = sq_cprep(c,
 			      "SELECT verbatim_detail, coalesce(updated_by, 0), coalesce(updated_at, 0)"
 			      " FROM org_settings WHERE id = 1",
 			      &st, e);
@@ -523,7 +508,7 @@ ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
 	o->updated_at = clock_now(s->clock);
-	ks_err err = sq_dprep(c,
+	ks_err err = sq_cprep(c,
 			      "INSERT INTO org_settings(id, verbatim_detail, updated_by, updated_at)"
 			      " VALUES(1, ?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET"
 			      " verbatim_detail = excluded.verbatim_detail,"
@@ -533,7 +518,7 @@ ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
 		sqlite3_bind_text(st, 1, store_verbatim_detail_name(o->verbatim_detail), -1, SQLITE_STATIC);
 		sq_bind_id(st, 2, o->updated_by);
 		sqlite3_bind_int64(st, 3, o->updated_at);
-		err = sq_dstep(c, st, e);
+		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
 	return err;
@@ -542,6 +527,8 @@ ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
 /* ---- coaching: compliments (issue 13) -------------------------------------------- */
 
 #define SQ_COMPLIMENT_MAX_ATTEMPTS 8
+
+static const sq_outbox sq_compliment_mails = {"compliments", "mail_status", SQ_COMPLIMENT_MAX_ATTEMPTS, true};
 #define SQ_COMPLIMENT_RECLAIM_S 600 /* a claim never recorded (a crash) is due again */
 
 ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employee_id, int64_t *team_id,
@@ -549,7 +536,7 @@ ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employ
 {
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c, "SELECT coalesce(employee_id, 0), coalesce(team_id, 0), coalesce(nps, -1),"
+	ks_err err = sq_cprep(c, "SELECT coalesce(employee_id, 0), coalesce(team_id, 0), coalesce(nps, -1),"
 				 " open_text IS NOT NULL AND open_text <> '' FROM responses WHERE id = ?1",
 			      &st, e);
 	if (!err) {
@@ -596,7 +583,7 @@ static ks_err sq_compliment_query(sq_conn *c, const char *sql, int64_t arg, int 
 				  ks_error *e)
 {
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c, sql, &st, e);
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, arg);
@@ -634,7 +621,7 @@ static ks_err sq_compliment_insert(sq_conn *c, int64_t response_id, int64_t empl
 	char tok[MODEL_TOKEN_LEN + 1];
 	sq_token(tok);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c,
+	ks_err err = sq_cprep(c,
 			      "WITH a(email, lang) AS (SELECT coalesce(nullif(em.email, ''),"
 			      "  (SELECT u.email FROM users u WHERE u.employee_id = em.id AND u.disabled = 0"
 			      "   ORDER BY u.id LIMIT 1)),"
@@ -717,7 +704,7 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 	sqlite3_stmt *st;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
-		err = sq_dprep(c,
+		err = sq_cprep(c,
 			       "SELECT k.id, coalesce(" SQ_COMPLIMENT_TO ", ''), k.language, k.attempts, k.message_id,"
 			       " coalesce(em.first_name, ''), coalesce(u.name, ''), coalesce(k.note, ''),"
 			       " coalesce(r.open_text, '')"
@@ -739,16 +726,8 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 			err = sq_fail(c, rc, e);
 		sqlite3_finalize(st);
 	}
-	for (int i = 0; !err && i < *n; i++) {
-		err = sq_dprep(c, "UPDATE compliments SET mail_status = 'sending', attempts = ?2, claimed_at = ?3"
-				  " WHERE id = ?1", &st, e);
-		if (err)
-			break;
-		sqlite3_bind_int64(st, 1, jobs[i].id);
-		sqlite3_bind_int(st, 2, jobs[i].attempts);
-		sqlite3_bind_int64(st, 3, now);
-		err = sq_dstep(c, st, e);
-	}
+	for (int i = 0; !err && i < *n; i++)
+		err = sq_outbox_mark_sending(c, &sq_compliment_mails, jobs[i].id, jobs[i].attempts, now, e);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	sq_release(s, c);
@@ -761,26 +740,8 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 ks_err store_compliment_mail_record(ks_store *s, const store_compliment_job *j, store_send_outcome outcome,
 				    const char *detail, int64_t now, ks_error *e)
 {
-	bool give_up = outcome == STORE_SEND_GIVE_UP ||
-		       (outcome == STORE_SEND_RETRY && j->attempts >= SQ_COMPLIMENT_MAX_ATTEMPTS);
-	const char *status = outcome == STORE_SEND_OK ? "sent" : give_up ? "failed" : "pending";
-	int64_t next = now + ((int64_t)60 << (j->attempts > 10 ? 10 : j->attempts < 1 ? 0 : j->attempts - 1));
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c,
-			      "UPDATE compliments SET mail_status = ?2, next_attempt_at = ?3, last_error = ?4,"
-			      " claimed_at = NULL, sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END"
-			      " WHERE id = ?1",
-			      &st, e);
-	if (!err) {
-		sqlite3_bind_int64(st, 1, j->id);
-		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, next);
-		if (detail && detail[0])
-			sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, now);
-		err = sq_dstep(c, st, e);
-	}
+	ks_err err = sq_outbox_record(c, &sq_compliment_mails, j->id, j->attempts, outcome, detail, now, NULL, e);
 	sq_release(s, c);
 	sq_storage_failed(s, err);
 	return err;
@@ -793,7 +754,7 @@ ks_err store_employee_drivers(ks_store *s, int64_t employee_id, int64_t from, in
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_dprep(c,
+	ks_err err = sq_cprep(c,
 			      "SELECT d.aspect, r.received_at, d.score FROM response_drivers d"
 			      " JOIN responses r ON r.id = d.response_id"
 			      " WHERE r.employee_id = ?1 AND r.received_at >= ?2 AND r.received_at < ?3"

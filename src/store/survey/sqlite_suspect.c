@@ -18,6 +18,8 @@
 
 #define GUARD_MAIL_MAX_ATTEMPTS 8
 
+static const sq_outbox sq_guard_mails = {"guard_mails", "status", GUARD_MAIL_MAX_ATTEMPTS, false};
+
 typedef ks_err (*sq_sus_fn)(ks_store *s, sq_conn *c, void *arg, ks_error *e);
 
 /* Run fn inside BEGIN IMMEDIATE ... COMMIT on a pool connection; any error
@@ -598,8 +600,7 @@ ks_err store_suspect_decide(ks_store *s, bool accept, const int64_t *ids, size_t
 ks_err store_guard_mail_recover(ks_store *s, int *n, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "UPDATE guard_mails SET status = 'pending' WHERE status = 'sending'", e);
-	*n = err ? 0 : sqlite3_changes(c->db);
+	ks_err err = sq_outbox_recover(c, &sq_guard_mails, n, e);
 	sq_release(s, c);
 	return err;
 }
@@ -647,15 +648,8 @@ static ks_err sq_guard_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = sq_fail(c, rc, e);
 	sqlite3_finalize(st);
-	for (int i = 0; !err && i < a->n; i++) {
-		err = sq_cprep(c, "UPDATE guard_mails SET status = 'sending', attempts = ?2 WHERE id = ?1",
-			       &st, e);
-		if (err)
-			break;
-		sqlite3_bind_int64(st, 1, a->jobs[i].id);
-		sqlite3_bind_int(st, 2, a->jobs[i].attempts);
-		err = sq_cstep(c, st, e);
-	}
+	for (int i = 0; !err && i < a->n; i++)
+		err = sq_outbox_mark_sending(c, &sq_guard_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
 	return err;
 }
 
@@ -688,24 +682,8 @@ static ks_err sq_guard_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e
 {
 	(void)s;
 	sq_grecord_args *a = arg;
-	bool give_up = a->outcome == STORE_SEND_GIVE_UP ||
-		       (a->outcome == STORE_SEND_RETRY && a->j->attempts >= GUARD_MAIL_MAX_ATTEMPTS);
-	const char *status = a->outcome == STORE_SEND_OK ? "sent" : give_up ? "failed" : "pending";
-	int64_t next = a->now + ((int64_t)60 << (a->j->attempts > 10 ? 10 : a->j->attempts - 1));
-	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c,
-			      "UPDATE guard_mails SET status = ?2, next_attempt_at = ?3, last_error = ?4,"
-			      " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
-			      &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, a->j->id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, next);
-	if (a->detail && a->detail[0])
-		sqlite3_bind_text(st, 4, a->detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, a->now);
-	return sq_cstep(c, st, e);
+	return sq_outbox_record(c, &sq_guard_mails, a->j->id, a->j->attempts, a->outcome, a->detail, a->now,
+				NULL, e);
 }
 
 ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store_send_outcome outcome,

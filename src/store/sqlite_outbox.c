@@ -1,0 +1,83 @@
+/* sqlite_outbox.c — what every mail outbox of the store shares.
+ *
+ * Case mails, escalation digests, open-link alerts and compliments (and any
+ * new mail a feature queues) are each a table of rows that move
+ * 'pending' -> 'sending' -> 'sent' | 'failed', with attempts,
+ * next_attempt_at, last_error and sent_at. Each outbox claims with a query
+ * of its own, because each joins what its mail needs; marking a claimed row,
+ * recording the outcome with its backoff and give-up rule, and putting
+ * interrupted sends back after a crash are the same everywhere and are
+ * written once, here. The contract is in sqlite_int.h (sq_outbox). */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+
+const char *sq_outbox_status(const sq_outbox *o, store_send_outcome outcome, int attempts)
+{
+	if (outcome == STORE_SEND_OK)
+		return "sent";
+	if (outcome == STORE_SEND_GIVE_UP || attempts >= o->max_attempts)
+		return "failed";
+	return "pending";
+}
+
+/* Backoff 1, 2, 4 ... minutes, at most 2^10 minutes (17 hours): a mail
+ * server that is down for a while is not hammered, one that hiccups is
+ * retried soon. attempts counts the try just made (1 for the first). */
+int64_t sq_outbox_next_attempt(int64_t now, int attempts)
+{
+	int shift = attempts < 1 ? 0 : attempts > 11 ? 10 : attempts - 1;
+	return now + ((int64_t)60 << shift);
+}
+
+ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'pending' WHERE %s = 'sending'", o->table,
+		 o->status_col, o->status_col);
+	ks_err err = sq_exec(c, sql, e);
+	*n = err ? 0 : sqlite3_changes(c->db);
+	return err;
+}
+
+ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int attempts, int64_t now,
+			      ks_error *e)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'sending', attempts = ?2%s WHERE id = ?1", o->table,
+		 o->status_col, o->claimed_at ? ", claimed_at = ?3" : "");
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempts);
+	if (o->claimed_at)
+		sqlite3_bind_int64(st, 3, now);
+	return sq_cstep(c, st, e);
+}
+
+ks_err sq_outbox_record(sq_conn *c, const sq_outbox *o, int64_t id, int attempts,
+			store_send_outcome outcome, const char *detail, int64_t now, const char **status,
+			ks_error *e)
+{
+	const char *st_text = sq_outbox_status(o, outcome, attempts);
+	if (status)
+		*status = st_text;
+	char sql[300];
+	snprintf(sql, sizeof sql,
+		 "UPDATE %s SET %s = ?2, next_attempt_at = ?3, last_error = ?4,%s"
+		 " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
+		 o->table, o->status_col, o->claimed_at ? " claimed_at = NULL," : "");
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, st_text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, sq_outbox_next_attempt(now, attempts));
+	if (detail && detail[0])
+		sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return sq_cstep(c, st, e);
+}

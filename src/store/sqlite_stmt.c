@@ -1,0 +1,61 @@
+/* sqlite_stmt.c — the statement helpers every file of the SQLite backend
+ * uses: prepare, step to the end, first column of the first row, column
+ * text. One copy, so that each error is mapped by sq_fail the same way
+ * everywhere (contracts in sqlite_int.h). They once lived in sqlite_cases.c,
+ * with private twins in four other files. */
+#include "store/sqlite_int.h"
+
+#include "core/clock.h"
+
+ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
+{
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
+}
+
+ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+{
+	int rc = sqlite3_step(st);
+	ks_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+const char *sq_ctext(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+json_t *sq_iso_or_null(int64_t t)
+{
+	if (t == 0)
+		return json_null();
+	char buf[32];
+	clock_format_iso(t, buf, sizeof buf);
+	return json_string(buf);
+}
+
+ks_err sq_cfirst(sq_conn *c, sqlite3_stmt *st, int64_t *out, ks_error *e)
+{
+	*out = 0;
+	int rc = sqlite3_step(st);
+	ks_err err = KS_OK;
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e)
+{
+	*out = 0;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, arg);
+	return sq_cfirst(c, st, out, e);
+}

@@ -9,6 +9,8 @@ CC      ?= gcc
 PKGS    := libmicrohttpd jansson sqlite3 libsodium libcurl libqrencode
 # text understanding (issue 14, src/text): language profiles, normalisation
 PKGS    += libexttextcat libutf8proc
+# mentions (issue 16 H1, src/mentions): the Kiyoh/Klantenvertellen XML feed
+PKGS    += libxml-2.0
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
            -Wstrict-prototypes -Wformat=2
 CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L

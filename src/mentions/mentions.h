@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/error.h"
 
 /* One parsed mention. Strings are malloc'd and owned by the batch (freed by
@@ -70,6 +72,11 @@ ks_err mentions_parse(const char *format, const char *buf, size_t len, mentions_
 
 /* Frees what the batch holds; *b is reset to empty. NULL is a no-op. */
 void mentions_batch_free(mentions_batch *b);
+
+/* The same from a JSON document already parsed (the API's body): format is
+ * a JSON format (not "generic-csv" or "kiyoh": those are text, give them to
+ * mentions_parse). doc is borrowed. */
+ks_err mentions_from_json(const char *format, const json_t *doc, mentions_batch *out, ks_error *e);
 
 bool mentions_format_known(const char *format);
 

@@ -1,0 +1,741 @@
+/* parse.c — mentions_parse: the checks every record passes, the batch, the
+ * generic layout (CSV through src/cli/csv.c's reader, JSON arrays and JSON
+ * Lines through jansson) and the time and number readers the formats share.
+ * The vendor formats are in format.c and format_kiyoh.c.
+ *
+ * The input is checked for UTF-8 as a whole first, so that a file saved in
+ * Windows-1252 fails with the line and column of its first bad byte rather
+ * than somewhere inside a reader that says less.
+ */
+#include "mentions/parse_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/csv.h"
+#include "core/clock.h"
+
+enum {
+	MP_MAX_SOURCE_ID = 200,
+	MP_MAX_SHORT = 500,      /* author, location, title, language, external id */
+	MP_MAX_URL = 2000,
+	MP_MAX_TEXT = 100000,
+	MP_MAX_RECORDS = 1000000,
+};
+
+/* ---- small pieces ---------------------------------------------------------- */
+
+char *mp_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+ks_err mp_set(char **slot, const char *s, ks_error *e)
+{
+	if (s == NULL)
+		return KS_OK;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	free(*slot);
+	*slot = NULL;
+	if (n == 0)
+		return KS_OK;
+	if ((*slot = mp_strndup(s, n)) == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	return KS_OK;
+}
+
+void mp_where(const mentions_batch *b, int where, const char *field, char *out, size_t n)
+{
+	if (b->where_is_index)
+		snprintf(out, n, "[%d].%s", where, field);
+	else
+		snprintf(out, n, "line %d: %s", where, field);
+}
+
+ks_err mp_fail(ks_error *e, ks_err code, const mentions_batch *b, int where, const char *field,
+	       const char *fmt, ...)
+{
+	char name[64], msg[200];
+	mp_where(b, where, field, name, sizeof name);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return ks_fail(e, code, name, "%s: %s", name, msg);
+}
+
+static int mp_digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int mp_days_in(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* The zone after the time: "", Z, +HH, +HHMM, +HH:MM; *off in seconds. */
+static bool mp_zone(const char *p, int64_t *off)
+{
+	*off = 0;
+	if (*p == '\0' || ((*p == 'Z' || *p == 'z') && p[1] == '\0'))
+		return true;
+	if (*p != '+' && *p != '-')
+		return false;
+	int sign = *p == '-' ? -1 : 1;
+	p++;
+	int hh = mp_digits(p, 2), mm = 0;
+	if (hh < 0 || hh > 14)
+		return false;
+	p += 2;
+	if (*p == ':')
+		p++;
+	if (*p) {
+		if ((mm = mp_digits(p, 2)) < 0 || mm > 59 || p[2] != '\0')
+			return false;
+	}
+	*off = sign * (hh * 3600 + mm * 60);
+	return true;
+}
+
+bool mp_time(const char *s, int64_t *out)
+{
+	if (s == NULL || strlen(s) < 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	int y = mp_digits(s, 4), mo = mp_digits(s + 5, 2), d = mp_digits(s + 8, 2);
+	if (y < 1970 || y > 2100 || mo < 1 || mo > 12 || d < 1 || d > mp_days_in(y, mo))
+		return false;
+	const char *p = s + 10;
+	int hh = 0, mi = 0, ss = 0;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		hh = mp_digits(p, 2);
+		if (hh < 0 || hh > 23 || p[2] != ':' || (mi = mp_digits(p + 3, 2)) < 0 || mi > 59)
+			return false;
+		p += 5;
+		if (*p == ':') {
+			if ((ss = mp_digits(p + 1, 2)) < 0 || ss > 60)
+				return false;
+			p += 3;
+			if (*p == '.' || *p == ',') {
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return false;
+				while (isdigit((unsigned char)*p))
+					p++; /* fractions of a second are dropped */
+			}
+		}
+	}
+	int64_t off;
+	if (!mp_zone(p, &off))
+		return false;
+	*out = clock_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + (ss > 59 ? 59 : ss) - off;
+	return *out >= 0;
+}
+
+bool mp_number(const char *s, double *out)
+{
+	char tmp[64];
+	while (*s == ' ')
+		s++;
+	size_t n = strlen(s);
+	while (n && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || n >= sizeof tmp)
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	char *comma = strchr(tmp, ',');
+	if (comma && strchr(tmp, '.') == NULL && strchr(comma + 1, ',') == NULL)
+		*comma = '.'; /* a decimal comma (Dutch spreadsheets) */
+	for (char *p = tmp; *p; p++)
+		if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+'))
+			return false; /* no hex, inf or nan from strtod */
+	char *end;
+	errno = 0;
+	double v = strtod(tmp, &end);
+	if (*end != '\0' || errno || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* First byte that is not UTF-8 (or NUL) in buf: false with its line and
+ * column (1-based, columns in bytes). Overlongs, surrogates and code
+ * points past U+10FFFF are refused as jansson refuses them. */
+static bool mp_utf8_ok(const char *buf, size_t len, int *line, int *col)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	*line = 1;
+	size_t line_start = 0;
+	for (size_t i = 0; i < len;) {
+		unsigned c = p[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = n != 0 && c != 0 && i + n <= len && c != 0xc0 && c != 0xc1 && c <= 0xf4;
+		for (size_t k = 1; ok && k < n; k++)
+			ok = (p[i + k] & 0xc0) == 0x80;
+		if (ok && n == 3) {
+			unsigned cp = ((c & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6);
+			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+		}
+		if (ok && n == 4) {
+			unsigned cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3fu) << 12);
+			ok = cp >= 0x10000 && cp <= 0x10ffff;
+		}
+		if (!ok) {
+			*col = (int)(i - line_start) + 1;
+			return false;
+		}
+		if (c == '\n') {
+			(*line)++;
+			line_start = i + 1;
+		}
+		i += n;
+	}
+	return true;
+}
+
+/* ---- the batch ---------------------------------------------------------------- */
+
+static void mp_free_one(mention_in *m)
+{
+	char **s[] = {&m->source, &m->source_id, &m->location, &m->author, &m->title, &m->text,
+		      &m->url, &m->language, &m->customer_external_id, &m->reply_text};
+	for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+		free(*s[i]);
+}
+
+void mentions_batch_free(mentions_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		mp_free_one(&b->items[i]);
+	free(b->items);
+	memset(b, 0, sizeof *b);
+}
+
+ks_err mentions_batch_add(mentions_batch *b, mention_in **out, ks_error *e)
+{
+	if (b->n >= MP_MAX_RECORDS)
+		return ks_fail(e, KS_ERR_TOOBIG, NULL, "more than %d records in one batch", MP_MAX_RECORDS);
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		mention_in *p = realloc(b->items, cap * sizeof *p);
+		if (p == NULL)
+			return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+		b->items = p;
+		b->cap = cap;
+	}
+	*out = &b->items[b->n++];
+	memset(*out, 0, sizeof **out);
+	return KS_OK;
+}
+
+static int mp_cmp_key(const mention_in *a, const mention_in *b)
+{
+	int c = strcmp(a->source, b->source);
+	return c ? c : strcmp(a->source_id, b->source_id);
+}
+
+/* Sort helper: by key, then by position, so the last of equal keys is the
+ * one that stays. */
+static int mp_cmp_idx(const void *x, const void *y, void *arg)
+{
+	const mention_in *it = arg;
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+	int c = mp_cmp_key(&it[i], &it[j]);
+	return c ? c : (i < j ? -1 : i > j);
+}
+
+/* A stable merge sort over indices (qsort_r is a GNU extension). */
+static void mp_sort(size_t *idx, size_t *tmp, size_t n, const mention_in *it)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	mp_sort(idx, tmp, h, it);
+	mp_sort(idx + h, tmp, n - h, it);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = mp_cmp_idx(&idx[i], &idx[j], (void *)it) <= 0 ? idx[i++] : idx[j++];
+	while (i < h)
+		tmp[k++] = idx[i++];
+	while (j < n)
+		tmp[k++] = idx[j++];
+	memcpy(idx, tmp, n * sizeof *idx);
+}
+
+void mentions_batch_dedupe(mentions_batch *b)
+{
+	if (b->n < 2)
+		return;
+	size_t *idx = malloc(b->n * sizeof *idx), *tmp = malloc(b->n * sizeof *tmp);
+	bool *drop = calloc(b->n, sizeof *drop);
+	if (idx == NULL || tmp == NULL || drop == NULL) {
+		/* without memory, keep them all: the store's upsert is still
+		 * right (the later row wins or is unchanged), only the count is off */
+		free(idx), free(tmp), free(drop);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++)
+		idx[i] = i;
+	mp_sort(idx, tmp, b->n, b->items);
+	for (size_t k = 0; k + 1 < b->n; k++)
+		if (mp_cmp_key(&b->items[idx[k]], &b->items[idx[k + 1]]) == 0)
+			drop[idx[k]] = true;
+	size_t w = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (drop[i]) {
+			mp_free_one(&b->items[i]);
+			b->duplicates++;
+		} else {
+			b->items[w++] = b->items[i];
+		}
+	}
+	b->n = w;
+	free(idx), free(tmp), free(drop);
+}
+
+/* ---- checking one record -------------------------------------------------------- */
+
+static bool mp_source_ok(char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 32)
+		return false;
+	for (char *p = s; *p; p++) {
+		*p = (char)tolower((unsigned char)*p);
+		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* "en-GB", "NL_nl", "nl" -> the primary subtag in lower case. */
+static bool mp_language(char *s)
+{
+	size_t n = 0;
+	while (isalpha((unsigned char)s[n]))
+		n++;
+	if (n < 2 || n > 3 || (s[n] != '\0' && s[n] != '-' && s[n] != '_'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	s[n] = '\0';
+	return true;
+}
+
+static ks_err mp_named(ks_error *e, ks_err code, const char *prefix, const char *field, const char *msg)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s%s", prefix, field);
+	return ks_fail(e, code, name, "%s: %s", name, msg);
+}
+
+static ks_err mp_check_rating(mention_in *m, const char *prefix, ks_error *e)
+{
+	if (!m->has_rating)
+		return KS_OK;
+	if (!(m->scale_min < m->scale_max))
+		return mp_named(e, KS_ERR_RANGE, prefix, "scale_max", "scale_max must be above scale_min");
+	if (m->rating < m->scale_min || m->rating > m->scale_max) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "rating %g is outside its scale %g..%g", m->rating, m->scale_min,
+			 m->scale_max);
+		return mp_named(e, KS_ERR_RANGE, prefix, "rating", msg);
+	}
+	m->rating10 = (m->rating - m->scale_min) / (m->scale_max - m->scale_min) * 10.0;
+	return KS_OK;
+}
+
+ks_err mentions_check(mention_in *m, const char *prefix, ks_error *e)
+{
+	if (m->source == NULL)
+		return mp_named(e, KS_ERR_INVALID, prefix, "source", "source is required");
+	if (!mp_source_ok(m->source))
+		return mp_named(e, KS_ERR_INVALID, prefix, "source", "source must be 1..32 of a-z 0-9 _ . -");
+	if (m->source_id == NULL)
+		return mp_named(e, KS_ERR_INVALID, prefix, "source_id", "source_id is required");
+	if (m->created_at <= 0)
+		return mp_named(e, KS_ERR_INVALID, prefix, "created_at", "created_at is required (ISO 8601)");
+	if (m->text == NULL && !m->has_rating)
+		return mp_named(e, KS_ERR_INVALID, prefix, "text", "a mention needs a text or a rating");
+	if (m->language && !mp_language(m->language))
+		return mp_named(e, KS_ERR_INVALID, prefix, "language", "language must be an ISO 639 code (nl, en, ...)");
+	struct { const char *v; size_t max; const char *f; } lim[] = {
+		{m->source_id, MP_MAX_SOURCE_ID, "source_id"}, {m->author, MP_MAX_SHORT, "author"},
+		{m->location, MP_MAX_SHORT, "location"}, {m->title, MP_MAX_SHORT * 4, "title"},
+		{m->customer_external_id, MP_MAX_SHORT, "customer_external_id"}, {m->url, MP_MAX_URL, "url"},
+		{m->text, MP_MAX_TEXT, "text"}, {m->reply_text, MP_MAX_TEXT, "reply_text"},
+	};
+	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+		if (lim[i].v && strlen(lim[i].v) > lim[i].max) {
+			char msg[64];
+			snprintf(msg, sizeof msg, "longer than %zu bytes", lim[i].max);
+			return mp_named(e, KS_ERR_RANGE, prefix, lim[i].f, msg);
+		}
+	if (m->updated_at < m->created_at)
+		m->updated_at = m->created_at; /* none given, or a source that says less */
+	return mp_check_rating(m, prefix, e);
+}
+
+ks_err mp_finish(mentions_batch *b, mention_in *m, ks_error *e)
+{
+	char prefix[40];
+	if (b->where_is_index)
+		snprintf(prefix, sizeof prefix, "[%d].", m->where);
+	else
+		snprintf(prefix, sizeof prefix, "line %d: ", m->where);
+	return mentions_check(m, prefix, e);
+}
+
+/* ---- the generic layout ------------------------------------------------------------ */
+
+static const char *const mp_generic_names[] = {
+	"source", "source_id", "created_at", "updated_at", "author", "rating", "scale_min", "scale_max",
+	"language", "title", "text", "url", "location", "customer_external_id", NULL,
+};
+
+static ks_err mp_generic_number(mentions_batch *b, mention_in *m, const char *name, const char *value,
+				double *out, bool *seen, ks_error *e)
+{
+	if (!mp_number(value, out))
+		return mp_fail(e, KS_ERR_INVALID, b, m->where, name, "\"%.40s\" is not a number", value);
+	*seen = true;
+	return KS_OK;
+}
+
+ks_err mp_generic_field(mentions_batch *b, mention_in *m, const char *name, const char *value, ks_error *e)
+{
+	struct { const char *n; char **slot; } text[] = {
+		{"source", &m->source}, {"source_id", &m->source_id}, {"author", &m->author},
+		{"language", &m->language}, {"title", &m->title}, {"text", &m->text}, {"url", &m->url},
+		{"location", &m->location}, {"customer_external_id", &m->customer_external_id},
+	};
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		if (strcmp(name, text[i].n) == 0)
+			return mp_set(text[i].slot, value, e);
+	const char *v = value;
+	while (*v == ' ')
+		v++;
+	bool dummy;
+	if (strcmp(name, "created_at") == 0 || strcmp(name, "updated_at") == 0) {
+		int64_t *t = name[0] == 'c' ? &m->created_at : &m->updated_at;
+		if (*v && !mp_time(v, t))
+			return mp_fail(e, KS_ERR_INVALID, b, m->where, name,
+				       "\"%.40s\" is not an ISO 8601 time (2026-12-07T09:30:00+01:00)", value);
+		return KS_OK;
+	}
+	if (strcmp(name, "rating") == 0)
+		return *v ? mp_generic_number(b, m, name, v, &m->rating, &m->has_rating, e) : KS_OK;
+	if (strcmp(name, "scale_min") == 0)
+		return *v ? mp_generic_number(b, m, name, v, &m->scale_min, &dummy, e) : KS_OK;
+	if (strcmp(name, "scale_max") == 0)
+		return *v ? mp_generic_number(b, m, name, v, &m->scale_max, &dummy, e) : KS_OK;
+	return mp_fail(e, KS_ERR_INVALID, b, m->where, name,
+		       "unknown column \"%.40s\" (docs/MENTIONS.md lists the generic layout)", name);
+}
+
+/* A rating without its scale is on 1..5 stars, the common case; a scale
+ * given for one end only keeps the default for the other. */
+static void mp_generic_defaults(mention_in *m, bool has_min, bool has_max)
+{
+	if (!has_min)
+		m->scale_min = 1;
+	if (!has_max)
+		m->scale_max = 5;
+}
+
+ks_err mp_generic_object(mentions_batch *b, mention_in *m, const json_t *o, ks_error *e)
+{
+	if (!json_is_object(o))
+		return mp_fail(e, KS_ERR_INVALID, b, m->where, "", "a record must be a JSON object");
+	const char *key;
+	const json_t *v;
+	json_object_foreach((json_t *)o, key, v) {
+		char num[64];
+		const char *s;
+		if (json_is_null(v))
+			continue;
+		if (json_is_string(v))
+			s = json_string_value(v);
+		else if (json_is_integer(v))
+			snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v)), s = num;
+		else if (json_is_real(v))
+			snprintf(num, sizeof num, "%.17g", json_real_value(v)), s = num;
+		else
+			return mp_fail(e, KS_ERR_INVALID, b, m->where, key, "must be a string or a number");
+		ks_err err = mp_generic_field(b, m, key, s, e);
+		if (err)
+			return err;
+	}
+	mp_generic_defaults(m, json_object_get(o, "scale_min") && !json_is_null(json_object_get(o, "scale_min")),
+			    json_object_get(o, "scale_max") && !json_is_null(json_object_get(o, "scale_max")));
+	return mp_finish(b, m, e);
+}
+
+ks_err mp_generic_json(const json_t *doc, mentions_batch *b, ks_error *e)
+{
+	if (!json_is_array(doc))
+		return ks_fail(e, KS_ERR_INVALID, "", "the generic JSON layout is an array of objects (or JSON Lines)");
+	b->where_is_index = true;
+	size_t i;
+	const json_t *o;
+	json_array_foreach(doc, i, o) {
+		mention_in *m;
+		ks_err err = mentions_batch_add(b, &m, e);
+		if (err)
+			return err;
+		m->where = (int)i;
+		if ((err = mp_generic_object(b, m, o, e)))
+			return err;
+	}
+	return KS_OK;
+}
+
+ks_err mp_generic_jsonl(const char *buf, size_t len, mentions_batch *b, ks_error *e)
+{
+	int line = 0;
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && buf[j] != '\n')
+			j++;
+		line++;
+		size_t k = i;
+		while (k < j && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r'))
+			k++;
+		if (k < j) {
+			json_error_t je;
+			json_t *o = json_loadb(buf + i, j - i, 0, &je);
+			if (o == NULL)
+				return ks_fail(e, KS_ERR_BADJSON, NULL, "line %d, column %d: %s", line, je.column,
+					       je.text);
+			mention_in *m;
+			ks_err err = mentions_batch_add(b, &m, e);
+			if (!err) {
+				m->where = line;
+				err = mp_generic_object(b, m, o, e);
+			}
+			json_decref(o);
+			if (err)
+				return err;
+		}
+		i = j + 1;
+	}
+	return KS_OK;
+}
+
+/* The header: column -> name index (into mp_generic_names), each once. */
+static ks_err mp_csv_header(const csv_row *h, int *col, ks_error *e)
+{
+	bool seen[16] = {false};
+	for (int c = 0; c < h->n; c++) {
+		char *f = h->field[c];
+		for (char *p = f; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		while (*f == ' ')
+			f++;
+		size_t n = strlen(f);
+		while (n && f[n - 1] == ' ')
+			f[--n] = '\0';
+		col[c] = -1;
+		for (int k = 0; mp_generic_names[k]; k++)
+			if (strcmp(f, mp_generic_names[k]) == 0)
+				col[c] = k;
+		if (col[c] < 0)
+			return ks_fail(e, KS_ERR_INVALID, f, "line %d, column %d: unknown column \"%.40s\" (docs/MENTIONS.md)",
+				       h->line, c + 1, f);
+		if (seen[col[c]])
+			return ks_fail(e, KS_ERR_INVALID, f, "line %d, column %d: column \"%s\" twice", h->line, c + 1,
+				       f);
+		seen[col[c]] = true;
+	}
+	static const char *const need[] = {"source", "source_id", "created_at"};
+	for (size_t k = 0; k < 3; k++)
+		if (!seen[k])
+			return ks_fail(e, KS_ERR_INVALID, need[k], "line %d: the header has no column \"%s\"", h->line,
+				       need[k]);
+	if (!seen[5] && !seen[10])
+		return ks_fail(e, KS_ERR_INVALID, "text", "line %d: the header needs a column \"text\" or \"rating\"",
+			       h->line);
+	return KS_OK;
+}
+
+static ks_err mp_csv_rows(const csv_doc *d, const int *col, mentions_batch *b, ks_error *e)
+{
+	for (int r = 1; r < d->n; r++) {
+		const csv_row *row = &d->rows[r];
+		if (row->n != d->rows[0].n)
+			return ks_fail(e, KS_ERR_INVALID, NULL, "line %d: %d fields where the header has %d", row->line,
+				       row->n, d->rows[0].n);
+		mention_in *m;
+		ks_err err = mentions_batch_add(b, &m, e);
+		if (err)
+			return err;
+		m->where = row->line;
+		bool has_min = false, has_max = false;
+		for (int c = 0; c < row->n && !err; c++) {
+			const char *name = mp_generic_names[col[c]];
+			err = mp_generic_field(b, m, name, row->field[c], e);
+			if (strcmp(name, "scale_min") == 0 && row->field[c][0])
+				has_min = true;
+			if (strcmp(name, "scale_max") == 0 && row->field[c][0])
+				has_max = true;
+		}
+		if (err)
+			return err;
+		mp_generic_defaults(m, has_min, has_max);
+		if ((err = mp_finish(b, m, e)))
+			return err;
+	}
+	return KS_OK;
+}
+
+/* In a semicolon file the commas (decimal commas, commas in text) are
+ * carried through the comma reader as 0x1F and put back in every field. */
+static void mp_csv_restore(csv_doc *d)
+{
+	for (int r = 0; r < d->n; r++)
+		for (int c = 0; c < d->rows[r].n; c++)
+			for (char *p = d->rows[r].field[c]; *p; p++)
+				if (*p == '\x1f')
+					*p = ',';
+}
+
+ks_err mp_generic_csv(const char *buf, size_t len, mentions_batch *b, ks_error *e)
+{
+	char *copy = mp_strndup(buf, len);
+	if (copy == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	bool semi = csv_semicolon_file(copy, len);
+	if (semi && memchr(copy, '\x1f', len)) {
+		free(copy);
+		return ks_fail(e, KS_ERR_INVALID, NULL, "the file holds a control character (0x1F)");
+	}
+	if (semi)
+		csv_semicolons_to_commas(copy, len, '\x1f');
+	csv_doc d;
+	int bad_line = 0;
+	const char *why = NULL;
+	if (!csv_parse(copy, len, &d, &bad_line, &why)) {
+		csv_free(&d);
+		return ks_fail(e, KS_ERR_INVALID, NULL, "line %d: %s", bad_line, why);
+	}
+	if (semi)
+		mp_csv_restore(&d);
+	ks_err err = KS_OK;
+	if (d.n == 0)
+		err = ks_fail(e, KS_ERR_INVALID, NULL, "line 1: the file is empty (a header row is needed)");
+	int *col = d.n ? calloc((size_t)d.rows[0].n + 1, sizeof *col) : NULL;
+	if (!err && col == NULL)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	if (!err)
+		err = mp_csv_header(&d.rows[0], col, e);
+	if (!err)
+		err = mp_csv_rows(&d, col, b, e);
+	free(col);
+	csv_free(&d);
+	return err;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------ */
+
+typedef ks_err (*mp_json_fn)(const json_t *doc, mentions_batch *b, ks_error *e);
+
+static const struct {
+	const char *name;
+	mp_json_fn json;
+} mp_formats[] = {
+	{"generic-csv", NULL}, {"generic-json", mp_generic_json}, {"trustpilot", mp_trustpilot},
+	{"google", mp_google}, {"kiyoh", NULL}, {"appstore", mp_appstore}, {"social", mp_social},
+};
+
+static int mp_format_index(const char *format)
+{
+	for (size_t i = 0; format && i < sizeof mp_formats / sizeof mp_formats[0]; i++)
+		if (strcmp(format, mp_formats[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool mentions_format_known(const char *format)
+{
+	return mp_format_index(format) >= 0;
+}
+
+ks_err mentions_from_json(const char *format, const json_t *doc, mentions_batch *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	int k = mp_format_index(format);
+	if (k < 0 || mp_formats[k].json == NULL)
+		return ks_fail(e, KS_ERR_INVALID, "format", "format must be one of generic-json, trustpilot, google, "
+			       "appstore, social here (generic-csv and kiyoh are text)");
+	ks_err err = mp_formats[k].json(doc, out, e);
+	if (!err)
+		mentions_batch_dedupe(out);
+	return err;
+}
+
+static ks_err mp_parse_json(int k, const char *buf, size_t len, mentions_batch *out, ks_error *e)
+{
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	if (strcmp(mp_formats[k].name, "generic-json") == 0 && (i == len || buf[i] != '['))
+		return mp_generic_jsonl(buf, len, out, e);
+	json_error_t je;
+	json_t *doc = json_loadb(buf, len, 0, &je);
+	if (doc == NULL)
+		return ks_fail(e, KS_ERR_BADJSON, NULL, "line %d, column %d: %s", je.line, je.column, je.text);
+	ks_err err = mp_formats[k].json(doc, out, e);
+	json_decref(doc);
+	return err;
+}
+
+ks_err mentions_parse(const char *format, const char *buf, size_t len, mentions_batch *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	int k = mp_format_index(format);
+	if (k < 0)
+		return ks_fail(e, KS_ERR_USAGE, "format", "unknown format \"%.40s\" (generic-csv, generic-json, "
+			       "trustpilot, google, kiyoh, appstore, social)", format ? format : "");
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		buf += 3, len -= 3; /* a byte order mark, as spreadsheets write */
+	int line, col;
+	if (!mp_utf8_ok(buf, len, &line, &col))
+		return ks_fail(e, KS_ERR_INVALID, "encoding",
+			       "line %d, column %d: not UTF-8 (or a NUL byte): save the file as UTF-8", line, col);
+	ks_err err;
+	if (mp_formats[k].json)
+		err = mp_parse_json(k, buf, len, out, e);
+	else if (strcmp(format, "kiyoh") == 0)
+		err = mp_kiyoh(buf, len, out, e);
+	else
+		err = mp_generic_csv(buf, len, out, e);
+	if (!err)
+		mentions_batch_dedupe(out);
+	return err;
+}

@@ -1275,6 +1275,73 @@ ks_err store_journey_touchpoints(ks_store *s, int64_t journey_id, store_journey_
 				 ks_error *e);
 /* ==== end of key drivers ==================================================== */
 
+/* ==== mention feeds: pollers (issue 16 H2, customers/sqlite_feeds.c, 022) ====
+ * Review and social feeds fetched on a schedule by src/mentions/poll.c
+ * (docs/POLLERS.md). Their mentions go through store_mentions_upsert. */
+#include "mentions/mentions.h"
+#define STORE_FEED_NAME_MAX 200
+#define STORE_FEED_URL_MAX 2048
+#define STORE_FEED_AUTH_MAX 1024
+typedef struct store_feed {
+	int64_t id;
+	char name[STORE_FEED_NAME_MAX + 1];
+	char format[24];                       /* one of mentions_parse's formats */
+	char url[STORE_FEED_URL_MAX + 1];
+	char auth_header[STORE_FEED_AUTH_MAX + 1]; /* "Name: value", "" = none; a secret */
+	int64_t interval_s;                    /* 60..604800 */
+	bool enabled;
+	int64_t cursor_updated_at;             /* resume point; 0 = none yet */
+	char etag[256], last_modified[64];     /* of the last complete run's first page */
+	int64_t last_run_at, last_ok_at, next_run_at;  /* 0 = never */
+	int64_t failures;                      /* consecutive failed runs */
+	char last_error[512];                  /* "" = none */
+	int64_t last_status;                   /* HTTP status of the last reply, 0 = none */
+	int64_t last_pages, last_received, last_inserted, last_updated, last_unchanged;
+	int64_t mentions_fetched;              /* records received over the feed's life */
+	int64_t created_at, updated_at;
+} store_feed;
+/* Every feed by id. *out is malloc'd (caller frees; NULL when none). */
+ks_err store_feed_list(ks_store *s, store_feed **out, size_t *n, ks_error *e);
+/* One feed, or KS_ERR_NOTFOUND. */
+ks_err store_feed_get(ks_store *s, int64_t id, store_feed *out, ks_error *e);
+/* Inserts f's settings (name, format, url, auth_header, interval_s,
+ * enabled); due at once. Its audit entry (object_id set here) commits with
+ * it. *id = the new row. */
+ks_err store_feed_create(ks_store *s, const store_feed *f, const store_audit_entry *audit, int64_t *id,
+			 ks_error *e);
+/* Replaces f->id's settings with f's. rearm: due at once with no failures
+ * (the settings that decide a fetch changed); reset: also forget the resume
+ * point and the validators (url or format changed: another feed). With its
+ * audit entry; KS_ERR_NOTFOUND. */
+ks_err store_feed_update(ks_store *s, const store_feed *f, bool rearm, bool reset,
+			 const store_audit_entry *audit, ks_error *e);
+/* Deletes a feed (its mentions stay); KS_ERR_NOTFOUND. */
+ks_err store_feed_delete(ks_store *s, int64_t id, const store_audit_entry *audit, ks_error *e);
+/* Ids of enabled feeds with next_run_at <= now, most overdue first, at most
+ * max. *ids malloc'd (caller frees). */
+ks_err store_feed_due(ks_store *s, int64_t now, size_t max, int64_t **ids, size_t *n, ks_error *e);
+/* How a run ended, for store_feed_page (success) and store_feed_failed. */
+typedef struct store_feed_result {
+	int64_t at;                  /* when the run ended */
+	int64_t next_run_at;
+	int64_t status;              /* last HTTP status, 0 = none */
+	int64_t max_updated_at;      /* success: largest updated_at stored by the run (0 = none) */
+	const char *etag, *last_modified;  /* success: NULL = keep none */
+	const char *error;           /* failure: the reason (never the secret) */
+	int64_t pages, received, inserted, updated, unchanged;  /* the whole run */
+} store_feed_result;
+/* Stores one page of a feed's mentions (b may be empty) by
+ * store_mentions_upsert's rules; *out (may be NULL) counts it. With done
+ * (the run's last page; its counts are the run's before this page, this
+ * page's are added) also advances the cursor to done->max_updated_at when
+ * that is later, and records the success. */
+ks_err store_feed_page(ks_store *s, int64_t id, const mentions_batch *b, const store_feed_result *done,
+		       mentions_counts *out, ks_error *e);
+/* Records a failed run: failures + 1, last_error, next_run_at (the
+ * caller's backoff). The cursor stays. */
+ks_err store_feed_failed(ks_store *s, int64_t id, const store_feed_result *r, ks_error *e);
+/* ==== end of mention feeds ================================================== */
+
 /* ==== public score widgets (issue 16, sqlite_widget.c) ======================= */
 
 /* One published figure (docs/API.md "Public score widgets"). */
@@ -1335,8 +1402,9 @@ ks_err store_mention_reply(ks_store *s, int64_t id, const char *draft, const cha
 /* Measures per group ("source", "location", "unit", "month" in the
  * organisation's zone, or NULL = one total): {"group_by", "groups":[{key,
  * label, n, n_rated, rating10:{mean, low, high}|null, share_4_5:{p, low,
- * high}|null, sentiment:{positive, neutral, negative, n}}], "min_n"}. A group
- * with fewer than min_n mentions shows only n ("hidden": true). */
+ * high, k}|null, sentiment:{n, positive, neutral, negative}|null, hidden:[...]}],
+ * "min_n"}. Each measure needs min_n of its own count (rated, analysed),
+ * else it is null and named in "hidden". */
 ks_err store_mentions_summary(ks_store *s, const store_mention_query *q, const char *group_by, int64_t min_n,
 			      json_t **out, ks_error *e);
 /* mention_locations: [{"location","unit_id","unit_name","mentions"}]. */
@@ -1350,6 +1418,74 @@ ks_err store_mention_location_put(ks_store *s, const char *location, int64_t uni
 ks_err store_mention_location_delete(ks_store *s, const char *location, int64_t *relinked, ks_error *e);
 /* ==== end of mentions ======================================================= */
 
+/* ==== review invitations (issue 16 H3, customers/sqlite_review.c, 021) =====
+ * After a promoter's survey answer the thank-you page invites the customer to
+ * write a public review (docs/API.md "Review invitations"). */
+#define STORE_REVIEW_URL_MAX 400
+#define STORE_REVIEW_TOKEN_LEN 32
+typedef struct store_review_settings {
+	bool enabled;            /* default false */
+	char url[STORE_REVIEW_URL_MAX + 1]; /* the review page; "" = none */
+	int min_nps;             /* 0..10; default 9 */
+	int interval_days;       /* at most one invitation per customer in this many days; default 180 */
+	int64_t updated_by;      /* users.id; 0 = none */
+	int64_t updated_at;      /* 0 = never set */
+} store_review_settings;
+/* The stored settings, or the defaults without a row. */
+ks_err store_review_settings_get(ks_store *s, store_review_settings *out, ks_error *e);
+/* Create or replace the row (updated_at set from the store's clock, o updated). */
+ks_err store_review_settings_put(ks_store *s, store_review_settings *o, ks_error *e);
+/* Decide and record the invitation for a stored response, in one
+ * transaction: invited when the settings are on with a URL, the response's
+ * NPS >= min_nps, its customer has an e-mail address and has not opted out,
+ * and that customer had no invitation in the last interval_days (the same
+ * response again returns its own invitation). *offered tells; token (when
+ * offered) gets the link's token. */
+ks_err store_review_offer(ks_store *s, int64_t response_id, int64_t now, bool *offered,
+			  char token[STORE_REVIEW_TOKEN_LEN + 1], ks_error *e);
+/* A click on /r/{token}: the first one sets clicked_at, every one counts in
+ * clicks; url gets the review page to send the customer to. KS_ERR_NOTFOUND
+ * for an unknown token or when no URL is set. */
+ks_err store_review_click(ks_store *s, const char *token, int64_t now, char url[STORE_REVIEW_URL_MAX + 1],
+			  ks_error *e);
+/* Invitations sent in [from, to) (0 = open end): how many, how many were
+ * clicked, how many led to a mention of the customer (reviewed_mention_id). */
+typedef struct store_review_stats {
+	int64_t invited, clicked, wrote;
+} store_review_stats;
+ks_err store_review_stats_get(ks_store *s, int64_t from, int64_t to, store_review_stats *out, ks_error *e);
+/* ==== end of review invitations ============================================= */
+
+/* ==== internal data (issue 16 H4, customers/sqlite_internal.c, 023) ==========
+ * The organisation's own data: `klantstem import customers|products|holdings|
+ * events` and POST /api/v1/import/{kind} (docs/IMPORT.md). A session is one
+ * bulk transaction of one kind: records checked by idata_check go in with
+ * store_idata_put (an upsert by external id); store_idata_commit writes the
+ * import_runs row in the same transaction and commits. Nothing is visible
+ * before; store_idata_rollback leaves the database as it was. Both free x. */
+#include "model/idata.h"
+typedef struct store_idata store_idata;
+typedef struct store_idata_counts {
+	long ok;          /* records written = added + updated + kept + duplicates */
+	long added, updated;
+	long kept;        /* events without an external_id that were stored already */
+	long duplicates;  /* a record whose id came earlier in the session (this one wins) */
+} store_idata_counts;
+ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_error *e);
+/* Upsert r (checked): a field r does not have (r->given) keeps its stored
+ * value; an attribute "" is removed. Holdings and events name their
+ * customer (and product) by external id: KS_ERR_REF naming
+ * customer_external_id / product_external_id when it is not stored. On an
+ * error nothing of r is written (the session goes on). *dup: r's id came
+ * before in this session. */
+ks_err store_idata_put(store_idata *x, const idata_rec *r, bool *dup, ks_error *e);
+void store_idata_counts_get(const store_idata *x, store_idata_counts *out);
+/* file: the name to record (NULL for the API); rejected: records left out
+ * (--skip-bad). */
+ks_err store_idata_commit(store_idata *x, const char *file, bool via_api, long rejected, ks_error *e);
+void store_idata_rollback(store_idata *x);
+/* ==== end of internal data ================================================== */
+
 /* ==== customer timeline (issue 16, sqlite_timeline.c) ======================= */
 /* One customer's contacts, invitation events, responses, case events and
  * opt-out, newest first: {"customer":{id,name},"items":[...],"next":ISO|null}.
@@ -1358,5 +1494,132 @@ ks_err store_mention_location_delete(ks_store *s, const char *location, int64_t 
  * KS_ERR_NOTFOUND for an unknown customer. *out is the caller's. */
 ks_err store_timeline_customer(ks_store *s, int64_t id, int64_t before, int limit, json_t **out, ks_error *e);
 /* ==== end of customer timeline ============================================== */
+
+/* ==== attribute dimensions (issue 16 H5, reports/sqlite_attr_scan.c) ======
+ * The tables of migration 023 read in bulk for the analytics index
+ * (src/analytics/attr.c). */
+typedef enum { STORE_ATTR_PRODUCT, STORE_ATTR_KEY, STORE_ATTR_VALUE, STORE_ATTR_CUSTOMER, STORE_ATTR_HOLDING,
+	       STORE_ATTR_EVENT } store_attr_kind;
+typedef enum { STORE_ATTR_LOGIN = 1, STORE_ATTR_SUBSCRIBED, STORE_ATTR_UNSUBSCRIBED } store_attr_event;
+/* One row of the scan; strings are valid during the call only. Per kind:
+ *   PRODUCT  product_id, text (its name)                    products by id
+ *   KEY      key, count (customers with it)                 most common first
+ *   VALUE    key, text (a value), count                     by key, most common first
+ *   CUSTOMER customer_id, key, text (the value)             by customer
+ *   HOLDING  customer_id, product_id, since_day, until_day  by customer; days since
+ *            1970-01-01, since absent = INT32_MIN, until absent (still held) = INT32_MAX
+ *   EVENT    customer_id, event, at (unix seconds)          logins and newsletter
+ *            (un)subscriptions by customer, then time, then id */
+typedef struct store_attr_row {
+	store_attr_kind kind;
+	int64_t customer_id, product_id, count, at;
+	const char *key, *text;
+	int32_t since_day, until_day;
+	store_attr_event event;
+} store_attr_row;
+typedef struct store_attr_sink {
+	bool (*row)(void *arg, const store_attr_row *r);  /* false: out of memory, the scan stops */
+	void *arg;
+} store_attr_sink;
+/* Every row above, in that order, in one read transaction; *run_id gets
+ * max(import_runs.id) of the same snapshot (0 when there is none, or no
+ * migration 023: then no rows). */
+ks_err store_attr_scan(ks_store *s, const store_attr_sink *k, int64_t *run_id, ks_error *e);
+/* max(import_runs.id), 0 when none: a running server polls it to notice a
+ * finished import (one indexed read). */
+ks_err store_attr_run_id(ks_store *s, int64_t *run_id, ks_error *e);
+/* ==== end of attribute dimensions =========================================== */
+
+/* ==== relationship surveys (issue 16 H6; sqlite_relationship.c, 024) ========
+ * A wave samples ALL customers, stratified by segment ('' = no segment),
+ * with the fatigue rules of contact invitations; sending creates a contact
+ * with channel "relationship" on the wave's relationship touchpoint and an
+ * invitation per customer, so the scheduler, reminders, survey page and
+ * funnel serve waves as they serve contacts. docs/API.md "Relationship
+ * surveys", docs/STATISTICS.md §12. */
+typedef struct store_rel_wave {
+	int64_t id;
+	char name[208];
+	int64_t survey_id;
+	int64_t touchpoint_id;        /* 0 until sent */
+	char period[24];              /* whole month, quarter or year label */
+	int64_t sample_size;
+	char allocation[16];          /* "proportional" | "equal" */
+	int64_t min_per_stratum;
+	bool replace_excluded;        /* an excluded customer is replaced from the same stratum */
+	int fatigue_days;             /* 0..365, as invite_rule.fatigue_days */
+	char seed[17];                /* 16 hex digits; "" before the draw */
+	char status[8];               /* draft | drawn | sent | closed */
+	int64_t population;           /* frame size at the draw; 0 before */
+	int64_t created_by;           /* 0 = none */
+	int64_t created_at, drawn_at, sent_at, closed_at;  /* 0 = not yet */
+	/* Filled by get and list: sample rows selected (not excluded), excluded
+	 * (any reason, draw or send), invitations created, respondents. */
+	int64_t selected, excluded, invited, respondents;
+} store_rel_wave;
+
+/* Insert w (validated by the caller; status draft): KS_ERR_REF naming
+ * "survey_id" when the survey does not exist. Sets w->id, w->created_at. */
+ks_err store_rel_wave_create(ks_store *s, store_rel_wave *w, ks_error *e);
+/* KS_ERR_NOTFOUND when there is no such wave. */
+ks_err store_rel_wave_get(ks_store *s, int64_t id, store_rel_wave *out, ks_error *e);
+/* Every wave, newest first; *out malloc'd (caller frees; NULL when none). */
+ks_err store_rel_wave_list(ks_store *s, store_rel_wave **out, size_t *n, ks_error *e);
+/* Write every editable field of w (name, survey_id, period, sample_size,
+ * allocation, min_per_stratum, replace_excluded, fatigue_days, status,
+ * closed_at) if the stored status is still expect_status: KS_ERR_CONFLICT
+ * naming "status" when it changed meanwhile; KS_ERR_REF "survey_id". */
+ks_err store_rel_wave_update(ks_store *s, const store_rel_wave *w, const char *expect_status,
+			     ks_error *e);
+/* Delete a draft or drawn wave with its sample; KS_ERR_CONFLICT naming
+ * "status" once sent (its invitations and answers stay the record). */
+ks_err store_rel_wave_delete(ks_store *s, int64_t id, ks_error *e);
+
+/* What a draw did, per stratum and in total. */
+typedef struct store_rel_draw_result {
+	int64_t population, allocated, selected;
+	int64_t fatigue, opted_out, no_email;   /* excluded at the draw, by reason */
+	size_t strata;
+} store_rel_draw_result;
+/* Draw the sample of a draft wave with seed, in one transaction: the frame
+ * (every customer not erased), strata by segment, rel_allocate, each
+ * stratum in rel_key order, invite_decide's opt-out / e-mail / fatigue
+ * checks at the current time; status becomes drawn. KS_ERR_CONFLICT naming
+ * "status" unless draft; KS_ERR_RANGE from rel_allocate; KS_ERR_RANGE
+ * naming "sample_size" when there are no customers. */
+ks_err store_rel_draw(ks_store *s, int64_t id, uint64_t seed, store_rel_draw_result *out, ks_error *e);
+/* Send a drawn wave, in one transaction: the relationship touchpoint of
+ * its survey (made on first use, with a disabled rule), then per selected
+ * customer the same checks again (an opt-out since the draw is excluded
+ * with excluded_at "send"), a contact and a scheduled invitation (sent by
+ * the scheduler at once, out of quiet hours). Status becomes sent.
+ * KS_ERR_CONFLICT naming "status" unless drawn. */
+ks_err store_rel_send(ks_store *s, int64_t id, int64_t *invited, int64_t *excluded, ks_error *e);
+
+/* The counts of a wave's report. */
+typedef struct store_rel_stratum {
+	char stratum[128];
+	bool in_frame;                 /* false: a segment that appeared after the draw */
+	int64_t population, allocated; /* the frame at the draw */
+	int64_t selected, fatigue, opted_out, no_email;
+	int64_t invited;               /* customers with a relationship invitation created */
+	metrics_counts rel;            /* the wave's responses; rel.n = respondents */
+	int64_t cd_invited;            /* customers with a contact invitation created, contact in the period */
+	int64_t cd_respondents;        /* customers with a contact-driven response in the period */
+} store_rel_stratum;
+typedef struct store_rel_report {
+	store_rel_stratum *strata;     /* malloc'd; frame strata by name, then new segments */
+	size_t n;
+	metrics_counts rel;            /* the whole wave */
+	metrics_counts cd;             /* every response received in [from, to) that is not a
+	                                * relationship response (channel <> 'relationship') */
+	int64_t cd_invited, cd_respondents;  /* customers, each once */
+} store_rel_report;
+/* One read transaction. Contact-driven figures over [from, to). Release with
+ * store_rel_report_free (also after a failure). */
+ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, store_rel_report *out,
+			       ks_error *e);
+void store_rel_report_free(store_rel_report *r);
+/* ==== end of relationship surveys ============================================ */
 
 #endif

@@ -1,0 +1,732 @@
+/* sqlite_mentions.c — unsolicited feedback (issue 16, part H1) on SQLite:
+ * the upsert of a parsed batch, the list, one mention, its reply, the
+ * mapping of locations to org units, and the summary measures. Schema:
+ * migrations/020_mentions.sql; the record is src/mentions/mentions.h.
+ *
+ * A mention's text is analysed (language, sentiment, themes) with the
+ * store's text context on write, as an open answer is (sqlite_text.c), into
+ * mention_analysis / mention_themes; a failed analysis never fails the
+ * write. Mentions never enter the analytics index: no survey figure counts
+ * them, and no NPS is ever made of stars (docs/MENTIONS.md).
+ */
+#include "store/sqlite_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "core/clock.h"
+#include "text/text.h"
+
+/* ---- text analysis ------------------------------------------------------------ */
+
+static text_lang sq_m_prior(const char *language)
+{
+	if (language && strcmp(language, "nl") == 0)
+		return TEXT_LANG_NL;
+	if (language && strcmp(language, "en") == 0)
+		return TEXT_LANG_EN;
+	return TEXT_LANG_AUTO;
+}
+
+static ks_err sq_m_analysis_rows(sq_conn *c, int64_t id, const text_result *r, int64_t now, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "DELETE FROM mention_analysis WHERE mention_id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	if ((err = sq_cstep(c, st, e)))
+		return err;
+	if ((err = sq_cprep(c, "INSERT INTO mention_analysis(mention_id, language, label, score, analyzed_at)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5)", &st, e)))
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text_lang_name(r->lang), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text_label_name(r->label), -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, r->score);
+	sqlite3_bind_int64(st, 5, now);
+	if ((err = sq_cstep(c, st, e)))
+		return err;
+	for (int i = 0; i < r->n_themes && !err; i++) {
+		const text_theme_hit *h = &r->themes[i];
+		if ((err = sq_cprep(c, "INSERT INTO mention_themes(mention_id, theme, subtheme, label, score, mentions)"
+				       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &st, e)))
+			return err;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, h->theme, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, h->subtheme ? h->subtheme : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, text_label_name(h->label), -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 5, h->score);
+		sqlite3_bind_int(st, 6, h->mentions);
+		err = sq_cstep(c, st, e);
+	}
+	return err;
+}
+
+/* The language the mention is stored with when the source gave none: what
+ * the analysis found, when it found it in the text (not a default). */
+static ks_err sq_m_set_language(sq_conn *c, int64_t id, const text_result *r, ks_error *e)
+{
+	if (r->lang == TEXT_LANG_OTHER || r->lang_source == TEXT_LANG_FROM_DEFAULT ||
+	    r->lang_source == TEXT_LANG_FROM_PRIOR)
+		return KS_OK;
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "UPDATE mentions SET language = ?2 WHERE id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text_lang_name(r->lang), -1, SQLITE_STATIC);
+	return sq_cstep(c, st, e);
+}
+
+/* Title and text as one text: a title is often the verdict in a few words. */
+static char *sq_m_text_of(const mention_in *m)
+{
+	size_t nt = m->title ? strlen(m->title) : 0, nx = m->text ? strlen(m->text) : 0;
+	if (nt + nx == 0)
+		return NULL;
+	char *s = malloc(nt + nx + 3);
+	if (s)
+		snprintf(s, nt + nx + 3, "%s%s%s", nt ? m->title : "", nt && nx ? ".\n" : "", nx ? m->text : "");
+	return s;
+}
+
+/* Analyse inside a savepoint of its own: a failure is logged, the mention
+ * stays (without analysis), as an open answer does. */
+static void sq_m_analyse(ks_store *s, sq_conn *c, int64_t id, const mention_in *m, int64_t now)
+{
+	char *text = sq_m_text_of(m);
+	if (text == NULL)
+		return;
+	ks_error e;
+	ks_error_clear(&e);
+	text_worker *w = sq_text_worker(s, c, &e);
+	text_result r;
+	memset(&r, 0, sizeof r);
+	ks_err err = w ? text_analyze(w, text, strlen(text), sq_m_prior(m->language), false, &r, &e)
+		       : (e.message[0] ? KS_ERR_INTERNAL : KS_OK);
+	if (w && !err && (err = sq_exec(c, "SAVEPOINT mention_text", &e)) == KS_OK) {
+		err = sq_m_analysis_rows(c, id, &r, now, &e);
+		if (!err && m->language == NULL)
+			err = sq_m_set_language(c, id, &r, &e);
+		if (err)
+			sqlite3_exec(c->db, "ROLLBACK TO mention_text", NULL, NULL, NULL);
+		sqlite3_exec(c->db, "RELEASE mention_text", NULL, NULL, NULL);
+	}
+	if (err)
+		fprintf(stderr, "klantstem: mention %lld stored without text analysis: %s\n", (long long)id,
+			e.message);
+	if (w)
+		text_result_free(&r);
+	free(text);
+}
+
+/* ---- the upsert ------------------------------------------------------------------- */
+
+typedef struct sq_m_stmts {
+	sqlite3_stmt *find, *ins, *upd, *unit, *cust;
+} sq_m_stmts;
+
+static void sq_m_stmts_free(sq_m_stmts *q)
+{
+	sqlite3_finalize(q->find);
+	sqlite3_finalize(q->ins);
+	sqlite3_finalize(q->upd);
+	sqlite3_finalize(q->unit);
+	sqlite3_finalize(q->cust);
+}
+
+/* Columns ?3..?18 are the same in the insert and the update. */
+static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
+{
+	memset(q, 0, sizeof *q);
+	ks_err err = sq_cprep(c, "SELECT id, updated_at FROM mentions WHERE source = ?1 AND source_id = ?2", &q->find, e);
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO mentions(source, source_id, location, unit_id, author, title, text, url,"
+			       " created_at, updated_at, rating, scale_min, scale_max, rating10, language, customer_id,"
+			       " reply_text, reply_at, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+			       " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+			       &q->ins, e);
+	/* A reply the source does not carry (NULL) keeps the one recorded here. */
+	if (!err)
+		err = sq_cprep(c,
+			       "UPDATE mentions SET location = ?3, unit_id = ?4, author = ?5, title = ?6, text = ?7,"
+			       " url = ?8, created_at = ?9, updated_at = ?10, rating = ?11, scale_min = ?12,"
+			       " scale_max = ?13, rating10 = ?14, language = ?15, customer_id = ?16,"
+			       " reply_text = coalesce(?17, reply_text), reply_at = coalesce(?18, reply_at),"
+			       " received_at = ?19 WHERE source = ?1 AND source_id = ?2",
+			       &q->upd, e);
+	if (!err)
+		err = sq_cprep(c, "SELECT unit_id FROM mention_locations WHERE location = ?1", &q->unit, e);
+	if (!err)
+		err = sq_cprep(c, "SELECT id FROM customers WHERE external_id = ?1", &q->cust, e);
+	return err;
+}
+
+/* One id by one text key (0 when none or key NULL). */
+static int64_t sq_m_lookup(sqlite3_stmt *st, const char *key)
+{
+	int64_t id = 0;
+	if (key == NULL)
+		return 0;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
+}
+
+static void sq_m_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void sq_m_bind(sqlite3_stmt *st, const sq_m_stmts *q, const mention_in *m, int64_t now)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sq_m_bind_text(st, 1, m->source);
+	sq_m_bind_text(st, 2, m->source_id);
+	sq_m_bind_text(st, 3, m->location);
+	sq_bind_id(st, 4, sq_m_lookup(q->unit, m->location));
+	sq_m_bind_text(st, 5, m->author);
+	sq_m_bind_text(st, 6, m->title);
+	sq_m_bind_text(st, 7, m->text);
+	sq_m_bind_text(st, 8, m->url);
+	sqlite3_bind_int64(st, 9, m->created_at);
+	sqlite3_bind_int64(st, 10, m->updated_at);
+	if (m->has_rating) {
+		sqlite3_bind_double(st, 11, m->rating);
+		sqlite3_bind_double(st, 12, m->scale_min);
+		sqlite3_bind_double(st, 13, m->scale_max);
+		sqlite3_bind_double(st, 14, m->rating10);
+	}
+	sq_m_bind_text(st, 15, m->language);
+	sq_bind_id(st, 16, sq_m_lookup(q->cust, m->customer_external_id));
+	sq_m_bind_text(st, 17, m->reply_text);
+	if (m->reply_text && m->reply_at > 0)
+		sqlite3_bind_int64(st, 18, m->reply_at);
+	sqlite3_bind_int64(st, 19, now);
+}
+
+static ks_err sq_m_step(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+{
+	int rc = sqlite3_step(st);
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_reset(st);
+	return err;
+}
+
+/* The one record: inserted, updated (newer updated_at) or left. */
+static ks_err sq_m_upsert_one(ks_store *s, sq_conn *c, const sq_m_stmts *q, const mention_in *m, int64_t now,
+			      mentions_counts *n, ks_error *e)
+{
+	sqlite3_reset(q->find);
+	sqlite3_bind_text(q->find, 1, m->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q->find, 2, m->source_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q->find);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(c, rc, e);
+	bool found = rc == SQLITE_ROW;
+	int64_t id = found ? sqlite3_column_int64(q->find, 0) : 0;
+	int64_t old_updated = found ? sqlite3_column_int64(q->find, 1) : 0;
+	sqlite3_reset(q->find);
+	if (found && m->updated_at <= old_updated) {
+		n->unchanged++;
+		return KS_OK;
+	}
+	sqlite3_stmt *st = found ? q->upd : q->ins;
+	sq_m_bind(st, q, m, now);
+	ks_err err = sq_m_step(c, st, e);
+	if (err)
+		return err;
+	if (!found)
+		id = sqlite3_last_insert_rowid(c->db);
+	if (found)
+		n->updated++;
+	else
+		n->inserted++;
+	sq_m_analyse(s, c, id, m, now);
+	return KS_OK;
+}
+
+ks_err store_mentions_upsert(ks_store *s, const mentions_batch *b, mentions_counts *out, ks_error *e)
+{
+	mentions_counts n = {0, 0, 0};
+	sq_conn *c = sq_acquire(s);
+	int64_t now = clock_now(s->clock);
+	sq_m_stmts q;
+	ks_err err = sq_m_stmts_prep(c, &q, e);
+	if (!err)
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	for (size_t i = 0; !err && i < b->n; i++)
+		err = sq_m_upsert_one(s, c, &q, &b->items[i], now, &n, e);
+	sq_m_stmts_free(&q);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_release(s, c);
+	if (!err && out)
+		*out = n;
+	return err;
+}
+
+/* ---- reading --------------------------------------------------------------------- */
+
+#define SQ_M_COLS                                                                                          \
+	"m.id, m.source, m.source_id, m.location, m.unit_id, (SELECT name FROM org_units u WHERE u.id = m.unit_id)," \
+	" m.author, m.title, m.text, m.url, m.created_at, m.updated_at, m.rating, m.scale_min, m.scale_max,"    \
+	" m.rating10, m.language, m.customer_id, m.reply_draft, m.reply_text, m.reply_at, m.reply_by,"         \
+	" m.received_at"
+
+static json_t *sq_m_text(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_string(sq_ctext(st, i));
+}
+
+static json_t *sq_m_real(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_real(sqlite3_column_double(st, i));
+}
+
+static json_t *sq_m_int(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(st, i));
+}
+
+/* The analysis as GET /responses/{id} shows an open answer's. */
+static json_t *sq_m_analysis_json(sq_conn *c, int64_t id)
+{
+	sqlite3_stmt *st;
+	json_t *out = json_null();
+	if (sq_cprep(c, "SELECT language, label, score FROM mention_analysis WHERE mention_id = ?1", &st, NULL))
+		return out;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		out = json_pack("{s:s, s:{s:s, s:f}, s:[]}", "language", sq_ctext(st, 0), "sentiment", "label",
+				sq_ctext(st, 1), "score", sqlite3_column_double(st, 2), "themes");
+	sqlite3_finalize(st);
+	if (out == NULL || json_is_null(out))
+		return out ? out : json_null();
+	if (sq_cprep(c, "SELECT theme, subtheme, label FROM mention_themes WHERE mention_id = ?1 ORDER BY rowid", &st,
+		     NULL))
+		return out;
+	sqlite3_bind_int64(st, 1, id);
+	json_t *themes = json_object_get(out, "themes");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(themes, json_pack("{s:s, s:s, s:s}", "theme", sq_ctext(st, 0), "subtheme",
+							 sq_ctext(st, 1), "sentiment", sq_ctext(st, 2)));
+	sqlite3_finalize(st);
+	return out;
+}
+
+static json_t *sq_m_row(sq_conn *c, sqlite3_stmt *st)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	json_t *unit = sqlite3_column_type(st, 4) == SQLITE_NULL
+			       ? json_null()
+			       : json_pack("{s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
+					   sq_ctext(st, 5));
+	json_t *reply = json_pack("{s:o, s:o, s:o, s:o}", "draft", sq_m_text(st, 18), "text", sq_m_text(st, 19),
+				  "at", sq_iso_or_null(sqlite3_column_int64(st, 20)), "by", sq_m_int(st, 21));
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(id));
+	json_object_set_new(o, "source", json_string(sq_ctext(st, 1)));
+	json_object_set_new(o, "source_id", json_string(sq_ctext(st, 2)));
+	json_object_set_new(o, "location", sq_m_text(st, 3));
+	json_object_set_new(o, "unit", unit ? unit : json_null());
+	json_object_set_new(o, "author", sq_m_text(st, 6));
+	json_object_set_new(o, "title", sq_m_text(st, 7));
+	json_object_set_new(o, "text", sq_m_text(st, 8));
+	json_object_set_new(o, "url", sq_m_text(st, 9));
+	json_object_set_new(o, "created_at", sq_iso_or_null(sqlite3_column_int64(st, 10)));
+	json_object_set_new(o, "updated_at", sq_iso_or_null(sqlite3_column_int64(st, 11)));
+	json_object_set_new(o, "rating", sq_m_real(st, 12));
+	json_object_set_new(o, "scale_min", sq_m_real(st, 13));
+	json_object_set_new(o, "scale_max", sq_m_real(st, 14));
+	json_object_set_new(o, "rating10", sq_m_real(st, 15));
+	json_object_set_new(o, "language", sq_m_text(st, 16));
+	json_object_set_new(o, "customer_id", sq_m_int(st, 17));
+	json_object_set_new(o, "reply", reply ? reply : json_null());
+	json_object_set_new(o, "received_at", sq_iso_or_null(sqlite3_column_int64(st, 22)));
+	json_object_set_new(o, "analysis", sq_m_analysis_json(c, id));
+	return o;
+}
+
+/* The filter as a WHERE clause of fixed text: every member is a bound
+ * parameter that is NULL / 0 when it does not filter. */
+#define SQ_M_WHERE                                                                                           \
+	" WHERE (?1 IS NULL OR m.source = ?1) AND (?2 IS NULL OR m.location = ?2)"                              \
+	" AND (?3 = 0 OR m.unit_id IN (WITH RECURSIVE sub(id) AS (SELECT ?3 UNION"                              \
+	" SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub))"                  \
+	" AND (?4 = 0 OR m.customer_id = ?4) AND (?5 = 0 OR m.created_at >= ?5)"                              \
+	" AND (?6 = 0 OR m.created_at < ?6)"                                                                    \
+	" AND (?7 IS NULL OR EXISTS (SELECT 1 FROM mention_themes t WHERE t.mention_id = m.id AND t.theme = ?7))" \
+	" AND (?8 IS NULL OR EXISTS (SELECT 1 FROM mention_analysis a WHERE a.mention_id = m.id AND a.label = ?8))" \
+	" AND (?9 IS NULL OR instr(lower(coalesce(m.title, '') || ' ' || coalesce(m.text, '') || ' '"         \
+	" || coalesce(m.author, '')), lower(?9)) > 0) AND (?10 = 0 OR m.rating10 IS NOT NULL)"
+
+static void sq_m_bind_query(sqlite3_stmt *st, const store_mention_query *q)
+{
+	sq_m_bind_text(st, 1, q->source);
+	sq_m_bind_text(st, 2, q->location);
+	sqlite3_bind_int64(st, 3, q->unit_id);
+	sqlite3_bind_int64(st, 4, q->customer_id);
+	sqlite3_bind_int64(st, 5, q->from);
+	sqlite3_bind_int64(st, 6, q->to);
+	sq_m_bind_text(st, 7, q->theme && q->theme[0] ? q->theme : NULL);
+	sq_m_bind_text(st, 8, q->sentiment && q->sentiment[0] ? q->sentiment : NULL);
+	sq_m_bind_text(st, 9, q->q && q->q[0] ? q->q : NULL);
+	sqlite3_bind_int(st, 10, q->rated_only ? 1 : 0);
+}
+
+static ks_err sq_m_count(sq_conn *c, const store_mention_query *q, int64_t *total, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT count(*) FROM mentions m" SQ_M_WHERE, &st, e);
+	if (err)
+		return err;
+	sq_m_bind_query(st, q);
+	return sq_cfirst(c, st, total, e);
+}
+
+ks_err store_mentions_list(ks_store *s, const store_mention_query *q, json_t **out, ks_error *e)
+{
+	*out = NULL;
+	int limit = q->limit > 0 && q->limit <= 500 ? q->limit : 50, offset = q->offset > 0 ? q->offset : 0;
+	sq_conn *c = sq_acquire(s);
+	int64_t total = 0;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_exec(c, "BEGIN", e);
+	if (!err)
+		err = sq_m_count(c, q, &total, e);
+	if (!err)
+		err = sq_cprep(c, "SELECT " SQ_M_COLS " FROM mentions m" SQ_M_WHERE
+				  " ORDER BY m.created_at DESC, m.id DESC LIMIT ?11 OFFSET ?12", &st, e);
+	json_t *items = json_array();
+	if (!err) {
+		sq_m_bind_query(st, q);
+		sqlite3_bind_int(st, 11, limit);
+		sqlite3_bind_int(st, 12, offset);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(items, sq_m_row(c, st));
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	sq_release(s, c);
+	if (err) {
+		json_decref(items);
+		return err;
+	}
+	*out = json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total, "offset", offset,
+			 "limit", limit);
+	return KS_OK;
+}
+
+ks_err store_mention_get(ks_store *s, int64_t id, json_t **out, ks_error *e)
+{
+	*out = NULL;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT " SQ_M_COLS " FROM mentions m WHERE m.id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*out = sq_m_row(c, st);
+		else if (rc == SQLITE_DONE)
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no mention %lld", (long long)id);
+		else
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_mention_unit(ks_store *s, int64_t id, int64_t *unit_id, ks_error *e)
+{
+	*unit_id = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT coalesce(unit_id, 0) FROM mentions WHERE id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*unit_id = sqlite3_column_int64(st, 0);
+		else if (rc == SQLITE_DONE)
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no mention %lld", (long long)id);
+		else
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- the reply --------------------------------------------------------------------- */
+
+ks_err store_mention_reply(ks_store *s, int64_t id, const char *draft, const char *text, bool recorded,
+			   int64_t user_id, int64_t at, json_t **out, ks_error *e)
+{
+	*out = NULL;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = recorded ? sq_cprep(c, "UPDATE mentions SET reply_text = ?2, reply_at = ?3, reply_by = ?4,"
+					    " reply_draft = NULL WHERE id = ?1", &st, e)
+			      : sq_cprep(c, "UPDATE mentions SET reply_draft = ?2 WHERE id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		const char *v = recorded ? text : draft;
+		sq_m_bind_text(st, 2, v && v[0] ? v : NULL);
+		if (recorded) {
+			sqlite3_bind_int64(st, 3, at);
+			sq_bind_id(st, 4, user_id);
+		}
+		err = sq_cstep(c, st, e);
+	}
+	if (!err && sqlite3_changes(c->db) == 0)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no mention %lld", (long long)id);
+	sq_release(s, c);
+	return err ? err : store_mention_get(s, id, out, e);
+}
+
+/* ---- locations ---------------------------------------------------------------------- */
+
+ks_err store_mention_locations_list(ks_store *s, json_t **out, ks_error *e)
+{
+	*out = NULL;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+	/* the mapped locations, and the ones mentions name that are not mapped yet */
+	ks_err err = sq_cprep(c,
+			      "SELECT l.location, l.unit_id, u.name, (SELECT count(*) FROM mentions m WHERE m.location ="
+			      " l.location) FROM mention_locations l LEFT JOIN org_units u ON u.id = l.unit_id"
+			      " UNION ALL SELECT m.location, NULL, NULL, count(*) FROM mentions m WHERE m.location IS"
+			      " NOT NULL AND m.location NOT IN (SELECT location FROM mention_locations)"
+			      " GROUP BY m.location ORDER BY 1",
+			      &st, e);
+	if (!err) {
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:I}", "location", sq_ctext(st, 0), "unit_id",
+							   sq_m_int(st, 1), "unit_name", sq_m_text(st, 2), "mentions",
+							   (json_int_t)sqlite3_column_int64(st, 3)));
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	if (err)
+		json_decref(a);
+	else
+		*out = a;
+	return err;
+}
+
+/* Every mention of location gets unit (0: none); *n = rows changed. */
+static ks_err sq_m_relink(sq_conn *c, const char *location, int64_t unit, int64_t *n, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "UPDATE mentions SET unit_id = ?2 WHERE location = ?1 AND unit_id IS NOT ?2", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
+	sq_bind_id(st, 2, unit);
+	err = sq_cstep(c, st, e);
+	if (!err && n)
+		*n = sqlite3_changes(c->db);
+	return err;
+}
+
+ks_err store_mention_location_put(ks_store *s, const char *location, int64_t unit_id, int64_t *relinked,
+				  ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	bool found = false;
+	sqlite3_stmt *st;
+	ks_err err = sq_row_exists(c, "org_units", unit_id, &found, e);
+	if (!err && !found)
+		err = ks_fail(e, KS_ERR_REF, "unit_id", "no org unit %lld", (long long)unit_id);
+	if (!err)
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err && !(err = sq_cprep(c, "INSERT INTO mention_locations(location, unit_id) VALUES(?1, ?2)"
+				       " ON CONFLICT(location) DO UPDATE SET unit_id = excluded.unit_id", &st, e))) {
+		sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, unit_id);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_m_relink(c, location, unit_id, relinked, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_mention_location_delete(ks_store *s, const char *location, int64_t *relinked, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err && !(err = sq_cprep(c, "DELETE FROM mention_locations WHERE location = ?1", &st, e))) {
+		sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
+		err = sq_cstep(c, st, e);
+		if (!err && sqlite3_changes(c->db) == 0)
+			err = ks_fail(e, KS_ERR_NOTFOUND, "location", "no such location mapping");
+	}
+	if (!err)
+		err = sq_m_relink(c, location, 0, relinked, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- the summary ------------------------------------------------------------------------ */
+
+/* The group key of each group_by, as fixed SQL text: column 0 key, 1 label. */
+static const struct {
+	const char *name;
+	const char *key;
+	const char *order;
+} sq_m_groups[] = {
+	{"total", "'all', 'all'", "1"},
+	{"source", "m.source, m.source", "2 DESC, 1"},
+	{"location", "coalesce(m.location, ''), coalesce(m.location, '')", "2 DESC, 1"},
+	{"unit", "coalesce(m.unit_id, 0), coalesce((SELECT name FROM org_units u WHERE u.id = m.unit_id), '')",
+	 "2 DESC, 1"},
+	{"month", "ks_local_month(m.created_at), ks_local_month(m.created_at)", "1"},
+};
+
+/* Mean with a 95% t-interval: mean ± t(0.975, n-1) · s/√n, s the sample
+ * standard deviation (Student 1908; any textbook, e.g. Moore, McCabe &
+ * Craig, "Introduction to the Practice of Statistics", ch. 7.1). A rating
+ * is bounded 0..10, so the ends are clipped there. n < 2: no interval. */
+static json_t *sq_m_mean(int64_t n, double sum, double sumsq)
+{
+	if (n == 0)
+		return json_null();
+	double mean = sum / (double)n;
+	if (n < 2)
+		return json_pack("{s:f, s:n, s:n}", "mean", mean, "low", "high");
+	double var = (sumsq - sum * sum / (double)n) / (double)(n - 1);
+	double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(var > 0 ? var : 0) / sqrt((double)n);
+	return json_pack("{s:f, s:f, s:f}", "mean", mean, "low", fmax(0, mean - half), "high", fmin(10, mean + half));
+}
+
+/* A share k/n with the Wilson score interval (Wilson 1927, JASA 22:209;
+ * Agresti & Coull 1998, Am. Stat. 52:119): with z = 1.959964 (95%),
+ * centre (p + z²/2n) / (1 + z²/n), half-width z·√(p(1−p)/n + z²/4n²) / (1 + z²/n). */
+static json_t *sq_m_share(int64_t k, int64_t n)
+{
+	if (n == 0)
+		return json_null();
+	const double z = 1.959963984540054;
+	double p = (double)k / (double)n, nn = (double)n, d = 1 + z * z / nn;
+	double centre = (p + z * z / (2 * nn)) / d;
+	double half = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / d;
+	return json_pack("{s:f, s:f, s:f, s:I}", "p", p, "low", fmax(0, centre - half), "high", fmin(1, centre + half),
+			 "k", (json_int_t)k);
+}
+
+/* Columns after key, label: n, n_rated, sum, sum of squares, 4-5 stars,
+ * analysed, positive, neutral, negative. */
+#define SQ_M_AGG                                                                                             \
+	", count(*), count(m.rating10), total(m.rating10), total(m.rating10 * m.rating10),"                     \
+	" count(CASE WHEN m.rating10 >= 7.5 THEN 1 END), count(a.mention_id),"                                 \
+	" count(CASE WHEN a.label = 'positive' THEN 1 END), count(CASE WHEN a.label = 'neutral' THEN 1 END),"   \
+	" count(CASE WHEN a.label = 'negative' THEN 1 END)"                                                      \
+	" FROM mentions m LEFT JOIN mention_analysis a ON a.mention_id = m.id"
+
+static json_t *sq_m_group_json(sqlite3_stmt *st, int64_t min_n)
+{
+	int64_t n = sqlite3_column_int64(st, 2), rated = sqlite3_column_int64(st, 3);
+	int64_t analysed = sqlite3_column_int64(st, 7);
+	json_t *g = json_pack("{s:o, s:s, s:I, s:I}", "key", sq_m_text(st, 0), "label", sq_ctext(st, 1), "n",
+			      (json_int_t)n, "n_rated", (json_int_t)rated);
+	json_t *hidden = json_array();
+	/* each measure on its own count, as a survey cell's (docs/PRIVACY.md 1) */
+	if (rated >= min_n) {
+		json_object_set_new(g, "rating10", sq_m_mean(rated, sqlite3_column_double(st, 4),
+							     sqlite3_column_double(st, 5)));
+		json_object_set_new(g, "share_4_5", sq_m_share(sqlite3_column_int64(st, 6), rated));
+	} else {
+		json_object_set_new(g, "rating10", json_null());
+		json_object_set_new(g, "share_4_5", json_null());
+		if (rated > 0) {
+			json_array_append_new(hidden, json_string("rating10"));
+			json_array_append_new(hidden, json_string("share_4_5"));
+		}
+	}
+	if (analysed >= min_n && analysed > 0) {
+		double a = (double)analysed;
+		json_object_set_new(g, "sentiment",
+				    json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)analysed, "positive",
+					      (double)sqlite3_column_int64(st, 8) / a, "neutral",
+					      (double)sqlite3_column_int64(st, 9) / a, "negative",
+					      (double)sqlite3_column_int64(st, 10) / a));
+	} else {
+		json_object_set_new(g, "sentiment", json_null());
+		if (analysed > 0)
+			json_array_append_new(hidden, json_string("sentiment"));
+	}
+	json_object_set_new(g, "hidden", hidden);
+	return g;
+}
+
+ks_err store_mentions_summary(ks_store *s, const store_mention_query *q, const char *group_by, int64_t min_n,
+			      json_t **out, ks_error *e)
+{
+	*out = NULL;
+	size_t k = 0;
+	for (size_t i = 0; group_by && i < sizeof sq_m_groups / sizeof sq_m_groups[0]; i++)
+		if (strcmp(group_by, sq_m_groups[i].name) == 0)
+			k = i;
+	if (group_by && k == 0 && strcmp(group_by, "total") != 0)
+		return ks_fail(e, KS_ERR_INVALID, "group_by", "group_by must be source, location, unit or month");
+	char sql[2048];
+	snprintf(sql, sizeof sql, "SELECT %s" SQ_M_AGG SQ_M_WHERE " GROUP BY 1 ORDER BY %s", sq_m_groups[k].key,
+		 sq_m_groups[k].order);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	json_t *groups = json_array();
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (!err) {
+		sq_m_bind_query(st, q);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(groups, sq_m_group_json(st, min_n));
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	if (err) {
+		json_decref(groups);
+		return err;
+	}
+	*out = json_pack("{s:s, s:o, s:I}", "group_by", sq_m_groups[k].name, "groups", groups, "min_n",
+			 (json_int_t)min_n);
+	return KS_OK;
+}

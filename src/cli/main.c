@@ -18,6 +18,7 @@
 #include "demo/demo.h"
 #include "http/http.h"
 #include "invite/scheduler.h"
+#include "mentions/poll.h" /* pollers (issue 16 H2) */
 #include "mail/mail.h"
 #include "store/store.h"
 #include "cli/cli_users.h"
@@ -25,6 +26,7 @@
 #include "cli/cli_text.h" /* text (issue 14) */
 #include "cli/cli_drivers.h" /* drivers (issue 15) */
 #include "cli/cli_import.h" /* import (issue 15) */
+#include "cli/cli_import_data.h" /* import customers|products|holdings|events (issue 16, H4) */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -54,6 +56,7 @@ typedef struct cli_opts {
 	bool have_trusted;
 	const char *open_link_guard; /* open-link guard (issue 11): limits, guard_config_parse */
 	const char *case_mail;  /* one case (issue 13): escalation mails "digest" (default) or "per-case" */
+	long feed_timeout;      /* pollers (issue 16 H2): seconds a feed page may take; 0 = 60 */
 	/* user add */
 	const char *email;
 	const char *name;
@@ -85,6 +88,9 @@ static const char *const cli_usage_main =
 	"           of any table: weights, shares of R², intervals, ranks (docs/DRIVERS.md)\n"
 	"  import   responses --db FILE CSV [--dry-run]   load survey answers from a\n"
 	"           spreadsheet, all or nothing (docs/IMPORT.md)\n"
+	"  import   customers|products|holdings|events --db FILE FILE [--mapping MAP]\n"
+	"           [--skip-bad REJECTS]   the organisation's own data, CSV or JSON Lines\n"
+	"           (docs/IMPORT.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -122,6 +128,8 @@ static const char *cli_usage_for(const char *cmd)
 		       "                       N per SECONDS; a burst ends after quiet seconds; 0 = off\n"
 		       "  --case-mail MODE     escalation mails: digest (one per person per pass, the\n"
 		       "                       default) or per-case\n"
+		       "  --feed-timeout S     seconds one page of a mention feed may take (1..600,\n"
+		       "                       default 60; docs/POLLERS.md)\n"
 		       "  --webhook-url URL    POST signed invitation.created events there; the secret\n"
 		       "                       comes from $KLANTSTEM_WEBHOOK_SECRET\n"
 		       "  --sample-seed N      fixed seed for invitation sampling (tests)\n"
@@ -238,6 +246,12 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			o->quiet = true;
 		} else if (strcmp(a, "--smtp-tls") == 0 && strcmp(cmd, "serve") == 0) {
 			o->smtp_tls = true;
+		} else if (strcmp(a, "--feed-timeout") == 0 && strcmp(cmd, "serve") == 0) {
+			/* pollers (issue 16 H2) */
+			if (!cli_parse_uint(next, 1, 600, &o->feed_timeout))
+				return cli_usage_error(cmd, "--feed-timeout wants seconds 1..600, got '%s'",
+						       next ? next : "");
+			i++;
 		} else if (strcmp(a, "--http-limit") == 0 && next && strcmp(cmd, "serve") == 0) {
 			ks_error le;
 			if (http_limits_set(&o->http_limits, argv[++i], &le))
@@ -594,6 +608,10 @@ static int cli_serve(const cli_opts *o)
 		return cli_fail(&e);
 	}
 	an_index_set_tz(ix, &tz);
+	/* issue 16 (H5): the organisation's own data as dimensions, in the
+	 * zone's days; rebuilt after each import (an_index_attr_watch below) */
+	if (an_index_attr_load(ix, &e))
+		fprintf(stderr, "klantstem: analytics index: no attribute dimensions: %s\n", e.message);
 	an_index_info info;
 	an_index_get_info(ix, &info);
 	fprintf(stderr, "klantstem: analytics index: %zu responses, %zu bytes each, built in %lld ms\n",
@@ -604,8 +622,22 @@ static int cli_serve(const cli_opts *o)
 		an_index_free(ix);
 		return cli_fail(&e);
 	}
+	/* pollers (issue 16 H2): their own thread, on the same clock (in test
+	 * mode a feed is due when the test moves the clock past its time) */
+	poll_config pcfg;
+	poll_config_default(&pcfg, KS_VERSION);
+	if (o->feed_timeout)
+		pcfg.timeout_s = o->feed_timeout;
+	mention_poller *poller = NULL;
+	if (poll_start(s, &clock, &pcfg, true, &poller, &e)) {
+		invite_scheduler_stop(sched);
+		store_close(s);
+		an_index_free(ix);
+		return cli_fail(&e);
+	}
 	auth_ctx *auth = NULL;
 	if (auth_ctx_new(&auth)) {
+		poll_stop(poller);
 		invite_scheduler_stop(sched);
 		store_close(s);
 		an_index_free(ix);
@@ -622,6 +654,7 @@ static int cli_serve(const cli_opts *o)
 		       .test_mode = o->test_clock != NULL, .min_n = 5, .min_n_employee = 10,
 		       .tz = tz, .guard = guard,
 		       .invite = &icfg /* administration (issue 13): reset mails, SMTP test */};
+	app.poller = poller; /* pollers (issue 16 H2): "run now" */
 	/* Without memory for the cache every request builds its own tables. */
 	if (dc_cache_new(&app.disclose) != KS_OK)
 		app.disclose = NULL;
@@ -639,6 +672,7 @@ static int cli_serve(const cli_opts *o)
 			   .limits = &o->http_limits, .trusted = o->have_trusted ? &o->trusted : NULL};
 	http_server *srv = NULL;
 	if (http_start(&cfg, &srv, &e)) {
+		poll_stop(poller);
 		invite_scheduler_stop(sched);
 		store_close(s);
 		an_index_free(ix);
@@ -648,6 +682,8 @@ static int cli_serve(const cli_opts *o)
 		guard_free(guard);
 		return cli_fail(&e);
 	}
+	if (an_index_attr_watch(ix, 1000, &e))  /* issue 16 (H5): a finished import within ~1 s */
+		fprintf(stderr, "klantstem: %s\n", e.message);
 	fprintf(stderr, "klantstem: mail %s%s; webhooks %s%s\n",
 		icfg.mail_enabled ? "via " : "off (no --smtp: invitations wait)",
 		icfg.mail_enabled ? icfg.mail.url : "", icfg.webhook_url[0] ? "to " : "off",
@@ -662,8 +698,11 @@ static int cli_serve(const cli_opts *o)
 	int sig = 0;
 	sigwait(&stop, &sig);
 	fprintf(stderr, "klantstem: %s received, finishing requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	poll_shutdown(poller); /* a feed's transfer ends now, not after its timeout */
 	http_stop(srv, 10000);
+	poll_stop(poller);
 	invite_scheduler_stop(sched);
+	an_index_attr_stop(ix);  /* issue 16 (H5): it reads the store */
 	uint64_t batches, rows;
 	store_stats(s, &batches, &rows);
 	store_close(s);
@@ -735,6 +774,9 @@ static int cli_run(int argc, char **argv)
 	/* key-driver analysis of a CSV table (issue 15) */
 	if (strcmp(cmd, "drivers") == 0)
 		return cli_drivers_run(argc - 1, argv + 1);
+	/* issue 16 (H4): the organisation's own data */
+	if (strcmp(cmd, "import") == 0 && argc > 2 && cli_import_data_kind(argv[2]))
+		return cli_import_data_run(argc - 1, argv + 1);
 	/* import of a CSV file (issue 15) */
 	if (strcmp(cmd, "import") == 0)
 		return cli_import_run(argc - 1, argv + 1);

@@ -1,0 +1,374 @@
+/* sqlite_internal.c — the store's side of the organisation's own data
+ * (issue 16, "Internal data"; store.h "internal data"): one bulk transaction
+ * per import, an upsert per checked record (idata.h) with statements
+ * prepared once per session, and the import_runs row written in the same
+ * transaction just before COMMIT.
+ *
+ * Why a session and not one call per record: a million rows are one
+ * transaction (the WAL is written once, fsynced once at COMMIT, with
+ * synchronous=FULL kept) and five statements reused a million times.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+
+enum { SI_UPSERT, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_PRODUCT, SI_HOLDING_GET, SI__N };
+
+/* customers: a field the record does not have (bit clear in ?11) keeps its
+ * stored value on update; language keeps it also when given empty (it is
+ * NOT NULL, 'nl' when new) */
+static const char sq_idata_customer_sql[] =
+	"INSERT INTO customers(external_id, name, email, language, customer_since, city, birth_year,"
+	" segment, phone, created_at) VALUES (?1, ?2, ?3, coalesce(?4, 'nl'), ?5, ?6, ?7, ?8, ?9, ?10)"
+	" ON CONFLICT(external_id) DO UPDATE SET"
+	" name = iif(?11 & 2, excluded.name, name), email = iif(?11 & 4, excluded.email, email),"
+	" language = iif(?4 IS NOT NULL, excluded.language, language),"
+	" customer_since = iif(?11 & 16, excluded.customer_since, customer_since),"
+	" city = iif(?11 & 32, excluded.city, city), birth_year = iif(?11 & 64, excluded.birth_year, birth_year),"
+	" segment = iif(?11 & 128, excluded.segment, segment), phone = iif(?11 & 256, excluded.phone, phone)"
+	" RETURNING id";
+static const char sq_idata_product_sql[] =
+	"INSERT INTO products(external_id, name, category, created_at) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT(external_id) DO UPDATE SET name = excluded.name,"
+	" category = iif(?5 & 4, excluded.category, category) RETURNING id";
+static const char sq_idata_holding_sql[] =
+	"INSERT INTO holdings(customer_id, product_id, since, until) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT(customer_id, product_id) DO UPDATE SET since = iif(?5 & 4, excluded.since, since),"
+	" until = iif(?5 & 8, excluded.until, until)";
+/* an event with an external_id is updated by it; one without is known by
+ * its row_key and not added twice */
+static const char sq_idata_event_sql[] =
+	"INSERT INTO customer_events(external_id, customer_id, kind, occurred_at, channel, detail, row_key)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	" ON CONFLICT(external_id) DO UPDATE SET customer_id = excluded.customer_id, kind = excluded.kind,"
+	" occurred_at = excluded.occurred_at, channel = iif(?8 & 16, excluded.channel, channel),"
+	" detail = iif(?8 & 32, excluded.detail, detail)"
+	" ON CONFLICT(row_key) DO NOTHING RETURNING id";
+
+static const char *const sq_idata_table[IDATA__KINDS] = {"customers", "products", "holdings",
+							 "customer_events"};
+
+struct store_idata {
+	store_bulk *b;
+	idata_kind kind;
+	sqlite3_stmt *st[SI__N];
+	int64_t max_before;   /* the largest id before the session: a larger one is new */
+	int64_t started_at;
+	/* the keys written in this session, as 64-bit hashes (open addressing,
+	 * cap a power of two, 0 = empty): a key again is a duplicate */
+	uint64_t *seen;
+	size_t seen_cap, seen_n;
+	store_idata_counts k;
+};
+
+static uint64_t sq_idata_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 1099511628211ull;
+	return h;
+}
+#define SQ_IDATA_H0 14695981039346656037ull
+
+/* Was h seen before in this session? Adds it. -1: out of memory. */
+static int sq_idata_seen(store_idata *x, uint64_t h)
+{
+	if (h == 0)
+		h = 1;
+	if ((x->seen_n + 1) * 2 > x->seen_cap) {
+		size_t cap = x->seen_cap ? x->seen_cap * 2 : 1024;
+		uint64_t *t = calloc(cap, sizeof *t);
+		if (t == NULL)
+			return -1;
+		for (size_t i = 0; i < x->seen_cap; i++) {
+			if (x->seen[i] == 0)
+				continue;
+			size_t j = (size_t)x->seen[i] & (cap - 1);
+			while (t[j])
+				j = (j + 1) & (cap - 1);
+			t[j] = x->seen[i];
+		}
+		free(x->seen);
+		x->seen = t;
+		x->seen_cap = cap;
+	}
+	size_t j = (size_t)h & (x->seen_cap - 1);
+	while (x->seen[j] && x->seen[j] != h)
+		j = (j + 1) & (x->seen_cap - 1);
+	if (x->seen[j] == h)
+		return 1;
+	x->seen[j] = h;
+	x->seen_n++;
+	return 0;
+}
+
+static ks_err sq_idata_prepare(store_idata *x, ks_error *e)
+{
+	sq_conn *c = x->b->c;
+	const char *upsert[IDATA__KINDS] = {sq_idata_customer_sql, sq_idata_product_sql, sq_idata_holding_sql,
+					    sq_idata_event_sql};
+	const char *sql[SI__N] = {
+		upsert[x->kind],
+		"INSERT INTO customer_attributes(customer_id, key, value) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(customer_id, key) DO UPDATE SET value = excluded.value",
+		"DELETE FROM customer_attributes WHERE customer_id = ?1 AND key = ?2",
+		"SELECT id FROM customers WHERE external_id = ?1",
+		"SELECT id FROM products WHERE external_id = ?1",
+		"SELECT 1 FROM holdings WHERE customer_id = ?1 AND product_id = ?2",
+	};
+	for (int i = 0; i < SI__N; i++) {
+		ks_err err = sq_cprep(c, sql[i], &x->st[i], e);
+		if (err)
+			return err;
+	}
+	if (x->kind == IDATA_HOLDINGS)
+		return KS_OK;
+	char q[96];
+	snprintf(q, sizeof q, "SELECT coalesce(max(id), 0) FROM %s", sq_idata_table[x->kind]);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, q, &st, e);
+	return err ? err : sq_cfirst(c, st, &x->max_before, e);
+}
+
+ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_error *e)
+{
+	store_idata *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	x->kind = kind;
+	x->started_at = clock_now(s->clock);
+	ks_err err = store_bulk_begin(s, &x->b, e);
+	if (err) {
+		free(x);
+		return err;
+	}
+	err = sq_idata_prepare(x, e);
+	if (err) {
+		store_idata_rollback(x);
+		return err;
+	}
+	*out = x;
+	return KS_OK;
+}
+
+static void sq_idata_free(store_idata *x)
+{
+	for (int i = 0; i < SI__N; i++)
+		sqlite3_finalize(x->st[i]);
+	free(x->seen);
+	free(x);
+}
+
+void store_idata_rollback(store_idata *x)
+{
+	if (x == NULL)
+		return;
+	store_bulk *b = x->b;
+	sq_idata_free(x);
+	store_bulk_rollback(b);
+}
+
+/* Bind text or NULL. */
+static void sq_idata_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Run st to its end: *id = column 0 of its row (0 when it returned none). */
+static ks_err sq_idata_run(store_idata *x, sqlite3_stmt *st, int64_t *id, ks_error *e)
+{
+	int rc;
+	if (id)
+		*id = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (id)
+			*id = sqlite3_column_int64(st, 0);
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(x->b->c, rc, e);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
+/* The id of an external id by st (customers or products); KS_ERR_REF
+ * naming field when there is none. */
+static ks_err sq_idata_ref(store_idata *x, int si, const char *ext, const char *field, const char *what,
+			   int64_t *id, ks_error *e)
+{
+	sqlite3_bind_text(x->st[si], 1, ext, -1, SQLITE_STATIC);
+	ks_err err = sq_idata_run(x, x->st[si], id, e);
+	if (!err && *id == 0)
+		err = ks_fail(e, KS_ERR_REF, field, "no %s '%.200s' (import the %ss first)", what, ext, what);
+	return err;
+}
+
+static ks_err sq_idata_customer(store_idata *x, const idata_rec *r, int64_t *id, ks_error *e)
+{
+	sqlite3_stmt *st = x->st[SI_UPSERT];
+	for (int i = 0; i <= IDC_PHONE; i++)
+		if (i != IDC_BIRTH_YEAR)
+			sq_idata_text(st, i + 1, r->s[i]);
+	if (r->s[IDC_BIRTH_YEAR])
+		sqlite3_bind_int64(st, IDC_BIRTH_YEAR + 1, r->birth_year);
+	sqlite3_bind_int64(st, 10, clock_now(x->b->s->clock));
+	sqlite3_bind_int64(st, 11, r->given);
+	ks_err err = sq_idata_run(x, st, id, e);
+	for (int i = 0; !err && i < r->n_attrs; i++) {
+		bool del = r->attr_val[i][0] == '\0';
+		sqlite3_stmt *a = x->st[del ? SI_ATTR_DEL : SI_ATTR_SET];
+		sqlite3_bind_int64(a, 1, *id);
+		sqlite3_bind_text(a, 2, r->attr_key[i], -1, SQLITE_STATIC);
+		if (!del)
+			sqlite3_bind_text(a, 3, r->attr_val[i], -1, SQLITE_STATIC);
+		err = sq_idata_run(x, a, NULL, e);
+	}
+	return err;
+}
+
+static ks_err sq_idata_product(store_idata *x, const idata_rec *r, int64_t *id, ks_error *e)
+{
+	sqlite3_stmt *st = x->st[SI_UPSERT];
+	for (int i = 0; i <= IDP_CATEGORY; i++)
+		sq_idata_text(st, i + 1, r->s[i]);
+	sqlite3_bind_int64(st, 4, clock_now(x->b->s->clock));
+	sqlite3_bind_int64(st, 5, r->given);
+	return sq_idata_run(x, st, id, e);
+}
+
+/* *existed: the pair was held before this record. */
+static ks_err sq_idata_holding(store_idata *x, const idata_rec *r, int64_t cust, int64_t prod, bool *existed,
+			       ks_error *e)
+{
+	int64_t one = 0;
+	sqlite3_bind_int64(x->st[SI_HOLDING_GET], 1, cust);
+	sqlite3_bind_int64(x->st[SI_HOLDING_GET], 2, prod);
+	ks_err err = sq_idata_run(x, x->st[SI_HOLDING_GET], &one, e);
+	if (err)
+		return err;
+	*existed = one != 0;
+	sqlite3_stmt *st = x->st[SI_UPSERT];
+	sqlite3_bind_int64(st, 1, cust);
+	sqlite3_bind_int64(st, 2, prod);
+	sq_idata_text(st, 3, r->s[IDH_SINCE]);
+	sq_idata_text(st, 4, r->s[IDH_UNTIL]);
+	sqlite3_bind_int64(st, 5, r->given);
+	return sq_idata_run(x, st, NULL, e);
+}
+
+static ks_err sq_idata_event(store_idata *x, const idata_rec *r, int64_t cust, int64_t *id, ks_error *e)
+{
+	sqlite3_stmt *st = x->st[SI_UPSERT];
+	sq_idata_text(st, 1, r->s[IDE_EXTERNAL_ID]);
+	sqlite3_bind_int64(st, 2, cust);
+	sq_idata_text(st, 3, r->s[IDE_KIND]);
+	sqlite3_bind_int64(st, 4, r->occurred_at);
+	sq_idata_text(st, 5, r->s[IDE_CHANNEL]);
+	sq_idata_text(st, 6, r->s[IDE_DETAIL]);
+	if (r->s[IDE_EXTERNAL_ID] == NULL) {
+		/* what the event says, each part ended by a NUL so that no two
+		 * events run together into one key */
+		char num[48];
+		int n = snprintf(num, sizeof num, "%lld|%lld", (long long)cust, (long long)r->occurred_at);
+		uint64_t h = sq_idata_hash(SQ_IDATA_H0, num, (size_t)n + 1);
+		const char *parts[3] = {r->s[IDE_KIND], r->s[IDE_CHANNEL], r->s[IDE_DETAIL]};
+		for (int i = 0; i < 3; i++)
+			h = parts[i] ? sq_idata_hash(h, parts[i], strlen(parts[i]) + 1) : sq_idata_hash(h, "\xff", 1);
+		sqlite3_bind_int64(st, 7, (int64_t)(h >> 1));
+	}
+	sqlite3_bind_int64(st, 8, r->given);
+	return sq_idata_run(x, st, id, e);
+}
+
+ks_err store_idata_put(store_idata *x, const idata_rec *r, bool *dup, ks_error *e)
+{
+	int64_t id = 0, cust = 0, prod = 0;
+	bool existed = false;
+	ks_err err = KS_OK;
+	uint64_t key = 0;
+	*dup = false;
+	switch (x->kind) {
+	case IDATA_CUSTOMERS:
+		err = sq_idata_customer(x, r, &id, e);
+		key = (uint64_t)id;
+		break;
+	case IDATA_PRODUCTS:
+		err = sq_idata_product(x, r, &id, e);
+		key = (uint64_t)id;
+		break;
+	case IDATA_HOLDINGS:
+		err = sq_idata_ref(x, SI_CUSTOMER, r->s[IDH_CUSTOMER], "customer_external_id", "customer", &cust, e);
+		if (!err)
+			err = sq_idata_ref(x, SI_PRODUCT, r->s[IDH_PRODUCT], "product_external_id", "product", &prod,
+					   e);
+		if (!err)
+			err = sq_idata_holding(x, r, cust, prod, &existed, e);
+		key = sq_idata_hash(SQ_IDATA_H0, (int64_t[]){cust, prod}, 2 * sizeof(int64_t));
+		break;
+	case IDATA_EVENTS:
+	default:
+		err = sq_idata_ref(x, SI_CUSTOMER, r->s[IDE_CUSTOMER], "customer_external_id", "customer", &cust, e);
+		if (!err)
+			err = sq_idata_event(x, r, cust, &id, e);
+		/* only an event with an id can come twice; one without is its row_key */
+		key = r->s[IDE_EXTERNAL_ID] && id ? (uint64_t)id : 0;
+		break;
+	}
+	if (err)
+		return err;
+	int seen = key ? sq_idata_seen(x, key * 0x9E3779B97F4A7C15ull) : 0;
+	if (seen < 0)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	x->k.ok++;
+	if (seen) {
+		*dup = true;
+		x->k.duplicates++;
+	} else if (x->kind == IDATA_HOLDINGS ? !existed : id > x->max_before) {
+		x->k.added++;
+	} else if (id || x->kind == IDATA_HOLDINGS) {
+		x->k.updated++;
+	} else {
+		x->k.kept++;   /* an event without an id that was there already */
+	}
+	return KS_OK;
+}
+
+void store_idata_counts_get(const store_idata *x, store_idata_counts *out)
+{
+	*out = x->k;
+}
+
+ks_err store_idata_commit(store_idata *x, const char *file, bool via_api, long rejected, ks_error *e)
+{
+	sq_conn *c = x->b->c;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO import_runs(kind, file, rows_ok, rows_rejected, started_at, finished_at,"
+			      " rows_added, rows_updated, duplicates, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+			      " ?9, ?10)",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, idata_kind_name(x->kind), -1, SQLITE_STATIC);
+		sq_idata_text(st, 2, file);
+		sqlite3_bind_int64(st, 3, x->k.ok);
+		sqlite3_bind_int64(st, 4, rejected);
+		sqlite3_bind_int64(st, 5, x->started_at);
+		sqlite3_bind_int64(st, 6, clock_now(x->b->s->clock));
+		sqlite3_bind_int64(st, 7, x->k.added);
+		sqlite3_bind_int64(st, 8, x->k.updated);
+		sqlite3_bind_int64(st, 9, x->k.duplicates);
+		sqlite3_bind_text(st, 10, via_api ? "api" : "cli", -1, SQLITE_STATIC);
+		err = sq_cstep(c, st, e);
+	}
+	if (err) {
+		store_idata_rollback(x);
+		return err;
+	}
+	store_bulk *b = x->b;
+	sq_idata_free(x);
+	return store_bulk_commit(b, e);
+}

@@ -1,0 +1,925 @@
+/* sqlite_relationship.c — relationship survey waves on SQLite (issue 16,
+ * "The silent mass"): the waves, the stratified draw, the send through the
+ * invitation tables, and the counts of the report. See store.h; tables in
+ * migrations/024_relationship.sql; arithmetic in src/invite/relationship.c.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invite/relationship.h"
+
+#define SQ_REL_COLS                                                                                  \
+	"w.id, w.name, w.survey_id, coalesce(w.touchpoint_id, 0), w.period, w.sample_size,"          \
+	" w.allocation, w.min_per_stratum, w.replace_excluded, w.fatigue_days, coalesce(w.seed, ''),"  \
+	" w.status, coalesce(w.population, 0), coalesce(w.created_by, 0), w.created_at,"              \
+	" coalesce(w.drawn_at, 0), coalesce(w.sent_at, 0), coalesce(w.closed_at, 0),"                 \
+	" (SELECT count(*) FROM relationship_sample x WHERE x.wave_id = w.id AND x.excluded IS NULL)," \
+	" (SELECT count(*) FROM relationship_sample x WHERE x.wave_id = w.id AND x.excluded IS NOT NULL)," \
+	" (SELECT count(*) FROM relationship_sample x WHERE x.wave_id = w.id AND x.invitation_id IS NOT NULL)," \
+	" (SELECT count(*) FROM relationship_sample x JOIN responses r ON r.contact_id = x.contact_id"  \
+	"   WHERE x.wave_id = w.id)"
+
+static void sq_rel_row(sqlite3_stmt *st, void *elem)
+{
+	store_rel_wave *w = elem;
+	memset(w, 0, sizeof *w);
+	w->id = sqlite3_column_int64(st, 0);
+	snprintf(w->name, sizeof w->name, "%s", sq_ctext(st, 1));
+	w->survey_id = sqlite3_column_int64(st, 2);
+	w->touchpoint_id = sqlite3_column_int64(st, 3);
+	snprintf(w->period, sizeof w->period, "%s", sq_ctext(st, 4));
+	w->sample_size = sqlite3_column_int64(st, 5);
+	snprintf(w->allocation, sizeof w->allocation, "%s", sq_ctext(st, 6));
+	w->min_per_stratum = sqlite3_column_int64(st, 7);
+	w->replace_excluded = sqlite3_column_int(st, 8) != 0;
+	w->fatigue_days = sqlite3_column_int(st, 9);
+	snprintf(w->seed, sizeof w->seed, "%s", sq_ctext(st, 10));
+	snprintf(w->status, sizeof w->status, "%s", sq_ctext(st, 11));
+	w->population = sqlite3_column_int64(st, 12);
+	w->created_by = sqlite3_column_int64(st, 13);
+	w->created_at = sqlite3_column_int64(st, 14);
+	w->drawn_at = sqlite3_column_int64(st, 15);
+	w->sent_at = sqlite3_column_int64(st, 16);
+	w->closed_at = sqlite3_column_int64(st, 17);
+	w->selected = sqlite3_column_int64(st, 18);
+	w->excluded = sqlite3_column_int64(st, 19);
+	w->invited = sqlite3_column_int64(st, 20);
+	w->respondents = sqlite3_column_int64(st, 21);
+}
+
+static ks_err sq_rel_get_on(sq_conn *c, int64_t id, store_rel_wave *out, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT " SQ_REL_COLS " FROM relationship_waves w WHERE w.id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		sq_rel_row(st, out);
+	else if (rc == SQLITE_DONE)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "relationship wave %lld not found", (long long)id);
+	else
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+ks_err store_rel_wave_get(ks_store *s, int64_t id, store_rel_wave *out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_rel_get_on(c, id, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_rel_wave_list(ks_store *s, store_rel_wave **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	ks_err err = sq_cprep(c, "SELECT " SQ_REL_COLS " FROM relationship_waves w ORDER BY w.id DESC", &st, e);
+	if (!err)
+		err = sq_collect(c, st, sizeof(store_rel_wave), sq_rel_row, 0, &v, n, NULL, e);
+	sq_release(s, c);
+	if (!err)
+		*out = v;
+	return err;
+}
+
+static ks_err sq_rel_survey_check(sq_conn *c, int64_t survey_id, ks_error *e)
+{
+	bool found = false;
+	ks_err err = sq_row_exists(c, "surveys", survey_id, &found, e);
+	if (!err && !found)
+		err = ks_fail(e, KS_ERR_REF, "survey_id", "survey_id %lld does not exist", (long long)survey_id);
+	return err;
+}
+
+/* The editable fields, bound as ?1..?8 in this order. */
+static void sq_rel_bind_fields(sqlite3_stmt *st, const store_rel_wave *w)
+{
+	sqlite3_bind_text(st, 1, w->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, w->survey_id);
+	sqlite3_bind_text(st, 3, w->period, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, w->sample_size);
+	sqlite3_bind_text(st, 5, w->allocation, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, w->min_per_stratum);
+	sqlite3_bind_int(st, 7, w->replace_excluded ? 1 : 0);
+	sqlite3_bind_int(st, 8, w->fatigue_days);
+}
+
+ks_err store_rel_wave_create(ks_store *s, store_rel_wave *w, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	int64_t now = clock_now(s->clock);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_survey_check(c, w->survey_id, e);
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO relationship_waves(name, survey_id, period, sample_size, allocation,"
+			       " min_per_stratum, replace_excluded, fatigue_days, created_by, created_at)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			       &st, e);
+	if (!err) {
+		sq_rel_bind_fields(st, w);
+		sq_bind_id(st, 9, w->created_by);
+		sqlite3_bind_int64(st, 10, now);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err) {
+		w->id = sqlite3_last_insert_rowid(c->db);
+		w->created_at = now;
+		snprintf(w->status, sizeof w->status, "draft");
+		err = sq_exec(c, "COMMIT", e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_rel_wave_update(ks_store *s, const store_rel_wave *w, const char *expect_status,
+			     ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_survey_check(c, w->survey_id, e);
+	if (!err)
+		err = sq_cprep(c,
+			       "UPDATE relationship_waves SET name = ?1, survey_id = ?2, period = ?3,"
+			       " sample_size = ?4, allocation = ?5, min_per_stratum = ?6, replace_excluded = ?7,"
+			       " fatigue_days = ?8, status = ?9, closed_at = nullif(?10, 0)"
+			       " WHERE id = ?11 AND status = ?12",
+			       &st, e);
+	if (!err) {
+		sq_rel_bind_fields(st, w);
+		sqlite3_bind_text(st, 9, w->status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, w->closed_at);
+		sqlite3_bind_int64(st, 11, w->id);
+		sqlite3_bind_text(st, 12, expect_status, -1, SQLITE_STATIC);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err && sqlite3_changes(c->db) == 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "status", "the wave changed meanwhile (it is no longer %s)",
+			      expect_status);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_rel_wave_delete(ks_store *s, int64_t id, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	store_rel_wave w;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_get_on(c, id, &w, e);
+	if (!err && strcmp(w.status, "draft") != 0 && strcmp(w.status, "drawn") != 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "status",
+			      "a %s wave cannot be deleted: its invitations and answers are the record", w.status);
+	/* ON DELETE CASCADE takes the sample and the strata along. */
+	if (!err)
+		err = sq_cprep(c, "DELETE FROM relationship_waves WHERE id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+static ks_err sq_rel_nomem(ks_error *e)
+{
+	return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+}
+
+/* ---- the draw ------------------------------------------------------------------ */
+
+/* One customer of the frame. */
+typedef struct sq_rel_unit {
+	int64_t id;
+	char *stratum;           /* owned */
+	uint64_t key;            /* rel_key(seed, id) */
+	invite_reason reason;    /* INVITE_CREATE when eligible now */
+} sq_rel_unit;
+
+static int sq_rel_unit_cmp(const void *a, const void *b)
+{
+	const sq_rel_unit *x = a, *y = b;
+	int c = strcmp(x->stratum, y->stratum);
+	if (c)
+		return c;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The fatigue rule of a wave as an invitation rule: the same
+ * invite_decide as a contact (opt-out, e-mail, fatigue), nothing sampled
+ * out, no open-case exclusion (contact rules have it off by default). */
+static void sq_rel_rule(const store_rel_wave *w, invite_rule *r)
+{
+	invite_rule_defaults(r);
+	r->fatigue_days = w->fatigue_days;
+	r->sample_pct = 100;
+	r->delay_minutes = 0;
+}
+
+/* The customers' facts at now, as sq_invite_facts reads them for a
+ * contact: an invitation already planned within a day counts too. */
+#define SQ_REL_FACTS                                                                           \
+	" cu.opted_out_at IS NOT NULL, coalesce(cu.email, '') <> '',"                            \
+	" (SELECT max(send_at) FROM invitations WHERE customer_id = cu.id AND decision = 'created'" \
+	"   AND send_at <= ?1 + 86400)"
+
+static invite_reason sq_rel_decide(sqlite3_stmt *st, int col, const invite_rule *rule, int64_t now)
+{
+	invite_facts f;
+	memset(&f, 0, sizeof f);
+	f.opted_out = sqlite3_column_int(st, col) != 0;
+	f.has_email = sqlite3_column_int(st, col + 1) != 0;
+	f.last_invited_at = sqlite3_column_int64(st, col + 2);
+	return invite_decide(rule, &f, now);
+}
+
+static void sq_rel_units_free(sq_rel_unit *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(u[i].stratum);
+	free(u);
+}
+
+/* Every customer not erased (GDPR erasure renames the external id), with
+ * its stratum, key and eligibility now. */
+static ks_err sq_rel_frame(sq_conn *c, const store_rel_wave *w, uint64_t seed, int64_t now,
+			   sq_rel_unit **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	invite_rule rule;
+	sq_rel_rule(w, &rule);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT cu.id, coalesce(cu.segment, ''), " SQ_REL_FACTS
+			      " FROM customers cu WHERE cu.external_id NOT LIKE 'erased-%'",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, now);
+	size_t cap = 0;
+	sq_rel_unit *u = NULL;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 1024;
+			sq_rel_unit *p = realloc(u, nc * sizeof *u);
+			if (p == NULL)
+				break;
+			u = p;
+			cap = nc;
+		}
+		sq_rel_unit *x = &u[*n];
+		x->id = sqlite3_column_int64(st, 0);
+		x->stratum = strdup(sq_ctext(st, 1));
+		if (x->stratum == NULL)
+			break;
+		x->key = rel_key(seed, x->id);
+		x->reason = sq_rel_decide(st, 2, &rule, now);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW) {
+		sq_rel_units_free(u, *n);
+		*n = 0;
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory reading the customers");
+	}
+	if (rc != SQLITE_DONE) {
+		sq_rel_units_free(u, *n);
+		*n = 0;
+		return sq_fail(c, rc, e);
+	}
+	qsort(u, *n, sizeof *u, sq_rel_unit_cmp);
+	*out = u;
+	return KS_OK;
+}
+
+typedef struct sq_rel_stmts {
+	sqlite3_stmt *sample, *stratum;
+} sq_rel_stmts;
+
+static ks_err sq_rel_put_unit(sq_conn *c, sq_rel_stmts *q, int64_t wave, const sq_rel_unit *u, int64_t rank,
+			      ks_error *e)
+{
+	sqlite3_stmt *st = q->sample;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, wave);
+	sqlite3_bind_int64(st, 2, u->id);
+	sqlite3_bind_text(st, 3, u->stratum, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, rank);
+	if (u->reason == INVITE_CREATE)
+		sqlite3_bind_null(st, 5);
+	else
+		sqlite3_bind_text(st, 5, invite_reason_name(u->reason), -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+/* Walk one stratum (units[0..n-1], in key order) until `want` customers are
+ * taken: with replacement only eligible ones count, without it every one
+ * looked at takes a place (the ineligible ones stay uninvited). */
+static ks_err sq_rel_walk(sq_conn *c, sq_rel_stmts *q, const store_rel_wave *w, const sq_rel_unit *units,
+			  size_t n, int64_t want, store_rel_draw_result *r, ks_error *e)
+{
+	int64_t taken = 0;
+	ks_err err = KS_OK;
+	for (size_t i = 0; !err && i < n && taken < want; i++) {
+		const sq_rel_unit *u = &units[i];
+		err = sq_rel_put_unit(c, q, w->id, u, (int64_t)i + 1, e);
+		if (u->reason == INVITE_CREATE) {
+			taken++;
+			r->selected++;
+			continue;
+		}
+		if (!w->replace_excluded)
+			taken++;
+		r->fatigue += u->reason == INVITE_FATIGUE;
+		r->opted_out += u->reason == INVITE_OPTED_OUT;
+		r->no_email += u->reason == INVITE_NO_EMAIL;
+	}
+	return err;
+}
+
+static ks_err sq_rel_put_stratum(sq_conn *c, sq_rel_stmts *q, int64_t wave, const char *name, int64_t pop,
+				 int64_t alloc, ks_error *e)
+{
+	sqlite3_stmt *st = q->stratum;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, wave);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, pop);
+	sqlite3_bind_int64(st, 4, alloc);
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+/* Strata = runs of equal stratum in the sorted frame; allocate; walk each. */
+static ks_err sq_rel_sample(sq_conn *c, const store_rel_wave *w, const sq_rel_unit *u, size_t n,
+			    store_rel_draw_result *r, ks_error *e)
+{
+	size_t h = 0;
+	for (size_t i = 0; i < n; i++)
+		h += i == 0 || strcmp(u[i].stratum, u[i - 1].stratum) != 0;
+	int64_t *pop = calloc(h, sizeof *pop), *alloc = calloc(h, sizeof *alloc);
+	size_t *start = calloc(h, sizeof *start);
+	sq_rel_stmts q = {NULL, NULL};
+	ks_err err = pop && alloc && start ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0, k = 0; !err && i < n; i++) {
+		if (i > 0 && strcmp(u[i].stratum, u[i - 1].stratum) != 0)
+			k++;
+		if (pop[k]++ == 0)
+			start[k] = i;
+	}
+	rel_allocation mode = REL_ALLOC_PROPORTIONAL;
+	rel_allocation_parse(w->allocation, &mode);
+	if (!err)
+		err = rel_allocate(pop, h, w->sample_size, w->min_per_stratum, mode, alloc, e);
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO relationship_sample(wave_id, customer_id, stratum, draw_rank, excluded,"
+			       " excluded_at) VALUES(?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 IS NULL THEN NULL ELSE 'draw' END)",
+			       &q.sample, e);
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO relationship_strata(wave_id, stratum, population, allocated)"
+			       " VALUES(?1, ?2, ?3, ?4)",
+			       &q.stratum, e);
+	for (size_t k = 0; !err && k < h; k++) {
+		err = sq_rel_put_stratum(c, &q, w->id, u[start[k]].stratum, pop[k], alloc[k], e);
+		if (!err)
+			err = sq_rel_walk(c, &q, w, &u[start[k]], (size_t)pop[k], alloc[k], r, e);
+		r->allocated += alloc[k];
+	}
+	sqlite3_finalize(q.sample);
+	sqlite3_finalize(q.stratum);
+	r->strata = h;
+	free(pop);
+	free(alloc);
+	free(start);
+	return err;
+}
+
+static ks_err sq_rel_mark_drawn(sq_conn *c, const store_rel_wave *w, uint64_t seed, int64_t pop, int64_t now,
+				ks_error *e)
+{
+	char hex[17];
+	rel_seed_format(seed, hex);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE relationship_waves SET status = 'drawn', seed = ?2, population = ?3,"
+			      " drawn_at = ?4 WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, w->id);
+	sqlite3_bind_text(st, 2, hex, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, pop);
+	sqlite3_bind_int64(st, 4, now);
+	return sq_cstep(c, st, e);
+}
+
+ks_err store_rel_draw(ks_store *s, int64_t id, uint64_t seed, store_rel_draw_result *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	int64_t now = clock_now(s->clock);
+	sq_conn *c = sq_acquire(s);
+	store_rel_wave w;
+	sq_rel_unit *u = NULL;
+	size_t n = 0;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_get_on(c, id, &w, e);
+	if (!err && strcmp(w.status, "draft") != 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "status", "only a draft wave can be drawn (this one is %s)",
+			      w.status);
+	if (!err)
+		err = sq_rel_frame(c, &w, seed, now, &u, &n, e);
+	if (!err && n == 0)
+		err = ks_fail(e, KS_ERR_RANGE, "sample_size", "there are no customers to draw from");
+	if (!err)
+		err = sq_rel_sample(c, &w, u, n, out, e);
+	out->population = (int64_t)n;
+	if (!err)
+		err = sq_rel_mark_drawn(c, &w, seed, (int64_t)n, now, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_rel_units_free(u, n);
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- sending ----------------------------------------------------------------------- */
+
+/* The relationship touchpoint of a survey: made on first use in a journey
+ * "Relatieonderzoek" shared by all of them, with the survey, labels that
+ * read well in the invitation ("... over onze dienstverlening?") and a
+ * disabled rule (no contact is ever invited there; the rule gives the
+ * scheduler its expiry, reminder and quiet hours). */
+static ks_err sq_rel_touchpoint(sq_conn *c, int64_t survey_id, int64_t now, int64_t *tp, ks_error *e)
+{
+	ks_err err = sq_one_id(c, "SELECT touchpoint_id FROM relationship_touchpoints WHERE survey_id = ?1",
+			       survey_id, tp, e);
+	if (err || *tp)
+		return err;
+	int64_t journey = 0;
+	err = sq_one_id(c,
+			"SELECT t.journey_id FROM relationship_touchpoints r JOIN touchpoints t"
+			" ON t.id = r.touchpoint_id ORDER BY r.touchpoint_id LIMIT ?1",
+			1, &journey, e);
+	sqlite3_stmt *st = NULL;
+	if (!err && journey == 0) {
+		err = sq_cprep(c,
+			       "INSERT INTO journeys(name, description, created_at) VALUES('Relatieonderzoek',"
+			       " 'Relationship surveys: a random sample of all customers', ?1)",
+			       &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, now);
+			err = sq_cstep(c, st, e);
+			journey = sqlite3_last_insert_rowid(c->db);
+		}
+	}
+	char open[MODEL_TOKEN_LEN + 1];
+	sq_token(open);
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO touchpoints(journey_id, name, position, moment_of_truth, survey_id,"
+			       " open_token, created_at, label_nl, label_en)"
+			       " VALUES(?1, 'Relatieonderzoek', 0, 0, ?2, ?3, ?4, 'onze dienstverlening', 'our service')",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, journey);
+		sqlite3_bind_int64(st, 2, survey_id);
+		sqlite3_bind_text(st, 3, open, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, now);
+		err = sq_cstep(c, st, e);
+		*tp = sqlite3_last_insert_rowid(c->db);
+	}
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO relationship_touchpoints(touchpoint_id, survey_id) VALUES(?1, ?2);", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, *tp);
+		sqlite3_bind_int64(st, 2, survey_id);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT OR IGNORE INTO survey_rules(touchpoint_id, survey_id, enabled, delay_minutes,"
+			       " updated_at) VALUES(?1, ?2, 0, 0, ?3)",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, *tp);
+		sqlite3_bind_int64(st, 2, survey_id);
+		sqlite3_bind_int64(st, 3, now);
+		err = sq_cstep(c, st, e);
+	}
+	return err;
+}
+
+/* Quiet hours, expiry and reminder of the touchpoint's rule. */
+static ks_err sq_rel_send_rule(sq_conn *c, const store_rel_wave *w, int64_t tp, invite_rule *r, ks_error *e)
+{
+	sq_rel_rule(w, r);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT quiet_start_hour, quiet_end_hour, expiry_days, reminder_days"
+			      " FROM survey_rules WHERE touchpoint_id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, tp);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r->quiet_start_hour = sqlite3_column_int(st, 0);
+		r->quiet_end_hour = sqlite3_column_int(st, 1);
+		r->expiry_days = sqlite3_column_int(st, 2);
+		r->reminder_days = sqlite3_column_int(st, 3);
+	}
+	sqlite3_finalize(st);
+	return KS_OK;
+}
+
+typedef struct sq_rel_send_ctx {
+	ks_store *s;
+	sq_conn *c;
+	const store_rel_wave *w;
+	invite_rule rule;
+	int64_t tp, now, send_at;
+} sq_rel_send_ctx;
+
+static ks_err sq_rel_contact(sq_rel_send_ctx *x, int64_t customer, int64_t *contact, char *token, ks_error *e)
+{
+	sq_token(token);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(x->c,
+			      "INSERT INTO contacts(customer_id, touchpoint_id, channel, reason, occurred_at, token,"
+			      " expires_at) VALUES(?1, ?2, 'relationship', ?3, ?4, ?5, ?6)",
+			      &st, e);
+	if (err)
+		return err;
+	char reason[64];
+	snprintf(reason, sizeof reason, "relationship wave %lld", (long long)x->w->id);
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, x->tp);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, x->now);
+	sqlite3_bind_text(st, 5, token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, invite_expires_at(&x->rule, x->send_at));
+	err = sq_cstep(x->c, st, e);
+	*contact = sqlite3_last_insert_rowid(x->c->db);
+	return err;
+}
+
+static ks_err sq_rel_invitation(sq_rel_send_ctx *x, int64_t customer, int64_t contact, const char *email,
+				int64_t *inv, ks_error *e)
+{
+	char unsub[MODEL_TOKEN_LEN + 1], msgid[160];
+	sq_token(unsub);
+	snprintf(msgid, sizeof msgid, "rel-%lld-%lld-%s@klantstem", (long long)x->w->id, (long long)contact,
+		 unsub);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(x->c,
+			      "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, channel, decision,"
+			      " status, email, send_at, next_attempt_at, message_id, reminder_status,"
+			      " unsubscribe_token, created_at)"
+			      " VALUES(?1, ?2, ?3, 'relationship', 'created', 'scheduled', ?4, ?5, ?5, ?6, ?7, ?8, ?9)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, contact);
+	sqlite3_bind_int64(st, 2, customer);
+	sqlite3_bind_int64(st, 3, x->tp);
+	sqlite3_bind_text(st, 4, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, x->send_at);
+	sqlite3_bind_text(st, 6, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, x->rule.reminder_days > 0 ? "scheduled" : "none", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, unsub, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, x->now);
+	err = sq_cstep(x->c, st, e);
+	*inv = sqlite3_last_insert_rowid(x->c->db);
+	return err;
+}
+
+/* The invitation.created webhook, as for a contact (SMS or app providers). */
+static ks_err sq_rel_webhook(sq_rel_send_ctx *x, int64_t customer, int64_t contact, int64_t inv,
+			     const char *token, ks_error *e)
+{
+	if (!x->s->webhooks)
+		return KS_OK;
+	char send_iso[32], path[64];
+	clock_format_iso(x->send_at, send_iso, sizeof send_iso);
+	snprintf(path, sizeof path, "/s/%s", token);
+	return sq_webhook_queue(x->s, x->c, "invitation.created",
+				json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I}", "invitation_id",
+					  (json_int_t)inv, "contact_id", (json_int_t)contact, "customer_id",
+					  (json_int_t)customer, "touchpoint_id", (json_int_t)x->tp, "token", token,
+					  "survey_path", path, "send_at", send_iso, "relationship_wave_id",
+					  (json_int_t)x->w->id),
+				e);
+}
+
+static ks_err sq_rel_sample_set(sq_conn *c, int64_t wave, int64_t customer, const char *excluded,
+				int64_t contact, int64_t inv, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE relationship_sample SET excluded = ?3,"
+			      " excluded_at = CASE WHEN ?3 IS NULL THEN NULL ELSE 'send' END,"
+			      " contact_id = nullif(?4, 0), invitation_id = nullif(?5, 0)"
+			      " WHERE wave_id = ?1 AND customer_id = ?2",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, wave);
+	sqlite3_bind_int64(st, 2, customer);
+	if (excluded)
+		sqlite3_bind_text(st, 3, excluded, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int64(st, 4, contact);
+	sqlite3_bind_int64(st, 5, inv);
+	return sq_cstep(c, st, e);
+}
+
+/* A selected customer as read before the send: the loop writes the sample
+ * rows, so they are all read first. */
+typedef struct sq_rel_pick {
+	int64_t customer;
+	char email[256];
+	invite_reason why;       /* decided again now */
+} sq_rel_pick;
+
+static ks_err sq_rel_send_one(sq_rel_send_ctx *x, const sq_rel_pick *p, int64_t *invited, int64_t *excluded,
+			      ks_error *e)
+{
+	if (p->why != INVITE_CREATE) {
+		(*excluded)++;
+		return sq_rel_sample_set(x->c, x->w->id, p->customer, invite_reason_name(p->why), 0, 0, e);
+	}
+	char token[MODEL_TOKEN_LEN + 1];
+	int64_t contact = 0, inv = 0;
+	ks_err err = sq_rel_contact(x, p->customer, &contact, token, e);
+	if (!err)
+		err = sq_rel_invitation(x, p->customer, contact, p->email, &inv, e);
+	if (!err)
+		err = sq_rel_webhook(x, p->customer, contact, inv, token, e);
+	if (!err)
+		err = sq_rel_sample_set(x->c, x->w->id, p->customer, NULL, contact, inv, e);
+	*invited += !err;
+	return err;
+}
+
+static ks_err sq_rel_send_all(sq_rel_send_ctx *x, int64_t *invited, int64_t *excluded, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(x->c,
+			      "SELECT cu.id, coalesce(cu.email, ''), " SQ_REL_FACTS
+			      " FROM relationship_sample rs JOIN customers cu ON cu.id = rs.customer_id"
+			      " WHERE rs.wave_id = ?2 AND rs.excluded IS NULL ORDER BY rs.stratum, rs.draw_rank",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, x->now);
+	sqlite3_bind_int64(st, 2, x->w->id);
+	sq_rel_pick *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			sq_rel_pick *p = realloc(v, nc * sizeof *p);
+			if (p == NULL)
+				break;
+			v = p;
+			cap = nc;
+		}
+		v[n].customer = sqlite3_column_int64(st, 0);
+		snprintf(v[n].email, sizeof v[n].email, "%s", sq_ctext(st, 1));
+		v[n].why = sq_rel_decide(st, 2, &x->rule, x->now);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		err = sq_rel_nomem(e);
+	else if (rc != SQLITE_DONE)
+		err = sq_fail(x->c, rc, e);
+	for (size_t i = 0; !err && i < n; i++)
+		err = sq_rel_send_one(x, &v[i], invited, excluded, e);
+	free(v);
+	return err;
+}
+
+ks_err store_rel_send(ks_store *s, int64_t id, int64_t *invited, int64_t *excluded, ks_error *e)
+{
+	*invited = *excluded = 0;
+	sq_conn *c = sq_acquire(s);
+	store_rel_wave w;
+	sq_rel_send_ctx x = {.s = s, .c = c, .w = &w, .now = clock_now(s->clock)};
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_get_on(c, id, &w, e);
+	if (!err && strcmp(w.status, "drawn") != 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "status", "only a drawn wave can be sent (this one is %s)", w.status);
+	if (!err)
+		err = sq_rel_touchpoint(c, w.survey_id, x.now, &x.tp, e);
+	if (!err)
+		err = sq_rel_send_rule(c, &w, x.tp, &x.rule, e);
+	x.send_at = invite_send_at(&x.rule, x.now);
+	if (!err)
+		err = sq_rel_send_all(&x, invited, excluded, e);
+	sqlite3_stmt *st = NULL;
+	if (!err)
+		err = sq_cprep(c,
+			       "UPDATE relationship_waves SET status = 'sent', sent_at = ?2, touchpoint_id = ?3"
+			       " WHERE id = ?1",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, x.now);
+		sqlite3_bind_int64(st, 3, x.tp);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err)
+		*invited = *excluded = 0;
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- the report's counts ------------------------------------------------------------ */
+
+void store_rel_report_free(store_rel_report *r)
+{
+	free(r->strata);
+	memset(r, 0, sizeof *r);
+}
+
+/* The row of stratum name, appended (not in the frame) when new. */
+static store_rel_stratum *sq_rel_stratum(store_rel_report *r, const char *name, bool add)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strncmp(r->strata[i].stratum, name, sizeof r->strata[i].stratum - 1) == 0)
+			return &r->strata[i];
+	if (!add)
+		return NULL;
+	store_rel_stratum *p = realloc(r->strata, (r->n + 1) * sizeof *p);
+	if (p == NULL)
+		return NULL;
+	r->strata = p;
+	store_rel_stratum *x = &p[r->n++];
+	memset(x, 0, sizeof *x);
+	snprintf(x->stratum, sizeof x->stratum, "%s", name);
+	return x;
+}
+
+typedef ks_err (*sq_rel_row_fn)(store_rel_report *r, sqlite3_stmt *st, ks_error *e);
+
+/* Run sql with ?1 = wave, ?2 = from, ?3 = to (as far as it uses them) and
+ * hand each row to fn. */
+static ks_err sq_rel_each(sq_conn *c, const char *sql, int64_t wave, int64_t from, int64_t to,
+			  store_rel_report *r, sq_rel_row_fn fn, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	int np = sqlite3_bind_parameter_count(st);
+	sqlite3_bind_int64(st, 1, wave);
+	if (np >= 2)
+		sqlite3_bind_int64(st, 2, from);
+	if (np >= 3)
+		sqlite3_bind_int64(st, 3, to ? to : INT64_MAX);
+	int rc;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		err = fn(r, st, e);
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static ks_err sq_rel_frame_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+{
+	store_rel_stratum *x = sq_rel_stratum(r, sq_ctext(st, 0), true);
+	if (x == NULL)
+		return sq_rel_nomem(e);
+	x->in_frame = true;
+	x->population = sqlite3_column_int64(st, 1);
+	x->allocated = sqlite3_column_int64(st, 2);
+	x->selected = sqlite3_column_int64(st, 3);
+	x->fatigue = sqlite3_column_int64(st, 4);
+	x->opted_out = sqlite3_column_int64(st, 5);
+	x->no_email = sqlite3_column_int64(st, 6);
+	x->invited = sqlite3_column_int64(st, 7);
+	return KS_OK;
+}
+
+static int sq_score(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int(st, col);
+}
+
+static ks_err sq_rel_answer_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+{
+	store_rel_stratum *x = sq_rel_stratum(r, sq_ctext(st, 0), true);
+	if (x == NULL)
+		return sq_rel_nomem(e);
+	int nps = sq_score(st, 1), grade = sq_score(st, 2), ces = sq_score(st, 3);
+	metrics_counts_add(&x->rel, nps, grade, ces);
+	metrics_counts_add(&r->rel, nps, grade, ces);
+	return KS_OK;
+}
+
+static ks_err sq_rel_cd_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+{
+	metrics_counts_add(&r->cd, sq_score(st, 0), sq_score(st, 1), sq_score(st, 2));
+	(void)e;
+	return KS_OK;
+}
+
+static ks_err sq_rel_cd_seg_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+{
+	store_rel_stratum *x = sq_rel_stratum(r, sq_ctext(st, 0), true);
+	if (x == NULL)
+		return sq_rel_nomem(e);
+	x->cd_invited = sqlite3_column_int64(st, 1);
+	x->cd_respondents = sqlite3_column_int64(st, 2);
+	r->cd_invited += x->cd_invited;
+	r->cd_respondents += x->cd_respondents;
+	return KS_OK;
+}
+
+/* Contact-driven customers per segment (the customer's segment now):
+ * invited = an invitation decided "created" whose contact fell in the
+ * period, as /funnel/representativeness counts; respondents = a response
+ * received in the period. Neither counts relationship channel rows. */
+static const char *const sq_rel_cd_seg_sql =
+	"WITH inv AS (SELECT DISTINCT i.customer_id AS id FROM invitations i JOIN contacts co ON co.id = i.contact_id"
+	"   WHERE i.decision = 'created' AND i.channel <> 'relationship'"
+	"   AND co.occurred_at >= ?2 AND co.occurred_at < ?3),"
+	" resp AS (SELECT DISTINCT customer_id AS id FROM responses WHERE customer_id IS NOT NULL"
+	"   AND coalesce(channel, '') <> 'relationship' AND received_at >= ?2 AND received_at < ?3),"
+	" who AS (SELECT id FROM inv UNION SELECT id FROM resp)"
+	" SELECT coalesce(cu.segment, '') AS seg, sum(who.id IN (SELECT id FROM inv)),"
+	"  sum(who.id IN (SELECT id FROM resp))"
+	" FROM who JOIN customers cu ON cu.id = who.id WHERE ?1 = ?1 GROUP BY seg ORDER BY seg";
+
+ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, store_rel_report *out,
+			       ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	sq_conn *c = sq_acquire(s);
+	store_rel_wave w;
+	ks_err err = sq_exec(c, "BEGIN", e);
+	if (!err)
+		err = sq_rel_get_on(c, id, &w, e);
+	if (!err)
+		err = sq_rel_each(c,
+				  "SELECT st.stratum, st.population, st.allocated,"
+				  " sum(rs.excluded IS NULL AND rs.customer_id IS NOT NULL),"
+				  " sum(rs.excluded = 'fatigue'), sum(rs.excluded = 'opted_out'),"
+				  " sum(rs.excluded = 'no_email'),"
+				  " sum(rs.invitation_id IS NOT NULL AND i.decision = 'created')"
+				  " FROM relationship_strata st LEFT JOIN relationship_sample rs"
+				  "  ON rs.wave_id = st.wave_id AND rs.stratum = st.stratum"
+				  " LEFT JOIN invitations i ON i.id = rs.invitation_id"
+				  " WHERE st.wave_id = ?1 GROUP BY st.stratum ORDER BY st.stratum",
+				  id, 0, 0, out, sq_rel_frame_row, e);
+	if (!err)
+		err = sq_rel_each(c,
+				  "SELECT rs.stratum, r.nps, r.grade, r.ces FROM relationship_sample rs"
+				  " JOIN responses r ON r.contact_id = rs.contact_id WHERE rs.wave_id = ?1",
+				  id, 0, 0, out, sq_rel_answer_row, e);
+	if (!err)
+		err = sq_rel_each(c,
+				  "SELECT nps, grade, ces FROM responses WHERE ?1 = ?1 AND received_at >= ?2"
+				  " AND received_at < ?3 AND coalesce(channel, '') <> 'relationship'",
+				  id, from, to, out, sq_rel_cd_row, e);
+	if (!err)
+		err = sq_rel_each(c, sq_rel_cd_seg_sql, id, from, to, out, sq_rel_cd_seg_row, e);
+	sq_release(s, c);  /* the read transaction ends here (rolled back: nothing written) */
+	if (err)
+		store_rel_report_free(out);
+	return err;
+}

@@ -70,6 +70,23 @@ static ks_err api_page_message(http_req *req, int status, const char *lang, surv
 	return KS_OK;
 }
 
+/* issue 16 H3: the thank-you page with the review invitation's link. */
+static ks_err api_page_thanks_review(http_req *req, const char *lang, const char *review_href)
+{
+	ks_buf b;
+	store_voice sv;
+	survey_voice v;
+	api_page_voice(req->app, &sv, &v);
+	buf_init(&b, API_PAGE_MAX);
+	ks_err err = survey_page_thanks_review(&b, lang, &v, review_href);
+	if (err) {
+		buf_free(&b);
+		return err;
+	}
+	http_reply_buf(req, 201, "text/html; charset=utf-8", &b);
+	return KS_OK;
+}
+
 /* Resolve the token; on a dead link reply with the friendly page and
  * return false. */
 static bool api_page_link(http_req *req, store_link *l, model_survey *s, ks_err *err)
@@ -318,6 +335,10 @@ static ks_err api_survey_store(http_req *req, api_post *p, ks_error *e)
 	}
 	if (err)
 		return err;
+	/* issue 16 H3: a promoter may be invited to write a public review */
+	char review[64];
+	if (p->l.is_contact && p->r.nps >= 0 && api_review_offer(app, p->r.id, review, sizeof review))
+		return api_page_thanks_review(req, lang, review);
 	return api_page_message(req, 201, lang, SURVEY_MSG_THANKS);
 }
 

@@ -236,6 +236,13 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/widgets", api_widget_list, API_ADMIN},
 	{"PUT", "/api/v1/widgets", api_widget_put, API_ADMIN},
 	{"GET", "/w/{token}", api_widget_public, API_PUBLIC},
+	/* review invitations (issue 16 H3, api_review.c): admins set them up,
+	 * directors and admins read the counts; /r/{token} is the customer's
+	 * link from the thank-you page (public, counts the click, 303) */
+	{"GET", "/api/v1/review-invitations/settings", api_review_settings_get, API_ADMIN},
+	{"PUT", "/api/v1/review-invitations/settings", api_review_settings_put, API_ADMIN},
+	{"GET", "/api/v1/review-invitations/stats", api_review_stats, API_GLOBAL},
+	{"GET", "/r/{token}", api_review_click, API_PUBLIC},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -144,7 +144,7 @@ struct http_req {
 	bool reply_from_fd;      /* send reply_len bytes of reply_fd (owned) instead */
 	int reply_fd;
 	char allow[64];          /* Allow header for 405 */
-	char location[128];      /* Location header for 201 */
+	char location[512];      /* Location header for 201 (and 303: a review page, issue 16 H3) */
 	char set_cookie[256];    /* Set-Cookie header, when not empty */
 	int retry_after;         /* Retry-After seconds (429, 503); 0 = none */
 	http_principal who;

@@ -137,6 +137,10 @@ ks_err survey_page_form_voice(ks_buf *out, const model_survey *s, const survey_f
 			      const survey_form_errors *errs);
 ks_err survey_page_message_voice(ks_buf *out, const char *lang, const survey_voice *voice,
 				 survey_message kind);
+/* issue 16 H3: the thank-you page with an invitation to write a public
+ * review through review_href ("/r/{token}", borrowed; NULL = none). */
+ks_err survey_page_thanks_review(ks_buf *out, const char *lang, const survey_voice *voice,
+				 const char *review_href);
 /* The unsubscribe pages (GET /u/{token}: confirm; POST: done; unknown
  * link), in the customer's language and the organisation's voice. token
  * may be NULL for the unknown-link page. */

@@ -71,6 +71,8 @@ EXPECT = {
     ("GET", "/api/v1/metrics"): (ANY, 200),
     ("GET", "/api/v1/metrics/trend"): (ANY, 200),
     ("GET", "/api/v1/metrics/compare"): (ANY, 200),
+    # attribute dimensions (issue 16, H5): the pickers' list, /metrics' roles
+    ("GET", "/api/v1/metrics/dimensions"): (ANY, 200),
     # theme analytics (issue 14): /metrics' roles
     ("GET", "/api/v1/themes"): (ANY, 200),
     # key drivers (issue 15): /metrics' roles and scope
@@ -154,6 +156,12 @@ EXPECT = {
     ("GET", "/api/v1/widgets"): (ADMIN, 200),
     ("PUT", "/api/v1/widgets"): (ADMIN, 200),
     ("GET", "/w/{token}"): (PUBLIC, 200),
+    # review invitations (issue 16 H3): admins set them up, directors and
+    # admins read the counts; the customer's link is public and redirects
+    ("GET", "/api/v1/review-invitations/settings"): (ADMIN, 200),
+    ("PUT", "/api/v1/review-invitations/settings"): (ADMIN, 200),
+    ("GET", "/api/v1/review-invitations/stats"): (GLOBAL, 200),
+    ("GET", "/r/{token}"): (PUBLIC, 303),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -321,6 +329,25 @@ class Ctx:
             self._widget = {k: w[k] for k in ("token", "scope", "scope_id", "measure", "period", "enabled")}
         return self._widget
 
+    def review_link(self):
+        """review invitations (issue 16 H3): one invitation's link, made at
+        first use (admin switches them on, a promoter answers)."""
+        if getattr(self, "_review", None) is None:
+            srv = self.srv
+            st, _, b = srv.request("PUT", "/api/v1/review-invitations/settings",
+                                   {"url": "https://reviews.example.com/x", "enabled": True})
+            if st != 200:
+                raise ks.FixtureError("PUT review settings -> %s" % ks.got(st, b))
+            cu = srv.create("customers", {"external_id": ks.uniq("rv"), "email": "rv@example.nl"})
+            c = srv.create("contacts", {"customer_id": cu["id"], "touchpoint_id": self.f["tp1"]["id"],
+                                        "channel": "web"})
+            st, _, page = srv.form("/s/" + c["token"], {"nps": "10"})
+            i = page.find('href="/r/') if isinstance(page, str) else -1
+            if st != 201 or i < 0:
+                raise ks.FixtureError("promoter answer without a review link: %s" % ks.got(st, page))
+            self._review = page[i + 6:page.index('"', i + 6)]
+        return self._review
+
     def change_body(self, res):
         return {"teams": {"name": ks.uniq("T")}, "employees": {"first_name": ks.uniq("F")},
                 "journeys": {"description": ks.uniq("D")}, "touchpoints": {"position": 7},
@@ -359,6 +386,8 @@ class Ctx:
             path = "/u/" + self.unsub
         elif pattern == "/w/{token}":  # public score widgets (issue 16)
             path = "/w/" + self.widget()["token"]
+        elif pattern == "/r/{token}":  # review invitations (issue 16 H3)
+            path = self.review_link()
         elif pattern in ("/api/v1/users/{id}", "/api/v1/users/{id}/tokens"):
             path = pattern.replace("{id}", str(self.fresh_user() if method == "DELETE" else self.users["director"]))
         elif key == ("DELETE", "/api/v1/auth/tokens/{id}"):
@@ -414,6 +443,8 @@ class Ctx:
             body = {"share_colleague_scores": False}
         elif key == ("PUT", "/api/v1/settings"):
             body = {"verbatim_detail": "band"}
+        elif key == ("PUT", "/api/v1/review-invitations/settings"):  # issue 16 H3
+            body = {"min_nps": 9}
         elif key == ("PATCH", "/api/v1/cases/{id}"):
             st, _, c = srv.get("/api/v1/cases/%d" % self.case)
             body = {"version": c["version"] if st == 200 else -1, "root_cause": "price"}

@@ -380,6 +380,8 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 				  "DELETE FROM invitations WHERE customer_id = ?1"
 				  " OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?1)",
 				  id, 0, &n->invitations, e);
+	if (!err) /* issue 16 H3: review invitations (their token and click) go with the customer */
+		err = sq_gdpr_run(c, "DELETE FROM review_invitations WHERE customer_id = ?1", id, 0, NULL, e);
 	if (!err)
 		err = sq_gdpr_run(c, "DELETE FROM contacts WHERE customer_id = ?1", id, 0, &n->contacts, e);
 	if (!err)

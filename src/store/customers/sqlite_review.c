@@ -1,0 +1,239 @@
+/* sqlite_review.c — review invitations (issue 16, part H3): the settings,
+ * the decision after a survey answer, the click on /r/{token} and the
+ * counts. See store.h; the tables are migrations/021_review_invites.sql.
+ * "Wrote a review" is reviewed_mention_id, which the migration's triggers
+ * set in the transaction that stores a mention of the invited customer.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SQ_REVIEW_DAY 86400
+
+static void sq_review_defaults(store_review_settings *o)
+{
+	memset(o, 0, sizeof *o);
+	o->min_nps = 9;
+	o->interval_days = 180;
+}
+
+/* The settings on c (inside the caller's transaction when it has one). */
+static ks_err sq_review_settings(sq_conn *c, store_review_settings *out, ks_error *e)
+{
+	sq_review_defaults(out);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT enabled, url, min_nps, interval_days, coalesce(updated_by, 0),"
+			      " coalesce(updated_at, 0) FROM review_settings WHERE id = 1",
+			      &st, e);
+	if (err)
+		return err;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->enabled = sqlite3_column_int(st, 0) != 0;
+		snprintf(out->url, sizeof out->url, "%s", sq_ctext(st, 1));
+		out->min_nps = sqlite3_column_int(st, 2);
+		out->interval_days = sqlite3_column_int(st, 3);
+		out->updated_by = sqlite3_column_int64(st, 4);
+		out->updated_at = sqlite3_column_int64(st, 5);
+	} else if (rc != SQLITE_DONE) {
+		err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+ks_err store_review_settings_get(ks_store *s, store_review_settings *out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_review_settings(c, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_review_settings_put(ks_store *s, store_review_settings *o, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	o->updated_at = clock_now(s->clock);
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO review_settings(id, enabled, url, min_nps, interval_days, updated_by,"
+			      " updated_at) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
+			      " enabled = excluded.enabled, url = excluded.url, min_nps = excluded.min_nps,"
+			      " interval_days = excluded.interval_days, updated_by = excluded.updated_by,"
+			      " updated_at = excluded.updated_at",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int(st, 1, o->enabled ? 1 : 0);
+		sqlite3_bind_text(st, 2, o->url, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, o->min_nps);
+		sqlite3_bind_int(st, 4, o->interval_days);
+		sq_bind_id(st, 5, o->updated_by);
+		sqlite3_bind_int64(st, 6, o->updated_at);
+		err = sq_cstep(c, st, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* The invitation already made for this response, if any: *found, token. */
+static ks_err sq_review_existing(sq_conn *c, int64_t response_id, bool *found,
+				 char token[STORE_REVIEW_TOKEN_LEN + 1], ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	*found = false;
+	ks_err err = sq_cprep(c, "SELECT token FROM review_invitations WHERE response_id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, response_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		snprintf(token, STORE_REVIEW_TOKEN_LEN + 1, "%s", sq_ctext(st, 0));
+	} else if (rc != SQLITE_DONE) {
+		err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* The customer of a response that may be invited: *customer_id (0 = none)
+ * when the NPS reaches min_nps, the customer has an address, has not opted
+ * out and had no invitation since `since`. One statement, so the rules read
+ * in one place. */
+static ks_err sq_review_candidate(sq_conn *c, int64_t response_id, int min_nps, int64_t since,
+				  int64_t *customer_id, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT r.customer_id FROM responses r JOIN customers cu ON cu.id = r.customer_id"
+			      " WHERE r.id = ?1 AND r.nps IS NOT NULL AND r.nps >= ?2"
+			      " AND cu.email IS NOT NULL AND trim(cu.email) <> '' AND cu.opted_out_at IS NULL"
+			      " AND NOT EXISTS (SELECT 1 FROM review_invitations ri"
+			      "  WHERE ri.customer_id = r.customer_id AND ri.sent_at > ?3)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, response_id);
+	sqlite3_bind_int(st, 2, min_nps);
+	sqlite3_bind_int64(st, 3, since);
+	return sq_cfirst(c, st, customer_id, e);
+}
+
+static ks_err sq_review_insert(sq_conn *c, int64_t response_id, int64_t customer_id, int64_t now,
+			       const char *token, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO review_invitations(response_id, customer_id, token, sent_at)"
+			      " VALUES(?1, ?2, ?3, ?4)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, response_id);
+	sqlite3_bind_int64(st, 2, customer_id);
+	sqlite3_bind_text(st, 3, token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	return sq_cstep(c, st, e);
+}
+
+ks_err store_review_offer(ks_store *s, int64_t response_id, int64_t now, bool *offered,
+			  char token[STORE_REVIEW_TOKEN_LEN + 1], ks_error *e)
+{
+	*offered = false;
+	token[0] = '\0';
+	sq_conn *c = sq_acquire(s);
+	store_review_settings rs;
+	int64_t customer_id = 0;
+	/* IMMEDIATE: the interval check and the insert under one write lock, so
+	 * two answers of one customer at once make one invitation. */
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_review_settings(c, &rs, e);
+	bool on = !err && rs.enabled && rs.url[0];
+	if (on)
+		err = sq_review_existing(c, response_id, offered, token, e);
+	if (on && !err && !*offered)
+		err = sq_review_candidate(c, response_id, rs.min_nps,
+					  now - (int64_t)rs.interval_days * SQ_REVIEW_DAY, &customer_id, e);
+	if (on && !err && !*offered && customer_id > 0) {
+		char t[MODEL_TOKEN_LEN + 1];
+		sq_token(t);
+		snprintf(token, STORE_REVIEW_TOKEN_LEN + 1, "%s", t);
+		err = sq_review_insert(c, response_id, customer_id, now, token, e);
+		*offered = err == KS_OK;
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		*offered = false;
+		token[0] = '\0';
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_review_click(ks_store *s, const char *token, int64_t now, char url[STORE_REVIEW_URL_MAX + 1],
+			  ks_error *e)
+{
+	url[0] = '\0';
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	store_review_settings rs;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_cprep(c,
+			       "UPDATE review_invitations SET clicks = clicks + 1,"
+			       " clicked_at = coalesce(clicked_at, ?2) WHERE token = ?1",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err && sqlite3_changes(c->db) == 0)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such review invitation");
+	if (!err)
+		err = sq_review_settings(c, &rs, e);
+	/* The page as set now: an organisation that moved its review page
+	 * sends old links to the new one. Switched off still redirects: the
+	 * customer was promised a page. */
+	if (!err && rs.url[0] == '\0')
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no review page is set");
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	else
+		snprintf(url, STORE_REVIEW_URL_MAX + 1, "%s", rs.url);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_review_stats_get(ks_store *s, int64_t from, int64_t to, store_review_stats *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT count(*), count(clicked_at), count(reviewed_mention_id)"
+			      " FROM review_invitations WHERE (?1 = 0 OR sent_at >= ?1) AND (?2 = 0 OR sent_at < ?2)",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, from);
+		sqlite3_bind_int64(st, 2, to);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			out->invited = sqlite3_column_int64(st, 0);
+			out->clicked = sqlite3_column_int64(st, 1);
+			out->wrote = sqlite3_column_int64(st, 2);
+		} else {
+			err = sq_fail(c, rc, e);
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}

@@ -145,15 +145,16 @@ ks_err api_widget_put(http_req *req, ks_error *e);
 ks_err api_widget_public(http_req *req, ks_error *e);  /* /w/{token} and /w/{token}.json */
 /* ---- end of public score widgets ---- */
 
-/* ---- issue 16 H3: review invitations (api_review.c); docs/API.md "Review invitations" ---- */
-ks_err api_review_settings_get(http_req *req, ks_error *e);
-ks_err api_review_settings_put(http_req *req, ks_error *e);
-ks_err api_review_stats(http_req *req, ks_error *e);
-ks_err api_review_click(http_req *req, ks_error *e);   /* GET /r/{token} */
-/* The thank-you page's invitation for a stored response: "/r/{token}" in
- * href (n bytes) and true, or false when there is none. */
-bool api_review_offer(api_app *app, int64_t response_id, char *href, size_t n);
-/* ---- end of review invitations ---- */
+/* ---- issue 16 H1: mentions (api_mentions.c); docs/API.md "Mentions" ---- */
+ks_err api_mentions_post(http_req *req, ks_error *e);
+ks_err api_mentions_list(http_req *req, ks_error *e);
+ks_err api_mentions_summary(http_req *req, ks_error *e);
+ks_err api_mention_get(http_req *req, ks_error *e);
+ks_err api_mention_reply(http_req *req, ks_error *e);
+ks_err api_mention_locations_get(http_req *req, ks_error *e);
+ks_err api_mention_locations_put(http_req *req, ks_error *e);
+ks_err api_mention_locations_delete(http_req *req, ks_error *e);
+/* ---- end of mentions ---- */
 
 /* ---- issue 14: text analysis (api_text.c); docs/API.md "Text analysis" ---- */
 ks_err api_text_analyze(http_req *req, ks_error *e);

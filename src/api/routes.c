@@ -143,6 +143,16 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/touchpoints/{id}/qr.svg", api_touchpoint_qr, API_LEADS},
 	{"GET", "/api/v1/invitations", api_invitation_list, API_GLOBAL},
 	{"POST", "/api/v1/customers/{id}/opt-out", api_optout_customer, API_ADMIN},
+	/* mentions (issue 16 H1): reviews and posts; read by leads and up
+	 * (scope inside: their units), written by admins and API tokens */
+	{"POST", "/api/v1/mentions", api_mentions_post, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/mentions", api_mentions_list, API_LEADS},
+	{"GET", "/api/v1/mentions/summary", api_mentions_summary, API_LEADS},
+	{"GET", "/api/v1/mentions/{id}", api_mention_get, API_LEADS},
+	{"PUT", "/api/v1/mentions/{id}/reply", api_mention_reply, API_ADMIN},
+	{"GET", "/api/v1/mention-locations", api_mention_locations_get, API_GLOBAL},
+	{"PUT", "/api/v1/mention-locations", api_mention_locations_put, API_ADMIN},
+	{"DELETE", "/api/v1/mention-locations", api_mention_locations_delete, API_ADMIN},
 	/* customer timeline (issue 16): whoever reads the customer */
 	{"GET", "/api/v1/customers/{id}/timeline", api_customer_timeline, API_GLOBAL},
 	{"GET", "/api/v1/opt-outs", api_optout_list, API_GLOBAL},
@@ -236,13 +246,6 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/widgets", api_widget_list, API_ADMIN},
 	{"PUT", "/api/v1/widgets", api_widget_put, API_ADMIN},
 	{"GET", "/w/{token}", api_widget_public, API_PUBLIC},
-	/* review invitations (issue 16 H3, api_review.c): admins set them up,
-	 * directors and admins read the counts; /r/{token} is the customer's
-	 * link from the thank-you page (public, counts the click, 303) */
-	{"GET", "/api/v1/review-invitations/settings", api_review_settings_get, API_ADMIN},
-	{"PUT", "/api/v1/review-invitations/settings", api_review_settings_put, API_ADMIN},
-	{"GET", "/api/v1/review-invitations/stats", api_review_stats, API_GLOBAL},
-	{"GET", "/r/{token}", api_review_click, API_PUBLIC},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -612,10 +612,10 @@ static const struct {
 	const char *order;
 } sq_m_groups[] = {
 	{"total", "'all', 'all'", "1"},
-	{"source", "m.source, m.source", "2 DESC, 1"},
-	{"location", "coalesce(m.location, ''), coalesce(m.location, '')", "2 DESC, 1"},
+	{"source", "m.source, m.source", "3 DESC, 1"},
+	{"location", "coalesce(m.location, ''), coalesce(m.location, '')", "3 DESC, 1"},
 	{"unit", "coalesce(m.unit_id, 0), coalesce((SELECT name FROM org_units u WHERE u.id = m.unit_id), '')",
-	 "2 DESC, 1"},
+	 "3 DESC, 1"},
 	{"month", "ks_local_month(m.created_at), ks_local_month(m.created_at)", "1"},
 };
 

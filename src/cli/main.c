@@ -27,6 +27,7 @@
 #include "cli/cli_drivers.h" /* drivers (issue 15) */
 #include "cli/cli_import.h" /* import (issue 15) */
 #include "cli/cli_import_data.h" /* import customers|products|holdings|events (issue 16, H4) */
+#include "cli/cli_import_mentions.h" /* import mentions (issue 16, H1) */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -91,6 +92,9 @@ static const char *const cli_usage_main =
 	"  import   customers|products|holdings|events --db FILE FILE [--mapping MAP]\n"
 	"           [--skip-bad REJECTS]   the organisation's own data, CSV or JSON Lines\n"
 	"           (docs/IMPORT.md)\n"
+	"  import   mentions --db FILE [--format F] FILE   reviews and social posts\n"
+	"           (Trustpilot, Google, Kiyoh, App Store, social, generic CSV/JSON;\n"
+	"           docs/MENTIONS.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -774,6 +778,9 @@ static int cli_run(int argc, char **argv)
 	/* key-driver analysis of a CSV table (issue 15) */
 	if (strcmp(cmd, "drivers") == 0)
 		return cli_drivers_run(argc - 1, argv + 1);
+	/* issue 16 (H1): reviews and social posts */
+	if (strcmp(cmd, "import") == 0 && argc > 2 && strcmp(argv[2], "mentions") == 0)
+		return cli_import_mentions_run(argc - 1, argv + 1);
 	/* issue 16 (H4): the organisation's own data */
 	if (strcmp(cmd, "import") == 0 && argc > 2 && cli_import_data_kind(argv[2]))
 		return cli_import_data_run(argc - 1, argv + 1);

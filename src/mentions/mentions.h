@@ -79,6 +79,10 @@ void mentions_batch_free(mentions_batch *b);
 ks_err mentions_from_json(const char *format, const json_t *doc, mentions_batch *out, ks_error *e);
 
 bool mentions_format_known(const char *format);
+/* The format a document most likely is, from its first bytes and keys:
+ * "kiyoh" for XML, a vendor JSON format by its tell-tale members, else
+ * "generic-json" for JSON and "generic-csv" for anything else. Static string. */
+const char *mentions_format_guess(const char *buf, size_t len);
 
 /* ---- building blocks shared by the readers and the API ------------------- */
 

@@ -699,6 +699,45 @@ ks_err mentions_from_json(const char *format, const json_t *doc, mentions_batch 
 	return err;
 }
 
+/* The first record of a vendor document: doc[0], or key[0]. */
+static const json_t *mp_first_record(const json_t *doc, const char *key)
+{
+	return json_array_get(json_is_array(doc) ? doc : json_object_get(doc, key), 0);
+}
+
+static const char *mp_guess_json(const json_t *doc)
+{
+	const json_t *r = mp_first_record(doc, "reviews");
+	if (json_object_get(r, "starRating") || json_object_get(r, "reviewId"))
+		return "google";
+	if (json_object_get(r, "stars") || json_object_get(r, "consumer"))
+		return "trustpilot";
+	r = mp_first_record(doc, "data");
+	const char *type = mp_jstr(r, "type");
+	if (type && strcmp(type, "customerReviews") == 0)
+		return "appstore";
+	if (json_object_get(doc, "posts") || (json_is_object(doc) && r))
+		return "social";
+	return "generic-json";
+}
+
+const char *mentions_format_guess(const char *buf, size_t len)
+{
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		buf += 3, len -= 3;
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	if (i < len && buf[i] == '<')
+		return "kiyoh";
+	if (i == len || (buf[i] != '[' && buf[i] != '{'))
+		return "generic-csv";
+	json_t *doc = json_loadb(buf, len, 0, NULL);
+	const char *f = doc ? mp_guess_json(doc) : "generic-json"; /* JSON Lines, or broken: say so there */
+	json_decref(doc);
+	return f;
+}
+
 static ks_err mp_parse_json(int k, const char *buf, size_t len, mentions_batch *out, ks_error *e)
 {
 	size_t i = 0;

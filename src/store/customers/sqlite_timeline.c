@@ -43,6 +43,13 @@ static const char sq_tl_sql[] =
 	" AND h.kind IN ('opened', 'status', 'message')"
 	" UNION ALL SELECT opted_out_at, 'opt_out', 'opt_out', id, 8, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	" FROM customers WHERE id = ?1 AND opted_out_at IS NOT NULL"
+	/* mentions (issue 16 H1): a review or post of this customer (n1 rating,
+	 * n2 scale_max, n4 rating10 as reals; s1 source, s2 title, s3 text) and
+	 * the organisation's recorded reply (s3 its text) */
+	" UNION ALL SELECT created_at, 'mention', 'posted', id, 9, id, rating, scale_max, NULL, rating10, source,"
+	" title, text FROM mentions WHERE customer_id = ?1"
+	" UNION ALL SELECT reply_at, 'mention', 'replied', id, 9, id, NULL, NULL, NULL, NULL, source, NULL,"
+	" reply_text FROM mentions WHERE customer_id = ?1 AND reply_at IS NOT NULL"
 	" ORDER BY 1 DESC, 5 DESC, 6 DESC";
 
 static json_t *sq_tl_int(sqlite3_stmt *st, int i)
@@ -67,6 +74,13 @@ static json_t *sq_tl_summary(sqlite3_stmt *st, const char *kind)
 		return json_string(sq_ctext(st, 11));
 	if (strcmp(kind, "case") == 0 && strcmp(sq_ctext(st, 2), "opened") == 0)
 		return json_string(sq_ctext(st, 12));
+	if (strcmp(kind, "mention") == 0) { /* mentions (issue 16 H1): "google · 4/5" */
+		if (sqlite3_column_type(st, 6) == SQLITE_NULL)
+			return json_string(sq_ctext(st, 10));
+		snprintf(buf, n, "%s \xc2\xb7 %g/%g", sq_ctext(st, 10), sqlite3_column_double(st, 6),
+			 sqlite3_column_double(st, 7));
+		return json_string(buf);
+	}
 	if (strcmp(kind, "response") == 0) {
 		size_t used = 0;
 		buf[0] = '\0';
@@ -122,6 +136,18 @@ static void sq_tl_fields(sq_conn *c, sqlite3_stmt *st, const char *kind, int64_t
 		json_object_set_new(o, "to_status", sq_tl_text(st, 11));
 		json_object_set_new(o, "text", sq_tl_text(st, 12));
 		snprintf(link, sizeof link, "#/case/%" PRId64, id);
+	}
+	if (strcmp(kind, "mention") == 0) { /* mentions (issue 16 H1) */
+		json_object_set_new(o, "source", sq_tl_text(st, 10));
+		json_object_set_new(o, "rating", sqlite3_column_type(st, 6) == SQLITE_NULL
+							 ? json_null() : json_real(sqlite3_column_double(st, 6)));
+		json_object_set_new(o, "scale_max", sqlite3_column_type(st, 7) == SQLITE_NULL
+							    ? json_null() : json_real(sqlite3_column_double(st, 7)));
+		json_object_set_new(o, "rating10", sqlite3_column_type(st, 9) == SQLITE_NULL
+							   ? json_null() : json_real(sqlite3_column_double(st, 9)));
+		json_object_set_new(o, "title", sq_tl_text(st, 11));
+		json_object_set_new(o, "text", sq_tl_text(st, 12));
+		snprintf(link, sizeof link, "#/mention/%" PRId64, id);
 	}
 	json_object_set_new(o, "link", link[0] ? json_string(link) : json_null());
 }

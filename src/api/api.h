@@ -40,6 +40,9 @@ typedef struct api_app {
 	const invite_config *invite;
 	/* key drivers (issue 15): recent replies (api_drivers.c); NULL = none kept */
 	struct api_drv_cache *drivers;
+	/* pollers (issue 16 H2): the mention feeds' poller (src/mentions/poll.h),
+	 * for "run now"; NULL = none */
+	struct mention_poller *poller;
 } api_app;
 
 extern const http_route api_routes[];
@@ -139,11 +142,34 @@ ks_err api_drv_cache_new(api_drv_cache **out);
 void api_drv_cache_free(api_drv_cache *c);
 /* ---- end of key drivers ---- */
 
+/* ---- issue 16 H2: mention feeds (api_feeds.c); docs/API.md "Mention feeds" ---- */
+ks_err api_feed_list(http_req *req, ks_error *e);
+ks_err api_feed_create(http_req *req, ks_error *e);
+ks_err api_feed_get(http_req *req, ks_error *e);
+ks_err api_feed_put(http_req *req, ks_error *e);
+ks_err api_feed_delete(http_req *req, ks_error *e);
+ks_err api_feed_run(http_req *req, ks_error *e);
+/* ---- end of mention feeds ---- */
+
 /* ---- issue 16: public score widgets (api_widget.c); docs/API.md "Public score widgets" ---- */
 ks_err api_widget_list(http_req *req, ks_error *e);
 ks_err api_widget_put(http_req *req, ks_error *e);
 ks_err api_widget_public(http_req *req, ks_error *e);  /* /w/{token} and /w/{token}.json */
 /* ---- end of public score widgets ---- */
+
+/* ---- issue 16 (H4): internal data (api_import.c); docs/API.md "Import of internal data" ---- */
+ks_err api_import_data(http_req *req, ks_error *e);  /* POST /api/v1/import/{kind} */
+/* ---- end of internal data ---- */
+
+/* ---- issue 16 H3: review invitations (api_review.c); docs/API.md "Review invitations" ---- */
+ks_err api_review_settings_get(http_req *req, ks_error *e);
+ks_err api_review_settings_put(http_req *req, ks_error *e);
+ks_err api_review_stats(http_req *req, ks_error *e);
+ks_err api_review_click(http_req *req, ks_error *e);   /* GET /r/{token} */
+/* The thank-you page's invitation for a stored response: "/r/{token}" in
+ * href (n bytes) and true, or false when there is none. */
+bool api_review_offer(api_app *app, int64_t response_id, char *href, size_t n);
+/* ---- end of review invitations ---- */
 
 /* ---- issue 16 H1: mentions (api_mentions.c); docs/API.md "Mentions" ---- */
 ks_err api_mentions_post(http_req *req, ks_error *e);
@@ -170,6 +196,17 @@ ks_err api_text_reanalyze_get(http_req *req, ks_error *e);
 ks_err api_text_reanalyze_post(http_req *req, ks_error *e);
 /* The taxonomy in use ({"version","themes":[...]}); *out the caller's. */
 ks_err api_text_taxonomy(api_app *app, json_t **out);
+
+/* ---- issue 16 H6: relationship surveys (api_relationship.c); docs/API.md "Relationship surveys" ---- */
+ks_err api_rel_wave_list(http_req *req, ks_error *e);
+ks_err api_rel_wave_create(http_req *req, ks_error *e);
+ks_err api_rel_wave_get(http_req *req, ks_error *e);
+ks_err api_rel_wave_put(http_req *req, ks_error *e);
+ks_err api_rel_wave_delete(http_req *req, ks_error *e);
+ks_err api_rel_wave_draw(http_req *req, ks_error *e);
+ks_err api_rel_wave_send(http_req *req, ks_error *e);
+ks_err api_rel_wave_report(http_req *req, ks_error *e);
+/* ---- end of relationship surveys ---- */
 
 /* ---- helpers shared by the handler files (api_util.c) ---- */
 

@@ -1,0 +1,876 @@
+/* poll.c — see poll.h; the design is docs/POLLERS.md.
+ *
+ * A run of one feed: build the first page's URL (the feed's URL with the
+ * format's "since" parameter at cursor - POLL_OVERLAP_S when there is a
+ * cursor), fetch it, parse it with mentions_parse, store it with
+ * store_feed_page, find the next page's URL in the body (format by format),
+ * and go on until there is none. The last page's store call also moves the
+ * cursor to the largest updated_at the run stored. A failure on any page
+ * ends the run as failed (pages stored so far stay: they are correct, and
+ * the cursor did not move); the feed is tried again after a backoff.
+ */
+#include "mentions/poll.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "mentions/mentions.h"
+
+/* ---- pure rules ------------------------------------------------------------ */
+
+int64_t poll_backoff_s(int64_t failures, int64_t interval_s, int64_t retry_after_s)
+{
+	int64_t cap = interval_s > 0 && interval_s < POLL_BACKOFF_MAX_S / 8 ? interval_s * 8 : POLL_BACKOFF_MAX_S;
+	int64_t d = POLL_BACKOFF_FIRST_S;
+	for (int64_t i = 1; i < failures && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	if (retry_after_s > d)
+		d = retry_after_s < POLL_BACKOFF_MAX_S ? retry_after_s : POLL_BACKOFF_MAX_S;
+	return d;
+}
+
+/* How a format is fetched: its "since" query parameter (NULL: the source
+ * has none; paging stops at the first page older than the cursor instead),
+ * how the time is written, and where the next page's link is. */
+typedef enum { POLL_NEXT_NONE, POLL_NEXT_TRUSTPILOT, POLL_NEXT_GOOGLE, POLL_NEXT_LINKS } poll_next_kind;
+typedef enum { POLL_TIME_ISO_Z, POLL_TIME_ISO_LOCAL, POLL_TIME_ISO_OFFSET } poll_time_style;
+typedef struct poll_format {
+	const char *name;
+	const char *since_param;
+	poll_time_style style;
+	poll_next_kind next;
+	const char *accept;
+} poll_format;
+
+static const poll_format poll_formats[] = {
+	/* Trustpilot business-units reviews: startDateTime (UTC, no zone
+	 * suffix), links [{"rel":"next-page","href":...}] */
+	{"trustpilot", "startDateTime", POLL_TIME_ISO_LOCAL, POLL_NEXT_TRUSTPILOT, "application/json"},
+	/* Google Business Profile reviews: no time filter; newest first when
+	 * the URL asks orderBy=updateTime desc; nextPageToken -> pageToken */
+	{"google", NULL, POLL_TIME_ISO_Z, POLL_NEXT_GOOGLE, "application/json"},
+	/* Kiyoh / Klantenvertellen publication feed: updatedSince, one page
+	 * (its limit is part of the configured URL) */
+	{"kiyoh", "updatedSince", POLL_TIME_ISO_OFFSET, POLL_NEXT_NONE, "application/xml, text/xml"},
+	/* App Store Connect customerReviews (JSON:API): no time filter; newest
+	 * first with sort=-createdDate in the URL; links.next */
+	{"appstore", NULL, POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json"},
+	/* a social export endpoint, and the generic layouts: since=, links.next,
+	 * next or paging.next */
+	{"social", "since", POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json"},
+	{"generic-json", "since", POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json"},
+	{"generic-csv", "since", POLL_TIME_ISO_Z, POLL_NEXT_NONE, "text/csv"},
+};
+
+static const poll_format *poll_format_find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof poll_formats / sizeof poll_formats[0]; i++)
+		if (strcmp(poll_formats[i].name, name) == 0)
+			return &poll_formats[i];
+	return NULL;
+}
+
+bool poll_format_ok(const char *format)
+{
+	return poll_format_find(format) != NULL && mentions_format_known(format);
+}
+
+/* The scheme and host of url (lower case) into out: "https://host:port". */
+static bool poll_origin(const char *url, char *out, size_t n)
+{
+	CURLU *h = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	bool ok = h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		  curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		  curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+	if (ok) {
+		snprintf(out, n, "%s://%s:%s", scheme, host, port);
+		for (char *p = out; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(h);
+	return ok;
+}
+
+ks_err poll_url_check(const char *url, const char *field, ks_error *e)
+{
+	if (url == NULL || url[0] == '\0')
+		return ks_fail(e, KS_ERR_INVALID, field, "%s is required (an http:// or https:// URL)", field);
+	if (strlen(url) > STORE_FEED_URL_MAX)
+		return ks_fail(e, KS_ERR_INVALID, field, "%s is longer than %d bytes", field, STORE_FEED_URL_MAX);
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		return ks_fail(e, KS_ERR_INVALID, field, "%s must start with http:// or https://", field);
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return ks_fail(e, KS_ERR_INVALID, field, "%s must not hold spaces or control characters",
+				       field);
+	CURLU *h = curl_url();
+	if (h == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	char *host = NULL, *user = NULL;
+	ks_err err = KS_OK;
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+		err = ks_fail(e, KS_ERR_INVALID, field, "%s is not a valid URL with a host", field);
+	else if (curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		err = ks_fail(e, KS_ERR_INVALID, field,
+			      "%s must not carry a user or password: put credentials in auth_header", field);
+	curl_free(host);
+	curl_free(user);
+	curl_url_cleanup(h);
+	return err;
+}
+
+ks_err poll_auth_header_check(const char *h, const char *field, ks_error *e)
+{
+	if (strlen(h) > STORE_FEED_AUTH_MAX)
+		return ks_fail(e, KS_ERR_INVALID, field, "%s is longer than %d bytes", field, STORE_FEED_AUTH_MAX);
+	const char *colon = strchr(h, ':');
+	if (colon == NULL || colon == h)
+		return ks_fail(e, KS_ERR_INVALID, field, "%s must be one header line \"Name: value\"", field);
+	for (const char *p = h; p < colon; p++)
+		if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+			return ks_fail(e, KS_ERR_INVALID, field, "%s: the header name has a character a name may "
+				       "not have", field);
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v == '\0')
+		return ks_fail(e, KS_ERR_INVALID, field, "%s has no value", field);
+	for (const char *p = v; *p; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return ks_fail(e, KS_ERR_INVALID, field, "%s must be one line without control characters",
+				       field);
+	return KS_OK;
+}
+
+/* ---- the poller ------------------------------------------------------------ */
+
+struct mention_poller {
+	ks_store *store;
+	const ks_clock *clock;
+	poll_config cfg;
+	atomic_bool stopping;        /* read by curl's progress callback */
+	pthread_mutex_t run_mu;      /* one run at a time */
+	pthread_mutex_t mu;          /* the thread's sleep */
+	pthread_cond_t cv;
+	bool background;
+	pthread_t thread;
+};
+
+void poll_config_default(poll_config *c, const char *version)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->user_agent, sizeof c->user_agent, "klantstem/%s", version ? version : "0");
+	c->connect_timeout_s = 10;
+	c->timeout_s = 60;
+}
+
+static void poll_note(poll_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void poll_note(poll_result *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof r->error, fmt, ap);
+	va_end(ap);
+}
+
+/* One page's response. */
+typedef struct poll_body {
+	char *data;
+	size_t len, cap;
+	bool too_big;
+	char etag[256], last_modified[64];
+} poll_body;
+
+static size_t poll_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	poll_body *b = userdata;
+	size_t n = size * nmemb;
+	if (n > POLL_MAX_BODY - b->len) {
+		b->too_big = true;
+		return 0; /* CURLE_WRITE_ERROR */
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64 * 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (d == NULL)
+			return 0;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Keep the validators of the response (each new status line starts over). */
+static size_t poll_header(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	poll_body *b = userdata;
+	size_t n = size * nitems;
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		b->etag[0] = b->last_modified[0] = '\0';
+		return n;
+	}
+	const char *names[] = {"etag:", "last-modified:"};
+	char *outs[] = {b->etag, b->last_modified};
+	size_t sizes[] = {sizeof b->etag, sizeof b->last_modified};
+	for (int i = 0; i < 2; i++) {
+		size_t k = strlen(names[i]);
+		if (n <= k || strncasecmp(ptr, names[i], k) != 0)
+			continue;
+		const char *v = ptr + k;
+		size_t vl = n - k;
+		while (vl && (*v == ' ' || *v == '\t'))
+			v++, vl--;
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		if (vl < sizes[i])
+			snprintf(outs[i], sizes[i], "%.*s", (int)vl, v);
+	}
+	return n;
+}
+
+/* Called by curl at least about once a second, also while it waits:
+ * returning non-zero aborts the transfer (shutdown). */
+static int poll_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			 curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	mention_poller *p = clientp;
+	return atomic_load(&p->stopping) ? 1 : 0;
+}
+
+static bool poll_add(struct curl_slist **h, const char *line)
+{
+	struct curl_slist *t = curl_slist_append(*h, line);
+	if (t == NULL)
+		return false;
+	*h = t;
+	return true;
+}
+
+/* The request headers of a page; NULL when out of memory. */
+static struct curl_slist *poll_headers(const store_feed *f, const poll_format *fmt, bool first, bool auth)
+{
+	struct curl_slist *h = NULL;
+	char line[STORE_FEED_AUTH_MAX + 64];
+	snprintf(line, sizeof line, "Accept: %s", fmt->accept);
+	bool ok = poll_add(&h, line);
+	if (ok && auth && f->auth_header[0])
+		ok = poll_add(&h, f->auth_header);
+	if (ok && first && f->etag[0]) {
+		snprintf(line, sizeof line, "If-None-Match: %s", f->etag);
+		ok = poll_add(&h, line);
+	}
+	if (ok && first && f->last_modified[0]) {
+		snprintf(line, sizeof line, "If-Modified-Since: %s", f->last_modified);
+		ok = poll_add(&h, line);
+	}
+	if (ok)
+		return h;
+	curl_slist_free_all(h);
+	return NULL;
+}
+
+typedef struct poll_fetch {
+	long status;
+	int64_t retry_after_s;
+	bool stopped;
+} poll_fetch;
+
+static ks_err poll_setopts(mention_poller *p, CURL *c, const char *url, struct curl_slist *headers,
+			   poll_body *b, char *errbuf)
+{
+	CURLcode cc = CURLE_OK;
+#define PL_SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val); } while (0)
+	PL_SET(CURLOPT_ERRORBUFFER, errbuf);
+	PL_SET(CURLOPT_URL, url);
+	PL_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Redirects are followed by poll_get itself: it drops the secret
+	 * header when a redirect leaves the feed's origin. */
+	PL_SET(CURLOPT_FOLLOWLOCATION, 0L);
+	PL_SET(CURLOPT_NOSIGNAL, 1L);
+	PL_SET(CURLOPT_CONNECTTIMEOUT, p->cfg.connect_timeout_s);
+	PL_SET(CURLOPT_TIMEOUT, p->cfg.timeout_s);
+	PL_SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	PL_SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	PL_SET(CURLOPT_USERAGENT, p->cfg.user_agent);
+	PL_SET(CURLOPT_HTTPHEADER, headers);
+	PL_SET(CURLOPT_ACCEPT_ENCODING, "");  /* gzip/deflate when the server offers them */
+	PL_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)POLL_MAX_BODY);
+	PL_SET(CURLOPT_WRITEFUNCTION, poll_write);
+	PL_SET(CURLOPT_WRITEDATA, b);
+	PL_SET(CURLOPT_HEADERFUNCTION, poll_header);
+	PL_SET(CURLOPT_HEADERDATA, b);
+	PL_SET(CURLOPT_XFERINFOFUNCTION, poll_progress);
+	PL_SET(CURLOPT_XFERINFODATA, p);
+	PL_SET(CURLOPT_NOPROGRESS, 0L);
+#undef PL_SET
+	if (cc == CURLE_OUT_OF_MEMORY)
+		return KS_ERR_NOMEM;
+	return cc == CURLE_OK ? KS_OK : KS_ERR_INTERNAL;
+}
+
+static bool poll_is_redirect(long st)
+{
+	return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
+}
+
+/* One exchange (no redirects): the body into b, the status into *fx. false
+ * with r->error set when it failed below HTTP. */
+static bool poll_exchange(mention_poller *p, CURL *c, const store_feed *f, const poll_format *fmt,
+			  const char *url, bool first, bool auth, poll_body *b, poll_fetch *fx,
+			  poll_result *r)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = poll_headers(f, fmt, first, auth);
+	curl_easy_reset(c);
+	b->len = 0;
+	b->too_big = false;
+	if (headers == NULL || poll_setopts(p, c, url, headers, b, errbuf) != KS_OK) {
+		curl_slist_free_all(headers);
+		poll_note(r, "cannot set up the request (out of memory?)");
+		return false;
+	}
+	CURLcode cc = curl_easy_perform(c);
+	curl_slist_free_all(headers);
+	long st = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	fx->status = st;
+	r->status = st;
+	if (cc == CURLE_ABORTED_BY_CALLBACK && atomic_load(&p->stopping)) {
+		fx->stopped = true;
+		poll_note(r, "stopped: the server is shutting down");
+		return false;
+	}
+	if (b->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		poll_note(r, "the response is larger than %u MiB", POLL_MAX_BODY >> 20);
+		return false;
+	}
+	if (cc != CURLE_OK) {
+		poll_note(r, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		return false;
+	}
+	curl_off_t ra = -1;
+	if ((st == 429 || st == 503) && curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+		fx->retry_after_s = (int64_t)ra;
+	return true;
+}
+
+/* GET url, following up to POLL_MAX_REDIRECTS http(s) redirects; the
+ * secret header goes only to the feed's own origin. true with fx->status
+ * set when an HTTP answer came (any status). */
+static bool poll_get(mention_poller *p, CURL *c, const store_feed *f, const poll_format *fmt,
+		     const char *url, bool first, poll_body *b, poll_fetch *fx, poll_result *r)
+{
+	char origin[512] = "", here[STORE_FEED_URL_MAX + 1], o2[512];
+	poll_origin(f->url, origin, sizeof origin);
+	snprintf(here, sizeof here, "%s", url);
+	for (int hop = 0;; hop++) {
+		bool auth = poll_origin(here, o2, sizeof o2) && strcmp(o2, origin) == 0;
+		if (!poll_exchange(p, c, f, fmt, here, first, auth, b, fx, r))
+			return false;
+		if (!poll_is_redirect(fx->status))
+			return true;
+		char *loc = NULL;
+		if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL) {
+			poll_note(r, "HTTP %ld without a Location", fx->status);
+			return false;
+		}
+		if (hop >= POLL_MAX_REDIRECTS) {
+			poll_note(r, "more than %d redirects", POLL_MAX_REDIRECTS);
+			return false;
+		}
+		if (strncasecmp(loc, "http://", 7) != 0 && strncasecmp(loc, "https://", 8) != 0) {
+			poll_note(r, "a redirect to a scheme other than http or https");
+			return false;
+		}
+		if (strlen(loc) > STORE_FEED_URL_MAX) {
+			poll_note(r, "a redirect to a URL over %d bytes", STORE_FEED_URL_MAX);
+			return false;
+		}
+		snprintf(here, sizeof here, "%s", loc);
+	}
+}
+
+/* ---- URLs: the since parameter and the next page ------------------------- */
+
+/* url with the query parameter name set to value (any earlier one of that
+ * name removed) into out. */
+static bool poll_url_param(const char *url, const char *name, const char *value, char *out, size_t n)
+{
+	CURLU *h = curl_url();
+	char *q = NULL, *res = NULL;
+	bool ok = h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK;
+	if (ok && curl_url_get(h, CURLUPART_QUERY, &q, 0) == CURLUE_OK && q) {
+		/* keep every pair but name's */
+		size_t nl = strlen(name);
+		char *kept = calloc(strlen(q) + 1, 1);
+		ok = kept != NULL;
+		for (char *s = q; ok && *s;) {
+			char *amp = strchr(s, '&');
+			size_t len = amp ? (size_t)(amp - s) : strlen(s);
+			bool drop = len >= nl && strncmp(s, name, nl) == 0 && (len == nl || s[nl] == '=');
+			if (!drop && len) {
+				if (kept[0])
+					strcat(kept, "&");
+				strncat(kept, s, len);
+			}
+			s += len + (amp ? 1 : 0);
+		}
+		if (ok)
+			ok = curl_url_set(h, CURLUPART_QUERY, kept[0] ? kept : NULL, 0) == CURLUE_OK;
+		free(kept);
+	}
+	char pair[512];
+	snprintf(pair, sizeof pair, "%s=%s", name, value);
+	if (ok)
+		ok = curl_url_set(h, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK;
+	if (ok)
+		ok = curl_url_get(h, CURLUPART_URL, &res, 0) == CURLUE_OK && strlen(res) < n;
+	if (ok)
+		snprintf(out, n, "%s", res);
+	curl_free(q);
+	curl_free(res);
+	curl_url_cleanup(h);
+	return ok;
+}
+
+static void poll_since_text(int64_t t, poll_time_style style, char *out, size_t n)
+{
+	char iso[32];
+	clock_format_iso(t, iso, sizeof iso); /* YYYY-MM-DDTHH:MM:SSZ */
+	if (style == POLL_TIME_ISO_LOCAL)
+		snprintf(out, n, "%.19s", iso);
+	else if (style == POLL_TIME_ISO_OFFSET)
+		snprintf(out, n, "%.19s.000+00:00", iso);
+	else
+		snprintf(out, n, "%s", iso);
+}
+
+/* A link found in a page, resolved against the page's URL, into out. It
+ * must stay on the feed's origin: a feed's answer cannot send the poller
+ * (and its secret header) elsewhere. */
+static bool poll_resolve(const store_feed *f, const char *page_url, const char *link, char *out, size_t n,
+			 poll_result *r)
+{
+	CURLU *h = curl_url();
+	char *res = NULL;
+	bool ok = h && curl_url_set(h, CURLUPART_URL, page_url, 0) == CURLUE_OK &&
+		  curl_url_set(h, CURLUPART_URL, link, 0) == CURLUE_OK &&
+		  curl_url_get(h, CURLUPART_URL, &res, 0) == CURLUE_OK && strlen(res) < n;
+	if (ok)
+		snprintf(out, n, "%s", res);
+	curl_free(res);
+	curl_url_cleanup(h);
+	char o1[512], o2[512];
+	if (!ok)
+		poll_note(r, "the next page's link is not a usable URL");
+	else if (!poll_origin(f->url, o1, sizeof o1) || !poll_origin(out, o2, sizeof o2) || strcmp(o1, o2) != 0)
+		ok = false, poll_note(r, "the next page's link leaves the feed's host");
+	return ok;
+}
+
+static const char *poll_jstr(json_t *o, const char *a, const char *b)
+{
+	json_t *v = json_object_get(o, a);
+	if (b)
+		v = json_object_get(v, b);
+	const char *s = json_string_value(v);
+	return s && s[0] ? s : NULL;
+}
+
+/* The next page's URL of a JSON page into out ("" = none). false with
+ * r->error when the link is unusable. */
+static bool poll_next(const store_feed *f, const poll_format *fmt, const char *first_url, const char *page_url,
+		      const poll_body *b, char *out, size_t n, poll_result *r)
+{
+	out[0] = '\0';
+	if (fmt->next == POLL_NEXT_NONE)
+		return true;
+	json_t *doc = json_loadb(b->data ? b->data : "", b->len, 0, NULL);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return true; /* a bare array (or JSON Lines): one page */
+	}
+	const char *link = NULL, *token = NULL;
+	if (fmt->next == POLL_NEXT_TRUSTPILOT) {
+		json_t *links = json_object_get(doc, "links"), *l;
+		size_t i;
+		json_array_foreach(links, i, l) {
+			const char *rel = json_string_value(json_object_get(l, "rel"));
+			if (rel && strcmp(rel, "next-page") == 0)
+				link = poll_jstr(l, "href", NULL);
+		}
+	} else if (fmt->next == POLL_NEXT_GOOGLE) {
+		token = poll_jstr(doc, "nextPageToken", NULL);
+	} else {
+		link = poll_jstr(doc, "links", "next");
+		if (link == NULL)
+			link = poll_jstr(doc, "next", NULL);
+		if (link == NULL)
+			link = poll_jstr(doc, "paging", "next");
+	}
+	bool ok = true;
+	if (token && !poll_url_param(first_url, "pageToken", token, out, n)) {
+		out[0] = '\0';
+		ok = false;
+		poll_note(r, "the next page token does not fit in a URL");
+	} else if (link) {
+		ok = poll_resolve(f, page_url, link, out, n, r);
+		if (!ok)
+			out[0] = '\0';
+	}
+	json_decref(doc);
+	return ok;
+}
+
+/* ---- one run --------------------------------------------------------------- */
+
+typedef struct poll_run {
+	mention_poller *p;
+	const store_feed *f;
+	const poll_format *fmt;
+	int64_t since;              /* 0 = everything */
+	int64_t max_updated;        /* largest updated_at stored by this run */
+	CURL *curl;
+	poll_body body;
+	char first_url[STORE_FEED_URL_MAX + 1];
+	char url[STORE_FEED_URL_MAX + 1];
+	char next[STORE_FEED_URL_MAX + 1];
+	char etag[256], last_modified[64];
+} poll_run;
+
+static void poll_http_error(const poll_fetch *fx, poll_result *r)
+{
+	r->retry_after_s = fx->retry_after_s;
+	if (fx->retry_after_s)
+		poll_note(r, "HTTP %ld (Retry-After %" PRId64 " s)", fx->status, fx->retry_after_s);
+	else
+		poll_note(r, "HTTP %ld", fx->status);
+}
+
+/* Parse one fetched page. */
+static bool poll_parse(poll_run *run, mentions_batch *batch, poll_result *r)
+{
+	ks_error pe;
+	ks_error_clear(&pe);
+	ks_err err = mentions_parse(run->f->format, run->body.data ? run->body.data : "", run->body.len, batch,
+				    &pe);
+	if (err) {
+		poll_note(r, "page %" PRId64 ": %s%s%s", r->pages + 1, pe.field, pe.field[0] ? ": " : "",
+			  pe.message);
+		return false;
+	}
+	return true;
+}
+
+/* Is every record of the page older than the run's since (sources without
+ * a time filter, newest first: the older pages were fetched before)? */
+static bool poll_page_old(const poll_run *run, const mentions_batch *b)
+{
+	if (run->fmt->since_param || run->since == 0 || b->n == 0)
+		return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].updated_at >= run->since)
+			return false;
+	return true;
+}
+
+static void poll_done_result(const poll_run *run, const poll_result *r, int64_t now, store_feed_result *d)
+{
+	memset(d, 0, sizeof *d);
+	d->at = now;
+	d->next_run_at = now + run->f->interval_s;
+	d->status = r->status;
+	d->max_updated_at = run->max_updated;
+	d->etag = run->etag;
+	d->last_modified = run->last_modified;
+	d->pages = r->pages;
+	d->received = r->received;
+	d->inserted = r->inserted;
+	d->updated = r->updated;
+	d->unchanged = r->unchanged;
+}
+
+/* Fetch, parse and store the pages; true when the run completed (its last
+ * page and the cursor stored). */
+static bool poll_pages(poll_run *run, poll_result *r)
+{
+	mention_poller *p = run->p;
+	snprintf(run->url, sizeof run->url, "%s", run->first_url);
+	for (;;) {
+		poll_fetch fx = {0};
+		bool first = r->pages == 0;
+		if (!poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, r)) {
+			r->stopped = fx.stopped;
+			return false;
+		}
+		mentions_batch batch = {0};
+		bool last = false;
+		run->next[0] = '\0';
+		if (first && fx.status == 304) {
+			r->not_modified = true;
+			snprintf(run->etag, sizeof run->etag, "%s", run->f->etag);
+			snprintf(run->last_modified, sizeof run->last_modified, "%s", run->f->last_modified);
+			last = true;
+		} else if (fx.status < 200 || fx.status > 299) {
+			poll_http_error(&fx, r);
+			return false;
+		} else {
+			if (first) {
+				snprintf(run->etag, sizeof run->etag, "%s", run->body.etag);
+				snprintf(run->last_modified, sizeof run->last_modified, "%s", run->body.last_modified);
+			}
+			if (fx.status != 204 && !poll_parse(run, &batch, r)) {
+				mentions_batch_free(&batch);
+				return false;
+			}
+			r->pages++;
+			if (!poll_next(run->f, run->fmt, run->first_url, run->url, &run->body, run->next,
+				       sizeof run->next, r)) {
+				mentions_batch_free(&batch);
+				return false;
+			}
+			last = run->next[0] == '\0' || batch.n == 0 || poll_page_old(run, &batch) ||
+			       strcmp(run->next, run->url) == 0;
+			if (!last && r->pages >= POLL_MAX_PAGES) {
+				last = true;
+				poll_note(r, "stopped after %d pages; the rest comes with the next run", POLL_MAX_PAGES);
+			}
+		}
+		int64_t page_max = 0;
+		for (size_t i = 0; i < batch.n; i++)
+			if (batch.items[i].updated_at > page_max)
+				page_max = batch.items[i].updated_at;
+		r->received += (int64_t)batch.n;
+		store_feed_result done;
+		int64_t old_max = run->max_updated;
+		if (page_max > run->max_updated)
+			run->max_updated = page_max;
+		int64_t now = clock_now(p->clock);
+		if (last)
+			poll_done_result(run, r, now, &done);
+		mentions_counts cnt = {0};
+		ks_error se;
+		ks_error_clear(&se);
+		ks_err err = store_feed_page(p->store, run->f->id, &batch, last ? &done : NULL, &cnt, &se);
+		mentions_batch_free(&batch);
+		if (err) {
+			run->max_updated = old_max;
+			poll_note(r, "page %" PRId64 " could not be stored: %s%s%s", r->pages, se.field,
+				  se.field[0] ? ": " : "", se.message);
+			return false;
+		}
+		r->inserted += cnt.inserted, r->updated += cnt.updated, r->unchanged += cnt.unchanged;
+		if (last) {
+			r->next_run_at = done.next_run_at;
+			return true;
+		}
+		snprintf(run->url, sizeof run->url, "%s", run->next);
+	}
+}
+
+/* The first page's URL: the feed's, with the since parameter. */
+static bool poll_first_url(poll_run *run, poll_result *r)
+{
+	const store_feed *f = run->f;
+	run->since = f->cursor_updated_at > POLL_OVERLAP_S ? f->cursor_updated_at - POLL_OVERLAP_S : 0;
+	if (run->fmt->since_param == NULL || run->since == 0) {
+		snprintf(run->first_url, sizeof run->first_url, "%s", f->url);
+		return true;
+	}
+	char v[40];
+	poll_since_text(run->since, run->fmt->style, v, sizeof v);
+	if (poll_url_param(f->url, run->fmt->since_param, v, run->first_url, sizeof run->first_url))
+		return true;
+	poll_note(r, "cannot add %s= to the feed's URL", run->fmt->since_param);
+	return false;
+}
+
+/* Run feed f (p->run_mu held) and record the outcome. */
+static void poll_one(mention_poller *p, const store_feed *f, poll_result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->feed_id = f->id;
+	poll_run *run = calloc(1, sizeof *run);
+	if (run == NULL) {
+		poll_note(r, "out of memory");
+	} else {
+		run->p = p;
+		run->f = f;
+		run->fmt = poll_format_find(f->format);
+		run->curl = curl_easy_init();
+		if (run->fmt == NULL)
+			poll_note(r, "unknown format '%s'", f->format);
+		else if (run->curl == NULL)
+			poll_note(r, "cannot start libcurl (out of memory?)");
+		else if (poll_first_url(run, r))
+			r->ok = poll_pages(run, r);
+		curl_easy_cleanup(run->curl);
+		free(run->body.data);
+		free(run);
+	}
+	if (r->ok || r->stopped)
+		return;
+	/* A failed run: back off. */
+	int64_t now = clock_now(p->clock);
+	r->next_run_at = now + poll_backoff_s(f->failures + 1, f->interval_s, r->retry_after_s);
+	store_feed_result fr = {.at = now, .next_run_at = r->next_run_at, .status = r->status,
+				.error = r->error, .pages = r->pages, .received = r->received,
+				.inserted = r->inserted, .updated = r->updated, .unchanged = r->unchanged};
+	ks_error se;
+	ks_error_clear(&se);
+	if (store_feed_failed(p->store, f->id, &fr, &se) != KS_OK && se.code != KS_ERR_NOTFOUND)
+		fprintf(stderr, "klantstem: feed %" PRId64 ": cannot record the failure: %s\n", f->id, se.message);
+}
+
+ks_err poll_run_feed(mention_poller *p, int64_t id, poll_result *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	if (atomic_load(&p->stopping))
+		return ks_fail(e, KS_ERR_UNAVAILABLE, NULL, "the poller is stopping");
+	store_feed *f = malloc(sizeof *f);
+	if (f == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	pthread_mutex_lock(&p->run_mu);
+	/* read under the lock: a run that just ended changed failures and cursor */
+	ks_err err = store_feed_get(p->store, id, f, e);
+	if (!err)
+		poll_one(p, f, out);
+	pthread_mutex_unlock(&p->run_mu);
+	free(f);
+	if (!err && out->stopped)
+		err = ks_fail(e, KS_ERR_UNAVAILABLE, NULL, "the server is shutting down");
+	return err;
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+static void poll_pass(mention_poller *p)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	ks_error e;
+	ks_error_clear(&e);
+	if (store_feed_due(p->store, clock_now(p->clock), 16, &ids, &n, &e) != KS_OK) {
+		fprintf(stderr, "klantstem: feeds: %s\n", e.message);
+		return;
+	}
+	store_feed *f = malloc(sizeof *f);
+	for (size_t i = 0; f && i < n && !atomic_load(&p->stopping); i++) {
+		pthread_mutex_lock(&p->run_mu);
+		/* still due? "run now" may have run it while we waited */
+		bool due = store_feed_get(p->store, ids[i], f, NULL) == KS_OK && f->enabled &&
+			   f->next_run_at <= clock_now(p->clock);
+		poll_result r;
+		if (due)
+			poll_one(p, f, &r);
+		pthread_mutex_unlock(&p->run_mu);
+	}
+	free(f);
+	free(ids);
+}
+
+static void *poll_main(void *arg)
+{
+	mention_poller *p = arg;
+	pthread_mutex_lock(&p->mu);
+	while (!atomic_load(&p->stopping)) {
+		pthread_mutex_unlock(&p->mu);
+		poll_pass(p);
+		pthread_mutex_lock(&p->mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		if (!atomic_load(&p->stopping))
+			pthread_cond_timedwait(&p->cv, &p->mu, &until);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+ks_err poll_start(ks_store *store, const ks_clock *clock, const poll_config *cfg, bool background,
+		  mention_poller **out, ks_error *e)
+{
+	*out = NULL;
+	mention_poller *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	p->store = store;
+	p->clock = clock;
+	if (cfg)
+		p->cfg = *cfg;
+	else
+		poll_config_default(&p->cfg, NULL);
+	atomic_init(&p->stopping, false);
+	pthread_mutex_init(&p->run_mu, NULL);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (background) {
+		if (pthread_create(&p->thread, NULL, poll_main, p) != 0) {
+			poll_stop(p);
+			return ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the feed poller thread");
+		}
+		p->background = true;
+	}
+	*out = p;
+	return KS_OK;
+}
+
+void poll_shutdown(mention_poller *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	atomic_store(&p->stopping, true);
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void poll_stop(mention_poller *p)
+{
+	if (p == NULL)
+		return;
+	poll_shutdown(p);
+	if (p->background)
+		pthread_join(p->thread, NULL);
+	/* a "run now" in progress (an HTTP worker) ends with its transfer */
+	pthread_mutex_lock(&p->run_mu);
+	pthread_mutex_unlock(&p->run_mu);
+	pthread_mutex_destroy(&p->run_mu);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+json_t *poll_result_json(const poll_result *r)
+{
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:s?, s:I}", "ok", r->ok, "status",
+			 (json_int_t)r->status, "pages", (json_int_t)r->pages, "received",
+			 (json_int_t)r->received, "inserted", (json_int_t)r->inserted, "updated",
+			 (json_int_t)r->updated, "unchanged", (json_int_t)r->unchanged, "not_modified",
+			 r->not_modified, "retry_after_s", (json_int_t)r->retry_after_s, "error",
+			 r->error[0] ? r->error : NULL, "next_run_at", (json_int_t)r->next_run_at);
+}

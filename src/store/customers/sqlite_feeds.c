@@ -1,0 +1,354 @@
+/* sqlite_feeds.c — mention feeds (issue 16 H2, "Pollers"): the review and
+ * social feeds src/mentions/poll.c fetches on a schedule, their resume point
+ * and their backoff state. See store.h; the table is
+ * migrations/022_mention_feeds.sql, the design docs/POLLERS.md.
+ *
+ * Settings changes commit with their audit entry. A page of mentions goes
+ * through store_mentions_upsert (never a duplicate (source, source_id)); the
+ * cursor moves after that upsert committed, so it never passes what is
+ * stored: a crash in between leaves it behind, and the next run's overlap
+ * fetches those items again, which the upsert counts unchanged.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQ_FEED_COLS                                                                                   \
+	"id, name, format, url, coalesce(auth_header, ''), interval_s, enabled,"                        \
+	" coalesce(cursor_updated_at, 0), coalesce(etag, ''), coalesce(last_modified, ''),"             \
+	" coalesce(last_run_at, 0), coalesce(last_ok_at, 0), next_run_at, failures,"                    \
+	" coalesce(last_error, ''), coalesce(last_status, 0), last_pages, last_received, last_inserted," \
+	" last_updated, last_unchanged, mentions_fetched, created_at, updated_at"
+
+static void sq_feed_row(sqlite3_stmt *st, void *elem)
+{
+	store_feed *f = elem;
+	memset(f, 0, sizeof *f);
+	f->id = sqlite3_column_int64(st, 0);
+	snprintf(f->name, sizeof f->name, "%s", sq_ctext(st, 1));
+	snprintf(f->format, sizeof f->format, "%s", sq_ctext(st, 2));
+	snprintf(f->url, sizeof f->url, "%s", sq_ctext(st, 3));
+	snprintf(f->auth_header, sizeof f->auth_header, "%s", sq_ctext(st, 4));
+	f->interval_s = sqlite3_column_int64(st, 5);
+	f->enabled = sqlite3_column_int(st, 6) != 0;
+	f->cursor_updated_at = sqlite3_column_int64(st, 7);
+	snprintf(f->etag, sizeof f->etag, "%s", sq_ctext(st, 8));
+	snprintf(f->last_modified, sizeof f->last_modified, "%s", sq_ctext(st, 9));
+	f->last_run_at = sqlite3_column_int64(st, 10);
+	f->last_ok_at = sqlite3_column_int64(st, 11);
+	f->next_run_at = sqlite3_column_int64(st, 12);
+	f->failures = sqlite3_column_int64(st, 13);
+	snprintf(f->last_error, sizeof f->last_error, "%s", sq_ctext(st, 14));
+	f->last_status = sqlite3_column_int64(st, 15);
+	f->last_pages = sqlite3_column_int64(st, 16);
+	f->last_received = sqlite3_column_int64(st, 17);
+	f->last_inserted = sqlite3_column_int64(st, 18);
+	f->last_updated = sqlite3_column_int64(st, 19);
+	f->last_unchanged = sqlite3_column_int64(st, 20);
+	f->mentions_fetched = sqlite3_column_int64(st, 21);
+	f->created_at = sqlite3_column_int64(st, 22);
+	f->updated_at = sqlite3_column_int64(st, 23);
+}
+
+ks_err store_feed_list(ks_store *s, store_feed **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	ks_err err = sq_cprep(c, "SELECT " SQ_FEED_COLS " FROM mention_feeds ORDER BY id", &st, e);
+	if (!err)
+		err = sq_collect(c, st, sizeof(store_feed), sq_feed_row, 0, &v, n, NULL, e);
+	sq_release(s, c);
+	if (!err)
+		*out = v;
+	return err;
+}
+
+static ks_err sq_feed_get(sq_conn *c, int64_t id, store_feed *out, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT " SQ_FEED_COLS " FROM mention_feeds WHERE id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		sq_feed_row(st, out);
+	else if (rc == SQLITE_DONE)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such mention feed");
+	else
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+ks_err store_feed_get(ks_store *s, int64_t id, store_feed *out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_feed_get(c, id, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+static void sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v && v[0])
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* The audit entry of a change to feed id, inside the change's transaction. */
+static ks_err sq_feed_audit(ks_store *s, sq_conn *c, const store_audit_entry *audit, int64_t id, ks_error *e)
+{
+	if (audit == NULL)
+		return KS_OK;
+	store_audit_entry a = *audit;
+	a.object_id = id;
+	return sq_audit_insert(s, c, &a, e);
+}
+
+/* Runs body(c, arg) in BEGIN IMMEDIATE .. COMMIT, rolling back on error. */
+typedef ks_err (*sq_feed_tx_fn)(ks_store *s, sq_conn *c, void *arg, ks_error *e);
+static ks_err sq_feed_tx(ks_store *s, sq_feed_tx_fn body, void *arg, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err) {
+		err = body(s, c, arg, e);
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err)
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+typedef struct sq_feed_write {
+	const store_feed *f;
+	bool rearm, reset;
+	const store_audit_entry *audit;
+	int64_t id;
+	const store_feed_result *r;
+} sq_feed_write;
+
+static ks_err sq_feed_create_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	sq_feed_write *w = arg;
+	int64_t now = clock_now(s->clock);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO mention_feeds(name, format, url, auth_header, interval_s, enabled,"
+			      " next_run_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, w->f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, w->f->format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, w->f->url, -1, SQLITE_STATIC);
+	sq_bind_text_or_null(st, 4, w->f->auth_header);
+	sqlite3_bind_int64(st, 5, w->f->interval_s);
+	sqlite3_bind_int(st, 6, w->f->enabled ? 1 : 0);
+	sqlite3_bind_int64(st, 7, now);
+	err = sq_cstep(c, st, e);
+	if (!err)
+		w->id = sqlite3_last_insert_rowid(c->db);
+	return err ? err : sq_feed_audit(s, c, w->audit, w->id, e);
+}
+
+ks_err store_feed_create(ks_store *s, const store_feed *f, const store_audit_entry *audit, int64_t *id,
+			 ks_error *e)
+{
+	sq_feed_write w = {.f = f, .audit = audit};
+	ks_err err = sq_feed_tx(s, sq_feed_create_tx, &w, e);
+	*id = err ? 0 : w.id;
+	return err;
+}
+
+static ks_err sq_feed_changed_one(sq_conn *c, ks_error *e)
+{
+	return sqlite3_changes(c->db) == 1 ? KS_OK : ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such mention feed");
+}
+
+static ks_err sq_feed_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	sq_feed_write *w = arg;
+	int64_t now = clock_now(s->clock);
+	sqlite3_stmt *st = NULL;
+	/* ?8 rearm: due now, no failures; ?9 reset: no resume point, no
+	 * validators (another URL or format is another feed). */
+	ks_err err = sq_cprep(c,
+			      "UPDATE mention_feeds SET name = ?2, format = ?3, url = ?4, auth_header = ?5,"
+			      " interval_s = ?6, enabled = ?7, updated_at = ?10,"
+			      " next_run_at = CASE WHEN ?8 THEN ?10 ELSE next_run_at END,"
+			      " failures = CASE WHEN ?8 THEN 0 ELSE failures END,"
+			      " cursor_updated_at = CASE WHEN ?9 THEN NULL ELSE cursor_updated_at END,"
+			      " etag = CASE WHEN ?9 THEN NULL ELSE etag END,"
+			      " last_modified = CASE WHEN ?9 THEN NULL ELSE last_modified END"
+			      " WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, w->f->id);
+	sqlite3_bind_text(st, 2, w->f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, w->f->format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, w->f->url, -1, SQLITE_STATIC);
+	sq_bind_text_or_null(st, 5, w->f->auth_header);
+	sqlite3_bind_int64(st, 6, w->f->interval_s);
+	sqlite3_bind_int(st, 7, w->f->enabled ? 1 : 0);
+	sqlite3_bind_int(st, 8, w->rearm || w->reset ? 1 : 0);
+	sqlite3_bind_int(st, 9, w->reset ? 1 : 0);
+	sqlite3_bind_int64(st, 10, now);
+	err = sq_cstep(c, st, e);
+	if (!err)
+		err = sq_feed_changed_one(c, e);
+	return err ? err : sq_feed_audit(s, c, w->audit, w->f->id, e);
+}
+
+ks_err store_feed_update(ks_store *s, const store_feed *f, bool rearm, bool reset,
+			 const store_audit_entry *audit, ks_error *e)
+{
+	sq_feed_write w = {.f = f, .rearm = rearm, .reset = reset, .audit = audit};
+	return sq_feed_tx(s, sq_feed_update_tx, &w, e);
+}
+
+static ks_err sq_feed_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	sq_feed_write *w = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "DELETE FROM mention_feeds WHERE id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, w->id);
+	err = sq_cstep(c, st, e);
+	if (!err)
+		err = sq_feed_changed_one(c, e);
+	return err ? err : sq_feed_audit(s, c, w->audit, w->id, e);
+}
+
+ks_err store_feed_delete(ks_store *s, int64_t id, const store_audit_entry *audit, ks_error *e)
+{
+	sq_feed_write w = {.id = id, .audit = audit};
+	return sq_feed_tx(s, sq_feed_delete_tx, &w, e);
+}
+
+static void sq_feed_id_row(sqlite3_stmt *st, void *elem)
+{
+	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+}
+
+ks_err store_feed_due(ks_store *s, int64_t now, size_t max, int64_t **ids, size_t *n, ks_error *e)
+{
+	*ids = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT id FROM mention_feeds WHERE enabled = 1 AND next_run_at <= ?1"
+			      " ORDER BY next_run_at, id",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		err = sq_collect(c, st, sizeof(int64_t), sq_feed_id_row, max, &v, n, NULL, e);
+	}
+	sq_release(s, c);
+	if (!err)
+		*ids = v;
+	return err;
+}
+
+/* The success of a run: the cursor only moves forward, and only to what
+ * the run stored. */
+static ks_err sq_feed_done_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	sq_feed_write *w = arg;
+	const store_feed_result *r = w->r;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE mention_feeds SET"
+			      " cursor_updated_at = CASE WHEN ?2 > coalesce(cursor_updated_at, 0) THEN ?2"
+			      "  ELSE cursor_updated_at END,"
+			      " etag = ?3, last_modified = ?4, last_run_at = ?5, last_ok_at = ?5, next_run_at = ?6,"
+			      " failures = 0, last_status = ?7, last_pages = ?8, last_received = ?9,"
+			      " last_inserted = ?10, last_updated = ?11, last_unchanged = ?12,"
+			      " mentions_fetched = mentions_fetched + ?9"
+			      " WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, w->id);
+	sqlite3_bind_int64(st, 2, r->max_updated_at);
+	sq_bind_text_or_null(st, 3, r->etag);
+	sq_bind_text_or_null(st, 4, r->last_modified);
+	sqlite3_bind_int64(st, 5, r->at);
+	sqlite3_bind_int64(st, 6, r->next_run_at);
+	sqlite3_bind_int64(st, 7, r->status);
+	sqlite3_bind_int64(st, 8, r->pages);
+	sqlite3_bind_int64(st, 9, r->received);
+	sqlite3_bind_int64(st, 10, r->inserted);
+	sqlite3_bind_int64(st, 11, r->updated);
+	sqlite3_bind_int64(st, 12, r->unchanged);
+	err = sq_cstep(c, st, e);
+	return err ? err : sq_feed_changed_one(c, e);
+}
+
+ks_err store_feed_page(ks_store *s, int64_t id, const mentions_batch *b, const store_feed_result *done,
+		       mentions_counts *out, ks_error *e)
+{
+	mentions_counts cnt = {0};
+	ks_err err = KS_OK;
+	if (b && b->n > 0)
+		err = store_mentions_upsert(s, b, &cnt, e);
+	if (out)
+		*out = cnt;
+	if (err || done == NULL)
+		return err;
+	store_feed_result r = *done; /* the run's totals before this page, and this page */
+	r.inserted += cnt.inserted;
+	r.updated += cnt.updated;
+	r.unchanged += cnt.unchanged;
+	sq_feed_write w = {.id = id, .r = &r};
+	return sq_feed_tx(s, sq_feed_done_tx, &w, e);
+}
+
+static ks_err sq_feed_failed_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	sq_feed_write *w = arg;
+	const store_feed_result *r = w->r;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE mention_feeds SET failures = failures + 1, last_error = ?2, last_run_at = ?3,"
+			      " next_run_at = ?4, last_status = ?5, last_pages = ?6, last_received = ?7,"
+			      " last_inserted = ?8, last_updated = ?9, last_unchanged = ?10,"
+			      " mentions_fetched = mentions_fetched + ?7"
+			      " WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, w->id);
+	sqlite3_bind_text(st, 2, r->error ? r->error : "failed", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->at);
+	sqlite3_bind_int64(st, 4, r->next_run_at);
+	sqlite3_bind_int64(st, 5, r->status);
+	sqlite3_bind_int64(st, 6, r->pages);
+	sqlite3_bind_int64(st, 7, r->received);
+	sqlite3_bind_int64(st, 8, r->inserted);
+	sqlite3_bind_int64(st, 9, r->updated);
+	sqlite3_bind_int64(st, 10, r->unchanged);
+	err = sq_cstep(c, st, e);
+	return err ? err : sq_feed_changed_one(c, e);
+}
+
+ks_err store_feed_failed(ks_store *s, int64_t id, const store_feed_result *r, ks_error *e)
+{
+	sq_feed_write w = {.id = id, .r = r};
+	return sq_feed_tx(s, sq_feed_failed_tx, &w, e);
+}

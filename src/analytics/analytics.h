@@ -101,8 +101,35 @@ typedef struct an_index_info {
 	size_t bytes_total;     /* columns + dimension tables */
 	int64_t build_ms;
 	size_t text_pending;    /* analyses waiting for their row (issue 14) */
+	/* issue 16: the attribute columns (included in bytes_per_row) */
+	size_t attr_keys;       /* custom attribute keys indexed (1 byte a row each) */
+	size_t attr_products;   /* products known */
+	size_t attr_bytes;      /* side tables: dictionaries, holdings, events */
+	int64_t attr_run;       /* the import run they were built from (0 = none) */
+	int64_t attr_build_ms;
 } an_index_info;
 void an_index_get_info(an_index *ix, an_index_info *out);
+
+/* ---- issue 16 (H5): the organisation's own data as dimensions (attr.c) ----
+ * Per response: the set of products held (2 bytes: a code into a
+ * dictionary of distinct product sets), the login band and newsletter
+ * state (1 byte), one byte per custom attribute key (a dictionary per key:
+ * 254 values, the rest "other"; at most 16 keys, the most common). Built
+ * from store_attr_scan aside and swapped in under the write lock; a new
+ * response is computed from the same tables at its arrival. */
+#define AN_ATTR_MAX_KEYS 16
+#define AN_ATTR_MAX_VALUES 254   /* codes 1..254; 255 = "other" */
+/* Build the attribute columns now (at start-up, after an_index_set_tz). */
+ks_err an_index_attr_load(an_index *ix, ks_error *e);
+/* Watch import_runs every interval_ms and rebuild after a new import;
+ * queries go on meanwhile. Stop before the store is closed. */
+ks_err an_index_attr_watch(an_index *ix, int interval_ms, ks_error *e);
+void an_index_attr_stop(an_index *ix);
+/* The attribute dimensions for pickers: {"products":[{"id","name"}],
+ * "attributes":[{"key","dimension","values"}], "run": n}. Caller owns it. */
+json_t *an_index_attr_json(an_index *ix);
+/* Does the index hold this product (products.id)? */
+bool an_index_has_product(an_index *ix, int64_t product_id);
 
 /* ---- breakdowns ---------------------------------------------------------- */
 
@@ -120,11 +147,25 @@ typedef enum {
 	 * every theme it does NOT mention ("without" cells of /themes), of
 	 * every theme it mentions negatively, positively. */
 	AN_DIM_THEME_ABSENT, AN_DIM_THEME_NEG, AN_DIM_THEME_POS,
+	/* Issue 16 (H5, attr.c): the organisation's own data. product: the
+	 * products the customer held on the response's local day, a row in
+	 * each (several groups, or none, like themes); login_band: the
+	 * customer's logins in the 90 days before the response; newsletter:
+	 * subscribed then; one slot per custom attribute key (its name is
+	 * "attr.<key>": an_dim_resolve, an_result.dim_name). */
+	AN_DIM_PRODUCT, AN_DIM_LOGIN_BAND, AN_DIM_NEWSLETTER,
+	AN_DIM_ATTR0, AN_DIM_ATTR_LAST = AN_DIM_ATTR0 + 15,
 	AN_DIM__COUNT
 } an_dim;
 
 /* "team", "month", ... ; AN_DIM_NONE for an unknown name. */
 an_dim an_dim_from_name(const char *name);
+/* As an_dim_from_name, and "attr.<key>" for an indexed attribute key
+ * (issue 16): the slot the index gave the key. */
+an_dim an_dim_resolve(an_index *ix, const char *name);
+/* The name of d as a reply prints it ("attr.<key>" for an attribute slot). */
+void an_dim_label(an_index *ix, an_dim d, char *out, size_t n);
+bool an_dim_is_attr(an_dim d);
 const char *an_dim_name(an_dim d);
 bool an_dim_is_time(an_dim d);
 /* theme, sentiment (and the internal theme-absent): a row may be in none
@@ -155,6 +196,19 @@ typedef struct an_filter {
 	char theme[48];
 	char sentiment[12];
 	int8_t analysed;
+	/* Issue 16 (attr.c): customers holding this product (products.id) on
+	 * the response's day; login_band "none", "1-3", "4-10", "11+" or
+	 * "unknown"; newsletter "yes", "no", "unknown"; attr[i]: custom
+	 * attribute key = value ("unknown" = no value, "other" = the values
+	 * beyond the key's dictionary), unused when key is "". Unknown values
+	 * keep nothing. */
+	int64_t product_id;
+	char login_band[8];
+	char newsletter[8];
+	struct an_attr_filter {
+		char key[33];
+		char value[64];
+	} attr[4];
 	/* Count NPS only: the pass touches a third of the memory, and grade and
 	 * CES come out empty. For callers that show nothing else. */
 	bool nps_only;
@@ -180,6 +234,7 @@ typedef struct an_group {
 
 typedef struct an_result {
 	an_dim dims[2];
+	char dim_name[2][40];   /* as an_dim_label: "team", "attr.loyalty" (issue 16) */
 	int n_dims;
 	size_t n_groups;        /* groups with at least one response */
 	an_group *groups;       /* owned; ordered by dims' natural order */

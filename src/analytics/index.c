@@ -61,7 +61,7 @@ static bool an_codes_grow(an_codes *m)
 
 /* The code of id, assigned on first sight. 0 for id <= 0 or when max
  * codes are in use (the caller reports that). */
-static uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max)
+uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max)
 {
 	if (id <= 0)
 		return 0;
@@ -109,7 +109,7 @@ static uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max)
 	return c;
 }
 
-static void an_codes_free(an_codes *m)
+void an_codes_free(an_codes *m)
 {
 	free(m->dir);
 	free(m->keys);
@@ -210,6 +210,8 @@ static bool an_reserve(an_index *ix, size_t need)
 		return false;
 	if (!an_drv_reserve(ix, cap))  /* issue 15 */
 		return false;
+	if (!an_attr_reserve(ix, cap))  /* issue 16 (H5) */
+		return false;
 	ix->cap = cap;
 	return true;
 }
@@ -238,6 +240,7 @@ static bool an_append_locked(an_index *ix, const model_response *r)
 		ix->last_id = r->id;
 	ix->n++;
 	an_text_appended(ix, i, r->id);
+	an_attr_appended(ix, i, r->customer_id, t);  /* issue 16 (H5) */
 	return true;
 }
 
@@ -406,13 +409,16 @@ void an_index_forget(an_index *ix, int64_t customer_id, int64_t employee_id)
 	uint32_t cust = an_codes_forget(&ix->custs, customer_id);
 	uint32_t emp = an_codes_forget(&ix->emps, employee_id);
 	for (size_t i = 0; (cust || emp) && i < ix->n; i++) {
-		if (cust && ix->cust[i] == cust)
+		if (cust && ix->cust[i] == cust) {
 			ix->cust[i] = 0;
+			an_attr_clear_row(ix, i);  /* issue 16 (H5): its attributes are personal data */
+		}
 		if (emp && ix->emp[i] == emp)
 			ix->emp[i] = 0;
 	}
 	if (cust && cust < ix->cust_info_n)
 		memset(&ix->cust_info[cust], 0, sizeof ix->cust_info[cust]);
+	an_attr_forget(ix, customer_id);
 	if (emp && emp < ix->emp_info_n)
 		memset(&ix->emp_info[emp], 0, sizeof ix->emp_info[emp]);
 	ix->dims_version++;
@@ -503,6 +509,7 @@ ks_err an_index_build(ks_store *s, an_index **out, ks_error *e)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	ix->store = s;
 	tz_default(&ix->tz);
+	an_attr_init(ix);  /* issue 16 (H5): columns come with an_index_attr_load */
 	/* Prefer the writer: a steady stream of dashboard queries must not
 	 * hold new responses out of the index. */
 	pthread_rwlockattr_t attr;
@@ -549,6 +556,7 @@ void an_index_free(an_index *ix)
 	free(ix->ans);
 	an_text_free(ix);
 	an_drv_free(ix);  /* issue 15 */
+	an_attr_free_all(ix);  /* issue 16 (H5) */
 	an_codes_free(&ix->units);
 	an_codes_free(&ix->emps);
 	an_codes_free(&ix->tps);
@@ -581,7 +589,8 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 {
 	pthread_rwlock_rdlock(&ix->lock);
 	out->rows = ix->n;
-	out->bytes_per_row = 4 + 2 + 2 + 2 + 4 + 2 + 2 + 4;  /* + tset (issue 14), doff (issue 15) */
+	out->bytes_per_row = 4 + 2 + 2 + 2 + 4 + 2 + 2 + 4  /* + tset (issue 14), doff (issue 15) */
+			     + an_attr_row_bytes(ix);            /* issue 16 (H5) */
 	size_t dims = (ix->unit_info_n + ix->emp_info_n + ix->tp_info_n + ix->journey_info_n) *
 			      sizeof(an_named) +
 		      ix->cust_info_n * sizeof(an_customer) +
@@ -589,10 +598,15 @@ void an_index_get_info(an_index *ix, an_index_info *out)
 		       ix->custs.slots) * 12 +
 		      (ix->units.dir_n + ix->emps.dir_n + ix->tps.dir_n + ix->journeys.dir_n +
 		       ix->custs.dir_n) * 4 +
-		      an_text_bytes(ix) + an_drv_bytes(ix);
+		      an_text_bytes(ix) + an_drv_bytes(ix) + an_attr_bytes(ix);
 	out->bytes_total = ix->cap * out->bytes_per_row + dims;
 	out->build_ms = ix->build_ms;
 	out->text_pending = ix->pending.n;
+	out->attr_keys = ix->attr ? ix->attr->n_keys : 0;      /* issue 16 (H5) */
+	out->attr_products = ix->attr && ix->attr->prods.n ? ix->attr->prods.n - 1 : 0;
+	out->attr_bytes = an_attr_bytes(ix);
+	out->attr_run = ix->attr ? ix->attr->run_id : 0;
+	out->attr_build_ms = ix->attr ? ix->attr->build_ms : 0;
 	pthread_rwlock_unlock(&ix->lock);
 }
 

@@ -88,6 +88,59 @@ typedef struct an_pending {
 	int64_t max_id;          /* no row above it is pending: new rows skip the search */
 } an_pending;
 
+/* ---- issue 16 (H5): the attribute columns (attr.c) ----
+ * Built aside from store_attr_scan and swapped in whole (ix->attr) under
+ * the write lock. The source rows stay (sorted by customer) so a response
+ * arriving later gets its values at its own time. */
+typedef struct an_hold {
+	int64_t cust;
+	uint16_t product;        /* code in prods */
+	int32_t since, until;    /* local days; held when since <= day < until */
+} an_hold;
+typedef struct an_event {
+	int64_t cust;
+	int64_t at;
+	uint8_t kind;            /* store_attr_event */
+} an_event;
+typedef struct an_cattr {
+	int64_t cust;
+	uint8_t v[AN_ATTR_MAX_KEYS];  /* value code per key slot, 0 = none */
+} an_cattr;
+typedef struct an_psets {
+	uint32_t *off;           /* code -> offset in pool; code 0 = no product */
+	uint16_t *len;
+	size_t n, cap;
+	uint16_t *pool;          /* product codes, ascending within a set */
+	size_t pool_n, pool_cap;
+	uint32_t *slot;          /* open addressing: set -> code (0 = empty) */
+	size_t n_slots;
+} an_psets;
+typedef struct an_attr {
+	int64_t run_id;          /* max(import_runs.id) of the scan */
+	int64_t build_ms;
+	bool have_logins;        /* any login imported: else every band is "unknown" */
+	size_t n_keys;           /* slots in use; a key keeps its slot across reloads */
+	char key[AN_ATTR_MAX_KEYS][33];
+	an_dict vals[AN_ATTR_MAX_KEYS];   /* code -> value, 1..AN_ATTR_MAX_VALUES */
+	bool overflow[AN_ATTR_MAX_KEYS];  /* the key has more values: the rest are "other" */
+	an_codes prods;          /* product id -> code */
+	char (*pname)[96];       /* code -> name */
+	an_psets psets;
+	an_hold *hold;
+	size_t n_hold, hold_cap;
+	an_event *ev;
+	size_t n_ev, ev_cap;
+	an_cattr *cattr;
+	size_t n_cattr, cattr_cap;
+	/* the columns, rows 0..cap */
+	size_t cap;
+	uint16_t *pset;          /* psets code */
+	uint8_t *misc;           /* login band (bits 0-2: 0 unknown, 1 none, 2 1-3, 3 4-10, 4 11+)
+	                          * | newsletter << 3 (0 unknown, 1 yes, 2 no) */
+	uint8_t *av;             /* row * AN_ATTR_MAX_KEYS + slot -> value code (255 = other) */
+} an_attr;
+#define AN_ATTR_OTHER 255u
+
 struct an_index {
 	ks_store *store;
 	pthread_rwlock_t lock;
@@ -128,6 +181,13 @@ struct an_index {
 	size_t dpool_n, dpool_cap;
 	an_dict aspects;     /* aspect name -> code 1..AN_MAX_ASPECTS */
 	bool warned_aspects; /* "more than 64 aspects" logged once */
+	/* issue 16 (H5): the attribute columns (attr.c); NULL until loaded */
+	an_attr *attr;
+	pthread_t attr_thread;
+	pthread_mutex_t attr_mu;   /* guards attr_stop and one rebuild at a time */
+	pthread_cond_t attr_cv;
+	bool attr_watching, attr_stop;
+	int attr_interval_ms;
 };
 
 /* answers word */
@@ -136,6 +196,8 @@ struct an_index {
 	((uint16_t)((nps) | ((grade) << 4) | ((ces) << 8) | ((ch) << 11) | ((en) << 14)))
 
 uint32_t an_codes_get(const an_codes *m, int64_t id);   /* 0 when unknown */
+uint32_t an_codes_put(an_codes *m, int64_t id, uint32_t max); /* assigned on first sight; 0 = full */
+void an_codes_free(an_codes *m);
 uint16_t an_dict_put(an_dict *d, const char *s);        /* 0 when empty or full */
 void an_dict_free(an_dict *d);
 
@@ -161,6 +223,19 @@ void an_drv_set(an_index *ix, size_t row, const model_driver_score *d, int n);
 ks_err an_drv_build(an_index *ix, ks_error *e);             /* store_scan_drivers into the columns */
 void an_drv_free(an_index *ix);
 size_t an_drv_bytes(const an_index *ix);                    /* the pool and dictionary */
+
+/* ---- issue 16 (H5): attr.c (write lock held by the caller) ---- */
+bool an_attr_reserve(an_index *ix, size_t cap);            /* the columns to cap rows */
+void an_attr_appended(an_index *ix, size_t row, int64_t customer_id, int64_t t);
+void an_attr_clear_row(an_index *ix, size_t row);           /* an erased customer's row */
+void an_attr_forget(an_index *ix, int64_t customer_id);     /* and its source rows */
+void an_attr_init(an_index *ix);                            /* at build: the lock and cv */
+void an_attr_free_all(an_index *ix);                        /* at an_index_free */
+size_t an_attr_bytes(const an_index *ix);                   /* side tables, not the columns */
+size_t an_attr_row_bytes(const an_index *ix);               /* the columns, per row */
+void an_dim_label_locked(const an_index *ix, an_dim d, char *out, size_t n);
+/* The key slot of name (a key, without "attr."), -1 when not indexed. */
+int an_attr_slot(const an_index *ix, const char *key);
 
 /* ---- issue 15: the rows an_query would count, for drivers_index.c (query.c);
  * the read lock is held by the caller from an_slice_new to an_slice_free. */

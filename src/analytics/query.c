@@ -52,7 +52,14 @@ static const char *const an_dim_names[AN_DIM__COUNT] = {
 	[AN_DIM_WEEK] = "week", [AN_DIM_MONTH] = "month", [AN_DIM_QUARTER] = "quarter",
 	[AN_DIM_YEAR] = "year", [AN_DIM_THEME] = "theme", [AN_DIM_SENTIMENT] = "sentiment",
 	[AN_DIM_THEME_ABSENT] = "", [AN_DIM_THEME_NEG] = "", [AN_DIM_THEME_POS] = "",
+	/* issue 16 (H5); the attribute slots are named "attr.<key>" (attr.c) */
+	[AN_DIM_PRODUCT] = "product", [AN_DIM_LOGIN_BAND] = "login_band", [AN_DIM_NEWSLETTER] = "newsletter",
+	[AN_DIM_ATTR0 ... AN_DIM_ATTR_LAST] = "",
 };
+
+/* issue 16 (H5): the labels of the login band and newsletter codes */
+static const char *const an_login_labels[] = {"unknown", "none", "1-3", "4-10", "11+"};
+static const char *const an_news_labels[] = {"unknown", "yes", "no"};
 
 static const char *const an_sentiment_names[4] = {"", "negative", "neutral", "positive"};
 
@@ -136,9 +143,9 @@ typedef struct an_plan {
 	uint32_t n_groups;
 	/* filters as allowed-code tables over a dimension */
 	int n_filters;
-	an_dim fdim[12];
-	uint8_t *allowed[12];
-	uint32_t fn[12];
+	an_dim fdim[20];
+	uint8_t *allowed[20];
+	uint32_t fn[20];
 	uint32_t from, to;     /* period, seconds, to exclusive; 0 = open */
 	uint32_t stride;       /* histogram counters a group: AN_HIST or AN_HIST_NPS */
 	bool raw;              /* an_filter.raw_keys */
@@ -151,6 +158,8 @@ typedef struct an_plan {
 	                        * on its own in the histogram after the groups' */
 	int multi;             /* index of a theme dimension (a row in several groups), -1 = none */
 	uint64_t theme_all;    /* the bits of every theme code in use */
+	/* issue 16 (H5) */
+	uint8_t *pallow;       /* product-set code -> holds the product filter's product; NULL = all */
 } an_plan;
 
 static uint32_t an_dim_codes(const an_plan *p, an_dim d)
@@ -174,7 +183,13 @@ static uint32_t an_dim_codes(const an_plan *p, an_dim d)
 	case AN_DIM_THEME_NEG:
 	case AN_DIM_THEME_POS: return (uint32_t)ix->themes.n + 1;
 	case AN_DIM_SENTIMENT: return 4;
-	default: return an_dim_is_time(d) ? (uint32_t)p->days.n_codes[d] + 1 : 1;
+	case AN_DIM_PRODUCT: return ix->attr ? (uint32_t)ix->attr->prods.n + 1 : 1;  /* issue 16 (H5) */
+	case AN_DIM_LOGIN_BAND: return 5;
+	case AN_DIM_NEWSLETTER: return 3;
+	default:
+		if (an_dim_is_attr(d))
+			return 256;
+		return an_dim_is_time(d) ? (uint32_t)p->days.n_codes[d] + 1 : 1;
 	}
 }
 
@@ -351,8 +366,17 @@ static void an_keys(const an_plan *p, an_dim d, size_t start, size_t n, uint32_t
 	case AN_DIM_THEME_ABSENT:
 	case AN_DIM_THEME_NEG:
 	case AN_DIM_THEME_POS: /* several groups a row: an_count_partial */
+	case AN_DIM_PRODUCT:   /* issue 16 (H5): likewise */
 		memset(k, 0, n * sizeof *k);
 		break;
+	case AN_DIM_LOGIN_BAND:
+	case AN_DIM_NEWSLETTER: {
+		const uint8_t *m = ix->attr ? ix->attr->misc + start : NULL;
+		unsigned sh = d == AN_DIM_LOGIN_BAND ? 0 : 3, mask = d == AN_DIM_LOGIN_BAND ? 7u : 3u;
+		for (i = 0; i < n; i++)
+			k[i] = m ? (m[i] >> sh) & mask : 0;
+		break;
+	}
 	case AN_DIM_AGE_BAND:
 	case AN_DIM_SINCE_BAND:
 		an_steps(&p->days, t, n, k);
@@ -364,6 +388,17 @@ static void an_keys(const an_plan *p, an_dim d, size_t start, size_t n, uint32_t
 		}
 		break;
 	default: {
+		if (an_dim_is_attr(d)) {  /* issue 16 (H5): one byte a row per key */
+			size_t slot = (size_t)(d - AN_DIM_ATTR0), nk = ix->attr ? ix->attr->n_keys : 0;
+			if (slot >= nk) {
+				memset(k, 0, n * sizeof *k);
+				break;
+			}
+			const uint8_t *av = ix->attr->av + start * nk + slot;
+			for (i = 0; i < n; i++)
+				k[i] = av[i * nk];
+			break;
+		}
 		const uint16_t *tab = p->days.scode[d];
 		uint32_t s0 = p->days.s0;
 		if (p->days.step == 3600)
@@ -421,12 +456,26 @@ static void an_count_partial(const an_plan *p, size_t start, size_t n, const uin
 	const an_index *ix = p->ix;
 	const uint16_t *ans = ix->ans + start, *emp = ix->emp + start, *ts = ix->tset + start;
 	uint32_t *tot = hist + (size_t)p->n_groups * p->stride;
+	bool products = p->multi >= 0 && p->dims[p->multi] == AN_DIM_PRODUCT;
+	const uint16_t *pset = products && ix->attr ? ix->attr->pset + start : NULL;
 	bool sentiment_0 = p->dims[0] == AN_DIM_SENTIMENT, sentiment_1 = p->n_dims == 2 &&
 							    p->dims[1] == AN_DIM_SENTIMENT;
 	for (size_t i = 0; i < n; i++) {
 		if (!keep[i])
 			continue;
 		an_count_row(tot, p->stride, ans[i], emp[i]);
+		if (products) {
+			/* issue 16 (H5): a row in the group of each product held */
+			uint16_t ps = pset ? pset[i] : 0;
+			const an_psets *sets = &ix->attr->psets;
+			for (uint32_t j = 0; ps && j < sets->len[ps]; j++) {
+				uint32_t code = sets->pool[sets->off[ps] + j];
+				uint32_t g = p->n_dims == 1 ? code
+					   : p->multi == 0 ? code * p->n_codes[1] + key[i] : key[i] * p->n_codes[1] + code;
+				an_count_row(hist + (size_t)g * p->stride, p->stride, ans[i], emp[i]);
+			}
+			continue;
+		}
 		uint16_t c = ts[i];
 		if (c == 0)
 			continue;
@@ -478,6 +527,11 @@ static void an_chunk_keep(const an_plan *p, size_t start, size_t n, uint8_t *kee
 		const uint16_t *ts = ix->tset + start;
 		for (size_t i = 0; i < n; i++)
 			keep[i] &= p->tallow[ts[i]];
+	}
+	if (p->pallow) {  /* issue 16 (H5) */
+		const uint16_t *ps = ix->attr ? ix->attr->pset + start : NULL;
+		for (size_t i = 0; i < n; i++)
+			keep[i] &= ps ? p->pallow[ps[i]] : 0;
 	}
 }
 
@@ -610,7 +664,7 @@ static uint8_t *an_add_filter(an_plan *p, an_dim d)
 {
 	uint32_t n = an_dim_codes(p, d);
 	uint8_t *ok = calloc(n, 1);
-	if (ok == NULL || p->n_filters == 12) {
+	if (ok == NULL || p->n_filters == 20) {
 		free(ok);
 		return NULL;
 	}
@@ -722,6 +776,48 @@ static bool an_filter_text(an_plan *p, const an_filter *f)
 	return true;
 }
 
+/* Issue 16 (H5): product, login band, newsletter and custom attributes.
+ * An unknown product, band, key or value keeps nothing. */
+static bool an_filter_attr(an_plan *p, const an_filter *f)
+{
+	const an_index *ix = p->ix;
+	const an_attr *a = ix->attr;
+	bool ok = true;
+	if (f->product_id) {
+		size_t n = a && a->psets.n ? a->psets.n : 1;
+		p->pallow = calloc(n, 1);
+		if (p->pallow == NULL)
+			return false;
+		uint32_t code = a ? an_codes_get(&a->prods, f->product_id) : 0;
+		for (size_t c = 1; code && c < n; c++)
+			for (uint32_t j = 0; j < a->psets.len[c]; j++)
+				p->pallow[c] |= a->psets.pool[a->psets.off[c] + j] == code;
+	}
+	if (f->login_band[0])
+		ok = ok && an_filter_one(p, AN_DIM_LOGIN_BAND, an_label_code(an_login_labels, 5, f->login_band));
+	if (f->newsletter[0])
+		ok = ok && an_filter_one(p, AN_DIM_NEWSLETTER, an_label_code(an_news_labels, 3, f->newsletter));
+	for (size_t i = 0; ok && i < sizeof f->attr / sizeof f->attr[0]; i++) {
+		char key[sizeof f->attr[i].key + 1], val[sizeof f->attr[i].value + 1];
+		snprintf(key, sizeof key, "%.*s", (int)sizeof f->attr[i].key, f->attr[i].key);
+		snprintf(val, sizeof val, "%.*s", (int)sizeof f->attr[i].value, f->attr[i].value);
+		if (key[0] == '\0')
+			continue;
+		int slot = an_attr_slot(ix, key);
+		int64_t code = -1;
+		if (slot >= 0 && strcmp(val, "unknown") == 0)
+			code = 0;
+		else if (slot >= 0 && strcmp(val, "other") == 0)
+			code = AN_ATTR_OTHER;
+		else if (slot >= 0)
+			for (size_t c = 1; c < a->vals[slot].n; c++)
+				if (strcmp(a->vals[slot].names[c], val) == 0)
+					code = (int64_t)c;
+		ok = an_filter_one(p, (an_dim)(AN_DIM_ATTR0 + (slot >= 0 ? slot : 0)), code);
+	}
+	return ok;
+}
+
 static bool an_plan_filters(an_plan *p, const an_filter *f)
 {
 	const an_index *ix = p->ix;
@@ -756,7 +852,7 @@ static bool an_plan_filters(an_plan *p, const an_filter *f)
 		ok = ok && an_filter_one(p, AN_DIM_AGE_BAND, an_label_code(an_age_labels, 7, f->age_band));
 	if (f->since_band[0])
 		ok = ok && an_filter_one(p, AN_DIM_SINCE_BAND, an_label_code(an_since_labels, 6, f->since_band));
-	return ok && an_filter_text(p, f);
+	return ok && an_filter_text(p, f) && an_filter_attr(p, f);
 }
 
 /* ---- labels ---------------------------------------------------------------------- */
@@ -792,7 +888,22 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 		snprintf(sort, sn, "%s", code && code < ix->themes.n ? ix->themes.names[code] : "");
 		return;
 	case AN_DIM_SENTIMENT: snprintf(key, kn, "%s", an_sentiment_names[code & 3u]); return;
-	default: snprintf(key, kn, "%s", p->days.label[d][code]); return;
+	case AN_DIM_PRODUCT:  /* issue 16 (H5): by name, like named things */
+		*id = ix->attr && code < ix->attr->prods.n ? ix->attr->prods.ids[code] : 0;
+		snprintf(key, kn, "%.95s", ix->attr && code < ix->attr->prods.n ? ix->attr->pname[code] : "");
+		break;
+	case AN_DIM_LOGIN_BAND: snprintf(key, kn, "%s", an_login_labels[code % 5]); return;
+	case AN_DIM_NEWSLETTER: snprintf(key, kn, "%s", an_news_labels[code % 3]); return;
+	default:
+		if (an_dim_is_attr(d)) {
+			size_t slot = (size_t)(d - AN_DIM_ATTR0);
+			const an_dict *v = ix->attr && slot < ix->attr->n_keys ? &ix->attr->vals[slot] : NULL;
+			snprintf(key, kn, "%.95s", code == 0 ? "unknown" : code == AN_ATTR_OTHER ? "other"
+					      : v && code < v->n ? v->names[code] : "");
+			break;
+		}
+		snprintf(key, kn, "%s", p->days.label[d][code]);
+		return;
 	}
 	if (codes) {
 		*id = code < codes->n ? codes->ids[code] : 0;
@@ -831,7 +942,19 @@ static void an_label_raw(const an_plan *p, an_dim d, uint32_t code, int64_t *id,
 		snprintf(key, kn, "%s", code && code < ix->themes.n ? ix->themes.names[code] : "");
 		return;
 	case AN_DIM_SENTIMENT: snprintf(key, kn, "%s", an_sentiment_names[code & 3u]); return;
+	case AN_DIM_PRODUCT:
+	case AN_DIM_LOGIN_BAND:
+	case AN_DIM_NEWSLETTER: {  /* issue 16 (H5): as labelled */
+		char sort[100];
+		an_label(p, d, code, id, key, kn, sort, sizeof sort);
+		return;
+	}
 	default:
+		if (an_dim_is_attr(d)) {
+			char sort[100];
+			an_label(p, d, code, id, key, kn, sort, sizeof sort);
+			return;
+		}
 		if (an_dim_is_time(d)) {
 			size_t n = strnlen(p->days.label[d][code], sizeof p->days.label[d][code]);
 			n = n < kn ? n : kn - 1;
@@ -860,6 +983,7 @@ static void an_plan_free(an_plan *p)
 	free(p->org_of);
 	free(p->journey_of);
 	free(p->tallow);
+	free(p->pallow);
 	an_days_free(&p->days);
 }
 
@@ -897,8 +1021,8 @@ static ks_err an_plan_make(const an_index *ix, const an_filter *f, const an_dim 
 		p->theme_all |= 1ULL << (c - 1);
 	uint64_t groups = 1;
 	for (int i = 0; i < n_dims; i++) {
-		p->partial = p->partial || an_dim_is_text(dims[i]);
-		if (an_dim_is_text(dims[i]) && dims[i] != AN_DIM_SENTIMENT)
+		p->partial = p->partial || an_dim_is_text(dims[i]) || dims[i] == AN_DIM_PRODUCT;
+		if ((an_dim_is_text(dims[i]) && dims[i] != AN_DIM_SENTIMENT) || dims[i] == AN_DIM_PRODUCT)
 			p->multi = i;
 		p->dims[i] = dims[i];
 		p->n_codes[i] = an_dim_codes(p, dims[i]);
@@ -985,10 +1109,16 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
 	for (int i = 0; i < n_dims; i++)
 		if (dims[i] <= AN_DIM_NONE || dims[i] >= AN_DIM__COUNT)
 			return ks_fail(e, KS_ERR_INVALID, "group_by", "unknown dimension");
+	/* issue 16 (H5): products are several groups a row, like themes */
+	if (n_dims == 2 && (dims[0] == AN_DIM_PRODUCT || dims[1] == AN_DIM_PRODUCT) &&
+	    (an_dim_is_text(dims[0]) || an_dim_is_text(dims[1]) || dims[0] == dims[1]))
+		return ks_fail(e, KS_ERR_INVALID, "group_by", "product cannot be grouped with theme or sentiment");
 	out->n_dims = n_dims;
 	for (int i = 0; i < n_dims; i++)
 		out->dims[i] = dims[i];
 	pthread_rwlock_rdlock(&ix->lock);
+	for (int i = 0; i < n_dims; i++)
+		an_dim_label_locked(ix, dims[i], out->dim_name[i], sizeof out->dim_name[i]);
 	an_plan p;
 	ks_err err = an_plan_make(ix, f, dims, n_dims, &p, e);
 	size_t rows = ix->n;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <microhttpd.h>  /* attr.<key> parameters (issue 16, H5) */
 
 #include "analytics/analytics.h"
 #include "api/api.h"
@@ -18,7 +19,8 @@
 
 static const char *const api_filter_params[] = {
 	"from", "to", "period", "team_id", "employee_id", "touchpoint_id", "journey_id", "channel",
-	"language", "segment", "age_band", "customer_since_band", "city", "theme", "sentiment", NULL};
+	"language", "segment", "age_band", "customer_since_band", "city", "theme", "sentiment",
+	"product", "login_band", "newsletter", NULL};  /* + attr.<key> (issue 16, H5) */
 
 static bool api_known(const char *key, const char *const *list)
 {
@@ -39,7 +41,8 @@ static bool api_metric_param(const char *key, void *arg)
 	const char *k = key;
 	if (ps->prefixed && (strncmp(k, "a.", 2) == 0 || strncmp(k, "b.", 2) == 0))
 		k += 2;
-	return api_known(k, api_filter_params) || api_known(key, ps->extra);
+	return api_known(k, api_filter_params) || api_known(key, ps->extra) ||
+	       (strncmp(k, "attr.", 5) == 0 && k[5] != '\0');  /* issue 16 (H5) */
 }
 
 /* A typo in a parameter must not silently widen the slice. */
@@ -153,6 +156,88 @@ static ks_err api_filter_text(http_req *req, const char *pfx, an_filter *f, ks_e
 	return err;
 }
 
+/* ---- issue 16 (H5): the organisation's own data --------------------------------- */
+
+typedef struct api_attr_args {
+	const char *pfx;         /* the side's prefix ("" or "a." / "b.") */
+	bool plain;              /* this pass takes the unprefixed attr.<key> */
+	an_filter *f;
+	size_t n;
+	char bad[64];            /* the parameter at fault */
+	const char *why;
+} api_attr_args;
+
+/* One attr.<key>=value parameter: a side's own (pfx + attr.<key>) first,
+ * then the shared plain ones it does not set itself, like api_arg. */
+static enum MHD_Result api_attr_visit(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	api_attr_args *a = cls;
+	size_t pl = a->plain ? 0 : strlen(a->pfx);
+	if (strncmp(key, a->pfx, pl) != 0 || strncmp(key + pl, "attr.", 5) != 0)
+		return MHD_YES;
+	const char *k = key + pl + 5;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->f->attr[i].key, k) == 0)
+			return MHD_YES;  /* the side's own, or given twice: the first */
+	snprintf(a->bad, sizeof a->bad, "%s", key);
+	if (a->n == sizeof a->f->attr / sizeof a->f->attr[0]) {
+		a->why = "at most 4 attribute filters";
+		return MHD_NO;
+	}
+	if (*k == '\0' || strlen(k) >= sizeof a->f->attr[0].key || value == NULL || value[0] == '\0' ||
+	    strlen(value) >= sizeof a->f->attr[0].value) {
+		a->why = "an attribute filter is attr.<key>=<value>, a key of up to 32 and a value of up to 63 bytes";
+		return MHD_NO;
+	}
+	snprintf(a->f->attr[a->n].key, sizeof a->f->attr[0].key, "%s", k);
+	snprintf(a->f->attr[a->n].value, sizeof a->f->attr[0].value, "%s", value);
+	a->n++;
+	a->bad[0] = '\0';
+	return MHD_YES;
+}
+
+/* product=ID, login_band=none|1-3|4-10|11+|unknown, newsletter=yes|no|unknown
+ * and attr.<key>=value (at most 4): filters on the organisation's own data
+ * (docs/API.md "Metrics filters"). A key the index does not hold is an
+ * error naming it, not an empty slice. */
+static ks_err api_filter_attr(http_req *req, const char *pfx, an_filter *f, ks_error *e)
+{
+	api_app *app = req->app;
+	ks_err err = api_arg_id(req, pfx, "product", &f->product_id, e);
+	if (!err && f->product_id && !an_index_has_product(app->index, f->product_id))
+		err = ks_fail(e, KS_ERR_REF, "product", "product %lld names no imported product",
+			      (long long)f->product_id);
+	static const char *const bands[] = {"none", "1-3", "4-10", "11+", "unknown", NULL};
+	static const char *const news[] = {"yes", "no", "unknown", NULL};
+	if (!err)
+		err = api_arg_text(req, pfx, "login_band", f->login_band, sizeof f->login_band, e);
+	if (!err && f->login_band[0] && !api_known(f->login_band, bands))
+		err = ks_fail(e, KS_ERR_INVALID, "login_band", "login_band must be none, 1-3, 4-10, 11+ or unknown");
+	if (!err)
+		err = api_arg_text(req, pfx, "newsletter", f->newsletter, sizeof f->newsletter, e);
+	if (!err && f->newsletter[0] && !api_known(f->newsletter, news))
+		err = ks_fail(e, KS_ERR_INVALID, "newsletter", "newsletter must be yes, no or unknown");
+	if (err)
+		return err;
+	api_attr_args a = {.pfx = pfx, .plain = pfx[0] == '\0', .f = f};
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, api_attr_visit, &a);
+	if (!a.bad[0] && !a.plain) {
+		a.plain = true;
+		MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, api_attr_visit, &a);
+	}
+	if (a.bad[0])
+		return ks_fail(e, KS_ERR_INVALID, a.bad, "%s: %s", a.bad, a.why ? a.why : "invalid");
+	for (size_t i = 0; i < a.n; i++) {
+		char name[48];
+		snprintf(name, sizeof name, "attr.%s", f->attr[i].key);
+		if (an_dim_resolve(app->index, name) == AN_DIM_NONE)
+			return ks_fail(e, KS_ERR_INVALID, name, "%s names no attribute the index holds (GET "
+				       "/api/v1/metrics/dimensions lists them)", name);
+	}
+	return KS_OK;
+}
+
 /* The filter of the request (pfx "" or "a." / "b."), its time window in the
  * organisation's calendar, narrowed to what the caller may see (api_scope)
  * and to what disclosure control allows for the grouping (dims, carried by
@@ -191,6 +276,8 @@ static ks_err api_filter(http_req *req, const char *pfx, const an_dim *dims, int
 		err = api_arg_text(req, pfx, "city", f->city, sizeof f->city, e);
 	if (!err) /* issue 14 */
 		err = api_filter_text(req, pfx, f, e);
+	if (!err) /* issue 16 (H5) */
+		err = api_filter_attr(req, pfx, f, e);
 	if (!err)
 		err = api_filter_refs(app, pfx, f, e);
 	if (!err)
@@ -224,6 +311,19 @@ static json_t *api_filter_json(const api_app *app, const an_filter *f, const api
 			    f->theme, f->sentiment};
 	for (size_t i = 0; i < 8; i++)
 		json_object_set_new(o, tn[i], tv[i][0] ? json_string(tv[i]) : json_null());
+	/* issue 16 (H5): set only when used (replies keep their shape) */
+	if (f->product_id)
+		json_object_set_new(o, "product", json_integer(f->product_id));
+	if (f->login_band[0])
+		json_object_set_new(o, "login_band", json_string(f->login_band));
+	if (f->newsletter[0])
+		json_object_set_new(o, "newsletter", json_string(f->newsletter));
+	for (size_t i = 0; i < sizeof f->attr / sizeof f->attr[0]; i++) {
+		char name[48];
+		snprintf(name, sizeof name, "attr.%s", f->attr[i].key);
+		if (f->attr[i].key[0])
+			json_object_set_new(o, name, json_string(f->attr[i].value));
+	}
 	return o;
 }
 
@@ -271,7 +371,7 @@ static ks_err api_reply_csv(http_req *req, const dc_reply *d)
 	buf_init(&b, 64u << 20);
 	ks_err err = KS_OK;
 	for (int i = 0; !err && i < r->n_dims; i++)
-		err = buf_printf(&b, "%s,", an_dim_name(r->dims[i]));
+		err = buf_printf(&b, "%s,", r->dim_name[i]);
 	if (!err)
 		err = buf_puts(&b, metrics_csv_header);
 	for (size_t g = 0; !err && g < r->n_groups; g++) {
@@ -396,7 +496,8 @@ static void api_sort_groups(dc_reply *d, api_sort *s)
 static ks_err api_key_text(ks_buf *b, const an_group *g, int i, an_dim d)
 {
 	bool entity = d == AN_DIM_TEAM || d == AN_DIM_DEPARTMENT || d == AN_DIM_ORGANISATION ||
-		      d == AN_DIM_EMPLOYEE || d == AN_DIM_TOUCHPOINT || d == AN_DIM_JOURNEY;
+		      d == AN_DIM_EMPLOYEE || d == AN_DIM_TOUCHPOINT || d == AN_DIM_JOURNEY ||
+		      d == AN_DIM_PRODUCT;  /* issue 16 (H5) */
 	if (!entity)
 		return buf_json_str(b, g->key[i]);
 	ks_err err = g->id[i] ? buf_printf(b, "{\"id\":%lld,\"name\":", (long long)g->id[i])
@@ -484,7 +585,7 @@ static ks_err api_reply_rows(http_req *req, json_t *top, const dc_reply *d)
 		for (int i = 0; !err && i < r->n_dims; i++) {
 			err = buf_puts(&b, ",");
 			if (!err)
-				err = buf_json_str(&b, an_dim_name(r->dims[i]));
+				err = buf_json_str(&b, r->dim_name[i]);
 			if (!err)
 				err = buf_puts(&b, ":");
 			if (!err)
@@ -533,19 +634,22 @@ static ks_err api_group_by(http_req *req, an_dim *dims, int *n, ks_error *e)
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (*n == 2)
 			return ks_fail(e, KS_ERR_INVALID, "group_by", "at most two dimensions");
-		an_dim d = an_dim_from_name(tok);
+		an_dim d = an_dim_resolve(((api_app *)req->app)->index, tok);  /* attr.<key>: issue 16 */
 		if (d == AN_DIM_NONE)
 			return ks_fail(e, KS_ERR_INVALID, "group_by",
 				       "unknown dimension %.40s (team, department, organisation, employee, "
 				       "touchpoint, journey, channel, language, segment, age_band, "
 				       "customer_since_band, city, day, week, month, quarter, year, theme, "
-				       "sentiment)", tok);
+				       "sentiment, product, login_band, newsletter, attr.<key>)", tok);
 		if (*n == 1 && dims[0] == d)
 			return ks_fail(e, KS_ERR_INVALID, "group_by", "the two dimensions must differ");
 		if (*n == 1 && an_dim_is_text(dims[0]) && an_dim_is_text(d))
 			return ks_fail(e, KS_ERR_INVALID, "group_by",
 				       "theme and sentiment cannot be grouped together (GET /api/v1/themes "
 				       "gives each theme's sentiment)");
+		if (*n == 1 && (dims[0] == AN_DIM_PRODUCT || d == AN_DIM_PRODUCT) &&
+		    (an_dim_is_text(dims[0]) || an_dim_is_text(d)))
+			return ks_fail(e, KS_ERR_INVALID, "group_by", "product cannot be grouped with theme or sentiment");
 		dims[(*n)++] = d;
 	}
 	return KS_OK;
@@ -622,7 +726,7 @@ ks_err api_metrics(http_req *req, ks_error *e)
 	}
 	json_t *gb = json_array();
 	for (int i = 0; i < n_dims; i++)
-		json_array_append_new(gb, json_string(an_dim_name(dims[i])));
+		json_array_append_new(gb, json_string(d.r.dim_name[i]));
 	json_object_set_new(out, "group_by", gb);
 	err = api_reply_rows(req, out, &d);
 	json_decref(out);
@@ -780,6 +884,27 @@ ks_err api_metrics_compare(http_req *req, ks_error *e)
 				metrics_change_json(&grade));
 	dc_reply_free(&ra);
 	dc_reply_free(&rb);
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* ---- GET /api/v1/metrics/dimensions (issue 16, H5) ----------------------------------- */
+
+/* The dimensions a breakdown or filter can name beyond the fixed ones: the
+ * imported products and the custom attribute keys the index holds, for the
+ * pickers of the explorer and the organisation page. */
+ks_err api_metrics_dimensions(http_req *req, ks_error *e);
+ks_err api_metrics_dimensions(http_req *req, ks_error *e)
+{
+	static const char *const none[] = {NULL};
+	ks_err err = api_only_params(req, none, e);
+	if (err)
+		return err;
+	json_t *out = an_index_attr_json(((api_app *)req->app)->index);
+	if (out == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	json_object_set_new(out, "login_bands", json_pack("[s,s,s,s,s]", "none", "1-3", "4-10", "11+", "unknown"));
+	json_object_set_new(out, "newsletter", json_pack("[s,s,s]", "yes", "no", "unknown"));
 	http_reply_json(req, 200, out);
 	return KS_OK;
 }

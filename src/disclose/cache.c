@@ -79,6 +79,11 @@ static void dc_canon_key(const an_filter *f, an_filter *k)
 	memcpy(k->theme, f->theme, sizeof k->theme);
 	memcpy(k->sentiment, f->sentiment, sizeof k->sentiment);
 	k->analysed = f->analysed;
+	/* Issue 16 (H5): so do the filters on the organisation's own data. */
+	k->product_id = f->product_id;
+	memcpy(k->login_band, f->login_band, sizeof k->login_band);
+	memcpy(k->newsletter, f->newsletter, sizeof k->newsletter);
+	memcpy(k->attr, f->attr, sizeof k->attr);
 }
 
 static bool dc_entry_is(const dc_entry *x, const an_filter *k, bool text, const dc_policy *pol, uint64_t dims,

@@ -8,6 +8,7 @@
 
 #include "analytics/units.h"
 #include "disclose/canon.h"
+#include "disclose/product.h"
 #include "disclose/suppress.h"
 #include "disclose/text.h"
 
@@ -330,6 +331,10 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	for (int i = 0; i < n_dims; i++)
 		if (an_dim_is_text(dims[i]))
 			return dc_text_query(ix, pol, f, period, dims, n_dims, out, e);
+	/* Issue 16 (H5): products overlap like themes; their lines are product.c's. */
+	for (int i = 0; i < n_dims; i++)
+		if (dims[i] == AN_DIM_PRODUCT)
+			return dc_product_query(ix, pol, f, period, dims, n_dims, out, e);
 	ks_err err = an_query(ix, f, dims, n_dims, &out->r, e);
 	if (err)
 		return err;

@@ -15,6 +15,7 @@ ks_err api_response_list(http_req *req, ks_error *e);
 ks_err api_metrics(http_req *req, ks_error *e);
 ks_err api_metrics_trend(http_req *req, ks_error *e);
 ks_err api_metrics_compare(http_req *req, ks_error *e);
+ks_err api_metrics_dimensions(http_req *req, ks_error *e);  /* issue 16 (H5) */
 ks_err api_survey_get(http_req *req, ks_error *e);
 ks_err api_rule_get(http_req *req, ks_error *e);
 ks_err api_rule_put(http_req *req, ks_error *e);
@@ -128,6 +129,7 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/metrics", api_metrics, API_ANY},
 	{"GET", "/api/v1/metrics/trend", api_metrics_trend, API_ANY},
 	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
+	{"GET", "/api/v1/metrics/dimensions", api_metrics_dimensions, API_ANY},  /* issue 16 (H5) */
 	/* theme analytics (issue 14, api_themes.c): /metrics' roles and scope */
 	{"GET", "/api/v1/themes", api_themes, API_ANY},
 	/* key drivers (issue 15, api_drivers.c): /metrics' roles and scope; the

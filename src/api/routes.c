@@ -242,12 +242,41 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/text/model/train", api_text_model_train, API_ADMIN, HTTP_SLOW},
 	{"GET", "/api/v1/text/reanalyze", api_text_reanalyze_get, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
 	{"POST", "/api/v1/text/reanalyze", api_text_reanalyze_post, API_ADMIN},
+	/* mention feeds (issue 16 H2, api_feeds.c): admins only; "run now"
+	 * fetches on the slow pool (a feed may take up to a minute a page) */
+	{"GET", "/api/v1/mention-feeds", api_feed_list, API_ADMIN},
+	{"POST", "/api/v1/mention-feeds", api_feed_create, API_ADMIN},
+	{"GET", "/api/v1/mention-feeds/{id}", api_feed_get, API_ADMIN},
+	{"PUT", "/api/v1/mention-feeds/{id}", api_feed_put, API_ADMIN},
+	{"DELETE", "/api/v1/mention-feeds/{id}", api_feed_delete, API_ADMIN},
+	{"POST", "/api/v1/mention-feeds/{id}/run", api_feed_run, API_ADMIN, HTTP_SLOW},
 	/* public score widgets (issue 16, api_widget.c): admins choose what is
 	 * published; /w/{token} (HTML) and /w/{token}.json are public, no
 	 * session, cacheable, rate-limited per address */
 	{"GET", "/api/v1/widgets", api_widget_list, API_ADMIN},
 	{"PUT", "/api/v1/widgets", api_widget_put, API_ADMIN},
 	{"GET", "/w/{token}", api_widget_public, API_PUBLIC},
+	/* internal data (issue 16, H4, api_import.c): the intake of `klantstem
+	 * import KIND` for admins and their API tokens; a whole array is one
+	 * transaction, so the slow pool */
+	{"POST", "/api/v1/import/{kind}", api_import_data, API_ADMIN, HTTP_SLOW},
+	/* review invitations (issue 16 H3, api_review.c): admins set them up,
+	 * directors and admins read the counts; /r/{token} is the customer's
+	 * link from the thank-you page (public, counts the click, 303) */
+	{"GET", "/api/v1/review-invitations/settings", api_review_settings_get, API_ADMIN},
+	{"PUT", "/api/v1/review-invitations/settings", api_review_settings_put, API_ADMIN},
+	{"GET", "/api/v1/review-invitations/stats", api_review_stats, API_GLOBAL},
+	{"GET", "/r/{token}", api_review_click, API_PUBLIC},
+	/* relationship surveys (issue 16 H6, api_relationship.c): directors
+	 * read, admins write; draw and send are one transaction each */
+	{"GET", "/api/v1/relationship/waves", api_rel_wave_list, API_GLOBAL},
+	{"POST", "/api/v1/relationship/waves", api_rel_wave_create, API_ADMIN},
+	{"GET", "/api/v1/relationship/waves/{id}", api_rel_wave_get, API_GLOBAL},
+	{"PUT", "/api/v1/relationship/waves/{id}", api_rel_wave_put, API_ADMIN},
+	{"DELETE", "/api/v1/relationship/waves/{id}", api_rel_wave_delete, API_ADMIN},
+	{"POST", "/api/v1/relationship/waves/{id}/draw", api_rel_wave_draw, API_ADMIN, HTTP_SLOW},
+	{"POST", "/api/v1/relationship/waves/{id}/send", api_rel_wave_send, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/relationship/waves/{id}/report", api_rel_wave_report, API_GLOBAL},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

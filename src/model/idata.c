@@ -230,11 +230,10 @@ static void idata_customer(idata_ck *k, const ks_tz *tz)
 {
 	(void)tz;
 	idata_rec *r = k->out;
+	/* in the order of the fields, so that a row's messages are too */
 	idata_text(k, IDC_EXTERNAL_ID, IDATA_TEXT_MAX, true);
 	idata_text(k, IDC_NAME, IDATA_TEXT_MAX, false);
 	idata_text(k, IDC_EMAIL, IDATA_TEXT_MAX, false);
-	idata_text(k, IDC_CITY, IDATA_TEXT_MAX, false);
-	idata_text(k, IDC_SEGMENT, IDATA_TEXT_MAX, false);
 	const char *v = idata_text(k, IDC_LANGUAGE, 40, false);
 	if (v) {
 		char l[3] = {0};
@@ -251,6 +250,7 @@ static void idata_customer(idata_ck *k, const ks_tz *tz)
 		}
 	}
 	idata_date(k, IDC_SINCE, 0);
+	idata_text(k, IDC_CITY, IDATA_TEXT_MAX, false);
 	v = idata_text(k, IDC_BIRTH_YEAR, 40, false);
 	if (v) {
 		/* "1980" or, as spreadsheets export numbers, "1980.0" */
@@ -264,6 +264,7 @@ static void idata_customer(idata_ck *k, const ks_tz *tz)
 		if (!ok || r->birth_year < 1900 || r->birth_year > 2100)
 			r->s[IDC_BIRTH_YEAR] = NULL;
 	}
+	idata_text(k, IDC_SEGMENT, IDATA_TEXT_MAX, false);
 	v = idata_text(k, IDC_PHONE, 40, false);
 	if (v && (strspn(v, "0123456789 +-()") != strlen(v) || strpbrk(v, "0123456789") == NULL)) {
 		r->s[IDC_PHONE] = NULL;

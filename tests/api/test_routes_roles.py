@@ -162,6 +162,24 @@ EXPECT = {
     ("PUT", "/api/v1/review-invitations/settings"): (ADMIN, 200),
     ("GET", "/api/v1/review-invitations/stats"): (GLOBAL, 200),
     ("GET", "/r/{token}"): (PUBLIC, 303),
+    # pollers (issue 16 H2): mention feeds, admins only
+    ("GET", "/api/v1/mention-feeds"): (ADMIN, 200),
+    ("POST", "/api/v1/mention-feeds"): (ADMIN, 201),
+    ("GET", "/api/v1/mention-feeds/{id}"): (ADMIN, 200),
+    ("PUT", "/api/v1/mention-feeds/{id}"): (ADMIN, 200),
+    ("DELETE", "/api/v1/mention-feeds/{id}"): (ADMIN, 200),
+    ("POST", "/api/v1/mention-feeds/{id}/run"): (ADMIN, 200),
+    # internal data (issue 16 H4): admins (and their API tokens) import
+    ("POST", "/api/v1/import/{kind}"): (ADMIN, 200),
+    # relationship surveys (issue 16 H6): directors read, admins write
+    ("GET", "/api/v1/relationship/waves"): (GLOBAL, 200),
+    ("POST", "/api/v1/relationship/waves"): (ADMIN, 201),
+    ("GET", "/api/v1/relationship/waves/{id}"): (GLOBAL, 200),
+    ("PUT", "/api/v1/relationship/waves/{id}"): (ADMIN, 200),
+    ("DELETE", "/api/v1/relationship/waves/{id}"): (ADMIN, 200),
+    ("POST", "/api/v1/relationship/waves/{id}/draw"): (ADMIN, 200),
+    ("POST", "/api/v1/relationship/waves/{id}/send"): (ADMIN, 200),
+    ("GET", "/api/v1/relationship/waves/{id}/report"): (GLOBAL, 200),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -348,6 +366,33 @@ class Ctx:
             self._review = page[i + 6:page.index('"', i + 6)]
         return self._review
 
+    def feed(self, fresh=False):
+        """pollers (issue 16 H2): the id of a mention feed (disabled; its URL
+        refuses connections, so a run fails at once and answers 200); a new
+        one when fresh (to delete)."""
+        if fresh or getattr(self, "_feed", None) is None:
+            st, _, b = self.srv.request("POST", "/api/v1/mention-feeds",
+                                        {"name": ks.uniq("feed"), "format": "generic-json",
+                                         "url": "http://127.0.0.1:9/feed.json", "enabled": False})
+            if st != 201:
+                raise ks.FixtureError("POST /api/v1/mention-feeds -> %s" % ks.got(st, b))
+            if fresh:
+                return b["id"]
+            self._feed = b["id"]
+        return self._feed
+
+    def rel_wave(self, drawn):
+        """relationship surveys (issue 16 H6): a fresh draft wave, or one
+        drawn (for send and report); every call a new one, since draw and
+        send change its state."""
+        st, _, b = self.srv.request("POST", "/api/v1/relationship/waves",
+                                    {"name": ks.uniq("wave"), "survey_id": self.f["survey"]["id"], "sample_size": 2})
+        if st != 201:
+            raise ks.FixtureError("POST /api/v1/relationship/waves -> %s" % ks.got(st, b))
+        if drawn:
+            must(self.srv.request("POST", "/api/v1/relationship/waves/%d/draw" % b["id"], None), 200, "draw")
+        return b["id"]
+
     def change_body(self, res):
         return {"teams": {"name": ks.uniq("T")}, "employees": {"first_name": ks.uniq("F")},
                 "journeys": {"description": ks.uniq("D")}, "touchpoints": {"position": 7},
@@ -386,8 +431,15 @@ class Ctx:
             path = "/u/" + self.unsub
         elif pattern == "/w/{token}":  # public score widgets (issue 16)
             path = "/w/" + self.widget()["token"]
+        elif pattern.startswith("/api/v1/mention-feeds/{id}"):  # pollers (issue 16 H2)
+            path = pattern.replace("{id}", str(self.feed(fresh=method == "DELETE")))
         elif pattern == "/r/{token}":  # review invitations (issue 16 H3)
             path = self.review_link()
+        elif pattern == "/api/v1/import/{kind}":  # internal data (issue 16 H4)
+            path = "/api/v1/import/products"
+        elif pattern.startswith("/api/v1/relationship/waves/{id}"):  # relationship surveys (issue 16 H6)
+            drawn = pattern.endswith("/send") or pattern.endswith("/report")
+            path = pattern.replace("{id}", str(self.rel_wave(drawn)))
         elif pattern in ("/api/v1/users/{id}", "/api/v1/users/{id}/tokens"):
             path = pattern.replace("{id}", str(self.fresh_user() if method == "DELETE" else self.users["director"]))
         elif key == ("DELETE", "/api/v1/auth/tokens/{id}"):
@@ -443,8 +495,24 @@ class Ctx:
             body = {"share_colleague_scores": False}
         elif key == ("PUT", "/api/v1/settings"):
             body = {"verbatim_detail": "band"}
+        elif key == ("POST", "/api/v1/mention-feeds"):  # pollers (issue 16 H2)
+            body = {"name": "matrix " + who, "format": "social", "url": "http://127.0.0.1:9/posts",
+                    "enabled": False}
+        elif key == ("PUT", "/api/v1/mention-feeds/{id}"):
+            body = {"name": "matrix " + who}
+        elif key in (("DELETE", "/api/v1/mention-feeds/{id}"), ("POST", "/api/v1/mention-feeds/{id}/run")):
+            body = None
         elif key == ("PUT", "/api/v1/review-invitations/settings"):  # issue 16 H3
             body = {"min_nps": 9}
+        elif key == ("POST", "/api/v1/import/{kind}"):  # internal data (issue 16 H4)
+            body = [{"external_id": ks.uniq("prod"), "name": "Product " + who}]
+        elif key == ("POST", "/api/v1/relationship/waves"):  # relationship surveys (issue 16 H6)
+            body = {"name": "wave " + who, "survey_id": f["survey"]["id"], "sample_size": 2}
+        elif key == ("PUT", "/api/v1/relationship/waves/{id}"):
+            body = {"name": "wave " + who}
+        elif key in (("DELETE", "/api/v1/relationship/waves/{id}"), ("POST", "/api/v1/relationship/waves/{id}/draw"),
+                     ("POST", "/api/v1/relationship/waves/{id}/send")):
+            body = None
         elif key == ("PATCH", "/api/v1/cases/{id}"):
             st, _, c = srv.get("/api/v1/cases/%d" % self.case)
             body = {"version": c["version"] if st == 200 else -1, "root_cause": "price"}

@@ -43,6 +43,18 @@ static const char sq_tl_sql[] =
 	" AND h.kind IN ('opened', 'status', 'message')"
 	" UNION ALL SELECT opted_out_at, 'opt_out', 'opt_out', id, 8, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	" FROM customers WHERE id = ?1 AND opted_out_at IS NOT NULL"
+	/* internal data (issue 16, H4): the organisation's own events (event:
+	 * their kind; s1 channel, s2 detail) and products held (event started /
+	 * ended at the day's first second UTC; n1 since, n2 until as days,
+	 * s1 name, s2 category); id is the event's or the product's */
+	" UNION ALL SELECT occurred_at, 'event', kind, id, 0, id, NULL, NULL, NULL, NULL, channel, detail, NULL"
+	" FROM customer_events WHERE customer_id = ?1"
+	" UNION ALL SELECT CAST(strftime('%s', h.since) AS INTEGER), 'holding', 'started', h.product_id, 0,"
+	" h.product_id, h.since, h.until, NULL, NULL, p.name, p.category, NULL"
+	" FROM holdings h JOIN products p ON p.id = h.product_id WHERE h.customer_id = ?1 AND h.since IS NOT NULL"
+	" UNION ALL SELECT CAST(strftime('%s', h.until) AS INTEGER), 'holding', 'ended', h.product_id, 0,"
+	" h.product_id, h.since, h.until, NULL, NULL, p.name, p.category, NULL"
+	" FROM holdings h JOIN products p ON p.id = h.product_id WHERE h.customer_id = ?1 AND h.until IS NOT NULL"
 	/* mentions (issue 16 H1): a review or post of this customer (n1 rating,
 	 * n2 scale_max, n4 rating10 as reals; s1 source, s2 title, s3 text) and
 	 * the organisation's recorded reply (s3 its text) */
@@ -74,6 +86,9 @@ static json_t *sq_tl_summary(sqlite3_stmt *st, const char *kind)
 		return json_string(sq_ctext(st, 11));
 	if (strcmp(kind, "case") == 0 && strcmp(sq_ctext(st, 2), "opened") == 0)
 		return json_string(sq_ctext(st, 12));
+	/* internal data (issue 16, H4): the product; the event's detail */
+	if (strcmp(kind, "holding") == 0 || (strcmp(kind, "event") == 0 && sqlite3_column_type(st, 11) != SQLITE_NULL))
+		return json_string(sq_ctext(st, strcmp(kind, "holding") == 0 ? 10 : 11));
 	if (strcmp(kind, "mention") == 0) { /* mentions (issue 16 H1): "google · 4/5" */
 		if (sqlite3_column_type(st, 6) == SQLITE_NULL)
 			return json_string(sq_ctext(st, 10));
@@ -136,6 +151,14 @@ static void sq_tl_fields(sq_conn *c, sqlite3_stmt *st, const char *kind, int64_t
 		json_object_set_new(o, "to_status", sq_tl_text(st, 11));
 		json_object_set_new(o, "text", sq_tl_text(st, 12));
 		snprintf(link, sizeof link, "#/case/%" PRId64, id);
+	} else if (strcmp(kind, "event") == 0) { /* internal data (issue 16, H4) */
+		json_object_set_new(o, "channel", sq_tl_text(st, 10));
+		json_object_set_new(o, "detail", sq_tl_text(st, 11));
+	} else if (strcmp(kind, "holding") == 0) { /* internal data (issue 16, H4) */
+		json_object_set_new(o, "product", json_pack("{s:I, s:o, s:o}", "id", (json_int_t)id, "name",
+							    sq_tl_text(st, 10), "category", sq_tl_text(st, 11)));
+		json_object_set_new(o, "since", sq_tl_text(st, 6));
+		json_object_set_new(o, "until", sq_tl_text(st, 7));
 	}
 	if (strcmp(kind, "mention") == 0) { /* mentions (issue 16 H1) */
 		json_object_set_new(o, "source", sq_tl_text(st, 10));

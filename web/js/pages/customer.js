@@ -9,10 +9,16 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { fmtDateTime } from '../format.js';
+import { fmtDate, fmtDateTime } from '../format.js';
 import { errorNotice } from '../widgets.js';
 
 const ICONS = { contact: '\u260E', invitation: '\u2709', response: '\u275D', case: '\u2691', opt_out: '\u2298' };
+// internal data (issue 16, H4): the organisation's own events and products held
+ICONS.event = '\u25C8';
+ICONS.holding = '\u25A3';
+
+// mentions (issue 16 H1): a review or social post of the customer
+ICONS.mention = '\u2605';
 
 // The event in words: a known kind and event, else the kind, else the summary.
 function label(it) {
@@ -41,6 +47,17 @@ function details(it) {
     return h('span', { class: 'timeline-summary' }, [it.touchpoint?.name, it.channel, it.reason].filter(Boolean).join(' \u00b7 '));
   }
   if (it.kind === 'invitation') return h('span', { class: 'timeline-summary' }, it.channel || '');
+  // internal data (issue 16, H4): channel and detail; the product and its category
+  if (it.kind === 'event') return h('span', { class: 'timeline-summary' }, [it.channel, it.detail].filter(Boolean).join(' \u00b7 '));
+  if (it.kind === 'holding') {
+    return h('span', { class: 'timeline-summary' }, [it.product?.name, it.product?.category].filter(Boolean).join(' \u00b7 '));
+  }
+  // mentions (issue 16 H1): the source and rating ("google · 4/5"), title, text; the reply
+  if (it.kind === 'mention') {
+    return [h('span', { class: 'timeline-summary' }, it.summary || it.source || ''),
+      it.title ? h('strong', { class: 'timeline-mention-title' }, ' ' + it.title) : null,
+      it.text ? h('blockquote', { class: 'verbatim-text' }, it.text) : null];
+  }
   return it.summary ? h('span', { class: 'timeline-summary' }, it.summary) : null;
 }
 
@@ -50,7 +67,9 @@ function item(it, l) {
     : null;
   return h('li', { class: 'timeline-item', dataset: { kind: it.kind, event: it.event, id: it.id } },
     h('span', { class: 'timeline-icon', 'aria-hidden': 'true' }, (ICONS[it.kind] || '\u2022') + ' '),
-    h('time', { datetime: it.at }, fmtDateTime(it.at, l)), ' ',
+    // a product is held from a day (issue 16, H4): the day, not a time
+    h('time', { datetime: it.at }, it.kind === 'holding'
+      ? fmtDate(it.event === 'started' ? it.since : it.until, l) : fmtDateTime(it.at, l)), ' ',
     h('strong', { class: 'timeline-label' }, label(it)), ' ',
     details(it), link ? [' ', link] : null);
 }

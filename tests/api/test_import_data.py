@@ -1,0 +1,442 @@
+#!/usr/bin/python3
+"""The organisation's own data (issue 16, "Internal data"; docs/IMPORT.md):
+`klantstem import customers|products|holdings|events` and
+POST /api/v1/import/{kind}.
+
+Files are made here as spreadsheets and exports write them (byte order mark,
+CRLF, semicolons, a CR/LF inside a quoted field, NA, a Latin-1 file, a
+repeated id, JSON Lines with numbers and nulls) and imported with the CLI
+into the database of a running server. Every stored row is read back with
+sqlite3 and compared with values written out in this test (dates, local
+times converted with Python's zoneinfo, never with the product's helpers).
+Unhappy paths: exact FILE:LINE: column messages, the whole file rolled back
+after one bad row (nothing changed, no import_runs row), --skip-bad's reject
+file byte for byte, upserts that keep the fields a file does not have, a
+mapping that renames, drops, recodes and reads day-month-year dates, and the
+same rules over the API (422 naming the item and the field, nothing
+written). The customer timeline shows the events and the products held."""
+
+import datetime
+import json
+import os
+import re
+import sqlite3
+import sys
+import tempfile
+import zoneinfo
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+RUNS = []
+AMS = zoneinfo.ZoneInfo("Europe/Amsterdam")
+
+
+def imp(db, kind, path, *extra):
+    rc, out, err = ks.run_cli(["import", kind, "--db", db, path] + list(extra), timeout=120)
+    RUNS.append((path, err))
+    return rc, out, err
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+def q(db, sql, args=()):
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def customers(db, ids):
+    rows = q(db, "SELECT external_id, name, email, language, customer_since, city, birth_year, segment, phone"
+                 " FROM customers WHERE external_id IN (%s) ORDER BY external_id" % ",".join("?" * len(ids)), ids)
+    return {r[0]: r[1:] for r in rows}
+
+
+def attrs(db, ext):
+    return dict(q(db, "SELECT a.key, a.value FROM customer_attributes a JOIN customers c ON c.id = a.customer_id"
+                      " WHERE c.external_id = ?", (ext,)))
+
+
+def runs(db):
+    return q(db, "SELECT kind, file, rows_ok, rows_rejected, rows_added, rows_updated, duplicates, source"
+                 " FROM import_runs ORDER BY id")
+
+
+def snapshot(db):
+    """Everything an import may write."""
+    return [q(db, "SELECT * FROM %s ORDER BY 1, 2" % t) for t in
+            ("customers", "customer_attributes", "products", "holdings", "customer_events", "import_runs")]
+
+
+def summary_re(path, n, kind, rest):
+    return re.compile(r"^%s: %d %s in \d+\.\d\d s \(\d+ rows/s\): %s\n$" % (re.escape(path), n, kind, re.escape(rest)))
+
+
+def epoch_local(y, mo, d, h=0, mi=0, s=0):
+    return int(datetime.datetime(y, mo, d, h, mi, s, tzinfo=AMS).timestamp())
+
+
+def epoch_utc(y, mo, d, h=0, mi=0, s=0):
+    return int(datetime.datetime(y, mo, d, h, mi, s, tzinfo=datetime.timezone.utc).timestamp())
+
+
+# ---------------------------------------------------------------------------
+
+def customers_csv(t, db, tmp):
+    # A Dutch spreadsheet: BOM, semicolons, CRLF, a name with a line break
+    # (CR LF inside quotes), NA and n.v.t. as missing, custom attributes.
+    p = write(os.path.join(tmp, "klanten.csv"),
+              "\ufeffexternal_id;name;email;language;customer_since;city;birth_year;segment;phone;loyalty;region_code\r\n"
+              "K1;Anna de Vries;anna@voorbeeld.nl;NL;2019-04-01;Utrecht;1980;particulier;+31 30 123 4567;goud;U1\r\n"
+              "K2;\"Bob\r\nJansen\";NA;en;n.v.t.;\"Den Haag; centrum\";1975.0;zakelijk;;;\r\n"
+              "K3;Chantal;;;;Zwolle;;;;zilver;Z9\r\n")
+    rc, out, err = imp(db, "customers", p)
+    t.eq(rc, 0, "customers CSV (BOM, ';', CRLF, CR LF in quotes): exit 0")
+    t.check(summary_re(p, 3, "customers", "3 added, 0 updated").match(out), "customers CSV: the summary line", out)
+    t.eq(err, "", "customers CSV: nothing on stderr")
+    t.eq(customers(db, ["K1", "K2", "K3"]), {
+        "K1": ("Anna de Vries", "anna@voorbeeld.nl", "nl", "2019-04-01", "Utrecht", 1980, "particulier", "+31 30 123 4567"),
+        "K2": ("Bob\r\nJansen", None, "en", None, "Den Haag; centrum", 1975, "zakelijk", None),
+        "K3": ("Chantal", None, "nl", None, "Zwolle", None, None, None),
+    }, "customers CSV: the stored rows (sqlite3)")
+    t.eq((attrs(db, "K1"), attrs(db, "K2"), attrs(db, "K3")),
+         ({"loyalty": "goud", "region_code": "U1"}, {}, {"loyalty": "zilver", "region_code": "Z9"}),
+         "customers CSV: custom attributes; an empty cell is none")
+    t.eq(runs(db)[-1], ("customers", p, 3, 0, 3, 0, 0, "cli"), "customers CSV: its import_runs row")
+
+    # an upsert: a file without name/email keeps them; city and loyalty change;
+    # an empty attribute removes it; a repeated id: the last row counts
+    p2 = write(os.path.join(tmp, "klanten2.csv"),
+               "external_id,city,loyalty\n"
+               "K1,Amersfoort,platina\n"
+               "K3,Kampen,\n"
+               "K4,Assen,brons\n"
+               "K1,Amsterdam,diamant\n")
+    rc, out, err = imp(db, "customers", p2)
+    t.eq(rc, 0, "customers upsert: exit 0")
+    t.check(summary_re(p2, 4, "customers", "1 added, 2 updated, 1 repeated id in the file (the last row counts)")
+            .match(out), "customers upsert: the summary counts the repeat", out)
+    t.eq(err, "%s:5: note: this external_id came earlier in the file; the last row counts\n" % p2,
+         "customers upsert: the repeated id is told with its line")
+    t.eq(customers(db, ["K1", "K3", "K4"]), {
+        "K1": ("Anna de Vries", "anna@voorbeeld.nl", "nl", "2019-04-01", "Amsterdam", 1980, "particulier", "+31 30 123 4567"),
+        "K3": ("Chantal", None, "nl", None, "Kampen", None, None, None),
+        "K4": (None, None, "nl", None, "Assen", None, None, None),
+    }, "customers upsert: fields the file lacks are kept, the last K1 row wins")
+    t.eq((attrs(db, "K1"), attrs(db, "K3")), ({"loyalty": "diamant", "region_code": "U1"}, {"region_code": "Z9"}),
+         "customers upsert: attributes updated, an empty one removed, others kept")
+    t.eq(runs(db)[-1], ("customers", p2, 4, 0, 1, 2, 1, "cli"), "customers upsert: import_runs counts")
+
+
+def customers_bad(t, db, tmp):
+    before = snapshot(db)
+    # line 3 holds a quoted line break, so the row after it starts on line 5
+    p = write(os.path.join(tmp, "fout.csv"),
+              "external_id,name,birth_year,customer_since,language,phone\n"
+              "K1,Anna,1980,2019-04-01,nl,\n"
+              "K9,\"Twee\nregels\",19x0,2024-02-30,de,\n"
+              "K10,Goed,1990,2020-01-01,en,06-12345678\n"
+              ",Zonder id,1850,,,bel mij\n")
+    rc, out, err = imp(db, "customers", p)
+    t.eq((rc, out), (1, ""), "bad customers: exit 1, no summary")
+    t.eq(err.splitlines(), [
+        "%s:3: column 'language': 'de' is not a language (nl or en)" % p,
+        "%s:3: column 'customer_since': '2024-02-30' is not a date (YYYY-MM-DD)" % p,
+        "%s:3: column 'birth_year': '19x0' is not a year" % p,
+        "%s:6: column 'external_id': a value is required" % p,
+        "%s:6: column 'birth_year': '1850' is not a year from 1900 to 2100" % p,
+        "%s:6: column 'phone': 'bel mij' is not a phone number (digits, spaces, +, - and parentheses)" % p,
+        "klantstem: %s: 2 bad rows; nothing imported" % p,
+    ], "bad customers: every bad cell as FILE:LINE: column 'x': message, in the order of the fields "
+       "(the line after a quoted break counted)")
+    t.eq(snapshot(db), before, "bad customers: nothing written, K1 and K10 included, no import_runs row")
+
+    for name, header, kind, msg in (
+            ("kolom.csv", "external_id,Loyalty Level\nK1,goud\n", "customers",
+             "column 'Loyalty Level': not a customer field, and not a custom attribute name ([a-z0-9_]{1,32}); "
+             "a --mapping can rename or drop it"),
+            ("prodkolom.csv", "external_id,name,colour\nP1,Fiets,rood\n", "products",
+             "column 'colour': unknown column; a --mapping can rename or drop it"),
+            ("geenid.csv", "name,city\nAnna,Utrecht\n", "customers",
+             "column 'external_id': the header has no such column; it is required")):
+        p = write(os.path.join(tmp, name), header)
+        rc, out, err = imp(db, kind, p)
+        t.eq((rc, err), (1, "%s:1: %s\n" % (p, msg)), "%s: refused at the header: %s" % (name, msg[:40]))
+    t.eq(snapshot(db), before, "refused headers: nothing written")
+
+
+def encoding(t, db, tmp):
+    before = snapshot(db)
+    raw = "external_id,name,city\nL1,Zoë,Sint-Oedenrode\nL2,José,Aalst\n".encode("latin-1")
+    p = write(os.path.join(tmp, "latin1.csv"), raw)
+    rc, out, err = imp(db, "customers", p)
+    t.eq((rc, err.splitlines()), (1, [
+        "%s:2: column 'name': is not valid UTF-8 text (a file in another encoding? see --encoding)" % p,
+        "%s:3: column 'name': is not valid UTF-8 text (a file in another encoding? see --encoding)" % p,
+        "klantstem: %s: 2 bad rows; nothing imported" % p]), "Latin-1 file: each line named, nothing imported")
+    t.eq(snapshot(db), before, "Latin-1 file: nothing written")
+    rc, out, err = imp(db, "customers", p, "--encoding", "latin1")
+    t.eq(rc, 0, "Latin-1 file with --encoding latin1: exit 0")
+    t.eq(q(db, "SELECT external_id, name, hex(name) FROM customers WHERE external_id IN ('L1','L2') ORDER BY 1"),
+         [("L1", "Zoë", "5A6FC3AB"), ("L2", "José", "4A6F73C3A9")], "--encoding latin1: stored as UTF-8")
+    # cp1252: the euro sign is 0x80 there (a C1 control in Latin-1)
+    p = write(os.path.join(tmp, "cp1252.csv"), "external_id,name,tier\nL3,Prijs \x80 5,A\n".encode("latin-1"))
+    rc, out, err = imp(db, "customers", p, "--encoding", "cp1252")
+    t.eq((rc, q(db, "SELECT name FROM customers WHERE external_id='L3'")), (0, [("Prijs € 5",)]),
+         "--encoding cp1252: 0x80 is the euro sign")
+
+
+def skip_bad(t, db, tmp):
+    p = write(os.path.join(tmp, "deels.csv"),
+              "external_id;name;birth_year\r\n"
+              "S1;Sanne;1991\r\n"
+              "S2;\"Fout; met\r\nregel\";19x0\r\n"
+              "S3;Sem;1992\r\n"
+              ";Niemand;1800\r\n")
+    rej = os.path.join(tmp, "deels.rejects.csv")
+    rc, out, err = imp(db, "customers", p, "--skip-bad", rej)
+    t.eq(rc, 0, "--skip-bad: exit 0")
+    t.check(summary_re(p, 4, "customers", "2 added, 0 updated, 2 rejected to %s" % rej).match(out),
+            "--skip-bad: the summary", out)
+    with open(rej, "rb") as f:
+        got = f.read()
+    want = ("external_id;name;birth_year;reason\r\n"
+            "S2;\"Fout; met\r\nregel\";19x0;line 3: column 'birth_year': '19x0' is not a year\r\n"
+            ";Niemand;1800;\"line 6: column 'external_id': a value is required; column 'birth_year': "
+            "'1800' is not a year from 1900 to 2100\"\r\n").encode()
+    t.eq(got, want, "--skip-bad: the reject file holds the original rows and a reason column")
+    t.eq(sorted(r[0] for r in q(db, "SELECT external_id FROM customers WHERE external_id LIKE 'S%'")),
+         ["S1", "S3"], "--skip-bad: the good rows are stored")
+    t.eq(runs(db)[-1], ("customers", p, 2, 2, 2, 0, 0, "cli"), "--skip-bad: import_runs has 2 ok, 2 rejected")
+
+
+def mapping(t, db, tmp):
+    m = write(os.path.join(tmp, "map.json"), json.dumps({
+        "columns": {"external_id": "KlantNr", "name": "Naam", "customer_since": "Klant sinds",
+                    "segment": "Soort", "loyalty": "Spaarpas"},
+        "drop": ["Opmerking"],
+        "values": {"segment": {"P": "particulier", "Z": "zakelijk"}, "loyalty": {"J": "ja", "N": None}},
+        "dates": {"customer_since": "%d-%m-%Y"}}))
+    p = write(os.path.join(tmp, "export.csv"),
+              "KlantNr;Naam;Klant sinds;Soort;Spaarpas;Opmerking\n"
+              "M1;Mia;03-11-2018;P;J;belt vaak\n"
+              "M2;Max;1-2-2020;Z;N;\n"
+              "M3;Mo;;X;;\n")
+    rc, out, err = imp(db, "customers", p, "--mapping", m)
+    t.eq((rc, err), (0, ""), "mapping: exit 0, no messages")
+    t.eq(customers(db, ["M1", "M2", "M3"]), {
+        "M1": ("Mia", None, "nl", "2018-11-03", None, None, "particulier", None),
+        "M2": ("Max", None, "nl", "2020-02-01", None, None, "zakelijk", None),
+        "M3": ("Mo", None, "nl", None, None, None, "X", None),
+    }, "mapping: renamed columns, recoded segment, day-month-year dates, Opmerking dropped")
+    t.eq((attrs(db, "M1"), attrs(db, "M2"), attrs(db, "M3")), ({"loyalty": "ja"}, {}, {}),
+         "mapping: an attribute by its new name; null recodes to none")
+    before = snapshot(db)
+    p = write(os.path.join(tmp, "export2.csv"), "KlantNr;Naam;Klant sinds;Soort;Spaarpas;Opmerking\n"
+                                                "M4;Mila;31-02-2019;P;J;\n")
+    rc, out, err = imp(db, "customers", p, "--mapping", m)
+    t.eq((rc, err.splitlines()), (1, [
+        "%s:2: column 'Klant sinds' (customer_since): '31-02-2019' is not a date in the mapping's format '%%d-%%m-%%Y'" % p,
+        "klantstem: %s: 1 bad row; nothing imported" % p]), "mapping: a bad date names the file's column and the field")
+    bad = write(os.path.join(tmp, "badmap.json"), json.dumps({"columns": {"kleur": "Kleur"}}))
+    rc, out, err = imp(db, "products", p, "--mapping", bad)
+    t.eq((rc, err), (1, "klantstem: %s: columns.kleur: not a field of this kind\n" % bad),
+         "mapping: a target that is no field is refused")
+    t.eq(snapshot(db), before, "mapping errors: nothing written")
+
+
+def products_holdings(t, db, tmp):
+    p = write(os.path.join(tmp, "producten.jsonl"),
+              '{"external_id": "P1", "name": "Zonnepanelen", "category": "energie"}\n'
+              '\n'
+              '{"external_id": "P2", "name": "Laadpaal", "category": null}\n')
+    rc, out, err = imp(db, "products", p)
+    t.eq(rc, 0, "products JSON Lines: exit 0")
+    t.eq(q(db, "SELECT external_id, name, category FROM products ORDER BY 1"),
+         [("P1", "Zonnepanelen", "energie"), ("P2", "Laadpaal", None)], "products JSON Lines: stored")
+    p = write(os.path.join(tmp, "producten.csv"), "external_id,name,category\r\nP2,Laadpaal thuis,mobiliteit\r\nP3,Warmtepomp,energie\r\n")
+    rc, out, err = imp(db, "products", p)
+    t.check(rc == 0 and summary_re(p, 2, "products", "1 added, 1 updated").match(out), "products CSV: upsert", out + err)
+    t.eq(q(db, "SELECT external_id, name, category FROM products WHERE external_id='P2'"),
+         [("P2", "Laadpaal thuis", "mobiliteit")], "products CSV: P2 updated")
+
+    p = write(os.path.join(tmp, "bezit.csv"),
+              "customer_external_id,product_external_id,since,until\n"
+              "K1,P1,2020-05-01,\n"
+              "K1,P2,2021-01-15,2023-06-30\n"
+              "K2,P1,2022-03-01,\n")
+    rc, out, err = imp(db, "holdings", p)
+    t.check(rc == 0 and summary_re(p, 3, "holdings", "3 added, 0 updated").match(out), "holdings CSV: exit 0", out + err)
+    hold = "SELECT c.external_id, p.external_id, h.since, h.until FROM holdings h JOIN customers c ON c.id = h.customer_id" \
+           " JOIN products p ON p.id = h.product_id ORDER BY 1, 2"
+    t.eq(q(db, hold), [("K1", "P1", "2020-05-01", None), ("K1", "P2", "2021-01-15", "2023-06-30"),
+                       ("K2", "P1", "2022-03-01", None)], "holdings CSV: stored")
+    p = write(os.path.join(tmp, "bezit.jsonl"),
+              '{"customer_external_id": "K2", "product_external_id": "P1", "until": "2024-12-31"}\n')
+    rc, out, err = imp(db, "holdings", p)
+    t.check(rc == 0 and summary_re(p, 1, "holdings", "0 added, 1 updated").match(out), "holdings JSON Lines: upsert", out + err)
+    t.eq(q(db, hold)[-1], ("K2", "P1", "2022-03-01", "2024-12-31"), "holdings: until set, since kept")
+    before = snapshot(db)
+    p = write(os.path.join(tmp, "bezitfout.csv"),
+              "customer_external_id,product_external_id,since,until\n"
+              "K404,P1,2020-01-01,\n"
+              "K1,P404,,\n"
+              "K3,P3,2022-05-01,2021-01-01\n")
+    rc, out, err = imp(db, "holdings", p)
+    t.eq((rc, err.splitlines()), (1, [
+        "%s:2: column 'customer_external_id': no customer 'K404' (import the customers first)" % p,
+        "%s:3: column 'product_external_id': no product 'P404' (import the products first)" % p,
+        "%s:4: column 'until': '2021-01-01' is before since (2022-05-01)" % p,
+        "klantstem: %s: 3 bad rows; nothing imported" % p]), "holdings: unknown customer and product, until before since")
+    t.eq(snapshot(db), before, "holdings errors: nothing written")
+
+
+def events(t, db, tmp):
+    p = write(os.path.join(tmp, "events.jsonl"), "\r\n".join([
+        '{"external_id": "E1", "customer_external_id": "K1", "kind": "login", "occurred_at": "2026-03-01 10:00", "channel": "app"}',
+        '{"external_id": "E2", "customer_external_id": "K1", "kind": "mailing_opened", "occurred_at": "2026-07-01T08:30:00Z", "detail": "zomeractie"}',
+        '{"customer_external_id": "K1", "kind": "newsletter_subscribed", "occurred_at": "2026-01-05"}',
+        '{"customer_external_id": "K2", "kind": "contact", "occurred_at": "2026-02-02T12:00:00+01:00", "channel": "phone", "detail": 42}',
+    ]) + "\r\n")
+    rc, out, err = imp(db, "events", p)
+    t.check(rc == 0 and summary_re(p, 4, "events", "4 added, 0 updated").match(out), "events JSON Lines: exit 0", out + err)
+    ev = "SELECT e.external_id, c.external_id, e.kind, e.occurred_at, e.channel, e.detail FROM customer_events e" \
+         " JOIN customers c ON c.id = e.customer_id ORDER BY e.occurred_at"
+    want = [(None, "K1", "newsletter_subscribed", epoch_local(2026, 1, 5), None, None),
+            (None, "K2", "contact", epoch_utc(2026, 2, 2, 11), "phone", "42"),
+            ("E1", "K1", "login", epoch_local(2026, 3, 1, 10), "app", None),
+            ("E2", "K1", "mailing_opened", epoch_utc(2026, 7, 1, 8, 30), None, "zomeractie")]
+    t.eq(q(db, ev), want, "events: local times (Europe/Amsterdam), Z and offsets, a number as detail")
+    rc, out, err = imp(db, "events", p)
+    t.check(rc == 0 and summary_re(p, 4, "events", "0 added, 2 updated, 2 already there").match(out),
+            "events: a second import adds nothing (by id, or by content without one)", out + err)
+    t.eq(q(db, ev), want, "events: unchanged after the re-import")
+
+    p = write(os.path.join(tmp, "events.csv"),
+              "external_id,customer_external_id,kind,occurred_at,channel,detail\n"
+              "E1,K1,login,2026-03-01 11:15:30,web,\n"
+              "E3,K3,account_action,2026-04-01T09:00:00Z,web,\"adres gewijzigd, nieuw: \"\"Kerkstraat 1\"\"\"\n")
+    rc, out, err = imp(db, "events", p)
+    t.check(rc == 0 and summary_re(p, 2, "events", "1 added, 1 updated").match(out), "events CSV: upsert by id", out + err)
+    t.eq(q(db, ev + "")[-2:], [("E3", "K3", "account_action", epoch_utc(2026, 4, 1, 9), "web", 'adres gewijzigd, nieuw: "Kerkstraat 1"'),
+                               ("E2", "K1", "mailing_opened", epoch_utc(2026, 7, 1, 8, 30), None, "zomeractie")],
+         "events CSV: E3 stored with its quoted detail")
+    t.eq(q(db, "SELECT occurred_at, channel FROM customer_events WHERE external_id='E1'"),
+         [(epoch_local(2026, 3, 1, 11, 15, 30), "web")], "events CSV: E1 moved and its channel changed")
+
+    before = snapshot(db)
+    p = write(os.path.join(tmp, "eventsfout.jsonl"),
+              b'{"customer_external_id": "K1", "kind": "logout", "occurred_at": "2026-03-01"}\n'
+              b'{"customer_external_id": "K1", "kind": "login", "occurred_at": "01-03-2026", "channel": "caf\xe9"}\n'
+              b'{"customer_external_id": "K1", "kind": "login", "occurred_at": "2026-03-01", "colour": "red"}\n'
+              b'[1, 2]\n'
+              b'{"customer_external_id": "K1", "kind": "login", "occurred_at": "2026-03-01", "detail": {"a": 1}}\n')
+    rc, out, err = imp(db, "events", p)
+    kinds = "mailing_sent, mailing_opened, mailing_clicked, newsletter_subscribed, newsletter_unsubscribed, login, " \
+            "account_action, contact"
+    t.eq((rc, err.splitlines()), (1, [
+        "%s:1: column 'kind': 'logout' is not an event kind (%s)" % (p, kinds),
+        "%s:2: not valid UTF-8 (a file in another encoding? use --encoding latin1 or cp1252)" % p,
+        "%s:3: column 'colour': unknown column; a --mapping can rename or drop it" % p,
+        "%s:4: not a JSON object" % p,
+        "%s:5: column 'detail': must be a string, number, boolean or null" % p,
+        "klantstem: %s: 5 bad rows; nothing imported" % p]), "bad events: each line and member named")
+    p = write(os.path.join(tmp, "eventstijd.csv"), "customer_external_id,kind,occurred_at\nK1,login,01-03-2026\n")
+    rc, out, err = imp(db, "events", p)
+    t.eq(err.splitlines()[0], "%s:2: column 'occurred_at': '01-03-2026' is not a time (YYYY-MM-DD, YYYY-MM-DD "
+         "HH:MM[:SS] local, or ISO 8601 with Z or an offset; 1970-2099)" % p, "bad events: a time in another format")
+    t.eq(snapshot(db), before, "bad events: nothing written")
+
+
+def api(t, srv, db):
+    st, _, b = srv.post("/api/v1/import/customers", [
+        {"external_id": "A1", "name": "Api Een", "birth_year": 1970, "loyalty": "goud", "city": None},
+        {"external_id": "A2", "language": "EN", "customer_since": "2015-06-01"}])
+    t.eq((st, b), (200, {"kind": "customers", "rows": 2, "added": 2, "updated": 0, "unchanged": 0, "duplicates": 0}),
+         "API customers: 200 with the counts")
+    t.eq(customers(db, ["A1", "A2"]), {"A1": ("Api Een", None, "nl", None, None, 1970, None, None),
+                                       "A2": (None, None, "en", "2015-06-01", None, None, None, None)},
+         "API customers: stored like the CLI stores them")
+    t.eq(attrs(db, "A1"), {"loyalty": "goud"}, "API customers: an extra member is a custom attribute")
+    t.eq(runs(db)[-1], ("customers", None, 2, 0, 2, 0, 0, "api"), "API customers: its import_runs row")
+    # the running server reads the imported customers (CLI and API alike)
+    st, _, b = srv.get("/api/v1/customers?external_id=K1")
+    t.check(st == 200 and [c.get("city") for c in b.get("items", b.get("customers", []))] == ["Amsterdam"],
+            "the running server sees a customer the CLI imported", ks.got(st, b))
+    before = snapshot(db)
+    for body, field, msg, name in (
+            ([{"external_id": "A3"}, {"external_id": "A4", "birth_year": "19x0"}], "[1].birth_year",
+             "[1] birth_year: '19x0' is not a year", "a bad year in item 1"),
+            ([{"external_id": "A3", "Loyalty": "x"}], "[0].Loyalty",
+             "Loyalty: unknown field (a custom attribute's name is [a-z0-9_]{1,32})", "an unknown member"),
+            ([{"external_id": "A3", "birth_year": 1970.5}], "[0].birth_year",
+             "birth_year: must be a string, a whole number or null", "a fraction"),
+            ([{"name": "zonder id"}], "[0].external_id", "[0] external_id: a value is required", "no external_id")):
+        st, _, b = srv.post("/api/v1/import/customers", body)
+        t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, field),
+             "API customers 422: %s names %s" % (name, field))
+        t.eq(b.get("error", {}).get("message") if isinstance(b, dict) else None, msg, "API customers 422: %s: message" % name)
+    st, _, b = srv.post("/api/v1/import/holdings", [{"customer_external_id": "A1", "product_external_id": "P1"},
+                                                    {"customer_external_id": "NOPE", "product_external_id": "P1"}])
+    t.eq((st, b.get("error", {}).get("field")), (422, "[1].customer_external_id"),
+         "API holdings: an unknown customer is 422 naming the item and field")
+    st, _, b = srv.post("/api/v1/import/customers", {"external_id": "A5"})
+    t.eq(st, 400, "API: an object instead of an array is 400")
+    st, _, b = srv.post("/api/v1/import/customers", [])
+    t.eq(st, 422, "API: an empty array is 422")
+    st, _, b = srv.post("/api/v1/import/orders", [{"external_id": "O1"}])
+    t.eq(st, 404, "API: an unknown kind is 404")
+    t.eq(snapshot(db), before, "API refusals: nothing written (the good first item neither)")
+    st, _, b = srv.post("/api/v1/import/events", [
+        {"customer_external_id": "A1", "kind": "mailing_clicked", "occurred_at": "2026-05-05T10:00:00Z",
+         "channel": "email", "detail": "voorjaarsactie"}])
+    t.eq((st, b.get("added") if isinstance(b, dict) else None), (200, 1), "API events: 200, added")
+
+
+def timeline(t, srv, db):
+    cid = q(db, "SELECT id FROM customers WHERE external_id='K1'")[0][0]
+    st, _, b = srv.get("/api/v1/customers/%d/timeline?limit=200" % cid)
+    t.eq(st, 200, "timeline of K1: 200")
+    items = b.get("items", []) if isinstance(b, dict) else []
+    got = [(i["kind"], i["event"], i["at"], i.get("channel"), i.get("detail"), i.get("summary"))
+           for i in items if i["kind"] == "event"]
+    iso = ks.iso
+    t.eq(got, [
+        ("event", "mailing_opened", iso(epoch_utc(2026, 7, 1, 8, 30)), None, "zomeractie", "zomeractie"),
+        ("event", "login", iso(epoch_local(2026, 3, 1, 11, 15, 30)), "web", None, "login"),
+        ("event", "newsletter_subscribed", iso(epoch_local(2026, 1, 5)), None, None, "newsletter_subscribed"),
+    ], "timeline: K1's internal events, newest first, with channel and detail")
+    hold = [(i["event"], i["at"], i["product"]["name"], i["since"], i["until"]) for i in items if i["kind"] == "holding"]
+    t.eq(hold, [("ended", iso(epoch_utc(2023, 6, 30)), "Laadpaal thuis", "2021-01-15", "2023-06-30"),
+                ("started", iso(epoch_utc(2021, 1, 15)), "Laadpaal thuis", "2021-01-15", "2023-06-30"),
+                ("started", iso(epoch_utc(2020, 5, 1)), "Zonnepanelen", "2020-05-01", None)],
+         "timeline: products taken and ended, on their days")
+
+
+def main(t, srv):
+    db = srv.db
+    with tempfile.TemporaryDirectory() as tmp:
+        customers_csv(t, db, tmp)
+        customers_bad(t, db, tmp)
+        encoding(t, db, tmp)
+        skip_bad(t, db, tmp)
+        mapping(t, db, tmp)
+        products_holdings(t, db, tmp)
+        events(t, db, tmp)
+        api(t, srv, db)
+        timeline(t, srv, db)
+    for path, err in RUNS:
+        rep = ks.sanitizer_report(err)
+        if rep:
+            t.check(False, "no sanitizer report: " + path, rep[:4000])
+    t.check(all(ks.sanitizer_report(e) is None for _, e in RUNS), "no sanitizer report in %d import runs" % len(RUNS))
+
+
+ks.run(main)

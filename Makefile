@@ -135,6 +135,7 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/themes.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/drivers.mjs
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/timeline.mjs
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/widgets.mjs  # issue 16 H3
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

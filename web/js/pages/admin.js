@@ -6,7 +6,8 @@
 // live in admin_config.js.
 //
 // Routes: #/admin (= users), #/admin/users, #/admin/surveys, #/admin/rules,
-// #/admin/alerts, #/admin/settings. The server checks every call (admin).
+// #/admin/alerts, #/admin/settings, #/admin/widgets (issue 16 H3). The server
+// checks every call (admin).
 
 import { api, errorText, errorDetail } from '../api.js';
 import { h, field, select, clear, announce } from '../dom.js';
@@ -14,6 +15,7 @@ import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
 import { panel, errorNotice } from '../widgets.js';
 import { surveysSection, rulesSection, alertsSection, settingsSection } from './admin_config.js';
+import { widgetsSection } from './widgets.js';  // public score widgets (issue 16 H3)
 
 const ROLES = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const SECTIONS = {
@@ -22,6 +24,7 @@ const SECTIONS = {
   rules: rulesSection,
   alerts: alertsSection,
   settings: settingsSection,
+  widgets: widgetsSection,  // public score widgets (issue 16 H3)
 };
 
 // A message in a status line: ok or error (shared with admin_config.js).

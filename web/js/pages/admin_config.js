@@ -12,6 +12,7 @@ import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
 import { panel, errorNotice } from '../widgets.js';
 import { say, errText, listAll } from './admin.js';
+import { reviewSettingsPanel } from './review_settings.js';  // review invitations (issue 16 H3)
 
 function numberInput(name, value, min, max) {
   return h('input', { type: 'number', name, value: value ?? '', min, max, step: 1, inputmode: 'numeric' });
@@ -282,4 +283,5 @@ export async function settingsSection(body) {
     }
   });
   body.append(panel(t('admin.set.title'), null, form), panel(t('admin.smtp.title'), t('admin.smtp.sub'), smtp));
+  body.append(await reviewSettingsPanel());  // review invitations (issue 16 H3)
 }

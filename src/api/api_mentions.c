@@ -135,8 +135,9 @@ static ks_err api_m_query(http_req *req, store_mention_query *q, ks_error *e)
 	q->rated_only = rated && strcmp(rated, "true") == 0;
 	if (!err && q->customer_id && !api_m_global(req))
 		err = ks_fail(e, KS_ERR_FORBIDDEN, "customer_id", "customers are shown to directors and admins");
-	if (!err && !api_m_global(req))
-		err = api_scope(req, &q->unit_id, &employee, false, e);
+	if (!err && !api_m_global(req) && (err = api_scope(req, &q->unit_id, &employee, false, e)) && e &&
+	    strcmp(e->field, "team_id") == 0)
+		snprintf(e->field, sizeof e->field, "unit_id"); /* the parameter as this route names it */
 	return err;
 }
 

@@ -152,6 +152,15 @@ EXPECT = {
     ("POST", "/api/v1/text/model/train"): (ADMIN, 422),
     ("GET", "/api/v1/text/reanalyze"): (frozenset(("manager", "director", "admin")), 200),
     ("POST", "/api/v1/text/reanalyze"): (ADMIN, 202),
+    # mentions (issue 16 H1): leads and up read (scoped to their units), admins write
+    ("POST", "/api/v1/mentions"): (ADMIN, 200),
+    ("GET", "/api/v1/mentions"): (LEADS, 200),
+    ("GET", "/api/v1/mentions/summary"): (LEADS, 200),
+    ("GET", "/api/v1/mentions/{id}"): (LEADS, 200),
+    ("PUT", "/api/v1/mentions/{id}/reply"): (ADMIN, 200),
+    ("GET", "/api/v1/mention-locations"): (GLOBAL, 200),
+    ("PUT", "/api/v1/mention-locations"): (ADMIN, 200),
+    ("DELETE", "/api/v1/mention-locations"): (ADMIN, 200),
     # public score widgets (issue 16): admins publish; the widget itself is public
     ("GET", "/api/v1/widgets"): (ADMIN, 200),
     ("PUT", "/api/v1/widgets"): (ADMIN, 200),
@@ -393,6 +402,19 @@ class Ctx:
             must(self.srv.request("POST", "/api/v1/relationship/waves/%d/draw" % b["id"], None), 200, "draw")
         return b["id"]
 
+    def mention(self):
+        """mentions (issue 16 H1): one review linked to the callers' team
+        (its location mapped to the team), made at first use (admin)."""
+        if getattr(self, "_mention", None) is None:
+            loc = ks.uniq("Winkel")
+            must(self.srv.request("PUT", "/api/v1/mention-locations", {"location": loc, "unit_id": self.team}),
+                 200, "PUT mention-locations")
+            must(self.srv.post("/api/v1/mentions", [{"source": "matrix", "source_id": loc, "location": loc,
+                                                     "created_at": "2026-01-05", "rating": 4, "text": "Prima"}]),
+                 200, "POST mentions")
+            self._mention = self.srv.sql("SELECT id FROM mentions WHERE source_id = ?", (loc,))[0][0]
+        return self._mention
+
     def change_body(self, res):
         return {"teams": {"name": ks.uniq("T")}, "employees": {"first_name": ks.uniq("F")},
                 "journeys": {"description": ks.uniq("D")}, "touchpoints": {"position": 7},
@@ -425,6 +447,14 @@ class Ctx:
             path = pattern.replace("{id}", str(self.row[res]))
         else:
             path = pattern
+        if pattern.startswith("/api/v1/mentions/{id}"):  # mentions (issue 16 H1)
+            path = pattern.replace("{id}", str(self.mention()))
+        if key == ("DELETE", "/api/v1/mention-locations"):  # a fresh mapping each time
+            loc = ks.uniq("Weg")
+            if who == "admin":
+                must(srv.request("PUT", "/api/v1/mention-locations", {"location": loc, "unit_id": self.team}),
+                     200, "PUT mention-locations")
+            path += "?location=" + loc
         if pattern == "/s/{token}":
             path = "/s/" + self.survey_token[who]
         elif pattern == "/u/{token}":
@@ -552,6 +582,14 @@ class Ctx:
             body = {"retrain_days": 7}
         elif key in (("DELETE", "/api/v1/text/taxonomy"), ("DELETE", "/api/v1/text/model"),
                      ("POST", "/api/v1/text/model/train"), ("POST", "/api/v1/text/reanalyze")):
+            body = None
+        elif key == ("POST", "/api/v1/mentions"):  # mentions (issue 16 H1)
+            body = [{"source": "matrix", "source_id": ks.uniq("p"), "created_at": "2026-01-06", "text": "Goed"}]
+        elif key == ("PUT", "/api/v1/mentions/{id}/reply"):
+            body = {"draft": "Dank! " + who}
+        elif key == ("PUT", "/api/v1/mention-locations"):
+            body = {"location": ks.uniq("Plaats"), "unit_id": self.team}
+        elif key == ("DELETE", "/api/v1/mention-locations"):
             body = None
         elif key == ("PUT", "/api/v1/widgets"):  # public score widgets (issue 16): the list kept
             body = {"widgets": [self.widget()]}

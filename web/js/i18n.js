@@ -960,6 +960,9 @@ const STRINGS = {
     // mentions (issue 16 H1)
     'timeline.kind.mention': 'Review of bericht', 'timeline.ev.mention.posted': 'Review of bericht geplaatst',
     'timeline.ev.mention.replied': 'Reactie geplaatst',
+    // mentions (issue 16 H1)
+    'timeline.kind.mention': 'Review of bericht', 'timeline.ev.mention.posted': 'Review of bericht geplaatst',
+    'timeline.ev.mention.replied': 'Reactie geplaatst',
     // internal data (issue 16, H4): the organisation's own events and products on the timeline
     'timeline.kind.event': 'Gebeurtenis', 'timeline.kind.holding': 'Product',
     'timeline.ev.event.mailing_sent': 'Mailing verstuurd', 'timeline.ev.event.mailing_opened': 'Mailing geopend',
@@ -2001,6 +2004,9 @@ const STRINGS = {
     'timeline.sentiment': 'Tone: {label}', 'timeline.sent.negative': 'negative', 'timeline.sent.neutral': 'neutral',
     'timeline.sent.positive': 'positive',
     'timeline.open.response': 'View answer {id}', 'timeline.open.case': 'View case {id}',
+    // mentions (issue 16 H1)
+    'timeline.kind.mention': 'Review or post', 'timeline.ev.mention.posted': 'Review or post published',
+    'timeline.ev.mention.replied': 'Reply published',
     // mentions (issue 16 H1)
     'timeline.kind.mention': 'Review or post', 'timeline.ev.mention.posted': 'Review or post published',
     'timeline.ev.mention.replied': 'Reply published',

@@ -152,12 +152,14 @@ static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 			       " reply_text, reply_at, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
 			       " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 			       &q->ins, e);
-	/* A reply the source does not carry (NULL) keeps the one recorded here. */
+	/* A reply the source does not carry (NULL) keeps the one recorded here,
+	 * and so does a customer link: a feed's copy of a review that an
+	 * import linked to a customer has no customer id of its own. */
 	if (!err)
 		err = sq_cprep(c,
 			       "UPDATE mentions SET location = ?3, unit_id = ?4, author = ?5, title = ?6, text = ?7,"
 			       " url = ?8, created_at = ?9, updated_at = ?10, rating = ?11, scale_min = ?12,"
-			       " scale_max = ?13, rating10 = ?14, language = ?15, customer_id = ?16,"
+			       " scale_max = ?13, rating10 = ?14, language = ?15, customer_id = coalesce(?16, customer_id),"
 			       " reply_text = coalesce(?17, reply_text), reply_at = coalesce(?18, reply_at),"
 			       " received_at = ?19 WHERE source = ?1 AND source_id = ?2",
 			       &q->upd, e);
@@ -663,7 +665,9 @@ static json_t *sq_m_group_json(sqlite3_stmt *st, int64_t min_n)
 {
 	int64_t n = sqlite3_column_int64(st, 2), rated = sqlite3_column_int64(st, 3);
 	int64_t analysed = sqlite3_column_int64(st, 7);
-	json_t *g = json_pack("{s:o, s:s, s:I, s:I}", "key", sq_m_text(st, 0), "label", sq_ctext(st, 1), "n",
+	json_t *key = sqlite3_column_type(st, 0) == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, 0))
+								     : sq_m_text(st, 0);
+	json_t *g = json_pack("{s:o, s:s, s:I, s:I}", "key", key, "label", sq_ctext(st, 1), "n",
 			      (json_int_t)n, "n_rated", (json_int_t)rated);
 	json_t *hidden = json_array();
 	/* each measure on its own count, as a survey cell's (docs/PRIVACY.md 1) */

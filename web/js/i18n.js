@@ -306,6 +306,11 @@ const STRINGS = {
     'dim.channel': 'Kanaal', 'dim.language': 'Taal', 'dim.segment': 'Segment', 'dim.age_band': 'Leeftijd',
     'dim.customer_since_band': 'Klant sinds', 'dim.city': 'Plaats', 'dim.theme': 'Thema', 'dim.sentiment': 'Sentiment', 'dim.day': 'Dag', 'dim.week': 'Week',
     'dim.month': 'Maand', 'dim.quarter': 'Kwartaal', 'dim.year': 'Jaar',
+    // issue 16 (H5): the organisation's own data as dimensions
+    'dim.product': 'Product', 'dim.login_band': 'Inlogfrequentie', 'dim.newsletter': 'Nieuwsbrief',
+    'attrval.yes': 'ja', 'attrval.no': 'nee', 'attrval.unknown': 'onbekend', 'attrval.other': 'overig',
+    'attrval.none': 'geen logins', 'attrval.logins': '{n} logins',
+    'org.explorer.attr_note': 'Product, nieuwsbrief en inlogfrequentie gelden op het moment van de reactie (logins: de 90 dagen ervoor); een reactie telt mee bij elk product dat de klant toen had.',
     'saved': 'Opgeslagen.',
     'nav.cases': 'Cases',
     'nav.actions': 'Verbeteracties',
@@ -1353,6 +1358,11 @@ const STRINGS = {
     'dim.channel': 'Channel', 'dim.language': 'Language', 'dim.segment': 'Segment', 'dim.age_band': 'Age',
     'dim.customer_since_band': 'Customer since', 'dim.city': 'City', 'dim.theme': 'Theme', 'dim.sentiment': 'Sentiment', 'dim.day': 'Day', 'dim.week': 'Week',
     'dim.month': 'Month', 'dim.quarter': 'Quarter', 'dim.year': 'Year',
+    // issue 16 (H5): the organisation's own data as dimensions
+    'dim.product': 'Product', 'dim.login_band': 'Login frequency', 'dim.newsletter': 'Newsletter',
+    'attrval.yes': 'yes', 'attrval.no': 'no', 'attrval.unknown': 'unknown', 'attrval.other': 'other',
+    'attrval.none': 'no logins', 'attrval.logins': '{n} logins',
+    'org.explorer.attr_note': 'Product, newsletter and login frequency are taken at the time of the response (logins: the 90 days before); a response counts for every product the customer held then.',
     'saved': 'Saved.',
     'nav.cases': 'Cases',
     'nav.actions': 'Improvement actions',

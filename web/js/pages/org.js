@@ -29,8 +29,12 @@ export async function render(main, ctx) {
   const user = ctx.user;
   const global = user.role === 'director' || user.role === 'admin';
   const period = ctx.query.get('period') || '';
-  const dimA = DIMS.includes(ctx.query.get('a')) ? ctx.query.get('a') : 'team';
-  const dimB = DIMS.includes(ctx.query.get('b')) && ctx.query.get('b') !== dimA ? ctx.query.get('b') : '';
+  // issue 16 (H5): the organisation's own data as dimensions, once imported
+  const attr = await settled(api('/metrics/dimensions'));
+  if (!ctx.alive()) return;
+  const dims = [...DIMS, ...attrDims(attr.ok ? attr.value : null)];
+  const dimA = dims.includes(ctx.query.get('a')) ? ctx.query.get('a') : 'team';
+  const dimB = dims.includes(ctx.query.get('b')) && ctx.query.get('b') !== dimA ? ctx.query.get('b') : '';
   const metric = ['nps', 'grade', 'ces'].includes(ctx.query.get('m')) ? ctx.query.get('m') : 'nps';
   main.append(h('h1', null, t('org.title')));
   const reload = (over) => {
@@ -87,7 +91,7 @@ export async function render(main, ctx) {
     });
   }
 
-  main.append(h('div', { id: 'org-explorer' }, explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload })));
+  main.append(h('div', { id: 'org-explorer' }, explorerPanel({ dims, dimA, dimB, metric, explorerQuery, explorer, reload })));
 
   // The funnel is counted in SQL over every invitation (over a second on
   // the full demo, on a server thread): it is asked for only after the
@@ -261,8 +265,30 @@ async function nameTextKeys(res, dims) {
     for (const d of dims) {
       if (d === 'theme' && typeof r[d] === 'string') r[d] = { id: r[d], name: themeLabel(labels, r[d], r[d]) };
       if (d === 'sentiment' && typeof r[d] === 'string') r[d] = { id: r[d], name: t('sentiment.' + r[d]) };
+      if ((d === 'login_band' || d === 'newsletter' || d.startsWith('attr.')) && typeof r[d] === 'string') {
+        r[d] = { id: r[d], name: attrValueLabel(d, r[d]) };  // issue 16 (H5)
+      }
     }
   }
+}
+
+// ---- issue 16 (H5): attribute dimensions --------------------------------------------
+// product, login band and newsletter once anything was imported; a custom
+// attribute by its key as the organisation named it (GET /metrics/dimensions).
+function attrDims(list) {
+  if (!list || (!list.run && !(list.products || []).length)) return [];
+  return ['product', 'login_band', 'newsletter', ...(list.attributes || []).map((a) => a.dimension)];
+}
+
+export function dimLabel(d) {
+  return d.startsWith('attr.') ? d.slice(5) : t('dim.' + d);
+}
+
+function attrValueLabel(d, v) {
+  if (v === 'unknown' || v === 'other') return t('attrval.' + v);
+  if (d === 'newsletter') return t('attrval.' + v);
+  if (d === 'login_band') return v === 'none' ? t('attrval.none') : t('attrval.logins', { n: v });
+  return v;
 }
 
 function cellValue(row, metric) {
@@ -283,8 +309,8 @@ function maskedPivotCell(r, ck) {
     h('span', { 'aria-hidden': 'true' }, '\u00b7'), h('span', { class: 'visually-hidden' }, t('insufficient')));
 }
 
-function explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload }) {
-  const dimOpts = DIMS.map((d) => ({ value: d, label: t('dim.' + d) }));
+function explorerPanel({ dims, dimA, dimB, metric, explorerQuery, explorer, reload }) {
+  const dimOpts = dims.map((d) => ({ value: d, label: dimLabel(d) }));
   const a = select(dimOpts, dimA, { name: 'a', id: 'explorer-a' });
   const b = select([{ value: '', label: t('org.explorer.none') }, ...dimOpts], dimB, { name: 'b', id: 'explorer-b' });
   const m = select([{ value: 'nps', label: t('nps') }, { value: 'grade', label: t('grade') }, { value: 'ces', label: t('ces') }], metric, { name: 'm', id: 'explorer-m' });
@@ -305,16 +331,19 @@ function explorerPanel({ dimA, dimB, metric, explorerQuery, explorer, reload }) 
   }
   const res = explorer.value;
   box.append(h('p', { class: 'hint' }, t('org.explorer.masked', { min: res.min_n })));
+  if (/^(product|login_band|newsletter)$/.test(dimA) || /^(product|login_band|newsletter)$/.test(dimB)) {
+    box.append(h('p', { class: 'hint', id: 'explorer-attr-note' }, t('org.explorer.attr_note')));
+  }
   box.append(dimB ? pivotTable(res, dimA, dimB, metric) : oneDimTable(res, dimA, metric));
   box.append(h('div', { class: 'form-actions' }, csv));
   return box;
 }
 
 function oneDimTable(res, dim, metric) {
-  if (metric === 'nps') return groupTable(res.rows || [], dim);
+  if (metric === 'nps') return groupTable(res.rows || [], dim, { nameHeader: dimLabel(dim) });
   const l = lang();
   return h('div', { class: 'table-wrap' }, h('table', { dataset: { dim } },
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('dim.' + dim)), h('th', { scope: 'col', class: 'num' }, t('col.n')),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, dimLabel(dim)), h('th', { scope: 'col', class: 'num' }, t('col.n')),
       h('th', { scope: 'col', class: 'num' }, t(metric)))),
     h('tbody', null, (dim === 'employee' ? byName(res.rows || [], dim) : res.rows || []).map((r) => {
       const v = cellValue(r, metric);
@@ -341,7 +370,7 @@ function pivotTable(res, dimA, dimB, metric) {
   if (dimA === 'employee') byLabel(rowKeys, rowLabel);
   if (dimB === 'employee') byLabel(colKeys, colLabel);
   return h('div', { class: 'table-wrap' }, h('table', { class: 'pivot', dataset: { dimA, dimB } },
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('dim.' + dimA) + ' \\ ' + t('dim.' + dimB)),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, dimLabel(dimA) + ' \\ ' + dimLabel(dimB)),
       colKeys.map((c) => h('th', { scope: 'col', class: 'num', dataset: { key: c } }, colLabel.get(c))))),
     h('tbody', null, rowKeys.map((rk) => h('tr', { dataset: { key: rk } },
       h('th', { scope: 'row' }, rowLabel.get(rk)),

@@ -591,6 +591,17 @@ def timeline(t, srv, f):
     t.eq([x["text"] for x in replied], ["Dank je wel, Jan!"], "the recorded reply is an item of its own")
 
 
+def gdpr(t, srv, f):
+    cid = f["cust_nl"]["id"]
+    st, _, b = srv.get("/api/v1/customers/%d/export" % cid)
+    t.eq((st, [m["source_id"] for m in b.get("mentions", [])]), (200, ["g1"]),
+         "the GDPR export of a customer holds their linked mentions")
+    st, _, b = srv.post("/api/v1/customers/%d/erase" % cid, {"confirm": True})
+    t.status((st, None, b), 200, "erase the customer")
+    t.eq(srv.sql("SELECT customer_id, author, text IS NOT NULL FROM mentions WHERE source='shop' AND source_id='g1'"),
+         [(None, None, 1)], "erasure unlinks the review and drops its author's name; the public text stays")
+
+
 def never_nps(t, srv):
     st, _, b = srv.get("/api/v1/metrics")
     t.eq((st, b.get("n")), (200, 0), "mentions never count in the survey figures (/metrics n stays 0)")
@@ -613,6 +624,7 @@ def main(t, srv):
     roles(t, srv, f)
     timeline(t, srv, f)
     never_nps(t, srv)
+    gdpr(t, srv, f)
 
 
 if __name__ == "__main__":

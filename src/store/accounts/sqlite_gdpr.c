@@ -227,6 +227,9 @@ static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			   "SELECT id, kind, to_email, language, status, created_at, sent_at FROM case_mails"
 			   " WHERE case_id = ?1 ORDER BY id",
 			   err, e);
+	/* issue 16 H1: the reviews and posts linked to them */
+	err = sq_gdpr_put_rows(c, o, "mentions", "SELECT * FROM mentions WHERE customer_id = ?1 ORDER BY id", id, err,
+			       e);
 	return sq_gdpr_put_rows(c, o, "webhook_events",
 				"SELECT id, event, json_remove(payload, '$.token', '$.survey_path') AS payload,"
 				" status, created_at FROM webhook_outbox WHERE json_valid(payload)"
@@ -382,6 +385,11 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 				  id, 0, &n->invitations, e);
 	if (!err) /* issue 16 H3: review invitations (their token and click) go with the customer */
 		err = sq_gdpr_run(c, "DELETE FROM review_invitations WHERE customer_id = ?1", id, 0, NULL, e);
+	/* issue 16 H1: a review stays (a public text, counted in the mention
+	 * figures), its link to the customer and its author's name go */
+	if (!err)
+		err = sq_gdpr_run(c, "UPDATE mentions SET customer_id = NULL, author = NULL WHERE customer_id = ?1", id, 0,
+				  NULL, e);
 	if (!err)
 		err = sq_gdpr_run(c, "DELETE FROM contacts WHERE customer_id = ?1", id, 0, &n->contacts, e);
 	if (!err)

@@ -17,6 +17,16 @@ import { say, errText } from './admin.js';
 
 const FORMATS = ['trustpilot', 'google', 'kiyoh', 'appstore', 'social', 'generic-json', 'generic-csv'];
 
+// The form's own labels for the member a refusal names (field.url is
+// another page's "review page").
+const LABELS = { name: 'field.name', format: 'field.format', url: 'feeds.url', auth_header: 'field.auth_header',
+  interval_s: 'feeds.interval', enabled: 'feeds.enabled' };
+
+function formError(err) {
+  const key = LABELS[err?.field];
+  return key && err?.status === 422 ? t('feeds.invalid', { field: t(key) }) : errText(err);
+}
+
 function when(iso) {
   return iso ? fmtDateTime(iso, lang()) : t('feeds.never');
 }
@@ -105,7 +115,7 @@ function feedForm(feed, onSaved, onCancel) {
   const form = h('form', { id: 'feed-form', novalidate: true, dataset: { editing: feed ? feed.id : '' } },
     h('div', { class: 'form-row' },
       field(t('field.name'), name), field(t('field.format'), format, t('feeds.format.hint'))),
-    field(t('field.url'), url, t('feeds.url.hint')),
+    field(t('feeds.url'), url, t('feeds.url.hint')),
     field(t('field.auth_header'), auth, t(feed?.auth_header?.set ? 'feeds.auth.hint.set' : 'feeds.auth.hint')),
     feed?.auth_header?.set ? h('label', { class: 'check', for: 'feed-auth-clear' }, clearAuth, t('feeds.auth.clear')) : null,
     h('div', { class: 'form-row' },
@@ -131,7 +141,7 @@ function feedForm(feed, onSaved, onCancel) {
         bad.setAttribute('aria-invalid', 'true');
         bad.focus();
       }
-      say(msg, errText(err), true, errorDetail(err));
+      say(msg, formError(err), true, err?.serverMessage || errorDetail(err));
     }
     submit.disabled = false;
   });

@@ -356,6 +356,19 @@ class Ctx:
             self._widget = {k: w[k] for k in ("token", "scope", "scope_id", "measure", "period", "enabled")}
         return self._widget
 
+    def mention(self):
+        """mentions (issue 16 H1): one review linked to the callers' team
+        (its location mapped to the team), made at first use (admin)."""
+        if getattr(self, "_mention", None) is None:
+            loc = ks.uniq("Winkel")
+            must(self.srv.request("PUT", "/api/v1/mention-locations", {"location": loc, "unit_id": self.team}),
+                 200, "PUT mention-locations")
+            must(self.srv.post("/api/v1/mentions", [{"source": "matrix", "source_id": loc, "location": loc,
+                                                     "created_at": "2026-01-05", "rating": 4, "text": "Prima"}]),
+                 200, "POST mentions")
+            self._mention = self.srv.sql("SELECT id FROM mentions WHERE source_id = ?", (loc,))[0][0]
+        return self._mention
+
     def review_link(self):
         """review invitations (issue 16 H3): one invitation's link, made at
         first use (admin switches them on, a promoter answers)."""
@@ -401,19 +414,6 @@ class Ctx:
         if drawn:
             must(self.srv.request("POST", "/api/v1/relationship/waves/%d/draw" % b["id"], None), 200, "draw")
         return b["id"]
-
-    def mention(self):
-        """mentions (issue 16 H1): one review linked to the callers' team
-        (its location mapped to the team), made at first use (admin)."""
-        if getattr(self, "_mention", None) is None:
-            loc = ks.uniq("Winkel")
-            must(self.srv.request("PUT", "/api/v1/mention-locations", {"location": loc, "unit_id": self.team}),
-                 200, "PUT mention-locations")
-            must(self.srv.post("/api/v1/mentions", [{"source": "matrix", "source_id": loc, "location": loc,
-                                                     "created_at": "2026-01-05", "rating": 4, "text": "Prima"}]),
-                 200, "POST mentions")
-            self._mention = self.srv.sql("SELECT id FROM mentions WHERE source_id = ?", (loc,))[0][0]
-        return self._mention
 
     def change_body(self, res):
         return {"teams": {"name": ks.uniq("T")}, "employees": {"first_name": ks.uniq("F")},

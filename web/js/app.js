@@ -32,6 +32,8 @@ import * as resetPage from './pages/admin_reset.js';  // a mailed reset link (is
 import * as themesPage from './pages/themes.js';  // themes and sentiment of the open answers (issue 14)
 import * as driversPage from './pages/drivers.js';  // what drives the score (issue 15)
 import * as customerPage from './pages/customer.js';  // a customer's timeline (issue 16)
+import * as relationshipPage from './pages/relationship.js';  // relationship surveys (issue 16 H6)
+import * as feedsPage from './pages/feeds.js';  // the polled review and social feeds (issue 16 H2)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -53,7 +55,9 @@ const ROUTES = {
   reset: { page: resetPage, public: true },  // #/reset/TOKEN from a mailed link (issue 13)
   themes: { page: themesPage, roles: ALL, nav: 'nav.themes' },  // the roles of GET /themes, as /metrics (issue 14)
   drivers: { page: driversPage, roles: LEADS, nav: 'nav.drivers' },  // key drivers, top three, moments of truth (issue 15)
+  feeds: { page: feedsPage, roles: ['admin'], nav: 'nav.feeds' },  // review and social feeds the server polls (issue 16 H2)
   customer: { page: customerPage, roles: ['director', 'admin'] },  // #/customer/ID: the timeline, the roles of GET /customers/{id} (issue 16)
+  relationship: { page: relationshipPage, roles: ['director', 'admin'], nav: 'nav.relationship' },  // #/relationship[/ID] (issue 16 H6)
 };
 
 const state = {
@@ -76,9 +80,11 @@ function navFor(user) {
   items.push('actions', 'verbatims');
   items.push('themes');  // issue 14: every role reads /themes in its own scope
   if (r !== 'employee') items.push('drivers');  // issue 15: leads and up, each in their own unit (as /metrics)
+  if (r === 'director' || r === 'admin') items.push('relationship');  // relationship surveys (issue 16 H6)
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
   if (r === 'admin') items.push('privacy');  // export, erase, retention, audit log (issue 11)
   if (r === 'admin') items.push('admin');  // administration (issue 13)
+  if (r === 'admin') items.push('feeds');  // polled review and social feeds (issue 16 H2)
   return items;
 }
 

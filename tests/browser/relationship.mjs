@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// relationship.mjs — browser tests of relationship surveys (issue 16 H6,
+// pages/relationship.js): an admin creates a wave in the form, draws and
+// sends it with the page's buttons; after answers (posted through the API
+// for the wave's contacts) the report shows the wave's NPS beside the
+// contact-driven NPS, the gap in words with its interval, and the
+// representativeness table with one row per segment, all as the API gives
+// them; a director reads without buttons or form; a team lead is sent away —
+// against the real server on a fresh demo database.
+//
+//   KS_BIN=build/asan/klantstem node tests/browser/relationship.mjs
+
+import fs from 'node:fs';
+import {
+  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient,
+} from './lib.mjs';
+
+const { ok, eq, group, run } = tap('relationship survey browser tests');
+
+// The page's number formats, worked out here: nl, one decimal, sign, U+2212.
+function nps(v) {
+  const text = new Intl.NumberFormat('nl-NL', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(Math.abs(v));
+  if (!/[1-9]/.test(text)) return text;
+  return (v < 0 ? '\u2212' : '+') + text;
+}
+
+async function main() {
+  const bin = binary();
+  if (!fs.existsSync(bin)) {
+    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
+    return;
+  }
+  const dir = tmpDir('ks-relationship-');
+  let srv = null;
+  let browser = null;
+  const problems = [];
+  try {
+    const db = makeDemo(bin, dir, 3);
+    srv = await startServer(bin, db);
+    const base = srv.base;
+    const admin = new ApiClient(base);
+    await admin.login(USERS.admin);
+    browser = await launchBrowser();
+    const page = browser.context.pages()[0] || await browser.context.newPage();
+    page.on('pageerror', (err) => problems.push(String(err)));
+    page.on('dialog', (d) => d.accept());
+    await loginUi(page, base, USERS.admin);
+    let waveId = 0;
+
+    await group('create, draw, send', async () => {
+      await go(page, base, '#/relationship', 'relationship');
+      ok(await page.isVisible('nav a[href="#/relationship"]'), 'admin: the menu has Relatieonderzoek');
+      await page.waitForSelector('#rel-create');
+      await page.fill('#rel-create input[name="name"]', 'Browser Q');
+      await page.fill('#rel-create input[name="sample_size"]', '150');
+      await page.fill('#rel-create input[name="min_per_stratum"]', '6');
+      await Promise.all([
+        page.waitForFunction(() => /^#\/relationship\/\d+$/.test(location.hash)
+          && document.querySelector('main')?.dataset.ready === 'true'),
+        page.click('#rel-create button[type="submit"]'),
+      ]);
+      waveId = Number((await page.evaluate(() => location.hash)).split('/').pop());
+      const w = (await admin.call('GET', '/relationship/waves/' + waveId)).body;
+      eq([w.name, w.sample_size, w.min_per_stratum, w.status], ['Browser Q', 150, 6, 'draft'], 'the form made the draft wave');
+      eq(await page.textContent('#rel-facts dd[data-key="rel.status"]'), 'Concept', 'the page says Concept');
+      ok(await page.isVisible('#rel-no-report'), 'a draft: no report yet, and the page says why');
+      await Promise.all([
+        page.waitForFunction(() => document.querySelector('#rel-facts dd[data-key="rel.status"]')?.textContent === 'Getrokken'),
+        page.click('#rel-draw'),
+      ]);
+      const d = (await admin.call('GET', '/relationship/waves/' + waveId)).body;
+      eq(d.status, 'drawn', 'the button drew the sample');
+      eq(await page.textContent('#rel-facts dd[data-key="rel.seed"]'), d.seed, 'the seed is shown (the draw can be re-checked)');
+      await page.waitForSelector('#rel-report');
+      await Promise.all([
+        page.waitForFunction(() => document.querySelector('#rel-facts dd[data-key="rel.status"]')?.textContent === 'Verstuurd'),
+        page.click('#rel-send'),
+      ]);
+      const s = (await admin.call('GET', '/relationship/waves/' + waveId)).body;
+      eq(s.status, 'sent', 'the button sent the wave');
+      ok(s.invited > 0 && s.invited === s.selected, 'every selected customer is invited (' + s.invited + ')');
+      await page.waitForSelector('#rel-gap');
+      eq(await page.getAttribute('#rel-gap', 'data-verdict'), 'insufficient_data', 'no answers yet: the gap is not given');
+    });
+
+    await group('the report', async () => {
+      // answers for every invited customer of the wave: promoters in one
+      // half, detractors in the other, so the weighted and contact figures differ
+      const w = (await admin.call('GET', '/relationship/waves/' + waveId)).body;
+      const inv = (await admin.call('GET', '/invitations?limit=500&touchpoint_id=' + w.touchpoint_id)).body.items;
+      let i = 0;
+      for (const x of inv) {
+        const r = await admin.call('POST', '/responses', { client_key: 'rel-' + x.contact_id, contact_id: x.contact_id,
+          answers: { nps: i++ % 3 === 0 ? 4 : 10 } });
+        if (r.status !== 201) throw new Error('response: ' + r.status + ' ' + JSON.stringify(r.body));
+      }
+      const rep = (await admin.call('GET', '/relationship/waves/' + waveId + '/report')).body;
+      ok(rep.relationship.unweighted.n === inv.length, 'fixture: ' + inv.length + ' answers in the report');
+      await go(page, base, '#/relationship/' + waveId, 'relationship');
+      await page.waitForSelector('#rel-report');
+      await shot(page, 'relationship-report');
+      const weighted = rep.relationship.weighted;
+      const gapBasis = weighted ? 'weighted' : 'unweighted';
+      const gap = rep.gap[gapBasis];
+      ok(gap.verdict !== 'insufficient_data', 'fixture: the API gives a gap (' + gap.verdict + ')', rep.gap);
+      if (weighted) {
+        ok((await page.textContent('#rel-nps-weighted')).startsWith(nps(weighted.value)), 'the weighted NPS is shown as the API gives it',
+          [await page.textContent('#rel-nps-weighted'), weighted]);
+      }
+      const cd = rep.contact_driven.nps;
+      ok((await page.textContent('#rel-nps-contact')).startsWith(nps(cd.value)), 'the contact-driven NPS is shown beside it',
+        [await page.textContent('#rel-nps-contact'), cd]);
+      const gapText = await page.textContent('#rel-gap');
+      eq(await page.getAttribute('#rel-gap', 'data-verdict'), gap.verdict, 'the gap\'s verdict is the API\'s');
+      eq(await page.getAttribute('#rel-gap', 'data-basis'), gapBasis, 'the gap is taken from the ' + gapBasis + ' figure');
+      const words = { relationship_higher: 'hoger', relationship_lower: 'lager', within_noise: 'toeval' }[gap.verdict];
+      const pts = new Intl.NumberFormat('nl-NL', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(Math.abs(gap.value));
+      ok(gapText.includes(words) && gapText.includes(pts + ' punten') && gapText.includes(nps(gap.low)) && gapText.includes(nps(gap.high)),
+        'the gap in words: ' + gapText.trim());
+      const rows = await page.$$eval('#rel-repr tbody tr', (trs) => trs.map((tr) => tr.dataset.stratum));
+      eq(rows, rep.strata.map((s) => s.stratum), 'one row per segment of the customer base, in the API\'s order');
+      const base0 = await page.$eval('#rel-repr tbody tr td', (td) => td.textContent);
+      const share = new Intl.NumberFormat('nl-NL', { style: 'percent', maximumFractionDigits: 0 }).format(rep.strata[0].base_share);
+      ok(base0.includes(share), 'the base share of the first segment (' + share + ')', base0);
+    });
+
+    await resetContext(browser.context);
+    await loginUi(page, base, USERS.director);
+    await group('director', async () => {
+      await go(page, base, '#/relationship', 'relationship');
+      ok(await page.isVisible('#rel-waves'), 'director: the list of waves');
+      ok(!(await page.$('#rel-create')), 'director: no form to make a wave');
+      await go(page, base, '#/relationship/' + waveId, 'relationship');
+      await page.waitForSelector('#rel-report');
+      ok(!(await page.$('#rel-actions')), 'director: no draw/send/close buttons');
+      const r = await apiInPage(page, 'POST', '/relationship/waves', { body: { name: 'x', survey_id: 1, sample_size: 5 } });
+      eq(r.status, 403, 'director: POST /relationship/waves -> 403');
+    });
+
+    await resetContext(browser.context);
+    await loginUi(page, base, USERS.team_lead);
+    await group('team lead', async () => {
+      ok(!(await page.$('nav a[href="#/relationship"]')), 'team lead: no menu item');
+      await page.goto(base + '/#/relationship/' + waveId);
+      await page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true');
+      ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'relationship'), 'team lead: sent home');
+    });
+    eq(problems, [], 'no script errors in the pages');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (srv) {
+      const st = await srv.stop();
+      const err = srv.stderr();
+      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
+      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+run(main);

@@ -506,6 +506,19 @@ def test_fatigue_send_report(t, sink):
         st, _, b = srv.request("PUT", "%s/%d" % (WAVES, w["id"]), {"status": "closed"})
         t.check(st == 200 and b.get("status") == "closed" and b.get("closed_at"), "%s: a sent wave closes" % name,
                 ks.got(st, b))
+        # a GDPR erasure of a respondent: the erasure goes through (the
+        # sample's contact and invitation links are cleared), the wave keeps
+        # the sample row and counts one respondent fewer
+        gone = strata_sel["particulier"][0]
+        st, _, b = srv.post("/api/v1/customers/%d/erase" % gone, {"confirm": True})
+        t.check(st == 200, "%s: erasing a sampled respondent -> 200" % name, ks.got(st, b))
+        t.eq(srv.sql("SELECT contact_id, invitation_id FROM relationship_sample WHERE wave_id = ? AND customer_id = ?",
+                     (w["id"], gone)), [(None, None)], "%s: ... the sample row stays, unlinked" % name)
+        rep2 = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report after erasure")
+        t.eq(rep2["relationship"]["unweighted"]["n"], len(answers) - 1, "%s: ... and the wave has one answer fewer" % name)
+        w3 = wave(srv, sv["id"], sample_size=1000)
+        d3 = draw(srv, w3["id"])
+        t.eq(d3["draw"]["population"], 71, "%s: an erased customer is not in a later frame" % name)
 
 
 def check_report(t, name, rep, ids, sel, answers, cd_scores, contacts, w, late):

@@ -565,27 +565,63 @@ typedef struct sq_rel_send_ctx {
 	const store_rel_wave *w;
 	invite_rule rule;
 	int64_t tp, now, send_at;
+	/* prepared once per send, reset after each row (a wave has thousands) */
+	sqlite3_stmt *contact, *invitation, *sample;
 } sq_rel_send_ctx;
+
+/* Step a reused write statement once, then reset it for the next row. */
+static ks_err sq_rel_run(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+static ks_err sq_rel_send_prepare(sq_rel_send_ctx *x, ks_error *e)
+{
+	ks_err err = sq_cprep(x->c,
+			      "INSERT INTO contacts(customer_id, touchpoint_id, channel, reason, occurred_at, token,"
+			      " expires_at) VALUES(?1, ?2, 'relationship', ?3, ?4, ?5, ?6)",
+			      &x->contact, e);
+	if (!err)
+		err = sq_cprep(x->c,
+			       "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, channel, decision,"
+			       " status, email, send_at, next_attempt_at, message_id, reminder_status,"
+			       " unsubscribe_token, created_at)"
+			       " VALUES(?1, ?2, ?3, 'relationship', 'created', 'scheduled', ?4, ?5, ?5, ?6, ?7, ?8, ?9)",
+			       &x->invitation, e);
+	if (!err)
+		err = sq_cprep(x->c,
+			       "UPDATE relationship_sample SET excluded = ?3,"
+			       " excluded_at = CASE WHEN ?3 IS NULL THEN NULL ELSE 'send' END,"
+			       " contact_id = nullif(?4, 0), invitation_id = nullif(?5, 0)"
+			       " WHERE wave_id = ?1 AND customer_id = ?2",
+			       &x->sample, e);
+	return err;
+}
+
+static void sq_rel_send_finalize(sq_rel_send_ctx *x)
+{
+	sqlite3_finalize(x->contact);
+	sqlite3_finalize(x->invitation);
+	sqlite3_finalize(x->sample);
+	x->contact = x->invitation = x->sample = NULL;
+}
 
 static ks_err sq_rel_contact(sq_rel_send_ctx *x, int64_t customer, int64_t *contact, char *token, ks_error *e)
 {
 	sq_token(token);
-	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(x->c,
-			      "INSERT INTO contacts(customer_id, touchpoint_id, channel, reason, occurred_at, token,"
-			      " expires_at) VALUES(?1, ?2, 'relationship', ?3, ?4, ?5, ?6)",
-			      &st, e);
-	if (err)
-		return err;
 	char reason[64];
 	snprintf(reason, sizeof reason, "relationship wave %lld", (long long)x->w->id);
+	sqlite3_stmt *st = x->contact;
 	sqlite3_bind_int64(st, 1, customer);
 	sqlite3_bind_int64(st, 2, x->tp);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, x->now);
 	sqlite3_bind_text(st, 5, token, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, invite_expires_at(&x->rule, x->send_at));
-	err = sq_cstep(x->c, st, e);
+	ks_err err = sq_rel_run(x->c, st, e);
 	*contact = sqlite3_last_insert_rowid(x->c->db);
 	return err;
 }
@@ -597,15 +633,7 @@ static ks_err sq_rel_invitation(sq_rel_send_ctx *x, int64_t customer, int64_t co
 	sq_token(unsub);
 	snprintf(msgid, sizeof msgid, "rel-%lld-%lld-%s@klantstem", (long long)x->w->id, (long long)contact,
 		 unsub);
-	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(x->c,
-			      "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, channel, decision,"
-			      " status, email, send_at, next_attempt_at, message_id, reminder_status,"
-			      " unsubscribe_token, created_at)"
-			      " VALUES(?1, ?2, ?3, 'relationship', 'created', 'scheduled', ?4, ?5, ?5, ?6, ?7, ?8, ?9)",
-			      &st, e);
-	if (err)
-		return err;
+	sqlite3_stmt *st = x->invitation;
 	sqlite3_bind_int64(st, 1, contact);
 	sqlite3_bind_int64(st, 2, customer);
 	sqlite3_bind_int64(st, 3, x->tp);
@@ -615,7 +643,7 @@ static ks_err sq_rel_invitation(sq_rel_send_ctx *x, int64_t customer, int64_t co
 	sqlite3_bind_text(st, 7, x->rule.reminder_days > 0 ? "scheduled" : "none", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, unsub, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, x->now);
-	err = sq_cstep(x->c, st, e);
+	ks_err err = sq_rel_run(x->c, st, e);
 	*inv = sqlite3_last_insert_rowid(x->c->db);
 	return err;
 }
@@ -638,19 +666,11 @@ static ks_err sq_rel_webhook(sq_rel_send_ctx *x, int64_t customer, int64_t conta
 				e);
 }
 
-static ks_err sq_rel_sample_set(sq_conn *c, int64_t wave, int64_t customer, const char *excluded,
-				int64_t contact, int64_t inv, ks_error *e)
+static ks_err sq_rel_sample_set(sq_rel_send_ctx *x, int64_t customer, const char *excluded, int64_t contact,
+				int64_t inv, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c,
-			      "UPDATE relationship_sample SET excluded = ?3,"
-			      " excluded_at = CASE WHEN ?3 IS NULL THEN NULL ELSE 'send' END,"
-			      " contact_id = nullif(?4, 0), invitation_id = nullif(?5, 0)"
-			      " WHERE wave_id = ?1 AND customer_id = ?2",
-			      &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, wave);
+	sqlite3_stmt *st = x->sample;
+	sqlite3_bind_int64(st, 1, x->w->id);
 	sqlite3_bind_int64(st, 2, customer);
 	if (excluded)
 		sqlite3_bind_text(st, 3, excluded, -1, SQLITE_STATIC);
@@ -658,7 +678,7 @@ static ks_err sq_rel_sample_set(sq_conn *c, int64_t wave, int64_t customer, cons
 		sqlite3_bind_null(st, 3);
 	sqlite3_bind_int64(st, 4, contact);
 	sqlite3_bind_int64(st, 5, inv);
-	return sq_cstep(c, st, e);
+	return sq_rel_run(x->c, st, e);
 }
 
 /* A selected customer as read before the send: the loop writes the sample
@@ -674,7 +694,7 @@ static ks_err sq_rel_send_one(sq_rel_send_ctx *x, const sq_rel_pick *p, int64_t 
 {
 	if (p->why != INVITE_CREATE) {
 		(*excluded)++;
-		return sq_rel_sample_set(x->c, x->w->id, p->customer, invite_reason_name(p->why), 0, 0, e);
+		return sq_rel_sample_set(x, p->customer, invite_reason_name(p->why), 0, 0, e);
 	}
 	char token[MODEL_TOKEN_LEN + 1];
 	int64_t contact = 0, inv = 0;
@@ -684,7 +704,7 @@ static ks_err sq_rel_send_one(sq_rel_send_ctx *x, const sq_rel_pick *p, int64_t 
 	if (!err)
 		err = sq_rel_webhook(x, p->customer, contact, inv, token, e);
 	if (!err)
-		err = sq_rel_sample_set(x->c, x->w->id, p->customer, NULL, contact, inv, e);
+		err = sq_rel_sample_set(x, p->customer, NULL, contact, inv, e);
 	*invited += !err;
 	return err;
 }
@@ -723,8 +743,11 @@ static ks_err sq_rel_send_all(sq_rel_send_ctx *x, int64_t *invited, int64_t *exc
 		err = sq_rel_nomem(e);
 	else if (rc != SQLITE_DONE)
 		err = sq_fail(x->c, rc, e);
+	if (!err)
+		err = sq_rel_send_prepare(x, e);
 	for (size_t i = 0; !err && i < n; i++)
 		err = sq_rel_send_one(x, &v[i], invited, excluded, e);
+	sq_rel_send_finalize(x);
 	free(v);
 	return err;
 }

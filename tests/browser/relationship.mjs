@@ -11,11 +11,29 @@
 //   KS_BIN=build/asan/klantstem node tests/browser/relationship.mjs
 
 import fs from 'node:fs';
+import path from 'node:path';
 import {
-  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient,
+  REPO, USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('relationship survey browser tests');
+
+const AXE = fs.readFileSync(path.join(REPO, 'tests', 'browser', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+// axe-core's serious and critical findings on the page, and whether it is
+// wider than the phone (tables may scroll inside their .table-wrap), as
+// tests/browser/a11y.mjs checks every other page.
+async function phoneCheck(page, label) {
+  await page.evaluate(AXE);
+  const v = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .filter((x) => x.impact === 'serious' || x.impact === 'critical')
+    .map((x) => x.id + ' ' + x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')));
+  eq(v, [], label + ': no serious or critical axe-core finding');
+  const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > 361 && !el.closest('.table-wrap, .mainnav'))
+    .slice(0, 4).map((el) => el.tagName + (el.id ? '#' + el.id : '')));
+  eq(wide, [], label + ': nothing wider than a 360 px phone (tables scroll in place)');
+}
 
 // The page's number formats, worked out here: nl, one decimal, sign, U+2212.
 function nps(v) {
@@ -122,6 +140,17 @@ async function main() {
       const base0 = await page.$eval('#rel-repr tbody tr td', (td) => td.textContent);
       const share = new Intl.NumberFormat('nl-NL', { style: 'percent', maximumFractionDigits: 0 }).format(rep.strata[0].base_share);
       ok(base0.includes(share), 'the base share of the first segment (' + share + ')', base0);
+    });
+
+    await group('on a phone', async () => {
+      await page.setViewportSize({ width: 360, height: 740 });
+      await go(page, base, '#/relationship', 'relationship');
+      await phoneCheck(page, 'the list and the form');
+      await go(page, base, '#/relationship/' + waveId, 'relationship');
+      await page.waitForSelector('#rel-report');
+      await phoneCheck(page, 'the report');
+      await shot(page, 'relationship-phone');
+      await page.setViewportSize({ width: 1280, height: 900 });
     });
 
     await resetContext(browser.context);

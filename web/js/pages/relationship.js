@@ -121,7 +121,7 @@ function facts(w, l) {
     ['rel.invited', fmtInt(w.invited, l)], ['rel.respondents', fmtInt(w.respondents, l)],
     ['rel.seed', w.seed || '–'], ['rel.drawn_at', fmtDateTime(w.drawn_at, l)], ['rel.sent_at', fmtDateTime(w.sent_at, l)],
   ];
-  return h('dl', { class: 'response-facts', id: 'rel-facts' }, rows.map(([k, v]) => [h('dt', null, t(k)), h('dd', { dataset: { key: k } }, v)]));
+  return h('dl', { class: 'rel-facts', id: 'rel-facts' }, rows.map(([k, v]) => [h('dt', null, t(k)), h('dd', { dataset: { key: k } }, v)]));
 }
 
 // The admin's next step: draw a draft, send a drawn wave, close a sent one.

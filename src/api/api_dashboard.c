@@ -244,11 +244,33 @@ static ks_err api_verbatim_text_filters(http_req *req, store_verbatim_query *q, 
 	return KS_OK;
 }
 
+/* issue 16 H3: ?source= survey (the default) | mentions | all | one
+ * mention source ([a-z0-9_.-]{1,32}). Employees see no mentions (as on
+ * GET /api/v1/mentions): another source is a 403 for them. */
+static ks_err api_verbatim_source(http_req *req, store_verbatim_query *q, ks_error *e)
+{
+	const char *v = http_query(req, "source");
+	if (v == NULL || strcmp(v, "survey") == 0)
+		return KS_OK;
+	size_t n = strlen(v);
+	bool ok = n >= 1 && n <= 32;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '.' || v[i] == '-';
+	if (!ok)
+		return ks_fail(e, KS_ERR_INVALID, "source", "source must be survey, mentions, all or a mention source");
+	if (req->who.role == AUTH_ROLE_EMPLOYEE)
+		return ks_fail(e, KS_ERR_FORBIDDEN, "source", "reviews and posts are for team leads and up");
+	q->source = strcmp(v, "all") == 0 ? STORE_VSRC_ALL : STORE_VSRC_MENTIONS;
+	q->mention_source = q->source == STORE_VSRC_MENTIONS && strcmp(v, "mentions") != 0 ? v : NULL;
+	return KS_OK;
+}
+
 ks_err api_verbatims(http_req *req, ks_error *e);
 ks_err api_verbatims(http_req *req, ks_error *e)
 {
 	static const char *const params[] = {"q", "band", "team_id", "employee_id", "touchpoint_id",
-					     "language", "from", "to", "limit", "cursor", "theme", "sentiment", NULL};
+					     "language", "from", "to", "limit", "cursor", "theme", "sentiment",
+					     "source" /* issue 16 H3 */, NULL};
 	api_app *app = req->app;
 	store_verbatim_query q;
 	store_list_query page;
@@ -271,6 +293,8 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 		err = api_time_range(req, &q.from, &q.to, e);
 	if (!err)
 		err = api_verbatim_text_filters(req, &q, e); /* text (issue 14) */
+	if (!err)
+		err = api_verbatim_source(req, &q, e); /* issue 16 H3 */
 	q.with_analysis = true;
 	if (!err)
 		err = api_page(req, &page, e);
@@ -293,6 +317,12 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 	}
 	if (err)
 		return err;
+	if (q.source == STORE_VSRC_SURVEY) { /* issue 16 H3: every explorer item names its source */
+		size_t i;
+		json_t *it;
+		json_array_foreach(json_object_get(out, "items"), i, it)
+			json_object_set_new(it, "source", json_string("survey"));
+	}
 	api_verbatim_detail(req, detail, json_object_get(out, "items"));
 	http_reply_json(req, 200, out);
 	return KS_OK;

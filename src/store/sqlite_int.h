@@ -174,6 +174,13 @@ struct store_bulk {
 	sqlite3_stmt *inv_stmt;  /* cached by store_bulk_invitation_add */
 };
 
+/* issue 16 H3 (sqlite_verbatim_mentions.c): the mentions of a verbatim
+ * query as explorer items, newest first — by mention id below q->before_id
+ * (source MENTIONS) or, by_key, by STORE_VERBATIM_KEY below q->before_id
+ * (source ALL). *items gets up to limit rows; *more whether one follows. */
+ks_err sq_verbatim_mentions(ks_store *s, const store_verbatim_query *q, bool by_key, int limit, json_t **items,
+			    bool *more, ks_error *e);
+
 /* Map a SQLite result to a ks_err, filling e with the database's message.
  * UNIQUE violations become KS_ERR_CONFLICT naming the column. */
 ks_err sq_fail(sq_conn *c, int rc, ks_error *e);

@@ -540,9 +540,27 @@ typedef struct store_verbatim_query {
 	const char *theme;
 	const char *sentiment;
 	bool with_analysis;      /* each item gets "analysis" (the explorer) */
+	/* issue 16 H3: which voices. SURVEY (the default): open answers, by
+	 * id, as always; MENTIONS: reviews and posts (mention_source, NULL =
+	 * every source), by mention id; ALL: both in one list, newest first by
+	 * time (answers' received_at, mentions' created_at), before_id then a
+	 * key of STORE_VERBATIM_KEY. Mentions have no band, employee or
+	 * touchpoint: those filters leave them out. */
+	enum { STORE_VSRC_SURVEY = 0, STORE_VSRC_MENTIONS, STORE_VSRC_ALL } source;
+	const char *mention_source;
 } store_verbatim_query;
+/* issue 16 H3: the order key of an item of a merged list (source ALL):
+ * time * 2^30 + (answer ? 2^29 : 0) + id — newest first, an answer before a
+ * mention of the same second; ids below 2^29. */
+#define STORE_VERBATIM_KEY(t, answer, id) ((int64_t)(t) * 1073741824 + ((answer) ? 536870912 : 0) + (int64_t)(id))
 
-/* {"items":[{"response_id","text","nps","grade","band","language",
+/* issue 16 H3: with source MENTIONS or ALL every item has "source" ("survey",
+ * or the mention's source; GET /verbatims adds "survey" to the others);
+ * a mention's item has "mention_id" (response_id null), "title", "author",
+ * "url", "location", "rating", "scale_min", "scale_max", "rating10", the
+ * mapped unit as "team", null nps, grade, band, touchpoint and employee,
+ * its created_at as "received_at" and its own analysis.
+ * {"items":[{"response_id","text","nps","grade","band","language",
  * "received_at","touchpoint":{"id","name"}|null,"team":{"id","name"}|null,
  * "employee":{"id","name"}|null, "analysis":{...}|null (issue 14, as on
  * GET /responses; with_analysis only)}], "next_cursor": id|null}, ordered by id

@@ -161,7 +161,7 @@ def test_search(t, srv, db):
     t.check(not probs and len(want) > 20, "search: q=geholpen pages through (%d LIKE matches)" % len(want),
             "; ".join(probs))
     t.eq(ids_of(items), want, "search: q=geholpen = brute-force LIKE '%geholpen%', newest first")
-    t.check(all(set(it) == ITEM_KEYS | {"analysis"} for it in items),
+    t.check(all(set(it) == ITEM_KEYS | {"analysis", "source"} and it["source"] == "survey" for it in items),  # source: issue 16 H3
             "search: every item has the documented keys (issue 14: with its analysis)",
             ks.short(items[:2]))
     by_id = {r["id"]: r for r in rows}

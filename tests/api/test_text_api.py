@@ -278,7 +278,7 @@ def check_verbatims(t, srv, parking_ids):
         st2, _, r = srv.get("/api/v1/responses/%d" % it["response_id"])
         ok &= "analysis" in it and it["analysis"] == r.get("analysis")
         ok &= set(it) == {"response_id", "text", "nps", "grade", "band", "language", "received_at",
-                          "touchpoint", "team", "employee", "analysis"} - ({"nps", "grade"} - set(it))
+                          "touchpoint", "team", "employee", "analysis", "source"} - ({"nps", "grade"} - set(it))  # source: issue 16 H3
     t.check(ok, "verbatims: every item carries analysis, equal to GET /responses/{id}'s", ks.short(items[:2]))
     t.error(srv.get("/api/v1/verbatims?sentiment=angry"), 422, "invalid", "sentiment",
             "verbatims?sentiment=angry -> 422 field sentiment")

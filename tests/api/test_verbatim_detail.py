@@ -160,7 +160,9 @@ def item_problems(f, items, rows, reader_emp, detail, hide_colleague=False, expl
             an = it.get("analysis", "missing")
             if not (an is None or (isinstance(an, dict) and set(an) == {"language", "sentiment", "themes"})):
                 probs.append("item %s: analysis %r" % (it.get("response_id"), an))
-        items = [{k: v for k, v in it.items() if k != "analysis"} for it in items]
+            if it.get("source") != "survey":  # issue 16 H3: every explorer item names its source
+                probs.append("item %s: source %r" % (it.get("response_id"), it.get("source")))
+        items = [{k: v for k, v in it.items() if k not in ("analysis", "source")} for it in items]
     got_ids = [it.get("response_id") for it in items]
     want_ids = [r["id"] for r in rows]
     if got_ids != want_ids:
@@ -324,7 +326,7 @@ def main(t, srv):
     # exact through the API token too, then anonymous across a restart
     put_setting(t, readers["admin (token)"][0], "exact", "settings: an admin's API token sets exact -> 200")
     st, _, body = readers["admin (token)"][0].get("/api/v1/verbatims?employee_id=%d&limit=500" % f["emp"]["col"][0])
-    t.check(st == 200 and all(set(it) == FULL | {"analysis"} for it in body.get("items", [])) and body.get("items"),
+    t.check(st == 200 and all(set(it) == FULL | {"analysis", "source"} for it in body.get("items", [])) and body.get("items"),
             "exact: the employee_id filter and exact items are back", ks.got(st, body))
     put_setting(t, readers["admin"][0], "anonymous", "settings: back to anonymous before the restart")
     before = readers["admin"][0].get("/api/v1/settings")[2]

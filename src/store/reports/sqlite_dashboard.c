@@ -113,7 +113,9 @@ static ks_err sq_fts_query(const char *text, char *out, size_t n, int *words, ks
 	" AND (?12 IS NULL OR EXISTS (SELECT 1 FROM text_themes tt"                               \
 	"  WHERE tt.response_id = r.id AND tt.theme = ?12))"                                      \
 	" AND (?13 IS NULL OR EXISTS (SELECT 1 FROM text_analysis ta"                             \
-	"  WHERE ta.response_id = r.id AND ta.label = ?13))"
+	"  WHERE ta.response_id = r.id AND ta.label = ?13))"                                      \
+	/* issue 16 H3: ?14 the merged list's key (STORE_VERBATIM_KEY); NULL = any */             \
+	" AND (?14 IS NULL OR r.received_at * 1073741824 + 536870912 + r.id < ?14)"
 
 static const char *const sq_verbatim_sql =
 	SQ_VERBATIM_SELECT " ORDER BY r.id DESC LIMIT ?11";
@@ -125,6 +127,11 @@ static const char *const sq_verbatim_fts_sql =
 	SQ_VERBATIM_SELECT
 	" AND r.id IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?1)"
 	" ORDER BY r.id DESC LIMIT ?11";
+/* issue 16 H3: the merged list of answers and mentions is ordered by time */
+static const char *const sq_verbatim_fts_time_sql =
+	SQ_VERBATIM_SELECT
+	" AND r.id IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?1)"
+	" ORDER BY r.received_at DESC, r.id DESC LIMIT ?11";
 
 static const char *sq_band_name(int nps)
 {
@@ -192,7 +199,9 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	sq_band_range(q->band, &lo, &hi);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
-	ks_err err = sq_cprep(c, search ? sq_verbatim_fts_sql : by_time ? sq_wall_sql : sq_verbatim_sql, &st, e);
+	const char *sql = search ? (by_time ? sq_verbatim_fts_time_sql : sq_verbatim_fts_sql)
+				 : by_time ? sq_wall_sql : sq_verbatim_sql;
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		return err;
@@ -207,7 +216,11 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	sqlite3_bind_int64(st, 7, q->to);
 	sqlite3_bind_int(st, 8, lo);
 	sqlite3_bind_int(st, 9, hi);
-	sqlite3_bind_int64(st, 10, q->before_id);
+	/* issue 16 H3: in the merged list before_id is the time key (?14) */
+	bool keyed = q->source == STORE_VSRC_ALL;
+	sqlite3_bind_int64(st, 10, keyed ? 0 : q->before_id);
+	if (keyed && q->before_id)
+		sqlite3_bind_int64(st, 14, q->before_id);
 	sqlite3_bind_int(st, 11, limit + 1);
 	if (q->theme) /* text (issue 14) */
 		sqlite3_bind_text(st, 12, q->theme, -1, SQLITE_STATIC);
@@ -243,17 +256,105 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	return KS_OK;
 }
 
+/* ---- issue 16 H3: answers and mentions in one list --------------------------------- */
+
+/* The order key of an explorer item (STORE_VERBATIM_KEY). */
+static int64_t sq_verbatim_key(const json_t *it)
+{
+	json_t *rid = json_object_get(it, "response_id");
+	int64_t t = json_integer_value(json_object_get(it, "at_unix"));
+	return json_is_integer(rid) ? STORE_VERBATIM_KEY(t, true, json_integer_value(rid))
+				    : STORE_VERBATIM_KEY(t, false, json_integer_value(json_object_get(it, "mention_id")));
+}
+
+/* Both lists are newest first by the same key: take the larger head until
+ * limit items are taken; more when either has one left. at_unix (the
+ * answers' time for the key) leaves the items. */
+static json_t *sq_verbatim_merge(json_t *a, json_t *m, int limit, bool more_a, bool more_m, bool *more)
+{
+	json_t *out = json_array();
+	size_t i = 0, j = 0, na = json_array_size(a), nm = json_array_size(m);
+	while ((int)json_array_size(out) < limit && (i < na || j < nm)) {
+		bool take_a = j >= nm || (i < na && sq_verbatim_key(json_array_get(a, i)) > sq_verbatim_key(json_array_get(m, j)));
+		json_array_append(out, take_a ? json_array_get(a, i++) : json_array_get(m, j++));
+	}
+	*more = i < na || j < nm || more_a || more_m;
+	return out;
+}
+
+static void sq_verbatim_mark_survey(json_t *items)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+		json_object_set_new(it, "source", json_string("survey"));
+}
+
+/* The answers' times as numbers for the merge (their JSON has ISO text). */
+static ks_err sq_verbatim_times(ks_store *s, json_t *items, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT received_at FROM responses WHERE id = ?1", &st, e);
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		if (err)
+			break;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(it, "response_id")));
+		if (sqlite3_step(st) == SQLITE_ROW)
+			json_object_set_new(it, "at_unix", json_integer(sqlite3_column_int64(st, 0)));
+	}
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	return err;
+}
+
+static ks_err sq_verbatim_all(ks_store *s, const store_verbatim_query *q, json_t **items, bool *more, ks_error *e)
+{
+	int limit = q->limit < 1 ? 1 : q->limit > 500 ? 500 : q->limit;
+	json_t *a = NULL, *m = NULL;
+	bool more_a = false, more_m = false;
+	ks_err err = sq_verbatim_run(s, q, true, &a, &more_a, e);
+	if (!err) {
+		sq_verbatim_mark_survey(a);
+		err = sq_verbatim_times(s, a, e);
+	}
+	if (!err)
+		err = sq_verbatim_mentions(s, q, true, limit, &m, &more_m, e);
+	if (!err)
+		*items = sq_verbatim_merge(a, m, limit, more_a, more_m, more);
+	json_decref(a);
+	json_decref(m);
+	return err;
+}
+
 ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t **out, ks_error *e)
 {
 	json_t *items = NULL;
 	bool more = false;
-	ks_err err = sq_verbatim_run(s, q, false, &items, &more, e);
+	int limit = q->limit < 1 ? 1 : q->limit > 500 ? 500 : q->limit;
+	ks_err err;
+	if (q->source == STORE_VSRC_ALL)
+		err = sq_verbatim_all(s, q, &items, &more, e);
+	else if (q->source == STORE_VSRC_MENTIONS)
+		err = sq_verbatim_mentions(s, q, false, limit, &items, &more, e);
+	else
+		err = sq_verbatim_run(s, q, false, &items, &more, e);
 	if (err)
 		return err;
 	size_t n = json_array_size(items);
 	json_t *next = json_null();
-	if (more && n > 0)
-		next = json_copy(json_object_get(json_array_get(items, n - 1), "response_id"));
+	json_t *last = n > 0 ? json_array_get(items, n - 1) : NULL;
+	if (more && last && q->source == STORE_VSRC_ALL)
+		next = json_integer(sq_verbatim_key(last));
+	else if (more && last)
+		next = json_copy(json_object_get(last, q->source == STORE_VSRC_MENTIONS ? "mention_id" : "response_id"));
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+		json_object_del(it, "at_unix");
 	*out = json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
 	return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 }

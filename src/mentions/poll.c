@@ -172,6 +172,10 @@ struct mention_poller {
 	pthread_cond_t cv;
 	bool background;
 	pthread_t thread;
+	/* "run now" requests that found a run in progress, for the thread
+	 * (under mu; ids, no duplicates) */
+	int64_t queue[POLL_QUEUE_MAX];
+	int n_queue;
 };
 
 void poll_config_default(poll_config *c, const char *version)
@@ -714,6 +718,10 @@ static void poll_one(mention_poller *p, const store_feed *f, poll_result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->feed_id = f->id;
+	if (atomic_load(&p->stopping)) { /* a queued run after poll_shutdown */
+		r->stopped = true;
+		return;
+	}
 	poll_run *run = calloc(1, sizeof *run);
 	if (run == NULL) {
 		poll_note(r, "out of memory");
@@ -746,20 +754,46 @@ static void poll_one(mention_poller *p, const store_feed *f, poll_result *r)
 		fprintf(stderr, "klantstem: feed %" PRId64 ": cannot record the failure: %s\n", f->id, se.message);
 }
 
-ks_err poll_run_feed(mention_poller *p, int64_t id, poll_result *out, ks_error *e)
+/* Queue id for the thread (once) and wake it. */
+static ks_err poll_enqueue(mention_poller *p, int64_t id, ks_error *e)
+{
+	ks_err err = KS_OK;
+	pthread_mutex_lock(&p->mu);
+	bool have = false;
+	for (int i = 0; i < p->n_queue; i++)
+		have = have || p->queue[i] == id;
+	if (!have && p->n_queue == POLL_QUEUE_MAX)
+		err = ks_fail(e, KS_ERR_TOO_MANY, NULL, "%d feeds already wait for a run; try again later",
+			      POLL_QUEUE_MAX);
+	else if (!have)
+		p->queue[p->n_queue++] = id;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return err;
+}
+
+ks_err poll_run_feed(mention_poller *p, int64_t id, poll_result *out, bool *queued, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
+	*queued = false;
 	if (atomic_load(&p->stopping))
 		return ks_fail(e, KS_ERR_UNAVAILABLE, NULL, "the poller is stopping");
 	store_feed *f = malloc(sizeof *f);
 	if (f == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	pthread_mutex_lock(&p->run_mu);
-	/* read under the lock: a run that just ended changed failures and cursor */
 	ks_err err = store_feed_get(p->store, id, f, e);
-	if (!err)
-		poll_one(p, f, out);
-	pthread_mutex_unlock(&p->run_mu);
+	if (!err && pthread_mutex_trylock(&p->run_mu) != 0) {
+		err = p->background ? poll_enqueue(p, id, e)
+				    : ks_fail(e, KS_ERR_CONFLICT, NULL, "a feed is being fetched; try again shortly");
+		*queued = err == KS_OK;
+	} else if (!err) {
+		/* read again under the lock: a run that just ended changed
+		 * failures and cursor */
+		err = store_feed_get(p->store, id, f, e);
+		if (!err)
+			poll_one(p, f, out);
+		pthread_mutex_unlock(&p->run_mu);
+	}
 	free(f);
 	if (!err && out->stopped)
 		err = ks_fail(e, KS_ERR_UNAVAILABLE, NULL, "the server is shutting down");
@@ -768,18 +802,42 @@ ks_err poll_run_feed(mention_poller *p, int64_t id, poll_result *out, ks_error *
 
 /* ---- the thread ------------------------------------------------------------ */
 
+/* The "run now" requests first, enabled or not. */
+static void poll_queued(mention_poller *p, store_feed *f)
+{
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		int64_t id = p->n_queue ? p->queue[0] : 0;
+		if (p->n_queue)
+			memmove(p->queue, p->queue + 1, (size_t)--p->n_queue * sizeof p->queue[0]);
+		pthread_mutex_unlock(&p->mu);
+		if (id == 0 || atomic_load(&p->stopping))
+			return;
+		pthread_mutex_lock(&p->run_mu);
+		poll_result r;
+		if (store_feed_get(p->store, id, f, NULL) == KS_OK)
+			poll_one(p, f, &r);
+		pthread_mutex_unlock(&p->run_mu);
+	}
+}
+
 static void poll_pass(mention_poller *p)
 {
 	int64_t *ids = NULL;
 	size_t n = 0;
 	ks_error e;
 	ks_error_clear(&e);
+	store_feed *f = malloc(sizeof *f);
+	if (f == NULL)
+		return;
+	poll_queued(p, f);
 	if (store_feed_due(p->store, clock_now(p->clock), 16, &ids, &n, &e) != KS_OK) {
 		fprintf(stderr, "klantstem: feeds: %s\n", e.message);
+		free(f);
 		return;
 	}
-	store_feed *f = malloc(sizeof *f);
-	for (size_t i = 0; f && i < n && !atomic_load(&p->stopping); i++) {
+	for (size_t i = 0; i < n && !atomic_load(&p->stopping); i++) {
+		poll_queued(p, f);
 		pthread_mutex_lock(&p->run_mu);
 		/* still due? "run now" may have run it while we waited */
 		bool due = store_feed_get(p->store, ids[i], f, NULL) == KS_OK && f->enabled &&
@@ -804,7 +862,7 @@ static void *poll_main(void *arg)
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
-		if (!atomic_load(&p->stopping))
+		if (!atomic_load(&p->stopping) && p->n_queue == 0)
 			pthread_cond_timedwait(&p->cv, &p->mu, &until);
 	}
 	pthread_mutex_unlock(&p->mu);

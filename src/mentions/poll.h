@@ -33,6 +33,7 @@
 #define POLL_MAX_REDIRECTS 3
 #define POLL_BACKOFF_FIRST_S 60        /* 1, 2, 4 ... minutes */
 #define POLL_BACKOFF_MAX_S 86400       /* and never more than a day */
+#define POLL_QUEUE_MAX 32              /* "run now" requests waiting for the thread */
 
 typedef struct poll_config {
 	char user_agent[64];     /* "klantstem/<version>" */
@@ -63,10 +64,15 @@ typedef struct mention_poller mention_poller;
  * clock are borrowed and must outlive the poller. */
 ks_err poll_start(ks_store *store, const ks_clock *clock, const poll_config *cfg, bool background,
 		  mention_poller **out, ks_error *e);
-/* Run feed id now (enabled or not), waiting for a run in progress first.
- * KS_ERR_NOTFOUND for no such feed, KS_ERR_UNAVAILABLE while stopping; a
- * failed fetch is KS_OK with out->ok false (it is recorded like any run). */
-ks_err poll_run_feed(mention_poller *p, int64_t id, poll_result *out, ks_error *e);
+/* Run feed id now (enabled or not) on the caller's thread when no run is in
+ * progress: *queued false, out filled. When one is (the thread's, or another
+ * "run now"), the feed is queued for the thread, which runs it right after,
+ * enabled or not: *queued true, out untouched — so a caller (an HTTP slow
+ * worker, which logins share) never waits behind another feed's run.
+ * KS_ERR_NOTFOUND for no such feed, KS_ERR_TOO_MANY when POLL_QUEUE_MAX
+ * feeds already wait, KS_ERR_UNAVAILABLE while stopping; a failed fetch is
+ * KS_OK with out->ok false (it is recorded like any run). */
+ks_err poll_run_feed(mention_poller *p, int64_t id, poll_result *out, bool *queued, ks_error *e);
 /* Begin stopping: a transfer in progress is aborted within about a second
  * (curl's progress callback), no new run starts (poll_run_feed answers
  * KS_ERR_UNAVAILABLE). Call it before stopping the HTTP server, so a "run

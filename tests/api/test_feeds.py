@@ -615,19 +615,48 @@ def check_kill9(t, srv, site, now):
          [(6, 6)], "six mentions, none twice")
 
 
+def check_queue(t, srv, site):
+    """"Run now" while another feed is being fetched does not wait: 202, and
+    the poller's thread runs it right after (disabled or not)."""
+    site.gate.clear()
+    site.slow["/slow_generic"] = 8
+    site.generic = [rev(0, T0 - DAY, prefix="q")]
+    f = new_feed(t, srv, "Slow first", "generic-json", site.base + "/slow_generic")
+    g = new_feed(t, srv, "Waits", "generic-json", site.base + "/generic.json")
+    n0 = len(site.hits("/slow_generic"))
+    th = threading.Thread(target=run_quietly, args=(srv, f["id"]), daemon=True)
+    th.start()
+    t.check(wait_for(lambda: len(site.hits("/slow_generic")) > n0, 20), "the slow run is on its way")
+    t1 = time.time()
+    st, _, b = run(srv, g["id"])
+    t.check(st == 202 and isinstance(b, dict) and b.get("queued") is True and b["feed"]["id"] == g["id"]
+            and time.time() - t1 < 1.5, "run now during another run: 202 queued at once", ks.got(st, b))
+    done = wait_for(lambda: (lambda r: r[2] if r[2].get("last_ok_at") else None)(
+        srv.get("/api/v1/mention-feeds/%d" % g["id"])), 15)
+    t.eq((done or {}).get("last_run"), {"pages": 1, "received": 1, "inserted": 1, "updated": 0, "unchanged": 0},
+         "the thread ran the queued feed after the slow one (disabled as it is)")
+    th.join(10)
+    del site.slow["/slow_generic"]
+
+
 def check_shutdown(t, srv, site):
-    """SIGTERM while a run waits for a slow feed: the server exits promptly."""
+    """SIGTERM while a run-now waits for a slow feed and another is queued
+    behind it: the server exits promptly; the queued one is not fetched."""
     site.gate.clear()
     site.slow["/slow_generic"] = 60
     f = new_feed(t, srv, "Slow stop", "generic-json", site.base + "/slow_generic")
+    g = new_feed(t, srv, "Queued at stop", "generic-json", site.base + "/etag")
     n0 = len(site.hits("/slow_generic"))
     th = threading.Thread(target=run_quietly, args=(srv, f["id"]), daemon=True)
     th.start()
     t.check(wait_for(lambda: len(site.hits("/slow_generic")) > n0, 20), "the slow request is on its way")
+    t.status(run(srv, g["id"]), 202, "a second run now is queued")
+    e0 = len(site.hits("/etag"))
     t1 = time.time()
     srv.stop("SIGTERM during a slow feed: exit 0")
     took = time.time() - t1
     t.check(took < 4.0, "the server stopped %.1f s after SIGTERM (the transfer is aborted, not awaited)" % took)
+    t.eq(len(site.hits("/etag")), e0, "the queued feed was not fetched after the stop began")
     site.gate.set()
 
 
@@ -644,6 +673,7 @@ def main(t):
         check_social_generic(t, srv, site)
         check_failures(t, srv, site)
         check_timeout(t, srv, site)
+        check_queue(t, srv, site)
         check_conditional_redirect(t, srv, site)
         now = check_backoff(t, srv, site)
         check_kill9(t, srv, site, now)

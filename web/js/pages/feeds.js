@@ -39,6 +39,26 @@ function lastRunText(f) {
     unchanged: fmtInt(r.unchanged, lang()), pages: fmtInt(r.pages, lang()) });
 }
 
+// The outcome of the feed's last run in words: a success sets last_ok_at
+// to the run's time, a failure only last_run_at.
+function runOutcome(f) {
+  const lr = f.last_run || { inserted: 0, updated: 0, unchanged: 0 };
+  return f.last_run_at && f.last_ok_at === f.last_run_at
+    ? { ok: true, text: t('feeds.run.ok', { name: f.name, inserted: lr.inserted, updated: lr.updated, unchanged: lr.unchanged }) }
+    : { ok: false, text: t('feeds.run.failed', { name: f.name, error: f.last_error || '' }) };
+}
+
+// A queued run (202: another feed was being fetched): the feed as soon as
+// its last_run_at moves, asked once a second for up to two minutes.
+async function waitRun(id, before) {
+  for (let i = 0; i < 120; i++) {
+    await new Promise((res) => setTimeout(res, 1000));
+    const f = await api('/mention-feeds/' + id);
+    if (f.last_run_at && f.last_run_at !== before) return f;
+  }
+  return null;
+}
+
 function feedItem(f, ctx) {
   const stateClass = f.state === 'failing' ? ' badge-bad' : f.state === 'disabled' ? ' badge-off' : '';
   const run = h('button', {
@@ -49,11 +69,18 @@ function feedItem(f, ctx) {
       say(ctx.msg, t('feeds.running', { name: f.name }));
       try {
         const r = await api('/mention-feeds/' + f.id + '/run', { method: 'POST' });
-        ctx.replace(r.feed);
-        const done = r.run.ok
-          ? t('feeds.run.ok', { name: f.name, inserted: r.run.inserted, updated: r.run.updated, unchanged: r.run.unchanged })
-          : t('feeds.run.failed', { name: f.name, error: r.run.error || '' });
-        say(ctx.msg, done, !r.run.ok);
+        let feed = r.feed;
+        if (r.queued) {
+          say(ctx.msg, t('feeds.run.queued', { name: f.name }));
+          feed = (await waitRun(f.id, r.feed.last_run_at)) || r.feed;
+        }
+        ctx.replace(feed);
+        const done = r.run
+          ? { ok: r.run.ok, text: r.run.ok
+            ? t('feeds.run.ok', { name: f.name, inserted: r.run.inserted, updated: r.run.updated, unchanged: r.run.unchanged })
+            : t('feeds.run.failed', { name: f.name, error: r.run.error || '' }) }
+          : runOutcome(feed);
+        say(ctx.msg, done.text, !done.ok);
       } catch (err) {
         say(ctx.msg, errText(err), true, errorDetail(err));
       }

@@ -232,6 +232,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route_fail429(self, site, q):
         self.reply(429, {"error": "slow down"}, headers=[("Retry-After", "300")])
 
+    def route_fail503date(self, site, q):
+        # Retry-After as an HTTP date, 10 minutes from now (real time)
+        import email.utils
+        self.reply(503, {"error": "maintenance"},
+                   headers=[("Retry-After", email.utils.formatdate(time.time() + 600, usegmt=True))])
+
     def route_badjson(self, site, q):
         self.reply(200, '{"reviews": [{"id": "x1", "stars": 5,', "application/json")
 
@@ -498,6 +504,7 @@ def check_failures(t, srv, site):
     cursor stays."""
     cases = (("fail500", "generic-json", "HTTP 500"),
              ("fail429", "generic-json", "HTTP 429 (Retry-After 300 s)"),
+             ("fail503date", "generic-json", "HTTP 503 (Retry-After"),
              ("badjson", "trustpilot", "page 1"),
              ("huge", "generic-json", "larger than 32 MiB"),
              ("offsite", "social", "leaves the feed's host"))
@@ -519,6 +526,9 @@ def check_failures(t, srv, site):
             t.eq(r.get("next_run_at"), iso(T0 + 300), "429: the next try honours Retry-After 300 s")
         if path == "fail500":
             t.eq(r.get("next_run_at"), iso(T0 + 60), "500: the next try in 1 minute")
+        if path == "fail503date":
+            t.near(ks.parse_iso(r.get("next_run_at") or iso(0)) - T0, 600, 3,
+                   "503 with Retry-After as an HTTP date 10 minutes ahead: the next try ~600 s later")
 
 
 def check_timeout(t, srv, site):

@@ -171,7 +171,7 @@ bool mp_number(const char *s, double *out)
 	if (comma && strchr(tmp, '.') == NULL && strchr(comma + 1, ',') == NULL)
 		*comma = '.'; /* a decimal comma (Dutch spreadsheets) */
 	for (char *p = tmp; *p; p++)
-		if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+'))
+		if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+' || *p == 'e' || *p == 'E'))
 			return false; /* no hex, inf or nan from strtod */
 	char *end;
 	errno = 0;
@@ -368,6 +368,8 @@ static ks_err mp_check_rating(mention_in *m, const char *prefix, ks_error *e)
 		return mp_named(e, KS_ERR_RANGE, prefix, "rating", msg);
 	}
 	m->rating10 = (m->rating - m->scale_min) / (m->scale_max - m->scale_min) * 10.0;
+	if (!isfinite(m->scale_max - m->scale_min) || !(m->rating10 >= 0 && m->rating10 <= 10))
+		return mp_named(e, KS_ERR_RANGE, prefix, "scale_max", "the scale is too wide to compute with");
 	return KS_OK;
 }
 

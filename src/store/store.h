@@ -1599,12 +1599,14 @@ typedef struct store_rel_draw_result {
 	int64_t fatigue, opted_out, no_email;   /* excluded at the draw, by reason */
 	size_t strata;
 } store_rel_draw_result;
-/* Draw the sample of a draft wave with seed, in one transaction: the frame
- * (every customer not erased), strata by segment, rel_allocate, each
- * stratum in rel_key order, invite_decide's opt-out / e-mail / fatigue
- * checks at the current time; status becomes drawn. KS_ERR_CONFLICT naming
- * "status" unless draft; KS_ERR_RANGE from rel_allocate; KS_ERR_RANGE
- * naming "sample_size" when there are no customers. */
+/* Draw the sample of a draft wave with seed: the frame (every customer not
+ * erased) read in one snapshot without the write lock, strata by segment,
+ * rel_allocate, each stratum in rel_key order, invite_decide's opt-out /
+ * e-mail / fatigue checks at the current time; then the sample written in
+ * one transaction, status drawn. KS_ERR_CONFLICT naming "status" unless
+ * draft, or when the wave changed between the read and the write;
+ * KS_ERR_RANGE from rel_allocate; KS_ERR_RANGE naming "sample_size" when
+ * there are no customers. */
 ks_err store_rel_draw(ks_store *s, int64_t id, uint64_t seed, store_rel_draw_result *out, ks_error *e);
 /* Send a drawn wave, in one transaction: the relationship touchpoint of
  * its survey (made on first use, with a disabled rule), then per selected

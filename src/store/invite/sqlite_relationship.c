@@ -205,25 +205,155 @@ static ks_err sq_rel_nomem(ks_error *e)
 	return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 }
 
+/* Step a reused write statement once, then reset it for the next row. */
+static ks_err sq_rel_run(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
 /* ---- the draw ------------------------------------------------------------------ */
 
-/* One customer of the frame. */
+/* The draw reads the frame in a read transaction and decides in memory;
+ * only the sample rows are written under the write lock (a million
+ * customers take seconds to read, and the group-commit writer must not
+ * wait that long for it). The write re-checks that the wave is still the
+ * same draft; the send checks every customer again anyway. */
+
+/* One customer of the frame: 24 bytes, strata interned. */
 typedef struct sq_rel_unit {
 	int64_t id;
-	char *stratum;           /* owned */
 	uint64_t key;            /* rel_key(seed, id) */
-	invite_reason reason;    /* INVITE_CREATE when eligible now */
+	uint32_t stratum;        /* index into the frame's names; their rank by name after sq_rel_order */
+	uint32_t reason;         /* invite_reason: INVITE_CREATE when eligible now */
 } sq_rel_unit;
+
+typedef struct sq_rel_frame {
+	sq_rel_unit *u;
+	size_t n, cap;
+	char **names;            /* distinct strata, owned */
+	size_t h, hcap;
+	uint32_t *slot;          /* open-addressing table of name index + 1; 0 = empty */
+	size_t nslot;            /* a power of two, at least twice h */
+} sq_rel_frame;
+
+static void sq_rel_frame_free(sq_rel_frame *f)
+{
+	for (size_t i = 0; i < f->h; i++)
+		free(f->names[i]);
+	free(f->names);
+	free(f->slot);
+	free(f->u);
+	memset(f, 0, sizeof *f);
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t sq_rel_hash(const char *s)
+{
+	uint64_t x = 0xcbf29ce484222325u;
+	for (; *s; s++)
+		x = (x ^ (unsigned char)*s) * 0x100000001b3u;
+	return x;
+}
+
+static bool sq_rel_rehash(sq_rel_frame *f)
+{
+	size_t n = f->nslot ? f->nslot * 2 : 64;
+	uint32_t *slot = calloc(n, sizeof *slot);
+	if (slot == NULL)
+		return false;
+	for (size_t i = 0; i < f->h; i++) {
+		size_t j = sq_rel_hash(f->names[i]) & (n - 1);
+		while (slot[j])
+			j = (j + 1) & (n - 1);
+		slot[j] = (uint32_t)i + 1;
+	}
+	free(f->slot);
+	f->slot = slot;
+	f->nslot = n;
+	return true;
+}
+
+/* The index of stratum name, added when new; -1 when out of memory. */
+static int64_t sq_rel_intern(sq_rel_frame *f, const char *name)
+{
+	if ((f->h + 1) * 2 > f->nslot && !sq_rel_rehash(f))
+		return -1;
+	size_t j = sq_rel_hash(name) & (f->nslot - 1);
+	for (; f->slot[j]; j = (j + 1) & (f->nslot - 1))
+		if (strcmp(f->names[f->slot[j] - 1], name) == 0)
+			return f->slot[j] - 1;
+	if (f->h == f->hcap) {
+		size_t nc = f->hcap ? f->hcap * 2 : 16;
+		char **p = realloc(f->names, nc * sizeof *p);
+		if (p == NULL)
+			return -1;
+		f->names = p;
+		f->hcap = nc;
+	}
+	if ((f->names[f->h] = strdup(name)) == NULL)
+		return -1;
+	f->slot[j] = (uint32_t)f->h + 1;
+	return (int64_t)f->h++;
+}
+
+/* qsort context-free: the indices sorted compare the names they point at
+ * through this array of (name, index) pairs. */
+typedef struct sq_rel_named {
+	const char *name;
+	uint32_t index;
+} sq_rel_named;
+
+static int sq_rel_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const sq_rel_named *)a)->name, ((const sq_rel_named *)b)->name);
+}
 
 static int sq_rel_unit_cmp(const void *a, const void *b)
 {
 	const sq_rel_unit *x = a, *y = b;
-	int c = strcmp(x->stratum, y->stratum);
-	if (c)
-		return c;
+	if (x->stratum != y->stratum)
+		return x->stratum < y->stratum ? -1 : 1;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Strata by name, each stratum's customers by (key, id). */
+static bool sq_rel_order(sq_rel_frame *f)
+{
+	size_t h = f->h ? f->h : 1;
+	sq_rel_named *v = malloc(h * sizeof *v);
+	uint32_t *rank = malloc(h * sizeof *rank);
+	char **names = malloc(h * sizeof *names);
+	if (v == NULL || rank == NULL || names == NULL) {
+		free(v);
+		free(rank);
+		free(names);
+		return false;
+	}
+	for (size_t i = 0; i < f->h; i++)
+		v[i] = (sq_rel_named){f->names[i], (uint32_t)i};
+	qsort(v, f->h, sizeof *v, sq_rel_name_cmp);
+	for (size_t r = 0; r < f->h; r++) {
+		rank[v[r].index] = (uint32_t)r;
+		names[r] = f->names[v[r].index];
+	}
+	for (size_t i = 0; i < f->n; i++)
+		f->u[i].stratum = rank[f->u[i].stratum];
+	free(f->names);
+	f->names = names;
+	f->hcap = h;
+	free(v);
+	free(rank);
+	/* the names' hash table points at the old order: not used again */
+	free(f->slot);
+	f->slot = NULL;
+	f->nslot = 0;
+	qsort(f->u, f->n, sizeof *f->u, sq_rel_unit_cmp);
+	return true;
 }
 
 /* The fatigue rule of a wave as an invitation rule: the same
@@ -254,20 +384,32 @@ static invite_reason sq_rel_decide(sqlite3_stmt *st, int col, const invite_rule 
 	return invite_decide(rule, &f, now);
 }
 
-static void sq_rel_units_free(sq_rel_unit *u, size_t n)
+static bool sq_rel_add_unit(sq_rel_frame *f, sqlite3_stmt *st, const invite_rule *rule, uint64_t seed, int64_t now)
 {
-	for (size_t i = 0; i < n; i++)
-		free(u[i].stratum);
-	free(u);
+	if (f->n == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 1024;
+		sq_rel_unit *p = realloc(f->u, nc * sizeof *p);
+		if (p == NULL)
+			return false;
+		f->u = p;
+		f->cap = nc;
+	}
+	int64_t k = sq_rel_intern(f, sq_ctext(st, 1));
+	if (k < 0)
+		return false;
+	sq_rel_unit *x = &f->u[f->n++];
+	x->id = sqlite3_column_int64(st, 0);
+	x->stratum = (uint32_t)k;
+	x->key = rel_key(seed, x->id);
+	x->reason = (uint32_t)sq_rel_decide(st, 2, rule, now);
+	return true;
 }
 
 /* Every customer not erased (GDPR erasure renames the external id), with
- * its stratum, key and eligibility now. */
-static ks_err sq_rel_frame(sq_conn *c, const store_rel_wave *w, uint64_t seed, int64_t now,
-			   sq_rel_unit **out, size_t *n, ks_error *e)
+ * its stratum, key and eligibility now, in the draw's order. */
+static ks_err sq_rel_frame_read(sq_conn *c, const store_rel_wave *w, uint64_t seed, int64_t now, sq_rel_frame *f,
+				ks_error *e)
 {
-	*out = NULL;
-	*n = 0;
 	invite_rule rule;
 	sq_rel_rule(w, &rule);
 	sqlite3_stmt *st = NULL;
@@ -278,75 +420,47 @@ static ks_err sq_rel_frame(sq_conn *c, const store_rel_wave *w, uint64_t seed, i
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, now);
-	size_t cap = 0;
-	sq_rel_unit *u = NULL;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 1024;
-			sq_rel_unit *p = realloc(u, nc * sizeof *u);
-			if (p == NULL)
-				break;
-			u = p;
-			cap = nc;
-		}
-		sq_rel_unit *x = &u[*n];
-		x->id = sqlite3_column_int64(st, 0);
-		x->stratum = strdup(sq_ctext(st, 1));
-		if (x->stratum == NULL)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!sq_rel_add_unit(f, st, &rule, seed, now))
 			break;
-		x->key = rel_key(seed, x->id);
-		x->reason = sq_rel_decide(st, 2, &rule, now);
-		(*n)++;
-	}
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW) {
-		sq_rel_units_free(u, *n);
-		*n = 0;
-		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory reading the customers");
-	}
-	if (rc != SQLITE_DONE) {
-		sq_rel_units_free(u, *n);
-		*n = 0;
-		return sq_fail(c, rc, e);
-	}
-	qsort(u, *n, sizeof *u, sq_rel_unit_cmp);
-	*out = u;
-	return KS_OK;
-}
-
-typedef struct sq_rel_stmts {
-	sqlite3_stmt *sample, *stratum;
-} sq_rel_stmts;
-
-static ks_err sq_rel_put_unit(sq_conn *c, sq_rel_stmts *q, int64_t wave, const sq_rel_unit *u, int64_t rank,
-			      ks_error *e)
-{
-	sqlite3_stmt *st = q->sample;
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, wave);
-	sqlite3_bind_int64(st, 2, u->id);
-	sqlite3_bind_text(st, 3, u->stratum, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, rank);
-	if (u->reason == INVITE_CREATE)
-		sqlite3_bind_null(st, 5);
-	else
-		sqlite3_bind_text(st, 5, invite_reason_name(u->reason), -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || (rc == SQLITE_DONE && !sq_rel_order(f)))
+		return sq_rel_nomem(e);
 	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
-/* Walk one stratum (units[0..n-1], in key order) until `want` customers are
- * taken: with replacement only eligible ones count, without it every one
- * looked at takes a place (the ineligible ones stay uninvited). */
-static ks_err sq_rel_walk(sq_conn *c, sq_rel_stmts *q, const store_rel_wave *w, const sq_rel_unit *units,
-			  size_t n, int64_t want, store_rel_draw_result *r, ks_error *e)
+/* What the draw decided: per stratum its size and allocation, and the
+ * customers looked at (index into the frame, rank in the stratum). */
+typedef struct sq_rel_plan {
+	int64_t *pop, *alloc;
+	size_t *start;            /* first unit of each stratum */
+	size_t *look, *rank;      /* the customers looked at, in order */
+	size_t n_look;
+} sq_rel_plan;
+
+static void sq_rel_plan_free(sq_rel_plan *p)
+{
+	free(p->pop);
+	free(p->alloc);
+	free(p->start);
+	free(p->look);
+	free(p->rank);
+	memset(p, 0, sizeof *p);
+}
+
+/* Walk one stratum (f->u[start..start+pop), in key order) until `want`
+ * customers are taken: with replacement only eligible ones count, without
+ * it every one looked at takes a place (the ineligible ones stay
+ * uninvited). */
+static void sq_rel_walk(const store_rel_wave *w, const sq_rel_frame *f, size_t start, int64_t pop, int64_t want,
+			sq_rel_plan *p, store_rel_draw_result *r)
 {
 	int64_t taken = 0;
-	ks_err err = KS_OK;
-	for (size_t i = 0; !err && i < n && taken < want; i++) {
-		const sq_rel_unit *u = &units[i];
-		err = sq_rel_put_unit(c, q, w->id, u, (int64_t)i + 1, e);
+	for (int64_t i = 0; i < pop && taken < want; i++) {
+		const sq_rel_unit *u = &f->u[start + (size_t)i];
+		p->look[p->n_look] = start + (size_t)i;
+		p->rank[p->n_look++] = (size_t)i + 1;
 		if (u->reason == INVITE_CREATE) {
 			taken++;
 			r->selected++;
@@ -358,65 +472,75 @@ static ks_err sq_rel_walk(sq_conn *c, sq_rel_stmts *q, const store_rel_wave *w, 
 		r->opted_out += u->reason == INVITE_OPTED_OUT;
 		r->no_email += u->reason == INVITE_NO_EMAIL;
 	}
+}
+
+static ks_err sq_rel_plan_make(const store_rel_wave *w, const sq_rel_frame *f, sq_rel_plan *p,
+			       store_rel_draw_result *r, ks_error *e)
+{
+	size_t h = f->h;
+	p->pop = calloc(h ? h : 1, sizeof *p->pop);
+	p->alloc = calloc(h ? h : 1, sizeof *p->alloc);
+	p->start = calloc(h ? h : 1, sizeof *p->start);
+	p->look = malloc((f->n ? f->n : 1) * sizeof *p->look);
+	p->rank = malloc((f->n ? f->n : 1) * sizeof *p->rank);
+	if (!p->pop || !p->alloc || !p->start || !p->look || !p->rank)
+		return sq_rel_nomem(e);
+	for (size_t i = 0; i < f->n; i++)
+		if (p->pop[f->u[i].stratum]++ == 0)
+			p->start[f->u[i].stratum] = i;
+	rel_allocation mode = REL_ALLOC_PROPORTIONAL;
+	rel_allocation_parse(w->allocation, &mode);
+	ks_err err = rel_allocate(p->pop, h, w->sample_size, w->min_per_stratum, mode, p->alloc, e);
+	for (size_t k = 0; !err && k < h; k++) {
+		sq_rel_walk(w, f, p->start[k], p->pop[k], p->alloc[k], p, r);
+		r->allocated += p->alloc[k];
+	}
+	r->strata = h;
 	return err;
 }
 
-static ks_err sq_rel_put_stratum(sq_conn *c, sq_rel_stmts *q, int64_t wave, const char *name, int64_t pop,
-				 int64_t alloc, ks_error *e)
+/* The settings a draw depends on are those it read. */
+static bool sq_rel_same(const store_rel_wave *a, const store_rel_wave *b)
 {
-	sqlite3_stmt *st = q->stratum;
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, wave);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, pop);
-	sqlite3_bind_int64(st, 4, alloc);
-	int rc = sqlite3_step(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	return strcmp(a->status, b->status) == 0 && a->sample_size == b->sample_size &&
+	       strcmp(a->allocation, b->allocation) == 0 && a->min_per_stratum == b->min_per_stratum &&
+	       a->replace_excluded == b->replace_excluded && a->fatigue_days == b->fatigue_days;
 }
 
-/* Strata = runs of equal stratum in the sorted frame; allocate; walk each. */
-static ks_err sq_rel_sample(sq_conn *c, const store_rel_wave *w, const sq_rel_unit *u, size_t n,
-			    store_rel_draw_result *r, ks_error *e)
+static ks_err sq_rel_write_plan(sq_conn *c, const store_rel_wave *w, const sq_rel_frame *f, const sq_rel_plan *p,
+				ks_error *e)
 {
-	size_t h = 0;
-	for (size_t i = 0; i < n; i++)
-		h += i == 0 || strcmp(u[i].stratum, u[i - 1].stratum) != 0;
-	int64_t *pop = calloc(h, sizeof *pop), *alloc = calloc(h, sizeof *alloc);
-	size_t *start = calloc(h, sizeof *start);
-	sq_rel_stmts q = {NULL, NULL};
-	ks_err err = pop && alloc && start ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	for (size_t i = 0, k = 0; !err && i < n; i++) {
-		if (i > 0 && strcmp(u[i].stratum, u[i - 1].stratum) != 0)
-			k++;
-		if (pop[k]++ == 0)
-			start[k] = i;
-	}
-	rel_allocation mode = REL_ALLOC_PROPORTIONAL;
-	rel_allocation_parse(w->allocation, &mode);
-	if (!err)
-		err = rel_allocate(pop, h, w->sample_size, w->min_per_stratum, mode, alloc, e);
+	sqlite3_stmt *strat = NULL, *samp = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO relationship_strata(wave_id, stratum, population, allocated)"
+			      " VALUES(?1, ?2, ?3, ?4)",
+			      &strat, e);
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO relationship_sample(wave_id, customer_id, stratum, draw_rank, excluded,"
 			       " excluded_at) VALUES(?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 IS NULL THEN NULL ELSE 'draw' END)",
-			       &q.sample, e);
-	if (!err)
-		err = sq_cprep(c,
-			       "INSERT INTO relationship_strata(wave_id, stratum, population, allocated)"
-			       " VALUES(?1, ?2, ?3, ?4)",
-			       &q.stratum, e);
-	for (size_t k = 0; !err && k < h; k++) {
-		err = sq_rel_put_stratum(c, &q, w->id, u[start[k]].stratum, pop[k], alloc[k], e);
-		if (!err)
-			err = sq_rel_walk(c, &q, w, &u[start[k]], (size_t)pop[k], alloc[k], r, e);
-		r->allocated += alloc[k];
+			       &samp, e);
+	for (size_t k = 0; !err && k < f->h; k++) {
+		sqlite3_bind_int64(strat, 1, w->id);
+		sqlite3_bind_text(strat, 2, f->names[k], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(strat, 3, p->pop[k]);
+		sqlite3_bind_int64(strat, 4, p->alloc[k]);
+		err = sq_rel_run(c, strat, e);
 	}
-	sqlite3_finalize(q.sample);
-	sqlite3_finalize(q.stratum);
-	r->strata = h;
-	free(pop);
-	free(alloc);
-	free(start);
+	for (size_t i = 0; !err && i < p->n_look; i++) {
+		const sq_rel_unit *u = &f->u[p->look[i]];
+		sqlite3_bind_int64(samp, 1, w->id);
+		sqlite3_bind_int64(samp, 2, u->id);
+		sqlite3_bind_text(samp, 3, f->names[u->stratum], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(samp, 4, (int64_t)p->rank[i]);
+		if (u->reason == INVITE_CREATE)
+			sqlite3_bind_null(samp, 5);
+		else
+			sqlite3_bind_text(samp, 5, invite_reason_name((invite_reason)u->reason), -1, SQLITE_STATIC);
+		err = sq_rel_run(c, samp, e);
+	}
+	sqlite3_finalize(strat);
+	sqlite3_finalize(samp);
 	return err;
 }
 
@@ -439,32 +563,51 @@ static ks_err sq_rel_mark_drawn(sq_conn *c, const store_rel_wave *w, uint64_t se
 	return sq_cstep(c, st, e);
 }
 
+static ks_err sq_rel_draft_check(const store_rel_wave *w, ks_error *e)
+{
+	if (strcmp(w->status, "draft") == 0)
+		return KS_OK;
+	return ks_fail(e, KS_ERR_CONFLICT, "status", "only a draft wave can be drawn (this one is %s)", w->status);
+}
+
 ks_err store_rel_draw(ks_store *s, int64_t id, uint64_t seed, store_rel_draw_result *out, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
 	int64_t now = clock_now(s->clock);
 	sq_conn *c = sq_acquire(s);
-	store_rel_wave w;
-	sq_rel_unit *u = NULL;
-	size_t n = 0;
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	store_rel_wave w, again;
+	sq_rel_frame f;
+	sq_rel_plan p;
+	memset(&f, 0, sizeof f);
+	memset(&p, 0, sizeof p);
+	ks_err err = sq_exec(c, "BEGIN", e);  /* the read: one snapshot, no write lock */
 	if (!err)
 		err = sq_rel_get_on(c, id, &w, e);
-	if (!err && strcmp(w.status, "draft") != 0)
-		err = ks_fail(e, KS_ERR_CONFLICT, "status", "only a draft wave can be drawn (this one is %s)",
-			      w.status);
 	if (!err)
-		err = sq_rel_frame(c, &w, seed, now, &u, &n, e);
-	if (!err && n == 0)
-		err = ks_fail(e, KS_ERR_RANGE, "sample_size", "there are no customers to draw from");
+		err = sq_rel_draft_check(&w, e);
 	if (!err)
-		err = sq_rel_sample(c, &w, u, n, out, e);
-	out->population = (int64_t)n;
-	if (!err)
-		err = sq_rel_mark_drawn(c, &w, seed, (int64_t)n, now, e);
+		err = sq_rel_frame_read(c, &w, seed, now, &f, e);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
-	sq_rel_units_free(u, n);
+	if (!err && f.n == 0)
+		err = ks_fail(e, KS_ERR_RANGE, "sample_size", "there are no customers to draw from");
+	if (!err)
+		err = sq_rel_plan_make(&w, &f, &p, out, e);
+	out->population = (int64_t)f.n;
+	if (!err)
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_get_on(c, id, &again, e);
+	if (!err && !sq_rel_same(&w, &again))
+		err = ks_fail(e, KS_ERR_CONFLICT, "status", "the wave changed while it was drawn; draw again");
+	if (!err)
+		err = sq_rel_write_plan(c, &w, &f, &p, e);
+	if (!err)
+		err = sq_rel_mark_drawn(c, &w, seed, (int64_t)f.n, now, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_rel_plan_free(&p);
+	sq_rel_frame_free(&f);
 	sq_release(s, c);
 	return err;
 }
@@ -568,15 +711,6 @@ typedef struct sq_rel_send_ctx {
 	/* prepared once per send, reset after each row (a wave has thousands) */
 	sqlite3_stmt *contact, *invitation, *sample;
 } sq_rel_send_ctx;
-
-/* Step a reused write statement once, then reset it for the next row. */
-static ks_err sq_rel_run(sq_conn *c, sqlite3_stmt *st, ks_error *e)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-}
 
 static ks_err sq_rel_send_prepare(sq_rel_send_ctx *x, ks_error *e)
 {

@@ -32,6 +32,7 @@ import * as resetPage from './pages/admin_reset.js';  // a mailed reset link (is
 import * as themesPage from './pages/themes.js';  // themes and sentiment of the open answers (issue 14)
 import * as driversPage from './pages/drivers.js';  // what drives the score (issue 15)
 import * as customerPage from './pages/customer.js';  // a customer's timeline (issue 16)
+import * as mentionsPage from './pages/mentions.js';  // reviews and posts (issue 16 H3)
 import * as relationshipPage from './pages/relationship.js';  // relationship surveys (issue 16 H6)
 import * as feedsPage from './pages/feeds.js';  // the polled review and social feeds (issue 16 H2)
 
@@ -56,6 +57,7 @@ const ROUTES = {
   themes: { page: themesPage, roles: ALL, nav: 'nav.themes' },  // the roles of GET /themes, as /metrics (issue 14)
   drivers: { page: driversPage, roles: LEADS, nav: 'nav.drivers' },  // key drivers, top three, moments of truth (issue 15)
   feeds: { page: feedsPage, roles: ['admin'], nav: 'nav.feeds' },  // review and social feeds the server polls (issue 16 H2)
+  mentions: { page: mentionsPage, roles: LEADS, nav: 'nav.mentions' },  // reviews and posts, the roles of GET /mentions (issue 16 H3)
   customer: { page: customerPage, roles: ['director', 'admin'] },  // #/customer/ID: the timeline, the roles of GET /customers/{id} (issue 16)
   relationship: { page: relationshipPage, roles: ['director', 'admin'], nav: 'nav.relationship' },  // #/relationship[/ID] (issue 16 H6)
 };
@@ -79,6 +81,7 @@ function navFor(user) {
   if (r !== 'employee') items.push('cases');
   items.push('actions', 'verbatims');
   items.push('themes');  // issue 14: every role reads /themes in its own scope
+  if (r !== 'employee') items.push('mentions');  // issue 16 H3: reviews and posts, leads and up (as GET /mentions)
   if (r !== 'employee') items.push('drivers');  // issue 15: leads and up, each in their own unit (as /metrics)
   if (r === 'director' || r === 'admin') items.push('relationship');  // relationship surveys (issue 16 H6)
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)

@@ -11,6 +11,7 @@ import { trendChart } from '../charts.js';
 import { kpiRow, panel, chartPanel, trendTable, groupTable, verbatimList, errorNotice, periodField, periodTag, trendPeriod } from '../widgets.js';
 import { topThemesPanel, themeLabels } from './themes.js';  // issue 14
 import { top3Panel } from './drivers.js';  // issue 15
+import { teamMentionsPanel } from './mentions.js';  // issue 16 H3: reviews and posts of the unit
 
 // The teams this user can pick from: [{id, name}].
 async function teamsInReach(user) {
@@ -132,10 +133,18 @@ export async function render(main, ctx) {
     themeLabels().catch(() => new Map())]);
   // the team's top three drivers (issue 15): GET /drivers/top3, the server's scope and suppression
   const top3P = api('/drivers/top3', { query: { team_id: team.id, period } }).then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
+  // issue 16 H3: the mentions linked to this unit (leads and up: the API's roles), asked for alongside
+  const mentionsP = leads ? teamMentionsPanel(team, period).then((box) => ({ ok: true, box }), (error) => ({ ok: false, error })) : null;
   const [metrics, trend, touch, emps, goals, settings, fame, shame] = await (earlyData || teamData(team.id, period, leads));
   if (!ctx.alive()) return;
 
   main.append(h('div', { id: 'team-kpis' }, periodTag(period), metrics.ok ? kpiRow(metrics.value) : errorNotice(metrics.error)));
+  // issue 16 H3: beside the survey NPS, never in it — stars have their own measures
+  const mentions = mentionsP ? await mentionsP : null;
+  if (!ctx.alive()) return;
+  if (mentions && (mentions.ok || (mentions.error?.status !== 403 && mentions.error?.status !== 404))) {
+    main.append(h('div', { id: 'team-mentions' }, mentions.ok ? mentions.box : errorNotice(mentions.error)));
+  }
 
   if (trend.ok) {
     main.append(h('div', { id: 'team-trend' }, chartPanel(t('team.trend'),

@@ -10,6 +10,10 @@
 // words (not by colour alone) and carries its themes as chips. The API
 // gives theme ids, not where in the text they stand: nothing is
 // highlighted that the server did not say.
+// Issue 16 H3: a source filter — survey answers (the default), reviews and
+// posts of every source or of one, or both in one list (GET /verbatims
+// ?source=); a mention shows as on the mentions page (its own rating
+// scale, never a score band).
 
 import { api } from '../api.js';
 import { h, field, select, announce } from '../dom.js';
@@ -17,9 +21,10 @@ import { t, lang } from '../i18n.js';
 import { fmtInt } from '../format.js';
 import { verbatimItem, errorNotice } from '../widgets.js';
 import { themeLabels, themeLabel } from './themes.js';
+import { mentionItem } from './mentions.js';  // issue 16 H3: reviews and posts in the same list
 
 const PAGE = 25;
-const FILTERS = ['q', 'band', 'theme', 'sentiment', 'team_id', 'employee_id', 'touchpoint_id', 'language', 'from', 'to'];
+const FILTERS = ['q', 'band', 'theme', 'sentiment', 'team_id', 'employee_id', 'touchpoint_id', 'language', 'from', 'to', 'source'];
 const SENTIMENTS = ['negative', 'neutral', 'positive'];
 const SENT_MARK = { negative: '\u25bc', neutral: '\u25cf', positive: '\u25b2' };
 
@@ -50,7 +55,8 @@ function analysisOf(v, labels) {
 }
 
 function itemWithAnalysis(v, labels) {
-  const li = verbatimItem(v);
+  const li = v.mention_id ? mentionItem(v) : verbatimItem(v);  // issue 16 H3: a mention has its own face
+  li.dataset.source = v.source || 'survey';
   const a = v.analysis;
   li.dataset.sentiment = a?.sentiment?.label ?? '';
   li.dataset.themes = [...new Set((a?.themes || []).map((x) => x.theme))].join(' ');
@@ -96,6 +102,9 @@ export async function render(main, ctx) {
     peopleInReach(user).catch(() => []),
     themeLabels().catch(() => new Map()),
   ]);
+  // issue 16 H3: the sources (survey answers, or reviews and posts by source); employees see no mentions
+  const mentionSources = user.role === 'employee' ? null
+    : await api('/mentions/summary', { query: { group_by: 'source' } }).then((r) => (r.groups || []).map((g) => String(g.key)), () => null);
   if (!ctx.alive()) return;
 
   const qIn = h('input', { type: 'search', name: 'q', value: current.q, autocomplete: 'off' });
@@ -114,6 +123,15 @@ export async function render(main, ctx) {
     current.sentiment, { name: 'sentiment', id: 'verbatim-sentiment' });
   const fields = [field(t('verbatims.q'), qIn), field(t('verbatims.band'), bandIn),
     field(t('verbatims.theme'), themeIn), field(t('verbatims.sentiment'), sentIn)];
+  let sourceIn = null;  // issue 16 H3
+  if (mentionSources) {
+    const names = mentionSources.includes(current.source) || ['', 'all', 'mentions', 'survey'].includes(current.source)
+      ? mentionSources : mentionSources.concat([current.source]);
+    sourceIn = select([{ value: '', label: t('verbatims.source.survey') }, { value: 'all', label: t('verbatims.source.all') },
+      { value: 'mentions', label: t('verbatims.source.mentions') }, ...names.map((s) => ({ value: s, label: t('mn.source.named', { s }) }))],
+    current.source === 'survey' ? '' : current.source, { name: 'source', id: 'verbatim-source' });
+    fields.unshift(field(t('verbatims.source'), sourceIn, t('verbatims.source.hint')));
+  }
   let teamIn = null;
   if (units.length) {
     teamIn = select([{ value: '', label: t('verbatims.any') }, ...units.map((x) => ({ value: x.id, label: x.name }))], current.team_id, { name: 'team_id' });
@@ -182,6 +200,7 @@ export async function render(main, ctx) {
     filters = {
       q: qIn.value.trim(), band: bandIn.value, theme: themeIn.value, sentiment: sentIn.value, team_id: teamIn ? teamIn.value : '', employee_id: empIn ? empIn.value : '',
       touchpoint_id: tpIn.value, language: langIn.value, from: fromIn.value, to: toIn.value,
+      source: sourceIn ? sourceIn.value : '',  // issue 16 H3
     };
     ctx.setQuery(filters);
     await load(true);
@@ -190,7 +209,7 @@ export async function render(main, ctx) {
   form.addEventListener('reset', () => {
     setTimeout(() => {
       for (const el of [qIn, fromIn, toIn]) el.value = '';
-      for (const el of [bandIn, themeIn, sentIn, tpIn, langIn, teamIn, empIn]) if (el) el.value = '';
+      for (const el of [bandIn, themeIn, sentIn, tpIn, langIn, teamIn, empIn, sourceIn]) if (el) el.value = '';
       form.requestSubmit();
     }, 0);
   });

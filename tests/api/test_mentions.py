@@ -602,6 +602,26 @@ def gdpr(t, srv, f):
          [(None, None, 1)], "erasure unlinks the review and drops its author's name; the public text stays")
 
 
+def reanalysis(t, srv):
+    """A taxonomy change's reanalysis job covers the mentions too."""
+    import time
+    st, _, b = post(srv, [rec("ra1", "2026-03-20", text="De fietsbel was kapot bij aflevering.")])
+    mid = by_source_id(srv, "shop")["ra1"]["id"]
+    t.eq(srv.sql("SELECT count(*) FROM mention_themes WHERE mention_id = ? AND theme = 'bikebell'", (mid,))[0][0], 0,
+         "before the new theme: the mention has no theme bikebell")
+    time.sleep(1.1)
+    st, _, b = srv.post("/api/v1/text/taxonomy/themes", {"id": "bikebell", "label": {"nl": "Fietsbel", "en": "Bike bell"},
+                                                         "terms": {"nl": ["fietsbel"]}})
+    t.check(st in (200, 201), "a theme added to the taxonomy", ks.got(st, b))
+    found = 0
+    for _ in range(100):
+        found = srv.sql("SELECT count(*) FROM mention_themes WHERE mention_id = ? AND theme = 'bikebell'", (mid,))[0][0]
+        if found:
+            break
+        time.sleep(0.2)
+    t.eq(found, 1, "after the reanalysis job the stored mention has the new theme")
+
+
 def never_nps(t, srv):
     st, _, b = srv.get("/api/v1/metrics")
     t.eq((st, b.get("n")), (200, 0), "mentions never count in the survey figures (/metrics n stays 0)")
@@ -624,6 +644,7 @@ def main(t, srv):
     roles(t, srv, f)
     timeline(t, srv, f)
     never_nps(t, srv)
+    reanalysis(t, srv)
     gdpr(t, srv, f)
 
 

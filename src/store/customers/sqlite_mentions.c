@@ -125,6 +125,103 @@ static void sq_m_analyse(ks_store *s, sq_conn *c, int64_t id, const mention_in *
 	free(text);
 }
 
+/* ---- after a reanalysis job (sqlite_text_job.c) ------------------------------------ */
+
+typedef struct sq_m_stale {
+	int64_t id;
+	mention_in m;            /* title, text, language: owned copies */
+} sq_m_stale;
+
+static void sq_m_stale_free(sq_m_stale *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(a[i].m.title);
+		free(a[i].m.text);
+		free(a[i].m.language);
+	}
+}
+
+static char *sq_m_dup(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : strdup(sq_ctext(st, i));
+}
+
+/* Up to n mentions after `after` analysed before `since` (or never). */
+static ks_err sq_m_stale_read(sq_conn *c, int64_t after, int64_t since, int n, sq_m_stale *a, int *got,
+			      ks_error *e)
+{
+	sqlite3_stmt *st;
+	*got = 0;
+	ks_err err = sq_cprep(c, "SELECT m.id, m.title, m.text, m.language FROM mentions m LEFT JOIN mention_analysis a"
+			      " ON a.mention_id = m.id WHERE m.id > ?1 AND (m.title IS NOT NULL OR m.text IS NOT NULL)"
+			      " AND (a.mention_id IS NULL OR a.analyzed_at <= ?2) ORDER BY m.id LIMIT ?3", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int(st, 3, n);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sq_m_stale *x = &a[(*got)++];
+		memset(x, 0, sizeof *x);
+		x->id = sqlite3_column_int64(st, 0);
+		x->m.title = sq_m_dup(st, 1);
+		x->m.text = sq_m_dup(st, 2);
+		x->m.language = sq_m_dup(st, 3);
+	}
+	if (rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static bool sq_m_job_stopping(ks_store *s)
+{
+	pthread_mutex_lock(&s->job_mu);
+	bool stop = s->job_stop;
+	pthread_mutex_unlock(&s->job_mu);
+	return stop;
+}
+
+int64_t sq_mentions_reanalyse(ks_store *s, int n)
+{
+	sq_conn *c = sq_acquire(s);
+	int64_t since = 0, after = 0, done = 0;
+	sqlite3_stmt *st;
+	/* only after a finished job: its start is what "stale" is measured by */
+	if (sq_cprep(c, "SELECT started_at FROM text_reanalysis WHERE id = 1 AND finished_at IS NOT NULL", &st, NULL) ||
+	    sq_cfirst(c, st, &since, NULL) || since == 0 || !sq_text_on(s)) {
+		sq_release(s, c);
+		return 0;
+	}
+	sq_m_stale *a = calloc((size_t)n, sizeof *a);
+	int got = n;
+	while (a && got == n && !sq_m_job_stopping(s)) {
+		ks_error e;
+		ks_error_clear(&e);
+		ks_err err = sq_exec(c, "BEGIN IMMEDIATE", &e);
+		if (!err)
+			err = sq_m_stale_read(c, after, since, n, a, &got, &e);
+		/* a mention whose analysis fails keeps its old rows and is
+		 * passed over (after moves on): retried after the next job */
+		for (int i = 0; !err && i < got; i++, done++)
+			sq_m_analyse(s, c, a[i].id, &a[i].m, clock_now(s->clock));
+		if (!err)
+			err = sq_exec(c, "COMMIT", &e);
+		if (err) {
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			fprintf(stderr, "klantstem: reanalysis of mentions: %s\n", e.message);
+			got = 0;
+		}
+		if (got)
+			after = a[got - 1].id;
+		sq_m_stale_free(a, got);
+	}
+	free(a);
+	sq_release(s, c);
+	return done;
+}
+
 /* ---- the upsert ------------------------------------------------------------------- */
 
 typedef struct sq_m_stmts {

@@ -251,6 +251,8 @@ ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress,
 		if (!err && progress)
 			progress(arg, out);
 	}
+	if (!err) /* mentions (issue 16 H1) */
+		sq_mentions_reanalyse(s, batch > 0 ? batch : SQ_JOB_BATCH);
 	return err;
 }
 
@@ -294,6 +296,11 @@ static void *sq_job_main(void *arg)
 		if (work && (k.analyzed || k.failed))
 			fprintf(stderr, "klantstem: reanalysis: %lld answers analysed, %lld failed\n",
 				(long long)k.analyzed, (long long)k.failed);
+		if (work) { /* mentions (issue 16 H1): theirs after the answers' */
+			int64_t m = sq_mentions_reanalyse(s, batch);
+			if (m)
+				fprintf(stderr, "klantstem: reanalysis: %lld mentions analysed\n", (long long)m);
+		}
 		pthread_mutex_lock(&s->job_mu);
 		if (!s->job_stop && !s->job_wake && !s->job_retrain)
 			pthread_cond_wait(&s->job_cv, &s->job_mu);

@@ -529,6 +529,7 @@ static json_t *rel_report_json(const api_app *app, const store_rel_wave *w, cons
 							       r->rel.n));
 	json_t *o = json_object();
 	json_object_set_new(o, "wave", rel_wave_json(w));
+	/* "to": the period's end, or the start of today when that is earlier */
 	json_object_set_new(o, "period", json_pack("{s:s, s:o, s:o}", "label", w->period, "from", rel_time(from),
 						   "to", rel_time(to)));
 	json_object_set_new(o, "min_n", json_integer(min_n));
@@ -556,11 +557,15 @@ ks_err api_rel_wave_report(http_req *req, ks_error *e)
 		err = ks_fail(e, KS_ERR_CONFLICT, "status", "a draft wave has no sample yet: draw it first");
 	if (!err)
 		err = rel_period_window(app, w.period, &from, &to, e);
+	/* Every figure counts answers up to the start of today (docs/PRIVACY.md
+	 * §3): a wave's NPS that moves while you watch tells what the last
+	 * respondent said. */
+	int64_t as_of = api_policy(app).as_of;
 	if (!err)
-		err = store_rel_report_counts(app->store, id, from, to, &r, e);
+		err = store_rel_report_counts(app->store, id, from, to, as_of, &r, e);
 	if (err)
 		return err;
-	json_t *o = rel_report_json(app, &w, &r, from, to);
+	json_t *o = rel_report_json(app, &w, &r, from, to < as_of ? to : as_of);
 	store_rel_report_free(&r);
 	http_reply_json(req, 200, o);
 	return KS_OK;

@@ -1635,10 +1635,12 @@ typedef struct store_rel_report {
 	                                * relationship response (channel <> 'relationship') */
 	int64_t cd_invited, cd_respondents;  /* customers, each once */
 } store_rel_report;
-/* One read transaction. Contact-driven figures over [from, to). Release with
+/* One read transaction. Contact-driven figures over [from, to); every
+ * answer counted (the wave's too) received before as_of (0 = no cut: the
+ * API passes the start of today, docs/PRIVACY.md §3). Release with
  * store_rel_report_free (also after a failure). */
-ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, store_rel_report *out,
-			       ks_error *e);
+ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, int64_t as_of,
+			       store_rel_report *out, ks_error *e);
 void store_rel_report_free(store_rel_report *r);
 /* ==== end of relationship surveys ============================================ */
 

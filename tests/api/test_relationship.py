@@ -121,6 +121,11 @@ def selected(srv, wid):
     return {k: sorted(r[0] for r in v if r[1] is None) for k, v in sample(srv, wid).items()}
 
 
+def day(srv, k):
+    """The test clock k days after START (answers count from the next local day)."""
+    must(srv.post("/api/v1/admin/clock", {"now": ks.iso(ks.parse_iso(START) + k * DAY)}), 200, "clock +%d days" % k)
+
+
 def run_sched(srv):
     return must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run")
 
@@ -456,6 +461,13 @@ def test_fatigue_send_report(t, sink):
         for cid, sc in zip(strata_sel["particulier"][:4], plan["particulier"][:4]):
             answer(cid, sc)
         rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
+        t.eq(rep["relationship"]["unweighted"].get("n"), 0,
+             "%s: answers of today are not counted yet (every figure as of the start of today)" % name)
+        t.eq(rep["period"]["to"], ks.iso(ks.parse_iso("2026-11-15T23:00:00Z")),
+             "%s: ... and the reply shows the cut (local midnight) as the period's to" % name)
+        day(srv, 1)
+        rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
+        t.eq(rep["relationship"]["unweighted"].get("n"), 4, "%s: the next day the 4 answers count" % name)
         t.check(rep["relationship"]["unweighted"].get("insufficient") is True
                 and rep["relationship"]["unweighted"].get("nps") is None,
                 "%s: 4 answers: the wave's NPS is withheld (min n 5)" % name, rep["relationship"])
@@ -480,6 +492,7 @@ def test_fatigue_send_report(t, sink):
                 body = {"client_key": ks.uniq("cd"), "contact_id": contacts[cid]["id"], "answers": {"nps": sc}}
             must(srv.post("/api/v1/responses", body), 201, "a contact-driven response")
             cd_scores[cid] = sc
+        day(srv, 2)
         rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
         t.eq(rep["relationship"]["weighted"], None, "%s: a stratum with 2 answers: no weighted NPS" % name)
         t.eq(rep["relationship"]["weighted_note"], "stratum_below_min_n", "%s: ... and the reason" % name)
@@ -492,6 +505,7 @@ def test_fatigue_send_report(t, sink):
         # phase 2: 3 more in the no-segment stratum -> every stratum >= 5
         for cid, sc in zip(strata_sel[""][2:5], [6, 10, 9]):
             answer(cid, sc)
+        day(srv, 3)
         rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
         check_report(t, name, rep, ids, strata_sel, answers, cd_scores, contacts, w, late)
 

@@ -1042,9 +1042,11 @@ static const char *const sq_rel_cd_seg_sql =
 	"  sum(who.id IN (SELECT id FROM resp))"
 	" FROM who JOIN customers cu ON cu.id = who.id WHERE ?1 = ?1 GROUP BY seg ORDER BY seg";
 
-ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, store_rel_report *out,
-			       ks_error *e)
+ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, int64_t as_of,
+			       store_rel_report *out, ks_error *e)
 {
+	if (as_of > 0 && (to == 0 || to > as_of))
+		to = as_of;  /* the contact-driven answers: before the cut too */
 	memset(out, 0, sizeof *out);
 	sq_conn *c = sq_acquire(s);
 	store_rel_wave w;
@@ -1066,8 +1068,9 @@ ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to
 	if (!err)
 		err = sq_rel_each(c,
 				  "SELECT rs.stratum, r.nps, r.grade, r.ces FROM relationship_sample rs"
-				  " JOIN responses r ON r.contact_id = rs.contact_id WHERE rs.wave_id = ?1",
-				  id, 0, 0, out, sq_rel_answer_row, e);
+				  " JOIN responses r ON r.contact_id = rs.contact_id WHERE rs.wave_id = ?1"
+				  " AND ?2 = ?2 AND r.received_at < ?3",
+				  id, 0, as_of, out, sq_rel_answer_row, e);
 	if (!err)
 		err = sq_rel_each(c,
 				  "SELECT nps, grade, ces FROM responses WHERE ?1 = ?1 AND received_at >= ?2"

@@ -266,6 +266,18 @@ def main(t, srv):
     st, _, b = srv.get(STATS, auth=False)
     t.check(st == 401, "stats without a session -> 401", ks.got(st, b))
 
+    # the export of a customer holds their invitations, without the link's token (a credential)
+    st, _, ex = srv.get("/api/v1/customers/%d/export" % prom["id"])
+    rows = ex.get("review_invitations") if isinstance(ex, dict) else None
+    want = [[i, r, ks.iso(sent), ks.iso(clk) if clk else None, n, m] for i, r, sent, clk, n, m in
+            srv.sql("SELECT id, response_id, sent_at, clicked_at, clicks, reviewed_mention_id"
+                    " FROM review_invitations WHERE customer_id = ? ORDER BY id", (prom["id"],))]  # times as ISO, as every export
+    t.check(st == 200 and isinstance(rows, list) and len(rows) == 2
+            and [[r.get(k) for k in ("id", "response_id", "sent_at", "clicked_at", "clicks", "reviewed_mention_id")]
+                 for r in rows] == want,
+            "export: the customer's two invitations, every column but the token", ks.got(st, rows))
+    t.check(isinstance(rows, list) and all("token" not in r for r in rows) and link1[3:] not in str(ex),
+            "export: no review link token anywhere in it", ks.short(rows))
     # the erasure of a customer takes their invitations along
     st, _, b = srv.request("PUT", SETTINGS, {"enabled": True})
     gone = customer(srv, "gone", "gone@example.nl")

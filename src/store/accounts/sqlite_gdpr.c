@@ -230,6 +230,11 @@ static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 	/* issue 16 H1: the reviews and posts linked to them */
 	err = sq_gdpr_put_rows(c, o, "mentions", "SELECT * FROM mentions WHERE customer_id = ?1 ORDER BY id", id, err,
 			       e);
+	/* issue 16 H3: invitations to write a review (the link's token is a credential: left out) */
+	err = sq_gdpr_put_rows(c, o, "review_invitations",
+			       "SELECT id, response_id, sent_at, clicked_at, clicks, reviewed_mention_id"
+			       " FROM review_invitations WHERE customer_id = ?1 ORDER BY id",
+			       id, err, e);
 	return sq_gdpr_put_rows(c, o, "webhook_events",
 				"SELECT id, event, json_remove(payload, '$.token', '$.survey_path') AS payload,"
 				" status, created_at FROM webhook_outbox WHERE json_valid(payload)"

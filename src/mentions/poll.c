@@ -564,7 +564,34 @@ typedef struct poll_run {
 	char url[STORE_FEED_URL_MAX + 1];
 	char next[STORE_FEED_URL_MAX + 1];
 	char etag[256], last_modified[64];
+	uint64_t seen[64];          /* hashes of the last pages' URLs: a cycle of links ends the run */
 } poll_run;
+
+static uint64_t poll_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+#define POLL_SEEN (sizeof ((poll_run *)0)->seen / sizeof ((poll_run *)0)->seen[0])
+
+/* Remember the URL of page number page (0-based). */
+static void poll_remember(poll_run *run, const char *url, int64_t page)
+{
+	run->seen[(size_t)page % POLL_SEEN] = poll_hash(url);
+}
+
+/* Was url one of the last POLL_SEEN pages of this run? */
+static bool poll_seen(const poll_run *run, const char *url)
+{
+	uint64_t h = poll_hash(url);
+	for (size_t i = 0; i < POLL_SEEN; i++)
+		if (run->seen[i] == h)
+			return true;
+	return false;
+}
 
 static void poll_http_error(const poll_fetch *fx, poll_result *r)
 {
@@ -657,11 +684,17 @@ static bool poll_pages(poll_run *run, poll_result *r)
 				mentions_batch_free(&batch);
 				return false;
 			}
+			poll_remember(run, run->url, r->pages);
 			last = run->next[0] == '\0' || batch.n == 0 || poll_page_old(run, &batch) ||
-			       strcmp(run->next, run->url) == 0;
+			       poll_seen(run, run->next);
 			if (!last && r->pages >= POLL_MAX_PAGES) {
-				last = true;
-				poll_note(r, "stopped after %d pages; the rest comes with the next run", POLL_MAX_PAGES);
+				/* Ending here as a success would move the cursor past
+				 * the pages not fetched (newest first: for good). A
+				 * failure keeps it, and says so. */
+				poll_note(r, "more than %d pages in one run: narrow the feed's URL (a start date, "
+					  "a larger page size)", POLL_MAX_PAGES);
+				mentions_batch_free(&batch);
+				return false;
 			}
 		}
 		int64_t page_max = 0;

@@ -29,7 +29,7 @@
 
 #define POLL_OVERLAP_S 3600            /* a run asks from cursor - 1 hour */
 #define POLL_MAX_BODY (32u << 20)      /* 32 MiB a response */
-#define POLL_MAX_PAGES 500             /* a run's pages; past it the run ends (noted) */
+#define POLL_MAX_PAGES 10000           /* a run's pages; more fail the run (the cursor stays) */
 #define POLL_MAX_REDIRECTS 3
 #define POLL_BACKOFF_FIRST_S 60        /* 1, 2, 4 ... minutes */
 #define POLL_BACKOFF_MAX_S 86400       /* and never more than a day */

@@ -253,6 +253,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def route_cycle(self, site, q):
+        # page 1 links to page 2, page 2 back to page 1
+        page = q.get("page", "1")
+        self.reply(200, {"posts": [{"id": "c" + page, "platform": "x", "author": "@c", "text": "rondje " + page,
+                                    "time": iso(T0 - DAY)}],
+                         "links": {"next": "/cycle?page=" + ("2" if page == "1" else "1")}})
+
     def route_offsite(self, site, q):
         self.reply(200, {"posts": [{"id": "o1", "platform": "x", "author": "@o", "text": "hallo",
                                     "time": iso(T0 - DAY)}],
@@ -483,6 +490,10 @@ def check_social_generic(t, srv, site):
          "social: a relative links.next is resolved and followed")
     t.eq(b["run"]["inserted"], 4, "social: 4 posts")
     t.eq([m[0] for m in mentions(srv, "social")], ["x:s0", "x:s1", "x:s2", "x:s3"], "posts keyed by platform:id")
+    c = new_feed(t, srv, "Cycle", "social", site.base + "/cycle?page=1")
+    b = must(t, run(srv, c["id"]), 200, "cycle run")
+    t.eq(([x.get("page") for x in site.hits("/cycle")], b["run"]["ok"], b["run"]["inserted"]),
+         (["1", "2"], True, 2), "a link back to a page of the run ends it: 2 requests, 2 posts")
     # the generic layout: an edited record updates, an older copy does not
     site.generic = [rev(i, T0 - (4 - i) * DAY, prefix="w") for i in range(3)]
     g = new_feed(t, srv, "Webshop", "generic-json", site.base + "/generic.json")

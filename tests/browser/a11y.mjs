@@ -44,6 +44,8 @@ function pages(ids) {
     { name: 'admin', role: 'admin', hash: '#/admin/rules', label: 'admin/rules' },
     { name: 'admin', role: 'admin', hash: '#/admin/alerts', label: 'admin/alerts' },
     { name: 'admin', role: 'admin', hash: '#/admin/settings', label: 'admin/settings' },
+    { name: 'admin', role: 'admin', hash: '#/admin/widgets', label: 'admin/widgets' },  // issue 16 H3
+    { name: 'mentions', role: 'team_lead', hash: '#/mentions' },  // issue 16 H3
     { name: 'reset', role: null, hash: '#/reset/1.1.x', label: 'reset' },
   ];
 }

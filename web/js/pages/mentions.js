@@ -96,11 +96,11 @@ function measureRow(g, keyText) {
 }
 
 function measuresTable(res, id, keyText, caption) {
-  return h('table', { class: 'table', id },
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table', id },
     h('caption', null, caption),
     h('thead', null, h('tr', null, [t('mn.col.group'), t('mn.col.n'), t('mn.col.rating10'), t('mn.col.share45'), t('mn.col.sentiment')]
       .map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', null, (res.groups || []).map((g) => measureRow(g, keyText(g)))));
+    h('tbody', null, (res.groups || []).map((g) => measureRow(g, keyText(g))))));  // the wrap scrolls on a phone
 }
 
 // The team page (issue 16 H3): the mentions linked to the unit, with their
@@ -251,9 +251,9 @@ export async function render(main, ctx) {
         api('/mentions/summary', { query: { ...query(), group_by: 'month' } })]);
       if (!ctx.alive()) return;
       sums.append(panel(t('mn.by_source'), null,
-        measuresTable(bySource, 'mn-by-source', (g) => g.label ?? String(g.key), t('mn.caption', { min: bySource.min_n }))),
+        measuresTable(bySource, 'mn-by-source', (g) => g.label ?? String(g.key), t('mn.by_source') + '. ' + t('mn.caption', { min: bySource.min_n }))),
       panel(t('mn.by_month'), null,
-        measuresTable(byMonth, 'mn-by-month', (g) => fmtPeriod(String(g.key), lang()), t('mn.caption', { min: byMonth.min_n }))));
+        measuresTable(byMonth, 'mn-by-month', (g) => fmtPeriod(String(g.key), lang()), t('mn.by_month') + '. ' + t('mn.caption', { min: byMonth.min_n }))));
     } catch (err) {
       if (ctx.alive()) sums.append(errorNotice(err));
     }

@@ -30,12 +30,12 @@ function rateText(r) {
 function statsTable(s) {
   const row = (key, n, rate) => h('tr', { dataset: { stat: key } },
     h('th', { scope: 'row' }, t('rv.stat.' + key)), h('td', { class: 'num' }, fmtInt(n, lang())), h('td', null, rate));
-  return h('table', { class: 'table', id: 'rv-stats' },
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'rv-stats' },
     h('caption', null, t('rv.stats.caption')),
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('rv.stats.what')), h('th', { scope: 'col' }, t('rv.stats.n')),
       h('th', { scope: 'col' }, t('rv.stats.rate')))),
     h('tbody', null, row('invited', s.invited, ''), row('clicked', s.clicked.n, rateText(s.clicked)),
-      row('wrote', s.wrote.n, rateText(s.wrote))));
+      row('wrote', s.wrote.n, rateText(s.wrote)))));  // the wrap scrolls on a phone
 }
 
 export async function reviewSettingsPanel() {

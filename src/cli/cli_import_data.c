@@ -353,7 +353,7 @@ typedef struct imd_run {
 	FILE *rej;
 	long rejected;
 	/* value buffers of the record under way (dates formatted by the mapping) */
-	char datebuf[IDATA_MAX_FIELDS][40];
+	char datebuf[IDATA_MAX_FIELDS][64];
 	char numbuf[IDATA_MAX_FIELDS + IDATA_MAX_ATTRS][40];
 } imd_run;
 
@@ -423,9 +423,9 @@ static const char *imd_apply(imd_run *r, const imd_target *t, const char *v, cha
 	if (t->field != IDE_OCCURRED_AT || r->o->kind != IDATA_EVENTS)
 		snprintf(buf, n, "%04d-%02d-%02d", y, mo, tm.tm_mday);
 	else if (strstr(t->date_fmt, "%z"))
-		snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", y, mo, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, tm.tm_gmtoff < 0 ? '-' : '+', labs(tm.tm_gmtoff) / 3600,
-			 labs(tm.tm_gmtoff) % 3600 / 60);
+		snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y % 10000, mo % 100, tm.tm_mday % 100,
+			 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, tm.tm_gmtoff < 0 ? '-' : '+',
+			 (int)(labs(tm.tm_gmtoff) / 3600 % 100), (int)(labs(tm.tm_gmtoff) % 3600 / 60));
 	else
 		snprintf(buf, n, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, tm.tm_mday, tm.tm_hour, tm.tm_min,
 			 tm.tm_sec);

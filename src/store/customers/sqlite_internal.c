@@ -6,7 +6,14 @@
  *
  * Why a session and not one call per record: a million rows are one
  * transaction (the WAL is written once, fsynced once at COMMIT, with
- * synchronous=FULL kept) and five statements reused a million times.
+ * synchronous=FULL kept) and a few statements reused a million times.
+ *
+ * The upserts have no RETURNING: RETURNING gathers its rows in an ephemeral
+ * table, opened and closed at every execution, which took most of the time
+ * of a million rows. Whether a row was inserted is told by the connection's
+ * last insert rowid instead (set to 0 when the session starts; the tables
+ * have no triggers, and new rowids only grow), and the row's id is looked
+ * up only when it is needed (a customer updated with attributes).
  */
 #include "store/sqlite_int.h"
 
@@ -15,48 +22,50 @@
 
 #include "core/clock.h"
 
-enum { SI_UPSERT, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_PRODUCT, SI_HOLDING_GET, SI__N };
+enum { SI_FIND, SI_UPSERT, SI_UPDATE, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_PRODUCT, SI__N };
 
-/* customers: a field the record does not have (bit clear in ?11) keeps its
- * stored value on update; language keeps it also when given empty (it is
- * NOT NULL, 'nl' when new) */
-static const char sq_idata_customer_sql[] =
-	"INSERT INTO customers(external_id, name, email, language, customer_since, city, birth_year,"
-	" segment, phone, created_at) VALUES (?1, ?2, ?3, coalesce(?4, 'nl'), ?5, ?6, ?7, ?8, ?9, ?10)"
-	" ON CONFLICT(external_id) DO UPDATE SET"
-	" name = iif(?11 & 2, excluded.name, name), email = iif(?11 & 4, excluded.email, email),"
-	" language = iif(?4 IS NOT NULL, excluded.language, language),"
-	" customer_since = iif(?11 & 16, excluded.customer_since, customer_since),"
-	" city = iif(?11 & 32, excluded.city, city), birth_year = iif(?11 & 64, excluded.birth_year, birth_year),"
-	" segment = iif(?11 & 128, excluded.segment, segment), phone = iif(?11 & 256, excluded.phone, phone)"
-	" RETURNING id";
-static const char sq_idata_product_sql[] =
-	"INSERT INTO products(external_id, name, category, created_at) VALUES (?1, ?2, ?3, ?4)"
-	" ON CONFLICT(external_id) DO UPDATE SET name = excluded.name,"
-	" category = iif(?5 & 4, excluded.category, category) RETURNING id";
-static const char sq_idata_holding_sql[] =
-	"INSERT INTO holdings(customer_id, product_id, since, until) VALUES (?1, ?2, ?3, ?4)"
-	" ON CONFLICT(customer_id, product_id) DO UPDATE SET since = iif(?5 & 4, excluded.since, since),"
-	" until = iif(?5 & 8, excluded.until, until)";
-/* an event with an external_id is updated by it; one without is known by
- * its row_key and not added twice */
-static const char sq_idata_event_sql[] =
-	"INSERT INTO customer_events(external_id, customer_id, kind, occurred_at, channel, detail, row_key)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-	" ON CONFLICT(external_id) DO UPDATE SET customer_id = excluded.customer_id, kind = excluded.kind,"
-	" occurred_at = excluded.occurred_at, channel = iif(?8 & 16, excluded.channel, channel),"
-	" detail = iif(?8 & 32, excluded.detail, detail)"
-	" ON CONFLICT(row_key) DO NOTHING RETURNING id";
-
-static const char *const sq_idata_table[IDATA__KINDS] = {"customers", "products", "holdings",
-							 "customer_events"};
+/* Per kind: a look-up by the record's key (SI_FIND), its upsert (SI_UPSERT)
+ * and, for holdings, an UPDATE (SI_UPDATE; NULL for the others). A field the
+ * record does not have (its bit clear in the "given" parameter) keeps its
+ * stored value on update; language keeps it also when given empty (NOT
+ * NULL, 'nl' when new). */
+static const char *const sq_idata_sql[IDATA__KINDS][3] = {
+	{"SELECT id FROM customers WHERE external_id = ?1",
+	 "INSERT INTO customers(external_id, name, email, language, customer_since, city, birth_year, segment,"
+	 " phone, created_at) VALUES (?1, ?2, ?3, coalesce(?4, 'nl'), ?5, ?6, ?7, ?8, ?9, ?10)"
+	 " ON CONFLICT(external_id) DO UPDATE SET"
+	 " name = iif(?11 & 2, excluded.name, name), email = iif(?11 & 4, excluded.email, email),"
+	 " language = iif(?4 IS NOT NULL, excluded.language, language),"
+	 " customer_since = iif(?11 & 16, excluded.customer_since, customer_since),"
+	 " city = iif(?11 & 32, excluded.city, city), birth_year = iif(?11 & 64, excluded.birth_year, birth_year),"
+	 " segment = iif(?11 & 128, excluded.segment, segment), phone = iif(?11 & 256, excluded.phone, phone)",
+	 NULL},
+	{"SELECT id FROM products WHERE external_id = ?1",
+	 "INSERT INTO products(external_id, name, category, created_at) VALUES (?1, ?2, ?3, ?4)"
+	 " ON CONFLICT(external_id) DO UPDATE SET name = excluded.name,"
+	 " category = iif(?5 & 4, excluded.category, category)",
+	 NULL},
+	{"SELECT 1 FROM holdings WHERE customer_id = ?1 AND product_id = ?2",
+	 "INSERT INTO holdings(customer_id, product_id, since, until) VALUES (?1, ?2, ?3, ?4)",
+	 "UPDATE holdings SET since = iif(?5 & 4, ?3, since), until = iif(?5 & 8, ?4, until)"
+	 " WHERE customer_id = ?1 AND product_id = ?2"},
+	/* an event with an external_id is updated by it; one without is known
+	 * by its row_key and then left as it is (the same event: no change) */
+	{"SELECT id FROM customer_events WHERE external_id = ?1",
+	 "INSERT INTO customer_events(external_id, customer_id, kind, occurred_at, channel, detail, row_key)"
+	 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	 " ON CONFLICT(external_id) DO UPDATE SET customer_id = excluded.customer_id, kind = excluded.kind,"
+	 " occurred_at = excluded.occurred_at, channel = iif(?8 & 16, excluded.channel, channel),"
+	 " detail = iif(?8 & 32, excluded.detail, detail)"
+	 " ON CONFLICT DO NOTHING",
+	 NULL},
+};
 
 struct store_idata {
 	store_bulk *b;
 	idata_kind kind;
 	sqlite3_stmt *st[SI__N];
-	int64_t max_before;   /* the largest id before the session: a larger one is new */
-	int64_t started_at;
+	int64_t started_at, now;
 	/* the keys written in this session, as 64-bit hashes (open addressing,
 	 * cap a power of two, 0 = empty): a key again is a duplicate */
 	uint64_t *seen;
@@ -107,30 +116,28 @@ static int sq_idata_seen(store_idata *x, uint64_t h)
 
 static ks_err sq_idata_prepare(store_idata *x, ks_error *e)
 {
-	sq_conn *c = x->b->c;
-	const char *upsert[IDATA__KINDS] = {sq_idata_customer_sql, sq_idata_product_sql, sq_idata_holding_sql,
-					    sq_idata_event_sql};
 	const char *sql[SI__N] = {
-		upsert[x->kind],
+		sq_idata_sql[x->kind][0], sq_idata_sql[x->kind][1], sq_idata_sql[x->kind][2],
 		"INSERT INTO customer_attributes(customer_id, key, value) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT(customer_id, key) DO UPDATE SET value = excluded.value",
 		"DELETE FROM customer_attributes WHERE customer_id = ?1 AND key = ?2",
 		"SELECT id FROM customers WHERE external_id = ?1",
 		"SELECT id FROM products WHERE external_id = ?1",
-		"SELECT 1 FROM holdings WHERE customer_id = ?1 AND product_id = ?2",
 	};
 	for (int i = 0; i < SI__N; i++) {
-		ks_err err = sq_cprep(c, sql[i], &x->st[i], e);
+		ks_err err = sql[i] ? sq_cprep(x->b->c, sql[i], &x->st[i], e) : KS_OK;
 		if (err)
 			return err;
 	}
-	if (x->kind == IDATA_HOLDINGS)
-		return KS_OK;
-	char q[96];
-	snprintf(q, sizeof q, "SELECT coalesce(max(id), 0) FROM %s", sq_idata_table[x->kind]);
-	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c, q, &st, e);
-	return err ? err : sq_cfirst(c, st, &x->max_before, e);
+	/* "inserted" is told by a change of the last insert rowid */
+	sqlite3_set_last_insert_rowid(x->b->c->db, 0);
+	/* A million customers with their indexes are some 300 MB of pages:
+	 * past the bulk session's 256 MB cache SQLite spills dirty pages to the
+	 * WAL mid-transaction and reads them back at each change (a million
+	 * events took 3x as long as 200,000 x 5). Up to 1 GiB, taken only as
+	 * pages are used; store_bulk_commit/rollback set it back. Durability
+	 * is untouched: the COMMIT is fsynced as always. */
+	return sq_exec(x->b->c, "PRAGMA cache_size=-1048576", e);
 }
 
 ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_error *e)
@@ -139,7 +146,7 @@ ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_err
 	if (x == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	x->kind = kind;
-	x->started_at = clock_now(s->clock);
+	x->started_at = x->now = clock_now(s->clock);
 	ks_err err = store_bulk_begin(s, &x->b, e);
 	if (err) {
 		free(x);
@@ -207,21 +214,51 @@ static ks_err sq_idata_ref(store_idata *x, int si, const char *ext, const char *
 	return err;
 }
 
-static ks_err sq_idata_customer(store_idata *x, const idata_rec *r, int64_t *id, ks_error *e)
+/* Bind the fields first..last of r to the same parameter numbers (+1). */
+static void sq_idata_bind(sqlite3_stmt *st, const idata_rec *r, int first, int last)
+{
+	for (int i = first; i <= last; i++)
+		sq_idata_text(st, i + 1, r->s[i]);
+}
+
+/* Run the upsert st (bound by the caller): *inserted when it added a row
+ * (then *id is the new row), *changed when it inserted or updated one. */
+static ks_err sq_idata_upsert(store_idata *x, sqlite3_stmt *st, int64_t *id, bool *inserted, bool *changed,
+			      ks_error *e)
+{
+	sqlite3 *db = x->b->c->db;
+	int64_t before = sqlite3_last_insert_rowid(db);
+	ks_err err = sq_idata_run(x, st, NULL, e);
+	int64_t after = sqlite3_last_insert_rowid(db);
+	*inserted = !err && after != before;
+	*changed = !err && sqlite3_changes(db) > 0;
+	if (*inserted)
+		*id = after;
+	return err;
+}
+
+static ks_err sq_idata_customer(store_idata *x, const idata_rec *r, bool *found, ks_error *e)
 {
 	sqlite3_stmt *st = x->st[SI_UPSERT];
-	for (int i = 0; i <= IDC_PHONE; i++)
-		if (i != IDC_BIRTH_YEAR)
-			sq_idata_text(st, i + 1, r->s[i]);
+	sq_idata_bind(st, r, IDC_EXTERNAL_ID, IDC_PHONE);
 	if (r->s[IDC_BIRTH_YEAR])
 		sqlite3_bind_int64(st, IDC_BIRTH_YEAR + 1, r->birth_year);
-	sqlite3_bind_int64(st, 10, clock_now(x->b->s->clock));
+	sqlite3_bind_int64(st, 10, x->now);
 	sqlite3_bind_int64(st, 11, r->given);
-	ks_err err = sq_idata_run(x, st, id, e);
+	int64_t id = 0;
+	bool inserted = false, changed = false;
+	ks_err err = sq_idata_upsert(x, st, &id, &inserted, &changed, e);
+	*found = !inserted;
+	if (!err && !inserted && r->n_attrs) {
+		sqlite3_bind_text(x->st[SI_FIND], 1, r->s[IDC_EXTERNAL_ID], -1, SQLITE_STATIC);
+		err = sq_idata_run(x, x->st[SI_FIND], &id, e);
+	}
 	for (int i = 0; !err && i < r->n_attrs; i++) {
 		bool del = r->attr_val[i][0] == '\0';
+		if (del && inserted)
+			continue; /* a new customer has nothing to remove */
 		sqlite3_stmt *a = x->st[del ? SI_ATTR_DEL : SI_ATTR_SET];
-		sqlite3_bind_int64(a, 1, *id);
+		sqlite3_bind_int64(a, 1, id);
 		sqlite3_bind_text(a, 2, r->attr_key[i], -1, SQLITE_STATIC);
 		if (!del)
 			sqlite3_bind_text(a, 3, r->attr_val[i], -1, SQLITE_STATIC);
@@ -230,75 +267,92 @@ static ks_err sq_idata_customer(store_idata *x, const idata_rec *r, int64_t *id,
 	return err;
 }
 
-static ks_err sq_idata_product(store_idata *x, const idata_rec *r, int64_t *id, ks_error *e)
+static ks_err sq_idata_product(store_idata *x, const idata_rec *r, bool *found, ks_error *e)
 {
 	sqlite3_stmt *st = x->st[SI_UPSERT];
-	for (int i = 0; i <= IDP_CATEGORY; i++)
-		sq_idata_text(st, i + 1, r->s[i]);
-	sqlite3_bind_int64(st, 4, clock_now(x->b->s->clock));
+	sq_idata_bind(st, r, IDP_EXTERNAL_ID, IDP_CATEGORY);
+	sqlite3_bind_int64(st, 4, x->now);
 	sqlite3_bind_int64(st, 5, r->given);
-	return sq_idata_run(x, st, id, e);
+	int64_t id = 0;
+	bool inserted = false, changed = false;
+	ks_err err = sq_idata_upsert(x, st, &id, &inserted, &changed, e);
+	*found = !inserted;
+	return err;
 }
 
-/* *existed: the pair was held before this record. */
-static ks_err sq_idata_holding(store_idata *x, const idata_rec *r, int64_t cust, int64_t prod, bool *existed,
+/* *found: the pair was held before this record. */
+static ks_err sq_idata_holding(store_idata *x, const idata_rec *r, int64_t cust, int64_t prod, bool *found,
 			       ks_error *e)
 {
 	int64_t one = 0;
-	sqlite3_bind_int64(x->st[SI_HOLDING_GET], 1, cust);
-	sqlite3_bind_int64(x->st[SI_HOLDING_GET], 2, prod);
-	ks_err err = sq_idata_run(x, x->st[SI_HOLDING_GET], &one, e);
+	sqlite3_bind_int64(x->st[SI_FIND], 1, cust);
+	sqlite3_bind_int64(x->st[SI_FIND], 2, prod);
+	ks_err err = sq_idata_run(x, x->st[SI_FIND], &one, e);
 	if (err)
 		return err;
-	*existed = one != 0;
-	sqlite3_stmt *st = x->st[SI_UPSERT];
+	*found = one != 0;
+	sqlite3_stmt *st = x->st[*found ? SI_UPDATE : SI_UPSERT];
 	sqlite3_bind_int64(st, 1, cust);
 	sqlite3_bind_int64(st, 2, prod);
 	sq_idata_text(st, 3, r->s[IDH_SINCE]);
 	sq_idata_text(st, 4, r->s[IDH_UNTIL]);
-	sqlite3_bind_int64(st, 5, r->given);
+	if (*found)
+		sqlite3_bind_int64(st, 5, r->given);
 	return sq_idata_run(x, st, NULL, e);
 }
 
-static ks_err sq_idata_event(store_idata *x, const idata_rec *r, int64_t cust, int64_t *id, ks_error *e)
+/* What an event without an external_id says, as its row_key: each part
+ * ended by a NUL so that no two events run together into one key. */
+static int64_t sq_idata_row_key(const idata_rec *r, int64_t cust)
 {
+	char num[48];
+	int n = snprintf(num, sizeof num, "%lld|%lld", (long long)cust, (long long)r->occurred_at);
+	uint64_t h = sq_idata_hash(SQ_IDATA_H0, num, (size_t)n + 1);
+	const char *parts[3] = {r->s[IDE_KIND], r->s[IDE_CHANNEL], r->s[IDE_DETAIL]};
+	for (int i = 0; i < 3; i++)
+		h = parts[i] ? sq_idata_hash(h, parts[i], strlen(parts[i]) + 1) : sq_idata_hash(h, "\xff", 1);
+	return (int64_t)(h >> 1);
+}
+
+/* *kept: an event without an id that was there already. */
+static ks_err sq_idata_event(store_idata *x, const idata_rec *r, int64_t cust, bool *found, bool *kept,
+			     ks_error *e)
+{
+	const char *ext = r->s[IDE_EXTERNAL_ID];
 	sqlite3_stmt *st = x->st[SI_UPSERT];
-	sq_idata_text(st, 1, r->s[IDE_EXTERNAL_ID]);
+	sq_idata_text(st, 1, ext);
 	sqlite3_bind_int64(st, 2, cust);
 	sq_idata_text(st, 3, r->s[IDE_KIND]);
 	sqlite3_bind_int64(st, 4, r->occurred_at);
 	sq_idata_text(st, 5, r->s[IDE_CHANNEL]);
 	sq_idata_text(st, 6, r->s[IDE_DETAIL]);
-	if (r->s[IDE_EXTERNAL_ID] == NULL) {
-		/* what the event says, each part ended by a NUL so that no two
-		 * events run together into one key */
-		char num[48];
-		int n = snprintf(num, sizeof num, "%lld|%lld", (long long)cust, (long long)r->occurred_at);
-		uint64_t h = sq_idata_hash(SQ_IDATA_H0, num, (size_t)n + 1);
-		const char *parts[3] = {r->s[IDE_KIND], r->s[IDE_CHANNEL], r->s[IDE_DETAIL]};
-		for (int i = 0; i < 3; i++)
-			h = parts[i] ? sq_idata_hash(h, parts[i], strlen(parts[i]) + 1) : sq_idata_hash(h, "\xff", 1);
-		sqlite3_bind_int64(st, 7, (int64_t)(h >> 1));
-	}
+	if (!ext)
+		sqlite3_bind_int64(st, 7, sq_idata_row_key(r, cust));
 	sqlite3_bind_int64(st, 8, r->given);
-	return sq_idata_run(x, st, id, e);
+	int64_t id = 0;
+	bool inserted = false, changed = false;
+	ks_err err = sq_idata_upsert(x, st, &id, &inserted, &changed, e);
+	*found = !inserted;
+	*kept = !err && !changed;
+	return err;
 }
 
 ks_err store_idata_put(store_idata *x, const idata_rec *r, bool *dup, ks_error *e)
 {
-	int64_t id = 0, cust = 0, prod = 0;
-	bool existed = false;
+	int64_t cust = 0, prod = 0;
+	bool found = false, kept = false;
 	ks_err err = KS_OK;
 	uint64_t key = 0;
+	const char *ext = NULL;
 	*dup = false;
 	switch (x->kind) {
 	case IDATA_CUSTOMERS:
-		err = sq_idata_customer(x, r, &id, e);
-		key = (uint64_t)id;
+		err = sq_idata_customer(x, r, &found, e);
+		ext = r->s[IDC_EXTERNAL_ID];
 		break;
 	case IDATA_PRODUCTS:
-		err = sq_idata_product(x, r, &id, e);
-		key = (uint64_t)id;
+		err = sq_idata_product(x, r, &found, e);
+		ext = r->s[IDP_EXTERNAL_ID];
 		break;
 	case IDATA_HOLDINGS:
 		err = sq_idata_ref(x, SI_CUSTOMER, r->s[IDH_CUSTOMER], "customer_external_id", "customer", &cust, e);
@@ -306,33 +360,35 @@ ks_err store_idata_put(store_idata *x, const idata_rec *r, bool *dup, ks_error *
 			err = sq_idata_ref(x, SI_PRODUCT, r->s[IDH_PRODUCT], "product_external_id", "product", &prod,
 					   e);
 		if (!err)
-			err = sq_idata_holding(x, r, cust, prod, &existed, e);
+			err = sq_idata_holding(x, r, cust, prod, &found, e);
 		key = sq_idata_hash(SQ_IDATA_H0, (int64_t[]){cust, prod}, 2 * sizeof(int64_t));
 		break;
 	case IDATA_EVENTS:
 	default:
 		err = sq_idata_ref(x, SI_CUSTOMER, r->s[IDE_CUSTOMER], "customer_external_id", "customer", &cust, e);
 		if (!err)
-			err = sq_idata_event(x, r, cust, &id, e);
+			err = sq_idata_event(x, r, cust, &found, &kept, e);
 		/* only an event with an id can come twice; one without is its row_key */
-		key = r->s[IDE_EXTERNAL_ID] && id ? (uint64_t)id : 0;
+		ext = r->s[IDE_EXTERNAL_ID];
 		break;
 	}
 	if (err)
 		return err;
-	int seen = key ? sq_idata_seen(x, key * 0x9E3779B97F4A7C15ull) : 0;
+	if (ext)
+		key = sq_idata_hash(SQ_IDATA_H0, ext, strlen(ext));
+	int seen = key ? sq_idata_seen(x, key) : 0;
 	if (seen < 0)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	x->k.ok++;
 	if (seen) {
 		*dup = true;
 		x->k.duplicates++;
-	} else if (x->kind == IDATA_HOLDINGS ? !existed : id > x->max_before) {
-		x->k.added++;
-	} else if (id || x->kind == IDATA_HOLDINGS) {
+	} else if (kept) {
+		x->k.kept++;   /* an event without an id that was there already */
+	} else if (found) {
 		x->k.updated++;
 	} else {
-		x->k.kept++;   /* an event without an id that was there already */
+		x->k.added++;
 	}
 	return KS_OK;
 }

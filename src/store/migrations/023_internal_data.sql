@@ -38,7 +38,8 @@ CREATE INDEX holdings_product ON holdings(product_id);
 -- external_id is the sender's id of the event (upsert by it). An event sent
 -- without one is identified by row_key, a 63-bit hash of (customer, kind,
 -- occurred_at, channel, detail), so importing the same file twice does not
--- double it (NULL when external_id is given; NULLs never collide).
+-- double it (NULL when external_id is given: a partial index, so that the
+-- events with an id cost no entry in it).
 CREATE TABLE customer_events (
 	id          INTEGER PRIMARY KEY,
 	external_id TEXT UNIQUE,
@@ -48,8 +49,9 @@ CREATE TABLE customer_events (
 	occurred_at INTEGER NOT NULL,
 	channel     TEXT,
 	detail      TEXT,
-	row_key     INTEGER UNIQUE
+	row_key     INTEGER
 );
+CREATE UNIQUE INDEX customer_events_row_key ON customer_events(row_key) WHERE row_key IS NOT NULL;
 CREATE INDEX customer_events_customer ON customer_events(customer_id, kind, occurred_at);
 
 -- One row per import (CLI or API), written in the import's own transaction:

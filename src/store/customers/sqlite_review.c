@@ -138,39 +138,60 @@ static ks_err sq_review_insert(sq_conn *c, int64_t response_id, int64_t customer
 	return sq_cstep(c, st, e);
 }
 
+/* What to do for a response now: *found with its token when it has an
+ * invitation already, else *customer_id (0 = none) when one is due. Reads
+ * only; off or without a page nothing is due. */
+static ks_err sq_review_decide(sq_conn *c, int64_t response_id, int64_t now, bool *found,
+			       char token[STORE_REVIEW_TOKEN_LEN + 1], int64_t *customer_id, ks_error *e)
+{
+	store_review_settings rs;
+	*found = false;
+	*customer_id = 0;
+	ks_err err = sq_review_settings(c, &rs, e);
+	if (err || !rs.enabled || rs.url[0] == '\0')
+		return err;
+	err = sq_review_existing(c, response_id, found, token, e);
+	if (!err && !*found)
+		err = sq_review_candidate(c, response_id, rs.min_nps, now - (int64_t)rs.interval_days * SQ_REVIEW_DAY,
+					  customer_id, e);
+	return err;
+}
+
 ks_err store_review_offer(ks_store *s, int64_t response_id, int64_t now, bool *offered,
 			  char token[STORE_REVIEW_TOKEN_LEN + 1], ks_error *e)
 {
 	*offered = false;
 	token[0] = '\0';
-	sq_conn *c = sq_acquire(s);
-	store_review_settings rs;
 	int64_t customer_id = 0;
-	/* IMMEDIATE: the interval check and the insert under one write lock, so
-	 * two answers of one customer at once make one invitation. */
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	bool found = false;
+	sq_conn *c = sq_acquire(s);
+	/* First without a write lock: every survey answer passes here, and
+	 * most (invitations off, not a promoter, invited lately) need none —
+	 * the writer's batches should not wait for them. */
+	ks_err err = sq_review_decide(c, response_id, now, &found, token, &customer_id, e);
+	if (err || found || customer_id == 0) {
+		*offered = !err && found;
+		sq_release(s, c);
+		return err;
+	}
+	/* IMMEDIATE: decided again and inserted under one write lock, so two
+	 * answers of one customer at once make one invitation. */
+	err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
-		err = sq_review_settings(c, &rs, e);
-	bool on = !err && rs.enabled && rs.url[0];
-	if (on)
-		err = sq_review_existing(c, response_id, offered, token, e);
-	if (on && !err && !*offered)
-		err = sq_review_candidate(c, response_id, rs.min_nps,
-					  now - (int64_t)rs.interval_days * SQ_REVIEW_DAY, &customer_id, e);
-	if (on && !err && !*offered && customer_id > 0) {
+		err = sq_review_decide(c, response_id, now, &found, token, &customer_id, e);
+	if (!err && !found && customer_id > 0) {
 		char t[MODEL_TOKEN_LEN + 1];
 		sq_token(t);
 		snprintf(token, STORE_REVIEW_TOKEN_LEN + 1, "%s", t);
 		err = sq_review_insert(c, response_id, customer_id, now, token, e);
-		*offered = err == KS_OK;
 	}
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err) {
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-		*offered = false;
 		token[0] = '\0';
 	}
+	*offered = !err && (found || customer_id > 0);
 	sq_release(s, c);
 	return err;
 }

@@ -206,6 +206,8 @@ ks_err api_rel_wave_delete(http_req *req, ks_error *e);
 ks_err api_rel_wave_draw(http_req *req, ks_error *e);
 ks_err api_rel_wave_send(http_req *req, ks_error *e);
 ks_err api_rel_wave_report(http_req *req, ks_error *e);
+ks_err api_rel_schedule_get(http_req *req, ks_error *e);  /* a wave per quarter */
+ks_err api_rel_schedule_put(http_req *req, ks_error *e);
 /* ---- end of relationship surveys ---- */
 
 /* ---- helpers shared by the handler files (api_util.c) ---- */

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "invite/rel_schedule.h"
 #include "invite/relationship.h"
 
 #define REL_NAME_MAX 200
@@ -569,4 +570,107 @@ ks_err api_rel_wave_report(http_req *req, ks_error *e)
 	store_rel_report_free(&r);
 	http_reply_json(req, 200, o);
 	return KS_OK;
+}
+
+/* ---- a wave per quarter ---------------------------------------------------------------- */
+
+static json_t *rel_schedule_json(const api_app *app, const store_rel_schedule *sc)
+{
+	char next[24];
+	bool due = false;
+	rel_schedule_quarter(&app->tz, clock_now(app->clock), sc->day_of_month, next, sizeof next, &due);
+	json_t *o = json_object();
+	json_object_set_new(o, "enabled", json_boolean(sc->enabled));
+	json_object_set_new(o, "survey_id", rel_id_or_null(sc->survey_id));
+	json_object_set_new(o, "sample_size", json_integer(sc->sample_size));
+	json_object_set_new(o, "allocation", json_string(sc->allocation));
+	json_object_set_new(o, "min_per_stratum", json_integer(sc->min_per_stratum));
+	json_object_set_new(o, "replace_excluded", json_boolean(sc->replace_excluded));
+	json_object_set_new(o, "fatigue_days", json_integer(sc->fatigue_days));
+	json_object_set_new(o, "day_of_month", json_integer(sc->day_of_month));
+	json_object_set_new(o, "last_period", sc->last_period[0] ? json_string(sc->last_period) : json_null());
+	json_object_set_new(o, "last_wave_id", rel_id_or_null(sc->last_wave_id));
+	json_object_set_new(o, "last_error", sc->last_error[0] ? json_string(sc->last_error) : json_null());
+	json_object_set_new(o, "updated_at", rel_time(sc->updated_at));
+	/* what the scheduler does next: this quarter when it has no wave yet */
+	json_object_set_new(o, "current_quarter", json_string(next));
+	json_object_set_new(o, "current_quarter_done", json_boolean(strcmp(next, sc->last_period) == 0));
+	return o;
+}
+
+ks_err api_rel_schedule_get(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	store_rel_schedule sc;
+	ks_err err = api_only_params(req, (const char *const[]){NULL}, e);
+	if (!err)
+		err = store_rel_schedule_get(app->store, &sc, e);
+	if (err)
+		return err;
+	http_reply_json(req, 200, rel_schedule_json(app, &sc));
+	return KS_OK;
+}
+
+static ks_err rel_schedule_apply(const json_t *body, store_rel_schedule *sc, ks_error *e)
+{
+	static const char *const fields[] = {"enabled",         "survey_id",        "sample_size", "allocation",
+					     "min_per_stratum", "replace_excluded", "fatigue_days", "day_of_month", NULL};
+	ks_err err = api_only_fields(body, fields, "", e);
+	const char *bools[] = {"enabled", "replace_excluded"};
+	bool *dst[] = {&sc->enabled, &sc->replace_excluded};
+	for (int i = 0; !err && i < 2; i++) {
+		json_t *v = json_object_get(body, bools[i]);
+		if (v && !json_is_boolean(v))
+			err = ks_fail(e, KS_ERR_INVALID, bools[i], "%s must be true or false", bools[i]);
+		else if (v)
+			*dst[i] = json_is_true(v);
+	}
+	json_t *sv = json_object_get(body, "survey_id");
+	if (!err && sv && json_is_null(sv))
+		sc->survey_id = 0;
+	else if (!err)
+		err = rel_int(body, "survey_id", 1, INT64_MAX, &sc->survey_id, e);
+	if (!err)
+		err = rel_int(body, "sample_size", 1, REL_SAMPLE_MAX, &sc->sample_size, e);
+	if (!err)
+		err = rel_text(body, "allocation", sc->allocation, sizeof sc->allocation, e);
+	rel_allocation a;
+	if (!err && !rel_allocation_parse(sc->allocation, &a))
+		err = ks_fail(e, KS_ERR_INVALID, "allocation", "allocation must be proportional or equal");
+	if (!err)
+		err = rel_int(body, "min_per_stratum", 0, REL_SAMPLE_MAX, &sc->min_per_stratum, e);
+	int64_t v = sc->fatigue_days, d = sc->day_of_month;
+	if (!err)
+		err = rel_int(body, "fatigue_days", 0, 365, &v, e);
+	if (!err)
+		err = rel_int(body, "day_of_month", 1, 28, &d, e);
+	sc->fatigue_days = (int)v;
+	sc->day_of_month = (int)d;
+	if (!err && sc->min_per_stratum > sc->sample_size)
+		err = ks_fail(e, KS_ERR_INVALID, "min_per_stratum", "min_per_stratum cannot exceed sample_size");
+	if (!err && sc->enabled && sc->survey_id == 0)
+		err = ks_fail(e, KS_ERR_INVALID, "survey_id", "a schedule that is on needs a survey_id");
+	return err;
+}
+
+ks_err api_rel_schedule_put(http_req *req, ks_error *e)
+{
+	api_app *app = req->app;
+	store_rel_schedule sc;
+	json_t *body = NULL;
+	ks_err err = store_rel_schedule_get(app->store, &sc, e);
+	if (!err)
+		err = api_body_object(req, &body, e);
+	if (!err)
+		err = rel_schedule_apply(body, &sc, e);
+	json_decref(body);
+	sc.updated_by = req->who.user_id;
+	if (!err)
+		err = store_rel_schedule_put(app->store, &sc, e);
+	if (err)
+		return err;
+	api_audit(req, "relationship_schedule.update", "relationship_schedule", 1,
+		  json_pack("{s:b, s:I, s:I, s:i}", "enabled", sc.enabled, "survey_id", (json_int_t)sc.survey_id,
+			    "sample_size", (json_int_t)sc.sample_size, "day_of_month", sc.day_of_month));
+	return api_rel_schedule_get(req, e);
 }

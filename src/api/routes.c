@@ -277,6 +277,8 @@ const http_route api_routes[] = {
 	{"POST", "/api/v1/relationship/waves/{id}/draw", api_rel_wave_draw, API_ADMIN, HTTP_SLOW},
 	{"POST", "/api/v1/relationship/waves/{id}/send", api_rel_wave_send, API_ADMIN, HTTP_SLOW},
 	{"GET", "/api/v1/relationship/waves/{id}/report", api_rel_wave_report, API_GLOBAL},
+	{"GET", "/api/v1/relationship/schedule", api_rel_schedule_get, API_GLOBAL},
+	{"PUT", "/api/v1/relationship/schedule", api_rel_schedule_put, API_ADMIN},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -19,6 +19,7 @@
 #include "http/http.h"
 #include "invite/scheduler.h"
 #include "mentions/poll.h" /* pollers (issue 16 H2) */
+#include "invite/rel_schedule.h" /* a relationship survey wave per quarter (issue 16 H6) */
 #include "mail/mail.h"
 #include "store/store.h"
 #include "cli/cli_users.h"
@@ -699,11 +700,17 @@ static int cli_serve(const cli_opts *o)
 	if (web)
 		fprintf(stderr, "  web UI:  http://%s:%u/ (files from %s)\n", addr, http_port(srv),
 			o->web_root);
+	/* relationship surveys (issue 16 H6): the quarterly wave, on the same
+	 * clock; without its thread the server runs on (no scheduled waves) */
+	rel_scheduler *rel_sched = NULL;
+	if (rel_scheduler_start(s, &clock, &tz, &rel_sched, &e))
+		fprintf(stderr, "klantstem: %s\n", e.message);
 	int sig = 0;
 	sigwait(&stop, &sig);
 	fprintf(stderr, "klantstem: %s received, finishing requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	poll_shutdown(poller); /* a feed's transfer ends now, not after its timeout */
 	http_stop(srv, 10000);
+	rel_scheduler_stop(rel_sched); /* issue 16 H6 */
 	poll_stop(poller);
 	invite_scheduler_stop(sched);
 	an_index_attr_stop(ix);  /* issue 16 (H5): it reads the store */

@@ -1642,6 +1642,34 @@ typedef struct store_rel_report {
 ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, int64_t as_of,
 			       store_rel_report *out, ks_error *e);
 void store_rel_report_free(store_rel_report *r);
+
+/* A wave per quarter (relationship_schedule, one row; src/invite/rel_schedule.c
+ * runs it). */
+typedef struct store_rel_schedule {
+	bool enabled;
+	int64_t survey_id;            /* 0 = none chosen */
+	int64_t sample_size;
+	char allocation[16];
+	int64_t min_per_stratum;
+	bool replace_excluded;
+	int fatigue_days;
+	int day_of_month;             /* 1..28 of the quarter's first month */
+	char last_period[24];         /* "" = none made yet */
+	int64_t last_wave_id;         /* 0 = none */
+	char last_error[256];
+	int64_t updated_by, updated_at;
+} store_rel_schedule;
+/* The schedule, or the defaults (off, 400, proportional, 30 days, day 1). */
+ks_err store_rel_schedule_get(ks_store *s, store_rel_schedule *out, ks_error *e);
+/* Write the settings (not last_*): KS_ERR_REF naming "survey_id". */
+ks_err store_rel_schedule_put(ks_store *s, const store_rel_schedule *in, ks_error *e);
+/* In one transaction: when the schedule is on and period (a quarter label)
+ * has no scheduled wave yet, make its draft wave and record period as
+ * done, so a quarter gets one wave however often this runs. *wave_id 0 =
+ * nothing to do. */
+ks_err store_rel_schedule_claim(ks_store *s, const char *period, int64_t *wave_id, ks_error *e);
+/* Remember why the last scheduled wave failed ("" = it did not). */
+ks_err store_rel_schedule_note(ks_store *s, const char *error, ks_error *e);
 /* ==== end of relationship surveys ============================================ */
 
 #endif

@@ -621,6 +621,75 @@ def check_report(t, name, rep, ids, sel, answers, cd_scores, contacts, w, late):
     t.eq(st["zakelijk"]["excluded"]["opted_out"], 1, "%s: the late opt-out counts in its stratum" % name)
 
 
+def waves_now(srv):
+    st, _, b = srv.get(WAVES)
+    return b["items"] if st == 200 else []
+
+
+def wait_for(pred, seconds=8.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    return pred()
+
+
+def test_schedule(t):
+    """A wave per quarter: made, drawn and sent by the server's own thread on
+    the (test) clock, once per quarter, from day_of_month of the quarter's
+    first month on; a failed draw is recorded and the quarter not retried."""
+    name = "schedule"
+    SCHED = "/api/v1/relationship/schedule"
+    with server(t) as srv:
+        customers(srv, [("a", 6), ("b", 4), (None, 2)], "sc")
+        sv = survey(srv)
+        st, _, b = srv.get(SCHED)
+        t.check(st == 200 and b.get("enabled") is False and b.get("last_period") is None
+                and b.get("current_quarter") == "2026-Q4" and b.get("sample_size") == 400,
+                "%s: off by default, the current quarter named" % name, ks.got(st, b))
+        for body, field in (({"enabled": True}, "survey_id"), ({"day_of_month": 29}, "day_of_month"),
+                            ({"day_of_month": 0}, "day_of_month"), ({"allocation": "x"}, "allocation"),
+                            ({"enabled": "yes"}, "enabled"), ({"often": 1}, "often"),
+                            ({"survey_id": 99999}, "survey_id")):
+            t.error(srv.request("PUT", SCHED, body), 422, field=field, name="%s: PUT %s -> 422 naming %s" % (name, body, field))
+        time.sleep(1.5)
+        t.eq(waves_now(srv), [], "%s: while off, no wave" % name)
+        st, _, b = srv.request("PUT", SCHED, {"enabled": True, "survey_id": sv["id"], "sample_size": 4, "day_of_month": 20})
+        t.check(st == 200 and b.get("enabled") is True and b.get("day_of_month") == 20, "%s: switched on" % name, ks.got(st, b))
+        # 16 November is in the quarter's second month: due whatever the day
+        got = wait_for(lambda: [w for w in waves_now(srv) if w["status"] == "sent"])
+        t.check(len(got) == 1 and got[0]["period"] == "2026-Q4" and got[0]["name"] == "Relatieonderzoek 2026-Q4"
+                and got[0]["invited"] == 4 and got[0]["seed"],
+                "%s: the thread made, drew and sent the 2026-Q4 wave" % name, got)
+        time.sleep(2.0)
+        t.eq(len(waves_now(srv)), 1, "%s: one wave per quarter (not again a pass later)" % name)
+        st, _, b = srv.get(SCHED)
+        t.check(b.get("last_period") == "2026-Q4" and b.get("last_wave_id") == got[0]["id"] and b.get("last_error") is None
+                and b.get("current_quarter_done") is True, "%s: the schedule records the quarter and its wave" % name, b)
+        # 5 January: the first month of 2027-Q1, before day 20 -> nothing yet
+        must(srv.post("/api/v1/admin/clock", {"now": "2027-01-05T10:00:00Z"}), 200, "clock")
+        time.sleep(2.5)
+        t.eq(len(waves_now(srv)), 1, "%s: 5 January, before day 20 of the quarter: no wave yet" % name)
+        must(srv.post("/api/v1/admin/clock", {"now": "2027-01-20T10:00:00Z"}), 200, "clock")
+        got = wait_for(lambda: [w for w in waves_now(srv) if w["period"] == "2027-Q1" and w["status"] == "sent"])
+        t.check(len(got) == 1 and got[0]["invited"] == 4, "%s: 20 January: the 2027-Q1 wave, sent" % name, waves_now(srv))
+        # a draw that cannot be made: the wave stays a draft, the error is kept
+        must(srv.request("PUT", SCHED, {"min_per_stratum": 4}), 200, "min 4 x 3 strata > 4")
+        must(srv.post("/api/v1/admin/clock", {"now": "2027-04-21T10:00:00Z"}), 200, "clock")
+        got = wait_for(lambda: [w for w in waves_now(srv) if w["period"] == "2027-Q2"])
+        t.check(len(got) == 1 and got[0]["status"] == "draft", "%s: a failed draw leaves the quarter's wave a draft" % name, got)
+        b = wait_for(lambda: srv.get(SCHED)[2] if srv.get(SCHED)[2].get("last_error") else None, 4.0) or srv.get(SCHED)[2]
+        t.check(b.get("last_period") == "2027-Q2" and "min_per_stratum" in (b.get("last_error") or ""),
+                "%s: ... the schedule keeps the error" % name, b)
+        time.sleep(1.5)
+        t.eq(len(waves_now(srv)), 3, "%s: ... and does not try the quarter again" % name)
+        st, _, au = srv.get("/api/v1/audit?limit=500&action=relationship_schedule.*")
+        t.check(st == 200 and len(au.get("items", [])) == 2, "%s: each accepted PUT (2) is in the audit log" % name,
+                ks.got(st, au))
+
+
 def main(t):
     sink = smtp_sink.Sink()
     sink.start()
@@ -628,6 +697,7 @@ def main(t):
         scenario(t, "allocation", test_allocation)
         scenario(t, "small frame", test_small_frame)
         scenario(t, "send and report", test_fatigue_send_report, sink)
+        scenario(t, "schedule", test_schedule)
     finally:
         sink.stop()
         sink.cleanup()

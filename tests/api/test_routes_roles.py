@@ -189,6 +189,8 @@ EXPECT = {
     ("POST", "/api/v1/relationship/waves/{id}/draw"): (ADMIN, 200),
     ("POST", "/api/v1/relationship/waves/{id}/send"): (ADMIN, 200),
     ("GET", "/api/v1/relationship/waves/{id}/report"): (GLOBAL, 200),
+    ("GET", "/api/v1/relationship/schedule"): (GLOBAL, 200),
+    ("PUT", "/api/v1/relationship/schedule"): (ADMIN, 200),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -538,6 +540,8 @@ class Ctx:
             body = [{"external_id": ks.uniq("prod"), "name": "Product " + who}]
         elif key == ("POST", "/api/v1/relationship/waves"):  # relationship surveys (issue 16 H6)
             body = {"name": "wave " + who, "survey_id": f["survey"]["id"], "sample_size": 2}
+        elif key == ("PUT", "/api/v1/relationship/schedule"):
+            body = {"enabled": False}
         elif key == ("PUT", "/api/v1/relationship/waves/{id}"):
             body = {"name": "wave " + who}
         elif key in (("DELETE", "/api/v1/relationship/waves/{id}"), ("POST", "/api/v1/relationship/waves/{id}/draw"),

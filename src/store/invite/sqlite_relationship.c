@@ -1083,3 +1083,156 @@ ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to
 		store_rel_report_free(out);
 	return err;
 }
+
+/* ---- a wave per quarter ---------------------------------------------------------------- */
+
+static void sq_rel_schedule_defaults(store_rel_schedule *o)
+{
+	memset(o, 0, sizeof *o);
+	o->sample_size = 400;
+	snprintf(o->allocation, sizeof o->allocation, "proportional");
+	o->replace_excluded = true;
+	o->fatigue_days = 30;
+	o->day_of_month = 1;
+}
+
+static ks_err sq_rel_schedule_get_on(sq_conn *c, store_rel_schedule *o, ks_error *e)
+{
+	sq_rel_schedule_defaults(o);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT enabled, coalesce(survey_id, 0), sample_size, allocation, min_per_stratum,"
+			      " replace_excluded, fatigue_days, day_of_month, coalesce(last_period, ''),"
+			      " coalesce(last_wave_id, 0), coalesce(last_error, ''), coalesce(updated_by, 0),"
+			      " coalesce(updated_at, 0) FROM relationship_schedule WHERE id = 1",
+			      &st, e);
+	if (err)
+		return err;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		o->enabled = sqlite3_column_int(st, 0) != 0;
+		o->survey_id = sqlite3_column_int64(st, 1);
+		o->sample_size = sqlite3_column_int64(st, 2);
+		snprintf(o->allocation, sizeof o->allocation, "%s", sq_ctext(st, 3));
+		o->min_per_stratum = sqlite3_column_int64(st, 4);
+		o->replace_excluded = sqlite3_column_int(st, 5) != 0;
+		o->fatigue_days = sqlite3_column_int(st, 6);
+		o->day_of_month = sqlite3_column_int(st, 7);
+		snprintf(o->last_period, sizeof o->last_period, "%s", sq_ctext(st, 8));
+		o->last_wave_id = sqlite3_column_int64(st, 9);
+		snprintf(o->last_error, sizeof o->last_error, "%s", sq_ctext(st, 10));
+		o->updated_by = sqlite3_column_int64(st, 11);
+		o->updated_at = sqlite3_column_int64(st, 12);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+ks_err store_rel_schedule_get(ks_store *s, store_rel_schedule *out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_rel_schedule_get_on(c, out, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_rel_schedule_put(ks_store *s, const store_rel_schedule *in, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err && in->survey_id)
+		err = sq_rel_survey_check(c, in->survey_id, e);
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO relationship_schedule(id, enabled, survey_id, sample_size, allocation,"
+			       " min_per_stratum, replace_excluded, fatigue_days, day_of_month, updated_by, updated_at)"
+			       " VALUES(1, ?1, nullif(?2, 0), ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), ?10)"
+			       " ON CONFLICT(id) DO UPDATE SET enabled = excluded.enabled, survey_id = excluded.survey_id,"
+			       " sample_size = excluded.sample_size, allocation = excluded.allocation,"
+			       " min_per_stratum = excluded.min_per_stratum, replace_excluded = excluded.replace_excluded,"
+			       " fatigue_days = excluded.fatigue_days, day_of_month = excluded.day_of_month,"
+			       " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int(st, 1, in->enabled ? 1 : 0);
+		sqlite3_bind_int64(st, 2, in->survey_id);
+		sqlite3_bind_int64(st, 3, in->sample_size);
+		sqlite3_bind_text(st, 4, in->allocation, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, in->min_per_stratum);
+		sqlite3_bind_int(st, 6, in->replace_excluded ? 1 : 0);
+		sqlite3_bind_int(st, 7, in->fatigue_days);
+		sqlite3_bind_int(st, 8, in->day_of_month);
+		sqlite3_bind_int64(st, 9, in->updated_by);
+		sqlite3_bind_int64(st, 10, clock_now(s->clock));
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_rel_schedule_claim(ks_store *s, const char *period, int64_t *wave_id, ks_error *e)
+{
+	*wave_id = 0;
+	sq_conn *c = sq_acquire(s);
+	store_rel_schedule sc;
+	sqlite3_stmt *st = NULL;
+	int64_t now = clock_now(s->clock);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_schedule_get_on(c, &sc, e);
+	bool due = !err && sc.enabled && sc.survey_id && strcmp(sc.last_period, period) != 0;
+	store_rel_wave w;
+	memset(&w, 0, sizeof w);
+	snprintf(w.name, sizeof w.name, "Relatieonderzoek %s", period);
+	w.survey_id = sc.survey_id;
+	snprintf(w.period, sizeof w.period, "%s", period);
+	w.sample_size = sc.sample_size;
+	snprintf(w.allocation, sizeof w.allocation, "%s", sc.allocation);
+	w.min_per_stratum = sc.min_per_stratum;
+	w.replace_excluded = sc.replace_excluded;
+	w.fatigue_days = sc.fatigue_days;
+	if (due)
+		err = sq_cprep(c,
+			       "INSERT INTO relationship_waves(name, survey_id, period, sample_size, allocation,"
+			       " min_per_stratum, replace_excluded, fatigue_days, created_at)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			       &st, e);
+	if (due && !err) {
+		sq_rel_bind_fields(st, &w);
+		sqlite3_bind_int64(st, 9, now);
+		err = sq_cstep(c, st, e);
+		*wave_id = err ? 0 : sqlite3_last_insert_rowid(c->db);
+	}
+	if (due && !err)
+		err = sq_cprep(c,
+			       "UPDATE relationship_schedule SET last_period = ?1, last_wave_id = ?2, last_error = NULL"
+			       " WHERE id = 1",
+			       &st, e);
+	if (due && !err) {
+		sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, *wave_id);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, due ? "COMMIT" : "ROLLBACK", e);
+	if (err)
+		*wave_id = 0;
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_rel_schedule_note(ks_store *s, const char *error, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "UPDATE relationship_schedule SET last_error = nullif(?1, '') WHERE id = 1", &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, error ? error : "", -1, SQLITE_STATIC);
+		err = sq_cstep(c, st, e);
+	}
+	sq_release(s, c);
+	return err;
+}

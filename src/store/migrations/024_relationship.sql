@@ -77,3 +77,25 @@ CREATE TABLE relationship_sample (
   PRIMARY KEY (wave_id, customer_id)
 ) WITHOUT ROWID;
 CREATE INDEX relationship_sample_contact ON relationship_sample(contact_id);
+
+-- A wave per quarter (one schedule per organisation, id 1; no row = off).
+-- On or after day `day_of_month` of a quarter's first month (or any later
+-- day of the quarter) in which no scheduled wave was made yet
+-- (last_period), the server's relationship scheduler makes the quarter's
+-- wave with these settings, draws it with a random seed and sends it.
+CREATE TABLE relationship_schedule (
+  id               INTEGER PRIMARY KEY CHECK (id = 1),
+  enabled          INTEGER NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),
+  survey_id        INTEGER REFERENCES surveys(id),
+  sample_size      INTEGER NOT NULL DEFAULT 400 CHECK (sample_size BETWEEN 1 AND 1000000),
+  allocation       TEXT NOT NULL DEFAULT 'proportional' CHECK (allocation IN ('proportional', 'equal')),
+  min_per_stratum  INTEGER NOT NULL DEFAULT 0 CHECK (min_per_stratum >= 0),
+  replace_excluded INTEGER NOT NULL DEFAULT 1 CHECK (replace_excluded IN (0, 1)),
+  fatigue_days     INTEGER NOT NULL DEFAULT 30 CHECK (fatigue_days BETWEEN 0 AND 365),
+  day_of_month     INTEGER NOT NULL DEFAULT 1 CHECK (day_of_month BETWEEN 1 AND 28),
+  last_period      TEXT,
+  last_wave_id     INTEGER REFERENCES relationship_waves(id) ON DELETE SET NULL,
+  last_error       TEXT,
+  updated_by       INTEGER REFERENCES users(id) ON DELETE SET NULL,
+  updated_at       INTEGER
+);

@@ -697,16 +697,20 @@ static bool poll_pages(poll_run *run, poll_result *r)
 				return false;
 			}
 		}
+		int64_t now = clock_now(p->clock);
 		int64_t page_max = 0;
 		for (size_t i = 0; i < batch.n; i++)
 			if (batch.items[i].updated_at > page_max)
 				page_max = batch.items[i].updated_at;
+		/* a time in the future (a wrong clock at the source) would put
+		 * the cursor, and every later item, out of reach */
+		if (page_max > now)
+			page_max = now;
 		r->received += (int64_t)batch.n;
 		store_feed_result done;
 		int64_t old_max = run->max_updated;
 		if (page_max > run->max_updated)
 			run->max_updated = page_max;
-		int64_t now = clock_now(p->clock);
 		if (last)
 			poll_done_result(run, r, now, &done);
 		mentions_counts cnt = {0};

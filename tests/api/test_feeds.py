@@ -508,6 +508,12 @@ def check_social_generic(t, srv, site):
                                     ("w1", site.generic[1]["text"], T0 - 3 * DAY),
                                     ("w2", site.generic[2]["text"], T0 - 2 * DAY)],
          "three webshop rows; w0 edited in place")
+    # a record from the future moves the cursor only to the run's time
+    site.generic.append(rev(9, T0 - DAY, updated=T0 + 400 * DAY, prefix="w"))
+    b = must(t, run(srv, g["id"]), 200, "generic run 3")
+    t.eq((b["run"]["inserted"], b["feed"]["cursor_updated_at"]), (1, iso(T0)),
+         "an updated_at a year ahead: stored, the cursor stops at the run's time")
+    site.generic.pop()
 
 
 def check_failures(t, srv, site):

@@ -71,6 +71,23 @@ async function main() {
     await group('create, draw, send', async () => {
       await go(page, base, '#/relationship', 'relationship');
       ok(await page.isVisible('nav a[href="#/relationship"]'), 'admin: the menu has Relatieonderzoek');
+      // the quarterly schedule: off; switching it on without a survey is refused, naming the field
+      eq(await page.getAttribute('#rel-sched-state', 'data-enabled'), 'false', 'the schedule is off at first');
+      await page.check('#rel-sched-enabled');
+      await page.fill('#rel-schedule input[name="day_of_month"]', '15');
+      await page.click('#rel-schedule button[type="submit"]');
+      await page.waitForFunction(() => document.querySelector('#rel-schedule .form-msg')?.textContent);
+      const msg = await page.textContent('#rel-schedule .form-msg');
+      ok(/vragenlijst|survey/i.test(msg), 'on without a survey: the form shows the refusal naming the survey', msg);
+      const sched = (await admin.call('GET', '/relationship/schedule')).body;
+      eq([sched.enabled, sched.day_of_month], [false, 1], 'nothing was saved');
+      await page.uncheck('#rel-sched-enabled');
+      await Promise.all([
+        page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true'
+          && document.querySelector('#rel-schedule input[name="day_of_month"]')?.value === '15'),
+        page.click('#rel-schedule button[type="submit"]'),
+      ]);
+      eq((await admin.call('GET', '/relationship/schedule')).body.day_of_month, 15, 'saved off with day 15 (read back)');
       await page.waitForSelector('#rel-create');
       await page.fill('#rel-create input[name="name"]', 'Browser Q');
       await page.fill('#rel-create input[name="sample_size"]', '150');
@@ -170,6 +187,7 @@ async function main() {
       await go(page, base, '#/relationship', 'relationship');
       ok(await page.isVisible('#rel-waves'), 'director: the list of waves');
       ok(!(await page.$('#rel-create')), 'director: no form to make a wave');
+      ok(await page.isVisible('#rel-sched-state') && !(await page.$('#rel-schedule')), 'director: where the schedule stands, no form');
       await go(page, base, '#/relationship/' + waveId, 'relationship');
       await page.waitForSelector('#rel-report');
       ok(!(await page.$('#rel-actions')), 'director: no draw/send/close buttons');

@@ -1098,6 +1098,15 @@ const STRINGS = {
     'rel.excl': 'rust {f} · afgemeld {o} · geen e-mail {e}', 'rel.stratum.none': '(geen segment)',
     'field.sample_size': 'steekproefgrootte', 'field.min_per_stratum': 'minimum per segment', 'field.allocation': 'verdeling',
     'field.fatigue_days': 'rustperiode', 'field.seed': 'startwaarde', 'field.replace_excluded': 'vervangen',
+    'rel.sched': 'Elk kwartaal een meting',
+    'rel.sched.hint': 'Aan: de server maakt elk kwartaal zelf een meting met deze instellingen, trekt de steekproef en verstuurt de uitnodigingen.',
+    'rel.sched.on': 'Aan', 'rel.sched.off': 'Uit', 'rel.sched.last': 'laatste: {period}',
+    'rel.sched.done': '{period} is gedaan', 'rel.sched.pending': '{period} volgt (vanaf dag {day} van het kwartaal)',
+    'rel.sched.error': 'De laatste meting lukte niet: {msg}', 'rel.sched.nosurvey': '(kies een vragenlijst)',
+    'rel.sched.enabled': 'Elk kwartaal automatisch een meting', 'rel.sched.day': 'Dag van de eerste maand',
+    'rel.sched.day.hint': 'Op of na deze dag van de eerste maand van het kwartaal (1–28).',
+    'rel.sched.save': 'Opslaan', 'rel.sched.saved': 'De planning is opgeslagen.',
+    'field.day_of_month': 'dag van de maand', 'field.enabled': 'aan',
     // ---- end issue 16 H6
     // ---- issue 16 H3 (mentions in the views): pages/mentions.js, the explorer's source, the team page
     'nav.mentions': 'Reviews',
@@ -2223,6 +2232,15 @@ const STRINGS = {
     'rel.excl': 'rest {f} · opted out {o} · no e-mail {e}', 'rel.stratum.none': '(no segment)',
     'field.sample_size': 'sample size', 'field.min_per_stratum': 'minimum per segment', 'field.allocation': 'allocation',
     'field.fatigue_days': 'rest period', 'field.seed': 'seed', 'field.replace_excluded': 'replace',
+    'rel.sched': 'A wave every quarter',
+    'rel.sched.hint': 'On: the server makes a wave with these settings every quarter, draws the sample and sends the invitations.',
+    'rel.sched.on': 'On', 'rel.sched.off': 'Off', 'rel.sched.last': 'last: {period}',
+    'rel.sched.done': '{period} is done', 'rel.sched.pending': '{period} is next (from day {day} of the quarter)',
+    'rel.sched.error': 'The last wave failed: {msg}', 'rel.sched.nosurvey': '(choose a survey)',
+    'rel.sched.enabled': 'A wave every quarter, automatically', 'rel.sched.day': 'Day of the first month',
+    'rel.sched.day.hint': 'On or after this day of the quarter\'s first month (1–28).',
+    'rel.sched.save': 'Save', 'rel.sched.saved': 'The schedule has been saved.',
+    'field.day_of_month': 'day of the month', 'field.enabled': 'on',
     // ---- end issue 16 H6
     // ---- issue 16 H3 (mentions in the views): pages/mentions.js, the explorer's source, the team page
     'nav.mentions': 'Reviews',

@@ -84,6 +84,55 @@ function createForm(ctx, surveys) {
   return form;
 }
 
+// A wave per quarter: the settings (admins) or where it stands (directors).
+function scheduleState(sc) {
+  const parts = [sc.enabled ? t('rel.sched.on') : t('rel.sched.off')];
+  if (sc.last_period) parts.push(t('rel.sched.last', { period: sc.last_period }));
+  if (sc.enabled) parts.push(sc.current_quarter_done ? t('rel.sched.done', { period: sc.current_quarter })
+    : t('rel.sched.pending', { period: sc.current_quarter, day: sc.day_of_month }));
+  return h('p', { id: 'rel-sched-state', dataset: { enabled: sc.enabled } }, parts.join(' · '),
+    sc.last_error ? h('span', { class: 'notice notice-error', role: 'alert' }, ' ' + t('rel.sched.error', { msg: sc.last_error })) : null);
+}
+
+function scheduleForm(ctx, sc, surveys) {
+  const on = h('input', { type: 'checkbox', name: 'enabled', id: 'rel-sched-enabled', checked: sc.enabled });
+  const survey = select([{ value: '', label: t('rel.sched.nosurvey') }].concat(surveys.map((x) => ({ value: x.id, label: x.name }))),
+    sc.survey_id ?? '', { name: 'survey_id' });
+  const size = h('input', { type: 'number', min: 1, max: 1000000, name: 'sample_size', value: sc.sample_size });
+  const alloc = select([{ value: 'proportional', label: t('rel.alloc.proportional') }, { value: 'equal', label: t('rel.alloc.equal') }],
+    sc.allocation, { name: 'allocation' });
+  const minPer = h('input', { type: 'number', min: 0, name: 'min_per_stratum', value: sc.min_per_stratum });
+  const fatigue = h('input', { type: 'number', min: 0, max: 365, name: 'fatigue_days', value: sc.fatigue_days });
+  const day = h('input', { type: 'number', min: 1, max: 28, name: 'day_of_month', value: sc.day_of_month });
+  const msg = h('p', { class: 'form-msg', role: 'status' });
+  const form = h('form', { id: 'rel-schedule', class: 'form' },
+    h('div', { class: 'field field-check' }, on, h('label', { for: on.id }, t('rel.sched.enabled'))),
+    field(t('rel.survey'), survey),
+    field(t('rel.sample_size'), size),
+    field(t('rel.allocation'), alloc),
+    field(t('rel.min_per_stratum'), minPer),
+    field(t('rel.fatigue_days'), fatigue),
+    field(t('rel.sched.day'), day, t('rel.sched.day.hint')),
+    h('button', { type: 'submit' }, t('rel.sched.save')), msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.textContent = '';
+    msg.classList.remove('notice-error');
+    try {
+      await api('/relationship/schedule', { method: 'PUT', body: {
+        enabled: on.checked, survey_id: survey.value ? Number(survey.value) : null, sample_size: Number(size.value),
+        allocation: alloc.value, min_per_stratum: Number(minPer.value), fatigue_days: Number(fatigue.value),
+        day_of_month: Number(day.value) } });
+      announce(t('rel.sched.saved'));
+      ctx.navigate('#/relationship');
+    } catch (err) {
+      msg.textContent = errorText(err);
+      msg.classList.add('notice-error');
+    }
+  });
+  return form;
+}
+
 async function renderList(main, ctx) {
   const l = lang();
   main.append(h('h1', null, t('rel.title')));
@@ -97,15 +146,29 @@ async function renderList(main, ctx) {
   }
   if (!ctx.alive()) return;
   main.append(panel(t('rel.list'), null, waveTable(waves.items, l)));
-  if (ctx.user.role !== 'admin') return;
-  let surveys = [];
+  let sched = null;
   try {
-    surveys = (await api('/surveys', { query: { limit: 500 } })).items;
+    sched = await api('/relationship/schedule');
   } catch (err) {
     if (ctx.alive()) main.append(errorNotice(err));
-    return;
   }
-  if (ctx.alive()) main.append(panel(t('rel.new'), null, createForm(ctx, surveys)));
+  if (!ctx.alive()) return;
+  const admin = ctx.user.role === 'admin';
+  let surveys = [];
+  if (admin) {
+    try {
+      surveys = (await api('/surveys', { query: { limit: 500 } })).items;
+    } catch (err) {
+      if (ctx.alive()) main.append(errorNotice(err));
+      return;
+    }
+    if (!ctx.alive()) return;
+  }
+  if (sched) {
+    main.append(panel(t('rel.sched'), null, h('p', { class: 'hint' }, t('rel.sched.hint')), scheduleState(sched),
+      admin ? scheduleForm(ctx, sched, surveys) : null));
+  }
+  if (admin) main.append(panel(t('rel.new'), null, createForm(ctx, surveys)));
 }
 
 // ---- one wave --------------------------------------------------------------------------------

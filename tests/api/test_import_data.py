@@ -432,6 +432,7 @@ def main(t, srv):
         events(t, db, tmp)
         api(t, srv, db)
         timeline(t, srv, db)
+    t.eq(q(db, "PRAGMA foreign_key_check"), [], "every customer_id and product_id written names a stored row")
     for path, err in RUNS:
         rep = ks.sanitizer_report(err)
         if rep:

@@ -5,8 +5,9 @@
  * transaction just before COMMIT.
  *
  * Why a session and not one call per record: a million rows are one
- * transaction (the WAL is written once, fsynced once at COMMIT, with
- * synchronous=FULL kept) and a few statements reused a million times.
+ * transaction on a connection of the pool held for the session (the WAL is
+ * written once, fsynced once at COMMIT, with synchronous=FULL kept) and a
+ * few statements reused a million times.
  *
  * The upserts have no RETURNING: RETURNING gathers its rows in an ephemeral
  * table, opened and closed at every execution, which took most of the time
@@ -62,7 +63,8 @@ static const char *const sq_idata_sql[IDATA__KINDS][3] = {
 };
 
 struct store_idata {
-	store_bulk *b;
+	ks_store *s;
+	sq_conn *c;            /* the session's connection, in its transaction */
 	idata_kind kind;
 	sqlite3_stmt *st[SI__N];
 	int64_t started_at, now;
@@ -125,20 +127,29 @@ static ks_err sq_idata_prepare(store_idata *x, ks_error *e)
 		"SELECT id FROM products WHERE external_id = ?1",
 	};
 	for (int i = 0; i < SI__N; i++) {
-		ks_err err = sql[i] ? sq_cprep(x->b->c, sql[i], &x->st[i], e) : KS_OK;
+		ks_err err = sql[i] ? sq_cprep(x->c, sql[i], &x->st[i], e) : KS_OK;
 		if (err)
 			return err;
 	}
 	/* "inserted" is told by a change of the last insert rowid */
-	sqlite3_set_last_insert_rowid(x->b->c->db, 0);
-	/* A million customers with their indexes are some 300 MB of pages:
-	 * past the bulk session's 256 MB cache SQLite spills dirty pages to the
-	 * WAL mid-transaction and reads them back at each change (a million
-	 * events took 3x as long as 200,000 x 5). Up to 1 GiB, taken only as
-	 * pages are used; store_bulk_commit/rollback set it back. Durability
-	 * is untouched: the COMMIT is fsynced as always. */
-	return sq_exec(x->b->c, "PRAGMA cache_size=-1048576", e);
+	sqlite3_set_last_insert_rowid(x->c->db, 0);
+	return KS_OK;
 }
+
+/* The session's connection settings, set before its BEGIN and put back
+ * after its end (both PRAGMAs are no-ops inside a transaction):
+ * - A million customers with their indexes are some 300 MB of pages: past
+ *   a 256 MB cache SQLite spills dirty pages to the WAL mid-transaction and
+ *   reads them back at each change (a million events took 3x as long as
+ *   200,000 x 5). Up to 1 GiB, taken only as pages are used.
+ * - Foreign keys are not checked per row: every customer_id and product_id
+ *   written is the id a look-up found in this same transaction, which holds
+ *   the write lock (nothing can delete the row in between), so the check
+ *   could never fail; it was a third of an event's time (a random seek into
+ *   customers).
+ * Durability is untouched: the COMMIT is fsynced as every other write. */
+#define SQ_IDATA_BEGIN "PRAGMA cache_size=-1048576; PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE"
+#define SQ_IDATA_END "PRAGMA cache_size=-2000; PRAGMA foreign_keys=ON"
 
 ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_error *e)
 {
@@ -146,13 +157,12 @@ ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_err
 	if (x == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	x->kind = kind;
+	x->s = s;
 	x->started_at = x->now = clock_now(s->clock);
-	ks_err err = store_bulk_begin(s, &x->b, e);
-	if (err) {
-		free(x);
-		return err;
-	}
-	err = sq_idata_prepare(x, e);
+	x->c = sq_acquire(s);
+	ks_err err = sq_exec(x->c, SQ_IDATA_BEGIN, e);
+	if (!err)
+		err = sq_idata_prepare(x, e);
 	if (err) {
 		store_idata_rollback(x);
 		return err;
@@ -161,21 +171,24 @@ ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_err
 	return KS_OK;
 }
 
-static void sq_idata_free(store_idata *x)
+/* Ends the session: rolls back what is not committed, puts the connection's
+ * settings back and returns it to the pool; frees x. */
+static void sq_idata_end(store_idata *x)
 {
 	for (int i = 0; i < SI__N; i++)
 		sqlite3_finalize(x->st[i]);
+	if (!sqlite3_get_autocommit(x->c->db))
+		sqlite3_exec(x->c->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(x->c->db, SQ_IDATA_END, NULL, NULL, NULL);
+	sq_release(x->s, x->c);
 	free(x->seen);
 	free(x);
 }
 
 void store_idata_rollback(store_idata *x)
 {
-	if (x == NULL)
-		return;
-	store_bulk *b = x->b;
-	sq_idata_free(x);
-	store_bulk_rollback(b);
+	if (x != NULL)
+		sq_idata_end(x);
 }
 
 /* Bind text or NULL. */
@@ -196,7 +209,7 @@ static ks_err sq_idata_run(store_idata *x, sqlite3_stmt *st, int64_t *id, ks_err
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (id)
 			*id = sqlite3_column_int64(st, 0);
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(x->b->c, rc, e);
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(x->c, rc, e);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return err;
@@ -226,7 +239,7 @@ static void sq_idata_bind(sqlite3_stmt *st, const idata_rec *r, int first, int l
 static ks_err sq_idata_upsert(store_idata *x, sqlite3_stmt *st, int64_t *id, bool *inserted, bool *changed,
 			      ks_error *e)
 {
-	sqlite3 *db = x->b->c->db;
+	sqlite3 *db = x->c->db;
 	int64_t before = sqlite3_last_insert_rowid(db);
 	ks_err err = sq_idata_run(x, st, NULL, e);
 	int64_t after = sqlite3_last_insert_rowid(db);
@@ -400,7 +413,7 @@ void store_idata_counts_get(const store_idata *x, store_idata_counts *out)
 
 ks_err store_idata_commit(store_idata *x, const char *file, bool via_api, long rejected, ks_error *e)
 {
-	sq_conn *c = x->b->c;
+	sq_conn *c = x->c;
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO import_runs(kind, file, rows_ok, rows_rejected, started_at, finished_at,"
@@ -413,18 +426,15 @@ ks_err store_idata_commit(store_idata *x, const char *file, bool via_api, long r
 		sqlite3_bind_int64(st, 3, x->k.ok);
 		sqlite3_bind_int64(st, 4, rejected);
 		sqlite3_bind_int64(st, 5, x->started_at);
-		sqlite3_bind_int64(st, 6, clock_now(x->b->s->clock));
+		sqlite3_bind_int64(st, 6, clock_now(x->s->clock));
 		sqlite3_bind_int64(st, 7, x->k.added);
 		sqlite3_bind_int64(st, 8, x->k.updated);
 		sqlite3_bind_int64(st, 9, x->k.duplicates);
 		sqlite3_bind_text(st, 10, via_api ? "api" : "cli", -1, SQLITE_STATIC);
 		err = sq_cstep(c, st, e);
 	}
-	if (err) {
-		store_idata_rollback(x);
-		return err;
-	}
-	store_bulk *b = x->b;
-	sq_idata_free(x);
-	return store_bulk_commit(b, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	sq_idata_end(x); /* rolls back when the COMMIT failed */
+	return err;
 }

@@ -524,10 +524,17 @@ def test_fatigue_send_report(t, sink):
         # sample's contact and invitation links are cleared), the wave keeps
         # the sample row and counts one respondent fewer
         gone = strata_sel["particulier"][0]
+        st, _, ex = srv.get("/api/v1/customers/%d/export" % gone)
+        mine = (ex or {}).get("relationship_samples") if st == 200 else None
+        t.check(isinstance(mine, list) and len(mine) == 1 and mine[0].get("wave_id") == w["id"]
+                and mine[0].get("stratum") == "particulier" and mine[0].get("excluded") is None,
+                "%s: the customer's GDPR export lists the wave they were drawn for" % name, ks.got(st, mine))
         st, _, b = srv.post("/api/v1/customers/%d/erase" % gone, {"confirm": True})
         t.check(st == 200, "%s: erasing a sampled respondent -> 200" % name, ks.got(st, b))
-        t.eq(srv.sql("SELECT contact_id, invitation_id FROM relationship_sample WHERE wave_id = ? AND customer_id = ?",
-                     (w["id"], gone)), [(None, None)], "%s: ... the sample row stays, unlinked" % name)
+        t.eq(srv.sql("SELECT count(*) FROM relationship_sample WHERE customer_id = ?", (gone,)), [(0,)],
+             "%s: ... their place in the sample goes with them" % name)
+        t.eq(srv.sql("SELECT population FROM relationship_strata WHERE wave_id = ? AND stratum = 'particulier'",
+                     (w["id"],)), [(40,)], "%s: ... the frame's stratum size stays (the weights do not move)" % name)
         rep2 = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report after erasure")
         t.eq(rep2["relationship"]["unweighted"]["n"], len(answers) - 1, "%s: ... and the wave has one answer fewer" % name)
         w3 = wave(srv, sv["id"], sample_size=1000)

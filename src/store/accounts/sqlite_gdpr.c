@@ -235,6 +235,12 @@ static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			       "SELECT id, response_id, sent_at, clicked_at, clicks, reviewed_mention_id"
 			       " FROM review_invitations WHERE customer_id = ?1 ORDER BY id",
 			       id, err, e);
+	/* issue 16 H6: the relationship survey waves they were drawn for (and why not invited) */
+	err = sq_gdpr_put_rows(c, o, "relationship_samples",
+			       "SELECT rs.wave_id, w.name AS wave, w.period, rs.stratum, rs.draw_rank, rs.excluded,"
+			       " rs.excluded_at, rs.contact_id, rs.invitation_id FROM relationship_sample rs"
+			       " JOIN relationship_waves w ON w.id = rs.wave_id WHERE rs.customer_id = ?1 ORDER BY rs.wave_id",
+			       id, err, e);
 	return sq_gdpr_put_rows(c, o, "webhook_events",
 				"SELECT id, event, json_remove(payload, '$.token', '$.survey_path') AS payload,"
 				" status, created_at FROM webhook_outbox WHERE json_valid(payload)"
@@ -395,6 +401,8 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 	if (!err)
 		err = sq_gdpr_run(c, "UPDATE mentions SET customer_id = NULL, author = NULL WHERE customer_id = ?1", id, 0,
 				  NULL, e);
+	if (!err) /* issue 16 H6: their place in relationship samples goes (the strata's sizes stay) */
+		err = sq_gdpr_run(c, "DELETE FROM relationship_sample WHERE customer_id = ?1", id, 0, NULL, e);
 	if (!err)
 		err = sq_gdpr_run(c, "DELETE FROM contacts WHERE customer_id = ?1", id, 0, &n->contacts, e);
 	if (!err)

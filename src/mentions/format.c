@@ -320,6 +320,9 @@ static ks_err mp_social_one(mentions_batch *b, mention_in *m, const json_t *o, c
 	const char *timekey = json_object_get(o, "time") ? "time"
 			      : json_object_get(o, "created_at") ? "created_at"
 			      : json_object_get(o, "timestamp") ? "timestamp" : "date";
+	if (!json_object_get(o, timekey))
+		return mp_fail(e, KS_ERR_INVALID, b, m->where, "time",
+			       "a post needs its time (time, created_at, timestamp or date)");
 	ks_err err = mp_set(&m->source, "social", e);
 	if (!err)
 		err = mp_social_id(b, m, o, e);

@@ -19,6 +19,7 @@
  */
 #include "mentions/parse_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -159,8 +160,12 @@ ks_err mp_kiyoh(const char *buf, size_t len, mentions_batch *b, ks_error *e)
 								      XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
 	if (doc == NULL) {
 		const xmlError *x = xmlGetLastError();
-		return ks_fail(e, KS_ERR_INVALID, NULL, "line %d: not well-formed XML: %.120s", x ? x->line : 0,
-			       x && x->message ? x->message : "unreadable");
+		char why[128];
+		snprintf(why, sizeof why, "%s", x && x->message ? x->message : "unreadable");
+		size_t n = strlen(why);
+		while (n && (why[n - 1] == '\n' || why[n - 1] == ' '))
+			why[--n] = '\0'; /* libxml2 ends its messages with a line break */
+		return ks_fail(e, KS_ERR_INVALID, NULL, "line %d: not well-formed XML: %s", x ? x->line : 0, why);
 	}
 	const xmlNode *root = xmlDocGetRootElement(doc);
 	char *location = root ? mk_text(root, "locationName") : NULL;

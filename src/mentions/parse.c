@@ -502,7 +502,7 @@ ks_err mp_generic_object(mentions_batch *b, mention_in *m, const json_t *o, ks_e
 ks_err mp_generic_json(const json_t *doc, mentions_batch *b, ks_error *e)
 {
 	if (!json_is_array(doc))
-		return ks_fail(e, KS_ERR_INVALID, "", "the generic JSON layout is an array of objects (or JSON Lines)");
+		return ks_fail(e, KS_ERR_INVALID, "data", "the generic JSON layout is an array of objects (or JSON Lines)");
 	b->where_is_index = true;
 	size_t i;
 	const json_t *o;

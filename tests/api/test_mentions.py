@@ -189,6 +189,7 @@ def generic_errors(t, srv):
         ({"format": "trustpilot"}, "data", "invalid", "format without data"),
         ({"format": "generic-csv", "data": []}, "data", "invalid", "generic-csv data must be a string"),
         ({"format": "trustpilot", "data": [], "extra": 1}, "extra", "invalid", "an unknown member of the envelope"),
+        ({"format": "generic-json", "data": {"source": "x"}}, "data", "invalid", "generic-json data that is no array"),
     ]
     for body, field, code, name in cases:
         t.error(post(srv, body), 422, code, field, name + " -> 422")
@@ -395,7 +396,7 @@ def social(t, srv):
     t.eq((m["facebook:fb_22"]["author"], m["facebook:fb_22"]["text"]), ("Bob B.", "Thanks for the quick fix today!"),
          "user.name and message are the author and text")
     t.error(post(srv, {"format": "social", "data": {"posts": [{"id": 3, "text": "x"}]}}), 422, "invalid",
-            "[0].date", "a post without a time")
+            "[0].time", "a post without a time")
 
 
 # ---- reading ----------------------------------------------------------------------------

@@ -46,6 +46,7 @@ function pages(ids) {
     { name: 'admin', role: 'admin', hash: '#/admin/settings', label: 'admin/settings' },
     { name: 'admin', role: 'admin', hash: '#/admin/widgets', label: 'admin/widgets' },  // issue 16 H3
     { name: 'mentions', role: 'team_lead', hash: '#/mentions' },  // issue 16 H3
+    { name: 'feeds', role: 'admin', hash: '#/feeds' },  // issue 16 H2 (pollers)
     { name: 'reset', role: null, hash: '#/reset/1.1.x', label: 'reset' },
   ];
 }

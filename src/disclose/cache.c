@@ -16,6 +16,7 @@
 typedef struct dc_entry {
 	an_filter key;        /* the canonical table's own filter (canon_key) */
 	bool text;            /* a text table (dc_canon_text_get), not a base one */
+	an_dim attr;          /* issue 16: an attribute table of this dimension (dc_canon_attr_get) */
 	int64_t min_n, min_n_person, as_of;
 	uint64_t dims;        /* an_index_versions */
 	size_t rows;
@@ -86,10 +87,10 @@ static void dc_canon_key(const an_filter *f, an_filter *k)
 	memcpy(k->attr, f->attr, sizeof k->attr);
 }
 
-static bool dc_entry_is(const dc_entry *x, const an_filter *k, bool text, const dc_policy *pol, uint64_t dims,
-			size_t rows)
+static bool dc_entry_is(const dc_entry *x, const an_filter *k, bool text, an_dim attr, const dc_policy *pol,
+			uint64_t dims, size_t rows)
 {
-	return x && x->text == text && x->dims == dims && x->rows == rows && x->as_of == pol->as_of && x->min_n == pol->min_n &&
+	return x && x->text == text && x->attr == attr && x->dims == dims && x->rows == rows && x->as_of == pol->as_of && x->min_n == pol->min_n &&
 	       x->min_n_person == pol->min_n_person && memcmp(&x->key, k, sizeof *k) == 0;
 }
 
@@ -112,7 +113,21 @@ static ks_err dc_text_build(an_index *ix, const dc_policy *pol, const an_filter 
 	return err;
 }
 
-static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *f, bool text,
+/* Issue 16: the attribute table of d, from the base table of the same
+ * filters (f does not filter on d). */
+static ks_err dc_attr_build(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, dc_canon *t,
+			    ks_error *e)
+{
+	const dc_canon *base = NULL;
+	ks_err err = dc_canon_get(ix, pol, f, &base, e);
+	if (err)
+		return err;
+	err = dc_canon_build_attr(ix, pol, f, d, base, t, e);
+	dc_canon_release(pol, base);
+	return err;
+}
+
+static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *f, bool text, an_dim attr,
 			   const dc_canon **out, ks_error *e)
 {
 	dc_cache *c = pol->cache;
@@ -132,7 +147,7 @@ static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *
 		pthread_mutex_lock(&c->lock);
 		for (int i = 0; i < DC_CACHE_ENTRIES; i++) {
 			dc_entry *x = c->slot[i];
-			if (dc_entry_is(x, &key, text, pol, dims, rows)) {
+			if (dc_entry_is(x, &key, text, attr, pol, dims, rows)) {
 				x->refs++;
 				x->used = ++c->clock;
 				*out = x->table;
@@ -145,7 +160,8 @@ static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *
 	dc_canon *t = calloc(1, sizeof *t);
 	if (t == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	ks_err err = text ? dc_text_build(ix, pol, f, t, e) : dc_canon_build(ix, pol, f, t, e);
+	ks_err err = attr ? dc_attr_build(ix, pol, f, attr, t, e)
+		   : text ? dc_text_build(ix, pol, f, t, e) : dc_canon_build(ix, pol, f, t, e);
 	if (err) {
 		free(t);
 		return err;
@@ -156,6 +172,7 @@ static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *
 		return KS_OK; /* no cache (or no memory for it): the request owns t */
 	x->key = key;
 	x->text = text;
+	x->attr = attr;
 	x->min_n = pol->min_n;
 	x->min_n_person = pol->min_n_person;
 	x->as_of = pol->as_of;
@@ -185,13 +202,19 @@ static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *
 ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
 		    ks_error *e)
 {
-	return dc_cache_get(ix, pol, f, false, out, e);
+	return dc_cache_get(ix, pol, f, false, AN_DIM_NONE, out, e);
 }
 
 ks_err dc_canon_text_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
 			 ks_error *e)
 {
-	return dc_cache_get(ix, pol, f, true, out, e);
+	return dc_cache_get(ix, pol, f, true, AN_DIM_NONE, out, e);
+}
+
+ks_err dc_canon_attr_get(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, const dc_canon **out,
+			 ks_error *e)
+{
+	return dc_cache_get(ix, pol, f, false, d, out, e);
 }
 
 /* An entry evicted while requests still read it lives on until the last

@@ -108,6 +108,24 @@ ssize_t dc_canon_layer_of(const dc_canon *c, const char *name);
 ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const char *period,
 		     const an_result *r, const an_group *g, size_t l);
 
+/* Issue 16 (H5): the attribute table of a single-valued attribute
+ * dimension d (login_band, newsletter, attr.<key>): the base table's rows
+ * and columns in layers — every answer (layer 0, decided by base), then one
+ * layer per value of d in the data, named "v:<value>" — with the tree's and
+ * the calendar's lines in each and, per (row, column), every answer = the
+ * sum of the values (one value a response). f must not filter on d. So a
+ * value's cell of a unit or employee and a whole period is decided once for
+ * the organisation, whichever reply shows it (docs/PRIVACY.md). */
+bool dc_attr_dim(an_dim d);
+ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, const dc_canon *base,
+			   dc_canon *c, ks_error *e);
+/* The attribute table from pol->cache (keyed apart by d), built when not
+ * there; release with dc_canon_release. */
+ks_err dc_canon_attr_get(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, const dc_canon **out,
+			 ks_error *e);
+/* Add "d = value" to filter f (KS_ERR_RANGE when it cannot hold it). */
+ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, const char *value);
+
 /* The row of (kind, id), -1 when the table has none. */
 ssize_t dc_canon_row(const dc_canon *c, char kind, int64_t id);
 /* The column of a label ("2026-12", "2026-Q4", "2026", "" for all time), -1 when none. */

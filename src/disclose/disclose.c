@@ -161,8 +161,8 @@ ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const 
 			/* The finer of the group's period and the filter's. */
 			int gk = dc_label_kind(g->key[i]);
 			col = dc_canon_col(c, gk < pk ? g->key[i] : period);
-		} else if (an_dim_is_text(d)) {
-			continue; /* the layer */
+		} else if (an_dim_is_text(d) || dc_attr_dim(d)) {
+			continue; /* the layer (issue 16: an attribute's value too) */
 		} else {
 			return -1;
 		}
@@ -320,6 +320,95 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
 	return err;
 }
 
+/* ---- issue 16 (H5): attribute groupings and filters --------------------------------- */
+
+/* Is the reply one of an attribute table's (canon.h)? One single-valued
+ * attribute dimension, grouped by or filtered on (not on two values), the
+ * other dimensions units, employees or whole periods, no text filter. *ad
+ * gets the dimension, fixed the filter's value ("" when grouped), *fs the
+ * filter without it (the table's own). */
+static bool dc_attr_plan(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims, an_dim *ad,
+			 char fixed[64], an_filter *fs)
+{
+	if (f->theme[0] || f->sentiment[0] || f->analysed)
+		return false;
+	an_dim gd = AN_DIM_NONE, fd = AN_DIM_NONE;
+	for (int i = 0; i < n_dims; i++) {
+		if (dc_attr_dim(dims[i])) {
+			if (gd != AN_DIM_NONE)
+				return false;
+			gd = dims[i];
+		} else if (!dc_is_unit_dim(dims[i]) && !dc_is_canon_time(dims[i])) {
+			return false;
+		}
+	}
+	*fs = *f;
+	fixed[0] = '\0';
+	int nf = 0;
+	if (f->login_band[0]) {
+		fd = AN_DIM_LOGIN_BAND;
+		snprintf(fixed, 64, "%s", f->login_band);
+		memset(fs->login_band, 0, sizeof fs->login_band);
+		nf++;
+	}
+	if (f->newsletter[0]) {
+		fd = AN_DIM_NEWSLETTER;
+		snprintf(fixed, 64, "%s", f->newsletter);
+		memset(fs->newsletter, 0, sizeof fs->newsletter);
+		nf++;
+	}
+	for (size_t i = 0; i < sizeof f->attr / sizeof f->attr[0]; i++) {
+		if (f->attr[i].key[0] == '\0')
+			continue;
+		char name[48];
+		snprintf(name, sizeof name, "attr.%s", f->attr[i].key);
+		fd = an_dim_resolve(ix, name);
+		if (fd == AN_DIM_NONE)
+			return false;
+		snprintf(fixed, 64, "%s", f->attr[i].value);
+		memset(&fs->attr[i], 0, sizeof fs->attr[i]);
+		nf++;
+	}
+	if (nf > 1 || (gd == AN_DIM_NONE && fd == AN_DIM_NONE) ||
+	    (gd != AN_DIM_NONE && fd != AN_DIM_NONE && gd != fd))
+		return false;
+	*ad = gd != AN_DIM_NONE ? gd : fd;
+	return true;
+}
+
+/* The reply's cells from the attribute table of ad: a filter's value is
+ * the layer of every cell, else each group's value (the total: every
+ * answer, layer 0). */
+static ks_err dc_attr_reply(an_index *ix, const dc_policy *pol, const an_filter *fs, const an_filter *f,
+			    const char *period, an_dim ad, const char *fixed, dc_reply *out, ks_error *e)
+{
+	const dc_canon *c = NULL;
+	ks_err err = dc_canon_attr_get(ix, pol, fs, ad, &c, e);
+	if (err)
+		return err;
+	char name[112];
+	snprintf(name, sizeof name, "v:%s", fixed);
+	ssize_t lf = fixed[0] ? dc_canon_layer_of(c, name) : 0;
+	ssize_t tc = lf >= 0 ? dc_canon_map(ix, c, f, period, &out->r, NULL, (size_t)lf) : -1;
+	out->total = tc >= 0 ? dc_vis_of(&c->t, (size_t)tc, &out->r.total) : dc_hide_all(pol, f);
+	int ai = -1;
+	for (int i = 0; i < out->r.n_dims; i++)
+		if (out->r.dims[i] == ad)
+			ai = i;
+	for (size_t g = 0; g < out->r.n_groups; g++) {
+		const an_group *gr = &out->r.groups[g];
+		ssize_t l = lf;
+		if (!fixed[0] && ai >= 0) {
+			snprintf(name, sizeof name, "v:%s", gr->key[ai]);
+			l = dc_canon_layer_of(c, name);
+		}
+		ssize_t gc = l >= 0 ? dc_canon_map(ix, c, f, period, &out->r, gr, (size_t)l) : -1;
+		out->groups[g] = gc >= 0 ? dc_vis_of(&c->t, (size_t)gc, &gr->c) : dc_hide_all(pol, f);
+	}
+	dc_canon_release(pol, c);
+	return KS_OK;
+}
+
 /* ---- the query -------------------------------------------------------------------- */
 
 ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
@@ -354,6 +443,16 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 		else if (f->sentiment[0])
 			dc_sentiment_unscored(out, true);
 		return err ? ks_fail(e, err, NULL, "out of memory") : KS_OK;
+	}
+	/* Issue 16 (H5): an attribute's value is a layer of its attribute table. */
+	an_dim ad = AN_DIM_NONE;
+	char fixed[64];
+	an_filter fs;
+	if (dc_attr_plan(ix, f, dims, n_dims, &ad, fixed, &fs)) {
+		err = dc_attr_reply(ix, pol, &fs, f, period, ad, fixed, out, e);
+		if (err)
+			dc_reply_free(out);
+		return err;
 	}
 	/* A filter on one theme or one sentiment (not both) is a layer of the
 	 * text table: its cells are those /themes and group_by=theme show for

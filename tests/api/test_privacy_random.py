@@ -35,7 +35,10 @@ The attacker model:
     if every anonymous answer were known), and so is every atom without
     answers to a measure (the engine treats empty cells as known);
   * the unknowns are the count vectors of the answers that name an
-    employee, per atom, an atom being (employee, local month): the finest
+    employee, per atom, an atom being (employee, local month, the customer's
+    tier — issue 16: every answer's customer has an imported attribute `tier`,
+    gold, silver or none, and attr.tier is grouped alone and with month, team
+    and employee): the finest
     cell the grammar can address. Every cell of every reply is a union of
     whole atoms (plus anonymous answers).
 So a cell is a 0/1 vector over the atoms (for a measure: the atoms with
@@ -86,7 +89,12 @@ POST_THREADS = 4
 
 GROUPINGS = ("", "team", "department", "employee", "month", "quarter", "year",
              "employee,month", "employee,quarter", "employee,year", "team,month", "team,quarter",
-             "team,year", "department,month", "department,quarter")
+             "team,year", "department,month", "department,quarter",
+             # issue 16 (H5): a custom attribute of the answering customer (imported)
+             "attr.tier", "attr.tier,month", "team,attr.tier", "employee,attr.tier")
+TIERS = ("gold", "silver", None)  # None: a customer without the attribute ("unknown")
+TIERS_FILTERED = ("gold", "unknown")
+ATTR_FILTERED_GROUPINGS = ("", "team", "employee", "month", "employee,month", "attr.tier")
 INTERVALS = ("month", "quarter", "year")
 
 
@@ -178,6 +186,15 @@ def random_org(seed):
     return {"seed": seed, "depts": depts, "months": months, "responses": responses}
 
 
+def with_tiers(spec):
+    """Issue 16 (H5): each answer's customer has tier gold, silver or none
+    (spec["tiers"], one per response); drawn apart, so the organisation and
+    its answers are those of the same seed without attributes (and
+    test_privacy_themes, which builds its own, is unchanged)."""
+    trng = random.Random(spec["seed"] * 7919 + 16)
+    return dict(spec, tiers=[trng.choice(TIERS) for _ in spec["responses"]])
+
+
 def build_org(srv, spec, tag):
     """Create the organisation through the API; returns (unit ids by key,
     employee ids by key, names)."""
@@ -199,6 +216,20 @@ def build_org(srv, spec, tag):
                                                "last_name": "Test", "external_id": "E-%s-%d-%d-%d" % ((tag,) + e[1:])})
                 emps[e] = row["id"]
                 names[("e", row["id"])] = "emp%d.%d.%d" % e[1:]
+    # issue 16 (H5): three customers, imported with their attribute (the CLI, server running)
+    tiers = spec.get("tiers")
+    cust = {}
+    if tiers is not None:
+        path = os.path.join(srv.dir, "tiers-%s.csv" % tag)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("external_id,name,language,tier\n")
+            for tier in TIERS:
+                f.write("T-%s-%s,Klant %s,nl,%s\n" % (tag, tier or "none", tier or "none", tier or ""))
+        rc, out, err = ks.run_cli(["import", "customers", "--db", srv.db, path], timeout=60)
+        if rc != 0:
+            raise ks.FixtureError("import customers failed: %s %s" % (out[-500:], err[-1500:]))
+        cust = {tier: srv.sql("SELECT id FROM customers WHERE external_id = ?",
+                              ("T-%s-%s" % (tag, tier or "none"),))[0][0] for tier in TIERS}
     errors = []
     pending = list(enumerate(spec["responses"]))
 
@@ -206,6 +237,8 @@ def build_org(srv, spec, tag):
         for k, (e, u, ts, nps, grade, ces) in part:
             body = {"client_key": "%s-%d" % (tag, k), "channel": "phone", "received_at": ks.iso(ts),
                     "answers": {a: v for a, v in (("nps", nps), ("grade", grade), ("ces", ces)) if v is not None}}
+            if tiers is not None:
+                body["customer_id"] = cust[tiers[k]]
             if e is not None:
                 body["employee_id"] = emps[e]
             elif u is not None:
@@ -220,6 +253,11 @@ def build_org(srv, spec, tag):
         th.join()
     if errors:
         raise ks.FixtureError("POST /responses failed: %s" % ks.short(errors[:3]))
+    # the attribute columns are rebuilt after the import (within about a second)
+    run = srv.sql("SELECT max(id) FROM import_runs")[0][0] if tiers is not None else None
+    deadline = time.time() + 20
+    while run and ("import run %d)" % run) not in srv.stderr() and time.time() < deadline:
+        time.sleep(0.1)
     return units, emps, names
 
 
@@ -241,15 +279,19 @@ class Model:
             self.parent[uid] = units["o"] if key[0] == "d" else units[("d", key[1])]
         self.emp_team = {eid: units[("t", e[1], e[2])] for e, eid in emps.items()}
         blocks = {}
-        for e, u, ts, nps, grade, ces in spec["responses"]:
+        tiers = spec.get("tiers")
+        for k, (e, u, ts, nps, grade, ces) in enumerate(spec["responses"]):
             eid = emps[e] if e is not None else None
             uid = self.emp_team[eid] if eid is not None else (units[u] if u is not None else None)
             key = (eid, uid, local_month(ts))
+            if tiers is not None:  # issue 16: the customer's tier splits the blocks
+                key += (tiers[k] or "unknown",)
             b = blocks.setdefault(key, {"n": 0, "nps": 0, "grade": 0, "ces": 0})
             b["n"] += 1
             for m, v in zip(MEASURES, (nps, grade, ces)):
                 b[m] += v is not None
-        self.keys = sorted(blocks, key=lambda k: (k[0] is None, k[0] or 0, k[1] or 0, k[2]))
+        self.keys = sorted(blocks, key=lambda k: (k[0] is None, k[0] or 0, k[1] or 0) + k[2:])
+        self.tiers = tiers is not None
         self.blocks = [blocks[k] for k in self.keys]
         self.months = sorted({k[2] for k in self.keys})
         first, last = self.months[0], self.months[-1]
@@ -276,10 +318,13 @@ class Model:
             return None
 
         self.sel = {}
-        for i, (eid, uid, month) in enumerate(self.keys):
+        for i, key in enumerate(self.keys):
+            eid, uid, month = key[:3]
             picks = [("filter", "none", None), ("period", month), ("period", quarter_of(month)),
                      ("period", month[:4]), ("period", ""), ("team", uid), ("department", dept_of(uid)),
                      ("employee", eid), ("month", month), ("quarter", quarter_of(month)), ("year", month[:4])]
+            if len(key) > 3:
+                picks.append(("attr.tier", key[3]))
             picks += [("filter", "unit", a) for a in (anc(uid) if uid is not None else ())]
             if eid is not None:
                 picks.append(("filter", "emp", eid))
@@ -311,14 +356,19 @@ def all_queries(model, units, emps):
     for f in filters:
         for p in periods:
             for g in GROUPINGS:
-                out.append(("metrics", f, p, g))
+                out.append(("metrics", f, p, g, None))
             for iv in INTERVALS:
-                out.append(("trend", f, p, iv))
+                out.append(("trend", f, p, iv, None))
+            if model.tiers:  # issue 16 (H5): a filter on one tier, with the unit and time groupings
+                for v in TIERS_FILTERED:
+                    for g in ATTR_FILTERED_GROUPINGS:
+                        out.append(("metrics", f, p, g, v))
+                    out.append(("trend", f, p, "month", v))
     return out
 
 
 def query_path(q):
-    kind, (fk, fid), period, g = q
+    kind, (fk, fid), period, g, tier = q
     params = []
     if fk == "unit":
         params.append(("team_id", fid))
@@ -326,6 +376,8 @@ def query_path(q):
         params.append(("employee_id", fid))
     if period:
         params.append(("period", period))
+    if tier:
+        params.append(("attr.tier", tier))
     if kind == "trend":
         params.append(("interval", g))
         return "/api/v1/metrics/trend?" + urllib.parse.urlencode(params)
@@ -336,7 +388,7 @@ def query_path(q):
 
 def reply_cells(q, body):
     """[(label, {dim: key}, cell object)] of a reply."""
-    kind, _, _, g = q
+    kind, _, _, g, _ = q
     if kind == "trend":
         return [("point %s" % p.get("period"), {g: p.get("period")}, p) for p in body.get("points", [])]
     out = [("total", {}, body)]
@@ -351,8 +403,10 @@ def reply_cells(q, body):
 
 
 def cell_blocks(model, q, keys):
-    _, (fk, fid), period, _ = q
+    _, (fk, fid), period, _, tier = q
     s = model.select(("filter", fk, fid)) & model.select(("period", period))
+    if tier:
+        s &= model.select(("attr.tier", tier))
     for d, v in keys.items():
         s &= model.select((d, v))
     return s
@@ -565,12 +619,15 @@ def check_org(t, srv, spec, n_queries, result, describe=True):
                 result.n_wrong.append((path, label, cell.get("n"), n))
                 continue
             persons = {model.keys[i][0] for i in blocks} - {None}
-            person = q[1][0] == "emp" or keys.get("employee") is not None or len(persons) == 1
+            person = q[1][0] == "emp" or keys.get("employee") is not None
             for m in MEASURES:
                 cnt = model.count(blocks, m)
                 vec = model.emp_atoms(blocks, m)
+                # a cell whose answers to m name one employee is that person's for m
+                # (PRIVACY.md section 1: thresholds per measure)
+                persons_m = {model.keys[i][0] for i in vec}
                 if shown(cell, m):
-                    if cnt < (PERSON_MIN if person else GROUP_MIN):
+                    if cnt < (PERSON_MIN if person or len(persons_m) == 1 else GROUP_MIN):
                         result.threshold_wrong.append((path, label, m, cnt, sorted(persons)))
                     if vec:
                         shown_vecs[m].setdefault(vec, (path, label))
@@ -583,8 +640,8 @@ def check_org(t, srv, spec, n_queries, result, describe=True):
     result.reply_pairs += nq * (nq + 1) // 2
 
     def atom_text(i):
-        eid, _, month = model.keys[i]
-        return "%s/%s" % (names[("e", eid)], month)
+        eid, _, month = model.keys[i][:3]
+        return "/".join([names[("e", eid)], month] + list(model.keys[i][3:]))
 
     for m in MEASURES:
         atoms = sorted({a for v in list(shown_vecs[m]) + list(hidden_vecs[m]) for a in v})
@@ -654,7 +711,7 @@ def main(t):
     total = OrgResult()
     orgs = 0
     for seed in SEEDS:
-        spec = random_org(seed)
+        spec = with_tiers(random_org(seed))
         srv = ks.Server(t, args=["--test-clock", TEST_CLOCK])
         try:
             srv.start()

@@ -23,26 +23,32 @@
 
 /* ?2 unit, ?3 employee, ?4 touchpoint, ?5 language, ?6 from, ?7 to,
  * ?8 band's lowest NPS (>= 0: a band asked), ?9 mention source (NULL = any),
- * ?10 cursor (mention id, or with ?15 the merged key; 0 = none), ?11 limit,
- * ?12 theme, ?13 sentiment, ?15 keyed, ?16 words (JSON array; NULL = none). */
-static const char *const sq_vm_sql =
-	"WITH RECURSIVE sub(id) AS (SELECT ?2 WHERE ?2 <> 0"
-	"  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
-	" SELECT m.id, m.source, coalesce(m.text, ''), m.title, m.author, m.url, m.location,"
-	"  m.rating, m.scale_min, m.scale_max, m.rating10, m.language, m.created_at,"
-	"  coalesce(m.unit_id, 0), coalesce(ou.name, '')"
-	" FROM mentions m LEFT JOIN org_units ou ON ou.id = m.unit_id"
-	" WHERE (coalesce(m.text, '') <> '' OR coalesce(m.title, '') <> '')"
-	" AND (?2 = 0 OR m.unit_id IN sub) AND ?3 = 0 AND ?4 = 0 AND ?8 < 0"
-	" AND (?5 = '' OR m.language = ?5)"
-	" AND (?6 = 0 OR m.created_at >= ?6) AND (?7 = 0 OR m.created_at < ?7)"
-	" AND (?9 IS NULL OR m.source = ?9)"
-	" AND (?10 = 0 OR (CASE WHEN ?15 THEN m.created_at * 1073741824 + m.id ELSE m.id END) < ?10)"
-	" AND (?12 IS NULL OR EXISTS (SELECT 1 FROM mention_themes mt WHERE mt.mention_id = m.id AND mt.theme = ?12))"
-	" AND (?13 IS NULL OR EXISTS (SELECT 1 FROM mention_analysis ma WHERE ma.mention_id = m.id AND ma.label = ?13))"
-	" AND (?16 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(?16) w WHERE instr(lower(coalesce(m.title, '')"
+ * ?10 cursor (mention id, or the merged key; 0 = none), ?11 limit,
+ * ?12 theme, ?13 sentiment, ?16 words (JSON array; NULL = none). Two
+ * orders, each a plain ORDER BY an index gives (the rowid; mentions_created)
+ * so a page reads its rows and stops: an ORDER BY over a CASE sorted every
+ * mention (40 ms for 30,000). */
+#define SQ_VM_SELECT \
+	"WITH RECURSIVE sub(id) AS (SELECT ?2 WHERE ?2 <> 0" \
+	"  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)" \
+	" SELECT m.id, m.source, coalesce(m.text, ''), m.title, m.author, m.url, m.location," \
+	"  m.rating, m.scale_min, m.scale_max, m.rating10, m.language, m.created_at," \
+	"  coalesce(m.unit_id, 0), coalesce(ou.name, '')" \
+	" FROM mentions m LEFT JOIN org_units ou ON ou.id = m.unit_id" \
+	" WHERE (coalesce(m.text, '') <> '' OR coalesce(m.title, '') <> '')" \
+	" AND (?2 = 0 OR m.unit_id IN sub) AND ?3 = 0 AND ?4 = 0 AND ?8 < 0" \
+	" AND (?5 = '' OR m.language = ?5)" \
+	" AND (?6 = 0 OR m.created_at >= ?6) AND (?7 = 0 OR m.created_at < ?7)" \
+	" AND (?9 IS NULL OR m.source = ?9)" \
+	" AND (?12 IS NULL OR EXISTS (SELECT 1 FROM mention_themes mt WHERE mt.mention_id = m.id AND mt.theme = ?12))" \
+	" AND (?13 IS NULL OR EXISTS (SELECT 1 FROM mention_analysis ma WHERE ma.mention_id = m.id AND ma.label = ?13))" \
+	" AND (?16 IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(?16) w WHERE instr(lower(coalesce(m.title, '')" \
 	"  || ' ' || coalesce(m.text, '') || ' ' || coalesce(m.author, '')), lower(w.value)) = 0))"
-	" ORDER BY (CASE WHEN ?15 THEN m.created_at ELSE 0 END) DESC, m.id DESC LIMIT ?11";
+static const char *const sq_vm_by_id_sql =
+	SQ_VM_SELECT " AND (?10 = 0 OR m.id < ?10) ORDER BY m.id DESC LIMIT ?11";
+static const char *const sq_vm_by_key_sql =
+	SQ_VM_SELECT " AND (?10 = 0 OR m.created_at * 1073741824 + m.id < ?10)"
+	" ORDER BY m.created_at DESC, m.id DESC LIMIT ?11";
 
 /* q's words as a JSON array text (malloc'd, caller frees), NULL for none. */
 static char *sq_vm_words(const char *q)
@@ -143,7 +149,7 @@ ks_err sq_verbatim_mentions(ks_store *s, const store_verbatim_query *q, bool by_
 	char *words = sq_vm_words(q->q);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c, sq_vm_sql, &st, e);
+	ks_err err = sq_cprep(c, by_key ? sq_vm_by_key_sql : sq_vm_by_id_sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		free(words);
@@ -164,7 +170,6 @@ ks_err sq_verbatim_mentions(ks_store *s, const store_verbatim_query *q, bool by_
 		sqlite3_bind_text(st, 12, q->theme, -1, SQLITE_STATIC);
 	if (q->sentiment)
 		sqlite3_bind_text(st, 13, q->sentiment, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 15, by_key ? 1 : 0);
 	if (words)
 		sqlite3_bind_text(st, 16, words, -1, SQLITE_STATIC);
 	json_t *arr = json_array();

@@ -194,12 +194,14 @@ def run_all(t, d):
         names, uv = tables(db)
         t.check(uv >= 1, "migrate: PRAGMA user_version >= 1 (got %s)" % uv, "")
         t.check(TABLES <= names, "migrate: the core tables exist", "missing: %s" % sorted(TABLES - names))
-        t.eq(count(db, "channels"), 6, "migrate: the six channels are seeded")
+        # the six contact channels, and 'relationship' for the contacts of
+        # relationship survey waves (issue 16 H6, migration 024)
+        t.eq(count(db, "channels"), 7, "migrate: the six channels and relationship are seeded")
         rc, out, err = cli(t, ["migrate", "--db", db], "migrate again")
         names2, uv2 = tables(db)
         t.check(rc == 0 and uv2 == uv and names2 == names, "migrate twice: exit 0, schema unchanged",
                 out_detail(rc, out, err))
-        t.eq(count(db, "channels"), 6, "migrate twice: channels not seeded twice")
+        t.eq(count(db, "channels"), 7, "migrate twice: channels not seeded twice")
 
     # demo
     ddb = os.path.join(d, "demo.db")

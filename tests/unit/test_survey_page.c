@@ -712,6 +712,41 @@ static void test_voice_message_pages(void **state)
 	}
 }
 
+/* issue 16 H3: the thank-you page of an invited promoter links the review
+ * page through /r/TOKEN, in the customer's language and form of address;
+ * without a link it is the plain thank-you page; the href is escaped. */
+static void test_thanks_review(void **state)
+{
+	(void)state;
+	ks_buf b, plain;
+	buf_init(&b, 1 << 16);
+	buf_init(&plain, 1 << 16);
+	survey_voice u = {.formal = true, .org_name = "Energie BV", .logo = false};
+	assert_int_equal(survey_page_thanks_review(&b, "nl", NULL, "/r/abcDEF_123-xyz0123456789abcdef"), KS_OK);
+	assert_non_null(strstr(b.data, "<h1>Bedankt voor je feedback!</h1>"));
+	assert_non_null(strstr(b.data, "<a href=\"/r/abcDEF_123-xyz0123456789abcdef\" rel=\"noopener\">Schrijf een review</a>"));
+	assert_non_null(strstr(b.data, "Wil je anderen over ons vertellen?"));
+	buf_reset(&b);
+	assert_int_equal(survey_page_thanks_review(&b, "nl", &u, "/r/x"), KS_OK);
+	assert_non_null(strstr(b.data, "Wilt u anderen over ons vertellen?"));
+	assert_null(strstr(b.data, "Wil je "));
+	buf_reset(&b);
+	assert_int_equal(survey_page_thanks_review(&b, "en", NULL, "/r/x"), KS_OK);
+	assert_non_null(strstr(b.data, ">Write a review</a>"));
+	buf_reset(&b);
+	assert_int_equal(survey_page_thanks_review(&b, "nl", NULL, "/r/\"><script>"), KS_OK);
+	assert_null(strstr(b.data, "<script>"));
+	assert_non_null(strstr(b.data, "href=\"/r/&quot;&gt;&lt;script&gt;\""));
+	buf_reset(&b);
+	assert_int_equal(survey_page_thanks_review(&b, "nl", NULL, NULL), KS_OK);
+	assert_int_equal(survey_page_message(&plain, "nl", SURVEY_MSG_THANKS), KS_OK);
+	assert_int_equal(b.len, plain.len);
+	assert_memory_equal(b.data, plain.data, b.len);
+	assert_null(strstr(b.data, "/r/"));
+	buf_free(&b);
+	buf_free(&plain);
+}
+
 static void test_unsubscribe_pages(void **state)
 {
 	(void)state;
@@ -809,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_render_cap_reached),
 		cmocka_unit_test(test_render_greeting_variants),
 		cmocka_unit_test(test_message_pages),
+		cmocka_unit_test(test_thanks_review),  /* issue 16 H3 */
 		cmocka_unit_test(test_parse_happy_path),
 		cmocka_unit_test(test_parse_contact_consent),
 		cmocka_unit_test(test_parse_partial_leaves_unanswered),

@@ -22,6 +22,8 @@ const NL_EVENT = {
   'invitation.failed': 'Uitnodiging niet afgeleverd', 'response.received': 'Antwoord ontvangen',
   'case.opened': 'Casus geopend', 'case.status': 'Status van de casus gewijzigd', 'case.message': 'Bericht aan de klant',
   'opt_out.opt_out': 'Afgemeld voor uitnodigingen',
+  // mentions (issue 16 H1)
+  'mention.posted': 'Review of bericht geplaatst', 'mention.replied': 'Reactie geplaatst',
 };
 
 async function main() {
@@ -45,6 +47,14 @@ async function main() {
     const kase = cases.find((c) => c.customer_id);
     ok(Boolean(kase), 'fixture: the demo has a case with a customer', cases.slice(0, 2));
     const cust = kase.customer_id;
+    // mentions (issue 16 H1): a review of this customer, with a recorded reply
+    const ext = (await admin.call('GET', '/customers/' + cust)).body.external_id;
+    const posted = await admin.call('POST', '/mentions', [{ source: 'trustpilot', source_id: 'tl-' + cust,
+      created_at: new Date(Date.now() - 3600e3).toISOString().slice(0, 19) + 'Z', rating: 2, title: 'Traag', text: 'Lang gewacht op de monteur.',
+      customer_external_id: ext }]);
+    eq(posted.body.inserted, 1, 'fixture: a review of the customer');
+    const mid = (await admin.call('GET', '/mentions?source=trustpilot&limit=500')).body.items.find((m) => m.source_id === 'tl-' + cust).id;
+    await admin.call('PUT', '/mentions/' + mid + '/reply', { text: 'Excuses!', recorded: true });
     const api = (await admin.call('GET', '/customers/' + cust + '/timeline?limit=200')).body;
     ok(api.items.some((x) => x.kind === 'case') && api.items.some((x) => x.kind === 'response'),
       'fixture: the customer\'s timeline has a case and a response', api.items.map((x) => x.kind));
@@ -82,6 +92,10 @@ async function main() {
       eq(rows.filter((r) => r.kind === 'case' || r.kind === 'response').map((r) => r.link),
         mine.body.items.filter((x) => x.kind === 'case' || x.kind === 'response').map((x) => x.link),
         'answers and cases link to their pages');
+      // mentions (issue 16 H1): the review with its source, stars, title and text
+      const rev = await page.$eval('#timeline > li[data-kind="mention"][data-event="posted"]', (li) => li.textContent);
+      ok(rev.includes('trustpilot \u00b7 2/5') && rev.includes('Traag') && rev.includes('Lang gewacht op de monteur.'),
+        'a review shows its source and stars, title and text', rev);
       ok(!(await page.isVisible('#timeline-more')) === (mine.body.next === null), '"Oudere gebeurtenissen" only when there are more');
       await shot(page, 'timeline-director');
       // the case link opens the case page, which links back

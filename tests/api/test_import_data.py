@@ -14,13 +14,16 @@ after one bad row (nothing changed, no import_runs row), --skip-bad's reject
 file byte for byte, upserts that keep the fields a file does not have, a
 mapping that renames, drops, recodes and reads day-month-year dates, and the
 same rules over the API (422 naming the item and the field, nothing
-written). The customer timeline shows the events and the products held."""
+written). JSON Lines for every kind, --skip-bad's JSON reject file, --dry-run,
+and the progress bar on a terminal (script(1)) but not elsewhere. The customer
+timeline shows the events and the products held."""
 
 import datetime
 import json
 import os
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import zoneinfo
@@ -355,6 +358,61 @@ def events(t, db, tmp):
     t.eq(snapshot(db), before, "bad events: nothing written")
 
 
+def jsonl_and_more(t, db, tmp):
+    # customers as JSON Lines: numbers, null, an attribute, CRLF, a BOM
+    p = write(os.path.join(tmp, "klanten.jsonl"),
+              '\ufeff{"external_id": "J1", "name": "Jet", "birth_year": 1988, "segment": null, "tier": "A"}\r\n'
+              '{"external_id": "J2", "name": "Jan\\nJansen", "birth_year": "1990.0", "language": "en"}\r\n')
+    rc, out, err = imp(db, "customers", p)
+    t.check(rc == 0 and summary_re(p, 2, "customers", "2 added, 0 updated").match(out), "customers JSON Lines: exit 0",
+            out + err)
+    t.eq(customers(db, ["J1", "J2"]), {"J1": ("Jet", None, "nl", None, None, 1988, None, None),
+                                       "J2": ("Jan\nJansen", None, "en", None, None, 1990, None, None)},
+         "customers JSON Lines: stored (a number as a year, an escaped line break)")
+    t.eq(attrs(db, "J1"), {"tier": "A"}, "customers JSON Lines: a custom attribute")
+
+    # --skip-bad with JSON Lines: each bad object with a reason member
+    p = write(os.path.join(tmp, "deels.jsonl"),
+              '{"external_id": "J3", "birth_year": 1977}\n'
+              '{"external_id": "J4", "birth_year": "zeventig"}\n'
+              'geen json\n'
+              '{"external_id": "J5"}\n')
+    rej = os.path.join(tmp, "deels.rejects.jsonl")
+    rc, out, err = imp(db, "customers", p, "--skip-bad", rej)
+    t.check(rc == 0 and summary_re(p, 4, "customers", "2 added, 0 updated, 2 rejected to %s" % rej).match(out),
+            "JSON Lines --skip-bad: exit 0 and the summary", out + err)
+    with open(rej, encoding="utf-8") as f:
+        t.eq([json.loads(line) for line in f], [
+            {"external_id": "J4", "birth_year": "zeventig", "reason": "line 2: column 'birth_year': 'zeventig' is not a year"},
+            {"original": "geen json", "reason": "line 3: not a JSON object: '[' or '{' expected near 'geen'"}],
+            "JSON Lines --skip-bad: the reject file holds the bad objects with a reason")
+    t.eq(sorted(r[0] for r in q(db, "SELECT external_id FROM customers WHERE external_id IN ('J3','J4','J5')")),
+         ["J3", "J5"], "JSON Lines --skip-bad: the good objects are stored")
+
+    # --dry-run: checked and counted, nothing written
+    before = snapshot(db)
+    p = write(os.path.join(tmp, "proef.csv"), "external_id,city\nJ1,Breda\nJ9,Tilburg\n")
+    rc, out, err = imp(db, "customers", p, "--dry-run")
+    t.check(rc == 0 and summary_re(p, 2, "customers", "1 added, 1 updated (dry run: nothing written)").match(out),
+            "--dry-run: the counts", out + err)
+    t.eq(snapshot(db), before, "--dry-run: nothing written")
+
+    # a progress bar on a terminal (script(1) gives the command a pty)
+    n = 20000
+    p = write(os.path.join(tmp, "veel.csv"), "external_id,segment\n" + "".join("V%05d,mkb\n" % i for i in range(n)))
+    cmd = "%s import customers --db %s %s" % (ks.binary(), db, p)
+    r = subprocess.run(["script", "-qefc", cmd, "/dev/null"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=ks.sanitizer_env(), timeout=120)
+    text = r.stdout.decode("utf-8", "replace")
+    RUNS.append((p, text))
+    t.check(r.returncode == 0 and "\rcustomers [#########################] 100% 20000/20000" in text
+            and "\r\x1b[K" in text, "on a terminal: a progress bar on stderr, cleared at the end", ks.short(text))
+    t.check(summary_re(p, n, "customers", "%d added, 0 updated" % n).search(text.split("\x1b[K")[-1].replace("\r\n", "\n")),
+            "on a terminal: the summary with rows/s after the bar", ks.short(text[-300:]))
+    rc, out, err = imp(db, "customers", p)
+    t.check("[#" not in err, "not on a terminal: no progress bar", ks.short(err))
+
+
 def api(t, srv, db):
     st, _, b = srv.post("/api/v1/import/customers", [
         {"external_id": "A1", "name": "Api Een", "birth_year": 1970, "loyalty": "goud", "city": None},
@@ -430,6 +488,7 @@ def main(t, srv):
         mapping(t, db, tmp)
         products_holdings(t, db, tmp)
         events(t, db, tmp)
+        jsonl_and_more(t, db, tmp)
         api(t, srv, db)
         timeline(t, srv, db)
     t.eq(q(db, "PRAGMA foreign_key_check"), [], "every customer_id and product_id written names a stored row")

@@ -24,6 +24,9 @@ const NL_EVENT = {
   'opt_out.opt_out': 'Afgemeld voor uitnodigingen',
   // mentions (issue 16 H1)
   'mention.posted': 'Review of bericht geplaatst', 'mention.replied': 'Reactie geplaatst',
+  // internal data (issue 16 H4)
+  'event.login': 'Ingelogd op Mijn omgeving', 'event.mailing_clicked': 'Op een link in een mailing geklikt',
+  'holding.started': 'Product afgenomen', 'holding.ended': 'Product beëindigd',
 };
 
 async function main() {
@@ -55,6 +58,14 @@ async function main() {
     eq(posted.body.inserted, 1, 'fixture: a review of the customer');
     const mid = (await admin.call('GET', '/mentions?source=trustpilot&limit=500')).body.items.find((m) => m.source_id === 'tl-' + cust).id;
     await admin.call('PUT', '/mentions/' + mid + '/reply', { text: 'Excuses!', recorded: true });
+    // internal data (issue 16 H4): a product held for a while, a login and a mailing click
+    const imports = [
+      ['products', [{ external_id: 'tl-p', name: 'Warmtepomp', category: 'energie' }]],
+      ['holdings', [{ customer_external_id: ext, product_external_id: 'tl-p', since: '2025-03-01', until: '2025-11-30' }]],
+      ['events', [{ customer_external_id: ext, kind: 'login', occurred_at: '2026-01-12T08:15:00Z', channel: 'app' },
+        { customer_external_id: ext, kind: 'mailing_clicked', occurred_at: '2026-01-11T09:00:00Z', detail: 'winteractie' }]],
+    ];
+    for (const [kind, body] of imports) eq((await admin.call('POST', '/import/' + kind, body)).status, 200, 'fixture: import ' + kind);
     const api = (await admin.call('GET', '/customers/' + cust + '/timeline?limit=200')).body;
     ok(api.items.some((x) => x.kind === 'case') && api.items.some((x) => x.kind === 'response'),
       'fixture: the customer\'s timeline has a case and a response', api.items.map((x) => x.kind));
@@ -96,6 +107,13 @@ async function main() {
       const rev = await page.$eval('#timeline > li[data-kind="mention"][data-event="posted"]', (li) => li.textContent);
       ok(rev.includes('trustpilot \u00b7 2/5') && rev.includes('Traag') && rev.includes('Lang gewacht op de monteur.'),
         'a review shows its source and stars, title and text', rev);
+      // internal data (issue 16 H4): events with channel and detail, the product on its days
+      const ev = await page.$$eval('#timeline > li[data-kind="event"], #timeline > li[data-kind="holding"]',
+        (lis) => lis.map((li) => [li.dataset.event, li.querySelector('time').textContent, li.querySelector('.timeline-summary')?.textContent]));
+      // times in Amsterdam winter time (UTC+1): 08:15Z is 09:15, 09:00Z is 10:00
+      eq(ev, [['login', '12 jan 2026, 09:15', 'app'], ['mailing_clicked', '11 jan 2026, 10:00', 'winteractie'],
+        ['ended', '30 nov 2025', 'Warmtepomp \u00b7 energie'], ['started', '1 mrt 2025', 'Warmtepomp \u00b7 energie']],
+      'internal events show channel or detail; a product its name and category on its days', ev);
       ok(!(await page.isVisible('#timeline-more')) === (mine.body.next === null), '"Oudere gebeurtenissen" only when there are more');
       await shot(page, 'timeline-director');
       // the case link opens the case page, which links back

@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import sys
+import threading
 import urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -265,6 +266,32 @@ def main(t, srv):
     t.error(srv.get(STATS + "?period=2026"), 422, field="period", name="stats: unknown parameter -> 422 naming it")
     st, _, b = srv.get(STATS, auth=False)
     t.check(st == 401, "stats without a session -> 401", ks.got(st, b))
+
+    # eight answers of one customer at once: one invitation, one page with the link
+    st, _, b = srv.request("PUT", SETTINGS, {"enabled": True})
+    twin = customer(srv, "twin", "twin@example.nl")
+    forms = []
+    for _ in range(8):
+        ct = srv.create("contacts", {"customer_id": twin["id"], "touchpoint_id": f["tp1"]["id"], "channel": "phone"})
+        page = srv.get("/s/" + ct["token"])[2]
+        forms.append(("/s/" + ct["token"], re.search(r'name="k" value="([^"]+)"', page).group(1)))
+    results = [None] * len(forms)
+
+    def one(i):
+        path, k = forms[i]
+        st, _, body = srv.form(path, {"k": k, "nps": "10"})
+        results[i] = (st, LINK.search(body) is not None if isinstance(body, str) else None)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(forms))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.check(all(r is not None and r[0] == 201 for r in results), "at once: eight answers stored", results)
+    t.eq(sum(1 for r in results if r and r[1]), 1, "at once: exactly one thank-you page carries the link")
+    t.eq(srv.sql("SELECT count(*) FROM review_invitations WHERE customer_id = ?", (twin["id"],))[0][0], 1,
+         "at once: exactly one invitation stored")
+    st, _, b = srv.request("PUT", SETTINGS, {"enabled": False})
 
     # the export of a customer holds their invitations, without the link's token (a credential)
     st, _, ex = srv.get("/api/v1/customers/%d/export" % prom["id"])

@@ -137,6 +137,9 @@ async function main() {
       const m = (await admin.call('GET', '/mentions?source=kiyoh&limit=1')).body.items[0];
       const li = `#mn-list > li[data-mention-id="${m.id}"]`;
       await page.click(li + ' details.mention-reply > summary');
+      await page.click(li + ` button[data-record="${m.id}"]`);  // nothing written yet
+      await page.waitForFunction((s) => /Schrijf eerst/.test(document.querySelector(s + ' .mention-reply p[role]')?.textContent || ''), li);
+      eq((await admin.call('GET', '/mentions/' + m.id)).body.reply.text, null, 'an empty reply is not recorded');
       await page.fill(li + ' textarea[name="reply"]', 'Dank voor uw review!');
       await page.click(li + ` button[data-draft="${m.id}"]`);
       await page.waitForFunction((s) => /bewaard/.test(document.querySelector(s + ' .mention-reply p[role]')?.textContent || ''), li);

@@ -195,7 +195,9 @@ export async function widgetsSection(body) {
         bad.setAttribute('aria-invalid', 'true');
         bad.focus();
       }
-      say(out, errText(err), true, errorDetail(err));
+      // said with the control's own name ("Periode"), not the list index
+      const named = m ? Object.assign(Object.create(Object.getPrototypeOf(err)), err, { field: m[1] }) : err;
+      say(out, errText(named), true, errorDetail(err));
     }
   };
 

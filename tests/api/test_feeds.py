@@ -226,6 +226,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          for r in site.generic if since is None or r["updated"] >= since])
 
     # -- failures --
+    # -- the generic layout as CSV (BOM, semicolons): since= --
+    def route_export_csv(self, site, q):
+        since = since_of(q, "since")
+        rows = [("c1", T0 - 3 * DAY, "Prima; snel"), ("c2", T0 - 2 * DAY, "Te laat")]
+        body = "\ufeffsource;source_id;created_at;text;rating;scale_min;scale_max\r\n" + "".join(
+            'csvshop;%s;%s;"%s";4;1;5\r\n' % (i, iso(c), txt) for i, c, txt in rows if since is None or c >= since)
+        self.reply(200, body, "text/csv; charset=utf-8")
+
     def route_fail500(self, site, q):
         self.reply(500, {"error": "boom"})
 
@@ -508,6 +516,15 @@ def check_social_generic(t, srv, site):
                                     ("w1", site.generic[1]["text"], T0 - 3 * DAY),
                                     ("w2", site.generic[2]["text"], T0 - 2 * DAY)],
          "three webshop rows; w0 edited in place")
+    # the generic layout as CSV
+    v = new_feed(t, srv, "CSV", "generic-csv", site.base + "/export.csv")
+    b1 = must(t, run(srv, v["id"]), 200, "csv run 1")
+    b2 = must(t, run(srv, v["id"]), 200, "csv run 2")
+    t.eq((b1["run"]["inserted"], site.hits("/export.csv")[-1].get("since"), b2["run"]["received"],
+          b2["run"]["unchanged"]), (2, iso(T0 - 2 * DAY - 3600), 1, 1),
+         "generic CSV (BOM, semicolons): 2 rows, then since= cursor - 1 h and only the newest again")
+    t.eq(mentions(srv, "csvshop"), [("c1", "Prima; snel", T0 - 3 * DAY), ("c2", "Te laat", T0 - 2 * DAY)],
+         "the CSV rows stored as written (a semicolon inside quotes kept)")
     # a record from the future moves the cursor only to the run's time
     site.generic.append(rev(9, T0 - DAY, updated=T0 + 400 * DAY, prefix="w"))
     b = must(t, run(srv, g["id"]), 200, "generic run 3")

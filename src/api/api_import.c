@@ -53,17 +53,14 @@ static ks_err imp_api_item(idata_kind kind, size_t i, json_t *item, idata_in *in
 				       kind == IDATA_CUSTOMERS ? " (a custom attribute's name is [a-z0-9_]{1,32})" : "");
 		if (attr && in->n_attrs == IDATA_MAX_ATTRS)
 			return ks_fail(e, KS_ERR_INVALID, field, "at most %d custom attributes", IDATA_MAX_ATTRS);
-		const char *s = NULL;
-		if (json_is_string(v))
-			s = json_string_value(v);
-		else if (json_is_null(v))
-			s = "";
-		else if (json_is_integer(v) && k < IDATA_MAX_FIELDS + IDATA_MAX_ATTRS) {
-			snprintf(nums[k], 32, "%lld", (long long)json_integer_value(v));
-			s = nums[k++];
-		}
+		if (k == IDATA_MAX_FIELDS + IDATA_MAX_ATTRS)
+			return ks_fail(e, KS_ERR_INVALID, field, "%s: too many members", key);
+		/* the values as a JSON Lines file's (one rule: idata_json_text) */
+		const char *s = idata_json_text(v, nums[k], 32);
 		if (s == NULL)
-			return ks_fail(e, KS_ERR_INVALID, field, "%s: must be a string, a whole number or null", key);
+			return ks_fail(e, KS_ERR_INVALID, field, "%s: must be a string, number, boolean or null", key);
+		if (s == nums[k])
+			k++;
 		if (attr) {
 			in->attr_key[in->n_attrs] = key;
 			in->attr_val[in->n_attrs++] = s;

@@ -667,35 +667,6 @@ static int imd_csv(imd_run *r, const imd_map *m, char *buf, size_t len)
 
 /* ==== JSON Lines ============================================================== */
 
-/* A member's value as text into buf (numbers), or NULL when it is not a
- * string, number, boolean or null. */
-static const char *imd_json_text(json_t *v, char *buf, size_t n)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return json_string_value(v);
-	case JSON_INTEGER:
-		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-		return buf;
-	case JSON_REAL: {
-		double d = json_real_value(v);
-		if (d == (double)(long long)d)
-			snprintf(buf, n, "%lld", (long long)d);
-		else
-			snprintf(buf, n, "%.17g", d);
-		return buf;
-	}
-	case JSON_TRUE:
-		return "true";
-	case JSON_FALSE:
-		return "false";
-	case JSON_NULL:
-		return "";
-	default:
-		return NULL;
-	}
-}
-
 static int imd_jsonl_line(imd_run *r, const imd_map *m, char *text, size_t n)
 {
 	imd_orig orig = {.text = text};
@@ -735,7 +706,7 @@ static int imd_jsonl_line(imd_run *r, const imd_map *m, char *text, size_t n)
 			imd_say(r, key, NULL, why);
 			continue;
 		}
-		const char *s = imd_json_text(v, r->numbuf[k], sizeof r->numbuf[0]);
+		const char *s = idata_json_text(v, r->numbuf[k], sizeof r->numbuf[0]);
 		if (!s) {
 			imd_say(r, key, NULL, "must be a string, number, boolean or null");
 			continue;

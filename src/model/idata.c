@@ -95,6 +95,34 @@ bool idata_text_ok(const char *s)
 	return true;
 }
 
+const char *idata_json_text(const json_t *v, char *buf, size_t n)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return json_string_value(v);
+	case JSON_INTEGER:
+		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+		return buf;
+	case JSON_REAL: {
+		/* 1980.0 is the year 1980 (exports write numbers as reals) */
+		double d = json_real_value(v);
+		if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
+			snprintf(buf, n, "%lld", (long long)d);
+		else
+			snprintf(buf, n, "%.15g", d);
+		return buf;
+	}
+	case JSON_TRUE:
+		return "true";
+	case JSON_FALSE:
+		return "false";
+	case JSON_NULL:
+		return "";
+	default:
+		return NULL;
+	}
+}
+
 /* ---- the check ------------------------------------------------------------ */
 
 typedef struct idata_ck {

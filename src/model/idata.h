@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stddef.h>
+
+#include <jansson.h>
+
 #include "core/tz.h"
 
 typedef enum { IDATA_CUSTOMERS, IDATA_PRODUCTS, IDATA_HOLDINGS, IDATA_EVENTS, IDATA__KINDS } idata_kind;
@@ -84,6 +88,12 @@ typedef void (*idata_err_fn)(void *arg, const char *field, const char *msg);
  * times of tz. Returns the number of bad fields (0 = *out is good). */
 int idata_check(idata_kind k, const idata_in *in, const ks_tz *tz, idata_rec *out, idata_err_fn err,
 		void *arg);
+
+/* A JSON member's value as a record's text (JSON Lines files and the API
+ * alike): a string as it is, a number in decimal (a whole real without its
+ * ".0"), true / false, null as "" (empty). NULL for an object or array.
+ * Numbers are written into buf (at least 32 bytes). */
+const char *idata_json_text(const json_t *v, char *buf, size_t n);
 
 /* Valid UTF-8 without control characters other than tab, CR and LF. */
 bool idata_text_ok(const char *s);

@@ -435,7 +435,9 @@ def api(t, srv, db):
             ([{"external_id": "A3", "Loyalty": "x"}], "[0].Loyalty",
              "Loyalty: unknown field (a custom attribute's name is [a-z0-9_]{1,32})", "an unknown member"),
             ([{"external_id": "A3", "birth_year": 1970.5}], "[0].birth_year",
-             "birth_year: must be a string, a whole number or null", "a fraction"),
+             "[0] birth_year: '1970.5' is not a year", "a fraction"),
+            ([{"external_id": "A3", "city": {"naam": "Gouda"}}], "[0].city",
+             "city: must be a string, number, boolean or null", "an object as a value"),
             ([{"name": "zonder id"}], "[0].external_id", "[0] external_id: a value is required", "no external_id")):
         st, _, b = srv.post("/api/v1/import/customers", body)
         t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, field),

@@ -237,6 +237,8 @@ static int imd_map_load(const imd_opts *o, imd_map *m)
 		return 0;
 	json_error_t je;
 	m->root = json_load_file(o->mapping, JSON_REJECT_DUPLICATES, &je);
+	if (!m->root && je.line < 1) /* not read at all: no such file */
+		return cli_fail("%s", je.text);
 	if (!m->root)
 		return cli_fail("%s:%d: not a JSON mapping: %s", o->mapping, je.line, je.text);
 	if (!json_is_object(m->root))

@@ -252,6 +252,15 @@ def mapping(t, db, tmp):
     rc, out, err = imp(db, "products", p, "--mapping", bad)
     t.eq((rc, err), (1, "klantstem: %s: columns.kleur: not a field of this kind\n" % bad),
          "mapping: a target that is no field is refused")
+    for name, text, msg in (("nomap.json", None, "klantstem: unable to open %s: No such file or directory"),
+                            ("kapot.json", '{"columns": ', "klantstem: %s:1: not a JSON mapping: unexpected token near end of file"),
+                            ("typo.json", '{"column": {}}', "klantstem: %s: 'column': unknown member (columns, drop, values, dates)"),
+                            ("getal.json", '{"columns": {"name": 5}}', "klantstem: %s: columns.name: must be a string")):
+        mp = os.path.join(tmp, name)
+        if text is not None:
+            write(mp, text)
+        rc, out, err = imp(db, "customers", p, "--mapping", mp)
+        t.eq((rc, err), (1, msg % mp + "\n"), "mapping: %s is refused before any row" % name)
     t.eq(snapshot(db), before, "mapping errors: nothing written")
 
 

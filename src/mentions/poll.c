@@ -645,6 +645,69 @@ static void poll_done_result(const poll_run *run, const poll_result *r, int64_t 
 	d->unchanged = r->unchanged;
 }
 
+/* Store one page (b may be empty); with last, also the run's end: the
+ * cursor and the success. */
+static bool poll_store_page(poll_run *run, poll_result *r, const mentions_batch *b, bool last)
+{
+	mention_poller *p = run->p;
+	int64_t now = clock_now(p->clock);
+	int64_t page_max = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].updated_at > page_max)
+			page_max = b->items[i].updated_at;
+	/* a time in the future (a wrong clock at the source) would put the
+	 * cursor, and every later item, out of reach */
+	if (page_max > now)
+		page_max = now;
+	r->received += (int64_t)b->n;
+	int64_t old_max = run->max_updated;
+	if (page_max > run->max_updated)
+		run->max_updated = page_max;
+	store_feed_result done;
+	if (last)
+		poll_done_result(run, r, now, &done);
+	mentions_counts cnt = {0};
+	ks_error se;
+	ks_error_clear(&se);
+	if (store_feed_page(p->store, run->f->id, b, last ? &done : NULL, &cnt, &se) != KS_OK) {
+		run->max_updated = old_max;
+		poll_note(r, "page %" PRId64 " could not be stored: %s%s%s", r->pages, se.field,
+			  se.field[0] ? ": " : "", se.message);
+		return false;
+	}
+	r->inserted += cnt.inserted, r->updated += cnt.updated, r->unchanged += cnt.unchanged;
+	if (last)
+		r->next_run_at = done.next_run_at;
+	return true;
+}
+
+/* A 2xx page: parse it and find the next one. *last: the run ends here.
+ * false (r->error set) when the run fails. */
+static bool poll_read_page(poll_run *run, poll_result *r, const poll_fetch *fx, mentions_batch *batch,
+			   bool *last)
+{
+	if (r->pages == 0) {
+		snprintf(run->etag, sizeof run->etag, "%s", run->body.etag);
+		snprintf(run->last_modified, sizeof run->last_modified, "%s", run->body.last_modified);
+	}
+	if (fx->status != 204 && !poll_parse(run, batch, r))
+		return false;
+	r->pages++;
+	if (!poll_next(run->f, run->fmt, run->first_url, run->url, &run->body, run->next, sizeof run->next, r))
+		return false;
+	poll_remember(run, run->url, r->pages);
+	*last = run->next[0] == '\0' || batch->n == 0 || poll_page_old(run, batch) || poll_seen(run, run->next);
+	if (!*last && r->pages >= POLL_MAX_PAGES) {
+		/* Ending here as a success would move the cursor past the pages
+		 * not fetched (newest first: for good). A failure keeps it, and
+		 * says so. */
+		poll_note(r, "more than %d pages in one run: narrow the feed's URL (a start date, a larger page size)",
+			  POLL_MAX_PAGES);
+		return false;
+	}
+	return true;
+}
+
 /* Fetch, parse and store the pages; true when the run completed (its last
  * page and the cursor stored). */
 static bool poll_pages(poll_run *run, poll_result *r)
@@ -659,76 +722,23 @@ static bool poll_pages(poll_run *run, poll_result *r)
 			return false;
 		}
 		mentions_batch batch = {0};
-		bool last = false;
+		bool last = true, ok = true;
 		run->next[0] = '\0';
 		if (first && fx.status == 304) {
 			r->not_modified = true;
 			snprintf(run->etag, sizeof run->etag, "%s", run->f->etag);
 			snprintf(run->last_modified, sizeof run->last_modified, "%s", run->f->last_modified);
-			last = true;
 		} else if (fx.status < 200 || fx.status > 299) {
 			poll_http_error(&fx, r);
-			return false;
+			ok = false;
 		} else {
-			if (first) {
-				snprintf(run->etag, sizeof run->etag, "%s", run->body.etag);
-				snprintf(run->last_modified, sizeof run->last_modified, "%s", run->body.last_modified);
-			}
-			if (fx.status != 204 && !poll_parse(run, &batch, r)) {
-				mentions_batch_free(&batch);
-				return false;
-			}
-			r->pages++;
-			if (!poll_next(run->f, run->fmt, run->first_url, run->url, &run->body, run->next,
-				       sizeof run->next, r)) {
-				mentions_batch_free(&batch);
-				return false;
-			}
-			poll_remember(run, run->url, r->pages);
-			last = run->next[0] == '\0' || batch.n == 0 || poll_page_old(run, &batch) ||
-			       poll_seen(run, run->next);
-			if (!last && r->pages >= POLL_MAX_PAGES) {
-				/* Ending here as a success would move the cursor past
-				 * the pages not fetched (newest first: for good). A
-				 * failure keeps it, and says so. */
-				poll_note(r, "more than %d pages in one run: narrow the feed's URL (a start date, "
-					  "a larger page size)", POLL_MAX_PAGES);
-				mentions_batch_free(&batch);
-				return false;
-			}
+			ok = poll_read_page(run, r, &fx, &batch, &last);
 		}
-		int64_t now = clock_now(p->clock);
-		int64_t page_max = 0;
-		for (size_t i = 0; i < batch.n; i++)
-			if (batch.items[i].updated_at > page_max)
-				page_max = batch.items[i].updated_at;
-		/* a time in the future (a wrong clock at the source) would put
-		 * the cursor, and every later item, out of reach */
-		if (page_max > now)
-			page_max = now;
-		r->received += (int64_t)batch.n;
-		store_feed_result done;
-		int64_t old_max = run->max_updated;
-		if (page_max > run->max_updated)
-			run->max_updated = page_max;
-		if (last)
-			poll_done_result(run, r, now, &done);
-		mentions_counts cnt = {0};
-		ks_error se;
-		ks_error_clear(&se);
-		ks_err err = store_feed_page(p->store, run->f->id, &batch, last ? &done : NULL, &cnt, &se);
+		if (ok)
+			ok = poll_store_page(run, r, &batch, last);
 		mentions_batch_free(&batch);
-		if (err) {
-			run->max_updated = old_max;
-			poll_note(r, "page %" PRId64 " could not be stored: %s%s%s", r->pages, se.field,
-				  se.field[0] ? ": " : "", se.message);
-			return false;
-		}
-		r->inserted += cnt.inserted, r->updated += cnt.updated, r->unchanged += cnt.unchanged;
-		if (last) {
-			r->next_run_at = done.next_run_at;
-			return true;
-		}
+		if (!ok || last)
+			return ok;
 		snprintf(run->url, sizeof run->url, "%s", run->next);
 	}
 }

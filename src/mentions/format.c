@@ -30,7 +30,13 @@ ks_err mp_jtime(mentions_batch *b, mention_in *m, const json_t *o, const char *k
 			return mp_fail(e, KS_ERR_INVALID, b, m->where, name, "%s is required", name);
 		return KS_OK;
 	}
-	if (!json_is_string(v) || !mp_time(json_string_value(v), out))
+	char num[32];
+	const char *s = json_string_value(v);
+	if (json_is_integer(v)) { /* unix seconds or milliseconds (social exports) */
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		s = num;
+	}
+	if (s == NULL || !mp_time(s, out))
 		return mp_fail(e, KS_ERR_INVALID, b, m->where, name, "not an ISO 8601 time");
 	return KS_OK;
 }

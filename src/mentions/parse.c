@@ -100,7 +100,9 @@ static int mp_days_in(int y, int m)
 static bool mp_zone(const char *p, int64_t *off)
 {
 	*off = 0;
-	if (*p == '\0' || ((*p == 'Z' || *p == 'z') && p[1] == '\0'))
+	if (*p == ' ')
+		p++; /* "2026-03-01 10:00:00 UTC", as some exports write it */
+	if (*p == '\0' || ((*p == 'Z' || *p == 'z') && p[1] == '\0') || strcmp(p, "UTC") == 0 || strcmp(p, "GMT") == 0)
 		return true;
 	if (*p != '+' && *p != '-')
 		return false;
@@ -120,8 +122,27 @@ static bool mp_zone(const char *p, int64_t *off)
 	return true;
 }
 
+/* Unix time as exports write it: 10 digits of seconds or 13 of
+ * milliseconds, 2001-09-09 .. 2100 (fewer digits would be a compact date
+ * as often as a time). */
+static bool mp_epoch(const char *s, int64_t *out)
+{
+	size_t n = strspn(s, "0123456789");
+	if (s[n] != '\0' || (n != 10 && n != 13))
+		return false;
+	int64_t v = strtoll(s, NULL, 10);
+	if (n == 13)
+		v /= 1000;
+	if (v < 1000000000 || v > 4102444800)
+		return false;
+	*out = v;
+	return true;
+}
+
 bool mp_time(const char *s, int64_t *out)
 {
+	if (s && mp_epoch(s, out))
+		return true;
 	if (s == NULL || strlen(s) < 10 || s[4] != '-' || s[7] != '-')
 		return false;
 	int y = mp_digits(s, 4), mo = mp_digits(s + 5, 2), d = mp_digits(s + 8, 2);

@@ -157,6 +157,15 @@ def generic(t, srv, f):
     t.eq(by_source_id(srv, "shop")["g3"]["text"], "Finally delivered, but late.",
          "an older or equal updated_at never overwrites the newer text")
 
+    # times as exports write them: unix seconds, milliseconds, "UTC"
+    st, _, b = post(srv, [rec("t1", 1767225600, text="a"), rec("t2", "1767225600000", text="b"),
+                          rec("t3", "2026-01-01 00:00:00 UTC", text="c"), rec("t4", "2026-01-01T01:00+01", text="d")])
+    m = by_source_id(srv, "shop")
+    t.eq((st, [m[k]["created_at"] for k in ("t1", "t2", "t3", "t4")]), (200, ["2026-01-01T00:00:00Z"] * 4),
+         "unix seconds (a number), milliseconds, a space and UTC, a +01 zone: the same instant")
+    t.error(post(srv, [rec("t5", "20260101", text="e")]), 422, "invalid", "[0].created_at",
+            "8 digits are no unix time (a compact date is refused, not misread)")
+
     # duplicates within one batch: the last wins, counted
     st, _, b = post(srv, [rec("d1", "2026-03-06", text="eerste"), rec("d2", "2026-03-06", text="ander"),
                           rec("d1", "2026-03-06", text="laatste")])

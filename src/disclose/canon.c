@@ -1136,6 +1136,13 @@ ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *
 	if (err)
 		return err;
 	size_t nv = vals.n_groups;
+	if (nv > DC_ATTR_MAX_VALUES) {
+		/* two layers a value, five passes each: a key of postcodes is not
+		 * worth a whole table per request; the caller keeps rules 1-3 */
+		an_result_free(&vals);
+		dc_canon_free(c);
+		return KS_ERR_RANGE;
+	}
 	err = dc_canon_queries(ix, &f0, q, e);
 	if (!err) {
 		err = dc_canon_shape(c, ix, q, 1 + 2 * nv);

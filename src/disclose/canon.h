@@ -117,6 +117,10 @@ ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const 
  * value's cell of a unit or employee and a whole period is decided once for
  * the organisation, whichever reply shows it (docs/PRIVACY.md). */
 bool dc_attr_dim(an_dim d);
+/* At most this many values (in the filter's data) make a table; with more
+ * dc_canon_build_attr is KS_ERR_RANGE (e untouched) and the reply keeps
+ * rules 1-3 inside itself, like segment or city. */
+#define DC_ATTR_MAX_VALUES 32
 ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, const dc_canon *base,
 			   dc_canon *c, ks_error *e);
 /* The attribute table from pol->cache (keyed apart by d), built when not

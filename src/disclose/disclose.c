@@ -450,9 +450,12 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	an_filter fs;
 	if (dc_attr_plan(ix, f, dims, n_dims, &ad, fixed, &fs)) {
 		err = dc_attr_reply(ix, pol, &fs, f, period, ad, fixed, out, e);
-		if (err)
-			dc_reply_free(out);
-		return err;
+		if (err != KS_ERR_RANGE) {  /* RANGE: too many values for a table, rules 1-3 below */
+			if (err)
+				dc_reply_free(out);
+			return err;
+		}
+		err = KS_OK;
 	}
 	/* A filter on one theme or one sentiment (not both) is a layer of the
 	 * text table: its cells are those /themes and group_by=theme show for

@@ -1,5 +1,5 @@
 /* fuzz_text_csv.c — the RFC 4180 reader of `klantstem text analyze|train|
- * evaluate --csv` (csv_parse, src/cli/csv.c) on any bytes.
+ * evaluate --csv` (csv_parse, src/core/csv.c) on any bytes.
  *
  * Input: the file's bytes.
  * Oracles: a syntax error names a line of the input and a reason; a parsed
@@ -8,7 +8,7 @@
  * rows back as RFC 4180 (every field quoted) and reading that gives the
  * same rows (fields compared as the C strings the command uses).
  */
-#include "cli/csv.h"
+#include "core/csv.h"
 #include "fuzz_util.h"
 
 /* Parses a copy of data[0..size) with the byte csv.h asks for after it. */

@@ -5,7 +5,7 @@
  * The CSV comes the way spreadsheets write it: an optional UTF-8 byte order
  * mark, LF or CRLF, quoted fields, and — when the header has semicolons and
  * no comma (Dutch Excel) — ';' as the separator with ',' as the decimal
- * mark. The RFC 4180 reader (cli/csv.c) knows commas only, so a semicolon
+ * mark. The RFC 4180 reader (core/csv.c) knows commas only, so a semicolon
  * file is rewritten before it is read: outside quotes ';' becomes ',' and
  * ',' becomes '.'; inside quotes nothing changes (a quoted "7,5" is read as
  * 7.5 by number() below).
@@ -28,7 +28,7 @@
 #include <jansson.h>
 
 #include "cli/cli_drivers.h"
-#include "cli/csv.h"
+#include "core/csv.h"
 #include "cli/cli_util.h"
 #include "drivers/drivers.h"
 

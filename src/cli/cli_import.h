@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cli/csv.h"
+#include "core/csv.h"
 
 /* argv[0] is "import", argv[1] the kind; returns the exit code. */
 int cli_import_run(int argc, char **argv);

@@ -25,7 +25,7 @@
 #include "cli/cli_import.h"
 #include "cli/cli_import_data.h"
 #include "cli/cli_util.h"
-#include "cli/csv.h"
+#include "core/csv.h"
 #include "core/clock.h"
 #include "core/tz.h"
 #include "model/idata.h"
@@ -600,7 +600,7 @@ static int imd_csv_header(imd_run *r, const imd_map *m, const csv_doc *d, imd_ta
 	json_object_foreach(m->columns, key, v) {
 		bool found = false;
 		for (int i = 0; i < h->n && !found; i++)
-			found = strcmp(h->field[i], json_string_value(v)) == 0;
+			found = strcmp(imd_trim(h->field[i]), json_string_value(v)) == 0;
 		if (!found) {
 			fprintf(stderr, "%s:1: column '%s': the mapping takes it for %s, the header does not have it\n",
 				r->o->file, json_string_value(v), key);

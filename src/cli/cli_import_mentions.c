@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "cli/cli_util.h"
-#include "cli/csv.h"
+#include "core/csv.h"
 #include "mentions/mentions.h"
 #include "store/store.h"
 

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "cli/cli_text.h"
-#include "cli/csv.h"
+#include "core/csv.h"
 #include "text/text.h"
 #include "cli/cli_util.h"   /* reanalyze (issue 14, store) */
 #include "store/store.h"
@@ -40,7 +40,7 @@ static const char *const usage =
 	"  reanalyze analyse every stored open answer again (after a taxonomy or model\n"
 	"            change), N answers per transaction (default 500)\n";
 
-/* ---- CSV (RFC 4180): the reader is cli/csv.c ---------------------------- */
+/* ---- CSV (RFC 4180): the reader is core/csv.c ---------------------------- */
 
 static int csv_load(const char *path, csv_doc *d)
 {

@@ -1,5 +1,5 @@
 /* parse.c — mentions_parse: the checks every record passes, the batch, the
- * generic layout (CSV through src/cli/csv.c's reader, JSON arrays and JSON
+ * generic layout (CSV through src/core/csv.c's reader, JSON arrays and JSON
  * Lines through jansson) and the time and number readers the formats share.
  * The vendor formats are in format.c and format_kiyoh.c.
  *
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/csv.h"
+#include "core/csv.h"
 #include "core/clock.h"
 
 enum {

@@ -1,11 +1,13 @@
 /* csv.c — the RFC 4180 reader (see csv.h), moved out of cli_text.c
- * unchanged so that it can be fuzzed on its own. */
+ * unchanged so that it can be fuzzed on its own, and from src/cli to
+ * src/core (issue 16) since the server reads CSV too (POST /api/v1/mentions
+ * with generic-csv data, src/mentions). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/csv.h"
+#include "core/csv.h"
 
 void csv_free(csv_doc *d)
 {

@@ -1,11 +1,14 @@
 /* csv.h — the RFC 4180 reader of `klantstem text analyze|train|evaluate`
  * (issue 14), in its own module so that a fuzz harness (fuzz/fuzz_text_csv.c)
- * and tests can call it without the command around it.
+ * and tests can call it without the command around it; in src/core since
+ * the server reads CSV too (issue 16: mentions in the generic layout), and
+ * every import of the command line (import responses, customers, ...,
+ * mentions) reads files with it.
  *
  * A header row is not treated specially here: rows[0] is whatever came first.
  */
-#ifndef KS_CLI_CSV_H
-#define KS_CLI_CSV_H
+#ifndef KS_CORE_CSV_H
+#define KS_CORE_CSV_H
 
 #include <stdbool.h>
 #include <stddef.h>

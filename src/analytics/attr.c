@@ -247,7 +247,9 @@ static bool an_attr_scan_row(void *arg, const store_attr_row *r)
 	case STORE_ATTR_EVENT:
 		if (!an_grow((void **)&a->ev, &a->ev_cap, a->n_ev + 1, sizeof *a->ev))
 			return false;
-		a->ev[a->n_ev++] = (an_event){r->customer_id, r->at, (uint8_t)r->event};
+		/* before 1970 or after 2106: outside every response's reach */
+		a->ev[a->n_ev++] = (an_event){r->customer_id, r->at < 0 ? 0 : r->at > UINT32_MAX ? UINT32_MAX : (uint32_t)r->at,
+					      (uint8_t)r->event};
 		return true;
 	}
 	return true;
@@ -307,10 +309,10 @@ static void an_attr_compute(an_attr *a, const ks_tz *tz, int64_t cust, int64_t t
 	uint8_t news = 0;
 	for (size_t i = an_lower(a->ev, a->n_ev, sizeof *a->ev, cust); i < a->n_ev && a->ev[i].cust == cust; i++) {
 		const an_event *ev = &a->ev[i];
-		if (ev->at >= t)
+		if ((int64_t)ev->at >= t)
 			break;  /* by time within the customer */
 		if (ev->kind == STORE_ATTR_LOGIN)
-			logins += ev->at >= t - AN_LOGIN_WINDOW;
+			logins += (int64_t)ev->at >= t - AN_LOGIN_WINDOW;
 		else
 			news = ev->kind == STORE_ATTR_SUBSCRIBED ? 1 : 2;
 	}
@@ -398,7 +400,7 @@ void an_attr_forget(an_index *ix, int64_t customer_id)
 		a->hold[i].until = a->hold[i].since;  /* never held */
 	for (size_t i = an_lower(a->ev, a->n_ev, sizeof *a->ev, customer_id);
 	     i < a->n_ev && a->ev[i].cust == customer_id; i++)
-		a->ev[i].at = INT64_MAX;  /* after every response */
+		a->ev[i].at = UINT32_MAX;  /* after every response */
 	size_t c = an_lower(a->cattr, a->n_cattr, sizeof *a->cattr, customer_id);
 	if (c < a->n_cattr && a->cattr[c].cust == customer_id)
 		memset(a->cattr[c].v, 0, sizeof a->cattr[c].v);

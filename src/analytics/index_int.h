@@ -99,7 +99,7 @@ typedef struct an_hold {
 } an_hold;
 typedef struct an_event {
 	int64_t cust;
-	int64_t at;
+	uint32_t at;             /* unix seconds (a response's time is 32 bits too); 16 bytes an event */
 	uint8_t kind;            /* store_attr_event */
 } an_event;
 typedef struct an_cattr {

@@ -1,0 +1,174 @@
+/* test_mentions_parse.c — the mention parsers (issue 16 H1, src/mentions):
+ * times, the rating scales of each format, duplicates, the format guess and
+ * the errors' names, with documents written here.
+ *
+ * Every expected time is a literal worked out by hand (2026-01-01 00:00 UTC
+ * = 1767225600; a day is 86400 s; 2028 is a leap year), never recomputed
+ * with the code under test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mentions/mentions.h"
+
+#define JAN1 1767225600 /* 2026-01-01T00:00:00Z */
+
+/* One generic JSON record with created_at = t; the parse's result code and
+ * (on success) the time. */
+static ks_err one_time(const char *t, int64_t *out)
+{
+	char doc[256];
+	snprintf(doc, sizeof doc, "[{\"source\":\"s\",\"source_id\":\"1\",\"created_at\":\"%s\",\"text\":\"x\"}]", t);
+	mentions_batch b;
+	ks_error e;
+	ks_error_clear(&e);
+	ks_err err = mentions_parse("generic-json", doc, strlen(doc), &b, &e);
+	if (!err)
+		*out = b.items[0].created_at;
+	mentions_batch_free(&b);
+	return err;
+}
+
+static void test_times(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int64_t want;
+	} ok[] = {
+		{"2026-01-01", JAN1},
+		{"2026-01-01T00:00:00Z", JAN1},
+		{"2026-01-01T01:00:00+01:00", JAN1},
+		{"2026-01-01T01:00+0100", JAN1},
+		{"2025-12-31T19:00:00-05:00", JAN1},
+		{"2026-01-01T00:00:00.999999999Z", JAN1},
+		{"2026-01-01 00:00:00 UTC", JAN1},
+		{"1767225600", JAN1},
+		{"1767225600123", JAN1},
+		{"2028-02-29T12:00:00Z", JAN1 + (365 + 365 + 31 + 28) * 86400LL + 12 * 3600},
+		{"2026-03-01T10:00:00+01:00", JAN1 + (31 + 28) * 86400LL + 9 * 3600},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		int64_t t = 0;
+		assert_int_equal(one_time(ok[i].in, &t), KS_OK);
+		assert_int_equal(t, ok[i].want);
+	}
+	static const char *const bad[] = {"2026-02-29", "2026-13-01", "2026-01-32", "01-01-2026", "20260101",
+					  "2026-01-01T24:00:00Z", "2026-01-01T10:00:00+25:00", "2026-01-01T10",
+					  "gisteren", "1969-12-31", "2101-01-01", "2026-01-01T10:00:00 CET"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int64_t t = 0;
+		assert_int_equal(one_time(bad[i], &t), KS_ERR_INVALID);
+	}
+}
+
+/* The first record's rating10 of doc in format. */
+static double rating10(const char *format, const char *doc)
+{
+	mentions_batch b;
+	ks_error e;
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse(format, doc, strlen(doc), &b, &e), KS_OK);
+	assert_true(b.n >= 1 && b.items[0].has_rating);
+	double r = b.items[0].rating10;
+	mentions_batch_free(&b);
+	return r;
+}
+
+static void test_scales(void **state)
+{
+	(void)state;
+	assert_float_equal(rating10("trustpilot", "{\"reviews\":[{\"id\":\"a\",\"stars\":4,\"text\":\"x\","
+						"\"createdAt\":\"2026-01-01T00:00:00Z\"}]}"), 7.5, 1e-12);
+	assert_float_equal(rating10("google", "{\"reviews\":[{\"reviewId\":\"a\",\"starRating\":\"TWO\","
+					    "\"createTime\":\"2026-01-01T00:00:00Z\"}]}"), 2.5, 1e-12);
+	assert_float_equal(rating10("appstore", "{\"data\":[{\"id\":\"a\",\"attributes\":{\"rating\":1,"
+					      "\"createdDate\":\"2026-01-01T00:00:00Z\"}}]}"), 0.0, 1e-12);
+	assert_float_equal(rating10("kiyoh", "<f><reviews><reviewId>a</reviewId><rating>10</rating>"
+					   "<dateSince>2026-01-01</dateSince></reviews></f>"), 10.0, 1e-12);
+	assert_float_equal(rating10("kiyoh", "<f><r><reviewId>a</reviewId><rating>7</rating>"
+					   "<dateSince>2026-01-01</dateSince></r></f>"), 60.0 / 9.0, 1e-12);
+	assert_float_equal(rating10("generic-csv", "source;source_id;created_at;rating;scale_min;scale_max\n"
+						 "s;1;2026-01-01;6,5;0;10\n"), 6.5, 1e-12);
+	assert_float_equal(rating10("generic-json", "[{\"source\":\"s\",\"source_id\":\"1\",\"created_at\":"
+						  "\"2026-01-01\",\"rating\":3}]"), 5.0, 1e-12);
+}
+
+static const char *guess(const char *doc)
+{
+	return mentions_format_guess(doc, strlen(doc));
+}
+
+static void test_duplicates_and_guess(void **state)
+{
+	(void)state;
+	const char *csv = "source,source_id,created_at,text\ns,1,2026-01-01,first\ns,2,2026-01-01,other\n"
+			  "S,1,2026-01-01,last\n";
+	mentions_batch b;
+	ks_error e;
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse("generic-csv", csv, strlen(csv), &b, &e), KS_OK);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(b.duplicates, 1);
+	bool seen_last = false;
+	for (size_t i = 0; i < b.n; i++)
+		if (strcmp(b.items[i].source_id, "1") == 0)
+			seen_last = strcmp(b.items[i].text, "last") == 0 && b.items[i].where == 4;
+	assert_true(seen_last);
+	mentions_batch_free(&b);
+	assert_string_equal(guess("  <?xml version='1.0'?><a/>"), "kiyoh");
+	assert_string_equal(guess("{\"reviews\":[{\"reviewId\":\"x\"}]}"), "google");
+	assert_string_equal(guess("{\"reviews\":[{\"stars\":3}]}"), "trustpilot");
+	assert_string_equal(guess("{\"data\":[{\"type\":\"customerReviews\"}]}"), "appstore");
+	assert_string_equal(guess("{\"posts\":[]}"), "social");
+	assert_string_equal(guess("[{\"source\":\"s\"}]"), "generic-json");
+	assert_string_equal(guess("\xef\xbb\xbfsource;source_id"), "generic-csv");
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *format, *doc, *field;
+		ks_err code;
+	} cases[] = {
+		{"generic-csv", "source,source_id,created_at,text\ns,1,2026-01-01,ok\ns,2,x,no\n", "line 3: created_at",
+		 KS_ERR_INVALID},
+		{"generic-csv", "source,source_id,created_at,text,stars\n", "stars", KS_ERR_INVALID},
+		{"generic-json", "[{\"source\":\"s\",\"source_id\":\"1\",\"created_at\":\"2026-01-01\"}]", "[0].text",
+		 KS_ERR_INVALID},
+		{"generic-json", "{\"source\":\"s\",\"source_id\":\"1\",\"created_at\":\"2026-01-01\",\"text\":\"a\"}\n"
+				 "{\"source\":\"s\",\"source_id\":\"2\",\"created_at\":\"2026-01-01\",\"rating\":9}\n",
+		 "line 2: rating", KS_ERR_RANGE},
+		{"google", "{\"reviews\":[{\"reviewId\":\"a\",\"starRating\":\"SIX\",\"createTime\":\"2026-01-01\"}]}",
+		 "[0].starRating", KS_ERR_INVALID},
+		{"generic-csv", "source,source_id,created_at,text\ns,1,2026-01-01,caf\xe9\n", "encoding", KS_ERR_INVALID},
+		{"nope", "", "format", KS_ERR_USAGE},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		mentions_batch b;
+		ks_error e;
+		ks_error_clear(&e);
+		assert_int_equal(mentions_parse(cases[i].format, cases[i].doc, strlen(cases[i].doc), &b, &e),
+				 cases[i].code);
+		assert_string_equal(e.field, cases[i].field);
+		assert_true(e.message[0] != '\0');
+		mentions_batch_free(&b);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_scales),
+		cmocka_unit_test(test_duplicates_and_guess),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

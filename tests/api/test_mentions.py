@@ -203,6 +203,8 @@ def generic_errors(t, srv):
     for body, field, code, name in cases:
         t.error(post(srv, body), 422, code, field, name + " -> 422")
     t.eq(count(srv), before, "nothing is written by a batch with any bad record (the good first one neither)")
+    big = [rec("b%d" % i, "2026-03-01", text="x" * 1000) for i in range(1100)]
+    t.error(post(srv, big), 413, None, None, "a batch over 1 MiB -> 413 (the CLI takes files of any size)")
     t.error(srv.post("/api/v1/mentions", "[{\"source\": "), 400, None, None, "a body that is not JSON -> 400")
     t.error(srv.post("/api/v1/mentions", b'[{"source":"shop","source_id":"x","created_at":"2026-01-01","text":"caf\xe9"}]'),
             400, None, None, "a body in Latin-1 (not UTF-8) -> 400")
@@ -297,6 +299,8 @@ def google(t, srv):
          ("2026-06-01T07:00:00Z", "Bedankt Kees", "2026-06-03T07:00:00Z"), "nanoseconds dropped; reviewReply")
     t.eq((m["XyZ2"]["rating"], m["XyZ2"]["author"]), (None, None), "STAR_RATING_UNSPECIFIED is no rating")
     t.eq((m["Q3"]["rating10"], m["Q3"]["text"]), (2.5, None), "a star rating without a comment is kept (TWO -> 2.5)")
+    st, _, b = post(srv, {"format": "google", "data": json.dumps(doc)})
+    t.eq((st, b.get("unchanged")), (200, 3), "the same export given as its text (a string) is read the same: 3 unchanged")
     bad = {"reviews": [{"reviewId": "S6", "starRating": "SIX", "createTime": "2026-06-05T07:00:00Z"}]}
     t.error(post(srv, {"format": "google", "data": bad}), 422, "invalid", "[0].starRating", "starRating SIX -> 422")
 

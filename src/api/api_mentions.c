@@ -61,8 +61,6 @@ static ks_err api_m_parse(http_req *req, mentions_batch *b, char *format, size_t
 			snprintf(format, fn, "%s", f);
 	}
 	json_decref(body);
-	if (err == KS_ERR_USAGE)
-		err = e ? (e->code = KS_ERR_INVALID) : KS_ERR_INVALID;
 	return err;
 }
 

@@ -349,7 +349,9 @@ def events(t, db, tmp):
               b'{"customer_external_id": "K1", "kind": "login", "occurred_at": "01-03-2026", "channel": "caf\xe9"}\n'
               b'{"customer_external_id": "K1", "kind": "login", "occurred_at": "2026-03-01", "colour": "red"}\n'
               b'[1, 2]\n'
-              b'{"customer_external_id": "K1", "kind": "login", "occurred_at": "2026-03-01", "detail": {"a": 1}}\n')
+              b'{"customer_external_id": "K1", "kind": "login", "occurred_at": "2026-03-01", "detail": {"a": 1}}\n'
+              b'{"external_id": "E404", "customer_external_id": "K404", "kind": "login", "occurred_at": "2026-03-01"}\n'
+              b'{"customer_external_id": "K404", "kind": "login", "occurred_at": "2026-03-01"}\n')
     rc, out, err = imp(db, "events", p)
     kinds = "mailing_sent, mailing_opened, mailing_clicked, newsletter_subscribed, newsletter_unsubscribed, login, " \
             "account_action, contact"
@@ -359,7 +361,9 @@ def events(t, db, tmp):
         "%s:3: column 'colour': unknown column; a --mapping can rename or drop it" % p,
         "%s:4: not a JSON object" % p,
         "%s:5: column 'detail': must be a string, number, boolean or null" % p,
-        "klantstem: %s: 5 bad rows; nothing imported" % p]), "bad events: each line and member named")
+        "%s:6: column 'customer_external_id': no customer 'K404' (import the customers first)" % p,
+        "%s:7: column 'customer_external_id': no customer 'K404' (import the customers first)" % p,
+        "klantstem: %s: 7 bad rows; nothing imported" % p]), "bad events: each line and member named, unknown customers too")
     p = write(os.path.join(tmp, "eventstijd.csv"), "customer_external_id,kind,occurred_at\nK1,login,01-03-2026\n")
     rc, out, err = imp(db, "events", p)
     t.eq(err.splitlines()[0], "%s:2: column 'occurred_at': '01-03-2026' is not a time (YYYY-MM-DD, YYYY-MM-DD "

@@ -368,6 +368,14 @@ def main(t):
             t.eq({p["period"]: p["n"] for p in body["points"] if p["n"]}, want,
                  "trend filtered on a product: n per month as the reference")
 
+        st, _, body = srv.get("/api/v1/metrics/compare?a.attr.loyalty=gold&b.attr.loyalty=silver")
+        if t.check(st == 200, "compare gold with silver customers: 200", ks.got(st, body)):
+            t.eq([body["a"]["n"], body["b"]["n"]],
+                 [sum(1 for r in ref.rows if ref.attr_label(r, "loyalty") == v) for v in ("gold", "silver")],
+                 "compare: each side's n is the reference slice's (a.attr.<key>, b.attr.<key>)")
+            t.eq([body["a"]["filter"].get("attr.loyalty"), body["b"]["filter"].get("attr.loyalty")], ["gold", "silver"],
+                 "compare: each side's filter names its attribute value")
+
         # ---- unhappy paths
         t.error(srv.get("/api/v1/metrics?group_by=attr.nosuchkey"), 422, field="group_by",
                 name="group_by an unknown attribute key: 422")

@@ -16,6 +16,7 @@
  * min_n of them (otherwise weighted and unweighted together would give
  * away a small stratum's score).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,6 +491,78 @@ static json_t *rel_stratum_json(const store_rel_report *r, const store_rel_strat
 	return o;
 }
 
+/* Representativeness flags, as GET /funnel/representativeness gives them
+ * (docs/STATISTICS.md §11) but against the whole customer base: per
+ * stratum of the frame the exact two-sided binomial test of its R_s of the
+ * R respondents against its base share N_s / N, Benjamini-Hochberg over the
+ * frame's strata, and the flag when the adjusted p <= 0.05 and the index
+ * is below 0.9 or above 1.1 (compared in integers). contact: the
+ * contact-driven respondents, else the wave's. Segments that appeared after
+ * the draw have no base share: "not_in_frame", and they are not in the test. */
+#define REL_REPR_Q 0.05
+
+static const char *rel_flag(int64_t rs, int64_t r, int64_t ns, int64_t n, double p_adj)
+{
+	if (r == 0)
+		return "no_respondents";
+	if (!(p_adj <= REL_REPR_Q))
+		return "within_noise";
+	int64_t lhs = 10 * rs * n, rhs = r * ns;
+	if (lhs < 9 * rhs)
+		return "under_represented";
+	if (lhs > 11 * rhs)
+		return "over_represented";
+	return "small_difference";
+}
+
+static void rel_repr_flags(json_t *strata, const store_rel_report *r, int64_t pop, bool contact)
+{
+	size_t n = r->n;
+	double *p = calloc(n ? 2 * n : 2, sizeof *p);
+	size_t *map = calloc(n ? n : 1, sizeof *map);
+	if (p == NULL || map == NULL) {
+		free(p);
+		free(map);
+		return;
+	}
+	double *p_adj = p + (n ? n : 1);
+	int64_t big_r = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (r->strata[i].in_frame && r->strata[i].population > 0) {
+			big_r += contact ? r->strata[i].cd_respondents : r->strata[i].rel.n;
+			map[k++] = i;
+		}
+	for (size_t j = 0; j < k; j++) {
+		const store_rel_stratum *x = &r->strata[map[j]];
+		p[j] = big_r ? metrics_binom_two_sided_p(contact ? x->cd_respondents : x->rel.n, big_r,
+							 (double)x->population / (double)pop)
+			     : NAN;
+	}
+	if (big_r)
+		metrics_fdr_bh(p, k, REL_REPR_Q, p_adj);
+	const char *kp = contact ? "contact_p" : "p", *kadj = contact ? "contact_p_adj" : "p_adj",
+		   *kflag = contact ? "contact_flag" : "flag";
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(strata, i);
+		json_object_set_new(o, kp, json_null());
+		json_object_set_new(o, kadj, json_null());
+		json_object_set_new(o, kflag, json_string("not_in_frame"));
+	}
+	for (size_t j = 0; j < k; j++) {
+		const store_rel_stratum *x = &r->strata[map[j]];
+		json_t *o = json_array_get(strata, map[j]);
+		int64_t rs = contact ? x->cd_respondents : x->rel.n;
+		json_object_set_new(o, kflag, json_string(rel_flag(rs, big_r, x->population, pop, big_r ? p_adj[j] : NAN)));
+		if (big_r) {
+			json_object_set_new(o, kp, rel_fixed(p[j], 4));
+			json_object_set_new(o, kadj, rel_fixed(p_adj[j], 4));
+		}
+	}
+	free(p);
+	free(map);
+}
+
 static json_t *rel_report_json(const api_app *app, const store_rel_wave *w, const store_rel_report *r,
 			       int64_t from, int64_t to)
 {
@@ -528,6 +601,8 @@ static json_t *rel_report_json(const api_app *app, const store_rel_wave *w, cons
 	for (size_t i = 0; i < r->n; i++)
 		json_array_append_new(strata, rel_stratum_json(r, &r->strata[i], pop, pop_ans, show_nps, rel_inv,
 							       r->rel.n));
+	rel_repr_flags(strata, r, pop, false);
+	rel_repr_flags(strata, r, pop, true);
 	json_t *o = json_object();
 	json_object_set_new(o, "wave", rel_wave_json(w));
 	/* "to": the period's end, or the start of today when that is earlier */

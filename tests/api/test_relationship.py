@@ -14,6 +14,7 @@ numpy from the answers the test itself gave.
 """
 import concurrent.futures
 import contextlib
+import math
 import os
 import sys
 import time
@@ -183,6 +184,39 @@ def wald(scores):
     return 100.0 * (p - d) / n, 100.0 * (pa - da), (pa + da - (pa - da) ** 2) / (n + 3)
 
 
+def binom_p(k, n, num, den):
+    """Exact two-sided binomial p ("minlike", as R's binom.test) in rational arithmetic."""
+    p0 = Fraction(num, den)
+    pmf = [math.comb(n, i) * p0 ** i * (1 - p0) ** (n - i) for i in range(n + 1)]
+    lim = pmf[k] * Fraction(10000001, 10000000)
+    return float(min(Fraction(1), sum(x for x in pmf if x <= lim)))
+
+
+def bh(ps):
+    """Benjamini-Hochberg adjusted p-values, step-up, written out."""
+    n = len(ps)
+    order = sorted(range(n), key=lambda i: ps[i])
+    adj = [0.0] * n
+    best = 1.0
+    for rank in range(n, 0, -1):
+        i = order[rank - 1]
+        best = min(best, ps[i] * n / rank)
+        adj[i] = min(1.0, best)
+    return adj
+
+
+def flag(rs, r, ns, n, padj):
+    if r == 0:
+        return "no_respondents"
+    if padj > 0.05:
+        return "within_noise"
+    if 10 * rs * n < 9 * r * ns:
+        return "under_represented"
+    if 10 * rs * n > 11 * r * ns:
+        return "over_represented"
+    return "small_difference"
+
+
 def near(t, got, want, d, name):
     """got (a rounded JSON number) equals want rounded to d decimals (or, at a
     rounding boundary, the neighbour)."""
@@ -217,6 +251,34 @@ def test_allocation(t):
         seed = int(d["seed"], 16)
         want = {k: sorted(draw_order(seed, ids[k])[:len(sel[k])]) for k in sel}
         t.eq(sel, want, "%s: the sample is the first n_h by splitmix64(seed ^ splitmix64(id))" % name)
+        # answers from 60 of "a-groot" and one each of the others: the wave's
+        # respondents are far from the base's make-up, and the flags say so
+        must(srv.post("%s/%d/send" % (WAVES, w["id"])), 200, "send")
+        cids = dict(srv.sql("SELECT customer_id, contact_id FROM relationship_sample WHERE wave_id = ?"
+                            " AND contact_id IS NOT NULL", (w["id"],)))
+        answered = {"a-groot": sel["a-groot"][:60], "b-midden": sel["b-midden"][:1], "c-klein": sel["c-klein"][:1]}
+        for k, cs in answered.items():
+            for c in cs:
+                must(srv.post("/api/v1/responses", {"client_key": ks.uniq("al"), "contact_id": cids[c],
+                                                    "answers": {"nps": 9}}), 201, "response")
+        day(srv, 1)
+        rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
+        st = {x["stratum"]: x for x in rep["strata"]}
+        keys = ["a-groot", "b-midden", "c-klein"]
+        base = {"a-groot": 600, "b-midden": 300, "c-klein": 100}
+        R = 62
+        ps = [binom_p(len(answered[k]), R, base[k], 1000) for k in keys]
+        adj = bh(ps)
+        for k, pv, pa in zip(keys, ps, adj):
+            near(t, st[k]["p"], pv, 4, "%s [%s]: binomial p against the base share" % (name, k))
+            near(t, st[k]["p_adj"], pa, 4, "%s [%s]: BH-adjusted p" % (name, k))
+        t.eq([st[k]["flag"] for k in keys], ["over_represented", "under_represented", "under_represented"],
+             "%s: a-groot over-represented, b-midden and c-klein under (as the reference: %s)"
+             % (name, [flag(len(answered[k]), R, base[k], 1000, pa) for k, pa in zip(keys, adj)]))
+        t.eq([st[k]["contact_flag"] for k in keys], ["no_respondents"] * 3,
+             "%s: no contact-driven answers: no_respondents" % name)
+        t.eq(rep["relationship"]["weighted_note"], "stratum_below_min_n",
+             "%s: one answer in two strata: no weighted NPS" % name)
         # a second draw without a seed gets another seed
         w2 = wave(srv, sv["id"], sample_size=100)
         d2 = draw(srv, w2["id"])
@@ -623,6 +685,19 @@ def check_report(t, name, rep, ids, sel, answers, cd_scores, contacts, w, late):
         else:
             t.eq(s["contact_index"], 0.0, "%s [%s]: no contact-driven respondents: index 0" % (name, k))
         t.eq(s["contact_invited"], len(cd_inv.get(k, ())), "%s [%s]: contact-driven invited" % (name, k))
+    # the binomial test of each stratum's respondents against its base share, BH over the strata
+    for label, key_p, key_adj, key_flag, counts in (
+            ("wave", "p", "p_adj", "flag", {k: len(by.get(k, [])) for k in frame}),
+            ("contact-driven", "contact_p", "contact_p_adj", "contact_flag",
+             {k: len(cd_cust.get(k, ())) for k in frame})):
+        R = sum(counts.values())
+        keys = sorted(frame)
+        ps = [binom_p(counts[k], R, frame[k], N) for k in keys]
+        adj = bh(ps)
+        for k, pv, pa in zip(keys, ps, adj):
+            near(t, st[k][key_p], pv, 4, "%s [%s]: %s binomial p against the base share" % (name, k, label))
+            near(t, st[k][key_adj], pa, 4, "%s [%s]: %s BH-adjusted p" % (name, k, label))
+            t.eq(st[k][key_flag], flag(counts[k], R, frame[k], N, pa), "%s [%s]: %s flag" % (name, k, label))
     t.eq(rep["contact_driven"]["respondents"], cd_tot, "%s: contact-driven respondents (customers)" % name)
     t.eq(rep["contact_driven"]["invited_customers"], cd_inv_tot, "%s: contact-driven invited customers" % name)
     t.eq(st["zakelijk"]["excluded"]["opted_out"], 1, "%s: the late opt-out counts in its stratum" % name)

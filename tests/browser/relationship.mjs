@@ -165,6 +165,10 @@ async function main() {
         'the gap in words: ' + gapText.trim());
       const rows = await page.$$eval('#rel-repr tbody tr', (trs) => trs.map((tr) => tr.dataset.stratum));
       eq(rows, rep.strata.map((s) => s.stratum), 'one row per segment of the customer base, in the API\'s order');
+      const flags = await page.$$eval('#rel-repr tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('[data-flag]')]
+        .map((x) => x.dataset.flag)));
+      const want = rep.strata.map((s) => [s.flag, s.contact_flag].filter((f) => f === 'under_represented' || f === 'over_represented'));
+      eq(flags, want, 'the table marks exactly the strata the API flags under- or over-represented (' + JSON.stringify(want) + ')');
       const base0 = await page.$eval('#rel-repr tbody tr td', (td) => td.textContent);
       const share = new Intl.NumberFormat('nl-NL', { style: 'percent', maximumFractionDigits: 0 }).format(rep.strata[0].base_share);
       ok(base0.includes(share), 'the base share of the first segment (' + share + ')', base0);

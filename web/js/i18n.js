@@ -1091,7 +1091,7 @@ const STRINGS = {
     'rel.gap.none': 'nog niet te zeggen: een van beide heeft te weinig antwoorden.',
     'rel.gap.method': 'Het interval van het verschil telt de onzekerheid van beide metingen op (onafhankelijke steekproeven).',
     'rel.repr': 'Wie gevraagd en wie geantwoord, tegen het hele klantenbestand', 'rel.repr.sub': '{n} klanten',
-    'rel.repr.hint': 'Index = aandeel onder wie antwoordde ÷ aandeel in het klantenbestand; 1 is naar verhouding. Contactmetingen: klanten die in de periode na een contact antwoordden.',
+    'rel.repr.hint': 'Index = aandeel onder wie antwoordde ÷ aandeel in het klantenbestand; 1 is naar verhouding. Contactmetingen: klanten die in de periode na een contact antwoordden. “(te weinig)” of “(te veel)”: een verschil dat geen toeval is (getoetst) en groter dan 10%.',
     'rel.col.segment': 'Segment', 'rel.col.base': 'Klantenbestand', 'rel.col.invited': 'Uitgenodigd', 'rel.col.respondents': 'Geantwoord',
     'rel.col.index': 'Index', 'rel.col.contact_respondents': 'Contactmetingen', 'rel.col.contact_index': 'Index contact',
     'rel.col.weight': 'Gewicht', 'rel.col.nps': 'NPS', 'rel.col.excluded': 'Overgeslagen',
@@ -1107,6 +1107,7 @@ const STRINGS = {
     'rel.sched.day.hint': 'Op of na deze dag van de eerste maand van het kwartaal (1–28).',
     'rel.sched.save': 'Opslaan', 'rel.sched.saved': 'De planning is opgeslagen.',
     'field.day_of_month': 'dag van de maand', 'field.enabled': 'aan',
+    'rel.flag.under_represented': '(te weinig)', 'rel.flag.over_represented': '(te veel)',
     // ---- end issue 16 H6
     // ---- issue 16 H3 (mentions in the views): pages/mentions.js, the explorer's source, the team page
     'nav.mentions': 'Reviews',
@@ -2225,7 +2226,7 @@ const STRINGS = {
     'rel.gap.none': 'not known yet: one of the two has too few answers.',
     'rel.gap.method': 'The gap’s interval adds up the uncertainty of both surveys (independent samples).',
     'rel.repr': 'Who was asked and who answered, against the whole customer base', 'rel.repr.sub': '{n} customers',
-    'rel.repr.hint': 'Index = share among those who answered ÷ share of the customer base; 1 is in proportion. Contact surveys: customers who answered after a contact in the period.',
+    'rel.repr.hint': 'Index = share among those who answered ÷ share of the customer base; 1 is in proportion. Contact surveys: customers who answered after a contact in the period. “(too few)” or “(too many)”: a difference that is not chance (tested) and larger than 10%.',
     'rel.col.segment': 'Segment', 'rel.col.base': 'Customer base', 'rel.col.invited': 'Invited', 'rel.col.respondents': 'Answered',
     'rel.col.index': 'Index', 'rel.col.contact_respondents': 'Contact surveys', 'rel.col.contact_index': 'Contact index',
     'rel.col.weight': 'Weight', 'rel.col.nps': 'NPS', 'rel.col.excluded': 'Skipped',
@@ -2241,6 +2242,7 @@ const STRINGS = {
     'rel.sched.day.hint': 'On or after this day of the quarter\'s first month (1–28).',
     'rel.sched.save': 'Save', 'rel.sched.saved': 'The schedule has been saved.',
     'field.day_of_month': 'day of the month', 'field.enabled': 'on',
+    'rel.flag.under_represented': '(too few)', 'rel.flag.over_represented': '(too many)',
     // ---- end issue 16 H6
     // ---- issue 16 H3 (mentions in the views): pages/mentions.js, the explorer's source, the team page
     'nav.mentions': 'Reviews',

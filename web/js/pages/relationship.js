@@ -247,14 +247,17 @@ function reprTable(rep, l) {
   const head = ['rel.col.segment', 'rel.col.base', 'rel.col.invited', 'rel.col.respondents', 'rel.col.index',
     'rel.col.contact_respondents', 'rel.col.contact_index', 'rel.col.weight', 'rel.col.nps', 'rel.col.excluded'];
   const idx = (v) => (v === null || v === undefined ? '–' : fmtNumber(v, l, 2));
+  // the index with the test's verdict in words when it is a real, material difference
+  const idxFlag = (v, f) => [idx(v), f === 'under_represented' || f === 'over_represented'
+    ? h('span', { class: 'hint', dataset: { flag: f } }, ' ' + t('rel.flag.' + f)) : null];
   const rows = rep.strata.map((s) => h('tr', { dataset: { stratum: s.stratum } },
     h('th', { scope: 'row' }, stratumName(s.stratum)),
     h('td', { class: 'num' }, fmtPct(s.base_share, l), ' ', h('span', { class: 'hint' }, '(' + fmtInt(s.population, l) + ')')),
     h('td', { class: 'num' }, fmtPct(s.invited_share, l), ' ', h('span', { class: 'hint' }, '(' + fmtInt(s.invited, l) + ')')),
     h('td', { class: 'num' }, fmtPct(s.respondent_share, l), ' ', h('span', { class: 'hint' }, '(' + fmtInt(s.respondents, l) + ')')),
-    h('td', { class: 'num' }, idx(s.index)),
+    h('td', { class: 'num' }, idxFlag(s.index, s.flag)),
     h('td', { class: 'num' }, fmtPct(s.contact_respondent_share, l), ' ', h('span', { class: 'hint' }, '(' + fmtInt(s.contact_respondents, l) + ')')),
-    h('td', { class: 'num' }, idx(s.contact_index)),
+    h('td', { class: 'num' }, idxFlag(s.contact_index, s.contact_flag)),
     h('td', { class: 'num' }, idx(s.weight)),
     h('td', { class: 'num' }, s.nps ? fmtNps(s.nps.value, l) : '–'),
     h('td', { class: 'num' }, t('rel.excl', { f: s.excluded.fatigue, o: s.excluded.opted_out, e: s.excluded.no_email }))));

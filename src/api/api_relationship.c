@@ -9,12 +9,14 @@
  *   POST           /api/v1/relationship/waves/{id}/draw  {"seed": 16 hex digits} optional
  *   POST           /api/v1/relationship/waves/{id}/send
  *   GET            /api/v1/relationship/waves/{id}/report
+ *   GET/PUT        /api/v1/relationship/schedule         a wave per quarter (rel_schedule.c runs it)
  *
  * The numbers: src/invite/relationship.c; docs/STATISTICS.md §12. Every
- * NPS needs min_n NPS answers (the product's group minimum); a stratum's
- * NPS too; the weighted NPS only when every stratum with answers has
- * min_n of them (otherwise weighted and unweighted together would give
- * away a small stratum's score).
+ * figure counts answers up to the start of today; every NPS needs min_n
+ * NPS answers (the product's group minimum); the weighted NPS and the
+ * strata's NPS only when every stratum with answers has min_n of them
+ * (otherwise the total beside the shown ones would give a small stratum's
+ * score away).
  */
 #include <math.h>
 #include <stdio.h>

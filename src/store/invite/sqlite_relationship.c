@@ -1,7 +1,8 @@
 /* sqlite_relationship.c — relationship survey waves on SQLite (issue 16,
  * "The silent mass"): the waves, the stratified draw, the send through the
- * invitation tables, and the counts of the report. See store.h; tables in
- * migrations/024_relationship.sql; arithmetic in src/invite/relationship.c.
+ * invitation tables, the counts of the report, and the row of the
+ * quarterly schedule. See store.h; tables in migrations/024_relationship.sql;
+ * arithmetic in src/invite/relationship.c.
  */
 #include "store/sqlite_int.h"
 

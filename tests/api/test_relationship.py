@@ -571,6 +571,17 @@ def test_fatigue_send_report(t, sink):
         rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
         check_report(t, name, rep, ids, strata_sel, answers, cd_scores, contacts, w, late)
 
+        # the reminder (the touchpoint's rule: 3 days) goes to the unanswered only
+        unanswered = sorted(emails[c] for v in strata_sel.values() for c in v if c not in answers)
+        stats = run_sched(srv)
+        t.eq(stats.get("reminders"), len(unanswered), "%s: 3 days on, one reminder per unanswered invitation" % name)
+        deadline = time.time() + 10
+        while len([m for m in sink.mails() if m.message_id.startswith("<r-rel-%d-" % w["id"])]) < len(unanswered) \
+                and time.time() < deadline:
+            time.sleep(0.05)
+        t.eq(sorted(m.rcpt.strip().strip("<>") for m in sink.mails() if m.message_id.startswith("<r-rel-%d-" % w["id"])),
+             unanswered, "%s: the reminders reach exactly the customers who have not answered" % name)
+
         # the funnel knows the wave: channel relationship
         st, _, fun = srv.get("/api/v1/funnel?group_by=channel&period=%s" % PERIOD)
         rows = {r.get("key"): r for r in fun.get("rows", [])} if st == 200 else {}

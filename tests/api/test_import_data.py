@@ -493,6 +493,35 @@ def timeline(t, srv, db):
          "timeline: products taken and ended, on their days")
 
 
+def gdpr(t, srv, db, tmp):
+    """A customer's export holds the imported data about them; erasure removes it."""
+    cid = q(db, "SELECT id FROM customers WHERE external_id='K1'")[0][0]
+    st, _, ex = srv.get("/api/v1/customers/%d/export" % cid)
+    ex = ex if isinstance(ex, dict) else {}
+    t.eq((st, ex.get("attributes")), (200, [{"key": "loyalty", "value": "diamant"}, {"key": "region_code", "value": "U1"}]),
+         "export: the customer's custom attributes")
+    t.eq(ex.get("products_held"), [
+        {"product_external_id": "P1", "product": "Zonnepanelen", "category": "energie", "since": "2020-05-01", "until": None},
+        {"product_external_id": "P2", "product": "Laadpaal thuis", "category": "mobiliteit", "since": "2021-01-15",
+         "until": "2023-06-30"}], "export: the products they hold and held")
+    t.eq([(e["external_id"], e["kind"], e["occurred_at"], e["channel"], e["detail"]) for e in ex.get("events", [])],
+         [(None, "newsletter_subscribed", ks.iso(epoch_local(2026, 1, 5)), None, None),
+          ("E1", "login", ks.iso(epoch_local(2026, 3, 1, 11, 15, 30)), "web", None),
+          ("E2", "mailing_opened", ks.iso(epoch_utc(2026, 7, 1, 8, 30)), None, "zomeractie")],
+         "export: their events, in time order (times in ISO 8601 like the rest of the export)")
+    st, _, er = srv.post("/api/v1/customers/%d/erase" % cid, {"confirm": True})
+    t.eq(st, 200, "erase: 200")
+    t.eq([q(db, "SELECT count(*) FROM %s WHERE customer_id = ?" % tb, (cid,))[0][0]
+          for tb in ("customer_attributes", "holdings", "customer_events")], [0, 0, 0],
+         "erase: attributes, holdings and events of the customer are gone (sqlite3)")
+    t.eq(q(db, "SELECT count(*) FROM holdings h JOIN customers c ON c.id = h.customer_id WHERE c.external_id = 'K2'"),
+         [(1,)], "erase: another customer's holdings stay")
+    p = write(os.path.join(tmp, "terug.csv"), "external_id,city\nK1,Utrecht\n")
+    rc, out, err = imp(db, "customers", p)
+    t.check(rc == 0 and summary_re(p, 1, "customers", "1 added, 0 updated").match(out),
+            "after erasure the same external id imported again is a new customer, not the tombstone", out + err)
+
+
 def main(t, srv):
     db = srv.db
     with tempfile.TemporaryDirectory() as tmp:
@@ -506,6 +535,7 @@ def main(t, srv):
         jsonl_and_more(t, db, tmp)
         api(t, srv, db)
         timeline(t, srv, db)
+        gdpr(t, srv, db, tmp)
     t.eq(q(db, "PRAGMA foreign_key_check"), [], "every customer_id and product_id written names a stored row")
     for path, err in RUNS:
         rep = ks.sanitizer_report(err)

@@ -241,6 +241,18 @@ static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			       " rs.excluded_at, rs.contact_id, rs.invitation_id FROM relationship_sample rs"
 			       " JOIN relationship_waves w ON w.id = rs.wave_id WHERE rs.customer_id = ?1 ORDER BY rs.wave_id",
 			       id, err, e);
+	/* issue 16 H4: the organisation's own data about them (imported) */
+	err = sq_gdpr_put_rows(c, o, "attributes",
+			       "SELECT key, value FROM customer_attributes WHERE customer_id = ?1 ORDER BY key", id, err, e);
+	err = sq_gdpr_put_rows(c, o, "products_held",
+			       "SELECT p.external_id AS product_external_id, p.name AS product, p.category, h.since, h.until"
+			       " FROM holdings h JOIN products p ON p.id = h.product_id WHERE h.customer_id = ?1"
+			       " ORDER BY p.external_id",
+			       id, err, e);
+	err = sq_gdpr_put_rows(c, o, "events",
+			       "SELECT id, external_id, kind, occurred_at, channel, detail FROM customer_events"
+			       " WHERE customer_id = ?1 ORDER BY occurred_at, id",
+			       id, err, e);
 	return sq_gdpr_put_rows(c, o, "webhook_events",
 				"SELECT id, event, json_remove(payload, '$.token', '$.survey_path') AS payload,"
 				" status, created_at FROM webhook_outbox WHERE json_valid(payload)"
@@ -403,6 +415,15 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 				  NULL, e);
 	if (!err) /* issue 16 H6: their place in relationship samples goes (the strata's sizes stay) */
 		err = sq_gdpr_run(c, "DELETE FROM relationship_sample WHERE customer_id = ?1", id, 0, NULL, e);
+	/* issue 16 H4: the organisation's own data about them goes (the
+	 * tombstone's external id becomes erased-N below, so an import never
+	 * matches it again: the same id imported later is a new customer) */
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM customer_attributes WHERE customer_id = ?1", id, 0, NULL, e);
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM holdings WHERE customer_id = ?1", id, 0, NULL, e);
+	if (!err)
+		err = sq_gdpr_run(c, "DELETE FROM customer_events WHERE customer_id = ?1", id, 0, NULL, e);
 	if (!err)
 		err = sq_gdpr_run(c, "DELETE FROM contacts WHERE customer_id = ?1", id, 0, &n->contacts, e);
 	if (!err)

@@ -1052,6 +1052,14 @@ bool dc_attr_dim(an_dim d)
 
 ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, const char *value)
 {
+	if (d == AN_DIM_PRODUCT) {  /* "#<products.id>" */
+		char *end = NULL;
+		long long id = value[0] == '#' ? strtoll(value + 1, &end, 10) : 0;
+		if (id <= 0 || end == NULL || *end != '\0')
+			return KS_ERR_RANGE;
+		f->product_id = id;
+		return KS_OK;
+	}
 	if (d == AN_DIM_LOGIN_BAND || d == AN_DIM_NEWSLETTER) {
 		char *dst = d == AN_DIM_LOGIN_BAND ? f->login_band : f->newsletter;
 		size_t n = d == AN_DIM_LOGIN_BAND ? sizeof f->login_band : sizeof f->newsletter;
@@ -1080,13 +1088,14 @@ ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, const char *valu
  * cells; as a cell of its own it has its threshold and its employees
  * counted, so a unit whose other values are one employee's few answers
  * hides v (test_privacy_random.py found that chain). */
-static ks_err dc_canon_attr_lines(dc_canon *c, size_t nv)
+static ks_err dc_canon_attr_lines(dc_canon *c, size_t nv, bool partition)
 {
 	size_t n = c->n_rows * c->n_cols;
 	ks_err err = KS_OK;
 	for (size_t k = 0; !err && k < n; k++) {
-		err = sup_line(&c->t, c->cell[k]);
-		for (size_t v = 1; !err && v <= nv; v++)
+		/* products overlap: no sum of values (product.h) */
+		err = partition ? sup_line(&c->t, c->cell[k]) : KS_OK;
+		for (size_t v = 1; !err && partition && v <= nv; v++)
 			err = sup_member(&c->t, c->cell[v * n + k]);
 		for (size_t v = 1; !err && v <= nv; v++) {
 			err = sup_line(&c->t, c->cell[k]);
@@ -1097,30 +1106,28 @@ static ks_err dc_canon_attr_lines(dc_canon *c, size_t nv)
 	return err;
 }
 
-/* A unit's (or employee's) answers of a period that all have one value:
- * that value's cell is every answer's cell, which the base table decided
- * (layer 0). Tied to it — hidden there, hidden here; shown there, a known
- * number here — so the engine never hides it to protect another cell of
- * its layer while the same answers show in layer 0 (the line "every
- * answer = its values" could not be closed: its total is fixed). */
+/* A unit's (or employee's) answers of a period that all have value v (or,
+ * for products, all of whose customers held P): v's cell is every
+ * answer's cell, which the base table decided (layer 0). Tied to it —
+ * hidden there, hidden here; shown there, a known number here — so the
+ * engine never hides it to protect another cell of its layer while the
+ * same answers show in layer 0 (the line "every answer = v + not v" could
+ * not be closed: its total is fixed). */
 static void dc_canon_attr_ties(dc_canon *c)
 {
-	size_t n = c->n_rows * c->n_cols;
+	size_t n = c->n_rows * c->n_cols, nv = (c->n_layers - 1) / 2;
 	for (size_t k = 0; k < n; k++) {
-		size_t only = 0, nz = 0;
-		for (size_t l = 1; l <= (c->n_layers - 1) / 2; l++)  /* the values, not their complements */
-			if (c->cnt[l * n + k].n > 0) {
-				only = l;
-				nz++;
+		const dc_count *all = &c->cnt[k];
+		for (size_t l = 1; all->n > 0 && l <= nv; l++) {  /* the values, not their complements */
+			if (c->cnt[l * n + k].n != all->n)
+				continue;
+			size_t k0 = c->cell[k], kv = c->cell[l * n + k];
+			for (int m = 0; m < SUP_MEASURES; m++) {
+				if (c->t.hidden[k0][m])
+					c->t.hidden[kv][m] = c->t.count[kv][m] > 0;
+				else
+					sup_sensitive(&c->t, kv, m, false);
 			}
-		if (nz != 1)
-			continue;
-		size_t k0 = c->cell[k], kv = c->cell[only * n + k];
-		for (int m = 0; m < SUP_MEASURES; m++) {
-			if (c->t.hidden[k0][m])
-				c->t.hidden[kv][m] = c->t.count[kv][m] > 0;
-			else
-				sup_sensitive(&c->t, kv, m, false);
 		}
 	}
 }
@@ -1154,15 +1161,20 @@ ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *
 	size_t n = c->n_rows * c->n_cols;
 	for (size_t v = 0; !err && v < nv; v++) {
 		an_filter fl = f0;
-		if ((err = dc_attr_filter_set(ix, &fl, d, vals.groups[v].key[0])) != KS_OK)
+		char key[100];
+		if (d == AN_DIM_PRODUCT)  /* by id: two products may share a name */
+			snprintf(key, sizeof key, "#%lld", (long long)vals.groups[v].id[0]);
+		else
+			snprintf(key, sizeof key, "%s", vals.groups[v].key[0]);
+		if ((err = dc_attr_filter_set(ix, &fl, d, key)) != KS_OK)
 			break;
 		if ((err = dc_canon_queries(ix, &fl, q, e)) != KS_OK)
 			break;
 		dc_canon_fill_all(c, c->cnt + (1 + v) * n, q);
 		for (int i = 0; i < 5; i++)
 			an_result_free(&q[i]);
-		snprintf(c->layer[1 + v], sizeof c->layer[0], "v:%.100s", vals.groups[v].key[0]);
-		snprintf(c->layer[1 + nv + v], sizeof c->layer[0], "n:%.100s", vals.groups[v].key[0]);
+		snprintf(c->layer[1 + v], sizeof c->layer[0], "v:%s", key);
+		snprintf(c->layer[1 + nv + v], sizeof c->layer[0], "n:%s", key);
 		dc_canon_sub_layer(c, 1 + nv + v, 0, 1 + v);  /* every answer but v's */
 	}
 	for (size_t l = 0; !err && l < c->n_layers; l++)
@@ -1172,7 +1184,7 @@ ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *
 	if (!err) {
 		dc_canon_force_base(c, base);
 		dc_canon_attr_ties(c);
-		err = dc_canon_attr_lines(c, nv);
+		err = dc_canon_attr_lines(c, nv, d != AN_DIM_PRODUCT);
 	}
 	if (!err)
 		dc_canon_finish(c);

@@ -117,6 +117,9 @@ ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const 
  * value's cell of a unit or employee and a whole period is decided once for
  * the organisation, whichever reply shows it (docs/PRIVACY.md). */
 bool dc_attr_dim(an_dim d);
+/* Products (multi-valued) get the same table with a layer "v:#<id>" per
+ * product held in the slice and without the sum line (only every answer =
+ * P + not P): d = AN_DIM_PRODUCT, filter "#<id>". */
 /* At most this many values (in the filter's data) make a table; with more
  * dc_canon_build_attr is KS_ERR_RANGE (e untouched) and the reply keeps
  * rules 1-3 inside itself, like segment or city. */

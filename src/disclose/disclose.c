@@ -161,7 +161,7 @@ ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const 
 			/* The finer of the group's period and the filter's. */
 			int gk = dc_label_kind(g->key[i]);
 			col = dc_canon_col(c, gk < pk ? g->key[i] : period);
-		} else if (an_dim_is_text(d) || dc_attr_dim(d)) {
+		} else if (an_dim_is_text(d) || dc_attr_dim(d) || d == AN_DIM_PRODUCT) {
 			continue; /* the layer (issue 16: an attribute's value too) */
 		} else {
 			return -1;
@@ -334,7 +334,7 @@ static bool dc_attr_plan(an_index *ix, const an_filter *f, const an_dim *dims, i
 		return false;
 	an_dim gd = AN_DIM_NONE, fd = AN_DIM_NONE;
 	for (int i = 0; i < n_dims; i++) {
-		if (dc_attr_dim(dims[i])) {
+		if (dc_attr_dim(dims[i]) || dims[i] == AN_DIM_PRODUCT) {
 			if (gd != AN_DIM_NONE)
 				return false;
 			gd = dims[i];
@@ -345,6 +345,12 @@ static bool dc_attr_plan(an_index *ix, const an_filter *f, const an_dim *dims, i
 	*fs = *f;
 	fixed[0] = '\0';
 	int nf = 0;
+	if (f->product_id) {
+		fd = AN_DIM_PRODUCT;
+		snprintf(fixed, 64, "#%lld", (long long)f->product_id);
+		fs->product_id = 0;
+		nf++;
+	}
 	if (f->login_band[0]) {
 		fd = AN_DIM_LOGIN_BAND;
 		snprintf(fixed, 64, "%s", f->login_band);
@@ -398,7 +404,10 @@ static ks_err dc_attr_reply(an_index *ix, const dc_policy *pol, const an_filter 
 	for (size_t g = 0; g < out->r.n_groups; g++) {
 		const an_group *gr = &out->r.groups[g];
 		ssize_t l = lf;
-		if (!fixed[0] && ai >= 0) {
+		if (!fixed[0] && ai >= 0 && ad == AN_DIM_PRODUCT) {
+			snprintf(name, sizeof name, "v:#%lld", (long long)gr->id[ai]);
+			l = dc_canon_layer_of(c, name);
+		} else if (!fixed[0] && ai >= 0) {
 			snprintf(name, sizeof name, "v:%s", gr->key[ai]);
 			l = dc_canon_layer_of(c, name);
 		}
@@ -420,10 +429,14 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	for (int i = 0; i < n_dims; i++)
 		if (an_dim_is_text(dims[i]))
 			return dc_text_query(ix, pol, f, period, dims, n_dims, out, e);
-	/* Issue 16 (H5): products overlap like themes; their lines are product.c's. */
+	/* Issue 16 (H5): products overlap like themes: with units and whole
+	 * periods their cells are the product table's (below), else their
+	 * lines are product.c's. */
+	bool products = false;
 	for (int i = 0; i < n_dims; i++)
-		if (dims[i] == AN_DIM_PRODUCT)
-			return dc_product_query(ix, pol, f, period, dims, n_dims, out, e);
+		products = products || dims[i] == AN_DIM_PRODUCT;
+	if (products && (period == NULL || dc_label_kind(period) == 0))
+		return dc_product_query(ix, pol, f, period, dims, n_dims, out, e);
 	ks_err err = an_query(ix, f, dims, n_dims, &out->r, e);
 	if (err)
 		return err;
@@ -456,6 +469,10 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 			return err;
 		}
 		err = KS_OK;
+	}
+	if (products) {
+		dc_reply_free(out);
+		return dc_product_query(ix, pol, f, period, dims, n_dims, out, e);
 	}
 	/* A filter on one theme or one sentiment (not both) is a layer of the
 	 * text table: its cells are those /themes and group_by=theme show for

@@ -1,5 +1,8 @@
 /* product.h — disclosure control of the product dimension (issue 16, H5):
- * replies grouped by the products customers held when they answered.
+ * replies grouped by the products customers held when they answered, where
+ * the product table (canon.h, dc_canon_build_attr with AN_DIM_PRODUCT)
+ * cannot hold them: beside a touchpoint, channel or attribute, arbitrary
+ * windows, more than 32 products in the slice.
  *
  * Like themes (text.h), products overlap (a customer with two products is
  * in both groups) and leave rows out (customers without a product, answers

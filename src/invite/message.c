@@ -41,6 +41,9 @@ typedef struct invite_texts {
 	const char *thanks;
 	const char *unsub_question;
 	const char *unsub_link;
+	/* a relationship survey (issue 16): no contact to refer to */
+	const char *rel_subject;      /* + org + "?" */
+	const char *rel_intro;        /* whole sentence(s) */
 } invite_texts;
 
 static const invite_texts texts_nl = {
@@ -65,6 +68,10 @@ static const invite_texts texts_nl = {
 	.thanks = "Alvast bedankt!",
 	.unsub_question = "Geen uitnodigingen meer ontvangen?",
 	.unsub_link = "Afmelden",
+	.rel_subject = "Hoe tevreden ben je over ",
+	.rel_intro = "We vragen een willekeurige groep klanten hoe zij over ons denken, ook als we "
+		     "elkaar al een tijd niet gesproken hebben. Je bent een van hen en we horen "
+		     "graag hoe het gaat.",
 };
 
 /* The same with "u" (issue 13): an organisation speaks to its customers in
@@ -91,6 +98,10 @@ static const invite_texts texts_nl_u = {
 	.thanks = "Alvast bedankt!",
 	.unsub_question = "Geen uitnodigingen meer ontvangen?",
 	.unsub_link = "Afmelden",
+	.rel_subject = "Hoe tevreden bent u over ",
+	.rel_intro = "We vragen een willekeurige groep klanten hoe zij over ons denken, ook als we "
+		     "elkaar al een tijd niet gesproken hebben. U bent een van hen en we horen "
+		     "graag hoe het gaat.",
 };
 
 static const invite_texts texts_en = {
@@ -115,6 +126,10 @@ static const invite_texts texts_en = {
 	.thanks = "Thank you!",
 	.unsub_question = "Don't want these invitations?",
 	.unsub_link = "Unsubscribe",
+	.rel_subject = "How do you feel about ",
+	.rel_intro = "We are asking a random group of customers what they think of us, also those "
+		     "we have not been in touch with for a while. You are one of them, and we would "
+		     "love to hear how things are going.",
 };
 
 /* ---- writer -------------------------------------------------------------- */
@@ -259,6 +274,12 @@ static void put_subject(writer *w, const invite_ctx *c)
 {
 	if (c->in->reminder)
 		w_text(w, c->t->reminder_prefix);
+	if (c->in->relationship) {
+		w_text(w, c->t->rel_subject);
+		w_text_cut(w, c->in->org_name);
+		w_text(w, "?");
+		return;
+	}
 	w_text(w, c->t->subject_start);
 	w_text_cut(w, who(c));
 	if (given(c->in->touchpoint_name)) {
@@ -278,8 +299,14 @@ static void put_greeting(writer *w, const invite_ctx *c)
 	w_text(w, ",");
 }
 
+/* A relationship survey's customer had no recent contact (that is why they
+ * were drawn), so the mail must not say they had. */
 static void put_contact(writer *w, const invite_ctx *c)
 {
+	if (c->in->relationship) {
+		w_text(w, c->t->rel_intro);
+		return;
+	}
 	w_text(w, c->t->contact_start);
 	w_text(w, who(c));
 	if (given(c->in->employee_first_name)) {

@@ -37,6 +37,11 @@ typedef struct invite_message_input {
 	/* issue 13: the organisation's voice */
 	bool formal;                      /* Dutch "u" rather than "je" (English has one form) */
 	bool logo;                        /* the organisation has a logo: base_url/logo on top */
+	/* issue 16: a relationship survey (a customer drawn from the whole base,
+	 * often without a recent contact): the subject and first paragraph ask
+	 * about the organisation, never "you recently had contact with"; the
+	 * employee and touchpoint are not named. */
+	bool relationship;
 } invite_message_input;
 
 /* Append the subject (one line, no line end), the text part and the HTML part

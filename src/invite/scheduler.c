@@ -58,7 +58,7 @@ static ks_err sched_compose(invite_scheduler *sc, const store_invite_job *j, int
 		.employee_first_name = j->employee_first_name[0] ? j->employee_first_name : NULL,
 		.touchpoint_name = j->touchpoint_name, .nps_question = question[0] ? question : NULL,
 		.org_name = j->org_name[0] ? j->org_name : sc->cfg.org_name, .reminder = j->reminder,
-		.formal = j->formal, .logo = j->logo};  /* issue 13: the organisation's voice */
+		.formal = j->formal, .logo = j->logo, .relationship = j->relationship};  /* issue 13: the organisation's voice */
 	ks_buf subject, text, html;
 	buf_init(&subject, 1024);
 	buf_init(&text, 64 * 1024);

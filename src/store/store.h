@@ -226,6 +226,7 @@ typedef struct store_invite_job {
 	bool formal;             /* issue 13: the organisation says "u" */
 	char org_name[128];      /* issue 13: "" = the server's --org-name */
 	bool logo;               /* issue 13: the organisation uploaded a logo */
+	bool relationship;       /* issue 16: the contact is a relationship wave's (channel 'relationship') */
 } store_invite_job;
 
 /* After a crash, sends that were claimed but never recorded ("sending") go

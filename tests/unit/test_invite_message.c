@@ -329,6 +329,48 @@ static void test_buffer_cap(void **state)
 }
 
 
+/* ---- a relationship survey (issue 16) ---------------------------------------- */
+
+/* A customer drawn from the whole base may have had no contact in years:
+ * neither the subject nor the text may claim one, nor name an employee or a
+ * touchpoint; the question and the links stay. */
+static void test_relationship(void **state)
+{
+	(void)state;
+	invite_message_input in = input_nl();
+	in.relationship = true;
+	built b = build(&in);
+	assert_int_equal(b.rc, KS_OK);
+	assert_string_equal(str(&b.subject), "Hoe tevreden ben je over Gemeente Voorbeeld?");
+	const char *t = str(&b.text);
+	assert_non_null(strstr(t, "Hallo Jan,\n\nWe vragen een willekeurige groep klanten hoe zij over ons denken, "
+				  "ook als we elkaar al een tijd niet gesproken hebben. Je bent een van hen en we "
+				  "horen graag hoe het gaat.\n\nHoe waarschijnlijk is het dat je Gemeente Voorbeeld "
+				  "aanbeveelt"));
+	assert_null(strstr(t, "onlangs"));
+	assert_null(strstr(t, "Anna"));
+	assert_null(strstr(t, "Verhuizing"));
+	assert_null(strstr(str(&b.html), "onlangs"));
+	assert_non_null(strstr(str(&b.html), "Je bent een van hen"));
+	built_free(&b);
+
+	in.formal = true;
+	in.reminder = true;
+	b = build(&in);
+	assert_string_equal(str(&b.subject), "Herinnering: Hoe tevreden bent u over Gemeente Voorbeeld?");
+	assert_non_null(strstr(str(&b.text), "U bent een van hen en we horen graag hoe het gaat.\nMisschien heeft u"));
+	built_free(&b);
+
+	invite_message_input en = input_en();
+	en.relationship = true;
+	b = build(&en);
+	assert_int_equal(b.rc, KS_OK);
+	assert_non_null(strstr(str(&b.subject), "How do you feel about "));
+	assert_null(strstr(str(&b.text), "recently"));
+	assert_non_null(strstr(str(&b.text), "We are asking a random group of customers what they think of us"));
+	built_free(&b);
+}
+
 /* ---- the organisation's voice (issue 13) ---------------------------------- */
 
 /* "u": every sentence that addresses the customer, in all three parts. */
@@ -422,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_trailing_slash_and_urls),
 		cmocka_unit_test(test_invalid_input),
 		cmocka_unit_test(test_buffer_cap),
+		cmocka_unit_test(test_relationship),
 		cmocka_unit_test(test_formal_u),
 		cmocka_unit_test(test_logo_and_name),
 		cmocka_unit_test(test_score_targets),

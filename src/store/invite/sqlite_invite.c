@@ -318,7 +318,8 @@ static const char *const sq_job_select =
 	" coalesce(i.message_id,''), coalesce(r.survey_id, tp.survey_id, 0),"
 	" coalesce((SELECT form_of_address='u' FROM org_voice WHERE id=1), 0),"
 	" coalesce((SELECT organisation_name FROM org_voice WHERE id=1), ''),"
-	" coalesce((SELECT logo IS NOT NULL FROM org_voice WHERE id=1), 0)"
+	" coalesce((SELECT logo IS NOT NULL FROM org_voice WHERE id=1), 0),"
+	" co.channel = 'relationship'"
 	" FROM invitations i JOIN contacts co ON co.id = i.contact_id"
 	" JOIN customers cu ON cu.id = i.customer_id JOIN touchpoints tp ON tp.id = i.touchpoint_id"
 	" LEFT JOIN employees em ON em.id = i.employee_id"
@@ -350,6 +351,7 @@ static void sq_job_row(sqlite3_stmt *st, bool reminder, store_invite_job *j)
 	j->formal = sqlite3_column_int(st, 12) != 0;
 	sq_text_copy(st, 13, j->org_name, sizeof j->org_name);
 	j->logo = sqlite3_column_int(st, 14) != 0;
+	j->relationship = sqlite3_column_int(st, 15) != 0;
 }
 
 /* Skip reminders that no longer make sense: answered, expired, opted out. */

@@ -20,9 +20,6 @@ ICONS.holding = '\u25A3';
 // mentions (issue 16 H1): a review or social post of the customer
 ICONS.mention = '\u2605';
 
-// mentions (issue 16 H1): a review or social post of the customer
-ICONS.mention = '\u2605';
-
 // The event in words: a known kind and event, else the kind, else the summary.
 function label(it) {
   const k = 'timeline.ev.' + it.kind + '.' + it.event;
@@ -54,12 +51,6 @@ function details(it) {
   if (it.kind === 'event') return h('span', { class: 'timeline-summary' }, [it.channel, it.detail].filter(Boolean).join(' \u00b7 '));
   if (it.kind === 'holding') {
     return h('span', { class: 'timeline-summary' }, [it.product?.name, it.product?.category].filter(Boolean).join(' \u00b7 '));
-  }
-  // mentions (issue 16 H1): the source and rating ("google · 4/5"), title, text; the reply
-  if (it.kind === 'mention') {
-    return [h('span', { class: 'timeline-summary' }, it.summary || it.source || ''),
-      it.title ? h('strong', { class: 'timeline-mention-title' }, ' ' + it.title) : null,
-      it.text ? h('blockquote', { class: 'verbatim-text' }, it.text) : null];
   }
   // mentions (issue 16 H1): the source and rating ("google · 4/5"), title, text; the reply
   if (it.kind === 'mention') {

@@ -198,6 +198,10 @@ static const struct {
 	{"responses", imp_responses},
 };
 
+/* Every kind `klantstem import` takes; main.c sends mentions and the
+ * internal data kinds (issue 16) to their own commands before this one. */
+#define IMP_ALL_KINDS "responses, mentions, customers, products, holdings, events"
+
 static const char *const imp_usage =
 	"usage: klantstem import responses --db DB FILE [--dry-run]\n"
 	"                                  [--drivers COL[=ASPECT],...] [--ignore COL,...]\n"
@@ -247,7 +251,7 @@ int cli_import_run(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		if (argc < 2)
-			return cli_usage_error("import", imp_usage, "%s", "what to import? (responses)");
+			return cli_usage_error("import", imp_usage, "%s", "what to import? (" IMP_ALL_KINDS ")");
 		fputs(imp_usage, stdout);
 		return 0;
 	}
@@ -256,7 +260,7 @@ int cli_import_run(int argc, char **argv)
 		if (strcmp(argv[1], imp_kinds[i].name) == 0)
 			run = imp_kinds[i].run;
 	if (!run)
-		return cli_usage_error("import", imp_usage, "cannot import '%s' (known: responses)", argv[1]);
+		return cli_usage_error("import", imp_usage, "cannot import '%s' (known: " IMP_ALL_KINDS ")", argv[1]);
 	imp_opts o;
 	int rc = imp_parse(argc - 1, argv + 1, &o);
 	if (rc)

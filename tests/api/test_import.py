@@ -355,7 +355,7 @@ def main(t, srv):
     rc, out, err = imp(os.path.join(d, "missing.csv"), db)
     t.check(rc == 1 and "No such file" in err, "a missing file: exit 1", err)
     rc, out, err = ks.run_cli(["import", "kpis", "--db", db, path])
-    t.check(rc == 2 and "cannot import 'kpis'" in err, "an unknown kind: usage error (exit 2)", err)
+    t.check(rc == 2 and "cannot import 'kpis' (known: responses, mentions, customers, products, holdings, events)" in err, "an unknown kind: usage error (exit 2)", err)
     many = os.path.join(d, "many.csv")
     write(many, "received_at,touchpoint,nps\n" + "".join("2025-01-01,Telefoon,%d\n" % (20 + i) for i in range(60))
           + "2025-01-01,Telefoon\n")

@@ -442,6 +442,29 @@ def main(t):
         st, _, dims = srv.get("/api/v1/metrics/dimensions")
         t.check(st == 200 and "Verzekering" in [p["name"] for p in dims.get("products", [])],
                 "GET /metrics/dimensions names the new product", ks.got(st, dims))
+        # ---- an erased customer's answers lose their attributes (they are personal data)
+        gold_cids = sorted({r["cid"] for r in ref2.rows if ref2.attr_label(r, "loyalty") == "gold"})
+        victim = gold_cids[0]
+        n_victim = sum(1 for r in ref2.rows if r["cid"] == victim)
+        st, _, er = srv.post("/api/v1/customers/%d/erase" % victim, {"confirm": True})
+        t.check(st == 200 and er.get("erased") is True, "erase a gold customer with %d answers" % n_victim, ks.got(st, er))
+        st, _, body = srv.get("/api/v1/metrics?group_by=attr.loyalty")
+        want_gold = sum(1 for r in ref2.rows if ref2.attr_label(r, "loyalty") == "gold") - n_victim
+        got = {r["attr.loyalty"]: r["n"] for r in body.get("rows", [])} if st == 200 else {}
+        t.check(n_victim > 0 and got.get("gold") == want_gold,
+                "after the erasure gold counts %s answers (reference %d): the erased customer's are unknown"
+                % (got.get("gold"), want_gold))
+        # a reload after the erasure (a third import) must not bring them back
+        write(os.path.join(d, "products3.csv"), ["external_id,name", "P-LAST,Creditcard"])
+        cli_import(t, srv, "products", os.path.join(d, "products3.csv"), "third import: products")
+        run = srv.sql("SELECT max(id) FROM import_runs")[0][0]
+        deadline = time.time() + 10
+        while time.time() < deadline and ("import run %d)" % run) not in srv.stderr():
+            time.sleep(0.2)
+        st, _, body = srv.get("/api/v1/metrics?group_by=attr.loyalty")
+        got2 = {r["attr.loyalty"]: r["n"] for r in body.get("rows", [])} if st == 200 else {}
+        t.check(("import run %d)" % run) in srv.stderr() and got2.get("gold") == want_gold,
+                "after a reload that follows the erasure gold still counts %s (reference %d)" % (got2.get("gold"), want_gold))
     finally:
         srv.stop()
         srv.cleanup()

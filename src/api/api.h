@@ -241,6 +241,9 @@ typedef bool (*api_param_ok)(const char *key, void *arg);
 ks_err api_query_only(http_req *req, api_param_ok allowed, void *arg, ks_error *e);
 /* Keyset pagination from ?limit= and ?cursor=. */
 ks_err api_page(http_req *req, store_list_query *q, ks_error *e);
+/* issue 16 H7: ?limit= alone (1..500, default 50), for a list whose cursor
+ * is not an id (GET /verbatims?source=all). */
+ks_err api_page_limit(http_req *req, int *limit, ks_error *e);
 
 /* privacy and audit (issue 11) */
 

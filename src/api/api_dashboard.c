@@ -265,6 +265,19 @@ static ks_err api_verbatim_source(http_req *req, store_verbatim_query *q, ks_err
 	return KS_OK;
 }
 
+/* issue 16 H7: the merged list's page: ?limit= and ?cursor= as
+ * next_cursor gave it ("T.a.ID" / "T.m.ID", store_verbatim_cursor). */
+static ks_err api_verbatim_all_page(http_req *req, store_verbatim_query *q, store_list_query *page, ks_error *e)
+{
+	memset(page, 0, sizeof *page);
+	ks_err err = api_page_limit(req, &page->limit, e);
+	const char *cur = http_query(req, "cursor");
+	if (!err && cur && !store_verbatim_cursor_parse(cur, &q->after))
+		err = ks_fail(e, KS_ERR_INVALID, "cursor",
+			      "cursor must be a next_cursor of this list, as given (e.g. \"1772445600.a.42\")");
+	return err;
+}
+
 ks_err api_verbatims(http_req *req, ks_error *e);
 ks_err api_verbatims(http_req *req, ks_error *e)
 {
@@ -296,7 +309,9 @@ ks_err api_verbatims(http_req *req, ks_error *e)
 	if (!err)
 		err = api_verbatim_source(req, &q, e); /* issue 16 H3 */
 	q.with_analysis = true;
-	if (!err)
+	if (!err && q.source == STORE_VSRC_ALL) /* issue 16 H7: an opaque cursor */
+		err = api_verbatim_all_page(req, &q, &page, e);
+	else if (!err)
 		err = api_page(req, &page, e);
 	if (!err)
 		err = api_verbatim_scope(req, &q.team_id, &q.employee_id, e);

@@ -67,18 +67,26 @@ ks_err api_json_id(const json_t *obj, const char *name, int64_t *id, ks_error *e
 	return KS_OK;
 }
 
-ks_err api_page(http_req *req, store_list_query *q, ks_error *e)
+ks_err api_page_limit(http_req *req, int *limit, ks_error *e)
 {
-	memset(q, 0, sizeof *q);
-	q->limit = 50;
+	*limit = 50;
 	const char *lim = http_query(req, "limit");
 	if (lim) {
 		char *end = NULL;
 		long v = strtol(lim, &end, 10);
 		if (*lim == '\0' || *end != '\0' || v < 1 || v > 500)
 			return ks_fail(e, KS_ERR_RANGE, "limit", "limit must be 1..500");
-		q->limit = (int)v;
+		*limit = (int)v;
 	}
+	return KS_OK;
+}
+
+ks_err api_page(http_req *req, store_list_query *q, ks_error *e)
+{
+	memset(q, 0, sizeof *q);
+	ks_err err = api_page_limit(req, &q->limit, e);
+	if (err)
+		return err;
 	if (http_query(req, "cursor"))
 		return api_query_id(req, "cursor", &q->after_id, e);
 	return KS_OK;

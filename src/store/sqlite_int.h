@@ -176,8 +176,8 @@ struct store_bulk {
 
 /* issue 16 H3 (sqlite_verbatim_mentions.c): the mentions of a verbatim
  * query as explorer items, newest first — by mention id below q->before_id
- * (source MENTIONS) or, by_key, by STORE_VERBATIM_KEY below q->before_id
- * (source ALL). *items gets up to limit rows; *more whether one follows. */
+ * (source MENTIONS) or, by_key, by time then id after q->after (source
+ * ALL). *items gets up to limit rows; *more whether one follows. */
 ks_err sq_verbatim_mentions(ks_store *s, const store_verbatim_query *q, bool by_key, int limit, json_t **items,
 			    bool *more, ks_error *e);
 

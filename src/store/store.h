@@ -544,16 +544,30 @@ typedef struct store_verbatim_query {
 	/* issue 16 H3: which voices. SURVEY (the default): open answers, by
 	 * id, as always; MENTIONS: reviews and posts (mention_source, NULL =
 	 * every source), by mention id; ALL: both in one list, newest first by
-	 * time (answers' received_at, mentions' created_at), before_id then a
-	 * key of STORE_VERBATIM_KEY. Mentions have no band, employee or
+	 * time (answers' received_at, mentions' created_at), an answer before a
+	 * mention of the same second, then by id descending; before_id is unused
+	 * there and `after` is the cursor. Mentions have no band, employee or
 	 * touchpoint: those filters leave them out. */
 	enum { STORE_VSRC_SURVEY = 0, STORE_VSRC_MENTIONS, STORE_VSRC_ALL } source;
 	const char *mention_source;
+	/* issue 16 H7: the merged list's keyset cursor, the last item shown:
+	 * its time, whether it is an answer, its id (0 = from the newest). Kept
+	 * as three columns, not one number: a time * 2^30 key passed 2^53, and
+	 * a browser's JSON numbers lost the id of items sharing a second. */
+	struct store_verbatim_cursor {
+		int64_t t;
+		bool answer;
+		int64_t id;
+	} after;
 } store_verbatim_query;
-/* issue 16 H3: the order key of an item of a merged list (source ALL):
- * time * 2^30 + (answer ? 2^29 : 0) + id — newest first, an answer before a
- * mention of the same second; ids below 2^29. */
-#define STORE_VERBATIM_KEY(t, answer, id) ((int64_t)(t) * 1073741824 + ((answer) ? 536870912 : 0) + (int64_t)(id))
+typedef struct store_verbatim_cursor store_verbatim_cursor;
+/* issue 16 H7: the merged list's cursor as text, "T.a.ID" (an answer) or
+ * "T.m.ID" (a mention), T unix seconds: opaque to clients, a JSON string.
+ * _parse: false unless s is exactly that (digits, id >= 1). _format writes
+ * at most STORE_VERBATIM_CURSOR_MAX bytes with the NUL. */
+#define STORE_VERBATIM_CURSOR_MAX 48
+bool store_verbatim_cursor_parse(const char *s, store_verbatim_cursor *out);
+void store_verbatim_cursor_format(const store_verbatim_cursor *c, char out[STORE_VERBATIM_CURSOR_MAX]);
 
 /* issue 16 H3: with source MENTIONS or ALL every item has "source" ("survey",
  * or the mention's source; GET /verbatims adds "survey" to the others);
@@ -565,7 +579,8 @@ typedef struct store_verbatim_query {
  * "received_at","touchpoint":{"id","name"}|null,"team":{"id","name"}|null,
  * "employee":{"id","name"}|null, "analysis":{...}|null (issue 14, as on
  * GET /responses; with_analysis only)}], "next_cursor": id|null}, ordered by id
- * descending. KS_ERR_INVALID (field "q") when q holds no word at all. */
+ * descending (source ALL: by time, next_cursor a store_verbatim_cursor
+ * string). KS_ERR_INVALID (field "q") when q holds no word at all. */
 ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t **out, ks_error *e);
 
 /* A team's Wall of Fame (fame: NPS 9-10) or Wall of Shame (NPS 0-6):

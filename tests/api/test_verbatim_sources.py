@@ -6,6 +6,8 @@ keyset cursor; mentions filtered by unit (scope), language, period, theme, senti
 q; band / employee / touchpoint leave them out; employees get no mentions (403).
 Expected lists are built here from what the test stored."""
 
+import decimal
+import json
 import os
 import sys
 import urllib.parse
@@ -21,11 +23,22 @@ def ids(items):
     return [(x.get("source"), x.get("response_id"), x.get("mention_id")) for x in items]
 
 
-def walk(srv, query, limit, headers=None):
-    """Every page of a query with `limit`, following next_cursor."""
+def as_browser(cursor):
+    """next_cursor as a browser hands it back: JSON numbers are doubles, and
+    String(n) prints the shortest digits that round-trip, padded with zeros
+    (1.897003171316187e+18 -> '1897003171316187000'). Strings pass as given."""
+    if isinstance(cursor, str):
+        return cursor
+    d = json.loads(json.dumps(cursor), parse_int=float)
+    return "%d" % int(decimal.Decimal(repr(d)))
+
+
+def walk(srv, query, limit, headers=None, browser=False):
+    """Every page of a query with `limit`, following next_cursor (browser: as
+    a browser's JSON would carry it)."""
     out, cursor = [], None
-    for _ in range(50):
-        q = query + "&limit=%d" % limit + ("&cursor=%s" % cursor if cursor is not None else "")
+    for _ in range(80):
+        q = query + "&limit=%d" % limit + ("&cursor=%s" % urllib.parse.quote(str(cursor)) if cursor is not None else "")
         st, _, b = srv.get("/api/v1/verbatims?" + q, headers=headers or {})
         if st != 200:
             raise ks.FixtureError("GET verbatims?%s -> %s" % (q, ks.got(st, b)))
@@ -33,6 +46,8 @@ def walk(srv, query, limit, headers=None):
         cursor = b["next_cursor"]
         if cursor is None:
             return out
+        if browser:
+            cursor = as_browser(cursor)
     raise ks.FixtureError("paging does not end")
 
 
@@ -107,8 +122,13 @@ def main(t, srv):
     for lim in (1, 2, 4):
         t.eq(ids(walk(srv, "source=all", lim)), want_all, "source=all paged by %d: the same list, no item twice" % lim)
     st, _, b = srv.get("/api/v1/verbatims?source=all&limit=2")
-    key = ks.parse_iso("2026-03-05T10:00:00Z") * 2 ** 30 + 2 ** 29 + a3
-    t.eq(b["next_cursor"], key, "source=all: next_cursor is time * 2^30 + 2^29 + id of the last answer")
+    t.eq(b["next_cursor"], "%d.a.%d" % (ks.parse_iso("2026-03-05T10:00:00Z"), a3),
+         "source=all: next_cursor is the string 'time.a.id' of the last item, an answer")
+    st, _, b = srv.get("/api/v1/verbatims?source=all&limit=3")
+    t.eq(b["next_cursor"], "%d.m.%d" % (ks.parse_iso("2026-03-04T10:00:00Z"), t1),
+         "source=all: a mention's next_cursor is 'time.m.id'")
+    st, _, b = srv.get("/api/v1/verbatims?source=mentions&limit=1")
+    t.eq(b["next_cursor"], g2, "source=mentions: next_cursor stays the mention id (a number below 2^53)")
     walk_m = walk(srv, "source=mentions", 1)
     t.eq(ids(walk_m), [("google", None, g2), ("trustpilot", None, t1), ("google", None, g1)],
          "source=mentions paged by 1: the same list")
@@ -145,6 +165,39 @@ def main(t, srv):
         t.error(srv.get("/api/v1/verbatims?source=" + urllib.parse.quote(bad)), 422, field="source",
                 name="source=%r -> 422 source" % bad)
     t.error(srv.get("/api/v1/verbatims?source=all&cursor=abc"), 422, field="cursor", name="a bad cursor -> 422 cursor")
+    old_key = ks.parse_iso("2026-03-05T10:00:00Z") * 2 ** 30 + 2 ** 29 + a3
+    for bad in (str(old_key), "1772445600.x.4", "1772445600.a.0", "1772445600.a.-1", "-1.a.3", " 1.a.3", "1.a.3 ",
+                "1.a.3.4", "1.a.", ".a.3", "1..3", "1.A.3", "1.a.99999999999999999999", "+1.a.3", ""):
+        t.error(srv.get("/api/v1/verbatims?source=all&cursor=" + urllib.parse.quote(bad)), 422, field="cursor",
+                name="source=all: cursor %r -> 422 cursor" % bad)
+    t.error(srv.get("/api/v1/verbatims?source=mentions&cursor=1.m.3"), 422, field="cursor",
+            name="source=mentions: a merged cursor is not an id -> 422 cursor")
+
+    # ties (issue 16 H7): 3 answers and 12 mentions in one second, newer than
+    # the rest. Paged by 3 and 5 the boundaries fall inside the second; a
+    # browser reading the cursor still gets every item once, in order: the
+    # answers of the second by id, then its mentions by id, then the rest.
+    tie_at = "2026-03-10T10:00:00Z"
+    tie_a = [srv.create("responses", {"client_key": ks.uniq("ta"), "touchpoint_id": f["tp1"]["id"], "received_at": tie_at,
+                                      "employee_id": f["emp1"]["id"], "answers": {"nps": 7, "open": "Gelijk moment %d" % i}})["id"]
+             for i in range(3)]
+    st, _, b = srv.post("/api/v1/mentions", [{"source": "kiyoh", "source_id": "tie-%02d" % i, "created_at": tie_at,
+                                              "rating": "7", "scale_min": "1", "scale_max": "10",
+                                              "text": "Zelfde seconde %d" % i} for i in range(12)])
+    t.check(st == 200 and b.get("inserted") == 12, "fixture: twelve mentions of one second", ks.got(st, b))
+    tie_m = [r[0] for r in srv.sql("SELECT id FROM mentions WHERE source_id LIKE 'tie-%'")]
+    want_ties = ([("survey", a, None) for a in sorted(tie_a, reverse=True)]
+                 + [("kiyoh", None, m) for m in sorted(tie_m, reverse=True)] + want_all)
+    st, _, b = srv.get("/api/v1/verbatims?source=all&limit=100")
+    t.eq(ids(b["items"]), want_ties, "ties: one page holds the second's answers, then its mentions, each by id")
+    for lim in (3, 5):
+        got = ids(walk(srv, "source=all", lim, browser=True))
+        t.eq(got, want_ties, "ties paged by %d through a browser's JSON: all %d items, each once, in order"
+             % (lim, len(want_ties)))
+    st, _, b = srv.get("/api/v1/verbatims?source=all&limit=4")
+    t.check(st == 200 and isinstance(b.get("next_cursor"), str)
+            and b["next_cursor"] == "%d.m.%d" % (ks.parse_iso(tie_at), max(tie_m)),
+            "ties: the cursor inside the second names the mention, as a string", ks.got(st, b))
 
     # scope: a team lead of the other team sees its answer and no unmapped or other mention
     srv.create("users", {"email": "lead-z@example.nl", "name": "Lead Zuid", "role": "team_lead", "unit_id": other["id"],

@@ -175,6 +175,32 @@ async function main() {
       await shot(page, 'verbatims-google');
     });
 
+    // issue 16 H7: 30 mentions of one second, the newest items, so the
+    // explorer's first page (25) ends inside the second. The cursor of
+    // source=all is a string the page hands back as given; as a JSON number
+    // (time * 2^30 + id, past 2^53) the browser rounded it and skipped or
+    // repeated the rest of the second.
+    await group('verbatim explorer: paging through one second', async () => {
+      const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString().replace('.000Z', 'Z');
+      const ties = Array.from({ length: 30 }, (_, i) => ({ source: 'kiyoh', source_id: 'tie' + i, created_at: at, rating: '7',
+        scale_min: '1', scale_max: '10', text: 'Zelfde seconde ' + i, language: 'nl' }));
+      const r = await admin.call('POST', '/mentions', ties);
+      eq(r.body.inserted, 30, 'fixture: 30 mentions of one second');
+      const first = (await admin.call('GET', '/verbatims?source=all&limit=25')).body;
+      eq(typeof first.next_cursor, 'string', 'source=all: next_cursor is a string');
+      const want = (await admin.call('GET', '/verbatims?source=all&limit=50')).body.items
+        .map((x) => [x.source, x.response_id ?? null, x.mention_id ?? null]);
+      eq(want.slice(0, 30).filter((x) => x[0] === 'kiyoh').length, 30, 'fixture: the tied mentions are the 30 newest items');
+      await go(page, base, '#/verbatims?source=all', 'verbatims');
+      await page.waitForSelector('#verbatim-list > li');
+      await page.click('#verbatim-more');
+      await page.waitForFunction(() => document.querySelectorAll('#verbatim-list > li').length >= 50);
+      const shown = await page.$$eval('#verbatim-list > li', (l) => l.map((li) => [li.dataset.source, Number(li.dataset.responseId || 0) || null,
+        Number(li.dataset.mentionId || 0) || null]));
+      eq(shown, want, 'two pages: the API\'s first 50 items in order, each once, across the second\'s page boundary');
+      eq(new Set(shown.map((x) => x.join(':'))).size, shown.length, 'no item twice');
+    });
+
     await resetContext(browser.context);
     await loginUi(page, base, USERS.team_lead);
     await group('team page', async () => {

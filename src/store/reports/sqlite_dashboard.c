@@ -114,8 +114,9 @@ static ks_err sq_fts_query(const char *text, char *out, size_t n, int *words, ks
 	"  WHERE tt.response_id = r.id AND tt.theme = ?12))"                                      \
 	" AND (?13 IS NULL OR EXISTS (SELECT 1 FROM text_analysis ta"                             \
 	"  WHERE ta.response_id = r.id AND ta.label = ?13))"                                      \
-	/* issue 16 H3: ?14 the merged list's key (STORE_VERBATIM_KEY); NULL = any */             \
-	" AND (?14 IS NULL OR r.received_at * 1073741824 + 536870912 + r.id < ?14)"
+	/* issue 16 H3/H7: the merged list's cursor: ?14 time (NULL = none), ?15 1 when   \
+	 * the last item was an answer, ?16 its id; answers come before mentions of a second */ \
+	" AND (?14 IS NULL OR r.received_at < ?14 OR (r.received_at = ?14 AND ?15 = 1 AND r.id < ?16))"
 
 static const char *const sq_verbatim_sql =
 	SQ_VERBATIM_SELECT " ORDER BY r.id DESC LIMIT ?11";
@@ -216,11 +217,14 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	sqlite3_bind_int64(st, 7, q->to);
 	sqlite3_bind_int(st, 8, lo);
 	sqlite3_bind_int(st, 9, hi);
-	/* issue 16 H3: in the merged list before_id is the time key (?14) */
+	/* issue 16 H3/H7: the merged list pages by its cursor (?14..?16) */
 	bool keyed = q->source == STORE_VSRC_ALL;
 	sqlite3_bind_int64(st, 10, keyed ? 0 : q->before_id);
-	if (keyed && q->before_id)
-		sqlite3_bind_int64(st, 14, q->before_id);
+	if (keyed && q->after.id) {
+		sqlite3_bind_int64(st, 14, q->after.t);
+		sqlite3_bind_int(st, 15, q->after.answer ? 1 : 0);
+		sqlite3_bind_int64(st, 16, q->after.id);
+	}
 	sqlite3_bind_int(st, 11, limit + 1);
 	if (q->theme) /* text (issue 14) */
 		sqlite3_bind_text(st, 12, q->theme, -1, SQLITE_STATIC);
@@ -258,13 +262,63 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 
 /* ---- issue 16 H3: answers and mentions in one list --------------------------------- */
 
-/* The order key of an explorer item (STORE_VERBATIM_KEY). */
-static int64_t sq_verbatim_key(const json_t *it)
+/* The order key of an explorer item: its time (at_unix), answer or
+ * mention, id. */
+static store_verbatim_cursor sq_verbatim_key(const json_t *it)
 {
 	json_t *rid = json_object_get(it, "response_id");
-	int64_t t = json_integer_value(json_object_get(it, "at_unix"));
-	return json_is_integer(rid) ? STORE_VERBATIM_KEY(t, true, json_integer_value(rid))
-				    : STORE_VERBATIM_KEY(t, false, json_integer_value(json_object_get(it, "mention_id")));
+	store_verbatim_cursor k = {.t = json_integer_value(json_object_get(it, "at_unix")),
+				   .answer = json_is_integer(rid)};
+	k.id = json_integer_value(k.answer ? rid : json_object_get(it, "mention_id"));
+	return k;
+}
+
+/* Whether a comes before b in the merged list: newer first, an answer
+ * before a mention of the same second, then the higher id. */
+static bool sq_verbatim_before(store_verbatim_cursor a, store_verbatim_cursor b)
+{
+	if (a.t != b.t)
+		return a.t > b.t;
+	if (a.answer != b.answer)
+		return a.answer;
+	return a.id > b.id;
+}
+
+bool store_verbatim_cursor_parse(const char *s, store_verbatim_cursor *out)
+{
+	/* digits '.' a|m '.' digits, nothing else: no sign, space or leading
+	 * '+' that strtoll would take */
+	const char *p = s;
+	int64_t v[2] = {0, 0};
+	char kind = 0;
+	for (int part = 0; part < 2; part++) {
+		const char *d = p;
+		while (*p >= '0' && *p <= '9') {
+			if (v[part] > (INT64_MAX - 9) / 10)
+				return false;
+			v[part] = v[part] * 10 + (*p++ - '0');
+		}
+		if (p == d || p - d > 18)
+			return false;
+		if (part == 0) {
+			if (p[0] != '.' || (p[1] != 'a' && p[1] != 'm') || p[2] != '.')
+				return false;
+			kind = p[1];
+			p += 3;
+		}
+	}
+	if (*p != '\0' || v[1] < 1)
+		return false;
+	out->t = v[0];
+	out->answer = kind == 'a';
+	out->id = v[1];
+	return true;
+}
+
+void store_verbatim_cursor_format(const store_verbatim_cursor *c, char out[STORE_VERBATIM_CURSOR_MAX])
+{
+	snprintf(out, STORE_VERBATIM_CURSOR_MAX, "%lld.%c.%lld", (long long)c->t, c->answer ? 'a' : 'm',
+		 (long long)c->id);
 }
 
 /* Both lists are newest first by the same key: take the larger head until
@@ -275,7 +329,9 @@ static json_t *sq_verbatim_merge(json_t *a, json_t *m, int limit, bool more_a, b
 	json_t *out = json_array();
 	size_t i = 0, j = 0, na = json_array_size(a), nm = json_array_size(m);
 	while ((int)json_array_size(out) < limit && (i < na || j < nm)) {
-		bool take_a = j >= nm || (i < na && sq_verbatim_key(json_array_get(a, i)) > sq_verbatim_key(json_array_get(m, j)));
+		bool take_a = j >= nm ||
+			      (i < na && sq_verbatim_before(sq_verbatim_key(json_array_get(a, i)),
+							    sq_verbatim_key(json_array_get(m, j))));
 		json_array_append(out, take_a ? json_array_get(a, i++) : json_array_get(m, j++));
 	}
 	*more = i < na || j < nm || more_a || more_m;
@@ -347,8 +403,12 @@ ks_err store_verbatim_search(ks_store *s, const store_verbatim_query *q, json_t 
 	size_t n = json_array_size(items);
 	json_t *next = json_null();
 	json_t *last = n > 0 ? json_array_get(items, n - 1) : NULL;
-	if (more && last && q->source == STORE_VSRC_ALL)
-		next = json_integer(sq_verbatim_key(last));
+	if (more && last && q->source == STORE_VSRC_ALL) {
+		char cur[STORE_VERBATIM_CURSOR_MAX];
+		store_verbatim_cursor k = sq_verbatim_key(last);
+		store_verbatim_cursor_format(&k, cur);
+		next = json_string(cur);
+	}
 	else if (more && last)
 		next = json_copy(json_object_get(last, q->source == STORE_VSRC_MENTIONS ? "mention_id" : "response_id"));
 	size_t i;

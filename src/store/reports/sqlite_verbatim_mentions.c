@@ -23,7 +23,8 @@
 
 /* ?2 unit, ?3 employee, ?4 touchpoint, ?5 language, ?6 from, ?7 to,
  * ?8 band's lowest NPS (>= 0: a band asked), ?9 mention source (NULL = any),
- * ?10 cursor (mention id, or the merged key; 0 = none), ?11 limit,
+ * ?10 cursor (mention id; 0 = none) or, merged, the cursor's time (NULL =
+ * none) with ?14 1 when it was an answer and ?15 its id, ?11 limit,
  * ?12 theme, ?13 sentiment, ?16 words (JSON array; NULL = none). Two
  * orders, each a plain ORDER BY an index gives (the rowid; mentions_created)
  * so a page reads its rows and stops: an ORDER BY over a CASE sorted every
@@ -47,7 +48,7 @@
 static const char *const sq_vm_by_id_sql =
 	SQ_VM_SELECT " AND (?10 = 0 OR m.id < ?10) ORDER BY m.id DESC LIMIT ?11";
 static const char *const sq_vm_by_key_sql =
-	SQ_VM_SELECT " AND (?10 = 0 OR m.created_at * 1073741824 + m.id < ?10)"
+	SQ_VM_SELECT " AND (?10 IS NULL OR m.created_at < ?10 OR (m.created_at = ?10 AND (?14 = 1 OR m.id < ?15)))"
 	" ORDER BY m.created_at DESC, m.id DESC LIMIT ?11";
 
 /* q's words as a JSON array text (malloc'd, caller frees), NULL for none. */
@@ -164,7 +165,13 @@ ks_err sq_verbatim_mentions(ks_store *s, const store_verbatim_query *q, bool by_
 	sqlite3_bind_int(st, 8, q->band == STORE_BAND_ANY ? -1 : 0);
 	if (q->mention_source)
 		sqlite3_bind_text(st, 9, q->mention_source, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, q->before_id);
+	if (!by_key) {
+		sqlite3_bind_int64(st, 10, q->before_id);
+	} else if (q->after.id) { /* issue 16 H7: the merged list's cursor */
+		sqlite3_bind_int64(st, 10, q->after.t);
+		sqlite3_bind_int(st, 14, q->after.answer ? 1 : 0);
+		sqlite3_bind_int64(st, 15, q->after.id);
+	}
 	sqlite3_bind_int(st, 11, limit + 1);
 	if (q->theme)
 		sqlite3_bind_text(st, 12, q->theme, -1, SQLITE_STATIC);

@@ -180,7 +180,9 @@ export async function render(main, ctx) {
       if (!ctx.alive()) return;
       for (const v of res.items) list.append(itemWithAnalysis(v, labels));
       shown += res.items.length;
-      cursor = res.next_cursor;
+      // Opaque: passed back as given. source=all's is a string ("T.a.ID");
+      // never a Number, which lost ids past 2^53 (issue 16 H7).
+      cursor = res.next_cursor == null ? null : String(res.next_cursor);
       more.hidden = !cursor;
       status.textContent = shown ? t('verbatims.count', { n: fmtInt(shown, lang()) }) : t('verbatims.none');
       status.dataset.count = String(shown);

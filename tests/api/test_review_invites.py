@@ -65,14 +65,24 @@ def answer(srv, f, cust, nps):
     return st, body, (m.group(1) if m else None)
 
 
-def db_write(srv, sql, args=()):
-    con = sqlite3.connect(srv.db, timeout=10)
-    try:
-        con.execute("PRAGMA foreign_keys=ON")
-        con.execute(sql, args)
-        con.commit()
-    finally:
-        con.close()
+def post_mention(t, srv, sid, created, cust=None, updated=None, source="trustpilot", what=None):
+    """A review through POST /api/v1/mentions (the real intake), linked by the
+    customer's external id; returns its id. A newer `updated` edits it."""
+    rec = {"source": source, "source_id": sid, "created_at": ks.iso(created),
+           "updated_at": ks.iso(updated if updated is not None else created),
+           "rating": "5", "text": "Prima geholpen"}
+    if cust is not None:
+        rec["customer_external_id"] = cust["external_id"]
+    st, _, b = srv.post("/api/v1/mentions", [rec])
+    t.check(st == 200 and (b.get("inserted"), b.get("updated")) in ((1, 0), (0, 1)),
+            what or "fixture: mention %s stored" % sid, ks.got(st, b))
+    return srv.sql("SELECT id FROM mentions WHERE source = ? AND source_id = ?", (source, sid))[0][0]
+
+
+def credits(srv, token_of):
+    """{invitation token: the mention it credits or None} for the tokens given."""
+    return {tok: srv.sql("SELECT reviewed_mention_id FROM review_invitations WHERE token = ?", (tok,))[0][0]
+            for tok in token_of}
 
 
 def test_settings(t, srv):
@@ -214,21 +224,16 @@ def main(t, srv):
     # (migration 021's triggers). prom: invitations at T0 and T0+181d; a
     # review at T0+200d credits the later one. prom2: one before its
     # invitation (not counted) and none after. pas (8): one after.
-    def mention(sid, cust_id, created):
-        db_write(srv, "INSERT INTO mentions(source, source_id, created_at, updated_at, received_at, customer_id,"
-                      " rating, scale_min, scale_max, rating10, text) VALUES('trustpilot', ?, ?, ?, ?, ?, 5, 1, 5, 10,"
-                      " 'Prima geholpen')", (sid, created, created, created, cust_id))
-    mention("tp-1", prom["id"], T0 + 200 * DAY)
-    mention("tp-2", prom2["id"], T0 - DAY)
-    mention("tp-3", pas["id"], T0 + 181 * DAY + 3600)
-    mention("tp-4", prom["id"], T0 + 201 * DAY)  # a second review: the invitation counts once
+    post_mention(t, srv, "tp-1", T0 + 200 * DAY, prom)
+    post_mention(t, srv, "tp-2", T0 - DAY, prom2)
+    post_mention(t, srv, "tp-3", T0 + 181 * DAY + 3600, pas)
+    post_mention(t, srv, "tp-4", T0 + 201 * DAY, prom)  # a second review: the invitation counts once
     rows = srv.sql("SELECT token, reviewed_mention_id IS NOT NULL FROM review_invitations ORDER BY id")
     want = {link1[3:]: 0, link2[3:]: 0, link3[3:]: 1, link4[3:]: 1, link5[3:]: 0}
     t.eq(dict(rows), want, "wrote: credited to the latest invitation sent before the review, once")
-    # an unlinked mention linked later (the customer matched on an update)
-    db_write(srv, "INSERT INTO mentions(source, source_id, created_at, updated_at, received_at, text)"
-                  " VALUES('google', 'g-1', ?, ?, ?, 'Top')", (T0 + 190 * DAY,) * 3)
-    db_write(srv, "UPDATE mentions SET customer_id = ? WHERE source_id = 'g-1'", (en["id"],))
+    # an unlinked mention linked later (a newer copy names the customer)
+    post_mention(t, srv, "g-1", T0 + 190 * DAY, source="google")
+    post_mention(t, srv, "g-1", T0 + 190 * DAY, en, updated=T0 + 191 * DAY, source="google")
     t.eq(srv.sql("SELECT reviewed_mention_id IS NOT NULL FROM review_invitations WHERE token = ?",
                  (link5[3:],)), [(1,)], "wrote: a mention linked to the customer later counts too")
 
@@ -316,6 +321,56 @@ def main(t, srv):
          "erasure: the customer's invitation is gone")
     st, hd, b = srv.get(link6, auth=False)
     t.check(st == 404, "erasure: its link no longer works", ks.got(st, b))
+    credit_moves(t, srv, f)
+
+
+def credit_moves(t, srv, f):
+    """issue 16 H7: a review credits one invitation at most, however it is
+    edited, relinked or posted again (POST /api/v1/mentions, the triggers of
+    migration 021). Invitations a at day 0 and b at day 2 of customer A, c at
+    day 2 of customer B."""
+    st, _, b = srv.request("PUT", SETTINGS, {"enabled": True, "interval_days": 1})
+    t.check(st == 200 and b.get("interval_days") == 1, "credits: invitations on, one per day at most", ks.got(st, b))
+    t1 = T0 + 400 * DAY
+    ks.set_clock(srv, t1)
+    ca, cb = customer(srv, "credA", "creda@example.nl"), customer(srv, "credB", "credb@example.nl")
+    links = [answer(srv, f, ca, 10)[2]]
+    ks.set_clock(srv, t1 + 2 * DAY)
+    links += [answer(srv, f, ca, 10)[2], answer(srv, f, cb, 10)[2]]
+    t.check(all(links), "credits: three invitations (A day 0, A day 2, B day 2)", links)
+    a, b_, c = [x[3:] for x in links]
+    toks = (a, b_, c)
+    m1 = post_mention(t, srv, "cr-1", t1 + DAY, ca)
+    t.eq(credits(srv, toks), {a: m1, b_: None, c: None}, "credits: a review on day 1 credits A's day-0 invitation")
+    post_mention(t, srv, "cr-1", t1 + 3 * DAY, ca, updated=t1 + 3 * DAY, what="credits: the review edited to day 3")
+    t.eq(credits(srv, toks), {a: m1, b_: None, c: None},
+         "credits: edited past A's day-2 invitation it keeps its one credit (not two)")
+    post_mention(t, srv, "cr-1", t1 + 3 * DAY, ca, updated=t1 + 4 * DAY, what="credits: the same review posted again")
+    t.eq(credits(srv, toks), {a: m1, b_: None, c: None}, "credits: posted again unchanged in time, nothing moves")
+    m2 = post_mention(t, srv, "cr-2", t1 + 4 * DAY, ca)
+    t.eq(credits(srv, toks), {a: m1, b_: m2, c: None}, "credits: a second review of A credits A's day-2 invitation")
+    post_mention(t, srv, "cr-1", t1 - DAY, ca, updated=t1 + 5 * DAY, what="credits: the first review dated before day 0")
+    t.eq(credits(srv, toks), {a: None, b_: m2, c: None},
+         "credits: written before every invitation now, the credit is taken back")
+    post_mention(t, srv, "cr-2", t1 + 4 * DAY, cb, updated=t1 + 6 * DAY, what="credits: the second review relinked to B")
+    t.eq(credits(srv, toks), {a: None, b_: None, c: m2},
+         "credits: relinked to customer B, A's credit goes and B's invitation gets it")
+    n = srv.sql("SELECT count(*), count(DISTINCT reviewed_mention_id) FROM review_invitations"
+                " WHERE reviewed_mention_id IS NOT NULL")[0]
+    t.eq(n[0], n[1], "credits: no mention credits two invitations anywhere in the table")
+    st, _, s = srv.get(STATS + "?from=" + urllib.parse.quote(ks.iso(t1)))
+    t.check(st == 200 and s.get("invited") == 3 and s.get("wrote", {}).get("n") == 1,
+            "credits: stats of the three invitations: wrote 1", ks.got(st, s))
+    con = sqlite3.connect(srv.db, timeout=10)  # the unique index refuses a second credit outright
+    try:
+        con.execute("UPDATE review_invitations SET reviewed_mention_id = ? WHERE token = ?", (m2, a))
+        con.commit()
+        refused = False
+    except sqlite3.IntegrityError:
+        refused = True
+    finally:
+        con.close()
+    t.eq(refused, True, "credits: the database refuses one mention on two invitations (unique index)")
 
 
 srv_args = ["--test-clock", START]

@@ -36,11 +36,19 @@ CREATE TABLE review_invitations (
 );
 CREATE INDEX review_invitations_customer ON review_invitations(customer_id, sent_at);
 CREATE INDEX review_invitations_sent ON review_invitations(sent_at);
+-- issue 16 H7: a mention credits one invitation at most ("wrote" counts
+-- reviews, and one review is not two).
+CREATE UNIQUE INDEX review_invitations_mention ON review_invitations(reviewed_mention_id)
+  WHERE reviewed_mention_id IS NOT NULL;
 
 -- A mention linked to a customer credits that customer's latest invitation
 -- sent at or before the mention was written, when it has none yet. Both on
 -- insert and when an update links the customer or moves created_at (an
--- edited review, or a customer_external_id that matched later).
+-- edited review, or a customer_external_id that matched later). issue 16
+-- H7: an update first takes back a credit that no longer holds (another
+-- customer now, none, or written before that invitation was sent), then
+-- credits only when no invitation holds the mention — an edit that moves a
+-- review past a later invitation keeps its first credit, not two.
 CREATE TRIGGER review_invitations_mention_insert AFTER INSERT ON mentions
 WHEN NEW.customer_id IS NOT NULL
 BEGIN
@@ -51,10 +59,15 @@ BEGIN
                 ORDER BY sent_at DESC, id DESC LIMIT 1);
 END;
 CREATE TRIGGER review_invitations_mention_update AFTER UPDATE OF customer_id, created_at ON mentions
-WHEN NEW.customer_id IS NOT NULL
+WHEN OLD.customer_id IS NOT NEW.customer_id OR OLD.created_at IS NOT NEW.created_at
 BEGIN
+  UPDATE review_invitations SET reviewed_mention_id = NULL
+   WHERE reviewed_mention_id = NEW.id
+     AND (NEW.customer_id IS NULL OR customer_id <> NEW.customer_id OR sent_at > NEW.created_at);
   UPDATE review_invitations SET reviewed_mention_id = NEW.id
-   WHERE reviewed_mention_id IS NULL
+   WHERE NEW.customer_id IS NOT NULL
+     AND reviewed_mention_id IS NULL
+     AND NOT EXISTS (SELECT 1 FROM review_invitations WHERE reviewed_mention_id = NEW.id)
      AND id = (SELECT id FROM review_invitations
                 WHERE customer_id = NEW.customer_id AND sent_at <= NEW.created_at
                 ORDER BY sent_at DESC, id DESC LIMIT 1);

@@ -605,6 +605,43 @@ def timeline(t, srv, f):
     t.eq([x["text"] for x in replied], ["Dank je wel, Jan!"], "the recorded reply is an item of its own")
 
 
+def late_customer(t, srv):
+    """issue 16 H7: a mention naming a customer not known yet is linked when
+    that customer arrives — created through the API or imported — and shows
+    in their timeline; erased, the id it named goes with the link."""
+    ext = "LATE-" + ks.uniq("c")
+    st, _, b = post(srv, [rec("late1", "2026-03-21T09:00:00Z", text="Snel geholpen", rating="4",
+                              customer_external_id=ext)])
+    t.check(st == 200 and b.get("inserted") == 1, "a mention naming an unknown customer is stored", ks.got(st, b))
+    mid = by_source_id(srv, "shop")["late1"]["id"]
+    st, _, m = srv.get("/api/v1/mentions/%d" % mid)
+    t.eq((st, m.get("customer_id")), (200, None), "not linked while the customer is unknown")
+    cust = srv.create("customers", {"external_id": ext, "name": "Late Klant", "language": "nl"})
+    st, _, m = srv.get("/api/v1/mentions/%d" % mid)
+    t.eq((st, m.get("customer_id")), (200, cust["id"]), "POST /customers with that external id links the mention")
+    st, _, tl = srv.get("/api/v1/customers/%d/timeline?limit=50" % cust["id"])
+    t.eq([x.get("id") for x in tl.get("items", []) if x.get("kind") == "mention" and x.get("event") == "posted"], [mid],
+         "the mention is in the new customer's timeline")
+    # a second one, linked by the internal data import (another way in)
+    ext2 = "LATE-" + ks.uniq("i")
+    post(srv, [rec("late2", "2026-03-22T09:00:00Z", text="Netjes", customer_external_id=ext2)])
+    st, _, b = srv.post("/api/v1/import/customers", [{"external_id": ext2, "name": "Import Klant"}])
+    t.check(st in (200, 201), "the customer imported through POST /import/customers", ks.got(st, b))
+    got = srv.sql("SELECT m.customer_id = c.id FROM mentions m JOIN customers c ON c.external_id = ?"
+                  " WHERE m.source = 'shop' AND m.source_id = 'late2'", (ext2,))
+    t.eq(got, [(1,)], "an imported customer links the mention that named them")
+    # a mention of a known customer that names nobody keeps the link; the
+    # erasure drops the named id, so the same id used again links nothing
+    st, _, b = srv.post("/api/v1/customers/%d/erase" % cust["id"], {"confirm": True})
+    t.status((st, None, b), 200, "erase the late customer")
+    t.eq(srv.sql("SELECT customer_id, customer_external_id FROM mentions WHERE source = 'shop' AND source_id = 'late1'"),
+         [(None, None)], "erasure: the link and the external id the mention named are gone")
+    again = srv.create("customers", {"external_id": ext, "name": "Nieuwe Klant", "language": "nl"})
+    st, _, m = srv.get("/api/v1/mentions/%d" % mid)
+    t.eq((st, m.get("customer_id")), (200, None), "a new customer with the erased one's id is not linked to the review")
+    t.check(again["id"] != cust["id"], "fixture: a new customer", again)
+
+
 def gdpr(t, srv, f):
     cid = f["cust_nl"]["id"]
     st, _, b = srv.get("/api/v1/customers/%d/export" % cid)
@@ -659,6 +696,7 @@ def main(t, srv):
     timeline(t, srv, f)
     never_nps(t, srv)
     reanalysis(t, srv)
+    late_customer(t, srv)
     gdpr(t, srv, f)
 
 

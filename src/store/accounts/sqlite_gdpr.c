@@ -409,10 +409,13 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 	if (!err) /* issue 16 H3: review invitations (their token and click) go with the customer */
 		err = sq_gdpr_run(c, "DELETE FROM review_invitations WHERE customer_id = ?1", id, 0, NULL, e);
 	/* issue 16 H1: a review stays (a public text, counted in the mention
-	 * figures), its link to the customer and its author's name go */
+	 * figures), its link to the customer and its author's name go (H7:
+	 * and the external id it named, which would link it again) */
 	if (!err)
-		err = sq_gdpr_run(c, "UPDATE mentions SET customer_id = NULL, author = NULL WHERE customer_id = ?1", id, 0,
-				  NULL, e);
+		err = sq_gdpr_run(c,
+				  "UPDATE mentions SET customer_id = NULL, author = NULL, customer_external_id = NULL"
+				  " WHERE customer_id = ?1",
+				  id, 0, NULL, e);
 	if (!err) /* issue 16 H6: their place in relationship samples goes (the strata's sizes stay) */
 		err = sq_gdpr_run(c, "DELETE FROM relationship_sample WHERE customer_id = ?1", id, 0, NULL, e);
 	/* issue 16 H4: the organisation's own data about them goes (the

@@ -306,7 +306,7 @@ static void sq_m_stmts_free(sq_m_stmts *q)
 	sq_m_astmts_free(&q->a);
 }
 
-/* Columns ?3..?18 are the same in the insert and the update. */
+/* Columns ?3..?20 are the same in the insert and the update. */
 static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 {
 	memset(q, 0, sizeof *q);
@@ -315,8 +315,8 @@ static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 		err = sq_cprep(c,
 			       "INSERT INTO mentions(source, source_id, location, unit_id, author, title, text, url,"
 			       " created_at, updated_at, rating, scale_min, scale_max, rating10, language, customer_id,"
-			       " reply_text, reply_at, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			       " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+			       " reply_text, reply_at, received_at, customer_external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+			       " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 			       &q->ins, e);
 	/* A reply the source does not carry (NULL) keeps the one recorded here,
 	 * and so does a customer link: a feed's copy of a review that an
@@ -327,7 +327,8 @@ static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 			       " url = ?8, created_at = ?9, updated_at = ?10, rating = ?11, scale_min = ?12,"
 			       " scale_max = ?13, rating10 = ?14, language = ?15, customer_id = coalesce(?16, customer_id),"
 			       " reply_text = coalesce(?17, reply_text), reply_at = coalesce(?18, reply_at),"
-			       " received_at = ?19 WHERE source = ?1 AND source_id = ?2",
+			       " received_at = ?19, customer_external_id = coalesce(?20, customer_external_id)"
+			       " WHERE source = ?1 AND source_id = ?2",
 			       &q->upd, e);
 	if (!err)
 		err = sq_cprep(c, "SELECT unit_id FROM mention_locations WHERE location = ?1", &q->unit, e);
@@ -384,6 +385,8 @@ static void sq_m_bind(sqlite3_stmt *st, const sq_m_stmts *q, const mention_in *m
 	if (m->reply_text && m->reply_at > 0)
 		sqlite3_bind_int64(st, 18, m->reply_at);
 	sqlite3_bind_int64(st, 19, now);
+	/* issue 16 H7: kept, so the customer's later arrival links it (020) */
+	sq_m_bind_text(st, 20, m->customer_external_id);
 }
 
 static ks_err sq_m_step(sq_conn *c, sqlite3_stmt *st, ks_error *e)

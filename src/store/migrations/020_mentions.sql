@@ -26,12 +26,35 @@ CREATE TABLE mentions (
 	reply_at    INTEGER,
 	reply_by    INTEGER REFERENCES users(id) ON DELETE SET NULL,
 	received_at INTEGER NOT NULL,
+	-- issue 16 H7: the customer's external id as the mention named it, kept
+	-- so that a mention stored before its customer is linked when the
+	-- customer arrives (the triggers below); NULL after the erasure
+	customer_external_id TEXT,
 	UNIQUE (source, source_id)
 );
 CREATE INDEX mentions_created ON mentions(created_at, id);
 CREATE INDEX mentions_location ON mentions(location);
 CREATE INDEX mentions_unit ON mentions(unit_id, created_at);
 CREATE INDEX mentions_customer ON mentions(customer_id, created_at);
+CREATE INDEX mentions_customer_external ON mentions(customer_external_id)
+  WHERE customer_id IS NULL AND customer_external_id IS NOT NULL;
+
+-- issue 16 H7: a customer created, imported or given an external id links
+-- the mentions that named that id and had no customer yet — in the same
+-- statement's transaction, whichever way the customer came (API, CLI import,
+-- the internal data import).
+CREATE TRIGGER mentions_link_customer_insert AFTER INSERT ON customers
+WHEN NEW.external_id IS NOT NULL
+BEGIN
+  UPDATE mentions SET customer_id = NEW.id
+   WHERE customer_id IS NULL AND customer_external_id = NEW.external_id;
+END;
+CREATE TRIGGER mentions_link_customer_update AFTER UPDATE OF external_id ON customers
+WHEN NEW.external_id IS NOT NULL AND NEW.external_id IS NOT OLD.external_id
+BEGIN
+  UPDATE mentions SET customer_id = NEW.id
+   WHERE customer_id IS NULL AND customer_external_id = NEW.external_id;
+END;
 
 CREATE TABLE mention_locations (
 	location TEXT PRIMARY KEY,

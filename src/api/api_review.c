@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "api/api.h"
+#include "audit/audit.h"
 #include "metrics/metrics.h"
 
 #define RV_Z 1.959963984540054 /* the normal 97.5 % quantile: 95 % intervals */
@@ -89,8 +90,10 @@ static ks_err rv_int_member(const json_t *v, const char *name, int lo, int hi, i
 	return KS_OK;
 }
 
-/* Members left out keep their value; switching on needs a URL. */
-static ks_err rv_settings_from_json(const json_t *o, store_review_settings *s, ks_error *e)
+/* The members given, checked, into s and *set (STORE_REVIEW_SET_*); those
+ * left out keep their stored value (store_review_settings_put merges under
+ * its lock, and refuses "on" without a URL there). */
+static ks_err rv_settings_from_json(const json_t *o, store_review_settings *s, unsigned *set, ks_error *e)
 {
 	static const char *const fields[] = {"enabled", "url", "min_nps", "interval_days", NULL};
 	ks_err err = api_only_fields(o, fields, "", e);
@@ -104,6 +107,7 @@ static ks_err rv_settings_from_json(const json_t *o, store_review_settings *s, k
 		if (!json_is_boolean(v))
 			return ks_fail(e, KS_ERR_INVALID, "enabled", "enabled must be true or false");
 		s->enabled = json_is_true(v);
+		*set |= STORE_REVIEW_SET_ENABLED;
 	}
 	if ((v = json_object_get(o, "url")) != NULL) {
 		if (!json_is_string(v))
@@ -112,13 +116,21 @@ static ks_err rv_settings_from_json(const json_t *o, store_review_settings *s, k
 		if (err)
 			return err;
 		snprintf(s->url, sizeof s->url, "%s", json_string_value(v));
+		*set |= STORE_REVIEW_SET_URL;
 	}
-	if ((v = json_object_get(o, "min_nps")) != NULL && (err = rv_int_member(v, "min_nps", 0, 10, &s->min_nps, e)))
-		return err;
-	if ((v = json_object_get(o, "interval_days")) != NULL &&
-	    (err = rv_int_member(v, "interval_days", 1, 3650, &s->interval_days, e)))
-		return err;
-	if (s->enabled && s->url[0] == '\0')
+	if ((v = json_object_get(o, "min_nps")) != NULL) {
+		if ((err = rv_int_member(v, "min_nps", 0, 10, &s->min_nps, e)))
+			return err;
+		*set |= STORE_REVIEW_SET_MIN_NPS;
+	}
+	if ((v = json_object_get(o, "interval_days")) != NULL) {
+		if ((err = rv_int_member(v, "interval_days", 1, 3650, &s->interval_days, e)))
+			return err;
+		*set |= STORE_REVIEW_SET_INTERVAL;
+	}
+	/* on without a page: refused early when the body says so; the store
+	 * checks the merged row again under its lock */
+	if ((*set & STORE_REVIEW_SET_ENABLED) && s->enabled && (*set & STORE_REVIEW_SET_URL) && s->url[0] == '\0')
 		return ks_fail(e, KS_ERR_INVALID, "url", "set the review page's url before switching invitations on");
 	return KS_OK;
 }
@@ -127,21 +139,28 @@ ks_err api_review_settings_put(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
 	store_review_settings o;
+	unsigned set = 0;
 	json_t *body = NULL;
+	char *detail = NULL;
+	memset(&o, 0, sizeof o);
 	ks_err err = api_body_object(req, &body, e);
 	if (!err)
-		err = store_review_settings_get(app->store, &o, e);
-	if (!err)
-		err = rv_settings_from_json(body, &o, e);
+		err = rv_settings_from_json(body, &o, &set, e);
+	/* issue 16 H7: the entry (the members asked for, as checked) is written
+	 * in the change's own transaction: no change without its entry */
+	if (!err && (detail = audit_detail_text(json_incref(body))) == NULL)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	json_decref(body);
+	char addr[64];
+	http_client_addr(req, addr, sizeof addr);
+	store_audit_entry a = {.actor_user_id = req->who.user_id, .client_addr = addr,
+			       .action = "review_settings.update", .object_kind = "review_settings", .detail = detail};
 	o.updated_by = req->who.user_id;
 	if (!err)
-		err = store_review_settings_put(app->store, &o, e);
+		err = store_review_settings_put(app->store, &o, set, &a, e);
+	free(detail);
 	if (err)
 		return err;
-	api_audit(req, "review_settings.update", "review_settings", 0,
-		  json_pack("{s:b, s:s, s:i, s:i}", "enabled", o.enabled, "url", o.url, "min_nps", o.min_nps,
-			    "interval_days", o.interval_days));
 	http_reply_json(req, 200, rv_settings_json(&o));
 	return KS_OK;
 }

@@ -1467,8 +1467,19 @@ typedef struct store_review_settings {
 } store_review_settings;
 /* The stored settings, or the defaults without a row. */
 ks_err store_review_settings_get(ks_store *s, store_review_settings *out, ks_error *e);
-/* Create or replace the row (updated_at set from the store's clock, o updated). */
-ks_err store_review_settings_put(ks_store *s, store_review_settings *o, ks_error *e);
+/* issue 16 H7: the members of o a change sets (the others keep their
+ * stored value). */
+enum { STORE_REVIEW_SET_ENABLED = 1, STORE_REVIEW_SET_URL = 2, STORE_REVIEW_SET_MIN_NPS = 4,
+       STORE_REVIEW_SET_INTERVAL = 8 };
+/* Change the members of o named in `set` (a mask of STORE_REVIEW_SET_*;
+ * values already checked) and append audit (borrowed; NULL = none) in one
+ * write transaction: read, merged and written under one lock, so two
+ * changes at once both count and a change is never without its entry.
+ * updated_by is o's, updated_at the store's clock; *o gets the row as
+ * stored. KS_ERR_INVALID field "url" when the result is on without a page
+ * (nothing written). */
+ks_err store_review_settings_put(ks_store *s, store_review_settings *o, unsigned set, const store_audit_entry *audit,
+				 ks_error *e);
 /* Decide and record the invitation for a stored response, in one
  * transaction: invited when the settings are on with a URL, the response's
  * NPS >= min_nps, its customer has an e-mail address and has not opted out,

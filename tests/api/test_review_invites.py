@@ -9,6 +9,7 @@ off by default, the page must be https (422 naming the field otherwise). The
 counts: invited, clicked, and wrote (a mention of the same customer created at
 or after the invitation), with Wilson 95 % intervals computed here."""
 
+import json
 import math
 import os
 import re
@@ -116,8 +117,38 @@ def test_settings(t, srv):
     t.check(st == 200 and b.get("enabled") is True and b.get("url") == REVIEW_URL and b.get("min_nps") == 9
             and b.get("interval_days") == 180 and ks.iso_ok(b.get("updated_at")),
             "settings: PUT url + enabled -> 200, the rest kept", ks.got(st, b))
-    rows = srv.sql("SELECT action FROM audit_log WHERE action = 'review_settings.update'")
+    rows = srv.sql("SELECT action, detail FROM audit_log WHERE action = 'review_settings.update'")
     t.eq(len(rows), 1, "settings: the change is one audit entry")
+    t.eq(json.loads(rows[0][1]) if rows else None, {"enabled": True, "url": REVIEW_URL},
+         "settings: its detail is the members changed")
+    # issue 16 H7: two PUTs of different members at once both count (one
+    # write lock around read, merge and write), each with its entry
+    lost = 0
+    for k in range(12):
+        res = [None, None]
+
+        def put(i, body):
+            res[i] = srv.request("PUT", SETTINGS, body)[0]
+
+        th = [threading.Thread(target=put, args=(0, {"min_nps": k % 11})),
+              threading.Thread(target=put, args=(1, {"interval_days": 100 + k}))]
+        for x in th:
+            x.start()
+        for x in th:
+            x.join()
+        st, _, b = srv.get(SETTINGS)
+        if res != [200, 200] or (b.get("min_nps"), b.get("interval_days")) != (k % 11, 100 + k):
+            lost += 1
+    t.eq(lost, 0, "settings: 12 rounds of two PUTs at once (min_nps, interval_days): no change lost")
+    t.eq(srv.sql("SELECT count(*) FROM audit_log WHERE action = 'review_settings.update'")[0][0], 25,
+         "settings: one audit entry per accepted PUT (1 + 24)")
+    st, _, b = srv.request("PUT", SETTINGS, {"min_nps": 9, "interval_days": 180})
+    t.check(st == 200 and b.get("min_nps") == 9 and b.get("interval_days") == 180, "settings: back to 9 and 180",
+            ks.got(st, b))
+    st, _, b = srv.request("PUT", SETTINGS, {"url": ""})
+    t.error((st, None, b), 422, field="url", name="settings: clearing the page while on -> 422 url")
+    t.eq(srv.sql("SELECT count(*) FROM audit_log WHERE action = 'review_settings.update'")[0][0], 26,
+         "settings: a refused PUT leaves no audit entry")
 
 
 def main(t, srv):

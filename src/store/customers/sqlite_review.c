@@ -52,11 +52,23 @@ ks_err store_review_settings_get(ks_store *s, store_review_settings *out, ks_err
 	return err;
 }
 
-ks_err store_review_settings_put(ks_store *s, store_review_settings *o, ks_error *e)
+/* The stored settings with the members of o named in set (store.h). */
+static void sq_review_merge(store_review_settings *cur, const store_review_settings *o, unsigned set)
 {
-	sq_conn *c = sq_acquire(s);
+	if (set & STORE_REVIEW_SET_ENABLED)
+		cur->enabled = o->enabled;
+	if (set & STORE_REVIEW_SET_URL)
+		snprintf(cur->url, sizeof cur->url, "%s", o->url);
+	if (set & STORE_REVIEW_SET_MIN_NPS)
+		cur->min_nps = o->min_nps;
+	if (set & STORE_REVIEW_SET_INTERVAL)
+		cur->interval_days = o->interval_days;
+	cur->updated_by = o->updated_by;
+}
+
+static ks_err sq_review_write(sq_conn *c, const store_review_settings *o, ks_error *e)
+{
 	sqlite3_stmt *st = NULL;
-	o->updated_at = clock_now(s->clock);
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO review_settings(id, enabled, url, min_nps, interval_days, updated_by,"
 			      " updated_at) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
@@ -73,6 +85,35 @@ ks_err store_review_settings_put(ks_store *s, store_review_settings *o, ks_error
 		sqlite3_bind_int64(st, 6, o->updated_at);
 		err = sq_cstep(c, st, e);
 	}
+	return err;
+}
+
+ks_err store_review_settings_put(ks_store *s, store_review_settings *o, unsigned set, const store_audit_entry *audit,
+				 ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	store_review_settings cur;
+	/* issue 16 H7: IMMEDIATE, so the row read is the row changed (two PUTs
+	 * of different members at once both count) */
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_review_settings(c, &cur, e);
+	if (!err) {
+		sq_review_merge(&cur, o, set);
+		cur.updated_at = clock_now(s->clock);
+		if (cur.enabled && cur.url[0] == '\0')
+			err = ks_fail(e, KS_ERR_INVALID, "url", "set the review page's url before switching invitations on");
+	}
+	if (!err)
+		err = sq_review_write(c, &cur, e);
+	if (!err && audit)
+		err = sq_audit_insert(s, c, audit, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	else
+		*o = cur;
 	sq_release(s, c);
 	return err;
 }

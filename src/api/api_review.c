@@ -252,8 +252,8 @@ ks_err api_review_click(http_req *req, ks_error *e)
 	buf_init(&b, 4096);
 	/* the body for clients that do not follow: the link itself */
 	err = buf_puts(&b, "<!doctype html><meta charset=\"utf-8\"><title>Review</title><a href=\"");
-	if (!err)
-		err = buf_puts(&b, url); /* checked: no quote, bracket or space (rv_url_check) */
+	if (!err) /* issue 16 H7: escaped, as any text in HTML: an & of a query string is &amp; */
+		err = buf_html(&b, url);
 	if (!err)
 		err = buf_puts(&b, "\">Review</a>\n");
 	if (err) {

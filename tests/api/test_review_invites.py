@@ -222,6 +222,10 @@ def main(t, srv):
     st, hd, b = srv.get(link1, auth=False)
     t.check(st == 303 and hd.get("Location") == REVIEW_URL, "click: 303 to the review page",
             "got %s Location %r" % (st, hd.get("Location")))
+    # issue 16 H7: the body's link is HTML-escaped (the URL's & of a query string)
+    href = REVIEW_URL.replace("&", "&amp;")
+    t.check(isinstance(b, str) and ('<a href="%s">' % href) in b and "lang=nl&ref" not in b,
+            "click: the body links the page with its & escaped as &amp;", b)
     ks.set_clock(srv, now + 60)
     st, hd, b = srv.get(link1, auth=False)
     t.check(st == 303 and hd.get("Location") == REVIEW_URL, "second click: 303 again",

@@ -158,6 +158,8 @@ void an_dict_free(an_dict *d)
 
 const char *an_channel_name(unsigned code)
 {
+	if (code == AN_CHANNEL_RELATIONSHIP)
+		return "relationship";
 	return code >= 1 && code <= 6 ? model_channels[code - 1] : "";
 }
 
@@ -166,7 +168,7 @@ static unsigned an_channel_code(const char *ch)
 	for (unsigned i = 0; i < 6 && model_channels[i]; i++)
 		if (strcmp(model_channels[i], ch) == 0)
 			return i + 1;
-	return 0;
+	return strcmp(ch, "relationship") == 0 ? AN_CHANNEL_RELATIONSHIP : 0;
 }
 
 static uint16_t an_answers(const model_response *r)
@@ -229,6 +231,8 @@ static bool an_append_locked(an_index *ix, const model_response *r)
 	ix->tp[i] = (uint16_t)an_codes_put(&ix->tps, r->touchpoint_id, 65535);
 	ix->cust[i] = an_codes_put(&ix->custs, r->customer_id, UINT32_MAX - 1);
 	ix->ans[i] = an_answers(r);
+	if (((ix->ans[i] >> 11) & 7u) == AN_CHANNEL_RELATIONSHIP)
+		ix->n_relationship++;
 	ix->tset[i] = 0;
 	ix->doff[i] = 0;
 	an_drv_set(ix, i, r->drivers, r->n_drivers);  /* issue 15 */

@@ -155,6 +155,7 @@ struct an_index {
 	uint16_t *tset;      /* text column: an_tsets code, 0 = no analysis (issue 14) */
 	int64_t last_id;     /* highest response id in the index */
 	uint32_t min_t, max_t;
+	size_t n_relationship; /* rows with AN_CHANNEL_RELATIONSHIP (issue 16); only grows */
 
 	an_codes units, emps, tps, journeys, custs;
 	an_named *unit_info, *emp_info, *tp_info, *journey_info;  /* by code */
@@ -192,6 +193,13 @@ struct an_index {
 
 /* answers word */
 #define AN_NPS_NONE 15u
+/* Issue 16: the channel code of a relationship survey's answers (the six
+ * contact channels are 1..6). They are in the index but left out of every
+ * reply that does not ask for channel=relationship: the dashboards, themes
+ * and drivers describe what customers say after a contact, and a wave's
+ * sample of the whole base is reported beside them (GET
+ * /relationship/waves/{id}/report), not mixed in. */
+#define AN_CHANNEL_RELATIONSHIP 7u
 #define AN_ANS(nps, grade, ces, ch, en) \
 	((uint16_t)((nps) | ((grade) << 4) | ((ces) << 8) | ((ch) << 11) | ((en) << 14)))
 

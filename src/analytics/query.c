@@ -172,7 +172,7 @@ static uint32_t an_dim_codes(const an_plan *p, an_dim d)
 	case AN_DIM_EMPLOYEE: return (uint32_t)ix->emps.n + 1;
 	case AN_DIM_TOUCHPOINT: return (uint32_t)ix->tps.n + 1;
 	case AN_DIM_JOURNEY: return (uint32_t)ix->journeys.n + 1;
-	case AN_DIM_CHANNEL: return 7;
+	case AN_DIM_CHANNEL: return AN_CHANNEL_RELATIONSHIP + 1;
 	case AN_DIM_LANGUAGE: return 2;
 	case AN_DIM_SEGMENT: return (uint32_t)ix->segments.n + 1;
 	case AN_DIM_CITY: return (uint32_t)ix->cities.n + 1;
@@ -818,6 +818,20 @@ static bool an_filter_attr(an_plan *p, const an_filter *f)
 	return ok;
 }
 
+/* Without a channel filter a reply is about contact-driven answers only
+ * (see AN_CHANNEL_RELATIONSHIP): every other channel code passes. */
+static bool an_filter_contact_driven(an_plan *p)
+{
+	if (p->ix->n_relationship == 0)
+		return true;  /* nothing to leave out: spare every row a look-up */
+	uint8_t *t = an_add_filter(p, AN_DIM_CHANNEL);
+	if (t == NULL)
+		return false;
+	for (unsigned c = 0; c < AN_CHANNEL_RELATIONSHIP; c++)
+		t[c] = 1;
+	return true;
+}
+
 static bool an_plan_filters(an_plan *p, const an_filter *f)
 {
 	const an_index *ix = p->ix;
@@ -832,10 +846,12 @@ static bool an_plan_filters(an_plan *p, const an_filter *f)
 		ok = ok && an_filter_one(p, AN_DIM_JOURNEY, an_entity_code(&ix->journeys, f->journey_id));
 	if (f->channel[0]) {
 		int64_t c = -1;
-		for (unsigned i = 1; i <= 6; i++)
+		for (unsigned i = 1; i <= AN_CHANNEL_RELATIONSHIP; i++)
 			if (strcmp(an_channel_name(i), f->channel) == 0)
 				c = i;
 		ok = ok && an_filter_one(p, AN_DIM_CHANNEL, c);
+	} else {
+		ok = ok && an_filter_contact_driven(p);
 	}
 	if (f->language[0]) {
 		/* language code 0 = nl, 1 = en: filter with an explicit table */

@@ -257,7 +257,9 @@ static ks_err api_filter(http_req *req, const char *pfx, const an_dim *dims, int
 		err = api_arg_id(req, pfx, ids[i], dst[i], e);
 	if (!err)
 		err = api_arg_text(req, pfx, "channel", f->channel, sizeof f->channel, e);
-	if (!err && f->channel[0] && !model_channel_valid(f->channel))
+	/* issue 16: channel=relationship asks for a relationship survey's
+	 * answers, which every other reply leaves out */
+	if (!err && f->channel[0] && !model_channel_valid(f->channel) && strcmp(f->channel, "relationship") != 0)
 		err = ks_fail(e, KS_ERR_INVALID, "channel", "unknown channel %s", f->channel);
 	char lang[8];
 	if (!err)

@@ -576,6 +576,7 @@ def test_fatigue_send_report(t, sink):
         day(srv, 3)
         rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
         check_report(t, name, rep, ids, strata_sel, answers, cd_scores, contacts, w, late)
+        check_metrics_apart(t, name, srv, rep["period"]["to"])
 
         # the reminder (the touchpoint's rule: 3 days) goes to the unanswered only
         unanswered = sorted(emails[c] for v in strata_sel.values() for c in v if c not in answers)
@@ -619,6 +620,32 @@ def test_fatigue_send_report(t, sink):
         w3 = wave(srv, sv["id"], sample_size=1000)
         d3 = draw(srv, w3["id"])
         t.eq(d3["draw"]["population"], 71, "%s: an erased customer is not in a later frame" % name)
+
+
+def check_metrics_apart(t, name, srv, cut_iso):
+    """/metrics and the rest of the analytics engine describe contact-driven
+    answers: a wave's answers are left out unless channel=relationship asks
+    for them. The reference is the responses table read directly."""
+    cut = ks.parse_iso(cut_iso)
+    def ref(where):
+        rows = srv.sql("SELECT nps FROM responses WHERE nps IS NOT NULL AND received_at < ? AND " + where, (cut,))
+        a = [r[0] for r in rows]
+        return len(a), round((sum(v >= 9 for v in a) - sum(v <= 6 for v in a)) * 100.0 / len(a), 1) if a else None
+    def got(q):
+        st, _, b = srv.get("/api/v1/metrics?period=%s%s" % (PERIOD, q))
+        nps = b.get("nps") if st == 200 else None
+        return (b.get("n") if st == 200 else st), (nps.get("value") if isinstance(nps, dict) else nps)
+    n_cd, nps_cd = ref("coalesce(channel, '') <> 'relationship'")
+    n_rel, nps_rel = ref("channel = 'relationship'")
+    t.check(n_rel >= 5 and n_cd >= 5, "%s: both kinds of answer are in the period (%d, %d)" % (name, n_rel, n_cd))
+    t.eq(got(""), (n_cd, nps_cd), "%s: /metrics without a channel counts the contact-driven answers only" % name)
+    t.eq(got("&channel=relationship"), (n_rel, nps_rel),
+         "%s: /metrics?channel=relationship gives the wave's answers" % name)
+    st, _, b = srv.get("/api/v1/metrics?period=%s&group_by=channel" % PERIOD)
+    keys = sorted((r.get("channel") or {}).get("name", r.get("channel")) if isinstance(r.get("channel"), dict)
+                  else r.get("channel") for r in (b or {}).get("rows", []))
+    t.check(st == 200 and "relationship" not in keys and keys,
+            "%s: group_by=channel lists the contact channels, not the wave's" % name, ks.got(st, keys))
 
 
 def check_report(t, name, rep, ids, sel, answers, cd_scores, contacts, w, late):

@@ -123,6 +123,11 @@ const char *idata_json_text(const json_t *v, char *buf, size_t n)
 	}
 }
 
+bool idata_customer_id_reserved(const char *external_id)
+{
+	return external_id && strncmp(external_id, IDATA_ERASED_PREFIX, strlen(IDATA_ERASED_PREFIX)) == 0;
+}
+
 /* ---- the check ------------------------------------------------------------ */
 
 typedef struct idata_ck {
@@ -169,6 +174,17 @@ static const char *idata_text(idata_ck *k, int i, size_t max, bool required)
 	}
 	k->out->s[i] = v;
 	return v;
+}
+
+/* A customer's external id (field i), refused when it is a tombstone's. */
+static void idata_customer_ref(idata_ck *k, int i)
+{
+	const char *v = idata_text(k, i, IDATA_TEXT_MAX, true);
+	if (v && idata_customer_id_reserved(v)) {
+		k->out->s[i] = NULL;
+		idata_bad(k, k->names[i], "'%.40s': an id starting with '" IDATA_ERASED_PREFIX "' is an erased "
+			  "customer's, never given to a customer", v);
+	}
 }
 
 static int idata_days_in_month(int y, int m)
@@ -259,7 +275,7 @@ static void idata_customer(idata_ck *k, const ks_tz *tz)
 	(void)tz;
 	idata_rec *r = k->out;
 	/* in the order of the fields, so that a row's messages are too */
-	idata_text(k, IDC_EXTERNAL_ID, IDATA_TEXT_MAX, true);
+	idata_customer_ref(k, IDC_EXTERNAL_ID);
 	idata_text(k, IDC_NAME, IDATA_TEXT_MAX, false);
 	idata_text(k, IDC_EMAIL, IDATA_TEXT_MAX, false);
 	const char *v = idata_text(k, IDC_LANGUAGE, 40, false);
@@ -313,7 +329,7 @@ static void idata_customer(idata_ck *k, const ks_tz *tz)
 
 static void idata_holding(idata_ck *k)
 {
-	idata_text(k, IDH_CUSTOMER, IDATA_TEXT_MAX, true);
+	idata_customer_ref(k, IDH_CUSTOMER);
 	idata_text(k, IDH_PRODUCT, IDATA_TEXT_MAX, true);
 	idata_date(k, IDH_SINCE, 0);
 	idata_date(k, IDH_UNTIL, 1);
@@ -328,7 +344,7 @@ static void idata_event(idata_ck *k, const ks_tz *tz)
 {
 	idata_rec *r = k->out;
 	idata_text(k, IDE_EXTERNAL_ID, IDATA_TEXT_MAX, false);
-	idata_text(k, IDE_CUSTOMER, IDATA_TEXT_MAX, true);
+	idata_customer_ref(k, IDE_CUSTOMER);
 	idata_text(k, IDE_CHANNEL, 64, false);
 	idata_text(k, IDE_DETAIL, IDATA_DETAIL_MAX, false);
 	const char *v = idata_text(k, IDE_KIND, 40, true);

@@ -95,6 +95,14 @@ int idata_check(idata_kind k, const idata_in *in, const ks_tz *tz, idata_rec *ou
  * Numbers are written into buf (at least 32 bytes). */
 const char *idata_json_text(const json_t *v, char *buf, size_t n);
 
+/* issue 16 H8: 'erased-…' is the external id of an erased customer's
+ * tombstone (sqlite_gdpr.c), never a customer's: every intake that names a
+ * customer by external id (imports, their references, POST/PUT
+ * /api/v1/customers) refuses it, so no data is ever attached to an erased
+ * person again. */
+#define IDATA_ERASED_PREFIX "erased-"
+bool idata_customer_id_reserved(const char *external_id);
+
 /* Valid UTF-8 without control characters other than tab, CR and LF. */
 bool idata_text_ok(const char *s);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "model/idata.h"
 
 #define MODEL_TEXT_MAX_DEFAULT 500  /* bytes, for text fields without a max */
 #define MODEL_PATH_MAX 64           /* == sizeof ks_error.field */
@@ -390,6 +391,11 @@ static ks_err model_check_customer(const model_entity *ent, json_t *obj, const j
 	if (phone && !model_phone_ok(phone))
 		return ks_fail(e, KS_ERR_INVALID, "phone",
 			       "phone may hold only digits, spaces, +, - and parentheses");
+	/* issue 16 H8: an erased customer's tombstone id is never a customer's */
+	const char *ext = json_string_value(json_object_get(obj, "external_id"));
+	if (idata_customer_id_reserved(ext))
+		return ks_fail(e, KS_ERR_INVALID, "external_id",
+			       "an external_id starting with '" IDATA_ERASED_PREFIX "' is an erased customer's");
 	if (model_default(obj, existing, "language", json_string("nl")))
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	return KS_OK;

@@ -520,6 +520,52 @@ def gdpr(t, srv, db, tmp):
     rc, out, err = imp(db, "customers", p)
     t.check(rc == 0 and summary_re(p, 1, "customers", "1 added, 0 updated").match(out),
             "after erasure the same external id imported again is a new customer, not the tombstone", out + err)
+    erased_names(t, srv, db, tmp, cid)
+
+
+def erased_names(t, srv, db, tmp, cid):
+    """H8: the tombstone's id 'erased-N' never names a customer again — not in
+    an import, its references, nor POST /api/v1/customers."""
+    tomb_id = "erased-%d" % cid
+    tomb = q(db, "SELECT external_id, name, email, segment, erased_at IS NOT NULL FROM customers WHERE id = ?", (cid,))
+    t.eq(tomb, [(tomb_id, None, None, None, 1)], "erased: the tombstone is marked (erased_at) and keeps its id text")
+    before = snapshot(db)
+    p = write(os.path.join(tmp, "tomb.csv"), "external_id,name,email,segment,loyalty\n%s,Jan Jansen,jan@example.org,gold,ja\n"
+              % tomb_id)
+    rc, out, err = imp(db, "customers", p)
+    t.eq((rc, err.splitlines()), (1, [
+        "%s:2: column 'external_id': '%s': an id starting with 'erased-' is an erased customer's, never given to "
+        "a customer" % (p, tomb_id), "klantstem: %s: 1 bad row; nothing imported" % p]),
+         "erased: an import naming the tombstone's id is refused at FILE:LINE: column")
+    p = write(os.path.join(tmp, "tomb_ev.csv"), "customer_external_id,kind,occurred_at,detail\n%s,login,2026-01-01,x\n"
+              % tomb_id)
+    rc, out, err = imp(db, "events", p)
+    t.eq((rc, err.splitlines()[:1]), (1, [
+        "%s:2: column 'customer_external_id': '%s': an id starting with 'erased-' is an erased customer's, never "
+        "given to a customer" % (p, tomb_id)]), "erased: an event naming the tombstone is refused")
+    for kind, body, field in (
+            ("customers", [{"external_id": tomb_id, "name": "Jan"}], "[0].external_id"),
+            ("events", [{"customer_external_id": tomb_id, "kind": "login", "occurred_at": "2026-01-01"}],
+             "[0].customer_external_id"),
+            ("holdings", [{"customer_external_id": tomb_id, "product_external_id": "P1"}], "[0].customer_external_id")):
+        st, _, b = srv.post("/api/v1/import/" + kind, body)
+        t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, field),
+             "erased: POST /import/%s naming the tombstone: 422 naming %s" % (kind, field))
+    st, _, b = srv.post("/api/v1/customers", {"external_id": "erased-999999", "name": "Nieuw"})
+    t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, "external_id"),
+         "erased: POST /api/v1/customers with an 'erased-' id is 422 naming external_id (a later erasure "
+         "would collide with it)")
+    t.eq(snapshot(db), before, "erased: nothing written by any of the refusals; the tombstone is unchanged")
+    # a customer stored before the intakes refused the prefix (written with
+    # sqlite3 here) is a real customer: references to it still work
+    con = sqlite3.connect(db, timeout=10)
+    con.execute("INSERT INTO customers(external_id, name, created_at) VALUES ('erased-legacy', 'Oud', 0)")
+    con.commit()
+    con.close()
+    st, _, b = srv.post("/api/v1/import/events", [{"customer_external_id": "erased-legacy", "kind": "login",
+                                                   "occurred_at": "2026-01-01"}])
+    t.eq(st, 422, "erased: a reference to any 'erased-' id is refused, also a legacy customer's (the text alone is "
+         "not trusted)")
 
 
 def main(t, srv):

@@ -438,13 +438,16 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 	 * customer (SQLite reuses the highest rowid once deleted) and the
 	 * erasure record and audit entries keep meaning this one; it is opted
 	 * out, so no invitation can reach a new contact filed under it. */
-	const char *keep[] = {"opted_out_at", NULL};
+	/* issue 16 H8: erased_at (migration 023) marks the tombstone; every
+	 * look-up by external id and the relationship frame skip it by that
+	 * marker, not by the 'erased-' text (which the intakes refuse) */
+	const char *keep[] = {"opted_out_at", "erased_at", NULL};
 	if (!err)
 		err = sq_gdpr_blank(c, "customers", keep, id, e);
 	if (!err)
 		err = sq_gdpr_run(c,
 				  "UPDATE customers SET external_id = 'erased-' || id,"
-				  " opted_out_at = coalesce(opted_out_at, ?2) WHERE id = ?1",
+				  " opted_out_at = coalesce(opted_out_at, ?2), erased_at = ?2 WHERE id = ?1",
 				  id, now, NULL, e);
 	return err;
 }

@@ -24,7 +24,7 @@ static const char *const sq_imp_sql[SQ_IMP_N] = {
 	"SELECT id, team_id FROM employees WHERE lower(email)=lower(?1) LIMIT 2",
 	"SELECT id, 0 FROM org_units WHERE id=?1",
 	"SELECT id, 0 FROM org_units WHERE name=?1 LIMIT 2",
-	"SELECT id, coalesce(language,'') FROM customers WHERE external_id=?1 LIMIT 2",
+	"SELECT id, coalesce(language,'') FROM customers WHERE external_id=?1 AND erased_at IS NULL LIMIT 2", /* H8 */
 	"SELECT body_hash FROM responses WHERE client_key=?1",
 	NULL,
 };

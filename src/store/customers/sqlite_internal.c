@@ -31,7 +31,7 @@ enum { SI_FIND, SI_UPSERT, SI_UPDATE, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_
  * stored value on update; language keeps it also when given empty (NOT
  * NULL, 'nl' when new). */
 static const char *const sq_idata_sql[IDATA__KINDS][3] = {
-	{"SELECT id FROM customers WHERE external_id = ?1",
+	{"SELECT id FROM customers WHERE external_id = ?1 AND erased_at IS NULL",
 	 "INSERT INTO customers(external_id, name, email, language, customer_since, city, birth_year, segment,"
 	 " phone, created_at) VALUES (?1, ?2, ?3, coalesce(?4, 'nl'), ?5, ?6, ?7, ?8, ?9, ?10)"
 	 " ON CONFLICT(external_id) DO UPDATE SET"
@@ -39,7 +39,8 @@ static const char *const sq_idata_sql[IDATA__KINDS][3] = {
 	 " language = iif(?4 IS NOT NULL, excluded.language, language),"
 	 " customer_since = iif(?11 & 16, excluded.customer_since, customer_since),"
 	 " city = iif(?11 & 32, excluded.city, city), birth_year = iif(?11 & 64, excluded.birth_year, birth_year),"
-	 " segment = iif(?11 & 128, excluded.segment, segment), phone = iif(?11 & 256, excluded.phone, phone)",
+	 " segment = iif(?11 & 128, excluded.segment, segment), phone = iif(?11 & 256, excluded.phone, phone)"
+	 " WHERE erased_at IS NULL", /* H8: never an erased customer's tombstone (idata_check refuses its id) */
 	 NULL},
 	{"SELECT id FROM products WHERE external_id = ?1",
 	 "INSERT INTO products(external_id, name, category, created_at) VALUES (?1, ?2, ?3, ?4)"
@@ -123,7 +124,7 @@ static ks_err sq_idata_prepare(store_idata *x, ks_error *e)
 		"INSERT INTO customer_attributes(customer_id, key, value) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT(customer_id, key) DO UPDATE SET value = excluded.value",
 		"DELETE FROM customer_attributes WHERE customer_id = ?1 AND key = ?2",
-		"SELECT id FROM customers WHERE external_id = ?1",
+		"SELECT id FROM customers WHERE external_id = ?1 AND erased_at IS NULL",
 		"SELECT id FROM products WHERE external_id = ?1",
 	};
 	for (int i = 0; i < SI__N; i++) {

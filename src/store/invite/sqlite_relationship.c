@@ -406,7 +406,8 @@ static bool sq_rel_add_unit(sq_rel_frame *f, sqlite3_stmt *st, const invite_rule
 	return true;
 }
 
-/* Every customer not erased (GDPR erasure renames the external id), with
+/* Every customer not erased (erased_at marks a GDPR tombstone; an id that
+ * merely starts with 'erased-' is a real customer's), with
  * its stratum, key and eligibility now, in the draw's order. */
 static ks_err sq_rel_frame_read(sq_conn *c, const store_rel_wave *w, uint64_t seed, int64_t now, sq_rel_frame *f,
 				ks_error *e)
@@ -416,7 +417,7 @@ static ks_err sq_rel_frame_read(sq_conn *c, const store_rel_wave *w, uint64_t se
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT cu.id, coalesce(cu.segment, ''), " SQ_REL_FACTS
-			      " FROM customers cu WHERE cu.external_id NOT LIKE 'erased-%'",
+			      " FROM customers cu WHERE cu.erased_at IS NULL",
 			      &st, e);
 	if (err)
 		return err;

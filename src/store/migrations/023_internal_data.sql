@@ -69,3 +69,15 @@ CREATE TABLE import_runs (
 	duplicates    INTEGER,       -- rows whose id came again later in the same file (the last wins)
 	source        TEXT NOT NULL DEFAULT 'cli' CHECK (source IN ('cli', 'api'))
 );
+
+-- An erased customer (GDPR erasure, sqlite_gdpr.c) stays as a tombstone
+-- row; erased_at marks it, so that every look-up of a customer by external
+-- id (imports, their references, the relationship frame) skips it by the
+-- marker rather than by the tombstone's id text 'erased-ID' — a real
+-- customer's id may start with that text (one imported before intakes
+-- refused it). Customers erased before this migration get the time of
+-- their erasure record.
+ALTER TABLE customers ADD COLUMN erased_at INTEGER;
+UPDATE customers SET erased_at = (SELECT max(x.erased_at) FROM erasures x
+                                   WHERE x.subject_kind = 'customer' AND x.subject_id = customers.id)
+ WHERE id IN (SELECT subject_id FROM erasures WHERE subject_kind = 'customer');

@@ -272,7 +272,7 @@ ks_err api_rel_wave_put(http_req *req, ks_error *e)
 	api_app *app = req->app;
 	int64_t id;
 	json_t *body = NULL;
-	store_rel_wave old, w;
+	store_rel_wave old = {0}, w;
 	ks_err err = api_param_id(req, 0, &id, e);
 	if (!err)
 		err = store_rel_wave_get(app->store, id, &old, e);

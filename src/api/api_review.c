@@ -1,15 +1,18 @@
-/* api_review.c — review invitations (issue 16, part H3): after a promoter's
- * survey answer, the thank-you page invites the customer to write a public
- * review on the organisation's review page (docs/API.md "Review
- * invitations").
+/* api_review.c — review invitations (issue 16, part H3): after a survey
+ * answer, the thank-you page invites the customer to write a public review
+ * on the organisation's review page (docs/API.md "Review invitations").
+ * Whom: everyone who answered by default; "promoters" only is a setting
+ * (issue 16 H7) that the admin page and the docs warn against — inviting
+ * only the happy ones is "review gating", which Google's and Trustpilot's
+ * review policies forbid and the Dutch ACM counts as misleading.
  *
- *   GET|PUT /api/v1/review-invitations/settings   admins: on/off, the page, min NPS, interval
+ *   GET|PUT /api/v1/review-invitations/settings   admins: on/off, the page, audience, min NPS, interval
  *   GET /api/v1/review-invitations/stats          directors, admins: invited, clicked, wrote
  *   GET /r/{token}                                public: counts the click, 303 to the page
  *
  * Why the thank-you page and no mail: the invitation is made at the one
- * moment the customer has just said they would recommend us, on a page they
- * are reading; a second mail after the survey mail is one more message to a
+ * moment the customer has just told us how we did, on a page they are
+ * reading; a second mail after the survey mail is one more message to a
  * customer the fatigue rules protect, and a review asked for by mail long
  * after the contact says less. The link goes through /r/{token} so a click
  * is counted without the review site's help, and the page can move.
@@ -34,9 +37,9 @@ static json_t *rv_settings_json(const store_review_settings *o)
 	char at[40] = "";
 	if (o->updated_at)
 		clock_format_iso(o->updated_at, at, sizeof at);
-	return json_pack("{s:b, s:s, s:i, s:i, s:s?}", "enabled", o->enabled, "url", o->url, "min_nps",
-			 o->min_nps, "interval_days", o->interval_days, "updated_at",
-			 o->updated_at ? at : NULL);
+	return json_pack("{s:b, s:s, s:s, s:i, s:i, s:s?}", "enabled", o->enabled, "url", o->url, "audience",
+			 store_review_audience_name(o->audience), "min_nps", o->min_nps, "interval_days",
+			 o->interval_days, "updated_at", o->updated_at ? at : NULL);
 }
 
 ks_err api_review_settings_get(http_req *req, ks_error *e)
@@ -95,13 +98,13 @@ static ks_err rv_int_member(const json_t *v, const char *name, int lo, int hi, i
  * its lock, and refuses "on" without a URL there). */
 static ks_err rv_settings_from_json(const json_t *o, store_review_settings *s, unsigned *set, ks_error *e)
 {
-	static const char *const fields[] = {"enabled", "url", "min_nps", "interval_days", NULL};
+	static const char *const fields[] = {"enabled", "url", "audience", "min_nps", "interval_days", NULL};
 	ks_err err = api_only_fields(o, fields, "", e);
 	if (err)
 		return err;
 	if (json_object_size(o) == 0)
 		return ks_fail(e, KS_ERR_INVALID, "enabled",
-			       "give at least one of enabled, url, min_nps, interval_days");
+			       "give at least one of enabled, url, audience, min_nps, interval_days");
 	const json_t *v;
 	if ((v = json_object_get(o, "enabled")) != NULL) {
 		if (!json_is_boolean(v))
@@ -117,6 +120,11 @@ static ks_err rv_settings_from_json(const json_t *o, store_review_settings *s, u
 			return err;
 		snprintf(s->url, sizeof s->url, "%s", json_string_value(v));
 		*set |= STORE_REVIEW_SET_URL;
+	}
+	if ((v = json_object_get(o, "audience")) != NULL) { /* issue 16 H7 */
+		if (!json_is_string(v) || !store_review_audience_parse(json_string_value(v), &s->audience))
+			return ks_fail(e, KS_ERR_INVALID, "audience", "audience must be \"all\" or \"promoters\"");
+		*set |= STORE_REVIEW_SET_AUDIENCE;
 	}
 	if ((v = json_object_get(o, "min_nps")) != NULL) {
 		if ((err = rv_int_member(v, "min_nps", 0, 10, &s->min_nps, e)))
@@ -211,10 +219,17 @@ ks_err api_review_stats(http_req *req, ks_error *e)
 		err = store_review_stats_get(app->store, from, to, &st, e);
 	if (err)
 		return err;
+	/* issue 16 H7: the plain counts per audience in force when sent */
+	json_t *by = json_object();
+	for (int a = STORE_REVIEW_ALL; a <= STORE_REVIEW_PROMOTERS; a++)
+		json_object_set_new(by, store_review_audience_name((store_review_audience)a),
+				    json_pack("{s:I, s:I, s:I}", "invited", (json_int_t)st.by[a].invited, "clicked",
+					      (json_int_t)st.by[a].clicked, "wrote", (json_int_t)st.by[a].wrote));
 	http_reply_json(req, 200,
-			json_pack("{s:o, s:o, s:I, s:o, s:o}", "from", rv_time_json(from), "to",
+			json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}", "from", rv_time_json(from), "to",
 				  rv_time_json(to), "invited", (json_int_t)st.invited, "clicked",
-				  rv_rate_json(st.clicked, st.invited), "wrote", rv_rate_json(st.wrote, st.invited)));
+				  rv_rate_json(st.clicked, st.invited), "wrote", rv_rate_json(st.wrote, st.invited),
+				  "by_audience", by));
 	return KS_OK;
 }
 
@@ -266,7 +281,7 @@ ks_err api_review_click(http_req *req, ks_error *e)
 
 /* For the thank-you page (api_survey.c): the invitation for a just stored
  * response, as the link "/r/{token}" in href; false when none (off, not a
- * promoter, no customer or address, opted out, invited lately, or an error:
+ * promoter under audience "promoters", no customer or address, opted out, invited lately, or an error:
  * a failure here never spoils the customer's thank-you page). */
 bool api_review_offer(api_app *app, int64_t response_id, char *href, size_t n)
 {

@@ -335,7 +335,8 @@ static ks_err api_survey_store(http_req *req, api_post *p, ks_error *e)
 	}
 	if (err)
 		return err;
-	/* issue 16 H3: a promoter may be invited to write a public review */
+	/* issue 16 H3: the customer may be invited to write a public review
+	 * (everyone who answered, or promoters only: the audience setting, H7) */
 	char review[64];
 	if (p->l.is_contact && p->r.nps >= 0 && api_review_offer(app, p->r.id, review, sizeof review))
 		return api_page_thanks_review(req, lang, review);

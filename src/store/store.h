@@ -1457,10 +1457,18 @@ ks_err store_mention_location_delete(ks_store *s, const char *location, int64_t 
  * write a public review (docs/API.md "Review invitations"). */
 #define STORE_REVIEW_URL_MAX 400
 #define STORE_REVIEW_TOKEN_LEN 32
+/* issue 16 H7: who is invited. ALL (the default): every customer who
+ * answered; PROMOTERS: NPS >= min_nps only ("review gating": against
+ * Google's and Trustpilot's review policies, docs/API.md). */
+typedef enum { STORE_REVIEW_ALL = 0, STORE_REVIEW_PROMOTERS } store_review_audience;
+/* "all" / "promoters"; _parse false for anything else. */
+const char *store_review_audience_name(store_review_audience a);
+bool store_review_audience_parse(const char *name, store_review_audience *out);
 typedef struct store_review_settings {
 	bool enabled;            /* default false */
 	char url[STORE_REVIEW_URL_MAX + 1]; /* the review page; "" = none */
-	int min_nps;             /* 0..10; default 9 */
+	store_review_audience audience; /* default ALL */
+	int min_nps;             /* 0..10, under PROMOTERS; default 9 */
 	int interval_days;       /* at most one invitation per customer in this many days; default 180 */
 	int64_t updated_by;      /* users.id; 0 = none */
 	int64_t updated_at;      /* 0 = never set */
@@ -1470,7 +1478,7 @@ ks_err store_review_settings_get(ks_store *s, store_review_settings *out, ks_err
 /* issue 16 H7: the members of o a change sets (the others keep their
  * stored value). */
 enum { STORE_REVIEW_SET_ENABLED = 1, STORE_REVIEW_SET_URL = 2, STORE_REVIEW_SET_MIN_NPS = 4,
-       STORE_REVIEW_SET_INTERVAL = 8 };
+       STORE_REVIEW_SET_INTERVAL = 8, STORE_REVIEW_SET_AUDIENCE = 16 };
 /* Change the members of o named in `set` (a mask of STORE_REVIEW_SET_*;
  * values already checked) and append audit (borrowed; NULL = none) in one
  * write transaction: read, merged and written under one lock, so two
@@ -1481,8 +1489,8 @@ enum { STORE_REVIEW_SET_ENABLED = 1, STORE_REVIEW_SET_URL = 2, STORE_REVIEW_SET_
 ks_err store_review_settings_put(ks_store *s, store_review_settings *o, unsigned set, const store_audit_entry *audit,
 				 ks_error *e);
 /* Decide and record the invitation for a stored response, in one
- * transaction: invited when the settings are on with a URL, the response's
- * NPS >= min_nps, its customer has an e-mail address and has not opted out,
+ * transaction: invited when the settings are on with a URL, (audience
+ * PROMOTERS only) the response's NPS >= min_nps, its customer has an e-mail address and has not opted out,
  * and that customer had no invitation in the last interval_days (the same
  * response again returns its own invitation). *offered tells; token (when
  * offered) gets the link's token. */
@@ -1494,9 +1502,14 @@ ks_err store_review_offer(ks_store *s, int64_t response_id, int64_t now, bool *o
 ks_err store_review_click(ks_store *s, const char *token, int64_t now, char url[STORE_REVIEW_URL_MAX + 1],
 			  ks_error *e);
 /* Invitations sent in [from, to) (0 = open end): how many, how many were
- * clicked, how many led to a mention of the customer (reviewed_mention_id). */
+ * clicked, how many led to a mention of the customer (reviewed_mention_id);
+ * by[] the same per audience in force when they were sent (issue 16 H7). */
+typedef struct store_review_counts {
+	int64_t invited, clicked, wrote;
+} store_review_counts;
 typedef struct store_review_stats {
 	int64_t invited, clicked, wrote;
+	store_review_counts by[2]; /* [STORE_REVIEW_ALL], [STORE_REVIEW_PROMOTERS] */
 } store_review_stats;
 ks_err store_review_stats_get(ks_store *s, int64_t from, int64_t to, store_review_stats *out, ks_error *e);
 /* ==== end of review invitations ============================================= */

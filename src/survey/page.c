@@ -586,8 +586,8 @@ ks_err survey_page_message(ks_buf *out, const char *lang, survey_message kind)
 	return survey_page_message_voice(out, lang, NULL, kind);
 }
 
-/* issue 16 H3 (review invitations): the thank-you page of a promoter may
- * carry an invitation to write a public review; review_href NULL = none. */
+/* issue 16 H3 (review invitations): the thank-you page may carry an
+ * invitation to write a public review; review_href NULL = none. */
 static ks_err survey_page_message_with(ks_buf *out, const char *lang, const survey_voice *voice,
 				       survey_message kind, const char *review_href);
 
@@ -604,16 +604,18 @@ ks_err survey_page_thanks_review(ks_buf *out, const char *lang, const survey_voi
 }
 
 /* The invitation: a plain link (no script on this page), opened where the
- * customer is; the review site is another organisation's page. */
+ * customer is; the review site is another organisation's page. Worded for
+ * any answer, good or bad (issue 16 H7: everyone who answered is invited by
+ * default; asking only the happy ones is review gating). */
 static void survey_review_invite(survey_out *o, survey_lang l, const char *href)
 {
 	out_puts(o, "<section class=\"review\" aria-labelledby=\"review-h\">\n<h2 id=\"review-h\">");
 	out_html(o, tu(l, "Wil je anderen over ons vertellen?", "Wilt u anderen over ons vertellen?",
 		       "Would you tell others about us?"));
 	out_puts(o, "</h2>\n<p>");
-	out_html(o, tu(l, "Fijn dat je ons aanraadt! Een review helpt anderen kiezen. Het is helemaal vrijwillig.",
-		       "Fijn dat u ons aanraadt! Een review helpt anderen kiezen. Het is helemaal vrijwillig.",
-		       "Glad you would recommend us! A review helps others choose. It is entirely up to you."));
+	out_html(o, tu(l, "Een eerlijke review, positief of kritisch, helpt anderen kiezen. Het is helemaal vrijwillig.",
+		       "Een eerlijke review, positief of kritisch, helpt anderen kiezen. Het is helemaal vrijwillig.",
+		       "An honest review, positive or critical, helps others choose. It is entirely up to you."));
 	out_puts(o, "</p>\n<p><a href=\"");
 	out_html(o, href);
 	out_puts(o, "\" rel=\"noopener\">");

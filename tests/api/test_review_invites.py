@@ -88,9 +88,9 @@ def credits(srv, token_of):
 
 def test_settings(t, srv):
     st, _, b = srv.get(SETTINGS)
-    t.check(st == 200 and b == {"enabled": False, "url": "", "min_nps": 9, "interval_days": 180,
+    t.check(st == 200 and b == {"enabled": False, "url": "", "audience": "all", "min_nps": 9, "interval_days": 180,
                                 "updated_at": None},
-            "settings: off by default, no page, min_nps 9, interval 180 days", ks.got(st, b))
+            "settings: off by default, no page, audience all, min_nps 9, interval 180 days", ks.got(st, b))
     bad = [({"url": "http://www.example.nl/review"}, "url", "http URL"),
            ({"url": "ftp://example.nl/x"}, "url", "ftp URL"),
            ({"url": "https://"}, "url", "https without a host"),
@@ -103,6 +103,9 @@ def test_settings(t, srv):
            ({"min_nps": 11}, "min_nps", "min_nps 11"),
            ({"min_nps": -1}, "min_nps", "min_nps -1"),
            ({"min_nps": 8.5}, "min_nps", "min_nps not whole"),
+           ({"audience": "happy"}, "audience", "audience not all/promoters"),
+           ({"audience": "Promoters"}, "audience", "audience in capitals"),
+           ({"audience": 1}, "audience", "audience not text"),
            ({"interval_days": 0}, "interval_days", "interval_days 0"),
            ({"interval_days": 3651}, "interval_days", "interval_days 3651"),
            ({"colour": "red"}, "colour", "an unknown member"),
@@ -162,6 +165,10 @@ def main(t, srv):
     t.eq(srv.sql("SELECT count(*) FROM review_invitations")[0][0], 0, "off: no invitation stored")
 
     test_settings(t, srv)
+    # the promoters-only audience (the default is everyone: see audience_all)
+    st, _, b = srv.request("PUT", SETTINGS, {"audience": "promoters"})
+    t.check(st == 200 and b.get("audience") == "promoters" and b.get("enabled") is True,
+            "settings: audience promoters", ks.got(st, b))
 
     # promoter, the interval starts at this invitation
     st, body, link1 = answer(srv, f, prom, 9)
@@ -357,6 +364,41 @@ def main(t, srv):
     st, hd, b = srv.get(link6, auth=False)
     t.check(st == 404, "erasure: its link no longer works", ks.got(st, b))
     credit_moves(t, srv, f)
+    audience_all(t, srv, f)
+
+
+def audience_all(t, srv, f):
+    """issue 16 H7: audience "all" (the default) invites everyone who answered,
+    whatever the score (min_nps does not apply); the stats count per audience
+    in force when each invitation was sent."""
+    t2 = T0 + 600 * DAY
+    ks.set_clock(srv, t2)
+    st, _, b = srv.request("PUT", SETTINGS, {"audience": "all", "min_nps": 9, "interval_days": 180})
+    t.check(st == 200 and b.get("audience") == "all", "audience: back to all", ks.got(st, b))
+    det, pas = customer(srv, "aud-det", "aud-det@example.nl"), customer(srv, "aud-pas", "aud-pas@example.nl")
+    st, body, link_d = answer(srv, f, det, 2)
+    t.check(st == 201 and link_d is not None and "Schrijf een review" in body and "positief of kritisch" in body
+            and "aanraadt" not in body,
+            "audience all: a detractor (2) is invited, with words for any answer", ks.got(st, body))
+    st, body, link_p = answer(srv, f, pas, 7)
+    t.check(st == 201 and link_p is not None, "audience all: a passive (7) is invited", ks.got(st, body))
+    st, body, link = answer(srv, f, det, 10)
+    t.check(st == 201 and link is None, "audience all: the interval still holds", ks.got(st, body))
+    t.eq(srv.sql("SELECT audience, count(*) FROM review_invitations GROUP BY audience ORDER BY audience"),
+         [("all", 2), ("promoters", 9)], "audience: each invitation records the audience it was sent under")
+    st, hd, b = srv.get(link_d, auth=False)
+    t.check(st == 303, "fixture: the detractor's link clicked", ks.got(st, b))
+    st, _, s = srv.get(STATS + "?from=" + urllib.parse.quote(ks.iso(t2)))
+    t.check(st == 200 and s.get("invited") == 2 and s.get("by_audience") == {
+        "all": {"invited": 2, "clicked": 1, "wrote": 0}, "promoters": {"invited": 0, "clicked": 0, "wrote": 0}},
+        "stats: by_audience counts the window's two invitations under all", ks.got(st, s))
+    st, _, s = srv.get(STATS)
+    ba = s.get("by_audience") or {}
+    t.check(st == 200 and ba.get("promoters", {}).get("invited") == 9 and ba.get("all", {}).get("invited") == 2
+            and s.get("invited") == 11
+            and s["clicked"]["n"] == ba["all"]["clicked"] + ba["promoters"]["clicked"]
+            and s["wrote"]["n"] == ba["all"]["wrote"] + ba["promoters"]["wrote"],
+            "stats: 9 invitations under promoters, 2 under all, the totals their sums", ks.got(st, s))
 
 
 def credit_moves(t, srv, f):

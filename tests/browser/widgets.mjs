@@ -203,6 +203,22 @@ async function main() {
       ok(!m.cls.includes('error'), 'an https address is saved', m);
       const s = (await admin.call('GET', '/review-invitations/settings')).body;
       eq([s.enabled, s.url, s.min_nps, s.interval_days], [true, 'https://reviews.example.com/x', 10, 180], 'the API has the settings');
+      // issue 16 H7: everyone by default; promoters only with the review-gating warning
+      eq(s.audience, 'all', 'the audience is everyone by default');
+      eq(await page.inputValue('#rv-audience'), 'all', 'the page shows audience everyone');
+      const warn = await page.textContent('#rv-audience-warning');
+      ok(/review gating/.test(warn) && /Google en Trustpilot verbieden/.test(warn) && /ACM/.test(warn),
+        'the warning names review gating, the review sites\' policies and the ACM', warn);
+      eq(await page.getAttribute('#rv-audience-warning', 'data-level'), 'info', 'the warning is a note while everyone is invited');
+      await page.selectOption('#rv-audience', 'promoters');
+      eq(await page.getAttribute('#rv-audience-warning', 'data-level'), 'warn', 'choosing promoters only makes it a warning');
+      await page.evaluate(() => { document.querySelector('#rv-msg').textContent = ''; });  // the same message comes again
+      await page.click('#rv-save');
+      m = await waitMsg(page, '#rv-msg', '');
+      ok(!m.cls.includes('error'), 'audience promoters is saved', m);
+      eq((await admin.call('GET', '/review-invitations/settings')).body.audience, 'promoters', 'saved: audience promoters (API)');
+      eq(await page.$$eval('#rv-audience-stats tbody tr', (r) => r.map((x) => [x.dataset.audience, ...[...x.querySelectorAll('td')].map((c) => c.textContent)])),
+        [['all', '0', '0', '0'], ['promoters', '0', '0', '0']], 'the counts per audience (none yet)');
       await shot(page, 'review-settings');
     });
 

@@ -11,6 +11,22 @@
 
 #define SQ_REVIEW_DAY 86400
 
+const char *store_review_audience_name(store_review_audience a)
+{
+	return a == STORE_REVIEW_PROMOTERS ? "promoters" : "all";
+}
+
+bool store_review_audience_parse(const char *name, store_review_audience *out)
+{
+	if (strcmp(name, "all") == 0)
+		*out = STORE_REVIEW_ALL;
+	else if (strcmp(name, "promoters") == 0)
+		*out = STORE_REVIEW_PROMOTERS;
+	else
+		return false;
+	return true;
+}
+
 static void sq_review_defaults(store_review_settings *o)
 {
 	memset(o, 0, sizeof *o);
@@ -25,7 +41,7 @@ static ks_err sq_review_settings(sq_conn *c, store_review_settings *out, ks_erro
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT enabled, url, min_nps, interval_days, coalesce(updated_by, 0),"
-			      " coalesce(updated_at, 0) FROM review_settings WHERE id = 1",
+			      " coalesce(updated_at, 0), audience FROM review_settings WHERE id = 1",
 			      &st, e);
 	if (err)
 		return err;
@@ -37,6 +53,8 @@ static ks_err sq_review_settings(sq_conn *c, store_review_settings *out, ks_erro
 		out->interval_days = sqlite3_column_int(st, 3);
 		out->updated_by = sqlite3_column_int64(st, 4);
 		out->updated_at = sqlite3_column_int64(st, 5);
+		if (!store_review_audience_parse(sq_ctext(st, 6), &out->audience))
+			out->audience = STORE_REVIEW_ALL; /* the CHECK allows no other */
 	} else if (rc != SQLITE_DONE) {
 		err = sq_fail(c, rc, e);
 	}
@@ -63,6 +81,8 @@ static void sq_review_merge(store_review_settings *cur, const store_review_setti
 		cur->min_nps = o->min_nps;
 	if (set & STORE_REVIEW_SET_INTERVAL)
 		cur->interval_days = o->interval_days;
+	if (set & STORE_REVIEW_SET_AUDIENCE)
+		cur->audience = o->audience;
 	cur->updated_by = o->updated_by;
 }
 
@@ -71,10 +91,10 @@ static ks_err sq_review_write(sq_conn *c, const store_review_settings *o, ks_err
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO review_settings(id, enabled, url, min_nps, interval_days, updated_by,"
-			      " updated_at) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
+			      " updated_at, audience) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET"
 			      " enabled = excluded.enabled, url = excluded.url, min_nps = excluded.min_nps,"
 			      " interval_days = excluded.interval_days, updated_by = excluded.updated_by,"
-			      " updated_at = excluded.updated_at",
+			      " updated_at = excluded.updated_at, audience = excluded.audience",
 			      &st, e);
 	if (!err) {
 		sqlite3_bind_int(st, 1, o->enabled ? 1 : 0);
@@ -83,6 +103,7 @@ static ks_err sq_review_write(sq_conn *c, const store_review_settings *o, ks_err
 		sqlite3_bind_int(st, 4, o->interval_days);
 		sq_bind_id(st, 5, o->updated_by);
 		sqlite3_bind_int64(st, 6, o->updated_at);
+		sqlite3_bind_text(st, 7, store_review_audience_name(o->audience), -1, SQLITE_STATIC);
 		err = sq_cstep(c, st, e);
 	}
 	return err;
@@ -140,16 +161,16 @@ static ks_err sq_review_existing(sq_conn *c, int64_t response_id, bool *found,
 }
 
 /* The customer of a response that may be invited: *customer_id (0 = none)
- * when the NPS reaches min_nps, the customer has an address, has not opted
- * out and had no invitation since `since`. One statement, so the rules read
- * in one place. */
+ * when (promoters only: min_nps >= 0) the NPS reaches min_nps, the customer
+ * has an address, has not opted out and had no invitation since `since`.
+ * One statement, so the rules read in one place. */
 static ks_err sq_review_candidate(sq_conn *c, int64_t response_id, int min_nps, int64_t since,
 				  int64_t *customer_id, ks_error *e)
 {
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT r.customer_id FROM responses r JOIN customers cu ON cu.id = r.customer_id"
-			      " WHERE r.id = ?1 AND r.nps IS NOT NULL AND r.nps >= ?2"
+			      " WHERE r.id = ?1 AND (?2 < 0 OR (r.nps IS NOT NULL AND r.nps >= ?2))"
 			      " AND cu.email IS NOT NULL AND trim(cu.email) <> '' AND cu.opted_out_at IS NULL"
 			      " AND NOT EXISTS (SELECT 1 FROM review_invitations ri"
 			      "  WHERE ri.customer_id = r.customer_id AND ri.sent_at > ?3)",
@@ -166,9 +187,10 @@ static ks_err sq_review_insert(sq_conn *c, int64_t response_id, int64_t customer
 			       const char *token, ks_error *e)
 {
 	sqlite3_stmt *st = NULL;
+	/* the audience in force, read in this transaction (issue 16 H7) */
 	ks_err err = sq_cprep(c,
-			      "INSERT INTO review_invitations(response_id, customer_id, token, sent_at)"
-			      " VALUES(?1, ?2, ?3, ?4)",
+			      "INSERT INTO review_invitations(response_id, customer_id, token, sent_at, audience)"
+			      " VALUES(?1, ?2, ?3, ?4, coalesce((SELECT audience FROM review_settings WHERE id = 1), 'all'))",
 			      &st, e);
 	if (err)
 		return err;
@@ -193,8 +215,8 @@ static ks_err sq_review_decide(sq_conn *c, int64_t response_id, int64_t now, boo
 		return err;
 	err = sq_review_existing(c, response_id, found, token, e);
 	if (!err && !*found)
-		err = sq_review_candidate(c, response_id, rs.min_nps, now - (int64_t)rs.interval_days * SQ_REVIEW_DAY,
-					  customer_id, e);
+		err = sq_review_candidate(c, response_id, rs.audience == STORE_REVIEW_PROMOTERS ? rs.min_nps : -1,
+					  now - (int64_t)rs.interval_days * SQ_REVIEW_DAY, customer_id, e);
 	return err;
 }
 
@@ -280,20 +302,28 @@ ks_err store_review_stats_get(ks_store *s, int64_t from, int64_t to, store_revie
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
-			      "SELECT count(*), count(clicked_at), count(reviewed_mention_id)"
-			      " FROM review_invitations WHERE (?1 = 0 OR sent_at >= ?1) AND (?2 = 0 OR sent_at < ?2)",
+			      "SELECT audience, count(*), count(clicked_at), count(reviewed_mention_id)"
+			      " FROM review_invitations WHERE (?1 = 0 OR sent_at >= ?1) AND (?2 = 0 OR sent_at < ?2)"
+			      " GROUP BY audience",
 			      &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, from);
 		sqlite3_bind_int64(st, 2, to);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			out->invited = sqlite3_column_int64(st, 0);
-			out->clicked = sqlite3_column_int64(st, 1);
-			out->wrote = sqlite3_column_int64(st, 2);
-		} else {
-			err = sq_fail(c, rc, e);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			store_review_audience a;
+			if (!store_review_audience_parse(sq_ctext(st, 0), &a))
+				continue; /* the CHECK allows no other */
+			store_review_counts *k = &out->by[a];
+			k->invited = sqlite3_column_int64(st, 1);
+			k->clicked = sqlite3_column_int64(st, 2);
+			k->wrote = sqlite3_column_int64(st, 3);
+			out->invited += k->invited;
+			out->clicked += k->clicked;
+			out->wrote += k->wrote;
 		}
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
 		sqlite3_finalize(st);
 	}
 	sq_release(s, c);

@@ -4,13 +4,18 @@
 -- a public review on the organisation's review page, through /r/{token}.
 --
 -- review_settings: one row at most (id 1); no row = off. url is the review
--- page (https only, checked by the API); min_nps the lowest NPS that is
--- invited (promoters: 9); interval_days: at most one invitation per customer
--- in that many days (a promoter answering every month is asked twice a year).
+-- page (https only, checked by the API); audience (issue 16 H7) who is
+-- invited: 'all' (the default: everyone who answered) or 'promoters' (NPS >=
+-- min_nps; "review gating", which Google's and Trustpilot's review policies
+-- forbid — the admin page and docs/API.md say so); min_nps the lowest NPS
+-- that is invited under 'promoters' (9); interval_days: at most one
+-- invitation per customer in that many days (a customer answering every
+-- month is asked twice a year).
 CREATE TABLE review_settings (
   id            INTEGER PRIMARY KEY CHECK (id = 1),
   enabled       INTEGER NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),
   url           TEXT NOT NULL DEFAULT '',
+  audience      TEXT NOT NULL DEFAULT 'all' CHECK (audience IN ('all', 'promoters')),
   min_nps       INTEGER NOT NULL DEFAULT 9 CHECK (min_nps BETWEEN 0 AND 10),
   interval_days INTEGER NOT NULL DEFAULT 180 CHECK (interval_days BETWEEN 1 AND 3650),
   updated_by    INTEGER REFERENCES users(id) ON DELETE SET NULL,
@@ -23,6 +28,7 @@ CREATE TABLE review_settings (
 -- reviewed_mention_id: the first mention (020_mentions.sql) of the same
 -- customer created at or after the invitation, set by the triggers below in
 -- the mention's own transaction — "wrote a review" is that column.
+-- audience: the setting in force when it was made (the counts per audience).
 -- A customer's erasure or a response's retention takes its invitations along.
 CREATE TABLE review_invitations (
   id                  INTEGER PRIMARY KEY,
@@ -32,7 +38,8 @@ CREATE TABLE review_invitations (
   sent_at             INTEGER NOT NULL,
   clicked_at          INTEGER,
   clicks              INTEGER NOT NULL DEFAULT 0,
-  reviewed_mention_id INTEGER REFERENCES mentions(id) ON DELETE SET NULL
+  reviewed_mention_id INTEGER REFERENCES mentions(id) ON DELETE SET NULL,
+  audience            TEXT NOT NULL DEFAULT 'all' CHECK (audience IN ('all', 'promoters'))
 );
 CREATE INDEX review_invitations_customer ON review_invitations(customer_id, sent_at);
 CREATE INDEX review_invitations_sent ON review_invitations(sent_at);

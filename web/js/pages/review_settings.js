@@ -1,12 +1,14 @@
 // pages/review_settings.js — review invitations (issue 16 H3), a panel of
 // the admin settings (#/admin/settings): on/off, the review page (https),
-// the lowest NPS invited and the interval per customer
+// whom to invite (issue 16 H7: everyone who answered, or promoters only with
+// a warning — review gating breaks the review sites' policies), the lowest
+// NPS invited under "promoters" and the interval per customer
 // (GET|PUT /api/v1/review-invitations/settings), and how many were invited,
 // followed the link and wrote a review, with their 95 % intervals
 // (GET /api/v1/review-invitations/stats). docs/API.md "Review invitations".
 
 import { api, errorDetail } from '../api.js';
-import { h, field } from '../dom.js';
+import { h, field, select } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDateTime, fmtInt, fmtPct } from '../format.js';
 import { panel } from '../widgets.js';
@@ -38,17 +40,40 @@ function statsTable(s) {
       row('wrote', s.wrote.n, rateText(s.wrote)))));  // the wrap scrolls on a phone
 }
 
+// issue 16 H7: the plain counts per audience in force when sent.
+function audienceTable(s) {
+  const by = s.by_audience || {};
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'rv-audience-stats' },
+    h('caption', null, t('rv.by_audience.caption')),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('rv.audience')),
+      ...['invited', 'clicked', 'wrote'].map((k) => h('th', { scope: 'col' }, t('rv.stat.' + k))))),
+    h('tbody', null, ...['all', 'promoters'].map((a) => h('tr', { dataset: { audience: a } },
+      h('th', { scope: 'row' }, t('rv.audience.' + a)),
+      ...['invited', 'clicked', 'wrote'].map((k) => h('td', { class: 'num' }, fmtInt(by[a]?.[k] ?? 0, lang()))))))));
+}
+
 export async function reviewSettingsPanel() {
   const [cur, stats] = await Promise.all([api('/review-invitations/settings'), api('/review-invitations/stats')]);
   const msg = h('p', { class: 'hint', role: 'status', id: 'rv-msg' });
   const enabled = h('input', { type: 'checkbox', name: 'enabled', checked: cur.enabled });
   const url = h('input', { type: 'url', name: 'url', value: cur.url, placeholder: 'https://', maxlength: 400, inputmode: 'url' });
+  const audience = select(['all', 'promoters'].map((a) => ({ value: a, label: t('rv.audience.' + a) })), cur.audience,
+    { name: 'audience', id: 'rv-audience' });
+  // Always shown: why "everyone" is the default; stronger when promoters is chosen.
+  const warning = h('p', { class: 'notice', id: 'rv-audience-warning', role: 'note' }, t('rv.audience.warning'));
+  const showWarning = () => {
+    warning.className = audience.value === 'promoters' ? 'notice notice-warn' : 'notice';
+    warning.dataset.level = audience.value === 'promoters' ? 'warn' : 'info';
+  };
+  audience.addEventListener('change', showWarning);
+  showWarning();
   const minNps = h('input', { type: 'number', name: 'min_nps', value: cur.min_nps, min: 0, max: 10, step: 1 });
   const interval = h('input', { type: 'number', name: 'interval_days', value: cur.interval_days, min: 1, max: 3650, step: 1 });
   const submit = h('button', { type: 'submit', class: 'btn', id: 'rv-save' }, t('admin.save'));
   const form = h('form', { id: 'rv-form', novalidate: true },
     h('label', { class: 'check' }, enabled, t('rv.enabled')),
     field(t('rv.url'), url, t('rv.url.hint')),
+    field(t('rv.audience'), audience), warning,
     h('div', { class: 'form-row' }, field(t('rv.min_nps'), minNps, t('rv.min_nps.hint')),
       field(t('rv.interval_days'), interval)),
     cur.updated_at ? h('p', { class: 'hint' }, t('admin.alert.updated', { when: fmtDateTime(cur.updated_at, lang()) })) : null,
@@ -60,7 +85,8 @@ export async function reviewSettingsPanel() {
     try {
       await api('/review-invitations/settings', {
         method: 'PUT',
-        body: { enabled: enabled.checked, url: url.value.trim(), min_nps: num(minNps), interval_days: num(interval) },
+        body: { enabled: enabled.checked, url: url.value.trim(), audience: audience.value, min_nps: num(minNps),
+          interval_days: num(interval) },
       });
       markField(form, null);
       say(msg, t('rv.saved'));
@@ -72,5 +98,5 @@ export async function reviewSettingsPanel() {
     }
   });
   return panel(t('rv.title'), t('rv.sub'), h('p', { class: 'hint' }, t('rv.note')), form, statsTable(stats),
-    h('p', { class: 'hint' }, t('rv.stats.note')));
+    h('p', { class: 'hint' }, t('rv.stats.note')), audienceTable(stats));
 }

@@ -201,6 +201,25 @@ async function main() {
       eq(new Set(shown.map((x) => x.join(':'))).size, shown.length, 'no item twice');
     });
 
+    // issue 16 H7: #/mention/ID, one mention with the reply form (admins)
+    await group('one mention', async () => {
+      const one = (await admin.call('GET', '/mentions?source=kiyoh&limit=1')).body.items[0];
+      await go(page, base, '#/mention/' + one.id, 'mention');
+      eq(await page.$$eval('#mn-one > li', (l) => l.map((li) => Number(li.dataset.mentionId))), [one.id], 'the page shows that mention');
+      eq(await page.getAttribute('#mn-all', 'href'), '#/mentions', 'and links to all of them');
+      await page.click('#mn-one .mention-reply summary');
+      await page.fill('#mn-one textarea[name="reply"]', 'Concept vanaf de detailpagina');
+      await page.click('#mn-one button[data-draft]');
+      let back = null;  // the save is asynchronous: read back until it is there (5 s at most)
+      for (let i = 0; i < 50 && !(back && back.draft); i++) {
+        back = (await admin.call('GET', '/mentions/' + one.id)).body.reply;
+        if (!back.draft) await new Promise((r) => setTimeout(r, 100));
+      }
+      eq(back.draft, 'Concept vanaf de detailpagina', 'a draft saved from the page (API)');
+      await go(page, base, '#/mention/999999', 'mention');
+      ok(!(await page.$('#mn-one')) && /999999/.test(await page.textContent('main h1')), 'an unknown mention: no item, the refusal shown');
+    });
+
     await resetContext(browser.context);
     await loginUi(page, base, USERS.team_lead);
     await group('team page', async () => {

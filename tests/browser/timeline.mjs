@@ -11,7 +11,7 @@
 
 import fs from 'node:fs';
 import {
-  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient,
+  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('timeline browser tests');
@@ -122,6 +122,17 @@ async function main() {
       const resp = mine.body.items.find((x) => x.kind === 'response');
       await go(page, base, '#/response/' + resp.id, 'response');
       eq(await page.getAttribute('#response-timeline-link', 'href'), '#/customer/' + cust, 'the response page links to the customer\'s timeline');
+      // issue 16 H7: the review links to its own page (#/mention/ID), which shows it with its reply
+      await go(page, base, '#/customer/' + cust, 'customer');
+      const revLink = '#timeline > li[data-kind="mention"][data-event="posted"] a';
+      await page.waitForSelector(revLink);
+      eq(await page.getAttribute(revLink, 'href'), '#/mention/' + mid, 'the review links to #/mention/ID');
+      await page.evaluate(() => { delete document.querySelector('main').dataset.ready; });
+      await page.click(revLink);
+      await waitPage(page, 'mention');
+      eq(await page.$$eval('#mn-one > li', (l) => l.map((li) => Number(li.dataset.mentionId))), [mid], 'the mention page shows that review');
+      eq(await page.textContent('#mn-one .mention-replied blockquote'), 'Excuses!', 'with its recorded reply');
+      ok(!(await page.$('#mn-one textarea[name="reply"]')), 'director: no reply form there (admins reply)');
     });
 
     await resetContext(browser.context);
@@ -134,6 +145,10 @@ async function main() {
       ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'customer'), 'team lead: the page is not shown (sent home)');
       await go(page, base, '#/case/' + kase.id, 'case');
       ok(!(await page.$('#case-timeline-link')), 'team lead: no timeline link on the case page');
+      // issue 16 H7: a review of no unit of theirs: the API's 403, no review shown
+      await go(page, base, '#/mention/' + mid, 'mention');
+      ok(!(await page.$('#mn-one')) && Boolean(await page.$('main .notice-error, main [role="alert"]')),
+        'team lead: another unit\'s review is not shown, the refusal is', await page.textContent('main'));
     });
     eq(problems, [], 'no script errors in the pages');
   } finally {

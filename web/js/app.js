@@ -58,6 +58,7 @@ const ROUTES = {
   drivers: { page: driversPage, roles: LEADS, nav: 'nav.drivers' },  // key drivers, top three, moments of truth (issue 15)
   feeds: { page: feedsPage, roles: ['admin'], nav: 'nav.feeds' },  // review and social feeds the server polls (issue 16 H2)
   mentions: { page: mentionsPage, roles: LEADS, nav: 'nav.mentions' },  // reviews and posts, the roles of GET /mentions (issue 16 H3)
+  mention: { page: { render: mentionsPage.renderOne }, roles: LEADS },  // #/mention/ID, one with its reply; the timeline links it (issue 16 H7)
   customer: { page: customerPage, roles: ['director', 'admin'] },  // #/customer/ID: the timeline, the roles of GET /customers/{id} (issue 16)
   relationship: { page: relationshipPage, roles: ['director', 'admin'], nav: 'nav.relationship' },  // #/relationship[/ID] (issue 16 H6)
 };

@@ -998,6 +998,8 @@ const STRINGS = {
     'timeline.sentiment': 'Toon: {label}', 'timeline.sent.negative': 'negatief', 'timeline.sent.neutral': 'neutraal',
     'timeline.sent.positive': 'positief',
     'timeline.open.response': 'Antwoord {id} bekijken', 'timeline.open.case': 'Casus {id} bekijken',
+    // issue 16 H7: one mention, linked from the timeline (pages/mentions.js renderOne)
+    'timeline.open.mention': 'Review {id} bekijken', 'mn.one.title': 'Review of bericht {id}', 'mn.one.all': 'Alle reviews en berichten',
     // mentions (issue 16 H1)
     'timeline.kind.mention': 'Review of bericht', 'timeline.ev.mention.posted': 'Review of bericht geplaatst',
     'timeline.ev.mention.replied': 'Reactie geplaatst',
@@ -2138,6 +2140,8 @@ const STRINGS = {
     'timeline.sentiment': 'Tone: {label}', 'timeline.sent.negative': 'negative', 'timeline.sent.neutral': 'neutral',
     'timeline.sent.positive': 'positive',
     'timeline.open.response': 'View answer {id}', 'timeline.open.case': 'View case {id}',
+    // issue 16 H7: one mention, linked from the timeline (pages/mentions.js renderOne)
+    'timeline.open.mention': 'View review {id}', 'mn.one.title': 'Review or post {id}', 'mn.one.all': 'All reviews and posts',
     // mentions (issue 16 H1)
     'timeline.kind.mention': 'Review or post', 'timeline.ev.mention.posted': 'Review or post published',
     'timeline.ev.mention.replied': 'Reply published',

@@ -62,8 +62,9 @@ function details(it) {
 }
 
 function item(it, l) {
-  const link = it.link && /^#\/(response|case)\/\d+$/.test(it.link)
-    ? h('a', { href: it.link }, t(it.kind === 'case' ? 'timeline.open.case' : 'timeline.open.response', { id: it.id }))
+  // issue 16 H7: a mention links to #/mention/ID (pages/mentions.js renderOne)
+  const link = it.link && /^#\/(response|case|mention)\/\d+$/.test(it.link)
+    ? h('a', { href: it.link }, t('timeline.open.' + (it.kind === 'case' || it.kind === 'mention' ? it.kind : 'response'), { id: it.id }))
     : null;
   return h('li', { class: 'timeline-item', dataset: { kind: it.kind, event: it.event, id: it.id } },
     h('span', { class: 'timeline-icon', 'aria-hidden': 'true' }, (ICONS[it.kind] || '\u2022') + ' '),

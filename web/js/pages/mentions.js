@@ -11,6 +11,8 @@
 //
 // Also used elsewhere: mentionItem (the verbatim explorer shows mentions in
 // its list) and teamMentionsPanel (the team page, beside the survey NPS).
+// renderOne (issue 16 H7) is #/mention/ID: one mention with its reply, the
+// page a customer's timeline links to.
 
 import { api, errorText } from '../api.js';
 import { h, field, select, clear, announce, append } from '../dom.js';
@@ -176,6 +178,27 @@ function itemWithReply(m, isAdmin) {
   };
   fill(m);
   return li;
+}
+
+// ---- one mention (issue 16 H7) -------------------------------------------------------------
+
+// #/mention/ID: the mention as in the list, with its reply (the form for
+// admins). GET /mentions/{id} decides who may read it (a team lead only
+// their units': 403, shown as the API's message).
+export async function renderOne(main, ctx) {
+  const id = Number(ctx.args[0]);
+  main.append(h('h1', null, t('mn.one.title', { id: Number.isInteger(id) ? id : '?' })));
+  main.append(h('p', null, h('a', { href: '#/mentions', id: 'mn-all' }, t('mn.one.all'))));
+  let m;
+  try {
+    m = await api('/mentions/' + (Number.isInteger(id) && id > 0 ? id : 0));
+  } catch (err) {
+    if (ctx.alive()) main.append(errorNotice(err));
+    return;
+  }
+  if (!ctx.alive()) return;
+  main.append(h('p', { class: 'hint' }, t('mn.never_nps')),
+    h('ul', { class: 'verbatims', id: 'mn-one' }, itemWithReply(m, ctx.user.role === 'admin')));
 }
 
 // ---- the page ----------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libxml/parser.h> /* issue 16 H9: xmlInitParser */
+
 #include "analytics/analytics.h"
 #include "api/api.h"
 #include "auth/auth.h"
@@ -754,6 +756,10 @@ static int cli_routes(void)
 
 int main(int argc, char **argv)
 {
+	/* issue 16 H9 (mentions): libxml2 2.9's lazy initialisation is not
+	 * thread-safe (the Kiyoh reader runs in request and poller threads):
+	 * once here, before any thread. */
+	xmlInitParser();
 	/* libcurl (SMTP, webhooks) wants its global set-up before any thread. */
 	if (mail_global_init() != KS_OK) {
 		fprintf(stderr, "klantstem: cannot initialise libcurl\n");

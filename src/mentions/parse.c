@@ -20,14 +20,6 @@
 #include "core/csv.h"
 #include "core/clock.h"
 
-enum {
-	MP_MAX_SOURCE_ID = 200,
-	MP_MAX_SHORT = 500,      /* author, location, title, language, external id */
-	MP_MAX_URL = 2000,
-	MP_MAX_TEXT = 100000,
-	MP_MAX_RECORDS = 1000000,
-};
-
 /* ---- small pieces ---------------------------------------------------------- */
 
 char *mp_strndup(const char *s, size_t n)

@@ -7,6 +7,16 @@
 
 #include "mentions/mentions.h"
 
+/* The longest field values mentions_check takes (bytes), and records in
+ * one batch. */
+enum {
+	MP_MAX_SOURCE_ID = 200,
+	MP_MAX_SHORT = 500,      /* author, location, title, language, external id */
+	MP_MAX_URL = 2000,
+	MP_MAX_TEXT = 100000,
+	MP_MAX_RECORDS = 1000000,
+};
+
 /* malloc'd copy of s[0..n) (NUL-terminated), NULL when out of memory. */
 char *mp_strndup(const char *s, size_t n);
 /* Sets *slot to a copy of s (NULL/"" after trimming: leaves it NULL). */

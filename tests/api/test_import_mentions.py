@@ -133,6 +133,17 @@ def main(t):
     t.check(rc == 1 and err.startswith(p + ":5: column 'dateSince'"), "a bad dateSince names the review's line",
             err)
 
+    # review H9: an entity bomb (30 MB of text from 40 KB) stops at its DOCTYPE
+    bomb = ('<?xml version="1.0"?>\n\n<!DOCTYPE r [<!ENTITY a "' + "A" * 10000 + '">]>\n<r><reviews>'
+            "<reviewId>b</reviewId><rating>8</rating><dateSince>2026-01-01</dateSince><reviewContent><reviewContent>"
+            "<questionGroup>DEFAULT_OPINION</questionGroup><rating>" + "&a;" * 3000 + "</rating></reviewContent>"
+            "</reviewContent></reviews></r>\n")
+    p = write(d, "bomb.xml", bomb)
+    rc, out, err = imp(db, p)
+    t.check(rc == 1 and err.startswith(p + ":3: the feed has a DOCTYPE") and "nothing imported" in err,
+            "an entity bomb: FILE:LINE of its DOCTYPE, nothing imported", err)
+    t.eq(rows(db, "SELECT count(*) FROM mentions WHERE source='kiyoh'")[0][0], 2, "no review of it stored")
+
     tp = ('{"reviews":[{"id":"tp-1","stars":2,"title":"Traag","text":"Lang gewacht.","createdAt":"2026-05-01T08:00:00Z",'
           '"updatedAt":null,"consumer":{"displayName":"Ed"},"language":"nl"}]}')
     p = write(d, "tp.json", tp)

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -364,6 +365,38 @@ def kiyoh(t, srv):
             "a bad dateSince names the review's line and dateSince", ks.got(st, b))
 
 
+def vm_hwm_kb(srv):
+    with open("/proc/%d/status" % srv.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise ks.FixtureError("no VmHWM")
+
+
+def kiyoh_bomb(t, srv):
+    """An internal entity of 100,000 bytes used 3,000 times (a 300 MB text from
+    a 300 KB body) is refused at its DOCTYPE: quickly, 422 naming data and the
+    line, the server's peak memory about where it was (review H9)."""
+    doc = ('<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "' + "A" * 100000 + '">]>\n<r><review>'
+           "<reviewId>1</reviewId><rating>8</rating><dateSince>2026-01-01</dateSince><reviewContent>"
+           "<reviewContent><questionGroup>DEFAULT_OPINION</questionGroup><rating>" + "&a;" * 3000 +
+           "</rating></reviewContent></reviewContent></review></r>\n")
+    before = vm_hwm_kb(srv)
+    t0 = time.monotonic()
+    st, _, b = srv.post("/api/v1/mentions", {"format": "kiyoh", "data": doc}, timeout=20)
+    took = time.monotonic() - t0
+    t.check(st == 422 and b["error"]["field"] == "data" and b["error"]["message"].startswith("line 2: ")
+            and "DOCTYPE" in b["error"]["message"], "an entity bomb: 422 naming data and line 2", ks.got(st, b))
+    t.check(took < 3, "refused in under 3 s", "%.1f s" % took)
+    grew = vm_hwm_kb(srv) - before
+    t.check(grew < 40000, "the server's peak memory grew by less than 40 MB", "%d kB" % grew)
+    st, _, b = srv.post("/api/v1/mentions", {"format": "kiyoh", "data":
+                        '<!DOCTYPE r SYSTEM "file:///etc/passwd">\n<r><x>&e;</x></r>'})
+    t.check(st == 422 and b["error"]["field"] == "data" and "DOCTYPE" in b["error"]["message"],
+            "an external DTD is refused too", ks.got(st, b))
+    t.eq(len(by_source_id(srv, "kiyoh")), 2, "nothing stored from either (the 2 of kiyoh() stay)")
+
+
 def appstore(t, srv):
     doc = {"data": [
         {"type": "customerReviews", "id": "00000001-aaaa",
@@ -686,6 +719,7 @@ def main(t, srv):
     trustpilot(t, srv)
     google(t, srv)
     kiyoh(t, srv)
+    kiyoh_bomb(t, srv)
     appstore(t, srv)
     social(t, srv)
     listing(t, srv)

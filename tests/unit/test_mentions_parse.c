@@ -10,7 +10,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -162,6 +165,79 @@ static void test_errors(void **state)
 	}
 }
 
+/* Kiyoh XML (review H9): a DOCTYPE is refused where it starts — the entity
+ * bomb below would otherwise be 30 MB of text (10,000 A's x 3,000); text is
+ * only a field's text and CDATA children; lines past 65,535 are named right. */
+static void test_kiyoh_guard(void **state)
+{
+	(void)state;
+	enum { S = 10000, N = 3000 };
+	size_t cap = S + N * 3 + 1024;
+	char *doc = malloc(cap);
+	assert_non_null(doc);
+	size_t k = (size_t)snprintf(doc, cap, "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY a \"");
+	memset(doc + k, 'A', S);
+	k += S;
+	k += (size_t)snprintf(doc + k, cap - k, "\">]>\n<r><review><reviewId>1</reviewId><rating>8</rating>"
+			      "<dateSince>2026-01-01</dateSince><reviewContent><reviewContent><questionGroup>"
+			      "DEFAULT_OPINION</questionGroup><rating>");
+	for (int i = 0; i < N; i++)
+		memcpy(doc + k + (size_t)i * 3, "&a;", 3);
+	k += N * 3;
+	k += (size_t)snprintf(doc + k, cap - k, "</rating></reviewContent></reviewContent></review></r>\n");
+	mentions_batch b;
+	ks_error e;
+	ks_error_clear(&e);
+	clock_t t0 = clock();
+	assert_int_equal(mentions_parse("kiyoh", doc, k, &b, &e), KS_ERR_INVALID);
+	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 1.0);
+	assert_string_equal(e.field, "data");
+	assert_non_null(strstr(e.message, "line 2: the feed has a DOCTYPE"));
+	assert_int_equal(b.n, 0);
+	mentions_batch_free(&b);
+	free(doc);
+
+	static const char *const doctypes[] = {
+		"<!DOCTYPE r>\n<r/>",
+		"<?xml version=\"1.0\"?>\n\n<!DOCTYPE r SYSTEM \"file:///etc/passwd\">\n<r>&x;</r>",
+		"<!DOCTYPE r [<!ENTITY % p SYSTEM \"http://example.org/x.dtd\"> %p;]><r/>",
+	};
+	static const char *const lines[] = {"line 1:", "line 3:", "line 1:"};
+	for (size_t i = 0; i < sizeof doctypes / sizeof doctypes[0]; i++) {
+		ks_error_clear(&e);
+		assert_int_equal(mentions_parse("kiyoh", doctypes[i], strlen(doctypes[i]), &b, &e), KS_ERR_INVALID);
+		assert_string_equal(e.field, "data");
+		assert_true(strncmp(e.message, lines[i], strlen(lines[i])) == 0);
+		mentions_batch_free(&b);
+	}
+
+	/* text and CDATA children joined; a child element's text is not the field's */
+	const char *mixed = "<f><r><reviewId>m</reviewId><rating>9</rating><dateSince>2026-01-01</dateSince>"
+			    "<reviewContent><reviewContent><questionGroup>DEFAULT_OPINION</questionGroup>"
+			    "<rating>a &amp; <![CDATA[<b>]]> c<x>niet</x> d</rating></reviewContent></reviewContent>"
+			    "</r></f>";
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse("kiyoh", mixed, strlen(mixed), &b, &e), KS_OK);
+	assert_int_equal(b.n, 1);
+	assert_string_equal(b.items[0].text, "a & <b> c d");
+	mentions_batch_free(&b);
+
+	/* a review on line 70,002 with a bad date: named by its real line */
+	size_t big = 70000 + 256;
+	char *tall = malloc(big);
+	assert_non_null(tall);
+	k = (size_t)snprintf(tall, big, "<f>\n");
+	memset(tall + k, '\n', 70000);
+	k += 70000;
+	k += (size_t)snprintf(tall + k, big - k, "<r><reviewId>t</reviewId><rating>9</rating>"
+			      "<dateSince>gisteren</dateSince></r></f>\n");
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse("kiyoh", tall, k, &b, &e), KS_ERR_INVALID);
+	assert_string_equal(e.field, "line 70002: dateSince");
+	mentions_batch_free(&b);
+	free(tall);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_scales),
 		cmocka_unit_test(test_duplicates_and_guess),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_kiyoh_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

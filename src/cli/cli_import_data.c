@@ -5,9 +5,16 @@
  * names one), each column (CSV) or member (JSON Lines) gets its target once
  * — a field, a custom attribute, or dropped — by the mapping, and each
  * record becomes an idata_in that idata_check checks and store_idata_put
- * writes. After a bad record without --skip-bad the writing goes on inside
- * the transaction that will be rolled back, so that the user sees every bad
- * record of the file in one run, unknown customers included.
+ * writes.
+ *
+ * Two passes over the file held in memory (issue 16 H8): the check pass
+ * maps and checks every record and resolves its references in a read
+ * transaction (store_idata_begin_check: no write lock, so a running
+ * server's writes go on), telling every bad record — unknown customers
+ * included — and writing --skip-bad's reject file. Only a file that passed
+ * (or whose bad rows are rejected) is written: the write pass takes the
+ * write lock, maps the good records again and writes them. A bad file
+ * without --skip-bad and --dry-run never take the lock.
  */
 #define _XOPEN_SOURCE 700 /* strptime, for the mapping's date formats */
 #include <errno.h>
@@ -341,6 +348,12 @@ typedef struct imd_run {
 	ks_tz tz;
 	store_idata *x;
 	bool jsonl, semi;
+	bool writing;           /* the write pass (else the check pass) */
+	unsigned char *badrec;  /* per record (CSV row / JSON Lines line): bad in the check pass */
+	size_t n_badrec;
+	ks_store *s;
+	store_idata_counts checked; /* the check pass's counts (what --dry-run tells) */
+	int64_t lock_ms;        /* when the write session took the lock (clock_mono_ms) */
 	/* errors: told on stderr up to IMP_MAX_MESSAGES */
 	long bad, messages, notes;
 	/* the record under way */
@@ -508,8 +521,27 @@ static void imd_reject(imd_run *r, const imd_orig *orig)
 	fputs("\r\n", r->rej);
 }
 
-/* Check and write one record; a bad one is told, and rejected or counted. */
-static int imd_record(imd_run *r, idata_in *in, const imd_orig *orig)
+/* Was record i bad in the check pass? (Then the write pass skips it.) */
+static bool imd_skip(const imd_run *r, size_t i)
+{
+	return r->writing && i < r->n_badrec && r->badrec[i];
+}
+
+/* A bad record: told already; counted, marked for the write pass, rejected. */
+static void imd_bad(imd_run *r, size_t i, const imd_orig *orig)
+{
+	r->bad++;
+	if (i < r->n_badrec)
+		r->badrec[i] = 1;
+	if (r->rej)
+		imd_reject(r, orig);
+}
+
+/* Check one record and put it into the session (the check pass: resolve
+ * and count; the write pass: write). A bad one is told, and rejected or
+ * counted; in the write pass (a record that passed the check) it means
+ * the database changed meanwhile: the file fails. */
+static int imd_record(imd_run *r, size_t i, idata_in *in, const imd_orig *orig)
 {
 	idata_rec rec;
 	r->in = in;
@@ -523,15 +555,15 @@ static int imd_record(imd_run *r, idata_in *in, const imd_orig *orig)
 			return cli_report(&e, NULL); /* the database failed: stop */
 		if (err)
 			imd_field_error(r, e.field[0] ? e.field : "", e.message);
-		else if (dup && r->notes++ < IMD_NOTES_MAX)
+		else if (dup && !r->writing && r->notes++ < IMD_NOTES_MAX)
 			fprintf(stderr, "%s:%d: note: this %s came earlier in the file; the last row counts\n",
 				r->o->file, r->line, r->o->kind == IDATA_HOLDINGS ? "customer and product" : "external_id");
 	}
-	if (r->rec_bad) {
-		r->bad++;
-		if (r->rej)
-			imd_reject(r, orig);
-	}
+	if (r->rec_bad && r->writing)
+		return cli_fail("%s:%d: the database changed since the check (see above); nothing imported",
+				r->o->file, r->line);
+	if (r->rec_bad)
+		imd_bad(r, i, orig);
 	return 0;
 }
 
@@ -545,6 +577,32 @@ static void imd_progress(const imd_run *r, long done, long total, bool tty)
 	if (done == total)
 		fputs("\r\033[K", stderr);
 	fflush(stderr);
+}
+
+/* After the check pass: end its read transaction; a file with bad rows
+ * and no --skip-bad stops here (nothing written, no lock taken), a dry run
+ * too; otherwise the write session takes the lock and r->writing is set. */
+static int imd_write_pass(imd_run *r)
+{
+	store_idata_counts_get(r->x, &r->checked);
+	store_idata_rollback(r->x);
+	r->x = NULL;
+	if (r->bad && !r->rej) {
+		if (r->messages > IMP_MAX_MESSAGES)
+			fprintf(stderr, "%s: ... and %ld more messages\n", r->o->file, r->messages - IMP_MAX_MESSAGES);
+		fprintf(stderr, "klantstem: %s: %ld bad row%s; nothing imported\n", r->o->file, r->bad,
+			r->bad == 1 ? "" : "s");
+		return 1;
+	}
+	if (r->o->dry_run)
+		return 0;
+	ks_error e;
+	ks_error_clear(&e);
+	r->lock_ms = clock_mono_ms();
+	if (store_idata_begin(r->s, r->o->kind, &r->x, &e))
+		return cli_report(&e, NULL);
+	r->writing = true;
+	return 0;
 }
 
 /* ==== CSV ===================================================================== */
@@ -610,6 +668,36 @@ static int imd_csv_header(imd_run *r, const imd_map *m, const csv_doc *d, imd_ta
 	return bad;
 }
 
+/* One pass over the CSV rows (targets t of the header). */
+static int imd_csv_pass(imd_run *r, const csv_doc *d, const imd_target *t)
+{
+	bool tty = isatty(2);
+	int rc = 0;
+	for (int i = 1; !rc && i < d->n; i++) {
+		const csv_row *row = &d->rows[i];
+		if (imd_skip(r, (size_t)i))
+			continue;
+		idata_in in;
+		memset(&in, 0, sizeof in);
+		imd_begin_record(r, row->line);
+		imd_orig orig = {.row = row};
+		if (row->n != d->rows[0].n) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "%d fields where the header has %d", row->n, d->rows[0].n);
+			imd_say(r, NULL, NULL, msg);
+			imd_bad(r, (size_t)i, &orig);
+			continue;
+		}
+		for (int c = 0; c < row->n; c++) {
+			char *v = imd_trim(row->field[c]);
+			imd_set(r, &in, &t[c], imp_missing(v) ? "" : v);
+		}
+		rc = imd_record(r, (size_t)i, &in, &orig);
+		imd_progress(r, i, d->n - 1, tty);
+	}
+	return rc;
+}
+
 static int imd_csv(imd_run *r, const imd_map *m, char *buf, size_t len)
 {
 	r->semi = csv_semicolon_file(buf, len);
@@ -639,29 +727,15 @@ static int imd_csv(imd_run *r, const imd_map *m, char *buf, size_t len)
 		}
 		fputs("reason\r\n", r->rej);
 	}
-	bool tty = isatty(2);
-	for (int i = 1; !rc && i < d.n; i++) {
-		const csv_row *row = &d.rows[i];
-		idata_in in;
-		memset(&in, 0, sizeof in);
-		imd_begin_record(r, row->line);
-		imd_orig orig = {.row = row};
-		if (row->n != d.rows[0].n) {
-			char msg[96];
-			snprintf(msg, sizeof msg, "%d fields where the header has %d", row->n, d.rows[0].n);
-			imd_say(r, NULL, NULL, msg);
-			r->bad++;
-			if (r->rej)
-				imd_reject(r, &orig);
-			continue;
-		}
-		for (int c = 0; c < row->n; c++) {
-			char *v = imd_trim(row->field[c]);
-			imd_set(r, &in, &t[c], imp_missing(v) ? "" : v);
-		}
-		rc = imd_record(r, &in, &orig);
-		imd_progress(r, i, d.n - 1, tty);
-	}
+	r->n_badrec = (size_t)d.n;
+	if (!rc && !(r->badrec = calloc(r->n_badrec, 1)))
+		rc = cli_fail("out of memory");
+	if (!rc)
+		rc = imd_csv_pass(r, &d, t);
+	if (!rc)
+		rc = imd_write_pass(r);
+	if (!rc && r->writing)
+		rc = imd_csv_pass(r, &d, t);
 	free(t);
 	csv_free(&d);
 	return rc;
@@ -669,14 +743,12 @@ static int imd_csv(imd_run *r, const imd_map *m, char *buf, size_t len)
 
 /* ==== JSON Lines ============================================================== */
 
-static int imd_jsonl_line(imd_run *r, const imd_map *m, char *text, size_t n)
+static int imd_jsonl_line(imd_run *r, const imd_map *m, size_t rec, char *text, size_t n)
 {
 	imd_orig orig = {.text = text};
 	if (!idata_text_ok(text)) {
 		imd_say(r, NULL, NULL, "not valid UTF-8 (a file in another encoding? use --encoding latin1 or cp1252)");
-		r->bad++;
-		if (r->rej)
-			imd_reject(r, &orig);
+		imd_bad(r, rec, &orig);
 		return 0;
 	}
 	json_error_t je;
@@ -685,9 +757,7 @@ static int imd_jsonl_line(imd_run *r, const imd_map *m, char *text, size_t n)
 		char msg[256];
 		snprintf(msg, sizeof msg, "not a JSON object%s%s", obj ? "" : ": ", obj ? "" : je.text);
 		imd_say(r, NULL, NULL, msg);
-		r->bad++;
-		if (r->rej)
-			imd_reject(r, &orig);
+		imd_bad(r, rec, &orig);
 		json_decref(obj);
 		return 0;
 	}
@@ -717,37 +787,58 @@ static int imd_jsonl_line(imd_run *r, const imd_map *m, char *text, size_t n)
 			k++;
 		imd_set(r, &in, &t[nt++], s);
 	}
-	int rc = imd_record(r, &in, &orig);
+	int rc = imd_record(r, rec, &in, &orig);
 	json_decref(obj);
+	return rc;
+}
+
+/* One pass over the lines; each is cut out and put back (buf is read
+ * twice). *records: the lines that are not blank. */
+static int imd_jsonl_pass(imd_run *r, const imd_map *m, char *buf, size_t len, long total, long *records)
+{
+	bool tty = isatty(2);
+	int rc = 0, line = 0;
+	long done = 0;
+	*records = 0;
+	for (char *p = buf; !rc && p < buf + len;) {
+		char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+		char *end = nl ? nl : buf + len;
+		char cr = end > p ? end[-1] : 0;
+		line++;
+		*end = '\0';
+		if (cr == '\r')
+			end[-1] = '\0';
+		if (p[strspn(p, " \t\r")] != '\0' && !imd_skip(r, (size_t)line)) {
+			imd_begin_record(r, line);
+			rc = imd_jsonl_line(r, m, (size_t)line, p, strlen(p));
+			++*records;
+		}
+		if (cr == '\r')
+			end[-1] = '\r';
+		if (nl)
+			*nl = '\n';
+		imd_progress(r, ++done, total, tty);
+		p = end + 1;
+	}
 	return rc;
 }
 
 static int imd_jsonl(imd_run *r, const imd_map *m, char *buf, size_t len)
 {
-	long total = 0, done = 0;
+	long total = 0, records = 0;
 	for (size_t i = 0; i < len; i++)
 		total += buf[i] == '\n';
 	total += len && buf[len - 1] != '\n';
-	bool tty = isatty(2);
-	int rc = 0, line = 0;
-	long records = 0;
-	for (char *p = buf; !rc && p < buf + len;) {
-		char *nl = memchr(p, '\n', (size_t)(buf + len - p));
-		char *end = nl ? nl : buf + len;
-		line++;
-		*end = '\0';
-		if (end > p && end[-1] == '\r')
-			end[-1] = '\0';
-		if (p[strspn(p, " \t\r")] != '\0') {
-			imd_begin_record(r, line);
-			rc = imd_jsonl_line(r, m, p, strlen(p));
-			records++;
-		}
-		imd_progress(r, ++done, total, tty);
-		p = end + 1;
-	}
+	r->n_badrec = (size_t)total + 2;
+	if (!(r->badrec = calloc(r->n_badrec, 1)))
+		return cli_fail("out of memory");
+	int rc = imd_jsonl_pass(r, m, buf, len, total, &records);
 	if (!rc && records == 0)
 		rc = cli_fail("%s: no records (nothing to import)", r->o->file);
+	if (!rc)
+		rc = imd_write_pass(r);
+	if (!rc && r->writing)
+		rc = imd_jsonl_pass(r, m, buf, len, total, &records);
 	return rc;
 }
 
@@ -769,26 +860,32 @@ static void imd_summary(const imd_run *r, const store_idata_counts *k, int64_t m
 	printf("%s\n", r->o->dry_run ? " (dry run: nothing written)" : "");
 }
 
+/* KLANTSTEM_IMPORT_LOCK_MS=1 in the environment: the write lock's hold
+ * time on stderr (bench/import measures with it). */
+static void imd_lock_note(const imd_run *r)
+{
+	const char *v = getenv("KLANTSTEM_IMPORT_LOCK_MS");
+	if (v && *v == '1')
+		fprintf(stderr, "%s: write lock held %lld ms\n", r->o->file, (long long)(clock_mono_ms() - r->lock_ms));
+}
+
 static int imd_finish(imd_run *r, int rc, int64_t t0)
 {
 	ks_error e;
 	ks_error_clear(&e);
-	store_idata_counts k;
-	store_idata_counts_get(r->x, &k);
-	if (!rc && r->bad && !r->rej) {
-		if (r->messages > IMP_MAX_MESSAGES)
-			fprintf(stderr, "%s: ... and %ld more messages\n", r->o->file, r->messages - IMP_MAX_MESSAGES);
-		fprintf(stderr, "klantstem: %s: %ld bad row%s; nothing imported\n", r->o->file, r->bad,
-			r->bad == 1 ? "" : "s");
-		rc = 1;
-	}
-	if (rc || r->o->dry_run) {
+	if (rc || !r->writing) {
 		store_idata_rollback(r->x);
+		r->x = NULL;
 		if (!rc)
-			imd_summary(r, &k, clock_mono_ms() - t0);
+			imd_summary(r, &r->checked, clock_mono_ms() - t0);
 		return rc;
 	}
-	if (store_idata_commit(r->x, r->o->file, false, r->rejected, &e))
+	store_idata_counts k;
+	store_idata_counts_get(r->x, &k);
+	ks_err err = store_idata_commit(r->x, r->o->file, false, r->rejected, &e);
+	r->x = NULL;
+	imd_lock_note(r);
+	if (err)
 		return cli_report(&e, NULL);
 	imd_summary(r, &k, clock_mono_ms() - t0);
 	return 0;
@@ -811,10 +908,9 @@ static int imd_main(const imd_opts *o)
 	int rc = o->time_zone && tz_lookup(o->time_zone, &r->tz, &e) ? cli_report(&e, NULL) : 0;
 	if (!rc)
 		rc = cli_db_exists(o->db) || imd_map_load(o, &m) || imd_read(o, &buf, &len);
-	ks_store *s = NULL;
 	if (!rc && o->rejects && !(r->rej = fopen(o->rejects, "wb")))
 		rc = cli_fail("%s: %s", o->rejects, strerror(errno));
-	if (!rc && (store_open(o->db, NULL, &s, &e) || store_idata_begin(s, o->kind, &r->x, &e)))
+	if (!rc && (store_open(o->db, NULL, &r->s, &e) || store_idata_begin_check(r->s, o->kind, &r->x, &e)))
 		rc = cli_report(&e, NULL);
 	if (!rc) {
 		r->jsonl = imd_is_jsonl(o, buf);
@@ -828,8 +924,9 @@ static int imd_main(const imd_opts *o)
 	}
 	if (r->rej && fclose(r->rej) != 0 && !rc)
 		rc = cli_fail("%s: %s", o->rejects, strerror(errno));
-	store_close(s);
+	store_close(r->s);
 	json_decref(m.root);
+	free(r->badrec);
 	free(r);
 	return rc;
 }

@@ -457,7 +457,13 @@ void store_close(ks_store *s)
 		sq_conn_close(s->all_conns[i]);
 	if (s->wconn) {
 		/* Fold the WAL back into the main file so the database is one
-		 * self-contained file after a clean shutdown. */
+		 * self-contained file after a clean shutdown. Only when nobody
+		 * else writes (issue 16 H8): a TRUNCATE checkpoint waits for
+		 * another process's writer and blocks new writers while it waits,
+		 * so a `klantstem import` ending beside a running server would
+		 * hold up its responses; without the busy timeout it gives up at
+		 * once and the server's own checkpoints fold the WAL later. */
+		sqlite3_busy_timeout(s->wconn->db, 0);
 		sqlite3_exec(s->wconn->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 		sq_conn_close(s->wconn);
 	}

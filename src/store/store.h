@@ -1530,6 +1530,12 @@ typedef struct store_idata_counts {
 	long duplicates;  /* a record whose id came earlier in the session (this one wins) */
 } store_idata_counts;
 ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_error *e);
+/* issue 16 H8: a check session — a read transaction, no write lock, nothing
+ * written: store_idata_put only resolves the references (the same
+ * KS_ERR_REF) and counts what a write would add / update / keep, so a file
+ * is checked whole before its write session takes the lock (and --dry-run
+ * never takes it). End it with store_idata_rollback. */
+ks_err store_idata_begin_check(ks_store *s, idata_kind kind, store_idata **out, ks_error *e);
 /* Upsert r (checked): a field r does not have (r->given) keeps its stored
  * value; an attribute "" is removed. Holdings and events name their
  * customer (and product) by external id: KS_ERR_REF naming

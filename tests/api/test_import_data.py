@@ -568,6 +568,71 @@ def erased_names(t, srv, db, tmp, cid):
          "not trusted)")
 
 
+def no_lock_to_check(t, db, tmp):
+    """H8: the file is checked before the write lock is taken: with the lock
+    held by another connection, a bad file is told at once (not after the
+    10 s busy timeout, and not as 'database is locked') and --dry-run counts;
+    neither ever takes the lock."""
+    import time
+    before = snapshot(db)
+    bad = write(os.path.join(tmp, "slot_bad.csv"), "external_id,birth_year\nZ1,1980\nZ2,19x0\n")
+    good = write(os.path.join(tmp, "slot_good.csv"), "external_id,name\nZ1,Zeno\nK2,Karel\n")
+    con = sqlite3.connect(db, timeout=10, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        t0 = time.monotonic()
+        rc, out, err = imp(db, "customers", bad)
+        took = time.monotonic() - t0
+        t.eq((rc, err.splitlines()), (1, ["%s:3: column 'birth_year': '19x0' is not a year" % bad,
+                                          "klantstem: %s: 1 bad row; nothing imported" % bad]),
+             "lock held elsewhere: a bad file is told row by row, no lock error")
+        t.check(took < 8, "lock held elsewhere: ... without waiting for the lock (%.1f s)" % took)
+        t0 = time.monotonic()
+        rc, out, err = imp(db, "customers", good, "--dry-run")
+        took = time.monotonic() - t0
+        t.check(rc == 0 and summary_re(good, 2, "customers", "1 added, 1 updated (dry run: nothing written)").match(out),
+                "lock held elsewhere: --dry-run checks and counts", out + err)
+        t.check(took < 8, "lock held elsewhere: --dry-run does not wait for the lock (%.1f s)" % took)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    t.eq(snapshot(db), before, "no lock to check: nothing written")
+
+
+def writer_waits(t, srv, db):
+    """H8: while another process holds the write lock (an import, a sqlite3
+    session) for longer than the busy timeout (10 s), a posted response waits
+    and is written when the lock is free (201), not failed."""
+    import threading
+    import time
+    f = ks.base_fixture(srv)
+    c = srv.create("contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": f["tp1"]["id"],
+                                "channel": "phone", "employee_id": f["emp1"]["id"]})
+    con = sqlite3.connect(db, timeout=10, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    out = {}
+
+    def post():
+        t0 = time.monotonic()
+        out["resp"] = srv.post("/api/v1/responses", {"contact_id": c["id"], "answers": {"nps": 7},
+                                                      "client_key": ks.uniq("busy")}, timeout=90)
+        out["s"] = time.monotonic() - t0
+
+    th = threading.Thread(target=post)
+    th.start()
+    time.sleep(12)
+    held_alive = th.is_alive()
+    con.execute("COMMIT")
+    con.close()
+    th.join(90)
+    st, _, b = out.get("resp", (None, None, None))
+    t.check(held_alive, "writer busy: the response waits while the lock is held (12 s)")
+    t.eq(st, 201, "writer busy: the response is written once the lock is free -> 201")
+    t.check(out.get("s", 0) >= 12, "writer busy: ... after the lock went (%.1f s)" % out.get("s", 0))
+    t.eq(q(db, "SELECT nps FROM responses WHERE id = ?", ((b or {}).get("id", 0),)), [(7,)],
+         "writer busy: the response is stored")
+
+
 def main(t, srv):
     db = srv.db
     with tempfile.TemporaryDirectory() as tmp:
@@ -582,6 +647,8 @@ def main(t, srv):
         api(t, srv, db)
         timeline(t, srv, db)
         gdpr(t, srv, db, tmp)
+        no_lock_to_check(t, db, tmp)
+        writer_waits(t, srv, db)
     t.eq(q(db, "PRAGMA foreign_key_check"), [], "every customer_id and product_id written names a stored row")
     for path, err in RUNS:
         rep = ks.sanitizer_report(err)

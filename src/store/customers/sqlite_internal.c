@@ -23,7 +23,7 @@
 
 #include "core/clock.h"
 
-enum { SI_FIND, SI_UPSERT, SI_UPDATE, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_PRODUCT, SI__N };
+enum { SI_FIND, SI_UPSERT, SI_UPDATE, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_PRODUCT, SI_ROW_KEY, SI__N };
 
 /* Per kind: a look-up by the record's key (SI_FIND), its upsert (SI_UPSERT)
  * and, for holdings, an UPDATE (SI_UPDATE; NULL for the others). A field the
@@ -67,6 +67,7 @@ struct store_idata {
 	ks_store *s;
 	sq_conn *c;            /* the session's connection, in its transaction */
 	idata_kind kind;
+	bool check;            /* H8: a check session (read transaction, nothing written) */
 	sqlite3_stmt *st[SI__N];
 	int64_t started_at, now;
 	/* the keys written in this session, as 64-bit hashes (open addressing,
@@ -126,6 +127,7 @@ static ks_err sq_idata_prepare(store_idata *x, ks_error *e)
 		"DELETE FROM customer_attributes WHERE customer_id = ?1 AND key = ?2",
 		"SELECT id FROM customers WHERE external_id = ?1 AND erased_at IS NULL",
 		"SELECT id FROM products WHERE external_id = ?1",
+		"SELECT id FROM customer_events WHERE row_key = ?1",
 	};
 	for (int i = 0; i < SI__N; i++) {
 		ks_err err = sql[i] ? sq_cprep(x->c, sql[i], &x->st[i], e) : KS_OK;
@@ -162,6 +164,30 @@ ks_err store_idata_begin(ks_store *s, idata_kind kind, store_idata **out, ks_err
 	x->started_at = x->now = clock_now(s->clock);
 	x->c = sq_acquire(s);
 	ks_err err = sq_exec(x->c, SQ_IDATA_BEGIN, e);
+	if (!err)
+		err = sq_idata_prepare(x, e);
+	if (err) {
+		store_idata_rollback(x);
+		return err;
+	}
+	*out = x;
+	return KS_OK;
+}
+
+/* H8: the file is checked whole in a read transaction (a snapshot: WAL
+ * readers never block the server's writer) before the write session takes
+ * the lock; a dry run never takes it. */
+ks_err store_idata_begin_check(ks_store *s, idata_kind kind, store_idata **out, ks_error *e)
+{
+	store_idata *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	x->kind = kind;
+	x->s = s;
+	x->check = true;
+	x->started_at = x->now = clock_now(s->clock);
+	x->c = sq_acquire(s);
+	ks_err err = sq_exec(x->c, "BEGIN DEFERRED", e);
 	if (!err)
 		err = sq_idata_prepare(x, e);
 	if (err) {
@@ -351,6 +377,38 @@ static ks_err sq_idata_event(store_idata *x, const idata_rec *r, int64_t cust, b
 	return err;
 }
 
+/* A check session's put: the look-ups a write would make, nothing written.
+ * *found: the record's row is stored; *kept: an event without an id that
+ * is stored (or came earlier in the file, *key then 0: not a duplicate). */
+static ks_err sq_idata_probe(store_idata *x, const idata_rec *r, int64_t cust, int64_t prod, bool *found,
+			     bool *kept, uint64_t *key, ks_error *e)
+{
+	int64_t id = 0;
+	sqlite3_stmt *st = x->st[SI_FIND];
+	ks_err err = KS_OK;
+	if (x->kind == IDATA_HOLDINGS) {
+		sqlite3_bind_int64(st, 1, cust);
+		sqlite3_bind_int64(st, 2, prod);
+	} else if (x->kind == IDATA_EVENTS && !r->s[IDE_EXTERNAL_ID]) {
+		int64_t rk = sq_idata_row_key(r, cust);
+		int seen = sq_idata_seen(x, (uint64_t)rk ^ 0x5bd1e995ull);
+		if (seen < 0)
+			return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+		st = x->st[SI_ROW_KEY];
+		sqlite3_bind_int64(st, 1, rk);
+		err = sq_idata_run(x, st, &id, e);
+		*kept = seen || id != 0;
+		*found = *kept;
+		*key = 0;
+		return err;
+	} else {
+		sqlite3_bind_text(st, 1, r->s[0], -1, SQLITE_STATIC); /* field 0 is external_id of the other kinds */
+	}
+	err = sq_idata_run(x, st, &id, e);
+	*found = id != 0;
+	return err;
+}
+
 ks_err store_idata_put(store_idata *x, const idata_rec *r, bool *dup, ks_error *e)
 {
 	int64_t cust = 0, prod = 0;
@@ -361,11 +419,11 @@ ks_err store_idata_put(store_idata *x, const idata_rec *r, bool *dup, ks_error *
 	*dup = false;
 	switch (x->kind) {
 	case IDATA_CUSTOMERS:
-		err = sq_idata_customer(x, r, &found, e);
+		err = x->check ? sq_idata_probe(x, r, 0, 0, &found, &kept, &key, e) : sq_idata_customer(x, r, &found, e);
 		ext = r->s[IDC_EXTERNAL_ID];
 		break;
 	case IDATA_PRODUCTS:
-		err = sq_idata_product(x, r, &found, e);
+		err = x->check ? sq_idata_probe(x, r, 0, 0, &found, &kept, &key, e) : sq_idata_product(x, r, &found, e);
 		ext = r->s[IDP_EXTERNAL_ID];
 		break;
 	case IDATA_HOLDINGS:
@@ -374,14 +432,16 @@ ks_err store_idata_put(store_idata *x, const idata_rec *r, bool *dup, ks_error *
 			err = sq_idata_ref(x, SI_PRODUCT, r->s[IDH_PRODUCT], "product_external_id", "product", &prod,
 					   e);
 		if (!err)
-			err = sq_idata_holding(x, r, cust, prod, &found, e);
+			err = x->check ? sq_idata_probe(x, r, cust, prod, &found, &kept, &key, e)
+				       : sq_idata_holding(x, r, cust, prod, &found, e);
 		key = sq_idata_hash(SQ_IDATA_H0, (int64_t[]){cust, prod}, 2 * sizeof(int64_t));
 		break;
 	case IDATA_EVENTS:
 	default:
 		err = sq_idata_ref(x, SI_CUSTOMER, r->s[IDE_CUSTOMER], "customer_external_id", "customer", &cust, e);
 		if (!err)
-			err = sq_idata_event(x, r, cust, &found, &kept, e);
+			err = x->check ? sq_idata_probe(x, r, cust, 0, &found, &kept, &key, e)
+				       : sq_idata_event(x, r, cust, &found, &kept, e);
 		/* only an event with an id can come twice; one without is its row_key */
 		ext = r->s[IDE_EXTERNAL_ID];
 		break;

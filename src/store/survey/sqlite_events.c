@@ -673,6 +673,38 @@ bool sq_storage_refuse(ks_store *s)
 	return refuse;
 }
 
+/* issue 16 H8: how long the writer keeps trying to take the write lock
+ * while another process holds it (`klantstem import`, a maintenance
+ * sqlite3 session) before it fails the batch. Each BEGIN IMMEDIATE waits
+ * up to SQ_BUSY_TIMEOUT_MS itself; the writer starts it again until this
+ * bound, its submitters still waiting, so a response acknowledged to be
+ * taken is written once the lock is free rather than lost after 10 s.
+ * docs/ARCHITECTURE.md, "Writes". */
+#define SQ_WRITER_BUSY_MAX_MS 60000
+
+/* BEGIN IMMEDIATE on the writer's connection, again while the lock is
+ * another process's (SQLITE_BUSY), up to SQ_WRITER_BUSY_MAX_MS. */
+static ks_err sq_writer_begin(ks_store *s, ks_error *e)
+{
+	int64_t t0 = clock_mono_ms();
+	bool told = false;
+	for (;;) {
+		int rc = sqlite3_exec(s->wconn->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			if (told)
+				fprintf(stderr, "klantstem: writer: the write lock is free again after %.1f s\n",
+					(double)(clock_mono_ms() - t0) / 1000.0);
+			return KS_OK;
+		}
+		if ((rc & 0xff) != SQLITE_BUSY || clock_mono_ms() - t0 >= SQ_WRITER_BUSY_MAX_MS)
+			return sq_fail(s->wconn, rc, e);
+		if (!told)
+			fprintf(stderr, "klantstem: writer: another process holds the write lock; waiting "
+				"(up to %d s)\n", SQ_WRITER_BUSY_MAX_MS / 1000);
+		told = true;
+	}
+}
+
 static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 {
 	wq_result *res = calloc((size_t)n, sizeof *res);
@@ -683,7 +715,7 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 		txerr = ks_fail(&e, KS_ERR_STORAGE_FULL, NULL,
 				"the storage is full: nothing was written; try again later");
 	else if (res)
-		txerr = sq_exec(s->wconn, "BEGIN IMMEDIATE", &e);
+		txerr = sq_writer_begin(s, &e);
 	bool full = txerr == KS_ERR_STORAGE_FULL;
 	sq_text_buf tb = {0}; /* issue 14 (text): the analyses for the text hook */
 	int i = 0;

@@ -48,9 +48,10 @@ typedef struct mention_in {
 typedef struct mentions_batch {
 	mention_in *items;          /* n records, unique by (source, source_id) */
 	size_t n, cap;
-	size_t duplicates;          /* records dropped because a later one in the
+	size_t duplicates;          /* records dropped because another in the
 	                               same input had the same (source, source_id):
-	                               the last one wins */
+	                               the newest (updated_at) wins, of equally
+	                               new ones the last */
 	bool where_is_index;        /* where is a 0-based index (JSON array), else a line */
 } mentions_batch;
 
@@ -92,8 +93,9 @@ ks_err mentions_batch_add(mentions_batch *b, mention_in **out, ks_error *e);
  * one of text/rating, scale, rating within scale, lengths, UTF-8), sets
  * rating10 and updated_at (when 0), and names "prefix.field" on failure. */
 ks_err mentions_check(mention_in *m, const char *prefix, ks_error *e);
-/* After every record is added and checked: drops earlier duplicates of
- * (source, source_id), keeping the last, counting them in b->duplicates. */
+/* After every record is added and checked: drops duplicates of (source,
+ * source_id), keeping the one with the largest updated_at (on a tie the
+ * last), counting them in b->duplicates. */
 void mentions_batch_dedupe(mentions_batch *b);
 
 #endif

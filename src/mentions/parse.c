@@ -273,14 +273,20 @@ static int mp_cmp_key(const mention_in *a, const mention_in *b)
 	return c ? c : strcmp(a->source_id, b->source_id);
 }
 
-/* Sort helper: by key, then by position, so the last of equal keys is the
- * one that stays. */
+/* Sort helper: by key, then by updated_at, then by position, so the one of
+ * equal keys that stays (the last after sorting) is the newest, and of
+ * equally new ones the last in the input — as the store would keep it had
+ * they come one by one: an export lists a review's versions in any order. */
 static int mp_cmp_idx(const void *x, const void *y, void *arg)
 {
 	const mention_in *it = arg;
 	size_t i = *(const size_t *)x, j = *(const size_t *)y;
 	int c = mp_cmp_key(&it[i], &it[j]);
-	return c ? c : (i < j ? -1 : i > j);
+	if (c)
+		return c;
+	if (it[i].updated_at != it[j].updated_at)
+		return it[i].updated_at < it[j].updated_at ? -1 : 1;
+	return i < j ? -1 : i > j;
 }
 
 /* A stable merge sort over indices (qsort_r is a GNU extension). */

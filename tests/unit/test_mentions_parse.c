@@ -124,6 +124,25 @@ static void test_duplicates_and_guess(void **state)
 			seen_last = strcmp(b.items[i].text, "last") == 0 && b.items[i].where == 4;
 	assert_true(seen_last);
 	mentions_batch_free(&b);
+
+	/* review H9: the newest version wins wherever it stands, a tie goes to
+	 * the last: a (5 Mar, 1 Mar), b (2 Mar, 2 Mar), c (1 Mar, 4 Mar, 4 Mar) */
+	const char *vers = "source,source_id,created_at,updated_at,text\n"
+			   "s,a,2026-03-01,2026-03-05,a-new\ns,a,2026-03-01,2026-03-01,a-old\n"
+			   "s,b,2026-03-01,2026-03-02,b-first\ns,b,2026-03-01,2026-03-02,b-last\n"
+			   "s,c,2026-03-01,,c-none\ns,c,2026-03-01,2026-03-04,c-tie1\ns,c,2026-03-01,2026-03-04,c-tie2\n"
+			   "s,c,2026-03-01,2026-03-02,c-older\n";
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse("generic-csv", vers, strlen(vers), &b, &e), KS_OK);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.duplicates, 5);
+	for (size_t i = 0; i < b.n; i++) {
+		const char *want = strcmp(b.items[i].source_id, "a") == 0   ? "a-new"
+				   : strcmp(b.items[i].source_id, "b") == 0 ? "b-last"
+									    : "c-tie2";
+		assert_string_equal(b.items[i].text, want);
+	}
+	mentions_batch_free(&b);
 	assert_string_equal(guess("  <?xml version='1.0'?><a/>"), "kiyoh");
 	assert_string_equal(guess("{\"reviews\":[{\"reviewId\":\"x\"}]}"), "google");
 	assert_string_equal(guess("{\"reviews\":[{\"stars\":3}]}"), "trustpilot");

@@ -104,8 +104,8 @@ static bool mp_zone(const char *p, int64_t *off)
 	if (hh < 0 || hh > 14)
 		return false;
 	p += 2;
-	if (*p == ':')
-		p++;
+	if (*p == ':' && *++p == '\0')
+		return false; /* "+05:" is cut short, not +05:00 */
 	if (*p) {
 		if ((mm = mp_digits(p, 2)) < 0 || mm > 59 || p[2] != '\0')
 			return false;

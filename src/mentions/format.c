@@ -302,9 +302,11 @@ static ks_err mp_social_id(mentions_batch *b, mention_in *m, const json_t *o, ks
 	const char *platform = mp_first(o, (const char *const[]){"platform", "network", NULL});
 	if (err || platform == NULL)
 		return err;
-	/* ids of two networks may collide: keep them apart */
+	/* ids of two networks may collide: keep them apart (each part cut on a
+	 * character boundary, never inside one) */
 	char key[300];
-	snprintf(key, sizeof key, "%.40s:%.200s", platform, m->source_id);
+	snprintf(key, sizeof key, "%.*s:%.*s", (int)mp_utf8_cut(platform, 40), platform,
+		 (int)mp_utf8_cut(m->source_id, 200), m->source_id);
 	for (char *p = key; *p && *p != ':'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return mp_set(&m->source_id, key, e);

@@ -230,6 +230,17 @@ static bool mp_utf8_ok(const char *buf, size_t len, int *line, int *col)
 	return true;
 }
 
+size_t mp_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--; /* s[n] continues a character: cut before its first byte */
+	return n;
+}
+
 /* ---- the batch ---------------------------------------------------------------- */
 
 static void mp_free_one(mention_in *m)
@@ -411,13 +422,24 @@ ks_err mentions_check(mention_in *m, const char *prefix, ks_error *e)
 		{m->location, MP_MAX_SHORT, "location"}, {m->title, MP_MAX_SHORT * 4, "title"},
 		{m->customer_external_id, MP_MAX_SHORT, "customer_external_id"}, {m->url, MP_MAX_URL, "url"},
 		{m->text, MP_MAX_TEXT, "text"}, {m->reply_text, MP_MAX_TEXT, "reply_text"},
+		{m->language, MP_MAX_SHORT, "language"},
 	};
-	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
-		if (lim[i].v && strlen(lim[i].v) > lim[i].max) {
+	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+		if (lim[i].v == NULL)
+			continue;
+		size_t n = strlen(lim[i].v);
+		int line, col;
+		if (n > lim[i].max) {
 			char msg[64];
 			snprintf(msg, sizeof msg, "longer than %zu bytes", lim[i].max);
 			return mp_named(e, KS_ERR_RANGE, prefix, lim[i].f, msg);
 		}
+		/* the readers' input is checked whole, but a reader that builds a
+		 * value (a key, a cut) could still break a character: the store
+		 * and every JSON reply need UTF-8 */
+		if (!mp_utf8_ok(lim[i].v, n, &line, &col))
+			return mp_named(e, KS_ERR_INVALID, prefix, lim[i].f, "not UTF-8 (or a NUL byte)");
+	}
 	if (m->updated_at < m->created_at)
 		m->updated_at = m->created_at; /* none given, or a source that says less */
 	return mp_check_rating(m, prefix, e);

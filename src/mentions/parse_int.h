@@ -19,6 +19,9 @@ enum {
 
 /* malloc'd copy of s[0..n) (NUL-terminated), NULL when out of memory. */
 char *mp_strndup(const char *s, size_t n);
+/* The length of s's longest prefix of at most max bytes that does not end
+ * inside a UTF-8 character (s UTF-8). */
+size_t mp_utf8_cut(const char *s, size_t max);
 /* Sets *slot to a copy of s (NULL/"" after trimming: leaves it NULL). */
 ks_err mp_set(char **slot, const char *s, ks_error *e);
 /* ISO 8601: YYYY-MM-DD, optionally T or space and HH:MM[:SS[.frac]], and Z,

@@ -258,6 +258,49 @@ static void test_kiyoh_guard(void **state)
 	free(tall);
 }
 
+/* Review H9: every text field is UTF-8 when the batch is accepted — the
+ * social key cuts a long platform name before its last character, not in
+ * it; mentions_check refuses a value that is not UTF-8, naming it. */
+static void test_utf8_fields(void **state)
+{
+	(void)state;
+	/* 39 x's and an e-acute (2 bytes: 41 in all) */
+	const char *doc = "{\"posts\":[{\"id\":\"42\",\"platform\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\u00e9\","
+			  "\"text\":\"hallo\",\"time\":\"2026-03-01T10:00:00Z\"}]}";
+	mentions_batch b;
+	ks_error e;
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse("social", doc, strlen(doc), &b, &e), KS_OK);
+	assert_int_equal(b.n, 1);
+	assert_string_equal(b.items[0].source_id, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:42");
+	mentions_batch_free(&b);
+
+	static const char *const bad[] = {"caf\xe9", "\xc3", "ok \xed\xa0\x80", "\xf8\x88\x80\x80\x80"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[] = "fine", src[] = "s", sid[] = "1";
+		char *val = strdup(bad[i]);
+		mention_in m = {.source = src, .source_id = sid, .text = text, .created_at = JAN1};
+		for (int f = 0; f < 3; f++) {
+			mention_in x = m;
+			const char *want = f == 0 ? "p.author" : f == 1 ? "p.text" : "p.reply_text";
+			if (f == 0)
+				x.author = val;
+			else if (f == 1)
+				x.text = val;
+			else
+				x.reply_text = val;
+			ks_error_clear(&e);
+			assert_int_equal(mentions_check(&x, "p.", &e), KS_ERR_INVALID);
+			assert_string_equal(e.field, want);
+		}
+		free(val);
+	}
+	char text[] = "caf\xc3\xa9", src[] = "s", sid[] = "1";
+	mention_in ok = {.source = src, .source_id = sid, .text = text, .created_at = JAN1};
+	ks_error_clear(&e);
+	assert_int_equal(mentions_check(&ok, "p.", &e), KS_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates_and_guess),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kiyoh_guard),
+		cmocka_unit_test(test_utf8_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,8 +57,10 @@ typedef struct mentions_batch {
 
 typedef struct mentions_counts {
 	int64_t inserted;           /* new (source, source_id) */
-	int64_t updated;            /* existing, and this one's updated_at is newer */
-	int64_t unchanged;          /* existing with the same or a newer updated_at */
+	int64_t updated;            /* existing, and this one's updated_at is newer,
+	                               or equal with other content */
+	int64_t unchanged;          /* existing with a newer updated_at, or the
+	                               same one and the same content */
 } mentions_counts;
 
 /* Parses buf[0..len) in format (see above) into *out (zeroed first; free it

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Mentions (issue 16 H1): reviews and social posts through POST /api/v1/mentions
 in every format (documents shaped like each source's own, made here), the
-idempotent upsert (an edit updates, an older or equal one does not, the same
-batch twice changes nothing), the unhappy inputs (bad date, unknown column,
+idempotent upsert (an edit updates, an older one does not, an equal one only
+with other content, the same batch twice changes nothing), the unhappy inputs (bad date, unknown column,
 wrong encoding, duplicate id, CR inside a quoted field, BOM, missing ratings,
 mixed languages), list filters and paging, the summary figures against values
 computed here (t-interval and Wilson interval written out below, not the
@@ -152,11 +152,12 @@ def generic(t, srv, f):
     g3 = by_source_id(srv, "shop")["g3"]
     t.eq((g3["text"], g3["rating10"], g3["updated_at"]), ("Finally delivered, but late.", 2.5, "2026-03-05T10:00:00Z"),
          "the edit's text, rating and updated_at are stored")
-    for when, name in (("2026-03-05T10:00:00Z", "equal"), ("2026-03-04T00:00:00Z", "older")):
-        st, _, b = post(srv, [rec("g3", "2026-03-03T08:00:00Z", updated_at=when, text="stale " + name)])
-        t.eq((st, b["updated"], b["unchanged"]), (200, 0, 1), "an %s updated_at is unchanged" % name)
+    st, _, b = post(srv, [newer])
+    t.eq((st, b["updated"], b["unchanged"]), (200, 0, 1), "the same edit again (equal updated_at, same content) is unchanged")
+    st, _, b = post(srv, [rec("g3", "2026-03-03T08:00:00Z", updated_at="2026-03-04T00:00:00Z", text="stale older")])
+    t.eq((st, b["updated"], b["unchanged"]), (200, 0, 1), "an older updated_at is unchanged")
     t.eq(by_source_id(srv, "shop")["g3"]["text"], "Finally delivered, but late.",
-         "an older or equal updated_at never overwrites the newer text")
+         "an older updated_at never overwrites the newer text")
 
     # times as exports write them: unix seconds, milliseconds, "UTC"
     st, _, b = post(srv, [rec("t1", 1767225600, text="a"), rec("t2", "1767225600000", text="b"),
@@ -175,6 +176,49 @@ def generic(t, srv, f):
     t.eq(by_source_id(srv, "shop")["d1"]["text"], "laatste", "the last of the duplicates wins")
     t.eq(srv.sql("SELECT count(*) FROM mentions WHERE source='shop' AND source_id='d1'")[0][0], 1,
          "never a duplicate (source, source_id) row")
+
+
+def same_time(t, srv):
+    """Review H9: a change that keeps updated_at is taken (a reply added later
+    with the same updateTime; an edit at a source without an update time);
+    the same content again is unchanged; an older updated_at never overwrites."""
+    rv = {"reviewId": "st-1", "name": "accounts/1/locations/9/reviews/st-1", "starRating": "FOUR",
+          "comment": "Prima geholpen", "createTime": "2026-03-01T10:00:00Z", "updateTime": "2026-03-01T10:00:00Z",
+          "reviewer": {"displayName": "An"}}
+    st, _, b = post(srv, {"format": "google", "data": {"reviews": [rv]}})
+    t.eq((st, b.get("inserted")), (200, 1), "a Google review without a reply: inserted")
+    rv2 = dict(rv, reviewReply={"comment": "Dank u!", "updateTime": "2026-03-05T09:00:00Z"})
+    st, _, b = post(srv, {"format": "google", "data": {"reviews": [rv2]}})
+    t.eq((st, b.get("updated"), b.get("unchanged")), (200, 1, 0),
+         "the reply added later, updateTime unchanged: updated")
+    r = by_source_id(srv, "google")["st-1"]["reply"]
+    t.eq((r["text"], r["at"]), ("Dank u!", "2026-03-05T09:00:00Z"), "the reply and its time are stored")
+    st, _, b = post(srv, {"format": "google", "data": {"reviews": [rv2]}})
+    t.eq((st, b.get("updated"), b.get("unchanged"), b.get("changed")), (200, 0, 1, False),
+         "the same review with its reply again: unchanged")
+
+    k = ("<f><locationName>Kampen</locationName><reviews><reviewId>st-k</reviewId><rating>9</rating>"
+         "<dateSince>2026-03-01T10:00:00Z</dateSince><updatedSince>2026-03-01T10:00:00Z</updatedSince>%s"
+         "</reviews></f>")
+    st, _, b = post(srv, {"format": "kiyoh", "data": k % ""})
+    t.eq((st, b.get("inserted")), (200, 1), "a Kiyoh review without the company's comment: inserted")
+    st, _, b = post(srv, {"format": "kiyoh", "data": k % "<comment>Bedankt!</comment>"})
+    t.eq((st, b.get("updated")), (200, 1), "its comment added later, updatedSince unchanged: updated")
+    t.eq(srv.sql("SELECT reply_text FROM mentions WHERE source='kiyoh' AND source_id='st-k'"), [("Bedankt!",)],
+         "the comment is stored as the reply")
+
+    st, _, b = post(srv, [rec("st-g", "2026-03-01", text="Eerste versie", rating=2)])
+    st, _, b = post(srv, [rec("st-g", "2026-03-01", text="Verbeterde versie", rating=4)])
+    t.eq((st, b["updated"], b["unchanged"]), (200, 1, 0), "an edit at a source without updated_at: updated")
+    t.eq(srv.sql("SELECT text, rating FROM mentions WHERE source='shop' AND source_id='st-g'"),
+         [("Verbeterde versie", 4.0)], "with its text and rating")
+    st, _, b = post(srv, [rec("st-g", "2026-03-01", text="Verbeterde versie", rating=4)])
+    t.eq((st, b["updated"], b["unchanged"]), (200, 0, 1), "the same again: unchanged")
+    st, _, b = post(srv, [rec("st-g", "2026-03-01", updated_at="2026-03-09", text="Derde versie", rating=5)])
+    st, _, b = post(srv, [rec("st-g", "2026-03-01", updated_at="2026-03-08", text="Oude versie", rating=1)])
+    t.eq((st, b["updated"], b["unchanged"]), (200, 0, 1), "other content with an older updated_at: unchanged")
+    t.eq(srv.sql("SELECT text FROM mentions WHERE source='shop' AND source_id='st-g'"), [("Derde versie",)],
+         "the newer text stays")
 
 
 def generic_errors(t, srv):
@@ -732,6 +776,7 @@ def main(t, srv):
     reanalysis(t, srv)
     late_customer(t, srv)
     gdpr(t, srv, f)
+    same_time(t, srv)  # after the figures: its mentions would change them
 
 
 if __name__ == "__main__":

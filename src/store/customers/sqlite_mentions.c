@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <sodium.h>
 
 #include "core/clock.h"
 #include "text/text.h"
@@ -291,6 +292,48 @@ int64_t sq_mentions_reanalyse(ks_store *s, int n)
 
 /* ---- the upsert ------------------------------------------------------------------- */
 
+/* The record's content hash (BLAKE2b, 16 bytes) over every field the source
+ * gives, each tagged as present or absent and length-prefixed, so that two
+ * different records never serialise alike. A change that keeps updated_at
+ * (a reply added later: Google's reviewReply, Trustpilot's companyReply,
+ * Kiyoh's comment, an App Store response; an edit at a source without an
+ * update time) changes the hash, and the row is written. */
+enum { SQ_M_HASH = 16 };
+
+static void sq_m_hash_str(crypto_generichash_state *h, const char *s)
+{
+	unsigned char tag = s != NULL;
+	uint64_t n = s ? strlen(s) : 0;
+	crypto_generichash_update(h, &tag, 1);
+	crypto_generichash_update(h, (const unsigned char *)&n, sizeof n);
+	if (n)
+		crypto_generichash_update(h, (const unsigned char *)s, n);
+}
+
+static void sq_m_hash_num(crypto_generichash_state *h, const void *v, size_t n)
+{
+	crypto_generichash_update(h, v, n);
+}
+
+static void sq_m_hash(const mention_in *m, unsigned char out[SQ_M_HASH])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, SQ_M_HASH);
+	const char *strs[] = {m->location, m->author, m->title, m->text, m->url, m->language,
+			      m->customer_external_id, m->reply_text};
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		sq_m_hash_str(&h, strs[i]);
+	int64_t t[] = {m->created_at, m->updated_at, m->reply_text ? m->reply_at : 0};
+	sq_m_hash_num(&h, t, sizeof t);
+	unsigned char rated = m->has_rating;
+	sq_m_hash_num(&h, &rated, 1);
+	if (rated) {
+		double r[] = {m->rating, m->scale_min, m->scale_max};
+		sq_m_hash_num(&h, r, sizeof r);
+	}
+	crypto_generichash_final(&h, out, SQ_M_HASH);
+}
+
 typedef struct sq_m_stmts {
 	sqlite3_stmt *find, *ins, *upd, *unit, *cust;
 	sq_m_astmts a;           /* the analysis' */
@@ -310,13 +353,14 @@ static void sq_m_stmts_free(sq_m_stmts *q)
 static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 {
 	memset(q, 0, sizeof *q);
-	ks_err err = sq_cprep(c, "SELECT id, updated_at FROM mentions WHERE source = ?1 AND source_id = ?2", &q->find, e);
+	ks_err err = sq_cprep(c, "SELECT id, updated_at, content_hash FROM mentions WHERE source = ?1 AND source_id = ?2",
+			      &q->find, e);
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO mentions(source, source_id, location, unit_id, author, title, text, url,"
 			       " created_at, updated_at, rating, scale_min, scale_max, rating10, language, customer_id,"
-			       " reply_text, reply_at, received_at, customer_external_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
-			       " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+			       " reply_text, reply_at, received_at, customer_external_id, content_hash) VALUES(?1, ?2, ?3,"
+			       " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
 			       &q->ins, e);
 	/* A reply the source does not carry (NULL) keeps the one recorded here,
 	 * and so does a customer link: a feed's copy of a review that an
@@ -327,8 +371,8 @@ static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 			       " url = ?8, created_at = ?9, updated_at = ?10, rating = ?11, scale_min = ?12,"
 			       " scale_max = ?13, rating10 = ?14, language = ?15, customer_id = coalesce(?16, customer_id),"
 			       " reply_text = coalesce(?17, reply_text), reply_at = coalesce(?18, reply_at),"
-			       " received_at = ?19, customer_external_id = coalesce(?20, customer_external_id)"
-			       " WHERE source = ?1 AND source_id = ?2",
+			       " received_at = ?19, customer_external_id = coalesce(?20, customer_external_id),"
+			       " content_hash = ?21 WHERE source = ?1 AND source_id = ?2",
 			       &q->upd, e);
 	if (!err)
 		err = sq_cprep(c, "SELECT unit_id FROM mention_locations WHERE location = ?1", &q->unit, e);
@@ -359,7 +403,8 @@ static void sq_m_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-static void sq_m_bind(sqlite3_stmt *st, const sq_m_stmts *q, const mention_in *m, int64_t now)
+static void sq_m_bind(sqlite3_stmt *st, const sq_m_stmts *q, const mention_in *m, const unsigned char *hash,
+		      int64_t now)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -387,6 +432,7 @@ static void sq_m_bind(sqlite3_stmt *st, const sq_m_stmts *q, const mention_in *m
 	sqlite3_bind_int64(st, 19, now);
 	/* issue 16 H7: kept, so the customer's later arrival links it (020) */
 	sq_m_bind_text(st, 20, m->customer_external_id);
+	sqlite3_bind_blob(st, 21, hash, SQ_M_HASH, SQLITE_STATIC);
 }
 
 static ks_err sq_m_step(sq_conn *c, sqlite3_stmt *st, ks_error *e)
@@ -397,36 +443,49 @@ static ks_err sq_m_step(sq_conn *c, sqlite3_stmt *st, ks_error *e)
 	return err;
 }
 
-/* The stored row of m's (source, source_id): *id 0 when none. */
-static ks_err sq_m_find(sq_conn *c, const sq_m_stmts *q, const mention_in *m, int64_t *id, int64_t *updated,
-			ks_error *e)
+/* The stored row of m's (source, source_id) (*id 0 when none), and whether
+ * m is to be written: new, newer (updated_at), or as new with other content
+ * (hash) — an older updated_at never overwrites. */
+static ks_err sq_m_find(sq_conn *c, const sq_m_stmts *q, const mention_in *m, const unsigned char *hash,
+			int64_t *id, bool *write, ks_error *e)
 {
 	sqlite3_reset(q->find);
 	sqlite3_bind_text(q->find, 1, m->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q->find, 2, m->source_id, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q->find);
-	*id = rc == SQLITE_ROW ? sqlite3_column_int64(q->find, 0) : 0;
-	*updated = rc == SQLITE_ROW ? sqlite3_column_int64(q->find, 1) : 0;
+	*id = 0;
+	*write = true;
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(q->find, 0);
+		int64_t updated = sqlite3_column_int64(q->find, 1);
+		const void *old = sqlite3_column_blob(q->find, 2);
+		bool same = old && sqlite3_column_bytes(q->find, 2) == SQ_M_HASH && memcmp(old, hash, SQ_M_HASH) == 0;
+		*write = m->updated_at > updated || (m->updated_at == updated && !same);
+	}
 	sqlite3_reset(q->find);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
-/* The one record: inserted, updated (newer updated_at) or left. res is
+/* The one record: inserted, updated (newer updated_at, or as new with other
+ * content) or left. res is
  * its analysis made before the transaction; when the row turned out to
  * need a write only now (a concurrent change), it is analysed here. */
 static ks_err sq_m_upsert_one(ks_store *s, sq_conn *c, sq_m_stmts *q, const mention_in *m, sq_m_result *res,
 			      int64_t now, mentions_counts *n, ks_error *e)
 {
-	int64_t id, old_updated;
-	ks_err err = sq_m_find(c, q, m, &id, &old_updated, e);
+	int64_t id;
+	bool write;
+	unsigned char hash[SQ_M_HASH];
+	sq_m_hash(m, hash);
+	ks_err err = sq_m_find(c, q, m, hash, &id, &write, e);
 	if (err)
 		return err;
-	if (id && m->updated_at <= old_updated) {
+	if (!write) {
 		n->unchanged++;
 		return KS_OK;
 	}
 	sqlite3_stmt *st = id ? q->upd : q->ins;
-	sq_m_bind(st, q, m, now);
+	sq_m_bind(st, q, m, hash, now);
 	if ((err = sq_m_step(c, st, e)))
 		return err;
 	if (id)
@@ -449,11 +508,14 @@ static ks_err sq_m_prepare(ks_store *s, sq_conn *c, const sq_m_stmts *q, const m
 	ks_error_clear(&we);
 	text_worker *w = sq_text_worker(s, c, &we);
 	for (size_t i = 0; i < b->n; i++) {
-		int64_t id, updated;
-		ks_err err = sq_m_find(c, q, &b->items[i], &id, &updated, e);
+		int64_t id;
+		bool write;
+		unsigned char hash[SQ_M_HASH];
+		sq_m_hash(&b->items[i], hash);
+		ks_err err = sq_m_find(c, q, &b->items[i], hash, &id, &write, e);
 		if (err)
 			return err;
-		if (!id || b->items[i].updated_at > updated)
+		if (write)
 			sq_m_analyse_text(w, &b->items[i], &res[i]);
 	}
 	return KS_OK;

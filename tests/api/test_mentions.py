@@ -221,6 +221,40 @@ def same_time(t, srv):
          "the newer text stays")
 
 
+def stale_analysis(t, srv):
+    """Review H9: an update that removes the text drops the old text's
+    analysis — the summary's sentiment filter and the theme filter no longer
+    count the mention for what it no longer says."""
+    text = ("Verschrikkelijk slecht, nooit meer. De bezorging was een ramp en de klantenservice "
+            "was onbeschoft aan de telefoon.")
+    st, _, b = post(srv, [rec("sa-1", "2026-03-01", source="stale", rating=1, text=text)])
+    t.eq((st, b.get("inserted")), (200, 1), "a complaint: inserted")
+    mid = srv.sql("SELECT id FROM mentions WHERE source='stale'")[0][0]
+    label = srv.sql("SELECT label FROM mention_analysis WHERE mention_id=?", (mid,))
+    themes = [r[0] for r in srv.sql("SELECT DISTINCT theme FROM mention_themes WHERE mention_id=?", (mid,))]
+    t.check(label == [("negative",)] and themes, "analysed as negative, with a theme", (label, themes))
+    st, _, s = srv.get("/api/v1/mentions/summary?source=stale&sentiment=negative")
+    t.eq((st, [g["n"] for g in s["groups"]]), (200, [1]), "summary?sentiment=negative counts it")
+    theme = themes[0] if themes else "none"
+    st, _, b = srv.get("/api/v1/mentions?source=stale&theme=" + theme)
+    t.eq((st, b["total"]), (200, 1), "theme=%s finds it" % theme)
+
+    st, _, b = post(srv, [rec("sa-1", "2026-03-01", source="stale", updated_at="2026-03-02", rating=5)])
+    t.eq((st, b.get("updated")), (200, 1), "the edit without a text: updated")
+    t.eq(srv.sql("SELECT (SELECT count(*) FROM mention_analysis WHERE mention_id=?1),"
+                 " (SELECT count(*) FROM mention_themes WHERE mention_id=?1), text FROM mentions WHERE id=?1", (mid,)),
+         [(0, 0, None)], "its analysis and themes are gone with the text")
+    st, _, s = srv.get("/api/v1/mentions/summary?source=stale&sentiment=negative")
+    t.eq((st, s["groups"]), (200, []), "summary?sentiment=negative no longer counts it")
+    st, _, b = srv.get("/api/v1/mentions?source=stale&theme=" + theme)
+    t.eq((st, b["total"]), (200, 0), "theme= no longer finds it")
+    st, _, m = srv.get("/api/v1/mentions/%d" % mid)
+    t.eq((st, m["analysis"], m["rating"]), (200, None, 5.0), "the mention shows no analysis, its new rating")
+    st, _, s = srv.get("/api/v1/mentions/summary?source=stale")
+    t.eq((st, [(g["n"], g["sentiment"]) for g in s["groups"]]), (200, [(1, None)]),
+         "the summary still counts the mention, without a sentiment")
+
+
 def generic_errors(t, srv):
     before = count(srv)
     cases = [
@@ -777,6 +811,7 @@ def main(t, srv):
     late_customer(t, srv)
     gdpr(t, srv, f)
     same_time(t, srv)  # after the figures: its mentions would change them
+    stale_analysis(t, srv)
 
 
 if __name__ == "__main__":

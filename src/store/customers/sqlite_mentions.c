@@ -36,11 +36,12 @@ static text_lang sq_m_prior(const char *language)
 /* The analysis' statements, prepared once per batch (an import of 50,000
  * reviews otherwise spends seconds preparing, under the write lock). */
 typedef struct sq_m_astmts {
-	sqlite3_stmt *del, *ins, *theme, *lang;
+	sqlite3_stmt *del, *ins, *theme, *lang, *del_themes;
 } sq_m_astmts;
 
 static void sq_m_astmts_free(sq_m_astmts *a)
 {
+	sqlite3_finalize(a->del_themes);
 	sqlite3_finalize(a->del);
 	sqlite3_finalize(a->ins);
 	sqlite3_finalize(a->theme);
@@ -163,15 +164,37 @@ static void sq_m_result_free(sq_m_result *res)
 	res->done = false;
 }
 
+/* The analysis rows of mention id go (its themes first: they hang on it). */
+static ks_err sq_m_analysis_clear(sq_conn *c, sq_m_astmts *a, int64_t id, ks_error *e)
+{
+	ks_err err = sq_m_stmt(c, &a->del_themes, "DELETE FROM mention_themes WHERE mention_id = ?1", e);
+	if (!err) {
+		sqlite3_bind_int64(a->del_themes, 1, id);
+		err = sq_m_run(c, a->del_themes, e);
+	}
+	if (!err)
+		err = sq_m_stmt(c, &a->del, "DELETE FROM mention_analysis WHERE mention_id = ?1", e);
+	if (!err) {
+		sqlite3_bind_int64(a->del, 1, id);
+		err = sq_m_run(c, a->del, e);
+	}
+	return err;
+}
+
 /* Write the analysis rows (and the detected language) in the caller's
  * transaction. Computing the analysis may fail (then there is nothing to
  * write: the mention is stored without one); writing it fails only with
- * the database, and then the whole batch does. */
+ * the database, and then the whole batch does. replaced: the mention's text
+ * was just written, so an analysis of the old text is stale and goes when
+ * there is no new one (the text removed, or its analysis failed) — else a
+ * summary's sentiment and a theme filter would still count what the
+ * mention no longer says. The reanalysis passes false: the text is the
+ * same, and its old analysis is better than none. */
 static ks_err sq_m_store_analysis(sq_conn *c, sq_m_astmts *a, int64_t id, const mention_in *m,
-				  const sq_m_result *res, int64_t now, ks_error *e)
+				  const sq_m_result *res, bool replaced, int64_t now, ks_error *e)
 {
 	if (!res->done)
-		return KS_OK;
+		return replaced ? sq_m_analysis_clear(c, a, id, e) : KS_OK;
 	ks_err err = sq_m_analysis_rows(c, a, id, &res->r, now, e);
 	if (!err && m->language == NULL)
 		err = sq_m_set_language(c, a, id, &res->r, e);
@@ -179,14 +202,14 @@ static ks_err sq_m_store_analysis(sq_conn *c, sq_m_astmts *a, int64_t id, const 
 }
 
 /* Both at once (the reanalysis, inside its batch's transaction). */
-static ks_err sq_m_analyse(ks_store *s, sq_conn *c, sq_m_astmts *a, int64_t id, const mention_in *m, int64_t now,
-			   ks_error *e)
+static ks_err sq_m_analyse(ks_store *s, sq_conn *c, sq_m_astmts *a, int64_t id, const mention_in *m,
+			   bool replaced, int64_t now, ks_error *e)
 {
 	ks_error we;
 	ks_error_clear(&we);
 	sq_m_result res;
 	sq_m_analyse_text(sq_text_worker(s, c, &we), m, &res);
-	ks_err err = sq_m_store_analysis(c, a, id, m, &res, now, e);
+	ks_err err = sq_m_store_analysis(c, a, id, m, &res, replaced, now, e);
 	sq_m_result_free(&res);
 	return err;
 }
@@ -272,7 +295,7 @@ int64_t sq_mentions_reanalyse(ks_store *s, int n)
 		/* a mention whose analysis fails keeps its old rows and is
 		 * passed over (after moves on): retried after the next job */
 		for (int i = 0; !err && i < got; i++, done++)
-			err = sq_m_analyse(s, c, &as, a[i].id, &a[i].m, clock_now(s->clock), &e);
+			err = sq_m_analyse(s, c, &as, a[i].id, &a[i].m, false, clock_now(s->clock), &e);
 		if (!err)
 			err = sq_exec(c, "COMMIT", &e);
 		if (err) {
@@ -488,13 +511,15 @@ static ks_err sq_m_upsert_one(ks_store *s, sq_conn *c, sq_m_stmts *q, const ment
 	sq_m_bind(st, q, m, hash, now);
 	if ((err = sq_m_step(c, st, e)))
 		return err;
+	bool replaced = id != 0;
 	if (id)
 		n->updated++;
 	else
 		n->inserted++;
 	if (!id)
 		id = sqlite3_last_insert_rowid(c->db);
-	return res->tried ? sq_m_store_analysis(c, &q->a, id, m, res, now, e) : sq_m_analyse(s, c, &q->a, id, m, now, e);
+	return res->tried ? sq_m_store_analysis(c, &q->a, id, m, res, replaced, now, e)
+			  : sq_m_analyse(s, c, &q->a, id, m, replaced, now, e);
 }
 
 /* Before the write lock: the records that will be written (new, or newer

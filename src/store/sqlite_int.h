@@ -330,8 +330,10 @@ void sq_text_retrain_run(ks_store *s);
 ks_err sq_text_job_batch(ks_store *s, int n, store_reanalyze_counts *k, bool *more, ks_error *e);
 /* mentions (issue 16 H1, sqlite_mentions.c): after a finished job, the
  * mentions analysed before it started are analysed again, n a transaction,
- * until done or the job thread stops; returns how many. */
-int64_t sq_mentions_reanalyse(ks_store *s, int n);
+ * until done or the job thread stops; *done = how many (in the batches
+ * committed). A database error rolls its batch back, stops and is returned
+ * (issue 16 H9: it was only logged, and the batch's strings leaked). */
+ks_err sq_mentions_reanalyse(ks_store *s, int n, int64_t *done, ks_error *e);
 json_t *sq_opt_text(sqlite3_stmt *st, int i);
 json_t *sq_opt_id(int64_t id);
 /* The manager who answers for a team: the nearest user with role manager

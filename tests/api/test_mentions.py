@@ -784,6 +784,25 @@ def reanalysis(t, srv):
     t.eq(found, 1, "after the reanalysis job the stored mention has the new theme")
 
 
+def reanalysis_error(t, srv):
+    """Review H9: a database error in the mentions' part of `klantstem text
+    reanalyze` is the command's error (exit 1, the message), and the batch's
+    strings are freed (no leak report from the sanitizer)."""
+    import sqlite3
+    con = sqlite3.connect(srv.db, timeout=10)
+    con.execute("CREATE TRIGGER h9_boom BEFORE INSERT ON mention_analysis BEGIN SELECT RAISE(ABORT, 'h9 boom'); END")
+    con.commit()
+    try:
+        rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db], timeout=300)
+    finally:
+        con.execute("DROP TRIGGER h9_boom")
+        con.commit()
+        con.close()
+    t.check(rc == 1 and "h9 boom" in err, "the mentions' database error: exit 1 with its message", (rc, err[-2000:]))
+    rep = ks.sanitizer_report(err)
+    t.check(not rep, "no sanitizer report (the failed batch's strings are freed)", (rep or "")[-3000:])
+
+
 def never_nps(t, srv):
     st, _, b = srv.get("/api/v1/metrics")
     t.eq((st, b.get("n")), (200, 0), "mentions never count in the survey figures (/metrics n stays 0)")
@@ -812,6 +831,7 @@ def main(t, srv):
     gdpr(t, srv, f)
     same_time(t, srv)  # after the figures: its mentions would change them
     stale_analysis(t, srv)
+    reanalysis_error(t, srv)
 
 
 if __name__ == "__main__":

@@ -272,45 +272,50 @@ static bool sq_m_job_stopping(ks_store *s)
 	return stop;
 }
 
-int64_t sq_mentions_reanalyse(ks_store *s, int n)
+ks_err sq_mentions_reanalyse(ks_store *s, int n, int64_t *done, ks_error *e)
 {
+	*done = 0;
 	sq_conn *c = sq_acquire(s);
-	int64_t since = 0, after = 0, done = 0;
+	int64_t since = 0, after = 0;
 	sqlite3_stmt *st;
 	/* only after a finished job: its start is what "stale" is measured by */
-	if (sq_cprep(c, "SELECT started_at FROM text_reanalysis WHERE id = 1 AND finished_at IS NOT NULL", &st, NULL) ||
-	    sq_cfirst(c, st, &since, NULL) || since == 0 || !sq_text_on(s)) {
+	ks_err err = sq_cprep(c, "SELECT started_at FROM text_reanalysis WHERE id = 1 AND finished_at IS NOT NULL",
+			      &st, e);
+	if (!err)
+		err = sq_cfirst(c, st, &since, e); /* 0: no finished job, nothing is stale */
+	if (err || since == 0 || !sq_text_on(s)) {
 		sq_release(s, c);
-		return 0;
+		return err;
 	}
 	sq_m_stale *a = calloc((size_t)n, sizeof *a);
+	if (a == NULL)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	sq_m_astmts as = {0};
 	int got = n;
-	while (a && got == n && !sq_m_job_stopping(s)) {
-		ks_error e;
-		ks_error_clear(&e);
-		ks_err err = sq_exec(c, "BEGIN IMMEDIATE", &e);
+	while (!err && got == n && !sq_m_job_stopping(s)) {
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
 		if (!err)
-			err = sq_m_stale_read(c, after, since, n, a, &got, &e);
+			err = sq_m_stale_read(c, after, since, n, a, &got, e);
 		/* a mention whose analysis fails keeps its old rows and is
 		 * passed over (after moves on): retried after the next job */
-		for (int i = 0; !err && i < got; i++, done++)
-			err = sq_m_analyse(s, c, &as, a[i].id, &a[i].m, false, clock_now(s->clock), &e);
+		for (int i = 0; !err && i < got; i++)
+			err = sq_m_analyse(s, c, &as, a[i].id, &a[i].m, false, clock_now(s->clock), e);
 		if (!err)
-			err = sq_exec(c, "COMMIT", &e);
-		if (err) {
+			err = sq_exec(c, "COMMIT", e);
+		if (err)
 			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-			fprintf(stderr, "klantstem: reanalysis of mentions: %s\n", e.message);
-			got = 0;
-		}
-		if (got)
+		else
+			*done += got;
+		if (!err && got)
 			after = a[got - 1].id;
+		/* what was read is freed whatever came of the batch (the strings
+		 * of a failed one too) */
 		sq_m_stale_free(a, got);
 	}
 	sq_m_astmts_free(&as);
 	free(a);
 	sq_release(s, c);
-	return done;
+	return err;
 }
 
 /* ---- the upsert ------------------------------------------------------------------- */

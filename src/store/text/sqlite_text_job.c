@@ -251,8 +251,10 @@ ks_err store_text_reanalyze(ks_store *s, int batch, store_reanalyze_fn progress,
 		if (!err && progress)
 			progress(arg, out);
 	}
-	if (!err) /* mentions (issue 16 H1) */
-		sq_mentions_reanalyse(s, batch > 0 ? batch : SQ_JOB_BATCH);
+	if (!err) { /* mentions (issue 16 H1; H9: their error is the caller's too) */
+		int64_t m;
+		err = sq_mentions_reanalyse(s, batch > 0 ? batch : SQ_JOB_BATCH, &m, e);
+	}
 	return err;
 }
 
@@ -297,7 +299,12 @@ static void *sq_job_main(void *arg)
 			fprintf(stderr, "klantstem: reanalysis: %lld answers analysed, %lld failed\n",
 				(long long)k.analyzed, (long long)k.failed);
 		if (work) { /* mentions (issue 16 H1): theirs after the answers' */
-			int64_t m = sq_mentions_reanalyse(s, batch);
+			int64_t m = 0;
+			ks_error e;
+			ks_error_clear(&e);
+			if (sq_mentions_reanalyse(s, batch, &m, &e) != KS_OK)
+				fprintf(stderr, "klantstem: reanalysis of mentions: %s (retried after the next job)\n",
+					e.message);
 			if (m)
 				fprintf(stderr, "klantstem: reanalysis: %lld mentions analysed\n", (long long)m);
 		}

@@ -65,6 +65,7 @@ export async function reviewSettingsPanel() {
     warning.className = audience.value === 'promoters' ? 'notice notice-warn' : 'notice';
     warning.dataset.level = audience.value === 'promoters' ? 'warn' : 'info';
   };
+  audience.setAttribute('aria-describedby', 'rv-audience-warning');  // read with the choice
   audience.addEventListener('change', showWarning);
   showWarning();
   const minNps = h('input', { type: 'number', name: 'min_nps', value: cur.min_nps, min: 0, max: 10, step: 1 });

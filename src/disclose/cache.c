@@ -6,6 +6,7 @@
  * at once both build, and the second keeps its own (same content).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,22 +200,44 @@ static ks_err dc_cache_get(an_index *ix, const dc_policy *pol, const an_filter *
 	return KS_OK;
 }
 
+/* Issue 16 (H10): no table is decided over an attribute-filtered slice —
+ * its cells would be decided apart from the attribute table's layer of
+ * the same answers, and the unfiltered total minus a shown one is the
+ * hidden rest. The attribute and product tables take the other filters
+ * and hold the value as a layer (dc_attr_guard). */
+static ks_err dc_no_attr_filter(const an_filter *f, ks_error *e)
+{
+	if (!dc_filter_has_attr(f))
+		return KS_OK;
+	char name[48] = "attr";
+	for (size_t i = 0; i < sizeof f->attr / sizeof f->attr[0]; i++)
+		if (f->attr[i].key[0])
+			snprintf(name, sizeof name, "attr.%.32s", f->attr[i].key);
+	const char *field = f->product_id ? "product" : f->login_band[0] ? "login_band"
+		: f->newsletter[0] ? "newsletter" : name;
+	return ks_fail(e, KS_ERR_INVALID, field, "%s: a customer-attribute filter cannot be combined with this "
+		       "reply (docs/PRIVACY.md section 6)", field);
+}
+
 ks_err dc_canon_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
 		    ks_error *e)
 {
-	return dc_cache_get(ix, pol, f, false, AN_DIM_NONE, out, e);
+	ks_err err = dc_no_attr_filter(f, e);
+	return err ? err : dc_cache_get(ix, pol, f, false, AN_DIM_NONE, out, e);
 }
 
 ks_err dc_canon_text_get(an_index *ix, const dc_policy *pol, const an_filter *f, const dc_canon **out,
 			 ks_error *e)
 {
-	return dc_cache_get(ix, pol, f, true, AN_DIM_NONE, out, e);
+	ks_err err = dc_no_attr_filter(f, e);
+	return err ? err : dc_cache_get(ix, pol, f, true, AN_DIM_NONE, out, e);
 }
 
 ks_err dc_canon_attr_get(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, const dc_canon **out,
 			 ks_error *e)
 {
-	return dc_cache_get(ix, pol, f, false, d, out, e);
+	ks_err err = dc_no_attr_filter(f, e);
+	return err ? err : dc_cache_get(ix, pol, f, false, d, out, e);
 }
 
 /* An entry evicted while requests still read it lives on until the last

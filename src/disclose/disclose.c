@@ -418,12 +418,102 @@ static ks_err dc_attr_reply(an_index *ix, const dc_policy *pol, const an_filter 
 	return KS_OK;
 }
 
+/* ---- issue 16 (H10): what an attribute reply may combine ------------------------------ */
+
+/* The attribute-like dimensions a filter names (product, login_band,
+ * newsletter, attr.<key>): their count, and the first's parameter name in
+ * name (n bytes). */
+static int dc_attr_filters(const an_filter *f, char *name, size_t n)
+{
+	int k = 0;
+	name[0] = '\0';
+	if (f->product_id && k++ == 0)
+		snprintf(name, n, "product");
+	if (f->login_band[0] && k++ == 0)
+		snprintf(name, n, "login_band");
+	if (f->newsletter[0] && k++ == 0)
+		snprintf(name, n, "newsletter");
+	for (size_t i = 0; i < sizeof f->attr / sizeof f->attr[0]; i++)
+		if (f->attr[i].key[0] && k++ == 0)
+			snprintf(name, n, "attr.%.32s", f->attr[i].key);
+	return k;
+}
+
+bool dc_filter_has_attr(const an_filter *f)
+{
+	char name[48];
+	return dc_attr_filters(f, name, sizeof name) > 0;
+}
+
+/* Is the filter on dimension d (the grouping's)? */
+static bool dc_filter_on(an_index *ix, const an_filter *f, an_dim d)
+{
+	if (d == AN_DIM_PRODUCT)
+		return f->product_id != 0;
+	if (d == AN_DIM_LOGIN_BAND)
+		return f->login_band[0] != '\0';
+	if (d == AN_DIM_NEWSLETTER)
+		return f->newsletter[0] != '\0';
+	for (size_t i = 0; i < sizeof f->attr / sizeof f->attr[0]; i++) {
+		char name[48];
+		snprintf(name, sizeof name, "attr.%.32s", f->attr[i].key);
+		if (f->attr[i].key[0] && an_dim_resolve(ix, name) == d)
+			return true;
+	}
+	return false;
+}
+
+/* Only the attribute and product tables (canon.h) protect an attribute's
+ * cells across replies, and each holds one dimension, with units,
+ * employees and whole periods, for the other filters in its key. Any
+ * other reply that names an attribute-like dimension would decide the
+ * same cells again from its own slice — a total minus a shown value is
+ * then the hidden rest (issue 16 review: an employee's silver-tier NPS
+ * from the gold cell of `attr.tier=gold&login_band=unknown`). So those
+ * are refused, naming the parameter (docs/PRIVACY.md section 6). */
+ks_err dc_attr_guard(an_index *ix, const an_filter *f, const char *period, const an_dim *dims, int n_dims,
+		     ks_error *e)
+{
+	char name[48];
+	int nf = dc_attr_filters(f, name, sizeof name);
+	an_dim gd = AN_DIM_NONE;
+	for (int i = 0; i < n_dims; i++)
+		if (dc_attr_dim(dims[i]) || dims[i] == AN_DIM_PRODUCT)
+			gd = dims[i];
+	if (nf == 0 && gd == AN_DIM_NONE)
+		return KS_OK;
+	if (nf == 0)
+		an_dim_label(ix, gd, name, sizeof name);
+	static const char why[] = "combine at most one customer-attribute dimension (product, login_band, "
+				  "newsletter, attr.<key>) with unit, employee and whole-period groupings "
+				  "and filters other than theme and sentiment";
+	if (nf > 1 || (nf == 1 && gd != AN_DIM_NONE && !dc_filter_on(ix, f, gd)))
+		return ks_fail(e, KS_ERR_INVALID, name, "%s: %s", name, why);
+	int ng = 0;
+	for (int i = 0; i < n_dims; i++) {
+		if (dc_attr_dim(dims[i]) || dims[i] == AN_DIM_PRODUCT)
+			ng++;
+		else if (!dc_is_unit_dim(dims[i]) && !dc_is_canon_time(dims[i]))
+			return ks_fail(e, KS_ERR_INVALID, name, "%s: %s (not with group_by=%s)", name, why,
+				       an_dim_name(dims[i]));
+	}
+	if (ng > 1 || f->theme[0] || f->sentiment[0] || f->analysed)
+		return ks_fail(e, KS_ERR_INVALID, name, "%s: %s", name, why);
+	if (period == NULL || dc_label_kind(period) == 0)
+		return ks_fail(e, KS_ERR_INVALID, name, "%s: figures by a customer attribute are given per whole "
+			       "month, quarter, year or all time", name);
+	return KS_OK;
+}
+
 /* ---- the query -------------------------------------------------------------------- */
 
 ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
 		const an_dim *dims, int n_dims, dc_reply *out, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
+	ks_err gerr = dc_attr_guard(ix, f, period, dims, n_dims, e);  /* issue 16 (H10) */
+	if (gerr)
+		return gerr;
 	/* Issue 14: theme and sentiment groups overlap or leave answers out;
 	 * their lines are text.c's. */
 	for (int i = 0; i < n_dims; i++)
@@ -463,12 +553,18 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	an_filter fs;
 	if (dc_attr_plan(ix, f, dims, n_dims, &ad, fixed, &fs)) {
 		err = dc_attr_reply(ix, pol, &fs, f, period, ad, fixed, out, e);
-		if (err != KS_ERR_RANGE) {  /* RANGE: too many values for a table, rules 1-3 below */
-			if (err)
-				dc_reply_free(out);
-			return err;
+		if (err == KS_ERR_RANGE) {
+			/* issue 16 (H10): no table (too many values in the slice):
+			 * rules 1-3 inside the reply would decide the cells again,
+			 * apart from every other reply — refused */
+			char name[48];
+			an_dim_label(ix, ad, name, sizeof name);
+			err = ks_fail(e, KS_ERR_INVALID, name, "%s has more than %d values in this slice: its figures "
+				      "cannot be protected across replies; narrow the slice", name, DC_ATTR_MAX_VALUES);
 		}
-		err = KS_OK;
+		if (err)
+			dc_reply_free(out);
+		return err;
 	}
 	if (products) {
 		dc_reply_free(out);

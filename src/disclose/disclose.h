@@ -74,6 +74,19 @@ typedef struct dc_reply {
 ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const char *period,
 		const an_dim *dims, int n_dims, dc_reply *out, ks_error *e);
 
+/* Issue 16 (H10): does f filter on an attribute-like dimension (product,
+ * login_band, newsletter, attr.<key>)? */
+bool dc_filter_has_attr(const an_filter *f);
+/* Issue 16 (H10): KS_ERR_INVALID naming the parameter (e.g. "attr.tier")
+ * unless a reply of f, period and dims that names an attribute-like
+ * dimension can be read from one attribute or product table (canon.h):
+ * at most one such dimension across filters and grouping, the other
+ * groupings units, employees or whole periods, no theme or sentiment
+ * filter, a whole period. KS_OK for every reply that names none. dc_query
+ * checks it; callers that decide otherwise (themes) call it first. */
+ks_err dc_attr_guard(an_index *ix, const an_filter *f, const char *period, const an_dim *dims, int n_dims,
+		     ks_error *e);
+
 /* Re-sort out->r.groups with their visibility (the caller's order). cmp
  * compares two groups as qsort would; arg is passed through. */
 void dc_reply_sort(dc_reply *out, int (*cmp)(const an_group *, const dc_vis *, const an_group *,

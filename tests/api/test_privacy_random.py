@@ -103,6 +103,16 @@ TIERS_FILTERED = ("gold", "unknown")
 # silver the first, none neither
 HOLDS = {"gold": ("P1", "P2"), "silver": ("P1",), None: ()}
 ATTR_FILTERED_GROUPINGS = ("", "team", "employee", "month", "employee,month", "attr.tier")
+# issue 16 (H10, review of H5): replies no attribute table protects — a second attribute-like
+# filter (login_band=unknown: no customer has events, so it keeps every answer), a grouping
+# by channel or touchpoint (every answer is by phone, with no touchpoint: one group, the
+# whole slice) — must be refused (422 naming the parameter). If one answers, its cells are
+# the tier slice's and go into the span check like any other (before the fix: an
+# employee's hidden silver cell was the total minus the shown gold cell).
+REFUSED_VARIANTS = (("", "gold|login_band=unknown"), ("employee", "gold|login_band=unknown"),
+                    ("", "gold|newsletter=unknown"), ("channel", "gold"), ("touchpoint", "gold"),
+                    ("employee,channel", "gold"), ("attr.tier,channel", None), ("attr.tier,touchpoint", None))
+NO_OP_DIMS = ("channel", "touchpoint")
 INTERVALS = ("month", "quarter", "year")
 
 
@@ -387,7 +397,21 @@ def all_queries(model, units, emps):
                     for g in ATTR_FILTERED_GROUPINGS:
                         out.append(("metrics", f, p, g, v))
                     out.append(("trend", f, p, "month", v))
+                for g, v in REFUSED_VARIANTS:
+                    out.append(("metrics", f, p, g, v))
+                out.append(("trend", f, p, "month", "gold|login_band=unknown"))
     return out
+
+
+def refused_variant(q):
+    """The parameters a 422 may name when q is a combination no attribute
+    table protects (REFUSED_VARIANTS), else None."""
+    _, _, _, g, tier = q
+    if tier and "|" in tier:
+        return ("attr.tier", tier.split("|")[1].split("=")[0])
+    if any(d in NO_OP_DIMS for d in (g or "").split(",")) and (tier or "attr.tier" in g):
+        return ("attr.tier",)
+    return None
 
 
 def query_path(q):
@@ -400,7 +424,9 @@ def query_path(q):
     if period:
         params.append(("period", period))
     if tier:
-        params.append(("attr.tier", tier))
+        params.append(("attr.tier", tier.split("|")[0]))
+        if "|" in tier:
+            params.append(tuple(tier.split("|")[1].split("=")))
     if kind == "trend":
         params.append(("interval", g))
         return "/api/v1/metrics/trend?" + urllib.parse.urlencode(params)
@@ -429,9 +455,10 @@ def cell_blocks(model, q, keys):
     _, (fk, fid), period, _, tier = q
     s = model.select(("filter", fk, fid)) & model.select(("period", period))
     if tier:
-        s &= model.select(("attr.tier", tier))
+        s &= model.select(("attr.tier", tier.split("|")[0]))
     for d, v in keys.items():
-        s &= model.select((d, v))
+        if d not in NO_OP_DIMS:  # one group, the whole slice (REFUSED_VARIANTS)
+            s &= model.select((d, v))
     return s
 
 
@@ -611,6 +638,8 @@ class OrgResult:
         self.pair_leaks = []
         self.n_wrong = []
         self.status_wrong = []
+        self.refused = 0
+        self.refused_wrong = []
         self.threshold_wrong = []
         self.atoms = 0
         self.rank = {}
@@ -631,8 +660,16 @@ def check_org(t, srv, spec, n_queries, result, describe=True):
     for q in qs:
         path = query_path(q)
         st, _, body = srv.get(path)
+        fields = refused_variant(q)
+        if fields is not None:
+            err = body.get("error", {}) if isinstance(body, dict) else {}
+            if st == 422 and err.get("field") in fields:
+                result.refused += 1
+                continue
+            result.refused_wrong.append((path, st, ks.short(body, 200)))
         if st != 200 or not isinstance(body, dict):
-            result.status_wrong.append((path, st, ks.short(body, 200)))
+            if fields is None:
+                result.status_wrong.append((path, st, ks.short(body, 200)))
             continue
         for label, keys, cell in reply_cells(q, body):
             result.cells += 1
@@ -748,6 +785,10 @@ def main(t):
     t.check(orgs == len(SEEDS), "%d random organisations built through the API (seeds %s), up to %d atoms"
             % (orgs, ",".join(map(str, SEEDS)), total.atoms))
     t.eq(total.status_wrong[:10], [], "%d queries of the allowed grammar, every one answers 200" % total.queries)
+    t.eq(total.refused_wrong[:10], [], "%d combinations no attribute table protects (two attribute-like "
+         "filters, an attribute with a channel or touchpoint grouping) answer 422 naming the parameter"
+         % total.refused)
+    t.check(total.refused > 20, "such combinations asked: %d" % total.refused)
     t.eq(total.n_wrong[:10], [], "%d cells, each with the n of the responses it covers (local months, "
                                  "unit subtrees, employees)" % total.cells)
     t.eq(total.threshold_wrong[:10], [], "no shown measure with fewer than 5 answers, or fewer than 10 in a "

@@ -762,6 +762,24 @@ def gdpr(t, srv, f):
     t.status((st, None, b), 200, "erase the customer")
     t.eq(srv.sql("SELECT customer_id, author, text IS NOT NULL FROM mentions WHERE source='shop' AND source_id='g1'"),
          [(None, None, 1)], "erasure unlinks the review and drops its author's name; the public text stays")
+    # review H9: the next import of the review (newer, with the author and
+    # the customer's id) does not undo the erasure
+    ext = f["cust_nl"]["external_id"]
+    st, _, b = post(srv, [rec("g1", "2026-03-01T10:00:00+01:00", updated_at="2026-04-01", rating=5,
+                              text="Snel en vriendelijk geholpen, echt top. Aangepast.", author="Jan",
+                              customer_external_id=ext)])
+    t.eq((st, b.get("updated")), (200, 1), "a newer copy of the erased customer's review: updated")
+    t.eq(srv.sql("SELECT customer_id, author, customer_external_id, text, erased_at IS NOT NULL FROM mentions"
+                 " WHERE source='shop' AND source_id='g1'"),
+         [(None, None, None, "Snel en vriendelijk geholpen, echt top. Aangepast.", 1)],
+         "its new text is taken; author, customer link and the named id stay erased (marked erased_at)")
+    again = srv.create("customers", {"external_id": ext, "name": "Nieuwe klant", "language": "nl"})
+    t.eq(srv.sql("SELECT customer_id, author FROM mentions WHERE source='shop' AND source_id='g1'"), [(None, None)],
+         "a new customer with the erased one's external id is not linked to it (id %s)" % again.get("id"))
+    st, _, b = post(srv, [rec("g1", "2026-03-01T10:00:00+01:00", updated_at="2026-04-02", rating=5, text="Weer",
+                              author="Jan", customer_external_id=ext)])
+    t.eq(srv.sql("SELECT customer_id, author FROM mentions WHERE source='shop' AND source_id='g1'"), [(None, None)],
+         "nor by a copy naming that id once the customer exists")
 
 
 def reanalysis(t, srv):

@@ -413,9 +413,9 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 	 * and the external id it named, which would link it again) */
 	if (!err)
 		err = sq_gdpr_run(c,
-				  "UPDATE mentions SET customer_id = NULL, author = NULL, customer_external_id = NULL"
-				  " WHERE customer_id = ?1",
-				  id, 0, NULL, e);
+				  "UPDATE mentions SET customer_id = NULL, author = NULL, customer_external_id = NULL,"
+				  " erased_at = ?2 WHERE customer_id = ?1", /* H9: marked, so no import restores them */
+				  id, now, NULL, e);
 	if (!err) /* issue 16 H6: their place in relationship samples goes (the strata's sizes stay) */
 		err = sq_gdpr_run(c, "DELETE FROM relationship_sample WHERE customer_id = ?1", id, 0, NULL, e);
 	/* issue 16 H4: the organisation's own data about them goes (the

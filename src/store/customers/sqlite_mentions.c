@@ -392,14 +392,18 @@ static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 			       &q->ins, e);
 	/* A reply the source does not carry (NULL) keeps the one recorded here,
 	 * and so does a customer link: a feed's copy of a review that an
-	 * import linked to a customer has no customer id of its own. */
+	 * import linked to a customer has no customer id of its own. A mention
+	 * whose author was erased (erased_at, sqlite_gdpr.c) never gets the
+	 * author's name or a customer link back from a later copy. */
 	if (!err)
 		err = sq_cprep(c,
-			       "UPDATE mentions SET location = ?3, unit_id = ?4, author = ?5, title = ?6, text = ?7,"
+			       "UPDATE mentions SET location = ?3, unit_id = ?4,"
+			       " author = CASE WHEN erased_at IS NULL THEN ?5 END, title = ?6, text = ?7,"
 			       " url = ?8, created_at = ?9, updated_at = ?10, rating = ?11, scale_min = ?12,"
-			       " scale_max = ?13, rating10 = ?14, language = ?15, customer_id = coalesce(?16, customer_id),"
-			       " reply_text = coalesce(?17, reply_text), reply_at = coalesce(?18, reply_at),"
-			       " received_at = ?19, customer_external_id = coalesce(?20, customer_external_id),"
+			       " scale_max = ?13, rating10 = ?14, language = ?15,"
+			       " customer_id = CASE WHEN erased_at IS NULL THEN coalesce(?16, customer_id) END,"
+			       " reply_text = coalesce(?17, reply_text), reply_at = coalesce(?18, reply_at), received_at = ?19,"
+			       " customer_external_id = CASE WHEN erased_at IS NULL THEN coalesce(?20, customer_external_id) END,"
 			       " content_hash = ?21 WHERE source = ?1 AND source_id = ?2",
 			       &q->upd, e);
 	if (!err)

@@ -30,6 +30,13 @@ CREATE TABLE mentions (
 	-- so that a mention stored before its customer is linked when the
 	-- customer arrives (the triggers below); NULL after the erasure
 	customer_external_id TEXT,
+	-- issue 16 H9: a hash of the record as the source last sent it, so that
+	-- a change that keeps updated_at (a reply added later, an edit at a
+	-- source without an update time) is still taken
+	content_hash BLOB,
+	-- issue 16 H9: when the erasure took the author's name and customer link
+	-- (sqlite_gdpr.c); an import never gives them back
+	erased_at INTEGER,
 	UNIQUE (source, source_id)
 );
 CREATE INDEX mentions_created ON mentions(created_at, id);

@@ -208,6 +208,11 @@ typedef struct an_filter {
 	struct an_attr_filter {
 		char key[33];
 		char value[64];
+		/* issue 16 (H10): when not 0, the value's code + 1 (an_value_code;
+		 * value then unused): disclosure's attribute tables address a
+		 * value by code — any length, never confused with "unknown" or
+		 * "other" or a value that prints alike */
+		uint16_t code1;
 	} attr[4];
 	/* Count NPS only: the pass touches a third of the memory, and grade and
 	 * CES come out empty. For callers that show nothing else. */
@@ -247,6 +252,11 @@ typedef struct an_result {
  * exist, a city nobody lives in) give an empty result, not an error. */
 ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims, an_result *out,
 		ks_error *e);
+/* Issue 16 (H10): the code of a value of login_band, newsletter or an
+ * attr.<key> dimension as a filter names it ("unknown" 0, "other" 255 for
+ * attributes), -1 when the index holds no such value. Groups of these
+ * dimensions carry their code + 1 in an_group.id (never 0). */
+int64_t an_value_code(const an_index *ix, an_dim d, const char *value);
 void an_result_free(an_result *r);
 
 /* priv2 (issue 14, disclosure): the analysed answers of slice f counted

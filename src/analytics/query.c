@@ -776,6 +776,25 @@ static bool an_filter_text(an_plan *p, const an_filter *f)
 	return true;
 }
 
+int64_t an_value_code(const an_index *ix, an_dim d, const char *value)
+{
+	if (d == AN_DIM_LOGIN_BAND)
+		return an_label_code(an_login_labels, 5, value);
+	if (d == AN_DIM_NEWSLETTER)
+		return an_label_code(an_news_labels, 3, value);
+	if (!an_dim_is_attr(d) || ix->attr == NULL || (size_t)(d - AN_DIM_ATTR0) >= ix->attr->n_keys)
+		return -1;
+	const an_dict *v = &ix->attr->vals[d - AN_DIM_ATTR0];
+	if (strcmp(value, "unknown") == 0)
+		return 0;
+	if (strcmp(value, "other") == 0)
+		return AN_ATTR_OTHER;
+	for (size_t c = 1; c < v->n; c++)
+		if (strcmp(v->names[c], value) == 0)
+			return (int64_t)c;
+	return -1;
+}
+
 /* Issue 16 (H5): product, login band, newsletter and custom attributes.
  * An unknown product, band, key or value keeps nothing. */
 static bool an_filter_attr(an_plan *p, const an_filter *f)
@@ -804,16 +823,9 @@ static bool an_filter_attr(an_plan *p, const an_filter *f)
 		if (key[0] == '\0')
 			continue;
 		int slot = an_attr_slot(ix, key);
-		int64_t code = -1;
-		if (slot >= 0 && strcmp(val, "unknown") == 0)
-			code = 0;
-		else if (slot >= 0 && strcmp(val, "other") == 0)
-			code = AN_ATTR_OTHER;
-		else if (slot >= 0)
-			for (size_t c = 1; c < a->vals[slot].n; c++)
-				if (strcmp(a->vals[slot].names[c], val) == 0)
-					code = (int64_t)c;
-		ok = an_filter_one(p, (an_dim)(AN_DIM_ATTR0 + (slot >= 0 ? slot : 0)), code);
+		an_dim d = (an_dim)(AN_DIM_ATTR0 + (slot >= 0 ? slot : 0));
+		int64_t code = slot < 0 ? -1 : f->attr[i].code1 ? (int64_t)f->attr[i].code1 - 1 : an_value_code(ix, d, val);
+		ok = an_filter_one(p, d, code);
 	}
 	return ok;
 }
@@ -908,10 +920,17 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 		*id = ix->attr && code < ix->attr->prods.n ? ix->attr->prods.ids[code] : 0;
 		snprintf(key, kn, "%.95s", ix->attr && code < ix->attr->prods.n ? ix->attr->pname[code] : "");
 		break;
-	case AN_DIM_LOGIN_BAND: snprintf(key, kn, "%s", an_login_labels[code % 5]); return;
-	case AN_DIM_NEWSLETTER: snprintf(key, kn, "%s", an_news_labels[code % 3]); return;
+	case AN_DIM_LOGIN_BAND:  /* issue 16 (H10): the code + 1 in id, for disclosure */
+		*id = (int64_t)code + 1;
+		snprintf(key, kn, "%s", an_login_labels[code % 5]);
+		return;
+	case AN_DIM_NEWSLETTER:
+		*id = (int64_t)code + 1;
+		snprintf(key, kn, "%s", an_news_labels[code % 3]);
+		return;
 	default:
 		if (an_dim_is_attr(d)) {
+			*id = (int64_t)code + 1;
 			size_t slot = (size_t)(d - AN_DIM_ATTR0);
 			const an_dict *v = ix->attr && slot < ix->attr->n_keys ? &ix->attr->vals[slot] : NULL;
 			snprintf(key, kn, "%.95s", code == 0 ? "unknown" : code == AN_ATTR_OTHER ? "other"

@@ -1050,36 +1050,45 @@ bool dc_attr_dim(an_dim d)
 	return d == AN_DIM_LOGIN_BAND || d == AN_DIM_NEWSLETTER || an_dim_is_attr(d);
 }
 
-ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, const char *value)
+ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, int64_t code)
 {
-	if (d == AN_DIM_PRODUCT) {  /* "#<products.id>" */
-		char *end = NULL;
-		long long id = value[0] == '#' ? strtoll(value + 1, &end, 10) : 0;
-		if (id <= 0 || end == NULL || *end != '\0')
+	if (d == AN_DIM_PRODUCT) {  /* by products.id */
+		if (code <= 0)
 			return KS_ERR_RANGE;
-		f->product_id = id;
+		f->product_id = code;
 		return KS_OK;
 	}
 	if (d == AN_DIM_LOGIN_BAND || d == AN_DIM_NEWSLETTER) {
-		char *dst = d == AN_DIM_LOGIN_BAND ? f->login_band : f->newsletter;
-		size_t n = d == AN_DIM_LOGIN_BAND ? sizeof f->login_band : sizeof f->newsletter;
-		if (strlen(value) >= n)
+		static const char *const bands[] = {"none", "1-3", "4-10", "11+", "unknown"};
+		static const char *const news[] = {"yes", "no", "unknown"};
+		const char *v = d == AN_DIM_LOGIN_BAND ? (code >= 0 && code < 5 ? bands[code] : NULL)
+						       : (code >= 0 && code < 3 ? news[code] : NULL);
+		if (v == NULL)
 			return KS_ERR_RANGE;
-		memcpy(dst, value, strlen(value) + 1);
-		return KS_OK;
+		snprintf(d == AN_DIM_LOGIN_BAND ? f->login_band : f->newsletter, sizeof f->login_band, "%s", v);
+		return an_value_code(ix, d, v) == code ? KS_OK : KS_ERR_RANGE;  /* the labels are query.c's */
 	}
+	/* issue 16 (H10): a custom attribute by its code, never by its printed
+	 * label (a value of any length; one printing as "unknown") */
 	char name[48];
 	an_dim_label(ix, d, name, sizeof name);
+	if (code < 0 || code > 255 || strncmp(name, "attr.", 5) != 0)
+		return KS_ERR_RANGE;
 	for (size_t i = 0; i < sizeof f->attr / sizeof f->attr[0]; i++) {
 		if (f->attr[i].key[0] != '\0')
 			continue;
-		if (strlen(name + 5) >= sizeof f->attr[i].key || strlen(value) >= sizeof f->attr[i].value)
+		if (strlen(name + 5) >= sizeof f->attr[i].key)
 			return KS_ERR_RANGE;
 		memcpy(f->attr[i].key, name + 5, strlen(name + 5) + 1);
-		memcpy(f->attr[i].value, value, strlen(value) + 1);
+		f->attr[i].code1 = (uint16_t)(code + 1);
 		return KS_OK;
 	}
 	return KS_ERR_RANGE;  /* four attribute filters already */
+}
+
+void dc_attr_layer_key(an_dim d, int64_t code, char *out, size_t n)
+{
+	snprintf(out, n, "%s%lld", d == AN_DIM_PRODUCT ? "#" : "=", (long long)code);
 }
 
 /* Per (row, column): every answer = the sum of the nv values of the
@@ -1161,20 +1170,23 @@ ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *
 	size_t n = c->n_rows * c->n_cols;
 	for (size_t v = 0; !err && v < nv; v++) {
 		an_filter fl = f0;
-		char key[100];
-		if (d == AN_DIM_PRODUCT)  /* by id: two products may share a name */
-			snprintf(key, sizeof key, "#%lld", (long long)vals.groups[v].id[0]);
-		else
-			snprintf(key, sizeof key, "%s", vals.groups[v].key[0]);
-		if ((err = dc_attr_filter_set(ix, &fl, d, key)) != KS_OK)
+		/* by id (two products may share a name) or by value code (issue 16
+		 * H10: labels are cut at 95 bytes and a value may print as
+		 * "unknown"; a layer named by its label was the wrong one, or none) */
+		int64_t code = d == AN_DIM_PRODUCT ? vals.groups[v].id[0] : vals.groups[v].id[0] - 1;
+		char key[32];
+		dc_attr_layer_key(d, code, key, sizeof key);
+		if ((err = dc_attr_filter_set(ix, &fl, d, code)) != KS_OK) {
+			err = ks_fail(e, KS_ERR_INTERNAL, NULL, "attribute table: value code %lld", (long long)code);
 			break;
+		}
 		if ((err = dc_canon_queries(ix, &fl, q, e)) != KS_OK)
 			break;
 		dc_canon_fill_all(c, c->cnt + (1 + v) * n, q);
 		for (int i = 0; i < 5; i++)
 			an_result_free(&q[i]);
 		snprintf(c->layer[1 + v], sizeof c->layer[0], "v:%s", key);
-		snprintf(c->layer[1 + nv + v], sizeof c->layer[0], "n:%s", key);
+		snprintf(c->layer[1 + nv + v], sizeof c->layer[0], "n:%s", key);  /* key: at most 21 bytes */
 		dc_canon_sub_layer(c, 1 + nv + v, 0, 1 + v);  /* every answer but v's */
 	}
 	for (size_t l = 0; !err && l < c->n_layers; l++)

@@ -111,7 +111,7 @@ ssize_t dc_canon_map(an_index *ix, const dc_canon *c, const an_filter *f, const 
 /* Issue 16 (H5): the attribute table of a single-valued attribute
  * dimension d (login_band, newsletter, attr.<key>): the base table's rows
  * and columns in layers — every answer (layer 0, decided by base), then one
- * layer per value of d in the data, named "v:<value>" — with the tree's and
+ * layer per value of d in the data, named "v:=<value code>" — with the tree's and
  * the calendar's lines in each and, per (row, column), every answer = the
  * sum of the values (one value a response). f must not filter on d. So a
  * value's cell of a unit or employee and a whole period is decided once for
@@ -121,8 +121,9 @@ bool dc_attr_dim(an_dim d);
  * product held in the slice and without the sum line (only every answer =
  * P + not P): d = AN_DIM_PRODUCT, filter "#<id>". */
 /* At most this many values (in the filter's data) make a table; with more
- * dc_canon_build_attr is KS_ERR_RANGE (e untouched) and the reply keeps
- * rules 1-3 inside itself, like segment or city. */
+ * dc_canon_build_attr is KS_ERR_RANGE (e untouched) and the reply is
+ * refused (issue 16 H10: a table that cannot be built never means weaker
+ * rules). */
 #define DC_ATTR_MAX_VALUES 32
 ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, const dc_canon *base,
 			   dc_canon *c, ks_error *e);
@@ -130,8 +131,12 @@ ks_err dc_canon_build_attr(an_index *ix, const dc_policy *pol, const an_filter *
  * there; release with dc_canon_release. */
 ks_err dc_canon_attr_get(an_index *ix, const dc_policy *pol, const an_filter *f, an_dim d, const dc_canon **out,
 			 ks_error *e);
-/* Add "d = value" to filter f (KS_ERR_RANGE when it cannot hold it). */
-ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, const char *value);
+/* Add "d = the value of code" to filter f: a product's id, else the value
+ * code (an_value_code). KS_ERR_RANGE when it cannot hold it. Issue 16
+ * (H10): by code, so any value (of any length) makes its layer. */
+ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, int64_t code);
+/* The name of value code's layer after "v:" ("#<product id>", "=<code>"). */
+void dc_attr_layer_key(an_dim d, int64_t code, char *out, size_t n);
 
 /* The row of (kind, id), -1 when the table has none. */
 ssize_t dc_canon_row(const dc_canon *c, char kind, int64_t id);

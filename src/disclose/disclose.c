@@ -392,9 +392,14 @@ static ks_err dc_attr_reply(an_index *ix, const dc_policy *pol, const an_filter 
 	ks_err err = dc_canon_attr_get(ix, pol, fs, ad, &c, e);
 	if (err)
 		return err;
-	char name[112];
-	snprintf(name, sizeof name, "v:%s", fixed);
-	ssize_t lf = fixed[0] ? dc_canon_layer_of(c, name) : 0;
+	char name[40], key[32];
+	ssize_t lf = 0;
+	if (fixed[0]) {  /* issue 16 (H10): the layer of the value's code, none for a value nobody has */
+		int64_t code = ad == AN_DIM_PRODUCT ? strtoll(fixed + 1, NULL, 10) : an_value_code(ix, ad, fixed);
+		dc_attr_layer_key(ad, code, key, sizeof key);
+		snprintf(name, sizeof name, "v:%s", key);
+		lf = code >= 0 ? dc_canon_layer_of(c, name) : -1;
+	}
 	ssize_t tc = lf >= 0 ? dc_canon_map(ix, c, f, period, &out->r, NULL, (size_t)lf) : -1;
 	out->total = tc >= 0 ? dc_vis_of(&c->t, (size_t)tc, &out->r.total) : dc_hide_all(pol, f);
 	int ai = -1;
@@ -404,11 +409,9 @@ static ks_err dc_attr_reply(an_index *ix, const dc_policy *pol, const an_filter 
 	for (size_t g = 0; g < out->r.n_groups; g++) {
 		const an_group *gr = &out->r.groups[g];
 		ssize_t l = lf;
-		if (!fixed[0] && ai >= 0 && ad == AN_DIM_PRODUCT) {
-			snprintf(name, sizeof name, "v:#%lld", (long long)gr->id[ai]);
-			l = dc_canon_layer_of(c, name);
-		} else if (!fixed[0] && ai >= 0) {
-			snprintf(name, sizeof name, "v:%s", gr->key[ai]);
+		if (!fixed[0] && ai >= 0) {  /* a product's id, else the value's code + 1 */
+			dc_attr_layer_key(ad, ad == AN_DIM_PRODUCT ? gr->id[ai] : gr->id[ai] - 1, key, sizeof key);
+			snprintf(name, sizeof name, "v:%s", key);
 			l = dc_canon_layer_of(c, name);
 		}
 		ssize_t gc = l >= 0 ? dc_canon_map(ix, c, f, period, &out->r, gr, (size_t)l) : -1;

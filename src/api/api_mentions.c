@@ -17,7 +17,10 @@
 #include "api/api.h"
 #include "core/clock.h"
 
-enum { API_M_DEFAULT = 50, API_M_MAX = 500 };
+/* API_M_MAX_RECORDS (issue 16 H9): records in one POST — a 1 MiB body of
+ * short CSV lines would be ~500,000 of them (~55 MB while parsing); larger
+ * exports go through `klantstem import mentions`. */
+enum { API_M_DEFAULT = 50, API_M_MAX = 500, API_M_MAX_RECORDS = 10000 };
 
 static bool api_m_global(const http_req *req)
 {
@@ -40,7 +43,7 @@ static ks_err api_m_parse(http_req *req, mentions_batch *b, char *format, size_t
 		return ks_fail(e, KS_ERR_BADJSON, NULL, "body is not JSON: line %d, column %d: %s", je.line,
 			       je.column, je.text);
 	if (json_is_array(body)) {
-		err = mentions_from_json("generic-json", body, b, e);
+		err = mentions_from_json_max("generic-json", body, API_M_MAX_RECORDS, b, e);
 	} else if (!json_is_object(body)) {
 		err = ks_fail(e, KS_ERR_BADJSON, NULL, "body must be an array of mentions or {\"format\", \"data\"}");
 	} else if (!(err = api_only_fields(body, (const char *const[]){"format", "data", NULL}, "", e))) {
@@ -52,11 +55,12 @@ static ks_err api_m_parse(http_req *req, mentions_batch *b, char *format, size_t
 		else if (data == NULL)
 			err = ks_fail(e, KS_ERR_INVALID, "data", "data is required");
 		else if (json_is_string(data))
-			err = mentions_parse(f, json_string_value(data), json_string_length(data), b, e);
+			err = mentions_parse_max(f, json_string_value(data), json_string_length(data), API_M_MAX_RECORDS,
+						 b, e);
 		else if (strcmp(f, "generic-csv") == 0 || strcmp(f, "kiyoh") == 0)
 			err = ks_fail(e, KS_ERR_INVALID, "data", "data must be the %s document as a string", f);
 		else
-			err = mentions_from_json(f, data, b, e);
+			err = mentions_from_json_max(f, data, API_M_MAX_RECORDS, b, e);
 		if (f)
 			snprintf(format, fn, "%s", f);
 	}

@@ -263,8 +263,9 @@ void mentions_batch_free(mentions_batch *b)
 
 ks_err mentions_batch_add(mentions_batch *b, mention_in **out, ks_error *e)
 {
-	if (b->n >= MP_MAX_RECORDS)
-		return ks_fail(e, KS_ERR_TOOBIG, NULL, "more than %d records in one batch", MP_MAX_RECORDS);
+	size_t max = b->max_records ? b->max_records : MP_MAX_RECORDS;
+	if (b->n >= max)
+		return ks_fail(e, KS_ERR_TOOBIG, "data", "more than %zu records in one batch", max);
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
 		mention_in *p = realloc(b->items, cap * sizeof *p);
@@ -668,31 +669,75 @@ static void mp_csv_restore(csv_doc *d)
 					*p = ',';
 }
 
-ks_err mp_generic_csv(const char *buf, size_t len, mentions_batch *b, ks_error *e)
+/* The rows of a CSV document as csv_parse will see them — line ends
+ * outside quotes after a line that is not empty (a doubled quote inside a
+ * quoted field toggles twice) — and where the first ends. No allocation:
+ * this decides whether the document is read at all. */
+static size_t mp_csv_rows_count(const char *buf, size_t len, size_t *first_end)
 {
+	size_t rows = 0;
+	bool quoted = false, empty = true;
+	*first_end = len;
+	for (size_t i = 0; i < len; i++) {
+		char ch = buf[i];
+		if (ch == '"')
+			quoted = !quoted;
+		if (ch == '\n' && !quoted) {
+			if (!empty && rows++ == 0)
+				*first_end = i + 1;
+			empty = true;
+		} else if (ch != '\r') {
+			empty = false;
+		}
+	}
+	if (!empty && rows++ == 0)
+		*first_end = len;
+	return rows;
+}
+
+/* buf[0..len) as comma CSV (a semicolon file turned into one), parsed into
+ * *d (csv_free it, also on failure). */
+static ks_err mp_csv_read(const char *buf, size_t len, bool semi, csv_doc *d, ks_error *e)
+{
+	memset(d, 0, sizeof *d);
 	char *copy = mp_strndup(buf, len);
 	if (copy == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	bool semi = csv_semicolon_file(copy, len);
-	if (semi && memchr(copy, '\x1f', len)) {
-		free(copy);
-		return ks_fail(e, KS_ERR_INVALID, NULL, "the file holds a control character (0x1F)");
-	}
 	if (semi)
 		csv_semicolons_to_commas(copy, len, '\x1f');
-	csv_doc d;
 	int bad_line = 0;
 	const char *why = NULL;
-	if (!csv_parse(copy, len, &d, &bad_line, &why)) {
-		csv_free(&d);
+	if (!csv_parse(copy, len, d, &bad_line, &why))
 		return ks_fail(e, KS_ERR_INVALID, NULL, "line %d: %s", bad_line, why);
-	}
 	if (semi)
-		mp_csv_restore(&d);
-	ks_err err = KS_OK;
-	if (d.n == 0)
+		mp_csv_restore(d);
+	return KS_OK;
+}
+
+/* The header row alone, checked before the rest is read (a wrong file fails
+ * at once, whatever its size). */
+static ks_err mp_csv_header_first(const char *buf, size_t head_len, bool semi, ks_error *e)
+{
+	csv_doc h;
+	ks_err err = mp_csv_read(buf, head_len, semi, &h, e);
+	int *col = !err && h.n ? calloc((size_t)h.rows[0].n + 1, sizeof *col) : NULL;
+	if (!err && h.n && col == NULL)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	if (!err && h.n)
+		err = mp_csv_header(&h.rows[0], col, e);
+	free(col);
+	csv_free(&h);
+	return err;
+}
+
+/* The whole document: header and rows into b. */
+static ks_err mp_generic_csv_all(const char *buf, size_t len, bool semi, mentions_batch *b, ks_error *e)
+{
+	csv_doc d;
+	ks_err err = mp_csv_read(buf, len, semi, &d, e);
+	if (!err && d.n == 0)
 		err = ks_fail(e, KS_ERR_INVALID, NULL, "line 1: the file is empty (a header row is needed)");
-	int *col = d.n ? calloc((size_t)d.rows[0].n + 1, sizeof *col) : NULL;
+	int *col = !err ? calloc((size_t)d.rows[0].n + 1, sizeof *col) : NULL;
 	if (!err && col == NULL)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	if (!err)
@@ -703,6 +748,23 @@ ks_err mp_generic_csv(const char *buf, size_t len, mentions_batch *b, ks_error *
 	csv_free(&d);
 	return err;
 }
+
+ks_err mp_generic_csv(const char *buf, size_t len, mentions_batch *b, ks_error *e)
+{
+	size_t head_len, max = b->max_records ? b->max_records : MP_MAX_RECORDS;
+	size_t rows = mp_csv_rows_count(buf, len, &head_len);
+	bool semi = csv_semicolon_file(buf, len);
+	if (semi && memchr(buf, '\x1f', len))
+		return ks_fail(e, KS_ERR_INVALID, NULL, "the file holds a control character (0x1F)");
+	ks_err err = rows > 1 ? mp_csv_header_first(buf, head_len, semi, e) : KS_OK;
+	if (err)
+		return err;
+	if (rows > max + 1)
+		return ks_fail(e, KS_ERR_TOOBIG, "data", "%zu records where at most %zu are taken at once%s", rows - 1, max,
+			       b->max_records ? " (klantstem import mentions reads larger files)" : "");
+	return mp_generic_csv_all(buf, len, semi, b, e);
+}
+
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
@@ -731,7 +793,14 @@ bool mentions_format_known(const char *format)
 
 ks_err mentions_from_json(const char *format, const json_t *doc, mentions_batch *out, ks_error *e)
 {
+	return mentions_from_json_max(format, doc, 0, out, e);
+}
+
+ks_err mentions_from_json_max(const char *format, const json_t *doc, size_t max_records, mentions_batch *out,
+			      ks_error *e)
+{
 	memset(out, 0, sizeof *out);
+	out->max_records = max_records;
 	int k = mp_format_index(format);
 	if (k < 0 || mp_formats[k].json == NULL)
 		return ks_fail(e, KS_ERR_INVALID, "format", "format must be one of generic-json, trustpilot, google, "
@@ -799,7 +868,14 @@ static ks_err mp_parse_json(int k, const char *buf, size_t len, mentions_batch *
 
 ks_err mentions_parse(const char *format, const char *buf, size_t len, mentions_batch *out, ks_error *e)
 {
+	return mentions_parse_max(format, buf, len, 0, out, e);
+}
+
+ks_err mentions_parse_max(const char *format, const char *buf, size_t len, size_t max_records, mentions_batch *out,
+			  ks_error *e)
+{
 	memset(out, 0, sizeof *out);
+	out->max_records = max_records;
 	int k = mp_format_index(format);
 	if (k < 0)
 		return ks_fail(e, KS_ERR_USAGE, "format", "unknown format \"%.40s\" (generic-csv, generic-json, "

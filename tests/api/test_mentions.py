@@ -255,6 +255,24 @@ def stale_analysis(t, srv):
          "the summary still counts the mention, without a sentiment")
 
 
+def csv_limits(t, srv):
+    """Review H9: POST /mentions takes at most 10,000 records (413 naming data,
+    nothing written); a generic CSV's header is judged before its rows."""
+    before = count(srv)
+    rows = "".join("lim,%d,2026-01-01,%d\n" % (i, i % 5 + 1) for i in range(10001))
+    st, _, b = post(srv, {"format": "generic-csv", "data": "source,source_id,created_at,rating\n" + rows})
+    t.check(st == 413 and b["error"]["field"] == "data" and "10001 records where at most 10000" in b["error"]["message"],
+            "10,001 CSV rows in one request: 413 naming data", ks.got(st, b))
+    arr = [rec(str(i), "2026-01-01", source="lim", rating=1) for i in range(10001)]
+    st, _, b = post(srv, arr)
+    t.check(st == 413 and b["error"]["field"] == "data", "10,001 JSON records in one request: 413 naming data",
+            ks.got(st, b))
+    st, _, b = post(srv, {"format": "generic-csv", "data": "source,source_id,created_at,stars\n" + rows * 4})
+    t.check(st == 422 and b["error"]["field"] == "stars", "a wrong header under 40,004 rows: 422 naming the column",
+            ks.got(st, b))
+    t.eq(count(srv), before, "nothing written")
+
+
 def generic_errors(t, srv):
     before = count(srv)
     cases = [
@@ -830,6 +848,7 @@ def main(t, srv):
     f = ks.base_fixture(srv)
     generic(t, srv, f)
     generic_errors(t, srv)
+    csv_limits(t, srv)
     generic_csv(t, srv)
     trustpilot(t, srv)
     google(t, srv)

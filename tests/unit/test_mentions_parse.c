@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -301,6 +302,80 @@ static void test_utf8_fields(void **state)
 	assert_int_equal(mentions_check(&ok, "p.", &e), KS_OK);
 }
 
+static long maxrss_kb(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return u.ru_maxrss;
+}
+
+/* n rows of "s,ID,2026-01-01,R" under header (rows of a rating only). */
+static char *csv_rows(const char *header, size_t n, size_t *len)
+{
+	size_t cap = strlen(header) + n * 32 + 1;
+	char *doc = malloc(cap);
+	assert_non_null(doc);
+	size_t k = (size_t)snprintf(doc, cap, "%s", header);
+	for (size_t i = 0; i < n; i++)
+		k += (size_t)snprintf(doc + k, cap - k, "s,%zu,2026-01-01,%zu\n", i, i % 5 + 1);
+	*len = k;
+	return doc;
+}
+
+/* Review H9: a generic CSV's header is checked before its rows are read (a
+ * 1 MiB body of short lines under a wrong header costs no memory for them),
+ * and a capped parse refuses more rows before reading them. */
+static void test_csv_limits(void **state)
+{
+	(void)state;
+	size_t len;
+	char *doc = csv_rows("source,source_id,created_at,stars\n", 60000, &len); /* ~1.2 MB */
+	mentions_batch b;
+	ks_error e;
+	ks_error_clear(&e);
+	long before = maxrss_kb();
+	assert_int_equal(mentions_parse("generic-csv", doc, len, &b, &e), KS_ERR_INVALID);
+	assert_string_equal(e.field, "stars");
+	assert_true(maxrss_kb() - before < 4096);
+	mentions_batch_free(&b);
+	free(doc);
+
+	doc = csv_rows("source,source_id,created_at,rating\n", 10001, &len);
+	ks_error_clear(&e);
+	before = maxrss_kb();
+	assert_int_equal(mentions_parse_max("generic-csv", doc, len, 10000, &b, &e), KS_ERR_TOOBIG);
+	assert_string_equal(e.field, "data");
+	assert_non_null(strstr(e.message, "10001 records where at most 10000"));
+	assert_true(maxrss_kb() - before < 1024);
+	mentions_batch_free(&b);
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse("generic-csv", doc, len, &b, &e), KS_OK); /* uncapped: the CLI's */
+	assert_int_equal(b.n, 10001);
+	mentions_batch_free(&b);
+	free(doc);
+
+	/* exactly the cap, with a quoted field holding line ends (not rows) */
+	doc = csv_rows("source,source_id,created_at,rating,text\n", 0, &len);
+	size_t cap = 10000 * 48 + 64;
+	doc = realloc(doc, cap);
+	assert_non_null(doc);
+	for (int i = 0; i < 10000; i++)
+		len += (size_t)snprintf(doc + len, cap - len, "s,%d,2026-01-01,3,\"a\r\nb \"\"c\"\"\n\"\n", i);
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse_max("generic-csv", doc, len, 10000, &b, &e), KS_OK);
+	assert_int_equal(b.n, 10000);
+	assert_string_equal(b.items[0].text, "a\r\nb \"c\"");
+	mentions_batch_free(&b);
+	free(doc);
+
+	const char *json = "[{\"source\":\"s\",\"source_id\":\"1\",\"created_at\":\"2026-01-01\",\"rating\":1},"
+			   "{\"source\":\"s\",\"source_id\":\"2\",\"created_at\":\"2026-01-01\",\"rating\":1}]";
+	ks_error_clear(&e);
+	assert_int_equal(mentions_parse_max("generic-json", json, strlen(json), 1, &b, &e), KS_ERR_TOOBIG);
+	assert_string_equal(e.field, "data");
+	mentions_batch_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kiyoh_guard),
 		cmocka_unit_test(test_utf8_fields),
+		cmocka_unit_test(test_csv_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

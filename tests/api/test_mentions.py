@@ -581,10 +581,18 @@ def listing(t, srv):
 def summary(t, srv):
     # a source of its own with known ratings: 8 rated on 1..5, 2 without
     stars = [5, 4, 4, 3, 5, 1, 2, 5]
+    # six of the rated ones with a text, so that the sentiment has enough
+    # analysed mentions (8 with t1, t2) to be shown (review H9)
+    texts = ["Fantastisch, super snel en vriendelijk geholpen!", "Heel goed geholpen, prima service.",
+             "Goede service en snelle levering.", "Het was een ramp, slecht en traag.",
+             "Uitstekend, echt top, aanrader!", "Verschrikkelijk slecht, nooit meer, boos en teleurgesteld."]
     batch = [rec("s%d" % i, "2026-10-%02dT10:00:00Z" % (i + 1), rating=s, text=None) for i, s in enumerate(stars)]
-    for r in batch:
+    for i, r in enumerate(batch):
         r["source"] = "stat"
-        del r["text"]
+        if i < len(texts):
+            r["text"] = texts[i]
+        else:
+            del r["text"]
     batch += [{"source": "stat", "source_id": "t1", "created_at": "2026-10-20T10:00:00Z", "text": "Heel slecht"},
               {"source": "stat", "source_id": "t2", "created_at": "2026-10-31T23:30:00Z",  # 1 Nov local
                "text": "Fantastisch goed geholpen"}]
@@ -609,8 +617,14 @@ def summary(t, srv):
     labels = dict(srv.sql("SELECT a.label, count(*) FROM mention_analysis a JOIN mentions m ON m.id = a.mention_id"
                           " WHERE m.source='stat' GROUP BY a.label"))
     na = sum(labels.values())
-    t.eq(g["sentiment"] if na < 5 else g["sentiment"]["n"], None if na < 5 else na,
-         "sentiment over the analysed mentions (hidden below 5)")
+    t.eq(na, 8, "the 8 texts are analysed (counted in the table)")
+    t.check(labels.get("positive", 0) >= 2 and labels.get("negative", 0) >= 2,
+            "both positive and negative among them (so the shares differ)", labels)
+    sent = g["sentiment"] or {}
+    t.eq((sent.get("n"), g["hidden"]), (na, []), "sentiment over the 8 analysed mentions, shown (>= min_n 5)")
+    for label in ("positive", "neutral", "negative"):
+        t.near(sent.get(label, -1), labels.get(label, 0) / na, 1e-12,
+               "sentiment share %s = %d of %d (counted in the table)" % (label, labels.get(label, 0), na))
     st, _, s = srv.get("/api/v1/mentions/summary?source=stat&group_by=month")
     months = {x["key"]: x for x in s["groups"]}
     t.eq(sorted(months), ["2026-10", "2026-11"], "group_by=month in local months (23:30Z on 31 Oct is November)")
@@ -708,8 +722,13 @@ def roles(t, srv, f):
     t.status(srv.get("/api/v1/mentions/%d" % linked, headers=lead), 200, "a team lead reads a mention of their team")
     t.error(srv.get("/api/v1/mentions/%d" % unlinked, headers=lead), 403, "forbidden", None,
             "a team lead reading a mention of no unit -> 403")
+    t.check(in_team >= 2, "the team has mentions to scope (fixture)", in_team)
     st, _, s = srv.get("/api/v1/mentions/summary", headers=lead)
-    t.eq((st, s["groups"][0]["n"] if s["groups"] else 0), (200, in_team), "the summary is scoped the same way")
+    t.eq((st, [g["n"] for g in s["groups"]]), (200, [in_team]), "the summary is scoped the same way: one group of the team's n")
+    st, _, s = srv.get("/api/v1/mentions/summary", headers=manager)
+    t.eq((st, [g["n"] for g in s["groups"]]), (200, [in_dept]), "a manager's summary: the department's n")
+    st, _, s = srv.get("/api/v1/mentions/summary", headers=director)
+    t.eq((st, [g["n"] for g in s["groups"]]), (200, [count(srv)]), "a director's summary: every mention")
     t.error(srv.get("/api/v1/mentions", headers=employee), 403, "forbidden", None, "an employee -> 403")
     t.error(srv.post("/api/v1/mentions", [rec("r1", "2026-01-01", text="x")], headers=director), 403, "forbidden",
             None, "a director may not write mentions")

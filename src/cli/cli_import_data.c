@@ -18,7 +18,7 @@
  */
 #define _XOPEN_SOURCE 700 /* strptime, for the mapping's date formats */
 #include <errno.h>
-#include <iconv.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "cli/cli_import.h"
 #include "cli/cli_import_data.h"
@@ -121,42 +122,75 @@ static int imd_parse(int argc, char **argv, imd_opts *o)
 
 /* ==== the file ============================================================== */
 
-/* buf (len bytes, NUL after) from the named 8-bit encoding to UTF-8: a new
- * buffer (the caller's), NUL-terminated; NULL on failure. */
-static char *imd_to_utf8(const char *enc, const char *buf, size_t len, size_t *out_len)
+/* windows-1252's 0x80..0x9F (0: a byte it does not define, kept as the C1
+ * control of the same number, as the WHATWG Encoding Standard decodes it). */
+static const unsigned short imd_cp1252[32] = {
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,
+	0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+	0x0153, 0, 0x017E, 0x0178};
+
+/* buf (len bytes) from windows-1252 to UTF-8: a new NUL-terminated buffer
+ * (the caller's), NULL when out of memory. --encoding latin1 is read as
+ * windows-1252 too (H8), as browsers do (WHATWG): files labelled Latin-1
+ * are nearly always Windows files, whose 0x80..0x9F are printable (the
+ * euro sign, quotes, dashes), while in ISO-8859-1 they are invisible C1
+ * controls. A byte windows-1252 does not define (0x81, 0x8D, 0x8F, 0x90,
+ * 0x9D) becomes its C1 control, which the field check refuses with the
+ * record's line and column (--skip-bad rejects that record only). A table
+ * of 32 rather than iconv: glibc's WINDOWS-1252 fails the whole file at
+ * such a byte, with no position. */
+static char *imd_to_utf8(const char *buf, size_t len, size_t *out_len)
 {
-	iconv_t cd = iconv_open("UTF-8", strcasecmp(enc, "cp1252") == 0 ? "WINDOWS-1252" : "ISO-8859-1");
-	if (cd == (iconv_t)-1)
+	char *out = malloc(len * 3 + 1), *p = out;
+	if (!out)
 		return NULL;
-	size_t cap = len * 3 + 1, left = cap - 1, in_left = len;
-	char *out = malloc(cap), *in = (char *)buf, *p = out;
-	if (out && iconv(cd, &in, &in_left, &p, &left) == (size_t)-1) {
-		free(out);
-		out = NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = (unsigned char)buf[i];
+		if (c >= 0x80 && c <= 0x9F && imd_cp1252[c - 0x80])
+			c = imd_cp1252[c - 0x80];
+		if (c < 0x80) {
+			*p++ = (char)c;
+		} else if (c < 0x800) {
+			*p++ = (char)(0xC0 | c >> 6);
+			*p++ = (char)(0x80 | (c & 0x3F));
+		} else {
+			*p++ = (char)(0xE0 | c >> 12);
+			*p++ = (char)(0x80 | ((c >> 6) & 0x3F));
+			*p++ = (char)(0x80 | (c & 0x3F));
+		}
 	}
-	iconv_close(cd);
-	if (out) {
-		*p = '\0';
-		*out_len = (size_t)(p - out);
-	}
+	*p = '\0';
+	*out_len = (size_t)(p - out);
 	return out;
 }
 
 /* The file's bytes as UTF-8 (converted when --encoding names an 8-bit
  * one), without a byte order mark. Returns 0 or 1 after telling why. */
-static int imd_read(const imd_opts *o, char **buf, size_t *len)
+static int imd_read(const imd_opts *o, char **buf, size_t *len, char **raw, size_t *raw_len)
 {
 	*buf = csv_slurp(o->file, IMD_FILE_MAX, len);
 	if (!*buf)
 		return cli_fail("%s: %s", o->file, strerror(errno));
+	/* --skip-bad writes each bad record's bytes as the file has them
+	 * (before conversion, trimming and unquoting): a copy of the file */
+	if (o->rejects) {
+		*raw = malloc(*len + 1);
+		if (!*raw)
+			return cli_fail("out of memory");
+		memcpy(*raw, *buf, *len + 1);
+		*raw_len = *len;
+	}
 	if (o->encoding && strncasecmp(o->encoding, "utf", 3) != 0) {
 		size_t n = 0;
-		char *u = imd_to_utf8(o->encoding, *buf, *len, &n);
+		/* a UTF-8 byte order mark in a file said to be 8-bit: a spreadsheet
+		 * wrote it; converted it would be the text "ï»¿" in the first name */
+		csv_skip_bom(*buf, len);
+		char *u = imd_to_utf8(*buf, *len, &n);
 		free(*buf);
 		*buf = u;
 		*len = n;
 		if (!u)
-			return cli_fail("%s: cannot convert from %s", o->file, o->encoding);
+			return cli_fail("out of memory");
 	}
 	csv_skip_bom(*buf, len);
 	if ((*buf)[strspn(*buf, " \t\r\n")] == '\0') {
@@ -270,6 +304,19 @@ static int imd_map_load(const imd_opts *o, imd_map *m)
 	}
 	if (m->drop && !json_is_array(m->drop))
 		return cli_fail("%s: drop: must be an array of column names", o->mapping);
+	/* H8: one source column taken for two targets is a mistake, not "the
+	 * last one wins" */
+	json_object_foreach(m->columns, key, v) {
+		const char *k2;
+		json_t *v2;
+		json_object_foreach(m->columns, k2, v2) {
+			if (strcmp(k2, key) == 0)
+				break;
+			if (strcmp(json_string_value(v2), json_string_value(v)) == 0)
+				return cli_fail("%s: columns.%.64s and columns.%.64s: both take the source column '%.64s'",
+						o->mapping, k2, key, json_string_value(v));
+		}
+	}
 	json_object_foreach(m->values, key, v) {
 		const char *from;
 		json_t *to;
@@ -352,6 +399,9 @@ typedef struct imd_run {
 	unsigned char *badrec;  /* per record (CSV row / JSON Lines line): bad in the check pass */
 	size_t n_badrec;
 	ks_store *s;
+	/* --skip-bad: the file's bytes as read, and where each line starts */
+	char *raw;
+	size_t raw_len, *line_at, n_lines;
 	store_idata_counts checked; /* the check pass's counts (what --dry-run tells) */
 	int64_t lock_ms;        /* when the write session took the lock (clock_mono_ms) */
 	/* errors: told on stderr up to IMP_MAX_MESSAGES */
@@ -479,7 +529,49 @@ typedef struct imd_orig {
 	const csv_row *row;
 	json_t *obj;
 	const char *text;
+	int line_end;           /* the first line after the record */
 } imd_orig;
+
+/* Lines [first, end) of the file as read (1-based; end past the last line:
+ * to the end), without the line ends and blank lines after them, nor a
+ * byte order mark. Builds the line index on first use; false when out of
+ * memory. */
+static bool imd_raw_lines(imd_run *r, int first, int end, const char **p, size_t *n)
+{
+	if (!r->line_at) {
+		size_t k = 1;
+		for (size_t i = 0; i < r->raw_len; i++)
+			k += r->raw[i] == '\n';
+		r->line_at = malloc((k + 1) * sizeof *r->line_at);
+		if (!r->line_at)
+			return false;
+		r->line_at[0] = r->raw_len >= 3 && memcmp(r->raw, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+		r->n_lines = 1;
+		for (size_t i = 0; i < r->raw_len; i++)
+			if (r->raw[i] == '\n')
+				r->line_at[r->n_lines++] = i + 1;
+		r->line_at[r->n_lines] = r->raw_len;
+	}
+	size_t a = first >= 1 && (size_t)first <= r->n_lines ? (size_t)first - 1 : r->n_lines;
+	size_t b = end >= 1 && (size_t)end - 1 <= r->n_lines ? (size_t)end - 1 : r->n_lines;
+	size_t from = r->line_at[a], to = r->line_at[b < a ? a : b];
+	while (to > from && (r->raw[to - 1] == '\n' || r->raw[to - 1] == '\r'))
+		to--;
+	*p = r->raw + from;
+	*n = to - from;
+	return true;
+}
+
+/* s as JSON text; a message quoting a value cut in the middle of a UTF-8
+ * sequence gets '?' for its bytes past ASCII. */
+static json_t *imd_json_text(char *s)
+{
+	json_t *j = json_string(s);
+	for (char *c = s; !j && *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			*c = '?';
+	return j ? j : json_string(s);
+}
 
 static void imd_csv_field(FILE *f, const char *s, char sep)
 {
@@ -496,28 +588,43 @@ static void imd_csv_field(FILE *f, const char *s, char sep)
 	}
 }
 
+/* The bad record as the file has it, with why: CSV its line(s) byte for
+ * byte and a last column reason; JSON Lines {"line","reason","original"}
+ * ("original_base64" when the line is not UTF-8). */
 static void imd_reject(imd_run *r, const imd_orig *orig)
 {
 	char reason[IMD_REASON_MAX + 32];
 	snprintf(reason, sizeof reason, "line %d: %s", r->line, r->reason);
 	r->rejected++;
+	const char *raw = NULL;
+	size_t n = 0;
+	if (!imd_raw_lines(r, r->line, orig->line_end, &raw, &n)) {
+		raw = "";
+		n = 0;
+	}
 	if (r->jsonl) {
-		json_t *o = orig->obj ? json_deep_copy(orig->obj) : json_pack("{s:s}", "original", orig->text);
-		if (o)
-			json_object_set_new(o, "reason", json_string(reason));
-		char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-		if (s)
-			fprintf(r->rej, "%s\n", s);
-		free(s);
+		json_t *o = json_pack("{s:i, s:o}", "line", r->line, "reason", imd_json_text(reason));
+		json_t *text = json_stringn(raw, n);
+		if (o && text) {
+			json_object_set_new(o, "original", text);
+		} else if (o) {
+			size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+			char *b64 = malloc(cap);
+			if (b64)
+				json_object_set_new(o, "original_base64", json_string(sodium_bin2base64(
+					b64, cap, (const unsigned char *)raw, n, sodium_base64_VARIANT_ORIGINAL)));
+			free(b64);
+		}
+		char *out = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		if (out)
+			fprintf(r->rej, "%s\n", out);
+		free(out);
 		json_decref(o);
 		return;
 	}
-	char sep = r->semi ? ';' : ',';
-	for (int i = 0; i < orig->row->n; i++) {
-		imd_csv_field(r->rej, orig->row->field[i], sep);
-		fputc(sep, r->rej);
-	}
-	imd_csv_field(r->rej, reason, sep);
+	fwrite(raw, 1, n, r->rej);
+	fputc(r->semi ? ';' : ',', r->rej);
+	imd_csv_field(r->rej, reason, r->semi ? ';' : ',');
 	fputs("\r\n", r->rej);
 }
 
@@ -668,6 +775,15 @@ static int imd_csv_header(imd_run *r, const imd_map *m, const csv_doc *d, imd_ta
 	return bad;
 }
 
+/* The missing-value words (NA, N/A, n.v.t., nvt: imp_missing) are empty
+ * only in a numeric or date column (H8): in a text column they are text — a
+ * customer named "Na", a segment "NA" — and an empty cell there would clear
+ * the stored field. */
+static bool imd_missing_applies(idata_kind k, const imd_target *t)
+{
+	return t->field >= 0 && (imd_date_field(k, t->field) || (k == IDATA_CUSTOMERS && t->field == IDC_BIRTH_YEAR));
+}
+
 /* One pass over the CSV rows (targets t of the header). */
 static int imd_csv_pass(imd_run *r, const csv_doc *d, const imd_target *t)
 {
@@ -680,7 +796,7 @@ static int imd_csv_pass(imd_run *r, const csv_doc *d, const imd_target *t)
 		idata_in in;
 		memset(&in, 0, sizeof in);
 		imd_begin_record(r, row->line);
-		imd_orig orig = {.row = row};
+		imd_orig orig = {.row = row, .line_end = i + 1 < d->n ? d->rows[i + 1].line : INT_MAX};
 		if (row->n != d->rows[0].n) {
 			char msg[96];
 			snprintf(msg, sizeof msg, "%d fields where the header has %d", row->n, d->rows[0].n);
@@ -690,7 +806,7 @@ static int imd_csv_pass(imd_run *r, const csv_doc *d, const imd_target *t)
 		}
 		for (int c = 0; c < row->n; c++) {
 			char *v = imd_trim(row->field[c]);
-			imd_set(r, &in, &t[c], imp_missing(v) ? "" : v);
+			imd_set(r, &in, &t[c], imp_missing(v) && imd_missing_applies(r->o->kind, &t[c]) ? "" : v);
 		}
 		rc = imd_record(r, (size_t)i, &in, &orig);
 		imd_progress(r, i, d->n - 1, tty);
@@ -720,12 +836,12 @@ static int imd_csv(imd_run *r, const imd_map *m, char *buf, size_t len)
 	int rc = d.n < 2 ? cli_fail("%s:2: no rows below the header (nothing to import)", r->o->file)
 	       : !t ? cli_fail("out of memory") : imd_csv_header(r, m, &d, t) ? 1 : 0;
 	if (!rc && r->rej) {
-		char sep = r->semi ? ';' : ',';
-		for (int i = 0; i < d.rows[0].n; i++) {
-			imd_csv_field(r->rej, d.rows[0].field[i], sep);
-			fputc(sep, r->rej);
-		}
-		fputs("reason\r\n", r->rej);
+		const char *h = NULL;
+		size_t hn = 0;
+		if (!imd_raw_lines(r, 1, d.n > 1 ? d.rows[1].line : 2, &h, &hn))
+			rc = cli_fail("out of memory");
+		else
+			fprintf(r->rej, "%.*s%creason\r\n", (int)hn, h, r->semi ? ';' : ',');
 	}
 	r->n_badrec = (size_t)d.n;
 	if (!rc && !(r->badrec = calloc(r->n_badrec, 1)))
@@ -745,7 +861,7 @@ static int imd_csv(imd_run *r, const imd_map *m, char *buf, size_t len)
 
 static int imd_jsonl_line(imd_run *r, const imd_map *m, size_t rec, char *text, size_t n)
 {
-	imd_orig orig = {.text = text};
+	imd_orig orig = {.text = text, .line_end = r->line + 1};
 	if (!idata_text_ok(text)) {
 		imd_say(r, NULL, NULL, "not valid UTF-8 (a file in another encoding? use --encoding latin1 or cp1252)");
 		imd_bad(r, rec, &orig);
@@ -755,7 +871,10 @@ static int imd_jsonl_line(imd_run *r, const imd_map *m, size_t rec, char *text, 
 	json_t *obj = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(obj)) {
 		char msg[256];
-		snprintf(msg, sizeof msg, "not a JSON object%s%s", obj ? "" : ": ", obj ? "" : je.text);
+		if (obj) /* JSON, but an array, string, ... */
+			snprintf(msg, sizeof msg, "not a JSON object");
+		else     /* H8: where on the line jansson stopped */
+			snprintf(msg, sizeof msg, "not a JSON object: column %d: %s", je.column, je.text);
 		imd_say(r, NULL, NULL, msg);
 		imd_bad(r, rec, &orig);
 		json_decref(obj);
@@ -907,7 +1026,7 @@ static int imd_main(const imd_opts *o)
 	size_t len = 0;
 	int rc = o->time_zone && tz_lookup(o->time_zone, &r->tz, &e) ? cli_report(&e, NULL) : 0;
 	if (!rc)
-		rc = cli_db_exists(o->db) || imd_map_load(o, &m) || imd_read(o, &buf, &len);
+		rc = cli_db_exists(o->db) || imd_map_load(o, &m) || imd_read(o, &buf, &len, &r->raw, &r->raw_len);
 	if (!rc && o->rejects && !(r->rej = fopen(o->rejects, "wb")))
 		rc = cli_fail("%s: %s", o->rejects, strerror(errno));
 	if (!rc && (store_open(o->db, NULL, &r->s, &e) || store_idata_begin_check(r->s, o->kind, &r->x, &e)))
@@ -927,6 +1046,8 @@ static int imd_main(const imd_opts *o)
 	store_close(r->s);
 	json_decref(m.root);
 	free(r->badrec);
+	free(r->raw);
+	free(r->line_at);
 	free(r);
 	return rc;
 }

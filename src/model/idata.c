@@ -84,6 +84,11 @@ bool idata_text_ok(const char *s)
 		int extra = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
 		if (extra < 0)
 			return false;
+		/* H8: the C1 controls U+0080..U+009F are invisible when stored and
+		 * shown; in an import they are a byte the encoding does not define
+		 * (cp1252's 0x81, 0x8D, 0x8F, 0x90, 0x9D) */
+		if (c == 0xC2 && *p >= 0x80 && *p <= 0x9F)
+			return false;
 		unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
 		unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
 		if (*p < lo || *p > hi)
@@ -152,6 +157,16 @@ static void idata_bad(idata_ck *k, const char *field, const char *fmt, ...)
 	k->bad++;
 }
 
+/* Why s fails idata_text_ok: a control character, or not UTF-8. */
+static const char *idata_text_why(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') || *p == 0x7F ||
+		    (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+			return "holds a control character (a byte the file's encoding does not define? see --encoding)";
+	return "is not valid UTF-8 text (a file in another encoding? see --encoding)";
+}
+
 /* Field i as text: NULL when absent or empty (*given tells which). */
 static const char *idata_text(idata_ck *k, int i, size_t max, bool required)
 {
@@ -164,8 +179,7 @@ static const char *idata_text(idata_ck *k, int i, size_t max, bool required)
 		return NULL;
 	}
 	if (!idata_text_ok(v)) {
-		idata_bad(k, k->names[i], "is not valid UTF-8 text (a file in another encoding? "
-			  "see --encoding)");
+		idata_bad(k, k->names[i], "%s", idata_text_why(v));
 		return NULL;
 	}
 	if (strlen(v) > max) {
@@ -318,10 +332,15 @@ static void idata_customer(idata_ck *k, const ks_tz *tz)
 	for (int i = 0; i < k->in->n_attrs; i++) {
 		const char *av = k->in->attr_val[i] ? k->in->attr_val[i] : "";
 		if (!idata_text_ok(av))
-			idata_bad(k, k->in->attr_key[i], "is not valid UTF-8 text (a file in another encoding? "
-				  "see --encoding)");
+			idata_bad(k, k->in->attr_key[i], "%s", idata_text_why(av));
 		else if (strlen(av) > IDATA_TEXT_MAX)
 			idata_bad(k, k->in->attr_key[i], "is longer than %d bytes", IDATA_TEXT_MAX);
+		/* issue 16 (H10): the figures' names for "no value" and "the rarest
+		 * values" (attr.<key>=unknown|other): a real value spelled so could
+		 * not be told from them */
+		else if (strcmp(av, "unknown") == 0 || strcmp(av, "other") == 0)
+			idata_bad(k, k->in->attr_key[i], "'%s' is reserved in figures (no value / the rarest values): "
+				  "leave the cell empty or use another word", av);
 		r->attr_key[r->n_attrs] = k->in->attr_key[i];
 		r->attr_val[r->n_attrs++] = av;
 	}

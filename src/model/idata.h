@@ -103,7 +103,8 @@ const char *idata_json_text(const json_t *v, char *buf, size_t n);
 #define IDATA_ERASED_PREFIX "erased-"
 bool idata_customer_id_reserved(const char *external_id);
 
-/* Valid UTF-8 without control characters other than tab, CR and LF. */
+/* Valid UTF-8 without control characters other than tab, CR and LF (C0,
+ * DEL, and the C1 controls U+0080..U+009F). */
 bool idata_text_ok(const char *s);
 
 #endif

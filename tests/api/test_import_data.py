@@ -106,9 +106,10 @@ def customers_csv(t, db, tmp):
     t.eq(err, "", "customers CSV: nothing on stderr")
     t.eq(customers(db, ["K1", "K2", "K3"]), {
         "K1": ("Anna de Vries", "anna@voorbeeld.nl", "nl", "2019-04-01", "Utrecht", 1980, "particulier", "+31 30 123 4567"),
-        "K2": ("Bob\r\nJansen", None, "en", None, "Den Haag; centrum", 1975, "zakelijk", None),
+        "K2": ("Bob\r\nJansen", "NA", "en", None, "Den Haag; centrum", 1975, "zakelijk", None),
         "K3": ("Chantal", None, "nl", None, "Zwolle", None, None, None),
-    }, "customers CSV: the stored rows (sqlite3)")
+    }, "customers CSV: the stored rows (sqlite3; NA is text in the text column email, n.v.t. empty in the date "
+       "column customer_since)")
     t.eq((attrs(db, "K1"), attrs(db, "K2"), attrs(db, "K3")),
          ({"loyalty": "goud", "region_code": "U1"}, {}, {"loyalty": "zilver", "region_code": "Z9"}),
          "customers CSV: custom attributes; an empty cell is none")
@@ -396,9 +397,11 @@ def jsonl_and_more(t, db, tmp):
             "JSON Lines --skip-bad: exit 0 and the summary", out + err)
     with open(rej, encoding="utf-8") as f:
         t.eq([json.loads(line) for line in f], [
-            {"external_id": "J4", "birth_year": "zeventig", "reason": "line 2: column 'birth_year': 'zeventig' is not a year"},
-            {"original": "geen json", "reason": "line 3: not a JSON object: '[' or '{' expected near 'geen'"}],
-            "JSON Lines --skip-bad: the reject file holds the bad objects with a reason")
+            {"line": 2, "reason": "line 2: column 'birth_year': 'zeventig' is not a year",
+             "original": '{"external_id": "J4", "birth_year": "zeventig"}'},
+            {"line": 3, "reason": "line 3: not a JSON object: column 4: '[' or '{' expected near 'geen'",
+             "original": "geen json"}],  # jansson's column: where it stopped, the last letter of 'geen'
+            "JSON Lines --skip-bad: the reject file holds each bad line as it was, with its number and a reason")
     t.eq(sorted(r[0] for r in q(db, "SELECT external_id FROM customers WHERE external_id IN ('J3','J4','J5')")),
          ["J3", "J5"], "JSON Lines --skip-bad: the good objects are stored")
 
@@ -568,6 +571,117 @@ def erased_names(t, srv, db, tmp, cid):
          "not trusted)")
 
 
+def rejects_as_read(t, db, tmp):
+    """H8: --skip-bad's reject file holds each bad record's bytes as the file
+    has them: CSV untrimmed and unconverted (a Latin-1 row stays Latin-1),
+    JSON Lines {"line","reason","original"} — original_base64 for a line
+    that is not UTF-8 (it was lost before), and an object with a member
+    'reason' of its own keeps it."""
+    import base64
+    raw = b'{"external_id":"R1","name":"Anna"}\n{"external_id":"R2","name":"Bj\xf6rn"}\n' \
+          b'{"external_id":"R3","name":"Cor","reason":"x","birth_year":"19x0"}\n'
+    p = write(os.path.join(tmp, "rej.jsonl"), raw)
+    rej = os.path.join(tmp, "rej.out.jsonl")
+    rc, out, err = imp(db, "customers", p, "--skip-bad", rej)
+    t.check(rc == 0 and summary_re(p, 3, "customers", "1 added, 0 updated, 2 rejected to %s" % rej).match(out),
+            "rejects JSONL: exit 0, 2 rejected", out + err)
+    with open(rej, encoding="utf-8") as f:
+        got = [json.loads(line) for line in f]
+    t.eq(got, [
+        {"line": 2, "reason": "line 2: not valid UTF-8 (a file in another encoding? use --encoding latin1 or cp1252)",
+         "original_base64": base64.b64encode(b'{"external_id":"R2","name":"Bj\xf6rn"}').decode()},
+        {"line": 3, "reason": "line 3: column 'birth_year': '19x0' is not a year",
+         "original": '{"external_id":"R3","name":"Cor","reason":"x","birth_year":"19x0"}'}],
+        "rejects JSONL: the non-UTF-8 line is written (base64), the object's own 'reason' member kept in original")
+    t.eq(base64.b64decode(got[0]["original_base64"]) + b"\n", raw.split(b"\n", 1)[1].split(b"\n")[0] + b"\n",
+         "rejects JSONL: original_base64 decodes to the line's bytes")
+    # CSV: Latin-1 with --encoding latin1; cells with blanks, NA and quotes
+    raw = ("external_id;name;birth_year\r\n"
+           "R4;  Zo\xeb  ;1980\r\n"
+           "R5;\"Jos\xe9 \"\"de\"\" Wit\"; 19x0 \r\n"
+           "R6; NA ;NA\r\n").encode("latin-1")
+    p = write(os.path.join(tmp, "rej.csv"), raw)
+    rej = os.path.join(tmp, "rej.out.csv")
+    rc, out, err = imp(db, "customers", p, "--skip-bad", rej, "--encoding", "latin1")
+    t.check(rc == 0 and summary_re(p, 3, "customers", "2 added, 0 updated, 1 rejected to %s" % rej).match(out),
+            "rejects CSV: exit 0, 1 rejected", out + err)
+    with open(rej, "rb") as f:
+        t.eq(f.read(), "external_id;name;birth_year;reason\r\n"
+                       "R5;\"Jos\xe9 \"\"de\"\" Wit\"; 19x0 ;line 3: column 'birth_year': '19x0' is not a year\r\n"
+             .encode("latin-1"),
+             "rejects CSV: the row's bytes as the file has them (Latin-1, quotes, blanks), then the reason")
+
+
+def encodings_1252(t, db, tmp):
+    """H8: --encoding latin1 is read as windows-1252 (WHATWG), so 0x80..0x9F are
+    the euro sign and quotes, never invisible C1 controls; a byte cp1252 does
+    not define fails its record with FILE:LINE: column (and --skip-bad rejects
+    that record only); a UTF-8 BOM before an 8-bit file is dropped."""
+    p = write(os.path.join(tmp, "l1252.csv"), b"external_id,name,city\nB1,Caf\xe9 \x80 \x93Zee\x94,Den Haag\n")
+    rc, out, err = imp(db, "customers", p, "--encoding", "latin1")
+    t.eq((rc, q(db, "SELECT name, hex(name) FROM customers WHERE external_id = 'B1'")),
+         (0, [("Caf\u00e9 \u20ac \u201cZee\u201d", "Caf\u00e9 \u20ac \u201cZee\u201d".encode().hex().upper())]),
+         "--encoding latin1: 0x80 is the euro sign, 0x93/0x94 the curly quotes (windows-1252)")
+    p = write(os.path.join(tmp, "undef.csv"), b"external_id,name,city\nB2,ok,x\nB3,A\x81B,y\n")
+    before = snapshot(db)
+    rc, out, err = imp(db, "customers", p, "--encoding", "cp1252")
+    t.eq((rc, err.splitlines()), (1, [
+        "%s:3: column 'name': holds a control character (a byte the file's encoding does not define? see --encoding)" % p,
+        "klantstem: %s: 1 bad row; nothing imported" % p]),
+         "--encoding cp1252: an undefined byte (0x81) is told at its line and column, not as a whole-file failure")
+    t.eq(snapshot(db), before, "--encoding cp1252 undefined byte: nothing written")
+    rej = os.path.join(tmp, "undef.rej.csv")
+    rc, out, err = imp(db, "customers", p, "--encoding", "cp1252", "--skip-bad", rej)
+    t.eq((rc, sorted(r[0] for r in q(db, "SELECT external_id FROM customers WHERE external_id IN ('B2','B3')"))),
+         (0, ["B2"]), "--encoding cp1252 --skip-bad: the other row is imported, the bad one rejected")
+    with open(rej, "rb") as f:
+        t.eq(f.read(), b"external_id,name,city,reason\r\nB3,A\x81B,y,line 3: column 'name': holds a control character "
+                       b"(a byte the file's encoding does not define? see --encoding)\r\n",
+             "--encoding cp1252 --skip-bad: the rejected row's original bytes")
+    p = write(os.path.join(tmp, "bom1252.csv"), b"\xef\xbb\xbfexternal_id,name\nB4,Zo\xeb\n")
+    rc, out, err = imp(db, "customers", p, "--encoding", "latin1")
+    t.eq((rc, err, q(db, "SELECT name FROM customers WHERE external_id = 'B4'")), (0, "", [("Zo\u00eb",)]),
+         "--encoding latin1 with a UTF-8 byte order mark: dropped before the conversion (the header is read)")
+    # a C1 control in a UTF-8 file is refused too (U+0085, invisible when shown)
+    p = write(os.path.join(tmp, "c1.csv"), "external_id,name\nB5,a\u0085b\n".encode())
+    rc, out, err = imp(db, "customers", p)
+    t.eq((rc, err.splitlines()[:1]), (1, [
+        "%s:2: column 'name': holds a control character (a byte the file's encoding does not define? see --encoding)"
+        % p]), "a C1 control (U+0085) in UTF-8 is refused with its line and column")
+
+
+def jsonl_column_and_map_sources(t, db, tmp):
+    """H8: a JSON Lines parse error names the column where the line went wrong;
+    a mapping that takes one source column for two targets is refused naming both."""
+    p = write(os.path.join(tmp, "kol.jsonl"), '{"external_id": "X1"}\n{"external_id": "X2", "name": }\n')
+    rc, out, err = imp(db, "customers", p)
+    col = len('{"external_id": "X2", "name": }')  # the '}' where a value was expected: its 1-based column
+    t.eq((rc, err.splitlines()[0]), (1, "%s:2: not a JSON object: column %d: unexpected token near '}'" % (p, col)),
+         "JSON Lines: the parse error names its column")
+    mp = write(os.path.join(tmp, "twee.json"), json.dumps({"columns": {"name": "Naam", "city": "Naam"}}))
+    c = write(os.path.join(tmp, "twee.csv"), "external_id,Naam\nX3,Ede\n")
+    rc, out, err = imp(db, "customers", c, "--mapping", mp)
+    t.eq((rc, err), (1, "klantstem: %s: columns.name and columns.city: both take the source column 'Naam'\n" % mp),
+         "mapping: one source column for two targets is refused, naming both")
+
+
+def missing_words(t, db, tmp):
+    """H8: NA, N/A, n.v.t., nvt are empty only in numeric and date columns; in
+    a text column they are text (a customer named "Na", a segment "NA")."""
+    p = write(os.path.join(tmp, "na.csv"), "external_id,name,segment,birth_year,customer_since,city,club\n"
+                                           "NA1,Na,NA,NA,nvt,N/A,nvt\n"
+                                           "NA2,Jan,gold,1970,2020-01-01,Delft,x\n")
+    rc, out, err = imp(db, "customers", p)
+    t.eq((rc, err), (0, ""), "missing words: exit 0, nothing on stderr")
+    t.eq(customers(db, ["NA1"]), {"NA1": ("Na", None, "nl", None, "N/A", None, "NA", None)},
+         "missing words: name 'Na', segment 'NA', city 'N/A' kept as text; birth_year NA and customer_since nvt empty")
+    t.eq(attrs(db, "NA1"), {"club": "nvt"}, "missing words: an attribute 'nvt' is text")
+    p = write(os.path.join(tmp, "na2.csv"), "external_id,segment,birth_year\nNA2,NA,n.v.t.\n")
+    rc, out, err = imp(db, "customers", p)
+    t.eq((rc, customers(db, ["NA2"])["NA2"][5:7]), (0, (None, "NA")),
+         "missing words: an update with segment NA sets 'NA' (does not clear it), birth_year n.v.t. clears it")
+
+
 def no_lock_to_check(t, db, tmp):
     """H8: the file is checked before the write lock is taken: with the lock
     held by another connection, a bad file is told at once (not after the
@@ -647,6 +761,10 @@ def main(t, srv):
         api(t, srv, db)
         timeline(t, srv, db)
         gdpr(t, srv, db, tmp)
+        rejects_as_read(t, db, tmp)
+        encodings_1252(t, db, tmp)
+        jsonl_column_and_map_sources(t, db, tmp)
+        missing_words(t, db, tmp)
         no_lock_to_check(t, db, tmp)
         writer_waits(t, srv, db)
     t.eq(q(db, "PRAGMA foreign_key_check"), [], "every customer_id and product_id written names a stored row")

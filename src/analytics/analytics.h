@@ -119,6 +119,7 @@ void an_index_get_info(an_index *ix, an_index_info *out);
  * response is computed from the same tables at its arrival. */
 #define AN_ATTR_MAX_KEYS 16
 #define AN_ATTR_MAX_VALUES 254   /* codes 1..254; 255 = "other" */
+#define AN_ATTR_VALUE_MAX 500    /* bytes of a value: IDATA_TEXT_MAX, what an import takes */
 /* Build the attribute columns now (at start-up, after an_index_set_tz). */
 ks_err an_index_attr_load(an_index *ix, ks_error *e);
 /* Watch import_runs every interval_ms and rebuild after a new import;
@@ -207,7 +208,7 @@ typedef struct an_filter {
 	char newsletter[8];
 	struct an_attr_filter {
 		char key[33];
-		char value[64];
+		char value[AN_ATTR_VALUE_MAX + 1];  /* issue 16 (H10): every value an import takes */
 		/* issue 16 (H10): when not 0, the value's code + 1 (an_value_code;
 		 * value then unused): disclosure's attribute tables address a
 		 * value by code — any length, never confused with "unknown" or
@@ -257,6 +258,8 @@ ks_err an_query(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims
  * attributes), -1 when the index holds no such value. Groups of these
  * dimensions carry their code + 1 in an_group.id (never 0). */
 int64_t an_value_code(const an_index *ix, an_dim d, const char *value);
+/* The label of login_band's or newsletter's code, NULL for another. */
+const char *an_band_label(an_dim d, int64_t code);
 void an_result_free(an_result *r);
 
 /* priv2 (issue 14, disclosure): the analysed answers of slice f counted

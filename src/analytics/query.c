@@ -776,6 +776,15 @@ static bool an_filter_text(an_plan *p, const an_filter *f)
 	return true;
 }
 
+const char *an_band_label(an_dim d, int64_t code)
+{
+	if (d == AN_DIM_LOGIN_BAND)
+		return code >= 0 && code < 5 ? an_login_labels[code] : NULL;
+	if (d == AN_DIM_NEWSLETTER)
+		return code >= 0 && code < 3 ? an_news_labels[code] : NULL;
+	return NULL;
+}
+
 int64_t an_value_code(const an_index *ix, an_dim d, const char *value)
 {
 	if (d == AN_DIM_LOGIN_BAND)
@@ -885,6 +894,57 @@ static bool an_plan_filters(an_plan *p, const an_filter *f)
 
 /* ---- labels ---------------------------------------------------------------------- */
 
+/* Copy s into out (n bytes), at most max bytes of it, cut on a UTF-8
+ * character boundary: a label cut mid-character is invalid UTF-8 in the
+ * JSON (issue 16 H10). Returns whether it was cut. */
+static bool an_copy_utf8(char *out, size_t n, const char *s, size_t max)
+{
+	size_t len = strlen(s);
+	if (max > n - 1)
+		max = n - 1;
+	bool cut = len > max;
+	if (cut) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xC0u) == 0x80u)
+			len--;  /* s[len] continues the character before: leave it whole */
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return cut;
+}
+
+/* Does v end in " #<digits>" (how a label names a value's code)? */
+static bool an_ends_with_code(const char *v)
+{
+	size_t n = strlen(v), i = n;
+	while (i > 0 && v[i - 1] >= '0' && v[i - 1] <= '9')
+		i--;
+	return i < n && i >= 2 && v[i - 1] == '#' && v[i - 2] == ' ';
+}
+
+/* Issue 16 (H10): a custom attribute value's label, unique per key. The
+ * value itself when it fits and can be taken for nothing else; else (a
+ * value longer than the label, one stored before "unknown" and "other"
+ * were reserved, one ending like a code) its first bytes, "…" if cut, and
+ * " #<code>" — a label that ends in " #<digits>" always ends in its own
+ * code, one that does not is the whole value, so no two print alike. */
+static void an_attr_label(const char *v, uint32_t code, char *key, size_t kn)
+{
+	if (code == 0 || code == AN_ATTR_OTHER) {
+		snprintf(key, kn, "%s", code ? "other" : "unknown");
+		return;
+	}
+	if (strlen(v) < kn && strcmp(v, "unknown") != 0 && strcmp(v, "other") != 0 && !an_ends_with_code(v)) {
+		memcpy(key, v, strlen(v) + 1);
+		return;
+	}
+	char suffix[16];
+	int sl = snprintf(suffix, sizeof suffix, " #%u", code);
+	size_t room = kn - 1 - (size_t)sl - 3;  /* "…" is 3 bytes */
+	bool cut = an_copy_utf8(key, kn, v, room);
+	snprintf(key + strlen(key), kn - strlen(key), "%s%s", cut ? "\xe2\x80\xa6" : "", suffix);
+}
+
 static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, char *key, size_t kn,
 		     char *sort, size_t sn)
 {
@@ -904,7 +964,7 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 	case AN_DIM_CHANNEL: snprintf(key, kn, "%s", code ? an_channel_name(code) : "unknown"); return;
 	case AN_DIM_LANGUAGE: snprintf(key, kn, "%s", code ? "en" : "nl"); return;
 	case AN_DIM_SEGMENT: snprintf(key, kn, "%s", code ? ix->segments.names[code] : "unknown"); break;
-	case AN_DIM_CITY: snprintf(key, kn, "%s", code ? ix->cities.names[code] : "unknown"); break;
+	case AN_DIM_CITY: an_copy_utf8(key, kn, code ? ix->cities.names[code] : "unknown", kn - 1); break;
 	case AN_DIM_AGE_BAND: snprintf(key, kn, "%s", an_age_labels[code]); return;
 	case AN_DIM_SINCE_BAND: snprintf(key, kn, "%s", an_since_labels[code]); return;
 	case AN_DIM_THEME:
@@ -918,7 +978,7 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 	case AN_DIM_SENTIMENT: snprintf(key, kn, "%s", an_sentiment_names[code & 3u]); return;
 	case AN_DIM_PRODUCT:  /* issue 16 (H5): by name, like named things */
 		*id = ix->attr && code < ix->attr->prods.n ? ix->attr->prods.ids[code] : 0;
-		snprintf(key, kn, "%.95s", ix->attr && code < ix->attr->prods.n ? ix->attr->pname[code] : "");
+		an_copy_utf8(key, kn, ix->attr && code < ix->attr->prods.n ? ix->attr->pname[code] : "", 95);
 		break;
 	case AN_DIM_LOGIN_BAND:  /* issue 16 (H10): the code + 1 in id, for disclosure */
 		*id = (int64_t)code + 1;
@@ -933,8 +993,7 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 			*id = (int64_t)code + 1;
 			size_t slot = (size_t)(d - AN_DIM_ATTR0);
 			const an_dict *v = ix->attr && slot < ix->attr->n_keys ? &ix->attr->vals[slot] : NULL;
-			snprintf(key, kn, "%.95s", code == 0 ? "unknown" : code == AN_ATTR_OTHER ? "other"
-					      : v && code < v->n ? v->names[code] : "");
+			an_attr_label(v && code < v->n ? v->names[code] : "", code, key, kn);
 			break;
 		}
 		snprintf(key, kn, "%s", p->days.label[d][code]);
@@ -945,7 +1004,7 @@ static void an_label(const an_plan *p, an_dim d, uint32_t code, int64_t *id, cha
 		/* A row can name an entity created after the last dimension
 		 * refresh: it is labelled, never read out of bounds. */
 		bool known = code < info_n && info[code].known;
-		snprintf(key, kn, "%.95s", code == 0 ? "(none)" : known ? info[code].name : "(unknown)");
+		an_copy_utf8(key, kn, code == 0 ? "(none)" : known ? info[code].name : "(unknown)", 95);
 	}
 	/* Named things sort by name (none last). */
 	if (sn < 2)

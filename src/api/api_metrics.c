@@ -14,6 +14,9 @@
 
 #include "analytics/analytics.h"
 #include "api/api.h"
+#include "model/idata.h"  /* IDATA_TEXT_MAX: an attribute filter takes every value an import takes */
+
+_Static_assert(AN_ATTR_VALUE_MAX == IDATA_TEXT_MAX, "attr.<key>= must take every imported value (issue 16 H10)");
 
 /* ---- the filter ------------------------------------------------------------ */
 
@@ -187,7 +190,7 @@ static enum MHD_Result api_attr_visit(void *cls, enum MHD_ValueKind kind, const 
 	}
 	if (*k == '\0' || strlen(k) >= sizeof a->f->attr[0].key || value == NULL || value[0] == '\0' ||
 	    strlen(value) >= sizeof a->f->attr[0].value) {
-		a->why = "an attribute filter is attr.<key>=<value>, a key of up to 32 and a value of up to 63 bytes";
+		a->why = "an attribute filter is attr.<key>=<value>, a key of up to 32 and a value of up to 500 bytes";
 		return MHD_NO;
 	}
 	snprintf(a->f->attr[a->n].key, sizeof a->f->attr[0].key, "%s", k);

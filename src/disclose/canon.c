@@ -1059,14 +1059,11 @@ ks_err dc_attr_filter_set(an_index *ix, an_filter *f, an_dim d, int64_t code)
 		return KS_OK;
 	}
 	if (d == AN_DIM_LOGIN_BAND || d == AN_DIM_NEWSLETTER) {
-		static const char *const bands[] = {"none", "1-3", "4-10", "11+", "unknown"};
-		static const char *const news[] = {"yes", "no", "unknown"};
-		const char *v = d == AN_DIM_LOGIN_BAND ? (code >= 0 && code < 5 ? bands[code] : NULL)
-						       : (code >= 0 && code < 3 ? news[code] : NULL);
-		if (v == NULL)
+		const char *v = an_band_label(d, code);
+		if (v == NULL || strlen(v) >= sizeof f->login_band)
 			return KS_ERR_RANGE;
 		snprintf(d == AN_DIM_LOGIN_BAND ? f->login_band : f->newsletter, sizeof f->login_band, "%s", v);
-		return an_value_code(ix, d, v) == code ? KS_OK : KS_ERR_RANGE;  /* the labels are query.c's */
+		return KS_OK;
 	}
 	/* issue 16 (H10): a custom attribute by its code, never by its printed
 	 * label (a value of any length; one printing as "unknown") */

@@ -328,7 +328,7 @@ static ks_err dc_reply_table(const dc_policy *pol, const an_filter *f, dc_reply 
  * gets the dimension, fixed the filter's value ("" when grouped), *fs the
  * filter without it (the table's own). */
 static bool dc_attr_plan(an_index *ix, const an_filter *f, const an_dim *dims, int n_dims, an_dim *ad,
-			 char fixed[64], an_filter *fs)
+			 char fixed[AN_ATTR_VALUE_MAX + 1], an_filter *fs)
 {
 	if (f->theme[0] || f->sentiment[0] || f->analysed)
 		return false;
@@ -347,19 +347,19 @@ static bool dc_attr_plan(an_index *ix, const an_filter *f, const an_dim *dims, i
 	int nf = 0;
 	if (f->product_id) {
 		fd = AN_DIM_PRODUCT;
-		snprintf(fixed, 64, "#%lld", (long long)f->product_id);
+		snprintf(fixed, AN_ATTR_VALUE_MAX + 1, "#%lld", (long long)f->product_id);
 		fs->product_id = 0;
 		nf++;
 	}
 	if (f->login_band[0]) {
 		fd = AN_DIM_LOGIN_BAND;
-		snprintf(fixed, 64, "%s", f->login_band);
+		snprintf(fixed, AN_ATTR_VALUE_MAX + 1, "%s", f->login_band);
 		memset(fs->login_band, 0, sizeof fs->login_band);
 		nf++;
 	}
 	if (f->newsletter[0]) {
 		fd = AN_DIM_NEWSLETTER;
-		snprintf(fixed, 64, "%s", f->newsletter);
+		snprintf(fixed, AN_ATTR_VALUE_MAX + 1, "%s", f->newsletter);
 		memset(fs->newsletter, 0, sizeof fs->newsletter);
 		nf++;
 	}
@@ -371,7 +371,7 @@ static bool dc_attr_plan(an_index *ix, const an_filter *f, const an_dim *dims, i
 		fd = an_dim_resolve(ix, name);
 		if (fd == AN_DIM_NONE)
 			return false;
-		snprintf(fixed, 64, "%s", f->attr[i].value);
+		snprintf(fixed, AN_ATTR_VALUE_MAX + 1, "%s", f->attr[i].value);
 		memset(&fs->attr[i], 0, sizeof fs->attr[i]);
 		nf++;
 	}
@@ -552,7 +552,7 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	}
 	/* Issue 16 (H5): an attribute's value is a layer of its attribute table. */
 	an_dim ad = AN_DIM_NONE;
-	char fixed[64];
+	char fixed[AN_ATTR_VALUE_MAX + 1];
 	an_filter fs;
 	if (dc_attr_plan(ix, f, dims, n_dims, &ad, fixed, &fs)) {
 		err = dc_attr_reply(ix, pol, &fs, f, period, ad, fixed, out, e);

@@ -41,6 +41,7 @@ import os
 import random
 import sys
 import time
+import urllib.parse
 import zoneinfo
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -491,5 +492,93 @@ def main(t):
         srv.cleanup()
 
 
+def review_h5(t):
+    """Issue 16 (H10): the review of H5's attribute dimensions, on data of
+    its own: employee E1 with 13 gold and 3 silver answers in November (the
+    silver three are E1's hidden score), a key whose gold value is 70 bytes
+    long, two values 121 bytes long that agree in their first 120, and the
+    words the figures reserve."""
+    srv = ks.Server(t, args=["--test-clock", TEST_CLOCK])
+    d = srv.dir
+    try:
+        srv.start()
+        f = ks.base_fixture(srv)
+        e1, e2 = f["emp1"]["id"], f["emp2"]["id"]
+        long_gold = "gold-" + "x" * 65
+        uni = ["\u00e9" * 60 + "A", "\u00e9" * 60 + "B"]
+        lines = ["external_id,name,tier,tierx,uni"]
+        lines += ["G%02d,g,gold,%s," % (i, long_gold) for i in range(13)]
+        lines += ["S%02d,s,silver,silver," % i for i in range(3)]
+        lines += ["C%02d,c,,,%s" % (i, uni[i % 2]) for i in range(12)]
+        write(os.path.join(d, "c.csv"), lines)
+        if not cli_import(t, srv, "customers", os.path.join(d, "c.csv"), "review data: import customers"):
+            return
+        ids = dict(srv.sql("SELECT external_id, id FROM customers"))
+        gold_nps = [9, 10, 10, 8, 3, 9, 10, 10, 8, 3, 9, 10, 9]
+        silver_nps = [0, 2, 10]
+        k = 0
+        for cust, emp, nps in ([("G%02d" % i, e1, v) for i, v in enumerate(gold_nps)] +
+                               [("S%02d" % i, e1, v) for i, v in enumerate(silver_nps)] +
+                               [("C%02d" % i, e2, i % 11) for i in range(12)]):
+            k += 1
+            st, _, body = srv.post("/api/v1/responses", {
+                "client_key": "rv-%d" % k, "channel": "web", "received_at": ks.iso(ts_of(2026, 11, 2 + k % 25)),
+                "customer_id": ids[cust], "employee_id": emp, "answers": {"nps": nps}})
+            if st != 201:
+                t.check(False, "review data: response posted", ks.got(st, body))
+                return
+        run = srv.sql("SELECT max(id) FROM import_runs")[0][0]
+        deadline = time.time() + 10
+        while time.time() < deadline and ("import run %d)" % run) not in srv.stderr():
+            time.sleep(0.2)
+        P = "&period=2026-11"
+        st, _, tot = srv.get("/api/v1/metrics?employee_id=%d%s" % (e1, P))
+        t.check(st == 200 and tot.get("n") == 16 and nps_value(tot) is not None,
+                "E1's November: 16 answers, NPS shown", ks.got(st, tot))
+        st, _, g = srv.get("/api/v1/metrics?employee_id=%d&attr.tier=gold%s" % (e1, P))
+        t.check(st == 200 and g.get("n") == 13 and nps_value(g) is None,
+                "E1's gold cell (13) is hidden: total minus it would be E1's three silver answers", ks.got(st, g))
+        # finding 2: a 70-byte value makes its layer (by code) like any other
+        st, _, g2 = srv.get("/api/v1/metrics?employee_id=%d&attr.tierx=%s%s" % (e1, long_gold, P))
+        t.check(st == 200 and g2.get("n") == 13 and nps_value(g2) is None,
+                "attr.tierx=<70-byte value>: read from its attribute table, E1's 13 hidden alike", ks.got(st, g2))
+        st, _, gb = srv.get("/api/v1/metrics?employee_id=%d&group_by=attr.tierx%s" % (e1, P))
+        rows = {r["attr.tierx"]: r for r in gb.get("rows", [])} if st == 200 else {}
+        t.check(st == 200 and set(rows) == {long_gold, "silver"} and
+                all(nps_value(r) is None for r in rows.values()) and nps_value(gb) is not None,
+                "group_by=attr.tierx for E1: the total shown, both values hidden", ks.got(st, gb))
+        # findings 3-5: two long values that agree in their first 120 bytes
+        st, _, body = srv.get("/api/v1/metrics?group_by=attr.uni%s" % P)
+        labels = [r.get("attr.uni") for r in body.get("rows", [])] if st == 200 else []
+        t.check(st == 200 and len(labels) == 3 and len(set(labels)) == 3, "group_by=attr.uni: three rows "
+                "(two values and unknown), three different labels", labels)
+        t.check(labels and all("\ufffd" not in x and len(x.encode()) <= 95 for x in labels),
+                "the labels are valid UTF-8 (cut on a character boundary) of at most 95 bytes", labels)
+        t.eq(sorted(r["n"] for r in body.get("rows", [])) if st == 200 else [], [6, 6, 16],
+             "group_by=attr.uni: 6, 6 and the 16 answers without the key")
+        for v in uni:
+            st, _, fb = srv.get("/api/v1/metrics?attr.uni=%s%s" % (urllib.parse.quote(v), P))
+            t.check(st == 200 and fb.get("n") == 6 and fb.get("filter", {}).get("attr.uni") == v,
+                    "attr.uni=<a 121-byte value>: 200, its 6 answers", ks.got(st, fb))
+        st, _, fb = srv.get("/api/v1/metrics?attr.uni=%s%s" % ("y" * 501, P))
+        t.check(st == 422 and fb.get("error", {}).get("field") == "attr.uni",
+                "a filter value of 501 bytes (longer than any import takes): 422 naming it", ks.got(st, fb))
+        for word in ("unknown", "other"):
+            write(os.path.join(d, "r.csv"), ["external_id,name,tier", "R01,r,%s" % word])
+            rc, out, err = ks.run_cli(["import", "customers", "--db", srv.db, os.path.join(d, "r.csv")], timeout=60)
+            t.check(rc != 0 and "'tier'" in err and "reserved" in err and
+                    not srv.sql("SELECT 1 FROM customers WHERE external_id = 'R01'"),
+                    "import of an attribute value '%s' is refused naming the column (reserved in figures)" % word,
+                    "exit %s\n%s" % (rc, err[-800:]))
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+def all_tests(t):
+    main(t)
+    review_h5(t)
+
+
 if __name__ == "__main__":
-    ks.run(main, start_server=False)
+    ks.run(all_tests, start_server=False)

@@ -449,7 +449,8 @@ static json_t *rel_gap_json(const rel_nps *a, const rel_nps *b)
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "value", rel_fixed(g.value, 1), "centre",
 			 rel_fixed(g.centre, 1), "se", rel_fixed(g.se, 2), "low", rel_fixed(g.low, 1), "high",
 			 rel_fixed(g.high, 1), "verdict", verdict, "method",
-			 "difference of independent estimates: se = sqrt(v1 + v2)");
+			 "difference of independent estimates: se = sqrt(v1 + v2); contact-driven side: each "
+			 "customer's latest answer of the period");
 }
 
 /* One row of the strata table. pop: the frame; pop_ans: the frame's strata
@@ -579,19 +580,31 @@ static json_t *rel_report_json(const api_app *app, const store_rel_wave *w, cons
 	const char *why = NULL;
 	json_t *wj = rel_weighted_json(r, min_n, &weighted, &why);
 	rel_plain_nps(r->rel.promoters, r->rel.detractors, r->rel.nps_n, &plain);
-	rel_plain_nps(r->cd.promoters, r->cd.detractors, r->cd.nps_n, &cd);
+	/* H8: the gap's contact side counts each customer once (store.h cd_once) */
+	rel_plain_nps(r->cd_once.promoters, r->cd_once.detractors, r->cd_once.nps_n, &cd);
 	if (r->rel.nps_n < min_n)
 		plain.has = false;
-	if (r->cd.nps_n < min_n)
+	if (r->cd_once.nps_n < min_n)
 		cd.has = false;
 	json_t *rel = json_object();
 	json_object_set_new(rel, "unweighted", metrics_json(&r->rel, min_n));
 	json_object_set_new(rel, "weighted", wj);
+	/* H8: a frame stratum (population > 0) without answers is left out and
+	 * the others' weights renormalised (rel_weighted_nps): say which, or
+	 * the weighted figure silently stands for a smaller base */
+	json_t *left_out = json_array();
+	for (size_t i = 0; i < r->n; i++)
+		if (r->strata[i].in_frame && r->strata[i].population > 0 && r->strata[i].rel.nps_n == 0)
+			json_array_append_new(left_out, json_string(r->strata[i].stratum));
+	if (why == NULL && weighted.has && json_array_size(left_out) > 0)
+		why = "strata_without_answers";
 	json_object_set_new(rel, "weighted_note", why ? json_string(why) : json_null());
+	json_object_set_new(rel, "weighted_left_out", left_out);
 	json_t *cdj = metrics_json(&r->cd, min_n);
 	json_object_set_new(cdj, "excludes", json_string("relationship"));
 	json_object_set_new(cdj, "invited_customers", json_integer(r->cd_invited));
 	json_object_set_new(cdj, "respondents", json_integer(r->cd_respondents));
+	json_object_set_new(cdj, "gap_basis", metrics_json(&r->cd_once, min_n)); /* H8: each customer once */
 	json_t *gaps = json_object();
 	json_object_set_new(gaps, "weighted", rel_gap_json(&weighted, &cd));
 	json_object_set_new(gaps, "unweighted", rel_gap_json(&plain, &cd));

@@ -1654,12 +1654,15 @@ typedef struct store_rel_draw_result {
  * KS_ERR_RANGE from rel_allocate; KS_ERR_RANGE naming "sample_size" when
  * there are no customers. */
 ks_err store_rel_draw(ks_store *s, int64_t id, uint64_t seed, store_rel_draw_result *out, ks_error *e);
-/* Send a drawn wave, in one transaction: the relationship touchpoint of
- * its survey (made on first use, with a disabled rule), then per selected
- * customer the same checks again (an opt-out since the draw is excluded
- * with excluded_at "send"), a contact and a scheduled invitation (sent by
- * the scheduler at once, out of quiet hours). Status becomes sent.
- * KS_ERR_CONFLICT naming "status" unless drawn. */
+/* Send a drawn wave: the relationship touchpoint of its survey (made on
+ * first use, with a disabled rule; set on the wave in a first transaction),
+ * then per selected customer the same checks again (an opt-out since the
+ * draw is excluded with excluded_at "send"), a contact and a scheduled
+ * invitation (sent by the scheduler at once, out of quiet hours), in
+ * committed chunks of 1,000 (H8): called again after a failure it goes on
+ * with the customers not sent yet. Status becomes sent with the last chunk.
+ * *invited / *excluded: the wave's totals. KS_ERR_CONFLICT naming "status"
+ * unless drawn. */
 ks_err store_rel_send(ks_store *s, int64_t id, int64_t *invited, int64_t *excluded, ks_error *e);
 
 /* The counts of a wave's report. */
@@ -1680,6 +1683,10 @@ typedef struct store_rel_report {
 	metrics_counts cd;             /* every response received in [from, to) that is not a
 	                                * relationship response (channel <> 'relationship') */
 	int64_t cd_invited, cd_respondents;  /* customers, each once */
+	metrics_counts cd_once;        /* H8: as cd, each customer once — their latest NPS answer
+	                                * in [from, to) (an answer without a customer alone): the
+	                                * gap's contact-driven side, whose answers must be
+	                                * independent */
 } store_rel_report;
 /* One read transaction. Contact-driven figures over [from, to); every
  * answer counted (the wave's too) received before as_of (0 = no cut: the

@@ -43,11 +43,11 @@ WAVES = "/api/v1/relationship/waves"
 # plumbing
 
 @contextlib.contextmanager
-def server(t, sink=None, extra=()):
+def server(t, sink=None, extra=(), env=None):
     args = ["--test-clock", START, "--base-url", "https://feedback.example.nl"]
     if sink is not None:
         args += ["--smtp", sink.url]
-    srv = ks.Server(t, args=args + list(extra))
+    srv = ks.Server(t, args=args + list(extra), env=env)
     try:
         srv.start()
         yield srv
@@ -554,13 +554,19 @@ def test_fatigue_send_report(t, sink):
         cd_plan = [(ids["particulier"][-1], 10), (ids["particulier"][-2], 3), (ids["particulier"][-3], 8),
                    (ids["zakelijk"][-1], 9), (ids["zakelijk"][-2], 0), (ids["zakelijk"][-3], 6),
                    (fatigued[0], 10), (fatigued[1], 9)]
+        # H8: two customers answer again after a second contact (their latest
+        # answer is the one the gap counts)
+        cd_plan += [(ids["zakelijk"][-1], 2), (ids["zakelijk"][-2], 10), (ids["zakelijk"][-1], 4)]
+        cd_all = []
         for cid, sc in cd_plan:
             body = {"client_key": ks.uniq("cd"), "customer_id": cid, "touchpoint_id": tp["id"], "channel": "phone",
                     "answers": {"nps": sc}}
             if cid in contacts:
                 body = {"client_key": ks.uniq("cd"), "contact_id": contacts[cid]["id"], "answers": {"nps": sc}}
             must(srv.post("/api/v1/responses", body), 201, "a contact-driven response")
-            cd_scores[cid] = sc
+            cd_scores[cid] = sc   # the latest, by the order of posting
+            cd_all.append(sc)
+        cd_scores = {"all": cd_all, "latest": cd_scores}
         day(srv, 2)
         rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
         t.eq(rep["relationship"]["weighted"], None, "%s: a stratum with 2 answers: no weighted NPS" % name)
@@ -687,12 +693,19 @@ def check_report(t, name, rep, ids, sel, answers, cd_scores, contacts, w, late):
     near(t, we["low"], max(-100, wa - 1.96 * 100 * np.sqrt(wvar)), 1, "%s: weighted low" % name)
     near(t, we["high"], min(100, wa + 1.96 * 100 * np.sqrt(wvar)), 1, "%s: weighted high" % name)
     t.check(abs(wv - v) > 0.5, "%s: the weights matter here (weighted %.2f vs unweighted %.2f)" % (name, wv, v))
-    # contact-driven: every non-relationship response of the period
-    cv, cadj, cvar = wald(list(cd_scores.values()))
+    # contact-driven: every non-relationship response of the period; the
+    # gap's side (H8): each customer once, their latest answer
+    cd_all, cd_scores = cd_scores["all"], cd_scores["latest"]
     cd = rep["contact_driven"]
-    near(t, cd["nps"]["value"], cv, 1, "%s: contact-driven NPS (relationship answers excluded)" % name)
-    t.eq(cd["n"], len(cd_scores), "%s: contact-driven n counts only contact responses" % name)
+    near(t, cd["nps"]["value"], wald(cd_all)[0], 1, "%s: contact-driven NPS (every answer; relationship answers "
+         "excluded)" % name)
+    t.eq(cd["n"], len(cd_all), "%s: contact-driven n counts only contact responses, repeats included" % name)
     t.eq(cd["excludes"], "relationship", "%s: the contact-driven figure says what it excludes" % name)
+    cv, cadj, cvar = wald(list(cd_scores.values()))
+    t.eq(cd["gap_basis"]["n"], len(cd_scores), "%s: the gap's contact side: each customer once (%d of %d answers)"
+         % (name, len(cd_scores), len(cd_all)))
+    near(t, cd["gap_basis"]["nps"]["value"], cv, 1, "%s: ... their latest answers' NPS" % name)
+    t.check(abs(wald(cd_all)[0] - cv) > 0.5, "%s: the repeats matter here (%.2f vs %.2f)" % (name, wald(cd_all)[0], cv))
     # the gap: weighted - contact-driven, se = sqrt(v1 + v2)
     g = rep["gap"]["weighted"]
     se = 100 * np.sqrt(wvar + cvar)
@@ -828,6 +841,69 @@ def test_schedule(t):
                 ks.got(st, au))
 
 
+def test_send_chunks(t):
+    """H8: a wave is sent in committed chunks (KS_REL_SEND_CHUNK=4 here): a
+    failure in the third chunk leaves the first two chunks' 8 customers
+    invited and the wave drawn (a send under way: no delete); the same POST
+    then invites the other 12, nobody twice, and the wave is sent."""
+    name = "chunks"
+    with server(t, env={"KS_REL_SEND_CHUNK": "4"}) as srv:
+        customers(srv, [("p", 12), ("z", 5), ("x", 3)], "ch")
+        sv = survey(srv)
+        w = wave(srv, sv["id"], sample_size=20)
+        draw(srv, w["id"], "00000000000000aa")
+        order = [r[0] for r in srv.sql("SELECT customer_id FROM relationship_sample WHERE wave_id = ? AND excluded IS NULL"
+                                       " ORDER BY stratum, draw_rank", (w["id"],))]
+        t.eq(len(order), 20, "%s: all 20 selected (a census)" % name)
+        con = sqlite3.connect(srv.db, timeout=10)
+        con.execute("CREATE TRIGGER h8_boom BEFORE INSERT ON invitations WHEN NEW.customer_id = %d"
+                    " BEGIN SELECT RAISE(ABORT, 'h8 boom'); END" % order[10])
+        con.commit()
+        st, _, b = srv.post("%s/%d/send" % (WAVES, w["id"]))
+        t.check(st >= 400, "%s: the send fails in the third chunk (the 11th customer)" % name, ks.got(st, b))
+        invited = [r[0] for r in srv.sql("SELECT customer_id FROM relationship_sample WHERE wave_id = ?"
+                                         " AND invitation_id IS NOT NULL ORDER BY stratum, draw_rank", (w["id"],))]
+        t.eq(invited, order[:8], "%s: the two committed chunks (8 customers) stay invited" % name)
+        t.eq(srv.sql("SELECT count(*) FROM invitations WHERE channel = 'relationship'"), [(8,)],
+             "%s: ... with 8 invitations, the failed chunk rolled back" % name)
+        wv = must(srv.get("%s/%d" % (WAVES, w["id"])), 200, "wave after the failure")
+        t.check(wv["status"] == "drawn" and wv["touchpoint_id"], "%s: the wave is still drawn, its touchpoint set "
+                "(a send under way)" % name, ks.got(200, wv))
+        st, _, b = srv.request("DELETE", "%s/%d" % (WAVES, w["id"]))
+        t.eq(st, 409, "%s: a wave whose send is under way cannot be deleted" % name)
+        con.execute("DROP TRIGGER h8_boom")
+        con.commit()
+        con.close()
+        d = must(srv.post("%s/%d/send" % (WAVES, w["id"])), 200, "send again")
+        t.eq((d["status"], d["send"]), ("sent", {"invited": 20, "excluded": 0}),
+             "%s: sent again: the rest goes out, the totals are the wave's" % name)
+        t.eq(srv.sql("SELECT count(*), count(DISTINCT customer_id) FROM invitations WHERE channel = 'relationship'"),
+             [(20, 20)], "%s: every selected customer has exactly one invitation" % name)
+        st, _, b = srv.post("%s/%d/send" % (WAVES, w["id"]))
+        t.eq(st, 409, "%s: a sent wave is not sent again" % name)
+
+        # H8 (item 9): stratum x (3 of 20 customers) gives no answer; p and z
+        # give 6 and 5: the weighted NPS renormalises over p and z and says so
+        cids = dict(srv.sql("SELECT rs.customer_id, rs.contact_id FROM relationship_sample rs WHERE rs.wave_id = ?",
+                            (w["id"],)))
+        seg = dict(srv.sql("SELECT id, segment FROM customers"))
+        scores = {"p": [10, 9, 9, 3, 8, 10], "z": [6, 2, 9, 10, 0]}
+        for k, sc in scores.items():
+            for cid, v in zip([c for c in order if seg[c] == k], sc):
+                must(srv.post("/api/v1/responses", {"client_key": ks.uniq("ch"), "contact_id": cids[cid],
+                                                    "answers": {"nps": v}}), 201, "a wave answer")
+        day(srv, 1)
+        rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
+        r = rep["relationship"]
+        t.eq((r["weighted_note"], r["weighted_left_out"]), ("strata_without_answers", ["x"]),
+             "%s: the weighted NPS names the stratum left out (no answers) and says the weights were renormalised"
+             % name)
+        # independent: W_h = N_h / (N_p + N_z) over the answering strata
+        nps = {k: 100.0 * (sum(v >= 9 for v in sc) - sum(v <= 6 for v in sc)) / len(sc) for k, sc in scores.items()}
+        want = (12 * nps["p"] + 5 * nps["z"]) / 17
+        near(t, r["weighted"]["value"], want, 1, "%s: ... the weighted NPS over p and z (weights 12/17, 5/17)" % name)
+
+
 def main(t):
     sink = smtp_sink.Sink()
     sink.start()
@@ -836,6 +912,7 @@ def main(t):
         scenario(t, "small frame", test_small_frame)
         scenario(t, "send and report", test_fatigue_send_report, sink)
         scenario(t, "schedule", test_schedule)
+        scenario(t, "send in chunks", test_send_chunks)
     finally:
         sink.stop()
         sink.cleanup()

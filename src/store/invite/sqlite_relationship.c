@@ -188,6 +188,10 @@ ks_err store_rel_wave_delete(ks_store *s, int64_t id, ks_error *e)
 	if (!err && strcmp(w.status, "draft") != 0 && strcmp(w.status, "drawn") != 0)
 		err = ks_fail(e, KS_ERR_CONFLICT, "status",
 			      "a %s wave cannot be deleted: its invitations and answers are the record", w.status);
+	/* H8: a send under way (chunks committed) has invitations too */
+	if (!err && w.touchpoint_id)
+		err = ks_fail(e, KS_ERR_CONFLICT, "status",
+			      "the wave's send is under way (some invitations are made): POST send again to finish it");
 	/* ON DELETE CASCADE takes the sample and the strata along. */
 	if (!err)
 		err = sq_cprep(c, "DELETE FROM relationship_waves WHERE id = ?1", &st, e);
@@ -845,83 +849,142 @@ static ks_err sq_rel_send_one(sq_rel_send_ctx *x, const sq_rel_pick *p, int64_t 
 	return err;
 }
 
-static ks_err sq_rel_send_all(sq_rel_send_ctx *x, int64_t *invited, int64_t *excluded, ks_error *e)
+/* Customers a send writes per transaction (H8): a sample may hold up to a
+ * million, and one transaction for all of them held the write lock (every
+ * response of the server waiting) for minutes and lost everything on a
+ * crash. KS_REL_SEND_CHUNK (1..100000) from the environment lets a test
+ * make chunks small. */
+#define SQ_REL_SEND_CHUNK 1000
+static int sq_rel_send_chunk(void)
+{
+	const char *v = getenv("KS_REL_SEND_CHUNK");
+	char *end = NULL;
+	long n = v ? strtol(v, &end, 10) : 0;
+	return v && *end == '\0' && n >= 1 && n <= 100000 ? (int)n : SQ_REL_SEND_CHUNK;
+}
+
+/* One chunk: the next selected customers not sent yet (no invitation, not
+ * excluded at send), read first (the loop writes their sample rows), each
+ * decided again and written. *n: how many were read (0 = all sent). */
+static ks_err sq_rel_send_chunk_run(sq_rel_send_ctx *x, int limit, size_t *n, int64_t *invited,
+				    int64_t *excluded, ks_error *e)
 {
 	sqlite3_stmt *st = NULL;
+	*n = 0;
 	ks_err err = sq_cprep(x->c,
 			      "SELECT cu.id, coalesce(cu.email, ''), " SQ_REL_FACTS
 			      " FROM relationship_sample rs JOIN customers cu ON cu.id = rs.customer_id"
-			      " WHERE rs.wave_id = ?2 AND rs.excluded IS NULL ORDER BY rs.stratum, rs.draw_rank",
+			      " WHERE rs.wave_id = ?2 AND rs.excluded IS NULL AND rs.invitation_id IS NULL"
+			      " ORDER BY rs.stratum, rs.draw_rank LIMIT ?3",
 			      &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, x->now);
 	sqlite3_bind_int64(st, 2, x->w->id);
-	sq_rel_pick *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			sq_rel_pick *p = realloc(v, nc * sizeof *p);
-			if (p == NULL)
-				break;
-			v = p;
-			cap = nc;
-		}
-		v[n].customer = sqlite3_column_int64(st, 0);
-		snprintf(v[n].email, sizeof v[n].email, "%s", sq_ctext(st, 1));
-		v[n].why = sq_rel_decide(st, 2, &x->rule, x->now);
-		n++;
+	sqlite3_bind_int64(st, 3, limit);
+	sq_rel_pick *v = calloc((size_t)limit, sizeof *v);
+	int rc = v ? SQLITE_DONE : SQLITE_NOMEM;
+	while (v && (rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit) {
+		v[*n].customer = sqlite3_column_int64(st, 0);
+		snprintf(v[*n].email, sizeof v[*n].email, "%s", sq_ctext(st, 1));
+		v[*n].why = sq_rel_decide(st, 2, &x->rule, x->now);
+		++*n;
 	}
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
+	if (!v)
 		err = sq_rel_nomem(e);
-	else if (rc != SQLITE_DONE)
+	else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		err = sq_fail(x->c, rc, e);
-	if (!err)
+	if (!err && *n)
 		err = sq_rel_send_prepare(x, e);
-	for (size_t i = 0; !err && i < n; i++)
+	for (size_t i = 0; !err && i < *n; i++)
 		err = sq_rel_send_one(x, &v[i], invited, excluded, e);
 	sq_rel_send_finalize(x);
 	free(v);
 	return err;
 }
 
+/* The wave (drawn) read again in the chunk's transaction. */
+static ks_err sq_rel_send_wave(sq_conn *c, int64_t id, store_rel_wave *w, ks_error *e)
+{
+	ks_err err = sq_rel_get_on(c, id, w, e);
+	if (!err && strcmp(w->status, "drawn") != 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "status", "only a drawn wave can be sent (this one is %s)", w->status);
+	return err;
+}
+
+/* The first transaction of a send: the touchpoint, recorded on the wave
+ * (touchpoint_id set while status is still drawn = a send under way). */
+static ks_err sq_rel_send_start(sq_rel_send_ctx *x, int64_t id, store_rel_wave *w, ks_error *e)
+{
+	ks_err err = sq_exec(x->c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_rel_send_wave(x->c, id, w, e);
+	if (!err)
+		err = sq_rel_touchpoint(x->c, w->survey_id, x->now, &x->tp, e);
+	sqlite3_stmt *st = NULL;
+	if (!err)
+		err = sq_cprep(x->c, "UPDATE relationship_waves SET touchpoint_id = ?2 WHERE id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, x->tp);
+		err = sq_cstep(x->c, st, e);
+	}
+	if (!err)
+		err = sq_rel_send_rule(x->c, w, x->tp, &x->rule, e);
+	if (!err)
+		err = sq_exec(x->c, "COMMIT", e);
+	if (err)
+		sqlite3_exec(x->c->db, "ROLLBACK", NULL, NULL, NULL);
+	x->send_at = invite_send_at(&x->rule, x->now);
+	return err;
+}
+
+/* The wave's totals: invited, and excluded at send. */
+static ks_err sq_rel_send_totals(sq_conn *c, int64_t id, int64_t *invited, int64_t *excluded, ks_error *e)
+{
+	ks_err err = sq_one_id(c, "SELECT count(*) FROM relationship_sample WHERE wave_id = ?1"
+				  " AND invitation_id IS NOT NULL", id, invited, e);
+	if (!err)
+		err = sq_one_id(c, "SELECT count(*) FROM relationship_sample WHERE wave_id = ?1 AND excluded_at = 'send'",
+				id, excluded, e);
+	return err;
+}
+
+/* In committed chunks (SQ_REL_SEND_CHUNK): after a failure or a crash the
+ * customers already invited stay invited, and the same POST /send goes on
+ * with the rest (a selected customer with no invitation and not excluded
+ * at send); the last chunk sets status sent. */
 ks_err store_rel_send(ks_store *s, int64_t id, int64_t *invited, int64_t *excluded, ks_error *e)
 {
 	*invited = *excluded = 0;
 	sq_conn *c = sq_acquire(s);
 	store_rel_wave w;
 	sq_rel_send_ctx x = {.s = s, .c = c, .w = &w, .now = clock_now(s->clock)};
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err)
-		err = sq_rel_get_on(c, id, &w, e);
-	if (!err && strcmp(w.status, "drawn") != 0)
-		err = ks_fail(e, KS_ERR_CONFLICT, "status", "only a drawn wave can be sent (this one is %s)", w.status);
-	if (!err)
-		err = sq_rel_touchpoint(c, w.survey_id, x.now, &x.tp, e);
-	if (!err)
-		err = sq_rel_send_rule(c, &w, x.tp, &x.rule, e);
-	x.send_at = invite_send_at(&x.rule, x.now);
-	if (!err)
-		err = sq_rel_send_all(&x, invited, excluded, e);
-	sqlite3_stmt *st = NULL;
-	if (!err)
-		err = sq_cprep(c,
-			       "UPDATE relationship_waves SET status = 'sent', sent_at = ?2, touchpoint_id = ?3"
-			       " WHERE id = ?1",
-			       &st, e);
-	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, x.now);
-		sqlite3_bind_int64(st, 3, x.tp);
-		err = sq_cstep(c, st, e);
+	int chunk = sq_rel_send_chunk();
+	int64_t inv = 0, exc = 0;
+	ks_err err = sq_rel_send_start(&x, id, &w, e);
+	for (size_t n = 1; !err && n;) {
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+		if (!err)
+			err = sq_rel_send_wave(c, id, &w, e);
+		if (!err)
+			err = sq_rel_send_chunk_run(&x, chunk, &n, &inv, &exc, e);
+		sqlite3_stmt *st = NULL;
+		if (!err && n == 0)
+			err = sq_cprep(c, "UPDATE relationship_waves SET status = 'sent', sent_at = ?2 WHERE id = ?1", &st, e);
+		if (!err && n == 0) {
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, x.now);
+			err = sq_cstep(c, st, e);
+		}
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err)
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	if (!err)
-		err = sq_exec(c, "COMMIT", e);
-	if (err)
-		*invited = *excluded = 0;
+		err = sq_rel_send_totals(c, id, invited, excluded, e);
 	sq_release(s, c);
 	return err;
 }
@@ -1017,6 +1080,13 @@ static ks_err sq_rel_cd_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
 	return KS_OK;
 }
 
+static ks_err sq_rel_cd_once_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+{
+	metrics_counts_add(&r->cd_once, sq_score(st, 0), -1, -1);
+	(void)e;
+	return KS_OK;
+}
+
 static ks_err sq_rel_cd_seg_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
 {
 	store_rel_stratum *x = sq_rel_stratum(r, sq_ctext(st, 0), true);
@@ -1080,6 +1150,17 @@ ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to
 				  "SELECT nps, grade, ces FROM responses WHERE ?1 = ?1 AND received_at >= ?2"
 				  " AND received_at < ?3 AND coalesce(channel, '') <> 'relationship'",
 				  id, from, to, out, sq_rel_cd_row, e);
+	/* H8: one customer answering after several contacts is one customer:
+	 * their answers are not independent draws, so the gap's contact side
+	 * takes each customer's latest NPS answer of the period (ties: the
+	 * later row); an answer without a customer (an open link) counts alone */
+	if (!err)
+		err = sq_rel_each(c,
+				  "SELECT nps FROM (SELECT nps, row_number() OVER (PARTITION BY"
+				  " coalesce(customer_id, -id) ORDER BY received_at DESC, id DESC) AS k"
+				  " FROM responses WHERE ?1 = ?1 AND received_at >= ?2 AND received_at < ?3"
+				  " AND coalesce(channel, '') <> 'relationship' AND nps IS NOT NULL) WHERE k = 1",
+				  id, from, to, out, sq_rel_cd_once_row, e);
 	if (!err)
 		err = sq_rel_each(c, sq_rel_cd_seg_sql, id, from, to, out, sq_rel_cd_seg_row, e);
 	sq_release(s, c);  /* the read transaction ends here (rolled back: nothing written) */

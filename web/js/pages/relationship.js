@@ -230,7 +230,9 @@ function npsPanel(rep, l) {
   const un = rel.unweighted.nps && !rel.unweighted.insufficient ? rel.unweighted.nps : null;
   const cd = rep.contact_driven.nps && !rep.contact_driven.insufficient ? rep.contact_driven.nps : null;
   const kpi = (title, cell, sub) => h('section', { class: 'kpi' }, h('h3', null, title), cell, sub ? h('p', { class: 'kpi-n' }, sub) : null);
-  const note = rel.weighted_note ? t('rel.weighted.' + rel.weighted_note, { min: rep.min_n }) : null;
+  // issue 16 H8: strata_without_answers names the segments left out ("" = no segment)
+  const leftOut = (rel.weighted_left_out || []).map(stratumName).join(', ');
+  const note = rel.weighted_note ? t('rel.weighted.' + rel.weighted_note, { min: rep.min_n, strata: leftOut }) : null;
   const weightedGap = rep.gap.weighted.verdict !== 'insufficient_data';
   const gap = weightedGap ? rep.gap.weighted : rep.gap.unweighted;
   return panel(t('rel.nps'), t('rel.period.of', { period: rep.period.label }),

@@ -334,6 +334,13 @@ ks_err sq_text_job_batch(ks_store *s, int n, store_reanalyze_counts *k, bool *mo
  * committed). A database error rolls its batch back, stops and is returned
  * (issue 16 H9: it was only logged, and the batch's strings leaked). */
 ks_err sq_mentions_reanalyse(ks_store *s, int n, int64_t *done, ks_error *e);
+/* issue 16 H9 (for the pollers, sqlite_feeds.c: a page and its cursor in one transaction):
+ * store_mentions_upsert's work inside the caller's open write transaction
+ * on c (no BEGIN/COMMIT/ROLLBACK of its own; on an error the caller rolls
+ * back). The texts are analysed there, under the caller's lock — a large
+ * batch is better given to store_mentions_upsert, which analyses first.
+ * Nothing has to happen after the COMMIT. */
+ks_err sq_mentions_upsert(ks_store *s, sq_conn *c, const mentions_batch *b, mentions_counts *out, ks_error *e);
 json_t *sq_opt_text(sqlite3_stmt *st, int i);
 json_t *sq_opt_id(int64_t id);
 /* The manager who answers for a team: the nearest user with role manager

@@ -555,6 +555,13 @@ static ks_err sq_m_prepare(ks_store *s, sq_conn *c, const sq_m_stmts *q, const m
 	return KS_OK;
 }
 
+static void sq_m_results_free(sq_m_result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sq_m_result_free(&res[i]);
+	free(res);
+}
+
 ks_err store_mentions_upsert(ks_store *s, const mentions_batch *b, mentions_counts *out, ks_error *e)
 {
 	mentions_counts n = {0, 0, 0};
@@ -577,9 +584,27 @@ ks_err store_mentions_upsert(ks_store *s, const mentions_batch *b, mentions_coun
 	if (err && !sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	sq_release(s, c);
-	for (size_t i = 0; i < b->n; i++)
-		sq_m_result_free(&res[i]);
-	free(res);
+	sq_m_results_free(res, b->n);
+	if (!err && out)
+		*out = n;
+	return err;
+}
+
+ks_err sq_mentions_upsert(ks_store *s, sq_conn *c, const mentions_batch *b, mentions_counts *out, ks_error *e)
+{
+	mentions_counts n = {0, 0, 0};
+	/* not tried: each record to write is analysed in sq_m_upsert_one, in
+	 * the caller's transaction (the caller chose to hold the lock) */
+	sq_m_result *res = calloc(b->n ? b->n : 1, sizeof *res);
+	if (res == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	int64_t now = clock_now(s->clock);
+	sq_m_stmts q;
+	ks_err err = sq_m_stmts_prep(c, &q, e);
+	for (size_t i = 0; !err && i < b->n; i++)
+		err = sq_m_upsert_one(s, c, &q, &b->items[i], &res[i], now, &n, e);
+	sq_m_stmts_free(&q);
+	sq_m_results_free(res, b->n);
 	if (!err && out)
 		*out = n;
 	return err;

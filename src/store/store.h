@@ -1368,7 +1368,8 @@ typedef struct store_feed_result {
  * store_mentions_upsert's rules; *out (may be NULL) counts it. With done
  * (the run's last page; its counts are the run's before this page, this
  * page's are added) also advances the cursor to done->max_updated_at when
- * that is later, and records the success. */
+ * that is later, and records the success — in the same transaction as the
+ * page's upsert. */
 ks_err store_feed_page(ks_store *s, int64_t id, const mentions_batch *b, const store_feed_result *done,
 		       mentions_counts *out, ks_error *e);
 /* Records a failed run: failures + 1, last_error, next_run_at (the

@@ -4,10 +4,10 @@
  * migrations/022_mention_feeds.sql, the design docs/POLLERS.md.
  *
  * Settings changes commit with their audit entry. A page of mentions goes
- * through store_mentions_upsert (never a duplicate (source, source_id)); the
- * cursor moves after that upsert committed, so it never passes what is
- * stored: a crash in between leaves it behind, and the next run's overlap
- * fetches those items again, which the upsert counts unchanged.
+ * through the mentions upsert (never a duplicate (source, source_id)); the
+ * run's last page and the cursor's move commit together (sq_mentions_upsert
+ * inside this file's transaction), so the cursor never passes what is
+ * stored; a run cut short leaves it where it was.
  */
 #include "store/sqlite_int.h"
 
@@ -299,23 +299,45 @@ static ks_err sq_feed_done_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	return err ? err : sq_feed_changed_one(c, e);
 }
 
+typedef struct sq_feed_last {
+	int64_t id;
+	const mentions_batch *b;
+	const store_feed_result *done;
+	mentions_counts cnt;
+} sq_feed_last;
+
+/* The run's last page and the cursor in one transaction: the cursor can
+ * never name a time whose mentions are not stored. */
+static ks_err sq_feed_last_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	sq_feed_last *l = arg;
+	ks_err err = l->b && l->b->n > 0 ? sq_mentions_upsert(s, c, l->b, &l->cnt, e) : KS_OK;
+	if (err)
+		return err;
+	store_feed_result r = *l->done; /* the run's totals before this page, and this page */
+	r.inserted += l->cnt.inserted;
+	r.updated += l->cnt.updated;
+	r.unchanged += l->cnt.unchanged;
+	sq_feed_write w = {.id = l->id, .r = &r};
+	return sq_feed_done_tx(s, c, &w, e);
+}
+
 ks_err store_feed_page(ks_store *s, int64_t id, const mentions_batch *b, const store_feed_result *done,
 		       mentions_counts *out, ks_error *e)
 {
-	mentions_counts cnt = {0};
-	ks_err err = KS_OK;
-	if (b && b->n > 0)
-		err = store_mentions_upsert(s, b, &cnt, e);
+	mentions_counts zero = {0};
 	if (out)
-		*out = cnt;
-	if (err || done == NULL)
-		return err;
-	store_feed_result r = *done; /* the run's totals before this page, and this page */
-	r.inserted += cnt.inserted;
-	r.updated += cnt.updated;
-	r.unchanged += cnt.unchanged;
-	sq_feed_write w = {.id = id, .r = &r};
-	return sq_feed_tx(s, sq_feed_done_tx, &w, e);
+		*out = zero;
+	/* Other pages go through store_mentions_upsert, which analyses the
+	 * texts before it takes the write lock: only the last page holds the
+	 * lock while its texts are analysed. */
+	if (done == NULL)
+		return b && b->n > 0 ? store_mentions_upsert(s, b, out, e) : KS_OK;
+	sq_feed_last l = {.id = id, .b = b, .done = done};
+	ks_err err = sq_feed_tx(s, sq_feed_last_tx, &l, e);
+	if (!err && out)
+		*out = l.cnt;
+	return err;
 }
 
 static ks_err sq_feed_failed_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)

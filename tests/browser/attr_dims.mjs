@@ -12,26 +12,14 @@
 
 import fs from 'node:fs';
 import {
-  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, loginUi, tap, shot, go, waitPage, ApiClient,
+  USERS, loginUi, tap, shot, go, waitPage, ApiClient, withDemoServer,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('attribute dimension browser tests');
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 async function main() {
-  const bin = binary();
-  if (!fs.existsSync(bin)) {
-    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
-    return;
-  }
-  const dir = tmpDir('ks-attrdims-');
-  let srv = null;
-  let browser = null;
-  const problems = [];
-  try {
-    const db = makeDemo(bin, dir, 3);
-    srv = await startServer(bin, db);
-    const base = srv.base;
+  await withDemoServer('ks-attrdims-', ok, async ({ bin, dir, db, srv, base, browser, problems }) => {
     const admin = new ApiClient(base);
     await admin.login(USERS.admin);
     const custs = (await admin.call('GET', '/customers?limit=500')).body.items || [];
@@ -63,7 +51,6 @@ async function main() {
     const byProduct = (await admin.call('GET', '/metrics?group_by=product')).body;
     ok((byProduct.rows || []).length === 2, 'fixture: /metrics?group_by=product has two groups', byProduct);
 
-    browser = await launchBrowser();
     const page = browser.context.pages()[0] || await browser.context.newPage();
     page.on('pageerror', (err) => problems.push(String(err)));
     await loginUi(page, base, USERS.director);
@@ -102,16 +89,7 @@ async function main() {
       ok(opts.includes('Login frequency') && opts.includes('Newsletter'), 'in English: Login frequency, Newsletter', opts.slice(-6));
     });
     eq(problems, [], 'no script errors in the pages');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (srv) {
-      const st = await srv.stop();
-      const err = srv.stderr();
-      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
-      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 run(main);

@@ -368,3 +368,37 @@ export class ApiClient {
     return { status: r.status, body: parsed, retryAfter: r.headers.get('Retry-After') };
   }
 }
+
+// The frame every page test of a demo shares: the server binary, a demo
+// database at `scale` in a fresh folder, a server on it (serverOptions as
+// startServer's, or a function of the database path returning them) and a
+// browser; fn({ bin, dir, db, srv, base, browser, problems }) runs the
+// checks (problems collects page errors for the test to assert on).
+// Afterwards, also after a failure, the browser closes, the server must stop
+// cleanly on SIGTERM without a sanitizer report, and the folder goes.
+export async function withDemoServer(prefix, ok, fn, { scale = 3, serverOptions = {} } = {}) {
+  const bin = binary();
+  if (!fs.existsSync(bin)) {
+    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
+    return;
+  }
+  const dir = tmpDir(prefix);
+  let srv = null;
+  let browser = null;
+  try {
+    const db = makeDemo(bin, dir, scale);
+    const opts = typeof serverOptions === 'function' ? serverOptions(db) : serverOptions;
+    srv = await startServer(bin, db, opts);
+    browser = await launchBrowser();
+    await fn({ bin, dir, db, srv, base: srv.base, browser, problems: [] });
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (srv) {
+      const st = await srv.stop();
+      const err = srv.stderr();
+      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
+      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

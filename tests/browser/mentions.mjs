@@ -21,7 +21,7 @@
 
 import fs from 'node:fs';
 import {
-  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, tap, shot, go, apiInPage, ApiClient,
+  USERS, resetContext, loginUi, tap, shot, go, apiInPage, ApiClient, withDemoServer,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('mentions browser tests');
@@ -60,19 +60,7 @@ function expectRows(sum, keyText) {
 }
 
 async function main() {
-  const bin = binary();
-  if (!fs.existsSync(bin)) {
-    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
-    return;
-  }
-  const dir = tmpDir('ks-mentions-');
-  let srv = null;
-  let browser = null;
-  const problems = [];
-  try {
-    const db = makeDemo(bin, dir, 3);
-    srv = await startServer(bin, db);
-    const base = srv.base;
+  await withDemoServer('ks-mentions-', ok, async ({ bin, dir, db, srv, base, browser, problems }) => {
     const admin = new ApiClient(base);
     await admin.login(USERS.admin);
     const lead = new ApiClient(base);
@@ -83,7 +71,6 @@ async function main() {
     r = await admin.call('PUT', '/mention-locations', { location: 'Utrecht', unit_id: unit });
     ok(r.status === 200 && r.body.relinked === 7, 'fixture: Utrecht mapped to the team lead\'s team (7 mentions)', r);
 
-    browser = await launchBrowser();
     const page = browser.context.pages()[0] || await browser.context.newPage();
     page.on('pageerror', (err) => problems.push(String(err)));
     await loginUi(page, base, USERS.admin);
@@ -257,16 +244,7 @@ async function main() {
       ok(!(await page.$('#verbatim-source')), 'employee: no source choice in the explorer');
     });
     eq(problems, [], 'no script errors in the pages');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (srv) {
-      const st = await srv.stop();
-      const err = srv.stderr();
-      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
-      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 run(main);

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient,
+  REPO, USERS, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient, withDemoServer,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('relationship survey browser tests');
@@ -43,25 +43,12 @@ function nps(v) {
 }
 
 async function main() {
-  const bin = binary();
-  if (!fs.existsSync(bin)) {
-    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
-    return;
-  }
-  const dir = tmpDir('ks-relationship-');
-  let srv = null;
-  let browser = null;
-  const problems = [];
-  try {
-    const db = makeDemo(bin, dir, 3);
-    // a test clock at the real now (the demo's answers lie before it), moved
-    // a day on after the wave's answers: figures count up to the start of today
-    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-    srv = await startServer(bin, db, { args: ['--test-clock', now.toISOString().replace('.000Z', 'Z')] });
-    const base = srv.base;
+  // a test clock at the real now (the demo's answers lie before it), moved
+  // a day on after the wave's answers: figures count up to the start of today
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  await withDemoServer('ks-relationship-', ok, async ({ bin, dir, db, srv, base, browser, problems }) => {
     const admin = new ApiClient(base);
     await admin.login(USERS.admin);
-    browser = await launchBrowser();
     const page = browser.context.pages()[0] || await browser.context.newPage();
     page.on('pageerror', (err) => problems.push(String(err)));
     page.on('dialog', (d) => d.accept());
@@ -208,16 +195,7 @@ async function main() {
       ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'relationship'), 'team lead: sent home');
     });
     eq(problems, [], 'no script errors in the pages');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (srv) {
-      const st = await srv.stop();
-      const err = srv.stderr();
-      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
-      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  }, { serverOptions: { args: ['--test-clock', now.toISOString().replace('.000Z', 'Z')] } });
 }
 
 run(main);

@@ -11,7 +11,7 @@
 
 import fs from 'node:fs';
 import {
-  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient,
+  USERS, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient, withDemoServer,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('timeline browser tests');
@@ -30,19 +30,7 @@ const NL_EVENT = {
 };
 
 async function main() {
-  const bin = binary();
-  if (!fs.existsSync(bin)) {
-    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
-    return;
-  }
-  const dir = tmpDir('ks-timeline-');
-  let srv = null;
-  let browser = null;
-  const problems = [];
-  try {
-    const db = makeDemo(bin, dir, 3);
-    srv = await startServer(bin, db);
-    const base = srv.base;
+  await withDemoServer('ks-timeline-', ok, async ({ bin, dir, db, srv, base, browser, problems }) => {
     const admin = new ApiClient(base);
     await admin.login(USERS.admin);
     // a customer with a case: the demo's unhappy answers open cases
@@ -70,7 +58,6 @@ async function main() {
     ok(api.items.some((x) => x.kind === 'case') && api.items.some((x) => x.kind === 'response'),
       'fixture: the customer\'s timeline has a case and a response', api.items.map((x) => x.kind));
 
-    browser = await launchBrowser();
     const page = browser.context.pages()[0] || await browser.context.newPage();
     page.on('pageerror', (err) => problems.push(String(err)));
     await loginUi(page, base, USERS.director);
@@ -151,16 +138,7 @@ async function main() {
         'team lead: another unit\'s review is not shown, the refusal is', await page.textContent('main'));
     });
     eq(problems, [], 'no script errors in the pages');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (srv) {
-      const st = await srv.stop();
-      const err = srv.stderr();
-      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
-      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 run(main);

@@ -19,7 +19,7 @@
 
 import fs from 'node:fs';
 import {
-  USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, tap, shot, go, apiInPage, ApiClient,
+  USERS, resetContext, loginUi, tap, shot, go, apiInPage, ApiClient, withDemoServer,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('widgets browser tests');
@@ -48,19 +48,7 @@ async function waitMsg(page, sel, before) {
 }
 
 async function main() {
-  const bin = binary();
-  if (!fs.existsSync(bin)) {
-    ok(false, 'server binary exists', bin + ' not found (make build/asan/klantstem, or set KS_BIN)');
-    return;
-  }
-  const dir = tmpDir('ks-widgets-');
-  let srv = null;
-  let browser = null;
-  const problems = [];
-  try {
-    const db = makeDemo(bin, dir, 3);
-    srv = await startServer(bin, db);
-    const base = srv.base;
+  await withDemoServer('ks-widgets-', ok, async ({ bin, dir, db, srv, base, browser, problems }) => {
     const admin = new ApiClient(base);
     await admin.login(USERS.admin);
     const units = (await admin.call('GET', '/teams?limit=500')).body.items;
@@ -68,7 +56,6 @@ async function main() {
     const org = units.find((u) => u.kind === 'organisation');
     ok(Boolean(org) && tps.length > 0, 'fixture: the demo has an organisation and touchpoints');
 
-    browser = await launchBrowser();
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     const page = browser.context.pages()[0] || await browser.context.newPage();
     page.on('pageerror', (err) => problems.push(String(err)));
@@ -231,16 +218,7 @@ async function main() {
       ok(!(await page.$('a[href="#/admin"]')), 'director: no administration in the menu');
     });
     eq(problems, [], 'no script errors in the pages');
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    if (srv) {
-      const st = await srv.stop();
-      const err = srv.stderr();
-      ok(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(err), 'server: no sanitizer report', err.slice(-1500));
-      ok(st.code === 0, 'server: stopped cleanly on SIGTERM', st);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 run(main);

@@ -182,12 +182,23 @@ static uint8_t an_attr_value_code(const an_attr *a, int k, const char *v)
 typedef struct an_attr_scan {
 	an_attr *a;
 	bool warned_keys;
+	const bool *stop;  /* issue 16 (H10): the server is stopping: the scan ends early */
+	bool stopped;
 } an_attr_scan;
+
+static bool an_attr_stopping(const bool *stop)
+{
+	return stop && __atomic_load_n(stop, __ATOMIC_RELAXED);
+}
 
 static bool an_attr_scan_row(void *arg, const store_attr_row *r)
 {
 	an_attr_scan *sc = arg;
 	an_attr *a = sc->a;
+	if (an_attr_stopping(sc->stop)) {
+		sc->stopped = true;
+		return false;  /* the scan stops: no table (below, not "out of memory") */
+	}
 	switch (r->kind) {
 	case STORE_ATTR_PRODUCT: {
 		uint32_t c = an_codes_put(&a->prods, r->product_id, 65535);
@@ -387,9 +398,8 @@ void an_attr_clear_row(an_index *ix, size_t row)
 		an_attr_store(ix->attr, row, &none);
 }
 
-void an_attr_forget(an_index *ix, int64_t customer_id)
+static void an_attr_forget_in(an_attr *a, int64_t customer_id)
 {
-	an_attr *a = ix->attr;
 	if (a == NULL || customer_id <= 0)
 		return;
 	/* Ids stay sorted: a negative id keeps the order's shape for the
@@ -404,6 +414,28 @@ void an_attr_forget(an_index *ix, int64_t customer_id)
 	size_t c = an_lower(a->cattr, a->n_cattr, sizeof *a->cattr, customer_id);
 	if (c < a->n_cattr && a->cattr[c].cust == customer_id)
 		memset(a->cattr[c].v, 0, sizeof a->cattr[c].v);
+}
+
+void an_attr_forget(an_index *ix, int64_t customer_id)
+{
+	an_attr_forget_in(ix->attr, customer_id);
+}
+
+void an_attr_note_erased(an_index *ix, int64_t customer_id)
+{
+	if (ix->attr_building == 0 || customer_id <= 0)
+		return;
+	if (ix->attr_erased_n == ix->attr_erased_cap) {
+		size_t cap = ix->attr_erased_cap ? 2 * ix->attr_erased_cap : 16;
+		int64_t *p = realloc(ix->attr_erased, cap * sizeof *p);
+		if (p == NULL) {
+			ix->attr_erased_lost = true;
+			return;
+		}
+		ix->attr_erased = p;
+		ix->attr_erased_cap = cap;
+	}
+	ix->attr_erased[ix->attr_erased_n++] = customer_id;
 }
 
 size_t an_attr_bytes(const an_index *ix)
@@ -472,15 +504,23 @@ static ks_err an_attr_build(an_index *ix, ks_error *e)
 	if (a == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	an_attr_snap snap;
-	an_attr_scan sc = {.a = a};
+	an_attr_scan sc = {.a = a, .stop = &ix->attr_stop};
 	store_attr_sink sink = {.row = an_attr_scan_row, .arg = &sc};
+	/* issue 16 (H10): erasures from now on are replayed on this table */
+	pthread_rwlock_wrlock(&ix->lock);
+	ix->attr_building++;
+	pthread_rwlock_unlock(&ix->lock);
 	ks_err err = an_attr_snapshot(ix, a, &snap) ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	if (!err)
 		err = store_attr_scan(ix->store, &sink, &a->run_id, e);
+	if (sc.stopped)
+		err = ks_fail(e, KS_ERR_UNAVAILABLE, NULL, "shutting down");
 	if (!err && !an_attr_cols(a, snap.n ? snap.n : 1))
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	bool have_logins = a->have_logins = !err && an_attr_any_login(a);
 	for (size_t i = 0; !err && i < snap.n; i++) {
+		if ((i & 65535u) == 0 && an_attr_stopping(&ix->attr_stop))  /* issue 16 (H10) */
+			err = ks_fail(e, KS_ERR_UNAVAILABLE, NULL, "shutting down");
 		an_attr_vals v;
 		an_attr_compute(a, &snap.tz, snap.cust[i], snap.t[i], have_logins, &v);
 		an_attr_store(a, i, &v);
@@ -488,14 +528,23 @@ static ks_err an_attr_build(an_index *ix, ks_error *e)
 	if (!err && a->psets.n >= AN_PSETS_MAX)
 		fprintf(stderr, "klantstem: analytics index: more than %u distinct sets of products: "
 			"the rest count in no product group\n", AN_PSETS_MAX - 1);
+	pthread_rwlock_wrlock(&ix->lock);
+	bool ok = !err && !ix->attr_erased_lost;
+	/* issue 16 (H10): customers erased since the scan began leave this table too */
+	for (size_t i = 0; ok && i < ix->attr_erased_n; i++)
+		an_attr_forget_in(a, ix->attr_erased[i]);
+	if (--ix->attr_building == 0) {
+		ix->attr_erased_n = 0;
+		ix->attr_erased_lost = false;
+	}
 	if (err) {
+		pthread_rwlock_unlock(&ix->lock);
 		free(snap.t);
 		free(snap.cust);
 		an_attr_destroy(a);
 		return err;
 	}
-	pthread_rwlock_wrlock(&ix->lock);
-	bool ok = an_attr_cols(a, ix->cap > snap.n ? ix->cap : snap.n);
+	ok = ok && an_attr_cols(a, ix->cap > snap.n ? ix->cap : snap.n);
 	for (size_t i = snap.n; ok && i < ix->n; i++) {
 		/* arrived while building: computed as at arrival */
 		uint32_t c = ix->cust[i];
@@ -522,7 +571,7 @@ static ks_err an_attr_build(an_index *ix, ks_error *e)
 	free(snap.cust);
 	if (!ok) {
 		an_attr_destroy(a);
-		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory (or an erasure not recorded): the old table stays");
 	}
 	an_attr_destroy(old);
 	return KS_OK;
@@ -612,7 +661,7 @@ void an_index_attr_stop(an_index *ix)
 	if (ix == NULL || !ix->attr_watching)
 		return;
 	pthread_mutex_lock(&ix->attr_mu);
-	ix->attr_stop = true;
+	__atomic_store_n(&ix->attr_stop, true, __ATOMIC_RELAXED);  /* a rebuild reads it unlocked (H10) */
 	pthread_cond_signal(&ix->attr_cv);
 	pthread_mutex_unlock(&ix->attr_mu);
 	pthread_join(ix->attr_thread, NULL);
@@ -624,6 +673,8 @@ void an_attr_free_all(an_index *ix)
 	an_index_attr_stop(ix);
 	an_attr_destroy(ix->attr);
 	ix->attr = NULL;
+	free(ix->attr_erased);
+	ix->attr_erased = NULL;
 	pthread_mutex_destroy(&ix->attr_mu);
 	pthread_cond_destroy(&ix->attr_cv);
 }

@@ -423,6 +423,7 @@ void an_index_forget(an_index *ix, int64_t customer_id, int64_t employee_id)
 	if (cust && cust < ix->cust_info_n)
 		memset(&ix->cust_info[cust], 0, sizeof ix->cust_info[cust]);
 	an_attr_forget(ix, customer_id);
+	an_attr_note_erased(ix, customer_id);  /* issue 16 (H10): a table being built forgets them too */
 	if (emp && emp < ix->emp_info_n)
 		memset(&ix->emp_info[emp], 0, sizeof ix->emp_info[emp]);
 	ix->dims_version++;

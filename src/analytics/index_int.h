@@ -187,8 +187,15 @@ struct an_index {
 	pthread_t attr_thread;
 	pthread_mutex_t attr_mu;   /* guards attr_stop and one rebuild at a time */
 	pthread_cond_t attr_cv;
-	bool attr_watching, attr_stop;
+	bool attr_watching, attr_stop;  /* attr_stop: __atomic (a rebuild reads it, issue 16 H10) */
 	int attr_interval_ms;
+	/* issue 16 (H10): customers erased while a table is built (under lock):
+	 * the new table forgets them too at its swap; attr_erased_lost when one
+	 * could not be recorded (the new table is then not taken) */
+	int attr_building;
+	int64_t *attr_erased;
+	size_t attr_erased_n, attr_erased_cap;
+	bool attr_erased_lost;
 };
 
 /* answers word */
@@ -238,6 +245,9 @@ void an_attr_appended(an_index *ix, size_t row, int64_t customer_id, int64_t t);
 void an_attr_clear_row(an_index *ix, size_t row);           /* an erased customer's row */
 void an_attr_forget(an_index *ix, int64_t customer_id);     /* and its source rows */
 void an_attr_init(an_index *ix);                            /* at build: the lock and cv */
+/* Issue 16 (H10): under the write lock, at an erasure: a table being
+ * built (an_attr_build) replays an_attr_forget for it at its swap. */
+void an_attr_note_erased(an_index *ix, int64_t customer_id);
 void an_attr_free_all(an_index *ix);                        /* at an_index_free */
 size_t an_attr_bytes(const an_index *ix);                   /* side tables, not the columns */
 size_t an_attr_row_bytes(const an_index *ix);               /* the columns, per row */

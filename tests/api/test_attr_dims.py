@@ -575,9 +575,70 @@ def review_h5(t):
         srv.cleanup()
 
 
+def erase_during_rebuild(t, n_customers=300000):
+    """Issue 16 (H10, review LOW/MEDIUM 6): a customer erased while the
+    attribute table is rebuilt (an import's reload scans every attribute:
+    about half a second for 300,000 customers here) must not keep their
+    attributes in the new table — a response filed later under the
+    tombstone's id would count under the erased customer's value. Erasures
+    run every few tens of milliseconds across the whole reload, so some land
+    inside it."""
+    srv = ks.Server(t, args=["--test-clock", TEST_CLOCK])
+    d = srv.dir
+    try:
+        srv.start()
+        f = ks.base_fixture(srv)
+        path = os.path.join(d, "many.csv")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("external_id,name,tier\n")
+            for i in range(n_customers):
+                fh.write("M%06d,m,gold\n" % i)
+        if not cli_import(t, srv, "customers", path, "race: import %d customers with a tier" % n_customers):
+            return
+        ids = [cid for (cid,) in srv.sql("SELECT id FROM customers ORDER BY id LIMIT 120")]
+
+        def reloaded(run):
+            return ("import run %d)" % run) in srv.stderr()
+        deadline = time.time() + 30
+        run = srv.sql("SELECT max(id) FROM import_runs")[0][0]
+        while time.time() < deadline and not reloaded(run):
+            time.sleep(0.1)
+        write(os.path.join(d, "one.csv"), ["external_id,name,tier", "M000119,m,gold"])
+        if not cli_import(t, srv, "customers", os.path.join(d, "one.csv"), "race: a second import (a reload)"):
+            return
+        run = srv.sql("SELECT max(id) FROM import_runs")[0][0]
+        erased = []
+        t_end = time.time() + 6
+        while time.time() < t_end and ids and not (reloaded(run) and len(erased) > 40):
+            cid = ids.pop(0)
+            st, _, body = srv.post("/api/v1/customers/%d/erase" % cid, {"confirm": True})
+            if st == 200:
+                erased.append(cid)
+            time.sleep(0.03)
+        deadline = time.time() + 10
+        while time.time() < deadline and not reloaded(run):
+            time.sleep(0.1)
+        t.check(reloaded(run) and len(erased) > 20, "race: %d customers erased around the reload" % len(erased))
+        for k, cid in enumerate(erased):
+            st, _, body = srv.post("/api/v1/responses", {
+                "client_key": "race-%d" % k, "channel": "web", "received_at": ks.iso(ts_of(2026, 11, 3)),
+                "customer_id": cid, "employee_id": f["emp1"]["id"], "answers": {"nps": 9}})
+            if st != 201:
+                t.check(False, "race: a response under an erased customer's id", ks.got(st, body))
+                return
+        st, _, body = srv.get("/api/v1/metrics?group_by=attr.tier&period=2026-11")
+        got = {r["attr.tier"]: r["n"] for r in body.get("rows", [])} if st == 200 else {}
+        t.eq(got, {"unknown": len(erased)}, "race: answers filed under %d erased customers' ids count as unknown "
+             "tier, none as gold (erasures during the rebuild replayed on the new table)" % len(erased))
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
 def all_tests(t):
     main(t)
     review_h5(t)
+    erase_during_rebuild(t)
 
 
 if __name__ == "__main__":

@@ -558,6 +558,9 @@ def erased_names(t, srv, db, tmp, cid):
     t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, "external_id"),
          "erased: POST /api/v1/customers with an 'erased-' id is 422 naming external_id (a later erasure "
          "would collide with it)")
+    st, _, b = srv.patch("/api/v1/customers/%d" % cid, {"name": "Jan Jansen"})
+    t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, "external_id"),
+         "erased: PATCH of the tombstone (a name given back to the erased person) is 422")
     t.eq(snapshot(db), before, "erased: nothing written by any of the refusals; the tombstone is unchanged")
     # a customer stored before the intakes refused the prefix (written with
     # sqlite3 here) is a real customer: references to it still work

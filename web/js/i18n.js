@@ -311,6 +311,8 @@ const STRINGS = {
     'attrval.yes': 'ja', 'attrval.no': 'nee', 'attrval.unknown': 'onbekend', 'attrval.other': 'overig',
     'attrval.none': 'geen logins', 'attrval.logins': '{n} logins',
     'org.explorer.attr_note': 'Product, nieuwsbrief en inlogfrequentie gelden op het moment van de reactie (logins: de 90 dagen ervoor); een reactie telt mee bij elk product dat de klant toen had.',
+    // issue 16 (H10): combinations no attribute table protects
+    'org.explorer.attr_combo': 'Een klantkenmerk (product, nieuwsbrief, inlogfrequentie of een eigen kenmerk) combineert alleen met een organisatieonderdeel, medewerker, maand, kwartaal of jaar, en met één kenmerk tegelijk: anders zou een verborgen score van iemand uit te rekenen zijn.',
     'saved': 'Opgeslagen.',
     'nav.cases': 'Cases',
     'nav.actions': 'Verbeteracties',
@@ -1454,6 +1456,8 @@ const STRINGS = {
     'attrval.yes': 'yes', 'attrval.no': 'no', 'attrval.unknown': 'unknown', 'attrval.other': 'other',
     'attrval.none': 'no logins', 'attrval.logins': '{n} logins',
     'org.explorer.attr_note': 'Product, newsletter and login frequency are taken at the time of the response (logins: the 90 days before); a response counts for every product the customer held then.',
+    // issue 16 (H10): combinations no attribute table protects
+    'org.explorer.attr_combo': 'A customer attribute (product, newsletter, login frequency or a custom one) combines only with a unit, an employee, a month, quarter or year, and one attribute at a time: otherwise someone\'s hidden score could be worked out.',
     'saved': 'Saved.',
     'nav.cases': 'Cases',
     'nav.actions': 'Improvement actions',

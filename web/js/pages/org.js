@@ -325,6 +325,11 @@ function explorerPanel({ dims, dimA, dimB, metric, explorerQuery, explorer, relo
   const csv = h('a', { class: 'btn btn-secondary', id: 'explorer-csv', href: csvUrl('/metrics', explorerQuery),
     download: 'klantstem-' + explorerQuery.group_by.replace(',', '-') + '.csv' }, t('org.explorer.csv'));
   const box = panel(t('org.explorer'), null, periodTag(explorerQuery.period), form);
+  if (!explorer.ok && explorer.error?.status === 422 && attrComboRefused(dimA, dimB)) {
+    // issue 16 (H10): the server refuses what no attribute table protects (PRIVACY.md)
+    box.append(h('p', { class: 'notice', id: 'explorer-attr-combo', role: 'status' }, t('org.explorer.attr_combo')));
+    return box;
+  }
   if (!explorer.ok) {
     box.append(errorNotice(explorer.error));
     return box;
@@ -337,6 +342,17 @@ function explorerPanel({ dims, dimA, dimB, metric, explorerQuery, explorer, relo
   box.append(dimB ? pivotTable(res, dimA, dimB, metric) : oneDimTable(res, dimA, metric));
   box.append(h('div', { class: 'form-actions' }, csv));
   return box;
+}
+
+// Issue 16 (H10): a customer attribute (product, login band, newsletter,
+// attr.<key>) goes only with units, employees and months, quarters or
+// years, one attribute at a time: the server answers anything else 422,
+// because no attribute table could protect its cells (docs/PRIVACY.md).
+function attrComboRefused(dimA, dimB) {
+  const isAttr = (d) => /^(product|login_band|newsletter)$/.test(d) || (d || '').startsWith('attr.');
+  const partner = (d) => /^(organisation|department|team|employee|month|quarter|year)$/.test(d);
+  if (!dimB) return false;
+  return (isAttr(dimA) && !partner(dimB) && dimB !== dimA) || (isAttr(dimB) && !partner(dimA) && dimA !== dimB);
 }
 
 function oneDimTable(res, dim, metric) {

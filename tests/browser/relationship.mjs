@@ -113,11 +113,20 @@ async function main() {
       // half, detractors in the other, so the weighted and contact figures differ
       const w = (await admin.call('GET', '/relationship/waves/' + waveId)).body;
       const inv = (await admin.call('GET', '/invitations?limit=500&touchpoint_id=' + w.touchpoint_id)).body.items;
-      let i = 0;
+      // issue 16 H8: the customers of the smallest segment give no answer, so
+      // the weighted NPS leaves that stratum out and the page says which
+      const segOf = {};
+      for (const x of inv) segOf[x.customer_id] = (await admin.call('GET', '/customers/' + x.customer_id)).body.segment || '';
+      const per = {};
+      for (const v of Object.values(segOf)) per[v] = (per[v] || 0) + 1;
+      const silent = Object.keys(per).sort((a, b) => per[a] - per[b] || a.localeCompare(b))[0];
+      let i = 0, answered = 0;
       for (const x of inv) {
+        if (segOf[x.customer_id] === silent) continue;
         const r = await admin.call('POST', '/responses', { client_key: 'rel-' + x.contact_id, contact_id: x.contact_id,
           answers: { nps: i++ % 3 === 0 ? 4 : 10 } });
         if (r.status !== 201) throw new Error('response: ' + r.status + ' ' + JSON.stringify(r.body));
+        answered++;
       }
       const today = (await admin.call('GET', '/relationship/waves/' + waveId + '/report')).body;
       eq(today.relationship.unweighted.n, 0, 'answers of today are not in the figures yet');
@@ -128,7 +137,7 @@ async function main() {
       await resetContext(browser.context);
       await loginUi(page, base, USERS.admin);
       const rep = (await admin.call('GET', '/relationship/waves/' + waveId + '/report')).body;
-      ok(rep.relationship.unweighted.n === inv.length, 'fixture: the next day ' + inv.length + ' answers in the report');
+      ok(rep.relationship.unweighted.n === answered, 'fixture: the next day ' + answered + ' answers in the report');
       await go(page, base, '#/relationship/' + waveId, 'relationship');
       await page.waitForSelector('#rel-report');
       await shot(page, 'relationship-report');
@@ -140,6 +149,13 @@ async function main() {
         ok((await page.textContent('#rel-nps-weighted')).startsWith(nps(weighted.value)), 'the weighted NPS is shown as the API gives it',
           [await page.textContent('#rel-nps-weighted'), weighted]);
       }
+      const left = rep.relationship.weighted_left_out;
+      ok(weighted && rep.relationship.weighted_note === 'strata_without_answers' && left.includes(silent),
+        'fixture: the API leaves the silent segment out of the weighted NPS', [rep.relationship.weighted_note, left, silent]);
+      const sub = await page.$eval('#rel-nps-weighted', (el) => el.closest('.kpi').querySelector('.kpi-n').textContent);
+      eq(sub, 'Zonder ' + left.map((x) => x === '' ? '(geen segment)' : x).join(', ')
+        + ': daar kwam geen antwoord, de andere segmenten wegen naar verhouding zwaarder.',
+      'the weighted NPS says which segments were left out (' + left.join(', ') + ')');
       const cd = rep.contact_driven.nps;
       ok((await page.textContent('#rel-nps-contact')).startsWith(nps(cd.value)), 'the contact-driven NPS is shown beside it',
         [await page.textContent('#rel-nps-contact'), cd]);

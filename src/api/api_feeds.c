@@ -51,6 +51,9 @@ static json_t *fd_json(const store_feed *f)
 			      "last_status", (json_int_t)f->last_status, "mentions_fetched",
 			      (json_int_t)f->mentions_fetched);
 	json_object_set_new(o, "cursor_updated_at", fd_time(f->cursor_updated_at));
+	/* runs ended, ok or not: the page waits for it to change (two runs in
+	 * one second have the same last_run_at) */
+	json_object_set_new(o, "runs", json_integer((json_int_t)f->runs));
 	json_object_set_new(o, "last_run_at", fd_time(f->last_run_at));
 	json_object_set_new(o, "last_ok_at", fd_time(f->last_ok_at));
 	json_object_set_new(o, "next_run_at", f->enabled ? fd_time(f->next_run_at) : json_null());

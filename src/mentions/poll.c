@@ -70,7 +70,9 @@ static const poll_format poll_formats[] = {
 	/* a social export endpoint, and the generic layouts: since=, links.next,
 	 * next or paging.next */
 	{"social", "since", POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json"},
-	{"generic-json", "since", POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json"},
+	/* one bare array (mentions_parse refuses an object for generic-json):
+	 * one request, no next page */
+	{"generic-json", "since", POLL_TIME_ISO_Z, POLL_NEXT_NONE, "application/json"},
 	{"generic-csv", "since", POLL_TIME_ISO_Z, POLL_NEXT_NONE, "text/csv"},
 };
 
@@ -275,7 +277,8 @@ static bool poll_add(struct curl_slist **h, const char *line)
 }
 
 /* The request headers of a page; NULL when out of memory. */
-static struct curl_slist *poll_headers(const store_feed *f, const poll_format *fmt, bool first, bool auth)
+/* validators: send the stored ETag / Last-Modified (see poll_validators). */
+static struct curl_slist *poll_headers(const store_feed *f, const poll_format *fmt, bool validators, bool auth)
 {
 	struct curl_slist *h = NULL;
 	char line[STORE_FEED_AUTH_MAX + 64];
@@ -283,11 +286,11 @@ static struct curl_slist *poll_headers(const store_feed *f, const poll_format *f
 	bool ok = poll_add(&h, line);
 	if (ok && auth && f->auth_header[0])
 		ok = poll_add(&h, f->auth_header);
-	if (ok && first && f->etag[0]) {
+	if (ok && validators && f->etag[0]) {
 		snprintf(line, sizeof line, "If-None-Match: %s", f->etag);
 		ok = poll_add(&h, line);
 	}
-	if (ok && first && f->last_modified[0]) {
+	if (ok && validators && f->last_modified[0]) {
 		snprintf(line, sizeof line, "If-Modified-Since: %s", f->last_modified);
 		ok = poll_add(&h, line);
 	}
@@ -344,11 +347,11 @@ static bool poll_is_redirect(long st)
 /* One exchange (no redirects): the body into b, the status into *fx. false
  * with r->error set when it failed below HTTP. */
 static bool poll_exchange(mention_poller *p, CURL *c, const store_feed *f, const poll_format *fmt,
-			  const char *url, bool first, bool auth, poll_body *b, poll_fetch *fx,
+			  const char *url, bool validators, bool auth, poll_body *b, poll_fetch *fx,
 			  poll_result *r)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = poll_headers(f, fmt, first, auth);
+	struct curl_slist *headers = poll_headers(f, fmt, validators, auth);
 	curl_easy_reset(c);
 	b->len = 0;
 	b->too_big = false;
@@ -386,14 +389,14 @@ static bool poll_exchange(mention_poller *p, CURL *c, const store_feed *f, const
  * secret header goes only to the feed's own origin. true with fx->status
  * set when an HTTP answer came (any status). */
 static bool poll_get(mention_poller *p, CURL *c, const store_feed *f, const poll_format *fmt,
-		     const char *url, bool first, poll_body *b, poll_fetch *fx, poll_result *r)
+		     const char *url, bool validators, poll_body *b, poll_fetch *fx, poll_result *r)
 {
 	char origin[512] = "", here[STORE_FEED_URL_MAX + 1], o2[512];
 	poll_origin(f->url, origin, sizeof origin);
 	snprintf(here, sizeof here, "%s", url);
 	for (int hop = 0;; hop++) {
 		bool auth = poll_origin(here, o2, sizeof o2) && strcmp(o2, origin) == 0;
-		if (!poll_exchange(p, c, f, fmt, here, first, auth, b, fx, r))
+		if (!poll_exchange(p, c, f, fmt, here, validators, auth, b, fx, r))
 			return false;
 		if (!poll_is_redirect(fx->status))
 			return true;
@@ -636,8 +639,14 @@ static void poll_done_result(const poll_run *run, const poll_result *r, int64_t 
 	d->next_run_at = now + run->f->interval_s;
 	d->status = r->status;
 	d->max_updated_at = run->max_updated;
-	d->etag = run->etag;
-	d->last_modified = run->last_modified;
+	d->generation = run->f->generation;
+	/* a paged format keeps no validators: its page 1 unchanged says
+	 * nothing of the pages after it */
+	if (run->fmt->next == POLL_NEXT_NONE) {
+		d->etag = run->etag;
+		d->last_modified = run->last_modified;
+		d->etag_url = run->first_url;
+	}
 	d->pages = r->pages;
 	d->received = r->received;
 	d->inserted = r->inserted;
@@ -708,6 +717,17 @@ static bool poll_read_page(poll_run *run, poll_result *r, const poll_fetch *fx, 
 	return true;
 }
 
+/* Send the stored validators with this request? Only on the first
+ * request of a format fetched in one request, and only when they answered
+ * exactly this URL (since= included): a 304 then says the whole answer is
+ * unchanged. A paged feed's page 1 unchanged says nothing of later pages
+ * (a feed oldest first adds on its last page). */
+static bool poll_validators(const poll_run *run, const poll_result *r)
+{
+	return r->pages == 0 && run->fmt->next == POLL_NEXT_NONE && strcmp(run->url, run->first_url) == 0 &&
+	       run->f->etag_url[0] && strcmp(run->f->etag_url, run->first_url) == 0;
+}
+
 /* Fetch, parse and store the pages; true when the run completed (its last
  * page and the cursor stored). */
 static bool poll_pages(poll_run *run, poll_result *r)
@@ -716,7 +736,7 @@ static bool poll_pages(poll_run *run, poll_result *r)
 	snprintf(run->url, sizeof run->url, "%s", run->first_url);
 	for (;;) {
 		poll_fetch fx = {0};
-		bool first = r->pages == 0;
+		bool first = poll_validators(run, r);
 		if (!poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, r)) {
 			r->stopped = fx.stopped;
 			return false;
@@ -793,6 +813,7 @@ static void poll_one(mention_poller *p, const store_feed *f, poll_result *r)
 	int64_t now = clock_now(p->clock);
 	r->next_run_at = now + poll_backoff_s(f->failures + 1, f->interval_s, r->retry_after_s);
 	store_feed_result fr = {.at = now, .next_run_at = r->next_run_at, .status = r->status,
+				.generation = f->generation,
 				.error = r->error, .pages = r->pages, .received = r->received,
 				.inserted = r->inserted, .updated = r->updated, .unchanged = r->unchanged};
 	ks_error se;

@@ -1326,6 +1326,9 @@ typedef struct store_feed {
 	bool enabled;
 	int64_t cursor_updated_at;             /* resume point; 0 = none yet */
 	char etag[256], last_modified[64];     /* of the last complete run's first page */
+	char etag_url[STORE_FEED_URL_MAX + 1]; /* the first URL they answered (H11) */
+	int64_t generation;                    /* bumped when how it is fetched changes (H11) */
+	int64_t runs;                          /* runs ended, ok or not (H11) */
 	int64_t last_run_at, last_ok_at, next_run_at;  /* 0 = never */
 	int64_t failures;                      /* consecutive failed runs */
 	char last_error[512];                  /* "" = none */
@@ -1345,8 +1348,9 @@ ks_err store_feed_create(ks_store *s, const store_feed *f, const store_audit_ent
 			 ks_error *e);
 /* Replaces f->id's settings with f's. rearm: due at once with no failures
  * (the settings that decide a fetch changed); reset: also forget the resume
- * point and the validators (url or format changed: another feed). With its
- * audit entry; KS_ERR_NOTFOUND. */
+ * point and the validators (url or format changed: another feed). Either
+ * bumps the generation (a run in progress then records nothing of the
+ * feed's state). With its audit entry; KS_ERR_NOTFOUND. */
 ks_err store_feed_update(ks_store *s, const store_feed *f, bool rearm, bool reset,
 			 const store_audit_entry *audit, ks_error *e);
 /* Deletes a feed (its mentions stay); KS_ERR_NOTFOUND. */
@@ -1361,6 +1365,9 @@ typedef struct store_feed_result {
 	int64_t status;              /* last HTTP status, 0 = none */
 	int64_t max_updated_at;      /* success: largest updated_at stored by the run (0 = none) */
 	const char *etag, *last_modified;  /* success: NULL = keep none */
+	const char *etag_url;        /* success: the first URL the validators answered (H11) */
+	int64_t generation;          /* the feed's generation the run read: the feed's state is
+				      * written only while it matches (mentions stored stay) (H11) */
 	const char *error;           /* failure: the reason (never the secret) */
 	int64_t pages, received, inserted, updated, unchanged;  /* the whole run */
 } store_feed_result;
@@ -1373,7 +1380,8 @@ typedef struct store_feed_result {
 ks_err store_feed_page(ks_store *s, int64_t id, const mentions_batch *b, const store_feed_result *done,
 		       mentions_counts *out, ks_error *e);
 /* Records a failed run: failures + 1, last_error, next_run_at (the
- * caller's backoff). The cursor stays. */
+ * caller's backoff). The cursor stays. runs + 1 always; the rest only
+ * while r->generation matches (as store_feed_page's done). */
 ks_err store_feed_failed(ks_store *s, int64_t id, const store_feed_result *r, ks_error *e);
 /* ==== end of mention feeds ================================================== */
 

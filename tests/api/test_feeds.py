@@ -286,6 +286,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route_slow_generic(self, site, q):
         self.route_generic_json(site, q)
 
+    def route_slow_fail(self, site, q):
+        self.reply(500, {"error": "late boom"})
+
+    # -- a social export oldest first (H11): since=, 2 a page, links.next, an
+    # ETag per page that honours If-None-Match, as a real server would --
+    def route_asc(self, site, q):
+        since = since_of(q, "since")
+        items = sorted([r for r in site.social if since is None or r["updated"] >= since],
+                       key=lambda r: r["updated"])
+        chunk, page, more = page_of(items, q, 2)
+        body = {"posts": [{"id": r["id"], "platform": "x", "author": "@a", "text": r["text"],
+                           "time": iso(r["created"])} for r in chunk]}
+        if more:
+            body["links"] = {"next": "/asc?" + urllib.parse.urlencode(dict(q, page=str(page + 1)))}
+        raw = json.dumps(body)
+        etag = '"%08x"' % (hash(raw) & 0xffffffff)
+        if self.headers.get("If-None-Match") == etag:
+            return self.reply(304, "", headers=[("ETag", etag)])
+        self.reply(200, raw, headers=[("ETag", etag)])
+
 
 class SiteServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
@@ -583,16 +603,96 @@ def check_conditional_redirect(t, srv, site):
     f = new_feed(t, srv, "ETag", "generic-json", site.base + "/etag")
     b1 = must(t, run(srv, f["id"]), 200, "etag run 1")
     b2 = must(t, run(srv, f["id"]), 200, "etag run 2")
+    b3 = must(t, run(srv, f["id"]), 200, "etag run 3")
     hs = site.headers_of("/etag")
-    t.eq([h.get("if-none-match") for h in hs], [None, '"v1"'], "the second run sends If-None-Match with the ETag")
-    t.eq((b1["run"]["inserted"], b2["run"]["not_modified"], b2["run"]["ok"], b2["run"]["received"]),
-         (1, True, True, 0), "304: a successful run that stores nothing")
+    qs = site.hits("/etag")
+    # run 1 asked /etag, runs 2 and 3 /etag?since=cursor-1h: the ETag of
+    # run 1 answered another URL, so run 2 sends none (H11, review HIGH 1)
+    t.eq([(q.get("since"), h.get("if-none-match")) for q, h in zip(qs, hs)],
+         [(None, None), (iso(T0 - DAY - 3600), None), (iso(T0 - DAY - 3600), '"v1"')],
+         "If-None-Match only with the URL its ETag answered: runs 1 and 2 none, run 3 the ETag")
+    t.eq((b1["run"]["inserted"], b2["run"]["not_modified"], b2["run"]["unchanged"], b3["run"]["not_modified"],
+          b3["run"]["ok"], b3["run"]["received"]),
+         (1, False, 1, True, True, 0), "304: a successful run that stores nothing")
     # a redirect within the site is followed, the secret goes along
     r = new_feed(t, srv, "Redirect", "trustpilot", site.base + "/redirect", auth_header="apikey: r-123")
     n0 = len(site.hits("/tp/reviews"))
     b = must(t, run(srv, r["id"]), 200, "redirect run")
     t.eq((b["run"]["ok"], b["run"]["unchanged"]), (True, 6), "a 302 to the reviews is followed; all 6 known")
     t.eq(site.headers_of("/tp/reviews")[n0].get("apikey"), "r-123", "the header follows a same-site redirect")
+
+
+def check_paged_304(t, srv, site):
+    """H11, review HIGH 1: a paged feed sends no validators. Its page 1
+    unchanged (oldest first) says nothing of page 2, where a new post is."""
+    site.social = [rev(i, T0 - 3000 + i * 600, prefix="asc") for i in range(3)]
+    f = new_feed(t, srv, "Oldest first", "social", site.base + "/asc")
+    outs = []
+    for k in range(3):
+        if k == 2:
+            site.social.append(rev(9, T0 - 100, prefix="asc"))
+        b = must(t, run(srv, f["id"]), 200, "asc run %d" % (k + 1))
+        outs.append((b["run"]["ok"], b["run"]["not_modified"], b["run"]["pages"], b["run"]["inserted"]))
+    t.eq(outs, [(True, False, 2, 3), (True, False, 2, 0), (True, False, 2, 1)],
+         "oldest first, 2 a page: run 3 finds the new post on page 2 (page 1 is unchanged)")
+    t.eq([h.get("if-none-match") for h in site.headers_of("/asc")], [None] * 6,
+         "no If-None-Match on any page of a paged feed")
+    t.eq([m[0] for m in mentions(srv, "social") if m[0].startswith("x:asc")],
+         ["x:asc0", "x:asc1", "x:asc2", "x:asc9"], "all four posts stored")
+    t.eq(must(t, srv.get("/api/v1/mention-feeds/%d" % f["id"]), 200, "get")["runs"], 3, "runs counts 3")
+
+
+def check_generation(t, srv, site):
+    """H11, review HIGH 2: a PUT changing the URL while a run on the old URL
+    is in progress: the run's mentions are stored, but its cursor, validators
+    and failure are not written to the feed that now has another URL."""
+    site.gate.clear()
+    site.slow["/slow_generic"] = 8
+    site.generic = [rev(i, T0 - (4 - i) * DAY, prefix="gen") for i in range(3)]
+    f = new_feed(t, srv, "Moved", "generic-json", site.base + "/slow_generic")
+    n0 = len(site.hits("/slow_generic"))
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("r", run(srv, f["id"])), daemon=True)
+    th.start()
+    t.check(wait_for(lambda: len(site.hits("/slow_generic")) > n0, 20), "the run on the old URL is on its way")
+    g = must(t, srv.request("PUT", "/api/v1/mention-feeds/%d" % f["id"], {"url": site.base + "/generic.json"}),
+             200, "move the feed while it runs")
+    site.gate.set()
+    th.join(20)
+    st, _, b = out.get("r", (0, None, {}))
+    t.check(st == 200 and b["run"]["ok"] is True and b["run"]["inserted"] == 3, "the old URL's run ended ok, 3 stored",
+            ks.got(st, b))
+    feed = must(t, srv.get("/api/v1/mention-feeds/%d" % f["id"]), 200, "get")
+    t.eq((g["cursor_updated_at"], feed["cursor_updated_at"], feed["last_ok_at"], feed["runs"]),
+         (None, None, None, 1), "after the old run: still no cursor, no success recorded on the new URL; runs 1")
+    t.eq(srv.sql("SELECT etag, etag_url FROM mention_feeds WHERE id = ?", (f["id"],)), [(None, None)],
+         "no validators of the old URL")
+    t.eq([m[0] for m in mentions(srv, "webshop") if m[0].startswith("gen")], ["gen0", "gen1", "gen2"],
+         "the old run's mentions stay stored")
+    n1 = len(site.hits("/generic.json"))
+    must(t, run(srv, f["id"]), 200, "run on the new URL")
+    t.eq([q.get("since") for q in site.hits("/generic.json")[n1:]], [None],
+         "the new URL's first run asks for everything (no since from the old URL's run)")
+    # the same with a failure: the old URL fails after the move
+    site.gate.clear()
+    site.slow["/slow_fail"] = 8
+    h = new_feed(t, srv, "Moved failing", "generic-json", site.base + "/slow_fail")
+    n0 = len(site.hits("/slow_fail"))
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("r", run(srv, h["id"])), daemon=True)
+    th.start()
+    t.check(wait_for(lambda: len(site.hits("/slow_fail")) > n0, 20), "the failing run is on its way")
+    must(t, srv.request("PUT", "/api/v1/mention-feeds/%d" % h["id"], {"url": site.base + "/generic.json"}),
+         200, "move the failing feed while it runs")
+    site.gate.set()
+    th.join(20)
+    st, _, b = out.get("r", (0, None, {}))
+    feed = must(t, srv.get("/api/v1/mention-feeds/%d" % h["id"]), 200, "get")
+    t.eq((st, b.get("run", {}).get("ok"), feed["failures"], feed["last_error"], feed["next_run_at"], feed["runs"]),
+         (200, False, 0, None, g["next_run_at"], 1),
+         "the old URL's failure is not recorded on the moved feed (no failure, no backoff; runs 1)")
+    del site.slow["/slow_generic"]
+    del site.slow["/slow_fail"]
 
 
 def check_backoff(t, srv, site):
@@ -719,6 +819,8 @@ def main(t):
         check_timeout(t, srv, site)
         check_queue(t, srv, site)
         check_conditional_redirect(t, srv, site)
+        check_paged_304(t, srv, site)
+        check_generation(t, srv, site)
         now = check_backoff(t, srv, site)
         check_kill9(t, srv, site, now)
         # delete: the feed goes, its mentions stay

@@ -20,7 +20,8 @@
 	" coalesce(cursor_updated_at, 0), coalesce(etag, ''), coalesce(last_modified, ''),"             \
 	" coalesce(last_run_at, 0), coalesce(last_ok_at, 0), next_run_at, failures,"                    \
 	" coalesce(last_error, ''), coalesce(last_status, 0), last_pages, last_received, last_inserted," \
-	" last_updated, last_unchanged, mentions_fetched, created_at, updated_at"
+	" last_updated, last_unchanged, mentions_fetched, created_at, updated_at,"                        \
+	" coalesce(etag_url, ''), generation, runs"
 
 static void sq_feed_row(sqlite3_stmt *st, void *elem)
 {
@@ -50,6 +51,9 @@ static void sq_feed_row(sqlite3_stmt *st, void *elem)
 	f->mentions_fetched = sqlite3_column_int64(st, 21);
 	f->created_at = sqlite3_column_int64(st, 22);
 	f->updated_at = sqlite3_column_int64(st, 23);
+	snprintf(f->etag_url, sizeof f->etag_url, "%s", sq_ctext(st, 24));
+	f->generation = sqlite3_column_int64(st, 25);
+	f->runs = sqlite3_column_int64(st, 26);
 }
 
 ks_err store_feed_list(ks_store *s, store_feed **out, size_t *n, ks_error *e)
@@ -181,15 +185,18 @@ static ks_err sq_feed_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	int64_t now = clock_now(s->clock);
 	sqlite3_stmt *st = NULL;
 	/* ?8 rearm: due now, no failures; ?9 reset: no resume point, no
-	 * validators (another URL or format is another feed). */
+	 * validators (another URL or format is another feed). Either bumps
+	 * the generation: a run in progress then records no feed state. */
 	ks_err err = sq_cprep(c,
 			      "UPDATE mention_feeds SET name = ?2, format = ?3, url = ?4, auth_header = ?5,"
 			      " interval_s = ?6, enabled = ?7, updated_at = ?10,"
+			      " generation = generation + CASE WHEN ?8 THEN 1 ELSE 0 END,"
 			      " next_run_at = CASE WHEN ?8 THEN ?10 ELSE next_run_at END,"
 			      " failures = CASE WHEN ?8 THEN 0 ELSE failures END,"
 			      " cursor_updated_at = CASE WHEN ?9 THEN NULL ELSE cursor_updated_at END,"
 			      " etag = CASE WHEN ?9 THEN NULL ELSE etag END,"
-			      " last_modified = CASE WHEN ?9 THEN NULL ELSE last_modified END"
+			      " last_modified = CASE WHEN ?9 THEN NULL ELSE last_modified END,"
+			      " etag_url = CASE WHEN ?9 THEN NULL ELSE etag_url END"
 			      " WHERE id = ?1",
 			      &st, e);
 	if (err)
@@ -263,23 +270,44 @@ ks_err store_feed_due(ks_store *s, int64_t now, size_t max, int64_t **ids, size_
 	return err;
 }
 
+/* A run ended (ok or not): runs + 1 and the records it received, whatever
+ * the generation (the mentions are stored); KS_ERR_NOTFOUND when the feed
+ * is gone. */
+static ks_err sq_feed_ended(sq_conn *c, int64_t id, int64_t received, ks_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE mention_feeds SET runs = runs + 1, mentions_fetched = mentions_fetched + ?2"
+			      " WHERE id = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, received);
+	err = sq_cstep(c, st, e);
+	return err ? err : sq_feed_changed_one(c, e);
+}
+
 /* The success of a run: the cursor only moves forward, and only to what
- * the run stored. */
+ * the run stored; nothing of it when the feed's generation moved on (a PUT
+ * changed its URL, format or secret meanwhile: this run fetched another
+ * feed). */
 static ks_err sq_feed_done_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_feed_write *w = arg;
 	const store_feed_result *r = w->r;
 	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c,
+	ks_err err = sq_feed_ended(c, w->id, r->received, e);
+	if (!err)
+		err = sq_cprep(c,
 			      "UPDATE mention_feeds SET"
 			      " cursor_updated_at = CASE WHEN ?2 > coalesce(cursor_updated_at, 0) THEN ?2"
 			      "  ELSE cursor_updated_at END,"
 			      " etag = ?3, last_modified = ?4, last_run_at = ?5, last_ok_at = ?5, next_run_at = ?6,"
 			      " failures = 0, last_status = ?7, last_pages = ?8, last_received = ?9,"
-			      " last_inserted = ?10, last_updated = ?11, last_unchanged = ?12,"
-			      " mentions_fetched = mentions_fetched + ?9"
-			      " WHERE id = ?1",
+			      " last_inserted = ?10, last_updated = ?11, last_unchanged = ?12, etag_url = ?14"
+			      " WHERE id = ?1 AND generation = ?13",
 			      &st, e);
 	if (err)
 		return err;
@@ -295,8 +323,9 @@ static ks_err sq_feed_done_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	sqlite3_bind_int64(st, 10, r->inserted);
 	sqlite3_bind_int64(st, 11, r->updated);
 	sqlite3_bind_int64(st, 12, r->unchanged);
-	err = sq_cstep(c, st, e);
-	return err ? err : sq_feed_changed_one(c, e);
+	sqlite3_bind_int64(st, 13, r->generation);
+	sq_bind_text_or_null(st, 14, r->etag_url);
+	return sq_cstep(c, st, e);
 }
 
 typedef struct sq_feed_last {
@@ -346,12 +375,13 @@ static ks_err sq_feed_failed_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	sq_feed_write *w = arg;
 	const store_feed_result *r = w->r;
 	sqlite3_stmt *st = NULL;
-	ks_err err = sq_cprep(c,
+	ks_err err = sq_feed_ended(c, w->id, r->received, e);
+	if (!err)
+		err = sq_cprep(c,
 			      "UPDATE mention_feeds SET failures = failures + 1, last_error = ?2, last_run_at = ?3,"
 			      " next_run_at = ?4, last_status = ?5, last_pages = ?6, last_received = ?7,"
-			      " last_inserted = ?8, last_updated = ?9, last_unchanged = ?10,"
-			      " mentions_fetched = mentions_fetched + ?7"
-			      " WHERE id = ?1",
+			      " last_inserted = ?8, last_updated = ?9, last_unchanged = ?10"
+			      " WHERE id = ?1 AND generation = ?11",
 			      &st, e);
 	if (err)
 		return err;
@@ -365,8 +395,8 @@ static ks_err sq_feed_failed_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	sqlite3_bind_int64(st, 8, r->inserted);
 	sqlite3_bind_int64(st, 9, r->updated);
 	sqlite3_bind_int64(st, 10, r->unchanged);
-	err = sq_cstep(c, st, e);
-	return err ? err : sq_feed_changed_one(c, e);
+	sqlite3_bind_int64(st, 11, r->generation);
+	return sq_cstep(c, st, e);
 }
 
 ks_err store_feed_failed(ks_store *s, int64_t id, const store_feed_result *r, ks_error *e)

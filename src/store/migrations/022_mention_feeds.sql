@@ -24,6 +24,16 @@ CREATE TABLE mention_feeds (
 	cursor_updated_at  INTEGER,           -- NULL = never completed: fetch everything
 	etag               TEXT,              -- of the first page of the last complete run
 	last_modified      TEXT,
+	-- the exact first URL (since= included) etag/last_modified answered: a
+	-- validator is sent only for that URL, and only for formats fetched in
+	-- one request (a paged feed's page 1 unchanged says nothing of page 2)
+	etag_url           TEXT,
+	-- bumped by every change of how the feed is fetched (url, format,
+	-- auth_header) and by a rearm: a run carries the generation it read, and
+	-- its end (cursor, validators, failure) is written only where it still
+	-- matches, so a run on the old URL cannot set the new URL's cursor
+	generation         INTEGER NOT NULL DEFAULT 0,
+	runs               INTEGER NOT NULL DEFAULT 0,  -- runs ended (ok or not): the UI waits for it to change
 	last_run_at        INTEGER,           -- when the last run ended (ok or not)
 	last_ok_at         INTEGER,
 	next_run_at        INTEGER NOT NULL,

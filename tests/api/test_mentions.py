@@ -817,6 +817,21 @@ def gdpr(t, srv, f):
                               author="Jan", customer_external_id=ext)])
     t.eq(srv.sql("SELECT customer_id, author FROM mentions WHERE source='shop' AND source_id='g1'"), [(None, None)],
          "nor by a copy naming that id once the customer exists")
+    # a review naming the tombstone's own id ('erased-<id>') is linked to no
+    # one: not when posted after the erasure, nor by an erasure renaming a
+    # customer to the id a waiting review names
+    tomb = "erased-%d" % cid
+    st, _, b = post(srv, [rec("g-tomb", "2026-03-05T10:00:00+01:00", rating=2, text="Over de verwijderde klant.",
+                              customer_external_id=tomb)])
+    t.eq(srv.sql("SELECT customer_id FROM mentions WHERE source='shop' AND source_id='g-tomb'"), [(None,)],
+         "a review naming the erased customer's tombstone id is not linked to it")
+    other = srv.create("customers", {"external_id": "tomb-next", "name": "Nog een klant", "language": "nl"})
+    st, _, b = post(srv, [rec("g-tomb2", "2026-03-05T11:00:00+01:00", rating=2, text="Wacht op een klant.",
+                              customer_external_id="erased-%d" % other["id"])])
+    st, _, b = srv.post("/api/v1/customers/%d/erase" % other["id"], {"confirm": True})
+    t.status((st, None, b), 200, "erase a second customer")
+    t.eq(srv.sql("SELECT customer_id FROM mentions WHERE source='shop' AND source_id='g-tomb2'"), [(None,)],
+         "an erasure's rename does not link a waiting review that names the new tombstone id")
 
 
 def reanalysis(t, srv):

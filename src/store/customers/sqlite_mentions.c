@@ -409,7 +409,7 @@ static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 	if (!err)
 		err = sq_cprep(c, "SELECT unit_id FROM mention_locations WHERE location = ?1", &q->unit, e);
 	if (!err)
-		err = sq_cprep(c, "SELECT id FROM customers WHERE external_id = ?1", &q->cust, e);
+		err = sq_cprep(c, "SELECT id FROM customers WHERE external_id = ?1 AND erased_at IS NULL", &q->cust, e);
 	return err;
 }
 

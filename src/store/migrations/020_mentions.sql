@@ -59,8 +59,11 @@ BEGIN
   UPDATE mentions SET customer_id = NEW.id
    WHERE customer_id IS NULL AND customer_external_id = NEW.external_id;
 END;
+-- An erasure renames the customer to 'erased-<id>' (no intake takes that
+-- prefix): the tombstone never collects a review naming that text.
 CREATE TRIGGER mentions_link_customer_update AFTER UPDATE OF external_id ON customers
-WHEN NEW.external_id IS NOT NULL AND NEW.external_id IS NOT OLD.external_id AND EXISTS (SELECT 1 FROM mentions
+WHEN NEW.external_id IS NOT NULL AND NEW.external_id IS NOT OLD.external_id
+  AND NEW.external_id NOT LIKE 'erased-%' AND EXISTS (SELECT 1 FROM mentions
   WHERE customer_id IS NULL AND customer_external_id = NEW.external_id)
 BEGIN
   UPDATE mentions SET customer_id = NEW.id

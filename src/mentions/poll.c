@@ -52,28 +52,32 @@ typedef struct poll_format {
 	poll_time_style style;
 	poll_next_kind next;
 	const char *accept;
+	/* sources without a since filter: the order parameter set in the
+	 * first URL (newest first), so that the run may stop at a page older
+	 * than the cursor (still only when the page is in that order) */
+	const char *order_param, *order_value;
 } poll_format;
 
 static const poll_format poll_formats[] = {
 	/* Trustpilot business-units reviews: startDateTime (UTC, no zone
 	 * suffix), links [{"rel":"next-page","href":...}] */
-	{"trustpilot", "startDateTime", POLL_TIME_ISO_LOCAL, POLL_NEXT_TRUSTPILOT, "application/json"},
+	{"trustpilot", "startDateTime", POLL_TIME_ISO_LOCAL, POLL_NEXT_TRUSTPILOT, "application/json", NULL, NULL},
 	/* Google Business Profile reviews: no time filter; newest first when
 	 * the URL asks orderBy=updateTime desc; nextPageToken -> pageToken */
-	{"google", NULL, POLL_TIME_ISO_Z, POLL_NEXT_GOOGLE, "application/json"},
+	{"google", NULL, POLL_TIME_ISO_Z, POLL_NEXT_GOOGLE, "application/json", "orderBy", "updateTime desc"},
 	/* Kiyoh / Klantenvertellen publication feed: updatedSince, one page
 	 * (its limit is part of the configured URL) */
-	{"kiyoh", "updatedSince", POLL_TIME_ISO_OFFSET, POLL_NEXT_NONE, "application/xml, text/xml"},
+	{"kiyoh", "updatedSince", POLL_TIME_ISO_OFFSET, POLL_NEXT_NONE, "application/xml, text/xml", NULL, NULL},
 	/* App Store Connect customerReviews (JSON:API): no time filter; newest
 	 * first with sort=-createdDate in the URL; links.next */
-	{"appstore", NULL, POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json"},
+	{"appstore", NULL, POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json", "sort", "-createdDate"},
 	/* a social export endpoint, and the generic layouts: since=, links.next,
 	 * next or paging.next */
-	{"social", "since", POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json"},
+	{"social", "since", POLL_TIME_ISO_Z, POLL_NEXT_LINKS, "application/json", NULL, NULL},
 	/* one bare array (mentions_parse refuses an object for generic-json):
 	 * one request, no next page */
-	{"generic-json", "since", POLL_TIME_ISO_Z, POLL_NEXT_NONE, "application/json"},
-	{"generic-csv", "since", POLL_TIME_ISO_Z, POLL_NEXT_NONE, "text/csv"},
+	{"generic-json", "since", POLL_TIME_ISO_Z, POLL_NEXT_NONE, "application/json", NULL, NULL},
+	{"generic-csv", "since", POLL_TIME_ISO_Z, POLL_NEXT_NONE, "text/csv", NULL, NULL},
 };
 
 static const poll_format *poll_format_find(const char *name)
@@ -568,6 +572,7 @@ typedef struct poll_run {
 	char next[STORE_FEED_URL_MAX + 1];
 	char etag[256], last_modified[64];
 	uint64_t seen[64];          /* hashes of the last pages' URLs: a cycle of links ends the run */
+	int64_t prev_last_at;       /* updated_at of the previous page's last record, 0 = none */
 } poll_run;
 
 static uint64_t poll_hash(const char *s)
@@ -621,14 +626,21 @@ static bool poll_parse(poll_run *run, mentions_batch *batch, poll_result *r)
 }
 
 /* Is every record of the page older than the run's since (sources without
- * a time filter, newest first: the older pages were fetched before)? */
+ * a time filter, asked newest first: the later pages are older still)? Only
+ * when the page really is newest first: a source that ignored the order
+ * parameter (oldest first) has the new records on its last pages. */
 static bool poll_page_old(const poll_run *run, const mentions_batch *b)
 {
 	if (run->fmt->since_param || run->since == 0 || b->n == 0)
 		return false;
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		if (b->items[i].updated_at >= run->since)
 			return false;
+		if (i > 0 && b->items[i].updated_at > b->items[i - 1].updated_at)
+			return false; /* not newest first */
+	}
+	if (run->prev_last_at && b->items[0].updated_at > run->prev_last_at)
+		return false;         /* older than the page before: not newest first either */
 	return true;
 }
 
@@ -706,6 +718,8 @@ static bool poll_read_page(poll_run *run, poll_result *r, const poll_fetch *fx, 
 		return false;
 	poll_remember(run, run->url, r->pages);
 	*last = run->next[0] == '\0' || batch->n == 0 || poll_page_old(run, batch) || poll_seen(run, run->next);
+	if (batch->n > 0)
+		run->prev_last_at = batch->items[batch->n - 1].updated_at;
 	if (!*last && r->pages >= POLL_MAX_PAGES) {
 		/* Ending here as a success would move the cursor past the pages
 		 * not fetched (newest first: for good). A failure keeps it, and
@@ -768,6 +782,14 @@ static bool poll_first_url(poll_run *run, poll_result *r)
 {
 	const store_feed *f = run->f;
 	run->since = f->cursor_updated_at > POLL_OVERLAP_S ? f->cursor_updated_at - POLL_OVERLAP_S : 0;
+	if (run->fmt->order_param) {
+		/* newest first whatever the configured URL says */
+		if (poll_url_param(f->url, run->fmt->order_param, run->fmt->order_value, run->first_url,
+				   sizeof run->first_url))
+			return true;
+		poll_note(r, "cannot add %s= to the feed's URL", run->fmt->order_param);
+		return false;
+	}
 	if (run->fmt->since_param == NULL || run->since == 0) {
 		snprintf(run->first_url, sizeof run->first_url, "%s", f->url);
 		return true;

@@ -152,9 +152,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                           "href": site.base + "/tp/reviews?" + urllib.parse.urlencode(nq)})
         self.reply(200, {"reviews": [tp_json(site, r) for r in chunk], "links": links})
 
-    # -- Google: newest first by updateTime, pageSize 2, nextPageToken --
+    # -- Google: pageSize 2, nextPageToken; newest first by updateTime only
+    # with orderBy=updateTime desc (the API's default order is another) --
     def route_g_reviews(self, site, q):
-        items = sorted(site.google, key=lambda r: -r["updated"])
+        desc = q.get("orderBy") == "updateTime desc"
+        items = sorted(site.google, key=lambda r: -r["updated"] if desc else r["updated"])
         page = int(q.get("pageToken", "p1")[1:])
         chunk = items[(page - 1) * 2:page * 2]
         words = ["ONE", "TWO", "THREE", "FOUR", "FIVE"]
@@ -191,9 +193,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                "<locationName>Winkel Utrecht</locationName><reviews>%s</reviews></reviewFeedDto>" % "".join(parts))
         self.reply(200, xml, "application/xml")
 
-    # -- App Store Connect: JSON:API, newest first, limit 2, links.next --
+    # -- App Store Connect: JSON:API, limit 2, links.next; newest first only
+    # with sort=-createdDate (createdDate ascending otherwise) --
     def route_as_v1_apps_42_customerReviews(self, site, q):
-        items = sorted(site.appstore, key=lambda r: -r["created"])
+        desc = q.get("sort") == "-createdDate"
+        items = sorted(site.appstore, key=lambda r: -r["created"] if desc else r["created"])
         cursor = int(q.get("cursor", "0"))
         chunk = items[cursor:cursor + 2]
         body = {"data": [{"type": "customerReviews", "id": r["id"],
@@ -285,6 +289,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def route_slow_generic(self, site, q):
         self.route_generic_json(site, q)
+
+    # -- an App Store proxy that ignores sort=: oldest first always --
+    def route_as_asc(self, site, q):
+        q = dict(q, sort="createdDate")
+        return self.route_as_v1_apps_42_customerReviews(site, q)
 
     def route_slow_fail(self, site, q):
         self.reply(500, {"error": "late boom"})
@@ -508,6 +517,47 @@ def check_appstore(t, srv, site):
     t.eq([x.get("cursor") for x in site.hits("/as/v1/apps/42/customerReviews")], [None, "2", "4"],
          "App Store: links.next followed")
     t.eq((b["run"]["inserted"], b["run"]["pages"]), (5, 3), "App Store: 5 reviews in 3 pages")
+
+
+def check_order(t, srv, site):
+    """H11, review MEDIUM 3: Google and App Store have no time filter; the
+    poller asks newest first itself (the configured URL need not), and stops
+    at a page older than the cursor only when the page is newest first."""
+    site.appstore = [rev(i, T0 - (8 - i) * DAY, prefix="ao") for i in range(5)]
+    f = new_feed(t, srv, "AS no sort", "appstore", site.base + "/as/v1/apps/42/customerReviews?limit=2")
+    n0 = len(site.hits("/as/v1/apps/42/customerReviews"))
+    outs = []
+    for k in range(2):
+        if k == 1:
+            site.appstore.append(rev(7, T0 - 600, prefix="ao"))
+        b = must(t, run(srv, f["id"]), 200, "appstore no sort run %d" % (k + 1))
+        outs.append((b["run"]["ok"], b["run"]["pages"], b["run"]["inserted"]))
+    q = site.hits("/as/v1/apps/42/customerReviews")[n0:]
+    t.eq([x.get("sort") for x in q], ["-createdDate"] * 5, "App Store: sort=-createdDate on every page")
+    # run 2: page 1 = ao7 (new) and ao4 (the cursor's, in the overlap), page 2
+    # = ao3 and ao2, all older than cursor - 1 h: the run stops there
+    t.eq(outs, [(True, 3, 5), (True, 2, 1)],
+         "App Store without sort= in its URL: run 2 finds the new review on page 1, stops after page 2")
+    # a source that ignores sort= (oldest first): the run pages on
+    site.appstore = [rev(i, T0 - (8 - i) * DAY, prefix="aa") for i in range(5)]
+    g = new_feed(t, srv, "AS ascending", "appstore", site.base + "/as_asc?limit=2")
+    b1 = must(t, run(srv, g["id"]), 200, "ascending run 1")
+    site.appstore.append(rev(7, T0 - 600, prefix="aa"))
+    b2 = must(t, run(srv, g["id"]), 200, "ascending run 2")
+    t.eq(((b1["run"]["pages"], b1["run"]["inserted"]), (b2["run"]["pages"], b2["run"]["inserted"])),
+         ((3, 5), (3, 1)), "oldest first although asked newest first: run 2 pages to the end, the new one stored")
+    t.eq([m[0] for m in srv.sql("SELECT source_id FROM mentions WHERE source = 'appstore' AND source_id LIKE 'aa%' "
+                                "ORDER BY 1")], ["aa0", "aa1", "aa2", "aa3", "aa4", "aa7"], "six stored")
+    # Google without orderBy in its URL
+    site.google = [rev(i, T0 - (10 - i) * DAY, prefix="go") for i in range(5)]
+    h = new_feed(t, srv, "Google no order", "google", site.base + "/g/reviews?pageSize=2")
+    n0 = len(site.hits("/g/reviews"))
+    must(t, run(srv, h["id"]), 200, "google no order run 1")
+    site.google.append(rev(9, T0 - 600, prefix="go"))
+    b = must(t, run(srv, h["id"]), 200, "google no order run 2")
+    q = site.hits("/g/reviews")[n0:]
+    t.eq(([x.get("orderBy") for x in q], b["run"]["inserted"]), (["updateTime desc"] * 5, 1),
+         "Google: orderBy=updateTime desc on every page; run 2 stores the new review (2 pages)")
 
 
 def check_social_generic(t, srv, site):
@@ -814,6 +864,7 @@ def main(t):
         check_google(t, srv, site)
         check_kiyoh(t, srv, site)
         check_appstore(t, srv, site)
+        check_order(t, srv, site)
         check_social_generic(t, srv, site)
         check_failures(t, srv, site)
         check_timeout(t, srv, site)

@@ -393,7 +393,8 @@ static bool poll_exchange(mention_poller *p, CURL *c, const store_feed *f, const
  * secret header goes only to the feed's own origin. true with fx->status
  * set when an HTTP answer came (any status). */
 static bool poll_get(mention_poller *p, CURL *c, const store_feed *f, const poll_format *fmt,
-		     const char *url, bool validators, poll_body *b, poll_fetch *fx, poll_result *r)
+		     const char *url, bool validators, poll_body *b, poll_fetch *fx, char *final_url,
+		     poll_result *r)
 {
 	char origin[512] = "", here[STORE_FEED_URL_MAX + 1], o2[512];
 	poll_origin(f->url, origin, sizeof origin);
@@ -402,8 +403,11 @@ static bool poll_get(mention_poller *p, CURL *c, const store_feed *f, const poll
 		bool auth = poll_origin(here, o2, sizeof o2) && strcmp(o2, origin) == 0;
 		if (!poll_exchange(p, c, f, fmt, here, validators, auth, b, fx, r))
 			return false;
-		if (!poll_is_redirect(fx->status))
+		if (!poll_is_redirect(fx->status)) {
+			/* a relative next link is relative to where the page came from */
+			snprintf(final_url, STORE_FEED_URL_MAX + 1, "%s", here);
 			return true;
+		}
 		char *loc = NULL;
 		if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL) {
 			poll_note(r, "HTTP %ld without a Location", fx->status);
@@ -454,10 +458,16 @@ static bool poll_url_param(const char *url, const char *name, const char *value,
 			ok = curl_url_set(h, CURLUPART_QUERY, kept[0] ? kept : NULL, 0) == CURLUE_OK;
 		free(kept);
 	}
-	char pair[512];
-	snprintf(pair, sizeof pair, "%s=%s", name, value);
-	if (ok)
+	/* a Google page token can be long: never cut it (the URL's length is
+	 * checked below) */
+	size_t pn = strlen(name) + strlen(value) + 2;
+	char *pair = ok ? malloc(pn) : NULL;
+	ok = ok && pair != NULL;
+	if (ok) {
+		snprintf(pair, pn, "%s=%s", name, value);
 		ok = curl_url_set(h, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK;
+	}
+	free(pair);
 	if (ok)
 		ok = curl_url_get(h, CURLUPART_URL, &res, 0) == CURLUE_OK && strlen(res) < n;
 	if (ok)
@@ -547,7 +557,8 @@ static bool poll_next(const store_feed *f, const poll_format *fmt, const char *f
 	if (token && !poll_url_param(first_url, "pageToken", token, out, n)) {
 		out[0] = '\0';
 		ok = false;
-		poll_note(r, "the next page token does not fit in a URL");
+		poll_note(r, "the next page token (%zu bytes) makes a URL over %d bytes", strlen(token),
+			  STORE_FEED_URL_MAX);
 	} else if (link) {
 		ok = poll_resolve(f, page_url, link, out, n, r);
 		if (!ok)
@@ -570,6 +581,7 @@ typedef struct poll_run {
 	char first_url[STORE_FEED_URL_MAX + 1];
 	char url[STORE_FEED_URL_MAX + 1];
 	char next[STORE_FEED_URL_MAX + 1];
+	char final_url[STORE_FEED_URL_MAX + 1]; /* url after its redirects */
 	char etag[256], last_modified[64];
 	uint64_t seen[64];          /* hashes of the last pages' URLs: a cycle of links ends the run */
 	int64_t prev_last_at;       /* updated_at of the previous page's last record, 0 = none */
@@ -714,8 +726,15 @@ static bool poll_read_page(poll_run *run, poll_result *r, const poll_fetch *fx, 
 	if (fx->status != 204 && !poll_parse(run, batch, r))
 		return false;
 	r->pages++;
-	if (!poll_next(run->f, run->fmt, run->first_url, run->url, &run->body, run->next, sizeof run->next, r))
+	if (!poll_next(run->f, run->fmt, run->first_url, run->final_url, &run->body, run->next, sizeof run->next,
+		       r))
 		return false;
+	if (batch->n == 0 && run->next[0] && fx->status != 204) {
+		/* an empty page that links on: a source mid-way through, not the
+		 * end; a success would move the cursor past what did not come */
+		poll_note(r, "page %" PRId64 " is empty but links to a next page", r->pages);
+		return false;
+	}
 	poll_remember(run, run->url, r->pages);
 	*last = run->next[0] == '\0' || batch->n == 0 || poll_page_old(run, batch) || poll_seen(run, run->next);
 	if (batch->n > 0)
@@ -751,7 +770,7 @@ static bool poll_pages(poll_run *run, poll_result *r)
 	for (;;) {
 		poll_fetch fx = {0};
 		bool first = poll_validators(run, r);
-		if (!poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, r)) {
+		if (!poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, run->final_url, r)) {
 			r->stopped = fx.stopped;
 			return false;
 		}

@@ -295,6 +295,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = dict(q, sort="createdDate")
         return self.route_as_v1_apps_42_customerReviews(site, q)
 
+    # -- H11, review LOW 4 --
+    def route_go_nested(self, site, q):
+        self.reply(302, "", headers=[("Location", site.base + "/nested/list")])
+
+    def route_nested_list(self, site, q):
+        # a relative next link: relative to /nested/list, where the page is
+        page = q.get("page", "1")
+        body = {"posts": [{"id": "n" + page, "platform": "x", "author": "@n", "text": "genest " + page,
+                           "time": iso(T0 - DAY)}]}
+        if page == "1":
+            body["links"] = {"next": "list?page=2"}
+        self.reply(200, body)
+
+    def route_g_long(self, site, q):
+        # Google with page tokens of 700 bytes
+        tok = q.get("pageToken", "p1")
+        page = int(tok[1:2])
+        body = {"reviews": [{"reviewId": "gl%d" % page, "name": "accounts/1/locations/7/reviews/gl%d" % page,
+                             "reviewer": {"displayName": "G"}, "starRating": "FOUR", "comment": "lang token",
+                             "createTime": iso(T0 - DAY * page), "updateTime": iso(T0 - DAY * page)}]}
+        if page < 3:
+            body["nextPageToken"] = "p%d" % (page + 1) + "x" * 700
+        self.reply(200, body)
+
+    def route_g_huge_token(self, site, q):
+        body = {"reviews": [{"reviewId": "gh1", "name": "accounts/1/locations/7/reviews/gh1",
+                             "reviewer": {"displayName": "G"}, "starRating": "FOUR", "comment": "te lang",
+                             "createTime": iso(T0 - DAY), "updateTime": iso(T0 - DAY)}],
+                "nextPageToken": "y" * 2100}
+        self.reply(200, body)
+
+    def route_empty_next(self, site, q):
+        page = q.get("page", "1")
+        if page == "1":
+            return self.reply(200, {"posts": [], "links": {"next": "/empty_next?page=2"}})
+        self.reply(200, {"posts": [{"id": "en2", "platform": "x", "author": "@e", "text": "na leeg",
+                                    "time": iso(T0 - DAY)}]})
+
     def route_slow_fail(self, site, q):
         self.reply(500, {"error": "late boom"})
 
@@ -558,6 +596,30 @@ def check_order(t, srv, site):
     q = site.hits("/g/reviews")[n0:]
     t.eq(([x.get("orderBy") for x in q], b["run"]["inserted"]), (["updateTime desc"] * 5, 1),
          "Google: orderBy=updateTime desc on every page; run 2 stores the new review (2 pages)")
+
+
+def check_links(t, srv, site):
+    """H11, review LOW 4: a relative next link after a redirect, long page
+    tokens, an empty page that links on."""
+    f = new_feed(t, srv, "Nested", "social", site.base + "/go_nested")
+    b = must(t, run(srv, f["id"]), 200, "nested run")
+    t.eq(([x.get("page") for x in site.hits("/nested/list")], b["run"]["ok"], b["run"]["inserted"]),
+         ([None, "2"], True, 2), "a relative next link resolves against the redirect's target: /nested/list?page=2")
+    g = new_feed(t, srv, "Long tokens", "google", site.base + "/g_long")
+    b = must(t, run(srv, g["id"]), 200, "long token run")
+    t.eq(([x.get("pageToken") for x in site.hits("/g_long")], b["run"]["inserted"]),
+         ([None, "p2" + "x" * 700, "p3" + "x" * 700], 3), "a 702-byte page token is sent whole")
+    h = new_feed(t, srv, "Huge token", "google", site.base + "/g_huge_token")
+    b = must(t, run(srv, h["id"]), 200, "huge token run")
+    t.check(b["run"]["ok"] is False and "next page token (2100 bytes)" in (b["run"]["error"] or "")
+            and b["feed"]["cursor_updated_at"] is None and len(site.hits("/g_huge_token")) == 1,
+            "a token that makes the URL too long fails the run clearly, the cursor stays", ks.got(200, b))
+    e = new_feed(t, srv, "Empty next", "social", site.base + "/empty_next")
+    b = must(t, run(srv, e["id"]), 200, "empty page run")
+    t.eq((b["run"]["ok"], b["run"]["error"], b["feed"]["cursor_updated_at"], b["feed"]["failures"],
+          [x.get("page") for x in site.hits("/empty_next")]),
+         (False, "page 1 is empty but links to a next page", None, 1, [None]),
+         "an empty page with a next link fails the run (the cursor stays)")
 
 
 def check_social_generic(t, srv, site):
@@ -866,6 +928,7 @@ def main(t):
         check_appstore(t, srv, site)
         check_order(t, srv, site)
         check_social_generic(t, srv, site)
+        check_links(t, srv, site)
         check_failures(t, srv, site)
         check_timeout(t, srv, site)
         check_queue(t, srv, site)

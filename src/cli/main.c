@@ -61,6 +61,10 @@ typedef struct cli_opts {
 	const char *open_link_guard; /* open-link guard (issue 11): limits, guard_config_parse */
 	const char *case_mail;  /* one case (issue 13): escalation mails "digest" (default) or "per-case" */
 	long feed_timeout;      /* pollers (issue 16 H2): seconds a feed page may take; 0 = 60 */
+	/* pollers (issue 16 H11): docs/POLLERS.md "Where a poll may connect" */
+	const char *feed_proxy;
+	bool feed_allow_private;
+	const char *feed_test_public;
 	/* user add */
 	const char *email;
 	const char *name;
@@ -137,6 +141,10 @@ static const char *cli_usage_for(const char *cmd)
 		       "                       default) or per-case\n"
 		       "  --feed-timeout S     seconds one page of a mention feed may take (1..600,\n"
 		       "                       default 60; docs/POLLERS.md)\n"
+		       "  --feed-proxy URL     fetch mention feeds through this proxy (default none,\n"
+		       "                       whatever http_proxy says)\n"
+		       "  --feed-allow-private let a feed's redirects reach loopback, link-local and\n"
+		       "                       private addresses (default: only the feed's own host)\n"
 		       "  --webhook-url URL    POST signed invitation.created events there; the secret\n"
 		       "                       comes from $KLANTSTEM_WEBHOOK_SECRET\n"
 		       "  --sample-seed N      fixed seed for invitation sampling (tests)\n"
@@ -253,6 +261,12 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			o->quiet = true;
 		} else if (strcmp(a, "--smtp-tls") == 0 && strcmp(cmd, "serve") == 0) {
 			o->smtp_tls = true;
+		} else if (strcmp(a, "--feed-proxy") == 0 && next && strcmp(cmd, "serve") == 0) {
+			o->feed_proxy = argv[++i]; /* pollers (issue 16 H11) */
+		} else if (strcmp(a, "--feed-allow-private") == 0 && strcmp(cmd, "serve") == 0) {
+			o->feed_allow_private = true;
+		} else if (strcmp(a, "--feed-test-public") == 0 && next && strcmp(cmd, "serve") == 0) {
+			o->feed_test_public = argv[++i]; /* tests: with --test-clock only */
 		} else if (strcmp(a, "--feed-timeout") == 0 && strcmp(cmd, "serve") == 0) {
 			/* pollers (issue 16 H2) */
 			if (!cli_parse_uint(next, 1, 600, &o->feed_timeout))
@@ -559,6 +573,12 @@ static int cli_invite_config(const cli_opts *o, const char *addr, unsigned port,
 	c->case_mail_per_case = o->case_mail && strcmp(o->case_mail, "per-case") == 0;
 	if (o->webhook_url && c->webhook_secret[0] == '\0')
 		return cli_usage_error("serve", "%s", "--webhook-url needs $KLANTSTEM_WEBHOOK_SECRET");
+	/* pollers (issue 16 H11) */
+	if (o->feed_proxy && strlen(o->feed_proxy) >= sizeof ((poll_config *)0)->proxy)
+		return cli_usage_error("serve", "--feed-proxy: a URL of at most %zu bytes",
+				       sizeof ((poll_config *)0)->proxy - 1);
+	if (o->feed_test_public && (o->test_clock == NULL || strlen(o->feed_test_public) >= 64))
+		return cli_usage_error("serve", "%s", "--feed-test-public ADDR is for tests: only with --test-clock");
 	long v;
 	if (o->sample_seed && !cli_parse_uint(o->sample_seed, 0, 2147483647, &v))
 		return cli_usage_error("serve", "--sample-seed wants a number, got '%s'", o->sample_seed);
@@ -635,6 +655,12 @@ static int cli_serve(const cli_opts *o)
 	poll_config_default(&pcfg, KS_VERSION);
 	if (o->feed_timeout)
 		pcfg.timeout_s = o->feed_timeout;
+	/* pollers (issue 16 H11); checked before anything started */
+	if (o->feed_proxy)
+		snprintf(pcfg.proxy, sizeof pcfg.proxy, "%s", o->feed_proxy);
+	pcfg.allow_private = o->feed_allow_private;
+	if (o->feed_test_public)
+		snprintf(pcfg.test_public, sizeof pcfg.test_public, "%s", o->feed_test_public);
 	mention_poller *poller = NULL;
 	if (poll_start(s, &clock, &pcfg, true, &poller, &e)) {
 		invite_scheduler_stop(sched);

@@ -11,8 +11,10 @@
  */
 #include "mentions/poll.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -310,8 +313,68 @@ typedef struct poll_fetch {
 	bool stopped;
 } poll_fetch;
 
+/* ---- where a request may connect ------------------------------------------ */
+
+/* Is a an address of this host or its networks: loopback, link-local
+ * (169.254/16, fe80::/10: cloud metadata), RFC 1918, CGNAT 100.64/10,
+ * 0/8, unique-local fc00::/7, ::, or an IPv4-mapped one of those? */
+static bool poll_addr_private(const struct sockaddr *a)
+{
+	const unsigned char *b = NULL;
+	if (a->sa_family == AF_INET) {
+		b = (const unsigned char *)&((const struct sockaddr_in *)(const void *)a)->sin_addr;
+	} else if (a->sa_family == AF_INET6) {
+		const unsigned char *v6 = ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr;
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char zero[15] = {0};
+		if (memcmp(v6, mapped, 12) == 0)
+			b = v6 + 12;
+		else
+			return (memcmp(v6, zero, 15) == 0 && v6[15] <= 1) ||      /* :: and ::1 */
+			       (v6[0] == 0xfe && (v6[1] & 0xc0) == 0x80) ||        /* fe80::/10 */
+			       (v6[0] & 0xfe) == 0xfc;                             /* fc00::/7 */
+	} else {
+		return true; /* not an internet address: never a feed */
+	}
+	return b[0] == 0 || b[0] == 10 || b[0] == 127 || (b[0] == 169 && b[1] == 254) ||
+	       (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+	       (b[0] == 100 && (b[1] & 0xc0) == 64);
+}
+
+/* One exchange's connection rule (curl's open-socket callback). */
+typedef struct poll_sock {
+	const poll_config *cfg;
+	bool private_ok;        /* this request may connect to a private address */
+	bool opened_private;    /* it did */
+	bool refused;
+	char addr[INET6_ADDRSTRLEN];
+} poll_sock;
+
+/* Checked on the address curl is about to connect to (after DNS: a name
+ * that resolves to 10.x is caught as well as a literal one). */
+static curl_socket_t poll_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	poll_sock *ps = clientp;
+	(void)purpose;
+	const struct sockaddr *sa = &a->addr;
+	const void *in = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
+						  : (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		snprintf(ps->addr, sizeof ps->addr, "?");
+	else if (inet_ntop(sa->sa_family, in, ps->addr, sizeof ps->addr) == NULL)
+		snprintf(ps->addr, sizeof ps->addr, "?");
+	bool priv = poll_addr_private(sa) &&
+		    !(ps->cfg->test_public[0] && strcmp(ps->cfg->test_public, ps->addr) == 0);
+	if (priv && !ps->private_ok && !ps->cfg->allow_private && ps->cfg->proxy[0] == '\0') {
+		ps->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	ps->opened_private = ps->opened_private || priv;
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 static ks_err poll_setopts(mention_poller *p, CURL *c, const char *url, struct curl_slist *headers,
-			   poll_body *b, char *errbuf)
+			   poll_body *b, poll_sock *ps, char *errbuf)
 {
 	CURLcode cc = CURLE_OK;
 #define PL_SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val); } while (0)
@@ -337,6 +400,11 @@ static ks_err poll_setopts(mention_poller *p, CURL *c, const char *url, struct c
 	PL_SET(CURLOPT_XFERINFOFUNCTION, poll_progress);
 	PL_SET(CURLOPT_XFERINFODATA, p);
 	PL_SET(CURLOPT_NOPROGRESS, 0L);
+	/* no proxy from the environment (http_proxy would see the secret
+	 * header of a plain-http feed): only serve --feed-proxy's */
+	PL_SET(CURLOPT_PROXY, p->cfg.proxy);
+	PL_SET(CURLOPT_OPENSOCKETFUNCTION, poll_opensocket);
+	PL_SET(CURLOPT_OPENSOCKETDATA, ps);
 #undef PL_SET
 	if (cc == CURLE_OUT_OF_MEMORY)
 		return KS_ERR_NOMEM;
@@ -352,14 +420,14 @@ static bool poll_is_redirect(long st)
  * with r->error set when it failed below HTTP. */
 static bool poll_exchange(mention_poller *p, CURL *c, const store_feed *f, const poll_format *fmt,
 			  const char *url, bool validators, bool auth, poll_body *b, poll_fetch *fx,
-			  poll_result *r)
+			  poll_sock *ps, poll_result *r)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = poll_headers(f, fmt, validators, auth);
 	curl_easy_reset(c);
 	b->len = 0;
 	b->too_big = false;
-	if (headers == NULL || poll_setopts(p, c, url, headers, b, errbuf) != KS_OK) {
+	if (headers == NULL || poll_setopts(p, c, url, headers, b, ps, errbuf) != KS_OK) {
 		curl_slist_free_all(headers);
 		poll_note(r, "cannot set up the request (out of memory?)");
 		return false;
@@ -373,6 +441,11 @@ static bool poll_exchange(mention_poller *p, CURL *c, const store_feed *f, const
 	if (cc == CURLE_ABORTED_BY_CALLBACK && atomic_load(&p->stopping)) {
 		fx->stopped = true;
 		poll_note(r, "stopped: the server is shutting down");
+		return false;
+	}
+	if (ps->refused) {
+		poll_note(r, "refused to connect to %s (a private address) for %s: a redirect from the feed's own "
+			  "host may not lead into the local network (docs/POLLERS.md)", ps->addr, url);
 		return false;
 	}
 	if (b->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
@@ -394,14 +467,22 @@ static bool poll_exchange(mention_poller *p, CURL *c, const store_feed *f, const
  * set when an HTTP answer came (any status). */
 static bool poll_get(mention_poller *p, CURL *c, const store_feed *f, const poll_format *fmt,
 		     const char *url, bool validators, poll_body *b, poll_fetch *fx, char *final_url,
-		     poll_result *r)
+		     bool *origin_private, poll_result *r)
 {
 	char origin[512] = "", here[STORE_FEED_URL_MAX + 1], o2[512];
 	poll_origin(f->url, origin, sizeof origin);
 	snprintf(here, sizeof here, "%s", url);
 	for (int hop = 0;; hop++) {
-		bool auth = poll_origin(here, o2, sizeof o2) && strcmp(o2, origin) == 0;
-		if (!poll_exchange(p, c, f, fmt, here, validators, auth, b, fx, r))
+		bool own = poll_origin(here, o2, sizeof o2) && strcmp(o2, origin) == 0;
+		/* The feed's own host may be internal (the admin configured
+		 * it); another host, reached by a redirect, may be only when
+		 * the feed's own host is internal too: a public feed cannot
+		 * point the poller at 169.254.169.254 or the intranet. */
+		poll_sock ps = {.cfg = &p->cfg, .private_ok = own || *origin_private};
+		bool ok = poll_exchange(p, c, f, fmt, here, validators, own, b, fx, &ps, r);
+		if (own && ps.opened_private)
+			*origin_private = true;
+		if (!ok)
 			return false;
 		if (!poll_is_redirect(fx->status)) {
 			/* a relative next link is relative to where the page came from */
@@ -582,6 +663,7 @@ typedef struct poll_run {
 	char url[STORE_FEED_URL_MAX + 1];
 	char next[STORE_FEED_URL_MAX + 1];
 	char final_url[STORE_FEED_URL_MAX + 1]; /* url after its redirects */
+	bool origin_private;        /* the feed's own host was reached on a private address */
 	char etag[256], last_modified[64];
 	uint64_t seen[64];          /* hashes of the last pages' URLs: a cycle of links ends the run */
 	int64_t prev_last_at;       /* updated_at of the previous page's last record, 0 = none */
@@ -770,7 +852,8 @@ static bool poll_pages(poll_run *run, poll_result *r)
 	for (;;) {
 		poll_fetch fx = {0};
 		bool first = poll_validators(run, r);
-		if (!poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, run->final_url, r)) {
+		if (!poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, run->final_url,
+			      &run->origin_private, r)) {
 			r->stopped = fx.stopped;
 			return false;
 		}

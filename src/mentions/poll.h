@@ -39,6 +39,18 @@ typedef struct poll_config {
 	char user_agent[64];     /* "klantstem/<version>" */
 	long connect_timeout_s;  /* default 10 */
 	long timeout_s;          /* the whole exchange of one page; default 60 */
+	/* "" = no proxy, whatever http_proxy/https_proxy say (serve
+	 * --feed-proxy URL); with a proxy the address rule below is the
+	 * proxy's to keep */
+	char proxy[512];
+	/* false (default): a request may connect to a private address
+	 * (loopback, link-local, RFC 1918, unique-local) only for the feed's
+	 * own host, or when that host itself is private; true (serve
+	 * --feed-allow-private): always */
+	bool allow_private;
+	/* test mode only (serve --feed-test-public ADDR): this one address
+	 * counts as public, so the rule can be tested on loopback */
+	char test_public[64];
 } poll_config;
 
 /* The defaults above with user_agent "klantstem/<version>". */

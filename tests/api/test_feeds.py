@@ -333,6 +333,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, {"posts": [{"id": "en2", "platform": "x", "author": "@e", "text": "na leeg",
                                     "time": iso(T0 - DAY)}]})
 
+    # -- H11, review MEDIUM 5 and 8: redirects and links to other origins --
+    def route_to_other(self, site, q):
+        # 302 to the other site (another host name, or another port)
+        self.reply(302, "", headers=[("Location", site.other + "/generic.json")])
+
+    def route_link_other(self, site, q):
+        self.reply(200, {"posts": [{"id": "lo1", "platform": "x", "author": "@o", "text": "hallo",
+                                    "time": iso(T0 - DAY)}],
+                         "links": {"next": site.other + "/generic.json"}})
+
     def route_slow_fail(self, site, q):
         self.reply(500, {"error": "late boom"})
 
@@ -807,6 +817,82 @@ def check_generation(t, srv, site):
     del site.slow["/slow_fail"]
 
 
+def start_site_at(addr, other):
+    s2 = Site()
+    h2 = SiteServer((addr, 0), Handler)
+    h2.site = s2
+    s2.base = "http://%s:%d" % (addr, h2.server_address[1])
+    s2.other = other
+    threading.Thread(target=h2.serve_forever, daemon=True).start()
+    return s2, h2
+
+
+def check_cross_origin(t, srv, site):
+    """H11, review item 8: the secret header goes only to the feed's own
+    origin — not after a redirect to another host name or another port, and
+    a next link elsewhere fails the run before any request."""
+    site.generic = [rev(0, T0 - DAY, prefix="xo")]
+    host2, h2 = start_site_at("127.0.0.2", site.base)     # another host name (address)
+    port2, h3 = start_site_at("127.0.0.1", site.base)     # the same host, another port
+    host2.generic = port2.generic = site.generic
+    try:
+        for other, what in ((host2, "another host"), (port2, "another port")):
+            site.other = other.base
+            f = new_feed(t, srv, "X " + what, "generic-json", site.base + "/to_other",
+                         auth_header="X-Key: geheim-" + what.replace(" ", "-"))
+            b = must(t, run(srv, f["id"]), 200, "redirect to " + what)
+            hs = other.headers_of("/generic.json")
+            t.eq((b["run"]["ok"], b["run"]["inserted"] + b["run"]["unchanged"], [h.get("x-key") for h in hs],
+                  [h.get("x-key") for h in site.headers_of("/to_other")][-1]),
+                 (True, 1, [None], "geheim-" + what.replace(" ", "-")),
+                 "a redirect to %s is followed without the secret header (the feed's host had it)" % what)
+            g = new_feed(t, srv, "L " + what, "social", site.base + "/link_other", auth_header="X-Key: l-geheim")
+            n0 = len(other.hits("/generic.json"))
+            b = must(t, run(srv, g["id"]), 200, "next link to " + what)
+            t.eq((b["run"]["ok"], "leaves the feed's host" in (b["run"]["error"] or ""),
+                  len(other.hits("/generic.json")) - n0, b["feed"]["cursor_updated_at"]),
+                 (False, True, 0, None), "a next link to %s fails the run; no request goes there" % what)
+    finally:
+        h2.shutdown()
+        h3.shutdown()
+
+
+def check_private(t, site):
+    """H11, review MEDIUM 5: a redirect from a public host to a private
+    address is refused. 127.0.0.1 counts as public here (--feed-test-public,
+    test mode only); 127.0.0.2 is loopback, private. The feed's own host may
+    be private (an admin's internal feed); --feed-allow-private lets
+    redirects through; no proxy from the environment."""
+    inner, h2 = start_site_at("127.0.0.2", site.base)
+    inner.generic = [rev(0, T0 - DAY, prefix="pv")]
+    site.other = inner.base
+    env = {"http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "ALL_PROXY": "http://127.0.0.1:9"}
+    for allow in (False, True):
+        args = ["--test-clock", iso(T0), "--feed-timeout", "5", "--quiet", "--feed-test-public", "127.0.0.1"]
+        srv = ks.Server(t, args=args + (["--feed-allow-private"] if allow else []), env=env)
+        try:
+            srv.start()
+            n0 = len(inner.hits("/generic.json"))
+            f = new_feed(t, srv, "Public", "generic-json", site.base + "/to_other")
+            b = must(t, run(srv, f["id"]), 200, "public to private")
+            if not allow:
+                t.eq((b["run"]["ok"], (b["run"]["error"] or "")[:39], len(inner.hits("/generic.json")) - n0,
+                      b["feed"]["failures"]),
+                     (False, "refused to connect to 127.0.0.2 (a priv", 0, 1),
+                     "a redirect from a public host to 127.0.0.2 is refused before connecting")
+                g = new_feed(t, srv, "Internal", "generic-json", inner.base + "/generic.json")
+                b = must(t, run(srv, g["id"]), 200, "own private host")
+                t.eq((b["run"]["ok"], b["run"]["inserted"]), (True, 1),
+                     "a feed configured on a private address is fetched (the admin's choice)")
+            else:
+                t.eq((b["run"]["ok"], len(inner.hits("/generic.json")) - n0), (True, 1),
+                     "--feed-allow-private: the redirect to 127.0.0.2 is followed")
+        finally:
+            srv.stop()
+            srv.cleanup()
+    h2.shutdown()
+
+
 def check_backoff(t, srv, site):
     """An enabled failing feed runs on the thread: 1, 2, 4, 8 minutes, then
     capped at 8 x interval (interval 60 s: 480 s)."""
@@ -929,6 +1015,7 @@ def main(t):
         check_order(t, srv, site)
         check_social_generic(t, srv, site)
         check_links(t, srv, site)
+        check_cross_origin(t, srv, site)
         check_failures(t, srv, site)
         check_timeout(t, srv, site)
         check_queue(t, srv, site)
@@ -947,6 +1034,7 @@ def main(t):
              [("mention_feed.create",), ("mention_feed.update",), ("mention_feed.run",), ("mention_feed.run",),
               ("mention_feed.delete",)], "audit: create, update, two runs, delete")
         check_shutdown(t, srv, site)
+        check_private(t, site)
     except ks.FixtureError as ex:
         t.check(False, "fixture", str(ex))
     finally:

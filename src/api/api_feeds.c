@@ -314,9 +314,10 @@ ks_err api_feed_delete(http_req *req, ks_error *e)
 /* Run the feed now, on this (slow-pool) thread, and answer with the run and
  * the feed as it is after it. A failed fetch is a 200 with "ok": false: the
  * request did what it asked; the feed shows the failure and its backoff.
- * While another run is in progress the feed is queued for the poller's
- * thread instead (202): a slow worker, which logins share, never waits
- * behind another feed's fetch. */
+ * A paged format (a backfill may take minutes), or any feed while another
+ * run is in progress, is queued for the poller's thread instead (202, the
+ * feed's runs counter moves when it ended): a slow worker, which logins
+ * share, is held at most for one request's fetch. */
 ks_err api_feed_run(http_req *req, ks_error *e)
 {
 	api_app *app = req->app;
@@ -331,8 +332,8 @@ ks_err api_feed_run(http_req *req, ks_error *e)
 	if (!err)
 		err = store_feed_get(app->store, f->id, f, e);
 	if (!err && queued) {
-		/* another feed is being fetched: the poller's thread runs this one
-		 * next; the feed's last_run_at tells when it did */
+		/* a paged feed, or another feed is being fetched: the poller's
+		 * thread runs this one next; the feed's runs tells when it did */
 		api_audit(req, "mention_feed.run", "mention_feed", f->id, json_pack("{s:b}", "queued", 1));
 		http_reply_json(req, 202, json_pack("{s:b, s:o}", "queued", 1, "feed", fd_json(f)));
 	} else if (!err) {

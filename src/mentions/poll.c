@@ -974,7 +974,14 @@ ks_err poll_run_feed(mention_poller *p, int64_t id, poll_result *out, bool *queu
 	if (f == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	ks_err err = store_feed_get(p->store, id, f, e);
-	if (!err && pthread_mutex_trylock(&p->run_mu) != 0) {
+	/* A paged format may take many pages (a backfill: minutes): the
+	 * thread runs it, so an HTTP slow worker, which logins share, is not
+	 * held; one request (bounded by the page timeout) runs here. */
+	const poll_format *fmt = err ? NULL : poll_format_find(f->format);
+	if (!err && p->background && fmt && fmt->next != POLL_NEXT_NONE) {
+		err = poll_enqueue(p, id, e);
+		*queued = err == KS_OK;
+	} else if (!err && pthread_mutex_trylock(&p->run_mu) != 0) {
 		err = p->background ? poll_enqueue(p, id, e)
 				    : ks_fail(e, KS_ERR_CONFLICT, NULL, "a feed is being fetched; try again shortly");
 		*queued = err == KS_OK;

@@ -76,11 +76,14 @@ typedef struct mention_poller mention_poller;
  * clock are borrowed and must outlive the poller. */
 ks_err poll_start(ks_store *store, const ks_clock *clock, const poll_config *cfg, bool background,
 		  mention_poller **out, ks_error *e);
-/* Run feed id now (enabled or not) on the caller's thread when no run is in
- * progress: *queued false, out filled. When one is (the thread's, or another
- * "run now"), the feed is queued for the thread, which runs it right after,
- * enabled or not: *queued true, out untouched — so a caller (an HTTP slow
- * worker, which logins share) never waits behind another feed's run.
+/* Run feed id now (enabled or not) on the caller's thread when its format
+ * is fetched in one request and no run is in progress: *queued false, out
+ * filled. A paged format (any number of pages: minutes for a backfill), or
+ * any feed while a run is in progress, is queued for the thread, which runs
+ * it next, enabled or not: *queued true, out untouched — so a caller (an
+ * HTTP slow worker, which logins share) is held at most one page's fetch
+ * and never waits behind another feed's run (H11). The feed's runs
+ * counter tells when the queued run ended.
  * KS_ERR_NOTFOUND for no such feed, KS_ERR_TOO_MANY when POLL_QUEUE_MAX
  * feeds already wait, KS_ERR_UNAVAILABLE while stopping; a failed fetch is
  * KS_OK with out->ok false (it is recorded like any run). */

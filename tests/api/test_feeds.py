@@ -401,8 +401,30 @@ def new_feed(t, srv, name, fmt, url, **kw):
     return must(t, srv.post("/api/v1/mention-feeds", body), 201, "create feed " + name)
 
 
-def run(srv, fid, timeout=30.0):
-    return srv.request("POST", "/api/v1/mention-feeds/%d/run" % fid, timeout=timeout)
+def run(srv, fid, timeout=30.0, wait=True):
+    """POST .../run. A paged feed (or any while another runs) answers 202:
+    with wait, wait until the feed's runs counter moves past its value
+    before the request, and answer like a 200 from the feed as it is then
+    (ok: failures back to 0; a failure adds one)."""
+    before = None
+    if wait:
+        st, _, f = srv.get("/api/v1/mention-feeds/%d" % fid)
+        before = f.get("runs") if st == 200 and isinstance(f, dict) else None
+    resp = srv.request("POST", "/api/v1/mention-feeds/%d/run" % fid, timeout=timeout)
+    if not wait or resp[0] != 202 or before is None:
+        return resp
+    end = time.time() + timeout
+    f = None
+    while time.time() < end:
+        st, _, f = srv.get("/api/v1/mention-feeds/%d" % fid)
+        if st == 200 and f["runs"] > before:
+            break
+        time.sleep(0.05)
+    else:
+        return resp
+    r = dict(f["last_run"] or {}, ok=f["failures"] == 0, error=None if f["failures"] == 0 else f["last_error"],
+             next_run_at=f["next_run_at"], not_modified=False, queued=True)
+    return 200, resp[1], {"run": r, "feed": f}
 
 
 def run_quietly(srv, fid):
@@ -516,6 +538,18 @@ def check_trustpilot(t, srv, site, f):
          "second run: the new review inserted, the overlap's one unchanged")
     t.eq(len(mentions(srv, "trustpilot")), 6, "six Trustpilot mentions, none twice")
     t.eq(b2["feed"]["cursor_updated_at"], iso(T0 - 2 * DAY), "the cursor moved to the new review")
+    # H11, review LOW 6: a paged feed's run now does not hold an HTTP worker
+    # for its pages: 202 at once, the thread runs it, runs counts it
+    runs0 = b2["feed"]["runs"]
+    n0 = len(site.hits("/tp/reviews"))
+    st, _, b3 = run(srv, f["id"], wait=False)
+    t.check(st == 202 and b3.get("queued") is True and "run" not in b3, "run now of a paged feed: 202 queued",
+            ks.got(st, b3))
+    done = wait_for(lambda: (lambda g: g if g[2]["runs"] == runs0 + 1 else None)(
+        srv.get("/api/v1/mention-feeds/%d" % f["id"])))
+    t.eq(((done or (0, 0, {}))[2].get("last_run"), len(site.hits("/tp/reviews")) - n0),
+         ({"pages": 1, "received": 1, "inserted": 0, "updated": 0, "unchanged": 1}, 1),
+         "the thread ran it: one page, the overlap's review unchanged; runs + 1")
 
 
 def check_google(t, srv, site):
@@ -970,7 +1004,7 @@ def check_queue(t, srv, site):
     th.start()
     t.check(wait_for(lambda: len(site.hits("/slow_generic")) > n0, 20), "the slow run is on its way")
     t1 = time.time()
-    st, _, b = run(srv, g["id"])
+    st, _, b = run(srv, g["id"], wait=False)
     t.check(st == 202 and isinstance(b, dict) and b.get("queued") is True and b["feed"]["id"] == g["id"]
             and time.time() - t1 < 1.5, "run now during another run: 202 queued at once", ks.got(st, b))
     done = wait_for(lambda: (lambda r: r[2] if r[2].get("last_ok_at") else None)(
@@ -992,7 +1026,7 @@ def check_shutdown(t, srv, site):
     th = threading.Thread(target=run_quietly, args=(srv, f["id"]), daemon=True)
     th.start()
     t.check(wait_for(lambda: len(site.hits("/slow_generic")) > n0, 20), "the slow request is on its way")
-    t.status(run(srv, g["id"]), 202, "a second run now is queued")
+    t.status(run(srv, g["id"], wait=False), 202, "a second run now is queued")
     e0 = len(site.hits("/etag"))
     t1 = time.time()
     srv.stop("SIGTERM during a slow feed: exit 0")
@@ -1032,7 +1066,7 @@ def main(t):
         t.eq(srv.sql("SELECT action FROM audit_log WHERE object_kind = 'mention_feed' AND object_id = ? "
                      "ORDER BY id", (f["id"],)),
              [("mention_feed.create",), ("mention_feed.update",), ("mention_feed.run",), ("mention_feed.run",),
-              ("mention_feed.delete",)], "audit: create, update, two runs, delete")
+              ("mention_feed.run",), ("mention_feed.delete",)], "audit: create, update, three runs, delete")
         check_shutdown(t, srv, site)
         check_private(t, site)
     except ks.FixtureError as ex:

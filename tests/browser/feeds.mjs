@@ -20,9 +20,15 @@ const { ok, eq, group, run } = tap('feeds browser tests');
 // The review source: two reviews in the generic layout, and a failing path.
 function startSource() {
   const hits = [];
+  let flaky = 0;
   const srv = http.createServer((req, res) => {
     hits.push({ url: req.url, auth: req.headers.authorization || null });
-    if (req.url.startsWith('/reviews.json')) {
+    if (req.url.startsWith('/flaky')) {
+      // a social export (paged format): one post the first time, then down
+      flaky += 1;
+      res.writeHead(flaky === 1 ? 200 : 500, { 'Content-Type': 'application/json' });
+      res.end(flaky === 1 ? JSON.stringify({ posts: [{ id: 'f1', platform: 'x', author: '@f', text: 'Eerst goed', time: '2026-11-04T10:00:00Z' }] }) : '{"error":"down"}');
+    } else if (req.url.startsWith('/reviews.json')) {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify([
         { source: 'browsershop', source_id: 'b1', created_at: '2026-11-02T10:00:00Z', text: 'Snel geleverd', rating: 5, scale_min: 1, scale_max: 5 },
@@ -120,6 +126,28 @@ async function main() {
       ok((await page.textContent('#feed-form')).includes('Er is een sleutel ingesteld'), 'the change form says a key is set');
       eq(await page.inputValue('#feed-auth'), '', 'and does not fill it in');
       await page.click('#feed-cancel');
+    });
+
+    await group('a paged feed runs in the background; two runs in one second (H11)', async () => {
+      await fill(page, '#feed-name', 'Wisselend');
+      await page.selectOption('#feed-format', 'social');
+      await fill(page, '#feed-url', source.base + '/flaky');
+      await page.click('#feed-save');
+      await page.waitForFunction(() => [...document.querySelectorAll('#feeds-list h3')].some((x) => x.textContent === 'Wisselend'));
+      const it = await item(page, 'Wisselend');
+      await page.click('[data-run="' + it.id + '"]');
+      await page.waitForFunction(() => /opgehaald:/.test(document.querySelector('#feeds-msg')?.textContent || ''), null, { timeout: 20000 });
+      eq(await page.textContent('#feeds-msg'), 'Wisselend is opgehaald: 1 nieuw, 0 bijgewerkt, 0 ongewijzigd.',
+        'a paged feed: 202, the page follows the run to its counts');
+      // at once again: the source is down now; the same second as the success
+      // (last_ok_at === last_run_at) must still read as the failure it is
+      await page.click('[data-run="' + it.id + '"]');
+      await page.waitForFunction(() => /mislukt/.test(document.querySelector('#feeds-msg')?.textContent || ''), null, { timeout: 20000 });
+      eq(await page.textContent('#feeds-msg'), 'Ophalen van Wisselend is mislukt: HTTP 500', 'the second run: its failure');
+      const api = await apiInPage(page, 'GET', '/mention-feeds/' + it.id);
+      eq([api.body.runs, api.body.failures], [2, 1], 'runs 2, failures 1');
+      await page.click('[data-delete="' + it.id + '"]');
+      await page.waitForFunction(() => /verwijderd/.test(document.querySelector('#feeds-msg')?.textContent || ''));
     });
 
     await group('a failing feed', async () => {

@@ -333,7 +333,7 @@ const STRINGS = {
     'feeds.run': 'Nu ophalen', 'feeds.run.named': '{name} nu ophalen', 'feeds.running': '{name} wordt opgehaald …',
     'feeds.run.ok': '{name} is opgehaald: {inserted} nieuw, {updated} bijgewerkt, {unchanged} ongewijzigd.',
     'feeds.run.failed': 'Ophalen van {name} is mislukt: {error}',
-    'feeds.run.queued': 'Er wordt al een feed opgehaald; {name} komt direct daarna.',
+    'feeds.run.queued': '{name} wordt op de achtergrond opgehaald; de uitkomst volgt hier.', // H11: paged feeds always
     'feeds.edit': 'Wijzigen', 'feeds.edit.named': '{name} wijzigen',
     'feeds.delete': 'Verwijderen', 'feeds.delete.named': '{name} verwijderen',
     'feeds.delete.confirm': '{name} verwijderen? De vermeldingen die al zijn opgehaald, blijven bewaard.',
@@ -1478,7 +1478,7 @@ const STRINGS = {
     'feeds.run': 'Fetch now', 'feeds.run.named': 'Fetch {name} now', 'feeds.running': 'Fetching {name} …',
     'feeds.run.ok': '{name} fetched: {inserted} new, {updated} updated, {unchanged} unchanged.',
     'feeds.run.failed': 'Fetching {name} failed: {error}',
-    'feeds.run.queued': 'A feed is already being fetched; {name} comes right after it.',
+    'feeds.run.queued': '{name} is being fetched in the background; the outcome follows here.', // H11: paged feeds always
     'feeds.edit': 'Change', 'feeds.edit.named': 'Change {name}',
     'feeds.delete': 'Delete', 'feeds.delete.named': 'Delete {name}',
     'feeds.delete.confirm': 'Delete {name}? The mentions already fetched are kept.',

@@ -3,7 +3,8 @@
 //
 // A list of the feeds of GET /api/v1/mention-feeds with their state in
 // words (last run, last error, next run, mentions fetched, the last run's
-// counts), "run now" (POST …/run answers when the run is done), edit and
+// counts), "run now" (POST …/run answers when the run is done, or 202 for a
+// paged feed: the page then follows the feed's runs counter), edit and
 // delete; a form to add or change one. The auth header is a secret the
 // server never sends back: the form says whether one is set and leaves it
 // alone unless a new one is typed or "remove" is ticked.
@@ -39,22 +40,25 @@ function lastRunText(f) {
     unchanged: fmtInt(r.unchanged, lang()), pages: fmtInt(r.pages, lang()) });
 }
 
-// The outcome of the feed's last run in words: a success sets last_ok_at
-// to the run's time, a failure only last_run_at.
+// The outcome of the feed's last run in words: a failure adds one to
+// failures, a success sets them to 0 (last_ok_at === last_run_at cannot
+// tell: two runs in one second have the same times).
 function runOutcome(f) {
   const lr = f.last_run || { inserted: 0, updated: 0, unchanged: 0 };
-  return f.last_run_at && f.last_ok_at === f.last_run_at
+  return f.last_run_at && f.failures === 0
     ? { ok: true, text: t('feeds.run.ok', { name: f.name, inserted: lr.inserted, updated: lr.updated, unchanged: lr.unchanged }) }
     : { ok: false, text: t('feeds.run.failed', { name: f.name, error: f.last_error || '' }) };
 }
 
-// A queued run (202: another feed was being fetched): the feed as soon as
-// its last_run_at moves, asked once a second for up to two minutes.
+// A queued run (202: a paged feed, or another feed was being fetched): the
+// feed as soon as its runs counter moves past before (read before the
+// request: the thread may finish before the 202 arrives), asked every half
+// second for up to ten minutes (a backfill of many pages).
 async function waitRun(id, before) {
-  for (let i = 0; i < 120; i++) {
-    await new Promise((res) => setTimeout(res, 1000));
+  for (let i = 0; i < 1200; i++) {
+    await new Promise((res) => setTimeout(res, 500));
     const f = await api('/mention-feeds/' + id);
-    if (f.last_run_at && f.last_run_at !== before) return f;
+    if (f.runs > before) return f;
   }
   return null;
 }
@@ -68,11 +72,12 @@ function feedItem(f, ctx) {
       run.disabled = true;
       say(ctx.msg, t('feeds.running', { name: f.name }));
       try {
+        const before = (await api('/mention-feeds/' + f.id)).runs;
         const r = await api('/mention-feeds/' + f.id + '/run', { method: 'POST' });
         let feed = r.feed;
         if (r.queued) {
           say(ctx.msg, t('feeds.run.queued', { name: f.name }));
-          feed = (await waitRun(f.id, r.feed.last_run_at)) || r.feed;
+          feed = (await waitRun(f.id, before)) || r.feed;
         }
         ctx.replace(feed);
         const done = r.run

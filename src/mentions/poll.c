@@ -664,6 +664,7 @@ typedef struct poll_run {
 	char next[STORE_FEED_URL_MAX + 1];
 	char final_url[STORE_FEED_URL_MAX + 1]; /* url after its redirects */
 	bool origin_private;        /* the feed's own host was reached on a private address */
+	bool resumed;               /* starts at f->resume_url */
 	char etag[256], last_modified[64];
 	uint64_t seen[64];          /* hashes of the last pages' URLs: a cycle of links ends the run */
 	int64_t prev_last_at;       /* updated_at of the previous page's last record, 0 = none */
@@ -791,8 +792,14 @@ static bool poll_store_page(poll_run *run, poll_result *r, const mentions_batch 
 		return false;
 	}
 	r->inserted += cnt.inserted, r->updated += cnt.updated, r->unchanged += cnt.unchanged;
-	if (last)
+	if (last) {
 		r->next_run_at = done.next_run_at;
+	} else if (store_feed_resume(p->store, run->f->id, run->f->generation, run->next, run->max_updated, &se) !=
+		   KS_OK) {
+		/* only the resume point is lost: a later failure starts over */
+		fprintf(stderr, "klantstem: feed %" PRId64 ": cannot keep the resume point: %s\n", run->f->id,
+			se.message);
+	}
 	return true;
 }
 
@@ -848,12 +855,25 @@ static bool poll_validators(const poll_run *run, const poll_result *r)
 static bool poll_pages(poll_run *run, poll_result *r)
 {
 	mention_poller *p = run->p;
-	snprintf(run->url, sizeof run->url, "%s", run->first_url);
+	/* A run that failed part-way resumes after its last committed page
+	 * (the cursor has not moved, so since and first_url are the same):
+	 * a long backfill failing at page N no longer starts at 1 forever. */
+	snprintf(run->url, sizeof run->url, "%s", run->resumed ? run->f->resume_url : run->first_url);
+	if (run->resumed)
+		run->max_updated = run->f->resume_max_updated;
 	for (;;) {
 		poll_fetch fx = {0};
 		bool first = poll_validators(run, r);
-		if (!poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, run->final_url,
-			      &run->origin_private, r)) {
+		bool got = poll_get(p, run->curl, run->f, run->fmt, run->url, first, &run->body, &fx, run->final_url,
+				    &run->origin_private, r);
+		if (run->resumed && r->pages == 0 && (!got || fx.status < 200 || fx.status > 299) && !fx.stopped) {
+			/* the resume page itself failed (an expired page token): the
+			 * next run starts at page 1 */
+			ks_error se;
+			ks_error_clear(&se);
+			store_feed_resume(p->store, run->f->id, run->f->generation, NULL, 0, &se);
+		}
+		if (!got) {
 			r->stopped = fx.stopped;
 			return false;
 		}
@@ -884,6 +904,7 @@ static bool poll_first_url(poll_run *run, poll_result *r)
 {
 	const store_feed *f = run->f;
 	run->since = f->cursor_updated_at > POLL_OVERLAP_S ? f->cursor_updated_at - POLL_OVERLAP_S : 0;
+	run->resumed = f->resume_url[0] != '\0' && run->fmt->next != POLL_NEXT_NONE;
 	if (run->fmt->order_param) {
 		/* newest first whatever the configured URL says */
 		if (poll_url_param(f->url, run->fmt->order_param, run->fmt->order_value, run->first_url,

@@ -1329,6 +1329,8 @@ typedef struct store_feed {
 	char etag_url[STORE_FEED_URL_MAX + 1]; /* the first URL they answered (H11) */
 	int64_t generation;                    /* bumped when how it is fetched changes (H11) */
 	int64_t runs;                          /* runs ended, ok or not (H11) */
+	char resume_url[STORE_FEED_URL_MAX + 1]; /* "" = none: a failed run's next page (H11) */
+	int64_t resume_max_updated;            /* the largest updated_at stored before it */
 	int64_t last_run_at, last_ok_at, next_run_at;  /* 0 = never */
 	int64_t failures;                      /* consecutive failed runs */
 	char last_error[512];                  /* "" = none */
@@ -1383,6 +1385,11 @@ ks_err store_feed_page(ks_store *s, int64_t id, const mentions_batch *b, const s
  * caller's backoff). The cursor stays. runs + 1 always; the rest only
  * while r->generation matches (as store_feed_page's done). */
 ks_err store_feed_failed(ks_store *s, int64_t id, const store_feed_result *r, ks_error *e);
+/* After a page (not the last) committed: where a run that fails later
+ * resumes — next_url (NULL = clear) and the largest updated_at stored so
+ * far — while generation matches (H11). */
+ks_err store_feed_resume(ks_store *s, int64_t id, int64_t generation, const char *next_url,
+			 int64_t max_updated_at, ks_error *e);
 /* ==== end of mention feeds ================================================== */
 
 /* ==== public score widgets (issue 16, sqlite_widget.c) ======================= */

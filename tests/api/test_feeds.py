@@ -67,6 +67,7 @@ class Site:
         self.slow = {}              # path -> seconds to wait before answering
         self.gate = threading.Event()  # set: slow paths answer at once
         self.slow_page = None       # only this page= of a slow path waits
+        self.fail_page = None       # this page= of /tp/reviews answers 500
         self.seen = {}              # path -> threading.Event set on first request
 
     def hits(self, path):
@@ -141,6 +142,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- Trustpilot: startDateTime filters, perPage 2, links rel=next-page --
     def route_tp_reviews(self, site, q):
+        if site.fail_page is not None and q.get("page") == site.fail_page:
+            return self.reply(500, {"error": "page down"})
         since = since_of(q, "startDateTime")
         items = sorted([r for r in site.tp if since is None or r["updated"] >= since],
                        key=lambda r: -r["updated"])
@@ -962,6 +965,43 @@ def check_backoff(t, srv, site):
     return now
 
 
+def check_resume(t, srv, site):
+    """H11, review finding 4: a run failing at page 3 of 4 resumes there, not
+    at page 1; the cursor moves only at the end, to the newest of all pages.
+    A resume page that fails itself (an expired token) is forgotten."""
+    site.tp = [rev(i, T0 - (30 - i) * 3600, prefix="rs") for i in range(8)]  # 4 pages of 2, rs7 newest
+    f = new_feed(t, srv, "Resume", "trustpilot", site.base + "/tp/reviews?x=1")
+    site.fail_page = "3"
+    n0 = len(site.hits("/tp/reviews"))
+    b = must(t, run(srv, f["id"]), 200, "resume run 1 (page 3 fails)")
+    t.eq(([q.get("page", "1") for q in site.hits("/tp/reviews")[n0:]], b["run"]["ok"], b["feed"]["cursor_updated_at"]),
+         (["1", "2", "3"], False, None), "run 1: pages 1, 2 stored, page 3 fails; no cursor")
+    site.fail_page = None
+    n0 = len(site.hits("/tp/reviews"))
+    b = must(t, run(srv, f["id"]), 200, "resume run 2")
+    t.eq(([q.get("page", "1") for q in site.hits("/tp/reviews")[n0:]], b["run"]["ok"], b["run"]["inserted"],
+          b["feed"]["cursor_updated_at"]),
+         (["3", "4"], True, 4, iso(T0 - 23 * 3600)),
+         "run 2 resumes at page 3: pages 3 and 4 (4 inserted); the cursor is rs7's, from run 1's page 1")
+    t.eq(srv.sql("SELECT resume_url FROM mention_feeds WHERE id = ?", (f["id"],)), [(None,)],
+         "a completed run clears the resume point")
+    t.eq(srv.sql("SELECT count(*) FROM mentions WHERE source_id LIKE 'rs%'"), [(8,)], "all 8 stored once")
+    # a resume page that fails itself is forgotten: the run after starts at page 1
+    site.tp.append(rev(20, T0 - 3600, prefix="rs"))
+    site.tp.append(rev(21, T0 - 1800, prefix="rs"))
+    site.tp.append(rev(22, T0 - 900, prefix="rs"))
+    g = new_feed(t, srv, "Resume stale", "trustpilot", site.base + "/tp/reviews?x=2")
+    site.fail_page = "2"
+    must(t, run(srv, g["id"]), 200, "stale run 1 (page 2 fails)")
+    n0 = len(site.hits("/tp/reviews"))
+    b = must(t, run(srv, g["id"]), 200, "stale run 2 (the resume page fails again)")
+    site.fail_page = None
+    b3 = must(t, run(srv, g["id"]), 200, "stale run 3")
+    t.eq(([q.get("page", "1") for q in site.hits("/tp/reviews")[n0:]], b["run"]["ok"], b3["run"]["ok"]),
+         (["2", "1", "2", "3", "4", "5", "6"], False, True),
+         "the resume page failing again: forgotten, the next run starts at page 1 (6 pages of 11)")
+
+
 def check_kill9(t, srv, site, now):
     """kill -9 while a run waits for page 3: pages 1-2 are stored, the cursor
     has not moved; after a restart the next run stores page 3 and finds
@@ -985,8 +1025,13 @@ def check_kill9(t, srv, site, now):
     t.eq(srv.sql("SELECT cursor_updated_at FROM mention_feeds WHERE id = ?", (f["id"],)), [(None,)],
          "after kill -9 the cursor has not moved")
     srv.start()
+    n1 = len(site.hits("/tp/reviews"))
     b = must(t, run(srv, f["id"]), 200, "run after the restart")
-    t.eq((b["run"]["inserted"], b["run"]["unchanged"]), (2, 4), "after the restart: page 3 inserted, 1-2 unchanged")
+    # H11, review finding 4: the run resumes after its last committed page
+    t.eq(([q.get("page") for q in site.hits("/tp/reviews")[n1:]], b["run"]["inserted"], b["run"]["unchanged"],
+          b["feed"]["cursor_updated_at"]),
+         (["3"], 2, 0, iso(now - 15 * 3600)),
+         "after the restart: the run resumes at page 3 (2 inserted); the cursor is kk5's, stored before the kill")
     t.eq(srv.sql("SELECT count(*), count(DISTINCT source_id) FROM mentions WHERE source_id LIKE 'kk%'"),
          [(6, 6)], "six mentions, none twice")
 
@@ -1058,6 +1103,7 @@ def main(t):
         check_generation(t, srv, site)
         now = check_backoff(t, srv, site)
         check_kill9(t, srv, site, now)
+        check_resume(t, srv, site)
         # delete: the feed goes, its mentions stay
         n = srv.sql("SELECT count(*) FROM mentions")[0][0]
         must(t, srv.request("DELETE", "/api/v1/mention-feeds/%d" % f["id"]), 200, "delete")

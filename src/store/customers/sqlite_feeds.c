@@ -21,7 +21,7 @@
 	" coalesce(last_run_at, 0), coalesce(last_ok_at, 0), next_run_at, failures,"                    \
 	" coalesce(last_error, ''), coalesce(last_status, 0), last_pages, last_received, last_inserted," \
 	" last_updated, last_unchanged, mentions_fetched, created_at, updated_at,"                        \
-	" coalesce(etag_url, ''), generation, runs"
+	" coalesce(etag_url, ''), generation, runs, coalesce(resume_url, ''), resume_max_updated"
 
 static void sq_feed_row(sqlite3_stmt *st, void *elem)
 {
@@ -54,6 +54,8 @@ static void sq_feed_row(sqlite3_stmt *st, void *elem)
 	snprintf(f->etag_url, sizeof f->etag_url, "%s", sq_ctext(st, 24));
 	f->generation = sqlite3_column_int64(st, 25);
 	f->runs = sqlite3_column_int64(st, 26);
+	snprintf(f->resume_url, sizeof f->resume_url, "%s", sq_ctext(st, 27));
+	f->resume_max_updated = sqlite3_column_int64(st, 28);
 }
 
 ks_err store_feed_list(ks_store *s, store_feed **out, size_t *n, ks_error *e)
@@ -196,7 +198,9 @@ static ks_err sq_feed_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      " cursor_updated_at = CASE WHEN ?9 THEN NULL ELSE cursor_updated_at END,"
 			      " etag = CASE WHEN ?9 THEN NULL ELSE etag END,"
 			      " last_modified = CASE WHEN ?9 THEN NULL ELSE last_modified END,"
-			      " etag_url = CASE WHEN ?9 THEN NULL ELSE etag_url END"
+			      " etag_url = CASE WHEN ?9 THEN NULL ELSE etag_url END,"
+			      " resume_url = CASE WHEN ?9 THEN NULL ELSE resume_url END,"
+			      " resume_max_updated = CASE WHEN ?9 THEN 0 ELSE resume_max_updated END"
 			      " WHERE id = ?1",
 			      &st, e);
 	if (err)
@@ -306,7 +310,8 @@ static ks_err sq_feed_done_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      "  ELSE cursor_updated_at END,"
 			      " etag = ?3, last_modified = ?4, last_run_at = ?5, last_ok_at = ?5, next_run_at = ?6,"
 			      " failures = 0, last_status = ?7, last_pages = ?8, last_received = ?9,"
-			      " last_inserted = ?10, last_updated = ?11, last_unchanged = ?12, etag_url = ?14"
+			      " last_inserted = ?10, last_updated = ?11, last_unchanged = ?12, etag_url = ?14,"
+			      " resume_url = NULL, resume_max_updated = 0"
 			      " WHERE id = ?1 AND generation = ?13",
 			      &st, e);
 	if (err)
@@ -403,4 +408,38 @@ ks_err store_feed_failed(ks_store *s, int64_t id, const store_feed_result *r, ks
 {
 	sq_feed_write w = {.id = id, .r = r};
 	return sq_feed_tx(s, sq_feed_failed_tx, &w, e);
+}
+
+typedef struct sq_feed_resume_arg {
+	int64_t id, generation, max_updated_at;
+	const char *next_url;
+} sq_feed_resume_arg;
+
+static ks_err sq_feed_resume_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
+{
+	(void)s;
+	const sq_feed_resume_arg *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "UPDATE mention_feeds SET resume_url = ?3, resume_max_updated = ?4"
+			      " WHERE id = ?1 AND generation = ?2",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_int64(st, 2, a->generation);
+	sq_bind_text_or_null(st, 3, a->next_url);
+	sqlite3_bind_int64(st, 4, a->next_url && a->next_url[0] ? a->max_updated_at : 0);
+	return sq_cstep(c, st, e);
+}
+
+/* Written after the page's upsert committed, so the resume point never
+ * passes what is stored (a crash in between leaves it a page behind: that
+ * page comes again, unchanged). */
+ks_err store_feed_resume(ks_store *s, int64_t id, int64_t generation, const char *next_url,
+			 int64_t max_updated_at, ks_error *e)
+{
+	sq_feed_resume_arg a = {.id = id, .generation = generation, .max_updated_at = max_updated_at,
+				.next_url = next_url};
+	return sq_feed_tx(s, sq_feed_resume_tx, &a, e);
 }

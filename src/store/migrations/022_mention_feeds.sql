@@ -34,6 +34,13 @@ CREATE TABLE mention_feeds (
 	-- matches, so a run on the old URL cannot set the new URL's cursor
 	generation         INTEGER NOT NULL DEFAULT 0,
 	runs               INTEGER NOT NULL DEFAULT 0,  -- runs ended (ok or not): the UI waits for it to change
+	-- a run that failed part-way resumes here: the next page's URL after
+	-- the last page it committed, and the largest updated_at it stored (the
+	-- cursor, which moves only at a run's end, takes it into account then);
+	-- NULL = start at page 1. Cleared by a completed run and by a new
+	-- url/format.
+	resume_url         TEXT,
+	resume_max_updated INTEGER NOT NULL DEFAULT 0,
 	last_run_at        INTEGER,           -- when the last run ended (ok or not)
 	last_ok_at         INTEGER,
 	next_run_at        INTEGER NOT NULL,

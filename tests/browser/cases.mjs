@@ -146,8 +146,8 @@ async function main() {
 
     await group('inbox', async () => {
       await loginUi(page, base, USERS.team_lead);
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims', 'themes', 'drivers'],
-        'team lead: navigation has cases and actions (themes: issue 14; drivers: issue 15)');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers'],
+        'team lead: navigation has cases and actions (themes: issue 14; drivers: issue 15; reviews: issue 16)');
       await page.click('#nav-list a[data-nav="cases"]');
       await waitPage(page, 'cases');
       ok(await page.getAttribute('#cases-view-mine', 'aria-pressed') === 'true', 'inbox: "my cases" is the first view');

@@ -20,6 +20,7 @@
 #include "cli/cli_import.h"
 #include "cli/cli_util.h"
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "model/model.h"
 #include "store/store.h"
 #include "survey/page.h"
@@ -143,28 +144,7 @@ bool imp_whole(const char *s, int lo, int hi, int *out)
 
 bool imp_text_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned char c = *p++;
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F)
-				return false;
-			continue;
-		}
-		/* the second byte's range rules out overlong forms, surrogates
-		 * and code points past U+10FFFF (RFC 3629, table 3-7) */
-		int extra = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
-		if (extra < 0)
-			return false;
-		unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-		unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-		if (*p < lo || *p > hi)
-			return false;
-		for (int i = 0; i < extra; i++, p++)
-			if ((*p & 0xC0) != 0x80)
-				return false;
-	}
-	return true;
+	return utf8_text_ok(s, false);
 }
 
 /* FNV-1a, 64 bits: the content hash behind derived keys and body_hash. */

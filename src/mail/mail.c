@@ -13,6 +13,8 @@
 
 #include <curl/curl.h>
 
+#include "core/utf8.h"
+
 #define MAIL_ADDR_MAX 254      /* RFC 5321 §4.5.3.1.3 path minus <> */
 #define MAIL_LOCAL_MAX 64      /* RFC 5321 §4.5.3.1.1 */
 #define MAIL_ID_MAX 200
@@ -31,36 +33,11 @@ static bool has_crlf(const char *s)
 	return strpbrk(s, "\r\n") != NULL;
 }
 
-static bool utf8_valid(const char *s)
+static bool mail_utf8_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		int n;
-		unsigned min;
-		unsigned cp;
-		if (*p < 0x80) {
-			p++;
-			continue;
-		} else if ((*p & 0xE0) == 0xC0) {
-			n = 1, min = 0x80, cp = *p & 0x1Fu;
-		} else if ((*p & 0xF0) == 0xE0) {
-			n = 2, min = 0x800, cp = *p & 0x0Fu;
-		} else if ((*p & 0xF8) == 0xF0) {
-			n = 3, min = 0x10000, cp = *p & 0x07u;
-		} else {
-			return false;
-		}
-		p++;
-		for (int i = 0; i < n; i++, p++) {
-			if ((*p & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (*p & 0x3Fu);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-	}
-	return true;
+	return utf8_valid(s, strlen(s), NULL);
 }
+
 
 /* Visible ASCII that may appear in an address or a message id: no space,
  * no control characters, none of RFC 5322's specials except '@' and '.'. */
@@ -167,7 +144,7 @@ static ks_err check_body(const char *s, const char *field, bool required, ks_err
 {
 	if (s == NULL && required)
 		return ks_fail(e, KS_ERR_INVALID, field, "%s is required", field);
-	if (s != NULL && !utf8_valid(s))
+	if (s != NULL && !mail_utf8_ok(s))
 		return ks_fail(e, KS_ERR_INVALID, field, "%s is not valid UTF-8", field);
 	return KS_OK;
 }
@@ -177,7 +154,7 @@ ks_err mail_message_check(const mail_config *cfg, const mail_message *m, ks_erro
 	char name[256], addr[MAIL_ADDR_MAX + 1];
 	if (cfg == NULL || m == NULL)
 		return ks_fail(e, KS_ERR_INVALID, NULL, "no configuration or message");
-	if (!from_split(cfg->from, name, sizeof name, addr, sizeof addr) || !utf8_valid(name))
+	if (!from_split(cfg->from, name, sizeof name, addr, sizeof addr) || !mail_utf8_ok(name))
 		return ks_fail(e, KS_ERR_INVALID, "from", "from must hold one valid address");
 	ks_err rc = check_header_text(m->to, "to", e);
 	if (rc)
@@ -186,7 +163,7 @@ ks_err mail_message_check(const mail_config *cfg, const mail_message *m, ks_erro
 		return ks_fail(e, KS_ERR_INVALID, "to", "to is not a valid e-mail address");
 	if ((rc = check_header_text(m->subject, "subject", e)))
 		return rc;
-	if (!utf8_valid(m->subject) || strlen(m->subject) > MAIL_SUBJECT_MAX)
+	if (!mail_utf8_ok(m->subject) || strlen(m->subject) > MAIL_SUBJECT_MAX)
 		return ks_fail(e, KS_ERR_INVALID, "subject", "subject is not valid UTF-8 or too long");
 	if ((rc = check_header_text(m->message_id, "message_id", e)))
 		return rc;

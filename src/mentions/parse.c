@@ -19,6 +19,7 @@
 
 #include "core/csv.h"
 #include "core/clock.h"
+#include "core/utf8.h"
 
 /* ---- small pieces ---------------------------------------------------------- */
 
@@ -197,37 +198,25 @@ bool mp_number(const char *s, double *out)
 
 /* First byte that is not UTF-8 (or NUL) in buf: false with its line and
  * column (1-based, columns in bytes). Overlongs, surrogates and code
- * points past U+10FFFF are refused as jansson refuses them. */
+ * points past U+10FFFF are refused as jansson refuses them (utf8_valid). */
 static bool mp_utf8_ok(const char *buf, size_t len, int *line, int *col)
 {
-	const unsigned char *p = (const unsigned char *)buf;
+	size_t bad = len;
+	bool valid = utf8_valid(buf, len, &bad);
+	const char *nul = memchr(buf, '\0', bad);
 	*line = 1;
+	if (nul)
+		bad = (size_t)(nul - buf);
+	else if (valid)
+		return true;
 	size_t line_start = 0;
-	for (size_t i = 0; i < len;) {
-		unsigned c = p[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		bool ok = n != 0 && c != 0 && i + n <= len && c != 0xc0 && c != 0xc1 && c <= 0xf4;
-		for (size_t k = 1; ok && k < n; k++)
-			ok = (p[i + k] & 0xc0) == 0x80;
-		if (ok && n == 3) {
-			unsigned cp = ((c & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6);
-			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-		}
-		if (ok && n == 4) {
-			unsigned cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3fu) << 12);
-			ok = cp >= 0x10000 && cp <= 0x10ffff;
-		}
-		if (!ok) {
-			*col = (int)(i - line_start) + 1;
-			return false;
-		}
-		if (c == '\n') {
+	for (size_t i = 0; i < bad; i++)
+		if (buf[i] == '\n') {
 			(*line)++;
 			line_start = i + 1;
 		}
-		i += n;
-	}
-	return true;
+	*col = (int)(bad - line_start) + 1;
+	return false;
 }
 
 size_t mp_utf8_cut(const char *s, size_t max)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "model/idata.h"
 
 static const char *const idata_names[IDATA__KINDS] = {"customers", "products", "holdings", "events"};
@@ -71,33 +72,8 @@ bool idata_attr_key_ok(const char *key)
 
 bool idata_text_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned char c = *p++;
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F)
-				return false;
-			continue;
-		}
-		/* RFC 3629 table 3-7: the second byte's range rules out overlong
-		 * forms, surrogates and code points past U+10FFFF */
-		int extra = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
-		if (extra < 0)
-			return false;
-		/* H8: the C1 controls U+0080..U+009F are invisible when stored and
-		 * shown; in an import they are a byte the encoding does not define
-		 * (cp1252's 0x81, 0x8D, 0x8F, 0x90, 0x9D) */
-		if (c == 0xC2 && *p >= 0x80 && *p <= 0x9F)
-			return false;
-		unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-		unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-		if (*p < lo || *p > hi)
-			return false;
-		for (int i = 0; i < extra; i++, p++)
-			if ((*p & 0xC0) != 0x80)
-				return false;
-	}
-	return true;
+	/* H8: the C1 controls are refused too (see utf8_text_ok) */
+	return utf8_text_ok(s, true);
 }
 
 const char *idata_json_text(const json_t *v, char *buf, size_t n)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 /* ======================================================================
  * Language
  * ====================================================================== */
@@ -707,47 +709,6 @@ static int survey_hex(unsigned char c)
 	return -1;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past
- * U+10FFFF. */
-static bool survey_utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t need;
-		unsigned long cp, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-			cp = c & 0x1F;
-			min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			need = 2;
-			cp = c & 0x0F;
-			min = 0x800;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i - 1 < need)
-			return false;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
 
 size_t survey_text_chars(const char *s, size_t n)
 {
@@ -783,7 +744,7 @@ static bool survey_decode(const char *in, size_t n, char *out, size_t *out_len)
 	}
 	out[j] = '\0';
 	*out_len = j;
-	return survey_utf8_valid((const unsigned char *)out, j);
+	return utf8_valid(out, j, NULL);
 }
 
 typedef enum { SURVEY_INT_OK, SURVEY_INT_BAD, SURVEY_INT_BIG } survey_int_result;

@@ -1,0 +1,39 @@
+/* utf8.c — see utf8.h. */
+#include "core/utf8.h"
+
+#include <string.h>
+
+#include <utf8proc.h>
+
+bool utf8_valid(const char *s, size_t n, size_t *bad)
+{
+	size_t i = 0;
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+						      (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0) {
+			if (bad)
+				*bad = i;
+			return false;
+		}
+		i += (size_t)k;
+	}
+	return true;
+}
+
+bool utf8_text_ok(const char *s, bool no_c1)
+{
+	size_t n = strlen(s);
+	if (!utf8_valid(s, n, NULL))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') || *p == 0x7F)
+			return false;
+		/* U+0080..U+009F are C2 80..C2 9F: in valid UTF-8 a C2 byte always
+		 * starts a character, so p[1] is its second byte */
+		if (no_c1 && *p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			return false;
+	}
+	return true;
+}

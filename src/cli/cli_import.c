@@ -201,27 +201,13 @@ static const char *const imp_usage =
 static int imp_parse(int argc, char **argv, imp_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(imp_usage, stdout);
-			return -1;
-		} else if (strcmp(a, "--dry-run") == 0) {
-			o->dry_run = true;
-		} else if (a[0] == '-' && a[1] != '\0') {
-			const char **dst = strcmp(a, "--db") == 0 ? &o->db
-					 : strcmp(a, "--drivers") == 0 ? &o->drivers
-					 : strcmp(a, "--ignore") == 0 ? &o->ignore : NULL;
-			if (!dst || !v)
-				return cli_usage_error("import", imp_usage, "unknown or incomplete option '%s'", a);
-			*dst = v;
-			i++;
-		} else if (o->file) {
-			return cli_usage_error("import", imp_usage, "one file at a time ('%s' and '%s')", o->file, a);
-		} else {
-			o->file = a;
-		}
-	}
+	const cli_opt opts[] = {
+		{"--db", &o->db, NULL}, {"--drivers", &o->drivers, NULL}, {"--ignore", &o->ignore, NULL},
+		{"--dry-run", NULL, &o->dry_run}, {NULL, NULL, NULL},
+	};
+	int rc = cli_parse_opts("import", imp_usage, argc - 1, argv + 1, opts, &o->file);
+	if (rc)
+		return rc;
 	if (!o->db || !o->file)
 		return cli_usage_error("import", imp_usage, "%s", "--db DB and a FILE are required");
 	return 0;

@@ -85,30 +85,14 @@ static int imd_parse(int argc, char **argv, imd_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	idata_kind_parse(argv[0], &o->kind);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(imd_usage, stdout);
-			return -1;
-		} else if (strcmp(a, "--dry-run") == 0) {
-			o->dry_run = true;
-		} else if (a[0] == '-' && a[1] != '\0') {
-			const char **dst = strcmp(a, "--db") == 0 ? &o->db
-					 : strcmp(a, "--mapping") == 0 ? &o->mapping
-					 : strcmp(a, "--skip-bad") == 0 ? &o->rejects
-					 : strcmp(a, "--format") == 0 ? &o->format
-					 : strcmp(a, "--encoding") == 0 ? &o->encoding
-					 : strcmp(a, "--time-zone") == 0 ? &o->time_zone : NULL;
-			if (!dst || !v)
-				return cli_usage_error("import", imd_usage, "unknown or incomplete option '%s'", a);
-			*dst = v;
-			i++;
-		} else if (o->file) {
-			return cli_usage_error("import", imd_usage, "one file at a time ('%s' and '%s')", o->file, a);
-		} else {
-			o->file = a;
-		}
-	}
+	const cli_opt opts[] = {
+		{"--db", &o->db, NULL}, {"--mapping", &o->mapping, NULL}, {"--skip-bad", &o->rejects, NULL},
+		{"--format", &o->format, NULL}, {"--encoding", &o->encoding, NULL},
+		{"--time-zone", &o->time_zone, NULL}, {"--dry-run", NULL, &o->dry_run}, {NULL, NULL, NULL},
+	};
+	int rc = cli_parse_opts("import", imd_usage, argc - 1, argv + 1, opts, &o->file);
+	if (rc)
+		return rc;
 	if (!o->db || !o->file)
 		return cli_usage_error("import", imd_usage, "%s", "--db DB and a FILE are required");
 	if (o->format && strcmp(o->format, "csv") != 0 && strcmp(o->format, "jsonl") != 0)

@@ -39,23 +39,10 @@ typedef struct imm_opts {
 static int imm_parse(int argc, char **argv, imm_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(imm_usage, stdout);
-			return -1;
-		} else if (a[0] == '-' && a[1] != '\0') {
-			const char **dst = strcmp(a, "--db") == 0 ? &o->db : strcmp(a, "--format") == 0 ? &o->format : NULL;
-			if (!dst || !v)
-				return cli_usage_error("import mentions", imm_usage, "unknown or incomplete option '%s'", a);
-			*dst = v;
-			i++;
-		} else if (o->file) {
-			return cli_usage_error("import mentions", imm_usage, "one file at a time ('%s' and '%s')", o->file, a);
-		} else {
-			o->file = a;
-		}
-	}
+	const cli_opt opts[] = {{"--db", &o->db, NULL}, {"--format", &o->format, NULL}, {NULL, NULL, NULL}};
+	int rc = cli_parse_opts("import mentions", imm_usage, argc - 2, argv + 2, opts, &o->file);
+	if (rc)
+		return rc;
 	if (!o->db || !o->file)
 		return cli_usage_error("import mentions", imm_usage, "%s", "--db DB and a FILE are required");
 	if (o->format && !mentions_format_known(o->format))

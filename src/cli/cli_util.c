@@ -59,3 +59,40 @@ int cli_usage_error(const char *command, const char *usage, const char *fmt, ...
 	fprintf(stderr, "\n\n%s", usage);
 	return CLI_EXIT_USAGE;
 }
+
+static const cli_opt *cli_find_opt(const cli_opt *opts, const char *name)
+{
+	for (; opts->name; opts++)
+		if (strcmp(opts->name, name) == 0)
+			return opts;
+	return NULL;
+}
+
+int cli_parse_opts(const char *command, const char *usage, int n, char **args, const cli_opt *opts,
+		   const char **file)
+{
+	*file = NULL;
+	for (int i = 0; i < n; i++) {
+		const char *a = args[i], *v = i + 1 < n ? args[i + 1] : NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage, stdout);
+			return -1;
+		}
+		if (a[0] == '-' && a[1] != '\0') {
+			const cli_opt *o = cli_find_opt(opts, a);
+			if (o && o->flag) {
+				*o->flag = true;
+				continue;
+			}
+			if (!o || !v)
+				return cli_usage_error(command, usage, "unknown or incomplete option '%s'", a);
+			*o->value = v;
+			i++;
+		} else if (*file) {
+			return cli_usage_error(command, usage, "one file at a time ('%s' and '%s')", *file, a);
+		} else {
+			*file = a;
+		}
+	}
+	return 0;
+}

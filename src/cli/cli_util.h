@@ -32,6 +32,23 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *command, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* One option of a command: "--name VALUE" stores VALUE in *value, or a
+ * flag ("--dry-run") sets *flag (exactly one of value and flag is set).
+ * A table of options ends with {NULL}. */
+typedef struct cli_opt {
+	const char *name;
+	const char **value;
+	bool *flag;
+} cli_opt;
+
+/* Read args[0..n) against opts, with at most one positional argument
+ * (*file, left NULL when none) and --help / -h (the usage on stdout). An
+ * unknown option, one without its value or a second file is a usage error
+ * (cli_usage_error with command and usage). Returns 0, -1 after --help,
+ * or CLI_EXIT_USAGE. */
+int cli_parse_opts(const char *command, const char *usage, int n, char **args, const cli_opt *opts,
+		   const char **file);
+
 /* 0 when db names a regular file; otherwise prints
  * "klantstem: no database file at 'DB'" and returns 1. */
 int cli_db_exists(const char *db);

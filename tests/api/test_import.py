@@ -356,6 +356,20 @@ def main(t, srv):
     t.check(rc == 1 and "No such file" in err, "a missing file: exit 1", err)
     rc, out, err = ks.run_cli(["import", "kpis", "--db", db, path])
     t.check(rc == 2 and "cannot import 'kpis' (known: responses, mentions, customers, products, holdings, events)" in err, "an unknown kind: usage error (exit 2)", err)
+    # every import reads its options the same way (cli_parse_opts)
+    for kind, cmd in (("responses", "import"), ("customers", "import"), ("mentions", "import mentions")):
+        rc, out, err = ks.run_cli(["import", kind, "--db", db, path, "--bogus", "x"])
+        t.check(rc == 2 and ("klantstem: %s: unknown or incomplete option '--bogus'" % cmd) in err and "usage:" in err,
+                "import %s: an unknown option is a usage error naming it (exit 2)" % kind, err)
+        rc, out, err = ks.run_cli(["import", kind, path, "--db"])
+        t.check(rc == 2 and ("klantstem: %s: unknown or incomplete option '--db'" % cmd) in err,
+                "import %s: an option without its value is a usage error (exit 2)" % kind, err)
+        rc, out, err = ks.run_cli(["import", kind, "--db", db, path, path + ".2"])
+        t.check(rc == 2 and ("one file at a time ('%s' and '%s.2')" % (path, path)) in err,
+                "import %s: a second file is a usage error (exit 2)" % kind, err)
+        rc, out, err = ks.run_cli(["import", kind, "--help"])
+        t.check(rc == 0 and out.startswith("usage: klantstem import") and err == "",
+                "import %s --help: the usage on stdout, exit 0" % kind, (rc, out[:60], err))
     many = os.path.join(d, "many.csv")
     write(many, "received_at,touchpoint,nps\n" + "".join("2025-01-01,Telefoon,%d\n" % (20 + i) for i in range(60))
           + "2025-01-01,Telefoon\n")

@@ -38,7 +38,6 @@ static bool mail_utf8_ok(const char *s)
 	return utf8_valid(s, strlen(s), NULL);
 }
 
-
 /* Visible ASCII that may appear in an address or a message id: no space,
  * no control characters, none of RFC 5322's specials except '@' and '.'. */
 static bool atom_char(char c)

@@ -53,7 +53,7 @@ ks_err api_customer_timeline(http_req *req, ks_error *e)
 	if (!err)
 		err = api_tl_limit(req, &limit, e);
 	if (!err)
-		err = store_timeline_customer(app->store, id, before, limit, &out, e);
+		err = store_timeline_customer(app->store, id, req->who.language, before, limit, &out, e);
 	if (err)
 		return err;
 	http_reply_json(req, 200, out);

@@ -42,9 +42,11 @@ class Session:
         return self.srv.request("GET", path, headers={"Cookie": "ks_session=" + self.cookie}, auth=False)
 
 
-def make_user(srv, role, unit_id=None, employee_id=None):
+def make_user(srv, role, unit_id=None, employee_id=None, language=None):
     email = "%s@timeline.test" % ks.uniq(role)
     body = {"email": email, "name": role.title(), "role": role, "password": PASSWORD}
+    if language:
+        body["language"] = language
     if unit_id:
         body["unit_id"] = unit_id
     if employee_id:
@@ -99,7 +101,9 @@ def expected(srv, f, cust, c, inv, r, case):
     """The items as docs/API.md describes them, from the fixture's known
     values (times set on the test clock) and the stored rows."""
     times = srv.sql("SELECT sent_at, opened_at, completed_at FROM invitations WHERE id = ?", (inv["id"],))[0]
-    reason = srv.sql("SELECT reason FROM cases WHERE id = ?", (case["id"],))[0][0]
+    # the case's reason in the reader's language (the admin reads Dutch):
+    # its first trigger's, as the case page shows it
+    reason = srv.sql("SELECT reason_nl FROM case_triggers WHERE case_id = ? ORDER BY id LIMIT 1", (case["id"],))[0][0]
     a = srv.sql("SELECT language, label, score FROM text_analysis WHERE response_id = ?", (r["id"],))
     themes = srv.sql("SELECT theme, subtheme, label FROM text_themes WHERE response_id = ? ORDER BY rowid",
                      (r["id"],))
@@ -168,6 +172,60 @@ def test_items(t, srv, f):
     return cust
 
 
+def test_language_and_more(t, srv, f, cust):
+    """The case's reason in English for an English reader; a reminder, a
+    failed invitation and an opt-out as items."""
+    en = make_user(srv, "director", language="en")
+    st, _, tl = en.get("/api/v1/customers/%d/timeline" % cust["id"])
+    opened = [x for x in tl.get("items", []) if x["kind"] == "case" and x["event"] == "opened"] if st == 200 else []
+    want_en, want_nl = srv.sql("SELECT reason_en, reason_nl FROM case_triggers WHERE case_id = ? ORDER BY id LIMIT 1",
+                               (opened[0]["id"] if opened else 0,))[0] if opened else (None, None)
+    t.check(want_en and want_en != want_nl, "fixture: the case's reason differs in English and Dutch (%r, %r)"
+            % (want_en, want_nl))
+    t.eq([(x["summary"], x["text"]) for x in opened], [(want_en, want_en)],
+         "an English reader reads the case's reason in English")
+
+    # a reminder, then an opt-out
+    must(srv.request("PUT", "/api/v1/touchpoints/%d/rule" % f["tp1"]["id"], {"delay_minutes": 0, "reminder_days": 1}),
+         200, "PUT rule with a reminder after 1 day")
+    rita = srv.create("customers", {"external_id": ks.uniq("TR"), "name": "Rita Rappel",
+                                    "email": "rita@tijdlijn.example", "language": "nl"})
+    t1 = T0 + 10 * 86400
+    ks.set_clock(srv, t1)
+    rc = must(srv.post("/api/v1/contacts", {"customer_id": rita["id"], "touchpoint_id": f["tp1"]["id"],
+                                            "channel": "email", "occurred_at": ks.iso(t1)}), 201, "Rita's contact")
+    must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run (send)")
+    ks.set_clock(srv, t1 + 86400 + 60)
+    must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run (reminder)")
+    ks.set_clock(srv, t1 + 2 * 86400)
+    must(srv.post("/api/v1/customers/%d/opt-out" % rita["id"], {}), 200, "Rita opts out")
+    sent, reminded = srv.sql("SELECT sent_at, reminder_sent_at FROM invitations WHERE contact_id = ?", (rc["id"],))[0]
+    t.check(sent and reminded and reminded > sent, "fixture: Rita's invitation was sent and reminded (%s, %s)"
+            % (sent, reminded))
+    st, _, tl = srv.get("/api/v1/customers/%d/timeline" % rita["id"])
+    t.eq([(x["kind"], x["event"], x["at"]) for x in tl.get("items", [])],
+         [("opt_out", "opt_out", ks.iso(t1 + 2 * 86400)), ("invitation", "reminded", ks.iso(reminded)),
+          ("invitation", "sent", ks.iso(sent)), ("contact", "contact", ks.iso(t1))],
+         "a contact, its invitation sent and reminded, then the opt-out: newest first")
+
+    # a permanent refusal by the mail server: the invitation failed, shown
+    # when it was to go out
+    piet = srv.create("customers", {"external_id": ks.uniq("TP"), "name": "Piet Perm",
+                                    "email": "perm-piet@tijdlijn.example", "language": "nl"})
+    t2 = t1 + 3 * 86400
+    ks.set_clock(srv, t2)
+    pc = must(srv.post("/api/v1/contacts", {"customer_id": piet["id"], "touchpoint_id": f["tp1"]["id"],
+                                            "channel": "phone", "occurred_at": ks.iso(t2)}), 201, "Piet's contact")
+    must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run (refused)")
+    status, send_at = srv.sql("SELECT status, send_at FROM invitations WHERE contact_id = ?", (pc["id"],))[0]
+    t.eq(status, "failed", "fixture: the sink refused Piet's address for good (550): the invitation failed")
+    st, _, tl = srv.get("/api/v1/customers/%d/timeline" % piet["id"])
+    t.eq([(x["kind"], x["event"], x["at"], x.get("summary")) for x in tl.get("items", [])],
+         [("invitation", "failed", ks.iso(send_at or t2), "failed"),
+          ("contact", "contact", ks.iso(t2), "Telefonisch contact")],
+         "a failed invitation is an item at the time it was to go out")
+
+
 def test_access(t, srv, f, cust):
     path = "/api/v1/customers/%d/timeline" % cust["id"]
     lead = make_user(srv, "team_lead", unit_id=f["team"]["id"])
@@ -202,6 +260,7 @@ def main(t):
         srv.start()
         f = ks.base_fixture(srv)
         cust = test_items(t, srv, f)
+        test_language_and_more(t, srv, f, cust)
         test_access(t, srv, f, cust)
         srv.stop()
     finally:

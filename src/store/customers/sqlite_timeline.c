@@ -38,7 +38,7 @@ static const char sq_tl_sql[] =
 	" UNION ALL SELECT h.at, 'case', h.kind, h.case_id, 7, h.id, h.response_id, NULL, NULL, NULL,"
 	" h.from_status, h.to_status,"
 	" CASE WHEN h.kind = 'status' AND h.to_status = 'resolved' THEN c.customer_message"
-	" WHEN h.kind = 'opened' THEN c.reason WHEN h.kind = 'message' THEN h.detail END"
+	" WHEN h.kind = 'opened' THEN " SQ_CASE_REASON_IN("?2") " WHEN h.kind = 'message' THEN h.detail END"
 	" FROM case_history h JOIN cases c ON c.id = h.case_id WHERE c.customer_id = ?1"
 	" AND h.kind IN ('opened', 'status', 'message')"
 	" UNION ALL SELECT opted_out_at, 'opt_out', 'opt_out', id, 8, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
@@ -192,14 +192,15 @@ static json_t *sq_tl_item(sq_conn *c, sqlite3_stmt *st)
 /* Items before `before` (0: none), newest first: at least limit unless
  * there are fewer; a second is never split over two pages (the cursor is
  * a time), so a page runs past limit by the items of its last second. */
-static ks_err sq_tl_items(sq_conn *c, int64_t id, int64_t before, int limit, json_t *items, int64_t *next,
-			  ks_error *e)
+static ks_err sq_tl_items(sq_conn *c, int64_t id, const char *lang, int64_t before, int limit, json_t *items,
+			  int64_t *next, ks_error *e)
 {
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sq_tl_sql, &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, lang && strcmp(lang, "en") == 0 ? "en" : "nl", -1, SQLITE_STATIC);
 	int rc, n = 0;
 	int64_t last = 0;
 	*next = 0;
@@ -245,7 +246,8 @@ static ks_err sq_tl_customer(sq_conn *c, int64_t id, json_t **out, ks_error *e)
 	return err;
 }
 
-ks_err store_timeline_customer(ks_store *s, int64_t id, int64_t before, int limit, json_t **out, ks_error *e)
+ks_err store_timeline_customer(ks_store *s, int64_t id, const char *lang, int64_t before, int limit, json_t **out,
+			       ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
 	json_t *cust = NULL, *items = json_array();
@@ -255,7 +257,7 @@ ks_err store_timeline_customer(ks_store *s, int64_t id, int64_t before, int limi
 	if (!err)
 		err = sq_tl_customer(c, id, &cust, e);
 	if (!err)
-		err = sq_tl_items(c, id, before, limit, items, &next, e);
+		err = sq_tl_items(c, id, lang, before, limit, items, &next, e);
 	sq_release(s, c); /* ends the read transaction */
 	if (!err) {
 		*out = json_pack("{s:o, s:o, s:o}", "customer", cust, "items", items, "next",

@@ -283,8 +283,10 @@ void store_idata_rollback(store_idata *x);
  * opt-out, newest first: {"customer":{id,name},"items":[...],"next":ISO|null}.
  * before: unix seconds, only items before it (0: none); limit 1..200 (a page
  * runs past it by the items of its last second). One read transaction.
+ * A case's reason is in lang ("en", else Dutch), the reader's language.
  * KS_ERR_NOTFOUND for an unknown customer. *out is the caller's. */
-ks_err store_timeline_customer(ks_store *s, int64_t id, int64_t before, int limit, json_t **out, ks_error *e);
+ks_err store_timeline_customer(ks_store *s, int64_t id, const char *lang, int64_t before, int limit,
+			       json_t **out, ks_error *e);
 /* ==== end of customer timeline ============================================== */
 
 

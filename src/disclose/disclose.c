@@ -8,7 +8,6 @@
 
 #include "analytics/units.h"
 #include "disclose/canon.h"
-#include "disclose/product.h"
 #include "disclose/suppress.h"
 #include "disclose/text.h"
 
@@ -522,14 +521,12 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 	for (int i = 0; i < n_dims; i++)
 		if (an_dim_is_text(dims[i]))
 			return dc_text_query(ix, pol, f, period, dims, n_dims, out, e);
-	/* Issue 16 (H5): products overlap like themes: with units and whole
-	 * periods their cells are the product table's (below), else their
-	 * lines are product.c's. */
+	/* Issue 16: products overlap like themes; the guard above lets a
+	 * product grouping through only with units and whole periods, where
+	 * its cells are the product table's (below). */
 	bool products = false;
 	for (int i = 0; i < n_dims; i++)
 		products = products || dims[i] == AN_DIM_PRODUCT;
-	if (products && (period == NULL || dc_label_kind(period) == 0))
-		return dc_product_query(ix, pol, f, period, dims, n_dims, out, e);
 	ks_err err = an_query(ix, f, dims, n_dims, &out->r, e);
 	if (err)
 		return err;
@@ -570,8 +567,12 @@ ks_err dc_query(an_index *ix, const dc_policy *pol, const an_filter *f, const ch
 		return err;
 	}
 	if (products) {
+		/* no product table holds these cells: deciding them here would
+		 * decide them apart from every other reply — refused, as the
+		 * guard refuses what no table can hold */
 		dc_reply_free(out);
-		return dc_product_query(ix, pol, f, period, dims, n_dims, out, e);
+		return ks_fail(e, KS_ERR_INVALID, "product", "product: these figures cannot be protected "
+			       "across replies; group by units or whole periods only");
 	}
 	/* A filter on one theme or one sentiment (not both) is a layer of the
 	 * text table: its cells are those /themes and group_by=theme show for

@@ -11,6 +11,8 @@ PKGS    := libmicrohttpd jansson sqlite3 libsodium libcurl libqrencode
 PKGS    += libexttextcat libutf8proc
 # mentions (issue 16 H1, src/mentions): the Kiyoh/Klantenvertellen XML feed
 PKGS    += libxml-2.0
+# issue 17: the printable report (cairo's PDF surface) and the XLSX export
+PKGS    += cairo xlsxwriter
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
            -Wstrict-prototypes -Wformat=2
 CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L

@@ -205,6 +205,9 @@ ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f,
 #include "store/text/store_text.h"
 #include "store/reports/store_reports.h"
 #include "store/customers/store_customers.h"
+#include "store/governance/store_kpis.h"
+#include "store/governance/store_pulse.h"
+#include "store/governance/store_digest.h"
 
 
 #endif

@@ -1,5 +1,136 @@
-/* store_pulse.h — see issue 17 (governance). Included by store.h only. */
+/* store_pulse.h — the employee engagement pulse (eNPS; issue 17 P).
+ * Included by store.h only. SQL: src/store/governance/sqlite_pulse.c;
+ * schema and the anonymity promise: migrations/026_pulse.sql. The rules
+ * over these counts (min group, complementary suppression, who sees what)
+ * are src/pulse/pulse.c's; the store only counts and stores.
+ */
 #ifndef KS_STORE_PULSE_H
 #define KS_STORE_PULSE_H
+
+#define STORE_PULSE_TEXT_MAX 400     /* bytes of a question text */
+#define STORE_PULSE_COMMENT_MAX 2000 /* characters of a comment (the schema's CHECK) */
+#define STORE_PULSE_ITEMS 3          /* engagement items: 2 or 3 */
+
+typedef struct store_pulse_settings {
+	bool enabled;
+	int cadence_days;        /* 7..366 */
+	int open_days;           /* 1..60 */
+	int min_group;           /* >= 3 */
+	int min_group_comments;  /* >= 5 */
+	char language[3];        /* invitations to employees without an account language */
+	char enps[2][STORE_PULSE_TEXT_MAX];              /* [0] nl, [1] en */
+	char item[STORE_PULSE_ITEMS][2][STORE_PULSE_TEXT_MAX]; /* item[2] "" = two items */
+	char open[2][STORE_PULSE_TEXT_MAX];
+	int64_t updated_by, updated_at;
+} store_pulse_settings;
+
+/* The one row (the migration makes it). */
+ks_err store_pulse_settings_get(ks_store *s, store_pulse_settings *out, ks_error *e);
+/* Replace it (updated_at = now); the schema's CHECKs are the last guard:
+ * callers validate first (KS_ERR_RANGE naming the field otherwise). */
+ks_err store_pulse_settings_put(ks_store *s, const store_pulse_settings *in, int64_t now, ks_error *e);
+
+typedef struct store_pulse_wave {
+	int64_t id;
+	char period[8];          /* 'YYYY-MM', local month of opening */
+	int64_t opened_at, closes_at;
+	char status[8];          /* open | closed */
+	bool scheduled;
+	int64_t invited, answered;     /* invitations made, answers stored */
+	int64_t mail_sent, mail_failed;
+	json_t *questions;       /* owned: {enps:{nl,en}, items:[{nl,en}], open:{nl,en}} */
+} store_pulse_wave;
+void store_pulse_wave_clear(store_pulse_wave *w);
+
+/* Open a wave now: the wave, and an invitation (the mail outbox row) for
+ * every active employee with an e-mail address, in one transaction; the
+ * question texts of the settings are copied into it. *wave_id the new
+ * wave. period: the local month of now. */
+ks_err store_pulse_wave_open(ks_store *s, int64_t now, bool scheduled, int64_t user_id, int64_t *wave_id,
+			     ks_error *e);
+/* KS_ERR_NOTFOUND when there is no such wave. out->questions owned. */
+ks_err store_pulse_wave_get(ks_store *s, int64_t id, store_pulse_wave *out, ks_error *e);
+/* All waves, newest first, up to max; *out malloc'd (each cleared with
+ * store_pulse_wave_clear, then free). from/to: 'YYYY-MM' inclusive or
+ * NULL. */
+ks_err store_pulse_wave_list(ks_store *s, const char *from, const char *to, size_t max,
+			     store_pulse_wave **out, size_t *n, ks_error *e);
+/* Close a wave (its links stop working). KS_ERR_NOTFOUND. */
+ks_err store_pulse_wave_close(ks_store *s, int64_t id, ks_error *e);
+/* The scheduler's step: close waves past closes_at; when enabled and the
+ * newest scheduled-or-not wave opened cadence_days or more ago (or there
+ * is none), open one (scheduled). *opened the new wave's id, 0 = none. */
+ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error *e);
+
+/* ---- the mail (the invitation rows are the outbox) ---- */
+typedef struct store_pulse_job {
+	int64_t id;              /* the invitation */
+	int attempts;
+	char to_email[256];
+	char first_name[128];
+	char language[3];
+	char token[64];          /* fresh, only here and in the mail; its hash is stored */
+	int64_t closes_at;
+	char message_id[96];
+	char enps_question[STORE_PULSE_TEXT_MAX];  /* in language, {org} not yet replaced */
+} store_pulse_job;
+/* Crash recovery: 'sending' rows back to 'pending'. */
+ks_err store_pulse_mail_recover(ks_store *s, int *n, ks_error *e);
+/* Claim up to max due invitation mails of open waves; each gets a new
+ * token (a retry's mail carries a new link: the old one never reached
+ * anyone) whose hash replaces the stored one. */
+ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, int max, int *n, ks_error *e);
+ks_err store_pulse_mail_record(ks_store *s, const store_pulse_job *j, store_send_outcome outcome,
+			       const char *detail, int64_t now, ks_error *e);
+
+/* ---- the answer page ---- */
+typedef struct store_pulse_link {
+	int64_t wave_id;
+	char language[3];
+	bool answered;
+	bool closed;             /* the wave closed or past closes_at */
+	json_t *questions;       /* owned (json_decref) */
+} store_pulse_link;
+/* The invitation of a link token. KS_ERR_NOTFOUND for an unknown token. */
+ks_err store_pulse_link_resolve(ks_store *s, const char *token, int64_t now, store_pulse_link *out,
+				ks_error *e);
+
+typedef struct store_pulse_answer {
+	int enps;                /* 0..10 */
+	int item[STORE_PULSE_ITEMS]; /* 1..5, 0 = not answered */
+	const char *comment;     /* NULL / "" = none; borrowed */
+	char language[3];
+} store_pulse_answer;
+/* In one transaction: mark the token's invitation answered (KS_ERR_CONFLICT
+ * when it already was, KS_ERR_GONE when the wave closed, KS_ERR_NOTFOUND
+ * for an unknown token), store the answer with a random id in the
+ * employee's current team, count it on the wave. */
+ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pulse_answer *a, int64_t now,
+				 ks_error *e);
+
+/* ---- counts for results ---- */
+typedef struct store_pulse_count {
+	int64_t team_id;         /* the org unit the answers carry */
+	int64_t n, promoters, passives, detractors;
+	int64_t item_n[STORE_PULSE_ITEMS], item_sum[STORE_PULSE_ITEMS];
+} store_pulse_count;
+/* Per org unit of a wave's answers, *out malloc'd. */
+ks_err store_pulse_counts(ks_store *s, int64_t wave_id, store_pulse_count **out, size_t *n, ks_error *e);
+
+typedef struct store_pulse_unit {
+	int64_t id, parent_id;   /* parent 0 = a root */
+	char kind[16];           /* organisation | department | team */
+	char name[128];
+} store_pulse_unit;
+/* Every org unit, by id; *out malloc'd. */
+ks_err store_pulse_units(ks_store *s, store_pulse_unit **out, size_t *n, ks_error *e);
+/* The team of an employee (0 when unknown). */
+ks_err store_pulse_employee_team(ks_store *s, int64_t employee_id, int64_t *team_id, ks_error *e);
+
+/* The comments of a wave's answers in the given org units (ids, n_ids),
+ * in the random order of the answers' ids: a JSON array of strings (new
+ * reference). */
+ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_ids, size_t n_ids, json_t **out,
+			    ks_error *e);
 
 #endif

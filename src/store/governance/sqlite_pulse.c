@@ -1,0 +1,678 @@
+/* sqlite_pulse.c — the employee pulse's SQL (store_pulse.h; schema in
+ * migrations/026_pulse.sql). The anonymity rules live in the schema (what
+ * an answer row can hold) and in store_pulse_answer_submit (what it is
+ * given); results rules are src/pulse/pulse.c's.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define SQ_PULSE_MAX_ATTEMPTS 8
+#define SQ_PULSE_RECLAIM_S 600 /* a claim never recorded (a crash) is due again */
+
+static const sq_outbox sq_pulse_mails = {"pulse_invitations", "status", SQ_PULSE_MAX_ATTEMPTS, true};
+
+/* ---- settings ---------------------------------------------------------------- */
+
+static void sq_pulse_copy(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+	snprintf(dst, n, "%s", sq_ctext(st, col));
+}
+
+ks_err store_pulse_settings_get(ks_store *s, store_pulse_settings *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "SELECT enabled, cadence_days, open_days, min_group, min_group_comments, language,"
+			      " enps_nl, enps_en, item1_nl, item1_en, item2_nl, item2_en, coalesce(item3_nl, ''),"
+			      " coalesce(item3_en, ''), open_nl, open_en, coalesce(updated_by, 0),"
+			      " coalesce(updated_at, 0) FROM pulse_settings WHERE id = 1",
+			      &st, e);
+	if (!err) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			out->enabled = sqlite3_column_int(st, 0) != 0;
+			out->cadence_days = sqlite3_column_int(st, 1);
+			out->open_days = sqlite3_column_int(st, 2);
+			out->min_group = sqlite3_column_int(st, 3);
+			out->min_group_comments = sqlite3_column_int(st, 4);
+			sq_pulse_copy(out->language, sizeof out->language, st, 5);
+			for (int l = 0; l < 2; l++) {
+				sq_pulse_copy(out->enps[l], sizeof out->enps[l], st, 6 + l);
+				for (int i = 0; i < STORE_PULSE_ITEMS; i++)
+					sq_pulse_copy(out->item[i][l], sizeof out->item[i][l], st, 8 + 2 * i + l);
+				sq_pulse_copy(out->open[l], sizeof out->open[l], st, 14 + l);
+			}
+			out->updated_by = sqlite3_column_int64(st, 16);
+			out->updated_at = sqlite3_column_int64(st, 17);
+		} else {
+			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "pulse settings row missing")
+						: sq_fail(c, rc, e);
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_pulse_settings_put(ks_store *s, const store_pulse_settings *in, int64_t now, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "UPDATE pulse_settings SET enabled = ?1, cadence_days = ?2, open_days = ?3,"
+			      " min_group = ?4, min_group_comments = ?5, language = ?6, enps_nl = ?7, enps_en = ?8,"
+			      " item1_nl = ?9, item1_en = ?10, item2_nl = ?11, item2_en = ?12, item3_nl = ?13,"
+			      " item3_en = ?14, open_nl = ?15, open_en = ?16, updated_by = ?17, updated_at = ?18"
+			      " WHERE id = 1",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int(st, 1, in->enabled);
+		sqlite3_bind_int(st, 2, in->cadence_days);
+		sqlite3_bind_int(st, 3, in->open_days);
+		sqlite3_bind_int(st, 4, in->min_group);
+		sqlite3_bind_int(st, 5, in->min_group_comments);
+		sqlite3_bind_text(st, 6, in->language, -1, SQLITE_STATIC);
+		for (int l = 0; l < 2; l++) {
+			sqlite3_bind_text(st, 7 + l, in->enps[l], -1, SQLITE_STATIC);
+			for (int i = 0; i < STORE_PULSE_ITEMS; i++)
+				if (in->item[i][l][0])
+					sqlite3_bind_text(st, 9 + 2 * i + l, in->item[i][l], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 15 + l, in->open[l], -1, SQLITE_STATIC);
+		}
+		sq_bind_id(st, 17, in->updated_by);
+		sqlite3_bind_int64(st, 18, now);
+		err = sq_cstep(c, st, e);
+	}
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	return err;
+}
+
+/* ---- waves ---------------------------------------------------------------------- */
+
+void store_pulse_wave_clear(store_pulse_wave *w)
+{
+	json_decref(w->questions);
+	w->questions = NULL;
+}
+
+static json_t *sq_pulse_pair(const char *nl, const char *en)
+{
+	return json_pack("{s:s, s:s}", "nl", nl, "en", en);
+}
+
+/* The settings' question texts as a wave keeps them. */
+static json_t *sq_pulse_questions(const store_pulse_settings *p)
+{
+	json_t *items = json_array();
+	for (int i = 0; i < STORE_PULSE_ITEMS; i++)
+		if (p->item[i][0][0])
+			json_array_append_new(items, sq_pulse_pair(p->item[i][0], p->item[i][1]));
+	return json_pack("{s:o, s:o, s:o}", "enps", sq_pulse_pair(p->enps[0], p->enps[1]), "items", items,
+			 "open", sq_pulse_pair(p->open[0], p->open[1]));
+}
+
+static ks_err sq_pulse_open_in(ks_store *s, sq_conn *c, const store_pulse_settings *p, int64_t now,
+			       bool scheduled, int64_t user_id, int64_t *wave_id, ks_error *e)
+{
+	json_t *q = sq_pulse_questions(p);
+	char *qtext = q ? json_dumps(q, JSON_COMPACT) : NULL;
+	json_decref(q);
+	if (qtext == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	(void)s;
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO pulse_waves (period, opened_at, closes_at, scheduled, questions, created_by)"
+			      " VALUES (ks_local_month(?1), ?1, ?2, ?3, ?4, ?5)",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, now + (int64_t)p->open_days * 86400);
+		sqlite3_bind_int(st, 3, scheduled);
+		sqlite3_bind_text(st, 4, qtext, -1, SQLITE_STATIC);
+		sq_bind_id(st, 5, user_id);
+		err = sq_cstep(c, st, e);
+	}
+	free(qtext);
+	if (err)
+		return err;
+	*wave_id = sqlite3_last_insert_rowid(c->db);
+	/* every active employee with an address; the account's language
+	 * when they have one */
+	err = sq_cprep(c,
+		       "INSERT INTO pulse_invitations (wave_id, employee_id, language, next_attempt_at)"
+		       " SELECT ?1, em.id, coalesce((SELECT u.language FROM users u WHERE u.employee_id = em.id"
+		       "  AND u.deleted_at IS NULL ORDER BY u.id LIMIT 1), ?2), ?3"
+		       " FROM employees em WHERE em.active = 1 AND em.email IS NOT NULL AND em.email <> ''"
+		       " ORDER BY em.id",
+		       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, *wave_id);
+		sqlite3_bind_text(st, 2, p->language, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err) {
+		err = sq_cprep(c,
+			       "UPDATE pulse_waves SET invited = (SELECT count(*) FROM pulse_invitations"
+			       " WHERE wave_id = ?1) WHERE id = ?1",
+			       &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, *wave_id);
+			err = sq_cstep(c, st, e);
+		}
+	}
+	return err;
+}
+
+ks_err store_pulse_wave_open(ks_store *s, int64_t now, bool scheduled, int64_t user_id, int64_t *wave_id,
+			     ks_error *e)
+{
+	*wave_id = 0;
+	store_pulse_settings *p = malloc(sizeof *p);
+	if (p == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = store_pulse_settings_get(s, p, e);
+	if (err) {
+		free(p);
+		return err;
+	}
+	sq_conn *c = sq_acquire(s);
+	err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err) {
+		err = sq_pulse_open_in(s, c, p, now, scheduled, user_id, wave_id, e);
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err) {
+			sq_exec(c, "ROLLBACK", NULL);
+			*wave_id = 0;
+		}
+	}
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	free(p);
+	return err;
+}
+
+#define SQ_PULSE_WAVE_COLS                                                                               \
+	"w.id, w.period, w.opened_at, w.closes_at, w.status, w.scheduled, w.questions, w.invited,"       \
+	" w.answered, (SELECT count(*) FROM pulse_invitations i WHERE i.wave_id = w.id AND"              \
+	" i.status = 'sent'), (SELECT count(*) FROM pulse_invitations i WHERE i.wave_id = w.id AND"      \
+	" i.status = 'failed')"
+
+static void sq_pulse_wave_row(sqlite3_stmt *st, void *elem)
+{
+	store_pulse_wave *w = elem;
+	memset(w, 0, sizeof *w);
+	w->id = sqlite3_column_int64(st, 0);
+	sq_pulse_copy(w->period, sizeof w->period, st, 1);
+	w->opened_at = sqlite3_column_int64(st, 2);
+	w->closes_at = sqlite3_column_int64(st, 3);
+	sq_pulse_copy(w->status, sizeof w->status, st, 4);
+	w->scheduled = sqlite3_column_int(st, 5) != 0;
+	w->questions = json_loads(sq_ctext(st, 6), 0, NULL);
+	w->invited = sqlite3_column_int64(st, 7);
+	w->answered = sqlite3_column_int64(st, 8);
+	w->mail_sent = sqlite3_column_int64(st, 9);
+	w->mail_failed = sqlite3_column_int64(st, 10);
+}
+
+ks_err store_pulse_wave_get(ks_store *s, int64_t id, store_pulse_wave *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT " SQ_PULSE_WAVE_COLS " FROM pulse_waves w WHERE w.id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			sq_pulse_wave_row(st, out);
+		else
+			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "pulse wave %lld not found",
+							  (long long)id)
+						: sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_pulse_wave_list(ks_store *s, const char *from, const char *to, size_t max,
+			     store_pulse_wave **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "SELECT " SQ_PULSE_WAVE_COLS " FROM pulse_waves w"
+			      " WHERE (?1 IS NULL OR w.period >= ?1) AND (?2 IS NULL OR w.period <= ?2)"
+			      " ORDER BY w.opened_at DESC, w.id DESC",
+			      &st, e);
+	if (!err) {
+		if (from)
+			sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+		if (to)
+			sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+		bool more = false;
+		err = sq_collect(c, st, sizeof **out, sq_pulse_wave_row, max, (void **)out, n, &more, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_pulse_wave_close(ks_store *s, int64_t id, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "UPDATE pulse_waves SET status = 'closed' WHERE id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		err = sq_cstep(c, st, e);
+		if (!err && sqlite3_changes(c->db) == 0)
+			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "pulse wave %lld not found", (long long)id);
+	}
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	return err;
+}
+
+ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error *e)
+{
+	*opened = 0;
+	store_pulse_settings *p = malloc(sizeof *p);
+	if (p == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = store_pulse_settings_get(s, p, e);
+	sq_conn *c = sq_acquire(s);
+	if (!err)
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (err) {
+		sq_release(s, c);
+		free(p);
+		return err;
+	}
+	sqlite3_stmt *st;
+	err = sq_cprep(c, "UPDATE pulse_waves SET status = 'closed' WHERE status = 'open' AND closes_at <= ?1", &st,
+		       e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		err = sq_cstep(c, st, e);
+	}
+	int64_t last = 0;
+	if (!err && p->enabled)
+		err = sq_one_id(c, "SELECT coalesce(max(opened_at), 0) FROM pulse_waves WHERE ?1 = ?1", 0, &last, e);
+	if (!err && p->enabled && (last == 0 || now - last >= (int64_t)p->cadence_days * 86400))
+		err = sq_pulse_open_in(s, c, p, now, true, 0, opened, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	if (err) {
+		sq_exec(c, "ROLLBACK", NULL);
+		*opened = 0;
+	}
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	free(p);
+	return err;
+}
+
+/* ---- mail ------------------------------------------------------------------------- */
+
+/* The stored form of a link token: SHA-256, hex. */
+static void sq_pulse_hash(const char *token, char out[2 * crypto_hash_sha256_BYTES + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(out, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof h);
+}
+
+ks_err store_pulse_mail_recover(ks_store *s, int *n, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_outbox_recover(c, &sq_pulse_mails, n, e);
+	sq_release(s, c);
+	return err;
+}
+
+static void sq_pulse_job_row(sqlite3_stmt *st, store_pulse_job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = sqlite3_column_int64(st, 0);
+	j->attempts = sqlite3_column_int(st, 1) + 1;
+	sq_pulse_copy(j->to_email, sizeof j->to_email, st, 2);
+	sq_pulse_copy(j->first_name, sizeof j->first_name, st, 3);
+	sq_pulse_copy(j->language, sizeof j->language, st, 4);
+	j->closes_at = sqlite3_column_int64(st, 5);
+	json_t *q = json_loads(sq_ctext(st, 6), 0, NULL);
+	const char *text = json_string_value(json_object_get(json_object_get(q, "enps"), j->language));
+	snprintf(j->enps_question, sizeof j->enps_question, "%s", text ? text : "");
+	json_decref(q);
+	snprintf(j->message_id, sizeof j->message_id, "pulse-%lld-%d@klantstem", (long long)j->id, j->attempts);
+}
+
+ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, int max, int *n, ks_error *e)
+{
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_cprep(c,
+			       "SELECT i.id, i.attempts, coalesce(em.email, ''), coalesce(em.first_name, ''),"
+			       " i.language, w.closes_at, w.questions"
+			       " FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id"
+			       " LEFT JOIN employees em ON em.id = i.employee_id"
+			       " WHERE w.status = 'open' AND w.closes_at > ?1 AND i.answered = 0"
+			       " AND ((i.status = 'pending' AND i.next_attempt_at <= ?1)"
+			       "  OR (i.status = 'sending' AND i.claimed_at <= ?1 - ?3))"
+			       " ORDER BY i.next_attempt_at, i.id LIMIT ?2",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, max);
+		sqlite3_bind_int(st, 3, SQ_PULSE_RECLAIM_S);
+		int rc = SQLITE_DONE;
+		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			sq_pulse_job_row(st, &jobs[(*n)++]);
+		if (*n < max && rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	for (int i = 0; !err && i < *n; i++) {
+		err = sq_outbox_mark_sending(c, &sq_pulse_mails, jobs[i].id, jobs[i].attempts, now, e);
+		char token[MODEL_TOKEN_LEN + 1], hash[2 * crypto_hash_sha256_BYTES + 1];
+		sq_token(token);
+		snprintf(jobs[i].token, sizeof jobs[i].token, "%s", token);
+		sq_pulse_hash(token, hash);
+		if (!err)
+			err = sq_cprep(c, "UPDATE pulse_invitations SET token_hash = ?2 WHERE id = ?1", &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, jobs[i].id);
+			sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+			err = sq_cstep(c, st, e);
+		}
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	else
+		sq_exec(c, "ROLLBACK", NULL);
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	if (err)
+		*n = 0;
+	return err;
+}
+
+ks_err store_pulse_mail_record(ks_store *s, const store_pulse_job *j, store_send_outcome outcome,
+			       const char *detail, int64_t now, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_outbox_record(c, &sq_pulse_mails, j->id, j->attempts, outcome, detail, now, NULL, e);
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	return err;
+}
+
+/* ---- answering ---------------------------------------------------------------------- */
+
+ks_err store_pulse_link_resolve(ks_store *s, const char *token, int64_t now, store_pulse_link *out,
+				ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->language, sizeof out->language, "nl");
+	char hash[2 * crypto_hash_sha256_BYTES + 1];
+	sq_pulse_hash(token, hash);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "SELECT i.wave_id, i.language, i.answered, w.status <> 'open' OR w.closes_at <= ?2,"
+			      " w.questions FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id"
+			      " WHERE i.token_hash = ?1",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, now);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			out->wave_id = sqlite3_column_int64(st, 0);
+			sq_pulse_copy(out->language, sizeof out->language, st, 1);
+			out->answered = sqlite3_column_int(st, 2) != 0;
+			out->closed = sqlite3_column_int(st, 3) != 0;
+			out->questions = json_loads(sq_ctext(st, 4), 0, NULL);
+		} else {
+			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown link")
+						: sq_fail(c, rc, e);
+		}
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* A random positive 63-bit id: the answers' order in the table (by rowid)
+ * is then the order of these numbers, unrelated to time. */
+static int64_t sq_pulse_random_id(void)
+{
+	uint64_t v = 0;
+	while (v == 0) {
+		randombytes_buf(&v, sizeof v);
+		v >>= 1;
+	}
+	return (int64_t)v;
+}
+
+static ks_err sq_pulse_insert_answer(sq_conn *c, int64_t wave_id, int64_t team_id, const store_pulse_answer *a,
+				     ks_error *e)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		sqlite3_stmt *st;
+		ks_err err = sq_cprep(c,
+				      "INSERT INTO pulse_answers (id, wave_id, team_id, enps, item1, item2, item3,"
+				      " comment, language) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+				      &st, e);
+		if (err)
+			return err;
+		sqlite3_bind_int64(st, 1, sq_pulse_random_id());
+		sqlite3_bind_int64(st, 2, wave_id);
+		sqlite3_bind_int64(st, 3, team_id);
+		sqlite3_bind_int(st, 4, a->enps);
+		for (int i = 0; i < STORE_PULSE_ITEMS; i++)
+			if (a->item[i] > 0)
+				sqlite3_bind_int(st, 5 + i, a->item[i]);
+		if (a->comment && a->comment[0])
+			sqlite3_bind_text(st, 8, a->comment, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, a->language, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE)
+			return KS_OK;
+		if (rc != SQLITE_CONSTRAINT || sqlite3_extended_errcode(c->db) != SQLITE_CONSTRAINT_PRIMARYKEY)
+			return sq_fail(c, rc, e);
+		/* a collision of two random ids (2^-63 a pair): draw again */
+	}
+	return ks_fail(e, KS_ERR_INTERNAL, NULL, "no free answer id");
+}
+
+ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pulse_answer *a, int64_t now,
+				 ks_error *e)
+{
+	char hash[2 * crypto_hash_sha256_BYTES + 1];
+	sq_pulse_hash(token, hash);
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (err) {
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_stmt *st;
+	int64_t inv = 0, wave = 0, team = 0;
+	int answered = 0, closed = 0;
+	err = sq_cprep(c,
+		       "SELECT i.id, i.wave_id, i.answered, w.status <> 'open' OR w.closes_at <= ?2,"
+		       " coalesce(em.team_id, 0) FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id"
+		       " LEFT JOIN employees em ON em.id = i.employee_id WHERE i.token_hash = ?1",
+		       &st, e);
+	if (!err) {
+		sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, now);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			inv = sqlite3_column_int64(st, 0);
+			wave = sqlite3_column_int64(st, 1);
+			answered = sqlite3_column_int(st, 2);
+			closed = sqlite3_column_int(st, 3);
+			team = sqlite3_column_int64(st, 4);
+		} else if (rc != SQLITE_DONE) {
+			err = sq_fail(c, rc, e);
+		}
+		sqlite3_finalize(st);
+	}
+	if (!err && inv == 0)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown link");
+	else if (!err && answered)
+		err = ks_fail(e, KS_ERR_CONFLICT, NULL, "this link has been used");
+	else if (!err && (closed || team == 0))
+		err = ks_fail(e, KS_ERR_GONE, NULL, "this pulse is closed");
+	if (!err)
+		err = sq_cprep(c, "UPDATE pulse_invitations SET answered = 1 WHERE id = ?1 AND answered = 0", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, inv);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_pulse_insert_answer(c, wave, team, a, e);
+	if (!err)
+		err = sq_cprep(c, "UPDATE pulse_waves SET answered = answered + 1 WHERE id = ?1", &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, wave);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	else
+		sq_exec(c, "ROLLBACK", NULL);
+	sq_release(s, c);
+	if (err != KS_ERR_CONFLICT && err != KS_ERR_GONE && err != KS_ERR_NOTFOUND)
+		sq_storage_failed(s, err);
+	return err;
+}
+
+/* ---- counts ------------------------------------------------------------------------ */
+
+static void sq_pulse_count_row(sqlite3_stmt *st, void *elem)
+{
+	store_pulse_count *k = elem;
+	memset(k, 0, sizeof *k);
+	k->team_id = sqlite3_column_int64(st, 0);
+	k->n = sqlite3_column_int64(st, 1);
+	k->promoters = sqlite3_column_int64(st, 2);
+	k->passives = sqlite3_column_int64(st, 3);
+	k->detractors = sqlite3_column_int64(st, 4);
+	for (int i = 0; i < STORE_PULSE_ITEMS; i++) {
+		k->item_n[i] = sqlite3_column_int64(st, 5 + 2 * i);
+		k->item_sum[i] = sqlite3_column_int64(st, 6 + 2 * i);
+	}
+}
+
+ks_err store_pulse_counts(ks_store *s, int64_t wave_id, store_pulse_count **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "SELECT team_id, count(*), sum(enps >= 9), sum(enps BETWEEN 7 AND 8), sum(enps <= 6),"
+			      " count(item1), coalesce(sum(item1), 0), count(item2), coalesce(sum(item2), 0),"
+			      " count(item3), coalesce(sum(item3), 0)"
+			      " FROM pulse_answers WHERE wave_id = ?1 GROUP BY team_id ORDER BY team_id",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, wave_id);
+		bool more = false;
+		err = sq_collect(c, st, sizeof **out, sq_pulse_count_row, 0, (void **)out, n, &more, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+static void sq_pulse_unit_row(sqlite3_stmt *st, void *elem)
+{
+	store_pulse_unit *u = elem;
+	memset(u, 0, sizeof *u);
+	u->id = sqlite3_column_int64(st, 0);
+	u->parent_id = sqlite3_column_int64(st, 1);
+	sq_pulse_copy(u->kind, sizeof u->kind, st, 2);
+	sq_pulse_copy(u->name, sizeof u->name, st, 3);
+}
+
+ks_err store_pulse_units(ks_store *s, store_pulse_unit **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT id, coalesce(parent_id, 0), kind, name FROM org_units ORDER BY id", &st, e);
+	if (!err) {
+		bool more = false;
+		err = sq_collect(c, st, sizeof **out, sq_pulse_unit_row, 0, (void **)out, n, &more, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_pulse_employee_team(ks_store *s, int64_t employee_id, int64_t *team_id, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_one_id(c, "SELECT team_id FROM employees WHERE id = ?1", employee_id, team_id, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_ids, size_t n_ids, json_t **out,
+			    ks_error *e)
+{
+	*out = json_array();
+	if (*out == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	if (n_ids == 0)
+		return KS_OK;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	/* the ids as a JSON array: one statement whatever their number */
+	json_t *ids = json_array();
+	for (size_t i = 0; i < n_ids; i++)
+		json_array_append_new(ids, json_integer(unit_ids[i]));
+	char *idtext = json_dumps(ids, JSON_COMPACT);
+	json_decref(ids);
+	ks_err err = idtext ? sq_cprep(c,
+				       "SELECT comment FROM pulse_answers WHERE wave_id = ?1 AND comment IS NOT NULL"
+				       " AND team_id IN (SELECT value FROM json_each(?2)) ORDER BY id",
+				       &st, e)
+			    : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	if (!err) {
+		sqlite3_bind_int64(st, 1, wave_id);
+		sqlite3_bind_text(st, 2, idtext, -1, SQLITE_STATIC);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(*out, json_string(sq_ctext(st, 0)));
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	free(idtext);
+	sq_release(s, c);
+	if (err) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return err;
+}

@@ -28,15 +28,20 @@
 
 #define LINKS_MAX_LAG 6
 /* Minimums below which no number is given ("not enough data"). Why these:
- * G >= 5 clusters, else the cluster-robust variance rests on four or fewer
- * independent sums and the t(G-1) critical value is above 2.78 — wide, but
- * honest; fewer and it is noise (Cameron & Miller 2015, section VI: "few
- * clusters"). >= 6 distinct months, so a unit's mean is not just one
- * quarter. >= 30 pairs, the usual floor below which a correlation's
- * interval spans most of -1..1. */
-#define LINKS_MIN_UNITS 5
+ * G >= 4 clusters: the cluster-robust variance is a sum over G independent
+ * units, and with t(G-1) the 95% critical value at G = 4 is 3.18 — wide,
+ * which is the honest price of few units; with three it is 4.30 and the
+ * variance rests on two degrees of freedom. A department of four teams is
+ * common (the demo's service department is one), so four is the floor.
+ * With few clusters CR1 still over-rejects somewhat (Cameron & Miller
+ * 2015, section VI: "few clusters"); the API says so below 10 units.
+ * >= 6 distinct months, so a unit's mean is not one quarter's. >= 30
+ * pairs, below which a correlation's interval spans most of -1..1. */
+#define LINKS_MIN_UNITS 4
 #define LINKS_MIN_PERIODS 6
 #define LINKS_MIN_PAIRS 30
+/* Below this many units the reply adds the few-clusters caution. */
+#define LINKS_FEW_CLUSTERS 10
 
 typedef struct links_panel {
 	size_t n_units, n_periods;

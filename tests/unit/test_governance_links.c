@@ -195,20 +195,23 @@ static links_reason reason_of(size_t nu, size_t nt, int lag, size_t n_missing)
 	return f.base.reason;
 }
 
-/* The minimums, at their edges: 5 units x 6 months = 30 pairs is enough;
- * 4 units, 5 months, 29 pairs (one missing hard cell) are not; lag 1 on 6
+/* The minimums, at their edges: 5 units x 6 months = 30 pairs is enough,
+ * so is 4 units x 12 months; 3 units, 5 months, 29 pairs (one missing hard
+ * cell) are not; lag 1 on 6
  * months leaves 5 soft months; a 7th month lets lag 1 through (5 x 6 = 30). */
 static void test_minimums(void **state)
 {
 	(void)state;
 	assert_int_equal(reason_of(5, 6, 0, 0), LINKS_ENOUGH);
-	assert_int_equal(reason_of(4, 12, 0, 0), LINKS_FEW_UNITS);
+	assert_int_equal(reason_of(4, 12, 0, 0), LINKS_ENOUGH);
+	assert_int_equal(reason_of(3, 12, 0, 0), LINKS_FEW_UNITS);
 	assert_int_equal(reason_of(5, 5, 0, 0), LINKS_FEW_PERIODS);
 	assert_int_equal(reason_of(5, 6, 0, 1), LINKS_FEW_PAIRS);
 	assert_int_equal(reason_of(5, 6, 1, 0), LINKS_FEW_PERIODS);
 	assert_int_equal(reason_of(5, 7, 1, 0), LINKS_ENOUGH);
-	/* a unit left with one pair drops out: 5 units, unit 0 with one pair */
-	assert_int_equal(reason_of(5, 12, 0, 11), LINKS_FEW_UNITS);
+	/* a unit left with one pair drops out: 4 units, unit 0 with one pair */
+	assert_int_equal(reason_of(4, 12, 0, 11), LINKS_FEW_UNITS);
+	assert_int_equal(reason_of(4, 12, 0, 10), LINKS_ENOUGH);
 	assert_string_equal(links_reason_name(LINKS_FEW_PAIRS), "too_few_pairs");
 	assert_string_equal(links_reason_name(LINKS_NO_VARIATION), "no_variation_within_units");
 }

@@ -32,6 +32,57 @@ typedef struct gov_cell { double value; int64_t n; bool present; } gov_cell; /* 
 #define PULSE_LEVEL_DEPARTMENT 1
 #define PULSE_LEVEL_ORGANISATION 2
 
+/* ---- results of one wave -------------------------------------------------- */
+
+/* One org unit's figures in a wave. Counts are over the unit and every unit
+ * below it (an answer carries the answerer's unit at the time). */
+typedef struct pulse_cell {
+	int64_t unit_id, parent_id;   /* parent 0 = a root */
+	int level;                    /* PULSE_LEVEL_*, from org_units.kind */
+	char name[128];
+	int64_t n, promoters, passives, detractors;
+	int64_t item_n[STORE_PULSE_ITEMS], item_sum[STORE_PULSE_ITEMS];
+	/* after suppression: figures may not be printed (n < min group, or
+	 * chosen to protect another cell of a line) */
+	bool hidden;
+	/* comments may be printed here: shown, n >= min_group_comments */
+	bool comments;
+	/* this unit's own answers' comments may be pooled into a shown unit
+	 * above (or here): the answers' own cell is shown and has
+	 * n >= min_group_comments */
+	bool comment_source;
+} pulse_cell;
+
+typedef struct pulse_result {
+	int64_t wave_id;
+	int min_group, min_group_comments;
+	int n_items;                  /* the wave's engagement items (2 or 3) */
+	size_t n;
+	pulse_cell *cells;            /* one per org unit, ascending id; owned */
+} pulse_result;
+
+/* The whole tree's figures of a wave with primary and complementary
+ * suppression over the lines unit = sum of its children (and its own
+ * answers, when a unit above a team holds some) — always the whole
+ * tree, whoever asks, so that no two requests can be differenced.
+ * KS_ERR_NOTFOUND for an unknown wave. out: pulse_result_free. */
+ks_err pulse_result_compute(ks_store *s, int64_t wave_id, pulse_result *out, ks_error *e);
+void pulse_result_free(pulse_result *r);
+/* The cell of unit_id, or NULL. */
+const pulse_cell *pulse_result_cell(const pulse_result *r, int64_t unit_id);
+/* Is unit within ancestor (itself included)? */
+bool pulse_result_within(const pulse_result *r, int64_t unit, int64_t ancestor);
+
+/* eNPS of counts: 100 (P - D) / n with the adjusted-Wald 95% interval of
+ * src/metrics (metrics_nps_adjusted_wald; docs/STATISTICS.md §2). */
+typedef struct pulse_enps { double value, low, high; } pulse_enps;
+void pulse_enps_of(int64_t promoters, int64_t detractors, int64_t n, pulse_enps *out);
+
+/* The comments of a shown unit (r->cells' comments true): those of the
+ * answers in comment sources within it, shuffled (libsodium), a new JSON
+ * array; an empty one when the unit may not show comments. */
+ks_err pulse_result_comments(ks_store *s, const pulse_result *r, int64_t unit_id, json_t **out, ks_error *e);
+
 /* eNPS per unit (team/department/organisation) × month of the wave's opening, only cells with
  * >= the configured min group (default 5, never below 3) respondents and passing the pulse's
  * complementary suppression; others present=false. Same gov_cell shape.

@@ -503,6 +503,23 @@ ks_err api_action_effect(http_req *req, ks_error *e)
 	int64_t scope_emp = 0;
 	if (!err)
 		err = api_scope(req, &f.team_id, &scope_emp, false, e);
+	json_t *out = NULL;
+	if (!err)
+		err = api_action_effect_of(app, a, &f, days, &out, e);
+	free(a);
+	if (err)
+		return err;
+	http_reply_json(req, 200, out);
+	return KS_OK;
+}
+
+/* issue 17 (D, digests): the effect's figures of an action over a scoped
+ * slice f, apart from the request, so a digest tells the same as the route. */
+ks_err api_action_effect_of(api_app *app, const store_action *a, const an_filter *fs, int64_t days,
+			    json_t **res, ks_error *e)
+{
+	an_filter f = *fs;
+	ks_err err = KS_OK;
 	/* Windows of whole local days: after = [start, start + days) cut at the
 	 * start of today, before = as many days just before. */
 	int64_t start = 0;
@@ -528,10 +545,8 @@ ks_err api_action_effect(http_req *req, ks_error *e)
 	if (!err)
 		err = api_did_run(app, &f, tz_day_start(&app->tz, day0 - 2 * len), tz_day_start(&app->tz, day0 - len),
 				  tz_day_start(&app->tz, day0), &placebo, e);
-	if (err) {
-		free(a);
+	if (err)
 		return err;
-	}
 	json_t *slice = json_pack("{s:o, s:o, s:o}", "touchpoint_id", api_act_id_or_null(f.touchpoint_id),
 				  "journey_id", api_act_id_or_null(f.journey_id), "team_id",
 				  api_act_id_or_null(f.team_id));
@@ -550,7 +565,6 @@ ks_err api_action_effect(http_req *req, ks_error *e)
 	json_decref(nj);
 	json_object_set_new(out, "season", api_did_json(app, &season));
 	json_object_set_new(out, "placebo", api_did_json(app, &placebo));
-	free(a);
-	http_reply_json(req, 200, out);
+	*res = out;
 	return KS_OK;
 }

@@ -48,6 +48,11 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 			      bool background, invite_scheduler **out, ks_error *e);
 /* Run one pass now (all due work, in batches), adding to *stats. */
 ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *stats, ks_error *e);
+/* issue 17 (D): work of a higher layer run at the end of every pass, on the
+ * pass's clock and under its lock (scheduled digests need the analytics
+ * index, which this module does not know). fn NULL = none. arg is borrowed. */
+typedef ks_err (*invite_pass_hook)(void *arg, int64_t now, ks_error *e);
+void invite_scheduler_set_hook(invite_scheduler *sc, invite_pass_hook fn, void *arg);
 /* Stop the thread (finishing the pass in progress) and free. NULL is a no-op. */
 void invite_scheduler_stop(invite_scheduler *sc);
 json_t *invite_pass_stats_json(const invite_pass_stats *st);

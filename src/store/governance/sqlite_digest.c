@@ -1,0 +1,474 @@
+/* sqlite_digest.c — scheduled digests per role (issue 17, part D). See
+ * store_digest.h; tables in migrations/027_digests.sql. The outbox steps
+ * (mark sending, record with backoff, recover) are sqlite_outbox.c's. */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sq_outbox sq_digest_mails = {"digest_mails", "status", STORE_DIGEST_MAX_ATTEMPTS, false};
+
+/* Run fn in one write transaction on a pooled connection. */
+static ks_err sq_dg_tx(ks_store *s, ks_err (*fn)(sq_conn *, void *, ks_error *), void *arg, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err) {
+		err = fn(c, arg, e);
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err)
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+/* ---- settings --------------------------------------------------------------------------- */
+
+ks_err store_digest_settings_get(ks_store *s, store_digest_setting out[STORE_DIGEST_ROLES], ks_error *e)
+{
+	memset(out, 0, sizeof *out * STORE_DIGEST_ROLES);
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT role, cadence, enabled, weekday, day_of_month, hour, coalesce(last_period, ''),"
+			      " coalesce(updated_by, 0), updated_at FROM digest_settings"
+			      " ORDER BY CASE role WHEN 'employee' THEN 0 WHEN 'team_lead' THEN 1"
+			      " WHEN 'manager' THEN 2 ELSE 3 END",
+			      &st, e);
+	int i = 0, rc = SQLITE_DONE;
+	while (!err && i < STORE_DIGEST_ROLES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_digest_setting *d = &out[i++];
+		snprintf(d->role, sizeof d->role, "%s", sq_ctext(st, 0));
+		snprintf(d->cadence, sizeof d->cadence, "%s", sq_ctext(st, 1));
+		d->enabled = sqlite3_column_int(st, 2) != 0;
+		d->weekday = sqlite3_column_int(st, 3);
+		d->day_of_month = sqlite3_column_int(st, 4);
+		d->hour = sqlite3_column_int(st, 5);
+		snprintf(d->last_period, sizeof d->last_period, "%s", sq_ctext(st, 6));
+		d->updated_by = sqlite3_column_int64(st, 7);
+		d->updated_at = sqlite3_column_int64(st, 8);
+	}
+	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	if (!err && i != STORE_DIGEST_ROLES)
+		err = ks_fail(e, KS_ERR_INTERNAL, NULL, "digest_settings holds %d of its 4 rows", i);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	return err;
+}
+
+typedef struct sq_dg_put {
+	const store_digest_setting *in;
+	size_t n;
+	int64_t by, now;
+} sq_dg_put;
+
+static ks_err sq_dg_put_tx(sq_conn *c, void *arg, ks_error *e)
+{
+	sq_dg_put *a = arg;
+	ks_err err = KS_OK;
+	for (size_t i = 0; !err && i < a->n; i++) {
+		const store_digest_setting *d = &a->in[i];
+		sqlite3_stmt *st = NULL;
+		err = sq_cprep(c,
+			       "UPDATE digest_settings SET enabled = ?2, weekday = ?3, day_of_month = ?4, hour = ?5,"
+			       " updated_by = ?6, updated_at = ?7 WHERE role = ?1",
+			       &st, e);
+		if (err)
+			break;
+		sqlite3_bind_text(st, 1, d->role, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, d->enabled ? 1 : 0);
+		sqlite3_bind_int(st, 3, d->weekday);
+		sqlite3_bind_int(st, 4, d->day_of_month);
+		sqlite3_bind_int(st, 5, d->hour);
+		sq_bind_id(st, 6, a->by);
+		sqlite3_bind_int64(st, 7, a->now);
+		err = sq_cstep(c, st, e);
+		if (!err && sqlite3_changes(c->db) != 1)
+			err = ks_fail(e, KS_ERR_NOTFOUND, "role", "no digest for role '%s'", d->role);
+	}
+	return err;
+}
+
+ks_err store_digest_settings_put(ks_store *s, const store_digest_setting *in, size_t n, int64_t by,
+				 int64_t now, ks_error *e)
+{
+	sq_dg_put a = {in, n, by, now};
+	return sq_dg_tx(s, sq_dg_put_tx, &a, e);
+}
+
+/* ---- queueing ---------------------------------------------------------------------------- */
+
+typedef struct sq_dg_queue {
+	const char *role, *period;
+	bool schedule;
+	int64_t now;
+	int queued;
+} sq_dg_queue;
+
+/* The users a digest of role goes to: active, with an address. */
+#define SQ_DG_RECIPIENTS                                                                          \
+	" FROM users u WHERE u.role = ?1 AND u.disabled = 0 AND u.deleted_at IS NULL"              \
+	" AND instr(u.email, '@') > 1"
+
+static ks_err sq_dg_queue_tx(sq_conn *c, void *arg, ks_error *e)
+{
+	sq_dg_queue *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err;
+	if (a->schedule) {
+		/* the schedule's once-per-period step, in this transaction */
+		err = sq_cprep(c,
+			       "UPDATE digest_settings SET last_period = ?2 WHERE role = ?1"
+			       " AND coalesce(last_period, '') <> ?2",
+			       &st, e);
+		if (err)
+			return err;
+		sqlite3_bind_text(st, 1, a->role, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->period, -1, SQLITE_STATIC);
+		err = sq_cstep(c, st, e);
+		if (err || sqlite3_changes(c->db) == 0)
+			return err;
+	}
+	/* every recipient gets their unsubscribe token before their first digest */
+	err = sq_cprep(c,
+		       "INSERT OR IGNORE INTO digest_prefs (user_id, opted_out, unsubscribe_token, updated_at)"
+		       " SELECT u.id, 0, lower(hex(randomblob(16))), ?2" SQ_DG_RECIPIENTS,
+		       &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, a->role, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a->now);
+	err = sq_cstep(c, st, e);
+	if (err)
+		return err;
+	err = sq_cprep(c,
+		       "INSERT OR IGNORE INTO digest_mails (user_id, role, period, next_attempt_at, message_id,"
+		       " created_at)"
+		       " SELECT u.id, ?1, ?2, ?3, 'digest-' || ?2 || '-' || u.id || '-' || lower(hex(randomblob(8))), ?3"
+		       SQ_DG_RECIPIENTS
+		       " AND NOT EXISTS (SELECT 1 FROM digest_prefs p WHERE p.user_id = u.id AND p.opted_out = 1)"
+		       " ORDER BY u.id",
+		       &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, a->role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->period, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, a->now);
+	err = sq_cstep(c, st, e);
+	if (!err)
+		a->queued = sqlite3_changes(c->db);
+	return err;
+}
+
+ks_err store_digest_queue(ks_store *s, const char *role, const char *period, bool schedule, int64_t now,
+			  int *queued, ks_error *e)
+{
+	sq_dg_queue a = {role, period, schedule, now, 0};
+	*queued = 0;
+	if (schedule) {
+		/* a cheap look first: the pass comes every second */
+		store_digest_setting set[STORE_DIGEST_ROLES];
+		ks_err err = store_digest_settings_get(s, set, e);
+		if (err)
+			return err;
+		for (int i = 0; i < STORE_DIGEST_ROLES; i++)
+			if (strcmp(set[i].role, role) == 0 && strcmp(set[i].last_period, period) == 0)
+				return KS_OK;
+	}
+	ks_err err = sq_dg_tx(s, sq_dg_queue_tx, &a, e);
+	if (!err)
+		*queued = a.queued;
+	return err;
+}
+
+/* ---- the outbox -------------------------------------------------------------------------- */
+
+typedef struct sq_dg_claim {
+	int64_t now;
+	store_digest_job *jobs;
+	int max, n;
+} sq_dg_claim;
+
+static void sq_dg_job_row(sqlite3_stmt *st, store_digest_job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = sqlite3_column_int64(st, 0);
+	j->user_id = sqlite3_column_int64(st, 1);
+	snprintf(j->role, sizeof j->role, "%s", sq_ctext(st, 2));
+	snprintf(j->period, sizeof j->period, "%s", sq_ctext(st, 3));
+	j->attempts = sqlite3_column_int(st, 4) + 1;
+	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 5));
+	snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 6));
+	snprintf(j->name, sizeof j->name, "%s", sq_ctext(st, 7));
+	snprintf(j->language, sizeof j->language, "%s", strcmp(sq_ctext(st, 8), "en") == 0 ? "en" : "nl");
+	j->unit_id = sqlite3_column_int64(st, 9);
+	j->employee_id = sqlite3_column_int64(st, 10);
+	snprintf(j->unsubscribe_token, sizeof j->unsubscribe_token, "%s", sq_ctext(st, 11));
+	const char *skip = sqlite3_column_int(st, 12) ? "the user opted out of digests"
+			   : sqlite3_column_int(st, 13)    ? "the account is disabled or deleted"
+			   : strchr(j->to_email, '@') == NULL ? "the user has no e-mail address"
+							     : "";
+	snprintf(j->skip, sizeof j->skip, "%s", skip);
+}
+
+static ks_err sq_dg_claim_tx(sq_conn *c, void *arg, ks_error *e)
+{
+	sq_dg_claim *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT m.id, m.user_id, m.role, m.period, m.attempts, m.message_id,"
+			      " coalesce(u.email, ''), coalesce(u.name, ''), coalesce(u.language, 'nl'),"
+			      " coalesce(u.unit_id, 0), coalesce(u.employee_id, 0),"
+			      " coalesce(p.unsubscribe_token, ''), coalesce(p.opted_out, 0),"
+			      " u.id IS NULL OR u.disabled <> 0 OR u.deleted_at IS NOT NULL"
+			      " FROM digest_mails m LEFT JOIN users u ON u.id = m.user_id"
+			      " LEFT JOIN digest_prefs p ON p.user_id = m.user_id"
+			      " WHERE m.status = 'pending' AND m.next_attempt_at <= ?1"
+			      " ORDER BY m.next_attempt_at, m.id LIMIT ?2",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->now);
+	sqlite3_bind_int(st, 2, a->max);
+	int rc = SQLITE_DONE;
+	while (a->n < a->max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		sq_dg_job_row(st, &a->jobs[a->n++]);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	for (int i = 0; !err && i < a->n; i++)
+		err = sq_outbox_mark_sending(c, &sq_digest_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
+	return err;
+}
+
+ks_err store_digest_claim(ks_store *s, int64_t now, store_digest_job *jobs, int max, int *n, ks_error *e)
+{
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	int64_t any = 0;
+	ks_err err = sq_one_id(c, "SELECT 1 FROM digest_mails WHERE status = 'pending' AND next_attempt_at <= ?1"
+				  " LIMIT 1",
+			       now, &any, e);
+	sq_release(s, c);
+	if (err || !any)
+		return err;
+	sq_dg_claim a = {.now = now, .jobs = jobs, .max = max};
+	err = sq_dg_tx(s, sq_dg_claim_tx, &a, e);
+	*n = err ? 0 : a.n;
+	return err;
+}
+
+typedef struct sq_dg_record {
+	const store_digest_job *j;
+	store_send_outcome outcome;
+	const char *detail;
+	int64_t now;
+} sq_dg_record;
+
+static ks_err sq_dg_record_tx(sq_conn *c, void *arg, ks_error *e)
+{
+	sq_dg_record *a = arg;
+	return sq_outbox_record(c, &sq_digest_mails, a->j->id, a->j->attempts, a->outcome, a->detail, a->now,
+				NULL, e);
+}
+
+ks_err store_digest_record(ks_store *s, const store_digest_job *j, store_send_outcome outcome,
+			   const char *detail, int64_t now, ks_error *e)
+{
+	sq_dg_record a = {j, outcome, detail, now};
+	return sq_dg_tx(s, sq_dg_record_tx, &a, e);
+}
+
+ks_err store_digest_recover(ks_store *s, int *n, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_outbox_recover(c, &sq_digest_mails, n, e);
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT m.id, m.user_id, coalesce(u.name, ''), coalesce(u.email, ''), m.role, m.period,"
+			      " m.status, m.attempts, m.last_error, m.created_at, coalesce(m.sent_at, 0)"
+			      " FROM digest_mails m LEFT JOIN users u ON u.id = m.user_id"
+			      " WHERE ?1 IS NULL OR m.status = ?1 ORDER BY m.id DESC LIMIT ?2",
+			      &st, e);
+	json_t *items = json_array();
+	int rc = SQLITE_DONE;
+	if (!err) {
+		if (status)
+			sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, limit);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *le = (const char *)sqlite3_column_text(st, 8);
+			json_array_append_new(
+				items,
+				json_pack("{s:I, s:{s:I, s:s, s:s}, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "id",
+					  (json_int_t)sqlite3_column_int64(st, 0), "user", "id",
+					  (json_int_t)sqlite3_column_int64(st, 1), "name", sq_ctext(st, 2), "email",
+					  sq_ctext(st, 3), "role", sq_ctext(st, 4), "period", sq_ctext(st, 5),
+					  "status", sq_ctext(st, 6), "attempts", sqlite3_column_int(st, 7),
+					  "last_error", le ? json_string(le) : json_null(), "created_at",
+					  sq_iso_or_null(sqlite3_column_int64(st, 9)), "sent_at",
+					  sq_iso_or_null(sqlite3_column_int64(st, 10))));
+		}
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		json_decref(items);
+		return err;
+	}
+	*out = json_pack("{s:o}", "items", items);
+	return KS_OK;
+}
+
+/* ---- a user's own choice and the unsubscribe link ---------------------------------------- */
+
+ks_err store_digest_optout_get(ks_store *s, int64_t user_id, bool *opted_out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	int64_t v = 0;
+	ks_err err = sq_one_id(c, "SELECT opted_out FROM digest_prefs WHERE user_id = ?1", user_id, &v, e);
+	sq_release(s, c);
+	*opted_out = v != 0;
+	return err;
+}
+
+typedef struct sq_dg_opt {
+	int64_t user_id;
+	bool opted_out;
+	int64_t now;
+} sq_dg_opt;
+
+static ks_err sq_dg_opt_tx(sq_conn *c, void *arg, ks_error *e)
+{
+	sq_dg_opt *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO digest_prefs (user_id, opted_out, unsubscribe_token, updated_at)"
+			      " VALUES (?1, ?2, lower(hex(randomblob(16))), ?3)"
+			      " ON CONFLICT (user_id) DO UPDATE SET opted_out = ?2, updated_at = ?3",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->user_id);
+	sqlite3_bind_int(st, 2, a->opted_out ? 1 : 0);
+	sqlite3_bind_int64(st, 3, a->now);
+	return sq_cstep(c, st, e);
+}
+
+ks_err store_digest_optout_set(ks_store *s, int64_t user_id, bool opted_out, int64_t now, ks_error *e)
+{
+	sq_dg_opt a = {user_id, opted_out, now};
+	return sq_dg_tx(s, sq_dg_opt_tx, &a, e);
+}
+
+typedef struct sq_dg_unsub {
+	const char *token;
+	bool apply;
+	int64_t now, user_id;
+	char language[3];
+} sq_dg_unsub;
+
+static ks_err sq_dg_unsub_tx(sq_conn *c, void *arg, ks_error *e)
+{
+	sq_dg_unsub *a = arg;
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT p.user_id, coalesce(u.language, 'nl') FROM digest_prefs p"
+			      " LEFT JOIN users u ON u.id = p.user_id WHERE p.unsubscribe_token = ?1",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, a->token, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		a->user_id = sqlite3_column_int64(st, 0);
+		snprintf(a->language, sizeof a->language, "%s", strcmp(sq_ctext(st, 1), "en") == 0 ? "en" : "nl");
+	} else if (rc != SQLITE_DONE) {
+		err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	if (!err && a->user_id == 0)
+		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown unsubscribe link");
+	if (err || !a->apply)
+		return err;
+	err = sq_cprep(c, "UPDATE digest_prefs SET opted_out = 1, updated_at = ?2 WHERE user_id = ?1", &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->user_id);
+	sqlite3_bind_int64(st, 2, a->now);
+	return sq_cstep(c, st, e);
+}
+
+ks_err store_digest_unsubscribe(ks_store *s, const char *token, bool apply, int64_t now, int64_t *user_id,
+				char language[3], ks_error *e)
+{
+	sq_dg_unsub a = {.token = token, .apply = apply, .now = now};
+	ks_err err = sq_dg_tx(s, sq_dg_unsub_tx, &a, e);
+	if (!err && user_id)
+		*user_id = a.user_id;
+	if (!err && language)
+		snprintf(language, 3, "%s", a.language);
+	return err;
+}
+
+/* ---- what the digests tell ---------------------------------------------------------------- */
+
+ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_id, int64_t from, int64_t to,
+				int limit, json_t **out, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "WITH RECURSIVE sub(id) AS (SELECT ?2 WHERE ?2 <> 0"
+			      "  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
+			      " SELECT coalesce(r.open_text, ''), k.note, coalesce(fu.name, ''),"
+			      " coalesce(em.first_name || ' ' || em.last_name, ''), k.created_at"
+			      " FROM compliments k JOIN employees em ON em.id = k.employee_id"
+			      " LEFT JOIN responses r ON r.id = k.response_id"
+			      " LEFT JOIN users fu ON fu.id = k.from_user_id"
+			      " WHERE k.created_at >= ?3 AND k.created_at < ?4"
+			      " AND (CASE WHEN ?1 <> 0 THEN k.employee_id = ?1"
+			      "      ELSE em.team_id IN (SELECT id FROM sub) END)"
+			      " ORDER BY k.created_at DESC, k.id DESC LIMIT ?5",
+			      &st, e);
+	json_t *items = json_array();
+	int rc = SQLITE_DONE;
+	if (!err) {
+		sqlite3_bind_int64(st, 1, employee_id);
+		sqlite3_bind_int64(st, 2, team_id);
+		sqlite3_bind_int64(st, 3, from);
+		sqlite3_bind_int64(st, 4, to);
+		sqlite3_bind_int(st, 5, limit);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *note = (const char *)sqlite3_column_text(st, 1);
+			json_array_append_new(items,
+					      json_pack("{s:s, s:o, s:s, s:s, s:o}", "text", sq_ctext(st, 0), "note",
+							note && note[0] ? json_string(note) : json_null(), "from",
+							sq_ctext(st, 2), "employee", sq_ctext(st, 3), "created_at",
+							sq_iso_or_null(sqlite3_column_int64(st, 4))));
+		}
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+	}
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		json_decref(items);
+		return err;
+	}
+	*out = items;
+	return KS_OK;
+}

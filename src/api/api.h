@@ -210,6 +210,12 @@ ks_err api_rel_schedule_get(http_req *req, ks_error *e);  /* a wave per quarter 
 ks_err api_rel_schedule_put(http_req *req, ks_error *e);
 /* ---- end of relationship surveys ---- */
 
+/* ---- issue 17 L: governance links (api_governance.c); docs/API.md "Governance" ---- */
+ks_err api_gov_links(http_req *req, ks_error *e);
+ks_err api_gov_map(http_req *req, ks_error *e);
+ks_err api_gov_overview(http_req *req, ks_error *e);
+/* ---- end of governance links ---- */
+
 /* ---- helpers shared by the handler files (api_util.c) ---- */
 
 /* Parse the request body as a JSON object. KS_ERR_BADJSON when it is not. */

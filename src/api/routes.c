@@ -279,6 +279,12 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/relationship/waves/{id}/report", api_rel_wave_report, API_GLOBAL},
 	{"GET", "/api/v1/relationship/schedule", api_rel_schedule_get, API_GLOBAL},
 	{"PUT", "/api/v1/relationship/schedule", api_rel_schedule_put, API_ADMIN},
+	/* governance links (issue 17 L, api_governance.c): directors and
+	 * admins; series through disclosure control and the statistics, so
+	 * the slow pool */
+	{"GET", "/api/v1/governance/links", api_gov_links, API_GLOBAL, HTTP_SLOW},
+	{"GET", "/api/v1/governance/map", api_gov_map, API_GLOBAL, HTTP_SLOW},
+	{"GET", "/api/v1/governance/overview", api_gov_overview, API_GLOBAL, HTTP_SLOW},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

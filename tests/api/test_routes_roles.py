@@ -191,6 +191,10 @@ EXPECT = {
     ("GET", "/api/v1/relationship/waves/{id}/report"): (GLOBAL, 200),
     ("GET", "/api/v1/relationship/schedule"): (GLOBAL, 200),
     ("PUT", "/api/v1/relationship/schedule"): (ADMIN, 200),
+    # governance links (issue 17 L): directors and admins
+    ("GET", "/api/v1/governance/links"): (GLOBAL, 200),
+    ("GET", "/api/v1/governance/map"): (GLOBAL, 200),
+    ("GET", "/api/v1/governance/overview"): (GLOBAL, 200),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -512,6 +516,10 @@ class Ctx:
             path += "?bootstrap=0&team_id=%d" % self.team
         elif key == ("GET", "/api/v1/drivers/moments"):
             path += "?bootstrap=0&journey_id=%d" % f["journey"]["id"]
+        elif key == ("GET", "/api/v1/governance/links"):  # issue 17 L: the lag is required
+            path += "?soft=nps&hard=cost_to_serve&lag=2"
+        elif key == ("GET", "/api/v1/governance/map"):  # issue 17 L
+            path += "?lag=1"
         elif key == ("POST", "/s/{token}"):
             body = urllib.parse.urlencode({"nps": "8"}).encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded"}

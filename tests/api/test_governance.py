@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""Governance links (issue 17, part L): GET /api/v1/governance/links, /map and
+/overview.
+
+Part 1, a fresh database: who may call them (directors and admins; 403 for
+the others), every parameter's 422 naming it (lag 7, a missing lag, an
+unknown KPI, a soft key as the hard side, a hard key as the soft side, ...),
+"not enough data" with its reason where there is no data.
+
+Part 2, the demo (`klantstem demo --scale KS_GOV_SCALE`, default 30): part K's
+demo gives the four teams of "Klantenservice" a cost to serve that falls two
+months after their NPS rises, and the other four teams none
+(docs/GOVERNANCE.md "KPIs"). The test asks:
+  - links level=team units=<the four> lag=2: beta < 0, p < 0.05, interval
+    below zero, a favourable sentence; units=<the other four>: p > 0.05;
+  - the numbers are those of an independent computation: the panel read
+    from GET /api/v1/kpi-series (part K's route), the fixed-effects
+    regression on unit dummies, CR1 cluster SE, t(G-1), the within
+    correlations, from tests/ref/panel_ref.py (numpy) — 1e-9 relative;
+  - department=<Klantenservice> is the same as units=<its teams>;
+  - the map: every soft × hard pair; its q-values are Benjamini-Hochberg of
+    its own p-values (recomputed here), flag iff q < 0.05;
+  - no reply says "causes" / "veroorzaakt" (nor "oorzaak"), in any language.
+"""
+
+import math
+import os
+import re
+import sys
+import urllib.parse
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ref"))
+import ks  # noqa: E402
+import panel_ref  # noqa: E402  (numpy; the independent reference of the statistics)
+
+import numpy as np  # noqa: E402
+
+PASSWORD = "governance-test-password"
+SOFT = ("nps", "grade", "ces", "enps", "response_rate", "case_sla")
+FORBIDDEN = re.compile(r"caus|veroorza|oorzaak", re.I)
+
+
+def must(resp, status, what):
+    st, _, body = resp
+    if st != status:
+        raise ks.FixtureError("%s -> expected %s, %s" % (what, status, ks.got(st, body)))
+    return body
+
+
+def login(srv, email):
+    st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
+    for sc in (hd.get_all("Set-Cookie") or []) if hd is not None else []:
+        m = re.match(r"ks_session=([^;]+)", sc)
+        if m and st == 200:
+            return m.group(1)
+    raise ks.FixtureError("login %s -> %s" % (email, ks.got(st, body)))
+
+
+def as_cookie(srv, cookie, path):
+    return srv.request("GET", path, headers={"Cookie": "ks_session=" + cookie}, auth=False)
+
+
+def q(params):
+    return urllib.parse.urlencode(params)
+
+
+def no_cause_words(t, body, what):
+    text = str(body)
+    m = FORBIDDEN.search(text)
+    t.check(m is None, "%s: no 'causes'/'veroorzaakt' in the reply" % what,
+            None if m is None else text[max(0, m.start() - 80):m.end() + 80])
+
+
+# ---------------------------------------------------------------------------
+# part 1: roles, parameters, not enough data
+
+
+def test_fresh(t):
+    srv = ks.Server(t)
+    try:
+        srv.start()
+        f = ks.base_fixture(srv)
+        users = {}
+        for role, extra in (("employee", {"employee_id": f["emp1"]["id"]}), ("team_lead", {"unit_id": f["team"]["id"]}),
+                            ("manager", {"unit_id": f["dept"]["id"]}), ("director", {})):
+            email = "%s-%s@gov.test" % (role, ks.uniq("u"))
+            srv.create("users", dict({"email": email, "name": "Gov " + role, "role": role, "password": PASSWORD},
+                                     **extra))
+            users[role] = login(srv, email)
+        links = "/api/v1/governance/links?" + q({"soft": "nps", "hard": "cost_to_serve", "lag": 2})
+        routes = (links, "/api/v1/governance/map?lag=0", "/api/v1/governance/overview")
+        for path in routes:
+            for role in ("employee", "team_lead", "manager"):
+                t.error(as_cookie(srv, users[role], path), 403, "forbidden", None,
+                        "%s: a %s is refused (403)" % (path.split("?")[0], role))
+            t.status(as_cookie(srv, users["director"], path), 200, "%s: a director reads it" % path.split("?")[0])
+            t.status(srv.request("GET", path, auth=False), 401, "%s: anonymous -> 401" % path.split("?")[0])
+
+        # every parameter's 422 names it
+        def bad(params, field, code, what, route="links"):
+            t.error(srv.get("/api/v1/governance/%s?%s" % (route, q(params))), 422, code, field, what)
+
+        base = {"soft": "nps", "hard": "cost_to_serve", "lag": 2}
+        bad(dict(base, lag=7), "lag", "out_of_range", "links: lag 7 -> 422 lag")
+        bad(dict(base, lag=-1), "lag", "out_of_range", "links: lag -1 -> 422 lag")
+        bad(dict(base, lag="2.0"), "lag", "out_of_range", "links: lag 2.0 -> 422 lag")
+        bad({"soft": "nps", "hard": "cost_to_serve"}, "lag", "invalid", "links: no lag -> 422 lag (the user chooses it)")
+        bad(dict(base, hard="nps"), "hard", "invalid", "links: a soft key as the hard side -> 422 hard")
+        bad(dict(base, hard="theme:3"), "hard", "invalid", "links: a theme share as the hard side -> 422 hard")
+        bad(dict(base, hard="no_such_kpi"), "hard", "invalid", "links: an unknown hard KPI -> 422 hard")
+        bad(dict(base, soft="cost_to_serve"), "soft", "invalid", "links: a hard key as the soft side -> 422 soft")
+        bad(dict(base, soft="happiness"), "soft", "invalid", "links: an unknown soft KPI -> 422 soft")
+        bad({"hard": "cost_to_serve", "lag": 1}, "soft", "invalid", "links: no soft -> 422 soft")
+        bad(dict(base, level="organisation"), "level", "invalid", "links: level organisation -> 422 level")
+        bad(dict(base, level="employee"), "level", "invalid", "links: level employee -> 422 level")
+        bad(dict(base, **{"from": "2026-13"}), "from", "invalid", "links: from 2026-13 -> 422 from")
+        bad(dict(base, **{"from": "2026-05", "to": "2026-04"}), "to", "out_of_range", "links: to before from -> 422 to")
+        bad(dict(base, **{"from": "2010-01", "to": "2026-04"}), "from", "out_of_range",
+            "links: more than 120 months -> 422 from")
+        bad(dict(base, units="x"), "units", "invalid", "links: units=x -> 422 units")
+        bad(dict(base, units=str(f["dept"]["id"])), "units", "invalid",
+            "links: a department in units at level team -> 422 units")
+        bad(dict(base, department=f["team"]["id"]), "department", "invalid",
+            "links: department=<a team> -> 422 department")
+        bad(dict(base, department=f["dept"]["id"], level="department"), "department", "invalid",
+            "links: department= at level department -> 422 department")
+        bad(dict(base, units=f["team"]["id"], department=f["dept"]["id"]), "units", "invalid",
+            "links: units and department together -> 422 units")
+        bad(dict(base, employee_id=f["emp1"]["id"]), "employee_id", "invalid",
+            "links: an unknown parameter (employee_id) -> 422 naming it")
+        bad({"lag": 9}, "lag", "out_of_range", "map: lag 9 -> 422 lag", route="map")
+        bad({}, "lag", "invalid", "map: no lag -> 422 lag", route="map")
+        bad({"lag": 1, "soft": "nps"}, "soft", "invalid", "map: soft is no parameter of the map", route="map")
+        bad({"lag": 1}, "lag", "invalid", "overview: lag is no parameter of the overview", route="overview")
+
+        # no data: the numbers are withheld, with the reason
+        body = must(srv.get(links + "&" + q({"from": "2026-01", "to": "2026-12"})), 200, "links")
+        r = body["regression"]
+        t.eq((r["enough"], r["reason"], r["beta"], r["p"], r["n_units"], r["n_pairs"]),
+             (False, "too_few_units", None, None, 0, 0), "links without data: not enough data, too_few_units, no beta")
+        t.eq([c["lag"] for c in body["correlations"]], list(range(7)), "links: correlations at lags 0..6")
+        t.check(all(c["r"] is None and c["reason"] == "too_few_units" for c in body["correlations"]),
+                "links without data: no correlation either", ks.short(body["correlations"]))
+        t.check(body["sentence"]["en"].startswith("Not enough data") and
+                body["sentence"]["nl"].startswith("Te weinig gegevens"),
+                "links without data: the sentence says not enough data (nl, en)", ks.short(body["sentence"]))
+        t.eq((body["lag"], body["lag_chosen_by"], body["from"], body["to"], body["level"]),
+             (2, "user", "2026-01", "2026-12", "team"), "links: echoes the user's lag, window and level")
+        t.eq(body["minimums"], {"units": 4, "periods": 6, "pairs": 30}, "links: the minimums are stated")
+        no_cause_words(t, body, "links (no data)")
+        m = must(srv.get("/api/v1/governance/map?lag=0&level=department"), 200, "map")
+        hard_keys = sorted(k["key"] for k in must(srv.get("/api/v1/kpis"), 200, "kpis")["kpis"])
+        t.eq(len(hard_keys), 7, "the catalogue holds the seed's seven KPIs")
+        t.eq(sorted((p["soft"], p["hard"]) for p in m["pairs"]), sorted((s, h) for s in SOFT for h in hard_keys),
+             "map: every soft KPI x every hard KPI of the catalogue, once each")
+        t.check(all(p["flag"] is False and p["q"] is None and not p["enough"] for p in m["pairs"]),
+                "map without data: no pair flagged, none with a q", ks.short(m["pairs"][:2]))
+        t.eq(m["fdr"]["family"], 0, "map without data: the BH family is empty")
+        no_cause_words(t, m, "map (no data)")
+        o = must(srv.get("/api/v1/governance/overview?from=2026-01&to=2026-06"), 200, "overview")
+        t.eq([d["department"] for d in o["departments"]],
+             ["sales", "marketing", "finance", "operations", "hr", "service"], "overview: the six departments")
+        ops = o["departments"][3]["kpis"]
+        t.eq([k["key"] for k in ops["output"]], ["cost_to_serve"], "overview: operations' output KPI is cost_to_serve")
+        t.eq(len(o["periods"]), 6, "overview: six months 2026-01..06")
+        t.eq(o["goals_note"]["en"], "Goals are set per team, never per person.", "overview: goals per team, en")
+        no_cause_words(t, o, "overview")
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# part 2: the demo's built-in lag
+
+
+def series(srv, kpi, frm, to):
+    b = must(srv.get("/api/v1/kpi-series?" + q({"kpi": kpi, "level": "team", "from": frm, "to": to})), 200,
+             "kpi-series " + kpi)
+    return b
+
+
+def panel_from(soft_s, hard_s, units):
+    """The (unit, t, soft, hard) rows of panel_ref from two kpi-series replies."""
+    by_unit = {u["unit_id"]: u["values"] for u in hard_s["units"]}
+    soft = []
+    hard = []
+    for u in soft_s["units"]:
+        if u["unit_id"] not in units:
+            continue
+        soft.append([np.nan if v is None else v for v in u["values"]])
+        hard.append([np.nan if v is None else v for v in by_unit[u["unit_id"]]])
+    return np.array(soft, dtype=float), np.array(hard, dtype=float)
+
+
+def rel_ok(got, want):
+    return got is not None and abs(got - want) <= 1e-9 * abs(want)
+
+
+def test_demo(t):
+    scale = os.environ.get("KS_GOV_SCALE", "30")
+    srv = ks.Server(t)
+    try:
+        rc, out, err = ks.run_cli(["demo", "--db", srv.db, "--scale", scale], timeout=900)
+        if not t.check(rc == 0 and ks.sanitizer_report(err) is None, "demo --scale %s fills the database" % scale,
+                       "exit %s\n%s\n%s" % (rc, out[-2000:], err[-4000:])):
+            return
+        srv.start()
+        units = srv.list_all("teams")
+        dept = {u["name"]: u["id"] for u in units if u.get("kind") == "department"}
+        ks_id = dept.get("Klantenservice")
+        related = sorted(u["id"] for u in units if u.get("kind") == "team" and u.get("parent_id") == ks_id)
+        null = sorted(u["id"] for u in units if u.get("kind") == "team" and u.get("parent_id") != ks_id)
+        t.eq((len(related), len(null)), (4, 4), "demo: four teams in Klantenservice, four elsewhere")
+        base = {"soft": "nps", "hard": "cost_to_serve", "level": "team", "lag": 2}
+        rel = must(srv.get("/api/v1/governance/links?" + q(dict(base, units=",".join(map(str, related))))), 200,
+                   "links related")
+        frm, to = rel["from"], rel["to"]
+        r = rel["regression"]
+        t.check(r["enough"] and r["beta"] < 0 and r["p"] < 0.05 and r["ci_high"] < 0,
+                "demo: Klantenservice's teams - NPS is associated with a lower cost to serve two months later "
+                "(beta < 0, p < 0.05)", ks.short(r))
+        t.eq((r["n_units"], r["few_units"]), (4, True), "demo: it rests on the four teams, with the few-units caution")
+        en, nl = rel["sentence"]["en"], rel["sentence"]["nl"]
+        t.check("associated with" in en and "Favourable" in en and "two months later" not in en and
+                "2 months later" in en, "demo: the English sentence: associated with, favourable, 2 months later", en)
+        t.check("hangt" in nl and "samen met" in nl and "Gunstig" in nl and "lagere" in nl,
+                "demo: the Dutch sentence: hangt samen met, gunstig, lagere", nl)
+        no_cause_words(t, rel, "links (demo, related)")
+        nul = must(srv.get("/api/v1/governance/links?" + q(dict(base, units=",".join(map(str, null))))), 200,
+                   "links null")
+        rn = nul["regression"]
+        t.check(not rn["enough"] or rn["p"] > 0.05,
+                "demo: the other four teams - no link found at lag 2 (p > 0.05)", ks.short(rn))
+        t.check("not clearly associated" in nul["sentence"]["en"] or not rn["enough"],
+                "demo: the null teams' sentence says not clearly associated", nul["sentence"]["en"])
+        by_dept = must(srv.get("/api/v1/governance/links?" + q(dict(base, department=ks_id))), 200, "links dept")
+        t.eq(by_dept["regression"], r, "demo: department=<Klantenservice> is units=<its four teams>")
+
+        # the same numbers, computed independently from the series
+        ss, hs = series(srv, "nps", frm, to), series(srv, "cost_to_serve", frm, to)
+        for name, chosen, reply in (("related", related, rel), ("null", null, nul)):
+            soft, hard = panel_from(ss, hs, set(chosen))
+            for lag in range(7):
+                rows = panel_ref.pairs(soft, hard, lag)
+                c = reply["correlations"][lag]
+                t.eq((c["n_pairs"], c["n_units"], c["n_periods"]),
+                     (len(rows), len({x[0] for x in rows}), len({x[1] for x in rows})),
+                     "demo %s lag %d: the counts of the pairs" % (name, lag))
+                if not c["enough"]:
+                    continue
+                want = panel_ref.within_corr(rows)
+                t.check(all(rel_ok(c[k], want[w]) for k, w in (("r", "r"), ("ci_low", "lo"), ("ci_high", "hi"))),
+                        "demo %s lag %d: the within correlation and its interval (1e-9)" % (name, lag),
+                        "got %s\nwant %s" % (c, want))
+            rows = panel_ref.pairs(soft, hard, 2)
+            if reply["regression"]["enough"]:
+                want = panel_ref.fe_fit(rows)
+                got = reply["regression"]
+                t.check(all(rel_ok(got[k], want[w]) for k, w in (("beta", "beta"), ("se", "se"), ("p", "p"),
+                                                                 ("ci_low", "lo"), ("ci_high", "hi"))),
+                        "demo %s: beta, cluster SE, p and interval as the dummy regression computes them (1e-9)"
+                        % name, "got %s\nwant %s" % (got, want))
+
+        # the map: BH over its own p-values
+        m = must(srv.get("/api/v1/governance/map?" + q({"level": "team", "lag": 2})), 200, "map")
+        fam = [p for p in m["pairs"] if p["enough"]]
+        t.eq(m["fdr"]["family"], len(fam), "map: the BH family is the pairs with enough data")
+        want_q = panel_ref.bh([p["p"] for p in fam]) if fam else []
+        t.check(all(rel_ok(p["q"], w) for p, w in zip(fam, want_q)),
+                "map: q = Benjamini-Hochberg of the map's p-values", ks.short([(p["p"], p["q"]) for p in fam]))
+        t.check(all(p["flag"] == (p["q"] < 0.05) for p in fam) and
+                all(p["flag"] is False for p in m["pairs"] if not p["enough"]),
+                "map: a pair is flagged iff q < 0.05", ks.short(m["pairs"]))
+        t.check(any(p["soft"] == "nps" and p["hard"] == "cost_to_serve" and p["enough"] for p in m["pairs"]),
+                "map: NPS x cost to serve has enough data at team level", ks.short(m["pairs"]))
+        t.eq(m["fdr"]["flagged"], sum(1 for p in fam if p["flag"]), "map: flagged counts the flags")
+        no_cause_words(t, m, "map (demo)")
+        o = must(srv.get("/api/v1/governance/overview"), 200, "overview")
+        ops = o["departments"][3]["kpis"]["output"][0]
+        t.check(ops["key"] == "cost_to_serve" and len(ops["values"]) == len(o["periods"]) and
+                any(v is not None for v in ops["values"]),
+                "overview (demo): cost to serve month by month for the organisation", ks.short(ops))
+        no_cause_words(t, o, "overview (demo)")
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+def main(t):
+    if os.environ.get("KS_ONLY") != "demo":
+        test_fresh(t)
+    if os.environ.get("KS_ONLY") != "fresh":
+        test_demo(t)
+
+
+if __name__ == "__main__":
+    ks.run(main, start_server=False)

@@ -11,6 +11,7 @@
 #include "pulse/pulse.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,50 @@ static void pulse_roll_up(pulse_result *r, const pulse_direct *dir, bool *has_ch
 	free(depth);
 }
 
+/* The single-line rule of sup_run leaves no line with exactly one hidden
+ * cell, but two hidden teams of one department are still known together:
+ * department minus the shown teams. When that sum holds fewer than
+ * min_group respondents (two teams of 1 and 2, say, who all answered 10),
+ * it tells about people, so one more member is hidden: the shown one with
+ * the fewest respondents, or the total when none is left. One cell per
+ * call; true when it hid one (sup_run then runs again). */
+static bool pulse_protect_sums(const pulse_result *r, const pulse_direct *dir, const bool *has_children,
+			       sup_table *t)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (!has_children[i] || t->hidden[i][0])
+			continue;
+		int64_t hidden_sum = 0;
+		size_t best = SIZE_MAX;
+		for (size_t j = 0; j <= r->n; j++) {
+			size_t idx;
+			int64_t cnt;
+			if (j < r->n) {
+				if (r->cells[j].parent_id != r->cells[i].unit_id || j == i)
+					continue;
+				idx = j;
+				cnt = r->cells[j].n;
+			} else {
+				if (!dir[i].has)
+					continue;
+				idx = dir[i].sup_idx;
+				cnt = dir[i].k.n;
+			}
+			if (cnt <= 0)
+				continue;
+			if (t->hidden[idx][0])
+				hidden_sum += cnt;
+			else if (best == SIZE_MAX || cnt < t->count[best][0])
+				best = idx;
+		}
+		if (hidden_sum > 0 && hidden_sum < r->min_group) {
+			t->hidden[best == SIZE_MAX ? i : best][0] = true;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Primary and complementary suppression over the tree's lines. Measure 0
  * of the engine carries the respondents; the other two are unused (no
  * answers: known empty, never hidden). Every figure of a cell (eNPS,
@@ -176,6 +221,8 @@ static ks_err pulse_suppress(pulse_result *r, pulse_direct *dir, const bool *has
 	}
 	if (!err) {
 		sup_run(&t);
+		while (pulse_protect_sums(r, dir, has_children, &t))
+			sup_run(&t);
 		for (size_t i = 0; i < r->n; i++) {
 			r->cells[i].hidden = t.hidden[i][0];
 			/* a unit above teams never pools its own answers' comments:

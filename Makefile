@@ -12,7 +12,7 @@ PKGS    += libexttextcat libutf8proc
 # mentions (issue 16 H1, src/mentions): the Kiyoh/Klantenvertellen XML feed
 PKGS    += libxml-2.0
 # issue 17: the printable report (cairo's PDF surface) and the XLSX export
-PKGS    += cairo xlsxwriter
+PKGS    += cairo xlsxwriter fontconfig  # fontconfig: FcInit/FcFini in src/report (issue 17 X)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
            -Wstrict-prototypes -Wformat=2
 CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L

@@ -130,6 +130,20 @@ json_t *api_metrics_filter_json(const api_app *app, const an_filter *f, const ap
 void api_trend_verdicts(const api_app *app, const dc_reply *d, metrics_change *ch);
 ks_err api_themes(http_req *req, ks_error *e);
 
+/* ---- issue 17 (X): the reply of /metrics for its exports (api_metrics.c, api_export.c) ---- */
+/* Checks the request's format parameter (422 naming "format"). */
+typedef ks_err (*api_format_check)(http_req *req, ks_error *e);
+/* The JSON text GET /api/v1/metrics answers for req's parameters (the
+ * filter, group_by, sort, measures; extra: the NULL-terminated list of
+ * parameters allowed besides the filter's; fmt checks format=), after
+ * disclosure control: the one function behind /metrics' JSON and the PDF
+ * and XLSX exports, so a cell hidden there is hidden in every file. *out
+ * is initialised here and the caller's (buf_free) on success. */
+ks_err api_metrics_reply(http_req *req, const char *const *extra, api_format_check fmt, ks_buf *out, ks_error *e);
+/* GET /api/v1/metrics/export (api_export.c); docs/API.md "Reports and exports" */
+ks_err api_metrics_export(http_req *req, ks_error *e);
+/* ---- end of issue 17 (X) ---- */
+
 /* ---- issue 15: key drivers (api_drivers.c); docs/API.md "Key drivers" ---- */
 ks_err api_drivers_get(http_req *req, ks_error *e);
 ks_err api_drivers_top3(http_req *req, ks_error *e);

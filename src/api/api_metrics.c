@@ -559,7 +559,7 @@ static ks_err api_signals(const dc_reply *d, int *signal)
 /* The reply of a breakdown: top (total, filter, group_by) from jansson, and
  * the rows written as text. A breakdown can have thousands of rows; a
  * jansson tree for them costs several times the query itself. */
-static ks_err api_reply_rows(http_req *req, json_t *top, const dc_reply *d)
+static ks_err api_reply_rows(ks_buf *out, json_t *top, const dc_reply *d)
 {
 	const an_result *r = &d->r;
 	int *signal = calloc(r->n_groups ? r->n_groups : 1, sizeof *signal);
@@ -606,7 +606,7 @@ static ks_err api_reply_rows(http_req *req, json_t *top, const dc_reply *d)
 		buf_free(&b);
 		return err;
 	}
-	http_reply_buf(req, 200, "application/json", &b);
+	*out = b; /* issue 17 (X): the caller replies with it or renders it */
 	return KS_OK;
 }
 
@@ -687,56 +687,106 @@ static json_t *api_total_json(const api_app *app, const dc_reply *d, const an_fi
 	return out;
 }
 
+/* ---- issue 17 (X): one reply for /metrics and its exports ---- */
+
+/* A /metrics request read and counted: the filter as applied and the
+ * reply after disclosure control (d: dc_reply_free). */
+typedef struct api_metrics_q {
+	an_filter f;
+	api_window w;
+	an_dim dims[2];
+	int n_dims;
+	dc_reply d;
+} api_metrics_q;
+
+/* Read the request (its parameters: the filter, extra and the format, which
+ * fmt checks where /metrics always has) and run the query. */
+static ks_err api_metrics_run(http_req *req, const char *const *extra, api_format_check fmt, api_metrics_q *q,
+			      ks_error *e)
+{
+	api_app *app = req->app;
+	api_sort sort;
+	q->n_dims = 0;
+	ks_err err = api_check_params(req, extra, false, e);
+	if (!err)
+		err = api_group_by(req, q->dims, &q->n_dims, e);
+	if (!err)
+		err = api_filter(req, "", q->dims, q->n_dims, "group_by", &q->f, &q->w, e);
+	if (!err)
+		err = api_measures(req, &q->f, e);
+	if (!err)
+		err = fmt(req, e);
+	if (!err)
+		err = api_sort_parse(req, q->dims, q->n_dims, &sort, e);
+	dc_policy pol = api_policy(app);
+	if (!err)
+		err = dc_query(app->index, &pol, &q->f, api_window_period(&q->w), q->dims, q->n_dims, &q->d, e);
+	if (err)
+		return err;
+	api_sort_groups(&q->d, &sort);
+	return KS_OK;
+}
+
+/* The JSON text of q's reply into *out. */
+static ks_err api_metrics_text(const api_app *app, api_metrics_q *q, ks_buf *out, ks_error *e)
+{
+	json_t *top = api_total_json(app, &q->d, &q->f, &q->w);
+	if (top == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = KS_OK;
+	if (q->n_dims == 0) {
+		char *txt = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		buf_init(out, 1u << 20);
+		err = txt ? buf_puts(out, txt) : KS_ERR_NOMEM;
+		free(txt);
+	} else {
+		json_t *gb = json_array();
+		for (int i = 0; i < q->n_dims; i++)
+			json_array_append_new(gb, json_string(q->d.r.dim_name[i]));
+		json_object_set_new(top, "group_by", gb);
+		err = api_reply_rows(out, top, &q->d);
+	}
+	json_decref(top);
+	if (err) {
+		if (q->n_dims == 0)
+			buf_free(out);
+		return ks_fail(e, err, NULL, "out of memory");
+	}
+	return KS_OK;
+}
+
+ks_err api_metrics_reply(http_req *req, const char *const *extra, api_format_check fmt, ks_buf *out, ks_error *e)
+{
+	api_metrics_q q;
+	ks_err err = api_metrics_run(req, extra, fmt, &q, e);
+	if (err)
+		return err;
+	err = api_metrics_text(req->app, &q, out, e);
+	dc_reply_free(&q.d);
+	return err;
+}
+
 ks_err api_metrics(http_req *req, ks_error *e);
 ks_err api_metrics(http_req *req, ks_error *e)
 {
 	static const char *const extra[] = {"group_by", "format", "sort", "measures", NULL};
-	api_app *app = req->app;
-	an_filter f;
-	api_window w;
-	an_dim dims[2];
-	int n_dims = 0;
-	api_sort sort;
-	ks_err err = api_check_params(req, extra, false, e);
-	if (!err)
-		err = api_group_by(req, dims, &n_dims, e);
-	if (!err)
-		err = api_filter(req, "", dims, n_dims, "group_by", &f, &w, e);
-	if (!err)
-		err = api_measures(req, &f, e);
-	if (!err)
-		err = api_format_arg(req, e);
-	if (!err)
-		err = api_sort_parse(req, dims, n_dims, &sort, e);
-	dc_reply d;
-	dc_policy pol = api_policy(app);
-	if (!err)
-		err = dc_query(app->index, &pol, &f, api_window_period(&w), dims, n_dims, &d, e);
+	api_metrics_q q;
+	ks_err err = api_metrics_run(req, extra, api_format_arg, &q, e);
 	if (err)
 		return err;
-	api_sort_groups(&d, &sort);
 	if (api_wants_csv(req)) {
-		err = api_reply_csv(req, &d);
+		err = api_reply_csv(req, &q.d);
 		api_audit(req, "export.metrics", "metrics", 0, json_pack("{s:s, s:s}", "path", req->path, "format", "csv"));
-		dc_reply_free(&d);
+		dc_reply_free(&q.d);
 		return err;
 	}
-	json_t *out = api_total_json(app, &d, &f, &w);
-	if (out == NULL || n_dims == 0) {
-		dc_reply_free(&d);
-		if (out == NULL)
-			return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-		http_reply_json(req, 200, out);
-		return KS_OK;
-	}
-	json_t *gb = json_array();
-	for (int i = 0; i < n_dims; i++)
-		json_array_append_new(gb, json_string(d.r.dim_name[i]));
-	json_object_set_new(out, "group_by", gb);
-	err = api_reply_rows(req, out, &d);
-	json_decref(out);
-	dc_reply_free(&d);
-	return err;
+	ks_buf b;
+	err = api_metrics_text(req->app, &q, &b, e);
+	dc_reply_free(&q.d);
+	if (err)
+		return err;
+	http_reply_buf(req, 200, "application/json", &b);
+	return KS_OK;
 }
 
 /* ---- GET /api/v1/metrics/trend ------------------------------------------------------------ */

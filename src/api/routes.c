@@ -130,6 +130,9 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/metrics/trend", api_metrics_trend, API_ANY},
 	{"GET", "/api/v1/metrics/compare", api_metrics_compare, API_ANY},
 	{"GET", "/api/v1/metrics/dimensions", api_metrics_dimensions, API_ANY},  /* issue 16 (H5) */
+	/* issue 17 (X): the breakdown as PDF or XLSX (api_export.c): /metrics' roles
+	 * and scope; rendering takes a while, so the slow pool */
+	{"GET", "/api/v1/metrics/export", api_metrics_export, API_ANY, HTTP_SLOW},
 	/* theme analytics (issue 14, api_themes.c): /metrics' roles and scope */
 	{"GET", "/api/v1/themes", api_themes, API_ANY},
 	/* key drivers (issue 15, api_drivers.c): /metrics' roles and scope; the

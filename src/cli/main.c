@@ -31,6 +31,7 @@
 #include "cli/cli_import.h" /* import (issue 15) */
 #include "cli/cli_import_data.h" /* import customers|products|holdings|events (issue 16, H4) */
 #include "cli/cli_import_mentions.h" /* import mentions (issue 16, H1) */
+#include "report/report.h" /* issue 17 (X): the PDF/XLSX libraries' global state */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -791,7 +792,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "klantstem: cannot initialise libcurl\n");
 		return 1;
 	}
+	report_global_init(); /* issue 17 (X): fontconfig once, before any thread */
 	int rc = cli_run(argc, argv);
+	report_global_cleanup(); /* issue 17 (X): cairo's and fontconfig's caches */
 	mail_global_cleanup();
 	return rc;
 }

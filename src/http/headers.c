@@ -77,6 +77,12 @@ static void export_disposition(const http_req *req, struct MHD_Response *r)
 		ext = "csv";
 	else if (req->content_type && strncasecmp(req->content_type, "application/x-ndjson", 20) == 0)
 		ext = "jsonl";
+	/* issue 17 (X): the printable report and the spreadsheet of a breakdown */
+	else if (req->content_type && strcasecmp(req->content_type, "application/pdf") == 0)
+		ext = "pdf";
+	else if (req->content_type &&
+		 strcasecmp(req->content_type, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") == 0)
+		ext = "xlsx";
 	if (ext == NULL || req->status != 200 || req->path == NULL)
 		return;
 	char name[96] = "klantstem";

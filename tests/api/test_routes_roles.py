@@ -73,6 +73,8 @@ EXPECT = {
     ("GET", "/api/v1/metrics/compare"): (ANY, 200),
     # attribute dimensions (issue 16, H5): the pickers' list, /metrics' roles
     ("GET", "/api/v1/metrics/dimensions"): (ANY, 200),
+    # issue 17 (X): the breakdown as PDF or XLSX, /metrics' roles and scope
+    ("GET", "/api/v1/metrics/export"): (ANY, 200),
     # theme analytics (issue 14): /metrics' roles
     ("GET", "/api/v1/themes"): (ANY, 200),
     # key drivers (issue 15): /metrics' roles and scope
@@ -510,6 +512,8 @@ class Ctx:
             path += "?kind=fame"
         elif key == ("GET", "/api/v1/metrics/compare"):
             path += "?a.period=2026-01&b.period=2026-02"
+        elif key == ("GET", "/api/v1/metrics/export"):  # issue 17 (X): format is required
+            path += "?format=xlsx&lang=en"
         elif key == ("GET", "/api/v1/drivers"):  # key drivers (issue 15)
             path += "?bootstrap=0"
         elif key == ("GET", "/api/v1/drivers/top3"):

@@ -35,6 +35,7 @@ import * as customerPage from './pages/customer.js';  // a customer's timeline (
 import * as mentionsPage from './pages/mentions.js';  // reviews and posts (issue 16 H3)
 import * as relationshipPage from './pages/relationship.js';  // relationship surveys (issue 16 H6)
 import * as feedsPage from './pages/feeds.js';  // the polled review and social feeds (issue 16 H2)
+import * as governancePage from './pages/governance.js';  // soft and hard side by side, for directors (issue 17 L)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -61,6 +62,7 @@ const ROUTES = {
   mention: { page: { render: mentionsPage.renderOne }, roles: LEADS },  // #/mention/ID, one with its reply; the timeline links it (issue 16 H7)
   customer: { page: customerPage, roles: ['director', 'admin'] },  // #/customer/ID: the timeline, the roles of GET /customers/{id} (issue 16)
   relationship: { page: relationshipPage, roles: ['director', 'admin'], nav: 'nav.relationship' },  // #/relationship[/ID] (issue 16 H6)
+  governance: { page: governancePage, roles: ['director', 'admin'], nav: 'nav.governance' },  // #/governance (issue 17 L)
 };
 
 const state = {
@@ -85,6 +87,7 @@ function navFor(user) {
   if (r !== 'employee') items.push('mentions');  // issue 16 H3: reviews and posts, leads and up (as GET /mentions)
   if (r !== 'employee') items.push('drivers');  // issue 15: leads and up, each in their own unit (as /metrics)
   if (r === 'director' || r === 'admin') items.push('relationship');  // relationship surveys (issue 16 H6)
+  if (r === 'director' || r === 'admin') items.push('governance');  // KPIs, links, team goals (issue 17 L)
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
   if (r === 'admin') items.push('privacy');  // export, erase, retention, audit log (issue 11)
   if (r === 'admin') items.push('admin');  // administration (issue 13)

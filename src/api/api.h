@@ -224,11 +224,39 @@ ks_err api_rel_schedule_get(http_req *req, ks_error *e);  /* a wave per quarter 
 ks_err api_rel_schedule_put(http_req *req, ks_error *e);
 /* ---- end of relationship surveys ---- */
 
+/* ---- issue 17 K: KPIs (api_kpis.c); docs/API.md "KPIs" ---- */
+ks_err api_kpi_list(http_req *req, ks_error *e);
+ks_err api_kpi_create(http_req *req, ks_error *e);
+ks_err api_kpi_get(http_req *req, ks_error *e);
+ks_err api_kpi_put(http_req *req, ks_error *e);
+ks_err api_kpi_delete(http_req *req, ks_error *e);
+ks_err api_kpi_values_get(http_req *req, ks_error *e);
+ks_err api_kpi_values_put(http_req *req, ks_error *e);
+ks_err api_kpi_import(http_req *req, ks_error *e);
+ks_err api_kpi_series(http_req *req, ks_error *e);
+ks_err api_kpi_targets_get(http_req *req, ks_error *e);
+ks_err api_kpi_target_put(http_req *req, ks_error *e);
+ks_err api_kpi_target_delete(http_req *req, ks_error *e);
+/* ---- end of KPIs ---- */
+
 /* ---- issue 17 L: governance links (api_governance.c); docs/API.md "Governance" ---- */
 ks_err api_gov_links(http_req *req, ks_error *e);
 ks_err api_gov_map(http_req *req, ks_error *e);
 ks_err api_gov_overview(http_req *req, ks_error *e);
 /* ---- end of governance links ---- */
+
+/* ---- issue 17 P: employee pulse (api_pulse.c); docs/API.md "Employee pulse" ---- */
+ks_err api_pulse_settings_get(http_req *req, ks_error *e);
+ks_err api_pulse_settings_put(http_req *req, ks_error *e);
+ks_err api_pulse_wave_list(http_req *req, ks_error *e);
+ks_err api_pulse_wave_open(http_req *req, ks_error *e);
+ks_err api_pulse_wave_get(http_req *req, ks_error *e);
+ks_err api_pulse_wave_close(http_req *req, ks_error *e);
+ks_err api_pulse_results(http_req *req, ks_error *e);
+ks_err api_pulse_comments(http_req *req, ks_error *e);
+ks_err api_pulse_page_get(http_req *req, ks_error *e);   /* GET /p/{token} */
+ks_err api_pulse_page_post(http_req *req, ks_error *e);  /* POST /p/{token} */
+/* ---- end of employee pulse ---- */
 
 /* ---- helpers shared by the handler files (api_util.c) ---- */
 
@@ -305,5 +333,26 @@ ks_err api_themes_discover(http_req *req, ks_error *e);
  * texts in the other form of address than the organisation's. Other
  * entities are left alone. */
 void api_survey_warnings(api_app *app, const model_entity *ent, json_t *row);
+
+/* ---- issue 17 (D): scheduled digests (api_digest.c); docs/API.md "Digests" ---- */
+ks_err api_digest_settings_get(http_req *req, ks_error *e);
+ks_err api_digest_settings_put(http_req *req, ks_error *e);
+ks_err api_digest_run(http_req *req, ks_error *e);
+ks_err api_digest_list(http_req *req, ks_error *e);
+ks_err api_me_digests_get(http_req *req, ks_error *e);
+ks_err api_me_digests_put(http_req *req, ks_error *e);
+ks_err api_digest_unsub_get(http_req *req, ks_error *e);   /* GET /d/{token}: asks */
+ks_err api_digest_unsub_post(http_req *req, ks_error *e);  /* POST /d/{token}: opts out */
+/* Put digests a crash left claimed back in the outbox and let the
+ * scheduler's pass queue and send due digests (invite_scheduler_set_hook).
+ * app must outlive the scheduler. */
+ks_err api_digest_attach(api_app *app, ks_error *e);
+/* Shared with api_dashboard.c and api_actions.c: a team goal with its
+ * progress as GET /teams/{id}/goals prints it, and an action's effect over
+ * an already scoped slice as GET /actions/{id}/effect prints it. */
+ks_err api_goal_json(api_app *app, const store_goal *g, json_t **out, ks_error *e);
+ks_err api_action_effect_of(api_app *app, const store_action *a, const an_filter *fs, int64_t days,
+			    json_t **res, ks_error *e);
+/* ---- end of digests ---- */
 
 #endif

@@ -282,12 +282,54 @@ const http_route api_routes[] = {
 	{"GET", "/api/v1/relationship/waves/{id}/report", api_rel_wave_report, API_GLOBAL},
 	{"GET", "/api/v1/relationship/schedule", api_rel_schedule_get, API_GLOBAL},
 	{"PUT", "/api/v1/relationship/schedule", api_rel_schedule_put, API_ADMIN},
+	/* employee pulse (issue 17 P, api_pulse.c): settings and waves are the
+	 * admins'; results and comments everyone's, cut to their scope inside;
+	 * /p/{token} is the employee's answer page */
+	{"GET", "/api/v1/pulse/settings", api_pulse_settings_get, API_GLOBAL},
+	{"PUT", "/api/v1/pulse/settings", api_pulse_settings_put, API_ADMIN},
+	{"GET", "/api/v1/pulse/waves", api_pulse_wave_list, API_ANY},
+	{"POST", "/api/v1/pulse/waves", api_pulse_wave_open, API_ADMIN},
+	{"GET", "/api/v1/pulse/waves/{id}", api_pulse_wave_get, API_ANY},
+	{"POST", "/api/v1/pulse/waves/{id}/close", api_pulse_wave_close, API_ADMIN},
+	{"GET", "/api/v1/pulse/waves/{id}/comments", api_pulse_comments, API_ANY},
+	{"GET", "/api/v1/pulse/results", api_pulse_results, API_ANY, HTTP_SLOW},
+	{"GET", "/p/{token}", api_pulse_page_get, API_PUBLIC},
+	{"POST", "/p/{token}", api_pulse_page_post, API_PUBLIC},
+	/* end of employee pulse */
 	/* governance links (issue 17 L, api_governance.c): directors and
 	 * admins; series through disclosure control and the statistics, so
 	 * the slow pool */
 	{"GET", "/api/v1/governance/links", api_gov_links, API_GLOBAL, HTTP_SLOW},
 	{"GET", "/api/v1/governance/map", api_gov_map, API_GLOBAL, HTTP_SLOW},
 	{"GET", "/api/v1/governance/overview", api_gov_overview, API_GLOBAL, HTTP_SLOW},
+	/* scheduled digests (issue 17 D, api_digest.c): admins set them up and
+	 * run a pass (which sends mail: the slow pool); every user switches their
+	 * own off or on; /d/{token} is the mail's unsubscribe link (no login) */
+	{"GET", "/api/v1/digests/settings", api_digest_settings_get, API_ADMIN},
+	{"PUT", "/api/v1/digests/settings", api_digest_settings_put, API_ADMIN},
+	{"POST", "/api/v1/digests/run", api_digest_run, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/digests", api_digest_list, API_ADMIN},
+	{"GET", "/api/v1/me/digests", api_me_digests_get, API_ANY},
+	{"PUT", "/api/v1/me/digests", api_me_digests_put, API_ANY},
+	{"GET", "/d/{token}", api_digest_unsub_get, API_PUBLIC},
+	{"POST", "/d/{token}", api_digest_unsub_post, API_PUBLIC},
+	/* issue 17 K: KPIs (api_kpis.c): directors, admins and managers (their
+	 * units) read; admins change the catalogue and values, directors and
+	 * admins the targets (on org units only); the import and the series
+	 * (a disclosure table of the whole organisation) on the slow pool */
+	{"GET", "/api/v1/kpis", api_kpi_list, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
+	{"POST", "/api/v1/kpis", api_kpi_create, API_ADMIN},
+	{"POST", "/api/v1/kpis/import", api_kpi_import, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/kpis/{id}", api_kpi_get, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
+	{"PUT", "/api/v1/kpis/{id}", api_kpi_put, API_ADMIN},
+	{"DELETE", "/api/v1/kpis/{id}", api_kpi_delete, API_ADMIN},
+	{"GET", "/api/v1/kpis/{id}/values", api_kpi_values_get, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
+	{"PUT", "/api/v1/kpis/{id}/values", api_kpi_values_put, API_ADMIN, HTTP_SLOW},
+	{"GET", "/api/v1/kpi-series", api_kpi_series, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL, HTTP_SLOW},
+	{"GET", "/api/v1/kpi-targets", api_kpi_targets_get, API_ROLE(AUTH_ROLE_MANAGER) | API_GLOBAL},
+	{"PUT", "/api/v1/kpi-targets", api_kpi_target_put, API_GLOBAL},
+	{"DELETE", "/api/v1/kpi-targets", api_kpi_target_delete, API_GLOBAL},
+	/* end of issue 17 K */
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

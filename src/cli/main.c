@@ -31,6 +31,7 @@
 #include "cli/cli_import.h" /* import (issue 15) */
 #include "cli/cli_import_data.h" /* import customers|products|holdings|events (issue 16, H4) */
 #include "cli/cli_import_mentions.h" /* import mentions (issue 16, H1) */
+#include "cli/cli_import_kpis.h" /* import kpis (issue 17, K) */
 #include "report/report.h" /* issue 17 (X): the PDF/XLSX libraries' global state */
 
 #define KS_VERSION "0.1.0"
@@ -103,6 +104,8 @@ static const char *const cli_usage_main =
 	"  import   mentions --db FILE [--format F] FILE   reviews and social posts\n"
 	"           (Trustpilot, Google, Kiyoh, App Store, social, generic CSV/JSON;\n"
 	"           docs/MENTIONS.md)\n"
+	"  import   kpis --db FILE FILE   monthly values of hard KPIs per org unit\n"
+	"           (kpi,unit,period,value; docs/GOVERNANCE.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -694,6 +697,9 @@ static int cli_serve(const cli_opts *o)
 		app.disclose = NULL;
 	if (api_drv_cache_new(&app.drivers) != KS_OK)  /* key drivers (issue 15) */
 		app.drivers = NULL;
+	/* issue 17 (D): scheduled digests ride on the scheduler's pass */
+	if (api_digest_attach(&app, &e))
+		fprintf(stderr, "klantstem: digests off: %s\n", e.message);
 	/* The web UI is optional: without its folder the API still runs. */
 	struct stat wst;
 	bool web = o->web_root[0] && stat(o->web_root, &wst) == 0 && S_ISDIR(wst.st_mode);
@@ -820,6 +826,9 @@ static int cli_run(int argc, char **argv)
 	/* key-driver analysis of a CSV table (issue 15) */
 	if (strcmp(cmd, "drivers") == 0)
 		return cli_drivers_run(argc - 1, argv + 1);
+	/* issue 17 (K): hard KPIs' values */
+	if (strcmp(cmd, "import") == 0 && argc > 2 && strcmp(argv[2], "kpis") == 0)
+		return cli_import_kpis_run(argc - 1, argv + 1);
 	/* issue 16 (H1): reviews and social posts */
 	if (strcmp(cmd, "import") == 0 && argc > 2 && strcmp(argv[2], "mentions") == 0)
 		return cli_import_mentions_run(argc - 1, argv + 1);

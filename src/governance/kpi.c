@@ -151,6 +151,18 @@ static char *kpi_trim(char *s)
 	return s;
 }
 
+/* A line break inside a quoted name as the org tree stores it: a file
+ * saved on Windows may carry CRLF there too. In place. */
+static char *kpi_lf(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++)
+		if (!(r[0] == '\r' && r[1] == '\n'))
+			*w++ = *r;
+	*w = '\0';
+	return s;
+}
+
 static ks_err kpi_header(kpi_imp *x, const csv_row *h, ks_error *e)
 {
 	for (int c = 0; c < KC__N; c++)
@@ -218,12 +230,9 @@ static ks_err kpi_find_unit(const kpi_imp *x, const char *v, int64_t *id, ks_err
 	return KS_OK;
 }
 
-/* A number; in a semicolon file a decimal comma (the mark) is a point. */
-static ks_err kpi_number(const kpi_imp *x, char *v, double *out, ks_error *e)
+/* A number (a semicolon file's decimal comma is a point by now). */
+static ks_err kpi_number(char *v, double *out, ks_error *e)
 {
-	if (x->semi)
-		for (char *p = v; (p = strchr(p, KPI_SEP_MARK)) != NULL; p++)
-			*p = '.';
 	if (v[0] == '\0')
 		return ks_fail(e, KS_ERR_INVALID, "value", "value is empty");
 	char *end = NULL;
@@ -242,17 +251,18 @@ static ks_err kpi_row(const kpi_imp *x, const csv_row *r, store_kpi_value *v, ks
 	memset(v, 0, sizeof *v);
 	if (r->n != KC__N)
 		return ks_fail(e, KS_ERR_INVALID, "", "%d fields where the header has %d", r->n, KC__N);
+	/* a semicolon file's commas back: a decimal point in the value, a
+	 * comma elsewhere (a unit's name may hold one) */
+	for (int c = 0; x->semi && c < KC__N; c++)
+		for (char *p = r->field[x->col[c]]; (p = strchr(p, KPI_SEP_MARK)) != NULL; p++)
+			*p = c == KC_VALUE ? '.' : ',';
 	for (int c = 0; c < KC__N; c++)
 		if (!utf8_text_ok(r->field[x->col[c]], true))
 			return ks_fail(e, KS_ERR_INVALID, kpi_cols[c], "%s is not UTF-8 text (a file in another "
 				       "encoding?)", kpi_cols[c]);
 	ks_err err = kpi_find_kpi(x, kpi_trim(r->field[x->col[KC_KPI]]), &v->kpi_id, e);
 	if (!err) {
-		char *u = kpi_trim(r->field[x->col[KC_UNIT]]);
-		if (x->semi) /* a comma in a semicolon file's unit name is a comma */
-			for (char *p = u; (p = strchr(p, KPI_SEP_MARK)) != NULL; p++)
-				*p = ',';
-		err = kpi_find_unit(x, u, &v->unit_id, e);
+		err = kpi_find_unit(x, kpi_lf(kpi_trim(r->field[x->col[KC_UNIT]])), &v->unit_id, e);
 	}
 	if (!err) {
 		const char *p = kpi_trim(r->field[x->col[KC_PERIOD]]);
@@ -262,7 +272,7 @@ static ks_err kpi_row(const kpi_imp *x, const csv_row *r, store_kpi_value *v, ks
 			memcpy(v->period, p, 8);
 	}
 	if (!err)
-		err = kpi_number(x, kpi_trim(r->field[x->col[KC_VALUE]]), &v->value, e);
+		err = kpi_number(kpi_trim(r->field[x->col[KC_VALUE]]), &v->value, e);
 	return err;
 }
 

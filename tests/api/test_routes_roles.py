@@ -40,6 +40,7 @@ LEADS = frozenset(("team_lead", "manager", "director", "admin"))
 GLOBAL = frozenset(("director", "admin"))
 ADMIN = frozenset(("admin",))
 TEAM_LEAD_GLOBAL = frozenset(("team_lead", "director", "admin"))
+MANAGER_GLOBAL = frozenset(("manager", "director", "admin"))  # issue 17 K
 
 # (method, pattern) -> (who may call it, status of a valid request)
 EXPECT = {
@@ -193,10 +194,46 @@ EXPECT = {
     ("GET", "/api/v1/relationship/waves/{id}/report"): (GLOBAL, 200),
     ("GET", "/api/v1/relationship/schedule"): (GLOBAL, 200),
     ("PUT", "/api/v1/relationship/schedule"): (ADMIN, 200),
+    # KPIs (issue 17 K): directors, admins and managers (their units) read;
+    # admins write the catalogue and values, directors and admins targets
+    ("GET", "/api/v1/kpis"): (MANAGER_GLOBAL, 200),
+    ("POST", "/api/v1/kpis"): (ADMIN, 201),
+    ("POST", "/api/v1/kpis/import"): (ADMIN, 200),
+    ("GET", "/api/v1/kpis/{id}"): (MANAGER_GLOBAL, 200),
+    ("PUT", "/api/v1/kpis/{id}"): (ADMIN, 200),
+    ("DELETE", "/api/v1/kpis/{id}"): (ADMIN, 200),
+    ("GET", "/api/v1/kpis/{id}/values"): (MANAGER_GLOBAL, 200),
+    ("PUT", "/api/v1/kpis/{id}/values"): (ADMIN, 200),
+    ("GET", "/api/v1/kpi-series"): (MANAGER_GLOBAL, 200),
+    ("GET", "/api/v1/kpi-targets"): (MANAGER_GLOBAL, 200),
+    ("PUT", "/api/v1/kpi-targets"): (GLOBAL, 200),
+    ("DELETE", "/api/v1/kpi-targets"): (GLOBAL, 200),
     # governance links (issue 17 L): directors and admins
     ("GET", "/api/v1/governance/links"): (GLOBAL, 200),
     ("GET", "/api/v1/governance/map"): (GLOBAL, 200),
     ("GET", "/api/v1/governance/overview"): (GLOBAL, 200),
+    # scheduled digests (issue 17 D): admins set up and run; each user their own switch;
+    # /d/{token} is the mail's unsubscribe link (GET asks, POST opts out)
+    ("GET", "/api/v1/digests/settings"): (ADMIN, 200),
+    ("PUT", "/api/v1/digests/settings"): (ADMIN, 200),
+    ("POST", "/api/v1/digests/run"): (ADMIN, 200),
+    ("GET", "/api/v1/digests"): (ADMIN, 200),
+    ("GET", "/api/v1/me/digests"): (ANY, 200),
+    ("PUT", "/api/v1/me/digests"): (ANY, 200),
+    ("GET", "/d/{token}"): (PUBLIC, 200),
+    ("POST", "/d/{token}"): (PUBLIC, 200),
+    # employee pulse (issue 17 P): settings and waves the admins', results and
+    # comments everyone's (scoped inside); /p/{token} the employee's answer page
+    ("GET", "/api/v1/pulse/settings"): (GLOBAL, 200),
+    ("PUT", "/api/v1/pulse/settings"): (ADMIN, 200),
+    ("GET", "/api/v1/pulse/waves"): (ANY, 200),
+    ("POST", "/api/v1/pulse/waves"): (ADMIN, 201),
+    ("GET", "/api/v1/pulse/waves/{id}"): (ANY, 200),
+    ("POST", "/api/v1/pulse/waves/{id}/close"): (ADMIN, 200),
+    ("GET", "/api/v1/pulse/waves/{id}/comments"): (ANY, 200),
+    ("GET", "/api/v1/pulse/results"): (ANY, 200),
+    ("GET", "/p/{token}"): (PUBLIC, 200),
+    ("POST", "/p/{token}"): (PUBLIC, 201),
 }
 # The generic resources: names are read by every role (they label every
 # dashboard), customers only by directors and admins; all writes by admins.
@@ -377,6 +414,36 @@ class Ctx:
             self._mention = self.srv.sql("SELECT id FROM mentions WHERE source_id = ?", (loc,))[0][0]
         return self._mention
 
+    def digest_token(self):
+        """scheduled digests (issue 17 D): the unsubscribe token of the
+        admin's own digests (the row is made by their first PUT /me/digests)."""
+        if getattr(self, "_digest_token", None) is None:
+            st, _, b = self.srv.request("PUT", "/api/v1/me/digests", {"digests": True})
+            if st != 200:
+                raise ks.FixtureError("PUT /api/v1/me/digests -> %s" % ks.got(st, b))
+            self._digest_token = self.srv.sql("SELECT unsubscribe_token FROM digest_prefs ORDER BY user_id LIMIT 1")[0][0]
+        return self._digest_token
+
+    def pulse_link(self, fresh):
+        """employee pulse (issue 17 P): a link of emp1's invitation in a new
+        wave (a fresh one for every answer). The token goes into the row the
+        way the mail pass puts it (its SHA-256), as no mail is sent here."""
+        if fresh or getattr(self, "_pulse_link", None) is None:
+            import hashlib
+            import sqlite3
+            wid = must(self.srv.post("/api/v1/pulse/waves", {}), 201, "POST pulse wave")["id"]
+            tok = "matrix" + ks.uniq("p").replace("-", "")
+            con = sqlite3.connect(self.srv.db, timeout=10)
+            try:
+                con.execute("UPDATE pulse_invitations SET token_hash = ? WHERE wave_id = ? AND employee_id = ?",
+                            (hashlib.sha256(tok.encode()).hexdigest(), wid, self.f["emp1"]["id"]))
+                con.commit()
+            finally:
+                con.close()
+            self._pulse_wave = wid
+            self._pulse_link = "/p/" + tok
+        return self._pulse_link
+
     def review_link(self):
         """review invitations (issue 16 H3): one invitation's link, made at
         first use (admin switches them on, a promoter answers)."""
@@ -410,6 +477,20 @@ class Ctx:
                 return b["id"]
             self._feed = b["id"]
         return self._feed
+
+    def kpi(self, fresh=False):
+        """KPIs (issue 17 K): the id of a KPI of the catalogue (not builtin:
+        a builtin one cannot be deleted); a new one when fresh."""
+        if fresh or getattr(self, "_kpi", None) is None:
+            st, _, b = self.srv.request("POST", "/api/v1/kpis", {
+                "key": ks.uniq("mk").replace("-", "_"), "name_nl": "Matrix", "name_en": "Matrix", "unit": "EUR",
+                "higher_is_better": False, "department": "operations", "kind": "output", "aggregation": "mean"})
+            if st != 201:
+                raise ks.FixtureError("POST /api/v1/kpis -> %s" % ks.got(st, b))
+            if fresh:
+                return b["id"]
+            self._kpi = b["id"]
+        return self._kpi
 
     def rel_wave(self, drawn):
         """relationship surveys (issue 16 H6): a fresh draft wave, or one
@@ -473,6 +554,17 @@ class Ctx:
             path = pattern.replace("{id}", str(self.feed(fresh=method == "DELETE")))
         elif pattern == "/r/{token}":  # review invitations (issue 16 H3)
             path = self.review_link()
+        elif pattern == "/d/{token}":  # scheduled digests (issue 17 D)
+            path = "/d/" + self.digest_token()
+        elif pattern == "/p/{token}":  # employee pulse (issue 17 P)
+            path = self.pulse_link(fresh=method == "POST")
+        elif pattern.startswith("/api/v1/pulse/waves/{id}"):
+            self.pulse_link(fresh=False)
+            path = pattern.replace("{id}", str(self._pulse_wave))
+            if pattern.endswith("/comments"):
+                path += "?unit_id=%d" % self.team
+        elif pattern.startswith("/api/v1/kpis/{id}"):  # KPIs (issue 17 K): a fresh one to delete
+            path = pattern.replace("{id}", str(self.kpi(fresh=method == "DELETE")))
         elif pattern == "/api/v1/import/{kind}":  # internal data (issue 16 H4)
             path = "/api/v1/import/products"
         elif pattern.startswith("/api/v1/relationship/waves/{id}"):  # relationship surveys (issue 16 H6)
@@ -524,6 +616,43 @@ class Ctx:
             path += "?soft=nps&hard=cost_to_serve&lag=2"
         elif key == ("GET", "/api/v1/governance/map"):  # issue 17 L
             path += "?lag=1"
+        elif key == ("PUT", "/api/v1/kpis/{id}"):  # KPIs (issue 17 K)
+            body = {"name_en": "Matrix KPI " + who}
+        elif key == ("DELETE", "/api/v1/kpis/{id}"):
+            body = None
+        elif key == ("POST", "/api/v1/kpis"):
+            body = {"key": ks.uniq("mk").replace("-", "_"), "name_nl": "Matrix", "name_en": "Matrix",
+                    "unit": "EUR", "higher_is_better": False, "department": "operations", "kind": "output",
+                    "aggregation": "mean"}
+        elif key == ("PUT", "/api/v1/kpis/{id}/values"):
+            body = {"values": [{"unit_id": self.team, "period": "2026-01", "value": 12.5}]}
+        elif key == ("POST", "/api/v1/kpis/import"):
+            body = "kpi,unit,period,value\ncost_to_serve,%d,2026-02,11\n" % self.team
+        elif key == ("GET", "/api/v1/kpi-series"):
+            path += "?kpi=cost_to_serve&level=team&from=2026-01&to=2026-03"
+        elif key == ("PUT", "/api/v1/kpi-targets"):
+            body = {"kpi": "nps", "unit_id": self.team, "period": "2026", "target": 30}
+        elif key == ("DELETE", "/api/v1/kpi-targets"):  # a fresh target each time
+            period = "2027-%02d" % (1 + len(getattr(self, "_targets", [])) % 12)
+            self._targets = getattr(self, "_targets", []) + [period]
+            if who in ("director", "admin"):
+                must(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "nps", "unit_id": self.team,
+                                                                "period": period, "target": 20}), 200, "PUT kpi-targets")
+            path += "?kpi=nps&unit_id=%d&period=%s" % (self.team, period)
+        elif key == ("GET", "/api/v1/pulse/results"):  # employee pulse (issue 17 P)
+            path += "?wave=%d" % self._pulse_wave if getattr(self, "_pulse_wave", None) else ""
+            if "?" not in path:
+                self.pulse_link(fresh=False)
+                path += "?wave=%d" % self._pulse_wave
+        elif key == ("PUT", "/api/v1/pulse/settings"):
+            body = {"enabled": False}
+        elif key == ("POST", "/api/v1/pulse/waves"):
+            body = {}
+        elif key == ("POST", "/api/v1/pulse/waves/{id}/close"):
+            body = None
+        elif key == ("POST", "/p/{token}"):
+            body = urllib.parse.urlencode({"enps": "8", "i1": "4", "i2": "4", "i3": "4"}).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
         elif key == ("POST", "/s/{token}"):
             body = urllib.parse.urlencode({"nps": "8"}).encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -554,6 +683,12 @@ class Ctx:
             body = {"name": "wave " + who, "survey_id": f["survey"]["id"], "sample_size": 2}
         elif key == ("PUT", "/api/v1/relationship/schedule"):
             body = {"enabled": False}
+        elif key == ("PUT", "/api/v1/digests/settings"):  # scheduled digests (issue 17 D)
+            body = {"items": [{"role": "director", "hour": 9}]}
+        elif key == ("PUT", "/api/v1/me/digests"):
+            body = {"digests": True}
+        elif key in (("POST", "/api/v1/digests/run"), ("POST", "/d/{token}")):
+            body = None
         elif key == ("PUT", "/api/v1/relationship/waves/{id}"):
             body = {"name": "wave " + who}
         elif key in (("DELETE", "/api/v1/relationship/waves/{id}"), ("POST", "/api/v1/relationship/waves/{id}/draw"),

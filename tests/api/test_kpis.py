@@ -1,0 +1,541 @@
+#!/usr/bin/python3
+"""Hard KPIs and the series of every KPI (issue 17, part K; docs/GOVERNANCE.md
+"KPIs", docs/API.md "KPIs").
+
+- the catalogue: the seed's seven KPIs as built-in defaults (this test's own
+  table), create / read / edit / delete with every refusal (409 duplicate
+  key, 422 naming the field, a soft key refused, 404, a built-in KPI edited
+  by name but not deleted (409) nor given another aggregation);
+- values: a batch is one transaction — one bad item (values[3].period, an
+  unknown unit at values[2].unit_id) and nothing of it is stored;
+- targets: on org units only; employee_id (and user_id) refused with the
+  reason "goals are set for teams, not for individual people", a unit that
+  is no org unit refused the same way;
+- the series of hard KPIs aggregated up the org tree (sum, mean, last;
+  a unit's own value first), computed by hand here;
+- the soft NPS series equal to GET /api/v1/metrics?group_by=team,month cell
+  by cell, a cell under min-n absent (null), with hand-computed NPS;
+- response_rate and case_sla from rows written straight into the database
+  (counts by hand; min-n 5);
+- managers see only the units under their own;
+- `klantstem import kpis` with a messy file (BOM, semicolons, CRLF, a quoted
+  name with a line break, decimal commas) and a file with an error at a line
+  (FILE:LINE: column: message, nothing written); POST /api/v1/kpis/import
+  the same parser (lines[N].column).
+"""
+
+import os
+import re
+import sqlite3
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+PASSWORD = "kpi-test-password"
+NOW = "2026-06-15T10:00:00Z"
+
+# The seed's KPIs (issue 17, contract): key -> (department, unit, higher, kind, aggregation)
+DEFAULTS = {
+    "share_of_wallet": ("sales", "%", True, "outcome", "mean"),
+    "acquisition_cost": ("marketing", "EUR", False, "output", "mean"),
+    "gross_margin": ("finance", "%", True, "impact", "mean"),
+    "brand_value": ("marketing", "index", True, "impact", "last"),
+    "cost_to_serve": ("operations", "EUR", False, "output", "mean"),
+    "absenteeism": ("hr", "%", False, "outcome", "mean"),
+    "attrition": ("hr", "%", False, "impact", "mean"),
+}
+
+
+def must(resp, status, what):
+    st, _, body = resp
+    if st != status:
+        raise ks.FixtureError("%s -> expected %s, %s" % (what, status, ks.got(st, body)))
+    return body
+
+
+def token_for(srv, email):
+    st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
+    if st != 200:
+        raise ks.FixtureError("login %s -> %s" % (email, ks.got(st, body)))
+    cookie = hd.get("Set-Cookie", "").split(";")[0]
+    st, _, tok = srv.post("/api/v1/auth/tokens", {"name": "kpis"}, auth=False,
+                          headers={"Cookie": cookie, "X-CSRF-Token": body["csrf_token"]})
+    if st != 201:
+        raise ks.FixtureError("token for %s -> %s" % (email, ks.got(st, tok)))
+    return {"Authorization": "Bearer " + tok["token"]}
+
+
+def user(srv, role, **extra):
+    email = "%s-%s@kpis.test" % (role, ks.uniq("u"))
+    srv.create("users", dict({"email": email, "name": role, "role": role, "password": PASSWORD}, **extra))
+    return token_for(srv, email)
+
+
+def new_kpi(**over):
+    k = {"key": ks.uniq("k").replace("-", "_"), "name_nl": "Doorlooptijd", "name_en": "Lead time",
+         "unit": "days", "higher_is_better": False, "department": "operations", "kind": "output",
+         "aggregation": "mean"}
+    k.update(over)
+    return k
+
+
+def series(srv, kpi, level, frm, to, headers=None):
+    return srv.get("/api/v1/kpi-series?kpi=%s&level=%s&from=%s&to=%s" % (kpi, level, frm, to),
+                   headers=headers)
+
+
+def cells(body, only=None):
+    """{unit_id: [values]} of a series reply (of the units in only, when given)."""
+    return {u["unit_id"]: u["values"] for u in body["units"] if only is None or u["unit_id"] in only}
+
+
+# ---------------------------------------------------------------------------
+
+
+def test_catalogue(t, srv):
+    st, _, b = srv.get("/api/v1/kpis")
+    t.status((st, None, b), 200, "GET /kpis answers 200")
+    got = {k["key"]: (k["department"], k["unit"], k["higher_is_better"], k["kind"], k["aggregation"])
+           for k in b["kpis"] if k["builtin"]}
+    t.eq(got, DEFAULTS, "the seven built-in KPIs of the seed, with department, unit, direction, kind, aggregation")
+    names = {k["key"]: (k["name_nl"], k["name_en"]) for k in b["kpis"]}
+    t.check(all(names[k][0] and names[k][1] and names[k][0] != "" for k in DEFAULTS),
+            "every built-in KPI has a Dutch and an English name", ks.short(names))
+    t.eq(names["cost_to_serve"][1], "Cost to serve", "cost_to_serve's English name")
+    t.eq(names["absenteeism"][0], "Ziekteverzuim", "absenteeism's Dutch name")
+
+    k = new_kpi()
+    st, _, c = srv.post("/api/v1/kpis", k)
+    t.status((st, None, c), 201, "POST /kpis creates a KPI (201)")
+    t.eq({x: c.get(x) for x in k}, k, "the created KPI reads back as sent")
+    t.eq(c.get("builtin"), False, "a created KPI is not builtin")
+    t.error(srv.post("/api/v1/kpis", dict(k, name_en="Other")), 409, "conflict", "key",
+            "the same key again -> 409 naming key")
+    for key in ("nps", "enps", "response_rate", "theme:wachttijd"):
+        t.error(srv.post("/api/v1/kpis", new_kpi(key=key)), 422, "invalid", "key",
+                "a soft key (%s) as a hard KPI -> 422 key" % key)
+    t.error(srv.post("/api/v1/kpis", new_kpi(key="Cost-To-Serve")), 422, "invalid", "key",
+            "a key with capitals and a dash -> 422 key")
+    t.error(srv.post("/api/v1/kpis", new_kpi(key="k" * 41)), 422, "invalid", "key", "a 41-byte key -> 422 key")
+    t.error(srv.post("/api/v1/kpis", new_kpi(department="it")), 422, "invalid", "department",
+            "department it -> 422 department")
+    t.error(srv.post("/api/v1/kpis", new_kpi(kind="input")), 422, "invalid", "kind", "kind input -> 422 kind")
+    t.error(srv.post("/api/v1/kpis", new_kpi(aggregation="median")), 422, "invalid", "aggregation",
+            "aggregation median -> 422 aggregation")
+    t.error(srv.post("/api/v1/kpis", new_kpi(higher_is_better="yes")), 422, "invalid", "higher_is_better",
+            "higher_is_better a string -> 422 higher_is_better")
+    t.error(srv.post("/api/v1/kpis", new_kpi(name_nl="")), 422, "invalid", "name_nl", "an empty name_nl -> 422")
+    nk = new_kpi()
+    del nk["name_en"]
+    t.error(srv.post("/api/v1/kpis", nk), 422, "invalid", "name_en", "no name_en -> 422 name_en")
+    t.error(srv.post("/api/v1/kpis", new_kpi(colour="red")), 422, "invalid", "colour",
+            "an unknown member -> 422 naming it")
+    t.error(srv.post("/api/v1/kpis", "{"), 400, "malformed_json", None, "malformed JSON -> 400")
+
+    t.error(srv.get("/api/v1/kpis/987654"), 404, "not_found", None, "GET an unknown KPI -> 404")
+    t.error(srv.request("PUT", "/api/v1/kpis/987654", {"name_en": "x"}), 404, "not_found", None,
+            "PUT an unknown KPI -> 404")
+    t.error(srv.request("DELETE", "/api/v1/kpis/987654"), 404, "not_found", None, "DELETE an unknown KPI -> 404")
+
+    st, _, e = srv.request("PUT", "/api/v1/kpis/%d" % c["id"], {"name_en": "Throughput time", "aggregation": "sum"})
+    t.status((st, None, e), 200, "PUT edits a KPI")
+    t.eq((e["name_en"], e["aggregation"], e["name_nl"]), ("Throughput time", "sum", "Doorlooptijd"),
+         "PUT changes what it names and keeps the rest")
+    t.error(srv.request("PUT", "/api/v1/kpis/%d" % c["id"], {"key": "other_key"}), 422, "invalid", "key",
+            "the key cannot be changed -> 422 key")
+
+    cts = [k for k in b["kpis"] if k["key"] == "cost_to_serve"][0]
+    st, _, e = srv.request("PUT", "/api/v1/kpis/%d" % cts["id"], {"name_nl": "Kosten per klant"})
+    t.eq((st, e.get("name_nl"), e.get("builtin")), (200, "Kosten per klant", True),
+         "a built-in KPI is renamed (200, still builtin)")
+    t.error(srv.request("PUT", "/api/v1/kpis/%d" % cts["id"], {"aggregation": "sum"}), 422, "invalid",
+            "aggregation", "a built-in KPI keeps its aggregation -> 422 aggregation")
+    t.error(srv.request("DELETE", "/api/v1/kpis/%d" % cts["id"]), 409, "conflict", None,
+            "a built-in KPI cannot be deleted -> 409")
+    t.eq(srv.sql("SELECT count(*) FROM kpis WHERE key = 'cost_to_serve'")[0][0], 1, "... and it is still there")
+
+    st, _, d = srv.request("DELETE", "/api/v1/kpis/%d" % c["id"])
+    t.eq((st, d.get("deleted")), (200, True), "DELETE a created KPI -> 200")
+    t.error(srv.get("/api/v1/kpis/%d" % c["id"]), 404, "not_found", None, "... then GET -> 404")
+    return {k["key"]: k["id"] for k in b["kpis"]}
+
+
+def test_values(t, srv, org):
+    k = srv.create("kpis", new_kpi())
+    a1, a2, b1 = org["a1"], org["a2"], org["b1"]
+    good = [{"unit_id": a1, "period": "2026-01", "value": 1.5}, {"unit_id": a2, "period": "2026-01", "value": 2},
+            {"unit_id": b1, "period": "2026-02", "value": -3.25}]
+    path = "/api/v1/kpis/%d/values" % k["id"]
+    t.error(srv.request("PUT", path, {"values": good + [{"unit_id": a1, "period": "2026-13", "value": 1}]}), 422,
+            "invalid", "values[3].period", "month 13 at values[3] -> 422 values[3].period")
+    t.error(srv.request("PUT", path, {"values": good[:2] + [{"unit_id": 987654, "period": "2026-02", "value": 1}]}),
+            422, "unknown_reference", "values[2].unit_id", "an unknown unit at values[2] -> 422 values[2].unit_id")
+    t.error(srv.request("PUT", path, {"values": [good[0], {"unit_id": a1, "period": "2026-01", "value": "1,5"}]}),
+            422, "invalid", "values[1].value", "a string value -> 422 values[1].value")
+    t.error(srv.request("PUT", path, {"values": [{"unit_id": a1, "period": "2026-01", "value": 1, "employee_id": 1}]}),
+            422, "invalid", "values[0].employee_id", "a value for an employee -> 422 values[0].employee_id")
+    t.error(srv.request("PUT", path, {"values": [{"unit_id": a1, "period": "2026-1", "value": 1}]}), 422, "invalid",
+            "values[0].period", "period 2026-1 -> 422")
+    t.error(srv.request("PUT", path, {"values": [{"unit_id": a1, "period": "2026-01", "value": 1e16}]}), 422,
+            "invalid", "values[0].value", "a value past 1e15 -> 422")
+    t.error(srv.request("PUT", path, {"values": []}), 422, "invalid", "values", "an empty batch -> 422 values")
+    t.error(srv.request("PUT", "/api/v1/kpis/987654/values", {"values": good}), 404, "not_found", None,
+            "values of an unknown KPI -> 404")
+    t.eq(srv.sql("SELECT count(*) FROM kpi_values WHERE kpi_id = ?", (k["id"],))[0][0], 0,
+         "after the refused batches nothing of them is stored (all or nothing)")
+    st, _, w = srv.request("PUT", path, {"values": good})
+    t.eq((st, w.get("written")), (200, 3), "a good batch is written (3)")
+    st, _, g = srv.get(path)
+    t.eq(sorted((v["unit_id"], v["period"], v["value"], v["source"]) for v in g["values"]),
+         sorted((v["unit_id"], v["period"], float(v["value"]), "api") for v in good), "GET values reads them back")
+    must(srv.request("PUT", path, {"values": [{"unit_id": a1, "period": "2026-01", "value": 9}]}), 200, "replace")
+    st, _, g = srv.get(path + "?unit_id=%d" % a1)
+    t.eq([(v["period"], v["value"]) for v in g["values"]], [("2026-01", 9.0)],
+         "a value given again replaces the old one (unit_id filter)")
+    t.error(srv.get(path + "?from=2026-00"), 422, "invalid", "from", "from=2026-00 -> 422 from")
+
+
+def test_targets(t, srv, org):
+    a1 = org["a1"]
+    emp = org["emp"]
+    for member in ("employee_id", "user_id"):
+        st, _, b = srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "nps", "unit_id": a1, "period": "2026",
+                                                                "target": 30, member: emp})
+        t.error((st, None, b), 422, "invalid", member, "a target naming %s -> 422 %s" % (member, member))
+        t.check("goals are set for teams, not for individual people" in (b.get("error") or {}).get("message", ""),
+                "... with the reason: goals are set for teams, not for individual people", ks.short(b))
+    st, _, b = srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "nps", "unit_id": 987654, "period": "2026",
+                                                          "target": 30})
+    t.error((st, None, b), 422, "unknown_reference", "unit_id", "a target on a unit that is no org unit -> 422")
+    t.check("not for individual people" in b["error"]["message"], "... with the reason", ks.short(b))
+    t.error(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "nps", "unit_id": a1, "period": "2026-Q5",
+                                                       "target": 30}), 422, "invalid", "period", "2026-Q5 -> 422 period")
+    t.error(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "no_such_kpi", "unit_id": a1, "period": "2026",
+                                                       "target": 30}), 422, "invalid", "kpi", "an unknown KPI -> 422 kpi")
+    t.eq(srv.sql("SELECT count(*) FROM kpi_targets")[0][0], 0, "no target was stored by the refused requests")
+    for kpi, period, target in (("nps", "2026", 30), ("cost_to_serve", "2026-Q3", 41.5), ("theme:wachttijd",
+                                                                                          "2026-07", 0.1)):
+        st, _, b = srv.request("PUT", "/api/v1/kpi-targets", {"kpi": kpi, "unit_id": a1, "period": period,
+                                                              "target": target})
+        t.eq((st, b.get("kpi"), b.get("period"), b.get("target")), (200, kpi, period, target),
+             "target %s %s on a team -> 200" % (kpi, period))
+    st, _, b = srv.get("/api/v1/kpi-targets?unit_id=%d" % a1)
+    t.eq(sorted((x["kpi"], x["period"], x["target"]) for x in b["targets"]),
+         [("cost_to_serve", "2026-Q3", 41.5), ("nps", "2026", 30.0), ("theme:wachttijd", "2026-07", 0.1)],
+         "GET kpi-targets lists them")
+    st, _, b = srv.request("DELETE", "/api/v1/kpi-targets?kpi=nps&unit_id=%d&period=2026" % a1)
+    t.eq((st, b.get("deleted")), (200, True), "DELETE a target -> 200")
+    t.error(srv.request("DELETE", "/api/v1/kpi-targets?kpi=nps&unit_id=%d&period=2026" % a1), 404, "not_found", None,
+            "DELETE it again -> 404")
+
+
+def test_hard_series(t, srv, org):
+    o, da, db, a1, a2, b1 = (org[k] for k in ("org", "da", "db", "a1", "a2", "b1"))
+    # mean: Jan a1 10, a2 20, b1 7 -> da 15, db 7, org (15 + 7) / 2 = 11 (the mean of the departments)
+    #       Feb da own 100, a1 40 -> da 100 (own first); db none -> org 100
+    #       Mar nothing anywhere -> null
+    mk = srv.create("kpis", new_kpi(aggregation="mean"))
+    must(srv.request("PUT", "/api/v1/kpis/%d/values" % mk["id"], {"values": [
+        {"unit_id": a1, "period": "2026-01", "value": 10}, {"unit_id": a2, "period": "2026-01", "value": 20},
+        {"unit_id": b1, "period": "2026-01", "value": 7}, {"unit_id": da, "period": "2026-02", "value": 100},
+        {"unit_id": a1, "period": "2026-02", "value": 40}]}), 200, "mean values")
+    st, _, b = series(srv, mk["key"], "department", "2026-01", "2026-03")
+    t.eq((st, b.get("periods")), (200, ["2026-01", "2026-02", "2026-03"]), "series: consecutive months from..to")
+    t.eq(cells(b, (da, db)), {da: [15.0, 100.0, None], db: [7.0, None, None]},
+         "mean: a department without its own value is the mean of its teams; its own value comes first")
+    st, _, b = series(srv, mk["key"], "organisation", "2026-01", "2026-03")
+    t.eq(cells(b), {o: [11.0, 100.0, None]}, "mean: the organisation is the mean of its departments' values")
+    t.eq([u["n"] for u in b["units"]], [[2, 1, None]], "n: the departments it rests on")
+    st, _, b = series(srv, mk["key"], "team", "2026-01", "2026-02")
+    t.eq(cells(b, (a1, a2, b1)), {a1: [10.0, 40.0], a2: [20.0, None], b1: [7.0, None]}, "team level: the teams' own values")
+    # sum: a1 3, a2 4, b1 5 -> da 7, db 5, org 12
+    sk = srv.create("kpis", new_kpi(aggregation="sum"))
+    must(srv.request("PUT", "/api/v1/kpis/%d/values" % sk["id"], {"values": [
+        {"unit_id": a1, "period": "2026-04", "value": 3}, {"unit_id": a2, "period": "2026-04", "value": 4},
+        {"unit_id": b1, "period": "2026-04", "value": 5}]}), 200, "sum values")
+    st, _, b = series(srv, sk["key"], "organisation", "2026-04", "2026-04")
+    t.eq(cells(b), {o: [12.0]}, "sum: the organisation is 3 + 4 + 5 = 12")
+    st, _, b = series(srv, sk["key"], "department", "2026-04", "2026-04")
+    t.eq(cells(b, (da, db)), {da: [7.0], db: [5.0]}, "sum: department A is 3 + 4")
+    # last: the value updated most recently (the test clock moves between them)
+    lk = srv.create("kpis", new_kpi(aggregation="last"))
+    must(srv.request("PUT", "/api/v1/kpis/%d/values" % lk["id"], {"values": [
+        {"unit_id": a2, "period": "2026-05", "value": 61}]}), 200, "last a2")
+    must(srv.post("/api/v1/admin/clock", {"now": "2026-06-15T10:05:00Z"}), 200, "clock +5 min")
+    must(srv.request("PUT", "/api/v1/kpis/%d/values" % lk["id"], {"values": [
+        {"unit_id": a1, "period": "2026-05", "value": 52}]}), 200, "last a1")
+    st, _, b = series(srv, lk["key"], "department", "2026-05", "2026-05")
+    t.eq(cells(b)[da], [52.0], "last: the team value updated most recently (a1, five minutes later)")
+    must(srv.post("/api/v1/admin/clock", {"now": NOW}), 200, "clock back")
+
+    t.error(series(srv, "no_such_kpi", "team", "2026-01", "2026-02"), 422, "invalid", "kpi", "unknown kpi -> 422 kpi")
+    t.error(series(srv, mk["key"], "employee", "2026-01", "2026-02"), 422, "invalid", "level",
+            "level employee -> 422 level (nothing here is about one person)")
+    t.error(series(srv, mk["key"], "team", "2026-13", "2026-02"), 422, "invalid", "from", "from 2026-13 -> 422 from")
+    t.error(series(srv, mk["key"], "team", "2026-03", "2026-02"), 422, "invalid", "to", "to before from -> 422 to")
+    t.error(series(srv, mk["key"], "team", "2010-01", "2026-02"), 422, "invalid", "to",
+            "more than 120 months -> 422 to")
+    t.error(srv.get("/api/v1/kpi-series?level=team"), 422, "invalid", "kpi", "no kpi -> 422 kpi")
+    t.error(series(srv, "theme:", "team", "2026-01", "2026-02"), 422, "invalid", "kpi", "theme: without id -> 422")
+    t.error(srv.get("/api/v1/kpi-series?kpi=nps&colour=red"), 422, "invalid", "colour", "unknown parameter -> 422")
+
+
+def answers(srv, org, team, month_day, scores):
+    for s in scores:
+        must(srv.post("/api/v1/responses", {"client_key": ks.uniq("r"), "touchpoint_id": org["tp"],
+                                            "team_id": team, "received_at": month_day + "T12:00:00Z",
+                                            "answers": {"nps": s}}), 201, "response")
+
+
+def nps_of(scores):
+    p = sum(1 for s in scores if s >= 9)
+    d = sum(1 for s in scores if s <= 6)
+    return 100.0 * (p - d) / len(scores)
+
+
+def test_soft_series(t, srv, org):
+    a1, a2, b1 = org["a1"], org["a2"], org["b1"]
+    feb_a1, feb_a2, feb_b1 = [10, 9, 9, 8, 3, 0], [9, 9, 7, 7, 6], [10, 10, 10, 9, 9, 8, 5]
+    mar_a1, mar_a2 = [10, 9, 6, 6, 6, 7], [10, 9, 9]
+    answers(srv, org, a1, "2026-02-10", feb_a1)
+    answers(srv, org, a2, "2026-02-11", feb_a2)
+    answers(srv, org, b1, "2026-02-12", feb_b1)
+    answers(srv, org, a1, "2026-03-10", mar_a1)
+    answers(srv, org, a2, "2026-03-11", mar_a2)
+    time.sleep(0.3)
+    st, _, b = series(srv, "nps", "team", "2026-01", "2026-03")
+    t.status((st, None, b), 200, "nps series at team level")
+    c = cells(b)
+    t.near(c[a1][1], nps_of(feb_a1), 1e-6, "team A1 February NPS = (3 - 2) / 6 x 100, by hand")
+    t.near(c[a2][1], nps_of(feb_a2), 1e-6, "team A2 February NPS = (2 - 1) / 5 x 100 (exactly min-n 5)")
+    t.near(c[b1][1], nps_of(feb_b1), 1e-6, "team B1 February NPS")
+    t.eq(c[a2][2], None, "team A2 March has 3 answers (< 5): absent, not a number")
+    t.eq([u["n"][2] for u in b["units"] if u["unit_id"] == a2], [None], "... and its n is absent too")
+    t.eq([c[a1][0], c[a2][0], c[b1][0]], [None, None, None], "January without answers: absent")
+    # the same cells as /metrics?group_by=team,month shows them (disclosure included)
+    st, _, m = srv.get("/api/v1/metrics?group_by=team,month")
+    t.status((st, None, m), 200, "/metrics?group_by=team,month")
+    shown = {}
+    for row in m["rows"]:
+        unit = row["team"]["id"]
+        if unit in (a1, a2, b1):
+            shown["%d %s" % (unit, row["month"])] = row["nps"]["value"] if row.get("nps") else None
+    mine = {}
+    for u in b["units"]:
+        for p, v in zip(b["periods"], u["values"]):
+            if "%d %s" % (u["unit_id"], p) in shown:
+                mine["%d %s" % (u["unit_id"], p)] = None if v is None else round(v, 1)
+    t.check(len(shown) >= 5, "metrics has the five team-month cells with answers", ks.short(shown))
+    t.eq(mine, shown, "every cell of the nps series equals /metrics' (value to its decimal, or both absent)")
+    st, _, d = series(srv, "nps", "department", "2026-02", "2026-02")
+    t.near(cells(d)[org["da"]][0], nps_of(feb_a1 + feb_a2), 1e-6, "department A February NPS from its teams' 11 answers")
+    st, _, o = series(srv, "nps", "organisation", "2026-02", "2026-03")
+    t.near(cells(o)[org["org"]][1], nps_of(mar_a1 + mar_a2), 1e-6, "organisation March NPS (9 answers)")
+
+
+def write_rows(srv, org):
+    """Invitations and cases straight into the database (the server reads them)."""
+    a1, a2 = org["a1"], org["a2"]
+    con = sqlite3.connect(srv.db, timeout=30)
+    try:
+        def ts(s):
+            return int(time.mktime(time.strptime(s, "%Y-%m-%d %H:%M"))) - time.timezone
+        cust = org["cust"]
+        # response rate: a1 in April: 8 sent, 3 completed; a2 in April: 4 sent, 4 completed;
+        # a1 in May: 5 sent, 5 completed; a never-sent invitation counts nowhere
+        rows = [(a1, "2026-04-05 10:00", i < 3) for i in range(8)] + \
+               [(a2, "2026-04-07 10:00", True) for _ in range(4)] + \
+               [(a1, "2026-05-03 10:00", True) for _ in range(5)]
+        for i, (team, sent, done) in enumerate(rows):
+            con.execute("INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, channel,"
+                        " decision, status, sent_at, completed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (900000 + i, cust, org["tp"], team, "email", "created", "sent", ts(sent),
+                         ts(sent) + 3600 if done else None, ts(sent)))
+        con.execute("INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, channel,"
+                    " decision, status, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                    (899999, cust, org["tp"], a1, "email", "skipped_no_email", "skipped", ts("2026-04-05 10:00")))
+        # case SLA: a1 opened in April: 4 closed in time, 1 closed late, 1 open past its deadline,
+        # 1 open before its deadline (no verdict yet: not counted) -> 4 / 6
+        day = 86400
+        op = ts("2026-04-02 09:00")
+        cases = [(op, op + 2 * day, op + day, None)] * 4 + [(op, op + 2 * day, op + 3 * day, None),
+                                                             (op, op + 2 * day, None, None),
+                                                             (op, ts("2026-12-01 00:00"), None, None)]
+        for opened, deadline, closed, resolved in cases:
+            con.execute("INSERT INTO cases(customer_id, reason, status, opened_at, closed_at, team_id, deadline,"
+                        " resolved_at) VALUES (?,?,?,?,?,?,?,?)",
+                        (None, "laag", "closed" if closed else "new", opened, closed, a1, deadline, resolved))
+        con.commit()
+    finally:
+        con.close()
+
+
+def test_store_soft(t, srv, org):
+    write_rows(srv, org)
+    a1, a2, da = org["a1"], org["a2"], org["da"]
+    st, _, b = series(srv, "response_rate", "team", "2026-04", "2026-05")
+    t.status((st, None, b), 200, "response_rate series")
+    c = cells(b)
+    t.near(c[a1][0], 3 / 8, 1e-9, "team A1 April: 3 of 8 sent invitations completed")
+    t.eq(c[a2][0], None, "team A2 April: 4 sent (< 5): absent")
+    t.near(c[a1][1], 1.0, 1e-9, "team A1 May: 5 of 5")
+    st, _, b = series(srv, "response_rate", "department", "2026-04", "2026-04")
+    t.near(cells(b)[da][0], 7 / 12, 1e-9, "department A April: (3 + 4) / (8 + 4), summed up the tree")
+    st, _, b = series(srv, "case_sla", "team", "2026-04", "2026-04")
+    t.near(cells(b)[a1][0], 4 / 6, 1e-9, "case SLA team A1 April: 4 closed in time of 6 with a verdict")
+    t.eq([u["n"][0] for u in b["units"] if u["unit_id"] == a1], [6], "... n = 6")
+
+
+def test_manager(t, srv, org):
+    mgr = user(srv, "manager", unit_id=org["da"])
+    st, _, b = series(srv, "nps", "team", "2026-02", "2026-02", headers=mgr)
+    t.eq((st, sorted(u["unit_id"] for u in b.get("units", []))), (200, sorted([org["a1"], org["a2"]])),
+         "a manager of department A sees its two teams only")
+    st, _, b = series(srv, "nps", "organisation", "2026-02", "2026-02", headers=mgr)
+    t.eq((st, b.get("units")), (200, []), "... and not the organisation above it")
+    k = srv.sql("SELECT id FROM kpis WHERE key = 'cost_to_serve'")[0][0]
+    must(srv.request("PUT", "/api/v1/kpis/%d/values" % k, {"values": [
+        {"unit_id": org["a1"], "period": "2026-01", "value": 30}, {"unit_id": org["b1"], "period": "2026-01",
+                                                                   "value": 31}]}), 200, "cts values")
+    st, _, b = srv.get("/api/v1/kpis/%d/values" % k, headers=mgr)
+    t.eq((st, sorted(v["unit_id"] for v in b["values"])), (200, [org["a1"]]),
+         "a manager reads the values of units in scope only")
+    t.error(srv.get("/api/v1/kpis/%d/values?unit_id=%d" % (k, org["b1"]), headers=mgr), 403, "forbidden", "unit_id",
+            "a manager asking for a unit outside the scope -> 403 unit_id")
+    t.error(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "nps", "unit_id": org["a1"], "period": "2026",
+                                                       "target": 1}, headers=mgr), 403, "forbidden", None,
+            "a manager does not set targets (403)")
+    t.error(srv.post("/api/v1/kpis", new_kpi(), headers=mgr), 403, "forbidden", None,
+            "a manager does not add KPIs (403)")
+    d = user(srv, "director")
+    t.error(srv.request("PUT", "/api/v1/kpis/%d/values" % k, {"values": [
+        {"unit_id": org["a1"], "period": "2026-01", "value": 1}]}, headers=d), 403, "forbidden", None,
+        "a director does not write values (admin only)")
+    st, _, b = srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "attrition", "unit_id": org["da"],
+                                                          "period": "2027", "target": 8}, headers=d)
+    t.eq((st, b.get("kpi")), (200, "attrition"), "a director sets a department's target")
+    lead = user(srv, "team_lead", unit_id=org["a1"])
+    t.error(series(srv, "nps", "team", "2026-02", "2026-02", headers=lead), 403, "forbidden", None,
+            "a team lead has no access to the KPI series (403)")
+
+
+MESSY = ("\ufeffkpi;unit;period;value\r\n"
+         "cost_to_serve;\"Team \"\"Noord\"\"\r\nwest\";2026-01;41,5\r\n"
+         "cost_to_serve;%(a2)d;2026-01;38\r\n"
+         "\r\n"
+         "  absenteeism ; Afdeling A ;2026-01; 4,25 \r\n"
+         "cost_to_serve;%(a2)d;2026-02;-1,75\r\n")
+
+
+def test_import(t, srv, org):
+    d = srv.dir
+    messy = os.path.join(d, "messy.csv")
+    with open(messy, "w", encoding="utf-8", newline="") as f:
+        f.write(MESSY % org)
+    before = srv.sql("SELECT count(*) FROM kpi_values")[0][0]
+    rc, out, err = ks.run_cli(["import", "kpis", "--db", srv.db, messy])
+    t.eq((rc, out.strip()), (0, "%s: 4 values of 2 KPIs for 3 units over 2 months imported" % messy),
+         "import kpis: the messy file (BOM, semicolons, CRLF, a quoted name with a line break, decimal commas)",)
+    t.check(ks.sanitizer_report(err) is None, "import kpis: no sanitizer report", err[-2000:])
+    got = srv.sql("SELECT k.key, v.unit_id, v.period, v.value, v.source FROM kpi_values v JOIN kpis k ON"
+                  " k.id = v.kpi_id WHERE v.source = 'import' ORDER BY 1, 2, 3")
+    t.eq(sorted(got), sorted([("absenteeism", org["da"], "2026-01", 4.25, "import"),
+                              ("cost_to_serve", org["a1"], "2026-01", 41.5, "import"),
+                              ("cost_to_serve", org["a2"], "2026-01", 38.0, "import"),
+                              ("cost_to_serve", org["a2"], "2026-02", -1.75, "import")]),
+         "the four values as the file says (a unit by its exact name with a quote and a line break, or by id)")
+    t.eq(srv.sql("SELECT count(*) FROM kpi_values")[0][0], before + 3,
+         "three rows more: A1's January cost to serve (30, set above) was replaced")
+
+    bad = os.path.join(d, "bad.csv")
+    with open(bad, "w", encoding="utf-8", newline="") as f:
+        f.write("kpi,unit,period,value\n"
+                "cost_to_serve,%(a1)d,2026-03,40\n"
+                "cost_to_serve,%(a1)d,2026-04,41\n"
+                "cost_to_serve,%(a1)d,2026-13,42\n"
+                "cost_to_serve,%(a1)d,2026-05,43\n" % org)
+    before = srv.sql("SELECT count(*) FROM kpi_values")[0][0]
+    rc, out, err = ks.run_cli(["import", "kpis", "--db", srv.db, bad])
+    first = err.splitlines()[0] if err else ""
+    t.eq((rc, first), (1, "%s:4: period: period '2026-13' must be a month YYYY-MM" % bad),
+         "import kpis: a bad month at line 4 -> FILE:4: period: message, exit 1")
+    t.check("nothing imported" in err, "... and says nothing was imported", err)
+    t.eq(srv.sql("SELECT count(*) FROM kpi_values")[0][0], before, "... and nothing was (all or nothing)")
+    cases = [
+        ("kpi,unit,period,value\nnps,%(a1)d,2026-03,40\n", 2, "kpi", "soft KPI"),
+        ("kpi,unit,period,value\ncost_to_serve,Nergens,2026-03,40\n", 2, "unit", "no org unit 'Nergens'"),
+        ("kpi,unit,period,value\ncost_to_serve,%(a1)d,2026-03,\"1,5\"\n", 2, "value", "decimal comma only"),
+        ("kpi,unit,period,value,extra\n", 1, "", "unknown column 'extra'"),
+        ("kpi,unit,value\ncost_to_serve,1,2\n", 1, "period", "column period is missing"),
+        ("kpi,unit,period,value\ncost_to_serve,%(a1)d,2026-03,\"4\n", 2, "", "bad CSV"),
+        ("kpi,unit,period,value\ncost_to_serve,%(dup)s,2026-03,4\n", 2, "unit", "2 org units are named"),
+    ]
+    for i, (text, line, col, words) in enumerate(cases):
+        p = os.path.join(d, "case%d.csv" % i)
+        with open(p, "w", encoding="utf-8", newline="") as f:
+            f.write(text % org)
+        rc, out, err = ks.run_cli(["import", "kpis", "--db", srv.db, p])
+        first = err.splitlines()[0] if err else ""
+        want = "%s:%d: %s" % (p, line, col + ": " if col else "")
+        t.check(rc == 1 and first.startswith(want) and words in first,
+                "import kpis: %r -> %s...%s" % (text[:40], want, words), err)
+    t.eq(srv.sql("SELECT count(*) FROM kpi_values")[0][0], before, "none of the bad files wrote anything")
+    rc, out, err = ks.run_cli(["import", "kpis", "--db", os.path.join(d, "nope.db"), bad])
+    t.eq(rc, 1, "import kpis: a database that is not there -> exit 1")
+    rc, out, err = ks.run_cli(["import", "kpis", "--db", srv.db])
+    t.eq(rc, 2, "import kpis without a FILE -> usage, exit 2")
+
+    # the same parser over HTTP
+    st, _, b = srv.request("POST", "/api/v1/kpis/import", (MESSY % org).encode("utf-8"),
+                           headers={"Content-Type": "text/csv"})
+    t.eq((st, b), (200, {"rows": 4, "kpis": 2, "units": 3, "periods": 2}), "POST /kpis/import the messy file")
+    with open(bad, encoding="utf-8") as f:
+        text = f.read()
+    before = srv.sql("SELECT count(*) FROM kpi_values")[0][0]
+    st, _, b = srv.request("POST", "/api/v1/kpis/import", text.encode(), headers={"Content-Type": "text/csv"})
+    t.error((st, None, b), 422, "invalid", "lines[4].period", "POST /kpis/import: the bad month -> 422 lines[4].period")
+    t.check(b["error"]["message"].startswith("line 4: period:"), "... its message starts with the line",
+            ks.short(b))
+    t.eq(srv.sql("SELECT count(*) FROM kpi_values")[0][0], before, "... and nothing was written")
+    t.error(srv.request("POST", "/api/v1/kpis/import", b"", headers={"Content-Type": "text/csv"}), 422, "invalid",
+            None, "an empty body -> 422")
+
+
+def fixture(srv):
+    f = ks.base_fixture(srv)
+    o = f["org"]["id"]
+    da = srv.create("teams", {"name": "Afdeling A", "kind": "department", "parent_id": o})["id"]
+    db = srv.create("teams", {"name": "Afdeling B", "kind": "department", "parent_id": o})["id"]
+    a1 = srv.create("teams", {"name": "Team \"Noord\"\nwest", "kind": "team", "parent_id": da})["id"]
+    a2 = srv.create("teams", {"name": "Team A2", "kind": "team", "parent_id": da})["id"]
+    b1 = srv.create("teams", {"name": "Team B1", "kind": "team", "parent_id": db})["id"]
+    dup = "Dubbel " + ks.uniq("d")
+    srv.create("teams", {"name": dup, "kind": "team", "parent_id": db})
+    srv.create("teams", {"name": dup, "kind": "team", "parent_id": db})
+    return {"org": o, "da": da, "db": db, "a1": a1, "a2": a2, "b1": b1, "emp": f["emp1"]["id"],
+            "tp": f["tp1"]["id"], "cust": f["cust_nl"]["id"], "dup": dup, "fixture_dept": f["dept"]["id"]}
+
+
+def main(t):
+    srv = ks.Server(t, args=["--test-clock", NOW, "--quiet"])
+    try:
+        t.healthz(srv.start(), "server starts in test mode")
+        test_catalogue(t, srv)
+        org = fixture(srv)
+        test_values(t, srv, org)
+        test_targets(t, srv, org)
+        test_hard_series(t, srv, org)
+        test_soft_series(t, srv, org)
+        test_store_soft(t, srv, org)
+        test_manager(t, srv, org)
+        test_import(t, srv, org)
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+if __name__ == "__main__":
+    ks.run(main, start_server=False)

@@ -13,6 +13,7 @@
 #include "coach/compliment.h" /* coaching (issue 13) */
 #include "invite/message.h"
 #include "invite/webhook.h"
+#include "pulse/pulse_page.h" /* employee pulse (issue 17 P) */
 
 #define SCHED_BATCH 32
 #define SCHED_MAX_PER_PASS 5000
@@ -28,6 +29,8 @@ struct invite_scheduler {
 	bool background;
 	pthread_t thread;
 	int recovered;
+	invite_pass_hook hook;     /* issue 17 (D): digests; NULL = none */
+	void *hook_arg;
 };
 
 /* The survey's NPS question in the customer's language, for the one-click
@@ -337,8 +340,27 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 			fprintf(stderr, "klantstem: scheduler: %d compliment mails sent, %d failed\n", sent,
 				failed);
 	}
+	/* employee pulse (issue 17 P): close waves past their end, open the
+	 * cadence's next one, mail the invitations */
+	if (!err) {
+		int64_t opened = 0;
+		err = store_pulse_schedule(sc->store, now, &opened, e);
+		if (opened)
+			fprintf(stderr, "klantstem: scheduler: pulse wave %lld opened\n", (long long)opened);
+	}
+	if (!err && sc->cfg.mail_enabled) {
+		int sent = 0, failed = 0;
+		err = pulse_mail_pass(sc->store, &sc->cfg.mail, sc->cfg.base_url, sc->cfg.org_name, now, &sent,
+				      &failed, e);
+		if (sent || failed)
+			fprintf(stderr, "klantstem: scheduler: %d pulse invitations sent, %d failed\n", sent, failed);
+	}
+	/* end of employee pulse */
 	if (!err && sc->cfg.webhook_url[0])
 		err = sched_webhook_pass(sc, now, st, e);
+	/* issue 17 (D): scheduled digests, queued once per period and sent */
+	if (!err && sc->hook && sc->cfg.mail_enabled)
+		err = sc->hook(sc->hook_arg, now, e);
 	/* Expired sessions and long-expired API tokens (sqlite_auth.c). Not
 	 * part of the pass's outcome: a failure waits for the next pass. */
 	store_session_sweep(sc->store, now, NULL, NULL, NULL);
@@ -397,6 +419,10 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	if (!err)
 		err = store_case_mail_recover(store, &case_mails, e);
 	sc->recovered += case_mails;
+	int pulse_mails = 0; /* employee pulse (issue 17 P) */
+	if (!err)
+		err = store_pulse_mail_recover(store, &pulse_mails, e);
+	sc->recovered += pulse_mails;
 	int guard_mails = 0; /* open-link guard (issue 11) */
 	if (!err)
 		err = store_guard_mail_recover(store, &guard_mails, e);
@@ -417,6 +443,14 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	}
 	*out = sc;
 	return KS_OK;
+}
+
+void invite_scheduler_set_hook(invite_scheduler *sc, invite_pass_hook fn, void *arg)
+{
+	pthread_mutex_lock(&sc->pass_mu);
+	sc->hook = fn;
+	sc->hook_arg = arg;
+	pthread_mutex_unlock(&sc->pass_mu);
 }
 
 void invite_scheduler_stop(invite_scheduler *sc)

@@ -186,9 +186,9 @@ static const char *dg_status(const dg_writer *w, const char *st)
 {
 	static const char *const names[][3] = {{"reached", "behaald", "reached"},
 					       {"likely", "waarschijnlijk behaald", "likely"},
-					       {"too_close", "te dichtbij om te zeggen", "too close to call"},
+					       {"too_close_to_call", "te dichtbij om te zeggen", "too close to call"},
 					       {"not_reached", "niet behaald", "not reached"},
-					       {"unknown", "nog te weinig antwoorden", "too few answers yet"}};
+					       {"insufficient_data", "nog te weinig antwoorden", "too few answers yet"}};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(st, names[i][0]) == 0)
 			return names[i][w->en ? 2 : 1];
@@ -243,12 +243,22 @@ static void dg_cases(dg_writer *w, const json_t *c)
 	}
 }
 
-static void dg_score_line(dg_writer *w, const char *label, const json_t *m, const char *key, int decimals)
+/* A measure's line: its value with its interval, or why there is none
+ * (hidden below its minimum n, or not asked at all). */
+static void dg_score_line(dg_writer *w, const json_t *cell, const char *label, const char *measure,
+			  const char *key, int decimals)
 {
 	char line[300], v[32], lo[32], hi[32];
+	const json_t *m = json_object_get(cell, measure);
 	if (!json_is_object(m)) {
+		bool hidden = false;
+		size_t i;
+		const json_t *h;
+		json_array_foreach(json_object_get(cell, "hidden"), i, h)
+			hidden |= json_is_string(h) && strcmp(json_string_value(h), measure) == 0;
 		snprintf(line, sizeof line, "%s: %s", label,
-			 dg_t(w, "verborgen (te weinig antwoorden)", "hidden (too few answers)"));
+			 hidden ? dg_t(w, "verborgen (te weinig antwoorden)", "hidden (too few answers)")
+				: dg_t(w, "geen antwoorden", "no answers"));
 	} else {
 		dg_num(w, json_object_get(m, key), decimals, v, sizeof v);
 		if (json_object_get(m, "low")) {
@@ -283,9 +293,9 @@ static void dg_scores(dg_writer *w, const json_t *c)
 	snprintf(line, sizeof line, dg_t(w, "%lld antwoorden.", "%lld answers."),
 		 (long long)json_integer_value(json_object_get(s, "n")));
 	dg_para(w, line);
-	dg_score_line(w, "NPS", json_object_get(s, "nps"), "value", 1);
-	dg_score_line(w, dg_t(w, "Cijfer", "Grade"), json_object_get(s, "grade"), "mean", 2);
-	dg_score_line(w, "CES", json_object_get(s, "ces"), "mean", 2);
+	dg_score_line(w, s, "NPS", "nps", "value", 1);
+	dg_score_line(w, s, dg_t(w, "Cijfer", "Grade"), "grade", "mean", 2);
+	dg_score_line(w, s, "CES", "ces", "mean", 2);
 }
 
 static void dg_drivers(dg_writer *w, const json_t *c)

@@ -142,7 +142,7 @@ function mapPanel(m, onPick) {
           (p.flag ? '● ' : '') + pairWords(p, hardBy[hk.key], l));
         btn.addEventListener('click', () => onPick(s, hk.key));
         return h('td', { class: cls, dataset: { soft: s, hard: hk.key, flag: String(p.flag), enough: String(p.enough) } }, btn);
-      }))))));
+      })))));
   return panel(t('gov.map'), t('gov.map.sub'),
     h('p', { class: 'hint' }, m.note[l] || m.note.nl),
     h('p', { class: 'hint', id: 'gov-map-fdr' }, t('gov.map.fdr', { family: m.fdr.family, flagged: m.fdr.flagged })),
@@ -194,7 +194,7 @@ function explorerResult(box, res) {
   const r = res.regression;
   const el = chartBox(t('gov.lagchart'), (e) => lagChart(e, res.correlations, res.lag));
   el.classList.remove('chart-small');
-  box.replaceChildren(
+  box.replaceChildren(...[
     h('p', { id: 'gov-sentence', class: 'gov-sentence', dataset: { enough: String(r.enough), p: r.p ?? '' } }, res.sentence[l] || res.sentence.nl),
     h('p', { class: 'hint', id: 'gov-lag-note' }, res.lag_note[l] || res.lag_note.nl),
     r.enough ? h('p', { class: 'hint', id: 'gov-fit' }, t('gov.fit', {
@@ -203,7 +203,8 @@ function explorerResult(box, res) {
     h('h3', null, t('gov.lagchart')),
     el,
     h('p', { class: 'chart-note' }, res.caveats[l] || res.caveats.nl),
-    h('details', { class: 'as-table' }, h('summary', null, t('chart.table')), corrTable(res.correlations)));
+    h('details', { class: 'as-table' }, h('summary', null, t('chart.table')), corrTable(res.correlations)),
+  ].filter(Boolean));
 }
 
 function explorerPanel(ctx, hard, pick) {

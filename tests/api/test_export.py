@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""test_export.py — the breakdown as a file (issue 17, part X):
+GET /api/v1/metrics/export?format=pdf|xlsx&lang=nl|en&<the /metrics parameters>.
+
+The file is read back with tools that are not the product's: the PDF with
+poppler (pdftotext for its words, pdfinfo for its pages, pdftoppm for its
+pixels, read here from the raw PPM), the XLSX with openpyxl. What it must
+say is taken from GET /api/v1/metrics with the same parameters and the same
+caller — the export promises to be that reply as a file, hidden cells
+included — and for the cells this test makes, from counts computed here
+(ks.nps_block etc., independent of src/metrics).
+
+A copy of the first page rendered to PNG stays in build/screenshots/ to be
+looked at.
+"""
+import calendar
+import http.client
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ks  # noqa: E402
+
+try:
+    import openpyxl  # python3-openpyxl (scripts/install-deps)
+except ImportError:  # the check below fails visibly instead of skipping
+    openpyxl = None
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHOTS = os.path.join(ks.REPO, "build", "screenshots")
+T0 = calendar.timegm((2025, 5, 6, 10, 0, 0))
+
+
+def raw_get(srv, path, token=None):
+    """GET returning (status, headers as a lower-case dict, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    try:
+        conn.request("GET", path, headers={"Authorization": "Bearer " + (token or srv.token)})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def get_json(srv, path, token=None):
+    st, _, body = ks.http_request(srv.port, "GET", path,
+                                  headers={"Authorization": "Bearer " + (token or srv.token)})
+    return st, body
+
+
+def make_token(db, role, unit=None, emp=None):
+    env = ks.sanitizer_env()
+    env["KLANTSTEM_PASSWORD"] = "export-test-password"
+    args = ["user", "add", "--db", db, "--email", "%s-%s@test.local" % (role, ks.uniq("x")),
+            "--name", "Export %s" % role, "--role", role, "--token", "export"]
+    if unit:
+        args += ["--unit-id", str(unit)]
+    if emp:
+        args += ["--employee-id", str(emp)]
+    rc, out, err = ks.run_cli(args, env=env)
+    for line in out.splitlines():
+        if line.startswith("token: "):
+            return line[len("token: "):].strip()
+    raise ks.FixtureError("cannot create a %s (rc %s): %s %s" % (role, rc, out, err))
+
+
+def run(args, data=None):
+    p = subprocess.run(args, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if p.returncode != 0:
+        raise ks.FixtureError("%s failed: %s" % (args[0], p.stderr.decode("utf-8", "replace")))
+    return p.stdout
+
+
+class Pdf:
+    """A PDF on disk with poppler's readings of it."""
+
+    def __init__(self, data, name):
+        self.dir = tempfile.mkdtemp(prefix="ks-export-")
+        self.path = os.path.join(self.dir, name + ".pdf")
+        with open(self.path, "wb") as f:
+            f.write(data)
+        info = run(["pdfinfo", self.path]).decode()
+        m = re.search(r"^Pages:\s+(\d+)", info, re.M)
+        self.pages = int(m.group(1)) if m else 0
+        self.info = info
+        self.text = run(["pdftotext", "-layout", "-enc", "UTF-8", self.path, "-"]).decode("utf-8")
+        self.page_text = self.text.split("\f")[:self.pages]
+
+    def line_of(self, name):
+        """The text line (layout kept) holding name, or ""."""
+        for line in self.text.splitlines():
+            if name in line:
+                return line
+        return ""
+
+    def ppm(self, page=1, dpi=50):
+        """(width, height, bytes RGB) of a page rendered by pdftoppm."""
+        prefix = os.path.join(self.dir, "p%d" % dpi)
+        run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), self.path, prefix])
+        files = [f for f in os.listdir(self.dir) if f.startswith("p%d-" % dpi) and f.endswith(".ppm")]
+        with open(os.path.join(self.dir, sorted(files)[-1]), "rb") as f:
+            data = f.read()
+        # P6 header: magic, width, height, maxval, separated by whitespace
+        fields, pos = [], 0
+        while len(fields) < 4:
+            while data[pos:pos + 1].isspace():
+                pos += 1
+            start = pos
+            while not data[pos:pos + 1].isspace():
+                pos += 1
+            fields.append(data[start:pos])
+        pos += 1
+        if fields[0] != b"P6" or fields[3] != b"255":
+            raise ks.FixtureError("not an 8-bit P6 PPM: %r" % fields)
+        w, h = int(fields[1]), int(fields[2])
+        os.remove(os.path.join(self.dir, sorted(files)[-1]))
+        return w, h, data[pos:pos + w * h * 3]
+
+    def png(self, dest):
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        run(["pdftoppm", "-r", "80", "-f", "1", "-l", "1", "-png", "-singlefile", self.path, dest[:-4]])
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def count_pixels(img, box, pred):
+    w, h, px = img
+    x0, y0, x1, y1 = [int(v) for v in (box[0] * w, box[1] * h, box[2] * w, box[3] * h)]
+    n = 0
+    for y in range(y0, y1):
+        row = y * w * 3
+        for x in range(x0, x1):
+            i = row + x * 3
+            if pred(px[i], px[i + 1], px[i + 2]):
+                n += 1
+    return n
+
+
+def dark(r, g, b):
+    return r + g + b < 300
+
+
+def green(r, g, b):  # the bars of positive NPS (#2E8B57)
+    return g > 100 and g - r > 50 and g - b > 25
+
+
+def nl_num(x, decimals):
+    return ("%.*f" % (decimals, x)).replace(".", ",")
+
+
+def key_name(row, dim):
+    v = row.get(dim)
+    return v.get("name") if isinstance(v, dict) else v
+
+
+# ---------------------------------------------------------------------------
+# fixture
+
+
+def fixture(srv):
+    f = ks.base_fixture(srv)
+    tag = ks.uniq("ex")
+    dept = srv.create("teams", {"name": "Afdeling Export " + tag, "kind": "department", "parent_id": f["org"]["id"]})
+    t1 = srv.create("teams", {"name": "Team Één " + tag, "kind": "team", "parent_id": dept["id"]})
+    t2 = srv.create("teams", {"name": "Team Zoë " + tag, "kind": "team", "parent_id": dept["id"]})
+    t3 = srv.create("teams", {"name": "Team Klein " + tag, "kind": "team", "parent_id": dept["id"]})
+    emile = srv.create("employees", {"team_id": t1["id"], "first_name": "Émile", "last_name": "Dubois " + tag})
+    kees = srv.create("employees", {"team_id": t1["id"], "first_name": "Kees", "last_name": "Klein " + tag})
+    counts = {k: ks.Counts() for k in ("t1", "t2", "t3", "emile", "kees")}
+    seq = [0]
+
+    def answer(team, emp, key, nps, grade=None, ces=None, who=None):
+        seq[0] += 1
+        answers = {"nps": nps}
+        if grade is not None:
+            answers["grade"] = grade
+        if ces is not None:
+            answers["ces"] = ces
+        body = {"client_key": "%s-%d" % (tag, seq[0]), "team_id": team["id"], "touchpoint_id": f["tp1"]["id"],
+                "answers": answers, "received_at": ks.iso(T0 + seq[0] * 3600)}
+        if emp:
+            body["employee_id"] = emp["id"]
+        srv.create("responses", body)
+        counts[key].add(nps, grade, ces, emp["id"] if emp else None)
+        if who:
+            counts[who].add(nps, grade, ces, emp["id"])
+
+    # Team Één: Émile 12 answers (over the person threshold), Kees 3 (under it)
+    for i, (n, g, c) in enumerate([(10, 9, 7), (9, 8, 6), (9, 9, 6), (8, 7, 5), (7, 8, 5), (10, 10, 7),
+                                   (3, 4, 2), (6, 6, 4), (9, 8, 6), (10, 9, 7), (2, 5, 3), (9, 8, 6)]):
+        answer(t1, emile, "t1", n, g, c, who="emile")
+    for n, g, c in [(4, 5, 3), (5, 6, 4), (3, 4, 2)]:
+        answer(t1, kees, "t1", n, g, c, who="kees")
+    # Team Zoë: 7 NPS answers only
+    for n in (10, 9, 9, 8, 6, 10, 9):
+        answer(t2, None, "t2", n)
+    # Team Klein: 2 answers, under every threshold
+    for n in (10, 1):
+        answer(t3, None, "t3", n, 7)
+    return {"f": f, "tag": tag, "dept": dept, "t1": t1, "t2": t2, "t3": t3, "emile": emile, "kees": kees,
+            "counts": counts}
+
+
+# ---------------------------------------------------------------------------
+# checks
+
+
+def check_pdf_rows(t, pdf, reply, dim, what):
+    """Every row of the /metrics reply is a line of the PDF with its n, and
+    either its NPS and interval (Dutch decimals) or "te weinig reacties"."""
+    for row in reply.get("rows", []):
+        name = key_name(row, dim)
+        line = pdf.line_of(name)
+        if not t.check(line != "", "%s: %s has a line in the PDF" % (what, name), pdf.text[:3000]):
+            continue
+        cells = line[line.index(name) + len(name):].split()
+        t.eq(cells[0] if cells else None, str(row["n"]), "%s: %s: the number of responses %d" % (what, name, row["n"]))
+        if row.get("insufficient"):
+            t.check("te weinig reacties" in line and not re.search(r"\d+,\d", line),
+                    "%s: %s: 'te weinig reacties' and no score (n %d < min_n %d or hidden)"
+                    % (what, name, row["n"], row["min_n"]), line)
+            continue
+        nps = row.get("nps")
+        if isinstance(nps, dict):
+            want = "%s %s – %s" % (nl_num(nps["value"], 1), nl_num(nps["low"], 1), nl_num(nps["high"], 1))
+            t.check(want in re.sub(r"\s+", " ", line), "%s: %s: NPS and interval %s as /metrics" % (what, name, want), line)
+        else:
+            t.check("te weinig reacties" in line, "%s: %s: hidden NPS reads 'te weinig reacties'" % (what, name), line)
+
+
+def xlsx_rows(data):
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    return wb, [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+
+
+def check_xlsx_rows(t, rows, reply, n_keys, note_hidden, what):
+    """Each /metrics row is a sheet row with the same figures as numbers;
+    hidden measures are empty cells with the note."""
+    by_name = {r[0]: r for r in rows[1:]}
+    for row in reply.get("rows", []):
+        name = key_name(row, reply["group_by"][0])
+        x = by_name.get(name)
+        if not t.check(x is not None, "%s: %s is a row of the sheet" % (what, name), [r[0] for r in rows]):
+            continue
+        c = n_keys
+        nps, grade, ces = row.get("nps"), row.get("grade"), row.get("ces")
+        want = [row["n"],
+                nps["value"] if nps else None, nps["low"] if nps else None, nps["high"] if nps else None,
+                nps["n"] if nps else None,
+                grade["mean"] if grade else None, grade["n"] if grade else None,
+                ces["mean"] if ces else None, ces["n"] if ces else None]
+        t.eq(x[c:c + 9], want, "%s: %s: n, NPS, low, high, NPS n, grade, grade n, CES, CES n as /metrics" % (what, name))
+        hidden = row.get("insufficient") or bool(row.get("hidden"))
+        note = x[c + 9]
+        if hidden:
+            t.check(isinstance(note, str) and note.startswith(note_hidden),
+                    "%s: %s: the note says %r" % (what, name, note_hidden), note)
+        else:
+            t.eq(note, None, "%s: %s: no note when nothing is hidden" % (what, name))
+
+
+def test_pdf_nl(t, srv, fx):
+    dept = fx["dept"]
+    q = "group_by=team&team_id=%d&period=2025" % dept["id"]
+    st, reply = get_json(srv, "/api/v1/metrics?" + q)
+    if not t.check(st == 200, "GET /metrics by team answers 200", ks.got(st, reply)):
+        return
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=nl&" + q)
+    if not t.eq((st, hd.get("content-type")), (200, "application/pdf"), "PDF export: 200 application/pdf"):
+        return
+    t.eq(hd.get("content-disposition"), 'attachment; filename="klantstem-metrics-export.pdf"',
+         "PDF export: a download with a fixed, safe file name")
+    t.check(data.startswith(b"%PDF-"), "PDF export: the body is a PDF", data[:20])
+    pdf = Pdf(data, "teams-nl")
+    try:
+        t.eq(pdf.pages, 1, "PDF export: four groups fit one page (pdfinfo)")
+        t.check(re.search(r"^Page size:\s+841\.89 x 595\.28 pts \(A4\)", pdf.info, re.M),
+                "PDF export: A4 landscape", pdf.info)
+        text = pdf.text
+        for want, why in [("Scores per team", "the title in Dutch"),
+                          ("Energie BV export", "the organisation's name (settings)"),
+                          ("Periode: 2025 (van 1 januari 2025 t/m 31 december 2025)", "the period in words"),
+                          ("Filters: Team of afdeling: " + dept["name"], "the filter in words, the unit by name"),
+                          ("Reacties", "the column of responses"), ("95%-interval", "the interval column"),
+                          ("Totaal", "the total row"), ("Pagina 1 van 1", "the page number"),
+                          ("Gemaakt op ", "the generation time"), ("(Europe/Amsterdam)", "in the organisation's zone"),
+                          ("vanaf 5 antwoorden", "the min-n rule"), ("vanaf 10 voor één medewerker", "the person rule, accents intact")]:
+            t.check(want in text, "PDF nl: %s (%r)" % (why, want), text[:3000])
+        t.check(fx["t1"]["name"] in text and fx["t2"]["name"] in text,
+                "PDF nl: team names with Dutch accents (Één, Zoë) come out as typed", text[:2000])
+        check_pdf_rows(t, pdf, reply, "team", "PDF nl")
+        # independent figures of Team Één: counts made here
+        c1 = fx["counts"]["t1"]
+        want = ks.nps_block(c1)
+        row1 = [r for r in reply["rows"] if key_name(r, "team") == fx["t1"]["name"]]
+        t.eq(row1[0].get("nps") if row1 else None, want, "Team Één's NPS in /metrics equals the counts made here")
+        line = re.sub(r"\s+", " ", pdf.line_of(fx["t1"]["name"]))
+        t.check("%s %s – %s" % (nl_num(want["value"], 1), nl_num(want["low"], 1), nl_num(want["high"], 1)) in line,
+                "PDF nl: Team Één's NPS %s with interval [%s, %s] from the counts" % (want["value"], want["low"], want["high"]),
+                line)
+        t.check(nl_num(ks.grade_block(c1)["mean"], 2) in line and nl_num(ks.ces_block(c1)["mean"], 2) in line,
+                "PDF nl: Team Één's grade %s and CES %s" % (ks.grade_block(c1)["mean"], ks.ces_block(c1)["mean"]), line)
+        klein = pdf.line_of(fx["t3"]["name"])
+        t.check("te weinig reacties" in klein and klein.split(fx["t3"]["name"])[1].split()[0] == "2",
+                "PDF nl: Team Klein (2 responses) shows n 2 and 'te weinig reacties'", klein)
+        # pixels: the table area is not blank, the bars are drawn
+        img = pdf.ppm(1, 50)
+        size = (math.ceil(841.89 * 50 / 72), math.ceil(595.28 * 50 / 72))
+        t.eq(img[:2], size, "PDF page rendered at 50 dpi is %d x %d pixels (A4 landscape)" % size)
+        inked = count_pixels(img, (0.04, 0.18, 0.96, 0.42), dark)
+        t.check(inked > 400, "PDF nl: the table area has text and rules (%d dark pixels)" % inked)
+        bars = count_pixels(img, (0.4, 0.18, 0.8, 0.42), green)
+        t.check(bars > 20, "PDF nl: NPS bars are drawn in the bar column (%d green pixels)" % bars)
+        empty = count_pixels(img, (0.04, 0.6, 0.96, 0.85), dark)
+        t.eq(empty, 0, "PDF nl: below the table and notes the page is empty (a blank band, not noise)")
+        pdf.png(os.path.join(SHOTS, "export-report-nl.png"))
+    finally:
+        pdf.cleanup()
+    return reply
+
+
+def test_pdf_en_long(t, srv, fx):
+    """A table of 70 groups: several pages, each with the header and a page
+    number, every group exactly once."""
+    tag = ks.uniq("long")
+    dept = srv.create("teams", {"name": "Lang " + tag, "kind": "department", "parent_id": fx["f"]["org"]["id"]})
+    names = []
+    for i in range(70):
+        team = srv.create("teams", {"name": "Ploeg %02d %s" % (i, tag), "kind": "team", "parent_id": dept["id"]})
+        names.append(team["name"])
+        srv.create("responses", {"client_key": "%s-%d" % (tag, i), "team_id": team["id"],
+                                 "touchpoint_id": fx["f"]["tp1"]["id"], "answers": {"nps": 9},
+                                 "received_at": ks.iso(T0 + i * 60)})
+    q = "group_by=team&team_id=%d&period=2025-05" % dept["id"]
+    st, reply = get_json(srv, "/api/v1/metrics?" + q)
+    t.eq((st, len(reply.get("rows", [])) if isinstance(reply, dict) else None), (200, 70), "/metrics: 70 teams")
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=en&" + q)
+    if not t.eq((st, hd.get("content-type")), (200, "application/pdf"), "long PDF: 200 application/pdf"):
+        return
+    pdf = Pdf(data, "long-en")
+    try:
+        t.check(pdf.pages >= 3, "long PDF: 70 rows take several pages (pdfinfo: %d)" % pdf.pages)
+        pages = pdf.page_text
+        t.eq(len(pages), pdf.pages, "long PDF: pdftotext sees as many pages as pdfinfo")
+        for i, p in enumerate(pages):
+            t.check("Page %d of %d" % (i + 1, pdf.pages) in p, "long PDF: page %d says 'Page %d of %d'" % (i + 1, i + 1, pdf.pages),
+                    p[-400:])
+            t.check("Responses" in p and "95% interval" in p, "long PDF: page %d repeats the table header" % (i + 1))
+        seen = []
+        for p in pages:
+            seen += [n for n in names if n in p]
+        t.eq(sorted(seen), sorted(names), "long PDF: each of the 70 teams on exactly one page")
+        t.check("Total" in pages[-1] and "not enough responses" in pages[0],
+                "long PDF: English labels; the total on the last page")
+        t.check("Scores by team" in pages[0] and "Period: May 2025 (from May 1, 2025 to May 31, 2025)" in pages[0],
+                "long PDF: English title and period in words", pages[0][:600])
+        # the last page: rendered, with ink
+        img = pdf.ppm(pdf.pages, 50)
+        t.check(count_pixels(img, (0.04, 0.05, 0.96, 0.5), dark) > 100, "long PDF: the last page is not blank")
+    finally:
+        pdf.cleanup()
+
+
+def test_xlsx(t, srv, fx, reply):
+    if not t.check(openpyxl is not None, "python3-openpyxl is installed"):
+        return
+    dept = fx["dept"]
+    q = "group_by=team&team_id=%d&period=2025" % dept["id"]
+    for lang, sheets, head, note, total in [("en", ["Breakdown", "About"], "Responses", "not enough responses", "Total"),
+                                            ("nl", ["Uitsplitsing", "Over"], "Reacties", "te weinig reacties", "Totaal")]:
+        st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=%s&%s" % (lang, q))
+        if not t.eq((st, hd.get("content-type")), (200, XLSX), "XLSX %s: 200 with the spreadsheet type" % lang):
+            continue
+        t.eq(hd.get("content-disposition"), 'attachment; filename="klantstem-metrics-export.xlsx"',
+             "XLSX %s: a download named klantstem-metrics-export.xlsx" % lang)
+        wb, rows = xlsx_rows(data)
+        t.eq(wb.sheetnames, sheets, "XLSX %s: the sheets %s" % (lang, sheets))
+        ws = wb.worksheets[0]
+        t.eq(ws.freeze_panes, "A2", "XLSX %s: the header row is frozen" % lang)
+        t.eq(rows[0][:2], ["Team", head], "XLSX %s: header labels in %s" % (lang, lang))
+        t.eq(len(rows), 1 + len(reply["rows"]) + 1, "XLSX %s: a row per group and the total" % lang)
+        check_xlsx_rows(t, rows, reply, 1, note, "XLSX " + lang)
+        last = rows[-1]
+        tot = reply
+        t.eq([last[0], last[1], last[2]], [total, tot["n"], tot["nps"]["value"]], "XLSX %s: the total row as /metrics" % lang)
+        r1 = [r for r in rows if r[0] == fx["t1"]["name"]][0]
+        c1 = fx["counts"]["t1"]
+        t.eq(r1[1:4], [c1.n, ks.nps_block(c1)["value"], ks.nps_block(c1)["low"]],
+             "XLSX %s: Team Één's n, NPS, low from the counts made here" % lang)
+        t.check(all(isinstance(v, (int, float)) for v in r1[1:10]), "XLSX %s: figures are numbers, not text" % lang, r1)
+        i1 = [i for i, r in enumerate(rows) if r[0] == fx["t1"]["name"]][0] + 1
+        t.eq([ws.cell(i1, c).number_format for c in (2, 3, 7)], ["0", "0.0", "0.00"],
+             "XLSX %s: number formats of n, NPS and grade" % lang)
+        r3 = [r for r in rows if r[0] == fx["t3"]["name"]][0]
+        t.eq((r3[1], r3[2:10], r3[10]), (2, [None] * 8, note),
+             "XLSX %s: Team Klein: n 2, every figure empty, the note %r" % (lang, note))
+        about = {r[0]: r[1] for r in wb.worksheets[1].iter_rows(values_only=True) if r[0]}
+        per = "Period" if lang == "en" else "Periode"
+        t.eq(about.get(per), "2025", "XLSX %s: About: the period" % lang)
+        unit = "Team or department" if lang == "en" else "Team of afdeling"
+        t.eq(about.get(unit), dept["name"], "XLSX %s: About: the filter by name" % lang)
+        rule = [v for v in about.values() if isinstance(v, str) and ("from 5 answers" in v or "vanaf 5 antwoorden" in v)]
+        t.check(len(rule) == 1 and ("10 for one employee" in rule[0] or "10 voor één medewerker" in rule[0]),
+                "XLSX %s: About: the min-n rule with 5 and 10" % lang, about)
+
+
+def test_lead_and_employee(t, srv, fx):
+    """A team lead's export holds only their scope; a hidden employee cell
+    is not in the file; employees get exactly what /metrics gives them."""
+    t1, kees, emile = fx["t1"], fx["kees"], fx["emile"]
+    lead = make_token(srv.db, "team_lead", unit=t1["id"])
+    q = "group_by=employee&period=2025"
+    st, reply = get_json(srv, "/api/v1/metrics?" + q, lead)
+    if not t.check(st == 200, "lead: /metrics by employee 200", ks.got(st, reply)):
+        return
+    names = sorted(key_name(r, "employee") for r in reply["rows"])
+    t.eq(names, sorted([emile["first_name"] + " " + emile["last_name"], kees["first_name"] + " " + kees["last_name"]]),
+         "lead: /metrics holds exactly the two employees of Team Één")
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=nl&" + q, lead)
+    if t.eq(st, 200, "lead: XLSX export 200"):
+        wb, rows = xlsx_rows(data)
+        t.eq(sorted(r[0] for r in rows[1:-1]), names, "lead XLSX: the same two employees, nobody else")
+        check_xlsx_rows(t, rows, reply, 1, "te weinig reacties", "lead XLSX")
+        kname = kees["first_name"] + " " + kees["last_name"]
+        kr = [r for r in rows if r[0] == kname]
+        t.eq(kr[0][1:10] if kr else None, [3] + [None] * 8,
+             "lead XLSX: Kees (3 answers, under the person threshold 10) has n 3 and no figure")
+        about = {r[0]: r[1] for r in wb.worksheets[1].iter_rows(values_only=True) if r[0]}
+        t.eq(about.get("Team of afdeling"), t1["name"], "lead XLSX: Over names the lead's own team as the filter")
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=nl&" + q, lead)
+    if t.eq(st, 200, "lead: PDF export 200"):
+        pdf = Pdf(data, "lead")
+        try:
+            check_pdf_rows(t, pdf, reply, "employee", "lead PDF")
+            t.check(fx["t2"]["name"] not in pdf.text and "Team Klein" not in pdf.text,
+                    "lead PDF: no other team's name")
+        finally:
+            pdf.cleanup()
+    # outside the lead's scope: refused exactly as /metrics refuses it
+    other = "group_by=team&team_id=%d&period=2025" % fx["t2"]["id"]
+    st_m, b_m = get_json(srv, "/api/v1/metrics?" + other, lead)
+    st, _, body = ks.http_request(srv.port, "GET", "/api/v1/metrics/export?format=pdf&" + other,
+                                  headers={"Authorization": "Bearer " + lead})
+    t.eq((st, body.get("error", {}).get("field") if isinstance(body, dict) else body),
+         (st_m, b_m.get("error", {}).get("field") if isinstance(b_m, dict) else b_m),
+         "lead: another team's export is refused like /metrics (%s)" % st_m)
+    t.eq(st, 403, "lead: that is a 403")
+
+    # an employee: a breakdown by employee follows /metrics (403 unless the team shares)
+    emp = make_token(srv.db, "employee", emp=emile["id"])
+    for shared in (False, True):
+        if shared:
+            st, _, b = ks.http_request(srv.port, "PUT", "/api/v1/teams/%d/settings" % t1["id"],
+                                       {"share_colleague_scores": True}, headers={"Authorization": "Bearer " + lead})
+            if not t.check(st == 200, "the lead lets Team Één share colleague scores", ks.got(st, b)):
+                return
+        st_m, b_m = get_json(srv, "/api/v1/metrics?" + q, emp)
+        st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=en&" + q, emp)
+        t.eq(st, st_m, "employee (sharing %s): export status %d as /metrics" % ("on" if shared else "off", st_m))
+        if not shared:
+            t.eq(st, 403, "employee: scores per colleague are refused (403)")
+            err = json.loads(data.decode()) if data[:1] == b"{" else {}
+            t.eq(err.get("error", {}).get("field"), "group_by", "employee: the refusal names group_by, as /metrics")
+        elif st == 200:
+            wb, rows = xlsx_rows(data)
+            t.eq(sorted(r[0] for r in rows[1:-1]), sorted(key_name(r, "employee") for r in b_m["rows"]),
+                 "employee (sharing on): the same colleagues as /metrics")
+            check_xlsx_rows(t, rows, b_m, 1, "not enough responses", "employee XLSX")
+
+
+def test_errors(t, srv, fx):
+    base = "/api/v1/metrics/export?group_by=team&period=2025"
+    for q, field, why in [("", "format", "format is required"), ("&format=csv", "format", "csv is /metrics', not the export's"),
+                          ("&format=PDF", "format", "format is lower case"),
+                          ("&format=pdf&lang=de", "lang", "lang is nl or en"), ("&format=xlsx&lang=", "lang", "an empty lang"),
+                          ("&format=pdf&grup_by=team", "grup_by", "a typo in a parameter"),
+                          ("&format=pdf&group_by=bogus", "group_by", "an unknown dimension, as /metrics"),
+                          ("&format=pdf&period=2025-13", "period", "a bad period, as /metrics")]:
+        if "group_by=bogus" in q:
+            resp = srv.get("/api/v1/metrics/export?period=2025" + q)
+        elif "period=" in q:
+            resp = srv.get("/api/v1/metrics/export?group_by=team" + q)
+        else:
+            resp = srv.get(base + q)
+        t.error(resp, 422, field=field, name="export 422 naming %s: %s" % (field, why))
+    st, _, _ = ks.http_request(srv.port, "GET", base + "&format=pdf", auth=False)
+    t.eq(st, 401, "export without a login: 401")
+    # the export is logged like the CSV
+    st, _, data = raw_get(srv, base + "&format=xlsx&lang=en&team_id=%d" % fx["dept"]["id"])
+    st2, _, b = srv.get("/api/v1/audit?limit=5&action=export.metrics")
+    items = b.get("items", []) if isinstance(b, dict) else []
+    t.eq(items[0].get("detail") if items else None, {"path": "/api/v1/metrics/export", "format": "xlsx", "lang": "en"},
+         "the export is in the audit log (export.metrics: path, format, lang)")
+
+
+def main(t, srv):
+    st, _, b = srv.request("PUT", "/api/v1/settings", {"organisation_name": "Energie BV export"})
+    if not t.check(st == 200, "organisation name set", ks.got(st, b)):
+        return
+    fx = fixture(srv)
+    reply = test_pdf_nl(t, srv, fx)
+    if reply:
+        test_xlsx(t, srv, fx, reply)
+    test_pdf_en_long(t, srv, fx)
+    test_lead_and_employee(t, srv, fx)
+    test_errors(t, srv, fx)
+
+
+if __name__ == "__main__":
+    ks.run(main)

@@ -222,6 +222,7 @@ const STRINGS = {
     'org.explorer.metric': 'Toon',
     'org.explorer.apply': 'Toon',
     'org.explorer.csv': 'Download als CSV',
+    'export.pdf': 'Exporteer PDF', 'export.xlsx': 'Exporteer Excel',  // issue 17 (X)
     'org.explorer.masked': 'Lege cellen: te weinig reacties (minder dan {min}).',
     'org.funnel': 'Responstrechter',
     'org.funnel.rate': 'Respons: {p} van de uitgenodigden',
@@ -1407,6 +1408,7 @@ const STRINGS = {
     'org.explorer.metric': 'Show',
     'org.explorer.apply': 'Show',
     'org.explorer.csv': 'Download as CSV',
+    'export.pdf': 'Export PDF', 'export.xlsx': 'Export Excel',  // issue 17 (X)
     'org.explorer.masked': 'Empty cells: not enough responses (fewer than {min}).',
     'org.funnel': 'Response funnel',
     'org.funnel.rate': 'Response: {p} of those invited',

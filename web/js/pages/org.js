@@ -15,6 +15,7 @@ import { trendChart, barChart } from '../charts.js';
 import { themeLabels, themeLabel } from './themes.js';
 import { suggestedMoments } from './drivers.js';  // issue 15: moments of truth suggested by the data
 import { kpiRow, panel, chartPanel, trendTable, groupTable, errorNotice, periodField, periodTag, trendPeriod, measureMissing, byName } from '../widgets.js';
+import { exportLinks } from '../export.js';  // issue 17 (X): PDF and Excel of the breakdown
 
 export const DIMS = ['team', 'department', 'employee', 'touchpoint', 'journey', 'channel', 'language', 'segment',
   'age_band', 'customer_since_band', 'city', 'month', 'quarter', 'year', 'theme', 'sentiment'];
@@ -340,7 +341,7 @@ function explorerPanel({ dims, dimA, dimB, metric, explorerQuery, explorer, relo
     box.append(h('p', { class: 'hint', id: 'explorer-attr-note' }, t('org.explorer.attr_note')));
   }
   box.append(dimB ? pivotTable(res, dimA, dimB, metric) : oneDimTable(res, dimA, metric));
-  box.append(h('div', { class: 'form-actions' }, csv));
+  box.append(h('div', { class: 'form-actions' }, csv, ...exportLinks(explorerQuery, 'explorer')));  // issue 17 (X)
   return box;
 }
 

@@ -12,6 +12,7 @@ import { kpiRow, panel, chartPanel, trendTable, groupTable, verbatimList, errorN
 import { topThemesPanel, themeLabels } from './themes.js';  // issue 14
 import { top3Panel } from './drivers.js';  // issue 15
 import { teamMentionsPanel } from './mentions.js';  // issue 16 H3: reviews and posts of the unit
+import { exportLinks } from '../export.js';  // issue 17 (X): PDF and Excel of a breakdown
 
 // The teams this user can pick from: [{id, name}].
 async function teamsInReach(user) {
@@ -159,7 +160,9 @@ export async function render(main, ctx) {
     h('div', { id: 'team-settings' }, settingsPanel(team, settings, user))));
 
   main.append(h('div', { id: 'team-touchpoints' }, panel(t('team.touchpoints'), null, periodTag(period),
-    touch.ok ? groupTable(touch.value.rows || [], 'touchpoint') : errorNotice(touch.error))));
+    touch.ok ? groupTable(touch.value.rows || [], 'touchpoint') : errorNotice(touch.error),
+    // issue 17 (X): the same breakdown as a file
+    touch.ok ? h('div', { class: 'form-actions' }, ...exportLinks({ team_id: team.id, period, group_by: 'touchpoint' }, 'team-touchpoints')) : null)));
 
   const [themesRes, labels] = await themesP;  // issue 14
   if (!ctx.alive()) return;
@@ -180,7 +183,9 @@ export async function render(main, ctx) {
     const minN = emps.ok ? emps.value.min_n : 10;
     main.append(h('div', { id: 'team-employees' }, panel(t('team.employees'), null,
       h('p', { class: 'hint' }, t('team.employees.note', { min: minN })), periodTag(period),
-      emps.ok ? groupTable(emps.value.rows || [], 'employee', { link: (r) => personHref(r.employee, period) }) : errorNotice(emps.error))));
+      emps.ok ? groupTable(emps.value.rows || [], 'employee', { link: (r) => personHref(r.employee, period) }) : errorNotice(emps.error),
+      // issue 17 (X): the same breakdown as a file
+      emps.ok ? h('div', { class: 'form-actions' }, ...exportLinks({ team_id: team.id, period, group_by: 'employee' }, 'team-employees')) : null)));
   }
 
   const wall = (res, kind) => {

@@ -39,6 +39,8 @@ typedef struct pdf_ctx {
 /* columns after the keys */
 enum { PDF_C_N, PDF_C_NPS, PDF_C_INT, PDF_C_BAR, PDF_C_GRADE, PDF_C_CES, PDF_C_COUNT };
 static const double pdf_col_w[PDF_C_COUNT] = {60, 50, 90, 190, 70, 70};
+/* With two key columns the bar gives up this much to them. */
+#define PDF_BAR_SHRINK 70.0
 
 typedef enum { PDF_LEFT, PDF_RIGHT, PDF_CENTER } pdf_align;
 
@@ -183,6 +185,8 @@ static void pdf_columns(pdf_ctx *p)
 	for (int i = 0; i < PDF_C_COUNT; i++)
 		keys -= pdf_col_w[i];
 	p->n_key_cols = p->t->n_dims > 1 ? 2 : 1;
+	if (p->n_key_cols == 2)
+		keys += PDF_BAR_SHRINK;
 	double x = PDF_MARGIN;
 	p->col_x[0] = x;
 	x += keys / p->n_key_cols;
@@ -192,7 +196,7 @@ static void pdf_columns(pdf_ctx *p)
 	/* col_x[2 + c]: the measure columns; col_x[1] = col_x[0] with one key column */
 	for (int c = 0; c < PDF_C_COUNT; c++) {
 		p->col_x[2 + c] = x;
-		x += pdf_col_w[c];
+		x += pdf_col_w[c] - (c == PDF_C_BAR && p->n_key_cols == 2 ? PDF_BAR_SHRINK : 0);
 	}
 }
 

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -477,6 +478,65 @@ def test_lead_and_employee(t, srv, fx):
             check_xlsx_rows(t, rows, b_m, 1, "not enough responses", "employee XLSX")
 
 
+def test_two_way_and_parallel(t, srv, fx):
+    """A breakdown by two dimensions has both key columns; eight exports at
+    once (PDF and XLSX on the slow pool's threads) each answer the same file
+    content as one alone."""
+    q = "group_by=team,month&team_id=%d&period=2025" % fx["dept"]["id"]
+    st, reply = get_json(srv, "/api/v1/metrics?" + q)
+    if not t.check(st == 200 and reply.get("group_by") == ["team", "month"], "/metrics by team and month", ks.got(st, reply)):
+        return
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=nl&" + q)
+    if t.eq(st, 200, "two-way XLSX: 200"):
+        wb, rows = xlsx_rows(data)
+        t.eq(rows[0][:3], ["Team", "Maand", "Reacties"], "two-way XLSX: two key columns, then the responses")
+        t.eq([r[:3] for r in rows[1:-1]], [[key_name(r, "team"), r["month"], r["n"]] for r in reply["rows"]],
+             "two-way XLSX: every (team, month) of /metrics in its order, with its n")
+        t.eq(rows[-1][:3], ["Totaal", None, reply["n"]], "two-way XLSX: the total row")
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=nl&" + q)
+    if t.eq(st, 200, "two-way PDF: 200"):
+        pdf = Pdf(data, "two-way")
+        try:
+            t.check("Scores per team en maand" in pdf.text, "two-way PDF: the title names both dimensions")
+            lines = [re.sub(r"\s+", " ", l) for l in pdf.text.splitlines()]
+            missing = [(key_name(r, "team"), r["month"], r["n"]) for r in reply["rows"]
+                       if not any(l.find("%s %s %d" % (key_name(r, "team"), r["month"], r["n"])) >= 0 for l in lines)]
+            t.eq(missing, [], "two-way PDF: a line 'team month n' for every row of /metrics")
+        finally:
+            pdf.cleanup()
+    # in parallel
+    base = "group_by=team&team_id=%d&period=2025" % fx["dept"]["id"]
+    jobs = [("pdf", "nl"), ("xlsx", "en"), ("pdf", "en"), ("xlsx", "nl")] * 2
+    out = [None] * len(jobs)
+
+    def one(i, fmt, lang):
+        try:
+            out[i] = raw_get(srv, "/api/v1/metrics/export?format=%s&lang=%s&%s" % (fmt, lang, base))
+        except Exception as ex:  # reported below
+            out[i] = (None, {}, str(ex).encode())
+    threads = [threading.Thread(target=one, args=(i, f, l)) for i, (f, l) in enumerate(jobs)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.eq([o[0] for o in out], [200] * len(jobs), "eight exports at once: all 200")
+
+    def content(o, fmt):
+        if o[0] != 200:
+            return None
+        if fmt == "xlsx":
+            wb, rows = xlsx_rows(o[2])
+            return rows
+        p = Pdf(o[2], "par")
+        try:  # the text without the footer's generation minute
+            return re.sub(r"Gemaakt op .*|Generated on .*", "", p.text)
+        finally:
+            p.cleanup()
+    got = [content(o, f) for o, (f, _) in zip(out, jobs)]
+    t.check(all(got[i] is not None and got[i] == got[i + 4] for i in range(4)),
+            "eight exports at once: each file reads the same as its twin")
+
+
 def test_errors(t, srv, fx):
     base = "/api/v1/metrics/export?group_by=team&period=2025"
     for q, field, why in [("", "format", "format is required"), ("&format=csv", "format", "csv is /metrics', not the export's"),
@@ -511,6 +571,7 @@ def main(t, srv):
     if reply:
         test_xlsx(t, srv, fx, reply)
     test_pdf_en_long(t, srv, fx)
+    test_two_way_and_parallel(t, srv, fx)
     test_lead_and_employee(t, srv, fx)
     test_errors(t, srv, fx)
 

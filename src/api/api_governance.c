@@ -201,10 +201,10 @@ static void gv_sentence(const links_fit *f, const char *soft_key, const gv_hard 
 				      good ? "Gunstig" : "Ongunstig", h->higher_is_better ? "hogere" : "lagere", hard);
 		else
 			buf_printf(b,
-				      "At the level of %s, a %s higher %s in a month is associated with %s %s %s by "
-				      "%s %s (95%% interval %s to %s; %zu %s, %zu months, %zu pairs; %s). %s: %s %s is "
+				      "At the level of %s, a %s higher %s in a month is associated with a %s %s %s %s "
+				      "%s (95%% interval %s to %s; %zu %s, %zu months, %zu pairs; %s). %s: %s %s is "
 				      "better.",
-				      units, sn.step_en, soft, hard, lagt, up ? "higher" : "lower", x, h->unit, lo, hi,
+				      units, sn.step_en, soft, x, h->unit, up ? "higher" : "lower", hard, lagt, lo, hi,
 				      f->base.n_units, units, f->base.n_periods, f->base.n_pairs, pt,
 				      good ? "Favourable" : "Unfavourable", h->higher_is_better ? "higher" : "lower",
 				      hard);

@@ -16,7 +16,8 @@ months after their NPS rises, and the other four teams none
   - the numbers are those of an independent computation: the panel read
     from GET /api/v1/kpi-series (part K's route), the fixed-effects
     regression on unit dummies, CR1 cluster SE, t(G-1), the within
-    correlations, from tests/ref/panel_ref.py (numpy) — 1e-9 relative;
+    correlations, from tests/ref/panel_ref.py (numpy) — 1e-6 relative (the
+    API prints 10 significant digits);
   - department=<Klantenservice> is the same as units=<its teams>;
   - the map: every soft × hard pair; its q-values are Benjamini-Hochberg of
     its own p-values (recomputed here), flag iff q < 0.05;
@@ -196,7 +197,11 @@ def panel_from(soft_s, hard_s, units):
 
 
 def rel_ok(got, want):
-    return got is not None and abs(got - want) <= 1e-9 * abs(want)
+    """The API prints reals with 10 significant digits (and the series it
+    reads them from too), so agreement is to 1e-6 relative, or 1e-9 absolute
+    for numbers near zero; the statistics themselves are held to 1e-9 by
+    tests/unit/test_governance_links.c."""
+    return got is not None and abs(got - want) <= max(1e-6 * abs(want), 1e-9)
 
 
 def test_demo(t):
@@ -253,7 +258,7 @@ def test_demo(t):
                     continue
                 want = panel_ref.within_corr(rows)
                 t.check(all(rel_ok(c[k], want[w]) for k, w in (("r", "r"), ("ci_low", "lo"), ("ci_high", "hi"))),
-                        "demo %s lag %d: the within correlation and its interval (1e-9)" % (name, lag),
+                        "demo %s lag %d: the within correlation and its interval (1e-6)" % (name, lag),
                         "got %s\nwant %s" % (c, want))
             rows = panel_ref.pairs(soft, hard, 2)
             if reply["regression"]["enough"]:
@@ -261,7 +266,7 @@ def test_demo(t):
                 got = reply["regression"]
                 t.check(all(rel_ok(got[k], want[w]) for k, w in (("beta", "beta"), ("se", "se"), ("p", "p"),
                                                                  ("ci_low", "lo"), ("ci_high", "hi"))),
-                        "demo %s: beta, cluster SE, p and interval as the dummy regression computes them (1e-9)"
+                        "demo %s: beta, cluster SE, p and interval as the dummy regression computes them (1e-6)"
                         % name, "got %s\nwant %s" % (got, want))
 
         # the map: BH over its own p-values

@@ -676,3 +676,113 @@ ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_id
 	}
 	return err;
 }
+
+/* ---- the demo -------------------------------------------------------------------------- */
+
+ks_err store_pulse_staff(ks_store *s, int64_t **emp, int64_t **team, size_t *n, ks_error *e)
+{
+	*emp = NULL;
+	*team = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT id, team_id FROM employees WHERE active = 1 AND email IS NOT NULL AND email <> ''"
+			      " ORDER BY id",
+			      &st, e);
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			int64_t *a = realloc(*emp, cap * sizeof *a);
+			if (a)
+				*emp = a;
+			int64_t *b = realloc(*team, cap * sizeof *b);
+			if (b)
+				*team = b;
+			if (!a || !b) {
+				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+				break;
+			}
+		}
+		(*emp)[*n] = sqlite3_column_int64(st, 0);
+		(*team)[*n] = sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	if (st)
+		sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		free(*emp);
+		free(*team);
+		*emp = *team = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+ks_err store_pulse_demo_wave(ks_store *s, int64_t opened_at, int open_days, bool closed, const int64_t *employees,
+			     const bool *answered, size_t n_inv, const store_pulse_demo_answer *answers, size_t n_ans,
+			     int64_t *wave_id, ks_error *e)
+{
+	*wave_id = 0;
+	store_pulse_settings *p = malloc(sizeof *p);
+	if (p == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = store_pulse_settings_get(s, p, e);
+	json_t *q = err ? NULL : sq_pulse_questions(p);
+	char *qtext = q ? json_dumps(q, JSON_COMPACT) : NULL;
+	json_decref(q);
+	free(p);
+	if (err)
+		return err;
+	if (qtext == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err)
+		err = sq_cprep(c,
+			       "INSERT INTO pulse_waves (period, opened_at, closes_at, status, scheduled, questions,"
+			       " invited, answered) VALUES (ks_local_month(?1), ?1, ?2, ?3, 1, ?4, ?5, ?6)",
+			       &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, opened_at);
+		sqlite3_bind_int64(st, 2, opened_at + (int64_t)open_days * 86400);
+		sqlite3_bind_text(st, 3, closed ? "closed" : "open", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, qtext, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)n_inv);
+		sqlite3_bind_int64(st, 6, (int64_t)n_ans);
+		err = sq_cstep(c, st, e);
+		if (!err)
+			*wave_id = sqlite3_last_insert_rowid(c->db);
+	}
+	for (size_t i = 0; !err && i < n_inv; i++) {
+		err = sq_cprep(c,
+			       "INSERT INTO pulse_invitations (wave_id, employee_id, language, status, attempts, sent_at,"
+			       " answered) VALUES (?1, ?2, 'nl', 'sent', 1, ?3, ?4)",
+			       &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, *wave_id);
+			sqlite3_bind_int64(st, 2, employees[i]);
+			sqlite3_bind_int64(st, 3, opened_at);
+			sqlite3_bind_int(st, 4, answered[i]);
+			err = sq_cstep(c, st, e);
+		}
+	}
+	for (size_t i = 0; !err && i < n_ans; i++)
+		err = sq_pulse_insert_answer(c, *wave_id, answers[i].team_id, &answers[i].a, e);
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	else
+		sq_exec(c, "ROLLBACK", NULL);
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	free(qtext);
+	if (err)
+		*wave_id = 0;
+	return err;
+}

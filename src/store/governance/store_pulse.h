@@ -133,4 +133,20 @@ ks_err store_pulse_employee_team(ks_store *s, int64_t employee_id, int64_t *team
 ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_ids, size_t n_ids, json_t **out,
 			    ks_error *e);
 
+/* ---- the demo (src/demo/demo_pulse.c) ---- */
+/* Active employees with an e-mail address and their teams, by id; *emp and
+ * *team malloc'd (caller frees both). */
+ks_err store_pulse_staff(ks_store *s, int64_t **emp, int64_t **team, size_t *n, ks_error *e);
+typedef struct store_pulse_demo_answer {
+	int64_t team_id;
+	store_pulse_answer a;
+} store_pulse_demo_answer;
+/* A past wave as a real one would have left it, in one transaction: opened
+ * at opened_at, open open_days, closed when closed; an invitation per
+ * employees[i] (sent at opened_at, answered[i]) and the answers (random
+ * ids, no link to the invitations, as always). *wave_id the new wave. */
+ks_err store_pulse_demo_wave(ks_store *s, int64_t opened_at, int open_days, bool closed, const int64_t *employees,
+			     const bool *answered, size_t n_inv, const store_pulse_demo_answer *answers, size_t n_ans,
+			     int64_t *wave_id, ks_error *e);
+
 #endif

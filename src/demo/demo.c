@@ -41,6 +41,8 @@
 #include "cases/flow.h"
 #include "core/clock.h"
 #include "demo/demo_text.h"
+#include "demo/demo_kpis.h" /* issue 17 K */
+#include "demo/demo_pulse.h" /* issue 17 P */
 
 #define DEMO_DAY 86400
 #define DEMO_WINDOW_DAYS 730      /* 24 months of contacts */
@@ -1397,6 +1399,12 @@ ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_e
 			err = store_bulk_commit(x->b, e);
 		if (!err)
 			err = demo_rules_put(x, s);
+		/* issue 17 K: the hard KPIs, some built on the NPS just stored */
+		if (!err)
+			err = demo_kpis_generate(s, x->seed, x->start, x->now, NULL, e);
+		/* issue 17 P: a year of monthly employee pulses */
+		if (!err)
+			err = demo_pulse_generate(s, x->seed, x->now, NULL, e);
 	}
 	if (!err && out) {
 		*out = x->st;

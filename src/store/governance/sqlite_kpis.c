@@ -535,6 +535,17 @@ ks_err store_kpi_sla_counts(ks_store *s, const char *from, const char *to, int64
 			     from, to, as_of, out, n, e);
 }
 
+ks_err store_kpi_nps_counts(ks_store *s, const char *from, const char *to, store_kpi_count **out,
+			    size_t *n, ks_error *e)
+{
+	return sq_kpi_counts(s,
+			     "SELECT team_id, m, total(nps >= 9) - total(nps <= 6), count(*) FROM"
+			     " (SELECT team_id, nps, ks_local_month(received_at) AS m FROM responses"
+			     "  WHERE nps IS NOT NULL AND team_id IS NOT NULL AND received_at >= ?1 AND received_at < ?2)"
+			     " WHERE m >= ?3 AND m <= ?4 GROUP BY team_id, m ORDER BY team_id, m",
+			     from, to, 0, out, n, e);
+}
+
 int64_t store_kpi_as_of(ks_store *s)
 {
 	return tz_day_start(&s->tz, tz_local_day(&s->tz, clock_now(s->clock)));

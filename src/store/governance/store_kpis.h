@@ -113,6 +113,11 @@ ks_err store_kpi_response_counts(ks_store *s, const char *from, const char *to, 
  * without a deadline that is closed counts as met). */
 ks_err store_kpi_sla_counts(ks_store *s, const char *from, const char *to, int64_t as_of,
 			    store_kpi_count **out, size_t *n, ks_error *e);
+/* Responses with an NPS answer received (local month) in [from, to] per
+ * response team: den = answers, num = promoters - detractors (the demo's
+ * KPIs read the monthly NPS it generated; src/demo/demo_kpis.c). */
+ks_err store_kpi_nps_counts(ks_store *s, const char *from, const char *to, store_kpi_count **out,
+			    size_t *n, ks_error *e);
 /* The start of today in the store's calendar (the default "as of" of the
  * soft series). */
 int64_t store_kpi_as_of(ks_store *s);

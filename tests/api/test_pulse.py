@@ -242,5 +242,57 @@ def run(t, srv, sink):
     t.check(st == 410 and "gesloten" in body, "after open_days the link gives the 'closed' page (410)", ks.got(st, body))
 
 
+def test_demo(t):
+    """The demo: a year of monthly waves, 58-72% answering, eNPS per team
+    varying, some teams hidden (and never one alone in a line)."""
+    srv = ks.Server(t)
+    try:
+        rc, out, err = ks.run_cli(["demo", "--db", srv.db, "--scale", "2"], timeout=300)
+        if not t.check(rc == 0 and ks.sanitizer_report(err) is None, "demo --scale 2 runs",
+                       "exit %s\n%s" % (rc, err[-3000:])):
+            return
+        srv.start()
+        waves = must(srv.get(WAVES), 200, "demo waves")["items"]
+        periods = [w["period"] for w in waves]
+        months = [int(p[:4]) * 12 + int(p[5:]) for p in periods]
+        t.check(len(waves) == 12 and all(a - b == 1 for a, b in zip(months, months[1:])),
+                "the demo holds 12 waves in 12 consecutive months", periods)
+        rates = [w["answered"] / w["invited"] for w in waves]
+        t.check(all(w["invited"] == 60 for w in waves), "each wave invites the demo's 60 employees")
+        mean = sum(rates) / len(rates)
+        t.check(0.58 <= mean <= 0.75 and min(rates) >= 0.45 and max(rates) <= 0.9,
+                "about 60-75%% answer (mean %.2f)" % mean, rates)
+        hidden_teams, values, bad = set(), set(), []
+        for w in waves:
+            r = must(srv.get("%s?%s" % (RESULTS, q(wave=w["id"]))), 200, "demo results")
+            cells = {u["unit_id"]: u for u in r["units"]}
+            for u in r["units"]:
+                if u["level"] == "team":
+                    if u["shown"]:
+                        values.add(u["enps"]["value"])
+                    elif u["reason"] != "no_answers":
+                        hidden_teams.add(u["name"])
+            for u in r["units"]:
+                kids = [c for c in r["units"] if c["parent_id"] == u["unit_id"]]
+                hid = [c for c in kids if not c["shown"] and c["reason"] != "no_answers"]
+                if u["shown"] and kids and len(hid) == 1:
+                    bad.append((w["period"], u["name"], hid[0]["name"]))
+            t.check(all(not c["shown"] or c["respondents"] >= 5 for c in cells.values()),
+                    "%s: every shown group has 5 or more respondents" % w["period"])
+        t.check(len(values) >= 5, "team eNPS varies (%d distinct values)" % len(values))
+        t.check(len(hidden_teams) >= 1, "some teams are small enough to be hidden", sorted(hidden_teams))
+        t.eq(bad, [], "no line of any demo wave holds exactly one hidden team")
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.cleanup()
+
+
+def main_all(t):
+    main(t)
+    test_demo(t)
+
+
 if __name__ == "__main__":
-    ks.run(main, start_server=False)
+    ks.run(main_all, start_server=False)

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "governance/series.h"
 #include "mail/mail.h"
 #include "report/digest.h"
 
@@ -357,9 +358,65 @@ static ks_err dg_actions(dg_ctx *x, int64_t unit, ks_error *e)
 	return err;
 }
 
+/* The hard KPIs (issue 17 K's catalogue) of the scope's unit for the
+ * month, read from the same series as GET /api/v1/kpi-series (level of the
+ * unit: the organisation for a director, a manager's department or team). */
+static ks_err dg_kpis(dg_ctx *x, int64_t unit, ks_error *e)
+{
+	api_app *app = x->app;
+	store_kpi_unit *units = NULL;
+	store_kpi *kpis = NULL;
+	size_t nu = 0, nk = 0;
+	ks_err err = store_kpi_units(app->store, &units, &nu, e);
+	int level = -1;
+	for (size_t i = 0; !err && i < nu; i++) {
+		if (unit ? units[i].id != unit : strcmp(units[i].kind, "organisation") != 0)
+			continue;
+		unit = units[i].id;
+		level = gov_level_from_name(units[i].kind);
+		break;
+	}
+	free(units);
+	if (!err && level >= 0)
+		err = store_kpi_list(app->store, &kpis, &nk, e);
+	json_t *list = json_array();
+	dc_policy pol = api_policy(app);
+	bool en = strcmp(x->j->language, "en") == 0;
+	for (size_t k = 0; !err && k < nk; k++) {
+		gov_series g;
+		err = gov_series_get_pol(app->store, app->index, &pol, kpis[k].key, level, x->j->period, x->j->period, &g, e);
+		if (err)
+			break;
+		json_t *value = json_null();
+		for (size_t u = 0; u < g.n_units && g.n_periods == 1; u++)
+			if (g.unit_ids[u] == unit && g.cells[u].present) {
+				/* the value as the API prints it (10 significant digits,
+				 * src/http/server.c), so the digest's rounding to 2
+				 * decimals and GET /kpi-series' never part on a tie */
+				char txt[40];
+				snprintf(txt, sizeof txt, "%.10g", g.cells[u].value);
+				value = json_real(strtod(txt, NULL));
+			}
+		gov_series_free(&g);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:o}", "key", kpis[k].key, "name",
+						      en ? kpis[k].name_en : kpis[k].name_nl, "unit", kpis[k].unit,
+						      "period", x->j->period, "value", value));
+	}
+	free(kpis);
+	if (err) {
+		json_decref(list);
+		return err;
+	}
+	if (level >= 0)
+		json_object_set_new(x->c, "kpis", list);
+	else
+		json_decref(list);
+	return KS_OK;
+}
+
 /* Managers' and directors' monthly digest: the scope's scores of the month
  * (as GET /metrics?period=YYYY-MM&team_id=unit shows them), the actions
- * and their effect. */
+ * and their effect, the unit's hard KPIs. */
 static ks_err dg_monthly(dg_ctx *x, bool director, ks_error *e)
 {
 	int64_t unit = director ? 0 : x->j->unit_id;
@@ -373,7 +430,8 @@ static ks_err dg_monthly(dg_ctx *x, bool director, ks_error *e)
 	if (err)
 		return err;
 	json_object_set_new(x->c, "scores", cell);
-	return dg_actions(x, unit, e);
+	err = dg_actions(x, unit, e);
+	return err ? err : dg_kpis(x, unit, e);
 }
 
 static ks_err dg_content(api_app *app, const store_digest_job *j, json_t **out, ks_error *e)

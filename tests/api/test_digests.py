@@ -407,6 +407,27 @@ def check_monthly(t, srv, m, lang, month, unit):
             "\n".join(bad) + "\n" + (section(m.text, "Scores") or m.text[:2000]))
     t.check(("Improvement actions and their effect" if en else "Verbeteracties en hun effect") in m.text,
             "%s digest: the actions section" % lang)
+    # the hard KPIs of the unit (the organisation for a director): as GET /api/v1/kpi-series reads them
+    if unit:
+        kind = srv.sql("SELECT kind FROM org_units WHERE id = ?", (unit,))[0][0]
+        scope = unit
+    else:
+        kind, scope = "organisation", srv.sql("SELECT id FROM org_units WHERE kind = 'organisation'")[0][0]
+    kpis = must(srv.get("/api/v1/kpis"), 200, "GET /api/v1/kpis")["kpis"]
+    bad, shown = [], 0
+    for k in kpis:
+        ser = must(srv.get("/api/v1/kpi-series?kpi=%s&level=%s&from=%s&to=%s" % (k["key"], kind, month, month)), 200,
+                   "kpi-series")
+        row = [u for u in ser["units"] if u["unit_id"] == scope]
+        v = row[0]["values"][0] if row else None
+        shown += v is not None
+        want = "  - %s %s: %s %s" % (k["name_en" if en else "name_nl"], month,
+                                     dec(v, 2, lang) if v is not None else "-", k["unit"])
+        if want not in lines:
+            bad.append("want %r" % want)
+    t.check(kpis and not bad, "%s digest (%s): the %d hard KPIs of the %s for %s as GET /kpi-series reads them (%d with "
+            "a value)" % ("director" if not unit else "manager", lang, len(kpis), kind, month, shown),
+            "\n".join(bad) + "\n" + (section(m.text, "KPI's") or ""))
 
 
 def check_unsubscribe(t, srv, sink, by, emp_a, emp_b, week, wk_start):

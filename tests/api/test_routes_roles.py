@@ -559,8 +559,11 @@ class Ctx:
         elif pattern == "/p/{token}":  # employee pulse (issue 17 P)
             path = self.pulse_link(fresh=method == "POST")
         elif pattern.startswith("/api/v1/pulse/waves/{id}"):
-            self.pulse_link(fresh=False)
-            path = pattern.replace("{id}", str(self._pulse_wave))
+            if pattern.endswith("/close"):  # a wave of its own: the link's wave stays open
+                path = pattern.replace("{id}", str(must(srv.post("/api/v1/pulse/waves", {}), 201, "wave")["id"]))
+            else:
+                self.pulse_link(fresh=False)
+                path = pattern.replace("{id}", str(self._pulse_wave))
             if pattern.endswith("/comments"):
                 path += "?unit_id=%d" % self.team
         elif pattern.startswith("/api/v1/kpis/{id}"):  # KPIs (issue 17 K): a fresh one to delete

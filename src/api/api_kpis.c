@@ -365,16 +365,39 @@ ks_err api_kpi_import(http_req *req, ks_error *e)
 		return err;
 	if (req->body.len == 0)
 		return ks_fail(e, KS_ERR_INVALID, "", "a CSV body is required (columns kpi, unit, period, value)");
-	char *buf = malloc(req->body.len + 1);
-	if (buf == NULL)
+	/* The file as is, or {"csv": "..."} (what the web page sends: its
+	 * requests are JSON). A CSV file cannot begin with '{': its header
+	 * names the columns. */
+	const char *text = req->body.data;
+	size_t len = req->body.len;
+	json_t *wrap = NULL;
+	if (text[0] == '{') {
+		err = api_body_object(req, &wrap, e);
+		if (!err)
+			err = api_only_fields(wrap, (const char *const[]){"csv", NULL}, "", e);
+		json_t *c = wrap ? json_object_get(wrap, "csv") : NULL;
+		if (!err && !json_is_string(c))
+			err = ks_fail(e, KS_ERR_INVALID, "csv", "csv must be the file's text");
+		if (err) {
+			json_decref(wrap);
+			return err;
+		}
+		text = json_string_value(c);
+		len = json_string_length(c);
+	}
+	char *buf = malloc(len + 1);
+	if (buf == NULL) {
+		json_decref(wrap);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	memcpy(buf, req->body.data, req->body.len);
-	buf[req->body.len] = '\0';
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	json_decref(wrap);
 	kpi_import_counts k;
 	int line = 0;
 	ks_error ie;
 	ks_error_clear(&ie);
-	err = kpi_import_csv(app->store, buf, req->body.len, &k, &line, &ie);
+	err = kpi_import_csv(app->store, buf, len, &k, &line, &ie);
 	if (err && line > 0) {
 		char field[64];
 		snprintf(field, sizeof field, "lines[%d]%s%.40s", line, ie.field[0] ? "." : "", ie.field);

@@ -502,6 +502,14 @@ def test_import(t, srv, org):
     t.eq(srv.sql("SELECT count(*) FROM kpi_values")[0][0], before, "... and nothing was written")
     t.error(srv.request("POST", "/api/v1/kpis/import", b"", headers={"Content-Type": "text/csv"}), 422, "invalid",
             None, "an empty body -> 422")
+    # the web page's form: {"csv": text}
+    st, _, b = srv.post("/api/v1/kpis/import", {"csv": MESSY % org})
+    t.eq((st, b), (200, {"rows": 4, "kpis": 2, "units": 3, "periods": 2}), "POST /kpis/import {\"csv\": text}")
+    t.error(srv.post("/api/v1/kpis/import", {"csv": text}), 422, "invalid", "lines[4].period",
+            "{\"csv\": the bad file} -> 422 lines[4].period")
+    t.error(srv.post("/api/v1/kpis/import", {"csv": 5}), 422, "invalid", "csv", "{\"csv\": 5} -> 422 csv")
+    t.error(srv.post("/api/v1/kpis/import", {"csv": "x", "file": "y"}), 422, "invalid", "file",
+            "an unknown member beside csv -> 422 naming it")
 
 
 def fixture(srv):

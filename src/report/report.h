@@ -96,7 +96,7 @@ typedef struct report_measure {
 } report_measure;
 
 typedef struct report_row {
-	char key[2][200];             /* the group's names (UTF-8, cut at a character) */
+	char key[2][512];             /* the group's names (UTF-8; a name is at most 500 bytes) */
 	int64_t n;
 	bool insufficient;            /* the whole row: "not enough responses" */
 	report_measure m[REPORT_M_COUNT];

@@ -92,7 +92,10 @@ static void xlsx_table(lxw_workbook *wb, const report_doc *d, const report_table
 	lxw_worksheet *ws = workbook_add_worksheet(wb, report_label(d->lang, "sheet.table"));
 	int kc = t->n_dims > 0 ? t->n_dims : 1;
 	for (int k = 0; k < kc; k++) {
-		worksheet_write_string(ws, 0, (lxw_col_t)k, t->n_dims ? report_label(d->lang, t->dim[k]) : "", f->head);
+		if (t->n_dims) /* else the column holds only the word "total" */
+			worksheet_write_string(ws, 0, (lxw_col_t)k, report_label(d->lang, t->dim[k]), f->head);
+		else
+			worksheet_write_blank(ws, 0, (lxw_col_t)k, f->head);
 		worksheet_set_column(ws, (lxw_col_t)k, (lxw_col_t)k, 30, NULL);
 	}
 	static const char *const labs[XC_COUNT] = {"col.n", "col.nps", "col.nps_low", "col.nps_high", "col.nps_n",

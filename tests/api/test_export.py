@@ -537,6 +537,54 @@ def test_two_way_and_parallel(t, srv, fx):
             "eight exports at once: each file reads the same as its twin")
 
 
+def test_long_name_and_no_grouping(t, srv, fx):
+    """A team name of about 190 bytes is in the spreadsheet as /metrics
+    prints it and cut further, with an ellipsis, in the PDF's column; an
+    export without group_by is the total alone."""
+    tag = ks.uniq("lang")
+    dept = srv.create("teams", {"name": "Lange namen " + tag, "kind": "department", "parent_id": fx["f"]["org"]["id"]})
+    long_name = ("Klantcontact één " * 10)[:150] + " " + tag  # ~190 bytes: a team name takes 200
+    team = srv.create("teams", {"name": long_name, "kind": "team", "parent_id": dept["id"]})
+    for i in range(6):
+        srv.create("responses", {"client_key": "%s-%d" % (tag, i), "team_id": team["id"], "touchpoint_id": fx["f"]["tp1"]["id"],
+                                 "answers": {"nps": 9}, "received_at": ks.iso(T0 + i * 60)})
+    q = "group_by=team&team_id=%d&period=2025" % dept["id"]
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=nl&" + q)
+    st_m, reply = get_json(srv, "/api/v1/metrics?" + q)
+    shown = key_name(reply["rows"][0], "team") if st_m == 200 and reply.get("rows") else None
+    t.check(shown and long_name.startswith(shown) and len(shown.encode()) <= 95,
+            "long name: /metrics prints the name's first bytes (up to 95, its label size)", shown)
+    if t.eq(st, 200, "long name: XLSX 200"):
+        wb, rows = xlsx_rows(data)
+        t.eq(rows[1][0], shown, "long name: in the spreadsheet exactly as /metrics prints it")
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=nl&" + q)
+    if t.eq(st, 200, "long name: PDF 200"):
+        pdf = Pdf(data, "long-name")
+        try:
+            line = pdf.line_of("Klantcontact één Klantcontact")
+            t.check("\u2026" in line and long_name not in pdf.text and "100,0" in line,
+                    "long name: cut with an ellipsis in the PDF, its figures still on the line", line)
+        finally:
+            pdf.cleanup()
+    q = "team_id=%d&period=2025" % dept["id"]
+    st, reply = get_json(srv, "/api/v1/metrics?" + q)
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=en&" + q)
+    if t.eq(st, 200, "no group_by: XLSX 200"):
+        wb, rows = xlsx_rows(data)
+        t.eq(rows, [[None, "Responses", "NPS", "NPS low (95%)", "NPS high (95%)", "NPS answers", "Grade", "Grade answers", "CES",
+                     "CES answers", "Note"],
+                    ["Total", 6, reply["nps"]["value"], reply["nps"]["low"], reply["nps"]["high"], 6, None, None, None, None, None]],
+             "no group_by: the spreadsheet is the header and the total of /metrics")
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=en&" + q)
+    if t.eq(st, 200, "no group_by: PDF 200"):
+        pdf = Pdf(data, "total")
+        try:
+            t.check("Scores\n" in pdf.text or pdf.text.lstrip().startswith("Scores"), "no group_by: the title is 'Scores'", pdf.text[:200])
+            t.check(re.search(r"Total\s+6\s+100\.0", pdf.text), "no group_by: the total line, n 6 and NPS 100.0", pdf.text[:1500])
+        finally:
+            pdf.cleanup()
+
+
 def test_errors(t, srv, fx):
     base = "/api/v1/metrics/export?group_by=team&period=2025"
     for q, field, why in [("", "format", "format is required"), ("&format=csv", "format", "csv is /metrics', not the export's"),
@@ -572,6 +620,7 @@ def main(t, srv):
         test_xlsx(t, srv, fx, reply)
     test_pdf_en_long(t, srv, fx)
     test_two_way_and_parallel(t, srv, fx)
+    test_long_name_and_no_grouping(t, srv, fx)
     test_lead_and_employee(t, srv, fx)
     test_errors(t, srv, fx)
 

@@ -78,8 +78,29 @@ typedef struct api_export_filters {
 	size_t n;
 } api_export_filters;
 
+/* The taxonomy's theme labels as {"<id>":{"nl","en"}}, for theme keys and
+ * the theme filter in words (NULL when there is no taxonomy: ids). */
+static json_t *api_export_theme_labels(api_app *app)
+{
+	json_t *tax = NULL;
+	if (api_text_taxonomy(app, &tax) != KS_OK)
+		return NULL;
+	json_t *out = json_object();
+	size_t i;
+	json_t *th;
+	json_array_foreach(json_object_get(tax, "themes"), i, th) {
+		const char *id = json_string_value(json_object_get(th, "id"));
+		json_t *label = json_object_get(th, "label");
+		if (id && json_is_object(label))
+			json_object_set(out, id, label);
+	}
+	json_decref(tax);
+	return out;
+}
+
 /* The reply's filter echo, other than its window, as lines in words. */
-static void api_export_filter_words(const api_app *app, const json_t *filter, api_export_filters *out)
+static void api_export_filter_words(const api_app *app, const json_t *filter, report_lang lang,
+				    const json_t *theme_labels, api_export_filters *out)
 {
 	static const char *const ids[] = {"team_id", "employee_id", "touchpoint_id", "journey_id"};
 	static const char *const entities[] = {"teams", "employees", "touchpoints", "journeys"};
@@ -103,7 +124,7 @@ static void api_export_filter_words(const api_app *app, const json_t *filter, ap
 		if (entity && json_is_integer(v))
 			api_export_name(app, entity, json_integer_value(v), text, sizeof out->text[0]);
 		else if (json_is_string(v))
-			snprintf(text, sizeof out->text[0], "%s", json_string_value(v));
+			report_value_words(lang, theme_labels, key, json_string_value(v), text, sizeof out->text[0]);
 		else if (json_is_integer(v))
 			snprintf(text, sizeof out->text[0], "%lld", (long long)json_integer_value(v));
 		else
@@ -146,15 +167,17 @@ ks_err api_metrics_export(http_req *req, ks_error *e)
 		json_decref(reply);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
-	api_export_filter_words(app, json_object_get(reply, "filter"), fw);
+	json_t *themes = api_export_theme_labels(app);
+	api_export_filter_words(app, json_object_get(reply, "filter"), lang, themes, fw);
 	report_doc doc = {.reply = reply, .lang = lang, .org_name = org, .generated = generated,
 			  .filters = fw->f, .n_filters = fw->n, .min_n = app->min_n,
-			  .min_n_person = app->min_n_employee};
+			  .min_n_person = app->min_n_employee, .theme_labels = themes};
 	bool pdf = strcmp(http_query(req, "format"), "pdf") == 0; /* checked by api_export_format */
 	const char *tmp = getenv("TMPDIR");
 	ks_buf file;
 	err = pdf ? report_pdf(&doc, &file, e) : report_xlsx(&doc, tmp && tmp[0] ? tmp : "/tmp", &file, e);
 	free(fw);
+	json_decref(themes);
 	json_decref(reply);
 	if (err)
 		return err;

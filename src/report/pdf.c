@@ -278,8 +278,10 @@ static void pdf_row(pdf_ctx *p, const report_row *r, bool total, bool shade)
 		pdf_rgb(p->cr, 0x1A1A1A);
 	for (int k = 0; k < p->n_key_cols; k++) {
 		double w = (k + 1 < p->n_key_cols ? p->col_x[k + 1] : pdf_cx(p, 0)) - p->col_x[k] - 8;
+		char key[512];
+		report_value_words(lang, d->theme_labels, p->t->dim[k], r->key[k], key, sizeof key);
 		const char *s = total ? (k == 0 ? report_label(lang, "total") : "")
-				      : r->key[k][0] ? r->key[k] : report_label(lang, "none");
+				      : key[0] ? key : report_label(lang, "none");
 		pdf_text(p, p->col_x[k] + 4, base, w, PDF_LEFT, s, 8, total, false, false);
 	}
 	char s[64];

@@ -108,6 +108,57 @@ const char *report_label(report_lang lang, const char *key)
 	return key;
 }
 
+/* ---- values in words --------------------------------------------------------------- */
+
+static const report_text report_values[] = {
+	{"sentiment:negative", "Negatief", "Negative"},
+	{"sentiment:neutral", "Neutraal", "Neutral"},
+	{"sentiment:positive", "Positief", "Positive"},
+	{"newsletter:yes", "ja", "yes"},
+	{"newsletter:no", "nee", "no"},
+	{"login_band:none", "geen logins", "no logins"},
+	{"*:unknown", "onbekend", "unknown"},
+	{"*:other", "overig", "other"},
+};
+
+static const char *report_value_table(report_lang lang, const char *dim, const char *value)
+{
+	bool attr = strcmp(dim, "newsletter") == 0 || strcmp(dim, "login_band") == 0 || strncmp(dim, "attr.", 5) == 0;
+	for (size_t i = 0; i < sizeof report_values / sizeof report_values[0]; i++) {
+		const char *k = report_values[i].key, *colon = strchr(k, ':');
+		size_t dl = (size_t)(colon - k);
+		bool dim_ok = (dl == 1 && k[0] == '*' && attr) || (strlen(dim) == dl && strncmp(dim, k, dl) == 0);
+		if (dim_ok && strcmp(colon + 1, value) == 0)
+			return lang == REPORT_EN ? report_values[i].en : report_values[i].nl;
+	}
+	return NULL;
+}
+
+void report_value_words(report_lang lang, const json_t *theme_labels, const char *dim, const char *value,
+			char *out, size_t n)
+{
+	const char *w = dim && value ? report_value_table(lang, dim, value) : NULL;
+	if (w) {
+		snprintf(out, n, "%s", w);
+		return;
+	}
+	if (dim && value && strcmp(dim, "theme") == 0) {
+		const json_t *l = json_object_get(theme_labels, value);
+		const char *s = json_string_value(json_object_get(l, lang == REPORT_EN ? "en" : "nl"));
+		if (s == NULL)
+			s = json_string_value(json_object_get(l, lang == REPORT_EN ? "nl" : "en"));
+		if (s && s[0]) {
+			snprintf(out, n, "%s", s);
+			return;
+		}
+	}
+	if (dim && value && strcmp(dim, "login_band") == 0 && value[0] >= '0' && value[0] <= '9') {
+		snprintf(out, n, "%s logins", value);
+		return;
+	}
+	snprintf(out, n, "%s", value ? value : "");
+}
+
 /* ---- periods in words -------------------------------------------------------------- */
 
 static const char *const report_months[2][12] = {

@@ -47,6 +47,7 @@ typedef struct report_doc {
 	size_t n_filters;
 	int64_t min_n;                /* the group threshold (5) */
 	int64_t min_n_person;         /* one person's (10) */
+	const json_t *theme_labels;   /* {"<theme id>":{"nl","en"}} of the taxonomy; NULL = ids */
 } report_doc;
 
 /* The PDF (A4 landscape): title, organisation, period and filters in words,
@@ -69,6 +70,14 @@ ks_err report_xlsx(const report_doc *d, const char *tmpdir, ks_buf *out, ks_erro
  * ("team_id", "channel"); an unknown key is returned as it is (attr.<key>:
  * the key after "attr."). Never NULL. */
 const char *report_label(report_lang lang, const char *key);
+
+/* A group's key or a filter's value of dimension dim as a reader says it,
+ * as the web UI names them: a theme by its label in lang (theme_labels as
+ * in report_doc; the id without one), a sentiment ("Negatief"), a
+ * newsletter or login band value ("ja", "geen logins", "4-10 logins"),
+ * "onbekend" / "overig" of an attribute; anything else as it is. */
+void report_value_words(report_lang lang, const json_t *theme_labels, const char *dim, const char *value,
+			char *out, size_t n);
 
 /* The period label of a reply's filter ("2026", "2026-Q4", "2026-11",
  * "2026-W49", "2026-11-05", "last_30d", "" or NULL = all time) in words:

@@ -64,8 +64,10 @@ static void xlsx_row(lxw_worksheet *ws, const report_doc *d, const report_table 
 {
 	int kc = t->n_dims > 0 ? t->n_dims : 1;
 	for (int k = 0; k < kc; k++) {
+		char key[512];
+		report_value_words(d->lang, d->theme_labels, t->dim[k], row->key[k], key, sizeof key);
 		const char *s = total ? (k == 0 ? report_label(d->lang, "total") : "")
-				      : row->key[k][0] ? row->key[k] : report_label(d->lang, "none");
+				      : key[0] ? key : report_label(d->lang, "none");
 		if (s[0])
 			worksheet_write_string(ws, r, (lxw_col_t)k, s, total ? f->bold : NULL);
 	}

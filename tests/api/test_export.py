@@ -585,6 +585,30 @@ def test_long_name_and_no_grouping(t, srv, fx):
             pdf.cleanup()
 
 
+def test_filter_words(t, srv, fx):
+    """Filters on text dimensions read as the web UI names them: the theme
+    by its taxonomy label, the sentiment in words, in both languages."""
+    q = "group_by=team&team_id=%d&period=2025&theme=waiting_time&sentiment=negative" % fx["dept"]["id"]
+    st, reply = get_json(srv, "/api/v1/metrics?" + q)
+    if not t.eq(st, 200, "/metrics with theme= and sentiment= answers 200"):
+        return
+    for lang, want in [("nl", "Filters: Team of afdeling: %s; Thema: Wachttijd; Sentiment: Negatief" % fx["dept"]["name"]),
+                       ("en", "Filters: Team or department: %s; Theme: Waiting time; Sentiment: Negative" % fx["dept"]["name"])]:
+        st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=%s&%s" % (lang, q))
+        if not t.eq(st, 200, "PDF %s with theme and sentiment filters: 200" % lang):
+            continue
+        pdf = Pdf(data, "words-" + lang)
+        try:
+            t.check(want in re.sub(r"\s+", " ", pdf.text), "PDF %s: %r" % (lang, want), pdf.text[:600])
+        finally:
+            pdf.cleanup()
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=en&" + q)
+    if t.eq(st, 200, "XLSX with theme and sentiment filters: 200"):
+        wb, rows = xlsx_rows(data)
+        about = {r[0]: r[1] for r in wb.worksheets[1].iter_rows(values_only=True) if r[0]}
+        t.eq((about.get("Theme"), about.get("Sentiment")), ("Waiting time", "Negative"), "XLSX About: theme and sentiment in words")
+
+
 def test_errors(t, srv, fx):
     base = "/api/v1/metrics/export?group_by=team&period=2025"
     for q, field, why in [("", "format", "format is required"), ("&format=csv", "format", "csv is /metrics', not the export's"),
@@ -621,6 +645,7 @@ def main(t, srv):
     test_pdf_en_long(t, srv, fx)
     test_two_way_and_parallel(t, srv, fx)
     test_long_name_and_no_grouping(t, srv, fx)
+    test_filter_words(t, srv, fx)
     test_lead_and_employee(t, srv, fx)
     test_errors(t, srv, fx)
 

@@ -1,6 +1,6 @@
 /* test_report.c — what the PDF and XLSX of a breakdown share (src/report/report.c,
  * issue 17 X): the period and the window in words in both languages, the
- * labels, and the rows read from a /metrics reply — a hidden measure is
+ * labels, the values of text and attribute dimensions in words, and the rows read from a /metrics reply — a hidden measure is
  * HIDDEN (never a number), a measure without answers ABSENT, an
  * insufficient row hidden whole; a reply that is not one is refused.
  * Every expected text is written out by hand from the calendar.
@@ -88,6 +88,39 @@ static void test_labels(void **state)
 	assert_true(report_lang_parse("en", &l) && l == REPORT_EN);
 	assert_false(report_lang_parse("EN", &l));
 	assert_false(report_lang_parse(NULL, &l));
+}
+
+static void value(report_lang l, const json_t *themes, const char *dim, const char *v, const char *want)
+{
+	char out[128];
+	report_value_words(l, themes, dim, v, out, sizeof out);
+	assert_string_equal(out, want);
+}
+
+static void test_value_words(void **state)
+{
+	(void)state;
+	json_t *themes = json_loads("{\"waiting_time\":{\"nl\":\"Wachttijd\",\"en\":\"Waiting time\"},"
+				    "\"only_nl\":{\"nl\":\"Alleen Nederlands\"}}", 0, NULL);
+	assert_non_null(themes);
+	value(REPORT_NL, themes, "theme", "waiting_time", "Wachttijd");
+	value(REPORT_EN, themes, "theme", "waiting_time", "Waiting time");
+	value(REPORT_EN, themes, "theme", "only_nl", "Alleen Nederlands");  /* the other language, not the id */
+	value(REPORT_EN, themes, "theme", "gone", "gone");                  /* no label: the id */
+	value(REPORT_NL, NULL, "theme", "waiting_time", "waiting_time");
+	value(REPORT_NL, NULL, "sentiment", "negative", "Negatief");
+	value(REPORT_EN, NULL, "sentiment", "positive", "Positive");
+	value(REPORT_NL, NULL, "newsletter", "yes", "ja");
+	value(REPORT_NL, NULL, "login_band", "none", "geen logins");
+	value(REPORT_EN, NULL, "login_band", "4-10", "4-10 logins");
+	value(REPORT_NL, NULL, "attr.klantgroep", "unknown", "onbekend");
+	value(REPORT_EN, NULL, "attr.klantgroep", "other", "other");
+	value(REPORT_NL, NULL, "attr.klantgroep", "goud", "goud");
+	/* a unit or a channel keeps its name, also one that reads like a value */
+	value(REPORT_NL, NULL, "team", "unknown", "unknown");
+	value(REPORT_NL, NULL, "channel", "phone", "phone");
+	value(REPORT_NL, NULL, "sentiment", "yes", "yes");
+	json_decref(themes);
 }
 
 /* A reply as /metrics prints it: a shown row, a row whose grade is hidden
@@ -178,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_period_words),
 		cmocka_unit_test(test_window_words),
 		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_value_words),
 		cmocka_unit_test(test_table_read),
 		cmocka_unit_test(test_not_a_reply),
 	};

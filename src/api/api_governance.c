@@ -191,20 +191,26 @@ static void gv_sentence(const links_fit *f, const char *soft_key, const gv_hard 
 		bool up = f->beta > 0;
 		bool good = up == h->higher_is_better;
 		gv_num(fabs(f->beta * sn.step), nl, x, sizeof x);
+		/* the interval in the sentence's own direction: "0.26 to 0.29 lower" */
+		double a = fabs(f->lo * sn.step), z = fabs(f->hi * sn.step);
+		gv_num(a < z ? a : z, nl, lo, sizeof lo);
+		gv_num(a < z ? z : a, nl, hi, sizeof hi);
 		if (nl)
 			buf_printf(b,
 				      "Op het niveau van %s hangt een %s hogere %s in een maand samen met %s %s %s %s "
-				      "%s (95%%-interval %s tot %s; %zu %s, %zu maanden, %zu paren; %s). %s: %s %s is "
-				      "beter.",
+				      "%s (95%%-interval: %s tot %s %s %s; %zu %s, %zu maanden, %zu paren; %s). %s: %s %s "
+				      "is beter.",
 				      units, sn.step_nl, soft, x, h->unit, up ? "hogere" : "lagere", hard, lagt, lo, hi,
+				      h->unit, up ? "hoger" : "lager",
 				      f->base.n_units, units, f->base.n_periods, f->base.n_pairs, pt,
 				      good ? "Gunstig" : "Ongunstig", h->higher_is_better ? "hogere" : "lagere", hard);
 		else
 			buf_printf(b,
 				      "At the level of %s, a %s higher %s in a month is associated with a %s %s %s %s "
-				      "%s (95%% interval %s to %s; %zu %s, %zu months, %zu pairs; %s). %s: %s %s is "
-				      "better.",
+				      "%s (95%% interval: %s to %s %s %s; %zu %s, %zu months, %zu pairs; %s). %s: %s %s "
+				      "is better.",
 				      units, sn.step_en, soft, x, h->unit, up ? "higher" : "lower", hard, lagt, lo, hi,
+				      h->unit, up ? "higher" : "lower",
 				      f->base.n_units, units, f->base.n_periods, f->base.n_pairs, pt,
 				      good ? "Favourable" : "Unfavourable", h->higher_is_better ? "higher" : "lower",
 				      hard);
@@ -690,8 +696,8 @@ ks_err api_gov_map(http_req *req, ks_error *e)
 	}
 	if (err)
 		goto out;
-	size_t hits = nfam ? metrics_fdr_bh(pv, nfam, GV_FDR_Q, qv) : 0;
-	(void)hits;
+	if (nfam)
+		metrics_fdr_bh(pv, nfam, GV_FDR_Q, qv);  /* q-values; the flags below use q < 0.05 strictly */
 	json_t *pairs = json_array(), *hard = json_array(), *soft = json_array();
 	size_t k = 0, flagged = 0;
 	for (size_t s = 0; s < GV_N_SOFT; s++) {

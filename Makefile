@@ -144,6 +144,7 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/attr_dims.mjs  # issue 16 H5
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/governance.mjs  # issue 17 L
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/export.mjs  # issue 17 X
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/kpis.mjs  # issue 17 K
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

@@ -204,6 +204,74 @@ def rel_ok(got, want):
     return got is not None and abs(got - want) <= max(1e-6 * abs(want), 1e-9)
 
 
+def latest_in(values, periods, months):
+    """The last present value among the months (a set of 'YYYY-MM')."""
+    best = None
+    for p, v in zip(periods, values):
+        if p in months and v is not None:
+            best = (p, v)
+    return best
+
+
+def months_of(period):
+    y = int(period[:4])
+    if len(period) == 4:
+        return {"%04d-%02d" % (y, m) for m in range(1, 13)}
+    if period[5] == "Q":
+        q0 = 3 * (int(period[6]) - 1)
+        return {"%04d-%02d" % (y, q0 + m) for m in range(1, 4)}
+    return {period}
+
+
+def check_targets(t, srv, o, related):
+    """Targets on the organisation and on teams, and a team goal, as the
+    overview shows them: values and "met" worked out here from the series."""
+    frm, to = o["from"], o["to"]
+    periods = o["periods"]
+    org = series_at(srv, "cost_to_serve", "organisation", frm, to)["units"][0]["values"]
+    team = {u["unit_id"]: u["values"] for u in series_at(srv, "cost_to_serve", "team", frm, to)["units"]}
+    year, quarter = to[:4], "%s-Q%d" % (to[:4], (int(to[5:7]) - 1) // 3 + 1)
+    org_latest = [v for v in org if v is not None][-1]
+    # the organisation: a year target it misses and a quarter target it meets; the quarter wins
+    must(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "cost_to_serve", "unit_id": o["organisation_id"],
+                                                   "period": year, "target": org_latest - 5}), 200, "org year target")
+    must(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "cost_to_serve", "unit_id": o["organisation_id"],
+                                                   "period": quarter, "target": org_latest + 1}), 200, "org quarter target")
+    # two teams: one meets its year target (lower is better), one misses its month target
+    a, b = related[0], related[1]
+    la = latest_in(team[a], periods, months_of(year))
+    lb = latest_in(team[b], periods, {to})
+    must(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "cost_to_serve", "unit_id": a, "period": year,
+                                                   "target": la[1] + 2}), 200, "team a target")
+    must(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "cost_to_serve", "unit_id": b, "period": to,
+                                                   "target": lb[1] - 2}), 200, "team b target")
+    must(srv.request("PUT", "/api/v1/teams/%d/goals" % a, {"period": quarter, "metric": "nps", "target": 30}), 200,
+         "team goal")
+    o2 = must(srv.get("/api/v1/governance/overview"), 200, "overview with targets")
+    k = o2["departments"][3]["kpis"]["output"][0]
+    t.eq((k["target"], k["latest"]["value"], k["on_target"]),
+         ({"period": quarter, "target": org_latest + 1}, org_latest, True),
+         "overview: the organisation's quarter target wins over its year target, and is met")
+    tt = {x["team_id"]: x for x in o2["team_targets"] if x["kpi"] == "cost_to_serve"}
+    t.eq((tt[a]["period"], tt[a]["value_period"], tt[a]["value"], tt[a]["met"], tt[a]["higher_is_better"]),
+         (year, la[0], la[1], True, False), "overview: team A's year target, its latest month of the year, met")
+    t.eq((tt[b]["period"], tt[b]["value_period"], tt[b]["value"], tt[b]["met"]),
+         (to, to, lb[1], False), "overview: team B's month target, not met")
+    goals = {g["team_id"]: g["goals"] for g in o2["team_goals"]}
+    t.eq([(g["metric"], g["period"], g["target"]) for g in goals.get(a, [])], [("nps", quarter, 30.0)],
+         "overview: the team goal of team A with its progress")
+    t.check(goals.get(a) and goals[a][0]["status"] in ("reached", "likely", "too_close_to_call", "not_reached",
+                                                       "insufficient_data"),
+            "overview: the goal carries a progress status", ks.short(goals.get(a)))
+    t.eq(o2["goals_note"], {"nl": "Doelen gelden per team, nooit per persoon.",
+                            "en": "Goals are set per team, never per person."}, "overview: goals per team, never per person")
+
+
+def series_at(srv, kpi, level, frm, to):
+    return must(srv.get("/api/v1/kpi-series?" + q({"kpi": kpi, "level": level, "from": frm, "to": to})), 200,
+                "kpi-series %s %s" % (kpi, level))
+
+
 def test_demo(t):
     scale = os.environ.get("KS_GOV_SCALE", "30")
     srv = ks.Server(t)
@@ -285,6 +353,7 @@ def test_demo(t):
         no_cause_words(t, m, "map (demo)")
         o = must(srv.get("/api/v1/governance/overview"), 200, "overview")
         ops = o["departments"][3]["kpis"]["output"][0]
+        check_targets(t, srv, o, related)
         t.check(ops["key"] == "cost_to_serve" and len(ops["values"]) == len(o["periods"]) and
                 any(v is not None for v in ops["values"]),
                 "overview (demo): cost to serve month by month for the organisation", ks.short(ops))

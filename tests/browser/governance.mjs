@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, resetContext, loginUi, apiInPage, tap, shot, go, withDemoServer,
+  REPO, USERS, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient, withDemoServer,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('governance browser tests');
@@ -90,6 +90,36 @@ async function main() {
         .map((x) => x.id + ' ' + x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')));
       eq(v, [], 'no serious or critical axe-core finding');
       await shot(page, 'governance');
+    });
+
+    await group('team targets and English', async () => {
+      // a target on a team (set through the API by an admin) shows with its progress
+      const admin = new ApiClient(base);
+      await admin.login(USERS.admin);
+      const ov = (await apiInPage(page, 'GET', '/governance/overview')).body;
+      const teams = (await admin.call('GET', '/teams?limit=100')).body.items.filter((u) => u.kind === 'team');
+      const team = teams[0];
+      const put = await admin.call('PUT', '/kpi-targets', { kpi: 'cost_to_serve', unit_id: team.id, period: ov.to, target: 1 });
+      eq(put.status, 200, 'admin: a cost-to-serve target of 1 EUR on ' + team.name);
+      await go(page, base, '#/governance?soft=nps&hard=cost_to_serve&lag=2&level=team', 'governance');
+      await page.waitForSelector('#gov-targets');
+      const api = (await apiInPage(page, 'GET', '/governance/overview')).body.team_targets.find((x) => x.team_id === team.id);
+      const row = await page.$eval('#gov-targets tr[data-team="' + team.id + '"]', (tr) => [...tr.children].map((c) => c.textContent));
+      eq([row[0], row[5]], [team.name, api.met === null ? 'nog onbekend' : api.met ? 'gehaald' : 'nog niet gehaald'],
+        'the team target: the team and its progress as the API says (' + String(api.met) + ')');
+      ok(!(await page.$('#gov-goals-none')), 'the goals panel lists it');
+      // English: the same page, the API's English sentence
+      await page.waitForSelector('#gov-sentence');
+      await page.click('.lang-btn[data-lang="en"]');
+      await waitPage(page, 'governance');
+      await page.waitForSelector('#gov-sentence');
+      const res = (await apiInPage(page, 'GET', '/governance/links?soft=nps&hard=cost_to_serve&lag=2&level=team')).body;
+      eq(await page.textContent('main h1'), 'Governance: soft and hard side by side', 'english: the heading');
+      eq(await page.textContent('#gov-sentence'), res.sentence.en, 'english: the sentence is the API\u2019s English one');
+      eq(await page.textContent('#gov-goals-note'), 'Goals are set per team, never per person.', 'english: goals per team, never per person');
+      ok(!/caus|veroorza|oorzaak/i.test(await page.textContent('main')), 'english: no "causes" anywhere on the page');
+      await page.click('.lang-btn[data-lang="nl"]');
+      await waitPage(page, 'governance');
     });
 
     await resetContext(browser.context);

@@ -145,6 +145,7 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/governance.mjs  # issue 17 L
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/export.mjs  # issue 17 X
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/kpis.mjs  # issue 17 K
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/digests.mjs  # issue 17 D
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

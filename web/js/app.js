@@ -36,6 +36,9 @@ import * as mentionsPage from './pages/mentions.js';  // reviews and posts (issu
 import * as relationshipPage from './pages/relationship.js';  // relationship surveys (issue 16 H6)
 import * as feedsPage from './pages/feeds.js';  // the polled review and social feeds (issue 16 H2)
 import * as governancePage from './pages/governance.js';  // soft and hard side by side, for directors (issue 17 L)
+import * as pulsePage from './pages/pulse.js';  // employee pulse, eNPS (issue 17 P)
+import * as digestsPage from './pages/digests.js';  // scheduled digests by mail (issue 17 D)
+import * as kpisPage from './pages/kpis.js';  // hard KPIs: catalogue, values, import, targets (issue 17 K)
 
 const ALL = ['employee', 'team_lead', 'manager', 'director', 'admin'];
 const LEADS = ['team_lead', 'manager', 'director', 'admin'];
@@ -63,6 +66,9 @@ const ROUTES = {
   customer: { page: customerPage, roles: ['director', 'admin'] },  // #/customer/ID: the timeline, the roles of GET /customers/{id} (issue 16)
   relationship: { page: relationshipPage, roles: ['director', 'admin'], nav: 'nav.relationship' },  // #/relationship[/ID] (issue 16 H6)
   governance: { page: governancePage, roles: ['director', 'admin'], nav: 'nav.governance' },  // #/governance (issue 17 L)
+  pulse: { page: pulsePage, roles: ALL, nav: 'nav.pulse' },  // #/pulse[/WAVE]: eNPS, each in their own scope (issue 17 P)
+  digests: { page: digestsPage, roles: ['admin'], nav: 'nav.digests' },  // #/digests: settings, run, sends (issue 17 D)
+  kpis: { page: kpisPage, roles: ['director', 'admin'], nav: 'nav.kpis' },  // #/kpis (issue 17 K)
 };
 
 const state = {
@@ -88,10 +94,13 @@ function navFor(user) {
   if (r !== 'employee') items.push('drivers');  // issue 15: leads and up, each in their own unit (as /metrics)
   if (r === 'director' || r === 'admin') items.push('relationship');  // relationship surveys (issue 16 H6)
   if (r === 'director' || r === 'admin') items.push('governance');  // KPIs, links, team goals (issue 17 L)
+  if (r === 'director' || r === 'admin') items.push('kpis');  // the KPI catalogue, values, targets (issue 17 K)
+  items.push('pulse');  // employee pulse (issue 17 P): everyone reads it in their own scope
   if (r === 'admin') items.push('suspect');  // held answers of open-link bursts (issue 11)
   if (r === 'admin') items.push('privacy');  // export, erase, retention, audit log (issue 11)
   if (r === 'admin') items.push('admin');  // administration (issue 13)
   if (r === 'admin') items.push('feeds');  // polled review and social feeds (issue 16 H2)
+  if (r === 'admin') items.push('digests');  // scheduled digests by mail (issue 17 D)
   return items;
 }
 

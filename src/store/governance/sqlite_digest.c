@@ -297,7 +297,8 @@ ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **ou
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT m.id, m.user_id, coalesce(u.name, ''), coalesce(u.email, ''), m.role, m.period,"
-			      " m.status, m.attempts, m.last_error, m.created_at, coalesce(m.sent_at, 0)"
+			      " m.status, m.attempts, CASE WHEN m.status <> 'sent' THEN m.last_error END, m.created_at,"
+			      " coalesce(m.sent_at, 0)"
 			      " FROM digest_mails m LEFT JOIN users u ON u.id = m.user_id"
 			      " WHERE ?1 IS NULL OR m.status = ?1 ORDER BY m.id DESC LIMIT ?2",
 			      &st, e);

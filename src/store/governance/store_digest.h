@@ -75,7 +75,8 @@ ks_err store_digest_record(ks_store *s, const store_digest_job *j, store_send_ou
 ks_err store_digest_recover(ks_store *s, int *n, ks_error *e);
 /* Recent rows, newest first, at most limit (1..500), optionally of one
  * status (NULL = any): {"items":[{"id","user":{"id","name","email"},"role",
- * "period","status","attempts","last_error","created_at","sent_at"}]}.
+ * "period","status","attempts","last_error","created_at","sent_at"}]}
+ * (last_error: the SMTP server's words of the last failed try; null once sent).
  * *out belongs to the caller. */
 ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **out, ks_error *e);
 

@@ -11,6 +11,7 @@ import { h, field, clear, announce } from '../dom.js';
 import { t, lang } from '../i18n.js';
 import { fmtDateTime } from '../format.js';
 import { panel, errorNotice } from '../widgets.js';
+import { ownDigestsPanel } from './digests.js';  // issue 17 D: the own digests switch
 
 const TOKEN_DAYS = 90;      // the server's default (AUTH_TOKEN_DAYS)
 const TOKEN_MAX_DAYS = 365; // and its maximum
@@ -218,6 +219,13 @@ export async function render(main, ctx) {
   const user = ctx.user;
   main.append(h('h1', null, t('account.title')));
   main.append(factsPanel(user));
+  // issue 17 D: the own digests by mail (for the roles that receive them)
+  try {
+    const digests = await ownDigestsPanel();
+    if (digests) main.append(digests);
+  } catch (err) {
+    main.append(errorNotice(err));
+  }
   const tokens = tokensPanel();
   main.append(passwordPanel(() => tokens.load()));
   main.append(tokens.el);

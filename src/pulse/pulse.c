@@ -231,6 +231,15 @@ static ks_err pulse_suppress(pulse_result *r, pulse_direct *dir, const bool *has
 						     dir[i].k.n >= r->min_group_comments;
 			r->cells[i].comments = !r->cells[i].hidden && r->cells[i].n >= r->min_group_comments;
 		}
+		/* a shown group whose teams are all hidden has no comment to
+		 * show: say so rather than offer an empty list */
+		for (size_t i = 0; i < r->n; i++) {
+			bool any = false;
+			for (size_t j = 0; r->cells[i].comments && !any && j < r->n; j++)
+				any = r->cells[j].comment_source &&
+				      pulse_result_within(r, r->cells[j].unit_id, r->cells[i].unit_id);
+			r->cells[i].comments = any;
+		}
 	}
 	sup_free(&t);
 	return err;

@@ -45,7 +45,8 @@ typedef struct pulse_cell {
 	/* after suppression: figures may not be printed (n < min group, or
 	 * chosen to protect another cell of a line) */
 	bool hidden;
-	/* comments may be printed here: shown, n >= min_group_comments */
+	/* comments may be printed here: shown, n >= min_group_comments, and a
+	 * comment source (below) within it */
 	bool comments;
 	/* this unit's own answers' comments may be pooled into a shown unit
 	 * above (or here): the answers' own cell is shown and has

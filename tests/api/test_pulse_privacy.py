@@ -220,6 +220,8 @@ def run(t, srv, sink):
     t.eq(comments(ids["Zorg"]), of("B"), "Zorg's comments: B's only")
     t.eq(comments(ids["Verkoop"]), of("E", "F"), "Verkoop's: E and F's")
     t.eq(comments(ids["Staf"]), [], "Staf's: none (all its teams are hidden)")
+    t.eq([by[ids[d]]["comments"] for d in SPEC], [True, True, False],
+         "Staf (12 answers, every team hidden) does not offer comments it cannot show")
     st, _, cc = srv.get("%s/%d/comments?%s" % (WAVES, wid, q(unit_id=ids["C"])))
     t.eq((st, cc.get("shown"), cc.get("items")), (200, False, []), "C's comments: not shown, none")
     for param in ["team_id", "language", "enps", "employee_id", "from", "min_group", "wave", "sort"]:

@@ -146,6 +146,7 @@ browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/export.mjs  # issue 17 X
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/kpis.mjs  # issue 17 K
 	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/digests.mjs  # issue 17 D
+	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/pulse.mjs  # issue 17 P
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

@@ -95,8 +95,13 @@ static ks_err kpi_text(const char *v, const char *field, size_t max, ks_error *e
 	size_t n = strlen(v);
 	if (n == 0 || n > max)
 		return ks_fail(e, KS_ERR_INVALID, field, "%s must be 1 to %zu bytes", field, max);
-	if (!utf8_text_ok(v, true))
-		return ks_fail(e, KS_ERR_INVALID, field, "%s must be UTF-8 text without control characters", field);
+	/* one line: a name is a label in tables and menus */
+	bool ctl = false;
+	for (const unsigned char *p = (const unsigned char *)v; *p && !ctl; p++)
+		ctl = *p < 0x20 || *p == 0x7f;
+	if (ctl || !utf8_text_ok(v, true))
+		return ks_fail(e, KS_ERR_INVALID, field, "%s must be one line of UTF-8 text without control characters",
+			       field);
 	return KS_OK;
 }
 

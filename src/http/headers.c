@@ -69,7 +69,8 @@ static void page_csp(const http_req *req, const char *ancestors, char *out, size
  * follows the link saves it instead of rendering it, and the name says what
  * it is. The name is built from the route's last word segment only (fixed
  * route text, never from input): "/api/v1/metrics" -> klantstem-metrics.csv,
- * "/api/v1/audit/export" -> klantstem-audit-export.csv. */
+ * "/api/v1/audit/export" -> klantstem-audit-export.csv,
+ * "/api/v1/metrics/export" -> klantstem-metrics-export.pdf / .xlsx. */
 static void export_disposition(const http_req *req, struct MHD_Response *r)
 {
 	const char *ext = NULL;

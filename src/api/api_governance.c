@@ -649,7 +649,7 @@ ks_err api_gov_map(http_req *req, ks_error *e)
 	store_kpi *hk = NULL;
 	size_t nh = 0;
 	gov_series ss[GV_N_SOFT];
-	bool avail[GV_N_SOFT];
+	bool avail[GV_N_SOFT] = {false};
 	links_fit *fits = NULL;
 	double *pv = NULL, *qv = NULL;
 	memset(ss, 0, sizeof ss);

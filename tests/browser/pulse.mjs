@@ -12,11 +12,23 @@
 //   KS_BIN=build/asan/klantstem node tests/browser/pulse.mjs
 
 import fs from 'node:fs';
+import path from 'node:path';
 import {
-  USERS, tmpDir, resetContext, loginUi, tap, shot, go, ApiClient, withDemoServer, startSink, waitMail,
+  REPO, USERS, tmpDir, resetContext, loginUi, tap, shot, go, ApiClient, withDemoServer, startSink, waitMail,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('employee pulse browser tests');
+
+const AXE = fs.readFileSync(path.join(REPO, 'tests', 'browser', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+// axe-core's serious and critical findings (as tests/browser/a11y.mjs).
+async function axe(page, label) {
+  await page.evaluate(AXE);
+  const v = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .filter((x) => x.impact === 'serious' || x.impact === 'critical')
+    .map((x) => x.id + ' ' + x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')));
+  eq(v, [], label + ': no serious or critical axe-core finding');
+}
 
 // The page's formats, worked out here: nl, one decimal, sign, U+2212.
 function nps(v) {
@@ -74,6 +86,16 @@ async function main() {
         eq(await page.$$eval(`#pulse-comments-${org.unit_id} li`, (li) => li.length), comments.length,
           'the organisation\'s comments: as many as the API gives (' + comments.length + ')');
         await shot(page, 'pulse-results');
+        await page.setViewportSize({ width: 360, height: 740 });
+        await go(page, base, '#/pulse', 'pulse');
+        await page.waitForSelector('#pulse-results');
+        await axe(page, '#/pulse on a phone');
+        const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+          .filter((el) => el.getBoundingClientRect().right > 361 && !el.closest('.table-wrap, .mainnav'))
+          .slice(0, 4).map((el) => el.tagName + (el.id ? '#' + el.id : '')));
+        eq(wide, [], '#/pulse: nothing wider than a 360 px phone (tables scroll in place)');
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await go(page, base, '#/pulse', 'pulse');
       });
 
       await group('settings', async () => {
@@ -119,6 +141,7 @@ async function main() {
           sizes);
         const rowsTop = await phone.$$eval('#q_enps .scale span', (s) => new Set(s.map((x) => Math.round(x.getBoundingClientRect().top))).size);
         eq(rowsTop, 1, 'the 0-10 scale is one row');
+        await axe(phone, 'the answer page');
         await phone.click('#q_enps label:has(input[value="9"])');
         for (const q of ['i1', 'i2', 'i3']) await phone.click(`#q_${q} label:has(input[value="4"])`);
         await phone.fill('#open', 'Meer tijd per klant graag.');

@@ -67,9 +67,8 @@ typedef struct gov_series {
  * start of today in the store's calendar, no cache. out is filled on
  * success (free with gov_series_free); on error it is left empty (safe to
  * free). Errors: KS_ERR_INVALID naming "kpi" (unknown hard key, malformed
- * soft key, unknown theme), "level", "from" or "to"; KS_ERR_UNAVAILABLE
- * (field "kpi") when the soft KPI cannot be computed here (enps without
- * the pulse). */
+ * soft key, a theme no analysed answer mentions), "level", "from" or "to";
+ * enps passes on pulse_enps_cells' errors. */
 ks_err gov_series_get(ks_store *s, an_index *ix, const char *kpi, int level, const char *from,
 		      const char *to, gov_series *out, ks_error *e);
 /* The same under pol (the API's api_policy(app): its thresholds, as_of and

@@ -332,6 +332,14 @@ def test_soft_series(t, srv, org):
     t.eq(mine, shown, "every cell of the nps series equals /metrics' (value to its decimal, or both absent)")
     st, _, d = series(srv, "nps", "department", "2026-02", "2026-02")
     t.near(cells(d)[org["da"]][0], nps_of(feb_a1 + feb_a2), 1e-6, "department A February NPS from its teams' 11 answers")
+    st, _, b = series(srv, "enps", "team", "2026-02", "2026-03")
+    t.eq((st, [v for u in b.get("units", []) for v in u["values"] if v is not None]), (200, []),
+         "enps (the pulse's cells): without any pulse every cell is absent")
+    t.error(series(srv, "theme:no_such_theme", "team", "2026-02", "2026-03"), 422, "invalid", "kpi",
+            "a theme no analysed answer mentions -> 422 kpi")
+    st, _, b = series(srv, "grade", "team", "2026-02", "2026-02")
+    t.eq((st, [v for u in b.get("units", []) for v in u["values"] if v is not None]), (200, []),
+         "grade: answers without a grade give no grade cell")
     st, _, o = series(srv, "nps", "organisation", "2026-02", "2026-03")
     t.near(cells(o)[org["org"]][1], nps_of(mar_a1 + mar_a2), 1e-6, "organisation March NPS (9 answers)")
 

@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -63,10 +64,17 @@ static ks_err check_args(const links_panel *p, int lag, ks_error *e)
 	return KS_OK;
 }
 
+/* Months a panel may have for the one-pass count of distinct months (a
+ * bitset on the stack); longer panels take the slower scan. Series are at
+ * most 120 months (GOV_MAX_PERIODS). */
+#define LINKS_SEEN_WORDS 64
+
 /* Counts after dropping singleton units, and the first minimum not met. */
 static void count_base(const links_panel *p, int lag, links_base *b)
 {
 	double mx, my, x, y;
+	uint64_t seen[LINKS_SEEN_WORDS] = {0};
+	bool fast = p->n_periods <= 64 * LINKS_SEEN_WORDS;
 	*b = (links_base){.lag = lag};
 	for (size_t u = 0; u < p->n_units; u++) {
 		size_t n = unit_pairs(p, u, lag, &mx, &my);
@@ -74,8 +82,15 @@ static void count_base(const links_panel *p, int lag, links_base *b)
 			continue;
 		b->n_units++;
 		b->n_pairs += n;
+		for (size_t t = 0; fast && t + (size_t)lag < p->n_periods; t++)
+			if (pair_at(p, u, t, lag, &x, &y))
+				seen[t / 64] |= (uint64_t)1 << (t % 64);
 	}
 	for (size_t t = 0; t + (size_t)lag < p->n_periods; t++) {
+		if (fast) {
+			b->n_periods += (seen[t / 64] >> (t % 64)) & 1;
+			continue;
+		}
 		for (size_t u = 0; u < p->n_units; u++) {
 			if (pair_at(p, u, t, lag, &x, &y) && unit_pairs(p, u, lag, &mx, &my) >= 2) {
 				b->n_periods++;

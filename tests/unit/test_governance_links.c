@@ -286,6 +286,53 @@ static void test_lag_range(void **state)
 	assert_int_equal(f.base.reason, LINKS_FEW_UNITS);
 }
 
+/* A panel longer than the one-pass month count handles (4,096 months):
+ * the slower scan counts the same. Five units with months 4000..4009 and a
+ * sixth with month 5 alone (a singleton: not counted). */
+static void test_long_panel(void **state)
+{
+	(void)state;
+	enum { NU = 6, NT = 4200 };
+	double *soft = malloc(NU * NT * sizeof(double)), *hard = malloc(NU * NT * sizeof(double));
+	assert_non_null(soft);
+	assert_non_null(hard);
+	for (size_t i = 0; i < NU * NT; i++)
+		soft[i] = hard[i] = NAN;
+	for (size_t u = 0; u < NU - 1; u++)
+		for (size_t t = 4000; t < 4010; t++) {
+			soft[u * NT + t] = (double)((t * 7 + u) % 5);
+			hard[u * NT + t] = (double)((t * 3 + u * 2) % 7);
+		}
+	soft[(NU - 1) * NT + 5] = hard[(NU - 1) * NT + 5] = 1;
+	links_panel p = {.n_units = NU, .n_periods = NT, .soft = soft, .hard = hard};
+	links_fit f;
+	assert_int_equal(links_regression(&p, 0, &f, NULL), KS_OK);
+	assert_int_equal(f.base.n_units, NU - 1);
+	assert_int_equal(f.base.n_periods, 10);
+	assert_int_equal(f.base.n_pairs, 50);
+	assert_int_equal(f.base.reason, LINKS_ENOUGH);
+	/* the same months in a panel the one-pass count handles */
+	links_panel q = {.n_units = NU, .n_periods = 4010, .soft = soft, .hard = hard};
+	double *s2 = malloc(NU * 4010 * sizeof(double)), *h2 = malloc(NU * 4010 * sizeof(double));
+	assert_non_null(s2);
+	assert_non_null(h2);
+	for (size_t u = 0; u < NU; u++)
+		for (size_t t = 0; t < 4010; t++) {
+			s2[u * 4010 + t] = soft[u * NT + t];
+			h2[u * 4010 + t] = hard[u * NT + t];
+		}
+	q.soft = s2;
+	q.hard = h2;
+	links_fit g;
+	assert_int_equal(links_regression(&q, 0, &g, NULL), KS_OK);
+	assert_int_equal(g.base.n_periods, 10);
+	assert_true(fabs(g.beta - f.beta) < 1e-12 && fabs(g.se - f.se) < 1e-12);
+	free(soft);
+	free(hard);
+	free(s2);
+	free(h2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_no_variation),
 		cmocka_unit_test(test_exact_line),
 		cmocka_unit_test(test_lag_range),
+		cmocka_unit_test(test_long_panel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

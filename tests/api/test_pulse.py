@@ -279,6 +279,17 @@ def test_demo(t):
                     bad.append((w["period"], u["name"], hid[0]["name"]))
             t.check(all(not c["shown"] or c["respondents"] >= 5 for c in cells.values()),
                     "%s: every shown group has 5 or more respondents" % w["period"])
+        # the customers' NPS beside each team is /metrics' own figure of that month
+        last = waves[0]
+        res = must(srv.get("%s?%s" % (RESULTS, q(wave=last["id"]))), 200, "demo results")
+        met = must(srv.get("/api/v1/metrics?%s" % q(period=last["period"], group_by="team", measures="nps")), 200,
+                   "metrics by team")
+        want = {row["team"]["id"]: row.get("nps") for row in met.get("rows", [])}
+        got = {u["unit_id"]: u["customer_nps"]["nps"] for u in res["units"] if u["level"] == "team"}
+        t.eq({k: v for k, v in got.items() if v is not None}, {k: v for k, v in want.items() if v is not None and k in got},
+             "each team's customer NPS is exactly /metrics' figure of the wave's month (%d teams shown)"
+             % sum(1 for v in want.values() if v is not None))
+        t.check(any(v is not None for v in got.values()), "some team has a customer NPS beside its eNPS")
         t.check(len(values) >= 5, "team eNPS varies (%d distinct values)" % len(values))
         t.check(len(hidden_teams) >= 1, "some teams are small enough to be hidden", sorted(hidden_teams))
         t.eq(bad, [], "no line of any demo wave holds exactly one hidden team")

@@ -143,7 +143,7 @@ function mapPanel(m, onPick) {
         btn.addEventListener('click', () => onPick(s, hk.key));
         return h('td', { class: cls, dataset: { soft: s, hard: hk.key, flag: String(p.flag), enough: String(p.enough) } }, btn);
       })))));
-  return panel(t('gov.map'), t('gov.map.sub'),
+  return h('div', null,
     h('p', { class: 'hint' }, m.note[l] || m.note.nl),
     h('p', { class: 'hint', id: 'gov-map-fdr' }, t('gov.map.fdr', { family: m.fdr.family, flagged: m.fdr.flagged })),
     h('div', { class: 'table-wrap' }, table));
@@ -304,8 +304,9 @@ export async function render(main, ctx) {
   };
   lagSel.addEventListener('change', loadMap);
   levelSel.addEventListener('change', loadMap);
-  main.append(h('div', { class: 'form form-inline', id: 'gov-map-controls' }, field(t('gov.lag'), lagSel, t('gov.lag.hint')), field(t('gov.level'), levelSel)),
-    mapBox, explorer.el, goalsPanel(ov));
+  main.append(panel(t('gov.map'), t('gov.map.sub'),
+    h('div', { class: 'form form-inline', id: 'gov-map-controls' }, field(t('gov.lag'), lagSel, t('gov.lag.hint')), field(t('gov.level'), levelSel)),
+    mapBox), explorer.el, goalsPanel(ov));
   loadMap();
   if (pick.hard) explorer.run();
 }

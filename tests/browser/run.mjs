@@ -324,7 +324,7 @@ async function main() {
         await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80)));
       await page.keyboard.press('Enter');
       ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'a11y: the skip link moves the focus to the heading');
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers', 'relationship', 'suspect', 'privacy', 'admin', 'feeds'], 'admin: navigation items (held answers, privacy: issue 11; administration: issue 13; themes: issue 14; drivers: issue 15; mentions: issue 16 H3; relationship surveys: issue 16 H6; feeds: issue 16 H2)');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers', 'relationship', 'governance', 'suspect', 'privacy', 'admin', 'feeds'], 'admin: navigation items (held answers, privacy: issue 11; administration: issue 13; themes: issue 14; drivers: issue 15; mentions: issue 16 H3; relationship surveys: issue 16 H6; feeds: issue 16 H2; governance: issue 17 L)');
       // privacy (issue 11): the admin's page shows the retention policy and the audit log, the login above in it
       await go(page, base, '#/privacy', 'privacy');
       eq(await page.inputValue('#retention-open_text'), '24', 'privacy: the retention policy, open answers 24 months by default');

@@ -9,10 +9,13 @@ lowered (API and database), and the database holds no link from an answer to
 a person, an invitation or a time.
 
 The tree (employees per team, all answer, each with a comment naming the
-team): Zorg: A 6, B 7, C 4 | Verkoop: E 5, F 8 | Staf: G 1, H 2, I 9.
-With groups of 5: C (4), G (1), H (2) are hidden for being small; A (the
-smallest shown team of Zorg) so that Zorg minus B does not give C; I
-because Staf minus nothing would give G + H = 3 people.
+team): Zorg: A 6, B 7, C 4 | Verkoop: E 5, F 8 | Staf: G 1, H 2, I 9; and a
+second organisation Org2 with one department Solo of one team S 4.
+With groups of 5: C (4), G (1), H (2), S (4) are hidden for being small; A
+(the smallest shown team of Zorg) so that Zorg minus B does not give C; I
+because Staf minus I would give G + H = 3 people; Solo and Org2 because
+they hold S alone. The wave's total of answers is withheld from non-admins
+then: it minus Org would give S.
 """
 import os
 import sqlite3
@@ -90,17 +93,22 @@ def main(t):
 
 def run(t, srv, sink):
     org, ids, emps = tree(srv, SPEC, ks.uniq("priv"))
-    units = {"lines": {org: [ids[d] for d in SPEC]}}
+    # a second organisation: one department, one team of 4 (line upon line)
+    org2, ids2, emps2 = tree(srv, {"Solo": {"S": 4}}, ks.uniq("solo"))
+    ids.update(ids2)
+    emps.update(emps2)
+    units = {"lines": {org: [ids[d] for d in SPEC], org2: [ids["Solo"]], ids["Solo"]: [ids["S"]]}}
     for d, teams in SPEC.items():
         units["lines"][ids[d]] = [ids[tm] for tm in teams]
     name_of = {v: k for k, v in ids.items()}
     name_of[org] = "Org"
+    name_of[org2] = "Org2"
     wid = must(srv.post(WAVES, {}), 201, "open a wave")["id"]
     must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run")
     got = links(sink)
-    t.eq(len(got), 42, "42 invitations mailed")
+    t.eq(len(got), 46, "46 invitations mailed")
     order = []
-    for tm in "ABCEFGHI":
+    for tm in "ABCEFGHIS":
         for i in range(len(emps[tm])):
             link = [v for a, v in got.items() if a.startswith("%s.%d." % (tm.lower(), i))][0]
             st, _, body = answer(srv, link, score_of(tm, i), (3, 4, 5), "%s-%d" % (tm, i))
@@ -128,7 +136,7 @@ def run(t, srv, sink):
     t.check(abs(rho) < 0.6, "the table's order (by id) does not follow the order of answering (|rho| < 0.6)",
             "rho = %.3f" % rho)
     inv = srv.sql("SELECT id FROM pulse_invitations WHERE wave_id = ? ORDER BY id", (wid,))
-    t.check(len(inv) == 42 and seq != list(range(42)), "nor the order of the invitations")
+    t.check(len(inv) == 46 and seq != list(range(46)), "nor the order of the invitations")
 
     # ---- the limits
     t.error(srv.request("PUT", SETTINGS, {"min_group": 2}), 422, field="min_group", name="min group 2: 422")
@@ -151,7 +159,8 @@ def run(t, srv, sink):
     st, _, admin = srv.get("%s?%s" % (RESULTS, q(wave=wid)))
     by = {u["unit_id"]: u for u in admin.get("units", [])}
     hidden = sorted(name_of[u] for u, c in by.items() if not c["shown"])
-    t.eq(hidden, ["A", "C", "G", "H", "I"], "hidden: C, G, H (small), A (protects C), I (protects G + H)")
+    t.eq(hidden, ["A", "C", "G", "H", "I", "Org2", "S", "Solo"],
+         "hidden: C, G, H, S (small), A (protects C), I (protects G + H), Solo and Org2 (they are S)")
     for u, c in by.items():
         if not c["shown"]:
             t.check(c.get("respondents") is None and "enps" not in c and "items" not in c,
@@ -176,6 +185,7 @@ def run(t, srv, sink):
         "lead C": Client(srv, token(srv.db, "team_lead", unit=ids["C"])),
         "employee C": Client(srv, token(srv.db, "employee", emp=emps["C"][0])),
         "employee E": Client(srv, token(srv.db, "employee", emp=emps["E"][0])),
+        "employee S": Client(srv, token(srv.db, "employee", emp=emps["S"][0])),
     }
     replies = [admin]
     for unit in [org, ids["Zorg"], ids["B"], ids["C"], ids["Staf"]]:
@@ -196,9 +206,18 @@ def run(t, srv, sink):
     st, _, lc = roles["lead C"].get("%s?%s" % (RESULTS, q(wave=wid)))
     t.eq([(u["name"], u["shown"], u["respondents"]) for u in lc.get("units", [])], [("C", False, None)],
          "C's own team lead sees C hidden, without a count")
+    st, _, es = roles["employee S"].get("%s?%s" % (RESULTS, q(wave=wid)))
+    t.eq(sorted((name_of[u["unit_id"]], u["shown"], u["respondents"]) for u in es.get("units", [])),
+         [("Org", True, 42), ("Org2", False, None), ("S", False, None)],
+         "an employee of S: both organisations (Org2 hidden, it is S) and S hidden")
+    t.eq((es["wave"]["answered"], es["wave"]["response_rate"]), (None, None),
+         "and no total of answers: 46 minus Org's 42 would give S's 4")
+    st, _, wl = roles["employee S"].get("%s/%d" % (WAVES, wid))
+    t.eq((st, wl.get("answered")), (200, None), "nor in the wave itself")
+    t.eq(admin["wave"]["answered"], 46, "the admin, who runs the pulse, sees the total")
     st, _, ec = roles["employee C"].get("%s?%s" % (RESULTS, q(wave=wid)))
-    t.eq(sorted((name_of[u["unit_id"]], u["shown"]) for u in ec.get("units", [])), [("C", False), ("Org", True)],
-         "an employee of C sees the organisation and C hidden")
+    t.eq(sorted((name_of[u["unit_id"]], u["shown"]) for u in ec.get("units", [])),
+         [("C", False), ("Org", True), ("Org2", False)], "an employee of C sees the organisations and C hidden")
 
     # ---- comments
     all_comments = set()
@@ -208,7 +227,7 @@ def run(t, srv, sink):
             st, _, c = cl.get(path) if cl else srv.get(path)
             if st == 200:
                 all_comments |= set(c.get("items", []))
-    leaked = sorted(x for x in all_comments if x[0] in "ACGHI")
+    leaked = sorted(x for x in all_comments if x[0] in "ACGHIS")
     t.eq(leaked, [], "no comment of a small or hidden team appears for any unit or role")
 
     def comments(unit):
@@ -237,12 +256,12 @@ def run(t, srv, sink):
     st, _, r3 = srv.get("%s?%s" % (RESULTS, q(wave=wid)))
     by3 = {u["unit_id"]: u for u in r3["units"]}
     t.eq(sorted(name_of[u] for u, c in by3.items() if not c["shown"]), ["G", "H"],
-         "groups of 3: only G (1) and H (2) hidden; G + H = 3 may be derived")
+         "groups of 3: only G (1) and H (2) hidden; G + H = 3 may be derived; S (4) and its lines shown")
     t.eq((by3[ids["C"]]["respondents"], by3[ids["C"]]["comments"]), (4, False), "C shown (4) but without comments")
     t.eq(comments(ids["Zorg"]), of("A", "B"), "Zorg's comments: A and B's, never C's")
     t.eq(comments(ids["C"]), [], "C's own comments: none")
     lines_check3 = [c for c in r3["units"]]
-    t.check(len(lines_check3) == 12, "12 units in the reply")
+    t.check(len(lines_check3) == 15, "15 units in the reply")
     must(srv.request("PUT", SETTINGS, {"min_group": 5}), 200, "min group 5 again")
 
 

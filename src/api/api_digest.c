@@ -919,5 +919,8 @@ ks_err api_digest_unsub_post(http_req *req, ks_error *e)
 	ks_err err = store_digest_unsubscribe(app->store, req->params[0], true, clock_now(app->clock), &user, lang, e);
 	if (err == KS_ERR_NOTFOUND)
 		return dg_unsub_page(req, 404, "nl", 0);
-	return err ? err : dg_unsub_page(req, 200, lang, 2);
+	if (err)
+		return err;
+	api_audit(req, "digest.unsubscribe", "user", user, NULL);
+	return dg_unsub_page(req, 200, lang, 2);
 }

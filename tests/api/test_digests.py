@@ -461,6 +461,8 @@ def check_unsubscribe(t, srv, sink, by, emp_a, emp_b, week, wk_start):
     t.eq(sorted(r[0] for r in srv.sql("SELECT user_id FROM digest_prefs WHERE opted_out = 1")),
          sorted(set([emp_a["id"]] + [r[0] for r in srv.sql("SELECT id FROM users WHERE name = 'Olga Opt-out'")])),
          "the link opted out exactly its own user")
+    t.eq(srv.sql("SELECT actor_user_id, object_kind, object_id FROM audit_log WHERE action = 'digest.unsubscribe'"),
+         [(None, "user", emp_a["id"])], "the audit log holds the unsubscription (anonymous actor, the user as object)")
     # a chosen past week for employees: A (unsubscribed) gets nothing, B one
     prev = week_label(wk_start - datetime.timedelta(days=7))
     n0 = len(digests(sink))

@@ -114,6 +114,7 @@ def test_fresh(t):
         bad(dict(base, soft="cost_to_serve"), "soft", "invalid", "links: a hard key as the soft side -> 422 soft")
         bad(dict(base, soft="happiness"), "soft", "invalid", "links: an unknown soft KPI -> 422 soft")
         bad({"hard": "cost_to_serve", "lag": 1}, "soft", "invalid", "links: no soft -> 422 soft")
+        bad(dict(base, soft="theme:99999"), "soft", "invalid", "links: an unknown theme -> 422 soft")
         bad(dict(base, level="organisation"), "level", "invalid", "links: level organisation -> 422 level")
         bad(dict(base, level="employee"), "level", "invalid", "links: level employee -> 422 level")
         bad(dict(base, **{"from": "2026-13"}), "from", "invalid", "links: from 2026-13 -> 422 from")
@@ -309,6 +310,12 @@ def test_demo(t):
                 "demo: the other four teams - no link found at lag 2 (p > 0.05)", ks.short(rn))
         t.check("not clearly associated" in nul["sentence"]["en"] or not rn["enough"],
                 "demo: the null teams' sentence says not clearly associated", nul["sentence"]["en"])
+        dl = must(srv.get("/api/v1/governance/links?" + q(dict(base, level="department"))), 200, "links dept level")
+        t.eq((dl["regression"]["enough"], dl["regression"]["reason"], dl["regression"]["n_units"], dl["regression"]["beta"]),
+             (False, "too_few_units", 3, None), "demo: three departments are too few units - no beta, the reason said")
+        t.check(dl["sentence"]["en"].startswith("Not enough data") and "3 departments" in dl["sentence"]["en"]
+                and "at least 4 needed" in dl["sentence"]["en"], "demo: the sentence says why (3 departments, 4 needed)",
+                dl["sentence"]["en"])
         by_dept = must(srv.get("/api/v1/governance/links?" + q(dict(base, department=ks_id))), 200, "links dept")
         t.eq(by_dept["regression"], r, "demo: department=<Klantenservice> is units=<its four teams>")
 

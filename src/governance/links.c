@@ -175,13 +175,13 @@ ks_err links_correlation(const links_panel *p, int lag, links_corr *out, ks_erro
  *   V = c * sum_g (sum_{i in g} xt_i e_i)^2 / Sxx^2,
  *   c = G/(G-1) * (N-1)/(N-K)
  * (Cameron & Miller 2015, "A Practitioner's Guide to Cluster-Robust
- * Inference", J. Human Resources 50(2), eq. (12) and section II.C: CR1,
- * Stata's factor). K = 2: the slope and the one constant Stata's
+ * Inference", J. Human Resources 50(2): section II on the CR1 factor,
+ * which is Stata's). K = 2: the slope and the one constant Stata's
  * xtreg, fe reports; the G unit effects are not counted because they are
- * nested within the clusters (Cameron & Miller, section III.B; areg
- * counts them and is too wide). xtivreg2's "small" uses k = 1: a factor
- * (N-1)/(N-2) apart, under 4% at N >= 30. Inference with t(G-1) (their
- * section VI.C: with few clusters, t with G-1 df rather than the normal).
+ * nested within the clusters (their section III on cluster-specific fixed
+ * effects; areg counts them and is too wide). xtivreg2's "small" uses
+ * k = 1: a factor (N-1)/(N-2) apart, under 4% at N >= 30. Inference with
+ * t(G-1) rather than the normal (their section VI on few clusters).
  * The dummy-variable regression gives the same beta and the same cluster
  * sums, because each unit's residuals sum to zero within the unit — which
  * the reference (tests/ref/panel_ref.py) uses to check this independently. */

@@ -335,7 +335,7 @@ static void dg_actions(dg_writer *w, const json_t *c)
 		dg_clean(dg_s(it, "title"), title, sizeof title);
 		const json_t *chg = json_object_get(it, "change");
 		if (json_is_number(chg)) {
-			dg_num(w, chg, 1, ch, sizeof ch);
+			dg_num(w, chg, 2, ch, sizeof ch); /* as the effect route gives it */
 			const char *v = dg_s(it, "verdict");
 			bool real = strcmp(v, "real_change") == 0;
 			snprintf(line, sizeof line,

@@ -291,6 +291,24 @@ def test_demo(t):
              % sum(1 for v in want.values() if v is not None))
         t.check(any(v is not None for v in got.values()), "some team has a customer NPS beside its eNPS")
         t.check(len(values) >= 5, "team eNPS varies (%d distinct values)" % len(values))
+        # the governance series (part K) reads the pulse's own cells: a
+        # team's eNPS of a month is the wave's figure, unrounded, or null
+        # where the pulse hides it
+        first, lastp = waves[-1]["period"], waves[0]["period"]
+        ser = must(srv.get("/api/v1/kpi-series?%s" % q(kpi="enps", level="team", **{"from": first, "to": lastp})),
+                   200, "kpi-series enps")
+        mism = []
+        for w in waves:
+            r = must(srv.get("%s?%s" % (RESULTS, q(wave=w["id"]))), 200, "demo results")
+            col = ser["periods"].index(w["period"])
+            for u in r["units"]:
+                if u["level"] != "team":
+                    continue
+                row = [x for x in ser["units"] if x["unit_id"] == u["unit_id"]][0]
+                v = row["values"][col]
+                if u["shown"] != (v is not None) or (v is not None and abs(v - u["enps"]["value"]) > 0.05 + 1e-9):
+                    mism.append((w["period"], u["name"], u["shown"], v))
+        t.eq(mism, [], "kpi-series enps per team x month = the pulse's shown eNPS, null where the pulse hides it")
         t.check(len(hidden_teams) >= 1, "some teams are small enough to be hidden", sorted(hidden_teams))
         t.eq(bad, [], "no line of any demo wave holds exactly one hidden team")
     finally:

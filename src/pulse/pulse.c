@@ -371,46 +371,41 @@ static ks_err pulse_acc_push(pulse_acc *a, int64_t id, const char *period, gov_c
 	return KS_OK;
 }
 
-static int pulse_acc_cmp(const void *x, const void *y, void *arg)
+/* One cell with its keys, for sorting the three parallel arrays together. */
+typedef struct pulse_keyed {
+	int64_t id;
+	char period[8];
+	gov_cell cell;
+} pulse_keyed;
+
+static int pulse_keyed_cmp(const void *x, const void *y)
 {
-	const pulse_acc *a = arg;
-	size_t i = *(const size_t *)x, j = *(const size_t *)y;
-	if (a->ids[i] != a->ids[j])
-		return a->ids[i] < a->ids[j] ? -1 : 1;
-	return strcmp(a->periods[i], a->periods[j]);
+	const pulse_keyed *a = x, *b = y;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return strcmp(a->period, b->period);
 }
 
-/* Sort the parallel arrays by (unit, period) with an index permutation. */
+/* Sort the parallel arrays by (unit, period). */
 static ks_err pulse_acc_sort(pulse_acc *a)
 {
 	if (a->n < 2)
 		return KS_OK;
-	size_t *ord = malloc(a->n * sizeof *ord);
-	int64_t *ids = malloc(a->n * sizeof *ids);
-	char(*ps)[8] = malloc(a->n * sizeof *ps);
-	gov_cell *cs = malloc(a->n * sizeof *cs);
-	if (!ord || !ids || !ps || !cs) {
-		free(ord), free(ids), free(ps), free(cs);
+	pulse_keyed *k = malloc(a->n * sizeof *k);
+	if (k == NULL)
 		return KS_ERR_NOMEM;
-	}
-	for (size_t i = 0; i < a->n; i++)
-		ord[i] = i;
-	/* insertion sort: a year of months per unit is a few thousand cells */
-	for (size_t i = 1; i < a->n; i++)
-		for (size_t j = i; j > 0 && pulse_acc_cmp(&ord[j - 1], &ord[j], a) > 0; j--) {
-			size_t t = ord[j];
-			ord[j] = ord[j - 1];
-			ord[j - 1] = t;
-		}
 	for (size_t i = 0; i < a->n; i++) {
-		ids[i] = a->ids[ord[i]];
-		memcpy(ps[i], a->periods[ord[i]], sizeof ps[i]);
-		cs[i] = a->cells[ord[i]];
+		k[i].id = a->ids[i];
+		memcpy(k[i].period, a->periods[i], sizeof k[i].period);
+		k[i].cell = a->cells[i];
 	}
-	free(a->ids), free(a->periods), free(a->cells), free(ord);
-	a->ids = ids;
-	a->periods = ps;
-	a->cells = cs;
+	qsort(k, a->n, sizeof *k, pulse_keyed_cmp);
+	for (size_t i = 0; i < a->n; i++) {
+		a->ids[i] = k[i].id;
+		memcpy(a->periods[i], k[i].period, sizeof a->periods[i]);
+		a->cells[i] = k[i].cell;
+	}
+	free(k);
 	return KS_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,16 +282,26 @@ static ks_err kpi_row(const kpi_imp *x, const csv_row *r, store_kpi_value *v, ks
 	return err;
 }
 
+static int kpi_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Distinct KPI ids (unit false) or unit ids among v: sorted copies, not
+ * pairs of rows (an import may hold 200,000). SIZE_MAX when out of memory. */
 static size_t kpi_distinct_ids(const store_kpi_value *v, size_t n, bool unit)
 {
+	int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+	if (ids == NULL)
+		return SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = unit ? v[i].unit_id : v[i].kpi_id;
+	qsort(ids, n, sizeof *ids, kpi_cmp_i64);
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		int64_t id = unit ? v[i].unit_id : v[i].kpi_id;
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = (unit ? v[j].unit_id : v[j].kpi_id) == id;
-		k += !seen;
-	}
+	for (size_t i = 0; i < n; i++)
+		k += i == 0 || ids[i] != ids[i - 1];
+	free(ids);
 	return k;
 }
 

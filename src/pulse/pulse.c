@@ -437,9 +437,13 @@ ks_err pulse_enps_cells(ks_store *s, int level, const char *from, const char *to
 			const pulse_cell *c = &r.cells[i];
 			if (c->level != level)
 				continue;
-			gov_cell g = {.n = c->n, .present = !c->hidden && c->n > 0};
-			if (g.present)
+			/* a hidden cell carries no count either: n is what the
+			 * suppression protects */
+			gov_cell g = {.present = !c->hidden && c->n > 0};
+			if (g.present) {
+				g.n = c->n;
 				g.value = 100.0 * (double)(c->promoters - c->detractors) / (double)c->n;
+			}
 			if (pulse_acc_push(&a, c->unit_id, waves[w].period, g))
 				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 		}

@@ -86,7 +86,8 @@ ks_err pulse_result_comments(ks_store *s, const pulse_result *r, int64_t unit_id
 
 /* eNPS per unit (team/department/organisation) × month of the wave's opening, only cells with
  * >= the configured min group (default 5, never below 3) respondents and passing the pulse's
- * complementary suppression; others present=false. Same gov_cell shape.
+ * complementary suppression; others present=false (with n 0 and value 0: a hidden cell's
+ * count is what the suppression protects). Same gov_cell shape.
  * from/to: 'YYYY-MM' inclusive (NULL = unbounded). A month with two waves
  * takes the later wave. Out arrays are parallel, n long, sorted by unit
  * then period; the caller frees each with free() (all NULL when n = 0). */

@@ -490,6 +490,15 @@ def test_import(t, srv, org):
         want = "%s:%d: %s" % (p, line, col + ": " if col else "")
         t.check(rc == 1 and first.startswith(want) and words in first,
                 "import kpis: %r -> %s...%s" % (text[:40], want, words), err)
+    latin = os.path.join(d, "latin1.csv")
+    with open(latin, "wb") as f:
+        # "Café" as a Latin-1 spreadsheet writes it: 0xE9 alone
+        f.write(("kpi,unit,period,value\ncost_to_serve,%d,2026-03,4\n" % org["a2"]).encode() +
+                b"cost_to_serve,Caf\xe9,2026-03,4\n")
+    rc, out, err = ks.run_cli(["import", "kpis", "--db", srv.db, latin])
+    first = err.splitlines()[0] if err else ""
+    t.eq((rc, first), (1, "%s:3: unit: unit is not UTF-8 text (a file in another encoding?)" % latin),
+         "import kpis: a Latin-1 byte at line 3 -> FILE:3: unit: not UTF-8")
     t.eq(srv.sql("SELECT count(*) FROM kpi_values")[0][0], before, "none of the bad files wrote anything")
     rc, out, err = ks.run_cli(["import", "kpis", "--db", os.path.join(d, "nope.db"), bad])
     t.eq(rc, 1, "import kpis: a database that is not there -> exit 1")

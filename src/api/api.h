@@ -353,6 +353,11 @@ ks_err api_digest_attach(api_app *app, ks_error *e);
 ks_err api_goal_json(api_app *app, const store_goal *g, json_t **out, ks_error *e);
 ks_err api_action_effect_of(api_app *app, const store_action *a, const an_filter *fs, int64_t days,
 			    json_t **res, ks_error *e);
+/* And a unit's top three key drivers over f (team_id set, from/to one whole
+ * period named period) as GET /drivers/top3 prints them with its defaults
+ * (NPS, relative weights, 1000 bootstrap replicates): *top3 is the array
+ * (caller's); empty when the slice is suppressed or nothing shows. */
+ks_err api_drivers_top3_of(api_app *app, const an_filter *f, const char *period, json_t **top3, ks_error *e);
 /* ---- end of digests ---- */
 
 #endif

@@ -414,9 +414,53 @@ static ks_err dg_kpis(dg_ctx *x, int64_t unit, ks_error *e)
 	return KS_OK;
 }
 
+/* The scope's top three key drivers of the month, as GET /drivers/top3?
+ * team_id=UNIT&period=YYYY-MM shows them (the organisation's unit for a
+ * director): a driver, its mean rating and the NPS it may gain. */
+static ks_err dg_drivers(dg_ctx *x, int64_t unit, ks_error *e)
+{
+	api_app *app = x->app;
+	if (unit == 0) {
+		store_kpi_unit *units = NULL;
+		size_t nu = 0;
+		ks_err err = store_kpi_units(app->store, &units, &nu, e);
+		for (size_t i = 0; !err && i < nu && unit == 0; i++)
+			if (strcmp(units[i].kind, "organisation") == 0)
+				unit = units[i].id;
+		free(units);
+		if (err || unit == 0)
+			return err;
+	}
+	api_window w;
+	memset(&w, 0, sizeof w);
+	snprintf(w.label, sizeof w.label, "%s", x->j->period);
+	an_filter f;
+	memset(&f, 0, sizeof f);
+	f.team_id = unit;
+	ks_err err = tz_period_parse(&app->tz, x->j->period, clock_now(app->clock), "period", &w.from, &w.to, &w.kind, e);
+	if (!err)
+		err = api_window_guard(app, &f, &w, NULL, 0, "period", e);
+	json_t *top3 = NULL;
+	if (!err)
+		err = api_drivers_top3_of(app, &f, api_window_period(&w), &top3, e);
+	if (err)
+		return err;
+	json_t *list = json_array();
+	size_t i;
+	json_t *d;
+	json_array_foreach(top3, i, d) {
+		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O}", "aspect", json_object_get(d, "driver"),
+						      "score", json_object_get(d, "mean"), "n", json_object_get(d, "n"),
+						      "gain", json_object_get(json_object_get(d, "gain"), "value")));
+	}
+	json_decref(top3);
+	json_object_set_new(x->c, "drivers", list);
+	return KS_OK;
+}
+
 /* Managers' and directors' monthly digest: the scope's scores of the month
- * (as GET /metrics?period=YYYY-MM&team_id=unit shows them), the actions
- * and their effect, the unit's hard KPIs. */
+ * (as GET /metrics?period=YYYY-MM&team_id=unit shows them), its top three
+ * key drivers, the actions and their effect, the unit's hard KPIs. */
 static ks_err dg_monthly(dg_ctx *x, bool director, ks_error *e)
 {
 	int64_t unit = director ? 0 : x->j->unit_id;
@@ -430,7 +474,9 @@ static ks_err dg_monthly(dg_ctx *x, bool director, ks_error *e)
 	if (err)
 		return err;
 	json_object_set_new(x->c, "scores", cell);
-	err = dg_actions(x, unit, e);
+	err = dg_drivers(x, unit, e);
+	if (!err)
+		err = dg_actions(x, unit, e);
 	return err ? err : dg_kpis(x, unit, e);
 }
 

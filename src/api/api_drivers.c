@@ -836,6 +836,50 @@ static json_t *api_entity_ref(api_app *app, const char *entity, int64_t id)
 	return o;
 }
 
+/* The top three of a slice: on success *x keeps the run (the caller frees
+ * it with api_drv_run_free; on an error it is freed here) and *top3 is the
+ * array (the caller's). */
+static ks_err api_top3_run(api_app *app, const an_filter *f, const char *period, const api_drv_opts *o,
+			   api_drv_run *x, json_t **top3, ks_error *e)
+{
+	ks_err err = api_drv_run_slice(app, f, period, o, x, e);
+	api_drv_org org;
+	memset(&org, 0, sizeof org);
+	if (!err && !x->suppressed && x->st.q > 0)
+		err = api_drv_org_of(app, f, x, &org, e);
+	if (err) {
+		api_drv_run_free(x);
+		return err;
+	}
+	*top3 = json_array();
+	if (!x->suppressed) {
+		api_top top[3];
+		int nt = 0;
+		json_t *drivers = api_drivers_json(app, x, &org, true, top, &nt);
+		for (int i = 0; i < nt; i++) {
+			json_t *d = json_array_get(drivers, (size_t)top[i].i);
+			json_array_append_new(*top3, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "driver",
+							       json_object_get(d, "driver"), "gain", json_object_get(d, "gain"),
+							       "mean", json_object_get(d, "mean"), "org_best_quartile",
+							       json_object_get(d, "org_best_quartile"), "share",
+							       json_object_get(d, "share"), "n", json_object_get(d, "n")));
+		}
+		json_decref(drivers);
+	}
+	return KS_OK;
+}
+
+/* issue 17 (D): a digest's top three, apart from a request (api.h). */
+ks_err api_drivers_top3_of(api_app *app, const an_filter *f, const char *period, json_t **top3, ks_error *e)
+{
+	api_drv_opts o = {.outcome = AN_OUTCOME_NPS, .method = DRV_RELWEIGHTS, .bootstrap = 1000, .themes = false};
+	api_drv_run x;
+	ks_err err = api_top3_run(app, f, period, &o, &x, top3, e);
+	if (!err)
+		api_drv_run_free(&x);
+	return err;
+}
+
 ks_err api_drivers_top3(http_req *req, ks_error *e)
 {
 	static const char *const extra[] = {"method", "bootstrap", "themes", NULL};
@@ -857,30 +901,10 @@ ks_err api_drivers_top3(http_req *req, ks_error *e)
 	if (api_drv_cached(req, &key))
 		return KS_OK;
 	api_drv_run x;
-	err = api_drv_run_slice(app, &f, api_window_period(&w), &o, &x, e);
-	api_drv_org org;
-	memset(&org, 0, sizeof org);
-	if (!err && !x.suppressed && x.st.q > 0)
-		err = api_drv_org_of(app, &f, &x, &org, e);
-	if (err) {
-		api_drv_run_free(&x);
+	json_t *top3 = NULL;
+	err = api_top3_run(app, &f, api_window_period(&w), &o, &x, &top3, e);
+	if (err)
 		return err;
-	}
-	json_t *top3 = json_array();
-	if (!x.suppressed) {
-		api_top top[3];
-		int nt = 0;
-		json_t *drivers = api_drivers_json(app, &x, &org, true, top, &nt);
-		for (int i = 0; i < nt; i++) {
-			json_t *d = json_array_get(drivers, (size_t)top[i].i);
-			json_array_append_new(top3, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "driver",
-							      json_object_get(d, "driver"), "gain", json_object_get(d, "gain"),
-							      "mean", json_object_get(d, "mean"), "org_best_quartile",
-							      json_object_get(d, "org_best_quartile"), "share",
-							      json_object_get(d, "share"), "n", json_object_get(d, "n")));
-		}
-		json_decref(drivers);
-	}
 	json_t *out = json_pack("{s:o, s:o, s:I, s:b, s:I, s:o}", "team", api_entity_ref(app, "teams", f.team_id),
 				"top3", top3, "n", (json_int_t)x.n, "suppressed", x.suppressed, "min_n",
 				(json_int_t)app->min_n, "filter", api_metrics_filter_json(app, &f, &w));

@@ -303,19 +303,28 @@ static void dg_drivers(dg_writer *w, const json_t *c)
 	const json_t *d = json_object_get(c, "drivers");
 	if (!json_is_array(d))
 		return;
-	dg_heading(w, dg_t(w, "Drivers (gemiddelde beoordeling, 1-10)", "Drivers (mean rating, 1-10)"));
+	dg_heading(w, dg_t(w, "Wat de NPS het meest bepaalt", "What drives the NPS most"));
 	if (json_array_size(d) == 0)
-		dg_para(w, dg_t(w, "Geen driverbeoordelingen deze maand.", "No driver ratings this month."));
+		dg_para(w, dg_t(w, "Deze maand toont geen driver een duidelijk effect (of te weinig beoordelingen).",
+				"No driver shows a clear effect this month (or too few ratings)."));
 	size_t i;
 	const json_t *it;
 	json_array_foreach(d, i, it) {
-		char line[300], v[32];
-		const json_t *score = json_object_get(it, "score");
-		if (json_is_number(score))
-			dg_num(w, score, 2, v, sizeof v);
+		char line[400], v[32], g[32];
+		if (json_is_number(json_object_get(it, "score")))
+			dg_num(w, json_object_get(it, "score"), 2, v, sizeof v);
 		else
-			snprintf(v, sizeof v, "%s", dg_t(w, "verborgen", "hidden"));
-		snprintf(line, sizeof line, "%s: %s", dg_s(it, "aspect"), v);
+			snprintf(v, sizeof v, "-");
+		if (json_is_number(json_object_get(it, "gain"))) {
+			dg_num(w, json_object_get(it, "gain"), 1, g, sizeof g);
+			snprintf(line, sizeof line,
+				 dg_t(w, "%s: gemiddeld %s (n = %lld); tot %s NPS-punten te winnen",
+				      "%s: mean %s (n = %lld); up to %s NPS points to gain"),
+				 dg_s(it, "aspect"), v, (long long)json_integer_value(json_object_get(it, "n")), g);
+		} else {
+			snprintf(line, sizeof line, dg_t(w, "%s: gemiddeld %s (n = %lld)", "%s: mean %s (n = %lld)"),
+				 dg_s(it, "aspect"), v, (long long)json_integer_value(json_object_get(it, "n")));
+		}
 		dg_item(w, line);
 	}
 }

@@ -22,7 +22,8 @@
  *   "cases"       {"open","overdue","items":[{"id","reason","overdue"}]}
  *   "scores"      an /api/v1/metrics cell ({"n","min_n","nps","grade",
  *                 "ces"}, null members hidden)                    (monthly)
- *   "drivers"     [{"aspect","score"|null,"n"}]                   (monthly)
+ *   "drivers"     [{"aspect","score"|null,"n","gain"|null}]: the top
+ *                 three key drivers (GET /drivers/top3)           (monthly)
  *   "actions"     [{"title","status","start_date","change"|null,
  *                 "verdict"}]: the NPS difference in differences   (monthly)
  *   "kpis"        [{"name","unit","value"|null,"period"}] or absent (monthly)

@@ -419,6 +419,23 @@ def check_monthly(t, srv, m, lang, month, unit):
             "\n".join(bad) + "\n" + (section(m.text, "Scores") or m.text[:2000]))
     t.check(("Improvement actions and their effect" if en else "Verbeteracties en hun effect") in m.text,
             "%s digest: the actions section" % lang)
+    # the top three key drivers of the scope (the organisation's unit for a director), as GET /drivers/top3
+    scope_unit = unit or srv.sql("SELECT id FROM org_units WHERE kind = 'organisation'")[0][0]
+    top = must(srv.get("/api/v1/drivers/top3?team_id=%d&period=%s" % (scope_unit, month), timeout=120), 200, "top3")
+    want = []
+    for d in top["top3"]:
+        mean = dec(d["mean"], 2, lang) if d.get("mean") is not None else "-"
+        if isinstance(d.get("gain"), dict) and d["gain"].get("value") is not None:
+            want.append(("  - %s: mean %s (n = %d); up to %s NPS points to gain" if en else
+                         "  - %s: gemiddeld %s (n = %d); tot %s NPS-punten te winnen")
+                        % (d["driver"], mean, d["n"], dec(d["gain"]["value"], 1, lang)))
+        else:
+            want.append(("  - %s: mean %s (n = %d)" if en else "  - %s: gemiddeld %s (n = %d)") % (d["driver"], mean, d["n"]))
+    sec = section(m.text, "What drives the NPS most" if en else "Wat de NPS het meest bepaalt")
+    got = [l for l in (sec or "").split("\n") if l.startswith("  - ")]
+    t.check(sec is not None and got == want,
+            "%s digest (%s): the top three drivers equal GET /drivers/top3 for unit %d (%d)"
+            % ("director" if not unit else "manager", lang, scope_unit, len(want)), "want %r\ngot %r" % (want, sec))
     # the hard KPIs of the unit (the organisation for a director): as GET /api/v1/kpi-series reads them
     if unit:
         kind = srv.sql("SELECT kind FROM org_units WHERE id = ?", (unit,))[0][0]

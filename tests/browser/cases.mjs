@@ -146,8 +146,8 @@ async function main() {
 
     await group('inbox', async () => {
       await loginUi(page, base, USERS.team_lead);
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers'],
-        'team lead: navigation has cases and actions (themes: issue 14; drivers: issue 15; reviews: issue 16)');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers', 'pulse'],
+        'team lead: navigation has cases and actions (themes: issue 14; drivers: issue 15; reviews: issue 16; employee pulse: issue 17 P)');
       await page.click('#nav-list a[data-nav="cases"]');
       await waitPage(page, 'cases');
       ok(await page.getAttribute('#cases-view-mine', 'aria-pressed') === 'true', 'inbox: "my cases" is the first view');
@@ -488,7 +488,7 @@ async function main() {
       await waitPage(page, 'login');
       await resetContext(browser.context);
       await loginUi(page, base, USERS.employee);
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['me', 'team', 'actions', 'verbatims', 'themes'],
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['me', 'team', 'actions', 'verbatims', 'themes', 'pulse'],
         'employee: actions in the menu, cases not (themes: issue 14)');
       await page.goto(base + '/#/cases');
       await waitPage(page, 'me');

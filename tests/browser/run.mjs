@@ -324,7 +324,7 @@ async function main() {
         await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80)));
       await page.keyboard.press('Enter');
       ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'a11y: the skip link moves the focus to the heading');
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers', 'relationship', 'governance', 'suspect', 'privacy', 'admin', 'feeds'], 'admin: navigation items (held answers, privacy: issue 11; administration: issue 13; themes: issue 14; drivers: issue 15; mentions: issue 16 H3; relationship surveys: issue 16 H6; feeds: issue 16 H2; governance: issue 17 L)');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['org', 'team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers', 'relationship', 'governance', 'kpis', 'pulse', 'suspect', 'privacy', 'admin', 'feeds', 'digests'], 'admin: navigation items (held answers, privacy: issue 11; administration: issue 13; themes: issue 14; drivers: issue 15; mentions: issue 16 H3; relationship surveys: issue 16 H6; feeds: issue 16 H2; governance: issue 17 L; KPIs: issue 17 K; employee pulse: issue 17 P; digests: issue 17 D)');
       // privacy (issue 11): the admin's page shows the retention policy and the audit log, the login above in it
       await go(page, base, '#/privacy', 'privacy');
       eq(await page.inputValue('#retention-open_text'), '24', 'privacy: the retention policy, open answers 24 months by default');
@@ -782,7 +782,7 @@ async function main() {
       await resetContext(browser.context);
       await loginUi(page, base, USERS.team_lead);
       ok(/#\/team/.test(page.url()), 'team lead: lands on the team dashboard', page.url());
-      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers'], 'team lead: navigation items (themes: issue 14; drivers: issue 15; mentions: issue 16 H3)');
+      eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['team', 'cases', 'actions', 'verbatims', 'themes', 'mentions', 'drivers', 'pulse'], 'team lead: navigation items (themes: issue 14; drivers: issue 15; mentions: issue 16 H3; employee pulse: issue 17 P)');
       const me = (await apiInPage(page, 'GET', '/auth/me')).body.user;
       const tm = await apiInPage(page, 'GET', '/metrics?team_id=' + me.unit_id);
       await checkKpis(page, '#team-kpis', tm.body, 'team lead');

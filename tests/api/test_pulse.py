@@ -6,6 +6,7 @@ mailed through the SMTP sink and answered by the mailed link on /p/{token}
 eNPS, its interval and the item means computed here from the scores the test
 gave, comments, and who sees which units.
 """
+import concurrent.futures
 import os
 import sys
 import urllib.parse
@@ -153,9 +154,13 @@ def run(t, srv, sink):
     for i, s in enumerate(T1):
         st, _, body = answer(srv, link("Noord", i), s, T1_ITEMS[i], T1_COMMENTS[i])
         t.check(st == 201 and "Dank je wel" in body, "Noord %d answers: 201 thank you" % i, ks.got(st, body))
-    for i, s in enumerate(T2):
+    for i, s in enumerate(T2[:-1]):
         st, _, body = answer(srv, link("Zuid", i), s, T2_ITEMS[i], lang="en" if i == 0 else None)
         t.check(st == 201, "Zuid %d answers" % i, ks.got(st, body))
+    # one answer per link, also when the same form is sent eight times at once
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        codes = sorted(ex.map(lambda _: answer(srv, link("Zuid", 4), T2[4], T2_ITEMS[4])[0], range(8)))
+    t.eq(codes, [201] + [409] * 7, "eight simultaneous posts of one link: one 201, seven 409")
     st, _, body = answer(srv, first, 0, (1, 1, 1))
     t.check(st == 409 and "Al beantwoord" in body, "a used link: 409 and a clear page", ks.got(st, body))
     st, _, body = srv.request("GET", path)

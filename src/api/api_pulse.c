@@ -242,17 +242,27 @@ static bool api_pulse_counts_ok(http_req *req, int64_t wave_id)
 	return ok;
 }
 
+static bool api_pulse_month(const char *v)
+{
+	if (v == NULL || strlen(v) != 7 || v[4] != '-')
+		return false;
+	for (int i = 0; i < 7; i++)
+		if (i != 4 && (v[i] < '0' || v[i] > '9'))
+			return false;
+	int month = (v[5] - '0') * 10 + (v[6] - '0');
+	return v[0] >= '1' && month >= 1 && month <= 12;
+}
+
 ks_err api_pulse_wave_list(http_req *req, ks_error *e)
 {
 	static const char *const params[] = {"from", "to", NULL};
 	api_app *app = req->app;
 	ks_err err = api_only_params(req, params, e);
 	const char *from = http_query(req, "from"), *to = http_query(req, "to");
-	int64_t a, b;
-	if (!err && from && tz_period_parse(&app->tz, from, 0, "from", &a, &b, NULL, e) != KS_OK)
-		err = KS_ERR_INVALID;
-	if (!err && to && tz_period_parse(&app->tz, to, 0, "to", &a, &b, NULL, e) != KS_OK)
-		err = KS_ERR_INVALID;
+	if (!err && from && !api_pulse_month(from))
+		err = ks_fail(e, KS_ERR_INVALID, "from", "from must be a month, YYYY-MM");
+	if (!err && to && !api_pulse_month(to))
+		err = ks_fail(e, KS_ERR_INVALID, "to", "to must be a month, YYYY-MM");
 	store_pulse_wave *w = NULL;
 	size_t n = 0;
 	if (!err)
@@ -527,17 +537,6 @@ static ks_err api_pulse_unit_param(http_req *req, const api_pulse_scope *sc, int
 	bool ok = c && api_pulse_in_scope(&r, sc, c);
 	free(r.cells);
 	return ok ? KS_OK : ks_fail(e, KS_ERR_FORBIDDEN, "unit_id", "that unit is outside your scope");
-}
-
-static bool api_pulse_month(const char *v)
-{
-	if (v == NULL || strlen(v) != 7 || v[4] != '-')
-		return false;
-	for (int i = 0; i < 7; i++)
-		if (i != 4 && (v[i] < '0' || v[i] > '9'))
-			return false;
-	int month = (v[5] - '0') * 10 + (v[6] - '0');
-	return v[0] >= '1' && month >= 1 && month <= 12;
 }
 
 ks_err api_pulse_results(http_req *req, ks_error *e)

@@ -215,6 +215,9 @@ def run(t, srv, sink):
     t.error(srv.get("%s?%s" % (RESULTS, q(wave=wid, team="x"))), 422, field="team", name="results: unknown parameter")
     t.error(srv.get("%s?%s" % (RESULTS, q(wave=999999))), 404, name="results of an unknown wave: 404")
     t.error(srv.get("%s?%s" % (RESULTS, q(**{"from": "2026-13"}))), 422, field="from", name="from must be a month")
+    t.error(srv.get("%s?%s" % (WAVES, q(to="2026"))), 422, field="to", name="waves: to must be a month")
+    t.eq(len(must(srv.get("%s?%s" % (WAVES, q(**{"from": "2026-12"}))), 200, "waves from")["items"]), 0,
+         "waves from a later month: none")
 
     # closing: a link of the wave stops working
     must(srv.post("%s/%d/close" % (WAVES, wid)), 200, "close the wave")

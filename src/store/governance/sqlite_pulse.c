@@ -286,6 +286,14 @@ ks_err store_pulse_wave_close(ks_store *s, int64_t id, ks_error *e)
 	return err;
 }
 
+/* The newest wave's opening (0 = none) on c. */
+static ks_err sq_pulse_last_opened(sq_conn *c, int64_t *last, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT coalesce(max(opened_at), 0) FROM pulse_waves", &st, e);
+	return err ? err : sq_cfirst(c, st, last, e);
+}
+
 ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error *e)
 {
 	*opened = 0;
@@ -294,30 +302,37 @@ ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error 
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	ks_err err = store_pulse_settings_get(s, p, e);
 	sq_conn *c = sq_acquire(s);
+	/* The scheduler calls this every second: look first, and take the
+	 * write lock only when a wave is to be closed or opened. */
+	int64_t to_close = 0, last = 0;
 	if (!err)
-		err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (err) {
-		sq_release(s, c);
-		free(p);
-		return err;
-	}
-	sqlite3_stmt *st;
-	err = sq_cprep(c, "UPDATE pulse_waves SET status = 'closed' WHERE status = 'open' AND closes_at <= ?1", &st,
-		       e);
-	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
-		err = sq_cstep(c, st, e);
-	}
-	int64_t last = 0;
+		err = sq_one_id(c, "SELECT count(*) FROM pulse_waves WHERE status = 'open' AND closes_at <= ?1", now,
+				&to_close, e);
 	if (!err && p->enabled)
-		err = sq_one_id(c, "SELECT coalesce(max(opened_at), 0) FROM pulse_waves WHERE ?1 = ?1", 0, &last, e);
-	if (!err && p->enabled && (last == 0 || now - last >= (int64_t)p->cadence_days * 86400))
-		err = sq_pulse_open_in(s, c, p, now, true, 0, opened, e);
-	if (!err)
-		err = sq_exec(c, "COMMIT", e);
-	if (err) {
-		sq_exec(c, "ROLLBACK", NULL);
-		*opened = 0;
+		err = sq_pulse_last_opened(c, &last, e);
+	int64_t cadence = (int64_t)p->cadence_days * 86400;
+	bool due = p->enabled && (last == 0 || now - last >= cadence);
+	if (!err && (to_close || due)) {
+		err = sq_exec(c, "BEGIN IMMEDIATE", e);
+		sqlite3_stmt *st;
+		if (!err)
+			err = sq_cprep(c, "UPDATE pulse_waves SET status = 'closed' WHERE status = 'open' AND closes_at <= ?1",
+				       &st, e);
+		if (!err) {
+			sqlite3_bind_int64(st, 1, now);
+			err = sq_cstep(c, st, e);
+		}
+		/* again under the lock: an admin may have opened one meanwhile */
+		if (!err && due)
+			err = sq_pulse_last_opened(c, &last, e);
+		if (!err && due && (last == 0 || now - last >= cadence))
+			err = sq_pulse_open_in(s, c, p, now, true, 0, opened, e);
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err) {
+			sq_exec(c, "ROLLBACK", NULL);
+			*opened = 0;
+		}
 	}
 	sq_release(s, c);
 	sq_storage_failed(s, err);

@@ -358,25 +358,36 @@ static ks_err dg_actions(dg_ctx *x, int64_t unit, ks_error *e)
 	return err;
 }
 
+/* The unit a monthly digest is about and its level: unit itself, or for
+ * 0 (a director) the organisation's unit. *level -1 when there is none. */
+static ks_err dg_scope_unit(api_app *app, int64_t unit, int64_t *out, int *level, ks_error *e)
+{
+	store_kpi_unit *units = NULL;
+	size_t nu = 0;
+	*out = 0;
+	*level = -1;
+	ks_err err = store_kpi_units(app->store, &units, &nu, e);
+	for (size_t i = 0; !err && i < nu; i++) {
+		if (unit ? units[i].id != unit : strcmp(units[i].kind, "organisation") != 0)
+			continue;
+		*out = units[i].id;
+		*level = gov_level_from_name(units[i].kind);
+		break;
+	}
+	free(units);
+	return err;
+}
+
 /* The hard KPIs (issue 17 K's catalogue) of the scope's unit for the
  * month, read from the same series as GET /api/v1/kpi-series (level of the
  * unit: the organisation for a director, a manager's department or team). */
 static ks_err dg_kpis(dg_ctx *x, int64_t unit, ks_error *e)
 {
 	api_app *app = x->app;
-	store_kpi_unit *units = NULL;
 	store_kpi *kpis = NULL;
-	size_t nu = 0, nk = 0;
-	ks_err err = store_kpi_units(app->store, &units, &nu, e);
+	size_t nk = 0;
 	int level = -1;
-	for (size_t i = 0; !err && i < nu; i++) {
-		if (unit ? units[i].id != unit : strcmp(units[i].kind, "organisation") != 0)
-			continue;
-		unit = units[i].id;
-		level = gov_level_from_name(units[i].kind);
-		break;
-	}
-	free(units);
+	ks_err err = dg_scope_unit(app, unit, &unit, &level, e);
 	if (!err && level >= 0)
 		err = store_kpi_list(app->store, &kpis, &nk, e);
 	json_t *list = json_array();
@@ -420,24 +431,17 @@ static ks_err dg_kpis(dg_ctx *x, int64_t unit, ks_error *e)
 static ks_err dg_drivers(dg_ctx *x, int64_t unit, ks_error *e)
 {
 	api_app *app = x->app;
-	if (unit == 0) {
-		store_kpi_unit *units = NULL;
-		size_t nu = 0;
-		ks_err err = store_kpi_units(app->store, &units, &nu, e);
-		for (size_t i = 0; !err && i < nu && unit == 0; i++)
-			if (strcmp(units[i].kind, "organisation") == 0)
-				unit = units[i].id;
-		free(units);
-		if (err || unit == 0)
-			return err;
-	}
+	int level = -1;
+	ks_err err = dg_scope_unit(app, unit, &unit, &level, e);
+	if (err || level < 0)
+		return err;
 	api_window w;
 	memset(&w, 0, sizeof w);
 	snprintf(w.label, sizeof w.label, "%s", x->j->period);
 	an_filter f;
 	memset(&f, 0, sizeof f);
 	f.team_id = unit;
-	ks_err err = tz_period_parse(&app->tz, x->j->period, clock_now(app->clock), "period", &w.from, &w.to, &w.kind, e);
+	err = tz_period_parse(&app->tz, x->j->period, clock_now(app->clock), "period", &w.from, &w.to, &w.kind, e);
 	if (!err)
 		err = api_window_guard(app, &f, &w, NULL, 0, "period", e);
 	json_t *top3 = NULL;
@@ -449,9 +453,11 @@ static ks_err dg_drivers(dg_ctx *x, int64_t unit, ks_error *e)
 	size_t i;
 	json_t *d;
 	json_array_foreach(top3, i, d) {
+		/* a member /drivers/top3 prints as null may be missing here: null too */
+		json_t *gain = json_object_get(json_object_get(d, "gain"), "value"), *mean = json_object_get(d, "mean");
 		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O}", "aspect", json_object_get(d, "driver"),
-						      "score", json_object_get(d, "mean"), "n", json_object_get(d, "n"),
-						      "gain", json_object_get(json_object_get(d, "gain"), "value")));
+						      "score", mean ? mean : json_null(), "n", json_object_get(d, "n"),
+						      "gain", gain ? gain : json_null()));
 	}
 	json_decref(top3);
 	json_object_set_new(x->c, "drivers", list);

@@ -55,7 +55,8 @@ typedef enum {
 	LINKS_FEW_UNITS,      /* fewer than LINKS_MIN_UNITS units with >= 2 pairs */
 	LINKS_FEW_PERIODS,    /* fewer than LINKS_MIN_PERIODS distinct months */
 	LINKS_FEW_PAIRS,      /* fewer than LINKS_MIN_PAIRS pairs */
-	LINKS_NO_VARIATION    /* the soft (or, for r, the hard) KPI never moves within a unit */
+	LINKS_NO_VARIATION    /* the soft or the hard KPI never moves within a unit
+	                       * (within sum of squares <= 1e-12 x its sum of squares) */
 } links_reason;
 
 /* "enough", "too_few_units", "too_few_periods", "too_few_pairs",

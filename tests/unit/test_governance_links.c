@@ -232,6 +232,121 @@ static void test_no_variation(void **state)
 	assert_true(isnan(f.beta));
 }
 
+/* A hard KPI constant within every unit at a value binary floating point
+ * cannot hold (0.1 k (u+1) + 0.3): x - mean(x) is then rounding of order
+ * 1e-17, not 0, and a regression on it gave "enough" with a random t (7 of
+ * these 399 panels had p < 0.05). Every one must say no_variation, for the
+ * regression and the correlation alike. */
+static void const_hard_panel(double *soft, double *hard, size_t nu, size_t nt, int k)
+{
+	for (size_t u = 0; u < nu; u++)
+		for (size_t t = 0; t < nt; t++) {
+			soft[u * nt + t] = 30.0 + (double)((t * 7 + u * 3 + (size_t)k) % 11) - 0.37 * (double)t;
+			hard[u * nt + t] = 0.1 * k * (double)(u + 1) + 0.3;
+		}
+}
+
+static void test_constant_hard_rounding(void **state)
+{
+	(void)state;
+	enum { NU = 6, NT = 12 };
+	double soft[NU * NT], hard[NU * NT];
+	for (int k = 1; k < 400; k++) {
+		const_hard_panel(soft, hard, NU, NT, k);
+		links_panel p = {.n_units = NU, .n_periods = NT, .soft = soft, .hard = hard};
+		links_fit f;
+		links_corr c;
+		assert_int_equal(links_regression(&p, 0, &f, NULL), KS_OK);
+		assert_int_equal(links_correlation(&p, 0, &c, NULL), KS_OK);
+		if (f.base.reason != LINKS_NO_VARIATION || c.base.reason != LINKS_NO_VARIATION) {
+			print_error("k=%d: regression %s (p=%g), correlation %s (r=%g)\n", k,
+			            links_reason_name(f.base.reason), f.p,
+			            links_reason_name(c.base.reason), c.r);
+			fail();
+		}
+		assert_true(isnan(f.beta) && isnan(f.p) && isnan(c.r));
+		/* the counts are still given: the reply says what it rests on */
+		assert_int_equal(f.base.n_pairs, NU * NT);
+		assert_int_equal(f.base.n_units, NU);
+	}
+}
+
+/* An exactly constant hard KPI (integers): the regression used to check
+ * only the soft side and answered "enough" with p = NaN. */
+static void test_constant_hard_exact(void **state)
+{
+	(void)state;
+	enum { NU = 5, NT = 8 };
+	double soft[NU * NT], hard[NU * NT];
+	fill(soft, hard, NU, NT);
+	for (size_t u = 0; u < NU; u++)
+		for (size_t t = 0; t < NT; t++)
+			hard[u * NT + t] = 100.0 + 7.0 * (double)u;
+	links_panel p = {.n_units = NU, .n_periods = NT, .soft = soft, .hard = hard};
+	links_fit f;
+	for (int lag = 0; lag <= 2; lag++) {
+		assert_int_equal(links_regression(&p, lag, &f, NULL), KS_OK);
+		assert_int_equal(f.base.reason, LINKS_NO_VARIATION);
+		assert_true(isnan(f.beta) && isnan(f.se) && isnan(f.p) && isnan(f.t));
+	}
+}
+
+/* Values that differ only in their last bits (a mean summed in another
+ * order): within sum of squares ~1e-28 x the sum of squares, under the
+ * 1e-12 tolerance, so no variation — for the soft side as well. A real
+ * movement of 1e-4 of the level (sum of squares ratio ~1e-8) is kept. */
+static void test_variation_tolerance(void **state)
+{
+	(void)state;
+	enum { NU = 6, NT = 10 };
+	double soft[NU * NT], hard[NU * NT], soft2[NU * NT];
+	fill(soft, hard, NU, NT);
+	for (size_t u = 0; u < NU; u++)
+		for (size_t t = 0; t < NT; t++) {
+			double level = 1000.0 + 13.0 * (double)u;
+			soft2[u * NT + t] = t % 2 ? level : nextafter(level, 2000.0);
+		}
+	links_panel p = {.n_units = NU, .n_periods = NT, .soft = soft2, .hard = hard};
+	links_fit f;
+	links_corr c;
+	assert_int_equal(links_regression(&p, 0, &f, NULL), KS_OK);
+	assert_int_equal(f.base.reason, LINKS_NO_VARIATION);
+	assert_int_equal(links_correlation(&p, 0, &c, NULL), KS_OK);
+	assert_int_equal(c.base.reason, LINKS_NO_VARIATION);
+	/* the same soft KPI moved by 0.1 around 1000: enough */
+	for (size_t u = 0; u < NU; u++)
+		for (size_t t = 0; t < NT; t++)
+			soft2[u * NT + t] = 1000.0 + 13.0 * (double)u + 0.1 * (double)((t * 7 + u * 3) % 5);
+	assert_int_equal(links_regression(&p, 0, &f, NULL), KS_OK);
+	assert_int_equal(f.base.reason, LINKS_ENOUGH);
+}
+
+/* Shifting a KPI by a constant per unit changes nothing within units: a
+ * hard KPI at 1e6 + the same movement gives the same beta, se and r as at
+ * 0 + it (centring on the first pair keeps the small differences exact). */
+static void test_level_invariance(void **state)
+{
+	(void)state;
+	enum { NU = 6, NT = 10 };
+	double soft[NU * NT], hard[NU * NT], hard2[NU * NT];
+	fill(soft, hard, NU, NT);
+	for (size_t i = 0; i < NU * NT; i++)
+		hard2[i] = hard[i] + 1e6;
+	links_panel p = {.n_units = NU, .n_periods = NT, .soft = soft, .hard = hard};
+	links_panel q = {.n_units = NU, .n_periods = NT, .soft = soft, .hard = hard2};
+	links_fit f, g;
+	links_corr c, d;
+	assert_int_equal(links_regression(&p, 1, &f, NULL), KS_OK);
+	assert_int_equal(links_regression(&q, 1, &g, NULL), KS_OK);
+	assert_int_equal(f.base.reason, LINKS_ENOUGH);
+	assert_int_equal(g.base.reason, LINKS_ENOUGH);
+	assert_rel(g.beta, f.beta, "beta", 1);
+	assert_rel(g.se, f.se, "se", 1);
+	assert_int_equal(links_correlation(&p, 1, &c, NULL), KS_OK);
+	assert_int_equal(links_correlation(&q, 1, &d, NULL), KS_OK);
+	assert_rel(d.r, c.r, "r", 1);
+}
+
 /* hard(u, t+1) = 100u - 2 soft(u, t) exactly: beta = -2, every residual 0,
  * so se = 0, t = -inf, p = 0, the interval collapses, r = -1. The unit
  * levels (100u) do not leak into beta: the fixed effects take them. */
@@ -340,6 +455,10 @@ int main(void)
 		cmocka_unit_test(test_reference_bh),
 		cmocka_unit_test(test_minimums),
 		cmocka_unit_test(test_no_variation),
+		cmocka_unit_test(test_constant_hard_rounding),
+		cmocka_unit_test(test_constant_hard_exact),
+		cmocka_unit_test(test_variation_tolerance),
+		cmocka_unit_test(test_level_invariance),
 		cmocka_unit_test(test_exact_line),
 		cmocka_unit_test(test_lag_range),
 		cmocka_unit_test(test_long_panel),

@@ -45,15 +45,16 @@ static void api_export_org(const api_app *app, char *out, size_t n)
 	ks_error e;
 	out[0] = '\0';
 	if (store_voice_get(app->store, &v, false, &e) == KS_OK) {
-		snprintf(out, n, "%s", v.organisation_name);
+		report_utf8_copy(out, n, v.organisation_name); /* cut at a character */
 		store_voice_free(&v);
 	}
 	if (out[0] == '\0' && app->invite && app->invite->org_name[0])
-		snprintf(out, n, "%s", app->invite->org_name);
+		report_utf8_copy(out, n, app->invite->org_name);
 }
 
 /* The name of an id filter's row ("Team Noord", "Sanne de Vries"); the id
- * itself when it cannot be read. */
+ * itself when it cannot be read. Cut (if at all) at a character boundary:
+ * the file's libraries refuse a half character. */
 static void api_export_name(const api_app *app, const char *entity, int64_t id, char *out, size_t n)
 {
 	json_t *row = NULL;
@@ -64,17 +65,43 @@ static void api_export_name(const api_app *app, const char *entity, int64_t id, 
 	const char *first = json_string_value(json_object_get(row, "first_name"));
 	const char *last = json_string_value(json_object_get(row, "last_name"));
 	if (name)
-		snprintf(out, n, "%s", name);
-	else if (first)
-		snprintf(out, n, "%s%s%s", first, last ? " " : "", last ? last : "");
+		report_utf8_copy(out, n, name);
+	else if (first) {
+		size_t used = 0;
+		out[0] = '\0';
+		report_utf8_append(out, n, &used, first);
+		if (last) {
+			report_utf8_append(out, n, &used, " ");
+			report_utf8_append(out, n, &used, last);
+		}
+	}
 	json_decref(row);
+}
+
+/* An imported product's name as the filter pickers show it (the index's
+ * list); the id itself when the index does not know it. */
+static void api_export_product(const api_app *app, int64_t id, char *out, size_t n)
+{
+	snprintf(out, n, "%lld", (long long)id);
+	json_t *dims = an_index_attr_json(app->index);
+	size_t i;
+	json_t *pr;
+	json_array_foreach(json_object_get(dims, "products"), i, pr) {
+		const char *name = json_string_value(json_object_get(pr, "name"));
+		if (json_integer_value(json_object_get(pr, "id")) == id && name && name[0]) {
+			report_utf8_copy(out, n, name);
+			break;
+		}
+	}
+	json_decref(dims);
 }
 
 #define API_EXPORT_MAX_FILTERS 24
 
+/* text: the longest line is an employee's "first last" (2 x 500 bytes + 1) */
 typedef struct api_export_filters {
 	report_filter f[API_EXPORT_MAX_FILTERS];
-	char text[API_EXPORT_MAX_FILTERS][520];
+	char text[API_EXPORT_MAX_FILTERS][1040];
 	size_t n;
 } api_export_filters;
 
@@ -123,6 +150,8 @@ static void api_export_filter_words(const api_app *app, const json_t *filter, re
 				entity = entities[i];
 		if (entity && json_is_integer(v))
 			api_export_name(app, entity, json_integer_value(v), text, sizeof out->text[0]);
+		else if (strcmp(key, "product") == 0 && json_is_integer(v))
+			api_export_product(app, json_integer_value(v), text, sizeof out->text[0]);
 		else if (json_is_string(v))
 			report_value_words(lang, theme_labels, key, json_string_value(v), text, sizeof out->text[0]);
 		else if (json_is_integer(v))
@@ -172,6 +201,9 @@ ks_err api_metrics_export(http_req *req, ks_error *e)
 	report_doc doc = {.reply = reply, .lang = lang, .org_name = org, .generated = generated,
 			  .filters = fw->f, .n_filters = fw->n, .min_n = app->min_n,
 			  .min_n_person = app->min_n_employee, .theme_labels = themes};
+	/* measures was checked by api_metrics_reply (all or nps) */
+	const char *measures = http_query(req, "measures");
+	doc.nps_only = measures && strcmp(measures, "nps") == 0;
 	bool pdf = strcmp(http_query(req, "format"), "pdf") == 0; /* checked by api_export_format */
 	const char *tmp = getenv("TMPDIR");
 	ks_buf file;

@@ -25,6 +25,9 @@
 #define PDF_FOOT 40.0    /* the footer's band above the bottom edge */
 #define PDF_FONT "DejaVu Sans"
 
+/* columns after the keys */
+enum { PDF_C_N, PDF_C_NPS, PDF_C_INT, PDF_C_BAR, PDF_C_GRADE, PDF_C_CES, PDF_C_COUNT };
+
 typedef struct pdf_ctx {
 	cairo_t *cr;
 	const report_doc *doc;
@@ -33,11 +36,11 @@ typedef struct pdf_ctx {
 	int page, pages;
 	double y;
 	double col_x[8];      /* left edge of each column; [7] the right edge */
+	double col_w[PDF_C_COUNT]; /* the measure columns' widths; 0 = left out */
 	int n_key_cols;
+	bool nomem;           /* a text could not be copied: the PDF fails */
 } pdf_ctx;
 
-/* columns after the keys */
-enum { PDF_C_N, PDF_C_NPS, PDF_C_INT, PDF_C_BAR, PDF_C_GRADE, PDF_C_CES, PDF_C_COUNT };
 static const double pdf_col_w[PDF_C_COUNT] = {60, 50, 90, 190, 70, 70};
 /* With two key columns the bar gives up this much to them. */
 #define PDF_BAR_SHRINK 70.0
@@ -88,17 +91,28 @@ static void pdf_text(pdf_ctx *p, double x, double y, double w, pdf_align al, con
 		return;
 	cairo_t *cr = p->cr;
 	pdf_font(cr, size, bold, italic);
-	char buf[512];
-	snprintf(buf, sizeof buf, "%s", s);
+	/* The guard of every drawn text: cairo fails the whole surface on one
+	 * string that is not valid UTF-8, so a bad byte becomes U+FFFD here.
+	 * The copy has room for the ellipsis pdf_ellipsize may put in. */
+	char *buf = report_utf8_clean(s);
+	size_t cap = buf ? strlen(buf) + 4 : 0;
+	char *grown = buf ? realloc(buf, cap) : NULL;
+	if (grown == NULL) {
+		free(buf);
+		p->nomem = true;
+		return;
+	}
+	buf = grown;
 	while (shrink && size > 5.0 && pdf_width(cr, buf) > w) {
 		size -= 0.5;
 		cairo_set_font_size(cr, size);
 	}
-	pdf_ellipsize(cr, buf, sizeof buf, w);
+	pdf_ellipsize(cr, buf, cap, w);
 	double tw = pdf_width(cr, buf);
 	double tx = al == PDF_LEFT ? x : al == PDF_RIGHT ? x + w - tw : x + (w - tw) / 2;
 	cairo_move_to(cr, tx, y);
 	cairo_show_text(cr, buf);
+	free(buf);
 }
 
 static void pdf_rgb(cairo_t *cr, unsigned rgb)
@@ -126,45 +140,73 @@ static void pdf_line(pdf_ctx *p, double x0, double y0, double x1, double y1, dou
 	cairo_stroke(p->cr);
 }
 
+/* One line of a paragraph, in the paragraph's colour. */
+static void pdf_para_line(pdf_ctx *p, double x, double y, double w, const char *line, double size, bool italic)
+{
+	if (p->draw)
+		pdf_rgb(p->cr, 0x333333);
+	pdf_text(p, x, y, w, PDF_LEFT, line, size, false, italic, false);
+}
+
 /* Word-wrap s into lines of width w at size; draws them from baseline y
- * (when drawing) and returns the height used. */
+ * (when drawing) and returns the height used. Every word is kept: the
+ * buffers are sized from s. A word wider than a whole line (a name in a
+ * script written without spaces) is ellipsized at a character boundary. */
 static double pdf_para(pdf_ctx *p, double x, double y, double w, const char *s, double size, bool italic)
 {
 	cairo_t *cr = p->cr;
 	pdf_font(cr, size, false, italic);
-	char line[512] = "";
 	double lead = size * 1.35, used = 0;
-	const char *q = s;
+	char *text = report_utf8_clean(s); /* measured below, so checked first */
+	size_t cap = text ? strlen(text) + 8 : 0;
+	char *line = text ? malloc(cap) : NULL, *trial = text ? malloc(cap) : NULL;
+	if (line == NULL || trial == NULL) {
+		free(text);
+		free(line);
+		free(trial);
+		p->nomem = true;
+		return 0;
+	}
+	size_t ll = 0;
+	line[0] = '\0';
+	const char *q = text;
+	while (*q == ' ')
+		q++;
 	while (*q) {
 		const char *sp = strchr(q, ' ');
-		size_t wl = sp ? (size_t)(sp - q) : strlen(q), skip = wl;
-		if (wl > 200)
-			wl = 200; /* a "word" that long is cut, not wrapped */
-		char trial[512];
-		size_t ll = strlen(line);
+		size_t wl = sp ? (size_t)(sp - q) : strlen(q), tl = ll;
 		memcpy(trial, line, ll);
 		if (ll)
-			trial[ll++] = ' ';
-		memcpy(trial + ll, q, wl);
-		trial[ll + wl] = '\0';
-		if (line[0] && pdf_width(cr, trial) > w) {
-			pdf_rgb(cr, 0x333333);
-			pdf_text(p, x, y + used, w, PDF_LEFT, line, size, false, italic, false);
+			trial[tl++] = ' ';
+		memcpy(trial + tl, q, wl);
+		tl += wl;
+		trial[tl] = '\0';
+		if (ll && pdf_width(cr, trial) > w) {
+			pdf_para_line(p, x, y + used, w, line, size, italic);
+			pdf_font(cr, size, false, italic);
 			used += lead;
 			memcpy(line, q, wl);
 			line[wl] = '\0';
-		} else if (ll + wl < 300) {
-			memcpy(line, trial, ll + wl + 1);
+			ll = wl;
+		} else {
+			memcpy(line, trial, tl + 1);
+			ll = tl;
 		}
-		q += skip;
+		if (pdf_width(cr, line) > w) { /* one word alone that does not fit */
+			pdf_ellipsize(cr, line, cap, w);
+			ll = strlen(line);
+		}
+		q += wl;
 		while (*q == ' ')
 			q++;
 	}
-	if (line[0]) {
-		pdf_rgb(cr, 0x333333);
-		pdf_text(p, x, y + used, w, PDF_LEFT, line, size, false, italic, false);
+	if (ll) {
+		pdf_para_line(p, x, y + used, w, line, size, italic);
 		used += lead;
 	}
+	free(text);
+	free(line);
+	free(trial);
 	return used;
 }
 
@@ -182,8 +224,13 @@ static void pdf_num(report_lang lang, double v, int decimals, char *out, size_t 
 static void pdf_columns(pdf_ctx *p)
 {
 	double keys = PDF_W - 2 * PDF_MARGIN;
-	for (int i = 0; i < PDF_C_COUNT; i++)
-		keys -= pdf_col_w[i];
+	for (int i = 0; i < PDF_C_COUNT; i++) {
+		/* measures=nps: grade and CES were not counted — no column rather
+		 * than one of dashes that would read "no answers" */
+		bool out = p->doc->nps_only && (i == PDF_C_GRADE || i == PDF_C_CES);
+		p->col_w[i] = out ? 0 : pdf_col_w[i];
+		keys -= p->col_w[i];
+	}
 	p->n_key_cols = p->t->n_dims > 1 ? 2 : 1;
 	if (p->n_key_cols == 2)
 		keys += PDF_BAR_SHRINK;
@@ -196,7 +243,7 @@ static void pdf_columns(pdf_ctx *p)
 	/* col_x[2 + c]: the measure columns; col_x[1] = col_x[0] with one key column */
 	for (int c = 0; c < PDF_C_COUNT; c++) {
 		p->col_x[2 + c] = x;
-		x += pdf_col_w[c] - (c == PDF_C_BAR && p->n_key_cols == 2 ? PDF_BAR_SHRINK : 0);
+		x += p->col_w[c] - (c == PDF_C_BAR && p->n_key_cols == 2 ? PDF_BAR_SHRINK : 0);
 	}
 }
 
@@ -239,6 +286,8 @@ static void pdf_table_head(pdf_ctx *p)
 	static const char *const labs[] = {"col.n", "col.nps", "col.interval", "col.bar", "col.grade", "col.ces"};
 	for (int c = 0; c < PDF_C_COUNT; c++) {
 		double x0 = pdf_cx(p, c), w = pdf_cx(p, c + 1) - x0 - 8;
+		if (p->col_w[c] <= 0)
+			continue;
 		pdf_text(p, x0 + 4, base, w, c == PDF_C_BAR ? PDF_CENTER : PDF_RIGHT, report_label(d->lang, labs[c]),
 			 8.5, true, false, true);
 	}
@@ -286,7 +335,7 @@ static void pdf_row(pdf_ctx *p, const report_row *r, bool total, bool shade)
 	}
 	char s[64];
 	snprintf(s, sizeof s, "%lld", (long long)r->n);
-	pdf_text(p, pdf_cx(p, PDF_C_N), base, pdf_col_w[PDF_C_N] - 8, PDF_RIGHT, s, 8, total, false, false);
+	pdf_text(p, pdf_cx(p, PDF_C_N), base, p->col_w[PDF_C_N] - 8, PDF_RIGHT, s, 8, total, false, false);
 	const char *hidden = report_label(lang, "hidden");
 	if (r->insufficient) {
 		double x0 = pdf_cx(p, PDF_C_NPS) + 8, w = pdf_cx(p, PDF_C_COUNT) - x0 - 4;
@@ -307,20 +356,22 @@ static void pdf_row(pdf_ctx *p, const report_row *r, bool total, bool shade)
 			pdf_rgb(p->cr, 0x1A1A1A);
 		if (nps->state == REPORT_SHOWN) {
 			pdf_num(lang, nps->value, 1, s, sizeof s);
-			pdf_text(p, pdf_cx(p, PDF_C_NPS), base, pdf_col_w[PDF_C_NPS] - 8, PDF_RIGHT, s, 8, true, false, false);
+			pdf_text(p, pdf_cx(p, PDF_C_NPS), base, p->col_w[PDF_C_NPS] - 8, PDF_RIGHT, s, 8, true, false, false);
 			char lo[24], hi[24];
 			pdf_num(lang, nps->low, 1, lo, sizeof lo);
 			pdf_num(lang, nps->high, 1, hi, sizeof hi);
 			snprintf(s, sizeof s, "%s \xE2\x80\x93 %s", lo, hi);
-			pdf_text(p, pdf_cx(p, PDF_C_INT), base, pdf_col_w[PDF_C_INT] - 8, PDF_RIGHT, s, 8, false, false, false);
+			pdf_text(p, pdf_cx(p, PDF_C_INT), base, p->col_w[PDF_C_INT] - 8, PDF_RIGHT, s, 8, false, false, false);
 		} else {
-			pdf_text(p, pdf_cx(p, PDF_C_NPS), base, pdf_col_w[PDF_C_NPS] - 8, PDF_RIGHT, "\xE2\x80\x93", 8, false, false, false);
+			pdf_text(p, pdf_cx(p, PDF_C_NPS), base, p->col_w[PDF_C_NPS] - 8, PDF_RIGHT, "\xE2\x80\x93", 8, false, false, false);
 		}
 	}
 	const int cols[] = {PDF_C_GRADE, PDF_C_CES}, ms[] = {REPORT_M_GRADE, REPORT_M_CES};
 	for (int i = 0; i < 2; i++) {
 		const report_measure *m = &r->m[ms[i]];
-		double x0 = pdf_cx(p, cols[i]), w = pdf_col_w[cols[i]] - 8;
+		double x0 = pdf_cx(p, cols[i]), w = p->col_w[cols[i]] - 8;
+		if (p->col_w[cols[i]] <= 0)
+			continue;
 		if (p->draw)
 			pdf_rgb(p->cr, m->state == REPORT_HIDDEN ? 0x7A5C00 : 0x1A1A1A);
 		if (m->state == REPORT_HIDDEN) {
@@ -362,17 +413,35 @@ static double pdf_heading(pdf_ctx *p)
 	else
 		snprintf(buf, sizeof buf, "%s: %s (%s)", report_label(lang, "period"), period, window);
 	y += pdf_para(p, PDF_MARGIN, y, w, buf, 9.5, false);
-	size_t used = (size_t)snprintf(buf, sizeof buf, "%s: ", report_label(lang, "filters"));
-	if (d->n_filters == 0)
-		snprintf(buf + used, sizeof buf - used, "%s", report_label(lang, "no_filters"));
-	for (size_t i = 0; i < d->n_filters && used < sizeof buf; i++) {
-		int k = snprintf(buf + used, sizeof buf - used, "%s%s: %s", i ? "; " : "",
-				 report_label(lang, d->filters[i].key), d->filters[i].value);
-		if (k < 0)
-			break;
-		used += (size_t)k;
+	if (d->nps_only) {
+		snprintf(buf, sizeof buf, "%s: %s", report_label(lang, "measures"), report_label(lang, "nps_only"));
+		y += pdf_para(p, PDF_MARGIN, y, w, buf, 9.5, false);
 	}
-	y += pdf_para(p, PDF_MARGIN, y, w, buf, 9.5, false);
+	/* the filters in words: a buffer sized from them, so no name is cut */
+	const char *lab = report_label(lang, "filters"), *none = report_label(lang, "no_filters");
+	size_t cap = strlen(lab) + strlen(none) + 8;
+	for (size_t i = 0; i < d->n_filters; i++)
+		cap += strlen(report_label(lang, d->filters[i].key)) + strlen(d->filters[i].value) + 8;
+	char *fl = malloc(cap);
+	if (fl == NULL) {
+		p->nomem = true;
+		return y + 4;
+	}
+	size_t used = 0;
+	fl[0] = '\0';
+	report_utf8_append(fl, cap, &used, lab);
+	report_utf8_append(fl, cap, &used, ": ");
+	if (d->n_filters == 0)
+		report_utf8_append(fl, cap, &used, none);
+	for (size_t i = 0; i < d->n_filters; i++) {
+		if (i)
+			report_utf8_append(fl, cap, &used, "; ");
+		report_utf8_append(fl, cap, &used, report_label(lang, d->filters[i].key));
+		report_utf8_append(fl, cap, &used, ": ");
+		report_utf8_append(fl, cap, &used, d->filters[i].value);
+	}
+	y += pdf_para(p, PDF_MARGIN, y, w, fl, 9.5, false);
+	free(fl);
 	return y + 4;
 }
 
@@ -455,7 +524,7 @@ ks_err report_pdf(const report_doc *d, ks_buf *out, ks_error *e)
 	p.pages = pdf_layout(&p); /* counting pass */
 	p.draw = true;
 	pdf_layout(&p);
-	cairo_status_t st = cairo_status(cr);
+	cairo_status_t st = p.nomem ? CAIRO_STATUS_NO_MEMORY : cairo_status(cr);
 	cairo_destroy(cr);
 	cairo_surface_finish(sf);
 	if (st == CAIRO_STATUS_SUCCESS)
@@ -465,7 +534,8 @@ ks_err report_pdf(const report_doc *d, ks_buf *out, ks_error *e)
 	if (st != CAIRO_STATUS_SUCCESS) {
 		bool big = out->len > 0 && st == CAIRO_STATUS_WRITE_ERROR;
 		buf_free(out);
-		return ks_fail(e, big ? KS_ERR_TOOBIG : KS_ERR_INTERNAL, NULL, "the PDF could not be made: %s",
+		ks_err code = big ? KS_ERR_TOOBIG : st == CAIRO_STATUS_NO_MEMORY ? KS_ERR_NOMEM : KS_ERR_INTERNAL;
+		return ks_fail(e, code, NULL, "the PDF could not be made: %s",
 			       cairo_status_to_string(st));
 	}
 	return KS_OK;

@@ -9,6 +9,7 @@
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 
+#include "core/utf8.h"
 #include "report/report.h"
 
 bool report_lang_parse(const char *s, report_lang *out)
@@ -66,6 +67,8 @@ static const report_text report_texts[] = {
 	 "Het NPS-interval is een 95%-betrouwbaarheidsinterval (aangepaste Wald-methode).",
 	 "The NPS interval is a 95% confidence interval (adjusted Wald)."},
 	{"none", "(geen)", "(none)"},
+	{"measures", "Gemeten", "Measures"},
+	{"nps_only", "alleen NPS (cijfer en CES niet geteld)", "NPS only (grade and CES not counted)"},
 	/* dimensions */
 	{"team", "Team", "Team"},
 	{"department", "Afdeling", "Department"},
@@ -108,6 +111,61 @@ const char *report_label(report_lang lang, const char *key)
 	return key;
 }
 
+/* ---- UTF-8 ---------------------------------------------------------------------- */
+
+bool report_utf8_copy(char *out, size_t n, const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+	bool cut = len >= n;
+	if (cut) {
+		len = n - 1;
+		/* back off over continuation bytes to the start of the character
+		 * that does not fit whole */
+		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+			len--;
+	}
+	if (len)
+		memcpy(out, s, len);
+	out[len] = '\0';
+	return cut;
+}
+
+void report_utf8_append(char *out, size_t n, size_t *used, const char *s)
+{
+	if (*used + 1 >= n)
+		return;
+	report_utf8_copy(out + *used, n - *used, s);
+	*used += strlen(out + *used);
+}
+
+char *report_utf8_clean(const char *s)
+{
+	if (s == NULL)
+		s = "";
+	size_t len = strlen(s), bad = 0;
+	if (utf8_valid(s, len, &bad))
+		return strdup(s);
+	/* at most every byte becomes the 3 bytes of U+FFFD */
+	char *out = malloc(len * 3 + 1);
+	if (out == NULL)
+		return NULL;
+	size_t o = 0, i = 0;
+	while (i < len) {
+		if (utf8_valid(s + i, len - i, &bad))
+			bad = len - i;
+		memcpy(out + o, s + i, bad);
+		o += bad;
+		i += bad;
+		if (i < len) {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* ---- values in words --------------------------------------------------------------- */
 
 static const report_text report_values[] = {
@@ -139,7 +197,7 @@ void report_value_words(report_lang lang, const json_t *theme_labels, const char
 {
 	const char *w = dim && value ? report_value_table(lang, dim, value) : NULL;
 	if (w) {
-		snprintf(out, n, "%s", w);
+		report_utf8_copy(out, n, w);
 		return;
 	}
 	if (dim && value && strcmp(dim, "theme") == 0) {
@@ -148,7 +206,7 @@ void report_value_words(report_lang lang, const json_t *theme_labels, const char
 		if (s == NULL)
 			s = json_string_value(json_object_get(l, lang == REPORT_EN ? "nl" : "en"));
 		if (s && s[0]) {
-			snprintf(out, n, "%s", s);
+			report_utf8_copy(out, n, s);
 			return;
 		}
 	}
@@ -156,7 +214,7 @@ void report_value_words(report_lang lang, const json_t *theme_labels, const char
 		snprintf(out, n, "%s logins", value);
 		return;
 	}
-	snprintf(out, n, "%s", value ? value : "");
+	report_utf8_copy(out, n, value);
 }
 
 /* ---- periods in words -------------------------------------------------------------- */
@@ -302,18 +360,6 @@ void report_row_note(report_lang lang, const report_row *r, char *out, size_t n)
 
 /* ---- reading a reply ------------------------------------------------------------------ */
 
-/* Copy s into out (n bytes), cut at a UTF-8 character boundary. */
-static void report_copy(char *out, size_t n, const char *s)
-{
-	size_t len = strlen(s);
-	if (len >= n) {
-		len = n - 1;
-		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-			len--;
-	}
-	memcpy(out, s, len);
-	out[len] = '\0';
-}
 
 static double report_num(const json_t *o, const char *k)
 {
@@ -326,7 +372,7 @@ static void report_key(const json_t *v, char *out, size_t n)
 	if (json_is_object(v))
 		v = json_object_get(v, "name");
 	if (json_is_string(v))
-		report_copy(out, n, json_string_value(v));
+		report_utf8_copy(out, n, json_string_value(v));
 	else if (json_is_integer(v))
 		snprintf(out, n, "%lld", (long long)json_integer_value(v));
 	else
@@ -373,18 +419,18 @@ ks_err report_table_read(const json_t *reply, report_table *t, ks_error *e)
 		return err;
 	const json_t *f = json_object_get(reply, "filter");
 	const char *p = json_string_value(json_object_get(f, "period"));
-	report_copy(t->period, sizeof t->period, p ? p : "");
+	report_utf8_copy(t->period, sizeof t->period, p ? p : "");
 	p = json_string_value(json_object_get(f, "from"));
-	report_copy(t->from, sizeof t->from, p ? p : "");
+	report_utf8_copy(t->from, sizeof t->from, p ? p : "");
 	p = json_string_value(json_object_get(f, "to"));
-	report_copy(t->to, sizeof t->to, p ? p : "");
+	report_utf8_copy(t->to, sizeof t->to, p ? p : "");
 	const json_t *gb = json_object_get(reply, "group_by");
 	size_t i;
 	const json_t *v;
 	json_array_foreach(gb, i, v) {
 		if (i >= 2 || !json_is_string(v))
 			return ks_fail(e, KS_ERR_INVALID, NULL, "not a /metrics reply: group_by");
-		report_copy(t->dim[i], sizeof t->dim[i], json_string_value(v));
+		report_utf8_copy(t->dim[i], sizeof t->dim[i], json_string_value(v));
 		t->n_dims = (int)i + 1;
 	}
 	const json_t *rows = json_object_get(reply, "rows");

@@ -36,6 +36,7 @@ static const char *const gv_soft_keys[] = {"nps", "grade", "ces", "enps", "respo
 #define GV_N_SOFT (sizeof gv_soft_keys / sizeof gv_soft_keys[0])
 #define GV_FDR_Q 0.05
 #define GV_DEFAULT_MONTHS 24
+#define GV_FIRST_MONTH (1900 * 12)   /* 1900-01, the first month kpi_period_valid takes */
 #define GV_MAX_UNITS_PARAM 256
 
 /* ---- names and wording ------------------------------------------------------------- */
@@ -171,8 +172,13 @@ static void gv_sentence(const links_fit *f, const char *soft_key, const gv_hard 
 				      f->base.n_pairs, LINKS_MIN_PAIRS);
 			break;
 		default:
-			buf_printf(b, nl ? "%s beweegt niet binnen de %s." : "%s does not move within the %s.", soft,
-				      units);
+			/* which KPI stands still: a constant hard KPI has nothing to explain */
+			if (f->base.soft_still && f->base.hard_still)
+				buf_printf(b, nl ? "%s en %s bewegen niet binnen de %s." : "%s and %s do not move within the %s.",
+					      soft, hard, units);
+			else
+				buf_printf(b, nl ? "%s beweegt niet binnen de %s." : "%s does not move within the %s.",
+					      f->base.hard_still ? hard : soft, units);
 		}
 		return;
 	}
@@ -292,6 +298,14 @@ static ks_err gv_window_param(http_req *req, gv_params *p, ks_error *e)
 	tz_civil(&app->tz, clock_now(app->clock), &y, &mo, &d, &h, &mi, &s);
 	int ti = to ? gv_month_index(to) : y * 12 + (mo - 1) - 1;
 	int fi = from ? gv_month_index(from) : ti - (GV_DEFAULT_MONTHS - 1);
+	/* A default bound never leaves the months a period may name
+	 * (1900-01 on): to=1900-05 alone is a window from 1900-01, not a 422
+	 * naming a from nobody gave. An error names a parameter given. */
+	if (!from && fi < GV_FIRST_MONTH)
+		fi = GV_FIRST_MONTH;
+	if (fi > ti && !to)
+		return ks_fail(e, KS_ERR_RANGE, "from", "from must not be after the last whole month, %04d-%02d",
+			       ti / 12, ti % 12 + 1);
 	if (fi > ti)
 		return ks_fail(e, KS_ERR_RANGE, "to", "to must not be before from");
 	if (ti - fi + 1 > GOV_MAX_PERIODS)
@@ -837,9 +851,10 @@ static size_t gv_row_of(const gov_series *g, int64_t unit)
 }
 
 /* The organisation's target for kpi covering the window's last month: the
- * most specific (a month before a quarter before a year). */
-static json_t *gv_org_target(api_app *app, const char *kpi, int64_t org, int ti, double *target, ks_error *e,
-			     ks_err *err)
+ * most specific (a month before a quarter before a year); [*lo, *hi] the
+ * months its period covers. */
+static json_t *gv_org_target(api_app *app, const char *kpi, int64_t org, int ti, double *target, int *tlo,
+			     int *thi, ks_error *e, ks_err *err)
 {
 	store_kpi_target *t = NULL;
 	size_t n = 0;
@@ -852,6 +867,8 @@ static json_t *gv_org_target(api_app *app, const char *kpi, int64_t org, int ti,
 			continue;
 		best_spec = spec;
 		*target = t[i].target;
+		*tlo = lo;
+		*thi = hi;
 		json_decref(best);
 		best = json_pack("{s:s, s:f}", "period", t[i].period, "target", t[i].target);
 	}
@@ -866,7 +883,7 @@ static ks_err gv_overview_departments(api_app *app, const gv_params *p, int64_t 
 	store_kpi *k = NULL;
 	size_t nk = 0;
 	ks_err err = store_kpi_list(app->store, &k, &nk, e);
-	int ti = gv_month_index(p->to);
+	int ti = gv_month_index(p->to), fi = gv_month_index(p->from);
 	for (size_t d = 0; d < sizeof gv_departments / sizeof gv_departments[0] && !err; d++) {
 		json_t *dep = json_pack("{s:s}", "department", gv_departments[d]), *kinds = json_object();
 		for (size_t kd = 0; kd < 3; kd++)
@@ -885,15 +902,19 @@ static ks_err gv_overview_departments(api_app *app, const gv_params *p, int64_t 
 				u = 0;
 			if (u != (size_t)-1)
 				gv_row_json(o, &g, u);
-			double target = NAN;
-			json_t *tj = gv_org_target(app, k[i].key, org, ti, &target, e, &err);
+			/* The target is judged on the latest value inside its own
+			 * period: a 2027 target is not "met" by December 2026. */
+			double target = NAN, v = NAN;
+			int tlo = 0, thi = -1;
+			char vp[8] = "";
+			json_t *tj = gv_org_target(app, k[i].key, org, ti, &target, &tlo, &thi, e, &err);
+			bool have = isfinite(target) && u != (size_t)-1 && gv_latest(&g, u, fi, tlo, thi, &v, vp);
+			if (json_is_object(tj)) {
+				json_object_set_new(tj, "value", have ? json_real(v) : json_null());
+				json_object_set_new(tj, "value_period", have ? json_string(vp) : json_null());
+			}
 			json_object_set_new(o, "target", tj);
-			json_t *latest = json_object_get(o, "latest");
-			json_object_set_new(o, "on_target",
-					    isfinite(target) && json_is_object(latest)
-						    ? gv_met(json_number_value(json_object_get(latest, "value")), target,
-							     k[i].higher_is_better)
-						    : json_null());
+			json_object_set_new(o, "on_target", have ? gv_met(v, target, k[i].higher_is_better) : json_null());
 			json_array_append_new(json_object_get(kinds, k[i].kind), o);
 			gov_series_free(&g);
 		}
@@ -944,6 +965,13 @@ static ks_err gv_overview_team_targets(api_app *app, const gv_params *p, const s
 	size_t n = 0;
 	ks_err err = store_kpi_targets_list(app->store, NULL, 0, &t, &n, e);
 	int fi = gv_month_index(p->from);
+	/* One team-level series per KPI, not per target: the list comes
+	 * ordered by kpi, so the series of the previous target is reused
+	 * until the key changes (432 targets on 7 KPIs: 7 series). */
+	gov_series g = {0};
+	ks_error e3;
+	ks_err r = KS_OK;
+	const char *g_kpi = NULL;
 	for (size_t i = 0; i < n && !err; i++) {
 		size_t u = 0;
 		while (u < nt && tree[u].id != t[i].unit_id)
@@ -963,10 +991,13 @@ static ks_err gv_overview_team_targets(api_app *app, const gv_params *p, const s
 			higher = k.higher_is_better;
 			names = json_pack("{s:s, s:s}", "nl", k.name_nl, "en", k.name_en);
 		}
-		gov_series g = {0};
-		ks_error e3;
-		ks_error_clear(&e3);
-		ks_err r = gv_series(app, t[i].kpi, GOV_LEVEL_TEAM, p, &g, &e3);
+		if (!g_kpi || strcmp(g_kpi, t[i].kpi) != 0) {
+			gov_series_free(&g);
+			g = (gov_series){0};
+			ks_error_clear(&e3);
+			r = gv_series(app, t[i].kpi, GOV_LEVEL_TEAM, p, &g, &e3);
+			g_kpi = t[i].kpi;
+		}
 		double v = NAN;
 		char vp[8] = "";
 		int lo, hi;
@@ -980,13 +1011,13 @@ static ks_err gv_overview_team_targets(api_app *app, const gv_params *p, const s
 				       have ? json_real(v) : json_null(), "value_period",
 				       have ? json_string(vp) : json_null(), "met",
 				       have ? gv_met(v, t[i].target, higher) : json_null()));
-		gov_series_free(&g);
 		if (r && r != KS_ERR_UNAVAILABLE && r != KS_ERR_INVALID) {
 			err = r;
 			if (e)
 				*e = e3;
 		}
 	}
+	gov_series_free(&g);
 	free(t);
 	return err;
 }

@@ -177,6 +177,18 @@ static bool no_variation(double s, double sum_sq)
 	return s <= LINKS_REL_TOL * sum_sq;
 }
 
+/* Marks a base with enough data as LINKS_NO_VARIATION when either KPI
+ * stands still within units, saying which. */
+static void check_variation(const within *w, links_base *b)
+{
+	if (b->reason != LINKS_ENOUGH)
+		return;
+	b->soft_still = no_variation(w->sxx, w->x2);
+	b->hard_still = no_variation(w->syy, w->y2);
+	if (b->soft_still || b->hard_still)
+		b->reason = LINKS_NO_VARIATION;
+}
+
 /* The pooled within-unit correlation r = Sxy / sqrt(Sxx Syy) is the
  * partial correlation of soft and hard given the unit dummies. Its
  * interval is Fisher's: z = atanh(r), SE(z) = 1 / sqrt(N - 3 - k) for a
@@ -201,9 +213,7 @@ ks_err links_correlation(const links_panel *p, int lag, links_corr *out, ks_erro
 	count_base(p, lag, &out->base);
 	within w;
 	within_sums(p, lag, &w);
-	if (out->base.reason == LINKS_ENOUGH &&
-	    (no_variation(w.sxx, w.x2) || no_variation(w.syy, w.y2)))
-		out->base.reason = LINKS_NO_VARIATION;
+	check_variation(&w, &out->base);
 	if (out->base.reason != LINKS_ENOUGH)
 		return KS_OK;
 	double r = w.sxy / sqrt(w.sxx * w.syy);
@@ -250,9 +260,7 @@ ks_err links_regression(const links_panel *p, int lag, links_fit *out, ks_error 
 	within_sums(p, lag, &w);
 	/* A hard KPI that never moves within a unit has nothing to explain:
 	 * beta would be 0 (or rounding) with se 0 — no verdict either way. */
-	if (out->base.reason == LINKS_ENOUGH &&
-	    (no_variation(w.sxx, w.x2) || no_variation(w.syy, w.y2)))
-		out->base.reason = LINKS_NO_VARIATION;
+	check_variation(&w, &out->base);
 	if (out->base.reason != LINKS_ENOUGH)
 		return KS_OK;
 	double sxx = w.sxx, beta = w.sxy / w.sxx, meat = 0, x, y;

@@ -22,6 +22,7 @@
 #ifndef KS_GOVERNANCE_LINKS_H
 #define KS_GOVERNANCE_LINKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -70,6 +71,8 @@ typedef struct links_base {
 	size_t n_periods;     /* distinct soft months t among those pairs */
 	size_t n_pairs;
 	links_reason reason;  /* LINKS_ENOUGH iff the numbers below are set */
+	bool soft_still;      /* LINKS_NO_VARIATION: the soft KPI does not move */
+	bool hard_still;      /* ... the hard KPI does not move (both may hold) */
 } links_base;
 
 /* Pooled within-unit correlation of soft(t) with hard(t+lag), with a 95%

@@ -132,6 +132,14 @@ def test_fresh(t):
             "links: units and department together -> 422 units")
         bad(dict(base, employee_id=f["emp1"]["id"]), "employee_id", "invalid",
             "links: an unknown parameter (employee_id) -> 422 naming it")
+        # a default bound stays within the months a period may name, and a 422 names a parameter given
+        w = must(srv.get("/api/v1/governance/links?" + q(dict(base, to="1900-05"))), 200, "links to=1900-05 alone")
+        t.eq((w["from"], w["to"]), ("1900-01", "1900-05"),
+             "links: to=1900-05 alone -> the window starts at 1900-01 (not a 422 naming from)")
+        w = must(srv.get("/api/v1/governance/overview?to=1900-05"), 200, "overview to=1900-05 alone")
+        t.eq(w["periods"], ["1900-0%d" % m for m in range(1, 6)], "overview: to=1900-05 alone -> 1900-01..05")
+        bad(dict(base, **{"from": "2999-01"}), "from", "out_of_range",
+            "links: from=2999-01 alone (after the last whole month) -> 422 naming from, not to")
         bad({"lag": 9}, "lag", "out_of_range", "map: lag 9 -> 422 lag", route="map")
         bad({}, "lag", "invalid", "map: no lag -> 422 lag", route="map")
         bad({"lag": 1, "soft": "nps"}, "soft", "invalid", "map: soft is no parameter of the map", route="map")
@@ -250,9 +258,26 @@ def check_targets(t, srv, o, related):
          "team goal")
     o2 = must(srv.get("/api/v1/governance/overview"), 200, "overview with targets")
     k = o2["departments"][3]["kpis"]["output"][0]
+    lq = latest_in(org, periods, months_of(quarter))
     t.eq((k["target"], k["latest"]["value"], k["on_target"]),
-         ({"period": quarter, "target": org_latest + 1}, org_latest, True),
-         "overview: the organisation's quarter target wins over its year target, and is met")
+         ({"period": quarter, "target": org_latest + 1, "value": lq[1], "value_period": lq[0]}, org_latest,
+          lq[1] <= org_latest + 1),
+         "overview: the organisation's quarter target wins over its year target, judged on the quarter's "
+         "latest value")
+    # a target for next year, with a window ending in its January: no value of next year yet, so it is
+    # neither met nor missed - the latest value of this year does not count for it
+    nxt = str(int(year) + 1)
+    must(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "cost_to_serve", "unit_id": o["organisation_id"],
+                                                   "period": nxt, "target": org_latest + 1000}), 200,
+         "org next-year target")
+    o3 = must(srv.get("/api/v1/governance/overview?" + q({"to": nxt + "-01"})), 200, "overview to next January")
+    k3 = o3["departments"][3]["kpis"]["output"][0]
+    org3 = [v for v in series_at(srv, "cost_to_serve", "organisation", o3["from"], o3["to"])["units"][0]["values"]
+            if v is not None]
+    t.check(len(org3) > 0, "overview to next January: the window holds this year's values", ks.short(k3))
+    t.eq((k3["target"], k3["on_target"]),
+         ({"period": nxt, "target": org_latest + 1000, "value": None, "value_period": None}, None),
+         "overview: a next-year target is not 'met' by a value of this year (no value in its period: null)")
     tt = {x["team_id"]: x for x in o2["team_targets"] if x["kpi"] == "cost_to_serve"}
     t.eq((tt[a]["period"], tt[a]["value_period"], tt[a]["value"], tt[a]["met"], tt[a]["higher_is_better"]),
          (year, la[0], la[1], True, False), "overview: team A's year target, its latest month of the year, met")
@@ -266,6 +291,47 @@ def check_targets(t, srv, o, related):
             "overview: the goal carries a progress status", ks.short(goals.get(a)))
     t.eq(o2["goals_note"], {"nl": "Doelen gelden per team, nooit per persoon.",
                             "en": "Goals are set per team, never per person."}, "overview: goals per team, never per person")
+
+
+def check_still_hard(t, srv, units, frm, to):
+    """A hard KPI constant within every team, at values binary floating point
+    cannot hold (0.1 (i+1) + 0.3): nothing to explain, so no beta, no p, no
+    flag - the reason says the hard KPI does not move. (Taking each team's
+    mean left rounding of 1e-17 that a regression fitted: a random t.)"""
+    st, _, k = srv.post("/api/v1/kpis", {"key": "still_cost", "name_nl": "Vaste kosten", "name_en": "Fixed cost",
+                                         "unit": "EUR", "higher_is_better": False, "department": "finance",
+                                         "kind": "output", "aggregation": "mean"})
+    if not t.check(st == 201, "create a hard KPI still_cost", ks.got(st, k)):
+        return
+    teams = sorted(u["id"] for u in units if u.get("kind") == "team")
+    months = []
+    y, m = int(frm[:4]), int(frm[5:7])
+    while "%04d-%02d" % (y, m) <= to:
+        months.append("%04d-%02d" % (y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    vals = [{"unit_id": u, "period": p, "value": 0.1 * (i + 1) + 0.3} for i, u in enumerate(teams) for p in months]
+    must(srv.request("PUT", "/api/v1/kpis/%d/values" % k["id"], {"values": vals}), 200, "still_cost values")
+    for lag in (0, 2):
+        b = must(srv.get("/api/v1/governance/links?" + q({"soft": "nps", "hard": "still_cost", "level": "team",
+                                                         "lag": lag, "from": frm, "to": to})), 200,
+                 "links still_cost lag %d" % lag)
+        r = b["regression"]
+        t.eq((r["enough"], r["reason"], r["beta"], r["p"], r["n_units"]),
+             (False, "no_variation_within_units", None, None, len(teams)),
+             "links: a hard KPI constant within every team, lag %d -> no_variation_within_units, no beta, no p" % lag)
+        t.check(all(c["r"] is None and c["reason"] == "no_variation_within_units"
+                    for c in b["correlations"] if c["n_units"] >= 4 and c["n_pairs"] >= 30),
+                "links: ... and no within correlation at any lag with enough pairs", ks.short(b["correlations"]))
+        en, nl = b["sentence"]["en"], b["sentence"]["nl"]
+        t.check(en.startswith("Not enough data") and "Fixed cost does not move within the teams" in en
+                and "p =" not in en and "Vaste kosten beweegt niet binnen de teams" in nl and "p =" not in nl,
+                "links: the sentence says the hard KPI does not move (no 'p = 1.000')", en + " | " + nl)
+    mp = must(srv.get("/api/v1/governance/map?" + q({"level": "team", "lag": 0, "from": frm, "to": to})), 200,
+              "map with still_cost")
+    still = [p for p in mp["pairs"] if p["hard"] == "still_cost"]
+    t.check(len(still) == len(SOFT) and all(not p["enough"] and p["flag"] is False and p["q"] is None
+                                            for p in still),
+            "map: a constant hard KPI is never flagged and never enters the BH family", ks.short(still))
 
 
 def series_at(srv, kpi, level, frm, to):
@@ -365,6 +431,7 @@ def test_demo(t):
                 any(v is not None for v in ops["values"]),
                 "overview (demo): cost to serve month by month for the organisation", ks.short(ops))
         no_cause_words(t, o, "overview (demo)")
+        check_still_hard(t, srv, units, frm, to)
     finally:
         srv.stop()
         srv.cleanup()

@@ -229,6 +229,7 @@ static void test_no_variation(void **state)
 	links_fit f;
 	assert_int_equal(links_regression(&p, 0, &f, NULL), KS_OK);
 	assert_int_equal(f.base.reason, LINKS_NO_VARIATION);
+	assert_true(f.base.soft_still && !f.base.hard_still);
 	assert_true(isnan(f.beta));
 }
 
@@ -265,6 +266,8 @@ static void test_constant_hard_rounding(void **state)
 			fail();
 		}
 		assert_true(isnan(f.beta) && isnan(f.p) && isnan(c.r));
+		assert_true(f.base.hard_still && !f.base.soft_still);
+		assert_true(c.base.hard_still && !c.base.soft_still);
 		/* the counts are still given: the reply says what it rests on */
 		assert_int_equal(f.base.n_pairs, NU * NT);
 		assert_int_equal(f.base.n_units, NU);
@@ -287,6 +290,7 @@ static void test_constant_hard_exact(void **state)
 	for (int lag = 0; lag <= 2; lag++) {
 		assert_int_equal(links_regression(&p, lag, &f, NULL), KS_OK);
 		assert_int_equal(f.base.reason, LINKS_NO_VARIATION);
+		assert_true(f.base.hard_still && !f.base.soft_still);
 		assert_true(isnan(f.beta) && isnan(f.se) && isnan(f.p) && isnan(f.t));
 	}
 }
@@ -311,6 +315,7 @@ static void test_variation_tolerance(void **state)
 	links_corr c;
 	assert_int_equal(links_regression(&p, 0, &f, NULL), KS_OK);
 	assert_int_equal(f.base.reason, LINKS_NO_VARIATION);
+	assert_true(f.base.soft_still && !f.base.hard_still);
 	assert_int_equal(links_correlation(&p, 0, &c, NULL), KS_OK);
 	assert_int_equal(c.base.reason, LINKS_NO_VARIATION);
 	/* the same soft KPI moved by 0.1 around 1000: enough */

@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
@@ -424,6 +426,17 @@ def test_lead_and_employee(t, srv, fx):
     if not t.check(st == 200, "lead: /metrics by employee 200", ks.got(st, reply)):
         return
     names = sorted(key_name(r, "employee") for r in reply["rows"])
+    # Kees's NPS computed here (3 answers: 4, 5, 3 — all detractors, -100.0);
+    # the figures the file may print (the shown ones of /metrics) are left
+    # out of the search so that a bound shared with them is no false alarm
+    kb = ks.nps_block(fx["counts"]["kees"])
+    shown = [x for r in [reply] + reply["rows"] if isinstance(r.get("nps"), dict)
+             for x in (r["nps"]["value"], r["nps"]["low"], r["nps"]["high"])]
+    kees_hidden = [x for x in (kb["value"], kb["low"], kb["high"]) if x == kb["value"] or x not in shown]
+    t.eq(kb["value"], -100.0, "lead: Kees's NPS from the counts made here is -100.0 (three detractors)")
+    # as the files print them (Dutch and English decimals), standing alone
+    kees_words = [re.compile(r"(?<![\d.,])%s(?![\d])" % re.escape(w))
+                  for x in kees_hidden for w in (nl_num(x, 1), "%.1f" % x)]
     t.eq(names, sorted([emile["first_name"] + " " + emile["last_name"], kees["first_name"] + " " + kees["last_name"]]),
          "lead: /metrics holds exactly the two employees of Team Één")
     st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&lang=nl&" + q, lead)
@@ -437,6 +450,12 @@ def test_lead_and_employee(t, srv, fx):
              "lead XLSX: Kees (3 answers, under the person threshold 10) has n 3 and no figure")
         about = {r[0]: r[1] for r in wb.worksheets[1].iter_rows(values_only=True) if r[0]}
         t.eq(about.get("Team of afdeling"), t1["name"], "lead XLSX: Over names the lead's own team as the filter")
+        # Kees's hidden NPS, from this test's own counts: in no cell of either sheet
+        cells = [v for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for v in r if v is not None]
+        leaks = [v for v in cells
+                 if (isinstance(v, (int, float)) and not isinstance(v, bool) and any(abs(v - x) < 1e-9 for x in kees_hidden))
+                 or (isinstance(v, str) and any(w.search(v) for w in kees_words))]
+        t.eq(leaks, [], "lead XLSX: Kees's hidden NPS %s (value, low, high) is in no cell, About included" % kees_hidden)
     st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&lang=nl&" + q, lead)
     if t.eq(st, 200, "lead: PDF export 200"):
         pdf = Pdf(data, "lead")
@@ -444,6 +463,8 @@ def test_lead_and_employee(t, srv, fx):
             check_pdf_rows(t, pdf, reply, "employee", "lead PDF")
             t.check(fx["t2"]["name"] not in pdf.text and "Team Klein" not in pdf.text,
                     "lead PDF: no other team's name")
+            t.eq([w.pattern for w in kees_words if w.search(pdf.text)], [],
+                 "lead PDF: Kees's hidden NPS %s (value, low, high) is nowhere in the text" % kees_hidden)
         finally:
             pdf.cleanup()
     # outside the lead's scope: refused exactly as /metrics refuses it
@@ -609,6 +630,193 @@ def test_filter_words(t, srv, fx):
         t.eq((about.get("Theme"), about.get("Sentiment")), ("Waiting time", "Negative"), "XLSX About: theme and sentiment in words")
 
 
+def flat(text):
+    return re.sub(r"\s+", " ", text)
+
+
+def xlsx_bad_parts(data):
+    """The parts of an XLSX (zip) that are not valid UTF-8."""
+    z = zipfile.ZipFile(io.BytesIO(data))
+    bad = []
+    for name in z.namelist():
+        try:
+            z.read(name).decode("utf-8")
+        except UnicodeDecodeError as ex:
+            bad.append("%s at %d" % (name, ex.start))
+    return bad
+
+
+def export_pdf(t, srv, q, what, token=None):
+    """A Pdf of the export of q, or None (the failure reported)."""
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=pdf&" + q, token)
+    if not t.eq((st, hd.get("content-type")), (200, "application/pdf"), "%s: PDF 200" % what):
+        return None
+    return Pdf(data, re.sub(r"\W+", "-", what)[:40])
+
+
+def export_about(t, srv, q, what, token=None):
+    """The XLSX of q read back: (About sheet as {label: value}, rows of sheet 1),
+    or (None, None) with the failure reported; checks every part is UTF-8."""
+    st, hd, data = raw_get(srv, "/api/v1/metrics/export?format=xlsx&" + q, token)
+    if not t.eq((st, hd.get("content-type")), (200, XLSX), "%s: XLSX 200" % what):
+        return None, None
+    t.eq(xlsx_bad_parts(data), [], "%s: every part of the workbook is valid UTF-8" % what)
+    try:
+        wb, rows = xlsx_rows(data)
+    except Exception as ex:  # noqa: BLE001 — a corrupt workbook is the failure
+        t.check(False, "%s: openpyxl opens the workbook" % what, "%s: %s" % (type(ex).__name__, ex))
+        return None, None
+    return {r[0]: r[1] for r in wb.worksheets[1].iter_rows(values_only=True) if r[0]}, rows
+
+
+def test_long_words(t, srv, fx):
+    """Names written without spaces or in two-byte letters: a word wider than
+    the page is ellipsized at a character (never cut inside one: cairo
+    refuses the PDF), the heading's filter line keeps every word of
+    ~500-byte names whatever their byte parity, and an employee's
+    'first last' of ~520 bytes opens in a spreadsheet tool."""
+    f = fx["f"]
+    tag = ks.uniq("lw")
+    # one word of 301 bytes: the old wrap cut it at byte 200, inside an é
+    word = "Z" + "\u00e9" * 150
+    tp = srv.create("touchpoints", {"journey_id": f["journey"]["id"], "name": word, "position": 7,
+                                    "survey_id": f["survey"]["id"]})
+    q = "group_by=team&period=2025&touchpoint_id=%d" % tp["id"]
+    for lang, label in (("nl", "Contactmoment"), ("en", "Touchpoint")):
+        pdf = export_pdf(t, srv, "lang=%s&%s" % (lang, q), "one 301-byte word (%s)" % lang)
+        if pdf:
+            try:
+                m = re.search("%s: (Z\u00e9+)\u2026" % label, flat(pdf.text))
+                t.check(m and 20 < len(m.group(1)) < len(word) and "\ufffd" not in pdf.text,
+                        "one 301-byte word (%s): ellipsized at a whole character, '%s: Zéé…'" % (lang, label),
+                        flat(pdf.text)[:400])
+            finally:
+                pdf.cleanup()
+    about, _ = export_about(t, srv, "lang=en&" + q, "one 301-byte word")
+    if about is not None:
+        t.eq(about.get("Touchpoint"), word, "one 301-byte word: the spreadsheet's About holds it whole")
+
+    # the heading's filter line: two names of 496 and 496+pad bytes (words
+    # of three é) with a team: over 1024 bytes, once of each byte parity
+    words = " ".join(["\u00e9\u00e9\u00e9"] * 71)
+    for pad in (0, 1):
+        j = srv.create("journeys", {"name": "J" * pad + words})
+        tpw = srv.create("touchpoints", {"journey_id": j["id"], "name": words, "position": 1,
+                                         "survey_id": f["survey"]["id"]})
+        q = "group_by=team&period=2025&team_id=%d&touchpoint_id=%d&journey_id=%d" % (f["team"]["id"], tpw["id"], j["id"])
+        want = "Filters: Team or department: %s; Touchpoint: %s; Journey: %s" % (f["team"]["name"], words, "J" * pad + words)
+        pdf = export_pdf(t, srv, "lang=en&" + q, "filters of %d bytes" % len(want.encode()))
+        if pdf:
+            try:
+                t.check(want in flat(pdf.text), "filters of %d bytes: every word of both names is printed"
+                        % len(want.encode()), flat(pdf.text)[:1500])
+            finally:
+                pdf.cleanup()
+
+    # words of 60 bytes of a narrow letter: the old line buffer of 300 bytes
+    # dropped the words after it although the line had room
+    narrow = " ".join(["\u00ed" * 30] * 8)
+    j = srv.create("journeys", {"name": "Klantreis " + tag})
+    tpn = srv.create("touchpoints", {"journey_id": j["id"], "name": narrow, "position": 1, "survey_id": f["survey"]["id"]})
+    q = "group_by=team&period=2025&touchpoint_id=%d&journey_id=%d" % (tpn["id"], j["id"])
+    pdf = export_pdf(t, srv, "lang=en&" + q, "eight narrow words")
+    if pdf:
+        try:
+            t.check("Touchpoint: %s; Journey: Klantreis %s" % (narrow, tag) in flat(pdf.text),
+                    "eight narrow words: all eight printed (wrapped, none dropped), then the journey",
+                    flat(pdf.text)[:800])
+        finally:
+            pdf.cleanup()
+
+    # an employee of 21 / 22 + 1 + 500 bytes: the old 520-byte line was cut
+    # inside an é for one of the two, and the workbook did not open
+    for first in ("A" * 21, "B" * 22):
+        last = "\u00e9" * 250
+        emp = srv.create("employees", {"team_id": f["team"]["id"], "first_name": first, "last_name": last})
+        q = "group_by=month&period=2025&employee_id=%d" % emp["id"]
+        about, _ = export_about(t, srv, "lang=en&" + q, "employee of %d bytes" % len((first + " " + last).encode()))
+        if about is not None:
+            t.eq(about.get("Employee"), first + " " + last, "employee of %d-byte first name: About holds the whole name" % len(first))
+        pdf = export_pdf(t, srv, "lang=nl&" + q, "employee of %d-byte first name" % len(first))
+        if pdf:
+            try:
+                t.check(re.search("Medewerker: %s \u00e9{20,249}\u2026" % first, flat(pdf.text)) and "\ufffd" not in pdf.text,
+                        "employee of %d-byte first name: the PDF prints the name, its long last word ellipsized" % len(first),
+                        flat(pdf.text)[:600])
+            finally:
+                pdf.cleanup()
+
+
+def test_nps_only(t, srv, fx):
+    """measures=nps: grade and CES were not counted, so neither file has
+    their columns (an empty one or a dash would read "no answers"); both
+    say NPS only was measured."""
+    q = "group_by=team&team_id=%d&period=2025&measures=nps" % fx["dept"]["id"]
+    st, reply = get_json(srv, "/api/v1/metrics?" + q)
+    if not t.check(st == 200, "/metrics measures=nps: 200", ks.got(st, reply)):
+        return
+    t1 = fx["t1"]["name"]
+    b1 = ks.nps_block(fx["counts"]["t1"])
+    about, rows = export_about(t, srv, "lang=en&" + q, "measures=nps")
+    if rows is not None:
+        t.eq(rows[0], ["Team", "Responses", "NPS", "NPS low (95%)", "NPS high (95%)", "NPS answers", "Note"],
+             "measures=nps XLSX: no grade or CES columns")
+        r1 = [r for r in rows if r[0] == t1]
+        c1 = fx["counts"]["t1"]
+        t.eq(r1[0] if r1 else None, [t1, c1.n, b1["value"], b1["low"], b1["high"], c1.nps_n, None],
+             "measures=nps XLSX: Team Één's n and NPS from the counts made here, nothing after them")
+        t.eq(about.get("Measures"), "NPS only (grade and CES not counted)", "measures=nps XLSX: About says NPS only")
+    pdf = export_pdf(t, srv, "lang=nl&" + q, "measures=nps nl")
+    if pdf:
+        try:
+            head = flat(pdf.line_of("95%-interval"))
+            t.check(head and "Cijfer" not in head and "CES" not in head,
+                    "measures=nps PDF: the header has no Cijfer or CES column", head)
+            line = flat(pdf.line_of(t1)).strip()
+            t.check(line.endswith("%s %s – %s" % (nl_num(b1["value"], 1), nl_num(b1["low"], 1), nl_num(b1["high"], 1))),
+                    "measures=nps PDF: Team Één's line ends with its NPS and interval (no dashes for grade and CES)", line)
+            t.check("Gemeten: alleen NPS (cijfer en CES niet geteld)" in flat(pdf.text),
+                    "measures=nps PDF: the heading says only NPS was measured", flat(pdf.text)[:600])
+        finally:
+            pdf.cleanup()
+    # without measures the columns are there (the same breakdown)
+    about, rows = export_about(t, srv, "lang=en&" + q.replace("&measures=nps", ""), "measures=all")
+    if rows is not None:
+        t.eq(rows[0][6:10], ["Grade", "Grade answers", "CES", "CES answers"], "measures=all XLSX: grade and CES columns")
+        t.check("Measures" not in about, "measures=all XLSX: no 'Measures' line", about)
+
+
+def test_product_filter(t, srv, fx):
+    """The product filter reads as the product's name (as the pickers show
+    it), not its id."""
+    tag = ks.uniq("prod")
+    name = "Spaarrekening \u00c9\u00e9n " + tag
+    st, _, b = srv.post("/api/v1/import/products", [{"external_id": tag, "name": name}])
+    if not t.check(st in (200, 201), "import one product", ks.got(st, b)):
+        return
+    pid = srv.sql("SELECT id FROM products WHERE external_id = ?", (tag,))[0][0]
+    q = "group_by=team&period=2025&product=%d" % pid
+    deadline = time.time() + 15
+    st = None
+    while time.time() < deadline:  # the index reloads within about a second of an import
+        st, _ = get_json(srv, "/api/v1/metrics?" + q)
+        if st == 200:
+            break
+        time.sleep(0.2)
+    if not t.eq(st, 200, "/metrics with the new product: 200 once the index has it"):
+        return
+    pdf = export_pdf(t, srv, "lang=en&" + q, "product filter")
+    if pdf:
+        try:
+            t.check("Filters: Product: %s" % name in flat(pdf.text) and "Product: %d" % pid not in flat(pdf.text),
+                    "product filter PDF: 'Product: %s', not the id %d" % (name, pid), flat(pdf.text)[:600])
+        finally:
+            pdf.cleanup()
+    about, _ = export_about(t, srv, "lang=nl&" + q, "product filter")
+    if about is not None:
+        t.eq(about.get("Product"), name, "product filter XLSX: Over names the product")
+
+
 def test_errors(t, srv, fx):
     base = "/api/v1/metrics/export?group_by=team&period=2025"
     for q, field, why in [("", "format", "format is required"), ("&format=csv", "format", "csv is /metrics', not the export's"),
@@ -647,6 +855,9 @@ def main(t, srv):
     test_long_name_and_no_grouping(t, srv, fx)
     test_filter_words(t, srv, fx)
     test_lead_and_employee(t, srv, fx)
+    test_long_words(t, srv, fx)
+    test_nps_only(t, srv, fx)
+    test_product_filter(t, srv, fx)
     test_errors(t, srv, fx)
 
 

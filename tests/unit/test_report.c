@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -188,6 +189,73 @@ static void test_table_read(void **state)
 	json_decref(reply);
 }
 
+/* Cuts fall on character boundaries: "é" is C3 A9, "€" E2 82 AC, "😀" F0 9F 98 80. */
+static void test_utf8_copy(void **state)
+{
+	(void)state;
+	char out[16];
+	assert_true(report_utf8_copy(out, 4, "\xC3\xA9\xC3\xA9\xC3\xA9")); /* 6 bytes into 3 + NUL */
+	assert_string_equal(out, "\xC3\xA9");
+	assert_false(report_utf8_copy(out, 7, "\xC3\xA9\xC3\xA9\xC3\xA9"));
+	assert_string_equal(out, "\xC3\xA9\xC3\xA9\xC3\xA9");
+	assert_true(report_utf8_copy(out, 3, "a\xE2\x82\xAC"));
+	assert_string_equal(out, "a");
+	assert_true(report_utf8_copy(out, 4, "\xF0\x9F\x98\x80"));
+	assert_string_equal(out, "");
+	assert_false(report_utf8_copy(out, 1, NULL));
+	assert_string_equal(out, "");
+
+	char line[8] = "";
+	size_t used = 0;
+	report_utf8_append(line, sizeof line, &used, "ab");
+	report_utf8_append(line, sizeof line, &used, "\xE2\x82\xAC");   /* 5 bytes */
+	report_utf8_append(line, sizeof line, &used, "\xC3\xA9\xC3\xA9"); /* room for one é */
+	assert_string_equal(line, "ab\xE2\x82\xAC\xC3\xA9");
+	assert_int_equal(used, 7);
+	report_utf8_append(line, sizeof line, &used, "x"); /* full: nothing */
+	assert_string_equal(line, "ab\xE2\x82\xAC\xC3\xA9");
+}
+
+static void clean(const char *in, const char *want)
+{
+	char *got = report_utf8_clean(in);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_utf8_clean(void **state)
+{
+	(void)state;
+	clean("Zo\xC3\xAB", "Zo\xC3\xAB");                       /* valid: as it is */
+	clean("a\xC3", "a\xEF\xBF\xBD");                         /* half a character at the end */
+	clean("\xE2\x82" "x", "\xEF\xBF\xBD\xEF\xBF\xBDx");      /* two thirds of € */
+	clean("\xFF\xC3\xA9", "\xEF\xBF\xBD\xC3\xA9");           /* a byte UTF-8 never has */
+	clean("\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD");           /* an overlong '/' */
+	clean("\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"); /* a surrogate */
+	clean(NULL, "");
+}
+
+/* The guard before cairo: a filter value and an organisation name with
+ * bytes that are not UTF-8 (a cut inside "é") still make a PDF; without it
+ * cairo fails the surface ("input string not valid UTF-8"). */
+static void test_pdf_bad_bytes(void **state)
+{
+	(void)state;
+	json_t *reply = json_loads(reply_text, 0, NULL);
+	assert_non_null(reply);
+	report_filter filters[] = {{"team_id", "Team \xC3"}, {"journey_id", "\xA9\xFF reis"}};
+	report_doc d = {.reply = reply, .lang = REPORT_NL, .org_name = "Org \xC3", .generated = "2026-12-07 11:32",
+			.filters = filters, .n_filters = 2, .min_n = 5, .min_n_person = 10};
+	ks_buf out;
+	ks_error e;
+	ks_error_clear(&e);
+	assert_int_equal(report_pdf(&d, &out, &e), KS_OK);
+	assert_true(out.len > 5 && memcmp(out.data, "%PDF-", 5) == 0);
+	buf_free(&out);
+	json_decref(reply);
+}
+
 static void test_not_a_reply(void **state)
 {
 	(void)state;
@@ -214,6 +282,12 @@ int main(void)
 		cmocka_unit_test(test_value_words),
 		cmocka_unit_test(test_table_read),
 		cmocka_unit_test(test_not_a_reply),
+		cmocka_unit_test(test_utf8_copy),
+		cmocka_unit_test(test_utf8_clean),
+		cmocka_unit_test(test_pdf_bad_bytes),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	report_global_init();
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	report_global_cleanup();
+	return failed;
 }

@@ -798,9 +798,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "klantstem: cannot initialise libcurl\n");
 		return 1;
 	}
-	report_global_init(); /* issue 17 (X): fontconfig once, before any thread */
+	/* issue 17 (X): only the server renders reports (PDF/XLSX), so only it
+	 * loads fontconfig's configuration (once, before any thread) and
+	 * releases cairo's and fontconfig's caches at exit; other commands skip
+	 * the cost. */
+	bool reports = argc > 1 && strcmp(argv[1], "serve") == 0;
+	if (reports)
+		report_global_init();
 	int rc = cli_run(argc, argv);
-	report_global_cleanup(); /* issue 17 (X): cairo's and fontconfig's caches */
+	if (reports)
+		report_global_cleanup();
+	/* end issue 17 (X) */
 	mail_global_cleanup();
 	return rc;
 }

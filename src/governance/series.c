@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disclose/canon.h"
 #include "pulse/pulse.h"
 
 static const char *const gov_soft_words[] = {"nps", "grade", "ces", "enps", "response_rate", "case_sla", NULL};
@@ -93,17 +94,75 @@ static ks_err gov_months(gov_series *g, const char *from, const char *to, int *y
 	return KS_OK;
 }
 
-/* The org tree read once, with each unit's kind as a level. */
+/* The org tree read once, with each unit's kind as a level, its children
+ * (an index built once: a scan of every unit per unit and month took 11 s
+ * for 3,000 teams) and an order in which every unit comes after all units
+ * below it, so values and counts are filled bottom-up in one pass. */
 typedef struct gov_tree {
 	store_kpi_unit *u;
 	size_t n;
 	int *level;            /* GOV_LEVEL_* of u[i], -1 for none */
+	size_t *kid_off;       /* children of u[i]: kid[kid_off[i] .. kid_off[i + 1]) (indexes into u) */
+	size_t *kid;
+	size_t *up;            /* n_up indexes, children before their parent */
+	size_t n_up;
 } gov_tree;
 
 static void gov_tree_free(gov_tree *t)
 {
 	free(t->u);
 	free(t->level);
+	free(t->kid_off);
+	free(t->kid);
+	free(t->up);
+}
+
+static long gov_tree_find(const gov_tree *t, int64_t id);
+
+/* Children lists and the bottom-up order: breadth first from the roots
+ * (units whose parent is no unit), reversed. A unit on a cycle (which the
+ * org tree does not allow) is reached from no root and left out. */
+static ks_err gov_tree_index(gov_tree *t, ks_error *e)
+{
+	size_t n = t->n;
+	long *parent = malloc((n ? n : 1) * sizeof *parent);
+	t->kid_off = calloc(n + 1, sizeof *t->kid_off);
+	t->kid = malloc((n ? n : 1) * sizeof *t->kid);
+	t->up = malloc((n ? n : 1) * sizeof *t->up);
+	size_t *fill = calloc(n + 1, sizeof *fill);
+	if (!parent || !t->kid_off || !t->kid || !t->up || !fill) {
+		free(parent);
+		free(fill);
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		parent[i] = t->u[i].parent_id ? gov_tree_find(t, t->u[i].parent_id) : -1;
+		if (parent[i] == (long)i)
+			parent[i] = -1;
+		if (parent[i] >= 0)
+			t->kid_off[parent[i] + 1]++;
+	}
+	for (size_t i = 0; i < n; i++)
+		t->kid_off[i + 1] += t->kid_off[i];
+	for (size_t i = 0; i < n; i++)
+		if (parent[i] >= 0)
+			t->kid[t->kid_off[parent[i]] + fill[parent[i]]++] = i;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (parent[i] < 0)
+			t->up[k++] = i;
+	for (size_t h = 0; h < k; h++)
+		for (size_t j = t->kid_off[t->up[h]]; j < t->kid_off[t->up[h] + 1]; j++)
+			t->up[k++] = t->kid[j];
+	for (size_t a = 0, b = k; a + 1 < b; a++, b--) {
+		size_t x = t->up[a];
+		t->up[a] = t->up[b - 1];
+		t->up[b - 1] = x;
+	}
+	t->n_up = k;
+	free(parent);
+	free(fill);
+	return KS_OK;
 }
 
 static ks_err gov_tree_load(ks_store *s, gov_tree *t, ks_error *e)
@@ -114,7 +173,7 @@ static ks_err gov_tree_load(ks_store *s, gov_tree *t, ks_error *e)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	for (size_t i = 0; !err && i < t->n; i++)
 		t->level[i] = gov_level_from_name(t->u[i].kind);
-	return err;
+	return err ? err : gov_tree_index(t, e);
 }
 
 /* Index of unit id in t (ids ascending), -1 when unknown. */
@@ -131,20 +190,6 @@ static long gov_tree_find(const gov_tree *t, int64_t id)
 			hi = mid;
 	}
 	return -1;
-}
-
-/* The unit at level that id is or lies below, 0 when none. */
-static int64_t gov_tree_at(const gov_tree *t, int64_t id, int level)
-{
-	for (int depth = 0; id && depth < 16; depth++) {
-		long i = gov_tree_find(t, id);
-		if (i < 0)
-			return 0;
-		if (t->level[i] == level)
-			return id;
-		id = t->u[i].parent_id;
-	}
-	return 0;
 }
 
 /* Rows: every unit of the level, ascending. */
@@ -201,58 +246,48 @@ const gov_cell *gov_series_cell(const gov_series *g, int64_t unit_id, const char
 
 /* ---- hard KPIs ------------------------------------------------------------------ */
 
-typedef struct gov_hard {
-	const gov_tree *t;
-	size_t n_periods;
-	int ym0;
-	char agg[8];
-	/* own values: [unit index in t][period], with their update times */
-	double *v;
-	int64_t *at;
-	bool *has;
-} gov_hard;
-
 /* value(u, p): the unit's own value, else the aggregation of the units
  * directly below it that have a value (their own or, recursively, theirs).
  * sum and mean are of those child values; last takes the child value
  * updated most recently (ties: the higher unit id) — for KPIs given once
- * for the whole, as a brand index. *n: 1 for an own value, the children
- * used otherwise. */
-static bool gov_hard_value(const gov_hard *h, size_t ui, size_t p, int depth, double *v, int64_t *n,
-			   int64_t *at)
+ * for the whole, as a brand index. n: 1 for an own value, the children
+ * used otherwise. Filled bottom-up (t->up), so each child is done before
+ * its parent: one pass over the units per month. */
+typedef struct gov_hard {
+	double *v;
+	int64_t *at, *n;       /* [unit index in t][period]; n 0: no value */
+} gov_hard;
+
+static void gov_hard_up(const gov_tree *t, const char *agg, size_t n_periods, gov_hard *h)
 {
-	size_t k = ui * h->n_periods + p;
-	if (h->has[k]) {
-		*v = h->v[k];
-		*n = 1;
-		*at = h->at[k];
-		return true;
-	}
-	if (depth > 8)
-		return false;
-	double sum = 0, last = 0;
-	int64_t used = 0, last_at = -1, last_id = 0;
-	for (size_t c = 0; c < h->t->n; c++) {
-		if (h->t->u[c].parent_id != h->t->u[ui].id)
-			continue;
-		double cv;
-		int64_t cn, cat;
-		if (!gov_hard_value(h, c, p, depth + 1, &cv, &cn, &cat))
-			continue;
-		used++;
-		sum += cv;
-		if (cat > last_at || (cat == last_at && h->t->u[c].id > last_id)) {
-			last_at = cat;
-			last_id = h->t->u[c].id;
-			last = cv;
+	bool sum = strcmp(agg, "sum") == 0, mean = strcmp(agg, "mean") == 0;
+	for (size_t o = 0; o < t->n_up; o++) {
+		size_t ui = t->up[o];
+		for (size_t p = 0; p < n_periods; p++) {
+			size_t k = ui * n_periods + p;
+			if (h->n[k] > 0)
+				continue; /* its own value */
+			double total = 0, last = 0;
+			int64_t used = 0, last_at = -1, last_id = 0;
+			for (size_t j = t->kid_off[ui]; j < t->kid_off[ui + 1]; j++) {
+				size_t c = t->kid[j], ck = c * n_periods + p;
+				if (h->n[ck] == 0)
+					continue;
+				used++;
+				total += h->v[ck];
+				if (h->at[ck] > last_at || (h->at[ck] == last_at && t->u[c].id > last_id)) {
+					last_at = h->at[ck];
+					last_id = t->u[c].id;
+					last = h->v[ck];
+				}
+			}
+			if (used == 0)
+				continue;
+			h->n[k] = -used; /* negative while filling: aggregated, not its own */
+			h->at[k] = last_at;
+			h->v[k] = sum ? total : mean ? total / (double)used : last;
 		}
 	}
-	if (used == 0)
-		return false;
-	*n = used;
-	*at = last_at;
-	*v = strcmp(h->agg, "sum") == 0 ? sum : strcmp(h->agg, "mean") == 0 ? sum / (double)used : last;
-	return true;
 }
 
 static ks_err gov_hard_fill(ks_store *s, const gov_tree *t, gov_series *g, int ym0, const char *from,
@@ -264,15 +299,14 @@ static ks_err gov_hard_fill(ks_store *s, const gov_tree *t, gov_series *g, int y
 		return ks_fail(e, KS_ERR_INVALID, "kpi", "no KPI with key %.47s (a catalogue key or a soft KPI)", g->kpi);
 	if (err)
 		return err;
-	gov_hard h = {.t = t, .n_periods = g->n_periods, .ym0 = ym0};
-	snprintf(h.agg, sizeof h.agg, "%s", k.aggregation);
+	gov_hard h;
 	size_t cells = (t->n ? t->n : 1) * g->n_periods;
 	h.v = calloc(cells, sizeof *h.v);
 	h.at = calloc(cells, sizeof *h.at);
-	h.has = calloc(cells, sizeof *h.has);
+	h.n = calloc(cells, sizeof *h.n);
 	store_kpi_value *vals = NULL;
 	size_t nv = 0;
-	if (h.v == NULL || h.at == NULL || h.has == NULL)
+	if (h.v == NULL || h.at == NULL || h.n == NULL)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	if (!err)
 		err = store_kpi_values_get(s, k.id, from, to, &vals, &nv, e);
@@ -284,22 +318,24 @@ static ks_err gov_hard_fill(ks_store *s, const gov_tree *t, gov_series *g, int y
 		size_t c = (size_t)ui * g->n_periods + (size_t)(ym - ym0);
 		h.v[c] = vals[i].value;
 		h.at[c] = vals[i].updated_at;
-		h.has[c] = true;
+		h.n[c] = 1;
 	}
+	if (!err)
+		gov_hard_up(t, k.aggregation, g->n_periods, &h);
 	for (size_t r = 0; !err && r < g->n_units; r++) {
 		long ui = gov_tree_find(t, g->unit_ids[r]);
 		for (size_t p = 0; ui >= 0 && p < g->n_periods; p++) {
+			size_t hk = (size_t)ui * g->n_periods + p;
 			gov_cell *c = &g->cells[r * g->n_periods + p];
-			int64_t at;
-			c->present = gov_hard_value(&h, (size_t)ui, p, 0, &c->value, &c->n, &at);
-			if (!c->present)
-				c->value = 0, c->n = 0;
+			c->present = h.n[hk] != 0;
+			c->value = c->present ? h.v[hk] : 0;
+			c->n = h.n[hk] < 0 ? -h.n[hk] : h.n[hk];
 		}
 	}
 	free(vals);
 	free(h.v);
 	free(h.at);
-	free(h.has);
+	free(h.n);
 	return err;
 }
 
@@ -363,6 +399,59 @@ static ks_err gov_score_fill(an_index *ix, const dc_policy *pol, gov_series *g, 
 
 /* ---- theme shares: analysed answers mentioning the theme ------------------------- */
 
+/* Is a cell open, as /metrics prints it (not "insufficient"): enough
+ * responses, and a measure with enough answers that disclosure control
+ * lets through (metrics_json_members_masked's rule; api_themes.c's
+ * api_cell_open). */
+static bool gov_open(const metrics_counts *c, const dc_vis *v)
+{
+	if (c->n <= 0 || c->n < v->min_n)
+		return false;
+	const int64_t cnt[3] = {c->nps_n, c->grade_n, c->ces_n};
+	const bool allow[3] = {v->show.nps, v->show.grade, v->show.ces};
+	for (int i = 0; i < 3; i++)
+		if (cnt[i] > 0 && cnt[i] >= v->min_n && allow[i])
+			return true;
+	return false;
+}
+
+/* The decision of the organisation's text table (canon.h) on the analysed
+ * answers of a unit in a month: the share's denominator, a cell of the same
+ * table whose theme layer decides the numerator (every = analysed + not
+ * analysed; analysed = with T + without T). No public reply prints it
+ * apart, so it is read where dc_text_table reads it. */
+static dc_vis gov_analysed_vis(const dc_canon *c, ssize_t layer, int level, int64_t unit, const char *month,
+			       const metrics_counts *cnt, const dc_policy *pol)
+{
+	dc_vis v = {.min_n = pol->min_n};
+	static const char kinds[] = {'t', 'd', 'o'};
+	ssize_t r = layer >= 0 ? dc_canon_row(c, kinds[level], unit) : -1;
+	ssize_t col = r >= 0 ? dc_canon_col(c, month) : -1;
+	if (col < 0)
+		return v; /* nothing shown */
+	size_t k = c->cell[((size_t)layer * c->n_rows + (size_t)r) * c->n_cols + (size_t)col];
+	const int64_t answered[SUP_MEASURES] = {cnt->nps_n, cnt->grade_n, cnt->ces_n};
+	int64_t lo = INT64_MAX, hi = 0;
+	for (int m = 0; m < SUP_MEASURES; m++) {
+		int64_t thr = c->t.min_n[k][m];
+		hi = thr > hi ? thr : hi;
+		if (answered[m] > 0 && thr < lo)
+			lo = thr;
+	}
+	v.min_n = lo == INT64_MAX ? hi : lo;
+	v.show.nps = !c->t.hidden[k][0];
+	v.show.grade = !c->t.hidden[k][1];
+	v.show.ces = !c->t.hidden[k][2];
+	return v;
+}
+
+/* share(u, m) = answers of u in m mentioning T / analysed answers of u in
+ * m. Both are cells of the disclosure layer: the numerator exactly as
+ * /metrics?theme=T&group_by=<level>,month shows it (dc_query; the text
+ * table's layer of T, decided once for the organisation with complementary
+ * suppression), the denominator the same table's analysed cell. The share
+ * is shown only when both are: a department's share minus a shown team's
+ * gives no hidden team's share, as /metrics?group_by=team,theme hides it. */
 static ks_err gov_theme_fill(an_index *ix, const dc_policy *pol, gov_series *g, int ym0, ks_error *e)
 {
 	const char *id = g->kpi + 6;
@@ -374,75 +463,214 @@ static ks_err gov_theme_fill(an_index *ix, const dc_policy *pol, gov_series *g, 
 	if (!known)
 		return ks_fail(e, KS_ERR_INVALID, "kpi", "no analysed answer mentions a theme %.40s (theme:<id> "
 			       "of the taxonomy)", id);
+	/* one canonical text table for both reads (built once, not twice) */
+	dc_policy p = *pol;
+	ks_err err = p.cache ? KS_OK : dc_cache_new(&p.cache);
+	if (err)
+		return ks_fail(e, err, NULL, "out of memory");
+	an_dim dims[2] = {gov_level_dim(g->level), AN_DIM_MONTH};
 	an_filter f;
 	memset(&f, 0, sizeof f);
-	f.to = pol->as_of;
-	f.analysed = 1;
-	f.raw_keys = false;
-	an_dim dims[2] = {gov_level_dim(g->level), AN_DIM_MONTH};
-	an_result all, with;
-	ks_err err = an_query(ix, &f, dims, 2, &all, e);
-	if (err)
-		return err;
-	snprintf(f.theme, sizeof f.theme, "%s", id);
-	err = an_query(ix, &f, dims, 2, &with, e);
-	if (err) {
-		an_result_free(&all);
-		return err;
+	f.to = p.as_of;
+	const dc_canon *c = NULL;
+	an_result den;
+	memset(&den, 0, sizeof den);
+	dc_reply num;
+	memset(&num, 0, sizeof num);
+	err = dc_canon_text_get(ix, &p, &f, &c, e);
+	if (!err) {
+		f.analysed = 1;
+		err = an_query(ix, &f, dims, 2, &den, e);
+		f.analysed = 0;
 	}
-	for (size_t i = 0; i < all.n_groups; i++) {
-		const an_group *gr = &all.groups[i];
-		gov_cell *c = gov_at(g, ym0, gr->id[0], gr->key[1]);
-		/* one person's answers take the person threshold (disclose.h rule 2) */
-		int64_t min_n = gr->persons == 1 ? pol->min_n_person : pol->min_n;
-		if (c == NULL || gr->c.n < min_n || gr->c.n <= 0)
+	if (!err) {
+		snprintf(f.theme, sizeof f.theme, "%s", id);
+		err = dc_query(ix, &p, &f, "", dims, 2, &num, e);
+	}
+	ssize_t la = c ? dc_canon_layer_of(c, "analysed") : -1;
+	/* the denominator's group by cell of the series */
+	const an_group **den_at = err ? NULL : calloc(g->n_units * g->n_periods + 1, sizeof *den_at);
+	if (!err && den_at == NULL)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t j = 0; !err && j < den.n_groups; j++) {
+		gov_cell *dc = gov_at(g, ym0, den.groups[j].id[0], den.groups[j].key[1]);
+		if (dc)
+			den_at[dc - g->cells] = &den.groups[j];
+	}
+	for (size_t i = 0; !err && i < num.r.n_groups; i++) {
+		const an_group *gr = &num.r.groups[i];
+		gov_cell *cell = gov_at(g, ym0, gr->id[0], gr->key[1]);
+		if (cell == NULL || !gov_open(&gr->c, &num.groups[i]))
 			continue;
-		int64_t k = 0;
-		for (size_t j = 0; j < with.n_groups; j++)
-			if (with.groups[j].id[0] == gr->id[0] && strcmp(with.groups[j].key[1], gr->key[1]) == 0)
-				k = with.groups[j].c.n;
-		c->value = (double)k / (double)gr->c.n;
-		c->n = gr->c.n;
-		c->present = true;
+		const an_group *dg = den_at[cell - g->cells];
+		if (dg == NULL)
+			continue;
+		dc_vis dv = gov_analysed_vis(c, la, g->level, gr->id[0], gr->key[1], &dg->c, &p);
+		if (!gov_open(&dg->c, &dv))
+			continue;
+		cell->value = (double)gr->c.n / (double)dg->c.n;
+		cell->n = dg->c.n;
+		cell->present = true;
 	}
-	an_result_free(&all);
-	an_result_free(&with);
-	return KS_OK;
+	free(den_at);
+	if (c)
+		dc_canon_release(&p, c);
+	dc_reply_free(&num);
+	an_result_free(&den);
+	if (p.cache != pol->cache)
+		dc_cache_free(p.cache);
+	return err;
 }
 
-/* ---- response rate and case SLA: the store's counts summed up the tree ------------ */
+/* ---- response rate and case SLA: the store's counts, through suppression ---------- */
+
+/* The people a cell's rows name: 0 none, an id when exactly one, -1 several. */
+static int64_t gov_persons_merge(int64_t a, int64_t b)
+{
+	return a == 0 ? b : b == 0 || a == b ? a : -1;
+}
+
+/* The counts of one unit and month: its own rows and, below them, the
+ * whole subtree's. */
+typedef struct gov_count_cell {
+	int64_t own_num, own_den, own_pers;
+	int64_t num, den, pers;
+	size_t cell, own_cell;  /* their cells in the suppression table (own: SIZE_MAX when none) */
+} gov_count_cell;
+
+/* Two or more hidden members of a line are known together (the total minus
+ * the shown ones): when that sum holds fewer than min_n rows it tells about
+ * a handful of customers or cases, so one more member is hidden, the shown
+ * one with the fewest rows, or the total when none is left (pulse.c's
+ * rule). One cell per call; true when it hid one (sup_run then runs again). */
+static bool gov_protect_sums(const gov_tree *t, const gov_count_cell *x, size_t np, int64_t min_n, sup_table *st)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		for (size_t p = 0; p < np; p++) {
+			const gov_count_cell *c = &x[i * np + p];
+			if (t->kid_off[i] == t->kid_off[i + 1] || c->den == 0 || st->hidden[c->cell][0])
+				continue;
+			int64_t hidden = 0;
+			size_t best = SIZE_MAX;
+			for (size_t j = t->kid_off[i]; j <= t->kid_off[i + 1]; j++) {
+				size_t idx = j < t->kid_off[i + 1] ? x[t->kid[j] * np + p].cell : c->own_cell;
+				if (idx == SIZE_MAX || st->count[idx][0] <= 0)
+					continue;
+				if (st->hidden[idx][0])
+					hidden += st->count[idx][0];
+				else if (best == SIZE_MAX || st->count[idx][0] < st->count[best][0])
+					best = idx;
+			}
+			if (hidden > 0 && hidden < min_n) {
+				st->hidden[best == SIZE_MAX ? c->cell : best][0] = true;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Every unit × month as a cell of suppress.h, each unit with children a
+ * line "unit = its children + its own rows", each cell's threshold the
+ * group's (min_n) or, when its rows name exactly one employee (response
+ * rate: the invitation's employee) or owner (case SLA: the case's owner),
+ * the person's (min_n_person): no line holds exactly one hidden cell, so
+ * no hidden rate is a department's minus its shown teams'. */
+static ks_err gov_count_suppress(const gov_tree *t, gov_count_cell *x, size_t np, const dc_policy *pol,
+				 sup_table *st)
+{
+	ks_err err = KS_OK;
+	for (size_t i = 0; !err && i < t->n * np; i++) {
+		for (int own = 0; !err && own < 2; own++) {
+			int64_t den = own ? x[i].own_den : x[i].den, pers = own ? x[i].own_pers : x[i].pers;
+			size_t *at = own ? &x[i].own_cell : &x[i].cell;
+			*at = SIZE_MAX;
+			if (own && (t->kid_off[i / np] == t->kid_off[i / np + 1] || den == 0))
+				continue; /* a leaf's own rows are its cell */
+			int64_t cnt[SUP_MEASURES] = {den, 0, 0};
+			int64_t thr[SUP_MEASURES] = {pers > 0 ? pol->min_n_person : pol->min_n, 1, 1};
+			err = sup_cell(st, cnt, thr, at);
+		}
+	}
+	for (size_t i = 0; !err && i < t->n; i++) {
+		if (t->kid_off[i] == t->kid_off[i + 1])
+			continue;
+		for (size_t p = 0; !err && p < np; p++) {
+			const gov_count_cell *c = &x[i * np + p];
+			if (c->den == 0)
+				continue; /* every member known empty */
+			err = sup_line(st, c->cell);
+			for (size_t j = t->kid_off[i]; !err && j < t->kid_off[i + 1]; j++)
+				err = sup_member(st, x[t->kid[j] * np + p].cell);
+			if (!err && c->own_cell != SIZE_MAX)
+				err = sup_member(st, c->own_cell);
+		}
+	}
+	if (err)
+		return err;
+	sup_run(st);
+	while (gov_protect_sums(t, x, np, pol->min_n, st))
+		sup_run(st);
+	return KS_OK;
+}
 
 static ks_err gov_count_fill(ks_store *s, const gov_tree *t, const dc_policy *pol, gov_series *g, int ym0,
 			     const char *from, const char *to, ks_error *e)
 {
 	store_kpi_count *k = NULL;
-	size_t n = 0;
+	size_t n = 0, np = g->n_periods;
 	bool sla = strcmp(g->kpi, "case_sla") == 0;
 	ks_err err = sla ? store_kpi_sla_counts(s, from, to, pol->as_of, &k, &n, e)
 			 : store_kpi_response_counts(s, from, to, &k, &n, e);
 	if (err)
 		return err;
-	int64_t *num = calloc(g->n_units * g->n_periods + 1, sizeof *num);
-	int64_t *den = calloc(g->n_units * g->n_periods + 1, sizeof *den);
-	if (num == NULL || den == NULL)
+	gov_count_cell *x = calloc(t->n * np + 1, sizeof *x);
+	if (x == NULL)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	for (size_t i = 0; !err && i < n; i++) {
-		int64_t unit = gov_tree_at(t, k[i].unit_id, g->level);
-		long r = unit ? gov_row_of(g, unit) : -1, c = gov_col_of(g, ym0, k[i].period);
-		if (r < 0 || c < 0)
+		long ui = gov_tree_find(t, k[i].unit_id);
+		long c = gov_col_of(g, ym0, k[i].period);
+		if (ui < 0 || c < 0)
 			continue;
-		num[(size_t)r * g->n_periods + (size_t)c] += k[i].num;
-		den[(size_t)r * g->n_periods + (size_t)c] += k[i].den;
+		gov_count_cell *cc = &x[(size_t)ui * np + (size_t)c];
+		cc->own_num += k[i].num;
+		cc->own_den += k[i].den;
+		cc->own_pers = gov_persons_merge(cc->own_pers, k[i].den > 0 ? k[i].person : 0);
 	}
-	for (size_t i = 0; !err && i < g->n_units * g->n_periods; i++) {
-		if (den[i] < pol->min_n || den[i] <= 0)
-			continue;
-		g->cells[i].value = (double)num[i] / (double)den[i];
-		g->cells[i].n = den[i];
-		g->cells[i].present = true;
+	for (size_t o = 0; !err && o < t->n_up; o++) {
+		size_t ui = t->up[o];
+		for (size_t p = 0; p < np; p++) {
+			gov_count_cell *cc = &x[ui * np + p];
+			cc->num = cc->own_num;
+			cc->den = cc->own_den;
+			cc->pers = cc->own_pers;
+			for (size_t j = t->kid_off[ui]; j < t->kid_off[ui + 1]; j++) {
+				const gov_count_cell *kc = &x[t->kid[j] * np + p];
+				cc->num += kc->num;
+				cc->den += kc->den;
+				cc->pers = gov_persons_merge(cc->pers, kc->pers);
+			}
+		}
 	}
-	free(num);
-	free(den);
+	sup_table st;
+	sup_init(&st);
+	if (!err && gov_count_suppress(t, x, np, pol, &st))
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t r = 0; !err && r < g->n_units; r++) {
+		long ui = gov_tree_find(t, g->unit_ids[r]);
+		for (size_t p = 0; ui >= 0 && p < np; p++) {
+			const gov_count_cell *cc = &x[(size_t)ui * np + p];
+			if (cc->den <= 0 || cc->cell == SIZE_MAX || st.hidden[cc->cell][0] ||
+			    cc->den < st.min_n[cc->cell][0])
+				continue;
+			gov_cell *c = &g->cells[r * np + p];
+			c->value = (double)cc->num / (double)cc->den;
+			c->n = cc->den;
+			c->present = true;
+		}
+	}
+	sup_free(&st);
+	free(x);
 	free(k);
 	return err;
 }

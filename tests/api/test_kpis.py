@@ -354,13 +354,19 @@ def write_rows(srv, org):
         cust = org["cust"]
         # response rate: a1 in April: 8 sent, 3 completed; a2 in April: 4 sent, 4 completed;
         # a1 in May: 5 sent, 5 completed; a never-sent invitation counts nowhere
-        rows = [(a1, "2026-04-05 10:00", i < 3) for i in range(8)] + \
-               [(a2, "2026-04-07 10:00", True) for _ in range(4)] + \
-               [(a1, "2026-05-03 10:00", True) for _ in range(5)]
-        for i, (team, sent, done) in enumerate(rows):
-            con.execute("INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, channel,"
-                        " decision, status, sent_at, completed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (900000 + i, cust, org["tp"], team, "email", "created", "sent", ts(sent),
+        # b1 in June: 6 sent, all by one employee (that person's rate: threshold 10);
+        # b1 in July: 10 sent by that employee, 7 completed
+        emp = org["emp"]
+        rows = [(a1, "2026-04-05 10:00", i < 3, None) for i in range(8)] + \
+               [(a2, "2026-04-07 10:00", True, None) for _ in range(4)] + \
+               [(a1, "2026-05-03 10:00", True, None) for _ in range(5)] + \
+               [(org["b1"], "2026-06-03 10:00", True, emp) for _ in range(6)] + \
+               [(org["b1"], "2026-07-03 10:00", i < 7, emp) for i in range(10)]
+        for i, (team, sent, done, who) in enumerate(rows):
+            con.execute("INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, employee_id,"
+                        " channel, decision, status, sent_at, completed_at, created_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (900000 + i, cust, org["tp"], team, who, "email", "created", "sent", ts(sent),
                          ts(sent) + 3600 if done else None, ts(sent)))
         con.execute("INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, channel,"
                     " decision, status, created_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -372,10 +378,18 @@ def write_rows(srv, org):
         cases = [(op, op + 2 * day, op + day, None)] * 4 + [(op, op + 2 * day, op + 3 * day, None),
                                                              (op, op + 2 * day, None, None),
                                                              (op, ts("2026-12-01 00:00"), None, None)]
-        for opened, deadline, closed, resolved in cases:
+        cases = [c + (a1, None) for c in cases]
+        # b1: 6 cases of one owner opened in May (that person's record: threshold 10),
+        # 10 of that owner in June, 8 of them closed in time
+        owner = con.execute("SELECT min(id) FROM users").fetchone()[0]
+        for month, k, late in (("2026-05-04 09:00", 6, 0), ("2026-06-04 09:00", 10, 2)):
+            op = ts(month)
+            cases += [(op, op + 2 * day, op + (3 if i < late else 1) * day, None, org["b1"], owner) for i in range(k)]
+        for opened, deadline, closed, resolved, team, who in cases:
             con.execute("INSERT INTO cases(customer_id, reason, status, opened_at, closed_at, team_id, deadline,"
-                        " resolved_at) VALUES (?,?,?,?,?,?,?,?)",
-                        (None, "laag", "closed" if closed else "new", opened, closed, a1, deadline, resolved))
+                        " resolved_at, owner_user_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (None, "laag", "closed" if closed else "new", opened, closed, team, deadline, resolved,
+                         who))
         con.commit()
     finally:
         con.close()
@@ -384,17 +398,31 @@ def write_rows(srv, org):
 def test_store_soft(t, srv, org):
     write_rows(srv, org)
     a1, a2, da = org["a1"], org["a2"], org["da"]
-    st, _, b = series(srv, "response_rate", "team", "2026-04", "2026-05")
+    b1, db, o = org["b1"], org["db"], org["org"]
+    st, _, b = series(srv, "response_rate", "team", "2026-04", "2026-07")
     t.status((st, None, b), 200, "response_rate series")
     c = cells(b)
-    t.near(c[a1][0], 3 / 8, 1e-9, "team A1 April: 3 of 8 sent invitations completed")
     t.eq(c[a2][0], None, "team A2 April: 4 sent (< 5): absent")
-    t.near(c[a1][1], 1.0, 1e-9, "team A1 May: 5 of 5")
-    st, _, b = series(srv, "response_rate", "department", "2026-04", "2026-04")
-    t.near(cells(b)[da][0], 7 / 12, 1e-9, "department A April: (3 + 4) / (8 + 4), summed up the tree")
-    st, _, b = series(srv, "case_sla", "team", "2026-04", "2026-04")
-    t.near(cells(b)[a1][0], 4 / 6, 1e-9, "case SLA team A1 April: 4 closed in time of 6 with a verdict")
+    t.eq(c[a1][0], None, "team A1 April (3 of 8) is hidden too: department A's 7/12 minus A1's "
+         "3/8 would give A2's 4/4 (complementary suppression)")
+    t.near(c[a1][1], 1.0, 1e-9, "team A1 May: 5 of 5 (A2 sent nothing in May: nothing to protect)")
+    t.eq(c[b1][2], None, "team B1 June: 6 invitations all of one employee: that person's rate, under 10 -> absent")
+    t.near(c[b1][3], 7 / 10, 1e-9, "team B1 July: 10 invitations of one employee, 7 completed (at the person "
+           "threshold 10)")
+    st, _, b = series(srv, "response_rate", "department", "2026-04", "2026-07")
+    d = cells(b)
+    t.near(d[da][0], 7 / 12, 1e-9, "department A April: (3 + 4) / (8 + 4), summed up the tree")
+    t.eq(d[db][2], None, "department B June: only B1's hidden one-person cell below it -> hidden as well")
+    st, _, b = series(srv, "response_rate", "organisation", "2026-06", "2026-06")
+    t.eq(cells(b)[o][0], None, "organisation June: all of it is B1's hidden cell -> hidden")
+    st, _, b = series(srv, "case_sla", "team", "2026-04", "2026-06")
+    c = cells(b)
+    t.near(c[a1][0], 4 / 6, 1e-9, "case SLA team A1 April: 4 closed in time of 6 with a verdict")
     t.eq([u["n"][0] for u in b["units"] if u["unit_id"] == a1], [6], "... n = 6")
+    t.eq(c[b1][1], None, "case SLA team B1 May: 6 cases of one owner: that person's record, under 10 -> absent")
+    t.near(c[b1][2], 8 / 10, 1e-9, "case SLA team B1 June: 10 cases of one owner, 8 in time (threshold 10 met)")
+    st, _, b = series(srv, "case_sla", "department", "2026-05", "2026-05")
+    t.eq(cells(b)[db][0], None, "case SLA department B May: its only cases are the owner's hidden ones")
 
 
 def test_manager(t, srv, org):
@@ -529,6 +557,79 @@ def test_import(t, srv, org):
             "an unknown member beside csv -> 422 naming it")
 
 
+WAIT = "vriendelijk maar het duurde veel te lang"  # friendliness and waiting_time
+FINE = "prima"                                     # no theme
+
+
+def theme_org(srv):
+    """Two departments: X with teams T1 (10 answers, 5 about waiting, two employees) and T2
+    (3 answers, 2 about waiting, two employees); Y with T3 (12 answers, 6 about waiting, three
+    employees). All in March 2026."""
+    f = ks.base_fixture(srv)
+    o = f["org"]["id"]
+    u = {"org": o, "base": f["dept"]["id"], "base_team": f["team"]["id"]}
+    u["X"] = srv.create("teams", {"name": "Dept X", "kind": "department", "parent_id": o})["id"]
+    u["Y"] = srv.create("teams", {"name": "Dept Y", "kind": "department", "parent_id": o})["id"]
+    for name, dept in (("T1", "X"), ("T2", "X"), ("T3", "Y")):
+        u[name] = srv.create("teams", {"name": name, "kind": "team", "parent_id": u[dept]})["id"]
+    plan = {"T1": (2, [WAIT] * 5 + [FINE] * 5), "T2": (2, [WAIT] * 2 + [FINE]), "T3": (3, [WAIT, FINE] * 6)}
+    for team, (k, texts) in plan.items():
+        emps = [srv.create("employees", {"team_id": u[team], "first_name": "%s%d" % (team, i), "last_name": "x",
+                                         "external_id": ks.uniq("E")})["id"] for i in range(k)]
+        for i, text in enumerate(texts):
+            must(srv.post("/api/v1/responses", {
+                "touchpoint_id": f["tp1"]["id"], "team_id": u[team], "employee_id": emps[i % k],
+                "customer_id": f["cust_nl"]["id"], "channel": "phone", "language": "nl",
+                "received_at": "2026-03-%02dT10:00:00Z" % (3 + i), "answers": {"nps": 8, "open": text}}),
+                201, "response with an open answer")
+    return u, {"T1": (5, 10), "T2": (2, 3), "T3": (6, 12)}
+
+
+def test_theme_shares(t):
+    """H1: a theme share is a cell of the disclosure layer. Before, department X's 7/13 and team
+    T1's 5/10 were shown, so T2's hidden 2/3 was their difference."""
+    srv = ks.Server(t, args=["--test-clock", NOW, "--quiet"])
+    try:
+        t.healthz(srv.start(), "a second server for the theme shares")
+        u, truth = theme_org(srv)
+        time.sleep(2.0)  # the open answers are analysed in the background
+        got = {}
+        for level in ("team", "department", "organisation"):
+            st, _, b = series(srv, "theme:waiting_time", level, "2026-03", "2026-03")
+            t.status((st, None, b), 200, "theme:waiting_time series at %s level" % level)
+            got.update({k: v[0] for k, v in cells(b).items()})
+        t.eq(got[u["T2"]], None, "team T2 (2 of 3 about waiting: under min-n) -> absent")
+        t.eq(got[u["T1"]], None, "team T1 (5 of 10) is hidden too: department X's 7/13 minus T1's 5/10 "
+             "would give T2's 2/3 (complementary suppression, as /metrics?group_by=team,theme)")
+        t.near(got[u["X"]], 7 / 13, 1e-9, "department X: 7 of its 13 analysed answers about waiting")
+        t.near(got[u["org"]], 13 / 25, 1e-9, "the organisation: 13 of 25")
+        # differencing across levels: a shown share whose units below, all but one, are shown
+        # gives the last one away (numerators and denominators are known counts)
+        tree = {u["X"]: [u["T1"], u["T2"]], u["Y"]: [u["T3"]], u["org"]: [u["X"], u["Y"]]}
+        answered = {u["T1"], u["T2"], u["T3"], u["X"], u["Y"], u["org"]}
+        leaks = []
+        for parent, kids in tree.items():
+            hidden = [k for k in kids if k in answered and got[k] is None]
+            if got[parent] is not None and len(hidden) == 1:
+                leaks.append((parent, hidden[0]))
+        t.eq(leaks, [], "no shown share minus its shown units below gives a hidden one (team, department, "
+             "organisation)")
+        # every shown team share is one /metrics shows: its theme cell open, with that share
+        st, _, m = srv.get("/api/v1/metrics?theme=waiting_time&group_by=team,month")
+        t.status((st, None, m), 200, "/metrics?theme=waiting_time&group_by=team,month")
+        open_cells = {r["team"]["id"]: r["n"] for r in m["rows"] if not r["insufficient"] and r["month"] == "2026-03"}
+        shown = {k: v for k, v in got.items() if v is not None and k in (u["T1"], u["T2"], u["T3"])}
+        t.check(all(k in open_cells and abs(open_cells[k] / truth[name][1] - shown[k]) < 1e-9
+                    for name in ("T1", "T2", "T3") for k in [u[name]] if k in shown),
+                "every shown team share has its theme cell open in /metrics, n / analysed answers",
+                ks.short((shown, open_cells)))
+        t.near(got[u["T3"]], 6 / 12, 1e-9, "team T3: 6 of 12 analysed answers about waiting (three employees)")
+        t.near(got[u["Y"]], 6 / 12, 1e-9, "department Y: the same answers, the same share")
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
 def fixture(srv):
     f = ks.base_fixture(srv)
     o = f["org"]["id"]
@@ -560,6 +661,7 @@ def main(t):
     finally:
         srv.stop()
         srv.cleanup()
+    test_theme_shares(t)
 
 
 if __name__ == "__main__":

@@ -467,6 +467,7 @@ static void sq_kpi_count_row(sqlite3_stmt *st, void *elem)
 	sq_kpi_copy(k->period, sizeof k->period, sq_ctext(st, 1));
 	k->num = sqlite3_column_int64(st, 2);
 	k->den = sqlite3_column_int64(st, 3);
+	k->person = sqlite3_column_type(st, 4) == SQLITE_INTEGER ? sqlite3_column_int64(st, 4) : 0;
 }
 
 /* UTC bounds a day wider than the local months from..to: the times a row
@@ -510,10 +511,10 @@ ks_err store_kpi_response_counts(ks_store *s, const char *from, const char *to, 
 	/* as_of (?5) is not used: an invitation's completion is a fact, and
 	 * the rate is about customers, not about one employee. */
 	return sq_kpi_counts(s,
-			     "SELECT team_id, m, total(completed_at IS NOT NULL), count(*) FROM"
-			     " (SELECT team_id, completed_at, ks_local_month(sent_at) AS m FROM invitations"
+			     "SELECT team_id, m, total(completed_at IS NOT NULL), count(*), employee_id FROM"
+			     " (SELECT team_id, employee_id, completed_at, ks_local_month(sent_at) AS m FROM invitations"
 			     "  WHERE sent_at IS NOT NULL AND team_id IS NOT NULL AND sent_at >= ?1 AND sent_at < ?2)"
-			     " WHERE m >= ?3 AND m <= ?4 GROUP BY team_id, m ORDER BY team_id, m",
+			     " WHERE m >= ?3 AND m <= ?4 GROUP BY team_id, m, employee_id ORDER BY team_id, m, employee_id",
 			     from, to, 0, out, n, e);
 }
 
@@ -525,13 +526,13 @@ ks_err store_kpi_sla_counts(ks_store *s, const char *from, const char *to, int64
 	 * before as_of, like a deadline passed. */
 	return sq_kpi_counts(s,
 			     "SELECT team_id, m, total(done IS NOT NULL AND (deadline IS NULL OR done <= deadline)),"
-			     " count(*) FROM"
-			     " (SELECT team_id, deadline, ks_local_month(opened_at) AS m,"
+			     " count(*), owner_user_id FROM"
+			     " (SELECT team_id, owner_user_id, deadline, ks_local_month(opened_at) AS m,"
 			     "   CASE WHEN min(coalesce(resolved_at, closed_at), coalesce(closed_at, resolved_at)) < ?5"
 			     "   THEN min(coalesce(resolved_at, closed_at), coalesce(closed_at, resolved_at)) END AS done"
 			     "  FROM cases WHERE team_id IS NOT NULL AND opened_at >= ?1 AND opened_at < ?2)"
 			     " WHERE m >= ?3 AND m <= ?4 AND (done IS NOT NULL OR (deadline IS NOT NULL AND deadline < ?5))"
-			     " GROUP BY team_id, m ORDER BY team_id, m",
+			     " GROUP BY team_id, m, owner_user_id ORDER BY team_id, m, owner_user_id",
 			     from, to, as_of, out, n, e);
 }
 
@@ -539,7 +540,7 @@ ks_err store_kpi_nps_counts(ks_store *s, const char *from, const char *to, store
 			    size_t *n, ks_error *e)
 {
 	return sq_kpi_counts(s,
-			     "SELECT team_id, m, total(nps >= 9) - total(nps <= 6), count(*) FROM"
+			     "SELECT team_id, m, total(nps >= 9) - total(nps <= 6), count(*), NULL FROM"
 			     " (SELECT team_id, nps, ks_local_month(received_at) AS m FROM responses"
 			     "  WHERE nps IS NOT NULL AND team_id IS NOT NULL AND received_at >= ?1 AND received_at < ?2)"
 			     " WHERE m >= ?3 AND m <= ?4 GROUP BY team_id, m ORDER BY team_id, m",

@@ -102,12 +102,15 @@ typedef struct store_kpi_count {
 	int64_t unit_id;                 /* the unit the row is tied to (any level) */
 	char period[8];                  /* 'YYYY-MM', local */
 	int64_t num, den;
+	int64_t person;                  /* the one person the rows are about (0: none named);
+	                                  * a unit × month may take several rows, one per person */
 } store_kpi_count;
 /* Invitations sent (sent_at, local month) in [from, to] per invitation
- * team: den = sent, num = of them completed. */
+ * team and employee (person): den = sent, num = of them completed. */
 ks_err store_kpi_response_counts(ks_store *s, const char *from, const char *to, store_kpi_count **out,
 				 size_t *n, ks_error *e);
-/* Cases opened (local month) in [from, to] per case team whose verdict is
+/* Cases opened (local month) in [from, to] per case team and owner
+ * (person: owner_user_id) whose verdict is
  * known as of as_of: den = closed or resolved, or past the deadline; num =
  * closed or resolved (the earlier of the two) by the deadline (a case
  * without a deadline that is closed counts as met). */

@@ -82,6 +82,23 @@ async function main() {
         await page.waitForFunction(() => location.hash.includes('soft=grade'));
         eq(await page.inputValue('#gov-x-soft'), 'grade', 'a map cell opens its pair in the explorer');
       }
+      // a map cell opens the explorer at the MAP's lag and level, not the explorer's own: the
+      // explorer is set to lag 0 / team, the map switched to lag 3 / department
+      await page.selectOption('#gov-x-lag', '0');
+      await page.selectOption('#gov-x-level', 'team');
+      await page.selectOption('#gov-map-lag', '3');
+      await page.selectOption('#gov-map-level', 'department');
+      await page.waitForSelector('#gov-map[data-lag="3"][data-level="department"]');
+      eq([await page.inputValue('#gov-x-lag'), await page.inputValue('#gov-x-level')], ['0', 'team'],
+        'before the click: the explorer at another lag and level than the map');
+      await page.click('#gov-map td[data-soft="nps"][data-hard="cost_to_serve"] button');
+      await page.waitForFunction(() => /[?&]lag=3(&|$)/.test(location.hash) && location.hash.includes('level=department')
+        && location.hash.includes('soft=nps'));
+      eq([await page.inputValue('#gov-x-soft'), await page.inputValue('#gov-x-hard'), await page.inputValue('#gov-x-lag'),
+        await page.inputValue('#gov-x-level')], ['nps', 'cost_to_serve', '3', 'department'],
+      'a map cell sets the explorer to its pair and to the map’s lag and level');
+      const resMap = (await apiInPage(page, 'GET', '/governance/links?soft=nps&hard=cost_to_serve&lag=3&level=department')).body;
+      eq(await page.textContent('#gov-sentence'), resMap.sentence.nl, 'the explorer shows the API’s sentence for the map’s lag and level');
       const text = await page.textContent('main');
       ok(!/caus|veroorza|oorzaak/i.test(text), 'no "causes"/"veroorzaakt" anywhere on the page');
       await page.evaluate(AXE);

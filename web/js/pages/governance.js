@@ -129,7 +129,7 @@ function mapPanel(m, onPick) {
   const l = lang();
   const hardBy = Object.fromEntries(m.hard.map((x) => [x.key, x]));
   const cell = (soft, hard) => m.pairs.find((p) => p.soft === soft && p.hard === hard);
-  const table = h('table', { id: 'gov-map', class: 'gov-map' },
+  const table = h('table', { id: 'gov-map', class: 'gov-map', dataset: { lag: String(m.lag), level: m.level } },
     h('caption', null, t('gov.map.caption', { lag: m.lag, level: t('gov.level.' + m.level) })),
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('gov.hard')), SOFT.map((s) => h('th', { scope: 'col' }, softName(s))))),
     h('tbody', null, m.hard.map((hk) => h('tr', null,
@@ -229,7 +229,15 @@ function explorerPanel(ctx, hard, pick) {
     }
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); run(); });
-  return { el: panel(t('gov.explorer'), t('gov.explorer.sub'), form, box), run, set: (s, hk) => { soft.value = s; hardSel.value = hk; } };
+  // set() takes the whole pair as the map showed it: its lag and level too,
+  // so the explorer opens on the numbers of the clicked cell
+  const set = (s, hk, lg, lv) => {
+    soft.value = s;
+    hardSel.value = hk;
+    if (lg !== undefined) lag.value = String(lg);
+    if (lv !== undefined) level.value = lv;
+  };
+  return { el: panel(t('gov.explorer'), t('gov.explorer.sub'), form, box), run, set };
 }
 
 // ---- team goals -----------------------------------------------------------------------------
@@ -288,18 +296,20 @@ export async function render(main, ctx) {
   const mapBox = h('div', { id: 'gov-map-box' }, h('p', { class: 'hint' }, t('loading')));
   const lagSel = select(LAGS.map((n) => ({ value: n, label: t('gov.lag.n', { n }) })), lag, { name: 'map-lag', id: 'gov-map-lag' });
   const levelSel = select(['team', 'department'].map((v) => ({ value: v, label: t('gov.level.' + v) })), level, { name: 'map-level', id: 'gov-map-level' });
+  let mapSeq = 0;   // a slower reply to an earlier choice must not replace a newer map
   const loadMap = async () => {
+    const seq = ++mapSeq;
     mapBox.replaceChildren(h('p', { class: 'hint' }, t('loading')));
     try {
       const m = await api('/governance/map', { query: { lag: lagSel.value, level: levelSel.value } });
-      if (!ctx.alive()) return;
+      if (!ctx.alive() || seq !== mapSeq) return;
       mapBox.replaceChildren(mapPanel(m, (s, hk) => {
-        explorer.set(s, hk);
+        explorer.set(s, hk, m.lag, m.level);   // the map's lag and level, not the explorer's
         explorer.run();
         explorer.el.scrollIntoView({ block: 'start' });
       }));
     } catch (err) {
-      mapBox.replaceChildren(errorNotice(err));
+      if (seq === mapSeq) mapBox.replaceChildren(errorNotice(err));
     }
   };
   lagSel.addEventListener('change', loadMap);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/utf8.h"
 
 _Static_assert(AN_DIM_ATTR_LAST - AN_DIM_ATTR0 + 1 == AN_ATTR_MAX_KEYS, "one dimension per key slot");
 
@@ -208,7 +209,9 @@ static bool an_attr_scan_row(void *arg, const store_attr_row *r)
 		if (pn == NULL)
 			return false;
 		a->pname = pn;
-		snprintf(a->pname[c], sizeof a->pname[c], "%s", r->text);
+		/* at a character boundary: a cut inside one is not a JSON string,
+		 * and the product would drop out of /metrics/dimensions */
+		utf8_copy(a->pname[c], sizeof a->pname[c], r->text);
 		return true;
 	}
 	case STORE_ATTR_KEY:

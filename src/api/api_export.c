@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "core/utf8.h"
 #include "report/report.h"
 
 #define API_XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,11 +46,11 @@ static void api_export_org(const api_app *app, char *out, size_t n)
 	ks_error e;
 	out[0] = '\0';
 	if (store_voice_get(app->store, &v, false, &e) == KS_OK) {
-		report_utf8_copy(out, n, v.organisation_name); /* cut at a character */
+		utf8_copy(out, n, v.organisation_name); /* cut at a character */
 		store_voice_free(&v);
 	}
 	if (out[0] == '\0' && app->invite && app->invite->org_name[0])
-		report_utf8_copy(out, n, app->invite->org_name);
+		utf8_copy(out, n, app->invite->org_name);
 }
 
 /* The name of an id filter's row ("Team Noord", "Sanne de Vries"); the id
@@ -65,14 +66,14 @@ static void api_export_name(const api_app *app, const char *entity, int64_t id, 
 	const char *first = json_string_value(json_object_get(row, "first_name"));
 	const char *last = json_string_value(json_object_get(row, "last_name"));
 	if (name)
-		report_utf8_copy(out, n, name);
+		utf8_copy(out, n, name);
 	else if (first) {
 		size_t used = 0;
 		out[0] = '\0';
-		report_utf8_append(out, n, &used, first);
+		utf8_append(out, n, &used, first);
 		if (last) {
-			report_utf8_append(out, n, &used, " ");
-			report_utf8_append(out, n, &used, last);
+			utf8_append(out, n, &used, " ");
+			utf8_append(out, n, &used, last);
 		}
 	}
 	json_decref(row);
@@ -89,7 +90,7 @@ static void api_export_product(const api_app *app, int64_t id, char *out, size_t
 	json_array_foreach(json_object_get(dims, "products"), i, pr) {
 		const char *name = json_string_value(json_object_get(pr, "name"));
 		if (json_integer_value(json_object_get(pr, "id")) == id && name && name[0]) {
-			report_utf8_copy(out, n, name);
+			utf8_copy(out, n, name);
 			break;
 		}
 	}

@@ -21,4 +21,19 @@ bool utf8_valid(const char *s, size_t n, size_t *bad);
  * an import mean a byte its encoding does not define. */
 bool utf8_text_ok(const char *s, bool no_c1);
 
+/* Cutting text to a buffer without splitting a character: a cut inside
+ * one leaves bytes that jansson, cairo, libxlsxwriter and the mail check
+ * all refuse, so fixed-size copies of names go through these. */
+
+/* Copy s (NULL = "") into out (n >= 1 bytes), cut at a character boundary
+ * when it does not fit. Returns true when it was cut. */
+bool utf8_copy(char *out, size_t n, const char *s);
+/* Append s to out (n bytes, NUL-terminated, its length *used) as far as it
+ * fits, cut at a character boundary; *used is updated. */
+void utf8_append(char *out, size_t n, size_t *used, const char *s);
+/* A copy of s (NULL = "") in which every byte that does not start a valid
+ * UTF-8 character (utf8_valid's rule) is replaced by U+FFFD; NULL when out
+ * of memory. The caller frees it. */
+char *utf8_clean(const char *s);
+
 #endif

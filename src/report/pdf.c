@@ -15,6 +15,7 @@
 #include <cairo.h>
 #include <cairo-pdf.h>
 
+#include "core/utf8.h"
 #include "report/report.h"
 
 #define PDF_W 841.89   /* A4 landscape, points */
@@ -94,7 +95,7 @@ static void pdf_text(pdf_ctx *p, double x, double y, double w, pdf_align al, con
 	/* The guard of every drawn text: cairo fails the whole surface on one
 	 * string that is not valid UTF-8, so a bad byte becomes U+FFFD here.
 	 * The copy has room for the ellipsis pdf_ellipsize may put in. */
-	char *buf = report_utf8_clean(s);
+	char *buf = utf8_clean(s);
 	size_t cap = buf ? strlen(buf) + 4 : 0;
 	char *grown = buf ? realloc(buf, cap) : NULL;
 	if (grown == NULL) {
@@ -157,7 +158,7 @@ static double pdf_para(pdf_ctx *p, double x, double y, double w, const char *s, 
 	cairo_t *cr = p->cr;
 	pdf_font(cr, size, false, italic);
 	double lead = size * 1.35, used = 0;
-	char *text = report_utf8_clean(s); /* measured below, so checked first */
+	char *text = utf8_clean(s); /* measured below, so checked first */
 	size_t cap = text ? strlen(text) + 8 : 0;
 	char *line = text ? malloc(cap) : NULL, *trial = text ? malloc(cap) : NULL;
 	if (line == NULL || trial == NULL) {
@@ -429,16 +430,16 @@ static double pdf_heading(pdf_ctx *p)
 	}
 	size_t used = 0;
 	fl[0] = '\0';
-	report_utf8_append(fl, cap, &used, lab);
-	report_utf8_append(fl, cap, &used, ": ");
+	utf8_append(fl, cap, &used, lab);
+	utf8_append(fl, cap, &used, ": ");
 	if (d->n_filters == 0)
-		report_utf8_append(fl, cap, &used, none);
+		utf8_append(fl, cap, &used, none);
 	for (size_t i = 0; i < d->n_filters; i++) {
 		if (i)
-			report_utf8_append(fl, cap, &used, "; ");
-		report_utf8_append(fl, cap, &used, report_label(lang, d->filters[i].key));
-		report_utf8_append(fl, cap, &used, ": ");
-		report_utf8_append(fl, cap, &used, d->filters[i].value);
+			utf8_append(fl, cap, &used, "; ");
+		utf8_append(fl, cap, &used, report_label(lang, d->filters[i].key));
+		utf8_append(fl, cap, &used, ": ");
+		utf8_append(fl, cap, &used, d->filters[i].value);
 	}
 	y += pdf_para(p, PDF_MARGIN, y, w, fl, 9.5, false);
 	free(fl);

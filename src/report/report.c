@@ -113,59 +113,6 @@ const char *report_label(report_lang lang, const char *key)
 
 /* ---- UTF-8 ---------------------------------------------------------------------- */
 
-bool report_utf8_copy(char *out, size_t n, const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-	bool cut = len >= n;
-	if (cut) {
-		len = n - 1;
-		/* back off over continuation bytes to the start of the character
-		 * that does not fit whole */
-		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-			len--;
-	}
-	if (len)
-		memcpy(out, s, len);
-	out[len] = '\0';
-	return cut;
-}
-
-void report_utf8_append(char *out, size_t n, size_t *used, const char *s)
-{
-	if (*used + 1 >= n)
-		return;
-	report_utf8_copy(out + *used, n - *used, s);
-	*used += strlen(out + *used);
-}
-
-char *report_utf8_clean(const char *s)
-{
-	if (s == NULL)
-		s = "";
-	size_t len = strlen(s), bad = 0;
-	if (utf8_valid(s, len, &bad))
-		return strdup(s);
-	/* at most every byte becomes the 3 bytes of U+FFFD */
-	char *out = malloc(len * 3 + 1);
-	if (out == NULL)
-		return NULL;
-	size_t o = 0, i = 0;
-	while (i < len) {
-		if (utf8_valid(s + i, len - i, &bad))
-			bad = len - i;
-		memcpy(out + o, s + i, bad);
-		o += bad;
-		i += bad;
-		if (i < len) {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* ---- values in words --------------------------------------------------------------- */
 
 static const report_text report_values[] = {
@@ -197,7 +144,7 @@ void report_value_words(report_lang lang, const json_t *theme_labels, const char
 {
 	const char *w = dim && value ? report_value_table(lang, dim, value) : NULL;
 	if (w) {
-		report_utf8_copy(out, n, w);
+		utf8_copy(out, n, w);
 		return;
 	}
 	if (dim && value && strcmp(dim, "theme") == 0) {
@@ -206,7 +153,7 @@ void report_value_words(report_lang lang, const json_t *theme_labels, const char
 		if (s == NULL)
 			s = json_string_value(json_object_get(l, lang == REPORT_EN ? "nl" : "en"));
 		if (s && s[0]) {
-			report_utf8_copy(out, n, s);
+			utf8_copy(out, n, s);
 			return;
 		}
 	}
@@ -214,7 +161,7 @@ void report_value_words(report_lang lang, const json_t *theme_labels, const char
 		snprintf(out, n, "%s logins", value);
 		return;
 	}
-	report_utf8_copy(out, n, value);
+	utf8_copy(out, n, value);
 }
 
 /* ---- periods in words -------------------------------------------------------------- */
@@ -372,7 +319,7 @@ static void report_key(const json_t *v, char *out, size_t n)
 	if (json_is_object(v))
 		v = json_object_get(v, "name");
 	if (json_is_string(v))
-		report_utf8_copy(out, n, json_string_value(v));
+		utf8_copy(out, n, json_string_value(v));
 	else if (json_is_integer(v))
 		snprintf(out, n, "%lld", (long long)json_integer_value(v));
 	else
@@ -419,18 +366,18 @@ ks_err report_table_read(const json_t *reply, report_table *t, ks_error *e)
 		return err;
 	const json_t *f = json_object_get(reply, "filter");
 	const char *p = json_string_value(json_object_get(f, "period"));
-	report_utf8_copy(t->period, sizeof t->period, p ? p : "");
+	utf8_copy(t->period, sizeof t->period, p ? p : "");
 	p = json_string_value(json_object_get(f, "from"));
-	report_utf8_copy(t->from, sizeof t->from, p ? p : "");
+	utf8_copy(t->from, sizeof t->from, p ? p : "");
 	p = json_string_value(json_object_get(f, "to"));
-	report_utf8_copy(t->to, sizeof t->to, p ? p : "");
+	utf8_copy(t->to, sizeof t->to, p ? p : "");
 	const json_t *gb = json_object_get(reply, "group_by");
 	size_t i;
 	const json_t *v;
 	json_array_foreach(gb, i, v) {
 		if (i >= 2 || !json_is_string(v))
 			return ks_fail(e, KS_ERR_INVALID, NULL, "not a /metrics reply: group_by");
-		report_utf8_copy(t->dim[i], sizeof t->dim[i], json_string_value(v));
+		utf8_copy(t->dim[i], sizeof t->dim[i], json_string_value(v));
 		t->n_dims = (int)i + 1;
 	}
 	const json_t *rows = json_object_get(reply, "rows");

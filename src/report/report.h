@@ -86,22 +86,10 @@ void report_value_words(report_lang lang, const json_t *theme_labels, const char
  * "november 2026", "4e kwartaal 2026", "laatste 30 dagen"... into out. */
 void report_period_words(report_lang lang, const char *label, char *out, size_t n);
 
-/* ---- text as cairo and libxlsxwriter take it (report.c) ----
- * Both refuse or corrupt a string that is not valid UTF-8 (cairo fails the
- * whole PDF, libxlsxwriter writes it into the XML and the workbook does not
- * open), so every cut here is at a character boundary and every string is
- * checked before either library sees it. */
-
-/* Copy s (NULL = "") into out (n >= 1 bytes), cut at a character boundary
- * when it does not fit. Returns true when it was cut. */
-bool report_utf8_copy(char *out, size_t n, const char *s);
-/* Append s to out (n bytes, NUL-terminated, its length *used) as far as it
- * fits, cut at a character boundary; *used is updated. */
-void report_utf8_append(char *out, size_t n, size_t *used, const char *s);
-/* A copy of s (NULL = "") in which every byte that does not start a valid
- * UTF-8 character (core/utf8.h's rule) is replaced by U+FFFD; NULL when out
- * of memory. The caller frees it. */
-char *report_utf8_clean(const char *s);
+/* Every string handed to cairo or libxlsxwriter is cut with utf8_copy /
+ * utf8_append and checked with utf8_clean (core/utf8.h): both libraries
+ * refuse or corrupt a string that is not valid UTF-8 (cairo fails the whole
+ * PDF, libxlsxwriter writes it into the XML and the workbook does not open). */
 
 /* Set-up once before any thread renders (fontconfig's configuration),
  * and the release of the libraries' static caches at exit, after the last

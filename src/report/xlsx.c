@@ -15,6 +15,7 @@
 
 #include <xlsxwriter.h>
 
+#include "core/utf8.h"
 #include "report/report.h"
 
 typedef struct xlsx_fmt {
@@ -55,7 +56,7 @@ static void xlsx_formats(lxw_workbook *wb, xlsx_fmt *f)
  * that does not open. A bad byte becomes U+FFFD. false: out of memory. */
 static bool xlsx_str(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const char *s, lxw_format *f)
 {
-	char *clean = report_utf8_clean(s);
+	char *clean = utf8_clean(s);
 	if (clean == NULL)
 		return false;
 	worksheet_write_string(ws, r, c, clean, f);
@@ -247,8 +248,8 @@ ks_err report_xlsx(const report_doc *d, const char *tmpdir, ks_buf *out, ks_erro
 	}
 	char title[256];
 	report_title(d->lang, &t, title, sizeof title);
-	char *company = report_utf8_clean(d->org_name);
-	char *ctitle = report_utf8_clean(title);
+	char *company = utf8_clean(d->org_name);
+	char *ctitle = utf8_clean(title);
 	lxw_doc_properties props = {.title = ctitle, .company = company, .comments = (char *)"klantstem"};
 	if (company && ctitle)
 		workbook_set_properties(wb, &props);

@@ -435,7 +435,9 @@ def main(t):
         t.check(st == 200 and {a["key"] for a in dims.get("attributes", [])} == {"loyalty", "postcode"} and
                 len(dims.get("products", [])) == 4, "GET /metrics/dimensions lists 2 keys and 4 products",
                 ks.got(st, dims))
-        write(os.path.join(d, "products2.csv"), ["external_id,name", "P-VERZ,Verzekering"])
+        # P-LANG: a name of 60 two-byte letters (120 bytes), past the index's
+        # 95-byte name: it must be cut between letters, or it is no JSON string
+        write(os.path.join(d, "products2.csv"), ["external_id,name", "P-VERZ,Verzekering", "P-LANG," + "é" * 60])
         write(os.path.join(d, "holdings2.csv"), ["customer_external_id,product_external_id,since,until"] +
               ["K%04d,P-VERZ,2026-01-01," % i for i in range(0, N_CUSTOMERS, 2)])
         write(os.path.join(d, "customers2.csv"), ["external_id,name,language,loyalty"] +
@@ -464,6 +466,9 @@ def main(t):
         st, _, dims = srv.get("/api/v1/metrics/dimensions")
         t.check(st == 200 and "Verzekering" in [p["name"] for p in dims.get("products", [])],
                 "GET /metrics/dimensions names the new product", ks.got(st, dims))
+        t.check(st == 200 and "é" * 47 in [p["name"] for p in dims.get("products", [])],
+                "a 120-byte product name is listed, cut to 47 whole letters (94 of the 95 bytes)",
+                [p["name"] for p in dims.get("products", [])])
         # ---- an erased customer's answers lose their attributes (they are personal data)
         gold_cids = sorted({r["cid"] for r in ref2.rows if ref2.attr_label(r, "loyalty") == "gold"})
         victim = gold_cids[0]

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/utf8.h"
 #include "report/report.h"
 
 static void period(report_lang l, const char *label, const char *want)
@@ -194,31 +195,31 @@ static void test_utf8_copy(void **state)
 {
 	(void)state;
 	char out[16];
-	assert_true(report_utf8_copy(out, 4, "\xC3\xA9\xC3\xA9\xC3\xA9")); /* 6 bytes into 3 + NUL */
+	assert_true(utf8_copy(out, 4, "\xC3\xA9\xC3\xA9\xC3\xA9")); /* 6 bytes into 3 + NUL */
 	assert_string_equal(out, "\xC3\xA9");
-	assert_false(report_utf8_copy(out, 7, "\xC3\xA9\xC3\xA9\xC3\xA9"));
+	assert_false(utf8_copy(out, 7, "\xC3\xA9\xC3\xA9\xC3\xA9"));
 	assert_string_equal(out, "\xC3\xA9\xC3\xA9\xC3\xA9");
-	assert_true(report_utf8_copy(out, 3, "a\xE2\x82\xAC"));
+	assert_true(utf8_copy(out, 3, "a\xE2\x82\xAC"));
 	assert_string_equal(out, "a");
-	assert_true(report_utf8_copy(out, 4, "\xF0\x9F\x98\x80"));
+	assert_true(utf8_copy(out, 4, "\xF0\x9F\x98\x80"));
 	assert_string_equal(out, "");
-	assert_false(report_utf8_copy(out, 1, NULL));
+	assert_false(utf8_copy(out, 1, NULL));
 	assert_string_equal(out, "");
 
 	char line[8] = "";
 	size_t used = 0;
-	report_utf8_append(line, sizeof line, &used, "ab");
-	report_utf8_append(line, sizeof line, &used, "\xE2\x82\xAC");   /* 5 bytes */
-	report_utf8_append(line, sizeof line, &used, "\xC3\xA9\xC3\xA9"); /* room for one é */
+	utf8_append(line, sizeof line, &used, "ab");
+	utf8_append(line, sizeof line, &used, "\xE2\x82\xAC");   /* 5 bytes */
+	utf8_append(line, sizeof line, &used, "\xC3\xA9\xC3\xA9"); /* room for one é */
 	assert_string_equal(line, "ab\xE2\x82\xAC\xC3\xA9");
 	assert_int_equal(used, 7);
-	report_utf8_append(line, sizeof line, &used, "x"); /* full: nothing */
+	utf8_append(line, sizeof line, &used, "x"); /* full: nothing */
 	assert_string_equal(line, "ab\xE2\x82\xAC\xC3\xA9");
 }
 
 static void clean(const char *in, const char *want)
 {
-	char *got = report_utf8_clean(in);
+	char *got = utf8_clean(in);
 	assert_non_null(got);
 	assert_string_equal(got, want);
 	free(got);

@@ -409,9 +409,11 @@ ks_err api_kpi_import(http_req *req, ks_error *e)
 		return err;
 	}
 	api_audit(req, "kpi.import", "kpi", 0, json_pack("{s:I}", "rows", (json_int_t)k.rows));
-	http_reply_json(req, 200, json_pack("{s:I, s:I, s:I, s:I}", "rows", (json_int_t)k.rows, "kpis",
-					    (json_int_t)k.kpis, "units", (json_int_t)k.units, "periods",
-					    (json_int_t)k.periods));
+	/* rows: the values stored (distinct KPI, unit and month); lines: the
+	 * file's rows read (a later line of the same three replaced an earlier) */
+	http_reply_json(req, 200, json_pack("{s:I, s:I, s:I, s:I, s:I}", "rows", (json_int_t)k.rows, "lines",
+					    (json_int_t)k.lines, "kpis", (json_int_t)k.kpis, "units",
+					    (json_int_t)k.units, "periods", (json_int_t)k.periods));
 	return KS_OK;
 }
 
@@ -445,6 +447,11 @@ ks_err api_kpi_series(http_req *req, ks_error *e)
 		return ks_fail(e, KS_ERR_INVALID, "level", "level must be team, department or organisation");
 	if (kpi_home(req) < 0)
 		return ks_fail(e, KS_ERR_FORBIDDEN, NULL, "your account is not linked to a unit");
+	/* from alone defaults to to = this month: a later from is the
+	 * parameter at fault, not the to nobody gave */
+	if (from && to == NULL && strlen(from) == 7 && strcmp(from, dto) > 0)
+		return ks_fail(e, KS_ERR_INVALID, "from", "from (%.7s) is after this month (%s): give to as well",
+			       from, dto);
 	dc_policy pol = api_policy(app);
 	gov_series g;
 	err = gov_series_get_pol(app->store, app->index, &pol, kpi, level, from ? from : dfrom, to ? to : dto, &g, e);
@@ -514,9 +521,9 @@ ks_err api_kpi_targets_get(http_req *req, ks_error *e)
 static ks_err kpi_target_key(api_app *app, const char *kpi, ks_error *e)
 {
 	if (gov_kpi_is_soft(kpi)) {
-		size_t n = strlen(kpi);
-		if (strncmp(kpi, "theme:", 6) == 0 && (n == 6 || n > 46))
-			return ks_fail(e, KS_ERR_INVALID, "kpi", "theme:<id> names a theme of the taxonomy");
+		if (strncmp(kpi, "theme:", 6) == 0 && !kpi_theme_key_valid(kpi))
+			return ks_fail(e, KS_ERR_INVALID, "kpi", "theme:<id> names a theme of the taxonomy (an id of "
+				       "1 to %d of a-z, 0-9 and _)", KPI_THEME_ID_MAX);
 		return KS_OK;
 	}
 	store_kpi k;

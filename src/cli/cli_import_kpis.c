@@ -66,8 +66,14 @@ int cli_import_kpis_run(int argc, char **argv)
 		fprintf(stderr, "klantstem: %s: nothing imported\n", file);
 		return 1;
 	}
-	printf("%s: %zu value%s of %zu KPI%s for %zu unit%s over %zu month%s imported\n", file, k.rows,
+	/* values: distinct (KPI, unit, month) stored; a file that gives one
+	 * twice says so, rather than counting its lines as values */
+	printf("%s: %zu value%s of %zu KPI%s for %zu unit%s over %zu month%s imported", file, k.rows,
 	       k.rows == 1 ? "" : "s", k.kpis, k.kpis == 1 ? "" : "s", k.units, k.units == 1 ? "" : "s", k.periods,
 	       k.periods == 1 ? "" : "s");
+	if (k.lines != k.rows)
+		printf(" (from %zu lines: a later line of the same KPI, unit and month replaced an earlier one)",
+		       k.lines);
+	printf("\n");
 	return 0;
 }

@@ -8,6 +8,8 @@
 #include "governance/kpi.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,12 @@ bool kpi_key_valid(const char *key)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
 			return false;
 	return n >= 1 && n <= KPI_KEY_MAX;
+}
+
+bool kpi_theme_key_valid(const char *key)
+{
+	return key != NULL && strncmp(key, "theme:", 6) == 0 && strlen(key + 6) <= KPI_THEME_ID_MAX &&
+	       kpi_key_valid(key + 6);
 }
 
 static bool kpi_digits(const char *p, size_t n)
@@ -144,6 +152,7 @@ typedef struct kpi_imp {
 	size_t n_units;
 	bool semi;
 	int col[KC__N];      /* column index of each, -1 = missing */
+	int n_cols;          /* the header's fields without the empty ones at its end */
 } kpi_imp;
 
 /* Trim spaces and tabs in place. */
@@ -173,8 +182,16 @@ static ks_err kpi_header(kpi_imp *x, const csv_row *h, ks_error *e)
 {
 	for (int c = 0; c < KC__N; c++)
 		x->col[c] = -1;
-	for (int i = 0; i < h->n; i++) {
+	/* a spreadsheet that saw a cell beside the table writes a trailing
+	 * separator on every line: empty columns at the end are no columns */
+	x->n_cols = h->n;
+	while (x->n_cols > 0 && kpi_trim(h->field[x->n_cols - 1])[0] == '\0')
+		x->n_cols--;
+	for (int i = 0; i < x->n_cols; i++) {
 		char *name = kpi_trim(h->field[i]);
+		if (name[0] == '\0')
+			return ks_fail(e, KS_ERR_INVALID, "", "column %d has no name (the columns are kpi, unit, "
+				       "period, value)", i + 1);
 		int c = 0;
 		while (c < KC__N && strcasecmp(name, kpi_cols[c]) != 0)
 			c++;
@@ -236,17 +253,87 @@ static ks_err kpi_find_unit(const kpi_imp *x, const char *v, int64_t *id, ks_err
 	return KS_OK;
 }
 
-/* A number (a semicolon file's decimal comma is a point by now). */
-static ks_err kpi_number(char *v, double *out, ks_error *e)
+/* Does v[0..n) read [+-]?D+(SEP D+)? with SEP sep (0: none), D a digit? */
+static bool kpi_plain(const char *v, char sep)
+{
+	const char *p = v + (*v == '-' || *v == '+');
+	size_t d = 0;
+	while (p[d] >= '0' && p[d] <= '9')
+		d++;
+	if (d == 0)
+		return false;
+	p += d;
+	if (*p == '\0')
+		return true;
+	if (sep == 0 || *p != sep || !(p[1] >= '0' && p[1] <= '9'))
+		return false;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		;
+	return *p == '\0';
+}
+
+/* 1.234 or -12.345.678,5: digits grouped by thousands with a point, then
+ * maybe a decimal comma (a Dutch spreadsheet's number format). */
+static bool kpi_grouped(const char *v)
+{
+	const char *p = v + (*v == '-' || *v == '+');
+	size_t d = 0;
+	while (p[d] >= '0' && p[d] <= '9')
+		d++;
+	if (d < 1 || d > 3)
+		return false;
+	p += d;
+	bool group = false;
+	while (*p == '.') {
+		for (int i = 1; i <= 3; i++)
+			if (!(p[i] >= '0' && p[i] <= '9'))
+				return false;
+		p += 4;
+		group = true;
+	}
+	return group && (*p == '\0' || (*p == ',' && kpi_plain(p - 1, ',')));
+}
+
+/* A number as people write it in a CSV file, read the same whatever the
+ * process's locale: strtod would take hex (0x1A), exponents (1e-999 is 0),
+ * inf and nan, and a locale's own decimal separator. A comma file: digits
+ * with an optional sign and decimal point (-41.5). A semicolon file
+ * (decimal comma, whether the field is quoted or not): -41,5, and a point
+ * only between groups of three digits (1.234,56 = 1234.56); any other
+ * point is refused rather than guessed at (1.5 means 15 to some and 1,5 to
+ * others). */
+static ks_err kpi_number(char *v, bool semi, double *out, ks_error *e)
 {
 	if (v[0] == '\0')
 		return ks_fail(e, KS_ERR_INVALID, "value", "value is empty");
+	char buf[64];
+	size_t n = strlen(v);
+	bool ok = n < sizeof buf;
+	if (ok && semi && strchr(v, '.')) {
+		if (!kpi_grouped(v))
+			return ks_fail(e, KS_ERR_INVALID, "value", "value '%.40s': a semicolon-separated file writes "
+				       "decimals with a comma (41,5); a point only groups thousands (1.234,56)", v);
+		size_t k = 0;
+		for (const char *p = v; *p; p++)
+			if (*p != '.')
+				buf[k++] = *p;
+		buf[k] = '\0';
+	} else if (ok) {
+		memcpy(buf, v, n + 1);
+	}
+	if (!ok || !kpi_plain(buf, semi ? ',' : '.'))
+		return ks_fail(e, KS_ERR_INVALID, "value", "value '%.40s' is not a number (digits, a sign and a "
+			       "decimal %s, e.g. %s)%s", v, semi ? "comma" : "point", semi ? "-41,5" : "-41.5",
+			       !semi && strchr(v, ',') ? " (a decimal comma only in a semicolon-separated file)" : "");
+	/* strtod reads the locale's decimal separator */
+	char *sep = strchr(buf, semi ? ',' : '.');
+	const char *dp = localeconv()->decimal_point;
+	if (sep)
+		*sep = dp && dp[0] && !dp[1] ? dp[0] : '.';
+	errno = 0;
 	char *end = NULL;
-	double d = strtod(v, &end);
-	if (end == v || *end != '\0' || isspace((unsigned char)v[0]))
-		return ks_fail(e, KS_ERR_INVALID, "value", "value '%.40s' is not a number%s", v,
-			       strchr(v, ',') ? " (a decimal comma only in a semicolon-separated file)" : "");
-	if (!kpi_value_valid(d))
+	double d = strtod(buf, &end);
+	if (errno == ERANGE || !kpi_value_valid(d) || end == buf || *end != '\0')
 		return ks_fail(e, KS_ERR_INVALID, "value", "value must be a finite number of at most 1e15");
 	*out = d;
 	return KS_OK;
@@ -255,13 +342,17 @@ static ks_err kpi_number(char *v, double *out, ks_error *e)
 static ks_err kpi_row(const kpi_imp *x, const csv_row *r, store_kpi_value *v, ks_error *e)
 {
 	memset(v, 0, sizeof *v);
-	if (r->n != KC__N)
-		return ks_fail(e, KS_ERR_INVALID, "", "%d fields where the header has %d", r->n, KC__N);
-	/* a semicolon file's commas back: a decimal point in the value, a
-	 * comma elsewhere (a unit's name may hold one) */
+	if (r->n < x->n_cols)
+		return ks_fail(e, KS_ERR_INVALID, "", "%d fields where the header has %d", r->n, x->n_cols);
+	for (int i = x->n_cols; i < r->n; i++)
+		if (kpi_trim(r->field[i])[0] != '\0')
+			return ks_fail(e, KS_ERR_INVALID, "", "%d fields where the header has %d (field %d is '%.40s')",
+				       r->n, x->n_cols, i + 1, r->field[i]);
+	/* a semicolon file's commas back (a unit's name may hold one); the
+	 * value's, quoted or not, are its decimal comma (kpi_number) */
 	for (int c = 0; x->semi && c < KC__N; c++)
 		for (char *p = r->field[x->col[c]]; (p = strchr(p, KPI_SEP_MARK)) != NULL; p++)
-			*p = c == KC_VALUE ? '.' : ',';
+			*p = ',';
 	for (int c = 0; c < KC__N; c++)
 		if (!utf8_text_ok(r->field[x->col[c]], true))
 			return ks_fail(e, KS_ERR_INVALID, kpi_cols[c], "%s is not UTF-8 text (a file in another "
@@ -278,7 +369,7 @@ static ks_err kpi_row(const kpi_imp *x, const csv_row *r, store_kpi_value *v, ks
 			memcpy(v->period, p, 8);
 	}
 	if (!err)
-		err = kpi_number(kpi_trim(r->field[x->col[KC_VALUE]]), &v->value, e);
+		err = kpi_number(kpi_trim(r->field[x->col[KC_VALUE]]), x->semi, &v->value, e);
 	return err;
 }
 
@@ -302,6 +393,27 @@ static size_t kpi_distinct_ids(const store_kpi_value *v, size_t n, bool unit)
 	for (size_t i = 0; i < n; i++)
 		k += i == 0 || ids[i] != ids[i - 1];
 	free(ids);
+	return k;
+}
+
+static int kpi_cmp_value(const void *a, const void *b)
+{
+	const store_kpi_value *x = a, *y = b;
+	if (x->kpi_id != y->kpi_id)
+		return (x->kpi_id > y->kpi_id) - (x->kpi_id < y->kpi_id);
+	if (x->unit_id != y->unit_id)
+		return (x->unit_id > y->unit_id) - (x->unit_id < y->unit_id);
+	return strcmp(x->period, y->period);
+}
+
+/* Distinct (kpi, unit, period) among v: the values stored. Sorts v (after
+ * the store has them). */
+static size_t kpi_distinct_values(store_kpi_value *v, size_t n)
+{
+	qsort(v, n, sizeof *v, kpi_cmp_value);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += i == 0 || kpi_cmp_value(&v[i], &v[i - 1]) != 0;
 	return k;
 }
 
@@ -375,10 +487,11 @@ static ks_err kpi_import_doc(kpi_imp *x, csv_doc *d, kpi_import_counts *out, int
 		}
 	}
 	if (!err && out) {
-		out->rows = n;
+		out->lines = n;
 		out->kpis = kpi_distinct_ids(v, n, false);
 		out->units = kpi_distinct_ids(v, n, true);
 		out->periods = kpi_distinct_periods(v, n);
+		out->rows = kpi_distinct_values(v, n);
 	}
 	free(v);
 	return err;
@@ -392,6 +505,22 @@ ks_err kpi_import_csv(ks_store *s, char *buf, size_t len, kpi_import_counts *out
 		memset(out, 0, sizeof *out);
 	csv_skip_bom(buf, &len);
 	buf[len] = '\0';
+	/* CR-only line ends (an old Mac's or some exports'): read as LF; a CR
+	 * in a quoted name is then the line break the org tree stores */
+	bool cr_only = memchr(buf, '\n', len) == NULL;
+	for (size_t i = 0; cr_only && i < len; i++)
+		if (buf[i] == '\r')
+			buf[i] = '\n';
+	/* a NUL would end a field early, silently */
+	const char *nul = memchr(buf, '\0', len);
+	if (nul) {
+		*line = 1;
+		for (const char *p = buf; p < nul; p++)
+			*line += *p == '\n';
+		free(buf);
+		return ks_fail(e, KS_ERR_INVALID, "", "the line holds a NUL byte (a binary file, or text in "
+			       "UTF-16? save it as UTF-8 CSV)");
+	}
 	x.semi = csv_semicolon_file(buf, len);
 	if (x.semi && memchr(buf, KPI_SEP_MARK, len)) {
 		free(buf);

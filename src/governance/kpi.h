@@ -24,6 +24,9 @@
 
 /* [a-z0-9_]{1,40}. */
 bool kpi_key_valid(const char *key);
+/* A theme's soft key: "theme:" and 1..KPI_THEME_ID_MAX of a-z, 0-9 and _. */
+#define KPI_THEME_ID_MAX 40
+bool kpi_theme_key_valid(const char *key);
 /* 'YYYY-MM', year 1900..2999, month 01..12. */
 bool kpi_period_valid(const char *p);
 /* 'YYYY', 'YYYY-Qn' (n 1..4) or 'YYYY-MM'. */
@@ -44,7 +47,9 @@ ks_err kpi_check(const store_kpi *k, ks_error *e);
 
 /* What an import wrote. */
 typedef struct kpi_import_counts {
-	size_t rows;        /* values written (inserted or replaced) */
+	size_t rows;        /* values written (inserted or replaced): distinct (kpi, unit, period) */
+	size_t lines;       /* rows of the file read; more than rows when a later line gave the
+	                     * same KPI, unit and month again (the later one is kept) */
 	size_t kpis;        /* distinct KPIs among them */
 	size_t units;       /* distinct org units */
 	size_t periods;     /* distinct months */
@@ -54,11 +59,15 @@ typedef struct kpi_import_counts {
  * "import". buf[0..len) is taken over (freed here; it needs one byte past
  * len). The file: a header naming the columns kpi, unit, period, value (any
  * order and case; other columns are an error), then a row per value; a
- * UTF-8 BOM, CRLF line ends, quoted fields and a semicolon file (a Dutch
- * spreadsheet's, whose values may have a decimal comma) are read as such.
+ * UTF-8 BOM, CRLF or CR-only line ends, quoted fields, empty columns at the
+ * end of every line (a trailing separator) and a semicolon file (a Dutch
+ * spreadsheet's, whose values have a decimal comma, quoted or not, and may
+ * group thousands with a point: 1.234,56) are read as such.
  * kpi: a hard KPI's key (a soft key is refused); unit: an org unit's id or
  * its exact name (a name several units carry is refused); period:
- * 'YYYY-MM'; value: a number. The same (kpi, unit, period) twice: the
+ * 'YYYY-MM'; value: a number in plain decimals (no exponent, hex, inf or
+ * nan; in a semicolon file any point that does not group thousands is
+ * refused). A NUL byte is refused at its line. The same (kpi, unit, period) twice: the
  * later row wins.
  * On error: *line = the line of the file at fault (1 = the header, 0 =
  * none: the whole file or the database), e->field = the column ("kpi",

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "disclose/canon.h"
+#include "governance/kpi.h"
 #include "pulse/pulse.h"
 
 static const char *const gov_soft_words[] = {"nps", "grade", "ces", "enps", "response_rate", "case_sla", NULL};
@@ -718,8 +719,9 @@ static ks_err gov_check_key(const char *kpi, ks_error *e)
 	if (n == 0 || n >= sizeof ((gov_series *)0)->kpi)
 		return ks_fail(e, KS_ERR_INVALID, "kpi", "kpi must be a KPI key or a soft KPI (nps, grade, ces, "
 			       "enps, response_rate, case_sla, theme:<id>)");
-	if (strncmp(kpi, "theme:", 6) == 0 && (n == 6 || n - 6 > 40))
-		return ks_fail(e, KS_ERR_INVALID, "kpi", "theme:<id> names a theme of the taxonomy");
+	if (strncmp(kpi, "theme:", 6) == 0 && !kpi_theme_key_valid(kpi))
+		return ks_fail(e, KS_ERR_INVALID, "kpi", "theme:<id> names a theme of the taxonomy (an id of 1 to %d "
+			       "of a-z, 0-9 and _)", KPI_THEME_ID_MAX);
 	return KS_OK;
 }
 

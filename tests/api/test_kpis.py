@@ -536,7 +536,8 @@ def test_import(t, srv, org):
     # the same parser over HTTP
     st, _, b = srv.request("POST", "/api/v1/kpis/import", (MESSY % org).encode("utf-8"),
                            headers={"Content-Type": "text/csv"})
-    t.eq((st, b), (200, {"rows": 4, "kpis": 2, "units": 3, "periods": 2}), "POST /kpis/import the messy file")
+    t.eq((st, b), (200, {"rows": 4, "lines": 4, "kpis": 2, "units": 3, "periods": 2}),
+         "POST /kpis/import the messy file")
     with open(bad, encoding="utf-8") as f:
         text = f.read()
     before = srv.sql("SELECT count(*) FROM kpi_values")[0][0]
@@ -549,7 +550,8 @@ def test_import(t, srv, org):
             None, "an empty body -> 422")
     # the web page's form: {"csv": text}
     st, _, b = srv.post("/api/v1/kpis/import", {"csv": MESSY % org})
-    t.eq((st, b), (200, {"rows": 4, "kpis": 2, "units": 3, "periods": 2}), "POST /kpis/import {\"csv\": text}")
+    t.eq((st, b), (200, {"rows": 4, "lines": 4, "kpis": 2, "units": 3, "periods": 2}),
+         "POST /kpis/import {\"csv\": text}")
     t.error(srv.post("/api/v1/kpis/import", {"csv": text}), 422, "invalid", "lines[4].period",
             "{\"csv\": the bad file} -> 422 lines[4].period")
     t.error(srv.post("/api/v1/kpis/import", {"csv": 5}), 422, "invalid", "csv", "{\"csv\": 5} -> 422 csv")
@@ -625,9 +627,133 @@ def test_theme_shares(t):
                 ks.short((shown, open_cells)))
         t.near(got[u["T3"]], 6 / 12, 1e-9, "team T3: 6 of 12 analysed answers about waiting (three employees)")
         t.near(got[u["Y"]], 6 / 12, 1e-9, "department Y: the same answers, the same share")
+        test_big_tree(t, srv, u)
     finally:
         srv.stop()
         srv.cleanup()
+
+
+def imp(srv, name, data):
+    """`klantstem import kpis` of data (str or bytes) -> (rc, stdout first line, stderr first line, path)."""
+    p = os.path.join(srv.dir, name)
+    with open(p, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+    rc, out, err = ks.run_cli(["import", "kpis", "--db", srv.db, p])
+    return rc, out.strip(), (err.splitlines()[0] if err else ""), p
+
+
+def stored(srv, unit, period):
+    r = srv.sql("SELECT v.value FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id WHERE k.key = 'cost_to_serve'"
+                " AND v.unit_id = ? AND v.period = ?", (unit, period))
+    return r[0][0] if r else None
+
+
+def test_import_numbers(t, srv, org):
+    """M2, L2-L8: numbers as spreadsheets write them, and the files they save."""
+    a2 = org["a2"]
+    # M2: a semicolon file's point groups thousands; any other point is refused, not guessed at
+    rc, out, err, p = imp(srv, "thousands.csv", "kpi;unit;period;value\ncost_to_serve;%d;2027-01;1.234\n"
+                          "cost_to_serve;%d;2027-02;1.234,56\ncost_to_serve;%d;2027-03;-12.345.678,5\n" % (a2, a2, a2))
+    t.eq(rc, 0, "semicolon file with thousands points imports", )
+    t.eq([stored(srv, a2, m) for m in ("2027-01", "2027-02", "2027-03")], [1234.0, 1234.56, -12345678.5],
+         "1.234 -> 1234, 1.234,56 -> 1234.56, -12.345.678,5 -> -12345678.5 (not 1.234)")
+    for v in ("1.5", "1.23", "1.2345", "12.34,5,6", ".5"):
+        rc, out, err, p = imp(srv, "point.csv", "kpi;unit;period;value\ncost_to_serve;%d;2027-04;%s\n" % (a2, v))
+        t.check(rc == 1 and err.startswith("%s:2: value: " % p) and "decimals with a comma" in err
+                or rc == 1 and err.startswith("%s:2: value: " % p) and "not a number" in err,
+                "semicolon file: %r is refused at line 2 naming value" % v, err)
+    rc, out, err, p = imp(srv, "point.csv", "kpi;unit;period;value\ncost_to_serve;%d;2027-04;1.5\n" % a2)
+    t.eq(err, "%s:2: value: value '1.5': a semicolon-separated file writes decimals with a comma (41,5); a point "
+         "only groups thousands (1.234,56)" % p, "... 1.5 with the reason (a decimal comma file)")
+    # L4: a quoted decimal comma in a semicolon file
+    rc, out, err, p = imp(srv, "quoted.csv", "kpi;unit;period;value\ncost_to_serve;%d;2027-04;\"41,5\"\n" % a2)
+    t.eq((rc, stored(srv, a2, "2027-04")), (0, 41.5), "semicolon file: a quoted \"41,5\" is 41.5")
+    # L2: plain decimals only, whatever strtod would take
+    for v in ("0x1A", "1e-999", "1e3", "inf", "nan", "1e999", "5.", "- 5", "+-5", "1" * 400):
+        rc, out, err, p = imp(srv, "num.csv", "kpi,unit,period,value\ncost_to_serve,%d,2027-05,\"%s\"\n" % (a2, v))
+        t.check(rc == 1 and err.startswith("%s:2: value: value " % p) and stored(srv, a2, "2027-05") is None,
+                "comma file: %r refused at line 2 naming value, nothing stored" % v[:12], err)
+    rc, out, err, p = imp(srv, "num.csv", "kpi,unit,period,value\ncost_to_serve,%d,2027-05,+7.25\n" % a2)
+    t.eq((rc, stored(srv, a2, "2027-05")), (0, 7.25), "comma file: +7.25 is 7.25")
+    # L3: a NUL byte names its line, nothing is cut short
+    rc, out, err, p = imp(srv, "nul.csv", b"kpi,unit,period,value\ncost_to_serve,%d,2027-06,1\n"
+                          b"cost_to_serve,%d\x00zz,2027-06,1\n" % (a2, a2))
+    t.eq((rc, err), (1, "%s:3: the line holds a NUL byte (a binary file, or text in UTF-16? save it as UTF-8 CSV)"
+                     % p), "a NUL byte at line 3 -> FILE:3: refused")
+    t.eq(stored(srv, a2, "2027-06"), None, "... nothing of that file stored")
+    st, _, b = srv.request("POST", "/api/v1/kpis/import", b"kpi,unit,period,value\ncost_to_serve,%d\x00,2027-06,1\n"
+                           % a2, headers={"Content-Type": "text/csv"})
+    t.error((st, None, b), 422, "invalid", "lines[2]", "POST /kpis/import with a NUL at line 2 -> 422 lines[2]")
+    # L5: CR-only line ends; an empty trailing column (a trailing ';')
+    rc, out, err, p = imp(srv, "cr.csv", "kpi,unit,period,value\rcost_to_serve,%d,2027-07,3\r" % a2)
+    t.eq((rc, stored(srv, a2, "2027-07")), (0, 3.0), "CR-only line ends are read as lines")
+    rc, out, err, p = imp(srv, "cr2.csv", "kpi,unit,period,value\rcost_to_serve,%d,2027-07,4\rcost_to_serve,%d,"
+                          "2027-13,4\r" % (a2, a2))
+    t.eq((rc, err), (1, "%s:3: period: period '2027-13' must be a month YYYY-MM" % p),
+         "... and an error in such a file names its line (3)")
+    rc, out, err, p = imp(srv, "trail.csv", "kpi;unit;period;value;\r\ncost_to_serve;%d;2027-08;2,5;\r\n"
+                          "cost_to_serve;%d;2027-09;3;;\r\n" % (a2, a2))
+    t.eq((rc, stored(srv, a2, "2027-08"), stored(srv, a2, "2027-09")), (0, 2.5, 3.0),
+         "a trailing ';' on every line (empty columns at the end) is no column")
+    rc, out, err, p = imp(srv, "trail2.csv", "kpi;unit;period;value\ncost_to_serve;%d;2027-10;1;x\n" % a2)
+    t.eq((rc, err), (1, "%s:2: 5 fields where the header has 4 (field 5 is 'x')" % p),
+         "a trailing field that is not empty is refused, naming it")
+    rc, out, err, p = imp(srv, "gap.csv", "kpi;;unit;period;value\n")
+    t.eq((rc, err), (1, "%s:1: column 2 has no name (the columns are kpi, unit, period, value)" % p),
+         "an empty column name between others -> refused at line 1")
+    # L6: the count is of values stored, not of lines
+    rc, out, err, p = imp(srv, "dup.csv", "kpi,unit,period,value\ncost_to_serve,%d,2027-11,1\n"
+                          "cost_to_serve,%d,2027-11,2\n" % (a2, a2))
+    t.eq((rc, out), (0, "%s: 1 value of 1 KPI for 1 unit over 1 month imported (from 2 lines: a later line of the "
+                     "same KPI, unit and month replaced an earlier one)" % p), "two lines of one value: 1 value")
+    t.eq(stored(srv, a2, "2027-11"), 2.0, "... the later line's")
+    st, _, b = srv.request("POST", "/api/v1/kpis/import", ("kpi,unit,period,value\ncost_to_serve,%d,2027-12,1\n"
+                           "cost_to_serve,%d,2027-12,2\n" % (a2, a2)).encode(), headers={"Content-Type": "text/csv"})
+    t.eq((st, b), (200, {"rows": 1, "lines": 2, "kpis": 1, "units": 1, "periods": 1}),
+         "POST /kpis/import: rows = values stored (1), lines = lines read (2)")
+    # L7: a theme key's id
+    for kpi in ("theme:<img src=x onerror=alert(1)>", "theme:Wacht", "theme:" + "a" * 41, "theme:a b"):
+        t.error(srv.request("PUT", "/api/v1/kpi-targets", {"kpi": kpi, "unit_id": org["a1"], "period": "2027",
+                                                           "target": 1}), 422, "invalid", "kpi",
+                "target on %r -> 422 kpi" % kpi[:20])
+        t.error(series(srv, kpi.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E"), "team", "2026-01",
+                       "2026-02"), 422, "invalid", "kpi", "series of %r -> 422 kpi" % kpi[:20])
+    st, _, b = srv.request("PUT", "/api/v1/kpi-targets", {"kpi": "theme:" + "a" * 40, "unit_id": org["a1"],
+                                                          "period": "2027", "target": 1})
+    t.eq(st, 200, "a target on theme:<40 characters> is taken")
+    # L8: from after this month without to names from
+    t.error(srv.get("/api/v1/kpi-series?kpi=nps&level=team&from=2026-07"), 422, "invalid", "from",
+            "from=2026-07 (after June 2026) without to -> 422 from")
+    st, _, b = srv.get("/api/v1/kpi-series?kpi=nps&level=team&from=2026-06")
+    t.eq((st, b.get("periods")), (200, ["2026-06"]), "from=this month without to -> this month")
+
+
+def test_big_tree(t, srv, u):
+    """L1: a hard KPI over 3,000 teams and ten years. Each unit's value was the aggregation of a scan
+    of every unit for its children, per unit and month: 11 s here; now one pass bottom-up."""
+    con = sqlite3.connect(srv.db, timeout=30)
+    try:
+        depts = [con.execute("INSERT INTO org_units(parent_id, kind, name, created_at) VALUES (?,?,?,0)",
+                             (u["org"], "department", "Big %d" % i)).lastrowid for i in range(20)]
+        teams = [con.execute("INSERT INTO org_units(parent_id, kind, name, created_at) VALUES (?,?,?,0)",
+                             (depts[i % 20], "team", "Big team %d" % i)).lastrowid for i in range(3000)]
+        k = con.execute("SELECT id FROM kpis WHERE key = 'cost_to_serve'").fetchone()[0]
+        # department Big 0 in June 2026: its teams 0, 20, 40 with 10, 20, 60 -> mean 30
+        for team, v in zip(teams[0:60:20], (10, 20, 60)):
+            con.execute("INSERT INTO kpi_values(kpi_id, unit_id, period, value, source, updated_at)"
+                        " VALUES (?,?,?,?,?,?)", (k, team, "2026-06", v, "api", 1))
+        con.commit()
+    finally:
+        con.close()
+    for level in ("team", "department", "organisation"):
+        t0 = time.time()
+        st, _, b = series(srv, "cost_to_serve", level, "2016-07", "2026-06")
+        took = time.time() - t0
+        t.check(st == 200 and took < 3.0, "cost_to_serve over 3,020 units x 120 months at %s level in %.2f s "
+                "(< 3 s under the sanitizers)" % (level, took), ks.short(b))
+        if level == "department":
+            t.eq(cells(b, {depts[0]})[depts[0]][-1], 30.0, "department Big 0, June 2026: the mean of 10, 20, 60")
+            t.eq([n for x in b["units"] if x["unit_id"] == depts[0] for n in x["n"][-1:]], [3], "... of 3 teams")
 
 
 def fixture(srv):
@@ -658,6 +784,7 @@ def main(t):
         test_store_soft(t, srv, org)
         test_manager(t, srv, org)
         test_import(t, srv, org)
+        test_import_numbers(t, srv, org)
     finally:
         srv.stop()
         srv.cleanup()

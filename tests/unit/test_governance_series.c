@@ -49,6 +49,17 @@ static void test_rules(void **state)
 	assert_false(kpi_key_valid("Cost"));
 	assert_false(kpi_key_valid("a-b"));
 	assert_false(kpi_key_valid("a b"));
+	/* theme:<id>: 1..40 of a-z, 0-9 and _ (issue 17 review L7) */
+	char t40[47], t41[48];
+	snprintf(t40, sizeof t40, "theme:%s", k40);
+	snprintf(t41, sizeof t41, "theme:%s", k41);
+	assert_true(kpi_theme_key_valid("theme:waiting_time"));
+	assert_true(kpi_theme_key_valid(t40));
+	assert_false(kpi_theme_key_valid(t41));
+	assert_false(kpi_theme_key_valid("theme:"));
+	assert_false(kpi_theme_key_valid("theme:<img src=x>"));
+	assert_false(kpi_theme_key_valid("theme:Wacht"));
+	assert_false(kpi_theme_key_valid("nps"));
 
 	assert_true(kpi_period_valid("2026-01"));
 	assert_true(kpi_period_valid("1900-12"));
@@ -352,7 +363,8 @@ static void test_batch_and_import(void **state)
 			   "7;2027-04;k_mean;D3\n";
 	buf = strdup(doc3);
 	assert_int_equal(kpi_import_csv(f->s, buf, strlen(doc3), &k, &line, &e), KS_OK);
-	assert_int_equal(k.rows, 4);
+	assert_int_equal(k.rows, 3);    /* values stored: T4 2027-03 given twice is one */
+	assert_int_equal(k.lines, 4);
 	assert_int_equal(k.kpis, 2);
 	assert_int_equal(k.units, 3);
 	assert_int_equal(k.periods, 2);
@@ -361,6 +373,31 @@ static void test_batch_and_import(void **state)
 	assert_int_equal(gov_series_get(f->s, NULL, "k_sum", GOV_LEVEL_DEPARTMENT, "2027-03", "2027-03", &g, &e), KS_OK);
 	assert_true(cell(&g, 2, "2027-03")->value == 0.25);   /* 2.25 + -2 */
 	gov_series_free(&g);
+	/* a semicolon file's thousands points (review M2) and a quoted decimal
+	 * comma (L4): k_sum of D2 in 2027-06 is T4's + T5's */
+	const char *doc4 = "kpi;unit;period;value;\r"
+			   "k_sum;T4;2027-06;1.234,5;\r"
+			   "k_sum;T5;2027-06;\"0,25\";\r";
+	buf = strdup(doc4);
+	assert_int_equal(kpi_import_csv(f->s, buf, strlen(doc4), &k, &line, &e), KS_OK);
+	assert_int_equal(gov_series_get(f->s, NULL, "k_sum", GOV_LEVEL_DEPARTMENT, "2027-06", "2027-06", &g, &e), KS_OK);
+	assert_true(cell(&g, 2, "2027-06")->value == 1234.75);
+	gov_series_free(&g);
+	static const char *const bad[] = {"kpi,unit,period,value\nk_sum,T4,2027-07,0x1A\n",
+					  "kpi,unit,period,value\nk_sum,T4,2027-07,1e-999\n",
+					  "kpi,unit,period,value\nk_sum,T4,2027-07,inf\n",
+					  "kpi;unit;period;value\nk_sum;T4;2027-07;1.5\n", NULL};
+	for (int i = 0; bad[i]; i++) {
+		buf = strdup(bad[i]);
+		assert_int_equal(kpi_import_csv(f->s, buf, strlen(bad[i]), &k, &line, &e), KS_ERR_INVALID);
+		assert_int_equal(line, 2);
+		assert_string_equal(e.field, "value");
+	}
+	char nul[] = "kpi,unit,period,value\nk_sum,T4,2027-07,1\nk_sum,T4\0x,2027-07,1\n";
+	buf = malloc(sizeof nul);
+	memcpy(buf, nul, sizeof nul);
+	assert_int_equal(kpi_import_csv(f->s, buf, sizeof nul - 1, &k, &line, &e), KS_ERR_INVALID);
+	assert_int_equal(line, 3);
 	buf = strdup("");
 	assert_int_equal(kpi_import_csv(f->s, buf, 0, &k, &line, &e), KS_ERR_INVALID);
 	assert_int_equal(line, 1);

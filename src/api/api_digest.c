@@ -27,8 +27,15 @@
 #include "mail/mail.h"
 #include "report/digest.h"
 
+#include <time.h>
+
 #define DG_BATCH 8
-#define DG_MAX_ROUNDS 1000
+/* One pass sends at most this many digests and stops starting new ones
+ * after DG_PASS_MS: it runs under the scheduler's pass lock, which the
+ * invitations, case mails and every other pass wait on. The rest waits
+ * for the next pass (a second later). */
+#define DG_PASS_MAX 32
+#define DG_PASS_MS 2000
 #define DG_LIST_MAX 10          /* items of each list in a mail */
 #define DG_EFFECT_DAYS 91       /* the actions' effect window: 13 weeks, as the route's default */
 
@@ -56,25 +63,61 @@ static int dg_iso_weekday(int64_t day)
 	return (int)(r < 0 ? r + 7 : r) + 1;
 }
 
-/* The last whole period of a cadence before now: the ISO week before this
- * one, or the month before this one. *due: the setting's day and hour of
- * the current week or month have come. */
-static void dg_last_period(const ks_tz *z, int64_t now, const store_digest_setting *set, char *label, size_t n,
-			   bool *due)
+/* The instant of a local day's hour on the organisation's clock. */
+static int64_t dg_at(const ks_tz *z, int64_t day, int hour)
+{
+	return tz_utc_of_local(z, day * 86400 + (int64_t)hour * 3600);
+}
+
+/* A cadence's last two whole periods before now and the moments they are
+ * due: p1, the last whole period (the ISO week before this one, or the
+ * month before this one), due at m1 (the setting's day and hour of this
+ * week or month); p0, the period before it, due at m0 (the same a week or
+ * a month earlier). */
+typedef struct dg_periods {
+	char p1[16], p0[16];
+	int64_t m1, m0;
+} dg_periods;
+
+static void dg_periods_of(const ks_tz *z, int64_t now, const store_digest_setting *set, dg_periods *p)
 {
 	int y, mo, d, hh, mi, ss;
 	tz_civil(z, now, &y, &mo, &d, &hh, &mi, &ss);
+	int64_t today = tz_local_day(z, now);
 	if (dg_weekly(set->role)) {
-		int64_t today = tz_local_day(z, now);
-		int wd = dg_iso_weekday(today);
-		int64_t monday = today - (wd - 1);
-		tz_whole_period(z, tz_day_start(z, monday - 7), tz_day_start(z, monday), label, n);
-		*due = wd > set->weekday || (wd == set->weekday && hh >= set->hour);
+		int64_t monday = today - (dg_iso_weekday(today) - 1);
+		tz_whole_period(z, tz_day_start(z, monday - 7), tz_day_start(z, monday), p->p1, sizeof p->p1);
+		tz_whole_period(z, tz_day_start(z, monday - 14), tz_day_start(z, monday - 7), p->p0, sizeof p->p0);
+		p->m1 = dg_at(z, monday + set->weekday - 1, set->hour);
+		p->m0 = dg_at(z, monday - 7 + set->weekday - 1, set->hour);
 	} else {
-		unsigned py = (unsigned)(mo == 1 ? y - 1 : y) % 10000u, pm = mo == 1 ? 12u : (unsigned)mo - 1u;
-		snprintf(label, n, "%04u-%02u", py, pm);
-		*due = d > set->day_of_month || (d == set->day_of_month && hh >= set->hour);
+		int64_t first = today - (d - 1);
+		int py, pmo, pd, x;
+		tz_civil(z, tz_day_start(z, first - 1), &py, &pmo, &pd, &x, &x, &x);
+		int64_t prev_first = first - 1 - (pd - 1);
+		/* p1: the month of prev_first; p0: the month before it */
+		snprintf(p->p1, sizeof p->p1, "%04u-%02u", (unsigned)py % 10000u, (unsigned)pmo);
+		snprintf(p->p0, sizeof p->p0, "%04u-%02u", (unsigned)(pmo == 1 ? py - 1 : py) % 10000u,
+			 pmo == 1 ? 12u : (unsigned)pmo - 1u);
+		p->m1 = dg_at(z, first + set->day_of_month - 1, set->hour);
+		p->m0 = dg_at(z, prev_first + set->day_of_month - 1, set->hour);
 	}
+}
+
+/* The period the schedule queues now, or "" for none. The last whole
+ * period once its moment has passed; before that, the one before it if
+ * its moment passed while the role was on (the settings were not changed
+ * since) and the schedule never queued it — a server that was down at
+ * that moment still sends it. Only that one: no backlog of older ones. */
+static void dg_due_period(const ks_tz *z, int64_t now, const store_digest_setting *set, char *label, size_t n)
+{
+	dg_periods p;
+	dg_periods_of(z, now, set, &p);
+	label[0] = '\0';
+	if (now >= p.m1)
+		snprintf(label, n, "%s", p.p1);
+	else if (set->updated_at <= p.m0 && strcmp(set->last_period, p.p0) < 0)
+		snprintf(label, n, "%s", p.p0);
 }
 
 /* A period an admin names for role: an ISO week (weekly roles) or a month
@@ -205,6 +248,10 @@ static ks_err dg_employee(dg_ctx *x, ks_error *e)
 	ks_err err = KS_OK;
 	if (emp) {
 		err = store_digest_compliments(app->store, emp, 0, x->from, x->to, DG_LIST_MAX, &list, e);
+		size_t i;
+		json_t *k;
+		json_array_foreach(list, i, k)
+			json_object_del(k, "from_user_id");
 		if (!err)
 			json_object_set_new(x->c, "compliments", list);
 		if (!err)
@@ -276,34 +323,59 @@ static ks_err dg_cases(dg_ctx *x, int64_t team, ks_error *e)
 	return err;
 }
 
+/* The team's compliments of the week for its lead, under the same rule
+ * as the open answers: none under verbatim_detail anonymous (the app
+ * refuses compliments there: they name the employee), none when the week
+ * had fewer than the group minimum of answers (a compliment names whom a
+ * few answers were about), and a sender's personal note only to the one
+ * who wrote it (it was written to the employee, not to other leads). */
+static ks_err dg_team_compliments(dg_ctx *x, int64_t team, bool shown, ks_error *e)
+{
+	store_org_settings o;
+	ks_err err = store_org_settings_get(x->app->store, &o, e);
+	if (err || !shown || o.verbatim_detail == STORE_DETAIL_ANONYMOUS)
+		return err;
+	json_t *list = NULL;
+	err = store_digest_compliments(x->app->store, 0, team, x->from, x->to, DG_LIST_MAX, &list, e);
+	if (err)
+		return err;
+	size_t i;
+	json_t *k;
+	json_array_foreach(list, i, k) {
+		if (json_integer_value(json_object_get(k, "from_user_id")) != x->j->user_id)
+			json_object_set_new(k, "note", json_null());
+		json_object_del(k, "from_user_id");
+	}
+	json_object_set_new(x->c, "compliments", list);
+	return KS_OK;
+}
+
 /* The team lead's weekly digest: the team's compliments and open answers
  * (texts only, and only when the team had the group minimum n of answers
- * in the week), the team goal and the team's open cases. */
+ * in the week), the team goal and the team's open cases. A lead without a
+ * unit is never queued (and skipped when they lost it since). */
 static ks_err dg_team_lead(dg_ctx *x, ks_error *e)
 {
 	api_app *app = x->app;
-	int64_t team = x->j->unit_id ? x->j->unit_id
-			: x->j->employee_id ? an_employee_team(app->index, x->j->employee_id) : 0;
+	int64_t team = x->j->unit_id;
 	if (team == 0)
 		return KS_OK;
-	json_t *list = NULL;
-	ks_err err = store_digest_compliments(app->store, 0, team, x->from, x->to, DG_LIST_MAX, &list, e);
-	if (err)
-		return err;
-	json_object_set_new(x->c, "compliments", list);
 	an_filter f;
 	memset(&f, 0, sizeof f);
 	f.team_id = team;
 	f.from = x->from;
 	f.to = x->to;
 	an_result r;
-	err = an_query(app->index, &f, NULL, 0, &r, e);
+	ks_err err = an_query(app->index, &f, NULL, 0, &r, e);
 	if (err)
 		return err;
 	int64_t n = r.total.n;
 	an_result_free(&r);
 	bool shown = n >= app->min_n;
-	list = NULL;
+	err = dg_team_compliments(x, team, shown, e);
+	if (err)
+		return err;
+	json_t *list = NULL;
 	if (shown)
 		err = dg_learning_items(x, 0, team, &list, e);
 	if (err)
@@ -557,8 +629,10 @@ static ks_err dg_compose(api_app *app, const store_digest_job *j, int64_t now, k
 	return err;
 }
 
-/* Send one claimed digest and record it. A digest that cannot be composed
- * is a permanent failure of that digest, not of the pass. */
+/* Send one claimed digest and record it (at the moment the outcome is
+ * known, not the pass's start: the backoff counts from the try). A digest
+ * that cannot be composed is a permanent failure of that digest, not of
+ * the pass. */
 static ks_err dg_send(api_app *app, const store_digest_job *j, int64_t now, dg_stats *st, ks_error *e)
 {
 	char detail[256] = "";
@@ -578,9 +652,19 @@ static ks_err dg_send(api_app *app, const store_digest_job *j, int64_t now, dg_s
 	}
 	(*(o == MAIL_SENT ? &st->sent : o == MAIL_TEMPFAIL ? &st->retried : &st->failed))++;
 	return store_digest_record(app->store, j, o == MAIL_SENT ? STORE_SEND_OK : o == MAIL_TEMPFAIL ? STORE_SEND_RETRY : STORE_SEND_GIVE_UP,
-				   detail, now, e);
+				   detail, clock_now(app->clock), e);
 }
 
+static int64_t dg_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Send what is due, at most DG_PASS_MAX digests and for about DG_PASS_MS
+ * (the rest at the next pass). Claimed rows not tried when a record fails
+ * go back to 'pending' at once rather than waiting for a restart. */
 static ks_err dg_send_due(api_app *app, int64_t now, dg_stats *st, ks_error *e)
 {
 	if (app->invite == NULL || !app->invite->mail_enabled)
@@ -588,21 +672,35 @@ static ks_err dg_send_due(api_app *app, int64_t now, dg_stats *st, ks_error *e)
 	store_digest_job *jobs = calloc(DG_BATCH, sizeof *jobs);
 	if (jobs == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	int64_t until = dg_mono_ms() + DG_PASS_MS;
+	int done = 0;
 	ks_err err = KS_OK;
-	for (int round = 0; !err && round < DG_MAX_ROUNDS; round++) {
-		int n = 0;
-		err = store_digest_claim(app->store, now, jobs, DG_BATCH, &n, e);
+	while (!err && done < DG_PASS_MAX && dg_mono_ms() < until) {
+		int n = 0, max = DG_PASS_MAX - done < DG_BATCH ? DG_PASS_MAX - done : DG_BATCH;
+		err = store_digest_claim(app->store, now, jobs, max, &n, e);
 		if (err || n == 0)
 			break;
-		for (int i = 0; !err && i < n; i++)
+		int i = 0;
+		for (; !err && i < n; i++) {
+			/* out of time: the claimed rest goes back, untried */
+			if (i > 0 && dg_mono_ms() >= until)
+				break;
 			err = dg_send(app, &jobs[i], now, st, e);
+			done++;
+		}
+		if (i < n) {
+			ks_error re;
+			ks_error_clear(&re);
+			if (store_digest_release(app->store, jobs + i, n - i, &re) != KS_OK)
+				fprintf(stderr, "klantstem: digests: %s (the rows wait for a restart)\n", re.message);
+		}
 	}
 	free(jobs);
 	return err;
 }
 
-/* The schedule: each role that is on and whose day and hour have come
- * queues its last whole period (once: store_digest_queue's last_period). */
+/* The schedule: each role that is on queues the period that is due
+ * (dg_due_period; once: store_digest_queue's last_period). */
 static ks_err dg_schedule(api_app *app, int64_t now, dg_stats *st, ks_error *e)
 {
 	store_digest_setting set[STORE_DIGEST_ROLES];
@@ -611,10 +709,9 @@ static ks_err dg_schedule(api_app *app, int64_t now, dg_stats *st, ks_error *e)
 		if (!set[i].enabled)
 			continue;
 		char period[16];
-		bool due = false;
-		dg_last_period(&app->tz, now, &set[i], period, sizeof period, &due);
+		dg_due_period(&app->tz, now, &set[i], period, sizeof period);
 		int q = 0;
-		if (due)
+		if (period[0])
 			err = store_digest_queue(app->store, set[i].role, period, true, now, &q, e);
 		st->queued += q;
 	}
@@ -769,7 +866,8 @@ ks_err api_digest_settings_put(http_req *req, ks_error *e)
 }
 
 /* POST /api/v1/digests/run {"period"?, "role"?}: queue now (no role: the
- * roles that are on; a role: that one, on or off) and send what is due. */
+ * roles that are on; a role: that one, on or off); 202, the scheduler's
+ * next passes send them. */
 ks_err api_digest_run(http_req *req, ks_error *e)
 {
 	static const char *const fields[] = {"period", "role", NULL};
@@ -811,26 +909,23 @@ ks_err api_digest_run(http_req *req, ks_error *e)
 		if (!set[i].enabled)
 			continue;
 		char label[16];
-		bool due;
-		if (period)
-			snprintf(label, sizeof label, "%s", period);
-		else
-			dg_last_period(&app->tz, now, &set[i], label, sizeof label, &due);
+		dg_periods p;
+		dg_periods_of(&app->tz, now, &set[i], &p);
+		snprintf(label, sizeof label, "%s", period ? period : p.p1);
 		int q = 0;
 		err = store_digest_queue(app->store, set[i].role, label, false, now, &q, e);
 		st.queued += q;
 		json_object_set_new(queued, set[i].role, json_pack("{s:s, s:i}", "period", label, "queued", q));
 	}
 	json_decref(body);
-	if (!err)
-		err = dg_send_due(app, now, &st, e);
 	if (err) {
 		json_decref(queued);
 		return err;
 	}
 	api_audit(req, "digest.run", "digest", 0, json_pack("{s:o}", "roles", json_copy(queued)));
-	http_reply_json(req, 200, json_pack("{s:o, s:i, s:i, s:i, s:i, s:b}", "roles", queued, "queued", st.queued, "sent",
-					    st.sent, "retried", st.retried, "failed", st.failed, "mail",
+	/* 202: queued; the scheduler's passes send them (a request must not
+	 * hold the pass for thousands of mails) */
+	http_reply_json(req, 202, json_pack("{s:o, s:i, s:b}", "roles", queued, "queued", st.queued, "mail",
 					    app->invite && app->invite->mail_enabled));
 	return KS_OK;
 }

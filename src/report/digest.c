@@ -85,15 +85,23 @@ static void dg_num(const dg_writer *w, const json_t *v, int decimals, char *out,
 }
 
 /* Text without control characters (a line break in a name or an answer
- * cannot break the layout of the text part). */
+ * cannot break the layout of the text part), cut to fit n (n >= 1) on a
+ * character boundary: half a UTF-8 sequence would make the whole mail
+ * invalid, and mail_message_check would refuse the digest for good. */
 static void dg_clean(const char *s, char *out, size_t n)
 {
 	size_t j = 0;
 	for (; s && *s && j + 1 < n; s++)
 		out[j++] = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
-	/* never cut a UTF-8 sequence in half */
-	while (j > 0 && j + 1 >= n && ((unsigned char)out[j] & 0xC0) == 0x80)
-		j--;
+	/* Cut in the middle of a character (the next byte continues it): drop
+	 * its bytes already copied, continuation bytes and then the lead byte.
+	 * The input is UTF-8 (jansson checks every string it reads). */
+	if (s && *s && ((unsigned char)*s & 0xC0) == 0x80) {
+		while (j > 0 && ((unsigned char)out[j - 1] & 0xC0) == 0x80)
+			j--;
+		if (j > 0)
+			j--;
+	}
 	out[j] = '\0';
 }
 
@@ -111,13 +119,14 @@ static void dg_compliments(dg_writer *w, const json_t *c, bool team)
 	size_t i;
 	const json_t *k;
 	json_array_foreach(list, i, k) {
-		char text[1200], line[1600];
+		char text[1200], line[1700], from[160], emp[160];
 		dg_clean(dg_s(k, "text"), text, sizeof text);
+		dg_clean(dg_s(k, "from"), from, sizeof from);
+		dg_clean(dg_s(k, "employee"), emp, sizeof emp);
 		if (team)
-			snprintf(line, sizeof line, "%s (%s %s): \"%s\"", dg_s(k, "employee"), dg_t(w, "van", "from"),
-				 dg_s(k, "from"), text);
+			snprintf(line, sizeof line, "%s (%s %s): \"%s\"", emp, dg_t(w, "van", "from"), from, text);
 		else
-			snprintf(line, sizeof line, "%s %s: \"%s\"", dg_t(w, "Van", "From"), dg_s(k, "from"), text);
+			snprintf(line, sizeof line, "%s %s: \"%s\"", dg_t(w, "Van", "From"), from, text);
 		dg_item(w, line);
 		const char *note = json_string_value(json_object_get(k, "note"));
 		if (note && note[0]) {
@@ -310,7 +319,8 @@ static void dg_drivers(dg_writer *w, const json_t *c)
 	size_t i;
 	const json_t *it;
 	json_array_foreach(d, i, it) {
-		char line[400], v[32], g[32];
+		char line[400], v[32], g[32], aspect[160];
+		dg_clean(dg_s(it, "aspect"), aspect, sizeof aspect);
 		if (json_is_number(json_object_get(it, "score")))
 			dg_num(w, json_object_get(it, "score"), 2, v, sizeof v);
 		else
@@ -320,10 +330,10 @@ static void dg_drivers(dg_writer *w, const json_t *c)
 			snprintf(line, sizeof line,
 				 dg_t(w, "%s: gemiddeld %s (n = %lld); tot %s NPS-punten te winnen",
 				      "%s: mean %s (n = %lld); up to %s NPS points to gain"),
-				 dg_s(it, "aspect"), v, (long long)json_integer_value(json_object_get(it, "n")), g);
+				 aspect, v, (long long)json_integer_value(json_object_get(it, "n")), g);
 		} else {
 			snprintf(line, sizeof line, dg_t(w, "%s: gemiddeld %s (n = %lld)", "%s: mean %s (n = %lld)"),
-				 dg_s(it, "aspect"), v, (long long)json_integer_value(json_object_get(it, "n")));
+				 aspect, v, (long long)json_integer_value(json_object_get(it, "n")));
 		}
 		dg_item(w, line);
 	}
@@ -370,13 +380,16 @@ static void dg_kpis(dg_writer *w, const json_t *c)
 	size_t i;
 	const json_t *it;
 	json_array_foreach(k, i, it) {
-		char line[400], v[32];
+		char line[400], v[32], name[160], unit[48], period[16];
+		dg_clean(dg_s(it, "name"), name, sizeof name);
+		dg_clean(dg_s(it, "unit"), unit, sizeof unit);
+		dg_clean(dg_s(it, "period"), period, sizeof period);
 		const json_t *val = json_object_get(it, "value");
 		if (json_is_number(val))
 			dg_num(w, val, 2, v, sizeof v);
 		else
 			snprintf(v, sizeof v, "-");
-		snprintf(line, sizeof line, "%s %s: %s %s", dg_s(it, "name"), dg_s(it, "period"), v, dg_s(it, "unit"));
+		snprintf(line, sizeof line, "%s %s: %s %s", name, period, v, unit);
 		dg_item(w, line);
 	}
 }

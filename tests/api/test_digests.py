@@ -20,14 +20,26 @@ with the real SMTP sink (smtp_sink.py) and a test clock at 09:00 today:
   user (a tampered token is a 404 and changes nothing);
 - a SIGKILL while a pass sends, then a restart: no period twice, the rest
   sent, the one in flight at most twice with the same Message-ID;
-- bad input is a 422 naming the field.
+- bad input is a 422 naming the field;
+- (review fixes) a digest whose user changed role or unit after it was
+  queued is not sent; employees without an employee record and leads or
+  managers without a unit are not queued; the team lead's digest shows
+  compliments only under the learning points' rule (the week's group
+  minimum), none under verbatim_detail anonymous, and a sender's note only
+  to its writer; a period whose moment passed while the server was down is
+  sent afterwards (only the last one); POST /digests/run only queues (202)
+  and a scheduler pass sends at most 32; the unsubscribe tokens are stored
+  as their SHA-256 only; a failed record puts the batch's untried rows
+  back to pending.
 Every expected value is computed here, from the database file or by
 Python's own calendar (zoneinfo), never with the product's helpers."""
 
 import collections
 import datetime
+import hashlib
 import os
 import re
+import sqlite3
 import sys
 import threading
 import time
@@ -100,6 +112,27 @@ def make_user(srv, role, name, language="nl", employee_id=None, unit_id=None):
             "unit_id": unit_id, "name": name}
 
 
+def drain(srv, what="drain the digests"):
+    """Scheduler passes until no queued digest is left untried (a pass sends
+    at most 32); returns the number of passes."""
+    for i in range(1, 80):
+        must(srv.post("/api/v1/admin/scheduler/run", timeout=300), 200, what)
+        if srv.sql("SELECT count(*) FROM digest_mails WHERE status IN ('pending', 'sending') AND attempts = 0")[0][0] == 0:
+            return i
+    raise ks.FixtureError("%s: digests still pending after 80 passes" % what)
+
+
+def unsub_token(m):
+    """The token of a digest's unsubscribe link (from the mail itself: the
+    store keeps its SHA-256 only)."""
+    found = re.findall(re.escape(BASE) + r"/d/([0-9a-f]{32})\b", m.text)
+    return found[0] if found else None
+
+
+def sha256(s):
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
 def set_clock(srv, ts):
     must(srv.post("/api/v1/admin/clock", {"now": ks.iso(ts)}), 200, "set the test clock")
 
@@ -129,6 +162,7 @@ def main(t):
         srv.start()
         run(t, srv, sink, nine)
         crash(t, srv, sink, nine)
+        record_fails(t, srv, sink, nine)
         srv.stop()
     finally:
         if srv is not None:
@@ -154,6 +188,33 @@ def pick_people(srv, wk_from, wk_to):
     return team, rows[0], rows[1], rows[2]
 
 
+def small_team(srv, team, wk_from, wk_to):
+    """A new team beside the demo lead's, with 3 answers in the week (under
+    the group minimum of 5), one a promoter's with a text, and its own
+    team lead. Returns (unit id, response id, text, lead)."""
+    parent = srv.sql("SELECT parent_id FROM org_units WHERE id = ?", (team,))[0][0]
+    unit = srv.create("teams", {"name": "Team Klein " + ks.uniq("k"), "kind": "team", "parent_id": parent})["id"]
+    emp = srv.create("employees", {"team_id": unit, "first_name": "Kees", "last_name": "Klein",
+                                   "external_id": ks.uniq("KK")})["id"]
+    tp = srv.sql("SELECT id FROM touchpoints ORDER BY id LIMIT 1")[0][0]
+    text = "KLEIN-%s prima geholpen" % ks.uniq("t")
+    rid = None
+    for i, (nps, open_text) in enumerate(((10, text), (7, None), (3, None))):
+        ans = {"nps": nps}
+        if open_text:
+            ans["open"] = open_text
+        r = srv.create("responses", {"client_key": ks.uniq("klein"), "team_id": unit, "employee_id": emp,
+                                     "touchpoint_id": tp, "channel": "phone",
+                                     "received_at": ks.iso(wk_from + 86400 + i * 3600), "answers": ans})
+        rid = rid or r["id"]
+    n = srv.sql("SELECT count(*) FROM responses WHERE team_id = ? AND received_at >= ? AND received_at < ?",
+                (unit, wk_from, wk_to))[0][0]
+    if n != 3:
+        raise ks.FixtureError("the small team has %d answers in the week, not 3" % n)
+    lead = make_user(srv, "team_lead", "Kim Klein", "nl", unit_id=unit)
+    return unit, rid, text, lead
+
+
 def run(t, srv, sink, nine):
     today = local(nine).date()
     monday = today - datetime.timedelta(days=today.weekday())
@@ -173,7 +234,24 @@ def run(t, srv, sink, nine):
     emp_c = make_user(srv, "employee", "Cor Claes", "nl", employee_id=c_row[0])
     director_en = make_user(srv, "director", "Diana Director", "en")
     lead_off = make_user(srv, "team_lead", "Olga Opt-out", "nl", unit_id=team)
-    for u in (emp_a, emp_b, emp_c, director_en, lead_off):
+    lead_l = make_user(srv, "team_lead", "Lotte Leider", "nl", unit_id=team)
+    # nothing to tell: an employee without an employee record, a manager and a lead without a unit
+    # (the API refuses such accounts now; older or imported rows may lack the link: made so in the file)
+    spare = srv.sql("SELECT id FROM employees WHERE id NOT IN (SELECT employee_id FROM users WHERE employee_id IS NOT NULL)"
+                    " ORDER BY id DESC LIMIT 1")[0][0]
+    emp_none = make_user(srv, "employee", "Eva Zonder", "nl", employee_id=spare)
+    mgr_none = make_user(srv, "manager", "Max Zonder", "nl", unit_id=team)
+    lead_none = make_user(srv, "team_lead", "Lea Zonder", "nl", unit_id=team)
+    con = sqlite3.connect(srv.db, timeout=10)
+    try:
+        con.execute("UPDATE users SET employee_id = NULL WHERE id = ?", (emp_none["id"],))
+        con.execute("UPDATE users SET unit_id = NULL WHERE id IN (?, ?)", (mgr_none["id"], lead_none["id"]))
+        con.commit()
+    finally:
+        con.close()
+    emp_none["employee_id"] = mgr_none["unit_id"] = lead_none["unit_id"] = None
+    small_unit, small_rid, small_text, small_lead = small_team(srv, team, wk_from, wk_to)
+    for u in (emp_a, emp_b, emp_c, director_en, lead_off, lead_l, emp_none, mgr_none, lead_none, small_lead):
         users[u["email"]] = u
     lead = users["teamleider@demo.klantstem"]
     manager = users["manager@demo.klantstem"]
@@ -202,6 +280,14 @@ def run(t, srv, sink, nine):
     note_a, note_b = "NOTE-A-%s" % ks.uniq("n"), "NOTE-B-%s" % ks.uniq("n")
     must(srv.post("/api/v1/responses/%d/compliment" % a_row[2], {"note": note_a}), 201, "compliment to A")
     must(srv.post("/api/v1/responses/%d/compliment" % b_row[2], {"note": note_b}), 201, "compliment to B")
+    # Lotte, a lead of the same team, compliments C with a note of her own
+    note_l = "NOTE-L-%s" % ks.uniq("n")
+    st, _, b = srv.request("POST", "/api/v1/responses/%d/compliment" % c_row[2], {"note": note_l},
+                           headers=login(srv, lead_l["email"]), auth=False)
+    if st != 201:
+        raise ks.FixtureError("Lotte's compliment to C -> %s" % ks.got(st, b))
+    # the small team's one promoter gets a compliment too
+    must(srv.post("/api/v1/responses/%d/compliment" % small_rid, {"note": "NOTE-K"}), 201, "compliment in the small team")
     set_clock(srv, nine)
     # the team goal: NPS 20 over the quarter that holds the week's Sunday
     sunday = wk_start + datetime.timedelta(days=6)
@@ -237,12 +323,13 @@ def run(t, srv, sink, nine):
             "the schedule: employees due today at 23:00 -> nothing queued or sent at 09:00")
     set_clock(srv, nine + 14 * 3600)
     must(srv.post("/api/v1/admin/scheduler/run", timeout=300), 200, "scheduler pass at 23:00")
-    emps = {u["email"].lower() for u in users.values() if u["role"] == "employee"}
+    drain(srv)
+    emps = {u["email"].lower() for u in users.values() if u["role"] == "employee" and u["employee_id"]}
     got_e = collections.Counter(m.rcpt.strip().lower() for m in digests(sink))
     t.check(dict(got_e) == {e: 1 for e in emps} and
             srv.sql("SELECT last_period FROM digest_settings WHERE role = 'employee'") == [(week,)],
-            "the schedule: at 23:00 every employee gets the digest of %s (and only employees); last_period %s"
-            % (week, week), dict(got_e))
+            "the schedule: at 23:00 every employee with an employee record gets the digest of %s (and only they: "
+            "not Eva without one); last_period %s" % (week, week), dict(got_e))
     set_clock(srv, nine)
     on = {"items": [{"role": r, "enabled": True, "weekday": 1, "day_of_month": 1, "hour": 0}
                     for r in ("employee", "team_lead", "manager", "director")]}
@@ -250,33 +337,42 @@ def run(t, srv, sink, nine):
     t.check(st == 200 and all(i["enabled"] and i["hour"] == 0 and i["weekday"] == 1 for i in b["items"]),
             "PUT /digests/settings: every role on, due from Monday / the 1st at 00:00", ks.got(st, b))
 
-    # the schedule's pass
+    # the schedule's pass (and the passes after it: a pass sends at most 32)
     must(srv.post("/api/v1/admin/scheduler/run", timeout=300), 200, "scheduler pass 1")
+    drain(srv)
     mails = digests(sink)
     receivers = {u["email"]: u for u in users.values()
-                 if u["role"] in ("employee", "team_lead", "manager", "director") and u is not lead_off}
+                 if (u["role"] == "employee" and u["employee_id"]) or (u["role"] in ("team_lead", "manager") and u["unit_id"])
+                 or u["role"] == "director"}
+    receivers.pop(lead_off["email"])
     got = collections.Counter(m.rcpt.strip().lower() for m in mails)
     t.eq(dict(got), {e.lower(): 1 for e in receivers},
          "pass 1 (the other roles due): exactly one digest to every employee, team lead, manager and director (%d), "
-         "none to admins or to the one who switched them off" % len(receivers))
+         "none to admins, to the one who switched them off, nor to an employee without an employee record or a "
+         "lead or manager without a unit (nothing to tell)" % len(receivers))
     rows = srv.sql("SELECT u.email, m.role, m.period, m.status FROM digest_mails m JOIN users u ON u.id = m.user_id")
     t.eq(sorted(rows), sorted((e, u["role"], week if u["role"] in ("employee", "team_lead") else month, "sent")
                               for e, u in receivers.items()),
          "the outbox: one sent row per user for the last whole week (%s) or month (%s)" % (week, month))
     must(srv.post("/api/v1/admin/scheduler/run", timeout=300), 200, "scheduler pass 2")
-    r3 = must(srv.post("/api/v1/digests/run", None, timeout=300), 200, "POST /digests/run")
-    t.check(len(digests(sink)) == len(mails) and r3.get("queued") == 0 and r3.get("sent") == 0,
-            "a second pass and a run now send nothing more (same periods)", ks.short(r3))
+    r3 = must(srv.post("/api/v1/digests/run", None, timeout=300), 202, "POST /digests/run")
+    drain(srv)
+    t.check(len(digests(sink)) == len(mails) and r3.get("queued") == 0 and "sent" not in r3,
+            "a second pass and a run now (202, it only queues) send nothing more (same periods)", ks.short(r3))
     by = {m.rcpt.strip().lower(): m for m in mails}
 
     check_common(t, srv, by, receivers, week, month)
     check_employee(t, srv, by, emp_a, emp_b, emp_c, note_a, note_b, wk_from, wk_to)
     check_lead(t, srv, by[lead["email"]], team, quarter, nine, wk_from, wk_to)
+    check_lead_compliments(t, srv, by, lead, lead_l, emp_c, note_a, note_b, note_l, small_lead, small_text)
     check_monthly(t, srv, by[director["email"]], "nl", month, None)
     check_monthly(t, srv, by[director_en["email"]], "en", month, None)
     check_monthly(t, srv, by[manager["email"]], "nl", month, manager["unit_id"])
     check_unsubscribe(t, srv, sink, by, emp_a, emp_b, week, wk_start)
     check_list_and_run_errors(t, srv, nine, week, month)
+    check_anonymous(t, srv, sink, lead, lead_l, team, wk_start)
+    check_scope_changed(t, srv, sink, month, manager["unit_id"])
+    check_missed_moment(t, srv, sink, nine)
 
 
 def check_common(t, srv, by, receivers, week, month):
@@ -286,8 +382,13 @@ def check_common(t, srv, by, receivers, week, month):
         if m is None:
             bad.append("%s: no mail" % email)
             continue
-        tok = srv.sql("SELECT unsubscribe_token FROM digest_prefs WHERE user_id = ?", (u["id"],))
-        unsub = "%s/d/%s" % (BASE, tok[0][0] if tok else "?")
+        tok = unsub_token(m)
+        stored = srv.sql("SELECT user_id FROM digest_unsub_tokens WHERE token_hash = ?", (sha256(tok or ""),))
+        if stored != [(u["id"],)]:
+            bad.append("%s: the SHA-256 of the link's token names user %s, not %d" % (email, stored, u["id"]))
+        if tok and srv.sql("SELECT count(*) FROM digest_unsub_tokens WHERE token_hash = ?", (tok,))[0][0]:
+            bad.append("%s: the token itself is stored" % email)
+        unsub = "%s/d/%s" % (BASE, tok or "?")
         weekly = u["role"] in ("employee", "team_lead")
         period = week if weekly else month
         en = u["language"] == "en"
@@ -305,8 +406,10 @@ def check_common(t, srv, by, receivers, week, month):
         if not m.html.lstrip().startswith("<!DOCTYPE html>") or ('lang="%s"' % u["language"]) not in m.html:
             bad.append("%s: no HTML part in its language" % email)
     t.check(not bad, "every digest: subject with its period, in the user's language (users.language), text and "
-            "HTML parts, a link to its page and the user's own unsubscribe link (also as List-Unsubscribe)",
-            "\n".join(bad))
+            "HTML parts, a link to its page and the user's own unsubscribe link (also as List-Unsubscribe); the store "
+            "holds the link token's SHA-256 for that user, never the token", "\n".join(bad))
+    t.eq([r[1] for r in srv.sql("PRAGMA table_info(digest_prefs)")], ["user_id", "opted_out", "updated_at"],
+         "digest_prefs holds no unsubscribe token")
 
 
 def check_employee(t, srv, by, emp_a, emp_b, emp_c, note_a, note_b, wk_from, wk_to):
@@ -386,7 +489,103 @@ def check_lead(t, srv, m, team, quarter, nine, wk_from, wk_to):
                 sec)
     else:
         t.check("Te weinig antwoorden" in sec, "team lead: too few answers in the week: no texts", sec)
-    t.check("Complimenten aan het team" in m.text, "team lead: the team's compliments section")
+    t.check(("Complimenten aan het team" in m.text) == (n_week >= 5),
+            "team lead: the team's compliments section exactly when the week had >= 5 answers (%d)" % n_week)
+
+
+def check_lead_compliments(t, srv, by, lead, lead_l, emp_c, note_a, note_b, note_l, small_lead, small_text):
+    ml, mll = by[lead["email"].lower()], by[lead_l["email"].lower()]
+    sec = section(ml.text, "Complimenten aan het team") or ""
+    t.check(sec.count("  - ") >= 3 and not any(n in ml.text or n in ml.html for n in (note_a, note_b, note_l)),
+            "team lead: the team's compliments of the week, without the notes others wrote to the employees", sec)
+    secl = section(mll.text, "Complimenten aan het team") or ""
+    t.check(note_l in secl and note_a not in mll.text and note_b not in mll.text,
+            "team lead Lotte: her own note to C, nobody else's", secl)
+    ms = by[small_lead["email"].lower()]
+    t.check("Complimenten aan het team" not in ms.text and small_text not in ms.text and "NOTE-K" not in ms.text and
+            small_text not in ms.html and "Te weinig antwoorden deze week" in ms.text,
+            "team lead of a team with 3 answers in the week (< 5): no compliments, as no learning points (a "
+            "compliment would name whom one of the few answers was about)", ms.text[:1500])
+
+
+def check_anonymous(t, srv, sink, lead, lead_l, team, wk_start):
+    prev = week_label(wk_start - datetime.timedelta(days=7))
+    lo, hi = ks.local_period_bounds(prev)
+    n_prev = srv.sql("SELECT count(*) FROM responses WHERE team_id = ? AND received_at >= ? AND received_at < ?",
+                     (team, lo, hi))[0][0]
+    st, _, cur = srv.get("/api/v1/settings")
+    old = cur.get("verbatim_detail") if st == 200 and isinstance(cur, dict) else None
+    must(srv.request("PUT", "/api/v1/settings", {"verbatim_detail": "anonymous"}), 200, "verbatim_detail anonymous")
+    before = {m.message_id for m in digests(sink)}
+    r = must(srv.post("/api/v1/digests/run", {"role": "team_lead", "period": prev}), 202, "run the team leads' " + prev)
+    drain(srv)
+    mine = (lead["email"].lower(), lead_l["email"].lower())
+    new = [m for m in digests(sink) if m.message_id not in before and m.rcpt.strip().lower() in mine]
+    t.check(n_prev >= 5 and len(new) == 2 and r.get("queued", 0) >= 2 and
+            all("Complimenten aan het team" not in m.text and "Leerpunten" in m.text for m in new),
+            "verbatim_detail anonymous: the team leads' digests of %s (%d answers) have no compliments section (a "
+            "compliment names the employee)" % (prev, n_prev), [m.text[:800] for m in new])
+    must(srv.request("PUT", "/api/v1/settings", {"verbatim_detail": old or "band"}), 200, "verbatim_detail back")
+
+
+def check_scope_changed(t, srv, sink, month, mgr_unit):
+    """A digest follows the role it was queued for: one whose user was
+    demoted or lost their unit since is not sent."""
+    dora = make_user(srv, "director", "Dora Degradatie", "en")
+    mia = make_user(srv, "manager", "Mia Verhuisd", "nl", unit_id=mgr_unit)
+    r1 = must(srv.post("/api/v1/digests/run", {"role": "director", "period": month}), 202, "queue Dora")
+    r2 = must(srv.post("/api/v1/digests/run", {"role": "manager", "period": month}), 202, "queue Mia")
+    t.check(r1.get("queued") == 1 and r2.get("queued") == 1,
+            "POST /digests/run -> 202: Dora's director digest and Mia's manager digest queued, none sent yet",
+            (ks.short(r1), ks.short(r2)))
+    spare = srv.sql("SELECT id FROM employees WHERE id NOT IN (SELECT employee_id FROM users WHERE employee_id IS NOT NULL)"
+                    " ORDER BY id DESC LIMIT 1")[0][0]
+    other = srv.sql("SELECT id FROM org_units WHERE kind = 'department' AND id <> ? ORDER BY id LIMIT 1", (mgr_unit,))[0][0]
+    must(srv.request("PATCH", "/api/v1/users/%d" % dora["id"], {"role": "employee", "employee_id": spare}), 200,
+         "demote Dora")
+    must(srv.request("PATCH", "/api/v1/users/%d" % mia["id"], {"unit_id": other}), 200, "Mia moves to another unit")
+    drain(srv)
+    got = [m.subject for m in digests(sink) if m.rcpt.strip().lower() in (dora["email"].lower(), mia["email"].lower())]
+    rows = srv.sql("SELECT user_id, status, last_error FROM digest_mails WHERE user_id IN (?, ?) ORDER BY user_id",
+                   (dora["id"], mia["id"]))
+    t.check(got == [] and rows == [(dora["id"], "failed", "the user's role changed since it was queued"),
+                                   (mia["id"], "failed", "the user's unit changed since it was queued")],
+            "a director demoted to employee while her digest waited gets no organisation digest; a manager moved to "
+            "another unit none of the old one (each recorded failed with the reason)", (got, rows))
+
+
+def add_months(y, m, k):
+    m += k
+    return y + (m - 1) // 12, (m - 1) % 12 + 1
+
+
+def check_missed_moment(t, srv, sink, nine):
+    """The managers' digest is due on the 28th at 23:00; the server is down
+    from before that moment until the 2nd of the month after: the missed
+    period is sent when it comes back, and only that one."""
+    today = local(nine).date()
+    p0 = "%04d-%02d" % (today.year, today.month)
+    y2, m2 = add_months(today.year, today.month, 2)
+    items = [{"role": r, "enabled": False} for r in ("employee", "team_lead", "director")]
+    items.append({"role": "manager", "enabled": True, "day_of_month": 28, "hour": 23})
+    must(srv.request("PUT", "/api/v1/digests/settings", {"items": items}), 200, "managers on the 28th at 23:00")
+    back = ks.local_midnight(y2, m2, 2) + 9 * 3600
+    set_clock(srv, back)
+    n_mgr = srv.sql("SELECT count(*) FROM users u WHERE role = 'manager' AND disabled = 0 AND deleted_at IS NULL"
+                    " AND unit_id IS NOT NULL AND instr(email, '@') > 1 AND NOT EXISTS (SELECT 1 FROM digest_prefs p"
+                    " WHERE p.user_id = u.id AND p.opted_out = 1)")[0][0]
+    drain(srv, "the first passes after the restart")
+    q = "SELECT period, count(*) FROM digest_mails WHERE role = 'manager' AND created_at >= ? GROUP BY period"
+    rows = srv.sql(q, (back,))
+    last = srv.sql("SELECT last_period FROM digest_settings WHERE role = 'manager'")[0][0]
+    t.check(rows == [(p0, n_mgr)] and last == p0,
+            "a server down across the 28th 23:00 of the month after %s queues %s's digests (%d managers) when it is back "
+            "on the 2nd" % (p0, p0, n_mgr), (rows, last))
+    must(srv.post("/api/v1/admin/scheduler/run", timeout=300), 200, "another pass")
+    t.eq(srv.sql(q, (back,)), rows, "and nothing more: no backlog, the next month not due before the 28th")
+    set_clock(srv, nine)
+    must(srv.request("PUT", "/api/v1/digests/settings", {"items": [{"role": "manager", "enabled": False}]}), 200,
+         "managers off")
 
 
 def check_monthly(t, srv, m, lang, month, unit):
@@ -460,12 +659,12 @@ def check_monthly(t, srv, m, lang, month, unit):
 
 
 def check_unsubscribe(t, srv, sink, by, emp_a, emp_b, week, wk_start):
-    tok_a = srv.sql("SELECT unsubscribe_token FROM digest_prefs WHERE user_id = ?", (emp_a["id"],))[0][0]
+    tok_a = unsub_token(by[emp_a["email"].lower()])
     link = "/d/" + tok_a
     st, _, page = srv.request("GET", link, auth=False)
     t.check(st == 200 and "Stop digests" in page and 'method="post"' in page,
             "GET /d/{token} without login: a page in the user's language (en) that asks", ks.got(st, page))
-    t.eq(srv.sql("SELECT opted_out FROM digest_prefs WHERE user_id = ?", (emp_a["id"],)), [(0,)],
+    t.eq(srv.sql("SELECT count(*) FROM digest_prefs WHERE user_id = ? AND opted_out = 1", (emp_a["id"],)), [(0,)],
          "GET /d/{token} changes nothing (a mail scanner's prefetch)")
     flip = tok_a[:-1] + ("0" if tok_a[-1] != "0" else "1")
     for bad_tok in (flip, tok_a.upper(), tok_a[:-1], tok_a + "0", "x" * 32):
@@ -483,17 +682,22 @@ def check_unsubscribe(t, srv, sink, by, emp_a, emp_b, week, wk_start):
     # a chosen past week for employees: A (unsubscribed) gets nothing, B one
     prev = week_label(wk_start - datetime.timedelta(days=7))
     n0 = len(digests(sink))
-    r = must(srv.post("/api/v1/digests/run", {"period": prev, "role": "employee"}, timeout=300), 200,
+    r = must(srv.post("/api/v1/digests/run", {"period": prev, "role": "employee"}, timeout=300), 202,
              "POST /digests/run for %s" % prev)
+    t.check(len(digests(sink)) == n0 and "sent" not in r, "POST /digests/run only queues (202): nothing sent yet",
+            ks.short(r))
+    drain(srv)
     new = digests(sink)[n0:]
     rcpts = collections.Counter(m.rcpt.strip().lower() for m in new)
-    n_emp = srv.sql("SELECT count(*) FROM users WHERE role = 'employee' AND disabled = 0 AND deleted_at IS NULL")[0][0]
+    n_emp = srv.sql("SELECT count(*) FROM users WHERE role = 'employee' AND disabled = 0 AND deleted_at IS NULL"
+                    " AND employee_id IS NOT NULL")[0][0]
     t.check(emp_a["email"].lower() not in rcpts and rcpts.get(emp_b["email"].lower()) == 1 and
-            len(rcpts) == n_emp - 1 and all(v == 1 for v in rcpts.values()) and r.get("sent") == n_emp - 1 and
+            len(rcpts) == n_emp - 1 and all(v == 1 for v in rcpts.values()) and r.get("queued") == n_emp - 1 and
             all(m.subject.endswith(prev) for m in new),
             "run now for a past week (%s): every employee but the one who unsubscribed gets one" % prev, ks.short(r))
-    again = must(srv.post("/api/v1/digests/run", {"period": prev, "role": "employee"}, timeout=300), 200, "run again")
-    t.check(again.get("queued") == 0 and again.get("sent") == 0 and len(digests(sink)) == n0 + len(new),
+    again = must(srv.post("/api/v1/digests/run", {"period": prev, "role": "employee"}, timeout=300), 202, "run again")
+    drain(srv)
+    t.check(again.get("queued") == 0 and len(digests(sink)) == n0 + len(new),
             "the same period again sends nothing", ks.short(again))
     # switch back on by the account page: the next period reaches A again
     st, _, b = srv.request("PUT", "/api/v1/me/digests", {"digests": True}, headers=login(srv, emp_a["email"]), auth=False)
@@ -523,9 +727,10 @@ def check_list_and_run_errors(t, srv, nine, week, month):
 
 
 def crash(t, srv, sink, nine):
-    """A SIGKILL while a run sends: no duplicates, the rest after a restart."""
+    """A SIGKILL while a pass sends: no duplicates, the rest after a restart;
+    a pass sends at most 32."""
     taken = {r[0] for r in srv.sql("SELECT employee_id FROM users WHERE employee_id IS NOT NULL")}
-    free = [r[0] for r in srv.sql("SELECT id FROM employees ORDER BY id") if r[0] not in taken][:24]
+    free = [r[0] for r in srv.sql("SELECT id FROM employees ORDER BY id") if r[0] not in taken][:40]
     for i, e in enumerate(free):
         srv.create("users", {"email": "crash%02d@digest.test" % i, "name": "Crash %d" % i, "role": "employee",
                              "employee_id": e, "password": PASSWORD})
@@ -534,15 +739,22 @@ def crash(t, srv, sink, nine):
     period = week_label(wk)
     n_emp = srv.sql("SELECT count(*) FROM digest_prefs p JOIN users u ON u.id = p.user_id WHERE u.role = 'employee'"
                     " AND p.opted_out = 1")[0][0]
-    want = srv.sql("SELECT count(*) FROM users WHERE role = 'employee' AND disabled = 0 AND deleted_at IS NULL")[0][0] - n_emp
+    want = srv.sql("SELECT count(*) FROM users WHERE role = 'employee' AND disabled = 0 AND deleted_at IS NULL"
+                   " AND employee_id IS NOT NULL")[0][0] - n_emp
+    if len(free) < 40 or want <= 40:
+        raise ks.FixtureError("crash: too few free employees (%d) for more than 40 digests (%d)" % (len(free), want))
     before = {m.message_id for m in digests(sink)}
     sink.delay = 0.25
     result = {}
 
+    must(srv.post("/api/v1/digests/run", {"period": period, "role": "employee"}, timeout=300), 202, "queue " + period)
+
     def in_background():
-        try:
-            result["resp"] = srv.post("/api/v1/digests/run", {"period": period, "role": "employee"}, timeout=300)
+        try:  # the scheduler's passes, one after another, as the server's own thread runs them
+            while True:
+                result["resp"] = srv.post("/api/v1/admin/scheduler/run", timeout=300)
         except Exception as ex:  # the kill cuts the connection
+            result.pop("resp", None)
             result["error"] = repr(ex)
 
     th = threading.Thread(target=in_background, daemon=True)
@@ -562,8 +774,15 @@ def crash(t, srv, sink, nine):
     t.check(sum(n for _, n in rows) == want and dict(rows).get("sending", 0) >= 1,
             "crash: all %d rows were queued before sending; a claimed one is left 'sending'" % want, rows)
     srv.start()
-    for _ in range(5):
-        must(srv.post("/api/v1/admin/scheduler/run", timeout=300), 200, "scheduler pass after the restart")
+    left = srv.sql("SELECT count(*) FROM digest_mails WHERE period = ? AND status = 'pending'", (period,))[0][0]
+    n1 = len(digests(sink))
+    must(srv.post("/api/v1/admin/scheduler/run", timeout=300), 200, "scheduler pass after the restart")
+    one = len(digests(sink)) - n1
+    t.check(left > 32 and 1 <= one <= 32 and
+            srv.sql("SELECT count(*) FROM digest_mails WHERE period = ? AND status = 'pending'", (period,))[0][0] == left - one,
+            "one scheduler pass sends at most 32 digests (%d of %d waiting) and leaves the rest pending for the next "
+            "pass (it holds the pass lock of every mail)" % (one, left))
+    drain(srv, "scheduler passes after the restart")
     ids = {r[0] for r in srv.sql("SELECT message_id FROM digest_mails WHERE period = ?", (period,))}
     new = [m for m in digests(sink) if m.message_id not in before]
     got = collections.Counter(m.message_id for m in new)
@@ -574,9 +793,47 @@ def crash(t, srv, sink, nine):
             "crash: at most the one in flight at the kill was delivered twice, with the same Message-ID", dups)
     t.eq(srv.sql("SELECT status, count(*) FROM digest_mails WHERE period = ? GROUP BY status", (period,)),
          [("sent", want)], "crash: all %d are sent in the file, none twice in the outbox" % want)
-    r = must(srv.post("/api/v1/digests/run", {"period": period, "role": "employee"}, timeout=300), 200, "run again")
-    t.check(r.get("queued") == 0 and r.get("sent") == 0, "crash: the period run again queues and sends nothing",
+    n2 = len(digests(sink))
+    r = must(srv.post("/api/v1/digests/run", {"period": period, "role": "employee"}, timeout=300), 202, "run again")
+    drain(srv)
+    t.check(r.get("queued") == 0 and len(digests(sink)) == n2, "crash: the period run again queues and sends nothing",
             ks.short(r))
+
+
+def record_fails(t, srv, sink, nine):
+    """The outcome of the second digest of a batch cannot be written (a
+    trigger refuses it): the pass stops, and the batch's digests not yet
+    tried are back to pending at once, not 'sending' until a restart."""
+    today = local(nine).date()
+    period = week_label(today - datetime.timedelta(days=today.weekday() + 35))
+    r = must(srv.post("/api/v1/digests/run", {"period": period, "role": "employee"}, timeout=300), 202, "queue " + period)
+    ids = [x[0] for x in srv.sql("SELECT id FROM digest_mails WHERE period = ? ORDER BY id", (period,))]
+    if len(ids) < 8 or r.get("queued") != len(ids):
+        raise ks.FixtureError("record_fails: %d rows queued (%s)" % (len(ids), ks.short(r)))
+    con = sqlite3.connect(srv.db, timeout=10)
+    try:
+        con.execute("CREATE TRIGGER test_record_fails BEFORE UPDATE OF status ON digest_mails"
+                    " WHEN NEW.status = 'sent' AND OLD.id = %d BEGIN SELECT RAISE(ABORT, 'test: no record'); END" % ids[1])
+        con.commit()
+    finally:
+        con.close()
+    st, _, b = srv.post("/api/v1/admin/scheduler/run", timeout=300)
+    rows = dict(srv.sql("SELECT id, status || '/' || attempts FROM digest_mails WHERE period = ?", (period,)))
+    want = {i: "pending/0" for i in ids}
+    want[ids[0]] = "sent/1"
+    want[ids[1]] = "sending/1"  # sent, its outcome not written: sent again after a restart, same Message-ID
+    t.check(st != 200 and rows == want,
+            "a record that fails stops the pass (%d); the batch's other claimed digests are pending again at once, "
+            "their attempt not counted" % st, (ks.short(b), rows))
+    con = sqlite3.connect(srv.db, timeout=10)
+    try:
+        con.execute("DROP TRIGGER test_record_fails")
+        con.commit()
+    finally:
+        con.close()
+    drain(srv)
+    t.eq(srv.sql("SELECT status, count(*) FROM digest_mails WHERE period = ? GROUP BY status", (period,)),
+         [("sending", 1), ("sent", len(ids) - 1)], "the next passes send the rest")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@
 // As the demo admin: "Overzichten" in the menu opens #/digests with the four
 // roles (weekly, weekly, monthly, monthly), all off; employees switched on
 // at Monday 00:00 and saved (the API reads it back); "send now" for
-// employees sends the demo employee one digest (in the sink, the page says
-// how many) and the sends table lists it as sent; a malformed period is
+// employees queues the demo employee one digest (the page says how many),
+// the server's scheduler sends it (in the sink) and the sends table, which
+// follows for a few seconds, lists it as sent; a malformed period is
 // refused and marked on its field; the page in English. The admin's account
 // page has no digest switch (admins get none). As the demo team lead: the
 // account page's switch is on, switched off (the API reads it back) and on
@@ -75,15 +76,16 @@ async function admin(page, base, sinkDir) {
   await page.fill('#dg-run-period', '');
   await page.selectOption('#dg-run-role', 'employee');
   await page.click('#dg-run');
-  await page.waitForFunction(() => /verstuurd/.test(document.querySelector('#dg-run-msg')?.textContent || ''));
-  eq(await page.textContent('#dg-run-msg'), '0 nieuw ingepland, 0 verstuurd, 0 mislukt.',
+  await page.waitForFunction(() => /ingepland/.test(document.querySelector('#dg-run-msg')?.textContent || ''));
+  eq(await page.textContent('#dg-run-msg'), '0 nieuw ingepland; de server verstuurt ze in de komende seconden.',
     'send now for the last week again: nothing new');
   // send now for the week before: one more
   const prev = isoWeek(-14);
   await page.fill('#dg-run-period', prev);
   await page.click('#dg-run');
   await page.waitForFunction(() => /^1 /.test(document.querySelector('#dg-run-msg')?.textContent || ''));
-  eq(await page.textContent('#dg-run-msg'), '1 nieuw ingepland, 1 verstuurd, 0 mislukt.', 'send now for ' + prev + ': one digest');
+  eq(await page.textContent('#dg-run-msg'), '1 nieuw ingepland; de server verstuurt ze in de komende seconden.',
+    'send now for ' + prev + ': one digest queued (the scheduler sends it)');
   await page.waitForFunction(() => document.querySelectorAll('#dg-sends-table tr[data-status="sent"]').length === 2);
   const rows = await page.$$eval('#dg-sends-table tbody tr', (rs) => rs.map((r) => r.textContent));
   ok(rows.length === 2 && rows.every((r) => r.includes('Demo Medewerker') && r.includes('verstuurd')) &&

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -152,6 +154,65 @@ static void test_refused_without_role_or_links(void **state)
 	assert_int_equal(build("{\"role\":\"director\",\"unsubscribe_url\":\"v\"}", "en", &b), KS_ERR_INVALID);
 }
 
+/* A long text is cut to fit its buffer (1,199 bytes of text in a
+ * compliment) on a character boundary, for characters of 2, 3 and 4 bytes
+ * and for a cut that falls exactly between two characters; half a UTF-8
+ * sequence would make the whole mail invalid. Expected counts by hand:
+ * 1199 / 2 = 599 "é", 1199 / 3 = 399 "€", 1199 / 4 = 299 "😀",
+ * "a" + 599 "é" = 1199 bytes exactly. */
+static void cut_case(const char *prefix, const char *ch, size_t repeat, size_t want)
+{
+	static char json[16384], line[8192];
+	size_t clen = strlen(ch), plen = strlen(prefix);
+	char *text = malloc(plen + clen * repeat + 1);
+	assert_non_null(text);
+	memcpy(text, prefix, plen);
+	for (size_t i = 0; i < repeat; i++)
+		memcpy(text + plen + i * clen, ch, clen);
+	text[plen + clen * repeat] = '\0';
+	snprintf(json, sizeof json,
+		 "{\"role\":\"employee\",\"period\":\"2026-W02\",\"from\":\"2026-01-05\",\"to\":\"2026-01-11\","
+		 "\"name\":\"X\",\"compliments\":[{\"text\":\"%s\",\"note\":null,\"from\":\"Pat\",\"employee\":\"X\"}],"
+		 "\"page_url\":\"https://f/#/me\",\"unsubscribe_url\":\"https://f/d/x\"}",
+		 text);
+	free(text);
+	size_t n = (size_t)snprintf(line, sizeof line, "\n  - Van Pat: \"%s", prefix);
+	for (size_t i = 0; i < want; i++, n += clen)
+		memcpy(line + n, ch, clen);
+	memcpy(line + n, "\"\n", 3);
+	built b;
+	assert_int_equal(build(json, "nl", &b), KS_OK);
+	assert_non_null(strstr(b.text, line));
+}
+
+static void test_cut_on_character_boundary(void **state)
+{
+	(void)state;
+	cut_case("", "\xc3\xa9", 1250, 599);             /* é, 2 bytes */
+	cut_case("", "\xe2\x82\xac", 1000, 399);         /* €, 3 bytes */
+	cut_case("", "\xf0\x9f\x98\x80", 700, 299);      /* 😀, 4 bytes */
+	cut_case("a", "\xc3\xa9", 1250, 599);            /* the cut between two characters */
+	cut_case("ab", "\xe2\x82\xac", 1000, 399);       /* 2 + 399 * 3 = 1199: between two again */
+}
+
+/* Names and units of KPIs and drivers come from people (the KPI
+ * catalogue, survey drivers): a line break in one cannot break the text
+ * part's layout. */
+static void test_control_characters_in_kpis_and_drivers(void **state)
+{
+	(void)state;
+	built b;
+	assert_int_equal(build("{\"role\":\"director\",\"period\":\"2026-11\",\"from\":\"2026-11-01\",\"to\":\"2026-11-30\","
+			       "\"name\":\"Dana\","
+			       "\"drivers\":[{\"aspect\":\"waiting\\ntime\",\"score\":6.5,\"n\":120,\"gain\":null}],"
+			       "\"kpis\":[{\"name\":\"Cost\\r\\nto serve\",\"unit\":\"k\\u0007EUR\",\"period\":\"2026-11\",\"value\":37.2}],"
+			       "\"page_url\":\"https://f/#/org\",\"unsubscribe_url\":\"https://f/d/x\"}",
+			       "en", &b),
+			 KS_OK);
+	assert_non_null(strstr(b.text, "\n  - waiting time: mean 6.50 (n = 120)\n"));
+	assert_non_null(strstr(b.text, "\n  - Cost  to serve 2026-11: 37.20 k EUR\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +220,8 @@ int main(void)
 		cmocka_unit_test(test_director_monthly_english),
 		cmocka_unit_test(test_scores_below_min_n),
 		cmocka_unit_test(test_refused_without_role_or_links),
+		cmocka_unit_test(test_cut_on_character_boundary),
+		cmocka_unit_test(test_control_characters_in_kpis_and_drivers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 static const sq_outbox sq_digest_mails = {"digest_mails", "status", STORE_DIGEST_MAX_ATTEMPTS, false};
 
 /* Run fn in one write transaction on a pooled connection. */
@@ -109,10 +111,15 @@ typedef struct sq_dg_queue {
 	int queued;
 } sq_dg_queue;
 
-/* The users a digest of role goes to: active, with an address. */
+/* The users a digest of role goes to: active, with an address, and with
+ * something to tell about: an employee linked to their employee record, a
+ * team lead or manager with a unit (without one the digest would be
+ * empty). */
 #define SQ_DG_RECIPIENTS                                                                          \
 	" FROM users u WHERE u.role = ?1 AND u.disabled = 0 AND u.deleted_at IS NULL"              \
-	" AND instr(u.email, '@') > 1"
+	" AND instr(u.email, '@') > 1"                                                             \
+	" AND (u.role <> 'employee' OR u.employee_id IS NOT NULL)"                                 \
+	" AND (u.role NOT IN ('team_lead', 'manager') OR u.unit_id IS NOT NULL)"
 
 static ks_err sq_dg_queue_tx(sq_conn *c, void *arg, ks_error *e)
 {
@@ -133,22 +140,11 @@ static ks_err sq_dg_queue_tx(sq_conn *c, void *arg, ks_error *e)
 		if (err || sqlite3_changes(c->db) == 0)
 			return err;
 	}
-	/* every recipient gets their unsubscribe token before their first digest */
 	err = sq_cprep(c,
-		       "INSERT OR IGNORE INTO digest_prefs (user_id, opted_out, unsubscribe_token, updated_at)"
-		       " SELECT u.id, 0, lower(hex(randomblob(16))), ?2" SQ_DG_RECIPIENTS,
-		       &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_text(st, 1, a->role, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a->now);
-	err = sq_cstep(c, st, e);
-	if (err)
-		return err;
-	err = sq_cprep(c,
-		       "INSERT OR IGNORE INTO digest_mails (user_id, role, period, next_attempt_at, message_id,"
-		       " created_at)"
-		       " SELECT u.id, ?1, ?2, ?3, 'digest-' || ?2 || '-' || u.id || '-' || lower(hex(randomblob(8))), ?3"
+		       "INSERT OR IGNORE INTO digest_mails (user_id, role, unit_id, employee_id, period,"
+		       " next_attempt_at, message_id, created_at)"
+		       " SELECT u.id, ?1, u.unit_id, u.employee_id, ?2, ?3,"
+		       " 'digest-' || ?2 || '-' || u.id || '-' || lower(hex(randomblob(8))), ?3"
 		       SQ_DG_RECIPIENTS
 		       " AND NOT EXISTS (SELECT 1 FROM digest_prefs p WHERE p.user_id = u.id AND p.opted_out = 1)"
 		       " ORDER BY u.id",
@@ -193,6 +189,33 @@ typedef struct sq_dg_claim {
 	int max, n;
 } sq_dg_claim;
 
+/* Why a claimed row is not sent ("" = it is): the user left, or their
+ * role or scope is no longer the one the row was queued for (its content
+ * follows the queued role: a demoted director must not get the
+ * organisation's figures). */
+static const char *sq_dg_skip(sqlite3_stmt *st, const store_digest_job *j)
+{
+	const char *now_role = sq_ctext(st, 13);
+	bool scoped = strcmp(j->role, "team_lead") == 0 || strcmp(j->role, "manager") == 0;
+	if (sqlite3_column_int(st, 11))
+		return "the user opted out of digests";
+	if (sqlite3_column_int(st, 12))
+		return "the account is disabled or deleted";
+	if (strchr(j->to_email, '@') == NULL)
+		return "the user has no e-mail address";
+	if (strcmp(now_role, j->role) != 0)
+		return "the user's role changed since it was queued";
+	if (scoped && j->unit_id == 0)
+		return "the user has no unit";
+	if (scoped && sqlite3_column_int(st, 14))
+		return "the user's unit changed since it was queued";
+	if (strcmp(j->role, "employee") == 0 && j->employee_id == 0)
+		return "the user has no employee record";
+	if (strcmp(j->role, "employee") == 0 && sqlite3_column_int(st, 15))
+		return "the user's employee record changed since queued";
+	return "";
+}
+
 static void sq_dg_job_row(sqlite3_stmt *st, store_digest_job *j)
 {
 	memset(j, 0, sizeof *j);
@@ -207,12 +230,35 @@ static void sq_dg_job_row(sqlite3_stmt *st, store_digest_job *j)
 	snprintf(j->language, sizeof j->language, "%s", strcmp(sq_ctext(st, 8), "en") == 0 ? "en" : "nl");
 	j->unit_id = sqlite3_column_int64(st, 9);
 	j->employee_id = sqlite3_column_int64(st, 10);
-	snprintf(j->unsubscribe_token, sizeof j->unsubscribe_token, "%s", sq_ctext(st, 11));
-	const char *skip = sqlite3_column_int(st, 12) ? "the user opted out of digests"
-			   : sqlite3_column_int(st, 13)    ? "the account is disabled or deleted"
-			   : strchr(j->to_email, '@') == NULL ? "the user has no e-mail address"
-							     : "";
-	snprintf(j->skip, sizeof j->skip, "%s", skip);
+	snprintf(j->skip, sizeof j->skip, "%s", sq_dg_skip(st, j));
+}
+
+/* The lower-hex SHA-256 of an unsubscribe token: what the store keeps. */
+static void sq_dg_token_hash(const char *token, char out[2 * crypto_hash_sha256_BYTES + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(out, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof h);
+}
+
+/* A fresh token for the job's link (32 lower-hex characters); its hash
+ * names the user from now on. */
+static ks_err sq_dg_token_new(sq_conn *c, store_digest_job *j, int64_t now, ks_error *e)
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(j->unsubscribe_token, sizeof j->unsubscribe_token, raw, sizeof raw);
+	char hash[2 * crypto_hash_sha256_BYTES + 1];
+	sq_dg_token_hash(j->unsubscribe_token, hash);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "INSERT INTO digest_unsub_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+			      &st, e);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, j->user_id);
+	sqlite3_bind_int64(st, 3, now);
+	return sq_cstep(c, st, e);
 }
 
 static ks_err sq_dg_claim_tx(sq_conn *c, void *arg, ks_error *e)
@@ -223,8 +269,9 @@ static ks_err sq_dg_claim_tx(sq_conn *c, void *arg, ks_error *e)
 			      "SELECT m.id, m.user_id, m.role, m.period, m.attempts, m.message_id,"
 			      " coalesce(u.email, ''), coalesce(u.name, ''), coalesce(u.language, 'nl'),"
 			      " coalesce(u.unit_id, 0), coalesce(u.employee_id, 0),"
-			      " coalesce(p.unsubscribe_token, ''), coalesce(p.opted_out, 0),"
-			      " u.id IS NULL OR u.disabled <> 0 OR u.deleted_at IS NOT NULL"
+			      " coalesce(p.opted_out, 0),"
+			      " u.id IS NULL OR u.disabled <> 0 OR u.deleted_at IS NOT NULL,"
+			      " coalesce(u.role, ''), m.unit_id IS NOT u.unit_id, m.employee_id IS NOT u.employee_id"
 			      " FROM digest_mails m LEFT JOIN users u ON u.id = m.user_id"
 			      " LEFT JOIN digest_prefs p ON p.user_id = m.user_id"
 			      " WHERE m.status = 'pending' AND m.next_attempt_at <= ?1"
@@ -240,8 +287,11 @@ static ks_err sq_dg_claim_tx(sq_conn *c, void *arg, ks_error *e)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = sq_fail(c, rc, e);
 	sqlite3_finalize(st);
-	for (int i = 0; !err && i < a->n; i++)
+	for (int i = 0; !err && i < a->n; i++) {
 		err = sq_outbox_mark_sending(c, &sq_digest_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
+		if (!err && !a->jobs[i].skip[0])
+			err = sq_dg_token_new(c, &a->jobs[i], a->now, e);
+	}
 	return err;
 }
 
@@ -281,6 +331,36 @@ ks_err store_digest_record(ks_store *s, const store_digest_job *j, store_send_ou
 {
 	sq_dg_record a = {j, outcome, detail, now};
 	return sq_dg_tx(s, sq_dg_record_tx, &a, e);
+}
+
+typedef struct sq_dg_release {
+	const store_digest_job *jobs;
+	int n;
+} sq_dg_release;
+
+static ks_err sq_dg_release_tx(sq_conn *c, void *arg, ks_error *e)
+{
+	sq_dg_release *a = arg;
+	ks_err err = KS_OK;
+	for (int i = 0; !err && i < a->n; i++) {
+		sqlite3_stmt *st = NULL;
+		err = sq_cprep(c,
+			       "UPDATE digest_mails SET status = 'pending', attempts = ?2"
+			       " WHERE id = ?1 AND status = 'sending'",
+			       &st, e);
+		if (err)
+			break;
+		sqlite3_bind_int64(st, 1, a->jobs[i].id);
+		sqlite3_bind_int(st, 2, a->jobs[i].attempts - 1);
+		err = sq_cstep(c, st, e);
+	}
+	return err;
+}
+
+ks_err store_digest_release(ks_store *s, const store_digest_job *jobs, int n, ks_error *e)
+{
+	sq_dg_release a = {jobs, n};
+	return n > 0 ? sq_dg_tx(s, sq_dg_release_tx, &a, e) : KS_OK;
 }
 
 ks_err store_digest_recover(ks_store *s, int *n, ks_error *e)
@@ -357,8 +437,7 @@ static ks_err sq_dg_opt_tx(sq_conn *c, void *arg, ks_error *e)
 	sq_dg_opt *a = arg;
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
-			      "INSERT INTO digest_prefs (user_id, opted_out, unsubscribe_token, updated_at)"
-			      " VALUES (?1, ?2, lower(hex(randomblob(16))), ?3)"
+			      "INSERT INTO digest_prefs (user_id, opted_out, updated_at) VALUES (?1, ?2, ?3)"
 			      " ON CONFLICT (user_id) DO UPDATE SET opted_out = ?2, updated_at = ?3",
 			      &st, e);
 	if (err)
@@ -387,12 +466,14 @@ static ks_err sq_dg_unsub_tx(sq_conn *c, void *arg, ks_error *e)
 	sq_dg_unsub *a = arg;
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
-			      "SELECT p.user_id, coalesce(u.language, 'nl') FROM digest_prefs p"
-			      " LEFT JOIN users u ON u.id = p.user_id WHERE p.unsubscribe_token = ?1",
+			      "SELECT t.user_id, coalesce(u.language, 'nl') FROM digest_unsub_tokens t"
+			      " LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, a->token, -1, SQLITE_STATIC);
+	char hash[2 * crypto_hash_sha256_BYTES + 1];
+	sq_dg_token_hash(a->token, hash);
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		a->user_id = sqlite3_column_int64(st, 0);
@@ -405,7 +486,10 @@ static ks_err sq_dg_unsub_tx(sq_conn *c, void *arg, ks_error *e)
 		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown unsubscribe link");
 	if (err || !a->apply)
 		return err;
-	err = sq_cprep(c, "UPDATE digest_prefs SET opted_out = 1, updated_at = ?2 WHERE user_id = ?1", &st, e);
+	err = sq_cprep(c,
+		       "INSERT INTO digest_prefs (user_id, opted_out, updated_at) VALUES (?1, 1, ?2)"
+		       " ON CONFLICT (user_id) DO UPDATE SET opted_out = 1, updated_at = ?2",
+		       &st, e);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, a->user_id);
@@ -436,7 +520,8 @@ ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_i
 			      "WITH RECURSIVE sub(id) AS (SELECT ?2 WHERE ?2 <> 0"
 			      "  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
 			      " SELECT coalesce(r.open_text, ''), k.note, coalesce(fu.name, ''),"
-			      " coalesce(em.first_name || ' ' || em.last_name, ''), k.created_at"
+			      " coalesce(em.first_name || ' ' || em.last_name, ''), k.created_at,"
+			      " coalesce(k.from_user_id, 0)"
 			      " FROM compliments k JOIN employees em ON em.id = k.employee_id"
 			      " LEFT JOIN responses r ON r.id = k.response_id"
 			      " LEFT JOIN users fu ON fu.id = k.from_user_id"
@@ -456,10 +541,11 @@ ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_i
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *note = (const char *)sqlite3_column_text(st, 1);
 			json_array_append_new(items,
-					      json_pack("{s:s, s:o, s:s, s:s, s:o}", "text", sq_ctext(st, 0), "note",
+					      json_pack("{s:s, s:o, s:s, s:I, s:s, s:o}", "text", sq_ctext(st, 0), "note",
 							note && note[0] ? json_string(note) : json_null(), "from",
-							sq_ctext(st, 2), "employee", sq_ctext(st, 3), "created_at",
-							sq_iso_or_null(sqlite3_column_int64(st, 4))));
+							sq_ctext(st, 2), "from_user_id",
+							(json_int_t)sqlite3_column_int64(st, 5), "employee", sq_ctext(st, 3),
+							"created_at", sq_iso_or_null(sqlite3_column_int64(st, 4))));
 		}
 		if (rc != SQLITE_DONE)
 			err = sq_fail(c, rc, e);

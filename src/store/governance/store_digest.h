@@ -2,7 +2,7 @@
  * digests per role by mail (issue 17, part D; migration 027_digests.sql).
  *
  * The SQL is src/store/governance/sqlite_digest.c. The settings per role,
- * a user's own opt-out with the token of their unsubscribe link, and the
+ * a user's own opt-out, the hashed tokens of their unsubscribe links, and the
  * outbox of digest mails: one row per user and period (UNIQUE), claimed,
  * recorded and recovered with the shared outbox steps (sqlite_outbox.c),
  * so a period is never sent twice, not even after a crash. What a digest
@@ -61,15 +61,23 @@ typedef struct store_digest_job {
 	int64_t unit_id;         /* users.unit_id; 0 = none */
 	int64_t employee_id;     /* users.employee_id; 0 = none */
 	char message_id[128];
+	/* a fresh random token for this mail's unsubscribe link (only its
+	 * SHA-256 is stored, in digest_unsub_tokens); "" when skipped */
 	char unsubscribe_token[72];
-	/* the user left since it was queued: opted out, disabled, deleted or
-	 * without an address; the pass records it failed with this reason */
+	/* why it is not sent: the user left since it was queued (opted out,
+	 * disabled, deleted, without an address) or no longer has the role,
+	 * unit or employee record it was queued for (its content follows the
+	 * queued role); the pass records it failed with this reason */
 	char skip[64];
 } store_digest_job;
-/* Claim up to max due rows ('sending', one transaction). */
+/* Claim up to max due rows ('sending', one transaction); each row that is
+ * to be sent gets its unsubscribe token in the same transaction. */
 ks_err store_digest_claim(ks_store *s, int64_t now, store_digest_job *jobs, int max, int *n, ks_error *e);
 ks_err store_digest_record(ks_store *s, const store_digest_job *j, store_send_outcome outcome,
 			   const char *detail, int64_t now, ks_error *e);
+/* Claimed rows that were not tried (a pass that stopped on an error) back
+ * to 'pending', their attempt not counted, so they need no restart. */
+ks_err store_digest_release(ks_store *s, const store_digest_job *jobs, int n, ks_error *e);
 /* Rows a crash left 'sending' back to 'pending' (sent again with their
  * Message-ID); *n = rows. */
 ks_err store_digest_recover(ks_store *s, int *n, ks_error *e);
@@ -83,8 +91,9 @@ ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **ou
 /* A user's own choice (false without a row). */
 ks_err store_digest_optout_get(ks_store *s, int64_t user_id, bool *opted_out, ks_error *e);
 ks_err store_digest_optout_set(ks_store *s, int64_t user_id, bool opted_out, int64_t now, ks_error *e);
-/* The unsubscribe link: the user its token names (*user_id, *language
- * "nl"/"en"; either may be NULL) and, with apply set, that user opted out.
+/* The unsubscribe link: the user its token names, looked up by the token's
+ * SHA-256 (*user_id, *language "nl"/"en"; either may be NULL) and, with
+ * apply set, that user opted out.
  * KS_ERR_NOTFOUND for any other token. */
 ks_err store_digest_unsubscribe(ks_store *s, const char *token, bool apply, int64_t now, int64_t *user_id,
 				char language[3], ks_error *e);
@@ -92,7 +101,8 @@ ks_err store_digest_unsubscribe(ks_store *s, const char *token, bool apply, int6
 /* What the digests tell that no other store call gives:
  * the compliments (issue 13) made in [from, to) to employee_id, or, with
  * employee_id 0, to the employees of the unit team_id and below, newest
- * first, at most limit: [{"text","note"|null,"from","employee","created_at"}]. */
+ * first, at most limit: [{"text","note"|null,"from","from_user_id" (0 = none),
+ * "employee","created_at"}]. */
 ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_id, int64_t from, int64_t to,
 				int limit, json_t **out, ks_error *e);
 

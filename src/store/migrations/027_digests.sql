@@ -22,15 +22,23 @@ CREATE TABLE digest_settings (
 INSERT INTO digest_settings (role, cadence) VALUES
   ('employee', 'weekly'), ('team_lead', 'weekly'), ('manager', 'monthly'), ('director', 'monthly');
 
--- A user's own choice, and the token of the unsubscribe link in every
--- digest (random, URL-safe, made when the user's first digest is queued;
--- it names this user only, and only stops digests).
+-- A user's own choice.
 CREATE TABLE digest_prefs (
   user_id           INTEGER PRIMARY KEY REFERENCES users(id),
   opted_out         INTEGER NOT NULL DEFAULT 0 CHECK (opted_out IN (0,1)),
-  unsubscribe_token TEXT NOT NULL UNIQUE,
   updated_at        INTEGER NOT NULL
 );
+
+-- The unsubscribe links: every digest carries a random token of its own
+-- (made when it is claimed for sending); only its SHA-256 is kept, so a
+-- copy of the database opts nobody out. Every link ever mailed keeps
+-- working; it names its user only, and only stops digests.
+CREATE TABLE digest_unsub_tokens (
+  token_hash        TEXT PRIMARY KEY,      -- lower hex SHA-256 of the token
+  user_id           INTEGER NOT NULL REFERENCES users(id),
+  created_at        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX digest_unsub_tokens_user ON digest_unsub_tokens(user_id);
 
 -- The outbox: one row per user and period, UNIQUE, so no pass (nor a pass
 -- after a crash, nor an admin's "run now") sends a period twice. Moves
@@ -41,6 +49,11 @@ CREATE TABLE digest_mails (
   id              INTEGER PRIMARY KEY,
   user_id         INTEGER NOT NULL REFERENCES users(id),
   role            TEXT NOT NULL,
+  -- the scope it was queued for (users.unit_id / employee_id then): a
+  -- digest whose user changed role or unit since is not sent (the content
+  -- follows the queued role, which is no longer theirs)
+  unit_id         INTEGER,
+  employee_id     INTEGER,
   period          TEXT NOT NULL,          -- '2026-W49' (weekly) or '2026-11' (monthly)
   status          TEXT NOT NULL DEFAULT 'pending'
                   CHECK (status IN ('pending','sending','sent','failed')),

@@ -108,10 +108,10 @@ function settingsPanel(cur, onRun) {
     run.disabled = true;
     period.removeAttribute('aria-invalid');
     try {
+      // 202: queued; the server's scheduler sends them in its next passes
       const res = await api('/digests/run', { method: 'POST', body });
-      say(runMsg, res.mail ? t('dg.run.done', { queued: res.queued, sent: res.sent, failed: res.failed })
-        : t('dg.run.nomail', { queued: res.queued }));
-      onRun();
+      say(runMsg, res.mail ? t('dg.run.done', { queued: res.queued }) : t('dg.run.nomail', { queued: res.queued }));
+      onRun(res.mail && res.queued > 0);
     } catch (err) {
       if (err?.field === 'period') period.setAttribute('aria-invalid', 'true');
       say(runMsg, errorText(err), true, errorDetail(err));
@@ -159,7 +159,20 @@ export async function render(main) {
     return;
   }
   const sends = sendsPanel();
-  main.append(settingsPanel(cur, () => sends.load()));
+  // after a run that queued mail: the table again a few times while the
+  // scheduler's passes send them (each at most 32, one a second)
+  let follow = null;
+  const onRun = (queued) => {
+    sends.load();
+    clearTimeout(follow);
+    let left = queued ? 5 : 0;
+    const again = () => {
+      if (left-- <= 0 || !sends.el.isConnected) return;
+      follow = setTimeout(async () => { await sends.load(); again(); }, 1500);
+    };
+    again();
+  };
+  main.append(settingsPanel(cur, onRun));
   main.append(sends.el);
   await sends.load();
 }

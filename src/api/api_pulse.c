@@ -3,8 +3,12 @@
  * "Employee pulse"; the anonymity rules are src/pulse/pulse.c's and
  * docs/PRIVACY.md "Employee pulse".
  *
- * Who sees what: results of a wave are computed for the whole org tree
- * (pulse_result_compute) and only then cut to the reader's scope —
+ * Who sees what: nothing of an open wave (no figures, no comments, no
+ * answer count but the admin's whole-organisation total), so no reader can
+ * compare before and after a colleague answered. A closed wave's results
+ * were computed once for the whole org tree at closing
+ * (pulse_wave_finalise) and are read from the store (pulse_result_load),
+ * then cut to the reader's scope —
  * directors and admins every unit, managers and team leads their unit and
  * the units below it, employees the organisation and their own team.
  * Comments take no filter but the (shown) unit: a 422 names any other
@@ -225,14 +229,17 @@ static json_t *api_pulse_wave_json(const store_pulse_wave *w, bool counts)
 	return o;
 }
 
-/* Are a wave's answer counts fit for this reader? Admins run the pulse;
- * others when every root of the tree is shown or empty. */
-static bool api_pulse_counts_ok(http_req *req, int64_t wave_id)
+/* Are a wave's answer counts fit for this reader? Admins run the pulse
+ * (the whole organisation's total only); others only for a closed wave
+ * whose every root is shown or empty — a read of the stored cells. */
+static bool api_pulse_counts_ok(http_req *req, const store_pulse_wave *w)
 {
 	if (api_pulse_admin(req))
 		return true;
+	if (strcmp(w->status, "open") == 0)
+		return false;
 	pulse_result r;
-	if (pulse_result_compute(((api_app *)req->app)->store, wave_id, &r, NULL) != KS_OK)
+	if (pulse_result_load(((api_app *)req->app)->store, w->id, &r, NULL) != KS_OK)
 		return false;
 	bool ok = true;
 	for (size_t i = 0; i < r.n; i++)
@@ -271,7 +278,7 @@ ks_err api_pulse_wave_list(http_req *req, ks_error *e)
 		return err;
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(items, api_pulse_wave_json(&w[i], api_pulse_counts_ok(req, w[i].id)));
+		json_array_append_new(items, api_pulse_wave_json(&w[i], api_pulse_counts_ok(req, &w[i])));
 		store_pulse_wave_clear(&w[i]);
 	}
 	free(w);
@@ -289,7 +296,7 @@ ks_err api_pulse_wave_get(http_req *req, ks_error *e)
 		err = store_pulse_wave_get(app->store, id, &w, e);
 	if (err)
 		return err;
-	json_t *o = api_pulse_wave_json(&w, api_pulse_counts_ok(req, id));
+	json_t *o = api_pulse_wave_json(&w, api_pulse_counts_ok(req, &w));
 	json_object_set(o, "questions", w.questions ? w.questions : json_null());
 	store_pulse_wave_clear(&w);
 	http_reply_json(req, 200, o);
@@ -333,7 +340,7 @@ ks_err api_pulse_wave_close(http_req *req, ks_error *e)
 	int64_t id;
 	ks_err err = api_param_id(req, 0, &id, e);
 	if (!err)
-		err = store_pulse_wave_close(((api_app *)req->app)->store, id, e);
+		err = pulse_wave_close(((api_app *)req->app)->store, id, e);
 	if (err)
 		return err;
 	api_audit(req, "pulse_wave.close", "pulse_wave", id, NULL);
@@ -438,18 +445,20 @@ static json_t *api_pulse_cell_json(const pulse_result *r, const pulse_cell *c, c
 			      cust ? cust : json_pack("{s:n, s:n}", "n", "nps"));
 	if (cust == NULL)
 		json_decref(json_object_get(o, "customer_nps")); /* the pack above took a new one */
+	if (c->hidden) {
+		json_object_set_new(o, "shown", json_false());
+		/* which count rule hid it is not said: "fewer than N" for a
+		 * secondary cell would tell that it holds N or more. A changed
+		 * composition is said: the admin who changed it knows it. */
+		json_object_set_new(o, "reason", json_string(c->changed ? "composition_changed"
+									 : "too_few_or_protecting"));
+		json_object_set_new(o, "respondents", json_null());
+		return o;
+	}
 	if (c->n == 0) {
 		json_object_set_new(o, "shown", json_false());
 		json_object_set_new(o, "reason", json_string("no_answers"));
 		json_object_set_new(o, "respondents", json_integer(0));
-		return o;
-	}
-	if (c->hidden) {
-		json_object_set_new(o, "shown", json_false());
-		/* which rule hid it is not said: "fewer than N" for a secondary
-		 * cell would tell that it holds N or more */
-		json_object_set_new(o, "reason", json_string("too_few_or_protecting"));
-		json_object_set_new(o, "respondents", json_null());
 		return o;
 	}
 	pulse_enps en;
@@ -481,8 +490,16 @@ static ks_err api_pulse_one(http_req *req, int64_t wave_id, const api_pulse_scop
 	ks_err err = store_pulse_wave_get(app->store, wave_id, &w, e);
 	if (err)
 		return err;
+	if (strcmp(w.status, "open") == 0) {
+		/* nothing of an open wave: its results come when it closes */
+		*out = json_pack("{s:o, s:O, s:b, s:o}", "wave", api_pulse_wave_json(&w, api_pulse_admin(req)),
+				 "questions", w.questions ? w.questions : json_null(), "available", false, "units",
+				 json_array());
+		store_pulse_wave_clear(&w);
+		return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
 	pulse_result r;
-	err = pulse_result_compute(app->store, wave_id, &r, e);
+	err = pulse_result_load(app->store, wave_id, &r, e);
 	if (err) {
 		store_pulse_wave_clear(&w);
 		return err;
@@ -499,10 +516,10 @@ static ks_err api_pulse_one(http_req *req, int64_t wave_id, const api_pulse_scop
 			continue;
 		json_array_append_new(units, api_pulse_cell_json(&r, c, w.questions, customer));
 	}
-	*out = json_pack("{s:o, s:O, s:i, s:i, s:o}", "wave",
+	*out = json_pack("{s:o, s:O, s:b, s:i, s:i, s:o}", "wave",
 			 api_pulse_wave_json(&w, api_pulse_admin(req) || roots_shown), "questions",
-			 w.questions ? w.questions : json_null(), "min_group", r.min_group, "min_group_comments",
-			 r.min_group_comments, "units", units);
+			 w.questions ? w.questions : json_null(), "available", true, "min_group", r.min_group,
+			 "min_group_comments", r.min_group_comments, "units", units);
 	json_decref(customer);
 	pulse_result_free(&r);
 	store_pulse_wave_clear(&w);
@@ -613,7 +630,15 @@ ks_err api_pulse_comments(http_req *req, ks_error *e)
 	if (err)
 		return err;
 	pulse_result r;
-	err = pulse_result_compute(app->store, wave, &r, e);
+	err = pulse_result_load(app->store, wave, &r, e);
+	if (err == KS_ERR_CONFLICT) {
+		/* an open wave: no comments until it closes */
+		ks_error_clear(e);
+		http_reply_json(req, 200,
+				json_pack("{s:I, s:I, s:b, s:o}", "wave_id", (json_int_t)wave, "unit_id",
+					  (json_int_t)unit_id, "shown", false, "items", json_array()));
+		return KS_OK;
+	}
 	if (err)
 		return err;
 	const pulse_cell *c = pulse_result_cell(&r, unit_id);
@@ -722,7 +747,6 @@ ks_err api_pulse_page_post(http_req *req, ks_error *e)
 	if (pulse_form_parse(req->body.data ? req->body.data : "", req->body.len, n_items, f) != KS_OK) {
 		err = api_pulse_form(req, 422, &l, f);
 	} else {
-		snprintf(f->a.language, sizeof f->a.language, "%s", lang);
 		ks_err rc = store_pulse_answer_submit(app->store, req->params[0], &f->a, clock_now(app->clock), NULL);
 		if (rc == KS_OK)
 			err = api_pulse_message(req, 201, lang, PULSE_MSG_THANKS);

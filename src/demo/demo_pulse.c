@@ -1,5 +1,6 @@
 /* demo_pulse.c — a year of monthly pulses for the demo. See demo_pulse.h. */
 #include "demo/demo_pulse.h"
+#include "pulse/pulse.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -70,7 +71,7 @@ static demo_team_state *demo_pulse_team(demo_team_state *teams, size_t *n, int64
 		if (teams[i].id == id)
 			return &teams[i];
 	if (*n >= DEMO_PULSE_MAX_TEAMS)
-		return &teams[0];
+		return NULL;   /* more teams than the demo makes: left out */
 	demo_team_state *t = &teams[(*n)++];
 	t->id = id;
 	t->level = 7.2 + 1.1 * demo_p_normal(r);
@@ -98,18 +99,15 @@ static ks_err demo_pulse_wave(ks_store *s, demo_prng *r, int w, int64_t now, con
 			      size_t n, demo_team_state *teams, size_t *n_teams, ks_error *e)
 {
 	int64_t opened = demo_pulse_opening(now, DEMO_PULSE_WAVES - w);
-	bool *answered = calloc(n ? n : 1, sizeof *answered);
 	store_pulse_demo_answer *ans = calloc(n ? n : 1, sizeof *ans);
-	if (answered == NULL || ans == NULL) {
-		free(answered);
-		free(ans);
+	if (ans == NULL) {
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
 	double rate = 0.58 + 0.14 * demo_p_unit(r);
 	size_t n_ans = 0;
 	for (size_t i = 0; i < n; i++) {
-		demo_team_state *ts = demo_pulse_team(teams, n_teams, team[i], r);
-		if (!(answered[i] = demo_p_unit(r) < rate))
+		demo_team_state *ts = team[i] ? demo_pulse_team(teams, n_teams, team[i], r) : NULL;
+		if (ts == NULL || demo_p_unit(r) >= rate)
 			continue;
 		store_pulse_demo_answer *a = &ans[n_ans++];
 		a->team_id = team[i];
@@ -123,16 +121,15 @@ static ks_err demo_pulse_wave(ks_store *s, demo_prng *r, int w, int64_t now, con
 				nc++;
 			a->a.comment = demo_pulse_comments[demo_p_next(r) % nc];
 		}
-		bool en = a->a.comment &&
-			  (strncmp(a->a.comment, "More ", 5) == 0 || strncmp(a->a.comment, "Great ", 6) == 0);
-		memcpy(a->a.language, en ? "en" : "nl", 3);
 	}
 	int64_t wave_id = 0;
-	ks_err err = store_pulse_demo_wave(s, opened, DEMO_PULSE_OPEN_DAYS,
-					   opened + DEMO_PULSE_OPEN_DAYS * 86400 <= now, emp, answered, n, ans, n_ans,
+	bool closed = opened + DEMO_PULSE_OPEN_DAYS * 86400 <= now;
+	ks_err err = store_pulse_demo_wave(s, opened, DEMO_PULSE_OPEN_DAYS, closed, emp, team, n, ans, n_ans,
 					   &wave_id, e);
-	free(answered);
 	free(ans);
+	/* a closed wave's results are written at closing, as the scheduler does */
+	if (!err && closed)
+		err = pulse_wave_finalise(s, wave_id, e);
 	return err;
 }
 

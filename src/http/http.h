@@ -175,6 +175,10 @@ struct http_req {
 	bool close_conn;         /* send "Connection: close" with the reply */
 	bool suspended;
 	bool replied;
+	/* issue 17 (P, C2): the matched route's pattern when it captures a
+	 * link token ("/p/{token}"): the access log prints it instead of the
+	 * path, so no token (whose hash is in the database) reaches a log */
+	const char *log_pattern;
 	int64_t started_ms;
 	char param_buf[512];
 };

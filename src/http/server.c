@@ -334,6 +334,9 @@ static void http_dispatch(http_server *srv, http_req *req)
 		http_fail(req, rc, rc == KS_ERR_METHOD ? "method not allowed here" : "no such resource");
 		return;
 	}
+	/* issue 17 (P, C2): a token route is logged by its pattern */
+	if (strstr(route->pattern, "{token}"))
+		req->log_pattern = route->pattern;
 	/* Who is asking, and may they: before any handler runs. */
 	if (srv->cfg.authorize) {
 		ks_error e;
@@ -521,6 +524,23 @@ void http_log_escape(char *out, size_t n, const char *s)
 	out[o] = '\0';
 }
 
+/* issue 17 (P, C2): the path as the access log prints it. A link token is
+ * a key to someone's answer page (and its SHA-256 is stored next to who
+ * was invited), so it never goes to a log: a matched token route prints
+ * its pattern, and any other path under a one-letter prefix — where the
+ * product's token links live (/s/ /u/ /r/ /p/ /d/ /w/), say a 405 or a
+ * mistyped link — prints the prefix only. */
+static void http_log_path(char *out, size_t n, const http_req *req)
+{
+	const char *p = req->log_pattern ? req->log_pattern : req->path ? req->path : "-";
+	if (!req->log_pattern && p[0] == '/' && p[1] && p[1] != '/' && p[2] == '/' && p[3]) {
+		char prefix[8] = {'/', p[1], '/', '.', '.', '.', '\0', '\0'};
+		http_log_escape(out, n, prefix);
+		return;
+	}
+	http_log_escape(out, n, p);
+}
+
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			   enum MHD_RequestTerminationCode toe)
 {
@@ -532,7 +552,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 	if (srv->cfg.access_log) {
 		char method[64], path[520], line[700];
 		http_log_escape(method, sizeof method, req->method ? req->method : "-");
-		http_log_escape(path, sizeof path, req->path ? req->path : "-");
+		http_log_path(path, sizeof path, req);
 		int n = snprintf(line, sizeof line, "access %s %s %d %zu %lldms%s\n", method,
 				 path, req->status, req->reply_len,
 				 (long long)(clock_mono_ms() - req->started_ms),

@@ -13,6 +13,7 @@
 #include "coach/compliment.h" /* coaching (issue 13) */
 #include "invite/message.h"
 #include "invite/webhook.h"
+#include "pulse/pulse.h"      /* employee pulse (issue 17 P) */
 #include "pulse/pulse_page.h" /* employee pulse (issue 17 P) */
 
 #define SCHED_BATCH 32
@@ -340,11 +341,12 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 			fprintf(stderr, "klantstem: scheduler: %d compliment mails sent, %d failed\n", sent,
 				failed);
 	}
-	/* employee pulse (issue 17 P): close waves past their end, open the
-	 * cadence's next one, mail the invitations */
+	/* employee pulse (issue 17 P): close waves past their end (their
+	 * results written once, pulse_schedule), open the cadence's next one,
+	 * mail the invitations */
 	if (!err) {
 		int64_t opened = 0;
-		err = store_pulse_schedule(sc->store, now, &opened, e);
+		err = pulse_schedule(sc->store, now, &opened, e);
 		if (opened)
 			fprintf(stderr, "klantstem: scheduler: pulse wave %lld opened\n", (long long)opened);
 	}

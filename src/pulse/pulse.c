@@ -111,12 +111,14 @@ static void pulse_add(pulse_cell *c, const store_pulse_count *k)
 }
 
 /* Sum the answers up the tree: deepest units first. */
-static void pulse_roll_up(pulse_result *r, const pulse_direct *dir, bool *has_children)
+static ks_err pulse_roll_up(pulse_result *r, const pulse_direct *dir, bool *has_children)
 {
 	int *depth = malloc((r->n ? r->n : 1) * sizeof *depth);
+	if (depth == NULL)
+		return KS_ERR_NOMEM;
 	int max_depth = 0;
 	for (size_t i = 0; i < r->n; i++) {
-		depth[i] = depth ? pulse_depth(r, i) : 0;
+		depth[i] = pulse_depth(r, i);
 		if (depth[i] > max_depth)
 			max_depth = depth[i];
 		if (dir[i].has)
@@ -141,6 +143,7 @@ static void pulse_roll_up(pulse_result *r, const pulse_direct *dir, bool *has_ch
 			pulse_add(&r->cells[p], &k);
 		}
 	free(depth);
+	return KS_OK;
 }
 
 /* The single-line rule of sup_run leaves no line with exactly one hidden
@@ -198,10 +201,13 @@ static ks_err pulse_suppress(pulse_result *r, pulse_direct *dir, const bool *has
 	sup_init(&t);
 	ks_err err = KS_OK;
 	int64_t min_n[SUP_MEASURES] = {r->min_group, 1, 1};
+	/* a team whose composition changed is hidden as if it were small: a
+	 * threshold no count reaches */
+	int64_t never[SUP_MEASURES] = {INT64_MAX, 1, 1};
 	for (size_t i = 0; !err && i < r->n; i++) {
 		int64_t cnt[SUP_MEASURES] = {r->cells[i].n, 0, 0};
 		size_t idx;
-		err = sup_cell(&t, cnt, min_n, &idx);  /* idx == i: cells are added in order */
+		err = sup_cell(&t, cnt, r->cells[i].changed ? never : min_n, &idx);  /* idx == i: cells are added in order */
 	}
 	for (size_t i = 0; !err && i < r->n; i++) {
 		if (!has_children[i] || !dir[i].has)
@@ -264,11 +270,14 @@ ks_err pulse_result_compute(ks_store *s, int64_t wave_id, pulse_result *out, ks_
 	free(p);
 	store_pulse_unit *units = NULL;
 	store_pulse_count *counts = NULL;
-	size_t n_units = 0, n_counts = 0;
+	int64_t *changed = NULL;
+	size_t n_units = 0, n_counts = 0, n_changed = 0;
 	if (!err)
 		err = store_pulse_units(s, &units, &n_units, e);
 	if (!err)
 		err = store_pulse_counts(s, wave_id, &counts, &n_counts, e);
+	if (!err)
+		err = store_pulse_changed_teams(s, wave_id, &changed, &n_changed, e);
 	pulse_direct *dir = NULL;
 	bool *has_children = NULL;
 	if (!err) {
@@ -287,6 +296,11 @@ ks_err pulse_result_compute(ks_store *s, int64_t wave_id, pulse_result *out, ks_
 			c->level = pulse_level_of(units[i].kind);
 			snprintf(c->name, sizeof c->name, "%s", units[i].name);
 		}
+		for (size_t k = 0; k < n_changed; k++) {
+			size_t i = pulse_index_of(out, changed[k]);
+			if (i < out->n)
+				out->cells[i].changed = true;
+		}
 		for (size_t k = 0; k < n_counts; k++) {
 			size_t i = pulse_index_of(out, counts[k].team_id);
 			if (i < out->n) {
@@ -294,13 +308,15 @@ ks_err pulse_result_compute(ks_store *s, int64_t wave_id, pulse_result *out, ks_
 				dir[i].has = counts[k].n > 0;
 			}
 		}
-		pulse_roll_up(out, dir, has_children);
-		err = pulse_suppress(out, dir, has_children);
+		err = pulse_roll_up(out, dir, has_children);
+		if (!err)
+			err = pulse_suppress(out, dir, has_children);
 		if (err)
 			ks_fail(e, err, NULL, "out of memory");
 	}
 	free(units);
 	free(counts);
+	free(changed);
 	free(dir);
 	free(has_children);
 	if (err)
@@ -308,7 +324,10 @@ ks_err pulse_result_compute(ks_store *s, int64_t wave_id, pulse_result *out, ks_
 	return err;
 }
 
-ks_err pulse_result_comments(ks_store *s, const pulse_result *r, int64_t unit_id, json_t **out, ks_error *e)
+/* The comments of a shown unit of a computed result: those of the
+ * answers in comment sources within it, shuffled (libsodium), a new JSON
+ * array; an empty one when the unit may not show comments. */
+static ks_err pulse_collect_comments(ks_store *s, const pulse_result *r, int64_t unit_id, json_t **out, ks_error *e)
 {
 	*out = NULL;
 	const pulse_cell *c = pulse_result_cell(r, unit_id);
@@ -336,6 +355,165 @@ ks_err pulse_result_comments(ks_store *s, const pulse_result *r, int64_t unit_id
 		json_array_set_new(*out, j, a);
 	}
 	return KS_OK;
+}
+
+ks_err pulse_result_comments(ks_store *s, const pulse_result *r, int64_t unit_id, json_t **out, ks_error *e)
+{
+	*out = NULL;
+	const pulse_cell *c = pulse_result_cell(r, unit_id);
+	if (c == NULL || !c->comments) {
+		*out = json_array();
+		return *out ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	return store_pulse_cell_comments(s, r->wave_id, unit_id, out, e);
+}
+
+/* ---- closing: the result written once ------------------------------------------------ */
+
+static store_pulse_state pulse_state_of(const pulse_cell *c)
+{
+	if (c->changed && c->hidden)
+		return STORE_PULSE_CHANGED;
+	if (c->hidden)
+		return STORE_PULSE_HIDDEN;
+	return c->n == 0 ? STORE_PULSE_NONE : STORE_PULSE_SHOWN;
+}
+
+ks_err pulse_wave_finalise(ks_store *s, int64_t wave_id, ks_error *e)
+{
+	store_pulse_wave w;
+	ks_err err = store_pulse_wave_get(s, wave_id, &w, e);
+	if (err)
+		return err;
+	bool open = strcmp(w.status, "open") == 0, done = w.finalised;
+	store_pulse_wave_clear(&w);
+	if (open)
+		return ks_fail(e, KS_ERR_CONFLICT, NULL, "pulse wave %lld is open", (long long)wave_id);
+	if (done)
+		return KS_OK;
+	pulse_result r;
+	err = pulse_result_compute(s, wave_id, &r, e);
+	if (err)
+		return err;
+	store_pulse_cell *cells = calloc(r.n ? r.n : 1, sizeof *cells);
+	json_t **lists = calloc(r.n ? r.n : 1, sizeof *lists);
+	store_pulse_comment *comments = NULL;
+	size_t n_comments = 0;
+	if (cells == NULL || lists == NULL)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; !err && i < r.n; i++) {
+		const pulse_cell *c = &r.cells[i];
+		store_pulse_cell *k = &cells[i];
+		k->unit_id = c->unit_id;
+		k->parent_id = c->parent_id;
+		k->level = c->level;
+		snprintf(k->name, sizeof k->name, "%s", c->name);
+		k->state = pulse_state_of(c);
+		k->n = c->n;
+		k->promoters = c->promoters;
+		k->passives = c->passives;
+		k->detractors = c->detractors;
+		memcpy(k->item_n, c->item_n, sizeof k->item_n);
+		memcpy(k->item_sum, c->item_sum, sizeof k->item_sum);
+		k->comments = c->comments;
+		k->min_group = r.min_group;
+		k->min_group_comments = r.min_group_comments;
+		if (c->comments) {
+			err = pulse_collect_comments(s, &r, c->unit_id, &lists[i], e);
+			if (!err)
+				n_comments += json_array_size(lists[i]);
+		}
+	}
+	if (!err && n_comments) {
+		comments = calloc(n_comments, sizeof *comments);
+		if (comments == NULL)
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	size_t k = 0;
+	for (size_t i = 0; !err && i < r.n; i++)
+		for (size_t j = 0; j < json_array_size(lists[i]); j++) {
+			comments[k].unit_id = r.cells[i].unit_id;
+			comments[k].text = json_string_value(json_array_get(lists[i], j));
+			k++;
+		}
+	if (!err)
+		err = store_pulse_finalise(s, wave_id, cells, r.n, comments, k, e);
+	for (size_t i = 0; lists && i < r.n; i++)
+		json_decref(lists[i]);
+	free(lists);
+	free(comments);
+	free(cells);
+	pulse_result_free(&r);
+	return err;
+}
+
+ks_err pulse_wave_close(ks_store *s, int64_t wave_id, ks_error *e)
+{
+	ks_err err = store_pulse_wave_close(s, wave_id, e);
+	return err ? err : pulse_wave_finalise(s, wave_id, e);
+}
+
+ks_err pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error *e)
+{
+	ks_err err = store_pulse_schedule(s, now, opened, e);
+	int64_t *ids = NULL;
+	size_t n = 0;
+	if (!err)
+		err = store_pulse_unfinalised(s, &ids, &n, e);
+	for (size_t i = 0; !err && i < n; i++)
+		err = pulse_wave_finalise(s, ids[i], e);
+	free(ids);
+	return err;
+}
+
+ks_err pulse_result_load(ks_store *s, int64_t wave_id, pulse_result *out, ks_error *e)
+{
+	memset(out, 0, sizeof *out);
+	store_pulse_wave w;
+	ks_err err = store_pulse_wave_get(s, wave_id, &w, e);
+	if (err)
+		return err;
+	bool open = strcmp(w.status, "open") == 0, done = w.finalised;
+	out->n_items = (int)json_array_size(json_object_get(w.questions, "items"));
+	store_pulse_wave_clear(&w);
+	if (open)
+		return ks_fail(e, KS_ERR_CONFLICT, NULL, "results are computed when the wave closes");
+	if (!done)
+		err = pulse_wave_finalise(s, wave_id, e);
+	store_pulse_cell *cells = NULL;
+	size_t n = 0;
+	if (!err)
+		err = store_pulse_cells_get(s, wave_id, &cells, &n, e);
+	if (!err) {
+		out->cells = calloc(n ? n : 1, sizeof *out->cells);
+		if (out->cells == NULL)
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	if (!err) {
+		out->wave_id = wave_id;
+		out->n = n;
+		out->min_group = n ? cells[0].min_group : 5;
+		out->min_group_comments = n ? cells[0].min_group_comments : 5;
+		for (size_t i = 0; i < n; i++) {
+			pulse_cell *c = &out->cells[i];
+			const store_pulse_cell *k = &cells[i];
+			c->unit_id = k->unit_id;
+			c->parent_id = k->parent_id;
+			c->level = k->level;
+			snprintf(c->name, sizeof c->name, "%s", k->name);
+			c->n = k->n;
+			c->promoters = k->promoters;
+			c->passives = k->passives;
+			c->detractors = k->detractors;
+			memcpy(c->item_n, k->item_n, sizeof c->item_n);
+			memcpy(c->item_sum, k->item_sum, sizeof c->item_sum);
+			c->hidden = k->state == STORE_PULSE_HIDDEN || k->state == STORE_PULSE_CHANGED;
+			c->changed = k->state == STORE_PULSE_CHANGED;
+			c->comments = k->comments;
+		}
+	}
+	free(cells);
+	return err;
 }
 
 /* ---- eNPS for the governance series ---------------------------------------- */
@@ -424,13 +602,15 @@ ks_err pulse_enps_cells(ks_store *s, int level, const char *from, const char *to
 	pulse_acc a = {0};
 	for (size_t w = 0; !err && w < n_waves; w++) {
 		/* newest first: a month's later wave is met first and wins */
+		if (strcmp(waves[w].status, "open") == 0)
+			continue;   /* nothing of an open wave is computed */
 		bool seen = false;
 		for (size_t v = 0; v < w && !seen; v++)
-			seen = strcmp(waves[v].period, waves[w].period) == 0;
+			seen = strcmp(waves[v].status, "open") != 0 && strcmp(waves[v].period, waves[w].period) == 0;
 		if (seen)
 			continue;
 		pulse_result r;
-		err = pulse_result_compute(s, waves[w].id, &r, e);
+		err = pulse_result_load(s, waves[w].id, &r, e);
 		if (err)
 			break;
 		for (size_t i = 0; !err && i < r.n; i++) {

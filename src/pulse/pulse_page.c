@@ -219,6 +219,18 @@ static int pulse_hex(char c)
 	return -1;
 }
 
+/* Replace every CR LF in v[0..n) by LF (in place, NUL-terminated); the new
+ * length. */
+static size_t pulse_crlf(char *v, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] == '\r' && i + 1 < n && v[i + 1] == '\n'))
+			v[o++] = v[i];
+	v[o] = '\0';
+	return o;
+}
+
 /* %-decode [p, p + n) into out (cap bytes); false on a bad escape, a NUL
  * or an overflow. */
 static bool pulse_decode(const char *p, size_t n, char *out, size_t cap, size_t *len)
@@ -293,6 +305,9 @@ ks_err pulse_form_parse(const char *body, size_t len, int n_items, pulse_form *f
 				f->a.item[name[1] - '1'] = pulse_int(val, 1, 5);
 			} else if (strcmp(name, "open") == 0 && !seen[STORE_PULSE_ITEMS + 1]) {
 				seen[STORE_PULSE_ITEMS + 1] = true;
+				/* CRLF as LF (browsers send CRLF for a textarea's
+				 * line breaks): the limit counts what is stored */
+				vl = pulse_crlf(val, vl);
 				snprintf(f->comment, sizeof f->comment, "%s", val);
 				if (!utf8_valid(val, vl, NULL) || survey_text_chars(val, vl) > STORE_PULSE_COMMENT_MAX)
 					pulse_mark(f, "open");
@@ -324,10 +339,14 @@ ks_err pulse_mail_build(const pulse_mail_input *in, ks_buf *subject, ks_buf *tex
 	bool en = pulse_en(in->lang);
 	const char *org = in->org_name && in->org_name[0] ? in->org_name : "Klantstem";
 	char date[16];
-	time_t t = (time_t)in->closes_at;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof date, "%Y-%m-%d", &tm);
+	if (in->closes_on && in->closes_on[0]) {
+		snprintf(date, sizeof date, "%s", in->closes_on);
+	} else {
+		time_t t = (time_t)in->closes_at;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof date, "%Y-%m-%d", &tm);
+	}
 	ks_err err = buf_printf(subject, en ? "[%s] How is work going? Two minutes, anonymous"
 					    : "[%s] Hoe gaat het op je werk? Twee minuten, anoniem",
 				org);
@@ -365,7 +384,7 @@ static mail_outcome pulse_send(const store_pulse_job *j, const mail_config *mc, 
 {
 	pulse_mail_input in = {.lang = j->language, .first_name = j->first_name, .org_name = org_name,
 			       .base_url = base_url, .token = j->token, .enps_question = j->enps_question,
-			       .closes_at = j->closes_at};
+			       .closes_at = j->closes_at, .closes_on = j->closes_on};
 	ks_buf subject, text, msg;
 	buf_init(&subject, 1024);
 	buf_init(&text, 32 * 1024);

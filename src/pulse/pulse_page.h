@@ -51,7 +51,8 @@ ks_err pulse_form_parse(const char *body, size_t len, int n_items, pulse_form *f
 /* The invitation mail's subject and text part (plain UTF-8). */
 typedef struct pulse_mail_input {
 	const char *lang, *first_name, *org_name, *base_url, *token, *enps_question;
-	int64_t closes_at;       /* shown as a date */
+	int64_t closes_at;       /* shown as a date (UTC) when closes_on is NULL */
+	const char *closes_on;   /* the local closing date, org time zone (YYYY-MM-DD) */
 } pulse_mail_input;
 ks_err pulse_mail_build(const pulse_mail_input *in, ks_buf *subject, ks_buf *text);
 

@@ -8,6 +8,22 @@ hidden) team appear nowhere, comments take no filter, the limits cannot be
 lowered (API and database), and the database holds no link from an answer to
 a person, an invitation or a time.
 
+Issue 17's review attacks, each failing without its fix:
+  C1  reading an open wave before and after a colleague answers (results,
+      comments, counts, the eNPS series) gives their answer: nothing of an
+      open wave is computed;
+  H2  moving a team to another department after the close and reading again
+      re-cuts the wave and recovers a hidden team: a closed wave is served as
+      written at closing;
+  C2  the access log printed /p/<token>, whose SHA-256 is the invitation's
+      token_hash: the log prints the route's pattern;
+  H1  the answer's language was the invitation's: no language column;
+  M1  a per-employee "answered" flag: used links are kept under a second hash;
+  H3  fake employees put into a team subtract out: a team with members who
+      joined in the 28 days before the opening is hidden ("composition
+      changed"), and an answer is filed under the team at the opening;
+  GDPR an erased employee's pulse invitations go, and are in their export.
+
 The tree (employees per team, all answer, each with a comment naming the
 team): Zorg: A 6, B 7, C 4 | Verkoop: E 5, F 8 | Staf: G 1, H 2, I 9; and a
 second organisation Org2 with one department Solo of one team S 4.
@@ -17,9 +33,11 @@ because Staf minus I would give G + H = 3 people; Solo and Org2 because
 they hold S alone. The wave's total of answers is withheld from non-admins
 then: it minus Org would give S.
 """
+import hashlib
 import os
 import sqlite3
 import sys
+import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -91,6 +109,53 @@ def main(t):
             sink.cleanup()
 
 
+def tok_of(link):
+    return urllib.parse.urlparse(link).path.rsplit("/", 1)[1]
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def mailed(srv, sink, emps, teams="ABCEFGHIS"):
+    """The scheduler mails the open wave's invitations: {(team, i): link}."""
+    must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run")
+    got = links(sink)
+    out = {}
+    for tm in teams:
+        for i in range(len(emps[tm])):
+            out[(tm, i)] = [v for a, v in got.items() if a.startswith("%s.%d." % (tm.lower(), i))][0]
+    return out
+
+
+def answer_all(srv, lk, emps, skip=(), teams="ABCEFGHIS"):
+    order = []
+    for tm in teams:
+        for i in range(len(emps[tm])):
+            if (tm, i) in skip:
+                continue
+            st, _, body = answer(srv, lk[(tm, i)], score_of(tm, i), (3, 4, 5), "%s-%d" % (tm, i))
+            if st != 201:
+                raise ks.FixtureError("answer %s %d -> %s" % (tm, i, ks.got(st, body)))
+            order.append("%s-%d" % (tm, i))
+    return order
+
+
+def snapshot(srv, roles, wid, units):
+    """Everything a reader can ask about a wave and the month's eNPS."""
+    out = []
+    for who, cl in [("admin", None)] + list(roles.items()):
+        get = cl.get if cl else srv.get
+        out.append((who, "results", get("%s?%s" % (RESULTS, q(wave=wid)))[2]))
+        out.append((who, "waves", get(WAVES)[2]))
+        out.append((who, "wave", get("%s/%d" % (WAVES, wid))[2]))
+        for u in units:
+            out.append((who, "comments %d" % u, get("%s/%d/comments?%s" % (WAVES, wid, q(unit_id=u)))[2]))
+    out.append(("admin", "series", srv.get("/api/v1/kpi-series?%s" % q(kpi="enps", level="team",
+                                                                        **{"from": "2026-11", "to": "2026-11"}))[2]))
+    return out
+
+
 def run(t, srv, sink):
     org, ids, emps = tree(srv, SPEC, ks.uniq("priv"))
     # a second organisation: one department, one team of 4 (line upon line)
@@ -103,30 +168,64 @@ def run(t, srv, sink):
     name_of = {v: k for k, v in ids.items()}
     name_of[org] = "Org"
     name_of[org2] = "Org2"
+    roles = {
+        "director": Client(srv, token(srv.db, "director")),
+        "manager Zorg": Client(srv, token(srv.db, "manager", unit=ids["Zorg"])),
+        "manager Verkoop": Client(srv, token(srv.db, "manager", unit=ids["Verkoop"])),
+        "lead B": Client(srv, token(srv.db, "team_lead", unit=ids["B"])),
+        "lead C": Client(srv, token(srv.db, "team_lead", unit=ids["C"])),
+        "lead F": Client(srv, token(srv.db, "team_lead", unit=ids["F"])),
+        "employee C": Client(srv, token(srv.db, "employee", emp=emps["C"][0])),
+        "employee E": Client(srv, token(srv.db, "employee", emp=emps["E"][0])),
+        "employee F": Client(srv, token(srv.db, "employee", emp=emps["F"][0])),
+        "employee S": Client(srv, token(srv.db, "employee", emp=emps["S"][0])),
+    }
     wid = must(srv.post(WAVES, {}), 201, "open a wave")["id"]
-    must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run")
-    got = links(sink)
-    t.eq(len(got), 46, "46 invitations mailed")
-    order = []
-    for tm in "ABCEFGHIS":
-        for i in range(len(emps[tm])):
-            link = [v for a, v in got.items() if a.startswith("%s.%d." % (tm.lower(), i))][0]
-            st, _, body = answer(srv, link, score_of(tm, i), (3, 4, 5), "%s-%d" % (tm, i))
-            if st != 201:
-                raise ks.FixtureError("answer %s %d -> %s" % (tm, i, ks.got(st, body)))
-            order.append("%s-%d" % (tm, i))
+    lk = mailed(srv, sink, emps)
+    t.eq(len(lk), 46, "46 invitations mailed")
+    order = answer_all(srv, lk, emps, skip=[("F", 7)])
+
+    # ---- C1: reading an open wave before and after a colleague answers
+    watch = [org, ids["Verkoop"], ids["F"]]
+    before = snapshot(srv, roles, wid, watch)
+    st, _, body = answer(srv, lk[("F", 7)], 0, (3, 4, 5), "F-7")
+    t.eq(st, 201, "F's last colleague answers (0, with a comment)")
+    order.append("F-7")
+    after = snapshot(srv, roles, wid, watch)
+    moved = sorted("%s %s" % (a[0], a[1]) for a, b in zip(before, after)
+                   if a != b and not (a[0] == "admin" and a[1] in ("results", "waves", "wave")))
+    t.eq(moved, [], "an open wave reads the same before and after F's last answer, for every role and "
+         "request (results, comments, wave counts, the eNPS series) — the admin's organisation count aside")
+    res = [x[2] for x in after if x[1] == "results"]
+    t.check(all(r.get("units") == [] and r.get("available") is False for r in res),
+            "an open wave has no units for anyone (its results come at closing)", res[1] if len(res) > 1 else res)
+    t.check(all(x[2].get("items", []) == [] for x in after if x[1].startswith("comments")),
+            "nor comments (for those who may ask: others get 403)")
+    t.check(all(x[2].get("answered") is None for x in after if x[1] == "wave" and x[0] != "admin"),
+            "nor an answer count for anyone but the admin")
+    adm = [x[2] for x in after if x[0] == "admin" and x[1] == "wave"][0]
+    t.eq(adm.get("answered"), 46, "the admin sees only the organisation's total (46)")
+    ser = [x[2] for x in after if x[1] == "series"][0]
+    t.check(all(v is None for row in ser.get("units", []) for v in row.get("values", [])),
+            "the eNPS series holds nothing of the open wave", ser)
 
     # ---- the database holds no link
     cols = [r[1] for r in srv.sql("PRAGMA table_info(pulse_answers)")]
-    t.eq(sorted(cols), sorted(["id", "wave_id", "team_id", "enps", "item1", "item2", "item3", "comment", "language"]),
-         "pulse_answers: no employee, invitation, user or time column")
+    t.eq(sorted(cols), sorted(["id", "wave_id", "team_id", "enps", "item1", "item2", "item3", "comment"]),
+         "pulse_answers: no employee, invitation, user, time or language column (H1: the invitation's language)")
     t.eq(sorted({r[2] for r in srv.sql("PRAGMA foreign_key_list(pulse_answers)")}), ["org_units", "pulse_waves"],
          "pulse_answers refers only to its wave and its org unit")
     inv_cols = [r[1] for r in srv.sql("PRAGMA table_info(pulse_invitations)")]
-    t.check(not any("answer_" in c or c == "answered_at" or "response" in c for c in inv_cols),
-            "pulse_invitations: answered yes/no, no time, nothing pointing at an answer", inv_cols)
-    t.eq(srv.sql("SELECT DISTINCT typeof(answered) FROM pulse_invitations"), [("integer",)],
-         "the answered mark is a 0/1 flag")
+    t.check(not any("answer" in c or "response" in c or c == "used" for c in inv_cols),
+            "M1: pulse_invitations holds nothing about answering (no answered flag, no time)", inv_cols)
+    t.eq(sorted(r[1] for r in srv.sql("PRAGMA table_info(pulse_used_tokens)")), ["hash", "wave_id"],
+         "M1: used links are kept with no employee and no invitation")
+    inv_hashes = {r[0] for r in srv.sql("SELECT token_hash FROM pulse_invitations WHERE wave_id = ?", (wid,))}
+    used = {r[0] for r in srv.sql("SELECT hash FROM pulse_used_tokens WHERE wave_id = ?", (wid,))}
+    toks = [tok_of(v) for v in lk.values()]
+    t.check(all(sha(x) in inv_hashes for x in toks) and used == {sha("used:" + x) for x in toks},
+            "M1: the invitation keeps SHA-256(token), the used table SHA-256('used:' + token)")
+    t.eq(used & inv_hashes, set(), "M1: no used hash matches any invitation's: who answered is not stored")
     rows = srv.sql("SELECT id, comment FROM pulse_answers ORDER BY rowid")
     ids_in_table = [r[0] for r in rows]
     seq = [order.index(r[1]) for r in rows]
@@ -137,6 +236,13 @@ def run(t, srv, sink):
             "rho = %.3f" % rho)
     inv = srv.sql("SELECT id FROM pulse_invitations WHERE wave_id = ? ORDER BY id", (wid,))
     t.check(len(inv) == 46 and seq != list(range(46)), "nor the order of the invitations")
+
+    # ---- C2: no link token in the access log
+    log = srv.stderr()
+    t.check("POST /p/{token} 201" in log, "the access log names the answer route by its pattern",
+            [x for x in log.splitlines() if "/p/" in x][:3])
+    leaked = [x for x in toks if x in log]
+    t.eq(leaked, [], "C2: none of the 46 used link tokens is in the access log")
 
     # ---- the limits
     t.error(srv.request("PUT", SETTINGS, {"min_group": 2}), 422, field="min_group", name="min group 2: 422")
@@ -155,7 +261,8 @@ def run(t, srv, sink):
         con.rollback()
         con.close()
 
-    # ---- results: which units are hidden
+    # ---- results: which units are hidden (written at closing)
+    must(srv.post("%s/%d/close" % (WAVES, wid)), 200, "close the wave")
     st, _, admin = srv.get("%s?%s" % (RESULTS, q(wave=wid)))
     by = {u["unit_id"]: u for u in admin.get("units", [])}
     hidden = sorted(name_of[u] for u, c in by.items() if not c["shown"])
@@ -167,6 +274,8 @@ def run(t, srv, sink):
                     "%s hidden: no count, no eNPS, no items" % name_of[u], c)
     for tm in "BEF":
         scores = [score_of(tm, i) for i in range(len(emps[tm]))]
+        if tm == "F":
+            scores[7] = 0
         want = enps_expected(scores)
         c = by[ids[tm]]
         t.eq((c["respondents"], c["enps"]["value"]), (len(scores), want["value"]), "%s shown with its eNPS" % tm)
@@ -178,15 +287,6 @@ def run(t, srv, sink):
     lines_check(t, units, [admin], "admin")
 
     # ---- overlapping requests of other scopes
-    roles = {
-        "director": Client(srv, token(srv.db, "director")),
-        "manager Zorg": Client(srv, token(srv.db, "manager", unit=ids["Zorg"])),
-        "lead B": Client(srv, token(srv.db, "team_lead", unit=ids["B"])),
-        "lead C": Client(srv, token(srv.db, "team_lead", unit=ids["C"])),
-        "employee C": Client(srv, token(srv.db, "employee", emp=emps["C"][0])),
-        "employee E": Client(srv, token(srv.db, "employee", emp=emps["E"][0])),
-        "employee S": Client(srv, token(srv.db, "employee", emp=emps["S"][0])),
-    }
     replies = [admin]
     for unit in [org, ids["Zorg"], ids["B"], ids["C"], ids["Staf"]]:
         replies.append(must(srv.get("%s?%s" % (RESULTS, q(wave=wid, unit_id=unit))), 200, "admin unit %d" % unit))
@@ -251,18 +351,96 @@ def run(t, srv, sink):
                 name="results refuse %s=" % param)
     t.error(srv.get("%s/%d/comments" % (WAVES, wid)), 422, field="unit_id", name="comments need a unit")
 
-    # ---- with groups of 3, C's 4 are shown; its comments still are not (from 5)
+    # ---- H2: a reorganisation after the close does not re-cut the wave.
+    # Moving I (hidden, 9) from Staf to Verkoop and reading again would give
+    # Verkoop + I - Verkoop = I on a recomputed tree.
+    def units_of(r):
+        return {u["unit_id"]: u for u in r.get("units", [])}
+    must(srv.request("PUT", "/api/v1/teams/%d" % ids["I"], {"parent_id": ids["Verkoop"]}), 200, "move I to Verkoop")
+    st, _, moved = srv.get("%s?%s" % (RESULTS, q(wave=wid)))
+    t.eq((st, units_of(moved) == by), (200, True),
+         "H2: after I moves to Verkoop the closed wave reads exactly as before (Verkoop 13, I hidden, its parent Staf)")
+    t.eq(units_of(moved)[ids["Verkoop"]]["respondents"], 13, "H2: Verkoop still 13, not 13 + I's 9")
+    st, _, mv = roles["manager Verkoop"].get("%s?%s" % (RESULTS, q(wave=wid)))
+    t.eq(sorted(name_of[u["unit_id"]] for u in mv.get("units", [])), ["E", "F", "Verkoop"],
+         "H2: Verkoop's manager sees the wave's Verkoop as it closed (I is not drawn in)")
+    ser_moved = must(srv.get("/api/v1/kpi-series?%s" % q(kpi="enps", level="department",
+                                                         **{"from": "2026-11", "to": "2026-11"})), 200, "series")
+    vk = [row for row in ser_moved["units"] if row["unit_id"] == ids["Verkoop"]][0]["values"][0]
+    want_vk = enps_expected([score_of(tm, i) if (tm, i) != ("F", 7) else 0
+                             for tm in "EF" for i in range(len(emps[tm]))])["value"]
+    t.check(vk is not None and abs(vk - want_vk) <= 0.05 + 1e-9,
+            "H2: the eNPS series' Verkoop is the wave's, E and F only (%.1f)" % want_vk, vk)
+    must(srv.request("PUT", "/api/v1/teams/%d" % ids["I"], {"parent_id": ids["Staf"]}), 200, "move I back")
+
+    # ---- with groups of 3 (a new wave: a closed wave keeps the limits it
+    # closed with), C's 4 are shown; its comments still are not (from 5)
     must(srv.request("PUT", SETTINGS, {"min_group": 3}), 200, "min group 3")
-    st, _, r3 = srv.get("%s?%s" % (RESULTS, q(wave=wid)))
+    st, _, r_old = srv.get("%s?%s" % (RESULTS, q(wave=wid)))
+    t.eq((r_old.get("min_group"), units_of(r_old) == by), (5, True), "the closed wave keeps its groups of 5")
+    wid3 = must(srv.post(WAVES, {}), 201, "open a wave (groups of 3)")["id"]
+    lk3 = mailed(srv, sink, emps)
+    answer_all(srv, lk3, emps)
+    must(srv.post("%s/%d/close" % (WAVES, wid3)), 200, "close it")
+    st, _, r3 = srv.get("%s?%s" % (RESULTS, q(wave=wid3)))
     by3 = {u["unit_id"]: u for u in r3["units"]}
     t.eq(sorted(name_of[u] for u, c in by3.items() if not c["shown"]), ["G", "H"],
          "groups of 3: only G (1) and H (2) hidden; G + H = 3 may be derived; S (4) and its lines shown")
     t.eq((by3[ids["C"]]["respondents"], by3[ids["C"]]["comments"]), (4, False), "C shown (4) but without comments")
-    t.eq(comments(ids["Zorg"]), of("A", "B"), "Zorg's comments: A and B's, never C's")
-    t.eq(comments(ids["C"]), [], "C's own comments: none")
-    lines_check3 = [c for c in r3["units"]]
-    t.check(len(lines_check3) == 15, "15 units in the reply")
+
+    def comments3(unit):
+        return sorted(must(srv.get("%s/%d/comments?%s" % (WAVES, wid3, q(unit_id=unit))), 200, "comments")["items"])
+    t.eq(comments3(ids["Zorg"]), of("A", "B"), "Zorg's comments: A and B's, never C's")
+    t.eq(comments3(ids["C"]), [], "C's own comments: none")
+    t.check(len(r3["units"]) == 15, "15 units in the reply")
     must(srv.request("PUT", SETTINGS, {"min_group": 5}), 200, "min group 5 again")
+
+    # ---- H3: fake employees put into E (5) before a wave, whose answers
+    # the admin knows, would subtract out of E's figure
+    fakes = []
+    for k in range(2):
+        fakes.append(srv.create("employees", {"team_id": ids["E"], "first_name": "Nep%d" % k, "last_name": "X",
+                                              "email": "fake.%d.%s@example.org" % (k, ks.uniq("nep"))})["id"])
+    wid4 = must(srv.post(WAVES, {}), 201, "open a wave after adding two employees to E")["id"]
+    # after the opening one of F moves to B: the answer stays with F
+    must(srv.request("PUT", "/api/v1/employees/%d" % emps["F"][0], {"team_id": ids["B"]}), 200, "move F0 to B")
+    lk4 = mailed(srv, sink, emps)
+    answer_all(srv, lk4, emps)
+    fl = {a: v for a, v in links(sink).items() if a.startswith("fake.")}
+    t.eq(len(fl), 2, "the two added employees are invited")
+    for v in fl.values():
+        must_st = answer(srv, v, 10, (5, 5, 5), "nep")[0]
+        t.eq(must_st, 201, "an added employee answers 10")
+    must(srv.post("%s/%d/close" % (WAVES, wid4)), 200, "close it")
+    st, _, r4 = srv.get("%s?%s" % (RESULTS, q(wave=wid4)))
+    by4 = units_of(r4)
+    e4 = by4[ids["E"]]
+    t.eq((e4["shown"], e4.get("reason"), e4.get("respondents"), "enps" in e4), (False, "composition_changed", None, False),
+         "H3: E, two members joined just before the wave: hidden, 'composition changed'")
+    t.eq(srv.sql("SELECT team_id, count(*) FROM pulse_answers WHERE wave_id = ? AND team_id IN (?, ?)"
+                 " GROUP BY team_id ORDER BY team_id", (wid4, ids["B"], ids["F"])),
+         sorted([(ids["B"], 7), (ids["F"], 8)]),
+         "H3: F0's answer is filed under F (the team at the opening), not B, where F0 is now")
+    t.eq((by4[ids["B"]].get("respondents"), by4[ids["Verkoop"]].get("respondents")), (7, 15),
+         "H3: B reads 7 and Verkoop 15 (E's 7 with the added two, F's 8)")
+    lines_check(t, units, [r4], "H3 wave")
+    st, _, c4 = srv.get("%s/%d/comments?%s" % (WAVES, wid4, q(unit_id=ids["Verkoop"])))
+    t.check("nep" not in c4.get("items", []) and not any(x.startswith("E-") for x in c4.get("items", [])),
+            "H3: no comment of E either", c4.get("items"))
+    must(srv.request("PUT", "/api/v1/employees/%d" % emps["F"][0], {"team_id": ids["F"]}), 200, "F0 back to F")
+
+    # ---- GDPR: an erased employee's pulse invitations
+    e1 = emps["E"][1]
+    st, _, ex = srv.get("/api/v1/employees/%d/export" % e1)
+    pin = ex.get("pulse_invitations") if st == 200 else None
+    t.check(isinstance(pin, list) and sorted(x["wave_id"] for x in pin) == sorted([wid, wid3, wid4])
+            and not any("token_hash" in x for x in pin),
+            "the export of E1 lists their three pulse invitations (without the token hash)", pin)
+    must(srv.post("/api/v1/employees/%d/erase" % e1, {"confirm": True}), 200, "erase E1")
+    t.eq(srv.sql("SELECT count(*) FROM pulse_invitations WHERE employee_id = ?", (e1,)), [(0,)],
+         "erasure deletes their pulse invitations (the answers never pointed at them)")
+    st, _, again = srv.get("%s?%s" % (RESULTS, q(wave=wid)))
+    t.eq(units_of(again) == by, True, "and the closed waves' results stay as they were")
 
 
 if __name__ == "__main__":

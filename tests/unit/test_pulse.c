@@ -126,6 +126,32 @@ static void test_form_comment_length(void **state)
 	}
 }
 
+/* A browser sends a textarea's line breaks as CR LF: the limit counts
+ * what is stored, the LF. 1000 x "a" CR LF is 2000 characters stored
+ * (3000 sent); one more line is over. */
+static void test_form_comment_crlf(void **state)
+{
+	(void)state;
+	static pulse_form f;
+	static char body[16 * 1024];
+	for (int extra = 0; extra <= 1; extra++) {
+		size_t n = (size_t)snprintf(body, sizeof body, "enps=9&i1=4&i2=4&i3=4&open=");
+		for (int i = 0; i < 1000 + extra; i++)
+			n += (size_t)snprintf(body + n, sizeof body - n, "a%%0D%%0A");
+		assert_int_equal(pulse_form_parse(body, n, 3, &f), extra ? KS_ERR_INVALID : KS_OK);
+		assert_int_equal(bad(&f, "open"), extra == 1);
+		if (!extra) {
+			assert_int_equal(strlen(f.a.comment), 2000);
+			assert_null(strchr(f.a.comment, '\r'));
+			assert_memory_equal(f.a.comment, "a\na\n", 4);
+		}
+	}
+	/* a lone CR stays (only the pair is a line break) */
+	size_t n = (size_t)snprintf(body, sizeof body, "enps=9&i1=4&i2=4&i3=4&open=x%%0Dy%%0D%%0Az");
+	assert_int_equal(pulse_form_parse(body, n, 3, &f), KS_OK);
+	assert_string_equal(f.a.comment, "x\ry\nz");
+}
+
 static void test_page_escapes(void **state)
 {
 	(void)state;
@@ -167,6 +193,17 @@ static void test_mail(void **state)
 	assert_non_null(strstr(t.data, "https://x.example/p/abc"));
 	buf_free(&s);
 	buf_free(&t);
+	/* the closing date in the organisation's time zone (the store computes
+	 * it): 23:33 UTC on the 1st is already the 2nd in Amsterdam */
+	buf_init(&s, 1024);
+	buf_init(&t, 16 * 1024);
+	in.closes_at = 1796168000; /* 2026-12-01T23:33:20Z = 2026-12-02 00:33 in Amsterdam */
+	in.closes_on = "2026-12-02";
+	assert_int_equal(pulse_mail_build(&in, &s, &t), KS_OK);
+	assert_non_null(strstr(t.data, "open tot 2026-12-02"));
+	assert_null(strstr(t.data, "2026-12-01"));
+	buf_free(&s);
+	buf_free(&t);
 }
 
 int main(void)
@@ -176,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_form_ok),
 		cmocka_unit_test(test_form_refused),
 		cmocka_unit_test(test_form_comment_length),
+		cmocka_unit_test(test_form_comment_crlf),
 		cmocka_unit_test(test_page_escapes),
 		cmocka_unit_test(test_mail),
 	};

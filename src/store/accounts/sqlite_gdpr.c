@@ -295,6 +295,13 @@ static ks_err sq_gdpr_employee_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			       "SELECT id, response_id, employee_id, note, created_at FROM compliments"
 			       " WHERE from_user_id IN (SELECT id FROM users WHERE employee_id = ?1) ORDER BY id",
 			       id, err, e);
+	/* issue 17 P: the pulse waves they were invited to (the link's token
+	 * hash is a credential: left out; their answers are not linked to
+	 * them, by design, so there are none to give) */
+	err = sq_gdpr_put_rows(c, o, "pulse_invitations",
+			       "SELECT id, wave_id, team_id, language, status, sent_at FROM pulse_invitations"
+			       " WHERE employee_id = ?1 ORDER BY id",
+			       id, err, e);
 	return sq_gdpr_put_rows(c, o, "audit",
 				"SELECT id, at, client_addr, action, object_kind, object_id FROM audit_log"
 				" WHERE actor_user_id IN (SELECT id FROM users WHERE employee_id = ?1) ORDER BY id",
@@ -512,6 +519,8 @@ static ks_err sq_erase_employee(sq_conn *c, int64_t id, int64_t now, store_erase
 	if (!err)
 		err = sq_gdpr_run(c, "UPDATE invitations SET employee_id = NULL WHERE employee_id = ?1", id, 0,
 				  &n->invitations, e);
+	if (!err) /* issue 17 P: their pulse invitations go (the answers never pointed at them) */
+		err = sq_gdpr_run(c, "DELETE FROM pulse_invitations WHERE employee_id = ?1", id, 0, NULL, e);
 	/* A tombstone, as for customers: the id is not reused. */
 	const char *keep[] = {"active", NULL};
 	if (!err)

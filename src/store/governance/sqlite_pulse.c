@@ -119,20 +119,78 @@ static json_t *sq_pulse_questions(const store_pulse_settings *p)
 			 "open", sq_pulse_pair(p->open[0], p->open[1]));
 }
 
+/* Mark the wave's teams: changed when someone joined in the 28 days before
+ * the opening while others were there before — so that known answers of
+ * people put into a team cannot be subtracted from its figure. Per
+ * invitee: fresh = created in the window and never invited before (a new
+ * hire); joined = fresh, or invited in a recent wave under another team,
+ * or not invited under this team in the previous wave (when that opened
+ * within two windows). A team is changed when someone joined and someone
+ * is not fresh: a team made only of new hires (a new installation) is not
+ * — the limit of what an admin who controls the employee list can do,
+ * docs/PRIVACY.md. */
+#define SQ_PULSE_CHANGE_WINDOW (28 * 86400)
+
+static ks_err sq_pulse_wave_teams(sq_conn *c, int64_t wave_id, int64_t now, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "WITH inv AS (SELECT i.team_id AS team,"
+			      "  (em.created_at > ?2 - ?3 AND em.created_at <= ?2 AND NOT EXISTS (SELECT 1"
+			      "   FROM pulse_invitations j WHERE j.employee_id = i.employee_id AND j.wave_id <> ?1)) AS fresh,"
+			      "  (EXISTS (SELECT 1 FROM pulse_invitations j JOIN pulse_waves w ON w.id = j.wave_id"
+			      "    WHERE j.employee_id = i.employee_id AND j.wave_id <> ?1 AND j.team_id IS NOT i.team_id"
+			      "    AND w.opened_at >= coalesce((SELECT max(opened_at) FROM pulse_waves"
+			      "     WHERE id <> ?1 AND opened_at <= ?2 - ?3), 0))"
+			      "   OR (?4 > 0 AND (SELECT opened_at FROM pulse_waves WHERE id = ?4) > ?2 - 2 * ?3"
+			      "    AND NOT EXISTS (SELECT 1 FROM pulse_invitations j WHERE j.wave_id = ?4"
+			      "     AND j.employee_id = i.employee_id AND j.team_id = i.team_id))) AS moved"
+			      "  FROM pulse_invitations i JOIN employees em ON em.id = i.employee_id"
+			      "  WHERE i.wave_id = ?1 AND i.team_id IS NOT NULL)"
+			      " INSERT INTO pulse_wave_teams (wave_id, team_id, changed)"
+			      " SELECT ?1, team, max(fresh OR moved) = 1 AND min(fresh) = 0 FROM inv GROUP BY team",
+			      &st, e);
+	if (err)
+		return err;
+	/* the previous wave (0 = none) */
+	int64_t prev = 0;
+	sqlite3_stmt *pq;
+	err = sq_cprep(c, "SELECT coalesce(max(id), 0) FROM pulse_waves WHERE id < ?1", &pq, e);
+	if (!err) {
+		sqlite3_bind_int64(pq, 1, wave_id);
+		err = sq_cfirst(c, pq, &prev, e);
+	}
+	if (err) {
+		sqlite3_finalize(st);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, wave_id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, SQ_PULSE_CHANGE_WINDOW);
+	sqlite3_bind_int64(st, 4, prev);
+	return sq_cstep(c, st, e);
+}
+
 static ks_err sq_pulse_open_in(ks_store *s, sq_conn *c, const store_pulse_settings *p, int64_t now,
 			       bool scheduled, int64_t user_id, int64_t *wave_id, ks_error *e)
 {
+	(void)s;
+	int64_t open = 0;
+	ks_err err = sq_one_id(c, "SELECT count(*) FROM pulse_waves WHERE status = 'open' AND id > ?1", 0, &open, e);
+	if (err)
+		return err;
+	if (open)
+		return ks_fail(e, KS_ERR_CONFLICT, NULL, "a pulse wave is open already: close it first");
 	json_t *q = sq_pulse_questions(p);
 	char *qtext = q ? json_dumps(q, JSON_COMPACT) : NULL;
 	json_decref(q);
 	if (qtext == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	(void)s;
 	sqlite3_stmt *st;
-	ks_err err = sq_cprep(c,
-			      "INSERT INTO pulse_waves (period, opened_at, closes_at, scheduled, questions, created_by)"
-			      " VALUES (ks_local_month(?1), ?1, ?2, ?3, ?4, ?5)",
-			      &st, e);
+	err = sq_cprep(c,
+		       "INSERT INTO pulse_waves (period, opened_at, closes_at, scheduled, questions, created_by)"
+		       " VALUES (ks_local_month(?1), ?1, ?2, ?3, ?4, ?5)",
+		       &st, e);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, now + (int64_t)p->open_days * 86400);
@@ -145,13 +203,15 @@ static ks_err sq_pulse_open_in(ks_store *s, sq_conn *c, const store_pulse_settin
 	if (err)
 		return err;
 	*wave_id = sqlite3_last_insert_rowid(c->db);
-	/* every active employee with an address; the account's language
-	 * when they have one */
+	/* every active employee with an address and a team (an answer is
+	 * filed under a team; without one it could not be counted); the
+	 * account's language when they have one */
 	err = sq_cprep(c,
-		       "INSERT INTO pulse_invitations (wave_id, employee_id, language, next_attempt_at)"
-		       " SELECT ?1, em.id, coalesce((SELECT u.language FROM users u WHERE u.employee_id = em.id"
-		       "  AND u.deleted_at IS NULL ORDER BY u.id LIMIT 1), ?2), ?3"
-		       " FROM employees em WHERE em.active = 1 AND em.email IS NOT NULL AND em.email <> ''"
+		       "INSERT INTO pulse_invitations (wave_id, employee_id, team_id, language, next_attempt_at)"
+		       " SELECT ?1, em.id, em.team_id, coalesce((SELECT u.language FROM users u"
+		       "  WHERE u.employee_id = em.id AND u.deleted_at IS NULL ORDER BY u.id LIMIT 1), ?2), ?3"
+		       " FROM employees em JOIN org_units ou ON ou.id = em.team_id"
+		       " WHERE em.active = 1 AND em.email IS NOT NULL AND em.email <> ''"
 		       " ORDER BY em.id",
 		       &st, e);
 	if (!err) {
@@ -160,6 +220,8 @@ static ks_err sq_pulse_open_in(ks_store *s, sq_conn *c, const store_pulse_settin
 		sqlite3_bind_int64(st, 3, now);
 		err = sq_cstep(c, st, e);
 	}
+	if (!err)
+		err = sq_pulse_wave_teams(c, *wave_id, now, e);
 	if (!err) {
 		err = sq_cprep(c,
 			       "UPDATE pulse_waves SET invited = (SELECT count(*) FROM pulse_invitations"
@@ -206,7 +268,7 @@ ks_err store_pulse_wave_open(ks_store *s, int64_t now, bool scheduled, int64_t u
 	"w.id, w.period, w.opened_at, w.closes_at, w.status, w.scheduled, w.questions, w.invited,"       \
 	" w.answered, (SELECT count(*) FROM pulse_invitations i WHERE i.wave_id = w.id AND"              \
 	" i.status = 'sent'), (SELECT count(*) FROM pulse_invitations i WHERE i.wave_id = w.id AND"      \
-	" i.status = 'failed')"
+	" i.status = 'failed'), w.finalised"
 
 static void sq_pulse_wave_row(sqlite3_stmt *st, void *elem)
 {
@@ -223,6 +285,7 @@ static void sq_pulse_wave_row(sqlite3_stmt *st, void *elem)
 	w->answered = sqlite3_column_int64(st, 8);
 	w->mail_sent = sqlite3_column_int64(st, 9);
 	w->mail_failed = sqlite3_column_int64(st, 10);
+	w->finalised = sqlite3_column_int(st, 11) != 0;
 }
 
 ks_err store_pulse_wave_get(ks_store *s, int64_t id, store_pulse_wave *out, ks_error *e)
@@ -294,6 +357,21 @@ static ks_err sq_pulse_last_opened(sq_conn *c, int64_t *last, ks_error *e)
 	return err ? err : sq_cfirst(c, st, last, e);
 }
 
+/* Is a scheduled wave due at now? Cadence in local days of the org's
+ * time zone and never before STORE_PULSE_OPEN_HOUR local: a wave opens at
+ * the same wall-clock hour summer and winter, not drifting by the DST
+ * hour or landing at night. */
+static bool sq_pulse_due(const ks_tz *tz, const store_pulse_settings *p, int64_t last, int64_t now)
+{
+	if (!p->enabled)
+		return false;
+	int y, mo, d, h, mi, sec;
+	tz_civil(tz, now, &y, &mo, &d, &h, &mi, &sec);
+	if (h < STORE_PULSE_OPEN_HOUR)
+		return false;
+	return last == 0 || tz_local_day(tz, now) - tz_local_day(tz, last) >= p->cadence_days;
+}
+
 ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error *e)
 {
 	*opened = 0;
@@ -304,14 +382,16 @@ ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error 
 	sq_conn *c = sq_acquire(s);
 	/* The scheduler calls this every second: look first, and take the
 	 * write lock only when a wave is to be closed or opened. */
-	int64_t to_close = 0, last = 0;
+	int64_t to_close = 0, last = 0, open = 0;
 	if (!err)
 		err = sq_one_id(c, "SELECT count(*) FROM pulse_waves WHERE status = 'open' AND closes_at <= ?1", now,
 				&to_close, e);
 	if (!err && p->enabled)
 		err = sq_pulse_last_opened(c, &last, e);
-	int64_t cadence = (int64_t)p->cadence_days * 86400;
-	bool due = p->enabled && (last == 0 || now - last >= cadence);
+	if (!err && p->enabled)
+		err = sq_one_id(c, "SELECT count(*) FROM pulse_waves WHERE status = 'open' AND closes_at > ?1", now,
+				&open, e);
+	bool due = !err && !open && sq_pulse_due(&s->tz, p, last, now);
 	if (!err && (to_close || due)) {
 		err = sq_exec(c, "BEGIN IMMEDIATE", e);
 		sqlite3_stmt *st;
@@ -325,7 +405,10 @@ ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error 
 		/* again under the lock: an admin may have opened one meanwhile */
 		if (!err && due)
 			err = sq_pulse_last_opened(c, &last, e);
-		if (!err && due && (last == 0 || now - last >= cadence))
+		if (!err && due)
+			err = sq_one_id(c, "SELECT count(*) FROM pulse_waves WHERE status = 'open' AND id > ?1", 0,
+					&open, e);
+		if (!err && due && !open && sq_pulse_due(&s->tz, p, last, now))
 			err = sq_pulse_open_in(s, c, p, now, true, 0, opened, e);
 		if (!err)
 			err = sq_exec(c, "COMMIT", e);
@@ -342,12 +425,24 @@ ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error 
 
 /* ---- mail ------------------------------------------------------------------------- */
 
-/* The stored form of a link token: SHA-256, hex. */
-static void sq_pulse_hash(const char *token, char out[2 * crypto_hash_sha256_BYTES + 1])
+/* The stored form of a link token: SHA-256, hex, of prefix || token.
+ * The invitation keeps the hash with prefix "", the used-links table the
+ * one with "used:" — two hashes of one token that nobody without the token
+ * can match, so which invitation was used is not in the database. */
+static void sq_pulse_hash_of(const char *prefix, const char *token, char out[2 * crypto_hash_sha256_BYTES + 1])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	crypto_hash_sha256_state hs;
+	crypto_hash_sha256_init(&hs);
+	crypto_hash_sha256_update(&hs, (const unsigned char *)prefix, strlen(prefix));
+	crypto_hash_sha256_update(&hs, (const unsigned char *)token, strlen(token));
+	crypto_hash_sha256_final(&hs, h);
 	sodium_bin2hex(out, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof h);
+}
+
+static void sq_pulse_hash(const char *token, char out[2 * crypto_hash_sha256_BYTES + 1])
+{
+	sq_pulse_hash_of("", token, out);
 }
 
 ks_err store_pulse_mail_recover(ks_store *s, int *n, ks_error *e)
@@ -358,7 +453,7 @@ ks_err store_pulse_mail_recover(ks_store *s, int *n, ks_error *e)
 	return err;
 }
 
-static void sq_pulse_job_row(sqlite3_stmt *st, store_pulse_job *j)
+static void sq_pulse_job_row(const ks_tz *tz, sqlite3_stmt *st, store_pulse_job *j)
 {
 	memset(j, 0, sizeof *j);
 	j->id = sqlite3_column_int64(st, 0);
@@ -367,6 +462,9 @@ static void sq_pulse_job_row(sqlite3_stmt *st, store_pulse_job *j)
 	sq_pulse_copy(j->first_name, sizeof j->first_name, st, 3);
 	sq_pulse_copy(j->language, sizeof j->language, st, 4);
 	j->closes_at = sqlite3_column_int64(st, 5);
+	int y, mo, d, h, mi, sec;
+	tz_civil(tz, j->closes_at, &y, &mo, &d, &h, &mi, &sec);
+	snprintf(j->closes_on, sizeof j->closes_on, "%04d-%02d-%02d", y % 10000, mo % 100, d % 100);
 	json_t *q = json_loads(sq_ctext(st, 6), 0, NULL);
 	const char *text = json_string_value(json_object_get(json_object_get(q, "enps"), j->language));
 	snprintf(j->enps_question, sizeof j->enps_question, "%s", text ? text : "");
@@ -386,7 +484,7 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 			       " i.language, w.closes_at, w.questions"
 			       " FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id"
 			       " LEFT JOIN employees em ON em.id = i.employee_id"
-			       " WHERE w.status = 'open' AND w.closes_at > ?1 AND i.answered = 0"
+			       " WHERE w.status = 'open' AND w.closes_at > ?1"
 			       " AND ((i.status = 'pending' AND i.next_attempt_at <= ?1)"
 			       "  OR (i.status = 'sending' AND i.claimed_at <= ?1 - ?3))"
 			       " ORDER BY i.next_attempt_at, i.id LIMIT ?2",
@@ -397,7 +495,7 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 		sqlite3_bind_int(st, 3, SQ_PULSE_RECLAIM_S);
 		int rc = SQLITE_DONE;
 		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-			sq_pulse_job_row(st, &jobs[(*n)++]);
+			sq_pulse_job_row(&s->tz, st, &jobs[(*n)++]);
 		if (*n < max && rc != SQLITE_DONE)
 			err = sq_fail(c, rc, e);
 		sqlite3_finalize(st);
@@ -444,18 +542,21 @@ ks_err store_pulse_link_resolve(ks_store *s, const char *token, int64_t now, sto
 {
 	memset(out, 0, sizeof *out);
 	snprintf(out->language, sizeof out->language, "nl");
-	char hash[2 * crypto_hash_sha256_BYTES + 1];
+	char hash[2 * crypto_hash_sha256_BYTES + 1], used[2 * crypto_hash_sha256_BYTES + 1];
 	sq_pulse_hash(token, hash);
+	sq_pulse_hash_of("used:", token, used);
 	sq_conn *c = sq_acquire(s);
 	sqlite3_stmt *st;
 	ks_err err = sq_cprep(c,
-			      "SELECT i.wave_id, i.language, i.answered, w.status <> 'open' OR w.closes_at <= ?2,"
+			      "SELECT i.wave_id, i.language, EXISTS (SELECT 1 FROM pulse_used_tokens WHERE hash = ?3),"
+			      " w.status <> 'open' OR w.closes_at <= ?2,"
 			      " w.questions FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id"
 			      " WHERE i.token_hash = ?1",
 			      &st, e);
 	if (!err) {
 		sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_text(st, 3, used, -1, SQLITE_TRANSIENT);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			out->wave_id = sqlite3_column_int64(st, 0);
@@ -492,7 +593,7 @@ static ks_err sq_pulse_insert_answer(sq_conn *c, int64_t wave_id, int64_t team_i
 		sqlite3_stmt *st;
 		ks_err err = sq_cprep(c,
 				      "INSERT INTO pulse_answers (id, wave_id, team_id, enps, item1, item2, item3,"
-				      " comment, language) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+				      " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 				      &st, e);
 		if (err)
 			return err;
@@ -505,7 +606,6 @@ static ks_err sq_pulse_insert_answer(sq_conn *c, int64_t wave_id, int64_t team_i
 				sqlite3_bind_int(st, 5 + i, a->item[i]);
 		if (a->comment && a->comment[0])
 			sqlite3_bind_text(st, 8, a->comment, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, a->language, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc == SQLITE_DONE)
@@ -520,8 +620,9 @@ static ks_err sq_pulse_insert_answer(sq_conn *c, int64_t wave_id, int64_t team_i
 ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pulse_answer *a, int64_t now,
 				 ks_error *e)
 {
-	char hash[2 * crypto_hash_sha256_BYTES + 1];
+	char hash[2 * crypto_hash_sha256_BYTES + 1], used[2 * crypto_hash_sha256_BYTES + 1];
 	sq_pulse_hash(token, hash);
+	sq_pulse_hash_of("used:", token, used);
 	sq_conn *c = sq_acquire(s);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (err) {
@@ -529,38 +630,43 @@ ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pul
 		return err;
 	}
 	sqlite3_stmt *st;
-	int64_t inv = 0, wave = 0, team = 0;
+	int64_t wave = 0, team = 0;
 	int answered = 0, closed = 0;
+	bool found = false;
+	/* the team is the invitation's (the team at the wave's opening), not
+	 * the employee's today */
 	err = sq_cprep(c,
-		       "SELECT i.id, i.wave_id, i.answered, w.status <> 'open' OR w.closes_at <= ?2,"
-		       " coalesce(em.team_id, 0) FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id"
-		       " LEFT JOIN employees em ON em.id = i.employee_id WHERE i.token_hash = ?1",
+		       "SELECT i.wave_id, EXISTS (SELECT 1 FROM pulse_used_tokens WHERE hash = ?3),"
+		       " w.status <> 'open' OR w.closes_at <= ?2, coalesce(i.team_id, 0)"
+		       " FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id WHERE i.token_hash = ?1",
 		       &st, e);
 	if (!err) {
 		sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_text(st, 3, used, -1, SQLITE_TRANSIENT);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			inv = sqlite3_column_int64(st, 0);
-			wave = sqlite3_column_int64(st, 1);
-			answered = sqlite3_column_int(st, 2);
-			closed = sqlite3_column_int(st, 3);
-			team = sqlite3_column_int64(st, 4);
+			found = true;
+			wave = sqlite3_column_int64(st, 0);
+			answered = sqlite3_column_int(st, 1);
+			closed = sqlite3_column_int(st, 2);
+			team = sqlite3_column_int64(st, 3);
 		} else if (rc != SQLITE_DONE) {
 			err = sq_fail(c, rc, e);
 		}
 		sqlite3_finalize(st);
 	}
-	if (!err && inv == 0)
+	if (!err && !found)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown link");
 	else if (!err && answered)
 		err = ks_fail(e, KS_ERR_CONFLICT, NULL, "this link has been used");
 	else if (!err && (closed || team == 0))
 		err = ks_fail(e, KS_ERR_GONE, NULL, "this pulse is closed");
 	if (!err)
-		err = sq_cprep(c, "UPDATE pulse_invitations SET answered = 1 WHERE id = ?1 AND answered = 0", &st, e);
+		err = sq_cprep(c, "INSERT INTO pulse_used_tokens (hash, wave_id) VALUES (?1, ?2)", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, inv);
+		sqlite3_bind_text(st, 1, used, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, wave);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -692,6 +798,248 @@ ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_id
 	return err;
 }
 
+ks_err store_pulse_changed_teams(ks_store *s, int64_t wave_id, int64_t **ids, size_t *n, ks_error *e)
+{
+	*ids = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT team_id FROM pulse_wave_teams WHERE wave_id = ?1 AND changed = 1 ORDER BY team_id",
+			      &st, e);
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	if (!err)
+		sqlite3_bind_int64(st, 1, wave_id);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			int64_t *a = realloc(*ids, cap * sizeof *a);
+			if (a == NULL) {
+				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+				break;
+			}
+			*ids = a;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+/* ---- a closed wave's results ------------------------------------------------------- */
+
+static const char *const sq_pulse_states[] = {"shown", "hidden", "changed", "none"};
+
+static ks_err sq_pulse_put_cell(sq_conn *c, int64_t wave_id, const store_pulse_cell *k, ks_error *e)
+{
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "INSERT INTO pulse_cells (wave_id, unit_id, parent_id, level, name, state, n, promoters,"
+			      " passives, detractors, item1_n, item1_sum, item2_n, item2_sum, item3_n, item3_sum,"
+			      " comments, min_group, min_group_comments)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+			      &st, e);
+	if (err)
+		return err;
+	bool shown = k->state == STORE_PULSE_SHOWN;
+	sqlite3_bind_int64(st, 1, wave_id);
+	sqlite3_bind_int64(st, 2, k->unit_id);
+	sqlite3_bind_int64(st, 3, k->parent_id);
+	sqlite3_bind_int(st, 4, k->level);
+	sqlite3_bind_text(st, 5, k->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, sq_pulse_states[k->state <= STORE_PULSE_NONE ? k->state : STORE_PULSE_HIDDEN], -1,
+			  SQLITE_STATIC);
+	/* what the suppression protects is not stored next to it */
+	sqlite3_bind_int64(st, 7, shown ? k->n : 0);
+	sqlite3_bind_int64(st, 8, shown ? k->promoters : 0);
+	sqlite3_bind_int64(st, 9, shown ? k->passives : 0);
+	sqlite3_bind_int64(st, 10, shown ? k->detractors : 0);
+	for (int i = 0; i < STORE_PULSE_ITEMS; i++) {
+		sqlite3_bind_int64(st, 11 + 2 * i, shown ? k->item_n[i] : 0);
+		sqlite3_bind_int64(st, 12 + 2 * i, shown ? k->item_sum[i] : 0);
+	}
+	sqlite3_bind_int(st, 17, shown && k->comments);
+	sqlite3_bind_int(st, 18, k->min_group);
+	sqlite3_bind_int(st, 19, k->min_group_comments);
+	return sq_cstep(c, st, e);
+}
+
+static ks_err sq_pulse_put_comment(sq_conn *c, int64_t wave_id, const store_pulse_comment *k, ks_error *e)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		sqlite3_stmt *st;
+		ks_err err = sq_cprep(c, "INSERT INTO pulse_cell_comments (id, wave_id, unit_id, comment) VALUES (?1, ?2, ?3, ?4)",
+				      &st, e);
+		if (err)
+			return err;
+		sqlite3_bind_int64(st, 1, sq_pulse_random_id());
+		sqlite3_bind_int64(st, 2, wave_id);
+		sqlite3_bind_int64(st, 3, k->unit_id);
+		sqlite3_bind_text(st, 4, k->text, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE)
+			return KS_OK;
+		if (rc != SQLITE_CONSTRAINT || sqlite3_extended_errcode(c->db) != SQLITE_CONSTRAINT_PRIMARYKEY)
+			return sq_fail(c, rc, e);
+	}
+	return ks_fail(e, KS_ERR_INTERNAL, NULL, "no free comment id");
+}
+
+ks_err store_pulse_finalise(ks_store *s, int64_t wave_id, const store_pulse_cell *cells, size_t n,
+			    const store_pulse_comment *comments, size_t n_comments, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (err) {
+		sq_release(s, c);
+		return err;
+	}
+	sqlite3_stmt *st;
+	int64_t status = 0;   /* 0 none, 1 open, 2 closed, 3 finalised */
+	err = sq_one_id(c,
+			"SELECT CASE WHEN status = 'open' THEN 1 WHEN finalised = 1 THEN 3 ELSE 2 END"
+			" FROM pulse_waves WHERE id = ?1",
+			wave_id, &status, e);
+	if (!err && status == 0)
+		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "pulse wave %lld not found", (long long)wave_id);
+	else if (!err && status == 1)
+		err = ks_fail(e, KS_ERR_CONFLICT, NULL, "pulse wave %lld is open", (long long)wave_id);
+	bool write = !err && status == 2;
+	for (size_t i = 0; write && !err && i < n; i++)
+		err = sq_pulse_put_cell(c, wave_id, &cells[i], e);
+	for (size_t i = 0; write && !err && i < n_comments; i++)
+		err = sq_pulse_put_comment(c, wave_id, &comments[i], e);
+	if (write && !err)
+		err = sq_cprep(c, "UPDATE pulse_waves SET finalised = 1 WHERE id = ?1", &st, e);
+	if (write && !err) {
+		sqlite3_bind_int64(st, 1, wave_id);
+		err = sq_cstep(c, st, e);
+	}
+	if (!err)
+		err = sq_exec(c, "COMMIT", e);
+	else
+		sq_exec(c, "ROLLBACK", NULL);
+	sq_release(s, c);
+	if (err != KS_ERR_CONFLICT && err != KS_ERR_NOTFOUND)
+		sq_storage_failed(s, err);
+	return err;
+}
+
+static void sq_pulse_cell_row(sqlite3_stmt *st, void *elem)
+{
+	store_pulse_cell *k = elem;
+	memset(k, 0, sizeof *k);
+	k->unit_id = sqlite3_column_int64(st, 0);
+	k->parent_id = sqlite3_column_int64(st, 1);
+	k->level = sqlite3_column_int(st, 2);
+	sq_pulse_copy(k->name, sizeof k->name, st, 3);
+	const char *state = sq_ctext(st, 4);
+	k->state = STORE_PULSE_HIDDEN;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(state, sq_pulse_states[i]) == 0)
+			k->state = (store_pulse_state)i;
+	k->n = sqlite3_column_int64(st, 5);
+	k->promoters = sqlite3_column_int64(st, 6);
+	k->passives = sqlite3_column_int64(st, 7);
+	k->detractors = sqlite3_column_int64(st, 8);
+	for (int i = 0; i < STORE_PULSE_ITEMS; i++) {
+		k->item_n[i] = sqlite3_column_int64(st, 9 + 2 * i);
+		k->item_sum[i] = sqlite3_column_int64(st, 10 + 2 * i);
+	}
+	k->comments = sqlite3_column_int(st, 15) != 0;
+	k->min_group = sqlite3_column_int(st, 16);
+	k->min_group_comments = sqlite3_column_int(st, 17);
+}
+
+ks_err store_pulse_cells_get(ks_store *s, int64_t wave_id, store_pulse_cell **out, size_t *n, ks_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c,
+			      "SELECT unit_id, parent_id, level, name, state, n, promoters, passives, detractors,"
+			      " item1_n, item1_sum, item2_n, item2_sum, item3_n, item3_sum, comments, min_group,"
+			      " min_group_comments FROM pulse_cells WHERE wave_id = ?1 ORDER BY unit_id",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, wave_id);
+		bool more = false;
+		err = sq_collect(c, st, sizeof **out, sq_pulse_cell_row, 0, (void **)out, n, &more, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_pulse_cell_comments(ks_store *s, int64_t wave_id, int64_t unit_id, json_t **out, ks_error *e)
+{
+	*out = json_array();
+	if (*out == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st;
+	ks_err err = sq_cprep(c, "SELECT comment FROM pulse_cell_comments WHERE wave_id = ?1 AND unit_id = ?2 ORDER BY id",
+			      &st, e);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, wave_id);
+		sqlite3_bind_int64(st, 2, unit_id);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(*out, json_string(sq_ctext(st, 0)));
+		if (rc != SQLITE_DONE)
+			err = sq_fail(c, rc, e);
+		sqlite3_finalize(st);
+	}
+	sq_release(s, c);
+	if (err) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+ks_err store_pulse_unfinalised(ks_store *s, int64_t **ids, size_t *n, ks_error *e)
+{
+	*ids = NULL;
+	*n = 0;
+	sq_conn *c = sq_acquire(s);
+	sqlite3_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT id FROM pulse_waves WHERE status = 'closed' AND finalised = 0 ORDER BY id", &st, e);
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			int64_t *a = realloc(*ids, cap * sizeof *a);
+			if (a == NULL) {
+				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+				break;
+			}
+			*ids = a;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	sq_release(s, c);
+	if (err) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
 /* ---- the demo -------------------------------------------------------------------------- */
 
 ks_err store_pulse_staff(ks_store *s, int64_t **emp, int64_t **team, size_t *n, ks_error *e)
@@ -740,7 +1088,7 @@ ks_err store_pulse_staff(ks_store *s, int64_t **emp, int64_t **team, size_t *n, 
 }
 
 ks_err store_pulse_demo_wave(ks_store *s, int64_t opened_at, int open_days, bool closed, const int64_t *employees,
-			     const bool *answered, size_t n_inv, const store_pulse_demo_answer *answers, size_t n_ans,
+			     const int64_t *teams, size_t n_inv, const store_pulse_demo_answer *answers, size_t n_ans,
 			     int64_t *wave_id, ks_error *e)
 {
 	*wave_id = 0;
@@ -777,17 +1125,19 @@ ks_err store_pulse_demo_wave(ks_store *s, int64_t opened_at, int open_days, bool
 	}
 	for (size_t i = 0; !err && i < n_inv; i++) {
 		err = sq_cprep(c,
-			       "INSERT INTO pulse_invitations (wave_id, employee_id, language, status, attempts, sent_at,"
-			       " answered) VALUES (?1, ?2, 'nl', 'sent', 1, ?3, ?4)",
+			       "INSERT INTO pulse_invitations (wave_id, employee_id, team_id, language, status, attempts,"
+			       " sent_at) VALUES (?1, ?2, ?3, 'nl', 'sent', 1, ?4)",
 			       &st, e);
 		if (!err) {
 			sqlite3_bind_int64(st, 1, *wave_id);
 			sqlite3_bind_int64(st, 2, employees[i]);
-			sqlite3_bind_int64(st, 3, opened_at);
-			sqlite3_bind_int(st, 4, answered[i]);
+			sq_bind_id(st, 3, teams[i]);
+			sqlite3_bind_int64(st, 4, opened_at);
 			err = sq_cstep(c, st, e);
 		}
 	}
+	if (!err)
+		err = sq_pulse_wave_teams(c, *wave_id, opened_at, e);
 	for (size_t i = 0; !err && i < n_ans; i++)
 		err = sq_pulse_insert_answer(c, *wave_id, answers[i].team_id, &answers[i].a, e);
 	if (!err)

@@ -434,6 +434,13 @@ class Ctx:
             self._digest_token = tok
         return self._digest_token
 
+    def pulse_close_open(self):
+        """employee pulse (issue 17 P): one wave may be open at a time (409
+        otherwise): close the open one before a new wave."""
+        for w in must(self.srv.get("/api/v1/pulse/waves"), 200, "GET pulse waves")["items"]:
+            if w["status"] == "open":
+                must(self.srv.post("/api/v1/pulse/waves/%d/close" % w["id"]), 200, "close pulse wave")
+
     def pulse_link(self, fresh):
         """employee pulse (issue 17 P): a link of emp1's invitation in a new
         wave (a fresh one for every answer). The token goes into the row the
@@ -441,6 +448,7 @@ class Ctx:
         if fresh or getattr(self, "_pulse_link", None) is None:
             import hashlib
             import sqlite3
+            self.pulse_close_open()
             wid = must(self.srv.post("/api/v1/pulse/waves", {}), 201, "POST pulse wave")["id"]
             tok = "matrix" + ks.uniq("p").replace("-", "")
             con = sqlite3.connect(self.srv.db, timeout=10)
@@ -569,7 +577,9 @@ class Ctx:
         elif pattern == "/p/{token}":  # employee pulse (issue 17 P)
             path = self.pulse_link(fresh=method == "POST")
         elif pattern.startswith("/api/v1/pulse/waves/{id}"):
-            if pattern.endswith("/close"):  # a wave of its own: the link's wave stays open
+            if pattern.endswith("/close"):  # a wave of its own (the link's is closed: one open at a time)
+                self.pulse_close_open()
+                self._pulse_link = None
                 path = pattern.replace("{id}", str(must(srv.post("/api/v1/pulse/waves", {}), 201, "wave")["id"]))
             else:
                 self.pulse_link(fresh=False)
@@ -661,6 +671,8 @@ class Ctx:
             body = {"enabled": False}
         elif key == ("POST", "/api/v1/pulse/waves"):
             body = {}
+            self.pulse_close_open()  # one open wave at a time
+            self._pulse_link = None
         elif key == ("POST", "/api/v1/pulse/waves/{id}/close"):
             body = None
         elif key == ("POST", "/p/{token}"):

@@ -50,7 +50,9 @@ async function main() {
       page.on('dialog', (d) => d.accept());
       await loginUi(page, base, USERS.admin);
       const waves = (await admin.call('GET', '/pulse/waves')).body.items;
-      const latest = waves[0];
+      // the newest round with results: an open round has none (issue 17 C1)
+      const latest = waves.find((w) => w.status === 'closed');
+      let openRound = waves.find((w) => w.status === 'open') || null;
 
       await group('results as the API gives them', async () => {
         eq(waves.length, 12, 'fixture: the demo holds 12 rounds');
@@ -98,6 +100,24 @@ async function main() {
         await go(page, base, '#/pulse', 'pulse');
       });
 
+      await group('an open round shows no results', async () => {
+        if (!openRound) {
+          // the demo's newest round closes 7 days after the 3rd: open one
+          const r = await admin.call('POST', '/pulse/waves', {});
+          eq(r.status, 201, 'fixture: an open round');
+          openRound = r.body;
+        }
+        const res = (await admin.call('GET', '/pulse/results?wave=' + openRound.id)).body;
+        eq([res.available, res.units.length], [false, 0], 'the API gives no units of an open round');
+        await go(page, base, '#/pulse/' + openRound.id, 'pulse');
+        await page.waitForSelector('#pulse-pending');
+        ok((await page.textContent('#pulse-pending')).includes('De uitkomst komt als de ronde sluit'),
+          'the page says results come when the round closes');
+        eq(await page.$$eval('#pulse-results', (x) => x.length), 0, 'and shows no results table');
+        const again = await admin.call('POST', '/pulse/waves', {});
+        eq(again.status, 409, 'a second open round is refused (409)');
+      });
+
       await group('settings', async () => {
         await page.waitForSelector('#pulse-settings');
         await page.fill('#pulse-min_group', '2');
@@ -116,6 +136,16 @@ async function main() {
 
       let link = null;
       await group('send now, the mail, the answer page on a phone', async () => {
+        await go(page, base, '#/pulse', 'pulse');
+        await page.click('#pulse-send');
+        await page.waitForFunction(() => (document.querySelector('#pulse-action-msg')?.textContent || '').length > 0);
+        eq(await page.textContent('#pulse-action-msg'), 'Er is al een ronde open: sluit die eerst. Twee open rondes tegelijk zouden twee reeksen links betekenen.',
+          'send now while a round is open: the refusal says why');
+        await Promise.all([
+          page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true' && !document.querySelector('#pulse-close')),
+          page.click('#pulse-close'),
+        ]);
+        eq((await admin.call('GET', '/pulse/waves/' + openRound.id)).body.status, 'closed', 'the close button closes the open round');
         await Promise.all([
           page.waitForFunction((old) => /^#\/pulse\/\d+$/.test(location.hash) && Number(location.hash.split('/').pop()) > old
             && document.querySelector('main')?.dataset.ready === 'true', latest.id),

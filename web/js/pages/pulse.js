@@ -48,7 +48,7 @@ function waveActions(ctx, wave) {
       announce(t('pulse.sent', { n: w.invited }));
       ctx.navigate('#/pulse/' + w.id);
     } catch (err) {
-      msg.textContent = errorText(err);
+      msg.textContent = err?.status === 409 ? t('pulse.send.open') : errorText(err);
       send.disabled = false;
     }
   });
@@ -125,6 +125,7 @@ function settingsForm(ctx, s) {
 
 function hiddenText(u, minGroup) {
   if (u.reason === 'no_answers') return t('pulse.hidden.no_answers');
+  if (u.reason === 'composition_changed') return t('pulse.hidden.composition_changed');
   return t('pulse.hidden.too_few_or_protecting', { min: minGroup });
 }
 
@@ -230,8 +231,12 @@ async function renderResults(main, ctx, waveId) {
     return;
   }
   if (!ctx.alive()) return;
+  // an open round has no results (the server computes them at closing)
+  const body = res.available === false
+    ? h('p', { class: 'hint', id: 'pulse-pending' }, t('pulse.results.pending', { date: fmtDate(res.wave.closes_at, l) }))
+    : resultsTable(res, l);
   main.append(panel(t('pulse.results'), t('pulse.results.sub', { period: res.wave.period }),
-    h('div', { id: 'pulse-result' }, resultsTable(res, l))));
+    h('div', { id: 'pulse-result' }, body)));
 }
 
 export async function render(main, ctx) {
@@ -247,8 +252,10 @@ export async function render(main, ctx) {
   if (!ctx.alive()) return;
   const l = lang();
   const id = Number(ctx.args[0]);
-  const current = waves.find((w) => w.id === id) || waves[0] || null;
-  main.append(panel(t('pulse.waves'), null, waveTable(waves, current?.id, l), waveActions(ctx, current)));
+  // by default the newest round with results (a closed one)
+  const current = waves.find((w) => w.id === id) || waves.find((w) => w.status === 'closed') || waves[0] || null;
+  const openWave = waves.find((w) => w.status === 'open') || null;
+  main.append(panel(t('pulse.waves'), null, waveTable(waves, current?.id, l), waveActions(ctx, openWave)));
   if (current) await renderResults(main, ctx, current.id);
   if (!ctx.alive() || ctx.user.role !== 'admin') return;
   try {

@@ -586,8 +586,10 @@ static ks_err gov_count_suppress(const gov_tree *t, gov_count_cell *x, size_t np
 			int64_t den = own ? x[i].own_den : x[i].den, pers = own ? x[i].own_pers : x[i].pers;
 			size_t *at = own ? &x[i].own_cell : &x[i].cell;
 			*at = SIZE_MAX;
-			if (own && (t->kid_off[i / np] == t->kid_off[i / np + 1] || den == 0))
-				continue; /* a leaf's own rows are its cell */
+			/* no rows: known empty, no cell (a table of 3,000 teams x 120
+			 * months is mostly empty); a leaf's own rows are its cell */
+			if (den == 0 || (own && t->kid_off[i / np] == t->kid_off[i / np + 1]))
+				continue;
 			int64_t cnt[SUP_MEASURES] = {den, 0, 0};
 			int64_t thr[SUP_MEASURES] = {pers > 0 ? pol->min_n_person : pol->min_n, 1, 1};
 			err = sup_cell(st, cnt, thr, at);
@@ -602,7 +604,8 @@ static ks_err gov_count_suppress(const gov_tree *t, gov_count_cell *x, size_t np
 				continue; /* every member known empty */
 			err = sup_line(st, c->cell);
 			for (size_t j = t->kid_off[i]; !err && j < t->kid_off[i + 1]; j++)
-				err = sup_member(st, x[t->kid[j] * np + p].cell);
+				if (x[t->kid[j] * np + p].cell != SIZE_MAX)
+					err = sup_member(st, x[t->kid[j] * np + p].cell);
 			if (!err && c->own_cell != SIZE_MAX)
 				err = sup_member(st, c->own_cell);
 		}

@@ -751,6 +751,11 @@ def test_big_tree(t, srv, u):
         took = time.time() - t0
         t.check(st == 200 and took < 3.0, "cost_to_serve over 3,020 units x 120 months at %s level in %.2f s "
                 "(< 3 s under the sanitizers)" % (level, took), ks.short(b))
+        t0 = time.time()
+        st, _, r = series(srv, "response_rate", level, "2016-07", "2026-06")
+        took = time.time() - t0
+        t.check(st == 200 and took < 3.0, "response_rate (suppression over the tree) over 3,020 units x 120 "
+                "months at %s level in %.2f s" % (level, took), ks.short(r))
         if level == "department":
             t.eq(cells(b, {depts[0]})[depts[0]][-1], 30.0, "department Big 0, June 2026: the mean of 10, 20, 60")
             t.eq([n for x in b["units"] if x["unit_id"] == depts[0] for n in x["n"][-1:]], [3], "... of 3 teams")

@@ -333,8 +333,39 @@ def test_demo(t):
             srv.cleanup()
 
 
+def test_schedule_local(t):
+    """M2: the scheduler opens a wave at 09:00 on the organisation's clock
+    (Europe/Amsterdam), counting the cadence in local days, so summer time
+    does not shift it by an hour; never a second open wave."""
+    srv = ks.Server(t, args=["--test-clock", "2027-03-20T07:30:00Z"])
+    try:
+        srv.start()
+        tree(srv, {"Dienst": {"Een": 3}}, ks.uniq("tz"))
+        must(srv.request("PUT", SETTINGS, {"enabled": True, "cadence_days": 28}), 200, "pulse on, every 28 days")
+
+        def at(iso):
+            must(srv.post("/api/v1/admin/clock", {"now": iso}), 200, "clock " + iso)
+            must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run")
+            return [(w["opened_at"], w["status"]) for w in must(srv.get(WAVES), 200, "waves")["items"]]
+        t.eq(at("2027-03-20T07:30:00Z"), [], "08:30 in Amsterdam (winter time): no wave yet")
+        t.eq(at("2027-03-20T08:00:00Z"), [("2027-03-20T08:00:00Z", "open")], "09:00 in Amsterdam: the wave opens")
+        t.eq(at("2027-03-20T09:00:00Z"), [("2027-03-20T08:00:00Z", "open")], "an hour later: still one wave")
+        t.eq(at("2027-04-17T06:30:00Z"), [("2027-03-20T08:00:00Z", "closed")],
+             "28 days on, 08:30 in Amsterdam (summer time): the old wave closed, no new one yet")
+        t.eq(at("2027-04-17T07:00:00Z")[0], ("2027-04-17T07:00:00Z", "open"),
+             "09:00 summer time (07:00 UTC, 28 x 24 h minus the DST hour): the next wave opens")
+        t.error(srv.post(WAVES, {}), 409, name="send now while it is open: 409")
+        t.eq(len(at("2027-05-20T08:00:00Z")), 3, "a month on: the open one closed, the next one opened")
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.cleanup()
+
+
 def main_all(t):
     main(t)
+    test_schedule_local(t)
     test_demo(t)
 
 

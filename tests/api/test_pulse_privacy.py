@@ -243,6 +243,14 @@ def run(t, srv, sink):
             [x for x in log.splitlines() if "/p/" in x][:3])
     leaked = [x for x in toks if x in log]
     t.eq(leaked, [], "C2: none of the 46 used link tokens is in the access log")
+    probes = {"/s/": "SurveyTok1234567", "/u/": "UnsubTok1234567", "/r/": "ReviewTok1234567",
+              "/d/": "DigestTok1234567", "/w/": "WidgetTok1234567", "/p/": "PulseTok1234567/more"}
+    for prefix, secret in probes.items():
+        srv.request("GET", prefix + secret)
+        srv.request("DELETE", prefix + secret)
+    log = srv.stderr()
+    t.eq([s for s in probes.values() if s.split("/")[0] in log], [],
+         "C2: no token of /s/ /u/ /r/ /d/ /w/ /p/ reaches the log, for a GET, a 405 or an unmatched path")
 
     # ---- the limits
     t.error(srv.request("PUT", SETTINGS, {"min_group": 2}), 422, field="min_group", name="min group 2: 422")

@@ -14,7 +14,9 @@
  *   "period"      "2026-W49" | "2026-11"; "from", "to": its first and last
  *                 local day ("2026-11-30", "2026-12-06")
  *   "name"        the recipient's name; "scope": the unit's name or null
- *   "compliments" [{"text","note"|null,"from","employee"}]        (weekly)
+ *   "compliments" [{"text","note"|null,"from","employee"}]        (weekly;
+ *                 a team lead's only when "learning" is shown, never under
+ *                 verbatim_detail anonymous, a note only to its writer)
  *   "learning"    {"n","min_n","shown","items":[{"text","band"}]} (weekly)
  *   "my_score"    {"period","n","min_n","nps":{"value","low","high"}|null}
  *                 (employee: their own last whole month)

@@ -40,7 +40,9 @@ ks_err store_digest_settings_put(ks_store *s, const store_digest_setting *in, si
 				 int64_t now, ks_error *e);
 
 /* Queue the digest of period for every active user of role with an address
- * who has not opted out: one transaction, INSERT OR IGNORE against
+ * who has not opted out and has something to be told about (an employee
+ * with employee_id, a team lead or manager with unit_id), with the user's
+ * unit and employee record of now (checked again when it is claimed): one transaction, INSERT OR IGNORE against
  * UNIQUE(user_id, period), so a user already queued for the period is not
  * queued again. With schedule set it is the schedule's once-per-period
  * step: nothing happens when the role's last_period is period already, and

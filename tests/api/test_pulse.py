@@ -352,6 +352,9 @@ def test_schedule_local(t):
         t.eq(at("2027-03-20T09:00:00Z"), [("2027-03-20T08:00:00Z", "open")], "an hour later: still one wave")
         t.eq(at("2027-04-17T06:30:00Z"), [("2027-03-20T08:00:00Z", "closed")],
              "28 days on, 08:30 in Amsterdam (summer time): the old wave closed, no new one yet")
+        t.eq(srv.sql("SELECT finalised, (SELECT count(*) FROM pulse_cells c WHERE c.wave_id = w.id) > 0"
+                     " FROM pulse_waves w"), [(1, 1)],
+             "the scheduler's close wrote the wave's results at once (pulse_cells)")
         t.eq(at("2027-04-17T07:00:00Z")[0], ("2027-04-17T07:00:00Z", "open"),
              "09:00 summer time (07:00 UTC, 28 x 24 h minus the DST hour): the next wave opens")
         t.error(srv.post(WAVES, {}), 409, name="send now while it is open: 409")

@@ -1054,7 +1054,7 @@ ks_err api_drivers_moments(http_req *req, ks_error *e)
 		return err;
 	}
 	const store_journey_tp *end = &mo.tp[mo.n_tp - 1];
-	char def[400];
+	char def[400 + sizeof end->name];  /* the last touchpoint's name whole */
 	snprintf(def, sizeof def,
 		 "each customer's latest %s at the journey's last touchpoint (%s) in the period, against their "
 		 "latest %s at each earlier touchpoint in the %d days before it",

@@ -21,6 +21,7 @@
 
 #include "api/api.h"
 #include "audit/audit.h"
+#include "core/utf8.h"
 
 #define WG_MAX 100             /* widgets in one organisation's list */
 #define WG_TOKEN_BYTES 12      /* 24 hex characters: not guessable */
@@ -284,7 +285,7 @@ ks_err api_widget_put(http_req *req, ks_error *e)
 /* ---- the public figure ------------------------------------------------------- */
 
 typedef struct wg_figure {
-	char name[200];
+	char name[501];          /* a team's (200) or touchpoint's (500 bytes) name, whole */
 	json_t *value;           /* as /metrics prints it; NULL = not shown */
 	int64_t n;               /* the measure's n when shown, else the slice's n */
 	int64_t from, to;        /* the window, cut at the start of today */
@@ -299,8 +300,9 @@ static ks_err wg_name(api_app *app, const store_widget *w, char *out, size_t n, 
 				      &row, e);
 	if (!err)
 	{
-		const char *name = json_string_value(json_object_get(row, "name"));
-		snprintf(out, n, "%s", name ? name : "");
+		/* at a character boundary should a hand-made row be longer: a cut
+		 * inside one is no JSON string, and the widget would lose its name */
+		utf8_copy(out, n, json_string_value(json_object_get(row, "name")));
 	}
 	json_decref(row);
 	return err;

@@ -584,6 +584,17 @@ def check_moments(t, srv, f):
          "T2 drives the end score: shown to matter, suggested as moment of truth (not set by hand)")
     t.eq((t1["moment_of_truth_suggested"], t1["moment_of_truth_set"]), (False, True),
          "T1: not suggested (second of two: not in the top third), the hand flag shown beside it")
+    # a touchpoint's name of 500 bytes (its limit) of two-byte letters is
+    # named whole (a cut inside a letter would be no JSON string)
+    st, _, p = srv.patch("/api/v1/touchpoints/%d" % tps[1]["id"], {"name": "ë" * 250})
+    t.status((st, None, p), 200, "PATCH a touchpoint's name to 250 two-byte letters")
+    st, _, p = srv.patch("/api/v1/touchpoints/%d" % tps[2]["id"], {"name": "ï" * 250})
+    t.status((st, None, p), 200, "PATCH the last touchpoint's name to 250 two-byte letters")
+    st, _, b2 = srv.get("/api/v1/drivers/moments?journey_id=%d&period=%s" % (j["id"], PERIOD))
+    names = {x["touchpoint"]["id"]: x["touchpoint"]["name"] for x in b2.get("touchpoints", [])} if st == 200 else {}
+    t.eq((st, names.get(tps[1]["id"])), (200, "ë" * 250), "moments: the touchpoint's 500-byte name is named whole")
+    t.check(st == 200 and "(%s)" % ("ï" * 250) in b2.get("outcome", ""),
+            "moments: the outcome's text names the last touchpoint's 500-byte name whole", b2.get("outcome"))
     st, _, b = srv.get("/api/v1/drivers/moments?journey_id=%d&period=%s&window_days=3" % (j["id"], PERIOD))
     t.eq((st, b.get("suppressed"), b.get("n_customers"), b.get("touchpoints")), (200, True, 0, []),
          "window_days=3: no earlier visit within 3 days, no customer analysed (suppressed)")

@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import time
+import urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -912,6 +913,30 @@ def test_consistency(t, srv, f, srv2, ms, label):
                 % (label, name, c.n, c.nps_n, c.p, c.d, min_n), "\n".join(probs))
 
 
+def test_long_labels(t, srv, f):
+    """A segment and a city longer than the analytics index keeps (47 and 63
+    bytes) are cut between letters: a letter cut in two is no JSON string,
+    and the group would be lost from /metrics."""
+    cust = srv.create("customers", {"external_id": ks.uniq("C-LONG"), "segment": "é" * 30, "city": "ö" * 40})
+    for i in range(5):
+        # a week ago: /metrics ends at the start of today
+        when = time.strftime("%Y-%m-%dT10:00:00Z", time.gmtime(time.time() - 7 * 86400))
+        st, _, r = srv.post("/api/v1/responses", {"client_key": ks.uniq("long"), "customer_id": cust["id"],
+                                                  "channel": "web", "received_at": when,
+                                                  "answers": {"nps": 10 - i}})
+        t.status((st, None, r), 201, "long labels: answer %d of the customer with a 60-byte segment" % i)
+    # 47 bytes end inside the 24th "é" (2 bytes each): 23 whole letters;
+    # 63 bytes inside the 32nd "ö": 31 whole letters
+    for dim, want in (("segment", "é" * 23), ("city", "ö" * 31)):
+        st, _, m = metrics(srv, "group_by=" + dim)
+        rows = m.get("rows", []) if isinstance(m, dict) else []
+        got = [r.get("n") for r in rows if r.get(dim) == want]
+        t.eq((st, got), (200, [5]), "group_by=%s: the long %s is a row of its 5 answers, cut between letters"
+             % (dim, dim))
+    st, _, m = metrics(srv, urllib.parse.urlencode({"segment": "é" * 23}))
+    t.eq((st, m.get("n") if isinstance(m, dict) else m), (200, 5), "segment= the cut label filters its 5 answers")
+
+
 def main(t, srv):
     f = ks.base_fixture(srv)
     contact = test_contacts(t, srv, f)
@@ -935,6 +960,7 @@ def main(t, srv):
         srv2.stop("second server exits 0 on SIGTERM")
     finally:
         srv2.cleanup()
+    test_long_labels(t, srv, f)
     # after a clean stop, the file alone holds the same
     n_api = srv.count("responses")
     srv.stop()

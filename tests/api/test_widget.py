@@ -320,6 +320,19 @@ def main(t, srv):
     t.eq((ld.get("itemReviewed", {}).get("name"), ld.get("ratingValue"), ld.get("ratingCount")),
          (nasty, "8.00", 5), "the JSON-LD holds the name intact (< > & as \\u escapes) and 8.00 over 5")
 
+    # ---- long names of two-byte letters: a team's 200 bytes (its limit) and a
+    # touchpoint's 500 are shown whole (a cut inside a letter is no JSON string)
+    long_team = srv.create("teams", {"name": "é" * 100, "kind": "team", "parent_id": f["dept"]["id"]})
+    long_tp = srv.create("touchpoints", {"journey_id": f["journey"]["id"], "name": "ü" * 250, "position": 9})
+    st, _, b9 = put(srv, [{"scope": "team", "scope_id": long_team["id"], "measure": "grade", "period": "2026-10"},
+                          {"scope": "touchpoint", "scope_id": long_tp["id"], "measure": "nps", "period": "2026-10"}])
+    lt = [w["token"] for w in b9.get("widgets", [])] if st == 200 else ["?", "?"]
+    for tk, want, what in ((lt[0], "é" * 100, "a team's 200-byte name"), (lt[1], "ü" * 250, "a touchpoint's 500-byte name")):
+        st, _, j = anon(srv, "/w/%s.json" % tk)
+        t.eq((st, j.get("name") if isinstance(j, dict) else j), (200, want), "/w/{token}.json holds %s whole" % what)
+        st, _, h = anon(srv, "/w/" + tk)
+        t.check(st == 200 and want in h, "the widget page holds %s whole" % what, ks.got(st, h))
+
 
 def run(t):
     # a server on the test clock: the figures are as of its start of day

@@ -4,6 +4,7 @@
  * that), and a journey's touchpoints in their order, for moments of
  * truth. */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,9 @@ ks_err store_journey_touchpoints(ks_store *s, int64_t journey_id, store_journey_
 		memset(tp, 0, sizeof *tp);
 		tp->id = sqlite3_column_int64(st, 0);
 		const unsigned char *t = sqlite3_column_text(st, 1);
-		snprintf(tp->name, sizeof tp->name, "%s", t ? (const char *)t : "");
+		/* at a character boundary should a hand-made row be longer than
+		 * the API's 500 bytes: a cut inside one is no JSON string */
+		utf8_copy(tp->name, sizeof tp->name, (const char *)t);
 		tp->position = sqlite3_column_int(st, 2);
 		tp->moment_of_truth = sqlite3_column_int(st, 3) != 0;
 	}

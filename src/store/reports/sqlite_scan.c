@@ -1,5 +1,6 @@
 /* sqlite_scan.c — bulk reads that feed the in-memory analytics index. */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,12 @@ void store_set_commit_hook(ks_store *s, store_commit_fn fn, void *arg)
 	s->commit_arg = arg;
 }
 
+/* At a character boundary: a segment, city or name longer than its buffer
+ * (names are taken up to 500 bytes) cut inside a character is no JSON
+ * string, and the group would drop out of /metrics. */
 static void sq_copy(sqlite3_stmt *st, int col, char *out, size_t n)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	snprintf(out, n, "%s", t ? (const char *)t : "");
+	utf8_copy(out, n, (const char *)sqlite3_column_text(st, col));
 }
 
 /* Copy a short text column without snprintf: this runs for every row of a

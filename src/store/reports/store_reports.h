@@ -226,7 +226,7 @@ typedef struct store_compliment_job {
 	char message_id[128];
 	char employee_first[128];
 	char from_name[128];
-	char note[1024];
+	char note[2001];         /* the API's 500 characters of up to 4 bytes, whole */
 	char open_text[4096];
 } store_compliment_job;
 /* Claim up to max due mails (sending, in one transaction); a mail claimed
@@ -264,7 +264,7 @@ ks_err store_scan_drivers(ks_store *s, int64_t after_id, store_drivers_fn fn, vo
  * malloc'd (the caller frees it; NULL when *n is 0). */
 typedef struct store_journey_tp {
 	int64_t id;
-	char name[160];
+	char name[501];          /* whole: the API takes 500 bytes */
 	int position;
 	bool moment_of_truth;    /* the flag set by hand */
 } store_journey_tp;

@@ -180,6 +180,19 @@ def per_case_mails(t, srv, sink):
         t.eq((a.get("customer_id"), a.get("customer"), a.get("other_cases"), a.get("status")), (None, None, [], "new"),
              "an open-link case: no customer, no other cases")
 
+    # ---- a customer's name of 300 bytes and a team's of 200 (two-byte letters):
+    # the mail keeps 127 bytes of each, cut between letters (63 of them), or
+    # the mail check refuses the mail and the lead never gets it
+    long_team = srv.create("teams", {"name": "ß" * 100, "kind": "team", "parent_id": f["dept"]["id"]})
+    long_lead = make_user(srv, "team_lead", "Lange Lead", unit_id=long_team["id"])
+    answer(srv, f, long_team["id"], customer(srv, "ø" * 150, None), {"nps": 1})
+    run_sched(srv)
+    got = wait_mails(sink, long_lead.email, 1)
+    t.check(len(got) == 1 and "ø" * 63 in got[0].text and "ø" * 64 not in got[0].text
+            and "ß" * 63 in got[0].text and "ß" * 64 not in got[0].text,
+            "opened mail of a long-named customer in a long-named team: sent, 63 whole letters of each",
+            [(m.subject, m.text) for m in got])
+
 
 # ---------------------------------------------------------------------------
 # issue 13: one case per unhappy customer, the message read right, the

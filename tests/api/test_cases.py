@@ -246,6 +246,22 @@ def main(t, srv):
     t.eq((c.get("invitation") or {}).get("decision"), "open_case",
          "customer with an open case: next contact -> invitation decision open_case")
 
+    # a signal word of 34 three-byte characters (102 bytes): the reason shows
+    # its first 100 bytes cut between characters (33 of them; Dutch for this
+    # admin), or the reason is no JSON string and the case has none
+    wr = kinds.get("words", {})
+    st, _, put_w = srv.request("PUT", "/api/v1/alert-rules/%d" % wr.get("id", 4),
+                               {"words": wr.get("words", "opzeggen") + "," + "€" * 34})
+    t.status((st, None, put_w), 200, "words rule: a word of 34 euro signs added")
+    cust_w = srv.create("customers", {"external_id": ks.uniq("C-EUR"), "name": "Euro Klant", "language": "nl"})
+    f["cust_w"] = cust_w
+    respond(srv, f, cust="cust_w", nps=8, text="Dit kost " + "€" * 34 + " te veel")
+    ew = cases_of(srv, cust_w["id"])
+    t.eq([(c.get("rule"), c.get("reason")) for c in ew],
+         [("words", 'signaalwoord "%s" in het open antwoord' % ("€" * 33))],
+         "words rule: the reason names the long word's first 33 whole characters")
+    srv.request("PUT", "/api/v1/alert-rules/%d" % wr.get("id", 4), {"words": wr.get("words", "opzeggen")})
+
 
 def _session_post_json(self, path, body):
     h = {"Cookie": "ks_session=" + self.cookie, "X-CSRF-Token": self.csrf}

@@ -8,6 +8,7 @@
  * not at all.
  */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -560,8 +561,10 @@ static void sq_case_mail_row(sqlite3_stmt *st, void *elem)
 	j->attempts = sqlite3_column_int(st, 5) + 1;
 	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 6));
 	snprintf(j->reason, sizeof j->reason, "%s", sq_ctext(st, 7));
-	snprintf(j->customer_name, sizeof j->customer_name, "%s", sq_ctext(st, 8));
-	snprintf(j->team_name, sizeof j->team_name, "%s", sq_ctext(st, 9));
+	/* customer names are taken up to 500 bytes, team names up to 200: cut
+	 * at a character boundary, or the mail check refuses the mail */
+	utf8_copy(j->customer_name, sizeof j->customer_name, sq_ctext(st, 8));
+	utf8_copy(j->team_name, sizeof j->team_name, sq_ctext(st, 9));
 	snprintf(j->owner_name, sizeof j->owner_name, "%s", sq_ctext(st, 10));
 	j->deadline = sqlite3_column_int64(st, 11);
 	j->open_text = sq_dup_or_null(st, 12);

@@ -10,6 +10,7 @@
  * rule; a later response that fires the same rule is added to it.
  */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -198,8 +199,12 @@ static bool sq_rule_fires(sq_fired *f, const model_response *x, const char *lowe
 	}
 	if (strcmp(r->kind, "words") == 0 && lower && r->words[0] &&
 	    sq_words_match(lower, r->words, word, sizeof word)) {
-		snprintf(f->en, sizeof f->en, "signal word \"%.100s\" in the open answer", word);
-		snprintf(f->nl, sizeof f->nl, "signaalwoord \"%.100s\" in het open antwoord", word);
+		/* a word is up to 127 bytes: its first 100 at a character boundary
+		 * (%.100s could split one, and the case's reason would be no JSON) */
+		char shown[101];
+		utf8_copy(shown, sizeof shown, word);
+		snprintf(f->en, sizeof f->en, "signal word \"%s\" in the open answer", shown);
+		snprintf(f->nl, sizeof f->nl, "signaalwoord \"%s\" in het open antwoord", shown);
 		return true;
 	}
 	if (strcmp(r->kind, "repeat_low") == 0 && r->has_threshold && r->window_days > 0 && x->nps >= 0 &&

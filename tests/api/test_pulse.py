@@ -337,7 +337,10 @@ def test_schedule_local(t):
     """M2: the scheduler opens a wave at 09:00 on the organisation's clock
     (Europe/Amsterdam), counting the cadence in local days, so summer time
     does not shift it by an hour; never a second open wave."""
-    srv = ks.Server(t, args=["--test-clock", "2027-03-20T07:30:00Z"])
+    sink = smtp_sink.Sink()
+    sink.start()
+    srv = ks.Server(t, args=["--test-clock", "2027-03-20T07:30:00Z", "--base-url", "https://pulse.example.nl",
+                             "--smtp", sink.url])
     try:
         srv.start()
         tree(srv, {"Dienst": {"Een": 3}}, ks.uniq("tz"))
@@ -359,11 +362,28 @@ def test_schedule_local(t):
              "09:00 summer time (07:00 UTC, 28 x 24 h minus the DST hour): the next wave opens")
         t.error(srv.post(WAVES, {}), 409, name="send now while it is open: 409")
         t.eq(len(at("2027-05-20T08:00:00Z")), 3, "a month on: the open one closed, the next one opened")
+        # the mail's closing date is the organisation's: a wave sent at 00:30
+        # in Amsterdam (22:30 UTC the day before) closes on the local date
+        # 7 days on, a day after its UTC date
+        for w in must(srv.get(WAVES), 200, "waves")["items"]:
+            if w["status"] == "open":
+                must(srv.post("%s/%d/close" % (WAVES, w["id"])), 200, "close")
+        must(srv.post("/api/v1/admin/clock", {"now": "2027-05-25T22:30:00Z"}), 200, "clock 00:30 local")
+        n_before = len(sink.mails())
+        w = must(srv.post(WAVES, {}), 201, "send now")
+        t.eq(w["closes_at"], "2027-06-01T22:30:00Z", "it closes 7 days on (UTC)")
+        must(srv.post("/api/v1/admin/scheduler/run"), 200, "scheduler run")
+        new = sink.mails()[n_before:]
+        t.check(len(new) == 3 and all("2027-06-02" in m.text and "2027-06-01" not in m.text for m in new),
+                "the mails say it is open until 2027-06-02, the local date (not the UTC 2027-06-01)",
+                [m.text[:400] for m in new[:1]])
     finally:
         try:
             srv.stop()
         finally:
             srv.cleanup()
+            sink.stop()
+            sink.cleanup()
 
 
 def main_all(t):

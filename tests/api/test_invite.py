@@ -1098,6 +1098,34 @@ def test_voice(t, sink):
                 "%s: POST to an unknown unsubscribe link -> 404 in Dutch" % name, ks.got(st, body[:800]))
 
 
+def test_long_names(t, sink):
+    """Names longer than an invitation keeps of them (the customer's and the
+    touchpoint's 127 bytes, the employee's first name 63) are cut between
+    letters: a letter cut in two made the mail check refuse the mail."""
+    name = "long names"
+    with server(t, sink, base_url=BASE_URL) as srv:
+        f = mini_fixture(srv, 1, "long")
+        tp = f["tps"][0]
+        must(srv.patch("/api/v1/touchpoints/%d" % tp["id"], {"name": "ü" * 250}), 200, "PATCH the touchpoint's name")
+        org = srv.create("teams", {"name": "Lang BV", "kind": "organisation"})
+        dept = srv.create("teams", {"name": "Afdeling Lang", "kind": "department", "parent_id": org["id"]})
+        team = srv.create("teams", {"name": "Team Lang", "kind": "team", "parent_id": dept["id"]})
+        emp = srv.create("employees", {"team_id": team["id"], "first_name": "ñ" * 100, "last_name": "Lang",
+                                       "external_id": ks.uniq("E")})
+        addr = "lang@example.org"
+        cu = customer(srv, "long", addr, "nl", name="ø" * 150)
+        put_rule(srv, tp["id"], {"delay_minutes": 0})
+        t.eq(decision(new_contact(srv, cu, tp, emp=emp)), "created", "%s: the contact -> an invitation" % name)
+        stats_eq(t, run_sched(srv), {"sent": 1}, "%s: the scheduler sends it" % name)
+        got = wait_mails(sink, addr, 1)
+        body = got[0].text if len(got) == 1 else ""
+        # 127 bytes of two-byte letters: 63 whole ones; 63 bytes: 31
+        t.check(len(got) == 1 and all(c * k in body and c * (k + 1) not in body
+                                      for c, k in (("ø", 63), ("ü", 63), ("ñ", 31))),
+                "%s: the mail greets 63 letters of the customer's name, names 63 of the touchpoint's and "
+                "31 of the employee's first name" % name, [(m.subject, m.text) for m in got])
+
+
 def html_text(body):
     import html as htmlmod
     return htmlmod.unescape(body if isinstance(body, str) else "")
@@ -1125,6 +1153,7 @@ def main(t):
         scenario(t, "rules", test_misc, sink)
         scenario(t, "admin", test_no_test_mode)
         scenario(t, "voice", test_voice, sink)
+        scenario(t, "long names", test_long_names, sink)
     finally:
         sink.cleanup()
 

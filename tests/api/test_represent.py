@@ -124,6 +124,21 @@ def check_rows(t, body, want, name):
                 "; ".join(bad) + "\n" + ks.short(r))
 
 
+def test_long_segment(t, srv, w):
+    """August: segments of 300 and 250 bytes of two-byte letters, alike in their
+    first 127 bytes: one row labelled with those bytes cut between letters
+    (63 of them) — a letter cut in two is no JSON string."""
+    name = "august"
+    custs = [srv.create("customers", {"external_id": ks.uniq("R-LONG"), "language": "nl", "segment": seg,
+                                      "email": "lang.%d@example.org" % i})
+             for i, seg in enumerate(("ç" * 150, "ç" * 150, "ç" * 100 + "d" * 50))]
+    contacts = [w.contact(c, "2026-08-0%dT09:00:00Z" % (i + 1)) for i, c in enumerate(custs)]
+    w.respond(contacts[0])
+    body = get(t, srv, REPR + "?dimension=segment&period=2026-08", name)
+    t.eq([(r.get("segment"), r.get("invited_customers"), r.get("respondents")) for r in body.get("rows", [])],
+         [("ç" * 63, 3, 1)], "%s: one row for the long segments, 63 whole letters, 3 invited, 1 respondent" % name)
+
+
 # ---------------------------------------------------------------------------
 # plumbing
 
@@ -420,7 +435,7 @@ def main(t):
             return
         for fn, args in ((test_flags, (groot, midden, klein)), (test_immaterial, (groot, klein)),
                          (test_distinct, (midden,)), (test_age, ()), (test_local_month, (klein,)),
-                         (test_boundary, (groot, midden))):
+                         (test_boundary, (groot, midden)), (test_long_segment, ())):
             try:
                 fn(t, srv, w, *args)
             except ks.FixtureError as ex:

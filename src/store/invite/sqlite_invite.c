@@ -12,6 +12,7 @@
  * server runs, so concurrent passes cannot double-send.
  */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,12 @@
 
 #define INVITE_MAX_ATTEMPTS 8
 
+/* At a character boundary: customer, employee and touchpoint names are
+ * taken up to 500 bytes, longer than their buffers, and a mail with a
+ * character cut in two is refused by the mail check. */
 static void sq_text_copy(sqlite3_stmt *st, int col, char *out, size_t n)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	snprintf(out, n, "%s", t ? (const char *)t : "");
+	utf8_copy(out, n, (const char *)sqlite3_column_text(st, col));
 }
 
 /* ---- rules ------------------------------------------------------------------ */
@@ -1104,8 +1107,13 @@ static void sq_repr_sort(store_repr *out, const char *dimension)
  * segments): a linear search. */
 static store_repr_row *sq_repr_row(store_repr *out, size_t *cap, const char *label)
 {
+	/* a segment is taken up to 500 bytes: its label is cut at a character
+	 * boundary (a cut inside one is no JSON string), and segments alike in
+	 * what is kept share a row */
+	char cut[sizeof out->rows[0].segment];
+	utf8_copy(cut, sizeof cut, label);
 	for (size_t i = 0; i < out->n; i++)
-		if (strncmp(out->rows[i].segment, label, sizeof out->rows[i].segment - 1) == 0)
+		if (strcmp(out->rows[i].segment, cut) == 0)
 			return &out->rows[i];
 	if (out->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -1117,7 +1125,7 @@ static store_repr_row *sq_repr_row(store_repr *out, size_t *cap, const char *lab
 	}
 	store_repr_row *r = &out->rows[out->n++];
 	memset(r, 0, sizeof *r);
-	snprintf(r->segment, sizeof r->segment, "%s", label);
+	memcpy(r->segment, cut, sizeof cut);
 	return r;
 }
 

@@ -1029,6 +1029,24 @@ def test_compliment_no_address(t, srv, f, s, sink):
     srv.post("/api/v1/admin/scheduler/run")
     time.sleep(0.2)
     t.eq(len(sink.mails()), before, "compliment: no mail for it")
+    # a first name of 200 bytes and a note of 401 characters (1201 bytes): the
+    # mail greets 63 whole letters (127 bytes) and holds the note whole — a
+    # letter cut in two made the mail check refuse the mail
+    lang = srv.create("employees", {"team_id": f["team"]["id"], "first_name": "ñ" * 100, "last_name": "Lang",
+                                    "email": "lang@example.nl"})
+    rid3 = coach_answer(srv, f, lang["id"], f["cust_nl"]["id"], "2026-10-21T09:00:00Z", 10, 9, 7, "Prima.")
+    note = "x" + "€" * 400
+    st, _, c3 = coach_post(lead, "/api/v1/responses/%d/compliment" % rid3, {"note": note})
+    t.eq((st, c3.get("note")) if st == 201 else (st, c3), (201, note), "compliment: a note of 401 characters kept")
+    srv.post("/api/v1/admin/scheduler/run")
+    got, deadline = [], time.time() + 5
+    while time.time() < deadline and not got:
+        got = sink.mails(to="lang@example.nl")
+        time.sleep(0.05)
+    text = got[0].text if len(got) == 1 else ""
+    t.check(len(got) == 1 and ("Hallo %s," % ("ñ" * 63)) in text and '"%s"' % note in text,
+            "compliment: the mail to a long first name greets 63 letters and holds the whole note",
+            [(m.subject, m.text) for m in got])
 
 
 def test_coaching(t):

@@ -14,6 +14,7 @@
  * stray punctuation neither errors nor silently matches nothing.
  */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -851,7 +852,9 @@ static void sq_compliment_job_row(sqlite3_stmt *st, store_compliment_job *j)
 	snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 2));
 	j->attempts = sqlite3_column_int(st, 3) + 1;
 	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 4));
-	snprintf(j->employee_first, sizeof j->employee_first, "%s", sq_ctext(st, 5));
+	/* first names are taken up to 500 bytes: cut at a character boundary,
+	 * or the mail check refuses the mail */
+	utf8_copy(j->employee_first, sizeof j->employee_first, sq_ctext(st, 5));
 	snprintf(j->from_name, sizeof j->from_name, "%s", sq_ctext(st, 6));
 	snprintf(j->note, sizeof j->note, "%s", sq_ctext(st, 7));
 	snprintf(j->open_text, sizeof j->open_text, "%s", sq_ctext(st, 8));

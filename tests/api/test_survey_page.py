@@ -302,6 +302,19 @@ def test_injection(t, srv, f):
             "xss: the open link page is escaped too", ks.got(st, body[:1500]))
 
 
+def test_long_names(t, srv, f):
+    """The page keeps 127 bytes of the touchpoint's name (500 taken) and 63 of
+    the employee's first name (500 taken): cut between letters, 63 and 31 of
+    two bytes each — a letter cut in two is no valid text on the page."""
+    tp = srv.create("touchpoints", {"journey_id": f["journey"]["id"], "name": "ü" * 250, "survey_id": f["survey"]["id"]})
+    emp = srv.create("employees", {"team_id": f["team"]["id"], "first_name": "ñ" * 100, "last_name": "Lang"})
+    c = srv.create("contacts", {"customer_id": f["cust_nl"]["id"], "touchpoint_id": tp["id"], "channel": "chat",
+                                "employee_id": emp["id"]})
+    st, hd, body = srv.get("/s/" + c["token"])
+    t.check(st == 200 and ("contact met %s (%s)." % ("ñ" * 31, "ü" * 63)) in body,
+            "long names: the page names 31 letters of the first name and 63 of the touchpoint's", ks.got(st, body[:1500]))
+
+
 def test_open_link(t, srv, f):
     tp = f["tp2"]
     path = "/s/" + tp["open_token"]
@@ -438,6 +451,7 @@ def main(t, srv):
     test_not_found_and_expired(t, srv, f)
     test_no_survey(t, srv, f)
     test_injection(t, srv, f)
+    test_long_names(t, srv, f)
     test_open_link(t, srv, f)
     test_cross_paths(t, srv, f)
     voice_main(t)

@@ -8,6 +8,7 @@
  * therefore never sent for a response that is not on disk.
  */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,8 +70,8 @@ static ks_err sq_lookup(sq_conn *c, sq_id id, int64_t key, char *txt, size_t n, 
 	sqlite3_bind_int64(st, 1, key);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
-	if (*found && txt)
-		snprintf(txt, n, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+	if (*found && txt) /* an employee's first name (up to 500 bytes) is cut whole */
+		utf8_copy(txt, n, (const char *)sqlite3_column_text(st, 0));
 	if (*found && num)
 		*num = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -285,8 +286,9 @@ static ks_err sq_link_details(sq_conn *c, store_link *l, int64_t customer_id, in
 		return KS_ERR_DB;
 	sqlite3_bind_int64(st, 1, l->touchpoint_id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(l->touchpoint_name, sizeof l->touchpoint_name, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
+		/* names are taken up to 500 bytes: cut at a character boundary */
+		utf8_copy(l->touchpoint_name, sizeof l->touchpoint_name,
+			  (const char *)sqlite3_column_text(st, 0));
 		l->survey_id = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);

@@ -229,6 +229,20 @@ def near(t, got, want, d, name):
 # ---------------------------------------------------------------------------
 # scenarios
 
+def test_long_segment(t):
+    """A segment of 300 bytes of two-byte letters: the report's stratum keeps
+    127 bytes of it, cut between letters (63 of them) — a letter cut in two
+    is no JSON string."""
+    name = "long segment"
+    with server(t) as srv:
+        customers(srv, [("ç" * 150, 6), ("kort", 4)], "ls", email=False)
+        w = wave(srv, survey(srv)["id"], sample_size=5)
+        draw(srv, w["id"])
+        rep = must(srv.get("%s/%d/report" % (WAVES, w["id"])), 200, "report")
+        t.eq(sorted((x.get("stratum"), x.get("population")) for x in rep.get("strata", [])),
+             [("kort", 4), ("ç" * 63, 6)], "%s: the report's strata, the long one as 63 whole letters" % name)
+
+
 def test_allocation(t):
     """600/300/100 with n = 100 -> 60/30/10; sample sizes per stratum as allocated."""
     name = "allocation 600/300/100"
@@ -909,6 +923,7 @@ def main(t):
     sink.start()
     try:
         scenario(t, "allocation", test_allocation)
+        scenario(t, "long segment", test_long_segment)
         scenario(t, "small frame", test_small_frame)
         scenario(t, "send and report", test_fatigue_send_report, sink)
         scenario(t, "schedule", test_schedule)

@@ -5,6 +5,7 @@
  * arithmetic in src/invite/relationship.c.
  */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1000,8 +1001,13 @@ void store_rel_report_free(store_rel_report *r)
 /* The row of stratum name, appended (not in the frame) when new. */
 static store_rel_stratum *sq_rel_stratum(store_rel_report *r, const char *name, bool add)
 {
+	/* a segment is taken up to 500 bytes: its name is cut at a character
+	 * boundary (a cut inside one is no JSON string), and segments alike in
+	 * what is kept share a row */
+	char cut[sizeof r->strata[0].stratum];
+	utf8_copy(cut, sizeof cut, name);
 	for (size_t i = 0; i < r->n; i++)
-		if (strncmp(r->strata[i].stratum, name, sizeof r->strata[i].stratum - 1) == 0)
+		if (strcmp(r->strata[i].stratum, cut) == 0)
 			return &r->strata[i];
 	if (!add)
 		return NULL;
@@ -1011,7 +1017,7 @@ static store_rel_stratum *sq_rel_stratum(store_rel_report *r, const char *name, 
 	r->strata = p;
 	store_rel_stratum *x = &p[r->n++];
 	memset(x, 0, sizeof *x);
-	snprintf(x->stratum, sizeof x->stratum, "%s", name);
+	memcpy(x->stratum, cut, sizeof cut);
 	return x;
 }
 

@@ -70,7 +70,7 @@ static ks_err sq_lookup(sq_conn *c, sq_id id, int64_t key, char *txt, size_t n, 
 	sqlite3_bind_int64(st, 1, key);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
-	if (*found && txt) /* an employee's first name (up to 500 bytes) is cut whole */
+	if (*found && txt) /* a first name is taken up to 500 bytes: cut between characters */
 		utf8_copy(txt, n, (const char *)sqlite3_column_text(st, 0));
 	if (*found && num)
 		*num = sqlite3_column_int64(st, 0);

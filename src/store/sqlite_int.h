@@ -260,6 +260,9 @@ ks_err sq_cfirst(sq_conn *c, sqlite3_stmt *st, int64_t *out, ks_error *e);
 ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e);
 /* Column text, "" for NULL. */
 const char *sq_ctext(sqlite3_stmt *st, int i);
+/* issue 17: sq_collect of column 0 as int64s: *ids (malloc'd, caller
+ * frees; NULL when empty or on error) and *n (0 on error). Finalizes st. */
+ks_err sq_collect_ids(sq_conn *c, sqlite3_stmt *st, int64_t **ids, size_t *n, ks_error *e);
 
 /* ---- mail outboxes (sqlite_outbox.c) ----
  * A mail outbox is a table whose rows move 'pending' -> 'sending' -> 'sent'

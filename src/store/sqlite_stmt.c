@@ -59,3 +59,18 @@ ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_erro
 	sqlite3_bind_int64(st, 1, arg);
 	return sq_cfirst(c, st, out, e);
 }
+
+static void sq_id_row(sqlite3_stmt *st, void *elem)
+{
+	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+}
+
+ks_err sq_collect_ids(sq_conn *c, sqlite3_stmt *st, int64_t **ids, size_t *n, ks_error *e)
+{
+	void *v = NULL;
+	ks_err err = sq_collect(c, st, sizeof **ids, sq_id_row, 0, &v, n, NULL, e);
+	*ids = err ? NULL : v;
+	if (err)
+		*n = 0;
+	return err;
+}

@@ -758,6 +758,18 @@ ks_err store_pulse_employee_team(ks_store *s, int64_t employee_id, int64_t *team
 	return err;
 }
 
+/* Step st to the end, appending column 0 of each row to arr as a string.
+ * Finalizes st. */
+static ks_err sq_pulse_texts(sq_conn *c, sqlite3_stmt *st, json_t *arr, ks_error *e)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, json_string(sq_ctext(st, 0)));
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}
+
 ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_ids, size_t n_ids, json_t **out,
 			    ks_error *e)
 {
@@ -782,12 +794,7 @@ ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_id
 	if (!err) {
 		sqlite3_bind_int64(st, 1, wave_id);
 		sqlite3_bind_text(st, 2, idtext, -1, SQLITE_STATIC);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			json_array_append_new(*out, json_string(sq_ctext(st, 0)));
-		if (rc != SQLITE_DONE)
-			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		err = sq_pulse_texts(c, st, *out, e);
 	}
 	free(idtext);
 	sq_release(s, c);
@@ -803,34 +810,14 @@ ks_err store_pulse_changed_teams(ks_store *s, int64_t wave_id, int64_t **ids, si
 	*ids = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT team_id FROM pulse_wave_teams WHERE wave_id = ?1 AND changed = 1 ORDER BY team_id",
 			      &st, e);
-	size_t cap = 0;
-	int rc = SQLITE_DONE;
-	if (!err)
+	if (!err) {
 		sqlite3_bind_int64(st, 1, wave_id);
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			int64_t *a = realloc(*ids, cap * sizeof *a);
-			if (a == NULL) {
-				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-				break;
-			}
-			*ids = a;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		err = sq_collect_ids(c, st, ids, n, e);
 	}
-	if (!err && rc != SQLITE_DONE)
-		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
 	sq_release(s, c);
-	if (err) {
-		free(*ids);
-		*ids = NULL;
-		*n = 0;
-	}
 	return err;
 }
 
@@ -992,12 +979,7 @@ ks_err store_pulse_cell_comments(ks_store *s, int64_t wave_id, int64_t unit_id, 
 	if (!err) {
 		sqlite3_bind_int64(st, 1, wave_id);
 		sqlite3_bind_int64(st, 2, unit_id);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			json_array_append_new(*out, json_string(sq_ctext(st, 0)));
-		if (rc != SQLITE_DONE)
-			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		err = sq_pulse_texts(c, st, *out, e);
 	}
 	sq_release(s, c);
 	if (err) {
@@ -1012,31 +994,11 @@ ks_err store_pulse_unfinalised(ks_store *s, int64_t **ids, size_t *n, ks_error *
 	*ids = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT id FROM pulse_waves WHERE status = 'closed' AND finalised = 0 ORDER BY id", &st, e);
-	size_t cap = 0;
-	int rc = SQLITE_DONE;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			int64_t *a = realloc(*ids, cap * sizeof *a);
-			if (a == NULL) {
-				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-				break;
-			}
-			*ids = a;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	if (!err)
+		err = sq_collect_ids(c, st, ids, n, e);
 	sq_release(s, c);
-	if (err) {
-		free(*ids);
-		*ids = NULL;
-		*n = 0;
-	}
 	return err;
 }
 

@@ -161,6 +161,13 @@ def test_flood(t, srv, sink, f):
     t.error(srv.get("/api/v1/suspect-responses?limt=5"), 422, "invalid", "limt",
             "GET suspect-responses: an unknown parameter -> 422 naming it")
 
+    # the touchpoint's name made 496 bytes (240 two-byte letters after 16
+    # ASCII) before the mail goes: the mail keeps 127 bytes of it, which end
+    # inside the 56th letter: cut between letters (55 of them), or the mail
+    # check refuses the alert
+    long_name = "Monteur aan huis" + "ü" * 240
+    st, _, p = srv.patch("/api/v1/touchpoints/%d" % tp["id"], {"name": long_name})
+    t.status((st, None, p), 200, "alert: the touchpoint renamed to 496 bytes before the mail goes")
     for _ in range(2):
         st, _, b = srv.post("/api/v1/admin/scheduler/run", {})
     sink.wait_count(1, timeout=10)
@@ -174,6 +181,8 @@ def test_flood(t, srv, sink, f):
         t.check("Golf antwoorden" in mails[0].subject, "alert: Dutch subject names the burst", mails[0].subject)
         t.check("/#/suspect" in mails[0].text and "Monteur aan huis" in mails[0].text,
                 "alert: the text names the touchpoint and links to the held-answers page", mails[0].text[:800])
+        t.check(("Monteur aan huis" + "ü" * 55) in mails[0].text and "ü" * 56 not in mails[0].text,
+                "alert: the long name cut to 127 bytes between letters", mails[0].text[:800])
     body = suspects(srv)
     t.eq(((body.get("bursts") or [{}])[0].get("alert_mails") or {}).get("sent"), 1,
          "burst: the page shows the alert as sent")

@@ -10,6 +10,7 @@
  * call is one transaction on a pool connection.
  */
 #include "store/sqlite_int.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -620,7 +621,9 @@ static void sq_guard_mail_row(sqlite3_stmt *st, store_guard_mail_job *j)
 	snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 3));
 	j->attempts = sqlite3_column_int(st, 4) + 1;
 	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 5));
-	snprintf(j->touchpoint_name, sizeof j->touchpoint_name, "%s", sq_ctext(st, 6));
+	/* names are taken up to 500 bytes: cut at a character boundary, or the
+	 * mail check refuses the mail */
+	utf8_copy(j->touchpoint_name, sizeof j->touchpoint_name, sq_ctext(st, 6));
 	j->started_at = sqlite3_column_int64(st, 7);
 	j->held = sqlite3_column_int64(st, 8);
 }

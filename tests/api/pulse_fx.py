@@ -1,11 +1,12 @@
-"""pulse_fx.py — what test_pulse.py and test_pulse_privacy.py share: an org
-tree with employees, role tokens, a wave mailed through the SMTP sink and
-answered by the mailed links, and the expected eNPS computed here (never
+"""pulse_fx.py — what test_pulse.py and test_pulse_privacy.py share: a server
+with an SMTP sink, an org tree with employees, role tokens, a wave mailed
+through the SMTP sink and answered by the mailed links, and the expected eNPS computed here (never
 with the product's helpers).
 
 The eNPS interval is the adjusted-Wald interval of docs/STATISTICS.md §2
 (Rocks 2016; MeasuringU), written out again below from the formula.
 """
+import contextlib
 import math
 import re
 import urllib.parse
@@ -13,10 +14,32 @@ from decimal import Decimal, ROUND_HALF_UP
 from fractions import Fraction
 
 import ks
+import user_fx
+import smtp_sink
 
 START = "2026-11-16T10:00:00Z"    # a Monday, 11:00 in Amsterdam
 PERIOD = "2026-11"
 LINK_RE = re.compile(r"(https://pulse\.example\.nl/p/[A-Za-z0-9_-]+)")
+
+
+@contextlib.contextmanager
+def server(t, clock=START, extra=()):
+    """A server at the test clock whose pulse mails go to an SMTP sink;
+    yields (srv, sink) and stops and cleans both up whatever happens."""
+    sink = smtp_sink.Sink()
+    sink.start()
+    srv = ks.Server(t, args=["--test-clock", clock, "--base-url", "https://pulse.example.nl", "--smtp", sink.url]
+                    + list(extra))
+    try:
+        srv.start()
+        yield srv, sink
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.cleanup()
+            sink.stop()
+            sink.cleanup()
 
 
 def must(resp, status, what):
@@ -68,19 +91,7 @@ def tree(srv, spec, tag):
 
 
 def token(db, role, unit=None, emp=None):
-    env = ks.sanitizer_env()
-    env["KLANTSTEM_PASSWORD"] = "pulse-test-password"
-    args = ["user", "add", "--db", db, "--email", "%s-%s@test.local" % (role, ks.uniq("pl")),
-            "--name", "Pulse %s" % role, "--role", role, "--token", "pulse"]
-    if unit:
-        args += ["--unit-id", str(unit)]
-    if emp:
-        args += ["--employee-id", str(emp)]
-    rc, out, err = ks.run_cli(args, env=env)
-    for line in out.splitlines():
-        if line.startswith("token: "):
-            return line[len("token: "):].strip()
-    raise ks.FixtureError("cannot create a %s (rc %s): %s %s" % (role, rc, out, err))
+    return user_fx.role_token(db, role, "pulse", unit, emp)
 
 
 class Client:

@@ -31,6 +31,7 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
+import user_fx  # noqa: E402
 
 try:
     import openpyxl  # python3-openpyxl (scripts/install-deps)
@@ -60,19 +61,7 @@ def get_json(srv, path, token=None):
 
 
 def make_token(db, role, unit=None, emp=None):
-    env = ks.sanitizer_env()
-    env["KLANTSTEM_PASSWORD"] = "export-test-password"
-    args = ["user", "add", "--db", db, "--email", "%s-%s@test.local" % (role, ks.uniq("x")),
-            "--name", "Export %s" % role, "--role", role, "--token", "export"]
-    if unit:
-        args += ["--unit-id", str(unit)]
-    if emp:
-        args += ["--employee-id", str(emp)]
-    rc, out, err = ks.run_cli(args, env=env)
-    for line in out.splitlines():
-        if line.startswith("token: "):
-            return line[len("token: "):].strip()
-    raise ks.FixtureError("cannot create a %s (rc %s): %s %s" % (role, rc, out, err))
+    return user_fx.role_token(db, role, "export", unit, emp)
 
 
 def run(args, data=None):

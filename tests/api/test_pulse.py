@@ -14,8 +14,7 @@ import urllib.parse
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
-import smtp_sink  # noqa: E402
-from pulse_fx import START, PERIOD, must, enps_expected, tree, token, Client, links, answer, q  # noqa: E402
+from pulse_fx import START, PERIOD, server, must, enps_expected, tree, token, Client, links, answer, q  # noqa: E402
 
 ORG_NAME = "Pulse BV"
 SETTINGS = "/api/v1/pulse/settings"
@@ -80,20 +79,8 @@ def scored(t, unit, scores, items, name):
 
 
 def main(t):
-    sink = smtp_sink.Sink()
-    sink.start()
-    srv = ks.Server(t, args=["--test-clock", START, "--base-url", "https://pulse.example.nl", "--smtp", sink.url,
-                             "--org-name", ORG_NAME])
-    try:
-        srv.start()
+    with server(t, extra=["--org-name", ORG_NAME]) as (srv, sink):
         run(t, srv, sink)
-    finally:
-        try:
-            srv.stop()
-        finally:
-            srv.cleanup()
-            sink.stop()
-            sink.cleanup()
 
 
 def run(t, srv, sink):
@@ -337,12 +324,7 @@ def test_schedule_local(t):
     """M2: the scheduler opens a wave at 09:00 on the organisation's clock
     (Europe/Amsterdam), counting the cadence in local days, so summer time
     does not shift it by an hour; never a second open wave."""
-    sink = smtp_sink.Sink()
-    sink.start()
-    srv = ks.Server(t, args=["--test-clock", "2027-03-20T07:30:00Z", "--base-url", "https://pulse.example.nl",
-                             "--smtp", sink.url])
-    try:
-        srv.start()
+    with server(t, clock="2027-03-20T07:30:00Z") as (srv, sink):
         tree(srv, {"Dienst": {"Een": 3}}, ks.uniq("tz"))
         must(srv.request("PUT", SETTINGS, {"enabled": True, "cadence_days": 28}), 200, "pulse on, every 28 days")
 
@@ -377,13 +359,6 @@ def test_schedule_local(t):
         t.check(len(new) == 3 and all("2027-06-02" in m.text and "2027-06-01" not in m.text for m in new),
                 "the mails say it is open until 2027-06-02, the local date (not the UTC 2027-06-01)",
                 [m.text[:400] for m in new[:1]])
-    finally:
-        try:
-            srv.stop()
-        finally:
-            srv.cleanup()
-            sink.stop()
-            sink.cleanup()
 
 
 def main_all(t):

@@ -42,8 +42,7 @@ import urllib.parse
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
-import smtp_sink  # noqa: E402
-from pulse_fx import START, must, enps_expected, tree, token, Client, links, answer, q  # noqa: E402
+from pulse_fx import server, must, enps_expected, tree, token, Client, links, answer, q  # noqa: E402
 
 SPEC = {"Zorg": {"A": 6, "B": 7, "C": 4}, "Verkoop": {"E": 5, "F": 8}, "Staf": {"G": 1, "H": 2, "I": 9}}
 DEPT_OF = {tm: d for d, teams in SPEC.items() for tm in teams}
@@ -94,19 +93,8 @@ def lines_check(t, units, replies, who):
 
 
 def main(t):
-    sink = smtp_sink.Sink()
-    sink.start()
-    srv = ks.Server(t, args=["--test-clock", START, "--base-url", "https://pulse.example.nl", "--smtp", sink.url])
-    try:
-        srv.start()
+    with server(t) as (srv, sink):
         run(t, srv, sink)
-    finally:
-        try:
-            srv.stop()
-        finally:
-            srv.cleanup()
-            sink.stop()
-            sink.cleanup()
 
 
 def tok_of(link):

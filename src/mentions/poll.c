@@ -27,6 +27,7 @@
 
 #include <curl/curl.h>
 
+#include "core/utf8.h"
 #include "mentions/mentions.h"
 
 /* ---- pure rules ------------------------------------------------------------ */
@@ -198,10 +199,15 @@ void poll_config_default(poll_config *c, const char *version)
 static void poll_note(poll_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void poll_note(poll_result *r, const char *fmt, ...)
 {
+	/* cut at a character boundary: a note can quote a URL longer than
+	 * r->error, raw UTF-8 as a Location header had it, and a character cut
+	 * in two is no JSON string (the feed's last_error, the run's error) */
+	char whole[sizeof r->error + 4];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->error, sizeof r->error, fmt, ap);
+	vsnprintf(whole, sizeof whole, fmt, ap);
 	va_end(ap);
+	utf8_copy(r->error, sizeof r->error, whole);
 }
 
 /* One page's response. */

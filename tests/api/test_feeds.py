@@ -341,6 +341,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # 302 to the other site (another host name, or another port)
         self.reply(302, "", headers=[("Location", site.other + "/generic.json")])
 
+    def route_to_other_long(self, site, q):
+        # 302 to the other site with 300 two-byte letters in the query, raw
+        # UTF-8 in the header (http.server writes header text as Latin-1)
+        loc = site.other + "/generic.json?q=" + "é" * 300
+        self.reply(302, "", headers=[("Location", loc.encode("utf-8").decode("latin-1"))])
+
     def route_link_other(self, site, q):
         self.reply(200, {"posts": [{"id": "lo1", "platform": "x", "author": "@o", "text": "hallo",
                                     "time": iso(T0 - DAY)}],
@@ -917,6 +923,15 @@ def check_private(t, site):
                       b["feed"]["failures"]),
                      (False, "refused to connect to 127.0.0.2 (a priv", 0, 1),
                      "a redirect from a public host to 127.0.0.2 is refused before connecting")
+                # the refusal quotes the URL: 300 two-byte letters run past the
+                # 511 bytes a run's error keeps; cut between letters, or the
+                # error is no JSON string
+                h = new_feed(t, srv, "Lang", "generic-json", site.base + "/to_other_long")
+                b = must(t, run(srv, h["id"]), 200, "public to private, a long URL")
+                head = "refused to connect to 127.0.0.2 (a private address) for %s/generic.json?q=" % inner.base
+                want = head + "é" * ((511 - len(head.encode())) // 2)
+                t.eq((b["run"]["ok"], b["run"]["error"], b["feed"]["last_error"]), (False, want, want),
+                     "a refused redirect to a long URL: the error cut at 511 bytes between letters")
                 g = new_feed(t, srv, "Internal", "generic-json", inner.base + "/generic.json")
                 b = must(t, run(srv, g["id"]), 200, "own private host")
                 t.eq((b["run"]["ok"], b["run"]["inserted"]), (True, 1),

@@ -263,6 +263,15 @@ const char *sq_ctext(sqlite3_stmt *st, int i);
 /* issue 17: sq_collect of column 0 as int64s: *ids (malloc'd, caller
  * frees; NULL when empty or on error) and *n (0 on error). Finalizes st. */
 ks_err sq_collect_ids(sq_conn *c, sqlite3_stmt *st, int64_t **ids, size_t *n, ks_error *e);
+/* issue 17: run fn(s, c, arg, e) in BEGIN IMMEDIATE .. COMMIT on a pooled
+ * connection (the busy timeout waits for a writer holding the lock); any
+ * error rolls it all back. The caller reports storage failures. */
+typedef ks_err (*sq_tx_fn)(ks_store *s, sq_conn *c, void *arg, ks_error *e);
+ks_err sq_write_tx(ks_store *s, sq_tx_fn fn, void *arg, ks_error *e);
+/* issue 17: step st to the end, appending row(st) (a new reference) to
+ * arr for each row. Finalizes st. */
+typedef json_t *(*sq_json_fn)(sqlite3_stmt *st);
+ks_err sq_json_rows(sq_conn *c, sqlite3_stmt *st, sq_json_fn row, json_t *arr, ks_error *e);
 
 /* ---- mail outboxes (sqlite_outbox.c) ----
  * A mail outbox is a table whose rows move 'pending' -> 'sending' -> 'sent'

@@ -74,3 +74,28 @@ ks_err sq_collect_ids(sq_conn *c, sqlite3_stmt *st, int64_t **ids, size_t *n, ks
 		*n = 0;
 	return err;
 }
+
+ks_err sq_write_tx(ks_store *s, sq_tx_fn fn, void *arg, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	if (!err) {
+		err = fn(s, c, arg, e);
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err)
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err sq_json_rows(sq_conn *c, sqlite3_stmt *st, sq_json_fn row, json_t *arr, ks_error *e)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, row(st));
+	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	sqlite3_finalize(st);
+	return err;
+}

@@ -11,22 +11,6 @@
 
 static const sq_outbox sq_digest_mails = {"digest_mails", "status", STORE_DIGEST_MAX_ATTEMPTS, false};
 
-/* Run fn in one write transaction on a pooled connection. */
-static ks_err sq_dg_tx(ks_store *s, ks_err (*fn)(sq_conn *, void *, ks_error *), void *arg, ks_error *e)
-{
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err) {
-		err = fn(c, arg, e);
-		if (!err)
-			err = sq_exec(c, "COMMIT", e);
-		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sq_release(s, c);
-	return err;
-}
-
 /* ---- settings --------------------------------------------------------------------------- */
 
 ks_err store_digest_settings_get(ks_store *s, store_digest_setting out[STORE_DIGEST_ROLES], ks_error *e)
@@ -68,8 +52,9 @@ typedef struct sq_dg_put {
 	int64_t by, now;
 } sq_dg_put;
 
-static ks_err sq_dg_put_tx(sq_conn *c, void *arg, ks_error *e)
+static ks_err sq_dg_put_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
+	(void)s;
 	sq_dg_put *a = arg;
 	ks_err err = KS_OK;
 	for (size_t i = 0; !err && i < a->n; i++) {
@@ -99,7 +84,7 @@ ks_err store_digest_settings_put(ks_store *s, const store_digest_setting *in, si
 				 int64_t now, ks_error *e)
 {
 	sq_dg_put a = {in, n, by, now};
-	return sq_dg_tx(s, sq_dg_put_tx, &a, e);
+	return sq_write_tx(s, sq_dg_put_tx, &a, e);
 }
 
 /* ---- queueing ---------------------------------------------------------------------------- */
@@ -121,8 +106,9 @@ typedef struct sq_dg_queue {
 	" AND (u.role <> 'employee' OR u.employee_id IS NOT NULL)"                                 \
 	" AND (u.role NOT IN ('team_lead', 'manager') OR u.unit_id IS NOT NULL)"
 
-static ks_err sq_dg_queue_tx(sq_conn *c, void *arg, ks_error *e)
+static ks_err sq_dg_queue_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
+	(void)s;
 	sq_dg_queue *a = arg;
 	sqlite3_stmt *st = NULL;
 	ks_err err;
@@ -175,7 +161,7 @@ ks_err store_digest_queue(ks_store *s, const char *role, const char *period, boo
 			if (strcmp(set[i].role, role) == 0 && strcmp(set[i].last_period, period) == 0)
 				return KS_OK;
 	}
-	ks_err err = sq_dg_tx(s, sq_dg_queue_tx, &a, e);
+	ks_err err = sq_write_tx(s, sq_dg_queue_tx, &a, e);
 	if (!err)
 		*queued = a.queued;
 	return err;
@@ -261,8 +247,9 @@ static ks_err sq_dg_token_new(sq_conn *c, store_digest_job *j, int64_t now, ks_e
 	return sq_cstep(c, st, e);
 }
 
-static ks_err sq_dg_claim_tx(sq_conn *c, void *arg, ks_error *e)
+static ks_err sq_dg_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
+	(void)s;
 	sq_dg_claim *a = arg;
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
@@ -307,7 +294,7 @@ ks_err store_digest_claim(ks_store *s, int64_t now, store_digest_job *jobs, int 
 	if (err || !any)
 		return err;
 	sq_dg_claim a = {.now = now, .jobs = jobs, .max = max};
-	err = sq_dg_tx(s, sq_dg_claim_tx, &a, e);
+	err = sq_write_tx(s, sq_dg_claim_tx, &a, e);
 	*n = err ? 0 : a.n;
 	return err;
 }
@@ -319,8 +306,9 @@ typedef struct sq_dg_record {
 	int64_t now;
 } sq_dg_record;
 
-static ks_err sq_dg_record_tx(sq_conn *c, void *arg, ks_error *e)
+static ks_err sq_dg_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
+	(void)s;
 	sq_dg_record *a = arg;
 	return sq_outbox_record(c, &sq_digest_mails, a->j->id, a->j->attempts, a->outcome, a->detail, a->now,
 				NULL, e);
@@ -330,7 +318,7 @@ ks_err store_digest_record(ks_store *s, const store_digest_job *j, store_send_ou
 			   const char *detail, int64_t now, ks_error *e)
 {
 	sq_dg_record a = {j, outcome, detail, now};
-	return sq_dg_tx(s, sq_dg_record_tx, &a, e);
+	return sq_write_tx(s, sq_dg_record_tx, &a, e);
 }
 
 typedef struct sq_dg_release {
@@ -338,8 +326,9 @@ typedef struct sq_dg_release {
 	int n;
 } sq_dg_release;
 
-static ks_err sq_dg_release_tx(sq_conn *c, void *arg, ks_error *e)
+static ks_err sq_dg_release_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
+	(void)s;
 	sq_dg_release *a = arg;
 	ks_err err = KS_OK;
 	for (int i = 0; !err && i < a->n; i++) {
@@ -360,7 +349,7 @@ static ks_err sq_dg_release_tx(sq_conn *c, void *arg, ks_error *e)
 ks_err store_digest_release(ks_store *s, const store_digest_job *jobs, int n, ks_error *e)
 {
 	sq_dg_release a = {jobs, n};
-	return n > 0 ? sq_dg_tx(s, sq_dg_release_tx, &a, e) : KS_OK;
+	return n > 0 ? sq_write_tx(s, sq_dg_release_tx, &a, e) : KS_OK;
 }
 
 ks_err store_digest_recover(ks_store *s, int *n, ks_error *e)
@@ -369,6 +358,17 @@ ks_err store_digest_recover(ks_store *s, int *n, ks_error *e)
 	ks_err err = sq_outbox_recover(c, &sq_digest_mails, n, e);
 	sq_release(s, c);
 	return err;
+}
+
+static json_t *sq_dg_mail_json(sqlite3_stmt *st)
+{
+	const char *le = (const char *)sqlite3_column_text(st, 8);
+	return json_pack("{s:I, s:{s:I, s:s, s:s}, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "user", "id", (json_int_t)sqlite3_column_int64(st, 1),
+			 "name", sq_ctext(st, 2), "email", sq_ctext(st, 3), "role", sq_ctext(st, 4), "period",
+			 sq_ctext(st, 5), "status", sq_ctext(st, 6), "attempts", sqlite3_column_int(st, 7), "last_error",
+			 le ? json_string(le) : json_null(), "created_at", sq_iso_or_null(sqlite3_column_int64(st, 9)),
+			 "sent_at", sq_iso_or_null(sqlite3_column_int64(st, 10)));
 }
 
 ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **out, ks_error *e)
@@ -383,28 +383,12 @@ ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **ou
 			      " WHERE ?1 IS NULL OR m.status = ?1 ORDER BY m.id DESC LIMIT ?2",
 			      &st, e);
 	json_t *items = json_array();
-	int rc = SQLITE_DONE;
 	if (!err) {
 		if (status)
 			sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, limit);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *le = (const char *)sqlite3_column_text(st, 8);
-			json_array_append_new(
-				items,
-				json_pack("{s:I, s:{s:I, s:s, s:s}, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "id",
-					  (json_int_t)sqlite3_column_int64(st, 0), "user", "id",
-					  (json_int_t)sqlite3_column_int64(st, 1), "name", sq_ctext(st, 2), "email",
-					  sq_ctext(st, 3), "role", sq_ctext(st, 4), "period", sq_ctext(st, 5),
-					  "status", sq_ctext(st, 6), "attempts", sqlite3_column_int(st, 7),
-					  "last_error", le ? json_string(le) : json_null(), "created_at",
-					  sq_iso_or_null(sqlite3_column_int64(st, 9)), "sent_at",
-					  sq_iso_or_null(sqlite3_column_int64(st, 10))));
-		}
-		if (rc != SQLITE_DONE)
-			err = sq_fail(c, rc, e);
+		err = sq_json_rows(c, st, sq_dg_mail_json, items, e);
 	}
-	sqlite3_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);
@@ -432,8 +416,9 @@ typedef struct sq_dg_opt {
 	int64_t now;
 } sq_dg_opt;
 
-static ks_err sq_dg_opt_tx(sq_conn *c, void *arg, ks_error *e)
+static ks_err sq_dg_opt_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
+	(void)s;
 	sq_dg_opt *a = arg;
 	sqlite3_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
@@ -451,7 +436,7 @@ static ks_err sq_dg_opt_tx(sq_conn *c, void *arg, ks_error *e)
 ks_err store_digest_optout_set(ks_store *s, int64_t user_id, bool opted_out, int64_t now, ks_error *e)
 {
 	sq_dg_opt a = {user_id, opted_out, now};
-	return sq_dg_tx(s, sq_dg_opt_tx, &a, e);
+	return sq_write_tx(s, sq_dg_opt_tx, &a, e);
 }
 
 typedef struct sq_dg_unsub {
@@ -461,7 +446,7 @@ typedef struct sq_dg_unsub {
 	char language[3];
 } sq_dg_unsub;
 
-static ks_err sq_dg_unsub_tx(sq_conn *c, void *arg, ks_error *e)
+static ks_err sq_dg_unsub_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_dg_unsub *a = arg;
 	sqlite3_stmt *st = NULL;
@@ -486,22 +471,14 @@ static ks_err sq_dg_unsub_tx(sq_conn *c, void *arg, ks_error *e)
 		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown unsubscribe link");
 	if (err || !a->apply)
 		return err;
-	err = sq_cprep(c,
-		       "INSERT INTO digest_prefs (user_id, opted_out, updated_at) VALUES (?1, 1, ?2)"
-		       " ON CONFLICT (user_id) DO UPDATE SET opted_out = 1, updated_at = ?2",
-		       &st, e);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, a->user_id);
-	sqlite3_bind_int64(st, 2, a->now);
-	return sq_cstep(c, st, e);
+	return sq_dg_opt_tx(s, c, &(sq_dg_opt){a->user_id, true, a->now}, e);
 }
 
 ks_err store_digest_unsubscribe(ks_store *s, const char *token, bool apply, int64_t now, int64_t *user_id,
 				char language[3], ks_error *e)
 {
 	sq_dg_unsub a = {.token = token, .apply = apply, .now = now};
-	ks_err err = sq_dg_tx(s, sq_dg_unsub_tx, &a, e);
+	ks_err err = sq_write_tx(s, sq_dg_unsub_tx, &a, e);
 	if (!err && user_id)
 		*user_id = a.user_id;
 	if (!err && language)
@@ -510,6 +487,15 @@ ks_err store_digest_unsubscribe(ks_store *s, const char *token, bool apply, int6
 }
 
 /* ---- what the digests tell ---------------------------------------------------------------- */
+
+static json_t *sq_dg_compliment_json(sqlite3_stmt *st)
+{
+	const char *note = (const char *)sqlite3_column_text(st, 1);
+	return json_pack("{s:s, s:o, s:s, s:I, s:s, s:o}", "text", sq_ctext(st, 0), "note",
+			 note && note[0] ? json_string(note) : json_null(), "from", sq_ctext(st, 2), "from_user_id",
+			 (json_int_t)sqlite3_column_int64(st, 5), "employee", sq_ctext(st, 3), "created_at",
+			 sq_iso_or_null(sqlite3_column_int64(st, 4)));
+}
 
 ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_id, int64_t from, int64_t to,
 				int limit, json_t **out, ks_error *e)
@@ -531,26 +517,14 @@ ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_i
 			      " ORDER BY k.created_at DESC, k.id DESC LIMIT ?5",
 			      &st, e);
 	json_t *items = json_array();
-	int rc = SQLITE_DONE;
 	if (!err) {
 		sqlite3_bind_int64(st, 1, employee_id);
 		sqlite3_bind_int64(st, 2, team_id);
 		sqlite3_bind_int64(st, 3, from);
 		sqlite3_bind_int64(st, 4, to);
 		sqlite3_bind_int(st, 5, limit);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *note = (const char *)sqlite3_column_text(st, 1);
-			json_array_append_new(items,
-					      json_pack("{s:s, s:o, s:s, s:I, s:s, s:o}", "text", sq_ctext(st, 0), "note",
-							note && note[0] ? json_string(note) : json_null(), "from",
-							sq_ctext(st, 2), "from_user_id",
-							(json_int_t)sqlite3_column_int64(st, 5), "employee", sq_ctext(st, 3),
-							"created_at", sq_iso_or_null(sqlite3_column_int64(st, 4))));
-		}
-		if (rc != SQLITE_DONE)
-			err = sq_fail(c, rc, e);
+		err = sq_json_rows(c, st, sq_dg_compliment_json, items, e);
 	}
-	sqlite3_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);

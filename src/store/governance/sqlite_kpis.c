@@ -3,7 +3,7 @@
  * org units, and the counts behind the store-based soft series.
  *
  * Writes take the write lock with BEGIN IMMEDIATE on a pooled connection,
- * as every administrative write does (sqlite_feeds.c): the busy timeout
+ * as every administrative write does (sq_write_tx): the busy timeout
  * (SQ_BUSY_TIMEOUT_MS) waits for an import holding the lock. A batch of
  * values is one transaction: every unit is checked inside it, and the
  * first that is no org unit rolls the whole batch back, naming its index.
@@ -15,23 +15,6 @@
 #include <string.h>
 
 #include "core/clock.h"
-
-/* Runs body(c, arg) in BEGIN IMMEDIATE .. COMMIT, rolling back on error. */
-typedef ks_err (*sq_kpi_tx_fn)(ks_store *s, sq_conn *c, void *arg, ks_error *e);
-static ks_err sq_kpi_tx(ks_store *s, sq_kpi_tx_fn body, void *arg, ks_error *e)
-{
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err) {
-		err = body(s, c, arg, e);
-		if (!err)
-			err = sq_exec(c, "COMMIT", e);
-		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sq_release(s, c);
-	return err;
-}
 
 static void sq_kpi_copy(char *dst, size_t n, const char *src)
 {
@@ -153,7 +136,7 @@ static ks_err sq_kpi_create_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 ks_err store_kpi_create(ks_store *s, const store_kpi *k, int64_t *id, ks_error *e)
 {
 	sq_kpi_write w = {.k = k};
-	ks_err err = sq_kpi_tx(s, sq_kpi_create_tx, &w, e);
+	ks_err err = sq_write_tx(s, sq_kpi_create_tx, &w, e);
 	*id = err ? 0 : w.id;
 	return err;
 }
@@ -180,7 +163,7 @@ static ks_err sq_kpi_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 ks_err store_kpi_update(ks_store *s, const store_kpi *k, ks_error *e)
 {
 	sq_kpi_write w = {.k = k};
-	return sq_kpi_tx(s, sq_kpi_update_tx, &w, e);
+	return sq_write_tx(s, sq_kpi_update_tx, &w, e);
 }
 
 static ks_err sq_kpi_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
@@ -227,7 +210,7 @@ static ks_err sq_kpi_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 ks_err store_kpi_delete(ks_store *s, int64_t id, ks_error *e)
 {
 	sq_kpi_write w = {.id = id};
-	return sq_kpi_tx(s, sq_kpi_delete_tx, &w, e);
+	return sq_write_tx(s, sq_kpi_delete_tx, &w, e);
 }
 
 /* ---- values ------------------------------------------------------------------- */
@@ -300,7 +283,7 @@ ks_err store_kpi_values_put(ks_store *s, const store_kpi_value *v, size_t n, con
 	if (strcmp(source, "api") != 0 && strcmp(source, "import") != 0 && strcmp(source, "demo") != 0)
 		return ks_fail(e, KS_ERR_INTERNAL, NULL, "unknown KPI value source %.20s", source);
 	sq_kpi_write w = {.v = v, .n = n, .source = source, .prefix = field_prefix ? field_prefix : "values"};
-	return sq_kpi_tx(s, sq_kpi_values_tx, &w, e);
+	return sq_write_tx(s, sq_kpi_values_tx, &w, e);
 }
 
 static void sq_kpi_value_row(sqlite3_stmt *st, void *elem)
@@ -430,7 +413,7 @@ static ks_err sq_kpi_target_put_tx(ks_store *s, sq_conn *c, void *arg, ks_error 
 ks_err store_kpi_target_put(ks_store *s, const store_kpi_target *t, ks_error *e)
 {
 	sq_kpi_write w = {.t = t};
-	return sq_kpi_tx(s, sq_kpi_target_put_tx, &w, e);
+	return sq_write_tx(s, sq_kpi_target_put_tx, &w, e);
 }
 
 static ks_err sq_kpi_target_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
@@ -454,7 +437,7 @@ ks_err store_kpi_target_delete(ks_store *s, const char *kpi, int64_t unit_id, co
 			       ks_error *e)
 {
 	sq_kpi_write w = {.kpi = kpi, .id = unit_id, .period = period};
-	return sq_kpi_tx(s, sq_kpi_target_delete_tx, &w, e);
+	return sq_write_tx(s, sq_kpi_target_delete_tx, &w, e);
 }
 
 /* ---- counts of the store-based soft KPIs ---------------------------------------- */

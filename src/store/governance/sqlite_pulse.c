@@ -758,16 +758,9 @@ ks_err store_pulse_employee_team(ks_store *s, int64_t employee_id, int64_t *team
 	return err;
 }
 
-/* Step st to the end, appending column 0 of each row to arr as a string.
- * Finalizes st. */
-static ks_err sq_pulse_texts(sq_conn *c, sqlite3_stmt *st, json_t *arr, ks_error *e)
+static json_t *sq_pulse_text_json(sqlite3_stmt *st)
 {
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_string(sq_ctext(st, 0)));
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
-	return err;
+	return json_string(sq_ctext(st, 0));
 }
 
 ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_ids, size_t n_ids, json_t **out,
@@ -794,7 +787,7 @@ ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_id
 	if (!err) {
 		sqlite3_bind_int64(st, 1, wave_id);
 		sqlite3_bind_text(st, 2, idtext, -1, SQLITE_STATIC);
-		err = sq_pulse_texts(c, st, *out, e);
+		err = sq_json_rows(c, st, sq_pulse_text_json, *out, e);
 	}
 	free(idtext);
 	sq_release(s, c);
@@ -979,7 +972,7 @@ ks_err store_pulse_cell_comments(ks_store *s, int64_t wave_id, int64_t unit_id, 
 	if (!err) {
 		sqlite3_bind_int64(st, 1, wave_id);
 		sqlite3_bind_int64(st, 2, unit_id);
-		err = sq_pulse_texts(c, st, *out, e);
+		err = sq_json_rows(c, st, sq_pulse_text_json, *out, e);
 	}
 	sq_release(s, c);
 	if (err) {

@@ -172,8 +172,12 @@ static void idata_customer_ref(idata_ck *k, int i)
 	const char *v = idata_text(k, i, IDATA_TEXT_MAX, true);
 	if (v && idata_customer_id_reserved(v)) {
 		k->out->s[i] = NULL;
-		idata_bad(k, k->names[i], "'%.40s': an id starting with '" IDATA_ERASED_PREFIX "' is an erased "
-			  "customer's, never given to a customer", v);
+		/* its first 40 bytes at a character boundary: the id is up to 500
+		 * (%.40s could split a character mid-message) */
+		char shown[41];
+		utf8_copy(shown, sizeof shown, v);
+		idata_bad(k, k->names[i], "'%s': an id starting with '" IDATA_ERASED_PREFIX "' is an erased "
+			  "customer's, never given to a customer", shown);
 	}
 }
 

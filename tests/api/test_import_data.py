@@ -554,6 +554,11 @@ def erased_names(t, srv, db, tmp, cid):
         st, _, b = srv.post("/api/v1/import/" + kind, body)
         t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, field),
              "erased: POST /import/%s naming the tombstone: 422 naming %s" % (kind, field))
+    # the refusal quotes 40 bytes of the id: 7 + 33 of "é" (2 bytes each) end
+    # inside the 17th letter, so 16 whole ones (a cut letter showed as '?')
+    st, _, b = srv.post("/api/v1/import/customers", [{"external_id": "erased-" + "é" * 40}])
+    t.check(st == 422 and "'erased-%s': an id starting" % ("é" * 16) in b.get("error", {}).get("message", ""),
+            "erased: the refusal quotes the long id's first 40 bytes cut between letters", ks.got(st, b))
     st, _, b = srv.post("/api/v1/customers", {"external_id": "erased-999999", "name": "Nieuw"})
     t.eq((st, b.get("error", {}).get("field") if isinstance(b, dict) else None), (422, "external_id"),
          "erased: POST /api/v1/customers with an 'erased-' id is 422 naming external_id (a later erasure "

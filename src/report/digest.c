@@ -31,30 +31,30 @@ static void dg_end_list(dg_writer *w)
 	w->in_list = false;
 }
 
+/* s as a line of the text part (after lead) and, escaped, between the
+ * tags open and close in the HTML part. */
+static void dg_line(dg_writer *w, const char *lead, const char *open, const char *s, const char *close)
+{
+	if (!w->rc)
+		w->rc = buf_printf(w->text, "%s%s\n", lead, s);
+	if (!w->rc)
+		w->rc = buf_puts(w->html, open);
+	if (!w->rc)
+		w->rc = buf_html(w->html, s);
+	if (!w->rc)
+		w->rc = buf_puts(w->html, close);
+}
+
 static void dg_heading(dg_writer *w, const char *title)
 {
 	dg_end_list(w);
-	if (!w->rc)
-		w->rc = buf_printf(w->text, "\n%s\n", title);
-	if (!w->rc)
-		w->rc = buf_puts(w->html, "<h2 style=\"font-size:16px;margin:20px 0 6px\">");
-	if (!w->rc)
-		w->rc = buf_html(w->html, title);
-	if (!w->rc)
-		w->rc = buf_puts(w->html, "</h2>\n");
+	dg_line(w, "\n", "<h2 style=\"font-size:16px;margin:20px 0 6px\">", title, "</h2>\n");
 }
 
 static void dg_para(dg_writer *w, const char *s)
 {
 	dg_end_list(w);
-	if (!w->rc)
-		w->rc = buf_printf(w->text, "%s\n", s);
-	if (!w->rc)
-		w->rc = buf_puts(w->html, "<p style=\"margin:4px 0\">");
-	if (!w->rc)
-		w->rc = buf_html(w->html, s);
-	if (!w->rc)
-		w->rc = buf_puts(w->html, "</p>\n");
+	dg_line(w, "", "<p style=\"margin:4px 0\">", s, "</p>\n");
 }
 
 static void dg_item(dg_writer *w, const char *s)
@@ -63,14 +63,7 @@ static void dg_item(dg_writer *w, const char *s)
 		w->rc = buf_puts(w->html, "<ul style=\"margin:4px 0;padding-left:20px\">\n");
 		w->in_list = true;
 	}
-	if (!w->rc)
-		w->rc = buf_printf(w->text, "  - %s\n", s);
-	if (!w->rc)
-		w->rc = buf_puts(w->html, "<li>");
-	if (!w->rc)
-		w->rc = buf_html(w->html, s);
-	if (!w->rc)
-		w->rc = buf_puts(w->html, "</li>\n");
+	dg_line(w, "  - ", "<li>", s, "</li>\n");
 }
 
 /* A number as the reader writes it: "23.4" in English, "23,4" in Dutch. */

@@ -100,15 +100,28 @@ static void dg_clean(const char *s, char *out, size_t n)
 
 /* ---- the parts ------------------------------------------------------------------------------ */
 
+/* The part whose list is c[key]: NULL, and nothing written, when the
+ * content has no such list; else the list, under its heading title, with
+ * the line empty (NULL: none) when it has no items. */
+static const json_t *dg_list(dg_writer *w, const json_t *c, const char *key, const char *title, const char *empty)
+{
+	const json_t *a = json_object_get(c, key);
+	if (!json_is_array(a))
+		return NULL;
+	dg_heading(w, title);
+	if (json_array_size(a) == 0 && empty)
+		dg_para(w, empty);
+	return a;
+}
+
 static void dg_compliments(dg_writer *w, const json_t *c, bool team)
 {
-	const json_t *list = json_object_get(c, "compliments");
-	if (!json_is_array(list))
+	const json_t *list = dg_list(w, c, "compliments",
+				     team ? dg_t(w, "Complimenten aan het team", "Compliments to the team")
+					  : dg_t(w, "Je nieuwe complimenten", "Your new compliments"),
+				     dg_t(w, "Deze week geen nieuwe complimenten.", "No new compliments this week."));
+	if (list == NULL)
 		return;
-	dg_heading(w, team ? dg_t(w, "Complimenten aan het team", "Compliments to the team")
-			   : dg_t(w, "Je nieuwe complimenten", "Your new compliments"));
-	if (json_array_size(list) == 0)
-		dg_para(w, dg_t(w, "Deze week geen nieuwe complimenten.", "No new compliments this week."));
 	size_t i;
 	const json_t *k;
 	json_array_foreach(list, i, k) {
@@ -199,12 +212,10 @@ static const char *dg_status(const dg_writer *w, const char *st)
 
 static void dg_goals(dg_writer *w, const json_t *c)
 {
-	const json_t *goals = json_object_get(c, "goals");
-	if (!json_is_array(goals))
+	const json_t *goals = dg_list(w, c, "goals", dg_t(w, "Teamdoel", "Team goal"),
+				      dg_t(w, "Het team heeft voor nu geen doel.", "The team has no goal for now."));
+	if (goals == NULL)
 		return;
-	dg_heading(w, dg_t(w, "Teamdoel", "Team goal"));
-	if (json_array_size(goals) == 0)
-		dg_para(w, dg_t(w, "Het team heeft voor nu geen doel.", "The team has no goal for now."));
 	size_t i;
 	const json_t *g;
 	json_array_foreach(goals, i, g) {
@@ -302,13 +313,11 @@ static void dg_scores(dg_writer *w, const json_t *c)
 
 static void dg_drivers(dg_writer *w, const json_t *c)
 {
-	const json_t *d = json_object_get(c, "drivers");
-	if (!json_is_array(d))
+	const json_t *d = dg_list(w, c, "drivers", dg_t(w, "Wat de NPS het meest bepaalt", "What drives the NPS most"),
+				  dg_t(w, "Deze maand toont geen driver een duidelijk effect (of te weinig beoordelingen).",
+				       "No driver shows a clear effect this month (or too few ratings)."));
+	if (d == NULL)
 		return;
-	dg_heading(w, dg_t(w, "Wat de NPS het meest bepaalt", "What drives the NPS most"));
-	if (json_array_size(d) == 0)
-		dg_para(w, dg_t(w, "Deze maand toont geen driver een duidelijk effect (of te weinig beoordelingen).",
-				"No driver shows a clear effect this month (or too few ratings)."));
 	size_t i;
 	const json_t *it;
 	json_array_foreach(d, i, it) {
@@ -334,12 +343,11 @@ static void dg_drivers(dg_writer *w, const json_t *c)
 
 static void dg_actions(dg_writer *w, const json_t *c)
 {
-	const json_t *a = json_object_get(c, "actions");
-	if (!json_is_array(a))
+	const json_t *a = dg_list(w, c, "actions",
+				  dg_t(w, "Verbeteracties en hun effect", "Improvement actions and their effect"),
+				  dg_t(w, "Geen lopende of afgeronde acties.", "No actions in progress or done."));
+	if (a == NULL)
 		return;
-	dg_heading(w, dg_t(w, "Verbeteracties en hun effect", "Improvement actions and their effect"));
-	if (json_array_size(a) == 0)
-		dg_para(w, dg_t(w, "Geen lopende of afgeronde acties.", "No actions in progress or done."));
 	size_t i;
 	const json_t *it;
 	json_array_foreach(a, i, it) {
@@ -366,10 +374,9 @@ static void dg_actions(dg_writer *w, const json_t *c)
 
 static void dg_kpis(dg_writer *w, const json_t *c)
 {
-	const json_t *k = json_object_get(c, "kpis");
-	if (!json_is_array(k))
+	const json_t *k = dg_list(w, c, "kpis", "KPI's", NULL);
+	if (k == NULL)
 		return;
-	dg_heading(w, "KPI's");
 	size_t i;
 	const json_t *it;
 	json_array_foreach(k, i, it) {

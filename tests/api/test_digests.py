@@ -48,6 +48,7 @@ from fractions import Fraction
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
+import user_fx  # noqa: E402
 import smtp_sink  # noqa: E402
 
 PASSWORD = "digest-test-password"
@@ -89,15 +90,7 @@ def digests(sink):
 
 def login(srv, email):
     """A session (cookie and CSRF token) of a user."""
-    st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
-    cookie = None
-    for sc in (hd.get_all("Set-Cookie") or []) if hd is not None else []:
-        m = re.match(r"ks_session=([^;]+)", sc)
-        if m:
-            cookie = m.group(1)
-    if st != 200 or not cookie:
-        raise ks.FixtureError("login %s -> %s" % (email, ks.got(st, body)))
-    return {"Cookie": "ks_session=" + cookie, "X-CSRF-Token": body.get("csrf_token", "")}
+    return user_fx.session(srv, email, PASSWORD)
 
 
 def make_user(srv, role, name, language="nl", employee_id=None, unit_id=None):

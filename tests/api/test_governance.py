@@ -24,7 +24,6 @@ months after their NPS rises, and the other four teams none
   - no reply says "causes" / "veroorzaakt" (nor "oorzaak"), in any language.
 """
 
-import math
 import os
 import re
 import sys
@@ -34,6 +33,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ref"))
 import ks  # noqa: E402
+import user_fx  # noqa: E402
 import panel_ref  # noqa: E402  (numpy; the independent reference of the statistics)
 
 import numpy as np  # noqa: E402
@@ -50,17 +50,8 @@ def must(resp, status, what):
     return body
 
 
-def login(srv, email):
-    st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
-    for sc in (hd.get_all("Set-Cookie") or []) if hd is not None else []:
-        m = re.match(r"ks_session=([^;]+)", sc)
-        if m and st == 200:
-            return m.group(1)
-    raise ks.FixtureError("login %s -> %s" % (email, ks.got(st, body)))
-
-
-def as_cookie(srv, cookie, path):
-    return srv.request("GET", path, headers={"Cookie": "ks_session=" + cookie}, auth=False)
+def as_cookie(srv, session, path):
+    return srv.request("GET", path, headers={"Cookie": session["Cookie"]}, auth=False)
 
 
 def q(params):
@@ -89,7 +80,7 @@ def test_fresh(t):
             email = "%s-%s@gov.test" % (role, ks.uniq("u"))
             srv.create("users", dict({"email": email, "name": "Gov " + role, "role": role, "password": PASSWORD},
                                      **extra))
-            users[role] = login(srv, email)
+            users[role] = user_fx.session(srv, email, PASSWORD)
         links = "/api/v1/governance/links?" + q({"soft": "nps", "hard": "cost_to_serve", "lag": 2})
         routes = (links, "/api/v1/governance/map?lag=0", "/api/v1/governance/overview")
         for path in routes:

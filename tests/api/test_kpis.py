@@ -25,7 +25,6 @@
 """
 
 import os
-import re
 import sqlite3
 import sys
 import time
@@ -33,6 +32,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
+import user_fx  # noqa: E402
 
 PASSWORD = "kpi-test-password"
 NOW = "2026-06-15T10:00:00Z"
@@ -57,12 +57,8 @@ def must(resp, status, what):
 
 
 def token_for(srv, email):
-    st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, auth=False)
-    if st != 200:
-        raise ks.FixtureError("login %s -> %s" % (email, ks.got(st, body)))
-    cookie = hd.get("Set-Cookie", "").split(";")[0]
     st, _, tok = srv.post("/api/v1/auth/tokens", {"name": "kpis"}, auth=False,
-                          headers={"Cookie": cookie, "X-CSRF-Token": body["csrf_token"]})
+                          headers=user_fx.session(srv, email, PASSWORD))
     if st != 201:
         raise ks.FixtureError("token for %s -> %s" % (email, ks.got(st, tok)))
     return {"Authorization": "Bearer " + tok["token"]}

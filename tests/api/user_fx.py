@@ -1,7 +1,10 @@
-"""user_fx.py — a user of a role made with the CLI (`klantstem user add
---token`), for API tests that need a team lead's or an employee's bearer
-token: shared by pulse_fx.py and test_export.py.
+"""user_fx.py — users for API tests: a user of a role made with the CLI
+(`klantstem user add --token`) and its bearer token (pulse_fx.py,
+test_export.py), and a logged-in session's headers (test_digests.py,
+test_governance.py, test_kpis.py).
 """
+import re
+
 import ks
 
 
@@ -22,3 +25,17 @@ def role_token(db, role, label, unit=None, emp=None):
         if line.startswith("token: "):
             return line[len("token: "):].strip()
     raise ks.FixtureError("cannot create a %s (rc %s): %s %s" % (role, rc, out, err))
+
+
+def session(srv, email, password):
+    """Log in as email: the headers (session cookie and CSRF token) of its
+    requests."""
+    st, hd, body = srv.post("/api/v1/auth/login", {"email": email, "password": password}, auth=False)
+    cookie = None
+    for sc in (hd.get_all("Set-Cookie") or []) if hd is not None else []:
+        m = re.match(r"ks_session=([^;]+)", sc)
+        if m:
+            cookie = m.group(1)
+    if st != 200 or not cookie:
+        raise ks.FixtureError("login %s -> %s" % (email, ks.got(st, body)))
+    return {"Cookie": "ks_session=" + cookie, "X-CSRF-Token": body.get("csrf_token", "")}

@@ -178,9 +178,10 @@ static const struct {
 	{"responses", imp_responses},
 };
 
-/* Every kind `klantstem import` takes; main.c sends mentions and the
- * internal data kinds (issue 16) to their own commands before this one. */
-#define IMP_ALL_KINDS "responses, mentions, customers, products, holdings, events"
+/* Every kind `klantstem import` takes; main.c sends mentions, the
+ * internal data kinds (issue 16) and kpis (issue 17) to their own commands
+ * before this one. */
+#define IMP_ALL_KINDS "responses, mentions, customers, products, holdings, events, kpis"
 
 static const char *const imp_usage =
 	"usage: klantstem import responses --db DB FILE [--dry-run]\n"

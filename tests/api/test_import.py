@@ -354,8 +354,9 @@ def main(t, srv):
             "a header without nps, grade and ces: exit 1", err)
     rc, out, err = imp(os.path.join(d, "missing.csv"), db)
     t.check(rc == 1 and "No such file" in err, "a missing file: exit 1", err)
-    rc, out, err = ks.run_cli(["import", "kpis", "--db", db, path])
-    t.check(rc == 2 and "cannot import 'kpis' (known: responses, mentions, customers, products, holdings, events)" in err, "an unknown kind: usage error (exit 2)", err)
+    rc, out, err = ks.run_cli(["import", "budgets", "--db", db, path])
+    t.check(rc == 2 and "cannot import 'budgets' (known: responses, mentions, customers, products, holdings, events, kpis)" in err,
+            "an unknown kind: usage error (exit 2)", err)
     # every import reads its options the same way (cli_parse_opts)
     for kind, cmd in (("responses", "import"), ("customers", "import"), ("mentions", "import mentions")):
         rc, out, err = ks.run_cli(["import", kind, "--db", db, path, "--bogus", "x"])

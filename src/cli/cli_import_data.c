@@ -36,6 +36,7 @@
 #include "core/csv.h"
 #include "core/clock.h"
 #include "core/tz.h"
+#include "core/utf8.h"
 #include "model/idata.h"
 #include "store/store.h"
 
@@ -409,20 +410,27 @@ typedef struct imd_run {
 static void imd_say(imd_run *r, const char *col, const char *field, const char *msg)
 {
 	r->rec_bad = true;
-	char part[512];
-	if (col && field && strcmp(col, field) != 0)
-		snprintf(part, sizeof part, "column '%s' (%s): %s", col, field, msg);
-	else if (col)
-		snprintf(part, sizeof part, "column '%s': %s", col, msg);
-	else
-		snprintf(part, sizeof part, "%s", msg);
+	/* appended piece by piece at character boundaries: a column's name is
+	 * the file's own text, of any length, and a reason with a character cut
+	 * in two loses every non-ASCII letter in a JSON Lines reject file */
+	char part[512] = "";
+	size_t pl = 0;
+	if (col) {
+		bool both = field && strcmp(col, field) != 0;
+		utf8_append(part, sizeof part, &pl, "column '");
+		utf8_append(part, sizeof part, &pl, col);
+		utf8_append(part, sizeof part, &pl, both ? "' (" : "': ");
+		if (both) {
+			utf8_append(part, sizeof part, &pl, field);
+			utf8_append(part, sizeof part, &pl, "): ");
+		}
+	}
+	utf8_append(part, sizeof part, &pl, msg);
 	if (r->messages++ < IMP_MAX_MESSAGES)
 		fprintf(stderr, "%s:%d: %s\n", r->o->file, r->line, part);
-	int n = snprintf(r->reason + r->reason_len, sizeof r->reason - r->reason_len, "%s%s",
-			 r->reason_len ? "; " : "", part);
-	if (n > 0)
-		r->reason_len = r->reason_len + (size_t)n < sizeof r->reason ? r->reason_len + (size_t)n
-									     : sizeof r->reason - 1;
+	if (r->reason_len)
+		utf8_append(r->reason, sizeof r->reason, &r->reason_len, "; ");
+	utf8_append(r->reason, sizeof r->reason, &r->reason_len, part);
 }
 
 /* idata_err_fn: field is a field name or an attribute's key. */

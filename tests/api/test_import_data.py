@@ -603,6 +603,19 @@ def rejects_as_read(t, db, tmp):
         "rejects JSONL: the non-UTF-8 line is written (base64), the object's own 'reason' member kept in original")
     t.eq(base64.b64decode(got[0]["original_base64"]) + b"\n", raw.split(b"\n", 1)[1].split(b"\n")[0] + b"\n",
          "rejects JSONL: original_base64 decodes to the line's bytes")
+    # a source column named with 300 two-byte letters (a --mapping names it):
+    # the reason keeps 511 bytes of "column '<name>' ...", cut between letters
+    # ("column '" + 251 letters + "'"); a letter cut in two turned every
+    # letter of the reason into '?'
+    long_col = "é" * 300
+    m = write(os.path.join(tmp, "rej_map.json"), json.dumps({"columns": {"birth_year": long_col}}))
+    p = write(os.path.join(tmp, "rej_long.jsonl"), json.dumps({"external_id": "RL1", long_col: "negentig"}) + "\n")
+    rej = os.path.join(tmp, "rej_long.out.jsonl")
+    rc, out, err = imp(db, "customers", p, "--mapping", m, "--skip-bad", rej)
+    with open(rej, encoding="utf-8") as f:
+        got = [json.loads(line).get("reason") for line in f]
+    t.eq((rc, got), (0, ["line 1: column '%s'" % ("é" * 251)]),
+         "rejects JSONL: a reason naming a 600-byte column is cut between letters at 511 bytes")
     # CSV: Latin-1 with --encoding latin1; cells with blanks, NA and quotes
     raw = ("external_id;name;birth_year\r\n"
            "R4;  Zo\xeb  ;1980\r\n"

@@ -21,19 +21,24 @@
 #include "core/utf8.h"
 #include "governance/series.h"
 
-bool kpi_key_valid(const char *key)
+/* 1..max of a-z, 0-9 and _ */
+static bool kpi_id_valid(const char *key, size_t max)
 {
 	size_t n = 0;
 	for (const char *p = key; *p; p++, n++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
 			return false;
-	return n >= 1 && n <= KPI_KEY_MAX;
+	return n >= 1 && n <= max;
+}
+
+bool kpi_key_valid(const char *key)
+{
+	return kpi_id_valid(key, KPI_KEY_MAX);
 }
 
 bool kpi_theme_key_valid(const char *key)
 {
-	return key != NULL && strncmp(key, "theme:", 6) == 0 && strlen(key + 6) <= KPI_THEME_ID_MAX &&
-	       kpi_key_valid(key + 6);
+	return key != NULL && strncmp(key, "theme:", 6) == 0 && kpi_id_valid(key + 6, KPI_THEME_ID_MAX);
 }
 
 static bool kpi_digits(const char *p, size_t n)

@@ -24,8 +24,10 @@
 
 /* [a-z0-9_]{1,40}. */
 bool kpi_key_valid(const char *key);
-/* A theme's soft key: "theme:" and 1..KPI_THEME_ID_MAX of a-z, 0-9 and _. */
-#define KPI_THEME_ID_MAX 40
+/* A theme's soft key: "theme:" and 1..KPI_THEME_ID_MAX of a-z, 0-9 and _;
+ * 47 is what a stored taxonomy's theme id may be (the analytics index keeps
+ * ids in 48 bytes), so every theme can be a KPI. */
+#define KPI_THEME_ID_MAX 47
 bool kpi_theme_key_valid(const char *key);
 /* 'YYYY-MM', year 1900..2999, month 01..12. */
 bool kpi_period_valid(const char *p);

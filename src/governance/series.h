@@ -53,7 +53,7 @@ typedef struct gov_cell { double value; int64_t n; bool present; } gov_cell; /* 
 #define GOV_MAX_PERIODS 120
 
 typedef struct gov_series {
-	char kpi[48];
+	char kpi[64];
 	int level;                 /* GOV_LEVEL_TEAM | GOV_LEVEL_DEPARTMENT | GOV_LEVEL_ORGANISATION */
 	size_t n_units, n_periods;
 	int64_t *unit_ids;         /* n_units, ascending: every unit of the level */

@@ -49,13 +49,16 @@ static void test_rules(void **state)
 	assert_false(kpi_key_valid("Cost"));
 	assert_false(kpi_key_valid("a-b"));
 	assert_false(kpi_key_valid("a b"));
-	/* theme:<id>: 1..40 of a-z, 0-9 and _ (issue 17 review L7) */
-	char t40[47], t41[48];
-	snprintf(t40, sizeof t40, "theme:%s", k40);
-	snprintf(t41, sizeof t41, "theme:%s", k41);
+	/* theme:<id>: 1..47 of a-z, 0-9 and _ (issue 17 review L7), the
+	 * longest id a stored taxonomy may have: longer than a hard key */
+	char t47[6 + 47 + 1], t48[6 + 48 + 1];
+	snprintf(t47, sizeof t47, "theme:%.47s", "abcdefghijklmnopqrstuvwxyz_0123456789abcdefghijk");
+	snprintf(t48, sizeof t48, "theme:%.48s", "abcdefghijklmnopqrstuvwxyz_0123456789abcdefghijkl");
+	assert_int_equal(strlen(t47), 53);
+	assert_int_equal(strlen(t48), 54);
 	assert_true(kpi_theme_key_valid("theme:waiting_time"));
-	assert_true(kpi_theme_key_valid(t40));
-	assert_false(kpi_theme_key_valid(t41));
+	assert_true(kpi_theme_key_valid(t47));
+	assert_false(kpi_theme_key_valid(t48));
 	assert_false(kpi_theme_key_valid("theme:"));
 	assert_false(kpi_theme_key_valid("theme:<img src=x>"));
 	assert_false(kpi_theme_key_valid("theme:Wacht"));

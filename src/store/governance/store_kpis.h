@@ -80,7 +80,7 @@ ks_err store_kpi_units(ks_store *s, store_kpi_unit **out, size_t *n, ks_error *e
 
 /* ---- targets: goals on org units, never on a person ---- */
 typedef struct store_kpi_target {
-	char kpi[48];                    /* a hard key or a soft key */
+	char kpi[64];                    /* a hard key or a soft key ("theme:" + 47) */
 	int64_t unit_id;
 	char period[8];                  /* 'YYYY' | 'YYYY-Qn' | 'YYYY-MM' */
 	double target;

@@ -43,7 +43,18 @@ typedef struct api_app {
 	/* pollers (issue 16 H2): the mention feeds' poller (src/mentions/poll.h),
 	 * for "run now"; NULL = none */
 	struct mention_poller *poller;
+	/* issue 18 (ops): /readyz calls the scheduler stalled when its last
+	 * pass ended longer ago than this (seconds; 0 = API_READY_SCHED_MAX_S) */
+	int ready_sched_max_s;
 } api_app;
+
+/* ---- issue 18 (ops): readiness and metrics (api_ops.c) ---- */
+#define API_READY_SCHED_MAX_S 30
+/* GET /readyz: 200 {"ready":true,...} or 503 {"ready":false,"reasons":[...]} */
+ks_err api_readyz(http_req *req, ks_error *e);
+/* http_config.metrics_extra: the store's, scheduler's and index's families. */
+void api_metrics_extra(void *app, ks_buf *out);
+/* end issue 18 (ops) */
 
 extern const http_route api_routes[];
 extern const size_t api_n_routes;

@@ -95,6 +95,7 @@ static ks_err api_healthz(http_req *req, ks_error *e)
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const http_route api_routes[] = {
 	{"GET", "/healthz", api_healthz, API_PUBLIC},
+	{"GET", "/readyz", api_readyz, API_PUBLIC}, /* issue 18 (ops): api_ops.c */
 	{"POST", "/api/v1/auth/login", api_login, API_PUBLIC, HTTP_SLOW},
 	{"POST", "/api/v1/auth/logout", api_logout, API_ANY},
 	{"GET", "/api/v1/auth/me", api_me, API_ANY},

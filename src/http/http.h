@@ -180,6 +180,10 @@ struct http_req {
 	 * path, so no token (whose hash is in the database) reaches a log */
 	const char *log_pattern;
 	int64_t started_ms;
+	/* issue 18 (ops): the route slot for the metrics (prom.h; -1 = none
+	 * yet) and the start in microseconds for the latency histogram */
+	int route_slot;
+	int64_t started_us;
 	char param_buf[512];
 };
 
@@ -202,6 +206,18 @@ typedef struct http_config {
 	const http_limits *limits;
 	/* NULL = no proxy is trusted; borrowed. */
 	const http_trusted *trusted;
+	/* issue 18 (ops): Prometheus metrics (prom.h) on a second listener
+	 * answering only GET /metrics, without authentication. NULL = off.
+	 * Only a loopback address unless metrics_public. metrics_extra (may be
+	 * NULL) appends the application's own families (store, scheduler,
+	 * index) to each scrape, on the metrics listener's thread. */
+	const char *metrics_listen;
+	bool metrics_public;
+	void (*metrics_extra)(void *app, ks_buf *out);
+	/* issue 18 (ops): access lines as JSON objects (core/jlog.h) written
+	 * to log_fd (the real stderr while jlog wraps fd 2) */
+	bool log_json;
+	int log_fd;
 } http_config;
 
 typedef struct http_server http_server;
@@ -210,6 +226,8 @@ typedef struct http_server http_server;
  * bound port is available through http_port(). */
 ks_err http_start(const http_config *cfg, http_server **out, ks_error *e);
 unsigned http_port(const http_server *srv);
+/* issue 18 (ops): the metrics listener's bound port; 0 = none. */
+unsigned http_metrics_port(const http_server *srv);
 /* Stop accepting, wait (up to grace_ms) for in-flight requests, close. */
 void http_stop(http_server *srv, int grace_ms);
 

@@ -83,6 +83,8 @@ bool http_pool_submit(http_pool *p, http_pool_fn fn, void *arg);
 void http_pool_stop(http_pool *p);
 /* Stop (if not yet) and free. */
 void http_pool_free(http_pool *p);
+/* issue 18 (ops): jobs queued and not yet taken by a worker. */
+size_t http_pool_depth(http_pool *p);
 
 /* ---- client addresses (addr.c) ---- */
 /* Is addr (IPv4, network order) one of the trusted proxies? */

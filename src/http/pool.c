@@ -126,3 +126,14 @@ void http_pool_free(http_pool *p)
 	free(p->ring);
 	free(p);
 }
+
+/* issue 18 (ops): jobs waiting for a worker (the Prometheus gauge) */
+size_t http_pool_depth(http_pool *p)
+{
+	if (p == NULL)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	size_t n = p->len;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}

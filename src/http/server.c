@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -21,7 +22,10 @@
 #include <sys/resource.h>
 
 #include "core/clock.h"
+#include "core/jlog.h" /* issue 18 (ops) */
+#include "core/utf8.h"
 #include "http/http_int.h"
+#include "http/prom.h" /* issue 18 (ops) */
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -34,7 +38,18 @@ struct http_server {
 	http_static *web;       /* the UI's files, or NULL */
 	http_guard *guard;      /* connections, deadlines, reply budget */
 	http_pool *pool;        /* HTTP_SLOW routes */
+	/* issue 18 (ops): request counters, and the metrics listener */
+	http_prom *prom;
+	struct MHD_Daemon *metrics;
 };
+
+/* issue 18 (ops): a monotonic clock in microseconds for the histogram */
+static int64_t http_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 int http_status_for(ks_err code)
 {
@@ -326,6 +341,7 @@ static void http_dispatch(http_server *srv, http_req *req)
 		/* Not an API route: perhaps a file of the web UI. */
 		ks_error e;
 		ks_error_clear(&e);
+		req->route_slot = (int)srv->cfg.n_routes; /* issue 18 (ops): "static" */
 		if (http_static_serve(srv->web, req, &e) != KS_OK)
 			http_reply_error(req, &e);
 		return;
@@ -337,6 +353,7 @@ static void http_dispatch(http_server *srv, http_req *req)
 	/* issue 17 (P, C2): a token route is logged by its pattern */
 	if (strstr(route->pattern, "{token}"))
 		req->log_pattern = route->pattern;
+	req->route_slot = (int)(route - srv->cfg.routes); /* issue 18 (ops) */
 	/* Who is asking, and may they: before any handler runs. */
 	if (srv->cfg.authorize) {
 		ks_error e;
@@ -365,6 +382,8 @@ static http_req *http_req_new(http_server *srv, struct MHD_Connection *conn)
 	req->guard_conn = http_guard_conn(conn);
 	req->app = srv->cfg.app;
 	req->started_ms = clock_mono_ms();
+	req->started_us = http_mono_us(); /* issue 18 (ops) */
+	req->route_slot = -1;
 	buf_init(&req->body, HTTP_BODY_MAX);
 	atomic_fetch_add(&srv->in_flight, 1);
 	return req;
@@ -541,6 +560,42 @@ static void http_log_path(char *out, size_t n, const http_req *req)
 	http_log_escape(out, n, p);
 }
 
+/* issue 18 (ops): an access line as one JSON object (core/jlog.h). The
+ * route is the matched pattern; a request no route matched logs its path
+ * as the text log does (http_log_path: never a token). */
+static void http_log_json(http_server *srv, const http_req *req, int64_t us, bool ok)
+{
+	char path[520];
+	const char *route = NULL;
+	if (req->route_slot >= 0 && (size_t)req->route_slot < srv->cfg.n_routes)
+		route = srv->cfg.routes[req->route_slot].pattern;
+	else
+		http_log_path(path, sizeof path, req);
+	ks_buf b;
+	buf_init(&b, 8192);
+	ks_err err = jlog_begin(&b, req->status >= 500 ? "error" : "info", "access");
+	if (!err) {
+		err = buf_puts(&b, ",\"method\":");
+		if (!err)
+			err = buf_json_str(&b, req->method ? req->method : "-");
+	}
+	if (!err)
+		err = buf_puts(&b, ",\"route\":");
+	if (!err && route == NULL) {
+		char *clean = utf8_clean(path);
+		err = buf_json_str(&b, clean ? clean : "-");
+		free(clean);
+	} else if (!err) {
+		err = buf_json_str(&b, route);
+	}
+	if (!err)
+		err = buf_printf(&b, ",\"status\":%d,\"bytes\":%zu,\"ms\":%.3f%s}\n", req->status,
+				 req->reply_len, (double)us / 1000.0, ok ? "" : ",\"aborted\":true");
+	if (!err)
+		jlog_write(srv->cfg.log_fd > 0 ? srv->cfg.log_fd : STDERR_FILENO, &b);
+	buf_free(&b);
+}
+
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			   enum MHD_RequestTerminationCode toe)
 {
@@ -549,7 +604,11 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 	http_req *req = *con_cls;
 	if (req == NULL)
 		return;
-	if (srv->cfg.access_log) {
+	int64_t us = http_mono_us() - req->started_us; /* issue 18 (ops) */
+	http_prom_observe(srv->prom, req->route_slot, req->method, req->status, us);
+	if (srv->cfg.access_log && srv->cfg.log_json) {
+		http_log_json(srv, req, us, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	} else if (srv->cfg.access_log) {
 		char method[64], path[520], line[700];
 		http_log_escape(method, sizeof method, req->method ? req->method : "-");
 		http_log_path(path, sizeof path, req);
@@ -625,8 +684,126 @@ static void http_fd_room(http_limits *lim, unsigned mhd_limit)
 	}
 }
 
+/* ---- issue 18 (ops): the metrics listener ------------------------------------ */
+
+/* One scrape: the request counters, the server's gauges, then the
+ * application's families. */
+static char *http_metrics_text(http_server *srv, size_t *len)
+{
+	ks_buf b;
+	buf_init(&b, 16u * 1024 * 1024);
+	ks_err err = http_prom_render(srv->prom, &b);
+	if (!err)
+		err = prom_family(&b, "klantstem_http_requests_in_flight", "gauge",
+				  "Requests received and not yet finished (this scrape excluded).");
+	if (!err)
+		err = prom_sample(&b, "klantstem_http_requests_in_flight", "",
+				  (double)atomic_load(&srv->in_flight));
+	if (!err)
+		err = prom_family(&b, "klantstem_http_slow_queue_depth", "gauge",
+				  "Slow-route requests waiting for a worker of the slow pool.");
+	if (!err)
+		err = prom_sample_u(&b, "klantstem_http_slow_queue_depth", "",
+				    (uint64_t)http_pool_depth(srv->pool));
+	if (!err && srv->cfg.metrics_extra)
+		srv->cfg.metrics_extra(srv->cfg.app, &b);
+	if (err) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b, len);
+}
+
+static enum MHD_Result http_metrics_access(void *cls, struct MHD_Connection *conn, const char *url,
+					   const char *method, const char *version,
+					   const char *upload_data, size_t *upload_data_size,
+					   void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	http_server *srv = cls;
+	if (*con_cls == NULL) { /* headers only: wait for the (empty) body */
+		*con_cls = srv;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool here = strcmp(url, "/metrics") == 0;
+	unsigned status = !here ? 404 : !get ? 405 : 200;
+	size_t len = 0;
+	char *body = status == 200 ? http_metrics_text(srv, &len) : NULL;
+	if (status == 200 && body == NULL)
+		status = 500;
+	if (body == NULL) {
+		const char *msg = status == 404 ? "not found\n" : status == 405 ? "method not allowed\n"
+										: "out of memory\n";
+		body = strdup(msg);
+		len = body ? strlen(body) : 0;
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
+								  : "text/plain; charset=utf-8");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == 405)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Listen for scrapes on cfg->metrics_listen: loopback (127.0.0.0/8) only,
+ * unless metrics_public - the figures name routes and load, nothing
+ * personal, but an operator should choose to publish them. */
+static ks_err http_metrics_start(http_server *srv, ks_error *e)
+{
+	char addr[64];
+	unsigned port;
+	ks_err err = http_parse_listen(srv->cfg.metrics_listen, addr, sizeof addr, &port, e);
+	if (err)
+		return ks_fail(e, KS_ERR_USAGE, "metrics-listen",
+			       "--metrics-listen wants ADDR:PORT, e.g. 127.0.0.1:9464");
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127 && !srv->cfg.metrics_public)
+		return ks_fail(e, KS_ERR_USAGE, "metrics-listen",
+			       "--metrics-listen %s is not a loopback address; add --metrics-listen-public "
+			       "to serve the metrics there (docs/OPERATIONS.md)",
+			       srv->cfg.metrics_listen);
+	srv->metrics = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+					NULL, http_metrics_access, srv, MHD_OPTION_SOCK_ADDR,
+					(struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+					MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+	if (srv->metrics == NULL)
+		return ks_fail(e, KS_ERR_IO, "metrics-listen", "cannot listen on %s (in use?)",
+			       srv->cfg.metrics_listen);
+	return KS_OK;
+}
+
+unsigned http_metrics_port(const http_server *srv)
+{
+	if (srv->metrics == NULL)
+		return 0;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->metrics, MHD_DAEMON_INFO_BIND_PORT);
+	return info ? info->port : 0;
+}
+
+/* ---- end issue 18 (ops) ---- */
+
 static void http_server_free(http_server *srv)
 {
+	if (srv->metrics)
+		MHD_stop_daemon(srv->metrics); /* issue 18 (ops) */
+	http_prom_free(srv->prom);
 	http_pool_free(srv->pool);
 	http_guard_free(srv->guard);
 	http_static_free(srv->web);
@@ -662,7 +839,8 @@ ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 	unsigned mhd_limit = srv->lim.connections + srv->lim.connections / 2;
 	http_fd_room(&srv->lim, mhd_limit);
 	mhd_limit = srv->lim.connections + srv->lim.connections / 2;
-	if (cfg->web_root)
+	err = http_prom_new(cfg->routes, cfg->n_routes, &srv->prom, e); /* issue 18 (ops) */
+	if (!err && cfg->web_root)
 		err = http_static_open(cfg->web_root, &srv->web, e);
 	if (!err)
 		err = http_guard_new(&srv->lim, &srv->trusted, &srv->guard, e);
@@ -694,6 +872,14 @@ ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : port;
+	/* issue 18 (ops): after the main daemon, so a scrape finds it running */
+	if (cfg->metrics_listen && (err = http_metrics_start(srv, e)) != KS_OK) {
+		MHD_stop_daemon(srv->d);
+		http_pool_stop(srv->pool);
+		http_guard_stop(srv->guard);
+		http_server_free(srv);
+		return err;
+	}
 	*out = srv;
 	return KS_OK;
 }

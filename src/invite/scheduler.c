@@ -3,6 +3,7 @@
 #include "privacy/retention.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@ struct invite_scheduler {
 	int recovered;
 	invite_pass_hook hook;     /* issue 17 (D): digests; NULL = none */
 	void *hook_arg;
+	/* issue 18 (ops): monotonic ms when the last pass ended (the start
+	 * until then), for /readyz and the scheduler-lag metric */
+	_Atomic int64_t last_pass_ms;
 };
 
 /* The survey's NPS question in the customer's language, for the one-click
@@ -372,8 +376,16 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 	/* text (issue 14): a sentiment model older than text_retrain_days is
 	 * retrained on the store's reanalysis thread (at most an hourly look) */
 	store_text_schedule(sc->store, now);
+	atomic_store(&sc->last_pass_ms, clock_mono_ms()); /* issue 18 (ops) */
 	pthread_mutex_unlock(&sc->pass_mu);
 	return err;
+}
+
+/* issue 18 (ops) */
+bool invite_scheduler_last_pass(invite_scheduler *sc, int64_t *mono_ms)
+{
+	*mono_ms = atomic_load(&sc->last_pass_ms);
+	return sc->background;
 }
 
 static void *sched_main(void *arg)
@@ -413,6 +425,7 @@ ks_err invite_scheduler_start(ks_store *store, const invite_config *cfg, const k
 	sc->store = store;
 	sc->cfg = *cfg;
 	sc->clock = clock;
+	atomic_store(&sc->last_pass_ms, clock_mono_ms()); /* issue 18 (ops) */
 	pthread_mutex_init(&sc->pass_mu, NULL);
 	pthread_mutex_init(&sc->mu, NULL);
 	pthread_cond_init(&sc->cv, NULL);

@@ -96,6 +96,11 @@ struct ks_store {
 	bool closing;
 	int batch_max;
 	uint64_t n_batches, n_rows;
+	/* issue 18 (ops): store_ops_get (sqlite_ops.c); under wq_mu */
+	uint64_t n_enqueued, n_commits;
+	uint64_t batch_hist[STORE_BATCH_BUCKETS]; /* batches by size, see store.h */
+	bool last_batch_failed;  /* the last batch rolled back as a whole */
+	/* end issue 18 (ops) */
 	/* open-link guard (issue 11): a full disk. The writer refuses intake
 	 * (KS_ERR_STORAGE_FULL) instead of failing every batch, and frees the
 	 * reserve file so logins and the admin's small writes still fit; both

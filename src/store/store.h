@@ -63,6 +63,28 @@ int store_schema_version(ks_store *s);
 /* Group-commit figures since open: transactions and response rows written. */
 void store_stats(ks_store *s, uint64_t *batches, uint64_t *rows);
 
+/* issue 18 (ops): the writer's state for /readyz and the Prometheus
+ * metrics (sqlite_ops.c). Batch sizes are counted in STORE_BATCH_BUCKETS
+ * buckets: bucket i holds batches of size <= 2^i (i < 13), the last one
+ * the larger ones; not cumulative. */
+#define STORE_BATCH_BUCKETS 14
+typedef struct store_ops_stats {
+	uint64_t batches;        /* group-commit transactions attempted */
+	uint64_t commits;        /* ... that committed (one WAL fsync each: synchronous=FULL) */
+	uint64_t rows;           /* items the writer has finished (stored or refused) */
+	uint64_t queue_depth;    /* items handed to the writer and not finished yet */
+	uint64_t batch_hist[STORE_BATCH_BUCKETS];
+	bool storage_full;       /* intake refused: the disk is full (503 storage_full) */
+	bool writer_failing;     /* the last batch rolled back as a whole */
+	bool writer_running;     /* the writer thread was started and is not closing */
+	int schema_version;
+} store_ops_stats;
+/* Copy the figures (one lock, no I/O: cheap enough for every probe). */
+void store_ops_get(ks_store *s, store_ops_stats *out);
+/* The bucket of a batch of n items (see STORE_BATCH_BUCKETS). */
+int store_batch_bucket(int n);
+/* end issue 18 (ops) */
+
 /* ---- generic entities (teams, employees, customers, journeys, ...) ----- */
 
 /* Insert obj (already checked with model_validate) and return the stored row

@@ -45,6 +45,7 @@ MANAGER_GLOBAL = frozenset(("manager", "director", "admin"))  # issue 17 K
 # (method, pattern) -> (who may call it, status of a valid request)
 EXPECT = {
     ("GET", "/healthz"): (PUBLIC, 200),
+    ("GET", "/readyz"): (PUBLIC, 200),  # issue 18 (ops): readiness
     ("POST", "/api/v1/auth/login"): (PUBLIC, 200),
     ("POST", "/api/v1/auth/logout"): (ANY, 200),
     ("GET", "/api/v1/auth/me"): (ANY, 200),

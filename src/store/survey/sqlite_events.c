@@ -759,6 +759,10 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 	pthread_mutex_lock(&s->wq_mu);
 	s->n_batches++;
 	s->n_rows += (uint64_t)n;
+	/* issue 18 (ops): readiness and the batch-size histogram */
+	s->last_batch_failed = txerr != KS_OK;
+	s->n_commits += txerr ? 0u : 1u;
+	s->batch_hist[store_batch_bucket(n)]++;
 	pthread_mutex_unlock(&s->wq_mu);
 }
 
@@ -894,6 +898,7 @@ static ks_err sq_enqueue(ks_store *s, wq_item *it)
 	else
 		s->wq_head = it;
 	s->wq_tail = it;
+	s->n_enqueued++; /* issue 18 (ops): queue depth */
 	pthread_cond_signal(&s->wq_cv);
 	pthread_mutex_unlock(&s->wq_mu);
 	return KS_OK;

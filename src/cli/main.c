@@ -33,6 +33,8 @@
 #include "cli/cli_import_mentions.h" /* import mentions (issue 16, H1) */
 #include "cli/cli_import_kpis.h" /* import kpis (issue 17, K) */
 #include "report/report.h" /* issue 17 (X): the PDF/XLSX libraries' global state */
+#include "core/jlog.h" /* issue 18 (ops): --log-format json */
+#include "cli/cli_backup.h" /* backup, restore (issue 18) */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -67,6 +69,11 @@ typedef struct cli_opts {
 	const char *feed_proxy;
 	bool feed_allow_private;
 	const char *feed_test_public;
+	/* issue 18 (ops): docs/OPERATIONS.md */
+	const char *metrics_listen;
+	bool metrics_public;
+	bool log_json;
+	int log_fd;             /* the real stderr while jlog wraps fd 2 */
 	/* user add */
 	const char *email;
 	const char *name;
@@ -106,6 +113,9 @@ static const char *const cli_usage_main =
 	"           docs/MENTIONS.md)\n"
 	"  import   kpis --db FILE FILE   monthly values of hard KPIs per org unit\n"
 	"           (kpi,unit,period,value; docs/GOVERNANCE.md)\n"
+	"  backup   --db FILE --to FILE [--force]   copy the database while the server\n"
+	"           runs (docs/OPERATIONS.md \"Backup and restore\")\n"
+	"  restore  --from BACKUP --db FILE   put a backup in place (server stopped)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -120,6 +130,11 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --listen ADDR:PORT   IPv4 address and port, default 127.0.0.1:8080 (port 0 = any free)\n"
 		       "  --threads N          HTTP worker threads, default the number of cores\n"
 		       "  --quiet              no access log on stderr\n"
+		       "  --log-format FORMAT  text (default) or json: one JSON object per line for\n"
+		       "                       access lines and server messages (docs/OPERATIONS.md)\n"
+		       "  --metrics-listen ADDR:PORT  Prometheus metrics at GET /metrics on a second\n"
+		       "                       listener (off by default; loopback addresses only ...)\n"
+		       "  --metrics-listen-public  ... unless this is given too\n"
 		       "  --web-root DIR       folder of the web UI, served at / (default ./web; when\n"
 		       "                       it does not exist the UI is off and only the API runs)\n"
 		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT;\n"
@@ -255,6 +270,15 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			o->db = argv[++i];
 		} else if (strcmp(a, "--listen") == 0 && next && strcmp(cmd, "serve") == 0) {
 			o->listen = argv[++i];
+		} else if (strcmp(a, "--metrics-listen") == 0 && next && strcmp(cmd, "serve") == 0) {
+			o->metrics_listen = argv[++i]; /* issue 18 (ops) */
+		} else if (strcmp(a, "--metrics-listen-public") == 0 && strcmp(cmd, "serve") == 0) {
+			o->metrics_public = true;
+		} else if (strcmp(a, "--log-format") == 0 && strcmp(cmd, "serve") == 0) {
+			if (next == NULL || (strcmp(next, "json") != 0 && strcmp(next, "text") != 0))
+				return cli_usage_error(cmd, "--log-format wants text or json, got '%s'",
+						       next ? next : "");
+			o->log_json = strcmp(argv[++i], "json") == 0;
 		} else if (strcmp(a, "--threads") == 0 && strcmp(cmd, "serve") == 0) {
 			if (!cli_parse_uint(next, 1, 256, &v))
 				return cli_usage_error(cmd, "--threads wants a number 1..256, got '%s'",
@@ -709,7 +733,11 @@ static int cli_serve(const cli_opts *o)
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
 			   .routes = api_routes, .n_routes = api_n_routes, .app = &app,
 			   .authorize = api_authorize, .web_root = web ? o->web_root : NULL,
-			   .limits = &o->http_limits, .trusted = o->have_trusted ? &o->trusted : NULL};
+			   .limits = &o->http_limits, .trusted = o->have_trusted ? &o->trusted : NULL,
+			   /* issue 18 (ops) */
+			   .metrics_listen = o->metrics_listen, .metrics_public = o->metrics_public,
+			   .metrics_extra = api_metrics_extra, .log_json = o->log_json,
+			   .log_fd = o->log_fd};
 	http_server *srv = NULL;
 	if (http_start(&cfg, &srv, &e)) {
 		poll_stop(poller);
@@ -735,6 +763,10 @@ static int cli_serve(const cli_opts *o)
 	if (web)
 		fprintf(stderr, "  web UI:  http://%s:%u/ (files from %s)\n", addr, http_port(srv),
 			o->web_root);
+	if (http_metrics_port(srv)) /* issue 18 (ops) */
+		fprintf(stderr, "  metrics: http://%.*s:%u/metrics\n",
+			(int)(strrchr(o->metrics_listen, ':') - o->metrics_listen), o->metrics_listen,
+			http_metrics_port(srv));
 	/* relationship surveys (issue 16 H6): the quarterly wave, on the same
 	 * clock; without its thread the server runs on (no scheduled waves) */
 	rel_scheduler *rel_sched = NULL;
@@ -834,6 +866,11 @@ static int cli_run(int argc, char **argv)
 	/* key-driver analysis of a CSV table (issue 15) */
 	if (strcmp(cmd, "drivers") == 0)
 		return cli_drivers_run(argc - 1, argv + 1);
+	/* issue 18: backup and restore of a SQLite database */
+	if (strcmp(cmd, "backup") == 0)
+		return cli_backup_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "restore") == 0)
+		return cli_restore_run(argc - 1, argv + 1);
 	/* issue 17 (K): hard KPIs' values */
 	if (strcmp(cmd, "import") == 0 && argc > 2 && strcmp(argv[2], "kpis") == 0)
 		return cli_import_kpis_run(argc - 1, argv + 1);
@@ -875,5 +912,15 @@ static int cli_run(int argc, char **argv)
 		return cli_user(&o, sub);
 	if (strcmp(cmd, "demo") == 0)
 		return cli_demo(&o);
-	return cli_serve(&o);
+	/* issue 18 (ops): --log-format json wraps stderr for the whole run */
+	jlog *jl = NULL;
+	if (o.log_json) {
+		ks_error e;
+		if (jlog_start(&jl, &e))
+			return cli_fail(&e);
+		o.log_fd = jlog_fd(jl);
+	}
+	int serve_rc = cli_serve(&o);
+	jlog_stop(jl);
+	return serve_rc;
 }

@@ -839,7 +839,9 @@ ks_err http_start(const http_config *cfg, http_server **out, ks_error *e)
 	unsigned mhd_limit = srv->lim.connections + srv->lim.connections / 2;
 	http_fd_room(&srv->lim, mhd_limit);
 	mhd_limit = srv->lim.connections + srv->lim.connections / 2;
-	err = http_prom_new(cfg->routes, cfg->n_routes, &srv->prom, e); /* issue 18 (ops) */
+	/* issue 18 (ops): counted only when someone can read the counts */
+	if (cfg->metrics_listen)
+		err = http_prom_new(cfg->routes, cfg->n_routes, &srv->prom, e);
 	if (!err && cfg->web_root)
 		err = http_static_open(cfg->web_root, &srv->web, e);
 	if (!err)

@@ -74,6 +74,7 @@ typedef struct cli_opts {
 	bool metrics_public;
 	bool log_json;
 	int log_fd;             /* the real stderr while jlog wraps fd 2 */
+	long ready_sched_max;   /* /readyz: scheduler stalled after S seconds (0 = 30) */
 	/* user add */
 	const char *email;
 	const char *name;
@@ -135,6 +136,8 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --metrics-listen ADDR:PORT  Prometheus metrics at GET /metrics on a second\n"
 		       "                       listener (off by default; loopback addresses only ...)\n"
 		       "  --metrics-listen-public  ... unless this is given too\n"
+		       "  --ready-scheduler-max S  /readyz says scheduler_stalled when its last pass\n"
+		       "                       ended more than S seconds ago (default 30)\n"
 		       "  --web-root DIR       folder of the web UI, served at / (default ./web; when\n"
 		       "                       it does not exist the UI is off and only the API runs)\n"
 		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT;\n"
@@ -274,6 +277,11 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 			o->metrics_listen = argv[++i]; /* issue 18 (ops) */
 		} else if (strcmp(a, "--metrics-listen-public") == 0 && strcmp(cmd, "serve") == 0) {
 			o->metrics_public = true;
+		} else if (strcmp(a, "--ready-scheduler-max") == 0 && strcmp(cmd, "serve") == 0) {
+			if (!cli_parse_uint(next, 1, 86400, &o->ready_sched_max))
+				return cli_usage_error(cmd, "--ready-scheduler-max wants seconds 1..86400, got '%s'",
+						       next ? next : "");
+			i++;
 		} else if (strcmp(a, "--log-format") == 0 && strcmp(cmd, "serve") == 0) {
 			if (next == NULL || (strcmp(next, "json") != 0 && strcmp(next, "text") != 0))
 				return cli_usage_error(cmd, "--log-format wants text or json, got '%s'",
@@ -716,6 +724,7 @@ static int cli_serve(const cli_opts *o)
 		       .tz = tz, .guard = guard,
 		       .invite = &icfg /* administration (issue 13): reset mails, SMTP test */};
 	app.poller = poller; /* pollers (issue 16 H2): "run now" */
+	app.ready_sched_max_s = (int)o->ready_sched_max; /* issue 18 (ops) */
 	/* Without memory for the cache every request builds its own tables. */
 	if (dc_cache_new(&app.disclose) != KS_OK)
 		app.disclose = NULL;

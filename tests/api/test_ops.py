@@ -10,10 +10,11 @@ small tmpfs filled with zeros (as in test_flood.py).
 import json
 import os
 import secrets
-import sqlite3
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -238,6 +239,80 @@ def test_disk_full(t):
         os.rmdir(d)
 
 
+class Blackhole:
+    """An SMTP server that accepts connections and never says a word: the
+    scheduler's mail pass waits on it (the mail timeout is 30 s)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.thread = threading.Thread(target=self.accept, daemon=True)
+        self.thread.start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def wait_readyz(srv, want_status, timeout):
+    deadline = time.time() + timeout
+    st, b = None, None
+    while time.time() < deadline:
+        st, _, b = srv.request("GET", "/readyz", auth=False)
+        if st == want_status:
+            break
+        time.sleep(0.2)
+    return st, b
+
+
+def test_scheduler_stalled(t):
+    bh = Blackhole()
+    srv = ks.Server(t, args=["--smtp", "smtp://127.0.0.1:%d" % bh.port, "--ready-scheduler-max", "2"])
+    try:
+        srv.start()
+        st, _, b = srv.request("GET", "/readyz", auth=False)
+        t.eq(st, 200, "scheduler: /readyz 200 while nothing is due")
+        survey = srv.create("surveys", {"name": "Na contact ops", "questions": ks.survey_questions()})
+        journey = srv.create("journeys", {"name": "Reis ops"})
+        tp = srv.create("touchpoints", {"journey_id": journey["id"], "name": "Contactmoment ops", "position": 1,
+                                        "survey_id": survey["id"]})
+        st, _, rule = srv.request("PUT", "/api/v1/touchpoints/%d/rule" % tp["id"],
+                                  {"delay_minutes": 0, "quiet_start_hour": 0, "quiet_end_hour": 0})
+        t.eq(st, 200, "scheduler: rule without delay or quiet hours -> 200")
+        cust = srv.create("customers", {"external_id": ks.uniq("C-ops"), "name": "Klant ops",
+                                        "email": "ops@example.org", "language": "nl"})
+        st, _, c = srv.post("/api/v1/contacts", {"customer_id": cust["id"], "touchpoint_id": tp["id"],
+                                                 "channel": "phone"})
+        t.check(st == 201 and (c.get("invitation") or {}).get("decision") == "created",
+                "scheduler: a contact with an invitation due now", ks.got(st, c))
+        # the pass now waits on the silent SMTP server (up to 30 s)
+        st, b = wait_readyz(srv, 503, 15)
+        t.check(st == 503 and "scheduler_stalled" in (b or {}).get("reasons", []),
+                "scheduler stuck in a mail pass: /readyz -> 503 reasons [scheduler_stalled]", ks.got(st, b))
+        st, _, _ = srv.request("GET", "/healthz", auth=False)
+        t.eq(st, 200, "scheduler stuck: /healthz stays 200")
+        bh.close()  # the SMTP connection ends: the pass records a temporary failure and ends
+        st, b = wait_readyz(srv, 200, 15)
+        t.check(st == 200 and b.get("reasons") == [], "SMTP gone: the pass ends, /readyz -> 200 again", ks.got(st, b))
+        srv.stop("scheduler: server exits 0 on SIGTERM")
+    finally:
+        bh.close()
+        srv.kill()
+        srv.cleanup()
+
+
 def main(t):
     mport = ks.free_port()
     srv = ks.Server(t, args=["--metrics-listen", "127.0.0.1:%d" % mport, "--log-format", "json"])
@@ -252,6 +327,7 @@ def main(t):
         srv.cleanup()
     test_public_refused(t)
     test_disk_full(t)
+    test_scheduler_stalled(t)
 
 
 ks.run(main, start_server=False)

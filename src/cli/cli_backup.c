@@ -43,8 +43,11 @@ static int bk_int_opt(const char *cmd, const char *usage, const char *name, cons
 
 static void bk_print(const char *verb, const char *file, const store_backup_info *in)
 {
-	printf("%s %s: schema version %d, %lld pages of %d bytes, integrity ok, %.2f s\n", verb, file,
+	printf("%s %s: schema version %d, %lld pages of %d bytes, integrity ok, %.2f s", verb, file,
 	       in->schema_version, (long long)in->pages, in->page_size, in->seconds);
+	if (in->copy_seconds > 0)
+		printf(" (copy %.2f s, check %.2f s)", in->copy_seconds, in->seconds - in->copy_seconds);
+	printf("\n");
 	for (int i = 0; i < STORE_BACKUP_N_TABLES; i++)
 		if (in->rows[i] >= 0)
 			printf("  %-12s %lld\n", store_backup_tables[i], (long long)in->rows[i]);

@@ -298,6 +298,7 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
 	}
 	err = bk_copy(from, to, opt, info, src, e);
 	sqlite3_exec(from, "COMMIT", NULL, NULL, NULL);
+	double copied = bk_now() - t0;
 	/* The copy carries the source's WAL flag; a backup is one file that
 	 * opens read-only without -wal and -shm beside it. The server turns
 	 * WAL on again when it opens a restored copy. */
@@ -311,6 +312,7 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
 	int steps = info->steps;
 	err = bk_check(tmp, "dst", dst, info, e);
 	info->steps = steps;
+	info->copy_seconds = copied;
 	if (!err && info->schema_version != version)
 		err = ks_fail(e, KS_ERR_INTERNAL, "dst", "%s: schema version %d, the source's is %d", dst,
 			      info->schema_version, version);

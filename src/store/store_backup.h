@@ -24,6 +24,7 @@ typedef struct store_backup_info {
 	int page_size;
 	int steps;                              /* sqlite3_backup_step calls */
 	double seconds;                         /* wall clock of the copy and its checks */
+	double copy_seconds;                    /* of which the copy (the snapshot held) */
 } store_backup_info;
 
 /* How gently a backup reads: step_pages pages per sqlite3_backup_step and

@@ -316,8 +316,16 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
 	if (!err && info->schema_version != version)
 		err = ks_fail(e, KS_ERR_INTERNAL, "dst", "%s: schema version %d, the source's is %d", dst,
 			      info->schema_version, version);
-	if (!err)
+	if (!err && store_holder_pid(dst) > 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "dst", "%s: a running process holds this database open", dst);
+	if (!err) {
+		/* A -wal left beside the name (an old database's) would be
+		 * replayed onto the backup when it is opened. */
+		bk_unlink_side(dst, "-wal");
+		bk_unlink_side(dst, "-shm");
+		bk_unlink_side(dst, "-journal");
 		err = bk_install(tmp, dst, force, "dst", e);
+	}
 	if (!err) {
 		free(tmp);
 		tmp = NULL;

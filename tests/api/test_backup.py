@@ -300,6 +300,38 @@ def check_restore_refusals(t, srv, f, backup, target, work):
     t.eq(db_counts(target), db_counts(backup), "... the database now holds the backup's rows")
 
 
+def check_restore_older(t, work):
+    """A backup of the schema before the newest (built here from the tree's
+    migration files, all but the last) restores, and the server migrates it."""
+    files = sorted(glob.glob(os.path.join(ks.REPO, "src/store/migrations/[0-9][0-9][0-9]_*.sql")))
+    old = os.path.join(work, "older.db")
+    c = sqlite3.connect(old)
+    for path in files[:-1]:
+        with open(path) as fh:
+            c.executescript("BEGIN;\n" + fh.read() + "\n;COMMIT;")
+    c.execute("PRAGMA user_version=%d" % (ks.schema_version() - 1))
+    c.commit()
+    c.close()
+    target = os.path.join(work, "older-restored", "ks.db")
+    os.makedirs(os.path.dirname(target))
+    rc, out, err = ks.run_cli(["restore", "--from", old, "--db", target])
+    t.eq((rc, err), (0, ""), "restore of a backup one schema version older exits 0")
+    t.check("schema version %d," % (ks.schema_version() - 1) in out, "... printing its (older) version", out)
+    srv2 = ks.Server(t, db=target)
+    try:
+        hz = srv2.start()
+        t.healthz(hz, "a server on the restored older database migrates it to the tree's schema")
+        srv2.stop("the server on the migrated database exits 0 on SIGTERM")
+    finally:
+        srv2.cleanup()
+    c = sqlite3.connect("file:%s?mode=ro" % target, uri=True)
+    try:
+        t.eq(c.execute("PRAGMA user_version").fetchone()[0], ks.schema_version(),
+             "the restored file is at the tree's schema version after the server opened it")
+    finally:
+        c.close()
+
+
 def check_sigkill(t, srv, work):
     dest = os.path.join(work, "killed", "k.db")
     os.makedirs(os.path.dirname(dest))
@@ -333,6 +365,7 @@ def main(t, srv):
         check_backup_refusals(t, srv, backup, work)
         if target:
             check_restore_refusals(t, srv, f, backup, target, work)
+        check_restore_older(t, work)
         check_sigkill(t, srv, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

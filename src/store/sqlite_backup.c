@@ -266,7 +266,9 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
 	memset(info, 0, sizeof *info);
 	double t0 = bk_now();
 	bool force = opt && opt->force;
-	struct stat sb;
+	struct stat sb, ss;
+	if (stat(dst, &sb) == 0 && stat(src, &ss) == 0 && sb.st_dev == ss.st_dev && sb.st_ino == ss.st_ino)
+		return ks_fail(e, KS_ERR_CONFLICT, "dst", "%s: is the database itself", dst);
 	if (!force && stat(dst, &sb) == 0)
 		return ks_fail(e, KS_ERR_CONFLICT, "dst", "%s: exists (use --force to replace it)", dst);
 	if (stat(dst, &sb) == 0 && store_holder_pid(dst) > 0)
@@ -396,6 +398,18 @@ ks_err store_restore(const char *backup, const char *db, store_backup_info *info
 	if (stat(backup, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return ks_fail(e, KS_ERR_IO, "backup", "%s: %s", backup,
 			       stat(backup, &sb) != 0 ? strerror(errno) : "not a regular file");
+	struct stat ds, ws;
+	if (stat(db, &ds) == 0 && ds.st_dev == sb.st_dev && ds.st_ino == sb.st_ino)
+		return ks_fail(e, KS_ERR_CONFLICT, "db", "%s: is the backup itself", db);
+	/* The byte copy below takes the main file only: a backup is one file
+	 * (klantstem backup writes it so); a -wal beside it holds commits the
+	 * copy would lose. */
+	char side[4096];
+	if (snprintf(side, sizeof side, "%s-wal", backup) < (int)sizeof side && stat(side, &ws) == 0 &&
+	    ws.st_size > 0)
+		return ks_fail(e, KS_ERR_INVALID, "backup",
+			       "%s: has a -wal beside it (a database in use?); take a copy with klantstem backup",
+			       backup);
 	long pid = store_holder_pid(db);
 	if (pid > 0)
 		return ks_fail(e, KS_ERR_CONFLICT, "db",

@@ -743,6 +743,16 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 	sq_text_buf_free(&tb);
 	if (full || txerr == KS_ERR_STORAGE_FULL)
 		sq_storage_failed(s, KS_ERR_STORAGE_FULL);
+	pthread_mutex_lock(&s->wq_mu);
+	s->n_batches++;
+	s->n_rows += (uint64_t)n;
+	/* issue 18 (ops): readiness and the batch-size histogram; counted
+	 * before the callbacks answer, so a client that has its reply sees the
+	 * batch in /readyz and the metrics */
+	s->last_batch_failed = txerr != KS_OK;
+	s->n_commits += txerr ? 0u : 1u;
+	s->batch_hist[store_batch_bucket(n)]++;
+	pthread_mutex_unlock(&s->wq_mu);
 	i = 0;
 	for (wq_item *it = batch, *next; it; it = next, i++) {
 		next = it->next;
@@ -756,14 +766,6 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 		free(it);
 	}
 	free(res);
-	pthread_mutex_lock(&s->wq_mu);
-	s->n_batches++;
-	s->n_rows += (uint64_t)n;
-	/* issue 18 (ops): readiness and the batch-size histogram */
-	s->last_batch_failed = txerr != KS_OK;
-	s->n_commits += txerr ? 0u : 1u;
-	s->batch_hist[store_batch_bucket(n)]++;
-	pthread_mutex_unlock(&s->wq_mu);
 }
 
 static void *sq_writer_main(void *arg)

@@ -44,18 +44,54 @@ static double bk_now(void)
 
 long store_holder_pid(const char *db)
 {
-	char shm[4096];
-	if (snprintf(shm, sizeof shm, "%s-shm", db) >= (int)sizeof shm)
+	char shm[4096], wal[4096];
+	if (snprintf(shm, sizeof shm, "%s-shm", db) >= (int)sizeof shm ||
+	    snprintf(wal, sizeof wal, "%s-wal", db) >= (int)sizeof wal) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* Read-only is enough for F_GETLK, and a -shm owned by another user
+	 * (mode 0644) still opens; O_NONBLOCK so that a FIFO cannot hang us. */
+	int fd = open(shm, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return -1; /* cannot tell: never guess "nobody" */
+		/* No -shm but a log with frames: a server may hold an unlinked
+		 * -shm, or a crash left the log; either way it is not ours to drop. */
+		struct stat ws;
+		if (stat(wal, &ws) == 0 && ws.st_size > 0) {
+			errno = EBUSY;
+			return -1;
+		}
 		return 0;
-	int fd = open(shm, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
+	}
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = BK_SHM_DMS, .l_len = 1};
 	long pid = 0;
-	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+	if (fcntl(fd, F_GETLK, &fl) != 0) {
+		int en = errno;
+		close(fd);
+		errno = en;
+		return -1;
+	}
+	if (fl.l_type != F_UNLCK)
 		pid = fl.l_pid > 0 ? (long)fl.l_pid : 1;
 	close(fd);
 	return pid;
+}
+
+/* KS_OK when nobody holds db open; else the refusal naming why. */
+static ks_err bk_not_held(const char *db, const char *field, ks_error *e)
+{
+	long pid = store_holder_pid(db);
+	if (pid > 0)
+		return ks_fail(e, KS_ERR_CONFLICT, field,
+			       "%s: process %ld holds the database open (a running server?); stop it first", db, pid);
+	if (pid < 0)
+		return ks_fail(e, KS_ERR_CONFLICT, field,
+			       "%s: cannot tell whether a server holds it (%s-shm: %s); stop the server and check "
+			       "its -wal and -shm",
+			       db, db, errno == EBUSY ? "missing beside a non-empty -wal" : strerror(errno));
+	return KS_OK;
 }
 
 /* The directory of path, for temporary files and its fsync; caller frees. */
@@ -208,7 +244,8 @@ static ks_err bk_install(const char *tmp, const char *final, bool replace, const
 		return err;
 	if (replace) {
 		if (rename(tmp, final) != 0)
-			return ks_fail(e, KS_ERR_IO, field, "%s: %s", final, strerror(errno));
+			return ks_fail(e, KS_ERR_IO, field, "%s: renaming the checked copy %s onto it: %s", final,
+				       tmp, strerror(errno));
 	} else {
 		/* link fails with EEXIST when the name appeared meanwhile */
 		if (link(tmp, final) != 0) {
@@ -271,8 +308,11 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
 		return ks_fail(e, KS_ERR_CONFLICT, "dst", "%s: is the database itself", dst);
 	if (!force && stat(dst, &sb) == 0)
 		return ks_fail(e, KS_ERR_CONFLICT, "dst", "%s: exists (use --force to replace it)", dst);
-	if (stat(dst, &sb) == 0 && store_holder_pid(dst) > 0)
-		return ks_fail(e, KS_ERR_CONFLICT, "dst", "%s: a running process holds this database open", dst);
+	if (stat(dst, &sb) == 0) {
+		ks_err held = bk_not_held(dst, "dst", e);
+		if (held)
+			return held;
+	}
 	sqlite3 *from = NULL, *to = NULL;
 	char *tmp = NULL;
 	ks_err err = KS_OK;
@@ -318,8 +358,8 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
 	if (!err && info->schema_version != version)
 		err = ks_fail(e, KS_ERR_INTERNAL, "dst", "%s: schema version %d, the source's is %d", dst,
 			      info->schema_version, version);
-	if (!err && store_holder_pid(dst) > 0)
-		err = ks_fail(e, KS_ERR_CONFLICT, "dst", "%s: a running process holds this database open", dst);
+	if (!err && stat(dst, &sb) == 0)
+		err = bk_not_held(dst, "dst", e);
 	if (!err) {
 		/* A -wal left beside the name (an old database's) would be
 		 * replayed onto the backup when it is opened. */
@@ -377,17 +417,47 @@ done:
 	return err;
 }
 
-/* Fold the old database's WAL into it and drop its -wal and -shm, so that
- * no stale log is replayed onto the restored file. Nobody holds it open
- * (checked by the caller). */
-static void bk_retire_old(const char *db)
+/* Fold the old database's WAL into it, so that its -wal may go. A failed
+ * checkpoint with frames in the log refuses: someone may still need them. */
+static ks_err bk_retire_old(const char *db, ks_error *e)
 {
 	sqlite3 *c = NULL;
-	if (sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
-		sqlite3_exec(c, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	int rc = sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE, NULL);
+	int log = -1, ck = -1;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ck);
+	char msg[200];
+	snprintf(msg, sizeof msg, "%s", rc == SQLITE_OK ? "" : c ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
 	sqlite3_close(c);
-	bk_unlink_side(db, "-wal");
-	bk_unlink_side(db, "-shm");
+	if (rc == SQLITE_OK && (log < 0 || ck >= log))
+		return KS_OK;
+	/* An old file that is no database (the reason for a restore) has no
+	 * log to lose: only frames in a -wal make the failure matter. */
+	char wal[4096];
+	struct stat ws;
+	if (snprintf(wal, sizeof wal, "%s-wal", db) < (int)sizeof wal && stat(wal, &ws) != 0)
+		return KS_OK;
+	if (ws.st_size == 0)
+		return KS_OK;
+	return ks_fail(e, KS_ERR_CONFLICT, "db",
+		       "%s: cannot checkpoint its -wal (%s); nothing replaced: stop whatever uses it", db,
+		       msg[0] ? msg : "incomplete");
+}
+
+/* The restored file keeps the replaced one's owner and mode: the server's
+ * user must still open it after a root-run restore. */
+static ks_err bk_keep_owner(const char *tmp, const struct stat *old, const char *db, ks_error *e)
+{
+	struct stat ts;
+	if (stat(tmp, &ts) != 0)
+		return ks_fail(e, KS_ERR_IO, "db", "%s: %s", tmp, strerror(errno));
+	if ((ts.st_uid != old->st_uid || ts.st_gid != old->st_gid) && chown(tmp, old->st_uid, old->st_gid) != 0)
+		return ks_fail(e, KS_ERR_IO, "db", "%s: cannot give the restored file the owner %ld:%ld: %s", db,
+			       (long)old->st_uid, (long)old->st_gid, strerror(errno));
+	if (chmod(tmp, old->st_mode & 07777) != 0)
+		return ks_fail(e, KS_ERR_IO, "db", "%s: cannot give the restored file mode %04o: %s", db,
+			       (unsigned)(old->st_mode & 07777), strerror(errno));
+	return KS_OK;
 }
 
 ks_err store_restore(const char *backup, const char *db, store_backup_info *info, ks_error *e)
@@ -410,13 +480,11 @@ ks_err store_restore(const char *backup, const char *db, store_backup_info *info
 		return ks_fail(e, KS_ERR_INVALID, "backup",
 			       "%s: has a -wal beside it (a database in use?); take a copy with klantstem backup",
 			       backup);
-	long pid = store_holder_pid(db);
-	if (pid > 0)
-		return ks_fail(e, KS_ERR_CONFLICT, "db",
-			       "%s: process %ld holds the database open (a running server?); stop it first", db,
-			       pid);
+	ks_err err = bk_not_held(db, "db", e);
+	if (err)
+		return err;
 	char *tmp = NULL;
-	ks_err err = bk_temp_beside(db, "db", &tmp, e);
+	err = bk_temp_beside(db, "db", &tmp, e);
 	if (!err)
 		err = bk_copy_file(backup, tmp, e);
 	if (!err)
@@ -425,13 +493,19 @@ ks_err store_restore(const char *backup, const char *db, store_backup_info *info
 		err = ks_fail(e, KS_ERR_INVALID, "backup",
 			      "%s: schema version %d is newer than this klantstem's %d; restore with a newer "
 			      "klantstem", backup, info->schema_version, store_n_migrations);
-	if (!err && (pid = store_holder_pid(db)) > 0) /* started while we copied */
-		err = ks_fail(e, KS_ERR_CONFLICT, "db",
-			      "%s: process %ld holds the database open (a running server?); stop it first", db,
-			      pid);
+	if (!err) /* started while we copied */
+		err = bk_not_held(db, "db", e);
+	bool exists = stat(db, &ds) == 0;
+	if (!err && exists)
+		err = bk_keep_owner(tmp, &ds, db, e);
+	if (!err && exists)
+		err = bk_retire_old(db, e);
 	if (!err) {
-		if (stat(db, &sb) == 0)
-			bk_retire_old(db);
+		/* Always, also when the main file is gone: a -wal left beside the
+		 * name would be replayed onto the restored file. */
+		bk_unlink_side(db, "-wal");
+		bk_unlink_side(db, "-shm");
+		bk_unlink_side(db, "-journal");
 		err = bk_install(tmp, db, true, "db", e);
 	}
 	if (!err) {

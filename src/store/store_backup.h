@@ -52,13 +52,18 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
  * import); a backup that fails integrity_check, is not a klantstem
  * database or has a newer schema than this binary is refused
  * (KS_ERR_INVALID) and db is left untouched. An older schema is migrated
- * on the next open. The old db's WAL is folded in and its -wal/-shm
- * removed before the checked copy is renamed over it. e->field names the
- * file at fault ("backup" or "db"). */
+ * on the next open. Also refused (KS_ERR_CONFLICT) when it cannot tell
+ * whether db is held (its -shm unreadable, or missing beside a non-empty
+ * -wal) or the old db's WAL cannot be checkpointed. The checked copy gets
+ * the old db's owner and mode; a -wal/-shm/-journal beside db is removed
+ * (also when db itself is gone) before the copy is renamed over it.
+ * e->field names the file at fault ("backup" or "db"). */
 ks_err store_restore(const char *backup, const char *db, store_backup_info *info, ks_error *e);
 
 /* When another process holds the SQLite database at db open, its pid (> 0);
- * 0 when none does or db is not in WAL mode with a -shm file. */
+ * 0 when none does (no -shm and no non-empty -wal, or an unlocked -shm);
+ * -1 with errno set when it cannot tell (the -shm cannot be opened or
+ * locked, or it is missing beside a non-empty -wal: errno EBUSY). */
 long store_holder_pid(const char *db);
 
 #endif

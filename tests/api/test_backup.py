@@ -202,6 +202,7 @@ def check_backup_refusals(t, srv, backup, work):
     c.close()
     shutil.copyfile(backup, os.path.join(work, "stale-main"))
     os.replace(os.path.join(work, "stale-wal"), backup + "-wal")
+    open(backup + "-shm", "wb").close()  # as a crash leaves it (no -shm beside a -wal: refused)
     os.unlink(os.path.join(work, "stale-main"))
     rc, out, err = ks.run_cli(["backup", "--db", srv.db, "--to", backup, "--force"])
     t.eq(rc, 0, "backup --force onto an existing file exits 0")
@@ -304,13 +305,68 @@ def check_restore_refusals(t, srv, f, backup, target, work):
     rc, out, err = ks.run_cli(["restore", "--from", os.path.join(work, "absent.bak"), "--db", target])
     t.eq(rc, 1, "restore from a missing file exits 1")
     # restore over an existing (stopped) database with a stale -wal beside it
+    # (and the -shm a crash leaves: without it a non-empty -wal is refused)
     with open(target + "-wal", "wb") as fh:
         fh.write(b"stale")
+    open(target + "-shm", "wb").close()
     rc, out, err = ks.run_cli(["restore", "--from", backup, "--db", target])
     t.eq((rc, err), (0, ""), "restore over a stopped database exits 0")
     t.check(not os.path.exists(target + "-wal") and not os.path.exists(target + "-shm"),
             "... and removes the old database's -wal and -shm", os.listdir(d))
     t.eq(db_counts(target), db_counts(backup), "... the database now holds the backup's rows")
+
+
+def check_restore_sides(t, backup, target, work):
+    """What lies beside the target: a leftover log when the main file is
+    gone, a -shm that cannot be read, a -wal without -shm; owner and mode."""
+    want = db_counts(backup)
+    # 1. the main file gone, the old database's -wal (it deletes every response) and -shm left
+    gone = os.path.join(work, "gone", "ks.db")
+    os.makedirs(os.path.dirname(gone))
+    shutil.copyfile(backup, gone)
+    c = sqlite3.connect(gone)
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute("PRAGMA wal_autocheckpoint=0")
+    c.execute("DELETE FROM responses")
+    c.commit()
+    shutil.copyfile(gone + "-wal", gone + ".aside-wal")
+    shutil.copyfile(gone + "-shm", gone + ".aside-shm")
+    c.close()
+    os.unlink(gone)
+    os.replace(gone + ".aside-wal", gone + "-wal")
+    os.replace(gone + ".aside-shm", gone + "-shm")
+    t.check(os.path.getsize(gone + "-wal") > 0, "(the leftover -wal holds frames)", os.path.getsize(gone + "-wal"))
+    rc, out, err = ks.run_cli(["restore", "--from", backup, "--db", gone])
+    t.eq((rc, err), (0, ""), "restore where only a leftover -wal and -shm remain exits 0")
+    t.check(not os.path.exists(gone + "-wal") and not os.path.exists(gone + "-shm"),
+            "... removing the leftover -wal and -shm", os.listdir(os.path.dirname(gone)))
+    t.eq(db_counts(gone), want, "... and the leftover log is not replayed: the backup's rows (%d responses)"
+         % want["responses"])
+    # 2. a -shm that cannot be opened (here a symlink loop: ELOOP) - cannot tell who holds it
+    h = sha(target)
+    with open(target + "-wal", "wb") as fh:
+        fh.write(b"w" * 4096)
+    os.symlink(os.path.basename(target) + "-shm", target + "-shm")
+    rc, out, err = ks.run_cli(["restore", "--from", backup, "--db", target])
+    t.eq(rc, 1, "restore when the -shm cannot be opened exits 1")
+    t.check("%s: cannot tell whether a server holds it" % target in err, "... saying it cannot tell", err)
+    t.eq((sha(target), os.path.getsize(target + "-wal")), (h, 4096), "... the database and its -wal untouched")
+    os.unlink(target + "-shm")
+    # 3. no -shm but a non-empty -wal (a server holding an unlinked -shm, or a crash)
+    rc, out, err = ks.run_cli(["restore", "--from", backup, "--db", target])
+    t.eq(rc, 1, "restore with a non-empty -wal and no -shm exits 1")
+    t.check("missing beside a non-empty -wal" in err and target in err, "... saying so", err)
+    t.eq((sha(target), os.path.getsize(target + "-wal")), (h, 4096), "... the database and its -wal untouched")
+    os.unlink(target + "-wal")
+    # 4. owner and mode of the replaced file are kept
+    os.chown(target, 4321, 4322)
+    os.chmod(target, 0o640)
+    rc, out, err = ks.run_cli(["restore", "--from", backup, "--db", target])
+    t.eq((rc, err), (0, ""), "restore over a database owned by 4321:4322, mode 0640, exits 0")
+    st = os.stat(target)
+    t.eq((st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)), (4321, 4322, "0o640"),
+         "... and the restored file keeps that owner and mode")
+    t.eq(db_counts(target), want, "... holding the backup's rows")
 
 
 def check_restore_older(t, work):
@@ -378,6 +434,10 @@ def main(t, srv):
         check_backup_refusals(t, srv, backup, work)
         if target:
             check_restore_refusals(t, srv, f, backup, target, work)
+            if os.geteuid() == 0:
+                check_restore_sides(t, backup, target, work)
+            else:
+                t.check(False, "check_restore_sides needs root (chown)", os.geteuid())
         check_restore_older(t, work)
         check_sigkill(t, srv, work)
     finally:

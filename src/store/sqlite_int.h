@@ -100,6 +100,8 @@ struct ks_store {
 	uint64_t n_enqueued, n_commits;
 	uint64_t batch_hist[STORE_BATCH_BUCKETS]; /* batches by size, see store.h */
 	bool last_batch_failed;  /* the last batch rolled back as a whole */
+	uint64_t ops_fail_batches; /* n_batches when a probe first saw that failure */
+	int64_t ops_fail_ms;       /* ... and when (clock_mono_ms) */
 	/* end issue 18 (ops) */
 	/* open-link guard (issue 11): a full disk. The writer refuses intake
 	 * (KS_ERR_STORAGE_FULL) instead of failing every batch, and frees the

@@ -75,11 +75,16 @@ typedef struct store_ops_stats {
 	uint64_t queue_depth;    /* items handed to the writer and not finished yet */
 	uint64_t batch_hist[STORE_BATCH_BUCKETS];
 	bool storage_full;       /* intake refused: the disk is full (503 storage_full) */
-	bool writer_failing;     /* the last batch rolled back as a whole */
+	bool writer_failing;     /* the last batch rolled back as a whole, under
+				    STORE_WRITER_FAIL_HOLD_MS ago (as first seen by a probe) */
 	bool writer_running;     /* the writer thread was started and is not closing */
 	int schema_version;
 } store_ops_stats;
-/* Copy the figures (one lock, no I/O: cheap enough for every probe). */
+/* A failed last batch stops counting as "failing" after this long without
+ * another: a drained node with no writes would otherwise never be ready. */
+#define STORE_WRITER_FAIL_HOLD_MS 10000
+/* Copy the figures (one lock; while the disk is full also one statvfs, so
+ * that a node with space back is ready without waiting for a write). */
 void store_ops_get(ks_store *s, store_ops_stats *out);
 /* The bucket of a batch of n items (see STORE_BATCH_BUCKETS). */
 int store_batch_bucket(int n);

@@ -228,10 +228,20 @@ def test_disk_full(t):
         smp, _ = samples(txt)
         t.eq(val(smp, "klantstem_store_storage_full"), 1, "disk full: klantstem_store_storage_full 1")
         os.unlink(os.path.join(d, "filler"))
+        # a drained node gets no writes: readiness must come back from probes alone
+        st, _, b = srv.request("GET", "/readyz", auth=False)
+        t.check(st == 503 and "storage_full" not in b.get("reasons", []),
+                "space back, no write yet: the first /readyz no longer says storage_full", ks.got(st, b))
+        t0 = time.time()
+        st, b = wait_readyz(srv, 200, 20)
+        t.check(st == 200 and b.get("reasons") == [],
+                "space back, no write: /readyz -> 200 once the failed batch is 10 s old", ks.got(st, b))
+        t.check(8 <= time.time() - t0 <= 20, "... after about 10 s (writer_failing held that long)",
+                time.time() - t0)
         st, _, b = srv.post("/api/v1/responses", dict(resp, client_key="after-full"))
         t.eq(st, 201, "space back: the next write -> 201")
         st, _, b = srv.request("GET", "/readyz", auth=False)
-        t.check(st == 200 and b.get("reasons") == [], "space back: /readyz -> 200 again", ks.got(st, b))
+        t.check(st == 200 and b.get("reasons") == [], "space back: /readyz -> 200 after the write", ks.got(st, b))
         srv.stop("disk full: server exits 0 on SIGTERM")
     finally:
         srv.kill()

@@ -5,8 +5,12 @@
  * The server's messages are written with fprintf(stderr, ...) all over
  * the code base; rather than touch each, jlog_start puts a pipe in place
  * of file descriptor 2 and a thread turns every line written there into a
- * JSON object on the real stderr (level "error" when the line speaks of a
- * failure — "error", "fail", "cannot" — else "info"). Access lines are
+ * JSON object on the real stderr (level "error" when a whole word of the
+ * line, in any case, speaks of a failure — "error", "fatal", "failed",
+ * "cannot", ... but not "0 failed" — else "info"). A piece longer than
+ * 4096 bytes is cut at a UTF-8 boundary. Sanitizer reports go to the real
+ * stderr directly; at exit() and on SIGABRT (SIGSEGV/SIGBUS without a
+ * sanitizer) what is left in the pipe is passed on. Access lines are
  * written as JSON straight to the real stderr (jlog_fd), not re-wrapped.
  * Text that is not UTF-8 is cleaned (utf8_clean) before it is quoted.
  */

@@ -34,9 +34,18 @@ struct invite_scheduler {
 	invite_pass_hook hook;     /* issue 17 (D): digests; NULL = none */
 	void *hook_arg;
 	/* issue 18 (ops): monotonic ms when the last pass ended (the start
-	 * until then), for /readyz and the scheduler-lag metric */
+	 * until then), for /readyz and the scheduler-lag metric; also moved
+	 * on by each message or webhook a pass finishes (sched_beat) */
 	_Atomic int64_t last_pass_ms;
 };
+
+/* issue 18 (ops) review: a heartbeat per item, so that a long pass that
+ * makes progress (a thousand invitations to a slow relay) does not read
+ * as stalled; one stuck on a single item still does. */
+static void sched_beat(invite_scheduler *sc)
+{
+	atomic_store(&sc->last_pass_ms, clock_mono_ms());
+}
 
 /* The survey's NPS question in the customer's language, for the one-click
  * scale in the mail. */
@@ -104,6 +113,7 @@ static mail_outcome sched_deliver(invite_scheduler *sc, const char *to, ks_err c
 	else
 		snprintf(detail, n, "cannot compose: %.200s", ce->message);
 	buf_free(msg);
+	sched_beat(sc); /* issue 18 (ops) review */
 	return outcome;
 }
 
@@ -309,6 +319,7 @@ static ks_err sched_webhook_pass(invite_scheduler *sc, int64_t now, invite_pass_
 		ks_err rc = webhook_post(sc->cfg.webhook_url, sc->cfg.webhook_secret, jobs[i].event,
 					 jobs[i].payload, now, 10, &status, detail, sizeof detail);
 		(*(rc == KS_OK ? &st->webhooks_sent : &st->webhooks_failed))++;
+		sched_beat(sc); /* issue 18 (ops) review */
 		if (!err)
 			err = store_webhook_record(sc->store, &jobs[i], rc == KS_OK, status, now, e);
 		free(jobs[i].payload);

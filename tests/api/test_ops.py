@@ -20,6 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ks  # noqa: E402
+import smtp_sink  # noqa: E402
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
@@ -323,6 +324,45 @@ def test_scheduler_stalled(t):
         srv.cleanup()
 
 
+def test_long_healthy_pass(t):
+    """A pass that sends mail after mail to a slow relay (1 s each) makes
+    progress: /readyz stays 200 with --ready-scheduler-max 2 throughout."""
+    sink = smtp_sink.Sink(delay=1.0)
+    sink.start()
+    srv = ks.Server(t, args=["--smtp", sink.url, "--ready-scheduler-max", "2"])
+    try:
+        srv.start()
+        survey = srv.create("surveys", {"name": "Lange ronde", "questions": ks.survey_questions()})
+        journey = srv.create("journeys", {"name": "Reis lang"})
+        tp = srv.create("touchpoints", {"journey_id": journey["id"], "name": "Contactmoment lang", "position": 1,
+                                        "survey_id": survey["id"]})
+        st, _, _ = srv.request("PUT", "/api/v1/touchpoints/%d/rule" % tp["id"],
+                               {"delay_minutes": 0, "quiet_start_hour": 0, "quiet_end_hour": 0})
+        t.eq(st, 200, "long pass: rule without delay or quiet hours -> 200")
+        n = 8
+        for i in range(n):
+            cust = srv.create("customers", {"external_id": ks.uniq("C-lang"), "name": "Klant %d" % i,
+                                            "email": "lang%d@example.org" % i, "language": "nl"})
+            srv.post("/api/v1/contacts", {"customer_id": cust["id"], "touchpoint_id": tp["id"], "channel": "phone"})
+        t0 = time.time()
+        bad = []
+        while time.time() - t0 < 25 and len(sink.files()) < n:
+            st, _, b = srv.request("GET", "/readyz", auth=False)
+            if st != 200:
+                bad.append((round(time.time() - t0, 1), st, (b or {}).get("reasons")))
+            time.sleep(0.2)
+        took = time.time() - t0
+        t.eq(len(sink.files()), n, "long pass: the slow relay got all %d invitations" % n)
+        t.check(took >= 5, "long pass: sending them took over 5 s (> --ready-scheduler-max 2)", took)
+        t.eq(bad, [], "long pass: /readyz 200 at every probe while the pass makes progress")
+        srv.stop("long pass: server exits 0 on SIGTERM")
+    finally:
+        srv.kill()
+        srv.cleanup()
+        sink.stop()
+        sink.cleanup()
+
+
 def main(t):
     mport = ks.free_port()
     srv = ks.Server(t, args=["--metrics-listen", "127.0.0.1:%d" % mport, "--log-format", "json"])
@@ -338,6 +378,7 @@ def main(t):
     test_public_refused(t)
     test_disk_full(t)
     test_scheduler_stalled(t)
+    test_long_healthy_pass(t)
 
 
 ks.run(main, start_server=False)

@@ -552,8 +552,16 @@ void http_log_escape(char *out, size_t n, const char *s)
 static void http_log_path(char *out, size_t n, const http_req *req)
 {
 	const char *p = req->log_pattern ? req->log_pattern : req->path ? req->path : "-";
-	if (!req->log_pattern && p[0] == '/' && p[1] && p[1] != '/' && p[2] == '/' && p[3]) {
-		char prefix[8] = {'/', p[1], '/', '.', '.', '.', '\0', '\0'};
+	/* issue 18 (ops) review: repeated slashes (//s/TOKEN, /s//TOKEN) are
+	 * the same prefix to a reader of the log: skip them before the test */
+	const char *q = p;
+	while (*q == '/')
+		q++;
+	const char *r = q[0] ? q + 1 : q;
+	while (*r == '/')
+		r++;
+	if (!req->log_pattern && q > p && q[0] && q[1] == '/' && *r) {
+		char prefix[8] = {'/', q[0], '/', '.', '.', '.', '\0', '\0'};
 		http_log_escape(out, n, prefix);
 		return;
 	}

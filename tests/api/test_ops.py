@@ -142,6 +142,15 @@ def test_metrics(t, srv, mport):
     return tok
 
 
+LOG_SECRET = "Tk9TRUNSRVQxMjM0NTY3ODkw"
+
+
+def probe_doubled_slashes(srv):
+    """Token-like paths behind repeated slashes: the log must not show them."""
+    for path in ("//s/" + LOG_SECRET, "/s//" + LOG_SECRET, "///u///" + LOG_SECRET + "/x"):
+        srv.request("GET", path, auth=False)
+
+
 def test_json_log(t, srv, tok):
     lines = [ln for ln in srv.stderr().splitlines() if ln.strip()]
     bad, objs = [], []
@@ -162,6 +171,8 @@ def test_json_log(t, srv, tok):
     t.eq(n, 7, "7 access lines with route /api/v1/metrics")
     t.eq(sum(1 for o in acc if o["route"] == "/p/{token}"), 1, "the /p/ request is logged as route /p/{token}")
     t.check(tok not in srv.stderr(), "the link token appears nowhere in the log")
+    t.check(LOG_SECRET not in srv.stderr(), "a token under //s/ or /s// appears nowhere in the JSON log")
+    t.check(any(o.get("route") == "/s/..." for o in acc), "... it is logged as /s/...")
     t.check(any("listening" in o["msg"] for o in objs if o.get("msg") != "access"),
             "server messages are JSON too (the 'listening' line)")
 
@@ -355,7 +366,10 @@ def test_long_healthy_pass(t):
         t.eq(len(sink.files()), n, "long pass: the slow relay got all %d invitations" % n)
         t.check(took >= 5, "long pass: sending them took over 5 s (> --ready-scheduler-max 2)", took)
         t.eq(bad, [], "long pass: /readyz 200 at every probe while the pass makes progress")
+        probe_doubled_slashes(srv)
         srv.stop("long pass: server exits 0 on SIGTERM")
+        t.check(LOG_SECRET not in srv.stderr(), "a token under //s/ or /s// appears nowhere in the text log")
+        t.check("/s/..." in srv.stderr(), "... it is logged as /s/...", srv.stderr()[-600:])
     finally:
         srv.kill()
         srv.cleanup()
@@ -370,6 +384,7 @@ def main(t):
         srv.start()
         test_readyz_healthy(t, srv)
         tok = test_metrics(t, srv, mport)
+        probe_doubled_slashes(srv)
         srv.stop()
         test_json_log(t, srv, tok)
     finally:

@@ -8,9 +8,10 @@
  *    "unmatched" (404, 405, refusals before routing).
  *  - http_prom_observe is the hot path: relaxed atomic adds on counters
  *    owned by the http_prom, no lock, no allocation. Rendering reads the
- *    same atomics; a scrape may see a request counted in _count and not
- *    yet in its bucket (never the other way round in one series: the
- *    bucket is added first).
+ *    same atomics; a scrape may see a request in its bucket and not yet
+ *    in _count, never the other way round in one series: the bucket is
+ *    added first and the count with release, and rendering reads the
+ *    count (acquire) before the buckets, so _count <= the +Inf bucket.
  *  - The http_prom belongs to the http_server (server.c); rendering is
  *    done on the metrics listener's own thread.
  */

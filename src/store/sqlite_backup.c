@@ -13,6 +13,7 @@
 #include "store/store_backup.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -154,6 +155,46 @@ static void bk_unlink_side(const char *path, const char *suffix)
 	char side[4096];
 	if (snprintf(side, sizeof side, "%s%s", path, suffix) < (int)sizeof side)
 		unlink(side);
+}
+
+/* A backup killed mid-way (SIGTERM, SIGKILL, a crash) leaves its
+ * ".NAME.tmp-XXXXXX" beside the target. Those of this target untouched for
+ * BK_STALE_S are removed: a running copy writes its file at every step
+ * (--pause-ms is at most 10 s), so one that old is nobody's. */
+#define BK_STALE_S 120
+static void bk_drop_stale(const char *final)
+{
+	char *dir = bk_dir_of(final);
+	char *copy = strdup(final);
+	char prefix[512];
+	DIR *d = NULL;
+	if (dir == NULL || copy == NULL ||
+	    snprintf(prefix, sizeof prefix, ".%s.tmp-", basename(copy)) >= (int)sizeof prefix ||
+	    (d = opendir(dir)) == NULL)
+		goto out;
+	time_t now = time(NULL);
+	size_t pl = strlen(prefix);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, pl) != 0 || strlen(de->d_name) != pl + 6)
+			continue;
+		char path[4096];
+		struct stat st;
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path &&
+		    lstat(path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > BK_STALE_S) {
+			unlink(path);
+			bk_unlink_side(path, "-journal");
+			bk_unlink_side(path, "-wal");
+			bk_unlink_side(path, "-shm");
+			fprintf(stderr, "klantstem: removed %s, left by an earlier backup that did not finish\n",
+				path);
+		}
+	}
+out:
+	if (d)
+		closedir(d);
+	free(dir);
+	free(copy);
 }
 
 static void bk_discard(char *tmp)
@@ -331,6 +372,7 @@ ks_err store_backup(const char *src, const char *dst, const store_backup_options
 		err = ks_fail(e, KS_ERR_INVALID, "src", "%s: not a klantstem database", src);
 		goto out;
 	}
+	bk_drop_stale(dst);
 	err = bk_temp_beside(dst, "dst", &tmp, e);
 	if (err)
 		goto out;

@@ -418,9 +418,22 @@ def check_sigkill(t, srv, work):
     p.wait()
     t.check(not os.path.exists(dest), "a backup killed with SIGKILL leaves no file under the final name",
             os.listdir(os.path.dirname(dest)))
-    # the next backup to the same name is fine (the leftover has another name)
+    # the next backup to the same name is fine (the leftover has another name); it removes a
+    # leftover of this target older than 2 minutes (a killed backup's), not a fresh one (maybe running)
+    left = glob.glob(os.path.join(os.path.dirname(dest), ".k.db.tmp-??????"))
+    t.eq(len(left), 1, "the killed backup left its temporary file")
+    other = os.path.join(os.path.dirname(dest), ".other.db.tmp-BBBBBB")
+    open(other, "wb").close()
+    old = time.time() - 300
+    for p in glob.glob(os.path.join(os.path.dirname(dest), ".k.db.tmp-*")) + [other]:
+        os.utime(p, (old, old))
+    fresh = os.path.join(os.path.dirname(dest), ".k.db.tmp-AAAAAA")
+    open(fresh, "wb").close()
     rc, out, err = ks.run_cli(["backup", "--db", srv.db, "--to", dest])
     t.eq(rc, 0, "a backup after the killed one succeeds")
+    t.eq(sorted(os.listdir(os.path.dirname(dest))), sorted(["k.db", ".k.db.tmp-AAAAAA", ".other.db.tmp-BBBBBB"]),
+         "... removing the killed one's 5-minute-old temporary file, not a fresh one nor another target's")
+    t.check(left and left[0] in err and "did not finish" in err, "... and saying so on stderr", err)
 
 
 def main(t, srv):

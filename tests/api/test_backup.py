@@ -244,6 +244,8 @@ def check_backup_refusals(t, srv, backup, work):
                        (["backup", "--to", backup], "without --db"),
                        (["backup", "--db", srv.db, "--to", backup, "--bogus"], "with an unknown option"),
                        (["backup", "--db", srv.db, "--to", backup, "--step-pages", "x"], "with a bad --step-pages"),
+                       (["backup", "--db", srv.db, "--to", backup, "--pause-ms", "10001"], "with --pause-ms over 10000"),
+                       (["backup", "--db", srv.db, "--to", backup, "--step-pages", "-1"], "with a negative --step-pages"),
                        (["restore", "--db", srv.db], "restore without --from")):
         rc, out, err = ks.run_cli(args)
         t.eq(rc, 2, "%s %s is a usage error (exit 2)" % (args[0], what))

@@ -56,8 +56,9 @@ void invite_scheduler_set_hook(invite_scheduler *sc, invite_pass_hook fn, void *
 /* Stop the thread (finishing the pass in progress) and free. NULL is a no-op. */
 void invite_scheduler_stop(invite_scheduler *sc);
 json_t *invite_pass_stats_json(const invite_pass_stats *st);
-/* issue 18 (ops): *mono_ms = clock_mono_ms() when the last pass ended (or
- * the scheduler started); returns whether a background thread runs passes
+/* issue 18 (ops): *mono_ms = clock_mono_ms() of the scheduler's last sign
+ * of life: a pass ending, or a heartbeat after each mail and webhook sent
+ * within a long pass (or the scheduler's start); returns whether a background thread runs passes
  * (false in test mode: passes only on request, so no lag to speak of). */
 bool invite_scheduler_last_pass(invite_scheduler *sc, int64_t *mono_ms);
 

@@ -330,23 +330,6 @@ static ks_err sq_case_apply(ks_store *s, sq_conn *c, int64_t id, const store_cas
 	return err;
 }
 
-/* Run fn in one IMMEDIATE transaction on a pooled connection. */
-static ks_err sq_case_tx(ks_store *s, ks_err (*fn)(ks_store *, sq_conn *, void *, ks_error *), void *arg,
-			 ks_error *e)
-{
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err) {
-		err = fn(s, c, arg, e);
-		if (!err)
-			err = sq_exec(c, "COMMIT", e);
-		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sq_release(s, c);
-	return err;
-}
-
 typedef struct sq_update_args {
 	int64_t id;
 	const store_case_patch *p;
@@ -362,7 +345,7 @@ static ks_err sq_case_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 ks_err store_case_update(ks_store *s, int64_t id, const store_case_patch *p, int64_t now, ks_error *e)
 {
 	sq_update_args a = {id, p, now};
-	return sq_case_tx(s, sq_case_update_tx, &a, e);
+	return sq_write_tx(s, sq_case_update_tx, &a, e);
 }
 
 /* ---- notes ------------------------------------------------------------------------ */
@@ -404,7 +387,7 @@ ks_err store_case_note_add(ks_store *s, int64_t case_id, int64_t user_id, const 
 			   int64_t now, json_t **out, ks_error *e)
 {
 	sq_note_args a = {.case_id = case_id, .user_id = user_id, .now = now, .text = text};
-	ks_err err = sq_case_tx(s, sq_case_note_tx, &a, e);
+	ks_err err = sq_write_tx(s, sq_case_note_tx, &a, e);
 	if (err)
 		return err;
 	*out = json_pack("{s:I, s:I, s:o, s:s, s:o}", "id", (json_int_t)a.note_id, "case_id",
@@ -512,7 +495,7 @@ ks_err store_case_escalate(ks_store *s, int64_t now, int *n, ks_error *e)
 		return err;
 	for (;;) {
 		sq_escalate_args a = {now, 0};
-		err = sq_case_tx(s, sq_escalate_tx, &a, e);
+		err = sq_write_tx(s, sq_escalate_tx, &a, e);
 		if (err)
 			return err;
 		*n += a.n;
@@ -620,7 +603,7 @@ ks_err store_case_mail_claim(ks_store *s, int64_t now, store_case_mail_job *jobs
 				 now, &any, e);
 	if (err || !any)
 		return err;
-	err = sq_case_tx(s, sq_case_mail_claim_tx, &a, e);
+	err = sq_write_tx(s, sq_case_mail_claim_tx, &a, e);
 	if (err) {
 		for (int i = 0; i < a.n; i++)
 			store_case_mail_job_clear(&jobs[i]);
@@ -659,7 +642,7 @@ ks_err store_case_mail_record(ks_store *s, const store_case_mail_job *j, store_s
 			      const char *detail, int64_t now, ks_error *e)
 {
 	sq_record_args a = {j, outcome, detail, now};
-	return sq_case_tx(s, sq_case_mail_record_tx, &a, e);
+	return sq_write_tx(s, sq_case_mail_record_tx, &a, e);
 }
 
 /* ---- digests of escalations (issue 13) ------------------------------------------------------ */
@@ -724,7 +707,7 @@ ks_err store_case_digest_bundle(ks_store *s, int64_t now, ks_error *e)
 				 now, &any, e);
 	if (err || !any)
 		return err;
-	return sq_case_tx(s, sq_digest_bundle_tx, &now, e);
+	return sq_write_tx(s, sq_digest_bundle_tx, &now, e);
 }
 
 void store_case_digest_job_clear(store_case_digest_job *j)
@@ -816,7 +799,7 @@ ks_err store_case_digest_claim(ks_store *s, int64_t now, store_case_digest_job *
 				 now, &any, e);
 	if (err || !any)
 		return err;
-	err = sq_case_tx(s, sq_digest_claim_tx, &a, e);
+	err = sq_write_tx(s, sq_digest_claim_tx, &a, e);
 	if (err) {
 		for (int i = 0; i < a.n; i++)
 			store_case_digest_job_clear(&jobs[i]);
@@ -860,5 +843,5 @@ ks_err store_case_digest_record(ks_store *s, const store_case_digest_job *j, sto
 				const char *detail, int64_t now, ks_error *e)
 {
 	sq_digest_record_args a = {j, outcome, detail, now};
-	return sq_case_tx(s, sq_digest_record_tx, &a, e);
+	return sq_write_tx(s, sq_digest_record_tx, &a, e);
 }

@@ -118,23 +118,6 @@ static ks_err sq_feed_audit(ks_store *s, sq_conn *c, const store_audit_entry *au
 	return sq_audit_insert(s, c, &a, e);
 }
 
-/* Runs body(c, arg) in BEGIN IMMEDIATE .. COMMIT, rolling back on error. */
-typedef ks_err (*sq_feed_tx_fn)(ks_store *s, sq_conn *c, void *arg, ks_error *e);
-static ks_err sq_feed_tx(ks_store *s, sq_feed_tx_fn body, void *arg, ks_error *e)
-{
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err) {
-		err = body(s, c, arg, e);
-		if (!err)
-			err = sq_exec(c, "COMMIT", e);
-		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sq_release(s, c);
-	return err;
-}
-
 typedef struct sq_feed_write {
 	const store_feed *f;
 	bool rearm, reset;
@@ -171,7 +154,7 @@ ks_err store_feed_create(ks_store *s, const store_feed *f, const store_audit_ent
 			 ks_error *e)
 {
 	sq_feed_write w = {.f = f, .audit = audit};
-	ks_err err = sq_feed_tx(s, sq_feed_create_tx, &w, e);
+	ks_err err = sq_write_tx(s, sq_feed_create_tx, &w, e);
 	*id = err ? 0 : w.id;
 	return err;
 }
@@ -225,7 +208,7 @@ ks_err store_feed_update(ks_store *s, const store_feed *f, bool rearm, bool rese
 			 const store_audit_entry *audit, ks_error *e)
 {
 	sq_feed_write w = {.f = f, .rearm = rearm, .reset = reset, .audit = audit};
-	return sq_feed_tx(s, sq_feed_update_tx, &w, e);
+	return sq_write_tx(s, sq_feed_update_tx, &w, e);
 }
 
 static ks_err sq_feed_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
@@ -245,7 +228,7 @@ static ks_err sq_feed_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 ks_err store_feed_delete(ks_store *s, int64_t id, const store_audit_entry *audit, ks_error *e)
 {
 	sq_feed_write w = {.id = id, .audit = audit};
-	return sq_feed_tx(s, sq_feed_delete_tx, &w, e);
+	return sq_write_tx(s, sq_feed_delete_tx, &w, e);
 }
 
 static void sq_feed_id_row(sqlite3_stmt *st, void *elem)
@@ -368,7 +351,7 @@ ks_err store_feed_page(ks_store *s, int64_t id, const mentions_batch *b, const s
 	if (done == NULL)
 		return b && b->n > 0 ? store_mentions_upsert(s, b, out, e) : KS_OK;
 	sq_feed_last l = {.id = id, .b = b, .done = done};
-	ks_err err = sq_feed_tx(s, sq_feed_last_tx, &l, e);
+	ks_err err = sq_write_tx(s, sq_feed_last_tx, &l, e);
 	if (!err && out)
 		*out = l.cnt;
 	return err;
@@ -407,7 +390,7 @@ static ks_err sq_feed_failed_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 ks_err store_feed_failed(ks_store *s, int64_t id, const store_feed_result *r, ks_error *e)
 {
 	sq_feed_write w = {.id = id, .r = r};
-	return sq_feed_tx(s, sq_feed_failed_tx, &w, e);
+	return sq_write_tx(s, sq_feed_failed_tx, &w, e);
 }
 
 typedef struct sq_feed_resume_arg {
@@ -441,5 +424,5 @@ ks_err store_feed_resume(ks_store *s, int64_t id, int64_t generation, const char
 {
 	sq_feed_resume_arg a = {.id = id, .generation = generation, .max_updated_at = max_updated_at,
 				.next_url = next_url};
-	return sq_feed_tx(s, sq_feed_resume_tx, &a, e);
+	return sq_write_tx(s, sq_feed_resume_tx, &a, e);
 }

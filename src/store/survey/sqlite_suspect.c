@@ -21,22 +21,10 @@
 
 static const sq_outbox sq_guard_mails = {"guard_mails", "status", GUARD_MAIL_MAX_ATTEMPTS, false};
 
-typedef ks_err (*sq_sus_fn)(ks_store *s, sq_conn *c, void *arg, ks_error *e);
-
-/* Run fn inside BEGIN IMMEDIATE ... COMMIT on a pool connection; any error
- * rolls everything back. A full disk puts the store in "storage full". */
-static ks_err sq_sus_tx(ks_store *s, sq_sus_fn fn, void *arg, ks_error *e)
+/* sq_write_tx, and a full disk puts the store in "storage full". */
+static ks_err sq_sus_tx(ks_store *s, sq_tx_fn fn, void *arg, ks_error *e)
 {
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-	if (!err) {
-		err = fn(s, c, arg, e);
-		if (!err)
-			err = sq_exec(c, "COMMIT", e);
-		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sq_release(s, c);
+	ks_err err = sq_write_tx(s, fn, arg, e);
 	sq_storage_failed(s, err);
 	return err;
 }

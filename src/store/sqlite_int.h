@@ -309,6 +309,11 @@ ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int at
 ks_err sq_outbox_record(sq_conn *c, const sq_outbox *o, int64_t id, int attempts,
 			store_send_outcome outcome, const char *detail, int64_t now, const char **status,
 			ks_error *e);
+/* sq_outbox_record of one row on a pooled connection (one UPDATE, so no
+ * transaction of its own), a full disk noted as every write notes it: the
+ * record step of every outbox whose row stands alone. */
+ks_err sq_outbox_record_one(ks_store *s, const sq_outbox *o, int64_t id, int attempts,
+			    store_send_outcome outcome, const char *detail, int64_t now, ks_error *e);
 json_t *sq_iso_or_null(int64_t t);
 /* text analysis (issue 14, sqlite_text.c) */
 void sq_text_open(ks_store *s);   /* at store_open; logs and goes on without */

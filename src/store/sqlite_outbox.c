@@ -81,3 +81,13 @@ ks_err sq_outbox_record(sq_conn *c, const sq_outbox *o, int64_t id, int attempts
 	sqlite3_bind_int64(st, 5, now);
 	return sq_cstep(c, st, e);
 }
+
+ks_err sq_outbox_record_one(ks_store *s, const sq_outbox *o, int64_t id, int attempts,
+			    store_send_outcome outcome, const char *detail, int64_t now, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = sq_outbox_record(c, o, id, attempts, outcome, detail, now, NULL, e);
+	sq_release(s, c);
+	sq_storage_failed(s, err);
+	return err;
+}

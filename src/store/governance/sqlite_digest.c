@@ -299,26 +299,10 @@ ks_err store_digest_claim(ks_store *s, int64_t now, store_digest_job *jobs, int 
 	return err;
 }
 
-typedef struct sq_dg_record {
-	const store_digest_job *j;
-	store_send_outcome outcome;
-	const char *detail;
-	int64_t now;
-} sq_dg_record;
-
-static ks_err sq_dg_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
-{
-	(void)s;
-	sq_dg_record *a = arg;
-	return sq_outbox_record(c, &sq_digest_mails, a->j->id, a->j->attempts, a->outcome, a->detail, a->now,
-				NULL, e);
-}
-
 ks_err store_digest_record(ks_store *s, const store_digest_job *j, store_send_outcome outcome,
 			   const char *detail, int64_t now, ks_error *e)
 {
-	sq_dg_record a = {j, outcome, detail, now};
-	return sq_write_tx(s, sq_dg_record_tx, &a, e);
+	return sq_outbox_record_one(s, &sq_digest_mails, j->id, j->attempts, outcome, detail, now, e);
 }
 
 typedef struct sq_dg_release {

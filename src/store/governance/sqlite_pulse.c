@@ -528,11 +528,7 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 ks_err store_pulse_mail_record(ks_store *s, const store_pulse_job *j, store_send_outcome outcome,
 			       const char *detail, int64_t now, ks_error *e)
 {
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_outbox_record(c, &sq_pulse_mails, j->id, j->attempts, outcome, detail, now, NULL, e);
-	sq_release(s, c);
-	sq_storage_failed(s, err);
-	return err;
+	return sq_outbox_record_one(s, &sq_pulse_mails, j->id, j->attempts, outcome, detail, now, e);
 }
 
 /* ---- answering ---------------------------------------------------------------------- */

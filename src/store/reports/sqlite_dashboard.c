@@ -904,11 +904,7 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 ks_err store_compliment_mail_record(ks_store *s, const store_compliment_job *j, store_send_outcome outcome,
 				    const char *detail, int64_t now, ks_error *e)
 {
-	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_outbox_record(c, &sq_compliment_mails, j->id, j->attempts, outcome, detail, now, NULL, e);
-	sq_release(s, c);
-	sq_storage_failed(s, err);
-	return err;
+	return sq_outbox_record_one(s, &sq_compliment_mails, j->id, j->attempts, outcome, detail, now, e);
 }
 
 ks_err store_employee_drivers(ks_store *s, int64_t employee_id, int64_t from, int64_t to,

@@ -662,24 +662,8 @@ ks_err store_guard_mail_claim(ks_store *s, int64_t now, store_guard_mail_job *jo
 	return err;
 }
 
-typedef struct sq_grecord_args {
-	const store_guard_mail_job *j;
-	store_send_outcome outcome;
-	const char *detail;
-	int64_t now;
-} sq_grecord_args;
-
-static ks_err sq_guard_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
-{
-	(void)s;
-	sq_grecord_args *a = arg;
-	return sq_outbox_record(c, &sq_guard_mails, a->j->id, a->j->attempts, a->outcome, a->detail, a->now,
-				NULL, e);
-}
-
 ks_err store_guard_mail_record(ks_store *s, const store_guard_mail_job *j, store_send_outcome outcome,
 			       const char *detail, int64_t now, ks_error *e)
 {
-	sq_grecord_args a = {j, outcome, detail, now};
-	return sq_sus_tx(s, sq_guard_record_tx, &a, e);
+	return sq_outbox_record_one(s, &sq_guard_mails, j->id, j->attempts, outcome, detail, now, e);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h> /* issue 18 (PKG): readlink */
 
 #include <libxml/parser.h> /* issue 16 H9: xmlInitParser */
 
@@ -57,7 +58,7 @@ typedef struct cli_opts {
 	const char *test_clock;
 	const char *sample_seed;
 	bool secure_cookies;
-	const char *web_root;   /* the UI's files; default "web" */
+	const char *web_root;   /* the UI's files; NULL: cli_web_root_default (issue 18 PKG) */
 	const char *time_zone;  /* the organisation's calendar; default Europe/Amsterdam */
 	http_limits http_limits;        /* --http-limit NAME=VALUE (src/http) */
 	http_trusted trusted;           /* --trusted-proxy ADDR[,ADDR] */
@@ -138,8 +139,10 @@ static const char *cli_usage_for(const char *cmd)
 		       "  --metrics-listen-public  ... unless this is given too\n"
 		       "  --ready-scheduler-max S  /readyz says scheduler_stalled when its last pass\n"
 		       "                       ended more than S seconds ago (default 30)\n"
-		       "  --web-root DIR       folder of the web UI, served at / (default ./web; when\n"
-		       "                       it does not exist the UI is off and only the API runs)\n"
+		       "  --web-root DIR       folder of the web UI, served at / (default: an installed\n"
+		       "                       PREFIX/bin/klantstem serves PREFIX/share/klantstem/web,\n"
+		       "                       any other ./web; when it does not exist the UI is off\n"
+		       "                       and only the API runs)\n"
 		       "  --base-url URL       public root of survey links in mails, default http://ADDR:PORT;\n"
 		       "                       an https:// URL marks the session cookie Secure\n"
 		       "  --secure-cookies     mark the session cookie Secure whatever --base-url says\n"
@@ -260,7 +263,7 @@ static int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->listen = "127.0.0.1:8080";
-	o->web_root = "web";
+	o->web_root = NULL; /* issue 18 (PKG): cli_web_root_default */
 	http_limits_default(&o->http_limits);
 	o->scale = 100;
 	for (int i = 0; i < argc; i++) {
@@ -628,6 +631,31 @@ static int cli_invite_config(const cli_opts *o, const char *addr, unsigned port,
 	return 0;
 }
 
+/* issue 18 (PKG): the UI's folder when --web-root is not given. An
+ * installed binary (PREFIX/bin/klantstem from `make install` or the .deb)
+ * serves PREFIX/share/klantstem/web, found from its own path, so one build
+ * serves any PREFIX and the systemd unit needs no flag; a binary elsewhere
+ * (build/..., in the source tree) serves ./web as before. buf (n bytes)
+ * holds the answer when it is not the literal "web". */
+static const char *cli_web_root_default(char *buf, size_t n)
+{
+	static const char tail[] = "/share/klantstem/web";
+	ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+	if (len <= 0)
+		return "web";
+	buf[len] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (slash)
+		*slash = '\0'; /* the binary's folder */
+	slash = slash ? strrchr(buf, '/') : NULL;
+	struct stat st;
+	if (slash == NULL || strcmp(slash, "/bin") != 0 || (size_t)(slash - buf) + sizeof tail > n)
+		return "web";
+	memcpy(slash, tail, sizeof tail);
+	return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? buf : "web";
+}
+/* end issue 18 (PKG) */
+
 static int cli_serve(const cli_opts *o)
 {
 	char addr[64];
@@ -735,13 +763,15 @@ static int cli_serve(const cli_opts *o)
 		fprintf(stderr, "klantstem: digests off: %s\n", e.message);
 	/* The web UI is optional: without its folder the API still runs. */
 	struct stat wst;
-	bool web = o->web_root[0] && stat(o->web_root, &wst) == 0 && S_ISDIR(wst.st_mode);
+	char web_buf[4096]; /* issue 18 (PKG) */
+	const char *web_root = o->web_root ? o->web_root : cli_web_root_default(web_buf, sizeof web_buf);
+	bool web = web_root[0] && stat(web_root, &wst) == 0 && S_ISDIR(wst.st_mode);
 	if (!web)
 		fprintf(stderr, "klantstem: web root '%s' is not a folder: web UI off (API only)\n",
-			o->web_root);
+			web_root);
 	http_config cfg = {.listen = o->listen, .threads = o->threads, .access_log = !o->quiet,
 			   .routes = api_routes, .n_routes = api_n_routes, .app = &app,
-			   .authorize = api_authorize, .web_root = web ? o->web_root : NULL,
+			   .authorize = api_authorize, .web_root = web ? web_root : NULL,
 			   .limits = &o->http_limits, .trusted = o->have_trusted ? &o->trusted : NULL,
 			   /* issue 18 (ops) */
 			   .metrics_listen = o->metrics_listen, .metrics_public = o->metrics_public,
@@ -771,7 +801,7 @@ static int cli_serve(const cli_opts *o)
 		addr, http_port(srv), addr, http_port(srv));
 	if (web)
 		fprintf(stderr, "  web UI:  http://%s:%u/ (files from %s)\n", addr, http_port(srv),
-			o->web_root);
+			web_root);
 	if (http_metrics_port(srv)) /* issue 18 (ops) */
 		fprintf(stderr, "  metrics: http://%.*s:%u/metrics\n",
 			(int)(strrchr(o->metrics_listen, ':') - o->metrics_listen), o->metrics_listen,

@@ -1,0 +1,941 @@
+/* db_pg.c — the PostgreSQL side of db.h over libpq (issue 18).
+ *
+ * Shape: a statement keeps its translated SQL (db_pg_sql.c) and its
+ * parameters as values ready for libpq; its first db_pg_step runs it in
+ * one round trip (PQexecParams: parse, bind, execute) and keeps the whole
+ * PGresult, whose rows the following steps walk. Why not row-by-row
+ * (single-row mode): the connection is then busy until the last row is
+ * read, and the store interleaves statements on one connection (a SELECT
+ * loop that writes per row); whole results also make every db_column_*
+ * call a plain read. The store's reads are bounded lists.
+ *
+ * Persistent statements (db_prepare_persistent: the writer's hot ones)
+ * are prepared on the server once under a name (PQprepare) and run with
+ * PQexecPrepared, which saves the server's parse and plan per execution.
+ *
+ * Parameter types: an int64 is sent as int8, a double as float8, a blob
+ * as bytea (binary format); text and NULL as "unknown" (0), typed by the
+ * server from where they are used. Why not all unknown: "SELECT ?1" in a
+ * recursive CTE or "?1 + 1" would resolve an integer to text or int4.
+ * Why not text typed as text: "id = ?1" with a text value must still
+ * compare with a bigint column, as SQLite's affinity does.
+ *
+ * Errors: each failure stores a message and an extended code on the
+ * connection, SQLSTATEs mapped onto SQLite's codes (pg_map_sqlstate). For
+ * constraint failures the message is SQLite's ("UNIQUE constraint failed:
+ * table.column"), built from the error's fields, because the store names
+ * the field of a 409 from it (sqlite_store.c sq_fail) and tests read the
+ * same text on both backends.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store/db/db_int.h"
+#include "store/db/db_pg_sql.h"
+
+/* Type oids (catalog/pg_type_d.h is a server header, not in libpq-dev). */
+enum {
+	PG_OID_BOOL = 16,
+	PG_OID_BYTEA = 17,
+	PG_OID_INT8 = 20,
+	PG_OID_INT2 = 21,
+	PG_OID_INT4 = 23,
+	PG_OID_OID = 26,
+	PG_OID_FLOAT4 = 700,
+	PG_OID_FLOAT8 = 701,
+	PG_OID_NUMERIC = 1700,
+};
+
+#define PG_RANGE 25 /* SQLITE_RANGE: parameter index out of range */
+
+/* The session every connection starts with (db.h: synchronous_commit on,
+ * UTC). klantstem.tz is the zone ks_local_month/ks_local_year use; the
+ * store sets it from its configuration afterwards. bytea_output = hex:
+ * the blob decoder reads that format. */
+static const char PG_SESSION_SQL[] = "SET synchronous_commit = on; SET TimeZone = 'UTC';"
+				     " SET klantstem.tz = 'Europe/Amsterdam'; SET bytea_output = hex";
+
+struct pg_stmt;
+
+struct pg_conn {
+	PGconn *pg;
+	char *errmsg; /* the last error's message, "" when none; owned */
+	int errcode;
+	int64_t changes;
+	bool lastval_defined;   /* lastval() can no longer raise (db_pg_last_insert_rowid) */
+	unsigned next_name;     /* names of server-side prepared statements */
+	struct pg_stmt *stmts;  /* live statements, detached at close */
+};
+
+typedef struct {
+	Oid type;    /* 0: unknown (text, NULL) */
+	int format;  /* 1 for a blob */
+	bool null;
+	char *heap;  /* owned copy of text / blob, or NULL */
+	int len;
+	char small[32]; /* int64 / double as text */
+} pg_param;
+
+typedef enum { PS_READY, PS_ROWS, PS_DONE } pg_state;
+
+struct pg_stmt {
+	struct pg_conn *conn; /* NULL once the connection is closed */
+	struct pg_stmt *prev, *next;
+	char *sql;            /* translated; "" for a no-op */
+	int n_params;
+	pg_param *params;
+	bool persistent;
+	char name[24];        /* server-side name when prepared */
+	bool prepared;
+	Oid *prep_types;      /* the types it was prepared with */
+	PGresult *res;
+	int row, n_rows;
+	pg_state state;
+	/* decoded bytea per column of the current row, freed at each step */
+	unsigned char **blob;
+	size_t *blob_len;
+	int n_blob;
+};
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void pg_set_error(struct pg_conn *pc, int code, const char *msg)
+{
+	pc->errcode = code;
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--; /* libpq's messages end in a newline */
+	char *m = malloc(n + 1);
+	if (!m) {
+		pc->errcode = DB_NOMEM;
+		return; /* the previous message stays */
+	}
+	memcpy(m, msg, n);
+	m[n] = '\0';
+	free(pc->errmsg);
+	pc->errmsg = m;
+}
+
+static void pg_clear_error(struct pg_conn *pc)
+{
+	pc->errcode = DB_OK;
+	if (pc->errmsg)
+		pc->errmsg[0] = '\0';
+}
+
+static int pg_map_sqlstate(const char *st)
+{
+	if (!st)
+		return DB_ERROR;
+	static const struct {
+		const char *state;
+		int code;
+	} map[] = {
+		{ "23505", DB_CONSTRAINT_UNIQUE },   { "23503", DB_CONSTRAINT_FOREIGNKEY },
+		{ "23502", DB_CONSTRAINT_NOTNULL },  { "23514", DB_CONSTRAINT_CHECK },
+		{ "P0001", DB_CONSTRAINT_TRIGGER },  { "53100", DB_FULL },
+		{ "40001", DB_BUSY },                { "40P01", DB_BUSY },
+		{ "55P03", DB_BUSY },                { "57014", DB_BUSY },
+		{ "53200", DB_NOMEM },               { "25006", DB_READONLY },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(st, map[i].state) == 0)
+			return map[i].code;
+	if (strncmp(st, "23", 2) == 0)
+		return DB_CONSTRAINT;
+	return DB_ERROR;
+}
+
+/* "Key (a, b)=(1, x) already exists." -> "t.a, t.b" into out. Returns
+ * false when the detail is not in that form (an expression index). */
+static bool pg_unique_columns(const char *table, const char *detail, char *out, size_t cap)
+{
+	const char *k = detail ? strstr(detail, "Key (") : NULL;
+	if (!k)
+		return false;
+	k += 5;
+	const char *end = strstr(k, ")=(");
+	if (!end)
+		return false;
+	size_t used = 0;
+	out[0] = '\0';
+	for (const char *p = k; p < end;) {
+		const char *c = p;
+		while (c < end && *c != ',')
+			c++;
+		const char *a = p, *b = c;
+		while (a < b && *a == ' ')
+			a++;
+		if (a < b && *a == '"' && b[-1] == '"' && b - a >= 2) {
+			a++;
+			b--;
+		}
+		for (const char *q = a; q < b; q++)
+			if (*q == '(' || *q == ' ')
+				return false; /* an expression, not a column */
+		int w = snprintf(out + used, cap - used, "%s%s.%.*s", used ? ", " : "", table, (int)(b - a), a);
+		if (w < 0 || (size_t)w >= cap - used)
+			return false;
+		used += (size_t)w;
+		p = c < end ? c + 1 : end;
+	}
+	return used > 0;
+}
+
+/* The message of a failed result, SQLite's wording for constraints. */
+static void pg_result_error(struct pg_conn *pc, const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	const char *table = PQresultErrorField(r, PG_DIAG_TABLE_NAME);
+	const char *column = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+	const char *cons = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+	int code = pg_map_sqlstate(state);
+	char msg[512], cols[400];
+	if (!primary)
+		primary = PQresultErrorMessage(r);
+	if (code == DB_CONSTRAINT_UNIQUE && table &&
+	    pg_unique_columns(table, PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL), cols, sizeof cols))
+		snprintf(msg, sizeof msg, "UNIQUE constraint failed: %s", cols);
+	else if (code == DB_CONSTRAINT_UNIQUE)
+		snprintf(msg, sizeof msg, "UNIQUE constraint failed: index '%s'", cons ? cons : "?");
+	else if (code == DB_CONSTRAINT_NOTNULL && table && column)
+		snprintf(msg, sizeof msg, "NOT NULL constraint failed: %s.%s", table, column);
+	else if (code == DB_CONSTRAINT_FOREIGNKEY)
+		snprintf(msg, sizeof msg, "FOREIGN KEY constraint failed");
+	else if (code == DB_CONSTRAINT_CHECK && cons)
+		snprintf(msg, sizeof msg, "CHECK constraint failed: %s", cons);
+	else
+		snprintf(msg, sizeof msg, "%s", primary);
+	pg_set_error(pc, code, msg);
+}
+
+/* After PQexec* returned r (maybe NULL): true when it succeeded; else the
+ * error is recorded. A lost connection reads as one clear message. */
+static bool pg_check(struct pg_conn *pc, const PGresult *r)
+{
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY) {
+		pg_clear_error(pc);
+		return true;
+	}
+	if (PQstatus(pc->pg) == CONNECTION_BAD) {
+		char msg[512];
+		const char *why = PQerrorMessage(pc->pg);
+		snprintf(msg, sizeof msg, "connection to the database server lost: %.*s",
+			 (int)strcspn(why, "\n"), why);
+		pg_set_error(pc, DB_ERROR, msg);
+		return false;
+	}
+	if (!r) {
+		pg_set_error(pc, DB_NOMEM, "out of memory");
+		return false;
+	}
+	pg_result_error(pc, r);
+	return false;
+}
+
+static void pg_note_changes(struct pg_conn *pc, const PGresult *r)
+{
+	/* SQLite's changes() counts the last INSERT, UPDATE or DELETE only */
+	const char *cmd = PQcmdStatus((PGresult *)r);
+	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+	    strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0)
+		pc->changes = strtoll(PQcmdTuples((PGresult *)r), NULL, 10);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+db_conn *db_open_pg(const char *conninfo, char **err)
+{
+	if (err)
+		*err = NULL;
+	db_conn *c = calloc(1, sizeof *c);
+	struct pg_conn *pc = calloc(1, sizeof *pc);
+	char *emsg = calloc(1, 1);
+	if (!c || !pc || !emsg) {
+		free(c);
+		free(pc);
+		free(emsg);
+		if (err)
+			*err = strdup("out of memory");
+		return NULL;
+	}
+	pc->errmsg = emsg;
+	c->kind = DB_POSTGRES;
+	c->pg = pc;
+	pc->pg = PQconnectdb(conninfo);
+	const char *why = NULL;
+	char buf[512];
+	if (!pc->pg) {
+		why = "out of memory";
+	} else if (PQstatus(pc->pg) != CONNECTION_OK) {
+		snprintf(buf, sizeof buf, "cannot connect to PostgreSQL: %s", PQerrorMessage(pc->pg));
+		buf[strcspn(buf, "\n")] = '\0';
+		why = buf;
+	} else if (PQsetClientEncoding(pc->pg, "UTF8") != 0) {
+		snprintf(buf, sizeof buf, "cannot set client_encoding UTF8: %s", PQerrorMessage(pc->pg));
+		buf[strcspn(buf, "\n")] = '\0';
+		why = buf;
+	} else {
+		PGresult *r = PQexec(pc->pg, PG_SESSION_SQL);
+		if (!pg_check(pc, r)) {
+			snprintf(buf, sizeof buf, "cannot set up the session: %s", pc->errmsg);
+			why = buf;
+		}
+		PQclear(r);
+	}
+	if (why) {
+		if (err)
+			*err = strdup(why);
+		db_pg_close(c);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void pg_stmt_unprepare(struct pg_stmt *ps);
+
+void db_pg_close(db_conn *c)
+{
+	struct pg_conn *pc = c->pg;
+	if (!pc)
+		return;
+	/* statements finalized after the close must not touch the connection */
+	for (struct pg_stmt *s = pc->stmts; s; s = s->next) {
+		s->conn = NULL;
+		s->prepared = false;
+	}
+	PQfinish(pc->pg);
+	free(pc->errmsg);
+	free(pc);
+	c->pg = NULL;
+}
+
+/* A connection that is gone stays gone: every later call fails with the
+ * same message instead of libpq's "no connection to the server". */
+static bool pg_alive(struct pg_conn *pc)
+{
+	if (PQstatus(pc->pg) == CONNECTION_OK)
+		return true;
+	if (pc->errcode == DB_OK)
+		pg_set_error(pc, DB_ERROR, "connection to the database server lost");
+	else if (!strstr(pc->errmsg, "connection to the database server lost")) {
+		char msg[512];
+		snprintf(msg, sizeof msg, "connection to the database server lost: %s", pc->errmsg);
+		pg_set_error(pc, DB_ERROR, msg);
+	} else {
+		pc->errcode = DB_ERROR;
+	}
+	return false;
+}
+
+int db_pg_exec_native(db_conn *c, const char *sql)
+{
+	struct pg_conn *pc = c->pg;
+	if (!pg_alive(pc))
+		return DB_ERROR;
+	if (!sql[0]) {
+		pg_clear_error(pc);
+		return DB_OK;
+	}
+	PGresult *r = PQexec(pc->pg, sql);
+	bool ok = pg_check(pc, r);
+	if (ok)
+		pg_note_changes(pc, r);
+	PQclear(r);
+	return ok ? DB_OK : pc->errcode;
+}
+
+int db_pg_exec(db_conn *c, const char *sql)
+{
+	struct pg_conn *pc = c->pg;
+	if (!pg_alive(pc))
+		return DB_ERROR;
+	const char *why = NULL;
+	char *t = db_pg_sql_translate(sql, NULL, &why);
+	if (!t) {
+		pg_set_error(pc, strcmp(why, "out of memory") == 0 ? DB_NOMEM : DB_ERROR, why);
+		return pc->errcode;
+	}
+	int rc = db_pg_exec_native(c, t); /* "" (only pragmas) is a no-op */
+	free(t);
+	return rc;
+}
+
+const char *db_pg_errmsg(db_conn *c)
+{
+	return c->pg->errmsg;
+}
+
+int db_pg_extended_errcode(db_conn *c)
+{
+	return c->pg->errcode;
+}
+
+int64_t db_pg_changes(db_conn *c)
+{
+	return c->pg->changes;
+}
+
+/* lastval() raises when no sequence was used yet in the session, and a
+ * raise would abort the caller's transaction; until it has returned once,
+ * it runs inside a plpgsql block that catches that error (a
+ * subtransaction: one round trip, no abort), after that plainly. */
+int64_t db_pg_last_insert_rowid(db_conn *c)
+{
+	struct pg_conn *pc = c->pg;
+	if (!pg_alive(pc))
+		return 0;
+	static const char safe[] =
+		"DO $$BEGIN PERFORM set_config('klantstem.lastval', lastval()::text, false);"
+		" EXCEPTION WHEN object_not_in_prerequisite_state THEN"
+		" PERFORM set_config('klantstem.lastval', '0', false); END$$;"
+		" SELECT current_setting('klantstem.lastval')::int8";
+	PGresult *r = PQexec(pc->pg, pc->lastval_defined ? "SELECT lastval()" : safe);
+	int64_t v = 0;
+	if (pg_check(pc, r) && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		if (v != 0)
+			pc->lastval_defined = true;
+	}
+	PQclear(r);
+	return v;
+}
+
+bool db_pg_get_autocommit(db_conn *c)
+{
+	return PQtransactionStatus(c->pg->pg) == PQTRANS_IDLE;
+}
+
+/* ---- statements -------------------------------------------------------- */
+
+static void pg_param_clear(pg_param *p)
+{
+	free(p->heap);
+	memset(p, 0, sizeof *p);
+	p->null = true;
+}
+
+static void pg_blobs_clear(struct pg_stmt *ps)
+{
+	for (int i = 0; i < ps->n_blob; i++) {
+		free(ps->blob[i]);
+		ps->blob[i] = NULL;
+	}
+}
+
+static void pg_result_clear(struct pg_stmt *ps)
+{
+	pg_blobs_clear(ps);
+	free(ps->blob);
+	free(ps->blob_len);
+	ps->blob = NULL;
+	ps->blob_len = NULL;
+	ps->n_blob = 0;
+	PQclear(ps->res);
+	ps->res = NULL;
+	ps->row = ps->n_rows = 0;
+	ps->state = PS_READY;
+}
+
+int db_pg_prepare(db_conn *c, const char *sql, bool persistent, db_stmt *st)
+{
+	struct pg_conn *pc = c->pg;
+	if (!pg_alive(pc))
+		return DB_ERROR;
+	struct pg_stmt *ps = calloc(1, sizeof *ps);
+	if (!ps) {
+		pg_set_error(pc, DB_NOMEM, "out of memory");
+		return DB_NOMEM;
+	}
+	const char *why = NULL;
+	ps->sql = db_pg_sql_translate(sql, &ps->n_params, &why);
+	if (!ps->sql) {
+		free(ps);
+		pg_set_error(pc, strcmp(why, "out of memory") == 0 ? DB_NOMEM : DB_ERROR, why);
+		return pc->errcode;
+	}
+	if (ps->n_params > 0) {
+		ps->params = calloc((size_t)ps->n_params, sizeof *ps->params);
+		if (!ps->params) {
+			free(ps->sql);
+			free(ps);
+			pg_set_error(pc, DB_NOMEM, "out of memory");
+			return DB_NOMEM;
+		}
+		for (int i = 0; i < ps->n_params; i++)
+			ps->params[i].null = true;
+	}
+	ps->persistent = persistent;
+	ps->conn = pc;
+	ps->next = pc->stmts;
+	if (pc->stmts)
+		pc->stmts->prev = ps;
+	pc->stmts = ps;
+	st->pg = ps;
+	/* Errors in the SQL show at the first step, as the whole statement
+	 * then goes to the server in one round trip. */
+	pg_clear_error(pc);
+	return DB_OK;
+}
+
+/* Deallocate the server-side statement (when the connection is usable:
+ * in a failed transaction the name stays until the connection closes). */
+static void pg_stmt_unprepare(struct pg_stmt *ps)
+{
+	if (!ps->prepared)
+		return;
+	ps->prepared = false;
+	struct pg_conn *pc = ps->conn;
+	if (!pc || PQstatus(pc->pg) != CONNECTION_OK)
+		return;
+	PGTransactionStatusType ts = PQtransactionStatus(pc->pg);
+	if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS)
+		return;
+	char q[48];
+	snprintf(q, sizeof q, "DEALLOCATE %s", ps->name);
+	PQclear(PQexec(pc->pg, q));
+}
+
+void db_pg_finalize(db_stmt *st)
+{
+	struct pg_stmt *ps = st->pg;
+	if (!ps)
+		return;
+	pg_result_clear(ps);
+	pg_stmt_unprepare(ps);
+	if (ps->conn) {
+		if (ps->prev)
+			ps->prev->next = ps->next;
+		else
+			ps->conn->stmts = ps->next;
+		if (ps->next)
+			ps->next->prev = ps->prev;
+	}
+	for (int i = 0; i < ps->n_params; i++)
+		free(ps->params[i].heap);
+	free(ps->params);
+	free(ps->prep_types);
+	free(ps->sql);
+	free(ps);
+	st->pg = NULL;
+}
+
+/* The types a prepared statement was prepared with still fit the current
+ * bindings: a NULL fits anything; unknown (text) and the typed numbers
+ * fit each other through the text format, except a blob's binary one. */
+static bool pg_types_fit(const struct pg_stmt *ps)
+{
+	for (int i = 0; i < ps->n_params; i++) {
+		const pg_param *p = &ps->params[i];
+		Oid was = ps->prep_types[i];
+		if (p->null || p->type == was)
+			continue;
+		if (p->type == PG_OID_BYTEA || was == PG_OID_BYTEA)
+			return false;
+		if (p->type != 0 && was != 0)
+			return false; /* int8 vs float8 */
+	}
+	return true;
+}
+
+static PGresult *pg_run_prepared(struct pg_stmt *ps, Oid *types, const char **vals, const int *lens,
+				 const int *fmts)
+{
+	struct pg_conn *pc = ps->conn;
+	if (ps->prepared && !pg_types_fit(ps))
+		pg_stmt_unprepare(ps);
+	if (!ps->prepared) {
+		if (!ps->prep_types && ps->n_params > 0) {
+			ps->prep_types = calloc((size_t)ps->n_params, sizeof *ps->prep_types);
+			if (!ps->prep_types)
+				return NULL;
+		}
+		snprintf(ps->name, sizeof ps->name, "ks_%u", pc->next_name++);
+		PGresult *r = PQprepare(pc->pg, ps->name, ps->sql, ps->n_params, types);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;
+		PQclear(r);
+		if (ps->n_params > 0)
+			memcpy(ps->prep_types, types, (size_t)ps->n_params * sizeof *types);
+		ps->prepared = true;
+	}
+	return PQexecPrepared(pc->pg, ps->name, ps->n_params, vals, lens, fmts, 0);
+}
+
+#define PG_STACK_PARAMS 16
+
+static int pg_execute(struct pg_stmt *ps)
+{
+	struct pg_conn *pc = ps->conn;
+	if (!ps->sql[0]) { /* PRAGMA: nothing to run */
+		ps->state = PS_DONE;
+		pg_clear_error(pc);
+		return DB_DONE;
+	}
+	int n = ps->n_params;
+	Oid types_s[PG_STACK_PARAMS];
+	const char *vals_s[PG_STACK_PARAMS];
+	int lens_s[PG_STACK_PARAMS], fmts_s[PG_STACK_PARAMS];
+	Oid *types = types_s;
+	const char **vals = vals_s;
+	int *lens = lens_s, *fmts = fmts_s;
+	void *heap = NULL;
+	if (n > PG_STACK_PARAMS) {
+		size_t each = sizeof(Oid) + sizeof(char *) + 2 * sizeof(int);
+		heap = malloc((size_t)n * each);
+		if (!heap) {
+			pg_set_error(pc, DB_NOMEM, "out of memory");
+			return DB_NOMEM;
+		}
+		vals = heap;
+		types = (Oid *)(vals + n);
+		lens = (int *)(types + n);
+		fmts = lens + n;
+	}
+	for (int i = 0; i < n; i++) {
+		const pg_param *p = &ps->params[i];
+		types[i] = p->null ? 0 : p->type;
+		vals[i] = p->null ? NULL : p->heap ? p->heap : p->small;
+		lens[i] = p->len;
+		fmts[i] = p->format;
+	}
+	PGresult *r;
+	if (ps->persistent)
+		r = pg_run_prepared(ps, types, vals, lens, fmts);
+	else
+		r = PQexecParams(pc->pg, ps->sql, n, types, vals, lens, fmts, 0);
+	free(heap);
+	if (!pg_check(pc, r)) {
+		PQclear(r);
+		ps->state = PS_DONE;
+		return pc->errcode;
+	}
+	pg_note_changes(pc, r);
+	ps->res = r;
+	ps->n_rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+	ps->row = 0;
+	int nf = PQnfields(r);
+	if (nf > 0) {
+		ps->blob = calloc((size_t)nf, sizeof *ps->blob);
+		ps->blob_len = calloc((size_t)nf, sizeof *ps->blob_len);
+		if (!ps->blob || !ps->blob_len) {
+			pg_result_clear(ps);
+			pg_set_error(pc, DB_NOMEM, "out of memory");
+			return DB_NOMEM;
+		}
+		ps->n_blob = nf;
+	}
+	ps->state = ps->n_rows > 0 ? PS_ROWS : PS_DONE;
+	return ps->n_rows > 0 ? DB_ROW : DB_DONE;
+}
+
+int db_pg_step(db_stmt *st)
+{
+	struct pg_stmt *ps = st->pg;
+	if (!ps->conn)
+		return DB_MISUSE;
+	switch (ps->state) {
+	case PS_ROWS:
+		pg_blobs_clear(ps);
+		if (++ps->row < ps->n_rows)
+			return DB_ROW;
+		ps->state = PS_DONE;
+		return DB_DONE;
+	case PS_DONE:
+		/* stepping past the end runs the statement again, as SQLite's
+		 * automatic reset does */
+		pg_result_clear(ps);
+		break;
+	case PS_READY:
+		break;
+	}
+	if (!pg_alive(ps->conn))
+		return DB_ERROR;
+	return pg_execute(ps);
+}
+
+int db_pg_reset(db_stmt *st)
+{
+	pg_result_clear(st->pg);
+	return DB_OK;
+}
+
+int db_pg_clear_bindings(db_stmt *st)
+{
+	struct pg_stmt *ps = st->pg;
+	for (int i = 0; i < ps->n_params; i++)
+		pg_param_clear(&ps->params[i]);
+	return DB_OK;
+}
+
+/* The parameter i (from 1) cleared for a new value, NULL when out of
+ * range. The value is used from the next execution on (a step after
+ * DB_DONE or a reset), as in SQLite. */
+static pg_param *pg_param_at(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	if (i < 1 || i > ps->n_params)
+		return NULL;
+	pg_param *p = &ps->params[i - 1];
+	pg_param_clear(p);
+	return p;
+}
+
+int db_pg_bind_int64(db_stmt *st, int i, int64_t v)
+{
+	pg_param *p = pg_param_at(st, i);
+	if (!p)
+		return PG_RANGE;
+	p->null = false;
+	p->type = PG_OID_INT8;
+	p->len = snprintf(p->small, sizeof p->small, "%lld", (long long)v);
+	return DB_OK;
+}
+
+int db_pg_bind_double(db_stmt *st, int i, double v)
+{
+	pg_param *p = pg_param_at(st, i);
+	if (!p)
+		return PG_RANGE;
+	p->null = false;
+	p->type = PG_OID_FLOAT8;
+	/* %.17g round-trips every double; "inf"/"nan" are spelled as
+	 * PostgreSQL's float8 input wants them */
+	if (v != v)
+		p->len = snprintf(p->small, sizeof p->small, "NaN");
+	else if (v > 1.7976931348623157e308)
+		p->len = snprintf(p->small, sizeof p->small, "Infinity");
+	else if (v < -1.7976931348623157e308)
+		p->len = snprintf(p->small, sizeof p->small, "-Infinity");
+	else
+		p->len = snprintf(p->small, sizeof p->small, "%.17g", v);
+	return DB_OK;
+}
+
+int db_pg_bind_null(db_stmt *st, int i)
+{
+	return pg_param_at(st, i) ? DB_OK : PG_RANGE;
+}
+
+int db_pg_bind_text(db_stmt *st, int i, const char *v, int n)
+{
+	pg_param *p = pg_param_at(st, i);
+	if (!p)
+		return PG_RANGE;
+	if (!v)
+		return DB_OK; /* SQLite binds a NULL pointer as NULL */
+	size_t len = n < 0 ? strlen(v) : (size_t)n;
+	p->heap = malloc(len + 1);
+	if (!p->heap)
+		return DB_NOMEM;
+	memcpy(p->heap, v, len);
+	p->heap[len] = '\0'; /* text goes in text format: NUL-terminated */
+	p->len = (int)len;
+	p->null = false;
+	p->type = 0;
+	return DB_OK;
+}
+
+int db_pg_bind_blob(db_stmt *st, int i, const void *v, int n)
+{
+	pg_param *p = pg_param_at(st, i);
+	if (!p)
+		return PG_RANGE;
+	if (!v)
+		return DB_OK;
+	size_t len = n < 0 ? 0 : (size_t)n;
+	p->heap = malloc(len ? len : 1);
+	if (!p->heap)
+		return DB_NOMEM;
+	memcpy(p->heap, v, len);
+	p->len = (int)len;
+	p->format = 1; /* binary: the bytes as they are, NULs included */
+	p->null = false;
+	p->type = PG_OID_BYTEA;
+	return DB_OK;
+}
+
+int db_pg_bind_parameter_count(db_stmt *st)
+{
+	return st->pg->n_params;
+}
+
+/* ---- columns ------------------------------------------------------------ */
+
+int db_pg_column_count(db_stmt *st)
+{
+	return st->pg->res ? PQnfields(st->pg->res) : 0;
+}
+
+const char *db_pg_column_name(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	if (!ps->res || i < 0 || i >= PQnfields(ps->res))
+		return NULL;
+	return PQfname(ps->res, i);
+}
+
+/* The value at column i of the current row, NULL when there is no row,
+ * the column is out of range or the value is NULL. */
+static const char *pg_value(struct pg_stmt *ps, int i)
+{
+	if (ps->state != PS_ROWS || i < 0 || i >= ps->n_blob || PQgetisnull(ps->res, ps->row, i))
+		return NULL;
+	return PQgetvalue(ps->res, ps->row, i);
+}
+
+int db_pg_column_type(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	if (!pg_value(ps, i))
+		return DB_NULL;
+	switch (PQftype(ps->res, i)) {
+	case PG_OID_INT2:
+	case PG_OID_INT4:
+	case PG_OID_INT8:
+	case PG_OID_OID:
+	case PG_OID_BOOL:
+		return DB_INTEGER;
+	case PG_OID_FLOAT4:
+	case PG_OID_FLOAT8:
+	case PG_OID_NUMERIC:
+		return DB_FLOAT;
+	case PG_OID_BYTEA:
+		return DB_BLOB;
+	default:
+		return DB_TEXT;
+	}
+}
+
+/* Text to int64 as SQLite's CAST does: the leading integer, a real's
+ * integer part (3.9 -> 3, 1e3 -> 1000), clamped to the int64 range;
+ * anything else 0. */
+static int64_t pg_text_int64(const char *s)
+{
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (end != s && *end != '.' && *end != 'e' && *end != 'E')
+		return v; /* strtoll clamps on overflow */
+	double d = strtod(s, &end);
+	if (end == s || d != d)
+		return 0;
+	if (d >= 9223372036854775807.0)
+		return INT64_MAX;
+	if (d <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)d;
+}
+
+int64_t db_pg_column_int64(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	const char *v = pg_value(ps, i);
+	if (!v)
+		return 0;
+	if (PQftype(ps->res, i) == PG_OID_BOOL)
+		return v[0] == 't';
+	return pg_text_int64(v);
+}
+
+double db_pg_column_double(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	const char *v = pg_value(ps, i);
+	if (!v)
+		return 0.0;
+	if (PQftype(ps->res, i) == PG_OID_BOOL)
+		return v[0] == 't' ? 1.0 : 0.0;
+	char *end;
+	double d = strtod(v, &end);
+	return end == v ? 0.0 : d;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The bytea at column i decoded (the session's bytea_output is hex),
+ * cached for the row, NUL-terminated past its length so that reading it
+ * as text is safe. */
+static const unsigned char *pg_bytea(struct pg_stmt *ps, int i, const char *v)
+{
+	if (ps->blob[i])
+		return ps->blob[i];
+	size_t n = (size_t)PQgetlength(ps->res, ps->row, i);
+	if (n < 2 || v[0] != '\\' || v[1] != 'x')
+		return NULL;
+	size_t len = (n - 2) / 2;
+	unsigned char *b = malloc(len + 1);
+	if (!b)
+		return NULL;
+	for (size_t k = 0; k < len; k++) {
+		int hi = hexval((unsigned char)v[2 + 2 * k]), lo = hexval((unsigned char)v[3 + 2 * k]);
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return NULL;
+		}
+		b[k] = (unsigned char)(hi << 4 | lo);
+	}
+	b[len] = '\0';
+	ps->blob[i] = b;
+	ps->blob_len[i] = len;
+	return b;
+}
+
+const unsigned char *db_pg_column_text(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	const char *v = pg_value(ps, i);
+	if (!v)
+		return NULL;
+	switch (PQftype(ps->res, i)) {
+	case PG_OID_BOOL: /* as the integer SQLite would have stored */
+		return (const unsigned char *)(v[0] == 't' ? "1" : "0");
+	case PG_OID_BYTEA:
+		return pg_bytea(ps, i, v);
+	default:
+		return (const unsigned char *)v;
+	}
+}
+
+const void *db_pg_column_blob(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	const char *v = pg_value(ps, i);
+	if (!v)
+		return NULL;
+	if (PQftype(ps->res, i) == PG_OID_BYTEA)
+		return pg_bytea(ps, i, v);
+	return db_pg_column_text(st, i); /* SQLite: the text's bytes */
+}
+
+int db_pg_column_bytes(db_stmt *st, int i)
+{
+	struct pg_stmt *ps = st->pg;
+	const char *v = pg_value(ps, i);
+	if (!v)
+		return 0;
+	switch (PQftype(ps->res, i)) {
+	case PG_OID_BOOL:
+		return 1;
+	case PG_OID_BYTEA:
+		return pg_bytea(ps, i, v) ? (int)ps->blob_len[i] : 0;
+	default:
+		return PQgetlength(ps->res, ps->row, i);
+	}
+}

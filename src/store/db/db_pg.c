@@ -14,11 +14,16 @@
  * PQexecPrepared, which saves the server's parse and plan per execution.
  *
  * Parameter types: an int64 is sent as int8, a double as float8, a blob
- * as bytea (binary format); text and NULL as "unknown" (0), typed by the
- * server from where they are used. Why not all unknown: "SELECT ?1" in a
- * recursive CTE or "?1 + 1" would resolve an integer to text or int4.
- * Why not text typed as text: "id = ?1" with a text value must still
- * compare with a bigint column, as SQLite's affinity does.
+ * as bytea (binary format), text as "unknown" (0), typed by the server
+ * from where it is used. A parameter bound to NULL is written into the
+ * SQL as the literal NULL, and "?N IS [NOT] NULL" tests become TRUE or
+ * FALSE for the bindings at hand (db_pg_sql_shape) -- PostgreSQL types a
+ * parameter at its first use, and the store's "(?1 IS NULL OR col = ?1)"
+ * gives it none there. Why int8 and not unknown for integers: "SELECT ?1"
+ * in a recursive CTE would be text, "?1 + 1" int4 (overflowing
+ * millisecond times). Why not text typed as text: "id = ?1" with a text
+ * value must still compare with a bigint column, as in SQLite. Measured
+ * cases in tests/unit/test_db_pg.c (test_param_types).
  *
  * Errors: each failure stores a message and an extended code on the
  * connection, SQLSTATEs mapped onto SQLite's codes (pg_map_sqlstate). For
@@ -31,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -44,6 +50,7 @@ enum {
 	PG_OID_INT8 = 20,
 	PG_OID_INT2 = 21,
 	PG_OID_INT4 = 23,
+	PG_OID_TEXT = 25,
 	PG_OID_OID = 26,
 	PG_OID_FLOAT4 = 700,
 	PG_OID_FLOAT8 = 701,
@@ -82,16 +89,30 @@ typedef struct {
 
 typedef enum { PS_READY, PS_ROWS, PS_DONE } pg_state;
 
+/* One server-side prepared form of a persistent statement: the SQL shaped
+ * for one pattern of NULL bindings (db_pg_sql_shape) with the parameter
+ * types it was prepared with. A statement keeps a few (PG_SHAPES): the
+ * writer's statements see one or two patterns. */
+typedef struct {
+	char name[24];
+	Oid *types;  /* n_params */
+	bool *nulls; /* n_params */
+	unsigned used_at;
+	bool live;
+} pg_shape;
+
+#define PG_SHAPES 4
+
 struct pg_stmt {
 	struct pg_conn *conn; /* NULL once the connection is closed */
 	struct pg_stmt *prev, *next;
 	char *sql;            /* translated; "" for a no-op */
 	int n_params;
 	pg_param *params;
+	bool may_test_null;   /* the SQL has IS [NOT] NULL: shape every execution */
 	bool persistent;
-	char name[24];        /* server-side name when prepared */
-	bool prepared;
-	Oid *prep_types;      /* the types it was prepared with */
+	pg_shape shapes[PG_SHAPES];
+	unsigned clock;
 	PGresult *res;
 	int row, n_rows;
 	pg_state state;
@@ -299,18 +320,14 @@ db_conn *db_open_pg(const char *conninfo, char **err)
 	return c;
 }
 
-static void pg_stmt_unprepare(struct pg_stmt *ps);
-
 void db_pg_close(db_conn *c)
 {
 	struct pg_conn *pc = c->pg;
 	if (!pc)
 		return;
 	/* statements finalized after the close must not touch the connection */
-	for (struct pg_stmt *s = pc->stmts; s; s = s->next) {
+	for (struct pg_stmt *s = pc->stmts; s; s = s->next)
 		s->conn = NULL;
-		s->prepared = false;
-	}
 	PQfinish(pc->pg);
 	free(pc->errmsg);
 	free(pc);
@@ -444,6 +461,16 @@ static void pg_result_clear(struct pg_stmt *ps)
 	ps->state = PS_READY;
 }
 
+/* Whether sql has the word NULL anywhere (a cheap over-estimate of "has
+ * an IS [NOT] NULL test", which db_pg_sql_shape then finds exactly). */
+static bool pg_mentions_null(const char *sql)
+{
+	for (const char *p = sql; (p = strpbrk(p, "nN")) != NULL; p++)
+		if (strncasecmp(p, "null", 4) == 0)
+			return true;
+	return false;
+}
+
 int db_pg_prepare(db_conn *c, const char *sql, bool persistent, db_stmt *st)
 {
 	struct pg_conn *pc = c->pg;
@@ -472,6 +499,7 @@ int db_pg_prepare(db_conn *c, const char *sql, bool persistent, db_stmt *st)
 		for (int i = 0; i < ps->n_params; i++)
 			ps->params[i].null = true;
 	}
+	ps->may_test_null = pg_mentions_null(ps->sql);
 	ps->persistent = persistent;
 	ps->conn = pc;
 	ps->next = pc->stmts;
@@ -485,22 +513,23 @@ int db_pg_prepare(db_conn *c, const char *sql, bool persistent, db_stmt *st)
 	return DB_OK;
 }
 
-/* Deallocate the server-side statement (when the connection is usable:
- * in a failed transaction the name stays until the connection closes). */
-static void pg_stmt_unprepare(struct pg_stmt *ps)
+/* Forget a prepared shape, deallocating it on the server when the
+ * connection is usable (in a failed transaction the name stays until the
+ * connection closes: DEALLOCATE would fail there too). */
+static void pg_shape_drop(struct pg_stmt *ps, pg_shape *sh)
 {
-	if (!ps->prepared)
-		return;
-	ps->prepared = false;
 	struct pg_conn *pc = ps->conn;
-	if (!pc || PQstatus(pc->pg) != CONNECTION_OK)
-		return;
-	PGTransactionStatusType ts = PQtransactionStatus(pc->pg);
-	if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS)
-		return;
-	char q[48];
-	snprintf(q, sizeof q, "DEALLOCATE %s", ps->name);
-	PQclear(PQexec(pc->pg, q));
+	if (sh->live && pc && PQstatus(pc->pg) == CONNECTION_OK) {
+		PGTransactionStatusType ts = PQtransactionStatus(pc->pg);
+		if (ts == PQTRANS_IDLE || ts == PQTRANS_INTRANS) {
+			char q[48];
+			snprintf(q, sizeof q, "DEALLOCATE %s", sh->name);
+			PQclear(PQexec(pc->pg, q));
+		}
+	}
+	free(sh->types);
+	free(sh->nulls);
+	memset(sh, 0, sizeof *sh);
 }
 
 void db_pg_finalize(db_stmt *st)
@@ -509,7 +538,8 @@ void db_pg_finalize(db_stmt *st)
 	if (!ps)
 		return;
 	pg_result_clear(ps);
-	pg_stmt_unprepare(ps);
+	for (int k = 0; k < PG_SHAPES; k++)
+		pg_shape_drop(ps, &ps->shapes[k]);
 	if (ps->conn) {
 		if (ps->prev)
 			ps->prev->next = ps->next;
@@ -521,55 +551,146 @@ void db_pg_finalize(db_stmt *st)
 	for (int i = 0; i < ps->n_params; i++)
 		free(ps->params[i].heap);
 	free(ps->params);
-	free(ps->prep_types);
 	free(ps->sql);
 	free(ps);
 	st->pg = NULL;
 }
 
-/* The types a prepared statement was prepared with still fit the current
- * bindings: a NULL fits anything; unknown (text) and the typed numbers
- * fit each other through the text format, except a blob's binary one. */
-static bool pg_types_fit(const struct pg_stmt *ps)
+/* Run a persistent statement: the prepared shape for these NULLs and
+ * types, prepared now when there is none (replacing the least recently
+ * used). NULL result on out of memory. */
+static PGresult *pg_run_prepared(struct pg_stmt *ps, const char *sql, const bool *nulls, const Oid *types,
+				 const char **vals, const int *lens, const int *fmts)
 {
-	for (int i = 0; i < ps->n_params; i++) {
-		const pg_param *p = &ps->params[i];
-		Oid was = ps->prep_types[i];
-		if (p->null || p->type == was)
-			continue;
-		if (p->type == PG_OID_BYTEA || was == PG_OID_BYTEA)
+	struct pg_conn *pc = ps->conn;
+	int n = ps->n_params;
+	size_t tsz = (size_t)n * sizeof *types, nsz = (size_t)n * sizeof *nulls;
+	pg_shape *sh = NULL, *victim = &ps->shapes[0];
+	for (int k = 0; k < PG_SHAPES; k++) {
+		pg_shape *c = &ps->shapes[k];
+		if (c->live && (n == 0 || (memcmp(c->types, types, tsz) == 0 && memcmp(c->nulls, nulls, nsz) == 0))) {
+			sh = c;
+			break;
+		}
+		if (!c->live || (victim->live && c->used_at < victim->used_at))
+			victim = c;
+	}
+	if (!sh) {
+		sh = victim;
+		pg_shape_drop(ps, sh);
+		if (n > 0) {
+			sh->types = malloc(tsz);
+			sh->nulls = malloc(nsz);
+			if (!sh->types || !sh->nulls) {
+				pg_shape_drop(ps, sh);
+				return NULL;
+			}
+			memcpy(sh->types, types, tsz);
+			memcpy(sh->nulls, nulls, nsz);
+		}
+		snprintf(sh->name, sizeof sh->name, "ks_%u", pc->next_name++);
+		PGresult *r = PQprepare(pc->pg, sh->name, sql, n, types);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_shape_drop(ps, sh); /* not live: no DEALLOCATE */
+			return r;
+		}
+		PQclear(r);
+		sh->live = true;
+	}
+	sh->used_at = ++ps->clock;
+	return PQexecPrepared(pc->pg, sh->name, n, vals, lens, fmts, 0);
+}
+
+/* The arrays libpq takes for one execution. */
+typedef struct {
+	Oid *types;
+	const char **vals;
+	int *lens, *fmts;
+	bool *nulls, *used;
+} pg_args;
+
+/* Fill a's arrays (n entries each, allocated by the caller) from the
+ * bindings; shape the SQL when NULLs or IS NULL tests need it. *sql gets
+ * ps->sql or a malloc'd shaped copy the caller frees (*shaped). */
+static bool pg_args_fill(struct pg_stmt *ps, pg_args *a, const char **sql, char **shaped)
+{
+	int n = ps->n_params;
+	bool any_null = false;
+	for (int i = 0; i < n; i++) {
+		a->nulls[i] = ps->params[i].null;
+		any_null |= a->nulls[i];
+		a->used[i] = true;
+	}
+	*sql = ps->sql;
+	*shaped = NULL;
+	if (n > 0 && (any_null || ps->may_test_null)) {
+		*shaped = db_pg_sql_shape(ps->sql, n, a->nulls, a->used);
+		if (!*shaped)
 			return false;
-		if (p->type != 0 && was != 0)
-			return false; /* int8 vs float8 */
+		*sql = *shaped;
+	}
+	for (int i = 0; i < n; i++) {
+		const pg_param *p = &ps->params[i];
+		if (!a->used[i] || p->null) {
+			/* no longer in the SQL (a NULL is spelled there now, or
+			 * the test was folded), or never was (SQLite allows gaps
+			 * in ?NNN): still sent, so typed, as a NULL text */
+			a->types[i] = PG_OID_TEXT;
+			a->vals[i] = NULL;
+			a->lens[i] = 0;
+			a->fmts[i] = 0;
+			continue;
+		}
+		a->types[i] = p->type;
+		a->vals[i] = p->heap ? p->heap : p->small;
+		a->lens[i] = p->len;
+		a->fmts[i] = p->format;
 	}
 	return true;
 }
 
-static PGresult *pg_run_prepared(struct pg_stmt *ps, Oid *types, const char **vals, const int *lens,
-				 const int *fmts)
+#define PG_STACK_PARAMS 16
+
+static PGresult *pg_run(struct pg_stmt *ps, bool *oom)
 {
 	struct pg_conn *pc = ps->conn;
-	if (ps->prepared && !pg_types_fit(ps))
-		pg_stmt_unprepare(ps);
-	if (!ps->prepared) {
-		if (!ps->prep_types && ps->n_params > 0) {
-			ps->prep_types = calloc((size_t)ps->n_params, sizeof *ps->prep_types);
-			if (!ps->prep_types)
-				return NULL;
+	int n = ps->n_params;
+	Oid types_s[PG_STACK_PARAMS];
+	const char *vals_s[PG_STACK_PARAMS];
+	int lens_s[PG_STACK_PARAMS], fmts_s[PG_STACK_PARAMS];
+	bool nulls_s[PG_STACK_PARAMS], used_s[PG_STACK_PARAMS];
+	pg_args a = { types_s, vals_s, lens_s, fmts_s, nulls_s, used_s };
+	void *heap = NULL;
+	*oom = false;
+	if (n > PG_STACK_PARAMS) {
+		size_t each = sizeof(char *) + sizeof(Oid) + 2 * sizeof(int) + 2 * sizeof(bool);
+		heap = malloc((size_t)n * each);
+		if (!heap) {
+			*oom = true;
+			return NULL;
 		}
-		snprintf(ps->name, sizeof ps->name, "ks_%u", pc->next_name++);
-		PGresult *r = PQprepare(pc->pg, ps->name, ps->sql, ps->n_params, types);
-		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
-			return r;
-		PQclear(r);
-		if (ps->n_params > 0)
-			memcpy(ps->prep_types, types, (size_t)ps->n_params * sizeof *types);
-		ps->prepared = true;
+		a.vals = heap;
+		a.types = (Oid *)(a.vals + n);
+		a.lens = (int *)(a.types + n);
+		a.fmts = a.lens + n;
+		a.nulls = (bool *)(a.fmts + n);
+		a.used = a.nulls + n;
 	}
-	return PQexecPrepared(pc->pg, ps->name, ps->n_params, vals, lens, fmts, 0);
+	const char *sql;
+	char *shaped;
+	PGresult *r = NULL;
+	if (!pg_args_fill(ps, &a, &sql, &shaped))
+		*oom = true;
+	else if (ps->persistent)
+		r = pg_run_prepared(ps, sql, a.nulls, a.types, a.vals, a.lens, a.fmts);
+	else
+		r = PQexecParams(pc->pg, sql, n, a.types, a.vals, a.lens, a.fmts, 0);
+	if (!r && PQstatus(pc->pg) == CONNECTION_OK)
+		*oom = true;
+	free(shaped);
+	free(heap);
+	return r;
 }
-
-#define PG_STACK_PARAMS 16
 
 static int pg_execute(struct pg_stmt *ps)
 {
@@ -579,39 +700,14 @@ static int pg_execute(struct pg_stmt *ps)
 		pg_clear_error(pc);
 		return DB_DONE;
 	}
-	int n = ps->n_params;
-	Oid types_s[PG_STACK_PARAMS];
-	const char *vals_s[PG_STACK_PARAMS];
-	int lens_s[PG_STACK_PARAMS], fmts_s[PG_STACK_PARAMS];
-	Oid *types = types_s;
-	const char **vals = vals_s;
-	int *lens = lens_s, *fmts = fmts_s;
-	void *heap = NULL;
-	if (n > PG_STACK_PARAMS) {
-		size_t each = sizeof(Oid) + sizeof(char *) + 2 * sizeof(int);
-		heap = malloc((size_t)n * each);
-		if (!heap) {
-			pg_set_error(pc, DB_NOMEM, "out of memory");
-			return DB_NOMEM;
-		}
-		vals = heap;
-		types = (Oid *)(vals + n);
-		lens = (int *)(types + n);
-		fmts = lens + n;
+	bool oom;
+	PGresult *r = pg_run(ps, &oom);
+	if (oom) {
+		PQclear(r);
+		ps->state = PS_DONE;
+		pg_set_error(pc, DB_NOMEM, "out of memory");
+		return DB_NOMEM;
 	}
-	for (int i = 0; i < n; i++) {
-		const pg_param *p = &ps->params[i];
-		types[i] = p->null ? 0 : p->type;
-		vals[i] = p->null ? NULL : p->heap ? p->heap : p->small;
-		lens[i] = p->len;
-		fmts[i] = p->format;
-	}
-	PGresult *r;
-	if (ps->persistent)
-		r = pg_run_prepared(ps, types, vals, lens, fmts);
-	else
-		r = PQexecParams(pc->pg, ps->sql, n, types, vals, lens, fmts, 0);
-	free(heap);
 	if (!pg_check(pc, r)) {
 		PQclear(r);
 		ps->state = PS_DONE;

@@ -350,6 +350,22 @@ static size_t split_args(const tr *x, size_t open, size_t close, size_t *commas,
 
 static void emit_range(tr *x, size_t from, size_t to);
 
+/* emit_range without the blanks at either end (a rewritten call's
+ * arguments are spaced by the rewrite). */
+static void emit_trim(tr *x, size_t from, size_t to)
+{
+	from = next_sig(x, from, to);
+	while (to > from && x->t[to - 1].kind == TK_BLANK)
+		to--;
+	emit_range(x, from, to);
+}
+
+static void put_space(tr *x)
+{
+	if (x->len > 0 && x->out[x->len - 1] != ' ')
+		puts_(x, " ");
+}
+
 static void emit_param(tr *x, size_t i)
 {
 	const token *t = &x->t[i];
@@ -419,15 +435,15 @@ static void emit_group_concat(tr *x, size_t open, size_t close)
 	}
 	size_t value_end = comma < order ? comma : order;
 	puts_(x, "(");
-	emit_range(x, a, value_end);
+	emit_trim(x, a, value_end);
 	puts_(x, ")::text, ");
 	if (comma < order)
-		emit_range(x, comma + 1, order);
+		emit_trim(x, comma + 1, order);
 	else
 		puts_(x, "','");
 	if (order < close) {
-		puts_(x, " ");
-		emit_range(x, order, close);
+		put_space(x);
+		emit_trim(x, order, close);
 	}
 	puts_(x, ")");
 }
@@ -441,11 +457,11 @@ static bool emit_iif(tr *x, size_t open, size_t close)
 		return false;
 	}
 	puts_(x, "(CASE WHEN ");
-	emit_range(x, open + 1, c[0]);
+	emit_trim(x, open + 1, c[0]);
 	puts_(x, " THEN ");
-	emit_range(x, c[0] + 1, c[1]);
+	emit_trim(x, c[0] + 1, c[1]);
 	puts_(x, " ELSE ");
-	emit_range(x, c[1] + 1, close);
+	emit_trim(x, c[1] + 1, close);
 	puts_(x, " END)");
 	return true;
 }
@@ -632,5 +648,94 @@ out:
 	}
 	if (n_params)
 		*n_params = x.max_param;
+	return x.out;
+}
+
+/* ---- per-execution shape -------------------------------------------------- */
+
+/* May an expression "$N IS [NOT] NULL" that follows token `prev` and is
+ * followed by `next` be replaced by TRUE or FALSE without changing how
+ * the rest parses? Yes between the boolean connectives and brackets
+ * (IS binds tighter than NOT, AND, OR), not next to an operator such as
+ * "a = $1 IS NULL", which parses as "(a = $1) IS NULL". */
+static bool fold_context(const token *prev, const token *next)
+{
+	static const char *const before[] = { "AND", "OR", "NOT", "WHERE", "WHEN", "THEN", "ELSE", "ON",
+					      "HAVING", "SELECT" };
+	static const char *const after[] = { "AND", "OR", "THEN", "ELSE", "END", "ORDER", "GROUP",
+					     "LIMIT", "HAVING", "UNION", "FROM", "AS", "WHEN" };
+	bool ok = !prev || is_punct(prev, '(') || is_punct(prev, ',');
+	for (size_t k = 0; !ok && k < sizeof before / sizeof before[0]; k++)
+		ok = is_kw(prev, before[k]);
+	if (!ok)
+		return false;
+	if (!next || is_punct(next, ')') || is_punct(next, ',') || next->kind == TK_SEMI)
+		return true;
+	for (size_t k = 0; k < sizeof after / sizeof after[0]; k++)
+		if (is_kw(next, after[k]))
+			return true;
+	return false;
+}
+
+static long pg_param_num(const token *t)
+{
+	long v = 0;
+	for (size_t k = 1; k < t->n && v <= PG_SQL_MAX_PARAM; k++)
+		v = v * 10 + (t->s[k] - '0');
+	return v;
+}
+
+char *db_pg_sql_shape(const char *pg_sql, int n, const bool *is_null, bool *used)
+{
+	tr x = { 0 };
+	for (int i = 0; i < n; i++)
+		used[i] = false;
+	if (!tokenize(&x, pg_sql)) {
+		free(x.t);
+		return NULL;
+	}
+	put(&x, "", 0);
+	const token *prev = NULL; /* the last significant token emitted or folded */
+	for (size_t i = 0; i < x.n; i++) {
+		const token *t = &x.t[i];
+		if (t->kind != TK_PG_PARAM) {
+			put(&x, t->s, t->n);
+			if (t->kind != TK_BLANK)
+				prev = t;
+			continue;
+		}
+		long num = pg_param_num(t);
+		bool known = num >= 1 && num <= n;
+		bool null = known && is_null[num - 1];
+		/* $N IS [NOT] NULL */
+		size_t a = next_sig(&x, i + 1, x.n), b = a < x.n ? next_sig(&x, a + 1, x.n) : x.n;
+		bool neg = false;
+		if (b < x.n && is_kw(&x.t[b], "NOT")) {
+			neg = true;
+			b = next_sig(&x, b + 1, x.n);
+		}
+		if (known && a < x.n && is_kw(&x.t[a], "IS") && b < x.n && is_kw(&x.t[b], "NULL")) {
+			size_t after = next_sig(&x, b + 1, x.n);
+			if (fold_context(prev, after < x.n ? &x.t[after] : NULL)) {
+				puts_(&x, null != neg ? "TRUE" : "FALSE");
+				prev = &x.t[b];
+				i = b;
+				continue;
+			}
+		}
+		if (null) {
+			puts_(&x, "NULL");
+		} else {
+			put(&x, t->s, t->n);
+			if (known)
+				used[num - 1] = true;
+		}
+		prev = t;
+	}
+	free(x.t);
+	if (x.oom) {
+		free(x.out);
+		return NULL;
+	}
 	return x.out;
 }

@@ -271,6 +271,15 @@ static void pg_note_changes(struct pg_conn *pc, const PGresult *r)
 
 /* ---- connections ------------------------------------------------------- */
 
+/* The server's NOTICEs ("relation already exists, skipping") would go to
+ * stderr by default, in the middle of the service's log; the store has
+ * no use for them. */
+static void pg_ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 db_conn *db_open_pg(const char *conninfo, char **err)
 {
 	if (err)
@@ -298,7 +307,7 @@ db_conn *db_open_pg(const char *conninfo, char **err)
 		snprintf(buf, sizeof buf, "cannot connect to PostgreSQL: %s", PQerrorMessage(pc->pg));
 		buf[strcspn(buf, "\n")] = '\0';
 		why = buf;
-	} else if (PQsetClientEncoding(pc->pg, "UTF8") != 0) {
+	} else if (PQsetNoticeProcessor(pc->pg, pg_ignore_notice, NULL), PQsetClientEncoding(pc->pg, "UTF8") != 0) {
 		snprintf(buf, sizeof buf, "cannot set client_encoding UTF8: %s", PQerrorMessage(pc->pg));
 		buf[strcspn(buf, "\n")] = '\0';
 		why = buf;

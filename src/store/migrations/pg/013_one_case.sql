@@ -94,7 +94,11 @@ INSERT INTO case_triggers (case_id, rule, response_id, reason_en, reason_nl, cre
            'signal words in the open answer', 'signaalwoorden in het open antwoord'),
          coalesce(r.received_at, c.opened_at)
     FROM cases c JOIN case_responses cr ON cr.case_id = c.id
-    LEFT JOIN responses r ON r.id = cr.response_id;
+    LEFT JOIN responses r ON r.id = cr.response_id
+  -- (PostgreSQL: SQLite's statement has no ORDER BY; its plan walks
+  -- case_responses by response, then case. The same order here, so that
+  -- the triggers get the same ids on both.)
+  ORDER BY cr.response_id, c.id;
 
 -- Their history so far, as far as the times on the case tell it.
 INSERT INTO case_history (case_id, at, kind, rule)

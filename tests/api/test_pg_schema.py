@@ -784,11 +784,11 @@ def check_audit(t, db, uri):
     run_both(db, uri, ["INSERT INTO audit_log (at, action) VALUES (1000, 'test.append')"])
     for st in ("UPDATE audit_log SET action = 'test.rewritten'", "DELETE FROM audit_log"):
         lite, pg = refusal_both(db, uri, st)
-        t.check(lite == "audit_log is append-only" and pg == "23000 audit_log is append-only",
+        t.check(lite == "audit_log is append-only" and pg == "P0001 audit_log is append-only",
                 "audit_log refuses %s on both with the same message" % st.split()[0],
                 "SQLite: %r\nPostgreSQL: %r" % (lite, pg))
     lite, pg = refusal_both(db, uri, "TRUNCATE audit_log")
-    t.eq(pg, "23000 audit_log is append-only", "PostgreSQL's audit_log refuses TRUNCATE too")
+    t.eq(pg, "P0001 audit_log is append-only", "PostgreSQL's audit_log refuses TRUNCATE too")
     t.eq(pg_json(uri, "SELECT action FROM audit_log"), [{"action": "test.append"}],
          "the audit row is still there, unchanged")
 

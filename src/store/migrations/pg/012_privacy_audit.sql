@@ -20,13 +20,13 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_at ON audit_log(at);
 CREATE INDEX audit_log_actor ON audit_log(actor_user_id, id);
 CREATE INDEX audit_log_action ON audit_log(action, id);
--- PostgreSQL (issue 18): one trigger function raising SQLite's message,
--- SQLSTATE 23000 (integrity_constraint_violation: db_pg reads it as
--- SQLite's constraint error of a trigger), and a third trigger for
--- TRUNCATE, which PostgreSQL has and row triggers do not see.
+-- PostgreSQL (issue 18): one trigger function raising SQLite's message
+-- (SQLSTATE P0001, which db_pg.c reads as SQLite's RAISE(ABORT):
+-- DB_CONSTRAINT_TRIGGER), and a third trigger for TRUNCATE, which
+-- PostgreSQL has and row triggers do not see.
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'integrity_constraint_violation';
+	RAISE EXCEPTION 'audit_log is append-only';
 END $$;
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
   FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();

@@ -13,6 +13,7 @@ PKGS    += libexttextcat libutf8proc
 PKGS    += libxml-2.0
 # issue 17: the printable report (cairo's PDF surface) and the XLSX export
 PKGS    += cairo xlsxwriter fontconfig  # fontconfig: FcInit/FcFini in src/report (issue 17 X)
+PKGS    += libpq  # the PostgreSQL backend (issue 18, src/store/db/db_pg.c)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wsign-compare \
            -Wstrict-prototypes -Wformat=2
 CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
@@ -86,10 +87,13 @@ $(SAN_DIR)/%.o: src/%.c $(DEPS_STAMP)
 
 # The schema travels inside the binary: migrations are embedded as C strings.
 MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
+# issue 18 (PG-SCHEMA): the same migrations in PostgreSQL's dialect, embedded
+# beside them as store_pg_migrations[] / store_pg_n_migrations.
+PG_MIGRATIONS := $(sort $(wildcard src/store/migrations/pg/*.sql))
 GEN_C := build/gen/migrations.c
-$(GEN_C): $(MIGRATIONS) scripts/embed-sql
+$(GEN_C): $(MIGRATIONS) $(PG_MIGRATIONS) scripts/embed-sql
 	@mkdir -p $(dir $@)
-	sh scripts/embed-sql $@ $(MIGRATIONS)
+	sh scripts/embed-sql $@ $(MIGRATIONS) --pg $(PG_MIGRATIONS)
 $(REL_DIR)/gen/migrations.o: $(GEN_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -c $< -o $@
@@ -159,5 +163,6 @@ clean:
 	rm -rf build
 
 include fuzz/fuzz.mk
+include mk/package.mk  # issue 18 (PKG): make install, uninstall, deb
 
 -include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

@@ -7,17 +7,18 @@
 #define KS_SQLITE_INT_H
 
 #include <pthread.h>
-#include <sqlite3.h>
+
+#include "store/db/db.h"
 
 #include "store/store.h"
 
-/* How long a connection waits for another's write lock (sqlite3_busy_timeout). */
+/* How long a connection waits for another's write lock (db_busy_timeout). */
 #define SQ_BUSY_TIMEOUT_MS 10000
 
 /* issue 14 (text): one generation of the text context (sqlite_text.c). */
 typedef struct sq_text_gen sq_text_gen;
 
-/* Statements prepared once per connection and kept (SQLITE_PREPARE_PERSISTENT). */
+/* Statements prepared once per connection and kept (db_prepare_persistent). */
 typedef enum {
 	SQ_CONTACT_GET,
 	SQ_CONTACT_BY_TOKEN,
@@ -49,8 +50,9 @@ typedef enum {
 } sq_id;
 
 typedef struct sq_conn {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[SQ__COUNT];
+	db_conn *db;   /* SQLite or PostgreSQL (store/db/db.h) */
+	unsigned tz_gen;  /* PostgreSQL: the store's tz_gen its klantstem.tz was set at */
+	db_stmt *stmt[SQ__COUNT];
 	struct sq_conn *next_free;
 	/* issue 14: text analysis scratch, made on first use by whichever
 	 * thread holds the connection (one holder at a time: no lock), from
@@ -77,6 +79,8 @@ typedef struct wq_item {
 
 struct ks_store {
 	char *path;
+	bool pg;                 /* issue 18: a PostgreSQL database (path is its URI) */
+	unsigned tz_gen;         /* bumped by store_set_tz: PostgreSQL sessions set it again */
 	const ks_clock *clock;
 	int version;
 
@@ -178,7 +182,7 @@ ks_err sq_text_remove(ks_store *s, sq_conn *c, const char *ids_sql, int64_t arg,
 struct store_bulk {
 	ks_store *s;
 	sq_conn *c;
-	sqlite3_stmt *inv_stmt;  /* cached by store_bulk_invitation_add */
+	db_stmt *inv_stmt;  /* cached by store_bulk_invitation_add */
 };
 
 /* issue 16 H3 (sqlite_verbatim_mentions.c): the mentions of a verbatim
@@ -199,18 +203,18 @@ sq_funnel_cache *sq_funnel_cache_new(const char *path);
 void sq_funnel_cache_free(sq_funnel_cache *fc);
 void sq_release(ks_store *s, sq_conn *c);
 /* The cached statement id, reset and with bindings cleared. NULL on error (e filled). */
-sqlite3_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e);
+db_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e);
 ks_err sq_exec(sq_conn *c, const char *sql, ks_error *e);
 /* Bind an id where 0 means NULL. */
-void sq_bind_id(sqlite3_stmt *st, int i, int64_t id);
+void sq_bind_id(db_stmt *st, int i, int64_t id);
 /* Row exists in table (a static name) with this id? */
 ks_err sq_row_exists(sq_conn *c, const char *table, int64_t id, bool *found, ks_error *e);
 /* Step st to the end, turning each row into an element of a growing array
  * (elem bytes each, filled by row_fn). At most limit rows are kept
  * (0 = all); *more tells whether there were more. Finalizes st. On success
  * *out (malloc'd, caller frees; NULL when empty) and *n are set. */
-typedef void (*sq_elem_fn)(sqlite3_stmt *st, void *elem);
-ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, size_t limit,
+typedef void (*sq_elem_fn)(db_stmt *st, void *elem);
+ks_err sq_collect(sq_conn *c, db_stmt *st, size_t elem, sq_elem_fn row_fn, size_t limit,
 		  void **out, size_t *n, bool *more, ks_error *e);
 /* A fresh url-safe random token of MODEL_TOKEN_LEN chars. */
 void sq_token(char out[MODEL_TOKEN_LEN + 1]);
@@ -257,19 +261,19 @@ ks_err sq_case_history(sq_conn *c, const sq_hist *h, ks_error *e);
 /* Recompute the case's priority from its triggers; a rise is written to
  * its history. */
 ks_err sq_case_priority(sq_conn *c, int64_t case_id, int64_t at, ks_error *e);
-ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e);
+ks_err sq_cprep(sq_conn *c, const char *sql, db_stmt **st, ks_error *e);
 /* Step a write statement to completion and finalize it. */
-ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e);
+ks_err sq_cstep(sq_conn *c, db_stmt *st, ks_error *e);
 /* Step st once: *out = column 0 of the first row as an integer, 0 when
  * there is none. Finalizes st. */
-ks_err sq_cfirst(sq_conn *c, sqlite3_stmt *st, int64_t *out, ks_error *e);
+ks_err sq_cfirst(sq_conn *c, db_stmt *st, int64_t *out, ks_error *e);
 /* sq_cfirst of sql with ?1 bound to arg. */
 ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e);
 /* Column text, "" for NULL. */
-const char *sq_ctext(sqlite3_stmt *st, int i);
+const char *sq_ctext(db_stmt *st, int i);
 /* issue 17: sq_collect of column 0 as int64s: *ids (malloc'd, caller
  * frees; NULL when empty or on error) and *n (0 on error). Finalizes st. */
-ks_err sq_collect_ids(sq_conn *c, sqlite3_stmt *st, int64_t **ids, size_t *n, ks_error *e);
+ks_err sq_collect_ids(sq_conn *c, db_stmt *st, int64_t **ids, size_t *n, ks_error *e);
 /* issue 17: run fn(s, c, arg, e) in BEGIN IMMEDIATE .. COMMIT on a pooled
  * connection (the busy timeout waits for a writer holding the lock); any
  * error rolls it all back. The caller reports storage failures. */
@@ -277,8 +281,8 @@ typedef ks_err (*sq_tx_fn)(ks_store *s, sq_conn *c, void *arg, ks_error *e);
 ks_err sq_write_tx(ks_store *s, sq_tx_fn fn, void *arg, ks_error *e);
 /* issue 17: step st to the end, appending row(st) (a new reference) to
  * arr for each row. Finalizes st. */
-typedef json_t *(*sq_json_fn)(sqlite3_stmt *st);
-ks_err sq_json_rows(sq_conn *c, sqlite3_stmt *st, sq_json_fn row, json_t *arr, ks_error *e);
+typedef json_t *(*sq_json_fn)(db_stmt *st);
+ks_err sq_json_rows(sq_conn *c, db_stmt *st, sq_json_fn row, json_t *arr, ks_error *e);
 
 /* ---- mail outboxes (sqlite_outbox.c) ----
  * A mail outbox is a table whose rows move 'pending' -> 'sending' -> 'sent'
@@ -365,7 +369,7 @@ ks_err sq_mentions_reanalyse(ks_store *s, int n, int64_t *done, ks_error *e);
  * batch is better given to store_mentions_upsert, which analyses first.
  * Nothing has to happen after the COMMIT. */
 ks_err sq_mentions_upsert(ks_store *s, sq_conn *c, const mentions_batch *b, mentions_counts *out, ks_error *e);
-json_t *sq_opt_text(sqlite3_stmt *st, int i);
+json_t *sq_opt_text(db_stmt *st, int i);
 json_t *sq_opt_id(int64_t id);
 /* The manager who answers for a team: the nearest user with role manager
  * on the team or a unit above it, else the first director; 0 = nobody. */

@@ -36,7 +36,7 @@ ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e)
 	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'pending' WHERE %s = 'sending'", o->table,
 		 o->status_col, o->status_col);
 	ks_err err = sq_exec(c, sql, e);
-	*n = err ? 0 : sqlite3_changes(c->db);
+	*n = err ? 0 : db_changes(c->db);
 	return err;
 }
 
@@ -46,14 +46,14 @@ ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int at
 	char sql[200];
 	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'sending', attempts = ?2%s WHERE id = ?1", o->table,
 		 o->status_col, o->claimed_at ? ", claimed_at = ?3" : "");
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, attempts);
+	db_bind_int64(st, 1, id);
+	db_bind_int(st, 2, attempts);
 	if (o->claimed_at)
-		sqlite3_bind_int64(st, 3, now);
+		db_bind_int64(st, 3, now);
 	return sq_cstep(c, st, e);
 }
 
@@ -69,16 +69,16 @@ ks_err sq_outbox_record(sq_conn *c, const sq_outbox *o, int64_t id, int attempts
 		 "UPDATE %s SET %s = ?2, next_attempt_at = ?3, last_error = ?4,%s"
 		 " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
 		 o->table, o->status_col, o->claimed_at ? " claimed_at = NULL," : "");
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, st_text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, sq_outbox_next_attempt(now, attempts));
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, st_text, -1, DB_STATIC);
+	db_bind_int64(st, 3, sq_outbox_next_attempt(now, attempts));
 	if (detail && detail[0])
-		sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
+		db_bind_text(st, 4, detail, -1, DB_STATIC);
+	db_bind_int64(st, 5, now);
 	return sq_cstep(c, st, e);
 }
 

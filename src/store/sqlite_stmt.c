@@ -7,23 +7,23 @@
 
 #include "core/clock.h"
 
-ks_err sq_cprep(sq_conn *c, const char *sql, sqlite3_stmt **st, ks_error *e)
+ks_err sq_cprep(sq_conn *c, const char *sql, db_stmt **st, ks_error *e)
 {
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
-	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
+	int rc = db_prepare(c->db, sql, st);
+	return rc == DB_OK ? KS_OK : sq_fail(c, rc, e);
 }
 
-ks_err sq_cstep(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+ks_err sq_cstep(sq_conn *c, db_stmt *st, ks_error *e)
 {
-	int rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	int rc = db_step(st);
+	ks_err err = rc == DB_DONE || rc == DB_ROW ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	return err;
 }
 
-const char *sq_ctext(sqlite3_stmt *st, int i)
+const char *sq_ctext(db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_column_text(st, i);
 	return t ? (const char *)t : "";
 }
 
@@ -36,36 +36,36 @@ json_t *sq_iso_or_null(int64_t t)
 	return json_string(buf);
 }
 
-ks_err sq_cfirst(sq_conn *c, sqlite3_stmt *st, int64_t *out, ks_error *e)
+ks_err sq_cfirst(sq_conn *c, db_stmt *st, int64_t *out, ks_error *e)
 {
 	*out = 0;
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 	ks_err err = KS_OK;
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
+	if (rc == DB_ROW)
+		*out = db_column_int64(st, 0);
+	else if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
 ks_err sq_one_id(sq_conn *c, const char *sql, int64_t arg, int64_t *out, ks_error *e)
 {
 	*out = 0;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, arg);
+	db_bind_int64(st, 1, arg);
 	return sq_cfirst(c, st, out, e);
 }
 
-static void sq_id_row(sqlite3_stmt *st, void *elem)
+static void sq_id_row(db_stmt *st, void *elem)
 {
-	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+	*(int64_t *)elem = db_column_int64(st, 0);
 }
 
-ks_err sq_collect_ids(sq_conn *c, sqlite3_stmt *st, int64_t **ids, size_t *n, ks_error *e)
+ks_err sq_collect_ids(sq_conn *c, db_stmt *st, int64_t **ids, size_t *n, ks_error *e)
 {
 	void *v = NULL;
 	ks_err err = sq_collect(c, st, sizeof **ids, sq_id_row, 0, &v, n, NULL, e);
@@ -84,18 +84,18 @@ ks_err sq_write_tx(ks_store *s, sq_tx_fn fn, void *arg, ks_error *e)
 		if (!err)
 			err = sq_exec(c, "COMMIT", e);
 		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			db_exec(c->db, "ROLLBACK");
 	}
 	sq_release(s, c);
 	return err;
 }
 
-ks_err sq_json_rows(sq_conn *c, sqlite3_stmt *st, sq_json_fn row, json_t *arr, ks_error *e)
+ks_err sq_json_rows(sq_conn *c, db_stmt *st, sq_json_fn row, json_t *arr, ks_error *e)
 {
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		json_array_append_new(arr, row(st));
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	return err;
 }

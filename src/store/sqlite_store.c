@@ -9,6 +9,8 @@
  */
 #include "store/sqlite_int.h"
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,9 @@
 
 extern const char *const store_migrations[];
 extern const int store_n_migrations;
+/* issue 18: the same migrations in PostgreSQL's dialect (migrations/pg/) */
+extern const char *const store_pg_migrations[];
+extern const int store_pg_n_migrations;
 
 static const char *const sq_sql[SQ__COUNT] = {
 	[SQ_CONTACT_GET] =
@@ -116,9 +121,9 @@ static const char *sq_unique_column(const char *msg)
 
 ks_err sq_fail(sq_conn *c, int rc, ks_error *e)
 {
-	const char *msg = c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
-	int ext = c ? sqlite3_extended_errcode(c->db) : rc;
-	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	const char *msg = c ? db_errmsg(c->db) : db_errstr(rc);
+	int ext = c ? db_extended_errcode(c->db) : rc;
+	if (ext == DB_CONSTRAINT_UNIQUE || ext == DB_CONSTRAINT_PRIMARYKEY) {
 		char field[64];
 		const char *col = sq_unique_column(msg);
 		snprintf(field, sizeof field, "%s", col ? col : "");
@@ -128,46 +133,46 @@ ks_err sq_fail(sq_conn *c, int rc, ks_error *e)
 		return ks_fail(e, KS_ERR_CONFLICT, field[0] ? field : NULL,
 			       "%s is already taken", field[0] ? field : "a unique value");
 	}
-	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+	if (ext == DB_CONSTRAINT_FOREIGNKEY)
 		return ks_fail(e, KS_ERR_REF, NULL, "a referenced row does not exist");
-	if ((ext & 0xff) == SQLITE_CONSTRAINT)
+	if ((ext & 0xff) == DB_CONSTRAINT)
 		return ks_fail(e, KS_ERR_INVALID, NULL, "constraint failed: %s", msg);
 	/* open-link guard (issue 11): the disk (or max_page_count) is full. */
-	if ((ext & 0xff) == SQLITE_FULL)
+	if ((ext & 0xff) == DB_FULL)
 		return ks_fail(e, KS_ERR_STORAGE_FULL, NULL,
 			       "the storage is full: nothing was written; try again later");
 	return ks_fail(e, KS_ERR_DB, NULL, "database error: %s", msg);
 }
 
-sqlite3_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e)
+db_stmt *sq_stmt(sq_conn *c, sq_id id, ks_error *e)
 {
-	sqlite3_stmt *st = c->stmt[id];
+	db_stmt *st = c->stmt[id];
 	if (st == NULL) {
-		int rc = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-		if (rc != SQLITE_OK) {
+		int rc = db_prepare_persistent(c->db, sq_sql[id], &st);
+		if (rc != DB_OK) {
 			sq_fail(c, rc, e);
 			return NULL;
 		}
 		c->stmt[id] = st;
 		return st;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st);
+	db_clear_bindings(st);
 	return st;
 }
 
 ks_err sq_exec(sq_conn *c, const char *sql, ks_error *e)
 {
-	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? KS_OK : sq_fail(c, rc, e);
+	int rc = db_exec(c->db, sql);
+	return rc == DB_OK ? KS_OK : sq_fail(c, rc, e);
 }
 
-void sq_bind_id(sqlite3_stmt *st, int i, int64_t id)
+void sq_bind_id(db_stmt *st, int i, int64_t id)
 {
 	if (id > 0)
-		sqlite3_bind_int64(st, i, id);
+		db_bind_int64(st, i, id);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 void sq_token(char out[MODEL_TOKEN_LEN + 1])
@@ -187,7 +192,7 @@ void sq_token(char out[MODEL_TOKEN_LEN + 1])
 static void sq_fn_local(sqlite3_context *cx, sqlite3_value **argv, bool month)
 {
 	const ks_store *s = sqlite3_user_data(cx);
-	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+	if (sqlite3_value_type(argv[0]) == DB_NULL) {
 		sqlite3_result_null(cx);
 		return;
 	}
@@ -218,9 +223,73 @@ static int sq_functions(sqlite3 *db, ks_store *s)
 {
 	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 	int rc = sqlite3_create_function(db, "ks_local_month", 1, flags, s, sq_fn_local_month, NULL, NULL);
-	if (rc == SQLITE_OK)
+	if (rc == DB_OK)
 		rc = sqlite3_create_function(db, "ks_local_year", 1, flags, s, sq_fn_local_year, NULL, NULL);
 	return rc;
+}
+
+/* A SQLite connection to the file at path, with the organisation's
+ * calendar functions and the durability settings. */
+static ks_err sq_conn_open_sqlite(ks_store *s, const char *path, bool scratch, sq_conn *c, ks_error *e)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open_v2(path, &h, flags, NULL);
+	if (rc != SQLITE_OK) {
+		ks_fail(e, KS_ERR_IO, NULL, "cannot open database %s: %s", path,
+			h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+		sqlite3_close(h);
+		return KS_ERR_IO;
+	}
+	sqlite3_busy_timeout(h, SQ_BUSY_TIMEOUT_MS);
+	rc = sq_functions(h, s);
+	if (rc != SQLITE_OK) {
+		ks_fail(e, KS_ERR_DB, NULL, "cannot register SQL functions: %s", sqlite3_errmsg(h));
+		sqlite3_close(h);
+		return KS_ERR_DB;
+	}
+	c->db = db_wrap_sqlite(h);
+	if (c->db == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	/* WAL: readers never block the writer. synchronous=FULL: the WAL is
+	 * fsync'd at every commit, so a committed row survives power loss, not
+	 * only a crash of the process. */
+	return sq_exec(c, scratch ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+				    " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+				  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				    " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+		       e);
+}
+
+/* Set the session's zone for ks_local_month/year (functions of the
+ * PostgreSQL schema, reading the setting klantstem.tz). The name comes
+ * from tz.c's table, never from input; quoted all the same. */
+static ks_err sq_pg_set_tz(ks_store *s, sq_conn *c, ks_error *e)
+{
+	char sql[96];
+	snprintf(sql, sizeof sql, "SET klantstem.tz = '%s'", s->tz.name);
+	if (strchr(s->tz.name, '\'') != NULL)
+		return ks_fail(e, KS_ERR_INVALID, "time_zone", "bad zone name");
+	ks_err err = sq_exec(c, sql, e);
+	if (!err)
+		c->tz_gen = s->tz_gen;
+	return err;
+}
+
+/* A PostgreSQL session (issue 18): synchronous_commit on (db_open_pg), the
+ * busy timeout as lock_timeout, the organisation's zone. */
+static ks_err sq_conn_open_pg(ks_store *s, const char *uri, sq_conn *c, ks_error *e)
+{
+	char *why = NULL;
+	c->db = db_open_pg(uri, &why);
+	if (c->db == NULL) {
+		ks_fail(e, KS_ERR_IO, NULL, "cannot connect to PostgreSQL: %s", why ? why : "out of memory");
+		free(why);
+		return KS_ERR_IO;
+	}
+	if (db_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS) != DB_OK)
+		return sq_fail(c, db_extended_errcode(c->db), e);
+	return sq_pg_set_tz(s, c, e);
 }
 
 static ks_err sq_conn_open(ks_store *s, const char *path, bool scratch, sq_conn **out, ks_error *e)
@@ -228,33 +297,10 @@ static ks_err sq_conn_open(ks_store *s, const char *path, bool scratch, sq_conn 
 	sq_conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
-	if (rc != SQLITE_OK) {
-		ks_fail(e, KS_ERR_IO, NULL, "cannot open database %s: %s", path,
-			c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-		sqlite3_close(c->db);
-		free(c);
-		return KS_ERR_IO;
-	}
-	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
-	rc = sq_functions(c->db, s);
-	if (rc != SQLITE_OK) {
-		ks_fail(e, KS_ERR_DB, NULL, "cannot register SQL functions: %s", sqlite3_errmsg(c->db));
-		sqlite3_close(c->db);
-		free(c);
-		return KS_ERR_DB;
-	}
-	/* WAL: readers never block the writer. synchronous=FULL: the WAL is
-	 * fsync'd at every commit, so a committed row survives power loss, not
-	 * only a crash of the process. */
-	ks_err err = sq_exec(c, scratch ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-					  " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-					: "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-					  " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
-			     e);
+	ks_err err = store_is_pg_uri(path) ? sq_conn_open_pg(s, path, c, e)
+					   : sq_conn_open_sqlite(s, path, scratch, c, e);
 	if (err) {
-		sqlite3_close(c->db);
+		db_close(c->db);
 		free(c);
 		return err;
 	}
@@ -262,14 +308,24 @@ static ks_err sq_conn_open(ks_store *s, const char *path, bool scratch, sq_conn 
 	return KS_OK;
 }
 
+bool store_is_pg_uri(const char *path)
+{
+	return path && (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0);
+}
+
+bool store_is_pg(const ks_store *s)
+{
+	return s->pg;
+}
+
 static void sq_conn_close(sq_conn *c)
 {
 	if (c == NULL)
 		return;
 	for (int i = 0; i < SQ__COUNT; i++)
-		sqlite3_finalize(c->stmt[i]);
+		db_finalize(c->stmt[i]);
 	sq_text_conn_free(c); /* issue 14 */
-	sqlite3_close(c->db);
+	db_close(c->db);
 	free(c);
 }
 
@@ -281,6 +337,12 @@ sq_conn *sq_acquire(ks_store *s)
 	sq_conn *c = s->free_conns;
 	s->free_conns = c->next_free;
 	pthread_mutex_unlock(&s->pool_mu);
+	/* The zone changed since this session set it (store_set_tz): a
+	 * failure leaves the old zone and is retried at the next acquire. */
+	if (s->pg && c->tz_gen != s->tz_gen) {
+		ks_error ignored;
+		sq_pg_set_tz(s, c, &ignored);
+	}
 	return c;
 }
 
@@ -288,8 +350,8 @@ void sq_release(ks_store *s, sq_conn *c)
 {
 	/* A transaction left open by an error path must not leak into the
 	 * next user of the connection. */
-	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!db_get_autocommit(c->db))
+		db_exec(c->db, "ROLLBACK");
 	pthread_mutex_lock(&s->pool_mu);
 	c->next_free = s->free_conns;
 	s->free_conns = c;
@@ -301,20 +363,20 @@ ks_err sq_row_exists(sq_conn *c, const char *table, int64_t id, bool *found, ks_
 {
 	char sql[128];
 	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?1", table);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	*found = rc == DB_ROW;
+	db_finalize(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return sq_fail(c, rc, e);
 	return KS_OK;
 }
 
-ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, size_t limit,
+ks_err sq_collect(sq_conn *c, db_stmt *st, size_t elem, sq_elem_fn row_fn, size_t limit,
 		  void **out, size_t *n, bool *more, ks_error *e)
 {
 	char *v = NULL;
@@ -322,7 +384,7 @@ ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, 
 	int rc;
 	if (more)
 		*more = false;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (limit && len == limit) {
 			if (more)
 				*more = true;
@@ -332,7 +394,7 @@ ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, 
 			size_t ncap = cap ? cap * 2 : 8;
 			char *nv = realloc(v, ncap * elem);
 			if (nv == NULL) {
-				rc = SQLITE_NOMEM;
+				rc = DB_NOMEM;
 				break;
 			}
 			v = nv;
@@ -341,9 +403,9 @@ ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, 
 		row_fn(st, v + len++ * elem);
 	}
 	ks_err err = KS_OK;
-	if (rc != SQLITE_DONE)
-		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	if (rc != DB_DONE)
+		err = rc == DB_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
+	db_finalize(st);
 	if (err) {
 		free(v);
 		return err;
@@ -355,14 +417,79 @@ ks_err sq_collect(sq_conn *c, sqlite3_stmt *st, size_t elem, sq_elem_fn row_fn, 
 
 /* ---- migrations ---------------------------------------------------------- */
 
+/* PostgreSQL (issue 18): the version lives in ks_schema_version (no
+ * user_version there), and nodes starting together take turns through an
+ * advisory lock held for the whole run, so each migration runs once. */
+#define SQ_PG_MIGRATE_LOCK 0x6b73 /* "ks" */
+
+static ks_err sq_pg_version(sq_conn *c, int *version, ks_error *e)
+{
+	ks_err err = sq_exec(c, "CREATE TABLE IF NOT EXISTS ks_schema_version (version INT NOT NULL);"
+				" INSERT INTO ks_schema_version SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ks_schema_version)",
+			     e);
+	if (err)
+		return err;
+	db_stmt *st;
+	int rc = db_prepare(c->db, "SELECT version FROM ks_schema_version", &st);
+	if (rc != DB_OK)
+		return sq_fail(c, rc, e);
+	*version = db_step(st) == DB_ROW ? db_column_int(st, 0) : 0;
+	db_finalize(st);
+	return KS_OK;
+}
+
+static ks_err sq_pg_migrate_locked(ks_store *s, sq_conn *c, ks_error *e)
+{
+	int version = 0;
+	ks_err err = sq_pg_version(c, &version, e);
+	if (err)
+		return err;
+	if (version > store_pg_n_migrations)
+		return ks_fail(e, KS_ERR_DB, NULL, "database schema version %d is newer than this klantstem (%d)",
+			       version, store_pg_n_migrations);
+	for (int v = version; v < store_pg_n_migrations; v++) {
+		err = sq_exec(c, "BEGIN", e);
+		if (!err && db_exec_native(c->db, store_pg_migrations[v]) != DB_OK)
+			err = ks_fail(e, KS_ERR_DB, NULL, "migration %d: %s", v + 1, db_errmsg(c->db));
+		if (!err) {
+			char bump[64];
+			snprintf(bump, sizeof bump, "UPDATE ks_schema_version SET version = %d", v + 1);
+			err = sq_exec(c, bump, e);
+		}
+		if (!err)
+			err = sq_exec(c, "COMMIT", e);
+		if (err) {
+			db_exec(c->db, "ROLLBACK");
+			return err;
+		}
+	}
+	s->version = store_pg_n_migrations;
+	return KS_OK;
+}
+
+static ks_err sq_pg_migrate(ks_store *s, sq_conn *c, ks_error *e)
+{
+	char sql[80];
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", SQ_PG_MIGRATE_LOCK);
+	ks_err err = sq_exec(c, sql, e);
+	if (err)
+		return err;
+	err = sq_pg_migrate_locked(s, c, e);
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", SQ_PG_MIGRATE_LOCK);
+	db_exec(c->db, sql);
+	return err;
+}
+
 static ks_err sq_migrate(ks_store *s, sq_conn *c, ks_error *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	if (s->pg)
+		return sq_pg_migrate(s, c, e);
+	db_stmt *st;
+	int rc = db_prepare(c->db, "PRAGMA user_version", &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
+	int version = db_step(st) == DB_ROW ? db_column_int(st, 0) : 0;
+	db_finalize(st);
 	if (version > store_n_migrations)
 		return ks_fail(e, KS_ERR_DB, NULL,
 			       "database schema version %d is newer than this klantstem (%d)",
@@ -381,7 +508,7 @@ static ks_err sq_migrate(ks_store *s, sq_conn *c, ks_error *e)
 		if (!err)
 			err = sq_exec(c, "COMMIT", e);
 		if (err) {
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			db_exec(c->db, "ROLLBACK");
 			return err;
 		}
 	}
@@ -399,6 +526,7 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 	if (s == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	s->path = strdup(path);
+	s->pg = store_is_pg_uri(path);
 	s->clock = opt ? opt->clock : NULL;
 	if (opt && opt->tz.name[0])
 		s->tz = opt->tz;
@@ -428,16 +556,17 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 			s->n_conns++;
 		}
 	}
-	if (!err)
+	/* PostgreSQL checkpoints by itself: no checkpointer there. */
+	if (!err && !s->pg)
 		err = sq_conn_open(s, path, scratch, &s->ckconn, e);
-	if (!err)
+	if (!err && !s->pg)
 		err = sq_checkpointer_start(s, e);
 	if (!err)
 		sq_text_open(s); /* issue 14: before the writer, which analyses */
 	if (!err)
 		err = sq_writer_start(s, e);
 	if (!err)
-		s->funnel = sq_funnel_cache_new(path); /* issue 13: NULL = count every time */
+		s->funnel = s->pg ? NULL : sq_funnel_cache_new(path); /* issue 13: NULL = count every time */
 	if (err) {
 		store_close(s);
 		return err;
@@ -463,8 +592,10 @@ void store_close(ks_store *s)
 		 * so a `klantstem import` ending beside a running server would
 		 * hold up its responses; without the busy timeout it gives up at
 		 * once and the server's own checkpoints fold the WAL later. */
-		sqlite3_busy_timeout(s->wconn->db, 0);
-		sqlite3_exec(s->wconn->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		if (!s->pg) {
+			db_busy_timeout(s->wconn->db, 0);
+			db_exec(s->wconn->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+		}
 		sq_conn_close(s->wconn);
 	}
 	sq_text_close(s); /* issue 14 */
@@ -491,6 +622,7 @@ void store_set_sample_seed(ks_store *s, uint64_t seed)
 void store_set_tz(ks_store *s, const ks_tz *tz)
 {
 	s->tz = *tz;
+	s->tz_gen++;
 }
 
 int store_schema_version(ks_store *s)
@@ -514,31 +646,32 @@ static bool sq_has_open_token(const model_entity *ent)
 	return strcmp(ent->table, "touchpoints") == 0;
 }
 
-static ks_err sq_bind_json(sqlite3_stmt *st, int i, const model_field *f, const json_t *v)
+static ks_err sq_bind_json(db_stmt *st, int i, const model_field *f, const json_t *v)
 {
 	if (v == NULL || json_is_null(v))
-		return sqlite3_bind_null(st, i) == SQLITE_OK ? KS_OK : KS_ERR_DB;
+		return db_bind_null(st, i) == DB_OK ? KS_OK : KS_ERR_DB;
 	int rc;
 	switch (f->type) {
 	case MODEL_F_BOOL:
-		rc = sqlite3_bind_int(st, i, json_is_true(v));
+		rc = db_bind_int(st, i, json_is_true(v));
 		break;
 	case MODEL_F_INT:
 	case MODEL_F_REF:
-		rc = sqlite3_bind_int64(st, i, json_integer_value(v));
+		rc = db_bind_int64(st, i, json_integer_value(v));
 		break;
 	case MODEL_F_JSON: {
 		char *txt = json_dumps(v, JSON_COMPACT);
 		if (txt == NULL)
 			return KS_ERR_NOMEM;
-		rc = sqlite3_bind_text(st, i, txt, -1, free);
+		rc = db_bind_text(st, i, txt, -1, DB_TRANSIENT);
+		free(txt);
 		break;
 	}
 	default:
-		rc = sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_TRANSIENT);
+		rc = db_bind_text(st, i, json_string_value(v), -1, DB_TRANSIENT);
 		break;
 	}
-	return rc == SQLITE_OK ? KS_OK : KS_ERR_DB;
+	return rc == DB_OK ? KS_OK : KS_ERR_DB;
 }
 
 /* Check every reference field present in obj. Runs inside the caller's
@@ -563,17 +696,17 @@ static ks_err sq_check_refs(sq_conn *c, const model_entity *ent, const json_t *o
 
 static ks_err sq_unit_kind(sq_conn *c, int64_t id, char *kind, size_t n, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, SQ_TEAM_KIND, e);
+	db_stmt *st = sq_stmt(c, SQ_TEAM_KIND, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(kind, n, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		snprintf(kind, n, "%s", (const char *)db_column_text(st, 0));
+	db_reset(st);
+	if (rc == DB_ROW)
 		return KS_OK;
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return KS_ERR_NOTFOUND;
 	return sq_fail(c, rc, e);
 }
@@ -634,16 +767,16 @@ static ks_err sq_check_tree(sq_conn *c, const model_entity *ent, const json_t *s
  * it went) and bind, in field order, each field of ent present in obj as
  * ?1..?k. On success *out must be finalized by the caller. */
 static ks_err sq_prepare_fields(sq_conn *c, ks_buf *sql, ks_err build_err, const model_entity *ent,
-				const json_t *obj, sqlite3_stmt **out, int *k, ks_error *e)
+				const json_t *obj, db_stmt **out, int *k, ks_error *e)
 {
 	if (build_err) {
 		buf_free(sql);
 		return ks_fail(e, build_err, NULL, "cannot build statement");
 	}
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql->data, -1, &st, NULL);
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql->data, &st);
 	buf_free(sql);
-	if (rc != SQLITE_OK)
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
 	ks_err err = KS_OK;
 	*k = 0;
@@ -653,7 +786,7 @@ static ks_err sq_prepare_fields(sq_conn *c, ks_buf *sql, ks_err build_err, const
 			err = sq_bind_json(st, ++*k, &ent->fields[i], v);
 	}
 	if (err) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return ks_fail(e, err, NULL, "cannot bind values");
 	}
 	*out = st;
@@ -686,60 +819,60 @@ ks_err sq_entity_insert(ks_store *s, sq_conn *c, const model_entity *ent, const 
 		err = buf_printf(&sql, "INSERT INTO %s (%s) VALUES (%s)", ent->table, cols.data, vals.data);
 	buf_free(&cols);
 	buf_free(&vals);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int k = 0;
 	err = sq_prepare_fields(c, &sql, err, ent, obj, &st, &k, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, k + 1, clock_now(s->clock));
+	db_bind_int64(st, k + 1, clock_now(s->clock));
 	if (sq_has_open_token(ent)) {
 		char tok[MODEL_TOKEN_LEN + 1];
 		sq_token(tok);
-		sqlite3_bind_text(st, k + 2, tok, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, k + 2, tok, -1, DB_TRANSIENT);
 	}
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	int rc = db_step(st);
+	db_finalize(st);
+	if (rc != DB_DONE)
 		return sq_fail(c, rc, e);
-	*id = sqlite3_last_insert_rowid(c->db);
+	*id = db_last_insert_rowid(c->db);
 	return KS_OK;
 }
 
-static json_t *sq_column_json(sqlite3_stmt *st, int col, const model_field *f)
+static json_t *sq_column_json(db_stmt *st, int col, const model_field *f)
 {
-	int t = sqlite3_column_type(st, col);
-	if (t == SQLITE_NULL)
+	int t = db_column_type(st, col);
+	if (t == DB_NULL)
 		return json_null();
 	if (f && f->type == MODEL_F_BOOL)
-		return json_boolean(sqlite3_column_int(st, col));
+		return json_boolean(db_column_int(st, col));
 	if (f && f->type == MODEL_F_JSON) {
-		json_t *v = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+		json_t *v = json_loads((const char *)db_column_text(st, col), 0, NULL);
 		return v ? v : json_null();
 	}
-	if (t == SQLITE_INTEGER)
-		return json_integer(sqlite3_column_int64(st, col));
-	if (t == SQLITE_FLOAT)
-		return json_real(sqlite3_column_double(st, col));
-	return json_string((const char *)sqlite3_column_text(st, col));
+	if (t == DB_INTEGER)
+		return json_integer(db_column_int64(st, col));
+	if (t == DB_FLOAT)
+		return json_real(db_column_double(st, col));
+	return json_string((const char *)db_column_text(st, col));
 }
 
 /* Turn the current row of "SELECT * FROM table" into API JSON. */
-static json_t *sq_row_json(sqlite3_stmt *st, const model_entity *ent)
+static json_t *sq_row_json(db_stmt *st, const model_entity *ent)
 {
 	json_t *o = json_object();
-	int ncol = sqlite3_column_count(st);
+	int ncol = db_column_count(st);
 	for (int i = 0; i < ncol; i++) {
-		const char *name = sqlite3_column_name(st, i);
+		const char *name = db_column_name(st, i);
 		if (strcmp(name, "created_at") == 0) {
 			char iso[32];
-			clock_format_iso(sqlite3_column_int64(st, i), iso, sizeof iso);
+			clock_format_iso(db_column_int64(st, i), iso, sizeof iso);
 			json_object_set_new(o, name, json_string(iso));
 			continue;
 		}
 		json_object_set_new(o, name, sq_column_json(st, i, model_field_find(ent, name)));
 		if (strcmp(name, "open_token") == 0) {
 			char url[64];
-			snprintf(url, sizeof url, "/s/%s", (const char *)sqlite3_column_text(st, i));
+			snprintf(url, sizeof url, "/s/%s", (const char *)db_column_text(st, i));
 			json_object_set_new(o, "survey_url", json_string(url));
 		}
 	}
@@ -751,20 +884,20 @@ static ks_err sq_entity_get_on(sq_conn *c, const model_entity *ent, int64_t id, 
 {
 	char sql[128];
 	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id=?1", ent->table);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
 	ks_err err = KS_OK;
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		*out = sq_row_json(st, ent);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "%s %lld not found", ent->singular, (long long)id);
 	else
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -807,36 +940,36 @@ ks_err store_entity_list(ks_store *s, const model_entity *ent, const store_list_
 	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id > ?1%s%s%s ORDER BY id LIMIT ?2",
 		 ent->table, ff ? " AND " : "", ff ? ff->name : "", ff ? " = ?3" : "");
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, q->after_id);
-	sqlite3_bind_int(st, 2, q->limit + 1);
+	db_bind_int64(st, 1, q->after_id);
+	db_bind_int(st, 2, q->limit + 1);
 	if (ff) {
 		if (ff->type == MODEL_F_BOOL || ff->type == MODEL_F_INT || ff->type == MODEL_F_REF)
-			sqlite3_bind_int64(st, 3, strtoll(q->filter_value, NULL, 10));
+			db_bind_int64(st, 3, strtoll(q->filter_value, NULL, 10));
 		else
-			sqlite3_bind_text(st, 3, q->filter_value, -1, SQLITE_TRANSIENT);
+			db_bind_text(st, 3, q->filter_value, -1, DB_TRANSIENT);
 	}
 	json_t *items = json_array();
 	int64_t last = 0;
 	bool more = false;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((int)json_array_size(items) == q->limit) {
 			more = true;
 			break;
 		}
-		last = sqlite3_column_int64(st, 0);
+		last = db_column_int64(st, 0);
 		json_array_append_new(items, sq_row_json(st, ent));
 	}
 	ks_err err = KS_OK;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);
@@ -856,16 +989,15 @@ static ks_err sq_check_kind_change(sq_conn *c, const json_t *old, const json_t *
 	const char *ok = json_string_value(json_object_get(old, "kind"));
 	if (nk == NULL || ok == NULL || strcmp(nk, ok) == 0)
 		return KS_OK;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "SELECT (SELECT count(*) FROM org_units WHERE parent_id=?1)"
-				    " + (SELECT count(*) FROM employees WHERE team_id=?1)",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
+				    " + (SELECT count(*) FROM employees WHERE team_id=?1)", &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_int64(st, 1, id);
-	int64_t members = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, id);
+	int64_t members = db_step(st) == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_finalize(st);
 	if (members > 0)
 		return ks_fail(e, KS_ERR_CONFLICT, "kind",
 			       "kind cannot change while the unit has sub-units or employees");
@@ -909,15 +1041,15 @@ static ks_err sq_entity_update_on(ks_store *s, sq_conn *c, const model_entity *e
 	}
 	if (!err)
 		err = buf_printf(&sql, " WHERE id = ?%d", n + 1);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int k = 0;
 	err = sq_prepare_fields(c, &sql, err, ent, patch, &st, &k, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, k + 1, id);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_bind_int64(st, k + 1, id);
+	int rc = db_step(st);
+	db_finalize(st);
+	return rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 ks_err store_entity_update(ks_store *s, const model_entity *ent, int64_t id, const json_t *patch,
@@ -940,25 +1072,25 @@ ks_err store_entity_update(ks_store *s, const model_entity *ent, int64_t id, con
 ks_err store_survey_get(ks_store *s, int64_t id, model_survey *out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = sq_stmt(c, SQ_SURVEY_GET, e);
+	db_stmt *st = sq_stmt(c, SQ_SURVEY_GET, e);
 	ks_err err = st ? KS_OK : KS_ERR_DB;
 	if (st) {
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
+		db_bind_int64(st, 1, id);
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
 			memset(out, 0, sizeof *out);
-			out->id = sqlite3_column_int64(st, 0);
-			snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
-			json_t *q = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+			out->id = db_column_int64(st, 0);
+			snprintf(out->name, sizeof out->name, "%s", (const char *)db_column_text(st, 1));
+			json_t *q = json_loads((const char *)db_column_text(st, 2), 0, NULL);
 			err = q ? model_survey_questions_parse(q, out, e)
 				: ks_fail(e, KS_ERR_DB, NULL, "survey %lld has unreadable questions", (long long)id);
 			json_decref(q);
-		} else if (rc == SQLITE_DONE) {
+		} else if (rc == DB_DONE) {
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "survey %lld not found", (long long)id);
 		} else {
 			err = sq_fail(c, rc, e);
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 	}
 	sq_release(s, c);
 	return err;

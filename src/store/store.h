@@ -56,6 +56,11 @@ typedef struct store_options {
 /* Open (creating if needed) the database at path and apply pending
  * migrations. *out is owned by the caller: release with store_close(). */
 ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks_error *e);
+/* issue 18: path names a PostgreSQL database (postgres:// or
+ * postgresql:// URI) rather than a SQLite file. */
+bool store_is_pg_uri(const char *path);
+/* issue 18: the store runs on PostgreSQL. */
+bool store_is_pg(const ks_store *s);
 /* Flush pending writes, checkpoint the WAL and close. NULL is a no-op. */
 void store_close(ks_store *s);
 /* Schema version after migrations. */

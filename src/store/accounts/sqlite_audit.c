@@ -15,20 +15,20 @@ ks_err sq_audit_insert(ks_store *s, sq_conn *c, const store_audit_entry *a, ks_e
 {
 	if (a->action == NULL || a->action[0] == '\0')
 		return ks_fail(e, KS_ERR_INTERNAL, "action", "an audit entry needs an action");
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO audit_log(at, actor_user_id, client_addr, action, object_kind,"
 			      " object_id, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->at ? a->at : clock_now(s->clock));
+	db_bind_int64(st, 1, a->at ? a->at : clock_now(s->clock));
 	sq_bind_id(st, 2, a->actor_user_id);
-	sqlite3_bind_text(st, 3, a->client_addr ? a->client_addr : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, a->action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, a->object_kind ? a->object_kind : "", -1, SQLITE_STATIC);
+	db_bind_text(st, 3, a->client_addr ? a->client_addr : "", -1, DB_STATIC);
+	db_bind_text(st, 4, a->action, -1, DB_STATIC);
+	db_bind_text(st, 5, a->object_kind ? a->object_kind : "", -1, DB_STATIC);
 	sq_bind_id(st, 6, a->object_id);
-	sqlite3_bind_text(st, 7, a->detail ? a->detail : "{}", -1, SQLITE_STATIC);
+	db_bind_text(st, 7, a->detail ? a->detail : "{}", -1, DB_STATIC);
 	return sq_cstep(c, st, e);
 }
 
@@ -74,7 +74,7 @@ ks_err store_audit_scan(ks_store *s, const store_audit_query *q, store_audit_fn 
 	if (q->action && q->action[0])
 		sq_audit_action_pattern(q->action, pattern, sizeof pattern, &prefix);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT id, at, coalesce(actor_user_id, 0), client_addr, action, object_kind,"
 			      " coalesce(object_id, 0), detail FROM audit_log"
@@ -88,37 +88,37 @@ ks_err store_audit_scan(ks_store *s, const store_audit_query *q, store_audit_fn 
 			      &st, e);
 	if (!err) {
 		sq_bind_id(st, 1, q->actor_user_id);
-		sqlite3_bind_int(st, 2, q->actor_none ? 1 : 0);
+		db_bind_int(st, 2, q->actor_none ? 1 : 0);
 		if (pattern[0])
-			sqlite3_bind_text(st, 3, pattern, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, prefix ? 1 : 0);
+			db_bind_text(st, 3, pattern, -1, DB_STATIC);
+		db_bind_int(st, 4, prefix ? 1 : 0);
 		sq_bind_id(st, 5, q->from);
 		sq_bind_id(st, 6, q->to);
 		sq_bind_id(st, 7, q->before_id);
-		sqlite3_bind_int64(st, 8, (int64_t)q->limit + 1);
+		db_bind_int64(st, 8, (int64_t)q->limit + 1);
 		int rc, seen = 0;
 		bool go = true;
-		while (go && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while (go && (rc = db_step(st)) == DB_ROW) {
 			if (seen++ == q->limit) {
 				if (more)
 					*more = true;
 				break;
 			}
 			store_audit_entry a = {
-				.id = sqlite3_column_int64(st, 0),
-				.at = sqlite3_column_int64(st, 1),
-				.actor_user_id = sqlite3_column_int64(st, 2),
+				.id = db_column_int64(st, 0),
+				.at = db_column_int64(st, 1),
+				.actor_user_id = db_column_int64(st, 2),
 				.client_addr = sq_ctext(st, 3),
 				.action = sq_ctext(st, 4),
 				.object_kind = sq_ctext(st, 5),
-				.object_id = sqlite3_column_int64(st, 6),
+				.object_id = db_column_int64(st, 6),
 				.detail = sq_ctext(st, 7),
 			};
 			go = fn(arg, &a);
 		}
-		if (go && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		if (go && rc != DB_ROW && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;

@@ -16,27 +16,27 @@ static const char *const sq_other_admins =
 	"SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND deleted_at IS NULL"
 	" AND id <> ?1";
 
-static void sq_user_row(sqlite3_stmt *st, store_user *u, char *hash, size_t hash_n)
+static void sq_user_row(db_stmt *st, store_user *u, char *hash, size_t hash_n)
 {
 	memset(u, 0, sizeof *u);
-	u->id = sqlite3_column_int64(st, 0);
-	snprintf(u->email, sizeof u->email, "%s", (const char *)sqlite3_column_text(st, 1));
-	snprintf(u->name, sizeof u->name, "%s", (const char *)sqlite3_column_text(st, 2));
-	snprintf(u->role, sizeof u->role, "%s", (const char *)sqlite3_column_text(st, 3));
-	u->employee_id = sqlite3_column_int64(st, 4);
-	u->unit_id = sqlite3_column_int64(st, 5);
-	snprintf(u->language, sizeof u->language, "%s", (const char *)sqlite3_column_text(st, 6));
-	u->disabled = sqlite3_column_int(st, 7) != 0;
+	u->id = db_column_int64(st, 0);
+	snprintf(u->email, sizeof u->email, "%s", (const char *)db_column_text(st, 1));
+	snprintf(u->name, sizeof u->name, "%s", (const char *)db_column_text(st, 2));
+	snprintf(u->role, sizeof u->role, "%s", (const char *)db_column_text(st, 3));
+	u->employee_id = db_column_int64(st, 4);
+	u->unit_id = db_column_int64(st, 5);
+	snprintf(u->language, sizeof u->language, "%s", (const char *)db_column_text(st, 6));
+	u->disabled = db_column_int(st, 7) != 0;
 	if (hash && hash_n)
-		snprintf(hash, hash_n, "%s", (const char *)sqlite3_column_text(st, 8));
+		snprintf(hash, hash_n, "%s", (const char *)db_column_text(st, 8));
 }
 
 /* sq_user_row plus the columns only sq_user_cols has. */
-static void sq_user_row_full(sqlite3_stmt *st, store_user *u, char *hash, size_t hash_n)
+static void sq_user_row_full(db_stmt *st, store_user *u, char *hash, size_t hash_n)
 {
 	sq_user_row(st, u, hash, hash_n);
-	u->deleted = sqlite3_column_int(st, 9) != 0;
-	u->created_at = sqlite3_column_int64(st, 10);
+	u->deleted = db_column_int(st, 9) != 0;
+	u->created_at = db_column_int64(st, 10);
 }
 
 /* Run a one-row user query over "FROM where" with ?1 = text (or id);
@@ -47,27 +47,27 @@ static ks_err sq_user_query(ks_store *s, const char *where, const char *text, in
 	char sql[768];
 	snprintf(sql, sizeof sql, "SELECT %s FROM %s", sq_user_cols, where);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
 	if (text)
-		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, text, -1, DB_STATIC);
 	else
-		sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+		db_bind_int64(st, 1, id);
+	rc = db_step(st);
 	ks_err err = KS_OK;
-	if (rc == SQLITE_ROW) {
+	if (rc == DB_ROW) {
 		sq_user_row_full(st, u, hash, hash_n);
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "not found");
 	} else {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }
@@ -89,23 +89,23 @@ ks_err store_user_get(ks_store *s, int64_t id, store_user *out, char *hash, size
 static ks_err sq_caller(sq_conn *c, sq_id id, const char *token_hash, int64_t now, store_user *u,
 			char *csrf, size_t csrf_n, int64_t *token_id, int64_t *last_used, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, id, e);
+	db_stmt *st = sq_stmt(c, id, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	int rc = sqlite3_step(st);
+	db_bind_text(st, 1, token_hash, -1, DB_STATIC);
+	db_bind_int64(st, 2, now);
+	int rc = db_step(st);
 	ks_err err = KS_OK;
-	if (rc == SQLITE_ROW) {
+	if (rc == DB_ROW) {
 		sq_user_row(st, u, csrf, csrf_n);
 		if (token_id)
-			*token_id = sqlite3_column_int64(st, 9);
+			*token_id = db_column_int64(st, 9);
 		if (last_used)
-			*last_used = sqlite3_column_int64(st, 10);
+			*last_used = db_column_int64(st, 10);
 	} else {
-		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "not found") : sq_fail(c, rc, e);
+		err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "not found") : sq_fail(c, rc, e);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
@@ -124,20 +124,20 @@ ks_err store_session_get(ks_store *s, const char *token_hash, int64_t now, store
 static ks_err sq_run(sq_conn *c, const char *sql, int64_t a, int64_t b, int *changes, int64_t *first,
 		     ks_error *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_int64(st, 1, a);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, b);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && first)
-		*first = sqlite3_column_int64(st, 0);
-	ks_err err = rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_bind_int64(st, 1, a);
+	if (db_bind_parameter_count(st) >= 2)
+		db_bind_int64(st, 2, b);
+	rc = db_step(st);
+	if (rc == DB_ROW && first)
+		*first = db_column_int64(st, 0);
+	ks_err err = rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 	if (!err && changes)
-		*changes = sqlite3_changes(c->db);
-	sqlite3_finalize(st);
+		*changes = db_changes(c->db);
+	db_finalize(st);
 	return err;
 }
 
@@ -153,9 +153,9 @@ ks_err store_token_get(ks_store *s, const char *token_hash, int64_t now, store_u
 	sq_conn *c = sq_acquire(s);
 	ks_err err = sq_caller(c, SQ_TOKEN_USER, token_hash, now, u, NULL, 0, &id, &last, e);
 	if (!err && (last == 0 || now - last >= SQ_TOKEN_MARK_EVERY || now < last)) {
-		sqlite3_busy_timeout(c->db, 0);
+		db_busy_timeout(c->db, 0);
 		sq_run(c, "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1", id, now, NULL, NULL, NULL);
-		sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+		db_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
 	}
 	sq_release(s, c);
 	return err;
@@ -180,22 +180,22 @@ static ks_err sq_write(ks_store *s, const char *sql, int n, const char *const *t
 		       const int64_t *num, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
 	for (int i = 0; i < n; i++) {
 		if (txt && txt[i])
-			sqlite3_bind_text(st, i + 1, txt[i], -1, SQLITE_STATIC);
+			db_bind_text(st, i + 1, txt[i], -1, DB_STATIC);
 		else if (num[i] != 0)
-			sqlite3_bind_int64(st, i + 1, num[i]);
+			db_bind_int64(st, i + 1, num[i]);
 	}
-	rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	rc = db_step(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }
@@ -255,23 +255,22 @@ static ks_err sq_end(ks_store *s, sq_conn *c, ks_err err, ks_error *e)
  * or deleted; *active_admin tells whether it is an active admin now. */
 static ks_err sq_user_state(sq_conn *c, int64_t id, bool *active_admin, bool *disabled, ks_error *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "SELECT role = 'admin' AND disabled = 0, disabled FROM users"
-				    " WHERE id = ?1 AND deleted_at IS NULL",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
+				    " WHERE id = ?1 AND deleted_at IS NULL", &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
 	ks_err err = KS_OK;
-	if (rc == SQLITE_ROW) {
-		*active_admin = sqlite3_column_int(st, 0) != 0;
-		*disabled = sqlite3_column_int(st, 1) != 0;
+	if (rc == DB_ROW) {
+		*active_admin = db_column_int(st, 0) != 0;
+		*disabled = db_column_int(st, 1) != 0;
 	} else {
-		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such user") : sq_fail(c, rc, e);
+		err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such user") : sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -300,23 +299,22 @@ static ks_err sq_end_access(sq_conn *c, int64_t id, int *sessions, int *tokens, 
 
 static ks_err sq_user_write(sq_conn *c, const store_user *u, ks_error *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "UPDATE users SET name = ?2, role = ?3, language = ?4, employee_id = ?5,"
-				    " unit_id = ?6, disabled = ?7 WHERE id = ?1",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
+				    " unit_id = ?6, disabled = ?7 WHERE id = ?1", &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_int64(st, 1, u->id);
-	sqlite3_bind_text(st, 2, u->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, u->role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, u->language[0] ? u->language : "nl", -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, u->id);
+	db_bind_text(st, 2, u->name, -1, DB_STATIC);
+	db_bind_text(st, 3, u->role, -1, DB_STATIC);
+	db_bind_text(st, 4, u->language[0] ? u->language : "nl", -1, DB_STATIC);
 	sq_bind_id(st, 5, u->employee_id);
 	sq_bind_id(st, 6, u->unit_id);
-	sqlite3_bind_int(st, 7, u->disabled ? 1 : 0);
-	rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_bind_int(st, 7, u->disabled ? 1 : 0);
+	rc = db_step(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	return err == KS_ERR_REF ? sq_user_ref(c, u, e) : err;
 }
 
@@ -398,21 +396,20 @@ ks_err store_user_delete(ks_store *s, int64_t id, store_user_deleted *out, ks_er
 static ks_err sq_session_insert(sq_conn *c, const char *token_hash, int64_t user_id, const char *csrf,
 				int64_t created_at, int64_t expires_at, ks_error *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "INSERT INTO sessions(token_hash, user_id, csrf, created_at, expires_at)"
-				    " VALUES(?1,?2,?3,?4,?5)",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
+				    " VALUES(?1,?2,?3,?4,?5)", &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, user_id);
-	sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, created_at);
-	sqlite3_bind_int64(st, 5, expires_at);
-	rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, token_hash, -1, DB_STATIC);
+	db_bind_int64(st, 2, user_id);
+	db_bind_text(st, 3, csrf, -1, DB_STATIC);
+	db_bind_int64(st, 4, created_at);
+	db_bind_int64(st, 5, expires_at);
+	rc = db_step(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	return err;
 }
 
@@ -423,18 +420,18 @@ ks_err store_user_set_password(ks_store *s, int64_t id, const char *password_has
 	sq_conn *c;
 	int changed = 0, sessions = 0, tokens = 0;
 	ks_err err = sq_begin(s, &c, e);
-	sqlite3_stmt *st = NULL;
-	if (!err && sqlite3_prepare_v2(c->db, "UPDATE users SET password_hash = ?2 WHERE id = ?1"
-				       " AND deleted_at IS NULL", -1, &st, NULL) != SQLITE_OK)
-		err = sq_fail(c, sqlite3_errcode(c->db), e);
+	db_stmt *st = NULL;
+	if (!err && db_prepare(c->db, "UPDATE users SET password_hash = ?2 WHERE id = ?1"
+				       " AND deleted_at IS NULL", &st) != DB_OK)
+		err = sq_fail(c, db_extended_errcode(c->db), e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, password_hash, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-		changed = sqlite3_changes(c->db);
+		db_bind_int64(st, 1, id);
+		db_bind_text(st, 2, password_hash, -1, DB_STATIC);
+		int rc = db_step(st);
+		err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+		changed = db_changes(c->db);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (!err && changed == 0)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such user");
 	if (!err)
@@ -498,17 +495,17 @@ static const char *const sq_token_cols =
 	"SELECT t.id, t.user_id, u.email, t.name, t.created_at, t.expires_at, coalesce(t.last_used_at, 0)"
 	" FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
-static void sq_token_row(sqlite3_stmt *st, void *elem)
+static void sq_token_row(db_stmt *st, void *elem)
 {
 	store_token *t = elem;
 	memset(t, 0, sizeof *t);
-	t->id = sqlite3_column_int64(st, 0);
-	t->user_id = sqlite3_column_int64(st, 1);
-	snprintf(t->user_email, sizeof t->user_email, "%s", (const char *)sqlite3_column_text(st, 2));
-	snprintf(t->name, sizeof t->name, "%s", (const char *)sqlite3_column_text(st, 3));
-	t->created_at = sqlite3_column_int64(st, 4);
-	t->expires_at = sqlite3_column_int64(st, 5);
-	t->last_used_at = sqlite3_column_int64(st, 6);
+	t->id = db_column_int64(st, 0);
+	t->user_id = db_column_int64(st, 1);
+	snprintf(t->user_email, sizeof t->user_email, "%s", (const char *)db_column_text(st, 2));
+	snprintf(t->name, sizeof t->name, "%s", (const char *)db_column_text(st, 3));
+	t->created_at = db_column_int64(st, 4);
+	t->expires_at = db_column_int64(st, 5);
+	t->last_used_at = db_column_int64(st, 6);
 }
 
 ks_err store_token_create(ks_store *s, const char *token_hash, int64_t user_id, const char *name,
@@ -516,25 +513,24 @@ ks_err store_token_create(ks_store *s, const char *token_hash, int64_t user_id, 
 {
 	int64_t now = clock_now(s->clock);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "INSERT INTO api_tokens(token_hash, user_id, name, created_at, expires_at)"
-				    " VALUES(?1,?2,?3,?4,?5)",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+				    " VALUES(?1,?2,?3,?4,?5)", &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, user_id);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, expires_at);
-	rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	int64_t id = sqlite3_last_insert_rowid(c->db);
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, token_hash, -1, DB_STATIC);
+	db_bind_int64(st, 2, user_id);
+	db_bind_text(st, 3, name, -1, DB_STATIC);
+	db_bind_int64(st, 4, now);
+	db_bind_int64(st, 5, expires_at);
+	rc = db_step(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	int64_t id = db_last_insert_rowid(c->db);
+	db_finalize(st);
 	sq_release(s, c);
 	if (!err && out)
 		err = store_token_find(s, id, out, e);
@@ -546,13 +542,13 @@ ks_err store_token_list(ks_store *s, int64_t user_id, store_token **out, size_t 
 	char sql[512];
 	snprintf(sql, sizeof sql, "%s WHERE ?1 = 0 OR t.user_id = ?1 ORDER BY t.id", sq_token_cols);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
 	ks_err err;
-	if (rc != SQLITE_OK) {
+	if (rc != DB_OK) {
 		err = sq_fail(c, rc, e);
 	} else {
-		sqlite3_bind_int64(st, 1, user_id);
+		db_bind_int64(st, 1, user_id);
 		void *v = NULL;
 		err = sq_collect(c, st, sizeof(store_token), sq_token_row, 0, &v, n, NULL, e);
 		*out = v;
@@ -566,20 +562,20 @@ ks_err store_token_find(ks_store *s, int64_t id, store_token *out, ks_error *e)
 	char sql[512];
 	snprintf(sql, sizeof sql, "%s WHERE t.id = ?1", sq_token_cols);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
 	ks_err err = KS_OK;
-	if (rc != SQLITE_OK) {
+	if (rc != DB_OK) {
 		err = sq_fail(c, rc, e);
 	} else {
-		sqlite3_bind_int64(st, 1, id);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		db_bind_int64(st, 1, id);
+		rc = db_step(st);
+		if (rc == DB_ROW)
 			sq_token_row(st, out);
 		else
-			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such token")
+			err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such token")
 						: sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -602,21 +598,21 @@ ks_err store_user_list(ks_store *s, json_t **out, ks_error *e)
 	snprintf(sql, sizeof sql, "SELECT %s FROM users u WHERE u.deleted_at IS NULL ORDER BY u.id",
 		 sq_user_cols);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
 	json_t *items = json_array();
 	store_user u;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		sq_user_row_full(st, &u, NULL, 0);
 		json_array_append_new(items, store_user_json(&u));
 	}
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);

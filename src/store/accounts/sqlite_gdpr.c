@@ -29,17 +29,17 @@
 
 static ks_err sq_gdpr_run(sq_conn *c, const char *sql, int64_t a, int64_t b, int *changed, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	if (sqlite3_bind_parameter_count(st) >= 1)
-		sqlite3_bind_int64(st, 1, a);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, b);
+	if (db_bind_parameter_count(st) >= 1)
+		db_bind_int64(st, 1, a);
+	if (db_bind_parameter_count(st) >= 2)
+		db_bind_int64(st, 2, b);
 	err = sq_cstep(c, st, e);
 	if (!err && changed)
-		*changed += sqlite3_changes(c->db);
+		*changed += db_changes(c->db);
 	return err;
 }
 
@@ -65,25 +65,25 @@ static bool sq_gdpr_time(const char *col)
 /* The current row of st as an object: every column by its name (a column
  * added by a later migration comes along without a change here), times as
  * ISO 8601, secrets left out. */
-static json_t *sq_gdpr_row(sqlite3_stmt *st)
+static json_t *sq_gdpr_row(db_stmt *st)
 {
 	json_t *o = json_object();
-	int n = sqlite3_column_count(st);
+	int n = db_column_count(st);
 	for (int i = 0; o && i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
+		const char *name = db_column_name(st, i);
 		if (sq_gdpr_secret(name))
 			continue;
 		json_t *v;
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER:
-			v = sq_gdpr_time(name) ? sq_iso_or_null(sqlite3_column_int64(st, i))
-					       : json_integer(sqlite3_column_int64(st, i));
+		switch (db_column_type(st, i)) {
+		case DB_INTEGER:
+			v = sq_gdpr_time(name) ? sq_iso_or_null(db_column_int64(st, i))
+					       : json_integer(db_column_int64(st, i));
 			break;
-		case SQLITE_FLOAT:
-			v = json_real(sqlite3_column_double(st, i));
+		case DB_FLOAT:
+			v = json_real(db_column_double(st, i));
 			break;
-		case SQLITE_TEXT:
-			v = json_string((const char *)sqlite3_column_text(st, i));
+		case DB_TEXT:
+			v = json_string((const char *)db_column_text(st, i));
 			break;
 		default:
 			v = json_null();
@@ -96,20 +96,20 @@ static json_t *sq_gdpr_row(sqlite3_stmt *st)
 /* Every row of sql (?1 = id) as an array of objects. */
 static ks_err sq_gdpr_rows(sq_conn *c, const char *sql, int64_t id, json_t **out, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	json_t *arr = json_array();
 	int rc;
-	while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (arr && (rc = db_step(st)) == DB_ROW)
 		json_array_append_new(arr, sq_gdpr_row(st));
 	if (arr == NULL)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	else if (rc != SQLITE_DONE)
+	else if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (err) {
 		json_decref(arr);
 		return err;
@@ -153,12 +153,12 @@ static const char *sq_subject_name(store_subject_kind k)
 /* Was (kind, id) erased before? */
 static ks_err sq_gdpr_erased(sq_conn *c, store_subject_kind k, int64_t id, bool *erased, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT 1 FROM erasures WHERE subject_kind = ?1 AND subject_id = ?2", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, sq_subject_name(k), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
+	db_bind_text(st, 1, sq_subject_name(k), -1, DB_STATIC);
+	db_bind_int64(st, 2, id);
 	int64_t one = 0;
 	err = sq_cfirst(c, st, &one, e);
 	*erased = one == 1;
@@ -345,33 +345,39 @@ ks_err store_gdpr_export(ks_store *s, store_subject_kind k, int64_t id, json_t *
 static ks_err sq_gdpr_blank(sq_conn *c, const char *table, const char *const *keep, int64_t id,
 			    ks_error *e)
 {
-	char *q = sqlite3_mprintf("SELECT name FROM pragma_table_info('%q') WHERE \"notnull\" = 0 AND pk = 0",
-				  table);
-	sqlite3_stmt *st = NULL;
-	ks_err err = q ? sq_cprep(c, q, &st, e) : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	sqlite3_free(q);
+	/* The nullable columns that are not the key, from each backend's
+	 * catalogue (table is bound, never spliced). */
+	const char *cols_sql =
+		db_conn_kind(c->db) == DB_POSTGRES
+			? "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+			  " AND table_name = ?1 AND is_nullable = 'YES' AND column_name <> 'id' ORDER BY ordinal_position"
+			: "SELECT name FROM pragma_table_info(?1) WHERE \"notnull\" = 0 AND pk = 0";
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c, cols_sql, &st, e);
 	if (err)
 		return err;
-	char *set = sqlite3_mprintf("UPDATE \"%w\" SET id = id", table);
+	db_bind_text(st, 1, table, -1, DB_STATIC);
+	ks_buf set;
+	buf_init(&set, 1 << 16);
+	ks_err berr = buf_printf(&set, "UPDATE \"%s\" SET id = id", table);
 	int rc;
-	while (set && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *col = (const char *)sqlite3_column_text(st, 0);
+	while (!berr && (rc = db_step(st)) == DB_ROW) {
+		const char *col = (const char *)db_column_text(st, 0);
 		bool kept = false;
 		for (size_t i = 0; keep[i]; i++)
 			kept = kept || strcmp(keep[i], col) == 0;
-		if (kept)
-			continue;
-		char *more = sqlite3_mprintf("%s, \"%w\" = NULL", set, col);
-		sqlite3_free(set);
-		set = more;
+		if (!kept)
+			berr = buf_printf(&set, ", \"%s\" = NULL", col);
 	}
-	sqlite3_finalize(st);
-	if (set == NULL)
-		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	char *sql = sqlite3_mprintf("%s WHERE id = ?1", set);
-	sqlite3_free(set);
-	err = sql ? sq_gdpr_run(c, sql, id, 0, NULL, e) : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	sqlite3_free(sql);
+	db_finalize(st);
+	if (!berr)
+		berr = buf_puts(&set, " WHERE id = ?1");
+	if (berr) {
+		buf_free(&set);
+		return ks_fail(e, berr, NULL, "out of memory");
+	}
+	err = sq_gdpr_run(c, set.data, id, 0, NULL, e);
+	buf_free(&set);
 	return err;
 }
 
@@ -542,23 +548,23 @@ json_t *store_erase_counts_json(const store_erase_counts *n)
 static ks_err sq_erasure_record(ks_store *s, sq_conn *c, store_subject_kind k, int64_t id,
 				store_erasure *x, const char *counts, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO erasures(subject_kind, subject_id, erased_at, erased_by, via, counts)"
 			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, sq_subject_name(k), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_int64(st, 3, x->erased_at);
+	db_bind_text(st, 1, sq_subject_name(k), -1, DB_STATIC);
+	db_bind_int64(st, 2, id);
+	db_bind_int64(st, 3, x->erased_at);
 	sq_bind_id(st, 4, x->by_user_id);
-	sqlite3_bind_text(st, 5, x->via && strcmp(x->via, "cli") == 0 ? "cli" : "api", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, counts, -1, SQLITE_STATIC);
+	db_bind_text(st, 5, x->via && strcmp(x->via, "cli") == 0 ? "cli" : "api", -1, DB_STATIC);
+	db_bind_text(st, 6, counts, -1, DB_STATIC);
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
-	x->erasure_id = sqlite3_last_insert_rowid(c->db);
+	x->erasure_id = db_last_insert_rowid(c->db);
 	char detail[512];
 	snprintf(detail, sizeof detail, "{\"erasure_id\":%" PRId64 ",\"via\":\"%s\",\"counts\":%s}",
 		 x->erasure_id, x->via && strcmp(x->via, "cli") == 0 ? "cli" : "api", counts);
@@ -629,7 +635,7 @@ ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_era
 		err = sq_exec(c, "COMMIT", e);
 	free(counts);
 	if (err)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
 	sq_release(s, c);
 	if (!err)
@@ -654,26 +660,26 @@ const char *store_retention_kind_name(store_retention_kind k)
 ks_err store_retention_get(ks_store *s, store_retention *r, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT kind, months, coalesce(updated_by, 0), updated_at FROM retention_policy",
 			      &st, e);
-	int rc = SQLITE_DONE;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = DB_DONE;
+	while (!err && (rc = db_step(st)) == DB_ROW) {
 		const char *kind = sq_ctext(st, 0);
 		for (int k = 0; k < STORE_RETENTION__COUNT; k++) {
 			if (strcmp(kind, sq_retention_kinds[k]) != 0)
 				continue;
-			r->months[k] = sqlite3_column_int(st, 1);
+			r->months[k] = db_column_int(st, 1);
 			r->stored[k] = true;
-			if (sqlite3_column_int64(st, 3) > r->updated_at) {
-				r->updated_at = sqlite3_column_int64(st, 3);
-				r->updated_by = sqlite3_column_int64(st, 2);
+			if (db_column_int64(st, 3) > r->updated_at) {
+				r->updated_at = db_column_int64(st, 3);
+				r->updated_by = db_column_int64(st, 2);
 			}
 		}
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }
@@ -687,7 +693,7 @@ ks_err store_retention_put(ks_store *s, const store_retention *r, const store_au
 	for (int k = 0; !err && k < STORE_RETENTION__COUNT; k++) {
 		if (!r->stored[k])
 			continue;
-		sqlite3_stmt *st = NULL;
+		db_stmt *st = NULL;
 		err = sq_cprep(c,
 			       "INSERT INTO retention_policy(kind, months, updated_by, updated_at)"
 			       " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(kind) DO UPDATE SET months = excluded.months,"
@@ -695,10 +701,10 @@ ks_err store_retention_put(ks_store *s, const store_retention *r, const store_au
 			       &st, e);
 		if (err)
 			break;
-		sqlite3_bind_text(st, 1, sq_retention_kinds[k], -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, r->months[k]);
+		db_bind_text(st, 1, sq_retention_kinds[k], -1, DB_STATIC);
+		db_bind_int(st, 2, r->months[k]);
 		sq_bind_id(st, 3, r->updated_by);
-		sqlite3_bind_int64(st, 4, now);
+		db_bind_int64(st, 4, now);
 		err = sq_cstep(c, st, e);
 	}
 	/* A new policy applies at the next pass of the scheduler: a last run
@@ -822,7 +828,7 @@ ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COU
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	sq_exec(c, "PRAGMA secure_delete = OFF", NULL);
 	sq_release(s, c);
 	if (!err)

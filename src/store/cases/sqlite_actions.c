@@ -19,36 +19,36 @@
 	" coalesce(team_id, 0), coalesce(created_by, 0), created_at, updated_at,"            \
 	" (SELECT name FROM users u WHERE u.id = owner_id)"
 
-static void sq_atext(sqlite3_stmt *st, int col, char *out, size_t n)
+static void sq_atext(db_stmt *st, int col, char *out, size_t n)
 {
-	const unsigned char *v = sqlite3_column_text(st, col);
+	const unsigned char *v = db_column_text(st, col);
 	snprintf(out, n, "%s", v ? (const char *)v : "");
 }
 
-static void sq_action_row(sqlite3_stmt *st, store_action *a);
+static void sq_action_row(db_stmt *st, store_action *a);
 
-static void sq_action_elem(sqlite3_stmt *st, void *elem)
+static void sq_action_elem(db_stmt *st, void *elem)
 {
 	sq_action_row(st, elem);
 }
 
-static void sq_action_row(sqlite3_stmt *st, store_action *a)
+static void sq_action_row(db_stmt *st, store_action *a)
 {
 	memset(a, 0, sizeof *a);
-	a->id = sqlite3_column_int64(st, 0);
+	a->id = db_column_int64(st, 0);
 	sq_atext(st, 1, a->title, sizeof a->title);
 	sq_atext(st, 2, a->description, sizeof a->description);
 	sq_atext(st, 3, a->theme, sizeof a->theme);
-	a->owner_id = sqlite3_column_int64(st, 4);
+	a->owner_id = db_column_int64(st, 4);
 	sq_atext(st, 5, a->status, sizeof a->status);
 	sq_atext(st, 6, a->start_date, sizeof a->start_date);
 	sq_atext(st, 7, a->deadline, sizeof a->deadline);
-	a->journey_id = sqlite3_column_int64(st, 8);
-	a->touchpoint_id = sqlite3_column_int64(st, 9);
-	a->team_id = sqlite3_column_int64(st, 10);
-	a->created_by = sqlite3_column_int64(st, 11);
-	a->created_at = sqlite3_column_int64(st, 12);
-	a->updated_at = sqlite3_column_int64(st, 13);
+	a->journey_id = db_column_int64(st, 8);
+	a->touchpoint_id = db_column_int64(st, 9);
+	a->team_id = db_column_int64(st, 10);
+	a->created_by = db_column_int64(st, 11);
+	a->created_at = db_column_int64(st, 12);
+	a->updated_at = db_column_int64(st, 13);
 	sq_atext(st, 14, a->owner_name, sizeof a->owner_name);
 }
 
@@ -75,38 +75,38 @@ static ks_err sq_action_refs(sq_conn *c, const store_action *a, ks_error *e)
 		err = sq_action_ref(c, "org_units", "team_id", a->team_id, e);
 	if (err || a->journey_id == 0 || a->touchpoint_id == 0)
 		return err;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	err = sq_cprep(c, "SELECT journey_id FROM touchpoints WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->touchpoint_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) != a->journey_id)
+	db_bind_int64(st, 1, a->touchpoint_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW && db_column_int64(st, 0) != a->journey_id)
 		err = ks_fail(e, KS_ERR_INVALID, "touchpoint_id", "touchpoint %lld is not on journey %lld",
 			      (long long)a->touchpoint_id, (long long)a->journey_id);
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	else if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
-static void sq_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+static void sq_bind_opt_text(db_stmt *st, int i, const char *v)
 {
 	if (v[0])
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+		db_bind_text(st, i, v, -1, DB_STATIC);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 /* Bind the writable fields as ?1..?10 (title .. team_id). */
-static void sq_action_bind(sqlite3_stmt *st, const store_action *a)
+static void sq_action_bind(db_stmt *st, const store_action *a)
 {
-	sqlite3_bind_text(st, 1, a->title, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->description, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->title, -1, DB_STATIC);
+	db_bind_text(st, 2, a->description, -1, DB_STATIC);
 	sq_bind_opt_text(st, 3, a->theme);
-	sqlite3_bind_int64(st, 4, a->owner_id);
-	sqlite3_bind_text(st, 5, a->status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, a->start_date, -1, SQLITE_STATIC);
+	db_bind_int64(st, 4, a->owner_id);
+	db_bind_text(st, 5, a->status, -1, DB_STATIC);
+	db_bind_text(st, 6, a->start_date, -1, DB_STATIC);
 	sq_bind_opt_text(st, 7, a->deadline);
 	sq_bind_id(st, 8, a->journey_id);
 	sq_bind_id(st, 9, a->touchpoint_id);
@@ -116,22 +116,22 @@ static void sq_action_bind(sqlite3_stmt *st, const store_action *a)
 /* The owner's display name, for the reply of a write (reads join it in). */
 static ks_err sq_action_owner_name(sq_conn *c, store_action *a, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	a->owner_name[0] = '\0';
 	ks_err err = sq_cprep(c, "SELECT name FROM users WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->owner_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_int64(st, 1, a->owner_id);
+	if (db_step(st) == DB_ROW)
 		sq_atext(st, 0, a->owner_name, sizeof a->owner_name);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return KS_OK;
 }
 
 ks_err store_action_create(ks_store *s, store_action *a, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	a->created_at = a->updated_at = clock_now(s->clock);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -147,14 +147,14 @@ ks_err store_action_create(ks_store *s, store_action *a, ks_error *e)
 	if (!err) {
 		sq_action_bind(st, a);
 		sq_bind_id(st, 11, a->created_by);
-		sqlite3_bind_int64(st, 12, a->created_at);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
+		db_bind_int64(st, 12, a->created_at);
+		int rc = db_step(st);
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	if (!err) {
-		a->id = sqlite3_last_insert_rowid(c->db);
+		a->id = db_last_insert_rowid(c->db);
 		err = sq_exec(c, "COMMIT", e);
 	}
 	sq_release(s, c); /* rolls back an open transaction */
@@ -164,18 +164,18 @@ ks_err store_action_create(ks_store *s, store_action *a, ks_error *e)
 ks_err store_action_get(ks_store *s, int64_t id, store_action *out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT " SQ_ACTION_COLS " FROM actions WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		db_bind_int64(st, 1, id);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
 			sq_action_row(st, out);
-		else if (rc == SQLITE_DONE)
+		else if (rc == DB_DONE)
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "action %lld not found", (long long)id);
 		else
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -184,7 +184,7 @@ ks_err store_action_get(ks_store *s, int64_t id, store_action *out, ks_error *e)
 ks_err store_action_update(ks_store *s, store_action *a, const char *expect_status, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	a->updated_at = clock_now(s->clock);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -200,15 +200,15 @@ ks_err store_action_update(ks_store *s, store_action *a, const char *expect_stat
 			       &st, e);
 	if (!err) {
 		sq_action_bind(st, a);
-		sqlite3_bind_int64(st, 11, a->updated_at);
-		sqlite3_bind_int64(st, 12, a->id);
-		sqlite3_bind_text(st, 13, expect_status, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
+		db_bind_int64(st, 11, a->updated_at);
+		db_bind_int64(st, 12, a->id);
+		db_bind_text(st, 13, expect_status, -1, DB_STATIC);
+		int rc = db_step(st);
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
-	if (!err && sqlite3_changes(c->db) == 0) {
+	if (!err && db_changes(c->db) == 0) {
 		bool found = false;
 		err = sq_row_exists(c, "actions", a->id, &found, e);
 		if (!err)
@@ -244,21 +244,21 @@ ks_err store_action_list(ks_store *s, const store_action_query *q, store_action 
 	*more = false;
 	int limit = q->limit < 1 ? 1 : q->limit > 500 ? 500 : q->limit;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sq_action_list_sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, q->team_id);
-	sqlite3_bind_int64(st, 2, q->scope_unit);
-	sqlite3_bind_int(st, 3, q->scope_teamless ? 1 : 0);
-	sqlite3_bind_text(st, 4, q->status ? q->status : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, q->touchpoint_id);
-	sqlite3_bind_int64(st, 6, q->journey_id);
-	sqlite3_bind_int64(st, 7, q->owner_id);
-	sqlite3_bind_int64(st, 8, q->after_id);
-	sqlite3_bind_int(st, 9, limit + 1);
+	db_bind_int64(st, 1, q->team_id);
+	db_bind_int64(st, 2, q->scope_unit);
+	db_bind_int(st, 3, q->scope_teamless ? 1 : 0);
+	db_bind_text(st, 4, q->status ? q->status : "", -1, DB_STATIC);
+	db_bind_int64(st, 5, q->touchpoint_id);
+	db_bind_int64(st, 6, q->journey_id);
+	db_bind_int64(st, 7, q->owner_id);
+	db_bind_int64(st, 8, q->after_id);
+	db_bind_int(st, 9, limit + 1);
 	void *v = NULL;
 	err = sq_collect(c, st, sizeof(store_action), sq_action_elem, (size_t)limit, &v, n, more, e);
 	sq_release(s, c);

@@ -37,27 +37,27 @@ typedef struct sq_case_now {
 
 static ks_err sq_case_read(sq_conn *c, int64_t id, sq_case_now *cur, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT status, version, customer_id, coalesce(response_id, 0),"
 			      " coalesce(consent, -1), coalesce(rule, '') FROM cases WHERE id = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		snprintf(cur->status, sizeof cur->status, "%s", sq_ctext(st, 0));
-		cur->version = sqlite3_column_int64(st, 1);
-		cur->customer_id = sqlite3_column_int64(st, 2);
-		cur->response_id = sqlite3_column_int64(st, 3);
-		cur->consent = sqlite3_column_int(st, 4);
+		cur->version = db_column_int64(st, 1);
+		cur->customer_id = db_column_int64(st, 2);
+		cur->response_id = db_column_int64(st, 3);
+		cur->consent = db_column_int(st, 4);
 		snprintf(cur->rule, sizeof cur->rule, "%s", sq_ctext(st, 5));
 	} else {
-		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)id)
+		err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)id)
 					: sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -71,25 +71,25 @@ static ks_err sq_case_reach(sq_conn *c, const sq_case_now *cur, int consent, con
 		*why = "no_consent";
 		return KS_OK;
 	}
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT opted_out_at IS NOT NULL, coalesce(email, '') FROM customers"
 				 " WHERE id = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, cur->customer_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_int(st, 0))
+	db_bind_int64(st, 1, cur->customer_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		if (db_column_int(st, 0))
 			*why = "opted_out";
 		else if (strchr(sq_ctext(st, 1), '@') == NULL)
 			*why = "no_email";
 	} else {
 		*why = "no_email";
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -103,7 +103,7 @@ static ks_err sq_case_resurvey(ks_store *s, sq_conn *c, const sq_case_now *cur, 
 	sq_token(token);
 	sq_token(unsub);
 	snprintf(reason, sizeof reason, "case %" PRId64 " follow-up", case_id);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO contacts (customer_id, employee_id, team_id, touchpoint_id,"
 			      " channel, reason, occurred_at, token, expires_at)"
@@ -112,15 +112,15 @@ static ks_err sq_case_resurvey(ks_store *s, sq_conn *c, const sq_case_now *cur, 
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, cur->response_id);
-	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_text(st, 4, token, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now + CASE_RESURVEY_DELAY + CASE_RESURVEY_TTL);
+	db_bind_int64(st, 1, cur->response_id);
+	db_bind_text(st, 2, reason, -1, DB_STATIC);
+	db_bind_int64(st, 3, now);
+	db_bind_text(st, 4, token, -1, DB_STATIC);
+	db_bind_int64(st, 5, now + CASE_RESURVEY_DELAY + CASE_RESURVEY_TTL);
 	err = sq_cstep(c, st, e);
-	if (err || sqlite3_changes(c->db) != 1)
+	if (err || db_changes(c->db) != 1)
 		return err; /* a response without a touchpoint: nothing to re-survey */
-	int64_t contact_id = sqlite3_last_insert_rowid(c->db);
+	int64_t contact_id = db_last_insert_rowid(c->db);
 	snprintf(msgid, sizeof msgid, "inv-%" PRId64 "-%s@klantstem", contact_id, unsub);
 	err = sq_cprep(c,
 		       "INSERT INTO invitations (contact_id, customer_id, touchpoint_id, team_id, employee_id,"
@@ -132,14 +132,14 @@ static ks_err sq_case_resurvey(ks_store *s, sq_conn *c, const sq_case_now *cur, 
 		       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, contact_id);
-	sqlite3_bind_int64(st, 2, now + CASE_RESURVEY_DELAY);
-	sqlite3_bind_text(st, 3, msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, unsub, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
+	db_bind_int64(st, 1, contact_id);
+	db_bind_int64(st, 2, now + CASE_RESURVEY_DELAY);
+	db_bind_text(st, 3, msgid, -1, DB_STATIC);
+	db_bind_text(st, 4, unsub, -1, DB_STATIC);
+	db_bind_int64(st, 5, now);
 	err = sq_cstep(c, st, e);
 	if (!err)
-		*invitation_id = sqlite3_last_insert_rowid(c->db);
+		*invitation_id = db_last_insert_rowid(c->db);
 	(void)s;
 	return err;
 }
@@ -151,27 +151,27 @@ static ks_err sq_case_new_deadline(sq_conn *c, const char *rule, int64_t now, in
 {
 	int hours = 48;
 	bool working = true;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT sla_hours, working_days FROM alert_rules WHERE kind = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		hours = sqlite3_column_int(st, 0);
-		working = sqlite3_column_int(st, 1) != 0;
-	} else if (rc != SQLITE_DONE) {
+	db_bind_text(st, 1, rule, -1, DB_STATIC);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		hours = db_column_int(st, 0);
+		working = db_column_int(st, 1) != 0;
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	*deadline = cases_deadline(now, hours, working);
 	return err;
 }
 
-static void sq_bind_tri(sqlite3_stmt *st, int i, int v)
+static void sq_bind_tri(db_stmt *st, int i, int v)
 {
 	if (v >= 0)
-		sqlite3_bind_int(st, i, v);
+		db_bind_int(st, i, v);
 }
 
 /* Check a patch against the case as it is; *to gets the target status. */
@@ -285,41 +285,41 @@ static ks_err sq_case_apply(ks_store *s, sq_conn *c, int64_t id, const store_cas
 	}
 	if (!err && p->resurvey && why == NULL)
 		err = sq_case_resurvey(s, c, &cur, id, now, &invitation, e);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(c, sq_case_update_sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, p->version);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int(st, 5, p->has_owner);
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, p->version);
+	db_bind_text(st, 3, to, -1, DB_STATIC);
+	db_bind_int64(st, 4, now);
+	db_bind_int(st, 5, p->has_owner);
 	sq_bind_id(st, 6, p->owner_user_id);
-	sqlite3_bind_int(st, 7, p->has_root_cause);
+	db_bind_int(st, 7, p->has_root_cause);
 	if (p->root_cause)
-		sqlite3_bind_text(st, 8, p->root_cause, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, p->has_outcome);
+		db_bind_text(st, 8, p->root_cause, -1, DB_STATIC);
+	db_bind_int(st, 9, p->has_outcome);
 	if (p->outcome)
-		sqlite3_bind_text(st, 10, p->outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 11, p->has_restored);
+		db_bind_text(st, 10, p->outcome, -1, DB_STATIC);
+	db_bind_int(st, 11, p->has_restored);
 	sq_bind_tri(st, 12, p->restored);
-	sqlite3_bind_int(st, 13, p->has_retained);
+	db_bind_int(st, 13, p->has_retained);
 	sq_bind_tri(st, 14, p->retained);
-	sqlite3_bind_int(st, 15, p->has_consent);
+	db_bind_int(st, 15, p->has_consent);
 	sq_bind_tri(st, 16, p->consent);
 	if (p->customer_message)
-		sqlite3_bind_text(st, 17, p->customer_message, -1, SQLITE_STATIC);
+		db_bind_text(st, 17, p->customer_message, -1, DB_STATIC);
 	if (msg_status)
-		sqlite3_bind_text(st, 18, msg_status, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 19, reopen);
-	sqlite3_bind_int64(st, 20, deadline);
+		db_bind_text(st, 18, msg_status, -1, DB_STATIC);
+	db_bind_int(st, 19, reopen);
+	db_bind_int64(st, 20, deadline);
 	sq_bind_id(st, 21, invitation);
 	err = sq_cstep(c, st, e);
 	if (err == KS_ERR_CONFLICT) /* reopened while the customer has another open case */
 		return ks_fail(e, KS_ERR_CONFLICT, "status",
 			       "the customer already has an open case: continue that one");
-	if (!err && sqlite3_changes(c->db) != 1)
+	if (!err && db_changes(c->db) != 1)
 		err = ks_fail(e, KS_ERR_CONFLICT, "version", "the case changed meanwhile: reload and retry");
 	if (!err)
 		err = sq_case_apply_history(c, id, &cur, to, p, msg_status, now, e);
@@ -359,14 +359,14 @@ static ks_err sq_case_note_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_note_args *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "UPDATE cases SET updated_at = ?2 WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->case_id);
-	sqlite3_bind_int64(st, 2, a->now);
+	db_bind_int64(st, 1, a->case_id);
+	db_bind_int64(st, 2, a->now);
 	err = sq_cstep(c, st, e);
-	if (!err && sqlite3_changes(c->db) != 1)
+	if (!err && db_changes(c->db) != 1)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)a->case_id);
 	if (!err)
 		err = sq_cprep(c, "INSERT INTO case_notes (case_id, user_id, text, created_at)"
@@ -374,12 +374,12 @@ static ks_err sq_case_note_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->case_id);
+	db_bind_int64(st, 1, a->case_id);
 	sq_bind_id(st, 2, a->user_id);
-	sqlite3_bind_text(st, 3, a->text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, a->now);
+	db_bind_text(st, 3, a->text, -1, DB_STATIC);
+	db_bind_int64(st, 4, a->now);
 	err = sq_cstep(c, st, e);
-	a->note_id = sqlite3_last_insert_rowid(c->db);
+	a->note_id = db_last_insert_rowid(c->db);
 	return err;
 }
 
@@ -404,12 +404,12 @@ typedef struct sq_due_case {
 	int64_t id, team_id, owner;
 } sq_due_case;
 
-static void sq_due_row(sqlite3_stmt *st, void *elem)
+static void sq_due_row(db_stmt *st, void *elem)
 {
 	sq_due_case *d = elem;
-	d->id = sqlite3_column_int64(st, 0);
-	d->team_id = sqlite3_column_int64(st, 1);
-	d->owner = sqlite3_column_int64(st, 2);
+	d->id = db_column_int64(st, 0);
+	d->team_id = db_column_int64(st, 1);
+	d->owner = db_column_int64(st, 2);
 }
 
 typedef struct sq_escalate_args {
@@ -421,14 +421,14 @@ static ks_err sq_escalate_one(ks_store *s, sq_conn *c, const sq_due_case *d, int
 {
 	int64_t manager = 0;
 	ks_err err = sq_case_manager(c, d->team_id, &manager, e);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(c, "UPDATE cases SET escalated_at = ?2, escalated_to_user_id = ?3 WHERE id = ?1",
 			       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, d->id);
-	sqlite3_bind_int64(st, 2, now);
+	db_bind_int64(st, 1, d->id);
+	db_bind_int64(st, 2, now);
 	sq_bind_id(st, 3, manager);
 	err = sq_cstep(c, st, e);
 	char to[24] = "";
@@ -451,7 +451,7 @@ static ks_err sq_escalate_one(ks_store *s, sq_conn *c, const sq_due_case *d, int
 static ks_err sq_escalate_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_escalate_args *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT id, coalesce(team_id, 0), coalesce(owner_user_id, 0) FROM cases"
 			      " WHERE status IN ('new','contacted') AND escalated_at IS NULL"
@@ -459,8 +459,8 @@ static ks_err sq_escalate_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->now);
-	sqlite3_bind_int(st, 2, SQ_ESCALATE_BATCH);
+	db_bind_int64(st, 1, a->now);
+	db_bind_int(st, 2, SQ_ESCALATE_BATCH);
 	sq_due_case *due = NULL;
 	size_t n = 0;
 	err = sq_collect(c, st, sizeof *due, sq_due_row, SQ_ESCALATE_BATCH, (void **)&due, &n, NULL, e);
@@ -526,22 +526,22 @@ ks_err store_case_mail_recover(ks_store *s, int *n, ks_error *e)
 	return err;
 }
 
-static char *sq_dup_or_null(sqlite3_stmt *st, int i)
+static char *sq_dup_or_null(db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_column_text(st, i);
 	return t && t[0] ? strdup((const char *)t) : NULL;
 }
 
-static void sq_case_mail_row(sqlite3_stmt *st, void *elem)
+static void sq_case_mail_row(db_stmt *st, void *elem)
 {
 	store_case_mail_job *j = elem;
 	memset(j, 0, sizeof *j);
-	j->id = sqlite3_column_int64(st, 0);
-	j->case_id = sqlite3_column_int64(st, 1);
+	j->id = db_column_int64(st, 0);
+	j->case_id = db_column_int64(st, 1);
 	snprintf(j->kind, sizeof j->kind, "%s", sq_ctext(st, 2));
 	snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 3));
 	snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 4));
-	j->attempts = sqlite3_column_int(st, 5) + 1;
+	j->attempts = db_column_int(st, 5) + 1;
 	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 6));
 	snprintf(j->reason, sizeof j->reason, "%s", sq_ctext(st, 7));
 	/* customer names are taken up to 500 bytes, team names up to 200: cut
@@ -549,7 +549,7 @@ static void sq_case_mail_row(sqlite3_stmt *st, void *elem)
 	utf8_copy(j->customer_name, sizeof j->customer_name, sq_ctext(st, 8));
 	utf8_copy(j->team_name, sizeof j->team_name, sq_ctext(st, 9));
 	snprintf(j->owner_name, sizeof j->owner_name, "%s", sq_ctext(st, 10));
-	j->deadline = sqlite3_column_int64(st, 11);
+	j->deadline = db_column_int64(st, 11);
 	j->open_text = sq_dup_or_null(st, 12);
 	j->customer_message = sq_dup_or_null(st, 13);
 }
@@ -564,7 +564,7 @@ static ks_err sq_case_mail_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error
 {
 	(void)s;
 	sq_claim_args *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT m.id, m.case_id, m.kind, m.to_email, m.language, m.attempts, m.message_id,"
 			      " " SQ_CASE_REASON_IN("m.language") ", cu.name, t.name, ou.name,"
@@ -579,14 +579,14 @@ static ks_err sq_case_mail_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->now);
-	sqlite3_bind_int(st, 2, a->max);
-	int rc = SQLITE_DONE;
-	while (a->n < a->max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_int64(st, 1, a->now);
+	db_bind_int(st, 2, a->max);
+	int rc = DB_DONE;
+	while (a->n < a->max && (rc = db_step(st)) == DB_ROW)
 		sq_case_mail_row(st, &a->jobs[a->n++]);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (int i = 0; !err && i < a->n; i++)
 		err = sq_outbox_mark_sending(c, &sq_case_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
 	return err;
@@ -625,7 +625,7 @@ static ks_err sq_case_mail_record_tx(ks_store *s, sq_conn *c, void *arg, ks_erro
 	(void)s;
 	sq_record_args *a = arg;
 	const char *status = NULL;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_outbox_record(c, &sq_case_mails, a->j->id, a->j->attempts, a->outcome, a->detail,
 				      a->now, &status, e);
 	if (err || strcmp(a->j->kind, "customer") != 0 || strcmp(status, "pending") == 0)
@@ -633,8 +633,8 @@ static ks_err sq_case_mail_record_tx(ks_store *s, sq_conn *c, void *arg, ks_erro
 	err = sq_cprep(c, "UPDATE cases SET customer_message_status = ?2 WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->j->case_id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, a->j->case_id);
+	db_bind_text(st, 2, status, -1, DB_STATIC);
 	return sq_cstep(c, st, e);
 }
 
@@ -652,7 +652,7 @@ static ks_err sq_digest_bundle_tx(ks_store *s, sq_conn *c, void *arg, ks_error *
 	(void)s;
 	int64_t now = *(int64_t *)arg;
 	/* one digest per address and language among the due overdue mails */
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT to_email, language FROM case_mails WHERE kind = 'overdue'"
 			      " AND status = 'pending' AND digest_id IS NULL AND next_attempt_at <= ?1"
@@ -660,42 +660,42 @@ static ks_err sq_digest_bundle_tx(ks_store *s, sq_conn *c, void *arg, ks_error *
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, now);
+	db_bind_int64(st, 1, now);
 	int rc;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!err && (rc = db_step(st)) == DB_ROW) {
 		char token[MODEL_TOKEN_LEN + 1], msgid[128];
 		sq_token(token);
 		snprintf(msgid, sizeof msgid, "case-digest-%s@klantstem", token);
-		sqlite3_stmt *ins = NULL;
+		db_stmt *ins = NULL;
 		err = sq_cprep(c,
 			       "INSERT INTO case_digests (to_email, language, next_attempt_at, message_id,"
 			       " created_at) VALUES (?1, ?2, ?3, ?4, ?3)",
 			       &ins, e);
 		if (err)
 			break;
-		sqlite3_bind_text(ins, 1, sq_ctext(st, 0), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 2, sq_ctext(st, 1), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(ins, 3, now);
-		sqlite3_bind_text(ins, 4, msgid, -1, SQLITE_TRANSIENT);
+		db_bind_text(ins, 1, sq_ctext(st, 0), -1, DB_TRANSIENT);
+		db_bind_text(ins, 2, sq_ctext(st, 1), -1, DB_TRANSIENT);
+		db_bind_int64(ins, 3, now);
+		db_bind_text(ins, 4, msgid, -1, DB_TRANSIENT);
 		err = sq_cstep(c, ins, e);
 		if (err)
 			break;
-		int64_t digest = sqlite3_last_insert_rowid(c->db);
+		int64_t digest = db_last_insert_rowid(c->db);
 		err = sq_cprep(c,
 			       "UPDATE case_mails SET digest_id = ?1 WHERE kind = 'overdue' AND status = 'pending'"
 			       " AND digest_id IS NULL AND next_attempt_at <= ?2 AND to_email = ?3 AND language = ?4",
 			       &ins, e);
 		if (err)
 			break;
-		sqlite3_bind_int64(ins, 1, digest);
-		sqlite3_bind_int64(ins, 2, now);
-		sqlite3_bind_text(ins, 3, sq_ctext(st, 0), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 4, sq_ctext(st, 1), -1, SQLITE_TRANSIENT);
+		db_bind_int64(ins, 1, digest);
+		db_bind_int64(ins, 2, now);
+		db_bind_text(ins, 3, sq_ctext(st, 0), -1, DB_TRANSIENT);
+		db_bind_text(ins, 4, sq_ctext(st, 1), -1, DB_TRANSIENT);
 		err = sq_cstep(c, ins, e);
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -719,7 +719,7 @@ void store_case_digest_job_clear(store_case_digest_job *j)
 /* The cases of a digest: [{case_id, customer_name, reason, team_name, deadline}]. */
 static ks_err sq_digest_cases(sq_conn *c, store_case_digest_job *j, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT c.id, cu.name, " SQ_CASE_REASON_IN("?2") ", t.name, coalesce(c.deadline, 0)"
 			      " FROM case_mails m JOIN cases c ON c.id = m.case_id"
@@ -729,20 +729,20 @@ static ks_err sq_digest_cases(sq_conn *c, store_case_digest_job *j, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, j->id);
-	sqlite3_bind_text(st, 2, j->language, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, j->language, -1, DB_STATIC);
 	j->cases = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		json_array_append_new(j->cases,
 				      json_pack("{s:I, s:s, s:s, s:s, s:I}", "case_id",
-						(json_int_t)sqlite3_column_int64(st, 0), "customer_name",
+						(json_int_t)db_column_int64(st, 0), "customer_name",
 						sq_ctext(st, 1), "reason", sq_ctext(st, 2), "team_name",
 						sq_ctext(st, 3), "deadline",
-						(json_int_t)sqlite3_column_int64(st, 4)));
-	if (rc != SQLITE_DONE)
+						(json_int_t)db_column_int64(st, 4)));
+	if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -756,7 +756,7 @@ static ks_err sq_digest_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e
 {
 	(void)s;
 	sq_digest_claim_args *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT id, to_email, language, attempts, message_id FROM case_digests"
 			      " WHERE status = 'pending' AND next_attempt_at <= ?1"
@@ -764,21 +764,21 @@ static ks_err sq_digest_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->now);
-	sqlite3_bind_int(st, 2, a->max);
-	int rc = SQLITE_DONE;
-	while (a->n < a->max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, a->now);
+	db_bind_int(st, 2, a->max);
+	int rc = DB_DONE;
+	while (a->n < a->max && (rc = db_step(st)) == DB_ROW) {
 		store_case_digest_job *j = &a->jobs[a->n++];
 		memset(j, 0, sizeof *j);
-		j->id = sqlite3_column_int64(st, 0);
+		j->id = db_column_int64(st, 0);
 		snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 1));
 		snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 2));
-		j->attempts = sqlite3_column_int(st, 3) + 1;
+		j->attempts = db_column_int(st, 3) + 1;
 		snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 4));
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (int i = 0; !err && i < a->n; i++) {
 		err = sq_digest_cases(c, &a->jobs[i], e);
 		if (!err)
@@ -821,7 +821,7 @@ static ks_err sq_digest_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *
 	(void)s;
 	sq_digest_record_args *a = arg;
 	const char *status = NULL;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_outbox_record(c, &sq_case_digests, a->j->id, a->j->attempts, a->outcome, a->detail,
 				      a->now, &status, e);
 	if (err || strcmp(status, "pending") == 0)
@@ -833,9 +833,9 @@ static ks_err sq_digest_record_tx(ks_store *s, sq_conn *c, void *arg, ks_error *
 		       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->j->id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, a->now);
+	db_bind_int64(st, 1, a->j->id);
+	db_bind_text(st, 2, status, -1, DB_STATIC);
+	db_bind_int64(st, 3, a->now);
 	return sq_cstep(c, st, e);
 }
 

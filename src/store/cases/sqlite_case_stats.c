@@ -25,17 +25,17 @@ typedef struct sq_stat_row {
 	int64_t opened_at, deadline, first_contact_at, resolved_at, closed_at;
 } sq_stat_row;
 
-static void sq_stat_fill(sqlite3_stmt *st, void *elem)
+static void sq_stat_fill(db_stmt *st, void *elem)
 {
 	sq_stat_row *r = elem;
 	memset(r, 0, sizeof *r);
 	snprintf(r->status, sizeof r->status, "%s", sq_ctext(st, 0));
 	snprintf(r->root_cause, sizeof r->root_cause, "%s", sq_ctext(st, 1));
-	r->opened_at = sqlite3_column_int64(st, 2);
-	r->deadline = sqlite3_column_int64(st, 3);
-	r->first_contact_at = sqlite3_column_int64(st, 4);
-	r->resolved_at = sqlite3_column_int64(st, 5);
-	r->closed_at = sqlite3_column_int64(st, 6);
+	r->opened_at = db_column_int64(st, 2);
+	r->deadline = db_column_int64(st, 3);
+	r->first_contact_at = db_column_int64(st, 4);
+	r->resolved_at = db_column_int64(st, 5);
+	r->closed_at = db_column_int64(st, 6);
 }
 
 static int sq_cmp_double(const void *a, const void *b)
@@ -141,7 +141,7 @@ static json_t *sq_stat_build(const sq_stat_row *rows, size_t n, int64_t now)
 ks_err store_case_stats(ks_store *s, const store_case_stats_query *q, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "WITH RECURSIVE sub(id) AS (SELECT ?1 WHERE ?1 <> 0"
 			      "  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
@@ -153,9 +153,9 @@ ks_err store_case_stats(ks_store *s, const store_case_stats_query *q, json_t **o
 	sq_stat_row *rows = NULL;
 	size_t n = 0;
 	if (!err) {
-		sqlite3_bind_int64(st, 1, q->team_id);
-		sqlite3_bind_int64(st, 2, q->from);
-		sqlite3_bind_int64(st, 3, q->to);
+		db_bind_int64(st, 1, q->team_id);
+		db_bind_int64(st, 2, q->from);
+		db_bind_int64(st, 3, q->to);
 		err = sq_collect(c, st, sizeof *rows, sq_stat_fill, 0, (void **)&rows, &n, NULL, e);
 	}
 	sq_release(s, c);

@@ -28,19 +28,19 @@
 	"id, kind, threshold, coalesce(words, ''), sla_hours, enabled, coalesce(updated_at, 0)," \
 	" coalesce(window_days, 0), working_days"
 
-static void sq_rule_row(sqlite3_stmt *st, store_alert_rule *r)
+static void sq_rule_row(db_stmt *st, store_alert_rule *r)
 {
 	memset(r, 0, sizeof *r);
-	r->id = sqlite3_column_int64(st, 0);
+	r->id = db_column_int64(st, 0);
 	snprintf(r->kind, sizeof r->kind, "%s", sq_ctext(st, 1));
-	r->has_threshold = sqlite3_column_type(st, 2) != SQLITE_NULL;
-	r->threshold = sqlite3_column_int(st, 2);
+	r->has_threshold = db_column_type(st, 2) != DB_NULL;
+	r->threshold = db_column_int(st, 2);
 	snprintf(r->words, sizeof r->words, "%s", sq_ctext(st, 3));
-	r->sla_hours = sqlite3_column_int(st, 4);
-	r->enabled = sqlite3_column_int(st, 5) != 0;
-	r->updated_at = sqlite3_column_int64(st, 6);
-	r->window_days = sqlite3_column_int(st, 7);
-	r->working_days = sqlite3_column_int(st, 8) != 0;
+	r->sla_hours = db_column_int(st, 4);
+	r->enabled = db_column_int(st, 5) != 0;
+	r->updated_at = db_column_int64(st, 6);
+	r->window_days = db_column_int(st, 7);
+	r->working_days = db_column_int(st, 8) != 0;
 }
 
 json_t *store_alert_rule_json(const store_alert_rule *r)
@@ -57,18 +57,18 @@ json_t *store_alert_rule_json(const store_alert_rule *r)
 ks_err store_alert_rule_list(ks_store *s, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_RULE_COLS " FROM alert_rules ORDER BY id", &st, e);
 	json_t *items = err ? NULL : json_array();
-	int rc = SQLITE_DONE;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = DB_DONE;
+	while (!err && (rc = db_step(st)) == DB_ROW) {
 		store_alert_rule r;
 		sq_rule_row(st, &r);
 		json_array_append_new(items, store_alert_rule_json(&r));
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);
@@ -80,19 +80,19 @@ ks_err store_alert_rule_list(ks_store *s, json_t **out, ks_error *e)
 
 static ks_err sq_rule_load(sq_conn *c, int64_t id, store_alert_rule *out, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_RULE_COLS " FROM alert_rules WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		sq_rule_row(st, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "alert rule %lld not found", (long long)id);
 	else
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -108,27 +108,27 @@ ks_err store_alert_rule_put(ks_store *s, store_alert_rule *r, ks_error *e)
 {
 	r->updated_at = clock_now(s->clock);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "UPDATE alert_rules SET threshold = ?2, words = ?3, sla_hours = ?4,"
 			      " enabled = ?5, updated_at = ?6, window_days = ?7, working_days = ?8"
 			      " WHERE id = ?1",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, r->id);
+		db_bind_int64(st, 1, r->id);
 		if (r->has_threshold)
-			sqlite3_bind_int(st, 2, r->threshold);
+			db_bind_int(st, 2, r->threshold);
 		if (r->words[0])
-			sqlite3_bind_text(st, 3, r->words, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, r->sla_hours);
-		sqlite3_bind_int(st, 5, r->enabled ? 1 : 0);
-		sqlite3_bind_int64(st, 6, r->updated_at);
+			db_bind_text(st, 3, r->words, -1, DB_STATIC);
+		db_bind_int(st, 4, r->sla_hours);
+		db_bind_int(st, 5, r->enabled ? 1 : 0);
+		db_bind_int64(st, 6, r->updated_at);
 		if (r->window_days)
-			sqlite3_bind_int(st, 7, r->window_days);
-		sqlite3_bind_int(st, 8, r->working_days ? 1 : 0);
+			db_bind_int(st, 7, r->window_days);
+		db_bind_int(st, 8, r->working_days ? 1 : 0);
 		err = sq_cstep(c, st, e);
 	}
-	if (!err && sqlite3_changes(c->db) != 1)
+	if (!err && db_changes(c->db) != 1)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "alert rule %lld not found", (long long)r->id);
 	sq_release(s, c);
 	return err;
@@ -224,18 +224,18 @@ static ks_err sq_repeat_low(sq_conn *c, const store_alert_rule *r, const model_r
 			    ks_error *e)
 {
 	*fires = false;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT 1 FROM responses WHERE customer_id = ?1 AND id <> ?2 AND nps <= ?3"
 			      " AND received_at >= ?4 AND received_at <= ?5 LIMIT 1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, x->customer_id);
-	sqlite3_bind_int64(st, 2, x->id);
-	sqlite3_bind_int(st, 3, r->threshold);
-	sqlite3_bind_int64(st, 4, x->received_at - (int64_t)r->window_days * 86400);
-	sqlite3_bind_int64(st, 5, x->received_at);
+	db_bind_int64(st, 1, x->customer_id);
+	db_bind_int64(st, 2, x->id);
+	db_bind_int(st, 3, r->threshold);
+	db_bind_int64(st, 4, x->received_at - (int64_t)r->window_days * 86400);
+	db_bind_int64(st, 5, x->received_at);
 	int64_t one = 0;
 	err = sq_cfirst(c, st, &one, e);
 	*fires = one != 0;
@@ -278,7 +278,7 @@ ks_err sq_case_mail_queue(ks_store *s, sq_conn *c, int64_t case_id, const char *
 	char token[MODEL_TOKEN_LEN + 1], msgid[128];
 	sq_token(token);
 	snprintf(msgid, sizeof msgid, "case-%" PRId64 "-%s-%s@klantstem", case_id, kind, token);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	/* The address is read now, so a later change of it does not reroute a
 	 * queued mail; no row (no user, no e-mail) queues nothing. */
 	ks_err err = sq_cprep(c,
@@ -291,18 +291,18 @@ ks_err sq_case_mail_queue(ks_store *s, sq_conn *c, int64_t case_id, const char *
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, case_id);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_text(st, 4, msgid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 5, user_id);
-	sqlite3_bind_int64(st, 6, customer_id);
+	db_bind_int64(st, 1, case_id);
+	db_bind_text(st, 2, kind, -1, DB_STATIC);
+	db_bind_int64(st, 3, now);
+	db_bind_text(st, 4, msgid, -1, DB_TRANSIENT);
+	db_bind_int64(st, 5, user_id);
+	db_bind_int64(st, 6, customer_id);
 	return sq_cstep(c, st, e);
 }
 
 json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (sq_cprep(c,
 		     "SELECT id, customer_id, coalesce(rule, ''), reason, status, coalesce(team_id, 0),"
 		     " coalesce(owner_user_id, 0), coalesce(deadline, 0), opened_at,"
@@ -310,29 +310,29 @@ json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e)
 		     " FROM cases WHERE id = ?1",
 		     &st, e))
 		return NULL;
-	sqlite3_bind_int64(st, 1, case_id);
+	db_bind_int64(st, 1, case_id);
 	json_t *o = NULL;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		o = json_object();
-		json_object_set_new(o, "case_id", json_integer(sqlite3_column_int64(st, 0)));
-		json_object_set_new(o, "customer_id", sq_opt_id(sqlite3_column_int64(st, 1)));
+		json_object_set_new(o, "case_id", json_integer(db_column_int64(st, 0)));
+		json_object_set_new(o, "customer_id", sq_opt_id(db_column_int64(st, 1)));
 		json_object_set_new(o, "rule", json_string(sq_ctext(st, 2)));
 		json_object_set_new(o, "reason", json_string(sq_ctext(st, 3)));
 		json_object_set_new(o, "status", json_string(sq_ctext(st, 4)));
-		json_object_set_new(o, "team_id", sq_opt_id(sqlite3_column_int64(st, 5)));
-		json_object_set_new(o, "owner_user_id", sq_opt_id(sqlite3_column_int64(st, 6)));
-		json_object_set_new(o, "deadline", sq_iso_or_null(sqlite3_column_int64(st, 7)));
-		json_object_set_new(o, "opened_at", sq_iso_or_null(sqlite3_column_int64(st, 8)));
-		json_object_set_new(o, "closed_at", sq_iso_or_null(sqlite3_column_int64(st, 9)));
-		json_object_set_new(o, "escalated_to_user_id", sq_opt_id(sqlite3_column_int64(st, 10)));
+		json_object_set_new(o, "team_id", sq_opt_id(db_column_int64(st, 5)));
+		json_object_set_new(o, "owner_user_id", sq_opt_id(db_column_int64(st, 6)));
+		json_object_set_new(o, "deadline", sq_iso_or_null(db_column_int64(st, 7)));
+		json_object_set_new(o, "opened_at", sq_iso_or_null(db_column_int64(st, 8)));
+		json_object_set_new(o, "closed_at", sq_iso_or_null(db_column_int64(st, 9)));
+		json_object_set_new(o, "escalated_to_user_id", sq_opt_id(db_column_int64(st, 10)));
 		json_object_set_new(o, "root_cause", sq_opt_text(st, 11));
 		json_object_set_new(o, "outcome", sq_opt_text(st, 12));
 	} else {
-		ks_fail(e, rc == SQLITE_DONE ? KS_ERR_NOTFOUND : KS_ERR_DB, NULL, "case %" PRId64 " not readable",
+		ks_fail(e, rc == DB_DONE ? KS_ERR_NOTFOUND : KS_ERR_DB, NULL, "case %" PRId64 " not readable",
 			case_id);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return o;
 }
 
@@ -352,15 +352,15 @@ static ks_err sq_case_announce(ks_store *s, sq_conn *c, int64_t case_id, int64_t
 	return err;
 }
 
-static void sq_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+static void sq_bind_opt_text(db_stmt *st, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i, v, -1, DB_TRANSIENT);
 }
 
 ks_err sq_case_history(sq_conn *c, const sq_hist *h, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO case_history (case_id, at, kind, user_id, rule, response_id,"
 			      " from_status, to_status, other_case_id, detail)"
@@ -368,9 +368,9 @@ ks_err sq_case_history(sq_conn *c, const sq_hist *h, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, h->case_id);
-	sqlite3_bind_int64(st, 2, h->at);
-	sqlite3_bind_text(st, 3, h->kind, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, h->case_id);
+	db_bind_int64(st, 2, h->at);
+	db_bind_text(st, 3, h->kind, -1, DB_STATIC);
 	sq_bind_id(st, 4, h->user_id);
 	sq_bind_opt_text(st, 5, h->rule);
 	sq_bind_id(st, 6, h->response_id);
@@ -411,7 +411,7 @@ static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, 
 			deadline = d;
 	}
 	ks_err err = sq_team_lead(c, x->team_id, &owner, e);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO cases (customer_id, reason, status, opened_at, rule, response_id,"
@@ -421,19 +421,19 @@ static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, 
 	if (err)
 		return err;
 	sq_bind_id(st, 1, x->customer_id);
-	sqlite3_bind_text(st, 2, f[0].en, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, x->received_at);
-	sqlite3_bind_text(st, 4, f[0].r.kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, x->id);
+	db_bind_text(st, 2, f[0].en, -1, DB_STATIC);
+	db_bind_int64(st, 3, x->received_at);
+	db_bind_text(st, 4, f[0].r.kind, -1, DB_STATIC);
+	db_bind_int64(st, 5, x->id);
 	sq_bind_id(st, 6, x->team_id);
 	sq_bind_id(st, 7, owner);
-	sqlite3_bind_int64(st, 8, deadline);
+	db_bind_int64(st, 8, deadline);
 	if (x->contact_consent >= 0)
-		sqlite3_bind_int(st, 9, x->contact_consent);
+		db_bind_int(st, 9, x->contact_consent);
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
-	*case_id = sqlite3_last_insert_rowid(c->db);
+	*case_id = db_last_insert_rowid(c->db);
 	sq_hist h = {.case_id = *case_id, .at = x->received_at, .kind = "opened", .rule = f[0].r.kind,
 		     .response_id = x->id};
 	err = sq_case_history(c, &h, e);
@@ -447,15 +447,15 @@ static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, 
  * does not move the date under the owner's feet). */
 static ks_err sq_case_join(sq_conn *c, int64_t case_id, const model_response *x, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "UPDATE cases SET updated_at = ?2, consent = coalesce(?3, consent) WHERE id = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, case_id);
-	sqlite3_bind_int64(st, 2, x->received_at);
+	db_bind_int64(st, 1, case_id);
+	db_bind_int64(st, 2, x->received_at);
 	if (x->contact_consent >= 0)
-		sqlite3_bind_int(st, 3, x->contact_consent);
+		db_bind_int(st, 3, x->contact_consent);
 	return sq_cstep(c, st, e);
 }
 
@@ -466,21 +466,21 @@ static ks_err sq_case_triggers_add(sq_conn *c, int64_t case_id, const sq_fired *
 {
 	ks_err err = KS_OK;
 	for (int i = 0; !err && i < n; i++) {
-		sqlite3_stmt *st = NULL;
+		db_stmt *st = NULL;
 		err = sq_cprep(c,
 			       "INSERT OR IGNORE INTO case_triggers (case_id, rule, response_id, reason_en,"
 			       " reason_nl, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 			       &st, e);
 		if (err)
 			break;
-		sqlite3_bind_int64(st, 1, case_id);
-		sqlite3_bind_text(st, 2, f[i].r.kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, x->id);
-		sqlite3_bind_text(st, 4, f[i].en, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, f[i].nl, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, x->received_at);
+		db_bind_int64(st, 1, case_id);
+		db_bind_text(st, 2, f[i].r.kind, -1, DB_STATIC);
+		db_bind_int64(st, 3, x->id);
+		db_bind_text(st, 4, f[i].en, -1, DB_STATIC);
+		db_bind_text(st, 5, f[i].nl, -1, DB_STATIC);
+		db_bind_int64(st, 6, x->received_at);
 		err = sq_cstep(c, st, e);
-		if (!err && sqlite3_changes(c->db) == 1) {
+		if (!err && db_changes(c->db) == 1) {
 			sq_hist h = {.case_id = case_id, .at = x->received_at, .kind = "trigger",
 				     .rule = f[i].r.kind, .response_id = x->id};
 			err = sq_case_history(c, &h, e);
@@ -488,13 +488,13 @@ static ks_err sq_case_triggers_add(sq_conn *c, int64_t case_id, const sq_fired *
 	}
 	if (err)
 		return err;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	err = sq_cprep(c, "INSERT OR IGNORE INTO case_responses (case_id, response_id) VALUES (?1, ?2)", &st,
 		       e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, case_id);
-	sqlite3_bind_int64(st, 2, x->id);
+	db_bind_int64(st, 1, case_id);
+	db_bind_int64(st, 2, x->id);
 	err = sq_cstep(c, st, e);
 	return err ? err : sq_case_priority(c, case_id, x->received_at, e);
 }
@@ -504,7 +504,7 @@ static ks_err sq_rules_fired(sq_conn *c, const model_response *x, sq_fired *f, i
 {
 	*n = 0;
 	/* Runs for every new response in the writer: a cached statement. */
-	sqlite3_stmt *st = sq_stmt(c, SQ_ALERT_RULES, e);
+	db_stmt *st = sq_stmt(c, SQ_ALERT_RULES, e);
 	if (st == NULL)
 		return KS_ERR_DB;
 	char *lower = NULL;
@@ -515,16 +515,16 @@ static ks_err sq_rules_fired(sq_conn *c, const model_response *x, sq_fired *f, i
 		for (char *p = lower; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 	}
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 	ks_err err = KS_OK;
-	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (*n < max && (rc = db_step(st)) == DB_ROW) {
 		sq_rule_row(st, &f[*n].r);
 		if (sq_rule_fires(&f[*n], x, lower))
 			(*n)++;
 	}
-	if (*n < max && rc != SQLITE_DONE)
+	if (*n < max && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_reset(st);
+	db_reset(st);
 	free(lower);
 	/* repeat_low also needs the customer's history */
 	for (int i = 0; !err && i < *n; i++) {
@@ -566,24 +566,24 @@ ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, b
 
 /* ---- replaying stored responses ------------------------------------------------------ */
 
-static void sq_replay_row(sqlite3_stmt *st, model_response *x)
+static void sq_replay_row(db_stmt *st, model_response *x)
 {
 	model_response_init(x);
-	x->id = sqlite3_column_int64(st, 0);
-	x->customer_id = sqlite3_column_int64(st, 1);
-	x->team_id = sqlite3_column_int64(st, 2);
-	x->nps = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
-	x->grade = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
-	x->ces = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
-	x->open_text = (const char *)sqlite3_column_text(st, 6);
-	x->received_at = sqlite3_column_int64(st, 7);
-	x->contact_consent = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 8);
+	x->id = db_column_int64(st, 0);
+	x->customer_id = db_column_int64(st, 1);
+	x->team_id = db_column_int64(st, 2);
+	x->nps = db_column_type(st, 3) == DB_NULL ? -1 : db_column_int(st, 3);
+	x->grade = db_column_type(st, 4) == DB_NULL ? -1 : db_column_int(st, 4);
+	x->ces = db_column_type(st, 5) == DB_NULL ? -1 : db_column_int(st, 5);
+	x->open_text = (const char *)db_column_text(st, 6);
+	x->received_at = db_column_int64(st, 7);
+	x->contact_consent = db_column_type(st, 8) == DB_NULL ? -1 : db_column_int(st, 8);
 }
 
 ks_err store_case_replay(ks_store *s, int64_t since, int *n, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	*n = 0;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	bool begun = !err;
@@ -595,16 +595,16 @@ ks_err store_case_replay(ks_store *s, int64_t since, int *n, ks_error *e)
 			       " AND id NOT IN (SELECT response_id FROM case_responses) ORDER BY received_at, id",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, since);
+		db_bind_int64(st, 1, since);
 		int rc;
-		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while (!err && (rc = db_step(st)) == DB_ROW) {
 			model_response x;
 			sq_replay_row(st, &x);
 			err = sq_cases_for_response(s, c, &x, false, e);
 		}
-		if (!err && rc != SQLITE_DONE)
+		if (!err && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	if (!err) {
 		int64_t total = 0;
@@ -614,16 +614,16 @@ ks_err store_case_replay(ks_store *s, int64_t since, int *n, ks_error *e)
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err && begun)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	sq_release(s, c);
 	return err;
 }
 
 /* ---- reading cases ------------------------------------------------------------------ */
 
-json_t *sq_opt_text(sqlite3_stmt *st, int i)
+json_t *sq_opt_text(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+	return db_column_type(st, i) == DB_NULL ? json_null()
 							 : json_string(sq_ctext(st, i));
 }
 
@@ -632,10 +632,10 @@ json_t *sq_opt_id(int64_t id)
 	return id ? json_integer(id) : json_null();
 }
 
-static json_t *sq_opt_bool(sqlite3_stmt *st, int i)
+static json_t *sq_opt_bool(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-							 : json_boolean(sqlite3_column_int(st, i) != 0);
+	return db_column_type(st, i) == DB_NULL ? json_null()
+							 : json_boolean(db_column_int(st, i) != 0);
 }
 
 /* Column order of sq_case_row; names joined in for the inbox. */
@@ -654,9 +654,9 @@ static json_t *sq_opt_bool(sqlite3_stmt *st, int i)
 	" FROM cases c LEFT JOIN customers cu ON cu.id = c.customer_id"                \
 	" LEFT JOIN users ou ON ou.id = c.owner_user_id LEFT JOIN org_units t ON t.id = c.team_id"
 
-static void sq_case_set_time(json_t *o, const char *name, sqlite3_stmt *st, int i)
+static void sq_case_set_time(json_t *o, const char *name, db_stmt *st, int i)
 {
-	json_object_set_new(o, name, sq_iso_or_null(sqlite3_column_int64(st, i)));
+	json_object_set_new(o, name, sq_iso_or_null(db_column_int64(st, i)));
 }
 
 static const char *sq_priority_name(int p)
@@ -680,11 +680,11 @@ static json_t *sq_split_rules(const char *csv)
 	return a;
 }
 
-static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
+static json_t *sq_case_row(db_stmt *st, int64_t now)
 {
 	const char *status = sq_ctext(st, 4);
-	int64_t deadline = sqlite3_column_int64(st, 10);
-	bool no_consent = sqlite3_column_type(st, 14) != SQLITE_NULL && sqlite3_column_int(st, 14) == 0;
+	int64_t deadline = db_column_int64(st, 10);
+	bool no_consent = db_column_type(st, 14) != DB_NULL && db_column_int(st, 14) == 0;
 	const char *rule = sq_ctext(st, 2);
 	const char *next[5];
 	cases_status_next(status, no_consent, next);
@@ -692,26 +692,26 @@ static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 	for (int i = 0; next[i]; i++)
 		json_array_append_new(nexts, json_string(next[i]));
 	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-	json_object_set_new(o, "customer_id", sq_opt_id(sqlite3_column_int64(st, 1)));
+	json_object_set_new(o, "id", json_integer(db_column_int64(st, 0)));
+	json_object_set_new(o, "customer_id", sq_opt_id(db_column_int64(st, 1)));
 	json_object_set_new(o, "customer_name", sq_opt_text(st, 16));
 	json_object_set_new(o, "rule", rule[0] ? json_string(rule) : json_null());
 	json_object_set_new(o, "reason", json_string(sq_ctext(st, 29)));
-	json_object_set_new(o, "priority", json_string(sq_priority_name(sqlite3_column_int(st, 28))));
+	json_object_set_new(o, "priority", json_string(sq_priority_name(db_column_int(st, 28))));
 	json_object_set_new(o, "rules", sq_split_rules(sq_ctext(st, 30)));
-	json_object_set_new(o, "escalated", json_boolean(sqlite3_column_int64(st, 21) != 0));
+	json_object_set_new(o, "escalated", json_boolean(db_column_int64(st, 21) != 0));
 	json_object_set_new(o, "status", json_string(status));
 	json_object_set_new(o, "next_statuses", nexts);
 	sq_case_set_time(o, "opened_at", st, 5);
 	sq_case_set_time(o, "closed_at", st, 6);
-	json_object_set_new(o, "response_id", sq_opt_id(sqlite3_column_int64(st, 7)));
-	json_object_set_new(o, "team_id", sq_opt_id(sqlite3_column_int64(st, 8)));
+	json_object_set_new(o, "response_id", sq_opt_id(db_column_int64(st, 7)));
+	json_object_set_new(o, "team_id", sq_opt_id(db_column_int64(st, 8)));
 	json_object_set_new(o, "team_name", sq_opt_text(st, 18));
-	json_object_set_new(o, "owner_user_id", sq_opt_id(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "owner_user_id", sq_opt_id(db_column_int64(st, 9)));
 	json_object_set_new(o, "owner_name", sq_opt_text(st, 17));
 	json_object_set_new(o, "deadline", sq_iso_or_null(deadline));
 	json_object_set_new(o, "overdue", json_boolean(cases_status_open(status) && deadline && deadline < now));
-	json_object_set_new(o, "version", json_integer(sqlite3_column_int64(st, 11)));
+	json_object_set_new(o, "version", json_integer(db_column_int64(st, 11)));
 	json_object_set_new(o, "root_cause", sq_opt_text(st, 12));
 	json_object_set_new(o, "outcome", sq_opt_text(st, 13));
 	json_object_set_new(o, "relationship_restored", sq_opt_bool(st, 23));
@@ -720,10 +720,10 @@ static json_t *sq_case_row(sqlite3_stmt *st, int64_t now)
 	sq_case_set_time(o, "first_contact_at", st, 19);
 	sq_case_set_time(o, "resolved_at", st, 20);
 	sq_case_set_time(o, "escalated_at", st, 21);
-	json_object_set_new(o, "escalated_to_user_id", sq_opt_id(sqlite3_column_int64(st, 22)));
+	json_object_set_new(o, "escalated_to_user_id", sq_opt_id(db_column_int64(st, 22)));
 	json_object_set_new(o, "customer_message", sq_opt_text(st, 25));
 	json_object_set_new(o, "customer_message_status", json_string(sq_ctext(st, 26)));
-	json_object_set_new(o, "resurvey_invitation_id", sq_opt_id(sqlite3_column_int64(st, 27)));
+	json_object_set_new(o, "resurvey_invitation_id", sq_opt_id(db_column_int64(st, 27)));
 	sq_case_set_time(o, "updated_at", st, 15);
 	return o;
 }
@@ -753,48 +753,48 @@ static const char *const sq_case_list_sql =
 	"  CASE WHEN ?10 <> 0 THEN c.deadline ELSE 0 END, c.id"
 	" LIMIT ?7 OFFSET CASE WHEN ?10 <> 0 THEN ?6 ELSE 0 END";
 
-static void sq_bind_lang(sqlite3_stmt *st, const char *lang)
+static void sq_bind_lang(db_stmt *st, const char *lang)
 {
 	/* ?20: after every numbered parameter of the statements that read SQ_CASE_COLS */
-	sqlite3_bind_text(st, 20, lang && strcmp(lang, "en") == 0 ? "en" : "nl", -1, SQLITE_STATIC);
+	db_bind_text(st, 20, lang && strcmp(lang, "en") == 0 ? "en" : "nl", -1, DB_STATIC);
 }
 
 ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sq_case_list_sql, &st, e);
 	json_t *items = err ? NULL : json_array();
 	int64_t last = 0;
-	int n = 0, rc = SQLITE_DONE;
+	int n = 0, rc = DB_DONE;
 	if (!err) {
-		sqlite3_bind_int64(st, 1, q->team_id);
-		sqlite3_bind_text(st, 2, q->status ? q->status : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, q->owner_user_id);
-		sqlite3_bind_int64(st, 4, q->customer_id);
-		sqlite3_bind_int64(st, 5, q->overdue ? q->now : 0);
-		sqlite3_bind_int64(st, 6, q->after_id);
-		sqlite3_bind_int(st, 7, q->limit + 1);
-		sqlite3_bind_int(st, 8, q->escalated);
-		sqlite3_bind_int64(st, 9, q->escalated_to);
-		sqlite3_bind_int64(st, 10, q->inbox_user);
-		sqlite3_bind_int64(st, 11, q->inbox_unit);
-		sqlite3_bind_int64(st, 12, q->now);
-		sqlite3_bind_int64(st, 13, q->response_id);
+		db_bind_int64(st, 1, q->team_id);
+		db_bind_text(st, 2, q->status ? q->status : "", -1, DB_STATIC);
+		db_bind_int64(st, 3, q->owner_user_id);
+		db_bind_int64(st, 4, q->customer_id);
+		db_bind_int64(st, 5, q->overdue ? q->now : 0);
+		db_bind_int64(st, 6, q->after_id);
+		db_bind_int(st, 7, q->limit + 1);
+		db_bind_int(st, 8, q->escalated);
+		db_bind_int64(st, 9, q->escalated_to);
+		db_bind_int64(st, 10, q->inbox_user);
+		db_bind_int64(st, 11, q->inbox_unit);
+		db_bind_int64(st, 12, q->now);
+		db_bind_int64(st, 13, q->response_id);
 		sq_bind_lang(st, q->lang);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			if (n == q->limit) {
 				n++;
 				break;
 			}
-			last = sqlite3_column_int64(st, 0);
+			last = db_column_int64(st, 0);
 			json_array_append_new(items, sq_case_row(st, q->now));
 			n++;
 		}
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		if (rc != DB_ROW && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);
@@ -807,26 +807,26 @@ ks_err store_case_list(ks_store *s, const store_case_query *q, json_t **out, ks_
 	return KS_OK;
 }
 
-static json_t *sq_note_row(sqlite3_stmt *st)
+static json_t *sq_note_row(db_stmt *st)
 {
-	return json_pack("{s:I, s:o, s:o, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "user_id", sq_opt_id(sqlite3_column_int64(st, 1)), "user_name",
+	return json_pack("{s:I, s:o, s:o, s:s, s:o}", "id", (json_int_t)db_column_int64(st, 0),
+			 "user_id", sq_opt_id(db_column_int64(st, 1)), "user_name",
 			 sq_opt_text(st, 4), "text", sq_ctext(st, 2), "created_at",
-			 sq_iso_or_null(sqlite3_column_int64(st, 3)));
+			 sq_iso_or_null(db_column_int64(st, 3)));
 }
 
-static json_t *sq_opt_score_col(sqlite3_stmt *st, int i)
+static json_t *sq_opt_score_col(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-							 : json_integer(sqlite3_column_int(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null()
+							 : json_integer(db_column_int(st, i));
 }
 
-static json_t *sq_case_response_row(sqlite3_stmt *st)
+static json_t *sq_case_response_row(db_stmt *st)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-	json_object_set_new(o, "received_at", sq_iso_or_null(sqlite3_column_int64(st, 1)));
-	json_object_set_new(o, "touchpoint_id", sq_opt_id(sqlite3_column_int64(st, 2)));
+	json_object_set_new(o, "id", json_integer(db_column_int64(st, 0)));
+	json_object_set_new(o, "received_at", sq_iso_or_null(db_column_int64(st, 1)));
+	json_object_set_new(o, "touchpoint_id", sq_opt_id(db_column_int64(st, 2)));
 	json_object_set_new(o, "touchpoint_name", sq_opt_text(st, 3));
 	json_object_set_new(o, "nps", sq_opt_score_col(st, 4));
 	json_object_set_new(o, "grade", sq_opt_score_col(st, 5));
@@ -837,65 +837,65 @@ static json_t *sq_case_response_row(sqlite3_stmt *st)
 	return o;
 }
 
-static json_t *sq_case_customer_row(sqlite3_stmt *st)
+static json_t *sq_case_customer_row(db_stmt *st)
 {
 	/* phone (migration 016): null when unknown; the case page calls it */
-	return json_pack("{s:I, s:o, s:o, s:s, s:b, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+	return json_pack("{s:I, s:o, s:o, s:s, s:b, s:o}", "id", (json_int_t)db_column_int64(st, 0),
 			 "name", sq_opt_text(st, 1), "email", sq_opt_text(st, 2), "language",
-			 sq_ctext(st, 3), "opted_out", sqlite3_column_type(st, 4) != SQLITE_NULL,
+			 sq_ctext(st, 3), "opted_out", db_column_type(st, 4) != DB_NULL,
 			 "phone", sq_opt_text(st, 5));
 }
 
 /* Append every row of "SELECT ... WHERE ... = ?1" to arr (row_fn or
  * column 0 as an integer). */
 static ks_err sq_case_children(sq_conn *c, const char *sql, int64_t id, json_t *arr,
-			       json_t *(*row_fn)(sqlite3_stmt *), ks_error *e)
+			       json_t *(*row_fn)(db_stmt *), ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, row_fn ? row_fn(st) : json_integer(sqlite3_column_int64(st, 0)));
-	if (rc != SQLITE_DONE)
+	while ((rc = db_step(st)) == DB_ROW)
+		json_array_append_new(arr, row_fn ? row_fn(st) : json_integer(db_column_int64(st, 0)));
+	if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
-static json_t *sq_trigger_row(sqlite3_stmt *st)
+static json_t *sq_trigger_row(db_stmt *st)
 {
 	return json_pack("{s:s, s:o, s:s, s:o}", "rule", sq_ctext(st, 0), "response_id",
-			 sq_opt_id(sqlite3_column_int64(st, 1)), "reason", sq_ctext(st, 2), "at",
-			 sq_iso_or_null(sqlite3_column_int64(st, 3)));
+			 sq_opt_id(db_column_int64(st, 1)), "reason", sq_ctext(st, 2), "at",
+			 sq_iso_or_null(db_column_int64(st, 3)));
 }
 
-static json_t *sq_history_row(sqlite3_stmt *st)
+static json_t *sq_history_row(db_stmt *st)
 {
 	json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "kind", sq_ctext(st, 0), "at",
-			      sq_iso_or_null(sqlite3_column_int64(st, 1)), "user_id",
-			      sq_opt_id(sqlite3_column_int64(st, 2)), "user_name", sq_opt_text(st, 3));
+			      sq_iso_or_null(db_column_int64(st, 1)), "user_id",
+			      sq_opt_id(db_column_int64(st, 2)), "user_name", sq_opt_text(st, 3));
 	json_object_set_new(o, "rule", sq_opt_text(st, 4));
-	json_object_set_new(o, "response_id", sq_opt_id(sqlite3_column_int64(st, 5)));
+	json_object_set_new(o, "response_id", sq_opt_id(db_column_int64(st, 5)));
 	json_object_set_new(o, "from_status", sq_opt_text(st, 6));
 	json_object_set_new(o, "to_status", sq_opt_text(st, 7));
-	json_object_set_new(o, "other_case_id", sq_opt_id(sqlite3_column_int64(st, 8)));
+	json_object_set_new(o, "other_case_id", sq_opt_id(db_column_int64(st, 8)));
 	json_object_set_new(o, "detail", sq_opt_text(st, 9));
 	return o;
 }
 
-static json_t *sq_other_case_row(sqlite3_stmt *st)
+static json_t *sq_other_case_row(db_stmt *st)
 {
-	return json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0), "status",
-			 sq_ctext(st, 1), "opened_at", sq_iso_or_null(sqlite3_column_int64(st, 2)), "reason",
+	return json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)db_column_int64(st, 0), "status",
+			 sq_ctext(st, 1), "opened_at", sq_iso_or_null(db_column_int64(st, 2)), "reason",
 			 sq_ctext(st, 3));
 }
 
-static json_t *sq_employee_row(sqlite3_stmt *st)
+static json_t *sq_employee_row(db_stmt *st)
 {
-	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)db_column_int64(st, 0), "name",
 			 sq_ctext(st, 1), "team_name", sq_opt_text(st, 2));
 }
 
@@ -985,25 +985,25 @@ ks_err store_case_get_lang(ks_store *s, int64_t id, int64_t now, const char *lan
 			   int64_t *team_id, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	json_t *row = NULL;
 	int64_t customer = 0;
 	ks_err err = sq_cprep(c, "SELECT " SQ_CASE_COLS SQ_CASE_FROM " WHERE c.id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
+		db_bind_int64(st, 1, id);
 		sq_bind_lang(st, lang);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
 			row = sq_case_row(st, now);
-			customer = sqlite3_column_int64(st, 1);
+			customer = db_column_int64(st, 1);
 			if (team_id)
-				*team_id = sqlite3_column_int64(st, 8);
-		} else if (rc == SQLITE_DONE) {
+				*team_id = db_column_int64(st, 8);
+		} else if (rc == DB_DONE) {
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "case %lld not found", (long long)id);
 		} else {
 			err = sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	if (!err)
 		err = sq_case_details(c, id, customer, row, e);

@@ -23,39 +23,39 @@
 	" last_updated, last_unchanged, mentions_fetched, created_at, updated_at,"                        \
 	" coalesce(etag_url, ''), generation, runs, coalesce(resume_url, ''), resume_max_updated"
 
-static void sq_feed_row(sqlite3_stmt *st, void *elem)
+static void sq_feed_row(db_stmt *st, void *elem)
 {
 	store_feed *f = elem;
 	memset(f, 0, sizeof *f);
-	f->id = sqlite3_column_int64(st, 0);
+	f->id = db_column_int64(st, 0);
 	snprintf(f->name, sizeof f->name, "%s", sq_ctext(st, 1));
 	snprintf(f->format, sizeof f->format, "%s", sq_ctext(st, 2));
 	snprintf(f->url, sizeof f->url, "%s", sq_ctext(st, 3));
 	snprintf(f->auth_header, sizeof f->auth_header, "%s", sq_ctext(st, 4));
-	f->interval_s = sqlite3_column_int64(st, 5);
-	f->enabled = sqlite3_column_int(st, 6) != 0;
-	f->cursor_updated_at = sqlite3_column_int64(st, 7);
+	f->interval_s = db_column_int64(st, 5);
+	f->enabled = db_column_int(st, 6) != 0;
+	f->cursor_updated_at = db_column_int64(st, 7);
 	snprintf(f->etag, sizeof f->etag, "%s", sq_ctext(st, 8));
 	snprintf(f->last_modified, sizeof f->last_modified, "%s", sq_ctext(st, 9));
-	f->last_run_at = sqlite3_column_int64(st, 10);
-	f->last_ok_at = sqlite3_column_int64(st, 11);
-	f->next_run_at = sqlite3_column_int64(st, 12);
-	f->failures = sqlite3_column_int64(st, 13);
+	f->last_run_at = db_column_int64(st, 10);
+	f->last_ok_at = db_column_int64(st, 11);
+	f->next_run_at = db_column_int64(st, 12);
+	f->failures = db_column_int64(st, 13);
 	snprintf(f->last_error, sizeof f->last_error, "%s", sq_ctext(st, 14));
-	f->last_status = sqlite3_column_int64(st, 15);
-	f->last_pages = sqlite3_column_int64(st, 16);
-	f->last_received = sqlite3_column_int64(st, 17);
-	f->last_inserted = sqlite3_column_int64(st, 18);
-	f->last_updated = sqlite3_column_int64(st, 19);
-	f->last_unchanged = sqlite3_column_int64(st, 20);
-	f->mentions_fetched = sqlite3_column_int64(st, 21);
-	f->created_at = sqlite3_column_int64(st, 22);
-	f->updated_at = sqlite3_column_int64(st, 23);
+	f->last_status = db_column_int64(st, 15);
+	f->last_pages = db_column_int64(st, 16);
+	f->last_received = db_column_int64(st, 17);
+	f->last_inserted = db_column_int64(st, 18);
+	f->last_updated = db_column_int64(st, 19);
+	f->last_unchanged = db_column_int64(st, 20);
+	f->mentions_fetched = db_column_int64(st, 21);
+	f->created_at = db_column_int64(st, 22);
+	f->updated_at = db_column_int64(st, 23);
 	snprintf(f->etag_url, sizeof f->etag_url, "%s", sq_ctext(st, 24));
-	f->generation = sqlite3_column_int64(st, 25);
-	f->runs = sqlite3_column_int64(st, 26);
+	f->generation = db_column_int64(st, 25);
+	f->runs = db_column_int64(st, 26);
 	snprintf(f->resume_url, sizeof f->resume_url, "%s", sq_ctext(st, 27));
-	f->resume_max_updated = sqlite3_column_int64(st, 28);
+	f->resume_max_updated = db_column_int64(st, 28);
 }
 
 ks_err store_feed_list(ks_store *s, store_feed **out, size_t *n, ks_error *e)
@@ -63,7 +63,7 @@ ks_err store_feed_list(ks_store *s, store_feed **out, size_t *n, ks_error *e)
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	void *v = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_FEED_COLS " FROM mention_feeds ORDER BY id", &st, e);
 	if (!err)
@@ -76,19 +76,19 @@ ks_err store_feed_list(ks_store *s, store_feed **out, size_t *n, ks_error *e)
 
 static ks_err sq_feed_get(sq_conn *c, int64_t id, store_feed *out, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_FEED_COLS " FROM mention_feeds WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		sq_feed_row(st, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such mention feed");
 	else
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -100,12 +100,12 @@ ks_err store_feed_get(ks_store *s, int64_t id, store_feed *out, ks_error *e)
 	return err;
 }
 
-static void sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+static void sq_bind_text_or_null(db_stmt *st, int i, const char *v)
 {
 	if (v && v[0])
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i, v, -1, DB_TRANSIENT);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 /* The audit entry of a change to feed id, inside the change's transaction. */
@@ -130,23 +130,23 @@ static ks_err sq_feed_create_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_feed_write *w = arg;
 	int64_t now = clock_now(s->clock);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO mention_feeds(name, format, url, auth_header, interval_s, enabled,"
 			      " next_run_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, w->f->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, w->f->format, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, w->f->url, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, w->f->name, -1, DB_STATIC);
+	db_bind_text(st, 2, w->f->format, -1, DB_STATIC);
+	db_bind_text(st, 3, w->f->url, -1, DB_STATIC);
 	sq_bind_text_or_null(st, 4, w->f->auth_header);
-	sqlite3_bind_int64(st, 5, w->f->interval_s);
-	sqlite3_bind_int(st, 6, w->f->enabled ? 1 : 0);
-	sqlite3_bind_int64(st, 7, now);
+	db_bind_int64(st, 5, w->f->interval_s);
+	db_bind_int(st, 6, w->f->enabled ? 1 : 0);
+	db_bind_int64(st, 7, now);
 	err = sq_cstep(c, st, e);
 	if (!err)
-		w->id = sqlite3_last_insert_rowid(c->db);
+		w->id = db_last_insert_rowid(c->db);
 	return err ? err : sq_feed_audit(s, c, w->audit, w->id, e);
 }
 
@@ -161,14 +161,14 @@ ks_err store_feed_create(ks_store *s, const store_feed *f, const store_audit_ent
 
 static ks_err sq_feed_changed_one(sq_conn *c, ks_error *e)
 {
-	return sqlite3_changes(c->db) == 1 ? KS_OK : ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such mention feed");
+	return db_changes(c->db) == 1 ? KS_OK : ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such mention feed");
 }
 
 static ks_err sq_feed_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_feed_write *w = arg;
 	int64_t now = clock_now(s->clock);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	/* ?8 rearm: due now, no failures; ?9 reset: no resume point, no
 	 * validators (another URL or format is another feed). Either bumps
 	 * the generation: a run in progress then records no feed state. */
@@ -188,16 +188,16 @@ static ks_err sq_feed_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, w->f->id);
-	sqlite3_bind_text(st, 2, w->f->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, w->f->format, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, w->f->url, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, w->f->id);
+	db_bind_text(st, 2, w->f->name, -1, DB_STATIC);
+	db_bind_text(st, 3, w->f->format, -1, DB_STATIC);
+	db_bind_text(st, 4, w->f->url, -1, DB_STATIC);
 	sq_bind_text_or_null(st, 5, w->f->auth_header);
-	sqlite3_bind_int64(st, 6, w->f->interval_s);
-	sqlite3_bind_int(st, 7, w->f->enabled ? 1 : 0);
-	sqlite3_bind_int(st, 8, w->rearm || w->reset ? 1 : 0);
-	sqlite3_bind_int(st, 9, w->reset ? 1 : 0);
-	sqlite3_bind_int64(st, 10, now);
+	db_bind_int64(st, 6, w->f->interval_s);
+	db_bind_int(st, 7, w->f->enabled ? 1 : 0);
+	db_bind_int(st, 8, w->rearm || w->reset ? 1 : 0);
+	db_bind_int(st, 9, w->reset ? 1 : 0);
+	db_bind_int64(st, 10, now);
 	err = sq_cstep(c, st, e);
 	if (!err)
 		err = sq_feed_changed_one(c, e);
@@ -214,11 +214,11 @@ ks_err store_feed_update(ks_store *s, const store_feed *f, bool rearm, bool rese
 static ks_err sq_feed_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_feed_write *w = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "DELETE FROM mention_feeds WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, w->id);
+	db_bind_int64(st, 1, w->id);
 	err = sq_cstep(c, st, e);
 	if (!err)
 		err = sq_feed_changed_one(c, e);
@@ -231,9 +231,9 @@ ks_err store_feed_delete(ks_store *s, int64_t id, const store_audit_entry *audit
 	return sq_write_tx(s, sq_feed_delete_tx, &w, e);
 }
 
-static void sq_feed_id_row(sqlite3_stmt *st, void *elem)
+static void sq_feed_id_row(db_stmt *st, void *elem)
 {
-	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+	*(int64_t *)elem = db_column_int64(st, 0);
 }
 
 ks_err store_feed_due(ks_store *s, int64_t now, size_t max, int64_t **ids, size_t *n, ks_error *e)
@@ -241,14 +241,14 @@ ks_err store_feed_due(ks_store *s, int64_t now, size_t max, int64_t **ids, size_
 	*ids = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	void *v = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT id FROM mention_feeds WHERE enabled = 1 AND next_run_at <= ?1"
 			      " ORDER BY next_run_at, id",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
+		db_bind_int64(st, 1, now);
 		err = sq_collect(c, st, sizeof(int64_t), sq_feed_id_row, max, &v, n, NULL, e);
 	}
 	sq_release(s, c);
@@ -262,15 +262,15 @@ ks_err store_feed_due(ks_store *s, int64_t now, size_t max, int64_t **ids, size_
  * is gone. */
 static ks_err sq_feed_ended(sq_conn *c, int64_t id, int64_t received, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "UPDATE mention_feeds SET runs = runs + 1, mentions_fetched = mentions_fetched + ?2"
 			      " WHERE id = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, received);
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, received);
 	err = sq_cstep(c, st, e);
 	return err ? err : sq_feed_changed_one(c, e);
 }
@@ -284,7 +284,7 @@ static ks_err sq_feed_done_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	(void)s;
 	sq_feed_write *w = arg;
 	const store_feed_result *r = w->r;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_feed_ended(c, w->id, r->received, e);
 	if (!err)
 		err = sq_cprep(c,
@@ -299,19 +299,19 @@ static ks_err sq_feed_done_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, w->id);
-	sqlite3_bind_int64(st, 2, r->max_updated_at);
+	db_bind_int64(st, 1, w->id);
+	db_bind_int64(st, 2, r->max_updated_at);
 	sq_bind_text_or_null(st, 3, r->etag);
 	sq_bind_text_or_null(st, 4, r->last_modified);
-	sqlite3_bind_int64(st, 5, r->at);
-	sqlite3_bind_int64(st, 6, r->next_run_at);
-	sqlite3_bind_int64(st, 7, r->status);
-	sqlite3_bind_int64(st, 8, r->pages);
-	sqlite3_bind_int64(st, 9, r->received);
-	sqlite3_bind_int64(st, 10, r->inserted);
-	sqlite3_bind_int64(st, 11, r->updated);
-	sqlite3_bind_int64(st, 12, r->unchanged);
-	sqlite3_bind_int64(st, 13, r->generation);
+	db_bind_int64(st, 5, r->at);
+	db_bind_int64(st, 6, r->next_run_at);
+	db_bind_int64(st, 7, r->status);
+	db_bind_int64(st, 8, r->pages);
+	db_bind_int64(st, 9, r->received);
+	db_bind_int64(st, 10, r->inserted);
+	db_bind_int64(st, 11, r->updated);
+	db_bind_int64(st, 12, r->unchanged);
+	db_bind_int64(st, 13, r->generation);
 	sq_bind_text_or_null(st, 14, r->etag_url);
 	return sq_cstep(c, st, e);
 }
@@ -362,7 +362,7 @@ static ks_err sq_feed_failed_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	(void)s;
 	sq_feed_write *w = arg;
 	const store_feed_result *r = w->r;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_feed_ended(c, w->id, r->received, e);
 	if (!err)
 		err = sq_cprep(c,
@@ -373,17 +373,17 @@ static ks_err sq_feed_failed_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, w->id);
-	sqlite3_bind_text(st, 2, r->error ? r->error : "failed", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, r->at);
-	sqlite3_bind_int64(st, 4, r->next_run_at);
-	sqlite3_bind_int64(st, 5, r->status);
-	sqlite3_bind_int64(st, 6, r->pages);
-	sqlite3_bind_int64(st, 7, r->received);
-	sqlite3_bind_int64(st, 8, r->inserted);
-	sqlite3_bind_int64(st, 9, r->updated);
-	sqlite3_bind_int64(st, 10, r->unchanged);
-	sqlite3_bind_int64(st, 11, r->generation);
+	db_bind_int64(st, 1, w->id);
+	db_bind_text(st, 2, r->error ? r->error : "failed", -1, DB_STATIC);
+	db_bind_int64(st, 3, r->at);
+	db_bind_int64(st, 4, r->next_run_at);
+	db_bind_int64(st, 5, r->status);
+	db_bind_int64(st, 6, r->pages);
+	db_bind_int64(st, 7, r->received);
+	db_bind_int64(st, 8, r->inserted);
+	db_bind_int64(st, 9, r->updated);
+	db_bind_int64(st, 10, r->unchanged);
+	db_bind_int64(st, 11, r->generation);
 	return sq_cstep(c, st, e);
 }
 
@@ -402,17 +402,17 @@ static ks_err sq_feed_resume_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	const sq_feed_resume_arg *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "UPDATE mention_feeds SET resume_url = ?3, resume_max_updated = ?4"
 			      " WHERE id = ?1 AND generation = ?2",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_int64(st, 2, a->generation);
+	db_bind_int64(st, 1, a->id);
+	db_bind_int64(st, 2, a->generation);
 	sq_bind_text_or_null(st, 3, a->next_url);
-	sqlite3_bind_int64(st, 4, a->next_url && a->next_url[0] ? a->max_updated_at : 0);
+	db_bind_int64(st, 4, a->next_url && a->next_url[0] ? a->max_updated_at : 0);
 	return sq_cstep(c, st, e);
 }
 

@@ -31,7 +31,7 @@ static const char *const sq_imp_sql[SQ_IMP_N] = {
 
 struct store_import {
 	store_bulk *b;
-	sqlite3_stmt *st[SQ_IMP_N];
+	db_stmt *st[SQ_IMP_N];
 };
 
 ks_err store_import_begin(ks_store *s, store_import **out, ks_error *e)
@@ -53,7 +53,7 @@ ks_err store_import_begin(ks_store *s, store_import **out, ks_error *e)
 static void sq_imp_finalize(store_import *im)
 {
 	for (int i = 0; i < SQ_IMP_N; i++)
-		sqlite3_finalize(im->st[i]);
+		db_finalize(im->st[i]);
 }
 
 ks_err store_import_commit(store_import *im, ks_error *e)
@@ -80,27 +80,27 @@ static bool sq_imp_digits(const char *v)
 }
 
 /* Run st (bound to v): up to two rows into *out; the count in *rows. */
-static ks_err sq_imp_query(store_import *im, sqlite3_stmt *st, const char *v, bool as_id,
+static ks_err sq_imp_query(store_import *im, db_stmt *st, const char *v, bool as_id,
 			   store_import_ref *out, int *rows, ks_error *e)
 {
 	if (as_id)
-		sqlite3_bind_int64(st, 1, strtoll(v, NULL, 10));
+		db_bind_int64(st, 1, strtoll(v, NULL, 10));
 	else
-		sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, v, -1, DB_STATIC);
 	int rc;
 	*rows = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((*rows)++ == 0) {
-			out->id = sqlite3_column_int64(st, 0);
-			if (sqlite3_column_type(st, 1) == SQLITE_TEXT)
+			out->id = db_column_int64(st, 0);
+			if (db_column_type(st, 1) == DB_TEXT)
 				snprintf(out->language, sizeof out->language, "%s", sq_ctext(st, 1));
 			else
-				out->related_id = sqlite3_column_int64(st, 1);
+				out->related_id = db_column_int64(st, 1);
 		}
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(im->b->c, rc, e);
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? KS_OK : sq_fail(im->b->c, rc, e);
 }
 
 ks_err store_import_lookup(store_import *im, store_import_kind kind, const char *value,
@@ -114,7 +114,7 @@ ks_err store_import_lookup(store_import *im, store_import_kind kind, const char 
 	if (kind != STORE_IMPORT_CUSTOMER && sq_imp_digits(value))
 		err = sq_imp_query(im, im->st[2 * k], value, true, out, &rows, e);
 	if (!err && rows == 0) {
-		sqlite3_stmt *by_name = im->st[kind == STORE_IMPORT_CUSTOMER ? 6 : 2 * k + 1];
+		db_stmt *by_name = im->st[kind == STORE_IMPORT_CUSTOMER ? 6 : 2 * k + 1];
 		err = sq_imp_query(im, by_name, value, false, out, &rows, e);
 	}
 	if (!err && rows > 1) {
@@ -130,15 +130,15 @@ ks_err store_import_response(store_import *im, model_response *r, bool analyse, 
 {
 	*created = false;
 	if (r->client_key[0]) {
-		sqlite3_stmt *st = im->st[7];
-		sqlite3_bind_text(st, 1, r->client_key, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		uint64_t hash = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_stmt *st = im->st[7];
+		db_bind_text(st, 1, r->client_key, -1, DB_STATIC);
+		int rc = db_step(st);
+		uint64_t hash = rc == DB_ROW ? (uint64_t)db_column_int64(st, 0) : 0;
+		db_reset(st);
+		db_clear_bindings(st);
+		if (rc != DB_ROW && rc != DB_DONE)
 			return sq_fail(im->b->c, rc, e);
-		if (rc == SQLITE_ROW)
+		if (rc == DB_ROW)
 			return hash == r->body_hash ? KS_OK
 			       : ks_fail(e, KS_ERR_CONFLICT, "client_key",
 					 "client_key '%.128s' was already used for a different response",

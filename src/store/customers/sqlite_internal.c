@@ -18,6 +18,8 @@
  */
 #include "store/sqlite_int.h"
 
+#include <sqlite3.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,7 +70,7 @@ struct store_idata {
 	sq_conn *c;            /* the session's connection, in its transaction */
 	idata_kind kind;
 	bool check;            /* H8: a check session (read transaction, nothing written) */
-	sqlite3_stmt *st[SI__N];
+	db_stmt *st[SI__N];
 	int64_t started_at, now;
 	/* the keys written in this session, as 64-bit hashes (open addressing,
 	 * cap a power of two, 0 = empty): a key again is a duplicate */
@@ -134,8 +136,10 @@ static ks_err sq_idata_prepare(store_idata *x, ks_error *e)
 		if (err)
 			return err;
 	}
-	/* "inserted" is told by a change of the last insert rowid */
-	sqlite3_set_last_insert_rowid(x->c->db, 0);
+	/* "inserted" is told by a change of the last insert rowid (SQLite;
+	 * PostgreSQL: see sq_idata_upsert) */
+	if (db_sqlite_handle(x->c->db))
+		sqlite3_set_last_insert_rowid(db_sqlite_handle(x->c->db), 0);
 	return KS_OK;
 }
 
@@ -203,10 +207,10 @@ ks_err store_idata_begin_check(ks_store *s, idata_kind kind, store_idata **out, 
 static void sq_idata_end(store_idata *x)
 {
 	for (int i = 0; i < SI__N; i++)
-		sqlite3_finalize(x->st[i]);
-	if (!sqlite3_get_autocommit(x->c->db))
-		sqlite3_exec(x->c->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_exec(x->c->db, SQ_IDATA_END, NULL, NULL, NULL);
+		db_finalize(x->st[i]);
+	if (!db_get_autocommit(x->c->db))
+		db_exec(x->c->db, "ROLLBACK");
+	db_exec(x->c->db, SQ_IDATA_END);
 	sq_release(x->s, x->c);
 	free(x->seen);
 	free(x);
@@ -219,26 +223,26 @@ void store_idata_rollback(store_idata *x)
 }
 
 /* Bind text or NULL. */
-static void sq_idata_text(sqlite3_stmt *st, int i, const char *v)
+static void sq_idata_text(db_stmt *st, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+		db_bind_text(st, i, v, -1, DB_STATIC);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 /* Run st to its end: *id = column 0 of its row (0 when it returned none). */
-static ks_err sq_idata_run(store_idata *x, sqlite3_stmt *st, int64_t *id, ks_error *e)
+static ks_err sq_idata_run(store_idata *x, db_stmt *st, int64_t *id, ks_error *e)
 {
 	int rc;
 	if (id)
 		*id = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		if (id)
-			*id = sqlite3_column_int64(st, 0);
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(x->c, rc, e);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+			*id = db_column_int64(st, 0);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(x->c, rc, e);
+	db_reset(st);
+	db_clear_bindings(st);
 	return err;
 }
 
@@ -247,7 +251,7 @@ static ks_err sq_idata_run(store_idata *x, sqlite3_stmt *st, int64_t *id, ks_err
 static ks_err sq_idata_ref(store_idata *x, int si, const char *ext, const char *field, const char *what,
 			   int64_t *id, ks_error *e)
 {
-	sqlite3_bind_text(x->st[si], 1, ext, -1, SQLITE_STATIC);
+	db_bind_text(x->st[si], 1, ext, -1, DB_STATIC);
 	ks_err err = sq_idata_run(x, x->st[si], id, e);
 	if (!err && *id == 0)
 		err = ks_fail(e, KS_ERR_REF, field, "no %s '%.200s' (import the %ss first)", what, ext, what);
@@ -255,7 +259,7 @@ static ks_err sq_idata_ref(store_idata *x, int si, const char *ext, const char *
 }
 
 /* Bind the fields first..last of r to the same parameter numbers (+1). */
-static void sq_idata_bind(sqlite3_stmt *st, const idata_rec *r, int first, int last)
+static void sq_idata_bind(db_stmt *st, const idata_rec *r, int first, int last)
 {
 	for (int i = first; i <= last; i++)
 		sq_idata_text(st, i + 1, r->s[i]);
@@ -263,15 +267,15 @@ static void sq_idata_bind(sqlite3_stmt *st, const idata_rec *r, int first, int l
 
 /* Run the upsert st (bound by the caller): *inserted when it added a row
  * (then *id is the new row), *changed when it inserted or updated one. */
-static ks_err sq_idata_upsert(store_idata *x, sqlite3_stmt *st, int64_t *id, bool *inserted, bool *changed,
+static ks_err sq_idata_upsert(store_idata *x, db_stmt *st, int64_t *id, bool *inserted, bool *changed,
 			      ks_error *e)
 {
-	sqlite3 *db = x->c->db;
-	int64_t before = sqlite3_last_insert_rowid(db);
+	db_conn *db = x->c->db;
+	int64_t before = db_last_insert_rowid(db);
 	ks_err err = sq_idata_run(x, st, NULL, e);
-	int64_t after = sqlite3_last_insert_rowid(db);
+	int64_t after = db_last_insert_rowid(db);
 	*inserted = !err && after != before;
-	*changed = !err && sqlite3_changes(db) > 0;
+	*changed = !err && db_changes(db) > 0;
 	if (*inserted)
 		*id = after;
 	return err;
@@ -279,29 +283,29 @@ static ks_err sq_idata_upsert(store_idata *x, sqlite3_stmt *st, int64_t *id, boo
 
 static ks_err sq_idata_customer(store_idata *x, const idata_rec *r, bool *found, ks_error *e)
 {
-	sqlite3_stmt *st = x->st[SI_UPSERT];
+	db_stmt *st = x->st[SI_UPSERT];
 	sq_idata_bind(st, r, IDC_EXTERNAL_ID, IDC_PHONE);
 	if (r->s[IDC_BIRTH_YEAR])
-		sqlite3_bind_int64(st, IDC_BIRTH_YEAR + 1, r->birth_year);
-	sqlite3_bind_int64(st, 10, x->now);
-	sqlite3_bind_int64(st, 11, r->given);
+		db_bind_int64(st, IDC_BIRTH_YEAR + 1, r->birth_year);
+	db_bind_int64(st, 10, x->now);
+	db_bind_int64(st, 11, r->given);
 	int64_t id = 0;
 	bool inserted = false, changed = false;
 	ks_err err = sq_idata_upsert(x, st, &id, &inserted, &changed, e);
 	*found = !inserted;
 	if (!err && !inserted && r->n_attrs) {
-		sqlite3_bind_text(x->st[SI_FIND], 1, r->s[IDC_EXTERNAL_ID], -1, SQLITE_STATIC);
+		db_bind_text(x->st[SI_FIND], 1, r->s[IDC_EXTERNAL_ID], -1, DB_STATIC);
 		err = sq_idata_run(x, x->st[SI_FIND], &id, e);
 	}
 	for (int i = 0; !err && i < r->n_attrs; i++) {
 		bool del = r->attr_val[i][0] == '\0';
 		if (del && inserted)
 			continue; /* a new customer has nothing to remove */
-		sqlite3_stmt *a = x->st[del ? SI_ATTR_DEL : SI_ATTR_SET];
-		sqlite3_bind_int64(a, 1, id);
-		sqlite3_bind_text(a, 2, r->attr_key[i], -1, SQLITE_STATIC);
+		db_stmt *a = x->st[del ? SI_ATTR_DEL : SI_ATTR_SET];
+		db_bind_int64(a, 1, id);
+		db_bind_text(a, 2, r->attr_key[i], -1, DB_STATIC);
 		if (!del)
-			sqlite3_bind_text(a, 3, r->attr_val[i], -1, SQLITE_STATIC);
+			db_bind_text(a, 3, r->attr_val[i], -1, DB_STATIC);
 		err = sq_idata_run(x, a, NULL, e);
 	}
 	return err;
@@ -309,10 +313,10 @@ static ks_err sq_idata_customer(store_idata *x, const idata_rec *r, bool *found,
 
 static ks_err sq_idata_product(store_idata *x, const idata_rec *r, bool *found, ks_error *e)
 {
-	sqlite3_stmt *st = x->st[SI_UPSERT];
+	db_stmt *st = x->st[SI_UPSERT];
 	sq_idata_bind(st, r, IDP_EXTERNAL_ID, IDP_CATEGORY);
-	sqlite3_bind_int64(st, 4, x->now);
-	sqlite3_bind_int64(st, 5, r->given);
+	db_bind_int64(st, 4, x->now);
+	db_bind_int64(st, 5, r->given);
 	int64_t id = 0;
 	bool inserted = false, changed = false;
 	ks_err err = sq_idata_upsert(x, st, &id, &inserted, &changed, e);
@@ -325,19 +329,19 @@ static ks_err sq_idata_holding(store_idata *x, const idata_rec *r, int64_t cust,
 			       ks_error *e)
 {
 	int64_t one = 0;
-	sqlite3_bind_int64(x->st[SI_FIND], 1, cust);
-	sqlite3_bind_int64(x->st[SI_FIND], 2, prod);
+	db_bind_int64(x->st[SI_FIND], 1, cust);
+	db_bind_int64(x->st[SI_FIND], 2, prod);
 	ks_err err = sq_idata_run(x, x->st[SI_FIND], &one, e);
 	if (err)
 		return err;
 	*found = one != 0;
-	sqlite3_stmt *st = x->st[*found ? SI_UPDATE : SI_UPSERT];
-	sqlite3_bind_int64(st, 1, cust);
-	sqlite3_bind_int64(st, 2, prod);
+	db_stmt *st = x->st[*found ? SI_UPDATE : SI_UPSERT];
+	db_bind_int64(st, 1, cust);
+	db_bind_int64(st, 2, prod);
 	sq_idata_text(st, 3, r->s[IDH_SINCE]);
 	sq_idata_text(st, 4, r->s[IDH_UNTIL]);
 	if (*found)
-		sqlite3_bind_int64(st, 5, r->given);
+		db_bind_int64(st, 5, r->given);
 	return sq_idata_run(x, st, NULL, e);
 }
 
@@ -359,16 +363,16 @@ static ks_err sq_idata_event(store_idata *x, const idata_rec *r, int64_t cust, b
 			     ks_error *e)
 {
 	const char *ext = r->s[IDE_EXTERNAL_ID];
-	sqlite3_stmt *st = x->st[SI_UPSERT];
+	db_stmt *st = x->st[SI_UPSERT];
 	sq_idata_text(st, 1, ext);
-	sqlite3_bind_int64(st, 2, cust);
+	db_bind_int64(st, 2, cust);
 	sq_idata_text(st, 3, r->s[IDE_KIND]);
-	sqlite3_bind_int64(st, 4, r->occurred_at);
+	db_bind_int64(st, 4, r->occurred_at);
 	sq_idata_text(st, 5, r->s[IDE_CHANNEL]);
 	sq_idata_text(st, 6, r->s[IDE_DETAIL]);
 	if (!ext)
-		sqlite3_bind_int64(st, 7, sq_idata_row_key(r, cust));
-	sqlite3_bind_int64(st, 8, r->given);
+		db_bind_int64(st, 7, sq_idata_row_key(r, cust));
+	db_bind_int64(st, 8, r->given);
 	int64_t id = 0;
 	bool inserted = false, changed = false;
 	ks_err err = sq_idata_upsert(x, st, &id, &inserted, &changed, e);
@@ -384,25 +388,25 @@ static ks_err sq_idata_probe(store_idata *x, const idata_rec *r, int64_t cust, i
 			     bool *kept, uint64_t *key, ks_error *e)
 {
 	int64_t id = 0;
-	sqlite3_stmt *st = x->st[SI_FIND];
+	db_stmt *st = x->st[SI_FIND];
 	ks_err err = KS_OK;
 	if (x->kind == IDATA_HOLDINGS) {
-		sqlite3_bind_int64(st, 1, cust);
-		sqlite3_bind_int64(st, 2, prod);
+		db_bind_int64(st, 1, cust);
+		db_bind_int64(st, 2, prod);
 	} else if (x->kind == IDATA_EVENTS && !r->s[IDE_EXTERNAL_ID]) {
 		int64_t rk = sq_idata_row_key(r, cust);
 		int seen = sq_idata_seen(x, (uint64_t)rk ^ 0x5bd1e995ull);
 		if (seen < 0)
 			return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 		st = x->st[SI_ROW_KEY];
-		sqlite3_bind_int64(st, 1, rk);
+		db_bind_int64(st, 1, rk);
 		err = sq_idata_run(x, st, &id, e);
 		*kept = seen || id != 0;
 		*found = *kept;
 		*key = 0;
 		return err;
 	} else {
-		sqlite3_bind_text(st, 1, r->s[0], -1, SQLITE_STATIC); /* field 0 is external_id of the other kinds */
+		db_bind_text(st, 1, r->s[0], -1, DB_STATIC); /* field 0 is external_id of the other kinds */
 	}
 	err = sq_idata_run(x, st, &id, e);
 	*found = id != 0;
@@ -475,23 +479,23 @@ void store_idata_counts_get(const store_idata *x, store_idata_counts *out)
 ks_err store_idata_commit(store_idata *x, const char *file, bool via_api, long rejected, ks_error *e)
 {
 	sq_conn *c = x->c;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO import_runs(kind, file, rows_ok, rows_rejected, started_at, finished_at,"
 			      " rows_added, rows_updated, duplicates, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
 			      " ?9, ?10)",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, idata_kind_name(x->kind), -1, SQLITE_STATIC);
+		db_bind_text(st, 1, idata_kind_name(x->kind), -1, DB_STATIC);
 		sq_idata_text(st, 2, file);
-		sqlite3_bind_int64(st, 3, x->k.ok);
-		sqlite3_bind_int64(st, 4, rejected);
-		sqlite3_bind_int64(st, 5, x->started_at);
-		sqlite3_bind_int64(st, 6, clock_now(x->s->clock));
-		sqlite3_bind_int64(st, 7, x->k.added);
-		sqlite3_bind_int64(st, 8, x->k.updated);
-		sqlite3_bind_int64(st, 9, x->k.duplicates);
-		sqlite3_bind_text(st, 10, via_api ? "api" : "cli", -1, SQLITE_STATIC);
+		db_bind_int64(st, 3, x->k.ok);
+		db_bind_int64(st, 4, rejected);
+		db_bind_int64(st, 5, x->started_at);
+		db_bind_int64(st, 6, clock_now(x->s->clock));
+		db_bind_int64(st, 7, x->k.added);
+		db_bind_int64(st, 8, x->k.updated);
+		db_bind_int64(st, 9, x->k.duplicates);
+		db_bind_text(st, 10, via_api ? "api" : "cli", -1, DB_STATIC);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)

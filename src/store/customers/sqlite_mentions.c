@@ -36,36 +36,36 @@ static text_lang sq_m_prior(const char *language)
 /* The analysis' statements, prepared once per batch (an import of 50,000
  * reviews otherwise spends seconds preparing, under the write lock). */
 typedef struct sq_m_astmts {
-	sqlite3_stmt *del, *ins, *theme, *lang, *del_themes;
+	db_stmt *del, *ins, *theme, *lang, *del_themes;
 } sq_m_astmts;
 
 static void sq_m_astmts_free(sq_m_astmts *a)
 {
-	sqlite3_finalize(a->del_themes);
-	sqlite3_finalize(a->del);
-	sqlite3_finalize(a->ins);
-	sqlite3_finalize(a->theme);
-	sqlite3_finalize(a->lang);
+	db_finalize(a->del_themes);
+	db_finalize(a->del);
+	db_finalize(a->ins);
+	db_finalize(a->theme);
+	db_finalize(a->lang);
 	memset(a, 0, sizeof *a);
 }
 
 /* *slot prepared on first use, else reset with its bindings cleared. */
-static ks_err sq_m_stmt(sq_conn *c, sqlite3_stmt **slot, const char *sql, ks_error *e)
+static ks_err sq_m_stmt(sq_conn *c, db_stmt **slot, const char *sql, ks_error *e)
 {
 	if (*slot) {
-		sqlite3_reset(*slot);
-		sqlite3_clear_bindings(*slot);
+		db_reset(*slot);
+		db_clear_bindings(*slot);
 		return KS_OK;
 	}
 	return sq_cprep(c, sql, slot, e);
 }
 
 /* Step a cached write statement to its end (reset, not finalized). */
-static ks_err sq_m_run(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_m_run(sq_conn *c, db_stmt *st, ks_error *e)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE || rc == DB_ROW ? KS_OK : sq_fail(c, rc, e);
 }
 
 static ks_err sq_m_analysis_rows(sq_conn *c, sq_m_astmts *a, int64_t id, const text_result *r, int64_t now,
@@ -74,17 +74,17 @@ static ks_err sq_m_analysis_rows(sq_conn *c, sq_m_astmts *a, int64_t id, const t
 	ks_err err = sq_m_stmt(c, &a->del, "DELETE FROM mention_analysis WHERE mention_id = ?1", e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(a->del, 1, id);
+	db_bind_int64(a->del, 1, id);
 	if ((err = sq_m_run(c, a->del, e)))
 		return err;
 	if ((err = sq_m_stmt(c, &a->ins, "INSERT INTO mention_analysis(mention_id, language, label, score, analyzed_at)"
 			     " VALUES(?1, ?2, ?3, ?4, ?5)", e)))
 		return err;
-	sqlite3_bind_int64(a->ins, 1, id);
-	sqlite3_bind_text(a->ins, 2, text_lang_name(r->lang), -1, SQLITE_STATIC);
-	sqlite3_bind_text(a->ins, 3, text_label_name(r->label), -1, SQLITE_STATIC);
-	sqlite3_bind_double(a->ins, 4, r->score);
-	sqlite3_bind_int64(a->ins, 5, now);
+	db_bind_int64(a->ins, 1, id);
+	db_bind_text(a->ins, 2, text_lang_name(r->lang), -1, DB_STATIC);
+	db_bind_text(a->ins, 3, text_label_name(r->label), -1, DB_STATIC);
+	db_bind_double(a->ins, 4, r->score);
+	db_bind_int64(a->ins, 5, now);
 	if ((err = sq_m_run(c, a->ins, e)))
 		return err;
 	for (int i = 0; i < r->n_themes && !err; i++) {
@@ -92,12 +92,12 @@ static ks_err sq_m_analysis_rows(sq_conn *c, sq_m_astmts *a, int64_t id, const t
 		if ((err = sq_m_stmt(c, &a->theme, "INSERT INTO mention_themes(mention_id, theme, subtheme, label, score,"
 				     " mentions) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", e)))
 			return err;
-		sqlite3_bind_int64(a->theme, 1, id);
-		sqlite3_bind_text(a->theme, 2, h->theme, -1, SQLITE_STATIC);
-		sqlite3_bind_text(a->theme, 3, h->subtheme ? h->subtheme : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(a->theme, 4, text_label_name(h->label), -1, SQLITE_STATIC);
-		sqlite3_bind_double(a->theme, 5, h->score);
-		sqlite3_bind_int(a->theme, 6, h->mentions);
+		db_bind_int64(a->theme, 1, id);
+		db_bind_text(a->theme, 2, h->theme, -1, DB_STATIC);
+		db_bind_text(a->theme, 3, h->subtheme ? h->subtheme : "", -1, DB_STATIC);
+		db_bind_text(a->theme, 4, text_label_name(h->label), -1, DB_STATIC);
+		db_bind_double(a->theme, 5, h->score);
+		db_bind_int(a->theme, 6, h->mentions);
 		err = sq_m_run(c, a->theme, e);
 	}
 	return err;
@@ -113,8 +113,8 @@ static ks_err sq_m_set_language(sq_conn *c, sq_m_astmts *a, int64_t id, const te
 	ks_err err = sq_m_stmt(c, &a->lang, "UPDATE mentions SET language = ?2 WHERE id = ?1", e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(a->lang, 1, id);
-	sqlite3_bind_text(a->lang, 2, text_lang_name(r->lang), -1, SQLITE_STATIC);
+	db_bind_int64(a->lang, 1, id);
+	db_bind_text(a->lang, 2, text_lang_name(r->lang), -1, DB_STATIC);
 	return sq_m_run(c, a->lang, e);
 }
 
@@ -169,13 +169,13 @@ static ks_err sq_m_analysis_clear(sq_conn *c, sq_m_astmts *a, int64_t id, ks_err
 {
 	ks_err err = sq_m_stmt(c, &a->del_themes, "DELETE FROM mention_themes WHERE mention_id = ?1", e);
 	if (!err) {
-		sqlite3_bind_int64(a->del_themes, 1, id);
+		db_bind_int64(a->del_themes, 1, id);
 		err = sq_m_run(c, a->del_themes, e);
 	}
 	if (!err)
 		err = sq_m_stmt(c, &a->del, "DELETE FROM mention_analysis WHERE mention_id = ?1", e);
 	if (!err) {
-		sqlite3_bind_int64(a->del, 1, id);
+		db_bind_int64(a->del, 1, id);
 		err = sq_m_run(c, a->del, e);
 	}
 	return err;
@@ -230,37 +230,37 @@ static void sq_m_stale_free(sq_m_stale *a, int n)
 	}
 }
 
-static char *sq_m_dup(sqlite3_stmt *st, int i)
+static char *sq_m_dup(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : strdup(sq_ctext(st, i));
+	return db_column_type(st, i) == DB_NULL ? NULL : strdup(sq_ctext(st, i));
 }
 
 /* Up to n mentions after `after` analysed before `since` (or never). */
 static ks_err sq_m_stale_read(sq_conn *c, int64_t after, int64_t since, int n, sq_m_stale *a, int *got,
 			      ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	*got = 0;
 	ks_err err = sq_cprep(c, "SELECT m.id, m.title, m.text, m.language FROM mentions m LEFT JOIN mention_analysis a"
 			      " ON a.mention_id = m.id WHERE m.id > ?1 AND (m.title IS NOT NULL OR m.text IS NOT NULL)"
 			      " AND (a.mention_id IS NULL OR a.analyzed_at <= ?2) ORDER BY m.id LIMIT ?3", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, since);
-	sqlite3_bind_int(st, 3, n);
+	db_bind_int64(st, 1, after);
+	db_bind_int64(st, 2, since);
+	db_bind_int(st, 3, n);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		sq_m_stale *x = &a[(*got)++];
 		memset(x, 0, sizeof *x);
-		x->id = sqlite3_column_int64(st, 0);
+		x->id = db_column_int64(st, 0);
 		x->m.title = sq_m_dup(st, 1);
 		x->m.text = sq_m_dup(st, 2);
 		x->m.language = sq_m_dup(st, 3);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -277,7 +277,7 @@ ks_err sq_mentions_reanalyse(ks_store *s, int n, int64_t *done, ks_error *e)
 	*done = 0;
 	sq_conn *c = sq_acquire(s);
 	int64_t since = 0, after = 0;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	/* only after a finished job: its start is what "stale" is measured by */
 	ks_err err = sq_cprep(c, "SELECT started_at FROM text_reanalysis WHERE id = 1 AND finished_at IS NOT NULL",
 			      &st, e);
@@ -303,7 +303,7 @@ ks_err sq_mentions_reanalyse(ks_store *s, int n, int64_t *done, ks_error *e)
 		if (!err)
 			err = sq_exec(c, "COMMIT", e);
 		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			db_exec(c->db, "ROLLBACK");
 		else
 			*done += got;
 		if (!err && got)
@@ -363,17 +363,17 @@ static void sq_m_hash(const mention_in *m, unsigned char out[SQ_M_HASH])
 }
 
 typedef struct sq_m_stmts {
-	sqlite3_stmt *find, *ins, *upd, *unit, *cust;
+	db_stmt *find, *ins, *upd, *unit, *cust;
 	sq_m_astmts a;           /* the analysis' */
 } sq_m_stmts;
 
 static void sq_m_stmts_free(sq_m_stmts *q)
 {
-	sqlite3_finalize(q->find);
-	sqlite3_finalize(q->ins);
-	sqlite3_finalize(q->upd);
-	sqlite3_finalize(q->unit);
-	sqlite3_finalize(q->cust);
+	db_finalize(q->find);
+	db_finalize(q->ins);
+	db_finalize(q->upd);
+	db_finalize(q->unit);
+	db_finalize(q->cust);
 	sq_m_astmts_free(&q->a);
 }
 
@@ -414,32 +414,32 @@ static ks_err sq_m_stmts_prep(sq_conn *c, sq_m_stmts *q, ks_error *e)
 }
 
 /* One id by one text key (0 when none or key NULL). */
-static int64_t sq_m_lookup(sqlite3_stmt *st, const char *key)
+static int64_t sq_m_lookup(db_stmt *st, const char *key)
 {
 	int64_t id = 0;
 	if (key == NULL)
 		return 0;
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_reset(st);
+	db_bind_text(st, 1, key, -1, DB_STATIC);
+	if (db_step(st) == DB_ROW)
+		id = db_column_int64(st, 0);
+	db_reset(st);
 	return id;
 }
 
-static void sq_m_bind_text(sqlite3_stmt *st, int i, const char *s)
+static void sq_m_bind_text(db_stmt *st, int i, const char *s)
 {
 	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+		db_bind_text(st, i, s, -1, DB_STATIC);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
-static void sq_m_bind(sqlite3_stmt *st, const sq_m_stmts *q, const mention_in *m, const unsigned char *hash,
+static void sq_m_bind(db_stmt *st, const sq_m_stmts *q, const mention_in *m, const unsigned char *hash,
 		      int64_t now)
 {
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	db_reset(st);
+	db_clear_bindings(st);
 	sq_m_bind_text(st, 1, m->source);
 	sq_m_bind_text(st, 2, m->source_id);
 	sq_m_bind_text(st, 3, m->location);
@@ -448,30 +448,30 @@ static void sq_m_bind(sqlite3_stmt *st, const sq_m_stmts *q, const mention_in *m
 	sq_m_bind_text(st, 6, m->title);
 	sq_m_bind_text(st, 7, m->text);
 	sq_m_bind_text(st, 8, m->url);
-	sqlite3_bind_int64(st, 9, m->created_at);
-	sqlite3_bind_int64(st, 10, m->updated_at);
+	db_bind_int64(st, 9, m->created_at);
+	db_bind_int64(st, 10, m->updated_at);
 	if (m->has_rating) {
-		sqlite3_bind_double(st, 11, m->rating);
-		sqlite3_bind_double(st, 12, m->scale_min);
-		sqlite3_bind_double(st, 13, m->scale_max);
-		sqlite3_bind_double(st, 14, m->rating10);
+		db_bind_double(st, 11, m->rating);
+		db_bind_double(st, 12, m->scale_min);
+		db_bind_double(st, 13, m->scale_max);
+		db_bind_double(st, 14, m->rating10);
 	}
 	sq_m_bind_text(st, 15, m->language);
 	sq_bind_id(st, 16, sq_m_lookup(q->cust, m->customer_external_id));
 	sq_m_bind_text(st, 17, m->reply_text);
 	if (m->reply_text && m->reply_at > 0)
-		sqlite3_bind_int64(st, 18, m->reply_at);
-	sqlite3_bind_int64(st, 19, now);
+		db_bind_int64(st, 18, m->reply_at);
+	db_bind_int64(st, 19, now);
 	/* issue 16 H7: kept, so the customer's later arrival links it (020) */
 	sq_m_bind_text(st, 20, m->customer_external_id);
-	sqlite3_bind_blob(st, 21, hash, SQ_M_HASH, SQLITE_STATIC);
+	db_bind_blob(st, 21, hash, SQ_M_HASH, DB_STATIC);
 }
 
-static ks_err sq_m_step(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_m_step(sq_conn *c, db_stmt *st, ks_error *e)
 {
-	int rc = sqlite3_step(st);
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_reset(st);
+	int rc = db_step(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_reset(st);
 	return err;
 }
 
@@ -481,21 +481,21 @@ static ks_err sq_m_step(sq_conn *c, sqlite3_stmt *st, ks_error *e)
 static ks_err sq_m_find(sq_conn *c, const sq_m_stmts *q, const mention_in *m, const unsigned char *hash,
 			int64_t *id, bool *write, ks_error *e)
 {
-	sqlite3_reset(q->find);
-	sqlite3_bind_text(q->find, 1, m->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q->find, 2, m->source_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q->find);
+	db_reset(q->find);
+	db_bind_text(q->find, 1, m->source, -1, DB_STATIC);
+	db_bind_text(q->find, 2, m->source_id, -1, DB_STATIC);
+	int rc = db_step(q->find);
 	*id = 0;
 	*write = true;
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(q->find, 0);
-		int64_t updated = sqlite3_column_int64(q->find, 1);
-		const void *old = sqlite3_column_blob(q->find, 2);
-		bool same = old && sqlite3_column_bytes(q->find, 2) == SQ_M_HASH && memcmp(old, hash, SQ_M_HASH) == 0;
+	if (rc == DB_ROW) {
+		*id = db_column_int64(q->find, 0);
+		int64_t updated = db_column_int64(q->find, 1);
+		const void *old = db_column_blob(q->find, 2);
+		bool same = old && db_column_bytes(q->find, 2) == SQ_M_HASH && memcmp(old, hash, SQ_M_HASH) == 0;
 		*write = m->updated_at > updated || (m->updated_at == updated && !same);
 	}
-	sqlite3_reset(q->find);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_reset(q->find);
+	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 /* The one record: inserted, updated (newer updated_at, or as new with other
@@ -516,7 +516,7 @@ static ks_err sq_m_upsert_one(ks_store *s, sq_conn *c, sq_m_stmts *q, const ment
 		n->unchanged++;
 		return KS_OK;
 	}
-	sqlite3_stmt *st = id ? q->upd : q->ins;
+	db_stmt *st = id ? q->upd : q->ins;
 	sq_m_bind(st, q, m, hash, now);
 	if ((err = sq_m_step(c, st, e)))
 		return err;
@@ -526,7 +526,7 @@ static ks_err sq_m_upsert_one(ks_store *s, sq_conn *c, sq_m_stmts *q, const ment
 	else
 		n->inserted++;
 	if (!id)
-		id = sqlite3_last_insert_rowid(c->db);
+		id = db_last_insert_rowid(c->db);
 	return res->tried ? sq_m_store_analysis(c, &q->a, id, m, res, replaced, now, e)
 			  : sq_m_analyse(s, c, &q->a, id, m, replaced, now, e);
 }
@@ -581,8 +581,8 @@ ks_err store_mentions_upsert(ks_store *s, const mentions_batch *b, mentions_coun
 	sq_m_stmts_free(&q);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
-	if (err && !sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (err && !db_get_autocommit(c->db))
+		db_exec(c->db, "ROLLBACK");
 	sq_release(s, c);
 	sq_m_results_free(res, b->n);
 	if (!err && out)
@@ -618,56 +618,56 @@ ks_err sq_mentions_upsert(ks_store *s, sq_conn *c, const mentions_batch *b, ment
 	" m.rating10, m.language, m.customer_id, m.reply_draft, m.reply_text, m.reply_at, m.reply_by,"         \
 	" m.received_at"
 
-static json_t *sq_m_text(sqlite3_stmt *st, int i)
+static json_t *sq_m_text(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_string(sq_ctext(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null() : json_string(sq_ctext(st, i));
 }
 
-static json_t *sq_m_real(sqlite3_stmt *st, int i)
+static json_t *sq_m_real(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_real(sqlite3_column_double(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null() : json_real(db_column_double(st, i));
 }
 
-static json_t *sq_m_int(sqlite3_stmt *st, int i)
+static json_t *sq_m_int(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null() : json_integer(db_column_int64(st, i));
 }
 
 /* The analysis as GET /responses/{id} shows an open answer's. */
 static json_t *sq_m_analysis_json(sq_conn *c, int64_t id)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	json_t *out = json_null();
 	if (sq_cprep(c, "SELECT language, label, score FROM mention_analysis WHERE mention_id = ?1", &st, NULL))
 		return out;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	if (db_step(st) == DB_ROW)
 		out = json_pack("{s:s, s:{s:s, s:f}, s:[]}", "language", sq_ctext(st, 0), "sentiment", "label",
-				sq_ctext(st, 1), "score", sqlite3_column_double(st, 2), "themes");
-	sqlite3_finalize(st);
+				sq_ctext(st, 1), "score", db_column_double(st, 2), "themes");
+	db_finalize(st);
 	if (out == NULL || json_is_null(out))
 		return out ? out : json_null();
 	if (sq_cprep(c, "SELECT theme, subtheme, label FROM mention_themes WHERE mention_id = ?1 ORDER BY rowid", &st,
 		     NULL))
 		return out;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	json_t *themes = json_object_get(out, "themes");
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (db_step(st) == DB_ROW)
 		json_array_append_new(themes, json_pack("{s:s, s:s, s:s}", "theme", sq_ctext(st, 0), "subtheme",
 							 sq_ctext(st, 1), "sentiment", sq_ctext(st, 2)));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return out;
 }
 
-static json_t *sq_m_row(sq_conn *c, sqlite3_stmt *st)
+static json_t *sq_m_row(sq_conn *c, db_stmt *st)
 {
-	int64_t id = sqlite3_column_int64(st, 0);
-	json_t *unit = sqlite3_column_type(st, 4) == SQLITE_NULL
+	int64_t id = db_column_int64(st, 0);
+	json_t *unit = db_column_type(st, 4) == DB_NULL
 			       ? json_null()
-			       : json_pack("{s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
+			       : json_pack("{s:I, s:s}", "id", (json_int_t)db_column_int64(st, 4), "name",
 					   sq_ctext(st, 5));
 	json_t *reply = json_pack("{s:o, s:o, s:o, s:o}", "draft", sq_m_text(st, 18), "text", sq_m_text(st, 19),
-				  "at", sq_iso_or_null(sqlite3_column_int64(st, 20)), "by", sq_m_int(st, 21));
+				  "at", sq_iso_or_null(db_column_int64(st, 20)), "by", sq_m_int(st, 21));
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer(id));
 	json_object_set_new(o, "source", json_string(sq_ctext(st, 1)));
@@ -678,8 +678,8 @@ static json_t *sq_m_row(sq_conn *c, sqlite3_stmt *st)
 	json_object_set_new(o, "title", sq_m_text(st, 7));
 	json_object_set_new(o, "text", sq_m_text(st, 8));
 	json_object_set_new(o, "url", sq_m_text(st, 9));
-	json_object_set_new(o, "created_at", sq_iso_or_null(sqlite3_column_int64(st, 10)));
-	json_object_set_new(o, "updated_at", sq_iso_or_null(sqlite3_column_int64(st, 11)));
+	json_object_set_new(o, "created_at", sq_iso_or_null(db_column_int64(st, 10)));
+	json_object_set_new(o, "updated_at", sq_iso_or_null(db_column_int64(st, 11)));
 	json_object_set_new(o, "rating", sq_m_real(st, 12));
 	json_object_set_new(o, "scale_min", sq_m_real(st, 13));
 	json_object_set_new(o, "scale_max", sq_m_real(st, 14));
@@ -687,7 +687,7 @@ static json_t *sq_m_row(sq_conn *c, sqlite3_stmt *st)
 	json_object_set_new(o, "language", sq_m_text(st, 16));
 	json_object_set_new(o, "customer_id", sq_m_int(st, 17));
 	json_object_set_new(o, "reply", reply ? reply : json_null());
-	json_object_set_new(o, "received_at", sq_iso_or_null(sqlite3_column_int64(st, 22)));
+	json_object_set_new(o, "received_at", sq_iso_or_null(db_column_int64(st, 22)));
 	json_object_set_new(o, "analysis", sq_m_analysis_json(c, id));
 	return o;
 }
@@ -705,23 +705,23 @@ static json_t *sq_m_row(sq_conn *c, sqlite3_stmt *st)
 	" AND (?9 IS NULL OR instr(lower(coalesce(m.title, '') || ' ' || coalesce(m.text, '') || ' '"         \
 	" || coalesce(m.author, '')), lower(?9)) > 0) AND (?10 = 0 OR m.rating10 IS NOT NULL)"
 
-static void sq_m_bind_query(sqlite3_stmt *st, const store_mention_query *q)
+static void sq_m_bind_query(db_stmt *st, const store_mention_query *q)
 {
 	sq_m_bind_text(st, 1, q->source);
 	sq_m_bind_text(st, 2, q->location);
-	sqlite3_bind_int64(st, 3, q->unit_id);
-	sqlite3_bind_int64(st, 4, q->customer_id);
-	sqlite3_bind_int64(st, 5, q->from);
-	sqlite3_bind_int64(st, 6, q->to);
+	db_bind_int64(st, 3, q->unit_id);
+	db_bind_int64(st, 4, q->customer_id);
+	db_bind_int64(st, 5, q->from);
+	db_bind_int64(st, 6, q->to);
 	sq_m_bind_text(st, 7, q->theme && q->theme[0] ? q->theme : NULL);
 	sq_m_bind_text(st, 8, q->sentiment && q->sentiment[0] ? q->sentiment : NULL);
 	sq_m_bind_text(st, 9, q->q && q->q[0] ? q->q : NULL);
-	sqlite3_bind_int(st, 10, q->rated_only ? 1 : 0);
+	db_bind_int(st, 10, q->rated_only ? 1 : 0);
 }
 
 static ks_err sq_m_count(sq_conn *c, const store_mention_query *q, int64_t *total, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT count(*) FROM mentions m" SQ_M_WHERE, &st, e);
 	if (err)
 		return err;
@@ -735,7 +735,7 @@ ks_err store_mentions_list(ks_store *s, const store_mention_query *q, json_t **o
 	int limit = q->limit > 0 && q->limit <= 500 ? q->limit : 50, offset = q->offset > 0 ? q->offset : 0;
 	sq_conn *c = sq_acquire(s);
 	int64_t total = 0;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_exec(c, "BEGIN", e);
 	if (!err)
 		err = sq_m_count(c, q, &total, e);
@@ -745,17 +745,17 @@ ks_err store_mentions_list(ks_store *s, const store_mention_query *q, json_t **o
 	json_t *items = json_array();
 	if (!err) {
 		sq_m_bind_query(st, q);
-		sqlite3_bind_int(st, 11, limit);
-		sqlite3_bind_int(st, 12, offset);
+		db_bind_int(st, 11, limit);
+		db_bind_int(st, 12, offset);
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		while ((rc = db_step(st)) == DB_ROW)
 			json_array_append_new(items, sq_m_row(c, st));
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
-	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	db_finalize(st);
+	if (!db_get_autocommit(c->db))
+		db_exec(c->db, "COMMIT");
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);
@@ -770,18 +770,18 @@ ks_err store_mention_get(ks_store *s, int64_t id, json_t **out, ks_error *e)
 {
 	*out = NULL;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT " SQ_M_COLS " FROM mentions m WHERE m.id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		db_bind_int64(st, 1, id);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
 			*out = sq_m_row(c, st);
-		else if (rc == SQLITE_DONE)
+		else if (rc == DB_DONE)
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no mention %lld", (long long)id);
 		else
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -791,18 +791,18 @@ ks_err store_mention_unit(ks_store *s, int64_t id, int64_t *unit_id, ks_error *e
 {
 	*unit_id = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT coalesce(unit_id, 0) FROM mentions WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			*unit_id = sqlite3_column_int64(st, 0);
-		else if (rc == SQLITE_DONE)
+		db_bind_int64(st, 1, id);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
+			*unit_id = db_column_int64(st, 0);
+		else if (rc == DB_DONE)
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no mention %lld", (long long)id);
 		else
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -815,21 +815,21 @@ ks_err store_mention_reply(ks_store *s, int64_t id, const char *draft, const cha
 {
 	*out = NULL;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = recorded ? sq_cprep(c, "UPDATE mentions SET reply_text = ?2, reply_at = ?3, reply_by = ?4,"
 					    " reply_draft = NULL WHERE id = ?1", &st, e)
 			      : sq_cprep(c, "UPDATE mentions SET reply_draft = ?2 WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
+		db_bind_int64(st, 1, id);
 		const char *v = recorded ? text : draft;
 		sq_m_bind_text(st, 2, v && v[0] ? v : NULL);
 		if (recorded) {
-			sqlite3_bind_int64(st, 3, at);
+			db_bind_int64(st, 3, at);
 			sq_bind_id(st, 4, user_id);
 		}
 		err = sq_cstep(c, st, e);
 	}
-	if (!err && sqlite3_changes(c->db) == 0)
+	if (!err && db_changes(c->db) == 0)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no mention %lld", (long long)id);
 	sq_release(s, c);
 	return err ? err : store_mention_get(s, id, out, e);
@@ -841,7 +841,7 @@ ks_err store_mention_locations_list(ks_store *s, json_t **out, ks_error *e)
 {
 	*out = NULL;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	json_t *a = json_array();
 	/* the mapped locations, and the ones mentions name that are not mapped yet */
 	ks_err err = sq_cprep(c,
@@ -853,13 +853,13 @@ ks_err store_mention_locations_list(ks_store *s, json_t **out, ks_error *e)
 			      &st, e);
 	if (!err) {
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		while ((rc = db_step(st)) == DB_ROW)
 			json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:I}", "location", sq_ctext(st, 0), "unit_id",
 							   sq_m_int(st, 1), "unit_name", sq_m_text(st, 2), "mentions",
-							   (json_int_t)sqlite3_column_int64(st, 3)));
-		if (rc != SQLITE_DONE)
+							   (json_int_t)db_column_int64(st, 3)));
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	if (err)
@@ -872,15 +872,15 @@ ks_err store_mention_locations_list(ks_store *s, json_t **out, ks_error *e)
 /* Every mention of location gets unit (0: none); *n = rows changed. */
 static ks_err sq_m_relink(sq_conn *c, const char *location, int64_t unit, int64_t *n, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "UPDATE mentions SET unit_id = ?2 WHERE location = ?1 AND unit_id IS NOT ?2", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, location, -1, DB_STATIC);
 	sq_bind_id(st, 2, unit);
 	err = sq_cstep(c, st, e);
 	if (!err && n)
-		*n = sqlite3_changes(c->db);
+		*n = db_changes(c->db);
 	return err;
 }
 
@@ -889,7 +889,7 @@ ks_err store_mention_location_put(ks_store *s, const char *location, int64_t uni
 {
 	sq_conn *c = sq_acquire(s);
 	bool found = false;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_row_exists(c, "org_units", unit_id, &found, e);
 	if (!err && !found)
 		err = ks_fail(e, KS_ERR_REF, "unit_id", "no org unit %lld", (long long)unit_id);
@@ -897,16 +897,16 @@ ks_err store_mention_location_put(ks_store *s, const char *location, int64_t uni
 		err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err && !(err = sq_cprep(c, "INSERT INTO mention_locations(location, unit_id) VALUES(?1, ?2)"
 				       " ON CONFLICT(location) DO UPDATE SET unit_id = excluded.unit_id", &st, e))) {
-		sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, unit_id);
+		db_bind_text(st, 1, location, -1, DB_STATIC);
+		db_bind_int64(st, 2, unit_id);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
 		err = sq_m_relink(c, location, unit_id, relinked, e);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
-	if (err && !sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (err && !db_get_autocommit(c->db))
+		db_exec(c->db, "ROLLBACK");
 	sq_release(s, c);
 	return err;
 }
@@ -914,20 +914,20 @@ ks_err store_mention_location_put(ks_store *s, const char *location, int64_t uni
 ks_err store_mention_location_delete(ks_store *s, const char *location, int64_t *relinked, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err && !(err = sq_cprep(c, "DELETE FROM mention_locations WHERE location = ?1", &st, e))) {
-		sqlite3_bind_text(st, 1, location, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, location, -1, DB_STATIC);
 		err = sq_cstep(c, st, e);
-		if (!err && sqlite3_changes(c->db) == 0)
+		if (!err && db_changes(c->db) == 0)
 			err = ks_fail(e, KS_ERR_NOTFOUND, "location", "no such location mapping");
 	}
 	if (!err)
 		err = sq_m_relink(c, location, 0, relinked, e);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
-	if (err && !sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (err && !db_get_autocommit(c->db))
+		db_exec(c->db, "ROLLBACK");
 	sq_release(s, c);
 	return err;
 }
@@ -988,20 +988,20 @@ static json_t *sq_m_share(int64_t k, int64_t n)
 	" count(CASE WHEN a.label = 'negative' THEN 1 END)"                                                      \
 	" FROM mentions m LEFT JOIN mention_analysis a ON a.mention_id = m.id"
 
-static json_t *sq_m_group_json(sqlite3_stmt *st, int64_t min_n)
+static json_t *sq_m_group_json(db_stmt *st, int64_t min_n)
 {
-	int64_t n = sqlite3_column_int64(st, 2), rated = sqlite3_column_int64(st, 3);
-	int64_t analysed = sqlite3_column_int64(st, 7);
-	json_t *key = sqlite3_column_type(st, 0) == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, 0))
+	int64_t n = db_column_int64(st, 2), rated = db_column_int64(st, 3);
+	int64_t analysed = db_column_int64(st, 7);
+	json_t *key = db_column_type(st, 0) == DB_INTEGER ? json_integer(db_column_int64(st, 0))
 								     : sq_m_text(st, 0);
 	json_t *g = json_pack("{s:o, s:s, s:I, s:I}", "key", key, "label", sq_ctext(st, 1), "n",
 			      (json_int_t)n, "n_rated", (json_int_t)rated);
 	json_t *hidden = json_array();
 	/* each measure on its own count, as a survey cell's (docs/PRIVACY.md 1) */
 	if (rated >= min_n) {
-		json_object_set_new(g, "rating10", sq_m_mean(rated, sqlite3_column_double(st, 4),
-							     sqlite3_column_double(st, 5)));
-		json_object_set_new(g, "share_4_5", sq_m_share(sqlite3_column_int64(st, 6), rated));
+		json_object_set_new(g, "rating10", sq_m_mean(rated, db_column_double(st, 4),
+							     db_column_double(st, 5)));
+		json_object_set_new(g, "share_4_5", sq_m_share(db_column_int64(st, 6), rated));
 	} else {
 		json_object_set_new(g, "rating10", json_null());
 		json_object_set_new(g, "share_4_5", json_null());
@@ -1014,9 +1014,9 @@ static json_t *sq_m_group_json(sqlite3_stmt *st, int64_t min_n)
 		double a = (double)analysed;
 		json_object_set_new(g, "sentiment",
 				    json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)analysed, "positive",
-					      (double)sqlite3_column_int64(st, 8) / a, "neutral",
-					      (double)sqlite3_column_int64(st, 9) / a, "negative",
-					      (double)sqlite3_column_int64(st, 10) / a));
+					      (double)db_column_int64(st, 8) / a, "neutral",
+					      (double)db_column_int64(st, 9) / a, "negative",
+					      (double)db_column_int64(st, 10) / a));
 	} else {
 		json_object_set_new(g, "sentiment", json_null());
 		if (analysed > 0)
@@ -1040,17 +1040,17 @@ ks_err store_mentions_summary(ks_store *s, const store_mention_query *q, const c
 	snprintf(sql, sizeof sql, "SELECT %s" SQ_M_AGG SQ_M_WHERE " GROUP BY 1 ORDER BY %s", sq_m_groups[k].key,
 		 sq_m_groups[k].order);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	json_t *groups = json_array();
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		sq_m_bind_query(st, q);
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		while ((rc = db_step(st)) == DB_ROW)
 			json_array_append_new(groups, sq_m_group_json(st, min_n));
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	if (err) {

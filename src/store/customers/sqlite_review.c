@@ -38,27 +38,27 @@ static void sq_review_defaults(store_review_settings *o)
 static ks_err sq_review_settings(sq_conn *c, store_review_settings *out, ks_error *e)
 {
 	sq_review_defaults(out);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT enabled, url, min_nps, interval_days, coalesce(updated_by, 0),"
 			      " coalesce(updated_at, 0), audience FROM review_settings WHERE id = 1",
 			      &st, e);
 	if (err)
 		return err;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->enabled = sqlite3_column_int(st, 0) != 0;
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		out->enabled = db_column_int(st, 0) != 0;
 		snprintf(out->url, sizeof out->url, "%s", sq_ctext(st, 1));
-		out->min_nps = sqlite3_column_int(st, 2);
-		out->interval_days = sqlite3_column_int(st, 3);
-		out->updated_by = sqlite3_column_int64(st, 4);
-		out->updated_at = sqlite3_column_int64(st, 5);
+		out->min_nps = db_column_int(st, 2);
+		out->interval_days = db_column_int(st, 3);
+		out->updated_by = db_column_int64(st, 4);
+		out->updated_at = db_column_int64(st, 5);
 		if (!store_review_audience_parse(sq_ctext(st, 6), &out->audience))
 			out->audience = STORE_REVIEW_ALL; /* the CHECK allows no other */
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -88,7 +88,7 @@ static void sq_review_merge(store_review_settings *cur, const store_review_setti
 
 static ks_err sq_review_write(sq_conn *c, const store_review_settings *o, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO review_settings(id, enabled, url, min_nps, interval_days, updated_by,"
 			      " updated_at, audience) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET"
@@ -97,13 +97,13 @@ static ks_err sq_review_write(sq_conn *c, const store_review_settings *o, ks_err
 			      " updated_at = excluded.updated_at, audience = excluded.audience",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int(st, 1, o->enabled ? 1 : 0);
-		sqlite3_bind_text(st, 2, o->url, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, o->min_nps);
-		sqlite3_bind_int(st, 4, o->interval_days);
+		db_bind_int(st, 1, o->enabled ? 1 : 0);
+		db_bind_text(st, 2, o->url, -1, DB_STATIC);
+		db_bind_int(st, 3, o->min_nps);
+		db_bind_int(st, 4, o->interval_days);
 		sq_bind_id(st, 5, o->updated_by);
-		sqlite3_bind_int64(st, 6, o->updated_at);
-		sqlite3_bind_text(st, 7, store_review_audience_name(o->audience), -1, SQLITE_STATIC);
+		db_bind_int64(st, 6, o->updated_at);
+		db_bind_text(st, 7, store_review_audience_name(o->audience), -1, DB_STATIC);
 		err = sq_cstep(c, st, e);
 	}
 	return err;
@@ -132,7 +132,7 @@ ks_err store_review_settings_put(ks_store *s, store_review_settings *o, unsigned
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	else
 		*o = cur;
 	sq_release(s, c);
@@ -143,20 +143,20 @@ ks_err store_review_settings_put(ks_store *s, store_review_settings *o, unsigned
 static ks_err sq_review_existing(sq_conn *c, int64_t response_id, bool *found,
 				 char token[STORE_REVIEW_TOKEN_LEN + 1], ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	*found = false;
 	ks_err err = sq_cprep(c, "SELECT token FROM review_invitations WHERE response_id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, response_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(st, 1, response_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		*found = true;
 		snprintf(token, STORE_REVIEW_TOKEN_LEN + 1, "%s", sq_ctext(st, 0));
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -167,7 +167,7 @@ static ks_err sq_review_existing(sq_conn *c, int64_t response_id, bool *found,
 static ks_err sq_review_candidate(sq_conn *c, int64_t response_id, int min_nps, int64_t since,
 				  int64_t *customer_id, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT r.customer_id FROM responses r JOIN customers cu ON cu.id = r.customer_id"
 			      " WHERE r.id = ?1 AND (?2 < 0 OR (r.nps IS NOT NULL AND r.nps >= ?2))"
@@ -177,16 +177,16 @@ static ks_err sq_review_candidate(sq_conn *c, int64_t response_id, int min_nps, 
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, response_id);
-	sqlite3_bind_int(st, 2, min_nps);
-	sqlite3_bind_int64(st, 3, since);
+	db_bind_int64(st, 1, response_id);
+	db_bind_int(st, 2, min_nps);
+	db_bind_int64(st, 3, since);
 	return sq_cfirst(c, st, customer_id, e);
 }
 
 static ks_err sq_review_insert(sq_conn *c, int64_t response_id, int64_t customer_id, int64_t now,
 			       const char *token, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	/* the audience in force, read in this transaction (issue 16 H7) */
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO review_invitations(response_id, customer_id, token, sent_at, audience)"
@@ -194,10 +194,10 @@ static ks_err sq_review_insert(sq_conn *c, int64_t response_id, int64_t customer
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, response_id);
-	sqlite3_bind_int64(st, 2, customer_id);
-	sqlite3_bind_text(st, 3, token, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_int64(st, 1, response_id);
+	db_bind_int64(st, 2, customer_id);
+	db_bind_text(st, 3, token, -1, DB_STATIC);
+	db_bind_int64(st, 4, now);
 	return sq_cstep(c, st, e);
 }
 
@@ -251,7 +251,7 @@ ks_err store_review_offer(ks_store *s, int64_t response_id, int64_t now, bool *o
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err) {
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 		token[0] = '\0';
 	}
 	*offered = !err && (found || customer_id > 0);
@@ -264,7 +264,7 @@ ks_err store_review_click(ks_store *s, const char *token, int64_t now, char url[
 {
 	url[0] = '\0';
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	store_review_settings rs;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -273,11 +273,11 @@ ks_err store_review_click(ks_store *s, const char *token, int64_t now, char url[
 			       " clicked_at = coalesce(clicked_at, ?2) WHERE token = ?1",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
+		db_bind_text(st, 1, token, -1, DB_STATIC);
+		db_bind_int64(st, 2, now);
 		err = sq_cstep(c, st, e);
 	}
-	if (!err && sqlite3_changes(c->db) == 0)
+	if (!err && db_changes(c->db) == 0)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such review invitation");
 	if (!err)
 		err = sq_review_settings(c, &rs, e);
@@ -289,7 +289,7 @@ ks_err store_review_click(ks_store *s, const char *token, int64_t now, char url[
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	else
 		snprintf(url, STORE_REVIEW_URL_MAX + 1, "%s", rs.url);
 	sq_release(s, c);
@@ -300,31 +300,31 @@ ks_err store_review_stats_get(ks_store *s, int64_t from, int64_t to, store_revie
 {
 	memset(out, 0, sizeof *out);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT audience, count(*), count(clicked_at), count(reviewed_mention_id)"
 			      " FROM review_invitations WHERE (?1 = 0 OR sent_at >= ?1) AND (?2 = 0 OR sent_at < ?2)"
 			      " GROUP BY audience",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, from);
-		sqlite3_bind_int64(st, 2, to);
+		db_bind_int64(st, 1, from);
+		db_bind_int64(st, 2, to);
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			store_review_audience a;
 			if (!store_review_audience_parse(sq_ctext(st, 0), &a))
 				continue; /* the CHECK allows no other */
 			store_review_counts *k = &out->by[a];
-			k->invited = sqlite3_column_int64(st, 1);
-			k->clicked = sqlite3_column_int64(st, 2);
-			k->wrote = sqlite3_column_int64(st, 3);
+			k->invited = db_column_int64(st, 1);
+			k->clicked = db_column_int64(st, 2);
+			k->wrote = db_column_int64(st, 3);
 			out->invited += k->invited;
 			out->clicked += k->clicked;
 			out->wrote += k->wrote;
 		}
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;

@@ -64,20 +64,20 @@ static const char sq_tl_sql[] =
 	" reply_text FROM mentions WHERE customer_id = ?1 AND reply_at IS NOT NULL"
 	" ORDER BY 1 DESC, 5 DESC, 6 DESC";
 
-static json_t *sq_tl_int(sqlite3_stmt *st, int i)
+static json_t *sq_tl_int(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-							  : json_integer(sqlite3_column_int64(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null()
+							  : json_integer(db_column_int64(st, i));
 }
 
-static json_t *sq_tl_text(sqlite3_stmt *st, int i)
+static json_t *sq_tl_text(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_string(sq_ctext(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null() : json_string(sq_ctext(st, i));
 }
 
 /* A short line of the item in no language (the UI writes its own): the
  * touchpoint, the event, the scores, the case's reason or status change. */
-static json_t *sq_tl_summary(sqlite3_stmt *st, const char *kind)
+static json_t *sq_tl_summary(db_stmt *st, const char *kind)
 {
 	char buf[128];
 	size_t n = sizeof buf;
@@ -87,22 +87,22 @@ static json_t *sq_tl_summary(sqlite3_stmt *st, const char *kind)
 	if (strcmp(kind, "case") == 0 && strcmp(sq_ctext(st, 2), "opened") == 0)
 		return json_string(sq_ctext(st, 12));
 	/* internal data (issue 16, H4): the product; the event's detail */
-	if (strcmp(kind, "holding") == 0 || (strcmp(kind, "event") == 0 && sqlite3_column_type(st, 11) != SQLITE_NULL))
+	if (strcmp(kind, "holding") == 0 || (strcmp(kind, "event") == 0 && db_column_type(st, 11) != DB_NULL))
 		return json_string(sq_ctext(st, strcmp(kind, "holding") == 0 ? 10 : 11));
 	if (strcmp(kind, "mention") == 0) { /* mentions (issue 16 H1): "google · 4/5" */
-		if (sqlite3_column_type(st, 6) == SQLITE_NULL)
+		if (db_column_type(st, 6) == DB_NULL)
 			return json_string(sq_ctext(st, 10));
-		snprintf(buf, n, "%s \xc2\xb7 %g/%g", sq_ctext(st, 10), sqlite3_column_double(st, 6),
-			 sqlite3_column_double(st, 7));
+		snprintf(buf, n, "%s \xc2\xb7 %g/%g", sq_ctext(st, 10), db_column_double(st, 6),
+			 db_column_double(st, 7));
 		return json_string(buf);
 	}
 	if (strcmp(kind, "response") == 0) {
 		size_t used = 0;
 		buf[0] = '\0';
 		for (int i = 0; i < 3; i++) {
-			if (sqlite3_column_type(st, 6 + i) == SQLITE_NULL || used >= n)
+			if (db_column_type(st, 6 + i) == DB_NULL || used >= n)
 				continue;
-			int v = sqlite3_column_int(st, 6 + i);
+			int v = db_column_int(st, 6 + i);
 			const char *sep = used ? " \xc2\xb7 " : "";
 			used += (size_t)(i == 0   ? snprintf(buf + used, n - used, "%sNPS %d", sep, v)
 					 : i == 1 ? snprintf(buf + used, n - used, "%s%d/10", sep, v)
@@ -118,7 +118,7 @@ static json_t *sq_tl_summary(sqlite3_stmt *st, const char *kind)
 }
 
 /* The kind-specific members and the link of the current row. */
-static void sq_tl_fields(sq_conn *c, sqlite3_stmt *st, const char *kind, int64_t id, json_t *o)
+static void sq_tl_fields(sq_conn *c, db_stmt *st, const char *kind, int64_t id, json_t *o)
 {
 	char link[64];
 	link[0] = '\0';
@@ -137,13 +137,13 @@ static void sq_tl_fields(sq_conn *c, sqlite3_stmt *st, const char *kind, int64_t
 		json_object_set_new(o, "grade", sq_tl_int(st, 7));
 		json_object_set_new(o, "ces", sq_tl_int(st, 8));
 		json_object_set_new(o, "contact_consent",
-				    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
-									      : json_boolean(sqlite3_column_int(st, 9)));
+				    db_column_type(st, 9) == DB_NULL ? json_null()
+									      : json_boolean(db_column_int(st, 9)));
 		json_object_set_new(o, "channel", sq_tl_text(st, 10));
 		json_object_set_new(o, "open_text", sq_tl_text(st, 11));
 		/* the analysis only beside an open text, as GET /responses/{id} */
 		json_object_set_new(o, "analysis",
-				    sqlite3_column_type(st, 11) == SQLITE_NULL ? json_null() : sq_text_json(c, id));
+				    db_column_type(st, 11) == DB_NULL ? json_null() : sq_text_json(c, id));
 		snprintf(link, sizeof link, "#/response/%" PRId64, id);
 	} else if (strcmp(kind, "case") == 0) {
 		json_object_set_new(o, "response_id", sq_tl_int(st, 6));
@@ -162,12 +162,12 @@ static void sq_tl_fields(sq_conn *c, sqlite3_stmt *st, const char *kind, int64_t
 	}
 	if (strcmp(kind, "mention") == 0) { /* mentions (issue 16 H1) */
 		json_object_set_new(o, "source", sq_tl_text(st, 10));
-		json_object_set_new(o, "rating", sqlite3_column_type(st, 6) == SQLITE_NULL
-							 ? json_null() : json_real(sqlite3_column_double(st, 6)));
-		json_object_set_new(o, "scale_max", sqlite3_column_type(st, 7) == SQLITE_NULL
-							    ? json_null() : json_real(sqlite3_column_double(st, 7)));
-		json_object_set_new(o, "rating10", sqlite3_column_type(st, 9) == SQLITE_NULL
-							   ? json_null() : json_real(sqlite3_column_double(st, 9)));
+		json_object_set_new(o, "rating", db_column_type(st, 6) == DB_NULL
+							 ? json_null() : json_real(db_column_double(st, 6)));
+		json_object_set_new(o, "scale_max", db_column_type(st, 7) == DB_NULL
+							    ? json_null() : json_real(db_column_double(st, 7)));
+		json_object_set_new(o, "rating10", db_column_type(st, 9) == DB_NULL
+							   ? json_null() : json_real(db_column_double(st, 9)));
 		json_object_set_new(o, "title", sq_tl_text(st, 11));
 		json_object_set_new(o, "text", sq_tl_text(st, 12));
 		snprintf(link, sizeof link, "#/mention/%" PRId64, id);
@@ -176,11 +176,11 @@ static void sq_tl_fields(sq_conn *c, sqlite3_stmt *st, const char *kind, int64_t
 }
 
 /* The item of the current row. */
-static json_t *sq_tl_item(sq_conn *c, sqlite3_stmt *st)
+static json_t *sq_tl_item(sq_conn *c, db_stmt *st)
 {
 	const char *kind = sq_ctext(st, 1);
-	int64_t id = sqlite3_column_int64(st, 3);
-	json_t *o = json_pack("{s:o, s:s, s:s, s:I}", "at", sq_iso_or_null(sqlite3_column_int64(st, 0)), "kind",
+	int64_t id = db_column_int64(st, 3);
+	json_t *o = json_pack("{s:o, s:s, s:s, s:I}", "at", sq_iso_or_null(db_column_int64(st, 0)), "kind",
 			      kind, "event", sq_ctext(st, 2), "id", (json_int_t)id);
 	if (o)
 		json_object_set_new(o, "summary", sq_tl_summary(st, kind));
@@ -195,17 +195,17 @@ static json_t *sq_tl_item(sq_conn *c, sqlite3_stmt *st)
 static ks_err sq_tl_items(sq_conn *c, int64_t id, const char *lang, int64_t before, int limit, json_t *items,
 			  int64_t *next, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sq_tl_sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, lang && strcmp(lang, "en") == 0 ? "en" : "nl", -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, lang && strcmp(lang, "en") == 0 ? "en" : "nl", -1, DB_STATIC);
 	int rc, n = 0;
 	int64_t last = 0;
 	*next = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t at = sqlite3_column_int64(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t at = db_column_int64(st, 0);
 		if (before && at >= before)
 			continue;
 		if (n >= limit && at != last) {
@@ -214,35 +214,35 @@ static ks_err sq_tl_items(sq_conn *c, int64_t id, const char *lang, int64_t befo
 		}
 		json_t *item = sq_tl_item(c, st);
 		if (item == NULL || json_array_append_new(items, item)) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 		last = at;
 		n++;
 	}
-	if (rc == SQLITE_NOMEM)
+	if (rc == DB_NOMEM)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	else if (rc != DB_DONE && rc != DB_ROW)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
 static ks_err sq_tl_customer(sq_conn *c, int64_t id, json_t **out, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT name FROM customers WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		*out = json_pack("{s:I, s:o}", "id", (json_int_t)id, "name", sq_tl_text(st, 0));
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no customer %" PRId64, id);
 	else
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 

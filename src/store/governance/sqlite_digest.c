@@ -17,31 +17,31 @@ ks_err store_digest_settings_get(ks_store *s, store_digest_setting out[STORE_DIG
 {
 	memset(out, 0, sizeof *out * STORE_DIGEST_ROLES);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT role, cadence, enabled, weekday, day_of_month, hour, coalesce(last_period, ''),"
 			      " coalesce(updated_by, 0), updated_at FROM digest_settings"
 			      " ORDER BY CASE role WHEN 'employee' THEN 0 WHEN 'team_lead' THEN 1"
 			      " WHEN 'manager' THEN 2 ELSE 3 END",
 			      &st, e);
-	int i = 0, rc = SQLITE_DONE;
-	while (!err && i < STORE_DIGEST_ROLES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int i = 0, rc = DB_DONE;
+	while (!err && i < STORE_DIGEST_ROLES && (rc = db_step(st)) == DB_ROW) {
 		store_digest_setting *d = &out[i++];
 		snprintf(d->role, sizeof d->role, "%s", sq_ctext(st, 0));
 		snprintf(d->cadence, sizeof d->cadence, "%s", sq_ctext(st, 1));
-		d->enabled = sqlite3_column_int(st, 2) != 0;
-		d->weekday = sqlite3_column_int(st, 3);
-		d->day_of_month = sqlite3_column_int(st, 4);
-		d->hour = sqlite3_column_int(st, 5);
+		d->enabled = db_column_int(st, 2) != 0;
+		d->weekday = db_column_int(st, 3);
+		d->day_of_month = db_column_int(st, 4);
+		d->hour = db_column_int(st, 5);
 		snprintf(d->last_period, sizeof d->last_period, "%s", sq_ctext(st, 6));
-		d->updated_by = sqlite3_column_int64(st, 7);
-		d->updated_at = sqlite3_column_int64(st, 8);
+		d->updated_by = db_column_int64(st, 7);
+		d->updated_at = db_column_int64(st, 8);
 	}
-	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (!err && rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
 	if (!err && i != STORE_DIGEST_ROLES)
 		err = ks_fail(e, KS_ERR_INTERNAL, NULL, "digest_settings holds %d of its 4 rows", i);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }
@@ -59,22 +59,22 @@ static ks_err sq_dg_put_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	ks_err err = KS_OK;
 	for (size_t i = 0; !err && i < a->n; i++) {
 		const store_digest_setting *d = &a->in[i];
-		sqlite3_stmt *st = NULL;
+		db_stmt *st = NULL;
 		err = sq_cprep(c,
 			       "UPDATE digest_settings SET enabled = ?2, weekday = ?3, day_of_month = ?4, hour = ?5,"
 			       " updated_by = ?6, updated_at = ?7 WHERE role = ?1",
 			       &st, e);
 		if (err)
 			break;
-		sqlite3_bind_text(st, 1, d->role, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, d->enabled ? 1 : 0);
-		sqlite3_bind_int(st, 3, d->weekday);
-		sqlite3_bind_int(st, 4, d->day_of_month);
-		sqlite3_bind_int(st, 5, d->hour);
+		db_bind_text(st, 1, d->role, -1, DB_STATIC);
+		db_bind_int(st, 2, d->enabled ? 1 : 0);
+		db_bind_int(st, 3, d->weekday);
+		db_bind_int(st, 4, d->day_of_month);
+		db_bind_int(st, 5, d->hour);
 		sq_bind_id(st, 6, a->by);
-		sqlite3_bind_int64(st, 7, a->now);
+		db_bind_int64(st, 7, a->now);
 		err = sq_cstep(c, st, e);
-		if (!err && sqlite3_changes(c->db) != 1)
+		if (!err && db_changes(c->db) != 1)
 			err = ks_fail(e, KS_ERR_NOTFOUND, "role", "no digest for role '%s'", d->role);
 	}
 	return err;
@@ -110,7 +110,7 @@ static ks_err sq_dg_queue_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_dg_queue *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err;
 	if (a->schedule) {
 		/* the schedule's once-per-period step, in this transaction */
@@ -120,10 +120,10 @@ static ks_err sq_dg_queue_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			       &st, e);
 		if (err)
 			return err;
-		sqlite3_bind_text(st, 1, a->role, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, a->period, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, a->role, -1, DB_STATIC);
+		db_bind_text(st, 2, a->period, -1, DB_STATIC);
 		err = sq_cstep(c, st, e);
-		if (err || sqlite3_changes(c->db) == 0)
+		if (err || db_changes(c->db) == 0)
 			return err;
 	}
 	err = sq_cprep(c,
@@ -137,12 +137,12 @@ static ks_err sq_dg_queue_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 		       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, a->role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->period, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, a->now);
+	db_bind_text(st, 1, a->role, -1, DB_STATIC);
+	db_bind_text(st, 2, a->period, -1, DB_STATIC);
+	db_bind_int64(st, 3, a->now);
 	err = sq_cstep(c, st, e);
 	if (!err)
-		a->queued = sqlite3_changes(c->db);
+		a->queued = db_changes(c->db);
 	return err;
 }
 
@@ -179,13 +179,13 @@ typedef struct sq_dg_claim {
  * role or scope is no longer the one the row was queued for (its content
  * follows the queued role: a demoted director must not get the
  * organisation's figures). */
-static const char *sq_dg_skip(sqlite3_stmt *st, const store_digest_job *j)
+static const char *sq_dg_skip(db_stmt *st, const store_digest_job *j)
 {
 	const char *now_role = sq_ctext(st, 13);
 	bool scoped = strcmp(j->role, "team_lead") == 0 || strcmp(j->role, "manager") == 0;
-	if (sqlite3_column_int(st, 11))
+	if (db_column_int(st, 11))
 		return "the user opted out of digests";
-	if (sqlite3_column_int(st, 12))
+	if (db_column_int(st, 12))
 		return "the account is disabled or deleted";
 	if (strchr(j->to_email, '@') == NULL)
 		return "the user has no e-mail address";
@@ -193,29 +193,29 @@ static const char *sq_dg_skip(sqlite3_stmt *st, const store_digest_job *j)
 		return "the user's role changed since it was queued";
 	if (scoped && j->unit_id == 0)
 		return "the user has no unit";
-	if (scoped && sqlite3_column_int(st, 14))
+	if (scoped && db_column_int(st, 14))
 		return "the user's unit changed since it was queued";
 	if (strcmp(j->role, "employee") == 0 && j->employee_id == 0)
 		return "the user has no employee record";
-	if (strcmp(j->role, "employee") == 0 && sqlite3_column_int(st, 15))
+	if (strcmp(j->role, "employee") == 0 && db_column_int(st, 15))
 		return "the user's employee record changed since queued";
 	return "";
 }
 
-static void sq_dg_job_row(sqlite3_stmt *st, store_digest_job *j)
+static void sq_dg_job_row(db_stmt *st, store_digest_job *j)
 {
 	memset(j, 0, sizeof *j);
-	j->id = sqlite3_column_int64(st, 0);
-	j->user_id = sqlite3_column_int64(st, 1);
+	j->id = db_column_int64(st, 0);
+	j->user_id = db_column_int64(st, 1);
 	snprintf(j->role, sizeof j->role, "%s", sq_ctext(st, 2));
 	snprintf(j->period, sizeof j->period, "%s", sq_ctext(st, 3));
-	j->attempts = sqlite3_column_int(st, 4) + 1;
+	j->attempts = db_column_int(st, 4) + 1;
 	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 5));
 	snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 6));
 	snprintf(j->name, sizeof j->name, "%s", sq_ctext(st, 7));
 	snprintf(j->language, sizeof j->language, "%s", strcmp(sq_ctext(st, 8), "en") == 0 ? "en" : "nl");
-	j->unit_id = sqlite3_column_int64(st, 9);
-	j->employee_id = sqlite3_column_int64(st, 10);
+	j->unit_id = db_column_int64(st, 9);
+	j->employee_id = db_column_int64(st, 10);
 	snprintf(j->skip, sizeof j->skip, "%s", sq_dg_skip(st, j));
 }
 
@@ -236,14 +236,14 @@ static ks_err sq_dg_token_new(sq_conn *c, store_digest_job *j, int64_t now, ks_e
 	sodium_bin2hex(j->unsubscribe_token, sizeof j->unsubscribe_token, raw, sizeof raw);
 	char hash[2 * crypto_hash_sha256_BYTES + 1];
 	sq_dg_token_hash(j->unsubscribe_token, hash);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "INSERT INTO digest_unsub_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, j->user_id);
-	sqlite3_bind_int64(st, 3, now);
+	db_bind_text(st, 1, hash, -1, DB_TRANSIENT);
+	db_bind_int64(st, 2, j->user_id);
+	db_bind_int64(st, 3, now);
 	return sq_cstep(c, st, e);
 }
 
@@ -251,7 +251,7 @@ static ks_err sq_dg_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_dg_claim *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT m.id, m.user_id, m.role, m.period, m.attempts, m.message_id,"
 			      " coalesce(u.email, ''), coalesce(u.name, ''), coalesce(u.language, 'nl'),"
@@ -266,14 +266,14 @@ static ks_err sq_dg_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->now);
-	sqlite3_bind_int(st, 2, a->max);
-	int rc = SQLITE_DONE;
-	while (a->n < a->max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_int64(st, 1, a->now);
+	db_bind_int(st, 2, a->max);
+	int rc = DB_DONE;
+	while (a->n < a->max && (rc = db_step(st)) == DB_ROW)
 		sq_dg_job_row(st, &a->jobs[a->n++]);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (int i = 0; !err && i < a->n; i++) {
 		err = sq_outbox_mark_sending(c, &sq_digest_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
 		if (!err && !a->jobs[i].skip[0])
@@ -316,15 +316,15 @@ static ks_err sq_dg_release_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	sq_dg_release *a = arg;
 	ks_err err = KS_OK;
 	for (int i = 0; !err && i < a->n; i++) {
-		sqlite3_stmt *st = NULL;
+		db_stmt *st = NULL;
 		err = sq_cprep(c,
 			       "UPDATE digest_mails SET status = 'pending', attempts = ?2"
 			       " WHERE id = ?1 AND status = 'sending'",
 			       &st, e);
 		if (err)
 			break;
-		sqlite3_bind_int64(st, 1, a->jobs[i].id);
-		sqlite3_bind_int(st, 2, a->jobs[i].attempts - 1);
+		db_bind_int64(st, 1, a->jobs[i].id);
+		db_bind_int(st, 2, a->jobs[i].attempts - 1);
 		err = sq_cstep(c, st, e);
 	}
 	return err;
@@ -344,21 +344,21 @@ ks_err store_digest_recover(ks_store *s, int *n, ks_error *e)
 	return err;
 }
 
-static json_t *sq_dg_mail_json(sqlite3_stmt *st)
+static json_t *sq_dg_mail_json(db_stmt *st)
 {
-	const char *le = (const char *)sqlite3_column_text(st, 8);
+	const char *le = (const char *)db_column_text(st, 8);
 	return json_pack("{s:I, s:{s:I, s:s, s:s}, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "id",
-			 (json_int_t)sqlite3_column_int64(st, 0), "user", "id", (json_int_t)sqlite3_column_int64(st, 1),
+			 (json_int_t)db_column_int64(st, 0), "user", "id", (json_int_t)db_column_int64(st, 1),
 			 "name", sq_ctext(st, 2), "email", sq_ctext(st, 3), "role", sq_ctext(st, 4), "period",
-			 sq_ctext(st, 5), "status", sq_ctext(st, 6), "attempts", sqlite3_column_int(st, 7), "last_error",
-			 le ? json_string(le) : json_null(), "created_at", sq_iso_or_null(sqlite3_column_int64(st, 9)),
-			 "sent_at", sq_iso_or_null(sqlite3_column_int64(st, 10)));
+			 sq_ctext(st, 5), "status", sq_ctext(st, 6), "attempts", db_column_int(st, 7), "last_error",
+			 le ? json_string(le) : json_null(), "created_at", sq_iso_or_null(db_column_int64(st, 9)),
+			 "sent_at", sq_iso_or_null(db_column_int64(st, 10)));
 }
 
 ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT m.id, m.user_id, coalesce(u.name, ''), coalesce(u.email, ''), m.role, m.period,"
 			      " m.status, m.attempts, CASE WHEN m.status <> 'sent' THEN m.last_error END, m.created_at,"
@@ -369,8 +369,8 @@ ks_err store_digest_list(ks_store *s, const char *status, int limit, json_t **ou
 	json_t *items = json_array();
 	if (!err) {
 		if (status)
-			sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, limit);
+			db_bind_text(st, 1, status, -1, DB_STATIC);
+		db_bind_int(st, 2, limit);
 		err = sq_json_rows(c, st, sq_dg_mail_json, items, e);
 	}
 	sq_release(s, c);
@@ -404,16 +404,16 @@ static ks_err sq_dg_opt_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_dg_opt *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO digest_prefs (user_id, opted_out, updated_at) VALUES (?1, ?2, ?3)"
 			      " ON CONFLICT (user_id) DO UPDATE SET opted_out = ?2, updated_at = ?3",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->user_id);
-	sqlite3_bind_int(st, 2, a->opted_out ? 1 : 0);
-	sqlite3_bind_int64(st, 3, a->now);
+	db_bind_int64(st, 1, a->user_id);
+	db_bind_int(st, 2, a->opted_out ? 1 : 0);
+	db_bind_int64(st, 3, a->now);
 	return sq_cstep(c, st, e);
 }
 
@@ -433,7 +433,7 @@ typedef struct sq_dg_unsub {
 static ks_err sq_dg_unsub_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_dg_unsub *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT t.user_id, coalesce(u.language, 'nl') FROM digest_unsub_tokens t"
 			      " LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
@@ -442,15 +442,15 @@ static ks_err sq_dg_unsub_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 		return err;
 	char hash[2 * crypto_hash_sha256_BYTES + 1];
 	sq_dg_token_hash(a->token, hash);
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		a->user_id = sqlite3_column_int64(st, 0);
+	db_bind_text(st, 1, hash, -1, DB_TRANSIENT);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		a->user_id = db_column_int64(st, 0);
 		snprintf(a->language, sizeof a->language, "%s", strcmp(sq_ctext(st, 1), "en") == 0 ? "en" : "nl");
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (!err && a->user_id == 0)
 		return ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown unsubscribe link");
 	if (err || !a->apply)
@@ -472,20 +472,20 @@ ks_err store_digest_unsubscribe(ks_store *s, const char *token, bool apply, int6
 
 /* ---- what the digests tell ---------------------------------------------------------------- */
 
-static json_t *sq_dg_compliment_json(sqlite3_stmt *st)
+static json_t *sq_dg_compliment_json(db_stmt *st)
 {
-	const char *note = (const char *)sqlite3_column_text(st, 1);
+	const char *note = (const char *)db_column_text(st, 1);
 	return json_pack("{s:s, s:o, s:s, s:I, s:s, s:o}", "text", sq_ctext(st, 0), "note",
 			 note && note[0] ? json_string(note) : json_null(), "from", sq_ctext(st, 2), "from_user_id",
-			 (json_int_t)sqlite3_column_int64(st, 5), "employee", sq_ctext(st, 3), "created_at",
-			 sq_iso_or_null(sqlite3_column_int64(st, 4)));
+			 (json_int_t)db_column_int64(st, 5), "employee", sq_ctext(st, 3), "created_at",
+			 sq_iso_or_null(db_column_int64(st, 4)));
 }
 
 ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_id, int64_t from, int64_t to,
 				int limit, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "WITH RECURSIVE sub(id) AS (SELECT ?2 WHERE ?2 <> 0"
 			      "  UNION SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id)"
@@ -502,11 +502,11 @@ ks_err store_digest_compliments(ks_store *s, int64_t employee_id, int64_t team_i
 			      &st, e);
 	json_t *items = json_array();
 	if (!err) {
-		sqlite3_bind_int64(st, 1, employee_id);
-		sqlite3_bind_int64(st, 2, team_id);
-		sqlite3_bind_int64(st, 3, from);
-		sqlite3_bind_int64(st, 4, to);
-		sqlite3_bind_int(st, 5, limit);
+		db_bind_int64(st, 1, employee_id);
+		db_bind_int64(st, 2, team_id);
+		db_bind_int64(st, 3, from);
+		db_bind_int64(st, 4, to);
+		db_bind_int(st, 5, limit);
 		err = sq_json_rows(c, st, sq_dg_compliment_json, items, e);
 	}
 	sq_release(s, c);

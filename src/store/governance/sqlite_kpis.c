@@ -27,21 +27,21 @@ static void sq_kpi_copy(char *dst, size_t n, const char *src)
 	"id, key, name_nl, name_en, unit, higher_is_better, department, kind, aggregation, builtin," \
 	" created_at"
 
-static void sq_kpi_row(sqlite3_stmt *st, void *elem)
+static void sq_kpi_row(db_stmt *st, void *elem)
 {
 	store_kpi *k = elem;
 	memset(k, 0, sizeof *k);
-	k->id = sqlite3_column_int64(st, 0);
+	k->id = db_column_int64(st, 0);
 	sq_kpi_copy(k->key, sizeof k->key, sq_ctext(st, 1));
 	sq_kpi_copy(k->name_nl, sizeof k->name_nl, sq_ctext(st, 2));
 	sq_kpi_copy(k->name_en, sizeof k->name_en, sq_ctext(st, 3));
 	sq_kpi_copy(k->unit, sizeof k->unit, sq_ctext(st, 4));
-	k->higher_is_better = sqlite3_column_int(st, 5) != 0;
+	k->higher_is_better = db_column_int(st, 5) != 0;
 	sq_kpi_copy(k->department, sizeof k->department, sq_ctext(st, 6));
 	sq_kpi_copy(k->kind, sizeof k->kind, sq_ctext(st, 7));
 	sq_kpi_copy(k->aggregation, sizeof k->aggregation, sq_ctext(st, 8));
-	k->builtin = sqlite3_column_int(st, 9) != 0;
-	k->created_at = sqlite3_column_int64(st, 10);
+	k->builtin = db_column_int(st, 9) != 0;
+	k->created_at = db_column_int64(st, 10);
 }
 
 ks_err store_kpi_list(ks_store *s, store_kpi **out, size_t *n, ks_error *e)
@@ -49,7 +49,7 @@ ks_err store_kpi_list(ks_store *s, store_kpi **out, size_t *n, ks_error *e)
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_KPI_COLS " FROM kpis ORDER BY id", &st, e);
 	if (!err)
 		err = sq_collect(c, st, sizeof **out, sq_kpi_row, 0, (void **)out, n, NULL, e);
@@ -62,15 +62,15 @@ static ks_err sq_kpi_one(ks_store *s, const char *sql, int64_t id, const char *k
 			 ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	store_kpi *v = NULL;
 	size_t n = 0;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		if (key)
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+			db_bind_text(st, 1, key, -1, DB_STATIC);
 		else
-			sqlite3_bind_int64(st, 1, id);
+			db_bind_int64(st, 1, id);
 		err = sq_collect(c, st, sizeof *v, sq_kpi_row, 1, (void **)&v, &n, NULL, e);
 	}
 	sq_release(s, c);
@@ -102,34 +102,34 @@ typedef struct sq_kpi_write {
 	const char *kpi, *period;
 } sq_kpi_write;
 
-static void sq_kpi_bind_fields(sqlite3_stmt *st, const store_kpi *k)
+static void sq_kpi_bind_fields(db_stmt *st, const store_kpi *k)
 {
-	sqlite3_bind_text(st, 2, k->name_nl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, k->name_en, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, k->unit, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, k->higher_is_better ? 1 : 0);
-	sqlite3_bind_text(st, 6, k->department, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, k->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, k->aggregation, -1, SQLITE_STATIC);
+	db_bind_text(st, 2, k->name_nl, -1, DB_STATIC);
+	db_bind_text(st, 3, k->name_en, -1, DB_STATIC);
+	db_bind_text(st, 4, k->unit, -1, DB_STATIC);
+	db_bind_int(st, 5, k->higher_is_better ? 1 : 0);
+	db_bind_text(st, 6, k->department, -1, DB_STATIC);
+	db_bind_text(st, 7, k->kind, -1, DB_STATIC);
+	db_bind_text(st, 8, k->aggregation, -1, DB_STATIC);
 }
 
 static ks_err sq_kpi_create_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_kpi_write *w = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO kpis(key, name_nl, name_en, unit, higher_is_better, department, kind,"
 			      " aggregation, builtin, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, w->k->key, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, w->k->key, -1, DB_STATIC);
 	sq_kpi_bind_fields(st, w->k);
-	sqlite3_bind_int64(st, 9, clock_now(s->clock));
+	db_bind_int64(st, 9, clock_now(s->clock));
 	err = sq_cstep(c, st, e);
 	if (err == KS_ERR_CONFLICT)
 		return ks_fail(e, KS_ERR_CONFLICT, "key", "a KPI with key %s exists", w->k->key);
-	w->id = sqlite3_last_insert_rowid(c->db);
+	w->id = db_last_insert_rowid(c->db);
 	return err;
 }
 
@@ -145,17 +145,17 @@ static ks_err sq_kpi_update_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_kpi_write *w = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "UPDATE kpis SET name_nl = ?2, name_en = ?3, unit = ?4, higher_is_better = ?5,"
 			      " department = ?6, kind = ?7, aggregation = ?8 WHERE id = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, w->k->id);
+	db_bind_int64(st, 1, w->k->id);
 	sq_kpi_bind_fields(st, w->k);
 	err = sq_cstep(c, st, e);
-	if (!err && sqlite3_changes(c->db) != 1)
+	if (!err && db_changes(c->db) != 1)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such KPI");
 	return err;
 }
@@ -170,18 +170,18 @@ static ks_err sq_kpi_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_kpi_write *w = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	int64_t builtin = -1;
 	ks_err err = sq_cprep(c, "SELECT builtin FROM kpis WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, w->id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		builtin = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
+	db_bind_int64(st, 1, w->id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		builtin = db_column_int64(st, 0);
+	else if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (err)
 		return err;
 	if (builtin < 0)
@@ -200,7 +200,7 @@ static ks_err sq_kpi_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	for (size_t i = 0; !err && i < sizeof sql / sizeof sql[0]; i++) {
 		err = sq_cprep(c, sql[i], &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, w->id);
+			db_bind_int64(st, 1, w->id);
 			err = sq_cstep(c, st, e);
 		}
 	}
@@ -216,19 +216,19 @@ ks_err store_kpi_delete(ks_store *s, int64_t id, ks_error *e)
 /* ---- values ------------------------------------------------------------------- */
 
 /* Does the org unit / KPI id exist? (prepared statement st, ?1 = id) */
-static ks_err sq_kpi_exists(sq_conn *c, sqlite3_stmt *st, int64_t id, bool *found, ks_error *e)
+static ks_err sq_kpi_exists(sq_conn *c, db_stmt *st, int64_t id, bool *found, ks_error *e)
 {
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_reset(st);
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	*found = rc == DB_ROW;
+	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 static ks_err sq_kpi_values_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	sq_kpi_write *w = arg;
-	sqlite3_stmt *unit = NULL, *kpi = NULL, *up = NULL;
+	db_stmt *unit = NULL, *kpi = NULL, *up = NULL;
 	ks_err err = sq_cprep(c, "SELECT 1 FROM org_units WHERE id = ?1", &unit, e);
 	if (!err)
 		err = sq_cprep(c, "SELECT 1 FROM kpis WHERE id = ?1", &kpi, e);
@@ -260,20 +260,20 @@ static ks_err sq_kpi_values_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 		}
 		if (err)
 			break;
-		sqlite3_reset(up);
-		sqlite3_bind_int64(up, 1, v->kpi_id);
-		sqlite3_bind_int64(up, 2, v->unit_id);
-		sqlite3_bind_text(up, 3, v->period, -1, SQLITE_STATIC);
-		sqlite3_bind_double(up, 4, v->value);
-		sqlite3_bind_text(up, 5, w->source, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(up, 6, now);
-		int rc = sqlite3_step(up);
-		if (rc != SQLITE_DONE)
+		db_reset(up);
+		db_bind_int64(up, 1, v->kpi_id);
+		db_bind_int64(up, 2, v->unit_id);
+		db_bind_text(up, 3, v->period, -1, DB_STATIC);
+		db_bind_double(up, 4, v->value);
+		db_bind_text(up, 5, w->source, -1, DB_STATIC);
+		db_bind_int64(up, 6, now);
+		int rc = db_step(up);
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(unit);
-	sqlite3_finalize(kpi);
-	sqlite3_finalize(up);
+	db_finalize(unit);
+	db_finalize(kpi);
+	db_finalize(up);
 	return err;
 }
 
@@ -286,16 +286,16 @@ ks_err store_kpi_values_put(ks_store *s, const store_kpi_value *v, size_t n, con
 	return sq_write_tx(s, sq_kpi_values_tx, &w, e);
 }
 
-static void sq_kpi_value_row(sqlite3_stmt *st, void *elem)
+static void sq_kpi_value_row(db_stmt *st, void *elem)
 {
 	store_kpi_value *v = elem;
 	memset(v, 0, sizeof *v);
-	v->kpi_id = sqlite3_column_int64(st, 0);
-	v->unit_id = sqlite3_column_int64(st, 1);
+	v->kpi_id = db_column_int64(st, 0);
+	v->unit_id = db_column_int64(st, 1);
 	sq_kpi_copy(v->period, sizeof v->period, sq_ctext(st, 2));
-	v->value = sqlite3_column_double(st, 3);
+	v->value = db_column_double(st, 3);
 	sq_kpi_copy(v->source, sizeof v->source, sq_ctext(st, 4));
-	v->updated_at = sqlite3_column_int64(st, 5);
+	v->updated_at = db_column_int64(st, 5);
 }
 
 ks_err store_kpi_values_get(ks_store *s, int64_t kpi_id, const char *from, const char *to,
@@ -304,18 +304,18 @@ ks_err store_kpi_values_get(ks_store *s, int64_t kpi_id, const char *from, const
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT kpi_id, unit_id, period, value, source, updated_at FROM kpi_values"
 			      " WHERE (?1 = 0 OR kpi_id = ?1) AND (?2 IS NULL OR period >= ?2)"
 			      " AND (?3 IS NULL OR period <= ?3) ORDER BY kpi_id, unit_id, period",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, kpi_id);
+		db_bind_int64(st, 1, kpi_id);
 		if (from)
-			sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+			db_bind_text(st, 2, from, -1, DB_STATIC);
 		if (to)
-			sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+			db_bind_text(st, 3, to, -1, DB_STATIC);
 		err = sq_collect(c, st, sizeof **out, sq_kpi_value_row, 0, (void **)out, n, NULL, e);
 	}
 	sq_release(s, c);
@@ -324,12 +324,12 @@ ks_err store_kpi_values_get(ks_store *s, int64_t kpi_id, const char *from, const
 
 /* ---- org units ------------------------------------------------------------------ */
 
-static void sq_kpi_unit_row(sqlite3_stmt *st, void *elem)
+static void sq_kpi_unit_row(db_stmt *st, void *elem)
 {
 	store_kpi_unit *u = elem;
 	memset(u, 0, sizeof *u);
-	u->id = sqlite3_column_int64(st, 0);
-	u->parent_id = sqlite3_column_int64(st, 1);
+	u->id = db_column_int64(st, 0);
+	u->parent_id = db_column_int64(st, 1);
 	sq_kpi_copy(u->kind, sizeof u->kind, sq_ctext(st, 2));
 	sq_kpi_copy(u->name, sizeof u->name, sq_ctext(st, 3));
 }
@@ -339,7 +339,7 @@ ks_err store_kpi_units(ks_store *s, store_kpi_unit **out, size_t *n, ks_error *e
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT id, coalesce(parent_id, 0), kind, name FROM org_units ORDER BY id", &st, e);
 	if (!err)
 		err = sq_collect(c, st, sizeof **out, sq_kpi_unit_row, 0, (void **)out, n, NULL, e);
@@ -349,16 +349,16 @@ ks_err store_kpi_units(ks_store *s, store_kpi_unit **out, size_t *n, ks_error *e
 
 /* ---- targets -------------------------------------------------------------------- */
 
-static void sq_kpi_target_row(sqlite3_stmt *st, void *elem)
+static void sq_kpi_target_row(db_stmt *st, void *elem)
 {
 	store_kpi_target *t = elem;
 	memset(t, 0, sizeof *t);
 	sq_kpi_copy(t->kpi, sizeof t->kpi, sq_ctext(st, 0));
-	t->unit_id = sqlite3_column_int64(st, 1);
+	t->unit_id = db_column_int64(st, 1);
 	sq_kpi_copy(t->period, sizeof t->period, sq_ctext(st, 2));
-	t->target = sqlite3_column_double(st, 3);
-	t->set_by = sqlite3_column_int64(st, 4);
-	t->updated_at = sqlite3_column_int64(st, 5);
+	t->target = db_column_double(st, 3);
+	t->set_by = db_column_int64(st, 4);
+	t->updated_at = db_column_int64(st, 5);
 }
 
 ks_err store_kpi_targets_list(ks_store *s, const char *kpi, int64_t unit_id, store_kpi_target **out,
@@ -367,7 +367,7 @@ ks_err store_kpi_targets_list(ks_store *s, const char *kpi, int64_t unit_id, sto
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT kpi, unit_id, period, target, coalesce(set_by, 0), updated_at FROM kpi_targets"
 			      " WHERE (?1 IS NULL OR kpi = ?1) AND (?2 = 0 OR unit_id = ?2)"
@@ -375,8 +375,8 @@ ks_err store_kpi_targets_list(ks_store *s, const char *kpi, int64_t unit_id, sto
 			      &st, e);
 	if (!err) {
 		if (kpi)
-			sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, unit_id);
+			db_bind_text(st, 1, kpi, -1, DB_STATIC);
+		db_bind_int64(st, 2, unit_id);
 		err = sq_collect(c, st, sizeof **out, sq_kpi_target_row, 0, (void **)out, n, NULL, e);
 	}
 	sq_release(s, c);
@@ -392,7 +392,7 @@ static ks_err sq_kpi_target_put_tx(ks_store *s, sq_conn *c, void *arg, ks_error 
 		return ks_fail(e, KS_ERR_REF, "unit_id",
 			       "no org unit with id %lld: goals are set for teams, not for individual people",
 			       (long long)w->t->unit_id);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO kpi_targets(kpi, unit_id, period, target, set_by, updated_at)"
@@ -401,12 +401,12 @@ static ks_err sq_kpi_target_put_tx(ks_store *s, sq_conn *c, void *arg, ks_error 
 			       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, w->t->kpi, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, w->t->unit_id);
-	sqlite3_bind_text(st, 3, w->t->period, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 4, w->t->target);
+	db_bind_text(st, 1, w->t->kpi, -1, DB_STATIC);
+	db_bind_int64(st, 2, w->t->unit_id);
+	db_bind_text(st, 3, w->t->period, -1, DB_STATIC);
+	db_bind_double(st, 4, w->t->target);
 	sq_bind_id(st, 5, w->t->set_by);
-	sqlite3_bind_int64(st, 6, clock_now(s->clock));
+	db_bind_int64(st, 6, clock_now(s->clock));
 	return sq_cstep(c, st, e);
 }
 
@@ -420,15 +420,15 @@ static ks_err sq_kpi_target_delete_tx(ks_store *s, sq_conn *c, void *arg, ks_err
 {
 	(void)s;
 	sq_kpi_write *w = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "DELETE FROM kpi_targets WHERE kpi = ?1 AND unit_id = ?2 AND period = ?3", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, w->kpi, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, w->id);
-	sqlite3_bind_text(st, 3, w->period, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, w->kpi, -1, DB_STATIC);
+	db_bind_int64(st, 2, w->id);
+	db_bind_text(st, 3, w->period, -1, DB_STATIC);
 	err = sq_cstep(c, st, e);
-	if (!err && sqlite3_changes(c->db) == 0)
+	if (!err && db_changes(c->db) == 0)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such target");
 	return err;
 }
@@ -442,15 +442,15 @@ ks_err store_kpi_target_delete(ks_store *s, const char *kpi, int64_t unit_id, co
 
 /* ---- counts of the store-based soft KPIs ---------------------------------------- */
 
-static void sq_kpi_count_row(sqlite3_stmt *st, void *elem)
+static void sq_kpi_count_row(db_stmt *st, void *elem)
 {
 	store_kpi_count *k = elem;
 	memset(k, 0, sizeof *k);
-	k->unit_id = sqlite3_column_int64(st, 0);
+	k->unit_id = db_column_int64(st, 0);
 	sq_kpi_copy(k->period, sizeof k->period, sq_ctext(st, 1));
-	k->num = sqlite3_column_int64(st, 2);
-	k->den = sqlite3_column_int64(st, 3);
-	k->person = sqlite3_column_type(st, 4) == SQLITE_INTEGER ? sqlite3_column_int64(st, 4) : 0;
+	k->num = db_column_int64(st, 2);
+	k->den = db_column_int64(st, 3);
+	k->person = db_column_type(st, 4) == DB_INTEGER ? db_column_int64(st, 4) : 0;
 }
 
 /* UTC bounds a day wider than the local months from..to: the times a row
@@ -474,14 +474,14 @@ static ks_err sq_kpi_counts(ks_store *s, const char *sql, const char *from, cons
 	int64_t lo, hi;
 	sq_kpi_bounds(from, to, &lo, &hi);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, lo);
-		sqlite3_bind_int64(st, 2, hi);
-		sqlite3_bind_text(st, 3, from ? from : "0000-00", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, to ? to : "9999-99", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, as_of);
+		db_bind_int64(st, 1, lo);
+		db_bind_int64(st, 2, hi);
+		db_bind_text(st, 3, from ? from : "0000-00", -1, DB_STATIC);
+		db_bind_text(st, 4, to ? to : "9999-99", -1, DB_STATIC);
+		db_bind_int64(st, 5, as_of);
 		err = sq_collect(c, st, sizeof **out, sq_kpi_count_row, 0, (void **)out, n, NULL, e);
 	}
 	sq_release(s, c);

@@ -18,7 +18,7 @@ static const sq_outbox sq_pulse_mails = {"pulse_invitations", "status", SQ_PULSE
 
 /* ---- settings ---------------------------------------------------------------- */
 
-static void sq_pulse_copy(char *dst, size_t n, sqlite3_stmt *st, int col)
+static void sq_pulse_copy(char *dst, size_t n, db_stmt *st, int col)
 {
 	snprintf(dst, n, "%s", sq_ctext(st, col));
 }
@@ -27,7 +27,7 @@ ks_err store_pulse_settings_get(ks_store *s, store_pulse_settings *out, ks_error
 {
 	memset(out, 0, sizeof *out);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT enabled, cadence_days, open_days, min_group, min_group_comments, language,"
 			      " enps_nl, enps_en, item1_nl, item1_en, item2_nl, item2_en, coalesce(item3_nl, ''),"
@@ -35,13 +35,13 @@ ks_err store_pulse_settings_get(ks_store *s, store_pulse_settings *out, ks_error
 			      " coalesce(updated_at, 0) FROM pulse_settings WHERE id = 1",
 			      &st, e);
 	if (!err) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			out->enabled = sqlite3_column_int(st, 0) != 0;
-			out->cadence_days = sqlite3_column_int(st, 1);
-			out->open_days = sqlite3_column_int(st, 2);
-			out->min_group = sqlite3_column_int(st, 3);
-			out->min_group_comments = sqlite3_column_int(st, 4);
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
+			out->enabled = db_column_int(st, 0) != 0;
+			out->cadence_days = db_column_int(st, 1);
+			out->open_days = db_column_int(st, 2);
+			out->min_group = db_column_int(st, 3);
+			out->min_group_comments = db_column_int(st, 4);
 			sq_pulse_copy(out->language, sizeof out->language, st, 5);
 			for (int l = 0; l < 2; l++) {
 				sq_pulse_copy(out->enps[l], sizeof out->enps[l], st, 6 + l);
@@ -49,13 +49,13 @@ ks_err store_pulse_settings_get(ks_store *s, store_pulse_settings *out, ks_error
 					sq_pulse_copy(out->item[i][l], sizeof out->item[i][l], st, 8 + 2 * i + l);
 				sq_pulse_copy(out->open[l], sizeof out->open[l], st, 14 + l);
 			}
-			out->updated_by = sqlite3_column_int64(st, 16);
-			out->updated_at = sqlite3_column_int64(st, 17);
+			out->updated_by = db_column_int64(st, 16);
+			out->updated_at = db_column_int64(st, 17);
 		} else {
-			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "pulse settings row missing")
+			err = rc == DB_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "pulse settings row missing")
 						: sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -64,7 +64,7 @@ ks_err store_pulse_settings_get(ks_store *s, store_pulse_settings *out, ks_error
 ks_err store_pulse_settings_put(ks_store *s, const store_pulse_settings *in, int64_t now, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "UPDATE pulse_settings SET enabled = ?1, cadence_days = ?2, open_days = ?3,"
 			      " min_group = ?4, min_group_comments = ?5, language = ?6, enps_nl = ?7, enps_en = ?8,"
@@ -73,21 +73,21 @@ ks_err store_pulse_settings_put(ks_store *s, const store_pulse_settings *in, int
 			      " WHERE id = 1",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int(st, 1, in->enabled);
-		sqlite3_bind_int(st, 2, in->cadence_days);
-		sqlite3_bind_int(st, 3, in->open_days);
-		sqlite3_bind_int(st, 4, in->min_group);
-		sqlite3_bind_int(st, 5, in->min_group_comments);
-		sqlite3_bind_text(st, 6, in->language, -1, SQLITE_STATIC);
+		db_bind_int(st, 1, in->enabled);
+		db_bind_int(st, 2, in->cadence_days);
+		db_bind_int(st, 3, in->open_days);
+		db_bind_int(st, 4, in->min_group);
+		db_bind_int(st, 5, in->min_group_comments);
+		db_bind_text(st, 6, in->language, -1, DB_STATIC);
 		for (int l = 0; l < 2; l++) {
-			sqlite3_bind_text(st, 7 + l, in->enps[l], -1, SQLITE_STATIC);
+			db_bind_text(st, 7 + l, in->enps[l], -1, DB_STATIC);
 			for (int i = 0; i < STORE_PULSE_ITEMS; i++)
 				if (in->item[i][l][0])
-					sqlite3_bind_text(st, 9 + 2 * i + l, in->item[i][l], -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 15 + l, in->open[l], -1, SQLITE_STATIC);
+					db_bind_text(st, 9 + 2 * i + l, in->item[i][l], -1, DB_STATIC);
+			db_bind_text(st, 15 + l, in->open[l], -1, DB_STATIC);
 		}
 		sq_bind_id(st, 17, in->updated_by);
-		sqlite3_bind_int64(st, 18, now);
+		db_bind_int64(st, 18, now);
 		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
@@ -133,7 +133,7 @@ static json_t *sq_pulse_questions(const store_pulse_settings *p)
 
 static ks_err sq_pulse_wave_teams(sq_conn *c, int64_t wave_id, int64_t now, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "WITH inv AS (SELECT i.team_id AS team,"
 			      "  (em.created_at > ?2 - ?3 AND em.created_at <= ?2 AND NOT EXISTS (SELECT 1"
@@ -154,20 +154,20 @@ static ks_err sq_pulse_wave_teams(sq_conn *c, int64_t wave_id, int64_t now, ks_e
 		return err;
 	/* the previous wave (0 = none) */
 	int64_t prev = 0;
-	sqlite3_stmt *pq;
+	db_stmt *pq;
 	err = sq_cprep(c, "SELECT coalesce(max(id), 0) FROM pulse_waves WHERE id < ?1", &pq, e);
 	if (!err) {
-		sqlite3_bind_int64(pq, 1, wave_id);
+		db_bind_int64(pq, 1, wave_id);
 		err = sq_cfirst(c, pq, &prev, e);
 	}
 	if (err) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, wave_id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, SQ_PULSE_CHANGE_WINDOW);
-	sqlite3_bind_int64(st, 4, prev);
+	db_bind_int64(st, 1, wave_id);
+	db_bind_int64(st, 2, now);
+	db_bind_int64(st, 3, SQ_PULSE_CHANGE_WINDOW);
+	db_bind_int64(st, 4, prev);
 	return sq_cstep(c, st, e);
 }
 
@@ -186,23 +186,23 @@ static ks_err sq_pulse_open_in(ks_store *s, sq_conn *c, const store_pulse_settin
 	json_decref(q);
 	if (qtext == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	sqlite3_stmt *st;
+	db_stmt *st;
 	err = sq_cprep(c,
 		       "INSERT INTO pulse_waves (period, opened_at, closes_at, scheduled, questions, created_by)"
 		       " VALUES (ks_local_month(?1), ?1, ?2, ?3, ?4, ?5)",
 		       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, now + (int64_t)p->open_days * 86400);
-		sqlite3_bind_int(st, 3, scheduled);
-		sqlite3_bind_text(st, 4, qtext, -1, SQLITE_STATIC);
+		db_bind_int64(st, 1, now);
+		db_bind_int64(st, 2, now + (int64_t)p->open_days * 86400);
+		db_bind_int(st, 3, scheduled);
+		db_bind_text(st, 4, qtext, -1, DB_STATIC);
 		sq_bind_id(st, 5, user_id);
 		err = sq_cstep(c, st, e);
 	}
 	free(qtext);
 	if (err)
 		return err;
-	*wave_id = sqlite3_last_insert_rowid(c->db);
+	*wave_id = db_last_insert_rowid(c->db);
 	/* every active employee with an address and a team (an answer is
 	 * filed under a team; without one it could not be counted); the
 	 * account's language when they have one */
@@ -215,9 +215,9 @@ static ks_err sq_pulse_open_in(ks_store *s, sq_conn *c, const store_pulse_settin
 		       " ORDER BY em.id",
 		       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, *wave_id);
-		sqlite3_bind_text(st, 2, p->language, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
+		db_bind_int64(st, 1, *wave_id);
+		db_bind_text(st, 2, p->language, -1, DB_STATIC);
+		db_bind_int64(st, 3, now);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -228,7 +228,7 @@ static ks_err sq_pulse_open_in(ks_store *s, sq_conn *c, const store_pulse_settin
 			       " WHERE wave_id = ?1) WHERE id = ?1",
 			       &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, *wave_id);
+			db_bind_int64(st, 1, *wave_id);
 			err = sq_cstep(c, st, e);
 		}
 	}
@@ -270,40 +270,40 @@ ks_err store_pulse_wave_open(ks_store *s, int64_t now, bool scheduled, int64_t u
 	" i.status = 'sent'), (SELECT count(*) FROM pulse_invitations i WHERE i.wave_id = w.id AND"      \
 	" i.status = 'failed'), w.finalised"
 
-static void sq_pulse_wave_row(sqlite3_stmt *st, void *elem)
+static void sq_pulse_wave_row(db_stmt *st, void *elem)
 {
 	store_pulse_wave *w = elem;
 	memset(w, 0, sizeof *w);
-	w->id = sqlite3_column_int64(st, 0);
+	w->id = db_column_int64(st, 0);
 	sq_pulse_copy(w->period, sizeof w->period, st, 1);
-	w->opened_at = sqlite3_column_int64(st, 2);
-	w->closes_at = sqlite3_column_int64(st, 3);
+	w->opened_at = db_column_int64(st, 2);
+	w->closes_at = db_column_int64(st, 3);
 	sq_pulse_copy(w->status, sizeof w->status, st, 4);
-	w->scheduled = sqlite3_column_int(st, 5) != 0;
+	w->scheduled = db_column_int(st, 5) != 0;
 	w->questions = json_loads(sq_ctext(st, 6), 0, NULL);
-	w->invited = sqlite3_column_int64(st, 7);
-	w->answered = sqlite3_column_int64(st, 8);
-	w->mail_sent = sqlite3_column_int64(st, 9);
-	w->mail_failed = sqlite3_column_int64(st, 10);
-	w->finalised = sqlite3_column_int(st, 11) != 0;
+	w->invited = db_column_int64(st, 7);
+	w->answered = db_column_int64(st, 8);
+	w->mail_sent = db_column_int64(st, 9);
+	w->mail_failed = db_column_int64(st, 10);
+	w->finalised = db_column_int(st, 11) != 0;
 }
 
 ks_err store_pulse_wave_get(ks_store *s, int64_t id, store_pulse_wave *out, ks_error *e)
 {
 	memset(out, 0, sizeof *out);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT " SQ_PULSE_WAVE_COLS " FROM pulse_waves w WHERE w.id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		db_bind_int64(st, 1, id);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
 			sq_pulse_wave_row(st, out);
 		else
-			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "pulse wave %lld not found",
+			err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "pulse wave %lld not found",
 							  (long long)id)
 						: sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -315,7 +315,7 @@ ks_err store_pulse_wave_list(ks_store *s, const char *from, const char *to, size
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT " SQ_PULSE_WAVE_COLS " FROM pulse_waves w"
 			      " WHERE (?1 IS NULL OR w.period >= ?1) AND (?2 IS NULL OR w.period <= ?2)"
@@ -323,9 +323,9 @@ ks_err store_pulse_wave_list(ks_store *s, const char *from, const char *to, size
 			      &st, e);
 	if (!err) {
 		if (from)
-			sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+			db_bind_text(st, 1, from, -1, DB_STATIC);
 		if (to)
-			sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+			db_bind_text(st, 2, to, -1, DB_STATIC);
 		bool more = false;
 		err = sq_collect(c, st, sizeof **out, sq_pulse_wave_row, max, (void **)out, n, &more, e);
 	}
@@ -336,12 +336,12 @@ ks_err store_pulse_wave_list(ks_store *s, const char *from, const char *to, size
 ks_err store_pulse_wave_close(ks_store *s, int64_t id, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "UPDATE pulse_waves SET status = 'closed' WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
+		db_bind_int64(st, 1, id);
 		err = sq_cstep(c, st, e);
-		if (!err && sqlite3_changes(c->db) == 0)
+		if (!err && db_changes(c->db) == 0)
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "pulse wave %lld not found", (long long)id);
 	}
 	sq_release(s, c);
@@ -352,7 +352,7 @@ ks_err store_pulse_wave_close(ks_store *s, int64_t id, ks_error *e)
 /* The newest wave's opening (0 = none) on c. */
 static ks_err sq_pulse_last_opened(sq_conn *c, int64_t *last, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT coalesce(max(opened_at), 0) FROM pulse_waves", &st, e);
 	return err ? err : sq_cfirst(c, st, last, e);
 }
@@ -394,12 +394,12 @@ ks_err store_pulse_schedule(ks_store *s, int64_t now, int64_t *opened, ks_error 
 	bool due = !err && !open && sq_pulse_due(&s->tz, p, last, now);
 	if (!err && (to_close || due)) {
 		err = sq_exec(c, "BEGIN IMMEDIATE", e);
-		sqlite3_stmt *st;
+		db_stmt *st;
 		if (!err)
 			err = sq_cprep(c, "UPDATE pulse_waves SET status = 'closed' WHERE status = 'open' AND closes_at <= ?1",
 				       &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, now);
+			db_bind_int64(st, 1, now);
 			err = sq_cstep(c, st, e);
 		}
 		/* again under the lock: an admin may have opened one meanwhile */
@@ -453,15 +453,15 @@ ks_err store_pulse_mail_recover(ks_store *s, int *n, ks_error *e)
 	return err;
 }
 
-static void sq_pulse_job_row(const ks_tz *tz, sqlite3_stmt *st, store_pulse_job *j)
+static void sq_pulse_job_row(const ks_tz *tz, db_stmt *st, store_pulse_job *j)
 {
 	memset(j, 0, sizeof *j);
-	j->id = sqlite3_column_int64(st, 0);
-	j->attempts = sqlite3_column_int(st, 1) + 1;
+	j->id = db_column_int64(st, 0);
+	j->attempts = db_column_int(st, 1) + 1;
 	sq_pulse_copy(j->to_email, sizeof j->to_email, st, 2);
 	sq_pulse_copy(j->first_name, sizeof j->first_name, st, 3);
 	sq_pulse_copy(j->language, sizeof j->language, st, 4);
-	j->closes_at = sqlite3_column_int64(st, 5);
+	j->closes_at = db_column_int64(st, 5);
 	int y, mo, d, h, mi, sec;
 	tz_civil(tz, j->closes_at, &y, &mo, &d, &h, &mi, &sec);
 	snprintf(j->closes_on, sizeof j->closes_on, "%04d-%02d-%02d", y % 10000, mo % 100, d % 100);
@@ -476,7 +476,7 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 {
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_cprep(c,
@@ -490,15 +490,15 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 			       " ORDER BY i.next_attempt_at, i.id LIMIT ?2",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int(st, 2, max);
-		sqlite3_bind_int(st, 3, SQ_PULSE_RECLAIM_S);
-		int rc = SQLITE_DONE;
-		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		db_bind_int64(st, 1, now);
+		db_bind_int(st, 2, max);
+		db_bind_int(st, 3, SQ_PULSE_RECLAIM_S);
+		int rc = DB_DONE;
+		while (*n < max && (rc = db_step(st)) == DB_ROW)
 			sq_pulse_job_row(&s->tz, st, &jobs[(*n)++]);
-		if (*n < max && rc != SQLITE_DONE)
+		if (*n < max && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	for (int i = 0; !err && i < *n; i++) {
 		err = sq_outbox_mark_sending(c, &sq_pulse_mails, jobs[i].id, jobs[i].attempts, now, e);
@@ -509,8 +509,8 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 		if (!err)
 			err = sq_cprep(c, "UPDATE pulse_invitations SET token_hash = ?2 WHERE id = ?1", &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, jobs[i].id);
-			sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+			db_bind_int64(st, 1, jobs[i].id);
+			db_bind_text(st, 2, hash, -1, DB_TRANSIENT);
 			err = sq_cstep(c, st, e);
 		}
 	}
@@ -542,7 +542,7 @@ ks_err store_pulse_link_resolve(ks_store *s, const char *token, int64_t now, sto
 	sq_pulse_hash(token, hash);
 	sq_pulse_hash_of("used:", token, used);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT i.wave_id, i.language, EXISTS (SELECT 1 FROM pulse_used_tokens WHERE hash = ?3),"
 			      " w.status <> 'open' OR w.closes_at <= ?2,"
@@ -550,21 +550,21 @@ ks_err store_pulse_link_resolve(ks_store *s, const char *token, int64_t now, sto
 			      " WHERE i.token_hash = ?1",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_text(st, 3, used, -1, SQLITE_TRANSIENT);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			out->wave_id = sqlite3_column_int64(st, 0);
+		db_bind_text(st, 1, hash, -1, DB_TRANSIENT);
+		db_bind_int64(st, 2, now);
+		db_bind_text(st, 3, used, -1, DB_TRANSIENT);
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
+			out->wave_id = db_column_int64(st, 0);
 			sq_pulse_copy(out->language, sizeof out->language, st, 1);
-			out->answered = sqlite3_column_int(st, 2) != 0;
-			out->closed = sqlite3_column_int(st, 3) != 0;
+			out->answered = db_column_int(st, 2) != 0;
+			out->closed = db_column_int(st, 3) != 0;
 			out->questions = json_loads(sq_ctext(st, 4), 0, NULL);
 		} else {
-			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown link")
+			err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown link")
 						: sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -586,27 +586,27 @@ static ks_err sq_pulse_insert_answer(sq_conn *c, int64_t wave_id, int64_t team_i
 				     ks_error *e)
 {
 	for (int tries = 0; tries < 4; tries++) {
-		sqlite3_stmt *st;
+		db_stmt *st;
 		ks_err err = sq_cprep(c,
 				      "INSERT INTO pulse_answers (id, wave_id, team_id, enps, item1, item2, item3,"
 				      " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 				      &st, e);
 		if (err)
 			return err;
-		sqlite3_bind_int64(st, 1, sq_pulse_random_id());
-		sqlite3_bind_int64(st, 2, wave_id);
-		sqlite3_bind_int64(st, 3, team_id);
-		sqlite3_bind_int(st, 4, a->enps);
+		db_bind_int64(st, 1, sq_pulse_random_id());
+		db_bind_int64(st, 2, wave_id);
+		db_bind_int64(st, 3, team_id);
+		db_bind_int(st, 4, a->enps);
 		for (int i = 0; i < STORE_PULSE_ITEMS; i++)
 			if (a->item[i] > 0)
-				sqlite3_bind_int(st, 5 + i, a->item[i]);
+				db_bind_int(st, 5 + i, a->item[i]);
 		if (a->comment && a->comment[0])
-			sqlite3_bind_text(st, 8, a->comment, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc == SQLITE_DONE)
+			db_bind_text(st, 8, a->comment, -1, DB_STATIC);
+		int rc = db_step(st);
+		db_finalize(st);
+		if (rc == DB_DONE)
 			return KS_OK;
-		if (rc != SQLITE_CONSTRAINT || sqlite3_extended_errcode(c->db) != SQLITE_CONSTRAINT_PRIMARYKEY)
+		if (rc != DB_CONSTRAINT || db_extended_errcode(c->db) != DB_CONSTRAINT_PRIMARYKEY)
 			return sq_fail(c, rc, e);
 		/* a collision of two random ids (2^-63 a pair): draw again */
 	}
@@ -625,7 +625,7 @@ ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pul
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int64_t wave = 0, team = 0;
 	int answered = 0, closed = 0;
 	bool found = false;
@@ -637,20 +637,20 @@ ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pul
 		       " FROM pulse_invitations i JOIN pulse_waves w ON w.id = i.wave_id WHERE i.token_hash = ?1",
 		       &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_text(st, 3, used, -1, SQLITE_TRANSIENT);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
+		db_bind_text(st, 1, hash, -1, DB_TRANSIENT);
+		db_bind_int64(st, 2, now);
+		db_bind_text(st, 3, used, -1, DB_TRANSIENT);
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
 			found = true;
-			wave = sqlite3_column_int64(st, 0);
-			answered = sqlite3_column_int(st, 1);
-			closed = sqlite3_column_int(st, 2);
-			team = sqlite3_column_int64(st, 3);
-		} else if (rc != SQLITE_DONE) {
+			wave = db_column_int64(st, 0);
+			answered = db_column_int(st, 1);
+			closed = db_column_int(st, 2);
+			team = db_column_int64(st, 3);
+		} else if (rc != DB_DONE) {
 			err = sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	if (!err && !found)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown link");
@@ -661,8 +661,8 @@ ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pul
 	if (!err)
 		err = sq_cprep(c, "INSERT INTO pulse_used_tokens (hash, wave_id) VALUES (?1, ?2)", &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, used, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, wave);
+		db_bind_text(st, 1, used, -1, DB_TRANSIENT);
+		db_bind_int64(st, 2, wave);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -670,7 +670,7 @@ ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pul
 	if (!err)
 		err = sq_cprep(c, "UPDATE pulse_waves SET answered = answered + 1 WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, wave);
+		db_bind_int64(st, 1, wave);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -685,18 +685,18 @@ ks_err store_pulse_answer_submit(ks_store *s, const char *token, const store_pul
 
 /* ---- counts ------------------------------------------------------------------------ */
 
-static void sq_pulse_count_row(sqlite3_stmt *st, void *elem)
+static void sq_pulse_count_row(db_stmt *st, void *elem)
 {
 	store_pulse_count *k = elem;
 	memset(k, 0, sizeof *k);
-	k->team_id = sqlite3_column_int64(st, 0);
-	k->n = sqlite3_column_int64(st, 1);
-	k->promoters = sqlite3_column_int64(st, 2);
-	k->passives = sqlite3_column_int64(st, 3);
-	k->detractors = sqlite3_column_int64(st, 4);
+	k->team_id = db_column_int64(st, 0);
+	k->n = db_column_int64(st, 1);
+	k->promoters = db_column_int64(st, 2);
+	k->passives = db_column_int64(st, 3);
+	k->detractors = db_column_int64(st, 4);
 	for (int i = 0; i < STORE_PULSE_ITEMS; i++) {
-		k->item_n[i] = sqlite3_column_int64(st, 5 + 2 * i);
-		k->item_sum[i] = sqlite3_column_int64(st, 6 + 2 * i);
+		k->item_n[i] = db_column_int64(st, 5 + 2 * i);
+		k->item_sum[i] = db_column_int64(st, 6 + 2 * i);
 	}
 }
 
@@ -705,7 +705,7 @@ ks_err store_pulse_counts(ks_store *s, int64_t wave_id, store_pulse_count **out,
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT team_id, count(*), sum(enps >= 9), sum(enps BETWEEN 7 AND 8), sum(enps <= 6),"
 			      " count(item1), coalesce(sum(item1), 0), count(item2), coalesce(sum(item2), 0),"
@@ -713,7 +713,7 @@ ks_err store_pulse_counts(ks_store *s, int64_t wave_id, store_pulse_count **out,
 			      " FROM pulse_answers WHERE wave_id = ?1 GROUP BY team_id ORDER BY team_id",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, wave_id);
+		db_bind_int64(st, 1, wave_id);
 		bool more = false;
 		err = sq_collect(c, st, sizeof **out, sq_pulse_count_row, 0, (void **)out, n, &more, e);
 	}
@@ -721,12 +721,12 @@ ks_err store_pulse_counts(ks_store *s, int64_t wave_id, store_pulse_count **out,
 	return err;
 }
 
-static void sq_pulse_unit_row(sqlite3_stmt *st, void *elem)
+static void sq_pulse_unit_row(db_stmt *st, void *elem)
 {
 	store_pulse_unit *u = elem;
 	memset(u, 0, sizeof *u);
-	u->id = sqlite3_column_int64(st, 0);
-	u->parent_id = sqlite3_column_int64(st, 1);
+	u->id = db_column_int64(st, 0);
+	u->parent_id = db_column_int64(st, 1);
 	sq_pulse_copy(u->kind, sizeof u->kind, st, 2);
 	sq_pulse_copy(u->name, sizeof u->name, st, 3);
 }
@@ -736,7 +736,7 @@ ks_err store_pulse_units(ks_store *s, store_pulse_unit **out, size_t *n, ks_erro
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT id, coalesce(parent_id, 0), kind, name FROM org_units ORDER BY id", &st, e);
 	if (!err) {
 		bool more = false;
@@ -754,7 +754,7 @@ ks_err store_pulse_employee_team(ks_store *s, int64_t employee_id, int64_t *team
 	return err;
 }
 
-static json_t *sq_pulse_text_json(sqlite3_stmt *st)
+static json_t *sq_pulse_text_json(db_stmt *st)
 {
 	return json_string(sq_ctext(st, 0));
 }
@@ -768,7 +768,7 @@ ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_id
 	if (n_ids == 0)
 		return KS_OK;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	/* the ids as a JSON array: one statement whatever their number */
 	json_t *ids = json_array();
 	for (size_t i = 0; i < n_ids; i++)
@@ -781,8 +781,8 @@ ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_id
 				       &st, e)
 			    : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	if (!err) {
-		sqlite3_bind_int64(st, 1, wave_id);
-		sqlite3_bind_text(st, 2, idtext, -1, SQLITE_STATIC);
+		db_bind_int64(st, 1, wave_id);
+		db_bind_text(st, 2, idtext, -1, DB_STATIC);
 		err = sq_json_rows(c, st, sq_pulse_text_json, *out, e);
 	}
 	free(idtext);
@@ -799,11 +799,11 @@ ks_err store_pulse_changed_teams(ks_store *s, int64_t wave_id, int64_t **ids, si
 	*ids = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT team_id FROM pulse_wave_teams WHERE wave_id = ?1 AND changed = 1 ORDER BY team_id",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, wave_id);
+		db_bind_int64(st, 1, wave_id);
 		err = sq_collect_ids(c, st, ids, n, e);
 	}
 	sq_release(s, c);
@@ -816,7 +816,7 @@ static const char *const sq_pulse_states[] = {"shown", "hidden", "changed", "non
 
 static ks_err sq_pulse_put_cell(sq_conn *c, int64_t wave_id, const store_pulse_cell *k, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO pulse_cells (wave_id, unit_id, parent_id, level, name, state, n, promoters,"
 			      " passives, detractors, item1_n, item1_sum, item2_n, item2_sum, item3_n, item3_sum,"
@@ -826,45 +826,45 @@ static ks_err sq_pulse_put_cell(sq_conn *c, int64_t wave_id, const store_pulse_c
 	if (err)
 		return err;
 	bool shown = k->state == STORE_PULSE_SHOWN;
-	sqlite3_bind_int64(st, 1, wave_id);
-	sqlite3_bind_int64(st, 2, k->unit_id);
-	sqlite3_bind_int64(st, 3, k->parent_id);
-	sqlite3_bind_int(st, 4, k->level);
-	sqlite3_bind_text(st, 5, k->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, sq_pulse_states[k->state <= STORE_PULSE_NONE ? k->state : STORE_PULSE_HIDDEN], -1,
-			  SQLITE_STATIC);
+	db_bind_int64(st, 1, wave_id);
+	db_bind_int64(st, 2, k->unit_id);
+	db_bind_int64(st, 3, k->parent_id);
+	db_bind_int(st, 4, k->level);
+	db_bind_text(st, 5, k->name, -1, DB_STATIC);
+	db_bind_text(st, 6, sq_pulse_states[k->state <= STORE_PULSE_NONE ? k->state : STORE_PULSE_HIDDEN], -1,
+			  DB_STATIC);
 	/* what the suppression protects is not stored next to it */
-	sqlite3_bind_int64(st, 7, shown ? k->n : 0);
-	sqlite3_bind_int64(st, 8, shown ? k->promoters : 0);
-	sqlite3_bind_int64(st, 9, shown ? k->passives : 0);
-	sqlite3_bind_int64(st, 10, shown ? k->detractors : 0);
+	db_bind_int64(st, 7, shown ? k->n : 0);
+	db_bind_int64(st, 8, shown ? k->promoters : 0);
+	db_bind_int64(st, 9, shown ? k->passives : 0);
+	db_bind_int64(st, 10, shown ? k->detractors : 0);
 	for (int i = 0; i < STORE_PULSE_ITEMS; i++) {
-		sqlite3_bind_int64(st, 11 + 2 * i, shown ? k->item_n[i] : 0);
-		sqlite3_bind_int64(st, 12 + 2 * i, shown ? k->item_sum[i] : 0);
+		db_bind_int64(st, 11 + 2 * i, shown ? k->item_n[i] : 0);
+		db_bind_int64(st, 12 + 2 * i, shown ? k->item_sum[i] : 0);
 	}
-	sqlite3_bind_int(st, 17, shown && k->comments);
-	sqlite3_bind_int(st, 18, k->min_group);
-	sqlite3_bind_int(st, 19, k->min_group_comments);
+	db_bind_int(st, 17, shown && k->comments);
+	db_bind_int(st, 18, k->min_group);
+	db_bind_int(st, 19, k->min_group_comments);
 	return sq_cstep(c, st, e);
 }
 
 static ks_err sq_pulse_put_comment(sq_conn *c, int64_t wave_id, const store_pulse_comment *k, ks_error *e)
 {
 	for (int tries = 0; tries < 4; tries++) {
-		sqlite3_stmt *st;
+		db_stmt *st;
 		ks_err err = sq_cprep(c, "INSERT INTO pulse_cell_comments (id, wave_id, unit_id, comment) VALUES (?1, ?2, ?3, ?4)",
 				      &st, e);
 		if (err)
 			return err;
-		sqlite3_bind_int64(st, 1, sq_pulse_random_id());
-		sqlite3_bind_int64(st, 2, wave_id);
-		sqlite3_bind_int64(st, 3, k->unit_id);
-		sqlite3_bind_text(st, 4, k->text, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc == SQLITE_DONE)
+		db_bind_int64(st, 1, sq_pulse_random_id());
+		db_bind_int64(st, 2, wave_id);
+		db_bind_int64(st, 3, k->unit_id);
+		db_bind_text(st, 4, k->text, -1, DB_STATIC);
+		int rc = db_step(st);
+		db_finalize(st);
+		if (rc == DB_DONE)
 			return KS_OK;
-		if (rc != SQLITE_CONSTRAINT || sqlite3_extended_errcode(c->db) != SQLITE_CONSTRAINT_PRIMARYKEY)
+		if (rc != DB_CONSTRAINT || db_extended_errcode(c->db) != DB_CONSTRAINT_PRIMARYKEY)
 			return sq_fail(c, rc, e);
 	}
 	return ks_fail(e, KS_ERR_INTERNAL, NULL, "no free comment id");
@@ -879,7 +879,7 @@ ks_err store_pulse_finalise(ks_store *s, int64_t wave_id, const store_pulse_cell
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int64_t status = 0;   /* 0 none, 1 open, 2 closed, 3 finalised */
 	err = sq_one_id(c,
 			"SELECT CASE WHEN status = 'open' THEN 1 WHEN finalised = 1 THEN 3 ELSE 2 END"
@@ -897,7 +897,7 @@ ks_err store_pulse_finalise(ks_store *s, int64_t wave_id, const store_pulse_cell
 	if (write && !err)
 		err = sq_cprep(c, "UPDATE pulse_waves SET finalised = 1 WHERE id = ?1", &st, e);
 	if (write && !err) {
-		sqlite3_bind_int64(st, 1, wave_id);
+		db_bind_int64(st, 1, wave_id);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -910,30 +910,30 @@ ks_err store_pulse_finalise(ks_store *s, int64_t wave_id, const store_pulse_cell
 	return err;
 }
 
-static void sq_pulse_cell_row(sqlite3_stmt *st, void *elem)
+static void sq_pulse_cell_row(db_stmt *st, void *elem)
 {
 	store_pulse_cell *k = elem;
 	memset(k, 0, sizeof *k);
-	k->unit_id = sqlite3_column_int64(st, 0);
-	k->parent_id = sqlite3_column_int64(st, 1);
-	k->level = sqlite3_column_int(st, 2);
+	k->unit_id = db_column_int64(st, 0);
+	k->parent_id = db_column_int64(st, 1);
+	k->level = db_column_int(st, 2);
 	sq_pulse_copy(k->name, sizeof k->name, st, 3);
 	const char *state = sq_ctext(st, 4);
 	k->state = STORE_PULSE_HIDDEN;
 	for (int i = 0; i < 4; i++)
 		if (strcmp(state, sq_pulse_states[i]) == 0)
 			k->state = (store_pulse_state)i;
-	k->n = sqlite3_column_int64(st, 5);
-	k->promoters = sqlite3_column_int64(st, 6);
-	k->passives = sqlite3_column_int64(st, 7);
-	k->detractors = sqlite3_column_int64(st, 8);
+	k->n = db_column_int64(st, 5);
+	k->promoters = db_column_int64(st, 6);
+	k->passives = db_column_int64(st, 7);
+	k->detractors = db_column_int64(st, 8);
 	for (int i = 0; i < STORE_PULSE_ITEMS; i++) {
-		k->item_n[i] = sqlite3_column_int64(st, 9 + 2 * i);
-		k->item_sum[i] = sqlite3_column_int64(st, 10 + 2 * i);
+		k->item_n[i] = db_column_int64(st, 9 + 2 * i);
+		k->item_sum[i] = db_column_int64(st, 10 + 2 * i);
 	}
-	k->comments = sqlite3_column_int(st, 15) != 0;
-	k->min_group = sqlite3_column_int(st, 16);
-	k->min_group_comments = sqlite3_column_int(st, 17);
+	k->comments = db_column_int(st, 15) != 0;
+	k->min_group = db_column_int(st, 16);
+	k->min_group_comments = db_column_int(st, 17);
 }
 
 ks_err store_pulse_cells_get(ks_store *s, int64_t wave_id, store_pulse_cell **out, size_t *n, ks_error *e)
@@ -941,14 +941,14 @@ ks_err store_pulse_cells_get(ks_store *s, int64_t wave_id, store_pulse_cell **ou
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT unit_id, parent_id, level, name, state, n, promoters, passives, detractors,"
 			      " item1_n, item1_sum, item2_n, item2_sum, item3_n, item3_sum, comments, min_group,"
 			      " min_group_comments FROM pulse_cells WHERE wave_id = ?1 ORDER BY unit_id",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, wave_id);
+		db_bind_int64(st, 1, wave_id);
 		bool more = false;
 		err = sq_collect(c, st, sizeof **out, sq_pulse_cell_row, 0, (void **)out, n, &more, e);
 	}
@@ -962,12 +962,12 @@ ks_err store_pulse_cell_comments(ks_store *s, int64_t wave_id, int64_t unit_id, 
 	if (*out == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT comment FROM pulse_cell_comments WHERE wave_id = ?1 AND unit_id = ?2 ORDER BY id",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, wave_id);
-		sqlite3_bind_int64(st, 2, unit_id);
+		db_bind_int64(st, 1, wave_id);
+		db_bind_int64(st, 2, unit_id);
 		err = sq_json_rows(c, st, sq_pulse_text_json, *out, e);
 	}
 	sq_release(s, c);
@@ -983,7 +983,7 @@ ks_err store_pulse_unfinalised(ks_store *s, int64_t **ids, size_t *n, ks_error *
 	*ids = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT id FROM pulse_waves WHERE status = 'closed' AND finalised = 0 ORDER BY id", &st, e);
 	if (!err)
 		err = sq_collect_ids(c, st, ids, n, e);
@@ -999,14 +999,14 @@ ks_err store_pulse_staff(ks_store *s, int64_t **emp, int64_t **team, size_t *n, 
 	*team = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT id, team_id FROM employees WHERE active = 1 AND email IS NOT NULL AND email <> ''"
 			      " ORDER BY id",
 			      &st, e);
 	size_t cap = 0;
-	int rc = SQLITE_DONE;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = DB_DONE;
+	while (!err && (rc = db_step(st)) == DB_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
 			int64_t *a = realloc(*emp, cap * sizeof *a);
@@ -1020,14 +1020,14 @@ ks_err store_pulse_staff(ks_store *s, int64_t **emp, int64_t **team, size_t *n, 
 				break;
 			}
 		}
-		(*emp)[*n] = sqlite3_column_int64(st, 0);
-		(*team)[*n] = sqlite3_column_int64(st, 1);
+		(*emp)[*n] = db_column_int64(st, 0);
+		(*team)[*n] = db_column_int64(st, 1);
 		(*n)++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
 	if (st)
-		sqlite3_finalize(st);
+		db_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		free(*emp);
@@ -1056,7 +1056,7 @@ ks_err store_pulse_demo_wave(ks_store *s, int64_t opened_at, int open_days, bool
 	if (qtext == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_cprep(c,
@@ -1064,15 +1064,15 @@ ks_err store_pulse_demo_wave(ks_store *s, int64_t opened_at, int open_days, bool
 			       " invited, answered) VALUES (ks_local_month(?1), ?1, ?2, ?3, 1, ?4, ?5, ?6)",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, opened_at);
-		sqlite3_bind_int64(st, 2, opened_at + (int64_t)open_days * 86400);
-		sqlite3_bind_text(st, 3, closed ? "closed" : "open", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, qtext, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, (int64_t)n_inv);
-		sqlite3_bind_int64(st, 6, (int64_t)n_ans);
+		db_bind_int64(st, 1, opened_at);
+		db_bind_int64(st, 2, opened_at + (int64_t)open_days * 86400);
+		db_bind_text(st, 3, closed ? "closed" : "open", -1, DB_STATIC);
+		db_bind_text(st, 4, qtext, -1, DB_STATIC);
+		db_bind_int64(st, 5, (int64_t)n_inv);
+		db_bind_int64(st, 6, (int64_t)n_ans);
 		err = sq_cstep(c, st, e);
 		if (!err)
-			*wave_id = sqlite3_last_insert_rowid(c->db);
+			*wave_id = db_last_insert_rowid(c->db);
 	}
 	for (size_t i = 0; !err && i < n_inv; i++) {
 		err = sq_cprep(c,
@@ -1080,10 +1080,10 @@ ks_err store_pulse_demo_wave(ks_store *s, int64_t opened_at, int open_days, bool
 			       " sent_at) VALUES (?1, ?2, ?3, 'nl', 'sent', 1, ?4)",
 			       &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, *wave_id);
-			sqlite3_bind_int64(st, 2, employees[i]);
+			db_bind_int64(st, 1, *wave_id);
+			db_bind_int64(st, 2, employees[i]);
 			sq_bind_id(st, 3, teams[i]);
-			sqlite3_bind_int64(st, 4, opened_at);
+			db_bind_int64(st, 4, opened_at);
 			err = sq_cstep(c, st, e);
 		}
 	}

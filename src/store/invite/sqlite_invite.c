@@ -12,6 +12,8 @@
  * server runs, so concurrent passes cannot double-send.
  */
 #include "store/sqlite_int.h"
+
+#include <sqlite3.h>
 #include "core/utf8.h"
 
 #include <stdio.h>
@@ -23,9 +25,9 @@
 /* At a character boundary: customer, employee and touchpoint names are
  * taken up to 500 bytes, longer than their buffers, and a mail with a
  * character cut in two is refused by the mail check. */
-static void sq_text_copy(sqlite3_stmt *st, int col, char *out, size_t n)
+static void sq_text_copy(db_stmt *st, int col, char *out, size_t n)
 {
-	utf8_copy(out, n, (const char *)sqlite3_column_text(st, col));
+	utf8_copy(out, n, (const char *)db_column_text(st, col));
 }
 
 /* ---- rules ------------------------------------------------------------------ */
@@ -34,19 +36,19 @@ static const char *const sq_rule_cols =
 	"touchpoint_id, survey_id, enabled, delay_minutes, quiet_start_hour, quiet_end_hour,"
 	" sample_pct, fatigue_days, exclude_open_case, expiry_days, reminder_days";
 
-static void sq_rule_row(sqlite3_stmt *st, invite_rule *r)
+static void sq_rule_row(db_stmt *st, invite_rule *r)
 {
-	r->touchpoint_id = sqlite3_column_int64(st, 0);
-	r->survey_id = sqlite3_column_int64(st, 1);
-	r->enabled = sqlite3_column_int(st, 2) != 0;
-	r->delay_minutes = sqlite3_column_int(st, 3);
-	r->quiet_start_hour = sqlite3_column_int(st, 4);
-	r->quiet_end_hour = sqlite3_column_int(st, 5);
-	r->sample_pct = sqlite3_column_int(st, 6);
-	r->fatigue_days = sqlite3_column_int(st, 7);
-	r->exclude_open_case = sqlite3_column_int(st, 8) != 0;
-	r->expiry_days = sqlite3_column_int(st, 9);
-	r->reminder_days = sqlite3_column_int(st, 10);
+	r->touchpoint_id = db_column_int64(st, 0);
+	r->survey_id = db_column_int64(st, 1);
+	r->enabled = db_column_int(st, 2) != 0;
+	r->delay_minutes = db_column_int(st, 3);
+	r->quiet_start_hour = db_column_int(st, 4);
+	r->quiet_end_hour = db_column_int(st, 5);
+	r->sample_pct = db_column_int(st, 6);
+	r->fatigue_days = db_column_int(st, 7);
+	r->exclude_open_case = db_column_int(st, 8) != 0;
+	r->expiry_days = db_column_int(st, 9);
+	r->reminder_days = db_column_int(st, 10);
 }
 
 static ks_err sq_rule_get_on(sq_conn *c, int64_t touchpoint_id, invite_rule *out, bool *found,
@@ -54,19 +56,19 @@ static ks_err sq_rule_get_on(sq_conn *c, int64_t touchpoint_id, invite_rule *out
 {
 	char sql[512];
 	snprintf(sql, sizeof sql, "SELECT %s FROM survey_rules WHERE touchpoint_id=?1", sq_rule_cols);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, touchpoint_id);
+	db_bind_int64(st, 1, touchpoint_id);
 	invite_rule_defaults(out);
 	out->touchpoint_id = touchpoint_id;
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
+	int rc = db_step(st);
+	*found = rc == DB_ROW;
 	if (*found)
 		sq_rule_row(st, out);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
+	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 ks_err store_rule_get(ks_store *s, int64_t touchpoint_id, invite_rule *out, bool *found, ks_error *e)
@@ -84,7 +86,7 @@ ks_err store_rule_put(ks_store *s, const invite_rule *r, ks_error *e)
 	snprintf(sql, sizeof sql,
 		 "INSERT OR REPLACE INTO survey_rules(%s, updated_at)"
 		 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", sq_rule_cols);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	bool found = false;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -106,9 +108,9 @@ ks_err store_rule_put(ks_store *s, const invite_rule *r, ks_error *e)
 				     r->fatigue_days, r->exclude_open_case, r->expiry_days,
 				     r->reminder_days, clock_now(s->clock)};
 		for (int i = 0; i < 12; i++)
-			sqlite3_bind_int64(st, i + 1, v[i]);
+			db_bind_int64(st, i + 1, v[i]);
 		if (r->survey_id == 0)
-			sqlite3_bind_null(st, 2);
+			db_bind_null(st, 2);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -133,18 +135,18 @@ ks_err store_rule_list(ks_store *s, json_t **out, ks_error *e)
 	sq_conn *c = sq_acquire(s);
 	char sql[512];
 	snprintf(sql, sizeof sql, "SELECT %s FROM survey_rules ORDER BY touchpoint_id", sq_rule_cols);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		json_t *items = json_array();
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			invite_rule r;
 			sq_rule_row(st, &r);
 			json_array_append_new(items, store_rule_json(&r));
 		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
+		db_finalize(st);
+		if (rc != DB_DONE) {
 			json_decref(items);
 			err = sq_fail(c, rc, e);
 		} else {
@@ -160,7 +162,7 @@ ks_err store_rule_list(ks_store *s, json_t **out, ks_error *e)
 static ks_err sq_invite_facts(sq_conn *c, const model_contact *ct, const invite_rule *rule,
 			      invite_facts *f, char *email, size_t email_n, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     "SELECT opted_out_at IS NOT NULL, coalesce(email,''),"
 			     " EXISTS(SELECT 1 FROM cases WHERE customer_id=?1 AND status IN ('new','contacted')),"
@@ -170,19 +172,19 @@ static ks_err sq_invite_facts(sq_conn *c, const model_contact *ct, const invite_
 			     &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, ct->customer_id);
-	sqlite3_bind_int64(st, 2, ct->occurred_at);
+	db_bind_int64(st, 1, ct->customer_id);
+	db_bind_int64(st, 2, ct->occurred_at);
 	/* An invitation already planned a little after this contact counts too. */
-	sqlite3_bind_int64(st, 3, (int64_t)(rule ? rule->delay_minutes : 0) * 60 + 86400);
+	db_bind_int64(st, 3, (int64_t)(rule ? rule->delay_minutes : 0) * 60 + 86400);
 	memset(f, 0, sizeof *f);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		f->opted_out = sqlite3_column_int(st, 0) != 0;
+	if (db_step(st) == DB_ROW) {
+		f->opted_out = db_column_int(st, 0) != 0;
 		sq_text_copy(st, 1, email, email_n);
 		f->has_email = email[0] != '\0';
-		f->has_open_case = sqlite3_column_int(st, 2) != 0;
-		f->last_invited_at = sqlite3_column_int64(st, 3);
+		f->has_open_case = db_column_int(st, 2) != 0;
+		f->last_invited_at = db_column_int64(st, 3);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return KS_OK;
 }
 
@@ -209,7 +211,7 @@ ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_
 		sq_token(unsub);
 		snprintf(msgid, sizeof msgid, "inv-%lld-%s@klantstem", (long long)ct->id, unsub);
 	}
-	sqlite3_stmt *st;
+	db_stmt *st;
 	err = sq_cprep(c,
 		      "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, employee_id,"
 		      " channel, decision, status, email, send_at, next_attempt_at, message_id,"
@@ -218,27 +220,27 @@ ks_err sq_invite_decide(ks_store *s, sq_conn *c, const model_contact *ct, store_
 		      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, ct->id);
-	sqlite3_bind_int64(st, 2, ct->customer_id);
-	sqlite3_bind_int64(st, 3, ct->touchpoint_id);
+	db_bind_int64(st, 1, ct->id);
+	db_bind_int64(st, 2, ct->customer_id);
+	db_bind_int64(st, 3, ct->touchpoint_id);
 	sq_bind_id(st, 4, ct->team_id);
 	sq_bind_id(st, 5, ct->employee_id);
-	sqlite3_bind_text(st, 6, ct->channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, invite_reason_name(out->reason), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, create ? "scheduled" : "skipped", -1, SQLITE_STATIC);
+	db_bind_text(st, 6, ct->channel, -1, DB_STATIC);
+	db_bind_text(st, 7, invite_reason_name(out->reason), -1, DB_STATIC);
+	db_bind_text(st, 8, create ? "scheduled" : "skipped", -1, DB_STATIC);
 	if (create) {
-		sqlite3_bind_text(st, 9, email, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 10, out->send_at);
-		sqlite3_bind_text(st, 11, msgid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 13, unsub, -1, SQLITE_STATIC);
+		db_bind_text(st, 9, email, -1, DB_STATIC);
+		db_bind_int64(st, 10, out->send_at);
+		db_bind_text(st, 11, msgid, -1, DB_STATIC);
+		db_bind_text(st, 13, unsub, -1, DB_STATIC);
 	}
-	sqlite3_bind_text(st, 12, create && rule.reminder_days > 0 ? "scheduled" : "none", -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_int64(st, 14, clock_now(s->clock));
+	db_bind_text(st, 12, create && rule.reminder_days > 0 ? "scheduled" : "none", -1,
+			  DB_STATIC);
+	db_bind_int64(st, 14, clock_now(s->clock));
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
-	out->invitation_id = sqlite3_last_insert_rowid(c->db);
+	out->invitation_id = db_last_insert_rowid(c->db);
 	if (!create || !s->webhooks)
 		return KS_OK;
 	/* invitation.created for SMS or app providers: queued in the same
@@ -267,15 +269,15 @@ ks_err sq_webhook_queue(ks_store *s, sq_conn *c, const char *event, json_t *payl
 	json_decref(payload);
 	if (txt == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     "INSERT INTO webhook_outbox(event, payload, next_attempt_at, created_at)"
 			     " VALUES(?1, ?2, ?3, ?3)",
 			     &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, clock_now(s->clock));
+		db_bind_text(st, 1, event, -1, DB_STATIC);
+		db_bind_text(st, 2, txt, -1, DB_STATIC);
+		db_bind_int64(st, 3, clock_now(s->clock));
 		err = sq_cstep(c, st, e);
 	}
 	free(txt);
@@ -284,14 +286,14 @@ ks_err sq_webhook_queue(ks_store *s, sq_conn *c, const char *event, json_t *payl
 
 ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, SQ_INVITE_COMPLETED, e);
+	db_stmt *st = sq_stmt(c, SQ_INVITE_COMPLETED, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	sqlite3_bind_int64(st, 1, contact_id);
-	sqlite3_bind_int64(st, 2, at);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_bind_int64(st, 1, contact_id);
+	db_bind_int64(st, 2, at);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 /* ---- the scheduler's side ---------------------------------------------------- */
@@ -299,12 +301,21 @@ ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error 
 ks_err store_invite_recover(ks_store *s, int *n, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	ks_err err = sq_exec(c,
-			     "BEGIN IMMEDIATE;"
-			     " UPDATE invitations SET status='scheduled' WHERE status='sending';"
-			     " UPDATE invitations SET reminder_status='scheduled' WHERE reminder_status='sending';",
-			     e);
-	*n = err ? 0 : sqlite3_total_changes(c->db);
+	/* Counted statement by statement: total_changes would count since the
+	 * pooled connection opened. */
+	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
+	int64_t moved = 0;
+	if (!err)
+		err = sq_exec(c, "UPDATE invitations SET status='scheduled' WHERE status='sending'", e);
+	if (!err) {
+		moved += db_changes(c->db);
+		err = sq_exec(c, "UPDATE invitations SET reminder_status='scheduled' WHERE reminder_status='sending'", e);
+	}
+	if (!err)
+		moved += db_changes(c->db);
+	if (err && !db_get_autocommit(c->db))
+		db_exec(c->db, "ROLLBACK");
+	*n = err ? 0 : (int)moved;
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	sq_release(s, c);
@@ -328,12 +339,12 @@ static const char *const sq_job_select =
 	" LEFT JOIN employees em ON em.id = i.employee_id"
 	" LEFT JOIN survey_rules r ON r.touchpoint_id = i.touchpoint_id";
 
-static void sq_job_row(sqlite3_stmt *st, bool reminder, store_invite_job *j)
+static void sq_job_row(db_stmt *st, bool reminder, store_invite_job *j)
 {
 	memset(j, 0, sizeof *j);
-	j->invitation_id = sqlite3_column_int64(st, 0);
+	j->invitation_id = db_column_int64(st, 0);
 	j->reminder = reminder;
-	j->attempts = sqlite3_column_int(st, reminder ? 2 : 1) + 1;
+	j->attempts = db_column_int(st, reminder ? 2 : 1) + 1;
 	sq_text_copy(st, 3, j->email, sizeof j->email);
 	sq_text_copy(st, 4, j->customer_name, sizeof j->customer_name);
 	sq_text_copy(st, 5, j->language, sizeof j->language);
@@ -350,17 +361,17 @@ static void sq_job_row(sqlite3_stmt *st, bool reminder, store_invite_job *j)
 			memcpy(j->message_id, "r-", 2);
 		}
 	}
-	j->survey_id = sqlite3_column_int64(st, 11);
-	j->formal = sqlite3_column_int(st, 12) != 0;
+	j->survey_id = db_column_int64(st, 11);
+	j->formal = db_column_int(st, 12) != 0;
 	sq_text_copy(st, 13, j->org_name, sizeof j->org_name);
-	j->logo = sqlite3_column_int(st, 14) != 0;
-	j->relationship = sqlite3_column_int(st, 15) != 0;
+	j->logo = db_column_int(st, 14) != 0;
+	j->relationship = db_column_int(st, 15) != 0;
 }
 
 /* Skip reminders that no longer make sense: answered, expired, opted out. */
 static ks_err sq_skip_stale_reminders(sq_conn *c, int64_t now, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     "UPDATE invitations SET reminder_status='skipped'"
 			     " WHERE reminder_status='scheduled' AND reminder_at <= ?1 AND (completed_at IS NOT NULL"
@@ -369,7 +380,7 @@ static ks_err sq_skip_stale_reminders(sq_conn *c, int64_t now, ks_error *e)
 			     &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, now);
+	db_bind_int64(st, 1, now);
 	return sq_cstep(c, st, e);
 }
 
@@ -381,22 +392,22 @@ static ks_err sq_claim_kind(sq_conn *c, int64_t now, bool reminder, store_invite
 		 reminder ? "i.reminder_status='scheduled' AND i.reminder_at <= ?1"
 			  : "i.status='scheduled' AND i.next_attempt_at <= ?1",
 		 reminder ? "i.reminder_at" : "i.next_attempt_at");
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, max - *n);
+	db_bind_int64(st, 1, now);
+	db_bind_int(st, 2, max - *n);
 	int rc;
-	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (*n < max && (rc = db_step(st)) == DB_ROW)
 		sq_job_row(st, reminder, &jobs[(*n)++]);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return KS_OK;
 }
 
 static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     j->reminder ? "UPDATE invitations SET reminder_status='sending',"
 					   " reminder_attempts=reminder_attempts+1 WHERE id=?1"
@@ -404,7 +415,7 @@ static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, ks_error *e
 			     &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, j->invitation_id);
+	db_bind_int64(st, 1, j->invitation_id);
 	return sq_cstep(c, st, e);
 }
 
@@ -447,17 +458,17 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 	sq_conn *c = sq_acquire(s);
 	invite_rule rule;
 	bool found = false;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err && outcome == STORE_SEND_OK && !j->reminder) {
-		sqlite3_stmt *tp;
+		db_stmt *tp;
 		err = sq_cprep(c, "SELECT touchpoint_id FROM invitations WHERE id=?1", &tp, e);
 		int64_t tpid = 0;
 		if (!err) {
-			sqlite3_bind_int64(tp, 1, j->invitation_id);
-			if (sqlite3_step(tp) == SQLITE_ROW)
-				tpid = sqlite3_column_int64(tp, 0);
-			sqlite3_finalize(tp);
+			db_bind_int64(tp, 1, j->invitation_id);
+			if (db_step(tp) == DB_ROW)
+				tpid = db_column_int64(tp, 0);
+			db_finalize(tp);
 			err = sq_rule_get_on(c, tpid, &rule, &found, e);
 		}
 		if (!err)
@@ -468,10 +479,10 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 				      " last_error=NULL WHERE id=?1;",
 				      &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, j->invitation_id);
-			sqlite3_bind_int64(st, 2, now);
-			sqlite3_bind_int64(st, 3, invite_expires_at(&rule, now));
-			sqlite3_bind_int64(st, 4, invite_reminder_at(&rule, now));
+			db_bind_int64(st, 1, j->invitation_id);
+			db_bind_int64(st, 2, now);
+			db_bind_int64(st, 3, invite_expires_at(&rule, now));
+			db_bind_int64(st, 4, invite_reminder_at(&rule, now));
 			err = sq_cstep(c, st, e);
 		}
 		/* The survey link lives as long as the invitation. */
@@ -481,7 +492,7 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 				      " WHERE id=(SELECT contact_id FROM invitations WHERE id=?1)",
 				      &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, j->invitation_id);
+			db_bind_int64(st, 1, j->invitation_id);
 			err = sq_cstep(c, st, e);
 		}
 	} else if (!err) {
@@ -495,13 +506,13 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 							  : "UPDATE invitations SET status='failed', last_error=?4 WHERE id=?1";
 		err = sq_cprep(c, sql, &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, j->invitation_id);
-			if (sqlite3_bind_parameter_count(st) >= 2)
-				sqlite3_bind_int64(st, 2, now);
-			if (sqlite3_bind_parameter_count(st) >= 3)
-				sqlite3_bind_int64(st, 3, sq_backoff(j->attempts));
-			if (sqlite3_bind_parameter_count(st) >= 4)
-				sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
+			db_bind_int64(st, 1, j->invitation_id);
+			if (db_bind_parameter_count(st) >= 2)
+				db_bind_int64(st, 2, now);
+			if (db_bind_parameter_count(st) >= 3)
+				db_bind_int64(st, 3, sq_backoff(j->attempts));
+			if (db_bind_parameter_count(st) >= 4)
+				db_bind_text(st, 4, detail ? detail : "", -1, DB_STATIC);
 			err = sq_cstep(c, st, e);
 		}
 	}
@@ -516,16 +527,16 @@ ks_err store_invite_record(ks_store *s, const store_invite_job *j, store_send_ou
 ks_err store_invite_opened(ks_store *s, int64_t contact_id, bool started, int64_t now, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     "UPDATE invitations SET opened_at=coalesce(opened_at, ?2),"
 			     " started_at=CASE WHEN ?3 THEN coalesce(started_at, ?2) ELSE started_at END"
 			     " WHERE contact_id=?1",
 			     &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, contact_id);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_int(st, 3, started);
+		db_bind_int64(st, 1, contact_id);
+		db_bind_int64(st, 2, now);
+		db_bind_int(st, 3, started);
 		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
@@ -534,17 +545,17 @@ ks_err store_invite_opened(ks_store *s, int64_t contact_id, bool started, int64_
 
 static ks_err sq_optout_on(sq_conn *c, int64_t customer_id, int64_t now, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "UPDATE customers SET opted_out_at=coalesce(opted_out_at, ?2) WHERE id=?1",
 			     &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, customer_id);
-	sqlite3_bind_int64(st, 2, now);
+	db_bind_int64(st, 1, customer_id);
+	db_bind_int64(st, 2, now);
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
-	if (sqlite3_changes(c->db) == 0)
+	if (db_changes(c->db) == 0)
 		return ks_fail(e, KS_ERR_NOTFOUND, "customer_id", "customer %lld not found",
 			       (long long)customer_id);
 	/* Nothing more goes out to this customer. */
@@ -557,7 +568,7 @@ static ks_err sq_optout_on(sq_conn *c, int64_t customer_id, int64_t now, ks_erro
 		      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, customer_id);
+	db_bind_int64(st, 1, customer_id);
 	return sq_cstep(c, st, e);
 }
 
@@ -566,12 +577,12 @@ static ks_err sq_optout(ks_store *s, int64_t customer_id, const char *token, int
 	sq_conn *c = sq_acquire(s);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err && token) {
-		sqlite3_stmt *st;
+		db_stmt *st;
 		err = sq_cprep(c, "SELECT customer_id FROM invitations WHERE unsubscribe_token=?1", &st, e);
 		if (!err) {
-			sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-			customer_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-			sqlite3_finalize(st);
+			db_bind_text(st, 1, token, -1, DB_STATIC);
+			customer_id = db_step(st) == DB_ROW ? db_column_int64(st, 0) : 0;
+			db_finalize(st);
 			if (customer_id == 0)
 				err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown unsubscribe link");
 		}
@@ -598,25 +609,25 @@ ks_err store_optout_customer(ks_store *s, int64_t customer_id, int64_t now, ks_e
 
 /* A keyset page of any "SELECT id, ... WHERE id > ?1 ... LIMIT ?2" whose
  * rows are turned into JSON by row_fn. */
-typedef json_t *(*sq_row_fn)(sqlite3_stmt *st);
+typedef json_t *(*sq_row_fn)(db_stmt *st);
 
-static ks_err sq_page(sq_conn *c, sqlite3_stmt *st, const store_list_query *q, sq_row_fn row_fn,
+static ks_err sq_page(sq_conn *c, db_stmt *st, const store_list_query *q, sq_row_fn row_fn,
 		      json_t **out, ks_error *e)
 {
 	json_t *items = json_array();
 	int64_t last = 0;
 	bool more = false;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((int)json_array_size(items) == q->limit) {
 			more = true;
 			break;
 		}
-		last = sqlite3_column_int64(st, 0);
+		last = db_column_int64(st, 0);
 		json_array_append_new(items, row_fn(st));
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	db_finalize(st);
+	if (rc != DB_ROW && rc != DB_DONE) {
 		json_decref(items);
 		return sq_fail(c, rc, e);
 	}
@@ -625,55 +636,55 @@ static ks_err sq_page(sq_conn *c, sqlite3_stmt *st, const store_list_query *q, s
 	return KS_OK;
 }
 
-static json_t *sq_time_json(sqlite3_stmt *st, int col)
+static json_t *sq_time_json(db_stmt *st, int col)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (db_column_type(st, col) == DB_NULL)
 		return json_null();
 	char iso[32];
-	clock_format_iso(sqlite3_column_int64(st, col), iso, sizeof iso);
+	clock_format_iso(db_column_int64(st, col), iso, sizeof iso);
 	return json_string(iso);
 }
 
-static json_t *sq_optout_row(sqlite3_stmt *st)
+static json_t *sq_optout_row(db_stmt *st)
 {
-	return json_pack("{s:I, s:s, s:o}", "customer_id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "external_id", (const char *)sqlite3_column_text(st, 1), "opted_out_at",
+	return json_pack("{s:I, s:s, s:o}", "customer_id", (json_int_t)db_column_int64(st, 0),
+			 "external_id", (const char *)db_column_text(st, 1), "opted_out_at",
 			 sq_time_json(st, 2));
 }
 
 ks_err store_optout_list(ks_store *s, const store_list_query *q, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     "SELECT id, external_id, opted_out_at FROM customers"
 			     " WHERE id > ?1 AND opted_out_at IS NOT NULL ORDER BY id LIMIT ?2",
 			     &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, q->after_id);
-		sqlite3_bind_int(st, 2, q->limit + 1);
+		db_bind_int64(st, 1, q->after_id);
+		db_bind_int(st, 2, q->limit + 1);
 		err = sq_page(c, st, q, sq_optout_row, out, e);
 	}
 	sq_release(s, c);
 	return err;
 }
 
-static json_t *sq_invitation_row(sqlite3_stmt *st)
+static json_t *sq_invitation_row(db_stmt *st)
 {
 	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:i}", "id",
-			      (json_int_t)sqlite3_column_int64(st, 0), "contact_id",
-			      (json_int_t)sqlite3_column_int64(st, 1), "customer_id",
-			      (json_int_t)sqlite3_column_int64(st, 2), "touchpoint_id",
-			      (json_int_t)sqlite3_column_int64(st, 3), "channel",
-			      (const char *)sqlite3_column_text(st, 4), "decision",
-			      (const char *)sqlite3_column_text(st, 5), "status",
-			      (const char *)sqlite3_column_text(st, 6), "attempts", sqlite3_column_int(st, 7));
+			      (json_int_t)db_column_int64(st, 0), "contact_id",
+			      (json_int_t)db_column_int64(st, 1), "customer_id",
+			      (json_int_t)db_column_int64(st, 2), "touchpoint_id",
+			      (json_int_t)db_column_int64(st, 3), "channel",
+			      (const char *)db_column_text(st, 4), "decision",
+			      (const char *)db_column_text(st, 5), "status",
+			      (const char *)db_column_text(st, 6), "attempts", db_column_int(st, 7));
 	const char *times[] = {"send_at", "sent_at", "expires_at", "reminder_at", "opened_at",
 			       "started_at", "completed_at"};
 	for (int i = 0; i < 7; i++)
 		json_object_set_new(o, times[i], sq_time_json(st, 8 + i));
-	json_object_set_new(o, "reminder_status", json_string((const char *)sqlite3_column_text(st, 15)));
-	const unsigned char *le = sqlite3_column_text(st, 16);
+	json_object_set_new(o, "reminder_status", json_string((const char *)db_column_text(st, 15)));
+	const unsigned char *le = db_column_text(st, 16);
 	json_object_set_new(o, "last_error", le ? json_string((const char *)le) : json_null());
 	return o;
 }
@@ -682,7 +693,7 @@ ks_err store_invitation_list(ks_store *s, const store_invite_filter *f, const st
 			     json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     "SELECT id, contact_id, customer_id, touchpoint_id, channel, decision, status,"
 			     " attempts, send_at, sent_at, expires_at, reminder_at, opened_at, started_at,"
@@ -692,12 +703,12 @@ ks_err store_invitation_list(ks_store *s, const store_invite_filter *f, const st
 			     " ORDER BY id LIMIT ?2",
 			     &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, q->after_id);
-		sqlite3_bind_int(st, 2, q->limit + 1);
+		db_bind_int64(st, 1, q->after_id);
+		db_bind_int(st, 2, q->limit + 1);
 		if (f->status)
-			sqlite3_bind_text(st, 3, f->status, -1, SQLITE_STATIC);
+			db_bind_text(st, 3, f->status, -1, DB_STATIC);
 		if (f->decision)
-			sqlite3_bind_text(st, 4, f->decision, -1, SQLITE_STATIC);
+			db_bind_text(st, 4, f->decision, -1, DB_STATIC);
 		sq_bind_id(st, 5, f->touchpoint_id);
 		sq_bind_id(st, 6, f->customer_id);
 		err = sq_page(c, st, q, sq_invitation_row, out, e);
@@ -763,28 +774,28 @@ static ks_err sq_funnel_count(ks_store *s, const char *g, int64_t from, int64_t 
 		 " GROUP BY k ORDER BY k",
 		 g);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		if (from)
-			sqlite3_bind_int64(st, 1, from);
+			db_bind_int64(st, 1, from);
 		if (to)
-			sqlite3_bind_int64(st, 2, to);
+			db_bind_int64(st, 2, to);
 		json_t *rows = json_array();
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			int64_t v[SQ_FUNNEL_N];
 			for (int i = 0; i < SQ_FUNNEL_N; i++)
-				v[i] = sqlite3_column_int64(st, i + 1);
-			json_t *key = sqlite3_column_type(st, 0) == SQLITE_INTEGER
-					      ? json_integer(sqlite3_column_int64(st, 0))
-				      : sqlite3_column_type(st, 0) == SQLITE_NULL
+				v[i] = db_column_int64(st, i + 1);
+			json_t *key = db_column_type(st, 0) == DB_INTEGER
+					      ? json_integer(db_column_int64(st, 0))
+				      : db_column_type(st, 0) == DB_NULL
 					      ? json_null()
-					      : json_string((const char *)sqlite3_column_text(st, 0));
+					      : json_string((const char *)db_column_text(st, 0));
 			json_array_append_new(rows, sq_funnel_row(key, v));
 		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
+		db_finalize(st);
+		if (rc != DB_DONE) {
 			json_decref(rows);
 			err = sq_fail(c, rc, e);
 		} else {
@@ -1156,7 +1167,7 @@ static ks_err sq_repr_count(ks_store *s, const char *dimension, int64_t from, in
 		 " GROUP BY cust, k ORDER BY cust, k",
 		 sq_segment_band(dimension), v);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err) {
 		sq_release(s, c);
@@ -1168,16 +1179,16 @@ static ks_err sq_repr_count(ks_store *s, const char *dimension, int64_t from, in
 	int64_t cust = 0;
 	bool cust_done = false;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		const unsigned char *label = sqlite3_column_text(st, 1);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t id = db_column_int64(st, 0);
+		const unsigned char *label = db_column_text(st, 1);
 		store_repr_row *r = sq_repr_row(out, &cap, label ? (const char *)label : "unknown");
 		if (r == NULL) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
-		int64_t n = sqlite3_column_int64(st, 2), done = sqlite3_column_int64(st, 3);
-		bool responded = sqlite3_column_int(st, 4) != 0;
+		int64_t n = db_column_int64(st, 2), done = db_column_int64(st, 3);
+		bool responded = db_column_int(st, 4) != 0;
 		r->invited_customers++;
 		r->respondents += responded;
 		r->invitations += n;
@@ -1193,11 +1204,11 @@ static ks_err sq_repr_count(ks_store *s, const char *dimension, int64_t from, in
 		cust_done = cust_done || responded;
 	}
 	out->respondents += cust_done;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory")
+	db_finalize(st);
+	if (rc != DB_DONE)
+		err = rc == DB_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory")
 					 : ks_fail(e, KS_ERR_DB, NULL, "cannot compute representativeness: %s",
-						   sqlite3_errmsg(c->db));
+						   db_errmsg(c->db));
 	sq_release(s, c);
 	if (err) {
 		store_repr_free(out);
@@ -1240,25 +1251,25 @@ ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, in
 {
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     "SELECT id, attempts, event, payload FROM webhook_outbox"
 			     " WHERE status='pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
 			     &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int(st, 2, max);
-		while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+		db_bind_int64(st, 1, now);
+		db_bind_int(st, 2, max);
+		while (*n < max && db_step(st) == DB_ROW) {
 			store_webhook_job *j = &jobs[*n];
-			j->id = sqlite3_column_int64(st, 0);
-			j->attempts = sqlite3_column_int(st, 1) + 1;
+			j->id = db_column_int64(st, 0);
+			j->attempts = db_column_int(st, 1) + 1;
 			sq_text_copy(st, 2, j->event, sizeof j->event);
-			j->payload = strdup((const char *)sqlite3_column_text(st, 3));
+			j->payload = strdup((const char *)db_column_text(st, 3));
 			if (j->payload == NULL)
 				break;
 			(*n)++;
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -1268,18 +1279,18 @@ ks_err store_webhook_record(ks_store *s, const store_webhook_job *j, bool ok, in
 			    int64_t now, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	const char *sql = ok ? "UPDATE webhook_outbox SET status='sent', attempts=?2, last_status=?3 WHERE id=?1"
 		: j->attempts >= INVITE_MAX_ATTEMPTS
 			? "UPDATE webhook_outbox SET status='failed', attempts=?2, last_status=?3 WHERE id=?1"
 			: "UPDATE webhook_outbox SET attempts=?2, last_status=?3, next_attempt_at=?4 WHERE id=?1";
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, j->id);
-		sqlite3_bind_int(st, 2, j->attempts);
-		sqlite3_bind_int(st, 3, http_status);
-		if (sqlite3_bind_parameter_count(st) >= 4)
-			sqlite3_bind_int64(st, 4, now + sq_backoff(j->attempts));
+		db_bind_int64(st, 1, j->id);
+		db_bind_int(st, 2, j->attempts);
+		db_bind_int(st, 3, http_status);
+		if (db_bind_parameter_count(st) >= 4)
+			db_bind_int64(st, 4, now + sq_backoff(j->attempts));
 		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
@@ -1292,7 +1303,7 @@ ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv
 {
 	const model_contact *ct = inv->contact;
 	bool created = inv->reason == INVITE_CREATE;
-	sqlite3_stmt *st = b->inv_stmt;
+	db_stmt *st = b->inv_stmt;
 	if (st == NULL) {
 		ks_err err = sq_cprep(b->c,
 				     "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id,"
@@ -1304,27 +1315,27 @@ ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv
 			return err;
 		st = b->inv_stmt;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	sqlite3_bind_int64(st, 1, ct->id);
-	sqlite3_bind_int64(st, 2, ct->customer_id);
-	sqlite3_bind_int64(st, 3, ct->touchpoint_id);
+	db_reset(st);
+	db_clear_bindings(st);
+	db_bind_int64(st, 1, ct->id);
+	db_bind_int64(st, 2, ct->customer_id);
+	db_bind_int64(st, 3, ct->touchpoint_id);
 	sq_bind_id(st, 4, ct->team_id);
 	sq_bind_id(st, 5, ct->employee_id);
-	sqlite3_bind_text(st, 6, ct->channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, invite_reason_name(inv->reason), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, !created ? "skipped" : inv->sent_at ? "sent" : "failed", -1, SQLITE_STATIC);
+	db_bind_text(st, 6, ct->channel, -1, DB_STATIC);
+	db_bind_text(st, 7, invite_reason_name(inv->reason), -1, DB_STATIC);
+	db_bind_text(st, 8, !created ? "skipped" : inv->sent_at ? "sent" : "failed", -1, DB_STATIC);
 	if (created)
-		sqlite3_bind_int64(st, 9, inv->sent_at ? inv->sent_at : ct->occurred_at);
-	sqlite3_bind_int(st, 10, created ? 1 : 0);
+		db_bind_int64(st, 9, inv->sent_at ? inv->sent_at : ct->occurred_at);
+	db_bind_int(st, 10, created ? 1 : 0);
 	sq_bind_id(st, 11, inv->sent_at);
 	sq_bind_id(st, 12, inv->sent_at ? inv->sent_at + 14 * 86400 : 0);
 	sq_bind_id(st, 13, inv->opened_at);
 	sq_bind_id(st, 14, inv->started_at);
 	sq_bind_id(st, 15, inv->completed_at);
-	sqlite3_bind_int64(st, 16, ct->occurred_at);
-	int rc = sqlite3_step(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(b->c, rc, e);
+	db_bind_int64(st, 16, ct->occurred_at);
+	int rc = db_step(st);
+	return rc == DB_DONE ? KS_OK : sq_fail(b->c, rc, e);
 }
 
 /* ==== the organisation's voice (issue 13, migration 014) ====================== */
@@ -1342,7 +1353,7 @@ ks_err store_voice_get(ks_store *s, store_voice *out, bool with_logo, ks_error *
 {
 	memset(out, 0, sizeof *out);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, with_logo
 			     ? "SELECT form_of_address, organisation_name, coalesce(logo_type,''), logo,"
 			       " coalesce(updated_by,0), coalesce(updated_at,0) FROM org_voice WHERE id=1"
@@ -1351,15 +1362,15 @@ ks_err store_voice_get(ks_store *s, store_voice *out, bool with_logo, ks_error *
 			       " FROM org_voice WHERE id=1",
 			     &st, e);
 	if (!err) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
 			out->formal = strcmp(sq_ctext(st, 0), "u") == 0;
 			sq_text_copy(st, 1, out->organisation_name, sizeof out->organisation_name);
 			sq_text_copy(st, 2, out->logo_type, sizeof out->logo_type);
-			int n = with_logo ? sqlite3_column_bytes(st, 3) : 0;
-			const void *blob = with_logo ? sqlite3_column_blob(st, 3) : NULL;
+			int n = with_logo ? db_column_bytes(st, 3) : 0;
+			const void *blob = with_logo ? db_column_blob(st, 3) : NULL;
 			if (!with_logo && out->logo_type[0])
-				out->logo_len = (size_t)sqlite3_column_int64(st, 3);
+				out->logo_len = (size_t)db_column_int64(st, 3);
 			if (blob && n > 0 && out->logo_type[0]) {
 				out->logo = malloc((size_t)n);
 				if (out->logo == NULL) {
@@ -1369,12 +1380,12 @@ ks_err store_voice_get(ks_store *s, store_voice *out, bool with_logo, ks_error *
 					out->logo_len = (size_t)n;
 				}
 			}
-			out->updated_by = sqlite3_column_int64(st, 4);
-			out->updated_at = sqlite3_column_int64(st, 5);
-		} else if (rc != SQLITE_DONE) {
+			out->updated_by = db_column_int64(st, 4);
+			out->updated_at = db_column_int64(st, 5);
+		} else if (rc != DB_DONE) {
 			err = sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -1385,20 +1396,20 @@ ks_err store_voice_put(ks_store *s, store_voice *v, int64_t now, ks_error *e)
 	if (v->logo_len > STORE_LOGO_MAX)
 		return ks_fail(e, KS_ERR_RANGE, "logo", "the logo is larger than %d bytes", STORE_LOGO_MAX);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "INSERT OR REPLACE INTO org_voice(id, form_of_address, organisation_name,"
 			     " logo_type, logo, updated_by, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
 			     &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, v->formal ? "u" : "je", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, v->organisation_name, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, v->formal ? "u" : "je", -1, DB_STATIC);
+		db_bind_text(st, 2, v->organisation_name, -1, DB_STATIC);
 		if (v->logo && v->logo_len && v->logo_type[0]) {
-			sqlite3_bind_text(st, 3, v->logo_type, -1, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 4, v->logo, (int)v->logo_len, SQLITE_STATIC);
+			db_bind_text(st, 3, v->logo_type, -1, DB_STATIC);
+			db_bind_blob(st, 4, v->logo, (int)v->logo_len, DB_STATIC);
 		}
 		if (v->updated_by)
-			sqlite3_bind_int64(st, 5, v->updated_by);
-		sqlite3_bind_int64(st, 6, now);
+			db_bind_int64(st, 5, v->updated_by);
+		db_bind_int64(st, 6, now);
 		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
@@ -1411,13 +1422,13 @@ void store_unsub_language(ks_store *s, const char *token, char lang[3])
 {
 	snprintf(lang, 3, "nl");
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	if (sq_cprep(c, "SELECT cu.language FROM invitations i JOIN customers cu ON cu.id = i.customer_id"
 		       " WHERE i.unsubscribe_token=?1", &st, NULL) == KS_OK) {
-		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && strcmp(sq_ctext(st, 0), "en") == 0)
+		db_bind_text(st, 1, token, -1, DB_STATIC);
+		if (db_step(st) == DB_ROW && strcmp(sq_ctext(st, 0), "en") == 0)
 			snprintf(lang, 3, "en");
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 }

@@ -24,49 +24,49 @@
 	" (SELECT count(*) FROM relationship_sample x JOIN responses r ON r.contact_id = x.contact_id"  \
 	"   WHERE x.wave_id = w.id)"
 
-static void sq_rel_row(sqlite3_stmt *st, void *elem)
+static void sq_rel_row(db_stmt *st, void *elem)
 {
 	store_rel_wave *w = elem;
 	memset(w, 0, sizeof *w);
-	w->id = sqlite3_column_int64(st, 0);
+	w->id = db_column_int64(st, 0);
 	snprintf(w->name, sizeof w->name, "%s", sq_ctext(st, 1));
-	w->survey_id = sqlite3_column_int64(st, 2);
-	w->touchpoint_id = sqlite3_column_int64(st, 3);
+	w->survey_id = db_column_int64(st, 2);
+	w->touchpoint_id = db_column_int64(st, 3);
 	snprintf(w->period, sizeof w->period, "%s", sq_ctext(st, 4));
-	w->sample_size = sqlite3_column_int64(st, 5);
+	w->sample_size = db_column_int64(st, 5);
 	snprintf(w->allocation, sizeof w->allocation, "%s", sq_ctext(st, 6));
-	w->min_per_stratum = sqlite3_column_int64(st, 7);
-	w->replace_excluded = sqlite3_column_int(st, 8) != 0;
-	w->fatigue_days = sqlite3_column_int(st, 9);
+	w->min_per_stratum = db_column_int64(st, 7);
+	w->replace_excluded = db_column_int(st, 8) != 0;
+	w->fatigue_days = db_column_int(st, 9);
 	snprintf(w->seed, sizeof w->seed, "%s", sq_ctext(st, 10));
 	snprintf(w->status, sizeof w->status, "%s", sq_ctext(st, 11));
-	w->population = sqlite3_column_int64(st, 12);
-	w->created_by = sqlite3_column_int64(st, 13);
-	w->created_at = sqlite3_column_int64(st, 14);
-	w->drawn_at = sqlite3_column_int64(st, 15);
-	w->sent_at = sqlite3_column_int64(st, 16);
-	w->closed_at = sqlite3_column_int64(st, 17);
-	w->selected = sqlite3_column_int64(st, 18);
-	w->excluded = sqlite3_column_int64(st, 19);
-	w->invited = sqlite3_column_int64(st, 20);
-	w->respondents = sqlite3_column_int64(st, 21);
+	w->population = db_column_int64(st, 12);
+	w->created_by = db_column_int64(st, 13);
+	w->created_at = db_column_int64(st, 14);
+	w->drawn_at = db_column_int64(st, 15);
+	w->sent_at = db_column_int64(st, 16);
+	w->closed_at = db_column_int64(st, 17);
+	w->selected = db_column_int64(st, 18);
+	w->excluded = db_column_int64(st, 19);
+	w->invited = db_column_int64(st, 20);
+	w->respondents = db_column_int64(st, 21);
 }
 
 static ks_err sq_rel_get_on(sq_conn *c, int64_t id, store_rel_wave *out, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_REL_COLS " FROM relationship_waves w WHERE w.id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		sq_rel_row(st, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "relationship wave %lld not found", (long long)id);
 	else
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -83,7 +83,7 @@ ks_err store_rel_wave_list(ks_store *s, store_rel_wave **out, size_t *n, ks_erro
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	void *v = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_REL_COLS " FROM relationship_waves w ORDER BY w.id DESC", &st, e);
 	if (!err)
@@ -104,22 +104,22 @@ static ks_err sq_rel_survey_check(sq_conn *c, int64_t survey_id, ks_error *e)
 }
 
 /* The editable fields, bound as ?1..?8 in this order. */
-static void sq_rel_bind_fields(sqlite3_stmt *st, const store_rel_wave *w)
+static void sq_rel_bind_fields(db_stmt *st, const store_rel_wave *w)
 {
-	sqlite3_bind_text(st, 1, w->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, w->survey_id);
-	sqlite3_bind_text(st, 3, w->period, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, w->sample_size);
-	sqlite3_bind_text(st, 5, w->allocation, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, w->min_per_stratum);
-	sqlite3_bind_int(st, 7, w->replace_excluded ? 1 : 0);
-	sqlite3_bind_int(st, 8, w->fatigue_days);
+	db_bind_text(st, 1, w->name, -1, DB_STATIC);
+	db_bind_int64(st, 2, w->survey_id);
+	db_bind_text(st, 3, w->period, -1, DB_STATIC);
+	db_bind_int64(st, 4, w->sample_size);
+	db_bind_text(st, 5, w->allocation, -1, DB_STATIC);
+	db_bind_int64(st, 6, w->min_per_stratum);
+	db_bind_int(st, 7, w->replace_excluded ? 1 : 0);
+	db_bind_int(st, 8, w->fatigue_days);
 }
 
 ks_err store_rel_wave_create(ks_store *s, store_rel_wave *w, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	int64_t now = clock_now(s->clock);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -133,11 +133,11 @@ ks_err store_rel_wave_create(ks_store *s, store_rel_wave *w, ks_error *e)
 	if (!err) {
 		sq_rel_bind_fields(st, w);
 		sq_bind_id(st, 9, w->created_by);
-		sqlite3_bind_int64(st, 10, now);
+		db_bind_int64(st, 10, now);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err) {
-		w->id = sqlite3_last_insert_rowid(c->db);
+		w->id = db_last_insert_rowid(c->db);
 		w->created_at = now;
 		snprintf(w->status, sizeof w->status, "draft");
 		err = sq_exec(c, "COMMIT", e);
@@ -150,7 +150,7 @@ ks_err store_rel_wave_update(ks_store *s, const store_rel_wave *w, const char *e
 			     ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_rel_survey_check(c, w->survey_id, e);
@@ -163,13 +163,13 @@ ks_err store_rel_wave_update(ks_store *s, const store_rel_wave *w, const char *e
 			       &st, e);
 	if (!err) {
 		sq_rel_bind_fields(st, w);
-		sqlite3_bind_text(st, 9, w->status, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 10, w->closed_at);
-		sqlite3_bind_int64(st, 11, w->id);
-		sqlite3_bind_text(st, 12, expect_status, -1, SQLITE_STATIC);
+		db_bind_text(st, 9, w->status, -1, DB_STATIC);
+		db_bind_int64(st, 10, w->closed_at);
+		db_bind_int64(st, 11, w->id);
+		db_bind_text(st, 12, expect_status, -1, DB_STATIC);
 		err = sq_cstep(c, st, e);
 	}
-	if (!err && sqlite3_changes(c->db) == 0)
+	if (!err && db_changes(c->db) == 0)
 		err = ks_fail(e, KS_ERR_CONFLICT, "status", "the wave changed meanwhile (it is no longer %s)",
 			      expect_status);
 	if (!err)
@@ -182,7 +182,7 @@ ks_err store_rel_wave_delete(ks_store *s, int64_t id, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
 	store_rel_wave w;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_rel_get_on(c, id, &w, e);
@@ -197,7 +197,7 @@ ks_err store_rel_wave_delete(ks_store *s, int64_t id, ks_error *e)
 	if (!err)
 		err = sq_cprep(c, "DELETE FROM relationship_waves WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
+		db_bind_int64(st, 1, id);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -212,12 +212,12 @@ static ks_err sq_rel_nomem(ks_error *e)
 }
 
 /* Step a reused write statement once, then reset it for the next row. */
-static ks_err sq_rel_run(sq_conn *c, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_rel_run(sq_conn *c, db_stmt *st, ks_error *e)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	int rc = db_step(st);
+	db_reset(st);
+	db_clear_bindings(st);
+	return rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 /* ---- the draw ------------------------------------------------------------------ */
@@ -380,17 +380,17 @@ static void sq_rel_rule(const store_rel_wave *w, invite_rule *r)
 	" (SELECT max(send_at) FROM invitations WHERE customer_id = cu.id AND decision = 'created'" \
 	"   AND send_at <= ?1 + 86400)"
 
-static invite_reason sq_rel_decide(sqlite3_stmt *st, int col, const invite_rule *rule, int64_t now)
+static invite_reason sq_rel_decide(db_stmt *st, int col, const invite_rule *rule, int64_t now)
 {
 	invite_facts f;
 	memset(&f, 0, sizeof f);
-	f.opted_out = sqlite3_column_int(st, col) != 0;
-	f.has_email = sqlite3_column_int(st, col + 1) != 0;
-	f.last_invited_at = sqlite3_column_int64(st, col + 2);
+	f.opted_out = db_column_int(st, col) != 0;
+	f.has_email = db_column_int(st, col + 1) != 0;
+	f.last_invited_at = db_column_int64(st, col + 2);
 	return invite_decide(rule, &f, now);
 }
 
-static bool sq_rel_add_unit(sq_rel_frame *f, sqlite3_stmt *st, const invite_rule *rule, uint64_t seed, int64_t now)
+static bool sq_rel_add_unit(sq_rel_frame *f, db_stmt *st, const invite_rule *rule, uint64_t seed, int64_t now)
 {
 	if (f->n == f->cap) {
 		size_t nc = f->cap ? f->cap * 2 : 1024;
@@ -404,7 +404,7 @@ static bool sq_rel_add_unit(sq_rel_frame *f, sqlite3_stmt *st, const invite_rule
 	if (k < 0)
 		return false;
 	sq_rel_unit *x = &f->u[f->n++];
-	x->id = sqlite3_column_int64(st, 0);
+	x->id = db_column_int64(st, 0);
 	x->stratum = (uint32_t)k;
 	x->key = rel_key(seed, x->id);
 	x->reason = (uint32_t)sq_rel_decide(st, 2, rule, now);
@@ -419,22 +419,22 @@ static ks_err sq_rel_frame_read(sq_conn *c, const store_rel_wave *w, uint64_t se
 {
 	invite_rule rule;
 	sq_rel_rule(w, &rule);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT cu.id, coalesce(cu.segment, ''), " SQ_REL_FACTS
 			      " FROM customers cu WHERE cu.erased_at IS NULL",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, now);
+	db_bind_int64(st, 1, now);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		if (!sq_rel_add_unit(f, st, &rule, seed, now))
 			break;
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW || (rc == SQLITE_DONE && !sq_rel_order(f)))
+	db_finalize(st);
+	if (rc == DB_ROW || (rc == DB_DONE && !sq_rel_order(f)))
 		return sq_rel_nomem(e);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	return rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 /* What the draw decided: per stratum its size and allocation, and the
@@ -517,7 +517,7 @@ static bool sq_rel_same(const store_rel_wave *a, const store_rel_wave *b)
 static ks_err sq_rel_write_plan(sq_conn *c, const store_rel_wave *w, const sq_rel_frame *f, const sq_rel_plan *p,
 				ks_error *e)
 {
-	sqlite3_stmt *strat = NULL, *samp = NULL;
+	db_stmt *strat = NULL, *samp = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO relationship_strata(wave_id, stratum, population, allocated)"
 			      " VALUES(?1, ?2, ?3, ?4)",
@@ -528,26 +528,26 @@ static ks_err sq_rel_write_plan(sq_conn *c, const store_rel_wave *w, const sq_re
 			       " excluded_at) VALUES(?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 IS NULL THEN NULL ELSE 'draw' END)",
 			       &samp, e);
 	for (size_t k = 0; !err && k < f->h; k++) {
-		sqlite3_bind_int64(strat, 1, w->id);
-		sqlite3_bind_text(strat, 2, f->names[k], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(strat, 3, p->pop[k]);
-		sqlite3_bind_int64(strat, 4, p->alloc[k]);
+		db_bind_int64(strat, 1, w->id);
+		db_bind_text(strat, 2, f->names[k], -1, DB_STATIC);
+		db_bind_int64(strat, 3, p->pop[k]);
+		db_bind_int64(strat, 4, p->alloc[k]);
 		err = sq_rel_run(c, strat, e);
 	}
 	for (size_t i = 0; !err && i < p->n_look; i++) {
 		const sq_rel_unit *u = &f->u[p->look[i]];
-		sqlite3_bind_int64(samp, 1, w->id);
-		sqlite3_bind_int64(samp, 2, u->id);
-		sqlite3_bind_text(samp, 3, f->names[u->stratum], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(samp, 4, (int64_t)p->rank[i]);
+		db_bind_int64(samp, 1, w->id);
+		db_bind_int64(samp, 2, u->id);
+		db_bind_text(samp, 3, f->names[u->stratum], -1, DB_STATIC);
+		db_bind_int64(samp, 4, (int64_t)p->rank[i]);
 		if (u->reason == INVITE_CREATE)
-			sqlite3_bind_null(samp, 5);
+			db_bind_null(samp, 5);
 		else
-			sqlite3_bind_text(samp, 5, invite_reason_name((invite_reason)u->reason), -1, SQLITE_STATIC);
+			db_bind_text(samp, 5, invite_reason_name((invite_reason)u->reason), -1, DB_STATIC);
 		err = sq_rel_run(c, samp, e);
 	}
-	sqlite3_finalize(strat);
-	sqlite3_finalize(samp);
+	db_finalize(strat);
+	db_finalize(samp);
 	return err;
 }
 
@@ -556,17 +556,17 @@ static ks_err sq_rel_mark_drawn(sq_conn *c, const store_rel_wave *w, uint64_t se
 {
 	char hex[17];
 	rel_seed_format(seed, hex);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "UPDATE relationship_waves SET status = 'drawn', seed = ?2, population = ?3,"
 			      " drawn_at = ?4 WHERE id = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, w->id);
-	sqlite3_bind_text(st, 2, hex, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, pop);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_int64(st, 1, w->id);
+	db_bind_text(st, 2, hex, -1, DB_TRANSIENT);
+	db_bind_int64(st, 3, pop);
+	db_bind_int64(st, 4, now);
 	return sq_cstep(c, st, e);
 }
 
@@ -637,16 +637,16 @@ static ks_err sq_rel_touchpoint(sq_conn *c, int64_t survey_id, int64_t now, int6
 			"SELECT t.journey_id FROM relationship_touchpoints r JOIN touchpoints t"
 			" ON t.id = r.touchpoint_id ORDER BY r.touchpoint_id LIMIT ?1",
 			1, &journey, e);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (!err && journey == 0) {
 		err = sq_cprep(c,
 			       "INSERT INTO journeys(name, description, created_at) VALUES('Relatieonderzoek',"
 			       " 'Relationship surveys: a random sample of all customers', ?1)",
 			       &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, now);
+			db_bind_int64(st, 1, now);
 			err = sq_cstep(c, st, e);
-			journey = sqlite3_last_insert_rowid(c->db);
+			journey = db_last_insert_rowid(c->db);
 		}
 	}
 	char open[MODEL_TOKEN_LEN + 1];
@@ -658,19 +658,19 @@ static ks_err sq_rel_touchpoint(sq_conn *c, int64_t survey_id, int64_t now, int6
 			       " VALUES(?1, 'Relatieonderzoek', 0, 0, ?2, ?3, ?4, 'onze dienstverlening', 'our service')",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, journey);
-		sqlite3_bind_int64(st, 2, survey_id);
-		sqlite3_bind_text(st, 3, open, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 4, now);
+		db_bind_int64(st, 1, journey);
+		db_bind_int64(st, 2, survey_id);
+		db_bind_text(st, 3, open, -1, DB_TRANSIENT);
+		db_bind_int64(st, 4, now);
 		err = sq_cstep(c, st, e);
-		*tp = sqlite3_last_insert_rowid(c->db);
+		*tp = db_last_insert_rowid(c->db);
 	}
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO relationship_touchpoints(touchpoint_id, survey_id) VALUES(?1, ?2);", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, *tp);
-		sqlite3_bind_int64(st, 2, survey_id);
+		db_bind_int64(st, 1, *tp);
+		db_bind_int64(st, 2, survey_id);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -679,9 +679,9 @@ static ks_err sq_rel_touchpoint(sq_conn *c, int64_t survey_id, int64_t now, int6
 			       " updated_at) VALUES(?1, ?2, 0, 0, ?3)",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, *tp);
-		sqlite3_bind_int64(st, 2, survey_id);
-		sqlite3_bind_int64(st, 3, now);
+		db_bind_int64(st, 1, *tp);
+		db_bind_int64(st, 2, survey_id);
+		db_bind_int64(st, 3, now);
 		err = sq_cstep(c, st, e);
 	}
 	return err;
@@ -691,21 +691,21 @@ static ks_err sq_rel_touchpoint(sq_conn *c, int64_t survey_id, int64_t now, int6
 static ks_err sq_rel_send_rule(sq_conn *c, const store_rel_wave *w, int64_t tp, invite_rule *r, ks_error *e)
 {
 	sq_rel_rule(w, r);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT quiet_start_hour, quiet_end_hour, expiry_days, reminder_days"
 			      " FROM survey_rules WHERE touchpoint_id = ?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, tp);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		r->quiet_start_hour = sqlite3_column_int(st, 0);
-		r->quiet_end_hour = sqlite3_column_int(st, 1);
-		r->expiry_days = sqlite3_column_int(st, 2);
-		r->reminder_days = sqlite3_column_int(st, 3);
+	db_bind_int64(st, 1, tp);
+	if (db_step(st) == DB_ROW) {
+		r->quiet_start_hour = db_column_int(st, 0);
+		r->quiet_end_hour = db_column_int(st, 1);
+		r->expiry_days = db_column_int(st, 2);
+		r->reminder_days = db_column_int(st, 3);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return KS_OK;
 }
 
@@ -716,7 +716,7 @@ typedef struct sq_rel_send_ctx {
 	invite_rule rule;
 	int64_t tp, now, send_at;
 	/* prepared once per send, reset after each row (a wave has thousands) */
-	sqlite3_stmt *contact, *invitation, *sample;
+	db_stmt *contact, *invitation, *sample;
 } sq_rel_send_ctx;
 
 static ks_err sq_rel_send_prepare(sq_rel_send_ctx *x, ks_error *e)
@@ -744,9 +744,9 @@ static ks_err sq_rel_send_prepare(sq_rel_send_ctx *x, ks_error *e)
 
 static void sq_rel_send_finalize(sq_rel_send_ctx *x)
 {
-	sqlite3_finalize(x->contact);
-	sqlite3_finalize(x->invitation);
-	sqlite3_finalize(x->sample);
+	db_finalize(x->contact);
+	db_finalize(x->invitation);
+	db_finalize(x->sample);
 	x->contact = x->invitation = x->sample = NULL;
 }
 
@@ -755,15 +755,15 @@ static ks_err sq_rel_contact(sq_rel_send_ctx *x, int64_t customer, int64_t *cont
 	sq_token(token);
 	char reason[64];
 	snprintf(reason, sizeof reason, "relationship wave %lld", (long long)x->w->id);
-	sqlite3_stmt *st = x->contact;
-	sqlite3_bind_int64(st, 1, customer);
-	sqlite3_bind_int64(st, 2, x->tp);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, x->now);
-	sqlite3_bind_text(st, 5, token, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, invite_expires_at(&x->rule, x->send_at));
+	db_stmt *st = x->contact;
+	db_bind_int64(st, 1, customer);
+	db_bind_int64(st, 2, x->tp);
+	db_bind_text(st, 3, reason, -1, DB_TRANSIENT);
+	db_bind_int64(st, 4, x->now);
+	db_bind_text(st, 5, token, -1, DB_STATIC);
+	db_bind_int64(st, 6, invite_expires_at(&x->rule, x->send_at));
 	ks_err err = sq_rel_run(x->c, st, e);
-	*contact = sqlite3_last_insert_rowid(x->c->db);
+	*contact = db_last_insert_rowid(x->c->db);
 	return err;
 }
 
@@ -774,18 +774,18 @@ static ks_err sq_rel_invitation(sq_rel_send_ctx *x, int64_t customer, int64_t co
 	sq_token(unsub);
 	snprintf(msgid, sizeof msgid, "rel-%lld-%lld-%s@klantstem", (long long)x->w->id, (long long)contact,
 		 unsub);
-	sqlite3_stmt *st = x->invitation;
-	sqlite3_bind_int64(st, 1, contact);
-	sqlite3_bind_int64(st, 2, customer);
-	sqlite3_bind_int64(st, 3, x->tp);
-	sqlite3_bind_text(st, 4, email, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, x->send_at);
-	sqlite3_bind_text(st, 6, msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, x->rule.reminder_days > 0 ? "scheduled" : "none", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, unsub, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, x->now);
+	db_stmt *st = x->invitation;
+	db_bind_int64(st, 1, contact);
+	db_bind_int64(st, 2, customer);
+	db_bind_int64(st, 3, x->tp);
+	db_bind_text(st, 4, email, -1, DB_STATIC);
+	db_bind_int64(st, 5, x->send_at);
+	db_bind_text(st, 6, msgid, -1, DB_STATIC);
+	db_bind_text(st, 7, x->rule.reminder_days > 0 ? "scheduled" : "none", -1, DB_STATIC);
+	db_bind_text(st, 8, unsub, -1, DB_STATIC);
+	db_bind_int64(st, 9, x->now);
 	ks_err err = sq_rel_run(x->c, st, e);
-	*inv = sqlite3_last_insert_rowid(x->c->db);
+	*inv = db_last_insert_rowid(x->c->db);
 	return err;
 }
 
@@ -810,15 +810,15 @@ static ks_err sq_rel_webhook(sq_rel_send_ctx *x, int64_t customer, int64_t conta
 static ks_err sq_rel_sample_set(sq_rel_send_ctx *x, int64_t customer, const char *excluded, int64_t contact,
 				int64_t inv, ks_error *e)
 {
-	sqlite3_stmt *st = x->sample;
-	sqlite3_bind_int64(st, 1, x->w->id);
-	sqlite3_bind_int64(st, 2, customer);
+	db_stmt *st = x->sample;
+	db_bind_int64(st, 1, x->w->id);
+	db_bind_int64(st, 2, customer);
 	if (excluded)
-		sqlite3_bind_text(st, 3, excluded, -1, SQLITE_STATIC);
+		db_bind_text(st, 3, excluded, -1, DB_STATIC);
 	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, contact);
-	sqlite3_bind_int64(st, 5, inv);
+		db_bind_null(st, 3);
+	db_bind_int64(st, 4, contact);
+	db_bind_int64(st, 5, inv);
 	return sq_rel_run(x->c, st, e);
 }
 
@@ -870,7 +870,7 @@ static int sq_rel_send_chunk(void)
 static ks_err sq_rel_send_chunk_run(sq_rel_send_ctx *x, int limit, size_t *n, int64_t *invited,
 				    int64_t *excluded, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	*n = 0;
 	ks_err err = sq_cprep(x->c,
 			      "SELECT cu.id, coalesce(cu.email, ''), " SQ_REL_FACTS
@@ -880,21 +880,21 @@ static ks_err sq_rel_send_chunk_run(sq_rel_send_ctx *x, int limit, size_t *n, in
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, x->now);
-	sqlite3_bind_int64(st, 2, x->w->id);
-	sqlite3_bind_int64(st, 3, limit);
+	db_bind_int64(st, 1, x->now);
+	db_bind_int64(st, 2, x->w->id);
+	db_bind_int64(st, 3, limit);
 	sq_rel_pick *v = calloc((size_t)limit, sizeof *v);
-	int rc = v ? SQLITE_DONE : SQLITE_NOMEM;
-	while (v && (rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit) {
-		v[*n].customer = sqlite3_column_int64(st, 0);
+	int rc = v ? DB_DONE : DB_NOMEM;
+	while (v && (rc = db_step(st)) == DB_ROW && *n < (size_t)limit) {
+		v[*n].customer = db_column_int64(st, 0);
 		snprintf(v[*n].email, sizeof v[*n].email, "%s", sq_ctext(st, 1));
 		v[*n].why = sq_rel_decide(st, 2, &x->rule, x->now);
 		++*n;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (!v)
 		err = sq_rel_nomem(e);
-	else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	else if (rc != DB_DONE && rc != DB_ROW)
 		err = sq_fail(x->c, rc, e);
 	if (!err && *n)
 		err = sq_rel_send_prepare(x, e);
@@ -923,12 +923,12 @@ static ks_err sq_rel_send_start(sq_rel_send_ctx *x, int64_t id, store_rel_wave *
 		err = sq_rel_send_wave(x->c, id, w, e);
 	if (!err)
 		err = sq_rel_touchpoint(x->c, w->survey_id, x->now, &x->tp, e);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(x->c, "UPDATE relationship_waves SET touchpoint_id = ?2 WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, x->tp);
+		db_bind_int64(st, 1, id);
+		db_bind_int64(st, 2, x->tp);
 		err = sq_cstep(x->c, st, e);
 	}
 	if (!err)
@@ -936,7 +936,7 @@ static ks_err sq_rel_send_start(sq_rel_send_ctx *x, int64_t id, store_rel_wave *
 	if (!err)
 		err = sq_exec(x->c, "COMMIT", e);
 	if (err)
-		sqlite3_exec(x->c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(x->c->db, "ROLLBACK");
 	x->send_at = invite_send_at(&x->rule, x->now);
 	return err;
 }
@@ -971,18 +971,18 @@ ks_err store_rel_send(ks_store *s, int64_t id, int64_t *invited, int64_t *exclud
 			err = sq_rel_send_wave(c, id, &w, e);
 		if (!err)
 			err = sq_rel_send_chunk_run(&x, chunk, &n, &inv, &exc, e);
-		sqlite3_stmt *st = NULL;
+		db_stmt *st = NULL;
 		if (!err && n == 0)
 			err = sq_cprep(c, "UPDATE relationship_waves SET status = 'sent', sent_at = ?2 WHERE id = ?1", &st, e);
 		if (!err && n == 0) {
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_int64(st, 2, x.now);
+			db_bind_int64(st, 1, id);
+			db_bind_int64(st, 2, x.now);
 			err = sq_cstep(c, st, e);
 		}
 		if (!err)
 			err = sq_exec(c, "COMMIT", e);
 		if (err)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			db_exec(c->db, "ROLLBACK");
 	}
 	if (!err)
 		err = sq_rel_send_totals(c, id, invited, excluded, e);
@@ -1021,54 +1021,54 @@ static store_rel_stratum *sq_rel_stratum(store_rel_report *r, const char *name, 
 	return x;
 }
 
-typedef ks_err (*sq_rel_row_fn)(store_rel_report *r, sqlite3_stmt *st, ks_error *e);
+typedef ks_err (*sq_rel_row_fn)(store_rel_report *r, db_stmt *st, ks_error *e);
 
 /* Run sql with ?1 = wave, ?2 = from, ?3 = to (as far as it uses them) and
  * hand each row to fn. */
 static ks_err sq_rel_each(sq_conn *c, const char *sql, int64_t wave, int64_t from, int64_t to,
 			  store_rel_report *r, sq_rel_row_fn fn, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	int np = sqlite3_bind_parameter_count(st);
-	sqlite3_bind_int64(st, 1, wave);
+	int np = db_bind_parameter_count(st);
+	db_bind_int64(st, 1, wave);
 	if (np >= 2)
-		sqlite3_bind_int64(st, 2, from);
+		db_bind_int64(st, 2, from);
 	if (np >= 3)
-		sqlite3_bind_int64(st, 3, to ? to : INT64_MAX);
+		db_bind_int64(st, 3, to ? to : INT64_MAX);
 	int rc;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (!err && (rc = db_step(st)) == DB_ROW)
 		err = fn(r, st, e);
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
-static ks_err sq_rel_frame_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_rel_frame_row(store_rel_report *r, db_stmt *st, ks_error *e)
 {
 	store_rel_stratum *x = sq_rel_stratum(r, sq_ctext(st, 0), true);
 	if (x == NULL)
 		return sq_rel_nomem(e);
 	x->in_frame = true;
-	x->population = sqlite3_column_int64(st, 1);
-	x->allocated = sqlite3_column_int64(st, 2);
-	x->selected = sqlite3_column_int64(st, 3);
-	x->fatigue = sqlite3_column_int64(st, 4);
-	x->opted_out = sqlite3_column_int64(st, 5);
-	x->no_email = sqlite3_column_int64(st, 6);
-	x->invited = sqlite3_column_int64(st, 7);
+	x->population = db_column_int64(st, 1);
+	x->allocated = db_column_int64(st, 2);
+	x->selected = db_column_int64(st, 3);
+	x->fatigue = db_column_int64(st, 4);
+	x->opted_out = db_column_int64(st, 5);
+	x->no_email = db_column_int64(st, 6);
+	x->invited = db_column_int64(st, 7);
 	return KS_OK;
 }
 
-static int sq_score(sqlite3_stmt *st, int col)
+static int sq_score(db_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int(st, col);
+	return db_column_type(st, col) == DB_NULL ? -1 : db_column_int(st, col);
 }
 
-static ks_err sq_rel_answer_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_rel_answer_row(store_rel_report *r, db_stmt *st, ks_error *e)
 {
 	store_rel_stratum *x = sq_rel_stratum(r, sq_ctext(st, 0), true);
 	if (x == NULL)
@@ -1079,27 +1079,27 @@ static ks_err sq_rel_answer_row(store_rel_report *r, sqlite3_stmt *st, ks_error 
 	return KS_OK;
 }
 
-static ks_err sq_rel_cd_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_rel_cd_row(store_rel_report *r, db_stmt *st, ks_error *e)
 {
 	metrics_counts_add(&r->cd, sq_score(st, 0), sq_score(st, 1), sq_score(st, 2));
 	(void)e;
 	return KS_OK;
 }
 
-static ks_err sq_rel_cd_once_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_rel_cd_once_row(store_rel_report *r, db_stmt *st, ks_error *e)
 {
 	metrics_counts_add(&r->cd_once, sq_score(st, 0), -1, -1);
 	(void)e;
 	return KS_OK;
 }
 
-static ks_err sq_rel_cd_seg_row(store_rel_report *r, sqlite3_stmt *st, ks_error *e)
+static ks_err sq_rel_cd_seg_row(store_rel_report *r, db_stmt *st, ks_error *e)
 {
 	store_rel_stratum *x = sq_rel_stratum(r, sq_ctext(st, 0), true);
 	if (x == NULL)
 		return sq_rel_nomem(e);
-	x->cd_invited = sqlite3_column_int64(st, 1);
-	x->cd_respondents = sqlite3_column_int64(st, 2);
+	x->cd_invited = db_column_int64(st, 1);
+	x->cd_respondents = db_column_int64(st, 2);
 	r->cd_invited += x->cd_invited;
 	r->cd_respondents += x->cd_respondents;
 	return KS_OK;
@@ -1190,7 +1190,7 @@ static void sq_rel_schedule_defaults(store_rel_schedule *o)
 static ks_err sq_rel_schedule_get_on(sq_conn *c, store_rel_schedule *o, ks_error *e)
 {
 	sq_rel_schedule_defaults(o);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT enabled, coalesce(survey_id, 0), sample_size, allocation, min_per_stratum,"
 			      " replace_excluded, fatigue_days, day_of_month, coalesce(last_period, ''),"
@@ -1199,24 +1199,24 @@ static ks_err sq_rel_schedule_get_on(sq_conn *c, store_rel_schedule *o, ks_error
 			      &st, e);
 	if (err)
 		return err;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		o->enabled = sqlite3_column_int(st, 0) != 0;
-		o->survey_id = sqlite3_column_int64(st, 1);
-		o->sample_size = sqlite3_column_int64(st, 2);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		o->enabled = db_column_int(st, 0) != 0;
+		o->survey_id = db_column_int64(st, 1);
+		o->sample_size = db_column_int64(st, 2);
 		snprintf(o->allocation, sizeof o->allocation, "%s", sq_ctext(st, 3));
-		o->min_per_stratum = sqlite3_column_int64(st, 4);
-		o->replace_excluded = sqlite3_column_int(st, 5) != 0;
-		o->fatigue_days = sqlite3_column_int(st, 6);
-		o->day_of_month = sqlite3_column_int(st, 7);
+		o->min_per_stratum = db_column_int64(st, 4);
+		o->replace_excluded = db_column_int(st, 5) != 0;
+		o->fatigue_days = db_column_int(st, 6);
+		o->day_of_month = db_column_int(st, 7);
 		snprintf(o->last_period, sizeof o->last_period, "%s", sq_ctext(st, 8));
-		o->last_wave_id = sqlite3_column_int64(st, 9);
+		o->last_wave_id = db_column_int64(st, 9);
 		snprintf(o->last_error, sizeof o->last_error, "%s", sq_ctext(st, 10));
-		o->updated_by = sqlite3_column_int64(st, 11);
-		o->updated_at = sqlite3_column_int64(st, 12);
+		o->updated_by = db_column_int64(st, 11);
+		o->updated_at = db_column_int64(st, 12);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
+	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 ks_err store_rel_schedule_get(ks_store *s, store_rel_schedule *out, ks_error *e)
@@ -1230,7 +1230,7 @@ ks_err store_rel_schedule_get(ks_store *s, store_rel_schedule *out, ks_error *e)
 ks_err store_rel_schedule_put(ks_store *s, const store_rel_schedule *in, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err && in->survey_id)
 		err = sq_rel_survey_check(c, in->survey_id, e);
@@ -1246,16 +1246,16 @@ ks_err store_rel_schedule_put(ks_store *s, const store_rel_schedule *in, ks_erro
 			       " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int(st, 1, in->enabled ? 1 : 0);
-		sqlite3_bind_int64(st, 2, in->survey_id);
-		sqlite3_bind_int64(st, 3, in->sample_size);
-		sqlite3_bind_text(st, 4, in->allocation, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, in->min_per_stratum);
-		sqlite3_bind_int(st, 6, in->replace_excluded ? 1 : 0);
-		sqlite3_bind_int(st, 7, in->fatigue_days);
-		sqlite3_bind_int(st, 8, in->day_of_month);
-		sqlite3_bind_int64(st, 9, in->updated_by);
-		sqlite3_bind_int64(st, 10, clock_now(s->clock));
+		db_bind_int(st, 1, in->enabled ? 1 : 0);
+		db_bind_int64(st, 2, in->survey_id);
+		db_bind_int64(st, 3, in->sample_size);
+		db_bind_text(st, 4, in->allocation, -1, DB_STATIC);
+		db_bind_int64(st, 5, in->min_per_stratum);
+		db_bind_int(st, 6, in->replace_excluded ? 1 : 0);
+		db_bind_int(st, 7, in->fatigue_days);
+		db_bind_int(st, 8, in->day_of_month);
+		db_bind_int64(st, 9, in->updated_by);
+		db_bind_int64(st, 10, clock_now(s->clock));
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -1269,7 +1269,7 @@ ks_err store_rel_schedule_claim(ks_store *s, const char *period, int64_t *wave_i
 	*wave_id = 0;
 	sq_conn *c = sq_acquire(s);
 	store_rel_schedule sc;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	int64_t now = clock_now(s->clock);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -1293,9 +1293,9 @@ ks_err store_rel_schedule_claim(ks_store *s, const char *period, int64_t *wave_i
 			       &st, e);
 	if (due && !err) {
 		sq_rel_bind_fields(st, &w);
-		sqlite3_bind_int64(st, 9, now);
+		db_bind_int64(st, 9, now);
 		err = sq_cstep(c, st, e);
-		*wave_id = err ? 0 : sqlite3_last_insert_rowid(c->db);
+		*wave_id = err ? 0 : db_last_insert_rowid(c->db);
 	}
 	if (due && !err)
 		err = sq_cprep(c,
@@ -1303,8 +1303,8 @@ ks_err store_rel_schedule_claim(ks_store *s, const char *period, int64_t *wave_i
 			       " WHERE id = 1",
 			       &st, e);
 	if (due && !err) {
-		sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, *wave_id);
+		db_bind_text(st, 1, period, -1, DB_STATIC);
+		db_bind_int64(st, 2, *wave_id);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -1318,10 +1318,10 @@ ks_err store_rel_schedule_claim(ks_store *s, const char *period, int64_t *wave_i
 ks_err store_rel_schedule_note(ks_store *s, const char *error, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "UPDATE relationship_schedule SET last_error = nullif(?1, '') WHERE id = 1", &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, error ? error : "", -1, SQLITE_STATIC);
+		db_bind_text(st, 1, error ? error : "", -1, DB_STATIC);
 		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);

@@ -15,16 +15,15 @@
  * them: then there is nothing to scan (the index has no attributes). */
 static ks_err sq_attr_has_table(sq_conn *c, const char *name, bool *out, ks_error *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
-				    &st, NULL);
-	if (rc != SQLITE_OK)
+	db_stmt *st;
+	int rc = db_prepare(c->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_bind_text(st, 1, name, -1, DB_STATIC);
+	rc = db_step(st);
+	*out = rc == DB_ROW;
+	db_finalize(st);
+	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 static ks_err sq_attr_run_id(sq_conn *c, int64_t *run_id, ks_error *e)
@@ -34,15 +33,15 @@ static ks_err sq_attr_run_id(sq_conn *c, int64_t *run_id, ks_error *e)
 	ks_err err = sq_attr_has_table(c, "import_runs", &has, e);
 	if (err || !has)
 		return err;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(id), 0) FROM import_runs", -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	db_stmt *st;
+	int rc = db_prepare(c->db, "SELECT coalesce(max(id), 0) FROM import_runs", &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*run_id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? KS_OK : sq_fail(c, rc, e);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*run_id = db_column_int64(st, 0);
+	db_finalize(st);
+	return rc == DB_ROW ? KS_OK : sq_fail(c, rc, e);
 }
 
 ks_err store_attr_run_id(ks_store *s, int64_t *run_id, ks_error *e)
@@ -55,9 +54,9 @@ ks_err store_attr_run_id(ks_store *s, int64_t *run_id, ks_error *e)
 
 /* 'YYYY-MM-DD' -> days since 1970-01-01; absent or unreadable -> dflt
  * (the import checks dates: an unreadable one is old data, read as open). */
-static int32_t sq_attr_day(sqlite3_stmt *st, int col, int32_t dflt)
+static int32_t sq_attr_day(db_stmt *st, int col, int32_t dflt)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const unsigned char *t = db_column_text(st, col);
 	int y, m, d;
 	char tail;
 	if (t == NULL || sscanf((const char *)t, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 ||
@@ -66,9 +65,9 @@ static int32_t sq_attr_day(sqlite3_stmt *st, int col, int32_t dflt)
 	return (int32_t)clock_days_from_civil(y, m, d);
 }
 
-static const char *sq_attr_text(sqlite3_stmt *st, int col)
+static const char *sq_attr_text(db_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const unsigned char *t = db_column_text(st, col);
 	return t ? (const char *)t : "";
 }
 
@@ -76,55 +75,55 @@ static const char *sq_attr_text(sqlite3_stmt *st, int col)
 static ks_err sq_attr_pass(sq_conn *c, const char *sql, store_attr_kind kind, const store_attr_sink *k,
 			   ks_error *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
 	store_attr_row r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		memset(&r, 0, sizeof r);
 		r.kind = kind;
 		switch (kind) {
 		case STORE_ATTR_PRODUCT:
-			r.product_id = sqlite3_column_int64(st, 0);
+			r.product_id = db_column_int64(st, 0);
 			r.text = sq_attr_text(st, 1);
 			break;
 		case STORE_ATTR_KEY:
 			r.key = sq_attr_text(st, 0);
-			r.count = sqlite3_column_int64(st, 1);
+			r.count = db_column_int64(st, 1);
 			break;
 		case STORE_ATTR_VALUE:
 			r.key = sq_attr_text(st, 0);
 			r.text = sq_attr_text(st, 1);
-			r.count = sqlite3_column_int64(st, 2);
+			r.count = db_column_int64(st, 2);
 			break;
 		case STORE_ATTR_CUSTOMER:
-			r.customer_id = sqlite3_column_int64(st, 0);
+			r.customer_id = db_column_int64(st, 0);
 			r.key = sq_attr_text(st, 1);
 			r.text = sq_attr_text(st, 2);
 			break;
 		case STORE_ATTR_HOLDING:
-			r.customer_id = sqlite3_column_int64(st, 0);
-			r.product_id = sqlite3_column_int64(st, 1);
+			r.customer_id = db_column_int64(st, 0);
+			r.product_id = db_column_int64(st, 1);
 			r.since_day = sq_attr_day(st, 2, INT32_MIN);
 			r.until_day = sq_attr_day(st, 3, INT32_MAX);
 			break;
 		case STORE_ATTR_EVENT: {
-			r.customer_id = sqlite3_column_int64(st, 0);
+			r.customer_id = db_column_int64(st, 0);
 			const char *kd = sq_attr_text(st, 1);
 			r.event = strcmp(kd, "login") == 0 ? STORE_ATTR_LOGIN
 				: strcmp(kd, "newsletter_subscribed") == 0 ? STORE_ATTR_SUBSCRIBED : STORE_ATTR_UNSUBSCRIBED;
-			r.at = sqlite3_column_int64(st, 2);
+			r.at = db_column_int64(st, 2);
 			break;
 		}
 		}
 		if (!k->row(k->arg, &r)) {
-			sqlite3_finalize(st);
+			db_finalize(st);
 			return ks_fail(e, KS_ERR_NOMEM, NULL, "analytics index: out of memory reading attributes");
 		}
 	}
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	return err;
 }
 

@@ -147,26 +147,26 @@ static json_t *sq_ref_json(int64_t id, const unsigned char *name)
 	return json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", name ? (const char *)name : "");
 }
 
-static json_t *sq_verbatim_row(sqlite3_stmt *st)
+static json_t *sq_verbatim_row(db_stmt *st)
 {
 	char when[32];
-	clock_format_iso(sqlite3_column_int64(st, 5), when, sizeof when);
-	bool has_nps = sqlite3_column_type(st, 2) != SQLITE_NULL;
-	bool has_grade = sqlite3_column_type(st, 3) != SQLITE_NULL;
-	int nps = sqlite3_column_int(st, 2);
-	const unsigned char *text = sqlite3_column_text(st, 1);
-	const unsigned char *lang = sqlite3_column_text(st, 4);
+	clock_format_iso(db_column_int64(st, 5), when, sizeof when);
+	bool has_nps = db_column_type(st, 2) != DB_NULL;
+	bool has_grade = db_column_type(st, 3) != DB_NULL;
+	int nps = db_column_int(st, 2);
+	const unsigned char *text = db_column_text(st, 1);
+	const unsigned char *lang = db_column_text(st, 4);
 	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o}",
-			 "response_id", (json_int_t)sqlite3_column_int64(st, 0),
+			 "response_id", (json_int_t)db_column_int64(st, 0),
 			 "text", text ? (const char *)text : "",
 			 "nps", has_nps ? json_integer(nps) : json_null(),
-			 "grade", has_grade ? json_integer(sqlite3_column_int(st, 3)) : json_null(),
+			 "grade", has_grade ? json_integer(db_column_int(st, 3)) : json_null(),
 			 "band", has_nps ? json_string(sq_band_name(nps)) : json_null(),
 			 "language", lang ? (const char *)lang : "",
 			 "received_at", when,
-			 "touchpoint", sq_ref_json(sqlite3_column_int64(st, 6), sqlite3_column_text(st, 7)),
-			 "team", sq_ref_json(sqlite3_column_int64(st, 8), sqlite3_column_text(st, 9)),
-			 "employee", sq_ref_json(sqlite3_column_int64(st, 10), sqlite3_column_text(st, 11)));
+			 "touchpoint", sq_ref_json(db_column_int64(st, 6), db_column_text(st, 7)),
+			 "team", sq_ref_json(db_column_int64(st, 8), db_column_text(st, 9)),
+			 "employee", sq_ref_json(db_column_int64(st, 10), db_column_text(st, 11)));
 }
 
 static void sq_band_range(store_band b, int *lo, int *hi)
@@ -200,7 +200,7 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	int lo, hi;
 	sq_band_range(q->band, &lo, &hi);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	const char *sql = search ? (by_time ? sq_verbatim_fts_time_sql : sq_verbatim_fts_sql)
 				 : by_time ? sq_wall_sql : sq_verbatim_sql;
 	ks_err err = sq_cprep(c, sql, &st, e);
@@ -209,32 +209,32 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 		return err;
 	}
 	if (search)
-		sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, q->team_id);
-	sqlite3_bind_int64(st, 3, q->employee_id);
-	sqlite3_bind_int64(st, 4, q->touchpoint_id);
-	sqlite3_bind_text(st, 5, q->language, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, q->from);
-	sqlite3_bind_int64(st, 7, q->to);
-	sqlite3_bind_int(st, 8, lo);
-	sqlite3_bind_int(st, 9, hi);
+		db_bind_text(st, 1, fts, -1, DB_STATIC);
+	db_bind_int64(st, 2, q->team_id);
+	db_bind_int64(st, 3, q->employee_id);
+	db_bind_int64(st, 4, q->touchpoint_id);
+	db_bind_text(st, 5, q->language, -1, DB_STATIC);
+	db_bind_int64(st, 6, q->from);
+	db_bind_int64(st, 7, q->to);
+	db_bind_int(st, 8, lo);
+	db_bind_int(st, 9, hi);
 	/* issue 16 H3/H7: the merged list pages by its cursor (?14..?16) */
 	bool keyed = q->source == STORE_VSRC_ALL;
-	sqlite3_bind_int64(st, 10, keyed ? 0 : q->before_id);
+	db_bind_int64(st, 10, keyed ? 0 : q->before_id);
 	if (keyed && q->after.id) {
-		sqlite3_bind_int64(st, 14, q->after.t);
-		sqlite3_bind_int(st, 15, q->after.answer ? 1 : 0);
-		sqlite3_bind_int64(st, 16, q->after.id);
+		db_bind_int64(st, 14, q->after.t);
+		db_bind_int(st, 15, q->after.answer ? 1 : 0);
+		db_bind_int64(st, 16, q->after.id);
 	}
-	sqlite3_bind_int(st, 11, limit + 1);
+	db_bind_int(st, 11, limit + 1);
 	if (q->theme) /* text (issue 14) */
-		sqlite3_bind_text(st, 12, q->theme, -1, SQLITE_STATIC);
+		db_bind_text(st, 12, q->theme, -1, DB_STATIC);
 	if (q->sentiment)
-		sqlite3_bind_text(st, 13, q->sentiment, -1, SQLITE_STATIC);
+		db_bind_text(st, 13, q->sentiment, -1, DB_STATIC);
 	json_t *arr = json_array();
 	int rc, n = 0;
 	*more = false;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (n == limit) {
 			*more = true;
 			continue;
@@ -242,16 +242,16 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 		json_t *row = sq_verbatim_row(st);
 		/* text (issue 14): the explorer's items carry their analysis */
 		if (row && q->with_analysis)
-			json_object_set_new(row, "analysis", sq_text_json(c, sqlite3_column_int64(st, 0)));
+			json_object_set_new(row, "analysis", sq_text_json(c, db_column_int64(st, 0)));
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 		n++;
 	}
-	if (rc != SQLITE_DONE)
-		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	if (rc != DB_DONE)
+		err = rc == DB_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(arr);
@@ -351,19 +351,19 @@ static void sq_verbatim_mark_survey(json_t *items)
 static ks_err sq_verbatim_times(ks_store *s, json_t *items, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT received_at FROM responses WHERE id = ?1", &st, e);
 	size_t i;
 	json_t *it;
 	json_array_foreach(items, i, it) {
 		if (err)
 			break;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(it, "response_id")));
-		if (sqlite3_step(st) == SQLITE_ROW)
-			json_object_set_new(it, "at_unix", json_integer(sqlite3_column_int64(st, 0)));
+		db_reset(st);
+		db_bind_int64(st, 1, json_integer_value(json_object_get(it, "response_id")));
+		if (db_step(st) == DB_ROW)
+			json_object_set_new(it, "at_unix", json_integer(db_column_int64(st, 0)));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }
@@ -436,23 +436,23 @@ ks_err store_wall(ks_store *s, int64_t team_id, bool fame, int64_t from, int64_t
 
 /* ---- goals --------------------------------------------------------------------- */
 
-static void sq_goal_row(sqlite3_stmt *st, store_goal *g);
+static void sq_goal_row(db_stmt *st, store_goal *g);
 
-static void sq_goal_elem(sqlite3_stmt *st, void *elem)
+static void sq_goal_elem(db_stmt *st, void *elem)
 {
 	sq_goal_row(st, elem);
 }
 
-static void sq_goal_row(sqlite3_stmt *st, store_goal *g)
+static void sq_goal_row(db_stmt *st, store_goal *g)
 {
 	memset(g, 0, sizeof *g);
-	g->team_id = sqlite3_column_int64(st, 0);
-	const unsigned char *p = sqlite3_column_text(st, 1), *m = sqlite3_column_text(st, 2);
+	g->team_id = db_column_int64(st, 0);
+	const unsigned char *p = db_column_text(st, 1), *m = db_column_text(st, 2);
 	snprintf(g->period, sizeof g->period, "%s", p ? (const char *)p : "");
 	snprintf(g->metric, sizeof g->metric, "%s", m ? (const char *)m : "");
-	g->target = sqlite3_column_double(st, 3);
-	g->set_by = sqlite3_column_int64(st, 4);
-	g->updated_at = sqlite3_column_int64(st, 5);
+	g->target = db_column_double(st, 3);
+	g->set_by = db_column_int64(st, 4);
+	g->updated_at = db_column_int64(st, 5);
 }
 
 #define SQ_GOAL_COLS "team_id, period, metric, target, coalesce(set_by, 0), updated_at"
@@ -461,7 +461,7 @@ ks_err store_goal_put(ks_store *s, store_goal *g, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
 	bool found = false;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	g->updated_at = clock_now(s->clock);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -476,12 +476,12 @@ ks_err store_goal_put(ks_store *s, store_goal *g, ks_error *e)
 			       " set_by = excluded.set_by, updated_at = excluded.updated_at",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, g->team_id);
-		sqlite3_bind_text(st, 2, g->period, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, g->metric, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 4, g->target);
+		db_bind_int64(st, 1, g->team_id);
+		db_bind_text(st, 2, g->period, -1, DB_STATIC);
+		db_bind_text(st, 3, g->metric, -1, DB_STATIC);
+		db_bind_double(st, 4, g->target);
 		sq_bind_id(st, 5, g->set_by);
-		sqlite3_bind_int64(st, 6, g->updated_at);
+		db_bind_int64(st, 6, g->updated_at);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -494,21 +494,21 @@ ks_err store_goal_get(ks_store *s, int64_t team_id, const char *period, const ch
 		      store_goal *out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals"
 				 " WHERE team_id = ?1 AND period = ?2 AND metric = ?3", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, team_id);
-		sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		db_bind_int64(st, 1, team_id);
+		db_bind_text(st, 2, period, -1, DB_STATIC);
+		db_bind_text(st, 3, metric, -1, DB_STATIC);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
 			sq_goal_row(st, out);
-		else if (rc == SQLITE_DONE)
+		else if (rc == DB_DONE)
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "no such goal");
 		else
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -519,14 +519,14 @@ ks_err store_goal_list(ks_store *s, int64_t team_id, store_goal **out, size_t *n
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT " SQ_GOAL_COLS " FROM team_goals WHERE team_id = ?1"
 				 " ORDER BY period, metric", &st, e);
 	if (err) {
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, team_id);
+	db_bind_int64(st, 1, team_id);
 	void *v = NULL;
 	err = sq_collect(c, st, sizeof(store_goal), sq_goal_elem, 0, &v, n, NULL, e);
 	sq_release(s, c);
@@ -540,15 +540,15 @@ ks_err store_goal_list(ks_store *s, int64_t team_id, store_goal **out, size_t *n
 /* The kind of a unit ("" when it does not exist). */
 static ks_err sq_unit_kind(sq_conn *c, int64_t id, char *kind, size_t n, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, SQ_TEAM_KIND, e);
+	db_stmt *st = sq_stmt(c, SQ_TEAM_KIND, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	const unsigned char *k = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	const unsigned char *k = rc == DB_ROW ? db_column_text(st, 0) : NULL;
 	snprintf(kind, n, "%s", k ? (const char *)k : "");
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 ks_err store_team_settings_get(ks_store *s, int64_t team_id, store_team_settings *out, ks_error *e)
@@ -556,24 +556,24 @@ ks_err store_team_settings_get(ks_store *s, int64_t team_id, store_team_settings
 	memset(out, 0, sizeof *out);
 	out->team_id = team_id;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT (SELECT count(*) FROM org_units WHERE id = ?1),"
 			      " (SELECT share_colleague_scores FROM team_settings WHERE team_id = ?1),"
 			      " (SELECT updated_at FROM team_settings WHERE team_id = ?1)",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, team_id);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
+		db_bind_int64(st, 1, team_id);
+		int rc = db_step(st);
+		if (rc != DB_ROW) {
 			err = sq_fail(c, rc, e);
-		} else if (sqlite3_column_int(st, 0) == 0) {
+		} else if (db_column_int(st, 0) == 0) {
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "unit %lld not found", (long long)team_id);
 		} else {
-			out->share_colleague_scores = sqlite3_column_int(st, 1) != 0;
-			out->updated_at = sqlite3_column_int64(st, 2);
+			out->share_colleague_scores = db_column_int(st, 1) != 0;
+			out->updated_at = db_column_int64(st, 2);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -583,7 +583,7 @@ ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
 	char kind[16];
-	sqlite3_stmt *st;
+	db_stmt *st;
 	t->updated_at = clock_now(s->clock);
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
@@ -600,9 +600,9 @@ ks_err store_team_settings_put(ks_store *s, store_team_settings *t, ks_error *e)
 			       " updated_at = excluded.updated_at",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, t->team_id);
-		sqlite3_bind_int(st, 2, t->share_colleague_scores ? 1 : 0);
-		sqlite3_bind_int64(st, 3, t->updated_at);
+		db_bind_int64(st, 1, t->team_id);
+		db_bind_int(st, 2, t->share_colleague_scores ? 1 : 0);
+		db_bind_int64(st, 3, t->updated_at);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -642,24 +642,24 @@ ks_err store_org_settings_get(ks_store *s, store_org_settings *out, ks_error *e)
 	memset(out, 0, sizeof *out);
 	out->verbatim_detail = STORE_DETAIL_BAND;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT verbatim_detail, coalesce(updated_by, 0), coalesce(updated_at, 0)"
 			      " FROM org_settings WHERE id = 1",
 			      &st, e);
 	if (!err) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			const char *d = (const char *)sqlite3_column_text(st, 0);
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
+			const char *d = (const char *)db_column_text(st, 0);
 			if (!store_verbatim_detail_parse(d, &out->verbatim_detail))
 				err = ks_fail(e, KS_ERR_INTERNAL, NULL, "stored verbatim_detail %s is unknown",
 					      d ? d : "(null)");
-			out->updated_by = sqlite3_column_int64(st, 1);
-			out->updated_at = sqlite3_column_int64(st, 2);
-		} else if (rc != SQLITE_DONE) {
+			out->updated_by = db_column_int64(st, 1);
+			out->updated_at = db_column_int64(st, 2);
+		} else if (rc != DB_DONE) {
 			err = sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -668,7 +668,7 @@ ks_err store_org_settings_get(ks_store *s, store_org_settings *out, ks_error *e)
 ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	o->updated_at = clock_now(s->clock);
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO org_settings(id, verbatim_detail, updated_by, updated_at)"
@@ -677,9 +677,9 @@ ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
 			      " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, store_verbatim_detail_name(o->verbatim_detail), -1, SQLITE_STATIC);
+		db_bind_text(st, 1, store_verbatim_detail_name(o->verbatim_detail), -1, DB_STATIC);
 		sq_bind_id(st, 2, o->updated_by);
-		sqlite3_bind_int64(st, 3, o->updated_at);
+		db_bind_int64(st, 3, o->updated_at);
 		err = sq_cstep(c, st, e);
 	}
 	sq_release(s, c);
@@ -697,24 +697,24 @@ ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employ
 			       int *nps, bool *has_text, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT coalesce(employee_id, 0), coalesce(team_id, 0), coalesce(nps, -1),"
 				 " open_text IS NOT NULL AND open_text <> '' FROM responses WHERE id = ?1",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, response_id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*employee_id = sqlite3_column_int64(st, 0);
-			*team_id = sqlite3_column_int64(st, 1);
-			*nps = sqlite3_column_int(st, 2);
-			*has_text = sqlite3_column_int(st, 3) != 0;
-		} else if (rc == SQLITE_DONE) {
+		db_bind_int64(st, 1, response_id);
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
+			*employee_id = db_column_int64(st, 0);
+			*team_id = db_column_int64(st, 1);
+			*nps = db_column_int(st, 2);
+			*has_text = db_column_int(st, 3) != 0;
+		} else if (rc == DB_DONE) {
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "response %lld not found", (long long)response_id);
 		} else {
 			err = sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -727,16 +727,16 @@ ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employ
 	" FROM compliments k JOIN responses r ON r.id = k.response_id"                            \
 	" LEFT JOIN users u ON u.id = k.from_user_id"
 
-static json_t *sq_compliment_row(sqlite3_stmt *st)
+static json_t *sq_compliment_row(db_stmt *st)
 {
 	return json_pack("{s:I, s:I, s:s, s:o, s:{s:I, s:s}, s:o, s:o, s:s}",
-			 "id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "response_id", (json_int_t)sqlite3_column_int64(st, 1),
+			 "id", (json_int_t)db_column_int64(st, 0),
+			 "response_id", (json_int_t)db_column_int64(st, 1),
 			 "text", sq_ctext(st, 2),
-			 "received_at", sq_iso_or_null(sqlite3_column_int64(st, 3)),
-			 "from", "id", (json_int_t)sqlite3_column_int64(st, 4), "name", sq_ctext(st, 5),
+			 "received_at", sq_iso_or_null(db_column_int64(st, 3)),
+			 "from", "id", (json_int_t)db_column_int64(st, 4), "name", sq_ctext(st, 5),
 			 "note", sq_opt_text(st, 6),
-			 "created_at", sq_iso_or_null(sqlite3_column_int64(st, 7)),
+			 "created_at", sq_iso_or_null(db_column_int64(st, 7)),
 			 "mail_status", sq_ctext(st, 8));
 }
 
@@ -744,19 +744,19 @@ static json_t *sq_compliment_row(sqlite3_stmt *st)
 static ks_err sq_compliment_query(sq_conn *c, const char *sql, int64_t arg, int limit, json_t **out,
 				  ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, arg);
-	sqlite3_bind_int(st, 2, limit);
+	db_bind_int64(st, 1, arg);
+	db_bind_int(st, 2, limit);
 	json_t *arr = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		json_array_append_new(arr, sq_compliment_row(st));
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (err)
 		json_decref(arr);
 	else
@@ -782,7 +782,7 @@ static ks_err sq_compliment_insert(sq_conn *c, int64_t response_id, int64_t empl
 {
 	char tok[MODEL_TOKEN_LEN + 1];
 	sq_token(tok);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "WITH a(email, lang) AS (SELECT coalesce(nullif(em.email, ''),"
 			      "  (SELECT u.email FROM users u WHERE u.employee_id = em.id AND u.disabled = 0"
@@ -798,19 +798,19 @@ static ks_err sq_compliment_insert(sq_conn *c, int64_t response_id, int64_t empl
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, response_id);
-	sqlite3_bind_int64(st, 2, employee_id);
-	sqlite3_bind_int64(st, 3, from);
-	sqlite3_bind_text(st, 4, note ? note : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_text(st, 6, tok, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT)
+	db_bind_int64(st, 1, response_id);
+	db_bind_int64(st, 2, employee_id);
+	db_bind_int64(st, 3, from);
+	db_bind_text(st, 4, note ? note : "", -1, DB_STATIC);
+	db_bind_int64(st, 5, now);
+	db_bind_text(st, 6, tok, -1, DB_TRANSIENT);
+	int rc = db_step(st);
+	db_finalize(st);
+	if (rc == DB_CONSTRAINT)
 		return ks_fail(e, KS_ERR_CONFLICT, "response_id", "you already sent a compliment on this answer");
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return sq_fail(c, rc, e);
-	if (sqlite3_changes(c->db) != 1)
+	if (db_changes(c->db) != 1)
 		return ks_fail(e, KS_ERR_REF, "employee_id", "employee %lld not found", (long long)employee_id);
 	return KS_OK;
 }
@@ -822,7 +822,7 @@ ks_err store_compliment_create(ks_store *s, int64_t response_id, int64_t employe
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_compliment_insert(c, response_id, employee_id, from_user_id, note, now, e);
-	int64_t id = err ? 0 : sqlite3_last_insert_rowid(c->db);
+	int64_t id = err ? 0 : db_last_insert_rowid(c->db);
 	json_t *rows = NULL;
 	if (!err)
 		err = sq_compliment_query(c, SQ_COMPLIMENT_SELECT " WHERE k.id = ?1 LIMIT ?2", id, 1, &rows, e);
@@ -844,13 +844,13 @@ ks_err store_compliment_create(ks_store *s, int64_t response_id, int64_t employe
 	"coalesce(nullif(em.email, ''), (SELECT u2.email FROM users u2 WHERE u2.employee_id = k.employee_id" \
 	" AND u2.disabled = 0 ORDER BY u2.id LIMIT 1))"
 
-static void sq_compliment_job_row(sqlite3_stmt *st, store_compliment_job *j)
+static void sq_compliment_job_row(db_stmt *st, store_compliment_job *j)
 {
 	memset(j, 0, sizeof *j);
-	j->id = sqlite3_column_int64(st, 0);
+	j->id = db_column_int64(st, 0);
 	snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 1));
 	snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 2));
-	j->attempts = sqlite3_column_int(st, 3) + 1;
+	j->attempts = db_column_int(st, 3) + 1;
 	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 4));
 	/* first names are taken up to 500 bytes: cut at a character boundary,
 	 * or the mail check refuses the mail */
@@ -865,7 +865,7 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 {
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_cprep(c,
@@ -880,15 +880,15 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 			       " ORDER BY k.next_attempt_at, k.id LIMIT ?2",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int(st, 2, max);
-		sqlite3_bind_int(st, 3, SQ_COMPLIMENT_RECLAIM_S);
-		int rc = SQLITE_DONE;
-		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		db_bind_int64(st, 1, now);
+		db_bind_int(st, 2, max);
+		db_bind_int(st, 3, SQ_COMPLIMENT_RECLAIM_S);
+		int rc = DB_DONE;
+		while (*n < max && (rc = db_step(st)) == DB_ROW)
 			sq_compliment_job_row(st, &jobs[(*n)++]);
-		if (*n < max && rc != SQLITE_DONE)
+		if (*n < max && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	for (int i = 0; !err && i < *n; i++)
 		err = sq_outbox_mark_sending(c, &sq_compliment_mails, jobs[i].id, jobs[i].attempts, now, e);
@@ -913,7 +913,7 @@ ks_err store_employee_drivers(ks_store *s, int64_t employee_id, int64_t from, in
 	*out = NULL;
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "SELECT d.aspect, r.received_at, d.score FROM response_drivers d"
 			      " JOIN responses r ON r.id = d.response_id"
@@ -921,12 +921,12 @@ ks_err store_employee_drivers(ks_store *s, int64_t employee_id, int64_t from, in
 			      " ORDER BY d.aspect, r.received_at",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, employee_id);
-		sqlite3_bind_int64(st, 2, from);
-		sqlite3_bind_int64(st, 3, to);
+		db_bind_int64(st, 1, employee_id);
+		db_bind_int64(st, 2, from);
+		db_bind_int64(st, 3, to);
 		size_t cap = 0;
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			if (*n == cap) {
 				size_t ncap = cap ? cap * 2 : 64;
 				store_driver_score *p = realloc(*out, ncap * sizeof *p);
@@ -939,12 +939,12 @@ ks_err store_employee_drivers(ks_store *s, int64_t employee_id, int64_t from, in
 			}
 			store_driver_score *d = &(*out)[(*n)++];
 			snprintf(d->aspect, sizeof d->aspect, "%s", sq_ctext(st, 0));
-			d->at = sqlite3_column_int64(st, 1);
-			d->score = sqlite3_column_int(st, 2);
+			d->at = db_column_int64(st, 1);
+			d->score = db_column_int(st, 2);
 		}
-		if (!err && rc != SQLITE_DONE)
+		if (!err && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	if (err) {

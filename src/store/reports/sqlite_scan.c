@@ -15,17 +15,17 @@ void store_set_commit_hook(ks_store *s, store_commit_fn fn, void *arg)
 /* At a character boundary: a segment, city or name longer than its buffer
  * (names are taken up to 500 bytes) cut inside a character is no JSON
  * string, and the group would drop out of /metrics. */
-static void sq_copy(sqlite3_stmt *st, int col, char *out, size_t n)
+static void sq_copy(db_stmt *st, int col, char *out, size_t n)
 {
-	utf8_copy(out, n, (const char *)sqlite3_column_text(st, col));
+	utf8_copy(out, n, (const char *)db_column_text(st, col));
 }
 
 /* Copy a short text column without snprintf: this runs for every row of a
  * start-up scan (millions). */
-static void sq_copy_short(sqlite3_stmt *st, int col, char *out, size_t n)
+static void sq_copy_short(db_stmt *st, int col, char *out, size_t n)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	const unsigned char *t = db_column_text(st, col);
+	size_t len = t ? (size_t)db_column_bytes(st, col) : 0;
 	if (len >= n)
 		len = n - 1;
 	if (len)
@@ -33,52 +33,51 @@ static void sq_copy_short(sqlite3_stmt *st, int col, char *out, size_t n)
 	out[len] = '\0';
 }
 
-static int sq_score(sqlite3_stmt *st, int col)
+static int sq_score(db_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int(st, col);
+	return db_column_type(st, col) == DB_NULL ? -1 : db_column_int(st, col);
 }
 
 ks_err store_scan_responses(ks_store *s, int64_t after_id, store_response_fn fn, void *arg,
 			    ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "SELECT id, coalesce(customer_id,0), coalesce(employee_id,0),"
 				    " coalesce(team_id,0), coalesce(touchpoint_id,0), coalesce(channel,''),"
 				    " language, nps, grade, ces, received_at, coalesce(contact_id,0)"
-				    " FROM responses WHERE id > ?1 ORDER BY id",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+				    " FROM responses WHERE id > ?1 ORDER BY id", &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, after_id);
+	db_bind_int64(st, 1, after_id);
 	/* One struct for all rows, initialised once: only the fields below
 	 * change from row to row (drivers and open text stay empty). */
 	model_response r;
 	model_response_init(&r);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(st, 0);
-		r.customer_id = sqlite3_column_int64(st, 1);
-		r.employee_id = sqlite3_column_int64(st, 2);
-		r.team_id = sqlite3_column_int64(st, 3);
-		r.touchpoint_id = sqlite3_column_int64(st, 4);
+	while ((rc = db_step(st)) == DB_ROW) {
+		r.id = db_column_int64(st, 0);
+		r.customer_id = db_column_int64(st, 1);
+		r.employee_id = db_column_int64(st, 2);
+		r.team_id = db_column_int64(st, 3);
+		r.touchpoint_id = db_column_int64(st, 4);
 		sq_copy_short(st, 5, r.channel, sizeof r.channel);
 		sq_copy_short(st, 6, r.language, sizeof r.language);
 		r.nps = sq_score(st, 7);
 		r.grade = sq_score(st, 8);
 		r.ces = sq_score(st, 9);
-		r.received_at = sqlite3_column_int64(st, 10);
-		r.contact_id = sqlite3_column_int64(st, 11);
+		r.received_at = db_column_int64(st, 10);
+		r.contact_id = db_column_int64(st, 11);
 		if (!fn(arg, &r)) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }
@@ -86,31 +85,30 @@ ks_err store_scan_responses(ks_store *s, int64_t after_id, store_response_fn fn,
 ks_err store_scan_customers(ks_store *s, int64_t only_id, store_customer_fn fn, void *arg, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "SELECT id, language, coalesce(segment,''), coalesce(city,''),"
 				    " coalesce(birth_year,0), coalesce(CAST(substr(customer_since,1,4) AS INTEGER),0)"
-				    " FROM customers WHERE ?1 = 0 OR id = ?1 ORDER BY id",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+				    " FROM customers WHERE ?1 = 0 OR id = ?1 ORDER BY id", &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, only_id);
+	db_bind_int64(st, 1, only_id);
 	store_customer_attrs a;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		memset(&a, 0, sizeof a);
-		a.id = sqlite3_column_int64(st, 0);
+		a.id = db_column_int64(st, 0);
 		sq_copy(st, 1, a.language, sizeof a.language);
 		sq_copy(st, 2, a.segment, sizeof a.segment);
 		sq_copy(st, 3, a.city, sizeof a.city);
-		a.birth_year = sqlite3_column_int(st, 4);
-		a.since_year = sqlite3_column_int(st, 5);
+		a.birth_year = db_column_int(st, 4);
+		a.since_year = db_column_int(st, 5);
 		fn(arg, &a);
 	}
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }
@@ -127,24 +125,24 @@ ks_err store_scan_names(ks_store *s, store_names_kind kind, store_named_fn fn, v
 		[STORE_NAMES_JOURNEYS] = "SELECT id, 0, '', name FROM journeys ORDER BY id",
 	};
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql[kind], -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	db_stmt *st;
+	int rc = db_prepare(c->db, sql[kind], &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
 	store_named row;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		memset(&row, 0, sizeof row);
-		row.id = sqlite3_column_int64(st, 0);
-		row.parent_id = sqlite3_column_int64(st, 1);
+		row.id = db_column_int64(st, 0);
+		row.parent_id = db_column_int64(st, 1);
 		sq_copy(st, 2, row.kind, sizeof row.kind);
 		sq_copy(st, 3, row.name, sizeof row.name);
 		fn(arg, &row);
 	}
-	ks_err err = rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	return err;
 }

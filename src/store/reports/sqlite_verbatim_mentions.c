@@ -73,14 +73,14 @@ static char *sq_vm_words(const char *q)
 	return out;
 }
 
-static json_t *sq_vm_real(sqlite3_stmt *st, int i)
+static json_t *sq_vm_real(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : json_real(sqlite3_column_double(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null() : json_real(db_column_double(st, i));
 }
 
-static json_t *sq_vm_text(sqlite3_stmt *st, int i)
+static json_t *sq_vm_text(db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const unsigned char *t = db_column_text(st, i);
 	return t ? json_string((const char *)t) : json_null();
 }
 
@@ -88,35 +88,35 @@ static json_t *sq_vm_text(sqlite3_stmt *st, int i)
  * "score"},"themes":[{"theme","subtheme","sentiment"}]}), or null. */
 static json_t *sq_vm_analysis(sq_conn *c, int64_t id)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	json_t *out = json_null();
 	if (sq_cprep(c, "SELECT language, label, score FROM mention_analysis WHERE mention_id = ?1", &st, NULL))
 		return out;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	if (db_step(st) == DB_ROW)
 		out = json_pack("{s:s, s:{s:s, s:f}, s:[]}", "language", sq_ctext(st, 0), "sentiment", "label",
-				sq_ctext(st, 1), "score", sqlite3_column_double(st, 2), "themes");
-	sqlite3_finalize(st);
+				sq_ctext(st, 1), "score", db_column_double(st, 2), "themes");
+	db_finalize(st);
 	if (!json_is_object(out) ||
 	    sq_cprep(c, "SELECT theme, subtheme, label FROM mention_themes WHERE mention_id = ?1 ORDER BY rowid", &st,
 		     NULL))
 		return out;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	json_t *themes = json_object_get(out, "themes");
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (db_step(st) == DB_ROW)
 		json_array_append_new(themes, json_pack("{s:s, s:s, s:s}", "theme", sq_ctext(st, 0), "subtheme",
 							sq_ctext(st, 1), "sentiment", sq_ctext(st, 2)));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return out;
 }
 
-static json_t *sq_vm_row(sq_conn *c, sqlite3_stmt *st)
+static json_t *sq_vm_row(sq_conn *c, db_stmt *st)
 {
 	char when[32];
-	int64_t at = sqlite3_column_int64(st, 12);
+	int64_t at = db_column_int64(st, 12);
 	clock_format_iso(at, when, sizeof when);
-	int64_t unit = sqlite3_column_int64(st, 13);
-	int64_t id = sqlite3_column_int64(st, 0);
+	int64_t unit = db_column_int64(st, 13);
+	int64_t id = db_column_int64(st, 0);
 	json_t *team = unit ? json_pack("{s:I, s:s}", "id", (json_int_t)unit, "name", sq_ctext(st, 14)) : json_null();
 	json_t *row = json_pack("{s:s, s:n, s:I, s:s, s:o, s:o, s:o, s:o}", "source", sq_ctext(st, 1), "response_id",
 				"mention_id", (json_int_t)id, "text", sq_ctext(st, 2), "title", sq_vm_text(st, 3),
@@ -149,53 +149,53 @@ ks_err sq_verbatim_mentions(ks_store *s, const store_verbatim_query *q, bool by_
 	*more = false;
 	char *words = sq_vm_words(q->q);
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, by_key ? sq_vm_by_key_sql : sq_vm_by_id_sql, &st, e);
 	if (err) {
 		sq_release(s, c);
 		free(words);
 		return err;
 	}
-	sqlite3_bind_int64(st, 2, q->team_id);
-	sqlite3_bind_int64(st, 3, q->employee_id);
-	sqlite3_bind_int64(st, 4, q->touchpoint_id);
-	sqlite3_bind_text(st, 5, q->language, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, q->from);
-	sqlite3_bind_int64(st, 7, q->to);
-	sqlite3_bind_int(st, 8, q->band == STORE_BAND_ANY ? -1 : 0);
+	db_bind_int64(st, 2, q->team_id);
+	db_bind_int64(st, 3, q->employee_id);
+	db_bind_int64(st, 4, q->touchpoint_id);
+	db_bind_text(st, 5, q->language, -1, DB_STATIC);
+	db_bind_int64(st, 6, q->from);
+	db_bind_int64(st, 7, q->to);
+	db_bind_int(st, 8, q->band == STORE_BAND_ANY ? -1 : 0);
 	if (q->mention_source)
-		sqlite3_bind_text(st, 9, q->mention_source, -1, SQLITE_STATIC);
+		db_bind_text(st, 9, q->mention_source, -1, DB_STATIC);
 	if (!by_key) {
-		sqlite3_bind_int64(st, 10, q->before_id);
+		db_bind_int64(st, 10, q->before_id);
 	} else if (q->after.id) { /* issue 16 H7: the merged list's cursor */
-		sqlite3_bind_int64(st, 10, q->after.t);
-		sqlite3_bind_int(st, 14, q->after.answer ? 1 : 0);
-		sqlite3_bind_int64(st, 15, q->after.id);
+		db_bind_int64(st, 10, q->after.t);
+		db_bind_int(st, 14, q->after.answer ? 1 : 0);
+		db_bind_int64(st, 15, q->after.id);
 	}
-	sqlite3_bind_int(st, 11, limit + 1);
+	db_bind_int(st, 11, limit + 1);
 	if (q->theme)
-		sqlite3_bind_text(st, 12, q->theme, -1, SQLITE_STATIC);
+		db_bind_text(st, 12, q->theme, -1, DB_STATIC);
 	if (q->sentiment)
-		sqlite3_bind_text(st, 13, q->sentiment, -1, SQLITE_STATIC);
+		db_bind_text(st, 13, q->sentiment, -1, DB_STATIC);
 	if (words)
-		sqlite3_bind_text(st, 16, words, -1, SQLITE_STATIC);
+		db_bind_text(st, 16, words, -1, DB_STATIC);
 	json_t *arr = json_array();
 	int rc, n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (n == limit) {
 			*more = true;
 			continue;
 		}
 		json_t *row = sq_vm_row(c, st);
 		if (row == NULL || json_array_append_new(arr, row) != 0) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 		n++;
 	}
-	if (rc != SQLITE_DONE)
-		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	if (rc != DB_DONE)
+		err = rc == DB_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	free(words);
 	if (err) {

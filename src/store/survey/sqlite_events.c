@@ -8,6 +8,8 @@
  * therefore never sent for a response that is not on disk.
  */
 #include "store/sqlite_int.h"
+
+#include <sqlite3.h>
 #include "core/utf8.h"
 
 #include <errno.h>
@@ -22,40 +24,40 @@
 
 /* ---- contacts -------------------------------------------------------------- */
 
-static void sq_contact_row(sqlite3_stmt *st, model_contact *c)
+static void sq_contact_row(db_stmt *st, model_contact *c)
 {
 	memset(c, 0, sizeof *c);
-	c->id = sqlite3_column_int64(st, 0);
-	c->customer_id = sqlite3_column_int64(st, 1);
-	c->employee_id = sqlite3_column_int64(st, 2);
-	c->team_id = sqlite3_column_int64(st, 3);
-	c->touchpoint_id = sqlite3_column_int64(st, 4);
-	snprintf(c->channel, sizeof c->channel, "%s", (const char *)sqlite3_column_text(st, 5));
-	snprintf(c->reason, sizeof c->reason, "%s", (const char *)sqlite3_column_text(st, 6));
-	c->occurred_at = sqlite3_column_int64(st, 7);
-	snprintf(c->token, sizeof c->token, "%s", (const char *)sqlite3_column_text(st, 8));
-	c->expires_at = sqlite3_column_int64(st, 9);
+	c->id = db_column_int64(st, 0);
+	c->customer_id = db_column_int64(st, 1);
+	c->employee_id = db_column_int64(st, 2);
+	c->team_id = db_column_int64(st, 3);
+	c->touchpoint_id = db_column_int64(st, 4);
+	snprintf(c->channel, sizeof c->channel, "%s", (const char *)db_column_text(st, 5));
+	snprintf(c->reason, sizeof c->reason, "%s", (const char *)db_column_text(st, 6));
+	c->occurred_at = db_column_int64(st, 7);
+	snprintf(c->token, sizeof c->token, "%s", (const char *)db_column_text(st, 8));
+	c->expires_at = db_column_int64(st, 9);
 }
 
 static ks_err sq_contact_load(sq_conn *c, sq_id id, int64_t key, const char *token,
 			      model_contact *out, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, id, e);
+	db_stmt *st = sq_stmt(c, id, e);
 	if (st == NULL)
 		return KS_ERR_DB;
 	if (token)
-		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, token, -1, DB_STATIC);
 	else
-		sqlite3_bind_int64(st, 1, key);
-	int rc = sqlite3_step(st);
+		db_bind_int64(st, 1, key);
+	int rc = db_step(st);
 	ks_err err = KS_OK;
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		sq_contact_row(st, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "contact not found");
 	else
 		err = sq_fail(c, rc, e);
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
@@ -64,18 +66,18 @@ static ks_err sq_contact_load(sq_conn *c, sq_id id, int64_t key, const char *tok
 static ks_err sq_lookup(sq_conn *c, sq_id id, int64_t key, char *txt, size_t n, int64_t *num,
 			bool *found, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, id, e);
+	db_stmt *st = sq_stmt(c, id, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	sqlite3_bind_int64(st, 1, key);
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
+	db_bind_int64(st, 1, key);
+	int rc = db_step(st);
+	*found = rc == DB_ROW;
 	if (*found && txt) /* a first name is taken up to 500 bytes: cut between characters */
-		utf8_copy(txt, n, (const char *)sqlite3_column_text(st, 0));
+		utf8_copy(txt, n, (const char *)db_column_text(st, 0));
 	if (*found && num)
-		*num = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		*num = db_column_int64(st, 0);
+	db_reset(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return sq_fail(c, rc, e);
 	return KS_OK;
 }
@@ -131,24 +133,24 @@ static ks_err sq_contact_insert(ks_store *s, sq_conn *c, model_contact *ct, ks_e
 	if (ct->expires_at == 0)
 		ct->expires_at = ct->occurred_at + CONTACT_DEFAULT_TTL;
 	sq_token(ct->token);
-	sqlite3_stmt *st = sq_stmt(c, SQ_CONTACT_INSERT, e);
+	db_stmt *st = sq_stmt(c, SQ_CONTACT_INSERT, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	sqlite3_bind_int64(st, 1, ct->customer_id);
+	db_bind_int64(st, 1, ct->customer_id);
 	sq_bind_id(st, 2, ct->employee_id);
 	sq_bind_id(st, 3, ct->team_id);
-	sqlite3_bind_int64(st, 4, ct->touchpoint_id);
-	sqlite3_bind_text(st, 5, ct->channel, -1, SQLITE_STATIC);
+	db_bind_int64(st, 4, ct->touchpoint_id);
+	db_bind_text(st, 5, ct->channel, -1, DB_STATIC);
 	if (ct->reason[0])
-		sqlite3_bind_text(st, 6, ct->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, ct->occurred_at);
-	sqlite3_bind_text(st, 8, ct->token, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, ct->expires_at);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+		db_bind_text(st, 6, ct->reason, -1, DB_STATIC);
+	db_bind_int64(st, 7, ct->occurred_at);
+	db_bind_text(st, 8, ct->token, -1, DB_STATIC);
+	db_bind_int64(st, 9, ct->expires_at);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
 		return sq_fail(c, rc, e);
-	ct->id = sqlite3_last_insert_rowid(c->db);
+	ct->id = db_last_insert_rowid(c->db);
 	return KS_OK;
 }
 
@@ -198,17 +200,17 @@ json_t *store_contact_json(const model_contact *c)
 /* The touchpoint's names for the customer, per language. */
 static ks_err sq_link_labels(sq_conn *c, store_link *l, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT coalesce(label_nl,''), coalesce(label_en,'') FROM touchpoints"
 			      " WHERE id=?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, l->touchpoint_id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int64(st, 1, l->touchpoint_id);
+	if (db_step(st) == DB_ROW) {
 		snprintf(l->touchpoint_label_nl, sizeof l->touchpoint_label_nl, "%s", sq_ctext(st, 0));
 		snprintf(l->touchpoint_label_en, sizeof l->touchpoint_label_en, "%s", sq_ctext(st, 1));
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return KS_OK;
 }
 
@@ -219,19 +221,19 @@ static ks_err sq_link_partial(sq_conn *c, store_link *l, ks_error *e)
 	l->partial_nps = -1;
 	if (!l->answered)
 		return KS_OK;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT id, complete, coalesce(nps,-1), coalesce(one_click_at,0)"
 			      " FROM responses WHERE contact_id=?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, l->contact.id);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1) == 0) {
+	db_bind_int64(st, 1, l->contact.id);
+	if (db_step(st) == DB_ROW && db_column_int(st, 1) == 0) {
 		l->answered = false;
-		l->partial_id = sqlite3_column_int64(st, 0);
-		l->partial_nps = sqlite3_column_int(st, 2);
-		l->one_click_at = sqlite3_column_int64(st, 3);
+		l->partial_id = db_column_int64(st, 0);
+		l->partial_nps = db_column_int(st, 2);
+		l->one_click_at = db_column_int64(st, 3);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return KS_OK;
 }
 
@@ -239,14 +241,14 @@ static ks_err sq_link_partial(sq_conn *c, store_link *l, ks_error *e)
 static ks_err sq_response_yesno(sq_conn *c, const model_response *r, ks_error *e)
 {
 	for (int i = 0; i < r->n_yesno; i++) {
-		sqlite3_stmt *st = NULL;
+		db_stmt *st = NULL;
 		ks_err err = sq_cprep(c, "INSERT INTO response_yesno(response_id, aspect, answer)"
 				      " VALUES (?1, ?2, ?3)", &st, e);
 		if (err)
 			return err;
-		sqlite3_bind_int64(st, 1, r->id);
-		sqlite3_bind_text(st, 2, r->yesno[i].aspect, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, r->yesno[i].score ? 1 : 0);
+		db_bind_int64(st, 1, r->id);
+		db_bind_text(st, 2, r->yesno[i].aspect, -1, DB_STATIC);
+		db_bind_int(st, 3, r->yesno[i].score ? 1 : 0);
 		if ((err = sq_cstep(c, st, e)))
 			return err;
 	}
@@ -258,12 +260,12 @@ static ks_err sq_response_mark_partial(sq_conn *c, const model_response *r, ks_e
 {
 	if (!r->partial)
 		return KS_OK;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "UPDATE responses SET complete=0, one_click_at=received_at WHERE id=?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, r->id);
+	db_bind_int64(st, 1, r->id);
 	return sq_cstep(c, st, e);
 }
 
@@ -281,17 +283,17 @@ static ks_err sq_link_details(sq_conn *c, store_link *l, int64_t customer_id, in
 				sizeof l->employee_first_name, NULL, &found, e);
 	if (err)
 		return err;
-	sqlite3_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_SURVEY, e);
+	db_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_SURVEY, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	sqlite3_bind_int64(st, 1, l->touchpoint_id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int64(st, 1, l->touchpoint_id);
+	if (db_step(st) == DB_ROW) {
 		/* names are taken up to 500 bytes: cut at a character boundary */
 		utf8_copy(l->touchpoint_name, sizeof l->touchpoint_name,
-			  (const char *)sqlite3_column_text(st, 0));
-		l->survey_id = sqlite3_column_int64(st, 1);
+			  (const char *)db_column_text(st, 0));
+		l->survey_id = db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return sq_link_labels(c, l, e);
 }
 
@@ -321,17 +323,17 @@ ks_err store_link_resolve(ks_store *s, const char *token, store_link *out, ks_er
 		sq_release(s, c);
 		return ks_fail(e, err, NULL, "cannot resolve the survey link");
 	}
-	sqlite3_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_BY_TOKEN, e);
+	db_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_BY_TOKEN, e);
 	err = st ? KS_OK : KS_ERR_DB;
 	if (st) {
-		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			out->touchpoint_id = sqlite3_column_int64(st, 0);
+		db_bind_text(st, 1, token, -1, DB_STATIC);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
+			out->touchpoint_id = db_column_int64(st, 0);
 		else
-			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown survey link")
+			err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "unknown survey link")
 						: sq_fail(c, rc, e);
-		sqlite3_reset(st);
+		db_reset(st);
 	}
 	if (!err)
 		err = sq_link_details(c, out, 0, 0, e);
@@ -402,14 +404,14 @@ ks_err store_response_prepare(ks_store *s, model_response *r, ks_error *e)
 	if (!err)
 		err = sq_response_refs(c, r, e);
 	if (!err && r->touchpoint_id && r->survey_id == 0) {
-		sqlite3_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_SURVEY, e);
+		db_stmt *st = sq_stmt(c, SQ_TOUCHPOINT_SURVEY, e);
 		if (st == NULL) {
 			err = KS_ERR_DB;
 		} else {
-			sqlite3_bind_int64(st, 1, r->touchpoint_id);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				r->survey_id = sqlite3_column_int64(st, 1);
-			sqlite3_reset(st);
+			db_bind_int64(st, 1, r->touchpoint_id);
+			if (db_step(st) == DB_ROW)
+				r->survey_id = db_column_int64(st, 1);
+			db_reset(st);
 		}
 	}
 	if (!err && r->language[0] == '\0' && r->customer_id) {
@@ -429,12 +431,12 @@ ks_err store_response_prepare(ks_store *s, model_response *r, ks_error *e)
 
 static ks_err sq_response_insert(sq_conn *c, model_response *r, bool *created, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, SQ_RESPONSE_INSERT, e);
+	db_stmt *st = sq_stmt(c, SQ_RESPONSE_INSERT, e);
 	if (st == NULL)
 		return KS_ERR_DB;
 	if (r->client_key[0])
-		sqlite3_bind_text(st, 1, r->client_key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->body_hash);
+		db_bind_text(st, 1, r->client_key, -1, DB_STATIC);
+	db_bind_int64(st, 2, (int64_t)r->body_hash);
 	sq_bind_id(st, 3, r->contact_id);
 	sq_bind_id(st, 4, r->customer_id);
 	sq_bind_id(st, 5, r->employee_id);
@@ -442,27 +444,27 @@ static ks_err sq_response_insert(sq_conn *c, model_response *r, bool *created, k
 	sq_bind_id(st, 7, r->touchpoint_id);
 	sq_bind_id(st, 8, r->survey_id);
 	if (r->channel[0])
-		sqlite3_bind_text(st, 9, r->channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, r->language[0] ? r->language : "nl", -1, SQLITE_STATIC);
+		db_bind_text(st, 9, r->channel, -1, DB_STATIC);
+	db_bind_text(st, 10, r->language[0] ? r->language : "nl", -1, DB_STATIC);
 	if (r->nps >= 0)
-		sqlite3_bind_int(st, 11, r->nps);
+		db_bind_int(st, 11, r->nps);
 	if (r->grade >= 0)
-		sqlite3_bind_int(st, 12, r->grade);
+		db_bind_int(st, 12, r->grade);
 	if (r->ces >= 0)
-		sqlite3_bind_int(st, 13, r->ces);
+		db_bind_int(st, 13, r->ces);
 	if (r->open_text)
-		sqlite3_bind_text(st, 14, r->open_text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 15, r->received_at);
-	sqlite3_bind_text(st, 16, r->source[0] ? r->source : "api", -1, SQLITE_STATIC);
+		db_bind_text(st, 14, r->open_text, -1, DB_STATIC);
+	db_bind_int64(st, 15, r->received_at);
+	db_bind_text(st, 16, r->source[0] ? r->source : "api", -1, DB_STATIC);
 	if (r->contact_consent >= 0)
-		sqlite3_bind_int(st, 17, r->contact_consent);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+		db_bind_int(st, 17, r->contact_consent);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
 		return sq_fail(c, rc, e);
-	*created = sqlite3_changes(c->db) == 1;
+	*created = db_changes(c->db) == 1;
 	if (*created) {
-		r->id = sqlite3_last_insert_rowid(c->db);
+		r->id = db_last_insert_rowid(c->db);
 		return KS_OK;
 	}
 	/* ON CONFLICT DO NOTHING fired: a retry of a known key, a reused key,
@@ -471,11 +473,11 @@ static ks_err sq_response_insert(sq_conn *c, model_response *r, bool *created, k
 		st = sq_stmt(c, SQ_RESPONSE_BY_KEY, e);
 		if (st == NULL)
 			return KS_ERR_DB;
-		sqlite3_bind_text(st, 1, r->client_key, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		uint64_t hash = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
-		sqlite3_reset(st);
+		db_bind_text(st, 1, r->client_key, -1, DB_STATIC);
+		rc = db_step(st);
+		int64_t id = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+		uint64_t hash = rc == DB_ROW ? (uint64_t)db_column_int64(st, 1) : 0;
+		db_reset(st);
 		if (id && hash == r->body_hash) {
 			r->id = id;
 			return KS_OK;
@@ -490,15 +492,15 @@ static ks_err sq_response_insert(sq_conn *c, model_response *r, bool *created, k
 static ks_err sq_response_drivers(sq_conn *c, const model_response *r, ks_error *e)
 {
 	for (int i = 0; i < r->n_drivers; i++) {
-		sqlite3_stmt *st = sq_stmt(c, SQ_RESPONSE_DRIVER, e);
+		db_stmt *st = sq_stmt(c, SQ_RESPONSE_DRIVER, e);
 		if (st == NULL)
 			return KS_ERR_DB;
-		sqlite3_bind_int64(st, 1, r->id);
-		sqlite3_bind_text(st, 2, r->drivers[i].aspect, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, r->drivers[i].score);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
+		db_bind_int64(st, 1, r->id);
+		db_bind_text(st, 2, r->drivers[i].aspect, -1, DB_STATIC);
+		db_bind_int(st, 3, r->drivers[i].score);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
 			return sq_fail(c, rc, e);
 	}
 	return KS_OK;
@@ -506,12 +508,12 @@ static ks_err sq_response_drivers(sq_conn *c, const model_response *r, ks_error 
 
 static ks_err sq_step_once(sq_conn *c, sq_id id, ks_error *e)
 {
-	sqlite3_stmt *st = sq_stmt(c, id, e);
+	db_stmt *st = sq_stmt(c, id, e);
 	if (st == NULL)
 		return KS_ERR_DB;
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
 /* Write one queued item inside the open transaction; a savepoint confines
@@ -578,10 +580,10 @@ static void sq_notify_commit(ks_store *s, wq_item *batch, const wq_result *res, 
 }
 
 /* ---- a full disk (issue 11) --------------------------------------------------------
- * When the disk fills, every write fails with SQLITE_FULL. Reads never
+ * When the disk fills, every write fails with DB_FULL. Reads never
  * need space, but a login writes its session row and an admin's accept or
  * reject writes too. So the store keeps a reserve file next to the
- * database; the first SQLITE_FULL deletes it (those small writes fit in
+ * database; the first DB_FULL deletes it (those small writes fit in
  * what it freed) and puts the writer in "storage full": responses and
  * contacts are refused with KS_ERR_STORAGE_FULL (503) without touching the
  * disk, until statvfs shows room for twice the reserve again; then the
@@ -592,7 +594,7 @@ static void sq_notify_commit(ks_store *s, wq_item *batch, const wq_result *res, 
 
 static bool sq_reserve_path(const ks_store *s, char *out, size_t n)
 {
-	if (s->path == NULL || s->path[0] == '\0' || strcmp(s->path, ":memory:") == 0 ||
+	if (s->pg || s->path == NULL || s->path[0] == '\0' || strcmp(s->path, ":memory:") == 0 ||
 	    strncmp(s->path, "file:", 5) == 0)
 		return false;
 	int k = snprintf(out, n, "%s-reserve", s->path);
@@ -685,20 +687,20 @@ bool sq_storage_refuse(ks_store *s)
 #define SQ_WRITER_BUSY_MAX_MS 60000
 
 /* BEGIN IMMEDIATE on the writer's connection, again while the lock is
- * another process's (SQLITE_BUSY), up to SQ_WRITER_BUSY_MAX_MS. */
+ * another process's (DB_BUSY), up to SQ_WRITER_BUSY_MAX_MS. */
 static ks_err sq_writer_begin(ks_store *s, ks_error *e)
 {
 	int64_t t0 = clock_mono_ms();
 	bool told = false;
 	for (;;) {
-		int rc = sqlite3_exec(s->wconn->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-		if (rc == SQLITE_OK) {
+		int rc = db_exec(s->wconn->db, "BEGIN IMMEDIATE");
+		if (rc == DB_OK) {
 			if (told)
 				fprintf(stderr, "klantstem: writer: the write lock is free again after %.1f s\n",
 					(double)(clock_mono_ms() - t0) / 1000.0);
 			return KS_OK;
 		}
-		if ((rc & 0xff) != SQLITE_BUSY || clock_mono_ms() - t0 >= SQ_WRITER_BUSY_MAX_MS)
+		if ((rc & 0xff) != DB_BUSY || clock_mono_ms() - t0 >= SQ_WRITER_BUSY_MAX_MS)
 			return sq_fail(s->wconn, rc, e);
 		if (!told)
 			fprintf(stderr, "klantstem: writer: another process holds the write lock; waiting "
@@ -724,10 +726,10 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 	for (wq_item *it = batch; !txerr && it; it = it->next, i++) {
 		res[i].rc = sq_write_one(s, s->wconn, it, &res[i].created, &tb, &res[i].e);
 		full |= res[i].rc == KS_ERR_STORAGE_FULL;
-		/* SQLITE_FULL and I/O errors may roll the whole transaction back:
+		/* DB_FULL and I/O errors may roll the whole transaction back:
 		 * the next items must not run outside it (each savepoint would
 		 * then commit on its own), so the batch fails as one. */
-		if (res[i].rc && sqlite3_get_autocommit(s->wconn->db)) {
+		if (res[i].rc && db_get_autocommit(s->wconn->db)) {
 			txerr = res[i].rc;
 			e = res[i].e;
 		}
@@ -735,7 +737,7 @@ static void sq_write_batch(ks_store *s, wq_item *batch, int n)
 	if (!txerr)
 		txerr = sq_exec(s->wconn, "COMMIT", &e);
 	if (txerr)
-		sqlite3_exec(s->wconn->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(s->wconn->db, "ROLLBACK");
 	else if (s->commit_hook)
 		sq_notify_commit(s, batch, res, n);
 	if (!txerr) /* issue 14 (text): after the commit hook saw the same responses */
@@ -807,12 +809,12 @@ static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)name;
 	ks_store *s = arg;
 	if (pages < SQ_CKPT_PAGES)
-		return SQLITE_OK;
+		return DB_OK;
 	pthread_mutex_lock(&s->ck_mu);
 	s->ckpt_due = true;
 	pthread_cond_signal(&s->ck_cv);
 	pthread_mutex_unlock(&s->ck_mu);
-	return SQLITE_OK;
+	return DB_OK;
 }
 
 static void *sq_checkpointer_main(void *arg)
@@ -828,7 +830,7 @@ static void *sq_checkpointer_main(void *arg)
 		pthread_mutex_unlock(&s->ck_mu);
 		/* PASSIVE: never blocks readers or the writer; whatever is still
 		 * in use is left for the next round. */
-		sqlite3_wal_checkpoint_v2(s->ckconn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(db_sqlite_handle(s->ckconn->db), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&s->ck_mu);
 	}
 	pthread_mutex_unlock(&s->ck_mu);
@@ -842,7 +844,7 @@ ks_err sq_checkpointer_start(ks_store *s, ks_error *e)
 	if (pthread_create(&s->ckpt, NULL, sq_checkpointer_main, s) != 0)
 		return ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the checkpointer thread");
 	s->ckpt_started = true;
-	sqlite3_wal_hook(s->wconn->db, sq_wal_hook, s);
+	sqlite3_wal_hook(db_sqlite_handle(s->wconn->db), sq_wal_hook, s);
 	return KS_OK;
 }
 
@@ -855,7 +857,7 @@ void sq_checkpointer_stop(ks_store *s)
 	pthread_cond_signal(&s->ck_cv);
 	pthread_mutex_unlock(&s->ck_mu);
 	pthread_join(s->ckpt, NULL);
-	sqlite3_wal_hook(s->wconn->db, NULL, NULL);
+	sqlite3_wal_hook(db_sqlite_handle(s->wconn->db), NULL, NULL);
 	pthread_mutex_destroy(&s->ck_mu);
 	pthread_cond_destroy(&s->ck_cv);
 	s->ckpt_started = false;
@@ -1079,70 +1081,70 @@ json_t *store_response_json(const model_response *r)
 			 "complete", !r->partial);
 }
 
-static int sq_col_int(sqlite3_stmt *st, int col, int none)
+static int sq_col_int(db_stmt *st, int col, int none)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? none : sqlite3_column_int(st, col);
+	return db_column_type(st, col) == DB_NULL ? none : db_column_int(st, col);
 }
 
-static void sq_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
+static void sq_col_text(db_stmt *st, int col, char *out, size_t n)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const unsigned char *t = db_column_text(st, col);
 	snprintf(out, n, "%s", t ? (const char *)t : "");
 }
 
 /* Issue 13: whether r is complete, and its yes/no answers. */
 static void sq_response_voice(sq_conn *c, model_response *r)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (sq_cprep(c, "SELECT complete FROM responses WHERE id=?1", &st, NULL) == KS_OK) {
-		sqlite3_bind_int64(st, 1, r->id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			r->partial = sqlite3_column_int(st, 0) == 0;
-		sqlite3_finalize(st);
+		db_bind_int64(st, 1, r->id);
+		if (db_step(st) == DB_ROW)
+			r->partial = db_column_int(st, 0) == 0;
+		db_finalize(st);
 	}
 	if (sq_cprep(c, "SELECT aspect, answer FROM response_yesno WHERE response_id=?1 ORDER BY aspect",
 		     &st, NULL) != KS_OK)
 		return;
-	sqlite3_bind_int64(st, 1, r->id);
-	while (sqlite3_step(st) == SQLITE_ROW && r->n_yesno < MODEL_MAX_DRIVERS) {
+	db_bind_int64(st, 1, r->id);
+	while (db_step(st) == DB_ROW && r->n_yesno < MODEL_MAX_DRIVERS) {
 		model_driver_score *d = &r->yesno[r->n_yesno++];
 		sq_col_text(st, 0, d->aspect, sizeof d->aspect);
-		d->score = sqlite3_column_int(st, 1);
+		d->score = db_column_int(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* Current row of a SQ_RESPONSE_GET-shaped statement as API JSON. */
-static json_t *sq_response_row(sq_conn *c, sqlite3_stmt *st)
+static json_t *sq_response_row(sq_conn *c, db_stmt *st)
 {
 	model_response r;
 	model_response_init(&r);
-	r.id = sqlite3_column_int64(st, 0);
+	r.id = db_column_int64(st, 0);
 	sq_col_text(st, 1, r.client_key, sizeof r.client_key);
-	r.contact_id = sqlite3_column_int64(st, 2);
-	r.customer_id = sqlite3_column_int64(st, 3);
-	r.employee_id = sqlite3_column_int64(st, 4);
-	r.team_id = sqlite3_column_int64(st, 5);
-	r.touchpoint_id = sqlite3_column_int64(st, 6);
-	r.survey_id = sqlite3_column_int64(st, 7);
+	r.contact_id = db_column_int64(st, 2);
+	r.customer_id = db_column_int64(st, 3);
+	r.employee_id = db_column_int64(st, 4);
+	r.team_id = db_column_int64(st, 5);
+	r.touchpoint_id = db_column_int64(st, 6);
+	r.survey_id = db_column_int64(st, 7);
 	sq_col_text(st, 8, r.channel, sizeof r.channel);
 	sq_col_text(st, 9, r.language, sizeof r.language);
 	r.nps = sq_col_int(st, 10, -1);
 	r.grade = sq_col_int(st, 11, -1);
 	r.ces = sq_col_int(st, 12, -1);
-	r.open_text = (const char *)sqlite3_column_text(st, 13);
-	r.received_at = sqlite3_column_int64(st, 14);
+	r.open_text = (const char *)db_column_text(st, 13);
+	r.received_at = db_column_int64(st, 14);
 	sq_col_text(st, 15, r.source, sizeof r.source);
 	r.contact_consent = sq_col_int(st, 16, -1);
-	sqlite3_stmt *ds = sq_stmt(c, SQ_RESPONSE_DRIVERS, NULL);
+	db_stmt *ds = sq_stmt(c, SQ_RESPONSE_DRIVERS, NULL);
 	if (ds) {
-		sqlite3_bind_int64(ds, 1, r.id);
-		while (sqlite3_step(ds) == SQLITE_ROW && r.n_drivers < MODEL_MAX_DRIVERS) {
+		db_bind_int64(ds, 1, r.id);
+		while (db_step(ds) == DB_ROW && r.n_drivers < MODEL_MAX_DRIVERS) {
 			model_driver_score *d = &r.drivers[r.n_drivers++];
 			sq_col_text(ds, 0, d->aspect, sizeof d->aspect);
-			d->score = sqlite3_column_int(ds, 1);
+			d->score = db_column_int(ds, 1);
 		}
-		sqlite3_reset(ds);
+		db_reset(ds);
 	}
 	sq_response_voice(c, &r);
 	json_t *o = store_response_json(&r);
@@ -1155,18 +1157,18 @@ static json_t *sq_response_row(sq_conn *c, sqlite3_stmt *st)
 ks_err store_response_get(ks_store *s, int64_t id, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = sq_stmt(c, SQ_RESPONSE_GET, e);
+	db_stmt *st = sq_stmt(c, SQ_RESPONSE_GET, e);
 	ks_err err = st ? KS_OK : KS_ERR_DB;
 	if (st) {
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		db_bind_int64(st, 1, id);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
 			*out = sq_response_row(c, st);
-		else if (rc == SQLITE_DONE)
+		else if (rc == DB_DONE)
 			err = ks_fail(e, KS_ERR_NOTFOUND, NULL, "response %lld not found", (long long)id);
 		else
 			err = sq_fail(c, rc, e);
-		sqlite3_reset(st);
+		db_reset(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -1175,33 +1177,32 @@ ks_err store_response_get(ks_store *s, int64_t id, json_t **out, ks_error *e)
 ks_err store_response_list(ks_store *s, const store_list_query *q, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db,
+	db_stmt *st;
+	int rc = db_prepare(c->db,
 				    "SELECT id, client_key, contact_id, customer_id, employee_id, team_id,"
 				    " touchpoint_id, survey_id, channel, language, nps, grade, ces, open_text,"
 				    " received_at, source, contact_consent FROM responses WHERE id > ?1"
-				    " ORDER BY id LIMIT ?2",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+				    " ORDER BY id LIMIT ?2", &st);
+	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, q->after_id);
-	sqlite3_bind_int(st, 2, q->limit + 1);
+	db_bind_int64(st, 1, q->after_id);
+	db_bind_int(st, 2, q->limit + 1);
 	json_t *items = json_array();
 	int64_t last = 0;
 	bool more = false;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((int)json_array_size(items) == q->limit) {
 			more = true;
 			break;
 		}
-		last = sqlite3_column_int64(st, 0);
+		last = db_column_int64(st, 0);
 		json_array_append_new(items, sq_response_row(c, st));
 	}
-	ks_err err = rc == SQLITE_ROW || rc == SQLITE_DONE ? KS_OK : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	ks_err err = rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
 	sq_release(s, c);
 	if (err) {
 		json_decref(items);
@@ -1218,7 +1219,7 @@ ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f, metrics_
 			    ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = sq_stmt(c, SQ_METRICS, e);
+	db_stmt *st = sq_stmt(c, SQ_METRICS, e);
 	if (st == NULL) {
 		sq_release(s, c);
 		return KS_ERR_DB;
@@ -1228,25 +1229,25 @@ ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f, metrics_
 	sq_bind_id(st, 3, f->touchpoint_id);
 	sq_bind_id(st, 4, f->journey_id);
 	if (f->channel[0])
-		sqlite3_bind_text(st, 5, f->channel, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, f->channel, -1, DB_STATIC);
 	if (f->from)
-		sqlite3_bind_int64(st, 6, f->from);
+		db_bind_int64(st, 6, f->from);
 	if (f->to)
-		sqlite3_bind_int64(st, 7, f->to);
-	int rc = sqlite3_step(st);
+		db_bind_int64(st, 7, f->to);
+	int rc = db_step(st);
 	ks_err err = KS_OK;
-	if (rc == SQLITE_ROW) {
+	if (rc == DB_ROW) {
 		memset(out, 0, sizeof *out);
 		int64_t *dst[] = {&out->n, &out->nps_n, &out->promoters, &out->passives,
 				  &out->detractors, &out->grade_n, &out->grade_sum, &out->grade_sumsq,
 				  &out->grade_7plus, &out->grade_9plus, &out->ces_n, &out->ces_sum,
 				  &out->ces_5plus};
 		for (int i = 0; i < 13; i++)
-			*dst[i] = sqlite3_column_int64(st, i);
+			*dst[i] = db_column_int64(st, i);
 	} else {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	sq_release(s, c);
 	return err;
 }
@@ -1304,9 +1305,9 @@ ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e)
 
 ks_err store_bulk_commit(store_bulk *b, ks_error *e)
 {
-	sqlite3_finalize(b->inv_stmt);
+	db_finalize(b->inv_stmt);
 	ks_err err = sq_exec(b->c, "COMMIT", e);
-	sqlite3_exec(b->c->db, "PRAGMA cache_size=-2000", NULL, NULL, NULL);
+	db_exec(b->c->db, "PRAGMA cache_size=-2000");
 	sq_release(b->s, b->c); /* rolls back if the commit failed */
 	free(b);
 	return err;
@@ -1316,8 +1317,8 @@ void store_bulk_rollback(store_bulk *b)
 {
 	if (b == NULL)
 		return;
-	sqlite3_finalize(b->inv_stmt);
-	sqlite3_exec(b->c->db, "PRAGMA cache_size=-2000", NULL, NULL, NULL);
+	db_finalize(b->inv_stmt);
+	db_exec(b->c->db, "PRAGMA cache_size=-2000");
 	sq_release(b->s, b->c);
 	free(b);
 }
@@ -1335,64 +1336,64 @@ void store_set_update_hook(ks_store *s, store_update_fn fn, void *arg)
 static ks_err sq_response_before(sq_conn *c, int64_t id, model_response *b, bool *partial,
 				 ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT complete, coalesce(customer_id,0), coalesce(employee_id,0),"
 			      " coalesce(team_id,0), coalesce(touchpoint_id,0), coalesce(channel,''),"
 			      " language, coalesce(nps,-1), coalesce(grade,-1), coalesce(ces,-1),"
 			      " received_at, coalesce(contact_id,0) FROM responses WHERE id=?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		model_response_init(b);
 		b->id = id;
-		*partial = sqlite3_column_int(st, 0) == 0;
-		b->customer_id = sqlite3_column_int64(st, 1);
-		b->employee_id = sqlite3_column_int64(st, 2);
-		b->team_id = sqlite3_column_int64(st, 3);
-		b->touchpoint_id = sqlite3_column_int64(st, 4);
+		*partial = db_column_int(st, 0) == 0;
+		b->customer_id = db_column_int64(st, 1);
+		b->employee_id = db_column_int64(st, 2);
+		b->team_id = db_column_int64(st, 3);
+		b->touchpoint_id = db_column_int64(st, 4);
 		sq_col_text(st, 5, b->channel, sizeof b->channel);
 		sq_col_text(st, 6, b->language, sizeof b->language);
-		b->nps = sqlite3_column_int(st, 7);
-		b->grade = sqlite3_column_int(st, 8);
-		b->ces = sqlite3_column_int(st, 9);
-		b->received_at = sqlite3_column_int64(st, 10);
-		b->contact_id = sqlite3_column_int64(st, 11);
+		b->nps = db_column_int(st, 7);
+		b->grade = db_column_int(st, 8);
+		b->ces = db_column_int(st, 9);
+		b->received_at = db_column_int64(st, 10);
+		b->contact_id = db_column_int64(st, 11);
 		b->partial = *partial;
 	} else {
-		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "response %lld not found",
+		err = rc == DB_DONE ? ks_fail(e, KS_ERR_NOTFOUND, NULL, "response %lld not found",
 						  (long long)id)
 					: sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
-static void sq_bind_score(sqlite3_stmt *st, int i, int v)
+static void sq_bind_score(db_stmt *st, int i, int v)
 {
 	if (v >= 0)
-		sqlite3_bind_int(st, i, v);
+		db_bind_int(st, i, v);
 }
 
 static ks_err sq_response_rewrite(sq_conn *c, const model_response *r, int64_t now, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "UPDATE responses SET nps=?2, grade=?3, ces=?4, open_text=?5,"
 			      " contact_consent=?6, complete=?7,"
 			      " one_click_at=CASE WHEN ?7=0 THEN ?8 ELSE one_click_at END WHERE id=?1",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, r->id);
+	db_bind_int64(st, 1, r->id);
 	sq_bind_score(st, 2, r->nps);
 	sq_bind_score(st, 3, r->grade);
 	sq_bind_score(st, 4, r->ces);
 	if (r->open_text)
-		sqlite3_bind_text(st, 5, r->open_text, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, r->open_text, -1, DB_STATIC);
 	sq_bind_score(st, 6, r->contact_consent);
-	sqlite3_bind_int(st, 7, r->partial ? 0 : 1);
-	sqlite3_bind_int64(st, 8, now);
+	db_bind_int(st, 7, r->partial ? 0 : 1);
+	db_bind_int64(st, 8, now);
 	if ((err = sq_cstep(c, st, e)))
 		return err;
 	static const char *const clear[] = {"DELETE FROM response_drivers WHERE response_id=?1",
@@ -1401,7 +1402,7 @@ static ks_err sq_response_rewrite(sq_conn *c, const model_response *r, int64_t n
 	for (int i = 0; i < 3 && !err; i++) {
 		if ((err = sq_cprep(c, clear[i], &st, e)))
 			return err;
-		sqlite3_bind_int64(st, 1, r->id);
+		db_bind_int64(st, 1, r->id);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -1414,8 +1415,8 @@ static ks_err sq_response_rewrite(sq_conn *c, const model_response *r, int64_t n
 		if ((err = sq_cprep(c, "UPDATE cases SET consent = ?2 WHERE id IN"
 				    " (SELECT case_id FROM case_responses WHERE response_id = ?1)", &st, e)))
 			return err;
-		sqlite3_bind_int64(st, 1, r->id);
-		sqlite3_bind_int(st, 2, r->contact_consent);
+		db_bind_int64(st, 1, r->id);
+		db_bind_int(st, 2, r->contact_consent);
 		err = sq_cstep(c, st, e);
 	}
 	return err;
@@ -1478,7 +1479,7 @@ ks_err store_yesno_report(ks_store *s, int64_t survey_id, int64_t from, int64_t 
 			  json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT y.aspect, count(*), sum(y.answer) FROM response_yesno y"
 			      " JOIN responses r ON r.id = y.response_id"
 			      " WHERE (?1 = 0 OR r.survey_id = ?1) AND (?2 = 0 OR r.received_at >= ?2)"
@@ -1486,12 +1487,12 @@ ks_err store_yesno_report(ks_store *s, int64_t survey_id, int64_t from, int64_t 
 			      &st, e);
 	json_t *items = err ? NULL : json_array();
 	if (!err) {
-		sqlite3_bind_int64(st, 1, survey_id);
-		sqlite3_bind_int64(st, 2, from);
-		sqlite3_bind_int64(st, 3, to);
+		db_bind_int64(st, 1, survey_id);
+		db_bind_int64(st, 2, from);
+		db_bind_int64(st, 3, to);
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			int64_t n = sqlite3_column_int64(st, 1), yes = sqlite3_column_int64(st, 2);
+		while ((rc = db_step(st)) == DB_ROW) {
+			int64_t n = db_column_int64(st, 1), yes = db_column_int64(st, 2);
 			/* the one rounding rule: half away from zero, 3 decimals */
 			json_t *share = n >= min_n && n > 0
 						? json_real((double)((yes * 2000 + n) / (2 * n)) / 1000.0)
@@ -1500,9 +1501,9 @@ ks_err store_yesno_report(ks_store *s, int64_t survey_id, int64_t from, int64_t 
 							       sq_ctext(st, 0), "n", (json_int_t)n,
 							       "yes", (json_int_t)yes, "share_yes", share));
 		}
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	if (err) {

@@ -45,22 +45,22 @@ typedef struct sq_hold_args {
 static ks_err sq_hold_dup(sq_conn *c, const char *table_sql, const model_response *r, bool *dup,
 			  ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, table_sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, r->client_key, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if ((uint64_t)sqlite3_column_int64(st, 0) == r->body_hash)
+	db_bind_text(st, 1, r->client_key, -1, DB_STATIC);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		if ((uint64_t)db_column_int64(st, 0) == r->body_hash)
 			*dup = true;
 		else
 			err = ks_fail(e, KS_ERR_CONFLICT, "client_key",
 				      "client_key was already used for a different response");
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -69,7 +69,7 @@ static ks_err sq_hold_alert(sq_conn *c, int64_t burst_id, int64_t now, ks_error 
 {
 	char tok[MODEL_TOKEN_LEN + 1];
 	sq_token(tok);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO guard_mails (burst_id, to_email, language, next_attempt_at,"
 			      " message_id, created_at)"
@@ -79,9 +79,9 @@ static ks_err sq_hold_alert(sq_conn *c, int64_t burst_id, int64_t now, ks_error 
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, burst_id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, tok, -1, SQLITE_TRANSIENT);
+	db_bind_int64(st, 1, burst_id);
+	db_bind_int64(st, 2, now);
+	db_bind_text(st, 3, tok, -1, DB_TRANSIENT);
 	return sq_cstep(c, st, e);
 }
 
@@ -90,15 +90,15 @@ static ks_err sq_hold_burst(sq_conn *c, sq_hold_args *a, ks_error *e)
 {
 	const model_response *r = a->r;
 	ks_err err = KS_OK;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	err = sq_cprep(c,
 		       "SELECT id FROM suspect_bursts WHERE touchpoint_id = ?1 AND last_at >= ?2"
 		       " ORDER BY id DESC LIMIT 1",
 		       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, r->touchpoint_id);
-	sqlite3_bind_int64(st, 2, r->received_at - a->quiet_s);
+	db_bind_int64(st, 1, r->touchpoint_id);
+	db_bind_int64(st, 2, r->received_at - a->quiet_s);
 	err = sq_cfirst(c, st, &a->burst_id, e);
 	if (err || a->burst_id)
 		return err;
@@ -107,12 +107,12 @@ static ks_err sq_hold_burst(sq_conn *c, sq_hold_args *a, ks_error *e)
 		       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, r->touchpoint_id);
-	sqlite3_bind_int64(st, 2, r->received_at);
+	db_bind_int64(st, 1, r->touchpoint_id);
+	db_bind_int64(st, 2, r->received_at);
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
-	a->burst_id = sqlite3_last_insert_rowid(c->db);
+	a->burst_id = db_last_insert_rowid(c->db);
 	a->new_burst = true;
 	return sq_hold_alert(c, a->burst_id, r->received_at, e);
 }
@@ -136,7 +136,7 @@ static ks_err sq_hold_insert(sq_conn *c, sq_hold_args *a, ks_error *e)
 	char *drivers = sq_drivers_text(r);
 	if (r->n_drivers && drivers == NULL)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO suspect_responses (burst_id, client_key, body_hash, touchpoint_id,"
 			      " survey_id, channel, language, nps, grade, ces, drivers, open_text,"
@@ -144,43 +144,43 @@ static ks_err sq_hold_insert(sq_conn *c, sq_hold_args *a, ks_error *e)
 			      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
 			      &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, a->burst_id);
+		db_bind_int64(st, 1, a->burst_id);
 		if (r->client_key[0])
-			sqlite3_bind_text(st, 2, r->client_key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)r->body_hash);
-		sqlite3_bind_int64(st, 4, r->touchpoint_id);
+			db_bind_text(st, 2, r->client_key, -1, DB_STATIC);
+		db_bind_int64(st, 3, (int64_t)r->body_hash);
+		db_bind_int64(st, 4, r->touchpoint_id);
 		sq_bind_id(st, 5, r->survey_id);
 		if (r->channel[0])
-			sqlite3_bind_text(st, 6, r->channel, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, r->language[0] ? r->language : "nl", -1, SQLITE_STATIC);
+			db_bind_text(st, 6, r->channel, -1, DB_STATIC);
+		db_bind_text(st, 7, r->language[0] ? r->language : "nl", -1, DB_STATIC);
 		if (r->nps >= 0)
-			sqlite3_bind_int(st, 8, r->nps);
+			db_bind_int(st, 8, r->nps);
 		if (r->grade >= 0)
-			sqlite3_bind_int(st, 9, r->grade);
+			db_bind_int(st, 9, r->grade);
 		if (r->ces >= 0)
-			sqlite3_bind_int(st, 10, r->ces);
+			db_bind_int(st, 10, r->ces);
 		if (drivers)
-			sqlite3_bind_text(st, 11, drivers, -1, SQLITE_STATIC);
+			db_bind_text(st, 11, drivers, -1, DB_STATIC);
 		if (r->open_text)
-			sqlite3_bind_text(st, 12, r->open_text, -1, SQLITE_STATIC);
+			db_bind_text(st, 12, r->open_text, -1, DB_STATIC);
 		if (r->contact_consent >= 0)
-			sqlite3_bind_int(st, 13, r->contact_consent);
-		sqlite3_bind_int64(st, 14, r->received_at);
-		sqlite3_bind_text(st, 15, r->source[0] ? r->source : "survey", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 16, a->addr ? a->addr : "", -1, SQLITE_STATIC);
+			db_bind_int(st, 13, r->contact_consent);
+		db_bind_int64(st, 14, r->received_at);
+		db_bind_text(st, 15, r->source[0] ? r->source : "survey", -1, DB_STATIC);
+		db_bind_text(st, 16, a->addr ? a->addr : "", -1, DB_STATIC);
 		err = sq_cstep(c, st, e);
 	}
 	free(drivers);
 	if (err)
 		return err;
-	a->r->id = sqlite3_last_insert_rowid(c->db);
+	a->r->id = db_last_insert_rowid(c->db);
 	err = sq_cprep(c,
 		       "UPDATE suspect_bursts SET held = held + 1, last_at = max(last_at, ?2) WHERE id = ?1",
 		       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->burst_id);
-	sqlite3_bind_int64(st, 2, r->received_at);
+	db_bind_int64(st, 1, a->burst_id);
+	db_bind_int64(st, 2, r->received_at);
 	return sq_cstep(c, st, e);
 }
 
@@ -230,37 +230,37 @@ ks_err store_suspect_hold(ks_store *s, model_response *r, const char *client_add
 	" s.ces, s.drivers, s.open_text, s.contact_consent, s.received_at, s.source,"           \
 	" s.client_key, s.body_hash, s.client_addr"
 
-static json_t *sq_sus_score(sqlite3_stmt *st, int i)
+static json_t *sq_sus_score(db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-							  : json_integer(sqlite3_column_int(st, i));
+	return db_column_type(st, i) == DB_NULL ? json_null()
+							  : json_integer(db_column_int(st, i));
 }
 
-static json_t *sq_sus_json(sqlite3_stmt *st)
+static json_t *sq_sus_json(db_stmt *st)
 {
 	json_t *drivers = NULL;
-	if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+	if (db_column_type(st, 9) != DB_NULL)
 		drivers = json_loads(sq_ctext(st, 9), 0, NULL);
-	json_t *consent = sqlite3_column_type(st, 11) == SQLITE_NULL
+	json_t *consent = db_column_type(st, 11) == DB_NULL
 				  ? json_null()
-				  : json_boolean(sqlite3_column_int(st, 11));
+				  : json_boolean(db_column_int(st, 11));
 	json_t *answers = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "nps", sq_sus_score(st, 6),
 				    "grade", sq_sus_score(st, 7), "ces", sq_sus_score(st, 8), "drivers",
 				    drivers ? drivers : json_object(), "open", sq_opt_text(st, 10),
 				    "contact_consent", consent);
 	return json_pack("{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:s, s:s}", "id",
-			 (json_int_t)sqlite3_column_int64(st, 0), "burst_id",
-			 (json_int_t)sqlite3_column_int64(st, 1), "touchpoint_id",
-			 (json_int_t)sqlite3_column_int64(st, 2), "survey_id",
-			 sq_opt_id(sqlite3_column_int64(st, 3)), "language", sq_ctext(st, 5), "answers",
-			 answers, "received_at", sq_iso_or_null(sqlite3_column_int64(st, 12)), "source",
+			 (json_int_t)db_column_int64(st, 0), "burst_id",
+			 (json_int_t)db_column_int64(st, 1), "touchpoint_id",
+			 (json_int_t)db_column_int64(st, 2), "survey_id",
+			 sq_opt_id(db_column_int64(st, 3)), "language", sq_ctext(st, 5), "answers",
+			 answers, "received_at", sq_iso_or_null(db_column_int64(st, 12)), "source",
 			 sq_ctext(st, 13), "client_addr", sq_ctext(st, 16));
 }
 
 ks_err store_suspect_list(ks_store *s, const store_suspect_query *q, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT " SQ_SUS_COLS " FROM suspect_responses s"
 			      " WHERE s.id > ?1 AND (?2 = 0 OR s.burst_id = ?2) ORDER BY s.id LIMIT ?3",
@@ -269,28 +269,28 @@ ks_err store_suspect_list(ks_store *s, const store_suspect_query *q, json_t **ou
 	int64_t last = 0;
 	bool more = false;
 	if (!err) {
-		sqlite3_bind_int64(st, 1, q->after_id);
-		sqlite3_bind_int64(st, 2, q->burst_id);
-		sqlite3_bind_int(st, 3, q->limit + 1);
+		db_bind_int64(st, 1, q->after_id);
+		db_bind_int64(st, 2, q->burst_id);
+		db_bind_int(st, 3, q->limit + 1);
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			if ((int)json_array_size(items) == q->limit) {
 				more = true;
 				break;
 			}
-			last = sqlite3_column_int64(st, 0);
+			last = db_column_int64(st, 0);
 			json_array_append_new(items, sq_sus_json(st));
 		}
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		if (rc != DB_ROW && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	int64_t total = 0;
 	if (!err) {
 		err = sq_cprep(c, "SELECT count(*) FROM suspect_responses WHERE ?1 = 0 OR burst_id = ?1",
 			       &st, e);
 		if (!err) {
-			sqlite3_bind_int64(st, 1, q->burst_id);
+			db_bind_int64(st, 1, q->burst_id);
 			err = sq_cfirst(c, st, &total, e);
 		}
 	}
@@ -307,7 +307,7 @@ ks_err store_suspect_list(ks_store *s, const store_suspect_query *q, json_t **ou
 ks_err store_suspect_bursts(ks_store *s, int limit, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT b.id, b.touchpoint_id, t.name, b.started_at, b.last_at, b.held,"
 			      " b.accepted, b.rejected,"
@@ -319,26 +319,26 @@ ks_err store_suspect_bursts(ks_store *s, int limit, json_t **out, ks_error *e)
 			      &st, e);
 	json_t *items = json_array();
 	if (!err) {
-		sqlite3_bind_int(st, 1, limit);
+		db_bind_int(st, 1, limit);
 		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((rc = db_step(st)) == DB_ROW) {
 			json_array_append_new(
 				items,
 				json_pack("{s:I, s:{s:I, s:s}, s:o, s:o, s:I, s:I, s:I, s:{s:I, s:I}}",
-					  "id", (json_int_t)sqlite3_column_int64(st, 0), "touchpoint",
-					  "id", (json_int_t)sqlite3_column_int64(st, 1), "name",
+					  "id", (json_int_t)db_column_int64(st, 0), "touchpoint",
+					  "id", (json_int_t)db_column_int64(st, 1), "name",
 					  sq_ctext(st, 2), "started_at",
-					  sq_iso_or_null(sqlite3_column_int64(st, 3)), "last_at",
-					  sq_iso_or_null(sqlite3_column_int64(st, 4)), "held",
-					  (json_int_t)sqlite3_column_int64(st, 5), "accepted",
-					  (json_int_t)sqlite3_column_int64(st, 6), "rejected",
-					  (json_int_t)sqlite3_column_int64(st, 7), "alert_mails", "queued",
-					  (json_int_t)sqlite3_column_int64(st, 8), "sent",
-					  (json_int_t)sqlite3_column_int64(st, 9)));
+					  sq_iso_or_null(db_column_int64(st, 3)), "last_at",
+					  sq_iso_or_null(db_column_int64(st, 4)), "held",
+					  (json_int_t)db_column_int64(st, 5), "accepted",
+					  (json_int_t)db_column_int64(st, 6), "rejected",
+					  (json_int_t)db_column_int64(st, 7), "alert_mails", "queued",
+					  (json_int_t)db_column_int64(st, 8), "sent",
+					  (json_int_t)db_column_int64(st, 9)));
 		}
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	if (err) {
@@ -368,35 +368,35 @@ typedef struct sq_decide_args {
 static ks_err sq_decide_load(sq_conn *c, int64_t id, model_response *r, int64_t *burst, bool *found,
 			     ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT " SQ_SUS_COLS " FROM suspect_responses s WHERE s.id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	*found = rc == DB_ROW;
 	model_response_init(r);
 	if (*found) {
-		*burst = sqlite3_column_int64(st, 1);
-		r->touchpoint_id = sqlite3_column_int64(st, 2);
-		r->survey_id = sqlite3_column_int64(st, 3);
+		*burst = db_column_int64(st, 1);
+		r->touchpoint_id = db_column_int64(st, 2);
+		r->survey_id = db_column_int64(st, 3);
 		snprintf(r->channel, sizeof r->channel, "%s", sq_ctext(st, 4));
 		snprintf(r->language, sizeof r->language, "%s", sq_ctext(st, 5));
 		for (int k = 0; k < 3; k++) {
 			int *dst[] = {&r->nps, &r->grade, &r->ces};
-			if (sqlite3_column_type(st, 6 + k) != SQLITE_NULL)
-				*dst[k] = sqlite3_column_int(st, 6 + k);
+			if (db_column_type(st, 6 + k) != DB_NULL)
+				*dst[k] = db_column_int(st, 6 + k);
 		}
-		if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-			r->contact_consent = sqlite3_column_int(st, 11);
-		r->received_at = sqlite3_column_int64(st, 12);
+		if (db_column_type(st, 11) != DB_NULL)
+			r->contact_consent = db_column_int(st, 11);
+		r->received_at = db_column_int64(st, 12);
 		snprintf(r->source, sizeof r->source, "%s", sq_ctext(st, 13));
 		snprintf(r->client_key, sizeof r->client_key, "%s", sq_ctext(st, 14));
-		r->body_hash = (uint64_t)sqlite3_column_int64(st, 15);
-	} else if (rc != SQLITE_DONE) {
+		r->body_hash = (uint64_t)db_column_int64(st, 15);
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -406,20 +406,20 @@ static ks_err sq_decide_load(sq_conn *c, int64_t id, model_response *r, int64_t 
 static ks_err sq_decide_analyse(ks_store *s, sq_conn *c, const model_response *r, sq_text_buf *tb,
 				ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, "SELECT open_text FROM responses WHERE id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, r->id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	db_bind_int64(st, 1, r->id);
+	int rc = db_step(st);
+	if (rc == DB_ROW && db_column_type(st, 0) != DB_NULL) {
 		model_response t = *r;
 		t.open_text = sq_ctext(st, 0);
 		sq_text_for_response(s, c, &t, tb);
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	} else if (rc != DB_ROW && rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -428,7 +428,7 @@ static ks_err sq_decide_analyse(ks_store *s, sq_conn *c, const model_response *r
 static ks_err sq_decide_move(ks_store *s, sq_conn *c, int64_t id, model_response *r, bool *moved,
 			     sq_text_buf *tb, ks_error *e)
 {
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO responses (client_key, body_hash, touchpoint_id, survey_id,"
 			      " channel, language, nps, grade, ces, open_text, received_at, source,"
@@ -439,12 +439,12 @@ static ks_err sq_decide_move(ks_store *s, sq_conn *c, int64_t id, model_response
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	err = sq_cstep(c, st, e);
-	*moved = !err && sqlite3_changes(c->db) == 1;
+	*moved = !err && db_changes(c->db) == 1;
 	if (err || !*moved)
 		return err;
-	r->id = sqlite3_last_insert_rowid(c->db);
+	r->id = db_last_insert_rowid(c->db);
 	err = sq_cprep(c,
 		       "INSERT INTO response_drivers (response_id, aspect, score)"
 		       " SELECT ?1, j.key, j.value FROM suspect_responses s, json_each(s.drivers) j"
@@ -452,8 +452,8 @@ static ks_err sq_decide_move(ks_store *s, sq_conn *c, int64_t id, model_response
 		       &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, r->id);
-	sqlite3_bind_int64(st, 2, id);
+	db_bind_int64(st, 1, r->id);
+	db_bind_int64(st, 2, id);
 	err = sq_cstep(c, st, e);
 	/* An open link has no customer, so no alert rule opens a case; the
 	 * call keeps accepted answers on the same path as arriving ones. */
@@ -490,11 +490,11 @@ static ks_err sq_decide_one(ks_store *s, sq_conn *c, sq_decide_args *a, int64_t 
 		err = sq_decide_move(s, c, id, &r, &moved, &a->tb, e);
 	if (!err && moved && sq_decide_keep(a, &r) != KS_OK)
 		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(c, "DELETE FROM suspect_responses WHERE id = ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
+		db_bind_int64(st, 1, id);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -505,7 +505,7 @@ static ks_err sq_decide_one(ks_store *s, sq_conn *c, sq_decide_args *a, int64_t 
 					   " WHERE id = ?1",
 			       &st, e);
 	if (!err) {
-		sqlite3_bind_int64(st, 1, burst);
+		db_bind_int64(st, 1, burst);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err)
@@ -524,24 +524,24 @@ static ks_err sq_decide_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	/* A whole burst: every answer it still holds. */
 	int64_t *ids = NULL;
 	size_t n = 0;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	err = sq_cprep(c, "SELECT id FROM suspect_responses WHERE burst_id = ?1 ORDER BY id", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->burst_id);
+	db_bind_int64(st, 1, a->burst_id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		int64_t *p = (n & (n - 1)) == 0 ? realloc(ids, (n ? n * 2 : 1) * sizeof *ids) : ids;
 		if (p == NULL) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 		ids = p;
-		ids[n++] = sqlite3_column_int64(st, 0);
+		ids[n++] = db_column_int64(st, 0);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (size_t i = 0; !err && i < n; i++)
 		err = sq_decide_one(s, c, a, ids[i], e);
 	free(ids);
@@ -600,27 +600,27 @@ typedef struct sq_gclaim_args {
 	int max, n;
 } sq_gclaim_args;
 
-static void sq_guard_mail_row(sqlite3_stmt *st, store_guard_mail_job *j)
+static void sq_guard_mail_row(db_stmt *st, store_guard_mail_job *j)
 {
 	memset(j, 0, sizeof *j);
-	j->id = sqlite3_column_int64(st, 0);
-	j->burst_id = sqlite3_column_int64(st, 1);
+	j->id = db_column_int64(st, 0);
+	j->burst_id = db_column_int64(st, 1);
 	snprintf(j->to_email, sizeof j->to_email, "%s", sq_ctext(st, 2));
 	snprintf(j->language, sizeof j->language, "%s", sq_ctext(st, 3));
-	j->attempts = sqlite3_column_int(st, 4) + 1;
+	j->attempts = db_column_int(st, 4) + 1;
 	snprintf(j->message_id, sizeof j->message_id, "%s", sq_ctext(st, 5));
 	/* names are taken up to 500 bytes: cut at a character boundary, or the
 	 * mail check refuses the mail */
 	utf8_copy(j->touchpoint_name, sizeof j->touchpoint_name, sq_ctext(st, 6));
-	j->started_at = sqlite3_column_int64(st, 7);
-	j->held = sqlite3_column_int64(st, 8);
+	j->started_at = db_column_int64(st, 7);
+	j->held = db_column_int64(st, 8);
 }
 
 static ks_err sq_guard_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 {
 	(void)s;
 	sq_gclaim_args *a = arg;
-	sqlite3_stmt *st = NULL;
+	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
 			      "SELECT m.id, m.burst_id, m.to_email, m.language, m.attempts, m.message_id,"
 			      " coalesce(t.name, ''), b.started_at, b.held + b.accepted + b.rejected"
@@ -631,14 +631,14 @@ static ks_err sq_guard_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->now);
-	sqlite3_bind_int(st, 2, a->max);
-	int rc = SQLITE_DONE;
-	while (a->n < a->max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_int64(st, 1, a->now);
+	db_bind_int(st, 2, a->max);
+	int rc = DB_DONE;
+	while (a->n < a->max && (rc = db_step(st)) == DB_ROW)
 		sq_guard_mail_row(st, &a->jobs[a->n++]);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (int i = 0; !err && i < a->n; i++)
 		err = sq_outbox_mark_sending(c, &sq_guard_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
 	return err;

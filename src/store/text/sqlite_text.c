@@ -77,21 +77,21 @@ extern const char text_taxonomy_default[];
 
 ks_err sq_text_ctx_load(sq_conn *c, text_ctx **out, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT taxonomy, model FROM text_config WHERE id = 1", &st, e);
 	if (err)
 		return err;
 	text_ctx *ctx = NULL;
 	text_model *m = NULL;
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	int rc = db_step(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	const char *tax = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	const char *tax = rc == DB_ROW ? (const char *)db_column_text(st, 0) : NULL;
 	if (!err)
 		err = text_ctx_new(&ctx, tax, e);
-	if (!err && rc == SQLITE_ROW && sqlite3_column_type(st, 1) == SQLITE_BLOB)
-		err = text_model_load(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &m, e);
-	sqlite3_finalize(st);
+	if (!err && rc == DB_ROW && db_column_type(st, 1) == DB_BLOB)
+		err = text_model_load(db_column_blob(st, 1), (size_t)db_column_bytes(st, 1), &m, e);
+	db_finalize(st);
 	if (err) {
 		text_ctx_free(ctx);
 		return err;
@@ -197,21 +197,21 @@ static text_lang sq_text_prior(const char *language)
 /* Write r's rows (replacing any) on c, inside the caller's transaction. */
 static ks_err sq_text_rows(sq_conn *c, int64_t id, const text_result *r, int64_t now, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "DELETE FROM text_analysis WHERE response_id = ?1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	if ((err = sq_cstep(c, st, e)))
 		return err;
 	if ((err = sq_cprep(c, "INSERT INTO text_analysis(response_id, language, label, score, analyzed_at)"
 			       " VALUES(?1, ?2, ?3, ?4, ?5)", &st, e)))
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, text_lang_name(r->lang), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text_label_name(r->label), -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 4, r->score);
-	sqlite3_bind_int64(st, 5, now);
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, text_lang_name(r->lang), -1, DB_STATIC);
+	db_bind_text(st, 3, text_label_name(r->label), -1, DB_STATIC);
+	db_bind_double(st, 4, r->score);
+	db_bind_int64(st, 5, now);
 	if ((err = sq_cstep(c, st, e)))
 		return err;
 	for (int i = 0; i < r->n_themes && !err; i++) {
@@ -219,12 +219,12 @@ static ks_err sq_text_rows(sq_conn *c, int64_t id, const text_result *r, int64_t
 		if ((err = sq_cprep(c, "INSERT INTO text_themes(response_id, theme, subtheme, label, score,"
 				       " mentions) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &st, e)))
 			return err;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, h->theme, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, h->subtheme ? h->subtheme : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, text_label_name(h->label), -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 5, h->score);
-		sqlite3_bind_int(st, 6, h->mentions);
+		db_bind_int64(st, 1, id);
+		db_bind_text(st, 2, h->theme, -1, DB_STATIC);
+		db_bind_text(st, 3, h->subtheme ? h->subtheme : "", -1, DB_STATIC);
+		db_bind_text(st, 4, text_label_name(h->label), -1, DB_STATIC);
+		db_bind_double(st, 5, h->score);
+		db_bind_int(st, 6, h->mentions);
 		err = sq_cstep(c, st, e);
 	}
 	return err;
@@ -336,22 +336,24 @@ static void sq_text_buf_result(ks_store *s, sq_text_buf *b, int64_t id, const te
 ks_err sq_text_remove(ks_store *s, sq_conn *c, const char *ids_sql, int64_t arg, sq_text_buf *b,
 		      ks_error *e)
 {
-	char *sql = sqlite3_mprintf("DELETE FROM text_analysis WHERE response_id IN (%s) RETURNING response_id",
-				    ids_sql);
-	if (sql == NULL)
+	ks_buf sql;
+	buf_init(&sql, 1 << 16);
+	if (buf_printf(&sql, "DELETE FROM text_analysis WHERE response_id IN (%s) RETURNING response_id", ids_sql)) {
+		buf_free(&sql);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	sqlite3_stmt *st;
-	ks_err err = sq_cprep(c, sql, &st, e);
-	sqlite3_free(sql);
+	}
+	db_stmt *st;
+	ks_err err = sq_cprep(c, sql.data, &st, e);
+	buf_free(&sql);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, arg);
+	db_bind_int64(st, 1, arg);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		sq_text_buf_gone(s, b, sqlite3_column_int64(st, 0));
-	if (rc != SQLITE_DONE)
+	while ((rc = db_step(st)) == DB_ROW)
+		sq_text_buf_gone(s, b, db_column_int64(st, 0));
+	if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -360,7 +362,7 @@ ks_err sq_text_remove(ks_store *s, sq_conn *c, const char *ids_sql, int64_t arg,
 ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *arg, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT a.response_id, a.label, t.theme, t.score FROM text_analysis a"
 			      " LEFT JOIN text_themes t ON t.response_id = a.response_id"
 			      " WHERE a.response_id > ?1 ORDER BY a.response_id, t.rowid", &st, e);
@@ -368,18 +370,18 @@ ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *ar
 		sq_release(s, c);
 		return err;
 	}
-	sqlite3_bind_int64(st, 1, after_id);
+	db_bind_int64(st, 1, after_id);
 	store_text_row *rows = malloc(SQ_TEXT_SCAN_CHUNK * sizeof *rows);
 	if (rows == NULL) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		sq_release(s, c);
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
 	int n = 0, rc;
 	sq_theme_acc acc;
 	store_text_row *row = NULL;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t id = db_column_int64(st, 0);
 		if (row == NULL || row->response_id != id) {
 			if (row)
 				sq_text_row_close(row, &acc);
@@ -392,16 +394,16 @@ ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *ar
 			row->response_id = id;
 			row->label = sq_text_label_of(sq_ctext(st, 1));
 		}
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-			sq_text_row_theme(row, &acc, sq_ctext(st, 2), sqlite3_column_double(st, 3));
+		if (db_column_type(st, 2) != DB_NULL)
+			sq_text_row_theme(row, &acc, sq_ctext(st, 2), db_column_double(st, 3));
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = sq_fail(c, rc, e);
 	else if (row) {
 		sq_text_row_close(row, &acc);
 		fn(arg, rows, n);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	sq_release(s, c);
 	free(rows);
 	return err;
@@ -421,8 +423,8 @@ ks_err sq_text_analyse_into(ks_store *s, sq_conn *c, text_worker *w, int64_t id,
 	if ((err = sq_exec(c, "SAVEPOINT text_analysis", e)) == KS_OK) {
 		err = sq_text_rows(c, id, &r, now, e);
 		if (err)
-			sqlite3_exec(c->db, "ROLLBACK TO text_analysis", NULL, NULL, NULL);
-		sqlite3_exec(c->db, "RELEASE text_analysis", NULL, NULL, NULL);
+			db_exec(c->db, "ROLLBACK TO text_analysis");
+		db_exec(c->db, "RELEASE text_analysis");
 		if (!err)
 			sq_text_buf_result(s, b, id, &r);
 	}
@@ -446,26 +448,26 @@ void sq_text_for_response(ks_store *s, sq_conn *c, const model_response *r, sq_t
 
 json_t *sq_text_json(sq_conn *c, int64_t id)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	if (sq_cprep(c, "SELECT language, label, score FROM text_analysis WHERE response_id = ?1", &st, NULL))
 		return json_null();
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	json_t *out = json_null();
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_step(st) == DB_ROW)
 		out = json_pack("{s:s, s:{s:s, s:f}, s:[]}", "language", sq_ctext(st, 0), "sentiment",
-				"label", sq_ctext(st, 1), "score", sqlite3_column_double(st, 2), "themes");
-	sqlite3_finalize(st);
+				"label", sq_ctext(st, 1), "score", db_column_double(st, 2), "themes");
+	db_finalize(st);
 	if (out == NULL || json_is_null(out))
 		return out ? out : json_null();
 	if (sq_cprep(c, "SELECT theme, subtheme, label FROM text_themes WHERE response_id = ?1 ORDER BY rowid",
 		     &st, NULL))
 		return out;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	json_t *themes = json_object_get(out, "themes");
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (db_step(st) == DB_ROW)
 		json_array_append_new(themes, json_pack("{s:s, s:s, s:s}", "theme", sq_ctext(st, 0), "subtheme",
 							 sq_ctext(st, 1), "sentiment", sq_ctext(st, 2)));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return out;
 }
 
@@ -473,15 +475,15 @@ ks_err store_text_theme_in_use(ks_store *s, const char *theme, bool *used, ks_er
 {
 	*used = false;
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT 1 FROM text_themes WHERE theme = ?1 LIMIT 1", &st, e);
 	if (!err) {
-		sqlite3_bind_text(st, 1, theme, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		*used = rc == SQLITE_ROW;
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_bind_text(st, 1, theme, -1, DB_STATIC);
+		int rc = db_step(st);
+		*used = rc == DB_ROW;
+		if (rc != DB_ROW && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;

@@ -101,7 +101,7 @@ static ks_err sq_cfg_change(ks_store *s, sq_cfg_write_fn write, void *arg, const
 	if (!err && audit)
 		err = sq_audit_insert(s, c, audit, e);
 	if (err) {
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 		text_ctx_free(ctx);
 		sq_release(s, c);
 		pthread_mutex_unlock(&s->text_cfg_mu);
@@ -115,13 +115,13 @@ static ks_err sq_cfg_change(ks_store *s, sq_cfg_write_fn write, void *arg, const
 	err = sq_text_switch(s, ctx, e);  /* takes ctx, also on failure */
 	if (!err && (err = sq_exec(c, "COMMIT", e)) != KS_OK) {
 		/* not stored: back to the configuration that is */
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 		text_ctx *back = NULL;
 		ks_error ignore;
 		if (sq_text_ctx_load(c, &back, &ignore) == KS_OK)
 			sq_text_switch(s, back, &ignore);
 	} else if (err) {
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	}
 	sq_release(s, c);
 	pthread_mutex_unlock(&s->text_cfg_mu);
@@ -135,26 +135,26 @@ static ks_err sq_cfg_change(ks_store *s, sq_cfg_write_fn write, void *arg, const
 ks_err store_text_taxonomy_get(ks_store *s, json_t **out, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT taxonomy, taxonomy_version, coalesce(taxonomy_updated_at, 0)"
 			      " FROM text_config WHERE id = 1", &st, e);
 	if (!err) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			bool def = sqlite3_column_type(st, 0) == SQLITE_NULL;
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
+			bool def = db_column_type(st, 0) == DB_NULL;
 			json_t *tax = json_loads(def ? text_taxonomy_default : sq_ctext(st, 0),
 						 JSON_DECODE_ANY, NULL);
 			*out = json_pack("{s:b, s:I, s:o, s:o}", "default", def, "version",
-					 (json_int_t)sqlite3_column_int64(st, 1), "updated_at",
-					 sq_iso_or_null(sqlite3_column_int64(st, 2)), "taxonomy",
+					 (json_int_t)db_column_int64(st, 1), "updated_at",
+					 sq_iso_or_null(db_column_int64(st, 2)), "taxonomy",
 					 tax ? tax : json_null());
 			if (*out == NULL)
 				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 		} else {
-			err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "no text configuration row")
+			err = rc == DB_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "no text configuration row")
 						: sq_fail(c, rc, e);
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	return err;
@@ -186,14 +186,14 @@ static ks_err sq_tax_ids_fit(const json_t *tax, ks_error *e)
 static ks_err sq_tax_write(sq_conn *c, void *arg, int64_t now, ks_error *e)
 {
 	const char *text = arg;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "UPDATE text_config SET taxonomy = ?1, taxonomy_version = taxonomy_version + 1,"
 			      " taxonomy_updated_at = ?2 WHERE id = 1", &st, e);
 	if (err)
 		return err;
 	if (text)
-		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
+		db_bind_text(st, 1, text, -1, DB_STATIC);
+	db_bind_int64(st, 2, now);
 	return sq_cstep(c, st, e);
 }
 
@@ -307,26 +307,26 @@ typedef struct sq_model_row {
 static ks_err sq_model_row_read(sq_conn *c, sq_model_row *m, ks_error *e)
 {
 	memset(m, 0, sizeof *m);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT model IS NOT NULL, coalesce(model_trained_at, 0),"
 			      " coalesce(model_n_examples, 0), model_evaluation, retrain_days, min_examples"
 			      " FROM text_config WHERE id = 1", &st, e);
 	if (err)
 		return err;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		m->active = sqlite3_column_int(st, 0) != 0;
-		m->trained_at = sqlite3_column_int64(st, 1);
-		m->n_examples = sqlite3_column_int64(st, 2);
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL && (m->evaluation = strdup(sq_ctext(st, 3))) == NULL)
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		m->active = db_column_int(st, 0) != 0;
+		m->trained_at = db_column_int64(st, 1);
+		m->n_examples = db_column_int64(st, 2);
+		if (db_column_type(st, 3) != DB_NULL && (m->evaluation = strdup(sq_ctext(st, 3))) == NULL)
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-		m->retrain_days = sqlite3_column_int(st, 4);
-		m->min_examples = sqlite3_column_int(st, 5);
+		m->retrain_days = db_column_int(st, 4);
+		m->min_examples = db_column_int(st, 5);
 	} else {
-		err = rc == SQLITE_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "no text configuration row")
+		err = rc == DB_DONE ? ks_fail(e, KS_ERR_INTERNAL, NULL, "no text configuration row")
 					: sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -407,14 +407,14 @@ static ks_err sq_examples_read(ks_store *s, sq_examples *x, ks_error *e)
 		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT open_text, nps, coalesce(language, '') FROM responses"
 			      " WHERE nps IS NOT NULL AND open_text IS NOT NULL AND open_text <> ''"
 			      " ORDER BY id DESC LIMIT ?1", &st, e);
 	if (!err) {
-		sqlite3_bind_int(st, 1, STORE_TEXT_TRAIN_MAX);
+		db_bind_int(st, 1, STORE_TEXT_TRAIN_MAX);
 		int rc;
-		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while (!err && (rc = db_step(st)) == DB_ROW) {
 			char *t = strdup(sq_ctext(st, 0));
 			if (t == NULL) {
 				err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
@@ -423,14 +423,14 @@ static ks_err sq_examples_read(ks_store *s, sq_examples *x, ks_error *e)
 			const char *lang = sq_ctext(st, 2);
 			x->texts[x->n] = t;
 			x->ex[x->n] = (text_example){
-				.text = t, .len = strlen(t), .label = text_label_from_nps(sqlite3_column_int(st, 1)),
+				.text = t, .len = strlen(t), .label = text_label_from_nps(db_column_int(st, 1)),
 				.prior = strcmp(lang, "nl") == 0 ? TEXT_LANG_NL
 					 : strcmp(lang, "en") == 0 ? TEXT_LANG_EN : TEXT_LANG_AUTO};
 			x->n++;
 		}
-		if (!err && rc != SQLITE_DONE)
+		if (!err && rc != DB_DONE)
 			err = sq_fail(c, rc, e);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	sq_release(s, c);
 	if (err)
@@ -498,16 +498,16 @@ typedef struct sq_model_write {
 static ks_err sq_model_write_fn(sq_conn *c, void *arg, int64_t now, ks_error *e)
 {
 	const sq_model_write *m = arg;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "UPDATE text_config SET model = ?1, model_trained_at = ?2, model_n_examples = ?3,"
 			      " model_evaluation = ?4 WHERE id = 1", &st, e);
 	if (err)
 		return err;
 	if (m->blob) {
-		sqlite3_bind_blob(st, 1, m->blob, (int)m->len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_int(st, 3, m->n_examples);
-		sqlite3_bind_text(st, 4, m->evaluation, -1, SQLITE_STATIC);
+		db_bind_blob(st, 1, m->blob, (int)m->len, DB_STATIC);
+		db_bind_int64(st, 2, now);
+		db_bind_int(st, 3, m->n_examples);
+		db_bind_text(st, 4, m->evaluation, -1, DB_STATIC);
 	}
 	return sq_cstep(c, st, e);
 }
@@ -570,16 +570,16 @@ ks_err store_text_model_settings(ks_store *s, int retrain_days, int min_examples
 	if (min_examples >= 0 && (min_examples < 30 || min_examples > 1000000))
 		return ks_fail(e, KS_ERR_RANGE, "min_examples", "min_examples must be 30..1000000");
 	sq_conn *c = sq_acquire(s);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	if (!err)
 		err = sq_cprep(c, "UPDATE text_config SET retrain_days = coalesce(?1, retrain_days),"
 			       " min_examples = coalesce(?2, min_examples) WHERE id = 1", &st, e);
 	if (!err) {
 		if (retrain_days >= 0)
-			sqlite3_bind_int(st, 1, retrain_days);
+			db_bind_int(st, 1, retrain_days);
 		if (min_examples >= 0)
-			sqlite3_bind_int(st, 2, min_examples);
+			db_bind_int(st, 2, min_examples);
 		err = sq_cstep(c, st, e);
 	}
 	if (!err && a)
@@ -587,7 +587,7 @@ ks_err store_text_model_settings(ks_store *s, int retrain_days, int min_examples
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	sq_release(s, c);
 	if (!err && s->text_inited) { /* a shorter period may make a training due: look at the next pass */
 		pthread_mutex_lock(&s->job_mu);
@@ -621,11 +621,11 @@ static bool sq_retrain_due(ks_store *s, int64_t now)
 	bool due = false;
 	if (sq_model_row_read(c, &r, NULL) == KS_OK && r.retrain_days > 0 &&
 	    (!r.active || now - r.trained_at >= (int64_t)r.retrain_days * 86400)) {
-		sqlite3_stmt *st;
+		db_stmt *st;
 		int64_t n = 0;
 		if (sq_cprep(c, "SELECT count(*) FROM (SELECT 1 FROM responses WHERE nps IS NOT NULL AND"
 			     " open_text IS NOT NULL AND open_text <> '' LIMIT ?1)", &st, NULL) == KS_OK) {
-			sqlite3_bind_int(st, 1, r.min_examples);
+			db_bind_int(st, 1, r.min_examples);
 			sq_cfirst(c, st, &n, NULL);
 		}
 		due = n >= r.min_examples;

@@ -97,28 +97,28 @@ static ks_err sq_disc_push(sq_disc_set *d, int64_t id, const char *lang, const c
 static ks_err sq_disc_read(sq_conn *c, const store_discover_query *q, int64_t from, int64_t to,
 			   sq_disc_set *d, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sq_disc_sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, q->team_id);
-	sqlite3_bind_int64(st, 2, q->employee_id);
-	sqlite3_bind_int64(st, 3, from);
-	sqlite3_bind_int64(st, 4, to);
-	sqlite3_bind_text(st, 5, q->language, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, q->team_id);
+	db_bind_int64(st, 2, q->employee_id);
+	db_bind_int64(st, 3, from);
+	db_bind_int64(st, 4, to);
+	db_bind_text(st, 5, q->language, -1, DB_STATIC);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 2);
-		size_t len = (size_t)sqlite3_column_bytes(st, 2);
-		if (sq_disc_push(d, sqlite3_column_int64(st, 0), sq_ctext(st, 1), text ? text : "",
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *text = (const char *)db_column_text(st, 2);
+		size_t len = (size_t)db_column_bytes(st, 2);
+		if (sq_disc_push(d, db_column_int64(st, 0), sq_ctext(st, 1), text ? text : "",
 				 text ? len : 0) != KS_OK) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 	}
-	if (rc != SQLITE_DONE)
-		err = rc == SQLITE_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	if (rc != DB_DONE)
+		err = rc == DB_NOMEM ? ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory") : sq_fail(c, rc, e);
+	db_finalize(st);
 	/* the buffer no longer moves */
 	for (int i = 0; i < d->n; i++)
 		d->a[i].text = d->buf + d->off[i];
@@ -130,23 +130,23 @@ static ks_err sq_disc_read(sq_conn *c, const store_discover_query *q, int64_t fr
 static ks_err sq_disc_example(sq_conn *c, int64_t id, json_t **out, ks_error *e)
 {
 	*out = NULL;
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, sq_disc_example_sql, &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		char when[32];
-		clock_format_iso(sqlite3_column_int64(st, 5), when, sizeof when);
-		bool has_nps = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		int nps = sqlite3_column_int(st, 2);
-		int64_t emp = sqlite3_column_int64(st, 6);
+		clock_format_iso(db_column_int64(st, 5), when, sizeof when);
+		bool has_nps = db_column_type(st, 2) != DB_NULL;
+		int nps = db_column_int(st, 2);
+		int64_t emp = db_column_int64(st, 6);
 		*out = json_pack("{s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:o}", "response_id", (json_int_t)id,
 				 "text", sq_ctext(st, 1),
 				 "nps", has_nps ? json_integer(nps) : json_null(),
-				 "grade", sqlite3_column_type(st, 3) != SQLITE_NULL
-					 ? json_integer(sqlite3_column_int(st, 3)) : json_null(),
+				 "grade", db_column_type(st, 3) != DB_NULL
+					 ? json_integer(db_column_int(st, 3)) : json_null(),
 				 "band", !has_nps ? json_null()
 					 : json_string(nps >= 9 ? "promoter" : nps >= 7 ? "passive" : "detractor"),
 				 "language", sq_ctext(st, 4), "received_at", when,
@@ -155,10 +155,10 @@ static ks_err sq_disc_example(sq_conn *c, int64_t id, json_t **out, ks_error *e)
 						 : json_null());
 		if (!*out)
 			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 

@@ -30,7 +30,7 @@
 
 ks_err sq_text_job_begin(ks_store *s, sq_conn *c, const char *reason, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			      "INSERT INTO text_reanalysis(id, reason, cursor, upto, done, total, started_at, finished_at)"
 			      " SELECT 1, ?1, 0, coalesce(max(id), 0), 0, count(*), ?2, NULL FROM responses"
@@ -41,8 +41,8 @@ ks_err sq_text_job_begin(ks_store *s, sq_conn *c, const char *reason, ks_error *
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, clock_now(s->clock));
+	db_bind_text(st, 1, reason, -1, DB_STATIC);
+	db_bind_int64(st, 2, clock_now(s->clock));
 	return sq_cstep(c, st, e);
 }
 
@@ -66,26 +66,26 @@ typedef struct sq_job {
 static ks_err sq_job_read(sq_conn *c, sq_job *j, ks_error *e)
 {
 	memset(j, 0, sizeof *j);
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT reason, cursor, upto, done, total, started_at, coalesce(finished_at, 0),"
 			      " finished_at IS NULL FROM text_reanalysis WHERE id = 1", &st, e);
 	if (err)
 		return err;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		j->found = true;
 		snprintf(j->reason, sizeof j->reason, "%s", sq_ctext(st, 0));
-		j->cursor = sqlite3_column_int64(st, 1);
-		j->upto = sqlite3_column_int64(st, 2);
-		j->done = sqlite3_column_int64(st, 3);
-		j->total = sqlite3_column_int64(st, 4);
-		j->started_at = sqlite3_column_int64(st, 5);
-		j->finished_at = sqlite3_column_int64(st, 6);
-		j->running = sqlite3_column_int(st, 7) != 0;
-	} else if (rc != SQLITE_DONE) {
+		j->cursor = db_column_int64(st, 1);
+		j->upto = db_column_int64(st, 2);
+		j->done = db_column_int64(st, 3);
+		j->total = db_column_int64(st, 4);
+		j->started_at = db_column_int64(st, 5);
+		j->finished_at = db_column_int64(st, 6);
+		j->running = db_column_int(st, 7) != 0;
+	} else if (rc != DB_DONE) {
 		err = sq_fail(c, rc, e);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
@@ -117,20 +117,20 @@ typedef struct sq_job_answer {
 
 static ks_err sq_job_answers(sq_conn *c, const sq_job *j, int n, sq_job_answer *a, int *got, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	ks_err err = sq_cprep(c, "SELECT id, open_text, coalesce(language, '') FROM responses WHERE id > ?1"
 			      " AND id <= ?2 AND open_text IS NOT NULL AND open_text <> '' ORDER BY id LIMIT ?3",
 			      &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, j->cursor);
-	sqlite3_bind_int64(st, 2, j->upto);
-	sqlite3_bind_int(st, 3, n);
+	db_bind_int64(st, 1, j->cursor);
+	db_bind_int64(st, 2, j->upto);
+	db_bind_int(st, 3, n);
 	int rc;
 	*got = 0;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!err && (rc = db_step(st)) == DB_ROW) {
 		sq_job_answer *x = &a[*got];
-		x->id = sqlite3_column_int64(st, 0);
+		x->id = db_column_int64(st, 0);
 		x->text = strdup(sq_ctext(st, 1));
 		snprintf(x->language, sizeof x->language, "%s", sq_ctext(st, 2));
 		if (x->text == NULL)
@@ -138,15 +138,15 @@ static ks_err sq_job_answers(sq_conn *c, const sq_job *j, int n, sq_job_answer *
 		else
 			(*got)++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return err;
 }
 
 static ks_err sq_job_advance(sq_conn *c, int64_t cursor, int got, bool last, int64_t now, ks_error *e)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	/* At the end the total becomes what was done: answers erased while it
 	 * ran are not waited for. */
 	ks_err err = sq_cprep(c, "UPDATE text_reanalysis SET cursor = ?1, done = done + ?2,"
@@ -154,10 +154,10 @@ static ks_err sq_job_advance(sq_conn *c, int64_t cursor, int got, bool last, int
 			      " finished_at = CASE WHEN ?3 THEN ?4 END WHERE id = 1", &st, e);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, cursor);
-	sqlite3_bind_int(st, 2, got);
-	sqlite3_bind_int(st, 3, last);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_int64(st, 1, cursor);
+	db_bind_int(st, 2, got);
+	db_bind_int(st, 3, last);
+	db_bind_int64(st, 4, now);
 	return sq_cstep(c, st, e);
 }
 
@@ -198,7 +198,7 @@ ks_err sq_text_job_batch(ks_store *s, int n, store_reanalyze_counts *k, bool *mo
 	if (!err && w)
 		err = sq_exec(c, "COMMIT", e);
 	if (err && w)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	sq_release(s, c);
 	if (!err)
 		sq_text_notify(s, &b);
@@ -225,7 +225,7 @@ ks_err store_text_job_start(ks_store *s, const char *reason, const store_audit_e
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	if (err)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c->db, "ROLLBACK");
 	sq_job j;
 	if (!err)
 		err = sq_job_read(c, &j, e);

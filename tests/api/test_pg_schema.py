@@ -963,6 +963,16 @@ def check_data_migrations(t, cl, lite_files, pg_files, tmp):
         hist = db.execute("SELECT max(id) FROM case_history").fetchone()[0]
         t.eq(nxt, [{"tok": 3, "rule": 6, "hist": hist + 1}],
              "PostgreSQL: the next ids follow the migrated and seeded rows")
+        # ks_sync_identities(): after explicit ids (demo, copy) every
+        # identity continues after its table's largest id
+        psql(uri, "INSERT INTO org_units (id, kind, name, created_at) VALUES (70, 'team', 'Explicit', 0);"
+                  " INSERT INTO surveys (id, name, questions, created_at) VALUES (41, 's', '[]', 0);"
+                  " SELECT ks_sync_identities();")
+        nxt = pg_json(uri, "SELECT (SELECT nextval(pg_get_serial_sequence('org_units', 'id'))) AS units,"
+                           " (SELECT nextval(pg_get_serial_sequence('surveys', 'id'))) AS surveys,"
+                           " (SELECT nextval(pg_get_serial_sequence('journeys', 'id'))) AS journeys")
+        t.eq(nxt, [{"units": 71, "surveys": 42, "journeys": 1}],
+             "PostgreSQL: ks_sync_identities() moves every identity past its table's largest id")
     finally:
         db.close()
         cl.drop(uri)

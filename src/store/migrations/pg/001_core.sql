@@ -26,7 +26,12 @@
 --
 -- The SQLite functions the store's SQL calls (src/store/**/*.c, issue 18
 -- survey) and what PostgreSQL gets for each. Made here, with the same name
--- and meaning where PostgreSQL allows it:
+-- and meaning where PostgreSQL allows it. (db_pg_sql.c rewrites ifnull,
+-- iif, group_concat, two-argument max/min and total before the server sees
+-- a statement; the functions of those names here serve SQL that reaches
+-- the server as written -- db_exec_native, psql, a later store -- with
+-- SQLite's meaning, and sum(bool) / max(bool) are what the rewritten total()
+-- and the store's max(done) need.)
 --   ks_local_month(t), ks_local_year(t)  SQLite: C functions of the store
 --       (sqlite_store.c). Here: SQL functions of the zone in the session
 --       setting klantstem.tz (SET klantstem.tz = 'Europe/Amsterdam' by the
@@ -243,6 +248,21 @@ DECLARE
 BEGIN
 	EXECUTE format('SELECT max(id) FROM %I', tbl) INTO top;
 	PERFORM setval(seq, coalesce(top, 1), top IS NOT NULL);
+END $$;
+
+-- The same for every identity column of the schema: for the writers that
+-- insert explicit ids in bulk (klantstem demo, klantstem copy), one call
+-- after their load.
+CREATE FUNCTION ks_sync_identities() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	top bigint;
+BEGIN
+	FOR r IN SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+	          WHERE a.attidentity <> '' AND c.relkind = 'r' AND c.relnamespace = to_regnamespace(current_schema()) LOOP
+		EXECUTE format('SELECT max(%I) FROM %I', r.attname, r.relname) INTO top;
+		PERFORM setval(pg_get_serial_sequence(quote_ident(r.relname), r.attname), coalesce(top, 1), top IS NOT NULL);
+	END LOOP;
 END $$;
 
 -- SQLite's "ALTER TABLE x_new RENAME TO x" after a table rebuild: the

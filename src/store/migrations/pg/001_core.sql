@@ -77,7 +77,16 @@
 --   CAST(x AS INTEGER) is int4 in PostgreSQL (AS BIGINT is wanted; a text
 --       that is no number raises instead of giving 0: sqlite_scan.c,
 --       sqlite_invite.c "CAST(substr(customer_since, 1, 4) AS INTEGER)").
---   x IS y / x IS NOT y between values: IS [NOT] DISTINCT FROM.
+--   x IS y / x IS NOT y between values: IS [NOT] DISTINCT FROM, which
+--       SQLite (3.39+) reads too (sqlite_digest.c "m.unit_id IS NOT
+--       u.unit_id", sqlite_pulse.c "j.team_id IS NOT i.team_id",
+--       sqlite_mentions.c "unit_id IS NOT $2").
+--   iif(c, a, b) with an integer c (sqlite_internal.c "iif($11 & 2, ...)"):
+--       db_pg_sql.c's CASE WHEN c wants a boolean; "($11 & 2) <> 0" works
+--       on both.
+--   Parameters are typed by db_pg (an int64 binds as bigint): a text
+--       result compared with one (json_extract, json_each's value, above)
+--       needs its CAST.
 --   LIKE is case-sensitive in PostgreSQL, ASCII-case-insensitive in SQLite
 --       (sqlite_audit.c "action LIKE $3").
 --   ORDER BY puts NULLs last in PostgreSQL, first in SQLite (ascending).

@@ -277,6 +277,20 @@ static void test_text_conversions(void **state)
 	assert_string_equal((const char *)db_column_blob(st, 10), "x"); /* a text's bytes */
 	db_finalize(st);
 
+	/* numeric is typed per value, as SQLite types it: sum() of bigints
+	 * is an integer, avg() a float */
+	st = prep(c, "SELECT sum(v), avg(v), 99999999999999999999::numeric, (-4)::numeric, 'NaN'::numeric"
+		     " FROM (VALUES (1::bigint), (2::bigint)) AS x(v)");
+	assert_int_equal(db_step(st), DB_ROW);
+	const int nt[] = { DB_INTEGER, DB_FLOAT, DB_FLOAT, DB_INTEGER, DB_FLOAT };
+	for (int i = 0; i < 5; i++)
+		if (db_column_type(st, i) != nt[i])
+			fail_msg("numeric column %d: type %d, want %d", i, db_column_type(st, i), nt[i]);
+	assert_int_equal(db_column_int64(st, 0), 3);
+	assert_true(db_column_double(st, 1) == 1.5);
+	assert_int_equal(db_column_int64(st, 3), -4);
+	db_finalize(st);
+
 	/* a large blob, all 256 byte values, both ways */
 	enum { N = 100000 };
 	unsigned char *big = malloc(N);

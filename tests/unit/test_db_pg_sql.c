@@ -172,6 +172,46 @@ static void test_functions(void **state)
 	check("SELECT group_concat(a", "SELECT group_concat(a", 0);
 }
 
+static void test_sqlite_syntax(void **state)
+{
+	(void)state;
+	/* rule 12: SQLite's IS / IS NOT between two values */
+	check("WHERE a IS NOT ?1 AND b IS c.d", "WHERE a IS DISTINCT FROM $1 AND b IS NOT DISTINCT FROM c.d", 1);
+	check("WHERE a IS NULL OR a IS NOT NULL OR b IS TRUE OR c IS NOT FALSE",
+	      "WHERE a IS NULL OR a IS NOT NULL OR b IS TRUE OR c IS NOT FALSE", 0);
+	check("WHERE a IS DISTINCT FROM b OR a IS NOT DISTINCT FROM c",
+	      "WHERE a IS DISTINCT FROM b OR a IS NOT DISTINCT FROM c", 0);
+	check("WHERE j.team_id IS NOT i.team_id", "WHERE j.team_id IS DISTINCT FROM i.team_id", 0);
+	/* rule 13: IN a table or CTE */
+	check("WHERE (?1 = 0 OR team_id IN sub) AND x IN (1, 2)",
+	      "WHERE ($1 = 0 OR team_id IN (SELECT * FROM sub)) AND x IN (1, 2)", 1);
+	check("WHERE a IN main.t", "WHERE a IN (SELECT * FROM main.t)", 0);
+	check("WHERE a IN json_each(?1)", "WHERE a IN json_each($1)", 1);
+	check("WHERE a NOT IN sub", "WHERE a NOT IN (SELECT * FROM sub)", 0);
+	/* rule 14: a subquery in FROM gets an alias when it has none */
+	check("SELECT count(*) FROM (SELECT 1 FROM t LIMIT ?1)",
+	      "SELECT count(*) FROM (SELECT 1 FROM t LIMIT $1) AS ks_sub1", 1);
+	check("SELECT m FROM (SELECT a AS m FROM t) WHERE m > 1 GROUP BY m",
+	      "SELECT m FROM (SELECT a AS m FROM t) AS ks_sub1 WHERE m > 1 GROUP BY m", 0);
+	check("SELECT * FROM (SELECT 1) a JOIN (SELECT 2) AS b ON 1 = 1 JOIN (VALUES (3)) ON true",
+	      "SELECT * FROM (SELECT 1) a JOIN (SELECT 2) AS b ON 1 = 1 JOIN (VALUES (3)) AS ks_sub1 ON true", 0);
+	check("SELECT * FROM (SELECT 1) JOIN (SELECT 2) ON true",
+	      "SELECT * FROM (SELECT 1) AS ks_sub1 JOIN (SELECT 2) AS ks_sub2 ON true", 0);
+	check("SELECT * FROM (SELECT * FROM (SELECT 1))",
+	      "SELECT * FROM (SELECT * FROM (SELECT 1) AS ks_sub1) AS ks_sub2", 0);
+	check("SELECT (SELECT 1), x FROM t WHERE y IN (SELECT 2)", "SELECT (SELECT 1), x FROM t WHERE y IN (SELECT 2)", 0);
+	check("SELECT * FROM (t1 JOIN t2 ON t1.a = t2.a)", "SELECT * FROM (t1 JOIN t2 ON t1.a = t2.a)", 0);
+	/* rule 15: aggregates of a comparison count it */
+	check("SELECT sum(nps >= 9), SUM(nps BETWEEN 7 AND 8), sum(nps), avg(a = b)",
+	      "SELECT sum((nps >= 9)::int), SUM((nps BETWEEN 7 AND 8)::int), sum(nps), avg((a = b)::int)", 0);
+	check("SELECT total(x IS NOT NULL), sum(EXISTS (SELECT 1)), max(fresh OR moved), min(a <> b)",
+	      "SELECT COALESCE(SUM((x IS NOT NULL)::int), 0::float8), sum((EXISTS (SELECT 1))::int),"
+	      " max((fresh OR moved)::int), min((a <> b)::int)", 0);
+	check("SELECT sum(CASE WHEN a > 1 THEN 1 ELSE 0 END), sum(f(a > 1)), sum(j -> 'n'), sum(j ->> 'n')",
+	      "SELECT sum(CASE WHEN a > 1 THEN 1 ELSE 0 END), sum(f(a > 1)), sum(j -> 'n'), sum(j ->> 'n')", 0);
+	check("SELECT t.sum(a > 1)", "SELECT t.sum(a > 1)", 0);
+}
+
 /* db_pg_sql_shape: nulls[] for $1..$n; want, and the used[] it reports. */
 static void check_shape(const char *sql, int n, const bool *nulls, const char *want, const bool *want_used)
 {
@@ -219,7 +259,7 @@ int main(void)
 		cmocka_unit_test(test_params),    cmocka_unit_test(test_literals_left_alone),
 		cmocka_unit_test(test_begin),     cmocka_unit_test(test_pragma),
 		cmocka_unit_test(test_insert_or), cmocka_unit_test(test_functions),
-		cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_sqlite_syntax), cmocka_unit_test(test_shape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

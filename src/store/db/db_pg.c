@@ -896,6 +896,19 @@ static const char *pg_value(struct pg_stmt *ps, int i)
 	return PQgetvalue(ps->res, ps->row, i);
 }
 
+/* A numeric's text is an integer that fits int64 ("123", "-5"; not
+ * "1.50", "NaN", "99999999999999999999"). */
+static bool pg_numeric_is_integer(const char *v)
+{
+	const char *p = v + (*v == '-');
+	size_t n = strspn(p, "0123456789");
+	if (n == 0 || p[n] != '\0')
+		return false;
+	errno = 0;
+	(void)strtoll(v, NULL, 10);
+	return errno != ERANGE;
+}
+
 int db_pg_column_type(db_stmt *st, int i)
 {
 	struct pg_stmt *ps = st->pg;
@@ -908,9 +921,12 @@ int db_pg_column_type(db_stmt *st, int i)
 	case PG_OID_OID:
 	case PG_OID_BOOL:
 		return DB_INTEGER;
+	case PG_OID_NUMERIC:
+		/* typed per value, as SQLite does: sum() of a bigint column is
+		 * numeric in PostgreSQL, an integer in SQLite */
+		return pg_numeric_is_integer(pg_value(ps, i)) ? DB_INTEGER : DB_FLOAT;
 	case PG_OID_FLOAT4:
 	case PG_OID_FLOAT8:
-	case PG_OID_NUMERIC:
 		return DB_FLOAT;
 	case PG_OID_BYTEA:
 		return DB_BLOB;

@@ -56,11 +56,27 @@
  *  10. TOTAL(x) -> COALESCE(SUM(x), 0::float8). SQLite's total is a sum
  *      that is 0.0, not NULL, over no rows and always a float.
  *  11. X'hex' -> '\xhex'::bytea. In PostgreSQL X'..' is a bit string.
+ *  12. a IS b / a IS NOT b, b not NULL/TRUE/FALSE/UNKNOWN/DISTINCT ->
+ *      a IS NOT DISTINCT FROM b / a IS DISTINCT FROM b. SQLite's IS is a
+ *      NULL-safe comparison of any two values; PostgreSQL spells that out.
+ *  13. x IN name (a table or CTE, no parentheses) -> x IN (SELECT * FROM
+ *      name). SQLite's shorthand; PostgreSQL wants the subquery.
+ *  14. FROM (SELECT ...) / JOIN (SELECT ...) without an alias -> the same
+ *      with AS ks_subN. PostgreSQL 15 requires an alias on a subquery in
+ *      FROM (16 no longer does); SQLite never did.
+ *  15. SUM / TOTAL / AVG / MIN / MAX with one argument that is a
+ *      comparison or logical expression (a top-level =, <, >, IS, IN,
+ *      LIKE, BETWEEN, EXISTS, NOT, AND, OR outside a CASE) -> the argument
+ *      cast: (x)::int. In SQLite a comparison is the integer 0 or 1 and
+ *      "sum(nps >= 9)" counts; PostgreSQL has no sum(boolean). (An
+ *      argument that is a boolean column is not seen: the store writes
+ *      those as comparisons.)
  *
  * Function-name rules (6-10) apply only to a word followed by '(' and not
  * preceded by '.', so a column named total is left alone.
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -98,6 +114,7 @@ typedef struct {
 	bool oom;
 	const char *refuse; /* set when the SQL cannot be translated */
 	int max_param;
+	int n_sub; /* rule 14's aliases */
 } tr;
 
 static bool is_word_start(unsigned char ch)
@@ -466,6 +483,49 @@ static bool emit_iif(tr *x, size_t open, size_t close)
 	return true;
 }
 
+/* Rule 15: does the argument [from, to) read as a boolean -- a
+ * comparison or logical operator at its top level, outside CASE ... END
+ * and brackets? ("->" and "->>" are JSON operators, not comparisons.) */
+static bool is_boolean_expr(const tr *x, size_t from, size_t to)
+{
+	static const char *const ops[] = { "IS", "IN", "LIKE", "GLOB", "BETWEEN", "EXISTS", "NOT", "AND", "OR" };
+	int depth = 0, cases = 0;
+	for (size_t i = from; i < to; i++) {
+		const token *t = &x->t[i];
+		if (is_punct(t, '('))
+			depth++;
+		else if (is_punct(t, ')'))
+			depth--;
+		else if (is_kw(t, "CASE"))
+			cases++;
+		else if (is_kw(t, "END"))
+			cases--;
+		if (depth != 0 || cases != 0)
+			continue;
+		if (is_punct(t, '=') || is_punct(t, '<') || (is_punct(t, '!') && i + 1 < to && is_punct(&x->t[i + 1], '=')))
+			return true;
+		if (is_punct(t, '>') && !(i > from && (is_punct(&x->t[i - 1], '-') || is_punct(&x->t[i - 1], '>'))))
+			return true;
+		for (size_t k = 0; t->kind == TK_WORD && k < sizeof ops / sizeof ops[0]; k++)
+			if (is_kw(t, ops[k]))
+				return true;
+	}
+	return false;
+}
+
+/* The argument list of the call at open..close, rule 15 applied: a
+ * single boolean argument is emitted as (x)::int. */
+static void emit_agg_args(tr *x, size_t open, size_t close)
+{
+	if (split_args(x, open, close, NULL, 0) == 0 && is_boolean_expr(x, open + 1, close)) {
+		puts_(x, "((");
+		emit_trim(x, open + 1, close);
+		puts_(x, ")::int)");
+	} else {
+		emit_range(x, open, close + 1);
+	}
+}
+
 /* A function-name rule for the word at i when a '(' follows; returns the
  * index after the call when handled, 0 when the word is left as is. */
 static size_t emit_function(tr *x, size_t i, size_t to)
@@ -493,7 +553,7 @@ static size_t emit_function(tr *x, size_t i, size_t to)
 	}
 	if (is_kw(t, "TOTAL")) { /* rule 10 */
 		puts_(x, "COALESCE(SUM");
-		emit_range(x, open, close + 1);
+		emit_agg_args(x, open, close);
 		puts_(x, ", 0::float8)");
 		return close + 1;
 	}
@@ -501,10 +561,96 @@ static size_t emit_function(tr *x, size_t i, size_t to)
 		puts_(x, is_kw(t, "MAX") ? "GREATEST" : "LEAST");
 		return i + 1;
 	}
+	if (is_kw(t, "SUM") || is_kw(t, "AVG") || is_kw(t, "MAX") || is_kw(t, "MIN")) {
+		put(x, t->s, t->n);
+		emit_range(x, i + 1, open); /* blanks between name and '(' */
+		emit_agg_args(x, open, close);
+		return close + 1;
+	}
 	return 0;
 }
 
-/* Emit tokens [from, to) with the token-level rules (1, 6-11). */
+/* Rule 12 for the IS at i; returns the index after what it emitted. */
+static size_t emit_is(tr *x, size_t i, size_t to)
+{
+	static const char *const keep[] = { "NULL", "TRUE", "FALSE", "UNKNOWN", "DISTINCT", "DOCUMENT", "JSON",
+					     "NORMALIZED", "NFC", "NFD", "NFKC", "NFKD", "OF" };
+	size_t a = next_sig(x, i + 1, to);
+	bool neg = a < to && is_kw(&x->t[a], "NOT");
+	size_t b = neg ? next_sig(x, a + 1, to) : a;
+	bool plain = b < to;
+	for (size_t k = 0; plain && k < sizeof keep / sizeof keep[0]; k++)
+		if (is_kw(&x->t[b], keep[k]))
+			plain = false;
+	if (!plain) {
+		put(x, x->t[i].s, x->t[i].n);
+		return i + 1;
+	}
+	puts_(x, neg ? "IS DISTINCT FROM " : "IS NOT DISTINCT FROM ");
+	return b;
+}
+
+/* Rule 13 for the IN at i. */
+static size_t emit_in(tr *x, size_t i, size_t to)
+{
+	size_t a = next_sig(x, i + 1, to);
+	put(x, x->t[i].s, x->t[i].n);
+	if (a >= to || (x->t[a].kind != TK_WORD && x->t[a].kind != TK_QIDENT))
+		return i + 1;
+	/* name or schema.name, and no '(' after it (a table-valued call) */
+	size_t end = a + 1;
+	if (end + 1 < to && is_punct(&x->t[end], '.') &&
+	    (x->t[end + 1].kind == TK_WORD || x->t[end + 1].kind == TK_QIDENT))
+		end += 2;
+	size_t after = next_sig(x, end, to);
+	if (after < to && is_punct(&x->t[after], '('))
+		return i + 1;
+	puts_(x, " (SELECT * FROM ");
+	for (size_t k = a; k < end; k++)
+		put(x, x->t[k].s, x->t[k].n);
+	puts_(x, ")");
+	return end;
+}
+
+/* Rule 14 for the '(' at i: when it opens a subquery in FROM or JOIN with
+ * no alias after its ')', emit it with one; returns the index after the
+ * ')' then, 0 when the rule does not apply. */
+static size_t emit_subquery(tr *x, size_t i, size_t to)
+{
+	static const char *const not_alias[] = { "WHERE", "GROUP", "ORDER", "LIMIT", "OFFSET", "HAVING",
+						 "WINDOW", "UNION", "INTERSECT", "EXCEPT", "JOIN", "LEFT",
+						 "RIGHT", "INNER", "OUTER", "CROSS", "FULL", "NATURAL", "ON",
+						 "USING", "RETURNING" };
+	size_t prev = i;
+	while (prev > 0 && x->t[prev - 1].kind == TK_BLANK)
+		prev--;
+	if (prev == 0 || !(is_kw(&x->t[prev - 1], "FROM") || is_kw(&x->t[prev - 1], "JOIN")))
+		return 0;
+	size_t first = next_sig(x, i + 1, to);
+	if (first >= to || !(is_kw(&x->t[first], "SELECT") || is_kw(&x->t[first], "WITH") ||
+			     is_kw(&x->t[first], "VALUES")))
+		return 0;
+	size_t close = close_paren(x, i, to);
+	if (close >= to)
+		return 0;
+	size_t after = next_sig(x, close + 1, to);
+	if (after < to && (x->t[after].kind == TK_QIDENT || x->t[after].kind == TK_WORD)) {
+		bool alias = true;
+		for (size_t k = 0; alias && k < sizeof not_alias / sizeof not_alias[0]; k++)
+			if (is_kw(&x->t[after], not_alias[k]))
+				alias = false;
+		if (alias)
+			return 0; /* "AS x" or "x": it has one */
+	}
+	put(x, "(", 1);
+	emit_range(x, i + 1, close + 1);
+	char name[24];
+	snprintf(name, sizeof name, " AS ks_sub%d", ++x->n_sub);
+	puts_(x, name);
+	return close + 1;
+}
+
+/* Emit tokens [from, to) with the token-level rules (1, 6-15). */
 static void emit_range(tr *x, size_t from, size_t to)
 {
 	for (size_t i = from; i < to && !x->refuse;) {
@@ -518,6 +664,19 @@ static void emit_range(tr *x, size_t from, size_t to)
 			put(x, t->s, t->n);
 		} else if (t->kind == TK_BLOB) {
 			emit_blob(x, t);
+		} else if (t->kind == TK_WORD && is_kw(t, "IS")) {
+			i = emit_is(x, i, to);
+			continue;
+		} else if (t->kind == TK_WORD && is_kw(t, "IN")) {
+			i = emit_in(x, i, to);
+			continue;
+		} else if (is_punct(t, '(')) {
+			size_t next = emit_subquery(x, i, to);
+			if (next) {
+				i = next;
+				continue;
+			}
+			put(x, t->s, t->n);
 		} else if (t->kind == TK_WORD) {
 			size_t next = emit_function(x, i, to);
 			if (next) {

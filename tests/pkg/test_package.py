@@ -512,8 +512,12 @@ def check_trace(t, trace, secs, state_dir):
             sorted(writes)[:10])
 
 
-def run_emulated(t, st, secs, port, mport):
-    """Start ExecStart= as the unit would (no systemd as PID 1), check it, stop it."""
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@pkg.test", "pkg-test-password-1"
+
+
+def make_state_dir(st):
+    """%S and $STATE_DIRECTORY as systemd makes them: the directory owned by
+    the service's user, mode 0700 (StateDirectoryMode)."""
     state_root = os.path.join(st.tmp, "var-lib")
     state_dir = os.path.join(state_root, "klantstem")
     os.makedirs(state_dir)
@@ -522,37 +526,50 @@ def run_emulated(t, st, secs, port, mport):
     pw = pwd.getpwnam(RUN_AS)
     os.chown(state_dir, pw.pw_uid, pw.pw_gid)
     os.chmod(state_dir, 0o700)
-    env = service_env(secs, state_root, state_dir, {})
+    return state_root, state_dir
+
+
+def service_argv(t, secs, env, state_dir, port, mport):
+    """ExecStart= expanded, checked against what the settings ask for."""
     t.eq(env.get("KLANTSTEM_LISTEN"), "127.0.0.1:%d" % port,
          "%s overrides the unit's KLANTSTEM_LISTEN" % ENV_FILE)
     argv = expand_exec(unit_values(secs, "ExecStart")[0], env)
-    want_db = os.path.join(state_dir, "ks.db")
-    t.eq(argv[:6], ["/usr/bin/klantstem", "serve", "--db", want_db, "--listen", "127.0.0.1:%d" % port],
+    t.eq(argv[:6], ["/usr/bin/klantstem", "serve", "--db", os.path.join(state_dir, "ks.db"),
+                    "--listen", "127.0.0.1:%d" % port],
          "ExecStart expands to serve --db $STATE_DIRECTORY/ks.db --listen (from %s)" % ENV_FILE)
     t.eq(argv[6:], ["--metrics-listen", "127.0.0.1:%d" % mport, "--log-format", "json"],
          "$KLANTSTEM_OPTS becomes one argument per word")
+    return argv
+
+
+def start_service(t, st, argv, env, port, trace, log_path):
+    """Run argv as RUN_AS (no new privileges, no capabilities, umask 0077),
+    under strace when trace is set; returns the server's pid or None."""
     cmd = ["setpriv", "--reuid=" + RUN_AS, "--regid=" + RUN_GROUP, "--clear-groups", "--no-new-privs",
            "--inh-caps=-all", "--bounding-set=-all", "--"] + argv
-    strace = shutil.which("strace")
-    trace = os.path.join(st.tmp, "trace")
-    if strace:
-        cmd = [strace, "-f", "-qq", "-o", trace] + cmd
-    log_path = os.path.join(st.tmp, "server.log")
-    log = open(log_path, "w")
-    st.proc = subprocess.Popen(cmd, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                               preexec_fn=lambda: os.umask(0o077), start_new_session=True)
-    up = wait_health(port, st.proc, timeout=60 if strace else 30)
+    if trace:
+        cmd = [shutil.which("strace"), "-f", "-qq", "-o", trace] + cmd
+    with open(log_path, "w") as log:
+        st.proc = subprocess.Popen(cmd, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   preexec_fn=lambda: os.umask(0o077), start_new_session=True)
+    up = wait_health(port, st.proc, timeout=60 if trace else 30)
     if not t.check(up == 200, "the service answers /healthz 200 on 127.0.0.1:%d" % port, _tail(log_path)):
         return None
-    pid = child_pid(st.proc.pid) if strace else st.proc.pid
+    pid = child_pid(st.proc.pid) if trace else st.proc.pid
     try:
         exe = os.readlink("/proc/%d/exe" % pid)
         with open("/proc/%d/status" % pid) as f:
             uids = re.search(r"^Uid:\s+(.*)$", f.read(), re.M).group(1).split()
     except (OSError, TypeError, AttributeError):
         exe, uids = None, []
-    t.check(exe == "/usr/bin/klantstem" and uids == [str(pw.pw_uid)] * 4,
+    uid = str(pwd.getpwnam(RUN_AS).pw_uid)
+    t.check(exe == "/usr/bin/klantstem" and uids == [uid] * 4,
             "the server process is /usr/bin/klantstem running as %s (all four uids)" % RUN_AS, (exe, uids))
+    return pid
+
+
+def check_serving(t, port, mport):
+    """Probes, the web UI from the installed files, the metrics listener."""
     code, _, body = http_get(port, "/readyz")
     try:
         rb = json.loads(body)
@@ -560,36 +577,40 @@ def run_emulated(t, st, secs, port, mport):
         rb = None
     t.check(code == 200 and isinstance(rb, dict) and rb.get("ready") is True,
             "/readyz 200 ready:true", (code, body[:300]))
-    code, hd, body = http_get(port, "/")
+    code, _, body = http_get(port, "/")
     with open(os.path.join(REPO, "web/index.html"), "rb") as f:
         index = f.read()
     t.check(code == 200 and body == index, "GET / serves web/index.html from /usr/share/klantstem/web "
             "(no --web-root flag)", (code, body[:200]))
-    code, hd, body = http_get(port, "/vendor/echarts.esm.min.js")
+    code, _, body = http_get(port, "/vendor/echarts.esm.min.js")
     with open(os.path.join(REPO, "web/vendor/echarts.esm.min.js"), "rb") as f:
         echarts_len = len(f.read())
     t.check(code == 200 and len(body) == echarts_len, "GET /vendor/echarts.esm.min.js serves the vendored "
             "ECharts (%d bytes)" % echarts_len, (code, len(body)))
-    code, hd, body = http_get(mport, "/metrics")
+    code, _, body = http_get(mport, "/metrics")
     t.check(code == 200 and b"klantstem_http_requests_total" in body,
             "--metrics-listen from KLANTSTEM_OPTS: /metrics on 127.0.0.1:%d" % mport, (code, body[:200]))
-    # The first administrator, as docs/OPERATIONS.md "Install" says: root
-    # runs `klantstem user add` on the live database.
-    email, password = "admin@pkg.test", "pkg-test-password-1"
-    uenv = dict(os.environ, KLANTSTEM_PASSWORD=password)
-    rc, out, err = sh(["/usr/bin/klantstem", "user", "add", "--db", want_db, "--email", email,
+
+
+def check_first_admin(t, port, db):
+    """docs/OPERATIONS.md "Install": root runs `klantstem user add` on the
+    live database; the service keeps owning its files and logs the admin in."""
+    uenv = dict(os.environ, KLANTSTEM_PASSWORD=ADMIN_PASSWORD)
+    rc, out, err = sh(["/usr/bin/klantstem", "user", "add", "--db", db, "--email", ADMIN_EMAIL,
                        "--name", "Package Test", "--role", "admin"], env=uenv, cwd="/")
     t.check(rc == 0, "root adds the first admin with klantstem user add on the running service's database",
             out + err)
-    side = {}
-    for suffix in ("", "-wal", "-shm"):
-        p = want_db + suffix
-        if os.path.exists(p):
-            side[os.path.basename(p)] = os.stat(p).st_uid
-    t.check(side.get("ks.db") == pw.pw_uid and all(u == pw.pw_uid for u in side.values()),
+    uid = pwd.getpwnam(RUN_AS).pw_uid
+    side = {os.path.basename(db + x): os.stat(db + x).st_uid for x in ("", "-wal", "-shm")
+            if os.path.exists(db + x)}
+    t.check(side.get("ks.db") == uid and all(u == uid for u in side.values()),
             "after root's user add the database and its -wal/-shm still belong to %s" % RUN_AS, side)
-    code, hd, body = http_post_json(port, "/api/v1/auth/login", {"email": email, "password": password})
+    code, _, body = http_post_json(port, "/api/v1/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     t.check(code == 200, "the service logs that admin in (POST /api/v1/auth/login 200)", (code, body[:300]))
+
+
+def check_text_data(t, env):
+    """The language profiles come from the installed system, not the tree."""
     rc, out, err = sh(["setpriv", "--reuid=" + RUN_AS, "--regid=" + RUN_GROUP, "--clear-groups", "--",
                        "/usr/bin/klantstem", "text", "analyze"],
                       input="De bezorging was erg traag en de klantenservice reageerde niet op mijn mails\n",
@@ -601,25 +622,26 @@ def run_emulated(t, st, secs, port, mport):
     t.check(rc == 0 and isinstance(row, dict) and row.get("lang") == "nl",
             "the installed binary finds its language data (text analyze as %s from /: lang nl)" % RUN_AS,
             out + err)
-    if strace:
-        time.sleep(0.5)
-    # SIGTERM, as systemctl stop sends it
+
+
+def stop_service(t, st, secs, pid, log_path):
+    """SIGTERM, as systemctl stop sends it; returns the log text."""
     stop_s = int(unit_values(secs, "TimeoutStopSec")[0].rstrip("s"))
     t0 = time.time()
-    if pid:
-        os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGTERM)
     try:
         rc = st.proc.wait(timeout=stop_s)
+        st.proc = None
     except subprocess.TimeoutExpired:
         rc = None
-    took = time.time() - t0
-    log.close()
-    st.proc = None if rc is not None else st.proc
-    text = _tail(log_path, 200000)
-    t.check(rc == 0, "SIGTERM stops it with exit 0 within TimeoutStopSec=%d (%.1f s)" % (stop_s, took),
-            (rc, text[-1500:]))
-    msgs = []
-    bad = []
+    text = _tail(log_path, 1000000)
+    t.check(rc == 0, "SIGTERM stops it with exit 0 within TimeoutStopSec=%d (%.1f s)"
+            % (stop_s, time.time() - t0), (rc, text[-1500:]))
+    return text
+
+
+def check_log(t, text, port, db):
+    msgs, bad = [], []
     for line in text.splitlines():
         try:
             msgs.append(json.loads(line).get("msg", ""))
@@ -628,36 +650,60 @@ def run_emulated(t, st, secs, port, mport):
     t.check(not bad and msgs, "--log-format json from KLANTSTEM_OPTS: every log line is a JSON object",
             bad[:5])
     joined = "\n".join(msgs)
-    t.check("listening on http://127.0.0.1:%d (database %s)" % (port, want_db) in joined,
+    t.check("listening on http://127.0.0.1:%d (database %s)" % (port, db) in joined,
             "the log names the address and the database in the state directory", joined[-1500:])
     t.check("(files from /usr/share/klantstem/web)" in joined, "the log: web UI files from "
             "/usr/share/klantstem/web", joined[-1500:])
     t.check("text analysis off" not in joined and "not a folder" not in joined and "rror" not in joined,
             "the log has no 'text analysis off', no missing web root, no error", joined[-1500:])
     t.check("stopped cleanly" in joined, "the log ends with 'stopped cleanly'", joined[-500:])
-    left = sorted(os.listdir(state_dir))
-    t.eq(left, ["ks.db"], "after the stop the state directory holds ks.db alone (WAL checkpointed and removed)")
-    st_db = os.stat(want_db)
-    t.eq((st_db.st_uid, st_db.st_mode & 0o777), (pw.pw_uid, 0o600),
-         "ks.db belongs to %s, mode 0600 (UMask=0077)" % RUN_AS)
-    db = sqlite3.connect("file:%s?immutable=1" % want_db, uri=True)
+
+
+def check_state(t, state_dir, db):
+    """What the stopped service left in its state directory."""
+    uid = pwd.getpwnam(RUN_AS).pw_uid
+    t.eq(sorted(os.listdir(state_dir)), ["ks.db"],
+         "after the stop the state directory holds ks.db alone (WAL checkpointed and removed)")
+    st_db = os.stat(db)
+    t.eq((st_db.st_uid, st_db.st_mode & 0o777), (uid, 0o600), "ks.db belongs to %s, mode 0600 (UMask=0077)" % RUN_AS)
+    conn = sqlite3.connect("file:%s?immutable=1" % db, uri=True)
     try:
-        ver = db.execute("PRAGMA user_version").fetchone()[0]
-        counts = {tb: db.execute("SELECT count(*) FROM %s" % tb).fetchone()[0]
+        ver = conn.execute("PRAGMA user_version").fetchone()[0]
+        counts = {tb: conn.execute("SELECT count(*) FROM %s" % tb).fetchone()[0]
                   for tb in ("responses", "customers", "contacts", "employees", "invitations")}
-        users = [r[0] for r in db.execute("SELECT email FROM users")]
+        users = [r[0] for r in conn.execute("SELECT email FROM users")]
     finally:
-        db.close()
+        conn.close()
     t.eq(ver, ks.schema_version(), "the service created the database at the tree's schema version")
     t.eq(counts, {"responses": 0, "customers": 0, "contacts": 0, "employees": 0, "invitations": 0},
          "the database is empty: no demo data")
-    t.eq(users, [email], "its one user is the admin added above")
-    if strace:
+    t.eq(users, [ADMIN_EMAIL], "its one user is the admin added above")
+
+
+def run_emulated(t, st, secs, port, mport):
+    """Start ExecStart= as the unit would (no systemd as PID 1), check it,
+    stop it; returns the database path or None."""
+    state_root, state_dir = make_state_dir(st)
+    env = service_env(secs, state_root, state_dir, {})
+    argv = service_argv(t, secs, env, state_dir, port, mport)
+    db = os.path.join(state_dir, "ks.db")
+    trace = os.path.join(st.tmp, "trace") if shutil.which("strace") else None
+    log_path = os.path.join(st.tmp, "server.log")
+    pid = start_service(t, st, argv, env, port, trace, log_path)
+    if pid is None:
+        return None
+    check_serving(t, port, mport)
+    check_first_admin(t, port, db)
+    check_text_data(t, env)
+    text = stop_service(t, st, secs, pid, log_path)
+    check_log(t, text, port, db)
+    check_state(t, state_dir, db)
+    if trace:
         check_trace(t, trace, secs, state_dir)
     else:
-        print("ok %d # skip strace is not installed: the sandbox's system calls are not checked" % (t.n + 1))
         t.n += 1
-    return want_db
+        print("ok %d # skip strace is not installed: the sandbox's system calls are not checked" % t.n)
+    return db
 
 
 def run_systemd(t, secs, port, mport):

@@ -347,6 +347,11 @@ class Server:
         env: extra environment variables for the server."""
         self.t = t
         self.dir = tempfile.mkdtemp(prefix="ks-api-")
+        # issue 18: with KS_PG_URI every server runs on a database of its own
+        # on that PostgreSQL server (made here, dropped by cleanup()).
+        self.pg_db = None
+        if db is None and pg_mode():
+            self.pg_db, db = pg_new_database()
         self.db = db or os.path.join(self.dir, "ks.db")
         self.args = list(args)
         self.env = dict(env or {})
@@ -451,6 +456,9 @@ class Server:
             self.proc.wait()
             self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg_db:
+            pg_drop_database(self.pg_db)
+            self.pg_db = None
 
     # -- requests --
     def request(self, method, path, body=None, headers=None, timeout=15.0, auth=True):
@@ -500,14 +508,153 @@ class Server:
 
     # -- database --
     def sql(self, query, args=()):
-        """Read-only query on the database file (fine while the server runs:
+        """Read-only query on the database (fine while the server runs:
         WAL mode). Returns a list of tuples."""
-        con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(self.db), uri=True,
-                              timeout=10)
+        con = db_connect(self.db, readonly=True)
         try:
             return con.execute(query, args).fetchall()
         finally:
             con.close()
+
+
+# ---------------------------------------------------------------------------
+# The database under test: a SQLite file, or (issue 18) a PostgreSQL database
+# when KS_PG_URI names a server (tests/run's PostgreSQL pass sets it).
+
+
+def pg_mode():
+    return bool(os.environ.get("KS_PG_URI"))
+
+
+def is_pg_uri(db):
+    return isinstance(db, str) and (db.startswith("postgres://") or db.startswith("postgresql://"))
+
+
+def _pg_admin():
+    import psycopg2
+    con = psycopg2.connect(os.environ["KS_PG_URI"])
+    con.autocommit = True
+    return con
+
+
+def pg_new_database():
+    """A fresh, empty database on KS_PG_URI's server: (name, URI)."""
+    name = "ks_" + re.sub(r"[^a-z0-9_]", "_", uniq("t").lower())
+    con = _pg_admin()
+    try:
+        con.cursor().execute('CREATE DATABASE "%s"' % name)
+    finally:
+        con.close()
+    base = urllib.parse.urlsplit(os.environ["KS_PG_URI"])
+    return name, urllib.parse.urlunsplit((base.scheme, base.netloc, "/" + name, base.query, ""))
+
+
+def pg_drop_database(name):
+    try:
+        con = _pg_admin()
+        try:
+            con.cursor().execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        finally:
+            con.close()
+    except Exception as ex:  # noqa: BLE001 — cleanup must not hide the test's result
+        print("# cannot drop database %s: %s" % (name, ex), flush=True)
+
+
+class _PgCursor:
+    def __init__(self, cur):
+        self.cur = cur
+
+    def fetchall(self):
+        return [tuple(r) for r in self.cur.fetchall()] if self.cur.description else []
+
+    def fetchone(self):
+        r = self.cur.fetchone() if self.cur.description else None
+        return tuple(r) if r is not None else None
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self):
+        return self.cur.rowcount
+
+
+class _PgConnection:
+    """What the tests use of sqlite3.Connection, over psycopg2: execute()
+    with ? or ?N placeholders, fetchall/fetchone, commit, close."""
+
+    def __init__(self, uri, readonly):
+        import psycopg2
+        self.con = psycopg2.connect(uri)
+        self.con.autocommit = readonly
+
+    @staticmethod
+    def _params(query, args):
+        # ?N -> %(pN)s, ? -> %s, outside quotes; a literal % doubled
+        out, i, n, q = [], 0, len(query), None
+        named = False
+        while i < n:
+            ch = query[i]
+            if q:
+                out.append("%%" if ch == "%" else ch)
+                if ch == q:
+                    q = None
+            elif ch in "'\"":
+                q = ch
+                out.append(ch)
+            elif ch == "%":
+                out.append("%%")
+            elif ch == "?":
+                j = i + 1
+                while j < n and query[j].isdigit():
+                    j += 1
+                if j > i + 1:
+                    out.append("%%(p%s)s" % query[i + 1:j])
+                    named = True
+                else:
+                    out.append("%s")
+                i = j
+                continue
+            else:
+                out.append(ch)
+            i += 1
+        sql = "".join(out)
+        if named:
+            return sql, {"p%d" % (k + 1): v for k, v in enumerate(args)}
+        return sql, tuple(args)
+
+    def execute(self, query, args=()):
+        sql, params = self._params(query, args)
+        cur = self.con.cursor()
+        cur.execute(sql, params)
+        return _PgCursor(cur)
+
+    def commit(self):
+        self.con.commit()
+
+    def close(self):
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if not self.con.autocommit:
+            if exc[0] is None:
+                self.con.commit()
+            else:
+                self.con.rollback()
+        return False
+
+
+def db_connect(db, readonly=False, timeout=10):
+    """A connection to the database under test, with sqlite3's execute()
+    interface on both backends."""
+    if is_pg_uri(db):
+        return _PgConnection(db, readonly)
+    if readonly:
+        return sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(db), uri=True, timeout=timeout)
+    return sqlite3.connect(db, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------

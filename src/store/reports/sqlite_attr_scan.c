@@ -16,7 +16,11 @@
 static ks_err sq_attr_has_table(sq_conn *c, const char *name, bool *out, ks_error *e)
 {
 	db_stmt *st;
-	int rc = db_prepare(c->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", &st);
+	const char *sql = db_conn_kind(c->db) == DB_POSTGRES
+				  ? "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()"
+				    " AND table_name = ?1"
+				  : "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+	int rc = db_prepare(c->db, sql, &st);
 	if (rc != DB_OK)
 		return sq_fail(c, rc, e);
 	db_bind_text(st, 1, name, -1, DB_STATIC);

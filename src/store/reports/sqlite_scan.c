@@ -120,7 +120,7 @@ ks_err store_scan_names(ks_store *s, store_names_kind kind, store_named_fn fn, v
 		[STORE_NAMES_EMPLOYEES] =
 			"SELECT id, team_id, 'employee', first_name || ' ' || last_name FROM employees ORDER BY id",
 		[STORE_NAMES_TOUCHPOINTS] =
-			"SELECT id, journey_id, CASE WHEN moment_of_truth THEN 'mot' ELSE '' END, name"
+			"SELECT id, journey_id, CASE WHEN moment_of_truth <> 0 THEN 'mot' ELSE '' END, name"
 			" FROM touchpoints ORDER BY id",
 		[STORE_NAMES_JOURNEYS] = "SELECT id, 0, '', name FROM journeys ORDER BY id",
 	};

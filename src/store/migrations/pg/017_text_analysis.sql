@@ -20,7 +20,10 @@ CREATE TABLE text_themes (
 	subtheme    TEXT NOT NULL,
 	label       TEXT NOT NULL,
 	score       DOUBLE PRECISION NOT NULL,
-	mentions    BIGINT NOT NULL
+	mentions    BIGINT NOT NULL,
+	-- SQLite's implicit rowid made explicit: the store lists a row's themes
+	-- in the order they were written (ORDER BY rowid) on both backends.
+	rowid       BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX text_themes_response ON text_themes(response_id);
 CREATE INDEX text_themes_theme ON text_themes(theme, subtheme);

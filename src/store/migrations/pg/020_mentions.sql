@@ -93,7 +93,10 @@ CREATE TABLE mention_themes (
 	subtheme    TEXT NOT NULL,
 	label       TEXT NOT NULL,
 	score       DOUBLE PRECISION NOT NULL,
-	mentions    BIGINT NOT NULL
+	mentions    BIGINT NOT NULL,
+	-- SQLite's implicit rowid made explicit: the store lists a row's themes
+	-- in the order they were written (ORDER BY rowid) on both backends.
+	rowid       BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX mention_themes_mention ON mention_themes(mention_id);
 CREATE INDEX mention_themes_theme ON mention_themes(theme, subtheme);

@@ -543,8 +543,6 @@ static void test_exec(void **state)
 	assert_string_equal(db_errstr(DB_CONSTRAINT), "constraint failed");
 }
 
-/* ---- the store's SQL shapes ----------------------------------------------- */
-
 static int64_t one_int(db_stmt *st)
 {
 	int rc = db_step(st);
@@ -554,6 +552,74 @@ static int64_t one_int(db_stmt *st)
 	db_reset(st);
 	return v;
 }
+
+/* ---- the write lock -------------------------------------------------------- */
+
+/* Whether a connection holds the write lock, through the raw connection. */
+static long long write_locks(void)
+{
+	return raw_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+		       " AND objid = 1802728300 AND database = (SELECT oid FROM pg_database"
+		       " WHERE datname = current_database())");
+}
+
+static void test_write_lock(void **state)
+{
+	(void)state;
+	db_conn *a = open_conn(), *b = open_conn();
+	assert_int_equal(db_busy_timeout(b, 200), DB_OK);
+	exec_ok(a, "CREATE TABLE IF NOT EXISTS wl (x INT)");
+
+	/* BEGIN IMMEDIATE holds it until COMMIT; a second one is busy and
+	 * left outside a transaction, as SQLite's */
+	exec_ok(a, "BEGIN IMMEDIATE");
+	assert_int_equal(write_locks(), 1);
+	assert_int_equal(db_exec(b, "BEGIN IMMEDIATE"), DB_BUSY);
+	assert_int_equal(db_extended_errcode(b), DB_BUSY);
+	assert_string_equal(db_errmsg(b), "canceling statement due to lock timeout");
+	assert_true(db_get_autocommit(b));
+	/* a deferred transaction reads beside it, and blocks at its first write */
+	exec_ok(b, "BEGIN");
+	db_stmt *st = prep(b, "SELECT count(*) FROM wl");
+	assert_int_equal(one_int(st), 0);
+	db_finalize(st);
+	st = prep(b, "INSERT INTO wl VALUES (1)");
+	assert_int_equal(db_step(st), DB_BUSY);
+	db_finalize(st);
+	exec_ok(b, "ROLLBACK");
+	exec_ok(a, "COMMIT");
+	assert_int_equal(write_locks(), 0);
+
+	/* a deferred transaction takes it at its first write, once */
+	exec_ok(a, "BEGIN");
+	assert_int_equal(write_locks(), 0);
+	exec_ok(a, "INSERT INTO wl VALUES (2)");
+	assert_int_equal(write_locks(), 1);
+	st = prep(a, "UPDATE wl SET x = x + 1");
+	assert_int_equal(db_step(st), DB_DONE);
+	db_finalize(st);
+	assert_int_equal(db_exec(b, "BEGIN IMMEDIATE"), DB_BUSY);
+	exec_ok(a, "ROLLBACK");
+	assert_int_equal(write_locks(), 0);
+	exec_ok(b, "BEGIN IMMEDIATE"); /* free again */
+	assert_int_equal(write_locks(), 1);
+	exec_ok(b, "COMMIT");
+	/* outside a transaction a write takes no lock: a holds none after it */
+	exec_ok(a, "INSERT INTO wl VALUES (3)");
+	assert_int_equal(write_locks(), 0);
+	/* and a new transaction after a COMMIT takes it afresh */
+	exec_ok(a, "BEGIN IMMEDIATE");
+	exec_ok(a, "COMMIT");
+	exec_ok(a, "BEGIN");
+	exec_ok(a, "DELETE FROM wl");
+	assert_int_equal(write_locks(), 1);
+	exec_ok(a, "COMMIT");
+	db_close(a);
+	db_close(b);
+}
+
+/* ---- the store's SQL shapes ----------------------------------------------- */
+
 
 static void test_param_types(void **state)
 {
@@ -813,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_trigger_raise),
 		cmocka_unit_test(test_transactions),
 		cmocka_unit_test(test_exec),
+		cmocka_unit_test(test_write_lock),
 		cmocka_unit_test(test_param_types),
 		cmocka_unit_test(test_statement_cache),
 		cmocka_unit_test(test_lost_connection),

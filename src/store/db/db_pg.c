@@ -33,6 +33,7 @@
  * the field of a 409 from it (sqlite_store.c sq_fail) and tests read the
  * same text on both backends.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ struct pg_conn {
 	int errcode;
 	int64_t changes;
 	bool lastval_defined;   /* lastval() can no longer raise (db_pg_last_insert_rowid) */
+	bool write_locked;      /* this transaction holds the write lock (pg_write_lock) */
 	unsigned next_name;     /* names of server-side prepared statements */
 	struct pg_stmt *stmts;  /* live statements, detached at close */
 	struct pg_cached *cache; /* PG_CACHE_MAX entries */
@@ -125,6 +127,7 @@ struct pg_stmt {
 	int n_params;
 	pg_param *params;
 	bool may_test_null;   /* the SQL has IS [NOT] NULL: shape every execution */
+	bool writes;          /* INSERT, UPDATE, DELETE ...: takes the write lock in a transaction */
 	bool persistent;
 	PGresult *res;
 	int row, n_rows;
@@ -375,6 +378,82 @@ static bool pg_alive(struct pg_conn *pc)
 	return false;
 }
 
+/* ---- the write lock --------------------------------------------------------
+ *
+ * SQLite lets one transaction write at a time: BEGIN IMMEDIATE takes the
+ * write lock at once, a deferred BEGIN at its first write, and the store
+ * reasons with that (sqlite_text_config.c: "no writer batch can commit in
+ * between"; read-then-write steps in one transaction). PostgreSQL locks
+ * rows, so two transactions would interleave. The same lock is kept here
+ * with a transaction-scoped advisory lock (one key per database, released
+ * by COMMIT or ROLLBACK): taken by BEGIN IMMEDIATE / EXCLUSIVE, and by the
+ * first writing statement of any other transaction. Statements outside a
+ * transaction are atomic on their own and take no lock. Waiting is bounded
+ * by lock_timeout (db_busy_timeout), past which the step is DB_BUSY as in
+ * SQLite. Cost: one round trip per writing transaction. */
+#define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(1802728300)" /* "klan" */
+
+/* Does sql (translated) write? A word scan: INSERT, UPDATE, DELETE,
+ * MERGE, TRUNCATE anywhere (a WITH ... INSERT too). Quoted text is not
+ * skipped: a false yes costs one lock, never a wrong result. */
+static bool pg_sql_writes(const char *sql)
+{
+	static const char *const verbs[] = { "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE" };
+	for (const char *p = sql; *p;) {
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_')) {
+			p++;
+			continue;
+		}
+		const char *w = p;
+		while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')
+			p++;
+		for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
+			if ((size_t)(p - w) == strlen(verbs[k]) && strncasecmp(w, verbs[k], (size_t)(p - w)) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Take the write lock when in a transaction that has not got it yet.
+ * false when taking it failed (the error is recorded; the transaction is
+ * then aborted and the caller's ROLLBACK ends it, as after SQLITE_BUSY). */
+static bool pg_write_lock(struct pg_conn *pc)
+{
+	PGTransactionStatusType ts = PQtransactionStatus(pc->pg);
+	if (ts == PQTRANS_IDLE)
+		pc->write_locked = false;
+	if (ts != PQTRANS_INTRANS || pc->write_locked)
+		return true;
+	PGresult *r = PQexec(pc->pg, PG_WRITE_LOCK);
+	bool ok = pg_check(pc, r);
+	PQclear(r);
+	pc->write_locked = ok;
+	return ok;
+}
+
+/* After each command: a finished transaction released the lock. */
+static void pg_after_command(struct pg_conn *pc)
+{
+	if (PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
+		pc->write_locked = false;
+}
+
+/* BEGIN IMMEDIATE / EXCLUSIVE [TRANSACTION], the store's way to take the
+ * write lock up front (db_pg_sql.c turns it into BEGIN). */
+static bool pg_is_begin_immediate(const char *sql)
+{
+	const char *p = sql + strspn(sql, " \t\r\n");
+	if (strncasecmp(p, "BEGIN", 5) != 0)
+		return false;
+	p += 5;
+	size_t blank = strspn(p, " \t\r\n");
+	if (blank == 0)
+		return false;
+	p += blank;
+	return (strncasecmp(p, "IMMEDIATE", 9) == 0 && !isalnum((unsigned char)p[9])) ||
+	       (strncasecmp(p, "EXCLUSIVE", 9) == 0 && !isalnum((unsigned char)p[9]));
+}
+
 int db_pg_exec_native(db_conn *c, const char *sql)
 {
 	struct pg_conn *pc = c->pg;
@@ -384,11 +463,14 @@ int db_pg_exec_native(db_conn *c, const char *sql)
 		pg_clear_error(pc);
 		return DB_OK;
 	}
+	if (pg_sql_writes(sql) && !pg_write_lock(pc))
+		return pc->errcode;
 	PGresult *r = PQexec(pc->pg, sql);
 	bool ok = pg_check(pc, r);
 	if (ok)
 		pg_note_changes(pc, r);
 	PQclear(r);
+	pg_after_command(pc);
 	return ok ? DB_OK : pc->errcode;
 }
 
@@ -405,6 +487,16 @@ int db_pg_exec(db_conn *c, const char *sql)
 	}
 	int rc = db_pg_exec_native(c, t); /* "" (only pragmas) is a no-op */
 	free(t);
+	if (rc == DB_OK && pg_is_begin_immediate(sql) && !pg_write_lock(pc)) {
+		/* as SQLite's BEGIN IMMEDIATE when busy: no transaction opened */
+		int code = pc->errcode;
+		char *msg = strdup(pc->errmsg);
+		PQclear(PQexec(pc->pg, "ROLLBACK"));
+		pc->write_locked = false;
+		pg_set_error(pc, code, msg ? msg : "");
+		free(msg);
+		return code;
+	}
 	return rc;
 }
 
@@ -523,6 +615,7 @@ int db_pg_prepare(db_conn *c, const char *sql, bool persistent, db_stmt *st)
 			ps->params[i].null = true;
 	}
 	ps->may_test_null = pg_mentions_null(ps->sql);
+	ps->writes = pg_sql_writes(ps->sql);
 	ps->persistent = persistent;
 	ps->conn = pc;
 	ps->next = pc->stmts;
@@ -769,8 +862,13 @@ static int pg_execute(struct pg_stmt *ps)
 		pg_clear_error(pc);
 		return DB_DONE;
 	}
+	if (ps->writes && !pg_write_lock(pc)) {
+		ps->state = PS_DONE;
+		return pc->errcode;
+	}
 	bool oom;
 	PGresult *r = pg_run(ps, &oom);
+	pg_after_command(pc);
 	if (oom) {
 		PQclear(r);
 		ps->state = PS_DONE;

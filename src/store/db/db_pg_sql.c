@@ -22,9 +22,10 @@
  *      limit) are refused. A space follows $N when a word character comes
  *      next, because "$1abc" is a lexical error in PostgreSQL.
  *   2. BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE [TRANSACTION] -> BEGIN
- *      [TRANSACTION]. SQLite's modes choose when the write lock is taken;
- *      PostgreSQL takes row locks as it writes, so plain BEGIN is the
- *      equivalent.
+ *      [TRANSACTION]. The modes choose when SQLite takes its write lock;
+ *      PostgreSQL has none to take, and db_pg.c keeps SQLite's one-writer
+ *      rule with an advisory lock of its own (db_pg_exec, "the write
+ *      lock").
  *   3. PRAGMA ... -> nothing (the statement and its ';' are dropped; a
  *      statement that translates to "" is a no-op whose step is DB_DONE).
  *      Pragmas tune SQLite's file (journal, cache, foreign_keys); the

@@ -746,6 +746,18 @@ static void test_statement_cache(void **state)
 	 * again, then evicts the oldest (DEALLOCATE) and is not prepared on
 	 * first sight: 127 on the server */
 	assert_int_equal(prepared_count(d), 127);
+	/* a table changed under a prepared SELECT *: run again, prepared afresh */
+	exec_ok(d, "CREATE TABLE alt (a INT); INSERT INTO alt VALUES (1)");
+	for (int i = 0; i < 3; i++) {
+		if (i == 2)
+			exec_ok(d, "ALTER TABLE alt ADD COLUMN b INT DEFAULT 7");
+		st = prep(d, "SELECT * FROM alt");
+		int rc = db_step(st);
+		if (rc != DB_ROW)
+			fail_msg("run %d: %d %s", i, rc, db_errmsg(d));
+		assert_int_equal(db_column_count(st), i == 2 ? 2 : 1);
+		db_finalize(st);
+	}
 	/* an evicted text still runs */
 	st = prep(d, "SELECT ?1 + 1");
 	db_bind_int64(st, 1, 41);

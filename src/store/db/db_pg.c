@@ -754,15 +754,31 @@ static PGresult *pg_run_cached(struct pg_stmt *ps, const char *sql, const Oid *t
 		}
 	}
 	e->used_at = ++pc->clock;
-	if (!e->prepared) {
-		snprintf(e->name, sizeof e->name, "ks_%u", pc->next_name++);
-		PGresult *r = PQprepare(pc->pg, e->name, sql, n, types);
-		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
-			return r; /* stays unprepared; the error is the caller's */
+	bool idle = PQtransactionStatus(pc->pg) == PQTRANS_IDLE;
+	for (int attempt = 0;; attempt++) {
+		if (!e->prepared) {
+			snprintf(e->name, sizeof e->name, "ks_%u", pc->next_name++);
+			PGresult *r = PQprepare(pc->pg, e->name, sql, n, types);
+			if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+				return r; /* stays unprepared; the error is the caller's */
+			PQclear(r);
+			e->prepared = true;
+		}
+		PGresult *r = PQexecPrepared(pc->pg, e->name, n, vals, lens, fmts, 0);
+		/* 0A000 "cached plan must not change result type": a table
+		 * changed under a prepared SELECT * (DDL since it was prepared).
+		 * Prepare it afresh under a new name (the old one stays on the
+		 * server until the connection closes: this is rare), and run it
+		 * again when that is safe: outside a transaction the failed run
+		 * did nothing; inside one the transaction is aborted anyway. */
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		if (!state || strcmp(state, "0A000") != 0)
+			return r;
+		e->prepared = false;
+		if (!idle || attempt > 0)
+			return r;
 		PQclear(r);
-		e->prepared = true;
 	}
-	return PQexecPrepared(pc->pg, e->name, n, vals, lens, fmts, 0);
 }
 
 /* The arrays libpq takes for one execution. */

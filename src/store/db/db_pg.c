@@ -14,6 +14,11 @@
  * execution: see struct pg_cached. Persistent statements
  * (db_prepare_persistent, the writer's hot ones) are prepared at once.
  *
+ * Round trips: one per statement execution (two the time a text gets
+ * prepared); one more per writing transaction for the write lock (see
+ * "the write lock"); one per db_last_insert_rowid (an INSERT ...
+ * RETURNING id saves it).
+ *
  * Parameter types: an int64 is sent as int8, a double as float8, a blob
  * as bytea (binary format), text as "unknown" (0), typed by the server
  * from where it is used. A parameter bound to NULL is written into the

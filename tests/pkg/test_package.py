@@ -332,6 +332,43 @@ def build_deb(t, st):
     return deb if ok else None
 
 
+def check_make_install(t, st):
+    """make install PREFIX=/usr/local DESTDIR=...: the same files as the
+    package, below PREFIX (unit and settings too), the licence as LICENSE;
+    make uninstall takes them away again."""
+    stage = os.path.join(st.tmp, "stage")
+    base = ["make", "--no-print-directory", "-C", REPO, "PREFIX=/usr/local", "DESTDIR=" + stage]
+    if os.environ.get("KS_REL_DIR"):
+        base.append("REL_DIR=" + os.environ["KS_REL_DIR"])
+    rc, out, err = sh(base + ["install"], timeout=900)
+    t.check(rc == 0, "make install PREFIX=/usr/local DESTDIR=...", (out + err)[-2000:])
+    got_files = set()
+    for d, _, files in os.walk(stage):
+        for f in files:
+            got_files.add("/" + os.path.relpath(os.path.join(d, f), stage))
+    want = set()
+    for p in expected_files():
+        if p == "/usr/share/doc/klantstem/copyright":
+            p = "/usr/share/doc/klantstem/LICENSE"
+        if p.startswith("/usr/"):
+            want.add("/usr/local/" + p[len("/usr/"):])
+        elif p.startswith("/lib/"):
+            want.add("/usr/local/lib/" + p[len("/lib/"):])
+        elif p.startswith("/etc/"):
+            want.add("/usr/local/etc/" + p[len("/etc/"):])
+    t.check(got_files == want, "make install puts the package's files below DESTDIR/usr/local (%d)" % len(want),
+            "missing: %s\nextra: %s" % (sorted(want - got_files)[:10], sorted(got_files - want)[:10]))
+    unit = os.path.join(stage, "usr/local/lib/systemd/system/klantstem.service")
+    ex = unit_values(parse_unit(unit), "ExecStart") if os.path.exists(unit) else []
+    envf = unit_values(parse_unit(unit), "EnvironmentFile") if os.path.exists(unit) else []
+    t.check(len(ex) == 1 and ex[0].startswith("/usr/local/bin/klantstem serve ")
+            and envf == ["-/usr/local/etc/default/klantstem"],
+            "the installed unit runs /usr/local/bin/klantstem with /usr/local/etc/default/klantstem", (ex, envf))
+    rc, out, err = sh(base + ["uninstall"], timeout=300)
+    left = [os.path.join(d, f) for d, _, fs in os.walk(stage) for f in fs]
+    t.check(rc == 0 and not left, "make uninstall removes every file it installed", (out + err)[-500:] + str(left[:10]))
+
+
 def check_deb(t, deb, version):
     arch = sh(["dpkg", "--print-architecture"])[1].strip()
     rc, out, err = sh(["dpkg-deb", "-f", deb, "Package", "Version", "Architecture", "Depends",
@@ -817,6 +854,8 @@ def main(t):
         if deb is None:
             return
         fields = check_deb(t, deb, version)
+        if not os.environ.get("KS_DEB"):
+            check_make_install(t, st)
         listed = install(t, st, deb)
         check_depends(t, fields)
         secs, _ = check_unit(t, version)

@@ -5,6 +5,8 @@
 #   make web    the web UI's npm package (npm ci) and its copy under web/vendor
 #   make browser-test   only the browser tests (tests/browser/run.mjs)
 #   make bench-dashboard   time to first render of the dashboards (bench/dashboard)
+#   make install [PREFIX=/usr/local] [DESTDIR=], make uninstall, make deb
+#               the service's files and the Debian package (mk/package.mk, issue 18)
 CC      ?= gcc
 PKGS    := libmicrohttpd jansson sqlite3 libsodium libcurl libqrencode
 # text understanding (issue 14, src/text): language profiles, normalisation

@@ -677,6 +677,16 @@ static void test_param_types(void **state)
 	assert_string_equal((const char *)db_column_text(st, 4), "dflt");
 	db_finalize(st);
 
+	/* numbers as conditions (rule 16), as the store's flag masks use them */
+	st = prep(c, "SELECT iif(?1 & 2, 'y', 'n'), CASE WHEN ?1 & 4 THEN 'y' ELSE 'n' END,"
+		     " CASE WHEN parent THEN 'child' ELSE 'root' END FROM org WHERE id = 2");
+	db_bind_int64(st, 1, 3);
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_string_equal((const char *)db_column_text(st, 0), "y");
+	assert_string_equal((const char *)db_column_text(st, 1), "n");
+	assert_string_equal((const char *)db_column_text(st, 2), "child");
+	db_finalize(st);
+
 	/* a double in and out exactly */
 	st = prep(c, "SELECT ?1::float8 = 0.30000000000000004, ?1");
 	db_bind_double(st, 1, 0.1 + 0.2);

@@ -48,8 +48,7 @@
  *      working) and an explicit separator (SQLite's default is ',').
  *   7. IFNULL( -> COALESCE(. Same meaning with two arguments.
  *   8. IIF(c, a, b) -> (CASE WHEN c THEN a ELSE b END). PostgreSQL has no
- *      iif; CASE is the standard spelling (c must be a boolean expression
- *      there, as the store's uses are).
+ *      iif; CASE is the standard spelling.
  *   9. MAX(a, b, ...) / MIN(a, b, ...) with two or more arguments ->
  *      GREATEST / LEAST. SQLite's scalar max/min; PostgreSQL's max/min are
  *      aggregates only. (GREATEST skips NULLs where SQLite's max returns
@@ -72,6 +71,11 @@
  *      "sum(nps >= 9)" counts; PostgreSQL has no sum(boolean). (An
  *      argument that is a boolean column is not seen: the store writes
  *      those as comparisons.)
+ *  16. The condition of CASE WHEN c THEN and of IIF(c, ...) that is not a
+ *      comparison or logical expression (same test as rule 15) -> (c) <> 0.
+ *      SQLite takes any number as a condition ("CASE WHEN ?8 & 16",
+ *      "CASE WHEN moment_of_truth"); PostgreSQL wants a boolean, and the
+ *      schema's flags are integers. (NULL stays "not true" either way.)
  *
  * Function-name rules (6-10) apply only to a word followed by '(' and not
  * preceded by '.', so a column named total is left alone.
@@ -367,6 +371,10 @@ static size_t split_args(const tr *x, size_t open, size_t close, size_t *commas,
 }
 
 static void emit_range(tr *x, size_t from, size_t to);
+static bool is_boolean_expr(const tr *x, size_t from, size_t to);
+
+/* Rule 16: a condition, as a boolean. */
+static void emit_condition(tr *x, size_t from, size_t to);
 
 /* emit_range without the blanks at either end (a rewritten call's
  * arguments are spaced by the rewrite). */
@@ -475,7 +483,7 @@ static bool emit_iif(tr *x, size_t open, size_t close)
 		return false;
 	}
 	puts_(x, "(CASE WHEN ");
-	emit_trim(x, open + 1, c[0]);
+	emit_condition(x, open + 1, c[0]);
 	puts_(x, " THEN ");
 	emit_trim(x, c[0] + 1, c[1]);
 	puts_(x, " ELSE ");
@@ -489,7 +497,8 @@ static bool emit_iif(tr *x, size_t open, size_t close)
  * and brackets? ("->" and "->>" are JSON operators, not comparisons.) */
 static bool is_boolean_expr(const tr *x, size_t from, size_t to)
 {
-	static const char *const ops[] = { "IS", "IN", "LIKE", "GLOB", "BETWEEN", "EXISTS", "NOT", "AND", "OR" };
+	static const char *const ops[] = { "IS",  "IN",  "LIKE", "GLOB", "BETWEEN", "EXISTS",
+					   "NOT", "AND", "OR",   "TRUE", "FALSE" };
 	int depth = 0, cases = 0;
 	for (size_t i = from; i < to; i++) {
 		const token *t = &x->t[i];
@@ -651,11 +660,101 @@ static size_t emit_subquery(tr *x, size_t i, size_t to)
 	return close + 1;
 }
 
-/* Emit tokens [from, to) with the token-level rules (1, 6-15). */
+static void emit_condition(tr *x, size_t from, size_t to)
+{
+	size_t a = next_sig(x, from, to);
+	if (a >= to || is_boolean_expr(x, from, to)) {
+		emit_range(x, from, to);
+		return;
+	}
+	if (x->t[from].kind == TK_BLANK)
+		puts_(x, " ");
+	puts_(x, "(");
+	emit_trim(x, from, to);
+	puts_(x, ") <> 0");
+	if (to > from && x->t[to - 1].kind == TK_BLANK)
+		puts_(x, " ");
+}
+
+/* The END closing the CASE at i (CASE ... END nest), or `to`. */
+static size_t case_end(const tr *x, size_t i, size_t to)
+{
+	int depth = 0;
+	for (size_t k = i; k < to; k++) {
+		if (is_kw(&x->t[k], "CASE"))
+			depth++;
+		else if (is_kw(&x->t[k], "END") && --depth == 0)
+			return k;
+	}
+	return to;
+}
+
+/* Rule 16 for the CASE at i: a searched CASE's WHEN conditions made
+ * boolean (a simple "CASE x WHEN v" compares values: left alone). Returns
+ * the index after END, 0 when the rule does not apply. */
+static size_t emit_case(tr *x, size_t i, size_t to)
+{
+	size_t first = next_sig(x, i + 1, to);
+	size_t end = case_end(x, i, to);
+	if (first >= to || !is_kw(&x->t[first], "WHEN") || end >= to)
+		return 0;
+	put(x, x->t[i].s, x->t[i].n);
+	size_t k = i + 1;
+	while (k < end && !x->refuse) {
+		/* at a WHEN of this CASE (not of a nested one): its condition
+		 * runs to the THEN at the same nesting */
+		if (is_kw(&x->t[k], "WHEN")) {
+			int depth = 0, nest = 0;
+			size_t then = end;
+			for (size_t j = k + 1; j < end; j++) {
+				const token *t = &x->t[j];
+				if (is_punct(t, '('))
+					depth++;
+				else if (is_punct(t, ')'))
+					depth--;
+				else if (is_kw(t, "CASE"))
+					nest++;
+				else if (is_kw(t, "END"))
+					nest--;
+				else if (depth == 0 && nest == 0 && is_kw(t, "THEN")) {
+					then = j;
+					break;
+				}
+			}
+			put(x, x->t[k].s, x->t[k].n);
+			emit_condition(x, k + 1, then);
+			k = then;
+			continue;
+		}
+		/* a result: up to the next WHEN / ELSE of this CASE */
+		size_t j = k + 1;
+		int depth = 0, nest = 0;
+		for (; j < end; j++) {
+			const token *t = &x->t[j];
+			if (is_punct(t, '('))
+				depth++;
+			else if (is_punct(t, ')'))
+				depth--;
+			else if (is_kw(t, "CASE"))
+				nest++;
+			else if (is_kw(t, "END"))
+				nest--;
+			else if (depth == 0 && nest == 0 && (is_kw(t, "WHEN") || is_kw(t, "ELSE")))
+				break;
+		}
+		emit_range(x, k, j);
+		k = j;
+	}
+	put(x, x->t[end].s, x->t[end].n);
+	return end + 1;
+}
+
+/* Emit tokens [from, to) with the token-level rules (1, 6-16). */
 static void emit_range(tr *x, size_t from, size_t to)
 {
 	for (size_t i = from; i < to && !x->refuse;) {
 		const token *t = &x->t[i];
+		size_t next;
 		if (t->kind == TK_PARAM) {
 			emit_param(x, i);
 		} else if (t->kind == TK_PG_PARAM) {
@@ -665,6 +764,9 @@ static void emit_range(tr *x, size_t from, size_t to)
 			put(x, t->s, t->n);
 		} else if (t->kind == TK_BLOB) {
 			emit_blob(x, t);
+		} else if (t->kind == TK_WORD && is_kw(t, "CASE") && (next = emit_case(x, i, to)) != 0) {
+			i = next;
+			continue;
 		} else if (t->kind == TK_WORD && is_kw(t, "IS")) {
 			i = emit_is(x, i, to);
 			continue;
@@ -672,14 +774,14 @@ static void emit_range(tr *x, size_t from, size_t to)
 			i = emit_in(x, i, to);
 			continue;
 		} else if (is_punct(t, '(')) {
-			size_t next = emit_subquery(x, i, to);
+			next = emit_subquery(x, i, to);
 			if (next) {
 				i = next;
 				continue;
 			}
 			put(x, t->s, t->n);
 		} else if (t->kind == TK_WORD) {
-			size_t next = emit_function(x, i, to);
+			next = emit_function(x, i, to);
 			if (next) {
 				i = next;
 				continue;

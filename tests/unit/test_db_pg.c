@@ -614,6 +614,21 @@ static void test_write_lock(void **state)
 	exec_ok(a, "DELETE FROM wl");
 	assert_int_equal(write_locks(), 1);
 	exec_ok(a, "COMMIT");
+	/* a ROLLBACK TO a savepoint before the first write gives the lock
+	 * back; the next write takes it again (also as a prepared statement) */
+	exec_ok(a, "BEGIN");
+	exec_ok(a, "SAVEPOINT r");
+	exec_ok(a, "INSERT INTO wl VALUES (4)");
+	assert_int_equal(write_locks(), 1);
+	st = prep(a, "ROLLBACK TO r");
+	assert_int_equal(db_step(st), DB_DONE);
+	db_finalize(st);
+	assert_int_equal(write_locks(), 0);
+	assert_false(db_get_autocommit(a));
+	exec_ok(a, "INSERT INTO wl VALUES (5)");
+	assert_int_equal(write_locks(), 1);
+	assert_int_equal(db_exec(b, "BEGIN IMMEDIATE"), DB_BUSY);
+	exec_ok(a, "COMMIT");
 	db_close(a);
 	db_close(b);
 }

@@ -133,6 +133,7 @@ struct pg_stmt {
 	pg_param *params;
 	bool may_test_null;   /* the SQL has IS [NOT] NULL: shape every execution */
 	bool writes;          /* INSERT, UPDATE, DELETE ...: takes the write lock in a transaction */
+	bool rolls_back;      /* ROLLBACK [TO ...]: may give the write lock back */
 	bool persistent;
 	PGresult *res;
 	int row, n_rows;
@@ -436,10 +437,20 @@ static bool pg_write_lock(struct pg_conn *pc)
 	return ok;
 }
 
-/* After each command: a finished transaction released the lock. */
-static void pg_after_command(struct pg_conn *pc)
+/* Does sql start with ROLLBACK (ROLLBACK TO a savepoint included)? */
+static bool pg_is_rollback(const char *sql)
 {
-	if (PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
+	const char *p = sql + strspn(sql, " \t\r\n");
+	return strncasecmp(p, "ROLLBACK", 8) == 0 && !isalnum((unsigned char)p[8]);
+}
+
+/* After each command: a finished transaction released the lock, and so
+ * did a ROLLBACK TO when the lock was taken after its savepoint (locks of
+ * a rolled-back subtransaction go with it); taking it again while held
+ * is harmless, so after a ROLLBACK TO the next write takes it again. */
+static void pg_after_command(struct pg_conn *pc, bool rollback)
+{
+	if (rollback || PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
 		pc->write_locked = false;
 }
 
@@ -475,7 +486,7 @@ int db_pg_exec_native(db_conn *c, const char *sql)
 	if (ok)
 		pg_note_changes(pc, r);
 	PQclear(r);
-	pg_after_command(pc);
+	pg_after_command(pc, pg_is_rollback(sql));
 	return ok ? DB_OK : pc->errcode;
 }
 
@@ -621,6 +632,7 @@ int db_pg_prepare(db_conn *c, const char *sql, bool persistent, db_stmt *st)
 	}
 	ps->may_test_null = pg_mentions_null(ps->sql);
 	ps->writes = pg_sql_writes(ps->sql);
+	ps->rolls_back = pg_is_rollback(ps->sql);
 	ps->persistent = persistent;
 	ps->conn = pc;
 	ps->next = pc->stmts;
@@ -889,7 +901,7 @@ static int pg_execute(struct pg_stmt *ps)
 	}
 	bool oom;
 	PGresult *r = pg_run(ps, &oom);
-	pg_after_command(pc);
+	pg_after_command(pc, ps->rolls_back);
 	if (oom) {
 		PQclear(r);
 		ps->state = PS_DONE;

@@ -431,21 +431,58 @@ def check_depends(t, fields):
         t.check(data in deps, "Depends names %s (read at run time)" % data, sorted(deps))
 
 
-def install(t, st, deb):
-    rc, out, err = sh(["dpkg", "-i", deb], timeout=300)
+def older_deb(t, st, deb, version):
+    """The same package under a lower version (VERSION~pkgtest), repacked
+    with dpkg-deb: what an upgrade starts from."""
+    root = os.path.join(st.tmp, "older")
+    rc, out, err = sh(["dpkg-deb", "-R", deb, root])
+    ctl = os.path.join(root, "DEBIAN", "control")
+    if rc == 0:
+        with open(ctl, encoding="utf-8") as f:
+            text = f.read()
+        with open(ctl, "w", encoding="utf-8") as f:
+            f.write(re.sub(r"^Version: .*$", "Version: %s~pkgtest" % version, text, flags=re.M))
+        old = os.path.join(st.tmp, "older.deb")
+        rc, out2, err2 = sh(["dpkg-deb", "--root-owner-group", "-b", root, old])
+        out, err = out + out2, err + err2
+    t.check(rc == 0, "dpkg-deb repacks the package as version %s~pkgtest" % version, out + err)
+    return old if rc == 0 else None
+
+
+def install_older(t, st, old, version, settings):
+    """Install the older package and change its settings file, as an
+    administrator would before the upgrade."""
+    rc, out, err = sh(["dpkg", "-i", old], timeout=300)
     st.installed = True  # even a half-configured install is purged at the end
-    t.check(rc == 0, "dpkg -i installs the package", (out + err)[-2000:])
-    rc, out, _ = sh(["dpkg-query", "-W", "-f=${Status}", PKG])
-    t.eq(out, "install ok installed", "dpkg-query: klantstem is installed and configured")
+    t.check(rc == 0, "dpkg -i installs the older package", (out + err)[-2000:])
+    rc, out, _ = sh(["dpkg-query", "-W", "-f=${Status} ${Version}", PKG])
+    t.eq(out, "install ok installed %s~pkgtest" % version, "dpkg-query: the older version is installed")
+    with open(ENV_FILE, "a", encoding="utf-8") as f:
+        f.write(settings)
+
+
+def install(t, st, deb, version, settings):
+    """dpkg -i of the package under test: an upgrade from older_deb."""
+    rc, out, err = sh(["dpkg", "-i", deb], timeout=300)
+    st.installed = True
+    t.check(rc == 0, "dpkg -i upgrades to the package under test", (out + err)[-2000:])
+    rc, out, _ = sh(["dpkg-query", "-W", "-f=${Status} ${Version}", PKG])
+    t.eq(out, "install ok installed %s" % version, "dpkg-query: klantstem %s is installed and configured" % version)
+    with open(ENV_FILE, encoding="utf-8") as f:
+        kept = f.read()
+    t.check(kept.endswith(settings), "the upgrade keeps the administrator's changes to %s (a conffile)"
+            % ENV_FILE, kept[-400:])
     rc, out, _ = sh(["dpkg", "-L", PKG])
     listed = set(out.split())
     files = deb_contents(deb)
     absent = [p for p in files if p not in listed or not os.path.isfile(p)
-              or os.path.getsize(p) != files[p][2]]
+              or (p != ENV_FILE and os.path.getsize(p) != files[p][2])]
     t.check(not absent, "every file of the package is on disk, at its size, and in dpkg -L (%d)" % len(files),
             absent[:20])
     rc, out, err = sh(["dpkg", "--verify", PKG])
-    t.check(rc == 0 and out.strip() == "", "dpkg --verify: every installed file matches md5sums", out + err)
+    other = [l for l in out.splitlines() if not l.endswith(" c " + ENV_FILE)]
+    t.check(rc in (0, 1) and not other and not err.strip(),
+            "dpkg --verify: every installed file but the changed settings matches md5sums", out + err)
     return listed
 
 
@@ -856,15 +893,18 @@ def main(t):
         fields = check_deb(t, deb, version)
         if not os.environ.get("KS_DEB"):
             check_make_install(t, st)
-        listed = install(t, st, deb)
-        check_depends(t, fields)
-        secs, _ = check_unit(t, version)
+        old = older_deb(t, st, deb, version)
+        if old is None:
+            return
         # the administrator's settings: another port (8080 may be taken),
         # metrics and JSON logs through KLANTSTEM_OPTS
         port, mport = ks.free_port(), ks.free_port()
-        with open(ENV_FILE, "a", encoding="utf-8") as f:
-            f.write('KLANTSTEM_LISTEN=127.0.0.1:%d\nKLANTSTEM_OPTS="--metrics-listen 127.0.0.1:%d '
+        settings = ('KLANTSTEM_LISTEN=127.0.0.1:%d\nKLANTSTEM_OPTS="--metrics-listen 127.0.0.1:%d '
                     '--log-format json"\n' % (port, mport))
+        install_older(t, st, old, version, settings)
+        listed = install(t, st, deb, version, settings)
+        check_depends(t, fields)
+        secs, _ = check_unit(t, version)
         if os.path.isdir("/run/systemd/system"):
             db_path = run_systemd(t, secs, port, mport)
         else:

@@ -36,6 +36,7 @@
 #include "report/report.h" /* issue 17 (X): the PDF/XLSX libraries' global state */
 #include "core/jlog.h" /* issue 18 (ops): --log-format json */
 #include "cli/cli_backup.h" /* backup, restore (issue 18) */
+#include "cli/cli_copy.h" /* copy between backends (issue 18 PGS-D) */
 
 #define KS_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -118,6 +119,8 @@ static const char *const cli_usage_main =
 	"  backup   --db FILE --to FILE [--force]   copy the database while the server\n"
 	"           runs (docs/OPERATIONS.md \"Backup and restore\")\n"
 	"  restore  --from BACKUP --db FILE   put a backup in place (server stopped)\n"
+	"  copy     --from SRC --to DST [--verify-only]   move a database between\n"
+	"           SQLite and PostgreSQL, verified (docs/OPERATIONS.md)\n"
 	"  routes                                 print the route table (JSON)\n"
 	"  version                                print the version\n"
 	"\n"
@@ -910,6 +913,9 @@ static int cli_run(int argc, char **argv)
 		return cli_backup_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "restore") == 0)
 		return cli_restore_run(argc - 1, argv + 1);
+	/* issue 18 (PGS-D): copy a database between SQLite and PostgreSQL */
+	if (strcmp(cmd, "copy") == 0)
+		return cli_copy_run(argc - 1, argv + 1);
 	/* issue 17 (K): hard KPIs' values */
 	if (strcmp(cmd, "import") == 0 && argc > 2 && strcmp(argv[2], "kpis") == 0)
 		return cli_import_kpis_run(argc - 1, argv + 1);

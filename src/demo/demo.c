@@ -41,6 +41,7 @@
 #include "cases/flow.h"
 #include "core/clock.h"
 #include "demo/demo_text.h"
+#include "store/store_copy.h" /* store_sync_identities (issue 18) */
 #include "demo/demo_kpis.h" /* issue 17 K */
 #include "demo/demo_pulse.h" /* issue 17 P */
 
@@ -1397,6 +1398,11 @@ ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_e
 			store_bulk_rollback(x->b);
 		else
 			err = store_bulk_commit(x->b, e);
+		/* issue 18: the bulk load wrote explicit ids; on PostgreSQL the
+		 * identity sequences must move past them before the rules, KPIs
+		 * and pulses below insert rows of their own. */
+		if (!err)
+			err = store_sync_identities(s, e);
 		if (!err)
 			err = demo_rules_put(x, s);
 		/* issue 17 K: the hard KPIs, some built on the NPS just stored */
@@ -1405,6 +1411,10 @@ ks_err demo_generate(ks_store *s, const demo_options *opt, demo_stats *out, ks_e
 		/* issue 17 P: a year of monthly employee pulses */
 		if (!err)
 			err = demo_pulse_generate(s, x->seed, x->now, NULL, e);
+		/* issue 18: the same after the KPIs' and pulses' own loads, for
+		 * the cases and logins the CLI adds next */
+		if (!err)
+			err = store_sync_identities(s, e);
 	}
 	if (!err && out) {
 		*out = x->st;

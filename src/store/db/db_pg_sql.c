@@ -68,9 +68,10 @@
  *      comparison or logical expression (a top-level =, <, >, IS, IN,
  *      LIKE, BETWEEN, EXISTS, NOT, AND, OR outside a CASE) -> the argument
  *      cast: (x)::int. In SQLite a comparison is the integer 0 or 1 and
- *      "sum(nps >= 9)" counts; PostgreSQL has no sum(boolean). (An
- *      argument that is a boolean column is not seen: the store writes
- *      those as comparisons.)
+ *      "sum(nps >= 9)" counts; PostgreSQL has no sum(boolean). (A bare
+ *      column that PostgreSQL types boolean -- a CTE's "cond AS flag" --
+ *      is not seen here: the store defines such a column as
+ *      iif(cond, 1, 0), an integer in both dialects.)
  *  16. The condition of CASE WHEN c THEN and of IIF(c, ...) that is not a
  *      comparison or logical expression (same test as rule 15) -> (c) <> 0.
  *      SQLite takes any number as a condition ("CASE WHEN ?8 & 16",

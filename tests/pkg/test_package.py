@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The Debian package (issue 18, PKG; mk/package.mk, packaging/): build it,
-check what is in it, install it for real with dpkg, start the service the
-way its systemd unit says, and take it all away again.
+check what is in it and what `make install` does, install it for real with
+dpkg (as an upgrade from the same package repacked under a lower version,
+with changed settings), start the service the way its systemd unit says,
+and take it all away again (dpkg -r, dpkg -P).
 
     KS_DEB=path.deb   test this package instead of building one (`make deb`)
     KS_REL_DIR=DIR    the release build `make deb` packs (default the

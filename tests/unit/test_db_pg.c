@@ -793,46 +793,90 @@ static void test_statement_cache(void **state)
 
 /* ---- a lost connection ---------------------------------------------------- */
 
+/* Terminate d's backend from the raw connection and wait until it is gone. */
+static void kill_backend(db_conn *d)
+{
+	db_stmt *st = prep(d, "SELECT pg_backend_pid()");
+	long long pid = one_int(st);
+	db_finalize(st);
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", pid);
+	raw_ok(sql);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid = %lld", pid);
+	for (int i = 0; i < 250 && raw_int(sql) != 0; i++)
+		usleep(20000);
+}
+
+static void expect_lost(db_conn *d, int rc)
+{
+	assert_int_equal(rc, DB_ERROR);
+	assert_int_equal(db_extended_errcode(d), DB_ERROR);
+	if (!strstr(db_errmsg(d), "connection to the database server lost"))
+		fail_msg("message: %s", db_errmsg(d));
+}
+
 static void test_lost_connection(void **state)
 {
 	(void)state;
+	/* lost inside a transaction: every command fails until the ROLLBACK,
+	 * which connects again -- nothing of the transaction is hidden */
 	db_conn *d = open_conn();
-	db_stmt *pid_st = prep(d, "SELECT pg_backend_pid()");
-	long long pid = one_int(pid_st);
 	db_stmt *before = NULL;
 	assert_int_equal(db_prepare_persistent(d, "SELECT ?1", &before), DB_OK);
 	db_bind_int64(before, 1, 1);
 	assert_int_equal(db_step(before), DB_ROW);
 	db_reset(before);
 	exec_ok(d, "BEGIN");
-	char sql[96];
-	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", pid);
-	raw_ok(sql);
-	/* wait until the backend is gone */
-	for (int i = 0; i < 100; i++) {
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid = %lld", pid);
-		if (raw_int(sql) == 0)
-			break;
-		usleep(20000);
-	}
-	int rc = db_step(pid_st);
-	assert_int_equal(rc, DB_ERROR);
-	assert_int_equal(db_extended_errcode(d), DB_ERROR);
-	if (!strstr(db_errmsg(d), "connection to the database server lost"))
-		fail_msg("message: %s", db_errmsg(d));
-	/* everything after fails the same way, nothing crashes */
-	assert_int_equal(db_step(before), DB_ERROR);
-	assert_int_equal(db_exec(d, "COMMIT"), DB_ERROR);
-	if (!strstr(db_errmsg(d), "connection to the database server lost"))
-		fail_msg("message: %s", db_errmsg(d));
-	db_stmt *st = NULL;
-	assert_int_equal(db_prepare(d, "SELECT 1", &st), DB_ERROR);
-	assert_null(st);
+	exec_ok(d, "INSERT INTO tx VALUES (77)");
+	kill_backend(d);
+	db_stmt *st = prep(d, "SELECT 1");
+	expect_lost(d, db_step(st));
+	expect_lost(d, db_step(before));
+	expect_lost(d, db_exec(d, "COMMIT"));
+	assert_string_equal(db_errmsg(d), "connection to the database server lost in a transaction: ROLLBACK");
 	assert_int_equal(db_last_insert_rowid(d), 0);
-	assert_false(db_get_autocommit(d)); /* PQTRANS_UNKNOWN: not known to be outside one */
-	db_finalize(pid_st);
+	assert_false(db_get_autocommit(d)); /* in the lost transaction, for the store's ROLLBACK */
+	exec_ok(d, "ROLLBACK");
+	assert_true(db_get_autocommit(d));
+	assert_int_equal(raw_int("SELECT count(*) FROM tx WHERE x = 77"), 0);
+	/* connected again, the session as it was (search_path from open_conn) */
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_int_equal(db_step(before), DB_ROW); /* a persistent statement prepares afresh */
+	assert_int_equal(db_column_int64(before, 0), 1);
+	db_reset(before);
+	db_finalize(st);
+	st = prep(d, "SELECT count(*) FROM tx WHERE x IS NOT NULL");
+	assert_int_equal(one_int(st), raw_int("SELECT count(*) FROM tx WHERE x IS NOT NULL"));
+	db_finalize(st);
+
+	/* lost between transactions: the command that meets it fails, the
+	 * next one connects again, with the session's SETs replayed */
+	assert_int_equal(db_busy_timeout(d, 1234), DB_OK);
+	exec_ok(d, "SET klantstem.tz = 'Europe/London'");
+	exec_ok(d, "SET klantstem.tz = 'Europe/Helsinki'"); /* the last one counts */
+	kill_backend(d);
+	st = prep(d, "SELECT current_setting('lock_timeout'), current_setting('klantstem.tz'),"
+		     " current_setting('TimeZone'), (SELECT count(*) FROM tx WHERE x = 1)");
+	expect_lost(d, db_step(st));
+	assert_true(db_get_autocommit(d));
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_string_equal((const char *)db_column_text(st, 0), "1234ms");
+	assert_string_equal((const char *)db_column_text(st, 1), "Europe/Helsinki");
+	assert_string_equal((const char *)db_column_text(st, 2), "UTC");
+	assert_int_equal(db_column_int64(st, 3), 1);
+	db_finalize(st);
+
+	/* db_exec meets a loss the same way, and a lost connection closes cleanly */
+	db_conn *e = db_open_pg(uri, NULL);
+	assert_non_null(e);
+	kill_backend(e);
+	expect_lost(e, db_exec(e, "SELECT 1"));
+	db_close(e);
+
 	/* a statement finalized after its connection closed */
+	db_stmt *orphan = prep(d, "SELECT 2");
 	db_close(d);
+	db_finalize(orphan);
 	db_finalize(before);
 }
 

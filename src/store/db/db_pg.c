@@ -31,6 +31,10 @@
  * value must still compare with a bigint column, as in SQLite. Measured
  * cases in tests/unit/test_db_pg.c (test_param_types).
  *
+ * A lost connection is connected again by the next command that may
+ * (pg_alive): at once when it was lost between transactions, at the
+ * store's ROLLBACK when inside one -- the session's SETs replayed.
+ *
  * Errors: each failure stores a message and an extended code on the
  * connection, SQLSTATEs mapped onto SQLite's codes (pg_map_sqlstate). For
  * constraint failures the message is SQLite's ("UNIQUE constraint failed:
@@ -83,6 +87,10 @@ struct pg_conn {
 	int64_t changes;
 	bool lastval_defined;   /* lastval() can no longer raise (db_pg_last_insert_rowid) */
 	bool write_locked;      /* this transaction holds the write lock (pg_write_lock) */
+	bool in_tx;             /* after the last command: inside a transaction */
+	bool lost_in_tx;        /* the connection was lost inside a transaction */
+	char **sets;            /* the session's SET statements, replayed on reconnect */
+	int n_sets;
 	unsigned next_name;     /* names of server-side prepared statements */
 	struct pg_stmt *stmts;  /* live statements, detached at close */
 	struct pg_cached *cache; /* PG_CACHE_MAX entries */
@@ -262,11 +270,14 @@ static void pg_result_error(struct pg_conn *pc, const PGresult *r)
 static bool pg_check(struct pg_conn *pc, const PGresult *r)
 {
 	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (PQstatus(pc->pg) != CONNECTION_BAD)
+		pc->in_tx = PQtransactionStatus(pc->pg) != PQTRANS_IDLE;
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY) {
 		pg_clear_error(pc);
 		return true;
 	}
 	if (PQstatus(pc->pg) == CONNECTION_BAD) {
+		pc->lost_in_tx = pc->in_tx; /* as it was before this command */
 		char msg[512];
 		const char *why = PQerrorMessage(pc->pg);
 		snprintf(msg, sizeof msg, "connection to the database server lost: %.*s",
@@ -302,6 +313,34 @@ static void pg_ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* Set a new (or reset) connection up: the session db.h promises, then
+ * the SET statements the store ran since (pg_note_set). NULL when ready,
+ * else the reason, written into buf. */
+static const char *pg_session_start(struct pg_conn *pc, char *buf, size_t cap)
+{
+	if (PQstatus(pc->pg) != CONNECTION_OK) {
+		snprintf(buf, cap, "cannot connect to PostgreSQL: %s", PQerrorMessage(pc->pg));
+		buf[strcspn(buf, "\n")] = '\0';
+		return buf;
+	}
+	PQsetNoticeProcessor(pc->pg, pg_ignore_notice, NULL);
+	if (PQsetClientEncoding(pc->pg, "UTF8") != 0) {
+		snprintf(buf, cap, "cannot set client_encoding UTF8: %s", PQerrorMessage(pc->pg));
+		buf[strcspn(buf, "\n")] = '\0';
+		return buf;
+	}
+	for (int k = -1; k < pc->n_sets; k++) {
+		PGresult *r = PQexec(pc->pg, k < 0 ? PG_SESSION_SQL : pc->sets[k]);
+		bool ok = pg_check(pc, r);
+		PQclear(r);
+		if (!ok) {
+			snprintf(buf, cap, "cannot set up the session: %s", pc->errmsg);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 db_conn *db_open_pg(const char *conninfo, char **err)
 {
 	if (err)
@@ -321,26 +360,8 @@ db_conn *db_open_pg(const char *conninfo, char **err)
 	c->kind = DB_POSTGRES;
 	c->pg = pc;
 	pc->pg = PQconnectdb(conninfo);
-	const char *why = NULL;
 	char buf[512];
-	if (!pc->pg) {
-		why = "out of memory";
-	} else if (PQstatus(pc->pg) != CONNECTION_OK) {
-		snprintf(buf, sizeof buf, "cannot connect to PostgreSQL: %s", PQerrorMessage(pc->pg));
-		buf[strcspn(buf, "\n")] = '\0';
-		why = buf;
-	} else if (PQsetNoticeProcessor(pc->pg, pg_ignore_notice, NULL), PQsetClientEncoding(pc->pg, "UTF8") != 0) {
-		snprintf(buf, sizeof buf, "cannot set client_encoding UTF8: %s", PQerrorMessage(pc->pg));
-		buf[strcspn(buf, "\n")] = '\0';
-		why = buf;
-	} else {
-		PGresult *r = PQexec(pc->pg, PG_SESSION_SQL);
-		if (!pg_check(pc, r)) {
-			snprintf(buf, sizeof buf, "cannot set up the session: %s", pc->errmsg);
-			why = buf;
-		}
-		PQclear(r);
-	}
+	const char *why = !pc->pg ? "out of memory" : pg_session_start(pc, buf, sizeof buf);
 	if (why) {
 		if (err)
 			*err = strdup(why);
@@ -361,27 +382,86 @@ void db_pg_close(db_conn *c)
 		s->conn = NULL;
 	PQfinish(pc->pg); /* the server forgets the prepared statements with it */
 	pg_cache_free(pc);
+	for (int k = 0; k < pc->n_sets; k++)
+		free(pc->sets[k]);
+	free(pc->sets);
 	free(pc->errmsg);
 	free(pc);
 	c->pg = NULL;
 }
 
-/* A connection that is gone stays gone: every later call fails with the
- * same message instead of libpq's "no connection to the server". */
-static bool pg_alive(struct pg_conn *pc)
+/* Is the connection usable for the next command? A lost one is connected
+ * again (PQreset) -- the session replayed, the statement cache emptied,
+ * as the server forgot it -- when that cannot hide a lost transaction:
+ * at once when it was lost outside one, else at the ROLLBACK the store
+ * sends after the failure (rollback: the command is one). Until then
+ * every command fails with the same message, as SQLite's connection
+ * would after an I/O error. */
+static bool pg_alive(struct pg_conn *pc, bool rollback)
 {
 	if (PQstatus(pc->pg) == CONNECTION_OK)
 		return true;
-	if (pc->errcode == DB_OK)
-		pg_set_error(pc, DB_ERROR, "connection to the database server lost");
-	else if (!strstr(pc->errmsg, "connection to the database server lost")) {
-		char msg[512];
-		snprintf(msg, sizeof msg, "connection to the database server lost: %s", pc->errmsg);
-		pg_set_error(pc, DB_ERROR, msg);
-	} else {
-		pc->errcode = DB_ERROR;
+	char msg[512];
+	if (pc->lost_in_tx && !rollback) {
+		pg_set_error(pc, DB_ERROR, "connection to the database server lost in a transaction: ROLLBACK");
+		return false;
 	}
-	return false;
+	PQreset(pc->pg);
+	const char *why = pg_session_start(pc, msg, sizeof msg);
+	if (why) {
+		char m2[600];
+		snprintf(m2, sizeof m2, "connection to the database server lost: %s", why);
+		pg_set_error(pc, DB_ERROR, m2);
+		return false;
+	}
+	pg_cache_free(pc);
+	pc->lastval_defined = false;
+	pc->write_locked = false;
+	pc->in_tx = pc->lost_in_tx = false;
+	return true;
+}
+
+/* Remember a session-wide SET (lock_timeout from db_busy_timeout,
+ * klantstem.tz, search_path) to replay it after a reconnect; a later SET
+ * of the same name replaces it. SET LOCAL / TRANSACTION end with their
+ * transaction and are not kept. */
+static void pg_note_set(struct pg_conn *pc, const char *sql)
+{
+	const char *p = sql + strspn(sql, " \t\r\n");
+	if (strncasecmp(p, "SET", 3) != 0 || !isspace((unsigned char)p[3]) || strchr(p, ';'))
+		return;
+	p += 3 + strspn(p + 3, " \t\r\n");
+	if (strncasecmp(p, "SESSION ", 8) == 0)
+		p += 8 + strspn(p + 8, " \t\r\n");
+	if (strncasecmp(p, "LOCAL ", 6) == 0 || strncasecmp(p, "TRANSACTION", 11) == 0 ||
+	    strncasecmp(p, "CONSTRAINTS", 11) == 0)
+		return;
+	size_t name = strcspn(p, " \t\r\n=");
+	for (int k = 0; k < pc->n_sets; k++) {
+		const char *q = pc->sets[k] + 4; /* stored as "SET name ..." */
+		if (strncasecmp(q, p, name) == 0 && (q[name] == ' ' || q[name] == '=')) {
+			char *copy = malloc(4 + strlen(p) + 1);
+			if (copy) {
+				memcpy(copy, "SET ", 4);
+				strcpy(copy + 4, p);
+				free(pc->sets[k]);
+				pc->sets[k] = copy;
+			}
+			return;
+		}
+	}
+	char **more = realloc(pc->sets, (size_t)(pc->n_sets + 1) * sizeof *more);
+	char *copy = malloc(4 + strlen(p) + 1);
+	if (!more || !copy) {
+		if (more)
+			pc->sets = more;
+		free(copy);
+		return; /* not replayed after a reconnect: the default holds */
+	}
+	memcpy(copy, "SET ", 4);
+	strcpy(copy + 4, p);
+	pc->sets = more;
+	pc->sets[pc->n_sets++] = copy;
 }
 
 /* ---- the write lock --------------------------------------------------------
@@ -473,7 +553,7 @@ static bool pg_is_begin_immediate(const char *sql)
 int db_pg_exec_native(db_conn *c, const char *sql)
 {
 	struct pg_conn *pc = c->pg;
-	if (!pg_alive(pc))
+	if (!pg_alive(pc, pg_is_rollback(sql)))
 		return DB_ERROR;
 	if (!sql[0]) {
 		pg_clear_error(pc);
@@ -483,8 +563,10 @@ int db_pg_exec_native(db_conn *c, const char *sql)
 		return pc->errcode;
 	PGresult *r = PQexec(pc->pg, sql);
 	bool ok = pg_check(pc, r);
-	if (ok)
+	if (ok) {
 		pg_note_changes(pc, r);
+		pg_note_set(pc, sql);
+	}
 	PQclear(r);
 	pg_after_command(pc, pg_is_rollback(sql));
 	return ok ? DB_OK : pc->errcode;
@@ -493,7 +575,7 @@ int db_pg_exec_native(db_conn *c, const char *sql)
 int db_pg_exec(db_conn *c, const char *sql)
 {
 	struct pg_conn *pc = c->pg;
-	if (!pg_alive(pc))
+	if (!pg_alive(pc, pg_is_rollback(sql)))
 		return DB_ERROR;
 	const char *why = NULL;
 	char *t = db_pg_sql_translate(sql, NULL, &why);
@@ -538,7 +620,7 @@ int64_t db_pg_changes(db_conn *c)
 int64_t db_pg_last_insert_rowid(db_conn *c)
 {
 	struct pg_conn *pc = c->pg;
-	if (!pg_alive(pc))
+	if (!pg_alive(pc, false))
 		return 0;
 	static const char safe[] =
 		"DO $$BEGIN PERFORM set_config('klantstem.lastval', lastval()::text, false);"
@@ -558,6 +640,9 @@ int64_t db_pg_last_insert_rowid(db_conn *c)
 
 bool db_pg_get_autocommit(db_conn *c)
 {
+	/* lost: in a transaction when it was lost in one (until ROLLBACK) */
+	if (PQstatus(c->pg->pg) != CONNECTION_OK)
+		return !c->pg->lost_in_tx;
 	return PQtransactionStatus(c->pg->pg) == PQTRANS_IDLE;
 }
 
@@ -604,9 +689,7 @@ static bool pg_mentions_null(const char *sql)
 
 int db_pg_prepare(db_conn *c, const char *sql, bool persistent, db_stmt *st)
 {
-	struct pg_conn *pc = c->pg;
-	if (!pg_alive(pc))
-		return DB_ERROR;
+	struct pg_conn *pc = c->pg; /* not checked: a prepare does not reach the server */
 	struct pg_stmt *ps = calloc(1, sizeof *ps);
 	if (!ps) {
 		pg_set_error(pc, DB_NOMEM, "out of memory");
@@ -952,7 +1035,7 @@ int db_pg_step(db_stmt *st)
 	case PS_READY:
 		break;
 	}
-	if (!pg_alive(ps->conn))
+	if (!pg_alive(ps->conn, ps->rolls_back))
 		return DB_ERROR;
 	return pg_execute(ps);
 }

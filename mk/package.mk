@@ -85,6 +85,11 @@ deb: $(REL_DIR)/klantstem $(WEB_VENDOR)
 	{ cat packaging/deb/copyright.head; sed -e 's/^[[:space:]]*$$/./' -e 's/^/ /' LICENSE; } \
 		>$(DEB_ROOT)/usr/share/doc/klantstem/copyright
 	rm -f $(DEB_ROOT)/usr/share/doc/klantstem/LICENSE
+	@# a native package's changelog, dated by the last commit when there is one
+	d=$$(git log -1 --format=%cD 2>/dev/null || date -R) && \
+	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e "s|@DATE@|$${d:-$$(date -R)}|" packaging/deb/changelog.in | \
+		gzip -9 -n >$(DEB_ROOT)/usr/share/doc/klantstem/changelog.gz
+	chmod 0644 $(DEB_ROOT)/usr/share/doc/klantstem/changelog.gz
 	install -d -m 0755 $(DEB_ROOT)/DEBIAN
 	install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm $(DEB_ROOT)/DEBIAN/
 	install -m 0644 packaging/deb/conffiles $(DEB_ROOT)/DEBIAN/

@@ -334,6 +334,13 @@ ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_erro
 	st->recovered += sc->recovered;
 	sc->recovered = 0;
 	ks_err err = KS_OK;
+	/* issue 18 (NODES): on PostgreSQL the claims of nodes that are gone
+	 * come back (at most once a minute), before this pass sends */
+	int node_claims = 0;
+	err = store_nodes_pass(sc->store, now, &node_claims, e);
+	st->recovered += node_claims;
+	if (node_claims)
+		fprintf(stderr, "klantstem: scheduler: %d claims of stopped nodes back to pending\n", node_claims);
 	if (sc->cfg.mail_enabled)
 		err = sched_mail_pass(sc, now, st, e);
 	if (!err)

@@ -160,6 +160,17 @@ struct ks_store {
 	pthread_t job_thread;
 	bool job_started, job_stop, job_wake, job_retrain;
 	int64_t retrain_checked_at;  /* the scheduler's last look (clock time) */
+	/* issue 18 (NODES): this node on a shared PostgreSQL database
+	 * (sqlite_nodes.c): its row in nodes (0 on SQLite), its follower of
+	 * the other nodes' changes (pg_follow.c; NULL on SQLite), the hook
+	 * for changes the other hooks do not carry, the scheduler's last
+	 * recovery of dead nodes' claims (clock and monotonic ms) */
+	int64_t node_id;
+	struct pg_follow *follow;
+	store_change_fn change_hook;
+	void *change_arg;
+	int64_t nodes_pass_at, nodes_pass_mono;
+	/* end issue 18 (NODES) */
 };
 
 /* issue 14 (text): the index rows of one commit, gathered while the
@@ -391,6 +402,35 @@ ks_err sq_audit_insert(ks_store *s, sq_conn *c, const store_audit_entry *a, ks_e
  * (and leaves that state when space is back). */
 void sq_storage_failed(ks_store *s, ks_err err);
 bool sq_storage_refuse(ks_store *s);
+
+/* ---- issue 18 (NODES): several nodes on one PostgreSQL database ----
+ * sqlite_nodes.c: register this node (a row in nodes, after the
+ * migrations, on c) and set klantstem.node on c; set it on a further
+ * session of the node. No-ops on SQLite. */
+ks_err sq_node_register(ks_store *s, sq_conn *c, ks_error *e);
+ks_err sq_node_session(ks_store *s, sq_conn *c, ks_error *e);
+/* The advisory lock class of a node's life (key 2 = its id). */
+#define SQ_NODE_LOCK_CLASS 0x6b6e
+/* SQL of a claim's mark on c's dialect: ", claimed_by = <this session's
+ * node>" on PostgreSQL, "" on SQLite (one node: nothing to tell apart). */
+const char *sq_node_claim_sql(sq_conn *c);
+/* Recovery's condition on c's dialect, for rows of table whose status_col
+ * is status (a claim): "" on SQLite (every claim is this node's, from
+ * before its restart), on PostgreSQL " AND (claimed_by IS NULL OR
+ * claimed_by IN (<nodes that are gone>))" — a node is gone when its
+ * advisory lock can be taken. *cond is malloc'd (caller frees). */
+ks_err sq_node_recover_cond(sq_conn *c, const char *table, const char *status_col, const char *status,
+			    char **cond, ks_error *e);
+/* pg_follow.c: the follower of the other nodes' changes (PostgreSQL). */
+ks_err pg_follow_start(ks_store *s, ks_error *e);
+void pg_follow_stop(ks_store *s);
+/* sqlite_scan.c: response id's row as store_scan_responses gives it
+ * (drivers not filled); *found false when there is none. */
+ks_err sq_scan_response_one(sq_conn *c, int64_t id, model_response *r, bool *found, ks_error *e);
+/* sqlite_text.c: the index's row of response id's analysis as
+ * store_scan_text gives it; label -1 when it has none. */
+ks_err sq_text_row_read(sq_conn *c, int64_t id, store_text_row *row, ks_error *e);
+/* end issue 18 (NODES) */
 
 ks_err sq_writer_start(ks_store *s, ks_error *e);
 void sq_writer_stop(ks_store *s);

@@ -11,6 +11,7 @@
 #include "store/sqlite_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 const char *sq_outbox_status(const sq_outbox *o, store_send_outcome outcome, int attempts)
 {
@@ -32,10 +33,21 @@ int64_t sq_outbox_next_attempt(int64_t now, int attempts)
 
 ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e)
 {
-	char sql[160];
-	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'pending' WHERE %s = 'sending'", o->table,
-		 o->status_col, o->status_col);
-	ks_err err = sq_exec(c, sql, e);
+	/* issue 18 (NODES): on PostgreSQL only the claims of nodes that are
+	 * gone (sqlite_nodes.c); a live node's send is its own */
+	char *cond = NULL;
+	*n = 0;
+	ks_err err = sq_node_recover_cond(c, o->table, o->status_col, "sending", &cond, e);
+	if (err)
+		return err;
+	char sql[1024];
+	int len = snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'pending' WHERE %s = 'sending'%s", o->table,
+			   o->status_col, o->status_col, cond);
+	free(cond);
+	if (len < 0 || (size_t)len >= sizeof sql)
+		return ks_fail(e, KS_ERR_INTERNAL, NULL, "outbox recovery: too many nodes gone at once");
+	/* end issue 18 (NODES) */
+	err = sq_exec(c, sql, e);
 	*n = err ? 0 : db_changes(c->db);
 	return err;
 }
@@ -43,9 +55,10 @@ ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e)
 ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int attempts, int64_t now,
 			      ks_error *e)
 {
-	char sql[200];
-	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'sending', attempts = ?2%s WHERE id = ?1", o->table,
-		 o->status_col, o->claimed_at ? ", claimed_at = ?3" : "");
+	char sql[300];
+	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'sending', attempts = ?2%s%s WHERE id = ?1", o->table,
+		 o->status_col, o->claimed_at ? ", claimed_at = ?3" : "",
+		 sq_node_claim_sql(c) /* issue 18 (NODES): the claiming node */);
 	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)

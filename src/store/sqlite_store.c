@@ -289,7 +289,10 @@ static ks_err sq_conn_open_pg(ks_store *s, const char *uri, sq_conn *c, ks_error
 	}
 	if (db_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS) != DB_OK)
 		return sq_fail(c, db_extended_errcode(c->db), e);
-	return sq_pg_set_tz(s, c, e);
+	ks_err err = sq_pg_set_tz(s, c, e);
+	if (!err) /* issue 18 (NODES): klantstem.node (once registered) */
+		err = sq_node_session(s, c, e);
+	return err;
 }
 
 static ks_err sq_conn_open(ks_store *s, const char *path, bool scratch, sq_conn **out, ks_error *e)
@@ -548,6 +551,8 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 	ks_err err = sq_conn_open(s, path, scratch, &s->wconn, e);
 	if (!err)
 		err = sq_migrate(s, s->wconn, e);
+	if (!err) /* issue 18 (NODES): PostgreSQL: this node's row, before the pool's sessions */
+		err = sq_node_register(s, s->wconn, e);
 	for (int i = 0; !err && i < pool; i++) {
 		err = sq_conn_open(s, path, scratch, &s->all_conns[i], e);
 		if (!err) {
@@ -565,6 +570,8 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		sq_text_open(s); /* issue 14: before the writer, which analyses */
 	if (!err)
 		err = sq_writer_start(s, e);
+	if (!err) /* issue 18 (NODES): the other nodes' changes (PostgreSQL) */
+		err = pg_follow_start(s, e);
 	if (!err)
 		s->funnel = s->pg ? NULL : sq_funnel_cache_new(path); /* issue 13: NULL = count every time */
 	if (err) {
@@ -579,6 +586,7 @@ void store_close(ks_store *s)
 {
 	if (s == NULL)
 		return;
+	pg_follow_stop(s); /* issue 18 (NODES): first: it calls the hooks */
 	sq_writer_stop(s);
 	sq_checkpointer_stop(s);
 	sq_conn_close(s->ckconn);

@@ -228,6 +228,26 @@ ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f,
 			    metrics_counts *out, ks_error *e);
 
 
+/* ---- issue 18 (NODES): several nodes on one database ---------------------
+ * On PostgreSQL each store is a node (sqlite_nodes.c): a row in nodes,
+ * alive while its process holds its connection; it follows the other
+ * nodes' changes (pg_follow.c) through the hooks (commit, update, text)
+ * and this one for the rest. On SQLite there is one node (id 0). */
+int64_t store_node_id(const ks_store *s);
+/* A change by another node of what a node keeps in memory, other than
+ * responses and analyses: kind "customer" (ref = customer id), "names"
+ * (org units, employees, touchpoints, journeys; ref 0), "forget_customer"
+ * / "forget_employee" (erased; ref = its id). Called on the follower's
+ * thread; must not call back into the store's write paths. */
+typedef void (*store_change_fn)(void *arg, const char *kind, int64_t ref_id);
+void store_set_change_hook(ks_store *s, store_change_fn fn, void *arg);
+/* The scheduler's pass (every pass; works at most once a minute): on
+ * PostgreSQL the claims of nodes that are gone back to pending (*n rows),
+ * this node's seen_at, and change-feed rows older than an hour removed.
+ * On SQLite nothing (*n = 0). */
+ks_err store_nodes_pass(ks_store *s, int64_t now, int *n, ks_error *e);
+/* end issue 18 (NODES) */
+
 /* The rest of the contract, one header per domain (the SQL of each is in
  * its folder). Order matters: a later domain uses the earlier ones' types. */
 #include "store/invite/store_invite.h"

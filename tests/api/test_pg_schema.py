@@ -63,6 +63,13 @@ PG_ROWID_TABLES = {"text_themes", "mention_themes"}
 # Objects PostgreSQL has beyond SQLite's, each for a reason in its migration.
 PG_ONLY_INDEXES = {"responses_fts": {"responses_fts_tsv"}}          # 005: the GIN index
 PG_ONLY_TRIGGERS = {("audit_log", "audit_log_no_truncate")}         # 012: TRUNCATE
+# issue 18 (NODES): 028's change feed, filled on PostgreSQL only (one node on SQLite)
+PG_ONLY_TRIGGERS |= {("responses", "ks_feed_responses_ins"), ("responses", "ks_feed_responses_upd"),
+                     ("text_analysis", "ks_feed_text_analysis"), ("text_config", "ks_feed_text_config"),
+                     ("customers", "ks_feed_customers"), ("org_units", "ks_feed_org_units"),
+                     ("employees", "ks_feed_employees"), ("touchpoints", "ks_feed_touchpoints"),
+                     ("journeys", "ks_feed_journeys")}
+# end issue 18 (NODES)
 # Columns whose seeded value is the time of the migration ('now').
 NOW_COLUMNS = {("kpis", "created_at"), ("api_tokens", "expires_at")}
 

@@ -305,14 +305,24 @@ ks_err store_invite_recover(ks_store *s, int *n, ks_error *e)
 	 * pooled connection opened. */
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
 	int64_t moved = 0;
-	if (!err)
-		err = sq_exec(c, "UPDATE invitations SET status='scheduled' WHERE status='sending'", e);
-	if (!err) {
-		moved += db_changes(c->db);
-		err = sq_exec(c, "UPDATE invitations SET reminder_status='scheduled' WHERE reminder_status='sending'", e);
+	/* issue 18 (NODES): on PostgreSQL only the claims of nodes that are
+	 * gone (sqlite_nodes.c); "" on SQLite */
+	static const char *const col[2] = {"status", "reminder_status"};
+	for (int k = 0; k < 2 && !err; k++) {
+		char *cond = NULL;
+		err = sq_node_recover_cond(c, "invitations", col[k], "sending", &cond, e);
+		char sql[1024];
+		int len = err ? 0 : snprintf(sql, sizeof sql, "UPDATE invitations SET %s='scheduled' WHERE %s='sending'%s",
+					     col[k], col[k], cond);
+		free(cond);
+		if (!err && (len < 0 || (size_t)len >= sizeof sql))
+			err = ks_fail(e, KS_ERR_INTERNAL, NULL, "invitation recovery: too many nodes gone at once");
+		if (!err)
+			err = sq_exec(c, sql, e);
+		if (!err)
+			moved += db_changes(c->db);
 	}
-	if (!err)
-		moved += db_changes(c->db);
+	/* end issue 18 (NODES) */
 	if (err && !db_get_autocommit(c->db))
 		db_exec(c->db, "ROLLBACK");
 	*n = err ? 0 : (int)moved;
@@ -409,9 +419,18 @@ static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, ks_error *e
 {
 	db_stmt *st;
 	ks_err err = sq_cprep(c,
-			     j->reminder ? "UPDATE invitations SET reminder_status='sending',"
-					   " reminder_attempts=reminder_attempts+1 WHERE id=?1"
-					 : "UPDATE invitations SET status='sending', attempts=attempts+1 WHERE id=?1",
+			     j->reminder ? (db_conn_kind(c->db) == DB_POSTGRES /* issue 18 (NODES): the claiming node */
+						    ? "UPDATE invitations SET reminder_status='sending',"
+						      " reminder_attempts=reminder_attempts+1,"
+						      " claimed_by = nullif(current_setting('klantstem.node', true), '')::bigint"
+						      " WHERE id=?1"
+						    : "UPDATE invitations SET reminder_status='sending',"
+						      " reminder_attempts=reminder_attempts+1 WHERE id=?1")
+					 : db_conn_kind(c->db) == DB_POSTGRES
+						   ? "UPDATE invitations SET status='sending', attempts=attempts+1,"
+						     " claimed_by = nullif(current_setting('klantstem.node', true), '')::bigint"
+						     " WHERE id=?1"
+						   : "UPDATE invitations SET status='sending', attempts=attempts+1 WHERE id=?1",
 			     &st, e);
 	if (err)
 		return err;
@@ -1246,19 +1265,39 @@ ks_err store_representativeness(ks_store *s, const char *dimension, int64_t from
 
 /* ---- webhook outbox ------------------------------------------------------------- */
 
+/* issue 18 (NODES): how long a claimed webhook is left to its node. */
+#define SQ_WEBHOOK_LEASE_S 600
+
+static int sq_webhook_job_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const store_webhook_job *)a)->id, y = ((const store_webhook_job *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
 ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, int max, int *n,
 			   ks_error *e)
 {
 	*n = 0;
 	sq_conn *c = sq_acquire(s);
 	db_stmt *st;
-	ks_err err = sq_cprep(c,
-			     "SELECT id, attempts, event, payload FROM webhook_outbox"
-			     " WHERE status='pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
-			     &st, e);
+	/* issue 18 (NODES): claimed, so that nodes side by side do not both
+	 * send it: the claim moves next_attempt_at past a lease (record sets
+	 * it again), so a node killed mid-send leaves it to be retried by any
+	 * node after the lease. One statement: a second node's UPDATE waits
+	 * for the first's row locks and then finds next_attempt_at moved. */
+	char sql[700];
+	snprintf(sql, sizeof sql,
+		 "UPDATE webhook_outbox SET next_attempt_at = ?3%s"
+		 " WHERE status='pending' AND next_attempt_at <= ?1 AND id IN (SELECT id FROM webhook_outbox"
+		 " WHERE status='pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2)"
+		 " RETURNING id, attempts, event, payload",
+		 sq_node_claim_sql(c));
+	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
 		db_bind_int64(st, 1, now);
 		db_bind_int(st, 2, max);
+		db_bind_int64(st, 3, now + SQ_WEBHOOK_LEASE_S);
+		/* end issue 18 (NODES) */
 		while (*n < max && db_step(st) == DB_ROW) {
 			store_webhook_job *j = &jobs[*n];
 			j->id = db_column_int64(st, 0);
@@ -1270,6 +1309,8 @@ ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, in
 			(*n)++;
 		}
 		db_finalize(st);
+		/* RETURNING has no order: the events go out in id order */
+		qsort(jobs, (size_t)*n, sizeof *jobs, sq_webhook_job_cmp);
 	}
 	sq_release(s, c);
 	return err;

@@ -38,16 +38,42 @@ static int sq_score(db_stmt *st, int col)
 	return db_column_type(st, col) == DB_NULL ? -1 : db_column_int(st, col);
 }
 
+/* issue 18 (NODES): the columns of a scanned response, and a row of them
+ * into r (shared by the scan and the follower's one-row read) */
+#define SQ_SCAN_RESPONSE_COLS                                                           \
+	"SELECT id, coalesce(customer_id,0), coalesce(employee_id,0),"                  \
+	" coalesce(team_id,0), coalesce(touchpoint_id,0), coalesce(channel,''),"        \
+	" language, nps, grade, ces, received_at, coalesce(contact_id,0) FROM responses"
+
+static void sq_scan_response_row(db_stmt *st, model_response *r);
+
+ks_err sq_scan_response_one(sq_conn *c, int64_t id, model_response *r, bool *found, ks_error *e)
+{
+	db_stmt *st;
+	*found = false;
+	int rc = db_prepare(c->db, SQ_SCAN_RESPONSE_COLS " WHERE id = ?1", &st);
+	if (rc != DB_OK)
+		return sq_fail(c, rc, e);
+	db_bind_int64(st, 1, id);
+	model_response_init(r);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		sq_scan_response_row(st, r);
+		*found = true;
+		rc = DB_DONE;
+	}
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
+	return err;
+}
+/* end issue 18 (NODES) */
+
 ks_err store_scan_responses(ks_store *s, int64_t after_id, store_response_fn fn, void *arg,
 			    ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
 	db_stmt *st;
-	int rc = db_prepare(c->db,
-				    "SELECT id, coalesce(customer_id,0), coalesce(employee_id,0),"
-				    " coalesce(team_id,0), coalesce(touchpoint_id,0), coalesce(channel,''),"
-				    " language, nps, grade, ces, received_at, coalesce(contact_id,0)"
-				    " FROM responses WHERE id > ?1 ORDER BY id", &st);
+	int rc = db_prepare(c->db, SQ_SCAN_RESPONSE_COLS " WHERE id > ?1 ORDER BY id", &st);
 	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
@@ -59,18 +85,7 @@ ks_err store_scan_responses(ks_store *s, int64_t after_id, store_response_fn fn,
 	model_response r;
 	model_response_init(&r);
 	while ((rc = db_step(st)) == DB_ROW) {
-		r.id = db_column_int64(st, 0);
-		r.customer_id = db_column_int64(st, 1);
-		r.employee_id = db_column_int64(st, 2);
-		r.team_id = db_column_int64(st, 3);
-		r.touchpoint_id = db_column_int64(st, 4);
-		sq_copy_short(st, 5, r.channel, sizeof r.channel);
-		sq_copy_short(st, 6, r.language, sizeof r.language);
-		r.nps = sq_score(st, 7);
-		r.grade = sq_score(st, 8);
-		r.ces = sq_score(st, 9);
-		r.received_at = db_column_int64(st, 10);
-		r.contact_id = db_column_int64(st, 11);
+		sq_scan_response_row(st, &r);
 		if (!fn(arg, &r)) {
 			rc = DB_DONE;
 			break;
@@ -80,6 +95,22 @@ ks_err store_scan_responses(ks_store *s, int64_t after_id, store_response_fn fn,
 	db_finalize(st);
 	sq_release(s, c);
 	return err;
+}
+
+static void sq_scan_response_row(db_stmt *st, model_response *r)
+{
+	r->id = db_column_int64(st, 0);
+	r->customer_id = db_column_int64(st, 1);
+	r->employee_id = db_column_int64(st, 2);
+	r->team_id = db_column_int64(st, 3);
+	r->touchpoint_id = db_column_int64(st, 4);
+	sq_copy_short(st, 5, r->channel, sizeof r->channel);
+	sq_copy_short(st, 6, r->language, sizeof r->language);
+	r->nps = sq_score(st, 7);
+	r->grade = sq_score(st, 8);
+	r->ces = sq_score(st, 9);
+	r->received_at = db_column_int64(st, 10);
+	r->contact_id = db_column_int64(st, 11);
 }
 
 ks_err store_scan_customers(ks_store *s, int64_t only_id, store_customer_fn fn, void *arg, ks_error *e)

@@ -409,6 +409,35 @@ ks_err store_scan_text(ks_store *s, int64_t after_id, store_text_fn fn, void *ar
 	return err;
 }
 
+/* issue 18 (NODES): one response's row as store_scan_text gives it, for the
+ * follower of another node's changes (pg_follow.c) */
+ks_err sq_text_row_read(sq_conn *c, int64_t id, store_text_row *row, ks_error *e)
+{
+	memset(row, 0, sizeof *row);
+	row->response_id = id;
+	row->label = -1;
+	db_stmt *st;
+	int rc = db_prepare(c->db, "SELECT a.label, t.theme, t.score FROM text_analysis a"
+				       " LEFT JOIN text_themes t ON t.response_id = a.response_id"
+				       " WHERE a.response_id = ?1 ORDER BY t.rowid", &st);
+	if (rc != DB_OK)
+		return sq_fail(c, rc, e);
+	db_bind_int64(st, 1, id);
+	sq_theme_acc acc;
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (row->label < 0)
+			row->label = sq_text_label_of(sq_ctext(st, 0));
+		if (db_column_type(st, 1) != DB_NULL)
+			sq_text_row_theme(row, &acc, sq_ctext(st, 1), db_column_double(st, 2));
+	}
+	if (row->label >= 0)
+		sq_text_row_close(row, &acc);
+	ks_err err = rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+	db_finalize(st);
+	return err;
+}
+/* end issue 18 (NODES) */
+
 /* Analyse text with w and write the rows inside a savepoint of its own, so
  * a failure leaves the enclosing transaction (and the response) intact.
  * The index's row goes to b when it is written. */

@@ -1,0 +1,528 @@
+/* pg_follow.c — a node follows the other nodes' changes (issue 18, NODES).
+ *
+ * Several nodes serve one PostgreSQL database, and each keeps an in-memory
+ * copy of some of it: the analytics index (responses, their analyses, the
+ * names and customers it labels with) and the text context (taxonomy and
+ * model). A node's own writes reach its copy through the store's hooks
+ * (commit, update, text) and the API's refresh calls; the other nodes'
+ * writes reach it here. The triggers of migration pg/028 append a row to
+ * change_feed in every writing transaction (kind, the row's id, and for a
+ * score update the scores before), with the transaction's xid and the
+ * writing node, and notify 'klantstem_changes' at commit.
+ *
+ * The cursor. Feed ids come from a sequence, and sequence order is not
+ * commit order: T1 takes id 10, T2 takes id 11 and commits first; a reader
+ * that remembered "up to 11" would never see 10. Nor is xid order commit
+ * order. What is exact is PostgreSQL's snapshot: every transaction whose
+ * xid is below xmin(snapshot) had ended (committed or aborted) when the
+ * snapshot was taken, so its rows are visible in that snapshot or never
+ * will be; a transaction still running has an xid >= xmin. Each poll runs
+ * in one REPEATABLE READ transaction:
+ *
+ *   snap = pg_current_snapshot()
+ *   rows = change_feed WHERE xid >= horizon AND node is not me, by id
+ *   apply the rows whose ids are not in `applied`, add them there
+ *   horizon = xmin(snap); forget applied ids with xid < horizon
+ *
+ * A row is applied once: it is visible from its commit on, and until its
+ * xid falls below the horizon it is found again and skipped by `applied`;
+ * once below, it is no longer read. It is never missed: a transaction that
+ * commits after a poll's snapshot has xid >= that snapshot's xmin (it was
+ * running, or had not started and gets a later xid), which is the next
+ * horizon, so the next poll reads it. Rolled-back rows are never visible.
+ * The rows the poll applies are read in the same snapshot as the feed, so
+ * a response and its later score change are not mixed up.
+ *
+ * Start: the horizon is xmin of a snapshot taken at store_open, before the
+ * index scans the tables. A row committed during the scan may be both in
+ * the scan and in the feed: the index's commit hook skips a response id it
+ * already holds (index.c), the update and text hooks set values (applying
+ * twice is applying once), names and customers are read again.
+ *
+ * When: on every notification (delivered at commit; one per transaction),
+ * and at least every FOLLOW_POLL_MS, so a lost notification or a long
+ * transaction is caught up without one. The thread waits on the LISTEN
+ * connection's socket; that connection also holds the node's liveness lock
+ * (sqlite_nodes.c). Polls begin once the index has set its hooks (the
+ * change hook, set last): until then the horizon stays where it was.
+ *
+ * Cost: a long transaction anywhere on the server holds xmin back, and
+ * each poll reads again the feed rows since then (skipped in memory); the
+ * scheduler deletes feed rows older than an hour (store_nodes_pass).
+ */
+#include "store/sqlite_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define FOLLOW_POLL_MS 500
+#define FOLLOW_CHUNK 256
+
+typedef struct fl_applied {
+	int64_t id, xid;
+} fl_applied;
+
+typedef struct fl_row {
+	int64_t id, xid, ref;
+	char kind[24];
+	int b_nps, b_grade, b_ces;
+} fl_row;
+
+struct pg_follow {
+	ks_store *s;
+	char *uri;
+	PGconn *listen;      /* LISTEN and the node's advisory lock */
+	sq_conn *c;          /* the polls' transactions */
+	pthread_t thread;
+	bool started;
+	int stop_fd[2];      /* a byte here wakes the thread to stop */
+	int64_t horizon;
+	fl_applied *applied;
+	size_t n_applied, cap_applied;
+	fl_row *rows;
+	size_t n_rows, cap_rows;
+	bool warned;
+};
+
+/* ---- the LISTEN connection ------------------------------------------------ */
+
+static bool fl_exec_ok(PGconn *pg, const char *sql)
+{
+	PGresult *r = PQexec(pg, sql);
+	ExecStatusType st = PQresultStatus(r);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "klantstem: follower: %s: %s", sql, PQerrorMessage(pg));
+	PQclear(r);
+	return ok;
+}
+
+static bool fl_listen_open(struct pg_follow *f)
+{
+	if (f->listen)
+		PQfinish(f->listen);
+	f->listen = PQconnectdb(f->uri);
+	if (PQstatus(f->listen) != CONNECTION_OK) {
+		fprintf(stderr, "klantstem: follower: cannot connect: %s", PQerrorMessage(f->listen));
+		return false;
+	}
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d, %lld)", SQ_NODE_LOCK_CLASS,
+		 (long long)f->s->node_id);
+	return fl_exec_ok(f->listen, sql) && fl_exec_ok(f->listen, "LISTEN klantstem_changes");
+}
+
+/* ---- applied feed ids ------------------------------------------------------- */
+
+static int fl_applied_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const fl_applied *)a)->id, y = ((const fl_applied *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static bool fl_is_applied(const struct pg_follow *f, int64_t id)
+{
+	fl_applied key = {.id = id};
+	return f->n_applied > 0 && bsearch(&key, f->applied, f->n_applied, sizeof key, fl_applied_cmp) != NULL;
+}
+
+static bool fl_mark(struct pg_follow *f, const fl_row *r)
+{
+	if (f->n_applied == f->cap_applied) {
+		size_t cap = f->cap_applied ? f->cap_applied * 2 : 256;
+		fl_applied *p = realloc(f->applied, cap * sizeof *p);
+		if (p == NULL)
+			return false;
+		f->applied = p;
+		f->cap_applied = cap;
+	}
+	f->applied[f->n_applied++] = (fl_applied){r->id, r->xid};
+	return true;
+}
+
+/* After a poll: sorted again, and the ids below the new horizon dropped
+ * (their transactions ended before the snapshot: never read again). */
+static void fl_forget(struct pg_follow *f)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < f->n_applied; i++)
+		if (f->applied[i].xid >= f->horizon)
+			f->applied[k++] = f->applied[i];
+	f->n_applied = k;
+	if (k > 1)
+		qsort(f->applied, f->n_applied, sizeof *f->applied, fl_applied_cmp);
+}
+
+/* ---- reading the feed ------------------------------------------------------- */
+
+static ks_err fl_one_int(sq_conn *c, const char *sql, int64_t *out, ks_error *e)
+{
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	return err ? err : sq_cfirst(c, st, out, e);
+}
+
+static ks_err fl_read_feed(struct pg_follow *f, ks_error *e)
+{
+	f->n_rows = 0;
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(f->c,
+			      "SELECT id, xid, kind, coalesce(ref_id, 0), coalesce(b_nps, -1), coalesce(b_grade, -1),"
+			      " coalesce(b_ces, -1) FROM change_feed WHERE xid >= ?1 AND (node IS NULL OR node <> ?2)"
+			      " ORDER BY id",
+			      &st, e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, f->horizon);
+	db_bind_int64(st, 2, f->s->node_id);
+	int rc;
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t id = db_column_int64(st, 0);
+		if (fl_is_applied(f, id))
+			continue;
+		if (f->n_rows == f->cap_rows) {
+			size_t cap = f->cap_rows ? f->cap_rows * 2 : 256;
+			fl_row *p = realloc(f->rows, cap * sizeof *p);
+			if (p == NULL) {
+				db_finalize(st);
+				return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+			}
+			f->rows = p;
+			f->cap_rows = cap;
+		}
+		fl_row *r = &f->rows[f->n_rows++];
+		r->id = id;
+		r->xid = db_column_int64(st, 1);
+		snprintf(r->kind, sizeof r->kind, "%s", sq_ctext(st, 2));
+		r->ref = db_column_int64(st, 3);
+		r->b_nps = db_column_int(st, 4);
+		r->b_grade = db_column_int(st, 5);
+		r->b_ces = db_column_int(st, 6);
+	}
+	ks_err out = rc == DB_DONE ? KS_OK : sq_fail(f->c, rc, e);
+	db_finalize(st);
+	return out;
+}
+
+/* The driver ratings of response r (the index's driver columns). */
+static ks_err fl_drivers(sq_conn *c, model_response *r, ks_error *e)
+{
+	db_stmt *st = sq_stmt(c, SQ_RESPONSE_DRIVERS, e);
+	if (st == NULL)
+		return KS_ERR_DB;
+	db_bind_int64(st, 1, r->id);
+	int rc;
+	r->n_drivers = 0;
+	while ((rc = db_step(st)) == DB_ROW && r->n_drivers < MODEL_MAX_DRIVERS) {
+		model_driver_score *d = &r->drivers[r->n_drivers++];
+		snprintf(d->aspect, sizeof d->aspect, "%s", sq_ctext(st, 0));
+		d->score = db_column_int(st, 1);
+	}
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
+}
+
+/* Is there an earlier row of this poll with the same kind and ref? (One
+ * read serves them all.) */
+static bool fl_seen_before(const struct pg_follow *f, size_t i, const char *kind)
+{
+	for (size_t j = 0; j < i; j++)
+		if (f->rows[j].ref == f->rows[i].ref && strcmp(f->rows[j].kind, kind) == 0)
+			return true;
+	return false;
+}
+
+/* ---- applying ------------------------------------------------------------------ */
+
+/* New responses, to the commit hook in chunks. */
+static ks_err fl_apply_responses(struct pg_follow *f, ks_error *e)
+{
+	ks_store *s = f->s;
+	model_response *buf = malloc(FOLLOW_CHUNK * sizeof *buf);
+	const model_response **ptrs = malloc(FOLLOW_CHUNK * sizeof *ptrs);
+	if (buf == NULL || ptrs == NULL) {
+		free(buf);
+		free(ptrs);
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	}
+	ks_err err = KS_OK;
+	int n = 0;
+	for (size_t i = 0; !err && i < f->n_rows; i++) {
+		fl_row *row = &f->rows[i];
+		if (strcmp(row->kind, "response") != 0)
+			continue;
+		bool found = false;
+		err = sq_scan_response_one(f->c, row->ref, &buf[n], &found, e);
+		if (!err && found)
+			err = fl_drivers(f->c, &buf[n], e);
+		if (!err && found) {
+			ptrs[n] = &buf[n];
+			n++;
+		}
+		if (!err && n == FOLLOW_CHUNK) {
+			s->commit_hook(s->commit_arg, ptrs, n);
+			n = 0;
+		}
+	}
+	if (!err && n)
+		s->commit_hook(s->commit_arg, ptrs, n);
+	free(buf);
+	free(ptrs);
+	return err;
+}
+
+/* Score changes: the index finds the row by id and by what it had (the
+ * first unapplied change's before-scores: the index holds those unless
+ * the row came in this poll or the start scan, and then the id finds it);
+ * after = the row now. A response inserted in this poll was read as it
+ * is now: its changes are in it already. */
+static ks_err fl_apply_updates(struct pg_follow *f, ks_error *e)
+{
+	ks_store *s = f->s;
+	ks_err err = KS_OK;
+	for (size_t i = 0; !err && i < f->n_rows; i++) {
+		fl_row *row = &f->rows[i];
+		if (strcmp(row->kind, "response_update") != 0 || fl_seen_before(f, i, "response_update") ||
+		    fl_seen_before(f, i, "response"))
+			continue;
+		model_response after, before;
+		bool found = false;
+		err = sq_scan_response_one(f->c, row->ref, &after, &found, e);
+		if (!err && found)
+			err = fl_drivers(f->c, &after, e);
+		if (err || !found || s->update_hook == NULL)
+			continue;
+		before = after;
+		before.nps = row->b_nps;
+		before.grade = row->b_grade;
+		before.ces = row->b_ces;
+		before.n_drivers = 0;
+		s->update_hook(s->update_arg, &before, &after);
+	}
+	return err;
+}
+
+/* Analyses written, replaced or removed: each response's row now. */
+static ks_err fl_apply_text(struct pg_follow *f, ks_error *e)
+{
+	ks_store *s = f->s;
+	store_text_row *rows = malloc(FOLLOW_CHUNK * sizeof *rows);
+	if (rows == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	ks_err err = KS_OK;
+	int n = 0;
+	for (size_t i = 0; !err && i < f->n_rows; i++) {
+		if (strcmp(f->rows[i].kind, "text") != 0 || fl_seen_before(f, i, "text"))
+			continue;
+		err = sq_text_row_read(f->c, f->rows[i].ref, &rows[n], e);
+		if (!err && ++n == FOLLOW_CHUNK) {
+			if (s->text_hook)
+				s->text_hook(s->text_arg, rows, n);
+			n = 0;
+		}
+	}
+	if (!err && n && s->text_hook)
+		s->text_hook(s->text_arg, rows, n);
+	free(rows);
+	return err;
+}
+
+/* The taxonomy or model changed: this node's analysis switches to it, as
+ * the changing node's did (sqlite_text_config.c). */
+static ks_err fl_apply_text_config(struct pg_follow *f, ks_error *e)
+{
+	if (!sq_text_on(f->s))
+		return KS_OK;
+	struct text_ctx *ctx = NULL;
+	ks_err err = sq_text_ctx_load(f->c, &ctx, e);
+	if (!err)
+		err = sq_text_switch(f->s, ctx, e); /* takes ctx, also on failure */
+	return err;
+}
+
+static ks_err fl_apply(struct pg_follow *f, ks_error *e)
+{
+	ks_err err = fl_apply_responses(f, e);
+	if (!err)
+		err = fl_apply_updates(f, e);
+	if (!err)
+		err = fl_apply_text(f, e);
+	bool text_config = false;
+	for (size_t i = 0; !err && i < f->n_rows; i++) {
+		fl_row *row = &f->rows[i];
+		if (strcmp(row->kind, "text_config") == 0)
+			text_config = true;
+		else if (strcmp(row->kind, "response") != 0 && strcmp(row->kind, "response_update") != 0 &&
+			 strcmp(row->kind, "text") != 0 && !fl_seen_before(f, i, row->kind))
+			f->s->change_hook(f->s->change_arg, row->kind, row->ref);
+	}
+	if (!err && text_config)
+		err = fl_apply_text_config(f, e);
+	for (size_t i = 0; !err && i < f->n_rows; i++)
+		if (!fl_mark(f, &f->rows[i]))
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	return err;
+}
+
+/* One poll (see the header). The horizon moves only after a poll that
+ * applied everything it read. */
+static ks_err fl_poll(struct pg_follow *f, ks_error *e)
+{
+	if (db_exec_native(f->c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ") != DB_OK)
+		return sq_fail(f->c, db_extended_errcode(f->c->db), e);
+	int64_t xmin = 0;
+	ks_err err = fl_one_int(f->c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &xmin, e);
+	if (!err)
+		err = fl_read_feed(f, e);
+	if (!err && f->n_rows)
+		err = fl_apply(f, e);
+	db_exec(f->c->db, err ? "ROLLBACK" : "COMMIT");
+	if (!err && xmin > f->horizon) {
+		f->horizon = xmin;
+		fl_forget(f);
+	}
+	return err;
+}
+
+/* ---- the thread ------------------------------------------------------------------ */
+
+static bool fl_ready(ks_store *s)
+{
+	return __atomic_load_n(&s->change_hook, __ATOMIC_ACQUIRE) != NULL;
+}
+
+/* Wait for a notification, the stop byte or FOLLOW_POLL_MS; false = stop. */
+static bool fl_wait(struct pg_follow *f)
+{
+	struct pollfd p[2] = {{.fd = f->stop_fd[0], .events = POLLIN},
+			      {.fd = f->listen ? PQsocket(f->listen) : -1, .events = POLLIN}};
+	int rc = poll(p, p[1].fd >= 0 ? 2 : 1, FOLLOW_POLL_MS);
+	if (rc > 0 && (p[0].revents & POLLIN))
+		return false;
+	if (f->listen && PQstatus(f->listen) == CONNECTION_OK) {
+		PQconsumeInput(f->listen);
+		PGnotify *n;
+		while ((n = PQnotifies(f->listen)) != NULL)
+			PQfreemem(n);
+	}
+	return true;
+}
+
+static void fl_reconnect(struct pg_follow *f)
+{
+	if (f->listen == NULL || PQstatus(f->listen) != CONNECTION_OK) {
+		fprintf(stderr, "klantstem: follower: connection lost, connecting again\n");
+		fl_listen_open(f);
+	}
+	if (db_exec(f->c->db, "SELECT 1") != DB_OK) {
+		char *why = NULL;
+		db_conn *db = db_open_pg(f->uri, &why);
+		free(why);
+		if (db) {
+			db_close(f->c->db);
+			f->c->db = db;
+			memset(f->c->stmt, 0, sizeof f->c->stmt); /* went with the old connection */
+		}
+	}
+}
+
+static void *fl_main(void *arg)
+{
+	struct pg_follow *f = arg;
+	while (fl_wait(f)) {
+		if (!fl_ready(f->s))
+			continue;
+		ks_error e;
+		ks_error_clear(&e);
+		if (fl_poll(f, &e) != KS_OK) {
+			if (!f->warned)
+				fprintf(stderr, "klantstem: follower: %s\n", e.message);
+			f->warned = true;
+			fl_reconnect(f);
+		} else {
+			f->warned = false;
+		}
+	}
+	return NULL;
+}
+
+static void fl_free(struct pg_follow *f)
+{
+	if (f == NULL)
+		return;
+	if (f->listen)
+		PQfinish(f->listen);
+	if (f->c) {
+		for (int i = 0; i < SQ__COUNT; i++)
+			db_finalize(f->c->stmt[i]);
+		db_close(f->c->db);
+		free(f->c);
+	}
+	if (f->stop_fd[0] >= 0)
+		close(f->stop_fd[0]);
+	if (f->stop_fd[1] >= 0)
+		close(f->stop_fd[1]);
+	free(f->applied);
+	free(f->rows);
+	free(f->uri);
+	free(f);
+}
+
+ks_err pg_follow_start(ks_store *s, ks_error *e)
+{
+	if (!s->pg)
+		return KS_OK;
+	struct pg_follow *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	f->s = s;
+	f->stop_fd[0] = f->stop_fd[1] = -1;
+	f->uri = strdup(s->path);
+	f->c = calloc(1, sizeof *f->c);
+	if (f->uri == NULL || f->c == NULL || pipe(f->stop_fd) != 0) {
+		fl_free(f);
+		return ks_fail(e, KS_ERR_NOMEM, NULL, "follower: out of memory or descriptors");
+	}
+	char *why = NULL;
+	f->c->db = db_open_pg(f->uri, &why);
+	if (f->c->db == NULL) {
+		ks_fail(e, KS_ERR_IO, NULL, "follower: cannot connect to PostgreSQL: %s", why ? why : "out of memory");
+		free(why);
+		fl_free(f);
+		return KS_ERR_IO;
+	}
+	/* The node's life lock and LISTEN, then the start horizon: before the
+	 * index scans (the caller builds it after store_open). */
+	ks_err err = fl_listen_open(f) ? KS_OK : ks_fail(e, KS_ERR_IO, NULL, "follower: cannot listen");
+	if (!err)
+		err = fl_one_int(f->c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &f->horizon, e);
+	if (!err && pthread_create(&f->thread, NULL, fl_main, f) != 0)
+		err = ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the follower thread");
+	if (err) {
+		fl_free(f);
+		return err;
+	}
+	f->started = true;
+	s->follow = f;
+	return KS_OK;
+}
+
+void pg_follow_stop(ks_store *s)
+{
+	struct pg_follow *f = s->follow;
+	if (f == NULL)
+		return;
+	if (f->started) {
+		ssize_t w = write(f->stop_fd[1], "x", 1);
+		(void)w;
+		pthread_join(f->thread, NULL);
+	}
+	fl_free(f);
+	s->follow = NULL;
+}

@@ -866,6 +866,37 @@ static void test_lost_connection(void **state)
 	assert_int_equal(db_column_int64(st, 3), 1);
 	db_finalize(st);
 
+	/* a server that refuses the reconnect: a clean error, tried again a
+	 * second later (the database refuses connections for a moment) */
+	char sql[256];
+	PGresult *r = PQexec(raw, "SELECT current_database()");
+	snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS ", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	/* ALTER DATABASE from another database: the server's "postgres" */
+	const char *keys[] = { "dbname", "dbname", NULL }, *vals[] = { uri, "postgres", NULL };
+	PGconn *admin = PQconnectdbParams(keys, vals, 1);
+	assert_int_equal(PQstatus(admin), CONNECTION_OK);
+	char off[300], on[300];
+	snprintf(off, sizeof off, "%sfalse", sql);
+	snprintf(on, sizeof on, "%strue", sql);
+	kill_backend(d);
+	r = PQexec(admin, off);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	st = prep(d, "SELECT 5");
+	expect_lost(d, db_step(st)); /* meets the loss */
+	int rc = db_step(st);        /* the reconnect is refused */
+	r = PQexec(admin, on);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(admin);
+	expect_lost(d, rc);
+	if (!strstr(db_errmsg(d), "does not allow connections") && !strstr(db_errmsg(d), "cannot connect"))
+		fail_msg("message: %s", db_errmsg(d));
+	usleep(1100000);
+	assert_int_equal(one_int(st), 5);
+	db_finalize(st);
+
 	/* db_exec meets a loss the same way, and a lost connection closes cleanly */
 	db_conn *e = db_open_pg(uri, NULL);
 	assert_non_null(e);

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -89,6 +90,7 @@ struct pg_conn {
 	bool write_locked;      /* this transaction holds the write lock (pg_write_lock) */
 	bool in_tx;             /* after the last command: inside a transaction */
 	bool lost_in_tx;        /* the connection was lost inside a transaction */
+	time_t reset_failed_at; /* CLOCK_MONOTONIC seconds of the last failed reconnect, 0: none */
 	char **sets;            /* the session's SET statements, replayed on reconnect */
 	int n_sets;
 	unsigned next_name;     /* names of server-side prepared statements */
@@ -406,8 +408,18 @@ static bool pg_alive(struct pg_conn *pc, bool rollback)
 		pg_set_error(pc, DB_ERROR, "connection to the database server lost in a transaction: ROLLBACK");
 		return false;
 	}
+	/* one attempt a second: with the server away, each attempt can take
+	 * up to connect_timeout (set it in the URI), and every request of the
+	 * service would pay that */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (pc->reset_failed_at && now.tv_sec - pc->reset_failed_at < 1) {
+		pc->errcode = DB_ERROR; /* the message of the failed attempt stays */
+		return false;
+	}
 	PQreset(pc->pg);
 	const char *why = pg_session_start(pc, msg, sizeof msg);
+	pc->reset_failed_at = why ? (now.tv_sec ? now.tv_sec : 1) : 0;
 	if (why) {
 		char m2[600];
 		snprintf(m2, sizeof m2, "connection to the database server lost: %s", why);

@@ -47,6 +47,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "api"))
 import ks  # noqa: E402
+import smtp_sink  # noqa: E402
 
 REPO = ks.REPO
 PKG = "klantstem"
@@ -231,10 +232,12 @@ def http_get(port, path, headers=None, timeout=5):
         return None, {}, str(ex).encode()
 
 
-def http_post_json(port, path, body, timeout=10):
+def http_post_json(port, path, body, timeout=30, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method="POST",
-                                 data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, dict(r.headers), r.read()
@@ -292,6 +295,7 @@ class State:
         self.tmp = tempfile.mkdtemp(prefix="ks-pkg-")
         self.installed = False
         self.proc = None
+        self.sink = None
         self.made_private = False
 
 
@@ -606,7 +610,7 @@ def make_state_dir(st):
     return state_root, state_dir
 
 
-def service_argv(t, secs, env, state_dir, port, mport):
+def service_argv(t, secs, env, state_dir, port, mport, sport):
     """ExecStart= expanded, checked against what the settings ask for."""
     t.eq(env.get("KLANTSTEM_LISTEN"), "127.0.0.1:%d" % port,
          "%s overrides the unit's KLANTSTEM_LISTEN" % ENV_FILE)
@@ -614,7 +618,8 @@ def service_argv(t, secs, env, state_dir, port, mport):
     t.eq(argv[:6], ["/usr/bin/klantstem", "serve", "--db", os.path.join(state_dir, "ks.db"),
                     "--listen", "127.0.0.1:%d" % port],
          "ExecStart expands to serve --db $STATE_DIRECTORY/ks.db --listen (from %s)" % ENV_FILE)
-    t.eq(argv[6:], ["--metrics-listen", "127.0.0.1:%d" % mport, "--log-format", "json"],
+    t.eq(argv[6:], ["--metrics-listen", "127.0.0.1:%d" % mport, "--log-format", "json",
+                    "--smtp", "smtp://localhost:%d" % sport],
          "$KLANTSTEM_OPTS becomes one argument per word")
     return argv
 
@@ -671,12 +676,14 @@ def check_serving(t, port, mport):
 
 def check_first_admin(t, port, db):
     """docs/OPERATIONS.md "Install": root runs `klantstem user add` on the
-    live database; the service keeps owning its files and logs the admin in."""
+    live database; the service keeps owning its files and logs the admin
+    in. Returns the admin's API token (or None)."""
     uenv = dict(os.environ, KLANTSTEM_PASSWORD=ADMIN_PASSWORD)
     rc, out, err = sh(["/usr/bin/klantstem", "user", "add", "--db", db, "--email", ADMIN_EMAIL,
-                       "--name", "Package Test", "--role", "admin"], env=uenv, cwd="/")
+                       "--name", "Package Test", "--role", "admin", "--token", "pkg-test"], env=uenv, cwd="/")
     t.check(rc == 0, "root adds the first admin with klantstem user add on the running service's database",
             out + err)
+    token = next((l[len("token: "):].strip() for l in out.splitlines() if l.startswith("token: ")), None)
     uid = pwd.getpwnam(RUN_AS).pw_uid
     side = {os.path.basename(db + x): os.stat(db + x).st_uid for x in ("", "-wal", "-shm")
             if os.path.exists(db + x)}
@@ -684,6 +691,24 @@ def check_first_admin(t, port, db):
             "after root's user add the database and its -wal/-shm still belong to %s" % RUN_AS, side)
     code, _, body = http_post_json(port, "/api/v1/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     t.check(code == 200, "the service logs that admin in (POST /api/v1/auth/login 200)", (code, body[:300]))
+    return token
+
+
+def check_mail(t, port, token, sink):
+    """A mail through --smtp smtp://localhost:PORT from KLANTSTEM_OPTS: the
+    name lookup and libcurl's SMTP exchange run inside the traced server."""
+    n = sink.count()
+    code, _, body = http_post_json(port, "/api/v1/admin/smtp-test", {"to": "ops@pkg.test"}, token=token)
+    try:
+        b = json.loads(body)
+    except ValueError:
+        b = None
+    t.check(code == 200 and isinstance(b, dict) and b.get("sent") is True,
+            "the admin's SMTP test through smtp://localhost (name lookup, libcurl) -> 200 sent", (code, body[:300]))
+    sink.wait_count(n + 1)
+    got = sink.mails(to="ops@pkg.test")
+    t.check(len(got) == 1 and "testmail" in got[0].subject, "the sink received that one test mail",
+            [m.subject for m in got])
 
 
 def check_text_data(t, env):
@@ -762,7 +787,7 @@ def run_emulated(t, st, secs, port, mport):
     stop it; returns the database path or None."""
     state_root, state_dir = make_state_dir(st)
     env = service_env(secs, state_root, state_dir, {})
-    argv = service_argv(t, secs, env, state_dir, port, mport)
+    argv = service_argv(t, secs, env, state_dir, port, mport, st.sink.port)
     db = os.path.join(state_dir, "ks.db")
     trace = os.path.join(st.tmp, "trace") if shutil.which("strace") else None
     log_path = os.path.join(st.tmp, "server.log")
@@ -770,7 +795,8 @@ def run_emulated(t, st, secs, port, mport):
     if pid is None:
         return None
     check_serving(t, port, mport)
-    check_first_admin(t, port, db)
+    token = check_first_admin(t, port, db)
+    check_mail(t, port, token, st.sink)
     check_text_data(t, env)
     text = stop_service(t, st, secs, pid, log_path)
     check_log(t, text, port, db)
@@ -831,6 +857,8 @@ def remove_and_purge(t, st, listed, db_path):
 
 
 def cleanup(st):
+    if st.sink is not None:
+        st.sink.cleanup()
     if st.proc is not None and st.proc.poll() is None:
         try:
             os.killpg(st.proc.pid, signal.SIGKILL)
@@ -902,8 +930,10 @@ def main(t):
         # the administrator's settings: another port (8080 may be taken),
         # metrics and JSON logs through KLANTSTEM_OPTS
         port, mport = ks.free_port(), ks.free_port()
+        st.sink = smtp_sink.Sink()
+        st.sink.start()
         settings = ('KLANTSTEM_LISTEN=127.0.0.1:%d\nKLANTSTEM_OPTS="--metrics-listen 127.0.0.1:%d '
-                    '--log-format json"\n' % (port, mport))
+                    '--log-format json --smtp smtp://localhost:%d"\n' % (port, mport, st.sink.port))
         install_older(t, st, old, version, settings)
         listed = install(t, st, deb, version, settings)
         check_depends(t, fields)

@@ -11,7 +11,10 @@
  *   scripts/pg-cluster stop /tmp/pgx
  *
  * Each run works in its own schema (ks_test_db_pg_<pid>), dropped at the
- * end. Expected values are checked through a second, plain libpq
+ * end; test_lost_connection terminates its own backends and refuses new
+ * connections to the database for a moment (ALTER DATABASE ...
+ * ALLOW_CONNECTIONS, from the server's "postgres" database) -- give it a
+ * database of its own (scripts/pg-cluster newdb). Expected values are checked through a second, plain libpq
  * connection (`raw`), never through the layer under test, where the
  * layer's own reading is not the point. */
 #include <setjmp.h>
@@ -884,12 +887,14 @@ static void test_lost_connection(void **state)
 	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
 	PQclear(r);
 	st = prep(d, "SELECT 5");
-	expect_lost(d, db_step(st)); /* meets the loss */
-	int rc = db_step(st);        /* the reconnect is refused */
+	int rc1 = db_step(st); /* meets the loss */
+	int rc = db_step(st);  /* the reconnect is refused */
+	/* connections allowed again before anything can fail */
 	r = PQexec(admin, on);
 	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
 	PQclear(r);
 	PQfinish(admin);
+	assert_int_equal(rc1, DB_ERROR);
 	expect_lost(d, rc);
 	if (!strstr(db_errmsg(d), "does not allow connections") && !strstr(db_errmsg(d), "cannot connect"))
 		fail_msg("message: %s", db_errmsg(d));

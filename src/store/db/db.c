@@ -88,8 +88,10 @@ int db_busy_timeout(db_conn *c, int ms)
 {
 	if (!IS_PG(c))
 		return sqlite3_busy_timeout(c->sq, ms);
+	/* PostgreSQL reads lock_timeout = 0 as "wait for ever", SQLite's busy
+	 * timeout 0 as "do not wait": 1 ms is PostgreSQL's nearest to the latter. */
 	char sql[64];
-	snprintf(sql, sizeof sql, "SET lock_timeout = %d", ms < 0 ? 0 : ms);
+	snprintf(sql, sizeof sql, "SET lock_timeout = %d", ms < 1 ? 1 : ms);
 	return db_pg_exec(c, sql);
 }
 

@@ -127,3 +127,21 @@ int cli_copy_run(int argc, char **argv)
 	store_copy_report_free(&r);
 	return bad ? 1 : 0;
 }
+
+int cli_copy_refuse_pg_backup(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--db") != 0 || !store_is_pg_uri(argv[i + 1]))
+			continue;
+		if (strcmp(argv[0], "restore") == 0)
+			return cli_fail("restore puts a SQLite backup file in place; %s is a PostgreSQL database: "
+					"restore it with pg_restore from a pg_dump archive, or move a SQLite backup "
+					"into it with 'klantstem copy --from BACKUP --to URI' (docs/OPERATIONS.md)",
+					argv[i + 1]);
+		return cli_fail("backup copies a SQLite file; %s is a PostgreSQL database: back it up with "
+				"pg_dump (pg_dump -Fc -f klantstem.dump 'URI'; pg_restore puts it back), "
+				"see docs/OPERATIONS.md",
+				argv[i + 1]);
+	}
+	return 0;
+}

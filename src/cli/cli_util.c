@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli_util.h"
+#include "store/store.h" /* store_is_pg_uri (issue 18) */
 
 bool cli_parse_id(const char *s, int64_t *out)
 {
@@ -32,6 +33,10 @@ int cli_report(const ks_error *e, const char *quiet_field)
 int cli_db_exists(const char *db)
 {
 	struct stat st;
+	/* issue 18 (PGS-D): a postgres:// URI is no file; store_open creates
+	 * nothing on a server, so a typo fails there, naming the database */
+	if (store_is_pg_uri(db))
+		return 0;
 	if (stat(db, &st) == 0 && S_ISREG(st.st_mode))
 		return 0;
 	fprintf(stderr, "klantstem: no database file at '%s'\n", db);

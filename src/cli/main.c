@@ -909,6 +909,10 @@ static int cli_run(int argc, char **argv)
 	if (strcmp(cmd, "drivers") == 0)
 		return cli_drivers_run(argc - 1, argv + 1);
 	/* issue 18: backup and restore of a SQLite database */
+	/* issue 18 (PGS-D): a PostgreSQL database is pg_dump's, said plainly */
+	if ((strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) &&
+	    cli_copy_refuse_pg_backup(argc - 1, argv + 1))
+		return 1;
 	if (strcmp(cmd, "backup") == 0)
 		return cli_backup_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "restore") == 0)

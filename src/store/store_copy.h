@@ -49,7 +49,7 @@ typedef struct store_copy_report {
 
 typedef struct store_copy_options {
 	bool verify_only;   /* compare only: nothing is written */
-	int batch_rows;     /* rows per multi-row INSERT; 0 = 500 */
+	int batch_rows;     /* rows per INSERT; 0 = 500 into SQLite, 5000 into PostgreSQL */
 } store_copy_options;
 
 /* Copy every table of src into dst in one transaction on dst (FK-safe

@@ -144,6 +144,21 @@ def snapshot(srv, roles, wid, units):
     return out
 
 
+def table_columns(srv, table):
+    """The table's columns in order, from either backend's catalogue (issue 18)."""
+    if ks.pg_mode():
+        return [r[0] for r in srv.sql("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?)"
+                                      " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (table,))]
+    return [r[1] for r in srv.sql("PRAGMA table_info(%s)" % table)]
+
+
+def table_references(srv, table):
+    """The tables the table's foreign keys refer to (a set)."""
+    if ks.pg_mode():
+        return {r[0] for r in srv.sql("SELECT f.relname FROM pg_constraint k JOIN pg_class f ON f.oid = k.confrelid"
+                                      " WHERE k.contype = 'f' AND k.conrelid = to_regclass(?)", (table,))}
+    return {r[2] for r in srv.sql("PRAGMA foreign_key_list(%s)" % table)}
+
 def run(t, srv, sink):
     org, ids, emps = tree(srv, SPEC, ks.uniq("priv"))
     # a second organisation: one department, one team of 4 (line upon line)
@@ -198,15 +213,15 @@ def run(t, srv, sink):
             "the eNPS series holds nothing of the open wave", ser)
 
     # ---- the database holds no link
-    cols = [r[1] for r in srv.sql("PRAGMA table_info(pulse_answers)")]
+    cols = table_columns(srv, "pulse_answers")
     t.eq(sorted(cols), sorted(["id", "wave_id", "team_id", "enps", "item1", "item2", "item3", "comment"]),
          "pulse_answers: no employee, invitation, user, time or language column (H1: the invitation's language)")
-    t.eq(sorted({r[2] for r in srv.sql("PRAGMA foreign_key_list(pulse_answers)")}), ["org_units", "pulse_waves"],
+    t.eq(sorted(table_references(srv, "pulse_answers")), ["org_units", "pulse_waves"],
          "pulse_answers refers only to its wave and its org unit")
-    inv_cols = [r[1] for r in srv.sql("PRAGMA table_info(pulse_invitations)")]
+    inv_cols = table_columns(srv, "pulse_invitations")
     t.check(not any("answer" in c or "response" in c or c == "used" for c in inv_cols),
             "M1: pulse_invitations holds nothing about answering (no answered flag, no time)", inv_cols)
-    t.eq(sorted(r[1] for r in srv.sql("PRAGMA table_info(pulse_used_tokens)")), ["hash", "wave_id"],
+    t.eq(sorted(table_columns(srv, "pulse_used_tokens")), ["hash", "wave_id"],
          "M1: used links are kept with no employee and no invitation")
     inv_hashes = {r[0] for r in srv.sql("SELECT token_hash FROM pulse_invitations WHERE wave_id = ?", (wid,))}
     used = {r[0] for r in srv.sql("SELECT hash FROM pulse_used_tokens WHERE wave_id = ?", (wid,))}
@@ -214,7 +229,7 @@ def run(t, srv, sink):
     t.check(all(sha(x) in inv_hashes for x in toks) and used == {sha("used:" + x) for x in toks},
             "M1: the invitation keeps SHA-256(token), the used table SHA-256('used:' + token)")
     t.eq(used & inv_hashes, set(), "M1: no used hash matches any invitation's: who answered is not stored")
-    rows = srv.sql("SELECT id, comment FROM pulse_answers ORDER BY rowid")
+    rows = srv.sql("SELECT id, comment FROM pulse_answers ORDER BY id")  # id is the rowid
     ids_in_table = [r[0] for r in rows]
     seq = [order.index(r[1]) for r in rows]
     t.check(all(i >= (1 << 40) for i in ids_in_table), "answer ids are large random numbers, not 1, 2, 3",
@@ -244,18 +259,22 @@ def run(t, srv, sink):
     t.error(srv.request("PUT", SETTINGS, {"min_group": 2}), 422, field="min_group", name="min group 2: 422")
     t.error(srv.request("PUT", SETTINGS, {"min_group_comments": 4}), 422, field="min_group_comments",
             name="comments from 4: 422")
-    con = sqlite3.connect(srv.db, timeout=10)
-    try:
-        for sql in ("UPDATE pulse_settings SET min_group = 2", "UPDATE pulse_settings SET min_group_comments = 4"):
-            try:
-                con.execute(sql)
-                con.commit()
-                t.check(False, "the schema refuses: %s" % sql)
-            except sqlite3.IntegrityError:
-                t.check(True, "the schema refuses: %s" % sql)
-    finally:
-        con.rollback()
-        con.close()
+    # a connection per statement: a refused statement leaves a PostgreSQL
+    # transaction aborted, and closing without commit rolls back on both
+    refused = (sqlite3.IntegrityError,)
+    if ks.pg_mode():
+        import psycopg2
+        refused += (psycopg2.IntegrityError,)
+    for sql in ("UPDATE pulse_settings SET min_group = 2", "UPDATE pulse_settings SET min_group_comments = 4"):
+        con = ks.db_connect(srv.db)
+        try:
+            con.execute(sql)
+            con.commit()
+            t.check(False, "the schema refuses: %s" % sql)
+        except refused:
+            t.check(True, "the schema refuses: %s" % sql)
+        finally:
+            con.close()
 
     # ---- results: which units are hidden (written at closing)
     must(srv.post("%s/%d/close" % (WAVES, wid)), 200, "close the wave")

@@ -258,7 +258,7 @@ static ks_err sq_dg_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 			      " coalesce(u.unit_id, 0), coalesce(u.employee_id, 0),"
 			      " coalesce(p.opted_out, 0),"
 			      " u.id IS NULL OR u.disabled <> 0 OR u.deleted_at IS NOT NULL,"
-			      " coalesce(u.role, ''), m.unit_id IS NOT u.unit_id, m.employee_id IS NOT u.employee_id"
+			      " coalesce(u.role, ''), m.unit_id IS DISTINCT FROM u.unit_id, m.employee_id IS DISTINCT FROM u.employee_id"
 			      " FROM digest_mails m LEFT JOIN users u ON u.id = m.user_id"
 			      " LEFT JOIN digest_prefs p ON p.user_id = m.user_id"
 			      " WHERE m.status = 'pending' AND m.next_attempt_at <= ?1"

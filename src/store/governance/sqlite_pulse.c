@@ -135,20 +135,24 @@ static ks_err sq_pulse_wave_teams(sq_conn *c, int64_t wave_id, int64_t now, ks_e
 {
 	db_stmt *st;
 	ks_err err = sq_cprep(c,
+			      /* fresh and moved as 0/1 (CASE): PostgreSQL has booleans,
+			       * which neither min() nor an integer column takes */
 			      "WITH inv AS (SELECT i.team_id AS team,"
-			      "  (em.created_at > ?2 - ?3 AND em.created_at <= ?2 AND NOT EXISTS (SELECT 1"
-			      "   FROM pulse_invitations j WHERE j.employee_id = i.employee_id AND j.wave_id <> ?1)) AS fresh,"
-			      "  (EXISTS (SELECT 1 FROM pulse_invitations j JOIN pulse_waves w ON w.id = j.wave_id"
-			      "    WHERE j.employee_id = i.employee_id AND j.wave_id <> ?1 AND j.team_id IS NOT i.team_id"
+			      "  CASE WHEN em.created_at > ?2 - ?3 AND em.created_at <= ?2 AND NOT EXISTS (SELECT 1"
+			      "   FROM pulse_invitations j WHERE j.employee_id = i.employee_id AND j.wave_id <> ?1)"
+			      "   THEN 1 ELSE 0 END AS fresh,"
+			      "  CASE WHEN EXISTS (SELECT 1 FROM pulse_invitations j JOIN pulse_waves w ON w.id = j.wave_id"
+			      "    WHERE j.employee_id = i.employee_id AND j.wave_id <> ?1 AND j.team_id IS DISTINCT FROM i.team_id"
 			      "    AND w.opened_at >= coalesce((SELECT max(opened_at) FROM pulse_waves"
 			      "     WHERE id <> ?1 AND opened_at <= ?2 - ?3), 0))"
 			      "   OR (?4 > 0 AND (SELECT opened_at FROM pulse_waves WHERE id = ?4) > ?2 - 2 * ?3"
 			      "    AND NOT EXISTS (SELECT 1 FROM pulse_invitations j WHERE j.wave_id = ?4"
-			      "     AND j.employee_id = i.employee_id AND j.team_id = i.team_id))) AS moved"
+			      "     AND j.employee_id = i.employee_id AND j.team_id = i.team_id)) THEN 1 ELSE 0 END AS moved"
 			      "  FROM pulse_invitations i JOIN employees em ON em.id = i.employee_id"
 			      "  WHERE i.wave_id = ?1 AND i.team_id IS NOT NULL)"
 			      " INSERT INTO pulse_wave_teams (wave_id, team_id, changed)"
-			      " SELECT ?1, team, max(fresh OR moved) = 1 AND min(fresh) = 0 FROM inv GROUP BY team",
+			      " SELECT ?1, team, CASE WHEN max(fresh + moved) >= 1 AND min(fresh) = 0 THEN 1 ELSE 0 END"
+			      " FROM inv GROUP BY team",
 			      &st, e);
 	if (err)
 		return err;
@@ -777,7 +781,7 @@ ks_err store_pulse_comments(ks_store *s, int64_t wave_id, const int64_t *unit_id
 	json_decref(ids);
 	ks_err err = idtext ? sq_cprep(c,
 				       "SELECT comment FROM pulse_answers WHERE wave_id = ?1 AND comment IS NOT NULL"
-				       " AND team_id IN (SELECT value FROM json_each(?2)) ORDER BY id",
+				       " AND team_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?2)) ORDER BY id",
 				       &st, e)
 			    : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	if (!err) {

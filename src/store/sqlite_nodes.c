@@ -90,7 +90,7 @@ const char *sq_node_claim_sql(sq_conn *c)
 static ks_err sq_node_gone(sq_conn *c, int64_t id, bool *gone, ks_error *e)
 {
 	char sql[96];
-	snprintf(sql, sizeof sql, "SELECT CASE WHEN pg_try_advisory_lock(%d, %lld) THEN 1 ELSE 0 END",
+	snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%d, %lld)::int",
 		 SQ_NODE_LOCK_CLASS, (long long)id);
 	db_stmt *st = NULL;
 	int64_t got = 0;
@@ -99,7 +99,7 @@ static ks_err sq_node_gone(sq_conn *c, int64_t id, bool *gone, ks_error *e)
 		err = sq_cfirst(c, st, &got, e);
 	*gone = !err && got == 1;
 	if (*gone) {
-		snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d, %lld)", SQ_NODE_LOCK_CLASS,
+		snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d, %lld)::int", SQ_NODE_LOCK_CLASS,
 			 (long long)id);
 		if ((err = sq_cprep(c, sql, &st, e)) == KS_OK)
 			err = sq_cfirst(c, st, &got, e);

@@ -8,7 +8,7 @@ line breaks, driver ratings with NA / n.v.t. / empty, touchpoints by name
 and by id, employees by e-mail, customers by external id, dates and times
 with and without an offset, rows with and without client_key) is imported.
 From the file alone the test computes the counts, the NPS and the number of
-ratings per aspect, and compares them with the database (sqlite3) and, after
+ratings per aspect, and compares them with the database (sqlite3 or PostgreSQL) and, after
 a restart, with /api/v1/metrics and /api/v1/drivers. Then: a re-import adds
 nothing; a semicolon file with decimal commas and unquoted commas in its
 text; a file with three bad rows (one after a quoted line break, so the
@@ -19,7 +19,6 @@ header-only file, an unknown column and a reused client_key are refused."""
 import os
 import random
 import re
-import sqlite3
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -40,7 +39,7 @@ def imp(path, db, *extra):
 
 
 def counts(db):
-    con = sqlite3.connect(db)
+    con = ks.db_connect(db)
     try:
         return tuple(con.execute(q).fetchone()[0] for q in (
             "SELECT count(*) FROM responses",
@@ -148,7 +147,7 @@ def nps_of(scores):
 
 
 def check_stored(t, db, want, org):
-    con = sqlite3.connect(db)
+    con = ks.db_connect(db)
     got = con.execute("SELECT count(*), sum(nps IS NOT NULL), sum(grade IS NOT NULL), sum(ces IS NOT NULL),"
                       " sum(open_text IS NOT NULL), sum(source='import') FROM responses").fetchone()
     exp = (len(want), sum(w["nps"] is not None for w in want), sum(w["grade"] is not None for w in want),
@@ -201,7 +200,7 @@ def main(t, srv):
     n_open = sum(1 for w in want if w["open"])
     c = counts(db)
     t.eq(c[2], n_open, "text analysis: every open answer analysed in the import, as the writer does")
-    con = sqlite3.connect(db)
+    con = ks.db_connect(db)
     unanalysed = con.execute("SELECT count(*) FROM responses r WHERE open_text IS NOT NULL AND NOT EXISTS"
                              " (SELECT 1 FROM text_analysis a WHERE a.response_id = r.id)").fetchone()[0]
     con.close()
@@ -247,7 +246,7 @@ def main(t, srv):
     rc, out, err = imp(semi, db)
     t.eq((rc, out.strip()), (0, "3 responses added, 0 skipped as imported before"),
          "semicolon file: exit 0, 3 added")
-    con = sqlite3.connect(db)
+    con = ks.db_connect(db)
     got = con.execute("SELECT nps, grade, open_text FROM responses WHERE client_key LIKE 'semi-%'"
                       " ORDER BY client_key").fetchall()
     con.close()

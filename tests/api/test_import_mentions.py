@@ -5,12 +5,12 @@ CRLF, a CR LF inside a quoted field, a duplicate id and a missing rating; a
 Latin-1 file (wrong encoding); a bad date; an unknown column; a Kiyoh XML
 feed and a Trustpilot JSON export found without --format — checked against
 the database file: the counts printed, every row, all or nothing, and the
-errors naming file, line and column. docs/MENTIONS.md.
+errors naming file, line and column. docs/MENTIONS.md. With KS_PG_URI the
+database is a fresh PostgreSQL database on that server (issue 18).
 """
 
 import calendar
 import os
-import sqlite3
 import sys
 import tempfile
 
@@ -20,7 +20,7 @@ import ks  # noqa: E402
 
 
 def rows(db, q, args=()):
-    con = sqlite3.connect(db)
+    con = ks.db_connect(db)
     try:
         return con.execute(q, args).fetchall()
     finally:
@@ -53,7 +53,17 @@ def utc(y, mo, d, h=0, mi=0):
 
 def main(t):
     d = tempfile.mkdtemp(prefix="ks-immentions-")
-    db = os.path.join(d, "k.db")
+    if ks.pg_mode():
+        name, db = ks.pg_new_database()
+        try:
+            run(t, d, db)
+        finally:
+            ks.pg_drop_database(name)
+    else:
+        run(t, d, os.path.join(d, "k.db"))
+
+
+def run(t, d, db):
     env = ks.sanitizer_env()
     env["KLANTSTEM_PASSWORD"] = "import-mentions-test"
     rc, out, err = ks.run_cli(["user", "add", "--db", db, "--email", "a@example.org", "--name", "A",
@@ -62,7 +72,7 @@ def main(t):
         t.check(False, "a database for the test", err)
         return
     ext = "K-77"
-    con = sqlite3.connect(db)
+    con = ks.db_connect(db)
     con.execute("INSERT INTO customers(external_id, name, created_at) VALUES(?, 'Iris', 0)", (ext,))
     con.commit()
     con.close()

@@ -9,12 +9,20 @@
  * written once, fsynced once at COMMIT, with synchronous=FULL kept) and a
  * few statements reused a million times.
  *
- * The upserts have no RETURNING: RETURNING gathers its rows in an ephemeral
- * table, opened and closed at every execution, which took most of the time
- * of a million rows. Whether a row was inserted is told by the connection's
- * last insert rowid instead (set to 0 when the session starts; the tables
- * have no triggers, and new rowids only grow), and the row's id is looked
- * up only when it is needed (a customer updated with attributes).
+ * On SQLite the upserts have no RETURNING: RETURNING gathers its rows in an
+ * ephemeral table, opened and closed at every execution, which took most of
+ * the time of a million rows. Whether a row was inserted is told by the
+ * connection's last insert rowid instead (set to 0 when the session starts;
+ * the tables have no triggers there, and new rowids only grow), and the
+ * row's id is looked up only when it is needed (a customer updated with
+ * attributes).
+ *
+ * On PostgreSQL (issue 18) the last insert id cannot tell: an INSERT ... ON
+ * CONFLICT DO UPDATE draws a sequence value even when it updates, customers
+ * has triggers that insert elsewhere, and reading lastval() is one more
+ * round trip per row. There the upsert returns its row's id and whether
+ * the key was absent before the statement (a CTE reads the statement's
+ * snapshot, taken before its insert): one round trip, no probe.
  */
 #include "store/sqlite_int.h"
 
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 
 enum { SI_FIND, SI_UPSERT, SI_UPDATE, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_PRODUCT, SI_ROW_KEY, SI__N };
@@ -31,27 +40,36 @@ enum { SI_FIND, SI_UPSERT, SI_UPDATE, SI_ATTR_SET, SI_ATTR_DEL, SI_CUSTOMER, SI_
  * and, for holdings, an UPDATE (SI_UPDATE; NULL for the others). A field the
  * record does not have (its bit clear in the "given" parameter) keeps its
  * stored value on update; language keeps it also when given empty (NOT
- * NULL, 'nl' when new). */
+ * NULL, 'nl' when new). Events have a second insert (in the SI_UPDATE slot)
+ * for an event without an external_id: PostgreSQL takes one ON CONFLICT
+ * clause per INSERT, and the two kinds of event conflict on different
+ * keys (external_id, or row_key when there is none). The integer "given"
+ * bits are compared with <> 0: PostgreSQL's CASE wants a boolean. The
+ * stored values are named with their table: in PostgreSQL a bare column in
+ * DO UPDATE is ambiguous with excluded's. */
 static const char *const sq_idata_sql[IDATA__KINDS][3] = {
 	{"SELECT id FROM customers WHERE external_id = ?1 AND erased_at IS NULL",
 	 "INSERT INTO customers(external_id, name, email, language, customer_since, city, birth_year, segment,"
 	 " phone, created_at) VALUES (?1, ?2, ?3, coalesce(?4, 'nl'), ?5, ?6, ?7, ?8, ?9, ?10)"
 	 " ON CONFLICT(external_id) DO UPDATE SET"
-	 " name = iif(?11 & 2, excluded.name, name), email = iif(?11 & 4, excluded.email, email),"
-	 " language = iif(?4 IS NOT NULL, excluded.language, language),"
-	 " customer_since = iif(?11 & 16, excluded.customer_since, customer_since),"
-	 " city = iif(?11 & 32, excluded.city, city), birth_year = iif(?11 & 64, excluded.birth_year, birth_year),"
-	 " segment = iif(?11 & 128, excluded.segment, segment), phone = iif(?11 & 256, excluded.phone, phone)"
-	 " WHERE erased_at IS NULL", /* H8: never an erased customer's tombstone (idata_check refuses its id) */
+	 " name = iif((?11 & 2) <> 0, excluded.name, customers.name),"
+	 " email = iif((?11 & 4) <> 0, excluded.email, customers.email),"
+	 " language = iif(?4 IS NOT NULL, excluded.language, customers.language),"
+	 " customer_since = iif((?11 & 16) <> 0, excluded.customer_since, customers.customer_since),"
+	 " city = iif((?11 & 32) <> 0, excluded.city, customers.city),"
+	 " birth_year = iif((?11 & 64) <> 0, excluded.birth_year, customers.birth_year),"
+	 " segment = iif((?11 & 128) <> 0, excluded.segment, customers.segment),"
+	 " phone = iif((?11 & 256) <> 0, excluded.phone, customers.phone)"
+	 " WHERE customers.erased_at IS NULL", /* H8: never an erased customer's tombstone (idata_check refuses its id) */
 	 NULL},
 	{"SELECT id FROM products WHERE external_id = ?1",
 	 "INSERT INTO products(external_id, name, category, created_at) VALUES (?1, ?2, ?3, ?4)"
 	 " ON CONFLICT(external_id) DO UPDATE SET name = excluded.name,"
-	 " category = iif(?5 & 4, excluded.category, category)",
+	 " category = iif((?5 & 4) <> 0, excluded.category, products.category)",
 	 NULL},
 	{"SELECT 1 FROM holdings WHERE customer_id = ?1 AND product_id = ?2",
 	 "INSERT INTO holdings(customer_id, product_id, since, until) VALUES (?1, ?2, ?3, ?4)",
-	 "UPDATE holdings SET since = iif(?5 & 4, ?3, since), until = iif(?5 & 8, ?4, until)"
+	 "UPDATE holdings SET since = iif((?5 & 4) <> 0, ?3, since), until = iif((?5 & 8) <> 0, ?4, until)"
 	 " WHERE customer_id = ?1 AND product_id = ?2"},
 	/* an event with an external_id is updated by it; one without is known
 	 * by its row_key and then left as it is (the same event: no change) */
@@ -59,10 +77,11 @@ static const char *const sq_idata_sql[IDATA__KINDS][3] = {
 	 "INSERT INTO customer_events(external_id, customer_id, kind, occurred_at, channel, detail, row_key)"
 	 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 	 " ON CONFLICT(external_id) DO UPDATE SET customer_id = excluded.customer_id, kind = excluded.kind,"
-	 " occurred_at = excluded.occurred_at, channel = iif(?8 & 16, excluded.channel, channel),"
-	 " detail = iif(?8 & 32, excluded.detail, detail)"
-	 " ON CONFLICT DO NOTHING",
-	 NULL},
+	 " occurred_at = excluded.occurred_at,"
+	 " channel = iif((?8 & 16) <> 0, excluded.channel, customer_events.channel),"
+	 " detail = iif((?8 & 32) <> 0, excluded.detail, customer_events.detail)",
+	 "INSERT INTO customer_events(external_id, customer_id, kind, occurred_at, channel, detail, row_key)"
+	 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(row_key) WHERE row_key IS NOT NULL DO NOTHING"},
 };
 
 struct store_idata {
@@ -131,8 +150,25 @@ static ks_err sq_idata_prepare(store_idata *x, ks_error *e)
 		"SELECT id FROM products WHERE external_id = ?1",
 		"SELECT id FROM customer_events WHERE row_key = ?1",
 	};
+	static const char *const table[IDATA__KINDS] = {"customers", "products", NULL, "customer_events"};
+	bool pg = db_conn_kind(x->c->db) == DB_POSTGRES;
 	for (int i = 0; i < SI__N; i++) {
-		ks_err err = sql[i] ? sq_cprep(x->c, sql[i], &x->st[i], e) : KS_OK;
+		char *wrapped = NULL;
+		/* PostgreSQL: the upserts tell what they did (see the top) */
+		if (pg && sql[i] && table[x->kind] && (i == SI_UPSERT || i == SI_UPDATE)) {
+			ks_buf b;
+			buf_init(&b, 4096);
+			if (buf_printf(&b,
+				       "WITH prior AS (SELECT id FROM %s WHERE external_id = ?1) %s"
+				       " RETURNING id, NOT EXISTS (SELECT 1 FROM prior)",
+				       table[x->kind], sql[i])) {
+				buf_free(&b);
+				return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+			}
+			wrapped = buf_steal(&b, NULL);
+		}
+		ks_err err = sql[i] ? sq_cprep(x->c, wrapped ? wrapped : sql[i], &x->st[i], e) : KS_OK;
+		free(wrapped);
 		if (err)
 			return err;
 	}
@@ -271,6 +307,24 @@ static ks_err sq_idata_upsert(store_idata *x, db_stmt *st, int64_t *id, bool *in
 			      ks_error *e)
 {
 	db_conn *db = x->c->db;
+	if (db_conn_kind(db) == DB_POSTGRES) {
+		/* a row (id, absent before) when it inserted or updated; none
+		 * when the conflict left the row as it was */
+		int rc;
+		*inserted = *changed = false;
+		while ((rc = db_step(st)) == DB_ROW) {
+			*changed = true;
+			*inserted = db_column_int(st, 1) != 0;
+			if (*inserted)
+				*id = db_column_int64(st, 0);
+		}
+		ks_err err = rc == DB_DONE ? KS_OK : sq_fail(x->c, rc, e);
+		db_reset(st);
+		db_clear_bindings(st);
+		if (err)
+			*inserted = *changed = false;
+		return err;
+	}
 	int64_t before = db_last_insert_rowid(db);
 	ks_err err = sq_idata_run(x, st, NULL, e);
 	int64_t after = db_last_insert_rowid(db);
@@ -363,16 +417,17 @@ static ks_err sq_idata_event(store_idata *x, const idata_rec *r, int64_t cust, b
 			     ks_error *e)
 {
 	const char *ext = r->s[IDE_EXTERNAL_ID];
-	db_stmt *st = x->st[SI_UPSERT];
+	db_stmt *st = x->st[ext ? SI_UPSERT : SI_UPDATE];
 	sq_idata_text(st, 1, ext);
 	db_bind_int64(st, 2, cust);
 	sq_idata_text(st, 3, r->s[IDE_KIND]);
 	db_bind_int64(st, 4, r->occurred_at);
 	sq_idata_text(st, 5, r->s[IDE_CHANNEL]);
 	sq_idata_text(st, 6, r->s[IDE_DETAIL]);
-	if (!ext)
+	if (ext)
+		db_bind_int64(st, 8, r->given);
+	else
 		db_bind_int64(st, 7, sq_idata_row_key(r, cust));
-	db_bind_int64(st, 8, r->given);
 	int64_t id = 0;
 	bool inserted = false, changed = false;
 	ks_err err = sq_idata_upsert(x, st, &id, &inserted, &changed, e);

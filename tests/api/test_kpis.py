@@ -25,7 +25,6 @@
 """
 
 import os
-import sqlite3
 import sys
 import time
 
@@ -343,7 +342,7 @@ def test_soft_series(t, srv, org):
 def write_rows(srv, org):
     """Invitations and cases straight into the database (the server reads them)."""
     a1, a2 = org["a1"], org["a2"]
-    con = sqlite3.connect(srv.db, timeout=30)
+    con = ks.db_connect(srv.db, timeout=30)
     try:
         def ts(s):
             return int(time.mktime(time.strptime(s, "%Y-%m-%d %H:%M"))) - time.timezone
@@ -358,6 +357,12 @@ def write_rows(srv, org):
                [(a1, "2026-05-03 10:00", True, None) for _ in range(5)] + \
                [(org["b1"], "2026-06-03 10:00", True, emp) for _ in range(6)] + \
                [(org["b1"], "2026-07-03 10:00", i < 7, emp) for i in range(10)]
+        # each invitation's contact first: PostgreSQL checks the foreign key (issue 18)
+        for i, (team, sent, done, who) in [(-1, (a1, "2026-04-05 10:00", False, None))] + list(enumerate(rows)):
+            con.execute("INSERT INTO contacts(id, customer_id, employee_id, team_id, touchpoint_id, channel,"
+                        " occurred_at, token, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (900000 + i, cust, who, team, org["tp"], "email", ts(sent), "kpi-test-%d" % i,
+                         ts(sent) + 14 * 86400))
         for i, (team, sent, done, who) in enumerate(rows):
             con.execute("INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id, employee_id,"
                         " channel, decision, status, sent_at, completed_at, created_at)"
@@ -727,12 +732,13 @@ def test_import_numbers(t, srv, org):
 def test_big_tree(t, srv, u):
     """L1: a hard KPI over 3,000 teams and ten years. Each unit's value was the aggregation of a scan
     of every unit for its children, per unit and month: 11 s here; now one pass bottom-up."""
-    con = sqlite3.connect(srv.db, timeout=30)
+    con = ks.db_connect(srv.db, timeout=30)
     try:
-        depts = [con.execute("INSERT INTO org_units(parent_id, kind, name, created_at) VALUES (?,?,?,0)",
-                             (u["org"], "department", "Big %d" % i)).lastrowid for i in range(20)]
-        teams = [con.execute("INSERT INTO org_units(parent_id, kind, name, created_at) VALUES (?,?,?,0)",
-                             (depts[i % 20], "team", "Big team %d" % i)).lastrowid for i in range(3000)]
+        # RETURNING id: the same on both backends (issue 18)
+        depts = [con.execute("INSERT INTO org_units(parent_id, kind, name, created_at) VALUES (?,?,?,0) RETURNING id",
+                             (u["org"], "department", "Big %d" % i)).fetchone()[0] for i in range(20)]
+        teams = [con.execute("INSERT INTO org_units(parent_id, kind, name, created_at) VALUES (?,?,?,0) RETURNING id",
+                             (depts[i % 20], "team", "Big team %d" % i)).fetchone()[0] for i in range(3000)]
         k = con.execute("SELECT id FROM kpis WHERE key = 'cost_to_serve'").fetchone()[0]
         # department Big 0 in June 2026: its teams 0, 20, 40 with 10, 20, 60 -> mean 30
         for team, v in zip(teams[0:60:20], (10, 20, 60)):

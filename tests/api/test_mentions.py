@@ -858,14 +858,20 @@ def reanalysis_error(t, srv):
     """Review H9: a database error in the mentions' part of `klantstem text
     reanalyze` is the command's error (exit 1, the message), and the batch's
     strings are freed (no leak report from the sanitizer)."""
-    import sqlite3
-    con = sqlite3.connect(srv.db, timeout=10)
-    con.execute("CREATE TRIGGER h9_boom BEFORE INSERT ON mention_analysis BEGIN SELECT RAISE(ABORT, 'h9 boom'); END")
+    con = ks.db_connect(srv.db)
+    if ks.is_pg_uri(srv.db):
+        con.execute("CREATE FUNCTION h9_boom() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $f$BEGIN RAISE EXCEPTION 'h9 boom'; END$f$")
+        con.execute("CREATE TRIGGER h9_boom BEFORE INSERT ON mention_analysis FOR EACH ROW EXECUTE FUNCTION h9_boom()")
+    else:
+        con.execute("CREATE TRIGGER h9_boom BEFORE INSERT ON mention_analysis BEGIN SELECT RAISE(ABORT, 'h9 boom'); END")
     con.commit()
     try:
         rc, out, err = ks.run_cli(["text", "reanalyze", "--db", srv.db], timeout=300)
     finally:
-        con.execute("DROP TRIGGER h9_boom")
+        con.execute("DROP TRIGGER h9_boom" + (" ON mention_analysis" if ks.is_pg_uri(srv.db) else ""))
+        if ks.is_pg_uri(srv.db):
+            con.execute("DROP FUNCTION h9_boom()")
         con.commit()
         con.close()
     t.check(rc == 1 and "h9 boom" in err, "the mentions' database error: exit 1 with its message", (rc, err[-2000:]))

@@ -16,7 +16,6 @@ from the rows in the database file."""
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -235,7 +234,7 @@ def check_put_delete(t, srv, want_tax):
     # and the end of its reanalysis) names a theme the taxonomy lacks: the
     # explorer takes that id while a stored analysis has it
     rid = srv.sql("SELECT response_id FROM text_analysis ORDER BY response_id LIMIT 1")[0][0]
-    con = sqlite3.connect(srv.db, timeout=10)
+    con = ks.db_connect(srv.db)
     con.execute("INSERT INTO text_themes(response_id, theme, subtheme, label, score, mentions)"
                 " VALUES(?, 'legacy_theme', 'legacy_theme', 'negative', -0.5, 1)", (rid,))
     con.commit()
@@ -400,8 +399,9 @@ def check_resume(t, srv):
                 "killed (-9) in the middle: the job row has its cursor at the last answer done (%d of %d)"
                 % (done, len(ids)), ks.short(row))
         # what the resumed job writes, and only that, is there afterwards
-        con = sqlite3.connect(srv.db, timeout=10)
-        con.execute("PRAGMA foreign_keys = ON")
+        con = ks.db_connect(srv.db)
+        if not ks.is_pg_uri(srv.db):  # PostgreSQL always checks foreign keys
+            con.execute("PRAGMA foreign_keys = ON")
         con.execute("DELETE FROM text_analysis")
         con.commit()
         con.close()
@@ -455,8 +455,9 @@ def check_cli(t, srv, want_tax, parking_ids, tmpdir):
     rc, out, err = ks.run_cli(["text", "taxonomy", "--db", srv.db, "--set", bad_file])
     t.check(rc == 1 and bad_file in err and "themes[2].subthemes[0].terms.nl[1]" in err,
             "text taxonomy --set a bad file: exit 1, naming the file and the JSON path", ks.short((rc, err)))
-    con = sqlite3.connect(srv.db, timeout=10)
-    con.execute("PRAGMA foreign_keys = ON")
+    con = ks.db_connect(srv.db)
+    if not ks.is_pg_uri(srv.db):  # PostgreSQL always checks foreign keys
+        con.execute("PRAGMA foreign_keys = ON")
     con.execute("DELETE FROM text_analysis")
     con.commit()
     con.close()

@@ -16,11 +16,9 @@ negative, negative overall."""
 
 import os
 import re
-import sqlite3
 import sys
 import tempfile
 import time
-import urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,7 +40,9 @@ def post(srv, f, cust, lang, answers, received_at="2026-11-01T10:00:00Z"):
 
 
 def rows(srv, rid):
-    a = srv.sql("SELECT language, label, round(score, 3) FROM text_analysis WHERE response_id = ?", (rid,))
+    # the score rounded here: PostgreSQL has no round() of a double to places
+    a = [(lang, label, round(score, 3)) for lang, label, score in
+         srv.sql("SELECT language, label, score FROM text_analysis WHERE response_id = ?", (rid,))]
     th = srv.sql("SELECT theme, subtheme, label FROM text_themes WHERE response_id = ? ORDER BY rowid", (rid,))
     return a, th
 
@@ -124,8 +124,9 @@ def main(t, srv):
     before = srv.sql("SELECT response_id, language, label, score FROM text_analysis ORDER BY response_id")
     before_th = srv.sql("SELECT response_id, theme, subtheme, label FROM text_themes ORDER BY response_id, rowid")
     t.eq(len(before), 5, "db: five analysis rows before the reanalysis (five open answers)")
-    con = sqlite3.connect("file:%s" % urllib.parse.quote(srv.db), uri=True, timeout=10)
-    con.execute("PRAGMA foreign_keys=ON")
+    con = ks.db_connect(srv.db)
+    if not ks.is_pg_uri(srv.db):  # PostgreSQL always checks foreign keys
+        con.execute("PRAGMA foreign_keys = ON")
     con.execute("DELETE FROM text_analysis")
     con.commit()
     con.close()

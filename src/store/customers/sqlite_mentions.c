@@ -873,7 +873,8 @@ ks_err store_mention_locations_list(ks_store *s, json_t **out, ks_error *e)
 static ks_err sq_m_relink(sq_conn *c, const char *location, int64_t unit, int64_t *n, ks_error *e)
 {
 	db_stmt *st;
-	ks_err err = sq_cprep(c, "UPDATE mentions SET unit_id = ?2 WHERE location = ?1 AND unit_id IS NOT ?2", &st, e);
+	ks_err err = sq_cprep(c, "UPDATE mentions SET unit_id = ?2 WHERE location = ?1 AND unit_id IS DISTINCT FROM ?2",
+			      &st, e);
 	if (err)
 		return err;
 	db_bind_text(st, 1, location, -1, DB_STATIC);
@@ -934,18 +935,22 @@ ks_err store_mention_location_delete(ks_store *s, const char *location, int64_t 
 
 /* ---- the summary ------------------------------------------------------------------------ */
 
-/* The group key of each group_by, as fixed SQL text: column 0 key, 1 label. */
+/* The group key of each group_by, as fixed SQL text: column 0 key, 1 label;
+ * what to GROUP BY (the unit's label reads m.unit_id in a subquery, which
+ * PostgreSQL allows only when m.unit_id itself is grouped; no unit has id
+ * 0, so grouping by it is grouping by column 0). */
 static const struct {
 	const char *name;
 	const char *key;
+	const char *group;
 	const char *order;
 } sq_m_groups[] = {
-	{"total", "'all', 'all'", "1"},
-	{"source", "m.source, m.source", "3 DESC, 1"},
-	{"location", "coalesce(m.location, ''), coalesce(m.location, '')", "3 DESC, 1"},
+	{"total", "'all', 'all'", "1", "1"},
+	{"source", "m.source, m.source", "1", "3 DESC, 1"},
+	{"location", "coalesce(m.location, ''), coalesce(m.location, '')", "1", "3 DESC, 1"},
 	{"unit", "coalesce(m.unit_id, 0), coalesce((SELECT name FROM org_units u WHERE u.id = m.unit_id), '')",
-	 "3 DESC, 1"},
-	{"month", "ks_local_month(m.created_at), ks_local_month(m.created_at)", "1"},
+	 "m.unit_id", "3 DESC, 1"},
+	{"month", "ks_local_month(m.created_at), ks_local_month(m.created_at)", "1", "1"},
 };
 
 /* Mean with a 95% t-interval: mean ± t(0.975, n-1) · s/√n, s the sample
@@ -1037,8 +1042,8 @@ ks_err store_mentions_summary(ks_store *s, const store_mention_query *q, const c
 	if (group_by && k == 0 && strcmp(group_by, "total") != 0)
 		return ks_fail(e, KS_ERR_INVALID, "group_by", "group_by must be source, location, unit or month");
 	char sql[2048];
-	snprintf(sql, sizeof sql, "SELECT %s" SQ_M_AGG SQ_M_WHERE " GROUP BY 1 ORDER BY %s", sq_m_groups[k].key,
-		 sq_m_groups[k].order);
+	snprintf(sql, sizeof sql, "SELECT %s" SQ_M_AGG SQ_M_WHERE " GROUP BY %s ORDER BY %s", sq_m_groups[k].key,
+		 sq_m_groups[k].group, sq_m_groups[k].order);
 	sq_conn *c = sq_acquire(s);
 	db_stmt *st;
 	json_t *groups = json_array();

@@ -140,7 +140,11 @@ def main(t, srv):
             "crash: after the retries every attempted key is stored exactly once (%d)" % len(attempted),
             "stored %d keys, attempted %d, dup %s" % (len(counts), len(attempted),
                                                     [k for k, v in counts.items() if v != 1][:10]))
-    t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "crash: integrity_check ok after restart")
+    if ks.is_pg_uri(srv.db):
+        print("# skipped on PostgreSQL: integrity_check (SQLite's file after a kill -9; the server's pages are"
+              " its own, and the store's writes are transactions)")
+    else:
+        t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "crash: integrity_check ok after restart")
     # Figures count answers up to the start of today (docs/PRIVACY.md): read
     # them on a server whose clock stands two days on.
     srv.stop("crash: server exits 0 before the clock moves on")
@@ -187,7 +191,8 @@ def main(t, srv):
         t.check(acked2 and not missing,
                 "%s: all %d acknowledged responses are in the file once" % (name, len(acked2)),
                 "missing: %s" % missing[:10])
-        t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "%s: integrity_check ok" % name)
+        if not ks.is_pg_uri(srv.db):  # SQLite's file only (see above)
+            t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "%s: integrity_check ok" % name)
 
 if __name__ == "__main__":
     ks.run(main)

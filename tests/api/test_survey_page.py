@@ -540,7 +540,7 @@ def test_one_click(t, srv, f, short):
 
     for c, score in zip(cs[1:], (10, 8, 3, 9)):
         page_of(srv, "/s/%s?nps=%d" % (c["token"], score))
-    t.eq(srv.sql("SELECT count(*), sum(complete) FROM responses WHERE touchpoint_id = ?", (tp["id"],)),
+    t.eq(srv.sql("SELECT count(*), CAST(sum(complete) AS BIGINT) FROM responses WHERE touchpoint_id = ?", (tp["id"],)),
          [(5, 0)], "one-click: five contacts tapped: five partial responses")
     # counted at once: 9, 10, 8, 3, 9 -> 3 promoters, 1 detractor of 5 = +40.0
     set_clock(srv, "2026-04-02T09:00:00Z")

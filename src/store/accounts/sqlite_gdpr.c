@@ -182,6 +182,75 @@ static ks_err sq_gdpr_subject(sq_conn *c, store_subject_kind k, int64_t id, bool
 	return err;
 }
 
+/* Webhook events whose payload names customer id: into *rows (when not
+ * NULL) as the export shows them, without the survey link they carry (a
+ * credential), and their ids into *ids (when not NULL; the caller frees).
+ * Matched and stripped here, not in SQL: SQLite's json_valid/json_remove
+ * have no PostgreSQL twin (issue 18), and a payload is a small document
+ * the store wrote itself. The LIKE only skips events that cannot name a
+ * customer; an unreadable payload names nobody (as json_valid did). */
+typedef struct {
+	int64_t *v;
+	size_t n, cap;
+} sq_id_list;
+
+static bool sq_id_list_add(sq_id_list *l, int64_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		int64_t *p = realloc(l->v, cap * sizeof *p);
+		if (p == NULL)
+			return false;
+		l->v = p;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+	return true;
+}
+
+static ks_err sq_gdpr_webhooks(sq_conn *c, int64_t id, json_t **rows, sq_id_list *ids, ks_error *e)
+{
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c,
+			      "SELECT id, event, payload, status, created_at FROM webhook_outbox"
+			      " WHERE payload LIKE '%customer_id%' ORDER BY id",
+			      &st, e);
+	if (err)
+		return err;
+	json_t *arr = rows ? json_array() : NULL;
+	bool oom = rows && arr == NULL;
+	int rc = DB_DONE;
+	while (!oom && (rc = db_step(st)) == DB_ROW) {
+		const char *text = (const char *)db_column_text(st, 2);
+		json_t *p = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		json_t *cid = json_object_get(p, "customer_id");
+		if (json_is_integer(cid) && json_integer_value(cid) == id) {
+			int64_t hook = db_column_int64(st, 0);
+			json_object_del(p, "token");
+			json_object_del(p, "survey_path");
+			char *kept = rows ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+			json_t *row = kept ? json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)hook, "event",
+						       (const char *)db_column_text(st, 1), "payload", kept, "status",
+						       (const char *)db_column_text(st, 3), "created_at",
+						       sq_iso_or_null(db_column_int64(st, 4)))
+					   : NULL;
+			free(kept);
+			oom = (rows && json_array_append_new(arr, row) != 0) || (ids && !sq_id_list_add(ids, hook));
+		}
+		json_decref(p);
+	}
+	if (oom)
+		err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+	else if (rc != DB_DONE)
+		err = sq_fail(c, rc, e);
+	db_finalize(st);
+	if (err)
+		json_decref(arr);
+	else if (rows)
+		*rows = arr;
+	return err;
+}
+
 /* ---- export ---- */
 
 static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error *e)
@@ -253,11 +322,12 @@ static ks_err sq_gdpr_customer_json(sq_conn *c, int64_t id, json_t *o, ks_error 
 			       "SELECT id, external_id, kind, occurred_at, channel, detail FROM customer_events"
 			       " WHERE customer_id = ?1 ORDER BY occurred_at, id",
 			       id, err, e);
-	return sq_gdpr_put_rows(c, o, "webhook_events",
-				"SELECT id, event, json_remove(payload, '$.token', '$.survey_path') AS payload,"
-				" status, created_at FROM webhook_outbox WHERE json_valid(payload)"
-				" AND json_extract(payload, '$.customer_id') = ?1 ORDER BY id",
-				id, err, e);
+	json_t *hooks = NULL;
+	if (!err)
+		err = sq_gdpr_webhooks(c, id, &hooks, NULL, e);
+	if (!err)
+		json_object_set_new(o, "webhook_events", hooks);
+	return err;
 }
 
 /* An employee's own data. The customers who answered about them are other
@@ -442,11 +512,12 @@ static ks_err sq_erase_customer(ks_store *s, sq_conn *c, int64_t id, int64_t now
 		err = sq_gdpr_run(c, "DELETE FROM customer_events WHERE customer_id = ?1", id, 0, NULL, e);
 	if (!err)
 		err = sq_gdpr_run(c, "DELETE FROM contacts WHERE customer_id = ?1", id, 0, &n->contacts, e);
+	sq_id_list hooks = {0};
 	if (!err)
-		err = sq_gdpr_run(c,
-				  "DELETE FROM webhook_outbox WHERE json_valid(payload)"
-				  " AND json_extract(payload, '$.customer_id') = ?1",
-				  id, 0, &n->webhook_events, e);
+		err = sq_gdpr_webhooks(c, id, NULL, &hooks, e);
+	for (size_t i = 0; !err && i < hooks.n; i++)
+		err = sq_gdpr_run(c, "DELETE FROM webhook_outbox WHERE id = ?1", hooks.v[i], 0, &n->webhook_events, e);
+	free(hooks.v);
 	/* The row stays as a tombstone, so its id is never given to another
 	 * customer (SQLite reuses the highest rowid once deleted) and the
 	 * erasure record and audit entries keep meaning this one; it is opted
@@ -628,8 +699,10 @@ ks_err store_gdpr_erase(ks_store *s, store_subject_kind k, int64_t id, store_era
 		err = sq_erasure_record(s, c, k, id, x, counts, e);
 	/* Merge the full-text index into one segment: a deleted document's
 	 * tokens stay in older segments (as delete markers beside them) until
-	 * a merge, and the erased text must not survive there. */
-	if (!err && x->counts.open_texts > 0)
+	 * a merge, and the erased text must not survive there. (PostgreSQL,
+	 * issue 18: a deleted row's tsvector goes with the row, migrations/pg/005;
+	 * nothing to merge.) */
+	if (!err && x->counts.open_texts > 0 && db_conn_kind(c->db) == DB_SQLITE)
 		err = sq_exec(c, "INSERT INTO responses_fts(responses_fts) VALUES('optimize')", e);
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
@@ -807,7 +880,7 @@ ks_err store_retention_apply(ks_store *s, const int64_t cut[STORE_RETENTION__COU
 		err = sq_retention_contacts(c, cut[STORE_RETENTION_CONTACTS], n, e);
 	if (!err && cut[STORE_RETENTION_CLOSED_CASES])
 		err = sq_retention_cases(c, cut[STORE_RETENTION_CLOSED_CASES], n, e);
-	if (!err && n->open_texts > 0)
+	if (!err && n->open_texts > 0 && db_conn_kind(c->db) == DB_SQLITE) /* as in the erasure */
 		err = sq_exec(c, "INSERT INTO responses_fts(responses_fts) VALUES('optimize')", e);
 	if (!err)
 		err = sq_gdpr_run(c,

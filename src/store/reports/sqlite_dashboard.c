@@ -125,15 +125,20 @@ static const char *const sq_verbatim_sql =
  * follow the order of arrival, and imported answers arrive late). */
 static const char *const sq_wall_sql =
 	SQ_VERBATIM_SELECT " ORDER BY r.received_at DESC, r.id DESC LIMIT ?11";
-static const char *const sq_verbatim_fts_sql =
-	SQ_VERBATIM_SELECT
-	" AND r.id IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?1)"
-	" ORDER BY r.id DESC LIMIT ?11";
+/* The search's condition per dialect (issue 18): FTS5's MATCH on SQLite;
+ * on PostgreSQL responses_fts is a table with a tsvector under a GIN index
+ * (migrations/pg/005), and ks_fts_query() reads the same query text that
+ * sq_fts_query builds for FTS5 — no translation rule can turn one into the
+ * other, so the statement is chosen by db_conn_kind. */
+#define SQ_FTS_SQLITE " AND r.id IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?1)"
+#define SQ_FTS_PG " AND r.id IN (SELECT rowid FROM responses_fts WHERE tsv @@ ks_fts_query(?1))"
+#define SQ_BY_ID " ORDER BY r.id DESC LIMIT ?11"
 /* issue 16 H3: the merged list of answers and mentions is ordered by time */
-static const char *const sq_verbatim_fts_time_sql =
-	SQ_VERBATIM_SELECT
-	" AND r.id IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?1)"
-	" ORDER BY r.received_at DESC, r.id DESC LIMIT ?11";
+#define SQ_BY_TIME " ORDER BY r.received_at DESC, r.id DESC LIMIT ?11"
+static const char *const sq_verbatim_fts_sql[2] = {SQ_VERBATIM_SELECT SQ_FTS_SQLITE SQ_BY_ID,
+						   SQ_VERBATIM_SELECT SQ_FTS_PG SQ_BY_ID};
+static const char *const sq_verbatim_fts_time_sql[2] = {SQ_VERBATIM_SELECT SQ_FTS_SQLITE SQ_BY_TIME,
+							SQ_VERBATIM_SELECT SQ_FTS_PG SQ_BY_TIME};
 
 static const char *sq_band_name(int nps)
 {
@@ -201,7 +206,8 @@ static ks_err sq_verbatim_run(ks_store *s, const store_verbatim_query *q, bool b
 	sq_band_range(q->band, &lo, &hi);
 	sq_conn *c = sq_acquire(s);
 	db_stmt *st;
-	const char *sql = search ? (by_time ? sq_verbatim_fts_time_sql : sq_verbatim_fts_sql)
+	int pg = db_conn_kind(c->db) == DB_POSTGRES;
+	const char *sql = search ? (by_time ? sq_verbatim_fts_time_sql[pg] : sq_verbatim_fts_sql[pg])
 				 : by_time ? sq_wall_sql : sq_verbatim_sql;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err) {

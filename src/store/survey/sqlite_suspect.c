@@ -435,19 +435,22 @@ static ks_err sq_decide_move(ks_store *s, sq_conn *c, int64_t id, model_response
 			      " contact_consent)"
 			      " SELECT client_key, body_hash, touchpoint_id, survey_id, channel, language,"
 			      " nps, grade, ces, open_text, received_at, source, contact_consent"
-			      " FROM suspect_responses WHERE id = ?1 ON CONFLICT DO NOTHING",
+			      " FROM suspect_responses WHERE id = ?1 ON CONFLICT DO NOTHING RETURNING id",
 			      &st, e);
 	if (err)
 		return err;
 	db_bind_int64(st, 1, id);
-	err = sq_cstep(c, st, e);
-	*moved = !err && db_changes(c->db) == 1;
+	/* RETURNING, not the last rowid: PostgreSQL's lastval() follows the
+	 * triggers' sequences too (issue 18); no row = the conflict */
+	err = sq_cfirst(c, st, &r->id, e);
+	*moved = !err && r->id > 0;
 	if (err || !*moved)
 		return err;
-	r->id = db_last_insert_rowid(c->db);
+	/* json_each's value is text on PostgreSQL (migrations/pg/001): the
+	 * score column wants the integer it is */
 	err = sq_cprep(c,
 		       "INSERT INTO response_drivers (response_id, aspect, score)"
-		       " SELECT ?1, j.key, j.value FROM suspect_responses s, json_each(s.drivers) j"
+		       " SELECT ?1, j.key, CAST(j.value AS BIGINT) FROM suspect_responses s, json_each(s.drivers) j"
 		       " WHERE s.id = ?2 AND s.drivers IS NOT NULL",
 		       &st, e);
 	if (err)

@@ -16,6 +16,9 @@
 
 #include "api/api.h"
 
+/* issue 18 (NODES): api_nodes.c */
+void api_nodes_share(api_app *app);
+
 #define API_COOKIE "ks_session"
 
 /* ---- establishing the principal --------------------------------------------- */
@@ -230,8 +233,10 @@ ks_err api_login(http_req *req, ks_error *e)
 		err = api_json_text(o, "email", &email, e);
 	if (!err)
 		err = api_json_text(o, "password", &password, e);
-	if (!err)
+	if (!err) {
+		api_nodes_share(app); /* issue 18 (NODES): on PostgreSQL the counts of every node */
 		err = auth_throttle_check(app->auth, email, addr, now, &req->retry_after, e);
+	}
 	store_user u;
 	char hash[AUTH_PW_STR] = "";
 	bool ok = false;
@@ -292,6 +297,7 @@ static ks_err api_password_verify(http_req *req, const store_user *u, const char
 	char addr[64];
 	http_client_addr(req, addr, sizeof addr);
 	int64_t now = clock_now(app->clock);
+	api_nodes_share(app); /* issue 18 (NODES) */
 	ks_err err = auth_throttle_check(app->auth, u->email, addr, now, &req->retry_after, e);
 	if (err)
 		return err;

@@ -26,6 +26,7 @@ struct auth_ctx {
 	auth_slot pairs[AUTH_SLOTS];   /* failures by account + client address */
 	auth_slot emails[AUTH_SLOTS];  /* failures by account, from anywhere */
 	auth_slot addrs[AUTH_SLOTS];   /* failures by client address, any account */
+	auth_shared shared;            /* issue 18 (NODES): counts elsewhere when shared.get */
 };
 
 static const char *const auth_roles[] = {"", "employee", "team_lead", "manager", "director", "admin"};
@@ -226,17 +227,67 @@ static int auth_slot_wait(const auth_slot *s, int limit, int64_t now)
 	return left > 0 ? (int)left : 1;
 }
 
+static ks_err auth_throttle_answer(int pair, int account, int address, int *retry_after, ks_error *e);
+
+/* issue 18 (NODES) */
+void auth_set_shared(auth_ctx *a, const auth_shared *sh)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->shared.get == NULL)
+		a->shared = *sh;
+	pthread_mutex_unlock(&a->mu);
+}
+
+static bool auth_shared_get(auth_ctx *a, auth_shared *out)
+{
+	pthread_mutex_lock(&a->mu);
+	*out = a->shared;
+	pthread_mutex_unlock(&a->mu);
+	return out->get != NULL;
+}
+
+/* The three keys of a login: pair, account, address. */
+static void auth_keys(const char *email, const char *addr, int64_t keys[3])
+{
+	keys[0] = (int64_t)auth_key('p', email, addr);
+	keys[1] = (int64_t)auth_key('e', email, NULL);
+	keys[2] = (int64_t)auth_key('a', addr, NULL);
+}
+/* end issue 18 (NODES) */
+
 ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int64_t now,
 			   int *retry_after, ks_error *e)
 {
+	auth_shared sh;
+	int pair, account, address;
+	if (auth_shared_get(a, &sh)) { /* issue 18 (NODES): the counts of every node */
+		int64_t keys[3], since[3];
+		int fails[3];
+		auth_keys(email, addr, keys);
+		sh.get(sh.arg, keys, 3, since, fails);
+		auth_slot sl[3];
+		for (int i = 0; i < 3; i++)
+			sl[i] = (auth_slot){.key = (uint64_t)keys[i], .since = since[i], .fails = fails[i]};
+		pair = auth_slot_wait(auth_slot_free(&sl[0], now) ? NULL : &sl[0], AUTH_MAX_FAIL_PAIR, now);
+		account = auth_slot_wait(auth_slot_free(&sl[1], now) ? NULL : &sl[1], AUTH_MAX_FAIL_ACCOUNT, now);
+		address = auth_slot_wait(auth_slot_free(&sl[2], now) ? NULL : &sl[2], AUTH_MAX_FAIL_ADDR, now);
+		return auth_throttle_answer(pair, account, address, retry_after, e);
+	}
 	pthread_mutex_lock(&a->mu);
-	int pair = auth_slot_wait(auth_slot_find(a->pairs, auth_key('p', email, addr), now),
+	pair = auth_slot_wait(auth_slot_find(a->pairs, auth_key('p', email, addr), now),
 				  AUTH_MAX_FAIL_PAIR, now);
-	int account = auth_slot_wait(auth_slot_find(a->emails, auth_key('e', email, NULL), now),
-				     AUTH_MAX_FAIL_ACCOUNT, now);
-	int address = auth_slot_wait(auth_slot_find(a->addrs, auth_key('a', addr, NULL), now),
-				     AUTH_MAX_FAIL_ADDR, now);
+	account = auth_slot_wait(auth_slot_find(a->emails, auth_key('e', email, NULL), now),
+				 AUTH_MAX_FAIL_ACCOUNT, now);
+	address = auth_slot_wait(auth_slot_find(a->addrs, auth_key('a', addr, NULL), now),
+				 AUTH_MAX_FAIL_ADDR, now);
 	pthread_mutex_unlock(&a->mu);
+	return auth_throttle_answer(pair, account, address, retry_after, e);
+}
+
+/* The answer to a check from the three counts' waits (seconds, 0 = not
+ * blocking). */
+static ks_err auth_throttle_answer(int pair, int account, int address, int *retry_after, ks_error *e)
+{
 	int wait = pair > account ? pair : account;
 	wait = wait > address ? wait : address;
 	if (retry_after)
@@ -252,6 +303,14 @@ ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int
 
 void auth_throttle_fail(auth_ctx *a, const char *email, const char *addr, int64_t now)
 {
+	auth_shared sh;
+	if (auth_shared_get(a, &sh)) { /* issue 18 (NODES) */
+		int64_t keys[3];
+		auth_keys(email, addr, keys);
+		for (int i = 0; i < 3; i++)
+			sh.fail(sh.arg, keys[i], now, AUTH_WINDOW);
+		return;
+	}
 	pthread_mutex_lock(&a->mu);
 	auth_slot_fail(a->pairs, auth_key('p', email, addr), now);
 	auth_slot_fail(a->emails, auth_key('e', email, NULL), now);
@@ -261,6 +320,11 @@ void auth_throttle_fail(auth_ctx *a, const char *email, const char *addr, int64_
 
 void auth_throttle_ok(auth_ctx *a, const char *email, const char *addr)
 {
+	auth_shared sh;
+	if (auth_shared_get(a, &sh)) { /* issue 18 (NODES) */
+		sh.clear(sh.arg, (int64_t)auth_key('p', email, addr));
+		return;
+	}
 	pthread_mutex_lock(&a->mu);
 	uint64_t key = auth_key('p', email, addr);
 	for (size_t i = 0, j = key % AUTH_SLOTS; i < AUTH_PROBES; i++, j = (j + 1) % AUTH_SLOTS)

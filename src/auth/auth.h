@@ -81,4 +81,22 @@ ks_err auth_throttle_check(auth_ctx *a, const char *email, const char *addr, int
 void auth_throttle_fail(auth_ctx *a, const char *email, const char *addr, int64_t now);
 void auth_throttle_ok(auth_ctx *a, const char *email, const char *addr);
 
+/* issue 18 (NODES): the throttle's counts kept outside this process (the
+ * database when several nodes serve it: src/api/api_nodes.c), so that a
+ * guesser spread over the nodes meets the limits of one node. Keys are the
+ * throttle's hashes (no e-mail or address leaves the process in clear).
+ * fail counts one failure of key at now (a new window when the last began
+ * window seconds ago or more); get gives n keys' window starts and
+ * failures (0 / 0 when none); clear puts a key's failures to 0. A failing
+ * call is logged by the callee and counts as nothing. The first call wins;
+ * later ones are ignored (set before or during use, from any thread). */
+typedef struct auth_shared {
+	void *arg;
+	void (*fail)(void *arg, int64_t key, int64_t now, int window);
+	void (*get)(void *arg, const int64_t *keys, int n, int64_t *since, int *fails);
+	void (*clear)(void *arg, int64_t key);
+} auth_shared;
+void auth_set_shared(auth_ctx *a, const auth_shared *sh);
+/* end issue 18 (NODES) */
+
 #endif

@@ -175,6 +175,11 @@ static ks_err sq_nodes_housekeep(ks_store *s, int64_t now, ks_error *e)
 		db_bind_int64(st, 1, SQ_FEED_KEEP_S);
 		err = sq_cstep(c, st, e);
 	}
+	/* throttle windows long over (the longest is minutes) */
+	if (!err && (err = sq_cprep(c, "DELETE FROM login_throttle WHERE since < ?1", &st, e)) == KS_OK) {
+		db_bind_int64(st, 1, now - 86400);
+		err = sq_cstep(c, st, e);
+	}
 	sq_release(s, c);
 	return err;
 }
@@ -203,5 +208,67 @@ ks_err store_nodes_pass(ks_store *s, int64_t now, int *n, ks_error *e)
 		*n += k;
 	if (!err)
 		err = sq_nodes_housekeep(s, now, e);
+	return err;
+}
+
+/* ---- the login throttle's shared counts ------------------------------------- */
+
+ks_err store_throttle_fail(ks_store *s, int64_t key, int64_t now, int window, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	db_stmt *st = NULL;
+	/* One statement: two nodes counting the same key at once both count
+	 * (the row's lock orders them). SET reads the row as it was. */
+	ks_err err = sq_cprep(c, "INSERT INTO login_throttle(key, since, fails) VALUES (?1, ?2, 1)"
+			      " ON CONFLICT (key) DO UPDATE SET"
+			      " fails = CASE WHEN login_throttle.since <= ?2 - ?3 THEN 1 ELSE login_throttle.fails + 1 END,"
+			      " since = CASE WHEN login_throttle.since <= ?2 - ?3 THEN ?2 ELSE login_throttle.since END",
+			      &st, e);
+	if (!err) {
+		db_bind_int64(st, 1, key);
+		db_bind_int64(st, 2, now);
+		db_bind_int(st, 3, window);
+		err = sq_cstep(c, st, e);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_throttle_get(ks_store *s, const int64_t *keys, int n, int64_t *since, int *fails, ks_error *e)
+{
+	for (int i = 0; i < n; i++) {
+		since[i] = 0;
+		fails[i] = 0;
+	}
+	sq_conn *c = sq_acquire(s);
+	db_stmt *st = NULL;
+	ks_err err = KS_OK;
+	for (int i = 0; !err && i < n; i++) {
+		if ((err = sq_cprep(c, "SELECT since, fails FROM login_throttle WHERE key = ?1", &st, e)) != KS_OK)
+			break;
+		db_bind_int64(st, 1, keys[i]);
+		int rc = db_step(st);
+		if (rc == DB_ROW) {
+			since[i] = db_column_int64(st, 0);
+			fails[i] = db_column_int(st, 1);
+		} else if (rc != DB_DONE) {
+			err = sq_fail(c, rc, e);
+		}
+		db_finalize(st);
+	}
+	sq_release(s, c);
+	return err;
+}
+
+ks_err store_throttle_clear(ks_store *s, int64_t key, ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "UPDATE login_throttle SET fails = 0 WHERE key = ?1", &st, e);
+	if (!err) {
+		db_bind_int64(st, 1, key);
+		err = sq_cstep(c, st, e);
+	}
+	sq_release(s, c);
 	return err;
 }

@@ -246,6 +246,14 @@ void store_set_change_hook(ks_store *s, store_change_fn fn, void *arg);
  * this node's seen_at, and change-feed rows older than an hour removed.
  * On SQLite nothing (*n = 0). */
 ks_err store_nodes_pass(ks_store *s, int64_t now, int *n, ks_error *e);
+/* The login throttle's counts in the database (table login_throttle),
+ * shared by every node (src/auth's auth_shared): one failure of key at
+ * now (a new window when the last began window seconds ago or more); the
+ * window start and failures of n keys (0 / 0 when none); a key's failures
+ * back to 0. */
+ks_err store_throttle_fail(ks_store *s, int64_t key, int64_t now, int window, ks_error *e);
+ks_err store_throttle_get(ks_store *s, const int64_t *keys, int n, int64_t *since, int *fails, ks_error *e);
+ks_err store_throttle_clear(ks_store *s, int64_t key, ks_error *e);
 /* end issue 18 (NODES) */
 
 /* The rest of the contract, one header per domain (the SQL of each is in

@@ -401,11 +401,69 @@ def check_claims(t):
         sink_b.cleanup()
 
 
+PARKING_NL = "De parkeerplaats bij het kantoor was helemaal vol"
+PARKING = {"id": "parking", "label": {"nl": "Parkeren", "en": "Parking"},
+           "terms": {"nl": ["parkeerplaats", "parkeren"], "en": ["parking"]}}
+
+
+def themes_of(srv, text):
+    st, _, a = srv.post("/api/v1/text/analyze", {"text": text, "language": "nl"})
+    if st != 200 or not isinstance(a, dict):
+        raise ks.FixtureError("POST /text/analyze -> %s %s" % (st, ks.short(a)))
+    return sorted({h.get("theme") for h in a.get("themes", [])})
+
+
+def check_taxonomy(t, a, b):
+    """A theme added on A: B analyses with it within a second."""
+    before = themes_of(b, PARKING_NL)
+    t.check("parking" not in before, "taxonomy: B's analysis knows no parking theme yet", ks.short(before))
+    st, _, g = a.post("/api/v1/text/taxonomy/themes", PARKING)
+    t.check(st == 201, "taxonomy: a theme added on A -> 201", ks.got(st, g))
+    t0 = time.time()
+    got = None
+    while time.time() - t0 < FOLLOW_S:
+        got = themes_of(b, PARKING_NL)
+        if "parking" in got:
+            break
+        time.sleep(0.02)
+    t.check("parking" in (got or []), "taxonomy: B analyses with A's new theme within %.1f s (%.0f ms)"
+            % (FOLLOW_S, (time.time() - t0) * 1000), ks.short(got))
+    st, _, gb = b.get("/api/v1/text/taxonomy")
+    t.check(st == 200 and gb.get("version") == g.get("version") and gb.get("taxonomy") == g.get("taxonomy"),
+            "taxonomy: B's GET taxonomy is A's new one", ks.got(st, gb))
+
+
+def check_throttle(t, a, b):
+    """Failed logins spread over two nodes count together: 5 wrong passwords
+    for one account from one address, alternating A and B, block the 6th
+    attempt on either node (with node-local counts each node had seen 2 or 3)."""
+    addr = "thr-%s@test.local" % ks.uniq("n")
+    env = ks.sanitizer_env()
+    env["KLANTSTEM_PASSWORD"] = "nodes-test-password"
+    rc, out, err = ks.run_cli(["user", "add", "--db", a.db, "--email", addr, "--name", "Thr Nodes",
+                               "--role", "director"], env=env)
+    if rc != 0:
+        raise ks.FixtureError("user add -> %s %s %s" % (rc, out, err))
+    codes = []
+    for i in range(5):
+        srv = (a, b)[i % 2]
+        st, _, _ = srv.post("/api/v1/auth/login", {"email": addr, "password": "wrong-%d" % i}, auth=False)
+        codes.append(st)
+    t.eq(codes, [401] * 5, "throttle: 5 wrong passwords, alternating A, B, A, B, A -> 401 each")
+    st_b, _, body_b = b.post("/api/v1/auth/login", {"email": addr, "password": "nodes-test-password"}, auth=False)
+    st_a, _, body_a = a.post("/api/v1/auth/login", {"email": addr, "password": "nodes-test-password"}, auth=False)
+    t.eq((st_b, st_a), (429, 429), "throttle: the 6th attempt, with the right password, on B (which saw 2 "
+         "of the failures) and on A (3) -> 429: the nodes count together")
+    n = a.sql("SELECT count(*) FROM login_throttle WHERE fails >= 5")[0][0]
+    t.check(n >= 2, "throttle: the counts are the database's (login_throttle: pair and account at 5)", str(n))
+
+
 def main(t):
     if not ks.pg_mode():
         t.check(False, "KS_PG_URI names a PostgreSQL server (tests/run's PostgreSQL pass sets it)")
         return
-    if os.environ.get("KS_NODES_PART") == "claims":  # while working on one part
+    part = os.environ.get("KS_NODES_PART")  # while working on one part
+    if part == "claims":
         check_claims(t)
         return
     a = ks.Server(t)
@@ -413,10 +471,17 @@ def main(t):
     try:
         a.start()
         f = fixture(a)
-        check_interleaved(t, a, f)
+        if part != "taxonomy":
+            check_interleaved(t, a, f)
         b = ks.Server(t, db=a.db)
         b.start()
+        if part == "taxonomy":
+            check_taxonomy(t, a, b)
+            check_throttle(t, a, b)
+            return
         check_two_nodes(t, a, b, f)
+        check_taxonomy(t, a, b)
+        check_throttle(t, a, b)
         b.stop()
         b.check_sanitizer()
         a.stop()

@@ -35,6 +35,18 @@ CREATE TABLE change_feed (
 );
 CREATE INDEX change_feed_xid ON change_feed(xid);
 
+-- The login throttle's counts (src/auth/auth.c) when they are shared: on
+-- PostgreSQL every node counts the same failures, so a guesser spread over
+-- the nodes behind a load balancer meets the same limits as on one node.
+-- key: the throttle's hash of the account and/or client address (no
+-- address or e-mail in clear); since: the start of the window; fails: the
+-- failures in it. Unused on SQLite (one node counts in memory).
+CREATE TABLE login_throttle (
+  key    INTEGER PRIMARY KEY,
+  since  INTEGER NOT NULL,
+  fails  INTEGER NOT NULL
+);
+
 -- The node whose scheduler claimed a row ('sending'): recovery puts back
 -- only the claims of nodes that are gone (NULL = claimed before 028, or on
 -- SQLite, where the one node recovers everything at start).

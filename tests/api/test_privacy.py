@@ -26,7 +26,6 @@ Thresholds: 5 answers for a group, 10 for a person, per measure.
 import datetime
 import glob
 import os
-import sqlite3
 import sys
 import urllib.parse
 import zoneinfo
@@ -55,7 +54,7 @@ def quarter_of(month):
 
 class Reference:
     def __init__(self, db):
-        con = sqlite3.connect(db)
+        con = ks.db_connect(db, readonly=True)
         self.kind = dict(con.execute("SELECT id, kind FROM org_units"))
         self.parent = dict(con.execute("SELECT id, parent_id FROM org_units"))
         self.emp_team = dict(con.execute("SELECT id, team_id FROM employees"))

@@ -3,7 +3,8 @@
 #   make test   install deps if missing, build with ASan+UBSan, run every test
 #               (unit, API and browser tests)
 #   make web    the web UI's npm package (npm ci) and its copy under web/vendor
-#   make browser-test   only the browser tests (tests/browser/run.mjs)
+#   make browser-test   only the browser tests (the list in tests/run)
+#               (make test, browser-test: KS_TEST_JOBS=n programs at once, see tests/run)
 #   make bench-dashboard   time to first render of the dashboards (bench/dashboard)
 #   make install [PREFIX=/usr/local] [DESTDIR=], make uninstall, make deb
 #               the service's files and the Debian package (mk/package.mk, issue 18)
@@ -131,28 +132,10 @@ demo: $(REL_DIR)/klantstem $(WEB_VENDOR)
 test: $(REL_DIR)/klantstem $(SAN_DIR)/klantstem $(UNIT_BIN) $(WEB_VENDOR) browser-deps
 	@KS_BIN=$(SAN_DIR)/klantstem KS_UNIT_BINS="$(UNIT_BIN)" sh tests/run
 
+# issue 18 TESTRUN: the browser tests are listed once, in tests/run, which
+# runs them side by side.
 browser-test: $(SAN_DIR)/klantstem $(WEB_VENDOR) browser-deps
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/run.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/cases.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/account.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/admin.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/a11y.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/coaching.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/survey.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/errors.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/themes.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/drivers.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/timeline.mjs
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/widgets.mjs  # issue 16 H3
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/mentions.mjs  # issue 16 H3
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/feeds.mjs  # issue 16 H2 (pollers)
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/relationship.mjs  # issue 16 H6
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/attr_dims.mjs  # issue 16 H5
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/governance.mjs  # issue 17 L
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/export.mjs  # issue 17 X
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/kpis.mjs  # issue 17 K
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/digests.mjs  # issue 17 D
-	@KS_BIN=$(SAN_DIR)/klantstem node tests/browser/pulse.mjs  # issue 17 P
+	@KS_BIN=$(SAN_DIR)/klantstem KS_TEST_FILTER=tests/browser/ sh tests/run
 
 bench-dashboard: $(REL_DIR)/klantstem $(WEB_VENDOR) browser-deps
 	@sh bench/dashboard

@@ -142,15 +142,21 @@ export async function resetContext(context) {
   }
 }
 
+// How long the helpers below wait for a page to be ready (ms). A page waits
+// on the sanitizer build's API calls, and tests/run runs several programs
+// side by side on a few cores, so a test's own shorter default timeout
+// (page.setDefaultTimeout) is too short for these waits (issue 18 TESTRUN).
+export const PAGE_WAIT_MS = Number(process.env.KS_BROWSER_PAGE_WAIT_MS || 30000);
+
 // Log in through the page's own form; resolves when the landing page is ready.
 export async function loginUi(page, base, email, password = PASSWORD) {
-  await page.goto(base + '/#/login');
-  await page.waitForSelector('main[data-page="login"][data-ready="true"]');
+  await page.goto(base + '/#/login', { timeout: PAGE_WAIT_MS });
+  await page.waitForSelector('main[data-page="login"][data-ready="true"]', { timeout: PAGE_WAIT_MS });
   await page.fill('input[name="email"]', email);
   await page.fill('input[name="password"]', password);
   await Promise.all([
     page.waitForFunction(() => document.querySelector('main')?.dataset.page !== 'login'
-      && document.querySelector('main')?.dataset.ready === 'true'),
+      && document.querySelector('main')?.dataset.ready === 'true', null, { timeout: PAGE_WAIT_MS }),
     page.click('form.login-form button[type="submit"]'),
   ]);
 }
@@ -160,7 +166,7 @@ export async function waitPage(page, name) {
   await page.waitForFunction((n) => {
     const m = document.querySelector('main');
     return m && m.dataset.page === n && m.dataset.ready === 'true';
-  }, name);
+  }, name, { timeout: PAGE_WAIT_MS });
 }
 
 // The API from inside the page: same cookie, same origin; CSRF header when

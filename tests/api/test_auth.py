@@ -197,7 +197,7 @@ def build_org(t, srv):
                 "employee_id": o[emp]["id"], "team_id": o[team]["id"], "customer_id": o["cust"]["id"],
                 "channel": "phone", "received_at": ks.iso(when),
                 "answers": {"nps": scores[i % len(scores)], "grade": 7 + i % 3}})
-    units = srv.sql("WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT o.id FROM org_units o"
+    units = srv.sql("WITH RECURSIVE sub(id) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT o.id FROM org_units o"
                     " JOIN sub ON o.parent_id = sub.id) SELECT o.kind, count(*) FROM org_units o"
                     " WHERE o.id IN (SELECT id FROM sub) GROUP BY o.kind ORDER BY o.kind", (o["org"]["id"],))
     per_emp = srv.sql("SELECT employee_id, team_id, count(*) FROM responses GROUP BY employee_id, team_id"

@@ -847,7 +847,8 @@ def test_db(t, srv, f, rs, srv2, ms):
     t.eq(dup, [], "db: no client_key stored twice")
     per_contact = srv.sql("SELECT count(*) FROM responses WHERE contact_id = ?", (rs["first"]["contact_id"],))
     t.eq(per_contact[0][0], 1, "db: one response for the answered contact")
-    a = srv2.sql("SELECT count(*), sum(nps >= 9), sum(nps <= 6) FROM responses WHERE team_id = ?",
+    a = srv2.sql("SELECT count(*), count(CASE WHEN nps >= 9 THEN 1 END), count(CASE WHEN nps <= 6 THEN 1 END)"
+                 " FROM responses WHERE team_id = ?",
                  (ms["ta"]["id"],))[0]
     t.eq(tuple(a), (11, 6, 2), "db: team A has 11 responses, 6 promoters, 2 detractors")
     rec = srv2.sql("SELECT received_at FROM responses WHERE client_key = ?", (ms["tag"] + "-field-0",))
@@ -859,7 +860,7 @@ def sql_counts(srv, team_id=None, before=None):
     rolls up; before: only responses received before that instant."""
     where, args = [], []
     if team_id is not None:
-        where.append("team_id IN (WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
+        where.append("team_id IN (WITH RECURSIVE sub(id) AS (SELECT CAST(? AS BIGINT) UNION ALL"
                      " SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub)")
         args.append(team_id)
     if before is not None:
@@ -878,7 +879,7 @@ def printed_min_n(srv, team_id, before):
     measures (the highest when none is answered)."""
     where, args = ["received_at < ?"], [before]
     if team_id is not None:
-        where.append("team_id IN (WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
+        where.append("team_id IN (WITH RECURSIVE sub(id) AS (SELECT CAST(? AS BIGINT) UNION ALL"
                      " SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub)")
         args.append(team_id)
     thr = []
@@ -966,7 +967,10 @@ def main(t, srv):
     srv.stop()
     t.eq(srv.sql("SELECT count(*) FROM responses")[0][0], n_api,
          "db after SIGTERM: every response is in the file")
-    t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "db after SIGTERM: integrity_check ok")
+    if ks.is_pg_uri(srv.db):
+        print("# skipped on PostgreSQL: integrity_check (SQLite's file; the server's pages are its own)")
+    else:
+        t.eq(srv.sql("PRAGMA integrity_check")[0][0], "ok", "db after SIGTERM: integrity_check ok")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@
  *
  * On SQLite every call is the sqlite3_* call of the same name: the layer
  * adds one allocation per prepared statement and one branch per call,
- * nothing per row (bench/ingest measures it against the pre-layer build). */
+ * nothing per row (bench/ingest measures it against the pre-layer build).
+ * issue 18 (PERF): db_finalize keeps a connection's last DB_SQ_IDLE
+ * statements, reset and unbound, and db_prepare of the same text takes one
+ * back instead of parsing again (db_int.h says why). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/db/db_int.h"
 
@@ -37,10 +41,16 @@ void db_close(db_conn *c)
 {
 	if (!c)
 		return;
-	if (IS_PG(c))
+	if (IS_PG(c)) {
 		db_pg_close(c);
-	else
+	} else {
+		/* issue 18 (PERF): the kept statements first, or close fails */
+		for (int i = 0; i < c->n_idle; i++) {
+			sqlite3_finalize(c->idle[i]->sq);
+			free(c->idle[i]);
+		}
 		sqlite3_close(c->sq);
+	}
 	free(c);
 }
 
@@ -97,14 +107,77 @@ int db_busy_timeout(db_conn *c, int ms)
 
 /* ---- statements ---------------------------------------------------------- */
 
+/* ---- issue 18 (PERF): reuse of finalized SQLite statements ---- */
+
+static uint64_t db_sql_hash(const char *sql, size_t *len)
+{
+	uint64_t h = 1469598103934665603ull;
+	const unsigned char *p = (const unsigned char *)sql;
+	for (; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	*len = (size_t)(p - (const unsigned char *)sql);
+	return h;
+}
+
+/* A kept statement of c with exactly this SQL text, taken out of the
+ * idle set; NULL when there is none. */
+static db_stmt *db_idle_take(db_conn *c, const char *sql, uint64_t h, size_t len)
+{
+	for (int i = 0; i < c->n_idle; i++) {
+		db_stmt *st = c->idle[i];
+		if (st->sql_hash != h || st->sql_len != len || strcmp(sqlite3_sql(st->sq), sql) != 0)
+			continue;
+		c->idle[i] = c->idle[--c->n_idle];
+		return st;
+	}
+	return NULL;
+}
+
+/* Keep st for a later db_prepare of its text; false when it is not kept
+ * (the caller finalizes it). The reset returns what sqlite3_finalize
+ * would have: the error of the last step, if any. */
+static bool db_idle_put(db_stmt *st, int *rc)
+{
+	db_conn *c = st->conn;
+	if (st->persistent || st->sql_len == 0 || st->sq == NULL)
+		return false;
+	*rc = sqlite3_reset(st->sq);
+	sqlite3_clear_bindings(st->sq);
+	if (c->n_idle == DB_SQ_IDLE) {
+		int k = c->idle_next;
+		c->idle_next = (k + 1) % DB_SQ_IDLE;
+		sqlite3_finalize(c->idle[k]->sq);
+		free(c->idle[k]);
+		c->idle[k] = st;
+		return true;
+	}
+	c->idle[c->n_idle++] = st;
+	return true;
+}
+
+/* ---- end issue 18 (PERF) ---- */
+
 static int db_prepare_as(db_conn *c, const char *sql, bool persistent, db_stmt **out)
 {
 	*out = NULL;
+	uint64_t h = 0;
+	size_t len = 0;
+	if (!IS_PG(c) && !persistent) { /* issue 18 (PERF) */
+		h = db_sql_hash(sql, &len);
+		db_stmt *kept = db_idle_take(c, sql, h, len);
+		if (kept) {
+			*out = kept;
+			return DB_OK;
+		}
+	}
 	db_stmt *st = calloc(1, sizeof *st);
 	if (!st)
 		return DB_NOMEM;
 	st->kind = c->kind;
 	st->conn = c;
+	st->sql_hash = h; /* issue 18 (PERF) */
+	st->sql_len = len;
+	st->persistent = persistent;
 	int rc;
 	if (IS_PG(c))
 		rc = db_pg_prepare(c, sql, persistent, st);
@@ -155,6 +228,8 @@ int db_finalize(db_stmt *st)
 	int rc = DB_OK;
 	if (IS_PG(st))
 		db_pg_finalize(st);
+	else if (db_idle_put(st, &rc)) /* issue 18 (PERF) */
+		return rc;
 	else
 		rc = sqlite3_finalize(st->sq);
 	free(st);

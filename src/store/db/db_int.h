@@ -4,16 +4,28 @@
 #define KS_DB_INT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store/db/db.h"
 
 struct pg_conn;
 struct pg_stmt;
 
+/* issue 18 (PERF): on SQLite, db_finalize keeps up to DB_SQ_IDLE statements
+ * of the connection for the next db_prepare of the same SQL text: the
+ * store prepares most statements per call (sq_cprep, sq_one_id), and
+ * parsing them again was half the instructions of an ingested response. */
+#define DB_SQ_IDLE 48
+
 struct db_conn {
 	db_kind kind;
 	sqlite3 *sq;          /* DB_SQLITE */
 	struct pg_conn *pg;   /* DB_POSTGRES */
+	struct db_stmt *idle[DB_SQ_IDLE]; /* issue 18 (PERF): reset, unbound, reusable */
+	int n_idle;
+	int idle_next;        /* the slot to evict when all are taken */
 };
 
 struct db_stmt {
@@ -21,6 +33,9 @@ struct db_stmt {
 	db_conn *conn;
 	sqlite3_stmt *sq;     /* DB_SQLITE */
 	struct pg_stmt *pg;   /* DB_POSTGRES */
+	uint64_t sql_hash;    /* issue 18 (PERF): FNV-1a of the SQL text (SQLite) */
+	size_t sql_len;
+	bool persistent;
 };
 
 /* The PostgreSQL side (db_pg.c): one function per db_* entry, called by

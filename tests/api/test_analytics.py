@@ -46,7 +46,6 @@ import math
 import glob
 import os
 import re
-import sqlite3
 import sys
 import urllib.parse
 
@@ -150,7 +149,7 @@ class Reference:
 
     def __init__(self, db, as_of):
         self.as_of = as_of
-        con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(db), uri=True, timeout=10)
+        con = ks.db_connect(db, readonly=True)  # the file, or PostgreSQL (issue 18)
         try:
             self.units = {i: (p, k, n) for i, p, k, n in
                           con.execute("SELECT id, parent_id, kind, name FROM org_units")}

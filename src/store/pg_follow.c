@@ -10,19 +10,19 @@
  * score update the scores before), with the transaction's xid and the
  * writing node, and notify 'klantstem_changes' at commit.
  *
- * The cursor. Feed ids come from a sequence, and sequence order is not
- * commit order: T1 takes id 10, T2 takes id 11 and commits first; a reader
- * that remembered "up to 11" would never see 10. Nor is xid order commit
- * order. What is exact is PostgreSQL's snapshot: every transaction whose
+ * The cursor. A sequence's order is not commit order: T1 takes id 10, T2
+ * takes id 11 and commits first; a reader that remembered "up to 11" would
+ * never see 10. Nor is xid order commit order (and the feed has no id: a
+ * nextval in the triggers would move the writer's lastval()). What is exact is PostgreSQL's snapshot: every transaction whose
  * xid is below xmin(snapshot) had ended (committed or aborted) when the
  * snapshot was taken, so its rows are visible in that snapshot or never
  * will be; a transaction still running has an xid >= xmin. Each poll runs
  * in one REPEATABLE READ transaction:
  *
  *   snap = pg_current_snapshot()
- *   rows = change_feed WHERE xid >= horizon AND node is not me, by id
- *   apply the rows whose ids are not in `applied`, add them there
- *   horizon = xmin(snap); forget applied ids with xid < horizon
+ *   rows = change_feed WHERE xid >= horizon AND node is not me
+ *   apply the rows not in `applied` (known by xid, kind, ref), add them
+ *   horizon = xmin(snap); forget applied rows with xid < horizon
  *
  * A row is applied once: it is visible from its commit on, and until its
  * xid falls below the horizon it is found again and skipped by `applied`;
@@ -64,12 +64,17 @@
 #define FOLLOW_POLL_MS 500
 #define FOLLOW_CHUNK 256
 
+/* A feed row is known by (xid, kind, ref): the table has no id (a
+ * sequence in the triggers would move the writer's lastval()), and two
+ * rows equal in these are one change for the follower. */
 typedef struct fl_applied {
-	int64_t id, xid;
+	int64_t xid, ref;
+	int kind;
 } fl_applied;
 
 typedef struct fl_row {
-	int64_t id, xid, ref;
+	int64_t xid, ref;
+	int code;            /* fl_kind_code(kind) */
 	char kind[24];
 	int b_nps, b_grade, b_ces;
 } fl_row;
@@ -120,15 +125,29 @@ static bool fl_listen_open(struct pg_follow *f)
 
 /* ---- applied feed ids ------------------------------------------------------- */
 
-static int fl_applied_cmp(const void *a, const void *b)
+static int fl_kind_code(const char *kind)
 {
-	int64_t x = ((const fl_applied *)a)->id, y = ((const fl_applied *)b)->id;
-	return x < y ? -1 : x > y;
+	static const char *const kinds[] = {"response", "response_update", "text", "text_config", "customer",
+					    "names", "forget_customer", "forget_employee"};
+	for (int i = 0; i < (int)(sizeof kinds / sizeof kinds[0]); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return i + 1;
+	return 0;
 }
 
-static bool fl_is_applied(const struct pg_follow *f, int64_t id)
+static int fl_applied_cmp(const void *a, const void *b)
 {
-	fl_applied key = {.id = id};
+	const fl_applied *x = a, *y = b;
+	if (x->xid != y->xid)
+		return x->xid < y->xid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->ref < y->ref ? -1 : x->ref > y->ref;
+}
+
+static bool fl_is_applied(const struct pg_follow *f, const fl_row *r)
+{
+	fl_applied key = {.xid = r->xid, .ref = r->ref, .kind = r->code};
 	return f->n_applied > 0 && bsearch(&key, f->applied, f->n_applied, sizeof key, fl_applied_cmp) != NULL;
 }
 
@@ -142,11 +161,11 @@ static bool fl_mark(struct pg_follow *f, const fl_row *r)
 		f->applied = p;
 		f->cap_applied = cap;
 	}
-	f->applied[f->n_applied++] = (fl_applied){r->id, r->xid};
+	f->applied[f->n_applied++] = (fl_applied){.xid = r->xid, .ref = r->ref, .kind = r->code};
 	return true;
 }
 
-/* After a poll: sorted again, and the ids below the new horizon dropped
+/* After a poll: sorted again, and the rows below the new horizon dropped
  * (their transactions ended before the snapshot: never read again). */
 static void fl_forget(struct pg_follow *f)
 {
@@ -173,9 +192,9 @@ static ks_err fl_read_feed(struct pg_follow *f, ks_error *e)
 	f->n_rows = 0;
 	db_stmt *st = NULL;
 	ks_err err = sq_cprep(f->c,
-			      "SELECT id, xid, kind, coalesce(ref_id, 0), coalesce(b_nps, -1), coalesce(b_grade, -1),"
+			      "SELECT xid, kind, coalesce(ref_id, 0), coalesce(b_nps, -1), coalesce(b_grade, -1),"
 			      " coalesce(b_ces, -1) FROM change_feed WHERE xid >= ?1 AND (node IS NULL OR node <> ?2)"
-			      " ORDER BY id",
+			      " ORDER BY xid",
 			      &st, e);
 	if (err)
 		return err;
@@ -183,8 +202,15 @@ static ks_err fl_read_feed(struct pg_follow *f, ks_error *e)
 	db_bind_int64(st, 2, f->s->node_id);
 	int rc;
 	while ((rc = db_step(st)) == DB_ROW) {
-		int64_t id = db_column_int64(st, 0);
-		if (fl_is_applied(f, id))
+		fl_row row;
+		row.xid = db_column_int64(st, 0);
+		snprintf(row.kind, sizeof row.kind, "%s", sq_ctext(st, 1));
+		row.code = fl_kind_code(row.kind);
+		row.ref = db_column_int64(st, 2);
+		row.b_nps = db_column_int(st, 3);
+		row.b_grade = db_column_int(st, 4);
+		row.b_ces = db_column_int(st, 5);
+		if (fl_is_applied(f, &row))
 			continue;
 		if (f->n_rows == f->cap_rows) {
 			size_t cap = f->cap_rows ? f->cap_rows * 2 : 256;
@@ -196,14 +222,7 @@ static ks_err fl_read_feed(struct pg_follow *f, ks_error *e)
 			f->rows = p;
 			f->cap_rows = cap;
 		}
-		fl_row *r = &f->rows[f->n_rows++];
-		r->id = id;
-		r->xid = db_column_int64(st, 1);
-		snprintf(r->kind, sizeof r->kind, "%s", sq_ctext(st, 2));
-		r->ref = db_column_int64(st, 3);
-		r->b_nps = db_column_int(st, 4);
-		r->b_grade = db_column_int(st, 5);
-		r->b_ces = db_column_int(st, 6);
+		f->rows[f->n_rows++] = row;
 	}
 	ks_err out = rc == DB_DONE ? KS_OK : sq_fail(f->c, rc, e);
 	db_finalize(st);
@@ -425,9 +444,12 @@ static void fl_reconnect(struct pg_follow *f)
 		db_conn *db = db_open_pg(f->uri, &why);
 		free(why);
 		if (db) {
+			for (int i = 0; i < SQ__COUNT; i++) { /* prepared on the old connection */
+				db_finalize(f->c->stmt[i]);
+				f->c->stmt[i] = NULL;
+			}
 			db_close(f->c->db);
 			f->c->db = db;
-			memset(f->c->stmt, 0, sizeof f->c->stmt); /* went with the old connection */
 		}
 	}
 }

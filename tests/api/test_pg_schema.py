@@ -65,7 +65,8 @@ PG_ONLY_INDEXES = {"responses_fts": {"responses_fts_tsv"}}          # 005: the G
 PG_ONLY_TRIGGERS = {("audit_log", "audit_log_no_truncate")}         # 012: TRUNCATE
 # issue 18 (NODES): 028's change feed, filled on PostgreSQL only (one node on SQLite)
 PG_ONLY_TRIGGERS |= {("responses", "ks_feed_responses_ins"), ("responses", "ks_feed_responses_upd"),
-                     ("text_analysis", "ks_feed_text_analysis"), ("text_config", "ks_feed_text_config"),
+                     ("text_analysis", "ks_feed_text_ins"), ("text_analysis", "ks_feed_text_upd"),
+                     ("text_analysis", "ks_feed_text_del"), ("text_config", "ks_feed_text_config"),
                      ("customers", "ks_feed_customers"), ("org_units", "ks_feed_org_units"),
                      ("employees", "ks_feed_employees"), ("touchpoints", "ks_feed_touchpoints"),
                      ("journeys", "ks_feed_journeys")}

@@ -19,11 +19,12 @@ CREATE TABLE nodes (
 -- context, names) and another node changed. Filled by triggers on
 -- PostgreSQL only, read by every other node's follower (pg_follow.c).
 -- xid: the writing transaction's id (pg_current_xact_id), the follower's
--- cursor — not id, whose order is not commit order. node: the writer
--- (NULL = not a node: psql, a migration). b_*: the scores a
--- 'response_update' had before, which the index needs to find its row.
+-- cursor — no sequence: its order is not commit order, and a nextval in a
+-- trigger would move the writer's lastval(). A row is known by (xid, kind,
+-- ref_id). node: the writer (NULL = not a node: psql, a migration). b_*:
+-- the scores a 'response_update' had before, which the index may need to
+-- find its row.
 CREATE TABLE change_feed (
-  id       INTEGER PRIMARY KEY,
   xid      INTEGER NOT NULL,
   node     INTEGER,
   kind     TEXT NOT NULL,

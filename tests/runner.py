@@ -342,7 +342,8 @@ class Runner:
                 self.start(fit)
             self.reap()
 
-    def interrupted(self, signum, frame):
+    def end_running(self):
+        """SIGTERM to every running program's group, SIGKILL 5 s later."""
         for p in self.running:
             self.signal_group(p, signal.SIGTERM)
         deadline = time.monotonic() + 5.0
@@ -351,6 +352,9 @@ class Runner:
             time.sleep(0.05)
         for p in self.running:
             self.signal_group(p, signal.SIGKILL)
+
+    def interrupted(self, signum, frame):
+        self.end_running()
         shutil.rmtree(self.tmp, ignore_errors=True)
         os._exit(130)
 
@@ -381,11 +385,22 @@ def main():
         serial, par = r.order(r.programs())
         r.run_all(serial, par)
     finally:
+        # Normally none; after an error of the runner's own (a closed
+        # stdout, a bug) no program is left running.
+        r.end_running()
         r.save_times()
         shutil.rmtree(r.tmp, ignore_errors=True)
     r.recap(time.monotonic() - started)
     return 0 if r.failed == 0 else 1
 
 
+def main_quiet_on_closed_stdout():
+    try:
+        return main()
+    except BrokenPipeError:  # the reader went away (| head): say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_quiet_on_closed_stdout())

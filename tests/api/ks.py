@@ -241,7 +241,14 @@ def register_token(port, token):
     TOKENS[port] = token
 
 
-def http_request(port, method, path, body=None, headers=None, timeout=15.0, auth=True):
+# How long a request waits for its answer unless the test says otherwise.
+# Generous: tests/run runs programs side by side on a few cores, and an
+# answer that hashes a password or trains a model under the sanitizers can
+# take many seconds there (issue 18 TESTRUN). A hung server still fails.
+REQUEST_TIMEOUT = 60.0
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=REQUEST_TIMEOUT, auth=True):
     """One request on a fresh connection.
     body: dict/list -> JSON; str/bytes -> sent as is; None -> no body.
     Returns (status, headers, data): data is parsed JSON when the response
@@ -461,7 +468,7 @@ class Server:
             self.pg_db = None
 
     # -- requests --
-    def request(self, method, path, body=None, headers=None, timeout=15.0, auth=True):
+    def request(self, method, path, body=None, headers=None, timeout=REQUEST_TIMEOUT, auth=True):
         return http_request(self.port, method, path, body, headers, timeout, auth)
 
     def get(self, path, **kw):

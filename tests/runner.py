@@ -71,6 +71,11 @@ def word_list(text):
     return names
 
 
+def base_name(name):
+    """The program's path without the pass it runs in ("NAME [pg]")."""
+    return name[:-5] if name.endswith(" [pg]") else name
+
+
 def abspath(here, p):
     return p if os.path.isabs(p) else os.path.join(here, p)
 
@@ -155,9 +160,17 @@ class Runner:
         for name in word_list(os.environ.get("KS_TEST_BROWSER")):
             if os.path.exists(os.path.join(self.root, name)) and wanted(name):
                 progs.append(Program(name, ["node", name], self.root, kind="browser"))
+        # The PostgreSQL pass (issue 18): with KS_TEST_PG_URI set (a server
+        # the tests may make databases on), every API and browser test runs
+        # a second time with KS_PG_URI set to it, named "NAME [pg]".
+        pg = os.environ.get("KS_TEST_PG_URI")
+        if pg:
+            for p in [p for p in progs if p.name.startswith(("tests/api/", "tests/browser/"))]:
+                progs.append(Program(p.name + " [pg]", p.argv, p.cwd, dict(p.env, KS_PG_URI=pg),
+                                     p.weight, p.kind))
         serial = set(word_list(os.environ.get("KS_TEST_SERIAL")))
         for p in progs:
-            p.serial = p.name in serial
+            p.serial = base_name(p.name) in serial
             p.weight = min(p.weight, self.jobs)
         return progs
 
@@ -193,7 +206,7 @@ class Runner:
         first = word_list(os.environ.get("KS_TEST_FIRST"))
         for p in progs:
             for i, name in enumerate(first):
-                if p.name == name or p.name.endswith("/" + name):
+                if base_name(p.name) == name or base_name(p.name).endswith("/" + name):
                     guess[p.name] = 1000.0 - i
                     break
         serial = [p for p in progs if p.serial]

@@ -283,7 +283,9 @@ static ks_err sq_conn_open_pg(ks_store *s, const char *uri, sq_conn *c, ks_error
 	char *why = NULL;
 	c->db = db_open_pg(uri, &why);
 	if (c->db == NULL) {
-		ks_fail(e, KS_ERR_IO, NULL, "cannot connect to PostgreSQL: %s", why ? why : "out of memory");
+		/* db_open_pg's reason names what failed ("cannot connect to
+		 * PostgreSQL: ...") -- not prefixed twice */
+		ks_fail(e, KS_ERR_IO, NULL, "%s", why ? why : "PostgreSQL: out of memory");
 		free(why);
 		return KS_ERR_IO;
 	}

@@ -422,9 +422,8 @@ class Ctx:
         if getattr(self, "_digest_token", None) is None:
             import hashlib
             import secrets
-            import sqlite3
             tok = secrets.token_hex(16)
-            con = sqlite3.connect(self.srv.db, timeout=10)
+            con = ks.db_connect(self.srv.db)  # issue 18 (PGS-A): SQLite or PostgreSQL
             try:
                 con.execute("INSERT INTO digest_unsub_tokens (token_hash, user_id, created_at)"
                             " SELECT ?, min(id), 0 FROM users WHERE role = 'admin'",
@@ -448,11 +447,10 @@ class Ctx:
         way the mail pass puts it (its SHA-256), as no mail is sent here."""
         if fresh or getattr(self, "_pulse_link", None) is None:
             import hashlib
-            import sqlite3
             self.pulse_close_open()
             wid = must(self.srv.post("/api/v1/pulse/waves", {}), 201, "POST pulse wave")["id"]
             tok = "matrix" + ks.uniq("p").replace("-", "")
-            con = sqlite3.connect(self.srv.db, timeout=10)
+            con = ks.db_connect(self.srv.db)  # issue 18 (PGS-A): SQLite or PostgreSQL
             try:
                 con.execute("UPDATE pulse_invitations SET token_hash = ? WHERE wave_id = ? AND employee_id = ?",
                             (hashlib.sha256(tok.encode()).hexdigest(), wid, self.f["emp1"]["id"]))

@@ -10,6 +10,7 @@
  */
 #include "store/store_copy.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,8 +443,12 @@ static json_t *cp_json_value(db_stmt *row, int i)
 		return json_null();
 	case DB_INTEGER:
 		return json_integer((json_int_t)db_column_int64(row, i));
-	case DB_FLOAT:
-		return json_real(db_column_double(row, i));
+	case DB_FLOAT: {
+		/* JSON has no infinity; PostgreSQL's float8 input reads it
+		 * from a string (SQLite stores no NaN: it becomes NULL) */
+		double d = db_column_double(row, i);
+		return isinf(d) ? json_string(d > 0 ? "Infinity" : "-Infinity") : json_real(d);
+	}
 	case DB_BLOB: {
 		/* bytea's input form: \x and hex */
 		const unsigned char *b = db_column_blob(row, i);

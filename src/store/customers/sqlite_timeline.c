@@ -11,12 +11,17 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 /* Columns: 0 at, 1 kind, 2 event, 3 id, 4 rank (orders events of one
  * second: contact before invitation before response before case, as they
- * happen), 5 sub (orders within a rank), 6..9 n1..n4, 10..12 s1..s3. */
+ * happen), 5 sub (orders within a rank), 6..9 n1..n4, 10..12 s1..s3.
+ * n1..n4 are numbers in every branch and s1..s3 texts (PostgreSQL wants
+ * one type per column of a UNION, and types a NULL by the branches before
+ * it: the first branch's n4 is a typed NULL). */
 static const char sq_tl_sql[] =
-	"SELECT occurred_at, 'contact', 'contact', id, 1, id, touchpoint_id, employee_id, team_id, NULL,"
+	"SELECT occurred_at, 'contact', 'contact', id, 1, id, touchpoint_id, employee_id, team_id,"
+	" CAST(NULL AS BIGINT),"
 	" channel, (SELECT name FROM touchpoints t WHERE t.id = touchpoint_id), reason"
 	" FROM contacts WHERE customer_id = ?1"
 	" UNION ALL SELECT sent_at, 'invitation', 'sent', id, 2, id, contact_id, NULL, NULL, NULL, channel, NULL,"
@@ -45,15 +50,18 @@ static const char sq_tl_sql[] =
 	" FROM customers WHERE id = ?1 AND opted_out_at IS NOT NULL"
 	/* internal data (issue 16, H4): the organisation's own events (event:
 	 * their kind; s1 channel, s2 detail) and products held (event started /
-	 * ended at the day's first second UTC; n1 since, n2 until as days,
-	 * s1 name, s2 category); id is the event's or the product's */
+	 * ended at the day's first second UTC; n1 since, n2 until as those
+	 * seconds, written back as days by sq_tl_day; s1 name, s2 category); id
+	 * is the event's or the product's */
 	" UNION ALL SELECT occurred_at, 'event', kind, id, 0, id, NULL, NULL, NULL, NULL, channel, detail, NULL"
 	" FROM customer_events WHERE customer_id = ?1"
-	" UNION ALL SELECT CAST(strftime('%s', h.since) AS INTEGER), 'holding', 'started', h.product_id, 0,"
-	" h.product_id, h.since, h.until, NULL, NULL, p.name, p.category, NULL"
+	" UNION ALL SELECT CAST(strftime('%s', h.since) AS BIGINT), 'holding', 'started', h.product_id, 0,"
+	" h.product_id, CAST(strftime('%s', h.since) AS BIGINT), CAST(strftime('%s', h.until) AS BIGINT), NULL,"
+	" NULL, p.name, p.category, NULL"
 	" FROM holdings h JOIN products p ON p.id = h.product_id WHERE h.customer_id = ?1 AND h.since IS NOT NULL"
-	" UNION ALL SELECT CAST(strftime('%s', h.until) AS INTEGER), 'holding', 'ended', h.product_id, 0,"
-	" h.product_id, h.since, h.until, NULL, NULL, p.name, p.category, NULL"
+	" UNION ALL SELECT CAST(strftime('%s', h.until) AS BIGINT), 'holding', 'ended', h.product_id, 0,"
+	" h.product_id, CAST(strftime('%s', h.since) AS BIGINT), CAST(strftime('%s', h.until) AS BIGINT), NULL,"
+	" NULL, p.name, p.category, NULL"
 	" FROM holdings h JOIN products p ON p.id = h.product_id WHERE h.customer_id = ?1 AND h.until IS NOT NULL"
 	/* mentions (issue 16 H1): a review or post of this customer (n1 rating,
 	 * n2 scale_max, n4 rating10 as reals; s1 source, s2 title, s3 text) and
@@ -73,6 +81,20 @@ static json_t *sq_tl_int(db_stmt *st, int i)
 static json_t *sq_tl_text(db_stmt *st, int i)
 {
 	return db_column_type(st, i) == DB_NULL ? json_null() : json_string(sq_ctext(st, i));
+}
+
+/* Column i, a day's first second UTC, as the day 'YYYY-MM-DD' (a holding's
+ * since and until); null when NULL. */
+static json_t *sq_tl_day(db_stmt *st, int i)
+{
+	if (db_column_type(st, i) == DB_NULL)
+		return json_null();
+	time_t t = (time_t)db_column_int64(st, i);
+	struct tm tm;
+	char day[32];
+	if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%d", &tm) == 0)
+		return json_null();
+	return json_string(day);
 }
 
 /* A short line of the item in no language (the UI writes its own): the
@@ -157,8 +179,8 @@ static void sq_tl_fields(sq_conn *c, db_stmt *st, const char *kind, int64_t id, 
 	} else if (strcmp(kind, "holding") == 0) { /* internal data (issue 16, H4) */
 		json_object_set_new(o, "product", json_pack("{s:I, s:o, s:o}", "id", (json_int_t)id, "name",
 							    sq_tl_text(st, 10), "category", sq_tl_text(st, 11)));
-		json_object_set_new(o, "since", sq_tl_text(st, 6));
-		json_object_set_new(o, "until", sq_tl_text(st, 7));
+		json_object_set_new(o, "since", sq_tl_day(st, 6));
+		json_object_set_new(o, "until", sq_tl_day(st, 7));
 	}
 	if (strcmp(kind, "mention") == 0) { /* mentions (issue 16 H1) */
 		json_object_set_new(o, "source", sq_tl_text(st, 10));

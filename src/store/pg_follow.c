@@ -458,6 +458,11 @@ static void *fl_main(void *arg)
 {
 	struct pg_follow *f = arg;
 	while (fl_wait(f)) {
+		/* The LISTEN connection also holds the node's life lock: without
+		 * it the other nodes take this node for dead, so it comes back
+		 * first (a lost notification alone would only cost latency). */
+		if (f->listen == NULL || PQstatus(f->listen) != CONNECTION_OK)
+			fl_reconnect(f);
 		if (!fl_ready(f->s))
 			continue;
 		ks_error e;

@@ -13,7 +13,16 @@ transactions commit out of order (src/store/pg_follow.c explains the cursor).
 - two nodes (two servers on one database): responses posted to A appear in
   B's metrics within a second and the other way round (the latency of 200
   writes is printed: p50/p99); a change of scores written on the database
-  changes B's figures to the exact recomputation.
+  changes B's figures to the exact recomputation; B's follower connection
+  cut by the server comes back with B's life lock; a theme added on A is
+  used by B's analysis within a second; failed logins spread over A and B
+  count together;
+- claims: both schedulers side by side send each invitation once; a pass on
+  B while A lives takes none of A's claims; A killed mid-send: B puts back
+  exactly A's claims a minute later (test clock), every invitation arrives,
+  at most the one in flight twice and then with the same Message-ID.
+
+KS_NODES_PART=claims or =taxonomy runs one part (while working on it).
 
 Needs KS_PG_URI (tests/run's PostgreSQL pass sets it): fails, not skips,
 without it.
@@ -153,7 +162,7 @@ def check_interleaved(t, srv, f):
             else:
                 ws[i].commit()
                 rows_total += len(ws[i].ids)
-            time.sleep(rng.choice([0.0, 0.05, 0.3, 0.6]))
+            time.sleep(rng.choice([0.0, 0.05, 0.2, 0.55]))
         want = db_count(srv.db, teams)
         lat = wait_n(srv, org, want, FOLLOW_S + 0.5)
         time.sleep(0.55)  # one more poll at least: nothing counted twice later
@@ -237,7 +246,7 @@ def check_two_nodes(t, a, b, f):
 # claims: two nodes' schedulers side by side, and one killed mid-send
 
 CLOCK = "2026-01-12T10:00:00Z"
-N_SIDE = 80
+N_SIDE = 64
 
 
 def must(resp, status, what):
@@ -458,6 +467,46 @@ def check_throttle(t, a, b):
     t.check(n >= 2, "throttle: the counts are the database's (login_throttle: pair and account at 5)", str(n))
 
 
+def check_reconnect(t, a, b, f):
+    """B's follower connection cut by the server (pg_terminate_backend): B
+    takes its life lock again and follows A again within a couple of
+    seconds; while the lock was gone B would have looked dead to the others."""
+    import psycopg2
+    org = f["org"]["id"]
+    node_b = b.sql("SELECT id FROM nodes WHERE pid = ?", (b.proc.pid,))[0][0]
+    lock_q = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 27502 AND objid = %d"
+              " AND objsubid = 2 AND granted" % node_b)
+    con = psycopg2.connect(a.db)
+    con.autocommit = True
+    try:
+        cur = con.cursor()
+        cur.execute(lock_q)
+        pids = [r[0] for r in cur.fetchall()]
+        t.eq(len(pids), 1, "reconnect: B's life lock is held by one session")
+        for pid in pids:
+            cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        t0 = time.time()
+        back = []
+        while time.time() - t0 < 3.0:
+            cur.execute(lock_q)
+            back = [r[0] for r in cur.fetchall()]
+            if back and back != pids:
+                break
+            time.sleep(0.05)
+        t.check(back and back != pids, "reconnect: B holds its life lock again on a new session within 3 s "
+                "(%.1f s)" % (time.time() - t0), "sessions: %s (before %s)" % (back, pids))
+    finally:
+        con.close()
+    before = metrics_n(b, org)
+    st, _, body = a.post("/api/v1/responses", {
+        "client_key": ks.uniq("rc"), "touchpoint_id": f["tp1"]["id"], "team_id": f["team"]["id"],
+        "channel": f["channel"], "received_at": ks.iso(PAST), "answers": {"nps": 8}})
+    if st != 201:
+        raise ks.FixtureError("POST /responses -> %s %s" % (st, ks.short(body)))
+    t.check(wait_n(b, org, before + 1, FOLLOW_S) is not None,
+            "reconnect: after it B follows A's writes again within %.1f s" % FOLLOW_S)
+
+
 def main(t):
     if not ks.pg_mode():
         t.check(False, "KS_PG_URI names a PostgreSQL server (tests/run's PostgreSQL pass sets it)")
@@ -476,10 +525,12 @@ def main(t):
         b = ks.Server(t, db=a.db)
         b.start()
         if part == "taxonomy":
+            check_reconnect(t, a, b, f)
             check_taxonomy(t, a, b)
             check_throttle(t, a, b)
             return
         check_two_nodes(t, a, b, f)
+        check_reconnect(t, a, b, f)
         check_taxonomy(t, a, b)
         check_throttle(t, a, b)
         b.stop()

@@ -315,7 +315,10 @@ const char *sq_outbox_status(const sq_outbox *o, store_send_outcome outcome, int
 int64_t sq_outbox_next_attempt(int64_t now, int attempts);
 /* Sends interrupted by a crash ('sending') back to 'pending'; *n = rows. */
 ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e);
-/* A claimed row: 'sending' with its attempts (and claimed_at = now). */
+/* A claimed row: 'sending' with its attempts (and claimed_at = now). Without
+ * claimed_at only a row still 'pending' and due at now is changed: after
+ * the call db_changes() is 0 when another node claimed it first (issue 18,
+ * PGS-B), and the caller must not send it. */
 ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int attempts, int64_t now,
 			      ks_error *e);
 /* The outcome of try number attempts: status, next attempt, last error

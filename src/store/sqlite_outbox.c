@@ -55,18 +55,26 @@ ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e)
 ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int attempts, int64_t now,
 			      ks_error *e)
 {
-	char sql[300];
-	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'sending', attempts = ?2%s%s WHERE id = ?1", o->table,
+	char sql[400];
+	/* issue 18 (PGS-B): an outbox without a lease claims only a row that
+	 * is still pending and due: on PostgreSQL another node's pass can have
+	 * selected it too, and the UPDATE that comes second (after the first
+	 * one's row lock) changes nothing -- db_changes() 0 tells the caller
+	 * the row is not its to send. A leased outbox (claimed_at) also takes
+	 * back 'sending' rows past their lease, a condition its claim owns. */
+	char cond[160] = "";
+	if (!o->claimed_at)
+		snprintf(cond, sizeof cond, " AND %s = 'pending' AND next_attempt_at <= ?3", o->status_col);
+	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'sending', attempts = ?2%s%s WHERE id = ?1%s", o->table,
 		 o->status_col, o->claimed_at ? ", claimed_at = ?3" : "",
-		 sq_node_claim_sql(c) /* issue 18 (NODES): the claiming node */);
+		 sq_node_claim_sql(c) /* issue 18 (NODES): the claiming node */, cond);
 	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
 	db_bind_int64(st, 1, id);
 	db_bind_int(st, 2, attempts);
-	if (o->claimed_at)
-		db_bind_int64(st, 3, now);
+	db_bind_int64(st, 3, now);
 	return sq_cstep(c, st, e);
 }
 

@@ -587,8 +587,23 @@ static ks_err sq_case_mail_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error
 	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
 	db_finalize(st);
-	for (int i = 0; !err && i < a->n; i++)
+	/* issue 18 (PGS-B): a mail another node claimed first (0 rows changed)
+	 * is left out; the claimed ones keep their order */
+	int kept = 0;
+	for (int i = 0; !err && i < a->n; i++) {
 		err = sq_outbox_mark_sending(c, &sq_case_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
+		if (!err && db_changes(c->db) == 0) {
+			store_case_mail_job_clear(&a->jobs[i]);
+			continue;
+		}
+		if (!err && kept != i) {
+			a->jobs[kept] = a->jobs[i];
+			memset(&a->jobs[i], 0, sizeof a->jobs[i]);
+		}
+		kept += !err;
+	}
+	if (!err)
+		a->n = kept;
 	return err;
 }
 
@@ -692,6 +707,16 @@ static ks_err sq_digest_bundle_tx(ks_store *s, sq_conn *c, void *arg, ks_error *
 		db_bind_text(ins, 3, sq_ctext(st, 0), -1, DB_TRANSIENT);
 		db_bind_text(ins, 4, sq_ctext(st, 1), -1, DB_TRANSIENT);
 		err = sq_cstep(c, ins, e);
+		/* issue 18 (PGS-B): on PostgreSQL another node's bundle pass can
+		 * have taken these mails since the SELECT (its UPDATE came first):
+		 * an empty digest is not kept, or it would be sent with no case */
+		if (!err && db_changes(c->db) == 0) {
+			err = sq_cprep(c, "DELETE FROM case_digests WHERE id = ?1", &ins, e);
+			if (!err) {
+				db_bind_int64(ins, 1, digest);
+				err = sq_cstep(c, ins, e);
+			}
+		}
 	}
 	if (!err && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
@@ -721,11 +746,14 @@ static ks_err sq_digest_cases(sq_conn *c, store_case_digest_job *j, ks_error *e)
 {
 	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c,
+			      /* each case once, however many of its mails the digest holds: IN, not
+			       * GROUP BY c.id with other columns (PostgreSQL refuses those) */
 			      "SELECT c.id, cu.name, " SQ_CASE_REASON_IN("?2") ", t.name, coalesce(c.deadline, 0)"
-			      " FROM case_mails m JOIN cases c ON c.id = m.case_id"
+			      " FROM cases c"
 			      " LEFT JOIN customers cu ON cu.id = c.customer_id"
 			      " LEFT JOIN org_units t ON t.id = c.team_id"
-			      " WHERE m.digest_id = ?1 GROUP BY c.id ORDER BY c.deadline, c.id",
+			      " WHERE c.id IN (SELECT m.case_id FROM case_mails m WHERE m.digest_id = ?1)"
+			      " ORDER BY c.deadline IS NULL DESC, c.deadline, c.id",
 			      &st, e);
 	if (err)
 		return err;
@@ -779,12 +807,24 @@ static ks_err sq_digest_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e
 	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
 	db_finalize(st);
+	/* issue 18 (PGS-B): claimed first, then its cases read; a digest another
+	 * node claimed first (0 rows changed) is left out */
+	int kept = 0;
 	for (int i = 0; !err && i < a->n; i++) {
-		err = sq_digest_cases(c, &a->jobs[i], e);
+		err = sq_outbox_mark_sending(c, &sq_case_digests, a->jobs[i].id, a->jobs[i].attempts, a->now,
+					     e);
+		if (!err && db_changes(c->db) == 0)
+			continue;
 		if (!err)
-			err = sq_outbox_mark_sending(c, &sq_case_digests, a->jobs[i].id, a->jobs[i].attempts,
-						     a->now, e);
+			err = sq_digest_cases(c, &a->jobs[i], e);
+		if (!err && kept != i) {
+			a->jobs[kept] = a->jobs[i];
+			memset(&a->jobs[i], 0, sizeof a->jobs[i]);
+		}
+		kept += !err;
 	}
+	if (!err)
+		a->n = kept;
 	return err;
 }
 

@@ -82,10 +82,17 @@ ks_err store_rule_get(ks_store *s, int64_t touchpoint_id, invite_rule *out, bool
 ks_err store_rule_put(ks_store *s, const invite_rule *r, ks_error *e)
 {
 	sq_conn *c = sq_acquire(s);
-	char sql[768];
+	char sql[1536]; /* ON CONFLICT ... DO UPDATE, not INSERT OR REPLACE: one text for both backends (issue 18) */
 	snprintf(sql, sizeof sql,
-		 "INSERT OR REPLACE INTO survey_rules(%s, updated_at)"
-		 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", sq_rule_cols);
+		 "INSERT INTO survey_rules(%s, updated_at)"
+		 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+		 " ON CONFLICT (touchpoint_id) DO UPDATE SET survey_id = excluded.survey_id,"
+		 " enabled = excluded.enabled, delay_minutes = excluded.delay_minutes,"
+		 " quiet_start_hour = excluded.quiet_start_hour, quiet_end_hour = excluded.quiet_end_hour,"
+		 " sample_pct = excluded.sample_pct, fatigue_days = excluded.fatigue_days,"
+		 " exclude_open_case = excluded.exclude_open_case, expiry_days = excluded.expiry_days,"
+		 " reminder_days = excluded.reminder_days, updated_at = excluded.updated_at",
+		 sq_rule_cols);
 	db_stmt *st;
 	bool found = false;
 	ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
@@ -409,34 +416,50 @@ static ks_err sq_claim_kind(sq_conn *c, int64_t now, bool reminder, store_invite
 		return err;
 	db_bind_int64(st, 1, now);
 	db_bind_int(st, 2, max - *n);
-	int rc;
+	int rc = DB_DONE;
 	while (*n < max && (rc = db_step(st)) == DB_ROW)
 		sq_job_row(st, reminder, &jobs[(*n)++]);
+	/* a failed SELECT is an error, not "nothing due" */
+	if (rc != DB_ROW && rc != DB_DONE)
+		err = sq_fail(c, rc, e);
 	db_finalize(st);
-	return KS_OK;
+	return err;
 }
 
-static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, ks_error *e)
+/* Mark job j 'sending'. The UPDATE names the state it claims from (PGS-B,
+ * issue 18): on PostgreSQL another node's claim pass can select the same
+ * due row; its UPDATE waits for our row lock, then finds the row no longer
+ * 'scheduled' and due (the other node sent it, or put it back for a retry
+ * later) and changes nothing. *claimed is false then: the row is the other
+ * node's. */
+static ks_err sq_mark_sending(sq_conn *c, const store_invite_job *j, int64_t now, bool *claimed,
+			      ks_error *e)
 {
+	*claimed = false;
 	db_stmt *st;
 	ks_err err = sq_cprep(c,
 			     j->reminder ? (db_conn_kind(c->db) == DB_POSTGRES /* issue 18 (NODES): the claiming node */
 						    ? "UPDATE invitations SET reminder_status='sending',"
 						      " reminder_attempts=reminder_attempts+1,"
 						      " claimed_by = nullif(current_setting('klantstem.node', true), '')::bigint"
-						      " WHERE id=?1"
+						      " WHERE id=?1 AND reminder_status='scheduled' AND reminder_at <= ?2"
 						    : "UPDATE invitations SET reminder_status='sending',"
-						      " reminder_attempts=reminder_attempts+1 WHERE id=?1")
+						      " reminder_attempts=reminder_attempts+1"
+						      " WHERE id=?1 AND reminder_status='scheduled' AND reminder_at <= ?2")
 					 : db_conn_kind(c->db) == DB_POSTGRES
 						   ? "UPDATE invitations SET status='sending', attempts=attempts+1,"
 						     " claimed_by = nullif(current_setting('klantstem.node', true), '')::bigint"
-						     " WHERE id=?1"
-						   : "UPDATE invitations SET status='sending', attempts=attempts+1 WHERE id=?1",
+						     " WHERE id=?1 AND status='scheduled' AND next_attempt_at <= ?2"
+						   : "UPDATE invitations SET status='sending', attempts=attempts+1"
+						     " WHERE id=?1 AND status='scheduled' AND next_attempt_at <= ?2",
 			     &st, e);
 	if (err)
 		return err;
 	db_bind_int64(st, 1, j->invitation_id);
-	return sq_cstep(c, st, e);
+	db_bind_int64(st, 2, now);
+	err = sq_cstep(c, st, e);
+	*claimed = !err && db_changes(c->db) == 1;
+	return err;
 }
 
 ks_err store_invite_claim(ks_store *s, int64_t now, store_invite_job *jobs, int max, int *n,
@@ -451,12 +474,21 @@ ks_err store_invite_claim(ks_store *s, int64_t now, store_invite_job *jobs, int 
 		err = sq_claim_kind(c, now, false, jobs, max, n, e);
 	if (!err)
 		err = sq_claim_kind(c, now, true, jobs, max, n, e);
-	for (int i = 0; !err && i < *n; i++)
-		err = sq_mark_sending(c, &jobs[i], e);
+	/* the jobs this pass claimed, in their order; the ones another node
+	 * took first are left out */
+	int kept = 0;
+	for (int i = 0; !err && i < *n; i++) {
+		bool claimed = false;
+		err = sq_mark_sending(c, &jobs[i], now, &claimed, e);
+		if (!err && claimed) {
+			if (kept != i)
+				jobs[kept] = jobs[i];
+			kept++;
+		}
+	}
 	if (!err)
 		err = sq_exec(c, "COMMIT", e); /* the claim is durable before any mail leaves */
-	if (err)
-		*n = 0;
+	*n = err ? 0 : kept;
 	sq_release(s, c);
 	return err;
 }
@@ -784,16 +816,19 @@ static json_t *sq_funnel_row(json_t *key, const int64_t v[SQ_FUNNEL_N])
 static ks_err sq_funnel_count(ks_store *s, const char *g, int64_t from, int64_t to, json_t **rows_out,
 			      ks_error *e)
 {
+	sq_conn *c = sq_acquire(s);
+	/* CROSS JOIN with ON is SQLite's way to fix the join order;
+	 * PostgreSQL's CROSS JOIN takes no ON, and its planner needs no hint */
+	const char *join = db_conn_kind(c->db) == DB_POSTGRES ? "JOIN" : "CROSS JOIN";
 	char sql[1024];
 	snprintf(sql, sizeof sql,
 		 "SELECT %s AS k, count(*), total(i.decision='created'), total(i.sent_at IS NOT NULL),"
 		 " total(i.opened_at IS NOT NULL), total(i.started_at IS NOT NULL),"
 		 " total(i.completed_at IS NOT NULL), total(i.status='failed')"
-		 " FROM invitations i CROSS JOIN contacts co ON co.id = i.contact_id"
+		 " FROM invitations i %s contacts co ON co.id = i.contact_id"
 		 " WHERE (?1 IS NULL OR co.occurred_at >= ?1) AND (?2 IS NULL OR co.occurred_at < ?2)"
 		 " GROUP BY k ORDER BY k",
-		 g);
-	sq_conn *c = sq_acquire(s);
+		 g, join);
 	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (!err) {
@@ -1176,17 +1211,21 @@ static ks_err sq_repr_count(ks_store *s, const char *dimension, int64_t from, in
 	if (v == NULL)
 		return ks_fail(e, KS_ERR_INVALID, "dimension",
 			       "dimension must be age_band, customer_since_band, channel, language or segment");
+	sq_conn *c = sq_acquire(s);
+	/* LIMIT -1 is SQLite's "no limit"; PostgreSQL says LIMIT ALL (and
+	 * does not fold the subquery into the CASE anyway) */
+	const char *no_limit = db_conn_kind(c->db) == DB_POSTGRES ? "LIMIT ALL" : "LIMIT -1";
 	char sql[4096];
 	snprintf(sql, sizeof sql,
 		 "SELECT cust, %s AS k, count(*), total(done), max(done)"
-		 " FROM (SELECT %s AS v, i.customer_id AS cust, i.completed_at IS NOT NULL AS done"
+		 " FROM (SELECT %s AS v, i.customer_id AS cust,"
+		 " CASE WHEN i.completed_at IS NOT NULL THEN 1 ELSE 0 END AS done"
 		 " FROM invitations i JOIN contacts co ON co.id = i.contact_id"
 		 " JOIN customers cu ON cu.id = i.customer_id"
 		 " WHERE i.decision = 'created' AND (?1 IS NULL OR co.occurred_at >= ?1)"
-		 " AND (?2 IS NULL OR co.occurred_at < ?2) LIMIT -1 OFFSET 0)"
+		 " AND (?2 IS NULL OR co.occurred_at < ?2) %s OFFSET 0) AS w"
 		 " GROUP BY cust, k ORDER BY cust, k",
-		 sq_segment_band(dimension), v);
-	sq_conn *c = sq_acquire(s);
+		 sq_segment_band(dimension), v, no_limit);
 	db_stmt *st;
 	ks_err err = sq_cprep(c, sql, &st, e);
 	if (err) {
@@ -1439,8 +1478,11 @@ ks_err store_voice_put(ks_store *s, store_voice *v, int64_t now, ks_error *e)
 		return ks_fail(e, KS_ERR_RANGE, "logo", "the logo is larger than %d bytes", STORE_LOGO_MAX);
 	sq_conn *c = sq_acquire(s);
 	db_stmt *st;
-	ks_err err = sq_cprep(c, "INSERT OR REPLACE INTO org_voice(id, form_of_address, organisation_name,"
-			     " logo_type, logo, updated_by, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+	ks_err err = sq_cprep(c, "INSERT INTO org_voice(id, form_of_address, organisation_name,"
+			     " logo_type, logo, updated_by, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)"
+			     " ON CONFLICT (id) DO UPDATE SET form_of_address = excluded.form_of_address,"
+			     " organisation_name = excluded.organisation_name, logo_type = excluded.logo_type,"
+			     " logo = excluded.logo, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
 			     &st, e);
 	if (!err) {
 		db_bind_text(st, 1, v->formal ? "u" : "je", -1, DB_STATIC);

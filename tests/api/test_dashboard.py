@@ -116,7 +116,9 @@ class Db:
         return s
 
     def like_ids(self, word):
-        return {r[0] for r in self.srv.sql("SELECT id FROM responses WHERE open_text LIKE ?", ("%" + word + "%",))}
+        # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not (issue 18)
+        return {r[0] for r in self.srv.sql("SELECT id FROM responses WHERE lower(open_text) LIKE ?",
+                                           ("%" + word.lower() + "%",))}
 
 
 def fold(s):
@@ -1136,10 +1138,13 @@ def main_demo(t):
             "director": make_user(srv, "director", "Directeur"),
         }
         # the quarter with the most responses of the team, for goals
-        qs = srv.sql("SELECT strftime('%Y', received_at, 'unixepoch') || '-Q' ||"
-                     " ((CAST(strftime('%m', received_at, 'unixepoch') AS INTEGER) + 2) / 3), count(*)"
-                     " FROM responses WHERE team_id = ? GROUP BY 1 ORDER BY 2 DESC LIMIT 1", (team,))
-        period = qs[0][0]
+        # (counted here from the times: the same on both backends, issue 18)
+        per_q = {}
+        for (ts,) in srv.sql("SELECT received_at FROM responses WHERE team_id = ?", (team,)):
+            tm = time.gmtime(ts)
+            q = "%d-Q%d" % (tm.tm_year, (tm.tm_mon + 2) // 3)
+            per_q[q] = per_q.get(q, 0) + 1
+        period = min(per_q, key=lambda q: (-per_q[q], q))
         # These tests check the explorer's and the walls' mechanics against
         # the exact scores: the organisation's verbatim_detail is set to
         # exact first (the default, band, and anonymous are checked in

@@ -393,12 +393,11 @@ def inbox_and_digest(t, srv, sink, f, t0, lead, mgr, cid2):
     # ---- crash-safe: a digest claimed but not recorded is sent again with the same Message-ID
     mid = mine[0].message_id if mine else ""
     srv.stop()
-    con = sqlite3.connect(srv.db)
+    con = ks.db_connect(srv.db)
     with con:
         # as a crash between claiming and recording leaves it: sending, still due
-        con.execute("UPDATE case_digests SET status = 'sending', next_attempt_at = created_at"
-                    " WHERE '<' || message_id || '>' = ?", (mid,))
-    n = con.execute("SELECT changes()").fetchone()[0]
+        n = con.execute("UPDATE case_digests SET status = 'sending', next_attempt_at = created_at"
+                        " WHERE '<' || message_id || '>' = ?", (mid,)).rowcount
     con.close()
     srv.start()
     set_clock(srv, due + 5)

@@ -16,7 +16,6 @@ import concurrent.futures
 import contextlib
 import math
 import os
-import sqlite3
 import sys
 import time
 import traceback
@@ -644,7 +643,7 @@ def test_fatigue_send_report(t, sink):
         # H8: the frame skips tombstones by their marker (erased_at), not by
         # the id's text: a real customer whose id starts with 'erased-' (stored
         # before the intakes refused such ids; written with sqlite3 here) is in it
-        con = sqlite3.connect(srv.db, timeout=10)
+        con = ks.db_connect(srv.db)
         con.execute("INSERT INTO customers(external_id, segment, created_at) VALUES ('erased-7 legacy', 'zakelijk', 0)")
         con.commit()
         con.close()
@@ -869,9 +868,15 @@ def test_send_chunks(t):
         order = [r[0] for r in srv.sql("SELECT customer_id FROM relationship_sample WHERE wave_id = ? AND excluded IS NULL"
                                        " ORDER BY stratum, draw_rank", (w["id"],))]
         t.eq(len(order), 20, "%s: all 20 selected (a census)" % name)
-        con = sqlite3.connect(srv.db, timeout=10)
-        con.execute("CREATE TRIGGER h8_boom BEFORE INSERT ON invitations WHEN NEW.customer_id = %d"
-                    " BEGIN SELECT RAISE(ABORT, 'h8 boom'); END" % order[10])
+        con = ks.db_connect(srv.db)
+        if ks.is_pg_uri(srv.db):  # the same trigger in PostgreSQL's terms (issue 18)
+            con.execute("CREATE FUNCTION h8_boom() RETURNS trigger LANGUAGE plpgsql AS"
+                        " $f$BEGIN IF NEW.customer_id = %d THEN RAISE EXCEPTION 'h8 boom'; END IF;"
+                        " RETURN NEW; END$f$" % order[10])
+            con.execute("CREATE TRIGGER h8_boom BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION h8_boom()")
+        else:
+            con.execute("CREATE TRIGGER h8_boom BEFORE INSERT ON invitations WHEN NEW.customer_id = %d"
+                        " BEGIN SELECT RAISE(ABORT, 'h8 boom'); END" % order[10])
         con.commit()
         st, _, b = srv.post("%s/%d/send" % (WAVES, w["id"]))
         t.check(st >= 400, "%s: the send fails in the third chunk (the 11th customer)" % name, ks.got(st, b))
@@ -885,7 +890,9 @@ def test_send_chunks(t):
                 "(a send under way)" % name, ks.got(200, wv))
         st, _, b = srv.request("DELETE", "%s/%d" % (WAVES, w["id"]))
         t.eq(st, 409, "%s: a wave whose send is under way cannot be deleted" % name)
-        con.execute("DROP TRIGGER h8_boom")
+        con.execute("DROP TRIGGER h8_boom" + (" ON invitations" if ks.is_pg_uri(srv.db) else ""))
+        if ks.is_pg_uri(srv.db):
+            con.execute("DROP FUNCTION h8_boom()")
         con.commit()
         con.close()
         d = must(srv.post("%s/%d/send" % (WAVES, w["id"])), 200, "send again")

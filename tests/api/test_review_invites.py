@@ -438,12 +438,16 @@ def credit_moves(t, srv, f):
     st, _, s = srv.get(STATS + "?from=" + urllib.parse.quote(ks.iso(t1)))
     t.check(st == 200 and s.get("invited") == 3 and s.get("wrote", {}).get("n") == 1,
             "credits: stats of the three invitations: wrote 1", ks.got(st, s))
-    con = sqlite3.connect(srv.db, timeout=10)  # the unique index refuses a second credit outright
+    con = ks.db_connect(srv.db)  # the unique index refuses a second credit outright
+    integrity = (sqlite3.IntegrityError,)
+    if ks.is_pg_uri(srv.db):
+        import psycopg2
+        integrity = (psycopg2.IntegrityError,)
     try:
         con.execute("UPDATE review_invitations SET reviewed_mention_id = ? WHERE token = ?", (m2, a))
         con.commit()
         refused = False
-    except sqlite3.IntegrityError:
+    except integrity:
         refused = True
     finally:
         con.close()

@@ -1114,13 +1114,15 @@ static const char *const sq_rel_cd_seg_sql =
 	 * and responses_customer (customer, time) — 0.15 s on the demo's 20,000
 	 * customers and 240,000 invitations, where scanning the invitations for
 	 * the period's contacts took 1.6 s. */
-	"SELECT coalesce(cu.segment, '') AS seg,"
+	/* the filter on the sums outside: PostgreSQL's HAVING cannot name
+	 * the select list's aliases */
+	"SELECT seg, inv, resp FROM (SELECT coalesce(cu.segment, '') AS seg,"
 	" sum(EXISTS (SELECT 1 FROM contacts co JOIN invitations i ON i.contact_id = co.id"
 	"   WHERE co.customer_id = cu.id AND co.occurred_at >= ?2 AND co.occurred_at < ?3"
 	"   AND i.decision = 'created' AND i.channel <> 'relationship')) AS inv,"
 	" sum(EXISTS (SELECT 1 FROM responses r WHERE r.customer_id = cu.id"
 	"   AND r.received_at >= ?2 AND r.received_at < ?3 AND coalesce(r.channel, '') <> 'relationship')) AS resp"
-	" FROM customers cu WHERE ?1 = ?1 GROUP BY seg HAVING inv + resp > 0 ORDER BY seg";
+	" FROM customers cu WHERE ?1 = ?1 GROUP BY seg) AS g WHERE inv + resp > 0 ORDER BY seg";
 
 ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to, int64_t as_of,
 			       store_rel_report *out, ks_error *e)
@@ -1143,7 +1145,9 @@ ks_err store_rel_report_counts(ks_store *s, int64_t id, int64_t from, int64_t to
 				  " FROM relationship_strata st LEFT JOIN relationship_sample rs"
 				  "  ON rs.wave_id = st.wave_id AND rs.stratum = st.stratum"
 				  " LEFT JOIN invitations i ON i.id = rs.invitation_id"
-				  " WHERE st.wave_id = ?1 GROUP BY st.stratum ORDER BY st.stratum",
+				  /* every selected column grouped: PostgreSQL refuses the others */
+				  " WHERE st.wave_id = ?1 GROUP BY st.stratum, st.population, st.allocated"
+				  " ORDER BY st.stratum",
 				  id, 0, 0, out, sq_rel_frame_row, e);
 	if (!err)
 		err = sq_rel_each(c,

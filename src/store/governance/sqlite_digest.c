@@ -102,7 +102,7 @@ typedef struct sq_dg_queue {
  * empty). */
 #define SQ_DG_RECIPIENTS                                                                          \
 	" FROM users u WHERE u.role = ?1 AND u.disabled = 0 AND u.deleted_at IS NULL"              \
-	" AND instr(u.email, '@') > 1"                                                             \
+	" AND %s"                                                                                  \
 	" AND (u.role <> 'employee' OR u.employee_id IS NOT NULL)"                                 \
 	" AND (u.role NOT IN ('team_lead', 'manager') OR u.unit_id IS NOT NULL)"
 
@@ -126,15 +126,22 @@ static ks_err sq_dg_queue_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 		if (err || db_changes(c->db) == 0)
 			return err;
 	}
-	err = sq_cprep(c,
-		       "INSERT OR IGNORE INTO digest_mails (user_id, role, unit_id, employee_id, period,"
-		       " next_attempt_at, message_id, created_at)"
-		       " SELECT u.id, ?1, u.unit_id, u.employee_id, ?2, ?3,"
-		       " 'digest-' || ?2 || '-' || u.id || '-' || lower(hex(randomblob(8))), ?3"
-		       SQ_DG_RECIPIENTS
-		       " AND NOT EXISTS (SELECT 1 FROM digest_prefs p WHERE p.user_id = u.id AND p.opted_out = 1)"
-		       " ORDER BY u.id",
-		       &st, e);
+	/* users.email is COLLATE nocase: on PostgreSQL a nondeterministic
+	 * (ICU) collation, under which strpos() refuses to search ("not
+	 * supported for substring searches"); the '@' is looked for under "C"
+	 * there, a name SQLite does not know (issue 18). */
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 "INSERT OR IGNORE INTO digest_mails (user_id, role, unit_id, employee_id, period,"
+		 " next_attempt_at, message_id, created_at)"
+		 " SELECT u.id, ?1, u.unit_id, u.employee_id, ?2, ?3,"
+		 " 'digest-' || ?2 || '-' || u.id || '-' || lower(hex(randomblob(8))), ?3"
+		 SQ_DG_RECIPIENTS
+		 " AND NOT EXISTS (SELECT 1 FROM digest_prefs p WHERE p.user_id = u.id AND p.opted_out = 1)"
+		 " ORDER BY u.id",
+		 db_conn_kind(c->db) == DB_POSTGRES ? "instr(u.email COLLATE \"C\", '@') > 1"
+						    : "instr(u.email, '@') > 1");
+	err = sq_cprep(c, sql, &st, e);
 	if (err)
 		return err;
 	db_bind_text(st, 1, a->role, -1, DB_STATIC);

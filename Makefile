@@ -129,8 +129,10 @@ demo: $(REL_DIR)/klantstem $(WEB_VENDOR)
 
 # The release binary is built too: `make demo` compiles at -O2, where gcc
 # sees format truncations the sanitizer build (-O1) does not.
+# issue 18: tests/with-pg starts a throw-away PostgreSQL cluster for the
+# PostgreSQL pass (tests/run's KS_TEST_PG list and the pg-only tests).
 test: $(REL_DIR)/klantstem $(SAN_DIR)/klantstem $(UNIT_BIN) $(WEB_VENDOR) browser-deps
-	@KS_BIN=$(SAN_DIR)/klantstem KS_UNIT_BINS="$(UNIT_BIN)" sh tests/run
+	@KS_BIN=$(SAN_DIR)/klantstem KS_UNIT_BINS="$(UNIT_BIN)" sh tests/with-pg sh tests/run
 
 # issue 18 TESTRUN: the browser tests are listed once, in tests/run, which
 # runs them side by side.

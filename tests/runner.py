@@ -62,6 +62,18 @@ class Program:
         self.cpu = 0.0
 
 
+def pg_only(root, name):
+    """issue 18: a test file whose first lines say "ks-test: pg-only"."""
+    if not name.startswith(("tests/api/", "tests/browser/")):
+        return False
+    try:
+        with open(os.path.join(root, name), encoding="utf-8", errors="replace") as f:
+            head = "".join(f.readline() for _ in range(30))
+    except OSError:
+        return False
+    return "ks-test: pg-only" in head
+
+
 def word_list(text):
     """The names in a list given in the environment: one or more per line,
     "#" starts a comment (the reason a test is in the list)."""
@@ -167,9 +179,26 @@ class Runner:
         # a second time with KS_PG_URI set to it, named "NAME [pg]".
         pg = os.environ.get("KS_TEST_PG_URI")
         if pg:
-            for p in [p for p in progs if p.name.startswith(("tests/api/", "tests/browser/"))]:
-                progs.append(Program(p.name + " [pg]", p.argv, p.cwd, dict(p.env, KS_PG_URI=pg),
-                                     p.weight, p.kind))
+            # issue 18 (lead): the PostgreSQL pass runs the programs of
+            # KS_TEST_PG (those that pass there today; tests/run lists
+            # them) and every program marked "ks-test: pg-only", which runs
+            # in that pass only. Without KS_TEST_PG_URI a pg-only program
+            # runs like any other and fails, saying why.
+            pg_list = set(word_list(os.environ.get("KS_TEST_PG")))
+            both = []
+            for p in progs:
+                only_pg = pg_only(self.root, p.name)
+                if not only_pg:
+                    both.append(p)
+                if only_pg or p.name in pg_list:
+                    both.append(Program(p.name + " [pg]", p.argv, p.cwd, dict(p.env, KS_PG_URI=pg),
+                                        p.weight, p.kind))
+            progs = both
+        unit_pg = os.environ.get("KS_TEST_UNIT_PG_URI")
+        if unit_pg:
+            for p in progs:
+                if p.kind == "unit":
+                    p.env["KS_PG_URI"] = unit_pg
         serial = set(word_list(os.environ.get("KS_TEST_SERIAL")))
         for p in progs:
             p.serial = base_name(p.name) in serial

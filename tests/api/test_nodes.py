@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# ks-test: pg-only (tests/run runs it in the PostgreSQL pass only)
 """test_nodes.py — several klantstem nodes on one PostgreSQL database
 (issue 18, NODES): each node's in-memory analytics index follows the other
 writers within a second, without missing or double-counting a row when

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# ks-test: pg-only (tests/run runs it in the PostgreSQL pass only)
 """test_pg_schema.py — the PostgreSQL schema equals SQLite's (issue 18).
 
 src/store/migrations/NNN_name.sql (SQLite) and src/store/migrations/pg/

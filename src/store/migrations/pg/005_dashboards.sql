@@ -17,9 +17,14 @@
 -- The store's "responses_fts MATCH $1" (sqlite_dashboard.c) is, here,
 -- "tsv @@ ks_fts_query($1)"; its 'optimize' INSERT (sqlite_gdpr.c) has
 -- nothing to do (a deleted row's tokens go with the row).
+-- ASCII punctuation becomes a space, as FTS5's unicode61 tokenizer splits
+-- at it: PostgreSQL's parser would otherwise keep "a-b", e-mail addresses
+-- and URLs whole and drop "<script>" as a tag, so a search for "script"
+-- would miss it.
 CREATE FUNCTION ks_fts_fold(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
-$$ SELECT translate(lower(t), 'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŸ',
-                              'aaaaaaaaaaaacceeeeeeeeiiiiiiiinnoooooooooooouuuuuuuuyyyy') $$;
+$$ SELECT regexp_replace(translate(lower(t), 'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŸ',
+                              'aaaaaaaaaaaacceeeeeeeeiiiiiiiinnoooooooooooouuuuuuuuyyyy'),
+                      '[!-/:-@\[-`{-~]+', ' ', 'g') $$;
 
 CREATE FUNCTION ks_fts_doc(t text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT to_tsvector('simple', coalesce(ks_fts_fold(t), '')) $$;

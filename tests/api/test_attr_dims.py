@@ -598,7 +598,23 @@ def erase_during_rebuild(t, n_customers=300000):
             fh.write("external_id,name,tier\n")
             for i in range(n_customers):
                 fh.write("M%06d,m,gold\n" % i)
-        if not cli_import(t, srv, "customers", path, "race: import %d customers with a tier" % n_customers):
+        if ks.is_pg_uri(srv.db):
+            # the bulk is set up in SQL on PostgreSQL: the CLI writes a row a
+            # round trip (minutes for these; bench/import), and what is
+            # checked is the reload an import starts, made below as on SQLite
+            print("# PostgreSQL: the %d customers written in SQL (one statement), the import_runs row with them"
+                  % n_customers, flush=True)
+            con = ks.db_connect(srv.db)
+            con.execute("INSERT INTO customers(external_id, name, created_at) SELECT 'M' || lpad(i::text, 6, '0'),"
+                        " 'm', 0 FROM generate_series(0, ?) AS g(i)", (n_customers - 1,))
+            con.execute("INSERT INTO customer_attributes(customer_id, key, value) SELECT id, 'tier', 'gold'"
+                        " FROM customers WHERE external_id LIKE 'M%' AND name = 'm'")
+            con.execute("INSERT INTO import_runs(kind, file, rows_ok, rows_rejected, started_at, finished_at,"
+                        " rows_added, rows_updated, duplicates, source) VALUES ('customers', ?, ?, 0, 0, 0, ?, 0, 0,"
+                        " 'cli')", (path, n_customers, n_customers))
+            con.commit()
+            con.close()
+        elif not cli_import(t, srv, "customers", path, "race: import %d customers with a tier" % n_customers):
             return
         ids = [cid for (cid,) in srv.sql("SELECT id FROM customers ORDER BY id LIMIT 120")]
 

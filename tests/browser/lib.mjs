@@ -50,9 +50,21 @@ export function tmpDir(prefix) {
   return fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), prefix));
 }
 
+// issue 18: with KS_PG_URI set (tests/run's PostgreSQL pass) the demo and
+// the server use a fresh database of their own on that server, made with
+// scripts/pg-cluster newdb; its URI stands where the file's path would.
+function demoTarget(dir) {
+  if (!process.env.KS_PG_URI) return path.join(dir, 'demo.db');
+  const name = 'ks_b_' + path.basename(dir).toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const r = spawnSync('sh', [path.join(REPO, 'scripts', 'pg-cluster'), 'newdb', process.env.KS_PG_URI, name],
+    { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('pg-cluster newdb failed: ' + r.stderr);
+  return r.stdout.trim();
+}
+
 // A demo database (`klantstem demo --db F --scale N`) in dir.
 export function makeDemo(bin, dir, scale = 3) {
-  const db = path.join(dir, 'demo.db');
+  const db = demoTarget(dir);
   const r = spawnSync(bin, ['demo', '--db', db, '--scale', String(scale)], {
     encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=0' },
   });
@@ -65,7 +77,8 @@ export function makeDemo(bin, dir, scale = 3) {
 export async function startServer(bin, db, { webRoot = path.join(REPO, 'web'), env = {}, args = [] } = {}) {
   const port = await freePort();
   const extra = typeof args === 'function' ? args(port) : args;
-  const errFile = path.join(path.dirname(db), 'server.stderr');
+  const errDir = /^postgres(ql)?:\/\//.test(db) ? tmpDir('ks-srv-') : path.dirname(db);
+  const errFile = path.join(errDir, 'server.stderr');
   const err = fs.openSync(errFile, 'w');
   const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:' + port, '--web-root', webRoot, '--quiet', ...extra], {
     stdio: ['ignore', 'ignore', err],

@@ -443,22 +443,29 @@ static ks_err sq_pg_version(sq_conn *c, int *version, ks_error *e)
 	return KS_OK;
 }
 
-static ks_err sq_pg_migrate_locked(ks_store *s, sq_conn *c, ks_error *e)
+/* Bring the database from version to the newest of the n migrations in
+ * sql[]: each migration and its version bump commit together or not at
+ * all. The migrations are in the backend's own dialect and run
+ * untranslated; the version lives in user_version (SQLite) or
+ * ks_schema_version (PostgreSQL). */
+static ks_err sq_migrate_from(ks_store *s, sq_conn *c, int version, const char *const *sql, int n,
+			      ks_error *e)
 {
-	int version = 0;
-	ks_err err = sq_pg_version(c, &version, e);
-	if (err)
-		return err;
-	if (version > store_pg_n_migrations)
+	if (version > n)
 		return ks_fail(e, KS_ERR_DB, NULL, "database schema version %d is newer than this klantstem (%d)",
-			       version, store_pg_n_migrations);
-	for (int v = version; v < store_pg_n_migrations; v++) {
-		err = sq_exec(c, "BEGIN", e);
-		if (!err && db_exec_native(c->db, store_pg_migrations[v]) != DB_OK)
-			err = ks_fail(e, KS_ERR_DB, NULL, "migration %d: %s", v + 1, db_errmsg(c->db));
+			       version, n);
+	for (int v = version; v < n; v++) {
+		ks_err err = sq_exec(c, s->pg ? "BEGIN" : "BEGIN IMMEDIATE", e);
+		if (err)
+			return err;
+		if (db_exec_native(c->db, sql[v]) != DB_OK)
+			err = sq_fail(c, db_extended_errcode(c->db), e);
 		if (!err) {
 			char bump[64];
-			snprintf(bump, sizeof bump, "UPDATE ks_schema_version SET version = %d", v + 1);
+			if (s->pg)
+				snprintf(bump, sizeof bump, "UPDATE ks_schema_version SET version = %d", v + 1);
+			else
+				snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
 			err = sq_exec(c, bump, e);
 		}
 		if (!err)
@@ -468,7 +475,7 @@ static ks_err sq_pg_migrate_locked(ks_store *s, sq_conn *c, ks_error *e)
 			return err;
 		}
 	}
-	s->version = store_pg_n_migrations;
+	s->version = n;
 	return KS_OK;
 }
 
@@ -479,7 +486,10 @@ static ks_err sq_pg_migrate(ks_store *s, sq_conn *c, ks_error *e)
 	ks_err err = sq_exec(c, sql, e);
 	if (err)
 		return err;
-	err = sq_pg_migrate_locked(s, c, e);
+	int version = 0;
+	err = sq_pg_version(c, &version, e);
+	if (!err)
+		err = sq_migrate_from(s, c, version, store_pg_migrations, store_pg_n_migrations, e);
 	snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", SQ_PG_MIGRATE_LOCK);
 	db_exec(c->db, sql);
 	return err;
@@ -495,30 +505,7 @@ static ks_err sq_migrate(ks_store *s, sq_conn *c, ks_error *e)
 		return sq_fail(c, rc, e);
 	int version = db_step(st) == DB_ROW ? db_column_int(st, 0) : 0;
 	db_finalize(st);
-	if (version > store_n_migrations)
-		return ks_fail(e, KS_ERR_DB, NULL,
-			       "database schema version %d is newer than this klantstem (%d)",
-			       version, store_n_migrations);
-	for (int v = version; v < store_n_migrations; v++) {
-		/* Each migration and its version bump commit together or not at all. */
-		ks_err err = sq_exec(c, "BEGIN IMMEDIATE", e);
-		if (err)
-			return err;
-		err = sq_exec(c, store_migrations[v], e);
-		if (!err) {
-			char bump[64];
-			snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
-			err = sq_exec(c, bump, e);
-		}
-		if (!err)
-			err = sq_exec(c, "COMMIT", e);
-		if (err) {
-			db_exec(c->db, "ROLLBACK");
-			return err;
-		}
-	}
-	s->version = store_n_migrations;
-	return KS_OK;
+	return sq_migrate_from(s, c, version, store_migrations, store_n_migrations, e);
 }
 
 /* ---- open / close ---------------------------------------------------------- */

@@ -801,6 +801,26 @@ def run_cli(args, timeout=30.0, env=None):
         return None, "", "cannot run %s: %s" % (binary(), ex)
 
 
+def demo_into(db, scale, timeout):
+    """`klantstem demo` into db: (rc, out, err). On PostgreSQL the demo is made
+    in a SQLite file and moved with `klantstem copy` (verified table by table):
+    the demo's bulk load runs row by row on PostgreSQL, minutes under the
+    sanitizers at this scale; the demo on PostgreSQL itself is test_copy's."""
+    if not pg_mode():
+        return run_cli(["demo", "--db", db, "--scale", scale], timeout=timeout)
+    d = tempfile.mkdtemp(prefix="ks-demo-")
+    try:
+        f = os.path.join(d, "demo.db")
+        rc, out, err = run_cli(["demo", "--db", f, "--scale", scale], timeout=timeout)
+        if rc == 0:
+            rc, out2, err = run_cli(["copy", "--from", f, "--to", db], timeout=timeout)
+            out += out2
+        print("# on PostgreSQL: demo made in SQLite, moved with klantstem copy (exit %s)" % rc, flush=True)
+        return rc, out, err
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def working_deadline(start, hours):
     """The deadline of a case opened at unix time start with an SLA of
     hours counted on Monday..Friday of the Amsterdam wall clock — computed

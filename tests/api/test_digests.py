@@ -39,9 +39,7 @@ import datetime
 import hashlib
 import os
 import re
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from fractions import Fraction
@@ -141,26 +139,6 @@ def section(text, title):
     return rest if j < 0 else rest[:j]
 
 
-def demo_into(db, scale, timeout):
-    """`klantstem demo` into db: (rc, out, err). On PostgreSQL the demo is made
-    in a SQLite file and moved with `klantstem copy` (verified table by table):
-    the demo's bulk load runs row by row on PostgreSQL, minutes under the
-    sanitizers at this scale; the demo on PostgreSQL itself is test_copy's."""
-    if not ks.pg_mode():
-        return ks.run_cli(["demo", "--db", db, "--scale", scale], timeout=timeout)
-    d = tempfile.mkdtemp(prefix="ks-demo-")
-    try:
-        f = os.path.join(d, "demo.db")
-        rc, out, err = ks.run_cli(["demo", "--db", f, "--scale", scale], timeout=timeout)
-        if rc == 0:
-            rc, out2, err = ks.run_cli(["copy", "--from", f, "--to", db], timeout=timeout)
-            out += out2
-        print("# on PostgreSQL: demo made in SQLite, moved with klantstem copy (exit %s)" % rc, flush=True)
-        return rc, out, err
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
 def main(t):
     sink = smtp_sink.Sink()
     srv = None
@@ -170,7 +148,7 @@ def main(t):
         today = local(now).date()
         nine = ks.local_midnight(today.year, today.month, today.day) + 9 * 3600
         srv = ks.Server(t, args=["--test-clock", ks.iso(nine), "--smtp", sink.url, "--base-url", BASE, "--quiet"])
-        rc, out, err = demo_into(srv.db, "10", 300)
+        rc, out, err = ks.demo_into(srv.db, "10", 300)
         if not t.check(rc == 0, "demo --scale 10 fills the database", err[-2000:]):
             return
         srv.start()

@@ -26,9 +26,7 @@ months after their NPS rises, and the other four teams none
 
 import os
 import re
-import shutil
 import sys
-import tempfile
 import urllib.parse
 
 sys.dont_write_bytecode = True
@@ -336,7 +334,7 @@ def test_demo(t):
     scale = os.environ.get("KS_GOV_SCALE", "30")
     srv = ks.Server(t)
     try:
-        rc, out, err = demo_into(srv.db, scale, 900)
+        rc, out, err = ks.demo_into(srv.db, scale, 900)
         if not t.check(rc == 0 and ks.sanitizer_report(err) is None, "demo --scale %s fills the database" % scale,
                        "exit %s\n%s\n%s" % (rc, out[-2000:], err[-4000:])):
             return
@@ -428,26 +426,6 @@ def test_demo(t):
     finally:
         srv.stop()
         srv.cleanup()
-
-
-def demo_into(db, scale, timeout):
-    """`klantstem demo` into db: (rc, out, err). On PostgreSQL the demo is made
-    in a SQLite file and moved with `klantstem copy` (verified table by table):
-    the demo's bulk load runs row by row on PostgreSQL, minutes under the
-    sanitizers at this scale; the demo on PostgreSQL itself is test_copy's."""
-    if not ks.pg_mode():
-        return ks.run_cli(["demo", "--db", db, "--scale", scale], timeout=timeout)
-    d = tempfile.mkdtemp(prefix="ks-demo-")
-    try:
-        f = os.path.join(d, "demo.db")
-        rc, out, err = ks.run_cli(["demo", "--db", f, "--scale", scale], timeout=timeout)
-        if rc == 0:
-            rc, out2, err = ks.run_cli(["copy", "--from", f, "--to", db], timeout=timeout)
-            out += out2
-        print("# on PostgreSQL: demo made in SQLite, moved with klantstem copy (exit %s)" % rc, flush=True)
-        return rc, out, err
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def main(t):

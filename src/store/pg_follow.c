@@ -117,10 +117,24 @@ static bool fl_listen_open(struct pg_follow *f)
 		fprintf(stderr, "klantstem: follower: cannot connect: %s", PQerrorMessage(f->listen));
 		return false;
 	}
+	/* Try, never wait: after a lost connection the server may still hold
+	 * the old session's lock for a while (a half-open TCP connection), and
+	 * a blocking wait here would stall following and shutdown (review,
+	 * issue 18). A miss is retried at the follower's next wake-up. */
 	char sql[96];
-	snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d, %lld)", SQ_NODE_LOCK_CLASS,
+	snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%d, %lld)", SQ_NODE_LOCK_CLASS,
 		 (long long)f->s->node_id);
-	return fl_exec_ok(f->listen, sql) && fl_exec_ok(f->listen, "LISTEN klantstem_changes");
+	PGresult *r = PQexec(f->listen, sql);
+	bool got = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		   strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!got) {
+		fprintf(stderr, "klantstem: follower: the node's lock is not free yet; trying again\n");
+		PQfinish(f->listen);
+		f->listen = NULL;
+		return false;
+	}
+	return fl_exec_ok(f->listen, "LISTEN klantstem_changes");
 }
 
 /* ---- applied feed ids ------------------------------------------------------- */

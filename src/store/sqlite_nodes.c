@@ -116,7 +116,12 @@ ks_err sq_node_recover_cond(sq_conn *c, const char *table, const char *status_co
 		return *cond ? KS_OK : ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	}
 	char sql[256];
-	snprintf(sql, sizeof sql, "SELECT DISTINCT claimed_by FROM %s WHERE %s = '%s' AND claimed_by IS NOT NULL",
+	/* Never this node's own claims: its lock lives on the follower's
+	 * connection, and while that reconnects the lock is free although the
+	 * node is alive and may be sending (review, issue 18). */
+	snprintf(sql, sizeof sql,
+		 "SELECT DISTINCT claimed_by FROM %s WHERE %s = '%s' AND claimed_by IS NOT NULL"
+		 " AND claimed_by IS DISTINCT FROM nullif(current_setting('klantstem.node', true), '')::bigint",
 		 table, status_col, status);
 	db_stmt *st = NULL;
 	ks_err err = sq_cprep(c, sql, &st, e);

@@ -31,7 +31,7 @@ static void db_remove(const char *path)
 /* SELECT count(*) of sql on c. */
 static int64_t count(sq_conn *c, const char *sql)
 {
-	sqlite3_stmt *st;
+	db_stmt *st;
 	int64_t n = -1;
 	assert_int_equal(sq_cprep(c, sql, &st, NULL), KS_OK);
 	assert_int_equal(sq_cfirst(c, st, &n, NULL), KS_OK);

@@ -1338,16 +1338,22 @@ ks_err store_webhook_claim(ks_store *s, int64_t now, store_webhook_job *jobs, in
 		db_bind_int(st, 2, max);
 		db_bind_int64(st, 3, now + SQ_WEBHOOK_LEASE_S);
 		/* end issue 18 (NODES) */
-		while (*n < max && db_step(st) == DB_ROW) {
+		int rc = DB_DONE;
+		while (*n < max && (rc = db_step(st)) == DB_ROW) {
 			store_webhook_job *j = &jobs[*n];
 			j->id = db_column_int64(st, 0);
 			j->attempts = db_column_int(st, 1) + 1;
 			sq_text_copy(st, 2, j->event, sizeof j->event);
 			j->payload = strdup((const char *)db_column_text(st, 3));
-			if (j->payload == NULL)
+			if (j->payload == NULL) {
+				rc = DB_NOMEM;
 				break;
+			}
 			(*n)++;
 		}
+		/* a failed claim is an error, not "nothing due" (review, issue 18) */
+		if (rc != DB_ROW && rc != DB_DONE)
+			err = sq_fail(c, rc, e);
 		db_finalize(st);
 		/* RETURNING has no order: the events go out in id order */
 		qsort(jobs, (size_t)*n, sizeof *jobs, sq_webhook_job_cmp);

@@ -1,7 +1,11 @@
-/* sqlite_int.h — internals shared by the SQLite backend's files
+/* sqlite_int.h — internals shared by the store's files
  * (sqlite_store.c: connections, migrations, generic entities;
- *  sqlite_events.c: contacts, responses with group commit, metrics, bulk).
- * Nothing outside src/store/ includes this header.
+ *  survey/sqlite_events.c: contacts, responses with group commit, metrics, bulk).
+ * Since issue 18 the store runs on SQLite and on PostgreSQL through one
+ * statement API (store/db/db.h): the "sqlite_" in these names is history,
+ * not a promise; what is SQLite's alone reaches the raw handle through
+ * db_sqlite_handle() and says so. Nothing outside src/store/ (and its unit
+ * tests) includes this header.
  */
 #ifndef KS_SQLITE_INT_H
 #define KS_SQLITE_INT_H

@@ -192,7 +192,7 @@ void sq_token(char out[MODEL_TOKEN_LEN + 1])
 static void sq_fn_local(sqlite3_context *cx, sqlite3_value **argv, bool month)
 {
 	const ks_store *s = sqlite3_user_data(cx);
-	if (sqlite3_value_type(argv[0]) == DB_NULL) {
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
 		sqlite3_result_null(cx);
 		return;
 	}
@@ -223,7 +223,7 @@ static int sq_functions(sqlite3 *db, ks_store *s)
 {
 	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 	int rc = sqlite3_create_function(db, "ks_local_month", 1, flags, s, sq_fn_local_month, NULL, NULL);
-	if (rc == DB_OK)
+	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "ks_local_year", 1, flags, s, sq_fn_local_year, NULL, NULL);
 	return rc;
 }

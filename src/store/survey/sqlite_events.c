@@ -809,12 +809,12 @@ static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)name;
 	ks_store *s = arg;
 	if (pages < SQ_CKPT_PAGES)
-		return DB_OK;
+		return SQLITE_OK;
 	pthread_mutex_lock(&s->ck_mu);
 	s->ckpt_due = true;
 	pthread_cond_signal(&s->ck_cv);
 	pthread_mutex_unlock(&s->ck_mu);
-	return DB_OK;
+	return SQLITE_OK;
 }
 
 static void *sq_checkpointer_main(void *arg)

@@ -89,8 +89,13 @@ async function main() {
       ok(/Niet opgeslagen|bestaat|conflict|al/i.test(await page.textContent('#kpi-form-msg')), 'the same key again is refused at its field',
         await page.textContent('#kpi-form-msg'));
       await fill(page, '#kpi-key', 'nps');
+      // wait for this refusal's message, not the previous one's (both name the key)
+      const before = await page.textContent('#kpi-form-msg');
       await page.click('#kpi-save');
-      await page.waitForFunction(() => /key/.test(document.querySelector('#kpi-form-msg')?.textContent || ''));
+      await page.waitForFunction((prev) => {
+        const t = document.querySelector('#kpi-form-msg')?.textContent || '';
+        return t !== prev && /key/.test(t);
+      }, before);
       ok((await page.textContent('#kpi-form-msg')).startsWith('Niet opgeslagen: key klopt niet'), 'a soft key (nps) is refused naming key');
     });
 

@@ -178,6 +178,9 @@ async function main() {
       eq(await item(page, 'Kapot'), null, 'the deleted feed is gone from the list');
       await page.click('.lang-btn[data-lang="en"]');
       await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Review and social media feeds');
+      // the heading is drawn before the list is loaded again in English
+      await page.waitForFunction(() => [...document.querySelectorAll('#feeds-list > li h3')]
+        .some((h) => h.textContent === 'Webshop'));
       const w = await item(page, 'Webshop');
       eq(w.badge, 'disabled', 'the badge in English');
       await page.click('.lang-btn[data-lang="nl"]');

@@ -292,7 +292,10 @@ class State:
     """What the test changed on the machine, for the cleanup."""
 
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="ks-pkg-")
+        # under /tmp itself, not $TMPDIR: the service runs as nobody, who
+        # must reach its state directory, and tests/run gives each program
+        # a TMPDIR inside a directory only root may enter
+        self.tmp = tempfile.mkdtemp(prefix="ks-pkg-", dir="/tmp")
         self.installed = False
         self.proc = None
         self.sink = None

@@ -69,8 +69,12 @@ async function main() {
       const sched = (await admin.call('GET', '/relationship/schedule')).body;
       eq([sched.enabled, sched.day_of_month], [false, 1], 'nothing was saved');
       await page.uncheck('#rel-sched-enabled');
+      // the page is drawn again after the save: wait for a new form (the old
+      // one already shows 15, typed in above, before the PUT has landed)
+      await page.evaluate(() => { document.querySelector('#rel-schedule').dataset.old = 'yes'; });
       await Promise.all([
         page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true'
+          && document.querySelector('#rel-schedule')?.dataset.old !== 'yes'
           && document.querySelector('#rel-schedule input[name="day_of_month"]')?.value === '15'),
         page.click('#rel-schedule button[type="submit"]'),
       ]);

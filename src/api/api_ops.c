@@ -1,6 +1,8 @@
 /* api_ops.c — issue 18 (ops): readiness (/readyz) and the application's
- * Prometheus families. Both read counters the modules keep anyway (one
- * lock each, no SQL, no I/O), so a load balancer may probe every second.
+ * Prometheus families. Readiness reads counters the modules keep anyway
+ * (one lock each, no SQL, no I/O), so a load balancer may probe every
+ * second; so do the metrics, except the outbox queues (a scrape's few
+ * indexed COUNTs, below).
  *
  * Liveness (/healthz) says the process answers; readiness says this node
  * can do its work now: the store is open at the current schema, the
@@ -8,6 +10,7 @@
  * index is built, and the scheduler's background thread has finished a
  * pass recently. docs/OPERATIONS.md.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -96,6 +99,31 @@ static void api_prom_store(api_app *app, ks_buf *out)
 	prom_sample_u(out, "klantstem_store_writer_failing", "", st.writer_failing ? 1 : 0);
 }
 
+/* The queues per kind (store_outbox_depths: the one family here that asks
+ * the database, a few indexed COUNTs per scrape). On a store error the
+ * families are left out rather than shown as zero: an empty queue and an
+ * unknown one must not look alike. */
+static void api_prom_outboxes(api_app *app, ks_buf *out)
+{
+	store_outbox_depth d[STORE_OUTBOX_KINDS];
+	ks_error e = {0};
+	if (store_outbox_depths(app->store, clock_now(app->clock), d, &e))
+		return;
+	char labels[64];
+	prom_family(out, "klantstem_outbox_due", "gauge",
+		    "Mails and webhook events due now and not yet being sent, per kind.");
+	for (int i = 0; i < STORE_OUTBOX_KINDS; i++) {
+		snprintf(labels, sizeof labels, "kind=\"%s\"", d[i].kind);
+		prom_sample_u(out, "klantstem_outbox_due", labels, (uint64_t)d[i].due);
+	}
+	prom_family(out, "klantstem_outbox_oldest_due_seconds", "gauge",
+		    "How long the oldest row due of each kind has waited (0 when none is due).");
+	for (int i = 0; i < STORE_OUTBOX_KINDS; i++) {
+		snprintf(labels, sizeof labels, "kind=\"%s\"", d[i].kind);
+		prom_sample_u(out, "klantstem_outbox_oldest_due_seconds", labels, (uint64_t)d[i].oldest_due_s);
+	}
+}
+
 void api_metrics_extra(void *arg, ks_buf *out)
 {
 	api_app *app = arg;
@@ -107,6 +135,7 @@ void api_metrics_extra(void *arg, ks_buf *out)
 			    "Seconds since the scheduler's last pass ended (or it started).");
 		prom_sample(out, "klantstem_scheduler_lag_seconds", "", lag);
 	}
+	api_prom_outboxes(app, out);
 	if (app->index) {
 		an_index_info info;
 		an_index_get_info(app->index, &info);

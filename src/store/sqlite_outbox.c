@@ -112,3 +112,57 @@ ks_err sq_outbox_record_one(ks_store *s, const sq_outbox *o, int64_t id, int att
 	sq_storage_failed(s, err);
 	return err;
 }
+
+/* The queues of store_outbox_depths, by the due column the scheduler's
+ * claims read and the status that means "waiting". Invitations and their
+ * reminders are two queues of one table; a reminder counts only while the
+ * pass would send it (its invitation sent and not answered: the pass skips
+ * the others, sqlite_invite.c). */
+static const struct {
+	const char *kind, *table, *status_col, *waiting, *due_col, *also;
+} sq_outbox_queues[STORE_OUTBOX_KINDS] = {
+	{"invitation", "invitations", "status", "scheduled", "next_attempt_at", ""},
+	{"reminder", "invitations", "reminder_status", "scheduled", "reminder_at",
+	 " AND status = 'sent' AND completed_at IS NULL"},
+	{"case_mail", "case_mails", "status", "pending", "next_attempt_at", ""},
+	{"case_digest", "case_digests", "status", "pending", "next_attempt_at", ""},
+	{"digest", "digest_mails", "status", "pending", "next_attempt_at", ""},
+	{"pulse", "pulse_invitations", "status", "pending", "next_attempt_at", ""},
+	{"guard_alert", "guard_mails", "status", "pending", "next_attempt_at", ""},
+	{"compliment", "compliments", "mail_status", "pending", "next_attempt_at", ""},
+	{"webhook", "webhook_outbox", "status", "pending", "next_attempt_at", ""},
+};
+
+static ks_err sq_outbox_depth(sq_conn *c, int q, int64_t now, store_outbox_depth *out, ks_error *e)
+{
+	char sql[400];
+	snprintf(sql, sizeof sql, "SELECT count(*), min(%s) FROM %s WHERE %s = '%s' AND %s <= ?1%s",
+		 sq_outbox_queues[q].due_col, sq_outbox_queues[q].table, sq_outbox_queues[q].status_col,
+		 sq_outbox_queues[q].waiting, sq_outbox_queues[q].due_col, sq_outbox_queues[q].also);
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, now);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		out->due = db_column_int64(st, 0);
+		out->oldest_due_s = db_column_type(st, 1) == DB_NULL ? 0 : now - db_column_int64(st, 1);
+		if (out->oldest_due_s < 0)
+			out->oldest_due_s = 0;
+	}
+	db_finalize(st);
+	return rc == DB_ROW ? KS_OK : sq_fail(c, rc, e);
+}
+
+ks_err store_outbox_depths(ks_store *s, int64_t now, store_outbox_depth out[STORE_OUTBOX_KINDS], ks_error *e)
+{
+	sq_conn *c = sq_acquire(s);
+	ks_err err = KS_OK;
+	for (int q = 0; q < STORE_OUTBOX_KINDS && !err; q++) {
+		out[q] = (store_outbox_depth){.kind = sq_outbox_queues[q].kind};
+		err = sq_outbox_depth(c, q, now, &out[q], e);
+	}
+	sq_release(s, c);
+	return err;
+}

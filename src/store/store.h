@@ -93,6 +93,20 @@ typedef struct store_ops_stats {
 void store_ops_get(ks_store *s, store_ops_stats *out);
 /* The bucket of a batch of n items (see STORE_BATCH_BUCKETS). */
 int store_batch_bucket(int n);
+/* The mail and webhook queues as the scheduler sees them (the Prometheus
+ * families klantstem_outbox_due and klantstem_outbox_oldest_due_seconds):
+ * per kind, the rows due at now and not yet being sent, and how long the
+ * oldest of them has waited (0 when none is due). A growing age says the
+ * scheduler does not keep up, or every try of a kind fails and backs off.
+ * kind is a static string. Several small COUNTs over the queues' (status,
+ * due time) indexes: for a scrape, not for every request. */
+typedef struct store_outbox_depth {
+	const char *kind;
+	int64_t due;
+	int64_t oldest_due_s;
+} store_outbox_depth;
+#define STORE_OUTBOX_KINDS 9
+ks_err store_outbox_depths(ks_store *s, int64_t now, store_outbox_depth out[STORE_OUTBOX_KINDS], ks_error *e);
 /* end issue 18 (ops) */
 
 /* ---- generic entities (teams, employees, customers, journeys, ...) ----- */

@@ -455,7 +455,13 @@ static ks_err sq_migrate_from(ks_store *s, sq_conn *c, int version, const char *
 		return ks_fail(e, KS_ERR_DB, NULL, "database schema version %d is newer than this klantstem (%d)",
 			       version, n);
 	for (int v = version; v < n; v++) {
-		ks_err err = sq_exec(c, s->pg ? "BEGIN" : "BEGIN IMMEDIATE", e);
+		/* PostgreSQL: READ COMMITTED (native: a translated BEGIN is
+		 * REPEATABLE READ, db_pg_sql.c), as before -- the migrate lock
+		 * orders the nodes, and a migration's UPDATE of rows a running
+		 * node changes waits for it instead of failing with 40001. */
+		ks_err err = s->pg ? (db_exec_native(c->db, "BEGIN") == DB_OK ? KS_OK
+								: sq_fail(c, db_extended_errcode(c->db), e))
+				   : sq_exec(c, "BEGIN IMMEDIATE", e);
 		if (err)
 			return err;
 		if (db_exec_native(c->db, sql[v]) != DB_OK)

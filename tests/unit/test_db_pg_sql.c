@@ -107,9 +107,16 @@ static void test_begin(void **state)
 	(void)state;
 	check("BEGIN IMMEDIATE", "BEGIN", 0);
 	check("BEGIN IMMEDIATE TRANSACTION", "BEGIN TRANSACTION", 0);
-	check("begin deferred", "begin", 0);
 	check("BEGIN EXCLUSIVE;", "BEGIN;", 0);
-	check("BEGIN", "BEGIN", 0);
+	/* a deferred (read) transaction: one snapshot, as SQLite's */
+	check("begin deferred", "begin ISOLATION LEVEL REPEATABLE READ", 0);
+	check("BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ", 0);
+	check("BEGIN;", "BEGIN ISOLATION LEVEL REPEATABLE READ;", 0);
+	check("BEGIN DEFERRED TRANSACTION ", "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ ", 0);
+	check("PRAGMA cache_size=-1; BEGIN", " BEGIN ISOLATION LEVEL REPEATABLE READ", 0);
+	/* modes written out are the caller's */
+	check("BEGIN ISOLATION LEVEL SERIALIZABLE", "BEGIN ISOLATION LEVEL SERIALIZABLE", 0);
+	check("BEGIN READ ONLY", "BEGIN READ ONLY", 0);
 	check("  BEGIN IMMEDIATE; INSERT INTO t VALUES (?1); COMMIT",
 	      "  BEGIN; INSERT INTO t VALUES ($1); COMMIT", 1);
 	/* only as the statement's first word */

@@ -488,7 +488,14 @@ static void pg_note_set(struct pg_conn *pc, const char *sql)
  * first writing statement of any other transaction. Statements outside a
  * transaction are atomic on their own and take no lock. Waiting is bounded
  * by lock_timeout (db_busy_timeout), past which the step is DB_BUSY as in
- * SQLite. Cost: one round trip per writing transaction. */
+ * SQLite. Cost: one round trip per writing transaction.
+ *
+ * Isolation (db_pg_sql.c rule 2): BEGIN IMMEDIATE is READ COMMITTED --
+ * holding the lock from its start, it never meets another store writer's
+ * commit -- and a deferred BEGIN is REPEATABLE READ, one snapshot as
+ * SQLite's read transaction. A deferred transaction that writes a row
+ * changed since its snapshot fails with 40001, DB_BUSY here, as SQLite's
+ * SQLITE_BUSY_SNAPSHOT; the store writes only in IMMEDIATE ones. */
 #define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(1802728300)" /* "klan" */
 
 /* Does sql (translated) write? A word scan: INSERT, UPDATE, DELETE,

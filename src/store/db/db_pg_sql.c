@@ -21,11 +21,25 @@
  *      (so "?, ?5, ?" is $1, $5, $6). ?0 and numbers over 32766 (SQLite's
  *      limit) are refused. A space follows $N when a word character comes
  *      next, because "$1abc" is a lexical error in PostgreSQL.
- *   2. BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE [TRANSACTION] -> BEGIN
- *      [TRANSACTION]. The modes choose when SQLite takes its write lock;
- *      PostgreSQL has none to take, and db_pg.c keeps SQLite's one-writer
- *      rule with an advisory lock of its own (db_pg_exec, "the write
- *      lock").
+ *   2. BEGIN IMMEDIATE|EXCLUSIVE [TRANSACTION] -> BEGIN [TRANSACTION]
+ *      (READ COMMITTED), and BEGIN [DEFERRED] [TRANSACTION] -> BEGIN
+ *      [TRANSACTION] ISOLATION LEVEL REPEATABLE READ. The modes choose
+ *      when SQLite takes its write lock; PostgreSQL has none to take, and
+ *      db_pg.c keeps SQLite's one-writer rule with an advisory lock of its
+ *      own (db_pg_exec, "the write lock"). A deferred SQLite transaction
+ *      reads ONE snapshot from its first read to its end, and the store's
+ *      read transactions rely on it (a GDPR export, a report's parts, a
+ *      count and its page agree with each other); PostgreSQL's default,
+ *      READ COMMITTED, takes a new snapshot per statement, so they get
+ *      REPEATABLE READ, whose snapshot is taken at the first statement,
+ *      as SQLite's. BEGIN IMMEDIATE stays READ COMMITTED: it holds the
+ *      write lock from its start, so no other store writer commits while
+ *      it runs, and its writes never meet PostgreSQL's serialization
+ *      failures (40001). A deferred transaction that writes after
+ *      reading gets them where SQLite would say SQLITE_BUSY_SNAPSHOT
+ *      (db_pg.c maps 40001 to DB_BUSY) -- the store's writing
+ *      transactions begin IMMEDIATE. A BEGIN with modes written out
+ *      (ISOLATION LEVEL, READ ONLY) is passed on as written.
  *   3. PRAGMA ... -> nothing (the statement and its ';' are dropped; a
  *      statement that translates to "" is a no-op whose step is DB_DONE).
  *      Pragmas tune SQLite's file (journal, cache, foreign_keys); the
@@ -811,13 +825,19 @@ static bool emit_statement(tr *x, size_t s, size_t e)
 	size_t skip_from = e, skip_to = e; /* tokens to drop */
 	size_t conflict_at = e;            /* where ON CONFLICT DO NOTHING goes */
 	bool add_conflict = false;
+	bool snapshot = false; /* rule 2: append REPEATABLE READ */
 	if (is_kw(&x->t[first], "BEGIN")) { /* rule 2 */
 		size_t m = next_sig(x, first + 1, e);
-		if (m < e && (is_kw(&x->t[m], "DEFERRED") || is_kw(&x->t[m], "IMMEDIATE") ||
-			      is_kw(&x->t[m], "EXCLUSIVE"))) {
+		bool locking = m < e && (is_kw(&x->t[m], "IMMEDIATE") || is_kw(&x->t[m], "EXCLUSIVE"));
+		if (locking || (m < e && is_kw(&x->t[m], "DEFERRED"))) {
 			skip_from = first + 1;
 			skip_to = m + 1;
+			m = next_sig(x, m + 1, e);
 		}
+		if (m < e && (is_kw(&x->t[m], "TRANSACTION") || is_kw(&x->t[m], "WORK")))
+			m = next_sig(x, m + 1, e);
+		/* modes written out (BEGIN ISOLATION LEVEL ...) are left alone */
+		snapshot = !locking && m >= e;
 	}
 	/* rules 4-5: INSERT OR <action>, also after a WITH clause */
 	int depth = 0;
@@ -872,6 +892,11 @@ static bool emit_statement(tr *x, size_t s, size_t e)
 		emit_range(x, from, conflict_at);
 		puts_(x, conflict_at == last ? " ON CONFLICT DO NOTHING" : "ON CONFLICT DO NOTHING ");
 		from = conflict_at;
+	}
+	if (snapshot) {
+		emit_range(x, from, last);
+		puts_(x, " ISOLATION LEVEL REPEATABLE READ");
+		from = last;
 	}
 	emit_range(x, from, e);
 	return true;

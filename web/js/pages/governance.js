@@ -217,15 +217,20 @@ function explorerPanel(ctx, hard, pick) {
   const form = h('form', { id: 'gov-explorer', class: 'form form-inline' },
     field(t('gov.soft.one'), soft), field(t('gov.hard.one'), hardSel), field(t('gov.lag'), lag, t('gov.lag.hint')), field(t('gov.level'), level),
     h('button', { type: 'submit' }, t('gov.show')));
+  // a slower reply to an earlier pair (the one the page opens with, say)
+  // must not replace a newer one, nor put the newer pair's address on it
+  let runSeq = 0;
   const run = async () => {
+    const seq = ++runSeq;
+    const query = { soft: soft.value, hard: hardSel.value, lag: lag.value, level: level.value };
     box.replaceChildren(h('p', { class: 'hint' }, t('loading')));
     try {
-      const res = await api('/governance/links', { query: { soft: soft.value, hard: hardSel.value, lag: lag.value, level: level.value } });
-      if (!ctx.alive()) return;
+      const res = await api('/governance/links', { query });
+      if (!ctx.alive() || seq !== runSeq) return;
       explorerResult(box, res);
-      ctx.setQuery({ soft: soft.value, hard: hardSel.value, lag: lag.value, level: level.value });
+      ctx.setQuery(query);
     } catch (err) {
-      box.replaceChildren(errorNotice(err));
+      if (seq === runSeq) box.replaceChildren(errorNotice(err));
     }
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); run(); });

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  REPO, USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, tap, shot, go, freePort, apiInPage, startSink, waitMail,
+  REPO, USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, tap, shot, go, freePort, apiInPage, startSink, waitMail, goRefused,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('admin browser tests');
@@ -281,9 +281,7 @@ async function main() {
       await resetContext(browser.context);
       await loginUi(page, base, USERS.director);
       ok(!(await page.isVisible('nav#mainnav a[data-nav="admin"]')), 'others: a director has no "Beheer" in the menu');
-      await page.goto(base + '/#/admin/users');
-      await page.waitForFunction(() => document.querySelector('main')?.dataset.page !== 'admin' && document.querySelector('main')?.dataset.ready === 'true');
-      eq(await page.evaluate(() => document.querySelector('main').dataset.page), 'org', 'others: #/admin sends a director to the organisation page');
+      eq(await goRefused(page, base, '#/admin/users'), 'org', 'others: #/admin sends a director to the organisation page');
     });
     ok(problems.length === 0, 'pages ran without script errors', problems.join('\n'));
   } finally {

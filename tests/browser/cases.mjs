@@ -22,7 +22,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, sinkMails, waitMail, ApiClient,
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, sinkMails, waitMail, ApiClient, goRefused, redraw,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('case browser tests');
@@ -161,8 +161,7 @@ async function main() {
         eq(await row.$eval('[data-col="status"] [data-status]', (s) => s.dataset.status), 'new', 'inbox: the row says new');
         eq(await row.$eval('[data-col="owner"]', (td) => td.textContent), lead.name, 'inbox: the owner is the team lead');
       }
-      await page.click('#cases-view-team');
-      await waitPage(page, 'cases');
+      await redraw(page, 'cases', () => page.click('#cases-view-team'));
       const team = await apiInPage(page, 'GET', '/cases?status=new&limit=25');
       ok(page.url().includes('view=team') && (await page.$$('#case-table tbody tr')).length >= Math.min(1, (team.body.items || []).length),
         'inbox: the team view lists the team\'s cases', page.url());
@@ -400,9 +399,8 @@ async function main() {
       const firstNotOverdue = rows.findIndex((r) => r[1] !== 'true');
       ok(rows.length > 0 && rows[0][1] === 'true' && rows[0][2] && (firstNotOverdue === -1 || rows.slice(firstNotOverdue).every((r) => r[1] !== 'true')),
         'manager: the inbox opens on overdue escalations, overdue first', rows.slice(0, 5));
-      await page.check('#cases-escalated');
-      await page.waitForFunction(() => location.hash.includes('escalated=1'));
-      await waitPage(page, 'cases');
+      await redraw(page, 'cases', () => page.check('#cases-escalated'));
+      ok(page.url().includes('escalated=1'), 'manager: the address keeps the filter', page.url());
       const esc = (await apiInPage(page, 'GET', '/cases?inbox=me&escalated=true&limit=25')).body.items || [];
       eq(await page.$$eval('#case-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.caseId))), esc.map((x) => x.id),
         'manager: "escalated only" equals /cases?inbox=me&escalated=true');
@@ -421,8 +419,8 @@ async function main() {
       await page.selectOption('#action-form select[name="touchpoint_id"]', String(tp.id));
       await page.fill('#action-form input[name="start_date"]', isoNow(-24 * 30).slice(0, 10));
       eq(await page.inputValue('#action-form select[name="team_id"]'), String(lead.unit_id), 'actions: the form is for the lead\'s team');
-      await page.click('#action-form button[type="submit"]');
-      await waitPage(page, 'actions');
+      // the board is drawn again once the action is stored
+      await redraw(page, 'actions', () => page.click('#action-form button[type="submit"]'));
       const all = (await apiInPage(page, 'GET', '/actions?limit=500')).body.items || [];
       const a = all.find((x) => x.title === TITLE);
       ok(a && a.team_id === lead.unit_id && a.owner_id === lead.id && a.status === 'planned', 'actions: the action is stored (team, owner, planned)', a);
@@ -444,9 +442,8 @@ async function main() {
       await shot(page, 'actions');
       // filter by journey
       const jid = tp.journey_id;
-      await page.selectOption('#actions-journey', String(jid));
-      await page.waitForFunction((j) => location.hash.includes('journey_id=' + j), jid);
-      await waitPage(page, 'actions');
+      await redraw(page, 'actions', () => page.selectOption('#actions-journey', String(jid)));
+      ok(page.url().includes('journey_id=' + jid), 'actions: the address keeps the journey', page.url());
       const byJ = (await apiInPage(page, 'GET', '/actions?limit=500&journey_id=' + jid)).body.items || [];
       eq((await page.$$eval('.action-card', (cs) => cs.map((c) => Number(c.dataset.actionId)))).sort((x, y) => x - y),
         byJ.map((x) => x.id).sort((x, y) => x - y), 'actions: the journey filter equals /actions?journey_id');
@@ -459,9 +456,8 @@ async function main() {
       await loginUi(page, base, USERS.admin);
       await go(page, base, '#/cases?view=team', 'cases');
       ok(await page.$('#cases-team') !== null, 'admin: the team view offers the team choice');
-      await page.selectOption('#cases-team', String(lead.unit_id));
-      await page.waitForFunction((id) => location.hash.includes('team_id=' + id), lead.unit_id);
-      await waitPage(page, 'cases');
+      await redraw(page, 'cases', () => page.selectOption('#cases-team', String(lead.unit_id)));
+      ok(page.url().includes('team_id=' + lead.unit_id), 'admin: the address keeps the team', page.url());
       const [n, c] = await Promise.all([apiInPage(page, 'GET', '/cases?status=new&limit=500&team_id=' + lead.unit_id),
         apiInPage(page, 'GET', '/cases?status=contacted&limit=500&team_id=' + lead.unit_id)]);
       eq(await page.$$eval('#case-table tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.caseId))),
@@ -490,8 +486,7 @@ async function main() {
       await loginUi(page, base, USERS.employee);
       eq(await page.$$eval('#nav-list a', (as) => as.map((a) => a.dataset.nav)), ['me', 'team', 'actions', 'verbatims', 'themes', 'pulse'],
         'employee: actions in the menu, cases not (themes: issue 14)');
-      await page.goto(base + '/#/cases');
-      await waitPage(page, 'me');
+      eq(await goRefused(page, base, '#/cases'), 'me', 'employee: #/cases sends them home');
       ok(page.url().endsWith('#/me') && await page.$('#case-table') === null,
         'employee: #/cases is not offered (back on #/me, no case table)', page.url());
       eq((await apiInPage(page, 'GET', '/cases')).status, 403, 'employee: GET /cases -> 403');

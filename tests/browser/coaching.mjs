@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, waitMail, ApiClient,
+  REPO, USERS, PASSWORD, binary, tmpDir, freePort, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, startSink, waitMail, ApiClient, redraw,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('coaching browser tests');
@@ -162,11 +162,9 @@ async function main() {
       ok(!opts.some(([v]) => /W|-\d{2}-\d{2}|last_/.test(v)), 'period: no day, week or last-N-days choice (422 by design)', opts);
       ok(/hele maanden, kwartalen en jaren/.test(await page.$eval('#period-note', (e) => e.textContent)),
         'period: the picker says why only whole months, quarters and years');
-      await Promise.all([
-        page.waitForFunction((p) => location.hash.includes('period=' + p), thisMonth),
-        page.selectOption('select[name="period"]', thisMonth),
-      ]);
-      await waitPage(page, 'person');
+      // the picker sets the address; the page is drawn at the next hashchange
+      await redraw(page, 'person', () => page.selectOption('select[name="period"]', thisMonth));
+      ok(page.url().includes('period=' + thisMonth), 'period: the address has ' + thisMonth, page.url());
       const curTags = await tags(page, 'main');
       ok(curTags.length >= 4 && curTags.every(([p, running]) => p === thisMonth && running === 'true'),
         'period: every panel follows the running month, marked as running', curTags);
@@ -199,11 +197,9 @@ async function main() {
       await shot(page, 'person-month');
 
       // the previous month: complete, so not "lopend"
-      await Promise.all([
-        page.waitForFunction((p) => location.hash.includes('period=' + p), lastMonth),
-        page.selectOption('select[name="period"]', lastMonth),
-      ]);
-      await waitPage(page, 'person');
+      // the picker sets the address; the page is drawn at the next hashchange
+      await redraw(page, 'person', () => page.selectOption('select[name="period"]', lastMonth));
+      ok(page.url().includes('period=' + lastMonth), 'period: the address has ' + lastMonth, page.url());
       const prevTags = await tags(page, 'main');
       ok(prevTags.length >= 4 && prevTags.every(([p, running]) => p === lastMonth && running === 'false'),
         'period: the previous month on every panel, not running', prevTags);
@@ -288,11 +284,9 @@ async function main() {
       eq(await page.$$eval('#me-colleagues tbody tr[data-own="true"]', (trs) => trs.map((tr) => tr.dataset.key)), [String(emp.id)],
         'employee: my own row among the colleagues is marked (and only mine)');
       eq(await page.$eval('#me-colleagues tr[data-own="true"] .own-mark', (e) => e.textContent), '(ik)', 'employee: marked in words, "(ik)"');
-      await Promise.all([
-        page.waitForFunction((p) => location.hash.includes('period=' + p), lastMonth),
-        page.selectOption('select[name="period"]', lastMonth),
-      ]);
-      await waitPage(page, 'me');
+      // the picker sets the address; the page is drawn at the next hashchange
+      await redraw(page, 'me', () => page.selectOption('select[name="period"]', lastMonth));
+      ok(page.url().includes('period=' + lastMonth), 'period: the address has ' + lastMonth, page.url());
       const dm = (await apiInPage(page, 'GET', '/me/dashboard?period=' + lastMonth)).body;
       eq(await kpiValues(page, '#me-mine'), apiKpis(dm.me), 'employee: my page follows the period (' + lastMonth + ')');
       eq(await page.$eval('#me-window', (e) => e.dataset.period), lastMonth, 'employee: the window is the chosen month');

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient, withDemoServer,
+  REPO, USERS, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient, withDemoServer, goRefused,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('governance browser tests');
@@ -143,9 +143,7 @@ async function main() {
     await loginUi(page, base, USERS.team_lead);
     await group('team lead', async () => {
       ok(!(await page.$('nav a[href="#/governance"]')), 'team lead: no menu item');
-      await page.goto(base + '/#/governance');
-      await page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true');
-      ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'governance'), 'team lead: sent home');
+      eq(await goRefused(page, base, '#/governance'), 'team', 'team lead: sent home');
       eq((await apiInPage(page, 'GET', '/governance/overview')).status, 403, 'team lead: GET /governance/overview -> 403');
     });
     eq(problems, [], 'no script errors in the pages');

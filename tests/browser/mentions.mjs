@@ -21,7 +21,7 @@
 
 import fs from 'node:fs';
 import {
-  USERS, resetContext, loginUi, tap, shot, go, apiInPage, ApiClient, withDemoServer,
+  USERS, resetContext, loginUi, tap, shot, go, apiInPage, ApiClient, withDemoServer, goRefused,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('mentions browser tests');
@@ -112,7 +112,10 @@ async function main() {
 
     await group('source filter', async () => {
       await page.selectOption('#mn-source', 'kiyoh');
-      await Promise.all([page.waitForFunction(() => [...document.querySelectorAll('#mn-list > li')].every((li) => li.dataset.source === 'kiyoh')),
+      await Promise.all([page.waitForFunction(() => {
+        const l = [...document.querySelectorAll('#mn-list > li')];
+        return l.length > 0 && l.every((li) => li.dataset.source === 'kiyoh');
+      }),
         page.click('#mn-form button[type="submit"]')]);
       const want = (await admin.call('GET', '/mentions?source=kiyoh&limit=20')).body.items.map((x) => x.id);
       await page.waitForFunction((n) => document.querySelectorAll('#mn-list > li').length === n, want.length);
@@ -237,9 +240,7 @@ async function main() {
     await group('employee', async () => {
       ok(!(await page.$('a[href="#/mentions"]')), 'employee: no "Reviews" in the menu');
       eq((await apiInPage(page, 'GET', '/verbatims?source=all')).status, 403, 'employee: verbatims?source=all -> 403');
-      await page.goto(base + '/#/mentions');
-      await page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true');
-      ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'mentions'), 'employee: #/mentions is not shown');
+      eq(await goRefused(page, base, '#/mentions'), 'me', 'employee: #/mentions is not shown (sent home)');
       await go(page, base, '#/verbatims', 'verbatims');
       ok(!(await page.$('#verbatim-source')), 'employee: no source choice in the explorer');
     });

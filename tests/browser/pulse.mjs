@@ -146,9 +146,11 @@ async function main() {
           page.click('#pulse-close'),
         ]);
         eq((await admin.call('GET', '/pulse/waves/' + openRound.id)).body.status, 'closed', 'the close button closes the open round');
+        // the page shows the round just closed (#/pulse/ID, newer than the
+        // newest closed one of the demo): wait for a round newer than that one
         await Promise.all([
           page.waitForFunction((old) => /^#\/pulse\/\d+$/.test(location.hash) && Number(location.hash.split('/').pop()) > old
-            && document.querySelector('main')?.dataset.ready === 'true', latest.id),
+            && document.querySelector('main')?.dataset.ready === 'true', Math.max(latest.id, openRound.id)),
           page.click('#pulse-send'),
         ]);
         const w = (await admin.call('GET', '/pulse/waves')).body.items[0];

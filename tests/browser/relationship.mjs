@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, resetContext, loginUi, apiInPage, tap, shot, go, ApiClient, withDemoServer,
+  REPO, USERS, resetContext, loginUi, apiInPage, tap, shot, go, goRefused, ApiClient, withDemoServer,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('relationship survey browser tests');
@@ -85,7 +85,7 @@ async function main() {
       await page.fill('#rel-create input[name="min_per_stratum"]', '6');
       await Promise.all([
         page.waitForFunction(() => /^#\/relationship\/\d+$/.test(location.hash)
-          && document.querySelector('main')?.dataset.ready === 'true'),
+          && document.querySelector('#rel-facts') && document.querySelector('main')?.dataset.ready === 'true'),
         page.click('#rel-create button[type="submit"]'),
       ]);
       waveId = Number((await page.evaluate(() => location.hash)).split('/').pop());
@@ -210,9 +210,7 @@ async function main() {
     await loginUi(page, base, USERS.team_lead);
     await group('team lead', async () => {
       ok(!(await page.$('nav a[href="#/relationship"]')), 'team lead: no menu item');
-      await page.goto(base + '/#/relationship/' + waveId);
-      await page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true');
-      ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'relationship'), 'team lead: sent home');
+      eq(await goRefused(page, base, '#/relationship/' + waveId), 'team', 'team lead: sent home');
     });
     eq(problems, [], 'no script errors in the pages');
   }, { serverOptions: { args: ['--test-clock', now.toISOString().replace('.000Z', 'Z')] } });

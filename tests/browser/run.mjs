@@ -19,7 +19,7 @@ import http from 'node:http';
 import path from 'node:path';
 import {
   REPO, USERS, PASSWORD, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext,
-  loginUi, waitPage, apiInPage, tap, shot, go,
+  loginUi, waitPage, apiInPage, tap, shot, go, goRefused,
 } from './lib.mjs';
 import * as fmt from '../../web/js/format.js';
 
@@ -826,8 +826,7 @@ async function main() {
       eq((await apiInPage(page, 'GET', '/funnel')).status, 403, 'team lead: GET /funnel -> 403');
       const others = (await apiInPage(page, 'GET', '/teams?kind=team&limit=500')).body.items.filter((x) => x.id !== me.unit_id);
       eq((await apiInPage(page, 'GET', '/metrics?team_id=' + others[0].id)).status, 403, 'team lead: metrics of another team -> 403');
-      await page.goto(base + '/#/org');
-      await waitPage(page, 'team');
+      eq(await goRefused(page, base, '#/org'), 'team', 'team lead: #/org sends them home');
       ok(/#\/team/.test(page.url()), 'team lead: #/org is not offered (back to the team dashboard)', page.url());
       await shot(page, 'team-lead');
     });
@@ -893,8 +892,7 @@ async function main() {
       await page.click('#logout');
       await waitPage(page, 'login');
       eq((await apiInPage(page, 'GET', '/auth/me')).status, 401, 'logout: the session no longer works');
-      await page.goto(base + '/#/me');
-      await waitPage(page, 'login');
+      eq(await goRefused(page, base, '#/me'), 'login', 'logout: #/me sends them to the login page');
       ok(await page.$('input[name="email"]') !== null && await page.$('#me-mine') === null,
         'logout: a page after logout asks to log in again (login form, no dashboard)');
     });

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, ApiClient,
+  REPO, USERS, binary, tmpDir, makeDemo, startServer, launchBrowser, resetContext, loginUi, waitPage, apiInPage, tap, shot, go, ApiClient, redraw,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('themes browser tests');
@@ -205,8 +205,9 @@ async function main() {
     await group('slice', async () => {
       // a touchpoint and a year: the page asks the API for that slice and shows its numbers
       const year = new Intl.DateTimeFormat('en', { timeZone: 'Europe/Amsterdam', year: 'numeric' }).format(new Date());  // the organisation's year
-      await Promise.all([waitPage(page, 'themes'), page.selectOption('#themes-touchpoint', String(tp.id))]);
-      await Promise.all([waitPage(page, 'themes'), page.selectOption('select[name="period"]', year)]);
+      // each choice sets the address; the page is drawn at the next hashchange
+      await redraw(page, 'themes', () => page.selectOption('#themes-touchpoint', String(tp.id)));
+      await redraw(page, 'themes', () => page.selectOption('select[name="period"]', year));
       ok(page.url().includes('touchpoint_id=' + tp.id) && page.url().includes('period=' + year), 'slice: the address keeps touchpoint and period', page.url());
       const r = await apiInPage(page, 'GET', '/themes?period=' + year + '&touchpoint_id=' + tp.id + '&interval=month');
       eq(r.status, 200, 'slice: GET /themes?period&touchpoint_id -> 200');

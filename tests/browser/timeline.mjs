@@ -11,7 +11,7 @@
 
 import fs from 'node:fs';
 import {
-  USERS, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient, withDemoServer,
+  USERS, resetContext, loginUi, apiInPage, tap, shot, go, waitPage, ApiClient, withDemoServer, goRefused,
 } from './lib.mjs';
 
 const { ok, eq, group, run } = tap('timeline browser tests');
@@ -127,9 +127,7 @@ async function main() {
     await group('team lead', async () => {
       const r = await apiInPage(page, 'GET', '/customers/' + cust + '/timeline');
       eq(r.status, 403, 'team lead: GET timeline -> 403');
-      await page.goto(base + '/#/customer/' + cust);
-      await page.waitForFunction(() => document.querySelector('main')?.dataset.ready === 'true');
-      ok(await page.evaluate(() => document.querySelector('main').dataset.page !== 'customer'), 'team lead: the page is not shown (sent home)');
+      eq(await goRefused(page, base, '#/customer/' + cust), 'team', 'team lead: the page is not shown (sent home)');
       await go(page, base, '#/case/' + kase.id, 'case');
       ok(!(await page.$('#case-timeline-link')), 'team lead: no timeline link on the case page');
       // issue 16 H7: a review of no unit of theirs: the API's 403, no review shown

@@ -476,6 +476,34 @@ static void sq_pulse_job_row(const ks_tz *tz, db_stmt *st, store_pulse_job *j)
 	snprintf(j->message_id, sizeof j->message_id, "pulse-%lld-%d@klantstem", (long long)j->id, j->attempts);
 }
 
+/* Claim one selected invitation: only while it is still due as the
+ * claim's SELECT saw it (pending and due, or sending past its lease) and
+ * its attempts unchanged -- on PostgreSQL another node's pass can have
+ * selected it too, and the UPDATE that comes second (after the first
+ * one's row lock) changes nothing: *claimed false, not ours to send
+ * (issue 18, review: safe before only under the one-writer lock). */
+static ks_err sq_pulse_claim_one(sq_conn *c, const store_pulse_job *j, int64_t now, bool *claimed, ks_error *e)
+{
+	*claimed = false;
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "UPDATE pulse_invitations SET status = 'sending', attempts = ?2, claimed_at = ?3%s"
+		 " WHERE id = ?1 AND attempts = ?2 - 1 AND ((status = 'pending' AND next_attempt_at <= ?3)"
+		 " OR (status = 'sending' AND claimed_at <= ?3 - ?4))",
+		 sq_node_claim_sql(c));
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, j->id);
+	db_bind_int(st, 2, j->attempts);
+	db_bind_int64(st, 3, now);
+	db_bind_int(st, 4, SQ_PULSE_RECLAIM_S);
+	err = sq_cstep(c, st, e);
+	*claimed = !err && db_changes(c->db) == 1;
+	return err;
+}
+
 ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, int max, int *n, ks_error *e)
 {
 	*n = 0;
@@ -504,20 +532,28 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 			err = sq_fail(c, rc, e);
 		db_finalize(st);
 	}
+	int kept = 0;
 	for (int i = 0; !err && i < *n; i++) {
-		err = sq_outbox_mark_sending(c, &sq_pulse_mails, jobs[i].id, jobs[i].attempts, now, e);
+		bool claimed = false;
+		err = sq_pulse_claim_one(c, &jobs[i], now, &claimed, e);
+		if (err || !claimed)
+			continue;
+		if (kept != i)
+			jobs[kept] = jobs[i];
+		store_pulse_job *j = &jobs[kept++];
 		char token[MODEL_TOKEN_LEN + 1], hash[2 * crypto_hash_sha256_BYTES + 1];
 		sq_token(token);
-		snprintf(jobs[i].token, sizeof jobs[i].token, "%s", token);
+		snprintf(j->token, sizeof j->token, "%s", token);
 		sq_pulse_hash(token, hash);
-		if (!err)
-			err = sq_cprep(c, "UPDATE pulse_invitations SET token_hash = ?2 WHERE id = ?1", &st, e);
+		err = sq_cprep(c, "UPDATE pulse_invitations SET token_hash = ?2 WHERE id = ?1", &st, e);
 		if (!err) {
-			db_bind_int64(st, 1, jobs[i].id);
+			db_bind_int64(st, 1, j->id);
 			db_bind_text(st, 2, hash, -1, DB_TRANSIENT);
 			err = sq_cstep(c, st, e);
 		}
 	}
+	if (!err)
+		*n = kept;
 	if (!err)
 		err = sq_exec(c, "COMMIT", e);
 	else

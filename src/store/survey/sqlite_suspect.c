@@ -642,8 +642,20 @@ static ks_err sq_guard_claim_tx(ks_store *s, sq_conn *c, void *arg, ks_error *e)
 	if (rc != DB_ROW && rc != DB_DONE)
 		err = sq_fail(c, rc, e);
 	db_finalize(st);
-	for (int i = 0; !err && i < a->n; i++)
+	/* issue 18 (review): a row another node claimed first (0 rows
+	 * changed: the claim changes only a row still pending and due) is
+	 * left out; the claimed ones keep their order */
+	int kept = 0;
+	for (int i = 0; !err && i < a->n; i++) {
 		err = sq_outbox_mark_sending(c, &sq_guard_mails, a->jobs[i].id, a->jobs[i].attempts, a->now, e);
+		if (err || db_changes(c->db) == 0)
+			continue;
+		if (kept != i)
+			a->jobs[kept] = a->jobs[i];
+		kept++;
+	}
+	if (!err)
+		a->n = kept;
 	return err;
 }
 

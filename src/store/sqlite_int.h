@@ -194,11 +194,16 @@ void sq_text_notify(ks_store *s, sq_text_buf *b);
 ks_err sq_text_remove(ks_store *s, sq_conn *c, const char *ids_sql, int64_t arg, sq_text_buf *b,
 		      ks_error *e);
 
+/* issue 18 (bulk): a bulk session (sqlite_bulk.c); its rows wait in
+ * queues and go in many to a statement. */
 struct store_bulk {
 	ks_store *s;
 	sq_conn *c;
-	db_stmt *inv_stmt;  /* cached by store_bulk_invitation_add */
+	struct sq_bulk_q *q;  /* the waiting rows */
 };
+/* Write every waiting row of b: before a read that must see them, or a
+ * write of another module that refers to them (text analysis). */
+ks_err sq_bulk_flush(store_bulk *b, ks_error *e);
 
 /* issue 16 H3 (sqlite_verbatim_mentions.c): the mentions of a verbatim
  * query as explorer items, newest first — by mention id below q->before_id

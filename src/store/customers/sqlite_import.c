@@ -129,6 +129,10 @@ ks_err store_import_response(store_import *im, model_response *r, bool analyse, 
 			     ks_error *e)
 {
 	*created = false;
+	/* issue 18 (bulk): the responses waiting in the bulk queues are written
+	 * first, so the key look-up sees this file's earlier rows too */
+	if (r->client_key[0] && sq_bulk_flush(im->b, e))
+		return KS_ERR_DB;
 	if (r->client_key[0]) {
 		db_stmt *st = im->st[7];
 		db_bind_text(st, 1, r->client_key, -1, DB_STATIC);
@@ -150,7 +154,9 @@ ks_err store_import_response(store_import *im, model_response *r, bool analyse, 
 	*created = true;
 	/* As the writer does (sq_write_one): the answer is analysed in the same
 	 * transaction, so the themes and sentiment are there with it. */
-	if (analyse)
+	if (analyse && !(err = sq_bulk_flush(im->b, e))) /* its rows refer to the response */
 		sq_text_for_response(im->b->s, im->b->c, r, NULL);
+	if (err)
+		return err;
 	return KS_OK;
 }

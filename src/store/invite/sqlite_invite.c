@@ -1384,46 +1384,7 @@ ks_err store_webhook_record(ks_store *s, const store_webhook_job *j, bool ok, in
 	return err;
 }
 
-/* ---- bulk: historical invitations (demo data) ----------------------------- */
-
-ks_err store_bulk_invitation_add(store_bulk *b, const store_bulk_invitation *inv, ks_error *e)
-{
-	const model_contact *ct = inv->contact;
-	bool created = inv->reason == INVITE_CREATE;
-	db_stmt *st = b->inv_stmt;
-	if (st == NULL) {
-		ks_err err = sq_cprep(b->c,
-				     "INSERT INTO invitations(contact_id, customer_id, touchpoint_id, team_id,"
-				     " employee_id, channel, decision, status, send_at, attempts, sent_at,"
-				     " expires_at, opened_at, started_at, completed_at, reminder_status, created_at)"
-				     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,'none',?16)",
-				     &b->inv_stmt, e);
-		if (err)
-			return err;
-		st = b->inv_stmt;
-	}
-	db_reset(st);
-	db_clear_bindings(st);
-	db_bind_int64(st, 1, ct->id);
-	db_bind_int64(st, 2, ct->customer_id);
-	db_bind_int64(st, 3, ct->touchpoint_id);
-	sq_bind_id(st, 4, ct->team_id);
-	sq_bind_id(st, 5, ct->employee_id);
-	db_bind_text(st, 6, ct->channel, -1, DB_STATIC);
-	db_bind_text(st, 7, invite_reason_name(inv->reason), -1, DB_STATIC);
-	db_bind_text(st, 8, !created ? "skipped" : inv->sent_at ? "sent" : "failed", -1, DB_STATIC);
-	if (created)
-		db_bind_int64(st, 9, inv->sent_at ? inv->sent_at : ct->occurred_at);
-	db_bind_int(st, 10, created ? 1 : 0);
-	sq_bind_id(st, 11, inv->sent_at);
-	sq_bind_id(st, 12, inv->sent_at ? inv->sent_at + 14 * 86400 : 0);
-	sq_bind_id(st, 13, inv->opened_at);
-	sq_bind_id(st, 14, inv->started_at);
-	sq_bind_id(st, 15, inv->completed_at);
-	db_bind_int64(st, 16, ct->occurred_at);
-	int rc = db_step(st);
-	return rc == DB_DONE ? KS_OK : sq_fail(b->c, rc, e);
-}
+/* ---- bulk: historical invitations: sqlite_bulk.c (issue 18) ---- */
 
 /* ==== the organisation's voice (issue 13, migration 014) ====================== */
 

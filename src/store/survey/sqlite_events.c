@@ -1252,76 +1252,7 @@ ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f, metrics_
 	return err;
 }
 
-/* ---- bulk loading ----------------------------------------------------------------------- */
-
-
-ks_err store_bulk_begin(ks_store *s, store_bulk **out, ks_error *e)
-{
-	store_bulk *b = calloc(1, sizeof *b);
-	if (b == NULL)
-		return ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
-	b->s = s;
-	b->c = sq_acquire(s);
-	/* A bulk load touches far more pages than the default 2 MB cache holds;
-	 * 256 MB keeps it in memory until the commit (reset on release). */
-	ks_err err = sq_exec(b->c, "PRAGMA cache_size=-262144; BEGIN IMMEDIATE", e);
-	if (err) {
-		sq_release(s, b->c);
-		free(b);
-		return err;
-	}
-	*out = b;
-	return KS_OK;
-}
-
-ks_err store_bulk_entity(store_bulk *b, const model_entity *ent, const json_t *obj, int64_t *id,
-			 ks_error *e)
-{
-	ks_err err = model_validate(ent, obj, true, e);
-	if (!err && ent->check)
-		err = ent->check(ent, (json_t *)obj, NULL, e);
-	if (err)
-		return err;
-	return sq_entity_insert(b->s, b->c, ent, obj, id, e);
-}
-
-ks_err store_bulk_contact(store_bulk *b, model_contact *c, ks_error *e)
-{
-	return sq_contact_insert(b->s, b->c, c, e);
-}
-
-ks_err store_bulk_response(store_bulk *b, model_response *r, ks_error *e)
-{
-	bool created = false;
-	ks_err err = sq_response_insert(b->c, r, &created, e);
-	if (!err && !created)
-		return ks_fail(e, KS_ERR_CONFLICT, "client_key", "duplicate response in bulk load");
-	if (!err)
-		err = sq_response_drivers(b->c, r, e);
-	if (!err)
-		err = sq_response_yesno(b->c, r, e);
-	return err;
-}
-
-ks_err store_bulk_commit(store_bulk *b, ks_error *e)
-{
-	db_finalize(b->inv_stmt);
-	ks_err err = sq_exec(b->c, "COMMIT", e);
-	db_exec(b->c->db, "PRAGMA cache_size=-2000");
-	sq_release(b->s, b->c); /* rolls back if the commit failed */
-	free(b);
-	return err;
-}
-
-void store_bulk_rollback(store_bulk *b)
-{
-	if (b == NULL)
-		return;
-	db_finalize(b->inv_stmt);
-	db_exec(b->c->db, "PRAGMA cache_size=-2000");
-	sq_release(b->s, b->c);
-	free(b);
-}
+/* ---- bulk loading: sqlite_bulk.c (issue 18) ---- */
 
 /* ==== customer voice (issue 13) ============================================== */
 

@@ -19,7 +19,7 @@ alone) and does not commit yet; the node's scheduler pass selects row 1
 row 1 is exactly as the other node left it and no mail carries its
 Message-ID; row 2 of the same outbox is claimed and recorded by the pass
 (sent, attempts 1). One outbox at a time, so each claim's own UPDATE meets
-the race.
+the race. The same for a relationship wave's send (race_wave).
 
 Needs KS_PG_URI: fails, not skips, without it.
 """
@@ -141,6 +141,62 @@ def race(t, srv, sink, kind, table, col, ids, prefixes, t0):
         other.close()
 
 
+def race_wave(t, srv):
+    """The relationship wave's send marks each sample row it sends; a row
+    another node's send marked first (here: excluded, uncommitted while the
+    send reads its chunk) must not be sent again: its UPDATE changes nothing
+    and the chunk is rolled back (409), no customer invited twice."""
+    survey = srv.create("surveys", {"name": ks.uniq("Relatie"), "questions": ks.survey_questions()})
+    for i in range(6):
+        srv.create("customers", {"external_id": ks.uniq("rel%d" % i), "language": "nl",
+                                 "email": "rel%d@example.org" % i})
+    st, _, w = srv.post("/api/v1/relationship/waves", {"name": ks.uniq("Q1 relatie"), "survey_id": survey["id"],
+                                                      "period": "2026-01", "sample_size": 4})
+    if st != 201:
+        raise ks.FixtureError("POST relationship/waves -> %s %s" % (st, ks.short(w)))
+    st, _, d = srv.post("/api/v1/relationship/waves/%d/draw" % w["id"], None)
+    if st != 200:
+        raise ks.FixtureError("draw -> %s %s" % (st, ks.short(d)))
+    todo = srv.sql("SELECT customer_id FROM relationship_sample WHERE wave_id = ? AND excluded IS NULL"
+                   " AND invitation_id IS NULL ORDER BY stratum, draw_rank", (w["id"],))
+    if len(todo) < 2:
+        raise ks.FixtureError("the draw selected %d customers" % len(todo))
+    raced = todo[0][0]
+    other = ks.db_connect(srv.db, readonly=False)
+    try:
+        other.execute("UPDATE relationship_sample SET excluded = 'fatigue', excluded_at = 'send'"
+                      " WHERE wave_id = ? AND customer_id = ?", (w["id"], raced))
+        out = {}
+
+        def run():
+            out["resp"] = srv.post("/api/v1/relationship/waves/%d/send" % w["id"], timeout=120)
+
+        th = threading.Thread(target=run, daemon=True)
+        th.start()
+        deadline = time.time() + 20
+        waited = None
+        while time.time() < deadline and th.is_alive() and waited is None:
+            waited = waiting_update(srv, "relationship_sample")
+            time.sleep(0.02)
+        t.check(waited is not None, "wave: the send's mark of the raced row waits for the other node's mark",
+                "send answered %s" % ks.short(out.get("resp")))
+        other.commit()
+        th.join(120)
+    finally:
+        other.rollback()
+        other.close()
+    t.error(out.get("resp") or (None, None, None), 409, "conflict", "status",
+            "wave: the send that met the row marked meanwhile answers 409 naming status")
+    t.eq(srv.sql("SELECT count(*) FROM invitations WHERE channel = 'relationship'")[0][0], 0,
+         "wave: its chunk is rolled back: no invitation made")
+    t.eq(list(srv.sql("SELECT excluded, invitation_id FROM relationship_sample WHERE wave_id = ? AND customer_id = ?",
+                      (w["id"], raced))[0]), ["fatigue", None], "wave: the raced row is as the other node left it")
+    st, _, body = srv.post("/api/v1/relationship/waves/%d/send" % w["id"])
+    t.eq(st, 200, "wave: sent again, the send goes through")
+    t.eq(srv.sql("SELECT count(*) FROM invitations WHERE channel = 'relationship'")[0][0], len(todo) - 1,
+         "wave: each of the other %d selected customers invited once, the raced one not" % (len(todo) - 1))
+
+
 def main(t):
     if not ks.pg_mode():
         t.check(False, "KS_PG_URI names a PostgreSQL server (tests/run's PostgreSQL pass sets it)")
@@ -155,6 +211,7 @@ def main(t):
         for kind in ("digest", "guard", "pulse", "compliment"):
             table, col, ids, prefixes = rows[kind]
             race(t, srv, sink, kind, table, col, ids, prefixes, t0)
+        race_wave(t, srv)
         srv.stop()
         srv.check_sanitizer()
     finally:

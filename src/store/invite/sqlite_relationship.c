@@ -737,7 +737,8 @@ static ks_err sq_rel_send_prepare(sq_rel_send_ctx *x, ks_error *e)
 			       "UPDATE relationship_sample SET excluded = ?3,"
 			       " excluded_at = CASE WHEN ?3 IS NULL THEN NULL ELSE 'send' END,"
 			       " contact_id = nullif(?4, 0), invitation_id = nullif(?5, 0)"
-			       " WHERE wave_id = ?1 AND customer_id = ?2",
+			       /* issue 18 (review): only a row still unsent, as the chunk read it */
+			       " WHERE wave_id = ?1 AND customer_id = ?2 AND invitation_id IS NULL AND excluded IS NULL",
 			       &x->sample, e);
 	return err;
 }
@@ -819,7 +820,15 @@ static ks_err sq_rel_sample_set(sq_rel_send_ctx *x, int64_t customer, const char
 		db_bind_null(st, 3);
 	db_bind_int64(st, 4, contact);
 	db_bind_int64(st, 5, inv);
-	return sq_rel_run(x->c, st, e);
+	ks_err err = sq_rel_run(x->c, st, e);
+	/* issue 18 (review): the row was sent or excluded since the chunk read
+	 * it (another node's send: safe today only under the one-writer lock):
+	 * the chunk's transaction is rolled back, the contact and invitation
+	 * just made with it, rather than inviting the customer twice */
+	if (!err && db_changes(x->c->db) == 0)
+		err = ks_fail(e, KS_ERR_CONFLICT, "status",
+			      "customer %lld of the wave was sent meanwhile (another node); send again", (long long)customer);
+	return err;
 }
 
 /* A selected customer as read before the send: the loop writes the sample

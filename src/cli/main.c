@@ -689,7 +689,8 @@ static int cli_serve(const cli_opts *o)
 	guard_config_default(&gcfg);
 	if (guard_config_parse(o->open_link_guard, &gcfg, &e))
 		return cli_usage_error("serve", "%s", e.message);
-	store_options sopt = {.clock = &clock, .tz = tz};
+	/* issue 18 (review): the server is a node on PostgreSQL; commands are not */
+	store_options sopt = {.clock = &clock, .tz = tz, .node = true};
 	ks_store *s = NULL;
 	if (store_open(o->db, &sopt, &s, &e))
 		return cli_fail(&e);

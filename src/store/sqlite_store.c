@@ -546,7 +546,8 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 	ks_err err = sq_conn_open(s, path, scratch, &s->wconn, e);
 	if (!err)
 		err = sq_migrate(s, s->wconn, e);
-	if (!err) /* issue 18 (NODES): PostgreSQL: this node's row, before the pool's sessions */
+	bool node = opt && opt->node; /* issue 18 (review): a command is not a node */
+	if (!err && node) /* issue 18 (NODES): PostgreSQL: this node's row, before the pool's sessions */
 		err = sq_node_register(s, s->wconn, e);
 	for (int i = 0; !err && i < pool; i++) {
 		err = sq_conn_open(s, path, scratch, &s->all_conns[i], e);
@@ -565,7 +566,7 @@ ks_err store_open(const char *path, const store_options *opt, ks_store **out, ks
 		sq_text_open(s); /* issue 14: before the writer, which analyses */
 	if (!err)
 		err = sq_writer_start(s, e);
-	if (!err) /* issue 18 (NODES): the other nodes' changes (PostgreSQL) */
+	if (!err && node) /* issue 18 (NODES): the other nodes' changes (PostgreSQL) */
 		err = pg_follow_start(s, e);
 	if (!err)
 		s->funnel = s->pg ? NULL : sq_funnel_cache_new(path); /* issue 13: NULL = count every time */

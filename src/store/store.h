@@ -51,6 +51,13 @@ typedef struct store_options {
 	/* The organisation's calendar: the funnel's months and a contact's
 	 * year (age, customer-since) are local. name "" = tz_default. */
 	ks_tz tz;
+	/* issue 18 (review): on PostgreSQL, this process is a node -- a row in
+	 * nodes, its life lock and a follower of the other nodes' changes
+	 * (sqlite_nodes.c, pg_follow.c). Only the server (klantstem serve): a
+	 * command (import, copy, users ...) keeps no in-memory copy to follow
+	 * and claims no outbox row; its writes reach the nodes through the
+	 * change feed as a script's would. No effect on SQLite. */
+	bool node;
 } store_options;
 
 /* Open (creating if needed) the database at path and apply pending

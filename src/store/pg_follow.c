@@ -47,8 +47,18 @@
  * change hook, set last): until then the horizon stays where it was.
  *
  * Cost: a long transaction anywhere on the server holds xmin back, and
- * each poll reads again the feed rows since then (skipped in memory); the
- * scheduler deletes feed rows older than an hour (store_nodes_pass).
+ * each poll reads again the feed rows since then (skipped in memory).
+ *
+ * Pruning (review, issue 18; sqlite_nodes.c). Every SQ_NODE_BEAT_S the
+ * follower writes its horizon to nodes.feed_horizon (and seen_at, its
+ * beat); the scheduler deletes feed rows only below the smallest horizon
+ * of the nodes not gone and below the server's xmin -- never by age. A
+ * node taken for gone (its lock free and no beat for a while) does not
+ * hold pruning back; its row gets feed_pruned = the bound. If such a node
+ * was alive after all (a stopped process, a long network cut), its next
+ * poll reads feed_pruned above its horizon: rows it needed may be gone, so
+ * it rebuilds what it keeps in memory from the tables (fl_resync) in the
+ * poll's snapshot and goes on from that snapshot's xmin.
  */
 #include "store/sqlite_int.h"
 
@@ -63,6 +73,10 @@
 
 #define FOLLOW_POLL_MS 500
 #define FOLLOW_CHUNK 256
+/* The beat: seen_at and feed_horizon written this often (sqlite_nodes.c
+ * takes a node whose lock is free and whose beat is SQ_NODE_STALE_S old,
+ * three beats, for gone). */
+#define SQ_NODE_BEAT_S 10
 
 /* A feed row is known by (xid, kind, ref): the table has no id (a
  * sequence in the triggers would move the writer's lastval()), and two
@@ -93,6 +107,8 @@ struct pg_follow {
 	fl_row *rows;
 	size_t n_rows, cap_rows;
 	bool warned;
+	int64_t beat_mono;   /* clock_mono_ms of the last beat; 0 = none yet */
+	int64_t resyncs;     /* rebuilds after a prune past the horizon */
 };
 
 /* ---- the LISTEN connection ------------------------------------------------ */
@@ -403,23 +419,197 @@ static ks_err fl_apply(struct pg_follow *f, ks_error *e)
 	return err;
 }
 
+/* ---- rebuilding from the tables (feed rows pruned past the horizon) ---------- */
+
+/* The ids one statement returns, after `after`, at most FOLLOW_CHUNK. */
+static ks_err fl_ids(struct pg_follow *f, const char *sql, int64_t after, int64_t **ids, size_t *n, ks_error *e)
+{
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(f->c, sql, &st, e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, after);
+	db_bind_int(st, 2, FOLLOW_CHUNK);
+	return sq_collect_ids(f->c, st, ids, n, e);
+}
+
+/* The rows of one chunk of response ids as feed rows of kind. */
+static bool fl_rows_of(struct pg_follow *f, const int64_t *ids, size_t n, const char *kind)
+{
+	if (f->cap_rows < n) {
+		fl_row *p = realloc(f->rows, n * sizeof *p);
+		if (p == NULL)
+			return false;
+		f->rows = p;
+		f->cap_rows = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&f->rows[i], 0, sizeof f->rows[i]);
+		f->rows[i].ref = ids[i];
+		snprintf(f->rows[i].kind, sizeof f->rows[i].kind, "%s", kind);
+		f->rows[i].code = fl_kind_code(kind);
+	}
+	f->n_rows = n;
+	return true;
+}
+
+/* Every response as it is in the snapshot: added when the index lacks it
+ * (the commit hook skips the ones it holds), its answers and drivers set
+ * (the update hook, found by id), its analysis set (the text hook). */
+static ks_err fl_resync_responses(struct pg_follow *f, ks_error *e)
+{
+	ks_store *s = f->s;
+	int64_t after = 0;
+	ks_err err = KS_OK;
+	for (;;) {
+		int64_t *ids = NULL;
+		size_t n = 0;
+		err = fl_ids(f, "SELECT id FROM responses WHERE id > ?1 ORDER BY id LIMIT ?2", after, &ids, &n, e);
+		if (err || n == 0) {
+			free(ids);
+			break;
+		}
+		after = ids[n - 1];
+		if (!fl_rows_of(f, ids, n, "response"))
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+		if (!err)
+			err = fl_apply_responses(f, e);
+		for (size_t i = 0; !err && i < n && s->update_hook; i++) {
+			model_response r;
+			bool found = false;
+			err = sq_scan_response_one(f->c, ids[i], &r, &found, e);
+			if (!err && found)
+				err = fl_drivers(f->c, &r, e);
+			if (!err && found)
+				s->update_hook(s->update_arg, &r, &r);
+		}
+		if (!err && !fl_rows_of(f, ids, n, "text"))
+			err = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
+		if (!err)
+			err = fl_apply_text(f, e);
+		free(ids);
+		if (err)
+			break;
+	}
+	f->n_rows = 0;
+	return err;
+}
+
+/* The change hook's kinds from the tables: erasures (forget), every
+ * customer that answered (attributes), the names. */
+static ks_err fl_resync_changes(struct pg_follow *f, ks_error *e)
+{
+	static const struct {
+		const char *kind, *sql;
+	} q[] = {
+		{"forget_customer", "SELECT DISTINCT subject_id FROM erasures WHERE subject_kind = 'customer'"
+				    " AND subject_id > ?1 ORDER BY subject_id LIMIT ?2"},
+		{"forget_employee", "SELECT DISTINCT subject_id FROM erasures WHERE subject_kind = 'employee'"
+				    " AND subject_id > ?1 ORDER BY subject_id LIMIT ?2"},
+		{"customer", "SELECT DISTINCT customer_id FROM responses WHERE customer_id > ?1"
+			     " ORDER BY customer_id LIMIT ?2"},
+	};
+	ks_store *s = f->s;
+	ks_err err = KS_OK;
+	for (size_t k = 0; !err && k < sizeof q / sizeof q[0]; k++) {
+		int64_t after = 0;
+		for (;;) {
+			int64_t *ids = NULL;
+			size_t n = 0;
+			err = fl_ids(f, q[k].sql, after, &ids, &n, e);
+			for (size_t i = 0; !err && i < n; i++)
+				s->change_hook(s->change_arg, q[k].kind, ids[i]);
+			if (n)
+				after = ids[n - 1];
+			free(ids);
+			if (err || n < FOLLOW_CHUNK)
+				break;
+		}
+	}
+	if (!err)
+		s->change_hook(s->change_arg, "names", 0);
+	return err;
+}
+
+/* Feed rows this node needed were deleted (it was taken for gone): what it
+ * keeps in memory is brought to the tables as they are in this poll's
+ * snapshot, through the same hooks the feed drives. */
+static ks_err fl_resync(struct pg_follow *f, ks_error *e)
+{
+	fprintf(stderr, "klantstem: follower: change-feed rows this node had not read were pruned (it was taken"
+			" for gone); bringing its in-memory copy back from the tables\n");
+	ks_err err = fl_resync_responses(f, e);
+	if (!err)
+		err = fl_resync_changes(f, e);
+	if (!err)
+		err = fl_apply_text_config(f, e);
+	if (!err)
+		f->resyncs++;
+	return err;
+}
+
+/* ---- the beat ---------------------------------------------------------------- */
+
+/* seen_at and feed_horizon, every SQ_NODE_BEAT_S (outside a transaction:
+ * no write lock, one statement). The horizon written is never ahead of the
+ * one in memory, so the feed is pruned only below what this node read. */
+static void fl_beat(struct pg_follow *f)
+{
+	int64_t mono = clock_mono_ms();
+	if (f->beat_mono != 0 && mono - f->beat_mono < SQ_NODE_BEAT_S * 1000)
+		return;
+	db_stmt *st = NULL;
+	ks_error e;
+	ks_error_clear(&e);
+	if (sq_cprep(f->c, "UPDATE nodes SET seen_at = extract(epoch FROM now())::bigint, feed_horizon = ?2"
+			   " WHERE id = ?1", &st, &e) == KS_OK) {
+		db_bind_int64(st, 1, f->s->node_id);
+		db_bind_int64(st, 2, f->horizon);
+		if (sq_cstep(f->c, st, &e) == KS_OK)
+			f->beat_mono = mono;
+	}
+}
+
 /* One poll (see the header). The horizon moves only after a poll that
  * applied everything it read. */
 static ks_err fl_poll(struct pg_follow *f, ks_error *e)
 {
 	if (db_exec_native(f->c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ") != DB_OK)
 		return sq_fail(f->c, db_extended_errcode(f->c->db), e);
-	int64_t xmin = 0;
+	int64_t xmin = 0, pruned = 0;
 	ks_err err = fl_one_int(f->c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &xmin, e);
-	if (!err)
+	db_stmt *st = NULL;
+	if (!err && (err = sq_cprep(f->c, "SELECT coalesce(max(feed_pruned), 0) FROM nodes WHERE id = ?1", &st, e)) ==
+			    KS_OK) {
+		db_bind_int64(st, 1, f->s->node_id);
+		err = sq_cfirst(f->c, st, &pruned, e);
+	}
+	bool resync = !err && pruned > f->horizon;
+	if (resync)
+		err = fl_resync(f, e);
+	else if (!err)
 		err = fl_read_feed(f, e);
-	if (!err && f->n_rows)
+	if (!err && !resync && f->n_rows)
 		err = fl_apply(f, e);
 	db_exec(f->c->db, err ? "ROLLBACK" : "COMMIT");
-	if (!err && xmin > f->horizon) {
+	if (!err && resync) {
+		/* everything before the snapshot is in memory now; the rows
+		 * at or above its xmin are read from here on as usual */
+		f->n_applied = 0;
+		f->horizon = xmin;
+		if ((err = sq_cprep(f->c, "UPDATE nodes SET feed_pruned = NULL, feed_horizon = ?2 WHERE id = ?1"
+					  " AND feed_pruned = ?3", &st, e)) == KS_OK) {
+			db_bind_int64(st, 1, f->s->node_id);
+			db_bind_int64(st, 2, f->horizon);
+			db_bind_int64(st, 3, pruned);
+			err = sq_cstep(f->c, st, e);
+		}
+	} else if (!err && xmin > f->horizon) {
 		f->horizon = xmin;
 		fl_forget(f);
 	}
+	if (!err)
+		fl_beat(f);
 	return err;
 }
 
@@ -477,8 +667,10 @@ static void *fl_main(void *arg)
 		 * first (a lost notification alone would only cost latency). */
 		if (f->listen == NULL || PQstatus(f->listen) != CONNECTION_OK)
 			fl_reconnect(f);
-		if (!fl_ready(f->s))
+		if (!fl_ready(f->s)) {
+			fl_beat(f); /* alive while the index is built */
 			continue;
+		}
 		ks_error e;
 		ks_error_clear(&e);
 		if (fl_poll(f, &e) != KS_OK) {
@@ -543,6 +735,8 @@ ks_err pg_follow_start(ks_store *s, ks_error *e)
 	ks_err err = fl_listen_open(f) ? KS_OK : ks_fail(e, KS_ERR_IO, NULL, "follower: cannot listen");
 	if (!err)
 		err = fl_one_int(f->c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &f->horizon, e);
+	if (!err)
+		fl_beat(f); /* the start horizon, before anything may be pruned past it */
 	if (!err && pthread_create(&f->thread, NULL, fl_main, f) != 0)
 		err = ks_fail(e, KS_ERR_INTERNAL, NULL, "cannot start the follower thread");
 	if (err) {

@@ -35,7 +35,8 @@ struct invite_scheduler {
 	void *hook_arg;
 	/* issue 18 (ops): monotonic ms when the last pass ended (the start
 	 * until then), for /readyz and the scheduler-lag metric; also moved
-	 * on by each message or webhook a pass finishes (sched_beat) */
+	 * on when a pass begins and by each message or webhook a pass
+	 * finishes (sched_beat) */
 	_Atomic int64_t last_pass_ms;
 };
 
@@ -330,6 +331,14 @@ static ks_err sched_webhook_pass(invite_scheduler *sc, int64_t now, invite_pass_
 ks_err invite_scheduler_run(invite_scheduler *sc, invite_pass_stats *st, ks_error *e)
 {
 	pthread_mutex_lock(&sc->pass_mu);
+	/* issue 18 (PG-BULK): a pass that begins is alive. Without this beat
+	 * the time from the last pass's end to this pass's first sent message
+	 * was the 1 s pause + the claims + one whole send: over 2 s with a
+	 * 1 s relay (more on PostgreSQL, whose claims take longer), so a
+	 * healthy long pass read as scheduler_stalled under
+	 * --ready-scheduler-max 2. A pass stuck on one message still reads as
+	 * stalled: no beat comes until it ends. */
+	sched_beat(sc);
 	int64_t now = clock_now(sc->clock);
 	st->recovered += sc->recovered;
 	sc->recovered = 0;

@@ -264,6 +264,17 @@ ks_err sq_invite_completed(sq_conn *c, int64_t contact_id, int64_t at, ks_error 
  * customer: no case. */
 ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *r, bool notify,
 			     ks_error *e);
+/* issue 18 (INGEST): the writer's per-transaction memory of the closed
+ * loop (alert rules, team leads, managers; sqlite_cases.c says why it is
+ * never stale on either backend). Made before the writer's BEGIN, freed
+ * after its COMMIT/ROLLBACK by the caller; NULL from _new (no memory) is
+ * allowed everywhere and means "read fresh". */
+typedef struct sq_case_cache sq_case_cache;
+sq_case_cache *sq_case_cache_new(void);
+void sq_case_cache_free(sq_case_cache *cc);
+/* sq_cases_for_response, reading what cc holds from cc (cc may be NULL). */
+ks_err sq_cases_for_response_in(ks_store *s, sq_conn *c, const model_response *r, bool notify,
+				sq_case_cache *cc, ks_error *e);
 
 /* ---- shared by sqlite_cases.c, sqlite_case_flow.c, sqlite_case_stats.c ---- */
 /* issue 13 (one case): a line of a case's history (migration 013); 0 / NULL

@@ -175,6 +175,68 @@ typedef struct sq_fired {
 	char en[160], nl[160];
 } sq_fired;
 
+/* ---- the writer's per-transaction memory (issue 18, INGEST) ---------------------------
+ * The group-commit writer runs the closed loop for every response of a
+ * batch inside one transaction. What each of them would read alike — the
+ * enabled alert rules, a team's lead, the manager a new case is announced
+ * to — is read once per transaction into an sq_case_cache, which
+ * sq_write_batch makes before BEGIN and frees after COMMIT or ROLLBACK.
+ *
+ * Why it cannot be stale: nothing in it outlives the transaction, and the
+ * writer's transaction writes no alert rules and no users. On SQLite the
+ * writer holds the write lock (BEGIN IMMEDIATE) for the whole batch, so no
+ * other connection or process can change them before the cache is gone.
+ * On PostgreSQL (READ COMMITTED, several nodes) a rule or user change
+ * another node commits while a batch runs is used from the next batch on
+ * (milliseconds later): the batch behaves as if its responses had been
+ * handled just before that change, as they would have been had they
+ * arrived a moment sooner. So no version row or change_feed entry is
+ * needed to invalidate it across nodes. Callers outside the writer pass
+ * no cache and read everything fresh, as before. */
+
+#define SQ_CC_RULES 16 /* seeded: one rule per kind; more rows = no caching */
+#define SQ_CC_TEAMS 8  /* teams remembered per transaction; more = read fresh */
+
+typedef struct sq_cc_team {
+	int64_t team_id;
+	bool has_lead, has_manager;
+	int64_t lead, manager;
+} sq_cc_team;
+
+struct sq_case_cache {
+	bool rules_loaded; /* rules[0..n_rules) are every enabled rule, in id order */
+	int n_rules;
+	store_alert_rule rules[SQ_CC_RULES];
+	int n_teams;
+	sq_cc_team teams[SQ_CC_TEAMS];
+};
+
+sq_case_cache *sq_case_cache_new(void)
+{
+	return calloc(1, sizeof(sq_case_cache));
+}
+
+void sq_case_cache_free(sq_case_cache *cc)
+{
+	free(cc);
+}
+
+/* The team's entry in cc, made when there is room; NULL: read fresh. */
+static sq_cc_team *sq_cc_team_of(sq_case_cache *cc, int64_t team_id)
+{
+	if (cc == NULL)
+		return NULL;
+	for (int i = 0; i < cc->n_teams; i++)
+		if (cc->teams[i].team_id == team_id)
+			return &cc->teams[i];
+	if (cc->n_teams == SQ_CC_TEAMS)
+		return NULL;
+	sq_cc_team *t = &cc->teams[cc->n_teams++];
+	memset(t, 0, sizeof *t);
+	t->team_id = team_id;
+	return t;
+}
+
 /* Does rule f->r fire on response x by its own answers? repeat_low also
  * needs the customer's history: the caller checks that (sq_repeat_low). */
 static bool sq_rule_fires(sq_fired *f, const model_response *x, const char *lower)
@@ -243,26 +305,66 @@ static ks_err sq_repeat_low(sq_conn *c, const store_alert_rule *r, const model_r
 }
 
 /* The team lead of a team (lowest user id), 0 when there is none. */
-static ks_err sq_team_lead(sq_conn *c, int64_t team_id, int64_t *owner, ks_error *e)
+static ks_err sq_team_lead(sq_conn *c, sq_case_cache *cc, int64_t team_id, int64_t *owner, ks_error *e)
 {
 	*owner = 0;
 	if (team_id == 0)
 		return KS_OK;
-	return sq_one_id(c,
-			 "SELECT id FROM users WHERE role = 'team_lead' AND unit_id = ?1"
-			 " AND disabled = 0 ORDER BY id LIMIT 1",
-			 team_id, owner, e);
+	sq_cc_team *t = sq_cc_team_of(cc, team_id);
+	if (t && t->has_lead) {
+		*owner = t->lead;
+		return KS_OK;
+	}
+	ks_err err = sq_one_id(c,
+			       "SELECT id FROM users WHERE role = 'team_lead' AND unit_id = ?1"
+			       " AND disabled = 0 ORDER BY id LIMIT 1",
+			       team_id, owner, e);
+	if (!err && t) {
+		t->lead = *owner;
+		t->has_lead = true;
+	}
+	return err;
 }
 
+/* The parent of org unit `unit`; *has false when the unit is unknown or
+ * has none. */
+static ks_err sq_unit_parent(sq_conn *c, int64_t unit, int64_t *parent, bool *has, ks_error *e)
+{
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c, "SELECT parent_id FROM org_units WHERE id = ?1 AND parent_id IS NOT NULL", &st,
+			      e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, unit);
+	int rc = db_step(st);
+	*has = rc == DB_ROW;
+	*parent = *has ? db_column_int64(st, 0) : 0;
+	if (rc != DB_ROW && rc != DB_DONE)
+		err = sq_fail(c, rc, e);
+	db_finalize(st);
+	return err;
+}
+
+/* The nearest manager at or above the team: the team's own (lowest user
+ * id), else its parent unit's, and so on up; else the first director.
+ * Walked a unit at a time (issue 18, INGEST): one recursive query with
+ * ORDER BY built two temporary tables per call, several times the cost
+ * of these keyed look-ups. The bound only guards against a cycle in
+ * org_units, which the API does not let one make. */
 ks_err sq_case_manager(sq_conn *c, int64_t team_id, int64_t *manager, ks_error *e)
 {
-	ks_err err = sq_one_id(c,
-			       "WITH RECURSIVE up(id, depth) AS (SELECT ?1, 0"
-			       "  UNION ALL SELECT o.parent_id, up.depth + 1 FROM org_units o"
-			       "  JOIN up ON o.id = up.id WHERE o.parent_id IS NOT NULL)"
-			       " SELECT u.id FROM users u JOIN up ON u.unit_id = up.id"
-			       " WHERE u.role = 'manager' AND u.disabled = 0 ORDER BY up.depth, u.id LIMIT 1",
-			       team_id, manager, e);
+	*manager = 0;
+	int64_t unit = team_id;
+	bool up = true;
+	ks_err err = KS_OK;
+	for (int depth = 0; !err && up && *manager == 0 && depth < 10000; depth++) {
+		err = sq_one_id(c,
+				"SELECT id FROM users WHERE role = 'manager' AND unit_id = ?1 AND disabled = 0"
+				" ORDER BY id LIMIT 1",
+				unit, manager, e);
+		if (!err && *manager == 0)
+			err = sq_unit_parent(c, unit, &unit, &up, e);
+	}
 	if (!err && *manager == 0)
 		err = sq_one_id(c,
 				"SELECT id FROM users WHERE role = 'director' AND disabled = 0 AND ?1 = ?1"
@@ -336,13 +438,29 @@ json_t *sq_case_event(sq_conn *c, int64_t case_id, ks_error *e)
 	return o;
 }
 
+/* sq_case_manager through the writer's per-transaction cache. */
+static ks_err sq_cc_manager(sq_conn *c, sq_case_cache *cc, int64_t team_id, int64_t *manager, ks_error *e)
+{
+	sq_cc_team *t = sq_cc_team_of(cc, team_id);
+	if (t && t->has_manager) {
+		*manager = t->manager;
+		return KS_OK;
+	}
+	ks_err err = sq_case_manager(c, team_id, manager, e);
+	if (!err && t) {
+		t->manager = *manager;
+		t->has_manager = true;
+	}
+	return err;
+}
+
 /* A new case was opened: tell its owner (or, for the team's queue, the
  * manager above it) and the webhook listeners. */
-static ks_err sq_case_announce(ks_store *s, sq_conn *c, int64_t case_id, int64_t team_id, int64_t owner,
-			       int64_t now, ks_error *e)
+static ks_err sq_case_announce(ks_store *s, sq_conn *c, sq_case_cache *cc, int64_t case_id, int64_t team_id,
+			       int64_t owner, int64_t now, ks_error *e)
 {
 	int64_t to = owner;
-	ks_err err = to ? KS_OK : sq_case_manager(c, team_id, &to, e);
+	ks_err err = to ? KS_OK : sq_cc_manager(c, cc, team_id, &to, e);
 	if (!err && to)
 		err = sq_case_mail_queue(s, c, case_id, "opened", to, 0, now, e);
 	if (!err && s->webhooks) {
@@ -399,10 +517,86 @@ ks_err sq_case_priority(sq_conn *c, int64_t case_id, int64_t at, ks_error *e)
 	return sq_case_history(c, &h, e);
 }
 
+/* The priority sq_case_priority computes for a case whose triggers are
+ * exactly the rules in f: 1 + the distinct kinds among them that raise it
+ * (repeat_low, words). A new case has no other triggers, so its priority
+ * is known without reading them back (issue 18, INGEST). */
+static int sq_fired_priority(const sq_fired *f, int n)
+{
+	bool repeat = false, words = false;
+	for (int i = 0; i < n; i++) {
+		repeat |= strcmp(f[i].r.kind, "repeat_low") == 0;
+		words |= strcmp(f[i].r.kind, "words") == 0;
+	}
+	return 1 + (repeat ? 1 : 0) + (words ? 1 : 0);
+}
+
+/* A new case's triggers, history and response, in three statements
+ * instead of one per row (issue 18, INGEST): the triggers are f (distinct
+ * kinds: alert_rules.kind is UNIQUE, so none is ignored as a repeat), and
+ * the history is what sq_case_insert, sq_case_triggers_add and
+ * sq_case_priority write for them, in that order — "opened" (the first
+ * rule), a "trigger" line per rule, and "priority" 1>N when the rules
+ * raised it (sq_case_insert wrote N into the row). */
+static ks_err sq_case_fresh_rows(sq_conn *c, int64_t case_id, const sq_fired *f, int n,
+				 const model_response *x, int priority, ks_error *e)
+{
+	char sql[1024];
+	size_t k = (size_t)snprintf(sql, sizeof sql,
+				    "INSERT INTO case_triggers (case_id, rule, response_id, reason_en,"
+				    " reason_nl, created_at) VALUES");
+	for (int i = 0; i < n; i++)
+		k += (size_t)snprintf(sql + k, sizeof sql - k, "%s (?1, ?%d, ?2, ?%d, ?%d, ?3)",
+				      i ? "," : "", 4 + 3 * i, 5 + 3 * i, 6 + 3 * i);
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(c, sql, &st, e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, case_id);
+	db_bind_int64(st, 2, x->id);
+	db_bind_int64(st, 3, x->received_at);
+	for (int i = 0; i < n; i++) {
+		db_bind_text(st, 4 + 3 * i, f[i].r.kind, -1, DB_STATIC);
+		db_bind_text(st, 5 + 3 * i, f[i].en, -1, DB_STATIC);
+		db_bind_text(st, 6 + 3 * i, f[i].nl, -1, DB_STATIC);
+	}
+	if ((err = sq_cstep(c, st, e)))
+		return err;
+
+	/* ?1 case, ?2 at, ?3 response, ?4 the priority's detail, ?5.. the rules */
+	k = (size_t)snprintf(sql, sizeof sql,
+			     "INSERT INTO case_history (case_id, at, kind, rule, response_id, detail)"
+			     " VALUES (?1, ?2, 'opened', ?5, ?3, NULL)");
+	for (int i = 0; i < n; i++)
+		k += (size_t)snprintf(sql + k, sizeof sql - k, ", (?1, ?2, 'trigger', ?%d, ?3, NULL)", 5 + i);
+	if (priority > 1)
+		snprintf(sql + k, sizeof sql - k, ", (?1, ?2, 'priority', NULL, NULL, ?4)");
+	if ((err = sq_cprep(c, sql, &st, e)))
+		return err;
+	char detail[24];
+	snprintf(detail, sizeof detail, "1>%d", priority);
+	db_bind_int64(st, 1, case_id);
+	db_bind_int64(st, 2, x->received_at);
+	db_bind_int64(st, 3, x->id);
+	if (priority > 1)
+		db_bind_text(st, 4, detail, -1, DB_TRANSIENT);
+	for (int i = 0; i < n; i++)
+		db_bind_text(st, 5 + i, f[i].r.kind, -1, DB_STATIC);
+	if ((err = sq_cstep(c, st, e)))
+		return err;
+
+	if ((err = sq_cprep(c, "INSERT INTO case_responses (case_id, response_id) VALUES (?1, ?2)", &st, e)))
+		return err;
+	db_bind_int64(st, 1, case_id);
+	db_bind_int64(st, 2, x->id);
+	return sq_cstep(c, st, e);
+}
+
 /* Open the customer's one case for the rules that fired on x (the first
- * rule names it; the deadline is the earliest of their SLAs). */
-static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, const model_response *x,
-			     bool notify, int64_t *case_id, ks_error *e)
+ * rule names it; the deadline is the earliest of their SLAs), with its
+ * triggers, history and priority (sq_case_fresh_rows). */
+static ks_err sq_case_insert(ks_store *s, sq_conn *c, sq_case_cache *cc, const sq_fired *f, int n,
+			     const model_response *x, bool notify, int64_t *case_id, ks_error *e)
 {
 	int64_t owner = 0, deadline = 0;
 	for (int i = 0; i < n; i++) {
@@ -410,13 +604,13 @@ static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, 
 		if (deadline == 0 || d < deadline)
 			deadline = d;
 	}
-	ks_err err = sq_team_lead(c, x->team_id, &owner, e);
+	ks_err err = sq_team_lead(c, cc, x->team_id, &owner, e);
 	db_stmt *st = NULL;
 	if (!err)
 		err = sq_cprep(c,
 			       "INSERT INTO cases (customer_id, reason, status, opened_at, rule, response_id,"
-			       " team_id, owner_user_id, deadline, version, updated_at, consent)"
-			       " VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, 1, ?3, ?9)",
+			       " team_id, owner_user_id, deadline, version, updated_at, consent, priority)"
+			       " VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, 1, ?3, ?9, ?10)",
 			       &st, e);
 	if (err)
 		return err;
@@ -430,15 +624,15 @@ static ks_err sq_case_insert(ks_store *s, sq_conn *c, const sq_fired *f, int n, 
 	db_bind_int64(st, 8, deadline);
 	if (x->contact_consent >= 0)
 		db_bind_int(st, 9, x->contact_consent);
+	int priority = sq_fired_priority(f, n);
+	db_bind_int(st, 10, priority);
 	err = sq_cstep(c, st, e);
 	if (err)
 		return err;
 	*case_id = db_last_insert_rowid(c->db);
-	sq_hist h = {.case_id = *case_id, .at = x->received_at, .kind = "opened", .rule = f[0].r.kind,
-		     .response_id = x->id};
-	err = sq_case_history(c, &h, e);
+	err = sq_case_fresh_rows(c, *case_id, f, n, x, priority, e);
 	if (!err && notify)
-		err = sq_case_announce(s, c, *case_id, x->team_id, owner, x->received_at, e);
+		err = sq_case_announce(s, c, cc, *case_id, x->team_id, owner, x->received_at, e);
 	return err;
 }
 
@@ -460,7 +654,7 @@ static ks_err sq_case_join(sq_conn *c, int64_t case_id, const model_response *x,
 }
 
 /* Each rule that fired is a trigger on the case (once per rule and
- * response) and a line in its history. */
+ * response) and a line in its history; then the priority follows them. */
 static ks_err sq_case_triggers_add(sq_conn *c, int64_t case_id, const sq_fired *f, int n,
 				   const model_response *x, ks_error *e)
 {
@@ -499,13 +693,42 @@ static ks_err sq_case_triggers_add(sq_conn *c, int64_t case_id, const sq_fired *
 	return err ? err : sq_case_priority(c, case_id, x->received_at, e);
 }
 
-/* The rules that fire on x, into f (at most max). */
-static ks_err sq_rules_fired(sq_conn *c, const model_response *x, sq_fired *f, int max, int *n, ks_error *e)
+/* Read every enabled rule into cc once per transaction; with more than
+ * fit, cc stays unloaded and each response reads them itself. */
+static ks_err sq_cc_rules_load(sq_conn *c, sq_case_cache *cc, ks_error *e)
 {
-	*n = 0;
-	/* Runs for every new response in the writer: a cached statement. */
 	db_stmt *st = sq_stmt(c, SQ_ALERT_RULES, e);
 	if (st == NULL)
+		return KS_ERR_DB;
+	int rc, n = 0;
+	while ((rc = db_step(st)) == DB_ROW && n < SQ_CC_RULES)
+		sq_rule_row(st, &cc->rules[n++]);
+	ks_err err = KS_OK;
+	if (rc == DB_DONE) {
+		cc->n_rules = n;
+		cc->rules_loaded = true;
+	} else if (rc != DB_ROW) {
+		err = sq_fail(c, rc, e);
+	}
+	db_reset(st);
+	return err;
+}
+
+/* The rules that fire on x, into f (at most max); from cc's rules when it
+ * holds them. */
+static ks_err sq_rules_fired(sq_conn *c, sq_case_cache *cc, const model_response *x, sq_fired *f, int max,
+			     int *n, ks_error *e)
+{
+	*n = 0;
+	if (cc && !cc->rules_loaded) {
+		ks_err err = sq_cc_rules_load(c, cc, e);
+		if (err)
+			return err;
+	}
+	bool cached = cc && cc->rules_loaded;
+	/* Runs for every new response in the writer: a cached statement. */
+	db_stmt *st = cached ? NULL : sq_stmt(c, SQ_ALERT_RULES, e);
+	if (!cached && st == NULL)
 		return KS_ERR_DB;
 	char *lower = NULL;
 	if (x->open_text && x->open_text[0]) {
@@ -517,14 +740,22 @@ static ks_err sq_rules_fired(sq_conn *c, const model_response *x, sq_fired *f, i
 	}
 	int rc = DB_DONE;
 	ks_err err = KS_OK;
-	while (*n < max && (rc = db_step(st)) == DB_ROW) {
-		sq_rule_row(st, &f[*n].r);
-		if (sq_rule_fires(&f[*n], x, lower))
-			(*n)++;
+	if (cached) {
+		for (int i = 0; i < cc->n_rules && *n < max; i++) {
+			f[*n].r = cc->rules[i];
+			if (sq_rule_fires(&f[*n], x, lower))
+				(*n)++;
+		}
+	} else {
+		while (*n < max && (rc = db_step(st)) == DB_ROW) {
+			sq_rule_row(st, &f[*n].r);
+			if (sq_rule_fires(&f[*n], x, lower))
+				(*n)++;
+		}
+		if (*n < max && rc != DB_DONE)
+			err = sq_fail(c, rc, e);
+		db_reset(st);
 	}
-	if (*n < max && rc != DB_DONE)
-		err = sq_fail(c, rc, e);
-	db_reset(st);
 	free(lower);
 	/* repeat_low also needs the customer's history */
 	for (int i = 0; !err && i < *n; i++) {
@@ -543,11 +774,17 @@ static ks_err sq_rules_fired(sq_conn *c, const model_response *x, sq_fired *f, i
 ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, bool notify,
 			     ks_error *e)
 {
+	return sq_cases_for_response_in(s, c, x, notify, NULL, e);
+}
+
+ks_err sq_cases_for_response_in(ks_store *s, sq_conn *c, const model_response *x, bool notify,
+				sq_case_cache *cc, ks_error *e)
+{
 	if (x->id == 0)
 		return KS_OK;
 	sq_fired f[8];
 	int n = 0;
-	ks_err err = sq_rules_fired(c, x, f, 8, &n, e);
+	ks_err err = sq_rules_fired(c, cc, x, f, 8, &n, e);
 	if (err || n == 0)
 		return err;
 	/* An answer without a known customer (an open link) is a case of its
@@ -556,12 +793,12 @@ ks_err sq_cases_for_response(ks_store *s, sq_conn *c, const model_response *x, b
 	if (x->customer_id)
 		err = sq_one_id(c, "SELECT id FROM cases WHERE customer_id = ?1 AND status IN ('new','contacted')",
 				x->customer_id, &case_id, e);
-	if (!err)
-		err = case_id ? sq_case_join(c, case_id, x, e)
-			      : sq_case_insert(s, c, f, n, x, notify, &case_id, e);
-	if (!err)
-		err = sq_case_triggers_add(c, case_id, f, n, x, e);
-	return err;
+	if (err)
+		return err;
+	if (case_id == 0)
+		return sq_case_insert(s, c, cc, f, n, x, notify, &case_id, e);
+	err = sq_case_join(c, case_id, x, e);
+	return err ? err : sq_case_triggers_add(c, case_id, f, n, x, e);
 }
 
 /* ---- replaying stored responses ------------------------------------------------------ */

@@ -3,7 +3,7 @@
  * concurrency, and notes. See store.h, "cases", and docs/API.md,
  * "Cases (closed loop)".
  *
- * Cases are opened by the group-commit writer inside the savepoint of the
+ * Cases are opened by the group-commit writer in the transaction of the
  * response (sq_cases_for_response), so a response never commits without its
  * cases or the other way round. A partial UNIQUE index (customer_id, rule)
  * over open cases (new, contacted) keeps one open case per customer and

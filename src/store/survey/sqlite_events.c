@@ -2,10 +2,11 @@
  *
  * Responses are written by one writer thread with group commit: request
  * threads queue prepared responses; the writer takes everything queued (up
- * to batch_max), writes it in one transaction (a savepoint per response so
- * one bad row cannot sink its neighbours), commits — one fsync for the whole
- * batch with synchronous=FULL — and only then reports each outcome. A 2xx is
- * therefore never sent for a response that is not on disk.
+ * to batch_max), writes it in one transaction (one bad row cannot sink its
+ * neighbours: sq_write_fast, then a savepoint per row), commits — one fsync
+ * for the whole batch with synchronous=FULL — and only then reports each
+ * outcome. A 2xx is therefore never sent for a response that is not on
+ * disk.
  */
 #include "store/sqlite_int.h"
 

@@ -23,13 +23,17 @@
  * SQ_NODE_BEAT_S on its other connection, and the scheduler's pass too;
  * seen_at is the database server's clock, one clock for every node (and
  * not a test clock). A killed node's claims come back within
- * SQ_NODE_STALE_S plus one pass (about a minute and a half).
+ * SQ_NODE_STALE_S plus one pass (about a minute and a half) -- or at the
+ * next pass of a node on the same host, which sees that the dead node's
+ * pid is no process any more (sq_node_exited: a restart after a crash).
  *
  * On SQLite there is one node: no row, id 0, claimed_by stays NULL and
  * recovery puts back every claim (the process restarted).
  */
 #include "store/sqlite_int.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,18 +102,47 @@ const char *sq_node_claim_sql(sq_conn *c)
 		       : "";
 }
 
-/* Is node id gone? Not seen for SQ_NODE_STALE_S (no row: long gone) and
+/* Has node id's process exited? Known only on this host: its row names
+ * this host and its pid is no process here (kill 0: ESRCH). A node
+ * restarted after a crash takes the dead one's claims back at once, as on
+ * SQLite, instead of SQ_NODE_STALE_S later. A pid that exists (reused, or
+ * another user's: EPERM) is no proof either way: the beat decides. Nodes
+ * must not share a host name across pid namespaces (containers get their
+ * own names by default): OPERATIONS.md. */
+static ks_err sq_node_exited(sq_conn *c, int64_t id, bool *exited, ks_error *e)
+{
+	*exited = false;
+	char host[256] = "";
+	if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+		return KS_OK;
+	db_stmt *st = NULL;
+	int64_t pid = 0;
+	ks_err err = sq_cprep(c, "SELECT coalesce(pid, 0) FROM nodes WHERE id = ?1 AND host = ?2", &st, e);
+	if (!err) {
+		db_bind_int64(st, 1, id);
+		db_bind_text(st, 2, host, -1, DB_STATIC);
+		err = sq_cfirst(c, st, &pid, e);
+	}
+	if (!err && pid > 0 && pid != (int64_t)getpid() && pid <= INT32_MAX)
+		*exited = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	return err;
+}
+
+/* Is node id gone? Exited on this host, or not seen for SQ_NODE_STALE_S
+ * (no row: long gone); and
  * its lock can be taken from here (and is let go at once). This session's
  * own node is never gone: its lock is held by another session of this
  * process, so the try fails like any live one. */
 static ks_err sq_node_gone(sq_conn *c, int64_t id, bool *gone, ks_error *e)
 {
 	*gone = false;
+	bool exited = false;
+	ks_err err = sq_node_exited(c, id, &exited, e);
 	db_stmt *st = NULL;
-	int64_t stale = 0;
-	ks_err err = sq_cprep(c, "SELECT CASE WHEN coalesce((SELECT seen_at FROM nodes WHERE id = ?1), 0)"
-			      " < " SQ_NODE_DB_NOW " - ?2 THEN 1 ELSE 0 END", &st, e);
-	if (!err) {
+	int64_t stale = exited;
+	if (!err && !exited &&
+	    (err = sq_cprep(c, "SELECT CASE WHEN coalesce((SELECT seen_at FROM nodes WHERE id = ?1), 0)"
+			       " < " SQ_NODE_DB_NOW " - ?2 THEN 1 ELSE 0 END", &st, e)) == KS_OK) {
 		db_bind_int64(st, 1, id);
 		db_bind_int(st, 2, SQ_NODE_STALE_S);
 		err = sq_cfirst(c, st, &stale, e);

@@ -117,16 +117,24 @@ ks_err store_scan_customers(ks_store *s, int64_t only_id, store_customer_fn fn, 
 {
 	sq_conn *c = sq_acquire(s);
 	db_stmt *st;
-	int rc = db_prepare(c->db,
-				    "SELECT id, language, coalesce(segment,''), coalesce(city,''),"
-				    " coalesce(birth_year,0), coalesce(CAST(substr(customer_since,1,4) AS INTEGER),0)"
-				    " FROM customers WHERE ?1 = 0 OR id = ?1 ORDER BY id", &st);
+	/* issue 18 (PG-BULK): one customer by its id, not "?1 = 0 OR id = ?1":
+	 * PostgreSQL's generic plan of that (a cached statement) scanned every
+	 * customer for each one refreshed — seconds per thousand when another
+	 * node imported 300,000 */
+#define SQ_SCAN_CUSTOMER_COLS                                                                     \
+	"SELECT id, language, coalesce(segment,''), coalesce(city,''),"                           \
+	" coalesce(birth_year,0), coalesce(CAST(substr(customer_since,1,4) AS INTEGER),0)"        \
+	" FROM customers"
+	int rc = db_prepare(c->db, only_id ? SQ_SCAN_CUSTOMER_COLS " WHERE id = ?1"
+					   : SQ_SCAN_CUSTOMER_COLS " ORDER BY id", &st);
+#undef SQ_SCAN_CUSTOMER_COLS
 	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);
 		return err;
 	}
-	db_bind_int64(st, 1, only_id);
+	if (only_id)
+		db_bind_int64(st, 1, only_id);
 	store_customer_attrs a;
 	while ((rc = db_step(st)) == DB_ROW) {
 		memset(&a, 0, sizeof a);

@@ -853,6 +853,41 @@ static void test_statement_cache(void **state)
 	db_close(d);
 }
 
+/* The translation memo (db_pg.c, struct pg_memo): a text prepared again
+ * gets its translation and parameter count from the memo, also after the
+ * memo has wrapped round (more texts than it holds) and for texts that
+ * differ only in their last characters. */
+static void test_translation_memo(void **state)
+{
+	(void)state;
+	db_conn *d = open_conn();
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < 150; k++) {
+			char sql[96];
+			int n = 1 + k % 4;
+			snprintf(sql, sizeof sql, "SELECT ?%d + ?1 + %d", n, k);
+			db_stmt *st = prep(d, sql);
+			assert_int_equal(db_bind_parameter_count(st), n);
+			for (int i = 1; i <= n; i++)
+				db_bind_int64(st, i, i);
+			assert_int_equal(one_int(st), n + 1 + k);
+			db_finalize(st);
+		}
+	}
+	/* a rewritten statement (INSERT OR IGNORE -> ON CONFLICT DO NOTHING)
+	 * runs the same from the memo */
+	exec_ok(d, "CREATE TABLE memo_u (k INT PRIMARY KEY)");
+	for (int i = 0; i < 3; i++) {
+		db_stmt *st = prep(d, "INSERT OR IGNORE INTO memo_u (k) VALUES (?1)");
+		db_bind_int64(st, 1, 5);
+		assert_int_equal(db_step(st), DB_DONE);
+		assert_int_equal(db_changes(d), i == 0 ? 1 : 0);
+		db_finalize(st);
+	}
+	assert_int_equal(raw_int("SELECT count(*) FROM memo_u"), 1);
+	db_close(d);
+}
+
 /* ---- a lost connection ---------------------------------------------------- */
 
 /* Terminate d's backend from the raw connection and wait until it is gone. */
@@ -1059,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_read_snapshot),
 		cmocka_unit_test(test_param_types),
 		cmocka_unit_test(test_statement_cache),
+		cmocka_unit_test(test_translation_memo),
 		cmocka_unit_test(test_lost_connection),
 		cmocka_unit_test(test_throughput),
 	};

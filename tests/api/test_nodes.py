@@ -386,7 +386,7 @@ def check_claims(t):
         # (its LISTEN connection terminated) -- what a live node looks like
         # while its follower reconnects, stretched
         os.kill(a.proc.pid, signal.SIGSTOP)
-        lock_pids = a.sql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ?"
+        lock_pids = a.sql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND granted AND classid = ?"
                           " AND objid = ?", (NODE_LOCK_CLASS, node_a))
         con = ks.db_connect(a.db, readonly=False)
         try:
@@ -402,7 +402,7 @@ def check_claims(t):
                 "what A had not claimed (%s)" % (claimed_a, st_b.get("sent")), repr(result_b)[:300])
         left = a.sql("SELECT count(*) FROM invitations WHERE status = 'sending' AND claimed_by = ?", (node_a,))[0][0]
         t.check(left >= 1, "claims: A holds claims while stopped (%d)" % left)
-        free = a.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ?"
+        free = a.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND granted AND classid = ?"
                      " AND objid = ?", (NODE_LOCK_CLASS, node_a))[0][0]
         beat_age = a.sql("SELECT extract(epoch FROM now())::bigint - seen_at FROM nodes WHERE id = ?", (node_a,))[0][0]
         ks.set_clock(b, t0 + 5 * 3600 + 60 + 61)
@@ -508,7 +508,7 @@ def check_reconnect(t, a, b, f):
     import psycopg2
     org = f["org"]["id"]
     node_b = b.sql("SELECT id FROM nodes WHERE pid = ?", (b.proc.pid,))[0][0]
-    lock_q = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 27502 AND objid = %d"
+    lock_q = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = 27502 AND objid = %d"
               " AND objsubid = 2 AND granted" % node_b)
     con = psycopg2.connect(a.db)
     con.autocommit = True

@@ -165,7 +165,7 @@ def main(t):
         # 2. a node taken for gone rebuilds from the tables
         os.kill(b.proc.pid, signal.SIGSTOP)
         stopped[0] = True
-        lock_pids = a.sql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ?"
+        lock_pids = a.sql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND granted AND classid = ?"
                           " AND objid = ?", (NODE_LOCK_CLASS, node_b))
         t.eq(len(lock_pids), 1, "gone: B's node lock is held by one session")
         con = ks.db_connect(a.db, readonly=False)

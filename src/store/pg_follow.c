@@ -73,6 +73,10 @@
 
 #define FOLLOW_POLL_MS 500
 #define FOLLOW_CHUNK 256
+/* More customers changed in one poll than this (an import on another
+ * node): one reload of every customer's attributes instead of a query
+ * each (300,000 one by one took minutes and held the node's stop). */
+#define FOLLOW_CUSTOMERS_ALL 1000
 /* The beat: seen_at and feed_horizon written this often (sqlite_nodes.c
  * takes a node whose lock is free and whose beat is SQ_NODE_STALE_S old,
  * three beats, for gone). */
@@ -85,6 +89,15 @@ typedef struct fl_applied {
 	int64_t xid, ref;
 	int kind;
 } fl_applied;
+
+/* A poll's rows by (kind, ref, position): the earliest row of a kind
+ * and ref is found by a binary search, not by a scan of the rows before
+ * it (quadratic: 300,000 rows of one import never finished). */
+typedef struct fl_key {
+	int code;
+	int64_t ref;
+	size_t idx;
+} fl_key;
 
 typedef struct fl_row {
 	int64_t xid, ref;
@@ -106,10 +119,15 @@ struct pg_follow {
 	size_t n_applied, cap_applied;
 	fl_row *rows;
 	size_t n_rows, cap_rows;
+	fl_key *keys;        /* n_rows, sorted (fl_index_rows) */
+	size_t cap_keys;
+	bool stopping;       /* set by pg_follow_stop: long loops end early */
 	bool warned;
 	int64_t beat_mono;   /* clock_mono_ms of the last beat; 0 = none yet */
 	int64_t resyncs;     /* rebuilds after a prune past the horizon */
 };
+
+static bool fl_index_rows(struct pg_follow *f);
 
 /* ---- the LISTEN connection ------------------------------------------------ */
 
@@ -256,6 +274,8 @@ static ks_err fl_read_feed(struct pg_follow *f, ks_error *e)
 	}
 	ks_err out = rc == DB_DONE ? KS_OK : sq_fail(f->c, rc, e);
 	db_finalize(st);
+	if (!out && !fl_index_rows(f))
+		out = ks_fail(e, KS_ERR_NOMEM, NULL, "out of memory");
 	return out;
 }
 
@@ -277,14 +297,68 @@ static ks_err fl_drivers(sq_conn *c, model_response *r, ks_error *e)
 	return rc == DB_ROW || rc == DB_DONE ? KS_OK : sq_fail(c, rc, e);
 }
 
+static int fl_key_cmp(const void *a, const void *b)
+{
+	const fl_key *x = a, *y = b;
+	if (x->code != y->code)
+		return x->code < y->code ? -1 : 1;
+	if (x->ref != y->ref)
+		return x->ref < y->ref ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Sort the rows' keys for fl_seen_before; false on out of memory. */
+static bool fl_index_rows(struct pg_follow *f)
+{
+	if (f->cap_keys < f->n_rows) {
+		fl_key *p = realloc(f->keys, f->n_rows * sizeof *p);
+		if (p == NULL)
+			return false;
+		f->keys = p;
+		f->cap_keys = f->n_rows;
+	}
+	for (size_t i = 0; i < f->n_rows; i++)
+		f->keys[i] = (fl_key){.code = f->rows[i].code, .ref = f->rows[i].ref, .idx = i};
+	if (f->n_rows > 1)
+		qsort(f->keys, f->n_rows, sizeof *f->keys, fl_key_cmp);
+	return true;
+}
+
 /* Is there an earlier row of this poll with the same kind and ref? (One
- * read serves them all.) */
+ * read serves them all.) A kind this follower does not know (code 0)
+ * shares its code with every other unknown kind: compared by name. */
 static bool fl_seen_before(const struct pg_follow *f, size_t i, const char *kind)
 {
-	for (size_t j = 0; j < i; j++)
-		if (f->rows[j].ref == f->rows[i].ref && strcmp(f->rows[j].kind, kind) == 0)
-			return true;
-	return false;
+	int code = fl_kind_code(kind);
+	if (code == 0) {
+		for (size_t j = 0; j < i; j++)
+			if (f->rows[j].ref == f->rows[i].ref && strcmp(f->rows[j].kind, kind) == 0)
+				return true;
+		return false;
+	}
+	/* the first key of (code, ref): the lowest position holding it */
+	size_t lo = 0, hi = f->n_rows;
+	fl_key want = {.code = code, .ref = f->rows[i].ref, .idx = 0};
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (fl_key_cmp(&f->keys[mid], &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->n_rows && f->keys[lo].code == code && f->keys[lo].ref == want.ref && f->keys[lo].idx < i;
+}
+
+static bool fl_stopping(const struct pg_follow *f)
+{
+	return __atomic_load_n(&f->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* The error a loop returns when the node stops mid-poll: the poll rolls
+ * back and nothing is marked applied (the process is ending anyway). */
+static ks_err fl_stop_err(ks_error *e)
+{
+	return ks_fail(e, KS_ERR_UNAVAILABLE, NULL, "follower: stopping");
 }
 
 /* ---- applying ------------------------------------------------------------------ */
@@ -306,6 +380,10 @@ static ks_err fl_apply_responses(struct pg_follow *f, ks_error *e)
 		fl_row *row = &f->rows[i];
 		if (strcmp(row->kind, "response") != 0)
 			continue;
+		if (fl_stopping(f)) {
+			err = fl_stop_err(e);
+			break;
+		}
 		bool found = false;
 		err = sq_scan_response_one(f->c, row->ref, &buf[n], &found, e);
 		if (!err && found)
@@ -340,6 +418,10 @@ static ks_err fl_apply_updates(struct pg_follow *f, ks_error *e)
 		if (strcmp(row->kind, "response_update") != 0 || fl_seen_before(f, i, "response_update") ||
 		    fl_seen_before(f, i, "response"))
 			continue;
+		if (fl_stopping(f)) {
+			err = fl_stop_err(e);
+			break;
+		}
 		model_response after, before;
 		bool found = false;
 		err = sq_scan_response_one(f->c, row->ref, &after, &found, e);
@@ -369,6 +451,10 @@ static ks_err fl_apply_text(struct pg_follow *f, ks_error *e)
 	for (size_t i = 0; !err && i < f->n_rows; i++) {
 		if (strcmp(f->rows[i].kind, "text") != 0 || fl_seen_before(f, i, "text"))
 			continue;
+		if (fl_stopping(f)) {
+			err = fl_stop_err(e);
+			break;
+		}
 		err = sq_text_row_read(f->c, f->rows[i].ref, &rows[n], e);
 		if (!err && ++n == FOLLOW_CHUNK) {
 			if (s->text_hook)
@@ -403,12 +489,22 @@ static ks_err fl_apply(struct pg_follow *f, ks_error *e)
 	if (!err)
 		err = fl_apply_text(f, e);
 	bool text_config = false;
+	size_t customers = 0;
+	for (size_t i = 0; i < f->n_rows; i++)
+		if (strcmp(f->rows[i].kind, "customer") == 0 && !fl_seen_before(f, i, "customer"))
+			customers++;
+	bool all_customers = customers > FOLLOW_CUSTOMERS_ALL;
+	if (!err && all_customers)
+		f->s->change_hook(f->s->change_arg, "customer", 0);
 	for (size_t i = 0; !err && i < f->n_rows; i++) {
 		fl_row *row = &f->rows[i];
-		if (strcmp(row->kind, "text_config") == 0)
+		if (fl_stopping(f))
+			err = fl_stop_err(e);
+		else if (strcmp(row->kind, "text_config") == 0)
 			text_config = true;
 		else if (strcmp(row->kind, "response") != 0 && strcmp(row->kind, "response_update") != 0 &&
-			 strcmp(row->kind, "text") != 0 && !fl_seen_before(f, i, row->kind))
+			 strcmp(row->kind, "text") != 0 && !(all_customers && strcmp(row->kind, "customer") == 0) &&
+			 !fl_seen_before(f, i, row->kind))
 			f->s->change_hook(f->s->change_arg, row->kind, row->ref);
 	}
 	if (!err && text_config)
@@ -450,7 +546,7 @@ static bool fl_rows_of(struct pg_follow *f, const int64_t *ids, size_t n, const 
 		f->rows[i].code = fl_kind_code(kind);
 	}
 	f->n_rows = n;
-	return true;
+	return fl_index_rows(f);
 }
 
 /* Every response as it is in the snapshot: added when the index lacks it
@@ -464,6 +560,10 @@ static ks_err fl_resync_responses(struct pg_follow *f, ks_error *e)
 	for (;;) {
 		int64_t *ids = NULL;
 		size_t n = 0;
+		if (fl_stopping(f)) {
+			err = fl_stop_err(e);
+			break;
+		}
 		err = fl_ids(f, "SELECT id FROM responses WHERE id > ?1 ORDER BY id LIMIT ?2", after, &ids, &n, e);
 		if (err || n == 0) {
 			free(ids);
@@ -496,7 +596,7 @@ static ks_err fl_resync_responses(struct pg_follow *f, ks_error *e)
 }
 
 /* The change hook's kinds from the tables: erasures (forget), every
- * customer that answered (attributes), the names. */
+ * customer's attributes (one reload: ref 0), the names. */
 static ks_err fl_resync_changes(struct pg_follow *f, ks_error *e)
 {
 	static const struct {
@@ -506,8 +606,6 @@ static ks_err fl_resync_changes(struct pg_follow *f, ks_error *e)
 				    " AND subject_id > ?1 ORDER BY subject_id LIMIT ?2"},
 		{"forget_employee", "SELECT DISTINCT subject_id FROM erasures WHERE subject_kind = 'employee'"
 				    " AND subject_id > ?1 ORDER BY subject_id LIMIT ?2"},
-		{"customer", "SELECT DISTINCT customer_id FROM responses WHERE customer_id > ?1"
-			     " ORDER BY customer_id LIMIT ?2"},
 	};
 	ks_store *s = f->s;
 	ks_err err = KS_OK;
@@ -516,7 +614,7 @@ static ks_err fl_resync_changes(struct pg_follow *f, ks_error *e)
 		for (;;) {
 			int64_t *ids = NULL;
 			size_t n = 0;
-			err = fl_ids(f, q[k].sql, after, &ids, &n, e);
+			err = fl_stopping(f) ? fl_stop_err(e) : fl_ids(f, q[k].sql, after, &ids, &n, e);
 			for (size_t i = 0; !err && i < n; i++)
 				s->change_hook(s->change_arg, q[k].kind, ids[i]);
 			if (n)
@@ -526,6 +624,8 @@ static ks_err fl_resync_changes(struct pg_follow *f, ks_error *e)
 				break;
 		}
 	}
+	if (!err)
+		s->change_hook(s->change_arg, "customer", 0);
 	if (!err)
 		s->change_hook(s->change_arg, "names", 0);
 	return err;
@@ -703,6 +803,7 @@ static void fl_free(struct pg_follow *f)
 		close(f->stop_fd[1]);
 	free(f->applied);
 	free(f->rows);
+	free(f->keys);
 	free(f->uri);
 	free(f);
 }
@@ -754,6 +855,7 @@ void pg_follow_stop(ks_store *s)
 	if (f == NULL)
 		return;
 	if (f->started) {
+		__atomic_store_n(&f->stopping, true, __ATOMIC_RELEASE);
 		ssize_t w = write(f->stop_fd[1], "x", 1);
 		(void)w;
 		pthread_join(f->thread, NULL);

@@ -256,7 +256,8 @@ ks_err store_metrics_counts(ks_store *s, const store_metrics_filter *f,
  * and this one for the rest. On SQLite there is one node (id 0). */
 int64_t store_node_id(const ks_store *s);
 /* A change by another node of what a node keeps in memory, other than
- * responses and analyses: kind "customer" (ref = customer id), "names"
+ * responses and analyses: kind "customer" (ref = customer id; ref 0:
+ * every customer, after an import on another node), "names"
  * (org units, employees, touchpoints, journeys; ref 0), "forget_customer"
  * / "forget_employee" (erased; ref = its id). Called on the follower's
  * thread; must not call back into the store's write paths. */

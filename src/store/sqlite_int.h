@@ -327,6 +327,7 @@ typedef struct sq_outbox {
 	const char *status_col;
 	int max_attempts;        /* RETRY after this many tries gives up */
 	bool claimed_at;
+	int lease_s;             /* claimed_at: a 'sending' row claimed this long ago is due again (a crash) */
 } sq_outbox;
 /* "sent", "failed" or "pending" after attempts tries ended in outcome. */
 const char *sq_outbox_status(const sq_outbox *o, store_send_outcome outcome, int attempts);
@@ -335,10 +336,12 @@ const char *sq_outbox_status(const sq_outbox *o, store_send_outcome outcome, int
 int64_t sq_outbox_next_attempt(int64_t now, int attempts);
 /* Sends interrupted by a crash ('sending') back to 'pending'; *n = rows. */
 ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e);
-/* A claimed row: 'sending' with its attempts (and claimed_at = now). Without
- * claimed_at only a row still 'pending' and due at now is changed: after
- * the call db_changes() is 0 when another node claimed it first (issue 18,
- * PGS-B), and the caller must not send it. */
+/* A claimed row: 'sending' with its attempts (and claimed_at = now). Only a
+ * row still as the claim's SELECT saw it is changed: 'pending' and due at
+ * now, or (claimed_at) 'sending' past its lease, with attempts one below
+ * the given ones. After the call db_changes() is 0 when another node
+ * claimed it first (issue 18, PGS-B and review), and the caller must not
+ * send it. */
 ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int attempts, int64_t now,
 			      ks_error *e);
 /* The outcome of try number attempts: status, next attempt, last error

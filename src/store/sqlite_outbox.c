@@ -55,15 +55,21 @@ ks_err sq_outbox_recover(sq_conn *c, const sq_outbox *o, int *n, ks_error *e)
 ks_err sq_outbox_mark_sending(sq_conn *c, const sq_outbox *o, int64_t id, int attempts, int64_t now,
 			      ks_error *e)
 {
-	char sql[400];
-	/* issue 18 (PGS-B): an outbox without a lease claims only a row that
-	 * is still pending and due: on PostgreSQL another node's pass can have
-	 * selected it too, and the UPDATE that comes second (after the first
-	 * one's row lock) changes nothing -- db_changes() 0 tells the caller
-	 * the row is not its to send. A leased outbox (claimed_at) also takes
-	 * back 'sending' rows past their lease, a condition its claim owns. */
-	char cond[160] = "";
-	if (!o->claimed_at)
+	char sql[600];
+	/* issue 18 (PGS-B, review): the claim changes only a row still as its
+	 * SELECT saw it: on PostgreSQL another node's pass can have selected
+	 * it too, and the UPDATE that comes second (after the first one's row
+	 * lock) changes nothing -- db_changes() 0 tells the caller the row is
+	 * not its to send. A leased outbox (claimed_at) also takes back a
+	 * 'sending' row past its lease, and then only with its attempts
+	 * unchanged (a second node's reclaim of the same row changes none). */
+	char cond[300];
+	if (o->claimed_at)
+		snprintf(cond, sizeof cond,
+			 " AND attempts = ?2 - 1 AND ((%s = 'pending' AND next_attempt_at <= ?3)"
+			 " OR (%s = 'sending' AND claimed_at <= ?3 - %d))",
+			 o->status_col, o->status_col, o->lease_s);
+	else
 		snprintf(cond, sizeof cond, " AND %s = 'pending' AND next_attempt_at <= ?3", o->status_col);
 	snprintf(sql, sizeof sql, "UPDATE %s SET %s = 'sending', attempts = ?2%s%s WHERE id = ?1%s", o->table,
 		 o->status_col, o->claimed_at ? ", claimed_at = ?3" : "",

@@ -20,8 +20,8 @@
 
 #define CASE_MAIL_MAX_ATTEMPTS 8
 
-static const sq_outbox sq_case_mails = {"case_mails", "status", CASE_MAIL_MAX_ATTEMPTS, false};
-static const sq_outbox sq_case_digests = {"case_digests", "status", CASE_MAIL_MAX_ATTEMPTS, false};
+static const sq_outbox sq_case_mails = {"case_mails", "status", CASE_MAIL_MAX_ATTEMPTS, false, 0};
+static const sq_outbox sq_case_digests = {"case_digests", "status", CASE_MAIL_MAX_ATTEMPTS, false, 0};
 #define CASE_RESURVEY_DELAY (24 * 3600)   /* let the fix be felt first */
 #define CASE_RESURVEY_TTL (14 * 86400)
 

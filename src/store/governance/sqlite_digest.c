@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-static const sq_outbox sq_digest_mails = {"digest_mails", "status", STORE_DIGEST_MAX_ATTEMPTS, false};
+static const sq_outbox sq_digest_mails = {"digest_mails", "status", STORE_DIGEST_MAX_ATTEMPTS, false, 0};
 
 /* ---- settings --------------------------------------------------------------------------- */
 

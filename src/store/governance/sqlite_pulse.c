@@ -14,7 +14,8 @@
 #define SQ_PULSE_MAX_ATTEMPTS 8
 #define SQ_PULSE_RECLAIM_S 600 /* a claim never recorded (a crash) is due again */
 
-static const sq_outbox sq_pulse_mails = {"pulse_invitations", "status", SQ_PULSE_MAX_ATTEMPTS, true};
+static const sq_outbox sq_pulse_mails = {"pulse_invitations", "status", SQ_PULSE_MAX_ATTEMPTS, true,
+					 SQ_PULSE_RECLAIM_S};
 
 /* ---- settings ---------------------------------------------------------------- */
 
@@ -476,34 +477,6 @@ static void sq_pulse_job_row(const ks_tz *tz, db_stmt *st, store_pulse_job *j)
 	snprintf(j->message_id, sizeof j->message_id, "pulse-%lld-%d@klantstem", (long long)j->id, j->attempts);
 }
 
-/* Claim one selected invitation: only while it is still due as the
- * claim's SELECT saw it (pending and due, or sending past its lease) and
- * its attempts unchanged -- on PostgreSQL another node's pass can have
- * selected it too, and the UPDATE that comes second (after the first
- * one's row lock) changes nothing: *claimed false, not ours to send
- * (issue 18, review: safe before only under the one-writer lock). */
-static ks_err sq_pulse_claim_one(sq_conn *c, const store_pulse_job *j, int64_t now, bool *claimed, ks_error *e)
-{
-	*claimed = false;
-	char sql[512];
-	snprintf(sql, sizeof sql,
-		 "UPDATE pulse_invitations SET status = 'sending', attempts = ?2, claimed_at = ?3%s"
-		 " WHERE id = ?1 AND attempts = ?2 - 1 AND ((status = 'pending' AND next_attempt_at <= ?3)"
-		 " OR (status = 'sending' AND claimed_at <= ?3 - ?4))",
-		 sq_node_claim_sql(c));
-	db_stmt *st = NULL;
-	ks_err err = sq_cprep(c, sql, &st, e);
-	if (err)
-		return err;
-	db_bind_int64(st, 1, j->id);
-	db_bind_int(st, 2, j->attempts);
-	db_bind_int64(st, 3, now);
-	db_bind_int(st, 4, SQ_PULSE_RECLAIM_S);
-	err = sq_cstep(c, st, e);
-	*claimed = !err && db_changes(c->db) == 1;
-	return err;
-}
-
 ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, int max, int *n, ks_error *e)
 {
 	*n = 0;
@@ -534,9 +507,10 @@ ks_err store_pulse_mail_claim(ks_store *s, int64_t now, store_pulse_job *jobs, i
 	}
 	int kept = 0;
 	for (int i = 0; !err && i < *n; i++) {
-		bool claimed = false;
-		err = sq_pulse_claim_one(c, &jobs[i], now, &claimed, e);
-		if (err || !claimed)
+		/* issue 18 (review): a row another node claimed since the
+		 * SELECT is left out (db_changes() 0) */
+		err = sq_outbox_mark_sending(c, &sq_pulse_mails, jobs[i].id, jobs[i].attempts, now, e);
+		if (err || db_changes(c->db) != 1)
 			continue;
 		if (kept != i)
 			jobs[kept] = jobs[i];

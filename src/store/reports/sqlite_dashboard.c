@@ -696,8 +696,9 @@ ks_err store_org_settings_put(ks_store *s, store_org_settings *o, ks_error *e)
 
 #define SQ_COMPLIMENT_MAX_ATTEMPTS 8
 
-static const sq_outbox sq_compliment_mails = {"compliments", "mail_status", SQ_COMPLIMENT_MAX_ATTEMPTS, true};
 #define SQ_COMPLIMENT_RECLAIM_S 600 /* a claim never recorded (a crash) is due again */
+static const sq_outbox sq_compliment_mails = {"compliments", "mail_status", SQ_COMPLIMENT_MAX_ATTEMPTS, true,
+					      SQ_COMPLIMENT_RECLAIM_S};
 
 ks_err store_compliment_target(ks_store *s, int64_t response_id, int64_t *employee_id, int64_t *team_id,
 			       int *nps, bool *has_text, ks_error *e)
@@ -866,35 +867,6 @@ static void sq_compliment_job_row(db_stmt *st, store_compliment_job *j)
 	snprintf(j->open_text, sizeof j->open_text, "%s", sq_ctext(st, 8));
 }
 
-/* Claim one selected compliment mail: only while it is still due as the
- * claim's SELECT saw it (pending and due, or sending past its lease) and
- * its attempts unchanged -- on PostgreSQL another node's pass can have
- * selected it too, and the UPDATE that comes second (after the first
- * one's row lock) changes nothing: *claimed false, not ours to send
- * (issue 18, review: safe before only under the one-writer lock). */
-static ks_err sq_compliment_claim_one(sq_conn *c, const store_compliment_job *j, int64_t now, bool *claimed,
-				      ks_error *e)
-{
-	*claimed = false;
-	char sql[512];
-	snprintf(sql, sizeof sql,
-		 "UPDATE compliments SET mail_status = 'sending', attempts = ?2, claimed_at = ?3%s"
-		 " WHERE id = ?1 AND attempts = ?2 - 1 AND ((mail_status = 'pending' AND next_attempt_at <= ?3)"
-		 " OR (mail_status = 'sending' AND claimed_at <= ?3 - ?4))",
-		 sq_node_claim_sql(c));
-	db_stmt *st = NULL;
-	ks_err err = sq_cprep(c, sql, &st, e);
-	if (err)
-		return err;
-	db_bind_int64(st, 1, j->id);
-	db_bind_int(st, 2, j->attempts);
-	db_bind_int64(st, 3, now);
-	db_bind_int(st, 4, SQ_COMPLIMENT_RECLAIM_S);
-	err = sq_cstep(c, st, e);
-	*claimed = !err && db_changes(c->db) == 1;
-	return err;
-}
-
 ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_job *jobs, int max, int *n,
 				   ks_error *e)
 {
@@ -927,9 +899,10 @@ ks_err store_compliment_mail_claim(ks_store *s, int64_t now, store_compliment_jo
 	}
 	int kept = 0;
 	for (int i = 0; !err && i < *n; i++) {
-		bool claimed = false;
-		err = sq_compliment_claim_one(c, &jobs[i], now, &claimed, e);
-		if (err || !claimed)
+		/* issue 18 (review): a row another node claimed since the
+		 * SELECT is left out (db_changes() 0) */
+		err = sq_outbox_mark_sending(c, &sq_compliment_mails, jobs[i].id, jobs[i].attempts, now, e);
+		if (err || db_changes(c->db) != 1)
 			continue;
 		if (kept != i)
 			jobs[kept] = jobs[i];

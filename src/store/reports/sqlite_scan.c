@@ -121,13 +121,13 @@ ks_err store_scan_customers(ks_store *s, int64_t only_id, store_customer_fn fn, 
 	 * PostgreSQL's generic plan of that (a cached statement) scanned every
 	 * customer for each one refreshed — seconds per thousand when another
 	 * node imported 300,000 */
-#define SQ_SCAN_CUSTOMER_COLS                                                                     \
-	"SELECT id, language, coalesce(segment,''), coalesce(city,''),"                           \
-	" coalesce(birth_year,0), coalesce(CAST(substr(customer_since,1,4) AS INTEGER),0)"        \
-	" FROM customers"
-	int rc = db_prepare(c->db, only_id ? SQ_SCAN_CUSTOMER_COLS " WHERE id = ?1"
-					   : SQ_SCAN_CUSTOMER_COLS " ORDER BY id", &st);
-#undef SQ_SCAN_CUSTOMER_COLS
+	static const char one[] =
+		"SELECT id, language, coalesce(segment,''), coalesce(city,''), coalesce(birth_year,0),"
+		" coalesce(CAST(substr(customer_since,1,4) AS INTEGER),0) FROM customers WHERE id = ?1";
+	static const char all[] =
+		"SELECT id, language, coalesce(segment,''), coalesce(city,''), coalesce(birth_year,0),"
+		" coalesce(CAST(substr(customer_since,1,4) AS INTEGER),0) FROM customers ORDER BY id";
+	int rc = db_prepare(c->db, only_id ? one : all, &st);
 	if (rc != DB_OK) {
 		ks_err err = sq_fail(c, rc, e);
 		sq_release(s, c);

@@ -19,7 +19,7 @@
 
 #define GUARD_MAIL_MAX_ATTEMPTS 8
 
-static const sq_outbox sq_guard_mails = {"guard_mails", "status", GUARD_MAIL_MAX_ATTEMPTS, false};
+static const sq_outbox sq_guard_mails = {"guard_mails", "status", GUARD_MAIL_MAX_ATTEMPTS, false, 0};
 
 /* sq_write_tx, and a full disk puts the store in "storage full". */
 static ks_err sq_sus_tx(ks_store *s, sq_tx_fn fn, void *arg, ks_error *e)

@@ -670,6 +670,44 @@ static void fl_beat(struct pg_follow *f)
 	}
 }
 
+/* After a rebuild: the mark cleared, only if no prune marked the row
+ * again meanwhile, and the new horizon written. */
+static ks_err fl_clear_pruned(struct pg_follow *f, int64_t pruned, ks_error *e)
+{
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(f->c, "UPDATE nodes SET feed_pruned = NULL, feed_horizon = ?2 WHERE id = ?1"
+				    " AND feed_pruned = ?3", &st, e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, f->s->node_id);
+	db_bind_int64(st, 2, f->horizon);
+	db_bind_int64(st, 3, pruned);
+	return sq_cstep(f->c, st, e);
+}
+
+/* After a rebuild for a lost row: the row again, under the same id (its
+ * claims were recovered by the others when it was taken for gone; the
+ * id still names this node in claimed_by from now on). */
+static ks_err fl_restore_row(struct pg_follow *f, ks_error *e)
+{
+	char host[256] = "";
+	if (gethostname(host, sizeof host - 1) != 0)
+		host[0] = '\0';
+	fprintf(stderr, "klantstem: follower: this node's row was deleted while it was away; registering it again\n");
+	db_stmt *st = NULL;
+	ks_err err = sq_cprep(f->c, "INSERT INTO nodes (id, host, pid, started_at, seen_at, feed_horizon)"
+				    " VALUES (?1, ?2, ?3, extract(epoch FROM now())::bigint,"
+				    " extract(epoch FROM now())::bigint, ?4) ON CONFLICT (id) DO NOTHING",
+			      &st, e);
+	if (err)
+		return err;
+	db_bind_int64(st, 1, f->s->node_id);
+	db_bind_text(st, 2, host, -1, DB_TRANSIENT);
+	db_bind_int64(st, 3, (int64_t)getpid());
+	db_bind_int64(st, 4, f->horizon);
+	return sq_cstep(f->c, st, e);
+}
+
 /* One poll (see the header). The horizon moves only after a poll that
  * applied everything it read. */
 static ks_err fl_poll(struct pg_follow *f, ks_error *e)
@@ -679,12 +717,17 @@ static ks_err fl_poll(struct pg_follow *f, ks_error *e)
 	int64_t xmin = 0, pruned = 0;
 	ks_err err = fl_one_int(f->c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &xmin, e);
 	db_stmt *st = NULL;
-	if (!err && (err = sq_cprep(f->c, "SELECT coalesce(max(feed_pruned), 0) FROM nodes WHERE id = ?1", &st, e)) ==
-			    KS_OK) {
+	/* -1: this node's row is gone -- deleted as a node dead for a day
+	 * (sqlite_nodes.c) while this process was stopped or cut off: its
+	 * horizon no longer held pruning back, so rows it needed may be
+	 * gone too. Rebuilt like a marked node, and the row put back. */
+	if (!err && (err = sq_cprep(f->c, "SELECT coalesce((SELECT coalesce(feed_pruned, 0) FROM nodes WHERE id = ?1), -1)",
+				    &st, e)) == KS_OK) {
 		db_bind_int64(st, 1, f->s->node_id);
 		err = sq_cfirst(f->c, st, &pruned, e);
 	}
-	bool resync = !err && pruned > f->horizon;
+	bool lost_row = !err && pruned < 0;
+	bool resync = !err && (lost_row || pruned > f->horizon);
 	if (resync)
 		err = fl_resync(f, e);
 	else if (!err)
@@ -697,13 +740,7 @@ static ks_err fl_poll(struct pg_follow *f, ks_error *e)
 		 * at or above its xmin are read from here on as usual */
 		f->n_applied = 0;
 		f->horizon = xmin;
-		if ((err = sq_cprep(f->c, "UPDATE nodes SET feed_pruned = NULL, feed_horizon = ?2 WHERE id = ?1"
-					  " AND feed_pruned = ?3", &st, e)) == KS_OK) {
-			db_bind_int64(st, 1, f->s->node_id);
-			db_bind_int64(st, 2, f->horizon);
-			db_bind_int64(st, 3, pruned);
-			err = sq_cstep(f->c, st, e);
-		}
+		err = lost_row ? fl_restore_row(f, e) : fl_clear_pruned(f, pruned, e);
 	} else if (!err && xmin > f->horizon) {
 		f->horizon = xmin;
 		fl_forget(f);

@@ -195,9 +195,44 @@ def main(t):
                 "B: %s, database: %s" % (ks.short(metrics(b, org)), db_truth(a, teams)))
         wait_until("B's feed_pruned cleared", lambda: node_row(a, node_b)[1] is None, 10)
         t.check(True, "gone: B clears its feed_pruned after the rebuild")
+
+        # 3. a node away for over a day: its row is deleted (review, issue
+        # 18: a missing row then read as "not pruned", and the node missed
+        # the rows pruned past it for good)
+        os.kill(b.proc.pid, signal.SIGSTOP)
+        stopped[0] = True
+        lock_pids = a.sql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM"
+                          " pg_database WHERE datname = current_database()) AND granted AND classid = ?"
+                          " AND objid = ?", (NODE_LOCK_CLASS, node_b))
+        con = ks.db_connect(a.db, readonly=False)
+        try:
+            for (pid,) in lock_pids:
+                con.execute("SELECT pg_terminate_backend(?)", (pid,)).fetchall()
+            con.execute("UPDATE nodes SET seen_at = seen_at - 90000 WHERE id = ?", (node_b,))
+            con.commit()
+        finally:
+            con.close()
+        ids = write_responses(a, f, 4)
+        top = a.sql("SELECT max(xid) FROM change_feed WHERE kind = 'response' AND ref_id IN (%s)"
+                    % ",".join(str(x) for x in ids))[0][0]
+        wait_until("A's cursor past the rows", lambda: (node_row(a, node_a)[0] or 0) > top, 25)
+        prune_pass(a, clock)
+        left = a.sql("SELECT count(*) FROM nodes WHERE id = ?", (node_b,))[0][0]
+        t.check(left == 0 and feed_rows(a, ids) == 0,
+                "lost row: A's pass deletes the row of B (gone, last seen over a day ago, no claims) and prunes past it",
+                "B's row %d, feed rows left %d" % (left, feed_rows(a, ids)))
+        os.kill(b.proc.pid, signal.SIGCONT)
+        stopped[0] = False
+        lat = wait_equal(b, org, teams, 10.0)
+        t.check(lat is not None, "lost row: B, continued, rebuilds from the tables: n and NPS equal the database's",
+                "B: %s, database: %s" % (ks.short(metrics(b, org)), db_truth(a, teams)))
+        wait_until("B's row back", lambda: a.sql("SELECT count(*) FROM nodes WHERE id = ?", (node_b,))[0][0] == 1, 10)
+        back = a.sql("SELECT count(*), max(feed_pruned) FROM nodes WHERE id = ?", (node_b,))[0]
+        t.eq([back[0], back[1]], [1, None], "lost row: B's row is back under its id, unmarked (it holds its cursor again)")
         b.stop()
         log = open(b.err_path, errors="replace").read() if b.err_path and os.path.exists(b.err_path) else ""
         t.check("were pruned" in log, "gone: B's log says why it rebuilt", log[-500:])
+        t.check("registering it again" in log, "lost row: B's log says its row was put back", log[-500:])
         b.check_sanitizer()
         a.stop()
         a.check_sanitizer()

@@ -117,6 +117,10 @@ struct pg_memo {
 };
 
 #define PG_MEMO_MAX 96
+/* Longer texts (the bulk load's multi-row INSERTs, tens of KB) are not
+ * kept: few, prepared once per session, and they would push out the
+ * short statements every request runs. */
+#define PG_MEMO_TEXT_MAX 4096
 
 /* The connection's statement cache: SQL texts (as shaped for execution)
  * with their parameter types, and whether the server holds them prepared
@@ -787,7 +791,7 @@ static char *pg_translate(struct pg_conn *pc, const char *sql, int *n_params, co
 		return t;
 	}
 	char *t = db_pg_sql_translate(sql, n_params, why);
-	if (t)
+	if (t && strlen(sql) <= PG_MEMO_TEXT_MAX)
 		pg_memo_put(pc, h, sql, t, *n_params);
 	return t;
 }

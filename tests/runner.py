@@ -107,7 +107,7 @@ class Runner:
         self.cpu = {}
         self.running = []
         self.tmp = tempfile.mkdtemp(prefix="ks-tests.")
-        self.timeout_s = float(os.environ.get("KS_TEST_TIMEOUT", "600") or 600)
+        self.timeout_s = float(os.environ.get("KS_TEST_TIMEOUT", "900") or 900)
         self.jobs = self.job_count()
         self.times_path = os.path.join(root, "build", ".test-times.json")
         self.seq = 0

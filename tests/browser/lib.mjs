@@ -257,7 +257,7 @@ export function tap(what) {
   // On PostgreSQL the demo is made and then copied over (makeDemo) and every
   // call is a round trip to another process: drivers.mjs (a scale-30 demo)
   // took 215 to 335 s there beside two other suites on a loaded machine, so
-  // that pass gets longer (still inside tests/run's 600 s per program, so
+  // that pass gets longer (still inside tests/run's 900 s per program, so
   // that a hung run ends here with its TAP lines, not as a kill).
   const limitS = Number(process.env.KS_BROWSER_TIMEOUT || (process.env.KS_PG_URI ? 540 : 240));
   const guard = setTimeout(() => {

@@ -157,8 +157,10 @@ static ks_err sq_outbox_depth(sq_conn *c, int q, int64_t now, store_outbox_depth
 		if (out->oldest_due_s < 0)
 			out->oldest_due_s = 0;
 	}
+	/* the message is the statement's: taken before finalizing it */
+	err = rc == DB_ROW ? KS_OK : sq_fail(c, rc, e);
 	db_finalize(st);
-	return rc == DB_ROW ? KS_OK : sq_fail(c, rc, e);
+	return err;
 }
 
 ks_err store_outbox_depths(ks_store *s, int64_t now, store_outbox_depth out[STORE_OUTBOX_KINDS], ks_error *e)

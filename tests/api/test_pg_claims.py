@@ -157,11 +157,11 @@ def race_wave(t, srv):
     st, _, d = srv.post("/api/v1/relationship/waves/%d/draw" % w["id"], None)
     if st != 200:
         raise ks.FixtureError("draw -> %s %s" % (st, ks.short(d)))
-    todo = srv.sql("SELECT customer_id FROM relationship_sample WHERE wave_id = ? AND excluded IS NULL"
+    selected = srv.sql("SELECT customer_id FROM relationship_sample WHERE wave_id = ? AND excluded IS NULL"
                    " AND invitation_id IS NULL ORDER BY stratum, draw_rank", (w["id"],))
-    if len(todo) < 2:
-        raise ks.FixtureError("the draw selected %d customers" % len(todo))
-    raced = todo[0][0]
+    if len(selected) < 2:
+        raise ks.FixtureError("the draw selected %d customers" % len(selected))
+    raced = selected[0][0]
     other = ks.db_connect(srv.db, readonly=False)
     try:
         other.execute("UPDATE relationship_sample SET excluded = 'fatigue', excluded_at = 'send'"
@@ -193,8 +193,8 @@ def race_wave(t, srv):
                       (w["id"], raced))[0]), ["fatigue", None], "wave: the raced row is as the other node left it")
     st, _, body = srv.post("/api/v1/relationship/waves/%d/send" % w["id"])
     t.eq(st, 200, "wave: sent again, the send goes through")
-    t.eq(srv.sql("SELECT count(*) FROM invitations WHERE channel = 'relationship'")[0][0], len(todo) - 1,
-         "wave: each of the other %d selected customers invited once, the raced one not" % (len(todo) - 1))
+    t.eq(srv.sql("SELECT count(*) FROM invitations WHERE channel = 'relationship'")[0][0], len(selected) - 1,
+         "wave: each of the other %d selected customers invited once, the raced one not" % (len(selected) - 1))
 
 
 def main(t):
